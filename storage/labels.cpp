@@ -1,0 +1,163 @@
+#include "storage/labels.hpp"
+
+#include <algorithm>
+
+namespace nl::storage {
+
+namespace {
+
+constexpr uint64_t fnv_offset = 1469598103934665603ULL;
+constexpr uint64_t fnv_prime = 1099511628211ULL;
+
+inline uint64_t fnv_add(uint64_t h, std::string_view s) {
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= fnv_prime;
+  }
+  // A separator byte that cannot occur in valid UTF-8 keeps ("ab","c") and
+  // ("a","bc") apart.
+  h ^= 0xff;
+  h *= fnv_prime;
+  return h;
+}
+
+}  // namespace
+
+label_set label_set::from_unsorted(std::vector<label> labels) {
+  std::stable_sort(labels.begin(), labels.end(),
+                   [](const label& a, const label& b) { return a.name < b.name; });
+  std::vector<label> out;
+  out.reserve(labels.size());
+  for (auto& l : labels) {
+    if (!out.empty() && out.back().name == l.name)
+      out.pop_back();
+    if (!l.value.empty())
+      out.push_back(std::move(l));
+  }
+  return label_set{std::move(out)};
+}
+
+std::string_view label_set::get(std::string_view name) const {
+  auto it = std::lower_bound(labels_.begin(), labels_.end(), name,
+                             [](const label& l, std::string_view n) { return l.name < n; });
+  if (it != labels_.end() && it->name == name)
+    return it->value;
+  return {};
+}
+
+bool label_set::has(std::string_view name) const { return !get(name).empty(); }
+
+uint64_t label_set::hash() const {
+  uint64_t h = fnv_offset;
+  for (const auto& l : labels_) {
+    h = fnv_add(h, l.name);
+    h = fnv_add(h, l.value);
+  }
+  return h;
+}
+
+uint64_t label_set::hash_for(const std::vector<std::string>& names, bool on) const {
+  uint64_t h = fnv_offset;
+  for (const auto& l : labels_) {
+    bool listed = std::binary_search(names.begin(), names.end(), l.name);
+    if (listed != on)
+      continue;
+    h = fnv_add(h, l.name);
+    h = fnv_add(h, l.value);
+  }
+  return h;
+}
+
+int label_set::compare(const label_set& a, const label_set& b) {
+  size_t n = std::min(a.labels_.size(), b.labels_.size());
+  for (size_t i = 0; i < n; ++i) {
+    const auto& x = a.labels_[i];
+    const auto& y = b.labels_[i];
+    if (x.name != y.name)
+      return x.name < y.name ? -1 : 1;
+    if (x.value != y.value)
+      return x.value < y.value ? -1 : 1;
+  }
+  if (a.labels_.size() == b.labels_.size())
+    return 0;
+  return a.labels_.size() < b.labels_.size() ? -1 : 1;
+}
+
+std::string quote_label_value(std::string_view v) {
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(v.size() + 2);
+  out += '"';
+  for (unsigned char c : v) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          out += "\\x";
+          out += hex[c >> 4];
+          out += hex[c & 15];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::string label_set::to_string() const {
+  std::string out;
+  std::string_view name = metric_name();
+  out += name;
+  out += '{';
+  bool first = true;
+  for (const auto& l : labels_) {
+    if (l.name == metric_name_label)
+      continue;
+    if (!first)
+      out += ", ";
+    first = false;
+    out += l.name;
+    out += '=';
+    out += quote_label_value(l.value);
+  }
+  out += '}';
+  return out;
+}
+
+label_set_builder& label_set_builder::set(std::string_view name, std::string_view value) {
+  if (value.empty())
+    return del(name);
+  auto it = std::lower_bound(labels_.begin(), labels_.end(), name,
+                             [](const label& l, std::string_view n) { return l.name < n; });
+  if (it != labels_.end() && it->name == name)
+    it->value = std::string(value);
+  else
+    labels_.insert(it, label{std::string(name), std::string(value)});
+  return *this;
+}
+
+label_set_builder& label_set_builder::del(std::string_view name) {
+  auto it = std::lower_bound(labels_.begin(), labels_.end(), name,
+                             [](const label& l, std::string_view n) { return l.name < n; });
+  if (it != labels_.end() && it->name == name)
+    labels_.erase(it);
+  return *this;
+}
+
+label_set_builder& label_set_builder::keep(const std::vector<std::string>& names) {
+  labels_.erase(std::remove_if(labels_.begin(), labels_.end(),
+                               [&](const label& l) {
+                                 return std::find(names.begin(), names.end(), l.name) == names.end();
+                               }),
+                labels_.end());
+  return *this;
+}
+
+label_set label_set_builder::build() const { return label_set{labels_}; }
+
+}  // namespace nl::storage

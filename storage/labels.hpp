@@ -1,0 +1,87 @@
+#pragma once
+// label_set: the identity of a series, a list of (name, value) pairs sorted by
+// name with unique names and no empty values (an empty value means "absent",
+// as in PromQL).
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nl::storage {
+
+/// Name of the label that holds the metric name.
+inline constexpr std::string_view metric_name_label = "__name__";
+
+struct label {
+  std::string name;
+  std::string value;
+  friend bool operator==(const label& a, const label& b) {
+    return a.name == b.name && a.value == b.value;
+  }
+  friend bool operator!=(const label& a, const label& b) { return !(a == b); }
+  friend bool operator<(const label& a, const label& b) {
+    return a.name != b.name ? a.name < b.name : a.value < b.value;
+  }
+};
+
+class label_set {
+ public:
+  label_set() = default;
+  /// REQUIRES: sorted by name, names unique, no empty values. Use
+  /// label_set_builder or from_unsorted when that is not known.
+  explicit label_set(std::vector<label> sorted) : labels_(std::move(sorted)) {}
+  /// Sorts, drops pairs with empty values; on a repeated name keeps the last.
+  static label_set from_unsorted(std::vector<label> labels);
+
+  const std::vector<label>& labels() const { return labels_; }
+  size_t size() const { return labels_.size(); }
+  bool empty() const { return labels_.empty(); }
+  auto begin() const { return labels_.begin(); }
+  auto end() const { return labels_.end(); }
+
+  /// The value of `name`, or "" when absent.
+  std::string_view get(std::string_view name) const;
+  bool has(std::string_view name) const;
+  std::string_view metric_name() const { return get(metric_name_label); }
+
+  /// Stable 64-bit hash (FNV-1a over names and values); the same across
+  /// processes and restarts, so it may pick shards.
+  uint64_t hash() const;
+  /// Hash over only the listed names (on=true) or all but them (on=false);
+  /// `names` must be sorted. Used for vector matching and grouping.
+  uint64_t hash_for(const std::vector<std::string>& names, bool on) const;
+
+  /// Prometheus text form: name{a="b", c="d"} (or {a="b"} without a name).
+  std::string to_string() const;
+
+  friend bool operator==(const label_set& a, const label_set& b) { return a.labels_ == b.labels_; }
+  friend bool operator!=(const label_set& a, const label_set& b) { return !(a == b); }
+  /// Orders like Prometheus' labels.Compare: pairwise by name, then value,
+  /// then the shorter set first.
+  friend bool operator<(const label_set& a, const label_set& b) { return compare(a, b) < 0; }
+  static int compare(const label_set& a, const label_set& b);
+
+ private:
+  std::vector<label> labels_;
+};
+
+/// Edits a label_set: set() with an empty value deletes, like Prometheus.
+class label_set_builder {
+ public:
+  label_set_builder() = default;
+  explicit label_set_builder(const label_set& base) : labels_(base.labels()) {}
+  label_set_builder& set(std::string_view name, std::string_view value);
+  label_set_builder& del(std::string_view name);
+  /// Keeps only the named labels.
+  label_set_builder& keep(const std::vector<std::string>& names);
+  label_set build() const;
+
+ private:
+  std::vector<label> labels_;  // sorted, unique
+};
+
+/// Go strconv.Quote-like quoting of a label value for error messages and
+/// to_string(): "..." with \\, \", \n, \t and non-printable bytes escaped.
+std::string quote_label_value(std::string_view v);
+
+}  // namespace nl::storage

@@ -1,0 +1,41 @@
+#pragma once
+// The content of WAL records: series definitions and samples. Framing (pages,
+// fragments, CRC) lives in wal_segment_*; this layer knows nothing of files.
+// Byte layout: storage/FORMAT.md#wal-records.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/labels.hpp"
+#include "storage/status.hpp"
+
+namespace nl::storage {
+
+/// A series is created: `ref` names it in later sample records. Refs are
+/// unique across all head shards for the lifetime of the WAL.
+struct series_record {
+  uint64_t ref = 0;
+  label_set labels;
+};
+
+/// One sample of the series `ref`. Values are stored bit-exactly (StaleNaN
+/// included).
+struct sample_record {
+  uint64_t ref = 0;
+  int64_t t = 0;
+  double v = 0;
+};
+
+enum class wal_record_type : uint8_t { series = 1, samples = 2 };
+
+/// Appends an encoded record to `out` (one record per call).
+void encode_series(const std::vector<series_record>& series, std::string& out);
+void encode_samples(const std::vector<sample_record>& samples, std::string& out);
+
+/// Type of an encoded record, or corruption for an unknown type byte.
+result<wal_record_type> record_type(std::string_view rec);
+status decode_series(std::string_view rec, std::vector<series_record>& out);
+status decode_samples(std::string_view rec, std::vector<sample_record>& out);
+
+}  // namespace nl::storage

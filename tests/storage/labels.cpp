@@ -1,0 +1,62 @@
+#define CAF_SUITE storage.labels
+#include "test_support.hpp"
+
+#include "storage/labels.hpp"
+#include "storage/matcher.hpp"
+
+using namespace nl::storage;
+
+CAF_TEST(from_unsorted sorts and drops empty values) {
+  auto ls = label_set::from_unsorted({{"job", "a"}, {"__name__", "up"}, {"empty", ""}});
+  CAF_REQUIRE_EQUAL(ls.size(), 2u);
+  CAF_CHECK_EQUAL(ls.labels()[0].name, "__name__");
+  CAF_CHECK_EQUAL(ls.labels()[1].name, "job");
+  CAF_CHECK_EQUAL(ls.to_string(), "up{job=\"a\"}");
+  CAF_CHECK_EQUAL(ls.get("missing"), "");
+}
+
+CAF_TEST(hash separates name and value boundaries) {
+  auto a = label_set::from_unsorted({{"ab", "c"}});
+  auto b = label_set::from_unsorted({{"a", "bc"}});
+  CAF_CHECK_NOT_EQUAL(a.hash(), b.hash());
+  CAF_CHECK_EQUAL(a.hash(), label_set::from_unsorted({{"ab", "c"}}).hash());
+}
+
+CAF_TEST(compare orders like prometheus) {
+  auto a = label_set::from_unsorted({{"a", "1"}});
+  auto b = label_set::from_unsorted({{"a", "1"}, {"b", "1"}});
+  auto c = label_set::from_unsorted({{"a", "2"}});
+  CAF_CHECK(a < b);
+  CAF_CHECK(b < c);
+  CAF_CHECK(!(c < a));
+}
+
+CAF_TEST(builder set del keep) {
+  auto ls = label_set_builder{label_set::from_unsorted({{"a", "1"}, {"b", "2"}})}
+              .set("c", "3")
+              .set("a", "")
+              .build();
+  CAF_CHECK_EQUAL(ls.to_string(), "{b=\"2\", c=\"3\"}");
+  auto kept = label_set_builder{ls}.keep({"c"}).build();
+  CAF_CHECK_EQUAL(kept.to_string(), "{c=\"3\"}");
+}
+
+CAF_TEST(regex matchers are fully anchored and dot matches newline) {
+  auto m = matcher::make(match_type::regex, "a", "fo+");
+  CAF_REQUIRE(m.is_ok());
+  CAF_CHECK(m->matches("foo"));
+  CAF_CHECK(!m->matches("xfoo"));
+  CAF_CHECK(!m->matches("foox"));
+  auto dot = matcher::make(match_type::regex, "a", "a.b");
+  CAF_CHECK(dot->matches("a\nb"));
+  auto alt = matcher::make(match_type::regex, "a", "x|y");
+  CAF_CHECK_EQUAL(alt->set_matches().size(), 2u);
+  auto nre = matcher::make(match_type::not_regex, "a", ".+");
+  CAF_CHECK(nre->matches_empty());
+}
+
+CAF_TEST(invalid regex is an error not a crash) {
+  auto m = matcher::make(match_type::regex, "a", "(");
+  CAF_CHECK(!m.is_ok());
+  CAF_CHECK(m.error().message().find("error parsing regexp") == 0);
+}
