@@ -9,11 +9,18 @@ bit_writer::bit_writer(size_t prefix, size_t reserve) {
   bytes_.resize(prefix, 0);
 }
 
+void bit_writer::grow() {
+  // Grow by half instead of doubling: chunks are many and small, and their
+  // buffers live on as the next chunk's, so slack costs memory per series.
+  if (bytes_.size() == bytes_.capacity())
+    bytes_.reserve(bytes_.capacity() + std::max<size_t>(16, bytes_.capacity() / 2));
+  bytes_.push_back(0);
+  free_ = 8;
+}
+
 void bit_writer::write_bit(bool bit) {
-  if (free_ == 0) {
-    bytes_.push_back(0);
-    free_ = 8;
-  }
+  if (free_ == 0)
+    grow();
   --free_;
   if (bit)
     bytes_.back() |= static_cast<uint8_t>(1u << free_);
@@ -21,10 +28,8 @@ void bit_writer::write_bit(bool bit) {
 
 void bit_writer::write_bits(uint64_t u, int n) {
   while (n > 0) {
-    if (free_ == 0) {
-      bytes_.push_back(0);
-      free_ = 8;
-    }
+    if (free_ == 0)
+      grow();
     int take = std::min<int>(n, free_);
     // The `take` bits just below bit n of u, placed under the free bits.
     uint64_t piece = (u >> (n - take)) & ((uint64_t{1} << take) - 1);

@@ -42,6 +42,8 @@ class bit_writer {
   int free_bits() const { return free_; }
 
  private:
+  void grow();
+
   std::vector<uint8_t> bytes_;
   uint8_t free_ = 0;
 };
