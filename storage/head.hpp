@@ -63,7 +63,7 @@ struct head_stats {
   uint64_t out_of_order = 0;
   uint64_t duplicate_sample = 0;
   uint64_t chunks = 0;             ///< chunks in memory, open ones included
-  uint64_t chunks_created = 0;     ///< chunks cut so far
+  uint64_t chunks_created = 0;     ///< chunks started so far
   uint64_t chunk_bytes = 0;        ///< encoded bytes of the chunks in memory
 };
 
