@@ -661,3 +661,30 @@ CAF_TEST(wal_truncate_at and wal_repair validate their position) {
   CAF_REQUIRE(n.is_ok());
   CAF_CHECK_EQUAL(*n, 0u);
 }
+
+CAF_TEST(framing matches the worked example in FORMAT.md) {
+  temp_dir d;
+  auto ends = write_all(d.wal(), {make_record(0, 1000), make_record(1, 40000), make_record(2, 10)},
+                        4 * small_segment);
+  CAF_CHECK_EQUAL(ends[0].offset, 1007u);
+  CAF_CHECK_EQUAL(ends[1].offset, 41021u);
+  CAF_CHECK_EQUAL(ends[2].offset, 41038u);
+  auto data = *read_whole_file(segment_file(d, 1));
+  auto header = [&](size_t off) {
+    return std::make_pair(static_cast<int>(static_cast<uint8_t>(data[off + 6])),
+                          decode_fixed32(data.data() + off + 4) & 0xffff);
+  };
+  CAF_CHECK(header(0) == std::make_pair(1, 1000u));
+  CAF_CHECK(header(1007) == std::make_pair(2, 31754u));
+  CAF_CHECK(header(32768) == std::make_pair(4, 8246u));
+  CAF_CHECK(header(41021) == std::make_pair(1, 10u));
+  // The one-fragment example: the samples record of "WAL records".
+  temp_dir d2;
+  std::string record = "\x02\x05\xd0\x0f" + std::string(8, '\0') + "\xf0\x3f"
+                       + "\x02\x1e\x02" + std::string(5, '\0') + "\xf0\x7f";
+  CAF_REQUIRE_EQUAL(record.size(), 24u);
+  write_all(d2.wal(), {record});
+  auto bytes = *read_whole_file(wal_segment_path(d2.wal(), 1));
+  CAF_CHECK_EQUAL(bytes.substr(0, 7), std::string("\x74\xec\xd9\x09\x18\x00\x01", 7));
+  CAF_CHECK_EQUAL(bytes.substr(7), record);
+}
