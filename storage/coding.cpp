@@ -180,6 +180,9 @@ using crc_fn = uint32_t (*)(uint32_t, const void*, size_t);
 
 crc_fn select_crc32c() {
 #if defined(__x86_64__)
+  // Needed when the first CRC runs from a static initialiser, before the
+  // runtime has probed the CPU.
+  __builtin_cpu_init();
   if (__builtin_cpu_supports("sse4.2"))
     return crc32c_extend_sse42;
 #endif

@@ -192,6 +192,15 @@ result<uint64_t> file_size(const std::string& path) {
   return static_cast<uint64_t>(st.st_size);
 }
 
+result<bool> path_exists(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0)
+    return true;
+  if (errno == ENOENT)
+    return false;
+  return errno_status("stat", path, errno);
+}
+
 status truncate_file(const std::string& path, uint64_t size) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0)

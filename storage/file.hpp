@@ -68,6 +68,8 @@ status create_dir_if_missing(const std::string& dir);
 /// Names of the entries in `dir` (no "." and ".."), in no particular order.
 result<std::vector<std::string>> list_dir(const std::string& dir);
 result<uint64_t> file_size(const std::string& path);
+/// False when `path` does not exist; io_error when that cannot be told.
+result<bool> path_exists(const std::string& path);
 /// Cuts `path` to `size` bytes and fdatasyncs it.
 status truncate_file(const std::string& path, uint64_t size);
 status remove_file(const std::string& path);

@@ -40,6 +40,11 @@ wal_segment_reader::wal_segment_reader(std::string dir, std::vector<uint64_t> se
 
 result<std::unique_ptr<wal_segment_reader>> wal_segment_reader::open(std::string dir,
                                                                      uint64_t first_segment) {
+  auto exists = path_exists(dir);
+  if (!exists)
+    return exists.error();
+  if (!*exists)
+    return std::unique_ptr<wal_segment_reader>{new wal_segment_reader(std::move(dir), {})};
   auto segments = list_wal_segments(dir);
   if (!segments)
     return segments.error();
