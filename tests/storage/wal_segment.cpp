@@ -1,6 +1,8 @@
 #define CAF_SUITE storage.wal_segment
 #include "test_support.hpp"
 
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -12,6 +14,10 @@
 #include "storage/wal_format.hpp"
 #include "storage/wal_segment_reader.hpp"
 #include "storage/wal_segment_writer.hpp"
+
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace nl::storage;
 using outcome = wal_replay_result::outcome;
@@ -693,4 +699,65 @@ CAF_TEST(framing matches the worked example in FORMAT.md) {
   auto bytes = *read_whole_file(wal_segment_path(d2.wal(), 1));
   CAF_CHECK_EQUAL(bytes.substr(0, 7), std::string("\x74\xec\xd9\x09\x18\x00\x01", 7));
   CAF_CHECK_EQUAL(bytes.substr(7), record);
+}
+
+CAF_TEST(records acknowledged before kill -9 all survive) {
+  // A child process appends and flushes records and acknowledges each one
+  // through a pipe only after flush() returned; the parent kills it at an
+  // arbitrary moment and replays.
+  for (uint64_t kill_after : {300u, 1500u, 4000u}) {
+    temp_dir d;
+    int fds[2];
+    CAF_REQUIRE(::pipe(fds) == 0);
+    auto pid = ::fork();
+    CAF_REQUIRE(pid >= 0);
+    if (pid == 0) {
+      ::close(fds[0]);
+      auto w = wal_segment_writer::open(d.wal(), small_segment);
+      if (!w)
+        ::_exit(2);
+      for (uint64_t i = 0; i < 1000000; ++i) {
+        if (!(*w)->append(make_record(i, (i * 37) % 3000)) || !(*w)->flush())
+          ::_exit(3);
+        if (::write(fds[1], &i, sizeof i) != sizeof i)
+          ::_exit(4);
+      }
+      ::_exit(0);
+    }
+    ::close(fds[1]);
+    uint64_t acked = 0;
+    bool any = false;
+    auto read_ack = [&] {
+      uint64_t i;
+      if (::read(fds[0], &i, sizeof i) != sizeof i)
+        return false;
+      acked = i;
+      any = true;
+      return true;
+    };
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while ((!any || acked < kill_after) && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fds[0], POLLIN, 0};
+      if (::poll(&p, 1, 1000) > 0 && !read_ack())
+        break;
+    }
+    ::kill(pid, SIGKILL);
+    int wstatus = 0;
+    ::waitpid(pid, &wstatus, 0);
+    while (read_ack()) {
+      // acknowledgements already in the pipe count too
+    }
+    ::close(fds[0]);
+    CAF_REQUIRE(any);
+    CAF_CHECK(WIFSIGNALED(wstatus));
+    auto r = read_all(d.wal());
+    CAF_MESSAGE("killed after " << acked + 1 << " acks: " << r.records.size() << " records, "
+                << r.summary.error.message());
+    CAF_CHECK(r.summary.state == outcome::clean || r.summary.state == outcome::torn_tail);
+    CAF_REQUIRE_GREATER_OR_EQUAL(r.records.size(), acked + 1);
+    size_t wrong = 0;
+    for (uint64_t i = 0; i < r.records.size(); ++i)
+      wrong += r.records[i] != make_record(i, (i * 37) % 3000);
+    CAF_CHECK_EQUAL(wrong, 0u);
+  }
 }
