@@ -158,11 +158,11 @@ wal_segment_reader::step wal_segment_reader::read_fragment() {
   if (!fragment_crc_ok(p, len))
     return damage("checksum mismatch", off);
   std::string_view data{p + wal_fragment_header_size, len};
-  uint64_t end = off + wal_fragment_header_size + len;
-  if (type & wal_fragment_skippable) {
-    pos_ += wal_fragment_header_size + len;
+  // Past this fragment; after damage the reader stops, so pos_ no longer
+  // matters on those paths.
+  pos_ += wal_fragment_header_size + len;
+  if (type & wal_fragment_skippable)
     return step::more;
-  }
   switch (static_cast<wal_fragment_type>(type)) {
     case wal_fragment_type::full:
       if (in_record_)
@@ -175,17 +175,16 @@ wal_segment_reader::step wal_segment_reader::read_fragment() {
                       off);
       in_record_ = true;
       assembled_.assign(data.data(), data.size());
-      pos_ += wal_fragment_header_size + len;
       return step::more;
     case wal_fragment_type::middle:
+      if (!in_record_)
+        return damage("middle fragment without first", off);
+      assembled_.append(data.data(), data.size());
+      return step::more;
     case wal_fragment_type::last:
       if (!in_record_)
-        return damage(std::string{type == 3 ? "middle" : "last"} + " fragment without first", off);
+        return damage("last fragment without first", off);
       assembled_.append(data.data(), data.size());
-      if (type == 3) {
-        pos_ += wal_fragment_header_size + len;
-        return step::more;
-      }
       in_record_ = false;
       record_ = assembled_;
       break;
@@ -194,8 +193,7 @@ wal_segment_reader::step wal_segment_reader::read_fragment() {
                       + " (written by a newer version?)",
                     off);
   }
-  pos_ += wal_fragment_header_size + len;
-  summary_.last_good = {segment_, end};
+  summary_.last_good = {segment_, off + wal_fragment_header_size + len};
   return step::record;
 }
 
