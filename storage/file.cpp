@@ -53,6 +53,14 @@ class posix_writable_file final : public writable_file {
     return status::ok();
   }
 
+  status truncate(uint64_t size) override {
+    if (fd_ < 0)
+      return status::io_error("truncate of closed file " + path_);
+    if (::ftruncate(fd_, static_cast<off_t>(size)) != 0)
+      return errno_status("truncate", path_, errno);
+    return status::ok();
+  }
+
   status close() override {
     if (fd_ < 0)
       return status::io_error("close of closed file " + path_);

@@ -28,6 +28,8 @@ class writable_file {
   virtual status append(std::string_view data) = 0;
   /// fdatasync(2): the data written so far survives a power loss.
   virtual status sync() = 0;
+  /// ftruncate(2) to `size` bytes; later appends go to the new end.
+  virtual status truncate(uint64_t size) = 0;
   /// Closes the descriptor (no implicit sync). Further calls fail.
   virtual status close() = 0;
 };

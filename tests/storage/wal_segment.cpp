@@ -554,46 +554,58 @@ CAF_TEST(reading can start at a later segment) {
 
 namespace {
 
-/// Passes writes through to a real file until `budget` bytes are used up,
-/// then fails like a full disk; sync fails on demand.
+/// Faults a failing_file injects, shared with the test that sets them.
+struct faults {
+  size_t write_budget = size_t{1} << 30;  ///< bytes until writes fail
+  bool fail_sync = false;
+  bool fail_truncate = false;
+};
+
+/// Passes calls through to a real file until a fault is due. A write that
+/// exceeds the budget puts part of its bytes in the file, like a real short
+/// write followed by ENOSPC.
 class failing_file final : public writable_file {
  public:
-  failing_file(std::unique_ptr<writable_file> real, size_t* budget, bool* fail_sync)
-      : real_(std::move(real)), budget_(budget), fail_sync_(fail_sync) {}
+  failing_file(std::unique_ptr<writable_file> real, faults* f) : real_(std::move(real)), f_(f) {}
   status append(std::string_view data) override {
-    if (data.size() > *budget_) {
-      // Part of the data reaches the file, as with a real short write.
-      (void) real_->append(data.substr(0, *budget_));
-      *budget_ = 0;
+    if (data.size() > f_->write_budget) {
+      (void) real_->append(data.substr(0, f_->write_budget));
+      f_->write_budget = 0;
       return status::io_error("write: No space left on device");
     }
-    *budget_ -= data.size();
+    f_->write_budget -= data.size();
     return real_->append(data);
   }
   status sync() override {
-    return *fail_sync_ ? status::io_error("fdatasync: Input/output error") : real_->sync();
+    return f_->fail_sync ? status::io_error("fdatasync: Input/output error") : real_->sync();
+  }
+  status truncate(uint64_t size) override {
+    return f_->fail_truncate ? status::io_error("ftruncate: Input/output error")
+                             : real_->truncate(size);
   }
   status close() override { return real_->close(); }
 
  private:
   std::unique_ptr<writable_file> real_;
-  size_t* budget_;
-  bool* fail_sync_;
+  faults* f_;
 };
+
+file_creator failing_creator(faults* f) {
+  return [f](const std::string& path) -> result<std::unique_ptr<writable_file>> {
+    auto file = create_new_file(path);
+    if (!file)
+      return file.error();
+    return std::unique_ptr<writable_file>{new failing_file(std::move(*file), f)};
+  };
+}
 
 }  // namespace
 
 CAF_TEST(failed write is reported and breaks the writer for good) {
   temp_dir d;
-  size_t budget = 1000;
-  bool fail_sync = false;
-  auto creator = [&](const std::string& path) -> result<std::unique_ptr<writable_file>> {
-    auto f = create_new_file(path);
-    if (!f)
-      return f.error();
-    return std::unique_ptr<writable_file>{new failing_file(std::move(*f), &budget, &fail_sync)};
-  };
-  auto w = wal_segment_writer::open(d.wal(), small_segment, creator);
+  faults f;
+  f.write_budget = 1000;
+  auto w = wal_segment_writer::open(d.wal(), small_segment, failing_creator(&f));
   CAF_REQUIRE(w.is_ok());
   CAF_CHECK((*w)->append(make_record(0, 500)).is_ok());
   CAF_CHECK((*w)->flush().is_ok());
@@ -602,13 +614,36 @@ CAF_TEST(failed write is reported and breaks the writer for good) {
   CAF_CHECK(st.error_code() == status::code::io_error);
   CAF_CHECK(contains(st.message(), "No space left"));
   // Even with space again, nothing more is accepted.
-  budget = 1 << 20;
+  f.write_budget = 1 << 20;
   CAF_CHECK(!(*w)->append(make_record(2, 10)).is_ok());
   CAF_CHECK(!(*w)->flush().is_ok());
   CAF_CHECK(!(*w)->sync().is_ok());
   CAF_CHECK(!(*w)->close().is_ok());
   CAF_CHECK(!(*w)->health().is_ok());
-  // What reached the disk is the first record plus a torn tail.
+  // The partial write was cut away: the segment ends after the first record,
+  // so a later segment (a restarted writer) does not turn it into corruption.
+  auto r = read_all(d.wal());
+  CAF_CHECK(r.summary.state == outcome::clean);
+  CAF_CHECK_EQUAL(r.records.size(), 1u);
+  write_all(d.wal(), {make_record(3, 10)});
+  r = read_all(d.wal());
+  CAF_CHECK(r.summary.state == outcome::clean);
+  CAF_CHECK_EQUAL(r.records.size(), 2u);
+}
+
+CAF_TEST(failed write whose cleanup fails leaves a repairable tail) {
+  temp_dir d;
+  faults f;
+  f.write_budget = 1000;
+  f.fail_truncate = true;
+  auto w = wal_segment_writer::open(d.wal(), small_segment, failing_creator(&f));
+  CAF_REQUIRE(w.is_ok());
+  CAF_CHECK((*w)->append(make_record(0, 500)).is_ok());
+  CAF_CHECK((*w)->flush().is_ok());
+  CAF_CHECK((*w)->append(make_record(1, 800)).is_ok());
+  auto st = (*w)->flush();
+  CAF_CHECK(contains(st.message(), "No space left"));
+  CAF_CHECK(contains(st.message(), "ftruncate"));
   auto r = read_all(d.wal());
   CAF_CHECK(r.summary.state == outcome::torn_tail);
   CAF_CHECK_EQUAL(r.records.size(), 1u);
@@ -616,28 +651,21 @@ CAF_TEST(failed write is reported and breaks the writer for good) {
 
 CAF_TEST(failed sync breaks the writer) {
   temp_dir d;
-  size_t budget = 1 << 20;
-  bool fail_sync = false;
-  auto creator = [&](const std::string& path) -> result<std::unique_ptr<writable_file>> {
-    auto f = create_new_file(path);
-    if (!f)
-      return f.error();
-    return std::unique_ptr<writable_file>{new failing_file(std::move(*f), &budget, &fail_sync)};
-  };
-  auto w = wal_segment_writer::open(d.wal(), small_segment, creator);
+  faults f;
+  auto w = wal_segment_writer::open(d.wal(), small_segment, failing_creator(&f));
   CAF_REQUIRE(w.is_ok());
   CAF_CHECK((*w)->append(make_record(0, 10)).is_ok());
   CAF_CHECK((*w)->sync().is_ok());
-  fail_sync = true;
+  f.fail_sync = true;
   CAF_CHECK((*w)->append(make_record(1, 10)).is_ok());
   CAF_CHECK(!(*w)->sync().is_ok());
-  fail_sync = false;
+  f.fail_sync = false;
   CAF_CHECK(!(*w)->append(make_record(2, 10)).is_ok());
   // A roll-over syncs the old segment; its failure is reported by append.
-  auto w2 = wal_segment_writer::open(d.wal(), small_segment, creator);
+  auto w2 = wal_segment_writer::open(d.wal(), small_segment, failing_creator(&f));
   CAF_REQUIRE(w2.is_ok());
   CAF_CHECK((*w2)->append(make_record(3, 40000)).is_ok());
-  fail_sync = true;
+  f.fail_sync = true;
   CAF_CHECK(!(*w2)->append(make_record(4, 40000)).is_ok());
   CAF_CHECK(!(*w2)->health().is_ok());
 }
