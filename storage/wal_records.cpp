@@ -86,8 +86,8 @@ status decode_series(std::string_view rec, std::vector<series_record>& out) {
       out.clear();
       return record_corrupt("series", rec, in, "truncated series header");
     }
-    // Each pair takes at least two length bytes.
-    if (count > in.size() / 2) {
+    // Each pair takes at least three bytes: two lengths and a non-empty value.
+    if (count > in.size() / 3) {
       out.clear();
       return record_corrupt("series", rec, in,
                             "label count " + std::to_string(count) + " exceeds the record");
