@@ -1,7 +1,7 @@
 #pragma once
 // Gorilla-style XOR chunk, bit-compatible with Prometheus' chunkenc XOR chunk
 // (remote read type XOR = 1), so its bytes can be served as they are.
-// Byte layout: storage/FORMAT-chunks.md.
+// Byte layout: storage/FORMAT.md#chunks-xor.
 #include <cstdint>
 #include <memory>
 #include <string_view>
