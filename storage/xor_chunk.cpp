@@ -1,6 +1,6 @@
 #include "storage/xor_chunk.hpp"
 
-// Layout (Prometheus chunkenc XOR, bits MSB-first; see FORMAT-chunks.md):
+// Layout (Prometheus chunkenc XOR, bits MSB-first; see storage/FORMAT.md, "Chunks (XOR)"):
 //   u16 big-endian sample count
 //   sample 0: varint(t0) (zigzag), 64 value bits
 //   sample 1: uvarint(t1 - t0), value delta
