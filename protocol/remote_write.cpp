@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "protocol/pb_wire.hpp"
+#include "protocol/prompb_writer.hpp"
 #include "protocol/snappy_block.hpp"
 #include "protocol/utf8.hpp"
 
@@ -495,16 +496,6 @@ class decoder {
   std::string error_;
 };
 
-size_t label_size(std::string_view name, std::string_view value) {
-  return (name.empty() ? 0 : pb::writer::bytes_field_size(name.size())) +
-         (value.empty() ? 0 : pb::writer::bytes_field_size(value.size()));
-}
-
-size_t sample_size(const storage::sample& s) {
-  return (storage::float_bits(s.v) != 0 ? 9 : 0) +
-         (s.t != 0 ? 1 + pb::writer::varint_size(static_cast<uint64_t>(s.t)) : 0);
-}
-
 }  // namespace
 
 std::string_view to_string(metric_type t) {
@@ -604,37 +595,13 @@ std::string encode_write_request(const std::vector<write_series>& series,
                                  const std::vector<metadata_entry>& metadata) {
   std::string out;
   pb::writer w(out);
-  for (const auto& ts : series) {
-    size_t size = 0;
-    for (const auto& l : ts.labels) {
-      size_t n = label_size(l.name, l.value);
-      size += 1 + pb::writer::varint_size(n) + n;
-    }
-    for (const auto& s : ts.samples) {
-      size_t n = sample_size(s);
-      size += 1 + pb::writer::varint_size(n) + n;
-    }
-    w.nested_header(1, size);
-    for (const auto& l : ts.labels) {
-      w.nested_header(1, label_size(l.name, l.value));
-      if (!l.name.empty())
-        w.bytes_field(1, l.name);
-      if (!l.value.empty())
-        w.bytes_field(2, l.value);
-    }
-    for (const auto& s : ts.samples) {
-      w.nested_header(2, sample_size(s));
-      if (storage::float_bits(s.v) != 0)
-        w.double_field(1, s.v);
-      if (s.t != 0)
-        w.int64_field(2, s.t);
-    }
-  }
+  for (const auto& ts : series)
+    prompb::put_timeseries(w, 1, ts.labels, ts.samples.data(), ts.samples.size());
   for (const auto& m : metadata) {
     auto type = static_cast<uint64_t>(m.type);
     size_t size = (type != 0 ? 1 + pb::writer::varint_size(type) : 0) +
-                  label_size(m.metric_family_name, {}) + label_size(m.help, {}) +
-                  label_size(m.unit, {});
+                  prompb::string_field_size(m.metric_family_name) +
+                  prompb::string_field_size(m.help) + prompb::string_field_size(m.unit);
     w.nested_header(3, size);
     if (type != 0)
       w.varint_field(1, type);
