@@ -62,40 +62,7 @@ bool legacy_name(std::string_view s, uint8_t first, uint8_t rest) {
   return true;
 }
 
-// Go %q-style quoting for messages: unlike quote_label_value it also
-// escapes bytes that are not valid UTF-8, so error bodies stay valid text.
-std::string quoted(std::string_view s) {
-  static const char hex[] = "0123456789abcdef";
-  std::string out = "\"";
-  auto p = reinterpret_cast<const unsigned char*>(s.data());
-  auto end = p + s.size();
-  while (p < end) {
-    unsigned c = *p;
-    size_t n = c < 0x80 ? 1 : utf8_sequence_length(p, end);
-    if (n > 1) {
-      out.append(reinterpret_cast<const char*>(p), n);
-      p += n;
-      continue;
-    }
-    ++p;
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  out += '"';
-  return out;
-}
+std::string quoted(std::string_view s) { return go_quote(s); }
 
 // Prometheus text form of the (possibly invalid) labels, for messages.
 // Capped so a 1 MiB label value does not end up in a log line.
