@@ -302,6 +302,35 @@ CAF_TEST(label validation table) {
   CAF_CHECK_EQUAL(b->report.series_rejected, 1u);
 }
 
+CAF_TEST(empty and excess labels do not accumulate) {
+  // 100k empty label messages ("0a 00") inside one TimeSeries: dropped as
+  // they are read, so the batch keeps only the real label.
+  std::string inner;
+  pb::writer w(inner);
+  for (int i = 0; i < 100000; ++i)
+    w.bytes_field(1, "");
+  w.bytes_field(1, std::string("\x0a\x08__name__\x12\x01x", 13));
+  w.bytes_field(2, std::string("\x10\x01", 2));
+  std::string body;
+  pb::writer(body).bytes_field(1, inner);
+  auto b = decode(body);
+  CAF_REQUIRE(b.is_ok());
+  CAF_REQUIRE_EQUAL(b->series.size(), 1u);
+  CAF_CHECK_EQUAL(b->labels.size(), 1u);
+  CAF_CHECK_EQUAL(text(*b, 0), "x{}");
+  // 100k distinct labels: only the limit's worth is kept, the count is exact.
+  std::vector<label> many{{"__name__", "m"}};
+  for (int i = 0; i < 100000; ++i)
+    many.push_back({"l" + std::to_string(i), "v"});
+  auto c = decode(encode_write_request({ts(many, {{now, 1}})}));
+  CAF_REQUIRE(c.is_ok());
+  CAF_CHECK(c->series.empty());
+  CAF_REQUIRE_EQUAL(c->report.rejections.size(), 1u);
+  CAF_CHECK_EQUAL(c->report.rejections[0].message,
+                  "series has 100001 labels, more than the limit of 64");
+  CAF_CHECK(c->report.rejections[0].series.size() < 600);
+}
+
 CAF_TEST(partial write keeps the valid rest and reports the first rejections) {
   std::vector<write_series> req;
   for (int i = 0; i < 30; ++i) {
