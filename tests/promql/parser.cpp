@@ -895,7 +895,14 @@ CAF_TEST(truncated and mutated queries never crash) {
 
 CAF_TEST(nesting depth is bounded instead of overflowing the stack) {
   auto nested = [](int n) { return std::string(n, '(') + "1" + std::string(n, ')'); };
-  CAF_CHECK(parse(nested(900)).ok());
+  CAF_CHECK(parse(nested(250)).ok());
+  CAF_CHECK(!parse(nested(300)).ok());
+  std::string long_chain = "x";
+  for (int i = 0; i < 990; ++i)
+    long_chain += " or x";
+  auto ok = parse(long_chain);
+  CAF_REQUIRE(ok.ok());
+  CAF_CHECK_EQUAL(ok.expr->clone()->to_string(), long_chain);
   auto r = parse(nested(100000));
   CAF_REQUIRE(!r);
   CAF_CHECK(r.error.message.find("expression nests too deeply") != std::string::npos);
