@@ -800,6 +800,15 @@ CAF_TEST(metric selectors for match parameters) {
   CAF_REQUIRE(r.ok());
   CAF_CHECK(!has_non_empty_matcher(r.matchers));
 
+  // Accepted by a real 2.42 /api/v1/series: keywords as names, a second
+  // __name__ (no type check here), trailing commas, comments.
+  for (const char* ok : {"and", "sum", "up{__name__=\"x\"}", "{a=\"b\",}", "a:b{c=\"d\"}",
+                         " up ", "up{a=\"b\"} # c"}) {
+    auto sel = parse_metric_selector(ok);
+    if (!sel.ok())
+      CAF_ERROR("rejected " << ok << ": " << sel.error->message);
+  }
+
   // Only a selector: everything else is rejected where it starts.
   struct sel_case {
     const char* text;
@@ -813,6 +822,9 @@ CAF_TEST(metric selectors for match parameters) {
       {"up{a=}", "1:6: parse error: unexpected \"}\" in label matching, expected string"},
       {"", "1:1: parse error: unexpected end of input"},
       {"up + up", "1:4: parse error: unexpected <op:+>"},
+      {"sum by (a) (x)", "1:5: parse error: unexpected <by>"},
+      {"up @ 5", "1:4: parse error: unexpected \"<Item 57385>\" <op:@>"},
+      {"x{a=~\"(\"}", "1:3: parse error: error parsing regexp: missing closing ): `^(?:()$`"},
   };
   for (const auto& c : bad) {
     r = parse_metric_selector(c.text);
