@@ -660,7 +660,9 @@ class parser {
         fail(brackets, "ranges only allowed for vector selectors");
       if (vs->offset != 0)
         fail(brackets, "no offset modifiers allowed before range");
-      if (vs->at != at_modifier::none)
+      // Prometheus only looks at a numeric @ here: "x @ start() [5m]" is
+      // accepted and means "x[5m] @ start()".
+      if (vs->at == at_modifier::timestamp)
         fail(brackets, "no @ modifiers allowed before range");
       position_range pos{e->pos.start, last_end_};
       int d = 1 + depth(e);
