@@ -153,6 +153,9 @@ int run(const settings& cfg, bool wal_repair) {
                      log_warn("wal: final sync failed: " + sys.render(err));
                  });
     }
+    // Let the answers of finished requests reach their clients.
+    if (!http.drain(std::chrono::seconds(1)))
+      log_warn("shutdown: some HTTP answers were not written within 1s");
     http.stop();
     caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
     // Wake the signal thread if it is still waiting (fatal-error path).
