@@ -34,6 +34,7 @@ struct write_job {
   append_result result;
   std::string failure;  ///< non-empty: some shard could not store its part
   bool released = false;
+  bool counted = false;  ///< included in frontend::writes_in_flight()
   bool answered = false;
 
   ~write_job() {
@@ -117,6 +118,13 @@ std::string buildinfo_json() {
   return d;
 }
 
+
+// HTTP header values such as media types compare case-insensitively.
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -296,7 +304,7 @@ void frontend::overloaded(http_reply& reply, const std::string& why) {
 void frontend::handle_write(http_request&& req, http_reply reply) {
   // Remote write 1.0 only: an explicit foreign encoding or type is 415
   // (missing headers are accepted, as Prometheus 2.42 does).
-  if (!req.content_encoding.empty() && req.content_encoding != "snappy")
+  if (!req.content_encoding.empty() && !iequals(req.content_encoding, "snappy"))
     return reply(text(415, "unsupported Content-Encoding \"" + req.content_encoding + "\"; remote write needs snappy"));
   if (!req.content_type.empty()) {
     std::string_view ct = req.content_type;
@@ -306,7 +314,7 @@ void frontend::handle_write(http_request&& req, http_reply reply) {
       base.remove_suffix(1);
     bool v2 = semi != std::string_view::npos
               && ct.find("proto=io.prometheus.write.v2.Request", semi) != std::string_view::npos;
-    if (base != "application/x-protobuf" || v2)
+    if (!iequals(base, "application/x-protobuf") || v2)
       return reply(text(415, "unsupported Content-Type \"" + req.content_type
                                + "\"; this receiver speaks remote write 1.0 (application/x-protobuf)"));
   }
@@ -379,6 +387,7 @@ void frontend::handle_write(http_request&& req, http_reply reply) {
     }
   }
   writes_in_flight_.fetch_add(1);
+  job->counted = true;
   caf::anon_send(net, std::move(job));
 }
 
@@ -386,6 +395,8 @@ void frontend::release(write_job& job) {
   if (job.released || job.fe == nullptr)
     return;
   job.released = true;
+  if (job.counted)
+    writes_in_flight_.fetch_sub(1);
   inflight_samples_.fetch_sub(job.total);
   m_.inflight_samples.fetch_sub(job.total, std::memory_order_relaxed);
   for (size_t s = 0; s < job.reserved.size(); ++s)
@@ -394,10 +405,7 @@ void frontend::release(write_job& job) {
 }
 
 void frontend::finish_write(write_job& job) {
-  bool counted = job.total > 0;  // went through admission and the actors
   release(job);
-  if (counted)
-    writes_in_flight_.fetch_sub(1);
   job.answered = true;
   if (!job.failure.empty()) {
     auto r = text(503, "storage unavailable: " + job.failure + "; retry");

@@ -160,6 +160,7 @@ CAF_TEST(a write over the in-flight budget is refused before it is queued) {
   CAF_REQUIRE_EQUAL(got->size(), 3u);
   CAF_CHECK_EQUAL((*got)[2].status, 503u);
   CAF_CHECK_EQUAL(stats.inflight_samples.load(), 0);
+  CAF_CHECK_EQUAL(front->writes_in_flight(), 0);
 }
 
 CAF_TEST(foreign encodings and broken bodies are client errors) {
