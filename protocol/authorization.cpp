@@ -38,8 +38,10 @@ bool listed(const std::vector<std::string>& list, const peer_identity& who) {
     return std::find(list.begin(), list.end(), loopback_identity) != list.end();
   if (who.source != peer_identity::kind::certificate)
     return false;
-  return std::any_of(list.begin(), list.end(),
-                     [&](const std::string& name) { return who.has_name(name); });
+  // A certificate naming itself "@loopback" must not pass for the listener.
+  return std::any_of(list.begin(), list.end(), [&](const std::string& name) {
+    return name != loopback_identity && who.has_name(name);
+  });
 }
 
 // Fixed label values; the index is the counter slot.
