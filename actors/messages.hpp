@@ -107,7 +107,7 @@ struct select_result {
 };
 
 /// Head statistics of one shard (or their sum).
-struct head_stats {
+struct shard_stats {
   uint64_t num_series = 0;
   uint64_t num_samples = 0;
   int64_t min_time = INT64_MAX;  ///< INT64_MAX when empty
@@ -164,8 +164,8 @@ typename Inspector::result_type inspect(Inspector& f, select_result& x) {
   return f(caf::meta::type_name("nl::select_result"), x.series);
 }
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, head_stats& x) {
-  return f(caf::meta::type_name("nl::head_stats"), x.num_series, x.num_samples, x.min_time, x.max_time);
+typename Inspector::result_type inspect(Inspector& f, shard_stats& x) {
+  return f(caf::meta::type_name("nl::shard_stats"), x.num_series, x.num_samples, x.min_time, x.max_time);
 }
 
 inline bool operator==(const append_result& a, const append_result& b) {
@@ -212,6 +212,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
   CAF_ADD_ATOM(nightlight, nl::actors, wal_write_atom, "nl_walwr")
   CAF_ADD_ATOM(nightlight, nl::actors, wal_sync_atom, "nl_walsync")
   CAF_ADD_ATOM(nightlight, nl::actors, wal_tick_atom, "nl_waltick")
+  CAF_ADD_ATOM(nightlight, nl::actors, wal_commit_atom, "nl_walcmt")
   CAF_ADD_ATOM(nightlight, nl::actors, select_atom, "nl_select")
   CAF_ADD_ATOM(nightlight, nl::actors, label_names_atom, "nl_lnames")
   CAF_ADD_ATOM(nightlight, nl::actors, label_values_atom, "nl_lvalues")
@@ -230,7 +231,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::series_data))
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::select_request))
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::select_result))
-  CAF_ADD_TYPE_ID(nightlight, (nl::actors::head_stats))
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::shard_stats))
 CAF_END_TYPE_ID_BLOCK(nightlight)
 
 namespace nl::actors {
