@@ -1,5 +1,8 @@
 #include "protocol/authorization.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -138,6 +141,17 @@ peer_identity identity_of(SSL* ssl) {
   peer_identity out = identity_of(cert);
   X509_free(cert);
   return out;
+}
+
+bool is_loopback_host(std::string_view host) {
+  if (host == "localhost")
+    return true;
+  std::string text{host};
+  in_addr v4{};
+  if (::inet_pton(AF_INET, text.c_str(), &v4) == 1)
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return ::inet_pton(AF_INET6, text.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 endpoint_access access_of(std::string_view target) {

@@ -73,6 +73,10 @@ struct authorization_options {
 /// "@loopback" ('@' cannot occur in a DNS name).
 constexpr std::string_view loopback_identity = "@loopback";
 
+/// True for hosts a plaintext listener may bind: "localhost", IPv4
+/// 127.0.0.0/8 and IPv6 ::1 (literal addresses, brackets already removed).
+bool is_loopback_host(std::string_view host);
+
 struct authorization_decision {
   bool allowed = true;
   /// Why not, for the 403 body and the log: "client CN=reader is not in

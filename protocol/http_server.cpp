@@ -15,6 +15,7 @@
 
 #include "protocol/authorization.hpp"
 #include "protocol/tls_context.hpp"
+#include "protocol/tls_failure.hpp"
 
 #include <atomic>
 #include <chrono>

@@ -134,6 +134,18 @@ CAF_TEST(closed open endpoints need a reader) {
   CAF_CHECK(!a.check(cert_identity("@loopback", {"@loopback"}), "/-/ready").allowed);
 }
 
+CAF_TEST(only loopback hosts count as loopback) {
+  for (auto h : {"127.0.0.1", "127.1.2.3", "::1", "localhost", "0:0:0:0:0:0:0:1"}) {
+    CAF_MESSAGE("host " << h);
+    CAF_CHECK(is_loopback_host(h));
+  }
+  for (auto h : {"0.0.0.0", "::", "128.0.0.1", "10.0.0.1", "::ffff:127.0.0.1", "localhost.",
+                 "example.com", "", "127.0.0.1 ", "[::1]", "126.255.255.255"}) {
+    CAF_MESSAGE("host " << h);
+    CAF_CHECK(!is_loopback_host(h));
+  }
+}
+
 CAF_TEST(forbidden answers are JSON for the query API and text elsewhere) {
   authorization_decision d{false, "client CN=x is not in tls.allowed_readers"};
   auto api = make_forbidden_response("/api/v1/query?query=up", d);

@@ -4,6 +4,7 @@
 #include "protocol/authorization.hpp"
 #include "protocol/http_server.hpp"
 #include "protocol/tls_context.hpp"
+#include "protocol/tls_failure.hpp"
 #include "protocol/tls_test_pki.hpp"
 
 #include <arpa/inet.h>

@@ -3,6 +3,7 @@
 
 #include "protocol/authorization.hpp"
 #include "protocol/tls_context.hpp"
+#include "protocol/tls_failure.hpp"
 #include "protocol/tls_test_pki.hpp"
 
 #include <chrono>
