@@ -121,8 +121,8 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   void refused(tls_failure reason, const std::string& detail) {
     if (opts_.tls_failures != nullptr)
       opts_.tls_failures->add(reason);
-    if (opts_.on_error)
-      opts_.on_error("tls handshake from " + peer_ + " refused: " + std::string{to_string(reason)}
+    if (opts_.on_warning)
+      opts_.on_warning("tls handshake from " + peer_ + " refused: " + std::string{to_string(reason)}
                      + " (" + detail + ")");
   }
 
@@ -218,8 +218,8 @@ class session : public std::enable_shared_from_this<session<Stream>> {
       if (!decision.allowed) {
         if (opts_.forbidden != nullptr)
           opts_.forbidden->add(req.target);
-        if (opts_.on_error)
-          opts_.on_error("forbidden: " + req.method + " " + req.path + " from " + peer_ + ": "
+        if (opts_.on_warning)
+          opts_.on_warning("forbidden: " + req.method + " " + req.path + " from " + peer_ + ": "
                          + decision.reason);
         auto fr = make_forbidden_response(req.target, decision);
         http_response r;
@@ -388,16 +388,16 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
     bool reloaded = false;
     auto st = force ? opts.tls->reload(&warnings) : opts.tls->reload_if_changed(&reloaded, &warnings);
     if (!st) {
-      if (opts.on_error)
-        opts.on_error("tls: reload failed, keeping the previous certificates: " + st.message());
+      if (opts.on_warning)
+        opts.on_warning("tls: reload failed, keeping the previous certificates: " + st.message());
       return;
     }
     if ((force || reloaded) && opts.on_info)
       opts.on_info("tls: reloaded " + opts.tls->options().cert_file + " (generation "
                    + std::to_string(opts.tls->generation()) + ")");
     for (auto& w : warnings)
-      if (opts.on_error)
-        opts.on_error("tls: " + w);
+      if (opts.on_warning)
+        opts.on_warning("tls: " + w);
   }
 };
 

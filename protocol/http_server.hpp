@@ -95,6 +95,9 @@ struct http_server_options {
   /// Counters (optional; must outlive the server).
   tls_failure_counters* tls_failures = nullptr;
   forbidden_counters* forbidden = nullptr;
+  /// Receives one line per refused TLS handshake or forbidden request, and
+  /// certificate reload problems: things an operator must see (optional).
+  std::function<void(const std::string&)> on_warning;
   /// Receives notices such as "tls: reloaded ..." (optional).
   std::function<void(const std::string&)> on_info;
 };

@@ -205,6 +205,9 @@ status configure(SSL_CTX* ctx, const tls_options& opts, const std::vector<x509_p
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
   static const unsigned char sid_ctx[] = "nightlight";
   SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
+  // A resumed session skips certificate checks; keep the window short so a
+  // client certificate that expires is noticed within minutes, not hours.
+  SSL_CTX_set_timeout(ctx, 300);
   return status::ok();
 }
 
