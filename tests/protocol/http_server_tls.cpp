@@ -157,7 +157,7 @@ struct fixture {
     so.authz = std::make_shared<authorizer>(ao);
     so.tls_failures = &failures;
     so.forbidden = &forbidden;
-    so.on_error = [this](const std::string& line) {
+    so.on_warning = [this](const std::string& line) {
       std::lock_guard<std::mutex> g{log_mtx};
       log.push_back(line);
     };
