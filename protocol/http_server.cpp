@@ -3,15 +3,27 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <openssl/x509.h>
+
+#include "protocol/authorization.hpp"
+#include "protocol/tls_context.hpp"
+#include "protocol/tls_failure.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <ctime>
 #include <optional>
 #include <thread>
+#include <csignal>
+#include <type_traits>
 
 namespace nl::protocol {
 
@@ -23,6 +35,7 @@ using tcp = net::ip::tcp;
 namespace {
 
 using clock_type = std::chrono::steady_clock;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 // IMF-fixdate, as Go's server sends on every response (clients read it for
 // clock-skew checks; the CORS headers expose it).
@@ -40,10 +53,16 @@ std::string http_date() {
 // arrives through post() on this connection's strand.
 template <class Stream>
 class session : public std::enable_shared_from_this<session<Stream>> {
+  static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+
  public:
+  /// `ctx` is the TLS context `stream` was made with (null for plain TCP);
+  /// holding it keeps this connection on it across reloads.
   session(Stream stream, const http_server_options& opts, const http_handler& handler,
-          std::atomic<int64_t>& busy)
-    : stream_(std::move(stream)), opts_(opts), handler_(handler), busy_(busy) {
+          std::atomic<int64_t>& busy, std::shared_ptr<net::ssl::context> ctx = nullptr)
+    : ctx_(std::move(ctx)), stream_(std::move(stream)), opts_(opts), handler_(handler), busy_(busy) {
+    if (opts_.loopback_identity)
+      identity_.source = peer_identity::kind::loopback;
   }
 
   // A reply that was dropped unanswered must not keep drain() waiting.
@@ -56,10 +75,74 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
     if (!ec)
       peer_ = ep.address().to_string() + ":" + std::to_string(ep.port());
-    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->read_header(); });
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (is_tls)
+        self->read_first_bytes();
+      else
+        self->read_header();
+    });
   }
 
  private:
+  // TLS: look at the first bytes before OpenSSL does, so that a plain HTTP
+  // client gets a readable answer instead of a dropped connection.
+  void read_first_bytes() {
+    auto& tcp = beast::get_lowest_layer(stream_);
+    tcp.expires_after(opts_.handshake_timeout);
+    tcp.async_read_some(buffer_.prepare(512), [self = this->shared_from_this()](
+                                                beast::error_code ec, size_t n) {
+      self->on_first_bytes(ec, n);
+    });
+  }
+
+  void on_first_bytes(beast::error_code ec, size_t n) {
+    if (ec)
+      return close();  // connected and left (port probes): nothing to report
+    buffer_.commit(n);
+    auto bytes = buffer_.cdata();
+    std::string_view first{static_cast<const char*>(bytes.data()), bytes.size()};
+    if (looks_like_plaintext_http(first)) {
+      refused(tls_failure::plaintext_http, "plain HTTP request on the TLS port");
+      auto text = plaintext_http_response();
+      net::async_write(beast::get_lowest_layer(stream_), net::buffer(text.data(), text.size()),
+                       [self = this->shared_from_this()](beast::error_code, size_t) {
+                         self->close();
+                       });
+      return;
+    }
+    if constexpr (is_tls) {
+      stream_.async_handshake(net::ssl::stream_base::server, buffer_.data(),
+                              [self = this->shared_from_this()](beast::error_code ec, size_t used) {
+                                self->on_handshake(ec, used);
+                              });
+    }
+  }
+
+  void on_handshake(beast::error_code ec, size_t used) {
+    if constexpr (is_tls) {
+      SSL* ssl = stream_.native_handle();
+      if (ec) {
+        long verify = SSL_get_verify_result(ssl);
+        std::string detail = verify != X509_V_OK ? X509_verify_cert_error_string(verify)
+                                                 : ec.message();
+        refused(classify_handshake_failure(ec, verify), detail);
+        return close();
+      }
+      buffer_.consume(used);
+      identity_ = identity_of(ssl);
+      read_header();
+    }
+  }
+
+  /// Counts and logs a refused handshake, once per connection.
+  void refused(tls_failure reason, const std::string& detail) {
+    if (opts_.tls_failures != nullptr)
+      opts_.tls_failures->add(reason);
+    if (opts_.on_warning)
+      opts_.on_warning("tls handshake from " + peer_ + " refused: " + std::string{to_string(reason)}
+                     + " (" + detail + ")");
+  }
+
   void read_header() {
     parser_.emplace();
     parser_->body_limit(opts_.body_limit);
@@ -141,11 +224,28 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     req.content_encoding = std::string{msg[http::field::content_encoding]};
     req.body = std::move(msg.body());
     req.peer = peer_;
+    req.identity = identity_.describe();
     head_request_ = msg.method() == http::verb::head;
     method_ = req.method;
     path_ = req.path;
     started_ = clock_type::now();
     version_ = msg.version();
+    if (opts_.authz) {
+      auto decision = opts_.authz->check(identity_, req.target);
+      if (!decision.allowed) {
+        if (opts_.forbidden != nullptr)
+          opts_.forbidden->add(req.target);
+        if (opts_.on_warning)
+          opts_.on_warning("forbidden: " + req.method + " " + req.path + " from " + peer_ + ": "
+                           + decision.reason);
+        auto fr = make_forbidden_response(req.target, decision);
+        http_response r;
+        r.status = 403;
+        r.content_type = std::move(fr.content_type);
+        r.body = std::move(fr.body);
+        return write(std::move(r));
+      }
+    }
     busy_.fetch_add(1);  // until the answer is written (see http_server::drain)
     counted_ = true;
     // The reply may come from any thread; hop onto this connection's strand.
@@ -223,6 +323,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     beast::get_lowest_layer(stream_).close();
   }
 
+  std::shared_ptr<net::ssl::context> ctx_;  // before stream_: outlives it
   Stream stream_;
   const http_server_options& opts_;
   const http_handler& handler_;
@@ -230,6 +331,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string peer_;
+  peer_identity identity_;
   std::string method_;
   std::string path_;
   unsigned version_ = 11;
@@ -251,6 +353,8 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
   uint16_t port = 0;
   std::atomic<bool> stopped{false};
   std::atomic<int64_t> busy{0};  // requests handed to the handler, answer not yet written
+  std::optional<net::steady_timer> tls_poll;
+  std::optional<net::signal_set> sighup;
 
   impl(http_server_options o, http_handler h) : opts(std::move(o)), handler(std::move(h)), ioc(static_cast<int>(std::max(1u, opts.threads))) {
   }
@@ -264,10 +368,66 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
           self->opts.on_error("http accept: " + ec.message());
       } else {
         s.set_option(tcp::no_delay(true), ec);
-        std::make_shared<session<beast::tcp_stream>>(beast::tcp_stream(std::move(s)), self->opts, self->handler, self->busy)->run();
+        if (self->opts.tls) {
+          auto ctx = self->opts.tls->current();
+          std::make_shared<session<tls_stream>>(tls_stream(beast::tcp_stream(std::move(s)), *ctx),
+                                                self->opts, self->handler, self->busy, ctx)
+            ->run();
+        } else {
+          std::make_shared<session<beast::tcp_stream>>(beast::tcp_stream(std::move(s)), self->opts,
+                                                       self->handler, self->busy)
+            ->run();
+        }
       }
       self->accept();
     });
+  }
+
+  // Certificate reloads run on an Asio thread: a rebuild takes about a
+  // millisecond and must not race with accept's current().
+  void start_tls_reloads() {
+    if (opts.tls_poll_interval.count() > 0) {
+      tls_poll.emplace(ioc);
+      poll_tls_files();
+    }
+    sighup.emplace(ioc, SIGHUP);
+    wait_sighup();
+  }
+
+  void poll_tls_files() {
+    tls_poll->expires_after(opts.tls_poll_interval);
+    tls_poll->async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec)
+        return;
+      self->reload_tls(false);
+      self->poll_tls_files();
+    });
+  }
+
+  void wait_sighup() {
+    sighup->async_wait([self = shared_from_this()](beast::error_code ec, int) {
+      if (ec)
+        return;
+      self->reload_tls(true);
+      self->wait_sighup();
+    });
+  }
+
+  void reload_tls(bool force) {
+    std::vector<std::string> warnings;
+    bool reloaded = false;
+    auto st = force ? opts.tls->reload(&warnings) : opts.tls->reload_if_changed(&reloaded, &warnings);
+    if (!st) {
+      if (opts.on_warning)
+        opts.on_warning("tls: reload failed, keeping the previous certificates: " + st.message());
+      return;
+    }
+    if ((force || reloaded) && opts.on_info)
+      opts.on_info("tls: reloaded " + opts.tls->options().cert_file + " (generation "
+                   + std::to_string(opts.tls->generation()) + ")");
+    for (auto& w : warnings)
+      if (opts.on_warning)
+        opts.on_warning("tls: " + w);
   }
 };
 
@@ -297,6 +457,8 @@ storage::status http_server::start() {
     return storage::status::io_error("http: listen " + where + ": " + ec.message());
   impl_->port = a.local_endpoint().port();
   impl_->accept();
+  if (impl_->opts.tls)
+    impl_->start_tls_reloads();
   for (unsigned i = 0; i < std::max(1u, impl_->opts.threads); ++i)
     impl_->threads.emplace_back([p = impl_] { p->ioc.run(); });
   return storage::status::ok();
