@@ -1,0 +1,568 @@
+#include "actors/network.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+
+#include "actors/log.hpp"
+#include "actors/storage_open.hpp"
+#include "promql/parser.hpp"
+#include "protocol/api_json.hpp"
+#include "protocol/query_params.hpp"
+#include "protocol/remote_write.hpp"
+#include "protocol/router.hpp"
+
+namespace nl::actors {
+
+using protocol::http_reply;
+using protocol::http_request;
+using protocol::http_response;
+
+/// A write on its way through the actors. Created on an Asio thread,
+/// then touched only by the network actor. Its destructor guarantees the
+/// admission budget is returned and the client answered, even if the
+/// network actor dies with the job in its mailbox.
+struct write_job {
+  frontend* fe = nullptr;
+  std::vector<append_batch> batches;  ///< index = shard; empty = nothing for it
+  std::vector<int64_t> reserved;      ///< samples reserved per shard
+  int64_t total = 0;                  ///< samples reserved in all
+  protocol::write_report report;      ///< refusals found while decoding
+  http_reply reply;
+  // Filled by the network actor:
+  size_t waiting = 0;
+  append_result result;
+  std::string failure;  ///< non-empty: some shard could not store its part
+  bool released = false;
+  bool counted = false;  ///< included in frontend::writes_in_flight()
+  bool answered = false;
+
+  ~write_job() {
+    if (!fe)
+      return;
+    fe->release(*this);
+    if (!answered && reply) {
+      http_response r;
+      r.status = 503;
+      r.content_type = "text/plain; charset=utf-8";
+      r.body = "write dropped during shutdown or restart; retry";
+      r.headers.emplace_back("Retry-After", "1");
+      reply(std::move(r));
+    }
+  }
+};
+
+struct meta_job {
+  enum kind_type { series = 0, labels = 1, values = 2 };
+  int kind = series;
+  meta_query query;
+  http_reply reply;
+  bool answered = false;
+
+  ~meta_job() {
+    if (!answered && reply) {
+      http_response r;
+      r.status = 503;
+      r.content_type = "application/json";
+      r.body = R"({"status":"error","errorType":"unavailable","error":"request dropped during shutdown or restart"})";
+      reply(std::move(r));
+    }
+  }
+};
+
+namespace {
+
+constexpr const char* text_plain = "text/plain; charset=utf-8";
+
+http_response text(unsigned status, std::string body) {
+  http_response r;
+  r.status = status;
+  r.content_type = text_plain;
+  r.body = std::move(body);
+  return r;
+}
+
+void add_cors(http_response& r) {
+  r.headers.emplace_back("Access-Control-Allow-Origin", "*");
+  r.headers.emplace_back("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+  r.headers.emplace_back("Access-Control-Allow-Headers", "Accept, Authorization, Content-Type, Origin");
+  r.headers.emplace_back("Access-Control-Expose-Headers", "Date");
+  r.headers.emplace_back("Vary", "Origin");
+}
+
+http_response json_success(std::string data, const std::vector<std::string>& warnings = {}) {
+  http_response r;
+  r.status = 200;
+  r.content_type = "application/json";
+  protocol::begin_success(r.body);
+  r.body += data;
+  protocol::end_success(r.body, warnings);
+  return r;
+}
+
+http_response json_error(protocol::api_error e, std::string_view msg) {
+  http_response r;
+  r.status = static_cast<unsigned>(protocol::http_status(e));
+  r.content_type = "application/json";
+  r.body = protocol::error_body(e, msg);
+  return r;
+}
+
+std::string buildinfo_json() {
+  // `version` is the Prometheus API level implemented (a valid semver that
+  // Grafana compares); Nightlight's own version goes into revision/branch.
+  // No `features` key: a non-empty one makes Grafana assume Mimir.
+  std::string d = R"({"version":"2.42.0","revision":"nightlight-)" NL_VERSION R"(",)"
+                  R"("branch":"nightlight","buildUser":"nightlight","buildDate":")" __DATE__ R"(",)"
+                  R"("goVersion":"none"})";
+  return d;
+}
+
+
+// HTTP header values such as media types compare case-insensitively.
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+// Splits a decoded request into one columnar batch per shard. Entries of
+// the same series (Prometheus repeats the labels for every sample) are
+// merged so each series appears once per batch, samples in request order.
+void split_by_shard(const protocol::write_batch& wb, size_t nshards, std::vector<append_batch>& out) {
+  out.assign(nshards, {});
+  std::vector<uint64_t> hashes(wb.series.size());
+  std::vector<uint32_t> order(wb.series.size());
+  for (uint32_t i = 0; i < order.size(); ++i) {
+    order[i] = i;
+    hashes[i] = protocol::hash_labels(wb.labels_of(wb.series[i]), wb.series[i].labels_count);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return hashes[a] < hashes[b]; });
+  auto same_labels = [&](const protocol::series_entry& a, const protocol::series_entry& b) {
+    if (a.labels_count != b.labels_count)
+      return false;
+    auto* la = wb.labels_of(a);
+    auto* lb = wb.labels_of(b);
+    for (uint32_t k = 0; k < a.labels_count; ++k)
+      if (la[k].name != lb[k].name || la[k].value != lb[k].value)
+        return false;
+    return true;
+  };
+  const protocol::series_entry* prev = nullptr;
+  uint64_t prev_hash = 0;
+  for (auto idx : order) {
+    auto& e = wb.series[idx];
+    auto& b = out[shard_of(hashes[idx], nshards)];
+    if (!(prev && prev_hash == hashes[idx] && same_labels(*prev, e)))
+      b.series.push_back(wb.label_set_of(e));
+    else
+      b.ends.pop_back();  // extend the previous series
+    auto* s = wb.samples_of(e);
+    for (uint32_t k = 0; k < e.samples_count; ++k) {
+      b.timestamps.push_back(s[k].t);
+      b.value_bits.push_back(storage::float_bits(s[k].v));
+    }
+    b.ends.push_back(static_cast<uint32_t>(b.timestamps.size()));
+    prev = &e;
+    prev_hash = hashes[idx];
+  }
+}
+
+}  // namespace
+
+frontend::frontend(const settings& cfg, metrics& m) : cfg_(cfg), m_(m) {
+}
+
+void frontend::attach(network_actor net, size_t num_shards) {
+  {
+    std::lock_guard<std::mutex> g{net_mtx_};
+    if (!shard_pending_) {
+      shard_pending_ = std::make_unique<std::atomic<int64_t>[]>(num_shards);
+      for (size_t i = 0; i < num_shards; ++i)
+        shard_pending_[i] = 0;
+      num_shards_ = num_shards;
+    }
+    net_ = std::move(net);
+  }
+  ready_.store(true, std::memory_order_release);
+}
+
+void frontend::observe_time(int64_t t_ms) {
+  int64_t seen = max_t_.load();
+  while (t_ms > seen && !max_t_.compare_exchange_weak(seen, t_ms)) {
+  }
+}
+
+void frontend::close_writes() {
+  writes_closed_ = true;
+}
+
+std::string frontend::handler_name(const std::string& method, const std::string& path) {
+  auto r = protocol::match_route(method, path);
+  if (r.result == protocol::route::outcome::not_found)
+    return "other";
+  switch (r.ep) {
+    case protocol::endpoint::write:
+      return "/api/v1/write";
+    case protocol::endpoint::series:
+      return "/api/v1/series";
+    case protocol::endpoint::labels:
+      return "/api/v1/labels";
+    case protocol::endpoint::label_values:
+      return "/api/v1/label/:name/values";
+    case protocol::endpoint::buildinfo:
+      return "/api/v1/status/buildinfo";
+    case protocol::endpoint::rules:
+      return "/api/v1/rules";
+    case protocol::endpoint::alerts:
+      return "/api/v1/alerts";
+    case protocol::endpoint::metrics:
+      return "/metrics";
+    case protocol::endpoint::healthy:
+      return "/-/healthy";
+    case protocol::endpoint::ready:
+      return "/-/ready";
+    case protocol::endpoint::cors_preflight:
+      return "OPTIONS";
+  }
+  return "other";
+}
+
+void frontend::handle(http_request&& req, http_reply reply) {
+  using protocol::endpoint;
+  auto rt = protocol::match_route(req.method, req.path);
+  bool api = protocol::is_api_path(req.path);
+  // Every API answer carries CORS headers, errors included.
+  http_reply out = api ? http_reply{[reply](http_response r) {
+    add_cors(r);
+    reply(std::move(r));
+  }}
+                       : reply;
+  if (rt.result == protocol::route::outcome::not_found)
+    return out(text(404, "404 page not found\n"));
+  if (rt.result == protocol::route::outcome::method_not_allowed) {
+    auto r = text(405, "Method Not Allowed\n");
+    r.headers.emplace_back("Allow", rt.allow);
+    return out(std::move(r));
+  }
+  switch (rt.ep) {
+    case endpoint::healthy:
+      return out(text(200, "Nightlight is Healthy.\n"));
+    case endpoint::ready:
+      return out(ready() ? text(200, "Nightlight is Ready.\n") : text(503, "Service Unavailable"));
+    case endpoint::cors_preflight: {
+      http_response r;
+      r.status = 204;
+      return out(std::move(r));
+    }
+    case endpoint::metrics: {
+      http_response r;
+      r.status = 200;
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = m_.render();
+      return out(std::move(r));
+    }
+    case endpoint::buildinfo:
+      return out(json_success(buildinfo_json()));
+    case endpoint::rules:
+      return out(json_success(R"({"groups":[]})"));
+    case endpoint::alerts:
+      return out(json_success(R"({"alerts":[]})"));
+    default:
+      break;
+  }
+  // Everything below needs the storage.
+  if (!ready())
+    return out(text(503, "Service Unavailable"));
+  switch (rt.ep) {
+    case endpoint::write:
+      return handle_write(std::move(req), std::move(out));
+    case endpoint::series:
+      return handle_meta(meta_job::series, {}, std::move(req), std::move(out));
+    case endpoint::labels:
+      return handle_meta(meta_job::labels, {}, std::move(req), std::move(out));
+    case endpoint::label_values:
+      return handle_meta(meta_job::values, std::move(rt.param), std::move(req), std::move(out));
+    default:
+      return out(text(500, "unrouted endpoint\n"));
+  }
+}
+
+void frontend::overloaded(http_reply& reply, const std::string& why) {
+  m_.overload_responses.fetch_add(1, std::memory_order_relaxed);
+  auto r = text(cfg_.server.overload_status, "overloaded: " + why + "; retry later");
+  r.headers.emplace_back("Retry-After", std::to_string(cfg_.server.retry_after_seconds));
+  reply(std::move(r));
+}
+
+void frontend::handle_write(http_request&& req, http_reply reply) {
+  // Remote write 1.0 only: an explicit foreign encoding or type is 415
+  // (missing headers are accepted, as Prometheus 2.42 does).
+  if (!req.content_encoding.empty() && !iequals(req.content_encoding, "snappy"))
+    return reply(text(415, "unsupported Content-Encoding \"" + req.content_encoding + "\"; remote write needs snappy"));
+  if (!req.content_type.empty()) {
+    std::string_view ct = req.content_type;
+    auto semi = ct.find(';');
+    auto base = ct.substr(0, semi);
+    while (!base.empty() && base.back() == ' ')
+      base.remove_suffix(1);
+    bool v2 = semi != std::string_view::npos
+              && ct.find("proto=io.prometheus.write.v2.Request", semi) != std::string_view::npos;
+    if (!iequals(base, "application/x-protobuf") || v2)
+      return reply(text(415, "unsupported Content-Type \"" + req.content_type
+                               + "\"; this receiver speaks remote write 1.0 (application/x-protobuf)"));
+  }
+  if (writes_closed_)
+    return overloaded(reply, "shutting down");
+  protocol::write_settings ws;
+  ws.allow_utf8_names = cfg_.ingest.allow_utf8_names;
+  ws.drop_non_finite = cfg_.ingest.drop_non_finite;
+  ws.max_future_ms = int64_t{cfg_.ingest.max_future_seconds} * 1000;
+  auto decoded = protocol::decode_remote_write(req.body, now_ms(), ws, cfg_.server.max_decoded_bytes);
+  if (!decoded) {
+    auto st = decoded.error();
+    if (st.error_code() == storage::status::code::limit_exceeded)
+      return reply(text(413, st.message()));
+    return reply(text(400, st.message()));
+  }
+  auto& wb = *decoded;
+  if (wb.report.non_finite_dropped > 0)
+    m_.count_rejected(reject_reason::non_finite, wb.report.non_finite_dropped);
+  if (wb.report.samples_rejected > 0)
+    m_.count_rejected(reject_reason::invalid, wb.report.samples_rejected);
+  auto job = std::make_shared<write_job>();
+  job->report = std::move(wb.report);
+  job->reply = std::move(reply);
+  if (wb.samples.empty()) {
+    // Nothing to store (metadata-only request, or everything refused).
+    job->fe = this;
+    finish_write(*job);
+    return;
+  }
+  network_actor net;
+  {
+    std::lock_guard<std::mutex> g{net_mtx_};
+    net = net_;
+  }
+  split_by_shard(wb, num_shards_, job->batches);
+  // Raise the shared newest time first, then stamp every batch with it.
+  int64_t batch_max = INT64_MIN;
+  for (auto& smp : wb.samples)
+    batch_max = std::max(batch_max, smp.t);
+  observe_time(batch_max);
+  for (auto& b : job->batches)
+    b.observed_max_t = max_t_.load();
+  // Admission: reserve the samples against the global budget and each
+  // shard's share. A request is always admitted when nothing is in flight,
+  // so a batch larger than the budget cannot be refused forever.
+  int64_t n = static_cast<int64_t>(wb.samples.size());
+  int64_t budget = static_cast<int64_t>(cfg_.server.max_inflight_samples);
+  int64_t before = inflight_samples_.fetch_add(n);
+  job->total = n;
+  job->fe = this;  // from here on the destructor releases the reservation
+  job->reserved.assign(num_shards_, 0);
+  m_.inflight_samples.fetch_add(n, std::memory_order_relaxed);
+  if (before > 0 && before + n > budget) {
+    job->answered = true;
+    overloaded(job->reply, "too many samples in flight");
+    return;
+  }
+  int64_t shard_cap = std::max<int64_t>(budget / static_cast<int64_t>(num_shards_), 1);
+  for (size_t s = 0; s < num_shards_; ++s) {
+    int64_t k = static_cast<int64_t>(job->batches[s].num_samples());
+    if (k == 0)
+      continue;
+    int64_t prev = shard_pending_[s].fetch_add(k);
+    job->reserved[s] = k;
+    if (prev > 0 && prev + k > shard_cap) {
+      job->answered = true;
+      overloaded(job->reply, "head shard " + std::to_string(s) + " is behind");
+      return;
+    }
+  }
+  writes_in_flight_.fetch_add(1);
+  job->counted = true;
+  caf::anon_send(net, std::move(job));
+}
+
+void frontend::release(write_job& job) {
+  if (job.released || job.fe == nullptr)
+    return;
+  job.released = true;
+  if (job.counted)
+    writes_in_flight_.fetch_sub(1);
+  inflight_samples_.fetch_sub(job.total);
+  m_.inflight_samples.fetch_sub(job.total, std::memory_order_relaxed);
+  for (size_t s = 0; s < job.reserved.size(); ++s)
+    if (job.reserved[s] != 0)
+      shard_pending_[s].fetch_sub(job.reserved[s]);
+}
+
+void frontend::finish_write(write_job& job) {
+  release(job);
+  job.answered = true;
+  if (!job.failure.empty()) {
+    auto r = text(503, "storage unavailable: " + job.failure + "; retry");
+    r.headers.emplace_back("Retry-After", std::to_string(cfg_.server.retry_after_seconds));
+    return job.reply(std::move(r));
+  }
+  uint64_t refused = job.report.samples_rejected + job.result.rejected;
+  if (refused == 0 && !job.report.any_rejected())
+    return job.reply(http_response{204, {}, {}, {}});
+  // One line (Prometheus logs the first line, up to 1024 bytes): the
+  // decoder's summary, then the storage's first refusals, then the totals.
+  std::string body = job.report.summary();
+  for (auto& e : job.result.errors) {
+    if (!body.empty())
+      body += "; ";
+    body += e;
+  }
+  body += " (" + std::to_string(refused) + " samples rejected, " + std::to_string(job.result.accepted)
+          + " stored)";
+  std::replace(body.begin(), body.end(), '\n', ' ');
+  if (body.size() > 1024)
+    body = body.substr(0, 1000) + "... (" + std::to_string(refused) + " samples rejected)";
+  job.reply(text(400, std::move(body)));
+}
+
+void frontend::handle_meta(int kind, std::string label_name, http_request&& req, http_reply reply) {
+  using protocol::api_error;
+  auto f = protocol::form_params::parse(
+    req.query, req.method == "POST" && protocol::is_form_content_type(req.content_type) ? req.body : "");
+  if (!f.error().empty())
+    return reply(json_error(api_error::bad_data, f.error()));
+  auto job = std::make_shared<meta_job>();
+  job->kind = kind;
+  auto& q = job->query;
+  if (kind == meta_job::values) {
+    // 2.42 only accepts legacy label names here; with UTF-8 names enabled
+    // any non-empty name is looked up as it is.
+    bool legacy = !label_name.empty()
+                  && (std::isalpha(static_cast<unsigned char>(label_name[0])) || label_name[0] == '_')
+                  && std::all_of(label_name.begin(), label_name.end(),
+                                 [](unsigned char c) { return std::isalnum(c) || c == '_'; });
+    if (!legacy && !cfg_.ingest.allow_utf8_names) {
+      std::string msg = "invalid label name: ";
+      protocol::append_json_string(msg, label_name);
+      return reply(json_error(api_error::bad_data, msg));
+    }
+    q.label_name = std::move(label_name);
+  }
+  auto start = protocol::parse_time_or("start", f.value("start"), protocol::min_time_ms);
+  if (!start)
+    return reply(json_error(api_error::bad_data, start.error().message()));
+  auto end = protocol::parse_time_or("end", f.value("end"), protocol::max_time_ms);
+  if (!end)
+    return reply(json_error(api_error::bad_data, end.error().message()));
+  auto limit = protocol::parse_limit(f.value("limit"));
+  if (!limit)
+    return reply(json_error(api_error::bad_data, limit.error().message()));
+  q.mint = *start;
+  q.maxt = *end;
+  q.limit = static_cast<uint64_t>(*limit);
+  for (auto v : f.get_all("match[]")) {
+    auto sel = promql::parse_metric_selector(v);
+    if (!sel)
+      return reply(json_error(api_error::bad_data, sel.error->message));
+    if (!promql::has_non_empty_matcher(sel.matchers))
+      return reply(json_error(api_error::bad_data, "match[] must contain at least one non-empty matcher"));
+    selector spec;
+    for (auto& m : sel.matchers)
+      spec.push_back({static_cast<uint8_t>(m.type()), m.name(), m.value()});
+    q.selectors.push_back(std::move(spec));
+  }
+  if (kind == meta_job::series && q.selectors.empty())
+    return reply(json_error(api_error::bad_data, "no match[] parameter provided"));
+  job->reply = std::move(reply);
+  network_actor net;
+  {
+    std::lock_guard<std::mutex> g{net_mtx_};
+    net = net_;
+  }
+  caf::anon_send(net, std::move(job));
+}
+
+network_actor::behavior_type network(network_actor::stateful_pointer<network_state> self,
+                                     std::vector<head_block_actor> shards, index_actor idx,
+                                     std::chrono::milliseconds timeout) {
+  self->state.shards = std::move(shards);
+  self->state.idx = std::move(idx);
+  self->state.timeout = timeout;
+  return {
+    [=](write_job_ptr& job) {
+      auto& st = self->state;
+      for (size_t s = 0; s < job->batches.size(); ++s)
+        if (job->batches[s].num_samples() > 0)
+          job->waiting += 1;
+      for (size_t s = 0; s < job->batches.size(); ++s) {
+        if (job->batches[s].num_samples() == 0)
+          continue;
+        self->request(st.shards[s], st.timeout, append_atom_v, std::move(job->batches[s]))
+          .then(
+            [job](append_result& r) {
+              job->result.accepted += r.accepted;
+              job->result.rejected += r.rejected;
+              for (auto& e : r.errors)
+                if (job->result.errors.size() < append_error_examples)
+                  job->result.errors.push_back(std::move(e));
+              if (--job->waiting == 0)
+                job->fe->finish_write(*job);
+            },
+            [self, job](caf::error& err) {
+              if (job->failure.empty())
+                job->failure = self->system().render(err);
+              if (--job->waiting == 0)
+                job->fe->finish_write(*job);
+            });
+      }
+      job->batches.clear();
+    },
+    [=](meta_job_ptr& job) {
+      auto& st = self->state;
+      auto fail = [self, job](caf::error& err) {
+        job->answered = true;
+        http_response r;
+        r.status = 503;
+        r.content_type = "application/json";
+        r.body = protocol::error_body(protocol::api_error::unavailable, self->system().render(err));
+        job->reply(std::move(r));
+      };
+      if (job->kind == meta_job::series) {
+        self->request(st.idx, st.timeout, series_atom_v, job->query)
+          .then(
+            [job](series_list& xs) {
+              std::string d;
+              protocol::append_series_list(d, xs.items);
+              job->answered = true;
+              std::vector<std::string> w;
+              if (xs.truncated)
+                w.emplace_back("results truncated due to limit");
+              job->reply(json_success(std::move(d), w));
+            },
+            fail);
+        return;
+      }
+      auto on_strings = [job](string_list& xs) {
+        std::string d;
+        protocol::append_string_list(d, xs.items);
+        job->answered = true;
+        std::vector<std::string> w;
+        if (xs.truncated)
+          w.emplace_back("results truncated due to limit");
+        job->reply(json_success(std::move(d), w));
+      };
+      if (job->kind == meta_job::labels)
+        self->request(st.idx, st.timeout, label_names_atom_v, job->query).then(on_strings, fail);
+      else
+        self->request(st.idx, st.timeout, label_values_atom_v, job->query).then(on_strings, fail);
+    },
+  };
+}
+
+}  // namespace nl::actors
