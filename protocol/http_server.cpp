@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <optional>
 #include <thread>
 #include <csignal>
@@ -36,6 +37,17 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
+// IMF-fixdate, as Go's server sends on every response (clients read it for
+// clock-skew checks; the CORS headers expose it).
+std::string http_date() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[40];
+  auto n = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return std::string(buf, n);
+}
+
 // One connection. Reads a header, checks the size, reads the body, hands the
 // request to the handler and waits (without a timer) for the reply, which
 // arrives through post() on this connection's strand.
@@ -47,10 +59,15 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   /// `ctx` is the TLS context `stream` was made with (null for plain TCP);
   /// holding it keeps this connection on it across reloads.
   session(Stream stream, const http_server_options& opts, const http_handler& handler,
-          std::shared_ptr<net::ssl::context> ctx = nullptr)
-    : ctx_(std::move(ctx)), stream_(std::move(stream)), opts_(opts), handler_(handler) {
+          std::atomic<int64_t>& busy, std::shared_ptr<net::ssl::context> ctx = nullptr)
+    : ctx_(std::move(ctx)), stream_(std::move(stream)), opts_(opts), handler_(handler), busy_(busy) {
     if (opts_.loopback_identity)
       identity_.source = peer_identity::kind::loopback;
+  }
+
+  // A reply that was dropped unanswered must not keep drain() waiting.
+  ~session() {
+    uncount();
   }
 
   void run() {
@@ -179,7 +196,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
       r.status = 400;
       r.content_type = "text/plain; charset=utf-8";
       r.body = "400 Bad Request: " + ec.message();
-      return write(std::move(r), "");
+      return write(std::move(r));
     }
     if (opts_.on_error)
       opts_.on_error("http read from " + peer_ + ": " + ec.message());
@@ -192,7 +209,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     r.status = 413;
     r.content_type = "text/plain; charset=utf-8";
     r.body = "request body larger than " + std::to_string(opts_.body_limit) + " bytes";
-    write(std::move(r), "");
+    write(std::move(r));
   }
 
   void on_body(beast::error_code ec) {
@@ -225,31 +242,33 @@ class session : public std::enable_shared_from_this<session<Stream>> {
           opts_.forbidden->add(req.target);
         if (opts_.on_warning)
           opts_.on_warning("forbidden: " + req.method + " " + req.path + " from " + peer_ + ": "
-                         + decision.reason);
+                           + decision.reason);
         auto fr = make_forbidden_response(req.target, decision);
         http_response r;
         r.status = 403;
         r.content_type = std::move(fr.content_type);
         r.body = std::move(fr.body);
-        return write(std::move(r), method_);
+        return write(std::move(r));
       }
     }
+    busy_.fetch_add(1);  // until the answer is written (see http_server::drain)
+    counted_ = true;
     // The reply may come from any thread; hop onto this connection's strand.
     auto self = this->shared_from_this();
     http_reply reply = [self](http_response r) {
       net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
-        self->write(std::move(r), self->method_);
+        self->write(std::move(r));
       });
     };
     handler_(std::move(req), std::move(reply));
   }
 
-  void write(http_response r, const std::string& method) {
-    (void)method;
+  void write(http_response r) {
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(version_ ? version_ : 11);
     res->result(r.status);
     res->set(http::field::server, "Nightlight");
+    res->set(http::field::date, http_date());
     if (!r.content_type.empty())
       res->set(http::field::content_type, r.content_type);
     for (auto& [k, v] : r.headers)
@@ -276,6 +295,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   }
 
   void on_write(beast::error_code ec) {
+    uncount();
     if (opts_.on_done && !method_.empty()) {
       http_request info;
       info.method = method_;
@@ -295,6 +315,13 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     read_header();
   }
 
+  void uncount() {
+    if (counted_) {
+      counted_ = false;
+      busy_.fetch_sub(1);
+    }
+  }
+
   void close() {
     beast::error_code ec;
     beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -305,6 +332,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   Stream stream_;
   const http_server_options& opts_;
   const http_handler& handler_;
+  std::atomic<int64_t>& busy_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string peer_;
@@ -315,6 +343,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   unsigned status_ = 0;
   bool keep_alive_ = true;
   bool head_request_ = false;
+  bool counted_ = false;  // this request is included in busy_
   clock_type::time_point started_;
 };
 
@@ -328,6 +357,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
   std::vector<std::thread> threads;
   uint16_t port = 0;
   std::atomic<bool> stopped{false};
+  std::atomic<int64_t> busy{0};  // requests handed to the handler, answer not yet written
   std::optional<net::steady_timer> tls_poll;
   std::optional<net::signal_set> sighup;
 
@@ -346,11 +376,11 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
         if (self->opts.tls) {
           auto ctx = self->opts.tls->current();
           std::make_shared<session<tls_stream>>(tls_stream(beast::tcp_stream(std::move(s)), *ctx),
-                                                self->opts, self->handler, ctx)
+                                                self->opts, self->handler, self->busy, ctx)
             ->run();
         } else {
           std::make_shared<session<beast::tcp_stream>>(beast::tcp_stream(std::move(s)), self->opts,
-                                                       self->handler)
+                                                       self->handler, self->busy)
             ->run();
         }
       }
@@ -448,6 +478,16 @@ void http_server::stop_accepting() {
     beast::error_code ec;
     p->acceptor.close(ec);
   });
+}
+
+bool http_server::drain(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (impl_->busy.load() > 0) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
 }
 
 void http_server::stop() {
