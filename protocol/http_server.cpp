@@ -125,7 +125,11 @@ class session : public std::enable_shared_from_this<session<Stream>> {
         long verify = SSL_get_verify_result(ssl);
         std::string detail = verify != X509_V_OK ? X509_verify_cert_error_string(verify)
                                                  : ec.message();
-        refused(classify_handshake_failure(ec, verify), detail);
+        // A peer that vanished mid-handshake (reset, EOF: probes, clients
+        // that close right after their Finished) is counted but only
+        // logged at debug level; real refusals are warnings.
+        bool vanished = verify == X509_V_OK && ec.category() != net::error::get_ssl_category();
+        refused(classify_handshake_failure(ec, verify), detail, !vanished);
         return close();
       }
       buffer_.consume(used);
@@ -135,12 +139,13 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   }
 
   /// Counts and logs a refused handshake, once per connection.
-  void refused(tls_failure reason, const std::string& detail) {
+  void refused(tls_failure reason, const std::string& detail, bool warn = true) {
     if (opts_.tls_failures != nullptr)
       opts_.tls_failures->add(reason);
-    if (opts_.on_warning)
-      opts_.on_warning("tls handshake from " + peer_ + " refused: " + std::string{to_string(reason)}
-                     + " (" + detail + ")");
+    auto& log = warn ? opts_.on_warning : opts_.on_error;
+    if (log)
+      log("tls handshake from " + peer_ + " refused: " + std::string{to_string(reason)} + " ("
+          + detail + ")");
   }
 
   void read_header() {

@@ -249,6 +249,22 @@ CAF_TEST(plain HTTP on the TLS port gets the Go 400 answer) {
   CAF_CHECK(wait_count(tls_failure::plaintext_http, 1));
 }
 
+CAF_TEST(garbage and a truncated hello on the TLS port are refused as other) {
+  for (std::string junk : {std::string("\x80\x01\x02garbage", 10),
+                           std::string("\x16\x03\x01\x02\x00\x01", 6)}) {
+    int fd = dial(server->port());
+    CAF_REQUIRE(fd >= 0);
+    CAF_CHECK(::write(fd, junk.data(), junk.size()) == static_cast<ssize_t>(junk.size()));
+    if (junk[0] == '\x16')
+      ::shutdown(fd, SHUT_WR);  // the hello announces more bytes than it sends
+    auto res = read_all_plain(fd);
+    ::close(fd);
+    CAF_CHECK(res.find("HTTP/") == std::string::npos);
+  }
+  CAF_CHECK(wait_count(tls_failure::other, 2));
+  CAF_CHECK_EQUAL(failures.get(tls_failure::plaintext_http), 0u);
+}
+
 CAF_TEST(a reload serves the new certificate to new connections only) {
   tls_client before{server->port(), p.ca.get(), writer.get(), client_key.get()};
   CAF_REQUIRE(before.ok);
