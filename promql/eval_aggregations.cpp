@@ -141,9 +141,14 @@ matrix evaluator::eval_aggregate(const aggregate_expr& a) {
     if (op == aggregate_op::topk || op == aggregate_op::bottomk) {
       double f = in[0].empty() ? NAN : in[0][0].v;
       if (!convertible_to_int64(f)) {
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "%g", f);
-        fail(std::string("Scalar value ") + buf + " overflows int64");
+        // Go's %v spelling of the value.
+        std::string v = std::isnan(f) ? "NaN" : f > 0 ? "+Inf" : "-Inf";
+        if (std::isfinite(f)) {
+          char buf[64];
+          std::snprintf(buf, sizeof buf, "%g", f);
+          v = buf;
+        }
+        fail("Scalar value " + v + " overflows int64");
       }
       k = static_cast<int64_t>(f);
       if (k < 1) return;

@@ -325,6 +325,24 @@ class name_dropper {
   std::vector<const storage::label_set*> cache_;
 };
 
+// Go's math.Max / math.Min: an infinity wins over NaN, NaN over numbers,
+// and +0 is larger than -0.
+double go_max(double x, double y) {
+  if (std::isinf(x) && x > 0) return x;
+  if (std::isinf(y) && y > 0) return y;
+  if (std::isnan(x) || std::isnan(y)) return NAN;
+  if (x == 0 && x == y) return std::signbit(x) ? y : x;
+  return x > y ? x : y;
+}
+
+double go_min(double x, double y) {
+  if (std::isinf(x) && x < 0) return x;
+  if (std::isinf(y) && y < 0) return y;
+  if (std::isnan(x) || std::isnan(y)) return NAN;
+  if (x == 0 && x == y) return std::signbit(x) ? x : y;
+  return x < y ? x : y;
+}
+
 double sgn(double v) { return v < 0 ? -1 : v > 0 ? 1 : v; }
 double rad(double v) { return v * M_PI / 180; }
 double deg(double v) { return v * 180 / M_PI; }
@@ -598,6 +616,7 @@ matrix evaluator::eval_call(const call_expr& c) {
       } else {
         labels = &sub[si].labels;
         pts.swap(sub[si].points);
+        ctx_.current_samples -= static_cast<int64_t>(pts.size());  // the subquery's output
       }
       series_points sp;
       size_t lo = 0, hi = 0;
@@ -630,6 +649,8 @@ matrix evaluator::eval_call(const call_expr& c) {
       out.push_back(std::move(sp));
     }
 
+    for (auto& m : scalars)
+      for (auto& s : m) ctx_.current_samples -= static_cast<int64_t>(s.points.size());
     if (name == "absent_over_time") {
       // One series holding 1 at the steps where no input had a value.
       std::vector<bool> found(steps(), false);
@@ -678,13 +699,13 @@ matrix evaluator::eval_call(const call_expr& c) {
       if (name == "clamp") {
         double lo = scalar_of(in[1]), hi = scalar_of(in[2]);
         if (hi < lo) return;
-        for (auto& s : in[0]) out.push_back({nd.get(s), std::fmax(lo, std::fmin(hi, s.v)), 0});
+        for (auto& s : in[0]) out.push_back({nd.get(s), go_max(lo, go_min(hi, s.v)), 0});
       } else if (name == "clamp_min") {
         double lo = scalar_of(in[1]);
-        for (auto& s : in[0]) out.push_back({nd.get(s), std::fmax(lo, s.v), 0});
+        for (auto& s : in[0]) out.push_back({nd.get(s), go_max(lo, s.v), 0});
       } else if (name == "clamp_max") {
         double hi = scalar_of(in[1]);
-        for (auto& s : in[0]) out.push_back({nd.get(s), std::fmin(hi, s.v), 0});
+        for (auto& s : in[0]) out.push_back({nd.get(s), go_min(hi, s.v), 0});
       } else {
         double to_nearest = in.size() > 1 ? scalar_of(in[1]) : 1;
         double inv = 1.0 / to_nearest;
