@@ -602,33 +602,44 @@ matrix evaluator::eval_call(const call_expr& c) {
     const size_t n_series = raw ? raw->size() : sub.size();
     const bool keep_name = name == "last_over_time";
     matrix out;
-    std::vector<point> pts;
+    std::vector<point> filtered;
     for (size_t si = 0; si < n_series; ++si) {
       ctx_.check();
-      pts.clear();
       const storage::label_set* labels;
+      const point* pts;
+      size_t n_pts;
       if (raw) {
+        // Range windows skip staleness markers; copy only when there are any.
         auto& s = (*raw)[si];
         labels = &s.labels;
-        pts.reserve(s.samples.size());
-        for (auto& x : s.samples)
-          if (!storage::is_stale_nan(x.v)) pts.push_back({x.t, x.v});
+        pts = s.samples.data();
+        n_pts = s.samples.size();
+        if (std::any_of(s.samples.begin(), s.samples.end(),
+                        [](const storage::sample& x) { return storage::is_stale_nan(x.v); })) {
+          filtered.clear();
+          for (auto& x : s.samples)
+            if (!storage::is_stale_nan(x.v)) filtered.push_back(x);
+          pts = filtered.data();
+          n_pts = filtered.size();
+        }
       } else {
         labels = &sub[si].labels;
-        pts.swap(sub[si].points);
-        ctx_.current_samples -= static_cast<int64_t>(pts.size());  // the subquery's output
+        pts = sub[si].points.data();
+        n_pts = sub[si].points.size();
+        ctx_.current_samples -= static_cast<int64_t>(n_pts);  // the subquery's output
       }
       series_points sp;
+      sp.points.reserve(std::min(steps(), n_pts));
       size_t lo = 0, hi = 0;
       size_t step = 0;
       for (int64_t ts = start_; ts <= end_; ts += interval_, ++step) {
         int64_t maxt = (pinned ? *pinned : ts) - offset;
         int64_t mint = maxt - range;
-        while (hi < pts.size() && pts[hi].t <= maxt) ++hi;
+        while (hi < n_pts && pts[hi].t <= maxt) ++hi;
         while (lo < hi && pts[lo].t < mint) ++lo;
         if (lo == hi) continue;
         ctx_.add_samples(static_cast<int64_t>(hi - lo));
-        window w{pts.data() + lo, hi - lo, mint, maxt, range, ts, 0, 0};
+        window w{pts + lo, hi - lo, mint, maxt, range, ts, 0, 0};
         if (name == "quantile_over_time") {
           w.arg1 = scalar_at(0, step);
         } else if (name == "predict_linear") {
