@@ -269,12 +269,6 @@ matrix evaluator::combine_impl(std::vector<matrix>& inputs, step_fn fn, void* st
 
 }  // namespace detail
 
-namespace {
-
-query_error::kind kind_of(const detail::eval_error& e) { return e.kind; }
-
-}  // namespace
-
 query_result engine::instant(const expr& e, queryable& q, int64_t t) const {
   return run(e, q, t, t, 0);
 }
@@ -332,7 +326,7 @@ query_result engine::run(const expr& e, queryable& q, int64_t start, int64_t end
     sort_by_labels(m);
     return query_value{std::move(m)};
   } catch (const detail::eval_error& err) {
-    return query_error{kind_of(err), err.message};
+    return query_error{err.kind, err.message};
   } catch (const std::bad_alloc&) {
     return query_error{query_error::execution, "out of memory while evaluating the query"};
   } catch (const std::exception& ex) {

@@ -76,6 +76,9 @@ std::optional<uint64_t> parse_count(std::string_view s) {
   return v;
 }
 
+// Repeat counts beyond this are rejected rather than exhausting memory.
+constexpr uint64_t max_repeat = 1000000;
+
 // One value-list item; nullopt entries are omitted slots.
 bool expand_item(std::string_view item, std::vector<std::optional<double>>& out) {
   if (item == "_") {
@@ -84,7 +87,7 @@ bool expand_item(std::string_view item, std::vector<std::optional<double>>& out)
   }
   if (item.substr(0, 2) == "_x") {
     auto k = parse_count(item.substr(2));
-    if (!k || *k > 10000000) return false;
+    if (!k || *k > max_repeat) return false;
     out.insert(out.end(), *k, std::nullopt);
     return true;
   }
@@ -112,7 +115,7 @@ bool expand_item(std::string_view item, std::vector<std::optional<double>>& out)
   }
   if (s.empty() || s[0] != 'x') return false;
   auto k = parse_count(s.substr(1));
-  if (!k || *k > 10000000) return false;
+  if (!k || *k > max_repeat) return false;
   double v = *a;
   for (uint64_t i = 0; i <= *k; ++i) {
     out.push_back(v);
