@@ -195,6 +195,45 @@ matrix evaluator::eval_subquery(const subquery_expr& sq) {
   return inner.eval(*sq.inner);
 }
 
+std::vector<double> evaluator::scalar_steps(const matrix& m) const {
+  std::vector<double> out(steps(), NAN);
+  if (!m.empty())
+    for (auto& p : m[0].points) out[static_cast<size_t>((p.t - start_) / interval_)] = p.v;
+  return out;
+}
+
+void evaluator::merge_same_labels(matrix& m) {
+  if (m.size() < 2) return;
+  std::vector<size_t> idx(m.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  std::stable_sort(idx.begin(), idx.end(),
+                   [&](size_t a, size_t b) { return m[a].labels < m[b].labels; });
+  std::vector<bool> gone(m.size(), false);
+  for (size_t i = 0; i + 1 < idx.size(); ++i) {
+    size_t keep = idx[i];
+    while (i + 1 < idx.size() && m[idx[i + 1]].labels == m[keep].labels) {
+      auto& other = m[idx[++i]].points;
+      auto& pts = m[keep].points;
+      std::vector<point> merged;
+      merged.reserve(pts.size() + other.size());
+      std::merge(pts.begin(), pts.end(), other.begin(), other.end(), std::back_inserter(merged),
+                 [](const point& a, const point& b) { return a.t < b.t; });
+      for (size_t k = 1; k < merged.size(); ++k)
+        if (merged[k].t == merged[k - 1].t)
+          fail("vector cannot contain metrics with the same labelset");
+      pts = std::move(merged);
+      gone[idx[i]] = true;
+    }
+  }
+  size_t w = 0;
+  for (size_t i = 0; i < m.size(); ++i)
+    if (!gone[i]) {
+      if (w != i) m[w] = std::move(m[i]);
+      ++w;
+    }
+  m.resize(w);
+}
+
 matrix evaluator::combine_impl(std::vector<matrix>& inputs, step_fn fn, void* state) {
   const size_t n_in = inputs.size();
   std::vector<step_vector> in(n_in);

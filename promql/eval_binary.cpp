@@ -113,38 +113,28 @@ matrix evaluator::eval_binary(const binary_expr& b) {
   }
 
   if (lt != value_type::vector || rt != value_type::vector) {
-    // Vector and scalar, either order.
+    // Vector and scalar, either order: one output series per input series.
     const bool swap = lt == value_type::scalar;
-    const size_t vi = swap ? 1 : 0;
     const bool drop = drops_metric_name(op) || b.return_bool;
-    label_arena arena;
-    std::vector<const label_set*> dropped;
-    return combine(inputs, [&](const std::vector<step_vector>& in, int64_t, step_vector& out) {
-      const step_vector& sv = in[swap ? 0 : 1];
-      double scalar = sv.empty() ? NAN : sv[0].v;
-      for (auto& s : in[vi]) {
-        double l = s.v, r = scalar;
-        if (swap) std::swap(l, r);
-        auto [value, keep] = elem_binop(op, l, r);
-        // Comparisons filter the vector side but report its value.
-        if (is_comparison(op) && swap) value = r;
-        if (b.return_bool) {
-          value = keep ? 1 : 0;
-          keep = true;
-        }
-        if (!keep) continue;
-        const label_set* labels = s.labels;
-        if (drop) {
-          if (s.series >= dropped.size()) dropped.resize(s.series + 1, nullptr);
-          if (!dropped[s.series]) {
-            arena.push_back(drop_metric_name(*s.labels));
-            dropped[s.series] = &arena.back();
+    const std::vector<double> scalar = scalar_steps(inputs[swap ? 0 : 1]);
+    const bool comparison = is_comparison(op);
+    const bool return_bool = b.return_bool;
+    return map_series(
+        std::move(inputs[swap ? 1 : 0]), drop,
+        [](label_set& ls) { ls = drop_metric_name(ls); },
+        [&](double v, size_t step, double& out) {
+          double l = v, r = scalar[step];
+          if (swap) std::swap(l, r);
+          auto [value, keep] = elem_binop(op, l, r);
+          // Comparisons filter the vector side but report its value.
+          if (comparison && swap) value = r;
+          if (return_bool) {
+            value = keep ? 1 : 0;
+            keep = true;
           }
-          labels = dropped[s.series];
-        }
-        out.push_back({labels, value, 0});
-      }
-    });
+          out = value;
+          return keep;
+        });
   }
 
   // Vector and vector.

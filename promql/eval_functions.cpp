@@ -697,31 +697,36 @@ matrix evaluator::eval_call(const call_expr& c) {
   }
   auto scalar_of = [](const step_vector& v) { return v.empty() ? NAN : v[0].v; };
 
+  auto drop_name = [](storage::label_set& ls) { ls = drop_metric_name(ls); };
   if (auto sf = simple_functions().find(name); sf != simple_functions().end()) {
     auto f = sf->second;
-    name_dropper nd;
-    return combine(inputs, [&](const std::vector<step_vector>& in, int64_t, step_vector& out) {
-      for (auto& s : in[0]) out.push_back({nd.get(s), f(s.v), 0});
+    return map_series(std::move(inputs[0]), true, drop_name, [&](double v, size_t, double& out) {
+      out = f(v);
+      return true;
     });
   }
-  if (name == "clamp" || name == "clamp_min" || name == "clamp_max" || name == "round") {
-    name_dropper nd;
-    return combine(inputs, [&](const std::vector<step_vector>& in, int64_t, step_vector& out) {
-      if (name == "clamp") {
-        double lo = scalar_of(in[1]), hi = scalar_of(in[2]);
-        if (hi < lo) return;
-        for (auto& s : in[0]) out.push_back({nd.get(s), go_max(lo, go_min(hi, s.v)), 0});
-      } else if (name == "clamp_min") {
-        double lo = scalar_of(in[1]);
-        for (auto& s : in[0]) out.push_back({nd.get(s), go_max(lo, s.v), 0});
+  if (name == "clamp_min" || name == "clamp_max" || name == "round") {
+    const std::vector<double> arg =
+        inputs.size() > 1 ? scalar_steps(inputs[1]) : std::vector<double>(steps(), 1.0);
+    return map_series(std::move(inputs[0]), true, drop_name, [&](double v, size_t step, double& out) {
+      if (name == "clamp_min") {
+        out = go_max(arg[step], v);
       } else if (name == "clamp_max") {
-        double hi = scalar_of(in[1]);
-        for (auto& s : in[0]) out.push_back({nd.get(s), go_min(hi, s.v), 0});
+        out = go_min(arg[step], v);
       } else {
-        double to_nearest = in.size() > 1 ? scalar_of(in[1]) : 1;
-        double inv = 1.0 / to_nearest;
-        for (auto& s : in[0]) out.push_back({nd.get(s), std::floor(s.v * inv + 0.5) / inv, 0});
+        double inv = 1.0 / arg[step];
+        out = std::floor(v * inv + 0.5) / inv;
       }
+      return true;
+    });
+  }
+  if (name == "clamp") {
+    const std::vector<double> lo = scalar_steps(inputs[1]);
+    const std::vector<double> hi = scalar_steps(inputs[2]);
+    return map_series(std::move(inputs[0]), true, drop_name, [&](double v, size_t step, double& out) {
+      if (hi[step] < lo[step]) return false;  // an empty result at this step
+      out = go_max(lo[step], go_min(hi[step], v));
+      return true;
     });
   }
   static const storage::label_set empty_labels;

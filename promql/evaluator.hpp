@@ -87,6 +87,39 @@ class evaluator {
         &fn);
   }
 
+  /// Pointwise, series by series: each input series keeps its points
+  /// (f(value, step index, out) == false drops one) and gets its labels
+  /// rewritten by relabel(label_set&) when `relabel_changes` says it may
+  /// change them. Much cheaper than combine() for one-to-one operations;
+  /// series whose new labels coincide are merged, and a shared timestamp
+  /// is the same-labelset error that combine() would raise.
+  template <class Relabel, class F>
+  matrix map_series(matrix in, bool relabel_changes, Relabel&& relabel, F&& f) {
+    int64_t before = 0, after = 0;
+    matrix out;
+    out.reserve(in.size());
+    for (auto& s : in) {
+      ctx_.tick();
+      before += static_cast<int64_t>(s.points.size());
+      size_t w = 0;
+      for (auto& p : s.points) {
+        double v;
+        if (f(p.v, static_cast<size_t>((p.t - start_) / interval_), v)) s.points[w++] = {p.t, v};
+      }
+      s.points.resize(w);
+      if (w == 0) continue;
+      after += static_cast<int64_t>(w);
+      if (relabel_changes) relabel(s.labels);
+      out.push_back(std::move(s));
+    }
+    ctx_.current_samples -= before - after;
+    if (relabel_changes) merge_same_labels(out);
+    return out;
+  }
+
+  /// A scalar expression's value at every step (NaN where it has none).
+  std::vector<double> scalar_steps(const matrix& m) const;
+
   /// `@` resolved: the pinned time, or nullopt.
   std::optional<int64_t> at_time(at_modifier at, int64_t ts) const;
 
@@ -102,6 +135,7 @@ class evaluator {
  private:
   matrix combine_impl(std::vector<matrix>& inputs, step_fn fn, void* state);
   matrix eval_matrix_selector(const matrix_selector& ms);
+  void merge_same_labels(matrix& m);
   std::optional<matrix> aggregate_series_major(aggregate_op op, const matrix& in,
                                                const std::vector<size_t>& series_group,
                                                const group_index& groups);
