@@ -303,28 +303,6 @@ storage::label_set absent_labels(const expr& arg) {
 
 // ---- instant-vector functions ----------------------------------------------
 
-// Caches the label set of each input series with __name__ dropped.
-class name_dropper {
- public:
-  const storage::label_set* get(const step_sample& s) {
-    if (s.series >= cache_.size()) cache_.resize(s.series + 1, nullptr);
-    auto& c = cache_[s.series];
-    if (!c) {
-      if (!s.labels->has(storage::metric_name_label)) {
-        c = s.labels;
-      } else {
-        arena_.push_back(drop_metric_name(*s.labels));
-        c = &arena_.back();
-      }
-    }
-    return c;
-  }
-
- private:
-  label_arena arena_;
-  std::vector<const storage::label_set*> cache_;
-};
-
 // Go's math.Max / math.Min: an infinity wins over NaN, NaN over numbers,
 // and +0 is larger than -0.
 double go_max(double x, double y) {
@@ -731,9 +709,10 @@ matrix evaluator::eval_call(const call_expr& c) {
   }
   static const storage::label_set empty_labels;
   if (name == "timestamp") {
-    name_dropper nd;
-    return combine(inputs, [&](const std::vector<step_vector>& in, int64_t ts, step_vector& out) {
-      for (auto& s : in[0]) out.push_back({nd.get(s), static_cast<double>(ts) / 1000, 0});
+    // Not a plain selector: every point is taken at its step.
+    return map_series(std::move(inputs[0]), true, drop_name, [&](double, size_t step, double& out) {
+      out = static_cast<double>(start_ + static_cast<int64_t>(step) * interval_) / 1000;
+      return true;
     });
   }
   if (name == "scalar") {
@@ -757,13 +736,14 @@ matrix evaluator::eval_call(const call_expr& c) {
     });
   }
   if (is_date_function(name)) {
-    name_dropper nd;
-    return combine(inputs, [&](const std::vector<step_vector>& in, int64_t ts, step_vector& out) {
-      if (in.empty()) {
+    if (inputs.empty()) {
+      return combine(inputs, [&](const std::vector<step_vector>&, int64_t ts, step_vector& out) {
         out.push_back({&empty_labels, date_part(name, static_cast<double>(ts / 1000)), 0});
-        return;
-      }
-      for (auto& s : in[0]) out.push_back({nd.get(s), date_part(name, s.v), 0});
+      });
+    }
+    return map_series(std::move(inputs[0]), true, drop_name, [&](double v, size_t, double& out) {
+      out = date_part(name, v);
+      return true;
     });
   }
   if (name == "absent") {
@@ -795,31 +775,24 @@ matrix evaluator::eval_call(const call_expr& c) {
     RE2 re("^(?:" + regex + ")$", opt);
     if (!re.ok()) fail("invalid regular expression in label_replace(): " + regex);
     if (!is_valid_label_name(dst)) fail("invalid destination label name in label_replace(): " + dst);
-    label_arena arena;
-    std::vector<const storage::label_set*> cache;
     int n_groups = re.NumberOfCapturingGroups() + 1;
     std::vector<re2::StringPiece> groups(static_cast<size_t>(n_groups));
-    return combine(inputs, [&](const std::vector<step_vector>& in, int64_t, step_vector& out) {
-      for (auto& s : in[0]) {
-        if (s.series >= cache.size()) cache.resize(s.series + 1, nullptr);
-        auto& cached = cache[s.series];
-        if (!cached) {
-          std::string_view src_val = s.labels->get(src_label);
+    return map_series(
+        std::move(inputs[0]), true,
+        [&](storage::label_set& ls) {
+          std::string_view src_val = ls.get(src_label);
           re2::StringPiece input(src_val.data(), src_val.size());
-          if (!re.Match(input, 0, input.size(), RE2::UNANCHORED, groups.data(), n_groups)) {
-            cached = s.labels;
-          } else {
-            std::string res = expand_template(re, repl, groups.data(), n_groups);
-            storage::label_set_builder b(*s.labels);
-            b.del(dst);
-            if (!res.empty()) b.set(dst, res);
-            arena.push_back(b.build());
-            cached = &arena.back();
-          }
-        }
-        out.push_back({cached, s.v, 0});
-      }
-    });
+          if (!re.Match(input, 0, input.size(), RE2::UNANCHORED, groups.data(), n_groups)) return;
+          std::string res = expand_template(re, repl, groups.data(), n_groups);
+          storage::label_set_builder b(ls);
+          b.del(dst);
+          if (!res.empty()) b.set(dst, res);
+          ls = b.build();
+        },
+        [](double v, size_t, double& out) {
+          out = v;
+          return true;
+        });
   }
   if (name == "label_join") {
     const std::string& dst = string_arg(c, 1);
@@ -831,29 +804,25 @@ matrix evaluator::eval_call(const call_expr& c) {
         fail("invalid source label name in label_join(): " + srcs.back());
     }
     if (!is_valid_label_name(dst)) fail("invalid destination label name in label_join(): " + dst);
-    label_arena arena;
-    std::vector<const storage::label_set*> cache;
-    return combine(inputs, [&](const std::vector<step_vector>& in, int64_t, step_vector& out) {
-      for (auto& s : in[0]) {
-        if (s.series >= cache.size()) cache.resize(s.series + 1, nullptr);
-        auto& cached = cache[s.series];
-        if (!cached) {
+    return map_series(
+        std::move(inputs[0]), true,
+        [&](storage::label_set& ls) {
           std::string joined;
           for (size_t i = 0; i < srcs.size(); ++i) {
             if (i > 0) joined += sep;
-            joined += s.labels->get(srcs[i]);
+            joined += ls.get(srcs[i]);
           }
-          storage::label_set_builder b(*s.labels);
+          storage::label_set_builder b(ls);
           if (joined.empty())
             b.del(dst);
           else
             b.set(dst, joined);
-          arena.push_back(b.build());
-          cached = &arena.back();
-        }
-        out.push_back({cached, s.v, 0});
-      }
-    });
+          ls = b.build();
+        },
+        [](double v, size_t, double& out) {
+          out = v;
+          return true;
+        });
   }
   if (name == "histogram_quantile") {
     // Buckets are grouped by their labels without `le` (the name included),
