@@ -319,6 +319,12 @@ query_result engine::range(const expr& e, queryable& q, int64_t start, int64_t e
                        "zero or negative query resolution step widths are not accepted. "
                        "Try a positive integer"};
   if (end < start) return query_error{query_error::bad_data, "end timestamp must not be before start time"};
+  // Per-step buffers are sized by the step count; a count above the sample
+  // limit could never produce a result anyway.
+  if ((end - start) / step + 1 > opts_.max_samples)
+    return query_error{query_error::execution,
+                       "query processing would load too many samples into memory in query "
+                       "execution"};
   auto t = e.type();
   if (t != value_type::scalar && t != value_type::vector)
     return query_error{query_error::bad_data,

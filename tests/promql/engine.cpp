@@ -129,6 +129,10 @@ CAF_TEST(max_samples fails queries that hold too many samples) {
                   "query processing would load too many samples into memory in query execution");
   auto small = eng.instant(*e, q, 3600000);  // 50 samples: fine
   CAF_CHECK(small.is_ok());
+  // More steps than the limit fails before allocating per-step buffers.
+  auto steps = eng.range(*must_parse("vector(1)"), q, 0, 86400000, 1);
+  CAF_REQUIRE(!steps.is_ok());
+  CAF_CHECK_EQUAL(steps.error().type, query_error::execution);
 }
 
 CAF_TEST(staleness marker hides a series until the next real sample) {
