@@ -55,6 +55,9 @@ struct window {
   int64_t ts;           // evaluation time of the step
   double arg1;          // scalar arguments, where the function has them
   double arg2;
+  /// For rate()/increase(): running count of counter resets per point, so
+  /// windows without a reset skip the reset scan. May be null.
+  const uint32_t* resets = nullptr;
 };
 
 using range_fn = std::optional<double> (*)(const window&);
@@ -63,7 +66,7 @@ std::optional<double> extrapolated_rate(const window& w, bool is_counter, bool i
   if (w.n < 2) return std::nullopt;
   const point* p = w.p;
   double result = p[w.n - 1].v - p[0].v;
-  if (is_counter) {
+  if (is_counter && (!w.resets || w.resets[w.n - 1] != w.resets[0])) {
     double prev = p[0].v;
     for (size_t i = 1; i < w.n; ++i) {
       if (p[i].v < prev) result += prev;
@@ -581,6 +584,8 @@ matrix evaluator::eval_call(const call_expr& c) {
     const bool keep_name = name == "last_over_time";
     matrix out;
     std::vector<point> filtered;
+    const bool counts_resets = name == "rate" || name == "increase";
+    std::vector<uint32_t> reset_counts;
     for (size_t si = 0; si < n_series; ++si) {
       ctx_.check();
       const storage::label_set* labels;
@@ -592,8 +597,9 @@ matrix evaluator::eval_call(const call_expr& c) {
         labels = &s.labels;
         pts = s.samples.data();
         n_pts = s.samples.size();
-        if (std::any_of(s.samples.begin(), s.samples.end(),
-                        [](const storage::sample& x) { return storage::is_stale_nan(x.v); })) {
+        bool has_stale = false;  // no early exit: lets the compiler vectorize
+        for (auto& x : s.samples) has_stale |= storage::float_bits(x.v) == storage::stale_nan_bits;
+        if (has_stale) {
           filtered.clear();
           for (auto& x : s.samples)
             if (!storage::is_stale_nan(x.v)) filtered.push_back(x);
@@ -606,6 +612,14 @@ matrix evaluator::eval_call(const call_expr& c) {
         n_pts = sub[si].points.size();
         ctx_.current_samples -= static_cast<int64_t>(n_pts);  // the subquery's output
       }
+      if (counts_resets) {
+        reset_counts.resize(n_pts);
+        uint32_t n = 0;
+        for (size_t i = 0; i < n_pts; ++i) {
+          if (i > 0 && pts[i].v < pts[i - 1].v) ++n;
+          reset_counts[i] = n;
+        }
+      }
       series_points sp;
       sp.points.reserve(std::min(steps(), n_pts));
       size_t lo = 0, hi = 0;
@@ -617,7 +631,8 @@ matrix evaluator::eval_call(const call_expr& c) {
         while (lo < hi && pts[lo].t < mint) ++lo;
         if (lo == hi) continue;
         ctx_.add_samples(static_cast<int64_t>(hi - lo));
-        window w{pts + lo, hi - lo, mint, maxt, range, ts, 0, 0};
+        window w{pts + lo, hi - lo, mint, maxt, range, ts, 0, 0,
+                 counts_resets ? reset_counts.data() + lo : nullptr};
         if (name == "quantile_over_time") {
           w.arg1 = scalar_at(0, step);
         } else if (name == "predict_linear") {
