@@ -73,9 +73,12 @@ start_server() { # name, dir, port -> sets pid, ready url
   case "$name" in
     nightlight)
       [[ -x $nightlight ]] || { echo "no $nightlight" >&2; return 1; }
+      local gport=$port
+      while [[ $gport == "$port" ]]; do gport=$(free_port); done
       cat >"$dir/nightlight.yaml" <<EOF
 server:
   http_addr: "127.0.0.1:$port"
+  grpc_addr: "127.0.0.1:$gport"
 storage:
   data_dir: "$dir/data"
   fsync: "interval"

@@ -425,10 +425,16 @@ class Nightlight(Server):
         self.config_path = os.path.join(workdir, "nightlight.yaml")
         self.fsync = fsync
         self.extra_config = extra_config or {}
+        self.grpc_port = None
         self.write_config()
 
     def write_config(self):
-        server = {"http_addr": "127.0.0.1:%d" % self.port}
+        # grpc_addr too: its default (9100) would collide between tests
+        # running in parallel.
+        while self.grpc_port in (None, self.port):
+            self.grpc_port = free_port()
+        server = {"http_addr": "127.0.0.1:%d" % self.port,
+                  "grpc_addr": "127.0.0.1:%d" % self.grpc_port}
         storage = {"data_dir": self.data_dir, "fsync": self.fsync}
         server.update(self.extra_config.get("server", {}))
         storage.update(self.extra_config.get("storage", {}))
