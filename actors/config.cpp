@@ -1,0 +1,314 @@
+#include "actors/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <sstream>
+#include <vector>
+
+namespace nl::actors {
+
+namespace {
+
+// Every accepted key is one row: its dotted name and a setter that converts
+// the YAML node, checks the range and stores the value. Errors throw with the
+// key's line, so the table is the whole schema (and the source of
+// docs/CONFIG.md).
+struct key_spec {
+  std::string name;
+  std::function<void(const YAML::Node&, settings&, const std::string& where)> set;
+};
+
+[[noreturn]] void fail(const std::string& where, const std::string& msg) {
+  throw config_error(where + ": " + msg);
+}
+
+std::string where_of(const std::string& source, const YAML::Node& n, const std::string& key) {
+  auto m = n.Mark();
+  std::string w = source;
+  if (m.line >= 0)
+    w += ":" + std::to_string(m.line + 1);
+  return w + ": " + key;
+}
+
+std::string scalar_of(const YAML::Node& n, const std::string& where) {
+  if (!n.IsScalar())
+    fail(where, "expected a scalar value");
+  return n.Scalar();
+}
+
+uint64_t parse_uint(const YAML::Node& n, const std::string& where, uint64_t lo, uint64_t hi) {
+  auto s = scalar_of(n, where);
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc{} || p != s.data() + s.size())
+    fail(where, "expected a non-negative integer, got \"" + s + "\"");
+  if (v < lo || v > hi)
+    fail(where, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " + s);
+  return v;
+}
+
+bool parse_bool(const YAML::Node& n, const std::string& where) {
+  auto s = scalar_of(n, where);
+  if (s == "true")
+    return true;
+  if (s == "false")
+    return false;
+  fail(where, "expected true or false, got \"" + s + "\"");
+}
+
+std::string parse_string(const YAML::Node& n, const std::string& where) {
+  return scalar_of(n, where);
+}
+
+// Prometheus durations: one or more <int><unit>, units y w d h m s ms, in
+// descending order ("1h30m", "5m", "90s").
+int64_t parse_duration_ms(const YAML::Node& n, const std::string& where) {
+  auto s = scalar_of(n, where);
+  auto bad = [&] { fail(where, "expected a duration like 5m or 1h30m, got \"" + s + "\""); };
+  if (s.empty())
+    bad();
+  static const std::pair<const char*, int64_t> units[] = {
+    {"y", 365LL * 24 * 3600 * 1000}, {"w", 7LL * 24 * 3600 * 1000}, {"d", 24LL * 3600 * 1000},
+    {"h", 3600LL * 1000}, {"m", 60LL * 1000}, {"s", 1000}, {"ms", 1}};
+  int64_t total = 0;
+  size_t pos = 0;
+  size_t last_unit = 0;  // index+1 of the previous unit, enforces descending order
+  while (pos < s.size()) {
+    int64_t num = 0;
+    auto [p, ec] = std::from_chars(s.data() + pos, s.data() + s.size(), num);
+    if (ec != std::errc{} || num < 0)
+      bad();
+    pos = static_cast<size_t>(p - s.data());
+    size_t u = 0;
+    for (; u < std::size(units); ++u) {
+      std::string_view name = units[u].first;
+      // "m" must not swallow the "m" of "ms".
+      if (s.compare(pos, name.size(), name) == 0
+          && !(name == "m" && pos + 1 < s.size() && s[pos + 1] == 's'))
+        break;
+    }
+    if (u == std::size(units) || u + 1 <= last_unit)
+      bad();
+    last_unit = u + 1;
+    pos += std::string_view{units[u].first}.size();
+    if (num > std::numeric_limits<int64_t>::max() / units[u].second)
+      bad();
+    total += num * units[u].second;
+  }
+  return total;
+}
+
+std::vector<key_spec> schema() {
+  std::vector<key_spec> t;
+  auto add_uint = [&](std::string name, auto member_ptr, uint64_t lo, uint64_t hi) {
+    t.push_back({name, [=](const YAML::Node& n, settings& s, const std::string& w) {
+                   auto& field = member_ptr(s);
+                   field = static_cast<std::remove_reference_t<decltype(field)>>(parse_uint(n, w, lo, hi));
+                 }});
+  };
+  auto add = [&](std::string name, auto fn) { t.push_back({std::move(name), fn}); };
+  constexpr uint64_t u32 = std::numeric_limits<uint32_t>::max();
+
+  add("server.grpc_addr", [](auto& n, settings& s, auto& w) {
+    s.server.grpc_addr = parse_string(n, w);
+    split_host_port(s.server.grpc_addr, w);
+  });
+  add("server.http_addr", [](auto& n, settings& s, auto& w) {
+    s.server.http_addr = parse_string(n, w);
+    split_host_port(s.server.http_addr, w);
+  });
+  add_uint("server.max_concurrent_streams", [](settings& s) -> auto& { return s.server.max_concurrent_streams; }, 1, 100000);
+  add_uint("server.query_timeout_seconds", [](settings& s) -> auto& { return s.server.query_timeout_seconds; }, 1, 86400);
+  add_uint("server.max_samples_per_query", [](settings& s) -> auto& { return s.server.max_samples_per_query; }, 1, UINT64_MAX);
+  add_uint("server.max_request_bytes", [](settings& s) -> auto& { return s.server.max_request_bytes; }, 1024, 1ull << 32);
+  add_uint("server.max_decoded_bytes", [](settings& s) -> auto& { return s.server.max_decoded_bytes; }, 1024, 1ull << 32);
+  add("server.overload_status", [](auto& n, settings& s, auto& w) {
+    auto v = parse_uint(n, w, 0, u32);
+    if (v != 503 && v != 429)
+      fail(w, "must be 503 or 429, got " + std::to_string(v));
+    s.server.overload_status = static_cast<uint32_t>(v);
+  });
+  add_uint("server.max_inflight_samples", [](settings& s) -> auto& { return s.server.max_inflight_samples; }, 1000, UINT64_MAX);
+  add_uint("server.retry_after_seconds", [](settings& s) -> auto& { return s.server.retry_after_seconds; }, 1, 3600);
+  add("server.lookback_delta", [](auto& n, settings& s, auto& w) {
+    auto v = parse_duration_ms(n, w);
+    if (v <= 0)
+      fail(w, "must be positive");
+    s.server.lookback_delta_ms = v;
+  });
+  add_uint("server.http_threads", [](settings& s) -> auto& { return s.server.http_threads; }, 0, 256);
+
+  add("storage.data_dir", [](auto& n, settings& s, auto& w) {
+    s.storage.data_dir = parse_string(n, w);
+    if (s.storage.data_dir.empty())
+      fail(w, "must not be empty");
+  });
+  add_uint("storage.retention_days", [](settings& s) -> auto& { return s.storage.retention_days; }, 1, 100000);
+  add_uint("storage.wal_segment_size_mb", [](settings& s) -> auto& { return s.storage.wal_segment_size_mb; }, 1, 4096);
+  add_uint("storage.block_duration_hours", [](settings& s) -> auto& { return s.storage.block_duration_hours; }, 1, 24 * 31);
+  add_uint("storage.max_head_samples", [](settings& s) -> auto& { return s.storage.max_head_samples; }, 1000, UINT64_MAX);
+  add_uint("storage.compaction_interval_seconds", [](settings& s) -> auto& { return s.storage.compaction_interval_seconds; }, 1, 7 * 86400);
+  add_uint("storage.head_shards", [](settings& s) -> auto& { return s.storage.head_shards; }, 0, 256);
+  add("storage.fsync", [](auto& n, settings& s, auto& w) {
+    auto v = parse_string(n, w);
+    if (v == "interval")
+      s.storage.fsync = fsync_policy::interval;
+    else if (v == "always")
+      s.storage.fsync = fsync_policy::always;
+    else
+      fail(w, "must be \"interval\" or \"always\", got \"" + v + "\"");
+  });
+  add_uint("storage.fsync_interval_ms", [](settings& s) -> auto& { return s.storage.fsync_interval_ms; }, 1, 600000);
+  add("storage.out_of_bounds_window", [](auto& n, settings& s, auto& w) {
+    auto v = parse_duration_ms(n, w);
+    if (v <= 0)
+      fail(w, "must be positive");
+    s.storage.out_of_bounds_window_ms = v;
+  });
+
+  add("tls.cert_file", [](auto& n, settings& s, auto& w) { s.tls.cert_file = parse_string(n, w); });
+  add("tls.key_file", [](auto& n, settings& s, auto& w) { s.tls.key_file = parse_string(n, w); });
+  add("tls.ca_file", [](auto& n, settings& s, auto& w) { s.tls.ca_file = parse_string(n, w); });
+  add("tls.require_client_cert", [](auto& n, settings& s, auto& w) { s.tls.require_client_cert = parse_bool(n, w); });
+
+  add("ingest.drop_non_finite", [](auto& n, settings& s, auto& w) { s.ingest.drop_non_finite = parse_bool(n, w); });
+  add_uint("ingest.max_future_seconds", [](settings& s) -> auto& { return s.ingest.max_future_seconds; }, 0, 10 * 365 * 86400);
+  add("ingest.allow_utf8_names", [](auto& n, settings& s, auto& w) { s.ingest.allow_utf8_names = parse_bool(n, w); });
+
+  add("log.level", [](auto& n, settings& s, auto& w) {
+    auto v = parse_string(n, w);
+    if (v == "debug")
+      s.log = log_level::debug;
+    else if (v == "info")
+      s.log = log_level::info;
+    else if (v == "warn")
+      s.log = log_level::warn;
+    else if (v == "error")
+      s.log = log_level::error;
+    else
+      fail(w, "must be one of debug, info, warn, error, got \"" + v + "\"");
+  });
+  return t;
+}
+
+}  // namespace
+
+std::pair<std::string, uint16_t> split_host_port(const std::string& addr, const std::string& key) {
+  auto colon = addr.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == addr.size())
+    fail(key, "expected host:port, got \"" + addr + "\"");
+  auto host = addr.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  uint32_t port = 0;
+  auto ps = std::string_view{addr}.substr(colon + 1);
+  auto [p, ec] = std::from_chars(ps.data(), ps.data() + ps.size(), port);
+  if (ec != std::errc{} || p != ps.data() + ps.size() || port > 65535)
+    fail(key, "invalid port in \"" + addr + "\"");
+  return {host, static_cast<uint16_t>(port)};
+}
+
+settings parse_settings(const std::string& yaml_text, const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    std::string w = source;
+    if (e.mark.line >= 0)
+      w += ":" + std::to_string(e.mark.line + 1);
+    throw config_error(w + ": invalid YAML: " + e.msg);
+  }
+  settings s;
+  if (!root || root.IsNull())
+    return s;
+  if (!root.IsMap())
+    throw config_error(source + ": the top level must be a mapping of sections");
+  auto table = schema();
+  for (auto sec : root) {
+    auto sec_name = sec.first.Scalar();
+    bool known = false;
+    for (auto& k : table)
+      known |= k.name.compare(0, sec_name.size() + 1, sec_name + ".") == 0;
+    if (!known)
+      fail(where_of(source, sec.first, sec_name), "unknown section");
+    if (!sec.second.IsMap()) {
+      auto w = where_of(source, sec.first, sec_name);
+      if (sec.second.IsNull())
+        continue;  // an empty section keeps its defaults
+      fail(w, "expected a mapping of keys");
+    }
+    for (auto kv : sec.second) {
+      auto full = sec_name + "." + kv.first.Scalar();
+      auto w = where_of(source, kv.first, full);
+      auto it = std::find_if(table.begin(), table.end(), [&](auto& k) { return k.name == full; });
+      if (it == table.end())
+        fail(w, "unknown key");
+      if (kv.second.IsNull())
+        fail(w, "missing value");
+      try {
+        it->set(kv.second, s, w);
+      } catch (const YAML::Exception& e) {
+        fail(w, e.msg);
+      }
+    }
+  }
+  if (s.tls.enabled() && s.tls.key_file.empty())
+    throw config_error(source + ": tls.key_file: required when tls.cert_file is set");
+  if (!s.tls.enabled() && (!s.tls.key_file.empty() || !s.tls.ca_file.empty() || s.tls.require_client_cert))
+    throw config_error(source + ": tls.cert_file: required when other tls keys are set");
+  if (s.tls.require_client_cert && s.tls.ca_file.empty())
+    throw config_error(source + ": tls.ca_file: required when tls.require_client_cert is true");
+  return s;
+}
+
+settings load_settings(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw config_error(path + ": cannot open the configuration file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_settings(ss.str(), path);
+}
+
+cli_options parse_cli(int argc, char** argv) {
+  cli_options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      o.help = true;
+    } else if (a == "--version") {
+      o.version = true;
+    } else if (a == "--wal-repair") {
+      o.wal_repair = true;
+    } else if (a == "--config") {
+      if (i + 1 >= argc)
+        throw config_error("--config: missing PATH");
+      o.config_path = argv[++i];
+    } else if (a.rfind("--config=", 0) == 0) {
+      o.config_path = a.substr(9);
+    } else {
+      throw config_error("unknown option \"" + a + "\" (see --help)");
+    }
+  }
+  return o;
+}
+
+std::string usage_text() {
+  return "usage: nightlight [--config PATH] [--wal-repair] [--help] [--version]\n"
+         "\n"
+         "  --config PATH   YAML configuration (see docs/CONFIG.md); built-in\n"
+         "                  defaults when absent\n"
+         "  --wal-repair    truncate the WAL at the first corrupt record and start\n"
+         "                  (the records after it are lost)\n"
+         "  --help          this text\n"
+         "  --version       print the version and exit\n"
+         "\n"
+         "Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad configuration.\n";
+}
+
+}  // namespace nl::actors

@@ -1,0 +1,115 @@
+#pragma once
+// Nightlight's configuration: a YAML file (conf/nightlight.yaml) read into a
+// plain `settings` struct, plus the command line. Every key has a default;
+// an unknown key, a value of the wrong type or one out of range stops
+// start-up with a message that names the key and its line (exit code 2).
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace nl::actors {
+
+/// When the WAL writer calls fdatasync.
+enum class fsync_policy {
+  interval,  ///< on segment close and every `fsync_interval_ms` (Prometheus' way)
+  always,    ///< before every acknowledgement: an acked sample survives power loss
+};
+
+enum class log_level { debug, info, warn, error };
+
+struct server_settings {
+  std::string grpc_addr = "127.0.0.1:9100";
+  std::string http_addr = "127.0.0.1:9101";
+  uint32_t max_concurrent_streams = 100;
+  uint32_t query_timeout_seconds = 120;
+  uint64_t max_samples_per_query = 50000000;
+  /// Largest accepted request body as sent (compressed); larger → 413.
+  uint64_t max_request_bytes = 32ull << 20;
+  /// Largest snappy-decoded remote-write body; larger → 413.
+  uint64_t max_decoded_bytes = 64ull << 20;
+  /// HTTP status for overload answers: 503 (Prometheus retries) or 429
+  /// (Prometheus drops the batch unless retry_on_http_429 is set).
+  uint32_t overload_status = 503;
+  /// Samples accepted but not yet acknowledged, over all shards; a write
+  /// that would exceed it is answered `overload_status` at once.
+  uint64_t max_inflight_samples = 1000000;
+  uint32_t retry_after_seconds = 1;
+  /// PromQL lookback window in milliseconds.
+  int64_t lookback_delta_ms = 5 * 60 * 1000;
+  /// Threads serving HTTP (0 = one per core).
+  uint32_t http_threads = 0;
+};
+
+struct storage_settings {
+  std::string data_dir = "./data";
+  uint32_t retention_days = 15;
+  uint32_t wal_segment_size_mb = 128;
+  uint32_t block_duration_hours = 2;
+  uint64_t max_head_samples = 200000000;
+  uint32_t compaction_interval_seconds = 3600;
+  /// Head shards (actors); 0 = one per core.
+  uint32_t head_shards = 0;
+  fsync_policy fsync = fsync_policy::interval;
+  uint32_t fsync_interval_ms = 1000;
+  /// Samples older than the head's newest sample minus this window are
+  /// rejected "out of bounds" (milliseconds).
+  int64_t out_of_bounds_window_ms = 60 * 60 * 1000;
+};
+
+struct tls_settings {
+  std::string cert_file;
+  std::string key_file;
+  std::string ca_file;
+  bool require_client_cert = false;
+  bool enabled() const { return !cert_file.empty(); }
+};
+
+struct ingest_settings {
+  /// Reject (400) NaN/±Inf sample values other than the staleness marker.
+  bool drop_non_finite = false;
+  /// Samples further ahead of the server clock are rejected (400).
+  uint32_t max_future_seconds = 600;
+  /// Accept any UTF-8 metric and label names (Prometheus 3 behaviour);
+  /// when false, names must match the legacy regexes.
+  bool allow_utf8_names = true;
+};
+
+struct settings {
+  server_settings server;
+  storage_settings storage;
+  tls_settings tls;
+  ingest_settings ingest;
+  log_level log = log_level::info;
+};
+
+/// A configuration error. what() names the key and the line, e.g.
+/// `conf.yaml:4: server.overload_status: must be 503 or 429, got 500`.
+class config_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Parses YAML text; `source` names the file in messages. Throws config_error.
+settings parse_settings(const std::string& yaml_text, const std::string& source);
+
+/// Reads and parses a file. Throws config_error (also for a missing file).
+settings load_settings(const std::string& path);
+
+/// Splits "host:port"; throws config_error naming `key` when malformed.
+std::pair<std::string, uint16_t> split_host_port(const std::string& addr, const std::string& key);
+
+/// What the command line asked for.
+struct cli_options {
+  std::string config_path;  ///< empty: built-in defaults
+  bool help = false;
+  bool version = false;
+  bool wal_repair = false;
+};
+
+/// Parses argv; throws config_error for unknown options or a missing value.
+cli_options parse_cli(int argc, char** argv);
+
+/// The --help text.
+std::string usage_text();
+
+}  // namespace nl::actors

@@ -1,0 +1,241 @@
+#pragma once
+// Every message exchanged between Nightlight's actors, in one CAF type-ID
+// block. All structs are plain data with an inspect() overload so they can be
+// serialised and cross a node boundary later (registered by
+// register_message_types()).
+//
+// Two rules keep them portable:
+// - Sample values travel as IEEE-754 *bits* (uint64_t), never as double:
+//   CAF 0.17's serializer packs doubles arithmetically (detail::pack754),
+//   which loops forever on ±Inf and destroys NaN payloads such as
+//   Prometheus' staleness marker.
+// - Nothing holds a pointer, a callback or a shared buffer; chunk contents
+//   are copied bytes.
+#include <caf/all.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "storage/labels.hpp"
+
+namespace nl::actors {
+
+/// A label matcher as it travels: type is storage::match_type as an integer
+/// (0 =, 1 !=, 2 =~, 3 !~). The receiver compiles it.
+struct matcher_spec {
+  uint8_t type = 0;
+  std::string name;
+  std::string value;
+};
+
+/// One series selector: all matchers must hold.
+using selector = std::vector<matcher_spec>;
+
+/// Samples for ONE head shard, columnar. Series i owns the samples
+/// [ends[i-1], ends[i]) (ends[-1] = 0); label sets are already canonical
+/// (sorted, unique names, no empty values). Timestamps are ms since epoch.
+struct append_batch {
+  std::vector<storage::label_set> series;
+  std::vector<uint32_t> ends;
+  std::vector<int64_t> timestamps;
+  std::vector<uint64_t> value_bits;  ///< IEEE-754 bits, bit-exact (StaleNaN)
+  size_t num_samples() const { return timestamps.size(); }
+};
+
+/// The answer to an append: what was stored and what was refused. Refused
+/// samples are counted; the first few carry a message naming the series.
+struct append_result {
+  uint64_t accepted = 0;
+  uint64_t rejected = 0;
+  std::vector<std::string> errors;  ///< at most append_error_examples entries
+};
+
+/// Encoded WAL records (storage/wal_records.hpp) for the WAL writer, in the
+/// order they must be written.
+struct wal_batch {
+  std::vector<std::string> records;
+};
+
+/// A query over series metadata, shared by /series, /labels and
+/// /label/<name>/values. An empty `selectors` list means all series.
+struct meta_query {
+  std::vector<selector> selectors;  ///< union of the selectors' matches
+  int64_t mint = INT64_MIN;         ///< ms since epoch, inclusive
+  int64_t maxt = INT64_MAX;         ///< ms since epoch, inclusive
+  std::string label_name;           ///< for label values only
+  uint64_t limit = 0;               ///< 0 = unlimited
+};
+
+/// Label names or values: sorted and distinct, plus whether `limit` cut it.
+struct string_list {
+  std::vector<std::string> items;
+  bool truncated = false;
+};
+
+/// Label sets of matching series, sorted, plus whether `limit` cut it.
+struct series_list {
+  std::vector<storage::label_set> items;
+  bool truncated = false;
+};
+
+/// Samples of one series in [mint, maxt] as encoded chunks (copied bytes).
+struct chunk_data {
+  int64_t mint = 0;
+  int64_t maxt = 0;
+  uint8_t encoding = 0;  ///< storage chunk encoding id (1 = XOR)
+  std::string bytes;
+};
+
+struct series_data {
+  storage::label_set labels;
+  std::vector<chunk_data> chunks;
+};
+
+/// A select: one selector over one time range.
+struct select_request {
+  selector matchers;
+  int64_t mint = INT64_MIN;
+  int64_t maxt = INT64_MAX;
+};
+
+struct select_result {
+  std::vector<series_data> series;
+};
+
+/// Head statistics of one shard (or their sum).
+struct shard_stats {
+  uint64_t num_series = 0;
+  uint64_t num_samples = 0;
+  int64_t min_time = INT64_MAX;  ///< INT64_MAX when empty
+  int64_t max_time = INT64_MIN;  ///< INT64_MIN when empty
+};
+
+/// How many rejection messages an append_result carries at most.
+constexpr size_t append_error_examples = 5;
+
+// --- inspect overloads (CAF 0.17 style) -----------------------------------
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, matcher_spec& x) {
+  return f(caf::meta::type_name("nl::matcher_spec"), x.type, x.name, x.value);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, append_batch& x) {
+  return f(caf::meta::type_name("nl::append_batch"), x.series, x.ends, x.timestamps, x.value_bits);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, append_result& x) {
+  return f(caf::meta::type_name("nl::append_result"), x.accepted, x.rejected, x.errors);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, wal_batch& x) {
+  return f(caf::meta::type_name("nl::wal_batch"), x.records);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, meta_query& x) {
+  return f(caf::meta::type_name("nl::meta_query"), x.selectors, x.mint, x.maxt, x.label_name, x.limit);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, string_list& x) {
+  return f(caf::meta::type_name("nl::string_list"), x.items, x.truncated);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, series_list& x) {
+  return f(caf::meta::type_name("nl::series_list"), x.items, x.truncated);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, chunk_data& x) {
+  return f(caf::meta::type_name("nl::chunk_data"), x.mint, x.maxt, x.encoding, x.bytes);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, series_data& x) {
+  return f(caf::meta::type_name("nl::series_data"), x.labels, x.chunks);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, select_request& x) {
+  return f(caf::meta::type_name("nl::select_request"), x.matchers, x.mint, x.maxt);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, select_result& x) {
+  return f(caf::meta::type_name("nl::select_result"), x.series);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shard_stats& x) {
+  return f(caf::meta::type_name("nl::shard_stats"), x.num_series, x.num_samples, x.min_time, x.max_time);
+}
+
+inline bool operator==(const append_result& a, const append_result& b) {
+  return a.accepted == b.accepted && a.rejected == b.rejected && a.errors == b.errors;
+}
+
+}  // namespace nl::actors
+
+namespace nl::storage {
+
+// storage/ stays free of CAF; its types get their inspect overloads here.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, label& x) {
+  return f(caf::meta::type_name("nl::label"), x.name, x.value);
+}
+
+/// Saving copies the pairs out; loading re-canonicalises them, so bytes from
+/// another node cannot break label_set's invariants (sorted, unique, no
+/// empty values).
+template <class Inspector>
+typename std::enable_if<Inspector::reads_state, typename Inspector::result_type>::type
+inspect(Inspector& f, label_set& x) {
+  auto pairs = x.labels();
+  return f(caf::meta::type_name("nl::label_set"), pairs);
+}
+template <class Inspector>
+typename std::enable_if<Inspector::writes_state, typename Inspector::result_type>::type
+inspect(Inspector& f, label_set& x) {
+  std::vector<label> pairs;
+  auto canonicalise = [&]() -> caf::error {
+    x = label_set::from_unsorted(std::move(pairs));
+    return caf::none;
+  };
+  return f(caf::meta::type_name("nl::label_set"), pairs, caf::meta::load_callback(canonicalise));
+}
+
+}  // namespace nl::storage
+
+// Atoms: CAF predefines many short texts (get, put, ok, flush, ...), and two
+// atoms with the same text are the same type, so every text here is
+// distinctive.
+CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
+  CAF_ADD_ATOM(nightlight, nl::actors, append_atom, "nl_append")
+  CAF_ADD_ATOM(nightlight, nl::actors, wal_write_atom, "nl_walwr")
+  CAF_ADD_ATOM(nightlight, nl::actors, wal_sync_atom, "nl_walsync")
+  CAF_ADD_ATOM(nightlight, nl::actors, wal_tick_atom, "nl_waltick")
+  CAF_ADD_ATOM(nightlight, nl::actors, wal_commit_atom, "nl_walcmt")
+  CAF_ADD_ATOM(nightlight, nl::actors, select_atom, "nl_select")
+  CAF_ADD_ATOM(nightlight, nl::actors, label_names_atom, "nl_lnames")
+  CAF_ADD_ATOM(nightlight, nl::actors, label_values_atom, "nl_lvalues")
+  CAF_ADD_ATOM(nightlight, nl::actors, series_atom, "nl_series")
+  CAF_ADD_ATOM(nightlight, nl::actors, stats_atom, "nl_stats")
+  CAF_ADD_TYPE_ID(nightlight, (nl::storage::label))
+  CAF_ADD_TYPE_ID(nightlight, (nl::storage::label_set))
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::matcher_spec))
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::append_batch))
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::append_result))
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::wal_batch))
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::meta_query))
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::string_list))
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::series_list))
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::chunk_data))
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::series_data))
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::select_request))
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::select_result))
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::shard_stats))
+CAF_END_TYPE_ID_BLOCK(nightlight)
+
+namespace nl::actors {
+
+/// Registers every type of the block (serialisation, remote typed handles).
+inline void register_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_types<caf::id_block::nightlight>();
+}
+
+}  // namespace nl::actors

@@ -1,0 +1,142 @@
+#include "actors/metrics.hpp"
+
+#include <charconv>
+#include <cmath>
+
+namespace nl::actors {
+
+namespace {
+
+std::string format_double(double v) {
+  if (std::isinf(v))
+    return v > 0 ? "+Inf" : "-Inf";
+  if (std::isnan(v))
+    return "NaN";
+  char buf[32];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  (void)ec;
+  return std::string(buf, p);
+}
+
+const std::vector<double>& latency_bounds() {
+  static const std::vector<double> b{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                     0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+  return b;
+}
+
+void header(std::string& out, const char* name, const char* type, const char* help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
+template <class T>
+void line(std::string& out, const std::string& name, const std::string& labels, T v) {
+  out += name;
+  if (!labels.empty()) {
+    out += '{';
+    out += labels;
+    out += '}';
+  }
+  out += ' ';
+  out += std::to_string(v);
+  out += '\n';
+}
+
+}  // namespace
+
+histogram::histogram(std::vector<double> bounds)
+  : bounds_(std::move(bounds)), counts_(bounds_.size() + 1, 0) {
+}
+
+void histogram::observe(double v) {
+  size_t i = 0;
+  while (i < bounds_.size() && v > bounds_[i])
+    ++i;
+  std::lock_guard<std::mutex> g{mtx_};
+  counts_[i] += 1;
+  sum_ += v;
+  count_ += 1;
+}
+
+void histogram::render(const std::string& name, const std::string& labels, std::string& out) const {
+  std::lock_guard<std::mutex> g{mtx_};
+  uint64_t cum = 0;
+  for (size_t i = 0; i <= bounds_.size(); ++i) {
+    cum += counts_[i];
+    auto le = i < bounds_.size() ? format_double(bounds_[i]) : std::string{"+Inf"};
+    out += name + "_bucket{" + labels + "le=\"" + le + "\"} " + std::to_string(cum) + "\n";
+  }
+  auto plain = labels.empty() ? std::string{} : "{" + labels.substr(0, labels.size() - 1) + "}";
+  out += name + "_sum" + plain + " " + format_double(sum_) + "\n";
+  out += name + "_count" + plain + " " + std::to_string(count_) + "\n";
+}
+
+const char* to_string(reject_reason r) {
+  switch (r) {
+    case reject_reason::out_of_order:
+      return "out_of_order";
+    case reject_reason::duplicate:
+      return "duplicate";
+    case reject_reason::out_of_bounds:
+      return "out_of_bounds";
+    case reject_reason::non_finite:
+      return "non_finite";
+    case reject_reason::invalid:
+      return "invalid";
+    case reject_reason::count_:
+      break;
+  }
+  return "unknown";
+}
+
+metrics::metrics() : wal_fsync_seconds(latency_bounds()) {
+}
+
+void metrics::observe_http(const std::string& handler, unsigned code, double seconds) {
+  std::lock_guard<std::mutex> g{http_mtx_};
+  http_requests_[{handler, code}] += 1;
+  auto it = http_seconds_.find(handler);
+  if (it == http_seconds_.end())
+    it = http_seconds_.try_emplace(handler, latency_bounds()).first;
+  it->second.observe(seconds);
+}
+
+std::string metrics::render() const {
+  std::string out;
+  out.reserve(8192);
+  header(out, "nightlight_samples_appended_total", "counter", "Samples stored in the head.");
+  line(out, "nightlight_samples_appended_total", "", samples_appended.load());
+  header(out, "nightlight_samples_rejected_total", "counter", "Samples refused, by reason.");
+  for (size_t i = 0; i < samples_rejected.size(); ++i)
+    line(out, "nightlight_samples_rejected_total",
+         std::string{"reason=\""} + to_string(static_cast<reject_reason>(i)) + "\"",
+         samples_rejected[i].load());
+  header(out, "nightlight_head_series", "gauge", "Series in the head (all shards).");
+  line(out, "nightlight_head_series", "", head_series.load());
+  header(out, "nightlight_wal_bytes_written_total", "counter", "Record bytes handed to the WAL.");
+  line(out, "nightlight_wal_bytes_written_total", "", wal_bytes_written.load());
+  header(out, "nightlight_wal_fsync_duration_seconds", "histogram", "Duration of WAL fdatasync calls.");
+  wal_fsync_seconds.render("nightlight_wal_fsync_duration_seconds", "", out);
+  header(out, "nightlight_inflight_samples", "gauge", "Samples accepted for writing but not yet acknowledged.");
+  line(out, "nightlight_inflight_samples", "", inflight_samples.load());
+  header(out, "nightlight_overload_responses_total", "counter", "Writes refused because the server was over its in-flight budget.");
+  line(out, "nightlight_overload_responses_total", "", overload_responses.load());
+  std::lock_guard<std::mutex> g{http_mtx_};
+  header(out, "nightlight_http_requests_total", "counter", "HTTP requests answered, by handler and status code.");
+  for (auto& [k, n] : http_requests_)
+    line(out, "nightlight_http_requests_total",
+         "handler=\"" + k.first + "\",code=\"" + std::to_string(k.second) + "\"", n);
+  header(out, "nightlight_http_request_duration_seconds", "histogram", "Time from a complete request to the end of its answer.");
+  for (auto& [h, hist] : http_seconds_)
+    hist.render("nightlight_http_request_duration_seconds", "handler=\"" + h + "\",", out);
+  return out;
+}
+
+}  // namespace nl::actors

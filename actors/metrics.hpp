@@ -1,0 +1,76 @@
+#pragma once
+// The process's own metrics, served at /metrics in the Prometheus text
+// format (version 0.0.4). One `metrics` object is created by main and shared
+// (by reference; it outlives every actor and the HTTP server). Every member
+// is safe to update from any thread.
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace nl::actors {
+
+/// A cumulative histogram with fixed upper bounds (seconds).
+class histogram {
+ public:
+  explicit histogram(std::vector<double> bounds);
+  void observe(double v);
+  /// Appends `name_bucket{<labels>le="…"}`, `_sum` and `_count` lines;
+  /// `labels` is "" or `k="v",` (with the trailing comma).
+  void render(const std::string& name, const std::string& labels, std::string& out) const;
+
+ private:
+  std::vector<double> bounds_;
+  mutable std::mutex mtx_;
+  std::vector<uint64_t> counts_;  // per bucket, not cumulative; last = +Inf
+  double sum_ = 0;
+  uint64_t count_ = 0;
+};
+
+/// Why a sample was not stored; indexes `samples_rejected`.
+enum class reject_reason : uint8_t {
+  out_of_order,
+  duplicate,
+  out_of_bounds,
+  non_finite,      ///< NaN/Inf dropped (ingest.drop_non_finite)
+  invalid,         ///< refused while decoding: bad labels, histograms, future timestamps
+  count_           ///< number of reasons
+};
+
+/// The label value used for `reason`.
+const char* to_string(reject_reason r);
+
+struct metrics {
+  metrics();
+
+  std::atomic<uint64_t> samples_appended{0};
+  std::array<std::atomic<uint64_t>, static_cast<size_t>(reject_reason::count_)> samples_rejected{};
+  std::atomic<int64_t> head_series{0};
+  std::atomic<uint64_t> wal_bytes_written{0};
+  std::atomic<uint64_t> wal_fsyncs{0};
+  histogram wal_fsync_seconds;
+  std::atomic<uint64_t> overload_responses{0};
+  std::atomic<int64_t> inflight_samples{0};
+
+  void count_rejected(reject_reason r, uint64_t n = 1) {
+    samples_rejected[static_cast<size_t>(r)].fetch_add(n, std::memory_order_relaxed);
+  }
+
+  /// Counts one HTTP answer. `handler` is a route name from a fixed set, so
+  /// the number of label combinations stays bounded.
+  void observe_http(const std::string& handler, unsigned code, double seconds);
+
+  /// The full exposition.
+  std::string render() const;
+
+ private:
+  mutable std::mutex http_mtx_;
+  std::map<std::pair<std::string, unsigned>, uint64_t> http_requests_;
+  std::map<std::string, histogram> http_seconds_;
+};
+
+}  // namespace nl::actors

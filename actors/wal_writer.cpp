@@ -1,0 +1,121 @@
+#include "actors/wal_writer.hpp"
+
+#include "actors/log.hpp"
+
+namespace nl::actors {
+
+namespace {
+
+using self_ptr = wal_writer_actor::stateful_pointer<wal_writer_state>;
+
+caf::error to_error(const storage::status& st) {
+  return caf::make_error(caf::sec::runtime_error, "WAL: " + st.message());
+}
+
+// Stops for good: a failed write leaves the log in an unknown state.
+void fail(self_ptr self, const storage::status& st) {
+  log_error("wal: " + st.message() + "; refusing further writes");
+  auto err = to_error(st);
+  for (auto& rp : self->state.pending)
+    rp.deliver(err);
+  self->state.pending.clear();
+  self->quit(err);
+}
+
+bool sync_now(self_ptr self) {
+  auto& s = self->state;
+  auto start = std::chrono::steady_clock::now();
+  auto st = s.writer->sync();
+  if (!st) {
+    fail(self, st);
+    return false;
+  }
+  s.unsynced = false;
+  if (s.opts.stats) {
+    std::chrono::duration<double> d = std::chrono::steady_clock::now() - start;
+    s.opts.stats->wal_fsync_seconds.observe(d.count());
+    s.opts.stats->wal_fsyncs.fetch_add(1, std::memory_order_relaxed);
+  }
+  return true;
+}
+
+// One write(2) for everything appended since the last commit, then (policy)
+// one fdatasync, then every waiting request is answered.
+void commit(self_ptr self) {
+  auto& s = self->state;
+  s.commit_scheduled = false;
+  if (s.pending.empty())
+    return;
+  auto st = s.writer->flush();
+  if (!st)
+    return fail(self, st);
+  s.unsynced = true;
+  if (s.opts.policy == fsync_policy::always && !sync_now(self))
+    return;
+  for (auto& rp : s.pending)
+    rp.deliver(s.records);
+  s.pending.clear();
+}
+
+}  // namespace
+
+wal_writer_actor::behavior_type wal_writer(self_ptr self, std::shared_ptr<storage::wal_segment_writer> writer,
+                                           wal_writer_options opts) {
+  self->state.writer = std::move(writer);
+  self->state.opts = opts;
+  // Close the segment (flush + fdatasync) whenever the actor ends: an
+  // orderly shutdown must leave every acknowledged record synced.
+  self->attach_functor([w = self->state.writer](const caf::error&) {
+    if (w->health()) {
+      auto st = w->close();
+      if (!st)
+        log_error("wal: close failed: " + st.message());
+    }
+  });
+  if (opts.policy == fsync_policy::interval)
+    self->delayed_send(self, opts.fsync_interval, wal_tick_atom_v);
+  return {
+    [=](wal_write_atom, const wal_batch& batch) -> caf::result<uint64_t> {
+      auto& s = self->state;
+      if (!s.writer->health())
+        return to_error(s.writer->health());
+      uint64_t bytes = 0;
+      for (auto& rec : batch.records) {
+        auto st = s.writer->append(rec);
+        if (!st) {
+          fail(self, st);
+          return to_error(st);
+        }
+        bytes += rec.size();
+      }
+      s.records += batch.records.size();
+      if (s.opts.stats)
+        s.opts.stats->wal_bytes_written.fetch_add(bytes, std::memory_order_relaxed);
+      auto rp = self->make_response_promise<uint64_t>();
+      s.pending.push_back(rp);
+      if (!s.commit_scheduled) {
+        // Queued behind every request already in the mailbox: they all join
+        // this commit.
+        s.commit_scheduled = true;
+        self->send(self, wal_commit_atom_v);
+      }
+      return rp;
+    },
+    [=](wal_sync_atom) -> caf::result<uint64_t> {
+      commit(self);
+      if (self->state.writer->health() && !sync_now(self))
+        return to_error(self->state.writer->health());
+      if (!self->state.writer->health())
+        return to_error(self->state.writer->health());
+      return self->state.records;
+    },
+    [=](wal_commit_atom) { commit(self); },
+    [=](wal_tick_atom) {
+      if (self->state.unsynced && !sync_now(self))
+        return;
+      self->delayed_send(self, self->state.opts.fsync_interval, wal_tick_atom_v);
+    },
+  };
+}
+
+}  // namespace nl::actors

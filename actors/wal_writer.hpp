@@ -1,0 +1,64 @@
+#pragma once
+// The WAL writer: the only actor that writes the write-ahead log. Spawn it
+// DETACHED (it blocks in write(2) and fdatasync).
+//
+// Group commit: every wal_write request is appended to the segment writer's
+// buffer and answered later. The first pending request schedules one commit
+// message behind everything already queued, so one commit covers all
+// requests that arrived meanwhile: one write(2) (plus one fdatasync with
+// fsync=always) for many requests. Only then are their promises delivered.
+//
+// Failure: if a write or sync fails, every pending request gets the error,
+// nothing is ever acknowledged again and the actor quits with the error
+// (its supervisor stops the process). A WAL in an unknown state must not
+// acknowledge samples.
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <memory>
+
+#include "actors/config.hpp"
+#include "actors/messages.hpp"
+#include "actors/metrics.hpp"
+#include "storage/wal_segment_writer.hpp"
+
+namespace nl::actors {
+
+/// wal_write: append the records; the reply (the number of records the WAL
+///   has taken so far) comes once they are written, and with fsync=always
+///   also fdatasynced.
+/// wal_sync: flush and fdatasync now (used at shutdown); replies the same
+///   count.
+/// wal_commit, wal_tick: the writer's own timers and commit trigger.
+using wal_writer_actor = caf::typed_actor<
+  caf::replies_to<wal_write_atom, wal_batch>::with<uint64_t>,
+  caf::replies_to<wal_sync_atom>::with<uint64_t>,
+  caf::reacts_to<wal_commit_atom>,
+  caf::reacts_to<wal_tick_atom>>;
+
+struct wal_writer_options {
+  fsync_policy policy = fsync_policy::interval;
+  /// fsync=interval: fdatasync this often when something was written.
+  std::chrono::milliseconds fsync_interval{1000};
+  /// Shared with the rest of the process; must outlive the actor.
+  metrics* stats = nullptr;
+};
+
+struct wal_writer_state {
+  std::shared_ptr<storage::wal_segment_writer> writer;
+  wal_writer_options opts;
+  std::vector<caf::typed_response_promise<uint64_t>> pending;
+  uint64_t records = 0;       // records taken so far
+  bool commit_scheduled = false;
+  bool unsynced = false;      // flushed since the last fdatasync
+  static inline const char* name = "wal_writer";
+};
+
+/// The behaviour; spawn with
+/// `sys.spawn<caf::detached>(wal_writer, writer, opts)`.
+/// `writer` is an opened segment writer (after replay and tail repair).
+wal_writer_actor::behavior_type wal_writer(wal_writer_actor::stateful_pointer<wal_writer_state> self,
+                                           std::shared_ptr<storage::wal_segment_writer> writer,
+                                           wal_writer_options opts);
+
+}  // namespace nl::actors

@@ -1,0 +1,193 @@
+#pragma once
+// Minimal protobuf wire-format reader and writer shared by the remote write
+// and remote read codecs. Header-only so the hot decode loop inlines.
+//
+// Wire format recap: a message is a sequence of (tag, payload) with
+// tag = uvarint(field_number << 3 | wire_type). Wire types: 0 varint,
+// 1 fixed64 (LE), 2 length-delimited (uvarint length + bytes), 5 fixed32 (LE);
+// 3/4 are the deprecated group start/end markers, which prompb never uses.
+//
+// The reader never reads past its end: every failure sets an error message
+// ("protobuf: ...") and makes the reader report done(), so callers can write
+// `while (r.next(field)) {...}` and check r.failed() afterwards.
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace nl::protocol::pb {
+
+enum wire_type : uint32_t { varint = 0, fixed64 = 1, length_delimited = 2, group_start = 3,
+                            group_end = 4, fixed32 = 5 };
+
+/// One field header plus, for length-delimited fields, its payload.
+struct field {
+  uint32_t number = 0;
+  uint32_t type = 0;
+  uint64_t value = 0;      ///< varint, fixed64 or fixed32 payload
+  std::string_view bytes;  ///< length-delimited payload (points into the input)
+};
+
+/// Walks one message. Does not own the bytes; they must outlive the reader
+/// and every string_view it hands out.
+class reader {
+ public:
+  reader(const char* begin, const char* end, const char* base)
+    : p_(begin), end_(end), base_(base) {}
+  explicit reader(std::string_view msg) : reader(msg.data(), msg.data() + msg.size(), msg.data()) {}
+  /// A reader over a nested message `bytes` that reports offsets relative to
+  /// the same base as `parent`.
+  reader(std::string_view bytes, const reader& parent)
+    : reader(bytes.data(), bytes.data() + bytes.size(), parent.base_) {}
+
+  /// Reads the next field; false at the end of the message or on error.
+  bool next(field& f) {
+    if (p_ >= end_ || failed())
+      return false;
+    uint64_t tag = 0;
+    if (!read_varint(tag))
+      return false;
+    f.number = static_cast<uint32_t>(tag >> 3);
+    f.type = static_cast<uint32_t>(tag & 7);
+    if (f.number == 0 || (tag >> 3) > 0x1fffffff)
+      return fail("invalid field number");
+    switch (f.type) {
+      case varint:
+        return read_varint(f.value);
+      case fixed64:
+        if (end_ - p_ < 8)
+          return fail("truncated fixed64");
+        std::memcpy(&f.value, p_, 8);  // x86-64 and aarch64 are little-endian
+        p_ += 8;
+        return true;
+      case fixed32: {
+        if (end_ - p_ < 4)
+          return fail("truncated fixed32");
+        uint32_t v;
+        std::memcpy(&v, p_, 4);
+        f.value = v;
+        p_ += 4;
+        return true;
+      }
+      case length_delimited: {
+        uint64_t n = 0;
+        if (!read_varint(n))
+          return false;
+        if (n > static_cast<uint64_t>(end_ - p_))
+          return fail("length " + std::to_string(n) + " exceeds the enclosing message");
+        f.bytes = std::string_view(p_, static_cast<size_t>(n));
+        p_ += n;
+        return true;
+      }
+      case group_start:
+      case group_end:
+        return fail("groups (wire type " + std::to_string(f.type) + ") are not supported");
+      default:
+        return fail("invalid wire type " + std::to_string(f.type));
+    }
+  }
+
+  bool failed() const { return !error_.empty(); }
+  /// "protobuf: <what> at offset <n>", or empty.
+  const std::string& error() const { return error_; }
+  /// Records an error found by the caller (e.g. a bad packed payload).
+  bool fail(const std::string& what) {
+    if (error_.empty())
+      error_ = "protobuf: " + what + " at offset " + std::to_string(p_ - base_);
+    p_ = end_;
+    return false;
+  }
+
+  /// Decodes one uvarint of at most 10 bytes from [p, end); false if it is
+  /// truncated or longer. Bits above 64 are dropped, as protobuf does.
+  static bool decode_varint(const char*& p, const char* end, uint64_t& out) {
+    uint64_t v = 0;
+    for (int i = 0; i < 10; ++i) {
+      if (p >= end)
+        return false;
+      auto b = static_cast<uint8_t>(*p++);
+      v |= static_cast<uint64_t>(b & 0x7f) << (7 * i);
+      if (b < 0x80) {
+        out = v;
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  bool read_varint(uint64_t& out) {
+    // Fast path: one-byte varints are most tags and most small values.
+    if (p_ < end_ && static_cast<uint8_t>(*p_) < 0x80) {
+      out = static_cast<uint8_t>(*p_++);
+      return true;
+    }
+    const char* start = p_;
+    if (!decode_varint(p_, end_, out)) {
+      p_ = start;
+      return fail("truncated or overlong varint");
+    }
+    return true;
+  }
+
+  const char* p_;
+  const char* end_;
+  const char* base_;
+  std::string error_;
+};
+
+/// Appends protobuf fields to a std::string.
+class writer {
+ public:
+  explicit writer(std::string& out) : out_(out) {}
+
+  void put_varint(uint64_t v) {
+    char buf[10];
+    size_t n = 0;
+    while (v >= 0x80) {
+      buf[n++] = static_cast<char>(v | 0x80);
+      v >>= 7;
+    }
+    buf[n++] = static_cast<char>(v);
+    out_.append(buf, n);
+  }
+  void put_tag(uint32_t number, wire_type t) { put_varint((uint64_t{number} << 3) | t); }
+  void varint_field(uint32_t number, uint64_t v) {
+    put_tag(number, varint);
+    put_varint(v);
+  }
+  void int64_field(uint32_t number, int64_t v) { varint_field(number, static_cast<uint64_t>(v)); }
+  void double_field(uint32_t number, double v) {
+    put_tag(number, fixed64);
+    char buf[8];
+    std::memcpy(buf, &v, 8);
+    out_.append(buf, 8);
+  }
+  void bytes_field(uint32_t number, std::string_view b) {
+    put_tag(number, length_delimited);
+    put_varint(b.size());
+    out_.append(b.data(), b.size());
+  }
+
+  /// Header of a nested message whose encoded size the caller computed.
+  void nested_header(uint32_t number, size_t size) {
+    put_tag(number, length_delimited);
+    put_varint(size);
+  }
+
+  /// Encoded size of a varint, and of a whole field with a 1-byte tag.
+  static size_t varint_size(uint64_t v) {
+    size_t n = 1;
+    while (v >= 0x80) {
+      v >>= 7;
+      ++n;
+    }
+    return n;
+  }
+  static size_t bytes_field_size(size_t n) { return 1 + varint_size(n) + n; }
+
+ private:
+  std::string& out_;
+};
+
+}  // namespace nl::protocol::pb

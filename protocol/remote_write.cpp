@@ -1,0 +1,544 @@
+#include "protocol/remote_write.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "protocol/pb_wire.hpp"
+#include "protocol/snappy_block.hpp"
+#include "protocol/utf8.hpp"
+
+// Field numbers (prompb, see shared/spec/prometheus-api.md §1.3):
+//   WriteRequest   { 1: TimeSeries (msg), 3: MetricMetadata (msg) }
+//   TimeSeries     { 1: Label, 2: Sample, 3: Exemplar, 4: Histogram }
+//   Label          { 1: name (bytes), 2: value (bytes) }
+//   Sample         { 1: value (fixed64 double), 2: timestamp (varint int64) }
+//   MetricMetadata { 1: type (varint), 2: family name, 4: help, 5: unit }
+// A known field number with an unexpected wire type is skipped like an
+// unknown field, which is what libprotobuf does.
+
+namespace nl::protocol {
+
+namespace {
+
+constexpr uint64_t fnv_offset = 1469598103934665603ULL;
+constexpr uint64_t fnv_prime = 1099511628211ULL;
+
+// Must stay identical to label_set::hash() (storage/labels.cpp); the
+// remote_write suite checks that on random label sets.
+inline uint64_t fnv_add(uint64_t h, std::string_view s) {
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= fnv_prime;
+  }
+  h ^= 0xff;
+  h *= fnv_prime;
+  return h;
+}
+
+// Byte classes for the legacy name syntax: bit 1 = may start a label name,
+// bit 2 = may continue one, bit 4/8 = the same for metric names (adds ':').
+struct name_table {
+  uint8_t c[256] = {};
+  constexpr name_table() {
+    for (int i = 0; i < 256; ++i) {
+      bool alpha = (i >= 'a' && i <= 'z') || (i >= 'A' && i <= 'Z') || i == '_';
+      bool digit = i >= '0' && i <= '9';
+      c[i] = static_cast<uint8_t>((alpha ? 1 : 0) | (alpha || digit ? 2 : 0) |
+                                  (alpha || i == ':' ? 4 : 0) |
+                                  (alpha || digit || i == ':' ? 8 : 0));
+    }
+  }
+};
+constexpr name_table names{};
+
+bool legacy_name(std::string_view s, uint8_t first, uint8_t rest) {
+  if (s.empty() || !(names.c[static_cast<uint8_t>(s[0])] & first))
+    return false;
+  for (size_t i = 1; i < s.size(); ++i)
+    if (!(names.c[static_cast<uint8_t>(s[i])] & rest))
+      return false;
+  return true;
+}
+
+// Go %q-style quoting for messages: unlike quote_label_value it also
+// escapes bytes that are not valid UTF-8, so error bodies stay valid text.
+std::string quoted(std::string_view s) {
+  static const char hex[] = "0123456789abcdef";
+  std::string out = "\"";
+  auto p = reinterpret_cast<const unsigned char*>(s.data());
+  auto end = p + s.size();
+  while (p < end) {
+    unsigned c = *p;
+    size_t n = c < 0x80 ? 1 : utf8_sequence_length(p, end);
+    if (n > 1) {
+      out.append(reinterpret_cast<const char*>(p), n);
+      p += n;
+      continue;
+    }
+    ++p;
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  out += '"';
+  return out;
+}
+
+// Prometheus text form of the (possibly invalid) labels, for messages.
+// Capped so a 1 MiB label value does not end up in a log line.
+std::string series_text(const label_ref* ls, size_t n) {
+  constexpr size_t cap = 512;
+  std::string_view name;
+  for (size_t i = 0; i < n; ++i)
+    if (ls[i].name == storage::metric_name_label)
+      name = ls[i].value;
+  const bool name_outside = valid_utf8(name) && legacy_name(name, 4, 8);
+  std::string out(name_outside ? name : std::string_view{});
+  std::string pairs;
+  for (size_t i = 0; i < n && pairs.size() <= cap; ++i) {
+    if (name_outside && ls[i].name == storage::metric_name_label)
+      continue;
+    if (!pairs.empty())
+      pairs += ", ";
+    pairs += valid_utf8(ls[i].name) && legacy_name(ls[i].name, 1, 2) ? std::string(ls[i].name)
+                                                                       : quoted(ls[i].name);
+    pairs += '=';
+    pairs += quoted(ls[i].value);
+  }
+  if (pairs.size() > cap) {
+    size_t cut = cap;
+    while (cut > 0 && (static_cast<unsigned char>(pairs[cut]) & 0xc0) == 0x80)
+      --cut;
+    pairs.resize(cut);
+    pairs += "...";
+  }
+  if (!pairs.empty() || out.empty())
+    out += '{' + pairs + '}';
+  return out;
+}
+
+class decoder {
+ public:
+  decoder(write_batch& b, int64_t now_ms, const write_settings& st)
+    : b_(b), st_(st), now_ms_(now_ms) {}
+
+  storage::status run(std::string_view msg) {
+    pb::reader r(msg);
+    pb::field f;
+    while (r.next(f)) {
+      if (f.type != pb::length_delimited)
+        continue;
+      if (f.number == 1) {
+        if (!series(pb::reader(f.bytes, r)))
+          return storage::status::corruption(error_);
+      } else if (f.number == 3) {
+        if (!metadata(pb::reader(f.bytes, r)))
+          return storage::status::corruption(error_);
+      }
+    }
+    if (r.failed())
+      return storage::status::corruption(r.error());
+    return storage::status::ok();
+  }
+
+ private:
+  bool failed(const pb::reader& r) {
+    error_ = r.error();
+    return false;
+  }
+
+  bool series(pb::reader r) {
+    size_t lb = b_.labels.size();
+    size_t sb = b_.samples.size();
+    size_t histograms = 0;
+    pb::field f;
+    while (r.next(f)) {
+      if (f.type != pb::length_delimited)
+        continue;
+      switch (f.number) {
+        case 1:
+          if (!label(pb::reader(f.bytes, r)))
+            return false;
+          break;
+        case 2:
+          if (!sample(pb::reader(f.bytes, r)))
+            return false;
+          break;
+        case 3:
+          // Exemplars are not stored; their bytes were bound-checked above.
+          ++b_.report.exemplars_ignored;
+          break;
+        case 4:
+          ++histograms;
+          break;
+        default:
+          break;
+      }
+    }
+    if (r.failed())
+      return failed(r);
+    finish_series(lb, sb, histograms);
+    return true;
+  }
+
+  bool label(pb::reader r) {
+    label_ref l;
+    pb::field f;
+    while (r.next(f)) {
+      if (f.type != pb::length_delimited)
+        continue;
+      if (f.number == 1)
+        l.name = f.bytes;
+      else if (f.number == 2)
+        l.value = f.bytes;
+    }
+    if (r.failed())
+      return failed(r);
+    b_.labels.push_back(l);
+    return true;
+  }
+
+  bool sample(pb::reader r) {
+    storage::sample s;
+    pb::field f;
+    while (r.next(f)) {
+      if (f.number == 1 && f.type == pb::fixed64)
+        s.v = storage::float_from_bits(f.value);
+      else if (f.number == 2 && f.type == pb::varint)
+        s.t = static_cast<int64_t>(f.value);
+    }
+    if (r.failed())
+      return failed(r);
+    b_.samples.push_back(s);
+    return true;
+  }
+
+  bool metadata(pb::reader r) {
+    metadata_entry m;
+    pb::field f;
+    while (r.next(f)) {
+      if (f.number == 1 && f.type == pb::varint) {
+        m.type = f.value <= static_cast<uint64_t>(metric_type::stateset)
+                   ? static_cast<metric_type>(f.value)
+                   : metric_type::unknown;
+      } else if (f.type == pb::length_delimited) {
+        if (f.number == 2)
+          m.metric_family_name = f.bytes;
+        else if (f.number == 4)
+          m.help = f.bytes;
+        else if (f.number == 5)
+          m.unit = f.bytes;
+      }
+    }
+    if (r.failed())
+      return failed(r);
+    b_.metadata.push_back(std::move(m));
+    return true;
+  }
+
+  void reject(reject_reason why, const label_ref* ls, size_t n, std::string message) {
+    auto& rep = b_.report;
+    if (rep.rejections.size() < st_.max_reported_rejections)
+      rep.rejections.push_back({why, series_text(ls, n), std::move(message)});
+    else
+      ++rep.rejections_omitted;
+  }
+
+  // Validates the labels of the entry that starts at `lb`; on failure
+  // records the rejection and returns false. Sorts and drops empty values.
+  bool check_labels(size_t lb) {
+    label_ref* ls = b_.labels.data() + lb;
+    size_t n = b_.labels.size() - lb;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; ++i)
+      if (!ls[i].value.empty())
+        ls[kept++] = ls[i];
+    n = kept;
+    b_.labels.resize(lb + n);
+    auto by_name = [](const label_ref& a, const label_ref& b) { return a.name < b.name; };
+    if (!std::is_sorted(ls, ls + n, by_name))
+      std::sort(ls, ls + n, by_name);
+    bool has_name = false;
+    for (size_t i = 0; i < n; ++i) {
+      const auto& l = ls[i];
+      if (l.name.empty())
+        return reject(reject_reason::invalid_label_name, ls, n, "empty label name"), false;
+      if (i > 0 && l.name == ls[i - 1].name)
+        return reject(reject_reason::duplicate_label_name, ls, n,
+                      "duplicate label name " + quoted(l.name)),
+               false;
+      if (l.name.size() > st_.max_label_name_length)
+        return reject(reject_reason::label_name_too_long, ls, n,
+                      "label name of " + std::to_string(l.name.size()) +
+                        " bytes is longer than the limit of " +
+                        std::to_string(st_.max_label_name_length)),
+               false;
+      if (l.value.size() > st_.max_label_value_length)
+        return reject(reject_reason::label_value_too_long, ls, n,
+                      "value of label " + quoted(l.name) + " is " +
+                        std::to_string(l.value.size()) + " bytes, longer than the limit of " +
+                        std::to_string(st_.max_label_value_length)),
+               false;
+      if (!valid_utf8(l.name))
+        return reject(reject_reason::invalid_utf8, ls, n,
+                      "label name " + quoted(l.name) + " is not valid UTF-8"),
+               false;
+      if (!valid_utf8(l.value))
+        return reject(reject_reason::invalid_utf8, ls, n,
+                      "value of label " + quoted(l.name) + " is not valid UTF-8"),
+               false;
+      bool is_name = l.name == storage::metric_name_label;
+      if (!st_.allow_utf8_names && !legacy_name(l.name, 1, 2))
+        return reject(reject_reason::invalid_label_name, ls, n,
+                      "invalid label name " + quoted(l.name)),
+               false;
+      if (is_name) {
+        has_name = true;
+        if (!st_.allow_utf8_names && !legacy_name(l.value, 4, 8))
+          return reject(reject_reason::invalid_metric_name, ls, n,
+                        "invalid metric name " + quoted(l.value)),
+                 false;
+      }
+    }
+    if (n > st_.max_labels_per_series)
+      return reject(reject_reason::too_many_labels, ls, n,
+                    "series has " + std::to_string(n) + " labels, more than the limit of " +
+                      std::to_string(st_.max_labels_per_series)),
+             false;
+    if (!has_name)
+      return reject(reject_reason::missing_metric_name, ls, n, "series has no __name__ label"),
+             false;
+    return true;
+  }
+
+  void finish_series(size_t lb, size_t sb, size_t histograms) {
+    auto& rep = b_.report;
+    size_t ns = b_.samples.size() - sb;
+    auto drop = [&] {
+      b_.labels.resize(lb);
+      b_.samples.resize(sb);
+    };
+    if (histograms > 0) {
+      rep.histograms_rejected += histograms;
+      ++rep.series_rejected;
+      rep.samples_rejected += ns;
+      reject(reject_reason::native_histogram, b_.labels.data() + lb, b_.labels.size() - lb,
+             "native histograms are not supported");
+      return drop();
+    }
+    if (ns == 0)  // exemplar-only (or empty) entry: nothing to store
+      return drop();
+    if (!check_labels(lb)) {
+      ++rep.series_rejected;
+      rep.samples_rejected += ns;
+      return drop();
+    }
+    storage::sample* s = b_.samples.data() + sb;
+    size_t kept = 0;
+    size_t future = 0;
+    const bool future_check = st_.max_future_ms >= 0;
+    const int64_t limit = future_check && now_ms_ > INT64_MAX - st_.max_future_ms
+                            ? INT64_MAX
+                            : now_ms_ + (future_check ? st_.max_future_ms : 0);
+    for (size_t i = 0; i < ns; ++i) {
+      if (future_check && s[i].t > limit) {
+        ++future;
+        continue;
+      }
+      if (st_.drop_non_finite && !std::isfinite(s[i].v) && !storage::is_stale_nan(s[i].v)) {
+        ++rep.non_finite_dropped;
+        continue;
+      }
+      s[kept++] = s[i];
+    }
+    const label_ref* ls = b_.labels.data() + lb;
+    size_t nl = b_.labels.size() - lb;
+    if (future > 0) {
+      rep.samples_rejected += future;
+      reject(reject_reason::too_far_in_future, ls, nl,
+             "out of bounds: timestamp is too far in the future");
+    }
+    if (kept == 0) {
+      if (future > 0)
+        ++rep.series_rejected;
+      return drop();
+    }
+    b_.samples.resize(sb + kept);
+    b_.series.push_back({static_cast<uint32_t>(lb), static_cast<uint32_t>(nl),
+                         static_cast<uint32_t>(sb), static_cast<uint32_t>(kept),
+                         hash_labels(ls, nl)});
+    ++rep.series_accepted;
+    rep.samples_accepted += kept;
+  }
+
+  write_batch& b_;
+  const write_settings& st_;
+  int64_t now_ms_;
+  std::string error_;
+};
+
+size_t label_size(std::string_view name, std::string_view value) {
+  return (name.empty() ? 0 : pb::writer::bytes_field_size(name.size())) +
+         (value.empty() ? 0 : pb::writer::bytes_field_size(value.size()));
+}
+
+size_t sample_size(const storage::sample& s) {
+  return (storage::float_bits(s.v) != 0 ? 9 : 0) +
+         (s.t != 0 ? 1 + pb::writer::varint_size(static_cast<uint64_t>(s.t)) : 0);
+}
+
+}  // namespace
+
+std::string_view to_string(metric_type t) {
+  switch (t) {
+    case metric_type::counter: return "counter";
+    case metric_type::gauge: return "gauge";
+    case metric_type::histogram: return "histogram";
+    case metric_type::gaugehistogram: return "gaugehistogram";
+    case metric_type::summary: return "summary";
+    case metric_type::info: return "info";
+    case metric_type::stateset: return "stateset";
+    case metric_type::unknown: break;
+  }
+  return "unknown";
+}
+
+std::string_view to_string(reject_reason r) {
+  switch (r) {
+    case reject_reason::missing_metric_name: return "missing_metric_name";
+    case reject_reason::invalid_metric_name: return "invalid_metric_name";
+    case reject_reason::invalid_label_name: return "invalid_label_name";
+    case reject_reason::duplicate_label_name: return "duplicate_label_name";
+    case reject_reason::invalid_utf8: return "invalid_utf8";
+    case reject_reason::label_name_too_long: return "label_name_too_long";
+    case reject_reason::label_value_too_long: return "label_value_too_long";
+    case reject_reason::too_many_labels: return "too_many_labels";
+    case reject_reason::native_histogram: return "native_histogram";
+    case reject_reason::too_far_in_future: return "too_far_in_future";
+  }
+  return "unknown";
+}
+
+std::string write_report::summary() const {
+  if (!any_rejected())
+    return {};
+  std::string out;
+  if (series_rejected > 0)
+    out += std::to_string(series_rejected) + " series rejected, ";
+  out += std::to_string(samples_rejected) + " samples rejected";
+  char sep = ':';
+  for (const auto& r : rejections) {
+    out += sep;
+    out += ' ';
+    out += r.series;
+    out += ": ";
+    out += r.message;
+    sep = ';';
+  }
+  if (rejections_omitted > 0)
+    out += "; and " + std::to_string(rejections_omitted) + " more";
+  return out;
+}
+
+storage::label_set write_batch::label_set_of(const series_entry& s) const {
+  std::vector<storage::label> ls;
+  ls.reserve(s.labels_count);
+  for (const label_ref* l = labels_of(s); l != labels_of(s) + s.labels_count; ++l)
+    ls.push_back({std::string(l->name), std::string(l->value)});
+  return storage::label_set{std::move(ls)};
+}
+
+uint64_t hash_labels(const label_ref* labels, size_t n) {
+  uint64_t h = fnv_offset;
+  for (size_t i = 0; i < n; ++i) {
+    h = fnv_add(h, labels[i].name);
+    h = fnv_add(h, labels[i].value);
+  }
+  return h;
+}
+
+storage::result<write_batch> decode_write_request(std::shared_ptr<const std::string> body,
+                                                  int64_t now_ms, const write_settings& settings) {
+  write_batch b;
+  b.body = std::move(body);
+  std::string_view msg = b.body ? std::string_view(*b.body) : std::string_view{};
+  // Rough reservations from the typical shape (one sample and ~8 labels of
+  // ~20 bytes per ~150-byte entry) save most regrowth on the hot path.
+  b.series.reserve(msg.size() / 128);
+  b.samples.reserve(msg.size() / 128);
+  b.labels.reserve(msg.size() / 20);
+  decoder d(b, now_ms, settings);
+  if (auto st = d.run(msg); !st)
+    return st;
+  return b;
+}
+
+storage::result<write_batch> decode_remote_write(std::string_view compressed, int64_t now_ms,
+                                                 const write_settings& settings,
+                                                 size_t max_decoded_bytes) {
+  auto body = std::make_shared<std::string>();
+  if (auto st = snappy_decode(compressed, *body, max_decoded_bytes); !st)
+    return st;
+  return decode_write_request(std::move(body), now_ms, settings);
+}
+
+std::string encode_write_request(const std::vector<write_series>& series,
+                                 const std::vector<metadata_entry>& metadata) {
+  std::string out;
+  pb::writer w(out);
+  for (const auto& ts : series) {
+    size_t size = 0;
+    for (const auto& l : ts.labels) {
+      size_t n = label_size(l.name, l.value);
+      size += 1 + pb::writer::varint_size(n) + n;
+    }
+    for (const auto& s : ts.samples) {
+      size_t n = sample_size(s);
+      size += 1 + pb::writer::varint_size(n) + n;
+    }
+    w.nested_header(1, size);
+    for (const auto& l : ts.labels) {
+      w.nested_header(1, label_size(l.name, l.value));
+      if (!l.name.empty())
+        w.bytes_field(1, l.name);
+      if (!l.value.empty())
+        w.bytes_field(2, l.value);
+    }
+    for (const auto& s : ts.samples) {
+      w.nested_header(2, sample_size(s));
+      if (storage::float_bits(s.v) != 0)
+        w.double_field(1, s.v);
+      if (s.t != 0)
+        w.int64_field(2, s.t);
+    }
+  }
+  for (const auto& m : metadata) {
+    auto type = static_cast<uint64_t>(m.type);
+    size_t size = (type != 0 ? 1 + pb::writer::varint_size(type) : 0) +
+                  label_size(m.metric_family_name, {}) + label_size(m.help, {}) +
+                  label_size(m.unit, {});
+    w.nested_header(3, size);
+    if (type != 0)
+      w.varint_field(1, type);
+    if (!m.metric_family_name.empty())
+      w.bytes_field(2, m.metric_family_name);
+    if (!m.help.empty())
+      w.bytes_field(4, m.help);
+    if (!m.unit.empty())
+      w.bytes_field(5, m.unit);
+  }
+  return out;
+}
+
+}  // namespace nl::protocol

@@ -1,0 +1,120 @@
+#include "protocol/router.hpp"
+
+#include <array>
+
+namespace nl::protocol {
+
+namespace {
+
+struct fixed_route {
+  std::string_view path;
+  endpoint ep;
+  bool get;
+  bool post;
+  bool head;
+};
+
+// GET-only endpoints in Prometheus (rules, alerts, status) also answer 405
+// to POST; reads that Grafana may POST accept both.
+constexpr std::array<fixed_route, 9> fixed_routes{{
+  {"/api/v1/write", endpoint::write, false, true, false},
+  {"/api/v1/series", endpoint::series, true, true, false},
+  {"/api/v1/labels", endpoint::labels, true, true, false},
+  {"/api/v1/status/buildinfo", endpoint::buildinfo, true, false, false},
+  {"/api/v1/rules", endpoint::rules, true, false, false},
+  {"/api/v1/alerts", endpoint::alerts, true, false, false},
+  {"/metrics", endpoint::metrics, true, false, false},
+  {"/-/healthy", endpoint::healthy, true, false, true},
+  {"/-/ready", endpoint::ready, true, false, true},
+}};
+
+std::string allow_list(bool get, bool post, bool head) {
+  std::string s;
+  auto add = [&](const char* m) {
+    if (!s.empty())
+      s += ", ";
+    s += m;
+  };
+  if (get)
+    add("GET");
+  if (head)
+    add("HEAD");
+  if (post)
+    add("POST");
+  add("OPTIONS");
+  return s;
+}
+
+route decide(std::string_view method, endpoint ep, bool get, bool post, bool head) {
+  route r;
+  r.ep = ep;
+  bool ok = (method == "GET" && get) || (method == "POST" && post) || (method == "HEAD" && head);
+  r.result = ok ? route::outcome::found : route::outcome::method_not_allowed;
+  if (!ok)
+    r.allow = allow_list(get, post, head);
+  return r;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+bool percent_decode_path(std::string_view s, std::string& out) {
+  out.clear();
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    if (i + 2 >= s.size())
+      return false;
+    int hi = hex_value(s[i + 1]);
+    int lo = hex_value(s[i + 2]);
+    if (hi < 0 || lo < 0)
+      return false;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return true;
+}
+
+bool is_api_path(std::string_view path) {
+  return path.substr(0, 5) == "/api/";
+}
+
+route match_route(std::string_view method, std::string_view path) {
+  if (method == "OPTIONS" && is_api_path(path)) {
+    route r;
+    r.result = route::outcome::found;
+    r.ep = endpoint::cors_preflight;
+    return r;
+  }
+  for (auto& f : fixed_routes)
+    if (f.path == path)
+      return decide(method, f.ep, f.get, f.post, f.head);
+  // /api/v1/label/<name>/values: exactly one non-empty segment in between.
+  constexpr std::string_view prefix = "/api/v1/label/";
+  constexpr std::string_view suffix = "/values";
+  if (path.size() > prefix.size() + suffix.size() && path.substr(0, prefix.size()) == prefix
+      && path.substr(path.size() - suffix.size()) == suffix) {
+    auto raw = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+    std::string name;
+    if (raw.find('/') == std::string_view::npos && percent_decode_path(raw, name)) {
+      auto r = decide(method, endpoint::label_values, true, true, false);
+      r.param = std::move(name);
+      return r;
+    }
+  }
+  return {};
+}
+
+}  // namespace nl::protocol

@@ -1,0 +1,45 @@
+#pragma once
+// Maps an HTTP method and path to an endpoint, with Prometheus' answers for
+// the misses: an unknown path is 404 "404 page not found" (text/plain) and a
+// known path with a foreign method is 405 with an Allow header.
+#include <string>
+#include <string_view>
+
+namespace nl::protocol {
+
+enum class endpoint {
+  write,             ///< POST /api/v1/write
+  series,            ///< GET|POST /api/v1/series
+  labels,            ///< GET|POST /api/v1/labels
+  label_values,      ///< GET|POST /api/v1/label/<name>/values
+  buildinfo,         ///< GET /api/v1/status/buildinfo
+  rules,             ///< GET /api/v1/rules
+  alerts,            ///< GET /api/v1/alerts
+  metrics,           ///< GET /metrics
+  healthy,           ///< GET|HEAD /-/healthy
+  ready,             ///< GET|HEAD /-/ready
+  cors_preflight,    ///< OPTIONS on any /api/v1 path
+};
+
+struct route {
+  enum class outcome { found, not_found, method_not_allowed };
+  outcome result = outcome::not_found;
+  endpoint ep = endpoint::healthy;
+  /// The <name> of /api/v1/label/<name>/values, percent-decoded.
+  std::string param;
+  /// For method_not_allowed: the methods the path accepts, e.g. "GET, POST".
+  std::string allow;
+};
+
+/// Routes `path` (the raw target up to '?'). Methods are compared exactly
+/// (HTTP methods are case-sensitive).
+route match_route(std::string_view method, std::string_view path);
+
+/// Percent-decodes `s`; '+' stays '+' (this is for paths, not forms).
+/// Returns false on a malformed escape.
+bool percent_decode_path(std::string_view s, std::string& out);
+
+/// True for the API paths that carry CORS headers (everything under /api/).
+bool is_api_path(std::string_view path);
+
+}  // namespace nl::protocol

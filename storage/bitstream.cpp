@@ -1,0 +1,118 @@
+#include "storage/bitstream.hpp"
+
+#include <algorithm>
+
+namespace nl::storage {
+
+bit_writer::bit_writer(size_t prefix, size_t reserve) {
+  bytes_.reserve(std::max(prefix, reserve));
+  bytes_.resize(prefix, 0);
+}
+
+void bit_writer::grow() {
+  // Grow by half instead of doubling: chunks are many and small, and their
+  // buffers live on as the next chunk's, so slack costs memory per series.
+  if (bytes_.size() == bytes_.capacity())
+    bytes_.reserve(bytes_.capacity() + std::max<size_t>(16, bytes_.capacity() / 2));
+  bytes_.push_back(0);
+  free_ = 8;
+}
+
+void bit_writer::write_bit(bool bit) {
+  if (free_ == 0)
+    grow();
+  --free_;
+  if (bit)
+    bytes_.back() |= static_cast<uint8_t>(1u << free_);
+}
+
+void bit_writer::write_bits(uint64_t u, int n) {
+  while (n > 0) {
+    if (free_ == 0)
+      grow();
+    int take = std::min<int>(n, free_);
+    // The `take` bits just below bit n of u, placed under the free bits.
+    uint64_t piece = (u >> (n - take)) & ((uint64_t{1} << take) - 1);
+    bytes_.back() |= static_cast<uint8_t>(piece << (free_ - take));
+    free_ = static_cast<uint8_t>(free_ - take);
+    n -= take;
+  }
+}
+
+void bit_writer::write_uvarint(uint64_t u) {
+  while (u >= 0x80) {
+    write_byte(static_cast<uint8_t>(u | 0x80));
+    u >>= 7;
+  }
+  write_byte(static_cast<uint8_t>(u));
+}
+
+void bit_writer::write_varint(int64_t v) {
+  // Zigzag: 0,-1,1,-2 -> 0,1,2,3. Shift on the unsigned value (no UB).
+  uint64_t u = static_cast<uint64_t>(v) << 1;
+  if (v < 0)
+    u = ~u;
+  write_uvarint(u);
+}
+
+bool bit_reader::read_bit(bool& bit) {
+  if (pos_ >= size_bits_)
+    return false;
+  bit = (data_[pos_ >> 3] >> (7 - (pos_ & 7))) & 1;
+  ++pos_;
+  return true;
+}
+
+bool bit_reader::read_bits(int n, uint64_t& out) {
+  if (static_cast<size_t>(n) > size_bits_ - pos_)
+    return false;
+  uint64_t u = 0;
+  while (n > 0) {
+    int avail = 8 - static_cast<int>(pos_ & 7);
+    int take = std::min(n, avail);
+    uint64_t byte = data_[pos_ >> 3];
+    uint64_t piece = (byte >> (avail - take)) & ((uint64_t{1} << take) - 1);
+    u = (u << take) | piece;
+    pos_ += take;
+    n -= take;
+  }
+  out = u;
+  return true;
+}
+
+bool bit_reader::read_byte(uint8_t& out) {
+  uint64_t u;
+  if (!read_bits(8, u))
+    return false;
+  out = static_cast<uint8_t>(u);
+  return true;
+}
+
+bool bit_reader::read_uvarint(uint64_t& out) {
+  uint64_t x = 0;
+  for (int i = 0, shift = 0; i < 10; ++i, shift += 7) {
+    uint8_t b;
+    if (!read_byte(b))
+      return false;
+    if (b < 0x80) {
+      if (i == 9 && b > 1)
+        return false;  // overflows 64 bits
+      out = x | static_cast<uint64_t>(b) << shift;
+      return true;
+    }
+    x |= static_cast<uint64_t>(b & 0x7f) << shift;
+  }
+  return false;
+}
+
+bool bit_reader::read_varint(int64_t& out) {
+  uint64_t u;
+  if (!read_uvarint(u))
+    return false;
+  out = static_cast<int64_t>(u >> 1);
+  if (u & 1)
+    out = ~out;
+  return true;
+}
+
+}  // namespace nl::storage

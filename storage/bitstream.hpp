@@ -1,0 +1,76 @@
+#pragma once
+// Bit-level writer and reader, most significant bit first, as used by the
+// XOR (Gorilla) chunk encoding. The reader never reads past the bytes it was
+// given: every read reports whether the bits were there.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace nl::storage {
+
+/// Appends bits to a growing byte buffer it owns. Unused low bits of the last
+/// byte are zero, so bytes() is always a valid prefix encoding.
+class bit_writer {
+ public:
+  bit_writer() = default;
+  /// Starts with `prefix` bytes already written (e.g. a zeroed header) and
+  /// room for `reserve` bytes.
+  bit_writer(size_t prefix, size_t reserve);
+
+  /// Drops everything and starts again with `prefix` zero bytes, keeping
+  /// the allocation.
+  void reset(size_t prefix) {
+    bytes_.assign(prefix, 0);
+    free_ = 0;
+  }
+
+  void write_bit(bool bit);
+  /// Writes the low `n` bits of `u`, high bit first. REQUIRES: 0 <= n <= 64.
+  void write_bits(uint64_t u, int n);
+  void write_byte(uint8_t b) { write_bits(b, 8); }
+  void write_uvarint(uint64_t u);
+  /// Zigzag-encoded signed varint (Go's binary.PutVarint).
+  void write_varint(int64_t v);
+
+  std::vector<uint8_t>& buffer() { return bytes_; }
+  const std::vector<uint8_t>& buffer() const { return bytes_; }
+  std::string_view bytes() const {
+    return {reinterpret_cast<const char*>(bytes_.data()), bytes_.size()};
+  }
+  /// Bits still free in the last byte (0..7).
+  int free_bits() const { return free_; }
+
+ private:
+  void grow();
+
+  std::vector<uint8_t> bytes_;
+  uint8_t free_ = 0;
+};
+
+/// Reads bits from a byte range it does not own; the range must outlive it.
+/// Each read returns false, and leaves the output unspecified, when the
+/// range holds too few bits.
+class bit_reader {
+ public:
+  bit_reader() = default;
+  explicit bit_reader(std::string_view bytes)
+    : data_(reinterpret_cast<const uint8_t*>(bytes.data())), size_bits_(bytes.size() * 8) {}
+
+  bool read_bit(bool& bit);
+  /// REQUIRES: 0 <= n <= 64.
+  bool read_bits(int n, uint64_t& out);
+  bool read_byte(uint8_t& out);
+  /// Go's binary.ReadUvarint: at most 10 bytes, the 10th at most 1.
+  bool read_uvarint(uint64_t& out);
+  bool read_varint(int64_t& out);
+
+  size_t remaining_bits() const { return size_bits_ - pos_; }
+
+ private:
+  const uint8_t* data_ = nullptr;
+  size_t size_bits_ = 0;
+  size_t pos_ = 0;  // in bits
+};
+
+}  // namespace nl::storage

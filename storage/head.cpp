@@ -1,0 +1,274 @@
+#include "storage/head.hpp"
+
+#include <algorithm>
+
+namespace nl::storage {
+
+namespace {
+
+// Floor division: chunk range boundaries for negative timestamps too.
+int64_t floor_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+bool same_labels(const std::vector<interned_label>& a, const label_set& b) {
+  if (a.size() != b.size())
+    return false;
+  size_t i = 0;
+  for (const auto& l : b) {
+    if (*a[i].name != l.name || *a[i].value != l.value)
+      return false;
+    ++i;
+  }
+  return true;
+}
+
+}  // namespace
+
+head::head(head_options opts) : opts_(opts), next_ref_(opts.ref_start) {}
+
+head::~head() = default;
+
+// -- series ------------------------------------------------------------------
+
+head::mem_series* head::find(uint64_t ref) {
+  return const_cast<mem_series*>(static_cast<const head*>(this)->find(ref));
+}
+
+const head::mem_series* head::find(uint64_t ref) const {
+  auto it = series_.find(ref);
+  if (it != series_.end())
+    return &it->second;
+  auto alias = aliases_.find(ref);
+  if (alias == aliases_.end())
+    return nullptr;
+  it = series_.find(alias->second);
+  return it == series_.end() ? nullptr : &it->second;
+}
+
+const head::mem_series* head::find_labels(const label_set& ls, uint64_t hash) const {
+  auto [first, last] = by_hash_.equal_range(hash);
+  for (auto it = first; it != last; ++it)
+    if (same_labels(it->second->labels, ls))
+      return it->second;
+  return nullptr;
+}
+
+head::mem_series& head::create(uint64_t ref, const label_set& ls, uint64_t hash) {
+  auto& s = series_.try_emplace(ref, ref).first->second;
+  s.labels = postings_.add(ref, ls);
+  by_hash_.emplace(hash, &s);
+  ++stats_.series_created;
+  return s;
+}
+
+std::pair<uint64_t, bool> head::get_or_create(const label_set& ls) {
+  uint64_t hash = ls.hash();
+  if (const auto* s = find_labels(ls, hash))
+    return {s->ref, false};
+  uint64_t ref = next_ref_;
+  next_ref_ += opts_.ref_stride;
+  create(ref, ls, hash);
+  return {ref, true};
+}
+
+status head::create_series_with_ref(uint64_t ref, const label_set& ls) {
+  if (ref == 0)
+    return status::invalid_argument("series ref 0 is reserved");
+  bump_next_ref(ref);
+  uint64_t hash = ls.hash();
+  if (const auto* s = find(ref)) {
+    if (same_labels(s->labels, ls))
+      return status::ok();
+    return status::corruption("series ref " + std::to_string(ref) + " used for " +
+                              materialize(*s).to_string() + " and " + ls.to_string());
+  }
+  if (const auto* s = find_labels(ls, hash)) {
+    aliases_[ref] = s->ref;
+    return status::ok();
+  }
+  create(ref, ls, hash);
+  return status::ok();
+}
+
+void head::bump_next_ref(uint64_t floor) {
+  if (next_ref_ > floor)
+    return;
+  // Smallest ref_start + k * stride above floor.
+  uint64_t k = (floor - opts_.ref_start) / opts_.ref_stride + 1;
+  next_ref_ = opts_.ref_start + k * opts_.ref_stride;
+}
+
+label_set head::materialize(const mem_series& s) {
+  std::vector<label> out;
+  out.reserve(s.labels.size());
+  for (const auto& l : s.labels)
+    out.push_back(label{*l.name, *l.value});
+  return label_set{std::move(out)};
+}
+
+result<label_set> head::labels_of(uint64_t ref) const {
+  if (const auto* s = find(ref))
+    return materialize(*s);
+  return status::not_found("unknown series ref " + std::to_string(ref));
+}
+
+std::vector<series_record> head::series_records() const {
+  std::vector<series_record> out;
+  out.reserve(series_.size() + aliases_.size());
+  for (const auto& [ref, s] : series_)
+    out.push_back({ref, materialize(s)});
+  for (const auto& [alias, ref] : aliases_)
+    if (const auto* s = find(ref))
+      out.push_back({alias, materialize(*s)});
+  std::sort(out.begin(), out.end(),
+            [](const series_record& a, const series_record& b) { return a.ref < b.ref; });
+  return out;
+}
+
+// -- append ------------------------------------------------------------------
+
+int64_t head::min_valid_time() const {
+  int64_t bound = truncated_before_;
+  if (seen_max_t_ != std::numeric_limits<int64_t>::min()) {
+    int64_t floor = std::numeric_limits<int64_t>::min() + opts_.out_of_bounds_window_ms;
+    int64_t window_start = seen_max_t_ < floor ? std::numeric_limits<int64_t>::min()
+                                               : seen_max_t_ - opts_.out_of_bounds_window_ms;
+    bound = std::max(bound, window_start);
+  }
+  return bound;
+}
+
+void head::observe_time(int64_t t) { seen_max_t_ = std::max(seen_max_t_, t); }
+
+status head::check(const mem_series& s, int64_t t, double v) const {
+  // Same order as Prometheus: the head-wide bound first, then the series.
+  if (t < min_valid_time())
+    return status::out_of_bounds("out of bounds");
+  if (s.open.empty() || t > s.open.max_time())
+    return status::ok();
+  if (t == s.open.max_time()) {
+    if (float_bits(v) != float_bits(s.open.last_value()))
+      return status::duplicate_sample("duplicate sample for timestamp");
+    return status::ok();
+  }
+  return status::out_of_order("out of order sample");
+}
+
+status head::appendable(uint64_t ref, int64_t t, double v) const {
+  const auto* s = find(ref);
+  if (s == nullptr)
+    return status::not_found("unknown series ref " + std::to_string(ref));
+  return check(*s, t, v);
+}
+
+void head::cut(mem_series& s) {
+  auto chunk = s.open.cut();
+  closed_bytes_ += chunk->bytes().size();
+  ++closed_chunks_;
+  s.closed.push_back(std::move(chunk));
+}
+
+status head::append(uint64_t ref, int64_t t, double v) {
+  auto* s = find(ref);
+  if (s == nullptr)
+    return status::not_found("unknown series ref " + std::to_string(ref));
+  if (auto st = check(*s, t, v); !st) {
+    switch (st.error_code()) {
+      case status::code::out_of_bounds: ++stats_.out_of_bounds; break;
+      case status::code::out_of_order: ++stats_.out_of_order; break;
+      case status::code::duplicate_sample: ++stats_.duplicate_sample; break;
+      default: break;
+    }
+    return st;
+  }
+  if (!s->open.empty()) {
+    if (t == s->open.max_time()) {
+      ++stats_.duplicates_ignored;
+      return status::ok();
+    }
+    bool full = s->open.num_samples() >= opts_.samples_per_chunk;
+    bool crosses = opts_.chunk_range_ms > 0 &&
+                   floor_div(t, opts_.chunk_range_ms) !=
+                     floor_div(s->open.min_time(), opts_.chunk_range_ms);
+    if (full || crosses)
+      cut(*s);
+  }
+  if (s->open.empty())
+    ++stats_.chunks_created;
+  s->open.append(t, v);
+  ++stats_.samples_appended;
+  min_t_ = std::min(min_t_, t);
+  max_t_ = std::max(max_t_, t);
+  seen_max_t_ = std::max(seen_max_t_, t);
+  return status::ok();
+}
+
+// -- stats and garbage ---------------------------------------------------------
+
+head_stats head::stats() const {
+  head_stats out = stats_;
+  out.series = series_.size();
+  out.chunks = closed_chunks_;
+  out.chunk_bytes = closed_bytes_;
+  for (const auto& [ref, s] : series_) {
+    if (!s.open.empty()) {
+      ++out.chunks;
+      out.chunk_bytes += s.open.bytes().size();
+    }
+  }
+  return out;
+}
+
+size_t head::truncate(int64_t mint) {
+  truncated_before_ = std::max(truncated_before_, mint);
+  std::vector<uint64_t> dead;
+  for (auto& [ref, s] : series_) {
+    auto keep = std::find_if(s.closed.begin(), s.closed.end(),
+                             [mint](const auto& c) { return c->max_time() >= mint; });
+    for (auto it = s.closed.begin(); it != keep; ++it) {
+      closed_bytes_ -= (*it)->bytes().size();
+      --closed_chunks_;
+    }
+    s.closed.erase(s.closed.begin(), keep);
+    // The open chunk holds the newest samples: when it is too old, so is
+    // everything else.
+    if (s.open.empty() || s.open.max_time() < mint)
+      dead.push_back(ref);
+  }
+  if (!dead.empty()) {
+    std::vector<postings_index::removal> removals;
+    removals.reserve(dead.size());
+    for (uint64_t ref : dead) {
+      auto& s = series_.at(ref);
+      auto [first, last] = by_hash_.equal_range(materialize(s).hash());
+      for (auto it = first; it != last; ++it) {
+        if (it->second == &s) {
+          by_hash_.erase(it);
+          break;
+        }
+      }
+      removals.push_back({ref, &s.labels});
+    }
+    // The index owns the strings the series point to: drop the series from
+    // it before the series themselves.
+    postings_.remove(removals);
+    for (uint64_t ref : dead)
+      series_.erase(ref);
+    for (auto it = aliases_.begin(); it != aliases_.end();)
+      it = series_.count(it->second) == 0 ? aliases_.erase(it) : std::next(it);
+    stats_.series_removed += dead.size();
+  }
+  min_t_ = std::numeric_limits<int64_t>::max();
+  max_t_ = std::numeric_limits<int64_t>::min();
+  for (const auto& [ref, s] : series_) {
+    if (s.open.empty())
+      continue;
+    min_t_ = std::min(min_t_, s.closed.empty() ? s.open.min_time() : s.closed.front()->min_time());
+    max_t_ = std::max(max_t_, s.open.max_time());
+  }
+  return dead.size();
+}
+
+}  // namespace nl::storage

@@ -1,0 +1,188 @@
+#pragma once
+// The in-memory head block: series with their Gorilla chunks, an inverted
+// index over their labels, and Prometheus 2.42's per-series append rules.
+// The head knows nothing of files: its owner writes the WAL (series record
+// for a created series, then samples) and calls append() afterwards.
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "storage/labels.hpp"
+#include "storage/matcher.hpp"
+#include "storage/postings.hpp"
+#include "storage/sample.hpp"
+#include "storage/status.hpp"
+#include "storage/wal_records.hpp"
+#include "storage/xor_chunk.hpp"
+
+namespace nl::storage {
+
+struct head_options {
+  /// This head allocates refs ref_start, ref_start + ref_stride, ... so
+  /// that shard i of N (ref_start = 1 + i, ref_stride = N) never collides
+  /// with another shard. REQUIRES: ref_start >= 1, ref_stride >= 1.
+  uint64_t ref_start = 1;
+  uint64_t ref_stride = 1;
+  /// Samples older than (newest sample seen - this) are out of bounds, as
+  /// Prometheus does with half its 2h chunk range.
+  int64_t out_of_bounds_window_ms = 3600000;
+  /// A chunk is cut when it holds this many samples. REQUIRES: 1..65535.
+  int samples_per_chunk = 120;
+  /// Chunks never span a multiple of this (ms since epoch), so that a block
+  /// of this length can take whole chunks. 0 disables.
+  int64_t chunk_range_ms = 7200000;
+};
+
+/// The data of one series for a query: copied labels, shared immutable
+/// closed chunks and a frozen copy of the open chunk, in time order. Safe to
+/// read on any thread while the head keeps appending.
+struct series_snapshot {
+  uint64_t ref = 0;
+  label_set labels;
+  std::vector<std::shared_ptr<const xor_chunk>> chunks;
+};
+
+/// Appends the samples of `s` with mint <= t <= maxt to `out`, in time
+/// order. corruption if a chunk cannot be decoded.
+status decode_samples(const series_snapshot& s, int64_t mint, int64_t maxt,
+                      std::vector<sample>& out);
+
+struct head_stats {
+  uint64_t series = 0;             ///< live series
+  uint64_t series_created = 0;
+  uint64_t series_removed = 0;     ///< by truncate()
+  uint64_t samples_appended = 0;
+  uint64_t duplicates_ignored = 0; ///< same t, same value bits: accepted no-ops
+  uint64_t out_of_bounds = 0;      ///< rejected appends, by reason
+  uint64_t out_of_order = 0;
+  uint64_t duplicate_sample = 0;
+  uint64_t chunks = 0;             ///< chunks in memory, open ones included
+  uint64_t chunks_created = 0;     ///< chunks cut so far
+  uint64_t chunk_bytes = 0;        ///< encoded bytes of the chunks in memory
+};
+
+/// Single-threaded: one owner (a head shard actor) calls every member.
+/// Times are ms since the Unix epoch; mint/maxt ranges are inclusive.
+class head {
+ public:
+  explicit head(head_options opts = {});
+  head(const head&) = delete;
+  head& operator=(const head&) = delete;
+  ~head();
+
+  // -- series --------------------------------------------------------------
+
+  /// The series with these labels, created (with a fresh ref) if new; the
+  /// bool says whether it was created, i.e. a WAL series record is due.
+  /// REQUIRES: `ls` is a valid, non-empty label_set.
+  std::pair<uint64_t, bool> get_or_create(const label_set& ls);
+
+  /// Replay of a WAL series record. If the labels already exist under
+  /// another ref (a series re-created after truncation), `ref` becomes an
+  /// alias of it so its samples land there too. corruption when `ref` is
+  /// already used by other labels, invalid_argument for ref 0. New refs stay
+  /// above `ref` afterwards.
+  status create_series_with_ref(uint64_t ref, const label_set& ls);
+
+  /// Later allocations stay above `floor` (keeping this shard's ref
+  /// class). Replay calls it with the largest ref seen in any shard.
+  void bump_next_ref(uint64_t floor);
+
+  /// The labels of a series (or alias); not_found if unknown.
+  result<label_set> labels_of(uint64_t ref) const;
+
+  /// Every live series and alias, e.g. for a WAL checkpoint.
+  std::vector<series_record> series_records() const;
+
+  // -- append --------------------------------------------------------------
+
+  /// Whether append(ref, t, v) would succeed now, without changing
+  /// anything. Errors (messages as Prometheus 2.42):
+  ///   out_of_bounds "out of bounds"       t below min_valid_time()
+  ///   duplicate_sample "duplicate sample for timestamp"  same t, other bits
+  ///   out_of_order "out of order sample"  t before the series' last sample
+  ///   not_found                           unknown ref
+  /// Same t with identical value bits is ok (a retried request).
+  status appendable(uint64_t ref, int64_t t, double v) const;
+
+  /// Checks like appendable() and stores the sample (a silent no-op for an
+  /// identical duplicate). Rejections are counted in stats().
+  status append(uint64_t ref, int64_t t, double v);
+
+  /// Samples before this are out of bounds: the larger of the truncate()
+  /// floor and (newest time seen - out_of_bounds_window_ms).
+  int64_t min_valid_time() const;
+
+  /// Lets sharded heads share one out-of-bounds limit: `t` counts as seen
+  /// for min_valid_time() (max_time() is unaffected).
+  void observe_time(int64_t t);
+
+  // -- read ----------------------------------------------------------------
+
+  /// Series matching `ms` (an empty list matches all) with a chunk
+  /// overlapping [mint, maxt], sorted by labels, with only those chunks.
+  std::vector<series_snapshot> select(const matcher_list& ms, int64_t mint, int64_t maxt) const;
+  /// Label sets of the series select() would return.
+  std::vector<label_set> series(const matcher_list& ms, int64_t mint, int64_t maxt) const;
+  /// Sorted label names / values of `name` over those series.
+  std::vector<std::string> label_names(const matcher_list& ms, int64_t mint, int64_t maxt) const;
+  std::vector<std::string> label_values(std::string_view name, const matcher_list& ms,
+                                        int64_t mint, int64_t maxt) const;
+
+  size_t num_series() const { return series_.size(); }
+  /// Oldest / newest sample in the head; INT64_MAX / INT64_MIN when empty.
+  int64_t min_time() const { return min_t_; }
+  int64_t max_time() const { return max_t_; }
+  head_stats stats() const;
+
+  // -- garbage -------------------------------------------------------------
+
+  /// Drops chunks whose samples are all before `mint` and series left
+  /// without chunks (or that never got a sample); raises min_valid_time()
+  /// to at least `mint` (that range now belongs to blocks). Returns the
+  /// number of series removed; their refs become unknown.
+  size_t truncate(int64_t mint);
+
+ private:
+  struct mem_series {
+    explicit mem_series(uint64_t r) : ref(r) {}
+    uint64_t ref;
+    std::vector<interned_label> labels;                    // sorted by name
+    std::vector<std::shared_ptr<const xor_chunk>> closed;  // time order
+    xor_appender open;  // holds the newest sample once there is one
+  };
+
+  mem_series* find(uint64_t ref);
+  const mem_series* find(uint64_t ref) const;
+  const mem_series* find_labels(const label_set& ls, uint64_t hash) const;
+  mem_series& create(uint64_t ref, const label_set& ls, uint64_t hash);
+  status check(const mem_series& s, int64_t t, double v) const;
+  void cut(mem_series& s);
+  static label_set materialize(const mem_series& s);
+  static bool has_data_in(const mem_series& s, int64_t mint, int64_t maxt);
+  /// Series matching `ms` with data in [mint, maxt], in ref order.
+  std::vector<const mem_series*> matching(const matcher_list& ms, int64_t mint,
+                                          int64_t maxt) const;
+  bool covers_everything(const matcher_list& ms, int64_t mint, int64_t maxt) const;
+
+  head_options opts_;
+  uint64_t next_ref_;
+  postings_index postings_;
+  std::unordered_map<uint64_t, mem_series> series_;         // by ref
+  std::unordered_multimap<uint64_t, mem_series*> by_hash_;  // label_set::hash()
+  std::unordered_map<uint64_t, uint64_t> aliases_;          // replayed ref -> ref
+  int64_t min_t_ = std::numeric_limits<int64_t>::max();
+  int64_t max_t_ = std::numeric_limits<int64_t>::min();
+  int64_t seen_max_t_ = std::numeric_limits<int64_t>::min();
+  int64_t truncated_before_ = std::numeric_limits<int64_t>::min();
+  head_stats stats_;
+  uint64_t closed_bytes_ = 0;
+  uint64_t closed_chunks_ = 0;
+};
+
+}  // namespace nl::storage

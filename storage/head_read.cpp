@@ -1,0 +1,125 @@
+// The read side of the head: everything a query takes away is copied
+// (labels, the open chunk) or shared immutably (closed chunks), so results
+// stay valid on other threads while the head appends.
+#include <algorithm>
+#include <set>
+
+#include "storage/head.hpp"
+
+namespace nl::storage {
+
+status decode_samples(const series_snapshot& s, int64_t mint, int64_t maxt,
+                      std::vector<sample>& out) {
+  for (const auto& c : s.chunks) {
+    if (!c->overlaps(mint, maxt))
+      continue;
+    auto it = c->iterator();
+    while (it.next()) {
+      sample smp = it.at();
+      if (smp.t > maxt)
+        break;
+      if (smp.t >= mint)
+        out.push_back(smp);
+    }
+    if (!it.error())
+      return it.error();
+  }
+  return status::ok();
+}
+
+bool head::has_data_in(const mem_series& s, int64_t mint, int64_t maxt) {
+  if (s.open.empty())
+    return false;
+  if (s.open.min_time() <= maxt && s.open.max_time() >= mint)
+    return true;
+  return std::any_of(s.closed.begin(), s.closed.end(),
+                     [&](const auto& c) { return c->overlaps(mint, maxt); });
+}
+
+std::vector<const head::mem_series*> head::matching(const matcher_list& ms, int64_t mint,
+                                                    int64_t maxt) const {
+  std::vector<const mem_series*> out;
+  if (series_.empty() || maxt < min_t_ || mint > max_t_)
+    return out;
+  for (uint64_t ref : postings_.select(ms)) {
+    auto it = series_.find(ref);
+    if (it != series_.end() && has_data_in(it->second, mint, maxt))
+      out.push_back(&it->second);
+  }
+  return out;
+}
+
+bool head::covers_everything(const matcher_list& ms, int64_t mint, int64_t maxt) const {
+  // Then the index alone answers label queries, as Prometheus' head does
+  // (it may also name series that have not got a sample yet).
+  return ms.empty() && !series_.empty() && mint <= min_t_ && maxt >= max_t_;
+}
+
+std::vector<series_snapshot> head::select(const matcher_list& ms, int64_t mint,
+                                          int64_t maxt) const {
+  std::vector<series_snapshot> out;
+  for (const auto* s : matching(ms, mint, maxt)) {
+    series_snapshot snap;
+    snap.ref = s->ref;
+    snap.labels = materialize(*s);
+    for (const auto& c : s->closed)
+      if (c->overlaps(mint, maxt))
+        snap.chunks.push_back(c);
+    if (s->open.min_time() <= maxt && s->open.max_time() >= mint)
+      snap.chunks.push_back(s->open.snapshot());
+    out.push_back(std::move(snap));
+  }
+  std::sort(out.begin(), out.end(), [](const series_snapshot& a, const series_snapshot& b) {
+    return a.labels < b.labels;
+  });
+  return out;
+}
+
+std::vector<label_set> head::series(const matcher_list& ms, int64_t mint, int64_t maxt) const {
+  std::vector<label_set> out;
+  for (const auto* s : matching(ms, mint, maxt))
+    out.push_back(materialize(*s));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+namespace {
+
+struct by_string {
+  bool operator()(const std::string* a, const std::string* b) const { return *a < *b; }
+};
+
+std::vector<std::string> to_strings(const std::set<const std::string*, by_string>& in) {
+  std::vector<std::string> out;
+  out.reserve(in.size());
+  for (const auto* s : in)
+    out.push_back(*s);
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> head::label_names(const matcher_list& ms, int64_t mint,
+                                           int64_t maxt) const {
+  if (covers_everything(ms, mint, maxt))
+    return postings_.label_names();
+  std::set<const std::string*, by_string> names;
+  for (const auto* s : matching(ms, mint, maxt))
+    for (const auto& l : s->labels)
+      names.insert(l.name);
+  return to_strings(names);
+}
+
+std::vector<std::string> head::label_values(std::string_view name, const matcher_list& ms,
+                                            int64_t mint, int64_t maxt) const {
+  if (covers_everything(ms, mint, maxt))
+    return postings_.label_values(name);
+  std::set<const std::string*, by_string> values;
+  for (const auto* s : matching(ms, mint, maxt))
+    for (const auto& l : s->labels)
+      if (*l.name == name)
+        values.insert(l.value);
+  return to_strings(values);
+}
+
+}  // namespace nl::storage

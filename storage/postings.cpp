@@ -1,0 +1,219 @@
+#include "storage/postings.hpp"
+
+#include <algorithm>
+#include <iterator>
+#include <queue>
+#include <set>
+
+namespace nl::storage {
+
+postings_list intersect(const postings_list& a, const postings_list& b) {
+  postings_list out;
+  std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  return out;
+}
+
+postings_list merge(const postings_list& a, const postings_list& b) {
+  postings_list out;
+  out.reserve(std::max(a.size(), b.size()));
+  std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  return out;
+}
+
+postings_list merge(const std::vector<const postings_list*>& lists) {
+  using cursor = std::pair<postings_list::const_iterator, postings_list::const_iterator>;
+  auto later = [](const cursor& x, const cursor& y) { return *x.first > *y.first; };
+  std::priority_queue<cursor, std::vector<cursor>, decltype(later)> heap{later};
+  size_t total = 0;
+  for (const auto* l : lists) {
+    if (l != nullptr && !l->empty()) {
+      heap.emplace(l->begin(), l->end());
+      total += l->size();
+    }
+  }
+  postings_list out;
+  out.reserve(total);
+  while (!heap.empty()) {
+    auto c = heap.top();
+    heap.pop();
+    if (out.empty() || out.back() != *c.first)
+      out.push_back(*c.first);
+    if (++c.first != c.second)
+      heap.push(c);
+  }
+  return out;
+}
+
+postings_list subtract(const postings_list& a, const postings_list& b) {
+  postings_list out;
+  std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  return out;
+}
+
+std::vector<interned_label> postings_index::add(uint64_t ref, const label_set& ls) {
+  std::vector<interned_label> out;
+  out.reserve(ls.size());
+  auto insert_sorted = [ref](postings_list& l) {
+    // Refs are mostly allocated in increasing order: append is the norm.
+    if (l.empty() || l.back() < ref)
+      l.push_back(ref);
+    else
+      l.insert(std::lower_bound(l.begin(), l.end(), ref), ref);
+  };
+  for (const auto& lbl : ls) {
+    auto name_it = index_.find(lbl.name);
+    if (name_it == index_.end())
+      name_it = index_.emplace(lbl.name, value_map{}).first;
+    auto& values = name_it->second;
+    auto value_it = values.find(lbl.value);
+    if (value_it == values.end())
+      value_it = values.emplace(lbl.value, postings_list{}).first;
+    insert_sorted(value_it->second);
+    out.push_back({&name_it->first, &value_it->first});
+  }
+  insert_sorted(all_);
+  return out;
+}
+
+void postings_index::remove(const std::vector<removal>& series) {
+  if (series.empty())
+    return;
+  // Group the refs by list; a value string's address identifies its list.
+  std::map<const std::string*, std::pair<const std::string*, postings_list>> by_value;
+  postings_list gone;
+  gone.reserve(series.size());
+  for (const auto& s : series) {
+    gone.push_back(s.ref);
+    for (const auto& l : *s.labels) {
+      auto& entry = by_value[l.value];
+      entry.first = l.name;
+      entry.second.push_back(s.ref);
+    }
+  }
+  std::sort(gone.begin(), gone.end());
+  all_ = subtract(all_, gone);
+  // Look everything up before erasing anything: the interned strings are
+  // the keys about to be erased.
+  struct target {
+    std::map<std::string, value_map, std::less<>>::iterator name_it;
+    value_map::iterator value_it;
+  };
+  std::vector<target> emptied;
+  for (auto& [value, entry] : by_value) {
+    auto name_it = index_.find(*entry.first);
+    if (name_it == index_.end())
+      continue;
+    auto value_it = name_it->second.find(*value);
+    if (value_it == name_it->second.end())
+      continue;
+    auto& refs = entry.second;
+    std::sort(refs.begin(), refs.end());
+    value_it->second = subtract(value_it->second, refs);
+    if (value_it->second.empty())
+      emptied.push_back({name_it, value_it});
+  }
+  std::set<const std::string*> names_touched;
+  for (auto& t : emptied) {
+    names_touched.insert(&t.name_it->first);
+    t.name_it->second.erase(t.value_it);
+  }
+  for (auto it = index_.begin(); it != index_.end();) {
+    if (it->second.empty() && names_touched.count(&it->first) > 0)
+      it = index_.erase(it);
+    else
+      ++it;
+  }
+}
+
+const postings_list* postings_index::get(std::string_view name, std::string_view value) const {
+  auto name_it = index_.find(name);
+  if (name_it == index_.end())
+    return nullptr;
+  auto value_it = name_it->second.find(value);
+  return value_it == name_it->second.end() ? nullptr : &value_it->second;
+}
+
+postings_list postings_index::matching(const matcher& m, bool want) const {
+  // Literal sets: the matching values are known without scanning.
+  const std::vector<std::string>* literals = nullptr;
+  std::vector<std::string> one;
+  bool positive = m.type() == match_type::equal || m.type() == match_type::regex;
+  if (positive == want) {
+    if (m.type() == match_type::equal || m.type() == match_type::not_equal) {
+      one.push_back(m.value());
+      literals = &one;
+    } else if (!m.set_matches().empty()) {
+      literals = &m.set_matches();
+    }
+  }
+  std::vector<const postings_list*> lists;
+  if (literals != nullptr) {
+    for (const auto& v : *literals)
+      lists.push_back(get(m.name(), v));
+  } else {
+    auto name_it = index_.find(m.name());
+    if (name_it == index_.end())
+      return {};
+    for (const auto& [value, refs] : name_it->second)
+      if (m.matches(value) == want)
+        lists.push_back(&refs);
+  }
+  if (lists.size() == 1)
+    return lists[0] != nullptr ? *lists[0] : postings_list{};
+  return merge(lists);
+}
+
+postings_list postings_index::select(const matcher_list& ms) const {
+  // A matcher that rejects "" needs the label: intersect with the series
+  // whose value it accepts. One that accepts "" also takes series without
+  // the label: subtract the series whose value it rejects. (Prometheus'
+  // PostingsForMatchers reaches the same sets through inverse matchers.)
+  std::vector<postings_list> its;
+  std::vector<postings_list> nots;
+  for (const auto& m : ms) {
+    if (m.matches_empty()) {
+      nots.push_back(matching(m, false));
+    } else {
+      its.push_back(matching(m, true));
+      if (its.back().empty())
+        return {};
+    }
+  }
+  postings_list out;
+  if (its.empty()) {
+    out = all_;
+  } else {
+    std::sort(its.begin(), its.end(),
+              [](const postings_list& a, const postings_list& b) { return a.size() < b.size(); });
+    out = std::move(its[0]);
+    for (size_t i = 1; i < its.size() && !out.empty(); ++i)
+      out = intersect(out, its[i]);
+  }
+  for (const auto& n : nots) {
+    if (out.empty())
+      break;
+    out = subtract(out, n);
+  }
+  return out;
+}
+
+std::vector<std::string> postings_index::label_names() const {
+  std::vector<std::string> out;
+  out.reserve(index_.size());
+  for (const auto& [name, values] : index_)
+    out.push_back(name);
+  return out;
+}
+
+std::vector<std::string> postings_index::label_values(std::string_view name) const {
+  std::vector<std::string> out;
+  auto it = index_.find(name);
+  if (it == index_.end())
+    return out;
+  out.reserve(it->second.size());
+  for (const auto& [value, refs] : it->second)
+    out.push_back(value);
+  return out;
+}
+
+}  // namespace nl::storage

@@ -1,0 +1,80 @@
+#pragma once
+// Inverted index of the head: label name -> value -> sorted series refs, and
+// the set operations that PromQL selectors need. It also interns the label
+// strings: a series holds pointers to the index's own keys instead of a copy
+// of every string.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/labels.hpp"
+#include "storage/matcher.hpp"
+
+namespace nl::storage {
+
+/// Series refs, sorted ascending, without duplicates.
+using postings_list = std::vector<uint64_t>;
+
+/// Refs in both lists.
+postings_list intersect(const postings_list& a, const postings_list& b);
+/// Refs in either list.
+postings_list merge(const postings_list& a, const postings_list& b);
+/// Refs in any of the lists (k-way merge; null entries are skipped).
+postings_list merge(const std::vector<const postings_list*>& lists);
+/// Refs in `a` but not in `b`.
+postings_list subtract(const postings_list& a, const postings_list& b);
+
+/// A label whose strings live in a postings_index; valid until the last
+/// series carrying it is removed from that index.
+struct interned_label {
+  const std::string* name;
+  const std::string* value;
+};
+
+/// Single-threaded; the owner (one head) serialises access.
+class postings_index {
+ public:
+  /// Indexes `ref` under each label of `ls` and returns the interned
+  /// strings in the order of `ls`. REQUIRES: ref is not yet indexed.
+  std::vector<interned_label> add(uint64_t ref, const label_set& ls);
+
+  /// A series to drop: its ref and the labels add() returned for it.
+  struct removal {
+    uint64_t ref;
+    const std::vector<interned_label>* labels;
+  };
+  /// Drops the series in one pass per touched list, so removing many
+  /// series of a large list costs one rewrite of it, not one per series.
+  /// The removed series' interned pointers may dangle afterwards.
+  void remove(const std::vector<removal>& series);
+
+  /// The list of name=value, or nullptr.
+  const postings_list* get(std::string_view name, std::string_view value) const;
+  /// Every indexed ref.
+  const postings_list& all() const { return all_; }
+  size_t size() const { return all_.size(); }
+
+  /// Refs of the series that match every matcher, with Prometheus'
+  /// PostingsForMatchers semantics: a matcher that accepts "" also accepts
+  /// series without that label (its complement is subtracted). An empty
+  /// list selects every series.
+  postings_list select(const matcher_list& ms) const;
+
+  /// Sorted label names of indexed series.
+  std::vector<std::string> label_names() const;
+  /// Sorted values of `name` over indexed series.
+  std::vector<std::string> label_values(std::string_view name) const;
+
+ private:
+  using value_map = std::map<std::string, postings_list, std::less<>>;
+  /// Union of the lists of values of `name` for which m.matches(v) ==
+  /// `want`; uses direct lookups when the matching values are literals.
+  postings_list matching(const matcher& m, bool want) const;
+
+  std::map<std::string, value_map, std::less<>> index_;
+  postings_list all_;
+};
+
+}  // namespace nl::storage

@@ -1,0 +1,191 @@
+// Segment framing (storage/FORMAT.md, "WAL segments"):
+//
+//   segment  := page*                         (the last page may be short)
+//   page     := fragment* padding?            (32768 bytes)
+//   fragment := crc32c<4,LE> len<2,LE> type<1> data<len>
+//   padding  := zero bytes, only when fewer than 7 bytes are left in a page
+//   record   := full | first middle* last     (all in one segment)
+//
+// crc32c covers type and data. The writer fills a page with as much of the
+// record as fits and continues on the next page, so a reader can always
+// resynchronise at a page boundary.
+#include "storage/wal_segment_writer.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "storage/coding.hpp"
+#include "storage/wal_format.hpp"
+
+namespace nl::storage {
+
+std::string wal_segment_name(uint64_t segment) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%08llu", static_cast<unsigned long long>(segment));
+  return buf;
+}
+
+std::string wal_segment_path(const std::string& dir, uint64_t segment) {
+  return dir + "/" + wal_segment_name(segment);
+}
+
+result<std::vector<uint64_t>> list_wal_segments(const std::string& dir) {
+  auto names = list_dir(dir);
+  if (!names)
+    return names.error();
+  std::vector<uint64_t> segments;
+  for (const auto& name : *names) {
+    if (name.size() != wal_segment_name_digits
+        || !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      continue;
+    segments.push_back(std::stoull(name));
+  }
+  std::sort(segments.begin(), segments.end());
+  return segments;
+}
+
+namespace {
+
+constexpr uint64_t max_segment_number = 99999999;
+
+}  // namespace
+
+wal_segment_writer::wal_segment_writer(std::string dir, uint64_t segment_size,
+                                       file_creator create)
+    : dir_(std::move(dir)), segment_size_(segment_size), create_(std::move(create)) {}
+
+wal_segment_writer::~wal_segment_writer() = default;
+
+result<std::unique_ptr<wal_segment_writer>>
+wal_segment_writer::open(std::string dir, uint64_t segment_size, file_creator create) {
+  if (segment_size < wal_page_size)
+    return status::invalid_argument("WAL segment size " + std::to_string(segment_size)
+                                    + " is below the page size "
+                                    + std::to_string(wal_page_size));
+  if (auto st = create_dir_if_missing(dir); !st)
+    return st;
+  auto segments = list_wal_segments(dir);
+  if (!segments)
+    return segments.error();
+  uint64_t next = segments->empty() ? 1 : segments->back() + 1;
+  std::unique_ptr<wal_segment_writer> w{
+    new wal_segment_writer(std::move(dir), segment_size, std::move(create))};
+  if (auto st = w->start_segment(next); !st)
+    return st;
+  return w;
+}
+
+status wal_segment_writer::start_segment(uint64_t segment) {
+  if (segment > max_segment_number)
+    return fail(status::limit_exceeded("WAL segment numbers exhausted in " + dir_));
+  auto f = create_(wal_segment_path(dir_, segment));
+  if (!f)
+    return fail(f.error());
+  // The file's directory entry must be durable before any record in it is
+  // acknowledged, or a power loss could drop the whole segment.
+  if (auto st = sync_dir(dir_); !st)
+    return fail(st);
+  file_ = std::move(*f);
+  segment_ = segment;
+  segment_offset_ = 0;
+  return status::ok();
+}
+
+status wal_segment_writer::roll_segment() {
+  // A finished segment is synced whatever the fsync policy: it will not be
+  // touched again, and replay treats damage in it as hard corruption.
+  if (auto st = flush(); !st)
+    return st;
+  if (auto st = file_->sync(); !st)
+    return fail(st);
+  if (auto st = file_->close(); !st)
+    return fail(st);
+  return start_segment(segment_ + 1);
+}
+
+status wal_segment_writer::fail(status st) {
+  if (broken_.is_ok())
+    broken_ = st;
+  return st;
+}
+
+void wal_segment_writer::encode(std::string_view record) {
+  bool first = true;
+  for (;;) {
+    size_t page_left = wal_page_size - segment_offset_ % wal_page_size;
+    if (page_left < wal_fragment_header_size) {
+      buffer_.append(page_left, '\0');
+      segment_offset_ += page_left;
+      continue;
+    }
+    size_t n = std::min(record.size(), page_left - wal_fragment_header_size);
+    bool last = n == record.size();
+    auto type = first ? (last ? wal_fragment_type::full : wal_fragment_type::first)
+                      : (last ? wal_fragment_type::last : wal_fragment_type::middle);
+    char header[wal_fragment_header_size];
+    header[6] = static_cast<char>(type);
+    uint32_t crc = crc32c_extend(crc32c(&header[6], 1), record.data(), n);
+    encode_fixed32(header, crc);
+    header[4] = static_cast<char>(n & 0xff);
+    header[5] = static_cast<char>(n >> 8);
+    buffer_.append(header, sizeof header);
+    buffer_.append(record.data(), n);
+    segment_offset_ += sizeof header + n;
+    if (last)
+      return;
+    record.remove_prefix(n);
+    first = false;
+  }
+}
+
+status wal_segment_writer::append(std::string_view record) {
+  if (!broken_.is_ok())
+    return broken_;
+  if (closed_)
+    return status::invalid_argument("append to closed WAL");
+  auto mark = buffer_.size();
+  auto start = segment_offset_;
+  encode(record);
+  if (segment_offset_ > segment_size_ && start > 0) {
+    // Does not fit: take it back out and put it first in a new segment,
+    // so every segment holds whole records.
+    buffer_.resize(mark);
+    segment_offset_ = start;
+    if (auto st = roll_segment(); !st)
+      return st;
+    encode(record);
+  }
+  return status::ok();
+}
+
+status wal_segment_writer::flush() {
+  if (!broken_.is_ok())
+    return broken_;
+  if (closed_)
+    return status::invalid_argument("flush of closed WAL");
+  if (buffer_.empty())
+    return status::ok();
+  if (auto st = file_->append(buffer_); !st)
+    return fail(st);
+  buffer_.clear();
+  return status::ok();
+}
+
+status wal_segment_writer::sync() {
+  if (auto st = flush(); !st)
+    return st;
+  if (auto st = file_->sync(); !st)
+    return fail(st);
+  return status::ok();
+}
+
+status wal_segment_writer::close() {
+  if (auto st = sync(); !st)
+    return st;
+  closed_ = true;
+  if (auto st = file_->close(); !st)
+    return fail(st);
+  return status::ok();
+}
+
+}  // namespace nl::storage

@@ -1,0 +1,121 @@
+#pragma once
+// The WAL framing writer: turns opaque records into CRC-protected fragments
+// in 32 KiB pages of numbered segment files (storage/FORMAT.md, "WAL
+// segments"). It knows nothing of samples; wal_records.hpp does.
+//
+// Durability contract. append() only buffers in memory. flush() hands
+// everything buffered to the kernel in one write(2): after it returns ok the
+// records survive a crash of this process (kill -9), and after sync() (or
+// close(), or a segment roll-over) they survive a power loss too. So group
+// commit is: append() the records of many requests, flush() once (sync() per
+// fsync policy), then acknowledge all of them.
+//
+// Failure contract. A failed write or sync is returned to the caller and
+// leaves the writer broken: every later call returns the same error. A WAL
+// whose on-disk state is unknown must not acknowledge anything; the owner
+// stops writing and the process restarts, replays and repairs.
+//
+// Thread-safety: none. One owner (the WAL writer actor) calls everything.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/file.hpp"
+#include "storage/status.hpp"
+
+namespace nl::storage {
+
+/// A place in the WAL: byte `offset` in segment file `segment`. Positions
+/// returned by the writer and reader are record boundaries.
+struct wal_position {
+  uint64_t segment = 0;  ///< segment number (its file name); 0 = no segment
+  uint64_t offset = 0;   ///< bytes from the start of the segment file
+
+  friend bool operator==(const wal_position& a, const wal_position& b) {
+    return a.segment == b.segment && a.offset == b.offset;
+  }
+  friend bool operator!=(const wal_position& a, const wal_position& b) { return !(a == b); }
+  friend bool operator<(const wal_position& a, const wal_position& b) {
+    return a.segment != b.segment ? a.segment < b.segment : a.offset < b.offset;
+  }
+};
+
+/// "00000042": the file name of segment 42.
+std::string wal_segment_name(uint64_t segment);
+/// dir + "/" + wal_segment_name(segment).
+std::string wal_segment_path(const std::string& dir, uint64_t segment);
+/// Numbers of the segment files in `dir`, ascending. Entries whose name is
+/// not exactly 8 decimal digits (checkpoints, temp files) are ignored.
+result<std::vector<uint64_t>> list_wal_segments(const std::string& dir);
+
+class wal_segment_writer {
+ public:
+  /// Creates `dir` (the WAL directory itself, e.g. data_dir + "/wal") if
+  /// missing and starts a NEW segment numbered one past the highest existing
+  /// one (00000001 in an empty directory). It never appends to an existing
+  /// segment, which may end in a torn record. Run the replay (and repair the
+  /// tail) BEFORE opening: a damaged segment followed by newer segments is no
+  /// longer a tail (see wal_segment_reader.hpp).
+  ///
+  /// `segment_size` (bytes, >= wal_page_size): a record that would make the
+  /// current segment larger starts a new segment. Records never span
+  /// segments; a record larger than `segment_size` gets a segment of its own.
+  /// `create` makes segment files; tests pass fakes that fail on demand.
+  static result<std::unique_ptr<wal_segment_writer>>
+  open(std::string dir, uint64_t segment_size, file_creator create = create_new_file);
+
+  /// Does NOT flush: bytes still buffered were never acknowledged. Call
+  /// close() for an orderly shutdown.
+  ~wal_segment_writer();
+
+  wal_segment_writer(const wal_segment_writer&) = delete;
+  wal_segment_writer& operator=(const wal_segment_writer&) = delete;
+
+  /// Frames `record` (any size, may be empty) into the buffer. Does I/O only
+  /// when the record starts a new segment: then the current segment is
+  /// flushed, fdatasynced and closed, and the new file is created and its
+  /// directory entry synced.
+  status append(std::string_view record);
+
+  /// Writes all buffered bytes with one write(2) (more only if the kernel
+  /// writes short). No-op when nothing is buffered.
+  status flush();
+
+  /// flush(), then fdatasync of the current segment.
+  status sync();
+
+  /// flush(), fdatasync, close. Later calls fail with invalid_argument.
+  status close();
+
+  /// End of the last appended record (buffered or not): where the next
+  /// record starts, padding aside.
+  wal_position position() const { return {segment_, segment_offset_}; }
+
+  /// Bytes appended but not yet flushed.
+  size_t buffered_bytes() const { return buffer_.size(); }
+
+  /// ok, or the error that broke the writer.
+  const status& health() const { return broken_; }
+
+ private:
+  wal_segment_writer(std::string dir, uint64_t segment_size, file_creator create);
+
+  status start_segment(uint64_t segment);
+  status roll_segment();
+  void encode(std::string_view record);
+  status fail(status st);
+
+  std::string dir_;
+  uint64_t segment_size_;
+  file_creator create_;
+  std::unique_ptr<writable_file> file_;
+  uint64_t segment_ = 0;
+  uint64_t segment_offset_ = 0;  // includes buffer_
+  std::string buffer_;
+  status broken_;
+  bool closed_ = false;
+};
+
+}  // namespace nl::storage

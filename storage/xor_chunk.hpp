@@ -1,0 +1,119 @@
+#pragma once
+// Gorilla-style XOR chunk, bit-compatible with Prometheus' chunkenc XOR chunk
+// (remote read type XOR = 1), so its bytes can be served as they are.
+// Byte layout: storage/FORMAT-chunks.md.
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "storage/bitstream.hpp"
+#include "storage/sample.hpp"
+#include "storage/status.hpp"
+
+namespace nl::storage {
+
+class xor_iterator;
+
+/// An immutable, encoded chunk plus its time range (inclusive, ms). Shared
+/// between the head and queries as std::shared_ptr<const xor_chunk>; safe to
+/// read from any thread.
+class xor_chunk {
+ public:
+  /// Takes already-encoded bytes whose range is known (e.g. from the
+  /// appender). REQUIRES: bytes are a valid chunk with that range.
+  xor_chunk(std::vector<uint8_t> bytes, int64_t min_t, int64_t max_t)
+    : bytes_(std::move(bytes)), min_t_(min_t), max_t_(max_t) {}
+
+  /// Checks bytes from outside (disk, network) by decoding every sample:
+  /// corruption when truncated or malformed, invalid_argument when empty.
+  static result<xor_chunk> from_bytes(std::string_view bytes);
+
+  std::string_view bytes() const {
+    return {reinterpret_cast<const char*>(bytes_.data()), bytes_.size()};
+  }
+  uint16_t num_samples() const;
+  int64_t min_time() const { return min_t_; }
+  int64_t max_time() const { return max_t_; }
+  bool overlaps(int64_t mint, int64_t maxt) const { return min_t_ <= maxt && max_t_ >= mint; }
+  /// The iterator borrows this chunk's bytes: keep the chunk alive.
+  xor_iterator iterator() const;
+
+ private:
+  std::vector<uint8_t> bytes_;
+  int64_t min_t_;
+  int64_t max_t_;
+};
+
+/// Encodes samples into an open chunk. No per-sample allocation beyond the
+/// geometric growth of one byte buffer. Single-threaded.
+class xor_appender {
+ public:
+  /// `reserve` bytes are allocated up front (a regular 120-sample chunk
+  /// needs ~150-250).
+  explicit xor_appender(size_t reserve = 32);
+
+  /// Encodes (t, v) after the previous sample. Any int64 step (even
+  /// negative) round-trips, as in Prometheus; ordering is the caller's job.
+  /// The caller cuts the chunk before 65535 samples.
+  void append(int64_t t, double v);
+
+  uint16_t num_samples() const { return count_; }
+  bool empty() const { return count_ == 0; }
+  /// Valid when !empty().
+  int64_t min_time() const { return first_t_; }
+  int64_t max_time() const { return t_; }
+  double last_value() const { return v_; }
+  std::string_view bytes() const { return w_.bytes(); }
+  size_t capacity() const { return w_.buffer().capacity(); }
+
+  /// A frozen copy of the samples so far (the bytes are copied).
+  std::shared_ptr<const xor_chunk> snapshot() const;
+  /// Hands the encoded chunk over (copied to an exact-size buffer) and
+  /// starts an empty one that reuses this buffer. REQUIRES: !empty().
+  std::shared_ptr<const xor_chunk> cut();
+
+ private:
+  void write_value(double v);
+
+  bit_writer w_;
+  int64_t first_t_ = 0;
+  int64_t t_ = 0;
+  uint64_t t_delta_ = 0;
+  double v_ = 0;
+  uint16_t count_ = 0;
+  uint8_t leading_ = 0xff;  // 0xff: no leading/trailing window yet
+  uint8_t trailing_ = 0;
+};
+
+/// Decodes a chunk sample by sample. Stops with error() set on truncated or
+/// malformed bytes; never reads outside the given bytes.
+class xor_iterator {
+ public:
+  /// `bytes` must outlive the iterator.
+  explicit xor_iterator(std::string_view bytes);
+
+  /// Advances to the next sample; false at the end or on error.
+  bool next();
+  /// The current sample; valid after next() returned true.
+  sample at() const { return {t_, v_}; }
+  /// ok, or corruption describing where decoding failed.
+  const status& error() const { return err_; }
+  uint16_t num_samples() const { return total_; }
+
+ private:
+  bool fail(const char* what);
+  bool read_value();
+
+  bit_reader r_;
+  status err_;
+  uint16_t total_ = 0;
+  uint16_t read_ = 0;
+  int64_t t_ = 0;
+  uint64_t t_delta_ = 0;
+  double v_ = 0;
+  uint8_t leading_ = 0;
+  uint8_t trailing_ = 0;
+};
+
+}  // namespace nl::storage

@@ -1,0 +1,339 @@
+#define CAF_SUITE storage.head
+#include "test_support.hpp"
+
+#include <malloc.h>
+
+#include <cmath>
+#include <string>
+
+#include "storage/head.hpp"
+
+using namespace nl::storage;
+
+namespace {
+
+matcher m(match_type t, std::string name, std::string value) {
+  auto r = matcher::make(t, std::move(name), std::move(value));
+  CAF_REQUIRE(r.is_ok());
+  return *r;
+}
+
+label_set ls(std::vector<label> l) { return label_set::from_unsorted(std::move(l)); }
+
+label_set metric(const std::string& name, const std::string& job, const std::string& inst = "") {
+  return ls({{"__name__", name}, {"job", job}, {"instance", inst}});
+}
+
+std::vector<sample> samples_of(const series_snapshot& s, int64_t mint, int64_t maxt) {
+  std::vector<sample> out;
+  CAF_CHECK(decode_samples(s, mint, maxt, out).is_ok());
+  return out;
+}
+
+constexpr int64_t min_i64 = std::numeric_limits<int64_t>::min();
+constexpr int64_t max_i64 = std::numeric_limits<int64_t>::max();
+
+}  // namespace
+
+CAF_TEST(get_or_create finds existing series and allocates strided refs) {
+  head h{head_options{3, 4}};
+  auto [a, created_a] = h.get_or_create(metric("up", "x"));
+  auto [b, created_b] = h.get_or_create(metric("up", "y"));
+  auto [a2, created_a2] = h.get_or_create(metric("up", "x"));
+  CAF_CHECK_EQUAL(a, 3u);
+  CAF_CHECK_EQUAL(b, 7u);
+  CAF_CHECK(created_a && created_b && !created_a2);
+  CAF_CHECK_EQUAL(a2, a);
+  CAF_CHECK_EQUAL(h.num_series(), 2u);
+  CAF_CHECK_EQUAL(h.labels_of(b)->to_string(), "up{job=\"y\"}");
+  CAF_CHECK_EQUAL(h.labels_of(99).error().error_code(), status::code::not_found);
+}
+
+CAF_TEST(append outcomes follow prometheus 2.42) {
+  head h;
+  auto ref = h.get_or_create(metric("up", "x")).first;
+  CAF_CHECK(h.append(ref, 10'000'000, 1.0).is_ok());
+  CAF_CHECK(h.append(ref, 10'000'100, 2.0).is_ok());
+  // Identical duplicate: accepted, nothing stored.
+  CAF_CHECK(h.appendable(ref, 10'000'100, 2.0).is_ok());
+  CAF_CHECK(h.append(ref, 10'000'100, 2.0).is_ok());
+  // Same timestamp, other value.
+  auto dup = h.append(ref, 10'000'100, 3.0);
+  CAF_CHECK_EQUAL(dup.error_code(), status::code::duplicate_sample);
+  CAF_CHECK_EQUAL(dup.message(), "duplicate sample for timestamp");
+  // NaN with another payload is another value.
+  CAF_CHECK(h.append(ref, 10'000'200, stale_nan()).is_ok());
+  CAF_CHECK(h.append(ref, 10'000'200, stale_nan()).is_ok());
+  CAF_CHECK_EQUAL(h.append(ref, 10'000'200, float_from_bits(normal_nan_bits)).error_code(),
+                  status::code::duplicate_sample);
+  // Older than the last sample but inside the window.
+  auto ooo = h.append(ref, 10'000'050, 1.0);
+  CAF_CHECK_EQUAL(ooo.error_code(), status::code::out_of_order);
+  CAF_CHECK_EQUAL(ooo.message(), "out of order sample");
+  // Older than max time - 1h, on any series, even a new one.
+  auto other = h.get_or_create(metric("up", "new")).first;
+  CAF_CHECK_EQUAL(h.min_valid_time(), 10'000'200 - 3'600'000);
+  auto oob = h.append(other, 10'000'200 - 3'600'001, 1.0);
+  CAF_CHECK_EQUAL(oob.error_code(), status::code::out_of_bounds);
+  CAF_CHECK_EQUAL(oob.message(), "out of bounds");
+  CAF_CHECK(h.append(other, 10'000'200 - 3'600'000, 1.0).is_ok());
+  // The bound is checked first, like Prometheus.
+  CAF_CHECK_EQUAL(h.appendable(ref, 1, 1.0).error_code(), status::code::out_of_bounds);
+  CAF_CHECK_EQUAL(h.append(12345, 1, 1.0).error_code(), status::code::not_found);
+  auto st = h.stats();
+  CAF_CHECK_EQUAL(st.samples_appended, 4u);
+  CAF_CHECK_EQUAL(st.duplicates_ignored, 2u);
+  CAF_CHECK_EQUAL(st.duplicate_sample, 2u);
+  CAF_CHECK_EQUAL(st.out_of_order, 1u);
+  CAF_CHECK_EQUAL(st.out_of_bounds, 1u);
+  auto snaps = h.select({m(match_type::equal, "job", "x")}, min_i64, max_i64);
+  CAF_REQUIRE_EQUAL(snaps.size(), 1u);
+  auto got = samples_of(snaps[0], min_i64, max_i64);
+  CAF_REQUIRE_EQUAL(got.size(), 3u);
+  CAF_CHECK_EQUAL(got[1].v, 2.0);
+  CAF_CHECK_EQUAL(float_bits(got[2].v), stale_nan_bits);
+}
+
+CAF_TEST(appendable changes nothing) {
+  head h;
+  auto ref = h.get_or_create(metric("up", "x")).first;
+  CAF_CHECK(h.appendable(ref, 100, 1.0).is_ok());
+  CAF_CHECK(h.appendable(ref, 50, 1.0).is_ok());
+  CAF_CHECK_EQUAL(h.max_time(), min_i64);
+  CAF_CHECK_EQUAL(h.stats().samples_appended, 0u);
+  // Validated against committed data: both pass, the second append of a
+  // decreasing pair then fails.
+  CAF_CHECK(h.append(ref, 100, 1.0).is_ok());
+  CAF_CHECK_EQUAL(h.append(ref, 50, 1.0).error_code(), status::code::out_of_order);
+}
+
+CAF_TEST(chunks are cut at the sample limit and at range boundaries) {
+  head_options opts;
+  opts.samples_per_chunk = 120;
+  opts.chunk_range_ms = 7'200'000;
+  head h{opts};
+  auto ref = h.get_or_create(metric("up", "x")).first;
+  // 250 samples every 15s from t=0: cuts after 120 and 240.
+  for (int i = 0; i < 250; ++i)
+    CAF_CHECK(h.append(ref, 15'000 * i, i).is_ok());
+  auto snaps = h.select({}, min_i64, max_i64);
+  CAF_REQUIRE_EQUAL(snaps.size(), 1u);
+  CAF_REQUIRE_EQUAL(snaps[0].chunks.size(), 3u);
+  CAF_CHECK_EQUAL(snaps[0].chunks[0]->num_samples(), 120);
+  CAF_CHECK_EQUAL(snaps[0].chunks[2]->num_samples(), 10);
+  CAF_CHECK_EQUAL(samples_of(snaps[0], min_i64, max_i64).size(), 250u);
+  // A sample past the 2h boundary starts a chunk even when not full.
+  auto r2 = h.get_or_create(metric("up", "y")).first;
+  CAF_CHECK(h.append(r2, 7'199'999, 1).is_ok());
+  CAF_CHECK(h.append(r2, 7'200'000, 2).is_ok());
+  auto s2 = h.select({m(match_type::equal, "job", "y")}, min_i64, max_i64);
+  CAF_REQUIRE_EQUAL(s2.size(), 1u);
+  CAF_CHECK_EQUAL(s2[0].chunks.size(), 2u);
+  auto st = h.stats();
+  CAF_CHECK_EQUAL(st.chunks, 5u);
+  CAF_CHECK_EQUAL(st.chunks_created, 5u);
+  CAF_CHECK(st.chunk_bytes > 0);
+}
+
+CAF_TEST(select returns only overlapping chunks and frozen open chunks) {
+  head_options opts;
+  opts.samples_per_chunk = 10;
+  head h{opts};
+  auto a = h.get_or_create(metric("up", "x", "b")).first;
+  auto b = h.get_or_create(metric("up", "x", "a")).first;
+  auto c = h.get_or_create(metric("down", "x")).first;
+  for (int i = 0; i < 35; ++i) {
+    CAF_CHECK(h.append(a, 1000 * i, i).is_ok());
+    CAF_CHECK(h.append(b, 1000 * i, -i).is_ok());
+  }
+  CAF_CHECK(h.append(c, 500, 1).is_ok());
+  CAF_CHECK_EQUAL(h.min_time(), 0);
+  CAF_CHECK_EQUAL(h.max_time(), 34000);
+  auto snaps = h.select({m(match_type::equal, "__name__", "up")}, 12'000, 25'000);
+  CAF_REQUIRE_EQUAL(snaps.size(), 2u);
+  // Sorted by labels: instance a before b.
+  CAF_CHECK_EQUAL(snaps[0].labels.get("instance"), "a");
+  CAF_CHECK_EQUAL(snaps[0].ref, b);
+  CAF_CHECK_EQUAL(snaps[1].chunks.size(), 2u);  // [10..19], [20..29]
+  auto got = samples_of(snaps[1], 12'000, 25'000);
+  CAF_REQUIRE_EQUAL(got.size(), 14u);
+  CAF_CHECK_EQUAL(got.front().t, 12'000);
+  CAF_CHECK_EQUAL(got.back().t, 25'000);
+  // The open chunk in a snapshot does not see later appends.
+  auto open = h.select({m(match_type::equal, "instance", "b")}, 30'000, max_i64);
+  CAF_REQUIRE_EQUAL(open.size(), 1u);
+  CAF_CHECK(h.append(a, 35'000, 35).is_ok());
+  CAF_CHECK_EQUAL(samples_of(open[0], 30'000, max_i64).size(), 5u);
+  // Nothing outside the data.
+  CAF_CHECK(h.select({}, 40'000, 50'000).empty());
+  CAF_CHECK(h.select({}, -10, -1).empty());
+  CAF_CHECK_EQUAL(h.select({}, 0, 0).size(), 2u);
+  CAF_CHECK(h.select({m(match_type::equal, "job", "nope")}, min_i64, max_i64).empty());
+}
+
+CAF_TEST(label apis respect matchers and time ranges) {
+  head h;
+  auto a = h.get_or_create(ls({{"__name__", "up"}, {"job", "a"}, {"zone", "eu"}})).first;
+  auto b = h.get_or_create(ls({{"__name__", "up"}, {"job", "b"}})).first;
+  auto c = h.get_or_create(ls({{"__name__", "cpu"}, {"job", "c"}, {"core", "0"}})).first;
+  CAF_CHECK(h.append(a, 1000, 1).is_ok());
+  CAF_CHECK(h.append(b, 2000, 1).is_ok());
+  CAF_CHECK(h.append(c, 3000, 1).is_ok());
+  using strs = std::vector<std::string>;
+  CAF_CHECK_EQUAL(h.label_names({}, min_i64, max_i64), (strs{"__name__", "core", "job", "zone"}));
+  CAF_CHECK_EQUAL(h.label_names({}, 1500, 2500), (strs{"__name__", "job"}));
+  CAF_CHECK_EQUAL(h.label_names({m(match_type::equal, "__name__", "up")}, min_i64, max_i64),
+                  (strs{"__name__", "job", "zone"}));
+  CAF_CHECK_EQUAL(h.label_values("job", {}, min_i64, max_i64), (strs{"a", "b", "c"}));
+  CAF_CHECK_EQUAL(h.label_values("job", {}, 2000, 5000), (strs{"b", "c"}));
+  CAF_CHECK_EQUAL(h.label_values("job", {m(match_type::not_equal, "zone", "eu")}, min_i64, max_i64),
+                  (strs{"b", "c"}));
+  CAF_CHECK_EQUAL(h.label_values("nope", {}, min_i64, max_i64), strs{});
+  CAF_CHECK(h.label_names({}, 5000, 6000).empty());
+  auto series = h.series({m(match_type::regex, "job", "a|c")}, min_i64, max_i64);
+  CAF_REQUIRE_EQUAL(series.size(), 2u);
+  CAF_CHECK_EQUAL(series[0].to_string(), "cpu{core=\"0\", job=\"c\"}");
+  CAF_CHECK_EQUAL(series[1].to_string(), "up{job=\"a\", zone=\"eu\"}");
+  // A series without samples is not listed by series().
+  h.get_or_create(ls({{"__name__", "empty"}}));
+  CAF_CHECK_EQUAL(h.series({m(match_type::equal, "__name__", "empty")}, min_i64, max_i64).size(), 0u);
+}
+
+CAF_TEST(truncate drops old chunks and empty series and updates the index) {
+  head_options opts;
+  opts.samples_per_chunk = 10;
+  head h{opts};
+  auto old_series = h.get_or_create(metric("gone", "x")).first;
+  auto live = h.get_or_create(metric("live", "x")).first;
+  auto never = h.get_or_create(metric("never", "y")).first;
+  for (int i = 0; i < 30; ++i) {
+    CAF_CHECK(h.append(live, 1000 * i, i).is_ok());
+    if (i < 12)
+      CAF_CHECK(h.append(old_series, 1000 * i, i).is_ok());
+  }
+  CAF_CHECK_EQUAL(h.stats().chunks, 5u);
+  CAF_CHECK_EQUAL(h.truncate(15'000), 2u);
+  CAF_CHECK_EQUAL(h.num_series(), 1u);
+  CAF_CHECK_EQUAL(h.stats().series_removed, 2u);
+  CAF_CHECK_EQUAL(h.stats().chunks, 2u);  // live's [10..19] and [20..29]
+  CAF_CHECK_EQUAL(h.min_time(), 10'000);
+  CAF_CHECK_EQUAL(h.max_time(), 29'000);
+  CAF_CHECK(h.min_valid_time() >= 15'000);
+  CAF_CHECK_EQUAL(h.appendable(old_series, 40'000, 1).error_code(), status::code::not_found);
+  CAF_CHECK_EQUAL(h.appendable(never, 40'000, 1).error_code(), status::code::not_found);
+  CAF_CHECK_EQUAL(h.append(live, 14'000, 1).error_code(), status::code::out_of_bounds);
+  CAF_CHECK_EQUAL(h.label_values("__name__", {}, min_i64, max_i64),
+                  (std::vector<std::string>{"live"}));
+  CAF_CHECK_EQUAL(h.label_names({}, min_i64, max_i64),
+                  (std::vector<std::string>{"__name__", "job"}));
+  CAF_CHECK(h.select({m(match_type::equal, "__name__", "gone")}, min_i64, max_i64).empty());
+  // Re-created series get a fresh ref and work normally.
+  auto [again, created] = h.get_or_create(metric("gone", "x"));
+  CAF_CHECK(created);
+  CAF_CHECK(again != old_series);
+  CAF_CHECK(h.append(again, 30'000, 5).is_ok());
+  CAF_CHECK_EQUAL(h.select({m(match_type::equal, "__name__", "gone")}, min_i64, max_i64).size(), 1u);
+  // Everything old: the head empties.
+  CAF_CHECK_EQUAL(h.truncate(100'000), 2u);
+  CAF_CHECK_EQUAL(h.num_series(), 0u);
+  CAF_CHECK_EQUAL(h.min_time(), max_i64);
+  CAF_CHECK_EQUAL(h.max_time(), min_i64);
+  CAF_CHECK_EQUAL(h.stats().chunks, 0u);
+  CAF_CHECK_EQUAL(h.stats().chunk_bytes, 0u);
+  CAF_CHECK(h.label_names({}, min_i64, max_i64).empty());
+}
+
+CAF_TEST(series churn keeps index and memory bounded) {
+  head h;
+  for (int round = 0; round < 20; ++round) {
+    for (int i = 0; i < 100; ++i) {
+      auto ref = h.get_or_create(metric("churn", "j", "pod-" + std::to_string(round) + "-" +
+                                                        std::to_string(i)))
+                   .first;
+      CAF_CHECK(h.append(ref, 1000 * round, i).is_ok());
+    }
+    h.truncate(1000 * round);
+    CAF_CHECK_EQUAL(h.num_series(), 100u);
+    CAF_CHECK_EQUAL(h.label_values("instance", {}, min_i64, max_i64).size(), 100u);
+  }
+  CAF_CHECK_EQUAL(h.select({m(match_type::regex, "instance", "pod-19-.*")}, min_i64, max_i64).size(),
+                  100u);
+  CAF_CHECK(h.select({m(match_type::regex, "instance", "pod-18-.*")}, min_i64, max_i64).empty());
+}
+
+CAF_TEST(replay recreates refs aliases duplicates and bumps allocation) {
+  head h{head_options{2, 4}};  // shard 1 of 4: refs 2, 6, 10, ...
+  CAF_CHECK(h.create_series_with_ref(9, metric("up", "a")).is_ok());
+  CAF_CHECK(h.create_series_with_ref(9, metric("up", "a")).is_ok());  // repeated record
+  CAF_CHECK_EQUAL(h.create_series_with_ref(9, metric("up", "b")).error_code(),
+                  status::code::corruption);
+  CAF_CHECK_EQUAL(h.create_series_with_ref(0, metric("up", "c")).error_code(),
+                  status::code::invalid_argument);
+  // Same labels under a new ref: the second ref is an alias.
+  CAF_CHECK(h.create_series_with_ref(21, metric("up", "a")).is_ok());
+  CAF_CHECK(h.append(9, 100, 1).is_ok());
+  CAF_CHECK(h.append(21, 200, 2).is_ok());
+  CAF_CHECK_EQUAL(h.append(21, 150, 3).error_code(), status::code::out_of_order);
+  CAF_CHECK_EQUAL(h.num_series(), 1u);
+  auto snaps = h.select({}, min_i64, max_i64);
+  CAF_REQUIRE_EQUAL(snaps.size(), 1u);
+  CAF_CHECK_EQUAL(samples_of(snaps[0], min_i64, max_i64).size(), 2u);
+  auto records = h.series_records();
+  CAF_REQUIRE_EQUAL(records.size(), 2u);
+  CAF_CHECK_EQUAL(records[0].ref, 9u);
+  CAF_CHECK_EQUAL(records[1].ref, 21u);
+  CAF_CHECK_EQUAL(records[1].labels, metric("up", "a"));
+  // New refs stay above every replayed ref, in this shard's class.
+  CAF_CHECK_EQUAL(h.get_or_create(metric("up", "new")).first, 22u);
+  h.bump_next_ref(100);
+  CAF_CHECK_EQUAL(h.get_or_create(metric("up", "new2")).first, 102u);
+  h.bump_next_ref(5);  // never goes back
+  CAF_CHECK_EQUAL(h.get_or_create(metric("up", "new3")).first, 106u);
+}
+
+CAF_TEST(observed time from other shards moves the bound) {
+  head h;
+  auto ref = h.get_or_create(metric("up", "x")).first;
+  CAF_CHECK_EQUAL(h.min_valid_time(), min_i64);
+  CAF_CHECK(h.append(ref, min_i64 + 5, 1).is_ok());  // no overflow near the minimum
+  h.observe_time(10'000'000);
+  CAF_CHECK_EQUAL(h.min_valid_time(), 10'000'000 - 3'600'000);
+  CAF_CHECK_EQUAL(h.max_time(), min_i64 + 5);
+  CAF_CHECK_EQUAL(h.append(ref, 6'000'000, 1).error_code(), status::code::out_of_bounds);
+}
+
+CAF_TEST(memory per series and per sample) {
+#if defined(__SANITIZE_ADDRESS__)
+  CAF_MESSAGE("skipped under AddressSanitizer (allocator is replaced)");
+  CAF_CHECK(true);
+#else
+  auto measure = [](int samples) {
+    malloc_trim(0);
+    size_t before = mallinfo2().uordblks;
+    size_t used;
+    {
+      auto h = std::make_unique<head>();
+      for (int i = 0; i < 10'000; ++i) {
+        auto ref = h->get_or_create(ls({{"__name__", "http_requests_total"},
+                                         {"job", "api"},
+                                         {"instance", "host-" + std::to_string(i % 100) + ":9100"},
+                                         {"path", "/p" + std::to_string(i)}}))
+                     .first;
+        for (int s = 0; s < samples; ++s)
+          (void) h->append(ref, 1'700'000'000'000 + 15'000 * s, 100.0 + 2 * s + (s % 3));
+      }
+      used = mallinfo2().uordblks - before;
+      auto st = h->stats();
+      CAF_MESSAGE(samples << " samples/series: " << used / 10'000 << " bytes/series, "
+                          << static_cast<double>(st.chunk_bytes) / st.samples_appended
+                          << " chunk bytes/sample");
+    }
+    return used / 10'000;
+  };
+  size_t one = measure(1);
+  size_t full = measure(120);
+  CAF_MESSAGE("bytes per sample beyond the first: " << static_cast<double>(full - one) / 119);
+  CAF_CHECK(one < 600);
+  CAF_CHECK(full < 900);
+#endif
+}

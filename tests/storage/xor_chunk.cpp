@@ -1,0 +1,269 @@
+#define CAF_SUITE storage.xor_chunk
+#include "test_support.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "storage/xor_chunk.hpp"
+
+using namespace nl::storage;
+
+namespace {
+
+std::string to_hex(std::string_view b) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : b) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+std::string from_hex(const std::string& h) {
+  std::string out;
+  for (size_t i = 0; i + 1 < h.size(); i += 2)
+    out += static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16));
+  return out;
+}
+
+std::vector<sample> decode_all(std::string_view bytes, status& err) {
+  std::vector<sample> out;
+  xor_iterator it{bytes};
+  while (it.next())
+    out.push_back(it.at());
+  err = it.error();
+  return out;
+}
+
+std::string encode(const std::vector<sample>& in) {
+  xor_appender app;
+  for (auto& s : in)
+    app.append(s.t, s.v);
+  return std::string(app.bytes());
+}
+
+// Compares timestamps and value bits; returns the first differing index or -1.
+int first_difference(const std::vector<sample>& a, const std::vector<sample>& b) {
+  if (a.size() != b.size())
+    return static_cast<int>(std::min(a.size(), b.size()));
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].t != b[i].t || float_bits(a[i].v) != float_bits(b[i].v))
+      return static_cast<int>(i);
+  return -1;
+}
+
+void check_round_trip(const std::vector<sample>& in) {
+  status err;
+  auto out = decode_all(encode(in), err);
+  CAF_CHECK(err.is_ok());
+  CAF_CHECK_EQUAL(first_difference(in, out), -1);
+}
+
+}  // namespace
+
+CAF_TEST(one sample matches the bytes prometheus sent) {
+  // From the spec: data = 0001 fc9fc6f7c268 3ff0000000000000; the zigzag
+  // varint fc9fc6f7c268 decodes to t = 1795690121214.
+  xor_appender app;
+  app.append(1795690121214, 1.0);
+  CAF_CHECK_EQUAL(to_hex(app.bytes()), "0001fc9fc6f7c2683ff0000000000000");
+  status err;
+  auto out = decode_all(app.bytes(), err);
+  CAF_REQUIRE_EQUAL(out.size(), 1u);
+  CAF_CHECK_EQUAL(out[0].t, 1795690121214);
+  CAF_CHECK_EQUAL(out[0].v, 1.0);
+}
+
+CAF_TEST(golden chunks from an independent encoder match byte for byte) {
+  std::ifstream in{NL_TEST_DATA_DIR "/xor_golden.txt"};
+  CAF_REQUIRE(in.good());
+  std::string line, name;
+  std::vector<sample> samples;
+  int cases = 0;
+  while (std::getline(in, line)) {
+    std::istringstream ls{line};
+    std::string kind;
+    ls >> kind;
+    if (kind == "case") {
+      ls >> name;
+      samples.clear();
+    } else if (kind == "s") {
+      int64_t t;
+      std::string vhex;
+      ls >> t >> vhex;
+      samples.push_back({t, float_from_bits(std::stoull(vhex, nullptr, 16))});
+    } else if (kind == "chunk") {
+      std::string hex;
+      ls >> hex;
+      CAF_MESSAGE("case " << name);
+      CAF_CHECK_EQUAL(to_hex(encode(samples)), hex);
+      status err;
+      auto out = decode_all(from_hex(hex), err);
+      CAF_CHECK(err.is_ok());
+      CAF_CHECK_EQUAL(first_difference(samples, out), -1);
+      ++cases;
+    }
+  }
+  CAF_CHECK_EQUAL(cases, 6);
+}
+
+CAF_TEST(random values and timestamps round trip bit exactly) {
+  std::mt19937_64 rng{42};
+  for (int round = 0; round < 200; ++round) {
+    std::vector<sample> in;
+    int64_t t = static_cast<int64_t>(rng()) >> (rng() % 64);
+    int n = 1 + static_cast<int>(rng() % 120);
+    for (int i = 0; i < n; ++i) {
+      switch (rng() % 4) {
+        case 0: t += 15000; break;
+        case 1: t += static_cast<int64_t>(rng() % 100000); break;
+        case 2: t += static_cast<int64_t>(rng() >> (rng() % 64)) >> 2; break;
+        default: break;  // equal timestamps: delta 0
+      }
+      double v;
+      switch (rng() % 5) {
+        case 0: v = float_from_bits(rng()); break;  // any bits, NaN payloads too
+        case 1: v = static_cast<double>(rng() % 1000); break;
+        case 2: v = in.empty() ? 0.5 : in.back().v; break;
+        case 3: v = std::ldexp(static_cast<double>(rng() % 4096), static_cast<int>(rng() % 200) - 100); break;
+        default: v = (rng() & 1) ? stale_nan() : -0.0;
+      }
+      in.push_back({t, v});
+    }
+    check_round_trip(in);
+  }
+}
+
+CAF_TEST(special values keep their bits) {
+  std::vector<sample> in{{1, stale_nan()},
+                         {2, float_from_bits(normal_nan_bits)},
+                         {3, std::numeric_limits<double>::infinity()},
+                         {4, -std::numeric_limits<double>::infinity()},
+                         {5, float_from_bits(0x7ff0deadbeef0001ULL)},
+                         {6, float_from_bits(0xfff8000000000000ULL)},
+                         {7, std::numeric_limits<double>::denorm_min()},
+                         {8, stale_nan()},
+                         {9, stale_nan()}};
+  check_round_trip(in);
+  status err;
+  auto out = decode_all(encode(in), err);
+  CAF_REQUIRE_EQUAL(out.size(), in.size());
+  CAF_CHECK_EQUAL(float_bits(out[0].v), stale_nan_bits);
+  CAF_CHECK_EQUAL(float_bits(out[8].v), stale_nan_bits);
+}
+
+CAF_TEST(extreme and negative timestamp steps need the 64 bit bucket) {
+  constexpr int64_t lo = std::numeric_limits<int64_t>::min();
+  constexpr int64_t hi = std::numeric_limits<int64_t>::max();
+  check_round_trip({{lo, 1}, {hi, 2}, {lo, 3}, {0, 4}, {hi, 5}, {hi, 6}, {-1, 7}});
+  check_round_trip({{0, 1}, {-5, 2}, {-10, 3}, {-10, 4}, {1'000'000'000'000, 5}, {-3, 6}});
+  check_round_trip({{100, 1}, {100, 1}, {100, 1}});
+  // Bucket edges: dod = 2^13, -(2^13-1), 2^13+1, 2^16, 2^19, 2^19+1.
+  std::vector<sample> edges;
+  int64_t t = 0, delta = 0;
+  edges.push_back({t, 0});
+  for (int64_t dod : {int64_t{0}, int64_t{8192}, int64_t{-8191}, int64_t{8193}, int64_t{-8192},
+                      int64_t{65536}, int64_t{-65535}, int64_t{524288}, int64_t{524289},
+                      int64_t{-524288}}) {
+    delta += dod;
+    t += delta;
+    edges.push_back({t, static_cast<double>(t)});
+  }
+  check_round_trip(edges);
+}
+
+CAF_TEST(truncated chunks stop with an error) {
+  std::vector<sample> in;
+  for (int i = 0; i < 120; ++i)
+    in.push_back({1000 * i + (i % 7) * 13, i * 1.25});
+  std::string full = encode(in);
+  for (size_t len = 0; len < full.size(); ++len) {
+    status err;
+    auto out = decode_all(std::string_view(full).substr(0, len), err);
+    // The last byte may hold only padding, so only the last cut may succeed.
+    if (len + 1 < full.size()) {
+      CAF_CHECK(!err.is_ok());
+      CAF_CHECK(out.size() < in.size());
+    }
+    if (!err.is_ok())
+      CAF_CHECK_EQUAL(err.error_code(), status::code::corruption);
+  }
+  CAF_CHECK(!xor_chunk::from_bytes(full.substr(0, full.size() / 2)).is_ok());
+  CAF_CHECK(!xor_chunk::from_bytes("").is_ok());
+  CAF_CHECK(!xor_chunk::from_bytes(std::string("\x00\x00", 2)).is_ok());
+  auto ok = xor_chunk::from_bytes(full);
+  CAF_REQUIRE(ok.is_ok());
+  CAF_CHECK_EQUAL(ok->num_samples(), 120);
+  CAF_CHECK_EQUAL(ok->min_time(), 0);
+  CAF_CHECK_EQUAL(ok->max_time(), in.back().t);
+}
+
+CAF_TEST(garbage and flipped bytes never crash) {
+  std::mt19937_64 rng{7};
+  std::vector<sample> in;
+  for (int i = 0; i < 50; ++i)
+    in.push_back({15000 * i, std::sin(i)});
+  std::string good = encode(in);
+  for (int round = 0; round < 2000; ++round) {
+    std::string b = good;
+    if (round % 2 == 0) {
+      b[rng() % b.size()] ^= static_cast<char>(1 + rng() % 255);
+    } else {
+      b.resize(rng() % 64);
+      for (auto& c : b)
+        c = static_cast<char>(rng());
+    }
+    status err;
+    auto out = decode_all(b, err);
+    CAF_CHECK(out.size() <= 0xffff);
+  }
+  // A window claiming 31 leading and 64 significant bits is rejected.
+  bit_writer w{2, 32};
+  w.buffer()[1] = 2;
+  w.write_varint(0);
+  w.write_bits(0, 64);
+  w.write_uvarint(1);
+  w.write_bits(0b11, 2);
+  w.write_bits(31, 5);
+  w.write_bits(0, 6);
+  w.write_bits(~uint64_t{0}, 64);
+  status err;
+  auto out = decode_all(w.bytes(), err);
+  CAF_CHECK_EQUAL(out.size(), 1u);
+  CAF_CHECK(!err.is_ok());
+  // A huge sample count with few bytes ends in an error, not a long loop.
+  std::string huge = good;
+  huge[0] = '\xff';
+  huge[1] = '\xff';
+  decode_all(huge, err);
+  CAF_CHECK(!err.is_ok());
+}
+
+CAF_TEST(cut hands over the chunk and starts a fresh one) {
+  xor_appender app;
+  for (int i = 0; i < 120; ++i)
+    app.append(15000 * i, 1.0 * i);
+  auto snap = app.snapshot();
+  auto chunk = app.cut();
+  CAF_CHECK_EQUAL(chunk->bytes(), snap->bytes());
+  CAF_CHECK_EQUAL(chunk->num_samples(), 120);
+  CAF_CHECK_EQUAL(chunk->min_time(), 0);
+  CAF_CHECK_EQUAL(chunk->max_time(), 15000 * 119);
+  CAF_CHECK(app.empty());
+  CAF_MESSAGE("120 regular samples take " << chunk->bytes().size() << " bytes");
+  CAF_CHECK(chunk->bytes().size() < 260);
+  app.append(5, 2.0);
+  app.append(6, 2.0);
+  status err;
+  auto out = decode_all(app.bytes(), err);
+  CAF_REQUIRE_EQUAL(out.size(), 2u);
+  CAF_CHECK_EQUAL(out[1].t, 6);
+  CAF_CHECK(app.snapshot()->overlaps(6, 100));
+  CAF_CHECK(!app.snapshot()->overlaps(7, 100));
+}
