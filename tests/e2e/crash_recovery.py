@@ -5,7 +5,8 @@ Writer threads (one keep-alive connection each, disjoint series, strictly
 increasing timestamps) push batches and record exactly which batches got a
 2xx. The server is killed with SIGKILL at seeded random moments and
 restarted on the same data dir; writers retry the batch in flight, as
-Prometheus does. After the last restart:
+Prometheus does. When the writers stop the server is killed once more, right
+after the last acknowledgement. After the last restart:
   * /api/v1/series lists every series that had an acknowledged sample;
   * when the server evaluates PromQL, `nl_crash{writer="w"}[range]` holds
     every acknowledged (timestamp, value), no sample has a wrong value, no
@@ -181,6 +182,11 @@ def main():
             for w in writers:
                 w.join(timeout=30)
             checks.check("writers finished", not any(w.is_alive() for w in writers))
+            # One more crash right after the last acknowledgement: whatever
+            # was acked last must not live only in memory.
+            target.kill9()
+            target.start(ready_timeout=60)
+            h.log("final kill -9 after the last acknowledgement; ready again")
             total = sum(len(w.acked) for w in writers)
             h.log("acknowledged batches %d (%d samples), connection errors %d, 503 retries %d"
                   % (total, total * args.series_per_writer, sum(w.errors for w in writers),
