@@ -420,7 +420,7 @@ class Nightlight(Server):
 
     def __init__(self, binary, workdir, port=None, fsync="interval", extra_config=None):
         super().__init__(workdir, port or free_port())
-        self.binary = binary
+        self.binary = os.path.abspath(binary)
         self.data_dir = os.path.join(workdir, "data")
         self.config_path = os.path.join(workdir, "nightlight.yaml")
         self.fsync = fsync
