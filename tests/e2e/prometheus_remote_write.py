@@ -8,6 +8,7 @@ When the server evaluates PromQL, every sample it returns for `up` and
 `prometheus_http_requests_total` must also be in Prometheus' own TSDB with
 the same value (the sender is the oracle)."""
 
+import os
 import sys
 import time
 
@@ -81,7 +82,6 @@ def main():
     args = h.arg_parser(__doc__).parse_args()
     checks = h.Checks()
     with h.Workdir(args.keep) as work:
-        import os
         os.makedirs(os.path.join(work, "target"))
         os.makedirs(os.path.join(work, "sender"))
         target = h.make_target(args, os.path.join(work, "target"))
