@@ -332,6 +332,13 @@ def free_port():
     raise RuntimeError("no free port in %s" % (PORT_RANGE,))
 
 
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "WARNING: ThreadSanitizer")
+# Findings that fail every test at the end: sanitizer reports in a server
+# log, and a Nightlight that did not shut down cleanly on SIGTERM.
+SANITIZER_FINDINGS = []
+
+
 class Server:
     """A child process listening on 127.0.0.1:port; its output goes to a log
     file in its work dir. The process gets its own session so kill -9 hits
@@ -386,17 +393,35 @@ class Server:
             self.proc.wait(timeout=10)
 
     def stop(self, timeout=15.0):
-        """SIGTERM, wait, SIGKILL if needed. Returns the exit code."""
+        """SIGTERM, wait, SIGKILL if needed. Returns the exit code. Sanitizer
+        reports in the log (ASan/UBSan builds) are recorded in
+        SANITIZER_FINDINGS, which fails Checks.finish()."""
         if self.proc is None:
             return None
         if self.proc.poll() is None:
             try:
                 self.proc.terminate()
                 self.proc.wait(timeout=timeout)
+                if self.proc.returncode != 0 and self.name == "nightlight":
+                    SANITIZER_FINDINGS.append("nightlight exited with %d after SIGTERM"
+                                              % self.proc.returncode)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
+                if self.name == "nightlight":
+                    SANITIZER_FINDINGS.append("nightlight ignored SIGTERM for %.0fs" % timeout)
+        self.scan_for_sanitizer_reports()
         return self.proc.returncode
+
+    def scan_for_sanitizer_reports(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            return
+        for line in text.splitlines():
+            if any(marker in line for marker in SANITIZER_MARKERS) and line not in SANITIZER_FINDINGS:
+                SANITIZER_FINDINGS.append(line)
 
     def peak_rss_kib(self):
         """VmHWM of the running process, KiB."""
@@ -551,6 +576,9 @@ class Checks:
         return ok
 
     def finish(self):
+        if SANITIZER_FINDINGS:
+            self.check("clean shutdown, no sanitizer reports in server logs", False,
+                       "\n  ".join(SANITIZER_FINDINGS[:10]))
         log("%d passed, %d failed%s" % (self.passed, len(self.failed),
                                          (": " + ", ".join(self.failed)) if self.failed else ""))
         return 1 if self.failed else 0
