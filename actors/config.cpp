@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "protocol/authorization.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <fstream>
@@ -63,6 +65,20 @@ bool parse_bool(const YAML::Node& n, const std::string& where) {
 
 std::string parse_string(const YAML::Node& n, const std::string& where) {
   return scalar_of(n, where);
+}
+
+// A YAML sequence of non-empty strings ([a, b] or one "- a" per line).
+std::vector<std::string> parse_string_list(const YAML::Node& n, const std::string& where) {
+  if (!n.IsSequence())
+    fail(where, "expected a list of strings like [writer, reader]");
+  std::vector<std::string> out;
+  for (const auto& item : n) {
+    auto v = scalar_of(item, where);
+    if (v.empty())
+      fail(where, "empty name in the list");
+    out.push_back(std::move(v));
+  }
+  return out;
 }
 
 // Prometheus durations: one or more <int><unit>, units y w d h m s ms, in
@@ -175,6 +191,19 @@ std::vector<key_spec> schema() {
   add("tls.key_file", [](auto& n, settings& s, auto& w) { s.tls.key_file = parse_string(n, w); });
   add("tls.ca_file", [](auto& n, settings& s, auto& w) { s.tls.ca_file = parse_string(n, w); });
   add("tls.require_client_cert", [](auto& n, settings& s, auto& w) { s.tls.require_client_cert = parse_bool(n, w); });
+  add("tls.allowed_writers", [](auto& n, settings& s, auto& w) { s.tls.allowed_writers = parse_string_list(n, w); });
+  add("tls.allowed_readers", [](auto& n, settings& s, auto& w) { s.tls.allowed_readers = parse_string_list(n, w); });
+  add("tls.open_endpoints_for_any_client", [](auto& n, settings& s, auto& w) { s.tls.open_endpoints_for_any_client = parse_bool(n, w); });
+  add("server.plaintext_loopback_addr", [](auto& n, settings& s, auto& w) {
+    auto v = parse_string(n, w);
+    if (v.empty())
+      return;  // "" keeps the listener off
+    auto host = split_host_port(v, w).first;
+    // Plain HTTP skips client certificates; only this host may reach it.
+    if (!protocol::is_loopback_host(host))
+      fail(w, "must be a loopback address (127.0.0.0/8, [::1] or localhost), got \"" + v + "\"");
+    s.server.plaintext_loopback_addr = v;
+  });
 
   add("ingest.drop_non_finite", [](auto& n, settings& s, auto& w) { s.ingest.drop_non_finite = parse_bool(n, w); });
   add_uint("ingest.max_future_seconds", [](settings& s) -> auto& { return s.ingest.max_future_seconds; }, 0, 10 * 365 * 86400);
@@ -263,6 +292,10 @@ settings parse_settings(const std::string& yaml_text, const std::string& source)
     throw config_error(source + ": tls.cert_file: required when other tls keys are set");
   if (s.tls.require_client_cert && s.tls.ca_file.empty())
     throw config_error(source + ": tls.ca_file: required when tls.require_client_cert is true");
+  // Allow lists name certificate identities; without client verification
+  // nobody could ever match them.
+  if ((!s.tls.allowed_writers.empty() || !s.tls.allowed_readers.empty()) && s.tls.ca_file.empty())
+    throw config_error(source + ": tls.ca_file: required when tls.allowed_writers or tls.allowed_readers is set");
   return s;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace nl::actors {
 
@@ -38,6 +39,10 @@ struct server_settings {
   int64_t lookback_delta_ms = 5 * 60 * 1000;
   /// Threads serving HTTP (0 = one per core).
   uint32_t http_threads = 0;
+  /// Optional extra plain-HTTP listener for local tools that cannot present
+  /// a client certificate (promtool 2.42); loopback addresses only. Empty:
+  /// off.
+  std::string plaintext_loopback_addr;
 };
 
 struct storage_settings {
@@ -61,6 +66,13 @@ struct tls_settings {
   std::string key_file;
   std::string ca_file;
   bool require_client_cert = false;
+  /// Identities (CN, DNS or URI SAN) allowed to write / read; empty = any
+  /// client that passed the handshake. "@loopback" names the plaintext
+  /// loopback listener.
+  std::vector<std::string> allowed_writers;
+  std::vector<std::string> allowed_readers;
+  /// /metrics, /-/healthy, /-/ready need only a handshake (else a reader).
+  bool open_endpoints_for_any_client = true;
   bool enabled() const { return !cert_file.empty(); }
 };
 

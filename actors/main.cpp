@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "actors/config.hpp"
@@ -23,7 +24,9 @@
 #include "actors/network.hpp"
 #include "actors/storage_open.hpp"
 #include "actors/supervisor.hpp"
+#include "protocol/authorization.hpp"
 #include "protocol/http_server.hpp"
+#include "protocol/tls_context.hpp"
 
 using namespace nl::actors;
 namespace protocol = nl::protocol;
@@ -63,6 +66,30 @@ struct nightlight_config : caf::actor_system_config {
   }
 };
 
+// The TLS context and allow lists from the configuration. Bad files are a
+// configuration error (exit 2): each message names the setting and file.
+bool setup_tls(const settings& cfg, protocol::http_server_options& ho) {
+  protocol::tls_options to;
+  to.cert_file = cfg.tls.cert_file;
+  to.key_file = cfg.tls.key_file;
+  to.ca_file = cfg.tls.ca_file;
+  to.require_client_cert = cfg.tls.require_client_cert;
+  auto built = protocol::build_tls_context(to);
+  if (!built) {
+    std::cerr << "nightlight: " << built.error().message() << "\n";
+    return false;
+  }
+  for (auto& w : built->warnings)
+    log_warn("tls: " + w);
+  ho.tls = std::make_shared<protocol::tls_context_reloader>(to, std::move(*built));
+  protocol::authorization_options ao;
+  ao.allowed_writers = cfg.tls.allowed_writers;
+  ao.allowed_readers = cfg.tls.allowed_readers;
+  ao.open_endpoints_for_any_client = cfg.tls.open_endpoints_for_any_client;
+  ho.authz = std::make_shared<protocol::authorizer>(std::move(ao));
+  return true;
+}
+
 size_t cores() {
   auto n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : n;
@@ -78,6 +105,24 @@ int run(const settings& cfg, bool wal_repair) {
   ho.threads = cfg.server.http_threads ? cfg.server.http_threads : static_cast<unsigned>(cores());
   ho.body_limit = cfg.server.max_request_bytes;
   ho.on_error = [](const std::string& m) { log_debug(m); };
+  ho.on_warning = [](const std::string& m) { log_warn(m); };
+  ho.on_info = [](const std::string& m) { log_info(m); };
+  ho.tls_failures = &stats.tls_handshake_failures;
+  ho.forbidden = &stats.http_forbidden;
+  if (cfg.tls.enabled() && !setup_tls(cfg, ho))
+    return 2;
+  // The loopback listener: same handler and allow lists, no TLS; its
+  // clients are the "@loopback" identity (promtool 2.42 has no client cert).
+  std::optional<protocol::http_server_options> lo;
+  if (!cfg.server.plaintext_loopback_addr.empty()) {
+    auto [lhost, lport] = split_host_port(cfg.server.plaintext_loopback_addr, "server.plaintext_loopback_addr");
+    lo = ho;
+    lo->host = lhost == "localhost" ? "127.0.0.1" : lhost;
+    lo->port = lport;
+    lo->threads = 1;
+    lo->tls = nullptr;
+    lo->loopback_identity = true;
+  }
   ho.on_done = [&stats](const protocol::http_request& rq, unsigned code, double secs) {
     stats.observe_http(frontend::handler_name(rq.method, rq.path), code, secs);
   };
@@ -86,13 +131,24 @@ int run(const settings& cfg, bool wal_repair) {
   protocol::http_server http{ho, [&front](protocol::http_request&& rq, protocol::http_reply rp) {
                                front.handle(std::move(rq), std::move(rp));
                              }};
-  if (cfg.tls.enabled())
-    log_warn("tls: configured, but this build serves plain HTTP; the TLS listener is not wired yet");
   if (auto st = http.start(); !st) {
     log_error(st.message());
     return 1;
   }
-  log_info("http: listening on " + host + ":" + std::to_string(http.port()) + " (not ready until the WAL is replayed)");
+  log_info(std::string{cfg.tls.enabled() ? "https" : "http"} + ": listening on " + host + ":"
+           + std::to_string(http.port()) + " (not ready until the WAL is replayed)");
+  std::optional<protocol::http_server> loopback_http;
+  if (lo) {
+    loopback_http.emplace(*lo, [&front](protocol::http_request&& rq, protocol::http_reply rp) {
+      front.handle(std::move(rq), std::move(rp));
+    });
+    if (auto st = loopback_http->start(); !st) {
+      log_error("server.plaintext_loopback_addr: " + st.message());
+      http.stop();
+      return 1;
+    }
+    log_info("http: plaintext loopback listener on " + lo->host + ":" + std::to_string(loopback_http->port()));
+  }
 
   size_t shards = cfg.storage.head_shards ? cfg.storage.head_shards : cores();
   auto opened = open_storage(cfg, shards, wal_repair);
@@ -113,8 +169,11 @@ int run(const settings& cfg, bool wal_repair) {
     so.front = &front;
     so.on_fatal = [&stop](int c) { stop.request(c); };
     uint64_t nseries = 0;
-    for (auto& h : opened->heads)
+    for (auto& h : opened->heads) {
       nseries += h->num_series();
+      if (h->num_series() > 0)
+        front.observe_time(h->max_time());
+    }
     stats.head_series = static_cast<int64_t>(nseries);
     auto sup = sys.spawn(supervisor, std::move(opened->heads), std::move(opened->wal), so);
     log_info("nightlight " NL_VERSION " ready: " + std::to_string(shards) + " head shards, data in "
@@ -135,6 +194,8 @@ int run(const settings& cfg, bool wal_repair) {
 
     // Shutdown: finish what was acknowledged-to-be, refuse the rest.
     http.stop_accepting();
+    if (loopback_http)
+      loopback_http->stop_accepting();
     front.close_writes();
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(8);
     while (front.writes_in_flight() > 0 && std::chrono::steady_clock::now() < deadline)
@@ -150,7 +211,12 @@ int run(const settings& cfg, bool wal_repair) {
                      log_warn("wal: final sync failed: " + sys.render(err));
                  });
     }
+    // Let the answers of finished requests reach their clients.
+    if (!http.drain(std::chrono::seconds(1)) || (loopback_http && !loopback_http->drain(std::chrono::seconds(1))))
+      log_warn("shutdown: some HTTP answers were not written within 1s");
     http.stop();
+    if (loopback_http)
+      loopback_http->stop();
     caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
     // Wake the signal thread if it is still waiting (fatal-error path).
     pthread_kill(signals.native_handle(), SIGTERM);

@@ -12,6 +12,9 @@
 #include <utility>
 #include <vector>
 
+#include "protocol/authorization.hpp"
+#include "protocol/tls_failure.hpp"
+
 namespace nl::actors {
 
 /// A cumulative histogram with fixed upper bounds (seconds).
@@ -55,6 +58,9 @@ struct metrics {
   histogram wal_fsync_seconds;
   std::atomic<uint64_t> overload_responses{0};
   std::atomic<int64_t> inflight_samples{0};
+  /// Bumped by the HTTP server's TLS sessions and authorization check.
+  protocol::tls_failure_counters tls_handshake_failures;
+  protocol::forbidden_counters http_forbidden;
 
   void count_rejected(reject_reason r, uint64_t n = 1) {
     samples_rejected[static_cast<size_t>(r)].fetch_add(n, std::memory_order_relaxed);

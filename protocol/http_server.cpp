@@ -3,14 +3,27 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <openssl/x509.h>
+
+#include "protocol/authorization.hpp"
+#include "protocol/tls_context.hpp"
+#include "protocol/tls_failure.hpp"
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <optional>
 #include <thread>
+#include <csignal>
+#include <type_traits>
 
 namespace nl::protocol {
 
@@ -22,15 +35,39 @@ using tcp = net::ip::tcp;
 namespace {
 
 using clock_type = std::chrono::steady_clock;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
+// IMF-fixdate, as Go's server sends on every response (clients read it for
+// clock-skew checks; the CORS headers expose it).
+std::string http_date() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[40];
+  auto n = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return std::string(buf, n);
+}
 
 // One connection. Reads a header, checks the size, reads the body, hands the
 // request to the handler and waits (without a timer) for the reply, which
 // arrives through post() on this connection's strand.
 template <class Stream>
 class session : public std::enable_shared_from_this<session<Stream>> {
+  static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+
  public:
-  session(Stream stream, const http_server_options& opts, const http_handler& handler)
-    : stream_(std::move(stream)), opts_(opts), handler_(handler) {
+  /// `ctx` is the TLS context `stream` was made with (null for plain TCP);
+  /// holding it keeps this connection on it across reloads.
+  session(Stream stream, const http_server_options& opts, const http_handler& handler,
+          std::atomic<int64_t>& busy, std::shared_ptr<net::ssl::context> ctx = nullptr)
+    : ctx_(std::move(ctx)), stream_(std::move(stream)), opts_(opts), handler_(handler), busy_(busy) {
+    if (opts_.loopback_identity)
+      identity_.source = peer_identity::kind::loopback;
+  }
+
+  // A reply that was dropped unanswered must not keep drain() waiting.
+  ~session() {
+    uncount();
   }
 
   void run() {
@@ -38,10 +75,74 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
     if (!ec)
       peer_ = ep.address().to_string() + ":" + std::to_string(ep.port());
-    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->read_header(); });
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (is_tls)
+        self->read_first_bytes();
+      else
+        self->read_header();
+    });
   }
 
  private:
+  // TLS: look at the first bytes before OpenSSL does, so that a plain HTTP
+  // client gets a readable answer instead of a dropped connection.
+  void read_first_bytes() {
+    auto& tcp = beast::get_lowest_layer(stream_);
+    tcp.expires_after(opts_.handshake_timeout);
+    tcp.async_read_some(buffer_.prepare(512), [self = this->shared_from_this()](
+                                                beast::error_code ec, size_t n) {
+      self->on_first_bytes(ec, n);
+    });
+  }
+
+  void on_first_bytes(beast::error_code ec, size_t n) {
+    if (ec)
+      return close();  // connected and left (port probes): nothing to report
+    buffer_.commit(n);
+    auto bytes = buffer_.cdata();
+    std::string_view first{static_cast<const char*>(bytes.data()), bytes.size()};
+    if (looks_like_plaintext_http(first)) {
+      refused(tls_failure::plaintext_http, "plain HTTP request on the TLS port");
+      auto text = plaintext_http_response();
+      net::async_write(beast::get_lowest_layer(stream_), net::buffer(text.data(), text.size()),
+                       [self = this->shared_from_this()](beast::error_code, size_t) {
+                         self->close();
+                       });
+      return;
+    }
+    if constexpr (is_tls) {
+      stream_.async_handshake(net::ssl::stream_base::server, buffer_.data(),
+                              [self = this->shared_from_this()](beast::error_code ec, size_t used) {
+                                self->on_handshake(ec, used);
+                              });
+    }
+  }
+
+  void on_handshake(beast::error_code ec, size_t used) {
+    if constexpr (is_tls) {
+      SSL* ssl = stream_.native_handle();
+      if (ec) {
+        long verify = SSL_get_verify_result(ssl);
+        std::string detail = verify != X509_V_OK ? X509_verify_cert_error_string(verify)
+                                                 : ec.message();
+        refused(classify_handshake_failure(ec, verify), detail);
+        return close();
+      }
+      buffer_.consume(used);
+      identity_ = identity_of(ssl);
+      read_header();
+    }
+  }
+
+  /// Counts and logs a refused handshake, once per connection.
+  void refused(tls_failure reason, const std::string& detail) {
+    if (opts_.tls_failures != nullptr)
+      opts_.tls_failures->add(reason);
+    if (opts_.on_warning)
+      opts_.on_warning("tls handshake from " + peer_ + " refused: " + std::string{to_string(reason)}
+                     + " (" + detail + ")");
+  }
+
   void read_header() {
     parser_.emplace();
     parser_->body_limit(opts_.body_limit);
@@ -90,7 +191,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
       r.status = 400;
       r.content_type = "text/plain; charset=utf-8";
       r.body = "400 Bad Request: " + ec.message();
-      return write(std::move(r), "");
+      return write(std::move(r));
     }
     if (opts_.on_error)
       opts_.on_error("http read from " + peer_ + ": " + ec.message());
@@ -103,7 +204,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     r.status = 413;
     r.content_type = "text/plain; charset=utf-8";
     r.body = "request body larger than " + std::to_string(opts_.body_limit) + " bytes";
-    write(std::move(r), "");
+    write(std::move(r));
   }
 
   void on_body(beast::error_code ec) {
@@ -123,27 +224,46 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     req.content_encoding = std::string{msg[http::field::content_encoding]};
     req.body = std::move(msg.body());
     req.peer = peer_;
+    req.identity = identity_.describe();
     head_request_ = msg.method() == http::verb::head;
     method_ = req.method;
     path_ = req.path;
     started_ = clock_type::now();
     version_ = msg.version();
+    if (opts_.authz) {
+      auto decision = opts_.authz->check(identity_, req.target);
+      if (!decision.allowed) {
+        if (opts_.forbidden != nullptr)
+          opts_.forbidden->add(req.target);
+        if (opts_.on_warning)
+          opts_.on_warning("forbidden: " + req.method + " " + req.path + " from " + peer_ + ": "
+                           + decision.reason);
+        auto fr = make_forbidden_response(req.target, decision);
+        http_response r;
+        r.status = 403;
+        r.content_type = std::move(fr.content_type);
+        r.body = std::move(fr.body);
+        return write(std::move(r));
+      }
+    }
+    busy_.fetch_add(1);  // until the answer is written (see http_server::drain)
+    counted_ = true;
     // The reply may come from any thread; hop onto this connection's strand.
     auto self = this->shared_from_this();
     http_reply reply = [self](http_response r) {
       net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
-        self->write(std::move(r), self->method_);
+        self->write(std::move(r));
       });
     };
     handler_(std::move(req), std::move(reply));
   }
 
-  void write(http_response r, const std::string& method) {
-    (void)method;
+  void write(http_response r) {
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(version_ ? version_ : 11);
     res->result(r.status);
     res->set(http::field::server, "Nightlight");
+    res->set(http::field::date, http_date());
     if (!r.content_type.empty())
       res->set(http::field::content_type, r.content_type);
     for (auto& [k, v] : r.headers)
@@ -170,6 +290,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   }
 
   void on_write(beast::error_code ec) {
+    uncount();
     if (opts_.on_done && !method_.empty()) {
       http_request info;
       info.method = method_;
@@ -189,24 +310,35 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     read_header();
   }
 
+  void uncount() {
+    if (counted_) {
+      counted_ = false;
+      busy_.fetch_sub(1);
+    }
+  }
+
   void close() {
     beast::error_code ec;
     beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
     beast::get_lowest_layer(stream_).close();
   }
 
+  std::shared_ptr<net::ssl::context> ctx_;  // before stream_: outlives it
   Stream stream_;
   const http_server_options& opts_;
   const http_handler& handler_;
+  std::atomic<int64_t>& busy_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string peer_;
+  peer_identity identity_;
   std::string method_;
   std::string path_;
   unsigned version_ = 11;
   unsigned status_ = 0;
   bool keep_alive_ = true;
   bool head_request_ = false;
+  bool counted_ = false;  // this request is included in busy_
   clock_type::time_point started_;
 };
 
@@ -220,6 +352,9 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
   std::vector<std::thread> threads;
   uint16_t port = 0;
   std::atomic<bool> stopped{false};
+  std::atomic<int64_t> busy{0};  // requests handed to the handler, answer not yet written
+  std::optional<net::steady_timer> tls_poll;
+  std::optional<net::signal_set> sighup;
 
   impl(http_server_options o, http_handler h) : opts(std::move(o)), handler(std::move(h)), ioc(static_cast<int>(std::max(1u, opts.threads))) {
   }
@@ -233,10 +368,66 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
           self->opts.on_error("http accept: " + ec.message());
       } else {
         s.set_option(tcp::no_delay(true), ec);
-        std::make_shared<session<beast::tcp_stream>>(beast::tcp_stream(std::move(s)), self->opts, self->handler)->run();
+        if (self->opts.tls) {
+          auto ctx = self->opts.tls->current();
+          std::make_shared<session<tls_stream>>(tls_stream(beast::tcp_stream(std::move(s)), *ctx),
+                                                self->opts, self->handler, self->busy, ctx)
+            ->run();
+        } else {
+          std::make_shared<session<beast::tcp_stream>>(beast::tcp_stream(std::move(s)), self->opts,
+                                                       self->handler, self->busy)
+            ->run();
+        }
       }
       self->accept();
     });
+  }
+
+  // Certificate reloads run on an Asio thread: a rebuild takes about a
+  // millisecond and must not race with accept's current().
+  void start_tls_reloads() {
+    if (opts.tls_poll_interval.count() > 0) {
+      tls_poll.emplace(ioc);
+      poll_tls_files();
+    }
+    sighup.emplace(ioc, SIGHUP);
+    wait_sighup();
+  }
+
+  void poll_tls_files() {
+    tls_poll->expires_after(opts.tls_poll_interval);
+    tls_poll->async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec)
+        return;
+      self->reload_tls(false);
+      self->poll_tls_files();
+    });
+  }
+
+  void wait_sighup() {
+    sighup->async_wait([self = shared_from_this()](beast::error_code ec, int) {
+      if (ec)
+        return;
+      self->reload_tls(true);
+      self->wait_sighup();
+    });
+  }
+
+  void reload_tls(bool force) {
+    std::vector<std::string> warnings;
+    bool reloaded = false;
+    auto st = force ? opts.tls->reload(&warnings) : opts.tls->reload_if_changed(&reloaded, &warnings);
+    if (!st) {
+      if (opts.on_warning)
+        opts.on_warning("tls: reload failed, keeping the previous certificates: " + st.message());
+      return;
+    }
+    if ((force || reloaded) && opts.on_info)
+      opts.on_info("tls: reloaded " + opts.tls->options().cert_file + " (generation "
+                   + std::to_string(opts.tls->generation()) + ")");
+    for (auto& w : warnings)
+      if (opts.on_warning)
+        opts.on_warning("tls: " + w);
   }
 };
 
@@ -266,6 +457,8 @@ storage::status http_server::start() {
     return storage::status::io_error("http: listen " + where + ": " + ec.message());
   impl_->port = a.local_endpoint().port();
   impl_->accept();
+  if (impl_->opts.tls)
+    impl_->start_tls_reloads();
   for (unsigned i = 0; i < std::max(1u, impl_->opts.threads); ++i)
     impl_->threads.emplace_back([p = impl_] { p->ioc.run(); });
   return storage::status::ok();
@@ -280,6 +473,16 @@ void http_server::stop_accepting() {
     beast::error_code ec;
     p->acceptor.close(ec);
   });
+}
+
+bool http_server::drain(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (impl_->busy.load() > 0) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
 }
 
 void http_server::stop() {

@@ -9,9 +9,11 @@
 // (CAF workers) never touch a socket. One request per connection is in
 // flight at a time (no pipelining); keep-alive is honoured.
 //
-// Streams: the session is a template on its stream type; this file builds
-// plain TCP. A TLS stream (asio::ssl::stream<beast::tcp_stream>) plugs in by
-// adding a handshake step to the session and an ssl::context to the options.
+// Streams: the session is a template on its stream type: plain TCP, or
+// TLS (beast::ssl_stream) when `http_server_options::tls` is set. A TLS
+// connection takes the reloader's current context at accept and keeps it,
+// so certificate reloads only affect new connections; its peer identity is
+// extracted once after the handshake and checked per request by `authz`.
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -24,6 +26,11 @@
 
 namespace nl::protocol {
 
+class authorizer;
+class forbidden_counters;
+class tls_context_reloader;
+class tls_failure_counters;
+
 /// One received request. Header names are matched case-insensitively by
 /// Beast; only the headers endpoints need are copied out.
 struct http_request {
@@ -35,6 +42,9 @@ struct http_request {
   std::string content_encoding;  ///< "" when absent
   std::string body;
   std::string peer;              ///< "ip:port" of the client
+  /// Who the client proved to be, for logs: "CN=writer DNS=writer", "-"
+  /// without a verified certificate, "loopback" on the loopback listener.
+  std::string identity;
 };
 
 struct http_response {
@@ -67,6 +77,29 @@ struct http_server_options {
   /// Receives every answered request: method, path, status, seconds from the
   /// end of the request to the end of the reply write (optional, any thread).
   std::function<void(const http_request&, unsigned status, double seconds)> on_done;
+
+  /// TLS (optional; owned jointly, thread-safe). When set the listener
+  /// speaks only TLS: plain HTTP is answered 400 as Go servers do.
+  std::shared_ptr<tls_context_reloader> tls;
+  /// How often the TLS files are checked for changes; 0 disables polling.
+  /// With TLS, SIGHUP also reloads at once.
+  std::chrono::seconds tls_poll_interval{5};
+  /// Longest a client may take from connect to a finished handshake.
+  std::chrono::seconds handshake_timeout{10};
+  /// Per-request access check (optional; absent = everything allowed).
+  /// Refusals are answered 403 without calling the handler.
+  std::shared_ptr<const authorizer> authz;
+  /// Clients of this listener are the `@loopback` identity (the plaintext
+  /// loopback listener); otherwise plain-TCP clients are anonymous.
+  bool loopback_identity = false;
+  /// Counters (optional; must outlive the server).
+  tls_failure_counters* tls_failures = nullptr;
+  forbidden_counters* forbidden = nullptr;
+  /// Receives one line per refused TLS handshake or forbidden request, and
+  /// certificate reload problems: things an operator must see (optional).
+  std::function<void(const std::string&)> on_warning;
+  /// Receives notices such as "tls: reloaded ..." (optional).
+  std::function<void(const std::string&)> on_info;
 };
 
 class http_server {
@@ -83,6 +116,10 @@ class http_server {
   uint16_t port() const;
   /// Closes the listening socket; connections in progress continue.
   void stop_accepting();
+  /// Waits until every request handed to the handler has had its answer
+  /// written (or its connection failed); false when `timeout` passed first.
+  /// Call after stop_accepting() for a graceful shutdown.
+  bool drain(std::chrono::milliseconds timeout);
   /// Stops all I/O and joins the threads. Replies delivered afterwards are
   /// dropped. Idempotent.
   void stop();

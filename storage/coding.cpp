@@ -68,21 +68,29 @@ bool get_fixed64(std::string_view& in, uint64_t& v) {
 
 // -- varints -------------------------------------------------------------------
 
-void put_uvarint(std::string& dst, uint64_t v) {
-  char buf[max_varint64_bytes];
-  size_t n = 0;
+char* encode_uvarint(char* dst, uint64_t v) {
   while (v >= 0x80) {
-    buf[n++] = static_cast<char>(v | 0x80);
+    *dst++ = static_cast<char>(v | 0x80);
     v >>= 7;
   }
-  buf[n++] = static_cast<char>(v);
-  dst.append(buf, n);
+  *dst++ = static_cast<char>(v);
+  return dst;
+}
+
+char* encode_varint(char* dst, int64_t v) {
+  // Shift as unsigned: left-shifting a negative value is undefined in C++17.
+  auto u = static_cast<uint64_t>(v);
+  return encode_uvarint(dst, (u << 1) ^ (v < 0 ? ~uint64_t{0} : 0));
+}
+
+void put_uvarint(std::string& dst, uint64_t v) {
+  char buf[max_varint64_bytes];
+  dst.append(buf, encode_uvarint(buf, v) - buf);
 }
 
 void put_varint(std::string& dst, int64_t v) {
-  // Shift as unsigned: left-shifting a negative value is undefined in C++17.
-  auto u = static_cast<uint64_t>(v);
-  put_uvarint(dst, (u << 1) ^ (v < 0 ? ~uint64_t{0} : 0));
+  char buf[max_varint64_bytes];
+  dst.append(buf, encode_varint(buf, v) - buf);
 }
 
 bool get_uvarint(std::string_view& in, uint64_t& v) {
@@ -172,6 +180,9 @@ using crc_fn = uint32_t (*)(uint32_t, const void*, size_t);
 
 crc_fn select_crc32c() {
 #if defined(__x86_64__)
+  // Needed when the first CRC runs from a static initialiser, before the
+  // runtime has probed the CPU.
+  __builtin_cpu_init();
   if (__builtin_cpu_supports("sse4.2"))
     return crc32c_extend_sse42;
 #endif

@@ -53,6 +53,14 @@ class posix_writable_file final : public writable_file {
     return status::ok();
   }
 
+  status truncate(uint64_t size) override {
+    if (fd_ < 0)
+      return status::io_error("truncate of closed file " + path_);
+    if (::ftruncate(fd_, static_cast<off_t>(size)) != 0)
+      return errno_status("truncate", path_, errno);
+    return status::ok();
+  }
+
   status close() override {
     if (fd_ < 0)
       return status::io_error("close of closed file " + path_);
@@ -190,6 +198,15 @@ result<uint64_t> file_size(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0)
     return errno_status("stat", path, errno);
   return static_cast<uint64_t>(st.st_size);
+}
+
+result<bool> path_exists(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0)
+    return true;
+  if (errno == ENOENT)
+    return false;
+  return errno_status("stat", path, errno);
 }
 
 status truncate_file(const std::string& path, uint64_t size) {

@@ -28,6 +28,8 @@ class writable_file {
   virtual status append(std::string_view data) = 0;
   /// fdatasync(2): the data written so far survives a power loss.
   virtual status sync() = 0;
+  /// ftruncate(2) to `size` bytes; later appends go to the new end.
+  virtual status truncate(uint64_t size) = 0;
   /// Closes the descriptor (no implicit sync). Further calls fail.
   virtual status close() = 0;
 };
@@ -68,6 +70,8 @@ status create_dir_if_missing(const std::string& dir);
 /// Names of the entries in `dir` (no "." and ".."), in no particular order.
 result<std::vector<std::string>> list_dir(const std::string& dir);
 result<uint64_t> file_size(const std::string& path);
+/// False when `path` does not exist; io_error when that cannot be told.
+result<bool> path_exists(const std::string& path);
 /// Cuts `path` to `size` bytes and fdatasyncs it.
 status truncate_file(const std::string& path, uint64_t size);
 status remove_file(const std::string& path);

@@ -46,12 +46,18 @@ void encode_samples(const std::vector<sample_record>& samples, std::string& out)
     return;
   const auto base_ref = samples.front().ref;
   const auto base_t = static_cast<uint64_t>(samples.front().t);
+  // Typical size (nearby refs and times); larger deltas just grow the string.
+  out.reserve(out.size() + 2 * max_varint64_bytes + samples.size() * 12);
   put_uvarint(out, base_ref);
   put_varint(out, samples.front().t);
+  // One append per sample from a stack buffer: appending byte by byte
+  // dominated the encoding time.
+  char buf[2 * max_varint64_bytes + 8];
   for (const auto& s : samples) {
-    put_varint(out, static_cast<int64_t>(s.ref - base_ref));
-    put_varint(out, static_cast<int64_t>(static_cast<uint64_t>(s.t) - base_t));
-    put_fixed64(out, float_bits(s.v));
+    char* p = encode_varint(buf, static_cast<int64_t>(s.ref - base_ref));
+    p = encode_varint(p, static_cast<int64_t>(static_cast<uint64_t>(s.t) - base_t));
+    encode_fixed64(p, float_bits(s.v));
+    out.append(buf, p + 8 - buf);
   }
 }
 
@@ -80,8 +86,8 @@ status decode_series(std::string_view rec, std::vector<series_record>& out) {
       out.clear();
       return record_corrupt("series", rec, in, "truncated series header");
     }
-    // Each pair takes at least two length bytes.
-    if (count > in.size() / 2) {
+    // Each pair takes at least three bytes: two lengths and a non-empty value.
+    if (count > in.size() / 3) {
       out.clear();
       return record_corrupt("series", rec, in,
                             "label count " + std::to_string(count) + " exceeds the record");

@@ -37,10 +37,10 @@ void encode_samples(const std::vector<sample_record>& samples, std::string& out)
 result<wal_record_type> record_type(std::string_view rec);
 /// Decode one record into `out`, which is cleared first (its capacity is
 /// kept, so replay can reuse one vector). Damaged or foreign bytes give
-/// corruption naming the byte offset, with `out` empty; they never crash or
-/// allocate more than a small multiple of rec.size(). Decoded label sets
-/// satisfy label_set's invariant (sorted, unique names, no empty value);
-/// a record that breaks it is corruption.
+/// corruption naming the byte offset, with `out` empty; they never crash,
+/// and counts are checked against the bytes left before anything is
+/// reserved. Decoded label sets satisfy label_set's invariant (sorted,
+/// unique names, no empty value); a record that breaks it is corruption.
 status decode_series(std::string_view rec, std::vector<series_record>& out);
 status decode_samples(std::string_view rec, std::vector<sample_record>& out);
 

@@ -40,6 +40,11 @@ wal_segment_reader::wal_segment_reader(std::string dir, std::vector<uint64_t> se
 
 result<std::unique_ptr<wal_segment_reader>> wal_segment_reader::open(std::string dir,
                                                                      uint64_t first_segment) {
+  auto exists = path_exists(dir);
+  if (!exists)
+    return exists.error();
+  if (!*exists)
+    return std::unique_ptr<wal_segment_reader>{new wal_segment_reader(std::move(dir), {})};
   auto segments = list_wal_segments(dir);
   if (!segments)
     return segments.error();
@@ -153,11 +158,11 @@ wal_segment_reader::step wal_segment_reader::read_fragment() {
   if (!fragment_crc_ok(p, len))
     return damage("checksum mismatch", off);
   std::string_view data{p + wal_fragment_header_size, len};
-  uint64_t end = off + wal_fragment_header_size + len;
-  if (type & wal_fragment_skippable) {
-    pos_ += wal_fragment_header_size + len;
+  // Past this fragment; after damage the reader stops, so pos_ no longer
+  // matters on those paths.
+  pos_ += wal_fragment_header_size + len;
+  if (type & wal_fragment_skippable)
     return step::more;
-  }
   switch (static_cast<wal_fragment_type>(type)) {
     case wal_fragment_type::full:
       if (in_record_)
@@ -170,17 +175,16 @@ wal_segment_reader::step wal_segment_reader::read_fragment() {
                       off);
       in_record_ = true;
       assembled_.assign(data.data(), data.size());
-      pos_ += wal_fragment_header_size + len;
       return step::more;
     case wal_fragment_type::middle:
+      if (!in_record_)
+        return damage("middle fragment without first", off);
+      assembled_.append(data.data(), data.size());
+      return step::more;
     case wal_fragment_type::last:
       if (!in_record_)
-        return damage(std::string{type == 3 ? "middle" : "last"} + " fragment without first", off);
+        return damage("last fragment without first", off);
       assembled_.append(data.data(), data.size());
-      if (type == 3) {
-        pos_ += wal_fragment_header_size + len;
-        return step::more;
-      }
       in_record_ = false;
       record_ = assembled_;
       break;
@@ -189,8 +193,7 @@ wal_segment_reader::step wal_segment_reader::read_fragment() {
                       + " (written by a newer version?)",
                     off);
   }
-  pos_ += wal_fragment_header_size + len;
-  summary_.last_good = {segment_, end};
+  summary_.last_good = {segment_, off + wal_fragment_header_size + len};
   return step::record;
 }
 
@@ -224,18 +227,21 @@ wal_segment_reader::step wal_segment_reader::damage(const std::string& what, uin
 }
 
 result<std::optional<uint64_t>> wal_segment_reader::valid_fragment_from(uint64_t offset) {
-  // Tries every byte offset, not just page starts: after a bad length the
-  // next fragment boundary is unknown, and missing a valid record here would
-  // let a tail truncation silently drop acknowledged data. Random bytes pass
-  // the checks below with probability ~2^-32 per offset.
+  // In the damaged page the next fragment boundary is unknown (the length
+  // field may be what broke), so every byte offset is tried; random bytes
+  // pass with probability ~2^-32 each. Every later page starts with a
+  // fragment, so checking page starts finds any later valid data unless the
+  // start of each such page is damaged too, and keeps the scan of a long
+  // garbage tail linear.
   std::string page(wal_page_size, '\0');
   uint64_t page_start = offset - offset % wal_page_size;
-  size_t i = offset % wal_page_size;
-  for (;; page_start += wal_page_size, i = 0) {
+  size_t from = offset % wal_page_size;
+  size_t to = wal_page_size;  // candidates in [from, to) of this page
+  for (;; page_start += wal_page_size) {
     auto n = file_->read(page_start, page.data(), wal_page_size);
     if (!n)
       return n.error();
-    for (; i + wal_fragment_header_size <= *n; ++i) {
+    for (size_t i = from; i < to && i + wal_fragment_header_size <= *n; ++i) {
       const char* p = page.data() + i;
       size_t len = fragment_len(p);
       if (p[6] != 0 && i + wal_fragment_header_size + len <= *n && fragment_crc_ok(p, len))
@@ -243,6 +249,8 @@ result<std::optional<uint64_t>> wal_segment_reader::valid_fragment_from(uint64_t
     }
     if (*n < wal_page_size)
       return std::optional<uint64_t>{};
+    from = 0;
+    to = 1;
   }
 }
 

@@ -67,8 +67,8 @@ struct wal_replay_result {
 class wal_segment_reader {
  public:
   /// Lists the segments of `dir` with numbers >= `first_segment` (0: all);
-  /// fails with io_error when `dir` cannot be listed. A missing directory is
-  /// an error; a directory without segments reads as clean and empty.
+  /// fails with io_error when `dir` cannot be listed. A missing directory
+  /// (the first start) or one without segments reads as clean and empty.
   static result<std::unique_ptr<wal_segment_reader>> open(std::string dir,
                                                           uint64_t first_segment = 0);
 

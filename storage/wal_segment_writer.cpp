@@ -88,6 +88,7 @@ status wal_segment_writer::start_segment(uint64_t segment) {
   file_ = std::move(*f);
   segment_ = segment;
   segment_offset_ = 0;
+  flushed_offset_ = 0;
   return status::ok();
 }
 
@@ -165,8 +166,15 @@ status wal_segment_writer::flush() {
     return status::invalid_argument("flush of closed WAL");
   if (buffer_.empty())
     return status::ok();
-  if (auto st = file_->append(buffer_); !st)
+  if (auto st = file_->append(buffer_); !st) {
+    // Part of the buffer may have reached the file. Those bytes were never
+    // acknowledged; removing them keeps the segment ending on a record
+    // boundary. If that fails too, replay will see a torn tail.
+    if (auto cut = file_->truncate(flushed_offset_); !cut)
+      return fail(status::io_error(st.message() + "; then " + cut.message()));
     return fail(st);
+  }
+  flushed_offset_ = segment_offset_;
   buffer_.clear();
   return status::ok();
 }

@@ -13,7 +13,11 @@
 // Failure contract. A failed write or sync is returned to the caller and
 // leaves the writer broken: every later call returns the same error. A WAL
 // whose on-disk state is unknown must not acknowledge anything; the owner
-// stops writing and the process restarts, replays and repairs.
+// stops writing and the process restarts, replays and repairs. After a
+// failed write the writer also tries to cut the segment back to the end of
+// the last successful flush, so that the bytes of the failed write do not
+// stay behind as a torn record (which would be corruption, not a tail, once
+// a newer segment exists).
 //
 // Thread-safety: none. One owner (the WAL writer actor) calls everything.
 #include <cstdint>
@@ -113,6 +117,7 @@ class wal_segment_writer {
   std::unique_ptr<writable_file> file_;
   uint64_t segment_ = 0;
   uint64_t segment_offset_ = 0;  // includes buffer_
+  uint64_t flushed_offset_ = 0;  // bytes of the segment written successfully
   std::string buffer_;
   status broken_;
   bool closed_ = false;

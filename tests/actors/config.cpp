@@ -91,6 +91,51 @@ CAF_TEST(bad keys and values name the key and its line) {
   }
 }
 
+CAF_TEST(tls allow lists and the loopback listener are read and checked) {
+  auto s = parse_settings("tls:\n"
+                          "  cert_file: s.pem\n"
+                          "  key_file: k.pem\n"
+                          "  ca_file: ca.pem\n"
+                          "  allowed_writers: [writer, \"spiffe://prod/prom\"]\n"
+                          "  allowed_readers:\n"
+                          "    - reader\n"
+                          "  open_endpoints_for_any_client: false\n"
+                          "server:\n"
+                          "  plaintext_loopback_addr: 127.0.0.1:19102\n",
+                          "t.yaml");
+  CAF_REQUIRE_EQUAL(s.tls.allowed_writers.size(), 2u);
+  CAF_CHECK_EQUAL(s.tls.allowed_writers[1], "spiffe://prod/prom");
+  CAF_REQUIRE_EQUAL(s.tls.allowed_readers.size(), 1u);
+  CAF_CHECK(!s.tls.open_endpoints_for_any_client);
+  CAF_CHECK_EQUAL(s.server.plaintext_loopback_addr, "127.0.0.1:19102");
+  CAF_CHECK(parse_settings("", "t.yaml").tls.open_endpoints_for_any_client);
+  CAF_CHECK(parse_settings("server:\n  plaintext_loopback_addr: \"[::1]:1\"\n", "t.yaml")
+              .server.plaintext_loopback_addr == "[::1]:1");
+  CAF_CHECK(parse_settings("server:\n  plaintext_loopback_addr: localhost:1\n", "t.yaml")
+              .server.plaintext_loopback_addr == "localhost:1");
+  struct row {
+    const char* yaml;
+    const char* expected;
+  };
+  row rows[] = {
+    {"server:\n  plaintext_loopback_addr: 0.0.0.0:9102\n",
+     "t.yaml:2: server.plaintext_loopback_addr: must be a loopback address"},
+    {"server:\n  plaintext_loopback_addr: 10.1.2.3:9102\n", "must be a loopback address"},
+    {"server:\n  plaintext_loopback_addr: \"[::]:9102\"\n", "must be a loopback address"},
+    {"server:\n  plaintext_loopback_addr: 127.0.0.1\n", "expected host:port"},
+    {"tls:\n  allowed_writers: writer\n", "t.yaml:2: tls.allowed_writers: expected a list"},
+    {"tls:\n  allowed_readers: [\"\"]\n", "tls.allowed_readers: empty name"},
+    {"tls:\n  allowed_readers: [[a]]\n", "tls.allowed_readers: expected a scalar"},
+    {"tls:\n  cert_file: s.pem\n  key_file: k.pem\n  allowed_writers: [w]\n",
+     "tls.ca_file: required when tls.allowed_writers"},
+  };
+  for (auto& r : rows) {
+    auto msg = error_of(r.yaml);
+    CAF_MESSAGE("yaml: " << r.yaml << " -> " << msg);
+    CAF_CHECK(msg.find(r.expected) != std::string::npos);
+  }
+}
+
 CAF_TEST(a missing file is a config error) {
   try {
     load_settings("/nonexistent/nightlight.yaml");

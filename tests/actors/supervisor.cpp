@@ -1,0 +1,116 @@
+#define CAF_SUITE actors.supervisor
+#include "test_support.hpp"
+
+#include <caf/test/dsl.hpp>
+
+#include "actors/supervisor.hpp"
+#include "fake_wal_file.hpp"
+#include "protocol/remote_write.hpp"
+#include "protocol/snappy_block.hpp"
+
+using namespace nl::actors;
+using nl::protocol::http_request;
+using nl::protocol::http_response;
+
+namespace {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+http_request write_request(const std::string& job) {
+  nl::protocol::write_series s;
+  s.labels = {{"__name__", "up"}, {"job", job}};
+  s.samples = {{now_ms() - 1000, 1.0}};
+  http_request r;
+  r.method = "POST";
+  r.path = r.target = "/api/v1/write";
+  r.body = nl::protocol::snappy_encode(nl::protocol::encode_write_request({s}));
+  return r;
+}
+
+using state_type = supervisor_actor::stateful_base<supervisor_state>;
+
+struct fixture : test_coordinator_fixture<caf::actor_system_config> {
+  settings cfg;
+  metrics stats;
+  frontend front{cfg, stats};
+  std::shared_ptr<nl::test::fake_wal_disk> disk = std::make_shared<nl::test::fake_wal_disk>();
+  std::shared_ptr<int> fatal = std::make_shared<int>(-1);
+  std::shared_ptr<std::vector<http_response>> got = std::make_shared<std::vector<http_response>>();
+  supervisor_actor sup;
+
+  fixture() {
+    cfg.storage.fsync = fsync_policy::always;
+    supervisor_options so;
+    so.cfg = &cfg;
+    so.stats = &stats;
+    so.front = &front;
+    so.detach_wal = false;
+    so.on_fatal = [f = fatal](int code) { *f = code; };
+    std::vector<std::shared_ptr<nl::storage::head>> heads{std::make_shared<nl::storage::head>()};
+    sup = sys.spawn(supervisor, heads, nl::test::fake_wal_writer(disk), so);
+    sched.run();
+  }
+
+  ~fixture() {
+    caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+
+  unsigned write(const std::string& job) {
+    auto g = got;
+    front.handle(write_request(job), [g](http_response r) { g->push_back(std::move(r)); });
+    sched.run();
+    return g->empty() ? 0 : g->back().status;
+  }
+};
+
+}  // namespace
+
+CAF_TEST_FIXTURE_SCOPE(supervisor_tests, fixture)
+
+CAF_TEST(the tree starts and the frontend becomes ready) {
+  CAF_CHECK(front.ready());
+  CAF_CHECK_EQUAL(write("a"), 204u);
+}
+
+CAF_TEST(a crashed network actor is restarted and writes keep working) {
+  auto old_net = deref<state_type>(sup).state.net;
+  caf::anon_send_exit(old_net, caf::exit_reason::kill);
+  sched.run();
+  auto new_net = deref<state_type>(sup).state.net;
+  CAF_CHECK(new_net != old_net);
+  CAF_CHECK_EQUAL(*fatal, -1);
+  CAF_CHECK_EQUAL(write("b"), 204u);
+}
+
+CAF_TEST(a crashed index is restarted together with the network actor) {
+  auto old_idx = deref<state_type>(sup).state.idx;
+  caf::anon_send_exit(old_idx, caf::exit_reason::kill);
+  sched.run();
+  CAF_CHECK(deref<state_type>(sup).state.idx != old_idx);
+  CAF_CHECK_EQUAL(*fatal, -1);
+  CAF_CHECK_EQUAL(write("c"), 204u);
+}
+
+CAF_TEST(a dead WAL writer stops the process instead of running half alive) {
+  auto wal = deref<state_type>(sup).state.wal;
+  caf::anon_send_exit(wal, caf::exit_reason::kill);
+  sched.run();
+  CAF_CHECK_EQUAL(*fatal, 1);
+  // Nothing can be acknowledged any more.
+  CAF_CHECK(write("d") != 204u);
+}
+
+CAF_TEST(wal sync is delegated to the writer) {
+  CAF_CHECK_EQUAL(write("e"), 204u);
+  self->send(sup, wal_sync_atom_v);
+  sched.run();
+  self->receive([](uint64_t records) { CAF_CHECK_EQUAL(records, 2u); });
+  CAF_CHECK(disk->syncs >= 2);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
