@@ -1,0 +1,1012 @@
+#include "promql/parser.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <optional>
+
+#include "promql/functions.hpp"
+#include "promql/lexer.hpp"
+
+namespace nl::promql {
+
+namespace {
+
+// Thrown inside the parser, caught once in parse(): the first error ends the
+// parse, and it is the one Prometheus reports (it keeps a list but prints
+// only the first).
+struct failure {
+  position_range pos;
+  std::string message;
+};
+
+[[noreturn]] void fail(position_range pos, std::string message) {
+  throw failure{pos, std::move(message)};
+}
+
+// "line:col:" the way ParseErr.Error() counts: lines from 1, columns in bytes
+// from 1 after the last newline.
+std::string position_prefix(std::string_view query, int pos) {
+  if (pos < 0 || static_cast<size_t>(pos) > query.size())
+    return "invalid position:";
+  int line = 1;
+  int last_break = -1;
+  for (int i = 0; i < pos; ++i) {
+    if (query[i] == '\n') {
+      last_break = i;
+      ++line;
+    }
+  }
+  return std::to_string(line) + ":" + std::to_string(pos - last_break) + ":";
+}
+
+parse_error make_error(std::string_view query, const failure& f) {
+  return {position_prefix(query, f.pos.start) + " parse error: " + f.message, f.pos};
+}
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// DocumentedType: the words used in type errors.
+std::string_view documented(value_type t) {
+  return t == value_type::none ? std::string_view("none") : to_string(t);
+}
+
+// ValueType's raw name, used by the subquery error.
+std::string_view raw_name(value_type t) {
+  switch (t) {
+    case value_type::scalar: return "scalar";
+    case value_type::vector: return "vector";
+    case value_type::matrix: return "matrix";
+    case value_type::string: return "string";
+    case value_type::none: break;
+  }
+  return "none";
+}
+
+// Go's "%f" (NaN and infinities spelled the Go way).
+std::string go_fixed(double v) {
+  if (std::isnan(v))
+    return "NaN";
+  if (std::isinf(v))
+    return v > 0 ? "+Inf" : "-Inf";
+  char buf[512];
+  std::snprintf(buf, sizeof buf, "%f", v);
+  return buf;
+}
+
+// strconv.ParseInt(s, 0, 64) for what the lexer can produce: decimal, a
+// leading 0 meaning octal, 0x hexadecimal.
+std::optional<int64_t> parse_go_int(std::string_view s) {
+  int base = 10;
+  if (s.size() >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    base = 16;
+    s.remove_prefix(2);
+  } else if (s.size() >= 2 && s[0] == '0') {
+    base = 8;
+    s.remove_prefix(1);
+  }
+  if (s.empty())
+    return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) {
+    int d = (c >= '0' && c <= '9')   ? c - '0'
+            : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+            : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                     : 99;
+    if (d >= base)
+      return std::nullopt;
+    if (v > (static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) - d) / base)
+      return std::nullopt;
+    v = v * base + d;
+  }
+  return static_cast<int64_t>(v);
+}
+
+// The NumberLiteral value: ParseInt first, then ParseFloat, as Prometheus
+// does (so "010" is 8 and "08" is 8.0).
+double parse_number(const token& t) {
+  std::string_view s = t.text;
+  if (auto i = parse_go_int(s))
+    return static_cast<double>(*i);
+  auto error = [&](std::string_view why) {
+    fail({t.pos, t.end()}, "error parsing number: strconv.ParseFloat: parsing " + go_quote(s) +
+                               ": " + std::string(why));
+  };
+  std::string lower;
+  for (char c : s)
+    lower += static_cast<char>((c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c);
+  if (lower == "inf" || lower == "infinity")
+    return std::numeric_limits<double>::infinity();
+  if (lower == "nan")
+    return std::numeric_limits<double>::quiet_NaN();
+  // Decimal float: digits with at most one '.', at least one digit, then an
+  // optional exponent with at least one digit. Hex floats need a 'p'
+  // exponent the lexer never produces, so "0x..." here is always invalid.
+  size_t i = 0, mantissa_digits = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+    ++i, ++mantissa_digits;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+      ++i, ++mantissa_digits;
+  }
+  if (mantissa_digits == 0)
+    error("invalid syntax");
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-'))
+      ++i;
+    size_t exp_digits = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+      ++i, ++exp_digits;
+    if (exp_digits == 0)
+      error("invalid syntax");
+  }
+  if (i != s.size())
+    error("invalid syntax");
+  std::string text(s);
+  double v = std::strtod(text.c_str(), nullptr);
+  if (std::isinf(v))
+    error("value out of range");
+  return v;
+}
+
+// model.ParseDuration plus Prometheus' "greater than 0" rule, in ms.
+int64_t parse_duration(const token& t) {
+  std::string_view s = t.text;
+  position_range where{t.pos, t.end()};
+  static constexpr int64_t unit_ms[] = {
+      365LL * 24 * 3600 * 1000, 7LL * 24 * 3600 * 1000, 24LL * 3600 * 1000, 3600LL * 1000,
+      60LL * 1000, 1000, 1};
+  auto invalid = [&] { fail(where, "not a valid duration string: " + go_quote(s)); };
+  __int128 total_ns = 0;
+  bool overflow = false;
+  int last_unit = -1;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t digits_start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+      ++i;
+    if (i == digits_start || i == s.size())
+      invalid();
+    std::string_view digits = s.substr(digits_start, i - digits_start);
+    int unit = -1;
+    if (s[i] == 'm' && i + 1 < s.size() && s[i + 1] == 's') {
+      unit = 6;
+      i += 2;
+    } else {
+      switch (s[i]) {
+        case 'y': unit = 0; break;
+        case 'w': unit = 1; break;
+        case 'd': unit = 2; break;
+        case 'h': unit = 3; break;
+        case 'm': unit = 4; break;
+        case 's': unit = 5; break;
+        default: invalid();
+      }
+      ++i;
+    }
+    if (unit <= last_unit)
+      invalid();
+    last_unit = unit;
+    // Go's Atoi saturates; the range check below then reports the overflow.
+    int64_t n = 0;
+    for (char c : digits) {
+      if (n > (std::numeric_limits<int64_t>::max() - (c - '0')) / 10) {
+        n = std::numeric_limits<int64_t>::max();
+        break;
+      }
+      n = n * 10 + (c - '0');
+    }
+    if (n > std::numeric_limits<int64_t>::max() / unit_ms[unit] / 1000000)
+      overflow = true;
+    total_ns += static_cast<__int128>(n) * unit_ms[unit] * 1000000;
+    if (total_ns > std::numeric_limits<int64_t>::max())
+      overflow = true;
+  }
+  if (overflow)
+    fail(where, "duration out of range");
+  if (total_ns == 0)
+    fail(where, "duration must be greater than 0");
+  return static_cast<int64_t>(total_ns / 1000000);
+}
+
+// Go's regexp error texts differ from RE2's for the same faults; translate
+// the common ones so users see what Prometheus says.
+std::string regexp_error(const std::string& re2_message) {
+  static constexpr std::string_view prefix = "error parsing regexp: ";
+  if (re2_message.compare(0, prefix.size(), prefix) != 0)
+    return re2_message;
+  std::string_view rest(re2_message);
+  rest.remove_prefix(prefix.size());
+  static const std::pair<std::string_view, std::string_view> codes[] = {
+      {"missing ]", "missing closing ]"},
+      {"missing )", "missing closing )"},
+      {"unexpected )", "unexpected )"},
+      {"bad repetition operator", "invalid nested repetition operator"},
+      {"bad repetition argument", "missing argument to repetition operator"},
+      {"bad repetition size", "invalid repeat count"},
+      {"invalid escape sequence", "invalid escape sequence"},
+      {"invalid character class range", "invalid character class range"},
+      {"invalid character class", "invalid character class"},
+      {"missing argument to repetition operator", "missing argument to repetition operator"},
+      {"trailing \\", "trailing backslash at end of expression"},
+      {"invalid perl operator", "invalid or unsupported Perl syntax"},
+      {"invalid named capture group", "invalid named capture group"},
+      {"invalid UTF-8", "invalid UTF-8"},
+  };
+  for (const auto& [re2_code, go_code] : codes) {
+    if (rest.compare(0, re2_code.size(), re2_code) == 0 && rest.size() > re2_code.size() + 1 &&
+        rest[re2_code.size()] == ':') {
+      std::string_view arg = rest.substr(re2_code.size() + 2);
+      return std::string(prefix) + std::string(go_code) + ": `" + std::string(arg) + "`";
+    }
+  }
+  return re2_message;
+}
+
+bool is_label_name(std::string_view s) {
+  if (s.empty())
+    return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    bool alpha = c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (!alpha && !(i > 0 && c >= '0' && c <= '9'))
+      return false;
+  }
+  return true;
+}
+
+// Tokens the grammar accepts as a metric name at the start of a selector.
+bool is_metric_identifier(token_kind k) {
+  switch (k) {
+    case token_kind::identifier:
+    case token_kind::metric_identifier:
+    case token_kind::by:
+    case token_kind::without:
+    case token_kind::land:
+    case token_kind::lor:
+    case token_kind::lunless:
+    case token_kind::offset:
+    case token_kind::start:
+    case token_kind::end:
+      return true;
+    default:
+      return is_aggregator(k);
+  }
+}
+
+// Tokens accepted as a label name inside by/without/on/ignoring/group_x().
+bool is_maybe_label(token_kind k) {
+  switch (k) {
+    case token_kind::identifier:
+    case token_kind::metric_identifier:
+    case token_kind::bool_:
+    case token_kind::by:
+    case token_kind::group_left:
+    case token_kind::group_right:
+    case token_kind::ignoring:
+    case token_kind::land:
+    case token_kind::lor:
+    case token_kind::lunless:
+    case token_kind::offset:
+    case token_kind::on:
+    case token_kind::without:
+    case token_kind::start:
+    case token_kind::end:
+    case token_kind::atan2:
+      return true;
+    default:
+      return is_aggregator(k);
+  }
+}
+
+struct binary_info {
+  int precedence = 0;  // 0: not a binary operator
+  binary_op op = binary_op::add;
+};
+
+binary_info binary_of(token_kind k) {
+  switch (k) {
+    case token_kind::lor: return {1, binary_op::lor};
+    case token_kind::land: return {2, binary_op::land};
+    case token_kind::lunless: return {2, binary_op::lunless};
+    case token_kind::eqlc: return {3, binary_op::eql};
+    case token_kind::neq: return {3, binary_op::neq};
+    case token_kind::gtr: return {3, binary_op::gtr};
+    case token_kind::lss: return {3, binary_op::lss};
+    case token_kind::gte: return {3, binary_op::gte};
+    case token_kind::lte: return {3, binary_op::lte};
+    case token_kind::add: return {4, binary_op::add};
+    case token_kind::sub: return {4, binary_op::sub};
+    case token_kind::mul: return {5, binary_op::mul};
+    case token_kind::div: return {5, binary_op::div};
+    case token_kind::mod: return {5, binary_op::mod};
+    case token_kind::atan2: return {5, binary_op::atan2};
+    case token_kind::pow: return {6, binary_op::pow};
+    default: return {};
+  }
+}
+
+constexpr int pow_precedence = 6;
+
+aggregate_op aggregate_of(token_kind k) {
+  switch (k) {
+    case token_kind::sum: return aggregate_op::sum;
+    case token_kind::avg: return aggregate_op::avg;
+    case token_kind::count: return aggregate_op::count;
+    case token_kind::min: return aggregate_op::min;
+    case token_kind::max: return aggregate_op::max;
+    case token_kind::group: return aggregate_op::group;
+    case token_kind::stddev: return aggregate_op::stddev;
+    case token_kind::stdvar: return aggregate_op::stdvar;
+    case token_kind::topk: return aggregate_op::topk;
+    case token_kind::bottomk: return aggregate_op::bottomk;
+    case token_kind::count_values: return aggregate_op::count_values;
+    default: return aggregate_op::quantile;
+  }
+}
+
+template <class Node>
+expr_ptr make_expr(Node node, position_range pos) {
+  auto e = std::make_unique<expr>();
+  e->node = std::move(node);
+  e->pos = pos;
+  return e;
+}
+
+class parser {
+ public:
+  explicit parser(std::string_view input) : in_(input), lex_(input) {}
+
+  expr_ptr parse_query() {
+    if (peek().kind == token_kind::eof)
+      fail({0, 0}, "no expression found in input");
+    auto e = parse_expr(0);
+    if (peek().kind != token_kind::eof)
+      unexpected_here();
+    check(*e);
+    return e;
+  }
+
+  storage::matcher_list parse_selector_only() {
+    const token& t = peek();
+    expr_ptr e;
+    if (is_metric_identifier(t.kind) || t.kind == token_kind::left_brace)
+      e = parse_selector();
+    else
+      unexpected_here();
+    if (peek().kind != token_kind::eof)
+      unexpected_here();
+    return std::get<vector_selector>(e->node).matchers;
+  }
+
+ private:
+  // The lookahead token; comments are skipped and lexer errors end the
+  // parse right here, as they do in Prometheus (reported before any
+  // syntax error about the same spot).
+  const token& peek() {
+    if (!look_) {
+      token t = lex_.next();
+      while (t.kind == token_kind::comment)
+        t = lex_.next();
+      if (t.kind == token_kind::error)
+        fail({t.pos, static_cast<int>(in_.size())}, t.message);
+      look_ = std::move(t);
+    }
+    return *look_;
+  }
+
+  bool at(token_kind k) { return peek().kind == k; }
+
+  token take() {
+    token t = peek();
+    look_.reset();
+    last_end_ = t.end();
+    return t;
+  }
+
+  [[noreturn]] void unexpected(std::string_view context, std::string_view expected) {
+    const token& t = peek();
+    std::string msg = "unexpected " + t.describe();
+    if (!context.empty())
+      msg += " in " + std::string(context);
+    if (!expected.empty())
+      msg += ", expected " + std::string(expected);
+    fail({t.pos, t.end()}, std::move(msg));
+  }
+
+  // A token no rule expects. Prometheus' grammar recovers at the innermost
+  // aggregation still open (if any), which names the context.
+  [[noreturn]] void unexpected_here() { unexpected(agg_depth_ > 0 ? "aggregation" : "", ""); }
+
+  expr_ptr parse_expr(int min_precedence) {
+    auto lhs = parse_unary();
+    for (;;) {
+      binary_info info = binary_of(peek().kind);
+      if (info.precedence == 0 || info.precedence < min_precedence)
+        return lhs;
+      take();
+      binary_expr b;
+      b.op = info.op;
+      b.matching = parse_bin_modifiers(b.return_bool);
+      // '^' is right-associative, everything else left-associative.
+      int next = info.precedence == pow_precedence ? info.precedence : info.precedence + 1;
+      b.rhs = parse_expr(next);
+      position_range pos{lhs->pos.start, b.rhs->pos.end};
+      b.lhs = std::move(lhs);
+      lhs = make_expr(std::move(b), pos);
+    }
+  }
+
+  // A sign binds looser than '^' and tighter than '*' (so -2^2 is -4); a
+  // signed number literal becomes a negative literal, as in Prometheus.
+  expr_ptr parse_unary() {
+    if (!at(token_kind::add) && !at(token_kind::sub))
+      return parse_postfix(parse_primary());
+    token op = take();
+    auto operand = parse_expr(pow_precedence);
+    if (auto* num = std::get_if<number_literal>(&operand->node)) {
+      if (op.kind == token_kind::sub)
+        num->value = -num->value;
+      operand->pos.start = op.pos;
+      return operand;
+    }
+    position_range pos{op.pos, operand->pos.end};
+    return make_expr(unary_expr{op.kind == token_kind::sub, std::move(operand)}, pos);
+  }
+
+  expr_ptr parse_primary() {
+    const token& t = peek();
+    switch (t.kind) {
+      case token_kind::number: {
+        token n = take();
+        return make_expr(number_literal{parse_number(n)}, {n.pos, n.end()});
+      }
+      case token_kind::string: {
+        token s = take();
+        string_literal lit;
+        if (!unquote(s.text, lit.value))
+          fail({s.pos, s.end()}, "error unquoting string " + go_quote(s.text) + ": invalid syntax");
+        return make_expr(std::move(lit), {s.pos, s.end()});
+      }
+      case token_kind::left_paren: {
+        token open = take();
+        auto inner = parse_expr(0);
+        if (!at(token_kind::right_paren))
+          unexpected_here();
+        take();
+        return make_expr(paren_expr{std::move(inner)}, {open.pos, last_end_});
+      }
+      case token_kind::left_brace:
+        return parse_selector();
+      default:
+        break;
+    }
+    if (is_aggregator(t.kind)) {
+      // An aggregation needs "(", "by" or "without" next; otherwise the
+      // word is a metric name.
+      token op = take();
+      if (at(token_kind::left_paren) || at(token_kind::by) || at(token_kind::without))
+        return parse_aggregate(op);
+      return parse_selector(&op);
+    }
+    if (t.kind == token_kind::identifier) {
+      token name = take();
+      if (at(token_kind::left_paren))
+        return parse_call(name);
+      return parse_selector(&name);
+    }
+    if (is_metric_identifier(t.kind)) {
+      token name = take();
+      return parse_selector(&name);
+    }
+    unexpected_here();
+  }
+
+  // Optional name (already taken), then optional {matchers}.
+  expr_ptr parse_selector(const token* name = nullptr) {
+    if (!name && !at(token_kind::left_brace)) {
+      token n = take();
+      return parse_selector(&n);
+    }
+    vector_selector vs;
+    position_range pos{name ? name->pos : peek().pos, name ? name->end() : 0};
+    if (at(token_kind::left_brace)) {
+      take();
+      parse_matchers(vs.matchers);
+      pos.end = last_end_;
+    }
+    if (name) {
+      vs.name = std::string(name->text);
+      auto m = storage::matcher::make(storage::match_type::equal, "__name__", vs.name);
+      vs.matchers.push_back(std::move(m.value()));
+    }
+    return make_expr(std::move(vs), pos);
+  }
+
+  // After '{': matchers up to and including '}'; a trailing comma is fine.
+  void parse_matchers(storage::matcher_list& out) {
+    if (at(token_kind::right_brace)) {
+      take();
+      return;
+    }
+    for (;;) {
+      if (!at(token_kind::identifier))
+        unexpected("label matching", "identifier or \"}\"");
+      token name = take();
+      storage::match_type type;
+      switch (peek().kind) {
+        case token_kind::eql: type = storage::match_type::equal; break;
+        case token_kind::neq: type = storage::match_type::not_equal; break;
+        case token_kind::eql_regex: type = storage::match_type::regex; break;
+        case token_kind::neq_regex: type = storage::match_type::not_regex; break;
+        default: unexpected("label matching", "label matching operator");
+      }
+      take();
+      if (!at(token_kind::string))
+        unexpected("label matching", "string");
+      token value = take();
+      std::string text;
+      if (!unquote(value.text, text))
+        fail({value.pos, value.end()},
+             "error unquoting string " + go_quote(value.text) + ": invalid syntax");
+      auto m = storage::matcher::make(type, std::string(name.text), std::move(text));
+      if (!m)
+        fail({name.pos, value.end()}, regexp_error(m.error().message()));
+      out.push_back(std::move(m.value()));
+      if (at(token_kind::comma)) {
+        take();
+        if (at(token_kind::right_brace)) {
+          take();
+          return;
+        }
+        continue;
+      }
+      if (at(token_kind::right_brace)) {
+        take();
+        return;
+      }
+      unexpected("label matching", "\",\" or \"}\"");
+    }
+  }
+
+  // "(" expr {"," expr} ")" or "()".
+  std::vector<expr_ptr> parse_call_body() {
+    std::vector<expr_ptr> args;
+    take();  // "(", checked by the caller
+    if (at(token_kind::right_paren)) {
+      take();
+      return args;
+    }
+    for (;;) {
+      args.push_back(parse_expr(0));
+      if (at(token_kind::comma)) {
+        token comma = take();
+        if (at(token_kind::right_paren))
+          fail({comma.pos, comma.end()}, "trailing commas not allowed in function call args");
+        continue;
+      }
+      if (at(token_kind::right_paren)) {
+        take();
+        return args;
+      }
+      unexpected_here();
+    }
+  }
+
+  expr_ptr parse_call(const token& name) {
+    auto args = parse_call_body();
+    const function_info* fn = find_function(name.text);
+    if (!fn)
+      fail({name.pos, name.end()}, "unknown function with name " + go_quote(name.text));
+    call_expr call;
+    call.func = fn;
+    call.args = std::move(args);
+    return make_expr(std::move(call), {name.pos, last_end_});
+  }
+
+  // "(" label {"," label} [","] ")" or "()".
+  std::vector<std::string> parse_grouping_labels() {
+    if (!at(token_kind::left_paren))
+      unexpected("grouping opts", "\"(\"");
+    take();
+    std::vector<std::string> labels;
+    if (at(token_kind::right_paren)) {
+      take();
+      return labels;
+    }
+    for (;;) {
+      if (!is_maybe_label(peek().kind))
+        unexpected("grouping opts", "label");
+      token label = take();
+      if (!is_label_name(label.text))
+        unexpected("grouping opts", "label");
+      labels.emplace_back(label.text);
+      if (at(token_kind::comma)) {
+        take();
+        if (at(token_kind::right_paren)) {
+          take();
+          return labels;
+        }
+        continue;
+      }
+      if (at(token_kind::right_paren)) {
+        take();
+        return labels;
+      }
+      unexpected("grouping opts", "\",\" or \")\"");
+    }
+  }
+
+  // [bool] [on|ignoring (labels) [group_left|group_right [(labels)]]]
+  vector_matching parse_bin_modifiers(bool& return_bool) {
+    vector_matching vm;
+    if (at(token_kind::bool_)) {
+      take();
+      return_bool = true;
+    }
+    if (at(token_kind::on) || at(token_kind::ignoring)) {
+      vm.on = take().kind == token_kind::on;
+      vm.labels = parse_grouping_labels();
+      if (at(token_kind::group_left) || at(token_kind::group_right)) {
+        vm.card = take().kind == token_kind::group_left ? vector_match_cardinality::many_to_one
+                                                        : vector_match_cardinality::one_to_many;
+        if (at(token_kind::left_paren))
+          vm.include = parse_grouping_labels();
+      }
+    }
+    return vm;
+  }
+
+  expr_ptr parse_aggregate(const token& op) {
+    ++agg_depth_;
+    aggregate_expr agg;
+    agg.op = aggregate_of(op.kind);
+    auto modifier = [&] {
+      agg.without = take().kind == token_kind::without;
+      agg.has_grouping = true;
+      agg.grouping = parse_grouping_labels();
+    };
+    std::vector<expr_ptr> args;
+    if (at(token_kind::by) || at(token_kind::without)) {
+      modifier();
+      if (!at(token_kind::left_paren))
+        unexpected("aggregation", "");
+      args = parse_call_body();
+    } else {
+      args = parse_call_body();
+      if (at(token_kind::by) || at(token_kind::without))
+        modifier();
+    }
+    --agg_depth_;
+    position_range pos{op.pos, last_end_};
+    if (args.empty())
+      fail(pos, "no arguments for aggregate expression provided");
+    bool with_param = agg.op == aggregate_op::topk || agg.op == aggregate_op::bottomk ||
+                      agg.op == aggregate_op::count_values || agg.op == aggregate_op::quantile;
+    size_t want = with_param ? 2 : 1;
+    if (args.size() != want)
+      fail(pos, "wrong number of arguments for aggregate expression provided, expected " +
+                    std::to_string(want) + ", got " + std::to_string(args.size()));
+    if (with_param)
+      agg.param = std::move(args[0]);
+    agg.inner = std::move(args[want - 1]);
+    return make_expr(std::move(agg), pos);
+  }
+
+  // Ranges, subqueries, offsets and @ bind to the expression just parsed,
+  // tighter than any operator.
+  expr_ptr parse_postfix(expr_ptr e) {
+    for (;;) {
+      switch (peek().kind) {
+        case token_kind::left_bracket: e = parse_range(std::move(e)); break;
+        case token_kind::offset: parse_offset(*e); break;
+        case token_kind::at: parse_at(*e); break;
+        default: return e;
+      }
+    }
+  }
+
+  expr_ptr parse_range(expr_ptr e) {
+    token open = take();
+    if (!at(token_kind::duration))
+      unexpected("subquery selector", "duration");
+    int64_t range = parse_duration(take());
+    if (at(token_kind::right_bracket)) {
+      take();
+      position_range brackets{open.pos, last_end_};
+      auto* vs = std::get_if<vector_selector>(&e->node);
+      if (!vs)
+        fail(brackets, "ranges only allowed for vector selectors");
+      if (vs->offset != 0)
+        fail(brackets, "no offset modifiers allowed before range");
+      if (vs->at != at_modifier::none)
+        fail(brackets, "no @ modifiers allowed before range");
+      position_range pos{e->pos.start, last_end_};
+      return make_expr(matrix_selector{std::move(e), range}, pos);
+    }
+    if (!at(token_kind::colon))
+      unexpected("subquery or range", "\":\" or \"]\"");
+    take();
+    int64_t step = 0;
+    if (at(token_kind::duration)) {
+      step = parse_duration(take());
+      if (!at(token_kind::right_bracket))
+        unexpected("subquery selector", "\"]\"");
+    } else if (!at(token_kind::right_bracket)) {
+      unexpected("subquery selector", "duration or \"]\"");
+    }
+    take();
+    subquery_expr sq;
+    sq.range = range;
+    sq.step = step;
+    position_range pos{e->pos.start, last_end_};
+    sq.inner = std::move(e);
+    return make_expr(std::move(sq), pos);
+  }
+
+  void parse_offset(expr& e) {
+    take();
+    bool negative = false;
+    if (at(token_kind::sub)) {
+      take();
+      negative = true;
+    }
+    if (!at(token_kind::duration))
+      unexpected("offset", "duration");
+    int64_t d = parse_duration(take());
+    int64_t* target = nullptr;
+    if (auto* vs = std::get_if<vector_selector>(&e.node))
+      target = &vs->offset;
+    else if (auto* ms = std::get_if<matrix_selector>(&e.node))
+      target = &std::get<vector_selector>(ms->selector->node).offset;
+    else if (auto* sq = std::get_if<subquery_expr>(&e.node))
+      target = &sq->offset;
+    else
+      fail(e.pos,
+           "offset modifier must be preceded by an instant vector selector or range vector "
+           "selector or a subquery");
+    if (*target != 0)
+      fail(e.pos, "offset may not be set multiple times");
+    *target = negative ? -d : d;
+    e.pos.end = last_end_;
+  }
+
+  void parse_at(expr& e) {
+    take();
+    at_modifier kind = at_modifier::timestamp;
+    double ts = 0;
+    if (at(token_kind::start) || at(token_kind::end)) {
+      kind = take().kind == token_kind::start ? at_modifier::start : at_modifier::end;
+      if (!at(token_kind::left_paren))
+        unexpected("@", "timestamp");
+      take();
+      if (!at(token_kind::right_paren))
+        unexpected("@", "timestamp");
+      take();
+    } else {
+      bool negative = false;
+      if (at(token_kind::add) || at(token_kind::sub))
+        negative = take().kind == token_kind::sub;
+      if (!at(token_kind::number))
+        unexpected("@", "timestamp");
+      ts = parse_number(take());
+      if (negative)
+        ts = -ts;
+      if (std::isnan(ts) || std::isinf(ts) ||
+          ts >= static_cast<double>(std::numeric_limits<int64_t>::max()) ||
+          ts <= static_cast<double>(std::numeric_limits<int64_t>::min()))
+        fail(e.pos, "timestamp out of bounds for @ modifier: " + go_fixed(ts));
+    }
+    at_modifier* target = nullptr;
+    int64_t* target_ts = nullptr;
+    if (auto* vs = std::get_if<vector_selector>(&e.node)) {
+      target = &vs->at, target_ts = &vs->at_timestamp;
+    } else if (auto* ms = std::get_if<matrix_selector>(&e.node)) {
+      auto& inner = std::get<vector_selector>(ms->selector->node);
+      target = &inner.at, target_ts = &inner.at_timestamp;
+    } else if (auto* sq = std::get_if<subquery_expr>(&e.node)) {
+      target = &sq->at, target_ts = &sq->at_timestamp;
+    } else {
+      fail(e.pos,
+           "@ modifier must be preceded by an instant vector selector or range vector selector "
+           "or a subquery");
+    }
+    if (*target != at_modifier::none)
+      fail(e.pos, "@ <timestamp> may not be set multiple times");
+    *target = kind;
+    if (kind == at_modifier::timestamp) {
+      // timestamp.FromFloatSeconds; seconds beyond ~2.9e8 years saturate.
+      double ms = std::round(ts * 1000.0);
+      constexpr double limit = 9.2e18;
+      *target_ts = ms >= limit ? std::numeric_limits<int64_t>::max()
+                   : ms <= -limit ? std::numeric_limits<int64_t>::min()
+                                  : static_cast<int64_t>(ms);
+    }
+    e.pos.end = last_end_;
+  }
+
+  // --- Type checks (Prometheus' checkAST), in its order. ---
+
+  position_range operator_range(const binary_expr& b) const {
+    int start = b.lhs->pos.end;
+    while (start < static_cast<int>(in_.size()) && is_space(in_[start]))
+      ++start;
+    int end = b.rhs->pos.start - 1;
+    while (end > start && is_space(in_[end]))
+      --end;
+    return {start, end};
+  }
+
+  void expect_type(expr& e, value_type want, std::string_view context) {
+    value_type t = check(e);
+    if (t != want)
+      fail(e.pos, "expected type " + std::string(documented(want)) + " in " +
+                      std::string(context) + ", got " + std::string(documented(t)));
+  }
+
+  value_type check(expr& e) {
+    value_type type = e.type();
+    if (auto* agg = std::get_if<aggregate_expr>(&e.node)) {
+      expect_type(*agg->inner, value_type::vector, "aggregation expression");
+      if (agg->op == aggregate_op::topk || agg->op == aggregate_op::bottomk ||
+          agg->op == aggregate_op::quantile)
+        expect_type(*agg->param, value_type::scalar, "aggregation parameter");
+      if (agg->op == aggregate_op::count_values)
+        expect_type(*agg->param, value_type::string, "aggregation parameter");
+    } else if (auto* b = std::get_if<binary_expr>(&e.node)) {
+      check_binary(e, *b);
+    } else if (auto* call = std::get_if<call_expr>(&e.node)) {
+      check_call(e, *call);
+    } else if (auto* paren = std::get_if<paren_expr>(&e.node)) {
+      check(*paren->inner);
+    } else if (auto* unary = std::get_if<unary_expr>(&e.node)) {
+      value_type t = check(*unary->inner);
+      if (t != value_type::scalar && t != value_type::vector)
+        fail(e.pos,
+             "unary expression only allowed on expressions of type scalar or instant vector, got " +
+                 go_quote(documented(t)));
+    } else if (auto* sq = std::get_if<subquery_expr>(&e.node)) {
+      value_type t = check(*sq->inner);
+      if (t != value_type::vector)
+        fail(e.pos, "subquery is only allowed on instant vector, got " +
+                        std::string(raw_name(t)) + " instead");
+    } else if (auto* ms = std::get_if<matrix_selector>(&e.node)) {
+      check(*ms->selector);
+    } else if (auto* vs = std::get_if<vector_selector>(&e.node)) {
+      check_selector(e, *vs);
+    }
+    return type;
+  }
+
+  void check_binary(expr& e, binary_expr& b) {
+    value_type lt = check(*b.lhs);
+    value_type rt = check(*b.rhs);
+    bool comparison = is_comparison(b.op);
+    bool set_op = is_set_operator(b.op);
+    if (b.return_bool && !comparison)
+      fail(operator_range(b), "bool modifier can only be used on comparison operators");
+    if (comparison && !b.return_bool && lt == value_type::scalar && rt == value_type::scalar)
+      fail(operator_range(b), "comparisons between scalars must use BOOL modifier");
+    if (set_op && b.matching && b.matching->card == vector_match_cardinality::one_to_one)
+      b.matching->card = vector_match_cardinality::many_to_many;
+    if (b.matching && b.matching->on) {
+      for (const auto& l1 : b.matching->labels)
+        for (const auto& l2 : b.matching->include)
+          if (l1 == l2)
+            fail(operator_range(b),
+                 "label " + go_quote(l1) + " must not occur in ON and GROUP clause at once");
+    }
+    auto operand_ok = [](value_type t) {
+      return t == value_type::scalar || t == value_type::vector;
+    };
+    if (!operand_ok(lt))
+      fail(b.lhs->pos, "binary expression must contain only scalar and instant vector types");
+    if (!operand_ok(rt))
+      fail(b.rhs->pos, "binary expression must contain only scalar and instant vector types");
+    if (lt != value_type::vector || rt != value_type::vector) {
+      if (b.matching && !b.matching->labels.empty())
+        fail(e.pos, "vector matching only allowed between instant vectors");
+      b.matching.reset();
+    } else if (set_op && b.matching) {
+      auto card = b.matching->card;
+      std::string op(to_string(b.op));
+      if (card == vector_match_cardinality::one_to_many ||
+          card == vector_match_cardinality::many_to_one)
+        fail(e.pos, "no grouping allowed for " + go_quote(op) + " operation");
+      if (card != vector_match_cardinality::many_to_many)
+        fail(e.pos, "set operations must always be many-to-many");
+    }
+    if ((lt == value_type::scalar || rt == value_type::scalar) && set_op)
+      fail(e.pos, "set operator " + go_quote(to_string(b.op)) +
+                      " not allowed in binary scalar expression");
+  }
+
+  void check_call(expr& e, call_expr& call) {
+    const function_info& fn = *call.func;
+    size_t nargs = fn.arg_types.size();
+    size_t got = call.args.size();
+    std::string name = go_quote(fn.name);
+    if (fn.variadic == 0) {
+      if (nargs != got)
+        fail(e.pos, "expected " + std::to_string(nargs) + " argument(s) in call to " + name +
+                        ", got " + std::to_string(got));
+    } else {
+      size_t min = nargs - 1;
+      if (min > got)
+        fail(e.pos, "expected at least " + std::to_string(min) + " argument(s) in call to " +
+                        name + ", got " + std::to_string(got));
+      size_t max = min + static_cast<size_t>(fn.variadic);
+      if (fn.variadic > 0 && max < got)
+        fail(e.pos, "expected at most " + std::to_string(max) + " argument(s) in call to " +
+                        name + ", got " + std::to_string(got));
+    }
+    for (size_t i = 0; i < got; ++i) {
+      size_t k = i;
+      if (k >= nargs) {
+        if (fn.variadic == 0)
+          break;
+        k = nargs - 1;
+      }
+      expect_type(*call.args[i], fn.arg_types[k], "call to function " + name);
+    }
+  }
+
+  void check_selector(expr& e, const vector_selector& vs) {
+    if (!vs.name.empty()) {
+      // The last matcher is the name itself; another __name__ matcher is a
+      // second name.
+      for (size_t i = 0; i + 1 < vs.matchers.size(); ++i)
+        if (vs.matchers[i].name() == "__name__")
+          fail(e.pos, "metric name must not be set twice: " + go_quote(vs.name) + " or " +
+                          go_quote(vs.matchers[i].value()));
+      return;
+    }
+    if (!has_non_empty_matcher(vs.matchers))
+      fail(e.pos, "vector selector must contain at least one non-empty matcher");
+  }
+
+  std::string_view in_;
+  lexer lex_;
+  std::optional<token> look_;
+  int last_end_ = 0;   // end of the last consumed token
+  int agg_depth_ = 0;  // aggregations whose closing ")" is not yet consumed
+};
+
+}  // namespace
+
+parse_result parse(std::string_view query) {
+  parse_result out;
+  try {
+    parser p(query);
+    out.expr = p.parse_query();
+  } catch (const failure& f) {
+    out.expr.reset();
+    out.error = make_error(query, f);
+  }
+  return out;
+}
+
+selector_result parse_metric_selector(std::string_view selector) {
+  selector_result out;
+  try {
+    parser p(selector);
+    out.matchers = p.parse_selector_only();
+  } catch (const failure& f) {
+    out.matchers.clear();
+    out.error = make_error(selector, f);
+  }
+  return out;
+}
+
+bool has_non_empty_matcher(const storage::matcher_list& ms) {
+  for (const auto& m : ms)
+    if (!m.matches_empty())
+      return true;
+  return false;
+}
+
+}  // namespace nl::promql

@@ -1,0 +1,17 @@
+#pragma once
+// Text forms Prometheus uses when it prints PromQL (expr::to_string() is
+// declared in ast.hpp and implemented in printer.cpp next to these).
+#include <cstdint>
+#include <string>
+
+namespace nl::promql {
+
+/// Go's "%v" of a float64 ("1e+06", "0.5", "-0", "+Inf", "NaN"): how
+/// Prometheus prints number literals.
+std::string format_go_float(double v);
+
+/// model.Duration's text for milliseconds ("1h30m", "5m", "1y", "0s");
+/// negative values are printed as "-" followed by the positive form.
+std::string format_duration(int64_t ms);
+
+}  // namespace nl::promql
