@@ -89,13 +89,6 @@ caf::result<append_result> append(self_ptr self, append_batch& batch) {
     for (size_t j = begin; j < end; ++j) {
       int64_t t = batch.timestamps[j];
       double v = storage::float_from_bits(batch.value_bits[j]);
-      if (t > batch.max_t) {
-        res.rejected += 1;
-        note_error(res, "too far in the future: timestamp " + std::to_string(t), ls);
-        if (m)
-          m->count_rejected(reject_reason::too_far_in_future);
-        continue;
-      }
       auto st = check(s, ref, t, v);
       if (!st) {
         res.rejected += 1;

@@ -1,3 +1,198 @@
-// Placeholder entry point, replaced by the supervisor start-up.
+// Nightlight's entry point: read the configuration, start HTTP (not ready),
+// replay the WAL, start the actors (ready), wait for SIGINT/SIGTERM or a
+// fatal error, then shut down in order:
+//   stop accepting → refuse new writes → wait for writes in flight →
+//   flush + fdatasync the WAL → stop the actors → exit 0 (1 after a fatal
+//   error). Exit code 2: bad configuration or command line.
+#include <caf/all.hpp>
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <condition_variable>
 #include <cstdio>
-int main() { std::puts("nightlight " NL_VERSION); }
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "actors/config.hpp"
+#include "actors/log.hpp"
+#include "actors/messages.hpp"
+#include "actors/metrics.hpp"
+#include "actors/network.hpp"
+#include "actors/storage_open.hpp"
+#include "actors/supervisor.hpp"
+#include "protocol/http_server.hpp"
+
+using namespace nl::actors;
+namespace protocol = nl::protocol;
+
+namespace {
+
+// Set once by whoever decides the process must stop first.
+class stop_request {
+ public:
+  void request(int code) {
+    std::lock_guard<std::mutex> g{mtx_};
+    if (!requested_) {
+      requested_ = true;
+      code_ = code;
+    }
+    cv_.notify_all();
+  }
+  int wait() {
+    std::unique_lock<std::mutex> g{mtx_};
+    cv_.wait(g, [this] { return requested_; });
+    return code_;
+  }
+
+ private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  bool requested_ = false;
+  int code_ = 0;
+};
+
+struct nightlight_config : caf::actor_system_config {
+  explicit nightlight_config(size_t threads) {
+    register_message_types(*this);
+    // Debian's default is max(cores, 4) workers; on small machines the extra
+    // spinning workers make cross-thread messaging slow and erratic.
+    set("scheduler.max-threads", threads);
+  }
+};
+
+size_t cores() {
+  auto n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : n;
+}
+
+int run(const settings& cfg, bool wal_repair) {
+  metrics stats;
+  frontend front{cfg, stats};
+  auto [host, port] = split_host_port(cfg.server.http_addr, "server.http_addr");
+  protocol::http_server_options ho;
+  ho.host = host;
+  ho.port = port;
+  ho.threads = cfg.server.http_threads ? cfg.server.http_threads : static_cast<unsigned>(cores());
+  ho.body_limit = cfg.server.max_request_bytes;
+  ho.on_error = [](const std::string& m) { log_debug(m); };
+  ho.on_done = [&stats](const protocol::http_request& rq, unsigned code, double secs) {
+    stats.observe_http(frontend::handler_name(rq.method, rq.path), code, secs);
+  };
+  // Declared before the actor system so it is destroyed after it: replies
+  // held by actors point into the server's sockets.
+  protocol::http_server http{ho, [&front](protocol::http_request&& rq, protocol::http_reply rp) {
+                               front.handle(std::move(rq), std::move(rp));
+                             }};
+  if (cfg.tls.enabled())
+    log_warn("tls: configured, but this build serves plain HTTP; the TLS listener is not wired yet");
+  if (auto st = http.start(); !st) {
+    log_error(st.message());
+    return 1;
+  }
+  log_info("http: listening on " + host + ":" + std::to_string(http.port()) + " (not ready until the WAL is replayed)");
+
+  size_t shards = cfg.storage.head_shards ? cfg.storage.head_shards : cores();
+  auto opened = open_storage(cfg, shards, wal_repair);
+  if (!opened) {
+    log_error("storage: " + opened.error().message());
+    http.stop();
+    return 1;
+  }
+
+  stop_request stop;
+  int code = 0;
+  {
+    nightlight_config caf_cfg{cores()};
+    caf::actor_system sys{caf_cfg};
+    supervisor_options so;
+    so.cfg = &cfg;
+    so.stats = &stats;
+    so.front = &front;
+    so.on_fatal = [&stop](int c) { stop.request(c); };
+    uint64_t nseries = 0;
+    for (auto& h : opened->heads)
+      nseries += h->num_series();
+    stats.head_series = static_cast<int64_t>(nseries);
+    auto sup = sys.spawn(supervisor, std::move(opened->heads), std::move(opened->wal), so);
+    log_info("nightlight " NL_VERSION " ready: " + std::to_string(shards) + " head shards, data in "
+             + cfg.storage.data_dir);
+
+    // SIGINT/SIGTERM are blocked in every thread (see main); this one waits.
+    std::thread signals([&stop] {
+      sigset_t set;
+      sigemptyset(&set);
+      sigaddset(&set, SIGINT);
+      sigaddset(&set, SIGTERM);
+      int sig = 0;
+      if (sigwait(&set, &sig) == 0)
+        log_info(std::string{"received "} + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down");
+      stop.request(0);
+    });
+    code = stop.wait();
+
+    // Shutdown: finish what was acknowledged-to-be, refuse the rest.
+    http.stop_accepting();
+    front.close_writes();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(8);
+    while (front.writes_in_flight() > 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (front.writes_in_flight() > 0)
+      log_warn("shutdown: " + std::to_string(front.writes_in_flight()) + " writes still in flight after 8s");
+    {
+      caf::scoped_actor self{sys};
+      self->request(sup, std::chrono::seconds(2), wal_sync_atom_v)
+        .receive([](uint64_t records) { log_info("wal: synced (" + std::to_string(records) + " records this run)"); },
+                 [&](caf::error& err) {
+                   if (code == 0)
+                     log_warn("wal: final sync failed: " + sys.render(err));
+                 });
+    }
+    http.stop();
+    caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+    // Wake the signal thread if it is still waiting (fatal-error path).
+    pthread_kill(signals.native_handle(), SIGTERM);
+    signals.join();
+  }  // the actor system waits for every actor here; the WAL closes
+  ::close(opened->lock_fd);
+  log_info(code == 0 ? "nightlight stopped" : "nightlight stopped after a fatal error");
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Block the stop signals before any thread exists, so all threads inherit
+  // the mask and only the dedicated sigwait thread receives them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  cli_options cli;
+  settings cfg;
+  try {
+    cli = parse_cli(argc, argv);
+    if (cli.help) {
+      std::cout << usage_text();
+      return 0;
+    }
+    if (cli.version) {
+      std::cout << "nightlight " NL_VERSION "\n";
+      return 0;
+    }
+    if (!cli.config_path.empty())
+      cfg = load_settings(cli.config_path);
+  } catch (const config_error& e) {
+    std::cerr << "nightlight: " << e.what() << "\n";
+    return 2;
+  }
+  set_log_level(cfg.log);
+  log_info("nightlight " NL_VERSION " starting"
+           + (cli.config_path.empty() ? std::string{" with built-in defaults"} : " with " + cli.config_path));
+  return run(cfg, cli.wal_repair);
+}

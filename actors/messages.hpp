@@ -40,9 +40,6 @@ struct append_batch {
   std::vector<uint32_t> ends;
   std::vector<int64_t> timestamps;
   std::vector<uint64_t> value_bits;  ///< IEEE-754 bits, bit-exact (StaleNaN)
-  /// Samples with t > max_t are refused as too far in the future (ms since
-  /// epoch; INT64_MAX disables the check).
-  int64_t max_t = INT64_MAX;
   size_t num_samples() const { return timestamps.size(); }
 };
 
@@ -141,7 +138,7 @@ typename Inspector::result_type inspect(Inspector& f, matcher_spec& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_batch& x) {
-  return f(caf::meta::type_name("nl::append_batch"), x.series, x.ends, x.timestamps, x.value_bits, x.max_t);
+  return f(caf::meta::type_name("nl::append_batch"), x.series, x.ends, x.timestamps, x.value_bits);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_result& x) {

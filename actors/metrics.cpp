@@ -86,12 +86,10 @@ const char* to_string(reject_reason r) {
       return "duplicate";
     case reject_reason::out_of_bounds:
       return "out_of_bounds";
-    case reject_reason::too_far_in_future:
-      return "too_far_in_future";
     case reject_reason::non_finite:
       return "non_finite";
-    case reject_reason::invalid_series:
-      return "invalid_series";
+    case reject_reason::invalid:
+      return "invalid";
     case reject_reason::count_:
       break;
   }

@@ -36,9 +36,8 @@ enum class reject_reason : uint8_t {
   out_of_order,
   duplicate,
   out_of_bounds,
-  too_far_in_future,
-  non_finite,
-  invalid_series,  ///< bad labels: the whole series was refused
+  non_finite,      ///< NaN/Inf dropped (ingest.drop_non_finite)
+  invalid,         ///< refused while decoding: bad labels, histograms, future timestamps
   count_           ///< number of reasons
 };
 

@@ -209,6 +209,12 @@ matrix evaluator::combine_impl(std::vector<matrix>& inputs, step_fn fn, void* st
   std::unordered_map<const storage::label_set*, size_t> by_ptr;
   std::unordered_multimap<uint64_t, size_t> by_hash;
   step_vector result;
+  // The inputs are released when this node is done (Prometheus does the
+  // same accounting), so the node leaves only its output behind.
+  int64_t input_samples = 0;
+  for (auto& m : inputs)
+    for (auto& s : m) input_samples += static_cast<int64_t>(s.points.size());
+  const int64_t before_inputs = ctx_.current_samples - input_samples;
   const int64_t base_samples = ctx_.current_samples;
   int64_t out_samples = 0;
   for (int64_t ts = start_; ts <= end_; ts += interval_) {
@@ -257,6 +263,7 @@ matrix evaluator::combine_impl(std::vector<matrix>& inputs, step_fn fn, void* st
     ctx_.current_samples = base_samples + out_samples;
     ctx_.add_samples(0);
   }
+  ctx_.current_samples = before_inputs + out_samples;
   return out;
 }
 

@@ -23,6 +23,8 @@ label_set group_labels(const label_set& ls, const std::vector<std::string>& grou
   return label_set(std::move(out));
 }
 
+}  // namespace
+
 // Maps label sets to dense group ids; the label sets live in the arena.
 class group_index {
  public:
@@ -44,6 +46,8 @@ class group_index {
   std::vector<const label_set*> labels_;
   std::unordered_multimap<uint64_t, size_t> by_hash_;
 };
+
+namespace {
 
 struct group_state {
   double value = 0;
@@ -98,6 +102,107 @@ bool convertible_to_int64(double v) {
 
 }  // namespace
 
+// Sum, avg, count, min, max, group, stddev and stdvar visited series by
+// series: the same additions in the same order as the step-by-step loop,
+// but each input series is read once, sequentially, instead of touching
+// every series at every step. Used when the accumulators (groups x steps)
+// stay small.
+std::optional<matrix> evaluator::aggregate_series_major(aggregate_op op, const matrix& in,
+                                                        const std::vector<size_t>& series_group,
+                                                        const group_index& groups) {
+  switch (op) {
+    case aggregate_op::sum:
+    case aggregate_op::avg:
+    case aggregate_op::count:
+    case aggregate_op::min:
+    case aggregate_op::max:
+    case aggregate_op::group:
+    case aggregate_op::stddev:
+    case aggregate_op::stdvar: break;
+    default: return std::nullopt;
+  }
+  const size_t n_steps = steps();
+  const size_t n_groups = groups.size();
+  if (n_groups == 0 || n_steps > (size_t{1} << 22) / n_groups) return std::nullopt;
+  struct acc {
+    double value;
+    double mean;
+    int64_t count;  // 0: no sample yet
+  };
+  std::vector<acc> accs(n_groups * n_steps, acc{0, 0, 0});
+  for (size_t si = 0; si < in.size(); ++si) {
+    ctx_.tick();
+    acc* row = &accs[series_group[si] * n_steps];
+    for (auto& p : in[si].points) {
+      acc& g = row[static_cast<size_t>((p.t - start_) / interval_)];
+      const double v = p.v;
+      if (g.count == 0) {
+        g.count = 1;
+        g.mean = v;
+        g.value = (op == aggregate_op::stddev || op == aggregate_op::stdvar) ? 0
+                  : op == aggregate_op::group                                 ? 1
+                                                                              : v;
+        continue;
+      }
+      switch (op) {
+        case aggregate_op::sum: g.value += v; break;
+        case aggregate_op::avg:
+          g.count++;
+          if (std::isinf(g.mean)) {
+            if (std::isinf(v) && (g.mean > 0) == (v > 0)) break;
+            if (!std::isinf(v) && !std::isnan(v)) break;
+          }
+          g.mean += v / static_cast<double>(g.count) - g.mean / static_cast<double>(g.count);
+          break;
+        case aggregate_op::count: g.count++; break;
+        case aggregate_op::max:
+          if (g.value < v || std::isnan(g.value)) g.value = v;
+          break;
+        case aggregate_op::min:
+          if (g.value > v || std::isnan(g.value)) g.value = v;
+          break;
+        case aggregate_op::stddev:
+        case aggregate_op::stdvar: {
+          g.count++;
+          double delta = v - g.mean;
+          g.mean += delta / static_cast<double>(g.count);
+          g.value += delta * (v - g.mean);
+          break;
+        }
+        default: break;
+      }
+    }
+  }
+  matrix out;
+  int64_t produced = 0;
+  for (size_t gid = 0; gid < n_groups; ++gid) {
+    series_points sp;
+    const acc* row = &accs[gid * n_steps];
+    for (size_t k = 0; k < n_steps; ++k) {
+      const acc& g = row[k];
+      if (g.count == 0) continue;
+      double v = g.value;
+      switch (op) {
+        case aggregate_op::avg: v = g.mean; break;
+        case aggregate_op::count: v = static_cast<double>(g.count); break;
+        case aggregate_op::stdvar: v = g.value / static_cast<double>(g.count); break;
+        case aggregate_op::stddev: v = std::sqrt(g.value / static_cast<double>(g.count)); break;
+        default: break;
+      }
+      sp.points.push_back({start_ + static_cast<int64_t>(k) * interval_, v});
+    }
+    if (sp.points.empty()) continue;
+    produced += static_cast<int64_t>(sp.points.size());
+    sp.labels = *groups.labels(gid);
+    out.push_back(std::move(sp));
+  }
+  int64_t input_samples = 0;
+  for (auto& s : in) input_samples += static_cast<int64_t>(s.points.size());
+  ctx_.current_samples -= input_samples;
+  ctx_.add_samples(produced);
+  return out;
+}
+
 matrix evaluator::eval_aggregate(const aggregate_expr& a) {
   std::vector<std::string> grouping = a.grouping;
   std::sort(grouping.begin(), grouping.end());
@@ -121,6 +226,7 @@ matrix evaluator::eval_aggregate(const aggregate_expr& a) {
     for (auto& s : inputs[vi])
       series_group.push_back(groups.get(group_labels(s.labels, grouping, a.without)));
   }
+  if (auto fast = aggregate_series_major(a.op, inputs[vi], series_group, groups)) return *fast;
   std::vector<group_state> state;
   std::vector<size_t> stamp;  // step number a group was last touched
   std::vector<size_t> order;  // groups in order of first appearance this step
@@ -141,9 +247,14 @@ matrix evaluator::eval_aggregate(const aggregate_expr& a) {
     if (op == aggregate_op::topk || op == aggregate_op::bottomk) {
       double f = in[0].empty() ? NAN : in[0][0].v;
       if (!convertible_to_int64(f)) {
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "%g", f);
-        fail(std::string("Scalar value ") + buf + " overflows int64");
+        // Go's %v spelling of the value.
+        std::string v = std::isnan(f) ? "NaN" : f > 0 ? "+Inf" : "-Inf";
+        if (std::isfinite(f)) {
+          char buf[64];
+          std::snprintf(buf, sizeof buf, "%g", f);
+          v = buf;
+        }
+        fail("Scalar value " + v + " overflows int64");
       }
       k = static_cast<int64_t>(f);
       if (k < 1) return;

@@ -325,6 +325,24 @@ class name_dropper {
   std::vector<const storage::label_set*> cache_;
 };
 
+// Go's math.Max / math.Min: an infinity wins over NaN, NaN over numbers,
+// and +0 is larger than -0.
+double go_max(double x, double y) {
+  if (std::isinf(x) && x > 0) return x;
+  if (std::isinf(y) && y > 0) return y;
+  if (std::isnan(x) || std::isnan(y)) return NAN;
+  if (x == 0 && x == y) return std::signbit(x) ? y : x;
+  return x > y ? x : y;
+}
+
+double go_min(double x, double y) {
+  if (std::isinf(x) && x < 0) return x;
+  if (std::isinf(y) && y < 0) return y;
+  if (std::isnan(x) || std::isnan(y)) return NAN;
+  if (x == 0 && x == y) return std::signbit(x) ? x : y;
+  return x < y ? x : y;
+}
+
 double sgn(double v) { return v < 0 ? -1 : v > 0 ? 1 : v; }
 double rad(double v) { return v * M_PI / 180; }
 double deg(double v) { return v * 180 / M_PI; }
@@ -584,32 +602,44 @@ matrix evaluator::eval_call(const call_expr& c) {
     const size_t n_series = raw ? raw->size() : sub.size();
     const bool keep_name = name == "last_over_time";
     matrix out;
-    std::vector<point> pts;
+    std::vector<point> filtered;
     for (size_t si = 0; si < n_series; ++si) {
       ctx_.check();
-      pts.clear();
       const storage::label_set* labels;
+      const point* pts;
+      size_t n_pts;
       if (raw) {
+        // Range windows skip staleness markers; copy only when there are any.
         auto& s = (*raw)[si];
         labels = &s.labels;
-        pts.reserve(s.samples.size());
-        for (auto& x : s.samples)
-          if (!storage::is_stale_nan(x.v)) pts.push_back({x.t, x.v});
+        pts = s.samples.data();
+        n_pts = s.samples.size();
+        if (std::any_of(s.samples.begin(), s.samples.end(),
+                        [](const storage::sample& x) { return storage::is_stale_nan(x.v); })) {
+          filtered.clear();
+          for (auto& x : s.samples)
+            if (!storage::is_stale_nan(x.v)) filtered.push_back(x);
+          pts = filtered.data();
+          n_pts = filtered.size();
+        }
       } else {
         labels = &sub[si].labels;
-        pts.swap(sub[si].points);
+        pts = sub[si].points.data();
+        n_pts = sub[si].points.size();
+        ctx_.current_samples -= static_cast<int64_t>(n_pts);  // the subquery's output
       }
       series_points sp;
+      sp.points.reserve(std::min(steps(), n_pts));
       size_t lo = 0, hi = 0;
       size_t step = 0;
       for (int64_t ts = start_; ts <= end_; ts += interval_, ++step) {
         int64_t maxt = (pinned ? *pinned : ts) - offset;
         int64_t mint = maxt - range;
-        while (hi < pts.size() && pts[hi].t <= maxt) ++hi;
+        while (hi < n_pts && pts[hi].t <= maxt) ++hi;
         while (lo < hi && pts[lo].t < mint) ++lo;
         if (lo == hi) continue;
         ctx_.add_samples(static_cast<int64_t>(hi - lo));
-        window w{pts.data() + lo, hi - lo, mint, maxt, range, ts, 0, 0};
+        window w{pts + lo, hi - lo, mint, maxt, range, ts, 0, 0};
         if (name == "quantile_over_time") {
           w.arg1 = scalar_at(0, step);
         } else if (name == "predict_linear") {
@@ -630,6 +660,8 @@ matrix evaluator::eval_call(const call_expr& c) {
       out.push_back(std::move(sp));
     }
 
+    for (auto& m : scalars)
+      for (auto& s : m) ctx_.current_samples -= static_cast<int64_t>(s.points.size());
     if (name == "absent_over_time") {
       // One series holding 1 at the steps where no input had a value.
       std::vector<bool> found(steps(), false);
@@ -678,13 +710,13 @@ matrix evaluator::eval_call(const call_expr& c) {
       if (name == "clamp") {
         double lo = scalar_of(in[1]), hi = scalar_of(in[2]);
         if (hi < lo) return;
-        for (auto& s : in[0]) out.push_back({nd.get(s), std::fmax(lo, std::fmin(hi, s.v)), 0});
+        for (auto& s : in[0]) out.push_back({nd.get(s), go_max(lo, go_min(hi, s.v)), 0});
       } else if (name == "clamp_min") {
         double lo = scalar_of(in[1]);
-        for (auto& s : in[0]) out.push_back({nd.get(s), std::fmax(lo, s.v), 0});
+        for (auto& s : in[0]) out.push_back({nd.get(s), go_max(lo, s.v), 0});
       } else if (name == "clamp_max") {
         double hi = scalar_of(in[1]);
-        for (auto& s : in[0]) out.push_back({nd.get(s), std::fmin(hi, s.v), 0});
+        for (auto& s : in[0]) out.push_back({nd.get(s), go_min(hi, s.v), 0});
       } else {
         double to_nearest = in.size() > 1 ? scalar_of(in[1]) : 1;
         double inv = 1.0 / to_nearest;

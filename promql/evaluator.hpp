@@ -3,6 +3,7 @@
 // eval_functions.cpp, eval_aggregations.cpp and eval_binary.cpp.
 #include <chrono>
 #include <deque>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -53,6 +54,8 @@ struct query_context {
   void add_samples(int64_t n);
 };
 
+class group_index;
+
 class evaluator {
  public:
   evaluator(query_context& ctx, int64_t start, int64_t end, int64_t interval)
@@ -99,6 +102,9 @@ class evaluator {
  private:
   matrix combine_impl(std::vector<matrix>& inputs, step_fn fn, void* state);
   matrix eval_matrix_selector(const matrix_selector& ms);
+  std::optional<matrix> aggregate_series_major(aggregate_op op, const matrix& in,
+                                               const std::vector<size_t>& series_group,
+                                               const group_index& groups);
 
   query_context& ctx_;
   int64_t start_;

@@ -15,7 +15,18 @@ bool label_less(const series& a, const storage::label_set& b) {
 }  // namespace
 
 memory_queryable::memory_queryable(std::vector<series> data) {
-  for (auto& s : data) add(s.labels, s.samples);
+  std::sort(data.begin(), data.end(), [](const series& a, const series& b) {
+    return storage::label_set::compare(a.labels, b.labels) < 0;
+  });
+  for (auto& s : data) {
+    if (!data_.empty() && data_.back().labels == s.labels) {
+      add(s.labels, s.samples);
+      continue;
+    }
+    std::sort(s.samples.begin(), s.samples.end(),
+              [](const storage::sample& a, const storage::sample& b) { return a.t < b.t; });
+    data_.push_back(std::move(s));
+  }
 }
 
 void memory_queryable::add(const storage::label_set& labels,

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "storage/labels.hpp"
+#include "storage/sample.hpp"
 
 namespace nl::promql {
 
@@ -28,10 +29,9 @@ struct sample {
 };
 using vector = std::vector<sample>;
 
-struct point {
-  int64_t t = 0;
-  double v = 0;
-};
+/// One point of a range-vector series; the same layout as a stored sample
+/// so raw data can be used without copying.
+using point = storage::sample;
 
 /// One series of a range vector; points sorted by t.
 struct series_points {

@@ -1,0 +1,713 @@
+#include "actors/network.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
+#include "actors/log.hpp"
+#include "actors/storage_open.hpp"
+#include "promql/parser.hpp"
+#include "protocol/remote_write.hpp"
+#include "protocol/router.hpp"
+
+namespace nl::actors {
+
+using protocol::http_reply;
+using protocol::http_request;
+using protocol::http_response;
+
+/// A write on its way through the actors. Created on an Asio thread,
+/// then touched only by the network actor. Its destructor guarantees the
+/// admission budget is returned and the client answered, even if the
+/// network actor dies with the job in its mailbox.
+struct write_job {
+  frontend* fe = nullptr;
+  std::vector<append_batch> batches;  ///< index = shard; empty = nothing for it
+  std::vector<int64_t> reserved;      ///< samples reserved per shard
+  int64_t total = 0;                  ///< samples reserved in all
+  protocol::write_report report;      ///< refusals found while decoding
+  http_reply reply;
+  // Filled by the network actor:
+  size_t waiting = 0;
+  append_result result;
+  std::string failure;  ///< non-empty: some shard could not store its part
+  bool released = false;
+  bool answered = false;
+
+  ~write_job() {
+    if (!fe)
+      return;
+    fe->release(*this);
+    if (!answered && reply) {
+      http_response r;
+      r.status = 503;
+      r.content_type = "text/plain; charset=utf-8";
+      r.body = "write dropped during shutdown or restart; retry";
+      r.headers.emplace_back("Retry-After", "1");
+      reply(std::move(r));
+    }
+  }
+};
+
+struct meta_job {
+  enum kind_type { series = 0, labels = 1, values = 2 };
+  int kind = series;
+  meta_query query;
+  http_reply reply;
+  bool answered = false;
+
+  ~meta_job() {
+    if (!answered && reply) {
+      http_response r;
+      r.status = 503;
+      r.content_type = "application/json";
+      r.body = R"({"status":"error","errorType":"unavailable","error":"request dropped during shutdown or restart"})";
+      reply(std::move(r));
+    }
+  }
+};
+
+namespace {
+
+constexpr const char* text_plain = "text/plain; charset=utf-8";
+
+http_response text(unsigned status, std::string body) {
+  http_response r;
+  r.status = status;
+  r.content_type = text_plain;
+  r.body = std::move(body);
+  return r;
+}
+
+void add_cors(http_response& r) {
+  r.headers.emplace_back("Access-Control-Allow-Origin", "*");
+  r.headers.emplace_back("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+  r.headers.emplace_back("Access-Control-Allow-Headers", "Accept, Authorization, Content-Type, Origin");
+  r.headers.emplace_back("Access-Control-Expose-Headers", "Date");
+  r.headers.emplace_back("Vary", "Origin");
+}
+
+// JSON string literal (RFC 8259). Invalid UTF-8 is passed through as
+// bytes; label values were validated as UTF-8 on ingest.
+void json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+http_response json_success(std::string data, const std::vector<std::string>& warnings = {}) {
+  http_response r;
+  r.status = 200;
+  r.content_type = "application/json";
+  r.body = R"({"status":"success","data":)" + data;
+  if (!warnings.empty()) {
+    r.body += R"(,"warnings":[)";
+    for (size_t i = 0; i < warnings.size(); ++i) {
+      if (i > 0)
+        r.body += ',';
+      json_string(r.body, warnings[i]);
+    }
+    r.body += ']';
+  }
+  r.body += '}';
+  return r;
+}
+
+http_response json_error(unsigned status, const char* type, std::string_view msg) {
+  http_response r;
+  r.status = status;
+  r.content_type = "application/json";
+  r.body = R"({"status":"error","errorType":")";
+  r.body += type;
+  r.body += R"(","error":)";
+  json_string(r.body, msg);
+  r.body += '}';
+  return r;
+}
+
+std::string buildinfo_json() {
+  // `version` is the Prometheus API level implemented (a valid semver that
+  // Grafana compares); Nightlight's own version goes into revision/branch.
+  // No `features` key: a non-empty one makes Grafana assume Mimir.
+  std::string d = R"({"version":"2.42.0","revision":"nightlight-)" NL_VERSION R"(",)"
+                  R"("branch":"nightlight","buildUser":"nightlight","buildDate":")" __DATE__ R"(",)"
+                  R"("goVersion":"none"})";
+  return d;
+}
+
+
+// --- request parameters (Go's r.Form semantics) ----------------------------
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+// application/x-www-form-urlencoded decoding: '+' is a space.
+bool form_decode(std::string_view in, std::string& out) {
+  out.clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '+') {
+      out += ' ';
+    } else if (c == '%') {
+      if (i + 2 >= in.size() || hex_digit(in[i + 1]) < 0 || hex_digit(in[i + 2]) < 0)
+        return false;
+      out += static_cast<char>(hex_digit(in[i + 1]) * 16 + hex_digit(in[i + 2]));
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return true;
+}
+
+using form = std::vector<std::pair<std::string, std::string>>;
+
+bool parse_form(std::string_view q, form& out) {
+  while (!q.empty()) {
+    auto amp = q.find('&');
+    auto part = q.substr(0, amp);
+    q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
+    if (part.empty())
+      continue;
+    auto eq = part.find('=');
+    std::string k, v;
+    if (!form_decode(part.substr(0, eq), k))
+      return false;
+    if (eq != std::string_view::npos && !form_decode(part.substr(eq + 1), v))
+      return false;
+    out.emplace_back(std::move(k), std::move(v));
+  }
+  return true;
+}
+
+// Body parameters first (they win for single values), then the URL's.
+bool request_form(const http_request& req, form& out) {
+  if (req.method == "POST") {
+    std::string_view ct = req.content_type;
+    if (ct.substr(0, ct.find(';')) == "application/x-www-form-urlencoded" && !parse_form(req.body, out))
+      return false;
+  }
+  return parse_form(req.query, out);
+}
+
+const std::string* form_value(const form& f, std::string_view key) {
+  for (auto& [k, v] : f)
+    if (k == key)
+      return &v;
+  return nullptr;
+}
+
+// Prometheus' parseTime: float seconds (rounded to ms) or RFC 3339.
+bool parse_time_ms(const std::string& s, int64_t& out) {
+  if (s == "-292273086-05-16T16:47:06Z") {
+    out = INT64_MIN;
+    return true;
+  }
+  if (s == "292277025-08-18T07:12:54.999999999Z") {
+    out = INT64_MAX;
+    return true;
+  }
+  char* end = nullptr;
+  double d = std::strtod(s.c_str(), &end);
+  if (!s.empty() && end == s.c_str() + s.size() && std::isfinite(d)) {
+    double ms = std::round(d * 1000.0);
+    out = ms >= 9.2e18 ? INT64_MAX : ms <= -9.2e18 ? INT64_MIN : static_cast<int64_t>(ms);
+    return true;
+  }
+  int y, mo, da, h, mi;
+  double sec;
+  int n = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%lf%n", &y, &mo, &da, &h, &mi, &sec, &n) != 6)
+    return false;
+  std::string_view rest = std::string_view{s}.substr(static_cast<size_t>(n));
+  int64_t offset_s = 0;
+  if (rest == "Z" || rest == "z") {
+  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
+    int oh = std::atoi(std::string{rest.substr(1, 2)}.c_str());
+    int om = std::atoi(std::string{rest.substr(4, 2)}.c_str());
+    offset_s = (oh * 3600 + om * 60) * (rest[0] == '-' ? -1 : 1);
+  } else {
+    return false;
+  }
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = da;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = 0;
+  int64_t base = static_cast<int64_t>(timegm(&tm)) - offset_s;
+  out = base * 1000 + static_cast<int64_t>(sec * 1000.0 + 1e-6);
+  return true;
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+// Splits a decoded request into one columnar batch per shard. Entries of
+// the same series (Prometheus repeats the labels for every sample) are
+// merged so each series appears once per batch, samples in request order.
+void split_by_shard(const protocol::write_batch& wb, size_t nshards, std::vector<append_batch>& out) {
+  out.assign(nshards, {});
+  std::vector<uint32_t> order(wb.series.size());
+  for (uint32_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint32_t a, uint32_t b) { return wb.series[a].hash < wb.series[b].hash; });
+  auto same_labels = [&](const protocol::series_entry& a, const protocol::series_entry& b) {
+    if (a.hash != b.hash || a.labels_count != b.labels_count)
+      return false;
+    auto* la = wb.labels_of(a);
+    auto* lb = wb.labels_of(b);
+    for (uint32_t k = 0; k < a.labels_count; ++k)
+      if (la[k].name != lb[k].name || la[k].value != lb[k].value)
+        return false;
+    return true;
+  };
+  const protocol::series_entry* prev = nullptr;
+  for (auto idx : order) {
+    auto& e = wb.series[idx];
+    auto& b = out[shard_of(e.hash, nshards)];
+    if (!(prev && same_labels(*prev, e) && !b.series.empty()))
+      b.series.push_back(wb.label_set_of(e));
+    else
+      b.ends.pop_back();  // extend the previous series
+    auto* s = wb.samples_of(e);
+    for (uint32_t k = 0; k < e.samples_count; ++k) {
+      b.timestamps.push_back(s[k].t);
+      b.value_bits.push_back(storage::float_bits(s[k].v));
+    }
+    b.ends.push_back(static_cast<uint32_t>(b.timestamps.size()));
+    prev = &e;
+  }
+}
+
+}  // namespace
+
+frontend::frontend(const settings& cfg, metrics& m) : cfg_(cfg), m_(m) {
+}
+
+void frontend::attach(network_actor net, size_t num_shards) {
+  {
+    std::lock_guard<std::mutex> g{net_mtx_};
+    if (!shard_pending_) {
+      shard_pending_ = std::make_unique<std::atomic<int64_t>[]>(num_shards);
+      for (size_t i = 0; i < num_shards; ++i)
+        shard_pending_[i] = 0;
+      num_shards_ = num_shards;
+    }
+    net_ = std::move(net);
+  }
+  ready_.store(true, std::memory_order_release);
+}
+
+void frontend::close_writes() {
+  writes_closed_ = true;
+}
+
+std::string frontend::handler_name(const std::string& method, const std::string& path) {
+  auto r = protocol::match_route(method, path);
+  if (r.result == protocol::route::outcome::not_found)
+    return "other";
+  switch (r.ep) {
+    case protocol::endpoint::write:
+      return "/api/v1/write";
+    case protocol::endpoint::series:
+      return "/api/v1/series";
+    case protocol::endpoint::labels:
+      return "/api/v1/labels";
+    case protocol::endpoint::label_values:
+      return "/api/v1/label/:name/values";
+    case protocol::endpoint::buildinfo:
+      return "/api/v1/status/buildinfo";
+    case protocol::endpoint::rules:
+      return "/api/v1/rules";
+    case protocol::endpoint::alerts:
+      return "/api/v1/alerts";
+    case protocol::endpoint::metrics:
+      return "/metrics";
+    case protocol::endpoint::healthy:
+      return "/-/healthy";
+    case protocol::endpoint::ready:
+      return "/-/ready";
+    case protocol::endpoint::cors_preflight:
+      return "OPTIONS";
+  }
+  return "other";
+}
+
+void frontend::handle(http_request&& req, http_reply reply) {
+  using protocol::endpoint;
+  auto rt = protocol::match_route(req.method, req.path);
+  bool api = protocol::is_api_path(req.path);
+  // Every API answer carries CORS headers, errors included.
+  http_reply out = api ? http_reply{[reply](http_response r) {
+    add_cors(r);
+    reply(std::move(r));
+  }}
+                       : reply;
+  if (rt.result == protocol::route::outcome::not_found)
+    return out(text(404, "404 page not found\n"));
+  if (rt.result == protocol::route::outcome::method_not_allowed) {
+    auto r = text(405, "Method Not Allowed\n");
+    r.headers.emplace_back("Allow", rt.allow);
+    return out(std::move(r));
+  }
+  switch (rt.ep) {
+    case endpoint::healthy:
+      return out(text(200, "Nightlight is Healthy.\n"));
+    case endpoint::ready:
+      return out(ready() ? text(200, "Nightlight is Ready.\n") : text(503, "Service Unavailable"));
+    case endpoint::cors_preflight: {
+      http_response r;
+      r.status = 204;
+      return out(std::move(r));
+    }
+    case endpoint::metrics: {
+      http_response r;
+      r.status = 200;
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = m_.render();
+      return out(std::move(r));
+    }
+    case endpoint::buildinfo:
+      return out(json_success(buildinfo_json()));
+    case endpoint::rules:
+      return out(json_success(R"({"groups":[]})"));
+    case endpoint::alerts:
+      return out(json_success(R"({"alerts":[]})"));
+    default:
+      break;
+  }
+  // Everything below needs the storage.
+  if (!ready())
+    return out(text(503, "Service Unavailable"));
+  switch (rt.ep) {
+    case endpoint::write:
+      return handle_write(std::move(req), std::move(out));
+    case endpoint::series:
+      return handle_meta(meta_job::series, {}, std::move(req), std::move(out));
+    case endpoint::labels:
+      return handle_meta(meta_job::labels, {}, std::move(req), std::move(out));
+    case endpoint::label_values:
+      return handle_meta(meta_job::values, std::move(rt.param), std::move(req), std::move(out));
+    default:
+      return out(text(500, "unrouted endpoint\n"));
+  }
+}
+
+void frontend::overloaded(http_reply& reply, const std::string& why) {
+  m_.overload_responses.fetch_add(1, std::memory_order_relaxed);
+  auto r = text(cfg_.server.overload_status, "overloaded: " + why + "; retry later");
+  r.headers.emplace_back("Retry-After", std::to_string(cfg_.server.retry_after_seconds));
+  reply(std::move(r));
+}
+
+void frontend::handle_write(http_request&& req, http_reply reply) {
+  // Remote write 1.0 only: an explicit foreign encoding or type is 415
+  // (missing headers are accepted, as Prometheus 2.42 does).
+  if (!req.content_encoding.empty() && req.content_encoding != "snappy")
+    return reply(text(415, "unsupported Content-Encoding \"" + req.content_encoding + "\"; remote write needs snappy"));
+  if (!req.content_type.empty()) {
+    std::string_view ct = req.content_type;
+    auto semi = ct.find(';');
+    auto base = ct.substr(0, semi);
+    while (!base.empty() && base.back() == ' ')
+      base.remove_suffix(1);
+    bool v2 = semi != std::string_view::npos
+              && ct.find("proto=io.prometheus.write.v2.Request", semi) != std::string_view::npos;
+    if (base != "application/x-protobuf" || v2)
+      return reply(text(415, "unsupported Content-Type \"" + req.content_type
+                               + "\"; this receiver speaks remote write 1.0 (application/x-protobuf)"));
+  }
+  if (writes_closed_)
+    return overloaded(reply, "shutting down");
+  protocol::write_settings ws;
+  ws.allow_utf8_names = cfg_.ingest.allow_utf8_names;
+  ws.drop_non_finite = cfg_.ingest.drop_non_finite;
+  ws.max_future_ms = int64_t{cfg_.ingest.max_future_seconds} * 1000;
+  auto decoded = protocol::decode_remote_write(req.body, now_ms(), ws, cfg_.server.max_decoded_bytes);
+  if (!decoded) {
+    auto st = decoded.error();
+    if (st.error_code() == storage::status::code::limit_exceeded)
+      return reply(text(413, st.message()));
+    return reply(text(400, st.message()));
+  }
+  auto& wb = *decoded;
+  if (wb.report.non_finite_dropped > 0)
+    m_.count_rejected(reject_reason::non_finite, wb.report.non_finite_dropped);
+  if (wb.report.samples_rejected > 0)
+    m_.count_rejected(reject_reason::invalid, wb.report.samples_rejected);
+  auto job = std::make_shared<write_job>();
+  job->report = std::move(wb.report);
+  job->reply = std::move(reply);
+  if (wb.samples.empty()) {
+    // Nothing to store (metadata-only request, or everything refused).
+    job->fe = this;
+    finish_write(*job);
+    return;
+  }
+  network_actor net;
+  {
+    std::lock_guard<std::mutex> g{net_mtx_};
+    net = net_;
+  }
+  split_by_shard(wb, num_shards_, job->batches);
+  // Admission: reserve the samples against the global budget and each
+  // shard's share. A request is always admitted when nothing is in flight,
+  // so a batch larger than the budget cannot be refused forever.
+  int64_t n = static_cast<int64_t>(wb.samples.size());
+  int64_t budget = static_cast<int64_t>(cfg_.server.max_inflight_samples);
+  int64_t before = inflight_samples_.fetch_add(n);
+  job->total = n;
+  job->fe = this;  // from here on the destructor releases the reservation
+  job->reserved.assign(num_shards_, 0);
+  m_.inflight_samples.fetch_add(n, std::memory_order_relaxed);
+  if (before > 0 && before + n > budget) {
+    job->answered = true;
+    overloaded(job->reply, "too many samples in flight");
+    return;
+  }
+  int64_t shard_cap = std::max<int64_t>(budget / static_cast<int64_t>(num_shards_), 1);
+  for (size_t s = 0; s < num_shards_; ++s) {
+    int64_t k = static_cast<int64_t>(job->batches[s].num_samples());
+    if (k == 0)
+      continue;
+    int64_t prev = shard_pending_[s].fetch_add(k);
+    job->reserved[s] = k;
+    if (prev > 0 && prev + k > shard_cap) {
+      job->answered = true;
+      overloaded(job->reply, "head shard " + std::to_string(s) + " is behind");
+      return;
+    }
+  }
+  writes_in_flight_.fetch_add(1);
+  caf::anon_send(net, std::move(job));
+}
+
+void frontend::release(write_job& job) {
+  if (job.released || job.fe == nullptr)
+    return;
+  job.released = true;
+  inflight_samples_.fetch_sub(job.total);
+  m_.inflight_samples.fetch_sub(job.total, std::memory_order_relaxed);
+  for (size_t s = 0; s < job.reserved.size(); ++s)
+    if (job.reserved[s] != 0)
+      shard_pending_[s].fetch_sub(job.reserved[s]);
+}
+
+void frontend::finish_write(write_job& job) {
+  bool counted = job.total > 0;  // went through admission and the actors
+  release(job);
+  if (counted)
+    writes_in_flight_.fetch_sub(1);
+  job.answered = true;
+  if (!job.failure.empty()) {
+    auto r = text(503, "storage unavailable: " + job.failure + "; retry");
+    r.headers.emplace_back("Retry-After", std::to_string(cfg_.server.retry_after_seconds));
+    return job.reply(std::move(r));
+  }
+  uint64_t refused = job.report.samples_rejected + job.result.rejected;
+  if (refused == 0 && !job.report.any_rejected())
+    return job.reply(http_response{204, {}, {}, {}});
+  // One line (Prometheus logs the first line, up to 1024 bytes): the
+  // decoder's summary, then the storage's first refusals, then the totals.
+  std::string body = job.report.summary();
+  for (auto& e : job.result.errors) {
+    if (!body.empty())
+      body += "; ";
+    body += e;
+  }
+  body += " (" + std::to_string(refused) + " samples rejected, " + std::to_string(job.result.accepted)
+          + " stored)";
+  std::replace(body.begin(), body.end(), '\n', ' ');
+  if (body.size() > 1024)
+    body = body.substr(0, 1000) + "... (" + std::to_string(refused) + " samples rejected)";
+  job.reply(text(400, std::move(body)));
+}
+
+void frontend::handle_meta(int kind, std::string label_name, http_request&& req, http_reply reply) {
+  form f;
+  if (!request_form(req, f))
+    return reply(json_error(400, "bad_data", "invalid form encoding"));
+  auto job = std::make_shared<meta_job>();
+  job->kind = kind;
+  auto& q = job->query;
+  q.label_name = std::move(label_name);
+  for (const char* key : {"start", "end"}) {
+    auto v = form_value(f, key);
+    if (!v)
+      continue;
+    int64_t t = 0;
+    if (!parse_time_ms(*v, t))
+      return reply(json_error(400, "bad_data",
+                              std::string{"invalid parameter \""} + key + "\": Invalid time value for '" + key
+                                + "': cannot parse \"" + *v + "\" to a valid timestamp"));
+    (key[0] == 's' ? q.mint : q.maxt) = t;
+  }
+  if (auto v = form_value(f, "limit")) {
+    char* end = nullptr;
+    long long n = std::strtoll(v->c_str(), &end, 10);
+    if (v->empty() || end != v->c_str() + v->size() || n < 0)
+      return reply(json_error(400, "bad_data", "invalid parameter \"limit\": cannot parse \"" + *v
+                                                 + "\" to a non-negative integer"));
+    q.limit = static_cast<uint64_t>(n);
+  }
+  for (auto& [k, v] : f) {
+    if (k != "match[]")
+      continue;
+    auto sel = promql::parse_metric_selector(v);
+    if (!sel)
+      return reply(json_error(400, "bad_data", sel.error->message));
+    if (!promql::has_non_empty_matcher(sel.matchers))
+      return reply(json_error(400, "bad_data", "match[] must contain at least one non-empty matcher"));
+    selector spec;
+    for (auto& m : sel.matchers)
+      spec.push_back({static_cast<uint8_t>(m.type()), m.name(), m.value()});
+    q.selectors.push_back(std::move(spec));
+  }
+  if (kind == meta_job::series && q.selectors.empty())
+    return reply(json_error(400, "bad_data", "no match[] parameter provided"));
+  job->reply = std::move(reply);
+  network_actor net;
+  {
+    std::lock_guard<std::mutex> g{net_mtx_};
+    net = net_;
+  }
+  caf::anon_send(net, std::move(job));
+}
+
+network_actor::behavior_type network(network_actor::stateful_pointer<network_state> self,
+                                     std::vector<head_block_actor> shards, index_actor idx,
+                                     std::chrono::milliseconds timeout) {
+  self->state.shards = std::move(shards);
+  self->state.idx = std::move(idx);
+  self->state.timeout = timeout;
+  return {
+    [=](write_job_ptr& job) {
+      auto& st = self->state;
+      for (size_t s = 0; s < job->batches.size(); ++s)
+        if (job->batches[s].num_samples() > 0)
+          job->waiting += 1;
+      for (size_t s = 0; s < job->batches.size(); ++s) {
+        if (job->batches[s].num_samples() == 0)
+          continue;
+        self->request(st.shards[s], st.timeout, append_atom_v, std::move(job->batches[s]))
+          .then(
+            [job](append_result& r) {
+              job->result.accepted += r.accepted;
+              job->result.rejected += r.rejected;
+              for (auto& e : r.errors)
+                if (job->result.errors.size() < append_error_examples)
+                  job->result.errors.push_back(std::move(e));
+              if (--job->waiting == 0)
+                job->fe->finish_write(*job);
+            },
+            [self, job](caf::error& err) {
+              if (job->failure.empty())
+                job->failure = self->system().render(err);
+              if (--job->waiting == 0)
+                job->fe->finish_write(*job);
+            });
+      }
+      job->batches.clear();
+    },
+    [=](meta_job_ptr& job) {
+      auto& st = self->state;
+      auto fail = [self, job](caf::error& err) {
+        job->answered = true;
+        auto r = json_error(503, "unavailable", self->system().render(err));
+        job->reply(std::move(r));
+      };
+      if (job->kind == meta_job::series) {
+        self->request(st.idx, st.timeout, series_atom_v, job->query)
+          .then(
+            [job](series_list& xs) {
+              std::string d = "[";
+              for (size_t i = 0; i < xs.items.size(); ++i) {
+                if (i > 0)
+                  d += ',';
+                d += '{';
+                bool first = true;
+                for (auto& l : xs.items[i]) {
+                  if (!first)
+                    d += ',';
+                  first = false;
+                  json_string(d, l.name);
+                  d += ':';
+                  json_string(d, l.value);
+                }
+                d += '}';
+              }
+              d += ']';
+              job->answered = true;
+              std::vector<std::string> w;
+              if (xs.truncated)
+                w.emplace_back("results truncated due to limit");
+              job->reply(json_success(std::move(d), w));
+            },
+            fail);
+        return;
+      }
+      auto on_strings = [job](string_list& xs) {
+        std::string d = "[";
+        for (size_t i = 0; i < xs.items.size(); ++i) {
+          if (i > 0)
+            d += ',';
+          json_string(d, xs.items[i]);
+        }
+        d += ']';
+        job->answered = true;
+        std::vector<std::string> w;
+        if (xs.truncated)
+          w.emplace_back("results truncated due to limit");
+        job->reply(json_success(std::move(d), w));
+      };
+      if (job->kind == meta_job::labels)
+        self->request(st.idx, st.timeout, label_names_atom_v, job->query).then(on_strings, fail);
+      else
+        self->request(st.idx, st.timeout, label_values_atom_v, job->query).then(on_strings, fail);
+    },
+  };
+}
+
+}  // namespace nl::actors

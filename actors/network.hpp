@@ -1,0 +1,106 @@
+#pragma once
+// The bridge between HTTP and the actors.
+//
+// `frontend` runs on the Asio threads: it routes, answers what needs no
+// storage (health, build info, metrics), and for writes does the CPU work
+// there (snappy, protobuf, validation, grouping by shard), then applies
+// admission control: an atomic budget of samples in flight plus a pending
+// counter per shard. A write over budget is answered at once (503 with
+// Retry-After, or 429 by setting) BEFORE any work is queued, so memory
+// stays bounded. Accepted work goes to the `network` actor as a job; the
+// actor talks to the shards and the index and answers through the job's
+// reply callback, which posts back to the connection's strand. No Asio
+// thread ever waits for an actor.
+#include <caf/all.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "actors/config.hpp"
+#include "actors/head_block.hpp"
+#include "actors/index.hpp"
+#include "actors/metrics.hpp"
+#include "protocol/http_server.hpp"
+
+namespace nl::actors {
+
+struct write_job;
+struct meta_job;
+using write_job_ptr = std::shared_ptr<write_job>;
+using meta_job_ptr = std::shared_ptr<meta_job>;
+
+}  // namespace nl::actors
+
+// Jobs carry an HTTP reply callback: local messages only, never serialised.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::write_job_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::meta_job_ptr)
+
+namespace nl::actors {
+
+using network_actor = caf::typed_actor<caf::reacts_to<write_job_ptr>, caf::reacts_to<meta_job_ptr>>;
+
+class frontend {
+ public:
+  /// `cfg` and `m` must outlive the frontend; the frontend must outlive the
+  /// HTTP server and the actor system (jobs point back to it).
+  frontend(const settings& cfg, metrics& m);
+
+  /// The HTTP handler: install with
+  /// `http_server{opts, [&fe](auto&& rq, auto rp) { fe.handle(std::move(rq), std::move(rp)); }}`.
+  void handle(protocol::http_request&& req, protocol::http_reply reply);
+
+  /// Connects the storage: from now on the server is ready. Called again
+  /// with a new handle when the network actor is restarted.
+  void attach(network_actor net, size_t num_shards);
+
+  /// Shutdown: new writes are refused (503); reads continue.
+  void close_writes();
+
+  /// Write requests accepted and not yet answered.
+  int64_t writes_in_flight() const { return writes_in_flight_.load(); }
+
+  bool ready() const { return ready_.load(std::memory_order_acquire); }
+
+  /// For the network actor: answer a finished write job.
+  void finish_write(write_job& job);
+
+  /// Releases a job's admission reservations (idempotent per job).
+  void release(write_job& job);
+
+  /// The handler label used in HTTP metrics for a method and path.
+  static std::string handler_name(const std::string& method, const std::string& path);
+
+ private:
+  void handle_write(protocol::http_request&& req, protocol::http_reply reply);
+  void handle_meta(int kind, std::string label_name, protocol::http_request&& req, protocol::http_reply reply);
+  void overloaded(protocol::http_reply& reply, const std::string& why);
+
+  const settings& cfg_;
+  metrics& m_;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> writes_closed_{false};
+  std::atomic<int64_t> writes_in_flight_{0};
+  std::atomic<int64_t> inflight_samples_{0};
+  std::unique_ptr<std::atomic<int64_t>[]> shard_pending_;
+  size_t num_shards_ = 0;
+  mutable std::mutex net_mtx_;
+  network_actor net_;
+};
+
+struct network_state {
+  std::vector<head_block_actor> shards;
+  index_actor idx;
+  std::chrono::milliseconds timeout{60000};
+  static inline const char* name = "network";
+};
+
+/// The actor side of the bridge: forwards write jobs to the shards and
+/// meta jobs to the index, and answers through the frontend.
+network_actor::behavior_type network(network_actor::stateful_pointer<network_state> self,
+                                     std::vector<head_block_actor> shards, index_actor idx,
+                                     std::chrono::milliseconds timeout);
+
+}  // namespace nl::actors

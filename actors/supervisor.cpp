@@ -1,0 +1,105 @@
+#include "actors/supervisor.hpp"
+
+#include "actors/log.hpp"
+
+namespace nl::actors {
+
+namespace {
+
+using self_ptr = supervisor_actor::stateful_pointer<supervisor_state>;
+
+std::chrono::milliseconds request_timeout(const settings& cfg) {
+  return std::chrono::seconds(cfg.server.query_timeout_seconds);
+}
+
+void spawn_index(self_ptr self) {
+  auto& s = self->state;
+  s.idx = self->spawn<caf::monitored>(index, s.shards, request_timeout(*s.opts.cfg));
+}
+
+void spawn_network(self_ptr self) {
+  auto& s = self->state;
+  s.net = self->spawn<caf::monitored>(network, s.shards, s.idx, request_timeout(*s.opts.cfg));
+  if (s.opts.front)
+    s.opts.front->attach(s.net, s.shards.size());
+}
+
+void stop_children(self_ptr self, const caf::error& reason) {
+  auto& s = self->state;
+  s.stopping = true;
+  // Front to back: no new work reaches a shard after its producers are gone.
+  if (s.net)
+    self->send_exit(s.net, reason);
+  if (s.idx)
+    self->send_exit(s.idx, reason);
+  for (auto& h : s.shards)
+    self->send_exit(h, reason);
+  if (s.wal)
+    self->send_exit(s.wal, reason);
+}
+
+}  // namespace
+
+supervisor_actor::behavior_type supervisor(self_ptr self, std::vector<std::shared_ptr<storage::head>> heads,
+                                           std::shared_ptr<storage::wal_segment_writer> wal,
+                                           supervisor_options opts) {
+  auto& s = self->state;
+  s.opts = std::move(opts);
+  s.heads = std::move(heads);
+  const auto& cfg = *s.opts.cfg;
+  wal_writer_options wo;
+  wo.policy = cfg.storage.fsync;
+  wo.fsync_interval = std::chrono::milliseconds(cfg.storage.fsync_interval_ms);
+  wo.stats = s.opts.stats;
+  if (s.opts.detach_wal)
+    s.wal = self->spawn<caf::monitored + caf::detached>(wal_writer, wal, wo);
+  else
+    s.wal = self->spawn<caf::monitored>(wal_writer, wal, wo);
+  for (size_t i = 0; i < s.heads.size(); ++i) {
+    head_block_options ho;
+    ho.shard = i;
+    ho.stats = s.opts.stats;
+    s.shards.push_back(self->spawn<caf::monitored>(head_block, s.heads[i], s.wal, ho));
+  }
+  spawn_index(self);
+  spawn_network(self);
+  log_info("supervisor: started WAL writer, " + std::to_string(s.shards.size()) + " head shards, index, network");
+
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& s = self->state;
+    if (s.stopping)
+      return;
+    auto why = self->system().render(dm.reason);
+    if (dm.source == s.idx.address()) {
+      log_warn("supervisor: index stopped (" + why + "); restarting it");
+      spawn_index(self);
+      // The network actor holds the old index handle: replace it too.
+      self->send_exit(s.net, caf::exit_reason::user_shutdown);
+      return;
+    }
+    if (dm.source == s.net.address()) {
+      log_warn("supervisor: network stopped (" + why + "); restarting it");
+      spawn_network(self);
+      return;
+    }
+    // WAL writer or a head shard: their state cannot be rebuilt in place.
+    std::string who = dm.source == s.wal.address() ? "WAL writer" : "a head shard";
+    log_error("supervisor: " + who + " stopped (" + why + "); stopping the process");
+    stop_children(self, caf::exit_reason::user_shutdown);
+    if (s.opts.on_fatal)
+      s.opts.on_fatal(1);
+  });
+  self->set_exit_handler([self](caf::exit_msg& em) {
+    stop_children(self, em.reason);
+    self->quit(em.reason);
+  });
+  return {
+    [=](wal_sync_atom a) -> caf::result<uint64_t> {
+      if (self->state.stopping)
+        return caf::make_error(caf::sec::runtime_error, "stopping");
+      return self->delegate(self->state.wal, a);
+    },
+  };
+}
+
+}  // namespace nl::actors

@@ -1,0 +1,56 @@
+#pragma once
+// The supervisor: spawns every storage and network actor in dependency
+// order (WAL writer, head shards, index, network), monitors them all, and
+// keeps the process whole:
+// - the stateless ones (index, network) are restarted, with a log line;
+// - a head shard or the WAL writer that dies cannot be replaced without
+//   losing acknowledged state, so the process is stopped (exit code 1)
+//   instead of running half-alive.
+// On an exit message (shutdown) it stops its children in reverse order;
+// the WAL writer closes (flush + fdatasync) its segment as it ends.
+#include <caf/all.hpp>
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "actors/config.hpp"
+#include "actors/head_block.hpp"
+#include "actors/index.hpp"
+#include "actors/metrics.hpp"
+#include "actors/network.hpp"
+#include "actors/wal_writer.hpp"
+
+namespace nl::actors {
+
+/// wal_sync: flush and fdatasync the WAL now (delegated to the writer).
+using supervisor_actor = caf::typed_actor<caf::replies_to<wal_sync_atom>::with<uint64_t>>;
+
+struct supervisor_options {
+  const settings* cfg = nullptr;
+  metrics* stats = nullptr;
+  frontend* front = nullptr;
+  /// Called (on a CAF thread) when the process must stop: exit code 1.
+  std::function<void(int)> on_fatal;
+  /// Spawn the WAL writer detached (production) or scheduled (tests).
+  bool detach_wal = true;
+};
+
+struct supervisor_state {
+  supervisor_options opts;
+  std::vector<std::shared_ptr<storage::head>> heads;
+  wal_writer_actor wal;
+  std::vector<head_block_actor> shards;
+  index_actor idx;
+  network_actor net;
+  bool stopping = false;
+  static inline const char* name = "supervisor";
+};
+
+/// The heads (replayed) and the opened WAL writer come from open_storage().
+supervisor_actor::behavior_type supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
+                                           std::vector<std::shared_ptr<storage::head>> heads,
+                                           std::shared_ptr<storage::wal_segment_writer> wal,
+                                           supervisor_options opts);
+
+}  // namespace nl::actors

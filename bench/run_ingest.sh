@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Ingestion benchmark: the same remote_write workload (bench/remote_write_load)
+# against Nightlight, Prometheus 2.42 (--web.enable-remote-write-receiver) and
+# VictoriaMetrics, one server at a time, everything on loopback. Prints a
+# markdown table: samples/s, request latency, server CPU per million samples,
+# peak RSS (VmHWM) per active series, and ratios against VictoriaMetrics.
+#
+# usage: bench/run_ingest.sh [--build DIR] [--servers "nightlight prometheus vm"]
+#          [--series 10000] [--connections 4] [--samples-per-series 2000]
+#          [--duration 20] [--keep]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build=build
+servers="nightlight prometheus vm"
+series=10000
+connections=4
+sps=2000
+duration=20
+keep=0
+while (($#)); do
+  case "$1" in
+    --build) build=$2; shift 2 ;;
+    --servers) servers=$2; shift 2 ;;
+    --series) series=$2; shift 2 ;;
+    --connections) connections=$2; shift 2 ;;
+    --samples-per-series) sps=$2; shift 2 ;;
+    --duration) duration=$2; shift 2 ;;
+    --keep) keep=1; shift ;;
+    --mtls) echo "--mtls is not implemented yet" >&2; exit 64 ;;
+    *) echo "unknown argument $1" >&2; exit 64 ;;
+  esac
+done
+
+load=$build/bench/remote_write_load
+nightlight=$build/actors/nightlight
+[[ -x $load ]] || { echo "build $load first: ninja -C $build remote_write_load" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/nl-bench-XXXXXX)
+pid=""
+cleanup() {
+  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  if ((keep)); then echo "kept $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+# A loopback port in the benchmark's range that nothing answers on.
+free_port() {
+  local p
+  for p in $(shuf -i 19800-19899); do
+    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return; fi
+  done
+  echo "no free port" >&2; exit 1
+}
+
+wait_ready() { # url, seconds
+  local deadline=$((SECONDS + $2))
+  until curl -fsS -o /dev/null "$1" 2>/dev/null; do
+    kill -0 "$pid" 2>/dev/null || { echo "server exited during start-up" >&2; return 1; }
+    ((SECONDS < deadline)) || { echo "not ready after $2 s: $1" >&2; return 1; }
+    sleep 0.1
+  done
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+
+start_server() { # name, dir, port -> sets pid, ready url
+  local name=$1 dir=$2 port=$3
+  mkdir -p "$dir"
+  case "$name" in
+    nightlight)
+      [[ -x $nightlight ]] || { echo "no $nightlight" >&2; return 1; }
+      local gport=$port
+      while [[ $gport == "$port" ]]; do gport=$(free_port); done
+      cat >"$dir/nightlight.yaml" <<EOF
+server:
+  http_addr: "127.0.0.1:$port"
+  grpc_addr: "127.0.0.1:$gport"
+storage:
+  data_dir: "$dir/data"
+  fsync: "interval"
+EOF
+      "$nightlight" --config "$dir/nightlight.yaml" >"$dir/log" 2>&1 &
+      pid=$!; ready=http://127.0.0.1:$port/-/ready ;;
+    prometheus)
+      printf 'global:\n  scrape_interval: 1h\n' >"$dir/prometheus.yml"
+      prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/tsdb" \
+        --web.listen-address="127.0.0.1:$port" --web.enable-remote-write-receiver \
+        --log.level=warn >"$dir/log" 2>&1 &
+      pid=$!; ready=http://127.0.0.1:$port/-/ready ;;
+    vm)
+      victoria-metrics -httpListenAddr="127.0.0.1:$port" -storageDataPath="$dir/data" \
+        -loggerLevel=WARN >"$dir/log" 2>&1 &
+      pid=$!; ready=http://127.0.0.1:$port/health ;;
+    *) echo "unknown server $name" >&2; return 1 ;;
+  esac
+  wait_ready "$ready" 60
+}
+
+stored_series() { # port: series with job="node" the server lists (ingestion check)
+  curl -fsS -G "http://127.0.0.1:$1/api/v1/series" --data-urlencode 'match[]={job="node"}' \
+      --data-urlencode "start=$(($(date +%s) - 86400))" 2>/dev/null |
+    python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]))' 2>/dev/null || echo "?"
+}
+
+declare -A rate p50 p99 cpu rss stored non2xx retries
+hz=$(getconf CLK_TCK)
+for s in $servers; do
+  port=$(free_port)
+  echo "== $s on 127.0.0.1:$port" >&2
+  if ! start_server "$s" "$work/$s" "$port"; then
+    tail -20 "$work/$s/log" >&2 || true
+    rate[$s]=failed; continue
+  fi
+  out=$("$load" --url "127.0.0.1:$port" --series "$series" --connections "$connections" \
+          --samples-per-series "$sps" --duration "$duration" \
+          2>&1 | tee /dev/stderr) || true
+  result=$(grep '^RESULT' <<<"$out" || true)
+  get() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" ${result#RESULT}"; }
+  if [[ -z $result ]] || ! kill -0 "$pid" 2>/dev/null; then
+    echo "$s: no result (server alive: $(kill -0 "$pid" 2>/dev/null && echo yes || echo no))" >&2
+    tail -20 "$work/$s/log" >&2 || true
+    rate[$s]=failed
+  else
+    rate[$s]=$(get samples_per_sec); p50[$s]=$(get p50_ms); p99[$s]=$(get p99_ms)
+    non2xx[$s]=$(get non2xx); retries[$s]=$(get retries)
+    samples=$(get samples)
+    cpu[$s]=$(awk -v t="$(cpu_ticks "$pid")" -v hz="$hz" -v n="$samples" \
+                'BEGIN { printf "%.2f", (n > 0 ? t / hz / (n / 1e6) : 0) }')
+    rss[$s]=$(hwm_kib "$pid")
+    sleep 2 # let buffered servers (VictoriaMetrics) make the data searchable
+    stored[$s]=$(stored_series "$port")
+  fi
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  pid=""
+  rm -rf "$work/$s/data" "$work/$s/tsdb"
+done
+
+ratio() { # value, reference -> "1.23x" or "-"
+  awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx", a / b; else printf "-" }'
+}
+
+echo
+echo "Workload: $series series, $connections connections, up to $sps samples/series, ≤ ${duration}s per server, 500 samples/request; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)."
+echo
+echo "| server | samples/s | vs VM | p50 ms | p99 ms | CPU s per 1M samples | peak RSS MiB | RSS KiB/series | RSS vs VM | series listed | non-2xx | 5xx retries |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+for s in $servers; do
+  if [[ ${rate[$s]} == failed ]]; then
+    echo "| $s | failed | | | | | | | | | | |"; continue
+  fi
+  per_series=$(awk -v r="${rss[$s]}" -v n="$series" 'BEGIN { printf "%.2f", r / n }')
+  vm_per_series=$(awk -v r="${rss[vm]:-0}" -v n="$series" 'BEGIN { printf "%.2f", r / n }')
+  printf '| %s | %.0f | %s | %s | %s | %s | %.0f | %s | %s | %s | %s | %s |\n' \
+    "$s" "${rate[$s]}" "$(ratio "${rate[$s]}" "${rate[vm]:-0}")" "${p50[$s]}" "${p99[$s]}" \
+    "${cpu[$s]}" "$(awk -v r="${rss[$s]}" 'BEGIN { print r / 1024 }')" "$per_series" \
+    "$(ratio "$per_series" "$vm_per_series")" "${stored[$s]}" "${non2xx[$s]}" "${retries[$s]}"
+done

@@ -1,0 +1,20 @@
+# End-to-end tests: Python scripts that start the real nightlight binary (and
+# Prometheus 2.42) on loopback ports. They need python3-snappy and
+# python3-protobuf, which Debian installs for /usr/bin/python3, so that
+# interpreter is preferred over whatever python3 comes first in PATH.
+find_program(NL_E2E_PYTHON python3 PATHS /usr/bin NO_DEFAULT_PATH)
+if(NOT NL_E2E_PYTHON)
+  find_program(NL_E2E_PYTHON python3 REQUIRED)
+endif()
+
+function(nl_add_e2e name script timeout)
+  add_test(NAME e2e.${name}
+           COMMAND ${NL_E2E_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/${script}.py
+                   --nightlight $<TARGET_FILE:nightlight> ${ARGN})
+  set_tests_properties(e2e.${name} PROPERTIES TIMEOUT ${timeout} LABELS e2e)
+endfunction()
+
+nl_add_e2e(prometheus_remote_write prometheus_remote_write 120)
+nl_add_e2e(remote_write_errors remote_write_errors 90)
+nl_add_e2e(crash_recovery crash_recovery 150)
+nl_add_e2e(crash_recovery_fsync_always crash_recovery 150 --fsync always --seed 7)
