@@ -208,6 +208,10 @@ std::string token::describe() const {
     case token_kind::metric_identifier: return "metric identifier " + go_quote(text);
     default: break;
   }
+  // '@' is missing from Prometheus' token names, so its description
+  // carries the parser's internal token number.
+  if (kind == token_kind::at)
+    return "\"<Item 57385>\" <op:@>";
   if (is_operator(kind))
     return "<op:" + std::string(text) + ">";
   if (is_aggregator(kind))

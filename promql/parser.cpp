@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <limits>
 #include <optional>
+#include <unordered_map>
+#include <algorithm>
 
 #include "promql/functions.hpp"
 #include "promql/lexer.hpp"
@@ -226,15 +228,14 @@ std::string regexp_error(const std::string& re2_message) {
       {"missing )", "missing closing )"},
       {"unexpected )", "unexpected )"},
       {"bad repetition operator", "invalid nested repetition operator"},
-      {"bad repetition argument", "missing argument to repetition operator"},
-      {"bad repetition size", "invalid repeat count"},
+      {"no argument for repetition operator", "missing argument to repetition operator"},
+      {"invalid repetition size", "invalid repeat count"},
       {"invalid escape sequence", "invalid escape sequence"},
       {"invalid character class range", "invalid character class range"},
       {"invalid character class", "invalid character class"},
-      {"missing argument to repetition operator", "missing argument to repetition operator"},
       {"trailing \\", "trailing backslash at end of expression"},
       {"invalid perl operator", "invalid or unsupported Perl syntax"},
-      {"invalid named capture group", "invalid named capture group"},
+      {"invalid named capture group", "invalid named capture"},
       {"invalid UTF-8", "invalid UTF-8"},
   };
   for (const auto& [re2_code, go_code] : codes) {
@@ -293,13 +294,29 @@ bool is_maybe_label(token_kind k) {
     case token_kind::lunless:
     case token_kind::offset:
     case token_kind::on:
-    case token_kind::without:
     case token_kind::start:
     case token_kind::end:
     case token_kind::atan2:
       return true;
     default:
       return is_aggregator(k);
+  }
+}
+
+// Tokens that can begin an expression. Where an optional part may follow
+// (after a comma, after group_left), any other token is reported against
+// that optional part, as Prometheus' grammar does.
+bool starts_expression(token_kind k) {
+  switch (k) {
+    case token_kind::number:
+    case token_kind::string:
+    case token_kind::left_paren:
+    case token_kind::left_brace:
+    case token_kind::add:
+    case token_kind::sub:
+      return true;
+    default:
+      return is_metric_identifier(k);
   }
 }
 
@@ -331,6 +348,10 @@ binary_info binary_of(token_kind k) {
 }
 
 constexpr int pow_precedence = 6;
+
+// Deepest syntax tree accepted. Prometheus has no limit (Go stacks grow);
+// queries written by people or Grafana stay far below it.
+constexpr int max_depth = 1000;
 
 aggregate_op aggregate_of(token_kind k) {
   switch (k) {
@@ -409,7 +430,11 @@ class parser {
   }
 
   [[noreturn]] void unexpected(std::string_view context, std::string_view expected) {
-    const token& t = peek();
+    unexpected(peek(), context, expected);
+  }
+
+  [[noreturn]] void unexpected(const token& t, std::string_view context,
+                               std::string_view expected) {
     std::string msg = "unexpected " + t.describe();
     if (!context.empty())
       msg += " in " + std::string(context);
@@ -422,7 +447,43 @@ class parser {
   // aggregation still open (if any), which names the context.
   [[noreturn]] void unexpected_here() { unexpected(agg_depth_ > 0 ? "aggregation" : "", ""); }
 
+  // Every later pass (type check, printing, evaluation, destruction)
+  // recurses over the tree, so its depth is bounded here, where the input
+  // is rejected cleanly, rather than by the stack.
+  template <class Node>
+  expr_ptr make(Node node, position_range pos, int d) {
+    if (d > max_depth)
+      fail(pos, "expression nests too deeply (more than " + std::to_string(max_depth) +
+                    " levels)");
+    auto e = make_expr(std::move(node), pos);
+    depth_[e.get()] = d;
+    return e;
+  }
+
+  int depth(const expr_ptr& e) const {
+    if (!e)
+      return 0;
+    auto it = depth_.find(e.get());
+    return it == depth_.end() ? 1 : it->second;
+  }
+
+  struct nesting_guard {
+    parser& p;
+    explicit nesting_guard(parser& owner) : p(owner) {
+      if (++p.nesting_ > max_depth)
+        p.fail_at_lookahead("expression nests too deeply (more than " +
+                            std::to_string(max_depth) + " levels)");
+    }
+    ~nesting_guard() { --p.nesting_; }
+  };
+
+  [[noreturn]] void fail_at_lookahead(std::string message) {
+    const token& t = peek();
+    fail({t.pos, t.end()}, std::move(message));
+  }
+
   expr_ptr parse_expr(int min_precedence) {
+    nesting_guard guard(*this);
     auto lhs = parse_unary();
     for (;;) {
       binary_info info = binary_of(peek().kind);
@@ -436,8 +497,9 @@ class parser {
       int next = info.precedence == pow_precedence ? info.precedence : info.precedence + 1;
       b.rhs = parse_expr(next);
       position_range pos{lhs->pos.start, b.rhs->pos.end};
+      int d = 1 + std::max(depth(lhs), depth(b.rhs));
       b.lhs = std::move(lhs);
-      lhs = make_expr(std::move(b), pos);
+      lhs = make(std::move(b), pos, d);
     }
   }
 
@@ -455,7 +517,8 @@ class parser {
       return operand;
     }
     position_range pos{op.pos, operand->pos.end};
-    return make_expr(unary_expr{op.kind == token_kind::sub, std::move(operand)}, pos);
+    int d = 1 + depth(operand);
+    return make(unary_expr{op.kind == token_kind::sub, std::move(operand)}, pos, d);
   }
 
   expr_ptr parse_primary() {
@@ -463,14 +526,14 @@ class parser {
     switch (t.kind) {
       case token_kind::number: {
         token n = take();
-        return make_expr(number_literal{parse_number(n)}, {n.pos, n.end()});
+        return make(number_literal{parse_number(n)}, {n.pos, n.end()}, 1);
       }
       case token_kind::string: {
         token s = take();
         string_literal lit;
         if (!unquote(s.text, lit.value))
           fail({s.pos, s.end()}, "error unquoting string " + go_quote(s.text) + ": invalid syntax");
-        return make_expr(std::move(lit), {s.pos, s.end()});
+        return make(std::move(lit), {s.pos, s.end()}, 1);
       }
       case token_kind::left_paren: {
         token open = take();
@@ -478,7 +541,8 @@ class parser {
         if (!at(token_kind::right_paren))
           unexpected_here();
         take();
-        return make_expr(paren_expr{std::move(inner)}, {open.pos, last_end_});
+        int d = 1 + depth(inner);
+        return make(paren_expr{std::move(inner)}, {open.pos, last_end_}, d);
       }
       case token_kind::left_brace:
         return parse_selector();
@@ -524,7 +588,7 @@ class parser {
       auto m = storage::matcher::make(storage::match_type::equal, "__name__", vs.name);
       vs.matchers.push_back(std::move(m.value()));
     }
-    return make_expr(std::move(vs), pos);
+    return make(std::move(vs), pos, 1);
   }
 
   // After '{': matchers up to and including '}'; a trailing comma is fine.
@@ -585,7 +649,7 @@ class parser {
       args.push_back(parse_expr(0));
       if (at(token_kind::comma)) {
         token comma = take();
-        if (at(token_kind::right_paren))
+        if (!starts_expression(peek().kind))
           fail({comma.pos, comma.end()}, "trailing commas not allowed in function call args");
         continue;
       }
@@ -604,8 +668,11 @@ class parser {
       fail({name.pos, name.end()}, "unknown function with name " + go_quote(name.text));
     call_expr call;
     call.func = fn;
+    int d = 1;
+    for (const auto& a : args)
+      d = std::max(d, 1 + depth(a));
     call.args = std::move(args);
-    return make_expr(std::move(call), {name.pos, last_end_});
+    return make(std::move(call), {name.pos, last_end_}, d);
   }
 
   // "(" label {"," label} [","] ")" or "()".
@@ -623,7 +690,7 @@ class parser {
         unexpected("grouping opts", "label");
       token label = take();
       if (!is_label_name(label.text))
-        unexpected("grouping opts", "label");
+        unexpected(label, "grouping opts", "label");
       labels.emplace_back(label.text);
       if (at(token_kind::comma)) {
         take();
@@ -654,7 +721,7 @@ class parser {
       if (at(token_kind::group_left) || at(token_kind::group_right)) {
         vm.card = take().kind == token_kind::group_left ? vector_match_cardinality::many_to_one
                                                         : vector_match_cardinality::one_to_many;
-        if (at(token_kind::left_paren))
+        if (at(token_kind::left_paren) || !starts_expression(peek().kind))
           vm.include = parse_grouping_labels();
       }
     }
@@ -694,7 +761,8 @@ class parser {
     if (with_param)
       agg.param = std::move(args[0]);
     agg.inner = std::move(args[want - 1]);
-    return make_expr(std::move(agg), pos);
+    int d = 1 + std::max(depth(agg.inner), depth(agg.param));
+    return make(std::move(agg), pos, d);
   }
 
   // Ranges, subqueries, offsets and @ bind to the expression just parsed,
@@ -726,7 +794,8 @@ class parser {
       if (vs->at != at_modifier::none)
         fail(brackets, "no @ modifiers allowed before range");
       position_range pos{e->pos.start, last_end_};
-      return make_expr(matrix_selector{std::move(e), range}, pos);
+      int d = 1 + depth(e);
+      return make(matrix_selector{std::move(e), range}, pos, d);
     }
     if (!at(token_kind::colon))
       unexpected("subquery or range", "\":\" or \"]\"");
@@ -744,8 +813,9 @@ class parser {
     sq.range = range;
     sq.step = step;
     position_range pos{e->pos.start, last_end_};
+    int d = 1 + depth(e);
     sq.inner = std::move(e);
-    return make_expr(std::move(sq), pos);
+    return make(std::move(sq), pos, d);
   }
 
   void parse_offset(expr& e) {
@@ -819,12 +889,13 @@ class parser {
       fail(e.pos, "@ <timestamp> may not be set multiple times");
     *target = kind;
     if (kind == at_modifier::timestamp) {
-      // timestamp.FromFloatSeconds; seconds beyond ~2.9e8 years saturate.
+      // timestamp.FromFloatSeconds. Go's float->int64 conversion on amd64
+      // yields MinInt64 when the milliseconds do not fit; do the same
+      // instead of undefined behaviour.
       double ms = std::round(ts * 1000.0);
-      constexpr double limit = 9.2e18;
-      *target_ts = ms >= limit ? std::numeric_limits<int64_t>::max()
-                   : ms <= -limit ? std::numeric_limits<int64_t>::min()
-                                  : static_cast<int64_t>(ms);
+      constexpr double two63 = 9223372036854775808.0;
+      *target_ts = (ms >= two63 || ms < -two63) ? std::numeric_limits<int64_t>::min()
+                                                : static_cast<int64_t>(ms);
     }
     e.pos.end = last_end_;
   }
@@ -974,6 +1045,8 @@ class parser {
   std::optional<token> look_;
   int last_end_ = 0;   // end of the last consumed token
   int agg_depth_ = 0;  // aggregations whose closing ")" is not yet consumed
+  int nesting_ = 0;    // parse_expr calls in progress
+  std::unordered_map<const expr*, int> depth_;  // tree depth of each node built
 };
 
 }  // namespace

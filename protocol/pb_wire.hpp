@@ -50,19 +50,19 @@ class reader {
     f.number = static_cast<uint32_t>(tag >> 3);
     f.type = static_cast<uint32_t>(tag & 7);
     if (f.number == 0 || (tag >> 3) > 0x1fffffff)
-      return fail("invalid field number");
+      return fail(bad_field_number, 0);
     switch (f.type) {
       case varint:
         return read_varint(f.value);
       case fixed64:
         if (end_ - p_ < 8)
-          return fail("truncated fixed64");
+          return fail(truncated_fixed64, 0);
         std::memcpy(&f.value, p_, 8);  // x86-64 and aarch64 are little-endian
         p_ += 8;
         return true;
       case fixed32: {
         if (end_ - p_ < 4)
-          return fail("truncated fixed32");
+          return fail(truncated_fixed32, 0);
         uint32_t v;
         std::memcpy(&v, p_, 4);
         f.value = v;
@@ -74,28 +74,47 @@ class reader {
         if (!read_varint(n))
           return false;
         if (n > static_cast<uint64_t>(end_ - p_))
-          return fail("length " + std::to_string(n) + " exceeds the enclosing message");
+          return fail(length_too_big, n);
         f.bytes = std::string_view(p_, static_cast<size_t>(n));
         p_ += n;
         return true;
       }
       case group_start:
       case group_end:
-        return fail("groups (wire type " + std::to_string(f.type) + ") are not supported");
+        return fail(group, f.type);
       default:
-        return fail("invalid wire type " + std::to_string(f.type));
+        return fail(bad_wire_type, f.type);
     }
   }
 
-  bool failed() const { return !error_.empty(); }
-  /// "protobuf: <what> at offset <n>", or empty.
-  const std::string& error() const { return error_; }
-  /// Records an error found by the caller (e.g. a bad packed payload).
-  bool fail(const std::string& what) {
-    if (error_.empty())
-      error_ = "protobuf: " + what + " at offset " + std::to_string(p_ - base_);
-    p_ = end_;
-    return false;
+  enum problem : uint8_t { none, bad_varint, bad_field_number, truncated_fixed64,
+                           truncated_fixed32, length_too_big, group, bad_wire_type, custom };
+
+  bool failed() const { return problem_ != none; }
+  /// "protobuf: <what> at offset <n>", or empty. Built only when asked for,
+  /// so a reader stays a few trivially copyable words on the hot path.
+  std::string error() const {
+    std::string what;
+    switch (problem_) {
+      case none: return {};
+      case bad_varint: what = "truncated or overlong varint"; break;
+      case bad_field_number: what = "invalid field number"; break;
+      case truncated_fixed64: what = "truncated fixed64"; break;
+      case truncated_fixed32: what = "truncated fixed32"; break;
+      case length_too_big:
+        what = "length " + std::to_string(arg_) + " exceeds the enclosing message";
+        break;
+      case group: what = "groups (wire type " + std::to_string(arg_) + ") are not supported"; break;
+      case bad_wire_type: what = "invalid wire type " + std::to_string(arg_); break;
+      case custom: what = custom_; break;
+    }
+    return "protobuf: " + what + " at offset " + std::to_string(offset_);
+  }
+  /// Records an error found by the caller (e.g. a bad packed payload);
+  /// `what` must be a string literal.
+  bool fail(const char* what) {
+    custom_ = what;
+    return fail(custom, 0);
   }
 
   /// Decodes one uvarint of at most 10 bytes from [p, end); false if it is
@@ -125,15 +144,28 @@ class reader {
     const char* start = p_;
     if (!decode_varint(p_, end_, out)) {
       p_ = start;
-      return fail("truncated or overlong varint");
+      return fail(bad_varint, 0);
     }
     return true;
+  }
+
+  bool fail(problem p, uint64_t arg) {
+    if (problem_ == none) {
+      problem_ = p;
+      arg_ = arg;
+      offset_ = static_cast<size_t>(p_ - base_);
+    }
+    p_ = end_;
+    return false;
   }
 
   const char* p_;
   const char* end_;
   const char* base_;
-  std::string error_;
+  problem problem_ = none;
+  uint64_t arg_ = 0;
+  size_t offset_ = 0;
+  const char* custom_ = nullptr;
 };
 
 /// Appends protobuf fields to a std::string.

@@ -53,13 +53,15 @@ struct label_ref {
 
 /// One accepted TimeSeries entry. Prometheus sends one sample per entry and
 /// repeats the full label set, so a batch can hold the same series many
-/// times; grouping by `hash` puts them together.
+/// times; grouping by hash_labels() puts them together. The hash is not
+/// computed here: label_set's byte-wise FNV-1a costs about as much as the
+/// whole walk, and the caller may only need it for series it does not
+/// already know.
 struct series_entry {
   uint32_t labels_begin = 0;   ///< index into write_batch::labels
   uint32_t labels_count = 0;   ///< sorted by name, unique, no empty values
   uint32_t samples_begin = 0;  ///< index into write_batch::samples
   uint32_t samples_count = 0;  ///< >= 1, in request order
-  uint64_t hash = 0;           ///< equals label_set::hash() of these labels
 };
 
 enum class metric_type : uint8_t { unknown, counter, gauge, histogram, gaugehistogram, summary,
@@ -140,7 +142,7 @@ struct write_batch {
 };
 
 /// Hash of already sorted, unique labels; identical to label_set::hash() of
-/// the same pairs.
+/// the same pairs (so it can pick the shard without building a label_set).
 uint64_t hash_labels(const label_ref* labels, size_t n);
 
 /// Decodes and validates an uncompressed WriteRequest. `now_ms` is the

@@ -1,6 +1,7 @@
 #include "storage/bitstream.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace nl::storage {
 
@@ -66,6 +67,28 @@ bool bit_reader::read_bit(bool& bit) {
 bool bit_reader::read_bits(int n, uint64_t& out) {
   if (static_cast<size_t>(n) > size_bits_ - pos_)
     return false;
+  if (n == 0) {
+    out = 0;
+    return true;
+  }
+  size_t byte = pos_ >> 3;
+  if (n <= 56 && byte + 8 <= size_bits_ / 8) {
+    // Fast path: one big-endian 8-byte load covers the at most 7 + 56 bits.
+    uint64_t w;
+    std::memcpy(&w, data_ + byte, 8);
+    if constexpr (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+      w = __builtin_bswap64(w);
+    out = (w << (pos_ & 7)) >> (64 - n);
+    pos_ += n;
+    return true;
+  }
+  if (n > 32) {
+    uint64_t hi, lo;
+    if (!read_bits(n - 32, hi) || !read_bits(32, lo))
+      return false;
+    out = hi << 32 | lo;
+    return true;
+  }
   uint64_t u = 0;
   while (n > 0) {
     int avail = 8 - static_cast<int>(pos_ & 7);

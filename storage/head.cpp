@@ -26,7 +26,12 @@ bool same_labels(const std::vector<interned_label>& a, const label_set& b) {
 
 }  // namespace
 
-head::head(head_options opts) : opts_(opts), next_ref_(opts.ref_start) {}
+head::head(head_options opts) : opts_(opts) {
+  opts_.ref_start = std::max<uint64_t>(opts_.ref_start, 1);
+  opts_.ref_stride = std::max<uint64_t>(opts_.ref_stride, 1);
+  opts_.samples_per_chunk = std::clamp(opts_.samples_per_chunk, 1, 0xffff);
+  next_ref_ = opts_.ref_start;
+}
 
 head::~head() = default;
 
@@ -61,6 +66,12 @@ head::mem_series& head::create(uint64_t ref, const label_set& ls, uint64_t hash)
   by_hash_.emplace(hash, &s);
   ++stats_.series_created;
   return s;
+}
+
+std::optional<uint64_t> head::find_ref(const label_set& ls) const {
+  if (const auto* s = find_labels(ls, ls.hash()))
+    return s->ref;
+  return std::nullopt;
 }
 
 std::pair<uint64_t, bool> head::get_or_create(const label_set& ls) {

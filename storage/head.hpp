@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -25,13 +26,13 @@ namespace nl::storage {
 struct head_options {
   /// This head allocates refs ref_start, ref_start + ref_stride, ... so
   /// that shard i of N (ref_start = 1 + i, ref_stride = N) never collides
-  /// with another shard. REQUIRES: ref_start >= 1, ref_stride >= 1.
+  /// with another shard. 0 is read as 1 for both.
   uint64_t ref_start = 1;
   uint64_t ref_stride = 1;
   /// Samples older than (newest sample seen - this) are out of bounds, as
   /// Prometheus does with half its 2h chunk range.
   int64_t out_of_bounds_window_ms = 3600000;
-  /// A chunk is cut when it holds this many samples. REQUIRES: 1..65535.
+  /// A chunk is cut when it holds this many samples (clamped to 1..65535).
   int samples_per_chunk = 120;
   /// Chunks never span a multiple of this (ms since epoch), so that a block
   /// of this length can take whole chunks. 0 disables.
@@ -79,8 +80,14 @@ class head {
 
   /// The series with these labels, created (with a fresh ref) if new; the
   /// bool says whether it was created, i.e. a WAL series record is due.
+  /// That record must reach the WAL before any sample of the series does,
+  /// even if every sample of the current request is then rejected.
   /// REQUIRES: `ls` is a valid, non-empty label_set.
   std::pair<uint64_t, bool> get_or_create(const label_set& ls);
+
+  /// The ref of the series with these labels, without creating it. A series
+  /// that does not exist yet accepts any t >= min_valid_time().
+  std::optional<uint64_t> find_ref(const label_set& ls) const;
 
   /// Replay of a WAL series record. If the labels already exist under
   /// another ref (a series re-created after truncation), `ref` becomes an
@@ -144,7 +151,8 @@ class head {
 
   /// Drops chunks whose samples are all before `mint` and series left
   /// without chunks (or that never got a sample); raises min_valid_time()
-  /// to at least `mint` (that range now belongs to blocks). Returns the
+  /// to at least `mint` (that range now belongs to blocks; on startup, call
+  /// it with the newest block's end before replaying the WAL). Returns the
   /// number of series removed; their refs become unknown.
   size_t truncate(int64_t mint);
 
@@ -168,10 +176,11 @@ class head {
   /// Series matching `ms` with data in [mint, maxt], in ref order.
   std::vector<const mem_series*> matching(const matcher_list& ms, int64_t mint,
                                           int64_t maxt) const;
+  postings_list matching_refs(const matcher_list& ms, int64_t mint, int64_t maxt) const;
   bool covers_everything(const matcher_list& ms, int64_t mint, int64_t maxt) const;
 
   head_options opts_;
-  uint64_t next_ref_;
+  uint64_t next_ref_ = 1;
   postings_index postings_;
   std::unordered_map<uint64_t, mem_series> series_;         // by ref
   std::unordered_multimap<uint64_t, mem_series*> by_hash_;  // label_set::hash()

@@ -2,7 +2,6 @@
 // (labels, the open chunk) or shared immutably (closed chunks), so results
 // stay valid on other threads while the head appends.
 #include <algorithm>
-#include <set>
 
 #include "storage/head.hpp"
 
@@ -49,10 +48,17 @@ std::vector<const head::mem_series*> head::matching(const matcher_list& ms, int6
   return out;
 }
 
+postings_list head::matching_refs(const matcher_list& ms, int64_t mint, int64_t maxt) const {
+  postings_list out;
+  for (const auto* s : matching(ms, mint, maxt))
+    out.push_back(s->ref);
+  return out;
+}
+
 bool head::covers_everything(const matcher_list& ms, int64_t mint, int64_t maxt) const {
   // Then the index alone answers label queries, as Prometheus' head does
   // (it may also name series that have not got a sample yet).
-  return ms.empty() && !series_.empty() && mint <= min_t_ && maxt >= max_t_;
+  return ms.empty() && min_t_ <= max_t_ && mint <= min_t_ && maxt >= max_t_;
 }
 
 std::vector<series_snapshot> head::select(const matcher_list& ms, int64_t mint,
@@ -83,43 +89,18 @@ std::vector<label_set> head::series(const matcher_list& ms, int64_t mint, int64_
   return out;
 }
 
-namespace {
-
-struct by_string {
-  bool operator()(const std::string* a, const std::string* b) const { return *a < *b; }
-};
-
-std::vector<std::string> to_strings(const std::set<const std::string*, by_string>& in) {
-  std::vector<std::string> out;
-  out.reserve(in.size());
-  for (const auto* s : in)
-    out.push_back(*s);
-  return out;
-}
-
-}  // namespace
-
 std::vector<std::string> head::label_names(const matcher_list& ms, int64_t mint,
                                            int64_t maxt) const {
   if (covers_everything(ms, mint, maxt))
     return postings_.label_names();
-  std::set<const std::string*, by_string> names;
-  for (const auto* s : matching(ms, mint, maxt))
-    for (const auto& l : s->labels)
-      names.insert(l.name);
-  return to_strings(names);
+  return postings_.label_names(matching_refs(ms, mint, maxt));
 }
 
 std::vector<std::string> head::label_values(std::string_view name, const matcher_list& ms,
                                             int64_t mint, int64_t maxt) const {
   if (covers_everything(ms, mint, maxt))
     return postings_.label_values(name);
-  std::set<const std::string*, by_string> values;
-  for (const auto* s : matching(ms, mint, maxt))
-    for (const auto& l : s->labels)
-      if (*l.name == name)
-        values.insert(l.value);
-  return to_strings(values);
+  return postings_.label_values(name, matching_refs(ms, mint, maxt));
 }
 
 }  // namespace nl::storage

@@ -50,6 +50,20 @@ postings_list subtract(const postings_list& a, const postings_list& b) {
   return out;
 }
 
+bool intersects(const postings_list& a, const postings_list& b) {
+  auto i = a.begin();
+  auto j = b.begin();
+  while (i != a.end() && j != b.end()) {
+    if (*i == *j)
+      return true;
+    if (*i < *j)
+      i = std::lower_bound(i, a.end(), *j);
+    else
+      j = std::lower_bound(j, b.end(), *i);
+  }
+  return false;
+}
+
 std::vector<interned_label> postings_index::add(uint64_t ref, const label_set& ls) {
   std::vector<interned_label> out;
   out.reserve(ls.size());
@@ -213,6 +227,33 @@ std::vector<std::string> postings_index::label_values(std::string_view name) con
   out.reserve(it->second.size());
   for (const auto& [value, refs] : it->second)
     out.push_back(value);
+  return out;
+}
+
+std::vector<std::string> postings_index::label_names(const postings_list& refs) const {
+  std::vector<std::string> out;
+  if (refs.empty())
+    return out;
+  for (const auto& [name, values] : index_) {
+    for (const auto& [value, list] : values) {
+      if (intersects(list, refs)) {
+        out.push_back(name);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> postings_index::label_values(std::string_view name,
+                                                      const postings_list& refs) const {
+  std::vector<std::string> out;
+  auto it = index_.find(name);
+  if (it == index_.end() || refs.empty())
+    return out;
+  for (const auto& [value, list] : it->second)
+    if (intersects(list, refs))
+      out.push_back(value);
   return out;
 }
 

@@ -25,6 +25,8 @@ postings_list merge(const postings_list& a, const postings_list& b);
 postings_list merge(const std::vector<const postings_list*>& lists);
 /// Refs in `a` but not in `b`.
 postings_list subtract(const postings_list& a, const postings_list& b);
+/// Whether the lists share a ref (stops at the first).
+bool intersects(const postings_list& a, const postings_list& b);
 
 /// A label whose strings live in a postings_index; valid until the last
 /// series carrying it is removed from that index.
@@ -64,8 +66,12 @@ class postings_index {
 
   /// Sorted label names of indexed series.
   std::vector<std::string> label_names() const;
+  /// Sorted label names of the series in `refs`.
+  std::vector<std::string> label_names(const postings_list& refs) const;
   /// Sorted values of `name` over indexed series.
   std::vector<std::string> label_values(std::string_view name) const;
+  /// Sorted values of `name` over the series in `refs`.
+  std::vector<std::string> label_values(std::string_view name, const postings_list& refs) const;
 
  private:
   using value_map = std::map<std::string, postings_list, std::less<>>;

@@ -224,18 +224,21 @@ wal_segment_reader::step wal_segment_reader::damage(const std::string& what, uin
 }
 
 result<std::optional<uint64_t>> wal_segment_reader::valid_fragment_from(uint64_t offset) {
-  // Tries every byte offset, not just page starts: after a bad length the
-  // next fragment boundary is unknown, and missing a valid record here would
-  // let a tail truncation silently drop acknowledged data. Random bytes pass
-  // the checks below with probability ~2^-32 per offset.
+  // In the damaged page the next fragment boundary is unknown (the length
+  // field may be what broke), so every byte offset is tried; random bytes
+  // pass with probability ~2^-32 each. Every later page starts with a
+  // fragment, so checking page starts finds any later valid data unless the
+  // start of each such page is damaged too, and keeps the scan of a long
+  // garbage tail linear.
   std::string page(wal_page_size, '\0');
   uint64_t page_start = offset - offset % wal_page_size;
-  size_t i = offset % wal_page_size;
-  for (;; page_start += wal_page_size, i = 0) {
+  size_t from = offset % wal_page_size;
+  size_t to = wal_page_size;  // candidates in [from, to) of this page
+  for (;; page_start += wal_page_size) {
     auto n = file_->read(page_start, page.data(), wal_page_size);
     if (!n)
       return n.error();
-    for (; i + wal_fragment_header_size <= *n; ++i) {
+    for (size_t i = from; i < to && i + wal_fragment_header_size <= *n; ++i) {
       const char* p = page.data() + i;
       size_t len = fragment_len(p);
       if (p[6] != 0 && i + wal_fragment_header_size + len <= *n && fragment_crc_ok(p, len))
@@ -243,6 +246,8 @@ result<std::optional<uint64_t>> wal_segment_reader::valid_fragment_from(uint64_t
     }
     if (*n < wal_page_size)
       return std::optional<uint64_t>{};
+    from = 0;
+    to = 1;
   }
 }
 

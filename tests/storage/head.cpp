@@ -44,6 +44,8 @@ CAF_TEST(get_or_create finds existing series and allocates strided refs) {
   CAF_CHECK_EQUAL(b, 7u);
   CAF_CHECK(created_a && created_b && !created_a2);
   CAF_CHECK_EQUAL(a2, a);
+  CAF_CHECK_EQUAL(h.find_ref(metric("up", "y")), std::optional<uint64_t>{b});
+  CAF_CHECK(!h.find_ref(metric("up", "z")).has_value());
   CAF_CHECK_EQUAL(h.num_series(), 2u);
   CAF_CHECK_EQUAL(h.labels_of(b)->to_string(), "up{job=\"y\"}");
   CAF_CHECK_EQUAL(h.labels_of(99).error().error_code(), status::code::not_found);

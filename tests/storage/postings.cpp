@@ -145,6 +145,14 @@ CAF_TEST(names and values are sorted and follow removals) {
   CAF_CHECK_EQUAL(ix.label_names(), (std::vector<std::string>{"__name__", "env", "job"}));
   CAF_CHECK_EQUAL(ix.label_values("job"), (std::vector<std::string>{"a", "b", "c"}));
   CAF_CHECK_EQUAL(ix.label_values("nope"), std::vector<std::string>{});
+  // Restricted to some series.
+  CAF_CHECK_EQUAL(ix.label_names(pl{2, 6}), (std::vector<std::string>{"__name__", "job"}));
+  CAF_CHECK_EQUAL(ix.label_names(pl{}), std::vector<std::string>{});
+  CAF_CHECK_EQUAL(ix.label_values("job", pl{1, 2, 5, 6}), (std::vector<std::string>{"a", "c"}));
+  CAF_CHECK_EQUAL(ix.label_values("env", pl{2, 5}), std::vector<std::string>{});
+  CAF_CHECK(intersects({1, 5, 9}, {2, 9}));
+  CAF_CHECK(!intersects({1, 5, 9}, {2, 6, 10}));
+  CAF_CHECK(!intersects({}, {1}));
   // Remove every series with env, plus series 5.
   std::vector<std::vector<interned_label>> kept;
   postings_index ix2;

@@ -1,0 +1,343 @@
+#include "promql/engine.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+#include "promql/analysis.hpp"
+#include "promql/evaluator.hpp"
+
+namespace nl::promql {
+
+namespace detail {
+
+void fail(std::string message) { throw eval_error{query_error::execution, std::move(message)}; }
+
+void query_context::check() {
+  if (opts->cancel && opts->cancel->load(std::memory_order_relaxed))
+    throw eval_error{query_error::canceled, "query was canceled in expression evaluation"};
+  if (has_deadline && std::chrono::steady_clock::now() > deadline)
+    throw eval_error{query_error::timeout, "query timed out in expression evaluation"};
+}
+
+void query_context::add_samples(int64_t n) {
+  current_samples += n;
+  if (current_samples > opts->max_samples)
+    fail("query processing would load too many samples into memory in query execution");
+}
+
+const expr& unwrap_parens(const expr& e) {
+  const expr* p = &e;
+  while (auto* pe = std::get_if<paren_expr>(&p->node)) p = pe->inner.get();
+  return *p;
+}
+
+storage::label_set drop_metric_name(const storage::label_set& ls) {
+  if (!ls.has(storage::metric_name_label)) return ls;
+  std::vector<storage::label> out;
+  out.reserve(ls.size());
+  for (auto& l : ls)
+    if (l.name != storage::metric_name_label) out.push_back(l);
+  return storage::label_set(std::move(out));
+}
+
+bool is_valid_label_name(std::string_view s) {
+  if (s.empty()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+              (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string format_float_label(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[400];
+  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+  return std::string(buf, r.ptr);
+}
+
+std::optional<int64_t> evaluator::at_time(at_modifier at, int64_t ts) const {
+  switch (at) {
+    case at_modifier::none: return std::nullopt;
+    case at_modifier::timestamp: return ts;
+    case at_modifier::start: return ctx_.query_start;
+    case at_modifier::end: return ctx_.query_end;
+  }
+  return std::nullopt;
+}
+
+matrix evaluator::eval(const expr& e) {
+  ctx_.check();
+  return std::visit(
+      [&](auto& n) -> matrix {
+        using T = std::decay_t<decltype(n)>;
+        if constexpr (std::is_same_v<T, number_literal>) {
+          series_points s;
+          s.points.reserve(steps());
+          for (int64_t ts = start_; ts <= end_; ts += interval_) s.points.push_back({ts, n.value});
+          ctx_.add_samples(static_cast<int64_t>(s.points.size()));
+          matrix m;
+          m.push_back(std::move(s));
+          return m;
+        } else if constexpr (std::is_same_v<T, string_literal>) {
+          throw eval_error{query_error::internal, "string literal evaluated as a vector"};
+        } else if constexpr (std::is_same_v<T, vector_selector>) {
+          return eval_vector_selector(n, false);
+        } else if constexpr (std::is_same_v<T, matrix_selector>) {
+          return eval_matrix_selector(n);
+        } else if constexpr (std::is_same_v<T, subquery_expr>) {
+          return eval_subquery(n);
+        } else if constexpr (std::is_same_v<T, paren_expr>) {
+          return eval(*n.inner);
+        } else if constexpr (std::is_same_v<T, unary_expr>) {
+          matrix m = eval(*n.inner);
+          if (!n.negate) return m;
+          for (auto& s : m) {
+            s.labels = drop_metric_name(s.labels);
+            for (auto& p : s.points) p.v = -p.v;
+          }
+          // Dropping the name may merge series.
+          std::vector<const storage::label_set*> ls;
+          for (auto& s : m) ls.push_back(&s.labels);
+          std::sort(ls.begin(), ls.end(), [](auto* a, auto* b) { return *a < *b; });
+          for (size_t i = 1; i < ls.size(); ++i)
+            if (*ls[i] == *ls[i - 1]) fail("vector cannot contain metrics with the same labelset");
+          return m;
+        } else if constexpr (std::is_same_v<T, binary_expr>) {
+          return eval_binary(n);
+        } else if constexpr (std::is_same_v<T, call_expr>) {
+          return eval_call(n);
+        } else {
+          return eval_aggregate(n);
+        }
+      },
+      e.node);
+}
+
+matrix evaluator::eval_vector_selector(const vector_selector& vs, bool timestamps) {
+  auto it = ctx_.data.find(&vs);
+  if (it == ctx_.data.end())
+    throw eval_error{query_error::internal, "selector was not prepared: " + vs.name};
+  const int64_t lookback = ctx_.opts->lookback_delta;
+  auto pinned = at_time(vs.at, vs.at_timestamp);
+  matrix out;
+  for (auto& s : it->second) {
+    ctx_.check();
+    series_points sp;
+    const auto& smp = s.samples;
+    size_t next = 0;  // first sample with t > ref (moves forward with ref)
+    for (int64_t ts = start_; ts <= end_; ts += interval_) {
+      int64_t ref = (pinned ? *pinned : ts) - vs.offset;
+      if (pinned && ts != start_) {
+        // Pinned: same answer at every step.
+        if (!sp.points.empty() && sp.points.back().t == ts - interval_) {
+          sp.points.push_back({ts, sp.points.back().v});
+          ctx_.add_samples(1);
+        }
+        continue;
+      }
+      while (next < smp.size() && smp[next].t <= ref) ++next;
+      if (next == 0) continue;
+      const auto& last = smp[next - 1];
+      if (last.t < ref - lookback || storage::is_stale_nan(last.v)) continue;
+      sp.points.push_back({ts, timestamps ? static_cast<double>(last.t) / 1000 : last.v});
+      ctx_.add_samples(1);
+    }
+    if (!sp.points.empty()) {
+      sp.labels = s.labels;
+      out.push_back(std::move(sp));
+    }
+  }
+  return out;
+}
+
+matrix evaluator::eval_matrix_selector(const matrix_selector& ms) {
+  if (start_ != end_)
+    throw eval_error{query_error::internal, "cannot do range evaluation of matrix selector"};
+  auto& vs = std::get<vector_selector>(ms.selector->node);
+  auto it = ctx_.data.find(&vs);
+  if (it == ctx_.data.end())
+    throw eval_error{query_error::internal, "selector was not prepared: " + vs.name};
+  auto pinned = at_time(vs.at, vs.at_timestamp);
+  int64_t maxt = (pinned ? *pinned : start_) - vs.offset;
+  int64_t mint = maxt - ms.range;
+  matrix out;
+  for (auto& s : it->second) {
+    ctx_.check();
+    series_points sp;
+    for (auto& x : s.samples)
+      if (x.t >= mint && x.t <= maxt && !storage::is_stale_nan(x.v)) sp.points.push_back({x.t, x.v});
+    if (sp.points.empty()) continue;
+    ctx_.add_samples(static_cast<int64_t>(sp.points.size()));
+    sp.labels = s.labels;
+    out.push_back(std::move(sp));
+  }
+  return out;
+}
+
+matrix evaluator::eval_subquery(const subquery_expr& sq) {
+  int64_t step = sq.step != 0 ? sq.step : ctx_.opts->default_subquery_step;
+  if (step <= 0) throw eval_error{query_error::bad_data, "subquery step must be positive"};
+  auto pinned = at_time(sq.at, sq.at_timestamp);
+  int64_t anchor_start = pinned ? *pinned : start_;
+  int64_t anchor_end = pinned ? *pinned : end_;
+  int64_t lo = anchor_start - sq.offset - sq.range;
+  // First step-aligned time at or after lo (Go division truncates to zero).
+  int64_t sub_start = step * (lo / step);
+  if (sub_start < lo) sub_start += step;
+  int64_t sub_end = anchor_end - sq.offset;
+  if (sub_start > sub_end) return {};
+  evaluator inner(ctx_, sub_start, sub_end, step);
+  return inner.eval(*sq.inner);
+}
+
+matrix evaluator::combine_impl(std::vector<matrix>& inputs, step_fn fn, void* state) {
+  const size_t n_in = inputs.size();
+  std::vector<step_vector> in(n_in);
+  std::vector<std::vector<size_t>> cursor(n_in);
+  for (size_t i = 0; i < n_in; ++i) {
+    cursor[i].assign(inputs[i].size(), 0);
+    in[i].reserve(inputs[i].size());
+  }
+  matrix out;
+  // Output series by label set: pointer first (labels in inputs and arenas
+  // are stable), then by hash and equality.
+  std::unordered_map<const storage::label_set*, size_t> by_ptr;
+  std::unordered_multimap<uint64_t, size_t> by_hash;
+  step_vector result;
+  // The inputs are released when this node is done (Prometheus does the
+  // same accounting), so the node leaves only its output behind.
+  int64_t input_samples = 0;
+  for (auto& m : inputs)
+    for (auto& s : m) input_samples += static_cast<int64_t>(s.points.size());
+  const int64_t before_inputs = ctx_.current_samples - input_samples;
+  const int64_t base_samples = ctx_.current_samples;
+  int64_t out_samples = 0;
+  for (int64_t ts = start_; ts <= end_; ts += interval_) {
+    ctx_.check();
+    int64_t gathered = 0;
+    for (size_t i = 0; i < n_in; ++i) {
+      in[i].clear();
+      auto& m = inputs[i];
+      for (size_t si = 0; si < m.size(); ++si) {
+        auto& c = cursor[i][si];
+        auto& pts = m[si].points;
+        if (c < pts.size() && pts[c].t == ts) {
+          in[i].push_back({&m[si].labels, pts[c].v, static_cast<uint32_t>(si)});
+          ++c;
+        }
+      }
+      gathered += static_cast<int64_t>(in[i].size());
+    }
+    ctx_.current_samples = base_samples + out_samples;
+    ctx_.add_samples(gathered);
+    result.clear();
+    fn(state, in, ts, result);
+    for (auto& r : result) {
+      size_t idx;
+      auto p = by_ptr.find(r.labels);
+      if (p != by_ptr.end()) {
+        idx = p->second;
+      } else {
+        uint64_t h = r.labels->hash();
+        idx = out.size();
+        auto range = by_hash.equal_range(h);
+        for (auto it = range.first; it != range.second; ++it)
+          if (out[it->second].labels == *r.labels) idx = it->second;
+        if (idx == out.size()) {
+          out.push_back(series_points{*r.labels, {}});
+          by_hash.emplace(h, idx);
+        }
+        by_ptr.emplace(r.labels, idx);
+      }
+      auto& pts = out[idx].points;
+      if (!pts.empty() && pts.back().t == ts)
+        fail("vector cannot contain metrics with the same labelset");
+      pts.push_back({ts, r.v});
+    }
+    out_samples += static_cast<int64_t>(result.size());
+    ctx_.current_samples = base_samples + out_samples;
+    ctx_.add_samples(0);
+  }
+  ctx_.current_samples = before_inputs + out_samples;
+  return out;
+}
+
+}  // namespace detail
+
+namespace {
+
+query_error::kind kind_of(const detail::eval_error& e) { return e.kind; }
+
+}  // namespace
+
+query_result engine::instant(const expr& e, queryable& q, int64_t t) const {
+  return run(e, q, t, t, 0);
+}
+
+query_result engine::range(const expr& e, queryable& q, int64_t start, int64_t end,
+                           int64_t step) const {
+  if (step <= 0)
+    return query_error{query_error::bad_data,
+                       "zero or negative query resolution step widths are not accepted. "
+                       "Try a positive integer"};
+  if (end < start) return query_error{query_error::bad_data, "end timestamp must not be before start time"};
+  auto t = e.type();
+  if (t != value_type::scalar && t != value_type::vector)
+    return query_error{query_error::bad_data,
+                       "invalid expression type \"" + std::string(to_string(t)) +
+                           "\" for range query, must be Scalar or instant Vector"};
+  return run(e, q, start, end, step);
+}
+
+query_result engine::run(const expr& e, queryable& q, int64_t start, int64_t end,
+                         int64_t step) const {
+  detail::query_context ctx;
+  ctx.opts = &opts_;
+  ctx.query_start = start;
+  ctx.query_end = end;
+  if (opts_.timeout.count() > 0) {
+    ctx.has_deadline = true;
+    ctx.deadline = std::chrono::steady_clock::now() + opts_.timeout;
+  }
+  try {
+    const expr& top = detail::unwrap_parens(e);
+    if (auto* s = std::get_if<string_literal>(&top.node)) return query_value{string_value{start, s->value}};
+    for (auto& w : find_selector_windows(e, start, end, opts_.lookback_delta)) {
+      ctx.check();
+      ctx.data[w.selector] = q.select(w.selector->matchers, w.mint, w.maxt);
+    }
+    detail::evaluator ev(ctx, start, end, step == 0 ? 1 : step);
+    matrix m = ev.eval(e);
+    auto type = e.type();
+    if (step == 0) {
+      if (type == value_type::vector) {
+        vector v;
+        v.reserve(m.size());
+        for (auto& s : m) v.push_back(sample{std::move(s.labels), start, s.points.at(0).v});
+        return query_value{std::move(v)};
+      }
+      if (type == value_type::scalar) {
+        if (m.empty() || m[0].points.empty())
+          return query_error{query_error::internal, "scalar expression produced no value"};
+        return query_value{scalar{start, m[0].points[0].v}};
+      }
+      return query_value{std::move(m)};
+    }
+    ctx.check();
+    sort_by_labels(m);
+    return query_value{std::move(m)};
+  } catch (const detail::eval_error& err) {
+    return query_error{kind_of(err), err.message};
+  } catch (const std::bad_alloc&) {
+    return query_error{query_error::execution, "out of memory while evaluating the query"};
+  } catch (const std::exception& ex) {
+    return query_error{query_error::internal, std::string("unexpected error: ") + ex.what()};
+  }
+}
+
+}  // namespace nl::promql

@@ -1,0 +1,926 @@
+// PromQL functions (Prometheus 2.42 functions.go semantics for floats).
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <ctime>
+#include <functional>
+#include <map>
+#include <optional>
+#include <unordered_map>
+
+#include "promql/evaluator.hpp"
+#include "promql/functions.hpp"
+
+namespace nl::promql::detail {
+
+std::pair<double, double> kahan_add(double inc, double sum, double c) {
+  double t = sum + inc;
+  if (std::fabs(sum) >= std::fabs(inc))
+    c += (sum - t) + inc;
+  else
+    c += (inc - t) + sum;
+  return {t, c};
+}
+
+// Sorts with NaN first, then interpolates like Prometheus' quantile().
+double quantile(double q, std::vector<double>& values) {
+  if (values.empty() || std::isnan(q)) return NAN;
+  if (q < 0) return -INFINITY;
+  if (q > 1) return INFINITY;
+  std::sort(values.begin(), values.end(), [](double a, double b) {
+    if (std::isnan(a)) return !std::isnan(b);
+    return a < b;
+  });
+  double n = static_cast<double>(values.size());
+  double rank = q * (n - 1);
+  double lower = std::max(0.0, std::floor(rank));
+  double upper = std::min(n - 1, lower + 1);
+  double weight = rank - std::floor(rank);
+  return values[static_cast<size_t>(lower)] * (1 - weight) +
+         values[static_cast<size_t>(upper)] * weight;
+}
+
+namespace {
+
+// ---- range-vector functions ------------------------------------------------
+
+struct window {
+  const point* p;
+  size_t n;
+  int64_t range_start;  // ms, the window's lower bound
+  int64_t range_end;    // ms, the window's upper bound
+  int64_t range;        // ms
+  int64_t ts;           // evaluation time of the step
+  double arg1;          // scalar arguments, where the function has them
+  double arg2;
+};
+
+using range_fn = std::optional<double> (*)(const window&);
+
+std::optional<double> extrapolated_rate(const window& w, bool is_counter, bool is_rate) {
+  if (w.n < 2) return std::nullopt;
+  const point* p = w.p;
+  double result = p[w.n - 1].v - p[0].v;
+  if (is_counter) {
+    double prev = p[0].v;
+    for (size_t i = 1; i < w.n; ++i) {
+      if (p[i].v < prev) result += prev;
+      prev = p[i].v;
+    }
+  }
+  double to_start = static_cast<double>(p[0].t - w.range_start) / 1000;
+  double to_end = static_cast<double>(w.range_end - p[w.n - 1].t) / 1000;
+  double sampled = static_cast<double>(p[w.n - 1].t - p[0].t) / 1000;
+  double avg_step = sampled / static_cast<double>(w.n - 1);
+  if (is_counter && result > 0 && p[0].v >= 0) {
+    // A counter cannot go below zero: do not extrapolate past that point.
+    double to_zero = sampled * (p[0].v / result);
+    if (to_zero < to_start) to_start = to_zero;
+  }
+  double threshold = avg_step * 1.1;
+  double interval = sampled;
+  interval += to_start < threshold ? to_start : avg_step / 2;
+  interval += to_end < threshold ? to_end : avg_step / 2;
+  double factor = interval / sampled;
+  if (is_rate) factor /= static_cast<double>(w.range) / 1000;
+  return result * factor;
+}
+
+std::optional<double> instant_value(const window& w, bool is_rate) {
+  if (w.n < 2) return std::nullopt;
+  const point& last = w.p[w.n - 1];
+  const point& prev = w.p[w.n - 2];
+  double result = (is_rate && last.v < prev.v) ? last.v : last.v - prev.v;
+  int64_t dt = last.t - prev.t;
+  if (dt == 0) return std::nullopt;
+  if (is_rate) result /= static_cast<double>(dt) / 1000;
+  return result;
+}
+
+std::pair<double, double> linear_regression(const point* p, size_t n, int64_t intercept_time) {
+  double cnt = 0, sum_x = 0, c_x = 0, sum_y = 0, c_y = 0, sum_xy = 0, c_xy = 0, sum_x2 = 0,
+         c_x2 = 0;
+  double init_y = p[0].v;
+  bool const_y = true;
+  for (size_t i = 0; i < n; ++i) {
+    if (const_y && i > 0 && p[i].v != init_y) const_y = false;
+    cnt += 1;
+    double x = static_cast<double>(p[i].t - intercept_time) / 1e3;
+    std::tie(sum_x, c_x) = kahan_add(x, sum_x, c_x);
+    std::tie(sum_y, c_y) = kahan_add(p[i].v, sum_y, c_y);
+    std::tie(sum_xy, c_xy) = kahan_add(x * p[i].v, sum_xy, c_xy);
+    std::tie(sum_x2, c_x2) = kahan_add(x * x, sum_x2, c_x2);
+  }
+  if (const_y) {
+    if (std::isinf(init_y)) return {NAN, NAN};
+    return {0, init_y};
+  }
+  sum_x += c_x;
+  sum_y += c_y;
+  sum_xy += c_xy;
+  sum_x2 += c_x2;
+  double cov_xy = sum_xy - sum_x * sum_y / cnt;
+  double var_x = sum_x2 - sum_x * sum_x / cnt;
+  double slope = cov_xy / var_x;
+  double intercept = sum_y / cnt - slope * sum_x / cnt;
+  return {slope, intercept};
+}
+
+std::optional<double> fn_rate(const window& w) { return extrapolated_rate(w, true, true); }
+std::optional<double> fn_increase(const window& w) { return extrapolated_rate(w, true, false); }
+std::optional<double> fn_delta(const window& w) { return extrapolated_rate(w, false, false); }
+std::optional<double> fn_irate(const window& w) { return instant_value(w, true); }
+std::optional<double> fn_idelta(const window& w) { return instant_value(w, false); }
+
+std::optional<double> fn_deriv(const window& w) {
+  if (w.n < 2) return std::nullopt;
+  return linear_regression(w.p, w.n, w.p[0].t).first;
+}
+
+std::optional<double> fn_predict_linear(const window& w) {
+  if (w.n < 2) return std::nullopt;
+  auto [slope, intercept] = linear_regression(w.p, w.n, w.ts);
+  return slope * w.arg1 + intercept;
+}
+
+std::optional<double> fn_holt_winters(const window& w) {
+  double sf = w.arg1, tf = w.arg2;
+  if (sf <= 0 || sf >= 1) {
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "invalid smoothing factor. Expected: 0 < sf < 1, got: %f", sf);
+    fail(buf);
+  }
+  if (tf <= 0 || tf >= 1) {
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "invalid trend factor. Expected: 0 < tf < 1, got: %f", tf);
+    fail(buf);
+  }
+  if (w.n < 2) return std::nullopt;
+  double s0 = 0, s1 = w.p[0].v, b = w.p[1].v - w.p[0].v;
+  for (size_t i = 1; i < w.n; ++i) {
+    double x = sf * w.p[i].v;
+    if (i - 1 != 0) b = tf * (s1 - s0) + (1 - tf) * b;  // trend, skipped on the first step
+    double y = (1 - sf) * (s1 + b);
+    s0 = s1;
+    s1 = x + y;
+  }
+  return s1;
+}
+
+std::optional<double> fn_resets(const window& w) {
+  int resets = 0;
+  double prev = w.p[0].v;
+  for (size_t i = 1; i < w.n; ++i) {
+    if (w.p[i].v < prev) ++resets;
+    prev = w.p[i].v;
+  }
+  return resets;
+}
+
+std::optional<double> fn_changes(const window& w) {
+  int changes = 0;
+  double prev = w.p[0].v;
+  for (size_t i = 1; i < w.n; ++i) {
+    double cur = w.p[i].v;
+    if (cur != prev && !(std::isnan(cur) && std::isnan(prev))) ++changes;
+    prev = cur;
+  }
+  return changes;
+}
+
+std::optional<double> fn_avg_over_time(const window& w) {
+  double mean = 0, count = 0, c = 0;
+  for (size_t i = 0; i < w.n; ++i) {
+    double v = w.p[i].v;
+    count++;
+    if (std::isinf(mean)) {
+      if (std::isinf(v) && (mean > 0) == (v > 0)) continue;
+      if (!std::isinf(v) && !std::isnan(v)) continue;
+    }
+    std::tie(mean, c) = kahan_add(v / count - mean / count, mean, c);
+  }
+  return std::isinf(mean) ? mean : mean + c;
+}
+
+std::optional<double> fn_count_over_time(const window& w) { return static_cast<double>(w.n); }
+std::optional<double> fn_last_over_time(const window& w) { return w.p[w.n - 1].v; }
+std::optional<double> fn_present_over_time(const window&) { return 1.0; }
+
+std::optional<double> fn_max_over_time(const window& w) {
+  double m = w.p[0].v;
+  for (size_t i = 0; i < w.n; ++i)
+    if (w.p[i].v > m || std::isnan(m)) m = w.p[i].v;
+  return m;
+}
+
+std::optional<double> fn_min_over_time(const window& w) {
+  double m = w.p[0].v;
+  for (size_t i = 0; i < w.n; ++i)
+    if (w.p[i].v < m || std::isnan(m)) m = w.p[i].v;
+  return m;
+}
+
+std::optional<double> fn_sum_over_time(const window& w) {
+  double sum = 0, c = 0;
+  for (size_t i = 0; i < w.n; ++i) std::tie(sum, c) = kahan_add(w.p[i].v, sum, c);
+  return std::isinf(sum) ? sum : sum + c;
+}
+
+std::optional<double> fn_quantile_over_time(const window& w) {
+  std::vector<double> vals(w.n);
+  for (size_t i = 0; i < w.n; ++i) vals[i] = w.p[i].v;
+  return quantile(w.arg1, vals);
+}
+
+double variance_over_time(const window& w) {
+  double count = 0, mean = 0, c_mean = 0, aux = 0, c_aux = 0;
+  for (size_t i = 0; i < w.n; ++i) {
+    double v = w.p[i].v;
+    count++;
+    double delta = v - (mean + c_mean);
+    std::tie(mean, c_mean) = kahan_add(delta / count, mean, c_mean);
+    std::tie(aux, c_aux) = kahan_add(delta * (v - (mean + c_mean)), aux, c_aux);
+  }
+  return (aux + c_aux) / count;
+}
+
+std::optional<double> fn_stdvar_over_time(const window& w) { return variance_over_time(w); }
+std::optional<double> fn_stddev_over_time(const window& w) {
+  return std::sqrt(variance_over_time(w));
+}
+
+const std::unordered_map<std::string_view, range_fn>& range_functions() {
+  static const std::unordered_map<std::string_view, range_fn> m = {
+      {"rate", fn_rate},
+      {"increase", fn_increase},
+      {"delta", fn_delta},
+      {"irate", fn_irate},
+      {"idelta", fn_idelta},
+      {"deriv", fn_deriv},
+      {"predict_linear", fn_predict_linear},
+      {"holt_winters", fn_holt_winters},
+      {"resets", fn_resets},
+      {"changes", fn_changes},
+      {"avg_over_time", fn_avg_over_time},
+      {"count_over_time", fn_count_over_time},
+      {"last_over_time", fn_last_over_time},
+      {"present_over_time", fn_present_over_time},
+      {"absent_over_time", fn_present_over_time},
+      {"max_over_time", fn_max_over_time},
+      {"min_over_time", fn_min_over_time},
+      {"sum_over_time", fn_sum_over_time},
+      {"quantile_over_time", fn_quantile_over_time},
+      {"stddev_over_time", fn_stddev_over_time},
+      {"stdvar_over_time", fn_stdvar_over_time},
+  };
+  return m;
+}
+
+// Labels absent()/absent_over_time() invent from the selector's equality
+// matchers; a label matched twice or by another matcher type is left out.
+storage::label_set absent_labels(const expr& arg) {
+  const expr& a = unwrap_parens(arg);
+  const vector_selector* vs = std::get_if<vector_selector>(&a.node);
+  if (auto* ms = std::get_if<matrix_selector>(&a.node))
+    vs = &std::get<vector_selector>(ms->selector->node);
+  if (!vs) return {};
+  storage::label_set_builder b;
+  std::vector<std::string> seen;
+  for (auto& m : vs->matchers) {
+    if (m.name() == storage::metric_name_label) continue;
+    bool has = std::find(seen.begin(), seen.end(), m.name()) != seen.end();
+    if (m.type() == storage::match_type::equal && !has) {
+      b.set(m.name(), m.value());
+      seen.push_back(m.name());
+    } else {
+      b.del(m.name());
+    }
+  }
+  return b.build();
+}
+
+// ---- instant-vector functions ----------------------------------------------
+
+// Caches the label set of each input series with __name__ dropped.
+class name_dropper {
+ public:
+  const storage::label_set* get(const step_sample& s) {
+    if (s.series >= cache_.size()) cache_.resize(s.series + 1, nullptr);
+    auto& c = cache_[s.series];
+    if (!c) {
+      if (!s.labels->has(storage::metric_name_label)) {
+        c = s.labels;
+      } else {
+        arena_.push_back(drop_metric_name(*s.labels));
+        c = &arena_.back();
+      }
+    }
+    return c;
+  }
+
+ private:
+  label_arena arena_;
+  std::vector<const storage::label_set*> cache_;
+};
+
+// Go's math.Max / math.Min: an infinity wins over NaN, NaN over numbers,
+// and +0 is larger than -0.
+double go_max(double x, double y) {
+  if (std::isinf(x) && x > 0) return x;
+  if (std::isinf(y) && y > 0) return y;
+  if (std::isnan(x) || std::isnan(y)) return NAN;
+  if (x == 0 && x == y) return std::signbit(x) ? y : x;
+  return x > y ? x : y;
+}
+
+double go_min(double x, double y) {
+  if (std::isinf(x) && x < 0) return x;
+  if (std::isinf(y) && y < 0) return y;
+  if (std::isnan(x) || std::isnan(y)) return NAN;
+  if (x == 0 && x == y) return std::signbit(x) ? x : y;
+  return x < y ? x : y;
+}
+
+double sgn(double v) { return v < 0 ? -1 : v > 0 ? 1 : v; }
+double rad(double v) { return v * M_PI / 180; }
+double deg(double v) { return v * 180 / M_PI; }
+
+const std::unordered_map<std::string_view, double (*)(double)>& simple_functions() {
+  static const std::unordered_map<std::string_view, double (*)(double)> m = {
+      {"abs", [](double v) { return std::fabs(v); }},
+      {"ceil", [](double v) { return std::ceil(v); }},
+      {"floor", [](double v) { return std::floor(v); }},
+      {"exp", [](double v) { return std::exp(v); }},
+      {"sqrt", [](double v) { return std::sqrt(v); }},
+      {"ln", [](double v) { return std::log(v); }},
+      {"log2", [](double v) { return std::log2(v); }},
+      {"log10", [](double v) { return std::log10(v); }},
+      {"sin", [](double v) { return std::sin(v); }},
+      {"cos", [](double v) { return std::cos(v); }},
+      {"tan", [](double v) { return std::tan(v); }},
+      {"asin", [](double v) { return std::asin(v); }},
+      {"acos", [](double v) { return std::acos(v); }},
+      {"atan", [](double v) { return std::atan(v); }},
+      {"sinh", [](double v) { return std::sinh(v); }},
+      {"cosh", [](double v) { return std::cosh(v); }},
+      {"tanh", [](double v) { return std::tanh(v); }},
+      {"asinh", [](double v) { return std::asinh(v); }},
+      {"acosh", [](double v) { return std::acosh(v); }},
+      {"atanh", [](double v) { return std::atanh(v); }},
+      {"rad", rad},
+      {"deg", deg},
+      {"sgn", sgn},
+  };
+  return m;
+}
+
+// Go's time.Unix(sec, 0).UTC() broken down; the float is truncated like
+// Go's int64(v).
+std::tm utc_time(double seconds) {
+  int64_t s = (std::isnan(seconds) || std::isinf(seconds)) ? INT64_MIN
+                                                           : static_cast<int64_t>(seconds);
+  time_t tt = static_cast<time_t>(s);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  return tm;
+}
+
+bool is_leap(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
+
+double date_part(std::string_view fn, double seconds) {
+  std::tm tm = utc_time(seconds);
+  int year = tm.tm_year + 1900;
+  if (fn == "year") return year;
+  if (fn == "month") return tm.tm_mon + 1;
+  if (fn == "day_of_month") return tm.tm_mday;
+  if (fn == "day_of_week") return tm.tm_wday;
+  if (fn == "day_of_year") return tm.tm_yday + 1;
+  if (fn == "hour") return tm.tm_hour;
+  if (fn == "minute") return tm.tm_min;
+  static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (tm.tm_mon == 1 && is_leap(year)) return 29;
+  return days[tm.tm_mon];
+}
+
+bool is_date_function(std::string_view n) {
+  return n == "year" || n == "month" || n == "day_of_month" || n == "day_of_week" ||
+         n == "day_of_year" || n == "hour" || n == "minute" || n == "days_in_month";
+}
+
+const std::string& string_arg(const call_expr& c, size_t i) {
+  return std::get<string_literal>(unwrap_parens(*c.args.at(i)).node).value;
+}
+
+// Go regexp.Expand semantics for label_replace's replacement: $1, ${1},
+// $name, ${name}; $$ is a literal $; an unknown group expands to "".
+std::string expand_template(const RE2& re, std::string_view tmpl, const re2::StringPiece* groups,
+                            int n_groups) {
+  std::string out;
+  size_t i = 0;
+  while (i < tmpl.size()) {
+    char c = tmpl[i];
+    if (c != '$' || i + 1 >= tmpl.size()) {
+      out += c;
+      ++i;
+      continue;
+    }
+    if (tmpl[i + 1] == '$') {
+      out += '$';
+      i += 2;
+      continue;
+    }
+    std::string_view name;
+    size_t next;
+    auto is_word = [](char ch) {
+      return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+             ch == '_';
+    };
+    if (tmpl[i + 1] == '{') {
+      size_t close = tmpl.find('}', i + 2);
+      size_t j = i + 2;
+      while (j < tmpl.size() && is_word(tmpl[j])) ++j;
+      if (close == std::string_view::npos || close != j || j == i + 2) {
+        out += '$';
+        ++i;
+        continue;
+      }
+      name = tmpl.substr(i + 2, j - (i + 2));
+      next = close + 1;
+    } else {
+      size_t j = i + 1;
+      while (j < tmpl.size() && is_word(tmpl[j])) ++j;
+      if (j == i + 1) {
+        out += '$';
+        ++i;
+        continue;
+      }
+      name = tmpl.substr(i + 1, j - (i + 1));
+      next = j;
+    }
+    int idx = -1;
+    bool numeric = std::all_of(name.begin(), name.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+    if (numeric) {
+      // Go parses the number; huge numbers simply match no group.
+      if (name.size() < 9) idx = std::atoi(std::string(name).c_str());
+    } else {
+      auto& named = re.NamedCapturingGroups();
+      auto it = named.find(std::string(name));
+      if (it != named.end()) idx = it->second;
+    }
+    if (idx >= 0 && idx < n_groups && groups[idx].data() != nullptr)
+      out.append(groups[idx].data(), groups[idx].size());
+    i = next;
+  }
+  return out;
+}
+
+bool parse_le(std::string_view s, double& out) {
+  if (s.empty()) return false;
+  std::string str(s);
+  // Go's ParseFloat: decimal/hex floats, inf/infinity/nan in any case, with sign.
+  char* end = nullptr;
+  out = std::strtod(str.c_str(), &end);
+  return end == str.c_str() + str.size();
+}
+
+struct bucket {
+  double upper;
+  double count;
+};
+
+double bucket_quantile(double q, std::vector<bucket>& b) {
+  if (std::isnan(q)) return NAN;
+  if (q < 0) return -INFINITY;
+  if (q > 1) return INFINITY;
+  std::sort(b.begin(), b.end(), [](const bucket& x, const bucket& y) { return x.upper < y.upper; });
+  if (!(std::isinf(b.back().upper) && b.back().upper > 0)) return NAN;
+  // Merge buckets with the same bound (e.g. "1" and "1.0").
+  size_t k = 0;
+  for (size_t i = 1; i < b.size(); ++i) {
+    if (b[i].upper == b[k].upper)
+      b[k].count += b[i].count;
+    else
+      b[++k] = b[i];
+  }
+  b.resize(k + 1);
+  // Bucket counts may decrease due to scrape races; force monotonicity.
+  double mx = b[0].count;
+  for (size_t i = 1; i < b.size(); ++i) {
+    if (b[i].count > mx)
+      mx = b[i].count;
+    else if (b[i].count < mx)
+      b[i].count = mx;
+  }
+  if (b.size() < 2) return NAN;
+  double observations = b.back().count;
+  if (observations == 0) return NAN;
+  double rank = q * observations;
+  size_t idx = 0;
+  // Binary search over all but the last bucket, like sort.Search.
+  {
+    size_t lo = 0, hi = b.size() - 1;
+    while (lo < hi) {
+      size_t mid = lo + (hi - lo) / 2;
+      if (!(b[mid].count >= rank))
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    idx = lo;
+  }
+  if (idx == b.size() - 1) return b[b.size() - 2].upper;
+  if (idx == 0 && b[0].upper <= 0) return b[0].upper;
+  double start = 0, end = b[idx].upper, count = b[idx].count;
+  if (idx > 0) {
+    start = b[idx - 1].upper;
+    count -= b[idx - 1].count;
+    rank -= b[idx - 1].count;
+  }
+  return start + (end - start) * (rank / count);
+}
+
+}  // namespace
+
+matrix evaluator::eval_call(const call_expr& c) {
+  const std::string_view name = c.func->name;
+
+  // timestamp() of a plain selector reports sample times, not step times.
+  if (name == "timestamp") {
+    const expr& a = unwrap_parens(*c.args.at(0));
+    if (auto* vs = std::get_if<vector_selector>(&a.node)) {
+      matrix m = eval_vector_selector(*vs, true);
+      for (auto& s : m) s.labels = drop_metric_name(s.labels);
+      return m;
+    }
+  }
+
+  // Functions over a range vector: one series at a time, windows sliding
+  // forward with the steps.
+  auto rf = range_functions().find(name);
+  if (rf != range_functions().end()) {
+    size_t mat_idx = 0;
+    for (size_t i = 0; i < c.args.size(); ++i) {
+      auto& a = unwrap_parens(*c.args[i]);
+      if (std::holds_alternative<matrix_selector>(a.node) ||
+          std::holds_alternative<subquery_expr>(a.node)) {
+        mat_idx = i;
+        break;
+      }
+    }
+    std::vector<matrix> scalars;
+    for (size_t i = 0; i < c.args.size(); ++i)
+      if (i != mat_idx) scalars.push_back(eval(*c.args[i]));
+    auto scalar_at = [&](size_t which, size_t step) -> double {
+      if (which >= scalars.size() || scalars[which].empty()) return 0;
+      auto& pts = scalars[which][0].points;
+      return step < pts.size() ? pts[step].v : NAN;
+    };
+
+    const expr& src = unwrap_parens(*c.args[mat_idx]);
+    int64_t range, offset;
+    std::optional<int64_t> pinned;
+    matrix sub;                           // subquery result
+    const std::vector<series>* raw = nullptr;  // matrix selector data
+    if (auto* ms = std::get_if<matrix_selector>(&src.node)) {
+      auto& vs = std::get<vector_selector>(ms->selector->node);
+      auto it = ctx_.data.find(&vs);
+      if (it == ctx_.data.end())
+        throw eval_error{query_error::internal, "selector was not prepared: " + vs.name};
+      raw = &it->second;
+      range = ms->range;
+      offset = vs.offset;
+      pinned = at_time(vs.at, vs.at_timestamp);
+    } else {
+      auto& sq = std::get<subquery_expr>(src.node);
+      sub = eval_subquery(sq);
+      range = sq.range;
+      offset = sq.offset;
+      pinned = at_time(sq.at, sq.at_timestamp);
+    }
+    const size_t n_series = raw ? raw->size() : sub.size();
+    const bool keep_name = name == "last_over_time";
+    matrix out;
+    std::vector<point> filtered;
+    for (size_t si = 0; si < n_series; ++si) {
+      ctx_.check();
+      const storage::label_set* labels;
+      const point* pts;
+      size_t n_pts;
+      if (raw) {
+        // Range windows skip staleness markers; copy only when there are any.
+        auto& s = (*raw)[si];
+        labels = &s.labels;
+        pts = s.samples.data();
+        n_pts = s.samples.size();
+        if (std::any_of(s.samples.begin(), s.samples.end(),
+                        [](const storage::sample& x) { return storage::is_stale_nan(x.v); })) {
+          filtered.clear();
+          for (auto& x : s.samples)
+            if (!storage::is_stale_nan(x.v)) filtered.push_back(x);
+          pts = filtered.data();
+          n_pts = filtered.size();
+        }
+      } else {
+        labels = &sub[si].labels;
+        pts = sub[si].points.data();
+        n_pts = sub[si].points.size();
+        ctx_.current_samples -= static_cast<int64_t>(n_pts);  // the subquery's output
+      }
+      series_points sp;
+      sp.points.reserve(std::min(steps(), n_pts));
+      size_t lo = 0, hi = 0;
+      size_t step = 0;
+      for (int64_t ts = start_; ts <= end_; ts += interval_, ++step) {
+        int64_t maxt = (pinned ? *pinned : ts) - offset;
+        int64_t mint = maxt - range;
+        while (hi < n_pts && pts[hi].t <= maxt) ++hi;
+        while (lo < hi && pts[lo].t < mint) ++lo;
+        if (lo == hi) continue;
+        ctx_.add_samples(static_cast<int64_t>(hi - lo));
+        window w{pts + lo, hi - lo, mint, maxt, range, ts, 0, 0};
+        if (name == "quantile_over_time") {
+          w.arg1 = scalar_at(0, step);
+        } else if (name == "predict_linear") {
+          w.arg1 = scalar_at(0, step);
+        } else if (name == "holt_winters") {
+          w.arg1 = scalar_at(0, step);
+          w.arg2 = scalar_at(1, step);
+        }
+        auto v = rf->second(w);
+        ctx_.current_samples -= static_cast<int64_t>(hi - lo);
+        if (v) {
+          sp.points.push_back({ts, *v});
+          ctx_.add_samples(1);
+        }
+      }
+      if (sp.points.empty()) continue;
+      sp.labels = keep_name ? *labels : drop_metric_name(*labels);
+      out.push_back(std::move(sp));
+    }
+
+    for (auto& m : scalars)
+      for (auto& s : m) ctx_.current_samples -= static_cast<int64_t>(s.points.size());
+    if (name == "absent_over_time") {
+      // One series holding 1 at the steps where no input had a value.
+      std::vector<bool> found(steps(), false);
+      for (auto& s : out)
+        for (auto& p : s.points) found[static_cast<size_t>((p.t - start_) / interval_)] = true;
+      series_points res;
+      res.labels = absent_labels(src);
+      for (size_t i = 0; i < found.size(); ++i)
+        if (!found[i]) res.points.push_back({start_ + static_cast<int64_t>(i) * interval_, 1});
+      matrix m;
+      if (!res.points.empty()) m.push_back(std::move(res));
+      return m;
+    }
+    // Dropping the name may merge series.
+    std::vector<const storage::label_set*> ls;
+    for (auto& s : out) ls.push_back(&s.labels);
+    std::sort(ls.begin(), ls.end(), [](auto* a, auto* b) { return *a < *b; });
+    for (size_t i = 1; i < ls.size(); ++i)
+      if (*ls[i] == *ls[i - 1]) fail("vector cannot contain metrics with the same labelset");
+    return out;
+  }
+
+  // Everything else works on one step's instant vectors and scalars.
+  std::vector<matrix> inputs;
+  std::vector<size_t> arg_slot(c.args.size(), SIZE_MAX);
+  for (size_t i = 0; i < c.args.size(); ++i) {
+    if (c.func->arg_types.size() > 0 &&
+        c.func->arg_types[std::min(i, c.func->arg_types.size() - 1)] == value_type::string)
+      continue;
+    if (unwrap_parens(*c.args[i]).type() == value_type::string) continue;
+    arg_slot[i] = inputs.size();
+    inputs.push_back(eval(*c.args[i]));
+  }
+  auto scalar_of = [](const step_vector& v) { return v.empty() ? NAN : v[0].v; };
+
+  if (auto sf = simple_functions().find(name); sf != simple_functions().end()) {
+    auto f = sf->second;
+    name_dropper nd;
+    return combine(inputs, [&](const std::vector<step_vector>& in, int64_t, step_vector& out) {
+      for (auto& s : in[0]) out.push_back({nd.get(s), f(s.v), 0});
+    });
+  }
+  if (name == "clamp" || name == "clamp_min" || name == "clamp_max" || name == "round") {
+    name_dropper nd;
+    return combine(inputs, [&](const std::vector<step_vector>& in, int64_t, step_vector& out) {
+      if (name == "clamp") {
+        double lo = scalar_of(in[1]), hi = scalar_of(in[2]);
+        if (hi < lo) return;
+        for (auto& s : in[0]) out.push_back({nd.get(s), go_max(lo, go_min(hi, s.v)), 0});
+      } else if (name == "clamp_min") {
+        double lo = scalar_of(in[1]);
+        for (auto& s : in[0]) out.push_back({nd.get(s), go_max(lo, s.v), 0});
+      } else if (name == "clamp_max") {
+        double hi = scalar_of(in[1]);
+        for (auto& s : in[0]) out.push_back({nd.get(s), go_min(hi, s.v), 0});
+      } else {
+        double to_nearest = in.size() > 1 ? scalar_of(in[1]) : 1;
+        double inv = 1.0 / to_nearest;
+        for (auto& s : in[0]) out.push_back({nd.get(s), std::floor(s.v * inv + 0.5) / inv, 0});
+      }
+    });
+  }
+  static const storage::label_set empty_labels;
+  if (name == "timestamp") {
+    name_dropper nd;
+    return combine(inputs, [&](const std::vector<step_vector>& in, int64_t ts, step_vector& out) {
+      for (auto& s : in[0]) out.push_back({nd.get(s), static_cast<double>(ts) / 1000, 0});
+    });
+  }
+  if (name == "scalar") {
+    return combine(inputs, [&](const std::vector<step_vector>& in, int64_t, step_vector& out) {
+      out.push_back({&empty_labels, in[0].size() == 1 ? in[0][0].v : NAN, 0});
+    });
+  }
+  if (name == "vector") {
+    return combine(inputs, [&](const std::vector<step_vector>& in, int64_t, step_vector& out) {
+      out.push_back({&empty_labels, scalar_of(in[0]), 0});
+    });
+  }
+  if (name == "time") {
+    return combine(inputs, [&](const std::vector<step_vector>&, int64_t ts, step_vector& out) {
+      out.push_back({&empty_labels, static_cast<double>(ts) / 1000, 0});
+    });
+  }
+  if (name == "pi") {
+    return combine(inputs, [&](const std::vector<step_vector>&, int64_t, step_vector& out) {
+      out.push_back({&empty_labels, M_PI, 0});
+    });
+  }
+  if (is_date_function(name)) {
+    name_dropper nd;
+    return combine(inputs, [&](const std::vector<step_vector>& in, int64_t ts, step_vector& out) {
+      if (in.empty()) {
+        out.push_back({&empty_labels, date_part(name, static_cast<double>(ts / 1000)), 0});
+        return;
+      }
+      for (auto& s : in[0]) out.push_back({nd.get(s), date_part(name, s.v), 0});
+    });
+  }
+  if (name == "absent") {
+    storage::label_set labels = absent_labels(*c.args[0]);
+    return combine(inputs, [&](const std::vector<step_vector>& in, int64_t, step_vector& out) {
+      if (in[0].empty()) out.push_back({&labels, 1, 0});
+    });
+  }
+  if (name == "sort" || name == "sort_desc") {
+    bool desc = name == "sort_desc";
+    return combine(inputs, [&](const std::vector<step_vector>& in, int64_t, step_vector& out) {
+      out = in[0];
+      // NaN last in both directions, as Prometheus' reversed heaps sort.
+      std::stable_sort(out.begin(), out.end(), [desc](const step_sample& a, const step_sample& b) {
+        if (std::isnan(b.v)) return !std::isnan(a.v);
+        if (std::isnan(a.v)) return false;
+        return desc ? a.v > b.v : a.v < b.v;
+      });
+    });
+  }
+  if (name == "label_replace") {
+    const std::string& dst = string_arg(c, 1);
+    const std::string& repl = string_arg(c, 2);
+    const std::string& src_label = string_arg(c, 3);
+    const std::string& regex = string_arg(c, 4);
+    RE2::Options opt;
+    opt.set_log_errors(false);
+    opt.set_dot_nl(false);
+    RE2 re("^(?:" + regex + ")$", opt);
+    if (!re.ok()) fail("invalid regular expression in label_replace(): " + regex);
+    if (!is_valid_label_name(dst)) fail("invalid destination label name in label_replace(): " + dst);
+    label_arena arena;
+    std::vector<const storage::label_set*> cache;
+    int n_groups = re.NumberOfCapturingGroups() + 1;
+    std::vector<re2::StringPiece> groups(static_cast<size_t>(n_groups));
+    return combine(inputs, [&](const std::vector<step_vector>& in, int64_t, step_vector& out) {
+      for (auto& s : in[0]) {
+        if (s.series >= cache.size()) cache.resize(s.series + 1, nullptr);
+        auto& cached = cache[s.series];
+        if (!cached) {
+          std::string_view src_val = s.labels->get(src_label);
+          re2::StringPiece input(src_val.data(), src_val.size());
+          if (!re.Match(input, 0, input.size(), RE2::UNANCHORED, groups.data(), n_groups)) {
+            cached = s.labels;
+          } else {
+            std::string res = expand_template(re, repl, groups.data(), n_groups);
+            storage::label_set_builder b(*s.labels);
+            b.del(dst);
+            if (!res.empty()) b.set(dst, res);
+            arena.push_back(b.build());
+            cached = &arena.back();
+          }
+        }
+        out.push_back({cached, s.v, 0});
+      }
+    });
+  }
+  if (name == "label_join") {
+    const std::string& dst = string_arg(c, 1);
+    const std::string& sep = string_arg(c, 2);
+    std::vector<std::string> srcs;
+    for (size_t i = 3; i < c.args.size(); ++i) {
+      srcs.push_back(string_arg(c, i));
+      if (!is_valid_label_name(srcs.back()))
+        fail("invalid source label name in label_join(): " + srcs.back());
+    }
+    if (!is_valid_label_name(dst)) fail("invalid destination label name in label_join(): " + dst);
+    label_arena arena;
+    std::vector<const storage::label_set*> cache;
+    return combine(inputs, [&](const std::vector<step_vector>& in, int64_t, step_vector& out) {
+      for (auto& s : in[0]) {
+        if (s.series >= cache.size()) cache.resize(s.series + 1, nullptr);
+        auto& cached = cache[s.series];
+        if (!cached) {
+          std::string joined;
+          for (size_t i = 0; i < srcs.size(); ++i) {
+            if (i > 0) joined += sep;
+            joined += s.labels->get(srcs[i]);
+          }
+          storage::label_set_builder b(*s.labels);
+          if (joined.empty())
+            b.del(dst);
+          else
+            b.set(dst, joined);
+          arena.push_back(b.build());
+          cached = &arena.back();
+        }
+        out.push_back({cached, s.v, 0});
+      }
+    });
+  }
+  if (name == "histogram_quantile") {
+    // Buckets are grouped by their labels without `le` (the name included),
+    // and reported without name and `le`.
+    struct group {
+      const storage::label_set* labels;      // grouping key
+      const storage::label_set* out_labels;  // key without __name__
+      std::vector<bucket> buckets;
+      size_t stamp = SIZE_MAX;
+    };
+    std::vector<group> groups;
+    std::vector<int64_t> series_group;  // input series -> group, -2 unknown, -1 no `le`
+    std::vector<double> series_le;
+    std::unordered_multimap<uint64_t, size_t> by_hash;
+    label_arena arena;
+    size_t step_no = 0;
+    std::vector<size_t> touched;
+    return combine(inputs, [&](const std::vector<step_vector>& in, int64_t, step_vector& out) {
+      double q = scalar_of(in[0]);
+      ++step_no;
+      touched.clear();
+      for (auto& s : in[1]) {
+        if (s.series >= series_group.size()) {
+          series_group.resize(s.series + 1, -2);
+          series_le.resize(s.series + 1, 0);
+        }
+        if (series_group[s.series] == -2) {
+          double le;
+          if (!parse_le(s.labels->get("le"), le)) {
+            series_group[s.series] = -1;
+          } else {
+            series_le[s.series] = le;
+            storage::label_set_builder b(*s.labels);
+            b.del("le");
+            storage::label_set key = b.build();
+            uint64_t h = key.hash();
+            int64_t gi = -1;
+            auto r = by_hash.equal_range(h);
+            for (auto it = r.first; it != r.second; ++it)
+              if (*groups[it->second].labels == key) gi = static_cast<int64_t>(it->second);
+            if (gi < 0) {
+              arena.push_back(drop_metric_name(key));
+              const storage::label_set* out_labels = &arena.back();
+              arena.push_back(std::move(key));
+              gi = static_cast<int64_t>(groups.size());
+              groups.push_back(group{&arena.back(), out_labels, {}, SIZE_MAX});
+              by_hash.emplace(h, static_cast<size_t>(gi));
+            }
+            series_group[s.series] = gi;
+          }
+        }
+        int64_t gi = series_group[s.series];
+        if (gi < 0) continue;
+        auto& g = groups[static_cast<size_t>(gi)];
+        if (g.stamp != step_no) {
+          g.stamp = step_no;
+          g.buckets.clear();
+          touched.push_back(static_cast<size_t>(gi));
+        }
+        g.buckets.push_back({series_le[s.series], s.v});
+      }
+      for (size_t gi : touched) {
+        auto& g = groups[gi];
+        out.push_back({g.out_labels, bucket_quantile(q, g.buckets), 0});
+      }
+    });
+  }
+  if (name == "histogram_count" || name == "histogram_sum" || name == "histogram_fraction") {
+    // Native histograms only; float series yield nothing.
+    return {};
+  }
+  throw eval_error{query_error::internal, "unknown function " + std::string(name)};
+}
+
+}  // namespace nl::promql::detail

@@ -1,0 +1,128 @@
+#pragma once
+// Internal to the engine: the step-wise evaluator shared by engine.cpp,
+// eval_functions.cpp, eval_aggregations.cpp and eval_binary.cpp.
+#include <chrono>
+#include <deque>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "promql/engine.hpp"
+
+namespace nl::promql::detail {
+
+/// Thrown inside the evaluator, caught once in engine::run.
+struct eval_error {
+  query_error::kind kind;
+  std::string message;
+};
+
+[[noreturn]] void fail(std::string message);  // execution error
+
+/// One element of an instant vector during a step. The labels live in an
+/// input matrix or in an arena owned by the node being evaluated; `series`
+/// indexes the input matrix it came from (unused for outputs).
+struct step_sample {
+  const storage::label_set* labels;
+  double v;
+  uint32_t series;
+};
+using step_vector = std::vector<step_sample>;
+
+/// Stable storage for label sets produced while evaluating a node.
+using label_arena = std::deque<storage::label_set>;
+
+/// State shared by all evaluators of one query.
+struct query_context {
+  const engine_options* opts;
+  int64_t query_start;
+  int64_t query_end;
+  std::chrono::steady_clock::time_point deadline;
+  bool has_deadline = false;
+  /// Raw series per selector node, fetched before evaluation.
+  std::unordered_map<const vector_selector*, std::vector<series>> data;
+  int64_t current_samples = 0;
+  uint32_t ticks = 0;
+
+  /// Throws canceled/timeout. Cheap; call per step and per series.
+  void check();
+  /// check() every 1024 calls, for inner loops.
+  void tick() {
+    if (++ticks % 1024 == 0) check();
+  }
+  void add_samples(int64_t n);
+};
+
+class group_index;
+
+class evaluator {
+ public:
+  evaluator(query_context& ctx, int64_t start, int64_t end, int64_t interval)
+      : ctx_(ctx), start_(start), end_(end), interval_(interval) {}
+
+  /// Evaluates a non-string expression to a matrix: one point per step per
+  /// series (vectors, scalars) or raw windows (matrix selectors, subqueries
+  /// at the top of an instant query).
+  matrix eval(const expr& e);
+
+  int64_t start() const { return start_; }
+  int64_t end() const { return end_; }
+  int64_t interval() const { return interval_; }
+  size_t steps() const { return static_cast<size_t>((end_ - start_) / interval_) + 1; }
+  query_context& ctx() { return ctx_; }
+
+  using step_fn = void (*)(void* state, const std::vector<step_vector>& in, int64_t ts,
+                           step_vector& out);
+  /// Walks the steps: gathers each input matrix's points at the step into a
+  /// step_vector, calls fn, and assembles the outputs into series. Fails
+  /// when one step's output holds the same label set twice.
+  template <class F>
+  matrix combine(std::vector<matrix>& inputs, F&& fn) {
+    return combine_impl(
+        inputs,
+        [](void* state, const std::vector<step_vector>& in, int64_t ts, step_vector& out) {
+          (*static_cast<F*>(state))(in, ts, out);
+        },
+        &fn);
+  }
+
+  /// `@` resolved: the pinned time, or nullopt.
+  std::optional<int64_t> at_time(at_modifier at, int64_t ts) const;
+
+  // Per-node evaluation, split over the eval_*.cpp files.
+  matrix eval_call(const call_expr& c);
+  matrix eval_aggregate(const aggregate_expr& a);
+  matrix eval_binary(const binary_expr& b);
+  /// Vector selector at every step; with `timestamps` the values are the
+  /// sample timestamps in seconds (for timestamp()).
+  matrix eval_vector_selector(const vector_selector& vs, bool timestamps);
+  matrix eval_subquery(const subquery_expr& sq);
+
+ private:
+  matrix combine_impl(std::vector<matrix>& inputs, step_fn fn, void* state);
+  matrix eval_matrix_selector(const matrix_selector& ms);
+  std::optional<matrix> aggregate_series_major(aggregate_op op, const matrix& in,
+                                               const std::vector<size_t>& series_group,
+                                               const group_index& groups);
+
+  query_context& ctx_;
+  int64_t start_;
+  int64_t end_;
+  int64_t interval_;
+};
+
+/// Strips parentheses.
+const expr& unwrap_parens(const expr& e);
+/// Copy of `ls` without __name__.
+storage::label_set drop_metric_name(const storage::label_set& ls);
+/// Prometheus' label name rule: [a-zA-Z_][a-zA-Z0-9_]*.
+bool is_valid_label_name(std::string_view s);
+/// Go's strconv.FormatFloat(v, 'f', -1, 64) and friends for label values.
+std::string format_float_label(double v);
+
+/// Aggregation/quantile helpers shared with functions.
+double quantile(double q, std::vector<double>& values);
+std::pair<double, double> kahan_add(double inc, double sum, double c);
+
+}  // namespace nl::promql::detail

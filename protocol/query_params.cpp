@@ -1,0 +1,447 @@
+#include "protocol/query_params.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+#include "protocol/utf8.hpp"
+
+namespace nl::protocol {
+
+namespace {
+
+using storage::status;
+
+constexpr std::string_view min_time_text = "-292273086-05-16T16:47:06Z";
+constexpr std::string_view max_time_text = "292277025-08-18T07:12:54.999999999Z";
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size())
+    return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
+    if (x != b[i])
+      return false;
+  }
+  return true;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+// Go's strconv.ParseFloat(s, 64) for what API clients send: decimal
+// mantissa with optional sign, fraction and exponent, or inf/infinity/nan.
+// Hex floats and underscores are not accepted (Go needs a base prefix for
+// those and no client uses them). Overflow is an error, as in Go.
+std::optional<double> parse_float(std::string_view s) {
+  bool neg = false;
+  std::string_view body = s;
+  if (!body.empty() && (body[0] == '+' || body[0] == '-')) {
+    neg = body[0] == '-';
+    body.remove_prefix(1);
+  }
+  if (iequals(body, "inf") || iequals(body, "infinity"))
+    return neg ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+  if (iequals(s, "nan"))
+    return std::numeric_limits<double>::quiet_NaN();
+  size_t i = 0;
+  size_t digits = 0;
+  while (i < body.size() && is_digit(body[i]))
+    ++i, ++digits;
+  if (i < body.size() && body[i] == '.') {
+    ++i;
+    while (i < body.size() && is_digit(body[i]))
+      ++i, ++digits;
+  }
+  if (digits == 0)
+    return std::nullopt;
+  bool negative_exponent = false;
+  if (i < body.size() && (body[i] == 'e' || body[i] == 'E')) {
+    ++i;
+    if (i < body.size() && (body[i] == '+' || body[i] == '-'))
+      negative_exponent = body[i++] == '-';
+    size_t exp_digits = 0;
+    while (i < body.size() && is_digit(body[i]))
+      ++i, ++exp_digits;
+    if (exp_digits == 0)
+      return std::nullopt;
+  }
+  if (i != body.size())
+    return std::nullopt;
+  double v = 0;
+  auto [end, ec] = std::from_chars(body.data(), body.data() + body.size(), v);
+  if (ec == std::errc::result_out_of_range) {
+    if (!negative_exponent)
+      return std::nullopt;  // Go: ±Inf with ErrRange
+    v = 0;                  // underflow: Go returns 0 (or a denormal)
+  } else if (ec != std::errc() || end != body.data() + body.size()) {
+    return std::nullopt;
+  }
+  return neg ? -v : v;
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+// days_from_civil).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+bool leap_year(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+// RFC 3339 as Go's time.Parse(time.RFC3339Nano, s) accepts it:
+// YYYY-MM-DDTHH:MM:SS[.fraction]Z|±HH:MM, fraction of any length (',' also
+// allowed), sub-millisecond digits truncated.
+std::optional<int64_t> parse_rfc3339(std::string_view s) {
+  size_t i = 0;
+  auto number = [&](size_t n, int& out) {
+    if (s.size() - i < n)
+      return false;
+    int v = 0;
+    for (size_t k = 0; k < n; ++k) {
+      if (!is_digit(s[i + k]))
+        return false;
+      v = v * 10 + (s[i + k] - '0');
+    }
+    i += n;
+    out = v;
+    return true;
+  };
+  auto literal = [&](char c) {
+    if (i >= s.size() || s[i] != c)
+      return false;
+    ++i;
+    return true;
+  };
+  int year, month, day, hour, minute, second;
+  if (!number(4, year) || !literal('-') || !number(2, month) || !literal('-') ||
+      !number(2, day) || !literal('T') || !number(2, hour) || !literal(':') ||
+      !number(2, minute) || !literal(':') || !number(2, second))
+    return std::nullopt;
+  static constexpr int month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (month < 1 || month > 12 || day < 1 ||
+      day > month_days[month - 1] + (month == 2 && leap_year(year) ? 1 : 0) || hour > 23 ||
+      minute > 59 || second > 59)
+    return std::nullopt;
+  int64_t millis = 0;
+  if (i < s.size() && (s[i] == '.' || s[i] == ',')) {
+    ++i;
+    size_t digits = 0;
+    while (i < s.size() && is_digit(s[i])) {
+      if (digits < 3)
+        millis = millis * 10 + (s[i] - '0');
+      ++digits;
+      ++i;
+    }
+    if (digits == 0)
+      return std::nullopt;
+    for (size_t k = digits; k < 3; ++k)
+      millis *= 10;
+  }
+  int64_t offset_s = 0;
+  if (literal('Z')) {
+    // UTC
+  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    int sign = s[i] == '-' ? -1 : 1;
+    ++i;
+    int oh, om;
+    if (!number(2, oh) || !literal(':') || !number(2, om) || oh > 24 || om > 59)
+      return std::nullopt;
+    offset_s = sign * (oh * 3600 + om * 60);
+  } else {
+    return std::nullopt;
+  }
+  if (i != s.size())
+    return std::nullopt;
+  int64_t secs = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) *
+                   86400 +
+                 hour * 3600 + minute * 60 + second - offset_s;
+  return secs * 1000 + millis;
+}
+
+// Unix seconds → ms: split integer and fraction, round the fraction to ms
+// (truncating made Cortex 1 ms off for 1595846748.806), clamp far values.
+int64_t seconds_to_ms(double t) {
+  if (t >= static_cast<double>(max_time_ms) / 1000)
+    return max_time_ms;
+  if (t <= static_cast<double>(min_time_ms) / 1000)
+    return min_time_ms;
+  double ip = 0;
+  double frac = std::modf(t, &ip);
+  return static_cast<int64_t>(ip) * 1000 + static_cast<int64_t>(std::llround(frac * 1000));
+}
+
+std::string cannot_parse_time(std::string_view name, std::string_view value) {
+  std::string n(name);
+  return "invalid parameter " + go_quote(name) + ": Invalid time value for '" + n +
+         "': cannot parse " + go_quote(value) + " to a valid timestamp";
+}
+
+constexpr int64_t ns_per_ms = 1'000'000;
+
+// Prometheus duration grammar: [Ny][Nw][Nd][Nh][Nm][Ns][Nms], at least one
+// part, in this order; "0" alone is fine. Nanoseconds, nullopt on syntax
+// error or when the total does not fit Go's int64 nanosecond Duration.
+std::optional<int64_t> parse_prometheus_duration(std::string_view s) {
+  if (s == "0")
+    return 0;
+  if (s.empty())
+    return std::nullopt;
+  struct unit {
+    std::string_view suffix;
+    int64_t ms;
+  };
+  static constexpr unit units[] = {{"y", 365LL * 24 * 3600 * 1000}, {"w", 7LL * 24 * 3600 * 1000},
+                                   {"d", 24LL * 3600 * 1000},      {"h", 3600LL * 1000},
+                                   {"m", 60LL * 1000},             {"s", 1000},
+                                   {"ms", 1}};
+  size_t next_unit = 0;
+  size_t i = 0;
+  int64_t total_ms = 0;
+  constexpr int64_t max_ms = std::numeric_limits<int64_t>::max() / ns_per_ms;
+  while (i < s.size()) {
+    size_t start = i;
+    while (i < s.size() && is_digit(s[i]))
+      ++i;
+    if (i == start)
+      return std::nullopt;
+    std::string_view digits = s.substr(start, i - start);
+    size_t j = i;
+    while (j < s.size() && !is_digit(s[j]))
+      ++j;
+    std::string_view suffix = s.substr(i, j - i);
+    size_t u = next_unit;
+    while (u < std::size(units) && units[u].suffix != suffix)
+      ++u;
+    if (u == std::size(units))
+      return std::nullopt;  // unknown unit, or units out of order / repeated
+    next_unit = u + 1;
+    int64_t n = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+    if (ec != std::errc() || n > max_ms / units[u].ms)
+      return std::nullopt;
+    total_ms += n * units[u].ms;
+    if (total_ms > max_ms)
+      return std::nullopt;
+    i = j;
+  }
+  return total_ms * ns_per_ms;
+}
+
+// Prometheus' parseDuration: float seconds first, then the duration
+// grammar. Nanoseconds, as Go's time.Duration.
+storage::result<int64_t> parse_duration_ns(std::string_view name, std::string_view value) {
+  if (auto d = parse_float(value); d && !std::isnan(*d)) {
+    double ns = *d * 1e9;
+    if (ns >= 9.223372036854775807e18 || ns < -9.223372036854775808e18)
+      return status::invalid_argument("invalid parameter " + go_quote(name) + ": cannot parse " +
+                                      go_quote(value) + " to a valid duration. It overflows int64");
+    return static_cast<int64_t>(ns);
+  }
+  if (auto d = parse_prometheus_duration(value))
+    return *d;
+  return status::invalid_argument("invalid parameter " + go_quote(name) + ": cannot parse " +
+                                  go_quote(value) + " to a valid duration");
+}
+
+}  // namespace
+
+// -- form_params ---------------------------------------------------------------
+
+std::optional<std::string> query_unescape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '+') {
+      out += ' ';
+    } else if (c == '%') {
+      if (s.size() - i < 3)
+        return std::nullopt;
+      int hi = hex_value(s[i + 1]);
+      int lo = hex_value(s[i + 2]);
+      if (hi < 0 || lo < 0)
+        return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+void form_params::add_pairs(std::string_view text) {
+  while (!text.empty()) {
+    size_t amp = text.find('&');
+    std::string_view pair = text.substr(0, amp);
+    text = amp == std::string_view::npos ? std::string_view{} : text.substr(amp + 1);
+    if (pair.find(';') != std::string_view::npos) {
+      if (error_.empty())
+        error_ = "invalid semicolon separator in query";
+      continue;
+    }
+    if (pair.empty())
+      continue;
+    size_t eq = pair.find('=');
+    std::string_view raw_name = pair.substr(0, eq);
+    std::string_view raw_value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    auto name = query_unescape(raw_name);
+    auto value = name ? query_unescape(raw_value) : std::nullopt;
+    if (!name || !value) {
+      if (error_.empty()) {
+        std::string_view bad = name ? raw_value : raw_name;
+        size_t pct = 0;
+        // Find the offending escape for Go's message text.
+        for (size_t k = 0; k < bad.size(); ++k) {
+          if (bad[k] == '%' && (k + 2 >= bad.size() || hex_value(bad[k + 1]) < 0 ||
+                                hex_value(bad[k + 2]) < 0)) {
+            pct = k;
+            break;
+          }
+          if (bad[k] == '%')
+            k += 2;
+        }
+        error_ = "invalid URL escape " + go_quote(bad.substr(pct, 3));
+      }
+      continue;
+    }
+    pairs_.emplace_back(std::move(*name), std::move(*value));
+  }
+}
+
+form_params form_params::parse(std::string_view url_query, std::string_view form_body) {
+  form_params p;
+  p.add_pairs(form_body);
+  p.add_pairs(url_query);
+  return p;
+}
+
+std::optional<std::string_view> form_params::get(std::string_view name) const {
+  for (const auto& [k, v] : pairs_)
+    if (k == name)
+      return std::string_view(v);
+  return std::nullopt;
+}
+
+std::vector<std::string_view> form_params::get_all(std::string_view name) const {
+  std::vector<std::string_view> out;
+  for (const auto& [k, v] : pairs_)
+    if (k == name)
+      out.emplace_back(v);
+  return out;
+}
+
+bool is_form_content_type(std::string_view ct) {
+  ct = ct.substr(0, ct.find(';'));
+  while (!ct.empty() && (ct.front() == ' ' || ct.front() == '\t'))
+    ct.remove_prefix(1);
+  while (!ct.empty() && (ct.back() == ' ' || ct.back() == '\t'))
+    ct.remove_suffix(1);
+  return iequals(ct, "application/x-www-form-urlencoded");
+}
+
+// -- values ----------------------------------------------------------------------
+
+storage::result<int64_t> parse_time(std::string_view name, std::string_view value) {
+  if (auto t = parse_float(value)) {
+    if (std::isnan(*t))
+      return status::invalid_argument(cannot_parse_time(name, value));
+    return seconds_to_ms(*t);
+  }
+  if (auto t = parse_rfc3339(value))
+    return *t;
+  if (value == min_time_text)
+    return min_time_ms;
+  if (value == max_time_text)
+    return max_time_ms;
+  return status::invalid_argument(cannot_parse_time(name, value));
+}
+
+storage::result<int64_t> parse_time_or(std::string_view name, std::string_view value,
+                                       int64_t default_ms) {
+  if (value.empty())
+    return default_ms;
+  return parse_time(name, value);
+}
+
+storage::result<int64_t> parse_duration(std::string_view name, std::string_view value) {
+  auto ns = parse_duration_ns(name, value);
+  if (!ns)
+    return ns.error();
+  return *ns / ns_per_ms;
+}
+
+storage::result<int64_t> parse_limit(std::string_view value) {
+  if (value.empty())
+    return int64_t{0};
+  // Go's strconv.Atoi: optional sign, decimal digits, int64 range.
+  std::string_view digits = value;
+  bool neg = false;
+  if (digits[0] == '+' || digits[0] == '-') {
+    neg = digits[0] == '-';
+    digits.remove_prefix(1);
+  }
+  bool syntax_ok = !digits.empty();
+  for (char c : digits)
+    syntax_ok = syntax_ok && is_digit(c);
+  if (!syntax_ok)
+    return status::invalid_argument("invalid parameter \"limit\": strconv.Atoi: parsing " +
+                                    go_quote(value) + ": invalid syntax");
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (ec != std::errc() || n > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + neg)
+    return status::invalid_argument("invalid parameter \"limit\": strconv.Atoi: parsing " +
+                                    go_quote(value) + ": value out of range");
+  if (neg && n > 0)
+    return status::invalid_argument("invalid parameter \"limit\": limit must be non-negative");
+  return static_cast<int64_t>(n);
+}
+
+storage::result<range_params> parse_range_params(std::string_view start, std::string_view end,
+                                                 std::string_view step) {
+  range_params r;
+  auto s = parse_time("start", start);
+  if (!s)
+    return s.error();
+  auto e = parse_time("end", end);
+  if (!e)
+    return e.error();
+  if (*e < *s)
+    return status::invalid_argument(
+      "invalid parameter \"end\": end timestamp must not be before start time");
+  auto st = parse_duration_ns("step", step);
+  if (!st)
+    return st.error();
+  if (*st / ns_per_ms <= 0)
+    return status::invalid_argument(
+      "invalid parameter \"step\": zero or negative query resolution step widths are not "
+      "accepted. Try a positive integer");
+  // Go: end.Sub(start) / step on nanosecond Durations; Sub saturates.
+  uint64_t range_ms = static_cast<uint64_t>(*e) - static_cast<uint64_t>(*s);
+  constexpr uint64_t max_ns = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  uint64_t range_ns = range_ms > max_ns / ns_per_ms ? max_ns : range_ms * ns_per_ms;
+  if (range_ns / static_cast<uint64_t>(*st) > 11000)
+    return status::invalid_argument(
+      "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query "
+      "resolution (?step=XX)");
+  r.start_ms = *s;
+  r.end_ms = *e;
+  r.step_ms = *st / ns_per_ms;
+  return r;
+}
+
+}  // namespace nl::protocol

@@ -1,0 +1,194 @@
+#define CAF_SUITE protocol.api_json
+#include "test_support.hpp"
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "protocol/api_json.hpp"
+
+using namespace nl::protocol;
+using nl::storage::label_set;
+using nl::storage::sample;
+
+namespace {
+
+std::string value_of(double v) {
+  std::string out;
+  append_sample_value(out, v);
+  return out;
+}
+
+std::string ts_of(int64_t t) {
+  std::string out;
+  append_timestamp(out, t);
+  return out;
+}
+
+std::string json_of(std::string_view s) {
+  std::string out;
+  append_json_string(out, s);
+  return out;
+}
+
+constexpr double inf = std::numeric_limits<double>::infinity();
+
+}  // namespace
+
+CAF_TEST(sample values in go shortest format) {
+  struct row {
+    double v;
+    const char* want;
+  };
+  std::vector<row> rows{
+    {1e-7, "\"1e-07\""},
+    {1e21, "\"1e+21\""},
+    {0.1 + 0.2, "\"0.30000000000000004\""},
+    {123456789012345678.0, "\"123456789012345680\""},
+    {-0.0, "\"-0\""},
+    {0.0, "\"0\""},
+    {1e-6, "\"0.000001\""},
+    {9.99e-7, "\"9.99e-07\""},
+    {1e20, "\"100000000000000000000\""},
+    {-1.5e300, "\"-1.5e+300\""},
+    {5e-324, "\"5e-324\""},
+    {2, "\"2\""},
+    {1.5, "\"1.5\""},
+    {-273.15, "\"-273.15\""},
+    {std::nan(""), "\"NaN\""},
+    {inf, "\"+Inf\""},
+    {-inf, "\"-Inf\""},
+  };
+  for (const auto& r : rows)
+    CAF_CHECK_EQUAL(value_of(r.v), r.want);
+  std::string scalar;
+  append_scalar_value(scalar, 1e-7);
+  append_scalar_value(scalar, 1e21);
+  append_scalar_value(scalar, inf);
+  CAF_CHECK_EQUAL(scalar, "\"0.0000001\"\"1000000000000000000000\"\"+Inf\"");
+}
+
+CAF_TEST(timestamps never use exponents) {
+  CAF_CHECK_EQUAL(ts_of(1435781451781), "1435781451.781");
+  CAF_CHECK_EQUAL(ts_of(250), "0.250");
+  CAF_CHECK_EQUAL(ts_of(1795690127280), "1795690127.280");
+  CAF_CHECK_EQUAL(ts_of(-1500), "-1.500");
+  CAF_CHECK_EQUAL(ts_of(-500), "-0.500");
+  CAF_CHECK_EQUAL(ts_of(4000), "4");
+  CAF_CHECK_EQUAL(ts_of(4123), "4.123");
+  CAF_CHECK_EQUAL(ts_of(1005), "1.005");
+  CAF_CHECK_EQUAL(ts_of(0), "0");
+  CAF_CHECK_EQUAL(ts_of(std::numeric_limits<int64_t>::min()), "-9223372036854775.808");
+  std::string s;
+  append_timestamp_shortest(s, 4000);
+  s += ' ';
+  append_timestamp_shortest(s, 1795690091250);
+  s += ' ';
+  append_timestamp_shortest(s, 1435781451781);
+  s += ' ';
+  append_timestamp_shortest(s, -1500);
+  CAF_CHECK_EQUAL(s, "4 1795690091.25 1435781451.781 -1.5");
+}
+
+CAF_TEST(strings are escaped like go encoding json) {
+  CAF_CHECK_EQUAL(json_of("plain"), "\"plain\"");
+  CAF_CHECK_EQUAL(json_of("a\"b\\c"), "\"a\\\"b\\\\c\"");
+  CAF_CHECK_EQUAL(json_of("\n\r\t"), "\"\\n\\r\\t\"");
+  CAF_CHECK_EQUAL(json_of(std::string("\x01\b\f\x1f\x7f", 5)), "\"\\u0001\\u0008\\u000c\\u001f\x7f\"");
+  CAF_CHECK_EQUAL(json_of("<a href=\"x\">&</a>"),
+                  "\"\\u003ca href=\\\"x\\\"\\u003e\\u0026\\u003c/a\\u003e\"");
+  CAF_CHECK_EQUAL(json_of("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
+                  "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+  CAF_CHECK_EQUAL(json_of("\xe2\x80\xa8\xe2\x80\xa9"), "\"\\u2028\\u2029\"");
+  CAF_CHECK_EQUAL(json_of("a\xff" "b\xc3"), "\"a\\ufffdb\\ufffd\"");
+  CAF_CHECK_EQUAL(json_of("\xed\xa0\x80"), "\"\\ufffd\\ufffd\\ufffd\"");  // surrogate
+}
+
+CAF_TEST(random bytes always give parseable json) {
+  std::mt19937 rng(13);
+  for (int i = 0; i < 3000; ++i) {
+    std::string s(rng() % 24, ' ');
+    for (auto& c : s)
+      c = static_cast<char>(rng() % 3 == 0 ? rng() % 256 : 'a' + rng() % 26);
+    auto j = nlohmann::json::parse(json_of(s), nullptr, false);
+    CAF_CHECK(j.is_string());
+  }
+  // Valid UTF-8 round-trips exactly.
+  std::string v = "x<&>\"\\\n\x01\xc3\xa9\xe2\x80\xa8";
+  CAF_CHECK_EQUAL(nlohmann::json::parse(json_of(v)).get<std::string>(), v);
+}
+
+CAF_TEST(envelopes match the observed prometheus answers) {
+  std::string out;
+  begin_success(out);
+  append_scalar_result(out, 4000, 2);
+  end_success(out);
+  CAF_CHECK_EQUAL(out, R"({"status":"success","data":{"resultType":"scalar","result":[4,"2"]}})");
+  label_set empty;
+  out.clear();
+  begin_success(out);
+  append_vector_result(out, {{&empty, sample{4000, std::nan("")}}});
+  end_success(out);
+  CAF_CHECK_EQUAL(out, R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[4,"NaN"]}]}})");
+  out.clear();
+  append_vector_result(out, {{&empty, sample{4123, inf}}});
+  CAF_CHECK_EQUAL(out, R"({"resultType":"vector","result":[{"metric":{},"value":[4.123,"+Inf"]}]})");
+  out.clear();
+  append_string_result(out, 1435781451781, "hello");
+  CAF_CHECK_EQUAL(out, R"({"resultType":"string","result":[1435781451.781,"hello"]})");
+  CAF_CHECK_EQUAL(error_body(api_error::timeout, "query timed out in query queue"),
+                  R"({"status":"error","errorType":"timeout","error":"query timed out in query queue"})");
+  CAF_CHECK_EQUAL(error_body(api_error::bad_data, "invalid parameter \"query\": 1:5: parse error: unclosed left parenthesis"),
+                  R"({"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:5: parse error: unclosed left parenthesis"})");
+  out.clear();
+  begin_success(out);
+  append_string_list(out, {});
+  end_success(out, {"results truncated due to limit"});
+  CAF_CHECK_EQUAL(out, R"({"status":"success","data":[],"warnings":["results truncated due to limit"]})");
+}
+
+CAF_TEST(matrix series and lists) {
+  auto a = label_set::from_unsorted({{"__name__", "up"}, {"job", "a"}});
+  auto b = label_set::from_unsorted({{"job", "b"}});
+  std::vector<sample> pa{{0, 1}, {250, 2.5}, {500, 1e-7}};
+  std::string out;
+  append_matrix_result(out, {{&a, pa.data(), pa.size()}, {&b, nullptr, 0}});
+  CAF_CHECK_EQUAL(out, R"({"resultType":"matrix","result":[{"metric":{"__name__":"up","job":"a"},"values":[[0,"1"],[0.250,"2.5"],[0.500,"1e-07"]]}]})");
+  out.clear();
+  append_matrix_result(out, {});
+  CAF_CHECK_EQUAL(out, R"({"resultType":"matrix","result":[]})");
+  out.clear();
+  append_series_list(out, {a, b});
+  CAF_CHECK_EQUAL(out, R"([{"__name__":"up","job":"a"},{"job":"b"}])");
+  out.clear();
+  append_string_list(out, {"__name__", "instance", "job"});
+  CAF_CHECK_EQUAL(out, R"(["__name__","instance","job"])");
+  out.clear();
+  std::map<std::string, std::vector<metadata_entry>> md;
+  md["go_threads"].push_back({"go_threads", metric_type::gauge, "Number of OS threads created.", ""});
+  md["a_total"].push_back({"a_total", metric_type::counter, "A <b>.", "seconds"});
+  append_metadata(out, md);
+  CAF_CHECK_EQUAL(out, R"({"a_total":[{"type":"counter","help":"A \u003cb\u003e.","unit":"seconds"}],"go_threads":[{"type":"gauge","help":"Number of OS threads created.","unit":""}]})");
+}
+
+CAF_TEST(error types map to prometheus status codes) {
+  struct row {
+    api_error e;
+    const char* name;
+    int status;
+  };
+  std::vector<row> rows{{api_error::bad_data, "bad_data", 400},
+                        {api_error::execution, "execution", 422},
+                        {api_error::timeout, "timeout", 503},
+                        {api_error::canceled, "canceled", 503},
+                        {api_error::internal, "internal", 500},
+                        {api_error::unavailable, "unavailable", 500},
+                        {api_error::not_found, "not_found", 404}};
+  for (const auto& r : rows) {
+    CAF_CHECK_EQUAL(to_string(r.e), r.name);
+    CAF_CHECK_EQUAL(http_status(r.e), r.status);
+  }
+}
