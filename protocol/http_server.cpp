@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <optional>
 #include <thread>
 
@@ -22,6 +23,17 @@ using tcp = net::ip::tcp;
 namespace {
 
 using clock_type = std::chrono::steady_clock;
+
+// IMF-fixdate, as Go's server sends on every response (clients read it for
+// clock-skew checks; the CORS headers expose it).
+std::string http_date() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[40];
+  auto n = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return std::string(buf, n);
+}
 
 // One connection. Reads a header, checks the size, reads the body, hands the
 // request to the handler and waits (without a timer) for the reply, which
@@ -90,7 +102,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
       r.status = 400;
       r.content_type = "text/plain; charset=utf-8";
       r.body = "400 Bad Request: " + ec.message();
-      return write(std::move(r), "");
+      return write(std::move(r));
     }
     if (opts_.on_error)
       opts_.on_error("http read from " + peer_ + ": " + ec.message());
@@ -103,7 +115,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     r.status = 413;
     r.content_type = "text/plain; charset=utf-8";
     r.body = "request body larger than " + std::to_string(opts_.body_limit) + " bytes";
-    write(std::move(r), "");
+    write(std::move(r));
   }
 
   void on_body(beast::error_code ec) {
@@ -132,18 +144,18 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     auto self = this->shared_from_this();
     http_reply reply = [self](http_response r) {
       net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
-        self->write(std::move(r), self->method_);
+        self->write(std::move(r));
       });
     };
     handler_(std::move(req), std::move(reply));
   }
 
-  void write(http_response r, const std::string& method) {
-    (void)method;
+  void write(http_response r) {
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(version_ ? version_ : 11);
     res->result(r.status);
     res->set(http::field::server, "Nightlight");
+    res->set(http::field::date, http_date());
     if (!r.content_type.empty())
       res->set(http::field::content_type, r.content_type);
     for (auto& [k, v] : r.headers)
