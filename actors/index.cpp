@@ -65,7 +65,7 @@ List merge_lists(std::vector<List>& parts, uint64_t limit) {
 
 }  // namespace
 
-index_actor::behavior_type index(self_ptr self, std::vector<head_block_actor> shards,
+index_actor::behavior_type series_index(self_ptr self, std::vector<head_block_actor> shards,
                                  std::chrono::milliseconds timeout) {
   self->state.shards = std::move(shards);
   self->state.timeout = timeout;

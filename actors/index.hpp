@@ -27,7 +27,7 @@ struct index_state {
   static inline const char* name = "index";
 };
 
-index_actor::behavior_type index(index_actor::stateful_pointer<index_state> self,
+index_actor::behavior_type series_index(index_actor::stateful_pointer<index_state> self,
                                  std::vector<head_block_actor> shards, std::chrono::milliseconds timeout);
 
 }  // namespace nl::actors

@@ -1,15 +1,14 @@
 #include "actors/network.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
-#include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <ctime>
 
 #include "actors/log.hpp"
 #include "actors/storage_open.hpp"
 #include "promql/parser.hpp"
+#include "protocol/api_json.hpp"
+#include "protocol/query_params.hpp"
 #include "protocol/remote_write.hpp"
 #include "protocol/router.hpp"
 
@@ -90,67 +89,21 @@ void add_cors(http_response& r) {
   r.headers.emplace_back("Vary", "Origin");
 }
 
-// JSON string literal (RFC 8259). Invalid UTF-8 is passed through as
-// bytes; label values were validated as UTF-8 on ingest.
-void json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
-
 http_response json_success(std::string data, const std::vector<std::string>& warnings = {}) {
   http_response r;
   r.status = 200;
   r.content_type = "application/json";
-  r.body = R"({"status":"success","data":)" + data;
-  if (!warnings.empty()) {
-    r.body += R"(,"warnings":[)";
-    for (size_t i = 0; i < warnings.size(); ++i) {
-      if (i > 0)
-        r.body += ',';
-      json_string(r.body, warnings[i]);
-    }
-    r.body += ']';
-  }
-  r.body += '}';
+  protocol::begin_success(r.body);
+  r.body += data;
+  protocol::end_success(r.body, warnings);
   return r;
 }
 
-http_response json_error(unsigned status, const char* type, std::string_view msg) {
+http_response json_error(protocol::api_error e, std::string_view msg) {
   http_response r;
-  r.status = status;
+  r.status = static_cast<unsigned>(protocol::http_status(e));
   r.content_type = "application/json";
-  r.body = R"({"status":"error","errorType":")";
-  r.body += type;
-  r.body += R"(","error":)";
-  json_string(r.body, msg);
-  r.body += '}';
+  r.body = protocol::error_body(e, msg);
   return r;
 }
 
@@ -165,118 +118,6 @@ std::string buildinfo_json() {
 }
 
 
-// --- request parameters (Go's r.Form semantics) ----------------------------
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-// application/x-www-form-urlencoded decoding: '+' is a space.
-bool form_decode(std::string_view in, std::string& out) {
-  out.clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '+') {
-      out += ' ';
-    } else if (c == '%') {
-      if (i + 2 >= in.size() || hex_digit(in[i + 1]) < 0 || hex_digit(in[i + 2]) < 0)
-        return false;
-      out += static_cast<char>(hex_digit(in[i + 1]) * 16 + hex_digit(in[i + 2]));
-      i += 2;
-    } else {
-      out += c;
-    }
-  }
-  return true;
-}
-
-using form = std::vector<std::pair<std::string, std::string>>;
-
-bool parse_form(std::string_view q, form& out) {
-  while (!q.empty()) {
-    auto amp = q.find('&');
-    auto part = q.substr(0, amp);
-    q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
-    if (part.empty())
-      continue;
-    auto eq = part.find('=');
-    std::string k, v;
-    if (!form_decode(part.substr(0, eq), k))
-      return false;
-    if (eq != std::string_view::npos && !form_decode(part.substr(eq + 1), v))
-      return false;
-    out.emplace_back(std::move(k), std::move(v));
-  }
-  return true;
-}
-
-// Body parameters first (they win for single values), then the URL's.
-bool request_form(const http_request& req, form& out) {
-  if (req.method == "POST") {
-    std::string_view ct = req.content_type;
-    if (ct.substr(0, ct.find(';')) == "application/x-www-form-urlencoded" && !parse_form(req.body, out))
-      return false;
-  }
-  return parse_form(req.query, out);
-}
-
-const std::string* form_value(const form& f, std::string_view key) {
-  for (auto& [k, v] : f)
-    if (k == key)
-      return &v;
-  return nullptr;
-}
-
-// Prometheus' parseTime: float seconds (rounded to ms) or RFC 3339.
-bool parse_time_ms(const std::string& s, int64_t& out) {
-  if (s == "-292273086-05-16T16:47:06Z") {
-    out = INT64_MIN;
-    return true;
-  }
-  if (s == "292277025-08-18T07:12:54.999999999Z") {
-    out = INT64_MAX;
-    return true;
-  }
-  char* end = nullptr;
-  double d = std::strtod(s.c_str(), &end);
-  if (!s.empty() && end == s.c_str() + s.size() && std::isfinite(d)) {
-    double ms = std::round(d * 1000.0);
-    out = ms >= 9.2e18 ? INT64_MAX : ms <= -9.2e18 ? INT64_MIN : static_cast<int64_t>(ms);
-    return true;
-  }
-  int y, mo, da, h, mi;
-  double sec;
-  int n = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%lf%n", &y, &mo, &da, &h, &mi, &sec, &n) != 6)
-    return false;
-  std::string_view rest = std::string_view{s}.substr(static_cast<size_t>(n));
-  int64_t offset_s = 0;
-  if (rest == "Z" || rest == "z") {
-  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
-    int oh = std::atoi(std::string{rest.substr(1, 2)}.c_str());
-    int om = std::atoi(std::string{rest.substr(4, 2)}.c_str());
-    offset_s = (oh * 3600 + om * 60) * (rest[0] == '-' ? -1 : 1);
-  } else {
-    return false;
-  }
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = da;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = 0;
-  int64_t base = static_cast<int64_t>(timegm(&tm)) - offset_s;
-  out = base * 1000 + static_cast<int64_t>(sec * 1000.0 + 1e-6);
-  return true;
-}
-
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
            std::chrono::system_clock::now().time_since_epoch())
@@ -288,13 +129,15 @@ int64_t now_ms() {
 // merged so each series appears once per batch, samples in request order.
 void split_by_shard(const protocol::write_batch& wb, size_t nshards, std::vector<append_batch>& out) {
   out.assign(nshards, {});
+  std::vector<uint64_t> hashes(wb.series.size());
   std::vector<uint32_t> order(wb.series.size());
-  for (uint32_t i = 0; i < order.size(); ++i)
+  for (uint32_t i = 0; i < order.size(); ++i) {
     order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](uint32_t a, uint32_t b) { return wb.series[a].hash < wb.series[b].hash; });
+    hashes[i] = protocol::hash_labels(wb.labels_of(wb.series[i]), wb.series[i].labels_count);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return hashes[a] < hashes[b]; });
   auto same_labels = [&](const protocol::series_entry& a, const protocol::series_entry& b) {
-    if (a.hash != b.hash || a.labels_count != b.labels_count)
+    if (a.labels_count != b.labels_count)
       return false;
     auto* la = wb.labels_of(a);
     auto* lb = wb.labels_of(b);
@@ -304,10 +147,11 @@ void split_by_shard(const protocol::write_batch& wb, size_t nshards, std::vector
     return true;
   };
   const protocol::series_entry* prev = nullptr;
+  uint64_t prev_hash = 0;
   for (auto idx : order) {
     auto& e = wb.series[idx];
-    auto& b = out[shard_of(e.hash, nshards)];
-    if (!(prev && same_labels(*prev, e) && !b.series.empty()))
+    auto& b = out[shard_of(hashes[idx], nshards)];
+    if (!(prev && prev_hash == hashes[idx] && same_labels(*prev, e)))
       b.series.push_back(wb.label_set_of(e));
     else
       b.ends.pop_back();  // extend the previous series
@@ -318,6 +162,7 @@ void split_by_shard(const protocol::write_batch& wb, size_t nshards, std::vector
     }
     b.ends.push_back(static_cast<uint32_t>(b.timestamps.size()));
     prev = &e;
+    prev_hash = hashes[idx];
   }
 }
 
@@ -338,6 +183,12 @@ void frontend::attach(network_actor net, size_t num_shards) {
     net_ = std::move(net);
   }
   ready_.store(true, std::memory_order_release);
+}
+
+void frontend::observe_time(int64_t t_ms) {
+  int64_t seen = max_t_.load();
+  while (t_ms > seen && !max_t_.compare_exchange_weak(seen, t_ms)) {
+  }
 }
 
 void frontend::close_writes() {
@@ -492,6 +343,13 @@ void frontend::handle_write(http_request&& req, http_reply reply) {
     net = net_;
   }
   split_by_shard(wb, num_shards_, job->batches);
+  // Raise the shared newest time first, then stamp every batch with it.
+  int64_t batch_max = INT64_MIN;
+  for (auto& smp : wb.samples)
+    batch_max = std::max(batch_max, smp.t);
+  observe_time(batch_max);
+  for (auto& b : job->batches)
+    b.observed_max_t = max_t_.load();
   // Admission: reserve the samples against the global budget and each
   // shard's share. A request is always admitted when nothing is in flight,
   // so a batch larger than the budget cannot be refused forever.
@@ -566,47 +424,53 @@ void frontend::finish_write(write_job& job) {
 }
 
 void frontend::handle_meta(int kind, std::string label_name, http_request&& req, http_reply reply) {
-  form f;
-  if (!request_form(req, f))
-    return reply(json_error(400, "bad_data", "invalid form encoding"));
+  using protocol::api_error;
+  auto f = protocol::form_params::parse(
+    req.query, req.method == "POST" && protocol::is_form_content_type(req.content_type) ? req.body : "");
+  if (!f.error().empty())
+    return reply(json_error(api_error::bad_data, f.error()));
   auto job = std::make_shared<meta_job>();
   job->kind = kind;
   auto& q = job->query;
-  q.label_name = std::move(label_name);
-  for (const char* key : {"start", "end"}) {
-    auto v = form_value(f, key);
-    if (!v)
-      continue;
-    int64_t t = 0;
-    if (!parse_time_ms(*v, t))
-      return reply(json_error(400, "bad_data",
-                              std::string{"invalid parameter \""} + key + "\": Invalid time value for '" + key
-                                + "': cannot parse \"" + *v + "\" to a valid timestamp"));
-    (key[0] == 's' ? q.mint : q.maxt) = t;
+  if (kind == meta_job::values) {
+    // 2.42 only accepts legacy label names here; with UTF-8 names enabled
+    // any non-empty name is looked up as it is.
+    bool legacy = !label_name.empty()
+                  && (std::isalpha(static_cast<unsigned char>(label_name[0])) || label_name[0] == '_')
+                  && std::all_of(label_name.begin(), label_name.end(),
+                                 [](unsigned char c) { return std::isalnum(c) || c == '_'; });
+    if (!legacy && !cfg_.ingest.allow_utf8_names) {
+      std::string msg = "invalid label name: ";
+      protocol::append_json_string(msg, label_name);
+      return reply(json_error(api_error::bad_data, msg));
+    }
+    q.label_name = std::move(label_name);
   }
-  if (auto v = form_value(f, "limit")) {
-    char* end = nullptr;
-    long long n = std::strtoll(v->c_str(), &end, 10);
-    if (v->empty() || end != v->c_str() + v->size() || n < 0)
-      return reply(json_error(400, "bad_data", "invalid parameter \"limit\": cannot parse \"" + *v
-                                                 + "\" to a non-negative integer"));
-    q.limit = static_cast<uint64_t>(n);
-  }
-  for (auto& [k, v] : f) {
-    if (k != "match[]")
-      continue;
+  auto start = protocol::parse_time_or("start", f.value("start"), protocol::min_time_ms);
+  if (!start)
+    return reply(json_error(api_error::bad_data, start.error().message()));
+  auto end = protocol::parse_time_or("end", f.value("end"), protocol::max_time_ms);
+  if (!end)
+    return reply(json_error(api_error::bad_data, end.error().message()));
+  auto limit = protocol::parse_limit(f.value("limit"));
+  if (!limit)
+    return reply(json_error(api_error::bad_data, limit.error().message()));
+  q.mint = *start;
+  q.maxt = *end;
+  q.limit = static_cast<uint64_t>(*limit);
+  for (auto v : f.get_all("match[]")) {
     auto sel = promql::parse_metric_selector(v);
     if (!sel)
-      return reply(json_error(400, "bad_data", sel.error->message));
+      return reply(json_error(api_error::bad_data, sel.error->message));
     if (!promql::has_non_empty_matcher(sel.matchers))
-      return reply(json_error(400, "bad_data", "match[] must contain at least one non-empty matcher"));
+      return reply(json_error(api_error::bad_data, "match[] must contain at least one non-empty matcher"));
     selector spec;
     for (auto& m : sel.matchers)
       spec.push_back({static_cast<uint8_t>(m.type()), m.name(), m.value()});
     q.selectors.push_back(std::move(spec));
   }
   if (kind == meta_job::series && q.selectors.empty())
-    return reply(json_error(400, "bad_data", "no match[] parameter provided"));
+    return reply(json_error(api_error::bad_data, "no match[] parameter provided"));
   job->reply = std::move(reply);
   network_actor net;
   {
@@ -655,30 +519,18 @@ network_actor::behavior_type network(network_actor::stateful_pointer<network_sta
       auto& st = self->state;
       auto fail = [self, job](caf::error& err) {
         job->answered = true;
-        auto r = json_error(503, "unavailable", self->system().render(err));
+        http_response r;
+        r.status = 503;
+        r.content_type = "application/json";
+        r.body = protocol::error_body(protocol::api_error::unavailable, self->system().render(err));
         job->reply(std::move(r));
       };
       if (job->kind == meta_job::series) {
         self->request(st.idx, st.timeout, series_atom_v, job->query)
           .then(
             [job](series_list& xs) {
-              std::string d = "[";
-              for (size_t i = 0; i < xs.items.size(); ++i) {
-                if (i > 0)
-                  d += ',';
-                d += '{';
-                bool first = true;
-                for (auto& l : xs.items[i]) {
-                  if (!first)
-                    d += ',';
-                  first = false;
-                  json_string(d, l.name);
-                  d += ':';
-                  json_string(d, l.value);
-                }
-                d += '}';
-              }
-              d += ']';
+              std::string d;
+              protocol::append_series_list(d, xs.items);
               job->answered = true;
               std::vector<std::string> w;
               if (xs.truncated)
@@ -689,13 +541,8 @@ network_actor::behavior_type network(network_actor::stateful_pointer<network_sta
         return;
       }
       auto on_strings = [job](string_list& xs) {
-        std::string d = "[";
-        for (size_t i = 0; i < xs.items.size(); ++i) {
-          if (i > 0)
-            d += ',';
-          json_string(d, xs.items[i]);
-        }
-        d += ']';
+        std::string d;
+        protocol::append_string_list(d, xs.items);
         job->answered = true;
         std::vector<std::string> w;
         if (xs.truncated)

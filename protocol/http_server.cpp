@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <optional>
 #include <thread>
 
@@ -23,14 +24,31 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
+// IMF-fixdate, as Go's server sends on every response (clients read it for
+// clock-skew checks; the CORS headers expose it).
+std::string http_date() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[40];
+  auto n = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return std::string(buf, n);
+}
+
 // One connection. Reads a header, checks the size, reads the body, hands the
 // request to the handler and waits (without a timer) for the reply, which
 // arrives through post() on this connection's strand.
 template <class Stream>
 class session : public std::enable_shared_from_this<session<Stream>> {
  public:
-  session(Stream stream, const http_server_options& opts, const http_handler& handler)
-    : stream_(std::move(stream)), opts_(opts), handler_(handler) {
+  session(Stream stream, const http_server_options& opts, const http_handler& handler,
+          std::atomic<int64_t>& busy)
+    : stream_(std::move(stream)), opts_(opts), handler_(handler), busy_(busy) {
+  }
+
+  // A reply that was dropped unanswered must not keep drain() waiting.
+  ~session() {
+    uncount();
   }
 
   void run() {
@@ -90,7 +108,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
       r.status = 400;
       r.content_type = "text/plain; charset=utf-8";
       r.body = "400 Bad Request: " + ec.message();
-      return write(std::move(r), "");
+      return write(std::move(r));
     }
     if (opts_.on_error)
       opts_.on_error("http read from " + peer_ + ": " + ec.message());
@@ -103,7 +121,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     r.status = 413;
     r.content_type = "text/plain; charset=utf-8";
     r.body = "request body larger than " + std::to_string(opts_.body_limit) + " bytes";
-    write(std::move(r), "");
+    write(std::move(r));
   }
 
   void on_body(beast::error_code ec) {
@@ -128,22 +146,24 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     path_ = req.path;
     started_ = clock_type::now();
     version_ = msg.version();
+    busy_.fetch_add(1);  // until the answer is written (see http_server::drain)
+    counted_ = true;
     // The reply may come from any thread; hop onto this connection's strand.
     auto self = this->shared_from_this();
     http_reply reply = [self](http_response r) {
       net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
-        self->write(std::move(r), self->method_);
+        self->write(std::move(r));
       });
     };
     handler_(std::move(req), std::move(reply));
   }
 
-  void write(http_response r, const std::string& method) {
-    (void)method;
+  void write(http_response r) {
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(version_ ? version_ : 11);
     res->result(r.status);
     res->set(http::field::server, "Nightlight");
+    res->set(http::field::date, http_date());
     if (!r.content_type.empty())
       res->set(http::field::content_type, r.content_type);
     for (auto& [k, v] : r.headers)
@@ -170,6 +190,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   }
 
   void on_write(beast::error_code ec) {
+    uncount();
     if (opts_.on_done && !method_.empty()) {
       http_request info;
       info.method = method_;
@@ -189,6 +210,13 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     read_header();
   }
 
+  void uncount() {
+    if (counted_) {
+      counted_ = false;
+      busy_.fetch_sub(1);
+    }
+  }
+
   void close() {
     beast::error_code ec;
     beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -198,6 +226,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   Stream stream_;
   const http_server_options& opts_;
   const http_handler& handler_;
+  std::atomic<int64_t>& busy_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string peer_;
@@ -207,6 +236,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   unsigned status_ = 0;
   bool keep_alive_ = true;
   bool head_request_ = false;
+  bool counted_ = false;  // this request is included in busy_
   clock_type::time_point started_;
 };
 
@@ -220,6 +250,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
   std::vector<std::thread> threads;
   uint16_t port = 0;
   std::atomic<bool> stopped{false};
+  std::atomic<int64_t> busy{0};  // requests handed to the handler, answer not yet written
 
   impl(http_server_options o, http_handler h) : opts(std::move(o)), handler(std::move(h)), ioc(static_cast<int>(std::max(1u, opts.threads))) {
   }
@@ -233,7 +264,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
           self->opts.on_error("http accept: " + ec.message());
       } else {
         s.set_option(tcp::no_delay(true), ec);
-        std::make_shared<session<beast::tcp_stream>>(beast::tcp_stream(std::move(s)), self->opts, self->handler)->run();
+        std::make_shared<session<beast::tcp_stream>>(beast::tcp_stream(std::move(s)), self->opts, self->handler, self->busy)->run();
       }
       self->accept();
     });
@@ -280,6 +311,16 @@ void http_server::stop_accepting() {
     beast::error_code ec;
     p->acceptor.close(ec);
   });
+}
+
+bool http_server::drain(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (impl_->busy.load() > 0) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
 }
 
 void http_server::stop() {

@@ -1,0 +1,53 @@
+#pragma once
+// An in-memory segment file for WAL writer tests: counts write(2)-level
+// appends and syncs, and fails on demand.
+#include <memory>
+#include <string>
+
+#include "storage/file.hpp"
+#include "storage/wal_segment_writer.hpp"
+
+namespace nl::test {
+
+struct fake_wal_disk {
+  std::string bytes;      // everything appended to any segment
+  int appends = 0;        // calls of writable_file::append (one per flush)
+  int syncs = 0;
+  bool fail_appends = false;
+};
+
+class fake_wal_file : public storage::writable_file {
+ public:
+  explicit fake_wal_file(std::shared_ptr<fake_wal_disk> d) : d_(std::move(d)) {}
+  storage::status append(std::string_view data) override {
+    if (d_->fail_appends)
+      return storage::status::io_error("write: injected failure");
+    d_->appends += 1;
+    d_->bytes.append(data);
+    return storage::status::ok();
+  }
+  storage::status sync() override {
+    d_->syncs += 1;
+    return storage::status::ok();
+  }
+  storage::status close() override { return storage::status::ok(); }
+
+ private:
+  std::shared_ptr<fake_wal_disk> d_;
+};
+
+/// A segment writer whose files are fakes sharing `disk`. The directory must
+/// exist (the writer lists it); a temp dir is made per call.
+inline std::shared_ptr<storage::wal_segment_writer> fake_wal_writer(std::shared_ptr<fake_wal_disk> disk) {
+  char tmpl[] = "/tmp/nl-actors-test-XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  auto w = storage::wal_segment_writer::open(dir, 1 << 20, [disk](const std::string&) {
+    return storage::result<std::unique_ptr<storage::writable_file>>(
+      std::unique_ptr<storage::writable_file>(new fake_wal_file(disk)));
+  });
+  if (!w)
+    return nullptr;
+  return std::shared_ptr<storage::wal_segment_writer>(std::move(*w));
+}
+
+}  // namespace nl::test

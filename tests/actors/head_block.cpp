@@ -1,0 +1,217 @@
+#define CAF_SUITE actors.head_block
+#include "test_support.hpp"
+
+#include <caf/test/dsl.hpp>
+
+#include "actors/head_block.hpp"
+#include "actors/index.hpp"
+#include "fake_wal_file.hpp"
+#include "storage/xor_chunk.hpp"
+
+using namespace nl::actors;
+using nl::storage::label_set;
+using nl::test::fake_wal_disk;
+
+namespace {
+
+label_set ls(std::string job) {
+  return label_set::from_unsorted({{"__name__", "up"}, {"job", std::move(job)}});
+}
+
+// One series with samples (t, v).
+append_batch batch(const label_set& l, std::vector<std::pair<int64_t, double>> samples) {
+  append_batch b;
+  b.series.push_back(l);
+  for (auto& [t, v] : samples) {
+    b.timestamps.push_back(t);
+    b.value_bits.push_back(nl::storage::float_bits(v));
+  }
+  b.ends.push_back(static_cast<uint32_t>(b.timestamps.size()));
+  return b;
+}
+
+std::vector<std::pair<int64_t, double>> decode(const series_data& sd) {
+  std::vector<std::pair<int64_t, double>> out;
+  for (auto& c : sd.chunks) {
+    nl::storage::xor_iterator it{c.bytes};
+    while (it.next())
+      out.emplace_back(it.at().t, it.at().v);
+  }
+  return out;
+}
+
+struct fixture : test_coordinator_fixture<caf::actor_system_config> {
+  std::shared_ptr<fake_wal_disk> disk = std::make_shared<fake_wal_disk>();
+  metrics stats;
+  std::shared_ptr<nl::storage::head> head = std::make_shared<nl::storage::head>();
+  wal_writer_actor wal;
+  head_block_actor hb;
+
+  fixture() {
+    wal_writer_options wo;
+    wo.policy = fsync_policy::always;
+    wal = sys.spawn(wal_writer, nl::test::fake_wal_writer(disk), wo);
+    head_block_options ho;
+    ho.stats = &stats;
+    hb = sys.spawn(head_block, head, wal, ho);
+    sched.run();
+  }
+
+  ~fixture() {
+    caf::anon_send_exit(hb, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(wal, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+
+  append_result append(append_batch b) {
+    append_result out;
+    self->send(hb, append_atom_v, std::move(b));
+    sched.run();
+    self->receive([&](append_result& r) { out = r; },
+                  [&](caf::error& e) { CAF_FAIL("append failed: " << sys.render(e)); });
+    return out;
+  }
+};
+
+}  // namespace
+
+CAF_TEST_FIXTURE_SCOPE(head_block_tests, fixture)
+
+CAF_TEST(appended samples are in the WAL and come back from select) {
+  self->send(hb, append_atom_v, batch(ls("a"), {{1000, 1.5}, {2000, 2.5}}));
+  sched.run();
+  append_result r;
+  self->receive([&](append_result& x) { r = x; });
+  CAF_CHECK_EQUAL(r.accepted, 2u);
+  CAF_CHECK_EQUAL(r.rejected, 0u);
+  CAF_CHECK_EQUAL(disk->appends, 1);  // series + samples records in one write
+  CAF_CHECK_EQUAL(stats.samples_appended.load(), 2u);
+  CAF_CHECK_EQUAL(stats.head_series.load(), 1);
+  select_request q;
+  q.matchers.push_back({0, "job", "a"});
+  self->send(hb, select_atom_v, q);
+  sched.run();
+  self->receive([&](select_result& res) {
+    CAF_REQUIRE_EQUAL(res.series.size(), 1u);
+    CAF_CHECK_EQUAL(res.series[0].labels, ls("a"));
+    auto xs = decode(res.series[0]);
+    CAF_REQUIRE_EQUAL(xs.size(), 2u);
+    CAF_CHECK_EQUAL(xs[1].first, 2000);
+    CAF_CHECK_EQUAL(xs[1].second, 2.5);
+  });
+}
+
+CAF_TEST(samples are not visible before the WAL answers) {
+  self->send(hb, append_atom_v, batch(ls("a"), {{1000, 1}}));
+  expect((append_atom, append_batch), from(self).to(hb).with(_, _));
+  // The WAL has not committed yet: the head must not hold the sample.
+  CAF_CHECK_EQUAL(head->stats().samples_appended, 0u);
+  sched.run();
+  CAF_CHECK_EQUAL(head->stats().samples_appended, 1u);
+}
+
+CAF_TEST(a batch is checked against samples still waiting for the WAL) {
+  // Two batches queued back to back: the second is validated while the
+  // first is still staged, and its older sample is refused.
+  self->send(hb, append_atom_v, batch(ls("a"), {{2000, 1}}));
+  self->send(hb, append_atom_v, batch(ls("a"), {{1000, 1}, {2000, 1}, {2000, 7}, {3000, 1}}));
+  sched.run();
+  append_result first, second;
+  self->receive([&](append_result& x) { first = x; });
+  self->receive([&](append_result& x) { second = x; });
+  CAF_CHECK_EQUAL(first.accepted, 1u);
+  // 1000: out of order; 2000 same value: an accepted duplicate; 2000 other
+  // value: duplicate sample; 3000: new.
+  CAF_CHECK_EQUAL(second.accepted, 2u);
+  CAF_CHECK_EQUAL(second.rejected, 2u);
+  CAF_REQUIRE_EQUAL(second.errors.size(), 2u);
+  CAF_CHECK(second.errors[0].find("out of order sample for series up{job=\"a\"}") == 0);
+  CAF_CHECK(second.errors[1].find("duplicate sample for timestamp") == 0);
+  CAF_CHECK_EQUAL(stats.samples_rejected[static_cast<size_t>(reject_reason::out_of_order)].load(), 1u);
+  CAF_CHECK_EQUAL(stats.samples_rejected[static_cast<size_t>(reject_reason::duplicate)].load(), 1u);
+}
+
+CAF_TEST(out of bounds samples are refused and named) {
+  append(batch(ls("a"), {{10'000'000, 1}}));
+  auto r = append(batch(ls("b"), {{1000, 1}}));
+  CAF_CHECK_EQUAL(r.accepted, 0u);
+  CAF_CHECK_EQUAL(r.rejected, 1u);
+  CAF_REQUIRE_EQUAL(r.errors.size(), 1u);
+  CAF_CHECK_EQUAL(r.errors[0], "out of bounds for series up{job=\"b\"}");
+}
+
+CAF_TEST(a WAL failure fails the append and stores nothing) {
+  disk->fail_appends = true;
+  self->send(hb, append_atom_v, batch(ls("a"), {{1000, 1}}));
+  sched.run();
+  bool failed = false;
+  self->receive([&](append_result&) {}, [&](caf::error&) { failed = true; });
+  CAF_CHECK(failed);
+  CAF_CHECK_EQUAL(head->stats().samples_appended, 0u);
+}
+
+CAF_TEST(metadata queries take a union of selectors) {
+  append(batch(ls("a"), {{1000, 1}}));
+  append(batch(ls("b"), {{1000, 1}}));
+  meta_query q;
+  q.selectors.push_back({{0, "job", "a"}});
+  q.selectors.push_back({{2, "job", "b|c"}});
+  self->send(hb, series_atom_v, q);
+  sched.run();
+  self->receive([&](series_list& xs) {
+    CAF_REQUIRE_EQUAL(xs.items.size(), 2u);
+    CAF_CHECK_EQUAL(xs.items[0], ls("a"));
+    CAF_CHECK_EQUAL(xs.items[1], ls("b"));
+  });
+  q.label_name = "job";
+  self->send(hb, label_values_atom_v, q);
+  sched.run();
+  self->receive([&](string_list& xs) { CAF_CHECK_EQUAL(xs.items, (std::vector<std::string>{"a", "b"})); });
+  meta_query bad;
+  bad.selectors.push_back({{2, "job", "("}});
+  self->send(hb, label_names_atom_v, bad);
+  sched.run();
+  bool failed = false;
+  self->receive([&](string_list&) {}, [&](caf::error&) { failed = true; });
+  CAF_CHECK(failed);
+}
+
+CAF_TEST(the index merges shards and applies the limit) {
+  auto head2 = std::make_shared<nl::storage::head>();
+  head_block_options ho;
+  auto hb2 = sys.spawn(head_block, head2, wal, ho);
+  append(batch(ls("b"), {{1000, 1}}));
+  self->send(hb2, append_atom_v, batch(ls("a"), {{1000, 1}}));
+  sched.run();
+  self->receive([](append_result&) {});
+  auto idx = sys.spawn(series_index, std::vector<head_block_actor>{hb, hb2}, std::chrono::milliseconds(1000));
+  meta_query q;
+  q.label_name = "job";
+  self->send(idx, label_values_atom_v, q);
+  sched.run();
+  self->receive([&](string_list& xs) {
+    CAF_CHECK_EQUAL(xs.items, (std::vector<std::string>{"a", "b"}));
+    CAF_CHECK(!xs.truncated);
+  });
+  q.limit = 1;
+  self->send(idx, series_atom_v, q);
+  sched.run();
+  self->receive([&](series_list& xs) {
+    CAF_REQUIRE_EQUAL(xs.items.size(), 1u);
+    CAF_CHECK_EQUAL(xs.items[0], ls("a"));
+    CAF_CHECK(xs.truncated);
+  });
+  select_request sr;
+  sr.matchers.push_back({0, "__name__", "up"});
+  self->send(idx, select_atom_v, sr);
+  sched.run();
+  self->receive([&](select_result& res) {
+    CAF_REQUIRE_EQUAL(res.series.size(), 2u);
+    CAF_CHECK_EQUAL(res.series[0].labels, ls("a"));
+  });
+  caf::anon_send_exit(idx, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(hb2, caf::exit_reason::user_shutdown);
+  sched.run();
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,0 +1,298 @@
+#define CAF_SUITE actors.network
+#include "test_support.hpp"
+
+#include <caf/test/dsl.hpp>
+
+#include "actors/network.hpp"
+#include "fake_wal_file.hpp"
+#include "protocol/remote_write.hpp"
+#include "protocol/snappy_block.hpp"
+
+using namespace nl::actors;
+using nl::protocol::http_request;
+using nl::protocol::http_response;
+using nl::test::fake_wal_disk;
+
+namespace {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+// A snappy-compressed WriteRequest with `n` samples of up{job=<job>}.
+std::string write_body(const std::string& job, int n, int64_t t0) {
+  nl::protocol::write_series s;
+  s.labels = {{"__name__", "up"}, {"job", job}};
+  for (int i = 0; i < n; ++i)
+    s.samples.push_back({t0 + i * 1000, 1.0});
+  return nl::protocol::snappy_encode(nl::protocol::encode_write_request({s}));
+}
+
+http_request post_write(std::string body) {
+  http_request r;
+  r.method = "POST";
+  r.path = r.target = "/api/v1/write";
+  r.content_encoding = "snappy";
+  r.content_type = "application/x-protobuf";
+  r.body = std::move(body);
+  return r;
+}
+
+http_request get(std::string path, std::string query = {}) {
+  http_request r;
+  r.method = "GET";
+  r.path = path;
+  r.query = query;
+  r.target = path + (query.empty() ? "" : "?" + query);
+  return r;
+}
+
+// Replies land here; shared so a job answering late (destroyed with the
+// actor system) never writes to a dead test.
+using replies = std::shared_ptr<std::vector<http_response>>;
+
+std::string header(const http_response& r, const std::string& name) {
+  for (auto& [k, v] : r.headers)
+    if (k == name)
+      return v;
+  return "";
+}
+
+struct fixture : test_coordinator_fixture<caf::actor_system_config> {
+  settings cfg;
+  metrics stats;
+  std::unique_ptr<frontend> front;
+  replies got = std::make_shared<std::vector<http_response>>();
+
+  fixture() {
+    cfg.server.max_inflight_samples = 10;
+    front = std::make_unique<frontend>(cfg, stats);
+  }
+
+  void call(http_request rq) {
+    auto g = got;
+    front->handle(std::move(rq), [g](http_response r) { g->push_back(std::move(r)); });
+  }
+
+  /// Calls and lets the actors finish; the answer (status 0 if none).
+  http_response answer(http_request rq) {
+    auto before = got->size();
+    call(std::move(rq));
+    sched.run();
+    return got->size() > before ? got->back() : http_response{0, {}, {}, {}};
+  }
+};
+
+// The real chain behind the frontend: WAL writer (fake file), two shards,
+// index, network actor.
+struct storage_fixture : fixture {
+  std::shared_ptr<fake_wal_disk> disk = std::make_shared<fake_wal_disk>();
+  wal_writer_actor wal;
+  std::vector<head_block_actor> shards;
+  index_actor idx;
+  network_actor net;
+
+  storage_fixture() {
+    wal = sys.spawn(wal_writer, nl::test::fake_wal_writer(disk), wal_writer_options{fsync_policy::always, {}, &stats});
+    for (size_t i = 0; i < 2; ++i) {
+      head_block_options ho;
+      ho.shard = i;
+      ho.stats = &stats;
+      nl::storage::head_options hopts;
+      hopts.ref_start = 1 + i;
+      hopts.ref_stride = 2;
+      shards.push_back(sys.spawn(head_block, std::make_shared<nl::storage::head>(hopts), wal, ho));
+    }
+    idx = sys.spawn(series_index, shards, std::chrono::milliseconds(1000));
+    net = sys.spawn(network, shards, idx, std::chrono::milliseconds(1000));
+    front->attach(net, shards.size());
+    sched.run();
+  }
+
+  ~storage_fixture() {
+    for (caf::actor_addr a : {net.address(), idx.address(), shards[0].address(), shards[1].address(), wal.address()})
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+};
+
+}  // namespace
+
+CAF_TEST_FIXTURE_SCOPE(frontend_tests, fixture)
+
+CAF_TEST(storage endpoints answer 503 until the storage is attached) {
+  call(get("/-/ready"));
+  call(get("/-/healthy"));
+  call(post_write(write_body("a", 1, now_ms())));
+  call(get("/api/v1/labels"));
+  CAF_REQUIRE_EQUAL(got->size(), 4u);
+  CAF_CHECK_EQUAL((*got)[0].status, 503u);
+  CAF_CHECK_EQUAL((*got)[1].status, 200u);
+  CAF_CHECK_EQUAL((*got)[2].status, 503u);
+  CAF_CHECK_EQUAL((*got)[3].status, 503u);
+  CAF_CHECK_EQUAL(header((*got)[3], "Access-Control-Allow-Origin"), "*");
+}
+
+CAF_TEST(a write over the in-flight budget is refused before it is queued) {
+  // A network actor that is never scheduled: jobs stay in flight.
+  auto net = sys.spawn([]() -> network_actor::behavior_type {
+    return {[](write_job_ptr&) {}, [](meta_job_ptr&) {}};
+  });
+  front->attach(net, 2);
+  call(post_write(write_body("a", 6, now_ms() - 60000)));
+  CAF_CHECK_EQUAL(got->size(), 0u);  // admitted, waiting for the actors
+  CAF_CHECK_EQUAL(front->writes_in_flight(), 1);
+  call(post_write(write_body("b", 6, now_ms() - 60000)));
+  CAF_REQUIRE_EQUAL(got->size(), 1u);  // answered at once
+  CAF_CHECK_EQUAL((*got)[0].status, 503u);
+  CAF_CHECK_EQUAL(header((*got)[0], "Retry-After"), "1");
+  CAF_CHECK_EQUAL(stats.overload_responses.load(), 1u);
+  CAF_CHECK_EQUAL(stats.inflight_samples.load(), 6);  // the refused one released its share
+  cfg.server.overload_status = 429;
+  call(post_write(write_body("c", 6, now_ms() - 60000)));
+  CAF_REQUIRE_EQUAL(got->size(), 2u);
+  CAF_CHECK_EQUAL((*got)[1].status, 429u);
+  // Shutdown: the job dies with the actor and still gets an answer.
+  caf::anon_send_exit(net, caf::exit_reason::user_shutdown);
+  sched.run();
+  CAF_REQUIRE_EQUAL(got->size(), 3u);
+  CAF_CHECK_EQUAL((*got)[2].status, 503u);
+  CAF_CHECK_EQUAL(stats.inflight_samples.load(), 0);
+}
+
+CAF_TEST(foreign encodings and broken bodies are client errors) {
+  auto net = sys.spawn([]() -> network_actor::behavior_type {
+    return {[](write_job_ptr&) {}, [](meta_job_ptr&) {}};
+  });
+  front->attach(net, 1);
+  auto gz = post_write(write_body("a", 1, now_ms()));
+  gz.content_encoding = "gzip";
+  call(std::move(gz));
+  auto v2 = post_write(write_body("a", 1, now_ms()));
+  v2.content_type = "application/x-protobuf;proto=io.prometheus.write.v2.Request";
+  call(std::move(v2));
+  auto json = post_write(write_body("a", 1, now_ms()));
+  json.content_type = "application/json";
+  call(std::move(json));
+  call(post_write("\xff\x06\x00\x00sNaPpY garbage"));
+  // A preamble announcing 1 GiB: refused before anything is allocated.
+  call(post_write(std::string("\x80\x80\x80\x80\x04", 5)));
+  CAF_REQUIRE_EQUAL(got->size(), 5u);
+  CAF_CHECK_EQUAL((*got)[0].status, 415u);
+  CAF_CHECK_EQUAL((*got)[1].status, 415u);
+  CAF_CHECK_EQUAL((*got)[2].status, 415u);
+  CAF_CHECK_EQUAL((*got)[3].status, 400u);
+  CAF_CHECK_EQUAL((*got)[4].status, 413u);
+  CAF_CHECK_EQUAL(front->writes_in_flight(), 0);
+  caf::anon_send_exit(net, caf::exit_reason::user_shutdown);
+  sched.run();
+}
+
+CAF_TEST(static endpoints and routing misses) {
+  call(get("/api/v1/status/buildinfo"));
+  call(get("/api/v1/rules"));
+  call(get("/nope"));
+  auto post = get("/api/v1/alerts");
+  post.method = "POST";
+  call(std::move(post));
+  CAF_REQUIRE_EQUAL(got->size(), 4u);
+  CAF_CHECK((*got)[0].body.find(R"("version":"2.42.0")") != std::string::npos);
+  CAF_CHECK((*got)[0].body.find("features") == std::string::npos);
+  CAF_CHECK_EQUAL((*got)[1].body, R"({"status":"success","data":{"groups":[]}})");
+  CAF_CHECK_EQUAL((*got)[2].status, 404u);
+  CAF_CHECK_EQUAL((*got)[2].body, "404 page not found\n");
+  CAF_CHECK_EQUAL((*got)[3].status, 405u);
+  CAF_CHECK_EQUAL(header((*got)[3], "Allow"), "GET, OPTIONS");
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
+
+CAF_TEST_FIXTURE_SCOPE(write_path_tests, storage_fixture)
+
+CAF_TEST(a write is stored and listed by the read APIs) {
+  auto t0 = now_ms() - 60000;
+  call(post_write(write_body("a", 3, t0)));
+  call(post_write(write_body("b", 2, t0)));
+  sched.run();
+  CAF_REQUIRE_EQUAL(got->size(), 2u);
+  CAF_CHECK_EQUAL((*got)[0].status, 204u);
+  CAF_CHECK_EQUAL((*got)[1].status, 204u);
+  CAF_CHECK_EQUAL(stats.samples_appended.load(), 5u);
+  CAF_CHECK_EQUAL(front->writes_in_flight(), 0);
+  CAF_CHECK_EQUAL(answer(get("/api/v1/series", "match%5B%5D=up")).body,
+                  R"({"status":"success","data":[{"__name__":"up","job":"a"},{"__name__":"up","job":"b"}]})");
+  CAF_CHECK_EQUAL(answer(get("/api/v1/labels")).body, R"({"status":"success","data":["__name__","job"]})");
+  CAF_CHECK_EQUAL(answer(get("/api/v1/label/job/values", "limit=1")).body,
+                  R"({"status":"success","data":["a"],"warnings":["results truncated due to limit"]})");
+  auto none = answer(get("/api/v1/series"));
+  CAF_CHECK_EQUAL(none.status, 400u);
+  CAF_CHECK_EQUAL(none.body, R"({"status":"error","errorType":"bad_data","error":"no match[] parameter provided"})");
+  auto expr = answer(get("/api/v1/series", "match[]=sum(up)"));
+  CAF_CHECK_EQUAL(expr.status, 400u);
+  CAF_CHECK_EQUAL(expr.body, R"({"status":"error","errorType":"bad_data","error":"1:4: parse error: unexpected \"(\""})");
+  auto empty = answer(get("/api/v1/series", "match[]={job=~\".*\"}"));
+  CAF_CHECK_EQUAL(empty.status, 400u);
+  CAF_CHECK(empty.body.find("at least one non-empty matcher") != std::string::npos);
+  auto start = answer(get("/api/v1/series", "match[]=up&start=abc"));
+  CAF_CHECK_EQUAL(start.status, 400u);
+  CAF_CHECK(start.body.find(R"(invalid parameter \"start\")") != std::string::npos);
+  // POST form parameters and a time range that excludes everything.
+  auto post = get("/api/v1/series");
+  post.method = "POST";
+  post.content_type = "application/x-www-form-urlencoded";
+  post.body = "match%5B%5D=up%7Bjob%3D%22b%22%7D&end=1";
+  CAF_CHECK_EQUAL(answer(post).body, R"({"status":"success","data":[]})");
+  post.body = "match%5B%5D=up%7Bjob%3D%22b%22%7D";
+  CAF_CHECK_EQUAL(answer(post).body, R"({"status":"success","data":[{"__name__":"up","job":"b"}]})");
+}
+
+CAF_TEST(refused samples give 400 naming the series while the rest is stored) {
+  auto t0 = now_ms() - 60000;
+  call(post_write(write_body("a", 3, t0)));
+  sched.run();
+  got->clear();
+  // The newest sample again (an identical duplicate: accepted), a new one,
+  // an out-of-order one; and a new series.
+  nl::protocol::write_series a, b;
+  a.labels = {{"__name__", "up"}, {"job", "a"}};
+  a.samples = {{t0 + 2000, 1.0}, {t0 + 3000, 1.0}, {t0 + 1000, 5.0}};
+  b.labels = {{"__name__", "up"}, {"job", "b"}};
+  b.samples = {{t0 + 5000, 2.0}};
+  call(post_write(nl::protocol::snappy_encode(nl::protocol::encode_write_request({a, b}))));
+  sched.run();
+  CAF_REQUIRE_EQUAL(got->size(), 1u);
+  auto& r = (*got)[0];
+  CAF_CHECK_EQUAL(r.status, 400u);
+  CAF_MESSAGE("body: " << r.body);
+  CAF_CHECK(r.body.find("up{job=\"a\"}") != std::string::npos);
+  CAF_CHECK(r.body.find("(1 samples rejected, 3 stored)") != std::string::npos);
+}
+
+CAF_TEST(shards share the out of bounds limit like one head) {
+  auto now = now_ms();
+  CAF_CHECK_EQUAL(answer(post_write(write_body("a", 1, now - 60000))).status, 204u);
+  // A series that lands on the other shard, which has no data of its own.
+  auto shard_a = nl::storage::label_set::from_unsorted({{"__name__", "up"}, {"job", "a"}}).hash() % 2;
+  std::string other;
+  for (int i = 0; other.empty(); ++i) {
+    auto job = "x" + std::to_string(i);
+    if (nl::storage::label_set::from_unsorted({{"__name__", "up"}, {"job", job}}).hash() % 2 != shard_a)
+      other = job;
+  }
+  auto r = answer(post_write(write_body(other, 1, now - 3 * 3600 * 1000)));
+  CAF_CHECK_EQUAL(r.status, 400u);
+  CAF_CHECK(r.body.find("out of bounds for series up{job=\"" + other + "\"}") == 0);
+}
+
+CAF_TEST(a storage failure is answered 503 so the sender retries) {
+  disk->fail_appends = true;
+  call(post_write(write_body("a", 1, now_ms())));
+  sched.run();
+  CAF_REQUIRE_EQUAL(got->size(), 1u);
+  CAF_CHECK_EQUAL((*got)[0].status, 503u);
+  CAF_CHECK_EQUAL(front->writes_in_flight(), 0);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,0 +1,118 @@
+#define CAF_SUITE actors.wal_writer
+#include "test_support.hpp"
+
+#include <caf/test/dsl.hpp>
+
+#include "actors/wal_writer.hpp"
+#include "fake_wal_file.hpp"
+
+using namespace nl::actors;
+using nl::test::fake_wal_disk;
+
+namespace {
+
+wal_batch one_record(std::string rec) {
+  wal_batch b;
+  b.records.push_back(std::move(rec));
+  return b;
+}
+
+struct fixture : test_coordinator_fixture<caf::actor_system_config> {
+  std::shared_ptr<fake_wal_disk> disk = std::make_shared<fake_wal_disk>();
+  metrics stats;
+  wal_writer_actor spawned;
+
+  // The writer re-arms its fsync timer forever; stop it so the actor
+  // system (which waits for every actor) can shut down.
+  ~fixture() {
+    if (spawned) {
+      caf::anon_send_exit(spawned, caf::exit_reason::user_shutdown);
+      sched.run();
+    }
+  }
+
+  wal_writer_actor spawn_writer(fsync_policy policy) {
+    wal_writer_options o;
+    o.policy = policy;
+    o.stats = &stats;
+    auto w = nl::test::fake_wal_writer(disk);
+    CAF_REQUIRE(w != nullptr);
+    spawned = sys.spawn(wal_writer, w, o);
+    return spawned;
+  }
+};
+
+}  // namespace
+
+CAF_TEST_FIXTURE_SCOPE(wal_writer_tests, fixture)
+
+CAF_TEST(three queued appends share one write and are acked only after it) {
+  auto wal = spawn_writer(fsync_policy::always);
+  sched.run();
+  self->send(wal, wal_write_atom_v, one_record("a"));
+  self->send(wal, wal_write_atom_v, one_record("bb"));
+  self->send(wal, wal_write_atom_v, one_record("ccc"));
+  expect((wal_write_atom, wal_batch), from(self).to(wal).with(_, _));
+  expect((wal_write_atom, wal_batch), from(self).to(wal).with(_, _));
+  expect((wal_write_atom, wal_batch), from(self).to(wal).with(_, _));
+  // Everything is buffered; nothing written, nothing acknowledged.
+  CAF_CHECK_EQUAL(disk->appends, 0);
+  CAF_CHECK(self->mailbox().empty());
+  expect((wal_commit_atom), from(wal).to(wal));
+  CAF_CHECK_EQUAL(disk->appends, 1);  // one write(2) for three requests
+  CAF_CHECK_EQUAL(disk->syncs, 1);    // fsync=always: synced before the acks
+  expect((uint64_t), from(wal).to(self).with(uint64_t{3}));
+  expect((uint64_t), from(wal).to(self).with(uint64_t{3}));
+  expect((uint64_t), from(wal).to(self).with(uint64_t{3}));
+  CAF_CHECK(disk->bytes.find("ccc") != std::string::npos);
+  CAF_CHECK_EQUAL(stats.wal_bytes_written.load(), 6u);
+}
+
+CAF_TEST(interval policy acks after the write and syncs on the tick) {
+  auto wal = spawn_writer(fsync_policy::interval);
+  sched.run();
+  self->send(wal, wal_write_atom_v, one_record("x"));
+  expect((wal_write_atom, wal_batch), from(self).to(wal).with(_, _));
+  expect((wal_commit_atom), from(wal).to(wal));
+  expect((uint64_t), from(wal).to(self).with(uint64_t{1}));
+  CAF_CHECK_EQUAL(disk->appends, 1);
+  CAF_CHECK_EQUAL(disk->syncs, 0);
+  sched.trigger_timeout();
+  expect((wal_tick_atom), from(wal).to(wal));
+  CAF_CHECK_EQUAL(disk->syncs, 1);
+}
+
+CAF_TEST(a failed write is never acknowledged and stops the writer) {
+  auto wal = spawn_writer(fsync_policy::interval);
+  sched.run();
+  self->monitor(wal);
+  disk->fail_appends = true;
+  self->send(wal, wal_write_atom_v, one_record("a"));
+  self->send(wal, wal_write_atom_v, one_record("b"));
+  expect((wal_write_atom, wal_batch), from(self).to(wal).with(_, _));
+  expect((wal_write_atom, wal_batch), from(self).to(wal).with(_, _));
+  expect((wal_commit_atom), from(wal).to(wal));
+  expect((caf::error), from(wal).to(self));
+  expect((caf::error), from(wal).to(self));
+  expect((caf::down_msg), from(wal).to(self));
+  CAF_CHECK_EQUAL(disk->appends, 0);
+  // Later requests fail too (the actor is gone).
+  self->send(wal, wal_write_atom_v, one_record("c"));
+  sched.run();
+  CAF_CHECK_EQUAL(disk->appends, 0);
+}
+
+CAF_TEST(sync flushes pending records and fdatasyncs) {
+  auto wal = spawn_writer(fsync_policy::interval);
+  sched.run();
+  self->send(wal, wal_write_atom_v, one_record("p"));
+  self->send(wal, wal_sync_atom_v);
+  expect((wal_write_atom, wal_batch), from(self).to(wal).with(_, _));
+  expect((wal_sync_atom), from(self).to(wal).with(_));
+  CAF_CHECK_EQUAL(disk->appends, 1);
+  CAF_CHECK_EQUAL(disk->syncs, 1);
+  expect((uint64_t), from(wal).to(self).with(uint64_t{1}));
+  expect((uint64_t), from(wal).to(self).with(uint64_t{1}));
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

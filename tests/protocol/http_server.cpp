@@ -1,0 +1,196 @@
+#define CAF_SUITE protocol.http_server
+#include "test_support.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "protocol/http_server.hpp"
+
+using namespace nl::protocol;
+
+namespace {
+
+// A blocking client socket with a 5 s receive timeout (every loop in these
+// tests is bounded by it).
+struct client {
+  int fd = -1;
+  explicit client(uint16_t port) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  ~client() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+  void send(const std::string& s) {
+    size_t off = 0;
+    while (off < s.size()) {
+      auto n = ::send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+      if (n <= 0)
+        return;
+      off += static_cast<size_t>(n);
+    }
+  }
+  // Reads one response: headers, then Content-Length bytes of body (none
+  // for HEAD). Returns "" on timeout or close.
+  std::string response(bool head = false) {
+    while (buf.find("\r\n\r\n") == std::string::npos)
+      if (!fill())
+        return "";
+    auto hdr_end = buf.find("\r\n\r\n") + 4;
+    size_t len = 0;
+    auto cl = buf.find("Content-Length: ");
+    if (cl != std::string::npos && cl < hdr_end)
+      len = std::stoul(buf.substr(cl + 16));
+    if (head)
+      len = 0;
+    while (buf.size() < hdr_end + len)
+      if (!fill())
+        return "";
+    auto r = buf.substr(0, hdr_end + len);
+    buf.erase(0, hdr_end + len);
+    return r;
+  }
+  bool closed() {
+    char c;
+    return ::recv(fd, &c, 1, 0) == 0;
+  }
+  bool fill() {
+    char tmp[4096];
+    auto n = ::recv(fd, tmp, sizeof tmp, 0);
+    if (n <= 0)
+      return false;
+    buf.append(tmp, static_cast<size_t>(n));
+    return true;
+  }
+  std::string buf;
+};
+
+struct fixture {
+  http_server_options opts;
+  std::unique_ptr<http_server> srv;
+  std::vector<std::thread> helpers;
+
+  fixture() {
+    opts.port = 0;  // any free port
+    opts.threads = 2;
+    opts.body_limit = 1000;
+    opts.read_timeout = std::chrono::seconds(5);
+    srv = std::make_unique<http_server>(opts, [this](http_request&& rq, http_reply reply) {
+      http_response r;
+      r.content_type = "text/plain";
+      if (rq.path == "/later") {
+        // Answer from a foreign thread, as actors do.
+        helpers.emplace_back([reply] {
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          reply({200, "text/plain", "late", {}});
+        });
+        return;
+      }
+      r.body = rq.method + " " + rq.path + " q=" + rq.query + " body=" + std::to_string(rq.body.size())
+               + " ce=" + rq.content_encoding;
+      reply(std::move(r));
+    });
+    auto st = srv->start();
+    CAF_REQUIRE(st.is_ok());
+  }
+  ~fixture() {
+    srv->stop();
+    for (auto& t : helpers)
+      t.join();
+  }
+};
+
+}  // namespace
+
+CAF_TEST_FIXTURE_SCOPE(http_server_tests, fixture)
+
+CAF_TEST(keep alive serves several requests on one connection) {
+  client c{srv->port()};
+  CAF_REQUIRE(c.fd >= 0);
+  c.send("GET /a?x=1 HTTP/1.1\r\nHost: t\r\n\r\n");
+  auto r1 = c.response();
+  CAF_CHECK(r1.find("HTTP/1.1 200 OK") == 0);
+  CAF_CHECK(r1.find("GET /a q=x=1 body=0") != std::string::npos);
+  CAF_CHECK(r1.find("Date: ") != std::string::npos);
+  c.send("POST /b HTTP/1.1\r\nHost: t\r\nContent-Encoding: snappy\r\nContent-Length: 5\r\n\r\nhello");
+  auto r2 = c.response();
+  CAF_CHECK(r2.find("POST /b q= body=5 ce=snappy") != std::string::npos);
+  c.send("GET /later HTTP/1.1\r\nHost: t\r\n\r\n");
+  CAF_CHECK(c.response().find("late") != std::string::npos);
+}
+
+CAF_TEST(an announced oversize body is refused with 413 before it is sent) {
+  client c{srv->port()};
+  c.send("POST /w HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n");
+  auto r = c.response();
+  CAF_CHECK(r.find("HTTP/1.1 413") == 0);
+  CAF_CHECK(c.closed());
+}
+
+CAF_TEST(a chunked body growing past the limit is refused with 413) {
+  client c{srv->port()};
+  std::string chunk(600, 'x');
+  c.send("POST /w HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n" + chunk + "\r\n258\r\n" + chunk
+         + "\r\n0\r\n\r\n");
+  CAF_CHECK(c.response().find("HTTP/1.1 413") == 0);
+}
+
+CAF_TEST(expect 100 continue gets a go ahead) {
+  client c{srv->port()};
+  c.send("POST /e HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+  auto cont = c.response();
+  CAF_CHECK(cont.find("HTTP/1.1 100 Continue") == 0);
+  c.send("abc");
+  CAF_CHECK(c.response().find("body=3") != std::string::npos);
+}
+
+CAF_TEST(garbage is answered 400 and the connection closed) {
+  client c{srv->port()};
+  c.send("THIS IS NOT HTTP\r\n\r\n");
+  CAF_CHECK(c.response().find("HTTP/1.1 400") == 0);
+  CAF_CHECK(c.closed());
+}
+
+CAF_TEST(head gets the headers of a get without a body) {
+  client c{srv->port()};
+  c.send("HEAD /h HTTP/1.1\r\nHost: t\r\n\r\n");
+  auto r = c.response(true);
+  CAF_CHECK(r.find("HTTP/1.1 200 OK") == 0);
+  CAF_CHECK(r.find("Content-Length: ") != std::string::npos);
+  // The next response starts right after the headers: no body was sent.
+  c.send("GET /next HTTP/1.1\r\nHost: t\r\n\r\n");
+  CAF_CHECK(c.response().find("GET /next") != std::string::npos);
+}
+
+CAF_TEST(connection close is honoured) {
+  client c{srv->port()};
+  c.send("GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  CAF_CHECK(c.response().find("HTTP/1.1 200") == 0);
+  CAF_CHECK(c.closed());
+}
+
+CAF_TEST(a busy port is reported as an error) {
+  http_server_options o;
+  o.port = srv->port();
+  http_server second{o, [](http_request&&, http_reply r) { r({}); }};
+  auto st = second.start();
+  CAF_CHECK(!st.is_ok());
+  CAF_MESSAGE(st.message());
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
