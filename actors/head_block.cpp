@@ -73,6 +73,8 @@ caf::result<append_result> append(self_ptr self, append_batch& batch) {
   auto& s = self->state;
   auto* m = s.opts.stats;
   append_result res;
+  if (batch.observed_max_t != INT64_MIN)
+    s.head->observe_time(batch.observed_max_t);
   std::vector<storage::series_record> new_series;
   std::vector<storage::sample_record> samples;
   samples.reserve(batch.num_samples());

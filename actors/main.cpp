@@ -113,8 +113,11 @@ int run(const settings& cfg, bool wal_repair) {
     so.front = &front;
     so.on_fatal = [&stop](int c) { stop.request(c); };
     uint64_t nseries = 0;
-    for (auto& h : opened->heads)
+    for (auto& h : opened->heads) {
       nseries += h->num_series();
+      if (h->num_series() > 0)
+        front.observe_time(h->max_time());
+    }
     stats.head_series = static_cast<int64_t>(nseries);
     auto sup = sys.spawn(supervisor, std::move(opened->heads), std::move(opened->wal), so);
     log_info("nightlight " NL_VERSION " ready: " + std::to_string(shards) + " head shards, data in "
@@ -150,6 +153,9 @@ int run(const settings& cfg, bool wal_repair) {
                      log_warn("wal: final sync failed: " + sys.render(err));
                  });
     }
+    // Let the answers of finished requests reach their clients.
+    if (!http.drain(std::chrono::seconds(1)))
+      log_warn("shutdown: some HTTP answers were not written within 1s");
     http.stop();
     caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
     // Wake the signal thread if it is still waiting (fatal-error path).

@@ -40,6 +40,10 @@ struct append_batch {
   std::vector<uint32_t> ends;
   std::vector<int64_t> timestamps;
   std::vector<uint64_t> value_bits;  ///< IEEE-754 bits, bit-exact (StaleNaN)
+  /// Newest timestamp the sender of this batch has seen over ALL shards
+  /// (ms). Shards apply the out-of-bounds window to it, so a sharded head
+  /// refuses old samples like Prometheus' single head does.
+  int64_t observed_max_t = INT64_MIN;
   size_t num_samples() const { return timestamps.size(); }
 };
 
@@ -138,7 +142,7 @@ typename Inspector::result_type inspect(Inspector& f, matcher_spec& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_batch& x) {
-  return f(caf::meta::type_name("nl::append_batch"), x.series, x.ends, x.timestamps, x.value_bits);
+  return f(caf::meta::type_name("nl::append_batch"), x.series, x.ends, x.timestamps, x.value_bits, x.observed_max_t);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_result& x) {

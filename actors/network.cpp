@@ -185,6 +185,12 @@ void frontend::attach(network_actor net, size_t num_shards) {
   ready_.store(true, std::memory_order_release);
 }
 
+void frontend::observe_time(int64_t t_ms) {
+  int64_t seen = max_t_.load();
+  while (t_ms > seen && !max_t_.compare_exchange_weak(seen, t_ms)) {
+  }
+}
+
 void frontend::close_writes() {
   writes_closed_ = true;
 }
@@ -337,6 +343,13 @@ void frontend::handle_write(http_request&& req, http_reply reply) {
     net = net_;
   }
   split_by_shard(wb, num_shards_, job->batches);
+  // Raise the shared newest time first, then stamp every batch with it.
+  int64_t batch_max = INT64_MIN;
+  for (auto& smp : wb.samples)
+    batch_max = std::max(batch_max, smp.t);
+  observe_time(batch_max);
+  for (auto& b : job->batches)
+    b.observed_max_t = max_t_.load();
   // Admission: reserve the samples against the global budget and each
   // shard's share. A request is always admitted when nothing is in flight,
   // so a batch larger than the budget cannot be refused forever.

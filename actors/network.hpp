@@ -56,6 +56,10 @@ class frontend {
   /// with a new handle when the network actor is restarted.
   void attach(network_actor net, size_t num_shards);
 
+  /// Raises the newest sample time all shards judge "out of bounds"
+  /// against (main calls it with the replayed heads' newest time).
+  void observe_time(int64_t t_ms);
+
   /// Shutdown: new writes are refused (503); reads continue.
   void close_writes();
 
@@ -84,6 +88,8 @@ class frontend {
   std::atomic<bool> writes_closed_{false};
   std::atomic<int64_t> writes_in_flight_{0};
   std::atomic<int64_t> inflight_samples_{0};
+  /// Newest sample timestamp admitted so far (ms), shared by all shards.
+  std::atomic<int64_t> max_t_{INT64_MIN};
   std::unique_ptr<std::atomic<int64_t>[]> shard_pending_;
   size_t num_shards_ = 0;
   mutable std::mutex net_mtx_;

@@ -13,10 +13,6 @@ namespace {
 
 using protocol::api_error;
 
-query_reply error_reply(api_error kind, const std::string& message) {
-  return {static_cast<uint16_t>(protocol::http_status(kind)), protocol::render_error(kind, message)};
-}
-
 selector to_selector(const storage::matcher_list& ms) {
   selector out;
   out.reserve(ms.size());
@@ -53,7 +49,7 @@ query_planner_actor::behavior_type query_planner(
     self->request(worker, caf::infinite, query_run_atom_v)
       .then([finish, id](query_reply& reply) { finish(id, std::move(reply)); },
             [finish, id](caf::error& err) {
-              finish(id, error_reply(api_error::internal,
+              finish(id, query_error_reply(api_error::internal,
                                      "query worker failed: " + caf::to_string(err)));
             });
   };
@@ -63,11 +59,11 @@ query_planner_actor::behavior_type query_planner(
       auto& st = self->state;
       auto parsed = promql::parse(req.query);
       if (!parsed)
-        return error_reply(api_error::bad_data, "invalid parameter \"query\": " + parsed.error.message);
+        return query_error_reply(api_error::bad_data, "invalid parameter \"query\": " + parsed.error.message);
       std::shared_ptr<const promql::expr> e{std::move(parsed.expr)};
       auto type = e->type();
       if (req.step > 0 && type != promql::value_type::scalar && type != promql::value_type::vector)
-        return error_reply(api_error::bad_data,
+        return query_error_reply(api_error::bad_data,
                            "invalid expression type \"" + std::string(promql::to_string(type)) +
                              "\" for range query, must be Scalar or instant Vector");
       auto timeout = st.opts.timeout;
@@ -113,7 +109,7 @@ query_planner_actor::behavior_type query_planner(
             [finish, id](caf::error& err) {
               if (err == caf::sec::request_timeout)
                 return;  // the expiry message answers it
-              finish(id, error_reply(api_error::internal, "fetching series: " + caf::to_string(err)));
+              finish(id, query_error_reply(api_error::internal, "fetching series: " + caf::to_string(err)));
             });
       }
       return promise;
@@ -126,7 +122,7 @@ query_planner_actor::behavior_type query_planner(
       it->second.cancel->store(true);
       if (it->second.worker)
         self->send_exit(it->second.worker, caf::exit_reason::user_shutdown);
-      finish(id, error_reply(api_error::timeout, "query timed out in query execution"));
+      finish(id, query_error_reply(api_error::timeout, "query timed out in query execution"));
     },
   };
 }

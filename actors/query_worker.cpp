@@ -62,6 +62,10 @@ class fetched_queryable : public promql::queryable {
 
 }  // namespace
 
+query_reply query_error_reply(protocol::api_error kind, const std::string& message) {
+  return {static_cast<uint16_t>(protocol::http_status(kind)), protocol::error_body(kind, message)};
+}
+
 query_reply run_query_job(query_job& job) {
   fetched_queryable data{job.data};
   promql::engine eng{job.engine_opts};
@@ -70,8 +74,7 @@ query_reply run_query_job(query_job& job) {
                           : eng.instant(*job.expr, data, req.start);
   if (!res) {
     const auto& err = res.error();
-    auto kind = protocol::api_error_from_query_error(err.type);
-    return {static_cast<uint16_t>(protocol::http_status(kind)), protocol::render_error(kind, err.message)};
+    return query_error_reply(protocol::api_error_from_query_error(err.type), err.message);
   }
   return {200, protocol::render_query_result(res.value())};
 }

@@ -13,6 +13,7 @@
 #include "actors/messages.hpp"
 #include "promql/ast.hpp"
 #include "promql/engine.hpp"
+#include "protocol/api_json.hpp"
 #include "storage/matcher.hpp"
 
 namespace nl::actors {
@@ -39,6 +40,9 @@ using query_worker_actor = caf::typed_actor<caf::replies_to<query_run_atom>::wit
 
 query_worker_actor::behavior_type query_worker(query_worker_actor::pointer self,
                                                std::shared_ptr<query_job> job);
+
+/// An API error as a query reply: Prometheus' JSON envelope and status.
+query_reply query_error_reply(protocol::api_error kind, const std::string& message);
 
 /// Evaluates a job on the calling thread (the worker's handler; also used by
 /// tests without an actor system).

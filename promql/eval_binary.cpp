@@ -83,6 +83,16 @@ class signature_index {
   std::unordered_multimap<uint64_t, size_t> by_hash_;
 };
 
+// Prometheus' labels.String(): every label in braces, the name included.
+std::string labels_string(const label_set& ls) {
+  std::string out = "{";
+  for (auto& l : ls) {
+    if (out.size() > 1) out += ", ";
+    out += l.name + "=" + storage::quote_label_value(l.value);
+  }
+  return out + "}";
+}
+
 }  // namespace
 
 matrix evaluator::eval_binary(const binary_expr& b) {
@@ -227,9 +237,9 @@ matrix evaluator::eval_binary(const binary_expr& b) {
       if (seen_stamp[sg] == step_no) {
         const step_sample& dup = ov[seen_at[sg]];
         label_set matched_labels = signature_labels(*ov[i].labels, match_names, vm.on);
-        fail("found duplicate series for the match group " + matched_labels.to_string() +
+        fail("found duplicate series for the match group " + labels_string(matched_labels) +
              " on the " + (one_to_many ? "left" : "right") + " hand-side of the operation: [" +
-             ov[i].labels->to_string() + ", " + dup.labels->to_string() +
+             labels_string(*ov[i].labels) + ", " + labels_string(*dup.labels) +
              "];many-to-many matching not allowed: matching labels must be unique on one side");
       }
       seen_stamp[sg] = step_no;

@@ -16,56 +16,6 @@ bool is_digit(int r) { return r >= '0' && r <= '9'; }
 bool is_alpha(int r) { return r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'); }
 bool is_alnum(int r) { return is_alpha(r) || is_digit(r); }
 
-// Close to Go's unicode.IsPrint for what queries contain: control characters
-// and the C1 block are not printable, everything else valid is.
-bool is_printable(uint32_t r) {
-  if (r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0xad)
-    return false;
-  if (r >= 0xd800 && r < 0xe000)
-    return false;
-  if (r == 0x2028 || r == 0x2029 || (r >= 0x200b && r <= 0x200f) || r == 0xfeff)
-    return false;
-  return r <= 0x10ffff;
-}
-
-void append_utf8(std::string& out, uint32_t r) {
-  if (r < 0x80) {
-    out += static_cast<char>(r);
-  } else if (r < 0x800) {
-    out += static_cast<char>(0xc0 | (r >> 6));
-    out += static_cast<char>(0x80 | (r & 0x3f));
-  } else if (r < 0x10000) {
-    out += static_cast<char>(0xe0 | (r >> 12));
-    out += static_cast<char>(0x80 | ((r >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (r & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (r >> 18));
-    out += static_cast<char>(0x80 | ((r >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((r >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (r & 0x3f));
-  }
-}
-
-std::string hex_escape(const char* prefix, uint32_t v, int digits) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%s%0*x", prefix, digits, v);
-  return buf;
-}
-
-// Go's %#U: "U+0071 'q'", or just "U+000A" when not printable.
-std::string go_unicode(int r) {
-  uint32_t u = r < 0 ? 0xfffd : static_cast<uint32_t>(r);
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "U+%04X", u);
-  std::string out = buf;
-  if (is_printable(u)) {
-    out += " '";
-    append_utf8(out, u);
-    out += '\'';
-  }
-  return out;
-}
-
 int digit_value(int r) {
   if (r >= '0' && r <= '9')
     return r - '0';
@@ -101,96 +51,6 @@ constexpr std::array<keyword, 28> keywords{{
 }};
 
 }  // namespace
-
-uint32_t decode_rune(std::string_view s, size_t i, int& width) {
-  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = b(i);
-  width = 1;
-  if (c < 0x80)
-    return c;
-  int n = 0;
-  uint32_t r = 0, min = 0;
-  if ((c & 0xe0) == 0xc0) {
-    n = 1, r = c & 0x1f, min = 0x80;
-  } else if ((c & 0xf0) == 0xe0) {
-    n = 2, r = c & 0x0f, min = 0x800;
-  } else if ((c & 0xf8) == 0xf0) {
-    n = 3, r = c & 0x07, min = 0x10000;
-  } else {
-    return 0xfffd;
-  }
-  for (int k = 1; k <= n; ++k) {
-    if (i + k >= s.size() || (b(i + k) & 0xc0) != 0x80)
-      return 0xfffd;
-    r = (r << 6) | (b(i + k) & 0x3f);
-  }
-  if (r < min || r > 0x10ffff || (r >= 0xd800 && r < 0xe000))
-    return 0xfffd;
-  width = n + 1;
-  return r;
-}
-
-std::string go_quote_rune(uint32_t r) {
-  std::string out = "'";
-  switch (r) {
-    case '\a': out += "\\a"; break;
-    case '\b': out += "\\b"; break;
-    case '\f': out += "\\f"; break;
-    case '\n': out += "\\n"; break;
-    case '\r': out += "\\r"; break;
-    case '\t': out += "\\t"; break;
-    case '\v': out += "\\v"; break;
-    case '\\': out += "\\\\"; break;
-    case '\'': out += "\\'"; break;
-    default:
-      if (is_printable(r))
-        append_utf8(out, r);
-      else if (r < 0x80)
-        out += hex_escape("\\x", r, 2);
-      else if (r < 0x10000)
-        out += hex_escape("\\u", r, 4);
-      else
-        out += hex_escape("\\U", r, 8);
-  }
-  out += '\'';
-  return out;
-}
-
-std::string go_quote(std::string_view s) {
-  std::string out = "\"";
-  for (size_t i = 0; i < s.size();) {
-    int w = 1;
-    uint32_t r = decode_rune(s, i, w);
-    if (r == 0xfffd && w == 1) {
-      out += hex_escape("\\x", static_cast<unsigned char>(s[i]), 2);
-      i += 1;
-      continue;
-    }
-    i += w;
-    switch (r) {
-      case '\a': out += "\\a"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\v': out += "\\v"; break;
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      default:
-        if (is_printable(r))
-          append_utf8(out, r);
-        else if (r < 0x80)
-          out += hex_escape("\\x", r, 2);
-        else if (r < 0x10000)
-          out += hex_escape("\\u", r, 4);
-        else
-          out += hex_escape("\\U", r, 8);
-    }
-  }
-  out += '"';
-  return out;
-}
 
 bool is_operator(token_kind k) {
   return (k >= token_kind::add && k <= token_kind::atan2) || k == token_kind::at;
@@ -491,7 +351,7 @@ token lexer::lex_string(char quote) {
       default:
         if (ch == quote)
           continue;
-        return fail("unknown escape sequence " + go_unicode(ch));
+        return fail("unknown escape sequence " + go_unicode_name(ch));
     }
     uint32_t x = 0;
     while (n > 0) {
@@ -499,7 +359,7 @@ token lexer::lex_string(char quote) {
       if (d >= base) {
         if (ch == eof_rune)
           return fail("escape sequence not terminated");
-        return fail("illegal character " + go_unicode(ch) + " in escape sequence");
+        return fail("illegal character " + go_unicode_name(ch) + " in escape sequence");
       }
       x = x * base + d;
       if (--n > 0)
@@ -595,104 +455,6 @@ token lexer::lex_identifier(bool keywords_allowed) {
   if (word.find(':') != std::string_view::npos)
     return make(token_kind::metric_identifier);
   return make(token_kind::identifier);
-}
-
-namespace {
-
-int unhex(char c) {
-  int d = digit_value(static_cast<unsigned char>(c));
-  return d < 16 ? d : -1;
-}
-
-}  // namespace
-
-bool unquote(std::string_view s, std::string& out) {
-  out.clear();
-  if (s.size() < 2 || s.front() != s.back())
-    return false;
-  char quote = s.front();
-  s = s.substr(1, s.size() - 2);
-  if (quote == '`') {
-    if (s.find('`') != std::string_view::npos)
-      return false;
-    out.assign(s);
-    return true;
-  }
-  if ((quote != '"' && quote != '\'') || s.find('\n') != std::string_view::npos)
-    return false;
-  size_t i = 0;
-  while (i < s.size()) {
-    char c = s[i];
-    if (c == quote)
-      return false;
-    if (c != '\\') {
-      out += c;
-      ++i;
-      continue;
-    }
-    if (i + 1 >= s.size())
-      return false;
-    char e = s[i + 1];
-    i += 2;
-    switch (e) {
-      case 'a': out += '\a'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case 'v': out += '\v'; break;
-      case '\\': out += '\\'; break;
-      case '\'':
-      case '"':
-        if (e != quote)
-          return false;
-        out += e;
-        break;
-      case 'x':
-      case 'u':
-      case 'U': {
-        size_t n = e == 'x' ? 2 : e == 'u' ? 4 : 8;
-        if (s.size() - i < n)
-          return false;
-        uint32_t v = 0;
-        for (size_t j = 0; j < n; ++j) {
-          int d = unhex(s[i + j]);
-          if (d < 0)
-            return false;
-          v = (v << 4) | static_cast<uint32_t>(d);
-        }
-        i += n;
-        if (e == 'x') {
-          out += static_cast<char>(v);  // a single byte, maybe not UTF-8
-          break;
-        }
-        if (v > 0x10ffff || (v >= 0xd800 && v < 0xe000))
-          return false;
-        append_utf8(out, v);
-        break;
-      }
-      case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7': {
-        if (s.size() - i < 2)
-          return false;
-        uint32_t v = static_cast<uint32_t>(e - '0');
-        for (size_t j = 0; j < 2; ++j) {
-          int d = s[i + j] - '0';
-          if (d < 0 || d > 7)
-            return false;
-          v = (v << 3) | static_cast<uint32_t>(d);
-        }
-        i += 2;
-        if (v > 255)
-          return false;
-        out += static_cast<char>(v);
-        break;
-      }
-      default:
-        return false;
-    }
-  }
-  return true;
 }
 
 }  // namespace nl::promql

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "promql/quote.hpp"
+
 namespace nl::promql {
 
 enum class token_kind : uint8_t {
@@ -83,20 +85,5 @@ class lexer {
   bool duration_next_ = false;  // just emitted '[': a duration must follow
   bool done_ = false;
 };
-
-/// Decodes a string token (with its quotes) like Go's strconv.Unquote as
-/// Prometheus uses it: "..." and '...' with Go escapes, `...` raw. False on
-/// malformed input.
-bool unquote(std::string_view quoted, std::string& out);
-
-/// Quotes like Go's %q for strings: escapes \a \b \f \n \r \t \v \\ \",
-/// invalid UTF-8 bytes as \x.., non-printable runes as \u/\U.
-std::string go_quote(std::string_view s);
-
-/// Go's %q for a single rune ('x', '\n', '\'').
-std::string go_quote_rune(uint32_t r);
-
-/// Decodes one UTF-8 rune at s[i]; returns 0xFFFD and width 1 when invalid.
-uint32_t decode_rune(std::string_view s, size_t i, int& width);
 
 }  // namespace nl::promql

@@ -1,16 +1,16 @@
 #include "promql/parser.hpp"
 
-#include <cerrno>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <limits>
 #include <optional>
 #include <unordered_map>
-#include <algorithm>
 
+#include "promql/check.hpp"
 #include "promql/functions.hpp"
 #include "promql/lexer.hpp"
+#include "promql/literals.hpp"
 
 namespace nl::promql {
 
@@ -48,25 +48,6 @@ parse_error make_error(std::string_view query, const failure& f) {
   return {position_prefix(query, f.pos.start) + " parse error: " + f.message, f.pos};
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-// DocumentedType: the words used in type errors.
-std::string_view documented(value_type t) {
-  return t == value_type::none ? std::string_view("none") : to_string(t);
-}
-
-// ValueType's raw name, used by the subquery error.
-std::string_view raw_name(value_type t) {
-  switch (t) {
-    case value_type::scalar: return "scalar";
-    case value_type::vector: return "vector";
-    case value_type::matrix: return "matrix";
-    case value_type::string: return "string";
-    case value_type::none: break;
-  }
-  return "none";
-}
-
 // Go's "%f" (NaN and infinities spelled the Go way).
 std::string go_fixed(double v) {
   if (std::isnan(v))
@@ -78,141 +59,24 @@ std::string go_fixed(double v) {
   return buf;
 }
 
-// strconv.ParseInt(s, 0, 64) for what the lexer can produce: decimal, a
-// leading 0 meaning octal, 0x hexadecimal.
-std::optional<int64_t> parse_go_int(std::string_view s) {
-  int base = 10;
-  if (s.size() >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-    base = 16;
-    s.remove_prefix(2);
-  } else if (s.size() >= 2 && s[0] == '0') {
-    base = 8;
-    s.remove_prefix(1);
-  }
-  if (s.empty())
-    return std::nullopt;
-  uint64_t v = 0;
-  for (char c : s) {
-    int d = (c >= '0' && c <= '9')   ? c - '0'
-            : (c >= 'a' && c <= 'f') ? c - 'a' + 10
-            : (c >= 'A' && c <= 'F') ? c - 'A' + 10
-                                     : 99;
-    if (d >= base)
-      return std::nullopt;
-    if (v > (static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) - d) / base)
-      return std::nullopt;
-    v = v * base + d;
-  }
-  return static_cast<int64_t>(v);
+// A number token's value; errors point at the token.
+double number_value(const token& t) {
+  std::string error;
+  auto v = parse_number(t.text, error);
+  if (!v)
+    fail({t.pos, t.end()}, "error parsing number: " + error);
+  return *v;
 }
 
-// The NumberLiteral value: ParseInt first, then ParseFloat, as Prometheus
-// does (so "010" is 8 and "08" is 8.0).
-double parse_number(const token& t) {
-  std::string_view s = t.text;
-  if (auto i = parse_go_int(s))
-    return static_cast<double>(*i);
-  auto error = [&](std::string_view why) {
-    fail({t.pos, t.end()}, "error parsing number: strconv.ParseFloat: parsing " + go_quote(s) +
-                               ": " + std::string(why));
-  };
-  std::string lower;
-  for (char c : s)
-    lower += static_cast<char>((c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c);
-  if (lower == "inf" || lower == "infinity")
-    return std::numeric_limits<double>::infinity();
-  if (lower == "nan")
-    return std::numeric_limits<double>::quiet_NaN();
-  // Decimal float: digits with at most one '.', at least one digit, then an
-  // optional exponent with at least one digit. Hex floats need a 'p'
-  // exponent the lexer never produces, so "0x..." here is always invalid.
-  size_t i = 0, mantissa_digits = 0;
-  while (i < s.size() && s[i] >= '0' && s[i] <= '9')
-    ++i, ++mantissa_digits;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9')
-      ++i, ++mantissa_digits;
-  }
-  if (mantissa_digits == 0)
-    error("invalid syntax");
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-'))
-      ++i;
-    size_t exp_digits = 0;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9')
-      ++i, ++exp_digits;
-    if (exp_digits == 0)
-      error("invalid syntax");
-  }
-  if (i != s.size())
-    error("invalid syntax");
-  std::string text(s);
-  double v = std::strtod(text.c_str(), nullptr);
-  if (std::isinf(v))
-    error("value out of range");
-  return v;
-}
-
-// model.ParseDuration plus Prometheus' "greater than 0" rule, in ms.
-int64_t parse_duration(const token& t) {
-  std::string_view s = t.text;
-  position_range where{t.pos, t.end()};
-  static constexpr int64_t unit_ms[] = {
-      365LL * 24 * 3600 * 1000, 7LL * 24 * 3600 * 1000, 24LL * 3600 * 1000, 3600LL * 1000,
-      60LL * 1000, 1000, 1};
-  auto invalid = [&] { fail(where, "not a valid duration string: " + go_quote(s)); };
-  __int128 total_ns = 0;
-  bool overflow = false;
-  int last_unit = -1;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t digits_start = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9')
-      ++i;
-    if (i == digits_start || i == s.size())
-      invalid();
-    std::string_view digits = s.substr(digits_start, i - digits_start);
-    int unit = -1;
-    if (s[i] == 'm' && i + 1 < s.size() && s[i + 1] == 's') {
-      unit = 6;
-      i += 2;
-    } else {
-      switch (s[i]) {
-        case 'y': unit = 0; break;
-        case 'w': unit = 1; break;
-        case 'd': unit = 2; break;
-        case 'h': unit = 3; break;
-        case 'm': unit = 4; break;
-        case 's': unit = 5; break;
-        default: invalid();
-      }
-      ++i;
-    }
-    if (unit <= last_unit)
-      invalid();
-    last_unit = unit;
-    // Go's Atoi saturates; the range check below then reports the overflow.
-    int64_t n = 0;
-    for (char c : digits) {
-      if (n > (std::numeric_limits<int64_t>::max() - (c - '0')) / 10) {
-        n = std::numeric_limits<int64_t>::max();
-        break;
-      }
-      n = n * 10 + (c - '0');
-    }
-    if (n > std::numeric_limits<int64_t>::max() / unit_ms[unit] / 1000000)
-      overflow = true;
-    total_ns += static_cast<__int128>(n) * unit_ms[unit] * 1000000;
-    if (total_ns > std::numeric_limits<int64_t>::max())
-      overflow = true;
-  }
-  if (overflow)
-    fail(where, "duration out of range");
-  if (total_ns == 0)
-    fail(where, "duration must be greater than 0");
-  return static_cast<int64_t>(total_ns / 1000000);
+// A duration token in milliseconds; PromQL durations must be positive.
+int64_t duration_value(const token& t) {
+  std::string error;
+  auto v = parse_duration(t.text, error);
+  if (!v)
+    fail({t.pos, t.end()}, error);
+  if (*v == 0)
+    fail({t.pos, t.end()}, "duration must be greater than 0");
+  return *v;
 }
 
 // Go's regexp error texts differ from RE2's for the same faults; translate
@@ -349,8 +213,12 @@ binary_info binary_of(token_kind k) {
 
 constexpr int pow_precedence = 6;
 
-// Deepest syntax tree accepted. Prometheus has no limit (Go stacks grow);
-// queries written by people or Grafana stay far below it.
+// Prometheus has no limits here (Go stacks grow); ours keep every pass over
+// the tree within a thread's stack, even under sanitizers. Queries written
+// by people or Grafana stay far below both: max_nesting bounds parentheses,
+// signs and call arguments inside each other (the parser's own recursion),
+// max_depth the finished tree, including long operator chains.
+constexpr int max_nesting = 256;
 constexpr int max_depth = 1000;
 
 aggregate_op aggregate_of(token_kind k) {
@@ -388,7 +256,8 @@ class parser {
     auto e = parse_expr(0);
     if (peek().kind != token_kind::eof)
       unexpected_here();
-    check(*e);
+    if (auto error = check_types(*e, in_))
+      fail(error->pos, std::move(error->message));
     return e;
   }
 
@@ -470,9 +339,9 @@ class parser {
   struct nesting_guard {
     parser& p;
     explicit nesting_guard(parser& owner) : p(owner) {
-      if (++p.nesting_ > max_depth)
+      if (++p.nesting_ > max_nesting)
         p.fail_at_lookahead("expression nests too deeply (more than " +
-                            std::to_string(max_depth) + " levels)");
+                            std::to_string(max_nesting) + " levels)");
     }
     ~nesting_guard() { --p.nesting_; }
   };
@@ -526,7 +395,7 @@ class parser {
     switch (t.kind) {
       case token_kind::number: {
         token n = take();
-        return make(number_literal{parse_number(n)}, {n.pos, n.end()}, 1);
+        return make(number_literal{number_value(n)}, {n.pos, n.end()}, 1);
       }
       case token_kind::string: {
         token s = take();
@@ -782,7 +651,7 @@ class parser {
     token open = take();
     if (!at(token_kind::duration))
       unexpected("subquery selector", "duration");
-    int64_t range = parse_duration(take());
+    int64_t range = duration_value(take());
     if (at(token_kind::right_bracket)) {
       take();
       position_range brackets{open.pos, last_end_};
@@ -802,7 +671,7 @@ class parser {
     take();
     int64_t step = 0;
     if (at(token_kind::duration)) {
-      step = parse_duration(take());
+      step = duration_value(take());
       if (!at(token_kind::right_bracket))
         unexpected("subquery selector", "\"]\"");
     } else if (!at(token_kind::right_bracket)) {
@@ -827,7 +696,7 @@ class parser {
     }
     if (!at(token_kind::duration))
       unexpected("offset", "duration");
-    int64_t d = parse_duration(take());
+    int64_t d = duration_value(take());
     int64_t* target = nullptr;
     if (auto* vs = std::get_if<vector_selector>(&e.node))
       target = &vs->offset;
@@ -863,7 +732,7 @@ class parser {
         negative = take().kind == token_kind::sub;
       if (!at(token_kind::number))
         unexpected("@", "timestamp");
-      ts = parse_number(take());
+      ts = number_value(take());
       if (negative)
         ts = -ts;
       if (std::isnan(ts) || std::isinf(ts) ||
@@ -898,146 +767,6 @@ class parser {
                                                 : static_cast<int64_t>(ms);
     }
     e.pos.end = last_end_;
-  }
-
-  // --- Type checks (Prometheus' checkAST), in its order. ---
-
-  position_range operator_range(const binary_expr& b) const {
-    int start = b.lhs->pos.end;
-    while (start < static_cast<int>(in_.size()) && is_space(in_[start]))
-      ++start;
-    int end = b.rhs->pos.start - 1;
-    while (end > start && is_space(in_[end]))
-      --end;
-    return {start, end};
-  }
-
-  void expect_type(expr& e, value_type want, std::string_view context) {
-    value_type t = check(e);
-    if (t != want)
-      fail(e.pos, "expected type " + std::string(documented(want)) + " in " +
-                      std::string(context) + ", got " + std::string(documented(t)));
-  }
-
-  value_type check(expr& e) {
-    value_type type = e.type();
-    if (auto* agg = std::get_if<aggregate_expr>(&e.node)) {
-      expect_type(*agg->inner, value_type::vector, "aggregation expression");
-      if (agg->op == aggregate_op::topk || agg->op == aggregate_op::bottomk ||
-          agg->op == aggregate_op::quantile)
-        expect_type(*agg->param, value_type::scalar, "aggregation parameter");
-      if (agg->op == aggregate_op::count_values)
-        expect_type(*agg->param, value_type::string, "aggregation parameter");
-    } else if (auto* b = std::get_if<binary_expr>(&e.node)) {
-      check_binary(e, *b);
-    } else if (auto* call = std::get_if<call_expr>(&e.node)) {
-      check_call(e, *call);
-    } else if (auto* paren = std::get_if<paren_expr>(&e.node)) {
-      check(*paren->inner);
-    } else if (auto* unary = std::get_if<unary_expr>(&e.node)) {
-      value_type t = check(*unary->inner);
-      if (t != value_type::scalar && t != value_type::vector)
-        fail(e.pos,
-             "unary expression only allowed on expressions of type scalar or instant vector, got " +
-                 go_quote(documented(t)));
-    } else if (auto* sq = std::get_if<subquery_expr>(&e.node)) {
-      value_type t = check(*sq->inner);
-      if (t != value_type::vector)
-        fail(e.pos, "subquery is only allowed on instant vector, got " +
-                        std::string(raw_name(t)) + " instead");
-    } else if (auto* ms = std::get_if<matrix_selector>(&e.node)) {
-      check(*ms->selector);
-    } else if (auto* vs = std::get_if<vector_selector>(&e.node)) {
-      check_selector(e, *vs);
-    }
-    return type;
-  }
-
-  void check_binary(expr& e, binary_expr& b) {
-    value_type lt = check(*b.lhs);
-    value_type rt = check(*b.rhs);
-    bool comparison = is_comparison(b.op);
-    bool set_op = is_set_operator(b.op);
-    if (b.return_bool && !comparison)
-      fail(operator_range(b), "bool modifier can only be used on comparison operators");
-    if (comparison && !b.return_bool && lt == value_type::scalar && rt == value_type::scalar)
-      fail(operator_range(b), "comparisons between scalars must use BOOL modifier");
-    if (set_op && b.matching && b.matching->card == vector_match_cardinality::one_to_one)
-      b.matching->card = vector_match_cardinality::many_to_many;
-    if (b.matching && b.matching->on) {
-      for (const auto& l1 : b.matching->labels)
-        for (const auto& l2 : b.matching->include)
-          if (l1 == l2)
-            fail(operator_range(b),
-                 "label " + go_quote(l1) + " must not occur in ON and GROUP clause at once");
-    }
-    auto operand_ok = [](value_type t) {
-      return t == value_type::scalar || t == value_type::vector;
-    };
-    if (!operand_ok(lt))
-      fail(b.lhs->pos, "binary expression must contain only scalar and instant vector types");
-    if (!operand_ok(rt))
-      fail(b.rhs->pos, "binary expression must contain only scalar and instant vector types");
-    if (lt != value_type::vector || rt != value_type::vector) {
-      if (b.matching && !b.matching->labels.empty())
-        fail(e.pos, "vector matching only allowed between instant vectors");
-      b.matching.reset();
-    } else if (set_op && b.matching) {
-      auto card = b.matching->card;
-      std::string op(to_string(b.op));
-      if (card == vector_match_cardinality::one_to_many ||
-          card == vector_match_cardinality::many_to_one)
-        fail(e.pos, "no grouping allowed for " + go_quote(op) + " operation");
-      if (card != vector_match_cardinality::many_to_many)
-        fail(e.pos, "set operations must always be many-to-many");
-    }
-    if ((lt == value_type::scalar || rt == value_type::scalar) && set_op)
-      fail(e.pos, "set operator " + go_quote(to_string(b.op)) +
-                      " not allowed in binary scalar expression");
-  }
-
-  void check_call(expr& e, call_expr& call) {
-    const function_info& fn = *call.func;
-    size_t nargs = fn.arg_types.size();
-    size_t got = call.args.size();
-    std::string name = go_quote(fn.name);
-    if (fn.variadic == 0) {
-      if (nargs != got)
-        fail(e.pos, "expected " + std::to_string(nargs) + " argument(s) in call to " + name +
-                        ", got " + std::to_string(got));
-    } else {
-      size_t min = nargs - 1;
-      if (min > got)
-        fail(e.pos, "expected at least " + std::to_string(min) + " argument(s) in call to " +
-                        name + ", got " + std::to_string(got));
-      size_t max = min + static_cast<size_t>(fn.variadic);
-      if (fn.variadic > 0 && max < got)
-        fail(e.pos, "expected at most " + std::to_string(max) + " argument(s) in call to " +
-                        name + ", got " + std::to_string(got));
-    }
-    for (size_t i = 0; i < got; ++i) {
-      size_t k = i;
-      if (k >= nargs) {
-        if (fn.variadic == 0)
-          break;
-        k = nargs - 1;
-      }
-      expect_type(*call.args[i], fn.arg_types[k], "call to function " + name);
-    }
-  }
-
-  void check_selector(expr& e, const vector_selector& vs) {
-    if (!vs.name.empty()) {
-      // The last matcher is the name itself; another __name__ matcher is a
-      // second name.
-      for (size_t i = 0; i + 1 < vs.matchers.size(); ++i)
-        if (vs.matchers[i].name() == "__name__")
-          fail(e.pos, "metric name must not be set twice: " + go_quote(vs.name) + " or " +
-                          go_quote(vs.matchers[i].value()));
-      return;
-    }
-    if (!has_non_empty_matcher(vs.matchers))
-      fail(e.pos, "vector selector must contain at least one non-empty matcher");
   }
 
   std::string_view in_;

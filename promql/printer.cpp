@@ -147,6 +147,42 @@ std::string selector_body(const vector_selector& vs) {
   return out + "}";
 }
 
+// "op", " bool" and the matching clause of a binary expression.
+std::string operator_text(const binary_expr& b) {
+  std::string out(to_string(b.op));
+  if (b.return_bool)
+    out += " bool";
+  // Prometheus prints the matching clause only when it names labels or is
+  // on(); "ignoring()" and its group modifier are dropped.
+  if (b.matching && (!b.matching->labels.empty() || b.matching->on)) {
+    out += b.matching->on ? " on (" : " ignoring (";
+    out += join(b.matching->labels) + ")";
+    auto card = b.matching->card;
+    if (card == vector_match_cardinality::many_to_one ||
+        card == vector_match_cardinality::one_to_many) {
+      out += card == vector_match_cardinality::many_to_one ? " group_left (" : " group_right (";
+      out += join(b.matching->include) + ")";
+    }
+  }
+  return out;
+}
+
+// "sum", "sum by (a) " or "sum without (a) " (the trailing space is
+// Prometheus').
+std::string aggregate_prefix(const aggregate_expr& a) {
+  std::string out(to_string(a.op));
+  if (a.without)
+    out += " without (" + join(a.grouping) + ") ";
+  else if (!a.grouping.empty())
+    out += " by (" + join(a.grouping) + ") ";
+  return out;
+}
+
+std::string subquery_suffix(const subquery_expr& sq) {
+  return "[" + format_duration(sq.range) + ":" + (sq.step != 0 ? format_duration(sq.step) : "") +
+         "]" + at_and_offset(sq.at, sq.at_timestamp, sq.offset);
+}
+
 struct printer {
   std::string operator()(const number_literal& n) const { return format_go_float(n.value); }
   std::string operator()(const string_literal& s) const { return go_quote(s.value); }
@@ -159,31 +195,14 @@ struct printer {
            at_and_offset(vs.at, vs.at_timestamp, vs.offset);
   }
   std::string operator()(const subquery_expr& sq) const {
-    return sq.inner->to_string() + "[" + format_duration(sq.range) + ":" +
-           (sq.step != 0 ? format_duration(sq.step) : "") + "]" +
-           at_and_offset(sq.at, sq.at_timestamp, sq.offset);
+    return sq.inner->to_string() + subquery_suffix(sq);
   }
   std::string operator()(const paren_expr& p) const { return "(" + p.inner->to_string() + ")"; }
   std::string operator()(const unary_expr& u) const {
     return (u.negate ? "-" : "+") + u.inner->to_string();
   }
   std::string operator()(const binary_expr& b) const {
-    std::string out = b.lhs->to_string() + " " + std::string(to_string(b.op));
-    if (b.return_bool)
-      out += " bool";
-    // Prometheus prints the matching clause only when it names labels or is
-    // on(); "ignoring()" and its group modifier are dropped.
-    if (b.matching && (!b.matching->labels.empty() || b.matching->on)) {
-      out += b.matching->on ? " on (" : " ignoring (";
-      out += join(b.matching->labels) + ")";
-      auto card = b.matching->card;
-      if (card == vector_match_cardinality::many_to_one ||
-          card == vector_match_cardinality::one_to_many) {
-        out += card == vector_match_cardinality::many_to_one ? " group_left (" : " group_right (";
-        out += join(b.matching->include) + ")";
-      }
-    }
-    return out + " " + b.rhs->to_string();
+    return b.lhs->to_string() + " " + operator_text(b) + " " + b.rhs->to_string();
   }
   std::string operator()(const call_expr& c) const {
     std::string out = std::string(c.func->name) + "(";
@@ -195,17 +214,65 @@ struct printer {
     return out + ")";
   }
   std::string operator()(const aggregate_expr& a) const {
-    std::string out(to_string(a.op));
-    if (a.without)
-      out += " without (" + join(a.grouping) + ") ";
-    else if (!a.grouping.empty())
-      out += " by (" + join(a.grouping) + ") ";
-    out += "(";
+    std::string out = aggregate_prefix(a) + "(";
     if (a.param)
       out += a.param->to_string() + ", ";
     return out + a.inner->to_string() + ")";
   }
 };
+
+// Prometheus' Pretty(level): a node whose one-line form exceeds 100
+// characters is split, its children indented two spaces per level.
+std::string pretty(const expr& e, int level) {
+  constexpr size_t max_line = 100;
+  std::string indent(static_cast<size_t>(level) * 2, ' ');
+  std::string flat = e.to_string();
+  bool split = flat.size() > max_line;
+  if (auto* a = std::get_if<aggregate_expr>(&e.node)) {
+    if (!split)
+      return indent + flat;
+    std::string out = indent + aggregate_prefix(*a) + "(\n";
+    if (a->param)
+      out += pretty(*a->param, level + 1) + ",\n";
+    return out + pretty(*a->inner, level + 1) + "\n" + indent + ")";
+  }
+  if (auto* b = std::get_if<binary_expr>(&e.node)) {
+    if (!split)
+      return indent + flat;
+    return pretty(*b->lhs, level + 1) + "\n" + indent + operator_text(*b) + "\n" +
+           pretty(*b->rhs, level + 1);
+  }
+  if (auto* c = std::get_if<call_expr>(&e.node)) {
+    if (!split)
+      return indent + flat;
+    std::string out = indent + std::string(c->func->name) + "(\n";
+    for (size_t i = 0; i < c->args.size(); ++i) {
+      if (i > 0)
+        out += ",\n";
+      out += pretty(*c->args[i], level + 1);
+    }
+    return out + "\n" + indent + ")";
+  }
+  if (auto* p = std::get_if<paren_expr>(&e.node)) {
+    if (!split)
+      return indent + flat;
+    return indent + "(\n" + pretty(*p->inner, level + 1) + "\n" + indent + ")";
+  }
+  if (auto* sq = std::get_if<subquery_expr>(&e.node)) {
+    // Prometheus does not indent a subquery that fits on a line.
+    if (!split)
+      return flat;
+    return pretty(*sq->inner, level) + subquery_suffix(*sq);
+  }
+  if (auto* u = std::get_if<unary_expr>(&e.node)) {
+    std::string child = pretty(*u->inner, level);
+    auto first = child.find_first_not_of(" \t\r\n");
+    auto last = child.find_last_not_of(" \t\r\n");
+    child = first == std::string::npos ? std::string() : child.substr(first, last - first + 1);
+    return indent + (u->negate ? "-" : "+") + child;
+  }
+  return indent + flat;
+}
 
 expr_ptr clone_ptr(const expr_ptr& e) { return e ? e->clone() : nullptr; }
 
@@ -244,6 +311,8 @@ struct cloner {
 }  // namespace
 
 std::string expr::to_string() const { return std::visit(printer{}, node); }
+
+std::string prettify(const expr& e) { return pretty(e, 0); }
 
 expr_ptr expr::clone() const {
   auto e = std::make_unique<expr>();

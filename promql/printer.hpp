@@ -6,6 +6,12 @@
 
 namespace nl::promql {
 
+struct expr;
+
+/// What Prometheus' /api/v1/format_query returns: to_string(), except that
+/// nodes longer than 100 characters are split over indented lines.
+std::string prettify(const expr& e);
+
 /// Go's "%v" of a float64 ("1e+06", "0.5", "-0", "+Inf", "NaN"): how
 /// Prometheus prints number literals.
 std::string format_go_float(double v);

@@ -41,8 +41,14 @@ std::string http_date() {
 template <class Stream>
 class session : public std::enable_shared_from_this<session<Stream>> {
  public:
-  session(Stream stream, const http_server_options& opts, const http_handler& handler)
-    : stream_(std::move(stream)), opts_(opts), handler_(handler) {
+  session(Stream stream, const http_server_options& opts, const http_handler& handler,
+          std::atomic<int64_t>& busy)
+    : stream_(std::move(stream)), opts_(opts), handler_(handler), busy_(busy) {
+  }
+
+  // A reply that was dropped unanswered must not keep drain() waiting.
+  ~session() {
+    uncount();
   }
 
   void run() {
@@ -140,6 +146,8 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     path_ = req.path;
     started_ = clock_type::now();
     version_ = msg.version();
+    busy_.fetch_add(1);  // until the answer is written (see http_server::drain)
+    counted_ = true;
     // The reply may come from any thread; hop onto this connection's strand.
     auto self = this->shared_from_this();
     http_reply reply = [self](http_response r) {
@@ -182,6 +190,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   }
 
   void on_write(beast::error_code ec) {
+    uncount();
     if (opts_.on_done && !method_.empty()) {
       http_request info;
       info.method = method_;
@@ -201,6 +210,13 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     read_header();
   }
 
+  void uncount() {
+    if (counted_) {
+      counted_ = false;
+      busy_.fetch_sub(1);
+    }
+  }
+
   void close() {
     beast::error_code ec;
     beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -210,6 +226,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   Stream stream_;
   const http_server_options& opts_;
   const http_handler& handler_;
+  std::atomic<int64_t>& busy_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string peer_;
@@ -219,6 +236,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   unsigned status_ = 0;
   bool keep_alive_ = true;
   bool head_request_ = false;
+  bool counted_ = false;  // this request is included in busy_
   clock_type::time_point started_;
 };
 
@@ -232,6 +250,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
   std::vector<std::thread> threads;
   uint16_t port = 0;
   std::atomic<bool> stopped{false};
+  std::atomic<int64_t> busy{0};  // requests handed to the handler, answer not yet written
 
   impl(http_server_options o, http_handler h) : opts(std::move(o)), handler(std::move(h)), ioc(static_cast<int>(std::max(1u, opts.threads))) {
   }
@@ -245,7 +264,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
           self->opts.on_error("http accept: " + ec.message());
       } else {
         s.set_option(tcp::no_delay(true), ec);
-        std::make_shared<session<beast::tcp_stream>>(beast::tcp_stream(std::move(s)), self->opts, self->handler)->run();
+        std::make_shared<session<beast::tcp_stream>>(beast::tcp_stream(std::move(s)), self->opts, self->handler, self->busy)->run();
       }
       self->accept();
     });
@@ -292,6 +311,16 @@ void http_server::stop_accepting() {
     beast::error_code ec;
     p->acceptor.close(ec);
   });
+}
+
+bool http_server::drain(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (impl_->busy.load() > 0) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
 }
 
 void http_server::stop() {

@@ -83,6 +83,10 @@ class http_server {
   uint16_t port() const;
   /// Closes the listening socket; connections in progress continue.
   void stop_accepting();
+  /// Waits until every request handed to the handler has had its answer
+  /// written (or its connection failed); false when `timeout` passed first.
+  /// Call after stop_accepting() for a graceful shutdown.
+  bool drain(std::chrono::milliseconds timeout);
   /// Stops all I/O and joins the threads. Replies delivered afterwards are
   /// dropped. Idempotent.
   void stop();

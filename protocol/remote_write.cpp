@@ -129,6 +129,8 @@ class decoder {
 
   bool series(pb::reader r) {
     size_t lb = b_.labels.size();
+    series_labels_begin_ = lb;
+    labels_over_limit_ = 0;
     size_t sb = b_.samples.size();
     size_t histograms = 0;
     pb::field f;
@@ -195,13 +197,26 @@ class decoder {
     }
     if (p != end)
       return false;
+    add_label(name, value);
+    return true;
+  }
+
+  // Empty values mean "absent" and are dropped right here, and past the
+  // per-series limit labels are only counted (the series gets rejected), so
+  // a body of tiny label messages cannot inflate memory 16-fold.
+  void add_label(std::string_view name, std::string_view value) {
+    if (value.empty())
+      return;
+    if (b_.labels.size() - series_labels_begin_ >= st_.max_labels_per_series) {
+      ++labels_over_limit_;
+      return;
+    }
     // Filled in place: building a temporary and copying it made GCC 12 do
     // 8-byte stores then a 16-byte reload (a store-forwarding stall that
     // cost more than the rest of the walk).
     auto& l = b_.labels.emplace_back();
     l.name = name;
     l.value = value;
-    return true;
   }
 
   bool sample_fast(std::string_view m) {
@@ -244,7 +259,7 @@ class decoder {
     }
     if (r.failed())
       return failed(r);
-    b_.labels.push_back(l);
+    add_label(l.name, l.value);
     return true;
   }
 
@@ -342,30 +357,29 @@ class decoder {
     return name.size() == 8 && std::memcmp(name.data(), "__name__", 8) == 0;
   }
 
-  // Validates the labels of the entry that starts at `lb`; on failure
-  // records the rejection and returns false. Drops empty values and sorts.
+  // Validates the labels of the entry that starts at `lb` (empty values are
+  // already gone); on failure records the rejection and returns false.
+  // Sorts the labels.
   bool check_labels(size_t lb) {
     label_ref* ls = b_.labels.data() + lb;
     size_t n = b_.labels.size() - lb;
-    size_t kept = 0;
+    if (labels_over_limit_ > 0)
+      return reject(reject_reason::too_many_labels, ls, n,
+                    "series has " + std::to_string(n + labels_over_limit_) +
+                      " labels, more than the limit of " +
+                      std::to_string(st_.max_labels_per_series)),
+             false;
     bool strictly_sorted = true;  // sorted and duplicate-free, what senders send
     bool all_ok = true;
     const label_ref* name = nullptr;
     for (size_t i = 0; i < n; ++i) {
-      if (ls[i].value.empty())
-        continue;
-      if (kept != i)
-        ls[kept] = ls[i];
-      const label_ref& l = ls[kept];
-      if (kept > 0)
-        strictly_sorted = strictly_sorted && name_less(ls[kept - 1].name, l.name);
+      const label_ref& l = ls[i];
+      if (i > 0)
+        strictly_sorted = strictly_sorted && name_less(ls[i - 1].name, l.name);
       all_ok = all_ok && label_ok(l);
       if (is_metric_name_label(l.name))
         name = &l;
-      ++kept;
     }
-    n = kept;
-    b_.labels.resize(lb + n);
     if (!strictly_sorted) {
       std::sort(ls, ls + n, [](const label_ref& a, const label_ref& b) { return a.name < b.name; });
       for (size_t i = 1; i < n; ++i)
@@ -383,11 +397,6 @@ class decoder {
         if (!label_ok(ls[i]))
           return explain_label(ls[i], ls, n), false;
     }
-    if (n > st_.max_labels_per_series)
-      return reject(reject_reason::too_many_labels, ls, n,
-                    "series has " + std::to_string(n) + " labels, more than the limit of " +
-                      std::to_string(st_.max_labels_per_series)),
-             false;
     if (name == nullptr)
       return reject(reject_reason::missing_metric_name, ls, n, "series has no __name__ label"),
              false;
@@ -461,6 +470,8 @@ class decoder {
   const write_settings& st_;
   int64_t now_ms_;
   std::string error_;
+  size_t series_labels_begin_ = 0;  // first label of the TimeSeries being read
+  size_t labels_over_limit_ = 0;    // its labels beyond max_labels_per_series
 };
 
 }  // namespace

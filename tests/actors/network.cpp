@@ -270,6 +270,22 @@ CAF_TEST(refused samples give 400 naming the series while the rest is stored) {
   CAF_CHECK(r.body.find("(1 samples rejected, 3 stored)") != std::string::npos);
 }
 
+CAF_TEST(shards share the out of bounds limit like one head) {
+  auto now = now_ms();
+  CAF_CHECK_EQUAL(answer(post_write(write_body("a", 1, now - 60000))).status, 204u);
+  // A series that lands on the other shard, which has no data of its own.
+  auto shard_a = nl::storage::label_set::from_unsorted({{"__name__", "up"}, {"job", "a"}}).hash() % 2;
+  std::string other;
+  for (int i = 0; other.empty(); ++i) {
+    auto job = "x" + std::to_string(i);
+    if (nl::storage::label_set::from_unsorted({{"__name__", "up"}, {"job", job}}).hash() % 2 != shard_a)
+      other = job;
+  }
+  auto r = answer(post_write(write_body(other, 1, now - 3 * 3600 * 1000)));
+  CAF_CHECK_EQUAL(r.status, 400u);
+  CAF_CHECK(r.body.find("out of bounds for series up{job=\"" + other + "\"}") == 0);
+}
+
 CAF_TEST(a storage failure is answered 503 so the sender retries) {
   disk->fail_appends = true;
   call(post_write(write_body("a", 1, now_ms())));

@@ -88,38 +88,6 @@ CAF_TEST(numbers and durations) {
   CAF_CHECK_EQUAL(lex_all("12345678901234"), (strings{"number \"1234567890\"...", "eof"}));
 }
 
-CAF_TEST(strings with all go escapes) {
-  struct unquote_case {
-    const char* quoted;
-    std::string value;
-  };
-  const unquote_case cases[] = {
-      {R"("a\tb")", "a\tb"},
-      {R"("\a\b\f\n\r\t\v\\")", "\a\b\f\n\r\t\v\\"},
-      {R"("\"")", "\""},
-      {R"('\'')", "'"},
-      {R"('"')", "\""},
-      {R"("\x41\101\u00e9\U0001F600")", "AA\xc3\xa9\xf0\x9f\x98\x80"},
-      {R"("\xff")", "\xff"},
-      {R"(`a\nb`)", "a\\nb"},
-      {"`line\nbreak`", "line\nbreak"},
-      {R"("")", ""},
-  };
-  for (const auto& c : cases) {
-    auto toks = lex_all(c.quoted);
-    CAF_CHECK_EQUAL(toks.size(), 2u);
-    std::string out;
-    CAF_CHECK(unquote(c.quoted, out));
-    CAF_CHECK_EQUAL(out, c.value);
-  }
-  std::string out;
-  CAF_CHECK(!unquote(R"("\q")", out));
-  CAF_CHECK(!unquote(R"("\'")", out));
-  CAF_CHECK(!unquote(R"("a)", out));
-  CAF_CHECK(!unquote(R"("\400")", out));
-  CAF_CHECK(!unquote("`a`b`", out));
-}
-
 CAF_TEST(string lexing errors use prometheus texts) {
   struct err_case {
     const char* in;
@@ -168,16 +136,6 @@ CAF_TEST(comments run to the end of the line) {
   token e = lx.next();
   CAF_CHECK(e.kind == token_kind::eof);
   CAF_CHECK_EQUAL(e.pos, 11);
-}
-
-CAF_TEST(go quoting) {
-  CAF_CHECK_EQUAL(go_quote("a\"b\\c"), R"("a\"b\\c")");
-  CAF_CHECK_EQUAL(go_quote("\a\b\f\n\r\t\v"), R"("\a\b\f\n\r\t\v")");
-  CAF_CHECK_EQUAL(go_quote(std::string("\x00\x7f", 2)), R"("\x00\x7f")");
-  CAF_CHECK_EQUAL(go_quote("\xff\xc3\xa9"), "\"\\xff\xc3\xa9\"");
-  CAF_CHECK_EQUAL(go_quote("\xc2\x85"), R"("\u0085")");
-  CAF_CHECK_EQUAL(go_quote_rune('\''), R"('\'')");
-  CAF_CHECK_EQUAL(go_quote_rune('\n'), R"('\n')");
 }
 
 CAF_TEST(random bytes always end in eof or an error) {

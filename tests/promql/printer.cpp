@@ -305,7 +305,134 @@ const format_case format_cases[] = {
     {"topk without() (2, demo_memory_usage_bytes)", "topk without () (2, demo_memory_usage_bytes)"},
 };
 
+// Longer queries and the line-split answer of the same endpoint.
+const format_case pretty_cases[] = {
+    {"sum(http_requests) by (job) + min(http_requests) by (job) + max(http_requests) by (job) + avg(http_requests) by (job)",
+     "  sum by (job) (http_requests) + min by (job) (http_requests) + max by (job) (http_requests)\n+\n  avg by (job) (http_requests)"},
+    {"rate(metric{job=\"1\"}[100s] @ 100) + label_replace(rate(metric{job=\"2\"}[123s] @ 200), \"job\", \"1\", \"\", \"\")",
+     "  rate(metric{job=\"1\"}[1m40s] @ 100.000)\n+\n  label_replace(rate(metric{job=\"2\"}[2m3s] @ 200.000), \"job\", \"1\", \"\", \"\")"},
+    {"sum_over_time(metric{job=\"1\"}[100s] @ 100) + label_replace(sum_over_time(metric{job=\"2\"}[100s] @ 100), \"job\", \"1\", \"\", \"\")",
+     "  sum_over_time(metric{job=\"1\"}[1m40s] @ 100.000)\n+\n  label_replace(sum_over_time(metric{job=\"2\"}[1m40s] @ 100.000), \"job\", \"1\", \"\", \"\")"},
+    {"sum_over_time(sum_over_time(sum_over_time(metric{job=\"1\"}[100s] @ 100)[100s:25s] @ 50)[3s:1s] @ 3000)",
+     "sum_over_time(\nsum_over_time(sum_over_time(metric{job=\"1\"}[1m40s] @ 100.000)[1m40s:25s] @ 50.000)[3s:1s] @ 3000.000\n)"},
+    {"sum_over_time(sum_over_time(sum_over_time(metric{job=\"1\"}[10s])[100s:25s] @ 50)[3s:1s] @ 200)",
+     "sum_over_time(\nsum_over_time(sum_over_time(metric{job=\"1\"}[10s])[1m40s:25s] @ 50.000)[3s:1s] @ 200.000\n)"},
+    {"sum_over_time(sum_over_time(sum_over_time(metric{job=\"1\"}[10s])[100s:25s] @ 200)[3s:1s] @ 50)",
+     "sum_over_time(\nsum_over_time(sum_over_time(metric{job=\"1\"}[10s])[1m40s:25s] @ 200.000)[3s:1s] @ 50.000\n)"},
+    {"sum_over_time(sum_over_time(sum_over_time(metric{job=\"1\"}[20s])[20s:10s] offset 10s)[100s:25s] @ 1000)",
+     "sum_over_time(\nsum_over_time(sum_over_time(metric{job=\"1\"}[20s])[20s:10s] offset 10s)[1m40s:25s] @ 1000.000\n)"},
+    {"count by(namespace, pod, cpu) (node_cpu_seconds_total{cpu=~\".*\",job=\"node-exporter\",mode=\"idle\",namespace=\"observability\",pod=\"node-exporter-l454v\"}) * on(namespace, pod) group_left(node) node_namespace_pod:kube_pod_info:{namespace=\"observability\",pod=\"node-exporter-l454v\"}",
+     "  count by (namespace, pod, cpu) (\n    node_cpu_seconds_total{cpu=~\".*\",job=\"node-exporter\",mode=\"idle\",namespace=\"observability\",pod=\"node-exporter-l454v\"}\n  )\n* on (namespace, pod) group_left (node)\n  node_namespace_pod:kube_pod_info:{namespace=\"observability\",pod=\"node-exporter-l454v\"}"},
+    {"(http_requests{group=\"canary\"} + 1) and on(instance, job) http_requests{instance=\"0\", group=\"production\"}",
+     "  (http_requests{group=\"canary\"} + 1)\nand on (instance, job)\n  http_requests{group=\"production\",instance=\"0\"}"},
+    {"(http_requests{group=\"canary\"} + 1) and ignoring(group) http_requests{instance=\"0\", group=\"production\"}",
+     "  (http_requests{group=\"canary\"} + 1)\nand ignoring (group)\n  http_requests{group=\"production\",instance=\"0\"}"},
+    {"(http_requests{group=\"canary\"} + 1) and ignoring(group, job) http_requests{instance=\"0\", group=\"production\"}",
+     "  (http_requests{group=\"canary\"} + 1)\nand ignoring (group, job)\n  http_requests{group=\"production\",instance=\"0\"}"},
+    {"(http_requests{group=\"canary\"} + 1) or on(instance) (http_requests or cpu_count or vector_matching_a)",
+     "  (http_requests{group=\"canary\"} + 1)\nor on (instance)\n  (http_requests or cpu_count or vector_matching_a)"},
+    {"(http_requests{group=\"canary\"} + 1) or ignoring(l, group, job) (http_requests or cpu_count or vector_matching_a)",
+     "  (http_requests{group=\"canary\"} + 1)\nor ignoring (l, group, job)\n  (http_requests or cpu_count or vector_matching_a)"},
+    {"sum without (instance)(node_cpu) / ignoring (mode) group_left sum without (instance, mode)(node_cpu)",
+     "  sum without (instance) (node_cpu)\n/ ignoring (mode) group_left ()\n  sum without (instance, mode) (node_cpu)"},
+    {"sum(sum without (instance)(node_cpu) / ignoring (mode) group_left sum without (instance, mode)(node_cpu))",
+     "sum(\n    sum without (instance) (node_cpu)\n  / ignoring (mode) group_left ()\n    sum without (instance, mode) (node_cpu)\n)"},
+    {"node_cpu > on(job, instance) group_left(target) (threshold or on (job, instance) (sum by (job, instance)(node_cpu) * 0 + 1))",
+     "  node_cpu\n> on (job, instance) group_left (target)\n  (threshold or on (job, instance) (sum by (job, instance) (node_cpu) * 0 + 1))"},
+    {"sum by(instance, type) (demo_memory_usage_bytes) + on(instance, type) group_left(job) demo_memory_usage_bytes",
+     "  sum by (instance, type) (demo_memory_usage_bytes)\n+ on (instance, type) group_left (job)\n  demo_memory_usage_bytes"},
+    {"sum by(instance, type) (demo_memory_usage_bytes) - on(instance, type) group_left(job) demo_memory_usage_bytes",
+     "  sum by (instance, type) (demo_memory_usage_bytes)\n- on (instance, type) group_left (job)\n  demo_memory_usage_bytes"},
+    {"sum by(instance, type) (demo_memory_usage_bytes) * on(instance, type) group_left(job) demo_memory_usage_bytes",
+     "  sum by (instance, type) (demo_memory_usage_bytes)\n* on (instance, type) group_left (job)\n  demo_memory_usage_bytes"},
+    {"sum by(instance, type) (demo_memory_usage_bytes) / on(instance, type) group_left(job) demo_memory_usage_bytes",
+     "  sum by (instance, type) (demo_memory_usage_bytes)\n/ on (instance, type) group_left (job)\n  demo_memory_usage_bytes"},
+    {"sum by(instance, type) (demo_memory_usage_bytes) % on(instance, type) group_left(job) demo_memory_usage_bytes",
+     "  sum by (instance, type) (demo_memory_usage_bytes)\n% on (instance, type) group_left (job)\n  demo_memory_usage_bytes"},
+    {"sum by(instance, type) (demo_memory_usage_bytes) ^ on(instance, type) group_left(job) demo_memory_usage_bytes",
+     "  sum by (instance, type) (demo_memory_usage_bytes)\n^ on (instance, type) group_left (job)\n  demo_memory_usage_bytes"},
+    {"sum by(instance, type) (demo_memory_usage_bytes) == on(instance, type) group_left(job) demo_memory_usage_bytes",
+     "  sum by (instance, type) (demo_memory_usage_bytes)\n== on (instance, type) group_left (job)\n  demo_memory_usage_bytes"},
+    {"sum by(instance, type) (demo_memory_usage_bytes) != on(instance, type) group_left(job) demo_memory_usage_bytes",
+     "  sum by (instance, type) (demo_memory_usage_bytes)\n!= on (instance, type) group_left (job)\n  demo_memory_usage_bytes"},
+    {"sum by(instance, type) (demo_memory_usage_bytes) < on(instance, type) group_left(job) demo_memory_usage_bytes",
+     "  sum by (instance, type) (demo_memory_usage_bytes)\n< on (instance, type) group_left (job)\n  demo_memory_usage_bytes"},
+    {"sum by(instance, type) (demo_memory_usage_bytes) > on(instance, type) group_left(job) demo_memory_usage_bytes",
+     "  sum by (instance, type) (demo_memory_usage_bytes)\n> on (instance, type) group_left (job)\n  demo_memory_usage_bytes"},
+    {"sum by(instance, type) (demo_memory_usage_bytes) <= on(instance, type) group_left(job) demo_memory_usage_bytes",
+     "  sum by (instance, type) (demo_memory_usage_bytes)\n<= on (instance, type) group_left (job)\n  demo_memory_usage_bytes"},
+    {"sum by(instance, type) (demo_memory_usage_bytes) >= on(instance, type) group_left(job) demo_memory_usage_bytes",
+     "  sum by (instance, type) (demo_memory_usage_bytes)\n>= on (instance, type) group_left (job)\n  demo_memory_usage_bytes"},
+    {"sum without(job) (demo_memory_usage_bytes) / on(instance, type) group_left demo_memory_usage_bytes",
+     "  sum without (job) (demo_memory_usage_bytes)\n/ on (instance, type) group_left ()\n  demo_memory_usage_bytes"},
+    {"sum without(job) (demo_memory_usage_bytes) / on(instance, type) group_left(job) demo_memory_usage_bytes",
+     "  sum without (job) (demo_memory_usage_bytes)\n/ on (instance, type) group_left (job)\n  demo_memory_usage_bytes"},
+    {"(http_requests{group=\"canary\"} + 1)and on(instnce, job) http_requests{instance=\"0\", group=\"production\"}",
+     "  (http_requests{group=\"canary\"} + 1)\nand on (instnce, job)\n  http_requests{group=\"production\",instance=\"0\"}"},
+    {"sum by(instance, type) (demo_emory_usage_bytes) - on(instance, type) group_left(job) demo_memory_usage_bytes",
+     "  sum by (instance, type) (demo_emory_usage_bytes)\n- on (instance, type) group_left (job)\n  demo_memory_usage_bytes"},
+    {"http_requests{job=\"api-server\", group=\"canary\"} + rate(http_req1uests{job=\"api-ser[5m]er\"}[5m]) * 5 * 60",
+     "  http_requests{group=\"canary\",job=\"api-server\"}\n+\n  rate(http_req1uests{job=\"api-ser[5m]er\"}[5m]) * 5 * 60"},
+    {"sum without(job) (demo_meory_usage_byates) / on(instance, type) group_left demo_memory_usage_bytes",
+     "  sum without (job) (demo_meory_usage_byates)\n/ on (instance, type) group_left ()\n  demo_memory_usage_bytes"},
+    {"count by(namespace, pod, cpu) (node_cpu_seconds_total{cpu=~\".*\",job=\"node-exporter\",mode=\"idle\",namespace=\"observability\",pod=\"node-exporter-l454v\"}) * on(namespace, pod) group_left(node) node_namespace_pod:kube_pod_info:{namespace=\"observability\",pooffsetd=\"node-exporter-l454v\"}",
+     "  count by (namespace, pod, cpu) (\n    node_cpu_seconds_total{cpu=~\".*\",job=\"node-exporter\",mode=\"idle\",namespace=\"observability\",pod=\"node-exporter-l454v\"}\n  )\n* on (namespace, pod) group_left (node)\n  node_namespace_pod:kube_pod_info:{namespace=\"observability\",pooffsetd=\"node-exporter-l454v\"}"},
+    {"sum_over_time(sum_over_time(sum_over_time(metric{job=\"\"}[20s])[20s:10s] offset 10s)[100s:25s] @ 1000)",
+     "sum_over_time(\nsum_over_time(sum_over_time(metric{job=\"\"}[20s])[20s:10s] offset 10s)[1m40s:25s] @ 1000.000\n)"},
+    {"sum by(inhstance, type) (demo_memory_usage_bytes) - on(instance, type) group_left(job) demo_memory_usage_bytes",
+     "  sum by (inhstance, type) (demo_memory_usage_bytes)\n- on (instance, type) group_left (job)\n  demo_memory_usage_bytes"},
+    {"sum by(instance, type) (demo_memor_usage_bytes) <= on(instance, type) group_left(job) demo_memory_usage_bytes",
+     "  sum by (instance, type) (demo_memor_usage_bytes)\n<= on (instance, type) group_left (job)\n  demo_memory_usage_bytes"},
+    {"sum by(instance, type) (demo_memory_usage9bytes) % on(instance, type) group_left(job) demo_memory_usage_bytes",
+     "  sum by (instance, type) (demo_memory_usage9bytes)\n% on (instance, type) group_left (job)\n  demo_memory_usage_bytes"},
+    {"(http_requests{group=\"canary\"} + 1) and ignoring(group, ob) http_reqests{instance=\"0\", group=\"production!\"}",
+     "  (http_requests{group=\"canary\"} + 1)\nand ignoring (group, ob)\n  http_reqests{group=\"production!\",instance=\"0\"}"},
+    {"noe_cpu > on(job, instance) group_left(target) (threshold or on (job, instance) (sum by (job, instance)(node_cpu) * 0 + 1))",
+     "  noe_cpu\n> on (job, instance) group_left (target)\n  (threshold or on (job, instance) (sum by (job, instance) (node_cpu) * 0 + 1))"},
+    {"sum by(instance, type) (demo_memory_usag8_bytes) ^ on(instance, atype) group_left(job) demo_memory_usage_bytes",
+     "  sum by (instance, type) (demo_memory_usag8_bytes)\n^ on (instance, atype) group_left (job)\n  demo_memory_usage_bytes"},
+    {"-(sum by (instance, job, very_long_label_name) (rate(http_requests_total{job=\"api-server\", handler=\"/api/v1/query\"}[5m])))",
+     "-(\n  sum by (instance, job, very_long_label_name) (\n    rate(http_requests_total{handler=\"/api/v1/query\",job=\"api-server\"}[5m])\n  )\n)"},
+    {"-sum by (instance, job, very_long_label_name) (rate(http_requests_total{job=\"api-server\", handler=\"/api/v1/query\"}[5m]))",
+     "-sum by (instance, job, very_long_label_name) (\n  rate(http_requests_total{handler=\"/api/v1/query\",job=\"api-server\"}[5m])\n)"},
+    {"max_over_time((sum by (instance, job, very_long_label_name) (rate(http_requests_total{job=\"api-server\"}[5m])) > bool 5)[30m:1m] offset 5m)",
+     "max_over_time(\n  (\n      sum by (instance, job, very_long_label_name) (rate(http_requests_total{job=\"api-server\"}[5m]))\n    > bool\n      5\n  )[30m:1m] offset 5m\n)"},
+    {"topk(5, sum without (instance, job, very_long_label_name) (rate(http_requests_total{job=\"api-server\", handler=\"/x\"}[5m])))",
+     "topk(\n  5,\n  sum without (instance, job, very_long_label_name) (\n    rate(http_requests_total{handler=\"/x\",job=\"api-server\"}[5m])\n  )\n)"},
+    {"count_values(\"value\", sum without (instance, job, very_long_label_name) (rate(http_requests_total{job=\"api-server\", handler=\"/x\"}[5m])))",
+     "count_values(\n  \"value\",\n  sum without (instance, job, very_long_label_name) (\n    rate(http_requests_total{handler=\"/x\",job=\"api-server\"}[5m])\n  )\n)"},
+    {"label_replace(sum by (instance, job, very_long_label_name) (rate(http_requests_total{job=\"api-server\"}[5m])), \"dst\", \"$1\", \"src\", \"(.*)\")",
+     "label_replace(\n  sum by (instance, job, very_long_label_name) (rate(http_requests_total{job=\"api-server\"}[5m])),\n  \"dst\",\n  \"$1\",\n  \"src\",\n  \"(.*)\"\n)"},
+    {"(sum by (instance, job, very_long_label_name) (rate(http_requests_total{job=\"api-server\"}[5m])) > bool on (instance) group_left (job) sum by (instance) (up))",
+     "(\n    sum by (instance, job, very_long_label_name) (rate(http_requests_total{job=\"api-server\"}[5m]))\n  > bool on (instance) group_left (job)\n    sum by (instance) (up)\n)"},
+    {"abs(-sum by (instance, job, very_long_label_name) (rate(http_requests_total{job=\"api-server\", handler=\"/api/v1/query\"}[5m])))",
+     "abs(\n  -sum by (instance, job, very_long_label_name) (\n    rate(http_requests_total{handler=\"/api/v1/query\",job=\"api-server\"}[5m])\n  )\n)"},
+    {"a_very_long_metric_name_number_one_with_many_characters{label=\"value\"} + a_very_long_metric_name_number_two{label=\"value\"} + a_very_long_metric_name_number_three{x=\"y\"}",
+     "    a_very_long_metric_name_number_one_with_many_characters{label=\"value\"}\n  +\n    a_very_long_metric_name_number_two{label=\"value\"}\n+\n  a_very_long_metric_name_number_three{x=\"y\"}"},
+    {"(a_very_long_metric_name_number_one_with_many_characters{label=\"value\"} + a_very_long_metric_name_number_two{label=\"value\"})[5m:1m]",
+     "(\n    a_very_long_metric_name_number_one_with_many_characters{label=\"value\"}\n  +\n    a_very_long_metric_name_number_two{label=\"value\"}\n)[5m:1m]"},
+    {"rate(a_very_long_metric_name_number_one_with_many_characters_and_even_more_characters{label=\"value\", other=\"thing\"}[5m] offset 1h)",
+     "rate(\n  a_very_long_metric_name_number_one_with_many_characters_and_even_more_characters{label=\"value\",other=\"thing\"}[5m] offset 1h\n)"},
+};
+
 }  // namespace
+
+CAF_TEST(long queries are split like prometheus format_query) {
+  for (const auto& c : pretty_cases) {
+    auto r = parse(c.query);
+    if (!r) {
+      CAF_ERROR("rejected " << c.query << ": " << r.error.message);
+      continue;
+    }
+    std::string got = prettify(*r.expr);
+    if (got != c.formatted)
+      CAF_ERROR("query " << c.query << "\n  got  " << got << "\n  want " << c.formatted);
+    // Split output is still the same query.
+    auto again = parse(got);
+    CAF_REQUIRE(again.ok());
+    CAF_CHECK_EQUAL(again.expr->to_string(), r.expr->to_string());
+  }
+}
 
 CAF_TEST(printing matches prometheus format_query) {
   for (const auto& c : format_cases) {
@@ -315,6 +442,7 @@ CAF_TEST(printing matches prometheus format_query) {
       continue;
     }
     std::string got = r.expr->to_string();
+    CAF_CHECK_EQUAL(prettify(*r.expr), got);  // short: no line breaks
     if (got != c.formatted)
       CAF_ERROR("query " << c.query << "\n  got  " << got << "\n  want " << c.formatted);
   }

@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -52,16 +51,35 @@ inline std::vector<std::string> test_files() {
   return out;
 }
 
-// The eval pattern of Prometheus 2.42's promql/test.go.
+// Splits off the first whitespace-separated word of s.
+inline std::string next_word(std::string& s) {
+  s = trim(s);
+  size_t end = s.find_first_of(" \t");
+  std::string w = s.substr(0, end);
+  s = end == std::string::npos ? std::string() : s.substr(end);
+  return w;
+}
+
+// Prometheus 2.42's eval pattern:
+//   eval[_fail|_ordered] instant [at <time>] <expr>
 inline void read_test_file(const std::string& path, std::vector<shared_query>& out) {
-  static const std::regex eval_re(R"(^eval(?:_(fail|ordered))?\s+instant\s+(?:at\s+(.+?))?\s+(.+)$)");
   std::ifstream in(path);
   std::string line;
   while (std::getline(in, line)) {
-    std::smatch m;
-    line = trim(line);
-    if (std::regex_match(line, m, eval_re))
-      out.push_back({m[3].str(), path, false});
+    std::string rest = trim(line);
+    std::string cmd = next_word(rest);
+    if (cmd != "eval" && cmd != "eval_fail" && cmd != "eval_ordered")
+      continue;
+    if (next_word(rest) != "instant")
+      continue;
+    std::string probe = rest;
+    if (next_word(probe) == "at") {
+      next_word(probe);  // the evaluation time
+      rest = probe;
+    }
+    rest = trim(rest);
+    if (!rest.empty())
+      out.push_back({rest, path, false});
   }
 }
 
@@ -143,15 +161,22 @@ inline void read_compliance_file(const std::string& path, std::vector<shared_que
     bool should_fail = false;
   };
   std::vector<entry> entries;
-  static const std::regex query_re(R"(^\s*(?:-\s+)?query:\s*(.*)$)");
-  static const std::regex args_re(R"(^\s*variant_args:\s*\[(.*)\]\s*$)");
-  static const std::regex fail_re(R"(^\s*should_fail:\s*true\s*$)");
+  auto value_after = [](const std::string& l, const std::string& key, std::string& v) {
+    std::string t = trim(l);
+    if (t.rfind("- ", 0) == 0)
+      t = trim(t.substr(2));
+    if (t.rfind(key, 0) != 0)
+      return false;
+    v = trim(t.substr(key.size()));
+    return true;
+  };
   while (std::getline(in, line)) {
-    std::smatch m;
-    if (std::regex_match(line, m, query_re)) {
-      entries.push_back({yaml_scalar(m[1].str()), {}, false});
-    } else if (!entries.empty() && std::regex_match(line, m, args_re)) {
-      std::string list = m[1].str();
+    std::string v;
+    if (value_after(line, "query:", v)) {
+      entries.push_back({yaml_scalar(v), {}, false});
+    } else if (!entries.empty() && value_after(line, "variant_args:", v) && v.size() >= 2 &&
+               v.front() == '[' && v.back() == ']') {
+      std::string list = v.substr(1, v.size() - 2);
       size_t pos = 0;
       while (pos < list.size()) {
         size_t comma = list.find(',', pos);
@@ -160,7 +185,7 @@ inline void read_compliance_file(const std::string& path, std::vector<shared_que
         entries.back().args.push_back(yaml_scalar(list.substr(pos, comma - pos)));
         pos = comma + 1;
       }
-    } else if (!entries.empty() && std::regex_match(line, fail_re)) {
+    } else if (!entries.empty() && value_after(line, "should_fail:", v) && v == "true") {
       entries.back().should_fail = true;
     }
   }

@@ -1,6 +1,7 @@
 #define CAF_SUITE protocol.query_params
 #include "test_support.hpp"
 
+#include <ctime>
 #include <random>
 #include <string>
 
@@ -71,6 +72,33 @@ CAF_TEST(bad time values give the prometheus text) {
                   "parse \"\" to a valid timestamp");
   CAF_CHECK_EQUAL(show(parse_time_or("time", "", 42)), "42");
   CAF_CHECK_EQUAL(show(parse_time_or("time", "5", 42)), "5000");
+}
+
+CAF_TEST(rfc3339 agrees with gmtime and random text never crashes) {
+  std::mt19937_64 rng(17);
+  for (int i = 0; i < 2000; ++i) {
+    // Any ms between 1900 and 2200, formatted by the C library.
+    int64_t ms = static_cast<int64_t>(rng() % 9'467'280'000'000ULL) - 2'208'988'800'000LL;
+    time_t secs = static_cast<time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    int64_t frac = ms - static_cast<int64_t>(secs) * 1000;
+    tm parts{};
+    gmtime_r(&secs, &parts);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &parts);
+    char text[96];
+    std::snprintf(text, sizeof text, "%s.%03lldZ", buf, static_cast<long long>(frac));
+    auto r = parse_time("time", text);
+    CAF_REQUIRE(r.is_ok());
+    CAF_CHECK_EQUAL(*r, ms);
+  }
+  static const char alphabet[] = "0123456789-:TZ.+eE,x ";
+  for (int i = 0; i < 20000; ++i) {
+    std::string junk(rng() % 40, ' ');
+    for (auto& c : junk)
+      c = alphabet[rng() % (sizeof alphabet - 1)];
+    (void)parse_time("t", junk);
+    (void)parse_duration("d", junk);
+  }
 }
 
 CAF_TEST(durations as float seconds or prometheus units) {

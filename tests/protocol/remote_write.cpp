@@ -2,7 +2,9 @@
 #include "test_support.hpp"
 
 #include <cmath>
+#include <fstream>
 #include <limits>
+#include <sstream>
 #include <random>
 #include <string>
 
@@ -87,7 +89,55 @@ prometheus::WriteRequest random_request(std::mt19937& rng) {
   return req;
 }
 
+std::string read_testdata(const std::string& name) {
+  std::ifstream in(std::string(NL_TEST_DATA_DIR) + "/protocol/" + name, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 }  // namespace
+
+CAF_TEST(payloads captured from prometheus 2.42 decode cleanly) {
+  auto samples = read_testdata("prometheus-2.42-write-samples.snappy");
+  CAF_REQUIRE(!samples.empty());
+  // Its timestamps are from the capture; accept them regardless of "now".
+  write_settings st;
+  st.max_future_ms = -1;
+  auto b = decode_remote_write(samples, now, st, default_max_decoded_bytes);
+  CAF_REQUIRE(b.is_ok());
+  CAF_CHECK_EQUAL(b->series.size(), 394u);
+  CAF_CHECK_EQUAL(b->samples.size(), 394u);
+  CAF_CHECK(!b->report.any_rejected());
+  std::string raw;
+  CAF_REQUIRE(snappy_decode(samples, raw).is_ok());
+  prometheus::WriteRequest ref;
+  CAF_REQUIRE(ref.ParseFromString(raw));
+  CAF_REQUIRE_EQUAL(ref.timeseries_size(), 394);
+  bool saw_up = false;
+  for (int i = 0; i < ref.timeseries_size(); ++i) {
+    const auto& t = ref.timeseries(i);
+    std::vector<label> ls;
+    for (const auto& l : t.labels())
+      ls.push_back({l.name(), l.value()});
+    auto got = b->label_set_of(b->series[i]);
+    CAF_CHECK(got == label_set::from_unsorted(ls));
+    CAF_CHECK_EQUAL(got.get("monitor"), "example");  // external label merged in
+    saw_up |= got.metric_name() == "up";
+    CAF_CHECK_EQUAL(b->samples_of(b->series[i])[0].t, t.samples(0).timestamp());
+  }
+  CAF_CHECK(saw_up);
+  CAF_CHECK(encode_write_request({}).empty());
+  auto md = decode_remote_write(read_testdata("prometheus-2.42-write-metadata.snappy"), now, st,
+                                default_max_decoded_bytes);
+  CAF_REQUIRE(md.is_ok());
+  CAF_CHECK(md->series.empty());
+  CAF_CHECK_EQUAL(md->metadata.size(), 202u);
+  bool saw_counter = false;
+  for (const auto& m : md->metadata)
+    saw_counter |= m.type == metric_type::counter && !m.help.empty();
+  CAF_CHECK(saw_counter);
+}
 
 CAF_TEST(walker agrees with libprotobuf on random requests) {
   std::mt19937 rng(1);
@@ -300,6 +350,35 @@ CAF_TEST(label validation table) {
   CAF_REQUIRE(b.is_ok());
   CAF_REQUIRE_EQUAL(b->series.size(), 1u);
   CAF_CHECK_EQUAL(b->report.series_rejected, 1u);
+}
+
+CAF_TEST(empty and excess labels do not accumulate) {
+  // 100k empty label messages ("0a 00") inside one TimeSeries: dropped as
+  // they are read, so the batch keeps only the real label.
+  std::string inner;
+  pb::writer w(inner);
+  for (int i = 0; i < 100000; ++i)
+    w.bytes_field(1, "");
+  w.bytes_field(1, std::string("\x0a\x08__name__\x12\x01x", 13));
+  w.bytes_field(2, std::string("\x10\x01", 2));
+  std::string body;
+  pb::writer(body).bytes_field(1, inner);
+  auto b = decode(body);
+  CAF_REQUIRE(b.is_ok());
+  CAF_REQUIRE_EQUAL(b->series.size(), 1u);
+  CAF_CHECK_EQUAL(b->labels.size(), 1u);
+  CAF_CHECK_EQUAL(text(*b, 0), "x{}");
+  // 100k distinct labels: only the limit's worth is kept, the count is exact.
+  std::vector<label> many{{"__name__", "m"}};
+  for (int i = 0; i < 100000; ++i)
+    many.push_back({"l" + std::to_string(i), "v"});
+  auto c = decode(encode_write_request({ts(many, {{now, 1}})}));
+  CAF_REQUIRE(c.is_ok());
+  CAF_CHECK(c->series.empty());
+  CAF_REQUIRE_EQUAL(c->report.rejections.size(), 1u);
+  CAF_CHECK_EQUAL(c->report.rejections[0].message,
+                  "series has 100001 labels, more than the limit of 64");
+  CAF_CHECK(c->report.rejections[0].series.size() < 600);
 }
 
 CAF_TEST(partial write keeps the valid rest and reports the first rejections) {
