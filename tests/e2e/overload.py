@@ -38,6 +38,7 @@ Everything listens on 127.0.0.1; every loop is bounded in time.
 """
 
 import http.client
+import os
 import random
 import statistics
 import struct
@@ -195,6 +196,8 @@ def main():
     p.add_argument("--rss-limit-mib", type=int, default=300)
     p.add_argument("--fsync", default="always")
     args = p.parse_args()
+    if args.nightlight:
+        args.nightlight = os.path.abspath(args.nightlight)  # the server runs in its work dir
 
     checks = h.Checks()
     with h.Workdir(args.keep) as work:
