@@ -377,6 +377,10 @@ def main():
     p.add_argument("--keep", action="store_true", help="keep the work dir (logs, data)")
     args = p.parse_args()
     args.servers = [s for s in args.servers.split(",") if s]
+    # Servers run in their work dirs: resolve the binaries first.
+    args.loader = os.path.abspath(args.loader)
+    if args.nightlight:
+        args.nightlight = os.path.abspath(args.nightlight)
     for s in args.servers:
         if s not in ("nightlight", "prometheus", "vm"):
             p.error("unknown server %s" % s)
