@@ -7,6 +7,7 @@
 #include "actors/log.hpp"
 #include "actors/storage_open.hpp"
 #include "promql/parser.hpp"
+#include "promql/printer.hpp"
 #include "protocol/api_json.hpp"
 #include "protocol/query_params.hpp"
 #include "protocol/remote_write.hpp"
@@ -515,7 +516,7 @@ void frontend::handle_format_query(http_request&& req, http_reply reply) {
   if (!parsed)
     return reply(json_error(api_error::bad_data, "invalid parameter \"query\": " + parsed.error.message));
   std::string d;
-  protocol::append_json_string(d, parsed.expr->to_string());
+  protocol::append_json_string(d, promql::prettify(*parsed.expr));
   reply(json_success(std::move(d)));
 }
 

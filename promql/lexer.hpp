@@ -13,7 +13,7 @@ namespace nl::promql {
 
 enum class token_kind : uint8_t {
   eof,
-  error,  ///< text() is the message; lexing stops after it
+  error,  ///< token::message says what is wrong; lexing stops after it
   comment,
   identifier,         ///< [a-zA-Z_][a-zA-Z0-9_]*
   metric_identifier,  ///< an identifier containing ':'

@@ -79,14 +79,39 @@ int64_t duration_value(const token& t) {
   return *v;
 }
 
+constexpr std::string_view regexp_prefix = "error parsing regexp: ";
+
+// Go's regexp rejects \C (any byte), which RE2 accepts; returns the error
+// Prometheus gives, or nothing.
+std::optional<std::string> go_only_regexp_error(std::string_view re) {
+  for (size_t i = 0; i + 1 < re.size(); ++i) {
+    if (re[i] != '\\')
+      continue;
+    if (re[i + 1] == 'C')
+      return std::string(regexp_prefix) + "invalid escape sequence: `\\C`";
+    ++i;  // skip the escaped character
+  }
+  return std::nullopt;
+}
+
 // Go's regexp error texts differ from RE2's for the same faults; translate
-// the common ones so users see what Prometheus says.
-std::string regexp_error(const std::string& re2_message) {
-  static constexpr std::string_view prefix = "error parsing regexp: ";
+// them so users see what Prometheus says. `value` is the matcher's regex.
+std::string regexp_error(const std::string& re2_message, std::string_view value) {
+  const auto& prefix = regexp_prefix;
   if (re2_message.compare(0, prefix.size(), prefix) != 0)
     return re2_message;
   std::string_view rest(re2_message);
   rest.remove_prefix(prefix.size());
+  if (rest.compare(0, 13, "invalid UTF-8") == 0) {
+    // Go quotes the anchored expression from the first bad byte on.
+    std::string anchored = "^(?:" + std::string(value) + ")$";
+    for (size_t i = 0; i < anchored.size();) {
+      int w = 1;
+      if (decode_rune(anchored, i, w) == 0xfffd && w == 1)
+        return std::string(prefix) + "invalid UTF-8: `" + anchored.substr(i) + "`";
+      i += w;
+    }
+  }
   static const std::pair<std::string_view, std::string_view> codes[] = {
       {"missing ]", "missing closing ]"},
       {"missing )", "missing closing )"},
@@ -486,9 +511,14 @@ class parser {
       if (!unquote(value.text, text))
         fail({value.pos, value.end()},
              "error unquoting string " + go_quote(value.text) + ": invalid syntax");
-      auto m = storage::matcher::make(type, std::string(name.text), std::move(text));
+      bool is_regex = type == storage::match_type::regex || type == storage::match_type::not_regex;
+      if (is_regex) {
+        if (auto go_error = go_only_regexp_error(text))
+          fail({name.pos, value.end()}, *go_error);
+      }
+      auto m = storage::matcher::make(type, std::string(name.text), text);
       if (!m)
-        fail({name.pos, value.end()}, regexp_error(m.error().message()));
+        fail({name.pos, value.end()}, regexp_error(m.error().message(), text));
       out.push_back(std::move(m.value()));
       if (at(token_kind::comma)) {
         take();
@@ -660,7 +690,9 @@ class parser {
         fail(brackets, "ranges only allowed for vector selectors");
       if (vs->offset != 0)
         fail(brackets, "no offset modifiers allowed before range");
-      if (vs->at != at_modifier::none)
+      // Prometheus only looks at a numeric @ here: "x @ start() [5m]" is
+      // accepted and means "x[5m] @ start()".
+      if (vs->at == at_modifier::timestamp)
         fail(brackets, "no @ modifiers allowed before range");
       position_range pos{e->pos.start, last_end_};
       int d = 1 + depth(e);

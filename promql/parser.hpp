@@ -29,7 +29,10 @@ struct parse_result {
 
 /// Parses and type-checks a query (ParseExpr). The tree has every
 /// vector/vector binary expression's `matching` set and every selector's
-/// matchers compiled. Thread-safe (no shared state).
+/// matchers compiled. Unlike Prometheus, nesting deeper than 256 levels of
+/// parentheses/signs/calls or a tree deeper than 1000 nodes is an error
+/// ("expression nests too deeply"), so later recursive passes cannot
+/// overflow the stack. Thread-safe (no shared state).
 parse_result parse(std::string_view query);
 
 struct selector_result {

@@ -183,10 +183,10 @@ def main():
     series, times = build_data(t_start)
     queries = load_queries(args.queries, t_mid, t_end)
     with h.Workdir(args.keep) as wd:
-        prom = h.Prometheus(os.path.join(wd, "prom"), h.PROMETHEUS_RECEIVER_CONFIG, receiver=True)
-        os.makedirs(prom.workdir, exist_ok=True)
-        nl_dir = os.path.join(wd, "nl")
-        os.makedirs(nl_dir, exist_ok=True)
+        prom_dir, nl_dir = os.path.join(wd, "prom"), os.path.join(wd, "nl")
+        os.makedirs(prom_dir)
+        os.makedirs(nl_dir)
+        prom = h.Prometheus(prom_dir, h.PROMETHEUS_RECEIVER_CONFIG, receiver=True)
         nl = h.Nightlight(args.nightlight, nl_dir)
         try:
             prom.start()

@@ -22,6 +22,8 @@ struct format_case {
 // GET /api/v1/format_query (all shorter than its 100-character line limit,
 // so no pretty-printing line breaks).
 const format_case format_cases[] = {
+    {"x @ start() [5m]", "x[5m] @ start()"},
+    {"x @ end() [5m] offset 1m", "x[5m] @ end() offset 1m"},
     {"sum", "sum"},
     {"by", "by"},
     {"and", "and"},
