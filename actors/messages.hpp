@@ -115,6 +115,22 @@ struct shard_stats {
   int64_t max_time = INT64_MIN;  ///< INT64_MIN when empty
 };
 
+/// A PromQL query as the HTTP API received it. Times in ms since epoch;
+/// `step` == 0 makes it an instant query at `start`.
+struct query_request {
+  std::string query;
+  int64_t start = 0;
+  int64_t end = 0;
+  int64_t step = 0;
+  int64_t timeout_ms = 0;  ///< 0: the configured query timeout; capped by it
+};
+
+/// A finished answer of the query API: HTTP status and the JSON envelope.
+struct query_reply {
+  uint16_t status = 200;
+  std::string body;
+};
+
 /// How many rejection messages an append_result carries at most.
 constexpr size_t append_error_examples = 5;
 
@@ -169,6 +185,15 @@ typename Inspector::result_type inspect(Inspector& f, shard_stats& x) {
   return f(caf::meta::type_name("nl::shard_stats"), x.num_series, x.num_samples, x.min_time, x.max_time);
 }
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, query_request& x) {
+  return f(caf::meta::type_name("nl::query_request"), x.query, x.start, x.end, x.step, x.timeout_ms);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, query_reply& x) {
+  return f(caf::meta::type_name("nl::query_reply"), x.status, x.body);
+}
+
 inline bool operator==(const append_result& a, const append_result& b) {
   return a.accepted == b.accepted && a.rejected == b.rejected && a.errors == b.errors;
 }
@@ -219,6 +244,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
   CAF_ADD_ATOM(nightlight, nl::actors, label_values_atom, "nl_lvalues")
   CAF_ADD_ATOM(nightlight, nl::actors, series_atom, "nl_series")
   CAF_ADD_ATOM(nightlight, nl::actors, stats_atom, "nl_stats")
+  CAF_ADD_ATOM(nightlight, nl::actors, query_atom, "nl_query")
+  CAF_ADD_ATOM(nightlight, nl::actors, query_run_atom, "nl_qrun")
+  CAF_ADD_ATOM(nightlight, nl::actors, query_expire_atom, "nl_qexpire")
   CAF_ADD_TYPE_ID(nightlight, (nl::storage::label))
   CAF_ADD_TYPE_ID(nightlight, (nl::storage::label_set))
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::matcher_spec))
@@ -233,6 +261,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::select_request))
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::select_result))
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::shard_stats))
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::query_request))
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::query_reply))
 CAF_END_TYPE_ID_BLOCK(nightlight)
 
 namespace nl::actors {

@@ -7,6 +7,7 @@
 #include "actors/log.hpp"
 #include "actors/storage_open.hpp"
 #include "promql/parser.hpp"
+#include "promql/printer.hpp"
 #include "protocol/api_json.hpp"
 #include "protocol/query_params.hpp"
 #include "protocol/remote_write.hpp"
@@ -65,6 +66,24 @@ struct meta_job {
       r.status = 503;
       r.content_type = "application/json";
       r.body = R"({"status":"error","errorType":"unavailable","error":"request dropped during shutdown or restart"})";
+      reply(std::move(r));
+    }
+  }
+};
+
+/// A query on its way to the planner; answered exactly once, by the
+/// planner's reply or (if the actors go away first) by the destructor.
+struct query_http_job {
+  query_request request;
+  http_reply reply;
+  bool answered = false;
+
+  ~query_http_job() {
+    if (!answered && reply) {
+      http_response r;
+      r.status = 503;
+      r.content_type = "application/json";
+      r.body = R"({"status":"error","errorType":"unavailable","error":"query dropped during shutdown or restart"})";
       reply(std::move(r));
     }
   }
@@ -210,6 +229,14 @@ std::string frontend::handler_name(const std::string& method, const std::string&
   switch (r.ep) {
     case protocol::endpoint::write:
       return "/api/v1/write";
+    case protocol::endpoint::query:
+      return "/api/v1/query";
+    case protocol::endpoint::query_range:
+      return "/api/v1/query_range";
+    case protocol::endpoint::format_query:
+      return "/api/v1/format_query";
+    case protocol::endpoint::query_exemplars:
+      return "/api/v1/query_exemplars";
     case protocol::endpoint::series:
       return "/api/v1/series";
     case protocol::endpoint::labels:
@@ -274,6 +301,13 @@ void frontend::handle(http_request&& req, http_reply reply) {
       return out(json_success(R"({"groups":[]})"));
     case endpoint::alerts:
       return out(json_success(R"({"alerts":[]})"));
+    case endpoint::format_query:
+      return handle_format_query(std::move(req), std::move(out));
+    case endpoint::query_exemplars:
+      // Exemplars are not stored (remote-write exemplars are counted and
+      // dropped); Prometheus answers an empty list when it has none, and
+      // Grafana's capability probe needs a success.
+      return out(json_success("[]"));
     default:
       break;
   }
@@ -283,6 +317,10 @@ void frontend::handle(http_request&& req, http_reply reply) {
   switch (rt.ep) {
     case endpoint::write:
       return handle_write(std::move(req), std::move(out));
+    case endpoint::query:
+      return handle_query(false, std::move(req), std::move(out));
+    case endpoint::query_range:
+      return handle_query(true, std::move(req), std::move(out));
     case endpoint::series:
       return handle_meta(meta_job::series, {}, std::move(req), std::move(out));
     case endpoint::labels:
@@ -431,10 +469,68 @@ void frontend::finish_write(write_job& job) {
   job.reply(text(400, std::move(body)));
 }
 
+namespace {
+
+protocol::form_params request_form(const http_request& req) {
+  bool form_body = req.method == "POST" && protocol::is_form_content_type(req.content_type);
+  return protocol::form_params::parse(req.query, form_body ? std::string_view{req.body} : std::string_view{});
+}
+
+}  // namespace
+
+void frontend::handle_query(bool range, http_request&& req, http_reply reply) {
+  using protocol::api_error;
+  auto f = request_form(req);
+  if (!f.error().empty())
+    return reply(json_error(api_error::bad_data, f.error()));
+  auto job = std::make_shared<query_http_job>();
+  auto& q = job->request;
+  // Checks in Prometheus 2.42's order: times, then timeout, then the query.
+  if (range) {
+    auto rp = protocol::parse_range_params(f.value("start"), f.value("end"), f.value("step"));
+    if (!rp)
+      return reply(json_error(api_error::bad_data, rp.error().message()));
+    q.start = rp->start_ms;
+    q.end = rp->end_ms;
+    q.step = rp->step_ms;
+  } else {
+    auto t = protocol::parse_time_or("time", f.value("time"), now_ms());
+    if (!t)
+      return reply(json_error(api_error::bad_data, t.error().message()));
+    q.start = q.end = *t;
+  }
+  if (auto tv = f.get("timeout"); tv && !tv->empty()) {
+    auto d = protocol::parse_duration("timeout", *tv);
+    if (!d)
+      return reply(json_error(api_error::bad_data, d.error().message()));
+    q.timeout_ms = std::max<int64_t>(*d, 1);
+  }
+  q.query = std::string(f.value("query"));
+  job->reply = std::move(reply);
+  network_actor net;
+  {
+    std::lock_guard<std::mutex> g{net_mtx_};
+    net = net_;
+  }
+  caf::anon_send(net, std::move(job));
+}
+
+void frontend::handle_format_query(http_request&& req, http_reply reply) {
+  using protocol::api_error;
+  auto f = request_form(req);
+  if (!f.error().empty())
+    return reply(json_error(api_error::bad_data, f.error()));
+  auto parsed = promql::parse(f.value("query"));
+  if (!parsed)
+    return reply(json_error(api_error::bad_data, "invalid parameter \"query\": " + parsed.error.message));
+  std::string d;
+  protocol::append_json_string(d, promql::prettify(*parsed.expr));
+  reply(json_success(std::move(d)));
+}
+
 void frontend::handle_meta(int kind, std::string label_name, http_request&& req, http_reply reply) {
   using protocol::api_error;
-  auto f = protocol::form_params::parse(
-    req.query, req.method == "POST" && protocol::is_form_content_type(req.content_type) ? req.body : "");
+  auto f = request_form(req);
   if (!f.error().empty())
     return reply(json_error(api_error::bad_data, f.error()));
   auto job = std::make_shared<meta_job>();
@@ -490,9 +586,10 @@ void frontend::handle_meta(int kind, std::string label_name, http_request&& req,
 
 network_actor::behavior_type network(network_actor::stateful_pointer<network_state> self,
                                      std::vector<head_block_actor> shards, index_actor idx,
-                                     std::chrono::milliseconds timeout) {
+                                     query_planner_actor planner, std::chrono::milliseconds timeout) {
   self->state.shards = std::move(shards);
   self->state.idx = std::move(idx);
+  self->state.planner = std::move(planner);
   self->state.timeout = timeout;
   return {
     [=](write_job_ptr& job) {
@@ -522,6 +619,28 @@ network_actor::behavior_type network(network_actor::stateful_pointer<network_sta
             });
       }
       job->batches.clear();
+    },
+    [=](query_http_job_ptr& job) {
+      // The planner enforces the query deadline and always answers; the
+      // request itself therefore needs no timeout of its own.
+      self->request(self->state.planner, caf::infinite, query_atom_v, job->request)
+        .then(
+          [job](query_reply& r) {
+            job->answered = true;
+            http_response resp;
+            resp.status = r.status;
+            resp.content_type = "application/json";
+            resp.body = std::move(r.body);
+            job->reply(std::move(resp));
+          },
+          [self, job](caf::error& err) {
+            job->answered = true;
+            http_response r;
+            r.status = 503;
+            r.content_type = "application/json";
+            r.body = protocol::error_body(protocol::api_error::unavailable, self->system().render(err));
+            job->reply(std::move(r));
+          });
     },
     [=](meta_job_ptr& job) {
       auto& st = self->state;

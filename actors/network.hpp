@@ -23,24 +23,29 @@
 #include "actors/head_block.hpp"
 #include "actors/index.hpp"
 #include "actors/metrics.hpp"
+#include "actors/query_planner.hpp"
 #include "protocol/http_server.hpp"
 
 namespace nl::actors {
 
 struct write_job;
 struct meta_job;
+struct query_http_job;
 using write_job_ptr = std::shared_ptr<write_job>;
 using meta_job_ptr = std::shared_ptr<meta_job>;
+using query_http_job_ptr = std::shared_ptr<query_http_job>;
 
 }  // namespace nl::actors
 
 // Jobs carry an HTTP reply callback: local messages only, never serialised.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::write_job_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::meta_job_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::query_http_job_ptr)
 
 namespace nl::actors {
 
-using network_actor = caf::typed_actor<caf::reacts_to<write_job_ptr>, caf::reacts_to<meta_job_ptr>>;
+using network_actor = caf::typed_actor<caf::reacts_to<write_job_ptr>, caf::reacts_to<meta_job_ptr>,
+                                      caf::reacts_to<query_http_job_ptr>>;
 
 class frontend {
  public:
@@ -79,6 +84,8 @@ class frontend {
 
  private:
   void handle_write(protocol::http_request&& req, protocol::http_reply reply);
+  void handle_query(bool range, protocol::http_request&& req, protocol::http_reply reply);
+  void handle_format_query(protocol::http_request&& req, protocol::http_reply reply);
   void handle_meta(int kind, std::string label_name, protocol::http_request&& req, protocol::http_reply reply);
   void overloaded(protocol::http_reply& reply, const std::string& why);
 
@@ -99,14 +106,16 @@ class frontend {
 struct network_state {
   std::vector<head_block_actor> shards;
   index_actor idx;
+  query_planner_actor planner;
   std::chrono::milliseconds timeout{60000};
   static inline const char* name = "network";
 };
 
-/// The actor side of the bridge: forwards write jobs to the shards and
-/// meta jobs to the index, and answers through the frontend.
+/// The actor side of the bridge: forwards write jobs to the shards, meta
+/// jobs to the index and queries to the query planner, and answers through
+/// the frontend.
 network_actor::behavior_type network(network_actor::stateful_pointer<network_state> self,
                                      std::vector<head_block_actor> shards, index_actor idx,
-                                     std::chrono::milliseconds timeout);
+                                     query_planner_actor planner, std::chrono::milliseconds timeout);
 
 }  // namespace nl::actors

@@ -17,9 +17,19 @@ void spawn_index(self_ptr self) {
   s.idx = self->spawn<caf::monitored>(series_index, s.shards, request_timeout(*s.opts.cfg));
 }
 
+void spawn_planner(self_ptr self) {
+  auto& s = self->state;
+  const auto& cfg = *s.opts.cfg;
+  query_planner_options qo;
+  qo.timeout = std::chrono::seconds(cfg.server.query_timeout_seconds);
+  qo.max_samples = static_cast<int64_t>(cfg.server.max_samples_per_query);
+  qo.lookback_delta_ms = cfg.server.lookback_delta_ms;
+  s.planner = self->spawn<caf::monitored>(query_planner, s.idx, qo);
+}
+
 void spawn_network(self_ptr self) {
   auto& s = self->state;
-  s.net = self->spawn<caf::monitored>(network, s.shards, s.idx, request_timeout(*s.opts.cfg));
+  s.net = self->spawn<caf::monitored>(network, s.shards, s.idx, s.planner, request_timeout(*s.opts.cfg));
   if (s.opts.front)
     s.opts.front->attach(s.net, s.shards.size());
 }
@@ -30,6 +40,8 @@ void stop_children(self_ptr self, const caf::error& reason) {
   // Front to back: no new work reaches a shard after its producers are gone.
   if (s.net)
     self->send_exit(s.net, reason);
+  if (s.planner)
+    self->send_exit(s.planner, reason);
   if (s.idx)
     self->send_exit(s.idx, reason);
   for (auto& h : s.shards)
@@ -62,8 +74,10 @@ supervisor_actor::behavior_type supervisor(self_ptr self, std::vector<std::share
     s.shards.push_back(self->spawn<caf::monitored>(head_block, s.heads[i], s.wal, ho));
   }
   spawn_index(self);
+  spawn_planner(self);
   spawn_network(self);
-  log_info("supervisor: started WAL writer, " + std::to_string(s.shards.size()) + " head shards, index, network");
+  log_info("supervisor: started WAL writer, " + std::to_string(s.shards.size())
+           + " head shards, index, query planner, network");
 
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& s = self->state;
@@ -73,7 +87,15 @@ supervisor_actor::behavior_type supervisor(self_ptr self, std::vector<std::share
     if (dm.source == s.idx.address()) {
       log_warn("supervisor: index stopped (" + why + "); restarting it");
       spawn_index(self);
-      // The network actor holds the old index handle: replace it too.
+      // The planner and the network actor hold the old index handle:
+      // replace them too (the planner's down message restarts the network).
+      self->send_exit(s.planner, caf::exit_reason::user_shutdown);
+      return;
+    }
+    if (dm.source == s.planner.address()) {
+      log_warn("supervisor: query planner stopped (" + why + "); restarting it");
+      spawn_planner(self);
+      // The network actor holds the old planner handle: replace it too.
       self->send_exit(s.net, caf::exit_reason::user_shutdown);
       return;
     }

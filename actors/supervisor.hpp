@@ -1,8 +1,9 @@
 #pragma once
 // The supervisor: spawns every storage and network actor in dependency
-// order (WAL writer, head shards, index, network), monitors them all, and
-// keeps the process whole:
-// - the stateless ones (index, network) are restarted, with a log line;
+// order (WAL writer, head shards, index, query planner, network), monitors
+// them all, and keeps the process whole:
+// - the stateless ones (index, query planner, network) are restarted, with
+//   a log line (queries in flight then fail with 503);
 // - a head shard or the WAL writer that dies cannot be replaced without
 //   losing acknowledged state, so the process is stopped (exit code 1)
 //   instead of running half-alive.
@@ -19,6 +20,7 @@
 #include "actors/index.hpp"
 #include "actors/metrics.hpp"
 #include "actors/network.hpp"
+#include "actors/query_planner.hpp"
 #include "actors/wal_writer.hpp"
 
 namespace nl::actors {
@@ -42,6 +44,7 @@ struct supervisor_state {
   wal_writer_actor wal;
   std::vector<head_block_actor> shards;
   index_actor idx;
+  query_planner_actor planner;
   network_actor net;
   bool stopping = false;
   static inline const char* name = "supervisor";

@@ -10,7 +10,16 @@
 // Usage: remote_write_load --url 127.0.0.1:9101 [--path /api/v1/write]
 //          [--series 10000] [--samples-per-series 2000] [--connections 4]
 //          [--duration 20] [--batch 500] [--step-ms N] [--max-payload-mb 2048]
+//          [--backfill [--end-ms T] [--max-skew-rounds 20]]
 // Prints a human summary and one machine-readable "RESULT key=value ..." line.
+//
+// --backfill loads a fixed data set instead of measuring for a while: every
+// one of --samples-per-series samples (default step 15 s), the last one at
+// --end-ms (default: now), with the same seeds, so several servers loaded
+// with the same --end-ms hold identical data. No connection runs more than
+// --max-skew-rounds rounds ahead of the slowest one, which keeps all writes
+// inside Prometheus' head append window although the data spans hours.
+// It exits non-zero unless every sample was acknowledged.
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -58,6 +67,10 @@ struct options {
   size_t batch = 500;
   int64_t step_ms = 0; // 0: derived so the whole run spans at most 50 minutes
   size_t max_payload_mb = 2048;
+  bool backfill = false;
+  int64_t end_ms = 0; // backfill: timestamp of the last round, 0 = now
+  size_t max_skew_rounds = 20;
+  bool duration_given = false;
 };
 
 [[noreturn]] void usage(const char* msg) {
@@ -65,7 +78,8 @@ struct options {
                "remote_write_load: %s\n"
                "usage: remote_write_load --url HOST:PORT [--path P] [--series N]\n"
                "  [--samples-per-series N] [--connections N] [--duration SECONDS]\n"
-               "  [--batch N] [--step-ms N] [--max-payload-mb N]\n",
+               "  [--batch N] [--step-ms N] [--max-payload-mb N]\n"
+               "  [--backfill [--end-ms T] [--max-skew-rounds N]]\n",
                msg);
   std::exit(64);
 }
@@ -112,18 +126,33 @@ options parse_args(int argc, char** argv) {
       o.connections = static_cast<size_t>(number());
     } else if (a == "--duration") {
       o.duration_s = number();
+      o.duration_given = true;
     } else if (a == "--batch") {
       o.batch = static_cast<size_t>(number());
     } else if (a == "--step-ms") {
       o.step_ms = static_cast<int64_t>(number());
     } else if (a == "--max-payload-mb") {
       o.max_payload_mb = static_cast<size_t>(number());
+    } else if (a == "--backfill") {
+      o.backfill = true;
+    } else if (a == "--end-ms") {
+      o.end_ms = static_cast<int64_t>(number());
+    } else if (a == "--max-skew-rounds") {
+      o.max_skew_rounds = static_cast<size_t>(number());
     } else {
       usage(("unknown flag " + a).c_str());
     }
   }
   if (o.series == 0 || o.samples_per_series == 0 || o.connections == 0 || o.batch == 0)
     usage("--series, --samples-per-series, --connections and --batch must be > 0");
+  if (o.backfill) {
+    if (o.step_ms == 0)
+      o.step_ms = 15'000;
+    if (!o.duration_given)
+      o.duration_s = 600; // still bounded: a stuck server fails the run
+    if (o.max_skew_rounds == 0)
+      usage("--max-skew-rounds must be > 0");
+  }
   if (o.step_ms == 0)
     o.step_ms = std::clamp<int64_t>(3'000'000 / static_cast<int64_t>(o.samples_per_series), 1,
                                     15'000);
@@ -277,6 +306,7 @@ void advance(fleet& f, double step_s, std::mt19937_64& rng) {
 struct payload {
   std::string body; // snappy block of a serialized prometheus.WriteRequest
   uint32_t samples;
+  uint32_t first_round = 0; // round of the first sample in the body
 };
 
 /// Accumulates TimeSeries entries of one connection into WriteRequests.
@@ -287,7 +317,10 @@ class request_builder {
 public:
   explicit request_builder(size_t batch) : batch_(batch) {}
 
-  void add(const std::string& label_bytes, int64_t t, double v) {
+  /// `round`: index of the sample's round (rounds are added in order).
+  void add(const std::string& label_bytes, int64_t t, double v, uint32_t round) {
+    if (count_ == 0)
+      first_round_ = round;
     prometheus::Sample s;
     s.set_timestamp(t);
     s.set_value(v);
@@ -324,6 +357,7 @@ public:
     payload p;
     p.body.assign(scratch_.data(), n);
     p.samples = static_cast<uint32_t>(count_);
+    p.first_round = first_round_;
     raw_.clear();
     count_ = 0;
     return p;
@@ -334,6 +368,7 @@ public:
 private:
   size_t batch_;
   size_t count_ = 0;
+  uint32_t first_round_ = 0;
   std::string raw_;
   std::string sample_bytes_;
   std::vector<char> scratch_;
@@ -544,12 +579,50 @@ struct worker_stats {
   clock_type::time_point finished;
 };
 
+/// Backfill pacing: each connection publishes the round of the next sample
+/// it has yet to get acknowledged; a connection waits before sending a round
+/// more than `skew` rounds past the slowest one's.
+class round_gate {
+public:
+  round_gate(size_t connections, size_t skew) : progress_(connections), skew_(skew) {}
+
+  void publish(size_t conn, uint32_t round) { progress_[conn].store(round); }
+  void done(size_t conn) { progress_[conn].store(UINT32_MAX); }
+
+  /// False when the deadline passed first.
+  bool wait_for(uint32_t round, clock_type::time_point deadline) const {
+    while (round > slowest() + skew_) {
+      if (clock_type::now() >= deadline)
+        return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+  }
+
+private:
+  uint64_t slowest() const {
+    uint64_t m = UINT32_MAX;
+    for (auto& p : progress_)
+      m = std::min<uint64_t>(m, p.load());
+    return m;
+  }
+
+  std::vector<std::atomic<uint32_t>> progress_;
+  uint64_t skew_;
+};
+
 void run_connection(const options& o, const std::vector<payload>& payloads,
-                    clock_type::time_point deadline, worker_stats& st) {
+                    clock_type::time_point deadline, worker_stats& st, round_gate* gate,
+                    size_t conn_index) {
   http_connection conn(o);
   double backoff_s = 0.01;
   size_t i = 0;
   while (i < payloads.size() && clock_type::now() < deadline) {
+    if (gate != nullptr) {
+      gate->publish(conn_index, payloads[i].first_round);
+      if (!gate->wait_for(payloads[i].first_round, deadline))
+        break;
+    }
     if (!conn.connected() && !conn.connect_once()) {
       ++st.conn_errors;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -583,6 +656,8 @@ void run_connection(const options& o, const std::vector<payload>& payloads,
       ++i; // 4xx: the batch can never succeed; Prometheus drops it too
     }
   }
+  if (gate != nullptr)
+    gate->done(conn_index);
   st.finished = clock_type::now();
 }
 
@@ -608,6 +683,9 @@ int main(int argc, char** argv) {
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();
   int64_t t0 = now_ms - static_cast<int64_t>(o.samples_per_series) * o.step_ms - 60'000;
+  if (o.backfill)
+    t0 = (o.end_ms > 0 ? o.end_ms : now_ms)
+         - static_cast<int64_t>(o.samples_per_series - 1) * o.step_ms;
   std::vector<std::vector<payload>> per_conn(o.connections);
   std::vector<fleet> fleets(o.connections);
   std::vector<size_t> rounds(o.connections, 0);
@@ -623,7 +701,7 @@ int main(int argc, char** argv) {
       advance(f, static_cast<double>(o.step_ms) / 1000.0, rng);
       int64_t t = t0 + static_cast<int64_t>(r) * o.step_ms;
       for (auto& s : f.series) {
-        builder.add(s.label_bytes, t, s.value);
+        builder.add(s.label_bytes, t, s.value, static_cast<uint32_t>(r));
         if (builder.full()) {
           per_conn[c].push_back(builder.finish());
           used += per_conn[c].back().body.size();
@@ -679,9 +757,10 @@ int main(int argc, char** argv) {
   auto start = clock_type::now();
   auto deadline = start + std::chrono::duration_cast<clock_type::duration>(
                             std::chrono::duration<double>(o.duration_s));
+  round_gate gate(o.connections, o.max_skew_rounds);
   for (size_t c = 0; c < o.connections; ++c)
     threads.emplace_back(run_connection, std::cref(o), std::cref(per_conn[c]), deadline,
-                         std::ref(stats[c]));
+                         std::ref(stats[c]), o.backfill ? &gate : nullptr, c);
   for (auto& t : threads)
     t.join();
 
@@ -725,5 +804,16 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(non2xx),
               static_cast<unsigned long long>(all.retries_503),
               static_cast<unsigned long long>(all.conn_errors), n_series);
+  if (o.backfill) {
+    std::printf("BACKFILL first_ts_ms=%lld last_ts_ms=%lld step_ms=%lld complete=%d\n",
+                static_cast<long long>(t0),
+                static_cast<long long>(t0 + static_cast<int64_t>(min_rounds - 1) * o.step_ms),
+                static_cast<long long>(o.step_ms), all.acked_samples == total_samples ? 1 : 0);
+    if (all.acked_samples != total_samples || min_rounds < o.samples_per_series) {
+      std::fprintf(stderr, "remote_write_load: backfill incomplete (%llu of %zu samples acked)\n",
+                   static_cast<unsigned long long>(all.acked_samples), total_samples);
+      return 2;
+    }
+  }
   return all.acked_samples > 0 ? 0 : 2;
 }

@@ -625,6 +625,10 @@ matrix evaluator::eval_call(const call_expr& c) {
       size_t lo = 0, hi = 0;
       size_t step = 0;
       for (int64_t ts = start_; ts <= end_; ts += interval_, ++step) {
+        // Per step, not only per series: one long series with a costly
+        // window function (quantile sorts the window) must still stop
+        // within milliseconds of a cancel or deadline.
+        ctx_.check();
         int64_t maxt = (pinned ? *pinned : ts) - offset;
         int64_t mint = maxt - range;
         while (hi < n_pts && pts[hi].t <= maxt) ++hi;

@@ -12,34 +12,13 @@
 //   ChunkedSeries { 1: Label, 2: Chunk }
 //   Chunk { 1: min_time_ms, 2: max_time_ms, 3: type (XOR=1), 4: data }
 
+#include "storage/coding.hpp"
+
 namespace nl::protocol {
 
 namespace {
 
 using storage::status;
-
-// CRC-32C (Castagnoli, reflected polynomial 0x82f63b78), table-driven.
-// TODO(dedup): storage/coding.hpp gets a crc32c on another branch; use that
-// one once both are merged.
-struct crc32c_table {
-  uint32_t t[256] = {};
-  constexpr crc32c_table() {
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k)
-        c = (c & 1) ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-      t[i] = c;
-    }
-  }
-};
-constexpr crc32c_table crc_table{};
-
-uint32_t crc32c(std::string_view data) {
-  uint32_t c = 0xffffffffu;
-  for (unsigned char b : data)
-    c = crc_table.t[(c ^ b) & 0xff] ^ (c >> 8);
-  return c ^ 0xffffffffu;
-}
 
 std::string_view type_name(int32_t t) {
   switch (t) {
@@ -196,7 +175,7 @@ void append_frame(std::string& out, int64_t query_index, const storage::label_se
   if (query_index != 0)
     w.int64_field(2, query_index);
   pb::writer(out).put_varint(msg.size());
-  uint32_t crc = crc32c(msg);
+  uint32_t crc = storage::crc32c(msg);
   const char be[4] = {static_cast<char>(crc >> 24), static_cast<char>(crc >> 16),
                       static_cast<char>(crc >> 8), static_cast<char>(crc)};
   out.append(be, 4);

@@ -16,8 +16,12 @@ struct fixed_route {
 
 // GET-only endpoints in Prometheus (rules, alerts, status) also answer 405
 // to POST; reads that Grafana may POST accept both.
-constexpr std::array<fixed_route, 9> fixed_routes{{
+constexpr std::array<fixed_route, 13> fixed_routes{{
   {"/api/v1/write", endpoint::write, false, true, false},
+  {"/api/v1/query", endpoint::query, true, true, false},
+  {"/api/v1/query_range", endpoint::query_range, true, true, false},
+  {"/api/v1/format_query", endpoint::format_query, true, true, false},
+  {"/api/v1/query_exemplars", endpoint::query_exemplars, true, true, false},
   {"/api/v1/series", endpoint::series, true, true, false},
   {"/api/v1/labels", endpoint::labels, true, true, false},
   {"/api/v1/status/buildinfo", endpoint::buildinfo, true, false, false},

@@ -9,6 +9,10 @@ namespace nl::protocol {
 
 enum class endpoint {
   write,             ///< POST /api/v1/write
+  query,             ///< GET|POST /api/v1/query
+  query_range,       ///< GET|POST /api/v1/query_range
+  format_query,      ///< GET|POST /api/v1/format_query
+  query_exemplars,   ///< GET|POST /api/v1/query_exemplars
   series,            ///< GET|POST /api/v1/series
   labels,            ///< GET|POST /api/v1/labels
   label_values,      ///< GET|POST /api/v1/label/<name>/values

@@ -44,7 +44,6 @@ result<matcher> matcher::make(match_type type, std::string name, std::string val
   if (type == match_type::regex || type == match_type::not_regex) {
     RE2::Options opts;
     opts.set_log_errors(false);
-    opts.set_dot_nl(true);
     auto re = std::make_shared<RE2>("^(?:" + m.value_ + ")$", opts);
     if (!re->ok())
       return status::invalid_argument("error parsing regexp: " + re->error());

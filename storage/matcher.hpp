@@ -1,7 +1,7 @@
 #pragma once
 // Label matchers (=, !=, =~, !~). Regular expressions are RE2, fully anchored
-// and with "." matching newlines, exactly as Prometheus anchors them
-// (^(?s:re)$).
+// exactly as Prometheus 2.42 anchors them: ^(?:re)$, so "." does not match a
+// newline (Prometheus 3 added the s flag; clients of 2.42 expect this).
 #include <memory>
 #include <string>
 #include <string_view>

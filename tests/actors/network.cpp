@@ -92,6 +92,7 @@ struct storage_fixture : fixture {
   wal_writer_actor wal;
   std::vector<head_block_actor> shards;
   index_actor idx;
+  query_planner_actor planner;
   network_actor net;
 
   storage_fixture() {
@@ -106,13 +107,14 @@ struct storage_fixture : fixture {
       shards.push_back(sys.spawn(head_block, std::make_shared<nl::storage::head>(hopts), wal, ho));
     }
     idx = sys.spawn(series_index, shards, std::chrono::milliseconds(1000));
-    net = sys.spawn(network, shards, idx, std::chrono::milliseconds(1000));
+    planner = sys.spawn(query_planner, idx, query_planner_options{});
+    net = sys.spawn(network, shards, idx, planner, std::chrono::milliseconds(1000));
     front->attach(net, shards.size());
     sched.run();
   }
 
   ~storage_fixture() {
-    for (caf::actor_addr a : {net.address(), idx.address(), shards[0].address(), shards[1].address(), wal.address()})
+    for (caf::actor_addr a : {net.address(), planner.address(), idx.address(), shards[0].address(), shards[1].address(), wal.address()})
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     sched.run();
   }
@@ -138,7 +140,7 @@ CAF_TEST(storage endpoints answer 503 until the storage is attached) {
 CAF_TEST(a write over the in-flight budget is refused before it is queued) {
   // A network actor that is never scheduled: jobs stay in flight.
   auto net = sys.spawn([]() -> network_actor::behavior_type {
-    return {[](write_job_ptr&) {}, [](meta_job_ptr&) {}};
+    return {[](write_job_ptr&) {}, [](meta_job_ptr&) {}, [](query_http_job_ptr&) {}};
   });
   front->attach(net, 2);
   call(post_write(write_body("a", 6, now_ms() - 60000)));
@@ -165,7 +167,7 @@ CAF_TEST(a write over the in-flight budget is refused before it is queued) {
 
 CAF_TEST(foreign encodings and broken bodies are client errors) {
   auto net = sys.spawn([]() -> network_actor::behavior_type {
-    return {[](write_job_ptr&) {}, [](meta_job_ptr&) {}};
+    return {[](write_job_ptr&) {}, [](meta_job_ptr&) {}, [](query_http_job_ptr&) {}};
   });
   front->attach(net, 1);
   auto gz = post_write(write_body("a", 1, now_ms()));

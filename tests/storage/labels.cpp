@@ -41,14 +41,15 @@ CAF_TEST(builder set del keep) {
   CAF_CHECK_EQUAL(kept.to_string(), "{c=\"3\"}");
 }
 
-CAF_TEST(regex matchers are fully anchored and dot matches newline) {
+CAF_TEST(regex matchers are fully anchored and dot stops at newline) {
   auto m = matcher::make(match_type::regex, "a", "fo+");
   CAF_REQUIRE(m.is_ok());
   CAF_CHECK(m->matches("foo"));
   CAF_CHECK(!m->matches("xfoo"));
   CAF_CHECK(!m->matches("foox"));
   auto dot = matcher::make(match_type::regex, "a", "a.b");
-  CAF_CHECK(dot->matches("a\nb"));
+  CAF_CHECK(!dot->matches("a\nb"));
+  CAF_CHECK(dot->matches("axb"));
   auto alt = matcher::make(match_type::regex, "a", "x|y");
   CAF_CHECK_EQUAL(alt->set_matches().size(), 2u);
   auto nre = matcher::make(match_type::not_regex, "a", ".+");

@@ -1,0 +1,130 @@
+#include "actors/query_planner.hpp"
+
+#include <algorithm>
+
+#include "actors/query_worker.hpp"
+#include "promql/analysis.hpp"
+#include "promql/parser.hpp"
+#include "protocol/query_json.hpp"
+
+namespace nl::actors {
+
+namespace {
+
+using protocol::api_error;
+
+selector to_selector(const storage::matcher_list& ms) {
+  selector out;
+  out.reserve(ms.size());
+  for (const auto& m : ms)
+    out.push_back(matcher_spec{static_cast<uint8_t>(m.type()), m.name(), m.value()});
+  return out;
+}
+
+}  // namespace
+
+query_planner_actor::behavior_type query_planner(
+  query_planner_actor::stateful_pointer<query_planner_state> self, index_actor index,
+  query_planner_options opts) {
+  self->state.index = std::move(index);
+  self->state.opts = opts;
+
+  // Answers a query still in flight (once) and forgets it.
+  auto finish = [self](uint64_t id, query_reply reply) {
+    auto& qs = self->state.queries;
+    auto it = qs.find(id);
+    if (it == qs.end())
+      return;  // already answered (timeout) — drop the late result
+    it->second.promise.deliver(std::move(reply));
+    qs.erase(it);
+  };
+
+  auto start_worker = [self, finish](uint64_t id, std::shared_ptr<query_job> job) {
+    auto it = self->state.queries.find(id);
+    if (it == self->state.queries.end())
+      return;
+    // Detached: evaluation is CPU-bound and must not hold a scheduler thread.
+    auto worker = self->spawn<caf::detached>(query_worker, std::move(job));
+    it->second.worker = caf::actor_cast<caf::actor>(worker);
+    self->request(worker, caf::infinite, query_run_atom_v)
+      .then([finish, id](query_reply& reply) { finish(id, std::move(reply)); },
+            [finish, id](caf::error& err) {
+              finish(id, query_error_reply(api_error::internal,
+                                     "query worker failed: " + caf::to_string(err)));
+            });
+  };
+
+  return {
+    [self, finish, start_worker](query_atom, query_request& req) -> caf::result<query_reply> {
+      auto& st = self->state;
+      auto parsed = promql::parse(req.query);
+      if (!parsed)
+        return query_error_reply(api_error::bad_data, "invalid parameter \"query\": " + parsed.error.message);
+      std::shared_ptr<const promql::expr> e{std::move(parsed.expr)};
+      auto type = e->type();
+      if (req.step > 0 && type != promql::value_type::scalar && type != promql::value_type::vector)
+        return query_error_reply(api_error::bad_data,
+                           "invalid expression type \"" + std::string(promql::to_string(type)) +
+                             "\" for range query, must be Scalar or instant Vector");
+      auto timeout = st.opts.timeout;
+      if (req.timeout_ms > 0)
+        timeout = std::min(timeout, std::chrono::milliseconds{req.timeout_ms});
+      int64_t end = req.step > 0 ? req.end : req.start;
+      auto windows = promql::find_selector_windows(*e, req.start, end, st.opts.lookback_delta_ms);
+
+      auto id = st.next_id++;
+      auto cancel = std::make_shared<std::atomic<bool>>(false);
+      auto job = std::make_shared<query_job>();
+      job->expr = e;
+      job->request = std::move(req);
+      job->cancel = cancel;
+      job->engine_opts.lookback_delta = st.opts.lookback_delta_ms;
+      job->engine_opts.max_samples = st.opts.max_samples;
+      job->engine_opts.cancel = cancel.get();
+      job->data.resize(windows.size());
+      for (size_t i = 0; i < windows.size(); ++i) {
+        job->data[i].matchers = windows[i].selector->matchers;
+        job->data[i].mint = windows[i].mint;
+        job->data[i].maxt = windows[i].maxt;
+      }
+      auto promise = self->make_response_promise<query_reply>();
+      st.queries.emplace(id, query_planner_state::running{promise, cancel, caf::actor{}});
+      self->delayed_send(self, timeout, query_expire_atom_v, id);
+
+      if (windows.empty()) {
+        start_worker(id, job);
+        return promise;
+      }
+      auto pending = std::make_shared<size_t>(windows.size());
+      for (size_t i = 0; i < windows.size(); ++i) {
+        select_request sel{to_selector(windows[i].selector->matchers), windows[i].mint,
+                           windows[i].maxt};
+        self->request(st.index, timeout, select_atom_v, std::move(sel))
+          .then(
+            [job, pending, i, id, start_worker](select_result& r) {
+              job->data[i].series = std::move(r.series);
+              if (--*pending == 0)
+                start_worker(id, job);
+            },
+            [finish, id](caf::error& err) {
+              if (err == caf::sec::request_timeout)
+                return;  // the expiry message answers it
+              finish(id, query_error_reply(api_error::internal, "fetching series: " + caf::to_string(err)));
+            });
+      }
+      return promise;
+    },
+    [self, finish](query_expire_atom, uint64_t id) {
+      auto& qs = self->state.queries;
+      auto it = qs.find(id);
+      if (it == qs.end())
+        return;
+      it->second.cancel->store(true);
+      if (it->second.worker)
+        self->send_exit(it->second.worker, caf::exit_reason::user_shutdown);
+      finish(id, query_error_reply(api_error::timeout, "query timed out in query execution"));
+    },
+  };
+}
+
+}  // namespace nl::actors

@@ -1,0 +1,56 @@
+#pragma once
+// The query planner: the entry of every PromQL query (/api/v1/query,
+// /api/v1/query_range). It parses, works out which series over which time
+// windows the query reads (promql/analysis.hpp), fetches them from the index
+// by message, and hands the fetched data to a fresh query worker that
+// evaluates on its own thread.
+//
+// Limits are the planner's: the deadline (query_timeout_seconds, or the
+// request's smaller `timeout`) runs from arrival; when it passes the planner
+// answers 503 "timeout" at once, raises the worker's cancel flag (the engine
+// checks it between steps and in long loops, so the CPU is free within
+// milliseconds) and kills the worker. max_samples_per_query is enforced by
+// the engine and answered 422 "execution".
+#include <caf/all.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+
+#include "actors/index.hpp"
+#include "actors/messages.hpp"
+
+namespace nl::actors {
+
+/// query: evaluate a PromQL query; always answers a query_reply (errors
+///   included, as Prometheus' JSON error envelope with its HTTP status).
+using query_planner_actor = caf::typed_actor<
+  caf::replies_to<query_atom, query_request>::with<query_reply>,
+  caf::reacts_to<query_expire_atom, uint64_t>>;
+
+struct query_planner_options {
+  std::chrono::milliseconds timeout{120000};  ///< ceiling and default
+  int64_t max_samples = 50000000;
+  int64_t lookback_delta_ms = 300000;
+};
+
+struct query_planner_state {
+  struct running {
+    caf::typed_response_promise<query_reply> promise;
+    std::shared_ptr<std::atomic<bool>> cancel;
+    caf::actor worker;  ///< invalid while fetching
+  };
+  index_actor index;
+  query_planner_options opts;
+  uint64_t next_id = 1;
+  std::unordered_map<uint64_t, running> queries;
+  static inline const char* name = "query_planner";
+};
+
+query_planner_actor::behavior_type query_planner(
+  query_planner_actor::stateful_pointer<query_planner_state> self, index_actor index,
+  query_planner_options opts);
+
+}  // namespace nl::actors

@@ -1,0 +1,51 @@
+#pragma once
+// A query worker: one per query, spawned detached (its own thread) by the
+// query planner with everything the query reads already fetched. It
+// evaluates with promql::engine and renders the JSON answer. The planner may
+// raise the cancel flag at any time (timeout); the engine then stops within
+// milliseconds and the worker's answer is dropped.
+#include <caf/all.hpp>
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "actors/messages.hpp"
+#include "promql/ast.hpp"
+#include "promql/engine.hpp"
+#include "protocol/api_json.hpp"
+#include "storage/matcher.hpp"
+
+namespace nl::actors {
+
+/// The series of one selector window, as the index returned them.
+struct fetched_window {
+  storage::matcher_list matchers;
+  int64_t mint = 0;  ///< ms, inclusive
+  int64_t maxt = 0;  ///< ms, inclusive
+  std::vector<series_data> series;
+};
+
+/// Everything a worker needs; shared with the planner until the worker runs.
+struct query_job {
+  std::shared_ptr<const promql::expr> expr;
+  query_request request;
+  std::vector<fetched_window> data;  ///< one per promql::find_selector_windows entry
+  std::shared_ptr<std::atomic<bool>> cancel;
+  promql::engine_options engine_opts;  ///< its `cancel` points into `cancel`
+};
+
+/// run: evaluate the job and answer the JSON envelope.
+using query_worker_actor = caf::typed_actor<caf::replies_to<query_run_atom>::with<query_reply>>;
+
+query_worker_actor::behavior_type query_worker(query_worker_actor::pointer self,
+                                               std::shared_ptr<query_job> job);
+
+/// An API error as a query reply: Prometheus' JSON envelope and status.
+query_reply query_error_reply(protocol::api_error kind, const std::string& message);
+
+/// Evaluates a job on the calling thread (the worker's handler; also used by
+/// tests without an actor system).
+query_reply run_query_job(query_job& job);
+
+}  // namespace nl::actors

@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""Differential PromQL test: the real Prometheus 2.42 (remote-write receiver)
+and Nightlight receive the same remote-written data; every query of
+differential_queries.txt then runs against both, as instant queries at
+several times and as range queries, and the answers must match: same result
+type, same label sets, same timestamps, values equal within a relative 1e-9
+(NaN equal to NaN), same order where the query orders (sort, sort_desc), and
+the same error type where Prometheus refuses.
+
+The data set (one hour at a 15 s interval, ending a minute ago) has counters
+with a reset, gauges with negative values, classic histograms, a summary with
+NaN quantiles, a series that goes stale and comes back, and a series that
+starts late.
+"""
+
+import math
+import os
+import random
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nlharness as h  # noqa: E402
+
+STEP_MS = 15000
+HOUR_MS = 3600 * 1000
+
+
+def build_data(t_start):
+    """{labels tuple: [(t, v), ...]} for one hour from t_start (ms)."""
+    rnd = random.Random(42)
+    series = {}
+    times = [t_start + i * STEP_MS for i in range(HOUR_MS // STEP_MS + 1)]
+
+    def add(labels, fn):
+        key = tuple(sorted(labels.items()))
+        series[key] = [(t, v) for t, v in ((t, fn(i, t)) for i, t in enumerate(times)) if v is not None]
+
+    for job in ("api", "web"):
+        for inst in ("host-1", "host-2", "host-3"):
+            for method in ("GET", "POST"):
+                for code in ("200", "500"):
+                    rate = rnd.uniform(0.1, 5.0) * (0.1 if code == "500" else 1.0)
+                    increments = [rnd.uniform(0.5, 1.5) * rate * 15 for _ in times]
+                    values, acc = [], 0.0
+                    for i in range(len(times)):
+                        acc += round(increments[i], 3)
+                        if job == "api" and inst == "host-1" and method == "GET" and code == "200" and i == 80:
+                            acc = 3.0  # counter reset
+                        values.append(acc)
+                    add({"__name__": "http_requests_total", "job": job, "instance": inst,
+                         "method": method, "code": code}, lambda i, t, v=values: v[i])
+    for n, inst in enumerate(("host-1", "host-2", "host-3")):
+        base = 1.5e9 + n * 5e8
+        add({"__name__": "node_memory_free_bytes", "job": "node", "instance": inst},
+            lambda i, t, b=base, k=n: b + 1e6 * i * (k - 1) + 3e7 * math.sin(i / 7.0))
+        add({"__name__": "temperature_celsius", "job": "sensors", "instance": inst, "room": "abc"[n]},
+            lambda i, t, k=n: 20.0 if i % 17 == 0 else round(15 + 20 * math.sin(i / 11.0 + k), 2))
+    # Present, then a staleness marker at 20m, gone until 40m, back again.
+    add({"__name__": "flappy_gauge", "instance": "host-1"},
+        lambda i, t: h.stale_nan() if i == 80 else (None if 80 < i < 160 else float(i % 9)))
+    add({"__name__": "flappy_gauge", "instance": "host-2"}, lambda i, t: float(i % 5))
+    add({"__name__": "late_series", "job": "late"}, lambda i, t: None if i < 180 else float(i * 2))
+    for q in ("0.5", "0.99"):
+        add({"__name__": "nan_summary", "job": "api", "quantile": q},
+            lambda i, t, q=q: float("nan") if i % 4 == 0 else float(q) * (i % 13))
+    bounds = ("0.1", "0.25", "0.5", "1", "2.5", "+Inf")
+    for job in ("api", "web"):
+        cum = [0.0] * len(bounds)
+        total = [0.0]
+        per_step = []
+        for i in range(len(times)):
+            obs = [rnd.uniform(0, 3) for _ in range(rnd.randint(5, 20))]
+            for j, b in enumerate(bounds):
+                cum[j] += sum(1 for o in obs if b == "+Inf" or o <= float(b))
+            total[0] += round(sum(obs), 4)
+            per_step.append((list(cum), total[0], cum[-1]))
+        for j, b in enumerate(bounds):
+            add({"__name__": "http_request_duration_seconds_bucket", "job": job, "instance": "host-1",
+                 "le": b}, lambda i, t, j=j, p=per_step: p[i][0][j])
+        add({"__name__": "http_request_duration_seconds_sum", "job": job, "instance": "host-1"},
+            lambda i, t, p=per_step: p[i][1])
+        add({"__name__": "http_request_duration_seconds_count", "job": job, "instance": "host-1"},
+            lambda i, t, p=per_step: p[i][2])
+    return series, times
+
+
+def push(port, series, times):
+    """One request per timestamp, in time order (both receivers reject
+    samples far behind their newest one)."""
+    by_time = {}
+    for labels, samples in series.items():
+        for t, v in samples:
+            by_time.setdefault(t, []).append((list(labels), [(t, v)]))
+    for t in times:
+        entries = by_time.get(t, [])
+        resp = h.remote_write(port, h.encode_series(entries))
+        if resp.status // 100 != 2:
+            raise AssertionError("push at %d to port %d: %s" % (t, port, resp))
+
+
+def load_queries(path, t_mid, t_end):
+    out = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            out.append(line.replace("{T_MID}", "%.3f" % (t_mid / 1000)).replace(
+                "{T_END}", "%.3f" % (t_end / 1000)))
+    return out
+
+
+def value_eq(a, b):
+    x, y = float(a), float(b)
+    if math.isnan(x) or math.isnan(y):
+        return math.isnan(x) and math.isnan(y)
+    if math.isinf(x) or math.isinf(y):
+        return x == y
+    return abs(x - y) <= 1e-9 * max(abs(x), abs(y)) or abs(x - y) <= 1e-12
+
+
+def key_of(metric):
+    return tuple(sorted(metric.items()))
+
+
+def compare(query, ref, got):
+    """None when equal, else a one-line description of the first difference."""
+    if ref.get("status") != got.get("status"):
+        return "status %s vs %s (%s)" % (ref.get("status"), got.get("status"),
+                                         got.get("error") or ref.get("error"))
+    if ref["status"] == "error":
+        if ref.get("errorType") != got.get("errorType"):
+            return "errorType %s vs %s (%s | %s)" % (ref.get("errorType"), got.get("errorType"),
+                                                    ref.get("error"), got.get("error"))
+        return None
+    rd, gd = ref["data"], got["data"]
+    if rd["resultType"] != gd["resultType"]:
+        return "resultType %s vs %s" % (rd["resultType"], gd["resultType"])
+    rt, rr, gr = rd["resultType"], rd["result"], gd["result"]
+    if rt in ("scalar", "string"):
+        if rr[0] != gr[0] or not (value_eq(rr[1], gr[1]) if rt == "scalar" else rr[1] == gr[1]):
+            return "%s %s vs %s" % (rt, rr, gr)
+        return None
+    ordered = query.startswith("sort")
+    if ordered and rt == "vector":
+        if [key_of(s["metric"]) for s in rr] != [key_of(s["metric"]) for s in gr]:
+            return "order differs: %s vs %s" % ([s["metric"] for s in rr][:3], [s["metric"] for s in gr][:3])
+    rmap = {key_of(s["metric"]): s for s in rr}
+    gmap = {key_of(s["metric"]): s for s in gr}
+    if len(rmap) != len(rr) or len(gmap) != len(gr):
+        return "duplicate label sets in a result"
+    if set(rmap) != set(gmap):
+        missing = set(rmap) - set(gmap)
+        extra = set(gmap) - set(rmap)
+        return "label sets differ: missing %s extra %s" % (list(missing)[:2], list(extra)[:2])
+    for k, rs in rmap.items():
+        gs = gmap[k]
+        if rt == "vector":
+            if rs["value"][0] != gs["value"][0] or not value_eq(rs["value"][1], gs["value"][1]):
+                return "%s: %s vs %s" % (dict(k), rs["value"], gs["value"])
+        else:
+            rv, gv = rs.get("values", []), gs.get("values", [])
+            if len(rv) != len(gv):
+                return "%s: %d points vs %d" % (dict(k), len(rv), len(gv))
+            for p, q in zip(rv, gv):
+                if p[0] != q[0] or not value_eq(p[1], q[1]):
+                    return "%s: point %s vs %s" % (dict(k), p, q)
+    return None
+
+
+def main():
+    p = h.arg_parser(__doc__.splitlines()[0])
+    p.add_argument("--queries", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                     "differential_queries.txt"))
+    args = p.parse_args()
+    checks = h.Checks()
+    # Data ends a minute ago, aligned to the scrape interval, so neither
+    # receiver sees samples from the future.
+    t_end = (h.now_ms() // STEP_MS) * STEP_MS - 60000
+    t_start = t_end - HOUR_MS
+    t_mid = t_start + HOUR_MS // 2
+    series, times = build_data(t_start)
+    queries = load_queries(args.queries, t_mid, t_end)
+    with h.Workdir(args.keep) as wd:
+        prom_dir, nl_dir = os.path.join(wd, "prom"), os.path.join(wd, "nl")
+        os.makedirs(prom_dir)
+        os.makedirs(nl_dir)
+        prom = h.Prometheus(prom_dir, h.PROMETHEUS_RECEIVER_CONFIG, receiver=True)
+        nl = h.Nightlight(args.nightlight, nl_dir)
+        try:
+            prom.start()
+            nl.start()
+            push(prom.port, series, times)
+            push(nl.port, series, times)
+            instants = [t_mid, t_end, t_start + 17 * 60000 + 7000, t_end + 150000]
+            ranges = [(t_start + 5 * 60000, t_end, 60000), (t_start, t_end + 300000, 37000)]
+            for q in queries:
+                diffs = []
+                for t in instants:
+                    params = [("query", q), ("time", "%.3f" % (t / 1000))]
+                    ref = h.api_get(prom.port, "/api/v1/query", params).json()
+                    got = h.api_get(nl.port, "/api/v1/query", params).json()
+                    d = compare(q, ref, got)
+                    if d:
+                        diffs.append("instant@%d: %s" % ((t - t_start) // 1000, d))
+                for start, end, step in ranges:
+                    params = [("query", q), ("start", "%.3f" % (start / 1000)),
+                              ("end", "%.3f" % (end / 1000)), ("step", "%g" % (step / 1000))]
+                    ref = h.api_get(prom.port, "/api/v1/query_range", params).json()
+                    got = h.api_get(nl.port, "/api/v1/query_range", params).json()
+                    d = compare(q, ref, got)
+                    if d:
+                        diffs.append("range step %ds: %s" % (step // 1000, d))
+                checks.check(q, not diffs, "; ".join(diffs)[:600])
+        finally:
+            nl.stop()
+            prom.stop()
+    return checks.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
