@@ -30,6 +30,12 @@ class fake_wal_file : public storage::writable_file {
     d_->syncs += 1;
     return storage::status::ok();
   }
+  storage::status truncate(uint64_t size) override {
+    // Only ever cuts back what this file appended (after a failed write).
+    if (size < d_->bytes.size())
+      d_->bytes.resize(size);
+    return storage::status::ok();
+  }
   storage::status close() override { return storage::status::ok(); }
 
  private:
