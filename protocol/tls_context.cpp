@@ -214,6 +214,12 @@ status configure(SSL_CTX* ctx, const tls_options& opts, const std::vector<x509_p
 }  // namespace
 
 result<tls_context_build> build_tls_context(const tls_options& opts) {
+  // OpenSSL's decoders queue errors even on paths that end well (a damaged
+  // certificate that still parses); the next handshake on this thread
+  // must not inherit them.
+  struct clear_errors {
+    ~clear_errors() { ERR_clear_error(); }
+  } guard;
   try {
     if (opts.require_client_cert && opts.ca_file.empty())
       return status::invalid_argument(
