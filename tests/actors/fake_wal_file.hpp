@@ -18,7 +18,7 @@ struct fake_wal_disk {
 
 class fake_wal_file : public storage::writable_file {
  public:
-  explicit fake_wal_file(std::shared_ptr<fake_wal_disk> d) : d_(std::move(d)) {}
+  explicit fake_wal_file(std::shared_ptr<fake_wal_disk> d) : d_(std::move(d)), start_(d_->bytes.size()) {}
   storage::status append(std::string_view data) override {
     if (d_->fail_appends)
       return storage::status::io_error("write: injected failure");
@@ -31,15 +31,14 @@ class fake_wal_file : public storage::writable_file {
     return storage::status::ok();
   }
   storage::status truncate(uint64_t size) override {
-    // Only ever cuts back what this file appended (after a failed write).
-    if (size < d_->bytes.size())
-      d_->bytes.resize(size);
+    d_->bytes.resize(start_ + size);
     return storage::status::ok();
   }
   storage::status close() override { return storage::status::ok(); }
 
  private:
   std::shared_ptr<fake_wal_disk> d_;
+  size_t start_;  // where this segment begins in d_->bytes
 };
 
 /// A segment writer whose files are fakes sharing `disk`. The directory must
