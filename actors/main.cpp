@@ -238,6 +238,10 @@ int main(int argc, char** argv) {
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // SIGHUP reloads certificates when TLS is on (the HTTP server installs
+  // its handler then); without TLS it must not kill the process, as a
+  // `systemctl reload` would.
+  signal(SIGHUP, SIG_IGN);
 
   cli_options cli;
   settings cfg;
