@@ -19,7 +19,7 @@ namespace {
 // Every accepted key is one row: its dotted name and a setter that converts
 // the YAML node, checks the range and stores the value. Errors throw with the
 // key's line, so the table is the whole schema (and the source of
-// docs/CONFIG.md).
+// README.md, "Configuration").
 struct key_spec {
   std::string name;
   std::function<void(const YAML::Node&, settings&, const std::string& where)> set;
@@ -334,7 +334,7 @@ cli_options parse_cli(int argc, char** argv) {
 std::string usage_text() {
   return "usage: nightlight [--config PATH] [--wal-repair] [--help] [--version]\n"
          "\n"
-         "  --config PATH   YAML configuration (see docs/CONFIG.md); built-in\n"
+         "  --config PATH   YAML configuration (see the README, Configuration); built-in\n"
          "                  defaults when absent\n"
          "  --wal-repair    truncate the WAL at the first corrupt record and start\n"
          "                  (the records after it are lost)\n"
