@@ -22,21 +22,6 @@ namespace nl::protocol {
 
 namespace {
 
-constexpr uint64_t fnv_offset = 1469598103934665603ULL;
-constexpr uint64_t fnv_prime = 1099511628211ULL;
-
-// Must stay identical to label_set::hash() (storage/labels.cpp); the
-// remote_write suite checks that on random label sets.
-inline uint64_t fnv_add(uint64_t h, std::string_view s) {
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= fnv_prime;
-  }
-  h ^= 0xff;
-  h *= fnv_prime;
-  return h;
-}
-
 // Byte classes for the legacy name syntax: bit 1 = may start a label name,
 // bit 2 = may continue one, bit 4/8 = the same for metric names (adds ':').
 struct name_table {
@@ -536,12 +521,10 @@ storage::label_set write_batch::label_set_of(const series_entry& s) const {
 }
 
 uint64_t hash_labels(const label_ref* labels, size_t n) {
-  uint64_t h = fnv_offset;
-  for (size_t i = 0; i < n; ++i) {
-    h = fnv_add(h, labels[i].name);
-    h = fnv_add(h, labels[i].value);
-  }
-  return h;
+  storage::label_hasher h;
+  for (size_t i = 0; i < n; ++i)
+    h.add(labels[i].name, labels[i].value);
+  return h.value();
 }
 
 storage::result<write_batch> decode_write_request(std::shared_ptr<const std::string> body,

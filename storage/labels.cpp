@@ -4,25 +4,6 @@
 
 namespace nl::storage {
 
-namespace {
-
-constexpr uint64_t fnv_offset = 1469598103934665603ULL;
-constexpr uint64_t fnv_prime = 1099511628211ULL;
-
-inline uint64_t fnv_add(uint64_t h, std::string_view s) {
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= fnv_prime;
-  }
-  // A separator byte that cannot occur in valid UTF-8 keeps ("ab","c") and
-  // ("a","bc") apart.
-  h ^= 0xff;
-  h *= fnv_prime;
-  return h;
-}
-
-}  // namespace
-
 label_set label_set::from_unsorted(std::vector<label> labels) {
   std::stable_sort(labels.begin(), labels.end(),
                    [](const label& a, const label& b) { return a.name < b.name; });
@@ -48,24 +29,20 @@ std::string_view label_set::get(std::string_view name) const {
 bool label_set::has(std::string_view name) const { return !get(name).empty(); }
 
 uint64_t label_set::hash() const {
-  uint64_t h = fnv_offset;
-  for (const auto& l : labels_) {
-    h = fnv_add(h, l.name);
-    h = fnv_add(h, l.value);
-  }
-  return h;
+  label_hasher h;
+  for (const auto& l : labels_)
+    h.add(l.name, l.value);
+  return h.value();
 }
 
 uint64_t label_set::hash_for(const std::vector<std::string>& names, bool on) const {
-  uint64_t h = fnv_offset;
+  label_hasher h;
   for (const auto& l : labels_) {
     bool listed = std::binary_search(names.begin(), names.end(), l.name);
-    if (listed != on)
-      continue;
-    h = fnv_add(h, l.name);
-    h = fnv_add(h, l.value);
+    if (listed == on)
+      h.add(l.name, l.value);
   }
-  return h;
+  return h.value();
 }
 
 int label_set::compare(const label_set& a, const label_set& b) {

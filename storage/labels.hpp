@@ -24,6 +24,32 @@ struct label {
   }
 };
 
+/// The label hash as a running computation (FNV-1a over names and values,
+/// a 0xff separator after each): label_set::hash() is add() of every pair in
+/// order. Code that holds labels in another form (the remote-write decoder)
+/// hashes through this so both always agree.
+class label_hasher {
+ public:
+  void add(std::string_view name, std::string_view value) {
+    mix(name);
+    mix(value);
+  }
+  uint64_t value() const { return h_; }
+
+ private:
+  void mix(std::string_view s) {
+    for (unsigned char c : s) {
+      h_ ^= c;
+      h_ *= 1099511628211ULL;
+    }
+    // A byte that cannot occur in valid UTF-8 keeps ("ab","c") and
+    // ("a","bc") apart.
+    h_ ^= 0xff;
+    h_ *= 1099511628211ULL;
+  }
+  uint64_t h_ = 1469598103934665603ULL;
+};
+
 class label_set {
  public:
   label_set() = default;
