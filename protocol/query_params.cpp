@@ -261,12 +261,14 @@ storage::result<int64_t> parse_duration_ns(std::string_view name, std::string_vi
 
 // -- form_params ---------------------------------------------------------------
 
-std::optional<std::string> query_unescape(std::string_view s) {
+namespace {
+
+std::optional<std::string> unescape(std::string_view s, bool plus_is_space) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
-    if (c == '+') {
+    if (c == '+' && plus_is_space) {
       out += ' ';
     } else if (c == '%') {
       if (s.size() - i < 3)
@@ -283,6 +285,12 @@ std::optional<std::string> query_unescape(std::string_view s) {
   }
   return out;
 }
+
+}  // namespace
+
+std::optional<std::string> query_unescape(std::string_view s) { return unescape(s, true); }
+
+std::optional<std::string> path_unescape(std::string_view s) { return unescape(s, false); }
 
 void form_params::add_pairs(std::string_view text) {
   while (!text.empty()) {

@@ -53,6 +53,10 @@ bool is_form_content_type(std::string_view content_type);
 /// Decodes %XX escapes and '+' (as space); nullopt on a malformed escape.
 std::optional<std::string> query_unescape(std::string_view s);
 
+/// Decodes %XX escapes; '+' stays '+' (URL paths, not forms). nullopt on a
+/// malformed escape.
+std::optional<std::string> path_unescape(std::string_view s);
+
 /// A time parameter: Unix seconds as a decimal float (fraction rounded to
 /// ms), RFC 3339 with optional fraction (truncated to ms) and offset, or the
 /// MinTime/MaxTime sentinel strings. Values beyond MinTime/MaxTime (and ±Inf)

@@ -1,5 +1,7 @@
 #include "protocol/router.hpp"
 
+#include "protocol/query_params.hpp"
+
 #include <array>
 
 namespace nl::protocol {
@@ -59,37 +61,7 @@ route decide(std::string_view method, endpoint ep, bool get, bool post, bool hea
   return r;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
-
-bool percent_decode_path(std::string_view s, std::string& out) {
-  out.clear();
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out += s[i];
-      continue;
-    }
-    if (i + 2 >= s.size())
-      return false;
-    int hi = hex_value(s[i + 1]);
-    int lo = hex_value(s[i + 2]);
-    if (hi < 0 || lo < 0)
-      return false;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return true;
-}
 
 bool is_api_path(std::string_view path) {
   return path.substr(0, 5) == "/api/";
@@ -111,10 +83,10 @@ route match_route(std::string_view method, std::string_view path) {
   if (path.size() > prefix.size() + suffix.size() && path.substr(0, prefix.size()) == prefix
       && path.substr(path.size() - suffix.size()) == suffix) {
     auto raw = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
-    std::string name;
-    if (raw.find('/') == std::string_view::npos && percent_decode_path(raw, name)) {
+    auto name = raw.find('/') == std::string_view::npos ? path_unescape(raw) : std::nullopt;
+    if (name) {
       auto r = decide(method, endpoint::label_values, true, true, false);
-      r.param = std::move(name);
+      r.param = std::move(*name);
       return r;
     }
   }

@@ -39,10 +39,6 @@ struct route {
 /// (HTTP methods are case-sensitive).
 route match_route(std::string_view method, std::string_view path);
 
-/// Percent-decodes `s`; '+' stays '+' (this is for paths, not forms).
-/// Returns false on a malformed escape.
-bool percent_decode_path(std::string_view s, std::string& out);
-
 /// True for the API paths that carry CORS headers (everything under /api/).
 bool is_api_path(std::string_view path);
 

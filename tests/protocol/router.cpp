@@ -1,6 +1,7 @@
 #define CAF_SUITE protocol.router
 #include "test_support.hpp"
 
+#include "protocol/query_params.hpp"
 #include "protocol/router.hpp"
 
 using namespace nl::protocol;
@@ -41,13 +42,11 @@ CAF_TEST(unknown paths are 404 and foreign methods 405 with Allow) {
   CAF_CHECK(match_route("get", "/api/v1/series").result == route::outcome::method_not_allowed);
 }
 
-CAF_TEST(percent decoding rejects broken escapes) {
-  std::string out;
-  CAF_CHECK(percent_decode_path("a%20b", out));
-  CAF_CHECK_EQUAL(out, "a b");
-  CAF_CHECK(!percent_decode_path("%", out));
-  CAF_CHECK(!percent_decode_path("%2", out));
-  CAF_CHECK(!percent_decode_path("%g0", out));
-  CAF_CHECK(percent_decode_path("a+b", out));
-  CAF_CHECK_EQUAL(out, "a+b");
+CAF_TEST(path decoding rejects broken escapes and keeps plus) {
+  CAF_CHECK_EQUAL(nl::protocol::path_unescape("a%20b").value_or("?"), "a b");
+  CAF_CHECK(!nl::protocol::path_unescape("%"));
+  CAF_CHECK(!nl::protocol::path_unescape("%2"));
+  CAF_CHECK(!nl::protocol::path_unescape("%g0"));
+  CAF_CHECK_EQUAL(nl::protocol::path_unescape("a+b").value_or("?"), "a+b");
+  CAF_CHECK_EQUAL(nl::protocol::query_unescape("a+b").value_or("?"), "a b");
 }
