@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 
