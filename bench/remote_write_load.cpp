@@ -11,6 +11,8 @@
 //          [--series 10000] [--samples-per-series 2000] [--connections 4]
 //          [--duration 20] [--batch 500] [--step-ms N] [--max-payload-mb 2048]
 //          [--backfill [--end-ms T] [--max-skew-rounds 20]]
+//          [--reconnect-every N]
+//          [--tls-ca F --tls-cert F --tls-key F [--tls-server-name N]]
 // Prints a human summary and one machine-readable "RESULT key=value ..." line.
 //
 // --backfill loads a fixed data set instead of measuring for a while: every
@@ -20,6 +22,13 @@
 // --max-skew-rounds rounds ahead of the slowest one, which keeps all writes
 // inside Prometheus' head append window although the data spans hours.
 // It exits non-zero unless every sample was acknowledged.
+//
+// --tls-* switches every connection to mutual TLS (TLS 1.2+, the server
+// verified against --tls-ca for --tls-server-name, default the --url host,
+// the client certificate presented); a connection that reconnects resumes
+// its previous session. The keep-alive loop is otherwise the same.
+// --reconnect-every N closes each connection after N requests (default:
+// never), to measure the cost of reconnecting and of TLS session resumption.
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -41,6 +50,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -50,6 +60,7 @@
 #include <snappy.h>
 
 #include "remote.pb.h"
+#include "tls_client.hpp"
 #include "types.pb.h"
 
 namespace {
@@ -71,6 +82,9 @@ struct options {
   int64_t end_ms = 0; // backfill: timestamp of the last round, 0 = now
   size_t max_skew_rounds = 20;
   bool duration_given = false;
+  size_t reconnect_every = 0; // close after this many requests per connection; 0 = keep
+  nl::bench::tls_options tls; // enabled when ca_file is set
+  bool tls_enabled() const { return !tls.ca_file.empty(); }
 };
 
 [[noreturn]] void usage(const char* msg) {
@@ -79,7 +93,9 @@ struct options {
                "usage: remote_write_load --url HOST:PORT [--path P] [--series N]\n"
                "  [--samples-per-series N] [--connections N] [--duration SECONDS]\n"
                "  [--batch N] [--step-ms N] [--max-payload-mb N]\n"
-               "  [--backfill [--end-ms T] [--max-skew-rounds N]]\n",
+               "  [--backfill [--end-ms T] [--max-skew-rounds N]]\n"
+               "  [--reconnect-every N]\n"
+               "  [--tls-ca FILE --tls-cert FILE --tls-key FILE [--tls-server-name NAME]]\n",
                msg);
   std::exit(64);
 }
@@ -139,12 +155,28 @@ options parse_args(int argc, char** argv) {
       o.end_ms = static_cast<int64_t>(number());
     } else if (a == "--max-skew-rounds") {
       o.max_skew_rounds = static_cast<size_t>(number());
+    } else if (a == "--reconnect-every") {
+      o.reconnect_every = static_cast<size_t>(number());
+    } else if (a == "--tls-ca") {
+      o.tls.ca_file = value();
+    } else if (a == "--tls-cert") {
+      o.tls.cert_file = value();
+    } else if (a == "--tls-key") {
+      o.tls.key_file = value();
+    } else if (a == "--tls-server-name") {
+      o.tls.server_name = value();
     } else {
       usage(("unknown flag " + a).c_str());
     }
   }
   if (o.series == 0 || o.samples_per_series == 0 || o.connections == 0 || o.batch == 0)
     usage("--series, --samples-per-series, --connections and --batch must be > 0");
+  bool any_tls = !o.tls.ca_file.empty() || !o.tls.cert_file.empty() || !o.tls.key_file.empty()
+                 || !o.tls.server_name.empty();
+  if (any_tls && (o.tls.ca_file.empty() || o.tls.cert_file.empty() || o.tls.key_file.empty()))
+    usage("--tls-ca, --tls-cert and --tls-key go together");
+  if (any_tls && o.tls.server_name.empty())
+    o.tls.server_name = o.host;
   if (o.backfill) {
     if (o.step_ms == 0)
       o.step_ms = 15'000;
@@ -397,9 +429,13 @@ struct response {
   bool close = false;
 };
 
+/// One keep-alive connection, plain or (with a TLS context) mutual TLS.
 class http_connection {
 public:
-  http_connection(const options& o) : opts_(o) {}
+  http_connection(const options& o, const nl::bench::tls_client_context* tls) : opts_(o) {
+    if (tls != nullptr)
+      tls_.emplace(*tls);
+  }
   ~http_connection() { disconnect(); }
 
   bool connect_once() {
@@ -427,14 +463,21 @@ public:
     }
     freeaddrinfo(res);
     rbuf_.clear();
+    if (fd_ >= 0 && tls_ && !tls_->handshake(fd_))
+      disconnect();
     return fd_ >= 0;
   }
 
   void disconnect() {
+    if (tls_)
+      tls_->close();
     if (fd_ >= 0)
       ::close(fd_);
     fd_ = -1;
   }
+
+  uint64_t tls_handshakes() const { return tls_ ? tls_->handshakes() : 0; }
+  uint64_t tls_resumed() const { return tls_ ? tls_->resumed() : 0; }
 
   bool connected() const { return fd_ >= 0; }
 
@@ -450,6 +493,15 @@ public:
                           "User-Agent: nightlight-remote-write-load/1\r\n"
                           "Content-Length: %zu\r\n\r\n",
                           opts_.path.c_str(), opts_.host.c_str(), opts_.port, body.size());
+    if (tls_) {
+      // One buffer, so head and body share TLS records instead of the head
+      // going out as a record (and a TCP segment) of its own.
+      wbuf_.assign(head, static_cast<size_t>(n));
+      wbuf_ += body;
+      if (!tls_->write_all(wbuf_.data(), wbuf_.size()))
+        return false;
+      return read_response(out);
+    }
     iovec iov[2] = {{head, static_cast<size_t>(n)},
                     {const_cast<char*>(body.data()), body.size()}};
     if (!write_all(iov, 2))
@@ -482,6 +534,13 @@ private:
 
   bool fill() {
     char buf[16384];
+    if (tls_) {
+      long r = tls_->read_some(buf, sizeof buf);
+      if (r <= 0)
+        return false;
+      rbuf_.append(buf, static_cast<size_t>(r));
+      return true;
+    }
     for (;;) {
       ssize_t r = ::recv(fd_, buf, sizeof buf, 0);
       if (r > 0) {
@@ -565,6 +624,8 @@ private:
   const options& opts_;
   int fd_ = -1;
   std::string rbuf_;
+  std::optional<nl::bench::tls_stream> tls_;
+  std::string wbuf_; // TLS only: request head + body
 };
 
 // --- the run -----------------------------------------------------------------
@@ -575,6 +636,8 @@ struct worker_stats {
   uint64_t acked_requests = 0;
   uint64_t retries_503 = 0;
   uint64_t conn_errors = 0;
+  uint64_t tls_handshakes = 0;
+  uint64_t tls_resumed = 0;
   std::map<int, uint64_t> non2xx;
   clock_type::time_point finished;
 };
@@ -613,10 +676,11 @@ private:
 
 void run_connection(const options& o, const std::vector<payload>& payloads,
                     clock_type::time_point deadline, worker_stats& st, round_gate* gate,
-                    size_t conn_index) {
-  http_connection conn(o);
+                    size_t conn_index, const nl::bench::tls_client_context* tls) {
+  http_connection conn(o, tls);
   double backoff_s = 0.01;
   size_t i = 0;
+  size_t sent = 0; // requests answered on this connection slot
   while (i < payloads.size() && clock_type::now() < deadline) {
     if (gate != nullptr) {
       gate->publish(conn_index, payloads[i].first_round);
@@ -636,7 +700,8 @@ void run_connection(const options& o, const std::vector<payload>& payloads,
       continue;
     }
     st.latencies_ms.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
-    if (r.close)
+    ++sent;
+    if (r.close || (o.reconnect_every > 0 && sent % o.reconnect_every == 0))
       conn.disconnect();
     if (r.status >= 200 && r.status < 300) {
       st.acked_samples += payloads[i].samples;
@@ -659,6 +724,8 @@ void run_connection(const options& o, const std::vector<payload>& payloads,
   if (gate != nullptr)
     gate->done(conn_index);
   st.finished = clock_type::now();
+  st.tls_handshakes = conn.tls_handshakes();
+  st.tls_resumed = conn.tls_resumed();
 }
 
 double percentile(std::vector<double>& v, double p) {
@@ -675,6 +742,9 @@ int main(int argc, char** argv) {
   GOOGLE_PROTOBUF_VERIFY_VERSION;
   std::signal(SIGPIPE, SIG_IGN); // a server closing mid-request is an error to count, not a crash
   auto o = parse_args(argc, argv);
+  nl::bench::tls_client_context tls;
+  if (o.tls_enabled() && !tls.init(o.tls))
+    return 3;
   // Pre-encode. Each connection owns whole targets (disjoint series) and
   // sends rounds in order, so every series' timestamps increase on the wire;
   // connections are encoded in parallel because snappy dominates.
@@ -760,7 +830,8 @@ int main(int argc, char** argv) {
   round_gate gate(o.connections, o.max_skew_rounds);
   for (size_t c = 0; c < o.connections; ++c)
     threads.emplace_back(run_connection, std::cref(o), std::cref(per_conn[c]), deadline,
-                         std::ref(stats[c]), o.backfill ? &gate : nullptr, c);
+                         std::ref(stats[c]), o.backfill ? &gate : nullptr, c,
+                         o.tls_enabled() ? &tls : nullptr);
   for (auto& t : threads)
     t.join();
 
@@ -772,6 +843,8 @@ int main(int argc, char** argv) {
     all.acked_requests += s.acked_requests;
     all.retries_503 += s.retries_503;
     all.conn_errors += s.conn_errors;
+    all.tls_handshakes += s.tls_handshakes;
+    all.tls_resumed += s.tls_resumed;
     for (auto& [code, n] : s.non2xx)
       all.non2xx[code] += n;
     end = std::max(end, s.finished);
@@ -797,13 +870,20 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(non2xx), codes.c_str(),
               static_cast<unsigned long long>(all.retries_503),
               static_cast<unsigned long long>(all.conn_errors));
+  if (o.tls_enabled())
+    std::printf("mutual TLS: %llu handshakes, %llu resumed\n",
+                static_cast<unsigned long long>(all.tls_handshakes),
+                static_cast<unsigned long long>(all.tls_resumed));
   std::printf("RESULT samples_per_sec=%.0f p50_ms=%.3f p99_ms=%.3f requests=%llu samples=%llu "
-              "seconds=%.3f non2xx=%llu retries=%llu conn_errors=%llu series=%zu\n",
+              "seconds=%.3f non2xx=%llu retries=%llu conn_errors=%llu series=%zu "
+              "tls=%d tls_handshakes=%llu tls_resumed=%llu\n",
               rate, p50, p99, static_cast<unsigned long long>(all.acked_requests),
               static_cast<unsigned long long>(all.acked_samples), secs,
               static_cast<unsigned long long>(non2xx),
               static_cast<unsigned long long>(all.retries_503),
-              static_cast<unsigned long long>(all.conn_errors), n_series);
+              static_cast<unsigned long long>(all.conn_errors), n_series, o.tls_enabled() ? 1 : 0,
+              static_cast<unsigned long long>(all.tls_handshakes),
+              static_cast<unsigned long long>(all.tls_resumed));
   if (o.backfill) {
     std::printf("BACKFILL first_ts_ms=%lld last_ts_ms=%lld step_ms=%lld complete=%d\n",
                 static_cast<long long>(t0),
