@@ -16,16 +16,6 @@ bool is_digit(int r) { return r >= '0' && r <= '9'; }
 bool is_alpha(int r) { return r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'); }
 bool is_alnum(int r) { return is_alpha(r) || is_digit(r); }
 
-int digit_value(int r) {
-  if (r >= '0' && r <= '9')
-    return r - '0';
-  if (r >= 'a' && r <= 'f')
-    return r - 'a' + 10;
-  if (r >= 'A' && r <= 'F')
-    return r - 'A' + 10;
-  return 16;
-}
-
 struct keyword {
   std::string_view word;
   token_kind kind;

@@ -42,6 +42,9 @@ std::string hex_escape(const char* prefix, uint32_t v, int digits) {
   return buf;
 }
 
+
+}  // namespace
+
 int digit_value(int r) {
   if (r >= '0' && r <= '9')
     return r - '0';
@@ -51,8 +54,6 @@ int digit_value(int r) {
     return r - 'A' + 10;
   return 16;
 }
-
-}  // namespace
 
 std::string go_unicode_name(int r) {
   uint32_t u = r < 0 ? 0xfffd : static_cast<uint32_t>(r);
@@ -95,8 +96,10 @@ uint32_t decode_rune(std::string_view s, size_t i, int& width) {
   return r;
 }
 
-std::string go_quote_rune(uint32_t r) {
-  std::string out = "'";
+namespace {
+
+// Go's strconv quoting of one rune inside a literal delimited by `quote`.
+void append_quoted_rune(std::string& out, uint32_t r, char quote) {
   switch (r) {
     case '\a': out += "\\a"; break;
     case '\b': out += "\\b"; break;
@@ -106,17 +109,27 @@ std::string go_quote_rune(uint32_t r) {
     case '\t': out += "\\t"; break;
     case '\v': out += "\\v"; break;
     case '\\': out += "\\\\"; break;
-    case '\'': out += "\\'"; break;
     default:
-      if (is_printable(r))
+      if (r == static_cast<uint32_t>(quote)) {
+        out += '\\';
+        out += quote;
+      } else if (is_printable(r)) {
         append_utf8(out, r);
-      else if (r < 0x80)
+      } else if (r < 0x80) {
         out += hex_escape("\\x", r, 2);
-      else if (r < 0x10000)
+      } else if (r < 0x10000) {
         out += hex_escape("\\u", r, 4);
-      else
+      } else {
         out += hex_escape("\\U", r, 8);
+      }
   }
+}
+
+}  // namespace
+
+std::string go_quote_rune(uint32_t r) {
+  std::string out = "'";
+  append_quoted_rune(out, r, '\'');
   out += '\'';
   return out;
 }
@@ -132,26 +145,7 @@ std::string go_quote(std::string_view s) {
       continue;
     }
     i += w;
-    switch (r) {
-      case '\a': out += "\\a"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\v': out += "\\v"; break;
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      default:
-        if (is_printable(r))
-          append_utf8(out, r);
-        else if (r < 0x80)
-          out += hex_escape("\\x", r, 2);
-        else if (r < 0x10000)
-          out += hex_escape("\\u", r, 4);
-        else
-          out += hex_escape("\\U", r, 8);
-    }
+    append_quoted_rune(out, r, '"');
   }
   out += '"';
   return out;

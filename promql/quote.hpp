@@ -17,6 +17,10 @@ bool unquote(std::string_view quoted, std::string& out);
 /// bytes as \xNN, non-printable runes as \xNN, \uNNNN or \UNNNNNNNN.
 std::string go_quote(std::string_view s);
 
+/// The value of a hexadecimal digit character, 16 for any other character
+/// (so it also bounds octal and decimal digits by comparison).
+int digit_value(int r);
+
 /// Go's %q of a rune: 'x', '\n', '\''.
 std::string go_quote_rune(uint32_t r);
 
