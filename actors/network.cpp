@@ -19,6 +19,27 @@ using protocol::http_reply;
 using protocol::http_request;
 using protocol::http_response;
 
+namespace {
+
+/// The answer a job gives when the actors go away before it was answered
+/// (shutdown or an actor restart): 503, which every client retries.
+void answer_dropped(const http_reply& reply, bool json, const char* what) {
+  http_response r;
+  r.status = 503;
+  if (json) {
+    r.content_type = "application/json";
+    r.body = std::string(R"({"status":"error","errorType":"unavailable","error":")") + what
+             + R"( dropped during shutdown or restart"})";
+  } else {
+    r.content_type = "text/plain; charset=utf-8";
+    r.body = std::string(what) + " dropped during shutdown or restart; retry";
+    r.headers.emplace_back("Retry-After", "1");
+  }
+  reply(std::move(r));
+}
+
+}  // namespace
+
 /// A write on its way through the actors. Created on an Asio thread,
 /// then touched only by the network actor. Its destructor guarantees the
 /// admission budget is returned and the client answered, even if the
@@ -42,14 +63,8 @@ struct write_job {
     if (!fe)
       return;
     fe->release(*this);
-    if (!answered && reply) {
-      http_response r;
-      r.status = 503;
-      r.content_type = "text/plain; charset=utf-8";
-      r.body = "write dropped during shutdown or restart; retry";
-      r.headers.emplace_back("Retry-After", "1");
-      reply(std::move(r));
-    }
+    if (!answered && reply)
+      answer_dropped(reply, false, "write");
   }
 };
 
@@ -61,13 +76,8 @@ struct meta_job {
   bool answered = false;
 
   ~meta_job() {
-    if (!answered && reply) {
-      http_response r;
-      r.status = 503;
-      r.content_type = "application/json";
-      r.body = R"({"status":"error","errorType":"unavailable","error":"request dropped during shutdown or restart"})";
-      reply(std::move(r));
-    }
+    if (!answered && reply)
+      answer_dropped(reply, true, "request");
   }
 };
 
@@ -79,13 +89,8 @@ struct query_http_job {
   bool answered = false;
 
   ~query_http_job() {
-    if (!answered && reply) {
-      http_response r;
-      r.status = 503;
-      r.content_type = "application/json";
-      r.body = R"({"status":"error","errorType":"unavailable","error":"query dropped during shutdown or restart"})";
-      reply(std::move(r));
-    }
+    if (!answered && reply)
+      answer_dropped(reply, true, "query");
   }
 };
 
