@@ -186,14 +186,15 @@ head_block_actor::behavior_type head_block(self_ptr self, std::shared_ptr<storag
       auto ms = compile_selector(req.matchers);
       if (!ms)
         return caf::make_error(caf::sec::invalid_argument, ms.error().message());
+      auto snaps = self->state.head->select(*ms, req.mint, req.maxt);
       select_result out;
-      for (auto& snap : self->state.head->select(*ms, req.mint, req.maxt)) {
+      out.series.reserve(snaps.size());
+      for (auto& snap : snaps) {
         series_data sd;
         sd.labels = std::move(snap.labels);
-        for (auto& c : snap.chunks) {
-          auto b = c->bytes();
-          sd.chunks.push_back({c->min_time(), c->max_time(), 1, std::string{b}});
-        }
+        sd.chunks.reserve(snap.chunks.size());
+        for (auto& c : snap.chunks)
+          sd.chunks.push_back({std::move(c)});
         out.series.push_back(std::move(sd));
       }
       return out;

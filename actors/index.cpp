@@ -1,6 +1,7 @@
 #include "actors/index.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <memory>
 
 namespace nl::actors {
@@ -86,13 +87,22 @@ index_actor::behavior_type series_index(self_ptr self, std::vector<head_block_ac
       return fan_out<select_result>(
         self,
         [](std::vector<select_result>& parts) {
-          // A series lives in exactly one shard: concatenate, then sort.
+          // A series lives in exactly one shard and every shard answers
+          // sorted by labels: merging keeps the order without a full sort.
+          auto by_labels = [](const series_data& x, const series_data& y) {
+            return x.labels < y.labels;
+          };
           select_result out;
-          for (auto& p : parts)
-            out.series.insert(out.series.end(), std::make_move_iterator(p.series.begin()),
-                              std::make_move_iterator(p.series.end()));
-          std::sort(out.series.begin(), out.series.end(),
-                    [](const series_data& x, const series_data& y) { return x.labels < y.labels; });
+          for (auto& p : parts) {
+            std::vector<series_data> merged;
+            merged.reserve(out.series.size() + p.series.size());
+            std::merge(std::make_move_iterator(out.series.begin()),
+                       std::make_move_iterator(out.series.end()),
+                       std::make_move_iterator(p.series.begin()),
+                       std::make_move_iterator(p.series.end()), std::back_inserter(merged),
+                       by_labels);
+            out.series = std::move(merged);
+          }
           return out;
         },
         a, r);

@@ -9,15 +9,18 @@
 //   CAF 0.17's serializer packs doubles arithmetically (detail::pack754),
 //   which loops forever on ±Inf and destroys NaN payloads such as
 //   Prometheus' staleness marker.
-// - Nothing holds a pointer, a callback or a shared buffer; chunk contents
-//   are copied bytes.
+// - Nothing holds a pointer or a callback. The one shared buffer is
+//   chunk_data's immutable chunk: locally it is passed by pointer (a query
+//   must not copy every chunk it reads), serialised it is its bytes.
 #include <caf/all.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "storage/labels.hpp"
+#include "storage/xor_chunk.hpp"
 
 namespace nl::actors {
 
@@ -83,14 +86,14 @@ struct series_list {
   bool truncated = false;
 };
 
-/// Samples of one series in [mint, maxt] as encoded chunks (copied bytes).
+/// One encoded XOR chunk, immutable and shared with the head that cut it
+/// (an open chunk is a frozen copy). Never null in a message. Serialised as
+/// its bytes; loading validates them (xor_chunk::from_bytes).
 struct chunk_data {
-  int64_t mint = 0;
-  int64_t maxt = 0;
-  uint8_t encoding = 0;  ///< storage chunk encoding id (1 = XOR)
-  std::string bytes;
+  std::shared_ptr<const storage::xor_chunk> chunk;
 };
 
+/// Samples of one series in [mint, maxt] as encoded chunks, in time order.
 struct series_data {
   storage::label_set labels;
   std::vector<chunk_data> chunks;
@@ -165,8 +168,23 @@ typename Inspector::result_type inspect(Inspector& f, series_list& x) {
   return f(caf::meta::type_name("nl::series_list"), x.items, x.truncated);
 }
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, chunk_data& x) {
-  return f(caf::meta::type_name("nl::chunk_data"), x.mint, x.maxt, x.encoding, x.bytes);
+typename std::enable_if<Inspector::reads_state, typename Inspector::result_type>::type
+inspect(Inspector& f, chunk_data& x) {
+  std::string bytes{x.chunk ? x.chunk->bytes() : std::string_view{}};
+  return f(caf::meta::type_name("nl::chunk_data"), bytes);
+}
+template <class Inspector>
+typename std::enable_if<Inspector::writes_state, typename Inspector::result_type>::type
+inspect(Inspector& f, chunk_data& x) {
+  std::string bytes;
+  auto load = [&]() -> caf::error {
+    auto c = storage::xor_chunk::from_bytes(bytes);
+    if (!c)
+      return caf::make_error(caf::sec::invalid_argument, c.error().message());
+    x.chunk = std::make_shared<const storage::xor_chunk>(std::move(*c));
+    return caf::none;
+  };
+  return f(caf::meta::type_name("nl::chunk_data"), bytes, caf::meta::load_callback(load));
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, series_data& x) {

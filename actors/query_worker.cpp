@@ -3,7 +3,6 @@
 #include <stdexcept>
 
 #include "protocol/query_json.hpp"
-#include "storage/xor_chunk.hpp"
 
 namespace nl::actors {
 
@@ -20,39 +19,23 @@ class fetched_queryable : public promql::queryable {
                                      int64_t maxt) override {
     for (auto& w : windows_)
       if (w.mint <= mint && w.maxt >= maxt && w.matchers == ms)
-        return decode(w, mint, maxt);
+        return shared(w);
     throw std::logic_error("query planner did not fetch a selector the engine reads");
   }
 
  private:
-  static std::vector<promql::series> decode(const fetched_window& w, int64_t mint, int64_t maxt) {
+  // The chunks are handed on, not decoded: the engine decodes one series
+  // at a time when it gets to it, within the window it asked for.
+  static std::vector<promql::series> shared(const fetched_window& w) {
     std::vector<promql::series> out;
     out.reserve(w.series.size());
     for (const auto& s : w.series) {
       promql::series ps;
       ps.labels = s.labels;
-      for (const auto& c : s.chunks) {
-        if (c.maxt < mint || c.mint > maxt)
-          continue;
-        storage::xor_iterator it{c.bytes};
-        while (it.next()) {
-          auto smp = it.at();
-          if (smp.t < mint)
-            continue;
-          if (smp.t > maxt)
-            break;
-          // Chunks of one series never overlap in the head; guard anyway so
-          // the engine's "sorted, unique t" contract holds.
-          if (!ps.samples.empty() && smp.t <= ps.samples.back().t)
-            continue;
-          ps.samples.push_back(smp);
-        }
-        if (!it.error().is_ok())
-          throw std::runtime_error("corrupt chunk of series " + s.labels.to_string() + ": " +
-                                   it.error().message());
-      }
-      if (!ps.samples.empty())
-        out.push_back(std::move(ps));
+      ps.chunks.reserve(s.chunks.size());
+      for (const auto& c : s.chunks)
+        ps.chunks.push_back(c.chunk);
+      out.push_back(std::move(ps));
     }
     return out;
   }

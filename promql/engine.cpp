@@ -26,6 +26,17 @@ void query_context::add_samples(int64_t n) {
     fail("query processing would load too many samples into memory in query execution");
 }
 
+const std::vector<storage::sample>& query_context::samples_of(const selected& d, const series& s,
+                                                              std::vector<storage::sample>& buf) {
+  if (s.chunks.empty())
+    return s.samples;
+  buf.clear();
+  if (auto st = storage::decode_chunks(s.chunks, d.mint, d.maxt, buf); !st)
+    throw eval_error{query_error::internal,
+                     "corrupt chunk of series " + s.labels.to_string() + ": " + st.message()};
+  return buf;
+}
+
 const expr& unwrap_parens(const expr& e) {
   const expr* p = &e;
   while (auto* pe = std::get_if<paren_expr>(&p->node)) p = pe->inner.get();
@@ -125,10 +136,11 @@ matrix evaluator::eval_vector_selector(const vector_selector& vs, bool timestamp
   const int64_t lookback = ctx_.opts->lookback_delta;
   auto pinned = at_time(vs.at, vs.at_timestamp);
   matrix out;
-  for (auto& s : it->second) {
+  std::vector<storage::sample> buf;
+  for (auto& s : it->second.all) {
     ctx_.check();
     series_points sp;
-    const auto& smp = s.samples;
+    const auto& smp = ctx_.samples_of(it->second, s, buf);
     size_t next = 0;  // first sample with t > ref (moves forward with ref)
     for (int64_t ts = start_; ts <= end_; ts += interval_) {
       int64_t ref = (pinned ? *pinned : ts) - vs.offset;
@@ -166,10 +178,11 @@ matrix evaluator::eval_matrix_selector(const matrix_selector& ms) {
   int64_t maxt = (pinned ? *pinned : start_) - vs.offset;
   int64_t mint = maxt - ms.range;
   matrix out;
-  for (auto& s : it->second) {
+  std::vector<storage::sample> buf;
+  for (auto& s : it->second.all) {
     ctx_.check();
     series_points sp;
-    for (auto& x : s.samples)
+    for (auto& x : ctx_.samples_of(it->second, s, buf))
       if (x.t >= mint && x.t <= maxt && !storage::is_stale_nan(x.v)) sp.points.push_back({x.t, x.v});
     if (sp.points.empty()) continue;
     ctx_.add_samples(static_cast<int64_t>(sp.points.size()));
@@ -348,7 +361,7 @@ query_result engine::run(const expr& e, queryable& q, int64_t start, int64_t end
     if (auto* s = std::get_if<string_literal>(&top.node)) return query_value{string_value{start, s->value}};
     for (auto& w : find_selector_windows(e, start, end, opts_.lookback_delta)) {
       ctx.check();
-      ctx.data[w.selector] = q.select(w.selector->matchers, w.mint, w.maxt);
+      ctx.data[w.selector] = {w.mint, w.maxt, q.select(w.selector->matchers, w.mint, w.maxt)};
     }
     detail::evaluator ev(ctx, start, end, step == 0 ? 1 : step);
     matrix m = ev.eval(e);

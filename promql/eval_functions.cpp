@@ -563,7 +563,7 @@ matrix evaluator::eval_call(const call_expr& c) {
     int64_t range, offset;
     std::optional<int64_t> pinned;
     matrix sub;                           // subquery result
-    const std::vector<series>* raw = nullptr;  // matrix selector data
+    const query_context::selected* raw = nullptr;  // matrix selector data
     if (auto* ms = std::get_if<matrix_selector>(&src.node)) {
       auto& vs = std::get<vector_selector>(ms->selector->node);
       auto it = ctx_.data.find(&vs);
@@ -580,10 +580,10 @@ matrix evaluator::eval_call(const call_expr& c) {
       offset = sq.offset;
       pinned = at_time(sq.at, sq.at_timestamp);
     }
-    const size_t n_series = raw ? raw->size() : sub.size();
+    const size_t n_series = raw ? raw->all.size() : sub.size();
     const bool keep_name = name == "last_over_time";
     matrix out;
-    std::vector<point> filtered;
+    std::vector<point> decoded, filtered;
     const bool counts_resets = name == "rate" || name == "increase";
     std::vector<uint32_t> reset_counts;
     for (size_t si = 0; si < n_series; ++si) {
@@ -593,15 +593,16 @@ matrix evaluator::eval_call(const call_expr& c) {
       size_t n_pts;
       if (raw) {
         // Range windows skip staleness markers; copy only when there are any.
-        auto& s = (*raw)[si];
+        auto& s = raw->all[si];
         labels = &s.labels;
-        pts = s.samples.data();
-        n_pts = s.samples.size();
+        const auto& smp = ctx_.samples_of(*raw, s, decoded);
+        pts = smp.data();
+        n_pts = smp.size();
         bool has_stale = false;  // no early exit: lets the compiler vectorize
-        for (auto& x : s.samples) has_stale |= storage::float_bits(x.v) == storage::stale_nan_bits;
+        for (auto& x : smp) has_stale |= storage::float_bits(x.v) == storage::stale_nan_bits;
         if (has_stale) {
           filtered.clear();
-          for (auto& x : s.samples)
+          for (auto& x : smp)
             if (!storage::is_stale_nan(x.v)) filtered.push_back(x);
           pts = filtered.data();
           n_pts = filtered.size();

@@ -40,8 +40,14 @@ struct query_context {
   int64_t query_end;
   std::chrono::steady_clock::time_point deadline;
   bool has_deadline = false;
+  /// What select() answered for one selector node, and the window asked.
+  struct selected {
+    int64_t mint;  ///< ms, inclusive
+    int64_t maxt;
+    std::vector<series> all;
+  };
   /// Raw series per selector node, fetched before evaluation.
-  std::unordered_map<const vector_selector*, std::vector<series>> data;
+  std::unordered_map<const vector_selector*, selected> data;
   int64_t current_samples = 0;
   uint32_t ticks = 0;
 
@@ -52,6 +58,10 @@ struct query_context {
     if (++ticks % 1024 == 0) check();
   }
   void add_samples(int64_t n);
+  /// The samples of `s` (one series of `d`): s.samples, or its chunks
+  /// decoded into `buf`. Throws on a corrupt chunk.
+  const std::vector<storage::sample>& samples_of(const selected& d, const series& s,
+                                                 std::vector<storage::sample>& buf);
 };
 
 class group_index;

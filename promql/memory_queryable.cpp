@@ -32,7 +32,7 @@ memory_queryable::memory_queryable(std::vector<series> data) {
 void memory_queryable::add(const storage::label_set& labels,
                            const std::vector<storage::sample>& samples) {
   auto it = std::lower_bound(data_.begin(), data_.end(), labels, label_less);
-  if (it == data_.end() || it->labels != labels) it = data_.insert(it, series{labels, {}});
+  if (it == data_.end() || it->labels != labels) it = data_.insert(it, series{labels, {}, {}});
   auto& dst = it->samples;
   for (auto& s : samples) {
     auto pos = std::lower_bound(dst.begin(), dst.end(), s.t,
@@ -54,7 +54,7 @@ std::vector<series> memory_queryable::select(const storage::matcher_list& ms, in
     auto hi = std::upper_bound(lo, s.samples.end(), maxt,
                                [](int64_t t, const storage::sample& a) { return t < a.t; });
     if (lo == hi) continue;
-    out.push_back(series{s.labels, std::vector<storage::sample>(lo, hi)});
+    out.push_back(series{s.labels, std::vector<storage::sample>(lo, hi), {}});
   }
   return out;
 }

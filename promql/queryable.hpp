@@ -3,17 +3,26 @@
 // the series matching a selector within a time window and gets their raw
 // samples, staleness markers included.
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "storage/labels.hpp"
 #include "storage/matcher.hpp"
 #include "storage/sample.hpp"
+#include "storage/xor_chunk.hpp"
 
 namespace nl::promql {
 
+/// One series of a select() answer. Its samples come either decoded or as
+/// the encoded chunks holding them; the engine decodes chunks only when it
+/// reaches the series, so a query over many series holds the samples of one
+/// series at a time instead of all of them.
 struct series {
   storage::label_set labels;
   std::vector<storage::sample> samples;  ///< sorted by t, unique t
+  /// When not empty: the samples are those of these chunks (time order)
+  /// that lie in the selected window, and `samples` is unused.
+  std::vector<std::shared_ptr<const storage::xor_chunk>> chunks;
 };
 
 /// Source of series for one query. Implementations need not be thread-safe;
@@ -23,7 +32,8 @@ class queryable {
   virtual ~queryable();
   /// Every series matching all of `ms` that has samples in [mint, maxt]
   /// (ms, inclusive), with exactly those samples, sorted by label set.
-  /// Samples may be staleness markers (storage::is_stale_nan).
+  /// Samples may be staleness markers (storage::is_stale_nan). A series
+  /// given as chunks may turn out to hold no sample in the window.
   virtual std::vector<series> select(const storage::matcher_list& ms, int64_t mint,
                                      int64_t maxt) = 0;
 };

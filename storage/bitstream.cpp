@@ -56,30 +56,11 @@ void bit_writer::write_varint(int64_t v) {
   write_uvarint(u);
 }
 
-bool bit_reader::read_bit(bool& bit) {
-  if (pos_ >= size_bits_)
-    return false;
-  bit = (data_[pos_ >> 3] >> (7 - (pos_ & 7))) & 1;
-  ++pos_;
-  return true;
-}
-
-bool bit_reader::read_bits(int n, uint64_t& out) {
+bool bit_reader::read_bits_slow(int n, uint64_t& out) {
   if (static_cast<size_t>(n) > size_bits_ - pos_)
     return false;
   if (n == 0) {
     out = 0;
-    return true;
-  }
-  size_t byte = pos_ >> 3;
-  if (n <= 56 && byte + 8 <= size_bits_ / 8) {
-    // Fast path: one big-endian 8-byte load covers the at most 7 + 56 bits.
-    uint64_t w;
-    std::memcpy(&w, data_ + byte, 8);
-    if constexpr (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
-      w = __builtin_bswap64(w);
-    out = (w << (pos_ & 7)) >> (64 - n);
-    pos_ += n;
     return true;
   }
   if (n > 32) {

@@ -4,6 +4,7 @@
 // given: every read reports whether the bits were there.
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 #include <vector>
 
@@ -57,9 +58,30 @@ class bit_reader {
   explicit bit_reader(std::string_view bytes)
     : data_(reinterpret_cast<const uint8_t*>(bytes.data())), size_bits_(bytes.size() * 8) {}
 
-  bool read_bit(bool& bit);
+  // read_bit and read_bits' common case are inline: chunk decoding calls
+  // them a few times per sample and is the hot loop of every query.
+  bool read_bit(bool& bit) {
+    if (pos_ >= size_bits_)
+      return false;
+    bit = (data_[pos_ >> 3] >> (7 - (pos_ & 7))) & 1;
+    ++pos_;
+    return true;
+  }
   /// REQUIRES: 0 <= n <= 64.
-  bool read_bits(int n, uint64_t& out);
+  bool read_bits(int n, uint64_t& out) {
+    size_t byte = pos_ >> 3;
+    if (n > 0 && n <= 56 && byte + 8 <= size_bits_ / 8) {
+      // One big-endian 8-byte load covers the at most 7 + 56 bits.
+      uint64_t w;
+      std::memcpy(&w, data_ + byte, 8);
+      if constexpr (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+        w = __builtin_bswap64(w);
+      out = (w << (pos_ & 7)) >> (64 - n);
+      pos_ += n;
+      return true;
+    }
+    return read_bits_slow(n, out);
+  }
   bool read_byte(uint8_t& out);
   /// Go's binary.ReadUvarint: at most 10 bytes, the 10th at most 1.
   bool read_uvarint(uint64_t& out);
@@ -68,6 +90,9 @@ class bit_reader {
   size_t remaining_bits() const { return size_bits_ - pos_; }
 
  private:
+  /// read_bits near the end of the range, for n == 0 and n > 56.
+  bool read_bits_slow(int n, uint64_t& out);
+
   const uint8_t* data_ = nullptr;
   size_t size_bits_ = 0;
   size_t pos_ = 0;  // in bits

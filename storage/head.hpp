@@ -48,11 +48,6 @@ struct series_snapshot {
   std::vector<std::shared_ptr<const xor_chunk>> chunks;
 };
 
-/// Appends the samples of `s` with mint <= t <= maxt to `out`, in time
-/// order. corruption if a chunk cannot be decoded.
-status decode_samples(const series_snapshot& s, int64_t mint, int64_t maxt,
-                      std::vector<sample>& out);
-
 struct head_stats {
   uint64_t series = 0;             ///< live series
   uint64_t series_created = 0;

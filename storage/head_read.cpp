@@ -7,25 +7,6 @@
 
 namespace nl::storage {
 
-status decode_samples(const series_snapshot& s, int64_t mint, int64_t maxt,
-                      std::vector<sample>& out) {
-  for (const auto& c : s.chunks) {
-    if (!c->overlaps(mint, maxt))
-      continue;
-    auto it = c->iterator();
-    while (it.next()) {
-      sample smp = it.at();
-      if (smp.t > maxt)
-        break;
-      if (smp.t >= mint)
-        out.push_back(smp);
-    }
-    if (!it.error())
-      return it.error();
-  }
-  return status::ok();
-}
-
 bool head::has_data_in(const mem_series& s, int64_t mint, int64_t maxt) {
   if (s.open.empty())
     return false;

@@ -1,5 +1,7 @@
 #include "storage/xor_chunk.hpp"
 
+#include <algorithm>
+
 // Layout (Prometheus chunkenc XOR, bits MSB-first; see storage/FORMAT.md, "Chunks (XOR)"):
 //   u16 big-endian sample count
 //   sample 0: varint(t0) (zigzag), 64 value bits
@@ -54,6 +56,43 @@ uint16_t xor_chunk::num_samples() const {
 }
 
 xor_iterator xor_chunk::iterator() const { return xor_iterator{bytes()}; }
+
+status xor_chunk::decode(int64_t mint, int64_t maxt, std::vector<sample>& out) const {
+  if (!overlaps(mint, maxt))
+    return status::ok();
+  xor_iterator it{bytes()};
+  out.reserve(out.size() + it.num_samples());
+  // next() is defined in this file, so the loop below gets it inlined.
+  while (it.next()) {
+    sample s = it.at();
+    if (s.t > maxt)
+      break;
+    if (s.t >= mint)
+      out.push_back(s);
+  }
+  return it.error();
+}
+
+status decode_chunks(const std::vector<std::shared_ptr<const xor_chunk>>& chunks, int64_t mint,
+                     int64_t maxt, std::vector<sample>& out) {
+  size_t total = out.size();
+  for (const auto& c : chunks)
+    if (c->overlaps(mint, maxt))
+      total += c->num_samples();
+  out.reserve(total);
+  for (const auto& c : chunks) {
+    size_t before = out.size();
+    if (auto st = c->decode(mint, maxt, out); !st)
+      return st;
+    if (before > 0) {
+      int64_t last = out[before - 1].t;
+      auto first_new = out.begin() + static_cast<std::ptrdiff_t>(before);
+      out.erase(first_new, std::find_if(first_new, out.end(),
+                                        [last](const sample& x) { return x.t > last; }));
+    }
+  }
+  return status::ok();
+}
 
 // -- xor_appender -----------------------------------------------------------
 

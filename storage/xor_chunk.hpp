@@ -38,12 +38,23 @@ class xor_chunk {
   bool overlaps(int64_t mint, int64_t maxt) const { return min_t_ <= maxt && max_t_ >= mint; }
   /// The iterator borrows this chunk's bytes: keep the chunk alive.
   xor_iterator iterator() const;
+  /// Appends the samples with mint <= t <= maxt to `out` in one pass,
+  /// growing `out` at most once. corruption on malformed bytes (`out` then
+  /// ends with the samples decoded before the fault).
+  status decode(int64_t mint, int64_t maxt, std::vector<sample>& out) const;
 
  private:
   std::vector<uint8_t> bytes_;
   int64_t min_t_;
   int64_t max_t_;
 };
+
+/// Appends the samples with mint <= t <= maxt of one series' chunks (in
+/// time order) to `out`, reserving room for them first. A sample not after
+/// the previous chunk's last one is dropped, so `out` stays strictly
+/// increasing in t even if chunks overlap. corruption on malformed bytes.
+status decode_chunks(const std::vector<std::shared_ptr<const xor_chunk>>& chunks, int64_t mint,
+                     int64_t maxt, std::vector<sample>& out);
 
 /// Encodes samples into an open chunk. No per-sample allocation beyond the
 /// geometric growth of one byte buffer. Single-threaded.

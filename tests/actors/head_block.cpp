@@ -33,7 +33,7 @@ append_batch batch(const label_set& l, std::vector<std::pair<int64_t, double>> s
 std::vector<std::pair<int64_t, double>> decode(const series_data& sd) {
   std::vector<std::pair<int64_t, double>> out;
   for (auto& c : sd.chunks) {
-    nl::storage::xor_iterator it{c.bytes};
+    auto it = c.chunk->iterator();
     while (it.next())
       out.emplace_back(it.at().t, it.at().v);
   }

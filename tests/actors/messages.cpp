@@ -5,6 +5,7 @@
 
 #include "actors/messages.hpp"
 #include "storage/sample.hpp"
+#include "storage/xor_chunk.hpp"
 
 using namespace nl::actors;
 using nl::storage::label_set;
@@ -77,12 +78,55 @@ CAF_TEST(query messages round trip) {
   CAF_CHECK_EQUAL(y.selectors.size(), 1u);
   CAF_CHECK_EQUAL(y.selectors[0][1].value, "a|b");
   CAF_CHECK_EQUAL(y.limit, 7u);
+}
+
+CAF_TEST(a shared chunk crosses a node boundary as its bytes) {
+  nl::storage::xor_appender app;
+  app.append(1000, 1.5);
+  app.append(16000, nl::storage::float_from_bits(nl::storage::stale_nan_bits));
   select_result sr;
-  sr.series.push_back({label_set::from_unsorted({{"__name__", "up"}}), {{1, 2, 1, std::string("\x00\x01", 2)}}});
-  auto out2 = round_trip(caf::make_message(sr));
-  auto& z = out2.get_as<select_result>(0);
+  sr.series.push_back({label_set::from_unsorted({{"__name__", "up"}}), {{app.snapshot()}}});
+  auto out = round_trip(caf::make_message(sr));
+  auto& z = out.get_as<select_result>(0);
   CAF_REQUIRE_EQUAL(z.series.size(), 1u);
-  CAF_CHECK_EQUAL(z.series[0].chunks[0].bytes, std::string("\x00\x01", 2));
+  auto& c = z.series[0].chunks.at(0).chunk;
+  CAF_REQUIRE(c != nullptr);
+  CAF_CHECK(c != sr.series[0].chunks[0].chunk);  // a new chunk, not the sender's pointer
+  CAF_CHECK_EQUAL(c->bytes(), app.bytes());
+  CAF_CHECK_EQUAL(c->min_time(), 1000);
+  CAF_CHECK_EQUAL(c->max_time(), 16000);
+}
+
+CAF_TEST(a malformed chunk from another node is refused) {
+  nl::storage::xor_appender app;
+  for (int i = 0; i < 10; ++i)
+    app.append(i * 15000, i * 0.25);
+  select_result sr;
+  sr.series.push_back({label_set::from_unsorted({{"__name__", "up"}}), {{app.snapshot()}}});
+  auto good = serialize(caf::make_message(sr));
+  std::string bytes{app.bytes()};
+  // The chunk's bytes are the buffer's tail (a length prefix before them):
+  // cut it short, or break its sample count, or empty it.
+  auto find_chunk = [&](const caf::byte_buffer& buf) {
+    auto* b = reinterpret_cast<const char*>(buf.data());
+    return std::string_view{b, buf.size()}.rfind(bytes);
+  };
+  auto at = find_chunk(good);
+  CAF_REQUIRE(at != std::string_view::npos);
+  auto refuse = [&](caf::byte_buffer buf) {
+    caf::message out;
+    caf::binary_deserializer src{sys, buf};
+    CAF_CHECK(src(out) != caf::none);
+  };
+  auto truncated = good;
+  truncated.resize(at + bytes.size() - 3);
+  refuse(truncated);
+  auto more_samples = good;
+  more_samples[at] = caf::byte{0xff};  // count says 65280+ samples, bytes hold 10
+  refuse(more_samples);
+  sr.series[0].chunks[0].chunk = std::make_shared<const nl::storage::xor_chunk>(
+    std::vector<uint8_t>{}, 0, 0);
+  refuse(serialize(caf::make_message(sr)));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

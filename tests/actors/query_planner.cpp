@@ -28,8 +28,7 @@ series_data make_series(int n, int64_t end_ms) {
   for (int i = 0; i < n; ++i) {
     app.append(t0 + i * step_ms, static_cast<double>(i % 97));
     if (app.num_samples() == 120 || i == n - 1) {
-      auto c = app.cut();
-      s.chunks.push_back(chunk_data{c->min_time(), c->max_time(), 1, std::string(c->bytes())});
+      s.chunks.push_back(chunk_data{app.cut()});
     }
   }
   return s;

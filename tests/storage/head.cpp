@@ -26,7 +26,7 @@ label_set metric(const std::string& name, const std::string& job, const std::str
 
 std::vector<sample> samples_of(const series_snapshot& s, int64_t mint, int64_t maxt) {
   std::vector<sample> out;
-  CAF_CHECK(decode_samples(s, mint, maxt, out).is_ok());
+  CAF_CHECK(decode_chunks(s.chunks, mint, maxt, out).is_ok());
   return out;
 }
 
