@@ -87,6 +87,22 @@ class bit_reader {
   bool read_uvarint(uint64_t& out);
   bool read_varint(int64_t& out);
 
+  /// The next bits, most significant first, in `w`: at least 57 of them
+  /// are valid. False (nothing read) when fewer than 8 bytes are left from
+  /// the current byte on; the reads above still work there.
+  bool peek(uint64_t& w) const {
+    size_t byte = pos_ >> 3;
+    if (byte + 8 > size_bits_ / 8)
+      return false;
+    std::memcpy(&w, data_ + byte, 8);
+    if constexpr (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+      w = __builtin_bswap64(w);
+    w <<= pos_ & 7;
+    return true;
+  }
+  /// Moves past `n` bits a peek() returned. REQUIRES: n <= 57.
+  void skip(int n) { pos_ += static_cast<size_t>(n); }
+
   size_t remaining_bits() const { return size_bits_ - pos_; }
 
  private:

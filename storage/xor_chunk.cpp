@@ -28,6 +28,114 @@ bool fits(int64_t dod, int n) {
   return dod >= -(half - 1) && dod <= half;
 }
 
+status decode_fault(const char* what, size_t sample_index) {
+  return status::corruption(std::string("xor chunk: ") + what + " in sample " +
+                            std::to_string(sample_index));
+}
+
+// Takes a new leading/trailing window (5 bits leading zeros, 6 bits
+// significant count with 64 written as 0). Returns the fault, or nullptr.
+inline const char* set_window(xor_decode_state& s, uint64_t leading, uint64_t sig) {
+  if (sig == 0)
+    sig = 64;
+  if (leading + sig > 64)
+    return "value window wider than 64 bits";
+  s.leading = static_cast<uint8_t>(leading);
+  s.trailing = static_cast<uint8_t>(64 - leading - sig);
+  return nullptr;
+}
+
+// Reads the significant bits of a changed value and applies them.
+inline const char* read_value_bits(bit_reader& r, xor_decode_state& s) {
+  int sig = 64 - s.leading - s.trailing;
+  uint64_t bits;
+  if (!r.read_bits(sig, bits))
+    return "truncated value";
+  // sig == 64 only with trailing 0, so the shift is always < 64.
+  s.value_bits ^= bits << s.trailing;
+  return nullptr;
+}
+
+// Reads a value delta (after the timestamp) onto s.value_bits. Returns the
+// fault, or nullptr.
+inline const char* read_value_delta(bit_reader& r, xor_decode_state& s) {
+  bool changed;
+  if (!r.read_bit(changed))
+    return "truncated value";
+  if (!changed)
+    return nullptr;
+  bool new_window;
+  if (!r.read_bit(new_window))
+    return "truncated value";
+  if (new_window) {
+    uint64_t leading, sig;
+    if (!r.read_bits(5, leading) || !r.read_bits(6, sig))
+      return "truncated value";
+    if (const char* what = set_window(s, leading, sig))
+      return what;
+  }
+  return read_value_bits(r, s);
+}
+
+constexpr int bucket_bits[] = {0, 14, 17, 20, 64};
+
+// Adds a delta of delta read as the n-bit two's complement-like raw value.
+inline void add_dod(xor_decode_state& s, uint64_t raw, int n) {
+  if (n > 0 && n < 64 && raw > (uint64_t{1} << (n - 1)))
+    raw -= uint64_t{1} << n;  // negative values come back as large ones
+  s.t_delta += raw;
+  s.t = static_cast<int64_t>(static_cast<uint64_t>(s.t) + s.t_delta);
+}
+
+// Reads the third or a later sample: delta of delta, then value.
+inline const char* read_later_sample(bit_reader& r, xor_decode_state& s) {
+  uint64_t w;
+  if (r.peek(w)) {
+    // Fast path, one load for the control bits: at most 4 prefix + 20 dod
+    // + 2 value flags + 11 window bits = 37 of the >= 57 peeked. The
+    // 64-bit dod bucket (never written for real data) takes the slow path.
+    int ones = ~w == 0 ? 4 : std::min(4, __builtin_clzll(~w));
+    int n = bucket_bits[ones];
+    if (n < 64) {
+      int used = ones + 1;  // the prefix and its closing 0
+      add_dod(s, n > 0 ? (w << used) >> (64 - n) : 0, n);
+      used += n;
+      bool changed = (w << used) >> 63;
+      ++used;
+      if (!changed) {
+        r.skip(used);
+        return nullptr;
+      }
+      bool new_window = (w << used) >> 63;
+      ++used;
+      if (new_window) {
+        uint64_t leading = (w << used) >> 59;
+        uint64_t sig = (w << (used + 5)) >> 58;
+        used += 11;
+        if (const char* what = set_window(s, leading, sig))
+          return what;
+      }
+      r.skip(used);
+      return read_value_bits(r, s);
+    }
+  }
+  // Up to four prefix bits select the delta-of-delta bucket.
+  int ones = 0;
+  for (; ones < 4; ++ones) {
+    bool bit;
+    if (!r.read_bit(bit))
+      return "truncated timestamp";
+    if (!bit)
+      break;
+  }
+  int n = bucket_bits[ones];
+  uint64_t raw = 0;
+  if (n > 0 && !r.read_bits(n, raw))
+    return "truncated timestamp";
+  add_dod(s, raw, n);
+  return read_value_delta(r, s);
+}
+
 }  // namespace
 
 // -- xor_chunk --------------------------------------------------------------
@@ -61,16 +169,36 @@ status xor_chunk::decode(int64_t mint, int64_t maxt, std::vector<sample>& out) c
   if (!overlaps(mint, maxt))
     return status::ok();
   xor_iterator it{bytes()};
-  out.reserve(out.size() + it.num_samples());
-  // next() is defined in this file, so the loop below gets it inlined.
-  while (it.next()) {
+  // The first two samples have encodings of their own: the iterator reads
+  // them.
+  while (it.read_ < 2) {
+    if (!it.next())
+      return it.error();
     sample s = it.at();
     if (s.t > maxt)
-      break;
+      return status::ok();
     if (s.t >= mint)
       out.push_back(s);
   }
-  return it.error();
+  // The rest in a tight loop on local copies of the state, writing into
+  // room made up front (trimmed afterwards).
+  bit_reader r = it.r_;
+  xor_decode_state st = it.st_;
+  size_t n = out.size();
+  out.resize(n + (it.total_ - it.read_));
+  sample* dst = out.data();
+  for (size_t i = it.read_; i < it.total_; ++i) {
+    if (const char* what = read_later_sample(r, st)) {
+      out.resize(n);
+      return decode_fault(what, i);
+    }
+    if (st.t > maxt)
+      break;
+    if (st.t >= mint)
+      dst[n++] = {st.t, float_from_bits(st.value_bits)};
+  }
+  out.resize(n);
+  return status::ok();
 }
 
 status decode_chunks(const std::vector<std::shared_ptr<const xor_chunk>>& chunks, int64_t mint,
@@ -194,8 +322,7 @@ xor_iterator::xor_iterator(std::string_view bytes) {
 }
 
 bool xor_iterator::fail(const char* what) {
-  err_ = status::corruption(std::string("xor chunk: ") + what + " in sample " +
-                            std::to_string(read_));
+  err_ = decode_fault(what, read_);
   return false;
 }
 
@@ -209,67 +336,16 @@ bool xor_iterator::next() {
       return fail("bad first timestamp");
     if (!r_.read_bits(64, bits))
       return fail("truncated first value");
-    t_ = t;
-    v_ = float_from_bits(bits);
-    ++read_;
-    return true;
-  }
-  if (read_ == 1) {
-    if (!r_.read_uvarint(t_delta_))
+    st_.t = t;
+    st_.value_bits = bits;
+  } else if (read_ == 1) {
+    if (!r_.read_uvarint(st_.t_delta))
       return fail("bad timestamp delta");
-    t_ = static_cast<int64_t>(static_cast<uint64_t>(t_) + t_delta_);
-    return read_value();
-  }
-  // Up to four prefix bits select the delta-of-delta bucket.
-  int ones = 0;
-  for (; ones < 4; ++ones) {
-    bool bit;
-    if (!r_.read_bit(bit))
-      return fail("truncated timestamp");
-    if (!bit)
-      break;
-  }
-  static constexpr int bucket_bits[] = {0, 14, 17, 20, 64};
-  int n = bucket_bits[ones];
-  int64_t dod = 0;
-  if (n > 0) {
-    uint64_t raw;
-    if (!r_.read_bits(n, raw))
-      return fail("truncated timestamp");
-    if (n < 64 && raw > (uint64_t{1} << (n - 1)))
-      raw -= uint64_t{1} << n;  // negative values come back as large ones
-    dod = static_cast<int64_t>(raw);
-  }
-  t_delta_ += static_cast<uint64_t>(dod);
-  t_ = static_cast<int64_t>(static_cast<uint64_t>(t_) + t_delta_);
-  return read_value();
-}
-
-bool xor_iterator::read_value() {
-  bool changed;
-  if (!r_.read_bit(changed))
-    return fail("truncated value");
-  if (changed) {
-    bool new_window;
-    if (!r_.read_bit(new_window))
-      return fail("truncated value");
-    if (new_window) {
-      uint64_t leading, sig;
-      if (!r_.read_bits(5, leading) || !r_.read_bits(6, sig))
-        return fail("truncated value");
-      if (sig == 0)
-        sig = 64;
-      if (leading + sig > 64)
-        return fail("value window wider than 64 bits");
-      leading_ = static_cast<uint8_t>(leading);
-      trailing_ = static_cast<uint8_t>(64 - leading - sig);
-    }
-    int sig = 64 - leading_ - trailing_;
-    uint64_t bits;
-    if (!r_.read_bits(sig, bits))
-      return fail("truncated value");
-    // sig == 64 only with trailing 0, so the shift is always < 64.
-    v_ = float_from_bits(float_bits(v_) ^ (bits << trailing_));
+    st_.t = static_cast<int64_t>(static_cast<uint64_t>(st_.t) + st_.t_delta);
+    if (const char* what = read_value_delta(r_, st_))
+      return fail(what);
+  } else if (const char* what = read_later_sample(r_, st_)) {
+    return fail(what);
   }
   ++read_;
   return true;

@@ -97,6 +97,15 @@ class xor_appender {
   uint8_t trailing_ = 0;
 };
 
+/// What an XOR decoder carries from one sample to the next.
+struct xor_decode_state {
+  int64_t t = 0;
+  uint64_t t_delta = 0;
+  uint64_t value_bits = 0;
+  uint8_t leading = 0;
+  uint8_t trailing = 0;
+};
+
 /// Decodes a chunk sample by sample. Stops with error() set on truncated or
 /// malformed bytes; never reads outside the given bytes.
 class xor_iterator {
@@ -107,24 +116,20 @@ class xor_iterator {
   /// Advances to the next sample; false at the end or on error.
   bool next();
   /// The current sample; valid after next() returned true.
-  sample at() const { return {t_, v_}; }
+  sample at() const { return {st_.t, float_from_bits(st_.value_bits)}; }
   /// ok, or corruption describing where decoding failed.
   const status& error() const { return err_; }
   uint16_t num_samples() const { return total_; }
 
  private:
+  friend class xor_chunk;  // decode() continues from an iterator's state
   bool fail(const char* what);
-  bool read_value();
 
   bit_reader r_;
   status err_;
   uint16_t total_ = 0;
   uint16_t read_ = 0;
-  int64_t t_ = 0;
-  uint64_t t_delta_ = 0;
-  double v_ = 0;
-  uint8_t leading_ = 0;
-  uint8_t trailing_ = 0;
+  xor_decode_state st_;
 };
 
 }  // namespace nl::storage

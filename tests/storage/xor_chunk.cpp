@@ -32,22 +32,6 @@ std::string from_hex(const std::string& h) {
   return out;
 }
 
-std::vector<sample> decode_all(std::string_view bytes, status& err) {
-  std::vector<sample> out;
-  xor_iterator it{bytes};
-  while (it.next())
-    out.push_back(it.at());
-  err = it.error();
-  return out;
-}
-
-std::string encode(const std::vector<sample>& in) {
-  xor_appender app;
-  for (auto& s : in)
-    app.append(s.t, s.v);
-  return std::string(app.bytes());
-}
-
 // Compares timestamps and value bits; returns the first differing index or -1.
 int first_difference(const std::vector<sample>& a, const std::vector<sample>& b) {
   if (a.size() != b.size())
@@ -56,6 +40,31 @@ int first_difference(const std::vector<sample>& a, const std::vector<sample>& b)
     if (a[i].t != b[i].t || float_bits(a[i].v) != float_bits(b[i].v))
       return static_cast<int>(i);
   return -1;
+}
+
+// Decodes with the iterator, and checks that the bulk decoder
+// (xor_chunk::decode, with its own fast path) gives the same samples and
+// the same error.
+std::vector<sample> decode_all(std::string_view bytes, status& err) {
+  std::vector<sample> out;
+  xor_iterator it{bytes};
+  while (it.next())
+    out.push_back(it.at());
+  err = it.error();
+  xor_chunk c{std::vector<uint8_t>(bytes.begin(), bytes.end()), INT64_MIN, INT64_MAX};
+  std::vector<sample> bulk;
+  auto st = c.decode(INT64_MIN, INT64_MAX, bulk);
+  CAF_CHECK_EQUAL(first_difference(out, bulk), -1);
+  CAF_CHECK_EQUAL(st.error_code(), err.error_code());
+  CAF_CHECK_EQUAL(st.message(), err.message());
+  return out;
+}
+
+std::string encode(const std::vector<sample>& in) {
+  xor_appender app;
+  for (auto& s : in)
+    app.append(s.t, s.v);
+  return std::string(app.bytes());
 }
 
 void check_round_trip(const std::vector<sample>& in) {
@@ -282,4 +291,32 @@ CAF_TEST(cut hands over the chunk and starts a fresh one) {
   CAF_CHECK_EQUAL(out[1].t, 6);
   CAF_CHECK(app.snapshot()->overlaps(6, 100));
   CAF_CHECK(!app.snapshot()->overlaps(7, 100));
+}
+
+CAF_TEST(decode keeps only the window and decode_chunks drops overlaps) {
+  xor_appender app;
+  for (int i = 0; i < 10; ++i)
+    app.append(i * 1000, i);
+  auto a = app.cut();  // t 0..9000
+  for (int i = 8; i < 20; ++i)
+    app.append(i * 1000, i * 10);  // overlaps a at 8000 and 9000
+  auto b = app.cut();
+  std::vector<sample> out;
+  CAF_CHECK(a->decode(2500, 4000, out).is_ok());
+  CAF_REQUIRE_EQUAL(out.size(), 2u);
+  CAF_CHECK_EQUAL(out[0].t, 3000);
+  CAF_CHECK_EQUAL(out[1].t, 4000);
+  out.clear();
+  CAF_CHECK(a->decode(10000, 20000, out).is_ok());  // outside: nothing
+  CAF_CHECK(out.empty());
+  CAF_CHECK(decode_chunks({a, b}, 5000, 12000, out).is_ok());
+  std::vector<int64_t> ts;
+  for (auto& s : out)
+    ts.push_back(s.t);
+  CAF_CHECK_EQUAL(ts, (std::vector<int64_t>{5000, 6000, 7000, 8000, 9000, 10000, 11000, 12000}));
+  CAF_CHECK_EQUAL(out[3].v, 8);    // a's sample wins over b's at 8000
+  CAF_CHECK_EQUAL(out[5].v, 100);  // b from 10000 on
+  auto bad = std::make_shared<const xor_chunk>(std::vector<uint8_t>{0, 5, 1}, 0, 100);
+  out.clear();
+  CAF_CHECK_EQUAL(decode_chunks({a, bad}, 0, 100000, out).error_code(), status::code::corruption);
 }
