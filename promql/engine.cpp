@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <exception>
+#include <thread>
 
 #include "promql/analysis.hpp"
 #include "promql/evaluator.hpp"
@@ -14,6 +16,8 @@ namespace detail {
 void fail(std::string message) { throw eval_error{query_error::execution, std::move(message)}; }
 
 void query_context::check() {
+  if (abandoned.load(std::memory_order_relaxed))
+    throw eval_error{query_error::internal, "abandoned after another part failed"};
   if (opts->cancel && opts->cancel->load(std::memory_order_relaxed))
     throw eval_error{query_error::canceled, "query was canceled in expression evaluation"};
   if (has_deadline && std::chrono::steady_clock::now() > deadline)
@@ -22,7 +26,11 @@ void query_context::check() {
 
 void query_context::add_samples(int64_t n) {
   current_samples += n;
-  if (current_samples > opts->max_samples)
+  check_held(current_samples);
+}
+
+void query_context::check_held(int64_t held) const {
+  if (held > opts->max_samples)
     fail("query processing would load too many samples into memory in query execution");
 }
 
@@ -206,6 +214,36 @@ matrix evaluator::eval_subquery(const subquery_expr& sq) {
   if (sub_start > sub_end) return {};
   evaluator inner(ctx_, sub_start, sub_end, step);
   return inner.eval(*sq.inner);
+}
+
+size_t evaluator::parallel_parts(size_t n) {
+  if (n < parallel_min_series) return 1;
+  return std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
+}
+
+void evaluator::for_each_series(size_t n, const std::function<void(size_t, size_t)>& fn) {
+  const size_t parts = parallel_parts(n);
+  std::exception_ptr first;  // written by the part that raised `abandoned`
+  auto run = [&](size_t part) {
+    try {
+      for (size_t i = n * part / parts, end = n * (part + 1) / parts; i < end; ++i) {
+        ctx_.check();
+        fn(i, part);
+      }
+    } catch (...) {
+      if (!ctx_.abandoned.exchange(true)) first = std::current_exception();
+    }
+  };
+  std::vector<std::thread> threads;
+  try {
+    for (size_t p = 1; p < parts; ++p) threads.emplace_back(run, p);
+  } catch (...) {  // no thread to be had: stop the ones started
+    if (!ctx_.abandoned.exchange(true)) first = std::current_exception();
+  }
+  run(0);
+  for (auto& t : threads) t.join();
+  ctx_.abandoned.store(false);
+  if (first) std::rethrow_exception(first);
 }
 
 std::vector<double> evaluator::scalar_steps(const matrix& m) const {

@@ -2,6 +2,7 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <ctime>
@@ -582,12 +583,23 @@ matrix evaluator::eval_call(const call_expr& c) {
     }
     const size_t n_series = raw ? raw->all.size() : sub.size();
     const bool keep_name = name == "last_over_time";
-    matrix out;
-    std::vector<point> decoded, filtered;
     const bool counts_resets = name == "rate" || name == "increase";
-    std::vector<uint32_t> reset_counts;
-    for (size_t si = 0; si < n_series; ++si) {
-      ctx_.check();
+    if (!raw)  // the subquery's output is released as it is read
+      for (auto& s : sub) ctx_.current_samples -= static_cast<int64_t>(s.points.size());
+    // Samples held at a step: the count before this node, the points every
+    // part has output for finished series, this series' points and window.
+    const int64_t base = ctx_.current_samples;
+    std::atomic<int64_t> published{0};
+    std::vector<series_points> results(n_series);
+    struct scratch {
+      std::vector<point> decoded, filtered;
+      std::vector<uint32_t> reset_counts;
+    };
+    std::vector<scratch> scratches(parallel_parts(n_series));
+    // Series are independent: with many of them, for_each_series spreads
+    // the decoding and the windows over the cores.
+    for_each_series(n_series, [&](size_t si, size_t part) {
+      auto& sc = scratches[part];
       const storage::label_set* labels;
       const point* pts;
       size_t n_pts;
@@ -595,30 +607,29 @@ matrix evaluator::eval_call(const call_expr& c) {
         // Range windows skip staleness markers; copy only when there are any.
         auto& s = raw->all[si];
         labels = &s.labels;
-        const auto& smp = ctx_.samples_of(*raw, s, decoded);
+        const auto& smp = ctx_.samples_of(*raw, s, sc.decoded);
         pts = smp.data();
         n_pts = smp.size();
         bool has_stale = false;  // no early exit: lets the compiler vectorize
         for (auto& x : smp) has_stale |= storage::float_bits(x.v) == storage::stale_nan_bits;
         if (has_stale) {
-          filtered.clear();
+          sc.filtered.clear();
           for (auto& x : smp)
-            if (!storage::is_stale_nan(x.v)) filtered.push_back(x);
-          pts = filtered.data();
-          n_pts = filtered.size();
+            if (!storage::is_stale_nan(x.v)) sc.filtered.push_back(x);
+          pts = sc.filtered.data();
+          n_pts = sc.filtered.size();
         }
       } else {
         labels = &sub[si].labels;
         pts = sub[si].points.data();
         n_pts = sub[si].points.size();
-        ctx_.current_samples -= static_cast<int64_t>(n_pts);  // the subquery's output
       }
       if (counts_resets) {
-        reset_counts.resize(n_pts);
+        sc.reset_counts.resize(n_pts);
         uint32_t n = 0;
         for (size_t i = 0; i < n_pts; ++i) {
           if (i > 0 && pts[i].v < pts[i - 1].v) ++n;
-          reset_counts[i] = n;
+          sc.reset_counts[i] = n;
         }
       }
       series_points sp;
@@ -635,9 +646,10 @@ matrix evaluator::eval_call(const call_expr& c) {
         while (hi < n_pts && pts[hi].t <= maxt) ++hi;
         while (lo < hi && pts[lo].t < mint) ++lo;
         if (lo == hi) continue;
-        ctx_.add_samples(static_cast<int64_t>(hi - lo));
+        ctx_.check_held(base + published.load(std::memory_order_relaxed) +
+                        static_cast<int64_t>(sp.points.size() + (hi - lo)));
         window w{pts + lo, hi - lo, mint, maxt, range, ts, 0, 0,
-                 counts_resets ? reset_counts.data() + lo : nullptr};
+                 counts_resets ? sc.reset_counts.data() + lo : nullptr};
         if (name == "quantile_over_time") {
           w.arg1 = scalar_at(0, step);
         } else if (name == "predict_linear") {
@@ -646,17 +658,17 @@ matrix evaluator::eval_call(const call_expr& c) {
           w.arg1 = scalar_at(0, step);
           w.arg2 = scalar_at(1, step);
         }
-        auto v = rf->second(w);
-        ctx_.current_samples -= static_cast<int64_t>(hi - lo);
-        if (v) {
-          sp.points.push_back({ts, *v});
-          ctx_.add_samples(1);
-        }
+        if (auto v = rf->second(w)) sp.points.push_back({ts, *v});
       }
-      if (sp.points.empty()) continue;
+      published.fetch_add(static_cast<int64_t>(sp.points.size()), std::memory_order_relaxed);
+      if (sp.points.empty()) return;
       sp.labels = keep_name ? *labels : drop_metric_name(*labels);
-      out.push_back(std::move(sp));
-    }
+      results[si] = std::move(sp);
+    });
+    ctx_.current_samples = base + published.load();
+    matrix out;
+    for (auto& r : results)
+      if (!r.points.empty()) out.push_back(std::move(r));
 
     for (auto& m : scalars)
       for (auto& s : m) ctx_.current_samples -= static_cast<int64_t>(s.points.size());

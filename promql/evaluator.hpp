@@ -1,8 +1,10 @@
 #pragma once
 // Internal to the engine: the step-wise evaluator shared by engine.cpp,
 // eval_functions.cpp, eval_aggregations.cpp and eval_binary.cpp.
+#include <atomic>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -50,9 +52,16 @@ struct query_context {
   std::unordered_map<const vector_selector*, selected> data;
   int64_t current_samples = 0;
   uint32_t ticks = 0;
+  /// Raised when one part of a for_each_series() failed: the other parts
+  /// stop at their next check().
+  std::atomic<bool> abandoned{false};
 
-  /// Throws canceled/timeout. Cheap; call per step and per series.
+  /// Throws canceled/timeout. Cheap; call per step and per series. Safe to
+  /// call from for_each_series() parts.
   void check();
+  /// Throws like add_samples() when `held` samples would exceed the limit;
+  /// for for_each_series() parts, which count on their own.
+  void check_held(int64_t held) const;
   /// check() every 1024 calls, for inner loops.
   void tick() {
     if (++ticks % 1024 == 0) check();
@@ -126,6 +135,17 @@ class evaluator {
     if (relabel_changes) merge_same_labels(out);
     return out;
   }
+
+  /// Calls fn(i, part) for every i in [0, n), in order within a part. Many
+  /// series (n >= parallel_min_series) are split into contiguous parts, one
+  /// per core, run on threads of their own besides this one; part says
+  /// which (0 .. parallel_parts(n) - 1), for per-part scratch space. fn may
+  /// only read shared state, call ctx().check()/check_held() and write
+  /// its own outputs. The first error is rethrown once all parts stopped.
+  void for_each_series(size_t n, const std::function<void(size_t, size_t)>& fn);
+  /// How many parts for_each_series(n) uses.
+  static size_t parallel_parts(size_t n);
+  static constexpr size_t parallel_min_series = 256;
 
   /// A scalar expression's value at every step (NaN where it has none).
   std::vector<double> scalar_steps(const matrix& m) const;

@@ -107,22 +107,30 @@ CAF_TEST(a malformed chunk from another node is refused) {
   std::string bytes{app.bytes()};
   // The chunk's bytes are the buffer's tail (a length prefix before them):
   // cut it short, or break its sample count, or empty it.
-  auto find_chunk = [&](const caf::byte_buffer& buf) {
+  auto find_chunk = [&](const std::vector<char>& buf) {
     auto* b = reinterpret_cast<const char*>(buf.data());
     return std::string_view{b, buf.size()}.rfind(bytes);
   };
   auto at = find_chunk(good);
   CAF_REQUIRE(at != std::string_view::npos);
-  auto refuse = [&](caf::byte_buffer buf) {
+  // CAF 0.17 reports a failed element as an empty message, not an error:
+  // either way no select_result arrives.
+  auto refuse = [&](const std::vector<char>& buf) {
     caf::message out;
     caf::binary_deserializer src{sys, buf};
-    CAF_CHECK(src(out) != caf::none);
+    auto err = src(out);
+    CAF_CHECK(err != caf::none || !out.match_elements<select_result>());
   };
+  {
+    caf::message out;
+    caf::binary_deserializer src{sys, good};
+    CAF_CHECK(src(out) == caf::none && out.match_elements<select_result>());
+  }
   auto truncated = good;
   truncated.resize(at + bytes.size() - 3);
   refuse(truncated);
   auto more_samples = good;
-  more_samples[at] = caf::byte{0xff};  // count says 65280+ samples, bytes hold 10
+  more_samples[at] = '\xff';  // count says 65280+ samples, bytes hold 10
   refuse(more_samples);
   sr.series[0].chunks[0].chunk = std::make_shared<const nl::storage::xor_chunk>(
     std::vector<uint8_t>{}, 0, 0);

@@ -1,6 +1,7 @@
 #define CAF_SUITE promql.engine
 #include "test_support.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -176,4 +177,48 @@ CAF_TEST(range queries reject range-vector expressions) {
   CAF_CHECK_EQUAL(r.error().type, query_error::bad_data);
   auto bad_step = eng.range(*must_parse("x"), q, 0, 60000, 0);
   CAF_CHECK(!bad_step.is_ok());
+}
+
+// 600 series are split over the cores (evaluator::for_each_series); every
+// series must come out as it does when evaluated alone.
+CAF_TEST(range functions over many series give each series its own answer) {
+  auto q = counters(600, 3600000);
+  engine eng;
+  auto all = eng.range(*must_parse("rate(x[5m])"), q, 600000, 3600000, 60000);
+  CAF_REQUIRE(all.is_ok());
+  auto& m = std::get<matrix>(all.value());
+  CAF_REQUIRE_EQUAL(m.size(), 600u);
+  for (int k = 0; k < 600; k += 37) {
+    auto one = eng.range(*must_parse("rate(x{i=\"" + std::to_string(k) + "\"}[5m])"), q, 600000,
+                         3600000, 60000);
+    CAF_REQUIRE(one.is_ok());
+    auto& s = std::get<matrix>(one.value()).at(0);
+    auto it = std::find_if(m.begin(), m.end(), [&](auto& x) { return x.labels == s.labels; });
+    CAF_REQUIRE(it != m.end());
+    CAF_CHECK_EQUAL(it->points.size(), s.points.size());
+    for (size_t i = 0; i < s.points.size() && i < it->points.size(); ++i) {
+      CAF_CHECK_EQUAL(it->points[i].t, s.points[i].t);
+      CAF_CHECK_EQUAL(it->points[i].v, s.points[i].v);
+    }
+  }
+}
+
+CAF_TEST(a failing part of a split evaluation fails the query once) {
+  auto q = counters(600, 3600000);
+  engine_options o;
+  o.max_samples = 20000;  // 600 series x 51 steps of output is more
+  engine eng(o);
+  auto r = eng.range(*must_parse("rate(x[5m])"), q, 600000, 3600000, 60000);
+  CAF_REQUIRE(!r.is_ok());
+  CAF_CHECK_EQUAL(r.error().type, query_error::execution);
+  CAF_CHECK_EQUAL(r.error().message,
+                  "query processing would load too many samples into memory in query execution");
+  std::atomic<bool> cancel{true};
+  engine_options c;
+  c.cancel = &cancel;
+  auto canceled = engine(c).range(*must_parse("rate(x[5m])"), q, 600000, 3600000, 60000);
+  CAF_REQUIRE(!canceled.is_ok());
+  CAF_CHECK_EQUAL(canceled.error().type, query_error::canceled);
+  // The engine is usable again afterwards.
+  CAF_CHECK(eng.range(*must_parse("rate(x{i=\"1\"}[5m])"), q, 600000, 3600000, 60000).is_ok());
 }
