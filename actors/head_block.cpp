@@ -51,7 +51,8 @@ void sort_unique(std::vector<T>& xs) {
 }
 
 // Runs `fn(matchers)` once per selector of `q` (once with no matchers when
-// there are none) and collects the results.
+// there are none) and collects the results. The head answers each one
+// sorted and distinct, so only a union of several needs sorting.
 template <class T, class Fn>
 caf::result<T> per_selector(const meta_query& q, Fn fn) {
   T out;
@@ -65,7 +66,8 @@ caf::result<T> per_selector(const meta_query& q, Fn fn) {
       fn(*ms, out.items);
     }
   }
-  sort_unique(out.items);
+  if (q.selectors.size() > 1)
+    sort_unique(out.items);
   return out;
 }
 

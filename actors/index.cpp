@@ -49,13 +49,19 @@ caf::result<T> fan_out(self_ptr self, Merge merge, const Ts&... xs) {
   return g->rp;
 }
 
+// Every shard answers sorted and distinct: merging keeps that order
+// without sorting again; only items found in several shards repeat.
 template <class List>
 List merge_lists(std::vector<List>& parts, uint64_t limit) {
   List out;
-  for (auto& p : parts)
-    out.items.insert(out.items.end(), std::make_move_iterator(p.items.begin()),
-                     std::make_move_iterator(p.items.end()));
-  std::sort(out.items.begin(), out.items.end());
+  for (auto& p : parts) {
+    decltype(out.items) merged;
+    merged.reserve(out.items.size() + p.items.size());
+    std::merge(std::make_move_iterator(out.items.begin()), std::make_move_iterator(out.items.end()),
+               std::make_move_iterator(p.items.begin()), std::make_move_iterator(p.items.end()),
+               std::back_inserter(merged));
+    out.items = std::move(merged);
+  }
   out.items.erase(std::unique(out.items.begin(), out.items.end()), out.items.end());
   if (limit > 0 && out.items.size() > limit) {
     out.items.resize(limit);

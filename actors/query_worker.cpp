@@ -9,8 +9,9 @@ namespace nl::actors {
 namespace {
 
 // Serves the engine's select() calls from the prefetched windows. The engine
-// asks for exactly the windows the planner computed with the same analysis,
-// so a lookup by matchers and bounds always hits.
+// asks for exactly the windows the planner computed, with the same analysis
+// and in the same order, so each request finds its own window and takes
+// its series over; a covering window is copied should one be asked again.
 class fetched_queryable : public promql::queryable {
  public:
   explicit fetched_queryable(std::vector<fetched_window>& windows) : windows_(windows) {}
@@ -18,23 +19,30 @@ class fetched_queryable : public promql::queryable {
   std::vector<promql::series> select(const storage::matcher_list& ms, int64_t mint,
                                      int64_t maxt) override {
     for (auto& w : windows_)
-      if (w.mint <= mint && w.maxt >= maxt && w.matchers == ms)
-        return shared(w);
+      if (!w.taken && w.mint == mint && w.maxt == maxt && w.matchers == ms) {
+        w.taken = true;
+        return convert(w.series, [](auto& x) -> auto&& { return std::move(x); });
+      }
+    for (auto& w : windows_)
+      if (!w.taken && w.mint <= mint && w.maxt >= maxt && w.matchers == ms)
+        return convert(w.series, [](const auto& x) -> const auto& { return x; });
     throw std::logic_error("query planner did not fetch a selector the engine reads");
   }
 
  private:
   // The chunks are handed on, not decoded: the engine decodes one series
-  // at a time when it gets to it, within the window it asked for.
-  static std::vector<promql::series> shared(const fetched_window& w) {
+  // at a time when it gets to it, within the window it asked for. `pass`
+  // moves or copies.
+  template <class Pass>
+  static std::vector<promql::series> convert(std::vector<series_data>& in, Pass pass) {
     std::vector<promql::series> out;
-    out.reserve(w.series.size());
-    for (const auto& s : w.series) {
+    out.reserve(in.size());
+    for (auto& s : in) {
       promql::series ps;
-      ps.labels = s.labels;
+      ps.labels = pass(s.labels);
       ps.chunks.reserve(s.chunks.size());
-      for (const auto& c : s.chunks)
-        ps.chunks.push_back(c.chunk);
+      for (auto& c : s.chunks)
+        ps.chunks.push_back(pass(c.chunk));
       out.push_back(std::move(ps));
     }
     return out;

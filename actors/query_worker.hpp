@@ -24,6 +24,7 @@ struct fetched_window {
   int64_t mint = 0;  ///< ms, inclusive
   int64_t maxt = 0;  ///< ms, inclusive
   std::vector<series_data> series;
+  bool taken = false;  ///< the engine took `series` over (moved out)
 };
 
 /// Everything a worker needs; shared with the planner until the worker runs.

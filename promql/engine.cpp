@@ -1,6 +1,7 @@
 #include "promql/engine.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <exception>
@@ -143,35 +144,43 @@ matrix evaluator::eval_vector_selector(const vector_selector& vs, bool timestamp
     throw eval_error{query_error::internal, "selector was not prepared: " + vs.name};
   const int64_t lookback = ctx_.opts->lookback_delta;
   auto pinned = at_time(vs.at, vs.at_timestamp);
-  matrix out;
-  std::vector<storage::sample> buf;
-  for (auto& s : it->second.all) {
-    ctx_.check();
+  const auto& d = it->second;
+  // Series are independent (see eval_call's range functions): samples held
+  // are the count before this node plus finished series' points.
+  const int64_t base = ctx_.current_samples;
+  std::atomic<int64_t> published{0};
+  std::vector<series_points> results(d.all.size());
+  std::vector<std::vector<storage::sample>> bufs(parallel_parts(d.all.size()));
+  for_each_series(d.all.size(), [&](size_t si, size_t part) {
+    auto& s = d.all[si];
     series_points sp;
-    const auto& smp = ctx_.samples_of(it->second, s, buf);
+    const auto& smp = ctx_.samples_of(d, s, bufs[part]);
     size_t next = 0;  // first sample with t > ref (moves forward with ref)
     for (int64_t ts = start_; ts <= end_; ts += interval_) {
       int64_t ref = (pinned ? *pinned : ts) - vs.offset;
       if (pinned && ts != start_) {
         // Pinned: same answer at every step.
-        if (!sp.points.empty() && sp.points.back().t == ts - interval_) {
+        if (!sp.points.empty() && sp.points.back().t == ts - interval_)
           sp.points.push_back({ts, sp.points.back().v});
-          ctx_.add_samples(1);
-        }
-        continue;
+      } else {
+        while (next < smp.size() && smp[next].t <= ref) ++next;
+        if (next == 0) continue;
+        const auto& last = smp[next - 1];
+        if (last.t < ref - lookback || storage::is_stale_nan(last.v)) continue;
+        sp.points.push_back({ts, timestamps ? static_cast<double>(last.t) / 1000 : last.v});
       }
-      while (next < smp.size() && smp[next].t <= ref) ++next;
-      if (next == 0) continue;
-      const auto& last = smp[next - 1];
-      if (last.t < ref - lookback || storage::is_stale_nan(last.v)) continue;
-      sp.points.push_back({ts, timestamps ? static_cast<double>(last.t) / 1000 : last.v});
-      ctx_.add_samples(1);
+      ctx_.check_held(base + published.load(std::memory_order_relaxed) +
+                      static_cast<int64_t>(sp.points.size()));
     }
-    if (!sp.points.empty()) {
-      sp.labels = s.labels;
-      out.push_back(std::move(sp));
-    }
-  }
+    published.fetch_add(static_cast<int64_t>(sp.points.size()), std::memory_order_relaxed);
+    if (sp.points.empty()) return;
+    sp.labels = s.labels;
+    results[si] = std::move(sp);
+  });
+  ctx_.current_samples = base + published.load();
+  matrix out;
+  for (auto& r : results)
+    if (!r.points.empty()) out.push_back(std::move(r));
   return out;
 }
 
