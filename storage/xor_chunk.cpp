@@ -87,8 +87,9 @@ inline void add_dod(xor_decode_state& s, uint64_t raw, int n) {
   s.t = static_cast<int64_t>(static_cast<uint64_t>(s.t) + s.t_delta);
 }
 
-// Reads the third or a later sample: delta of delta, then value.
-inline const char* read_later_sample(bit_reader& r, xor_decode_state& s) {
+// Reads the third or a later sample: delta of delta, then value. Always
+// inlined: in xor_chunk::decode's loop the state then stays in registers.
+[[gnu::always_inline]] inline const char* read_later_sample(bit_reader& r, xor_decode_state& s) {
   uint64_t w;
   if (r.peek(w)) {
     // Fast path, one load for the control bits: at most 4 prefix + 20 dod
