@@ -171,6 +171,9 @@ class head {
   /// Series matching `ms` with data in [mint, maxt], in ref order.
   std::vector<const mem_series*> matching(const matcher_list& ms, int64_t mint,
                                           int64_t maxt) const;
+  /// The same, sorted by labels.
+  std::vector<const mem_series*> sorted_matching(const matcher_list& ms, int64_t mint,
+                                                 int64_t maxt) const;
   postings_list matching_refs(const matcher_list& ms, int64_t mint, int64_t maxt) const;
   bool covers_everything(const matcher_list& ms, int64_t mint, int64_t maxt) const;
 

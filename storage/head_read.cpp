@@ -7,6 +7,24 @@
 
 namespace nl::storage {
 
+namespace {
+
+// label_set's order (label_set::compare) on interned labels. Equal strings
+// of one index share a pointer (values per name), so most pairs are told
+// equal without comparing bytes: sorting before materialising is cheaper.
+bool interned_less(const std::vector<interned_label>& a, const std::vector<interned_label>& b) {
+  size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i].name != b[i].name)
+      return *a[i].name < *b[i].name;
+    if (a[i].value != b[i].value)
+      return *a[i].value < *b[i].value;
+  }
+  return a.size() < b.size();
+}
+
+}  // namespace
+
 bool head::has_data_in(const mem_series& s, int64_t mint, int64_t maxt) {
   if (s.open.empty())
     return false;
@@ -29,6 +47,14 @@ std::vector<const head::mem_series*> head::matching(const matcher_list& ms, int6
   return out;
 }
 
+std::vector<const head::mem_series*> head::sorted_matching(const matcher_list& ms, int64_t mint,
+                                                           int64_t maxt) const {
+  auto out = matching(ms, mint, maxt);
+  std::sort(out.begin(), out.end(),
+            [](const mem_series* a, const mem_series* b) { return interned_less(a->labels, b->labels); });
+  return out;
+}
+
 postings_list head::matching_refs(const matcher_list& ms, int64_t mint, int64_t maxt) const {
   postings_list out;
   for (const auto* s : matching(ms, mint, maxt))
@@ -44,8 +70,10 @@ bool head::covers_everything(const matcher_list& ms, int64_t mint, int64_t maxt)
 
 std::vector<series_snapshot> head::select(const matcher_list& ms, int64_t mint,
                                           int64_t maxt) const {
+  auto found = sorted_matching(ms, mint, maxt);
   std::vector<series_snapshot> out;
-  for (const auto* s : matching(ms, mint, maxt)) {
+  out.reserve(found.size());
+  for (const auto* s : found) {
     series_snapshot snap;
     snap.ref = s->ref;
     snap.labels = materialize(*s);
@@ -56,17 +84,15 @@ std::vector<series_snapshot> head::select(const matcher_list& ms, int64_t mint,
       snap.chunks.push_back(s->open.snapshot());
     out.push_back(std::move(snap));
   }
-  std::sort(out.begin(), out.end(), [](const series_snapshot& a, const series_snapshot& b) {
-    return a.labels < b.labels;
-  });
   return out;
 }
 
 std::vector<label_set> head::series(const matcher_list& ms, int64_t mint, int64_t maxt) const {
+  auto found = sorted_matching(ms, mint, maxt);
   std::vector<label_set> out;
-  for (const auto* s : matching(ms, mint, maxt))
+  out.reserve(found.size());
+  for (const auto* s : found)
     out.push_back(materialize(*s));
-  std::sort(out.begin(), out.end());
   return out;
 }
 

@@ -1,6 +1,7 @@
 #define CAF_SUITE storage.head
 #include "test_support.hpp"
 
+#include <algorithm>
 #include <malloc.h>
 
 #include <cmath>
@@ -171,6 +172,30 @@ CAF_TEST(select returns only overlapping chunks and frozen open chunks) {
   CAF_CHECK(h.select({}, -10, -1).empty());
   CAF_CHECK_EQUAL(h.select({}, 0, 0).size(), 2u);
   CAF_CHECK(h.select({m(match_type::equal, "job", "nope")}, min_i64, max_i64).empty());
+}
+
+CAF_TEST(select and series sort by labels like label_set) {
+  // Created in an order unrelated to the label order; prefixes, shared
+  // values under different names and a missing label all take part.
+  std::vector<label_set> sets = {
+    ls({{"__name__", "b"}, {"job", "x"}}),
+    ls({{"__name__", "a"}, {"job", "y"}, {"zone", "1"}}),
+    ls({{"__name__", "a"}, {"job", "y"}}),
+    ls({{"__name__", "a"}, {"instance", "y"}, {"job", "x"}}),
+    ls({{"__name__", "a"}, {"job", "x"}, {"zone", "x"}}),
+    ls({{"__name__", "ab"}, {"job", "a"}}),
+    ls({{"__name__", "a"}, {"job", "x"}}),
+    ls({{"instance", "a"}}),
+  };
+  head h;
+  for (auto& l : sets)
+    CAF_REQUIRE(h.append(h.get_or_create(l).first, 1000, 1).is_ok());
+  std::sort(sets.begin(), sets.end());
+  auto snaps = h.select({}, min_i64, max_i64);
+  CAF_REQUIRE_EQUAL(snaps.size(), sets.size());
+  for (size_t i = 0; i < sets.size(); ++i)
+    CAF_CHECK_EQUAL(snaps[i].labels, sets[i]);
+  CAF_CHECK_EQUAL(h.series({}, min_i64, max_i64), sets);
 }
 
 CAF_TEST(label apis respect matchers and time ranges) {
