@@ -46,6 +46,18 @@ const std::vector<storage::sample>& query_context::samples_of(const selected& d,
   return buf;
 }
 
+void check_distinct_labels(const matrix& m) {
+  // By hash: only series whose hashes collide are compared label by label.
+  std::vector<std::pair<uint64_t, size_t>> by_hash;
+  by_hash.reserve(m.size());
+  for (size_t i = 0; i < m.size(); ++i) by_hash.emplace_back(m[i].labels.hash(), i);
+  std::sort(by_hash.begin(), by_hash.end());
+  for (size_t i = 0; i < by_hash.size(); ++i)
+    for (size_t j = i + 1; j < by_hash.size() && by_hash[j].first == by_hash[i].first; ++j)
+      if (m[by_hash[i].second].labels == m[by_hash[j].second].labels)
+        fail("vector cannot contain metrics with the same labelset");
+}
+
 const expr& unwrap_parens(const expr& e) {
   const expr* p = &e;
   while (auto* pe = std::get_if<paren_expr>(&p->node)) p = pe->inner.get();
@@ -120,12 +132,7 @@ matrix evaluator::eval(const expr& e) {
             s.labels = drop_metric_name(s.labels);
             for (auto& p : s.points) p.v = -p.v;
           }
-          // Dropping the name may merge series.
-          std::vector<const storage::label_set*> ls;
-          for (auto& s : m) ls.push_back(&s.labels);
-          std::sort(ls.begin(), ls.end(), [](auto* a, auto* b) { return *a < *b; });
-          for (size_t i = 1; i < ls.size(); ++i)
-            if (*ls[i] == *ls[i - 1]) fail("vector cannot contain metrics with the same labelset");
+          check_distinct_labels(m);  // dropping the name may merge series
           return m;
         } else if constexpr (std::is_same_v<T, binary_expr>) {
           return eval_binary(n);

@@ -685,12 +685,7 @@ matrix evaluator::eval_call(const call_expr& c) {
       if (!res.points.empty()) m.push_back(std::move(res));
       return m;
     }
-    // Dropping the name may merge series.
-    std::vector<const storage::label_set*> ls;
-    for (auto& s : out) ls.push_back(&s.labels);
-    std::sort(ls.begin(), ls.end(), [](auto* a, auto* b) { return *a < *b; });
-    for (size_t i = 1; i < ls.size(); ++i)
-      if (*ls[i] == *ls[i - 1]) fail("vector cannot contain metrics with the same labelset");
+    check_distinct_labels(out);  // dropping the name may merge series
     return out;
   }
 

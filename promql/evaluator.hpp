@@ -176,6 +176,9 @@ class evaluator {
   int64_t interval_;
 };
 
+/// Fails with Prometheus' "same labelset" error when two series of `m`
+/// have equal labels.
+void check_distinct_labels(const matrix& m);
 /// Strips parentheses.
 const expr& unwrap_parens(const expr& e);
 /// Copy of `ls` without __name__.

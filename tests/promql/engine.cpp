@@ -222,3 +222,18 @@ CAF_TEST(a failing part of a split evaluation fails the query once) {
   // The engine is usable again afterwards.
   CAF_CHECK(eng.range(*must_parse("rate(x{i=\"1\"}[5m])"), q, 600000, 3600000, 60000).is_ok());
 }
+
+CAF_TEST(dropping the name from colliding series fails the query) {
+  memory_queryable q;
+  q.add(ls({{"__name__", "a"}, {"x", "1"}}), {{0, 1}});
+  q.add(ls({{"__name__", "b"}, {"x", "1"}}), {{0, 2}});
+  q.add(ls({{"__name__", "b"}, {"x", "2"}}), {{0, 3}});
+  engine eng;
+  for (auto text : {"-{__name__=~\"a|b\"}", "changes({__name__=~\"a|b\"}[5m])"}) {
+    auto r = eng.instant(*must_parse(text), q, 0);
+    CAF_REQUIRE(!r.is_ok());
+    CAF_CHECK_EQUAL(r.error().message, "vector cannot contain metrics with the same labelset");
+  }
+  auto fine = eng.instant(*must_parse("-{__name__=~\"a|b\", x=\"2\"}"), q, 0);
+  CAF_CHECK(fine.is_ok());
+}
