@@ -146,9 +146,9 @@ CAF_TEST(a missing file is a config error) {
 }
 
 CAF_TEST(the shipped configuration files parse) {
-  // __FILE__ is tests/actors/config.cpp inside the source tree.
-  std::string conf = __FILE__;
-  conf = conf.substr(0, conf.rfind("/tests/")) + "/conf/";
+  // NL_TEST_DATA_DIR is tests/testdata of the source tree (an absolute
+  // path, unlike __FILE__ under ccache's base_dir).
+  std::string conf = NL_TEST_DATA_DIR "/../../conf/";
   try {
     auto s = load_settings(conf + "nightlight.yaml");
     CAF_CHECK_EQUAL(s.server.http_addr, "127.0.0.1:9101");
