@@ -23,24 +23,10 @@ reject_reason reason_of(const status& st) {
   }
 }
 
-// Like head::appendable, but a sample staged by an earlier batch (accepted,
-// waiting for the WAL) counts as the series' newest sample.
-status check(const head_block_state& s, uint64_t ref, int64_t t, double v) {
-  auto it = s.staging.find(ref);
-  if (it != s.staging.end()) {
-    if (t < it->second.t)
-      return status::out_of_order("out of order sample");
-    if (t == it->second.t)
-      return it->second.bits == storage::float_bits(v)
-               ? status::ok()
-               : status::duplicate_sample("duplicate sample for timestamp");
-  }
-  return s.head->appendable(ref, t, v);
-}
-
-void note_error(append_result& res, const std::string& what, const storage::label_set& ls) {
+void note_error(append_result& res, const std::string& what, const storage::head& h,
+                const storage::head::series_slot& slot) {
   if (res.errors.size() < append_error_examples)
-    res.errors.push_back(what + " for series " + ls.to_string());
+    res.errors.push_back(what + " for series " + h.labels_of(slot).to_string());
 }
 
 // Merges per-selector answers: sorted, distinct.
@@ -69,73 +55,82 @@ caf::result<T> per_selector(const meta_query& q, Fn fn) {
   return out;
 }
 
+// A sample checked and staged, waiting for its WAL record.
+struct staged_sample {
+  storage::head::series_slot slot;
+  int64_t t;
+  double v;
+};
+
 caf::result<append_result> append(self_ptr self, append_batch& batch) {
   auto& s = self->state;
+  auto& head = *s.head;
   auto* m = s.opts.stats;
   append_result res;
   if (batch.observed_max_t != INT64_MIN)
-    s.head->observe_time(batch.observed_max_t);
-  std::vector<storage::series_record> new_series;
-  std::vector<storage::sample_record> samples;
-  samples.reserve(batch.num_samples());
+    head.observe_time(batch.observed_max_t);
+  // Built in place: a series record for the series this batch creates and
+  // a samples record for the samples that pass the checks.
+  wal_batch wb;
+  wb.records.resize(2);
+  auto& series_rec = wb.records[0];
+  series_rec.push_back(static_cast<char>(storage::wal_record_type::series));
+  storage::samples_record_writer samples_rec(wb.records[1], batch.num_samples());
+  std::vector<staged_sample> staged;
+  staged.reserve(batch.num_samples());
   size_t begin = 0;
-  for (size_t i = 0; i < batch.series.size(); ++i) {
-    auto& ls = batch.series[i];
+  for (size_t i = 0; i < batch.num_series(); ++i) {
     size_t end = batch.ends[i];
-    auto [ref, created] = s.head->get_or_create(ls);
-    if (created) {
-      new_series.push_back({ref, ls});
+    auto slot = head.get_or_create(batch.hashes[i], batch.key(i));
+    if (!slot) {
+      // Only a batch loaded from bytes could get here (validated on load).
+      res.rejected += end - begin;
+      if (res.errors.size() < append_error_examples)
+        res.errors.push_back(slot.error().message());
+      begin = end;
+      continue;
+    }
+    if (slot->created()) {
+      storage::append_series_entry(series_rec, slot->ref(), batch.key(i));
       if (m)
         m->head_series.fetch_add(1, std::memory_order_relaxed);
     }
     for (size_t j = begin; j < end; ++j) {
       int64_t t = batch.timestamps[j];
       double v = storage::float_from_bits(batch.value_bits[j]);
-      auto st = check(s, ref, t, v);
+      auto st = head.stage(*slot, t, v);
       if (!st) {
         res.rejected += 1;
-        note_error(res, st.message(), ls);
+        note_error(res, st.message(), head, *slot);
         if (m)
           m->count_rejected(reason_of(st));
         continue;
       }
-      auto& stg = s.staging[ref];
-      if (stg.count == 0 || t > stg.t) {
-        stg.t = t;
-        stg.bits = batch.value_bits[j];
-      }
-      stg.count += 1;
-      samples.push_back({ref, t, v});
+      samples_rec.add(slot->ref(), t, batch.value_bits[j]);
+      staged.push_back({*slot, t, v});
     }
     begin = end;
   }
-  if (new_series.empty() && samples.empty())
-    return res;
   // A created series is logged even when all its samples were refused:
   // later batches log samples of it without repeating the series record.
-  wal_batch wb;
-  if (!new_series.empty()) {
-    wb.records.emplace_back();
-    storage::encode_series(new_series, wb.records.back());
-  }
-  if (!samples.empty()) {
-    wb.records.emplace_back();
-    storage::encode_samples(samples, wb.records.back());
-  }
+  if (staged.empty())
+    wb.records.pop_back();
+  if (series_rec.size() == 1)
+    wb.records.erase(wb.records.begin());
+  if (wb.records.empty())
+    return res;
   auto rp = self->make_response_promise<append_result>();
-  auto unstage = [self](const std::vector<storage::sample_record>& xs) {
-    for (auto& x : xs) {
-      auto it = self->state.staging.find(x.ref);
-      if (it != self->state.staging.end() && --it->second.count == 0)
-        self->state.staging.erase(it);
-    }
-  };
+  // Shared by both handlers (the order in which lambda captures are made is
+  // unspecified, so moving into one and copying into the other could leave
+  // the error handler with nothing to unstage).
+  auto pending = std::make_shared<std::vector<staged_sample>>(std::move(staged));
   self->request(s.wal, s.opts.wal_timeout, wal_write_atom_v, std::move(wb))
     .then(
-      [self, rp, res, samples = std::move(samples), unstage](uint64_t) mutable {
+      [self, rp, res, pending](uint64_t) mutable {
+        auto& head = *self->state.head;
         auto* m = self->state.opts.stats;
-        for (auto& x : samples) {
-          auto st = self->state.head->append(x.ref, x.t, x.v);
+        for (auto& x : *pending) {
+          auto st = head.append_staged(x.slot, x.t, x.v);
           if (st) {
             res.accepted += 1;
           } else {
@@ -147,13 +142,13 @@ caf::result<append_result> append(self_ptr self, append_batch& batch) {
         }
         if (m)
           m->samples_appended.fetch_add(res.accepted, std::memory_order_relaxed);
-        unstage(samples);
         rp.deliver(std::move(res));
       },
-      [self, rp, samples, unstage](caf::error& err) mutable {
+      [self, rp, pending](caf::error& err) mutable {
         log_warn("head shard " + std::to_string(self->state.opts.shard)
                  + ": WAL write failed: " + self->system().render(err));
-        unstage(samples);
+        for (auto& x : *pending)
+          self->state.head->unstage(x.slot);
         rp.deliver(std::move(err));
       });
   return rp;

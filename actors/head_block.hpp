@@ -15,7 +15,6 @@
 
 #include <chrono>
 #include <memory>
-#include <unordered_map>
 
 #include "actors/messages.hpp"
 #include "actors/metrics.hpp"
@@ -46,18 +45,12 @@ struct head_block_options {
   metrics* stats = nullptr;
 };
 
+/// Samples accepted but not yet in the head are staged in the head itself
+/// (storage::head::stage), per series.
 struct head_block_state {
-  /// A sample accepted but not yet in the head: the newest per series,
-  /// and how many such samples of the series are in flight.
-  struct staged {
-    int64_t t;
-    uint64_t bits;
-    uint32_t count;
-  };
   std::shared_ptr<storage::head> head;
   wal_writer_actor wal;
   head_block_options opts;
-  std::unordered_map<uint64_t, staged> staging;
   static inline const char* name = "head_block";
 };
 

@@ -63,6 +63,7 @@ struct nightlight_config : caf::actor_system_config {
     // Debian's default is max(cores, 4) workers; on small machines the extra
     // spinning workers make cross-thread messaging slow and erratic.
     set("scheduler.max-threads", threads);
+    set("scheduler.policy", caf::atom("sharing"));
   }
 };
 

@@ -21,12 +21,9 @@ label_set ls(std::string job) {
 // One series with samples (t, v).
 append_batch batch(const label_set& l, std::vector<std::pair<int64_t, double>> samples) {
   append_batch b;
-  b.series.push_back(l);
-  for (auto& [t, v] : samples) {
-    b.timestamps.push_back(t);
-    b.value_bits.push_back(nl::storage::float_bits(v));
-  }
-  b.ends.push_back(static_cast<uint32_t>(b.timestamps.size()));
+  b.add_series(l);
+  for (auto& [t, v] : samples)
+    b.add_sample(t, nl::storage::float_bits(v));
   return b;
 }
 
