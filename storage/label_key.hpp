@@ -11,6 +11,7 @@
 // (storage/FORMAT.md "Series record"), so a new series is logged by copying
 // its key behind its ref.
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -26,11 +27,24 @@ namespace nl::storage {
 /// names, no empty value); nothing is checked.
 template <class Label>
 void append_label_key(std::string& out, const Label* labels, size_t n) {
-  put_uvarint(out, n);
+  // One resize to an upper bound, raw writes, one shrink: appending field
+  // by field cost more than the copying itself (this runs per remote-write
+  // entry).
+  size_t bound = max_varint64_bytes;
+  for (size_t i = 0; i < n; ++i)
+    bound += 2 * max_varint64_bytes + std::string_view{labels[i].name}.size()
+             + std::string_view{labels[i].value}.size();
+  size_t start = out.size();
+  out.resize(start + bound);
+  char* p = encode_uvarint(out.data() + start, n);
   for (size_t i = 0; i < n; ++i) {
-    put_length_prefixed(out, labels[i].name);
-    put_length_prefixed(out, labels[i].value);
+    for (std::string_view s : {std::string_view{labels[i].name}, std::string_view{labels[i].value}}) {
+      p = encode_uvarint(p, s.size());
+      std::memcpy(p, s.data(), s.size());
+      p += s.size();
+    }
   }
+  out.resize(static_cast<size_t>(p - out.data()));
 }
 
 /// The key of a label set.
