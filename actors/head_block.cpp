@@ -55,12 +55,66 @@ caf::result<T> per_selector(const meta_query& q, Fn fn) {
   return out;
 }
 
-// A sample checked and staged, waiting for its WAL record.
-struct staged_sample {
-  storage::head::series_slot slot;
-  int64_t t;
-  double v;
-};
+// The WAL has the batch's records: append the staged samples and answer.
+void wal_done(self_ptr self, wal_wait& w) {
+  w.done = true;
+  auto& head = *self->state.head;
+  auto* m = self->state.opts.stats;
+  for (auto& x : w.samples) {
+    auto st = head.append_staged(x.slot, x.t, x.v);
+    if (st) {
+      w.res.accepted += 1;
+    } else {
+      // Cannot happen when staging is right; count it honestly.
+      w.res.rejected += 1;
+      if (m)
+        m->count_rejected(reason_of(st));
+    }
+  }
+  if (m)
+    m->samples_appended.fetch_add(w.res.accepted, std::memory_order_relaxed);
+  w.rp.deliver(std::move(w.res));
+}
+
+// The WAL failed or is too slow: nothing of the batch is acknowledged.
+void wal_failed(self_ptr self, wal_wait& w, const caf::error& err) {
+  w.done = true;
+  log_warn("head shard " + std::to_string(self->state.opts.shard)
+           + ": WAL write failed: " + self->system().render(err));
+  for (auto& x : w.samples)
+    self->state.head->unstage(x.slot);
+  w.rp.deliver(err);
+}
+
+void forget_finished(head_block_state& s) {
+  while (!s.waiting.empty() && s.waiting.front()->done)
+    s.waiting.pop_front();
+}
+
+void arm_watchdog(self_ptr self, std::chrono::steady_clock::duration in) {
+  auto& s = self->state;
+  if (s.watchdog_armed || s.waiting.empty())
+    return;
+  s.watchdog_armed = true;
+  self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(in) + std::chrono::milliseconds(1),
+                     wal_watchdog_atom_v);
+}
+
+// Fails the writes that have waited wal_timeout, then sleeps until the
+// oldest remaining one would be due. Times come from the actor clock, which
+// tests can advance.
+void watchdog(self_ptr self) {
+  auto& s = self->state;
+  s.watchdog_armed = false;
+  auto now = self->clock().now();
+  forget_finished(s);
+  while (!s.waiting.empty() && now - s.waiting.front()->sent >= s.opts.wal_timeout) {
+    wal_failed(self, *s.waiting.front(), caf::make_error(caf::sec::request_timeout, "WAL write timed out"));
+    forget_finished(s);
+  }
+  if (!s.waiting.empty())
+    arm_watchdog(self, s.waiting.front()->sent + s.opts.wal_timeout - now);
+}
 
 caf::result<append_result> append(self_ptr self, append_batch& batch) {
   auto& s = self->state;
@@ -76,7 +130,8 @@ caf::result<append_result> append(self_ptr self, append_batch& batch) {
   auto& series_rec = wb.records[0];
   series_rec.push_back(static_cast<char>(storage::wal_record_type::series));
   storage::samples_record_writer samples_rec(wb.records[1], batch.num_samples());
-  std::vector<staged_sample> staged;
+  auto w = std::make_shared<wal_wait>();
+  auto& staged = w->samples;
   staged.reserve(batch.num_samples());
   size_t begin = 0;
   for (size_t i = 0; i < batch.num_series(); ++i) {
@@ -119,39 +174,27 @@ caf::result<append_result> append(self_ptr self, append_batch& batch) {
     wb.records.erase(wb.records.begin());
   if (wb.records.empty())
     return res;
-  auto rp = self->make_response_promise<append_result>();
-  // Shared by both handlers (the order in which lambda captures are made is
-  // unspecified, so moving into one and copying into the other could leave
-  // the error handler with nothing to unstage).
-  auto pending = std::make_shared<std::vector<staged_sample>>(std::move(staged));
-  self->request(s.wal, s.opts.wal_timeout, wal_write_atom_v, std::move(wb))
+  w->sent = self->clock().now();
+  w->rp = self->make_response_promise<append_result>();
+  w->res = std::move(res);
+  s.waiting.push_back(w);
+  arm_watchdog(self, s.opts.wal_timeout);
+  // No CAF timeout: the watchdog above covers every write of the shard.
+  self->request(s.wal, caf::infinite, wal_write_atom_v, std::move(wb))
     .then(
-      [self, rp, res, pending](uint64_t) mutable {
-        auto& head = *self->state.head;
-        auto* m = self->state.opts.stats;
-        for (auto& x : *pending) {
-          auto st = head.append_staged(x.slot, x.t, x.v);
-          if (st) {
-            res.accepted += 1;
-          } else {
-            // Cannot happen when staging is right; count it honestly.
-            res.rejected += 1;
-            if (m)
-              m->count_rejected(reason_of(st));
-          }
+      [self, w](uint64_t) {
+        if (!w->done) {
+          wal_done(self, *w);
+          forget_finished(self->state);
         }
-        if (m)
-          m->samples_appended.fetch_add(res.accepted, std::memory_order_relaxed);
-        rp.deliver(std::move(res));
       },
-      [self, rp, pending](caf::error& err) mutable {
-        log_warn("head shard " + std::to_string(self->state.opts.shard)
-                 + ": WAL write failed: " + self->system().render(err));
-        for (auto& x : *pending)
-          self->state.head->unstage(x.slot);
-        rp.deliver(std::move(err));
+      [self, w](caf::error& err) {
+        if (!w->done) {
+          wal_failed(self, *w, err);
+          forget_finished(self->state);
+        }
       });
-  return rp;
+  return w->rp;
 }
 
 }  // namespace
@@ -177,6 +220,7 @@ head_block_actor::behavior_type head_block(self_ptr self, std::shared_ptr<storag
   self->state.opts = opts;
   return {
     [=](append_atom, append_batch& batch) { return append(self, batch); },
+    [=](wal_watchdog_atom) { watchdog(self); },
     [=](select_atom, const select_request& req) -> caf::result<select_result> {
       auto ms = compile_selector(req.matchers);
       if (!ms)
