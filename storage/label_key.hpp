@@ -39,7 +39,10 @@ void append_label_key(std::string& out, const Label* labels, size_t n) {
   char* p = encode_uvarint(out.data() + start, n);
   for (size_t i = 0; i < n; ++i) {
     for (std::string_view s : {std::string_view{labels[i].name}, std::string_view{labels[i].value}}) {
-      p = encode_uvarint(p, s.size());
+      if (s.size() < 0x80)  // the usual one-byte length, without a call
+        *p++ = static_cast<char>(s.size());
+      else
+        p = encode_uvarint(p, s.size());
       std::memcpy(p, s.data(), s.size());
       p += s.size();
     }
