@@ -60,7 +60,18 @@ void wal_done(self_ptr self, wal_wait& w) {
   w.done = true;
   auto& head = *self->state.head;
   auto* m = self->state.opts.stats;
-  for (auto& x : w.samples) {
+  // The series were last touched when the batch was staged, long enough
+  // ago to be out of the cache: fetch a few samples ahead, series first,
+  // then (once it is in) its chunk.
+  constexpr size_t series_ahead = 8;
+  constexpr size_t chunk_ahead = 4;
+  const size_t n = w.samples.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (i + series_ahead < n)
+      head.prefetch_series(w.samples[i + series_ahead].slot);
+    if (i + chunk_ahead < n)
+      head.prefetch_chunk(w.samples[i + chunk_ahead].slot);
+    auto& x = w.samples[i];
     auto st = head.append_staged(x.slot, x.t, x.v);
     if (st) {
       w.res.accepted += 1;
@@ -134,7 +145,14 @@ caf::result<append_result> append(self_ptr self, append_batch& batch) {
   auto& staged = w->samples;
   staged.reserve(batch.num_samples());
   size_t begin = 0;
-  for (size_t i = 0; i < batch.num_series(); ++i) {
+  const size_t n = batch.num_series();
+  for (size_t i = 0; i < n; ++i) {
+    // Nearly every lookup misses the cache: fetch the hash slot a few
+    // entries ahead, then the series it points to.
+    if (i + 4 < n)
+      head.prefetch_lookup(batch.hashes[i + 4]);
+    if (i + 2 < n)
+      head.prefetch_lookup_series(batch.hashes[i + 2]);
     size_t end = batch.ends[i];
     auto slot = head.get_or_create(batch.hashes[i], batch.key(i));
     if (!slot) {

@@ -44,11 +44,7 @@ const head::mem_series* head::find(uint64_t ref) const {
 }
 
 const head::mem_series* head::find_key(std::string_view key, uint64_t hash) const {
-  auto [first, last] = by_hash_.equal_range(hash);
-  for (auto it = first; it != last; ++it)
-    if (it->second->key() == key)
-      return it->second;
-  return nullptr;
+  return by_hash_.find(hash, [key](const mem_series& s) { return s.key() == key; });
 }
 
 head::mem_series& head::create(uint64_t ref, const label_set& ls, std::string_view key, uint64_t hash) {
@@ -57,7 +53,7 @@ head::mem_series& head::create(uint64_t ref, const label_set& ls, std::string_vi
   s.key_bytes = std::make_unique<char[]>(key.size());
   std::memcpy(s.key_bytes.get(), key.data(), key.size());
   s.key_size = static_cast<uint32_t>(key.size());
-  by_hash_.emplace(hash, &s);
+  by_hash_.insert(hash, &s);
   ++stats_.series_created;
   return s;
 }
@@ -294,13 +290,7 @@ size_t head::truncate(int64_t mint) {
     removals.reserve(dead.size());
     for (uint64_t ref : dead) {
       auto& s = series_.at(ref);
-      auto [first, last] = by_hash_.equal_range(hash_label_key(s.key()));
-      for (auto it = first; it != last; ++it) {
-        if (it->second == &s) {
-          by_hash_.erase(it);
-          break;
-        }
-      }
+      by_hash_.erase(hash_label_key(s.key()), &s);
       removals.push_back({ref, &s.labels});
     }
     // The index owns the strings the series point to: drop the series from
