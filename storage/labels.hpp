@@ -29,18 +29,20 @@ struct label {
 /// every pair in order. Code that holds labels in another form (the
 /// remote-write decoder, label keys) hashes through this so all agree.
 ///
-/// Word at a time: every string is consumed in 8-byte little-endian words,
-/// each folded into the state with one 64x64->128-bit multiply (high half
-/// XOR low half). The last, partial word also carries the string's length,
-/// which keeps ("ab","c") and ("a","bc") apart. This runs ~10x faster than
-/// byte-wise FNV-1a, which cost as much as decoding a remote-write request.
-/// Values are stable across processes on little-endian machines; nothing
-/// persists them (replay re-derives each series' shard from its labels).
+/// Word at a time: each string is consumed in 8-byte little-endian words,
+/// each folded in with one 64x64->128-bit multiply (high half XOR low
+/// half); its length goes into the last fold, which keeps ("ab","c") and
+/// ("a","bc") apart. Names and values are hashed independently of the
+/// running state and only then combined with it (one fold per pair), so the
+/// CPU overlaps the work of consecutive labels. This runs ~10x faster than
+/// the byte-wise FNV-1a it replaced, which cost as much as decoding a
+/// remote-write request. Values are stable across processes on
+/// little-endian machines; nothing persists them (replay re-derives each
+/// series' shard from its labels).
 class label_hasher {
  public:
   void add(std::string_view name, std::string_view value) {
-    mix(name);
-    mix(value);
+    h_ = fold(h_ ^ of(name, 0x243f6a8885a308d3ULL), of(value, 0x13198a2e03707344ULL) ^ 0xa4093822299f31d0ULL);
   }
   uint64_t value() const { return h_; }
 
@@ -64,19 +66,18 @@ class label_hasher {
       w |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
     return w;
   }
-  void mix(std::string_view s) {
+  static uint64_t of(std::string_view s, uint64_t seed) {
     const char* p = s.data();
     size_t n = s.size();
+    uint64_t h = seed;
     for (; n >= 8; p += 8, n -= 8) {
       uint64_t w;
       std::memcpy(&w, p, 8);
-      h_ = fold(h_ ^ w, 0x9e3779b97f4a7c15ULL);
+      h = fold(h ^ w, 0x9e3779b97f4a7c15ULL);
     }
-    // The tail fills at most the low 7 bytes: the top byte takes the length.
-    uint64_t last = tail(p, n) ^ (static_cast<uint64_t>(s.size() & 0xff) << 56);
-    h_ = fold(h_ ^ last, 0xd6e8feb86659fd93ULL);
+    return fold(h ^ tail(p, n), 0xd6e8feb86659fd93ULL + s.size());
   }
-  uint64_t h_ = 0x243f6a8885a308d3ULL;
+  uint64_t h_ = 0x082efa98ec4e6c89ULL;
 };
 
 class label_set {
