@@ -156,7 +156,8 @@ caf::result<append_result> append(self_ptr self, append_batch& batch) {
     size_t end = batch.ends[i];
     auto slot = head.get_or_create(batch.hashes[i], batch.key(i));
     if (!slot) {
-      // Only a batch loaded from bytes could get here (validated on load).
+      // Batches are built by the frontend or validated when loaded, so
+      // this is a bug elsewhere: refuse the samples rather than guess.
       res.rejected += end - begin;
       if (res.errors.size() < append_error_examples)
         res.errors.push_back(slot.error().message());
