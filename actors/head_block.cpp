@@ -23,24 +23,10 @@ reject_reason reason_of(const status& st) {
   }
 }
 
-// Like head::appendable, but a sample staged by an earlier batch (accepted,
-// waiting for the WAL) counts as the series' newest sample.
-status check(const head_block_state& s, uint64_t ref, int64_t t, double v) {
-  auto it = s.staging.find(ref);
-  if (it != s.staging.end()) {
-    if (t < it->second.t)
-      return status::out_of_order("out of order sample");
-    if (t == it->second.t)
-      return it->second.bits == storage::float_bits(v)
-               ? status::ok()
-               : status::duplicate_sample("duplicate sample for timestamp");
-  }
-  return s.head->appendable(ref, t, v);
-}
-
-void note_error(append_result& res, const std::string& what, const storage::label_set& ls) {
+void note_error(append_result& res, const std::string& what, const storage::head& h,
+                const storage::head::series_slot& slot) {
   if (res.errors.size() < append_error_examples)
-    res.errors.push_back(what + " for series " + ls.to_string());
+    res.errors.push_back(what + " for series " + h.labels_of(slot).to_string());
 }
 
 // Merges per-selector answers: sorted, distinct.
@@ -71,94 +57,165 @@ caf::result<T> per_selector(const meta_query& q, Fn fn) {
   return out;
 }
 
+// The WAL has the batch's records: append the staged samples and answer.
+void wal_done(self_ptr self, wal_wait& w) {
+  w.done = true;
+  auto& head = *self->state.head;
+  auto* m = self->state.opts.stats;
+  // The series were last touched when the batch was staged, long enough
+  // ago to be out of the cache: fetch a few samples ahead, series first,
+  // then (once it is in) its chunk.
+  constexpr size_t series_ahead = 8;
+  constexpr size_t chunk_ahead = 4;
+  const size_t n = w.samples.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (i + series_ahead < n)
+      head.prefetch_series(w.samples[i + series_ahead].slot);
+    if (i + chunk_ahead < n)
+      head.prefetch_chunk(w.samples[i + chunk_ahead].slot);
+    auto& x = w.samples[i];
+    auto st = head.append_staged(x.slot, x.t, x.v);
+    if (st) {
+      w.res.accepted += 1;
+    } else {
+      // Cannot happen when staging is right; count it honestly.
+      w.res.rejected += 1;
+      if (m)
+        m->count_rejected(reason_of(st));
+    }
+  }
+  if (m)
+    m->samples_appended.fetch_add(w.res.accepted, std::memory_order_relaxed);
+  w.rp.deliver(std::move(w.res));
+}
+
+// The WAL failed or is too slow: nothing of the batch is acknowledged.
+void wal_failed(self_ptr self, wal_wait& w, const caf::error& err) {
+  w.done = true;
+  log_warn("head shard " + std::to_string(self->state.opts.shard)
+           + ": WAL write failed: " + self->system().render(err));
+  for (auto& x : w.samples)
+    self->state.head->unstage(x.slot);
+  w.rp.deliver(err);
+}
+
+void forget_finished(head_block_state& s) {
+  while (!s.waiting.empty() && s.waiting.front()->done)
+    s.waiting.pop_front();
+}
+
+void arm_watchdog(self_ptr self, std::chrono::steady_clock::duration in) {
+  auto& s = self->state;
+  if (s.watchdog_armed || s.waiting.empty())
+    return;
+  s.watchdog_armed = true;
+  self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(in) + std::chrono::milliseconds(1),
+                     wal_watchdog_atom_v);
+}
+
+// Fails the writes that have waited wal_timeout, then sleeps until the
+// oldest remaining one would be due. Times come from the actor clock, which
+// tests can advance.
+void watchdog(self_ptr self) {
+  auto& s = self->state;
+  s.watchdog_armed = false;
+  auto now = self->clock().now();
+  forget_finished(s);
+  while (!s.waiting.empty() && now - s.waiting.front()->sent >= s.opts.wal_timeout) {
+    wal_failed(self, *s.waiting.front(), caf::make_error(caf::sec::request_timeout, "WAL write timed out"));
+    forget_finished(s);
+  }
+  if (!s.waiting.empty())
+    arm_watchdog(self, s.waiting.front()->sent + s.opts.wal_timeout - now);
+}
+
 caf::result<append_result> append(self_ptr self, append_batch& batch) {
   auto& s = self->state;
+  auto& head = *s.head;
   auto* m = s.opts.stats;
   append_result res;
   if (batch.observed_max_t != INT64_MIN)
-    s.head->observe_time(batch.observed_max_t);
-  std::vector<storage::series_record> new_series;
-  std::vector<storage::sample_record> samples;
-  samples.reserve(batch.num_samples());
+    head.observe_time(batch.observed_max_t);
+  // Built in place: a series record for the series this batch creates and
+  // a samples record for the samples that pass the checks.
+  wal_batch wb;
+  wb.records.resize(2);
+  auto& series_rec = wb.records[0];
+  series_rec.push_back(static_cast<char>(storage::wal_record_type::series));
+  storage::samples_record_writer samples_rec(wb.records[1], batch.num_samples());
+  auto w = std::make_shared<wal_wait>();
+  auto& staged = w->samples;
+  staged.reserve(batch.num_samples());
   size_t begin = 0;
-  for (size_t i = 0; i < batch.series.size(); ++i) {
-    auto& ls = batch.series[i];
+  const size_t n = batch.num_series();
+  for (size_t i = 0; i < n; ++i) {
+    // Nearly every lookup misses the cache: fetch the hash slot a few
+    // entries ahead, then the series it points to.
+    if (i + 4 < n)
+      head.prefetch_lookup(batch.hashes[i + 4]);
+    if (i + 2 < n)
+      head.prefetch_lookup_series(batch.hashes[i + 2]);
     size_t end = batch.ends[i];
-    auto [ref, created] = s.head->get_or_create(ls);
-    if (created) {
-      new_series.push_back({ref, ls});
+    auto slot = head.get_or_create(batch.hashes[i], batch.key(i));
+    if (!slot) {
+      // Batches are built by the frontend or validated when loaded, so
+      // this is a bug elsewhere: refuse the samples rather than guess.
+      res.rejected += end - begin;
+      if (res.errors.size() < append_error_examples)
+        res.errors.push_back(slot.error().message());
+      begin = end;
+      continue;
+    }
+    if (slot->created()) {
+      storage::append_series_entry(series_rec, slot->ref(), batch.key(i));
       if (m)
         m->head_series.fetch_add(1, std::memory_order_relaxed);
     }
     for (size_t j = begin; j < end; ++j) {
       int64_t t = batch.timestamps[j];
       double v = storage::float_from_bits(batch.value_bits[j]);
-      auto st = check(s, ref, t, v);
+      auto st = head.stage(*slot, t, v);
       if (!st) {
         res.rejected += 1;
-        note_error(res, st.message(), ls);
+        note_error(res, st.message(), head, *slot);
         if (m)
           m->count_rejected(reason_of(st));
         continue;
       }
-      auto& stg = s.staging[ref];
-      if (stg.count == 0 || t > stg.t) {
-        stg.t = t;
-        stg.bits = batch.value_bits[j];
-      }
-      stg.count += 1;
-      samples.push_back({ref, t, v});
+      samples_rec.add(slot->ref(), t, batch.value_bits[j]);
+      staged.push_back({*slot, t, v});
     }
     begin = end;
   }
-  if (new_series.empty() && samples.empty())
-    return res;
   // A created series is logged even when all its samples were refused:
   // later batches log samples of it without repeating the series record.
-  wal_batch wb;
-  if (!new_series.empty()) {
-    wb.records.emplace_back();
-    storage::encode_series(new_series, wb.records.back());
-  }
-  if (!samples.empty()) {
-    wb.records.emplace_back();
-    storage::encode_samples(samples, wb.records.back());
-  }
-  auto rp = self->make_response_promise<append_result>();
-  auto unstage = [self](const std::vector<storage::sample_record>& xs) {
-    for (auto& x : xs) {
-      auto it = self->state.staging.find(x.ref);
-      if (it != self->state.staging.end() && --it->second.count == 0)
-        self->state.staging.erase(it);
-    }
-  };
-  self->request(s.wal, s.opts.wal_timeout, wal_write_atom_v, std::move(wb))
+  if (staged.empty())
+    wb.records.pop_back();
+  if (series_rec.size() == 1)
+    wb.records.erase(wb.records.begin());
+  if (wb.records.empty())
+    return res;
+  w->sent = self->clock().now();
+  w->rp = self->make_response_promise<append_result>();
+  w->res = std::move(res);
+  s.waiting.push_back(w);
+  arm_watchdog(self, s.opts.wal_timeout);
+  // No CAF timeout: the watchdog above covers every write of the shard.
+  self->request(s.wal, caf::infinite, wal_write_atom_v, std::move(wb))
     .then(
-      [self, rp, res, samples = std::move(samples), unstage](uint64_t) mutable {
-        auto* m = self->state.opts.stats;
-        for (auto& x : samples) {
-          auto st = self->state.head->append(x.ref, x.t, x.v);
-          if (st) {
-            res.accepted += 1;
-          } else {
-            // Cannot happen when staging is right; count it honestly.
-            res.rejected += 1;
-            if (m)
-              m->count_rejected(reason_of(st));
-          }
+      [self, w](uint64_t) {
+        if (!w->done) {
+          wal_done(self, *w);
+          forget_finished(self->state);
         }
-        if (m)
-          m->samples_appended.fetch_add(res.accepted, std::memory_order_relaxed);
-        unstage(samples);
-        rp.deliver(std::move(res));
       },
-      [self, rp, samples, unstage](caf::error& err) mutable {
-        log_warn("head shard " + std::to_string(self->state.opts.shard)
-                 + ": WAL write failed: " + self->system().render(err));
-        unstage(samples);
-        rp.deliver(std::move(err));
+      [self, w](caf::error& err) {
+        if (!w->done) {
+          wal_failed(self, *w, err);
+          forget_finished(self->state);
+        }
       });
-  return rp;
+  return w->rp;
 }
 
 }  // namespace
@@ -184,6 +241,7 @@ head_block_actor::behavior_type head_block(self_ptr self, std::shared_ptr<storag
   self->state.opts = opts;
   return {
     [=](append_atom, append_batch& batch) { return append(self, batch); },
+    [=](wal_watchdog_atom) { watchdog(self); },
     [=](select_atom, const select_request& req) -> caf::result<select_result> {
       auto ms = compile_selector(req.matchers);
       if (!ms)

@@ -63,6 +63,12 @@ struct nightlight_config : caf::actor_system_config {
     // Debian's default is max(cores, 4) workers; on small machines the extra
     // spinning workers make cross-thread messaging slow and erratic.
     set("scheduler.max-threads", threads);
+    // Workers that find no work sleep on a condition variable instead of
+    // work-stealing's poll loop (100 spins, then 50 us sleeps): a write
+    // passes through several actors and the WAL thread, and the polling
+    // wake-ups cost ~15% of server CPU under remote-write load. Measured:
+    // 1.06-1.10 vs 1.25-1.27 CPU s per million samples.
+    set("scheduler.policy", caf::atom("sharing"));
   }
 };
 

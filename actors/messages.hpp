@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "storage/labels.hpp"
@@ -35,11 +36,20 @@ struct matcher_spec {
 /// One series selector: all matchers must hold.
 using selector = std::vector<matcher_spec>;
 
-/// Samples for ONE head shard, columnar. Series i owns the samples
-/// [ends[i-1], ends[i]) (ends[-1] = 0); label sets are already canonical
-/// (sorted, unique names, no empty values). Timestamps are ms since epoch.
+/// Samples for ONE head shard, columnar. Series i is the label key
+/// keys[key_ends[i-1], key_ends[i]) (storage/label_key.hpp; key_ends[-1] =
+/// 0) with label hash hashes[i], and owns the samples [ends[i-1], ends[i])
+/// (ends[-1] = 0). Timestamps are ms since epoch. A series may appear more
+/// than once; its samples then count in batch order.
+///
+/// Label sets travel as keys in one buffer, not as label_sets: building a
+/// vector and 2n strings per series was most of the frontend's work, and
+/// the head finds a series by (hash, key) without decoding it. The hash is
+/// computed once, by the sender, which also picked the shard with it.
 struct append_batch {
-  std::vector<storage::label_set> series;
+  std::string keys;
+  std::vector<uint32_t> key_ends;
+  std::vector<uint64_t> hashes;  ///< hash_label_key() of each key
   std::vector<uint32_t> ends;
   std::vector<int64_t> timestamps;
   std::vector<uint64_t> value_bits;  ///< IEEE-754 bits, bit-exact (StaleNaN)
@@ -47,7 +57,22 @@ struct append_batch {
   /// (ms). Shards apply the out-of-bounds window to it, so a sharded head
   /// refuses old samples like Prometheus' single head does.
   int64_t observed_max_t = INT64_MIN;
+
+  size_t num_series() const { return key_ends.size(); }
   size_t num_samples() const { return timestamps.size(); }
+  std::string_view key(size_t i) const {
+    size_t begin = i == 0 ? 0 : key_ends[i - 1];
+    return std::string_view{keys}.substr(begin, key_ends[i] - begin);
+  }
+  /// Starts a series given as a label_set (tests, small senders); its
+  /// samples follow with add_sample().
+  void add_series(const storage::label_set& ls);
+  /// Appends a sample to the last series added.
+  void add_sample(int64_t t, uint64_t bits);
+  /// Whether the parts agree (sizes, offsets, every key valid and
+  /// non-empty); recomputes `hashes`. Run on every batch loaded from bytes,
+  /// so a peer cannot hand a shard offsets past the end or a wrong hash.
+  caf::error validate_and_rehash();
 };
 
 /// The answer to an append: what was stored and what was refused. Refused
@@ -143,9 +168,14 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, matcher_spec& x) {
   return f(caf::meta::type_name("nl::matcher_spec"), x.type, x.name, x.value);
 }
+/// Loading checks the batch and recomputes the hashes (see
+/// append_batch::validate_and_rehash); saving writes them, which keeps one
+/// inspect for both directions.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_batch& x) {
-  return f(caf::meta::type_name("nl::append_batch"), x.series, x.ends, x.timestamps, x.value_bits, x.observed_max_t);
+  auto check = [&x]() -> caf::error { return x.validate_and_rehash(); };
+  return f(caf::meta::type_name("nl::append_batch"), x.keys, x.key_ends, x.hashes, x.ends,
+           x.timestamps, x.value_bits, x.observed_max_t, caf::meta::load_callback(check));
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_result& x) {
@@ -257,6 +287,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
   CAF_ADD_ATOM(nightlight, nl::actors, wal_sync_atom, "nl_walsync")
   CAF_ADD_ATOM(nightlight, nl::actors, wal_tick_atom, "nl_waltick")
   CAF_ADD_ATOM(nightlight, nl::actors, wal_commit_atom, "nl_walcmt")
+  CAF_ADD_ATOM(nightlight, nl::actors, wal_watchdog_atom, "nl_walwdog")
   CAF_ADD_ATOM(nightlight, nl::actors, select_atom, "nl_select")
   CAF_ADD_ATOM(nightlight, nl::actors, label_names_atom, "nl_lnames")
   CAF_ADD_ATOM(nightlight, nl::actors, label_values_atom, "nl_lvalues")

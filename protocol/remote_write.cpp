@@ -41,10 +41,34 @@ constexpr name_table names{};
 bool legacy_name(std::string_view s, uint8_t first, uint8_t rest) {
   if (s.empty() || !(names.c[static_cast<uint8_t>(s[0])] & first))
     return false;
+  // AND of the classes without an early exit: valid names are the common
+  // case, and a loop without a branch per byte runs several times faster.
+  uint8_t all = rest;
   for (size_t i = 1; i < s.size(); ++i)
-    if (!(names.c[static_cast<uint8_t>(s[i])] & rest))
-      return false;
-  return true;
+    all &= names.c[static_cast<uint8_t>(s[i])];
+  return (all & rest) != 0;
+}
+
+// True when every byte is ASCII, which is what senders put in label values:
+// whole words, the tail as one overlapping word. valid_utf8 takes bytes one
+// at a time after its last whole word, which made it the costliest check.
+bool ascii_only(std::string_view s) {
+  const char* p = s.data();
+  size_t n = s.size();
+  uint64_t acc = 0;
+  uint64_t w;
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+      std::memcpy(&w, p + i, 8);
+      acc |= w;
+    }
+    std::memcpy(&w, p + n - 8, 8);
+    acc |= w;
+  } else {
+    for (size_t i = 0; i < n; ++i)
+      acc |= static_cast<unsigned char>(p[i]);
+  }
+  return (acc & 0x8080808080808080ULL) == 0;
 }
 
 std::string quoted(std::string_view s) { return go_quote(s); }
@@ -302,7 +326,7 @@ class decoder {
       return false;
     if (st_.allow_utf8_names ? !valid_utf8(l.name) : !legacy_name(l.name, 1, 2))
       return false;
-    return valid_utf8(l.value);
+    return ascii_only(l.value) || valid_utf8(l.value);
   }
 
   // Records why `l` failed label_ok.

@@ -61,10 +61,8 @@ struct label_ref {
 
 /// One accepted TimeSeries entry. Prometheus sends one sample per entry and
 /// repeats the full label set, so a batch can hold the same series many
-/// times; grouping by hash_labels() puts them together. The hash is not
-/// computed here: label_set's byte-wise FNV-1a costs about as much as the
-/// whole walk, and the caller may only need it for series it does not
-/// already know.
+/// times. The hash is not computed here: the caller computes hash_labels()
+/// once, where it needs it (to pick the shard).
 struct series_entry {
   uint32_t labels_begin = 0;   ///< index into write_batch::labels
   uint32_t labels_count = 0;   ///< sorted by name, unique, no empty values

@@ -1,6 +1,9 @@
 #include "storage/head.hpp"
 
 #include <algorithm>
+#include <cstring>
+
+#include "storage/label_key.hpp"
 
 namespace nl::storage {
 
@@ -10,18 +13,6 @@ namespace {
 int64_t floor_div(int64_t a, int64_t b) {
   int64_t q = a / b;
   return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-bool same_labels(const std::vector<interned_label>& a, const label_set& b) {
-  if (a.size() != b.size())
-    return false;
-  size_t i = 0;
-  for (const auto& l : b) {
-    if (*a[i].name != l.name || *a[i].value != l.value)
-      return false;
-    ++i;
-  }
-  return true;
 }
 
 }  // namespace
@@ -52,36 +43,50 @@ const head::mem_series* head::find(uint64_t ref) const {
   return it == series_.end() ? nullptr : &it->second;
 }
 
-const head::mem_series* head::find_labels(const label_set& ls, uint64_t hash) const {
-  auto [first, last] = by_hash_.equal_range(hash);
-  for (auto it = first; it != last; ++it)
-    if (same_labels(it->second->labels, ls))
-      return it->second;
-  return nullptr;
+const head::mem_series* head::find_key(std::string_view key, uint64_t hash) const {
+  return by_hash_.find(hash, [key](const mem_series& s) { return s.key() == key; });
 }
 
-head::mem_series& head::create(uint64_t ref, const label_set& ls, uint64_t hash) {
+head::mem_series& head::create(uint64_t ref, const label_set& ls, std::string_view key, uint64_t hash) {
   auto& s = series_.try_emplace(ref, ref).first->second;
   s.labels = postings_.add(ref, ls);
-  by_hash_.emplace(hash, &s);
+  s.key_bytes = std::make_unique<char[]>(key.size());
+  std::memcpy(s.key_bytes.get(), key.data(), key.size());
+  s.key_size = static_cast<uint32_t>(key.size());
+  by_hash_.insert(hash, &s);
   ++stats_.series_created;
   return s;
 }
 
 std::optional<uint64_t> head::find_ref(const label_set& ls) const {
-  if (const auto* s = find_labels(ls, ls.hash()))
+  if (const auto* s = find_key(label_key(ls), ls.hash()))
     return s->ref;
   return std::nullopt;
 }
 
 std::pair<uint64_t, bool> head::get_or_create(const label_set& ls) {
+  auto key = label_key(ls);
   uint64_t hash = ls.hash();
-  if (const auto* s = find_labels(ls, hash))
+  if (const auto* s = find_key(key, hash))
     return {s->ref, false};
   uint64_t ref = next_ref_;
   next_ref_ += opts_.ref_stride;
-  create(ref, ls, hash);
+  create(ref, ls, key, hash);
   return {ref, true};
+}
+
+result<head::series_slot> head::get_or_create(uint64_t hash, std::string_view key) {
+  if (const auto* s = find_key(key, hash))
+    return series_slot{const_cast<mem_series*>(s), s->ref, false};
+  auto ls = label_set_from_key(key);
+  if (!ls)
+    return ls.error();
+  if (ls->empty())
+    return status::corruption("label key without labels");
+  uint64_t ref = next_ref_;
+  next_ref_ += opts_.ref_stride;
+  auto& s = create(ref, *ls, key, hash);
+  return series_slot{&s, ref, true};
 }
 
 status head::create_series_with_ref(uint64_t ref, const label_set& ls) {
@@ -89,17 +94,18 @@ status head::create_series_with_ref(uint64_t ref, const label_set& ls) {
     return status::invalid_argument("series ref 0 is reserved");
   bump_next_ref(ref);
   uint64_t hash = ls.hash();
+  auto key = label_key(ls);
   if (const auto* s = find(ref)) {
-    if (same_labels(s->labels, ls))
+    if (s->key() == key)
       return status::ok();
     return status::corruption("series ref " + std::to_string(ref) + " used for " +
                               materialize(*s).to_string() + " and " + ls.to_string());
   }
-  if (const auto* s = find_labels(ls, hash)) {
+  if (const auto* s = find_key(key, hash)) {
     aliases_[ref] = s->ref;
     return status::ok();
   }
-  create(ref, ls, hash);
+  create(ref, ls, key, hash);
   return status::ok();
 }
 
@@ -185,7 +191,11 @@ status head::append(uint64_t ref, int64_t t, double v) {
   auto* s = find(ref);
   if (s == nullptr)
     return status::not_found("unknown series ref " + std::to_string(ref));
-  if (auto st = check(*s, t, v); !st) {
+  return append_to(*s, t, v);
+}
+
+status head::append_to(mem_series& s, int64_t t, double v) {
+  if (auto st = check(s, t, v); !st) {
     switch (st.error_code()) {
       case status::code::out_of_bounds: ++stats_.out_of_bounds; break;
       case status::code::out_of_order: ++stats_.out_of_order; break;
@@ -194,27 +204,58 @@ status head::append(uint64_t ref, int64_t t, double v) {
     }
     return st;
   }
-  if (!s->open.empty()) {
-    if (t == s->open.max_time()) {
+  if (!s.open.empty()) {
+    if (t == s.open.max_time()) {
       ++stats_.duplicates_ignored;
       return status::ok();
     }
-    bool full = s->open.num_samples() >= opts_.samples_per_chunk;
+    bool full = s.open.num_samples() >= opts_.samples_per_chunk;
     bool crosses = opts_.chunk_range_ms > 0 &&
                    floor_div(t, opts_.chunk_range_ms) !=
-                     floor_div(s->open.min_time(), opts_.chunk_range_ms);
+                     floor_div(s.open.min_time(), opts_.chunk_range_ms);
     if (full || crosses)
-      cut(*s);
+      cut(s);
   }
-  if (s->open.empty())
+  if (s.open.empty())
     ++stats_.chunks_created;
-  s->open.append(t, v);
+  s.open.append(t, v);
   ++stats_.samples_appended;
   min_t_ = std::min(min_t_, t);
   max_t_ = std::max(max_t_, t);
   seen_max_t_ = std::max(seen_max_t_, t);
   return status::ok();
 }
+
+status head::stage(series_slot& slot, int64_t t, double v) {
+  mem_series& s = *slot.s_;
+  // The newest staged sample plays the part of the open chunk's last one;
+  // an identical retry of it is accepted like a head duplicate.
+  if (s.staged > 0) {
+    if (t < s.staged_t)
+      return status::out_of_order("out of order sample");
+    if (t == s.staged_t) {
+      if (float_bits(v) != s.staged_bits)
+        return status::duplicate_sample("duplicate sample for timestamp");
+      ++s.staged;
+      return status::ok();
+    }
+  }
+  if (auto st = check(s, t, v); !st)
+    return st;
+  s.staged_t = t;  // t is newer than any staged sample here
+  s.staged_bits = float_bits(v);
+  ++s.staged;
+  return status::ok();
+}
+
+status head::append_staged(series_slot& slot, int64_t t, double v) {
+  --slot.s_->staged;
+  return append_to(*slot.s_, t, v);
+}
+
+void head::unstage(series_slot& slot) { --slot.s_->staged; }
+
+label_set head::labels_of(const series_slot& slot) const { return materialize(*slot.s_); }
 
 // -- stats and garbage ---------------------------------------------------------
 
@@ -245,7 +286,8 @@ size_t head::truncate(int64_t mint) {
     s.closed.erase(s.closed.begin(), keep);
     // The open chunk holds the newest samples: when it is too old, so is
     // everything else.
-    if (s.open.empty() || s.open.max_time() < mint)
+    // A series with staged samples is kept: its owner holds a series_slot.
+    if (s.staged == 0 && (s.open.empty() || s.open.max_time() < mint))
       dead.push_back(ref);
   }
   if (!dead.empty()) {
@@ -253,13 +295,7 @@ size_t head::truncate(int64_t mint) {
     removals.reserve(dead.size());
     for (uint64_t ref : dead) {
       auto& s = series_.at(ref);
-      auto [first, last] = by_hash_.equal_range(materialize(s).hash());
-      for (auto it = first; it != last; ++it) {
-        if (it->second == &s) {
-          by_hash_.erase(it);
-          break;
-        }
-      }
+      by_hash_.erase(hash_label_key(s.key()), &s);
       removals.push_back({ref, &s.labels});
     }
     // The index owns the strings the series point to: drop the series from

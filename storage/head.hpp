@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "storage/hash_slots.hpp"
 #include "storage/labels.hpp"
 #include "storage/matcher.hpp"
 #include "storage/postings.hpp"
@@ -65,6 +66,8 @@ struct head_stats {
 /// Single-threaded: one owner (a head shard actor) calls every member.
 /// Times are ms since the Unix epoch; mint/maxt ranges are inclusive.
 class head {
+  struct mem_series;
+
  public:
   explicit head(head_options opts = {});
   head(const head&) = delete;
@@ -79,6 +82,31 @@ class head {
   /// even if every sample of the current request is then rejected.
   /// REQUIRES: `ls` is a valid, non-empty label_set.
   std::pair<uint64_t, bool> get_or_create(const label_set& ls);
+
+  /// A series as the write path holds it from stage() to append_staged():
+  /// the ref plus a direct handle, so no sample needs a second lookup. Valid
+  /// until truncate() removes the series, which it never does while the
+  /// series has staged samples.
+  class series_slot {
+   public:
+    uint64_t ref() const { return ref_; }
+    /// The series was created by this call: its WAL series record is due.
+    bool created() const { return created_; }
+
+   private:
+    friend class head;
+    series_slot(mem_series* s, uint64_t ref, bool created) : s_(s), ref_(ref), created_(created) {}
+    mem_series* s_;
+    uint64_t ref_;
+    bool created_;
+  };
+
+  /// get_or_create for the write path: the series whose label key
+  /// (storage/label_key.hpp) is `key`, where `hash` == hash_label_key(key),
+  /// found with one hash probe and one memcmp; labels are only decoded when
+  /// the series is new. corruption (nothing created) if a new key does not
+  /// decode to a non-empty label set.
+  result<series_slot> get_or_create(uint64_t hash, std::string_view key);
 
   /// The ref of the series with these labels, without creating it. A series
   /// that does not exist yet accepts any t >= min_valid_time().
@@ -115,6 +143,33 @@ class head {
   /// Checks like appendable() and stores the sample (a silent no-op for an
   /// identical duplicate). Rejections are counted in stats().
   status append(uint64_t ref, int64_t t, double v);
+
+  /// Staging, for an owner that logs samples before appending them (the
+  /// WAL answers asynchronously, and later batches must be checked against
+  /// samples still waiting for it):
+  /// stage() checks like appendable() but also against the series' staged
+  /// samples; an accepted sample stays staged (the newest staged one counts
+  /// as the series' last sample) until append_staged() appends it, with the
+  /// result append() would give, or unstage() forgets it (its WAL write
+  /// failed). Every accepted stage() needs exactly one of the two.
+  status stage(series_slot& s, int64_t t, double v);
+  status append_staged(series_slot& s, int64_t t, double v);
+  void unstage(series_slot& s);
+  /// Speed hints for appending to many series in a row, where nearly every
+  /// series is a cache miss: prefetch_series() fetches the series itself,
+  /// prefetch_chunk() (some steps later, once that has arrived) the bytes
+  /// its next sample goes to.
+  void prefetch_series(const series_slot& s) const {
+    for (size_t off = 0; off < sizeof(mem_series); off += 64)
+      __builtin_prefetch(reinterpret_cast<const char*>(s.s_) + off);
+  }
+  void prefetch_chunk(const series_slot& s) const { s.s_->open.prefetch_tail(); }
+  /// The same for lookups: prefetch_lookup(hash), then some steps later
+  /// prefetch_lookup_series(hash), then get_or_create(hash, key).
+  void prefetch_lookup(uint64_t hash) const { by_hash_.prefetch(hash); }
+  void prefetch_lookup_series(uint64_t hash) const { by_hash_.prefetch_first(hash); }
+  /// The labels of a slot's series (for messages).
+  label_set labels_of(const series_slot& s) const;
 
   /// Samples before this are out of bounds: the larger of the truncate()
   /// floor and (newest time seen - out_of_bounds_window_ms).
@@ -155,6 +210,14 @@ class head {
   struct mem_series {
     explicit mem_series(uint64_t r) : ref(r) {}
     uint64_t ref;
+    uint32_t staged = 0;     // samples staged and not yet appended
+    uint32_t key_size = 0;
+    int64_t staged_t = 0;    // newest staged sample, valid while staged > 0
+    uint64_t staged_bits = 0;
+    // The label key: a lookup is one memcmp against it. A bare array (not a
+    // std::string) saves 20 bytes per series.
+    std::unique_ptr<char[]> key_bytes;
+    std::string_view key() const { return {key_bytes.get(), key_size}; }
     std::vector<interned_label> labels;                    // sorted by name
     std::vector<std::shared_ptr<const xor_chunk>> closed;  // time order
     xor_appender open;  // holds the newest sample once there is one
@@ -162,9 +225,10 @@ class head {
 
   mem_series* find(uint64_t ref);
   const mem_series* find(uint64_t ref) const;
-  const mem_series* find_labels(const label_set& ls, uint64_t hash) const;
-  mem_series& create(uint64_t ref, const label_set& ls, uint64_t hash);
+  const mem_series* find_key(std::string_view key, uint64_t hash) const;
+  mem_series& create(uint64_t ref, const label_set& ls, std::string_view key, uint64_t hash);
   status check(const mem_series& s, int64_t t, double v) const;
+  status append_to(mem_series& s, int64_t t, double v);
   void cut(mem_series& s);
   static label_set materialize(const mem_series& s);
   static bool has_data_in(const mem_series& s, int64_t mint, int64_t maxt);
@@ -181,7 +245,7 @@ class head {
   uint64_t next_ref_ = 1;
   postings_index postings_;
   std::unordered_map<uint64_t, mem_series> series_;         // by ref
-  std::unordered_multimap<uint64_t, mem_series*> by_hash_;  // label_set::hash()
+  hash_slots<mem_series> by_hash_;                          // label hash
   std::unordered_map<uint64_t, uint64_t> aliases_;          // replayed ref -> ref
   int64_t min_t_ = std::numeric_limits<int64_t>::max();
   int64_t max_t_ = std::numeric_limits<int64_t>::min();

@@ -14,6 +14,7 @@
 #include "storage/wal_records.hpp"
 
 #include "storage/coding.hpp"
+#include "storage/label_key.hpp"
 #include "storage/sample.hpp"
 
 namespace nl::storage {
@@ -32,33 +33,41 @@ void encode_series(const std::vector<series_record>& series, std::string& out) {
   out.push_back(static_cast<char>(wal_record_type::series));
   for (const auto& s : series) {
     put_uvarint(out, s.ref);
-    put_uvarint(out, s.labels.size());
-    for (const auto& l : s.labels) {
-      put_length_prefixed(out, l.name);
-      put_length_prefixed(out, l.value);
-    }
+    append_label_key(out, s.labels.labels().data(), s.labels.size());
   }
 }
 
+void append_series_entry(std::string& out, uint64_t ref, std::string_view label_key) {
+  put_uvarint(out, ref);
+  out.append(label_key.data(), label_key.size());
+}
+
 void encode_samples(const std::vector<sample_record>& samples, std::string& out) {
-  out.push_back(static_cast<char>(wal_record_type::samples));
-  if (samples.empty())
-    return;
-  const auto base_ref = samples.front().ref;
-  const auto base_t = static_cast<uint64_t>(samples.front().t);
+  samples_record_writer w(out, samples.size());
+  for (const auto& s : samples)
+    w.add(s.ref, s.t, float_bits(s.v));
+}
+
+samples_record_writer::samples_record_writer(std::string& out, size_t expected) : out_(out) {
+  out_.push_back(static_cast<char>(wal_record_type::samples));
   // Typical size (nearby refs and times); larger deltas just grow the string.
-  out.reserve(out.size() + 2 * max_varint64_bytes + samples.size() * 12);
-  put_uvarint(out, base_ref);
-  put_varint(out, samples.front().t);
+  out_.reserve(out_.size() + 2 * max_varint64_bytes + expected * 12);
+}
+
+void samples_record_writer::add(uint64_t ref, int64_t t, uint64_t value_bits) {
+  if (count_++ == 0) {
+    base_ref_ = ref;
+    base_t_ = static_cast<uint64_t>(t);
+    put_uvarint(out_, ref);
+    put_varint(out_, t);
+  }
   // One append per sample from a stack buffer: appending byte by byte
   // dominated the encoding time.
   char buf[2 * max_varint64_bytes + 8];
-  for (const auto& s : samples) {
-    char* p = encode_varint(buf, static_cast<int64_t>(s.ref - base_ref));
-    p = encode_varint(p, static_cast<int64_t>(static_cast<uint64_t>(s.t) - base_t));
-    encode_fixed64(p, float_bits(s.v));
-    out.append(buf, p + 8 - buf);
-  }
+  char* p = encode_varint(buf, static_cast<int64_t>(ref - base_ref_));
+  p = encode_varint(p, static_cast<int64_t>(static_cast<uint64_t>(t) - base_t_));
+  encode_fixed64(p, value_bits);
+  out_.append(buf, p + 8 - buf);
 }
 
 result<wal_record_type> record_type(std::string_view rec) {
@@ -81,36 +90,17 @@ status decode_series(std::string_view rec, std::vector<series_record>& out) {
   auto in = rec.substr(1);
   while (!in.empty()) {
     uint64_t ref;
-    uint64_t count;
-    if (!get_uvarint(in, ref) || !get_uvarint(in, count)) {
+    std::string_view key;
+    if (!get_uvarint(in, ref)) {
       out.clear();
       return record_corrupt("series", rec, in, "truncated series header");
     }
-    // Each pair takes at least three bytes: two lengths and a non-empty value.
-    if (count > in.size() / 3) {
+    if (auto st = next_label_key(in, key); !st) {
       out.clear();
-      return record_corrupt("series", rec, in,
-                            "label count " + std::to_string(count) + " exceeds the record");
+      return record_corrupt("series", rec, in, st.message());
     }
-    std::vector<label> labels;
-    labels.reserve(count);
-    for (uint64_t i = 0; i < count; ++i) {
-      std::string_view name;
-      std::string_view value;
-      if (!get_length_prefixed(in, name) || !get_length_prefixed(in, value)) {
-        out.clear();
-        return record_corrupt("series", rec, in, "truncated label");
-      }
-      // label_set's invariant, checked rather than repaired: a record that
-      // violates it was not written by us.
-      if (value.empty() || (!labels.empty() && !(labels.back().name < name))) {
-        out.clear();
-        return record_corrupt("series", rec, in,
-                              "labels not sorted, not unique or with an empty value");
-      }
-      labels.push_back(label{std::string{name}, std::string{value}});
-    }
-    out.push_back(series_record{ref, label_set{std::move(labels)}});
+    auto labels = label_set_from_key(key);  // checked just above
+    out.push_back(series_record{ref, std::move(*labels)});
   }
   return status::ok();
 }

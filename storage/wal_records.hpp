@@ -33,6 +33,29 @@ enum class wal_record_type : uint8_t { series = 1, samples = 2 };
 void encode_series(const std::vector<series_record>& series, std::string& out);
 void encode_samples(const std::vector<sample_record>& samples, std::string& out);
 
+/// Builds a samples record one sample at a time: the same bytes as
+/// encode_samples() of the same samples, without a vector of them first.
+class samples_record_writer {
+ public:
+  /// Appends the record type byte to `out`, reserving room for `expected`
+  /// samples; `out` must outlive the writer.
+  samples_record_writer(std::string& out, size_t expected);
+  void add(uint64_t ref, int64_t t, uint64_t value_bits);
+  size_t size() const { return count_; }
+
+ private:
+  std::string& out_;
+  uint64_t base_ref_ = 0;
+  uint64_t base_t_ = 0;
+  size_t count_ = 0;
+};
+
+/// Builds a series record piecewise: start `out` with the series type byte
+/// (wal_record_type::series), then append one entry per series. The
+/// per-series layout is the label key's (storage/label_key.hpp), so a key
+/// is copied as it is. REQUIRES: `label_key` is valid.
+void append_series_entry(std::string& out, uint64_t ref, std::string_view label_key);
+
 /// Type of an encoded record, or corruption for an unknown type byte.
 result<wal_record_type> record_type(std::string_view rec);
 /// Decode one record into `out`, which is cleared first (its capacity is

@@ -75,6 +75,11 @@ class xor_appender {
   int64_t min_time() const { return first_t_; }
   int64_t max_time() const { return t_; }
   double last_value() const { return v_; }
+  /// Speed hint: fetch the bytes the next append() writes into the cache.
+  void prefetch_tail() const {
+    if (!w_.buffer().empty())
+      __builtin_prefetch(w_.buffer().data() + w_.buffer().size() - 1, 1);
+  }
   std::string_view bytes() const { return w_.bytes(); }
   size_t capacity() const { return w_.buffer().capacity(); }
 

@@ -6,6 +6,7 @@
 #include "actors/head_block.hpp"
 #include "actors/index.hpp"
 #include "fake_wal_file.hpp"
+#include "storage/label_key.hpp"
 #include "storage/xor_chunk.hpp"
 
 using namespace nl::actors;
@@ -21,12 +22,9 @@ label_set ls(std::string job) {
 // One series with samples (t, v).
 append_batch batch(const label_set& l, std::vector<std::pair<int64_t, double>> samples) {
   append_batch b;
-  b.series.push_back(l);
-  for (auto& [t, v] : samples) {
-    b.timestamps.push_back(t);
-    b.value_bits.push_back(nl::storage::float_bits(v));
-  }
-  b.ends.push_back(static_cast<uint32_t>(b.timestamps.size()));
+  b.add_series(l);
+  for (auto& [t, v] : samples)
+    b.add_sample(t, nl::storage::float_bits(v));
   return b;
 }
 
@@ -38,6 +36,24 @@ std::vector<std::pair<int64_t, double>> decode(const series_data& sd) {
       out.emplace_back(it.at().t, it.at().v);
   }
   return out;
+}
+
+// A WAL writer stuck in a system call: takes writes, never answers them.
+struct stuck_wal_state {
+  std::vector<caf::typed_response_promise<uint64_t>> held;
+};
+
+wal_writer_actor::behavior_type stuck_wal(wal_writer_actor::stateful_pointer<stuck_wal_state> self) {
+  return {
+    [=](wal_write_atom, const wal_batch&) -> caf::result<uint64_t> {
+      auto rp = self->make_response_promise<uint64_t>();
+      self->state.held.push_back(rp);
+      return rp;
+    },
+    [=](wal_sync_atom) -> caf::result<uint64_t> { return uint64_t{0}; },
+    [=](wal_commit_atom) {},
+    [=](wal_tick_atom) {},
+  };
 }
 
 struct fixture : test_coordinator_fixture<caf::actor_system_config> {
@@ -148,6 +164,33 @@ CAF_TEST(a WAL failure fails the append and stores nothing) {
   self->receive([&](append_result&) {}, [&](caf::error&) { failed = true; });
   CAF_CHECK(failed);
   CAF_CHECK_EQUAL(head->stats().samples_appended, 0u);
+}
+
+CAF_TEST(a WAL that does not answer in time fails the append and unstages) {
+  auto stuck = sys.spawn(stuck_wal);
+  auto h2 = std::make_shared<nl::storage::head>();
+  head_block_options ho;
+  ho.wal_timeout = std::chrono::seconds(5);
+  auto hb2 = sys.spawn(head_block, h2, stuck, ho);
+  sched.run();
+  self->send(hb2, append_atom_v, batch(ls("a"), {{2000, 1}}));
+  sched.run();
+  CAF_CHECK(self->mailbox().empty());  // waiting for the WAL
+  sched.trigger_timeout();             // the shard's watchdog
+  sched.run();
+  bool failed = false;
+  self->receive([&](append_result&) {}, [&](caf::error&) { failed = true; });
+  CAF_CHECK(failed);
+  CAF_CHECK_EQUAL(h2->stats().samples_appended, 0u);
+  // The sample at 2000 is no longer staged: an older one passes the checks.
+  auto a = ls("a");
+  auto slot = h2->get_or_create(a.hash(), nl::storage::label_key(a));
+  CAF_REQUIRE(slot.is_ok());
+  CAF_CHECK(h2->stage(*slot, 1000, 1).is_ok());
+  h2->unstage(*slot);
+  caf::anon_send_exit(hb2, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(stuck, caf::exit_reason::user_shutdown);
+  sched.run();
 }
 
 CAF_TEST(metadata queries take a union of selectors) {

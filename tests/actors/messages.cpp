@@ -37,21 +37,69 @@ CAF_TEST_FIXTURE_SCOPE(messages_tests, fixture)
 
 CAF_TEST(an append batch crosses a node boundary bit exact) {
   append_batch b;
-  b.series.push_back(label_set::from_unsorted({{"job", "a"}, {"__name__", "up"}}));
-  b.timestamps = {1000, 2000, -5};
+  b.add_series(label_set::from_unsorted({{"job", "a"}, {"__name__", "up"}}));
   // StaleNaN, +Inf and a NaN payload: CAF's own double packing would lose
   // or loop on them; bits must survive.
-  b.value_bits = {nl::storage::stale_nan_bits, nl::storage::float_bits(1.0 / 0.0), 0x7ff8000000000001ULL};
-  b.ends = {3};
+  b.add_sample(1000, nl::storage::stale_nan_bits);
+  b.add_sample(2000, nl::storage::float_bits(1.0 / 0.0));
+  b.add_sample(-5, 0x7ff8000000000001ULL);
+  b.add_series(label_set::from_unsorted({{"__name__", "down"}}));
+  b.add_sample(7, 0);
   b.observed_max_t = 2000;
   auto out = round_trip(caf::make_message(append_atom_v, b));
   CAF_REQUIRE((out.match_elements<append_atom, append_batch>()));
   auto& x = out.get_as<append_batch>(1);
-  CAF_CHECK_EQUAL(x.series, b.series);
+  CAF_CHECK_EQUAL(x.keys, b.keys);
+  CAF_CHECK_EQUAL(x.key_ends, b.key_ends);
+  CAF_CHECK_EQUAL(x.hashes, b.hashes);
   CAF_CHECK_EQUAL(x.timestamps, b.timestamps);
   CAF_CHECK_EQUAL(x.value_bits, b.value_bits);
   CAF_CHECK_EQUAL(x.ends, b.ends);
   CAF_CHECK_EQUAL(x.observed_max_t, 2000);
+}
+
+CAF_TEST(a damaged append batch from the wire is refused) {
+  append_batch good;
+  good.add_series(label_set::from_unsorted({{"__name__", "up"}, {"job", "a"}}));
+  good.add_sample(1, 0);
+  good.add_series(label_set::from_unsorted({{"__name__", "up"}, {"job", "b"}}));
+  good.add_sample(2, 0);
+  auto load = [&](append_batch b) {
+    auto buf = serialize(b);
+    append_batch x;
+    caf::binary_deserializer src{sys, buf};
+    return src(x);
+  };
+  CAF_CHECK(!load(good));
+  // A wrong hash is not an error: the receiver recomputes it.
+  auto rehashed = good;
+  rehashed.hashes = {1, 2};
+  {
+    auto buf = serialize(rehashed);
+    append_batch x;
+    caf::binary_deserializer src{sys, buf};
+    CAF_REQUIRE(!src(x));
+    CAF_CHECK_EQUAL(x.hashes, good.hashes);
+  }
+  std::vector<append_batch> bad(9, good);
+  bad[0].key_ends[1] = static_cast<uint32_t>(good.keys.size() + 1);  // past the end
+  bad[1].key_ends = {good.key_ends[1], good.key_ends[0]};           // out of order
+  bad[2].keys[0] = 9;                                                // count past the key
+  bad[3].ends = {2, 1};                                              // sample ranges backwards
+  bad[4].ends = {1};                                                 // one range for two keys
+  bad[5].value_bits.pop_back();                                      // columns disagree
+  bad[6].keys.push_back('x');                                        // bytes after the last key
+  bad[7].keys[bad[7].key_ends[0] + 2] = 'z';                         // z_name__ after job: unsorted
+  bad[8].key_ends[0] -= 1;                                           // key split mid-label
+  for (size_t i = 0; i < bad.size(); ++i) {
+    CAF_MESSAGE("damage " << i);
+    CAF_CHECK(load(bad[i]));
+  }
+  append_batch empty_key;
+  empty_key.keys.assign(1, '\0');
+  empty_key.key_ends = {1};
+  empty_key.ends = {0};
+  CAF_CHECK(load(empty_key));
 }
 
 CAF_TEST(label sets from the wire are canonicalised) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "storage/head.hpp"
+#include "storage/label_key.hpp"
 
 using namespace nl::storage;
 
@@ -363,4 +364,62 @@ CAF_TEST(memory per series and per sample) {
   CAF_CHECK(one < 600);
   CAF_CHECK(full < 900);
 #endif
+}
+
+CAF_TEST(a label key finds the series its label set created) {
+  head h{head_options{2, 2}};
+  auto a = metric("up", "x");
+  auto ref = h.get_or_create(a).first;
+  auto key = label_key(a);
+  auto found = h.get_or_create(a.hash(), key);
+  CAF_REQUIRE(found.is_ok());
+  CAF_CHECK_EQUAL(found->ref(), ref);
+  CAF_CHECK(!found->created());
+  auto b = metric("up", "y");
+  auto made = h.get_or_create(b.hash(), label_key(b));
+  CAF_REQUIRE(made.is_ok());
+  CAF_CHECK(made->created());
+  CAF_CHECK_EQUAL(made->ref(), ref + 2);
+  CAF_CHECK_EQUAL(h.labels_of(*made), b);
+  CAF_CHECK_EQUAL(h.find_ref(b), std::optional<uint64_t>{made->ref()});
+  // A damaged or empty key creates nothing.
+  CAF_CHECK(!h.get_or_create(1, std::string("\x05\x01", 2)).is_ok());
+  CAF_CHECK(!h.get_or_create(2, std::string("\x00", 1)).is_ok());
+  CAF_CHECK_EQUAL(h.num_series(), 2u);
+}
+
+CAF_TEST(staged samples count as the newest sample until appended) {
+  head h;
+  auto a = metric("up", "x");
+  auto slot = *h.get_or_create(a.hash(), label_key(a));
+  CAF_REQUIRE(h.append(slot.ref(), 1000, 1).is_ok());
+  CAF_CHECK_EQUAL(h.stage(slot, 1000, 2).error_code(), status::code::duplicate_sample);
+  CAF_REQUIRE(h.stage(slot, 2000, 2).is_ok());
+  // Not in the head yet, but later checks see it.
+  CAF_CHECK(h.appendable(slot.ref(), 1500, 0).is_ok());
+  CAF_CHECK_EQUAL(h.stage(slot, 1500, 0).error_code(), status::code::out_of_order);
+  CAF_CHECK_EQUAL(h.stage(slot, 2000, 3).error_code(), status::code::duplicate_sample);
+  CAF_CHECK(h.stage(slot, 2000, 2).is_ok());  // an identical retry
+  CAF_CHECK(h.stage(slot, 3000, 3).is_ok());
+  CAF_CHECK(h.append_staged(slot, 2000, 2).is_ok());
+  CAF_CHECK(h.append_staged(slot, 2000, 2).is_ok());  // the retry: a no-op
+  CAF_CHECK(h.append_staged(slot, 3000, 3).is_ok());
+  CAF_CHECK_EQUAL(h.stats().samples_appended, 3u);
+  CAF_CHECK_EQUAL(h.stats().duplicates_ignored, 1u);
+  // Nothing staged any more: the head alone decides.
+  CAF_CHECK_EQUAL(h.stage(slot, 2500, 0).error_code(), status::code::out_of_order);
+  CAF_REQUIRE(h.stage(slot, 4000, 4).is_ok());
+  h.unstage(slot);
+  CAF_CHECK(h.stage(slot, 3500, 0).is_ok());  // the unstaged 4000 is forgotten
+  h.unstage(slot);
+}
+
+CAF_TEST(truncate keeps a series with staged samples) {
+  head h;
+  auto a = metric("up", "x");
+  auto slot = *h.get_or_create(a.hash(), label_key(a));
+  CAF_REQUIRE(h.stage(slot, 1000, 1).is_ok());
+  CAF_CHECK_EQUAL(h.truncate(5000), 0u);
+  CAF_CHECK_EQUAL(h.append_staged(slot, 1000, 1).error_code(), status::code::out_of_bounds);
+  CAF_CHECK_EQUAL(h.truncate(5000), 1u);
 }

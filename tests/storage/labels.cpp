@@ -1,6 +1,8 @@
 #define CAF_SUITE storage.labels
 #include "test_support.hpp"
 
+#include <set>
+
 #include "storage/labels.hpp"
 #include "storage/matcher.hpp"
 
@@ -20,6 +22,31 @@ CAF_TEST(hash separates name and value boundaries) {
   auto b = label_set::from_unsorted({{"a", "bc"}});
   CAF_CHECK_NOT_EQUAL(a.hash(), b.hash());
   CAF_CHECK_EQUAL(a.hash(), label_set::from_unsorted({{"ab", "c"}}).hash());
+}
+
+CAF_TEST(hash tells apart values of every length and every byte position) {
+  // The hasher reads whole words and a partial tail: strings of 0..40
+  // bytes, and each one with a single byte changed, must all differ.
+  std::set<uint64_t> seen;
+  size_t made = 0;
+  for (size_t n = 1; n <= 40; ++n) {
+    std::string v(n, 'a');
+    seen.insert(label_set::from_unsorted({{"k", v}}).hash());
+    ++made;
+    for (size_t i = 0; i < n; ++i) {
+      std::string w = v;
+      w[i] = 'b';
+      seen.insert(label_set::from_unsorted({{"k", w}}).hash());
+      ++made;
+    }
+  }
+  CAF_CHECK_EQUAL(seen.size(), made);
+  // Both shards of two get a fair share of similar series.
+  size_t odd = 0;
+  for (int i = 0; i < 1000; ++i)
+    odd += label_set::from_unsorted({{"__name__", "up"}, {"instance", "host-" + std::to_string(i)}}).hash() & 1;
+  CAF_CHECK_GREATER(odd, 400u);
+  CAF_CHECK_LESS(odd, 600u);
 }
 
 CAF_TEST(compare orders like prometheus) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "storage/coding.hpp"
+#include "storage/label_key.hpp"
 #include "storage/sample.hpp"
 #include "storage/wal_records.hpp"
 
@@ -78,6 +79,24 @@ CAF_TEST(series record matches the documented bytes) {
   encode_series({{5, label_set::from_unsorted({{"__name__", "up"}, {"job", "a"}})}}, out);
   CAF_CHECK_EQUAL(hex(out), "01050208" + hex("__name__") + "02" + hex("up") + "03" + hex("job")
                               + "01" + hex("a"));
+}
+
+CAF_TEST(piecewise writers give the same bytes as the vector encoders) {
+  std::vector<sample_record> xs{{5, 1000, 1.0}, {3, 990, stale_nan()}, {9, 2000, -0.5}};
+  std::string whole;
+  encode_samples(xs, whole);
+  std::string piecewise;
+  samples_record_writer w(piecewise, 0);
+  for (const auto& x : xs)
+    w.add(x.ref, x.t, float_bits(x.v));
+  CAF_CHECK_EQUAL(w.size(), 3u);
+  CAF_CHECK_EQUAL(hex(piecewise), hex(whole));
+  whole.clear();
+  encode_series(some_series(), whole);
+  piecewise.assign(1, static_cast<char>(wal_record_type::series));
+  for (const auto& s : some_series())
+    append_series_entry(piecewise, s.ref, label_key(s.labels));
+  CAF_CHECK_EQUAL(hex(piecewise), hex(whole));
 }
 
 CAF_TEST(series round trip) {

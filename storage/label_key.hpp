@@ -1,0 +1,69 @@
+#pragma once
+// The label key: a label set as one flat byte string,
+//
+//   n<uvarint> ( name_len<uvarint> name value_len<uvarint> value ){n}
+//
+// with the labels sorted by name, names unique and values non-empty (the
+// label_set invariant). Equal label sets have equal keys, so comparing two
+// series is one memcmp instead of a walk over 2n separately allocated
+// strings, and a batch can carry many label sets in one buffer. The layout
+// is byte for byte the per-series part of a WAL series record
+// (storage/FORMAT.md "Series record"), so a new series is logged by copying
+// its key behind its ref.
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "storage/coding.hpp"
+#include "storage/labels.hpp"
+#include "storage/status.hpp"
+
+namespace nl::storage {
+
+/// Appends the key of labels[0..n) to `out`. `Label` is anything with
+/// `name` and `value` members viewable as std::string_view (label,
+/// protocol::label_ref). REQUIRES: the labels are canonical (sorted, unique
+/// names, no empty value); nothing is checked.
+template <class Label>
+void append_label_key(std::string& out, const Label* labels, size_t n) {
+  // One resize to an upper bound, raw writes, one shrink: appending field
+  // by field cost more than the copying itself (this runs per remote-write
+  // entry).
+  size_t bound = max_varint64_bytes;
+  for (size_t i = 0; i < n; ++i)
+    bound += 2 * max_varint64_bytes + std::string_view{labels[i].name}.size()
+             + std::string_view{labels[i].value}.size();
+  size_t start = out.size();
+  out.resize(start + bound);
+  char* p = encode_uvarint(out.data() + start, n);
+  for (size_t i = 0; i < n; ++i) {
+    for (std::string_view s : {std::string_view{labels[i].name}, std::string_view{labels[i].value}}) {
+      if (s.size() < 0x80)  // the usual one-byte length, without a call
+        *p++ = static_cast<char>(s.size());
+      else
+        p = encode_uvarint(p, s.size());
+      std::memcpy(p, s.data(), s.size());
+      p += s.size();
+    }
+  }
+  out.resize(static_cast<size_t>(p - out.data()));
+}
+
+/// The key of a label set.
+std::string label_key(const label_set& ls);
+
+/// Takes the key at the front of `in` into `key` and advances `in` past it.
+/// corruption (naming what is wrong, `in` unchanged) when the bytes are
+/// truncated, a count exceeds them, or the labels are not canonical. Never
+/// reads outside `in`; safe on arbitrary bytes.
+status next_label_key(std::string_view& in, std::string_view& key);
+
+/// The label set of a key; corruption unless `key` is exactly one valid key.
+result<label_set> label_set_from_key(std::string_view key);
+
+/// label_set_from_key(key)->hash() without building the label set.
+/// REQUIRES: `key` is valid (came from next_label_key or append_label_key).
+uint64_t hash_label_key(std::string_view key);
+
+}  // namespace nl::storage

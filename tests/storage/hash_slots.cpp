@@ -1,0 +1,62 @@
+#define CAF_SUITE storage.hash_slots
+#include "test_support.hpp"
+
+#include <map>
+#include <random>
+#include <set>
+
+#include "storage/hash_slots.hpp"
+
+using nl::storage::hash_slots;
+
+namespace {
+
+struct item {
+  uint64_t hash;
+  int id;
+};
+
+}  // namespace
+
+CAF_TEST(equal hashes are told apart by the match function) {
+  hash_slots<item> t;
+  item a{7, 1};
+  item b{7, 2};
+  t.insert(7, &a);
+  t.insert(7, &b);
+  CAF_CHECK_EQUAL(t.find(7, [](const item& x) { return x.id == 2; }), &b);
+  CAF_CHECK_EQUAL(t.find(7, [](const item& x) { return x.id == 1; }), &a);
+  CAF_CHECK(t.find(7, [](const item& x) { return x.id == 3; }) == nullptr);
+  CAF_CHECK(t.find(8, [](const item&) { return true; }) == nullptr);
+  CAF_CHECK(t.erase(7, &a));
+  CAF_CHECK(!t.erase(7, &a));
+  CAF_CHECK_EQUAL(t.find(7, [](const item&) { return true; }), &b);
+}
+
+CAF_TEST(random inserts and erases agree with a reference map) {
+  // Few distinct hashes force long probe runs that wrap around the array,
+  // which is where backward-shift deletion can go wrong.
+  std::mt19937_64 rng(42);
+  std::vector<item> items(4000);
+  for (size_t i = 0; i < items.size(); ++i)
+    items[i] = {rng() % 300, static_cast<int>(i)};
+  hash_slots<item> t;
+  std::set<int> in;
+  for (int round = 0; round < 40000; ++round) {
+    auto& x = items[rng() % items.size()];
+    if (in.count(x.id)) {
+      CAF_REQUIRE(t.erase(x.hash, &x));
+      in.erase(x.id);
+    } else {
+      t.insert(x.hash, &x);
+      in.insert(x.id);
+    }
+    if (round % 1000 == 0) {
+      for (auto& y : items) {
+        auto* got = t.find(y.hash, [&](const item& z) { return z.id == y.id; });
+        CAF_REQUIRE_EQUAL(got != nullptr, in.count(y.id) == 1);
+      }
+    }
+  }
+  CAF_CHECK_EQUAL(t.size(), in.size());
+}

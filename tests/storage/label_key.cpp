@@ -1,0 +1,119 @@
+#define CAF_SUITE storage.label_key
+#include "test_support.hpp"
+
+#include <random>
+
+#include "storage/label_key.hpp"
+
+using namespace nl::storage;
+
+namespace {
+
+label_set ls(std::vector<label> l) { return label_set::from_unsorted(std::move(l)); }
+
+}  // namespace
+
+CAF_TEST(a key round trips and hashes like its label set) {
+  auto a = ls({{"__name__", "node_cpu_seconds_total"}, {"cpu", "0"}, {"mode", "idle"},
+               {"instance", std::string(300, 'x')}});
+  auto key = label_key(a);
+  // n, then length-prefixed pairs (the 300-byte value takes a 2-byte length).
+  CAF_CHECK_EQUAL(static_cast<uint8_t>(key[0]), 4u);
+  CAF_CHECK_EQUAL(key.substr(1, 9), std::string("\x08__name__", 9));
+  auto back = label_set_from_key(key);
+  CAF_REQUIRE(back.is_ok());
+  CAF_CHECK_EQUAL(*back, a);
+  CAF_CHECK_EQUAL(hash_label_key(key), a.hash());
+  std::string_view in = key;
+  std::string_view got;
+  CAF_REQUIRE(next_label_key(in, got).is_ok());
+  CAF_CHECK_EQUAL(got, key);
+  CAF_CHECK(in.empty());
+}
+
+CAF_TEST(keys follow each other in one buffer) {
+  auto a = ls({{"__name__", "up"}, {"job", "a"}});
+  auto b = ls({{"__name__", "up"}, {"job", "b"}});
+  std::string buf = label_key(a) + label_key(b);
+  std::string_view in = buf;
+  std::string_view k1;
+  std::string_view k2;
+  CAF_REQUIRE(next_label_key(in, k1).is_ok());
+  CAF_REQUIRE(next_label_key(in, k2).is_ok());
+  CAF_CHECK(in.empty());
+  auto back_a = label_set_from_key(k1);
+  auto back_b = label_set_from_key(k2);
+  CAF_REQUIRE(back_a.is_ok() && back_b.is_ok());
+  CAF_CHECK_EQUAL(*back_a, a);
+  CAF_CHECK_EQUAL(*back_b, b);
+  // Trailing bytes after a whole key are not part of it.
+  CAF_CHECK(!label_set_from_key(buf).is_ok());
+}
+
+CAF_TEST(truncated keys are corruption and leave the input alone) {
+  auto key = label_key(ls({{"__name__", "up"}, {"job", "api"}}));
+  for (size_t n = 0; n < key.size(); ++n) {
+    std::string_view in{key.data(), n};
+    std::string_view got;
+    auto st = next_label_key(in, got);
+    CAF_CHECK(!st.is_ok());
+    CAF_CHECK_EQUAL(st.error_code(), status::code::corruption);
+    CAF_CHECK_EQUAL(in.size(), n);
+    CAF_CHECK(!label_set_from_key(std::string_view{key.data(), n}).is_ok());
+  }
+}
+
+CAF_TEST(huge counts and lengths are rejected) {
+  std::string huge_count = "\xff\xff\xff\xff\x0f\x01" "a\x01" "b";
+  std::string_view in = huge_count;
+  std::string_view got;
+  auto st = next_label_key(in, got);
+  CAF_CHECK(st.message().find("label count") != std::string::npos);
+  std::string huge_len = std::string("\x01\xff\xff\xff\xff\x0f", 6) + "abc";
+  in = huge_len;
+  CAF_CHECK(!next_label_key(in, got).is_ok());
+  std::string overlong(12, '\xff');
+  in = overlong;
+  CAF_CHECK(!next_label_key(in, got).is_ok());
+}
+
+CAF_TEST(non canonical labels are corruption) {
+  auto pair = [](std::string n, std::string v) {
+    std::string out;
+    put_length_prefixed(out, n);
+    put_length_prefixed(out, v);
+    return out;
+  };
+  std::string unsorted = "\x02" + pair("b", "1") + pair("a", "1");
+  std::string repeated = "\x02" + pair("a", "1") + pair("a", "2");
+  std::string empty_value = "\x01" + pair("a", "");
+  for (const auto& bad : {unsorted, repeated, empty_value}) {
+    std::string_view in = bad;
+    std::string_view got;
+    CAF_CHECK(!next_label_key(in, got).is_ok());
+    CAF_CHECK(!label_set_from_key(bad).is_ok());
+  }
+}
+
+CAF_TEST(random garbage and flipped bytes never crash) {
+  std::mt19937 rng(7);
+  auto key = label_key(ls({{"__name__", "http_requests_total"}, {"code", "200"}, {"job", "api"}}));
+  for (int i = 0; i < 20000; ++i) {
+    std::string buf;
+    if (i % 2 == 0) {
+      buf = key;
+      buf[rng() % buf.size()] ^= static_cast<char>(1 + rng() % 255);
+    } else {
+      buf.resize(rng() % 40);
+      for (auto& c : buf)
+        c = static_cast<char>(rng());
+    }
+    std::string_view in = buf;
+    std::string_view got;
+    if (next_label_key(in, got).is_ok()) {
+      CAF_CHECK_LESS_OR_EQUAL(got.size(), buf.size());
+      CAF_CHECK(label_set_from_key(got).is_ok());
+      (void)hash_label_key(got);
+    }
+  }
+}
