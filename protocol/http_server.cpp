@@ -11,7 +11,10 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/x509.h>
+#include <sys/socket.h>
 
 #include "protocol/authorization.hpp"
 #include "protocol/tls_context.hpp"
@@ -253,14 +256,67 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     }
     busy_.fetch_add(1);  // until the answer is written (see http_server::drain)
     counted_ = true;
+    cancellation_ = std::make_shared<http_cancellation>();
+    req.cancellation = cancellation_;
+    awaiting_reply_ = true;
     // The reply may come from any thread; hop onto this connection's strand.
     auto self = this->shared_from_this();
     http_reply reply = [self](http_response r) {
       net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
-        self->write(std::move(r));
+        self->on_reply(std::move(r));
       });
     };
     handler_(std::move(req), std::move(reply));
+    watch_peer();
+  }
+
+  // While the handler works nothing reads the socket, so a client that gives
+  // up (Grafana cancelling a panel, curl interrupted) would go unnoticed
+  // until the answer is written. A wait for readability costs nothing until
+  // bytes or a FIN/RST arrive; the TCP state then says whether the peer is
+  // gone. Other bytes (a pipelined request, a TLS close_notify that precedes
+  // its FIN) stay unread for the next request and the wait is re-armed.
+  void watch_peer() {
+    auto& sock = beast::get_lowest_layer(stream_).socket();
+    sock.async_wait(tcp::socket::wait_read, [self = this->shared_from_this()](beast::error_code ec) {
+      if (!ec && self->awaiting_reply_)
+        self->watch_peer();
+    });
+    // Checked after arming: a FIN that arrived earlier is seen here, a later
+    // one completes the wait (Asio waits do not complete on old readiness).
+    if (peer_left())
+      peer_gone();
+  }
+
+  /// True when the client closed or reset its side of the connection.
+  bool peer_left() {
+    tcp_info info{};
+    socklen_t len = sizeof info;
+    int fd = beast::get_lowest_layer(stream_).socket().native_handle();
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0)
+      return true;
+    return info.tcpi_state != TCP_ESTABLISHED;
+  }
+
+  void peer_gone() {
+    awaiting_reply_ = false;
+    uncount();
+    if (opts_.on_error)
+      opts_.on_error("http: " + peer_ + " went away during " + method_ + " " + path_
+                     + "; its answer will be dropped");
+    auto c = std::move(cancellation_);
+    c->cancel();
+    close();
+  }
+
+  void on_reply(http_response r) {
+    if (!awaiting_reply_)
+      return;  // the client is gone (see peer_gone)
+    awaiting_reply_ = false;
+    cancellation_.reset();
+    beast::error_code ec;
+    beast::get_lowest_layer(stream_).socket().cancel(ec);  // ends watch_peer's wait
+    write(std::move(r));
   }
 
   void write(http_response r) {
@@ -344,10 +400,40 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   bool keep_alive_ = true;
   bool head_request_ = false;
   bool counted_ = false;  // this request is included in busy_
+  bool awaiting_reply_ = false;  // the handler has the request; the peer is watched
+  std::shared_ptr<http_cancellation> cancellation_;  // of the request with the handler
   clock_type::time_point started_;
 };
 
 }  // namespace
+
+void http_cancellation::on_cancel(std::function<void()> hook) {
+  std::unique_lock<std::mutex> g{mtx_};
+  if (!cancelled_) {
+    hook_ = std::move(hook);
+    return;
+  }
+  g.unlock();
+  hook();
+}
+
+bool http_cancellation::cancelled() const {
+  std::lock_guard<std::mutex> g{mtx_};
+  return cancelled_;
+}
+
+void http_cancellation::cancel() {
+  std::function<void()> hook;
+  {
+    std::lock_guard<std::mutex> g{mtx_};
+    if (cancelled_)
+      return;
+    cancelled_ = true;
+    hook = std::move(hook_);
+  }
+  if (hook)
+    hook();
+}
 
 struct http_server::impl : std::enable_shared_from_this<impl> {
   http_server_options opts;
