@@ -63,6 +63,12 @@ struct nightlight_config : caf::actor_system_config {
     // Debian's default is max(cores, 4) workers; on small machines the extra
     // spinning workers make cross-thread messaging slow and erratic.
     set("scheduler.max-threads", threads);
+    // After a message an idle worker spins briefly, then by default wakes
+    // every 50 us for 25 ms before it sleeps on its condition variable
+    // (which an enqueue signals). At one API request per millisecond that
+    // middle phase never ends: ~2/3 of the server's CPU per /api/v1/labels
+    // call went to those wake-ups. Skip it: sleep right after the spin.
+    set("work-stealing.moderate-poll-attempts", size_t{0});
   }
 };
 
