@@ -435,15 +435,22 @@ void http_cancellation::cancel() {
     hook();
 }
 
-struct http_server::impl : std::enable_shared_from_this<impl> {
+// Ownership: the http_server alone owns the impl. Handlers queued in the
+// io_context refer to it by plain pointer (they run only on the threads
+// that stop() joins), and sessions are owned by their pending handlers and
+// replies. Destroying the impl destroys the io_context, which destroys the
+// handlers it still holds and so the sessions: nothing points back at the
+// impl to keep it alive. Sessions refer to opts, handler and busy, so those
+// are declared before ioc and outlive it.
+struct http_server::impl {
   http_server_options opts;
   http_handler handler;
+  std::atomic<int64_t> busy{0};  // requests handed to the handler, answer not yet written
   net::io_context ioc;
   tcp::acceptor acceptor{net::make_strand(ioc)};
   std::vector<std::thread> threads;
   uint16_t port = 0;
   std::atomic<bool> stopped{false};
-  std::atomic<int64_t> busy{0};  // requests handed to the handler, answer not yet written
   std::optional<net::steady_timer> tls_poll;
   std::optional<net::signal_set> sighup;
 
@@ -451,7 +458,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
   }
 
   void accept() {
-    acceptor.async_accept(net::make_strand(ioc), [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
+    acceptor.async_accept(net::make_strand(ioc), [self = this](beast::error_code ec, tcp::socket s) {
       if (ec) {
         if (ec == net::error::operation_aborted || !self->acceptor.is_open())
           return;
@@ -487,7 +494,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
 
   void poll_tls_files() {
     tls_poll->expires_after(opts.tls_poll_interval);
-    tls_poll->async_wait([self = shared_from_this()](beast::error_code ec) {
+    tls_poll->async_wait([self = this](beast::error_code ec) {
       if (ec)
         return;
       self->reload_tls(false);
@@ -496,7 +503,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
   }
 
   void wait_sighup() {
-    sighup->async_wait([self = shared_from_this()](beast::error_code ec, int) {
+    sighup->async_wait([self = this](beast::error_code ec, int) {
       if (ec)
         return;
       self->reload_tls(true);
@@ -523,7 +530,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
 };
 
 http_server::http_server(http_server_options opts, http_handler handler)
-  : impl_(std::make_shared<impl>(std::move(opts), std::move(handler))) {
+  : impl_(std::make_unique<impl>(std::move(opts), std::move(handler))) {
 }
 
 http_server::~http_server() {
@@ -551,7 +558,7 @@ storage::status http_server::start() {
   if (impl_->opts.tls)
     impl_->start_tls_reloads();
   for (unsigned i = 0; i < std::max(1u, impl_->opts.threads); ++i)
-    impl_->threads.emplace_back([p = impl_] { p->ioc.run(); });
+    impl_->threads.emplace_back([p = impl_.get()] { p->ioc.run(); });
   return storage::status::ok();
 }
 
@@ -560,7 +567,7 @@ uint16_t http_server::port() const {
 }
 
 void http_server::stop_accepting() {
-  net::post(impl_->acceptor.get_executor(), [p = impl_] {
+  net::post(impl_->acceptor.get_executor(), [p = impl_.get()] {
     beast::error_code ec;
     p->acceptor.close(ec);
   });

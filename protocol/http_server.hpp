@@ -154,12 +154,13 @@ class http_server {
   /// Call after stop_accepting() for a graceful shutdown.
   bool drain(std::chrono::milliseconds timeout);
   /// Stops all I/O and joins the threads. Replies delivered afterwards are
-  /// dropped. Idempotent.
+  /// dropped. Idempotent. Open connections are released by the destructor,
+  /// which every reply must precede (replies refer to their connection).
   void stop();
 
  private:
   struct impl;
-  std::shared_ptr<impl> impl_;
+  std::unique_ptr<impl> impl_;
 };
 
 }  // namespace nl::protocol
