@@ -12,6 +12,10 @@ function(nl_add_e2e name script timeout)
            COMMAND ${NL_E2E_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/${script}.py
                    --nightlight $<TARGET_FILE:nightlight> ${ARGN})
   set_tests_properties(e2e.${name} PROPERTIES TIMEOUT ${timeout} LABELS e2e)
+  # Tests whose bounds depend on the build (memory under ASan) read this.
+  if(NL_SANITIZE)
+    set_property(TEST e2e.${name} APPEND PROPERTY ENVIRONMENT NL_SANITIZE=1)
+  endif()
 endfunction()
 
 nl_add_e2e(prometheus_remote_write prometheus_remote_write 120)
