@@ -417,11 +417,6 @@ void http_cancellation::on_cancel(std::function<void()> hook) {
   hook();
 }
 
-bool http_cancellation::cancelled() const {
-  std::lock_guard<std::mutex> g{mtx_};
-  return cancelled_;
-}
-
 void http_cancellation::cancel() {
   std::function<void()> hook;
   {

@@ -49,13 +49,11 @@ class http_cancellation {
   /// calling thread, if it already is; later on an Asio thread otherwise.
   /// It must not block. A later call replaces an earlier hook.
   void on_cancel(std::function<void()> hook);
-  /// True once the client is gone.
-  bool cancelled() const;
   /// The server's side: marks the client gone and runs the hook (once).
   void cancel();
 
  private:
-  mutable std::mutex mtx_;
+  std::mutex mtx_;
   bool cancelled_ = false;
   std::function<void()> hook_;
 };
