@@ -279,7 +279,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   void watch_peer() {
     auto& sock = beast::get_lowest_layer(stream_).socket();
     sock.async_wait(tcp::socket::wait_read, [self = this->shared_from_this()](beast::error_code ec) {
-      if (!ec && self->awaiting_reply_)
+      if (!ec && self->awaiting_reply_ && !self->peer_gone_)
         self->watch_peer();
     });
     // Checked after arming: a FIN that arrived earlier is seen here, a later
@@ -298,20 +298,19 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     return info.tcpi_state != TCP_ESTABLISHED;
   }
 
+  // A FIN cannot be told from a half-close (shutdown(SHUT_WR) after the
+  // request), so the answer is still written, as Go's server does: a
+  // half-closed client reads it, for a closed one the write just fails.
   void peer_gone() {
-    awaiting_reply_ = false;
-    uncount();
+    peer_gone_ = true;
+    keep_alive_ = false;
     if (opts_.on_error)
-      opts_.on_error("http: " + peer_ + " went away during " + method_ + " " + path_
-                     + "; its answer will be dropped");
+      opts_.on_error("http: " + peer_ + " went away during " + method_ + " " + path_);
     auto c = std::move(cancellation_);
     c->cancel();
-    close();
   }
 
   void on_reply(http_response r) {
-    if (!awaiting_reply_)
-      return;  // the client is gone (see peer_gone)
     awaiting_reply_ = false;
     cancellation_.reset();
     beast::error_code ec;
@@ -362,7 +361,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     method_.clear();
     head_request_ = false;
     if (ec) {
-      if (opts_.on_error && ec != net::error::operation_aborted)
+      if (opts_.on_error && ec != net::error::operation_aborted && !peer_gone_)
         opts_.on_error("http write to " + peer_ + ": " + ec.message());
       return close();
     }
@@ -401,6 +400,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   bool head_request_ = false;
   bool counted_ = false;  // this request is included in busy_
   bool awaiting_reply_ = false;  // the handler has the request; the peer is watched
+  bool peer_gone_ = false;       // the client closed or reset (see peer_gone)
   std::shared_ptr<http_cancellation> cancellation_;  // of the request with the handler
   clock_type::time_point started_;
 };

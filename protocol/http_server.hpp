@@ -12,11 +12,11 @@
 // Disconnects: while a request is with the handler, the session watches its
 // socket. A client that closes or resets the connection (a FIN or RST; the
 // TCP state leaves ESTABLISHED) is gone: the request's http_cancellation
-// fires once and the answer, when it comes, is dropped. Bytes that arrive
-// meanwhile (a pipelined request, a TLS close_notify) are left unread. A
-// client that half-closes (shutdown(SHUT_WR)) after its request looks the
-// same as one that closed and is treated as gone, as Go's net/http (and so
-// Prometheus) does.
+// fires once. Bytes that arrive meanwhile (a pipelined request, a TLS
+// close_notify) are left unread. A half-close (shutdown(SHUT_WR)) after the
+// request looks the same as a close and is treated as gone too, as Go's
+// net/http (so Prometheus) does; the answer is still written (a half-closed
+// client reads it, e.g. a 503 "canceled") and the connection then closed.
 //
 // Streams: the session is a template on its stream type: plain TCP, or
 // TLS (beast::ssl_stream) when `http_server_options::tls` is set. A TLS
@@ -85,8 +85,7 @@ struct http_response {
 };
 
 /// Delivers the answer to a request. Must be called exactly once; may be
-/// called from any thread (answers for a client that went away are
-/// dropped). Cheap to copy.
+/// called from any thread. Cheap to copy.
 using http_reply = std::function<void(http_response)>;
 
 /// Called on an Asio thread for every complete request. It must not block:
