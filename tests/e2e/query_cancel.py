@@ -13,8 +13,8 @@ Checks, for each way of giving up:
 Ways of giving up: close (FIN), reset (RST), and a half-close
 (shutdown(SHUT_WR)) after the complete request, which Nightlight treats as
 gone like Go's net/http does (documented in README); that client still reads
-the 503 "canceled" answer. With --tls the server
-runs with mutual TLS and the client closes after a TLS close_notify.
+the 503 "canceled" answer. With --tls the server runs with mutual TLS and the
+client closes after a TLS close_notify.
 
 Everything listens on 127.0.0.1; every wait is bounded in time.
 """
