@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "actors/log.hpp"
-
 #include "actors/query_worker.hpp"
 #include "promql/analysis.hpp"
 #include "promql/parser.hpp"
