@@ -151,6 +151,16 @@ struct query_request {
   int64_t end = 0;
   int64_t step = 0;
   int64_t timeout_ms = 0;  ///< 0: the configured query timeout; capped by it
+  /// Chosen by the sender, unique among its queries in flight, to withdraw
+  /// the query with a query_cancel; 0: the query cannot be cancelled.
+  uint64_t id = 0;
+};
+
+/// Withdraws the query whose query_request::id is `id` (its client went
+/// away): the planner stops it and answers it "canceled". Unknown or
+/// finished ids are ignored.
+struct query_cancel {
+  uint64_t id = 0;
 };
 
 /// A finished answer of the query API: HTTP status and the JSON envelope.
@@ -235,7 +245,12 @@ typename Inspector::result_type inspect(Inspector& f, shard_stats& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, query_request& x) {
-  return f(caf::meta::type_name("nl::query_request"), x.query, x.start, x.end, x.step, x.timeout_ms);
+  return f(caf::meta::type_name("nl::query_request"), x.query, x.start, x.end, x.step, x.timeout_ms,
+           x.id);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, query_cancel& x) {
+  return f(caf::meta::type_name("nl::query_cancel"), x.id);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, query_reply& x) {
@@ -312,6 +327,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::shard_stats))
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::query_request))
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::query_reply))
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::query_cancel))
 CAF_END_TYPE_ID_BLOCK(nightlight)
 
 namespace nl::actors {

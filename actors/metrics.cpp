@@ -128,6 +128,8 @@ std::string metrics::render() const {
   line(out, "nightlight_inflight_samples", "", inflight_samples.load());
   header(out, "nightlight_overload_responses_total", "counter", "Writes refused because the server was over its in-flight budget.");
   line(out, "nightlight_overload_responses_total", "", overload_responses.load());
+  header(out, "nightlight_queries_cancelled_total", "counter", "Queries stopped because their client disconnected.");
+  line(out, "nightlight_queries_cancelled_total", "", queries_cancelled.load());
   tls_handshake_failures.append_metrics(out);
   http_forbidden.append_metrics(out);
   std::lock_guard<std::mutex> g{http_mtx_};

@@ -58,6 +58,8 @@ struct metrics {
   histogram wal_fsync_seconds;
   std::atomic<uint64_t> overload_responses{0};
   std::atomic<int64_t> inflight_samples{0};
+  /// Queries stopped because their client disconnected (not timeouts).
+  std::atomic<uint64_t> queries_cancelled{0};
   /// Bumped by the HTTP server's TLS sessions and authorization check.
   protocol::tls_failure_counters tls_handshake_failures;
   protocol::forbidden_counters http_forbidden;

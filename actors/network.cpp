@@ -505,13 +505,19 @@ void frontend::handle_query(bool range, http_request&& req, http_reply reply) {
     q.timeout_ms = std::max<int64_t>(*d, 1);
   }
   q.query = std::string(f.value("query"));
+  q.id = next_query_id_.fetch_add(1, std::memory_order_relaxed);
   job->reply = std::move(reply);
   network_actor net;
   {
     std::lock_guard<std::mutex> g{net_mtx_};
     net = net_;
   }
+  auto id = q.id;
   caf::anon_send(net, std::move(job));
+  // Subscribed after the job is sent, so a cancel always follows its query
+  // into the network actor's mailbox.
+  if (req.cancellation)
+    req.cancellation->on_cancel([net, id] { caf::anon_send(net, query_cancel{id}); });
 }
 
 void frontend::handle_format_query(http_request&& req, http_reply reply) {
@@ -645,6 +651,7 @@ network_actor::behavior_type network(network_actor::stateful_pointer<network_sta
             job->reply(std::move(r));
           });
     },
+    [=](query_cancel c) { self->send(self->state.planner, c); },
     [=](meta_job_ptr& job) {
       auto& st = self->state;
       auto fail = [self, job](caf::error& err) {

@@ -44,8 +44,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::query_http_job_ptr)
 
 namespace nl::actors {
 
+/// query_cancel is forwarded to the planner, behind the query it withdraws.
 using network_actor = caf::typed_actor<caf::reacts_to<write_job_ptr>, caf::reacts_to<meta_job_ptr>,
-                                      caf::reacts_to<query_http_job_ptr>>;
+                                      caf::reacts_to<query_http_job_ptr>, caf::reacts_to<query_cancel>>;
 
 class frontend {
  public:
@@ -97,6 +98,8 @@ class frontend {
   std::atomic<int64_t> inflight_samples_{0};
   /// Newest sample timestamp admitted so far (ms), shared by all shards.
   std::atomic<int64_t> max_t_{INT64_MIN};
+  /// query_request::id of the next query (its key for query_cancel).
+  std::atomic<uint64_t> next_query_id_{1};
   std::unique_ptr<std::atomic<int64_t>[]> shard_pending_;
   size_t num_shards_ = 0;
   mutable std::mutex net_mtx_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "actors/log.hpp"
 #include "actors/query_worker.hpp"
 #include "promql/analysis.hpp"
 #include "promql/parser.hpp"
@@ -37,6 +38,16 @@ query_planner_actor::behavior_type query_planner(
       return;  // already answered (timeout) — drop the late result
     it->second.promise.deliver(std::move(reply));
     qs.erase(it);
+  };
+
+  // Stops a query in flight at any stage: the engine sees the flag within
+  // milliseconds, the worker is killed, a pending fetch finds no entry.
+  auto stop = [self, finish](uint64_t id, query_reply reply) {
+    auto& q = self->state.queries.at(id);
+    q.cancel->store(true);
+    if (q.worker)
+      self->send_exit(q.worker, caf::exit_reason::user_shutdown);
+    finish(id, std::move(reply));
   };
 
   auto start_worker = [self, finish](uint64_t id, std::shared_ptr<query_job> job) {
@@ -88,7 +99,9 @@ query_planner_actor::behavior_type query_planner(
         job->data[i].maxt = windows[i].maxt;
       }
       auto promise = self->make_response_promise<query_reply>();
-      st.queries.emplace(id, query_planner_state::running{promise, cancel, caf::actor{}});
+      st.queries.emplace(id, query_planner_state::running{promise, cancel, caf::actor{}, job->request.id,
+                                                         job->request.query,
+                                                         std::chrono::steady_clock::now()});
       self->delayed_send(self, timeout, query_expire_atom_v, id);
 
       if (windows.empty()) {
@@ -114,15 +127,25 @@ query_planner_actor::behavior_type query_planner(
       }
       return promise;
     },
-    [self, finish](query_expire_atom, uint64_t id) {
+    [self, stop](query_expire_atom, uint64_t id) {
+      if (self->state.queries.count(id) != 0)
+        stop(id, query_error_reply(api_error::timeout, "query timed out in query execution"));
+    },
+    [self, stop](query_cancel c) {
+      // Few queries run at once, and cancels are rare: a scan is enough.
       auto& qs = self->state.queries;
-      auto it = qs.find(id);
+      auto it = std::find_if(qs.begin(), qs.end(),
+                             [&](const auto& kv) { return c.id != 0 && kv.second.request_id == c.id; });
       if (it == qs.end())
-        return;
-      it->second.cancel->store(true);
-      if (it->second.worker)
-        self->send_exit(it->second.worker, caf::exit_reason::user_shutdown);
-      finish(id, query_error_reply(api_error::timeout, "query timed out in query execution"));
+        return;  // answered already
+      auto ran = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now()
+                                                                       - it->second.arrived);
+      auto query = it->second.query.substr(0, 200);
+      if (self->state.opts.stats != nullptr)
+        self->state.opts.stats->queries_cancelled.fetch_add(1, std::memory_order_relaxed);
+      stop(it->first, query_error_reply(api_error::canceled, "query canceled: the client went away"));
+      log_info("query: canceled after " + std::to_string(ran.count())
+               + " ms, its client went away: " + query);
     },
   };
 }

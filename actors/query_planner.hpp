@@ -11,6 +11,10 @@
 // checks it between steps and in long loops, so the CPU is free within
 // milliseconds) and kills the worker. max_samples_per_query is enforced by
 // the engine and answered 422 "execution".
+//
+// A query_cancel (its HTTP client went away) stops a query the same way at
+// any stage, answers it 503 "canceled", counts it in
+// nightlight_queries_cancelled_total and logs one line.
 #include <caf/all.hpp>
 
 #include <atomic>
@@ -21,6 +25,7 @@
 
 #include "actors/index.hpp"
 #include "actors/messages.hpp"
+#include "actors/metrics.hpp"
 
 namespace nl::actors {
 
@@ -28,12 +33,13 @@ namespace nl::actors {
 ///   included, as Prometheus' JSON error envelope with its HTTP status).
 using query_planner_actor = caf::typed_actor<
   caf::replies_to<query_atom, query_request>::with<query_reply>,
-  caf::reacts_to<query_expire_atom, uint64_t>>;
+  caf::reacts_to<query_expire_atom, uint64_t>, caf::reacts_to<query_cancel>>;
 
 struct query_planner_options {
   std::chrono::milliseconds timeout{120000};  ///< ceiling and default
   int64_t max_samples = 50000000;
   int64_t lookback_delta_ms = 300000;
+  metrics* stats = nullptr;  ///< counts cancellations (optional; outlives the planner)
 };
 
 struct query_planner_state {
@@ -41,6 +47,9 @@ struct query_planner_state {
     caf::typed_response_promise<query_reply> promise;
     std::shared_ptr<std::atomic<bool>> cancel;
     caf::actor worker;  ///< invalid while fetching
+    uint64_t request_id;  ///< query_request::id, for query_cancel
+    std::string query;    ///< for the cancellation log line
+    std::chrono::steady_clock::time_point arrived;
   };
   index_actor index;
   query_planner_options opts;

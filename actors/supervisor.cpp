@@ -24,6 +24,7 @@ void spawn_planner(self_ptr self) {
   qo.timeout = std::chrono::seconds(cfg.server.query_timeout_seconds);
   qo.max_samples = static_cast<int64_t>(cfg.server.max_samples_per_query);
   qo.lookback_delta_ms = cfg.server.lookback_delta_ms;
+  qo.stats = s.opts.stats;
   s.planner = self->spawn<caf::monitored>(query_planner, s.idx, qo);
 }
 

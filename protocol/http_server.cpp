@@ -11,7 +11,10 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/x509.h>
+#include <sys/socket.h>
 
 #include "protocol/authorization.hpp"
 #include "protocol/tls_context.hpp"
@@ -253,14 +256,66 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     }
     busy_.fetch_add(1);  // until the answer is written (see http_server::drain)
     counted_ = true;
+    cancellation_ = std::make_shared<http_cancellation>();
+    req.cancellation = cancellation_;
+    awaiting_reply_ = true;
     // The reply may come from any thread; hop onto this connection's strand.
     auto self = this->shared_from_this();
     http_reply reply = [self](http_response r) {
       net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
-        self->write(std::move(r));
+        self->on_reply(std::move(r));
       });
     };
     handler_(std::move(req), std::move(reply));
+    watch_peer();
+  }
+
+  // While the handler works nothing reads the socket, so a client that gives
+  // up (Grafana cancelling a panel, curl interrupted) would go unnoticed
+  // until the answer is written. A wait for readability costs nothing until
+  // bytes or a FIN/RST arrive; the TCP state then says whether the peer is
+  // gone. Other bytes (a pipelined request, a TLS close_notify that precedes
+  // its FIN) stay unread for the next request and the wait is re-armed.
+  void watch_peer() {
+    auto& sock = beast::get_lowest_layer(stream_).socket();
+    sock.async_wait(tcp::socket::wait_read, [self = this->shared_from_this()](beast::error_code ec) {
+      if (!ec && self->awaiting_reply_ && !self->peer_gone_)
+        self->watch_peer();
+    });
+    // Checked after arming: a FIN that arrived earlier is seen here, a later
+    // one completes the wait (Asio waits do not complete on old readiness).
+    if (peer_left())
+      peer_gone();
+  }
+
+  /// True when the client closed or reset its side of the connection.
+  bool peer_left() {
+    tcp_info info{};
+    socklen_t len = sizeof info;
+    int fd = beast::get_lowest_layer(stream_).socket().native_handle();
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0)
+      return true;
+    return info.tcpi_state != TCP_ESTABLISHED;
+  }
+
+  // A FIN cannot be told from a half-close (shutdown(SHUT_WR) after the
+  // request), so the answer is still written, as Go's server does: a
+  // half-closed client reads it, for a closed one the write just fails.
+  void peer_gone() {
+    peer_gone_ = true;
+    keep_alive_ = false;
+    if (opts_.on_error)
+      opts_.on_error("http: " + peer_ + " went away during " + method_ + " " + path_);
+    auto c = std::move(cancellation_);
+    c->cancel();
+  }
+
+  void on_reply(http_response r) {
+    awaiting_reply_ = false;
+    cancellation_.reset();
+    beast::error_code ec;
+    beast::get_lowest_layer(stream_).socket().cancel(ec);  // ends watch_peer's wait
+    write(std::move(r));
   }
 
   void write(http_response r) {
@@ -306,7 +361,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     method_.clear();
     head_request_ = false;
     if (ec) {
-      if (opts_.on_error && ec != net::error::operation_aborted)
+      if (opts_.on_error && ec != net::error::operation_aborted && !peer_gone_)
         opts_.on_error("http write to " + peer_ + ": " + ec.message());
       return close();
     }
@@ -344,20 +399,53 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   bool keep_alive_ = true;
   bool head_request_ = false;
   bool counted_ = false;  // this request is included in busy_
+  bool awaiting_reply_ = false;  // the handler has the request; the peer is watched
+  bool peer_gone_ = false;       // the client closed or reset (see peer_gone)
+  std::shared_ptr<http_cancellation> cancellation_;  // of the request with the handler
   clock_type::time_point started_;
 };
 
 }  // namespace
 
-struct http_server::impl : std::enable_shared_from_this<impl> {
+void http_cancellation::on_cancel(std::function<void()> hook) {
+  std::unique_lock<std::mutex> g{mtx_};
+  if (!cancelled_) {
+    hook_ = std::move(hook);
+    return;
+  }
+  g.unlock();
+  hook();
+}
+
+void http_cancellation::cancel() {
+  std::function<void()> hook;
+  {
+    std::lock_guard<std::mutex> g{mtx_};
+    if (cancelled_)
+      return;
+    cancelled_ = true;
+    hook = std::move(hook_);
+  }
+  if (hook)
+    hook();
+}
+
+// Ownership: the http_server alone owns the impl. Handlers queued in the
+// io_context refer to it by plain pointer (they run only on the threads
+// that stop() joins), and sessions are owned by their pending handlers and
+// replies. Destroying the impl destroys the io_context, which destroys the
+// handlers it still holds and so the sessions: nothing points back at the
+// impl to keep it alive. Sessions refer to opts, handler and busy, so those
+// are declared before ioc and outlive it.
+struct http_server::impl {
   http_server_options opts;
   http_handler handler;
+  std::atomic<int64_t> busy{0};  // requests handed to the handler, answer not yet written
   net::io_context ioc;
   tcp::acceptor acceptor{net::make_strand(ioc)};
   std::vector<std::thread> threads;
   uint16_t port = 0;
   std::atomic<bool> stopped{false};
-  std::atomic<int64_t> busy{0};  // requests handed to the handler, answer not yet written
   std::optional<net::steady_timer> tls_poll;
   std::optional<net::signal_set> sighup;
 
@@ -365,7 +453,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
   }
 
   void accept() {
-    acceptor.async_accept(net::make_strand(ioc), [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
+    acceptor.async_accept(net::make_strand(ioc), [self = this](beast::error_code ec, tcp::socket s) {
       if (ec) {
         if (ec == net::error::operation_aborted || !self->acceptor.is_open())
           return;
@@ -401,7 +489,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
 
   void poll_tls_files() {
     tls_poll->expires_after(opts.tls_poll_interval);
-    tls_poll->async_wait([self = shared_from_this()](beast::error_code ec) {
+    tls_poll->async_wait([self = this](beast::error_code ec) {
       if (ec)
         return;
       self->reload_tls(false);
@@ -410,7 +498,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
   }
 
   void wait_sighup() {
-    sighup->async_wait([self = shared_from_this()](beast::error_code ec, int) {
+    sighup->async_wait([self = this](beast::error_code ec, int) {
       if (ec)
         return;
       self->reload_tls(true);
@@ -437,7 +525,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
 };
 
 http_server::http_server(http_server_options opts, http_handler handler)
-  : impl_(std::make_shared<impl>(std::move(opts), std::move(handler))) {
+  : impl_(std::make_unique<impl>(std::move(opts), std::move(handler))) {
 }
 
 http_server::~http_server() {
@@ -465,7 +553,7 @@ storage::status http_server::start() {
   if (impl_->opts.tls)
     impl_->start_tls_reloads();
   for (unsigned i = 0; i < std::max(1u, impl_->opts.threads); ++i)
-    impl_->threads.emplace_back([p = impl_] { p->ioc.run(); });
+    impl_->threads.emplace_back([p = impl_.get()] { p->ioc.run(); });
   return storage::status::ok();
 }
 
@@ -474,7 +562,7 @@ uint16_t http_server::port() const {
 }
 
 void http_server::stop_accepting() {
-  net::post(impl_->acceptor.get_executor(), [p = impl_] {
+  net::post(impl_->acceptor.get_executor(), [p = impl_.get()] {
     beast::error_code ec;
     p->acceptor.close(ec);
   });

@@ -9,6 +9,15 @@
 // (CAF workers) never touch a socket. One request per connection is in
 // flight at a time (no pipelining); keep-alive is honoured.
 //
+// Disconnects: while a request is with the handler, the session watches its
+// socket. A client that closes or resets the connection (a FIN or RST; the
+// TCP state leaves ESTABLISHED) is gone: the request's http_cancellation
+// fires once. Bytes that arrive meanwhile (a pipelined request, a TLS
+// close_notify) are left unread. A half-close (shutdown(SHUT_WR)) after the
+// request looks the same as a close and is treated as gone too, as Go's
+// net/http (so Prometheus) does; the answer is still written (a half-closed
+// client reads it, e.g. a 503 "canceled") and the connection then closed.
+//
 // Streams: the session is a template on its stream type: plain TCP, or
 // TLS (beast::ssl_stream) when `http_server_options::tls` is set. A TLS
 // connection takes the reloader's current context at accept and keeps it,
@@ -18,6 +27,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +40,23 @@ class authorizer;
 class forbidden_counters;
 class tls_context_reloader;
 class tls_failure_counters;
+
+/// Tells a handler that the client of its request went away before the
+/// answer was written, so the work may stop. Thread-safe.
+class http_cancellation {
+ public:
+  /// Registers the hook run once when the client is gone: at once, on the
+  /// calling thread, if it already is; later on an Asio thread otherwise.
+  /// It must not block. A later call replaces an earlier hook.
+  void on_cancel(std::function<void()> hook);
+  /// The server's side: marks the client gone and runs the hook (once).
+  void cancel();
+
+ private:
+  std::mutex mtx_;
+  bool cancelled_ = false;
+  std::function<void()> hook_;
+};
 
 /// One received request. Header names are matched case-insensitively by
 /// Beast; only the headers endpoints need are copied out.
@@ -45,6 +72,9 @@ struct http_request {
   /// Who the client proved to be, for logs: "CN=writer DNS=writer", "-"
   /// without a verified certificate, "loopback" on the loopback listener.
   std::string identity;
+  /// Fires when the client disconnects while the request is handled; null
+  /// only for requests not made by http_server (tests).
+  std::shared_ptr<http_cancellation> cancellation;
 };
 
 struct http_response {
@@ -121,12 +151,13 @@ class http_server {
   /// Call after stop_accepting() for a graceful shutdown.
   bool drain(std::chrono::milliseconds timeout);
   /// Stops all I/O and joins the threads. Replies delivered afterwards are
-  /// dropped. Idempotent.
+  /// dropped. Idempotent. Open connections are released by the destructor,
+  /// which every reply must precede (replies refer to their connection).
   void stop();
 
  private:
   struct impl;
-  std::shared_ptr<impl> impl_;
+  std::unique_ptr<impl> impl_;
 };
 
 }  // namespace nl::protocol

@@ -140,7 +140,7 @@ CAF_TEST(storage endpoints answer 503 until the storage is attached) {
 CAF_TEST(a write over the in-flight budget is refused before it is queued) {
   // A network actor that is never scheduled: jobs stay in flight.
   auto net = sys.spawn([]() -> network_actor::behavior_type {
-    return {[](write_job_ptr&) {}, [](meta_job_ptr&) {}, [](query_http_job_ptr&) {}};
+    return {[](write_job_ptr&) {}, [](meta_job_ptr&) {}, [](query_http_job_ptr&) {}, [](query_cancel) {}};
   });
   front->attach(net, 2);
   call(post_write(write_body("a", 6, now_ms() - 60000)));
@@ -167,7 +167,7 @@ CAF_TEST(a write over the in-flight budget is refused before it is queued) {
 
 CAF_TEST(foreign encodings and broken bodies are client errors) {
   auto net = sys.spawn([]() -> network_actor::behavior_type {
-    return {[](write_job_ptr&) {}, [](meta_job_ptr&) {}, [](query_http_job_ptr&) {}};
+    return {[](write_job_ptr&) {}, [](meta_job_ptr&) {}, [](query_http_job_ptr&) {}, [](query_cancel) {}};
   });
   front->attach(net, 1);
   auto gz = post_write(write_body("a", 1, now_ms()));

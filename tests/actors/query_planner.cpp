@@ -5,6 +5,7 @@
 
 #include <caf/all.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -153,6 +154,62 @@ CAF_TEST(the request timeout parameter lowers the deadline) {
   auto r = ask({"quantile_over_time(0.5, big[30d])", end_ms - 11000 * 1000, end_ms, 1000, 200});
   CAF_CHECK_EQUAL(r.status, 503u);
   CAF_CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+}
+
+// The same huge query, withdrawn by its client: the planner answers it
+// "canceled" and the worker must stop burning CPU within 100 ms.
+CAF_TEST(a cancelled query answers canceled and frees the cpu) {
+  metrics stats;
+  query_planner_options opts;
+  opts.timeout = 60s;
+  opts.stats = &stats;
+  start(200000, opts);
+  std::atomic<bool> answered{false};
+  query_reply r;
+  std::thread asker{[&] {
+    r = ask({"quantile_over_time(0.5, big[30d])", end_ms - 11000 * 1000, end_ms, 1000, 0, 42});
+    answered = true;
+  }};
+  // Let the fetch finish and the worker burn CPU for a while.
+  std::this_thread::sleep_for(300ms);
+  auto cpu0 = process_cpu_seconds();
+  std::this_thread::sleep_for(200ms);
+  auto running = process_cpu_seconds() - cpu0;
+  CAF_MESSAGE("cpu used in 200 ms before the cancel: " << running << " s");
+  CAF_CHECK(!answered.load());
+  CAF_CHECK(running > 0.05);
+  auto t0 = std::chrono::steady_clock::now();
+  caf::anon_send(planner, query_cancel{42});
+  asker.join();
+  auto took = std::chrono::steady_clock::now() - t0;
+  CAF_MESSAGE("answered " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                          << " ms after the cancel");
+  CAF_CHECK(took < 1s);
+  CAF_CHECK_EQUAL(r.status, 503u);
+  CAF_CHECK(r.body.find(R"("errorType":"canceled")") != std::string::npos);
+  CAF_CHECK_EQUAL(stats.queries_cancelled.load(), 1u);
+  std::this_thread::sleep_for(100ms);
+  cpu0 = process_cpu_seconds();
+  std::this_thread::sleep_for(500ms);
+  auto busy = process_cpu_seconds() - cpu0;
+  CAF_MESSAGE("cpu used in 500 ms after the cancel: " << busy << " s");
+  CAF_CHECK(busy < 0.15);
+}
+
+CAF_TEST(cancels for unknown or finished queries change nothing) {
+  metrics stats;
+  query_planner_options opts;
+  opts.stats = &stats;
+  start(100, opts);
+  caf::anon_send(planner, query_cancel{0});
+  caf::anon_send(planner, query_cancel{7});
+  auto r = ask({"sum(big)", end_ms, end_ms, 0, 0, 7});
+  CAF_CHECK_EQUAL(r.status, 200u);
+  caf::anon_send(planner, query_cancel{7});
+  // A query without an id (0) is not matched by a cancel for 0.
+  r = ask({"sum(big)", end_ms, end_ms, 0, 0, 0});
+  CAF_CHECK_EQUAL(r.status, 200u);
+  CAF_CHECK_EQUAL(stats.queries_cancelled.load(), 0u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -34,6 +34,14 @@ tens of MiB. 300 MiB leaves room for allocator slack, yet an unbounded
 queue of decoded batches (~100 B/sample) would pass it within seconds at
 the offered rate.
 
+Under AddressSanitizer (ctest sets NL_SANITIZE=1 in NL_SANITIZE=ON builds)
+the same heap costs more: freed blocks wait in ASan's quarantine (256 MiB
+by default on 64-bit) before reuse, and every allocation carries redzones
+and 1/8 of shadow memory, about doubling small-object heaps. The bound then
+becomes 2 x limit + 256 MiB (856 MiB for the default; 440 MiB measured),
+still far below what an unbounded queue reaches; the normal bound is not
+changed.
+
 Everything listens on 127.0.0.1; every loop is bounded in time.
 """
 
@@ -281,11 +289,14 @@ def main():
             # client's threads share one GIL on a busy 2-core machine.
             checks.check("503s are answered without waiting (median < 100 ms)",
                          not lat5 or med_ms(lat5) < 100, "%.1f ms" % med_ms(lat5))
-            limit = args.rss_limit_mib * 1024
-            checks.check("sampled VmRSS stays under %d MiB" % args.rss_limit_mib,
+            limit_mib = args.rss_limit_mib
+            if os.environ.get("NL_SANITIZE") == "1":
+                limit_mib = 2 * limit_mib + 256  # see the module docstring
+            limit = limit_mib * 1024
+            checks.check("sampled VmRSS stays under %d MiB" % limit_mib,
                          max(rss_samples, default=0) < limit,
                          "%.1f MiB" % (max(rss_samples, default=0) / 1024))
-            checks.check("VmHWM stays under %d MiB" % args.rss_limit_mib, hwm < limit,
+            checks.check("VmHWM stays under %d MiB" % limit_mib, hwm < limit,
                          "%.1f MiB" % (hwm / 1024))
 
             verify_stored(checks, server, writers, args, base_ms)

@@ -12,6 +12,10 @@ function(nl_add_e2e name script timeout)
            COMMAND ${NL_E2E_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/${script}.py
                    --nightlight $<TARGET_FILE:nightlight> ${ARGN})
   set_tests_properties(e2e.${name} PROPERTIES TIMEOUT ${timeout} LABELS e2e)
+  # Tests whose bounds depend on the build (memory under ASan) read this.
+  if(NL_SANITIZE)
+    set_property(TEST e2e.${name} APPEND PROPERTY ENVIRONMENT NL_SANITIZE=1)
+  endif()
 endfunction()
 
 nl_add_e2e(prometheus_remote_write prometheus_remote_write 120)
@@ -25,3 +29,5 @@ nl_add_e2e(mtls_authz mtls_authz 90)
 nl_add_e2e(mtls_prometheus mtls_prometheus 150)
 nl_add_e2e(mtls_reload mtls_reload 120)
 nl_add_e2e(mtls_loopback mtls_loopback 120)
+nl_add_e2e(query_cancel query_cancel 90)
+nl_add_e2e(query_cancel_tls query_cancel 90 --tls)

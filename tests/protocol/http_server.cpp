@@ -7,6 +7,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <mutex>
 #include <thread>
 
 #include "protocol/http_server.hpp"
@@ -65,6 +67,15 @@ struct client {
     buf.erase(0, hdr_end + len);
     return r;
   }
+  /// Closes the connection; with `reset`, by an RST instead of a FIN.
+  void close(bool reset = false) {
+    if (reset) {
+      linger l{1, 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    }
+    ::close(fd);
+    fd = -1;
+  }
   bool closed() {
     char c;
     return ::recv(fd, &c, 1, 0) == 0;
@@ -84,6 +95,11 @@ struct fixture {
   http_server_options opts;
   std::unique_ptr<http_server> srv;
   std::vector<std::thread> helpers;
+  // /hang: the handler keeps the reply (destroyed before srv) and counts
+  // the cancellations it is told about.
+  std::mutex held_mtx;
+  std::vector<http_reply> held;
+  std::atomic<int> cancelled{0};
 
   fixture() {
     opts.port = 0;  // any free port
@@ -93,6 +109,12 @@ struct fixture {
     srv = std::make_unique<http_server>(opts, [this](http_request&& rq, http_reply reply) {
       http_response r;
       r.content_type = "text/plain";
+      if (rq.path == "/hang") {
+        rq.cancellation->on_cancel([this] { cancelled += 1; });
+        std::lock_guard<std::mutex> g{held_mtx};
+        held.push_back(std::move(reply));
+        return;
+      }
       if (rq.path == "/later") {
         // Answer from a foreign thread, as actors do.
         helpers.emplace_back([reply] {
@@ -109,6 +131,7 @@ struct fixture {
     CAF_REQUIRE(st.is_ok());
   }
   ~fixture() {
+    held.clear();
     srv->stop();
     for (auto& t : helpers)
       t.join();
@@ -182,6 +205,90 @@ CAF_TEST(connection close is honoured) {
   c.send("GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
   CAF_CHECK(c.response().find("HTTP/1.1 200") == 0);
   CAF_CHECK(c.closed());
+}
+
+namespace {
+
+// The hook runs on a server thread: poll for up to 2 s.
+bool eventually_cancelled(std::atomic<int>& n, int want) {
+  for (int i = 0; i < 200 && n.load() < want; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return n.load() == want;
+}
+
+}  // namespace
+
+CAF_TEST(a client that closes while its request is handled cancels it) {
+  client c{srv->port()};
+  c.send("GET /hang HTTP/1.1\r\nHost: t\r\n\r\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CAF_CHECK_EQUAL(cancelled.load(), 0);
+  c.close();
+  CAF_CHECK(eventually_cancelled(cancelled, 1));
+  // The late answer goes nowhere, harmlessly, and ends the request.
+  {
+    std::lock_guard<std::mutex> g{held_mtx};
+    CAF_REQUIRE_EQUAL(held.size(), 1u);
+    held[0]({503, "text/plain", "canceled", {}});
+  }
+  CAF_CHECK(srv->drain(std::chrono::milliseconds(2000)));
+}
+
+CAF_TEST(a client that resets the connection cancels its request) {
+  client c{srv->port()};
+  c.send("GET /hang HTTP/1.1\r\nHost: t\r\n\r\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  c.close(true);
+  CAF_CHECK(eventually_cancelled(cancelled, 1));
+}
+
+CAF_TEST(a client that closes right after sending still cancels) {
+  client c{srv->port()};
+  c.send("GET /hang HTTP/1.1\r\nHost: t\r\n\r\n");
+  c.close();
+  CAF_CHECK(eventually_cancelled(cancelled, 1));
+}
+
+// Documented choice: after a half-close the server cannot tell "done
+// sending" from "gone", and Go's net/http (so Prometheus) cancels too; the
+// answer is still written, then the connection is closed.
+CAF_TEST(a half close after a complete request cancels and is still answered) {
+  client c{srv->port()};
+  c.send("GET /hang HTTP/1.1\r\nHost: t\r\n\r\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ::shutdown(c.fd, SHUT_WR);
+  CAF_CHECK(eventually_cancelled(cancelled, 1));
+  {
+    std::lock_guard<std::mutex> g{held_mtx};
+    CAF_REQUIRE_EQUAL(held.size(), 1u);
+    held[0]({503, "text/plain", "canceled", {}});
+  }
+  auto r = c.response();
+  CAF_CHECK(r.find("HTTP/1.1 503") == 0);
+  CAF_CHECK(r.find("Connection: close") != std::string::npos);
+  CAF_CHECK(c.closed());
+}
+
+CAF_TEST(a quick answer to a half closed client is not lost) {
+  client c{srv->port()};
+  c.send("GET /quick HTTP/1.1\r\nHost: t\r\n\r\n");
+  ::shutdown(c.fd, SHUT_WR);
+  CAF_CHECK(c.response().find("GET /quick") != std::string::npos);
+  CAF_CHECK(c.closed());
+}
+
+CAF_TEST(pipelined requests are not mistaken for a disconnect) {
+  client c{srv->port()};
+  // The second request arrives while the first is with the handler.
+  c.send("GET /later HTTP/1.1\r\nHost: t\r\n\r\nGET /second HTTP/1.1\r\nHost: t\r\n\r\n");
+  CAF_CHECK(c.response().find("late") != std::string::npos);
+  CAF_CHECK(c.response().find("GET /second") != std::string::npos);
+  c.send("GET /later HTTP/1.1\r\nHost: t\r\n\r\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  c.send("GET /third HTTP/1.1\r\nHost: t\r\n\r\n");
+  CAF_CHECK(c.response().find("late") != std::string::npos);
+  CAF_CHECK(c.response().find("GET /third") != std::string::npos);
+  CAF_CHECK_EQUAL(cancelled.load(), 0);
 }
 
 CAF_TEST(a busy port is reported as an error) {

@@ -13,6 +13,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <thread>
@@ -138,6 +139,9 @@ struct fixture {
   std::vector<std::string> log;
   std::shared_ptr<tls_context_reloader> reloader;
   std::unique_ptr<http_server> server;
+  // /hang keeps its reply (destroyed before `server`) and counts cancels.
+  std::vector<http_reply> held;
+  std::atomic<int> cancelled{0};
 
   fixture() {
     opts.cert_file = dir.write("server.pem", pem_of(p.server.get()));
@@ -161,7 +165,13 @@ struct fixture {
       std::lock_guard<std::mutex> g{log_mtx};
       log.push_back(line);
     };
-    server = std::make_unique<http_server>(so, [](http_request&& req, http_reply reply) {
+    server = std::make_unique<http_server>(so, [this](http_request&& req, http_reply reply) {
+      if (req.path == "/hang") {
+        req.cancellation->on_cancel([this] { cancelled += 1; });
+        std::lock_guard<std::mutex> g{log_mtx};
+        held.push_back(std::move(reply));
+        return;
+      }
       http_response r;
       r.status = 200;
       r.content_type = "text/plain";
@@ -235,6 +245,23 @@ CAF_TEST(refused handshakes are counted and logged once with the peer) {
   CAF_CHECK(wait_count(tls_failure::expired, 1));
   CAF_CHECK(logged("tls handshake from 127.0.0.1:"));
   CAF_CHECK(logged("refused: expired (certificate has expired)"));
+}
+
+// TLS clients send close_notify before their FIN: those bytes must not
+// hide the disconnect.
+CAF_TEST(a tls client that closes while its request is handled cancels it) {
+  {
+    tls_client c{server->port(), p.ca.get(), reader.get(), client_key.get()};
+    CAF_REQUIRE(c.ok);
+    std::string req = "GET /hang HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    CAF_REQUIRE(SSL_write(c.ssl, req.data(), static_cast<int>(req.size())) > 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CAF_CHECK_EQUAL(cancelled.load(), 0);
+    SSL_shutdown(c.ssl);  // close_notify, then the destructor's close sends the FIN
+  }
+  for (int i = 0; i < 200 && cancelled.load() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CAF_CHECK_EQUAL(cancelled.load(), 1);
 }
 
 CAF_TEST(plain HTTP on the TLS port gets the Go 400 answer) {
