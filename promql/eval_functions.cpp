@@ -584,6 +584,11 @@ matrix evaluator::eval_call(const call_expr& c) {
     const size_t n_series = raw ? raw->all.size() : sub.size();
     const bool keep_name = name == "last_over_time";
     const bool counts_resets = name == "rate" || name == "increase";
+    // Scalar arguments the window function takes (decided once, not per step).
+    const size_t n_args = name == "holt_winters" ? 2
+                          : name == "quantile_over_time" || name == "predict_linear" ? 1
+                                                                                       : 0;
+    const range_fn fn = rf->second;
     if (!raw)  // the subquery's output is released as it is read
       for (auto& s : sub) ctx_.current_samples -= static_cast<int64_t>(s.points.size());
     // Samples held at a step: the count before this node, the points every
@@ -592,7 +597,7 @@ matrix evaluator::eval_call(const call_expr& c) {
     std::atomic<int64_t> published{0};
     std::vector<series_points> results(n_series);
     struct scratch {
-      std::vector<point> decoded, filtered;
+      std::vector<point> decoded, filtered, out;
       std::vector<uint32_t> reset_counts;
     };
     std::vector<scratch> scratches(parallel_parts(n_series));
@@ -632,8 +637,12 @@ matrix evaluator::eval_call(const call_expr& c) {
           sc.reset_counts[i] = n;
         }
       }
-      series_points sp;
-      sp.points.reserve(std::min(steps(), n_pts));
+      // At most one point per step: the part's scratch holds that many, so
+      // the step loop writes without growth checks; the series keeps an
+      // exact-size copy.
+      sc.out.resize(steps());
+      point* out_pts = sc.out.data();
+      size_t n_out = 0;
       size_t lo = 0, hi = 0;
       size_t step = 0;
       for (int64_t ts = start_; ts <= end_; ts += interval_, ++step) {
@@ -647,21 +656,17 @@ matrix evaluator::eval_call(const call_expr& c) {
         while (lo < hi && pts[lo].t < mint) ++lo;
         if (lo == hi) continue;
         ctx_.check_held(base + published.load(std::memory_order_relaxed) +
-                        static_cast<int64_t>(sp.points.size() + (hi - lo)));
+                        static_cast<int64_t>(n_out + (hi - lo)));
         window w{pts + lo, hi - lo, mint, maxt, range, ts, 0, 0,
                  counts_resets ? sc.reset_counts.data() + lo : nullptr};
-        if (name == "quantile_over_time") {
-          w.arg1 = scalar_at(0, step);
-        } else if (name == "predict_linear") {
-          w.arg1 = scalar_at(0, step);
-        } else if (name == "holt_winters") {
-          w.arg1 = scalar_at(0, step);
-          w.arg2 = scalar_at(1, step);
-        }
-        if (auto v = rf->second(w)) sp.points.push_back({ts, *v});
+        if (n_args > 0) w.arg1 = scalar_at(0, step);
+        if (n_args > 1) w.arg2 = scalar_at(1, step);
+        if (auto v = fn(w)) out_pts[n_out++] = {ts, *v};
       }
-      published.fetch_add(static_cast<int64_t>(sp.points.size()), std::memory_order_relaxed);
-      if (sp.points.empty()) return;
+      published.fetch_add(static_cast<int64_t>(n_out), std::memory_order_relaxed);
+      if (n_out == 0) return;
+      series_points sp;
+      sp.points.assign(out_pts, out_pts + n_out);
       sp.labels = keep_name ? *labels : drop_metric_name(*labels);
       results[si] = std::move(sp);
     });

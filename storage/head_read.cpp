@@ -2,6 +2,7 @@
 // (labels, the open chunk) or shared immutably (closed chunks), so results
 // stay valid on other threads while the head appends.
 #include <algorithm>
+#include <iterator>
 
 #include "storage/head.hpp"
 
@@ -23,6 +24,21 @@ bool interned_less(const std::vector<interned_label>& a, const std::vector<inter
   return a.size() < b.size();
 }
 
+using chunk_list = std::vector<std::shared_ptr<const xor_chunk>>;
+
+// A series' closed chunks are in time order and never overlap: a sample is
+// taken only after the series' newest one, and a chunk is cut before the
+// sample that opens the next. So the chunks ending at or after mint are a
+// suffix; finding it from the newest end touches only the chunks a query
+// reads, not every chunk of every series (each a cache miss: ~6 % of an
+// instant query over all series went to those headers).
+chunk_list::const_iterator ending_at_or_after(const chunk_list& closed, int64_t mint) {
+  auto first = closed.end();
+  while (first != closed.begin() && (*std::prev(first))->max_time() >= mint)
+    --first;
+  return first;
+}
+
 }  // namespace
 
 bool head::has_data_in(const mem_series& s, int64_t mint, int64_t maxt) {
@@ -30,8 +46,8 @@ bool head::has_data_in(const mem_series& s, int64_t mint, int64_t maxt) {
     return false;
   if (s.open.min_time() <= maxt && s.open.max_time() >= mint)
     return true;
-  return std::any_of(s.closed.begin(), s.closed.end(),
-                     [&](const auto& c) { return c->overlaps(mint, maxt); });
+  return std::any_of(ending_at_or_after(s.closed, mint), s.closed.end(),
+                     [&](const auto& c) { return c->min_time() <= maxt; });
 }
 
 std::vector<const head::mem_series*> head::matching(const matcher_list& ms, int64_t mint,
@@ -77,9 +93,9 @@ std::vector<series_snapshot> head::select(const matcher_list& ms, int64_t mint,
     series_snapshot snap;
     snap.ref = s->ref;
     snap.labels = materialize(*s);
-    for (const auto& c : s->closed)
-      if (c->overlaps(mint, maxt))
-        snap.chunks.push_back(c);
+    for (auto c = ending_at_or_after(s->closed, mint); c != s->closed.end(); ++c)
+      if ((*c)->min_time() <= maxt)
+        snap.chunks.push_back(*c);
     if (s->open.min_time() <= maxt && s->open.max_time() >= mint)
       snap.chunks.push_back(s->open.snapshot());
     out.push_back(std::move(snap));

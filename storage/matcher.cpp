@@ -2,6 +2,9 @@
 
 #include <re2/re2.h>
 
+#include <mutex>
+#include <unordered_map>
+
 namespace nl::storage {
 
 std::string_view to_string(match_type t) {
@@ -34,6 +37,38 @@ std::vector<std::string> literal_alternatives(const std::string& re) {
   return out;
 }
 
+// The compiled, anchored form of `value`, or null with `error` set. A
+// query compiles each regex where it is used (parser, every head shard) and
+// dashboards repeat the same ones, while RE2 takes tens of microseconds per
+// pattern: a small process-wide cache answers repeats. Bounded (cleared when
+// full, long patterns not kept); thread-safe, as shards compile concurrently
+// and a compiled RE2 may be matched from several threads.
+std::shared_ptr<const RE2> compile_anchored(const std::string& value, std::string& error) {
+  constexpr size_t max_entries = 256;
+  constexpr size_t max_cached_length = 4096;
+  static std::mutex mu;
+  static std::unordered_map<std::string, std::shared_ptr<const RE2>> cache;
+  {
+    std::lock_guard<std::mutex> lock{mu};
+    if (auto it = cache.find(value); it != cache.end())
+      return it->second;
+  }
+  RE2::Options opts;
+  opts.set_log_errors(false);
+  auto re = std::make_shared<const RE2>("^(?:" + value + ")$", opts);
+  if (!re->ok()) {
+    error = re->error();
+    return nullptr;
+  }
+  if (value.size() <= max_cached_length) {
+    std::lock_guard<std::mutex> lock{mu};
+    if (cache.size() >= max_entries)
+      cache.clear();
+    cache.emplace(value, re);
+  }
+  return re;
+}
+
 }  // namespace
 
 result<matcher> matcher::make(match_type type, std::string name, std::string value) {
@@ -42,12 +77,10 @@ result<matcher> matcher::make(match_type type, std::string name, std::string val
   m.name_ = std::move(name);
   m.value_ = std::move(value);
   if (type == match_type::regex || type == match_type::not_regex) {
-    RE2::Options opts;
-    opts.set_log_errors(false);
-    auto re = std::make_shared<RE2>("^(?:" + m.value_ + ")$", opts);
-    if (!re->ok())
-      return status::invalid_argument("error parsing regexp: " + re->error());
-    m.re_ = std::move(re);
+    std::string error;
+    m.re_ = compile_anchored(m.value_, error);
+    if (!m.re_)
+      return status::invalid_argument("error parsing regexp: " + error);
     m.set_matches_ = literal_alternatives(m.value_);
   }
   return m;

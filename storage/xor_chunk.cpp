@@ -87,40 +87,73 @@ inline void add_dod(xor_decode_state& s, uint64_t raw, int n) {
   s.t = static_cast<int64_t>(static_cast<uint64_t>(s.t) + s.t_delta);
 }
 
+// Takes the third or a later sample out of `w`, the next bits as peeked
+// (at least 57 valid). Handles the common shapes with that one load and no
+// bounds checks: a delta of delta in the 0/14/17/20-bit buckets, then a
+// value that is unchanged, or changed within the previous window or a
+// valid new one, as long as its bits end inside `w` (a regular step and a
+// counter's few changed mantissa bits use ~3 + 20-40 bits). Returns false
+// with nothing consumed for everything else: the bounded bit-by-bit path
+// then reads the sample and reports any fault.
+[[gnu::always_inline]] inline bool take_later_sample(uint64_t w, bit_reader& r,
+                                                     xor_decode_state& s) {
+  constexpr int valid = 57;
+  uint64_t t_delta = s.t_delta;
+  int used;
+  if (static_cast<int64_t>(w) >= 0) {
+    used = 1;  // '0': the same step as before
+  } else {
+    int ones = std::min(4, __builtin_clzll(~w | 1));  // >= 1: the top bit is set
+    if (ones == 4)
+      return false;  // the 64-bit bucket
+    int n = 11 + 3 * ones;  // '10' 14, '110' 17, '1110' 20 bits
+    used = ones + 1;
+    uint64_t raw = (w << used) >> (64 - n);
+    if (raw > (uint64_t{1} << (n - 1)))
+      raw -= uint64_t{1} << n;
+    t_delta += raw;
+    used += n;
+  }
+  uint64_t bits = s.value_bits;
+  int leading = s.leading;
+  int trailing = s.trailing;
+  if (((w << used) >> 63) == 0) {
+    ++used;  // value unchanged
+  } else {
+    if ((w << (used + 1)) >> 63) {
+      int lead = static_cast<int>((w << (used + 2)) >> 59);
+      int sig = static_cast<int>((w << (used + 7)) >> 58);
+      if (sig == 0)
+        sig = 64;
+      if (lead + sig > 64)
+        return false;
+      leading = lead;
+      trailing = 64 - lead - sig;
+      used += 13;
+    } else {
+      used += 2;
+    }
+    int sig = 64 - leading - trailing;
+    if (used + sig > valid)
+      return false;
+    bits ^= ((w << used) >> (64 - sig)) << trailing;
+    used += sig;
+  }
+  s.t_delta = t_delta;
+  s.t = static_cast<int64_t>(static_cast<uint64_t>(s.t) + t_delta);
+  s.value_bits = bits;
+  s.leading = static_cast<uint8_t>(leading);
+  s.trailing = static_cast<uint8_t>(trailing);
+  r.skip(used);
+  return true;
+}
+
 // Reads the third or a later sample: delta of delta, then value. Always
 // inlined: in xor_chunk::decode's loop the state then stays in registers.
 [[gnu::always_inline]] inline const char* read_later_sample(bit_reader& r, xor_decode_state& s) {
   uint64_t w;
-  if (r.peek(w)) {
-    // Fast path, one load for the control bits: at most 4 prefix + 20 dod
-    // + 2 value flags + 11 window bits = 37 of the >= 57 peeked. The
-    // 64-bit dod bucket (a step changing by more than ~8.7 minutes, rare)
-    // takes the bounded path below.
-    int ones = ~w == 0 ? 4 : std::min(4, __builtin_clzll(~w));
-    int n = bucket_bits[ones];
-    if (n < 64) {
-      int used = ones + 1;  // the prefix and its closing 0
-      add_dod(s, n > 0 ? (w << used) >> (64 - n) : 0, n);
-      used += n;
-      bool changed = (w << used) >> 63;
-      ++used;
-      if (!changed) {
-        r.skip(used);
-        return nullptr;
-      }
-      bool new_window = (w << used) >> 63;
-      ++used;
-      if (new_window) {
-        uint64_t leading = (w << used) >> 59;
-        uint64_t sig = (w << (used + 5)) >> 58;
-        used += 11;
-        if (const char* what = set_window(s, leading, sig))
-          return what;
-      }
-      r.skip(used);
-      return read_value_bits(r, s);
-    }
-  }
+  if (r.peek(w) && take_later_sample(w, r, s))
+    return nullptr;
   // Up to four prefix bits select the delta-of-delta bucket.
   int ones = 0;
   for (; ones < 4; ++ones) {
@@ -182,14 +215,33 @@ status xor_chunk::decode(int64_t mint, int64_t maxt, std::vector<sample>& out) c
     if (s.t >= mint)
       out.push_back(s);
   }
-  // The rest in a tight loop on local copies of the state, writing into
-  // room made up front (trimmed afterwards).
+  // The rest in a tight loop, writing into room made up front (trimmed
+  // afterwards). The fast loop works on copies of the reader and state
+  // that never escape it, so they live in registers; a sample it cannot
+  // take goes through the bounded path, then the fast loop resumes.
   bit_reader r = it.r_;
   xor_decode_state st = it.st_;
   size_t n = out.size();
   out.resize(n + (it.total_ - it.read_));
   sample* dst = out.data();
   for (size_t i = it.read_; i < it.total_; ++i) {
+    {
+      bit_reader fast_r = r;
+      xor_decode_state fast_st = st;
+      uint64_t w;
+      for (; i < it.total_ && fast_r.peek(w) && take_later_sample(w, fast_r, fast_st); ++i) {
+        if (fast_st.t > maxt) {
+          out.resize(n);
+          return status::ok();
+        }
+        if (fast_st.t >= mint)
+          dst[n++] = {fast_st.t, float_from_bits(fast_st.value_bits)};
+      }
+      r = fast_r;
+      st = fast_st;
+      if (i == it.total_)
+        break;
+    }
     if (const char* what = read_later_sample(r, st)) {
       out.resize(n);
       return decode_fault(what, i);

@@ -175,6 +175,47 @@ CAF_TEST(select returns only overlapping chunks and frozen open chunks) {
   CAF_CHECK(h.select({m(match_type::equal, "job", "nope")}, min_i64, max_i64).empty());
 }
 
+CAF_TEST(select finds the overlapping chunks for every window) {
+  // Chunks of 10 samples 1 s apart with a gap after every third chunk;
+  // select walks back from the newest chunk, so every window (in gaps, on
+  // chunk edges, before, after, all) must still get exactly the chunks a
+  // scan of all of them finds.
+  head_options opts;
+  opts.samples_per_chunk = 10;
+  head h{opts};
+  auto ref = h.get_or_create(metric("up", "x")).first;
+  int64_t t = 0;
+  for (int i = 0; i < 120; ++i) {
+    CAF_CHECK(h.append(ref, t, i).is_ok());
+    t += (i % 30 == 29) ? 50'000 : 1000;
+  }
+  auto all = h.select({}, min_i64, max_i64);
+  CAF_REQUIRE_EQUAL(all.size(), 1u);
+  const auto& chunks = all[0].chunks;
+  CAF_REQUIRE_EQUAL(chunks.size(), 12u);
+  int wrong = 0;
+  for (int64_t mint = -2000; mint <= t + 2000; mint += 1500)
+    for (int64_t len : {0, 999, 1000, 9000, 60'000, 1'000'000}) {
+      int64_t maxt = mint + len;
+      std::vector<const xor_chunk*> want;
+      for (auto& c : chunks)
+        if (c->overlaps(mint, maxt))
+          want.push_back(c.get());
+      auto got = h.select({}, mint, maxt);
+      if (want.empty()) {
+        wrong += !got.empty();
+        continue;
+      }
+      if (got.size() != 1 || got[0].chunks.size() != want.size()) {
+        ++wrong;
+        continue;
+      }
+      for (size_t i = 0; i < want.size(); ++i)
+        wrong += got[0].chunks[i]->min_time() != want[i]->min_time();
+    }
+  CAF_CHECK_EQUAL(wrong, 0);
+}
+
 CAF_TEST(select and series sort by labels like label_set) {
   // Created in an order unrelated to the label order; prefixes, shared
   // values under different names and a missing label all take part.

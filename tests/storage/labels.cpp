@@ -1,7 +1,11 @@
 #define CAF_SUITE storage.labels
 #include "test_support.hpp"
 
+#include <atomic>
 #include <set>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "storage/labels.hpp"
 #include "storage/matcher.hpp"
@@ -87,4 +91,34 @@ CAF_TEST(invalid regex is an error not a crash) {
   auto m = matcher::make(match_type::regex, "a", "(");
   CAF_CHECK(!m.is_ok());
   CAF_CHECK(m.error().message().find("error parsing regexp") == 0);
+}
+
+CAF_TEST(compiled regexes are reused across threads and past the cache bound) {
+  // 300 patterns (more than the cache keeps) made again and again from four
+  // threads: every matcher still matches its own pattern, a negated one
+  // with the same text still negates, and an invalid pattern fails every
+  // time (failures are not kept).
+  std::atomic<int> wrong{0};
+  auto work = [&](int seed) {
+    for (int round = 0; round < 3; ++round)
+      for (int i = 0; i < 300; ++i) {
+        int k = (i * 7 + seed) % 300;
+        std::string v = "10\\.0\\.0\\." + std::to_string(k) + ":.*";
+        auto m = matcher::make(match_type::regex, "instance", v);
+        auto n = matcher::make(match_type::not_regex, "instance", v);
+        std::string hit = "10.0.0." + std::to_string(k) + ":9100";
+        std::string miss = "10.0.0." + std::to_string(k + 1000) + ":9100";
+        if (!m.is_ok() || !n.is_ok() || !m->matches(hit) || m->matches(miss) || n->matches(hit) ||
+            !n->matches(miss))
+          ++wrong;
+        if (matcher::make(match_type::regex, "a", "(").is_ok())
+          ++wrong;
+      }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back(work, t);
+  for (auto& t : threads)
+    t.join();
+  CAF_CHECK_EQUAL(wrong.load(), 0);
 }

@@ -165,6 +165,34 @@ CAF_TEST(random values and timestamps round trip bit exactly) {
   }
 }
 
+CAF_TEST(counter shaped series round trip through the one load fast path) {
+  // Regular 15 s steps with the odd jitter or jump (every dod bucket, the
+  // 64-bit one too), values that stay, grow by a few mantissa bits, or jump
+  // to a wide new window (more significant bits than one load holds).
+  std::mt19937_64 rng{11};
+  for (int round = 0; round < 100; ++round) {
+    std::vector<sample> in;
+    int64_t t = 1'700'000'000'000;
+    double v = static_cast<double>(rng() % 100000);
+    for (int i = 0; i < 120 + static_cast<int>(rng() % 400); ++i) {
+      switch (rng() % 16) {
+        case 0: t += 15000 + static_cast<int64_t>(rng() % 16000) - 8000; break;
+        case 1: t += 15000 + static_cast<int64_t>(rng() % 1000000) - 500000; break;
+        case 2: t += static_cast<int64_t>(rng() % 1'000'000'000); break;
+        default: t += 15000;
+      }
+      switch (rng() % 8) {
+        case 0: break;
+        case 1: v = float_from_bits(rng()); break;
+        case 2: v += static_cast<double>(rng() % 7) / 100; break;
+        default: v += static_cast<double>(rng() % 300);
+      }
+      in.push_back({t, v});
+    }
+    check_round_trip(in);
+  }
+}
+
 CAF_TEST(special values keep their bits) {
   std::vector<sample> in{{1, stale_nan()},
                          {2, float_from_bits(normal_nan_bits)},
