@@ -88,8 +88,12 @@ const char* to_string(reject_reason r) {
       return "out_of_bounds";
     case reject_reason::non_finite:
       return "non_finite";
-    case reject_reason::invalid:
-      return "invalid";
+    case reject_reason::invalid_labels:
+      return "invalid_labels";
+    case reject_reason::native_histogram:
+      return "native_histogram";
+    case reject_reason::too_far_in_future:
+      return "too_far_in_future";
     case reject_reason::count_:
       break;
   }

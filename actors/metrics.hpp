@@ -40,7 +40,9 @@ enum class reject_reason : uint8_t {
   duplicate,
   out_of_bounds,
   non_finite,      ///< NaN/Inf dropped (ingest.drop_non_finite)
-  invalid,         ///< refused while decoding: bad labels, histograms, future timestamps
+  invalid_labels,  ///< refused while decoding: a label breaks the rules (spec §1.5)
+  native_histogram,   ///< float samples of a series that also carried histograms
+  too_far_in_future,  ///< more than ingest.max_future_seconds ahead of the server clock
   count_           ///< number of reasons
 };
 

@@ -151,6 +151,21 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
+// The decoder's refusals under the reasons /metrics knows: every label rule
+// is one reason there (the 400 body names the exact rule).
+void count_decoder_rejections(metrics& m, const protocol::write_report& rep) {
+  using protocol_reason = protocol::reject_reason;
+  for (size_t i = 0; i < rep.samples_rejected_by.size(); ++i) {
+    if (rep.samples_rejected_by[i] == 0)
+      continue;
+    auto why = static_cast<protocol_reason>(i);
+    auto as = why == protocol_reason::native_histogram    ? reject_reason::native_histogram
+              : why == protocol_reason::too_far_in_future ? reject_reason::too_far_in_future
+                                                          : reject_reason::invalid_labels;
+    m.count_rejected(as, rep.samples_rejected_by[i]);
+  }
+}
+
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
            std::chrono::system_clock::now().time_since_epoch())
@@ -372,7 +387,7 @@ void frontend::handle_write(http_request&& req, http_reply reply) {
   if (wb.report.non_finite_dropped > 0)
     m_.count_rejected(reject_reason::non_finite, wb.report.non_finite_dropped);
   if (wb.report.samples_rejected > 0)
-    m_.count_rejected(reject_reason::invalid, wb.report.samples_rejected);
+    count_decoder_rejections(m_, wb.report);
   auto job = std::make_shared<write_job>();
   job->report = std::move(wb.report);
   job->reply = std::move(reply);

@@ -312,6 +312,7 @@ class decoder {
 
   void reject(reject_reason why, const label_ref* ls, size_t n, std::string message) {
     auto& rep = b_.report;
+    last_reason_ = why;
     if (rep.rejections.size() < st_.max_reported_rejections)
       rep.rejections.push_back({why, series_text(ls, n), std::move(message)});
     else
@@ -427,6 +428,7 @@ class decoder {
       rep.histograms_rejected += histograms;
       ++rep.series_rejected;
       rep.samples_rejected += ns;
+      rep.samples_rejected_by[static_cast<size_t>(reject_reason::native_histogram)] += ns;
       reject(reject_reason::native_histogram, b_.labels.data() + lb, b_.labels.size() - lb,
              "native histograms are not supported");
       return drop();
@@ -436,6 +438,7 @@ class decoder {
     if (!check_labels(lb)) {
       ++rep.series_rejected;
       rep.samples_rejected += ns;
+      rep.samples_rejected_by[static_cast<size_t>(last_reason_)] += ns;
       return drop();
     }
     storage::sample* s = b_.samples.data() + sb;
@@ -460,6 +463,7 @@ class decoder {
     size_t nl = b_.labels.size() - lb;
     if (future > 0) {
       rep.samples_rejected += future;
+      rep.samples_rejected_by[static_cast<size_t>(reject_reason::too_far_in_future)] += future;
       reject(reject_reason::too_far_in_future, ls, nl,
              "out of bounds: timestamp is too far in the future");
     }
@@ -481,6 +485,7 @@ class decoder {
   std::string error_;
   size_t series_labels_begin_ = 0;  // first label of the TimeSeries being read
   size_t labels_over_limit_ = 0;    // its labels beyond max_labels_per_series
+  reject_reason last_reason_ = reject_reason::invalid_label_name;  // of the latest reject()
 };
 
 }  // namespace
@@ -511,6 +516,7 @@ std::string_view to_string(reject_reason r) {
     case reject_reason::too_many_labels: return "too_many_labels";
     case reject_reason::native_histogram: return "native_histogram";
     case reject_reason::too_far_in_future: return "too_far_in_future";
+    case reject_reason::count_: break;
   }
   return "unknown";
 }

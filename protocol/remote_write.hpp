@@ -17,6 +17,7 @@
 //   otherwise store b->series (group by hash_labels), keep b->metadata, then
 //   b->report.any_rejected() ? 400 with b->report.summary() : 204.
 // Out-of-order / duplicate / too-old checks belong to the head, not here.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -95,6 +96,7 @@ enum class reject_reason : uint8_t {
   too_many_labels,
   native_histogram,      ///< histograms are not supported yet
   too_far_in_future,     ///< some samples only; the rest of the series is kept
+  count_                 ///< number of reasons
 };
 
 std::string_view to_string(reject_reason r);
@@ -112,6 +114,8 @@ struct write_report {
   size_t samples_accepted = 0;
   size_t series_rejected = 0;      ///< entries rejected as a whole
   size_t samples_rejected = 0;     ///< samples of rejected entries + future samples
+  /// samples_rejected split by the reason of each rejection.
+  std::array<size_t, static_cast<size_t>(reject_reason::count_)> samples_rejected_by{};
   size_t non_finite_dropped = 0;   ///< drop_non_finite only; not a rejection
   size_t exemplars_ignored = 0;    ///< exemplars are not stored
   size_t histograms_rejected = 0;  ///< native histogram samples

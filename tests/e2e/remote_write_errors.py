@@ -209,6 +209,15 @@ def run(target):
     expect_status(target, "valid request at the end", rw(h.encode(good)), (200, 204))
     CHECKS.check("process alive at the end", target.alive())
 
+    if target.name == "nightlight":
+        # Refusals are counted under their own reason, not one catch-all.
+        m = h.scrape_metrics(port)
+        rejected = lambda why: m.get(("nightlight_samples_rejected_total",
+                                      frozenset({("reason", why)})), 0)
+        for why in ("invalid_labels", "too_far_in_future"):
+            CHECKS.check("/metrics counts samples rejected as %s" % why, rejected(why) >= 1,
+                         rejected(why))
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -381,6 +381,11 @@ CAF_TEST(empty and excess labels do not accumulate) {
   CAF_CHECK(c->report.rejections[0].series.size() < 600);
 }
 
+// Rejected samples counted under `why` (the /metrics split).
+static size_t by(const write_report& rep, reject_reason why) {
+  return rep.samples_rejected_by[static_cast<size_t>(why)];
+}
+
 CAF_TEST(partial write keeps the valid rest and reports the first rejections) {
   std::vector<write_series> req;
   for (int i = 0; i < 30; ++i) {
@@ -394,6 +399,7 @@ CAF_TEST(partial write keeps the valid rest and reports the first rejections) {
   CAF_CHECK_EQUAL(b->series.size(), 20u);
   CAF_CHECK_EQUAL(b->report.samples_accepted, 40u);
   CAF_CHECK_EQUAL(b->report.series_rejected, 10u);
+  CAF_CHECK_EQUAL(by(b->report, reject_reason::duplicate_label_name), 10u);
   CAF_CHECK_EQUAL(b->report.rejections.size(), 10u);
   CAF_CHECK_EQUAL(b->report.rejections_omitted, 0u);
   CAF_CHECK(b->report.rejections[0].reason == reject_reason::duplicate_label_name);
@@ -443,6 +449,7 @@ CAF_TEST(future samples are rejected per sample) {
   CAF_REQUIRE_EQUAL(b->series.size(), 1u);
   CAF_CHECK_EQUAL(b->series[0].samples_count, 2u);
   CAF_CHECK_EQUAL(b->report.samples_rejected, 3u);
+  CAF_CHECK_EQUAL(by(b->report, reject_reason::too_far_in_future), 3u);
   CAF_CHECK_EQUAL(b->report.series_rejected, 2u);
   CAF_REQUIRE_EQUAL(b->report.rejections.size(), 3u);
   CAF_CHECK(b->report.rejections[0].reason == reject_reason::too_far_in_future);
@@ -481,6 +488,7 @@ CAF_TEST(histograms reject the series and exemplars are counted) {
   CAF_CHECK_EQUAL(b->report.histograms_rejected, 1u);
   CAF_CHECK_EQUAL(b->report.exemplars_ignored, 1u);
   CAF_CHECK_EQUAL(b->report.series_rejected, 1u);
+  CAF_CHECK_EQUAL(by(b->report, reject_reason::native_histogram), 0u);  // no float samples
   CAF_REQUIRE_EQUAL(b->report.rejections.size(), 1u);
   CAF_CHECK(b->report.rejections[0].reason == reject_reason::native_histogram);
   CAF_CHECK_EQUAL(b->report.rejections[0].message, "native histograms are not supported");
