@@ -46,6 +46,29 @@ const std::vector<storage::sample>& query_context::samples_of(const selected& d,
   return buf;
 }
 
+namespace {
+
+// The newest sample of `s` in d's window when it is at or before `ref`,
+// read from the chunk header instead of decoding (chunks are in time order;
+// then every sample is <= ref and the newest is the last chunk's last).
+// Writes it to `buf` and returns true; false when decoding is needed.
+bool newest_sample_at_or_before(const query_context::selected& d, const series& s, int64_t ref,
+                                std::vector<storage::sample>& buf) {
+  if (s.chunks.empty())
+    return false;
+  const auto& last = *s.chunks.back();
+  int64_t t = last.max_time();
+  if (t > ref || t < d.mint || t > d.maxt)
+    return false;
+  // decode_chunks drops a sample not after the previous chunk's newest.
+  if (s.chunks.size() > 1 && s.chunks[s.chunks.size() - 2]->max_time() >= t)
+    return false;
+  buf.assign(1, storage::sample{t, last.last_value()});
+  return true;
+}
+
+}  // namespace
+
 void check_distinct_labels(const matrix& m) {
   // By hash: only series whose hashes collide are compared label by label.
   std::vector<std::pair<uint64_t, size_t>> by_hash;
@@ -158,10 +181,16 @@ matrix evaluator::eval_vector_selector(const vector_selector& vs, bool timestamp
   std::atomic<int64_t> published{0};
   std::vector<series_points> results(d.all.size());
   std::vector<std::vector<storage::sample>> bufs(parallel_parts(d.all.size()));
+  // One lookup time (an instant query, or @): the newest sample may come
+  // without decoding (count(...) or a selector over many series).
+  const bool one_ref = pinned || start_ == end_;
+  const int64_t first_ref = (pinned ? *pinned : start_) - vs.offset;
   for_each_series(d.all.size(), [&](size_t si, size_t part) {
     auto& s = d.all[si];
     series_points sp;
-    const auto& smp = ctx_.samples_of(d, s, bufs[part]);
+    const auto& smp = one_ref && newest_sample_at_or_before(d, s, first_ref, bufs[part])
+                        ? bufs[part]
+                        : ctx_.samples_of(d, s, bufs[part]);
     size_t next = 0;  // first sample with t > ref (moves forward with ref)
     for (int64_t ts = start_; ts <= end_; ts += interval_) {
       int64_t ref = (pinned ? *pinned : ts) - vs.offset;

@@ -179,19 +179,21 @@ result<xor_chunk> xor_chunk::from_bytes(std::string_view bytes) {
   xor_iterator it{bytes};
   int64_t mint = 0;
   int64_t maxt = 0;
+  double last = 0;
   bool first = true;
   while (it.next()) {
     if (first)
       mint = it.at().t;
     first = false;
     maxt = it.at().t;
+    last = it.at().v;
   }
   if (!it.error())
     return it.error();
   if (first)
     return status::invalid_argument("xor chunk: no samples");
   std::vector<uint8_t> copy(bytes.begin(), bytes.end());
-  return xor_chunk{std::move(copy), mint, maxt};
+  return xor_chunk{std::move(copy), mint, maxt, last};
 }
 
 uint16_t xor_chunk::num_samples() const {
@@ -349,7 +351,7 @@ void xor_appender::write_value(double v) {
 std::shared_ptr<const xor_chunk> xor_appender::snapshot() const {
   const auto& buf = w_.buffer();
   return std::make_shared<const xor_chunk>(std::vector<uint8_t>(buf.begin(), buf.end()),
-                                           first_t_, t_);
+                                           first_t_, t_, v_);
 }
 
 std::shared_ptr<const xor_chunk> xor_appender::cut() {

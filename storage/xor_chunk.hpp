@@ -20,10 +20,11 @@ class xor_iterator;
 /// read from any thread.
 class xor_chunk {
  public:
-  /// Takes already-encoded bytes whose range is known (e.g. from the
-  /// appender). REQUIRES: bytes are a valid chunk with that range.
-  xor_chunk(std::vector<uint8_t> bytes, int64_t min_t, int64_t max_t)
-    : bytes_(std::move(bytes)), min_t_(min_t), max_t_(max_t) {}
+  /// Takes already-encoded bytes whose range and last value are known
+  /// (e.g. from the appender). REQUIRES: bytes are a valid chunk with that
+  /// range, ending with a sample (max_t, last_v).
+  xor_chunk(std::vector<uint8_t> bytes, int64_t min_t, int64_t max_t, double last_v)
+    : bytes_(std::move(bytes)), min_t_(min_t), max_t_(max_t), last_v_(last_v) {}
 
   /// Checks bytes from outside (disk, network) by decoding every sample:
   /// corruption when truncated or malformed, invalid_argument when empty.
@@ -35,6 +36,9 @@ class xor_chunk {
   uint16_t num_samples() const;
   int64_t min_time() const { return min_t_; }
   int64_t max_time() const { return max_t_; }
+  /// The value of the sample at max_time(), bit-exact: an instant selector
+  /// whose lookup time is at or after max_time() needs no decoding.
+  double last_value() const { return last_v_; }
   bool overlaps(int64_t mint, int64_t maxt) const { return min_t_ <= maxt && max_t_ >= mint; }
   /// The iterator borrows this chunk's bytes: keep the chunk alive.
   xor_iterator iterator() const;
@@ -47,6 +51,7 @@ class xor_chunk {
   std::vector<uint8_t> bytes_;
   int64_t min_t_;
   int64_t max_t_;
+  double last_v_;
 };
 
 /// Appends the samples with mint <= t <= maxt of one series' chunks (in

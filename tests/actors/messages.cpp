@@ -181,7 +181,7 @@ CAF_TEST(a malformed chunk from another node is refused) {
   more_samples[at] = '\xff';  // count says 65280+ samples, bytes hold 10
   refuse(more_samples);
   sr.series[0].chunks[0].chunk = std::make_shared<const nl::storage::xor_chunk>(
-    std::vector<uint8_t>{}, 0, 0);
+    std::vector<uint8_t>{}, 0, 0, 0.0);
   refuse(serialize(caf::make_message(sr)));
 }
 

@@ -51,7 +51,7 @@ std::vector<sample> decode_all(std::string_view bytes, status& err) {
   while (it.next())
     out.push_back(it.at());
   err = it.error();
-  xor_chunk c{std::vector<uint8_t>(bytes.begin(), bytes.end()), INT64_MIN, INT64_MAX};
+  xor_chunk c{std::vector<uint8_t>(bytes.begin(), bytes.end()), INT64_MIN, INT64_MAX, 0.0};
   std::vector<sample> bulk;
   auto st = c.decode(INT64_MIN, INT64_MAX, bulk);
   CAF_CHECK_EQUAL(first_difference(out, bulk), -1);
@@ -344,7 +344,24 @@ CAF_TEST(decode keeps only the window and decode_chunks drops overlaps) {
   CAF_CHECK_EQUAL(ts, (std::vector<int64_t>{5000, 6000, 7000, 8000, 9000, 10000, 11000, 12000}));
   CAF_CHECK_EQUAL(out[3].v, 8);    // a's sample wins over b's at 8000
   CAF_CHECK_EQUAL(out[5].v, 100);  // b from 10000 on
-  auto bad = std::make_shared<const xor_chunk>(std::vector<uint8_t>{0, 5, 1}, 0, 100);
+  auto bad = std::make_shared<const xor_chunk>(std::vector<uint8_t>{0, 5, 1}, 0, 100, 0.0);
   out.clear();
   CAF_CHECK_EQUAL(decode_chunks({a, bad}, 0, 100000, out).error_code(), status::code::corruption);
+}
+
+CAF_TEST(a chunk knows its last value bit for bit however it was made) {
+  // Instant selectors read the newest sample from here instead of decoding.
+  for (double last : {2.5, stale_nan(), -0.0}) {
+    xor_appender app;
+    app.append(1000, 1);
+    app.append(2000, last);
+    auto snap = app.snapshot();
+    CAF_CHECK_EQUAL(snap->max_time(), 2000);
+    CAF_CHECK_EQUAL(float_bits(snap->last_value()), float_bits(last));
+    auto parsed = xor_chunk::from_bytes(snap->bytes());
+    CAF_REQUIRE(parsed.is_ok());
+    CAF_CHECK_EQUAL(float_bits(parsed->last_value()), float_bits(last));
+    auto cut = app.cut();
+    CAF_CHECK_EQUAL(float_bits(cut->last_value()), float_bits(last));
+  }
 }
