@@ -148,10 +148,16 @@ def scenario(checks, target, end_ms, how, expected_count):
         while burning < 0.1 and time.monotonic() < deadline and not early:
             burning = cpu_over(pid, 0.2)
             early = answered(sock)
-        burning = cpu_over(pid, 0.5)
+        # Then let it burn 0.2 s of CPU: alone that takes 0.2 s, beside other
+        # tests on two cores (ctest -j2) up to a few seconds.
+        c0, t0 = cpu_seconds(pid), time.monotonic()
+        while cpu_seconds(pid) - c0 < 0.2 and time.monotonic() - t0 < 8 and not early:
+            time.sleep(0.05)
+            early = answered(sock)
+        burning, took = cpu_seconds(pid) - c0, time.monotonic() - t0
         early = early or answered(sock)
-        checks.check("%s: the huge query runs (%.2f s CPU in 0.5 s, idle %.2f s in 0.5 s)"
-                     % (how, burning, idle), burning > 0.2 and not early,
+        checks.check("%s: the huge query runs (%.2f s CPU in %.2f s, idle %.2f s in 0.5 s)"
+                     % (how, burning, took, idle), burning >= 0.2 and not early,
                      "answered early" if early else "")
         give_up(sock, how, target.certs is not None)
         t_gone = time.monotonic()
