@@ -41,58 +41,65 @@ void answer_dropped(const http_reply& reply, bool json, const char* what) {
 
 }  // namespace
 
+/// A client's reply, given exactly once: by answer(), or with a 503 by the
+/// destructor when the job dies unanswered (shutdown, an actor restart,
+/// a job dropped from a mailbox). Every job that carries a reply is one.
+struct reply_once {
+  reply_once(const char* what, bool json) : what(what), json(json) {}
+  reply_once(const reply_once&) = delete;
+  reply_once& operator=(const reply_once&) = delete;
+  ~reply_once() {
+    if (!answered && reply)
+      answer_dropped(reply, json, what);
+  }
+  void answer(http_response r) {
+    answered = true;
+    reply(std::move(r));
+  }
+
+  http_reply reply;
+  bool answered = false;
+  const char* what;  ///< "write", "query", ... for the 503 text
+  bool json;         ///< API error envelope, or plain text
+};
+
 /// A write on its way through the actors. Created on an Asio thread,
 /// then touched only by the network actor. Its destructor guarantees the
 /// admission budget is returned and the client answered, even if the
 /// network actor dies with the job in its mailbox.
-struct write_job {
+struct write_job : reply_once {
+  write_job() : reply_once("write", false) {}
   frontend* fe = nullptr;
   std::vector<append_batch> batches;  ///< index = shard; empty = nothing for it
   std::vector<int64_t> reserved;      ///< samples reserved per shard
   int64_t total = 0;                  ///< samples reserved in all
   protocol::write_report report;      ///< refusals found while decoding
-  http_reply reply;
   // Filled by the network actor:
   size_t waiting = 0;
   append_result result;
   std::string failure;  ///< non-empty: some shard could not store its part
   bool released = false;
   bool counted = false;  ///< included in frontend::writes_in_flight()
-  bool answered = false;
 
+  // Before reply_once's destructor answers: the budget goes back first.
   ~write_job() {
-    if (!fe)
-      return;
-    fe->release(*this);
-    if (!answered && reply)
-      answer_dropped(reply, false, "write");
+    if (fe)
+      fe->release(*this);
   }
 };
 
-struct meta_job {
+struct meta_job : reply_once {
+  meta_job() : reply_once("request", true) {}
   enum kind_type { series = 0, labels = 1, values = 2 };
   int kind = series;
   meta_query query;
-  http_reply reply;
-  bool answered = false;
-
-  ~meta_job() {
-    if (!answered && reply)
-      answer_dropped(reply, true, "request");
-  }
 };
 
 /// A query on its way to the planner; answered exactly once, by the
 /// planner's reply or (if the actors go away first) by the destructor.
-struct query_http_job {
+struct query_http_job : reply_once {
+  query_http_job() : reply_once("query", true) {}
   query_request request;
-  http_reply reply;
-  bool answered = false;
-
-  ~query_http_job() {
-    if (!answered && reply)
-      answer_dropped(reply, true, "query");
-  }
 };
 
 namespace {
@@ -130,6 +137,14 @@ http_response json_error(protocol::api_error e, std::string_view msg) {
   r.status = static_cast<unsigned>(protocol::http_status(e));
   r.content_type = "application/json";
   r.body = protocol::error_body(e, msg);
+  return r;
+}
+
+// 503 with the API's "unavailable" envelope: the actors could not answer
+// (the API's own mapping of unavailable is 500, for evaluation failures).
+http_response unavailable(std::string_view msg) {
+  auto r = json_error(protocol::api_error::unavailable, msg);
+  r.status = 503;
   return r;
 }
 
@@ -650,44 +665,28 @@ network_actor::behavior_type network(network_actor::stateful_pointer<network_sta
       self->request(self->state.planner, caf::infinite, query_atom_v, job->request)
         .then(
           [job](query_reply& r) {
-            job->answered = true;
             http_response resp;
             resp.status = r.status;
             resp.content_type = "application/json";
             resp.body = std::move(r.body);
-            job->reply(std::move(resp));
+            job->answer(std::move(resp));
           },
-          [self, job](caf::error& err) {
-            job->answered = true;
-            http_response r;
-            r.status = 503;
-            r.content_type = "application/json";
-            r.body = protocol::error_body(protocol::api_error::unavailable, self->system().render(err));
-            job->reply(std::move(r));
-          });
+          [self, job](caf::error& err) { job->answer(unavailable(self->system().render(err))); });
     },
     [=](query_cancel c) { self->send(self->state.planner, c); },
     [=](meta_job_ptr& job) {
       auto& st = self->state;
-      auto fail = [self, job](caf::error& err) {
-        job->answered = true;
-        http_response r;
-        r.status = 503;
-        r.content_type = "application/json";
-        r.body = protocol::error_body(protocol::api_error::unavailable, self->system().render(err));
-        job->reply(std::move(r));
-      };
+      auto fail = [self, job](caf::error& err) { job->answer(unavailable(self->system().render(err))); };
       if (job->kind == meta_job::series) {
         self->request(st.idx, st.timeout, series_atom_v, job->query)
           .then(
             [job](series_list& xs) {
               std::string d;
               protocol::append_series_list(d, xs.items);
-              job->answered = true;
               std::vector<std::string> w;
               if (xs.truncated)
                 w.emplace_back("results truncated due to limit");
-              job->reply(json_success(std::move(d), w));
+              job->answer(json_success(std::move(d), w));
             },
             fail);
         return;
@@ -695,11 +694,10 @@ network_actor::behavior_type network(network_actor::stateful_pointer<network_sta
       auto on_strings = [job](string_list& xs) {
         std::string d;
         protocol::append_string_list(d, xs.items);
-        job->answered = true;
         std::vector<std::string> w;
         if (xs.truncated)
           w.emplace_back("results truncated due to limit");
-        job->reply(json_success(std::move(d), w));
+        job->answer(json_success(std::move(d), w));
       };
       if (job->kind == meta_job::labels)
         self->request(st.idx, st.timeout, label_names_atom_v, job->query).then(on_strings, fail);
