@@ -4,13 +4,14 @@
 // thread, later. It knows nothing of endpoints or actors: routing lives in
 // router.hpp, the bridge to the actors in actors/network.
 //
-// Threads: `threads` Asio threads run all sockets. Each connection lives on
-// its own strand; the reply callback posts back to that strand, so callers
-// (CAF workers) never touch a socket. One request per connection is in
+// Threads: `threads` Asio threads, each with its own io_context; a
+// connection stays on one of them (round robin at accept). The reply
+// callback posts back to that thread, so callers (CAF workers) never touch
+// a socket. One request per connection is in
 // flight at a time (no pipelining); keep-alive is honoured.
 //
-// Disconnects: while a request is with the handler, the session watches its
-// socket. A client that closes or resets the connection (a FIN or RST; the
+// Disconnects: while a request is with the handler and the handler has
+// subscribed to its http_cancellation, the session watches its socket. A client that closes or resets the connection (a FIN or RST; the
 // TCP state leaves ESTABLISHED) is gone: the request's http_cancellation
 // fires once. Bytes that arrive meanwhile (a pipelined request, a TLS
 // close_notify) are left unread. A half-close (shutdown(SHUT_WR)) after the
@@ -49,11 +50,15 @@ class http_cancellation {
   /// calling thread, if it already is; later on an Asio thread otherwise.
   /// It must not block. A later call replaces an earlier hook.
   void on_cancel(std::function<void()> hook);
+  /// True once a hook was registered (or the client is already gone). The
+  /// server watches the connection only of a request whose handler
+  /// subscribed before it returned.
+  bool subscribed() const;
   /// The server's side: marks the client gone and runs the hook (once).
   void cancel();
 
  private:
-  std::mutex mtx_;
+  mutable std::mutex mtx_;
   bool cancelled_ = false;
   std::function<void()> hook_;
 };

@@ -94,7 +94,7 @@ struct client {
 struct fixture {
   http_server_options opts;
   std::unique_ptr<http_server> srv;
-  std::vector<std::thread> helpers;
+  std::vector<std::thread> helpers;  // guarded by held_mtx (server threads add)
   // /hang: the handler keeps the reply (destroyed before srv) and counts
   // the cancellations it is told about.
   std::mutex held_mtx;
@@ -115,8 +115,15 @@ struct fixture {
         held.push_back(std::move(reply));
         return;
       }
+      if (rq.path == "/hold") {
+        // Keeps the reply without subscribing to cancellation (as a write does).
+        std::lock_guard<std::mutex> g{held_mtx};
+        held.push_back(std::move(reply));
+        return;
+      }
       if (rq.path == "/later") {
         // Answer from a foreign thread, as actors do.
+        std::lock_guard<std::mutex> g{held_mtx};
         helpers.emplace_back([reply] {
           std::this_thread::sleep_for(std::chrono::milliseconds(20));
           reply({200, "text/plain", "late", {}});
@@ -289,6 +296,35 @@ CAF_TEST(pipelined requests are not mistaken for a disconnect) {
   CAF_CHECK(c.response().find("late") != std::string::npos);
   CAF_CHECK(c.response().find("GET /third") != std::string::npos);
   CAF_CHECK_EQUAL(cancelled.load(), 0);
+}
+
+CAF_TEST(a request whose handler did not subscribe is not watched) {
+  client c{srv->port()};
+  c.send("GET /hold HTTP/1.1\r\nHost: t\r\n\r\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  c.close();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CAF_CHECK_EQUAL(cancelled.load(), 0);
+  {
+    std::lock_guard<std::mutex> g{held_mtx};
+    CAF_REQUIRE_EQUAL(held.size(), 1u);
+    held[0]({204, "", "", {}});
+  }
+  CAF_CHECK(srv->drain(std::chrono::milliseconds(2000)));
+}
+
+CAF_TEST(connections on different threads are all served) {
+  // Connections go round robin to the server's threads; answers from a
+  // foreign thread must find their way back to each.
+  std::vector<std::unique_ptr<client>> cs;
+  for (int i = 0; i < 5; ++i)
+    cs.push_back(std::make_unique<client>(srv->port()));
+  for (int round = 0; round < 3; ++round) {
+    for (auto& c : cs)
+      c->send("GET /later HTTP/1.1\r\nHost: t\r\n\r\n");
+    for (auto& c : cs)
+      CAF_CHECK(c->response().find("late") != std::string::npos);
+  }
 }
 
 CAF_TEST(a busy port is reported as an error) {
