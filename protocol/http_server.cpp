@@ -38,6 +38,9 @@ using tcp = net::ip::tcp;
 namespace {
 
 using clock_type = std::chrono::steady_clock;
+
+// Largest read buffer a connection keeps (see on_header).
+constexpr uint64_t max_read_buffer = 256 * 1024;
 using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 // IMF-fixdate, as Go's server sends on every response (clients read it for
@@ -175,6 +178,12 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     // Refuse an announced oversize body before reading any of it.
     if (auto len = parser_->content_length(); len && *len > opts_.body_limit)
       return reject_too_large();
+    // The parser moves body bytes out of buffer_ as they arrive, so buffer_
+    // never grows past the header's size and a body would be read ~1 KiB
+    // per recv (each re-arming the read timer). Room for the whole body
+    // (capped; kept for the connection's next requests) makes it a few.
+    if (auto len = parser_->content_length(); len && *len > buffer_.capacity() - buffer_.size())
+      buffer_.reserve(buffer_.size() + std::min<uint64_t>(*len, max_read_buffer));
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       // curl asks before sending a large body; say yes, then read it.
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, req.version());
