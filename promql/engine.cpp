@@ -9,6 +9,7 @@
 
 #include "promql/analysis.hpp"
 #include "promql/evaluator.hpp"
+#include "promql/parallel.hpp"
 
 namespace nl::promql {
 
@@ -269,7 +270,7 @@ size_t evaluator::parallel_parts(size_t n) {
 void evaluator::for_each_series(size_t n, const std::function<void(size_t, size_t)>& fn) {
   const size_t parts = parallel_parts(n);
   std::exception_ptr first;  // written by the part that raised `abandoned`
-  auto run = [&](size_t part) {
+  run_parts(parts, [&](size_t part) {
     try {
       for (size_t i = n * part / parts, end = n * (part + 1) / parts; i < end; ++i) {
         ctx_.check();
@@ -278,15 +279,7 @@ void evaluator::for_each_series(size_t n, const std::function<void(size_t, size_
     } catch (...) {
       if (!ctx_.abandoned.exchange(true)) first = std::current_exception();
     }
-  };
-  std::vector<std::thread> threads;
-  try {
-    for (size_t p = 1; p < parts; ++p) threads.emplace_back(run, p);
-  } catch (...) {  // no thread to be had: stop the ones started
-    if (!ctx_.abandoned.exchange(true)) first = std::current_exception();
-  }
-  run(0);
-  for (auto& t : threads) t.join();
+  });
   ctx_.abandoned.store(false);
   if (first) std::rethrow_exception(first);
 }

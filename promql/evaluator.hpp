@@ -138,7 +138,7 @@ class evaluator {
 
   /// Calls fn(i, part) for every i in [0, n), in order within a part. Many
   /// series (n >= parallel_min_series) are split into contiguous parts, one
-  /// per core, run on threads of their own besides this one; part says
+  /// per core, run on this thread and the shared helpers (run_parts); part says
   /// which (0 .. parallel_parts(n) - 1), for per-part scratch space. fn may
   /// only read shared state, call ctx().check()/check_held() and write
   /// its own outputs. The first error is rethrown once all parts stopped.

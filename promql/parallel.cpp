@@ -1,0 +1,108 @@
+#include "promql/parallel.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace nl::promql {
+
+namespace {
+
+// One run_parts call. Parts are claimed with `next`; whoever finishes the
+// last one wakes the caller. Queue entries may outlive the call (a helper
+// that arrives late finds nothing left to claim), so jobs are shared and
+// `fn` is only touched for a claimed part, while the caller still waits.
+struct job {
+  const std::function<void(size_t)>* fn;
+  size_t parts;
+  std::atomic<size_t> next{0};
+  std::atomic<size_t> done{0};
+  std::mutex mtx;
+  std::condition_variable finished;
+
+  void work() {
+    for (size_t p; (p = next.fetch_add(1)) < parts;) {
+      (*fn)(p);
+      if (done.fetch_add(1) + 1 == parts) {
+        std::lock_guard<std::mutex> g{mtx};
+        finished.notify_all();
+      }
+    }
+  }
+};
+
+class helper_pool {
+ public:
+  explicit helper_pool(size_t n) {
+    for (size_t i = 0; i < n; ++i)
+      std::thread([this] { loop(); }).detach();
+    size_ = n;
+  }
+
+  size_t size() const { return size_; }
+
+  void offer(const std::shared_ptr<job>& j, size_t helpers) {
+    {
+      std::lock_guard<std::mutex> g{mtx_};
+      for (size_t i = 0; i < helpers; ++i)
+        queue_.push_back(j);
+    }
+    if (helpers == 1)
+      wake_.notify_one();
+    else
+      wake_.notify_all();
+  }
+
+ private:
+  void loop() {
+    for (;;) {
+      std::shared_ptr<job> j;
+      {
+        std::unique_lock<std::mutex> l{mtx_};
+        wake_.wait(l, [this] { return !queue_.empty(); });
+        j = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      j->work();
+    }
+  }
+
+  std::mutex mtx_;
+  std::condition_variable wake_;
+  std::deque<std::shared_ptr<job>> queue_;
+  size_t size_ = 0;
+};
+
+helper_pool& helpers() {
+  // Never destroyed: helpers block in wait() until the process ends, and
+  // no static destructor may pull the pool from under them.
+  static auto* pool = [] {
+    unsigned cores = std::thread::hardware_concurrency();
+    return new helper_pool(cores > 1 ? cores - 1 : 1);
+  }();
+  return *pool;
+}
+
+}  // namespace
+
+void run_parts(size_t parts, const std::function<void(size_t)>& fn) {
+  if (parts <= 1) {
+    if (parts == 1)
+      fn(0);
+    return;
+  }
+  auto j = std::make_shared<job>();
+  j->fn = &fn;
+  j->parts = parts;
+  auto& pool = helpers();
+  pool.offer(j, std::min(parts - 1, pool.size()));
+  j->work();
+  std::unique_lock<std::mutex> l{j->mtx};
+  j->finished.wait(l, [&] { return j->done.load() == parts; });
+}
+
+}  // namespace nl::promql
