@@ -30,7 +30,10 @@ caf::result<T> fan_out(self_ptr self, Merge merge, const Ts&... xs) {
     return g->rp;
   }
   for (auto& shard : self->state.shards) {
-    self->request(shard, self->state.timeout, xs...)
+    // No timeout: a shard always answers (CAF answers for one that died),
+    // and the callers' own deadlines answer their clients. A timed request
+    // costs two wake-ups of CAF's clock thread.
+    self->request(shard, caf::infinite, xs...)
       .then(
         [g, merge](T& part) {
           if (g->failed)
@@ -72,10 +75,8 @@ List merge_lists(std::vector<List>& parts, uint64_t limit) {
 
 }  // namespace
 
-index_actor::behavior_type series_index(self_ptr self, std::vector<head_block_actor> shards,
-                                 std::chrono::milliseconds timeout) {
+index_actor::behavior_type series_index(self_ptr self, std::vector<head_block_actor> shards) {
   self->state.shards = std::move(shards);
-  self->state.timeout = timeout;
   return {
     [=](series_atom a, const meta_query& q) {
       auto limit = q.limit;

@@ -4,7 +4,6 @@
 // also consults the persistent blocks' indexes.
 #include <caf/all.hpp>
 
-#include <chrono>
 #include <vector>
 
 #include "actors/head_block.hpp"
@@ -23,11 +22,10 @@ using index_actor = caf::typed_actor<
 
 struct index_state {
   std::vector<head_block_actor> shards;
-  std::chrono::milliseconds timeout{60000};
   static inline const char* name = "index";
 };
 
 index_actor::behavior_type series_index(index_actor::stateful_pointer<index_state> self,
-                                 std::vector<head_block_actor> shards, std::chrono::milliseconds timeout);
+                                 std::vector<head_block_actor> shards);
 
 }  // namespace nl::actors

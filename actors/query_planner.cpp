@@ -1,6 +1,8 @@
 #include "actors/query_planner.hpp"
 
 #include <algorithm>
+#include <type_traits>
+#include <variant>
 
 #include "actors/log.hpp"
 #include "actors/query_worker.hpp"
@@ -20,6 +22,53 @@ selector to_selector(const storage::matcher_list& ms) {
   for (const auto& m : ms)
     out.push_back(matcher_spec{static_cast<uint8_t>(m.type()), m.name(), m.value()});
   return out;
+}
+
+bool has_subquery(const promql::expr& e) {
+  return std::visit(
+    [](const auto& n) -> bool {
+      using T = std::decay_t<decltype(n)>;
+      if constexpr (std::is_same_v<T, promql::subquery_expr>) {
+        return true;
+      } else if constexpr (std::is_same_v<T, promql::paren_expr>
+                           || std::is_same_v<T, promql::unary_expr>) {
+        return has_subquery(*n.inner);
+      } else if constexpr (std::is_same_v<T, promql::binary_expr>) {
+        return has_subquery(*n.lhs) || has_subquery(*n.rhs);
+      } else if constexpr (std::is_same_v<T, promql::call_expr>) {
+        return std::any_of(n.args.begin(), n.args.end(),
+                           [](const auto& a) { return a && has_subquery(*a); });
+      } else if constexpr (std::is_same_v<T, promql::aggregate_expr>) {
+        return has_subquery(*n.inner) || (n.param && has_subquery(*n.param));
+      } else {
+        return false;  // literals and selectors
+      }
+    },
+    e.node);
+}
+
+// Whether a job is small enough to evaluate on a scheduler thread: a rough
+// cost of decoding every fetched sample plus one point per series and step
+// stays within a few ms of CPU. Anything bigger, and every subquery (whose cost
+// the fetched data does not bound), gets a thread of its own, so a heavy
+// query never holds up the actors that ingest.
+bool runs_inline(const query_job& job) {
+  constexpr uint64_t max_inline_work = 300'000;
+  if (has_subquery(*job.expr))
+    return false;
+  const auto& r = job.request;
+  uint64_t steps = r.step > 0 ? static_cast<uint64_t>((r.end - r.start) / r.step + 1) : 1;
+  uint64_t work = 0;
+  for (const auto& w : job.data) {
+    for (const auto& s : w.series) {
+      work += steps;
+      for (const auto& c : s.chunks)
+        work += c.chunk ? c.chunk->num_samples() : 0;
+    }
+    if (work > max_inline_work)
+      return false;
+  }
+  return work <= max_inline_work;
 }
 
 }  // namespace
@@ -54,8 +103,10 @@ query_planner_actor::behavior_type query_planner(
     auto it = self->state.queries.find(id);
     if (it == self->state.queries.end())
       return;
-    // Detached: evaluation is CPU-bound and must not hold a scheduler thread.
-    auto worker = self->spawn<caf::detached>(query_worker, std::move(job));
+    // A thread costs ~0.1 ms to start and stop here: worth it only for
+    // evaluations long enough to hold up the scheduler's threads.
+    query_worker_actor worker = runs_inline(*job) ? self->spawn(query_worker, std::move(job))
+                                                  : self->spawn<caf::detached>(query_worker, std::move(job));
     it->second.worker = caf::actor_cast<caf::actor>(worker);
     self->request(worker, caf::infinite, query_run_atom_v)
       .then([finish, id](query_reply& reply) { finish(id, std::move(reply)); },
@@ -112,7 +163,9 @@ query_planner_actor::behavior_type query_planner(
       for (size_t i = 0; i < windows.size(); ++i) {
         select_request sel{to_selector(windows[i].selector->matchers), windows[i].mint,
                            windows[i].maxt};
-        self->request(st.index, timeout, select_atom_v, std::move(sel))
+        // No timeout of its own: the expiry message answers a slow fetch,
+        // and each timed request costs two wake-ups of CAF's clock thread.
+        self->request(st.index, caf::infinite, select_atom_v, std::move(sel))
           .then(
             [job, pending, i, id, start_worker](select_result& r) {
               job->data[i].series = std::move(r.series);
@@ -120,8 +173,6 @@ query_planner_actor::behavior_type query_planner(
                 start_worker(id, job);
             },
             [finish, id](caf::error& err) {
-              if (err == caf::sec::request_timeout)
-                return;  // the expiry message answers it
               finish(id, query_error_reply(api_error::internal, "fetching series: " + caf::to_string(err)));
             });
       }

@@ -14,7 +14,7 @@ std::chrono::milliseconds request_timeout(const settings& cfg) {
 
 void spawn_index(self_ptr self) {
   auto& s = self->state;
-  s.idx = self->spawn<caf::monitored>(series_index, s.shards, request_timeout(*s.opts.cfg));
+  s.idx = self->spawn<caf::monitored>(series_index, s.shards);
 }
 
 void spawn_planner(self_ptr self) {

@@ -93,7 +93,9 @@ std::vector<series_snapshot> head::select(const matcher_list& ms, int64_t mint,
     series_snapshot snap;
     snap.ref = s->ref;
     snap.labels = materialize(*s);
-    for (auto c = ending_at_or_after(s->closed, mint); c != s->closed.end(); ++c)
+    auto first = ending_at_or_after(s->closed, mint);
+    snap.chunks.reserve(static_cast<size_t>(s->closed.end() - first) + 1);
+    for (auto c = first; c != s->closed.end(); ++c)
       if ((*c)->min_time() <= maxt)
         snap.chunks.push_back(*c);
     if (s->open.min_time() <= maxt && s->open.max_time() >= mint)

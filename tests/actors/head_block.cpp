@@ -227,7 +227,7 @@ CAF_TEST(the index merges shards and applies the limit) {
   self->send(hb2, append_atom_v, batch(ls("a"), {{1000, 1}}));
   sched.run();
   self->receive([](append_result&) {});
-  auto idx = sys.spawn(series_index, std::vector<head_block_actor>{hb, hb2}, std::chrono::milliseconds(1000));
+  auto idx = sys.spawn(series_index, std::vector<head_block_actor>{hb, hb2});
   meta_query q;
   q.label_name = "job";
   self->send(idx, label_values_atom_v, q);
