@@ -112,7 +112,13 @@ int run(const settings& cfg, bool wal_repair) {
   protocol::http_server_options ho;
   ho.host = host;
   ho.port = port;
-  ho.threads = cfg.server.http_threads ? cfg.server.http_threads : static_cast<unsigned>(cores());
+  // By default half the cores: the HTTP threads decode remote writes while
+  // the actors (one scheduler thread per core) append and the WAL thread
+  // writes; a thread per core each oversubscribed the machine, and the
+  // context switches cost more than the extra decoder (2 cores: 0.71 vs
+  // 0.65 CPU s per 1M samples, rate up 2%).
+  ho.threads = cfg.server.http_threads ? cfg.server.http_threads
+                                       : std::max(1u, static_cast<unsigned>(cores()) / 2);
   ho.body_limit = cfg.server.max_request_bytes;
   ho.on_error = [](const std::string& m) { log_debug(m); };
   ho.on_warning = [](const std::string& m) { log_warn(m); };
