@@ -73,7 +73,14 @@ def query_classes(end_s, first_s):
         ("/api/v1/label/instance/values", "/api/v1/label/instance/values", span),
         ('/api/v1/series?match[]=cpu{instance=~"10.0.0.1.*"}',
          "/api/v1/series", [("match[]", regex)] + span),
+        (FLOOR_CLASS, "/-/healthy", []),
     ]
+
+
+# Not a query: the round trip of this client and each server's HTTP stack
+# with no work behind it. A class whose medians sit near it measures the
+# floor, not the server's work.
+FLOOR_CLASS = "/-/healthy (round-trip floor; reference, no target)"
 
 
 class Client:
@@ -281,7 +288,8 @@ def run(args):
                     for n in order:
                         status, body, took = clients[n].get(path, params)
                         if i == 0:
-                            answers[n] = parse_answer(status, body)
+                            answers[n] = (parse_answer(status, body) if cname != FLOOR_CLASS
+                                          else "HTTP %d" % status)
                         if i >= args.warmups:
                             times[n].append(took)
                 results.append((cname, times, answers))
@@ -339,11 +347,16 @@ def print_report(args, servers, usable, results, load_s, loadavg):
                 # The issue's target: no slower than VictoriaMetrics and at
                 # most half of Prometheus' median.
                 met = med["nightlight"] <= med["vm"] and med["nightlight"] <= 0.5 * med["prometheus"]
-                if summary(answers["nightlight"]) is None:
+                if cname == FLOOR_CLASS:
+                    row += " reference |"
+                elif summary(answers["nightlight"]) is None:
                     row += " error |"
                 else:
                     row += " %s |" % ("met" if met else "**missed**")
-        row += " %s |" % agreement(cols, answers)
+        if cname == FLOOR_CLASS:
+            row += " %s |" % ", ".join("%s %s" % (n, answers[n]) for n in cols)
+        else:
+            row += " %s |" % agreement(cols, answers)
         print(row)
 
 
