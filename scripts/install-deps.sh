@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libcaf-dev libprotobuf-dev protobuf-compiler libsnappy-dev libssl-dev
-  libboost-dev libre2-dev nlohmann-json3-dev libyaml-cpp-dev
+  libboost-dev libre2-dev nlohmann-json3-dev libyaml-cpp-dev libjemalloc-dev
   prometheus victoria-metrics python3 python3-snappy python3-protobuf curl openssl
 )
 missing=()
