@@ -5,7 +5,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -38,14 +37,14 @@ using tcp = net::ip::tcp;
 namespace {
 
 using clock_type = std::chrono::steady_clock;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 // Largest read buffer a connection keeps (see on_header).
 constexpr uint64_t max_read_buffer = 256 * 1024;
-using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 // IMF-fixdate, as Go's server sends on every response (clients read it for
-// clock-skew checks; the CORS headers expose it).
-// Formatted once a second per thread.
+// clock-skew checks; the CORS headers expose it). Formatted once a second
+// per thread.
 const std::string& http_date() {
   thread_local std::time_t cached_at = -1;
   thread_local std::string cached;
@@ -63,7 +62,7 @@ const std::string& http_date() {
 
 // One connection. Reads a header, checks the size, reads the body, hands the
 // request to the handler and waits (without a timer) for the reply, which
-// arrives through post() on this connection's strand.
+// arrives through post() on this connection's io_context (one thread).
 template <class Stream>
 class session : public std::enable_shared_from_this<session<Stream>> {
   static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
@@ -275,7 +274,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     cancellation_ = std::make_shared<http_cancellation>();
     req.cancellation = cancellation_;
     awaiting_reply_ = true;
-    // The reply may come from any thread; hop onto this connection's strand.
+    // The reply may come from any thread; hop onto this connection's thread.
     auto self = this->shared_from_this();
     http_reply reply = [self](http_response r) {
       net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
@@ -457,7 +456,7 @@ void http_cancellation::cancel() {
 // Ownership: the http_server alone owns the impl. Handlers queued in the
 // io_context refer to it by plain pointer (they run only on the threads
 // that stop() joins), and sessions are owned by their pending handlers and
-// replies. Destroying the impl destroys the io_context, which destroys the
+// replies. Destroying the impl destroys the io_contexts, which destroy the
 // handlers it still holds and so the sessions: nothing points back at the
 // impl to keep it alive. Sessions refer to opts, handler and busy, so those
 // are declared before iocs and outlive them.
