@@ -37,7 +37,7 @@ struct server_settings {
   uint32_t retry_after_seconds = 1;
   /// PromQL lookback window in milliseconds.
   int64_t lookback_delta_ms = 5 * 60 * 1000;
-  /// Threads serving HTTP (0 = one per core).
+  /// Threads serving HTTP (0 = half the cores, at least one).
   uint32_t http_threads = 0;
   /// Optional extra plain-HTTP listener for local tools that cannot present
   /// a client certificate (promtool 2.42); loopback addresses only. Empty:

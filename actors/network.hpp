@@ -9,7 +9,7 @@
 // Retry-After, or 429 by setting) BEFORE any work is queued, so memory
 // stays bounded. Accepted work goes to the `network` actor as a job; the
 // actor talks to the shards and the index and answers through the job's
-// reply callback, which posts back to the connection's strand. No Asio
+// reply callback, which posts back to the connection's thread. No Asio
 // thread ever waits for an actor.
 #include <caf/all.hpp>
 

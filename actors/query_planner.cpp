@@ -47,28 +47,33 @@ bool has_subquery(const promql::expr& e) {
     e.node);
 }
 
-// Whether a job is small enough to evaluate on a scheduler thread: a rough
-// cost of decoding every fetched sample plus one point per series and step
-// stays within a few ms of CPU. Anything bigger, and every subquery (whose cost
-// the fetched data does not bound), gets a thread of its own, so a heavy
-// query never holds up the actors that ingest.
+// Whether a job is small enough to evaluate on a scheduler thread. The
+// bound assumes the worst per step: a range function may scan a series'
+// whole fetched window at every step (quantile_over_time sorts it), so the
+// cost is taken as steps x (fetched samples + 1) per series. Within about
+// 300k that is a few ms of CPU; anything bigger, and every subquery (whose
+// cost the fetched data does not bound), gets a thread of its own, so a
+// heavy query never holds up the actors that ingest.
 bool runs_inline(const query_job& job) {
   constexpr uint64_t max_inline_work = 300'000;
   if (has_subquery(*job.expr))
     return false;
   const auto& r = job.request;
+  if (r.step > 0 && (r.end - r.start) / r.step >= static_cast<int64_t>(max_inline_work))
+    return false;
   uint64_t steps = r.step > 0 ? static_cast<uint64_t>((r.end - r.start) / r.step + 1) : 1;
   uint64_t work = 0;
   for (const auto& w : job.data) {
     for (const auto& s : w.series) {
-      work += steps;
+      uint64_t samples = 1;
       for (const auto& c : s.chunks)
-        work += c.chunk ? c.chunk->num_samples() : 0;
+        samples += c.chunk ? c.chunk->num_samples() : 0;
+      work += steps * samples;
+      if (work > max_inline_work)
+        return false;
     }
-    if (work > max_inline_work)
-      return false;
   }
-  return work <= max_inline_work;
+  return true;
 }
 
 }  // namespace
@@ -103,6 +108,12 @@ query_planner_actor::behavior_type query_planner(
     auto it = self->state.queries.find(id);
     if (it == self->state.queries.end())
       return;
+    // The engine keeps the rest of the deadline itself: the expiry message
+    // raises the cancel flag only when a scheduler thread is free to run
+    // the planner, which inline workers may not leave.
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(it->second.deadline
+                                                                      - std::chrono::steady_clock::now());
+    job->engine_opts.timeout = std::max(left, std::chrono::milliseconds{1});
     // A thread costs ~0.1 ms to start and stop here: worth it only for
     // evaluations long enough to hold up the scheduler's threads.
     query_worker_actor worker = runs_inline(*job) ? self->spawn(query_worker, std::move(job))
@@ -150,9 +161,9 @@ query_planner_actor::behavior_type query_planner(
         job->data[i].maxt = windows[i].maxt;
       }
       auto promise = self->make_response_promise<query_reply>();
+      auto now = std::chrono::steady_clock::now();
       st.queries.emplace(id, query_planner_state::running{promise, cancel, caf::actor{}, job->request.id,
-                                                         job->request.query,
-                                                         std::chrono::steady_clock::now()});
+                                                         job->request.query, now, now + timeout});
       self->delayed_send(self, timeout, query_expire_atom_v, id);
 
       if (windows.empty()) {

@@ -2,8 +2,9 @@
 // The query planner: the entry of every PromQL query (/api/v1/query,
 // /api/v1/query_range). It parses, works out which series over which time
 // windows the query reads (promql/analysis.hpp), fetches them from the index
-// by message, and hands the fetched data to a fresh query worker that
-// evaluates on its own thread.
+// by message, and hands the fetched data to a fresh query worker: an
+// ordinary actor when the fetched data is small, one on its own thread
+// otherwise (so heavy queries never hold up the scheduler's threads).
 //
 // Limits are the planner's: the deadline (query_timeout_seconds, or the
 // request's smaller `timeout`) runs from arrival; when it passes the planner
@@ -50,6 +51,7 @@ struct query_planner_state {
     uint64_t request_id;  ///< query_request::id, for query_cancel
     std::string query;    ///< for the cancellation log line
     std::chrono::steady_clock::time_point arrived;
+    std::chrono::steady_clock::time_point deadline;  ///< arrived + the query's timeout
   };
   index_actor index;
   query_planner_options opts;

@@ -6,6 +6,8 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <new>
+#include <system_error>
 #include <thread>
 
 namespace nl::promql {
@@ -37,10 +39,17 @@ struct job {
 
 class helper_pool {
  public:
+  /// Starts up to n helpers; fewer when the system refuses threads (then
+  /// callers run more parts themselves).
   explicit helper_pool(size_t n) {
-    for (size_t i = 0; i < n; ++i)
-      std::thread([this] { loop(); }).detach();
-    size_ = n;
+    for (size_t i = 0; i < n; ++i) {
+      try {
+        std::thread([this] { loop(); }).detach();
+      } catch (const std::system_error&) {
+        break;
+      }
+      ++size_;
+    }
   }
 
   size_t size() const { return size_; }
@@ -83,7 +92,7 @@ helper_pool& helpers() {
   static auto* pool = [] {
     unsigned cores = std::thread::hardware_concurrency();
     return new helper_pool(cores > 1 ? cores - 1 : 1);
-  }();
+  }();  // leaked on purpose
   return *pool;
 }
 
@@ -99,7 +108,12 @@ void run_parts(size_t parts, const std::function<void(size_t)>& fn) {
   j->fn = &fn;
   j->parts = parts;
   auto& pool = helpers();
-  pool.offer(j, std::min(parts - 1, pool.size()));
+  try {
+    pool.offer(j, std::min(parts - 1, pool.size()));
+  } catch (const std::bad_alloc&) {
+    // Entries queued before the failure are valid; the rest of the parts
+    // are simply taken below. Waiting for every part keeps fn alive.
+  }
   j->work();
   std::unique_lock<std::mutex> l{j->mtx};
   j->finished.wait(l, [&] { return j->done.load() == parts; });

@@ -39,8 +39,9 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
-// Largest read buffer a connection keeps (see on_header).
-constexpr uint64_t max_read_buffer = 256 * 1024;
+// Largest read buffer a connection keeps (see on_header): Beast reads at
+// most 64 KiB per receive, so more would only sit idle.
+constexpr uint64_t max_read_buffer = 64 * 1024;
 
 // IMF-fixdate, as Go's server sends on every response (clients read it for
 // clock-skew checks; the CORS headers expose it). Formatted once a second
@@ -179,8 +180,9 @@ class session : public std::enable_shared_from_this<session<Stream>> {
       return reject_too_large();
     // The parser moves body bytes out of buffer_ as they arrive, so buffer_
     // never grows past the header's size and a body would be read ~1 KiB
-    // per recv (each re-arming the read timer). Room for the whole body
-    // (capped; kept for the connection's next requests) makes it a few.
+    // per recv (each re-arming the read timer). Room for the body (up to
+    // 64 KiB, Beast's largest read; kept for the connection's next
+    // requests) makes it one recv per 64 KiB.
     if (auto len = parser_->content_length(); len && *len > buffer_.capacity() - buffer_.size())
       buffer_.reserve(buffer_.size() + std::min<uint64_t>(*len, max_read_buffer));
     if (beast::iequals(req[http::field::expect], "100-continue")) {
@@ -483,6 +485,17 @@ struct http_server::impl {
     for (unsigned i = 0; i < std::max(1u, opts.threads); ++i)
       iocs.push_back(std::make_unique<net::io_context>(1));
     acceptor.emplace(*iocs[0]);
+  }
+
+  // iocs[0] goes first: an accepted socket of another io_context may still
+  // wait in one of its handlers, and must be closed while that one lives.
+  ~impl() {
+    sighup.reset();
+    tls_poll.reset();
+    acceptor.reset();
+    iocs.front().reset();
+    while (!iocs.empty())
+      iocs.pop_back();
   }
 
   net::io_context& main_ioc() {

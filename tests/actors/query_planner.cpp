@@ -213,3 +213,41 @@ CAF_TEST(cancels for unknown or finished queries change nothing) {
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
+
+// A heavy query gets a thread of its own: with a single scheduler thread,
+// a small query is still answered while the heavy one runs. (Evaluated on
+// the scheduler instead, it would hold that thread until cancelled.)
+CAF_TEST(a heavy query leaves the scheduler to other queries) {
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", 1);
+  caf::actor_system sys{cfg};
+  int64_t end_ms = 1700000000000;
+  auto data = std::make_shared<const series_data>(make_series(200000, end_ms));
+  query_planner_options opts;
+  opts.timeout = 60s;
+  auto planner = sys.spawn(query_planner, sys.spawn(fake_index, data), opts);
+  auto ask = [&](query_request req) {
+    caf::scoped_actor self{sys};
+    query_reply out{0, "no answer"};
+    self->request(planner, 60s, query_atom_v, std::move(req))
+      .receive([&](query_reply& r) { out = std::move(r); },
+               [&](caf::error& err) { out.body = caf::to_string(err); });
+    return out;
+  };
+  query_reply heavy;
+  std::thread asker{[&] {
+    heavy = ask({"quantile_over_time(0.5, big[30d])", end_ms - 11000 * 1000, end_ms, 1000, 0, 9});
+  }};
+  std::this_thread::sleep_for(300ms);  // fetched; the worker is evaluating
+  auto t0 = std::chrono::steady_clock::now();
+  auto small = ask({"sum(big)", end_ms, end_ms, 0, 0, 0});
+  auto took = std::chrono::steady_clock::now() - t0;
+  CAF_MESSAGE("small query answered in "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+  CAF_CHECK_EQUAL(small.status, 200u);
+  CAF_CHECK(took < 2s);
+  caf::anon_send(planner, query_cancel{9});
+  asker.join();
+  CAF_CHECK_EQUAL(heavy.status, 503u);
+  caf::anon_send_exit(planner, caf::exit_reason::user_shutdown);
+}

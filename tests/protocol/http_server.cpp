@@ -337,3 +337,32 @@ CAF_TEST(a busy port is reported as an error) {
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
+
+CAF_TEST(bodies larger than the kept read buffer arrive whole) {
+  // The read buffer reserves at most 64 KiB for a body; bigger ones are
+  // read in several pieces, smaller ones after them reuse the buffer.
+  http_server_options o;
+  o.port = 0;
+  o.body_limit = 2u << 20;
+  http_server srv{o, [](http_request&& rq, http_reply reply) {
+                    uint64_t sum = 0;
+                    for (unsigned char ch : rq.body)
+                      sum = sum * 31 + ch;
+                    reply({200, "text/plain",
+                           "n=" + std::to_string(rq.body.size()) + " sum=" + std::to_string(sum), {}});
+                  }};
+  CAF_REQUIRE(srv.start().is_ok());
+  client c{srv.port()};
+  for (size_t n : {size_t{700'000}, size_t{5}, size_t{300'000}, size_t{1}}) {
+    std::string body(n, '\0');
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; ++i) {
+      body[i] = static_cast<char>('a' + (i * 7) % 26);
+      sum = sum * 31 + static_cast<unsigned char>(body[i]);
+    }
+    c.send("POST /w HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(n) + "\r\n\r\n" + body);
+    auto r = c.response();
+    CAF_CHECK(r.find("n=" + std::to_string(n) + " sum=" + std::to_string(sum)) != std::string::npos);
+  }
+  srv.stop();
+}
