@@ -22,7 +22,11 @@ void query_context::check() {
     throw eval_error{query_error::internal, "abandoned after another part failed"};
   if (opts->cancel && opts->cancel->load(std::memory_order_relaxed))
     throw eval_error{query_error::canceled, "query was canceled in expression evaluation"};
-  if (has_deadline && std::chrono::steady_clock::now() > deadline)
+  // The clock only every 64th check per thread: checks run per series and
+  // step (750k of them for a 250-step rate over 3000 series), and reading
+  // the clock every time made such a query ~30% slower.
+  thread_local uint32_t checks = 0;
+  if (has_deadline && (++checks & 63) == 0 && std::chrono::steady_clock::now() > deadline)
     throw eval_error{query_error::timeout, "query timed out in expression evaluation"};
 }
 
