@@ -1,10 +1,10 @@
 #pragma once
 // A query worker: one per query, spawned by the query planner (detached, on
 // its own thread, unless the fetched data is small) with everything the
-// query reads already fetched. It
-// evaluates with promql::engine and renders the JSON answer. The planner may
-// raise the cancel flag at any time (timeout); the engine then stops within
-// milliseconds and the worker's answer is dropped.
+// query reads already fetched. It evaluates with promql::engine and renders
+// the JSON answer. The planner may raise the cancel flag at any time
+// (timeout, a client gone); the engine then stops within milliseconds and
+// the worker's answer is dropped.
 #include <caf/all.hpp>
 
 #include <atomic>
