@@ -349,7 +349,8 @@ class Server:
 
     def __init__(self, workdir, port):
         self.workdir = workdir
-        self.port = port
+        self.auto_port = port is None
+        self.port = port or free_port()
         self.proc = None
         self.log_path = os.path.join(workdir, "%s.log" % self.name)
         self.starts = 0
@@ -357,17 +358,32 @@ class Server:
     def command(self):
         raise NotImplementedError
 
+    def port_changed(self):
+        """Rewrites whatever names self.port (config files)."""
+
     def start(self, ready_timeout=30.0):
         assert self.proc is None or self.proc.poll() is not None, "already running"
-        self.starts += 1
-        logf = open(self.log_path, "ab")
-        logf.write(("\n=== start %d: %s\n" % (self.starts, " ".join(self.command()))).encode())
-        logf.flush()
-        self.proc = subprocess.Popen(self.command(), stdout=logf, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, cwd=self.workdir,
-                                     start_new_session=True)
-        logf.close()
-        self.wait_ready(ready_timeout)
+        for attempt in range(3):
+            self.starts += 1
+            logf = open(self.log_path, "ab")
+            logf.write(("\n=== start %d: %s\n" % (self.starts, " ".join(self.command()))).encode())
+            logf.flush()
+            self.proc = subprocess.Popen(self.command(), stdout=logf, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, cwd=self.workdir,
+                                         start_new_session=True)
+            logf.close()
+            try:
+                self.wait_ready(ready_timeout)
+                return self
+            except RuntimeError:
+                # free_port() only saw the port free: a test running in
+                # parallel may bind it first. A first start on a port of our
+                # own choosing moves on; anything else is a real failure.
+                if (not self.auto_port or self.starts > attempt + 1 or attempt == 2
+                        or "in use" not in self.log_tail().lower()):
+                    raise
+                self.port = free_port()
+                self.port_changed()
         return self
 
     def wait_ready(self, timeout):
@@ -444,12 +460,16 @@ class Nightlight(Server):
     name = "nightlight"
 
     def __init__(self, binary, workdir, port=None, fsync="interval", extra_config=None):
-        super().__init__(workdir, port or free_port())
+        super().__init__(workdir, port)
         self.binary = os.path.abspath(binary)
         self.data_dir = os.path.join(workdir, "data")
         self.config_path = os.path.join(workdir, "nightlight.yaml")
         self.fsync = fsync
         self.extra_config = extra_config or {}
+        self.grpc_port = None
+        self.write_config()
+
+    def port_changed(self):
         self.grpc_port = None
         self.write_config()
 
@@ -481,13 +501,17 @@ class Prometheus(Server):
     name = "prometheus"
 
     def __init__(self, workdir, config_text, port=None, receiver=False, extra_args=()):
-        super().__init__(workdir, port or free_port())
+        super().__init__(workdir, port)
         self.tsdb = os.path.join(workdir, "tsdb")
         self.config_path = os.path.join(workdir, "prometheus.yml")
+        self.config_text = config_text
         self.receiver = receiver
         self.extra_args = list(extra_args)
+        self.port_changed()
+
+    def port_changed(self):
         with open(self.config_path, "w") as f:
-            f.write(config_text.replace("$PORT", str(self.port)))
+            f.write(self.config_text.replace("$PORT", str(self.port)))
 
     def command(self):
         cmd = ["prometheus", "--config.file=" + self.config_path,
@@ -504,7 +528,7 @@ class VictoriaMetrics(Server):
     ready_path = "/health"
 
     def __init__(self, workdir, port=None):
-        super().__init__(workdir, port or free_port())
+        super().__init__(workdir, port)
         self.data_dir = os.path.join(workdir, "vmdata")
 
     def command(self):
