@@ -361,11 +361,11 @@ void frontend::handle(http_request&& req, http_reply reply) {
   }
 }
 
-void frontend::overloaded(http_reply& reply, const std::string& why) {
+http_response frontend::overloaded(const std::string& why) {
   m_.overload_responses.fetch_add(1, std::memory_order_relaxed);
   auto r = text(cfg_.server.overload_status, "overloaded: " + why + "; retry later");
   r.headers.emplace_back("Retry-After", std::to_string(cfg_.server.retry_after_seconds));
-  reply(std::move(r));
+  return r;
 }
 
 void frontend::handle_write(http_request&& req, http_reply reply) {
@@ -386,7 +386,7 @@ void frontend::handle_write(http_request&& req, http_reply reply) {
                                + "\"; this receiver speaks remote write 1.0 (application/x-protobuf)"));
   }
   if (writes_closed_)
-    return overloaded(reply, "shutting down");
+    return reply(overloaded("shutting down"));
   protocol::write_settings ws;
   ws.allow_utf8_names = cfg_.ingest.allow_utf8_names;
   ws.drop_non_finite = cfg_.ingest.drop_non_finite;
@@ -436,9 +436,7 @@ void frontend::handle_write(http_request&& req, http_reply reply) {
   job->reserved.assign(num_shards_, 0);
   m_.inflight_samples.fetch_add(n, std::memory_order_relaxed);
   if (before > 0 && before + n > budget) {
-    job->answered = true;
-    overloaded(job->reply, "too many samples in flight");
-    return;
+    return job->answer(overloaded("too many samples in flight"));
   }
   int64_t shard_cap = std::max<int64_t>(budget / static_cast<int64_t>(num_shards_), 1);
   for (size_t s = 0; s < num_shards_; ++s) {
@@ -448,9 +446,7 @@ void frontend::handle_write(http_request&& req, http_reply reply) {
     int64_t prev = shard_pending_[s].fetch_add(k);
     job->reserved[s] = k;
     if (prev > 0 && prev + k > shard_cap) {
-      job->answered = true;
-      overloaded(job->reply, "head shard " + std::to_string(s) + " is behind");
-      return;
+      return job->answer(overloaded("head shard " + std::to_string(s) + " is behind"));
     }
   }
   writes_in_flight_.fetch_add(1);
@@ -473,15 +469,14 @@ void frontend::release(write_job& job) {
 
 void frontend::finish_write(write_job& job) {
   release(job);
-  job.answered = true;
   if (!job.failure.empty()) {
     auto r = text(503, "storage unavailable: " + job.failure + "; retry");
     r.headers.emplace_back("Retry-After", std::to_string(cfg_.server.retry_after_seconds));
-    return job.reply(std::move(r));
+    return job.answer(std::move(r));
   }
   uint64_t refused = job.report.samples_rejected + job.result.rejected;
   if (refused == 0 && !job.report.any_rejected())
-    return job.reply(http_response{204, {}, {}, {}});
+    return job.answer(http_response{204, {}, {}, {}});
   // One line (Prometheus logs the first line, up to 1024 bytes): the
   // decoder's summary, then the storage's first refusals, then the totals.
   std::string body = job.report.summary();
@@ -495,7 +490,7 @@ void frontend::finish_write(write_job& job) {
   std::replace(body.begin(), body.end(), '\n', ' ');
   if (body.size() > 1024)
     body = body.substr(0, 1000) + "... (" + std::to_string(refused) + " samples rejected)";
-  job.reply(text(400, std::move(body)));
+  job.answer(text(400, std::move(body)));
 }
 
 namespace {

@@ -88,7 +88,9 @@ class frontend {
   void handle_query(bool range, protocol::http_request&& req, protocol::http_reply reply);
   void handle_format_query(protocol::http_request&& req, protocol::http_reply reply);
   void handle_meta(int kind, std::string label_name, protocol::http_request&& req, protocol::http_reply reply);
-  void overloaded(protocol::http_reply& reply, const std::string& why);
+  /// The overload answer (503 or server.overload_status, with Retry-After),
+  /// counted in /metrics.
+  protocol::http_response overloaded(const std::string& why);
 
   const settings& cfg_;
   metrics& m_;
