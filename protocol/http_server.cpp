@@ -275,7 +275,6 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     counted_ = true;
     cancellation_ = std::make_shared<http_cancellation>();
     req.cancellation = cancellation_;
-    awaiting_reply_ = true;
     // The reply may come from any thread; hop onto this connection's thread.
     auto self = this->shared_from_this();
     http_reply reply = [self](http_response r) {
@@ -299,7 +298,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   void watch_peer() {
     auto& sock = beast::get_lowest_layer(stream_).socket();
     sock.async_wait(tcp::socket::wait_read, [self = this->shared_from_this()](beast::error_code ec) {
-      if (!ec && self->awaiting_reply_ && !self->peer_gone_)
+      if (!ec && self->cancellation_)  // still with the handler, peer not gone
         self->watch_peer();
     });
     // Checked after arming: a FIN that arrived earlier is seen here, a later
@@ -331,7 +330,6 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   }
 
   void on_reply(http_response r) {
-    awaiting_reply_ = false;
     cancellation_.reset();
     beast::error_code ec;
     beast::get_lowest_layer(stream_).socket().cancel(ec);  // ends watch_peer's wait
@@ -419,9 +417,9 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   bool keep_alive_ = true;
   bool head_request_ = false;
   bool counted_ = false;  // this request is included in busy_
-  bool awaiting_reply_ = false;  // the handler has the request; the peer is watched
   bool peer_gone_ = false;       // the client closed or reset (see peer_gone)
-  std::shared_ptr<http_cancellation> cancellation_;  // of the request with the handler
+  // Of the request with the handler; null once answered or the peer left.
+  std::shared_ptr<http_cancellation> cancellation_;
   clock_type::time_point started_;
 };
 
