@@ -206,9 +206,28 @@ CAF_TEST(cancels for unknown or finished queries change nothing) {
   auto r = ask({"sum(big)", end_ms, end_ms, 0, 0, 7});
   CAF_CHECK_EQUAL(r.status, 200u);
   caf::anon_send(planner, query_cancel{7});
-  // A query without an id (0) is not matched by a cancel for 0.
   r = ask({"sum(big)", end_ms, end_ms, 0, 0, 0});
   CAF_CHECK_EQUAL(r.status, 200u);
+  CAF_CHECK_EQUAL(stats.queries_cancelled.load(), 0u);
+}
+
+CAF_TEST(a cancel for id 0 matches no running query) {
+  // id 0 means "cannot be cancelled": a cancel for 0 sent while such a
+  // query runs leaves it to its deadline.
+  metrics stats;
+  query_planner_options opts;
+  opts.timeout = 1s;
+  opts.stats = &stats;
+  start(200000, opts);
+  query_reply r;
+  std::thread asker{[&] {
+    r = ask({"quantile_over_time(0.5, big[30d])", end_ms - 11000 * 1000, end_ms, 1000, 0, 0});
+  }};
+  std::this_thread::sleep_for(300ms);
+  caf::anon_send(planner, query_cancel{0});
+  asker.join();
+  CAF_CHECK_EQUAL(r.status, 503u);
+  CAF_CHECK(r.body.find(R"("errorType":"timeout")") != std::string::npos);
   CAF_CHECK_EQUAL(stats.queries_cancelled.load(), 0u);
 }
 
