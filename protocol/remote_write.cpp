@@ -542,14 +542,6 @@ std::string write_report::summary() const {
   return out;
 }
 
-storage::label_set write_batch::label_set_of(const series_entry& s) const {
-  std::vector<storage::label> ls;
-  ls.reserve(s.labels_count);
-  for (const label_ref* l = labels_of(s); l != labels_of(s) + s.labels_count; ++l)
-    ls.push_back({std::string(l->name), std::string(l->value)});
-  return storage::label_set{std::move(ls)};
-}
-
 uint64_t hash_labels(const label_ref* labels, size_t n) {
   storage::label_hasher h;
   for (size_t i = 0; i < n; ++i)

@@ -148,8 +148,6 @@ struct write_batch {
   const storage::sample* samples_of(const series_entry& s) const {
     return samples.data() + s.samples_begin;
   }
-  /// Owning copy of a series' labels (for creating a new series).
-  storage::label_set label_set_of(const series_entry& s) const;
 };
 
 /// Hash of already sorted, unique labels; identical to label_set::hash() of

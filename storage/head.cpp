@@ -64,17 +64,6 @@ std::optional<uint64_t> head::find_ref(const label_set& ls) const {
   return std::nullopt;
 }
 
-std::pair<uint64_t, bool> head::get_or_create(const label_set& ls) {
-  auto key = label_key(ls);
-  uint64_t hash = ls.hash();
-  if (const auto* s = find_key(key, hash))
-    return {s->ref, false};
-  uint64_t ref = next_ref_;
-  next_ref_ += opts_.ref_stride;
-  create(ref, ls, key, hash);
-  return {ref, true};
-}
-
 result<head::series_slot> head::get_or_create(uint64_t hash, std::string_view key) {
   if (const auto* s = find_key(key, hash))
     return series_slot{const_cast<mem_series*>(s), s->ref, false};

@@ -76,13 +76,6 @@ class head {
 
   // -- series --------------------------------------------------------------
 
-  /// The series with these labels, created (with a fresh ref) if new; the
-  /// bool says whether it was created, i.e. a WAL series record is due.
-  /// That record must reach the WAL before any sample of the series does,
-  /// even if every sample of the current request is then rejected.
-  /// REQUIRES: `ls` is a valid, non-empty label_set.
-  std::pair<uint64_t, bool> get_or_create(const label_set& ls);
-
   /// A series as the write path holds it from stage() to append_staged():
   /// the ref plus a direct handle, so no sample needs a second lookup. Valid
   /// until truncate() removes the series, which it never does while the

@@ -30,9 +30,17 @@ write_series ts(std::vector<label> ls, std::vector<sample> ss) {
   return {std::move(ls), std::move(ss)};
 }
 
+// An owning copy of an accepted series' labels.
+label_set label_set_of(const write_batch& b, const series_entry& s) {
+  std::vector<label> ls;
+  for (const label_ref* l = b.labels_of(s); l != b.labels_of(s) + s.labels_count; ++l)
+    ls.push_back({std::string(l->name), std::string(l->value)});
+  return label_set{std::move(ls)};
+}
+
 // One accepted series' labels in text form.
 std::string text(const write_batch& b, size_t i) {
-  return b.label_set_of(b.series.at(i)).to_string();
+  return label_set_of(b, b.series.at(i)).to_string();
 }
 
 std::string random_string(std::mt19937& rng, size_t max_len, bool name) {
@@ -120,7 +128,7 @@ CAF_TEST(payloads captured from prometheus 2.42 decode cleanly) {
     std::vector<label> ls;
     for (const auto& l : t.labels())
       ls.push_back({l.name(), l.value()});
-    auto got = b->label_set_of(b->series[i]);
+    auto got = label_set_of(*b, b->series[i]);
     CAF_CHECK(got == label_set::from_unsorted(ls));
     CAF_CHECK_EQUAL(got.get("monitor"), "example");  // external label merged in
     saw_up |= got.metric_name() == "up";
@@ -154,7 +162,7 @@ CAF_TEST(walker agrees with libprotobuf on random requests) {
       for (const auto& l : t.labels())
         ls.push_back({l.name(), l.value()});
       auto want = label_set::from_unsorted(ls);
-      auto got = b->label_set_of(b->series[i]);
+      auto got = label_set_of(*b, b->series[i]);
       CAF_CHECK_EQUAL(got.to_string(), want.to_string());
       CAF_CHECK_EQUAL(hash_labels(b->labels_of(b->series[i]), b->series[i].labels_count),
                       want.hash());

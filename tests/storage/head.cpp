@@ -22,6 +22,13 @@ matcher m(match_type t, std::string name, std::string value) {
 
 label_set ls(std::vector<label> l) { return label_set::from_unsorted(std::move(l)); }
 
+// The series' ref, created if new, and whether it was created.
+std::pair<uint64_t, bool> get_or_create(head& h, const label_set& labels) {
+  auto slot = h.get_or_create(labels.hash(), label_key(labels));
+  CAF_REQUIRE(slot.is_ok());
+  return {slot->ref(), slot->created()};
+}
+
 label_set metric(const std::string& name, const std::string& job, const std::string& inst = "") {
   return ls({{"__name__", name}, {"job", job}, {"instance", inst}});
 }
@@ -39,9 +46,9 @@ constexpr int64_t max_i64 = std::numeric_limits<int64_t>::max();
 
 CAF_TEST(get_or_create finds existing series and allocates strided refs) {
   head h{head_options{3, 4}};
-  auto [a, created_a] = h.get_or_create(metric("up", "x"));
-  auto [b, created_b] = h.get_or_create(metric("up", "y"));
-  auto [a2, created_a2] = h.get_or_create(metric("up", "x"));
+  auto [a, created_a] = get_or_create(h, metric("up", "x"));
+  auto [b, created_b] = get_or_create(h, metric("up", "y"));
+  auto [a2, created_a2] = get_or_create(h, metric("up", "x"));
   CAF_CHECK_EQUAL(a, 3u);
   CAF_CHECK_EQUAL(b, 7u);
   CAF_CHECK(created_a && created_b && !created_a2);
@@ -55,7 +62,7 @@ CAF_TEST(get_or_create finds existing series and allocates strided refs) {
 
 CAF_TEST(append outcomes follow prometheus 2.42) {
   head h;
-  auto ref = h.get_or_create(metric("up", "x")).first;
+  auto ref = get_or_create(h, metric("up", "x")).first;
   CAF_CHECK(h.append(ref, 10'000'000, 1.0).is_ok());
   CAF_CHECK(h.append(ref, 10'000'100, 2.0).is_ok());
   // Identical duplicate: accepted, nothing stored.
@@ -75,7 +82,7 @@ CAF_TEST(append outcomes follow prometheus 2.42) {
   CAF_CHECK_EQUAL(ooo.error_code(), status::code::out_of_order);
   CAF_CHECK_EQUAL(ooo.message(), "out of order sample");
   // Older than max time - 1h, on any series, even a new one.
-  auto other = h.get_or_create(metric("up", "new")).first;
+  auto other = get_or_create(h, metric("up", "new")).first;
   CAF_CHECK_EQUAL(h.min_valid_time(), 10'000'200 - 3'600'000);
   auto oob = h.append(other, 10'000'200 - 3'600'001, 1.0);
   CAF_CHECK_EQUAL(oob.error_code(), status::code::out_of_bounds);
@@ -100,7 +107,7 @@ CAF_TEST(append outcomes follow prometheus 2.42) {
 
 CAF_TEST(appendable changes nothing) {
   head h;
-  auto ref = h.get_or_create(metric("up", "x")).first;
+  auto ref = get_or_create(h, metric("up", "x")).first;
   CAF_CHECK(h.appendable(ref, 100, 1.0).is_ok());
   CAF_CHECK(h.appendable(ref, 50, 1.0).is_ok());
   CAF_CHECK_EQUAL(h.max_time(), min_i64);
@@ -116,7 +123,7 @@ CAF_TEST(chunks are cut at the sample limit and at range boundaries) {
   opts.samples_per_chunk = 120;
   opts.chunk_range_ms = 7'200'000;
   head h{opts};
-  auto ref = h.get_or_create(metric("up", "x")).first;
+  auto ref = get_or_create(h, metric("up", "x")).first;
   // 250 samples every 15s from t=0: cuts after 120 and 240.
   for (int i = 0; i < 250; ++i)
     CAF_CHECK(h.append(ref, 15'000 * i, i).is_ok());
@@ -127,7 +134,7 @@ CAF_TEST(chunks are cut at the sample limit and at range boundaries) {
   CAF_CHECK_EQUAL(snaps[0].chunks[2]->num_samples(), 10);
   CAF_CHECK_EQUAL(samples_of(snaps[0], min_i64, max_i64).size(), 250u);
   // A sample past the 2h boundary starts a chunk even when not full.
-  auto r2 = h.get_or_create(metric("up", "y")).first;
+  auto r2 = get_or_create(h, metric("up", "y")).first;
   CAF_CHECK(h.append(r2, 7'199'999, 1).is_ok());
   CAF_CHECK(h.append(r2, 7'200'000, 2).is_ok());
   auto s2 = h.select({m(match_type::equal, "job", "y")}, min_i64, max_i64);
@@ -143,9 +150,9 @@ CAF_TEST(select returns only overlapping chunks and frozen open chunks) {
   head_options opts;
   opts.samples_per_chunk = 10;
   head h{opts};
-  auto a = h.get_or_create(metric("up", "x", "b")).first;
-  auto b = h.get_or_create(metric("up", "x", "a")).first;
-  auto c = h.get_or_create(metric("down", "x")).first;
+  auto a = get_or_create(h, metric("up", "x", "b")).first;
+  auto b = get_or_create(h, metric("up", "x", "a")).first;
+  auto c = get_or_create(h, metric("down", "x")).first;
   for (int i = 0; i < 35; ++i) {
     CAF_CHECK(h.append(a, 1000 * i, i).is_ok());
     CAF_CHECK(h.append(b, 1000 * i, -i).is_ok());
@@ -183,7 +190,7 @@ CAF_TEST(select finds the overlapping chunks for every window) {
   head_options opts;
   opts.samples_per_chunk = 10;
   head h{opts};
-  auto ref = h.get_or_create(metric("up", "x")).first;
+  auto ref = get_or_create(h, metric("up", "x")).first;
   int64_t t = 0;
   for (int i = 0; i < 120; ++i) {
     CAF_CHECK(h.append(ref, t, i).is_ok());
@@ -231,7 +238,7 @@ CAF_TEST(select and series sort by labels like label_set) {
   };
   head h;
   for (auto& l : sets)
-    CAF_REQUIRE(h.append(h.get_or_create(l).first, 1000, 1).is_ok());
+    CAF_REQUIRE(h.append(get_or_create(h, l).first, 1000, 1).is_ok());
   std::sort(sets.begin(), sets.end());
   auto snaps = h.select({}, min_i64, max_i64);
   CAF_REQUIRE_EQUAL(snaps.size(), sets.size());
@@ -242,9 +249,9 @@ CAF_TEST(select and series sort by labels like label_set) {
 
 CAF_TEST(label apis respect matchers and time ranges) {
   head h;
-  auto a = h.get_or_create(ls({{"__name__", "up"}, {"job", "a"}, {"zone", "eu"}})).first;
-  auto b = h.get_or_create(ls({{"__name__", "up"}, {"job", "b"}})).first;
-  auto c = h.get_or_create(ls({{"__name__", "cpu"}, {"job", "c"}, {"core", "0"}})).first;
+  auto a = get_or_create(h, ls({{"__name__", "up"}, {"job", "a"}, {"zone", "eu"}})).first;
+  auto b = get_or_create(h, ls({{"__name__", "up"}, {"job", "b"}})).first;
+  auto c = get_or_create(h, ls({{"__name__", "cpu"}, {"job", "c"}, {"core", "0"}})).first;
   CAF_CHECK(h.append(a, 1000, 1).is_ok());
   CAF_CHECK(h.append(b, 2000, 1).is_ok());
   CAF_CHECK(h.append(c, 3000, 1).is_ok());
@@ -264,7 +271,7 @@ CAF_TEST(label apis respect matchers and time ranges) {
   CAF_CHECK_EQUAL(series[0].to_string(), "cpu{core=\"0\", job=\"c\"}");
   CAF_CHECK_EQUAL(series[1].to_string(), "up{job=\"a\", zone=\"eu\"}");
   // A series without samples is not listed by series().
-  h.get_or_create(ls({{"__name__", "empty"}}));
+  get_or_create(h, ls({{"__name__", "empty"}}));
   CAF_CHECK_EQUAL(h.series({m(match_type::equal, "__name__", "empty")}, min_i64, max_i64).size(), 0u);
 }
 
@@ -272,9 +279,9 @@ CAF_TEST(truncate drops old chunks and empty series and updates the index) {
   head_options opts;
   opts.samples_per_chunk = 10;
   head h{opts};
-  auto old_series = h.get_or_create(metric("gone", "x")).first;
-  auto live = h.get_or_create(metric("live", "x")).first;
-  auto never = h.get_or_create(metric("never", "y")).first;
+  auto old_series = get_or_create(h, metric("gone", "x")).first;
+  auto live = get_or_create(h, metric("live", "x")).first;
+  auto never = get_or_create(h, metric("never", "y")).first;
   for (int i = 0; i < 30; ++i) {
     CAF_CHECK(h.append(live, 1000 * i, i).is_ok());
     if (i < 12)
@@ -297,7 +304,7 @@ CAF_TEST(truncate drops old chunks and empty series and updates the index) {
                   (std::vector<std::string>{"__name__", "job"}));
   CAF_CHECK(h.select({m(match_type::equal, "__name__", "gone")}, min_i64, max_i64).empty());
   // Re-created series get a fresh ref and work normally.
-  auto [again, created] = h.get_or_create(metric("gone", "x"));
+  auto [again, created] = get_or_create(h, metric("gone", "x"));
   CAF_CHECK(created);
   CAF_CHECK(again != old_series);
   CAF_CHECK(h.append(again, 30'000, 5).is_ok());
@@ -316,7 +323,7 @@ CAF_TEST(series churn keeps index and memory bounded) {
   head h;
   for (int round = 0; round < 20; ++round) {
     for (int i = 0; i < 100; ++i) {
-      auto ref = h.get_or_create(metric("churn", "j", "pod-" + std::to_string(round) + "-" +
+      auto ref = get_or_create(h, metric("churn", "j", "pod-" + std::to_string(round) + "-" +
                                                         std::to_string(i)))
                    .first;
       CAF_CHECK(h.append(ref, 1000 * round, i).is_ok());
@@ -353,16 +360,16 @@ CAF_TEST(replay recreates refs aliases duplicates and bumps allocation) {
   CAF_CHECK_EQUAL(records[1].ref, 21u);
   CAF_CHECK_EQUAL(records[1].labels, metric("up", "a"));
   // New refs stay above every replayed ref, in this shard's class.
-  CAF_CHECK_EQUAL(h.get_or_create(metric("up", "new")).first, 22u);
+  CAF_CHECK_EQUAL(get_or_create(h, metric("up", "new")).first, 22u);
   h.bump_next_ref(100);
-  CAF_CHECK_EQUAL(h.get_or_create(metric("up", "new2")).first, 102u);
+  CAF_CHECK_EQUAL(get_or_create(h, metric("up", "new2")).first, 102u);
   h.bump_next_ref(5);  // never goes back
-  CAF_CHECK_EQUAL(h.get_or_create(metric("up", "new3")).first, 106u);
+  CAF_CHECK_EQUAL(get_or_create(h, metric("up", "new3")).first, 106u);
 }
 
 CAF_TEST(observed time from other shards moves the bound) {
   head h;
-  auto ref = h.get_or_create(metric("up", "x")).first;
+  auto ref = get_or_create(h, metric("up", "x")).first;
   CAF_CHECK_EQUAL(h.min_valid_time(), min_i64);
   CAF_CHECK(h.append(ref, min_i64 + 5, 1).is_ok());  // no overflow near the minimum
   h.observe_time(10'000'000);
@@ -383,7 +390,7 @@ CAF_TEST(memory per series and per sample) {
     {
       auto h = std::make_unique<head>();
       for (int i = 0; i < 10'000; ++i) {
-        auto ref = h->get_or_create(ls({{"__name__", "http_requests_total"},
+        auto ref = get_or_create(*h, ls({{"__name__", "http_requests_total"},
                                          {"job", "api"},
                                          {"instance", "host-" + std::to_string(i % 100) + ":9100"},
                                          {"path", "/p" + std::to_string(i)}}))
@@ -410,7 +417,7 @@ CAF_TEST(memory per series and per sample) {
 CAF_TEST(a label key finds the series its label set created) {
   head h{head_options{2, 2}};
   auto a = metric("up", "x");
-  auto ref = h.get_or_create(a).first;
+  auto ref = get_or_create(h, a).first;
   auto key = label_key(a);
   auto found = h.get_or_create(a.hash(), key);
   CAF_REQUIRE(found.is_ok());
