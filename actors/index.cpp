@@ -1,6 +1,7 @@
 #include "actors/index.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <iterator>
 #include <memory>
 
@@ -52,19 +53,24 @@ caf::result<T> fan_out(self_ptr self, Merge merge, const Ts&... xs) {
   return g->rp;
 }
 
+// Merges `part` (sorted by `less`) into the sorted `out`, moving elements.
+template <class T, class Less = std::less<>>
+void merge_into(std::vector<T>& out, std::vector<T>& part, Less less = {}) {
+  std::vector<T> merged;
+  merged.reserve(out.size() + part.size());
+  std::merge(std::make_move_iterator(out.begin()), std::make_move_iterator(out.end()),
+             std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()),
+             std::back_inserter(merged), less);
+  out = std::move(merged);
+}
+
 // Every shard answers sorted and distinct: merging keeps that order
 // without sorting again; only items found in several shards repeat.
 template <class List>
 List merge_lists(std::vector<List>& parts, uint64_t limit) {
   List out;
-  for (auto& p : parts) {
-    decltype(out.items) merged;
-    merged.reserve(out.items.size() + p.items.size());
-    std::merge(std::make_move_iterator(out.items.begin()), std::make_move_iterator(out.items.end()),
-               std::make_move_iterator(p.items.begin()), std::make_move_iterator(p.items.end()),
-               std::back_inserter(merged));
-    out.items = std::move(merged);
-  }
+  for (auto& p : parts)
+    merge_into(out.items, p.items);
   out.items.erase(std::unique(out.items.begin(), out.items.end()), out.items.end());
   if (limit > 0 && out.items.size() > limit) {
     out.items.resize(limit);
@@ -100,16 +106,8 @@ index_actor::behavior_type series_index(self_ptr self, std::vector<head_block_ac
             return x.labels < y.labels;
           };
           select_result out;
-          for (auto& p : parts) {
-            std::vector<series_data> merged;
-            merged.reserve(out.series.size() + p.series.size());
-            std::merge(std::make_move_iterator(out.series.begin()),
-                       std::make_move_iterator(out.series.end()),
-                       std::make_move_iterator(p.series.begin()),
-                       std::make_move_iterator(p.series.end()), std::back_inserter(merged),
-                       by_labels);
-            out.series = std::move(merged);
-          }
+          for (auto& p : parts)
+            merge_into(out.series, p.series, by_labels);
           return out;
         },
         a, r);
