@@ -4,13 +4,6 @@
 
 namespace nl::actors {
 
-void append_batch::add_series(const storage::label_set& ls) {
-  storage::append_label_key(keys, ls.labels().data(), ls.size());
-  key_ends.push_back(static_cast<uint32_t>(keys.size()));
-  hashes.push_back(ls.hash());
-  ends.push_back(static_cast<uint32_t>(timestamps.size()));
-}
-
 void append_batch::add_sample(int64_t t, uint64_t bits) {
   timestamps.push_back(t);
   value_bits.push_back(bits);

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "storage/label_key.hpp"
 #include "storage/labels.hpp"
 #include "storage/xor_chunk.hpp"
 
@@ -64,9 +65,17 @@ struct append_batch {
     size_t begin = i == 0 ? 0 : key_ends[i - 1];
     return std::string_view{keys}.substr(begin, key_ends[i] - begin);
   }
-  /// Starts a series given as a label_set (tests, small senders); its
-  /// samples follow with add_sample().
-  void add_series(const storage::label_set& ls);
+  /// Starts a series; its samples follow with add_sample(). `Label` has
+  /// `name` and `value` (storage::label, protocol::label_ref); the labels
+  /// are canonical and `hash` is their label_set hash.
+  template <class Label>
+  void add_series(const Label* labels, size_t n, uint64_t hash) {
+    storage::append_label_key(keys, labels, n);
+    key_ends.push_back(static_cast<uint32_t>(keys.size()));
+    hashes.push_back(hash);
+    ends.push_back(static_cast<uint32_t>(timestamps.size()));
+  }
+  void add_series(const storage::label_set& ls) { add_series(ls.labels().data(), ls.size(), ls.hash()); }
   /// Appends a sample to the last series added.
   void add_sample(int64_t t, uint64_t bits);
   /// Whether the parts agree (sizes, offsets, every key valid and

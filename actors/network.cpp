@@ -210,15 +210,10 @@ void split_by_shard(const protocol::write_batch& wb, size_t nshards, std::vector
     const auto* labels = wb.labels_of(e);
     uint64_t hash = protocol::hash_labels(labels, e.labels_count);
     auto& b = out[shard_of(hash, nshards)];
-    storage::append_label_key(b.keys, labels, e.labels_count);
-    b.key_ends.push_back(static_cast<uint32_t>(b.keys.size()));
-    b.hashes.push_back(hash);
+    b.add_series(labels, e.labels_count, hash);
     const auto* s = wb.samples_of(e);
-    for (uint32_t k = 0; k < e.samples_count; ++k) {
-      b.timestamps.push_back(s[k].t);
-      b.value_bits.push_back(storage::float_bits(s[k].v));
-    }
-    b.ends.push_back(static_cast<uint32_t>(b.timestamps.size()));
+    for (uint32_t k = 0; k < e.samples_count; ++k)
+      b.add_sample(s[k].t, storage::float_bits(s[k].v));
   }
 }
 
