@@ -10,6 +10,7 @@
 #include <functional>
 #include <limits>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 namespace nl::actors {
@@ -82,12 +83,15 @@ std::vector<std::string> parse_string_list(const YAML::Node& n, const std::strin
 }
 
 // Prometheus durations: one or more <int><unit>, units y w d h m s ms, in
-// descending order ("1h30m", "5m", "90s").
+// descending order ("1h30m", "5m", "90s"); a bare "0" is zero, as in
+// Prometheus' model.ParseDuration.
 int64_t parse_duration_ms(const YAML::Node& n, const std::string& where) {
   auto s = scalar_of(n, where);
   auto bad = [&] { fail(where, "expected a duration like 5m or 1h30m, got \"" + s + "\""); };
   if (s.empty())
     bad();
+  if (s == "0")
+    return 0;
   static const std::pair<const char*, int64_t> units[] = {
     {"y", 365LL * 24 * 3600 * 1000}, {"w", 7LL * 24 * 3600 * 1000}, {"d", 24LL * 3600 * 1000},
     {"h", 3600LL * 1000}, {"m", 60LL * 1000}, {"s", 1000}, {"ms", 1}};
@@ -112,11 +116,53 @@ int64_t parse_duration_ms(const YAML::Node& n, const std::string& where) {
       bad();
     last_unit = u + 1;
     pos += std::string_view{units[u].first}.size();
-    if (num > std::numeric_limits<int64_t>::max() / units[u].second)
+    if (num > std::numeric_limits<int64_t>::max() / units[u].second
+        || total > std::numeric_limits<int64_t>::max() - num * units[u].second)
       bad();
     total += num * units[u].second;
   }
   return total;
+}
+
+// A duration between lo and hi (inclusive); the message repeats the bounds
+// as written in the README.
+int64_t parse_duration_in(const YAML::Node& n, const std::string& where, int64_t lo, const char* lo_text,
+                          int64_t hi, const char* hi_text) {
+  auto v = parse_duration_ms(n, where);
+  if (v < lo || v > hi)
+    fail(where, std::string{"must be between "} + lo_text + " and " + hi_text + ", got " + n.Scalar());
+  return v;
+}
+
+// A byte size as Prometheus' --storage.tsdb.retention.size takes it: an
+// integer and a base-2 unit (B KB MB GB TB PB EB; 1KB = 1024B), e.g. 512MB;
+// a bare "0" is zero.
+uint64_t parse_byte_size(const YAML::Node& n, const std::string& where) {
+  auto s = scalar_of(n, where);
+  static constexpr const char* unit_list = "B, KB, MB, GB, TB, PB or EB";
+  if (s == "0")
+    return 0;
+  if (!s.empty() && s[0] == '-')
+    fail(where, "must not be negative, got \"" + s + "\"");
+  uint64_t num = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), num);
+  if (ec == std::errc::result_out_of_range)
+    fail(where, "too large: \"" + s + "\" is more than 2^64-1 bytes");
+  if (s.empty() || ec != std::errc{} || *p == '.' || *p == ',')
+    fail(where, std::string{"expected a whole number and a unit like 512MB or 50GB, got \""} + s + "\"");
+  std::string_view unit{p, static_cast<size_t>(s.data() + s.size() - p)};
+  if (unit.empty())
+    fail(where, "missing unit in \"" + s + "\" (use " + unit_list + ")");
+  static const std::pair<std::string_view, unsigned> units[] = {
+    {"B", 0}, {"KB", 10}, {"MB", 20}, {"GB", 30}, {"TB", 40}, {"PB", 50}, {"EB", 60}};
+  for (auto& [name, shift] : units) {
+    if (unit != name)
+      continue;
+    if (num > (std::numeric_limits<uint64_t>::max() >> shift))
+      fail(where, "too large: \"" + s + "\" is more than 2^64-1 bytes");
+    return num << shift;
+  }
+  fail(where, "unknown unit \"" + std::string{unit} + "\" in \"" + s + "\" (use " + unit_list + ")");
 }
 
 std::vector<key_spec> schema() {
@@ -129,6 +175,8 @@ std::vector<key_spec> schema() {
   };
   auto add = [&](std::string name, auto fn) { t.push_back({std::move(name), fn}); };
   constexpr uint64_t u32 = std::numeric_limits<uint32_t>::max();
+  constexpr int64_t minute_ms = 60 * 1000;
+  constexpr int64_t day_ms = 24 * 3600 * 1000;
 
   add("server.grpc_addr", [](auto& n, settings& s, auto& w) {
     s.server.grpc_addr = parse_string(n, w);
@@ -158,6 +206,7 @@ std::vector<key_spec> schema() {
     s.server.lookback_delta_ms = v;
   });
   add_uint("server.http_threads", [](settings& s) -> auto& { return s.server.http_threads; }, 0, 256);
+  add("server.enable_admin_api", [](auto& n, settings& s, auto& w) { s.server.enable_admin_api = parse_bool(n, w); });
 
   add("storage.data_dir", [](auto& n, settings& s, auto& w) {
     s.storage.data_dir = parse_string(n, w);
@@ -165,8 +214,20 @@ std::vector<key_spec> schema() {
       fail(w, "must not be empty");
   });
   add_uint("storage.retention_days", [](settings& s) -> auto& { return s.storage.retention_days; }, 1, 100000);
+  // Takes precedence over retention_days (effective_retention_ms()).
+  add("storage.retention", [](auto& n, settings& s, auto& w) {
+    auto v = parse_duration_ms(n, w);
+    if (v < minute_ms)
+      fail(w, "must be at least 1m, got " + n.Scalar());
+    s.storage.retention_ms = v;
+  });
+  add("storage.retention_size", [](auto& n, settings& s, auto& w) { s.storage.retention_bytes = parse_byte_size(n, w); });
   add_uint("storage.wal_segment_size_mb", [](settings& s) -> auto& { return s.storage.wal_segment_size_mb; }, 1, 4096);
   add_uint("storage.block_duration_hours", [](settings& s) -> auto& { return s.storage.block_duration_hours; }, 1, 24 * 31);
+  // Takes precedence over block_duration_hours (effective_block_duration_ms()).
+  add("storage.block_duration", [](auto& n, settings& s, auto& w) {
+    s.storage.block_duration_ms = parse_duration_in(n, w, minute_ms, "1m", 31 * day_ms, "31d");
+  });
   add_uint("storage.max_head_samples", [](settings& s) -> auto& { return s.storage.max_head_samples; }, 1000, UINT64_MAX);
   add_uint("storage.compaction_interval_seconds", [](settings& s) -> auto& { return s.storage.compaction_interval_seconds; }, 1, 7 * 86400);
   add_uint("storage.head_shards", [](settings& s) -> auto& { return s.storage.head_shards; }, 0, 256);
@@ -186,6 +247,9 @@ std::vector<key_spec> schema() {
       fail(w, "must be positive");
     s.storage.out_of_bounds_window_ms = v;
   });
+  add("storage.out_of_order_window", [](auto& n, settings& s, auto& w) {
+    s.storage.out_of_order_window_ms = parse_duration_in(n, w, 0, "0s", 7 * day_ms, "7d");
+  });
 
   add("tls.cert_file", [](auto& n, settings& s, auto& w) { s.tls.cert_file = parse_string(n, w); });
   add("tls.key_file", [](auto& n, settings& s, auto& w) { s.tls.key_file = parse_string(n, w); });
@@ -193,6 +257,7 @@ std::vector<key_spec> schema() {
   add("tls.require_client_cert", [](auto& n, settings& s, auto& w) { s.tls.require_client_cert = parse_bool(n, w); });
   add("tls.allowed_writers", [](auto& n, settings& s, auto& w) { s.tls.allowed_writers = parse_string_list(n, w); });
   add("tls.allowed_readers", [](auto& n, settings& s, auto& w) { s.tls.allowed_readers = parse_string_list(n, w); });
+  add("tls.allowed_admins", [](auto& n, settings& s, auto& w) { s.tls.allowed_admins = parse_string_list(n, w); });
   add("tls.open_endpoints_for_any_client", [](auto& n, settings& s, auto& w) { s.tls.open_endpoints_for_any_client = parse_bool(n, w); });
   add("server.plaintext_loopback_addr", [](auto& n, settings& s, auto& w) {
     auto v = parse_string(n, w);
@@ -294,8 +359,15 @@ settings parse_settings(const std::string& yaml_text, const std::string& source)
     throw config_error(source + ": tls.ca_file: required when tls.require_client_cert is true");
   // Allow lists name certificate identities; without client verification
   // nobody could ever match them.
-  if ((!s.tls.allowed_writers.empty() || !s.tls.allowed_readers.empty()) && s.tls.ca_file.empty())
-    throw config_error(source + ": tls.ca_file: required when tls.allowed_writers or tls.allowed_readers is set");
+  if (s.tls.ca_file.empty()) {
+    std::pair<const char*, const std::vector<std::string>*> lists[] = {
+      {"tls.allowed_writers", &s.tls.allowed_writers},
+      {"tls.allowed_readers", &s.tls.allowed_readers},
+      {"tls.allowed_admins", &s.tls.allowed_admins}};
+    for (auto& [name, list] : lists)
+      if (!list->empty())
+        throw config_error(source + ": tls.ca_file: required when " + name + " is set");
+  }
   return s;
 }
 

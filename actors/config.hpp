@@ -43,13 +43,28 @@ struct server_settings {
   /// a client certificate (promtool 2.42); loopback addresses only. Empty:
   /// off.
   std::string plaintext_loopback_addr;
+  /// Serve the Prometheus-compatible admin API (/api/v1/admin/tsdb/*).
+  /// With mutual TLS a caller must also be in tls.allowed_admins.
+  bool enable_admin_api = false;
 };
 
 struct storage_settings {
   std::string data_dir = "./data";
+  /// Blocks older than this are deleted, oldest first. `retention_ms`
+  /// (key storage.retention) takes precedence; see effective_retention_ms().
   uint32_t retention_days = 15;
+  /// storage.retention in milliseconds; 0: use retention_days.
+  int64_t retention_ms = 0;
+  /// storage.retention_size: blocks are deleted, oldest first, while the
+  /// storage is larger than this many bytes; 0: no size limit.
+  uint64_t retention_bytes = 0;
   uint32_t wal_segment_size_mb = 128;
+  /// Length of a persistent block (the head is cut into blocks this long).
+  /// `block_duration_ms` (key storage.block_duration) takes precedence; see
+  /// effective_block_duration_ms().
   uint32_t block_duration_hours = 2;
+  /// storage.block_duration in milliseconds; 0: use block_duration_hours.
+  int64_t block_duration_ms = 0;
   uint64_t max_head_samples = 200000000;
   uint32_t compaction_interval_seconds = 3600;
   /// Head shards (actors); 0 = one per core.
@@ -59,6 +74,20 @@ struct storage_settings {
   /// Samples older than the head's newest sample minus this window are
   /// rejected "out of bounds" (milliseconds).
   int64_t out_of_bounds_window_ms = 60 * 60 * 1000;
+  /// Samples older than their series' newest sample, but by at most this
+  /// much, are accepted (milliseconds; 0: off, at most 7 days).
+  int64_t out_of_order_window_ms = 0;
+
+  /// The block length in milliseconds: block_duration_ms if set, else
+  /// block_duration_hours.
+  int64_t effective_block_duration_ms() const {
+    return block_duration_ms != 0 ? block_duration_ms : int64_t{block_duration_hours} * 3600000;
+  }
+  /// The retention time in milliseconds: retention_ms if set, else
+  /// retention_days.
+  int64_t effective_retention_ms() const {
+    return retention_ms != 0 ? retention_ms : int64_t{retention_days} * 86400000;
+  }
 };
 
 struct tls_settings {
@@ -71,6 +100,9 @@ struct tls_settings {
   /// loopback listener.
   std::vector<std::string> allowed_writers;
   std::vector<std::string> allowed_readers;
+  /// Identities allowed to call the admin API (server.enable_admin_api)
+  /// when mutual TLS is on; same syntax as allowed_writers.
+  std::vector<std::string> allowed_admins;
   /// /metrics, /-/healthy, /-/ready need only a handshake (else a reader).
   bool open_endpoints_for_any_client = true;
   bool enabled() const { return !cert_file.empty(); }

@@ -136,6 +136,190 @@ CAF_TEST(tls allow lists and the loopback listener are read and checked) {
   }
 }
 
+CAF_TEST(storage durations sizes and the admin api have their defaults) {
+  auto s = parse_settings("", "t.yaml");
+  CAF_CHECK_EQUAL(s.storage.block_duration_ms, 0);
+  CAF_CHECK_EQUAL(s.storage.block_duration_hours, 2u);
+  CAF_CHECK_EQUAL(s.storage.effective_block_duration_ms(), 7200000);
+  CAF_CHECK_EQUAL(s.storage.retention_ms, 0);
+  CAF_CHECK_EQUAL(s.storage.retention_days, 15u);
+  CAF_CHECK_EQUAL(s.storage.effective_retention_ms(), 15LL * 86400000);
+  CAF_CHECK_EQUAL(s.storage.retention_bytes, 0u);
+  CAF_CHECK_EQUAL(s.storage.out_of_order_window_ms, 0);
+  CAF_CHECK_EQUAL(s.storage.compaction_interval_seconds, 3600u);
+  CAF_CHECK(!s.server.enable_admin_api);
+  CAF_CHECK(s.tls.allowed_admins.empty());
+}
+
+CAF_TEST(storage durations sizes and the admin api are read) {
+  auto s = parse_settings("server:\n"
+                          "  enable_admin_api: true\n"
+                          "storage:\n"
+                          "  block_duration: 90m\n"
+                          "  retention: 1w2d\n"
+                          "  retention_size: 50GB\n"
+                          "  out_of_order_window: 30m\n"
+                          "  compaction_interval_seconds: 60\n",
+                          "t.yaml");
+  CAF_CHECK(s.server.enable_admin_api);
+  CAF_CHECK_EQUAL(s.storage.block_duration_ms, 5400000);
+  CAF_CHECK_EQUAL(s.storage.effective_block_duration_ms(), 5400000);
+  CAF_CHECK_EQUAL(s.storage.retention_ms, 9LL * 86400000);
+  CAF_CHECK_EQUAL(s.storage.effective_retention_ms(), 9LL * 86400000);
+  CAF_CHECK_EQUAL(s.storage.retention_bytes, 50ull << 30);
+  CAF_CHECK_EQUAL(s.storage.out_of_order_window_ms, 1800000);
+  CAF_CHECK_EQUAL(s.storage.compaction_interval_seconds, 60u);
+  auto at = [](const std::string& yaml) { return parse_settings(yaml, "t.yaml").storage; };
+  // Bounds are inclusive.
+  CAF_CHECK_EQUAL(at("storage:\n  block_duration: 1m\n").block_duration_ms, 60000);
+  CAF_CHECK_EQUAL(at("storage:\n  block_duration: 60s\n").block_duration_ms, 60000);
+  CAF_CHECK_EQUAL(at("storage:\n  block_duration: 31d\n").block_duration_ms, 31LL * 86400000);
+  CAF_CHECK_EQUAL(at("storage:\n  block_duration: 2h\n").effective_block_duration_ms(), 7200000);
+  CAF_CHECK_EQUAL(at("storage:\n  retention: 1m\n").retention_ms, 60000);
+  CAF_CHECK_EQUAL(at("storage:\n  retention: 10y\n").retention_ms, 10LL * 365 * 86400000);
+  CAF_CHECK_EQUAL(at("storage:\n  out_of_order_window: 0s\n").out_of_order_window_ms, 0);
+  CAF_CHECK_EQUAL(at("storage:\n  out_of_order_window: 0\n").out_of_order_window_ms, 0);
+  CAF_CHECK_EQUAL(at("storage:\n  out_of_order_window: 7d\n").out_of_order_window_ms, 7LL * 86400000);
+  CAF_CHECK_EQUAL(at("storage:\n  out_of_order_window: 1w\n").out_of_order_window_ms, 7LL * 86400000);
+  // Sizes use base-2 units, as Prometheus' --storage.tsdb.retention.size.
+  CAF_CHECK_EQUAL(at("storage:\n  retention_size: 0\n").retention_bytes, 0u);
+  CAF_CHECK_EQUAL(at("storage:\n  retention_size: 0GB\n").retention_bytes, 0u);
+  CAF_CHECK_EQUAL(at("storage:\n  retention_size: 100B\n").retention_bytes, 100u);
+  CAF_CHECK_EQUAL(at("storage:\n  retention_size: 1KB\n").retention_bytes, 1024u);
+  CAF_CHECK_EQUAL(at("storage:\n  retention_size: 512MB\n").retention_bytes, 512ull << 20);
+  CAF_CHECK_EQUAL(at("storage:\n  retention_size: 3TB\n").retention_bytes, 3ull << 40);
+  CAF_CHECK_EQUAL(at("storage:\n  retention_size: 2PB\n").retention_bytes, 2ull << 50);
+  CAF_CHECK_EQUAL(at("storage:\n  retention_size: 15EB\n").retention_bytes, 15ull << 60);
+  CAF_CHECK_EQUAL(at("storage:\n  retention_size: 18446744073709551615B\n").retention_bytes, UINT64_MAX);
+}
+
+CAF_TEST(block_duration and retention take precedence over hours and days) {
+  auto at = [](const std::string& yaml) { return parse_settings(yaml, "t.yaml").storage; };
+  // Only the old keys: they decide.
+  auto old_keys = at("storage:\n  block_duration_hours: 6\n  retention_days: 3\n");
+  CAF_CHECK_EQUAL(old_keys.block_duration_ms, 0);
+  CAF_CHECK_EQUAL(old_keys.effective_block_duration_ms(), 6LL * 3600000);
+  CAF_CHECK_EQUAL(old_keys.retention_ms, 0);
+  CAF_CHECK_EQUAL(old_keys.effective_retention_ms(), 3LL * 86400000);
+  // Both: the duration keys win, whichever comes first in the file.
+  for (auto yaml : {"storage:\n  block_duration_hours: 6\n  block_duration: 30m\n"
+                    "  retention_days: 3\n  retention: 12h\n",
+                    "storage:\n  block_duration: 30m\n  block_duration_hours: 6\n"
+                    "  retention: 12h\n  retention_days: 3\n"}) {
+    auto s = at(yaml);
+    CAF_CHECK_EQUAL(s.block_duration_hours, 6u);
+    CAF_CHECK_EQUAL(s.effective_block_duration_ms(), 1800000);
+    CAF_CHECK_EQUAL(s.retention_days, 3u);
+    CAF_CHECK_EQUAL(s.effective_retention_ms(), 12LL * 3600000);
+  }
+  // The effective values are set directly too (code building settings by hand).
+  storage_settings st;
+  st.block_duration_hours = 744;
+  st.retention_days = 100000;
+  CAF_CHECK_EQUAL(st.effective_block_duration_ms(), 744LL * 3600000);
+  CAF_CHECK_EQUAL(st.effective_retention_ms(), 100000LL * 86400000);
+  st.block_duration_ms = 1;
+  st.retention_ms = 2;
+  CAF_CHECK_EQUAL(st.effective_block_duration_ms(), 1);
+  CAF_CHECK_EQUAL(st.effective_retention_ms(), 2);
+}
+
+CAF_TEST(bad storage durations sizes and admin settings name the key and its line) {
+  struct row {
+    const char* yaml;
+    const char* expected;  // substring of the message
+  };
+  row rows[] = {
+    // storage.block_duration
+    {"storage:\n  block_duration: 59s\n", "t.yaml:2: storage.block_duration: must be between 1m and 31d, got 59s"},
+    {"storage:\n  block_duration: 0s\n", "t.yaml:2: storage.block_duration: must be between 1m and 31d"},
+    {"storage:\n  block_duration: 0\n", "t.yaml:2: storage.block_duration: must be between 1m and 31d"},
+    {"storage:\n  block_duration: 31d1ms\n", "t.yaml:2: storage.block_duration: must be between 1m and 31d, got 31d1ms"},
+    {"storage:\n  block_duration: 1y\n", "t.yaml:2: storage.block_duration: must be between 1m and 31d"},
+    {"storage:\n  block_duration: 2\n", "t.yaml:2: storage.block_duration: expected a duration"},
+    {"storage:\n  block_duration: 2 hours\n", "t.yaml:2: storage.block_duration: expected a duration"},
+    {"storage:\n  block_duration: -2h\n", "t.yaml:2: storage.block_duration: expected a duration"},
+    {"storage:\n  block_duration: 30m2h\n", "t.yaml:2: storage.block_duration: expected a duration"},
+    {"storage:\n  block_duration: 2H\n", "t.yaml:2: storage.block_duration: expected a duration"},
+    {"storage:\n  block_duration: [2h]\n", "t.yaml:2: storage.block_duration: expected a scalar"},
+    {"storage:\n  block_duration:\n", "t.yaml:2: storage.block_duration: missing value"},
+    {"storage:\n  block_duration: 99999999999999999999h\n", "t.yaml:2: storage.block_duration: expected a duration"},
+    // storage.retention
+    {"\nstorage:\n  retention: 0s\n", "t.yaml:3: storage.retention: must be at least 1m, got 0s"},
+    {"storage:\n  retention: 0\n", "t.yaml:2: storage.retention: must be at least 1m, got 0"},
+    {"storage:\n  retention: 59s999ms\n", "t.yaml:2: storage.retention: must be at least 1m"},
+    {"storage:\n  retention: 15\n", "t.yaml:2: storage.retention: expected a duration"},
+    {"storage:\n  retention: -1d\n", "t.yaml:2: storage.retention: expected a duration"},
+    {"storage:\n  retention: 15days\n", "t.yaml:2: storage.retention: expected a duration"},
+    {"storage:\n  retention: 292000000y99999999w\n", "t.yaml:2: storage.retention: expected a duration"},
+    // storage.retention_size
+    {"storage:\n  retention_size: lots\n", "t.yaml:2: storage.retention_size: expected a whole number and a unit"},
+    {"storage:\n  retention_size: \"\"\n", "t.yaml:2: storage.retention_size: expected a whole number and a unit"},
+    {"storage:\n  retention_size: GB\n", "t.yaml:2: storage.retention_size: expected a whole number and a unit"},
+    {"storage:\n  retention_size: 1.5GB\n", "t.yaml:2: storage.retention_size: expected a whole number and a unit"},
+    {"storage:\n  retention_size: -1GB\n", "t.yaml:2: storage.retention_size: must not be negative"},
+    {"storage:\n  retention_size: -0\n", "t.yaml:2: storage.retention_size: must not be negative"},
+    {"storage:\n  retention_size: 1024\n", "t.yaml:2: storage.retention_size: missing unit in \"1024\""},
+    {"storage:\n  retention_size: 50XB\n", "t.yaml:2: storage.retention_size: unknown unit \"XB\" in \"50XB\""},
+    {"storage:\n  retention_size: 50gb\n", "t.yaml:2: storage.retention_size: unknown unit \"gb\""},
+    {"storage:\n  retention_size: 50GiB\n", "t.yaml:2: storage.retention_size: unknown unit \"GiB\""},
+    {"storage:\n  retention_size: 50 GB\n", "t.yaml:2: storage.retention_size: unknown unit \" GB\""},
+    {"storage:\n  retention_size: 5GB5MB\n", "t.yaml:2: storage.retention_size: unknown unit \"GB5MB\""},
+    {"storage:\n  retention_size: 16EB\n", "t.yaml:2: storage.retention_size: too large"},
+    {"storage:\n  retention_size: 18446744073709551616B\n", "t.yaml:2: storage.retention_size: too large"},
+    {"storage:\n  retention_size: 99999999999999999999999GB\n", "t.yaml:2: storage.retention_size: too large"},
+    {"storage:\n  retention_size: [1GB]\n", "t.yaml:2: storage.retention_size: expected a scalar"},
+    // storage.out_of_order_window
+    {"storage:\n  out_of_order_window: 7d1ms\n", "t.yaml:2: storage.out_of_order_window: must be between 0s and 7d, got 7d1ms"},
+    {"storage:\n  out_of_order_window: 2w\n", "t.yaml:2: storage.out_of_order_window: must be between 0s and 7d"},
+    {"storage:\n  out_of_order_window: -5m\n", "t.yaml:2: storage.out_of_order_window: expected a duration"},
+    {"storage:\n  out_of_order_window: off\n", "t.yaml:2: storage.out_of_order_window: expected a duration"},
+    {"storage:\n  out_of_order_window: 10\n", "t.yaml:2: storage.out_of_order_window: expected a duration"},
+    // server.enable_admin_api
+    {"server:\n  enable_admin_api: yes\n", "t.yaml:2: server.enable_admin_api: expected true or false"},
+    {"server:\n  enable_admin_api: 1\n", "t.yaml:2: server.enable_admin_api: expected true or false"},
+    {"storage:\n  enable_admin_api: true\n", "t.yaml:2: storage.enable_admin_api: unknown key"},
+    // tls.allowed_admins
+    {"tls:\n  allowed_admins: admin\n", "t.yaml:2: tls.allowed_admins: expected a list"},
+    {"tls:\n  allowed_admins: [\"\"]\n", "t.yaml:2: tls.allowed_admins: empty name"},
+    {"tls:\n  allowed_admins: [[a]]\n", "t.yaml:2: tls.allowed_admins: expected a scalar"},
+    {"tls:\n  cert_file: s.pem\n  key_file: k.pem\n  allowed_admins: [admin]\n",
+     "t.yaml: tls.ca_file: required when tls.allowed_admins is set"},
+  };
+  for (auto& r : rows) {
+    auto msg = error_of(r.yaml);
+    CAF_MESSAGE("yaml: " << r.yaml << " -> " << msg);
+    CAF_CHECK(msg.find(r.expected) != std::string::npos);
+  }
+}
+
+CAF_TEST(tls allowed_admins is read) {
+  auto s = parse_settings("server:\n"
+                          "  enable_admin_api: true\n"
+                          "tls:\n"
+                          "  cert_file: s.pem\n"
+                          "  key_file: k.pem\n"
+                          "  ca_file: ca.pem\n"
+                          "  require_client_cert: true\n"
+                          "  allowed_admins:\n"
+                          "    - admin\n"
+                          "    - \"spiffe://prod/ops\"\n"
+                          "    - \"@loopback\"\n",
+                          "t.yaml");
+  CAF_CHECK(s.server.enable_admin_api);
+  CAF_REQUIRE_EQUAL(s.tls.allowed_admins.size(), 3u);
+  CAF_CHECK_EQUAL(s.tls.allowed_admins[0], "admin");
+  CAF_CHECK_EQUAL(s.tls.allowed_admins[1], "spiffe://prod/ops");
+  CAF_CHECK_EQUAL(s.tls.allowed_admins[2], "@loopback");
+  CAF_CHECK(s.tls.allowed_writers.empty());
+  CAF_CHECK(s.tls.allowed_readers.empty());
+  auto flow = parse_settings("tls:\n  cert_file: s.pem\n  key_file: k.pem\n  ca_file: ca.pem\n"
+                             "  allowed_admins: [a, b]\n",
+                             "t.yaml");
+  CAF_CHECK_EQUAL(flow.tls.allowed_admins.size(), 2u);
+  CAF_CHECK(parse_settings("tls:\n  allowed_admins: []\n", "t.yaml").tls.allowed_admins.empty());
+}
+
 CAF_TEST(a missing file is a config error) {
   try {
     load_settings("/nonexistent/nightlight.yaml");
@@ -152,6 +336,12 @@ CAF_TEST(the shipped configuration files parse) {
   try {
     auto s = load_settings(conf + "nightlight.yaml");
     CAF_CHECK_EQUAL(s.server.http_addr, "127.0.0.1:9101");
+    // The shipped file shows the defaults: same result as an empty file.
+    CAF_CHECK_EQUAL(s.storage.effective_block_duration_ms(), 7200000);
+    CAF_CHECK_EQUAL(s.storage.effective_retention_ms(), 15LL * 86400000);
+    CAF_CHECK_EQUAL(s.storage.retention_bytes, 0u);
+    CAF_CHECK_EQUAL(s.storage.out_of_order_window_ms, 0);
+    CAF_CHECK(!s.server.enable_admin_api);
     auto m = load_settings(conf + "nightlight-mtls.yaml");
     CAF_CHECK(m.tls.enabled());
     CAF_CHECK(m.tls.require_client_cert);
