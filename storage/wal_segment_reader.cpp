@@ -38,8 +38,8 @@ wal_segment_reader::wal_segment_reader(std::string dir, std::vector<uint64_t> se
     summary_.last_good = {segments_.front(), 0};
 }
 
-result<std::unique_ptr<wal_segment_reader>> wal_segment_reader::open(std::string dir,
-                                                                     uint64_t first_segment) {
+result<std::unique_ptr<wal_segment_reader>>
+wal_segment_reader::open(std::string dir, uint64_t first_segment, uint64_t last_segment) {
   auto exists = path_exists(dir);
   if (!exists)
     return exists.error();
@@ -48,6 +48,8 @@ result<std::unique_ptr<wal_segment_reader>> wal_segment_reader::open(std::string
   auto segments = list_wal_segments(dir);
   if (!segments)
     return segments.error();
+  segments->erase(std::upper_bound(segments->begin(), segments->end(), last_segment),
+                  segments->end());
   segments->erase(segments->begin(),
                   std::lower_bound(segments->begin(), segments->end(), first_segment));
   return std::unique_ptr<wal_segment_reader>{

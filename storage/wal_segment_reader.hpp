@@ -29,8 +29,9 @@
 //     return s.error;                                // refuse to start
 //
 // Byte layout and reader rules: storage/FORMAT.md, "WAL segments".
-// Thread-safety: none; one owner. The directory must not be written while it
-// is read (replay runs before the writer is opened).
+// Thread-safety: none; one owner. The segments read must not be written
+// while they are read (replay runs before the writer is opened; a checkpoint
+// reads only closed segments, see open()).
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -66,11 +67,15 @@ struct wal_replay_result {
 
 class wal_segment_reader {
  public:
-  /// Lists the segments of `dir` with numbers >= `first_segment` (0: all);
-  /// fails with io_error when `dir` cannot be listed. A missing directory
-  /// (the first start) or one without segments reads as clean and empty.
-  static result<std::unique_ptr<wal_segment_reader>> open(std::string dir,
-                                                          uint64_t first_segment = 0);
+  /// Lists the segments of `dir` with numbers in [first_segment,
+  /// last_segment] (defaults: all); fails with io_error when `dir` cannot be
+  /// listed. A missing directory (the first start) or one without segments
+  /// reads as clean and empty. Segments outside the range are never opened,
+  /// so a writer may append to a segment after `last_segment` meanwhile (a
+  /// WAL checkpoint reads closed segments that way). Damage in the last
+  /// segment of the range is classified as if it were the last of the WAL.
+  static result<std::unique_ptr<wal_segment_reader>>
+  open(std::string dir, uint64_t first_segment = 0, uint64_t last_segment = UINT64_MAX);
 
   /// Moves to the next record. False at the end or at the first damage;
   /// summary() is final then, and every later call returns false.

@@ -15,6 +15,7 @@
 #include <cstdio>
 
 #include "storage/coding.hpp"
+#include "storage/wal_checkpoint.hpp"
 #include "storage/wal_format.hpp"
 
 namespace nl::storage {
@@ -67,7 +68,13 @@ wal_segment_writer::open(std::string dir, uint64_t segment_size, file_creator cr
   auto segments = list_wal_segments(dir);
   if (!segments)
     return segments.error();
-  uint64_t next = segments->empty() ? 1 : segments->back() + 1;
+  auto checkpoint = latest_wal_checkpoint(dir);
+  if (!checkpoint)
+    return checkpoint.error();
+  // A checkpoint may have replaced every segment up to its number; reusing
+  // one of those numbers would put new records "inside" the checkpoint.
+  uint64_t last = std::max(segments->empty() ? 0 : segments->back(), checkpoint->value_or(0));
+  uint64_t next = last + 1;
   std::unique_ptr<wal_segment_writer> w{
     new wal_segment_writer(std::move(dir), segment_size, std::move(create))};
   if (auto st = w->start_segment(next); !st)
@@ -102,6 +109,17 @@ status wal_segment_writer::roll_segment() {
   if (auto st = file_->close(); !st)
     return fail(st);
   return start_segment(segment_ + 1);
+}
+
+result<uint64_t> wal_segment_writer::next_segment() {
+  if (!broken_.is_ok())
+    return broken_;
+  if (closed_)
+    return status::invalid_argument("next_segment of closed WAL");
+  uint64_t closed = segment_;
+  if (auto st = roll_segment(); !st)
+    return st;
+  return closed;
 }
 
 status wal_segment_writer::fail(status st) {

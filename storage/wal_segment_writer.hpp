@@ -58,10 +58,13 @@ class wal_segment_writer {
  public:
   /// Creates `dir` (the WAL directory itself, e.g. data_dir + "/wal") if
   /// missing and starts a NEW segment numbered one past the highest existing
-  /// one (00000001 in an empty directory). It never appends to an existing
-  /// segment, which may end in a torn record. Run the replay (and repair the
-  /// tail) BEFORE opening: a damaged segment followed by newer segments is no
-  /// longer a tail (see wal_segment_reader.hpp).
+  /// segment or complete WAL checkpoint (`checkpoint.N` covers segments up
+  /// to N, which it replaced; see wal_checkpoint.hpp), 00000001 in an empty
+  /// directory. So numbers are never reused, even after a checkpoint deleted
+  /// every segment. It never appends to an existing segment, which may end
+  /// in a torn record. Run the replay (and repair the tail) BEFORE opening: a
+  /// damaged segment followed by newer segments is no longer a tail (see
+  /// wal_segment_reader.hpp).
   ///
   /// `segment_size` (bytes, >= wal_page_size): a record that would make the
   /// current segment larger starts a new segment. Records never span
@@ -92,6 +95,15 @@ class wal_segment_writer {
 
   /// flush(), fdatasync, close. Later calls fail with invalid_argument.
   status close();
+
+  /// Ends the current segment even if it has room left: flush(), fdatasync,
+  /// close, then creates the next segment (syncing the directory), where
+  /// later records go. Returns the number of the segment just closed: every
+  /// record appended before the call is in a segment <= that number, which
+  /// is complete, durable and never written again, so it may be read (and
+  /// replaced by a WAL checkpoint, wal_checkpoint.hpp) while this writer
+  /// goes on. Errors break the writer as for append().
+  result<uint64_t> next_segment();
 
   /// End of the last appended record (buffered or not): where the next
   /// record starts, padding aside.

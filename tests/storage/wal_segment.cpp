@@ -534,7 +534,7 @@ CAF_TEST(missing segment is corruption and repair drops what follows it) {
   CAF_CHECK_EQUAL(after.records.size(), r.records.size());
 }
 
-CAF_TEST(reading can start at a later segment) {
+CAF_TEST(reading can start at a later segment and stop at an earlier one) {
   temp_dir d;
   std::vector<std::string> records;
   for (size_t i = 0; i < 40; ++i)
@@ -550,6 +550,21 @@ CAF_TEST(reading can start at a later segment) {
     in_later += e.segment >= 2;
   CAF_CHECK_EQUAL(n, in_later);
   CAF_CHECK((*reader)->summary().state == outcome::clean);
+  // And stop at an earlier one: later segments are not opened.
+  CAF_REQUIRE(write_whole_file(segment_file(d, ends.back().segment + 1), "not a segment").is_ok());
+  auto bounded = wal_segment_reader::open(d.wal(), 2, ends.back().segment);
+  CAF_REQUIRE(bounded.is_ok());
+  n = 0;
+  while ((*bounded)->next())
+    ++n;
+  CAF_CHECK_EQUAL(n, in_later);
+  CAF_CHECK((*bounded)->summary().state == outcome::clean);
+  bounded = wal_segment_reader::open(d.wal(), 0, 1);
+  CAF_REQUIRE(bounded.is_ok());
+  n = 0;
+  while ((*bounded)->next())
+    ++n;
+  CAF_CHECK_EQUAL(n, records.size() - in_later);
 }
 
 namespace {
@@ -600,6 +615,68 @@ file_creator failing_creator(faults* f) {
 }
 
 }  // namespace
+
+CAF_TEST(next_segment closes the segment and returns its number) {
+  temp_dir d;
+  auto w = wal_segment_writer::open(d.wal(), small_segment);
+  CAF_REQUIRE(w.is_ok());
+  CAF_REQUIRE((*w)->append(make_record(0, 100)).is_ok());  // buffered only
+  auto closed = (*w)->next_segment();
+  CAF_REQUIRE(closed.is_ok());
+  CAF_CHECK_EQUAL(*closed, 1u);
+  CAF_CHECK_EQUAL((*w)->position().segment, 2u);
+  CAF_CHECK_EQUAL((*w)->position().offset, 0u);
+  CAF_CHECK_EQUAL((*w)->buffered_bytes(), 0u);
+  // Everything appended before the call is in segments <= 1, readable while
+  // the writer goes on with segment 2.
+  auto r = read_all(d.wal());
+  CAF_CHECK(r.summary.state == outcome::clean);
+  CAF_REQUIRE_EQUAL(r.records.size(), 1u);
+  CAF_CHECK(r.records[0] == make_record(0, 100));
+  CAF_CHECK_EQUAL(r.ends[0].segment, 1u);
+  // An empty segment can be closed too.
+  closed = (*w)->next_segment();
+  CAF_REQUIRE(closed.is_ok());
+  CAF_CHECK_EQUAL(*closed, 2u);
+  CAF_REQUIRE((*w)->append(make_record(1, 10)).is_ok());
+  CAF_REQUIRE((*w)->close().is_ok());
+  r = read_all(d.wal());
+  CAF_CHECK(r.summary.state == outcome::clean);
+  CAF_REQUIRE_EQUAL(r.records.size(), 2u);
+  CAF_CHECK_EQUAL(r.ends[1].segment, 3u);
+  CAF_CHECK((*w)->next_segment().error().error_code() == status::code::invalid_argument);
+}
+
+CAF_TEST(failed sync in next_segment breaks the writer) {
+  temp_dir d;
+  faults f;
+  auto w = wal_segment_writer::open(d.wal(), small_segment, failing_creator(&f));
+  CAF_REQUIRE(w.is_ok());
+  CAF_REQUIRE((*w)->append(make_record(0, 10)).is_ok());
+  f.fail_sync = true;
+  auto closed = (*w)->next_segment();
+  CAF_CHECK(closed.error().error_code() == status::code::io_error);
+  f.fail_sync = false;
+  CAF_CHECK(!(*w)->next_segment().is_ok());
+  CAF_CHECK(!(*w)->append(make_record(1, 10)).is_ok());
+}
+
+CAF_TEST(writer numbering continues after the newest checkpoint) {
+  temp_dir d;
+  write_all(d.wal(), {make_record(0, 10)});
+  // A checkpoint that replaced segments up to 7 (they are gone) and an
+  // unfinished one, which does not count.
+  CAF_REQUIRE(create_dir_if_missing(d.wal() + "/checkpoint.00000007").is_ok());
+  CAF_REQUIRE(create_dir_if_missing(d.wal() + "/checkpoint.00000009.tmp").is_ok());
+  CAF_REQUIRE(remove_file(segment_file(d, 1)).is_ok());
+  auto w = wal_segment_writer::open(d.wal(), small_segment);
+  CAF_REQUIRE(w.is_ok());
+  CAF_CHECK_EQUAL((*w)->position().segment, 8u);
+  CAF_REQUIRE((*w)->close().is_ok());
+  // Segments newer than the checkpoint still decide when they are higher.
+  write_all(d.wal(), {make_record(1, 10)});
+  CAF_CHECK(std::filesystem::exists(segment_file(d, 9)));
+}
 
 CAF_TEST(failed write is reported and breaks the writer for good) {
   temp_dir d;
