@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -251,6 +252,82 @@ result<std::string> read_whole_file(const std::string& path) {
     return n.error();
   data.resize(*n);
   return data;
+}
+
+result<std::unique_ptr<mapped_file>> mapped_file::open(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return errno_status("open", path, errno);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return errno_status("stat", path, err);
+  }
+  size_t size = static_cast<size_t>(st.st_size);
+  const char* data = "";
+  if (size > 0) {
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+      int err = errno;
+      ::close(fd);
+      return errno_status("mmap", path, err);
+    }
+    data = static_cast<const char*>(p);
+  }
+  ::close(fd);  // the mapping keeps the file
+  return std::unique_ptr<mapped_file>(new mapped_file(data, size, path));
+}
+
+mapped_file::~mapped_file() {
+  if (size_ > 0)
+    ::munmap(const_cast<char*>(data_), size_);
+}
+
+void mapped_file::release_resident() const {
+  if (size_ > 0)
+    ::madvise(const_cast<char*>(data_), size_, MADV_DONTNEED);
+}
+
+status rename_path(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0)
+    return errno_status("rename", from + " to " + to, errno);
+  return status::ok();
+}
+
+status remove_tree(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0)
+    return errno == ENOENT ? status::ok() : errno_status("stat", path, errno);
+  if (S_ISDIR(st.st_mode)) {
+    auto names = list_dir(path);
+    if (!names)
+      return names.error();
+    for (const auto& n : *names)
+      if (auto r = remove_tree(path + "/" + n); !r)
+        return r;
+    if (::rmdir(path.c_str()) != 0 && errno != ENOENT)
+      return errno_status("rmdir", path, errno);
+    return status::ok();
+  }
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    return errno_status("unlink", path, errno);
+  return status::ok();
+}
+
+uint64_t directory_bytes(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0)
+    return 0;
+  if (!S_ISDIR(st.st_mode))
+    return S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 0;
+  auto names = list_dir(path);
+  if (!names)
+    return 0;
+  uint64_t n = 0;
+  for (const auto& name : *names)
+    n += directory_bytes(path + "/" + name);
+  return n;
 }
 
 }  // namespace nl::storage

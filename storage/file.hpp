@@ -61,6 +61,39 @@ class readable_file {
   std::string path_;
 };
 
+/// A whole file mapped read-only with mmap(2): immutable, so any thread may
+/// read it. Blocks are read this way: their pages belong to the page cache
+/// and count against the process only while touched.
+class mapped_file {
+ public:
+  /// An empty file maps to empty bytes.
+  static result<std::unique_ptr<mapped_file>> open(const std::string& path);
+  mapped_file(const mapped_file&) = delete;
+  mapped_file& operator=(const mapped_file&) = delete;
+  ~mapped_file();
+
+  std::string_view bytes() const { return {data_, size_}; }
+  const std::string& path() const { return path_; }
+  /// Drops the pages this process has touched from its resident set
+  /// (MADV_DONTNEED); they stay in the page cache and fault back on use.
+  void release_resident() const;
+
+ private:
+  mapped_file(const char* data, size_t size, std::string path) : data_(data), size_(size), path_(std::move(path)) {}
+  const char* data_;
+  size_t size_;
+  std::string path_;
+};
+
+/// rename(2).
+status rename_path(const std::string& from, const std::string& to);
+/// Removes `path` and, if it is a directory, everything below it. A
+/// missing path is ok.
+status remove_tree(const std::string& path);
+
+/// Bytes of the regular files below `path` (0 when it does not exist).
+uint64_t directory_bytes(const std::string& path);
+
 /// fsync(2) on a directory, making created, renamed and removed entries
 /// durable.
 status sync_dir(const std::string& dir);

@@ -3,6 +3,7 @@
 // index over their labels, and Prometheus 2.42's per-series append rules.
 // The head knows nothing of files: its owner writes the WAL (series record
 // for a created series, then samples) and calls append() afterwards.
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -18,6 +19,7 @@
 #include "storage/matcher.hpp"
 #include "storage/postings.hpp"
 #include "storage/sample.hpp"
+#include "storage/series_snapshot.hpp"
 #include "storage/status.hpp"
 #include "storage/wal_records.hpp"
 #include "storage/xor_chunk.hpp"
@@ -38,15 +40,6 @@ struct head_options {
   /// Chunks never span a multiple of this (ms since epoch), so that a block
   /// of this length can take whole chunks. 0 disables.
   int64_t chunk_range_ms = 7200000;
-};
-
-/// The data of one series for a query: copied labels, shared immutable
-/// closed chunks and a frozen copy of the open chunk, in time order. Safe to
-/// read on any thread while the head keeps appending.
-struct series_snapshot {
-  uint64_t ref = 0;
-  label_set labels;
-  std::vector<std::shared_ptr<const xor_chunk>> chunks;
 };
 
 struct head_stats {
@@ -167,6 +160,10 @@ class head {
   /// Samples before this are out of bounds: the larger of the truncate()
   /// floor and (newest time seen - out_of_bounds_window_ms).
   int64_t min_valid_time() const;
+
+  /// Samples before `t` become out of bounds from now on (the range is
+  /// being cut into a block); min_valid_time() never goes down.
+  void raise_min_valid_time(int64_t t) { truncated_before_ = std::max(truncated_before_, t); }
 
   /// Lets sharded heads share one out-of-bounds limit: `t` counts as seen
   /// for min_valid_time() (max_time() is unaffected).

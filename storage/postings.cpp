@@ -178,37 +178,8 @@ postings_list postings_index::matching(const matcher& m, bool want) const {
 }
 
 postings_list postings_index::select(const matcher_list& ms) const {
-  // A matcher that rejects "" needs the label: intersect with the series
-  // whose value it accepts. One that accepts "" also takes series without
-  // the label: subtract the series whose value it rejects. (Prometheus'
-  // PostingsForMatchers reaches the same sets through inverse matchers.)
-  std::vector<postings_list> its;
-  std::vector<postings_list> nots;
-  for (const auto& m : ms) {
-    if (m.matches_empty()) {
-      nots.push_back(matching(m, false));
-    } else {
-      its.push_back(matching(m, true));
-      if (its.back().empty())
-        return {};
-    }
-  }
-  postings_list out;
-  if (its.empty()) {
-    out = all_;
-  } else {
-    std::sort(its.begin(), its.end(),
-              [](const postings_list& a, const postings_list& b) { return a.size() < b.size(); });
-    out = std::move(its[0]);
-    for (size_t i = 1; i < its.size() && !out.empty(); ++i)
-      out = intersect(out, its[i]);
-  }
-  for (const auto& n : nots) {
-    if (out.empty())
-      break;
-    out = subtract(out, n);
-  }
-  return out;
+  return select_postings(
+    ms, [this](const matcher& m, bool want) { return matching(m, want); }, [this] { return all_; });
 }
 
 std::vector<std::string> postings_index::label_names() const {

@@ -3,6 +3,7 @@
 // the set operations that PromQL selectors need. It also interns the label
 // strings: a series holds pointers to the index's own keys instead of a copy
 // of every string.
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -27,6 +28,44 @@ postings_list merge(const std::vector<const postings_list*>& lists);
 postings_list subtract(const postings_list& a, const postings_list& b);
 /// Whether the lists share a ref (stops at the first).
 bool intersects(const postings_list& a, const postings_list& b);
+
+/// The refs of the series that match every matcher, with Prometheus'
+/// PostingsForMatchers semantics, over any index: `matching(m, want)` is
+/// the union of the lists of the values v of m.name() with m.matches(v) ==
+/// want, and `all()` every ref. A matcher that rejects "" needs the label:
+/// intersect with the series whose value it accepts. One that accepts ""
+/// also takes series without the label: subtract the series whose value it
+/// rejects. An empty matcher list selects every series.
+template <class Matching, class All>
+postings_list select_postings(const matcher_list& ms, Matching&& matching, All&& all) {
+  std::vector<postings_list> its;
+  std::vector<postings_list> nots;
+  for (const auto& m : ms) {
+    if (m.matches_empty()) {
+      nots.push_back(matching(m, false));
+    } else {
+      its.push_back(matching(m, true));
+      if (its.back().empty())
+        return {};
+    }
+  }
+  postings_list out;
+  if (its.empty()) {
+    out = all();
+  } else {
+    std::sort(its.begin(), its.end(),
+              [](const postings_list& a, const postings_list& b) { return a.size() < b.size(); });
+    out = std::move(its[0]);
+    for (size_t i = 1; i < its.size() && !out.empty(); ++i)
+      out = intersect(out, its[i]);
+  }
+  for (const auto& n : nots) {
+    if (out.empty())
+      break;
+    out = subtract(out, n);
+  }
+  return out;
+}
 
 /// A label whose strings live in a postings_index; valid until the last
 /// series carrying it is removed from that index.

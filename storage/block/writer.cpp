@@ -1,0 +1,280 @@
+#include "storage/block/writer.hpp"
+
+#include <algorithm>
+#include <string_view>
+#include <unordered_map>
+
+#include "storage/block/format.hpp"
+#include "storage/coding.hpp"
+
+namespace nl::storage {
+
+namespace fmt = block_format;
+
+namespace {
+
+constexpr size_t chunk_flush_bytes = 1 << 20;
+
+std::string file_header(std::string_view magic) {
+  std::string h{magic};
+  h.push_back(static_cast<char>(fmt::version));
+  h.append(3, '\0');
+  return h;
+}
+
+// Appends a section (len, body, crc) to `out` and returns its offset.
+uint64_t put_section(std::string& out, std::string_view body) {
+  uint64_t off = out.size();
+  put_fixed64(out, body.size());
+  out.append(body);
+  put_fixed32(out, crc32c(body));
+  return off;
+}
+
+}  // namespace
+
+block_writer::block_writer(std::string blocks_dir, std::string ulid, int64_t min_time, int64_t max_time,
+                           file_creator create)
+  : blocks_dir_(std::move(blocks_dir)), create_(std::move(create)) {
+  meta_.ulid = std::move(ulid);
+  meta_.min_time = min_time;
+  meta_.max_time = max_time;
+  meta_.sources = {meta_.ulid};
+  tmp_dir_ = blocks_dir_ + "/" + meta_.ulid + ".tmp";
+}
+
+result<std::unique_ptr<block_writer>> block_writer::create(std::string blocks_dir, std::string ulid,
+                                                           int64_t min_time, int64_t max_time,
+                                                           file_creator create) {
+  if (min_time >= max_time)
+    return status::invalid_argument("block: min_time must be before max_time");
+  std::unique_ptr<block_writer> w{
+    new block_writer(std::move(blocks_dir), std::move(ulid), min_time, max_time, std::move(create))};
+  if (auto st = w->open_files(); !st)
+    return st;
+  return w;
+}
+
+status block_writer::open_files() {
+  if (auto st = create_dir_if_missing(blocks_dir_); !st)
+    return st;
+  if (auto st = remove_tree(tmp_dir_); !st)
+    return st;
+  if (auto st = create_dir_if_missing(tmp_dir_); !st)
+    return st;
+  auto f = create_(tmp_dir_ + "/" + std::string{fmt::chunks_file});
+  if (!f)
+    return f.error();
+  chunks_ = std::move(*f);
+  chunk_buf_ = file_header(fmt::chunks_magic);
+  return status::ok();
+}
+
+block_writer::~block_writer() {
+  if (!finished_) {
+    // Best effort: a leftover .tmp directory is removed at the next start.
+    if (chunks_)
+      (void)chunks_->close();
+    (void)remove_tree(tmp_dir_);
+  }
+}
+
+std::string block_writer::final_dir() const { return blocks_dir_ + "/" + meta_.ulid; }
+
+void block_writer::set_compaction(uint32_t level, std::vector<std::string> sources,
+                                  std::vector<std::string> parents) {
+  meta_.level = level;
+  std::sort(sources.begin(), sources.end());
+  meta_.sources = std::move(sources);
+  meta_.parents = std::move(parents);
+}
+
+status block_writer::flush_chunks(bool force) {
+  if (chunk_buf_.empty() || (!force && chunk_buf_.size() < chunk_flush_bytes))
+    return status::ok();
+  if (auto st = chunks_->append(chunk_buf_); !st)
+    return st;
+  chunks_written_ += chunk_buf_.size();
+  chunk_buf_.clear();
+  return status::ok();
+}
+
+status block_writer::add_series(label_set ls, const std::vector<std::shared_ptr<const xor_chunk>>& chunks) {
+  if (finished_ || !chunks_)
+    return status::invalid_argument("block: add_series after finish");
+  if (chunks.empty())
+    return status::ok();
+  if (ls.empty())
+    return status::invalid_argument("block: series without labels");
+  if (!series_.empty() && !(series_.back().labels < ls))
+    return status::invalid_argument("block: series out of order: " + ls.to_string() + " after "
+                                    + series_.back().labels.to_string());
+  series_entry e;
+  e.chunks.reserve(chunks.size());
+  int64_t prev_max = INT64_MIN;
+  for (const auto& c : chunks) {
+    if (c->min_time() < meta_.min_time || c->max_time() >= meta_.max_time)
+      return status::invalid_argument("block: chunk [" + std::to_string(c->min_time()) + ", "
+                                      + std::to_string(c->max_time()) + "] of " + ls.to_string()
+                                      + " outside the block's range");
+    if (c->min_time() <= prev_max && prev_max != INT64_MIN)
+      return status::invalid_argument("block: overlapping chunks in " + ls.to_string());
+    prev_max = c->max_time();
+    uint64_t offset = chunks_written_ + chunk_buf_.size();
+    size_t start = chunk_buf_.size();
+    chunk_buf_.push_back(static_cast<char>(fmt::encoding_xor));
+    put_length_prefixed(chunk_buf_, c->bytes());
+    // The CRC covers the encoding byte and the data, not the length.
+    uint32_t crc = crc32c_extend(crc32c(&chunk_buf_[start], 1), c->bytes().data(), c->bytes().size());
+    put_fixed32(chunk_buf_, crc);
+    e.chunks.push_back({c->min_time(), c->max_time(), offset});
+    meta_.num_chunks += 1;
+    meta_.num_samples += c->num_samples();
+  }
+  e.labels = std::move(ls);
+  series_.push_back(std::move(e));
+  meta_.num_series += 1;
+  return flush_chunks(false);
+}
+
+status block_writer::write_file(const std::string& name, std::string_view bytes) {
+  auto f = create_(tmp_dir_ + "/" + name);
+  if (!f)
+    return f.error();
+  if (auto st = (*f)->append(bytes); !st)
+    return st;
+  if (auto st = (*f)->sync(); !st)
+    return st;
+  return (*f)->close();
+}
+
+status block_writer::write_index() {
+  // Symbols: every label name and value, sorted, so that symbol numbers
+  // order like the strings.
+  std::vector<std::string_view> symbols;
+  for (const auto& s : series_)
+    for (const auto& l : s.labels) {
+      symbols.push_back(l.name);
+      symbols.push_back(l.value);
+    }
+  std::sort(symbols.begin(), symbols.end());
+  symbols.erase(std::unique(symbols.begin(), symbols.end()), symbols.end());
+  std::unordered_map<std::string_view, uint32_t> symbol_id;
+  symbol_id.reserve(symbols.size());
+  std::string body;
+  put_uvarint(body, symbols.size());
+  for (size_t i = 0; i < symbols.size(); ++i) {
+    symbol_id.emplace(symbols[i], static_cast<uint32_t>(i));
+    put_length_prefixed(body, symbols[i]);
+  }
+  std::string out = file_header(fmt::index_magic);
+  uint64_t toc[5];
+  toc[0] = put_section(out, body);
+
+  // Series, in label order; their number is their position. Postings pairs
+  // are gathered on the way as (name << 32 | value, series).
+  body.clear();
+  std::string offsets;
+  std::vector<std::pair<uint64_t, uint32_t>> pairs;
+  for (size_t i = 0; i < series_.size(); ++i) {
+    const auto& s = series_[i];
+    put_fixed64(offsets, body.size());
+    put_uvarint(body, s.labels.size());
+    for (const auto& l : s.labels) {
+      uint64_t n = symbol_id.at(l.name);
+      uint64_t v = symbol_id.at(l.value);
+      put_uvarint(body, n);
+      put_uvarint(body, v);
+      pairs.emplace_back(n << 32 | v, static_cast<uint32_t>(i));
+    }
+    put_uvarint(body, s.chunks.size());
+    int64_t prev_max = 0;
+    uint64_t prev_off = 0;
+    for (size_t k = 0; k < s.chunks.size(); ++k) {
+      const auto& c = s.chunks[k];
+      if (k == 0) {
+        put_varint(body, c.min_time);
+        put_uvarint(body, static_cast<uint64_t>(c.max_time - c.min_time));
+        put_uvarint(body, c.offset);
+      } else {
+        put_varint(body, c.min_time - prev_max);
+        put_uvarint(body, static_cast<uint64_t>(c.max_time - c.min_time));
+        put_uvarint(body, c.offset - prev_off);
+      }
+      prev_max = c.max_time;
+      prev_off = c.offset;
+    }
+  }
+  toc[1] = put_section(out, body);
+  toc[2] = put_section(out, offsets);
+
+  // Postings: one list per (name, value), in that order; series numbers
+  // ascending, delta-coded. The table maps each pair to its list.
+  std::sort(pairs.begin(), pairs.end());
+  body.clear();
+  std::string table;
+  size_t lists = 0;
+  std::string entries;
+  for (size_t i = 0; i < pairs.size();) {
+    size_t j = i;
+    while (j < pairs.size() && pairs[j].first == pairs[i].first)
+      ++j;
+    put_uvarint(entries, pairs[i].first >> 32);
+    put_uvarint(entries, pairs[i].first & 0xffffffffULL);
+    put_uvarint(entries, body.size());
+    put_uvarint(body, j - i);
+    uint32_t prev = 0;
+    for (size_t k = i; k < j; ++k) {
+      put_uvarint(body, pairs[k].second - prev);
+      prev = pairs[k].second;
+    }
+    ++lists;
+    i = j;
+  }
+  toc[3] = put_section(out, body);
+  put_uvarint(table, lists);
+  table.append(entries);
+  toc[4] = put_section(out, table);
+
+  std::string t;
+  for (auto off : toc)
+    put_fixed64(t, off);
+  put_fixed32(t, crc32c(t));
+  out.append(t);
+  meta_.index_bytes = out.size();
+  return write_file(std::string{fmt::index_file}, out);
+}
+
+result<block_meta> block_writer::finish() {
+  if (finished_ || !chunks_)
+    return status::invalid_argument("block: finish called twice");
+  auto fail = [this](status st) -> result<block_meta> {
+    // Best effort, as in the destructor; the first error is what counts.
+    (void)chunks_->close();
+    chunks_.reset();
+    (void)remove_tree(tmp_dir_);
+    return st;
+  };
+  if (auto st = flush_chunks(true); !st)
+    return fail(st);
+  meta_.chunks_bytes = chunks_written_;
+  if (auto st = chunks_->sync(); !st)
+    return fail(st);
+  if (auto st = chunks_->close(); !st)
+    return fail(st);
+  if (auto st = write_index(); !st)
+    return fail(st);
+  if (auto st = write_file(std::string{fmt::meta_file}, encode_block_meta(meta_)); !st)
+    return fail(st);
+  if (auto st = sync_dir(tmp_dir_); !st)
+    return fail(st);
+  if (auto st = rename_path(tmp_dir_, final_dir()); !st)
+    return fail(st);
+  finished_ = true;
+  if (auto st = sync_dir(blocks_dir_); !st)
+    return st;  // renamed but maybe not durable: the caller must not drop the head
+  series_.clear();
+  return meta_;
+}
+
+}  // namespace nl::storage

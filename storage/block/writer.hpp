@@ -1,0 +1,81 @@
+#pragma once
+// Writes one block: chunks streamed to `chunks` as series arrive, then the
+// index and meta.json, all inside `<blocks_dir>/<ulid>.tmp`. finish() syncs
+// every file and the directory and only then renames it to
+// `<blocks_dir>/<ulid>`: a block is either whole and durable or invisible.
+// Byte layout: storage/FORMAT.md, "Blocks".
+//
+// Thread-safety: none; one owner.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "storage/block/meta.hpp"
+#include "storage/file.hpp"
+#include "storage/labels.hpp"
+#include "storage/status.hpp"
+#include "storage/xor_chunk.hpp"
+
+namespace nl::storage {
+
+class block_writer {
+ public:
+  /// Starts a block for samples with min_time <= t < max_time. A leftover
+  /// `<ulid>.tmp` is removed first. `create` makes the files (tests inject
+  /// failures through it).
+  static result<std::unique_ptr<block_writer>> create(std::string blocks_dir, std::string ulid,
+                                                      int64_t min_time, int64_t max_time,
+                                                      file_creator create = create_new_file);
+  /// Removes the temporary directory unless finish() succeeded.
+  ~block_writer();
+  block_writer(const block_writer&) = delete;
+  block_writer& operator=(const block_writer&) = delete;
+
+  /// Adds a series. REQUIRES: label sets strictly ascending over the calls;
+  /// chunks in time order, not overlapping. Chunks outside [min_time,
+  /// max_time) are invalid_argument (nothing written); a series without
+  /// chunks is skipped.
+  status add_series(label_set ls, const std::vector<std::shared_ptr<const xor_chunk>>& chunks);
+
+  /// Compaction provenance (default: level 1, sources = {ulid}).
+  void set_compaction(uint32_t level, std::vector<std::string> sources, std::vector<std::string> parents);
+
+  /// Writes the index and meta.json, syncs, renames into place and syncs
+  /// `blocks_dir`. Returns the final meta. On failure nothing is visible and
+  /// the temporary directory is removed.
+  result<block_meta> finish();
+
+  /// `<blocks_dir>/<ulid>`, where finish() puts the block.
+  std::string final_dir() const;
+
+ private:
+  struct chunk_ref {
+    int64_t min_time;
+    int64_t max_time;
+    uint64_t offset;
+  };
+  struct series_entry {
+    label_set labels;
+    std::vector<chunk_ref> chunks;
+  };
+
+  block_writer(std::string blocks_dir, std::string ulid, int64_t min_time, int64_t max_time,
+               file_creator create);
+  status open_files();
+  status flush_chunks(bool force);
+  status write_index();
+  status write_file(const std::string& name, std::string_view bytes);
+
+  std::string blocks_dir_;
+  std::string tmp_dir_;
+  file_creator create_;
+  block_meta meta_;
+  std::unique_ptr<writable_file> chunks_;
+  std::string chunk_buf_;
+  uint64_t chunks_written_ = 0;  // bytes of `chunks` handed to the file
+  std::vector<series_entry> series_;
+  bool finished_ = false;
+};
+
+}  // namespace nl::storage

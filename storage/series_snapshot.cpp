@@ -1,0 +1,53 @@
+#include "storage/series_snapshot.hpp"
+
+#include <algorithm>
+#include <iterator>
+
+namespace nl::storage {
+
+namespace {
+
+std::vector<series_snapshot> merge_two(std::vector<series_snapshot>& a, std::vector<series_snapshot>& b) {
+  std::vector<series_snapshot> out;
+  out.reserve(a.size() + b.size());
+  auto i = a.begin();
+  auto j = b.begin();
+  while (i != a.end() || j != b.end()) {
+    if (j == b.end() || (i != a.end() && i->labels < j->labels)) {
+      out.push_back(std::move(*i++));
+    } else if (i == a.end() || j->labels < i->labels) {
+      out.push_back(std::move(*j++));
+    } else {
+      auto& x = *i++;
+      auto& y = *j++;
+      std::vector<std::shared_ptr<const xor_chunk>> chunks;
+      chunks.reserve(x.chunks.size() + y.chunks.size());
+      std::merge(std::make_move_iterator(x.chunks.begin()), std::make_move_iterator(x.chunks.end()),
+                 std::make_move_iterator(y.chunks.begin()), std::make_move_iterator(y.chunks.end()),
+                 std::back_inserter(chunks),
+                 [](const auto& c, const auto& d) { return c->min_time() < d->min_time(); });
+      x.chunks = std::move(chunks);
+      out.push_back(std::move(x));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<series_snapshot> merge_series(std::vector<std::vector<series_snapshot>> parts) {
+  if (parts.empty())
+    return {};
+  // Pairwise rounds: each series is moved O(log parts) times.
+  while (parts.size() > 1) {
+    std::vector<std::vector<series_snapshot>> next;
+    for (size_t i = 0; i + 1 < parts.size(); i += 2)
+      next.push_back(merge_two(parts[i], parts[i + 1]));
+    if (parts.size() % 2 == 1)
+      next.push_back(std::move(parts.back()));
+    parts = std::move(next);
+  }
+  return std::move(parts[0]);
+}
+
+}  // namespace nl::storage
