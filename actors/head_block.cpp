@@ -220,6 +220,34 @@ caf::result<append_result> append(self_ptr self, append_batch& batch) {
 
 }  // namespace
 
+select_result to_select_result(std::vector<storage::series_snapshot> snaps) {
+  select_result out;
+  out.series.reserve(snaps.size());
+  for (auto& snap : snaps) {
+    series_data sd;
+    sd.labels = std::move(snap.labels);
+    sd.chunks.reserve(snap.chunks.size());
+    for (auto& c : snap.chunks)
+      sd.chunks.push_back({std::move(c)});
+    out.series.push_back(std::move(sd));
+  }
+  return out;
+}
+
+std::vector<storage::series_snapshot> to_snapshots(select_result r) {
+  std::vector<storage::series_snapshot> out;
+  out.reserve(r.series.size());
+  for (auto& sd : r.series) {
+    storage::series_snapshot s;
+    s.labels = std::move(sd.labels);
+    s.chunks.reserve(sd.chunks.size());
+    for (auto& c : sd.chunks)
+      s.chunks.push_back(std::move(c.chunk));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 storage::result<storage::matcher_list> compile_selector(const selector& sel) {
   storage::matcher_list ms;
   ms.reserve(sel.size());
@@ -246,19 +274,20 @@ head_block_actor::behavior_type head_block(self_ptr self, std::shared_ptr<storag
       auto ms = compile_selector(req.matchers);
       if (!ms)
         return caf::make_error(caf::sec::invalid_argument, ms.error().message());
-      auto snaps = self->state.head->select(*ms, req.mint, req.maxt);
-      select_result out;
-      out.series.reserve(snaps.size());
-      for (auto& snap : snaps) {
-        series_data sd;
-        sd.labels = std::move(snap.labels);
-        sd.chunks.reserve(snap.chunks.size());
-        for (auto& c : snap.chunks)
-          sd.chunks.push_back({std::move(c)});
-        out.series.push_back(std::move(sd));
-      }
-      return out;
+      return to_select_result(self->state.head->select(*ms, req.mint, req.maxt));
     },
+    [=](cut_atom, int64_t mint, int64_t maxt) {
+      auto& h = *self->state.head;
+      h.raise_min_valid_time(maxt + 1);
+      return to_select_result(h.select({}, mint, maxt));
+    },
+    [=](truncate_atom, int64_t t) {
+      auto removed = self->state.head->truncate(t);
+      if (auto* m = self->state.opts.stats)
+        m->head_series.fetch_sub(static_cast<int64_t>(removed), std::memory_order_relaxed);
+      return static_cast<uint64_t>(removed);
+    },
+    [=](series_records_atom) { return series_records{self->state.head->series_records()}; },
     [=](series_atom, const meta_query& q) {
       return per_selector<series_list>(q, [&](const storage::matcher_list& ms, auto& items) {
         auto xs = self->state.head->series(ms, q.mint, q.maxt);

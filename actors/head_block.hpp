@@ -30,6 +30,13 @@ namespace nl::actors {
 /// series / label_names / label_values: metadata of matching series
 ///   (the meta_query's selectors are a union; `limit` is not applied here).
 /// stats: counts of this shard.
+/// cut(mint, maxt): the compactor takes [mint, maxt] for a block: samples
+///   up to maxt become out of bounds, then the series with data there are
+///   answered like select (every chunk lies inside: chunks never span a
+///   block boundary).
+/// truncate(t): the block holding everything before t is durable: drop
+///   it from the head; replies the number of series removed.
+/// series_records: the series held now, for a WAL checkpoint.
 /// wal_watchdog: the shard's own timer (fails WAL writes older than
 ///   wal_timeout).
 using head_block_actor = caf::typed_actor<
@@ -39,6 +46,9 @@ using head_block_actor = caf::typed_actor<
   caf::replies_to<label_names_atom, meta_query>::with<string_list>,
   caf::replies_to<label_values_atom, meta_query>::with<string_list>,
   caf::replies_to<stats_atom>::with<shard_stats>,
+  caf::replies_to<cut_atom, int64_t, int64_t>::with<select_result>,
+  caf::replies_to<truncate_atom, int64_t>::with<uint64_t>,
+  caf::replies_to<series_records_atom>::with<series_records>,
   caf::reacts_to<wal_watchdog_atom>>;
 
 struct head_block_options {
@@ -82,6 +92,11 @@ struct head_block_state {
 head_block_actor::behavior_type head_block(head_block_actor::stateful_pointer<head_block_state> self,
                                            std::shared_ptr<storage::head> head, wal_writer_actor wal,
                                            head_block_options opts);
+
+/// Between the storage's series_snapshot and the message's series_data
+/// (the chunks are shared, not copied).
+select_result to_select_result(std::vector<storage::series_snapshot> snaps);
+std::vector<storage::series_snapshot> to_snapshots(select_result r);
 
 /// Compiles wire matchers; invalid_argument with RE2's message for a bad
 /// regex.

@@ -21,20 +21,53 @@ struct gather {
   bool failed = false;
 };
 
-template <class T, class Merge, class... Ts>
-caf::result<T> fan_out(self_ptr self, Merge merge, const Ts&... xs) {
+// The blocks overlapping [mint, maxt], or none.
+std::vector<storage::block_set::block_ptr> blocks_for(self_ptr self, int64_t mint, int64_t maxt) {
+  if (!self->state.blocks)
+    return {};
+  return self->state.blocks->overlapping(mint, maxt);
+}
+
+// Answers one request over `blocks` and quits. Spawned per request, on the
+// scheduler: block reads are bounded by the request's selectors.
+index_actor::behavior_type block_reader(index_actor::pointer self,
+                                        std::vector<storage::block_set::block_ptr> blocks);
+
+template <class T, class Merge, class Atom, class Arg>
+caf::result<T> fan_out(self_ptr self, Merge merge, std::vector<storage::block_set::block_ptr> blocks,
+                       Atom atom, const Arg& arg) {
   auto g = std::make_shared<gather<T>>();
   g->rp = self->template make_response_promise<T>();
-  g->waiting = self->state.shards.size();
+  g->waiting = self->state.shards.size() + (blocks.empty() ? 0 : 1);
   if (g->waiting == 0) {
     g->rp.deliver(merge(g->parts));
     return g->rp;
   }
+  std::vector<index_actor> targets;
+  if (!blocks.empty())
+    targets.push_back(self->spawn(block_reader, std::move(blocks)));
   for (auto& shard : self->state.shards) {
     // No timeout: a shard always answers (CAF answers for one that died),
     // and the callers' own deadlines answer their clients. A timed request
     // costs two wake-ups of CAF's clock thread.
-    self->request(shard, caf::infinite, xs...)
+    self->request(shard, caf::infinite, atom, arg)
+      .then(
+        [g, merge](T& part) {
+          if (g->failed)
+            return;
+          g->parts.push_back(std::move(part));
+          if (--g->waiting == 0)
+            g->rp.deliver(merge(g->parts));
+        },
+        [g](caf::error& err) {
+          if (g->failed)
+            return;
+          g->failed = true;
+          g->rp.deliver(std::move(err));
+        });
+  }
+  for (auto& t : targets) {
+    self->request(t, caf::infinite, atom, arg)
       .then(
         [g, merge](T& part) {
           if (g->failed)
@@ -79,38 +112,127 @@ List merge_lists(std::vector<List>& parts, uint64_t limit) {
   return out;
 }
 
+// Every part is sorted by labels; a series may be in a shard and in blocks.
+select_result merge_selects(std::vector<select_result>& parts) {
+  std::vector<std::vector<storage::series_snapshot>> snaps;
+  snaps.reserve(parts.size());
+  for (auto& p : parts)
+    snaps.push_back(to_snapshots(std::move(p)));
+  return to_select_result(storage::merge_series(std::move(snaps)));
+}
+
+caf::error read_error(const storage::status& st) {
+  return caf::make_error(caf::sec::runtime_error, "block read: " + st.message());
+}
+
+// Runs `fn(matchers, items)` for each selector of `q` (once without
+// matchers when there are none); items end sorted and distinct.
+template <class List, class Fn>
+caf::result<List> over_selectors(const meta_query& q, Fn fn) {
+  List out;
+  std::vector<storage::matcher_list> sels;
+  if (q.selectors.empty())
+    sels.emplace_back();
+  for (const auto& sel : q.selectors) {
+    auto ms = compile_selector(sel);
+    if (!ms)
+      return caf::make_error(caf::sec::invalid_argument, ms.error().message());
+    sels.push_back(std::move(*ms));
+  }
+  for (const auto& ms : sels)
+    if (auto st = fn(ms, out.items); !st)
+      return read_error(st);
+  std::sort(out.items.begin(), out.items.end());
+  out.items.erase(std::unique(out.items.begin(), out.items.end()), out.items.end());
+  return out;
+}
+
+template <class Items>
+void append(std::vector<Items>& out, std::vector<Items>&& xs) {
+  out.insert(out.end(), std::make_move_iterator(xs.begin()), std::make_move_iterator(xs.end()));
+}
+
+index_actor::behavior_type block_reader(index_actor::pointer self,
+                                        std::vector<storage::block_set::block_ptr> blocks) {
+  using storage::status;
+  return {
+    [=](series_atom, const meta_query& q) -> caf::result<series_list> {
+      self->quit();
+      return over_selectors<series_list>(q, [&](const storage::matcher_list& ms, auto& items) {
+        for (const auto& b : blocks) {
+          auto xs = b->series(ms, q.mint, q.maxt);
+          if (!xs)
+            return xs.error();
+          append(items, std::move(*xs));
+        }
+        return status::ok();
+      });
+    },
+    [=](label_names_atom, const meta_query& q) -> caf::result<string_list> {
+      self->quit();
+      return over_selectors<string_list>(q, [&](const storage::matcher_list& ms, auto& items) {
+        for (const auto& b : blocks) {
+          auto xs = b->label_names(ms, q.mint, q.maxt);
+          if (!xs)
+            return xs.error();
+          append(items, std::move(*xs));
+        }
+        return status::ok();
+      });
+    },
+    [=](label_values_atom, const meta_query& q) -> caf::result<string_list> {
+      self->quit();
+      return over_selectors<string_list>(q, [&](const storage::matcher_list& ms, auto& items) {
+        for (const auto& b : blocks) {
+          auto xs = b->label_values(q.label_name, ms, q.mint, q.maxt);
+          if (!xs)
+            return xs.error();
+          append(items, std::move(*xs));
+        }
+        return status::ok();
+      });
+    },
+    [=](select_atom, const select_request& r) -> caf::result<select_result> {
+      self->quit();
+      auto ms = compile_selector(r.matchers);
+      if (!ms)
+        return caf::make_error(caf::sec::invalid_argument, ms.error().message());
+      std::vector<std::vector<storage::series_snapshot>> parts;
+      for (const auto& b : blocks) {
+        auto xs = b->select(*ms, r.mint, r.maxt);
+        if (!xs)
+          return read_error(xs.error());
+        parts.push_back(std::move(*xs));
+      }
+      return to_select_result(storage::merge_series(std::move(parts)));
+    },
+  };
+}
+
 }  // namespace
 
-index_actor::behavior_type series_index(self_ptr self, std::vector<head_block_actor> shards) {
+index_actor::behavior_type series_index(self_ptr self, std::vector<head_block_actor> shards,
+                                        std::shared_ptr<const storage::block_set> blocks) {
   self->state.shards = std::move(shards);
+  self->state.blocks = std::move(blocks);
   return {
     [=](series_atom a, const meta_query& q) {
       auto limit = q.limit;
-      return fan_out<series_list>(self, [limit](auto& parts) { return merge_lists(parts, limit); }, a, q);
+      return fan_out<series_list>(self, [limit](auto& parts) { return merge_lists(parts, limit); },
+                                  blocks_for(self, q.mint, q.maxt), a, q);
     },
     [=](label_names_atom a, const meta_query& q) {
       auto limit = q.limit;
-      return fan_out<string_list>(self, [limit](auto& parts) { return merge_lists(parts, limit); }, a, q);
+      return fan_out<string_list>(self, [limit](auto& parts) { return merge_lists(parts, limit); },
+                                  blocks_for(self, q.mint, q.maxt), a, q);
     },
     [=](label_values_atom a, const meta_query& q) {
       auto limit = q.limit;
-      return fan_out<string_list>(self, [limit](auto& parts) { return merge_lists(parts, limit); }, a, q);
+      return fan_out<string_list>(self, [limit](auto& parts) { return merge_lists(parts, limit); },
+                                  blocks_for(self, q.mint, q.maxt), a, q);
     },
     [=](select_atom a, const select_request& r) {
-      return fan_out<select_result>(
-        self,
-        [](std::vector<select_result>& parts) {
-          // A series lives in exactly one shard and every shard answers
-          // sorted by labels: merging keeps the order without a full sort.
-          auto by_labels = [](const series_data& x, const series_data& y) {
-            return x.labels < y.labels;
-          };
-          select_result out;
-          for (auto& p : parts)
-            merge_into(out.series, p.series, by_labels);
-          return out;
-        },
-        a, r);
+      return fan_out<select_result>(self, merge_selects, blocks_for(self, r.mint, r.maxt), a, r);
     },
   };
 }

@@ -1,19 +1,24 @@
 #pragma once
 // The index: answers series metadata and select requests over all head
-// shards by asking every shard and merging the sorted answers. Later it
-// also consults the persistent blocks' indexes.
+// shards and the persistent blocks, by asking every shard, reading the
+// blocks that overlap the request on a short-lived worker (block reads
+// touch the disk; the index stays free for other requests), and merging
+// the sorted answers. The worker holds its blocks until it has answered,
+// so compaction or retention may remove them meanwhile.
 #include <caf/all.hpp>
 
 #include <vector>
 
 #include "actors/head_block.hpp"
 #include "actors/messages.hpp"
+#include "storage/block/block_set.hpp"
 
 namespace nl::actors {
 
 /// series / label_names / label_values: the union over all shards, sorted,
 ///   distinct, cut to `limit` (truncated=true then).
-/// select: every shard's matching series, sorted by labels.
+/// select: every shard's and block's matching series, sorted by labels; a
+///   series found in several places has its chunks joined in time order.
 using index_actor = caf::typed_actor<
   caf::replies_to<series_atom, meta_query>::with<series_list>,
   caf::replies_to<label_names_atom, meta_query>::with<string_list>,
@@ -22,10 +27,13 @@ using index_actor = caf::typed_actor<
 
 struct index_state {
   std::vector<head_block_actor> shards;
+  std::shared_ptr<const storage::block_set> blocks;
   static inline const char* name = "index";
 };
 
+/// `blocks` may be null (no persistent blocks).
 index_actor::behavior_type series_index(index_actor::stateful_pointer<index_state> self,
-                                 std::vector<head_block_actor> shards);
+                                        std::vector<head_block_actor> shards,
+                                        std::shared_ptr<const storage::block_set> blocks);
 
 }  // namespace nl::actors

@@ -191,7 +191,10 @@ int run(const settings& cfg, bool wal_repair) {
         front.observe_time(h->max_time());
     }
     stats.head_series = static_cast<int64_t>(nseries);
-    auto sup = sys.spawn(supervisor, std::move(opened->heads), std::move(opened->wal), so);
+    stats.corrupted_blocks = opened->corrupted_blocks;
+    stats.blocks_loaded = static_cast<int64_t>(opened->blocks->size());
+    stats.block_bytes = static_cast<int64_t>(opened->blocks->size_bytes());
+    auto sup = sys.spawn(supervisor, std::move(opened->heads), std::move(opened->wal), opened->blocks, so);
     log_info("nightlight " NL_VERSION " ready: " + std::to_string(shards) + " head shards, data in "
              + cfg.storage.data_dir);
 

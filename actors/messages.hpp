@@ -22,6 +22,7 @@
 
 #include "storage/label_key.hpp"
 #include "storage/labels.hpp"
+#include "storage/wal_records.hpp"
 #include "storage/xor_chunk.hpp"
 
 namespace nl::actors {
@@ -152,6 +153,12 @@ struct shard_stats {
   int64_t max_time = INT64_MIN;  ///< INT64_MIN when empty
 };
 
+/// The series a head shard holds now, with their refs: what a WAL
+/// checkpoint keeps of the series records.
+struct series_records {
+  std::vector<storage::series_record> items;
+};
+
 /// A PromQL query as the HTTP API received it. Times in ms since epoch;
 /// `step` == 0 makes it an instant query at `start`.
 struct query_request {
@@ -248,6 +255,10 @@ typename Inspector::result_type inspect(Inspector& f, select_result& x) {
   return f(caf::meta::type_name("nl::select_result"), x.series);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, series_records& x) {
+  return f(caf::meta::type_name("nl::series_records"), x.items);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shard_stats& x) {
   return f(caf::meta::type_name("nl::shard_stats"), x.num_series, x.num_samples, x.min_time, x.max_time);
 }
@@ -275,6 +286,10 @@ inline bool operator==(const append_result& a, const append_result& b) {
 namespace nl::storage {
 
 // storage/ stays free of CAF; its types get their inspect overloads here.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, series_record& x) {
+  return f(caf::meta::type_name("nl::series_record"), x.ref, x.labels);
+}
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, label& x) {
   return f(caf::meta::type_name("nl::label"), x.name, x.value);
@@ -320,6 +335,12 @@ CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
   CAF_ADD_ATOM(nightlight, nl::actors, query_atom, "nl_query")
   CAF_ADD_ATOM(nightlight, nl::actors, query_run_atom, "nl_qrun")
   CAF_ADD_ATOM(nightlight, nl::actors, query_expire_atom, "nl_qexpire")
+  CAF_ADD_ATOM(nightlight, nl::actors, cut_atom, "nl_cut")
+  CAF_ADD_ATOM(nightlight, nl::actors, truncate_atom, "nl_trunc")
+  CAF_ADD_ATOM(nightlight, nl::actors, series_records_atom, "nl_srecs")
+  CAF_ADD_ATOM(nightlight, nl::actors, wal_cut_atom, "nl_walcut")
+  CAF_ADD_ATOM(nightlight, nl::actors, compact_tick_atom, "nl_ctick")
+  CAF_ADD_ATOM(nightlight, nl::actors, compact_now_atom, "nl_cnow")
   CAF_ADD_TYPE_ID(nightlight, (nl::storage::label))
   CAF_ADD_TYPE_ID(nightlight, (nl::storage::label_set))
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::matcher_spec))
@@ -337,6 +358,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::query_request))
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::query_reply))
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::query_cancel))
+  CAF_ADD_TYPE_ID(nightlight, (nl::storage::series_record))
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::series_records))
 CAF_END_TYPE_ID_BLOCK(nightlight)
 
 namespace nl::actors {

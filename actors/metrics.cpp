@@ -100,7 +100,7 @@ const char* to_string(reject_reason r) {
   return "unknown";
 }
 
-metrics::metrics() : wal_fsync_seconds(latency_bounds()) {
+metrics::metrics() : wal_fsync_seconds(latency_bounds()), compaction_seconds({0.1, 0.5, 1, 5, 10, 30, 60, 300, 900}) {
 }
 
 void metrics::observe_http(const std::string& handler, unsigned code, double seconds) {
@@ -128,6 +128,24 @@ std::string metrics::render() const {
   line(out, "nightlight_wal_bytes_written_total", "", wal_bytes_written.load());
   header(out, "nightlight_wal_fsync_duration_seconds", "histogram", "Duration of WAL fdatasync calls.");
   wal_fsync_seconds.render("nightlight_wal_fsync_duration_seconds", "", out);
+  header(out, "nightlight_blocks_loaded", "gauge", "Persistent blocks open for queries.");
+  line(out, "nightlight_blocks_loaded", "", blocks_loaded.load());
+  header(out, "nightlight_block_bytes", "gauge", "Bytes on disk of the open blocks.");
+  line(out, "nightlight_block_bytes", "", block_bytes.load());
+  header(out, "nightlight_compactions_total", "counter", "Blocks written: head cuts and merges.");
+  line(out, "nightlight_compactions_total", "", compactions_total.load());
+  header(out, "nightlight_compactions_failed_total", "counter", "Head cuts and merges that failed.");
+  line(out, "nightlight_compactions_failed_total", "", compactions_failed.load());
+  header(out, "nightlight_compaction_duration_seconds", "histogram", "Duration of head cuts and merges.");
+  compaction_seconds.render("nightlight_compaction_duration_seconds", "", out);
+  header(out, "nightlight_wal_checkpoints_total", "counter", "WAL checkpoints written.");
+  line(out, "nightlight_wal_checkpoints_total", "", wal_checkpoints.load());
+  header(out, "nightlight_wal_checkpoints_failed_total", "counter", "WAL checkpoints that failed.");
+  line(out, "nightlight_wal_checkpoints_failed_total", "", wal_checkpoints_failed.load());
+  header(out, "nightlight_retention_blocks_deleted_total", "counter", "Blocks deleted by retention (time or size).");
+  line(out, "nightlight_retention_blocks_deleted_total", "", retention_blocks_deleted.load());
+  header(out, "nightlight_corrupted_blocks_total", "counter", "Damaged blocks moved aside at start-up.");
+  line(out, "nightlight_corrupted_blocks_total", "", corrupted_blocks.load());
   header(out, "nightlight_inflight_samples", "gauge", "Samples accepted for writing but not yet acknowledged.");
   line(out, "nightlight_inflight_samples", "", inflight_samples.load());
   header(out, "nightlight_overload_responses_total", "counter", "Writes refused because the server was over its in-flight budget.");

@@ -60,6 +60,16 @@ struct metrics {
   histogram wal_fsync_seconds;
   std::atomic<uint64_t> overload_responses{0};
   std::atomic<int64_t> inflight_samples{0};
+  // Storage engine: blocks, compaction, checkpoints, retention.
+  std::atomic<int64_t> blocks_loaded{0};
+  std::atomic<int64_t> block_bytes{0};
+  std::atomic<uint64_t> compactions_total{0};
+  std::atomic<uint64_t> compactions_failed{0};
+  histogram compaction_seconds;
+  std::atomic<uint64_t> wal_checkpoints{0};
+  std::atomic<uint64_t> wal_checkpoints_failed{0};
+  std::atomic<uint64_t> retention_blocks_deleted{0};
+  std::atomic<uint64_t> corrupted_blocks{0};
   /// Queries stopped because their client disconnected (not timeouts).
   std::atomic<uint64_t> queries_cancelled{0};
   /// Bumped by the HTTP server's TLS sessions and authorization check.

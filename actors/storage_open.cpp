@@ -6,11 +6,17 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <string_view>
 #include <unordered_map>
 
 #include "actors/log.hpp"
+#include "storage/block/open_blocks.hpp"
+#include "storage/file.hpp"
+#include "storage/wal_checkpoint.hpp"
 #include "storage/wal_records.hpp"
 #include "storage/wal_segment_reader.hpp"
 
@@ -43,66 +49,176 @@ bool dir_exists(const std::string& dir) {
   return ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-// Feeds every record of the WAL into the heads. Series go to the shard of
-// their label hash; samples follow their series' ref. Rejected samples are
-// skipped silently, as Prometheus does on replay (they were rejected, or
-// are duplicates of a retried request).
+std::string seconds_since(std::chrono::steady_clock::time_point started) {
+  std::chrono::duration<double> d = std::chrono::steady_clock::now() - started;
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.2fs", d.count());
+  return secs;
+}
+
+uint64_t series_in(const opened_storage& out) {
+  uint64_t n = 0;
+  for (auto& h : out.heads)
+    n += h->num_series();
+  return n;
+}
+
+// Feeds WAL records into the heads. Series go to the shard of their label
+// hash; samples follow their series' ref. Rejected samples are skipped
+// silently, as Prometheus does on replay (they were rejected, or are
+// duplicates of a retried request).
+class record_applier {
+ public:
+  explicit record_applier(opened_storage& out) : out_(out) {}
+
+  // `where` names the record's file in errors ("WAL segment 00000003");
+  // `end` is the offset just after the record.
+  status apply(std::string_view rec, const std::string& where, uint64_t end) {
+    out_.records_replayed += 1;
+    auto type = storage::record_type(rec);
+    if (!type)
+      return status::corruption(where + " offset " + std::to_string(end) + ": " + type.error().message());
+    if (*type == storage::wal_record_type::series) {
+      series_.clear();
+      if (auto st = storage::decode_series(rec, series_); !st)
+        return status::corruption(where + ": " + st.message());
+      for (auto& s : series_) {
+        auto shard = shard_of(s.labels.hash(), out_.heads.size());
+        if (auto st = out_.heads[shard]->create_series_with_ref(s.ref, s.labels); !st)
+          return status::corruption(where + ": series ref " + std::to_string(s.ref) + ": " + st.message());
+        shard_of_ref_[s.ref] = shard;
+        max_ref_ = std::max(max_ref_, s.ref);
+      }
+      return status::ok();
+    }
+    samples_.clear();
+    if (auto st = storage::decode_samples(rec, samples_); !st)
+      return status::corruption(where + ": " + st.message());
+    for (auto& s : samples_) {
+      auto it = shard_of_ref_.find(s.ref);
+      if (it == shard_of_ref_.end()) {
+        unknown_refs_ += 1;
+        continue;
+      }
+      if (out_.heads[it->second]->append(s.ref, s.t, s.v))
+        out_.samples_replayed += 1;
+    }
+    return status::ok();
+  }
+
+  uint64_t max_ref() const { return max_ref_; }
+  uint64_t unknown_refs() const { return unknown_refs_; }
+
+ private:
+  opened_storage& out_;
+  std::unordered_map<uint64_t, size_t> shard_of_ref_;
+  std::vector<storage::series_record> series_;
+  std::vector<storage::sample_record> samples_;
+  uint64_t max_ref_ = 0;
+  uint64_t unknown_refs_ = 0;
+};
+
+// Replays the newest checkpoint `n`. It was complete and synced before it
+// got its name, so any damage is a hard error, --wal-repair or not: the
+// segments it replaced are gone.
+status replay_checkpoint(const std::string& wal_dir, uint64_t n, record_applier& apply,
+                         const opened_storage& out) {
+  auto name = storage::wal_checkpoint_name(n);
+  log_info("wal: replaying checkpoint " + name);
+  auto started = std::chrono::steady_clock::now();
+  auto records_before = out.records_replayed;
+  auto samples_before = out.samples_replayed;
+  uint64_t segment = 0;
+  std::string where;
+  auto st = storage::read_wal_checkpoint(wal_dir, n, [&](std::string_view rec, storage::wal_position end) {
+    if (end.segment != segment) {
+      segment = end.segment;
+      where = "WAL checkpoint " + name + " segment " + storage::wal_segment_name(segment);
+    }
+    return apply.apply(rec, where, end.offset);
+  });
+  if (!st && st.error_code() == status::code::corruption)
+    return status::corruption(st.message()
+                              + "; --wal-repair does not repair checkpoints (the segments they replaced are gone)");
+  if (!st)
+    return st;
+  log_info("wal: checkpoint " + name + " replayed: " + std::to_string(out.records_replayed - records_before)
+           + " records, " + std::to_string(series_in(out)) + " series, "
+           + std::to_string(out.samples_replayed - samples_before) + " samples in " + seconds_since(started));
+  return status::ok();
+}
+
+// After checkpoint `n`, the first segment must be n + 1 (the writer had
+// created it before the checkpoint was written). A later one means lost
+// records: corruption, or with --wal-repair, everything after the checkpoint
+// is deleted, newest first like wal_repair().
+status check_first_segment_after(const std::string& wal_dir, uint64_t n, bool repair) {
+  auto segments = storage::list_wal_segments(wal_dir);
+  if (!segments)
+    return segments.error();
+  if (segments->empty() || segments->front() == n + 1)
+    return status::ok();
+  auto what = "WAL segment " + storage::wal_segment_name(n + 1) + " offset 0: segment is missing (after "
+              + storage::wal_checkpoint_name(n) + ", next is " + storage::wal_segment_name(segments->front()) + ")";
+  if (!repair)
+    return status::corruption(what + "; the WAL is damaged before its end. Start with --wal-repair to delete the "
+                                     "segments after the checkpoint (their records are lost)");
+  uint64_t dropped = 0;
+  for (auto it = segments->rbegin(); it != segments->rend(); ++it) {
+    auto path = storage::wal_segment_path(wal_dir, *it);
+    auto size = storage::file_size(path);
+    if (!size)
+      return size.error();
+    if (auto st = storage::remove_file(path); !st)
+      return st;
+    dropped += *size;
+  }
+  if (auto st = storage::sync_dir(wal_dir); !st)
+    return st;
+  log_warn("wal: --wal-repair: " + what + "; deleted " + std::to_string(segments->size())
+           + " segments after the checkpoint, dropped " + std::to_string(dropped) + " bytes");
+  return status::ok();
+}
+
+// Replays the WAL: the newest checkpoint, if any, then the segments after
+// it. Leftovers of an interrupted checkpoint are removed first, so nothing
+// is read twice.
 status replay(const std::string& wal_dir, bool repair, opened_storage& out) {
-  auto reader = storage::wal_segment_reader::open(wal_dir);
+  if (auto st = storage::remove_obsolete_wal_files(wal_dir); !st)
+    return st;
+  auto checkpoint = storage::latest_wal_checkpoint(wal_dir);
+  if (!checkpoint)
+    return checkpoint.error();
+  auto started = std::chrono::steady_clock::now();
+  record_applier apply{out};
+  uint64_t first_segment = 0;
+  if (*checkpoint) {
+    if (auto st = replay_checkpoint(wal_dir, **checkpoint, apply, out); !st)
+      return st;
+    if (auto st = check_first_segment_after(wal_dir, **checkpoint, repair); !st)
+      return st;
+    first_segment = **checkpoint + 1;
+  }
+  auto reader = storage::wal_segment_reader::open(wal_dir, first_segment);
   if (!reader)
     return reader.error();
   auto& r = **reader;
-  auto n = out.heads.size();
-  std::unordered_map<uint64_t, size_t> shard_of_ref;
-  std::vector<storage::series_record> series;
-  std::vector<storage::sample_record> samples;
-  uint64_t max_ref = 0;
-  uint64_t unknown_refs = 0;
   uint64_t current_segment = 0;
-  auto started = std::chrono::steady_clock::now();
+  std::string where;
   while (r.next()) {
     auto seg = r.position().segment;
     if (seg != current_segment) {
       current_segment = seg;
+      where = "WAL segment " + storage::wal_segment_name(seg);
       log_info("wal: replaying segment " + storage::wal_segment_name(seg));
     }
-    out.records_replayed += 1;
-    auto rec = r.record();
-    auto type = storage::record_type(rec);
-    if (!type)
-      return status::corruption("WAL segment " + storage::wal_segment_name(seg) + " offset "
-                                + std::to_string(r.position().offset) + ": " + type.error().message());
-    if (*type == storage::wal_record_type::series) {
-      series.clear();
-      if (auto st = storage::decode_series(rec, series); !st)
-        return status::corruption("WAL segment " + storage::wal_segment_name(seg) + ": " + st.message());
-      for (auto& s : series) {
-        auto shard = shard_of(s.labels.hash(), n);
-        if (auto st = out.heads[shard]->create_series_with_ref(s.ref, s.labels); !st)
-          return status::corruption("WAL segment " + storage::wal_segment_name(seg) + ": series ref "
-                                    + std::to_string(s.ref) + ": " + st.message());
-        shard_of_ref[s.ref] = shard;
-        max_ref = std::max(max_ref, s.ref);
-      }
-    } else {
-      samples.clear();
-      if (auto st = storage::decode_samples(rec, samples); !st)
-        return status::corruption("WAL segment " + storage::wal_segment_name(seg) + ": " + st.message());
-      for (auto& s : samples) {
-        auto it = shard_of_ref.find(s.ref);
-        if (it == shard_of_ref.end()) {
-          unknown_refs += 1;
-          continue;
-        }
-        if (out.heads[it->second]->append(s.ref, s.t, s.v))
-          out.samples_replayed += 1;
-      }
-    }
+    if (auto st = apply.apply(r.record(), where, r.position().offset); !st)
+      return st;
   }
   const auto& sum = r.summary();
   using outcome = storage::wal_replay_result::outcome;
-  if (unknown_refs > 0)
-    log_warn("wal: skipped " + std::to_string(unknown_refs) + " samples of unknown series");
+  if (apply.unknown_refs() > 0)
+    log_warn("wal: skipped " + std::to_string(apply.unknown_refs()) + " samples of unknown series");
   switch (sum.state) {
     case outcome::clean:
       break;
@@ -132,15 +248,10 @@ status replay(const std::string& wal_dir, bool repair, opened_storage& out) {
       return sum.error;
   }
   for (auto& h : out.heads)
-    h->bump_next_ref(max_ref);
-  std::chrono::duration<double> d = std::chrono::steady_clock::now() - started;
-  uint64_t nseries = 0;
-  for (auto& h : out.heads)
-    nseries += h->num_series();
-  char secs[32];
-  std::snprintf(secs, sizeof secs, "%.2fs", d.count());
+    h->bump_next_ref(apply.max_ref());
   log_info("wal: replay done: " + std::to_string(out.records_replayed) + " records, "
-           + std::to_string(nseries) + " series, " + std::to_string(out.samples_replayed) + " samples in " + secs);
+           + std::to_string(series_in(out)) + " series, " + std::to_string(out.samples_replayed) + " samples in "
+           + seconds_since(started));
   return status::ok();
 }
 
@@ -155,12 +266,34 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
   if (!fd)
     return fd.error();
   out.lock_fd = *fd;
+  auto started = std::chrono::steady_clock::now();
+  auto blocks = storage::open_blocks(dir + "/blocks");
+  if (!blocks) {
+    ::close(out.lock_fd);
+    return blocks.error();
+  }
+  for (const auto& n : blocks->notes)
+    log_info("blocks: " + n);
+  for (const auto& c : blocks->corrupted)
+    log_error("blocks: damaged block " + c);
+  out.corrupted_blocks = blocks->corrupted.size();
+  out.blocks = std::make_shared<storage::block_set>(std::move(blocks->blocks));
+  // What the blocks hold is not taken again from the WAL.
+  const int64_t floor = out.blocks->max_time();
+  log_info("blocks: " + std::to_string(out.blocks->size()) + " opened ("
+           + std::to_string(out.blocks->size_bytes()) + " bytes) in " + seconds_since(started)
+           + (floor == INT64_MIN ? std::string{} : ", newest ends at " + std::to_string(floor)));
   for (size_t i = 0; i < num_shards; ++i) {
     storage::head_options ho;
     ho.ref_start = 1 + i;
     ho.ref_stride = num_shards;
     ho.out_of_bounds_window_ms = cfg.storage.out_of_bounds_window_ms;
-    out.heads.push_back(std::make_shared<storage::head>(ho));
+    // Chunks never span a block boundary, so a cut takes whole chunks.
+    ho.chunk_range_ms = cfg.storage.effective_block_duration_ms();
+    auto h = std::make_shared<storage::head>(ho);
+    if (floor != INT64_MIN)
+      h->raise_min_valid_time(floor);
+    out.heads.push_back(std::move(h));
   }
   auto wal_dir = dir + "/wal";
   if (dir_exists(wal_dir)) {

@@ -2,6 +2,8 @@
 
 #include "actors/log.hpp"
 
+#include <algorithm>
+
 namespace nl::actors {
 
 namespace {
@@ -14,7 +16,27 @@ std::chrono::milliseconds request_timeout(const settings& cfg) {
 
 void spawn_index(self_ptr self) {
   auto& s = self->state;
-  s.idx = self->spawn<caf::monitored>(series_index, s.shards);
+  s.idx = self->spawn<caf::monitored>(series_index, s.shards, s.blocks);
+}
+
+void spawn_compactor(self_ptr self) {
+  auto& s = self->state;
+  const auto& cfg = *s.opts.cfg;
+  compactor_options co;
+  co.data_dir = cfg.storage.data_dir;
+  co.block_duration_ms = cfg.storage.effective_block_duration_ms();
+  co.max_head_samples = cfg.storage.max_head_samples;
+  co.retention_ms = cfg.storage.effective_retention_ms();
+  co.retention_bytes = cfg.storage.retention_bytes;
+  co.compaction_interval = std::chrono::seconds(cfg.storage.compaction_interval_seconds);
+  // At least once a minute, and often enough for short test blocks.
+  co.check_interval = std::chrono::milliseconds(
+    std::clamp<int64_t>(co.block_duration_ms / 60, 250, 60000));
+  co.stats = s.opts.stats;
+  if (s.opts.detach_wal)
+    s.compact = self->spawn<caf::monitored + caf::detached>(compactor, s.shards, s.wal, s.blocks, co);
+  else
+    s.compact = self->spawn<caf::monitored>(compactor, s.shards, s.wal, s.blocks, co);
 }
 
 void spawn_planner(self_ptr self) {
@@ -45,6 +67,8 @@ void stop_children(self_ptr self, const caf::error& reason) {
     self->send_exit(s.planner, reason);
   if (s.idx)
     self->send_exit(s.idx, reason);
+  if (s.compact)
+    self->send_exit(s.compact, reason);
   for (auto& h : s.shards)
     self->send_exit(h, reason);
   if (s.wal)
@@ -55,10 +79,12 @@ void stop_children(self_ptr self, const caf::error& reason) {
 
 supervisor_actor::behavior_type supervisor(self_ptr self, std::vector<std::shared_ptr<storage::head>> heads,
                                            std::shared_ptr<storage::wal_segment_writer> wal,
+                                           std::shared_ptr<storage::block_set> blocks,
                                            supervisor_options opts) {
   auto& s = self->state;
   s.opts = std::move(opts);
   s.heads = std::move(heads);
+  s.blocks = blocks ? std::move(blocks) : std::make_shared<storage::block_set>();
   const auto& cfg = *s.opts.cfg;
   wal_writer_options wo;
   wo.policy = cfg.storage.fsync;
@@ -74,11 +100,12 @@ supervisor_actor::behavior_type supervisor(self_ptr self, std::vector<std::share
     ho.stats = s.opts.stats;
     s.shards.push_back(self->spawn<caf::monitored>(head_block, s.heads[i], s.wal, ho));
   }
+  spawn_compactor(self);
   spawn_index(self);
   spawn_planner(self);
   spawn_network(self);
   log_info("supervisor: started WAL writer, " + std::to_string(s.shards.size())
-           + " head shards, index, query planner, network");
+           + " head shards, compactor, index, query planner, network");
 
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& s = self->state;
@@ -98,6 +125,11 @@ supervisor_actor::behavior_type supervisor(self_ptr self, std::vector<std::share
       spawn_planner(self);
       // The network actor holds the old planner handle: replace it too.
       self->send_exit(s.net, caf::exit_reason::user_shutdown);
+      return;
+    }
+    if (dm.source == s.compact.address()) {
+      log_warn("supervisor: compactor stopped (" + why + "); restarting it");
+      spawn_compactor(self);
       return;
     }
     if (dm.source == s.net.address()) {

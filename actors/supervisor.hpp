@@ -1,9 +1,10 @@
 #pragma once
 // The supervisor: spawns every storage and network actor in dependency
-// order (WAL writer, head shards, index, query planner, network), monitors
-// them all, and keeps the process whole:
-// - the stateless ones (index, query planner, network) are restarted, with
-//   a log line (queries in flight then fail with 503);
+// order (WAL writer, head shards, compactor, index, query planner,
+// network), monitors them all, and keeps the process whole:
+// - the stateless ones (compactor, index, query planner, network) are
+//   restarted, with a log line (queries in flight then fail with 503; a
+//   compaction in flight is redone by the next round);
 // - a head shard or the WAL writer that dies cannot be replaced without
 //   losing acknowledged state, so the process is stopped (exit code 1)
 //   instead of running half-alive.
@@ -15,6 +16,7 @@
 #include <memory>
 #include <vector>
 
+#include "actors/compactor.hpp"
 #include "actors/config.hpp"
 #include "actors/head_block.hpp"
 #include "actors/index.hpp"
@@ -43,6 +45,8 @@ struct supervisor_state {
   std::vector<std::shared_ptr<storage::head>> heads;
   wal_writer_actor wal;
   std::vector<head_block_actor> shards;
+  std::shared_ptr<storage::block_set> blocks;
+  compactor_actor compact;
   index_actor idx;
   query_planner_actor planner;
   network_actor net;
@@ -50,10 +54,12 @@ struct supervisor_state {
   static inline const char* name = "supervisor";
 };
 
-/// The heads (replayed) and the opened WAL writer come from open_storage().
+/// The heads (replayed), the opened WAL writer and the blocks come from
+/// open_storage().
 supervisor_actor::behavior_type supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
                                            std::vector<std::shared_ptr<storage::head>> heads,
                                            std::shared_ptr<storage::wal_segment_writer> wal,
+                                           std::shared_ptr<storage::block_set> blocks,
                                            supervisor_options opts);
 
 }  // namespace nl::actors

@@ -109,6 +109,20 @@ wal_writer_actor::behavior_type wal_writer(self_ptr self, std::shared_ptr<storag
         return to_error(self->state.writer->health());
       return self->state.records;
     },
+    [=](wal_cut_atom) -> caf::result<uint64_t> {
+      // Everything taken so far goes into the segment being closed.
+      commit(self);
+      auto& w = *self->state.writer;
+      if (!w.health())
+        return to_error(w.health());
+      auto closed = w.next_segment();
+      if (!closed) {
+        fail(self, closed.error());
+        return to_error(closed.error());
+      }
+      self->state.unsynced = false;
+      return *closed;
+    },
     [=](wal_commit_atom) { commit(self); },
     [=](wal_tick_atom) {
       if (self->state.unsynced && !sync_now(self))

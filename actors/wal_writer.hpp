@@ -29,10 +29,14 @@ namespace nl::actors {
 ///   also fdatasynced.
 /// wal_sync: flush and fdatasync now (used at shutdown); replies the same
 ///   count.
+/// wal_cut: commit, then close (fdatasync) the current segment and start
+///   the next; replies the number of the closed segment, so every record
+///   taken before is in segments <= it (for a WAL checkpoint).
 /// wal_commit, wal_tick: the writer's own timers and commit trigger.
 using wal_writer_actor = caf::typed_actor<
   caf::replies_to<wal_write_atom, wal_batch>::with<uint64_t>,
   caf::replies_to<wal_sync_atom>::with<uint64_t>,
+  caf::replies_to<wal_cut_atom>::with<uint64_t>,
   caf::reacts_to<wal_commit_atom>,
   caf::reacts_to<wal_tick_atom>>;
 

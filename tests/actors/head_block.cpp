@@ -51,6 +51,7 @@ wal_writer_actor::behavior_type stuck_wal(wal_writer_actor::stateful_pointer<stu
       return rp;
     },
     [=](wal_sync_atom) -> caf::result<uint64_t> { return uint64_t{0}; },
+    [=](wal_cut_atom) -> caf::result<uint64_t> { return uint64_t{0}; },
     [=](wal_commit_atom) {},
     [=](wal_tick_atom) {},
   };
@@ -227,7 +228,7 @@ CAF_TEST(the index merges shards and applies the limit) {
   self->send(hb2, append_atom_v, batch(ls("a"), {{1000, 1}}));
   sched.run();
   self->receive([](append_result&) {});
-  auto idx = sys.spawn(series_index, std::vector<head_block_actor>{hb, hb2});
+  auto idx = sys.spawn(series_index, std::vector<head_block_actor>{hb, hb2}, nullptr);
   meta_query q;
   q.label_name = "job";
   self->send(idx, label_values_atom_v, q);

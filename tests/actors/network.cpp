@@ -106,7 +106,7 @@ struct storage_fixture : fixture {
       hopts.ref_stride = 2;
       shards.push_back(sys.spawn(head_block, std::make_shared<nl::storage::head>(hopts), wal, ho));
     }
-    idx = sys.spawn(series_index, shards);
+    idx = sys.spawn(series_index, shards, nullptr);
     planner = sys.spawn(query_planner, idx, query_planner_options{});
     net = sys.spawn(network, shards, idx, planner, std::chrono::milliseconds(1000));
     front->attach(net, shards.size());

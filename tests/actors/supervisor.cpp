@@ -51,7 +51,7 @@ struct fixture : test_coordinator_fixture<caf::actor_system_config> {
     so.detach_wal = false;
     so.on_fatal = [f = fatal](int code) { *f = code; };
     std::vector<std::shared_ptr<nl::storage::head>> heads{std::make_shared<nl::storage::head>()};
-    sup = sys.spawn(supervisor, heads, nl::test::fake_wal_writer(disk), so);
+    sup = sys.spawn(supervisor, heads, nl::test::fake_wal_writer(disk), nullptr, so);
     sched.run();
   }
 

@@ -11,7 +11,13 @@ after the last acknowledgement. After the last restart:
   * when the server evaluates PromQL, `nl_crash{writer="w"}[range]` holds
     every acknowledged (timestamp, value), no sample has a wrong value, no
     sample lies beyond the last batch sent, and count_over_time agrees.
+With --block-duration (e.g. 1m) the head is cut into blocks, the WAL
+checkpointed and blocks merged while the kills happen: then the data dir
+must also hold blocks and a WAL checkpoint at the end (else the run did not
+test what it claims), and the samples must be there exactly once.
 """
+
+import os
 
 import http.client
 import random
@@ -40,6 +46,9 @@ class Writer(threading.Thread):
         self.errors = 0           # connection failures (server down, reset)
         self.retries_503 = 0
         self.labels = [h.labels_of(METRIC, writer=str(idx), series=str(i)) for i in range(n_series)]
+        self.k = 0                # batch being sent
+        self.group = [self]       # writers that keep in step (see run)
+        self.max_lead = None      # batches this one may run ahead of the slowest
 
     def ts(self, k):
         return self.base_ms + k * STEP_MS
@@ -61,6 +70,13 @@ class Writer(threading.Thread):
         while not self.stop.is_set() and time.monotonic() < self.deadline \
                 and self.ts(k) < h.now_ms() - 60_000:
             try:
+                # With blocks, a sample behind the newest cut is out of
+                # bounds (as in Prometheus: more than half a block behind
+                # the newest sample): writers keep in step, like the
+                # targets of one scrape loop.
+                if self.max_lead is not None and k > min(w.k for w in self.group) + self.max_lead:
+                    time.sleep(0.002)
+                    continue
                 if conn is None:
                     conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
                 self.attempted = max(self.attempted, k)
@@ -70,6 +86,7 @@ class Writer(threading.Thread):
                 if 200 <= resp.status < 300:
                     self.acked.add(k)
                     k += 1
+                    self.k = k
                     body = self.payload(k)
                 elif resp.status == 503 or resp.status == 429:
                     self.retries_503 += 1
@@ -80,6 +97,7 @@ class Writer(threading.Thread):
                     # here is always valid, so it is a failure to report.
                     self.rejected[k] = (resp.status, text[:200])
                     k += 1
+                    self.k = k
                     body = self.payload(k)
                 else:
                     time.sleep(0.05)
@@ -142,6 +160,17 @@ def verify(checks, target, writers):
         checks.check("writer %d: count_over_time agrees with the raw samples" % w.idx, not bad, bad[:5])
 
 
+def verify_blocks(checks, target):
+    blocks_dir = os.path.join(target.data_dir, "blocks")
+    blocks = [d for d in os.listdir(blocks_dir) if len(d) == 26] if os.path.isdir(blocks_dir) else []
+    checks.check("blocks were written under the kills (%d)" % len(blocks), len(blocks) >= 1)
+    wal = os.listdir(os.path.join(target.data_dir, "wal"))
+    checks.check("the WAL was checkpointed", any(n.startswith("checkpoint.") and not n.endswith(".tmp")
+                                                 for n in wal), sorted(wal))
+    leftovers = [d for d in os.listdir(blocks_dir) if not len(d) == 26] if blocks else []
+    checks.check("no temporary or damaged block directories left", not leftovers, leftovers)
+
+
 def main():
     p = h.arg_parser(__doc__)
     p.add_argument("--fsync", default="interval", choices=["interval", "always"])
@@ -151,11 +180,15 @@ def main():
     p.add_argument("--series-per-writer", type=int, default=50)
     p.add_argument("--min-up", type=float, default=0.4, help="seconds of load before a kill, min")
     p.add_argument("--max-up", type=float, default=2.0, help="seconds of load before a kill, max")
+    p.add_argument("--block-duration", help="storage.block_duration (cuts, checkpoints, merges under kills)")
     args = p.parse_args()
     rnd = random.Random(args.seed)
     checks = h.Checks()
     with h.Workdir(args.keep) as work:
         kw = {"fsync": args.fsync} if args.server == "nightlight" else {}
+        if args.block_duration and args.server == "nightlight":
+            kw["extra_config"] = {"storage": {"block_duration": args.block_duration,
+                                              "compaction_interval_seconds": 1}}
         target = h.make_target(args, work, **kw)
         stop = threading.Event()
         writers = []
@@ -166,6 +199,10 @@ def main():
             deadline = time.monotonic() + 240
             writers = [Writer(i, target.port, args.series_per_writer, base, stop, deadline)
                        for i in range(args.writers)]
+            if args.block_duration:
+                for w in writers:
+                    w.group = writers
+                    w.max_lead = 50  # 5 s of timestamps, well inside half a block
             for w in writers:
                 w.start()
             for cycle in range(1, args.cycles + 1):
@@ -197,6 +234,8 @@ def main():
             checks.check("no valid batch answered 4xx", not rejected,
                          {i: list(r.items())[:2] for i, r in rejected.items()})
             verify(checks, target, writers)
+            if args.block_duration and args.server == "nightlight":
+                verify_blocks(checks, target)
             checks.check("server alive after verification", target.alive())
         finally:
             stop.set()

@@ -7,6 +7,11 @@ type, same label sets, same timestamps, values equal within a relative 1e-9
 (NaN equal to NaN), same order where the query orders (sort, sort_desc), and
 the same error type where Prometheus refuses.
 
+With --block-duration (e.g. 10m) Nightlight cuts the hour into persistent
+blocks: the queries run once the data lies in at least three blocks plus
+the head, then again after a restart that merges those blocks into larger
+ones: answers over head + blocks must equal Prometheus' in both states.
+
 The data set (one hour at a 15 s interval, ending a minute ago) has counters
 with a reset, gauges with negative values, classic histograms, a summary with
 NaN quantiles, a series that goes stale and comes back, and a series that
@@ -169,10 +174,50 @@ def compare(query, ref, got):
     return None
 
 
+def run_queries(checks, label, prom, nl, queries, instants, ranges, t_start):
+    for q in queries:
+        diffs = []
+        for t in instants:
+            params = [("query", q), ("time", "%.3f" % (t / 1000))]
+            ref = h.api_get(prom.port, "/api/v1/query", params).json()
+            got = h.api_get(nl.port, "/api/v1/query", params).json()
+            d = compare(q, ref, got)
+            if d:
+                diffs.append("instant@%d: %s" % ((t - t_start) // 1000, d))
+        for start, end, step in ranges:
+            params = [("query", q), ("start", "%.3f" % (start / 1000)),
+                      ("end", "%.3f" % (end / 1000)), ("step", "%g" % (step / 1000))]
+            ref = h.api_get(prom.port, "/api/v1/query_range", params).json()
+            got = h.api_get(nl.port, "/api/v1/query_range", params).json()
+            d = compare(q, ref, got)
+            if d:
+                diffs.append("range step %ds: %s" % (step // 1000, d))
+        checks.check(label + q, not diffs, "; ".join(diffs)[:600])
+
+
+def wait_for_blocks(checks, nl, what, ok):
+    """Until ok(blocks loaded, blocks written since start) holds and the
+    compactor then stays idle for two seconds; returns the blocks loaded."""
+    def state():
+        m = h.scrape_metrics(nl.port)
+        return (h.metric_sum(m, "nightlight_blocks_loaded"), h.metric_sum(m, "nightlight_compactions_total"))
+
+    def settled():
+        s = state()
+        if not ok(*s):
+            return None
+        time.sleep(2)
+        return s if state() == s else None
+    s = h.eventually(settled, 90)
+    checks.check(what, s is not None, state())
+    return s[0] if s else None
+
+
 def main():
     p = h.arg_parser(__doc__.splitlines()[0])
     p.add_argument("--queries", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                      "differential_queries.txt"))
+    p.add_argument("--block-duration", help="storage.block_duration for Nightlight (e.g. 10m)")
     args = p.parse_args()
     checks = h.Checks()
     # Data ends a minute ago, aligned to the scrape interval, so neither
@@ -187,7 +232,11 @@ def main():
         os.makedirs(prom_dir)
         os.makedirs(nl_dir)
         prom = h.Prometheus(prom_dir, h.PROMETHEUS_RECEIVER_CONFIG, receiver=True)
-        nl = h.Nightlight(args.nightlight, nl_dir)
+        extra = None
+        if args.block_duration:
+            # No merges at first: the cut blocks stay as they are.
+            extra = {"storage": {"block_duration": args.block_duration, "compaction_interval_seconds": 3600}}
+        nl = h.Nightlight(args.nightlight, nl_dir, extra_config=extra)
         try:
             prom.start()
             nl.start()
@@ -195,24 +244,19 @@ def main():
             push(nl.port, series, times)
             instants = [t_mid, t_end, t_start + 17 * 60000 + 7000, t_end + 150000]
             ranges = [(t_start + 5 * 60000, t_end, 60000), (t_start, t_end + 300000, 37000)]
-            for q in queries:
-                diffs = []
-                for t in instants:
-                    params = [("query", q), ("time", "%.3f" % (t / 1000))]
-                    ref = h.api_get(prom.port, "/api/v1/query", params).json()
-                    got = h.api_get(nl.port, "/api/v1/query", params).json()
-                    d = compare(q, ref, got)
-                    if d:
-                        diffs.append("instant@%d: %s" % ((t - t_start) // 1000, d))
-                for start, end, step in ranges:
-                    params = [("query", q), ("start", "%.3f" % (start / 1000)),
-                              ("end", "%.3f" % (end / 1000)), ("step", "%g" % (step / 1000))]
-                    ref = h.api_get(prom.port, "/api/v1/query_range", params).json()
-                    got = h.api_get(nl.port, "/api/v1/query_range", params).json()
-                    d = compare(q, ref, got)
-                    if d:
-                        diffs.append("range step %ds: %s" % (step // 1000, d))
-                checks.check(q, not diffs, "; ".join(diffs)[:600])
+            if not args.block_duration:
+                run_queries(checks, "", prom, nl, queries, instants, ranges, t_start)
+            else:
+                cut = wait_for_blocks(checks, nl, "the data lies in >= 3 blocks and the head",
+                                      lambda loaded, written: loaded >= 3)
+                run_queries(checks, "blocks: ", prom, nl, queries, instants, ranges, t_start)
+                nl.stop()
+                extra["storage"]["compaction_interval_seconds"] = 1
+                nl.write_config()
+                nl.start()
+                wait_for_blocks(checks, nl, "after the restart the blocks are merged",
+                                lambda loaded, written: cut is not None and written >= 1 and loaded < cut)
+                run_queries(checks, "merged, after restart: ", prom, nl, queries, instants, ranges, t_start)
         finally:
             nl.stop()
             prom.stop()

@@ -1,0 +1,82 @@
+#pragma once
+// The compactor: turns the head into persistent blocks and keeps the blocks
+// in shape. Spawn it DETACHED: it writes files and blocks in fsync.
+//
+// Every tick (at least once a minute) it asks the shards for their time
+// range. When the head spans more than 1.5 block durations (or holds more
+// than max_head_samples and a whole aligned window), it cuts the oldest
+// aligned window [a, a + D):
+//   1. cut: every shard refuses samples before a + D from now on and hands
+//      over the window's series (shared chunks, no copy);
+//   2. the block is written to <data_dir>/blocks/<ulid>.tmp, synced and
+//      renamed (storage/block/writer.hpp), opened and added to the block
+//      set that queries read;
+//   3. truncate: the shards drop the window from memory;
+//   4. once no window is left to cut, the WAL writer starts a new segment,
+//      and the older segments are replaced by one checkpoint of the series
+//      still in the head and their samples from the last cut on
+//      (storage/wal_checkpoint.hpp).
+// Ingestion goes on throughout: no step stops a shard for longer than its
+// own message. A failure leaves the head as it was (the window is cut
+// again on the next tick) and is logged and counted.
+//
+// Every compaction_interval it also merges blocks (storage/compaction/)
+// and applies retention: whole blocks, oldest first, are removed from the
+// block set, renamed to <ulid>.deleted and deleted.
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/head_block.hpp"
+#include "actors/messages.hpp"
+#include "actors/metrics.hpp"
+#include "actors/wal_writer.hpp"
+#include "storage/block/block_set.hpp"
+
+namespace nl::actors {
+
+/// compact_tick: the actor's own timer: start a round unless one runs.
+/// compact_now: the same, answered when the round that covers it is over
+///   with the number of blocks it wrote (tests, the snapshot API).
+using compactor_actor = caf::typed_actor<caf::reacts_to<compact_tick_atom>,
+                                         caf::replies_to<compact_now_atom>::with<uint64_t>>;
+
+struct compactor_options {
+  std::string data_dir;
+  int64_t block_duration_ms = 2 * 3600 * 1000;
+  uint64_t max_head_samples = 200000000;
+  int64_t retention_ms = 15LL * 86400 * 1000;
+  uint64_t retention_bytes = 0;  ///< 0: no size limit
+  std::chrono::milliseconds compaction_interval{3600 * 1000};
+  /// How often to look for a window to cut; at most a minute.
+  std::chrono::milliseconds check_interval{60 * 1000};
+  /// Shared with the rest of the process; must outlive the actor.
+  metrics* stats = nullptr;
+};
+
+struct compactor_state {
+  compactor_options opts;
+  std::vector<head_block_actor> shards;
+  wal_writer_actor wal;
+  std::shared_ptr<storage::block_set> blocks;
+  bool busy = false;
+  uint64_t blocks_written = 0;  ///< in the running round
+  /// The head was truncated below this in the running round: the WAL
+  /// checkpoint is due (INT64_MIN: none).
+  int64_t checkpoint_from = INT64_MIN;
+  std::vector<caf::typed_response_promise<uint64_t>> waiting;  ///< compact_now answered when the round ends
+  std::chrono::steady_clock::time_point last_maintenance{};
+  static inline const char* name = "compactor";
+};
+
+compactor_actor::behavior_type compactor(compactor_actor::stateful_pointer<compactor_state> self,
+                                         std::vector<head_block_actor> shards, wal_writer_actor wal,
+                                         std::shared_ptr<storage::block_set> blocks, compactor_options opts);
+
+/// `<data_dir>/blocks`.
+std::string blocks_dir(const std::string& data_dir);
+
+}  // namespace nl::actors
