@@ -143,7 +143,9 @@ void write_and_truncate(self_ptr self, int64_t a, int64_t b, std::vector<select_
     auto w = storage::block_writer::create(dir, storage::make_ulid(), a, b);
     status st = w ? status::ok() : w.error();
     for (size_t i = 0; st && i < series.size(); ++i) {
-      st = (*w)->add_series(std::move(series[i].labels), series[i].chunks);
+      // Out-of-order samples come as chunks overlapping the in-order ones.
+      auto chunks = storage::merge_chunks({std::move(series[i].chunks)});
+      st = chunks ? (*w)->add_series(std::move(series[i].labels), *chunks) : chunks.error();
       series[i].chunks.clear();  // let the head's memory go as we write
     }
     storage::result<storage::block_meta> meta = st ? (*w)->finish() : storage::result<storage::block_meta>{st};
@@ -164,10 +166,16 @@ void write_and_truncate(self_ptr self, int64_t a, int64_t b, std::vector<select_
              + std::to_string(meta->num_series) + " series, " + std::to_string(meta->num_samples) + " samples, "
              + std::to_string(meta->chunks_bytes + meta->index_bytes) + " bytes in " + seconds_since(start));
   }
-  ask_shards<uint64_t>(
+  ask_shards<shard_stats>(
     self,
-    [self, b](std::vector<uint64_t>&) {
-      self->state.checkpoint_from = b;
+    [self, b](std::vector<shard_stats>& after) {
+      // Out-of-order samples older than the cut may still be in the head:
+      // the checkpoint keeps what the head holds.
+      int64_t from = b;
+      for (const auto& st : after)
+        from = std::min(from, st.min_time);
+      auto& s = self->state;
+      s.checkpoint_from = s.checkpoint_from == INT64_MIN ? from : std::min(s.checkpoint_from, from);
       round(self);
     },
     [self](const caf::error& err) { round_failed(self, "head truncation: " + to_string(err)); }, truncate_atom_v,

@@ -29,6 +29,15 @@ void note_error(append_result& res, const std::string& what, const storage::head
     res.errors.push_back(what + " for series " + h.labels_of(slot).to_string());
 }
 
+shard_stats stats_of(const storage::head& h) {
+  shard_stats st;
+  st.num_series = h.num_series();
+  st.num_samples = h.stats().samples;
+  st.min_time = h.min_time();
+  st.max_time = h.max_time();
+  return st;
+}
+
 // Merges per-selector answers: sorted, distinct.
 template <class T>
 void sort_unique(std::vector<T>& xs) {
@@ -129,6 +138,26 @@ void watchdog(self_ptr self) {
     arm_watchdog(self, s.waiting.front()->sent + s.opts.wal_timeout - now);
 }
 
+// Samples of one series out of order within one request are stored in
+// time order (Prometheus 2.42 drops all but the in-order ones): sorts
+// [begin, end) of the batch by time, stably, so a repeated timestamp keeps
+// its order (the first is stored, a different value after it is refused
+// as a duplicate).
+void sort_by_time(append_batch& b, size_t begin, size_t end) {
+  auto ts = b.timestamps.begin();
+  if (std::is_sorted(ts + static_cast<std::ptrdiff_t>(begin), ts + static_cast<std::ptrdiff_t>(end)))
+    return;
+  std::vector<std::pair<int64_t, uint64_t>> xs;
+  xs.reserve(end - begin);
+  for (size_t j = begin; j < end; ++j)
+    xs.emplace_back(b.timestamps[j], b.value_bits[j]);
+  std::stable_sort(xs.begin(), xs.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  for (size_t j = begin; j < end; ++j) {
+    b.timestamps[j] = xs[j - begin].first;
+    b.value_bits[j] = xs[j - begin].second;
+  }
+}
+
 caf::result<append_result> append(self_ptr self, append_batch& batch) {
   auto& s = self->state;
   auto& head = *s.head;
@@ -166,6 +195,7 @@ caf::result<append_result> append(self_ptr self, append_batch& batch) {
       begin = end;
       continue;
     }
+    sort_by_time(batch, begin, end);
     if (slot->created()) {
       storage::append_series_entry(series_rec, slot->ref(), batch.key(i));
       if (m)
@@ -279,15 +309,20 @@ head_block_actor::behavior_type head_block(self_ptr self, std::shared_ptr<storag
     [=](cut_atom, int64_t mint, int64_t maxt) {
       auto& h = *self->state.head;
       h.raise_min_valid_time(maxt + 1);
+      // Out-of-order samples stored from now on may fall into the window
+      // too: the truncation after this cut must keep them.
+      self->state.cut_ooo_sequence = h.ooo_sequence();
       return to_select_result(h.select({}, mint, maxt));
     },
     [=](truncate_atom, int64_t t) {
-      auto removed = self->state.head->truncate(t);
+      auto& h = *self->state.head;
+      auto removed = h.truncate(t, self->state.cut_ooo_sequence);
       if (auto* m = self->state.opts.stats)
         m->head_series.fetch_sub(static_cast<int64_t>(removed), std::memory_order_relaxed);
-      return static_cast<uint64_t>(removed);
+      return stats_of(h);
     },
     [=](series_records_atom) { return series_records{self->state.head->series_records()}; },
+    [=](cardinality_atom) { return self->state.head->cardinality(); },
     [=](series_atom, const meta_query& q) {
       return per_selector<series_list>(q, [&](const storage::matcher_list& ms, auto& items) {
         auto xs = self->state.head->series(ms, q.mint, q.maxt);
@@ -306,15 +341,7 @@ head_block_actor::behavior_type head_block(self_ptr self, std::shared_ptr<storag
         items.insert(items.end(), xs.begin(), xs.end());
       });
     },
-    [=](stats_atom) {
-      auto& h = *self->state.head;
-      shard_stats st;
-      st.num_series = h.num_series();
-      st.num_samples = h.stats().samples_appended;
-      st.min_time = h.min_time();
-      st.max_time = h.max_time();
-      return st;
-    },
+    [=](stats_atom) { return stats_of(*self->state.head); },
   };
 }
 

@@ -35,8 +35,11 @@ namespace nl::actors {
 ///   answered like select (every chunk lies inside: chunks never span a
 ///   block boundary).
 /// truncate(t): the block holding everything before t is durable: drop
-///   it from the head; replies the number of series removed.
+///   it from the head (out-of-order samples only if the last cut took
+///   them); replies the shard's stats afterwards.
 /// series_records: the series held now, for a WAL checkpoint.
+/// cardinality: counts and the whole label index of the shard, for
+///   /api/v1/status/tsdb (storage::head::cardinality).
 /// wal_watchdog: the shard's own timer (fails WAL writes older than
 ///   wal_timeout).
 using head_block_actor = caf::typed_actor<
@@ -47,8 +50,9 @@ using head_block_actor = caf::typed_actor<
   caf::replies_to<label_values_atom, meta_query>::with<string_list>,
   caf::replies_to<stats_atom>::with<shard_stats>,
   caf::replies_to<cut_atom, int64_t, int64_t>::with<select_result>,
-  caf::replies_to<truncate_atom, int64_t>::with<uint64_t>,
+  caf::replies_to<truncate_atom, int64_t>::with<shard_stats>,
   caf::replies_to<series_records_atom>::with<series_records>,
+  caf::replies_to<cardinality_atom>::with<storage::head_cardinality>,
   caf::reacts_to<wal_watchdog_atom>>;
 
 struct head_block_options {
@@ -84,6 +88,8 @@ struct head_block_state {
   /// of CAF's clock thread, ~4% of the CPU under remote-write load.
   std::deque<std::shared_ptr<wal_wait>> waiting;
   bool watchdog_armed = false;
+  /// head::ooo_sequence() when the compactor last cut.
+  uint64_t cut_ooo_sequence = 0;
   static inline const char* name = "head_block";
 };
 

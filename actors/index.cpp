@@ -206,6 +206,66 @@ index_actor::behavior_type block_reader(index_actor::pointer self,
       }
       return to_select_result(storage::merge_series(std::move(parts)));
     },
+    [=](tsdb_status_atom, uint64_t) -> caf::result<storage::tsdb_status> {
+      // Never sent here: the status covers the head only.
+      self->quit();
+      return caf::make_error(caf::sec::unexpected_message, "block reader: no TSDB status");
+    },
+  };
+}
+
+// /api/v1/status/tsdb on a short-lived worker: it gathers every shard's
+// cardinality and merges them, so the index stays free for other requests
+// while a large head's label index is merged. The parts are whole label
+// indexes: they are dropped as soon as the answer is out.
+using status_worker_actor =
+  caf::typed_actor<caf::replies_to<tsdb_status_atom, uint64_t>::with<storage::tsdb_status>>;
+
+status_worker_actor::behavior_type status_worker(status_worker_actor::pointer self,
+                                                 std::vector<head_block_actor> shards) {
+  return {
+    [=](tsdb_status_atom, uint64_t limit) -> caf::result<storage::tsdb_status> {
+      struct state {
+        caf::typed_response_promise<storage::tsdb_status> rp;
+        std::vector<storage::head_cardinality> parts;
+        size_t waiting = 0;
+        bool failed = false;
+      };
+      size_t k = limit == 0 ? storage::tsdb_status_default_limit
+                            : static_cast<size_t>(std::min<uint64_t>(limit, storage::tsdb_status_max_limit));
+      if (shards.empty()) {
+        self->quit();
+        return storage::merge_head_cardinality({}, k);
+      }
+      auto g = std::make_shared<state>();
+      g->rp = self->make_response_promise<storage::tsdb_status>();
+      g->waiting = shards.size();
+      g->parts.reserve(shards.size());
+      for (auto& shard : shards) {
+        // No timeout, as in fan_out: a shard always answers.
+        self->request(shard, caf::infinite, cardinality_atom_v)
+          .then(
+            [self, g, k](storage::head_cardinality& part) {
+              if (g->failed)
+                return;
+              g->parts.push_back(std::move(part));
+              if (--g->waiting == 0) {
+                g->rp.deliver(storage::merge_head_cardinality(g->parts, k));
+                g->parts.clear();
+                self->quit();
+              }
+            },
+            [self, g](caf::error& err) {
+              if (g->failed)
+                return;
+              g->failed = true;
+              g->parts.clear();
+              g->rp.deliver(std::move(err));
+              self->quit();
+            });
+      }
+      return g->rp;
+    },
   };
 }
 
@@ -233,6 +293,10 @@ index_actor::behavior_type series_index(self_ptr self, std::vector<head_block_ac
     },
     [=](select_atom a, const select_request& r) {
       return fan_out<select_result>(self, merge_selects, blocks_for(self, r.mint, r.maxt), a, r);
+    },
+    [=](tsdb_status_atom a, uint64_t limit) {
+      auto worker = self->spawn(status_worker, self->state.shards);
+      return self->delegate(worker, a, limit);
     },
   };
 }

@@ -19,11 +19,15 @@ namespace nl::actors {
 ///   distinct, cut to `limit` (truncated=true then).
 /// select: every shard's and block's matching series, sorted by labels; a
 ///   series found in several places has its chunks joined in time order.
+/// tsdb_status(limit): /api/v1/status/tsdb over the head (every shard's
+///   cardinality merged, top-`limit` lists; 0 = Prometheus' 10). Like
+///   Prometheus, persistent blocks are not counted.
 using index_actor = caf::typed_actor<
   caf::replies_to<series_atom, meta_query>::with<series_list>,
   caf::replies_to<label_names_atom, meta_query>::with<string_list>,
   caf::replies_to<label_values_atom, meta_query>::with<string_list>,
-  caf::replies_to<select_atom, select_request>::with<select_result>>;
+  caf::replies_to<select_atom, select_request>::with<select_result>,
+  caf::replies_to<tsdb_status_atom, uint64_t>::with<storage::tsdb_status>>;
 
 struct index_state {
   std::vector<head_block_actor> shards;

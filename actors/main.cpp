@@ -107,7 +107,8 @@ size_t cores() {
 
 int run(const settings& cfg, bool wal_repair) {
   metrics stats;
-  frontend front{cfg, stats};
+  wal_replay_progress replay;  // /api/v1/status/walreplay, answered before ready
+  frontend front{cfg, stats, &replay};
   auto [host, port] = split_host_port(cfg.server.http_addr, "server.http_addr");
   protocol::http_server_options ho;
   ho.host = host;
@@ -167,7 +168,7 @@ int run(const settings& cfg, bool wal_repair) {
   }
 
   size_t shards = cfg.storage.head_shards ? cfg.storage.head_shards : cores();
-  auto opened = open_storage(cfg, shards, wal_repair);
+  auto opened = open_storage(cfg, shards, wal_repair, &replay);
   if (!opened) {
     log_error("storage: " + opened.error().message());
     http.stop();

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "storage/label_key.hpp"
+#include "storage/label_stats.hpp"
 #include "storage/labels.hpp"
 #include "storage/wal_records.hpp"
 #include "storage/xor_chunk.hpp"
@@ -148,7 +149,7 @@ struct select_result {
 /// Head statistics of one shard (or their sum).
 struct shard_stats {
   uint64_t num_series = 0;
-  uint64_t num_samples = 0;
+  uint64_t num_samples = 0;      ///< in memory now
   int64_t min_time = INT64_MAX;  ///< INT64_MAX when empty
   int64_t max_time = INT64_MIN;  ///< INT64_MIN when empty
 };
@@ -295,6 +296,27 @@ typename Inspector::result_type inspect(Inspector& f, label& x) {
   return f(caf::meta::type_name("nl::label"), x.name, x.value);
 }
 
+// /api/v1/status/tsdb (storage/label_stats.hpp).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, label_value_counts& x) {
+  return f(caf::meta::type_name("nl::label_value_counts"), x.name, x.values, x.series);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, head_cardinality& x) {
+  return f(caf::meta::type_name("nl::head_cardinality"), x.num_series, x.num_chunks, x.min_time,
+           x.max_time, x.labels);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cardinality_stat& x) {
+  return f(caf::meta::type_name("nl::cardinality_stat"), x.name, x.value);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tsdb_status& x) {
+  return f(caf::meta::type_name("nl::tsdb_status"), x.num_series, x.num_label_pairs, x.chunk_count,
+           x.min_time, x.max_time, x.series_count_by_metric_name, x.label_value_count_by_label_name,
+           x.memory_in_bytes_by_label_name, x.series_count_by_label_value_pair);
+}
+
 /// Saving copies the pairs out; loading re-canonicalises them, so bytes from
 /// another node cannot break label_set's invariants (sorted, unique, no
 /// empty values).
@@ -360,6 +382,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::query_cancel))
   CAF_ADD_TYPE_ID(nightlight, (nl::storage::series_record))
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::series_records))
+  // /api/v1/status/tsdb: index -> shards (cardinality), frontend -> index.
+  CAF_ADD_ATOM(nightlight, nl::actors, cardinality_atom, "nl_card")
+  CAF_ADD_ATOM(nightlight, nl::actors, tsdb_status_atom, "nl_tsdbst")
+  CAF_ADD_TYPE_ID(nightlight, (nl::storage::head_cardinality))
+  CAF_ADD_TYPE_ID(nightlight, (nl::storage::tsdb_status))
 CAF_END_TYPE_ID_BLOCK(nightlight)
 
 namespace nl::actors {

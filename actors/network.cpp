@@ -90,9 +90,9 @@ struct write_job : reply_once {
 
 struct meta_job : reply_once {
   meta_job() : reply_once("request", true) {}
-  enum kind_type { series = 0, labels = 1, values = 2 };
+  enum kind_type { series = 0, labels = 1, values = 2, tsdb_status = 3 };
   int kind = series;
-  meta_query query;
+  meta_query query;  ///< for tsdb_status only `limit` (validated, >= 1)
 };
 
 /// A query on its way to the planner; answered exactly once, by the
@@ -219,7 +219,8 @@ void split_by_shard(const protocol::write_batch& wb, size_t nshards, std::vector
 
 }  // namespace
 
-frontend::frontend(const settings& cfg, metrics& m) : cfg_(cfg), m_(m) {
+frontend::frontend(const settings& cfg, metrics& m, const wal_replay_progress* replay)
+  : cfg_(cfg), m_(m), replay_(replay) {
 }
 
 void frontend::attach(network_actor net, size_t num_shards) {
@@ -269,6 +270,10 @@ std::string frontend::handler_name(const std::string& method, const std::string&
       return "/api/v1/label/:name/values";
     case protocol::endpoint::buildinfo:
       return "/api/v1/status/buildinfo";
+    case protocol::endpoint::tsdb_status:
+      return "/api/v1/status/tsdb";
+    case protocol::endpoint::walreplay:
+      return "/api/v1/status/walreplay";
     case protocol::endpoint::rules:
       return "/api/v1/rules";
     case protocol::endpoint::alerts:
@@ -321,6 +326,14 @@ void frontend::handle(http_request&& req, http_reply reply) {
     }
     case endpoint::buildinfo:
       return out(json_success(buildinfo_json()));
+    case endpoint::walreplay: {
+      // Served while the WAL is replayed (not ready), as Prometheus does:
+      // it is how a client follows the replay.
+      auto p = replay_ ? replay_->get() : wal_replay_progress::snapshot{};
+      std::string d;
+      protocol::append_wal_replay_status(d, p.min, p.max, p.current);
+      return out(json_success(std::move(d)));
+    }
     case endpoint::rules:
       return out(json_success(R"({"groups":[]})"));
     case endpoint::alerts:
@@ -351,6 +364,8 @@ void frontend::handle(http_request&& req, http_reply reply) {
       return handle_meta(meta_job::labels, {}, std::move(req), std::move(out));
     case endpoint::label_values:
       return handle_meta(meta_job::values, std::move(rt.param), std::move(req), std::move(out));
+    case endpoint::tsdb_status:
+      return handle_tsdb_status(std::move(req), std::move(out));
     default:
       return out(text(500, "unrouted endpoint\n"));
   }
@@ -609,6 +624,44 @@ void frontend::handle_meta(int kind, std::string label_name, http_request&& req,
   caf::anon_send(net, std::move(job));
 }
 
+namespace {
+
+// `limit` of /api/v1/status/tsdb as Prometheus 3.x checks it (2.42 has no
+// parameter and always answers 10): strconv.Atoi, 1..10000, default 10.
+storage::result<uint64_t> tsdb_status_limit(std::string_view v) {
+  if (v.empty())
+    return uint64_t{storage::tsdb_status_default_limit};
+  auto n = protocol::parse_limit(v);  // Atoi's syntax; refuses negatives
+  if (!n || *n < 1)
+    return storage::status::invalid_argument("limit must be a positive number");
+  if (static_cast<uint64_t>(*n) > storage::tsdb_status_max_limit)
+    return storage::status::invalid_argument("limit must not exceed "
+                                             + std::to_string(storage::tsdb_status_max_limit));
+  return static_cast<uint64_t>(*n);
+}
+
+}  // namespace
+
+void frontend::handle_tsdb_status(http_request&& req, http_reply reply) {
+  using protocol::api_error;
+  auto f = request_form(req);
+  if (!f.error().empty())
+    return reply(json_error(api_error::bad_data, f.error()));
+  auto limit = tsdb_status_limit(f.value("limit"));
+  if (!limit)
+    return reply(json_error(api_error::bad_data, limit.error().message()));
+  auto job = std::make_shared<meta_job>();
+  job->kind = meta_job::tsdb_status;
+  job->query.limit = *limit;
+  job->reply = std::move(reply);
+  network_actor net;
+  {
+    std::lock_guard<std::mutex> g{net_mtx_};
+    net = net_;
+  }
+  caf::anon_send(net, std::move(job));
+}
+
 network_actor::behavior_type network(network_actor::stateful_pointer<network_state> self,
                                      std::vector<head_block_actor> shards, index_actor idx,
                                      query_planner_actor planner, std::chrono::milliseconds timeout) {
@@ -667,6 +720,17 @@ network_actor::behavior_type network(network_actor::stateful_pointer<network_sta
     [=](meta_job_ptr& job) {
       auto& st = self->state;
       auto fail = [self, job](caf::error& err) { job->answer(unavailable(self->system().render(err))); };
+      if (job->kind == meta_job::tsdb_status) {
+        self->request(st.idx, st.timeout, tsdb_status_atom_v, job->query.limit)
+          .then(
+            [job](storage::tsdb_status& s) {
+              std::string d;
+              protocol::append_tsdb_status(d, s);
+              job->answer(json_success(std::move(d)));
+            },
+            fail);
+        return;
+      }
       if (job->kind == meta_job::series) {
         self->request(st.idx, st.timeout, series_atom_v, job->query)
           .then(

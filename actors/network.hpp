@@ -28,6 +28,7 @@
 
 namespace nl::actors {
 
+class wal_replay_progress;
 struct write_job;
 struct meta_job;
 struct query_http_job;
@@ -51,8 +52,10 @@ using network_actor = caf::typed_actor<caf::reacts_to<write_job_ptr>, caf::react
 class frontend {
  public:
   /// `cfg` and `m` must outlive the frontend; the frontend must outlive the
-  /// HTTP server and the actor system (jobs point back to it).
-  frontend(const settings& cfg, metrics& m);
+  /// HTTP server and the actor system (jobs point back to it). `replay`
+  /// (may be null: all zeros) is what /api/v1/status/walreplay reports,
+  /// also before the storage is attached; it must outlive the frontend.
+  frontend(const settings& cfg, metrics& m, const wal_replay_progress* replay = nullptr);
 
   /// The HTTP handler: install with
   /// `http_server{opts, [&fe](auto&& rq, auto rp) { fe.handle(std::move(rq), std::move(rp)); }}`.
@@ -88,12 +91,14 @@ class frontend {
   void handle_query(bool range, protocol::http_request&& req, protocol::http_reply reply);
   void handle_format_query(protocol::http_request&& req, protocol::http_reply reply);
   void handle_meta(int kind, std::string label_name, protocol::http_request&& req, protocol::http_reply reply);
+  void handle_tsdb_status(protocol::http_request&& req, protocol::http_reply reply);
   /// The overload answer (503 or server.overload_status, with Retry-After),
   /// counted in /metrics.
   protocol::http_response overloaded(const std::string& why);
 
   const settings& cfg_;
   metrics& m_;
+  const wal_replay_progress* replay_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> writes_closed_{false};
   std::atomic<int64_t> writes_in_flight_{0};

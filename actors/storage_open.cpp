@@ -183,18 +183,30 @@ status check_first_segment_after(const std::string& wal_dir, uint64_t n, bool re
 // Replays the WAL: the newest checkpoint, if any, then the segments after
 // it. Leftovers of an interrupted checkpoint are removed first, so nothing
 // is read twice.
-status replay(const std::string& wal_dir, bool repair, opened_storage& out) {
+status replay(const std::string& wal_dir, bool repair, opened_storage& out, wal_replay_progress* progress) {
   if (auto st = storage::remove_obsolete_wal_files(wal_dir); !st)
     return st;
   auto checkpoint = storage::latest_wal_checkpoint(wal_dir);
   if (!checkpoint)
     return checkpoint.error();
+  if (progress) {
+    // From the checkpoint (or first segment) to the segment the writer
+    // will open: one past every segment and checkpoint (wal_segment_writer).
+    auto segments = storage::list_wal_segments(wal_dir);
+    if (!segments)
+      return segments.error();
+    uint64_t newest = std::max(segments->empty() ? 0 : segments->back(), checkpoint->value_or(0));
+    uint64_t first = *checkpoint ? **checkpoint : segments->empty() ? newest + 1 : segments->front();
+    progress->start(static_cast<int64_t>(first), static_cast<int64_t>(newest + 1));
+  }
   auto started = std::chrono::steady_clock::now();
   record_applier apply{out};
   uint64_t first_segment = 0;
   if (*checkpoint) {
     if (auto st = replay_checkpoint(wal_dir, **checkpoint, apply, out); !st)
       return st;
+    if (progress)
+      progress->read(static_cast<int64_t>(**checkpoint));
     if (auto st = check_first_segment_after(wal_dir, **checkpoint, repair); !st)
       return st;
     first_segment = **checkpoint + 1;
@@ -208,6 +220,8 @@ status replay(const std::string& wal_dir, bool repair, opened_storage& out) {
   while (r.next()) {
     auto seg = r.position().segment;
     if (seg != current_segment) {
+      if (progress && current_segment != 0)
+        progress->read(static_cast<int64_t>(current_segment));  // read to its end
       current_segment = seg;
       where = "WAL segment " + storage::wal_segment_name(seg);
       log_info("wal: replaying segment " + storage::wal_segment_name(seg));
@@ -215,6 +229,8 @@ status replay(const std::string& wal_dir, bool repair, opened_storage& out) {
     if (auto st = apply.apply(r.record(), where, r.position().offset); !st)
       return st;
   }
+  if (progress && current_segment != 0)
+    progress->read(static_cast<int64_t>(current_segment));
   const auto& sum = r.summary();
   using outcome = storage::wal_replay_result::outcome;
   if (apply.unknown_refs() > 0)
@@ -257,7 +273,8 @@ status replay(const std::string& wal_dir, bool repair, opened_storage& out) {
 
 }  // namespace
 
-storage::result<opened_storage> open_storage(const settings& cfg, size_t num_shards, bool repair) {
+storage::result<opened_storage> open_storage(const settings& cfg, size_t num_shards, bool repair,
+                                             wal_replay_progress* progress) {
   opened_storage out;
   const auto& dir = cfg.storage.data_dir;
   if (auto st = make_dir(dir); !st)
@@ -290,6 +307,7 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
     ho.out_of_bounds_window_ms = cfg.storage.out_of_bounds_window_ms;
     // Chunks never span a block boundary, so a cut takes whole chunks.
     ho.chunk_range_ms = cfg.storage.effective_block_duration_ms();
+    ho.ooo_window_ms = cfg.storage.out_of_order_window_ms;
     auto h = std::make_shared<storage::head>(ho);
     if (floor != INT64_MIN)
       h->raise_min_valid_time(floor);
@@ -297,7 +315,7 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
   }
   auto wal_dir = dir + "/wal";
   if (dir_exists(wal_dir)) {
-    if (auto st = replay(wal_dir, repair, out); !st) {
+    if (auto st = replay(wal_dir, repair, out, progress); !st) {
       ::close(out.lock_fd);
       return st;
     }
@@ -310,6 +328,8 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
     return w.error();
   }
   out.wal = std::shared_ptr<storage::wal_segment_writer>(std::move(*w));
+  if (progress)
+    progress->finish(static_cast<int64_t>(out.wal->position().segment));
   log_info("wal: writing segment " + storage::wal_segment_name(out.wal->position().segment) + " in " + wal_dir);
   return out;
 }

@@ -65,9 +65,11 @@ bool newest_sample_at_or_before(const query_context::selected& d, const series& 
   int64_t t = last.max_time();
   if (t > ref || t < d.mint || t > d.maxt)
     return false;
-  // decode_chunks drops a sample not after the previous chunk's newest.
-  if (s.chunks.size() > 1 && s.chunks[s.chunks.size() - 2]->max_time() >= t)
-    return false;
+  // Chunks may overlap (out-of-order data, overlapping blocks): the last
+  // one holds the newest sample only if every other one ends before it.
+  for (size_t i = 0; i + 1 < s.chunks.size(); ++i)
+    if (s.chunks[i]->max_time() >= t)
+      return false;
   buf.assign(1, storage::sample{t, last.last_value()});
   return true;
 }

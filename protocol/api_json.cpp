@@ -304,4 +304,53 @@ void append_metadata(std::string& out,
   out += '}';
 }
 
+namespace {
+
+void append_stat_list(std::string& out, const char* key, const std::vector<storage::cardinality_stat>& xs) {
+  out += ",\"";
+  out += key;
+  out += "\":[";
+  for (size_t i = 0; i < xs.size(); ++i) {
+    if (i > 0)
+      out += ',';
+    out += R"({"name":)";
+    append_json_string(out, xs[i].name);
+    out += R"(,"value":)";
+    append_int(out, xs[i].value);
+    out += '}';
+  }
+  out += ']';
+}
+
+}  // namespace
+
+void append_tsdb_status(std::string& out, const storage::tsdb_status& s) {
+  out += R"({"headStats":{"numSeries":)";
+  append_int(out, s.num_series);
+  out += R"(,"numLabelPairs":)";
+  append_int(out, s.num_label_pairs);
+  out += R"(,"chunkCount":)";
+  append_int(out, s.chunk_count);
+  out += R"(,"minTime":)";
+  out += std::to_string(s.min_time);
+  out += R"(,"maxTime":)";
+  out += std::to_string(s.max_time);
+  out += '}';
+  append_stat_list(out, "seriesCountByMetricName", s.series_count_by_metric_name);
+  append_stat_list(out, "labelValueCountByLabelName", s.label_value_count_by_label_name);
+  append_stat_list(out, "memoryInBytesByLabelName", s.memory_in_bytes_by_label_name);
+  append_stat_list(out, "seriesCountByLabelValuePair", s.series_count_by_label_value_pair);
+  out += '}';
+}
+
+void append_wal_replay_status(std::string& out, int64_t min, int64_t max, int64_t current) {
+  out += R"({"min":)";
+  out += std::to_string(min);
+  out += R"(,"max":)";
+  out += std::to_string(max);
+  out += R"(,"current":)";
+  out += std::to_string(current);
+  out += '}';
+}
+
 }  // namespace nl::protocol

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "protocol/remote_write.hpp"
+#include "storage/label_stats.hpp"
 #include "storage/labels.hpp"
 #include "storage/sample.hpp"
 
@@ -99,5 +100,16 @@ void append_string_result(std::string& out, int64_t t_ms, std::string_view s);
 /// with family names sorted; each list as given (the caller de-duplicates).
 void append_metadata(std::string& out,
                      const std::map<std::string, std::vector<metadata_entry>>& by_family);
+
+/// /api/v1/status/tsdb data, Prometheus 2.42's TSDBStatus field for field:
+/// {"headStats":{"numSeries":N,"numLabelPairs":N,"chunkCount":N,
+/// "minTime":ms,"maxTime":ms},"seriesCountByMetricName":[{"name":"…",
+/// "value":N},…],"labelValueCountByLabelName":[…],
+/// "memoryInBytesByLabelName":[…],"seriesCountByLabelValuePair":[…]}.
+/// Lists in the order given; an empty one is [].
+void append_tsdb_status(std::string& out, const storage::tsdb_status& s);
+
+/// /api/v1/status/walreplay data: {"min":N,"max":N,"current":N}.
+void append_wal_replay_status(std::string& out, int64_t min, int64_t max, int64_t current);
 
 }  // namespace nl::protocol

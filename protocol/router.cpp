@@ -18,7 +18,7 @@ struct fixed_route {
 
 // GET-only endpoints in Prometheus (rules, alerts, status) also answer 405
 // to POST; reads that Grafana may POST accept both.
-constexpr std::array<fixed_route, 13> fixed_routes{{
+constexpr std::array<fixed_route, 15> fixed_routes{{
   {"/api/v1/write", endpoint::write, false, true, false},
   {"/api/v1/query", endpoint::query, true, true, false},
   {"/api/v1/query_range", endpoint::query_range, true, true, false},
@@ -27,6 +27,8 @@ constexpr std::array<fixed_route, 13> fixed_routes{{
   {"/api/v1/series", endpoint::series, true, true, false},
   {"/api/v1/labels", endpoint::labels, true, true, false},
   {"/api/v1/status/buildinfo", endpoint::buildinfo, true, false, false},
+  {"/api/v1/status/tsdb", endpoint::tsdb_status, true, false, false},
+  {"/api/v1/status/walreplay", endpoint::walreplay, true, false, false},
   {"/api/v1/rules", endpoint::rules, true, false, false},
   {"/api/v1/alerts", endpoint::alerts, true, false, false},
   {"/metrics", endpoint::metrics, true, false, false},

@@ -17,6 +17,8 @@ enum class endpoint {
   labels,            ///< GET|POST /api/v1/labels
   label_values,      ///< GET|POST /api/v1/label/<name>/values
   buildinfo,         ///< GET /api/v1/status/buildinfo
+  tsdb_status,       ///< GET /api/v1/status/tsdb
+  walreplay,         ///< GET /api/v1/status/walreplay
   rules,             ///< GET /api/v1/rules
   alerts,            ///< GET /api/v1/alerts
   metrics,           ///< GET /metrics

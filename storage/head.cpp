@@ -148,10 +148,40 @@ int64_t head::min_valid_time() const {
 
 void head::observe_time(int64_t t) { seen_max_t_ = std::max(seen_max_t_, t); }
 
+bool head::ooo_acceptable(int64_t t) const {
+  if (opts_.ooo_window_ms <= 0 || seen_max_t_ == std::numeric_limits<int64_t>::min())
+    return false;
+  return seen_max_t_ - t <= opts_.ooo_window_ms;  // t <= seen_max_t_ here
+}
+
+bool head::goes_out_of_order(const mem_series& s, int64_t t) const {
+  return t < min_valid_time() || (!s.open.empty() && t < s.open.max_time());
+}
+
+const std::vector<head::ooo_sample>* head::ooo_of(const mem_series& s) const {
+  if (ooo_.empty())
+    return nullptr;
+  auto it = ooo_.find(s.ref);
+  return it == ooo_.end() ? nullptr : &it->second;
+}
+
+status head::check_ooo(const mem_series& s, int64_t t, double v) const {
+  const auto* xs = ooo_of(s);
+  if (!xs)
+    return status::ok();
+  auto it = std::lower_bound(xs->begin(), xs->end(), t, [](const ooo_sample& x, int64_t y) { return x.t < y; });
+  if (it != xs->end() && it->t == t && it->bits != float_bits(v))
+    return status::duplicate_sample("duplicate sample for timestamp");
+  return status::ok();
+}
+
 status head::check(const mem_series& s, int64_t t, double v) const {
   // Same order as Prometheus: the head-wide bound first, then the series.
-  if (t < min_valid_time())
+  if (t < min_valid_time()) {
+    if (ooo_acceptable(t))
+      return check_ooo(s, t, v);
     return status::out_of_bounds("out of bounds");
+  }
   if (s.open.empty() || t > s.open.max_time())
     return status::ok();
   if (t == s.open.max_time()) {
@@ -159,7 +189,26 @@ status head::check(const mem_series& s, int64_t t, double v) const {
       return status::duplicate_sample("duplicate sample for timestamp");
     return status::ok();
   }
+  if (ooo_acceptable(t))
+    return check_ooo(s, t, v);
   return status::out_of_order("out of order sample");
+}
+
+status head::append_ooo(mem_series& s, int64_t t, double v) {
+  auto& xs = ooo_[s.ref];
+  auto it = std::lower_bound(xs.begin(), xs.end(), t, [](const ooo_sample& x, int64_t y) { return x.t < y; });
+  if (it != xs.end() && it->t == t) {
+    ++stats_.duplicates_ignored;  // identical: check_ooo refused the rest
+    return status::ok();
+  }
+  xs.insert(it, ooo_sample{t, float_bits(v), ++ooo_seq_});
+  ++stats_.ooo_appended;
+  ++stats_.samples_appended;
+  ++stats_.samples;
+  ++stats_.ooo_samples;
+  min_t_ = std::min(min_t_, t);
+  max_t_ = std::max(max_t_, t);
+  return status::ok();
 }
 
 status head::appendable(uint64_t ref, int64_t t, double v) const {
@@ -193,6 +242,8 @@ status head::append_to(mem_series& s, int64_t t, double v) {
     }
     return st;
   }
+  if (goes_out_of_order(s, t))
+    return append_ooo(s, t, v);
   if (!s.open.empty()) {
     if (t == s.open.max_time()) {
       ++stats_.duplicates_ignored;
@@ -209,6 +260,7 @@ status head::append_to(mem_series& s, int64_t t, double v) {
     ++stats_.chunks_created;
   s.open.append(t, v);
   ++stats_.samples_appended;
+  ++stats_.samples;
   min_t_ = std::min(min_t_, t);
   max_t_ = std::max(max_t_, t);
   seen_max_t_ = std::max(seen_max_t_, t);
@@ -220,8 +272,17 @@ status head::stage(series_slot& slot, int64_t t, double v) {
   // The newest staged sample plays the part of the open chunk's last one;
   // an identical retry of it is accepted like a head duplicate.
   if (s.staged > 0) {
-    if (t < s.staged_t)
-      return status::out_of_order("out of order sample");
+    if (t < s.staged_t) {
+      // Behind a staged sample: it will be appended after it, so it goes
+      // out of order (or is refused).
+      if (!ooo_acceptable(t))
+        return t < min_valid_time() ? status::out_of_bounds("out of bounds")
+                                    : status::out_of_order("out of order sample");
+      if (auto st = check_ooo(s, t, v); !st)
+        return st;
+      ++s.staged;
+      return status::ok();
+    }
     if (t == s.staged_t) {
       if (float_bits(v) != s.staged_bits)
         return status::duplicate_sample("duplicate sample for timestamp");
@@ -231,8 +292,10 @@ status head::stage(series_slot& slot, int64_t t, double v) {
   }
   if (auto st = check(s, t, v); !st)
     return st;
-  s.staged_t = t;  // t is newer than any staged sample here
-  s.staged_bits = float_bits(v);
+  if (!goes_out_of_order(s, t)) {
+    s.staged_t = t;  // t is newer than any staged sample here
+    s.staged_bits = float_bits(v);
+  }
   ++s.staged;
   return status::ok();
 }
@@ -262,8 +325,17 @@ head_stats head::stats() const {
   return out;
 }
 
-size_t head::truncate(int64_t mint) {
+size_t head::truncate(int64_t mint, uint64_t ooo_upto) {
   truncated_before_ = std::max(truncated_before_, mint);
+  for (auto it = ooo_.begin(); it != ooo_.end();) {
+    auto& xs = it->second;
+    auto gone = std::remove_if(xs.begin(), xs.end(),
+                               [&](const ooo_sample& x) { return x.t < mint && x.seq <= ooo_upto; });
+    stats_.ooo_samples -= static_cast<uint64_t>(xs.end() - gone);
+    stats_.samples -= static_cast<uint64_t>(xs.end() - gone);
+    xs.erase(gone, xs.end());
+    it = xs.empty() ? ooo_.erase(it) : std::next(it);
+  }
   std::vector<uint64_t> dead;
   for (auto& [ref, s] : series_) {
     auto keep = std::find_if(s.closed.begin(), s.closed.end(),
@@ -271,12 +343,13 @@ size_t head::truncate(int64_t mint) {
     for (auto it = s.closed.begin(); it != keep; ++it) {
       closed_bytes_ -= (*it)->bytes().size();
       --closed_chunks_;
+      stats_.samples -= (*it)->num_samples();
     }
     s.closed.erase(s.closed.begin(), keep);
-    // The open chunk holds the newest samples: when it is too old, so is
-    // everything else.
+    // The open chunk holds the newest in-order samples: when it is too
+    // old, so is every in-order chunk.
     // A series with staged samples is kept: its owner holds a series_slot.
-    if (s.staged == 0 && (s.open.empty() || s.open.max_time() < mint))
+    if (s.staged == 0 && (s.open.empty() || s.open.max_time() < mint) && ooo_.count(ref) == 0)
       dead.push_back(ref);
   }
   if (!dead.empty()) {
@@ -284,6 +357,7 @@ size_t head::truncate(int64_t mint) {
     removals.reserve(dead.size());
     for (uint64_t ref : dead) {
       auto& s = series_.at(ref);
+      stats_.samples -= s.open.num_samples();
       by_hash_.erase(hash_label_key(s.key()), &s);
       removals.push_back({ref, &s.labels});
     }
@@ -298,6 +372,10 @@ size_t head::truncate(int64_t mint) {
   }
   min_t_ = std::numeric_limits<int64_t>::max();
   max_t_ = std::numeric_limits<int64_t>::min();
+  for (const auto& [ref, xs] : ooo_) {
+    min_t_ = std::min(min_t_, xs.front().t);
+    max_t_ = std::max(max_t_, xs.back().t);
+  }
   for (const auto& [ref, s] : series_) {
     if (s.open.empty())
       continue;

@@ -16,6 +16,7 @@
 
 #include "storage/hash_slots.hpp"
 #include "storage/labels.hpp"
+#include "storage/label_stats.hpp"
 #include "storage/matcher.hpp"
 #include "storage/postings.hpp"
 #include "storage/sample.hpp"
@@ -40,13 +41,19 @@ struct head_options {
   /// Chunks never span a multiple of this (ms since epoch), so that a block
   /// of this length can take whole chunks. 0 disables.
   int64_t chunk_range_ms = 7200000;
+  /// Out-of-order window (Prometheus' out_of_order_time_window): a sample
+  /// older than its series' newest, or below min_valid_time(), is still
+  /// accepted when it is at most this much older than the newest sample
+  /// seen. 0 disables (Prometheus 2.42's default behaviour).
+  int64_t ooo_window_ms = 0;
 };
 
 struct head_stats {
   uint64_t series = 0;             ///< live series
   uint64_t series_created = 0;
   uint64_t series_removed = 0;     ///< by truncate()
-  uint64_t samples_appended = 0;
+  uint64_t samples_appended = 0;  ///< since start
+  uint64_t samples = 0;           ///< in memory now (after truncations)
   uint64_t duplicates_ignored = 0; ///< same t, same value bits: accepted no-ops
   uint64_t out_of_bounds = 0;      ///< rejected appends, by reason
   uint64_t out_of_order = 0;
@@ -54,6 +61,8 @@ struct head_stats {
   uint64_t chunks = 0;             ///< chunks in memory, open ones included
   uint64_t chunks_created = 0;     ///< chunks started so far
   uint64_t chunk_bytes = 0;        ///< encoded bytes of the chunks in memory
+  uint64_t ooo_appended = 0;       ///< samples accepted out of order
+  uint64_t ooo_samples = 0;        ///< out-of-order samples in memory
 };
 
 /// Single-threaded: one owner (a head shard actor) calls every member.
@@ -118,7 +127,10 @@ class head {
   // -- append --------------------------------------------------------------
 
   /// Whether append(ref, t, v) would succeed now, without changing
-  /// anything. Errors (messages as Prometheus 2.42):
+  /// anything. With an out-of-order window, a sample behind its series'
+  /// newest (or below min_valid_time()) but inside the window is accepted
+  /// and kept apart from the in-order chunks until a cut takes it. Errors
+  /// (messages as Prometheus 2.42):
   ///   out_of_bounds "out of bounds"       t below min_valid_time()
   ///   duplicate_sample "duplicate sample for timestamp"  same t, other bits
   ///   out_of_order "out of order sample"  t before the series' last sample
@@ -173,6 +185,8 @@ class head {
 
   /// Series matching `ms` (an empty list matches all) with a chunk
   /// overlapping [mint, maxt], sorted by labels, with only those chunks.
+  /// Out-of-order samples come as extra chunks that may overlap the others
+  /// (chunks are ordered by min_time; decode_chunks merges them).
   std::vector<series_snapshot> select(const matcher_list& ms, int64_t mint, int64_t maxt) const;
   /// Label sets of the series select() would return.
   std::vector<label_set> series(const matcher_list& ms, int64_t mint, int64_t maxt) const;
@@ -187,16 +201,36 @@ class head {
   int64_t max_time() const { return max_t_; }
   head_stats stats() const;
 
+  // -- status (/api/v1/status/tsdb; defined in head_read.cpp) ---------------
+
+  /// The counts and the whole label index (every name with its sorted
+  /// values and their series counts) for the TSDB status page; see
+  /// storage/label_stats.hpp. Costs a copy of every distinct label string.
+  head_cardinality cardinality() const;
+
   // -- garbage -------------------------------------------------------------
 
-  /// Drops chunks whose samples are all before `mint` and series left
-  /// without chunks (or that never got a sample); raises min_valid_time()
-  /// to at least `mint` (that range now belongs to blocks; on startup, call
-  /// it with the newest block's end before replaying the WAL). Returns the
+  /// Every out-of-order sample gets a sequence number when it is stored;
+  /// this is the newest one handed out. A cut notes it, so that truncation
+  /// drops only the out-of-order samples the cut's block took.
+  uint64_t ooo_sequence() const { return ooo_seq_; }
+
+  /// Drops chunks whose samples are all before `mint`, out-of-order
+  /// samples before `mint` numbered up to `ooo_upto`, and series left
+  /// without data (or that never got a sample); raises min_valid_time() to
+  /// at least `mint` (that range now belongs to blocks; on startup, call it
+  /// with the newest block's end before replaying the WAL). Returns the
   /// number of series removed; their refs become unknown.
-  size_t truncate(int64_t mint);
+  size_t truncate(int64_t mint, uint64_t ooo_upto = UINT64_MAX);
 
  private:
+  /// An out-of-order sample: value bits and its sequence number.
+  struct ooo_sample {
+    int64_t t;
+    uint64_t bits;
+    uint64_t seq;
+  };
+
   struct mem_series {
     explicit mem_series(uint64_t r) : ref(r) {}
     uint64_t ref;
@@ -218,10 +252,23 @@ class head {
   const mem_series* find_key(std::string_view key, uint64_t hash) const;
   mem_series& create(uint64_t ref, const label_set& ls, std::string_view key, uint64_t hash);
   status check(const mem_series& s, int64_t t, double v) const;
+  /// Whether the window takes a sample at t.
+  bool ooo_acceptable(int64_t t) const;
+  /// Whether a sample at t that passed check() goes out of order.
+  bool goes_out_of_order(const mem_series& s, int64_t t) const;
+  /// The series' out-of-order samples, or null.
+  const std::vector<ooo_sample>* ooo_of(const mem_series& s) const;
+  /// Duplicate check against the series' out-of-order samples.
+  status check_ooo(const mem_series& s, int64_t t, double v) const;
+  status append_ooo(mem_series& s, int64_t t, double v);
+  /// Appends the out-of-order samples of `s` in [mint, maxt] to `out` as
+  /// chunks.
+  void ooo_chunks(const mem_series& s, int64_t mint, int64_t maxt,
+                  std::vector<std::shared_ptr<const xor_chunk>>& out) const;
   status append_to(mem_series& s, int64_t t, double v);
   void cut(mem_series& s);
   static label_set materialize(const mem_series& s);
-  static bool has_data_in(const mem_series& s, int64_t mint, int64_t maxt);
+  bool has_data_in(const mem_series& s, int64_t mint, int64_t maxt) const;
   /// Series matching `ms` with data in [mint, maxt], in ref order.
   std::vector<const mem_series*> matching(const matcher_list& ms, int64_t mint,
                                           int64_t maxt) const;
@@ -237,6 +284,9 @@ class head {
   std::unordered_map<uint64_t, mem_series> series_;         // by ref
   hash_slots<mem_series> by_hash_;                          // label hash
   std::unordered_map<uint64_t, uint64_t> aliases_;          // replayed ref -> ref
+  // Out-of-order samples by series ref, by time, one per timestamp. Apart
+  // from the series so that a head without them pays nothing per series.
+  std::unordered_map<uint64_t, std::vector<ooo_sample>> ooo_;
   int64_t min_t_ = std::numeric_limits<int64_t>::max();
   int64_t max_t_ = std::numeric_limits<int64_t>::min();
   int64_t seen_max_t_ = std::numeric_limits<int64_t>::min();
@@ -244,6 +294,7 @@ class head {
   head_stats stats_;
   uint64_t closed_bytes_ = 0;
   uint64_t closed_chunks_ = 0;
+  uint64_t ooo_seq_ = 0;
 };
 
 }  // namespace nl::storage

@@ -41,7 +41,12 @@ chunk_list::const_iterator ending_at_or_after(const chunk_list& closed, int64_t 
 
 }  // namespace
 
-bool head::has_data_in(const mem_series& s, int64_t mint, int64_t maxt) {
+bool head::has_data_in(const mem_series& s, int64_t mint, int64_t maxt) const {
+  if (const auto* xs = ooo_of(s)) {
+    auto it = std::lower_bound(xs->begin(), xs->end(), mint, [](const ooo_sample& x, int64_t y) { return x.t < y; });
+    if (it != xs->end() && it->t <= maxt)
+      return true;
+  }
   if (s.open.empty())
     return false;
   if (s.open.min_time() <= maxt && s.open.max_time() >= mint)
@@ -98,11 +103,31 @@ std::vector<series_snapshot> head::select(const matcher_list& ms, int64_t mint,
     for (auto c = first; c != s->closed.end(); ++c)
       if ((*c)->min_time() <= maxt)
         snap.chunks.push_back(*c);
-    if (s->open.min_time() <= maxt && s->open.max_time() >= mint)
+    if (!s->open.empty() && s->open.min_time() <= maxt && s->open.max_time() >= mint)
       snap.chunks.push_back(s->open.snapshot());
+    if (ooo_of(*s)) {
+      ooo_chunks(*s, mint, maxt, snap.chunks);
+      std::stable_sort(snap.chunks.begin(), snap.chunks.end(),
+                       [](const auto& a, const auto& b) { return a->min_time() < b->min_time(); });
+    }
     out.push_back(std::move(snap));
   }
   return out;
+}
+
+void head::ooo_chunks(const mem_series& s, int64_t mint, int64_t maxt,
+                      std::vector<std::shared_ptr<const xor_chunk>>& out) const {
+  const auto& xs = *ooo_of(s);
+  auto it = std::lower_bound(xs.begin(), xs.end(), mint, [](const ooo_sample& x, int64_t y) { return x.t < y; });
+  xor_appender app;
+  constexpr uint16_t per_chunk = 120;
+  for (; it != xs.end() && it->t <= maxt; ++it) {
+    if (app.num_samples() >= per_chunk)
+      out.push_back(app.cut());
+    app.append(it->t, float_from_bits(it->bits));
+  }
+  if (!app.empty())
+    out.push_back(app.cut());
 }
 
 std::vector<label_set> head::series(const matcher_list& ms, int64_t mint, int64_t maxt) const {
@@ -126,6 +151,42 @@ std::vector<std::string> head::label_values(std::string_view name, const matcher
   if (covers_everything(ms, mint, maxt))
     return postings_.label_values(name);
   return postings_.label_values(name, matching_refs(ms, mint, maxt));
+}
+
+}  // namespace nl::storage
+
+// -- status ---------------------------------------------------------------------
+
+namespace nl::storage {
+
+head_cardinality head::cardinality() const {
+  head_cardinality out;
+  out.num_series = series_.size();
+  out.num_chunks = stats().chunks;
+  out.min_time = min_t_;
+  out.max_time = max_t_;
+  // The index's own names and values come sorted; a value whose list has
+  // gone empty is no pair of any series (Prometheus drops such lists).
+  auto names = postings_.label_names();
+  out.labels.reserve(names.size());
+  for (auto& name : names) {
+    label_value_counts lc;
+    auto values = postings_.label_values(name);
+    lc.values.reserve(values.size());
+    lc.series.reserve(values.size());
+    for (auto& v : values) {
+      const auto* refs = postings_.get(name, v);
+      if (refs == nullptr || refs->empty())
+        continue;
+      lc.series.push_back(refs->size());
+      lc.values.push_back(std::move(v));
+    }
+    if (lc.values.empty())
+      continue;
+    lc.name = std::move(name);
+    out.labels.push_back(std::move(lc));
+  }
+  return out;
 }
 
 }  // namespace nl::storage

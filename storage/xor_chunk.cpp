@@ -264,16 +264,22 @@ status decode_chunks(const std::vector<std::shared_ptr<const xor_chunk>>& chunks
     if (c->overlaps(mint, maxt))
       total += c->num_samples();
   out.reserve(total);
+  const size_t start = out.size();
+  auto by_time = [](const sample& a, const sample& b) { return a.t < b.t; };
   for (const auto& c : chunks) {
     size_t before = out.size();
     if (auto st = c->decode(mint, maxt, out); !st)
       return st;
-    if (before > 0) {
-      int64_t last = out[before - 1].t;
-      auto first_new = out.begin() + static_cast<std::ptrdiff_t>(before);
-      out.erase(first_new, std::find_if(first_new, out.end(),
-                                        [last](const sample& x) { return x.t > last; }));
-    }
+    if (before == start || before == out.size() || out[before].t > out[before - 1].t)
+      continue;  // the usual case: after everything so far
+    // Overlap (out-of-order data, overlapping blocks): merge the new run
+    // into the samples it overlaps; of equal timestamps the earlier wins.
+    auto first_new = out.begin() + static_cast<std::ptrdiff_t>(before);
+    auto from = std::lower_bound(out.begin() + static_cast<std::ptrdiff_t>(start), first_new,
+                                 sample{first_new->t, 0}, by_time);
+    std::inplace_merge(from, first_new, out.end(), by_time);
+    out.erase(std::unique(from, out.end(), [](const sample& a, const sample& b) { return a.t == b.t; }),
+              out.end());
   }
   return status::ok();
 }

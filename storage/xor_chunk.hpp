@@ -54,10 +54,12 @@ class xor_chunk {
   double last_v_;
 };
 
-/// Appends the samples with mint <= t <= maxt of one series' chunks (in
-/// time order) to `out`, reserving room for them first. A sample not after
-/// the previous chunk's last one is dropped, so `out` stays strictly
-/// increasing in t even if chunks overlap. corruption on malformed bytes.
+/// Appends the samples with mint <= t <= maxt of one series' chunks
+/// (ordered by min_time) to `out`, reserving room for them first. Chunks
+/// may overlap (out-of-order data, overlapping blocks): their samples are
+/// merged so that `out` stays strictly increasing in t, and of samples
+/// with equal timestamps the one from the earlier chunk is kept.
+/// corruption on malformed bytes.
 status decode_chunks(const std::vector<std::shared_ptr<const xor_chunk>>& chunks, int64_t mint,
                      int64_t maxt, std::vector<sample>& out);
 

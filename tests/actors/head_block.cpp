@@ -258,4 +258,62 @@ CAF_TEST(the index merges shards and applies the limit) {
   sched.run();
 }
 
+CAF_TEST(the index merges the shards cardinality into the tsdb status) {
+  auto head2 = std::make_shared<nl::storage::head>();
+  head_block_options ho;
+  auto hb2 = sys.spawn(head_block, head2, wal, ho);
+  // job="a" is in both shards: one distinct value, two series.
+  append(batch(ls("a"), {{1000, 1}}));
+  append(batch(label_set::from_unsorted({{"__name__", "down"}, {"job", "b"}}), {{3000, 1}}));
+  self->send(hb2, append_atom_v,
+             batch(label_set::from_unsorted({{"__name__", "down"}, {"job", "a"}}), {{2000, 1}, {2500, 1}}));
+  sched.run();
+  self->receive([](append_result&) {});
+  self->send(hb, cardinality_atom_v);
+  sched.run();
+  self->receive([&](nl::storage::head_cardinality& c) {
+    CAF_CHECK_EQUAL(c.num_series, 2u);
+    CAF_CHECK_EQUAL(c.labels.size(), 2u);
+  });
+  auto idx = sys.spawn(series_index, std::vector<head_block_actor>{hb, hb2}, nullptr);
+  self->send(idx, tsdb_status_atom_v, uint64_t{0});
+  sched.run();
+  self->receive(
+    [&](nl::storage::tsdb_status& s) {
+      CAF_CHECK_EQUAL(s.num_series, 3u);
+      CAF_CHECK_EQUAL(s.chunk_count, 3u);
+      CAF_CHECK_EQUAL(s.min_time, 1000);
+      CAF_CHECK_EQUAL(s.max_time, 3000);
+      // __name__: up, down; job: a, b (a counted once across shards).
+      CAF_CHECK_EQUAL(s.num_label_pairs, 4u);
+      CAF_REQUIRE_EQUAL(s.series_count_by_metric_name.size(), 2u);
+      CAF_CHECK_EQUAL(s.series_count_by_metric_name[0].name, "down");
+      CAF_CHECK_EQUAL(s.series_count_by_metric_name[0].value, 2u);
+      CAF_REQUIRE_EQUAL(s.label_value_count_by_label_name.size(), 2u);
+      CAF_CHECK_EQUAL(s.label_value_count_by_label_name[1].name, "job");
+      CAF_CHECK_EQUAL(s.label_value_count_by_label_name[1].value, 2u);
+      CAF_REQUIRE_EQUAL(s.series_count_by_label_value_pair.size(), 4u);
+      CAF_CHECK_EQUAL(s.series_count_by_label_value_pair[0].name, "__name__=down");
+      CAF_CHECK_EQUAL(s.series_count_by_label_value_pair[1].name, "job=a");
+      CAF_CHECK_EQUAL(s.series_count_by_label_value_pair[1].value, 2u);
+    },
+    [&](caf::error& e) { CAF_FAIL("tsdb status failed: " << sys.render(e)); });
+  self->send(idx, tsdb_status_atom_v, uint64_t{1});
+  sched.run();
+  self->receive([&](nl::storage::tsdb_status& s) {
+    CAF_CHECK_EQUAL(s.series_count_by_label_value_pair.size(), 1u);
+    CAF_CHECK_EQUAL(s.num_label_pairs, 4u);
+  });
+  // A shard that is gone fails the request instead of leaving it open.
+  caf::anon_send_exit(hb2, caf::exit_reason::user_shutdown);
+  sched.run();
+  self->send(idx, tsdb_status_atom_v, uint64_t{0});
+  sched.run();
+  bool failed = false;
+  self->receive([](nl::storage::tsdb_status&) {}, [&](caf::error&) { failed = true; });
+  CAF_CHECK(failed);
+  caf::anon_send_exit(idx, caf::exit_reason::user_shutdown);
+  sched.run();
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

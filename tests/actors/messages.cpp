@@ -128,6 +128,37 @@ CAF_TEST(query messages round trip) {
   CAF_CHECK_EQUAL(y.limit, 7u);
 }
 
+CAF_TEST(tsdb status messages round trip) {
+  nl::storage::head_cardinality c;
+  c.num_series = 2;
+  c.num_chunks = 3;
+  c.min_time = -7;
+  c.max_time = INT64_MIN;
+  c.labels.push_back({"job", {"a", "b"}, {1, 1}});
+  auto out = round_trip(caf::make_message(c));
+  CAF_REQUIRE((out.match_elements<nl::storage::head_cardinality>()));
+  auto& x = out.get_as<nl::storage::head_cardinality>(0);
+  CAF_CHECK_EQUAL(x.num_chunks, 3u);
+  CAF_CHECK_EQUAL(x.min_time, -7);
+  CAF_CHECK_EQUAL(x.max_time, INT64_MIN);
+  CAF_REQUIRE_EQUAL(x.labels.size(), 1u);
+  CAF_CHECK_EQUAL(x.labels[0].values, (std::vector<std::string>{"a", "b"}));
+  CAF_CHECK_EQUAL(x.labels[0].series, (std::vector<uint64_t>{1, 1}));
+  nl::storage::tsdb_status st;
+  st.num_label_pairs = 9;
+  st.series_count_by_label_value_pair = {{"job=a", 4}};
+  auto req = round_trip(caf::make_message(tsdb_status_atom_v, uint64_t{25}));
+  CAF_CHECK((req.match_elements<tsdb_status_atom, uint64_t>()));
+  auto back = round_trip(caf::make_message(st));
+  CAF_REQUIRE((back.match_elements<nl::storage::tsdb_status>()));
+  auto& y = back.get_as<nl::storage::tsdb_status>(0);
+  CAF_CHECK_EQUAL(y.num_label_pairs, 9u);
+  CAF_CHECK_EQUAL(y.min_time, INT64_MAX);
+  CAF_REQUIRE_EQUAL(y.series_count_by_label_value_pair.size(), 1u);
+  CAF_CHECK_EQUAL(y.series_count_by_label_value_pair[0].name, "job=a");
+  CAF_CHECK_EQUAL(y.series_count_by_label_value_pair[0].value, 4u);
+}
+
 CAF_TEST(a shared chunk crosses a node boundary as its bytes) {
   nl::storage::xor_appender app;
   app.append(1000, 1.5);

@@ -4,6 +4,7 @@
 #include <caf/test/dsl.hpp>
 
 #include "actors/network.hpp"
+#include "actors/storage_open.hpp"
 #include "fake_wal_file.hpp"
 #include "protocol/remote_write.hpp"
 #include "protocol/snappy_block.hpp"
@@ -63,12 +64,13 @@ std::string header(const http_response& r, const std::string& name) {
 struct fixture : test_coordinator_fixture<caf::actor_system_config> {
   settings cfg;
   metrics stats;
+  wal_replay_progress replay;
   std::unique_ptr<frontend> front;
   replies got = std::make_shared<std::vector<http_response>>();
 
   fixture() {
     cfg.server.max_inflight_samples = 10;
-    front = std::make_unique<frontend>(cfg, stats);
+    front = std::make_unique<frontend>(cfg, stats, &replay);
   }
 
   void call(http_request rq) {
@@ -135,6 +137,29 @@ CAF_TEST(storage endpoints answer 503 until the storage is attached) {
   CAF_CHECK_EQUAL((*got)[2].status, 503u);
   CAF_CHECK_EQUAL((*got)[3].status, 503u);
   CAF_CHECK_EQUAL(header((*got)[3], "Access-Control-Allow-Origin"), "*");
+}
+
+CAF_TEST(walreplay answers while the WAL is replayed and tsdb waits for the storage) {
+  CAF_CHECK_EQUAL(answer(get("/api/v1/status/walreplay")).body,
+                  R"({"status":"success","data":{"min":0,"max":0,"current":0}})");
+  replay.start(3, 9);
+  replay.read(5);
+  auto r = answer(get("/api/v1/status/walreplay"));
+  CAF_CHECK_EQUAL(r.status, 200u);
+  CAF_CHECK_EQUAL(r.content_type, "application/json");
+  CAF_CHECK_EQUAL(header(r, "Access-Control-Allow-Origin"), "*");
+  CAF_CHECK_EQUAL(r.body, R"({"status":"success","data":{"min":3,"max":9,"current":5}})");
+  replay.finish(9);
+  CAF_CHECK_EQUAL(answer(get("/api/v1/status/walreplay")).body,
+                  R"({"status":"success","data":{"min":3,"max":9,"current":9}})");
+  CAF_CHECK_EQUAL(answer(get("/api/v1/status/tsdb")).status, 503u);
+  CAF_CHECK_EQUAL(frontend::handler_name("GET", "/api/v1/status/tsdb"), "/api/v1/status/tsdb");
+  CAF_CHECK_EQUAL(frontend::handler_name("GET", "/api/v1/status/walreplay"), "/api/v1/status/walreplay");
+  // A fresh data directory: no WAL to replay, the writer opens segment 1.
+  wal_replay_progress fresh;
+  fresh.finish(1);
+  CAF_CHECK_EQUAL(fresh.get().min, 1);
+  CAF_CHECK_EQUAL(fresh.get().current, 1);
 }
 
 CAF_TEST(a write over the in-flight budget is refused before it is queued) {
@@ -249,6 +274,40 @@ CAF_TEST(a write is stored and listed by the read APIs) {
   CAF_CHECK_EQUAL(answer(post).body, R"({"status":"success","data":[]})");
   post.body = "match%5B%5D=up%7Bjob%3D%22b%22%7D";
   CAF_CHECK_EQUAL(answer(post).body, R"({"status":"success","data":[{"__name__":"up","job":"b"}]})");
+}
+
+CAF_TEST(the tsdb status counts the head of every shard) {
+  auto empty = answer(get("/api/v1/status/tsdb"));
+  CAF_CHECK_EQUAL(empty.status, 200u);
+  CAF_CHECK_EQUAL(empty.body, R"({"status":"success","data":{"headStats":{"numSeries":0,"numLabelPairs":0,)"
+                              R"("chunkCount":0,"minTime":9223372036854775807,"maxTime":-9223372036854775808},)"
+                              R"("seriesCountByMetricName":[],"labelValueCountByLabelName":[],)"
+                              R"("memoryInBytesByLabelName":[],"seriesCountByLabelValuePair":[]}})");
+  auto t0 = now_ms() - 60000;
+  call(post_write(write_body("a", 3, t0)));
+  call(post_write(write_body("bb", 2, t0)));
+  sched.run();
+  auto r = answer(get("/api/v1/status/tsdb"));
+  CAF_CHECK_EQUAL(r.status, 200u);
+  CAF_CHECK_EQUAL(r.body, R"({"status":"success","data":{"headStats":{"numSeries":2,"numLabelPairs":3,"chunkCount":2,)"
+                          R"("minTime":)" + std::to_string(t0) + R"(,"maxTime":)" + std::to_string(t0 + 2000) + "},"
+                          R"("seriesCountByMetricName":[{"name":"up","value":2}],)"
+                          R"("labelValueCountByLabelName":[{"name":"job","value":2},{"name":"__name__","value":1}],)"
+                          R"("memoryInBytesByLabelName":[{"name":"job","value":3},{"name":"__name__","value":2}],)"
+                          R"("seriesCountByLabelValuePair":[{"name":"__name__=up","value":2},)"
+                          R"({"name":"job=a","value":1},{"name":"job=bb","value":1}]}})");
+  auto one = answer(get("/api/v1/status/tsdb", "limit=1"));
+  CAF_CHECK(one.body.find(R"("seriesCountByLabelValuePair":[{"name":"__name__=up","value":2}]})") != std::string::npos);
+  // Prometheus 3.x's checks of `limit` (2.42 has no parameter).
+  for (auto bad : {"limit=0", "limit=-1", "limit=abc", "limit=1.5"}) {
+    auto e = answer(get("/api/v1/status/tsdb", bad));
+    CAF_CHECK_EQUAL(e.status, 400u);
+    CAF_CHECK_EQUAL(e.body, R"({"status":"error","errorType":"bad_data","error":"limit must be a positive number"})");
+  }
+  auto big = answer(get("/api/v1/status/tsdb", "limit=10001"));
+  CAF_CHECK_EQUAL(big.status, 400u);
+  CAF_CHECK_EQUAL(big.body, R"({"status":"error","errorType":"bad_data","error":"limit must not exceed 10000"})");
+  CAF_CHECK_EQUAL(answer(get("/api/v1/status/tsdb", "limit=10000")).status, 200u);
 }
 
 CAF_TEST(refused samples give 400 naming the series while the rest is stored) {

@@ -46,6 +46,7 @@ index_actor::behavior_type fake_index(index_actor::pointer, std::shared_ptr<cons
       r.series.push_back(*data);
       return r;
     },
+    [](tsdb_status_atom, uint64_t) { return nl::storage::tsdb_status{}; },
   };
 }
 

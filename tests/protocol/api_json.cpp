@@ -174,6 +174,35 @@ CAF_TEST(matrix series and lists) {
   CAF_CHECK_EQUAL(out, R"({"a_total":[{"type":"counter","help":"A \u003cb\u003e.","unit":"seconds"}],"go_threads":[{"type":"gauge","help":"Number of OS threads created.","unit":""}]})");
 }
 
+CAF_TEST(tsdb and walreplay status have prometheus field names and order) {
+  nl::storage::tsdb_status st;
+  std::string out;
+  append_tsdb_status(out, st);
+  // An empty head, as Prometheus 2.42 answers it (observed shape; times
+  // are its empty head's MaxInt64 / MinInt64).
+  CAF_CHECK_EQUAL(out, R"({"headStats":{"numSeries":0,"numLabelPairs":0,"chunkCount":0,)"
+                       R"("minTime":9223372036854775807,"maxTime":-9223372036854775808},)"
+                       R"("seriesCountByMetricName":[],"labelValueCountByLabelName":[],)"
+                       R"("memoryInBytesByLabelName":[],"seriesCountByLabelValuePair":[]})");
+  st.num_series = 3;
+  st.num_label_pairs = 5;
+  st.chunk_count = 4;
+  st.min_time = 1000;
+  st.max_time = 2000;
+  st.series_count_by_metric_name = {{"up", 2}, {"a<b", 1}};
+  st.series_count_by_label_value_pair = {{"job=\"x\"", 3}};
+  out.clear();
+  append_tsdb_status(out, st);
+  CAF_CHECK_EQUAL(out, R"({"headStats":{"numSeries":3,"numLabelPairs":5,"chunkCount":4,"minTime":1000,"maxTime":2000},)"
+                       R"("seriesCountByMetricName":[{"name":"up","value":2},{"name":"a\u003cb","value":1}],)"
+                       R"("labelValueCountByLabelName":[],"memoryInBytesByLabelName":[],)"
+                       R"("seriesCountByLabelValuePair":[{"name":"job=\"x\"","value":3}]})");
+  CAF_CHECK(nlohmann::json::accept(out));
+  out.clear();
+  append_wal_replay_status(out, 3, 7, 5);
+  CAF_CHECK_EQUAL(out, R"({"min":3,"max":7,"current":5})");
+}
+
 CAF_TEST(error types map to prometheus status codes) {
   struct row {
     api_error e;

@@ -80,6 +80,8 @@ CAF_TEST(paths are classified as open read or write) {
   CAF_CHECK_EQUAL(access_of("/api/v1/query?query=up"), endpoint_access::read);
   CAF_CHECK_EQUAL(access_of("/api/v1/read"), endpoint_access::read);
   CAF_CHECK_EQUAL(access_of("/api/v1/label/job/values"), endpoint_access::read);
+  CAF_CHECK_EQUAL(access_of("/api/v1/status/tsdb?limit=3"), endpoint_access::read);
+  CAF_CHECK_EQUAL(access_of("/api/v1/status/walreplay"), endpoint_access::read);
   CAF_CHECK_EQUAL(access_of("/metrics"), endpoint_access::open);
   CAF_CHECK_EQUAL(access_of("/-/ready"), endpoint_access::open);
   CAF_CHECK_EQUAL(access_of("/-/healthy?x"), endpoint_access::open);
@@ -167,6 +169,8 @@ CAF_TEST(forbidden counter labels stay a small fixed set) {
   CAF_CHECK_EQUAL(forbidden_path_label("/api/v1/label/job/values"), "/api/v1/label/:name/values");
   CAF_CHECK_EQUAL(forbidden_path_label("/api/v1/label//values"), "other");
   CAF_CHECK_EQUAL(forbidden_path_label("/api/v1/status/buildinfo"), "/api/v1/status/:name");
+  CAF_CHECK_EQUAL(forbidden_path_label("/api/v1/status/tsdb"), "/api/v1/status/:name");
+  CAF_CHECK_EQUAL(forbidden_path_label("/api/v1/status/walreplay"), "/api/v1/status/:name");
   CAF_CHECK_EQUAL(forbidden_path_label("/api/v1/label/:name/values"), "/api/v1/label/:name/values");
   CAF_CHECK_EQUAL(forbidden_path_label("/random/" + std::string(5000, 'x')), "other");
   forbidden_counters c;

@@ -42,6 +42,24 @@ CAF_TEST(unknown paths are 404 and foreign methods 405 with Allow) {
   CAF_CHECK(match_route("get", "/api/v1/series").result == route::outcome::method_not_allowed);
 }
 
+CAF_TEST(status tsdb and walreplay are GET only like every status endpoint) {
+  auto t = match_route("GET", "/api/v1/status/tsdb");
+  CAF_CHECK(t.result == route::outcome::found);
+  CAF_CHECK(t.ep == endpoint::tsdb_status);
+  auto w = match_route("GET", "/api/v1/status/walreplay");
+  CAF_CHECK(w.result == route::outcome::found);
+  CAF_CHECK(w.ep == endpoint::walreplay);
+  for (auto path : {"/api/v1/status/tsdb", "/api/v1/status/walreplay"}) {
+    auto post = match_route("POST", path);
+    CAF_CHECK(post.result == route::outcome::method_not_allowed);
+    CAF_CHECK_EQUAL(post.allow, "GET, OPTIONS");
+    CAF_CHECK(match_route("HEAD", path).result == route::outcome::method_not_allowed);
+    CAF_CHECK(match_route("OPTIONS", path).ep == endpoint::cors_preflight);
+  }
+  CAF_CHECK(match_route("GET", "/api/v1/status/tsdb/").result == route::outcome::not_found);
+  CAF_CHECK(match_route("GET", "/api/v1/status/wal").result == route::outcome::not_found);
+}
+
 CAF_TEST(path decoding rejects broken escapes and keeps plus) {
   CAF_CHECK_EQUAL(nl::protocol::path_unescape("a%20b").value_or("?"), "a b");
   CAF_CHECK(!nl::protocol::path_unescape("%"));
