@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Memory and restart at scale: a backfilled remote_write data set
+# (bench/remote_write_load --backfill, default 1M series × 80 samples 15 s
+# apart = 20 minutes of data) into Nightlight (storage.block_duration 5m, so
+# the head is cut into blocks several times during the run) and
+# VictoriaMetrics, one server at a time. RSS is sampled every second while
+# the load runs. Prints a markdown table: ingestion rate, peak RSS, RSS when
+# Nightlight's first cut finished and at the end of the load (flat after
+# the first cut means the head, not the history, bounds memory), RSS per
+# series, and the time from start to ready on the same data after a stop.
+#
+# usage: bench/run_memory.sh [--build DIR] [--series 1000000]
+#          [--samples-per-series 80] [--block-duration 5m]
+#          [--servers "nightlight vm prometheus"] [--keep]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build=build; series=1000000; sps=80; block=5m; servers="nightlight vm"; keep=0
+while (($#)); do
+  case "$1" in
+    --build) build=$2; shift 2 ;;
+    --series) series=$2; shift 2 ;;
+    --samples-per-series) sps=$2; shift 2 ;;
+    --block-duration) block=$2; shift 2 ;;
+    --servers) servers=$2; shift 2 ;;
+    --keep) keep=1; shift ;;
+    *) echo "unknown argument $1" >&2; exit 64 ;;
+  esac
+done
+load=$build/bench/remote_write_load
+nightlight=$build/actors/nightlight
+work=$(mktemp -d /tmp/nl-mem-XXXXXX)
+pid=""
+cleanup() {
+  [[ -n $pid ]] && kill -9 "$pid" 2>/dev/null || true
+  if ((keep)); then echo "kept $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+free_port() {
+  local p
+  for p in $(shuf -i 19800-19899); do
+    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return; fi
+  done
+  exit 1
+}
+rss_mib() { awk '/^VmRSS:/ {printf "%.0f", $2 / 1024}' "/proc/$1/status" 2>/dev/null || echo 0; }
+hwm_mib() { awk '/^VmHWM:/ {printf "%.0f", $2 / 1024}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# Seconds until the URL answers 2xx.
+time_ready() {
+  local start end
+  start=$(date +%s.%N)
+  for _ in $(seq 6000); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || { echo "server exited" >&2; return 1; }
+    sleep 0.05
+  done
+  end=$(date +%s.%N)
+  awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }'
+}
+start() { # name dir port -> pid, ready url
+  local s=$1 dir=$2 port=$3
+  case $s in
+    nightlight)
+      local gport=$port
+      while [[ $gport == "$port" ]]; do gport=$(free_port); done
+      cat >"$dir/nightlight.yaml" <<YAML
+server:
+  http_addr: "127.0.0.1:$port"
+  grpc_addr: "127.0.0.1:$gport"
+  max_inflight_samples: 4000000
+storage:
+  data_dir: "$dir/data"
+  block_duration: "$block"
+YAML
+      "$nightlight" --config "$dir/nightlight.yaml" >>"$dir/log" 2>&1 &
+      pid=$!; ready=http://127.0.0.1:$port/-/ready ;;
+    prometheus)
+      printf 'global:\n  scrape_interval: 1h\n' >"$dir/prometheus.yml"
+      prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/tsdb" \
+        --web.listen-address="127.0.0.1:$port" --web.enable-remote-write-receiver \
+        --log.level=warn >>"$dir/log" 2>&1 &
+      pid=$!; ready=http://127.0.0.1:$port/-/ready ;;
+    vm)
+      victoria-metrics -httpListenAddr="127.0.0.1:$port" -storageDataPath="$dir/data" \
+        -loggerLevel=WARN >>"$dir/log" 2>&1 &
+      pid=$!; ready=http://127.0.0.1:$port/health ;;
+  esac
+}
+stop() {
+  [[ -n $pid ]] || return 0
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  pid=""
+}
+
+declare -A rate peak at_cut at_end restart after
+for s in $servers; do
+  dir=$work/$s; mkdir -p "$dir"; port=$(free_port)
+  echo "== $s on 127.0.0.1:$port" >&2
+  start "$s" "$dir" "$port"; time_ready "$ready" >/dev/null
+  : >"$dir/rss"
+  "$load" --url "127.0.0.1:$port" --series "$series" --samples-per-series "$sps" --backfill \
+    --connections 4 --max-payload-mb 4096 >"$dir/load.log" 2>&1 &
+  lpid=$!
+  at_cut[$s]="-"
+  while kill -0 "$lpid" 2>/dev/null; do
+    r=$(rss_mib "$pid"); echo "$SECONDS $r" >>"$dir/rss"
+    if [[ $s == nightlight && ${at_cut[$s]} == - ]] && grep -q "compactor: block" "$dir/log"; then
+      at_cut[$s]=$r
+    fi
+    sleep 1
+  done
+  wait "$lpid" || { tail "$dir/load.log" >&2; exit 1; }
+  rate[$s]=$(sed -n 's/.*samples_per_sec=\([0-9.]*\).*/\1/p' "$dir/load.log")
+  sleep 5
+  at_end[$s]=$(rss_mib "$pid"); peak[$s]=$(hwm_mib "$pid")
+  [[ $s == vm ]] && curl -fsS "http://127.0.0.1:$port/internal/force_flush" >/dev/null
+  stop
+  start "$s" "$dir" "$port"; restart[$s]=$(time_ready "$ready")
+  sleep 2; after[$s]=$(rss_mib "$pid")
+  stop
+done
+
+echo
+echo "Data set: $series series × $sps samples 15 s apart (backfill), 4 connections; Nightlight block_duration $block; $(nproc) cores."
+echo
+echo "| server | samples/s | peak RSS MiB | RSS at first cut MiB | RSS at end MiB | KiB/series at end | restart to ready s | RSS after restart MiB |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+for s in $servers; do
+  per=$(awk -v r="${at_end[$s]}" -v n="$series" 'BEGIN { printf "%.2f", r * 1024 / n }')
+  printf '| %s | %.0f | %s | %s | %s | %s | %s | %s |\n' "$s" "${rate[$s]:-0}" "${peak[$s]}" "${at_cut[$s]}" \
+    "${at_end[$s]}" "$per" "${restart[$s]}" "${after[$s]}"
+done
