@@ -114,7 +114,7 @@ def main():
     checks = h.Checks()
     with h.Workdir(args.keep) as work:
         target = h.Nightlight(args.nightlight, work, extra_config={
-            "storage": {"block_duration": "1m", "compaction_interval_seconds": 1}})
+            "storage": {"block_duration": "1m", "compaction_interval_seconds": 3600}})
         written = {series_key(i): {} for i in range(SERIES)}
         try:
             target.start()
