@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
+#include <random>
 
 #include "actors/log.hpp"
 #include "storage/block/ulid.hpp"
@@ -9,6 +11,7 @@
 #include "storage/compaction/merge.hpp"
 #include "storage/compaction/planner.hpp"
 #include "storage/file.hpp"
+#include "storage/tombstones.hpp"
 #include "storage/wal_checkpoint.hpp"
 
 namespace nl::actors {
@@ -72,9 +75,38 @@ void ask_shards(self_ptr self, Done done, Failed failed, Ts... xs) {
 void round(self_ptr self);
 void maintain_and_finish(self_ptr self);
 
-void finish_round(self_ptr self) {
+// A round or an admin operation is over: the next admin operation waiting
+// runs, else a round if compact_now asked for one.
+void next(self_ptr self) {
   auto& s = self->state;
   s.busy = false;
+  if (!s.pending.empty()) {
+    auto op = std::move(s.pending.front());
+    s.pending.pop_front();
+    s.busy = true;
+    op();
+    return;
+  }
+  if (!s.waiting.empty()) {
+    s.busy = true;
+    round(self);
+  }
+}
+
+// Runs `op` (which ends with next()) now, or after the round or operation
+// that runs.
+void exclusive(self_ptr self, std::function<void()> op) {
+  auto& s = self->state;
+  if (s.busy) {
+    s.pending.push_back(std::move(op));
+    return;
+  }
+  s.busy = true;
+  op();
+}
+
+void finish_round(self_ptr self) {
+  auto& s = self->state;
   if (auto* m = s.opts.stats) {
     m->blocks_loaded.store(static_cast<int64_t>(s.blocks->size()), std::memory_order_relaxed);
     m->block_bytes.store(static_cast<int64_t>(s.blocks->size_bytes()), std::memory_order_relaxed);
@@ -83,6 +115,7 @@ void finish_round(self_ptr self) {
     rp.deliver(s.blocks_written);
   s.waiting.clear();
   s.blocks_written = 0;
+  next(self);
 }
 
 void round_failed(self_ptr self, const std::string& what) {
@@ -189,7 +222,7 @@ void cut(self_ptr self, int64_t a, int64_t b) {
     [self](const caf::error& err) { round_failed(self, "head cut: " + to_string(err)); }, cut_atom_v, a, b - 1);
 }
 
-void remove_blocks(self_ptr self, const std::vector<std::string>& ulids, const char* why) {
+void remove_blocks(self_ptr self, const std::vector<std::string>& ulids, const std::string& why) {
   auto& s = self->state;
   if (ulids.empty())
     return;
@@ -206,7 +239,7 @@ void remove_blocks(self_ptr self, const std::vector<std::string>& ulids, const c
       log_error("compactor: " + st.message());
     if (auto st = storage::remove_tree(gone); !st)
       log_error("compactor: " + st.message());
-    log_info(std::string{"compactor: removed block "} + u + " (" + why + ")");
+    log_info("compactor: removed block " + u + " (" + why + ")");
   }
 }
 
@@ -316,7 +349,236 @@ void round(self_ptr self) {
     [self](const caf::error& err) { round_failed(self, "shard stats: " + to_string(err)); }, stats_atom_v);
 }
 
+// -- admin API ------------------------------------------------------------------
+
+caf::error admin_error(const std::string& what) { return caf::make_error(caf::sec::runtime_error, what); }
+
+// Hard links of a block's files in `to` (created). Blocks never change
+// after they are written; a new tombstones file replaces the old one by
+// rename, so the link keeps the version linked.
+status link_block(const std::string& from, const std::string& to) {
+  if (auto st = storage::create_dir_if_missing(to); !st)
+    return st;
+  for (std::string_view name : {"meta.json", "index", "chunks", "tombstones"}) {
+    auto src = from + "/" + std::string{name};
+    auto exists = storage::path_exists(src);
+    if (!exists)
+      return exists.error();
+    if (name == "tombstones" && !*exists)
+      continue;
+    if (auto st = storage::hard_link(src, to + "/" + std::string{name}); !st)
+      return st;
+  }
+  return storage::sync_dir(to);
+}
+
+// The head's data (every shard's series, all of their samples) as one
+// block in `dir`, [oldest, newest + 1); nothing for an empty head.
+status write_head_block(const std::string& dir, std::vector<select_result>& parts) {
+  std::vector<std::vector<storage::series_snapshot>> snaps;
+  for (auto& p : parts)
+    snaps.push_back(to_snapshots(std::move(p)));
+  auto series = storage::merge_series(std::move(snaps));
+  int64_t mint = INT64_MAX;
+  int64_t maxt = INT64_MIN;
+  for (const auto& x : series)
+    for (const auto& c : x.chunks) {
+      mint = std::min(mint, c->min_time());
+      maxt = std::max(maxt, c->max_time());
+    }
+  if (mint > maxt)
+    return status::ok();
+  if (maxt == INT64_MAX)
+    return status::invalid_argument("a head sample at the largest timestamp cannot be put in a block");
+  auto w = storage::block_writer::create(dir, storage::make_ulid(), mint, maxt + 1);
+  if (!w)
+    return w.error();
+  for (auto& x : series) {
+    // Out-of-order samples come as chunks overlapping the in-order ones.
+    auto chunks = storage::merge_chunks({std::move(x.chunks)});
+    if (!chunks)
+      return chunks.error();
+    if (auto st = (*w)->add_series(std::move(x.labels), *chunks); !st)
+      return st;
+    x.chunks.clear();
+  }
+  auto meta = (*w)->finish();
+  return meta ? status::ok() : meta.error();
+}
+
+void snapshot(self_ptr self, bool skip_head, caf::typed_response_promise<std::string> rp) {
+  auto& s = self->state;
+  std::random_device rd;
+  uint64_t random = (uint64_t{rd()} << 32) ^ rd();
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  auto name = snapshot_name(now, random);
+  auto root = s.opts.data_dir + "/snapshots";
+  auto dir = root + "/" + name;
+  auto start = std::chrono::steady_clock::now();
+  auto fail = [self, rp, dir](const std::string& what) mutable {
+    log_error("compactor: snapshot " + dir + ": " + what);
+    (void)storage::remove_tree(dir);  // best effort: no half snapshot stays
+    rp.deliver(admin_error("create snapshot: " + what));
+    next(self);
+  };
+  auto done = [self, rp, name, dir, start](size_t blocks, bool head) mutable {
+    if (auto st = storage::sync_dir(dir); !st) {
+      rp.deliver(admin_error("create snapshot: " + st.message()));
+      return next(self);
+    }
+    log_info("compactor: snapshot " + dir + ": " + std::to_string(blocks) + " blocks linked"
+             + (head ? ", head written as a block" : "") + " in " + seconds_since(start));
+    if (auto* m = self->state.opts.stats)
+      m->snapshots.fetch_add(1, std::memory_order_relaxed);
+    rp.deliver(name);
+    next(self);
+  };
+  status st = storage::create_dir_if_missing(root);
+  if (st)
+    st = storage::create_dir_if_missing(dir);
+  auto blocks = s.blocks->snapshot();
+  for (size_t i = 0; st && i < blocks.size(); ++i)
+    st = link_block(blocks[i]->dir(), dir + "/" + blocks[i]->meta().ulid);
+  if (!st)
+    return fail(st.message());
+  if (skip_head)
+    return done(blocks.size(), false);
+  ask_shards<select_result>(
+    self,
+    [dir, fail, done, n = blocks.size()](std::vector<select_result>& parts) mutable {
+      if (auto st = write_head_block(dir, parts); !st)
+        return fail("snapshot head block: " + st.message());
+      done(n, true);
+    },
+    [fail](const caf::error& err) mutable { fail("reading the head: " + to_string(err)); }, select_atom_v,
+    select_request{});
+}
+
+// Adds the deletion to the tombstones of every block it touches; returns
+// how many blocks changed.
+storage::result<uint64_t> delete_in_blocks(self_ptr self, const series_deletion& d) {
+  auto& s = self->state;
+  std::vector<storage::matcher_list> selectors;
+  for (const auto& sel : d.selectors) {
+    auto ms = compile_selector(sel);
+    if (!ms)
+      return ms.error();
+    selectors.push_back(std::move(*ms));
+  }
+  uint64_t changed = 0;
+  for (const auto& b : s.blocks->overlapping(d.mint, d.maxt)) {
+    auto ts = b->tombstones();
+    bool added = false;
+    for (const auto& ms : selectors) {
+      auto ranges = b->deletion_ranges(ms, d.mint, d.maxt);
+      if (!ranges)
+        return ranges.error();
+      for (const auto& [id, iv] : *ranges) {
+        auto& xs = ts[id];
+        auto before = xs;
+        storage::add_interval(xs, iv);
+        added = added || xs != before;
+      }
+    }
+    if (!added)
+      continue;
+    if (auto st = storage::write_tombstones_file(b->dir(), ts); !st)
+      return st;
+    // The block with its new tombstones replaces the old object; queries
+    // holding the old one finish with what they have.
+    auto reopened = storage::block::open(b->dir());
+    if (!reopened)
+      return reopened.error();
+    s.blocks->replace({b->meta().ulid}, {*reopened});
+    changed += 1;
+    log_info("compactor: block " + b->meta().ulid + ": tombstones for " + std::to_string(ts.size()) + " series");
+  }
+  return changed;
+}
+
+void delete_series(self_ptr self, series_deletion d, caf::typed_response_promise<uint64_t> rp) {
+  // The head first: its shards log the deletion to the WAL before they
+  // apply it.
+  ask_shards<uint64_t>(
+    self,
+    [self, d, rp](std::vector<uint64_t>& deleted) mutable {
+      uint64_t samples = 0;
+      for (auto n : deleted)
+        samples += n;
+      auto blocks = delete_in_blocks(self, d);
+      if (!blocks) {
+        log_error("compactor: delete_series: " + blocks.error().message());
+        rp.deliver(admin_error(blocks.error().message()));
+        return next(self);
+      }
+      log_info("compactor: delete_series [" + std::to_string(d.mint) + ", " + std::to_string(d.maxt) + "]: "
+               + std::to_string(samples) + " head samples deleted, " + std::to_string(*blocks)
+               + " blocks got tombstones");
+      if (auto* m = self->state.opts.stats)
+        m->series_deletions.fetch_add(1, std::memory_order_relaxed);
+      rp.deliver(*blocks);
+      next(self);
+    },
+    [self, rp](const caf::error& err) mutable {
+      log_error("compactor: delete_series in the head: " + to_string(err));
+      rp.deliver(err);
+      next(self);
+    },
+    delete_series_atom_v, d);
+}
+
+// Rewrites every block that has tombstones; returns how many.
+storage::result<uint64_t> clean_tombstones(self_ptr self) {
+  auto& s = self->state;
+  auto dir = blocks_dir(s.opts.data_dir);
+  uint64_t rewritten = 0;
+  for (const auto& b : s.blocks->snapshot()) {
+    if (b->tombstones().empty())
+      continue;
+    auto start = std::chrono::steady_clock::now();
+    // A merge of the one block reads it through its tombstones; the new
+    // block names it as its parent, so a crash before the old one is gone
+    // still ends with the new one only (open_blocks).
+    auto meta = storage::merge_blocks({b}, dir, storage::make_ulid());
+    if (!meta)
+      return meta.error();
+    const auto& old = b->meta().ulid;
+    if (meta->num_samples == 0) {
+      if (auto st = storage::remove_tree(dir + "/" + meta->ulid); !st)
+        return st;
+      remove_blocks(self, {old}, "every sample deleted");
+    } else {
+      auto opened = storage::block::open(dir + "/" + meta->ulid);
+      if (!opened)
+        return opened.error();
+      s.blocks->replace({}, {*opened});
+      remove_blocks(self, {old}, "rewritten without its tombstones as " + meta->ulid);
+    }
+    rewritten += 1;
+    log_info("compactor: block " + old + " cleaned of its tombstones in " + seconds_since(start));
+  }
+  if (auto* m = s.opts.stats) {
+    m->blocks_loaded.store(static_cast<int64_t>(s.blocks->size()), std::memory_order_relaxed);
+    m->block_bytes.store(static_cast<int64_t>(s.blocks->size_bytes()), std::memory_order_relaxed);
+  }
+  return rewritten;
+}
+
 }  // namespace
+
+std::string snapshot_name(int64_t unix_ms, uint64_t random) {
+  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000 - (unix_ms % 1000 < 0 ? 1 : 0));
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char when[32];
+  std::strftime(when, sizeof when, "%Y%m%dT%H%M%SZ", &tm);
+  char out[64];
+  std::snprintf(out, sizeof out, "%s-%016llx", when,
+                static_cast<unsigned long long>(random & 0x7fffffffffffffffULL));
+  return out;
+}
 
 std::string blocks_dir(const std::string& data_dir) { return data_dir + "/blocks"; }
 
@@ -347,6 +609,32 @@ compactor_actor::behavior_type compactor(self_ptr self, std::vector<head_block_a
       auto rp = self->make_response_promise<uint64_t>();
       self->state.waiting.push_back(rp);
       start_round();
+      return rp;
+    },
+    [=](snapshot_atom, bool skip_head) -> caf::result<std::string> {
+      auto rp = self->make_response_promise<std::string>();
+      exclusive(self, [self, skip_head, rp] { snapshot(self, skip_head, rp); });
+      return rp;
+    },
+    [=](delete_series_atom, const series_deletion& d) -> caf::result<uint64_t> {
+      auto rp = self->make_response_promise<uint64_t>();
+      exclusive(self, [self, d, rp] { delete_series(self, d, rp); });
+      return rp;
+    },
+    [=](clean_tombstones_atom) -> caf::result<uint64_t> {
+      auto rp = self->make_response_promise<uint64_t>();
+      exclusive(self, [self, rp]() mutable {
+        auto n = clean_tombstones(self);
+        if (n) {
+          if (auto* m = self->state.opts.stats)
+            m->tombstone_cleanups.fetch_add(1, std::memory_order_relaxed);
+          rp.deliver(*n);
+        } else {
+          log_error("compactor: clean_tombstones: " + n.error().message());
+          rp.deliver(admin_error(n.error().message()));
+        }
+        next(self);
+      });
       return rp;
     },
   };

@@ -22,10 +22,19 @@
 //
 // Every compaction_interval it also merges blocks (storage/compaction/)
 // and applies retention: whole blocks, oldest first, are removed from the
-// block set, renamed to <ulid>.deleted and deleted.
+// block set, renamed to <ulid>.deleted and deleted. A merge leaves out
+// what the blocks' tombstones delete.
+//
+// It also carries out the admin API, because it owns block writing: a
+// round and an admin operation never overlap (one waits for the other, in
+// arrival order), so no block is merged or deleted while a snapshot links
+// it or a deletion writes its tombstones, and no head window is being cut
+// while the head deletes.
 #include <caf/all.hpp>
 
 #include <chrono>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,9 +49,24 @@ namespace nl::actors {
 
 /// compact_tick: the actor's own timer: start a round unless one runs.
 /// compact_now: the same, answered when the round that covers it is over
-///   with the number of blocks it wrote (tests, the snapshot API).
+///   with the number of blocks it wrote (tests).
+/// snapshot(skip_head): <data_dir>/snapshots/<name>/ with a hard-linked
+///   copy of every block (one directory per block, as Prometheus) and,
+///   unless skip_head, the head's data written as one more block there
+///   (the live head is not cut). Answers <name>:
+///   <UTC YYYYMMDDTHHMMSSZ>-<16 hex digits>.
+/// delete_series: the head shards delete (storage::head::delete_ranges,
+///   logged to the WAL), then every block with matching series in the
+///   range gets the ranges added to its tombstones file and is opened
+///   again; answers the number of blocks that got new tombstones.
+/// clean_tombstones: every block with tombstones is rewritten without the
+///   deleted samples (a merge of the one block; a block left empty is
+///   removed); answers the number of blocks rewritten.
 using compactor_actor = caf::typed_actor<caf::reacts_to<compact_tick_atom>,
-                                         caf::replies_to<compact_now_atom>::with<uint64_t>>;
+                                         caf::replies_to<compact_now_atom>::with<uint64_t>,
+                                         caf::replies_to<snapshot_atom, bool>::with<std::string>,
+                                         caf::replies_to<delete_series_atom, series_deletion>::with<uint64_t>,
+                                         caf::replies_to<clean_tombstones_atom>::with<uint64_t>>;
 
 struct compactor_options {
   std::string data_dir;
@@ -68,6 +92,8 @@ struct compactor_state {
   /// checkpoint is due (INT64_MIN: none).
   int64_t checkpoint_from = INT64_MIN;
   std::vector<caf::typed_response_promise<uint64_t>> waiting;  ///< compact_now answered when the round ends
+  /// Admin operations waiting for the running round or operation (busy).
+  std::deque<std::function<void()>> pending;
   std::chrono::steady_clock::time_point last_maintenance{};
   static inline const char* name = "compactor";
 };
@@ -78,5 +104,10 @@ compactor_actor::behavior_type compactor(compactor_actor::stateful_pointer<compa
 
 /// `<data_dir>/blocks`.
 std::string blocks_dir(const std::string& data_dir);
+
+/// A snapshot's directory name for the time `unix_ms` and a random number
+/// (its low 63 bits are used), as Prometheus names them:
+/// "20261204T221530Z-2be650b6d019eb54".
+std::string snapshot_name(int64_t unix_ms, uint64_t random);
 
 }  // namespace nl::actors

@@ -248,6 +248,37 @@ caf::result<append_result> append(self_ptr self, append_batch& batch) {
   return w->rp;
 }
 
+// The admin API's deletion: logged first, applied when the WAL has it, so
+// the head and a replay of the WAL agree on which samples went (those
+// logged before the record, appended to the head before its reply).
+caf::result<uint64_t> delete_series(self_ptr self, const series_deletion& d) {
+  auto& head = *self->state.head;
+  std::vector<storage::tombstone_record> stones;
+  for (const auto& sel : d.selectors) {
+    auto ms = compile_selector(sel);
+    if (!ms)
+      return caf::make_error(caf::sec::invalid_argument, ms.error().message());
+    auto xs = head.deletion_ranges(*ms, d.mint, d.maxt);
+    stones.insert(stones.end(), xs.begin(), xs.end());
+  }
+  if (stones.empty())
+    return uint64_t{0};
+  wal_batch wb;
+  wb.records.emplace_back();
+  storage::encode_tombstone_records(stones, wb.records.back());
+  auto rp = self->make_response_promise<uint64_t>();
+  self->request(self->state.wal, caf::infinite, wal_write_atom_v, std::move(wb))
+    .then(
+      [self, rp, stones](uint64_t) mutable {
+        auto n = self->state.head->delete_ranges(stones);
+        log_info("head shard " + std::to_string(self->state.opts.shard) + ": deleted " + std::to_string(n)
+                 + " samples of " + std::to_string(stones.size()) + " series");
+        rp.deliver(n);
+      },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
 }  // namespace
 
 select_result to_select_result(std::vector<storage::series_snapshot> snaps) {
@@ -323,6 +354,7 @@ head_block_actor::behavior_type head_block(self_ptr self, std::shared_ptr<storag
     },
     [=](series_records_atom) { return series_records{self->state.head->series_records()}; },
     [=](cardinality_atom) { return self->state.head->cardinality(); },
+    [=](delete_series_atom, const series_deletion& d) { return delete_series(self, d); },
     [=](series_atom, const meta_query& q) {
       return per_selector<series_list>(q, [&](const storage::matcher_list& ms, auto& items) {
         auto xs = self->state.head->series(ms, q.mint, q.maxt);

@@ -40,6 +40,10 @@ namespace nl::actors {
 /// series_records: the series held now, for a WAL checkpoint.
 /// cardinality: counts and the whole label index of the shard, for
 ///   /api/v1/status/tsdb (storage::head::cardinality).
+/// delete_series: the admin API's deletion in this shard: a WAL tombstones
+///   record of the matching series' ranges is written (after the batches
+///   already sent to the WAL), then the samples are removed from the head;
+///   replies how many went.
 /// wal_watchdog: the shard's own timer (fails WAL writes older than
 ///   wal_timeout).
 using head_block_actor = caf::typed_actor<
@@ -53,6 +57,7 @@ using head_block_actor = caf::typed_actor<
   caf::replies_to<truncate_atom, int64_t>::with<shard_stats>,
   caf::replies_to<series_records_atom>::with<series_records>,
   caf::replies_to<cardinality_atom>::with<storage::head_cardinality>,
+  caf::replies_to<delete_series_atom, series_deletion>::with<uint64_t>,
   caf::reacts_to<wal_watchdog_atom>>;
 
 struct head_block_options {

@@ -96,6 +96,8 @@ bool setup_tls(const settings& cfg, protocol::http_server_options& ho) {
   ao.allowed_writers = cfg.tls.allowed_writers;
   ao.allowed_readers = cfg.tls.allowed_readers;
   ao.open_endpoints_for_any_client = cfg.tls.open_endpoints_for_any_client;
+  ao.allowed_admins = cfg.tls.allowed_admins;
+  ao.admin_api_enabled = cfg.server.enable_admin_api;
   ho.authz = std::make_shared<protocol::authorizer>(std::move(ao));
   return true;
 }

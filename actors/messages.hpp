@@ -160,6 +160,15 @@ struct series_records {
   std::vector<storage::series_record> items;
 };
 
+/// The admin API's delete_series: the series matching any of `selectors`
+/// lose their samples with mint <= t <= maxt (ms since epoch, inclusive):
+/// the head's at once, the blocks' through tombstones.
+struct series_deletion {
+  std::vector<selector> selectors;
+  int64_t mint = INT64_MIN;
+  int64_t maxt = INT64_MAX;
+};
+
 /// A PromQL query as the HTTP API received it. Times in ms since epoch;
 /// `step` == 0 makes it an instant query at `start`.
 struct query_request {
@@ -265,6 +274,11 @@ typename Inspector::result_type inspect(Inspector& f, shard_stats& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, series_deletion& x) {
+  return f(caf::meta::type_name("nl::series_deletion"), x.selectors, x.mint, x.maxt);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, query_request& x) {
   return f(caf::meta::type_name("nl::query_request"), x.query, x.start, x.end, x.step, x.timeout_ms,
            x.id);
@@ -276,6 +290,13 @@ typename Inspector::result_type inspect(Inspector& f, query_cancel& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, query_reply& x) {
   return f(caf::meta::type_name("nl::query_reply"), x.status, x.body);
+}
+
+inline bool operator==(const matcher_spec& a, const matcher_spec& b) {
+  return a.type == b.type && a.name == b.name && a.value == b.value;
+}
+inline bool operator==(const series_deletion& a, const series_deletion& b) {
+  return a.selectors == b.selectors && a.mint == b.mint && a.maxt == b.maxt;
 }
 
 inline bool operator==(const append_result& a, const append_result& b) {
@@ -387,6 +408,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
   CAF_ADD_ATOM(nightlight, nl::actors, tsdb_status_atom, "nl_tsdbst")
   CAF_ADD_TYPE_ID(nightlight, (nl::storage::head_cardinality))
   CAF_ADD_TYPE_ID(nightlight, (nl::storage::tsdb_status))
+  // Admin API: frontend -> network -> compactor -> head shards.
+  CAF_ADD_ATOM(nightlight, nl::actors, snapshot_atom, "nl_snap")
+  CAF_ADD_ATOM(nightlight, nl::actors, delete_series_atom, "nl_delser")
+  CAF_ADD_ATOM(nightlight, nl::actors, clean_tombstones_atom, "nl_cleants")
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::series_deletion))
 CAF_END_TYPE_ID_BLOCK(nightlight)
 
 namespace nl::actors {

@@ -152,6 +152,14 @@ std::string metrics::render() const {
   line(out, "nightlight_overload_responses_total", "", overload_responses.load());
   header(out, "nightlight_queries_cancelled_total", "counter", "Queries stopped because their client disconnected.");
   line(out, "nightlight_queries_cancelled_total", "", queries_cancelled.load());
+  header(out, "nightlight_snapshots_total", "counter", "Snapshots created by the admin API.");
+  line(out, "nightlight_snapshots_total", "", snapshots.load());
+  header(out, "nightlight_delete_series_requests_total", "counter",
+         "delete_series requests of the admin API carried out.");
+  line(out, "nightlight_delete_series_requests_total", "", series_deletions.load());
+  header(out, "nightlight_tombstone_cleanups_total", "counter",
+         "clean_tombstones requests of the admin API carried out.");
+  line(out, "nightlight_tombstone_cleanups_total", "", tombstone_cleanups.load());
   tls_handshake_failures.append_metrics(out);
   http_forbidden.append_metrics(out);
   std::lock_guard<std::mutex> g{http_mtx_};

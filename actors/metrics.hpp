@@ -72,6 +72,10 @@ struct metrics {
   std::atomic<uint64_t> corrupted_blocks{0};
   /// Queries stopped because their client disconnected (not timeouts).
   std::atomic<uint64_t> queries_cancelled{0};
+  /// Admin API requests carried out (the compactor counts them).
+  std::atomic<uint64_t> snapshots{0};
+  std::atomic<uint64_t> series_deletions{0};
+  std::atomic<uint64_t> tombstone_cleanups{0};
   /// Bumped by the HTTP server's TLS sessions and authorization check.
   protocol::tls_failure_counters tls_handshake_failures;
   protocol::forbidden_counters http_forbidden;

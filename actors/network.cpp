@@ -102,6 +102,14 @@ struct query_http_job : reply_once {
   query_request request;
 };
 
+/// An admin API request on its way to the compactor.
+struct admin_job : reply_once {
+  admin_job() : reply_once("admin request", true) {}
+  protocol::endpoint ep = protocol::endpoint::admin_snapshot;
+  bool skip_head = false;     ///< snapshot
+  series_deletion deletion;   ///< delete_series
+};
+
 namespace {
 
 constexpr const char* text_plain = "text/plain; charset=utf-8";
@@ -286,6 +294,12 @@ std::string frontend::handler_name(const std::string& method, const std::string&
       return "/-/ready";
     case protocol::endpoint::cors_preflight:
       return "OPTIONS";
+    case protocol::endpoint::admin_snapshot:
+      return "/api/v1/admin/tsdb/snapshot";
+    case protocol::endpoint::admin_delete_series:
+      return "/api/v1/admin/tsdb/delete_series";
+    case protocol::endpoint::admin_clean_tombstones:
+      return "/api/v1/admin/tsdb/clean_tombstones";
   }
   return "other";
 }
@@ -366,6 +380,14 @@ void frontend::handle(http_request&& req, http_reply reply) {
       return handle_meta(meta_job::values, std::move(rt.param), std::move(req), std::move(out));
     case endpoint::tsdb_status:
       return handle_tsdb_status(std::move(req), std::move(out));
+    case endpoint::admin_snapshot:
+    case endpoint::admin_delete_series:
+    case endpoint::admin_clean_tombstones:
+      // Prometheus 2.42 answers this (errorType unavailable, status 500)
+      // before it looks at any parameter.
+      if (!cfg_.server.enable_admin_api)
+        return out(json_error(protocol::api_error::unavailable, "admin APIs disabled"));
+      return handle_admin(rt.ep, std::move(req), std::move(out));
     default:
       return out(text(500, "unrouted endpoint\n"));
   }
@@ -662,14 +684,111 @@ void frontend::handle_tsdb_status(http_request&& req, http_reply reply) {
   caf::anon_send(net, std::move(job));
 }
 
+void frontend::handle_admin(protocol::endpoint ep, http_request&& req, http_reply reply) {
+  using protocol::api_error;
+  auto job = std::make_shared<admin_job>();
+  job->ep = ep;
+  // Go's ParseForm reads form bodies of POST and PUT requests.
+  bool form_body = (req.method == "POST" || req.method == "PUT") && protocol::is_form_content_type(req.content_type);
+  auto f = protocol::form_params::parse(req.query, form_body ? std::string_view{req.body} : std::string_view{});
+  if (ep == protocol::endpoint::admin_snapshot) {
+    // FormValue: a malformed pair is skipped silently.
+    auto skip = protocol::parse_bool_or("skip_head", f.value("skip_head"), false);
+    if (!skip)
+      return reply(json_error(api_error::bad_data, skip.error().message()));
+    job->skip_head = *skip;
+  } else if (ep == protocol::endpoint::admin_delete_series) {
+    // Checks in Prometheus 2.42's order (deleteSeries in web/api/v1).
+    if (!f.error().empty())
+      return reply(json_error(api_error::bad_data, "error parsing form values: " + f.error()));
+    auto matches = f.get_all("match[]");
+    if (matches.empty())
+      return reply(json_error(api_error::bad_data, "no match[] parameter provided"));
+    auto start = protocol::parse_time_or("start", f.value("start"), protocol::min_time_ms);
+    if (!start)
+      return reply(json_error(api_error::bad_data, start.error().message()));
+    auto end = protocol::parse_time_or("end", f.value("end"), protocol::max_time_ms);
+    if (!end)
+      return reply(json_error(api_error::bad_data, end.error().message()));
+    auto& d = job->deletion;
+    d.mint = *start;
+    d.maxt = *end;
+    for (auto v : matches) {
+      auto sel = promql::parse_metric_selector(v);
+      if (!sel)
+        return reply(json_error(api_error::bad_data, "invalid parameter \"match[]\": " + sel.error->message));
+      selector spec;
+      for (auto& m : sel.matchers)
+        spec.push_back({static_cast<uint8_t>(m.type()), m.name(), m.value()});
+      d.selectors.push_back(std::move(spec));
+    }
+  }
+  job->reply = std::move(reply);
+  network_actor net;
+  {
+    std::lock_guard<std::mutex> g{net_mtx_};
+    net = net_;
+  }
+  caf::anon_send(net, std::move(job));
+}
+
+namespace {
+
+// The text of an error made with make_error(code, "text"), else CAF's
+// rendering.
+std::string error_text(caf::actor_system& sys, const caf::error& err) {
+  const auto& ctx = err.context();
+  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
+    return ctx.get_as<std::string>(0);
+  return sys.render(err);
+}
+
+void run_admin(network_actor::stateful_pointer<network_state> self, admin_job_ptr job) {
+  using protocol::endpoint;
+  auto& st = self->state;
+  if (!st.compact)
+    return job->answer(unavailable("the compactor is not running"));
+  auto fail = [self, job](caf::error& err) {
+    job->answer(json_error(protocol::api_error::internal, error_text(self->system(), err)));
+  };
+  // No timeout: the compactor answers once the work is done (a snapshot of
+  // a large head takes a while), or CAF answers for it if it dies.
+  switch (job->ep) {
+    case endpoint::admin_snapshot:
+      self->request(st.compact, caf::infinite, snapshot_atom_v, job->skip_head)
+        .then(
+          [job](std::string& name) {
+            std::string d = R"({"name":)";
+            protocol::append_json_string(d, name);
+            d += '}';
+            job->answer(json_success(std::move(d)));
+          },
+          fail);
+      return;
+    case endpoint::admin_delete_series:
+      self->request(st.compact, caf::infinite, delete_series_atom_v, job->deletion)
+        .then([job](uint64_t) { job->answer(http_response{204, {}, {}, {}}); }, fail);
+      return;
+    default:
+      self->request(st.compact, caf::infinite, clean_tombstones_atom_v)
+        .then([job](uint64_t) { job->answer(http_response{204, {}, {}, {}}); }, fail);
+      return;
+  }
+}
+
+}  // namespace
+
 network_actor::behavior_type network(network_actor::stateful_pointer<network_state> self,
                                      std::vector<head_block_actor> shards, index_actor idx,
-                                     query_planner_actor planner, std::chrono::milliseconds timeout) {
+                                     query_planner_actor planner, std::chrono::milliseconds timeout,
+                                     compactor_actor compact) {
   self->state.shards = std::move(shards);
   self->state.idx = std::move(idx);
   self->state.planner = std::move(planner);
   self->state.timeout = timeout;
+  self->state.compact = std::move(compact);
   return {
+    [=](admin_job_ptr& job) { run_admin(self, job); },
     [=](write_job_ptr& job) {
       auto& st = self->state;
       for (size_t s = 0; s < job->batches.size(); ++s)

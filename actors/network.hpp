@@ -19,12 +19,14 @@
 #include <mutex>
 #include <vector>
 
+#include "actors/compactor.hpp"
 #include "actors/config.hpp"
 #include "actors/head_block.hpp"
 #include "actors/index.hpp"
 #include "actors/metrics.hpp"
 #include "actors/query_planner.hpp"
 #include "protocol/http_server.hpp"
+#include "protocol/router.hpp"
 
 namespace nl::actors {
 
@@ -32,9 +34,11 @@ class wal_replay_progress;
 struct write_job;
 struct meta_job;
 struct query_http_job;
+struct admin_job;
 using write_job_ptr = std::shared_ptr<write_job>;
 using meta_job_ptr = std::shared_ptr<meta_job>;
 using query_http_job_ptr = std::shared_ptr<query_http_job>;
+using admin_job_ptr = std::shared_ptr<admin_job>;
 
 }  // namespace nl::actors
 
@@ -42,12 +46,15 @@ using query_http_job_ptr = std::shared_ptr<query_http_job>;
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::write_job_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::meta_job_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::query_http_job_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::admin_job_ptr)
 
 namespace nl::actors {
 
 /// query_cancel is forwarded to the planner, behind the query it withdraws.
+/// admin jobs (the admin API) go to the compactor.
 using network_actor = caf::typed_actor<caf::reacts_to<write_job_ptr>, caf::reacts_to<meta_job_ptr>,
-                                      caf::reacts_to<query_http_job_ptr>, caf::reacts_to<query_cancel>>;
+                                      caf::reacts_to<query_http_job_ptr>, caf::reacts_to<query_cancel>,
+                                      caf::reacts_to<admin_job_ptr>>;
 
 class frontend {
  public:
@@ -92,6 +99,9 @@ class frontend {
   void handle_format_query(protocol::http_request&& req, protocol::http_reply reply);
   void handle_meta(int kind, std::string label_name, protocol::http_request&& req, protocol::http_reply reply);
   void handle_tsdb_status(protocol::http_request&& req, protocol::http_reply reply);
+  /// /api/v1/admin/tsdb/*, once enabled and ready: parameters checked here,
+  /// the work done by the compactor.
+  void handle_admin(protocol::endpoint ep, protocol::http_request&& req, protocol::http_reply reply);
   /// The overload answer (503 or server.overload_status, with Retry-After),
   /// counted in /metrics.
   protocol::http_response overloaded(const std::string& why);
@@ -117,15 +127,17 @@ struct network_state {
   std::vector<head_block_actor> shards;
   index_actor idx;
   query_planner_actor planner;
+  compactor_actor compact;  ///< may be invalid (tests): admin jobs get 503
   std::chrono::milliseconds timeout{60000};
   static inline const char* name = "network";
 };
 
 /// The actor side of the bridge: forwards write jobs to the shards, meta
-/// jobs to the index and queries to the query planner, and answers through
-/// the frontend.
+/// jobs to the index, queries to the query planner and admin jobs to the
+/// compactor, and answers through the frontend.
 network_actor::behavior_type network(network_actor::stateful_pointer<network_state> self,
                                      std::vector<head_block_actor> shards, index_actor idx,
-                                     query_planner_actor planner, std::chrono::milliseconds timeout);
+                                     query_planner_actor planner, std::chrono::milliseconds timeout,
+                                     compactor_actor compact);
 
 }  // namespace nl::actors

@@ -91,6 +91,21 @@ class record_applier {
       }
       return status::ok();
     }
+    if (*type == storage::wal_record_type::tombstones) {
+      // Deletions (admin API): they apply to what was replayed before them.
+      if (auto st = storage::decode_tombstone_records(rec, stones_); !st)
+        return status::corruption(where + ": " + st.message());
+      per_shard_.assign(out_.heads.size(), {});
+      for (auto& s : stones_) {
+        auto it = shard_of_ref_.find(s.ref);
+        if (it != shard_of_ref_.end())
+          per_shard_[it->second].push_back(s);
+      }
+      for (size_t i = 0; i < per_shard_.size(); ++i)
+        if (!per_shard_[i].empty())
+          out_.heads[i]->delete_ranges(per_shard_[i]);
+      return status::ok();
+    }
     samples_.clear();
     if (auto st = storage::decode_samples(rec, samples_); !st)
       return status::corruption(where + ": " + st.message());
@@ -114,6 +129,8 @@ class record_applier {
   std::unordered_map<uint64_t, size_t> shard_of_ref_;
   std::vector<storage::series_record> series_;
   std::vector<storage::sample_record> samples_;
+  std::vector<storage::tombstone_record> stones_;
+  std::vector<std::vector<storage::tombstone_record>> per_shard_;
   uint64_t max_ref_ = 0;
   uint64_t unknown_refs_ = 0;
 };

@@ -52,7 +52,7 @@ void spawn_planner(self_ptr self) {
 
 void spawn_network(self_ptr self) {
   auto& s = self->state;
-  s.net = self->spawn<caf::monitored>(network, s.shards, s.idx, s.planner, request_timeout(*s.opts.cfg));
+  s.net = self->spawn<caf::monitored>(network, s.shards, s.idx, s.planner, request_timeout(*s.opts.cfg), s.compact);
   if (s.opts.front)
     s.opts.front->attach(s.net, s.shards.size());
 }
@@ -130,6 +130,8 @@ supervisor_actor::behavior_type supervisor(self_ptr self, std::vector<std::share
     if (dm.source == s.compact.address()) {
       log_warn("supervisor: compactor stopped (" + why + "); restarting it");
       spawn_compactor(self);
+      // The network actor holds the old compactor handle (admin API).
+      self->send_exit(s.net, caf::exit_reason::user_shutdown);
       return;
     }
     if (dm.source == s.net.address()) {

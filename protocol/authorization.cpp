@@ -54,7 +54,8 @@ constexpr std::string_view path_labels[] = {
   "/api/v1/series",         "/api/v1/labels",       "/api/v1/label/:name/values",
   "/api/v1/metadata",       "/api/v1/status/:name", "/api/v1/rules",
   "/api/v1/alerts",         "/api/v1/targets",      "/metrics",
-  "/-/healthy",             "/-/ready",             "other",
+  "/-/healthy",             "/-/ready",             "/api/v1/admin/tsdb/:action",
+  "other",
 };
 constexpr size_t path_label_count = sizeof(path_labels) / sizeof(path_labels[0]);
 
@@ -65,6 +66,8 @@ size_t path_slot(std::string_view target) {
     return 8;
   if (starts_with(path, "/api/v1/status/") && path.size() > 15)
     return 10;
+  if (starts_with(path, "/api/v1/admin/tsdb/") && path.size() > 19)
+    return 17;
   for (size_t i = 0; i + 1 < path_label_count; ++i)
     if (path == path_labels[i] && path_labels[i].find(':') == std::string_view::npos)
       return i;
@@ -158,6 +161,8 @@ endpoint_access access_of(std::string_view target) {
   auto path = strip_query(target);
   if (path == "/api/v1/write")
     return endpoint_access::write;
+  if (starts_with(path, "/api/v1/admin/"))
+    return endpoint_access::admin;
   if (path == "/metrics" || path == "/-/healthy" || path == "/-/ready")
     return endpoint_access::open;
   return endpoint_access::read;
@@ -170,8 +175,20 @@ authorizer::authorizer(authorization_options opts) : opts_(std::move(opts)) {
 authorization_decision authorizer::check(const peer_identity& who,
                                          std::string_view target) const {
   auto access = access_of(target);
+  if (access == endpoint_access::admin && !opts_.admin_api_enabled)
+    access = endpoint_access::read;  // to be answered "admin APIs disabled"
   if (access == endpoint_access::open && opts_.open_endpoints_for_any_client)
     return {};
+  if (access == endpoint_access::admin) {
+    if (listed(opts_.allowed_admins, who))
+      return {};
+    authorization_decision no;
+    no.allowed = false;
+    no.reason = who.source == peer_identity::kind::anonymous
+                  ? std::string{"client presented no verified certificate"}
+                  : "client " + who.describe() + " is not in tls.allowed_admins";
+    return no;
+  }
   const bool write = access == endpoint_access::write;
   const auto& list = write ? opts_.allowed_writers : opts_.allowed_readers;
   if (list.empty() || listed(list, who))
@@ -213,7 +230,7 @@ uint64_t forbidden_counters::get(std::string_view path_label) const {
 
 void forbidden_counters::append_metrics(std::string& out) const {
   static_assert(path_label_count <= slots);
-  out += "# HELP nightlight_http_forbidden_total Requests refused by tls.allowed_writers/readers.\n"
+  out += "# HELP nightlight_http_forbidden_total Requests refused by tls.allowed_writers/readers/admins.\n"
          "# TYPE nightlight_http_forbidden_total counter\n";
   for (size_t i = 0; i < path_label_count; ++i) {
     out += "nightlight_http_forbidden_total{path=\"";

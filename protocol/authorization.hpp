@@ -1,6 +1,7 @@
 #pragma once
 // Who may do what: the identity in a verified client certificate, matched
-// against `tls.allowed_writers` / `tls.allowed_readers`. Plain data and
+// against `tls.allowed_writers` / `tls.allowed_readers` /
+// `tls.allowed_admins`. Plain data and
 // string matching; the TLS session extracts the identity once per
 // connection and asks `authorizer::check` per request.
 #include <array>
@@ -48,6 +49,7 @@ enum class endpoint_access {
   open,   ///< /metrics, /-/healthy, /-/ready
   read,   ///< everything else that reads: /api/v1/query*, series, labels, ...
   write,  ///< /api/v1/write
+  admin,  ///< /api/v1/admin/... (server.enable_admin_api)
 };
 
 /// Classifies a request target (query string ignored). Unknown paths are
@@ -65,6 +67,14 @@ struct authorization_options {
   /// When true, open endpoints need only a successful handshake; when false
   /// they need a reader identity.
   bool open_endpoints_for_any_client = true;
+  /// Identities that may call the admin API. Unlike the other lists, empty
+  /// means nobody: with TLS a caller must be listed ("@loopback" for the
+  /// plaintext loopback listener).
+  std::vector<std::string> allowed_admins;
+  /// server.enable_admin_api. While false the admin paths need what any
+  /// read needs, and the handler answers "admin APIs disabled" (500), as
+  /// Prometheus does.
+  bool admin_api_enabled = false;
 };
 
 /// The entry that names the plaintext loopback listener in the allow
@@ -92,7 +102,7 @@ class authorizer {
 
   /// An anonymous identity is refused whenever the list that applies is
   /// non-empty (it cannot be in it); with empty lists anyone the TLS layer
-  /// let in is allowed.
+  /// let in is allowed, except for the admin API (see allowed_admins).
   authorization_decision check(const peer_identity& who, std::string_view target) const;
 
   const authorization_options& options() const { return opts_; }

@@ -452,4 +452,18 @@ storage::result<range_params> parse_range_params(std::string_view start, std::st
   return r;
 }
 
+storage::result<bool> parse_bool_or(std::string_view name, std::string_view value, bool default_value) {
+  if (value.empty())
+    return default_value;
+  for (std::string_view t : {"1", "t", "T", "TRUE", "true", "True"})
+    if (value == t)
+      return true;
+  for (std::string_view f : {"0", "f", "F", "FALSE", "false", "False"})
+    if (value == f)
+      return false;
+  return status::invalid_argument("invalid parameter " + go_quote(name)
+                                  + ": unable to parse boolean: strconv.ParseBool: parsing " + go_quote(value)
+                                  + ": invalid syntax");
+}
+
 }  // namespace nl::protocol

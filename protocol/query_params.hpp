@@ -82,6 +82,13 @@ storage::result<int64_t> parse_duration(std::string_view name, std::string_view 
 /// `invalid parameter "limit": strconv.Atoi: parsing "x": invalid syntax`.
 storage::result<int64_t> parse_limit(std::string_view value);
 
+/// A boolean parameter as Go's strconv.ParseBool reads it ("1", "t", "T",
+/// "TRUE", "true", "True" and the same for false); "" means
+/// `default_value`. Error (the admin API's snapshot): `invalid parameter
+/// "skip_head": unable to parse boolean: strconv.ParseBool: parsing "x":
+/// invalid syntax`.
+storage::result<bool> parse_bool_or(std::string_view name, std::string_view value, bool default_value);
+
 /// start/end/step of /api/v1/query_range, ms. Evaluation points are exactly
 /// start + k*step while <= end.
 struct range_params {

@@ -3,6 +3,7 @@
 #include "protocol/query_params.hpp"
 
 #include <array>
+#include <utility>
 
 namespace nl::protocol {
 
@@ -35,6 +36,12 @@ constexpr std::array<fixed_route, 15> fixed_routes{{
   {"/-/healthy", endpoint::healthy, true, false, true},
   {"/-/ready", endpoint::ready, true, false, true},
 }};
+
+constexpr std::pair<std::string_view, endpoint> admin_routes[] = {
+  {"/api/v1/admin/tsdb/snapshot", endpoint::admin_snapshot},
+  {"/api/v1/admin/tsdb/delete_series", endpoint::admin_delete_series},
+  {"/api/v1/admin/tsdb/clean_tombstones", endpoint::admin_clean_tombstones},
+};
 
 std::string allow_list(bool get, bool post, bool head) {
   std::string s;
@@ -79,6 +86,16 @@ route match_route(std::string_view method, std::string_view path) {
   for (auto& f : fixed_routes)
     if (f.path == path)
       return decide(method, f.ep, f.get, f.post, f.head);
+  // The admin API takes POST and PUT, as Prometheus registers it.
+  for (auto [admin_path, ep] : admin_routes)
+    if (admin_path == path) {
+      route r;
+      r.ep = ep;
+      r.result = method == "POST" || method == "PUT" ? route::outcome::found : route::outcome::method_not_allowed;
+      if (r.result != route::outcome::found)
+        r.allow = "POST, PUT, OPTIONS";
+      return r;
+    }
   // /api/v1/label/<name>/values: exactly one non-empty segment in between.
   constexpr std::string_view prefix = "/api/v1/label/";
   constexpr std::string_view suffix = "/values";

@@ -25,7 +25,16 @@ enum class endpoint {
   healthy,           ///< GET|HEAD /-/healthy
   ready,             ///< GET|HEAD /-/ready
   cors_preflight,    ///< OPTIONS on any /api/v1 path
+  admin_snapshot,          ///< POST|PUT /api/v1/admin/tsdb/snapshot
+  admin_delete_series,     ///< POST|PUT /api/v1/admin/tsdb/delete_series
+  admin_clean_tombstones,  ///< POST|PUT /api/v1/admin/tsdb/clean_tombstones
 };
+
+/// True for the admin endpoints (server.enable_admin_api).
+inline bool is_admin(endpoint ep) {
+  return ep == endpoint::admin_snapshot || ep == endpoint::admin_delete_series
+         || ep == endpoint::admin_clean_tombstones;
+}
 
 struct route {
   enum class outcome { found, not_found, method_not_allowed };

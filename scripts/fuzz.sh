@@ -21,6 +21,7 @@ while (($#)); do
     *) echo "unknown argument $1" >&2; exit 64 ;;
   esac
 done
+build=$(realpath -m "$build")
 cxx=$(command -v clang++ || command -v clang++-14 || true)
 cc=$(command -v clang || command -v clang-14 || true)
 if [[ -z $cxx || -z $cc ]]; then
@@ -38,7 +39,7 @@ for t in "${targets[@]}"; do
   mkdir -p "$work/$t"
   cp -r tests/fuzz/corpus/$t/. "$work/$t/" 2>/dev/null || true
   echo "== fuzz_$t for ${seconds}s" >&2
-  if ! (cd "$work" && ASAN_OPTIONS=detect_leaks=1 "$OLDPWD/$build/tests/fuzz/fuzz_$t" \
+  if ! (cd "$work" && ASAN_OPTIONS=detect_leaks=1 "$build/tests/fuzz/fuzz_$t" \
           -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
           "$work/$t" >"$work/$t.log" 2>&1); then
     echo "fuzz_$t FAILED; log and reproducer in $work:" >&2

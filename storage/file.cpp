@@ -295,6 +295,12 @@ status rename_path(const std::string& from, const std::string& to) {
   return status::ok();
 }
 
+status hard_link(const std::string& from, const std::string& to) {
+  if (::link(from.c_str(), to.c_str()) != 0)
+    return errno_status("link", from + " to " + to, errno);
+  return status::ok();
+}
+
 status remove_tree(const std::string& path) {
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0)

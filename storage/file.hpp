@@ -87,6 +87,9 @@ class mapped_file {
 
 /// rename(2).
 status rename_path(const std::string& from, const std::string& to);
+/// link(2): `to` becomes a second name of the file `from` (same file
+/// system; `to` must not exist). Snapshots share block files this way.
+status hard_link(const std::string& from, const std::string& to);
 /// Removes `path` and, if it is a directory, everything below it. A
 /// missing path is ok.
 status remove_tree(const std::string& path);

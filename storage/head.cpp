@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "storage/label_key.hpp"
+#include "storage/tombstones.hpp"
 
 namespace nl::storage {
 
@@ -383,6 +384,126 @@ size_t head::truncate(int64_t mint, uint64_t ooo_upto) {
     max_t_ = std::max(max_t_, s.open.max_time());
   }
   return dead.size();
+}
+
+// -- deletion ---------------------------------------------------------------------
+
+std::vector<tombstone_record> head::deletion_ranges(const matcher_list& ms, int64_t mint, int64_t maxt) const {
+  std::vector<tombstone_record> out;
+  if (mint > maxt || series_.empty())
+    return out;
+  for (uint64_t ref : postings_.select(ms)) {
+    auto it = series_.find(ref);
+    if (it == series_.end())
+      continue;
+    const auto& s = it->second;
+    // The series' oldest and newest sample, out-of-order ones included.
+    int64_t lo = INT64_MAX;
+    int64_t hi = INT64_MIN;
+    if (!s.open.empty()) {
+      lo = s.closed.empty() ? s.open.min_time() : s.closed.front()->min_time();
+      hi = s.open.max_time();
+    }
+    if (const auto* xs = ooo_of(s)) {
+      lo = std::min(lo, xs->front().t);
+      hi = std::max(hi, xs->back().t);
+    }
+    int64_t a = std::max(mint, lo);
+    int64_t b = std::min(maxt, hi);
+    if (a <= b && has_data_in(s, a, b))
+      out.push_back({ref, a, b});
+  }
+  return out;
+}
+
+uint64_t head::delete_ranges(const std::vector<tombstone_record>& stones) {
+  uint64_t removed = 0;
+  std::vector<sample> xs;
+  for (const auto& stone : stones) {
+    const int64_t mint = stone.mint;
+    const int64_t maxt = stone.maxt;
+    auto* s = find(stone.ref);
+    if (s == nullptr || mint > maxt)
+      continue;
+    if (auto it = ooo_.find(s->ref); it != ooo_.end()) {
+      auto& os = it->second;
+      auto lo = std::lower_bound(os.begin(), os.end(), mint, [](const ooo_sample& x, int64_t y) { return x.t < y; });
+      auto hi = std::upper_bound(lo, os.end(), maxt, [](int64_t y, const ooo_sample& x) { return y < x.t; });
+      auto n = static_cast<uint64_t>(hi - lo);
+      os.erase(lo, hi);
+      stats_.ooo_samples -= n;
+      stats_.samples -= n;
+      removed += n;
+      if (os.empty())
+        ooo_.erase(it);
+    }
+    const interval_list deleted{{mint, maxt}};
+    std::vector<std::shared_ptr<const xor_chunk>> kept;
+    kept.reserve(s->closed.size());
+    for (auto& c : s->closed) {
+      if (!c->overlaps(mint, maxt)) {
+        kept.push_back(std::move(c));
+        continue;
+      }
+      auto left = without_deleted(c, deleted);
+      if (!left) {  // the head's own bytes always decode; keep them if not
+        kept.push_back(std::move(c));
+        continue;
+      }
+      closed_bytes_ -= c->bytes().size();
+      --closed_chunks_;
+      uint64_t before = c->num_samples();
+      uint64_t after = *left ? (*left)->num_samples() : 0;
+      removed += before - after;
+      stats_.samples -= before - after;
+      if (*left) {
+        closed_bytes_ += (*left)->bytes().size();
+        ++closed_chunks_;
+        kept.push_back(std::move(*left));
+      }
+    }
+    s->closed = std::move(kept);
+    if (!s->open.empty() && s->open.min_time() <= maxt && s->open.max_time() >= mint) {
+      xs.clear();
+      (void)s->open.snapshot()->decode(INT64_MIN, INT64_MAX, xs);
+      xor_appender fresh;
+      for (const auto& x : xs)
+        if (x.t < mint || x.t > maxt)
+          fresh.append(x.t, x.v);
+      uint64_t n = s->open.num_samples() - fresh.num_samples();
+      removed += n;
+      stats_.samples -= n;
+      s->open = std::move(fresh);
+    }
+    // The open chunk holds the newest in-order sample whenever the series
+    // has one (reads and truncate() rely on it): refill it from the last
+    // closed chunk.
+    if (s->open.empty() && !s->closed.empty()) {
+      auto last = std::move(s->closed.back());
+      s->closed.pop_back();
+      closed_bytes_ -= last->bytes().size();
+      --closed_chunks_;
+      xs.clear();
+      (void)last->decode(INT64_MIN, INT64_MAX, xs);
+      for (const auto& x : xs)
+        s->open.append(x.t, x.v);
+    }
+  }
+  if (removed == 0)
+    return 0;
+  min_t_ = std::numeric_limits<int64_t>::max();
+  max_t_ = std::numeric_limits<int64_t>::min();
+  for (const auto& [r, ys] : ooo_) {
+    min_t_ = std::min(min_t_, ys.front().t);
+    max_t_ = std::max(max_t_, ys.back().t);
+  }
+  for (const auto& [r, x] : series_) {
+    if (x.open.empty())
+      continue;
+    min_t_ = std::min(min_t_, x.closed.empty() ? x.open.min_time() : x.closed.front()->min_time());
+    max_t_ = std::max(max_t_, x.open.max_time());
+  }
+  return removed;
 }
 
 }  // namespace nl::storage

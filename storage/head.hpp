@@ -223,6 +223,21 @@ class head {
   /// number of series removed; their refs become unknown.
   size_t truncate(int64_t mint, uint64_t ooo_upto = UINT64_MAX);
 
+  // -- deletion (admin API delete_series; defined in head.cpp) --------------
+
+  /// What deleting [mint, maxt] from the series matching `ms` takes: one
+  /// entry per series with samples in the range, the range clamped to the
+  /// series' oldest and newest sample (Prometheus' Head.Delete), ready for
+  /// a WAL tombstones record. Changes nothing.
+  std::vector<tombstone_record> deletion_ranges(const matcher_list& ms, int64_t mint, int64_t maxt) const;
+
+  /// For each entry, removes the samples of series `ref` (or its alias)
+  /// with mint <= t <= maxt from memory, re-encoding the chunks they were
+  /// in; returns how many went (unknown refs are skipped). Samples appended
+  /// later, in the range or not, are kept. A series left without samples
+  /// stays until truncate().
+  uint64_t delete_ranges(const std::vector<tombstone_record>& stones);
+
  private:
   /// An out-of-order sample: value bits and its sequence number.
   struct ooo_sample {

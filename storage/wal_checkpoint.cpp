@@ -6,6 +6,10 @@
 //   series  := series record        live_series, in the order given
 //   samples := samples record       kept samples, in the order read
 //
+// Tombstones records are not copied: a sample that a later tombstones
+// record deletes is left out instead (found in a first pass, which is
+// repeated only when the input holds tombstones).
+//
 // It replaces wal/00000001..N and every older checkpoint. Commit protocol:
 // build checkpoint.N.tmp, fdatasync its segments, fsync it, rename it to
 // checkpoint.N, fsync wal/; only then delete what it replaces. The newest
@@ -145,11 +149,69 @@ result<removed> remove_obsolete(const std::string& wal_dir) {
   return out;
 }
 
+/// The deletions found in the records a checkpoint replaces: a tombstones
+/// record deletes the samples logged before it (and only those), so each
+/// range carries the number of its record in reading order.
+class deletions {
+ public:
+  /// Every tombstone read, with its record number.
+  void add(uint64_t record, const std::vector<tombstone_record>& stones) {
+    for (const auto& s : stones)
+      found_.push_back({record, s});
+  }
+  bool empty() const { return found_.empty(); }
+
+  /// Indexes them by series. Live refs with equal labels (aliases) are one
+  /// series, as replay makes them.
+  void index(const std::vector<series_record>& live) {
+    std::unordered_map<std::string, uint64_t> first_of_key;
+    for (const auto& s : live) {
+      auto key = label_key(s.labels);
+      auto it = first_of_key.emplace(std::move(key), s.ref).first;
+      canonical_[s.ref] = it->second;
+    }
+    for (const auto& [record, stone] : found_) {
+      auto c = canonical_.find(stone.ref);
+      if (c != canonical_.end())
+        by_series_[c->second].push_back({record, stone.mint, stone.maxt});
+    }
+  }
+
+  /// Whether a tombstone read after record `record` deletes sample (ref, t).
+  bool deletes(uint64_t ref, int64_t t, uint64_t record) const {
+    if (by_series_.empty())
+      return false;
+    auto c = canonical_.find(ref);
+    if (c == canonical_.end())
+      return false;
+    auto it = by_series_.find(c->second);
+    if (it == by_series_.end())
+      return false;
+    for (const auto& r : it->second)
+      if (r.record > record && t >= r.mint && t <= r.maxt)
+        return true;
+    return false;
+  }
+
+ private:
+  struct range {
+    uint64_t record;
+    int64_t mint;
+    int64_t maxt;
+  };
+  std::vector<std::pair<uint64_t, tombstone_record>> found_;
+  std::unordered_map<uint64_t, uint64_t> canonical_;
+  std::unordered_map<uint64_t, std::vector<range>> by_series_;
+};
+
 /// Builds the checkpoint's records and hands each full one to the writer.
+/// Tombstones read are collected in `found`; samples that `known` (from an
+/// earlier pass, or null) deletes are left out.
 class checkpoint_builder {
  public:
-  checkpoint_builder(wal_segment_writer& w, const std::vector<series_record>& live, int64_t min_time)
-      : w_(w), min_time_(min_time) {
+  checkpoint_builder(wal_segment_writer& w, const std::vector<series_record>& live, int64_t min_time,
+                     const deletions* known, deletions& found)
+      : w_(w), min_time_(min_time), known_(known), found_(found) {
     live_refs_.reserve(live.size());
     for (const auto& s : live)
       live_refs_.insert(s.ref);
@@ -173,9 +235,16 @@ class checkpoint_builder {
 
   /// One record of the old checkpoint or a segment; `where` prefixes errors.
   status add(std::string_view rec, const std::string& where) {
+    const uint64_t record = records_++;
     auto type = record_type(rec);
     if (!type)
       return status::corruption(where + type.error().message());
+    if (*type == wal_record_type::tombstones) {
+      if (auto st = decode_tombstone_records(rec, stones_); !st)
+        return status::corruption(where + st.message());
+      found_.add(record, stones_);
+      return status::ok();
+    }
     if (*type == wal_record_type::series) {
       // Only live_series are written, but a damaged record in what the
       // checkpoint replaces must not vanish unnoticed.
@@ -188,6 +257,11 @@ class checkpoint_builder {
     for (const auto& s : samples_) {
       if (s.t < min_time_ || live_refs_.count(s.ref) == 0) {
         ++stats.samples_dropped;
+        continue;
+      }
+      if (known_ && known_->deletes(s.ref, s.t, record)) {
+        ++stats.samples_dropped;
+        ++stats.samples_deleted;
         continue;
       }
       if (!batch_writer_)
@@ -223,24 +297,29 @@ class checkpoint_builder {
 
   wal_segment_writer& w_;
   int64_t min_time_;
+  const deletions* known_;
+  deletions& found_;
+  uint64_t records_ = 0;
   std::unordered_set<uint64_t> live_refs_;
   std::vector<series_record> series_;
   std::vector<sample_record> samples_;
+  std::vector<tombstone_record> stones_;
   std::string batch_;
   std::optional<samples_record_writer> batch_writer_;
 };
 
 /// Everything of write_wal_checkpoint() that happens inside the temp
-/// directory `tmp`.
+/// directory `tmp`: one pass over the records, leaving out what `known`
+/// deletes; the tombstones read go to `found`.
 status build_checkpoint(const std::string& wal_dir, const std::string& tmp, std::optional<uint64_t> prev,
                         uint64_t upto, const std::vector<series_record>& live, int64_t min_time,
-                        checkpoint_stats& stats) {
+                        checkpoint_stats& stats, const deletions* known, deletions& found) {
   if (auto st = create_dir_if_missing(tmp); !st)
     return st;
   auto w = wal_segment_writer::open(tmp, wal_default_segment_size);
   if (!w)
     return w.error();
-  checkpoint_builder b(**w, live, min_time);
+  checkpoint_builder b(**w, live, min_time, known, found);
   if (auto st = b.write_series(live); !st)
     return st;
   if (prev) {
@@ -373,7 +452,18 @@ result<checkpoint_stats> write_wal_checkpoint(const std::string& wal_dir, uint64
   // A leftover of an attempt that failed or crashed.
   if (auto st = remove_dir_tree(tmp); !st)
     return st;
-  if (auto st = build_checkpoint(wal_dir, tmp, *prev, upto_segment, live_series, min_time, stats); !st) {
+  deletions found;
+  auto st = build_checkpoint(wal_dir, tmp, *prev, upto_segment, live_series, min_time, stats, nullptr, found);
+  if (st && !found.empty()) {
+    // Tombstones delete samples logged before them, some of which the
+    // first pass wrote already: build it again, knowing them.
+    found.index(live_series);
+    deletions again;
+    st = remove_dir_tree(tmp);
+    if (st)
+      st = build_checkpoint(wal_dir, tmp, *prev, upto_segment, live_series, min_time, stats, &found, again);
+  }
+  if (!st) {
     (void) remove_dir_tree(tmp);  // best effort; start-up removes it too
     return st;
   }

@@ -52,7 +52,8 @@ result<std::optional<uint64_t>> latest_wal_checkpoint(const std::string& wal_dir
 struct checkpoint_stats {
   uint64_t series = 0;            ///< series written (live_series.size())
   uint64_t samples_kept = 0;      ///< samples written
-  uint64_t samples_dropped = 0;   ///< read but older than min_time or not live
+  uint64_t samples_dropped = 0;   ///< read but older than min_time, not live or deleted
+  uint64_t samples_deleted = 0;   ///< of those, deleted by a later tombstones record
   uint64_t segments_removed = 0;  ///< WAL segments deleted afterwards
   uint64_t checkpoints_removed = 0;  ///< older checkpoints deleted afterwards
   uint64_t bytes = 0;             ///< size of the new checkpoint's files
@@ -64,7 +65,9 @@ struct checkpoint_stats {
 ///      heads hold now, e.g. head::series_records()), in that order;
 ///   2. every sample read with t >= `min_time` (milliseconds since epoch)
 ///      whose ref is a ref of `live_series`, in the order read; others are
-///      dropped.
+///      dropped, and so are samples that a tombstones record read after
+///      them deletes (tombstones records themselves are not copied; when
+///      there are any, the input is read twice).
 /// Records are batched to about 1 MiB. The directory is built as
 /// `checkpoint.<upto>.tmp`, synced, renamed and the WAL directory synced;
 /// only then are segments <= upto_segment, older checkpoints and stale temp

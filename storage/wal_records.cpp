@@ -3,6 +3,7 @@
 //   series  := 0x01 ( ref<uvarint> n<uvarint> ( len<uvarint> name len<uvarint> value ){n} )*
 //   samples := 0x02 [ base_ref<uvarint> base_t<varint>
 //                     ( dref<varint> dt<varint> value<8b LE IEEE-754 bits> )+ ]
+//   tombstones := 0x03 ( ref<uvarint> mint<varint> (maxt - mint)<uvarint> )*
 //
 // Sample refs and timestamps are deltas to the base, which is the first
 // sample (so it encodes as 0, 0), computed with wrap-around 64-bit
@@ -48,6 +49,15 @@ void encode_samples(const std::vector<sample_record>& samples, std::string& out)
     w.add(s.ref, s.t, float_bits(s.v));
 }
 
+void encode_tombstone_records(const std::vector<tombstone_record>& stones, std::string& out) {
+  out.push_back(static_cast<char>(wal_record_type::tombstones));
+  for (const auto& s : stones) {
+    put_uvarint(out, s.ref);
+    put_varint(out, s.mint);
+    put_uvarint(out, static_cast<uint64_t>(s.maxt) - static_cast<uint64_t>(s.mint));
+  }
+}
+
 samples_record_writer::samples_record_writer(std::string& out, size_t expected) : out_(out) {
   out_.push_back(static_cast<char>(wal_record_type::samples));
   // Typical size (nearby refs and times); larger deltas just grow the string.
@@ -77,6 +87,7 @@ result<wal_record_type> record_type(std::string_view rec) {
   switch (t) {
     case static_cast<uint8_t>(wal_record_type::series):
     case static_cast<uint8_t>(wal_record_type::samples):
+    case static_cast<uint8_t>(wal_record_type::tombstones):
       return static_cast<wal_record_type>(t);
     default:
       return status::corruption("unknown WAL record type " + std::to_string(t));
@@ -132,6 +143,29 @@ status decode_samples(std::string_view rec, std::vector<sample_record>& out) {
                                 static_cast<int64_t>(static_cast<uint64_t>(base_t)
                                                      + static_cast<uint64_t>(dt)),
                                 float_from_bits(bits)});
+  }
+  return status::ok();
+}
+
+status decode_tombstone_records(std::string_view rec, std::vector<tombstone_record>& out) {
+  out.clear();
+  if (rec.empty() || static_cast<uint8_t>(rec[0]) != static_cast<uint8_t>(wal_record_type::tombstones))
+    return status::corruption("not a tombstones record");
+  auto in = rec.substr(1);
+  while (!in.empty()) {
+    uint64_t ref;
+    int64_t mint;
+    uint64_t len;
+    if (!get_uvarint(in, ref) || !get_varint(in, mint) || !get_uvarint(in, len)) {
+      out.clear();
+      return record_corrupt("tombstones", rec, in, "truncated entry");
+    }
+    // INT64_MAX - mint, exact in modular arithmetic for every mint.
+    if (len > static_cast<uint64_t>(INT64_MAX) - static_cast<uint64_t>(mint)) {
+      out.clear();
+      return record_corrupt("tombstones", rec, in, "range ends past the largest time");
+    }
+    out.push_back(tombstone_record{ref, mint, static_cast<int64_t>(static_cast<uint64_t>(mint) + len)});
   }
   return status::ok();
 }

@@ -27,11 +27,22 @@ struct sample_record {
   double v = 0;
 };
 
-enum class wal_record_type : uint8_t { series = 1, samples = 2 };
+/// The samples of series `ref` (or an alias of it) with mint <= t <= maxt
+/// were deleted (admin API delete_series). Applies to the samples logged
+/// before the record only: samples logged after it stay.
+struct tombstone_record {
+  uint64_t ref = 0;
+  int64_t mint = 0;
+  int64_t maxt = 0;  ///< >= mint
+};
+
+enum class wal_record_type : uint8_t { series = 1, samples = 2, tombstones = 3 };
 
 /// Appends an encoded record to `out` (one record per call).
 void encode_series(const std::vector<series_record>& series, std::string& out);
 void encode_samples(const std::vector<sample_record>& samples, std::string& out);
+/// REQUIRES: mint <= maxt in every entry.
+void encode_tombstone_records(const std::vector<tombstone_record>& stones, std::string& out);
 
 /// Builds a samples record one sample at a time: the same bytes as
 /// encode_samples() of the same samples, without a vector of them first.
@@ -66,5 +77,6 @@ result<wal_record_type> record_type(std::string_view rec);
 /// unique names, no empty value); a record that breaks it is corruption.
 status decode_series(std::string_view rec, std::vector<series_record>& out);
 status decode_samples(std::string_view rec, std::vector<sample_record>& out);
+status decode_tombstone_records(std::string_view rec, std::vector<tombstone_record>& out);
 
 }  // namespace nl::storage

@@ -14,7 +14,20 @@ constexpr uint8_t version = 1;
 constexpr size_t file_header_size = 8;
 
 /// A chunk record: encoding <1b>, len <uvarint>, data, crc32c <4b>.
+/// Encoding 1: one Prometheus XOR chunk (FORMAT.md, "Chunks (XOR)"); read
+/// only, blocks written before encoding 2 existed.
 constexpr uint8_t encoding_xor = 1;
+/// Encoding 2: a dense chunk (FORMAT.md, "Chunks (dense)"), what the writer
+/// uses for every record.
+constexpr uint8_t encoding_dense = 2;
+
+/// A dense record holds up to this many samples of one series: all of a
+/// block's samples of a series when they are this few, else records of
+/// equal multiples of xor_chunk_samples (the last one shorter).
+constexpr size_t dense_record_max_samples = 1080;
+/// Reads serve a dense record as XOR chunks of this many samples (the last
+/// one shorter); stats.numChunks counts these.
+constexpr size_t xor_chunk_samples = 120;
 
 /// The index ends with the table of contents: five section offsets <8b>
 /// and the CRC32C of those 40 bytes <4b>.

@@ -23,6 +23,7 @@
 #include "storage/postings.hpp"
 #include "storage/series_snapshot.hpp"
 #include "storage/status.hpp"
+#include "storage/tombstones.hpp"
 
 namespace nl::storage {
 
@@ -56,6 +57,20 @@ class block {
   /// the postings: what `nightlight-tsdb check` runs. ok or the first damage.
   status check() const;
 
+  // -- tombstones (block_tombstones.cpp; FORMAT.md "tombstones") --------------
+
+  /// The deleted ranges read from `<dir>/tombstones` at open (empty without
+  /// the file). Reads (select, series, label_*, read_series) drop the
+  /// samples inside them, and a series left without any is not returned.
+  /// A block's tombstones never change: new ones are written to the file
+  /// and the block is opened again (the block set swaps the objects).
+  const tombstone_map& tombstones() const { return tombstones_; }
+  /// What delete_series adds for [mint, maxt]: every series matching `ms`
+  /// with a chunk overlapping the range, with the range clamped to the
+  /// series' first and last sample (Prometheus' Block.Delete).
+  result<std::vector<std::pair<uint64_t, time_interval>>> deletion_ranges(const matcher_list& ms, int64_t mint,
+                                                                           int64_t maxt) const;
+
  private:
   struct chunk_ref {
     int64_t min_time;
@@ -71,7 +86,15 @@ class block {
   block() = default;
   status load_index();
   status parse_series(uint64_t id, std::vector<label>* labels, std::vector<chunk_ref>* chunks) const;
-  result<std::shared_ptr<const xor_chunk>> read_chunk(const chunk_ref& c) const;
+  /// Appends the XOR chunks of the record `c` points to that overlap
+  /// [mint, maxt] to `out`: an encoding-1 record's chunk, or an
+  /// encoding-2 record's samples re-encoded as chunks of
+  /// block_format::xor_chunk_samples. Verifies the record: offset, CRC,
+  /// encoding, that it decodes, timestamps strictly increasing, first and
+  /// last equal to the index's min_time and max_time. `samples`, when
+  /// given, gets the record's sample count.
+  status read_chunk(const chunk_ref& c, int64_t mint, int64_t maxt,
+                    std::vector<std::shared_ptr<const xor_chunk>>& out, uint64_t* samples = nullptr) const;
   result<postings_list> postings_at(uint64_t offset) const;
   result<postings_list> matching(const matcher& m, bool want) const;
   result<postings_list> select_ids(const matcher_list& ms) const;
@@ -94,6 +117,7 @@ class block {
   std::string_view series_offsets_;
   std::string_view postings_body_;
   uint64_t num_series_ = 0;
+  tombstone_map tombstones_;
 };
 
 }  // namespace nl::storage

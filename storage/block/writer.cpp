@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "storage/block/format.hpp"
+#include "storage/chunk/dense_chunk.hpp"
 #include "storage/coding.hpp"
 
 namespace nl::storage {
@@ -99,6 +100,16 @@ status block_writer::flush_chunks(bool force) {
   return status::ok();
 }
 
+void block_writer::put_dense_record(const sample* s, size_t n) {
+  record_.clear();
+  encode_dense_chunk(s, n, record_);
+  const char encoding = static_cast<char>(fmt::encoding_dense);
+  chunk_buf_.push_back(encoding);
+  put_length_prefixed(chunk_buf_, record_);
+  // The CRC covers the encoding byte and the data, not the length.
+  put_fixed32(chunk_buf_, crc32c_extend(crc32c(&encoding, 1), record_.data(), record_.size()));
+}
+
 status block_writer::add_series(label_set ls, const std::vector<std::shared_ptr<const xor_chunk>>& chunks) {
   if (finished_ || !chunks_)
     return status::invalid_argument("block: add_series after finish");
@@ -109,9 +120,8 @@ status block_writer::add_series(label_set ls, const std::vector<std::shared_ptr<
   if (!series_.empty() && !(series_.back().labels < ls))
     return status::invalid_argument("block: series out of order: " + ls.to_string() + " after "
                                     + series_.back().labels.to_string());
-  series_entry e;
-  e.chunks.reserve(chunks.size());
   int64_t prev_max = INT64_MIN;
+  samples_.clear();
   for (const auto& c : chunks) {
     if (c->min_time() < meta_.min_time || c->max_time() >= meta_.max_time)
       return status::invalid_argument("block: chunk [" + std::to_string(c->min_time()) + ", "
@@ -120,17 +130,30 @@ status block_writer::add_series(label_set ls, const std::vector<std::shared_ptr<
     if (c->min_time() <= prev_max && prev_max != INT64_MIN)
       return status::invalid_argument("block: overlapping chunks in " + ls.to_string());
     prev_max = c->max_time();
-    uint64_t offset = chunks_written_ + chunk_buf_.size();
-    size_t start = chunk_buf_.size();
-    chunk_buf_.push_back(static_cast<char>(fmt::encoding_xor));
-    put_length_prefixed(chunk_buf_, c->bytes());
-    // The CRC covers the encoding byte and the data, not the length.
-    uint32_t crc = crc32c_extend(crc32c(&chunk_buf_[start], 1), c->bytes().data(), c->bytes().size());
-    put_fixed32(chunk_buf_, crc);
-    e.chunks.push_back({c->min_time(), c->max_time(), offset});
-    meta_.num_chunks += 1;
-    meta_.num_samples += c->num_samples();
+    if (auto st = c->decode(INT64_MIN, INT64_MAX, samples_); !st)
+      return st;
   }
+  for (size_t i = 1; i < samples_.size(); ++i)
+    if (samples_[i].t <= samples_[i - 1].t)
+      return status::invalid_argument("block: samples of " + ls.to_string() + " not in time order at "
+                                      + std::to_string(samples_[i].t));
+  // All of the series' samples in one record when they fit, else records
+  // of equal size rounded up to whole XOR chunks of a read, so that the
+  // records' chunk count is that of the samples.
+  series_entry e;
+  const size_t n = samples_.size();
+  const size_t records = (n + fmt::dense_record_max_samples - 1) / fmt::dense_record_max_samples;
+  const size_t per = records == 1 ? n
+                                  : ((n + records - 1) / records + fmt::xor_chunk_samples - 1)
+                                      / fmt::xor_chunk_samples * fmt::xor_chunk_samples;
+  e.chunks.reserve(records);
+  for (size_t i = 0; i < n; i += per) {
+    size_t len = std::min(per, n - i);
+    e.chunks.push_back({samples_[i].t, samples_[i + len - 1].t, chunks_written_ + chunk_buf_.size()});
+    put_dense_record(samples_.data() + i, len);
+  }
+  meta_.num_chunks += (n + fmt::xor_chunk_samples - 1) / fmt::xor_chunk_samples;
+  meta_.num_samples += n;
   e.labels = std::move(ls);
   series_.push_back(std::move(e));
   meta_.num_series += 1;

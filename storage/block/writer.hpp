@@ -34,8 +34,10 @@ class block_writer {
 
   /// Adds a series. REQUIRES: label sets strictly ascending over the calls;
   /// chunks in time order, not overlapping. Chunks outside [min_time,
-  /// max_time) are invalid_argument (nothing written); a series without
-  /// chunks is skipped.
+  /// max_time) or samples not strictly increasing in time are
+  /// invalid_argument (nothing written); a series without chunks is
+  /// skipped. The samples are re-encoded as dense records (encoding 2) of
+  /// up to block_format::dense_record_max_samples each.
   status add_series(label_set ls, const std::vector<std::shared_ptr<const xor_chunk>>& chunks);
 
   /// Compaction provenance (default: level 1, sources = {ulid}).
@@ -66,6 +68,8 @@ class block_writer {
   status flush_chunks(bool force);
   status write_index();
   status write_file(const std::string& name, std::string_view bytes);
+  /// Appends one dense record of s[0..n) to chunk_buf_.
+  void put_dense_record(const sample* s, size_t n);
 
   std::string blocks_dir_;
   std::string tmp_dir_;
@@ -75,6 +79,8 @@ class block_writer {
   std::string chunk_buf_;
   uint64_t chunks_written_ = 0;  // bytes of `chunks` handed to the file
   std::vector<series_entry> series_;
+  std::vector<sample> samples_;  // scratch: one series' samples
+  std::string record_;           // scratch: one record's data
   bool finished_ = false;
 };
 

@@ -3,7 +3,8 @@
 // leaving Prometheus keep their history. Every block directory (a ULID
 // name) under the Prometheus data dir becomes one new Nightlight block
 // (new ULID, level 1, same [minTime, maxTime) as the Prometheus meta.json)
-// with the XOR chunks copied byte for byte. What is read and what is
+// with every sample kept bit for bit (the block writer stores them in
+// Nightlight's own chunk encoding). What is read and what is
 // refused: storage/FORMAT.md, "Appendix: Prometheus blocks read by the
 // importer".
 //

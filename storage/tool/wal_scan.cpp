@@ -29,6 +29,12 @@ class record_reader {
     auto type = record_type(rec);
     if (!type)
       return fail(type.error().message());
+    if (*type == wal_record_type::tombstones) {
+      // Deletions by the admin API: checked, not summarised.
+      if (auto st = decode_tombstone_records(rec, stones_); !st)
+        return fail(st.message());
+      return status::ok();
+    }
     if (*type == wal_record_type::series) {
       if (auto st = decode_series(rec, series_); !st)
         return fail(st.message());
@@ -59,6 +65,7 @@ class record_reader {
   std::unordered_set<uint64_t> refs_;
   std::vector<series_record> series_;
   std::vector<sample_record> samples_;
+  std::vector<tombstone_record> stones_;
 };
 
 // What start-up's remove_obsolete_wal_files() would delete.

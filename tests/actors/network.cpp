@@ -110,7 +110,7 @@ struct storage_fixture : fixture {
     }
     idx = sys.spawn(series_index, shards, nullptr);
     planner = sys.spawn(query_planner, idx, query_planner_options{});
-    net = sys.spawn(network, shards, idx, planner, std::chrono::milliseconds(1000));
+    net = sys.spawn(network, shards, idx, planner, std::chrono::milliseconds(1000), compactor_actor{});
     front->attach(net, shards.size());
     sched.run();
   }
@@ -165,7 +165,8 @@ CAF_TEST(walreplay answers while the WAL is replayed and tsdb waits for the stor
 CAF_TEST(a write over the in-flight budget is refused before it is queued) {
   // A network actor that is never scheduled: jobs stay in flight.
   auto net = sys.spawn([]() -> network_actor::behavior_type {
-    return {[](write_job_ptr&) {}, [](meta_job_ptr&) {}, [](query_http_job_ptr&) {}, [](query_cancel) {}};
+    return {[](write_job_ptr&) {}, [](meta_job_ptr&) {}, [](query_http_job_ptr&) {}, [](query_cancel) {},
+            [](admin_job_ptr&) {}};
   });
   front->attach(net, 2);
   call(post_write(write_body("a", 6, now_ms() - 60000)));
@@ -192,7 +193,8 @@ CAF_TEST(a write over the in-flight budget is refused before it is queued) {
 
 CAF_TEST(foreign encodings and broken bodies are client errors) {
   auto net = sys.spawn([]() -> network_actor::behavior_type {
-    return {[](write_job_ptr&) {}, [](meta_job_ptr&) {}, [](query_http_job_ptr&) {}, [](query_cancel) {}};
+    return {[](write_job_ptr&) {}, [](meta_job_ptr&) {}, [](query_http_job_ptr&) {}, [](query_cancel) {},
+            [](admin_job_ptr&) {}};
   });
   front->attach(net, 1);
   auto gz = post_write(write_body("a", 1, now_ms()));

@@ -184,3 +184,58 @@ CAF_TEST(forbidden counter labels stay a small fixed set) {
             != std::string::npos);
   CAF_CHECK(text.find("{path=\"other\"} 0\n") != std::string::npos);
 }
+
+CAF_TEST(the admin API needs a listed admin once enabled) {
+  authorization_options o;
+  o.allowed_readers = {"reader", "admin"};
+  o.allowed_admins = {"admin"};
+  o.admin_api_enabled = true;
+  authorizer a{o};
+  auto admin = cert_identity("admin");
+  auto reader = cert_identity("reader");
+  CAF_CHECK_EQUAL(access_of("/api/v1/admin/tsdb/snapshot?skip_head=1"), endpoint_access::admin);
+  CAF_CHECK_EQUAL(access_of("/api/v1/admin/tsdb/delete_series"), endpoint_access::admin);
+  CAF_CHECK_EQUAL(access_of("/api/v1/adminx"), endpoint_access::read);
+  CAF_CHECK(a.check(admin, "/api/v1/admin/tsdb/snapshot").allowed);
+  CAF_CHECK(a.check(admin, "/api/v1/admin/tsdb/clean_tombstones").allowed);
+  auto no = a.check(reader, "/api/v1/admin/tsdb/delete_series?match[]=up");
+  CAF_CHECK(!no.allowed);
+  CAF_CHECK_EQUAL(no.reason, "client CN=reader is not in tls.allowed_admins");
+  CAF_CHECK(!a.check(peer_identity{}, "/api/v1/admin/tsdb/snapshot").allowed);
+  CAF_CHECK(!a.check(loopback(), "/api/v1/admin/tsdb/snapshot").allowed);
+  CAF_CHECK(!a.check(cert_identity("@loopback"), "/api/v1/admin/tsdb/snapshot").allowed);
+  // The 403 is the API's JSON envelope, counted under one path label.
+  auto r = make_forbidden_response("/api/v1/admin/tsdb/snapshot", no);
+  CAF_CHECK_EQUAL(r.content_type, "application/json");
+  CAF_CHECK_EQUAL(forbidden_path_label("/api/v1/admin/tsdb/snapshot"), "/api/v1/admin/tsdb/:action");
+  CAF_CHECK_EQUAL(forbidden_path_label("/api/v1/admin/tsdb/"), "other");
+  forbidden_counters c;
+  c.add("/api/v1/admin/tsdb/delete_series?match[]=up");
+  CAF_CHECK_EQUAL(c.get("/api/v1/admin/tsdb/:action"), 1u);
+}
+
+CAF_TEST(an empty admin list admits nobody and the loopback listener only when listed) {
+  authorization_options o;
+  o.admin_api_enabled = true;
+  authorizer none{o};
+  CAF_CHECK(!none.check(cert_identity("anyone"), "/api/v1/admin/tsdb/snapshot").allowed);
+  CAF_CHECK(!none.check(loopback(), "/api/v1/admin/tsdb/snapshot").allowed);
+  CAF_CHECK(none.check(cert_identity("anyone"), "/api/v1/query").allowed);  // other lists: empty = anyone
+  o.allowed_admins = {std::string{loopback_identity}};
+  authorizer lo{o};
+  CAF_CHECK(lo.check(loopback(), "/api/v1/admin/tsdb/snapshot").allowed);
+  CAF_CHECK(!lo.check(cert_identity("x"), "/api/v1/admin/tsdb/snapshot").allowed);
+}
+
+CAF_TEST(a disabled admin API is checked like a read and answered by the handler) {
+  authorization_options o;
+  o.allowed_readers = {"reader"};
+  o.allowed_admins = {"admin"};
+  authorizer a{o};  // admin_api_enabled = false
+  // The reader reaches the handler, which answers 500 "admin APIs
+  // disabled"; a client that may not read gets the 403 of a read.
+  CAF_CHECK(a.check(cert_identity("reader"), "/api/v1/admin/tsdb/snapshot").allowed);
+  auto no = a.check(cert_identity("admin"), "/api/v1/admin/tsdb/snapshot");
+  CAF_CHECK(!no.allowed);
+  CAF_CHECK_EQUAL(no.reason, "client CN=admin is not in tls.allowed_readers");
+}

@@ -4,6 +4,8 @@
 #include "protocol/query_params.hpp"
 #include "protocol/router.hpp"
 
+#include <utility>
+
 using namespace nl::protocol;
 
 CAF_TEST(known paths route to their endpoint) {
@@ -67,4 +69,51 @@ CAF_TEST(path decoding rejects broken escapes and keeps plus) {
   CAF_CHECK(!nl::protocol::path_unescape("%g0"));
   CAF_CHECK_EQUAL(nl::protocol::path_unescape("a+b").value_or("?"), "a+b");
   CAF_CHECK_EQUAL(nl::protocol::query_unescape("a+b").value_or("?"), "a b");
+}
+
+CAF_TEST(admin paths take POST and PUT) {
+  for (auto [path, ep] : {std::pair{"/api/v1/admin/tsdb/snapshot", endpoint::admin_snapshot},
+                          std::pair{"/api/v1/admin/tsdb/delete_series", endpoint::admin_delete_series},
+                          std::pair{"/api/v1/admin/tsdb/clean_tombstones", endpoint::admin_clean_tombstones}}) {
+    CAF_MESSAGE(path);
+    for (auto method : {"POST", "PUT"}) {
+      auto r = match_route(method, path);
+      CAF_CHECK(r.result == route::outcome::found);
+      CAF_CHECK(r.ep == ep);
+      CAF_CHECK(is_admin(r.ep));
+    }
+    for (auto method : {"GET", "HEAD", "DELETE", "post"}) {
+      auto r = match_route(method, path);
+      CAF_CHECK(r.result == route::outcome::method_not_allowed);
+      CAF_CHECK_EQUAL(r.allow, "POST, PUT, OPTIONS");
+    }
+    CAF_CHECK(match_route("OPTIONS", path).ep == endpoint::cors_preflight);
+  }
+  CAF_CHECK(match_route("POST", "/api/v1/admin/tsdb/snapshot/").result == route::outcome::not_found);
+  CAF_CHECK(match_route("POST", "/api/v1/admin/tsdb/").result == route::outcome::not_found);
+  CAF_CHECK(match_route("POST", "/api/v1/admin/tsdb/compact").result == route::outcome::not_found);
+  CAF_CHECK(!is_admin(endpoint::series));
+}
+
+CAF_TEST(boolean parameters are read like strconv.ParseBool) {
+  for (auto t : {"1", "t", "T", "TRUE", "true", "True"}) {
+    auto r = parse_bool_or("skip_head", t, false);
+    CAF_REQUIRE(r.is_ok());
+    CAF_CHECK(*r);
+  }
+  for (auto f : {"0", "f", "F", "FALSE", "false", "False"}) {
+    auto r = parse_bool_or("skip_head", f, true);
+    CAF_REQUIRE(r.is_ok());
+    CAF_CHECK(!*r);
+  }
+  auto d = parse_bool_or("skip_head", "", true);
+  CAF_REQUIRE(d.is_ok());
+  CAF_CHECK(*d);
+  for (auto bad : {"yes", "tRUE", " true", "2", "on"}) {
+    auto r = parse_bool_or("skip_head", bad, false);
+    CAF_REQUIRE(!r.is_ok());
+    auto e = r.error();
+    CAF_CHECK_EQUAL(e.message(), std::string{"invalid parameter \"skip_head\": unable to parse boolean: "}
+                                   + "strconv.ParseBool: parsing \"" + bad + "\": invalid syntax");
+  }
 }

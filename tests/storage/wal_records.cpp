@@ -220,7 +220,7 @@ CAF_TEST(labels that break the label_set invariant are corruption) {
 
 CAF_TEST(wrong or unknown record types are corruption) {
   CAF_CHECK(!record_type("").is_ok());
-  CAF_CHECK(!record_type("\x03").is_ok());
+  CAF_CHECK(!record_type("\x04").is_ok());
   CAF_CHECK(!record_type(std::string_view{"\0", 1}).is_ok());
   std::string samples;
   encode_samples(some_samples(), samples);

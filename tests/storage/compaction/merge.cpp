@@ -329,7 +329,8 @@ CAF_TEST(merging adjacent blocks concatenates their series) {
   CAF_CHECK_EQUAL(mm.sources, (std::vector<std::string>{src_x, src_y, ulid_b, ulid_c}));
   CAF_CHECK_EQUAL(mm.parents, (std::vector<std::string>{ulid_c, ulid_a, ulid_b}));
   CAF_CHECK_EQUAL(mm.num_series, 4u);
-  // No chunk overlapped another: they were copied, not re-encoded.
+  // No chunk overlapped another: the merged block serves as many chunks
+  // as its parents together (the writer re-encodes every record).
   CAF_CHECK_EQUAL(mm.num_chunks, b0->meta().num_chunks + b1->meta().num_chunks + b2->meta().num_chunks);
   CAF_CHECK_EQUAL(mm.num_samples, b0->meta().num_samples + b1->meta().num_samples + b2->meta().num_samples);
   CAF_CHECK_EQUAL(meta->num_samples, mm.num_samples);

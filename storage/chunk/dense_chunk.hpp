@@ -1,0 +1,47 @@
+#pragma once
+// The dense sample encoding of block chunk records (record encoding 2).
+// Byte layout: storage/FORMAT.md, "Chunks (dense)".
+//
+// Timestamps are deltas of deltas; the first timestamp is not stored, the
+// caller passes it (a block's index holds each record's first and last
+// timestamp). Values are stored as integers whenever that is exact: every
+// value is m / 10^p for integers m ("decimal": gauges rounded to cents,
+// counts), or the previous value plus k / 10^p in float arithmetic ("sum":
+// counters accumulating decimal increments onto any float), or else the
+// bit patterns themselves ("bits"). The integers are stored as they are,
+// as deltas or as deltas of deltas, in a per-record range code
+// (packed_ints.hpp). Values a kind cannot represent (NaNs such as the
+// staleness marker, ±Inf, -0.0, ...) are exceptions with their raw bits;
+// when no integer kind pays, the values are a Gorilla XOR bit stream. The
+// encoder checks every value by decoding it, so decoding is bit-exact.
+//
+// Thread-safety: all functions may be called concurrently.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/sample.hpp"
+#include "storage/status.hpp"
+
+namespace nl::storage {
+
+/// At most this many samples per dense chunk (the XOR chunk's limit too).
+constexpr size_t dense_chunk_max_samples = 65535;
+
+/// Appends the dense encoding of s[0..n) to `out`; s[0].t is not stored.
+/// Timestamps may be any int64 sequence (the block writer passes strictly
+/// increasing ones). REQUIRES: 1 <= n <= dense_chunk_max_samples.
+void encode_dense_chunk(const sample* s, size_t n, std::string& out);
+
+/// Appends the samples of `data` (one whole dense chunk, nothing after it)
+/// to `out`, the first at time `t0`. corruption on truncated, malformed or
+/// trailing bytes; `out` then holds what it held before. Never reads
+/// outside `data`.
+status decode_dense_chunk(std::string_view data, int64_t t0, std::vector<sample>& out);
+
+/// The sample count in the first bytes of `data`, or 0 when malformed.
+size_t dense_chunk_samples(std::string_view data);
+
+}  // namespace nl::storage
