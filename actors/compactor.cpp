@@ -300,9 +300,15 @@ void maintenance(self_ptr self) {
   if (s.opts.retention_bytes > 0)
     wal_bytes = storage::directory_bytes(s.opts.data_dir + "/wal");
   auto doomed = storage::plan_retention(metas, sizes, s.opts.retention_ms, s.opts.retention_bytes, wal_bytes);
+  uint64_t samples = 0;
+  for (const auto& meta : metas)
+    if (std::find(doomed.begin(), doomed.end(), meta.ulid) != doomed.end())
+      samples += meta.num_samples;
   remove_blocks(self, doomed, "retention");
-  if (m)
+  if (m) {
     m->retention_blocks_deleted.fetch_add(doomed.size(), std::memory_order_relaxed);
+    m->retention_samples_deleted.fetch_add(samples, std::memory_order_relaxed);
+  }
 }
 
 void maintain_and_finish(self_ptr self) {

@@ -74,6 +74,7 @@ void wal_done(self_ptr self, wal_wait& w) {
   // The series were last touched when the batch was staged, long enough
   // ago to be out of the cache: fetch a few samples ahead, series first,
   // then (once it is in) its chunk.
+  const uint64_t ooo_before = head.ooo_appended();
   constexpr size_t series_ahead = 8;
   constexpr size_t chunk_ahead = 4;
   const size_t n = w.samples.size();
@@ -93,8 +94,10 @@ void wal_done(self_ptr self, wal_wait& w) {
         m->count_rejected(reason_of(st));
     }
   }
-  if (m)
+  if (m) {
     m->samples_appended.fetch_add(w.res.accepted, std::memory_order_relaxed);
+    m->ooo_samples_appended.fetch_add(head.ooo_appended() - ooo_before, std::memory_order_relaxed);
+  }
   w.rp.deliver(std::move(w.res));
 }
 

@@ -144,6 +144,10 @@ std::string metrics::render() const {
   line(out, "nightlight_wal_checkpoints_failed_total", "", wal_checkpoints_failed.load());
   header(out, "nightlight_retention_blocks_deleted_total", "counter", "Blocks deleted by retention (time or size).");
   line(out, "nightlight_retention_blocks_deleted_total", "", retention_blocks_deleted.load());
+  header(out, "nightlight_retention_samples_deleted_total", "counter", "Samples in the blocks retention deleted.");
+  line(out, "nightlight_retention_samples_deleted_total", "", retention_samples_deleted.load());
+  header(out, "nightlight_out_of_order_samples_appended_total", "counter", "Samples accepted inside the out-of-order window.");
+  line(out, "nightlight_out_of_order_samples_appended_total", "", ooo_samples_appended.load());
   header(out, "nightlight_corrupted_blocks_total", "counter", "Damaged blocks moved aside at start-up.");
   line(out, "nightlight_corrupted_blocks_total", "", corrupted_blocks.load());
   header(out, "nightlight_inflight_samples", "gauge", "Samples accepted for writing but not yet acknowledged.");

@@ -69,6 +69,8 @@ struct metrics {
   std::atomic<uint64_t> wal_checkpoints{0};
   std::atomic<uint64_t> wal_checkpoints_failed{0};
   std::atomic<uint64_t> retention_blocks_deleted{0};
+  std::atomic<uint64_t> retention_samples_deleted{0};
+  std::atomic<uint64_t> ooo_samples_appended{0};
   std::atomic<uint64_t> corrupted_blocks{0};
   /// Queries stopped because their client disconnected (not timeouts).
   std::atomic<uint64_t> queries_cancelled{0};

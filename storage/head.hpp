@@ -196,6 +196,8 @@ class head {
                                         int64_t mint, int64_t maxt) const;
 
   size_t num_series() const { return series_.size(); }
+  /// Samples accepted out of order so far (cheap, unlike stats()).
+  uint64_t ooo_appended() const { return stats_.ooo_appended; }
   /// Oldest / newest sample in the head; INT64_MAX / INT64_MIN when empty.
   int64_t min_time() const { return min_t_; }
   int64_t max_time() const { return max_t_; }

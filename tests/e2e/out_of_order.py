@@ -105,6 +105,10 @@ def main():
             r = push(nl.port, [(a, [(late[-1], 5.5)])])
             checks.check("nightlight refuses another value for a stored out-of-order time",
                          r.status == 400 and b"duplicate sample" in r.body, r)
+            m = h.scrape_metrics(nl.port)
+            checks.check("/metrics counts the %d out-of-order samples" % len(late),
+                         h.metric_sum(m, "nightlight_out_of_order_samples_appended_total") == len(late),
+                         h.metric_sum(m, "nightlight_out_of_order_samples_appended_total"))
             at = t_end + 1
             want = raw(prom.port, "ooo_metric[2h]", at)
             checks.check("prometheus stored the out-of-order samples",

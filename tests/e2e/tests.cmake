@@ -39,3 +39,4 @@ nl_add_e2e(prometheus_import prometheus_import 180 --tsdb $<TARGET_FILE:nightlig
 nl_add_e2e(status_api status_api 120)
 nl_add_e2e(damaged_block damaged_block 120 --tsdb $<TARGET_FILE:nightlight-tsdb>)
 nl_add_e2e(admin_api admin_api 300 --tsdb $<TARGET_FILE:nightlight-tsdb>)
+nl_add_e2e(retention retention 180)
