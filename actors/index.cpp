@@ -147,49 +147,42 @@ caf::result<List> over_selectors(const meta_query& q, Fn fn) {
   return out;
 }
 
-template <class Items>
-void append(std::vector<Items>& out, std::vector<Items>&& xs) {
-  out.insert(out.end(), std::make_move_iterator(xs.begin()), std::make_move_iterator(xs.end()));
+// A metadata answer over `blocks`: `read(block, matchers)` for every block
+// and selector, merged sorted and distinct.
+template <class List, class Read>
+caf::result<List> over_blocks(const std::vector<storage::block_set::block_ptr>& blocks, const meta_query& q,
+                              Read read) {
+  return over_selectors<List>(q, [&](const storage::matcher_list& ms, auto& items) {
+    for (const auto& b : blocks) {
+      auto xs = read(*b, ms);
+      if (!xs)
+        return xs.error();
+      items.insert(items.end(), std::make_move_iterator(xs->begin()), std::make_move_iterator(xs->end()));
+    }
+    return storage::status::ok();
+  });
 }
 
 index_actor::behavior_type block_reader(index_actor::pointer self,
                                         std::vector<storage::block_set::block_ptr> blocks) {
-  using storage::status;
+  using ml = storage::matcher_list;
   return {
     [=](series_atom, const meta_query& q) -> caf::result<series_list> {
       self->quit();
-      return over_selectors<series_list>(q, [&](const storage::matcher_list& ms, auto& items) {
-        for (const auto& b : blocks) {
-          auto xs = b->series(ms, q.mint, q.maxt);
-          if (!xs)
-            return xs.error();
-          append(items, std::move(*xs));
-        }
-        return status::ok();
+      return over_blocks<series_list>(blocks, q, [&](const storage::block& b, const ml& ms) {
+        return b.series(ms, q.mint, q.maxt);
       });
     },
     [=](label_names_atom, const meta_query& q) -> caf::result<string_list> {
       self->quit();
-      return over_selectors<string_list>(q, [&](const storage::matcher_list& ms, auto& items) {
-        for (const auto& b : blocks) {
-          auto xs = b->label_names(ms, q.mint, q.maxt);
-          if (!xs)
-            return xs.error();
-          append(items, std::move(*xs));
-        }
-        return status::ok();
+      return over_blocks<string_list>(blocks, q, [&](const storage::block& b, const ml& ms) {
+        return b.label_names(ms, q.mint, q.maxt);
       });
     },
     [=](label_values_atom, const meta_query& q) -> caf::result<string_list> {
       self->quit();
-      return over_selectors<string_list>(q, [&](const storage::matcher_list& ms, auto& items) {
-        for (const auto& b : blocks) {
-          auto xs = b->label_values(q.label_name, ms, q.mint, q.maxt);
-          if (!xs)
-            return xs.error();
-          append(items, std::move(*xs));
-        }
-        return status::ok();
+      return over_blocks<string_list>(blocks, q, [&](const storage::block& b, const ml& ms) {
+        return b.label_values(q.label_name, ms, q.mint, q.maxt);
       });
     },
     [=](select_atom, const select_request& r) -> caf::result<select_result> {
