@@ -43,46 +43,30 @@ caf::result<T> fan_out(self_ptr self, Merge merge, std::vector<storage::block_se
     g->rp.deliver(merge(g->parts));
     return g->rp;
   }
-  std::vector<index_actor> targets;
+  // No timeout: a shard or block reader always answers (CAF answers for
+  // one that died), and the callers' own deadlines answer their clients. A
+  // timed request costs two wake-ups of CAF's clock thread.
+  auto ask = [&](const auto& target) {
+    self->request(target, caf::infinite, atom, arg)
+      .then(
+        [g, merge](T& part) {
+          if (g->failed)
+            return;
+          g->parts.push_back(std::move(part));
+          if (--g->waiting == 0)
+            g->rp.deliver(merge(g->parts));
+        },
+        [g](caf::error& err) {
+          if (g->failed)
+            return;
+          g->failed = true;
+          g->rp.deliver(std::move(err));
+        });
+  };
   if (!blocks.empty())
-    targets.push_back(self->spawn(block_reader, std::move(blocks)));
-  for (auto& shard : self->state.shards) {
-    // No timeout: a shard always answers (CAF answers for one that died),
-    // and the callers' own deadlines answer their clients. A timed request
-    // costs two wake-ups of CAF's clock thread.
-    self->request(shard, caf::infinite, atom, arg)
-      .then(
-        [g, merge](T& part) {
-          if (g->failed)
-            return;
-          g->parts.push_back(std::move(part));
-          if (--g->waiting == 0)
-            g->rp.deliver(merge(g->parts));
-        },
-        [g](caf::error& err) {
-          if (g->failed)
-            return;
-          g->failed = true;
-          g->rp.deliver(std::move(err));
-        });
-  }
-  for (auto& t : targets) {
-    self->request(t, caf::infinite, atom, arg)
-      .then(
-        [g, merge](T& part) {
-          if (g->failed)
-            return;
-          g->parts.push_back(std::move(part));
-          if (--g->waiting == 0)
-            g->rp.deliver(merge(g->parts));
-        },
-        [g](caf::error& err) {
-          if (g->failed)
-            return;
-          g->failed = true;
-          g->rp.deliver(std::move(err));
-        });
-  }
+    ask(self->spawn(block_reader, std::move(blocks)));
+  for (auto& shard : self->state.shards)
+    ask(shard);
   return g->rp;
 }
 

@@ -167,11 +167,10 @@ def check_snapshot(checks, args, nl, name, with_head, nblocks):
                  len(dirs) == want and len(dirs) == len(os.listdir(snap)), os.listdir(snap))
     checks.check("every snapshot block has meta.json",
                  all(os.path.isfile(os.path.join(snap, d, "meta.json")) for d in dirs), dirs)
-    if args.tsdb and os.path.exists(args.tsdb):
-        r = subprocess.run([args.tsdb, "check", snap], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
-        out = r.stdout.decode("utf-8", "replace")
-        checks.check("nightlight-tsdb check passes on the snapshot", r.returncode == 0 and "intact" in out,
-                     "rc %d: %s %s" % (r.returncode, out[-600:], r.stderr.decode("utf-8", "replace")[-300:]))
+    r = subprocess.run([args.tsdb, "check", snap], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    out = r.stdout.decode("utf-8", "replace")
+    checks.check("nightlight-tsdb check passes on the snapshot", r.returncode == 0 and "intact" in out,
+                 "rc %d: %s %s" % (r.returncode, out[-600:], r.stderr.decode("utf-8", "replace")[-300:]))
     return snap
 
 
@@ -190,7 +189,7 @@ def snapshot(checks, port, who, params=()):
 
 def main():
     p = h.arg_parser(__doc__.splitlines()[0])
-    p.add_argument("--tsdb", help="path of nightlight-tsdb (checks the snapshot)")
+    p.add_argument("--tsdb", required=True, help="path of nightlight-tsdb (checks the snapshot)")
     args = p.parse_args()
     checks = h.Checks()
     t_end = (h.now_ms() // STEP_MS) * STEP_MS - 60000

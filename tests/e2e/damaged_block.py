@@ -35,7 +35,7 @@ def flip(path, offset):
 
 def main():
     p = h.arg_parser(__doc__.splitlines()[0])
-    p.add_argument("--tsdb", help="path of nightlight-tsdb")
+    p.add_argument("--tsdb", required=True, help="path of nightlight-tsdb")
     args = p.parse_args()
     checks = h.Checks()
     t_end = (h.now_ms() // STEP) * STEP - 60000
@@ -75,12 +75,11 @@ def main():
             bad_chunk = blocks[6]
             flip(os.path.join(bdir, bad_chunk, "chunks"), os.path.getsize(os.path.join(bdir, bad_chunk, "chunks")) // 2)
 
-            if args.tsdb:
-                r = subprocess.run([args.tsdb, "check", nl.data_dir], capture_output=True, text=True)
-                out = r.stdout + r.stderr
-                checks.check("nightlight-tsdb check exits 1 on the damage", r.returncode == 1, r.returncode)
-                checks.check("nightlight-tsdb check names every damaged block",
-                             all(v in out for v in victims + [bad_chunk]), out[-800:])
+            r = subprocess.run([args.tsdb, "check", nl.data_dir], capture_output=True, text=True)
+            out = r.stdout + r.stderr
+            checks.check("nightlight-tsdb check exits 1 on the damage", r.returncode == 1, r.returncode)
+            checks.check("nightlight-tsdb check names every damaged block",
+                         all(v in out for v in victims + [bad_chunk]), out[-800:])
 
             nl.start()
             log = open(nl.log_path).read()
