@@ -12,7 +12,7 @@
 #include "storage/compaction/planner.hpp"
 #include "storage/file.hpp"
 #include "storage/tombstones.hpp"
-#include "storage/wal_checkpoint.hpp"
+#include "storage/wal/checkpoint.hpp"
 
 namespace nl::actors {
 

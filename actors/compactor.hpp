@@ -15,7 +15,7 @@
 //   4. once no window is left to cut, the WAL writer starts a new segment,
 //      and the older segments are replaced by one checkpoint of the series
 //      still in the head and their samples from the last cut on
-//      (storage/wal_checkpoint.hpp).
+//      (storage/wal/checkpoint.hpp).
 // Ingestion goes on throughout: no step stops a shard for longer than its
 // own message. A failure leaves the head as it was (the window is cut
 // again on the next tick) and is logged and counted.

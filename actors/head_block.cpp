@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "actors/log.hpp"
-#include "storage/wal_records.hpp"
+#include "storage/wal/records.hpp"
 
 namespace nl::actors {
 

@@ -20,7 +20,7 @@
 #include "actors/messages.hpp"
 #include "actors/metrics.hpp"
 #include "actors/wal_writer.hpp"
-#include "storage/head.hpp"
+#include "storage/head/head.hpp"
 
 namespace nl::actors {
 

@@ -21,10 +21,10 @@
 #include <vector>
 
 #include "storage/label_key.hpp"
-#include "storage/label_stats.hpp"
+#include "storage/index/label_stats.hpp"
 #include "storage/labels.hpp"
-#include "storage/wal_records.hpp"
-#include "storage/xor_chunk.hpp"
+#include "storage/wal/records.hpp"
+#include "storage/chunk/xor_chunk.hpp"
 
 namespace nl::actors {
 
@@ -94,7 +94,7 @@ struct append_result {
   std::vector<std::string> errors;  ///< at most append_error_examples entries
 };
 
-/// Encoded WAL records (storage/wal_records.hpp) for the WAL writer, in the
+/// Encoded WAL records (storage/wal/records.hpp) for the WAL writer, in the
 /// order they must be written.
 struct wal_batch {
   std::vector<std::string> records;
@@ -317,7 +317,7 @@ typename Inspector::result_type inspect(Inspector& f, label& x) {
   return f(caf::meta::type_name("nl::label"), x.name, x.value);
 }
 
-// /api/v1/status/tsdb (storage/label_stats.hpp).
+// /api/v1/status/tsdb (storage/index/label_stats.hpp).
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, label_value_counts& x) {
   return f(caf::meta::type_name("nl::label_value_counts"), x.name, x.values, x.series);

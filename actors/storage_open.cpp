@@ -16,9 +16,9 @@
 #include "actors/log.hpp"
 #include "storage/block/open_blocks.hpp"
 #include "storage/file.hpp"
-#include "storage/wal_checkpoint.hpp"
-#include "storage/wal_records.hpp"
-#include "storage/wal_segment_reader.hpp"
+#include "storage/wal/checkpoint.hpp"
+#include "storage/wal/records.hpp"
+#include "storage/wal/segment_reader.hpp"
 
 namespace nl::actors {
 

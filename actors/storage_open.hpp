@@ -13,9 +13,9 @@
 
 #include "actors/config.hpp"
 #include "storage/block/block_set.hpp"
-#include "storage/head.hpp"
+#include "storage/head/head.hpp"
 #include "storage/status.hpp"
-#include "storage/wal_segment_writer.hpp"
+#include "storage/wal/segment_writer.hpp"
 
 namespace nl::actors {
 
@@ -91,7 +91,7 @@ struct opened_storage {
 /// - Corruption before the tail: corruption naming segment and offset and
 ///   suggesting --wal-repair, unless `repair` is true; then the WAL is cut
 ///   at the corruption (later records are lost) and start-up continues.
-/// - WAL checkpoints (storage/wal_checkpoint.hpp): leftovers of an
+/// - WAL checkpoints (storage/wal/checkpoint.hpp): leftovers of an
 ///   interrupted checkpoint are removed, then the newest checkpoint is
 ///   replayed before the segments after it. A damaged checkpoint is
 ///   corruption even with `repair`.

@@ -20,7 +20,7 @@
 #include "actors/config.hpp"
 #include "actors/messages.hpp"
 #include "actors/metrics.hpp"
-#include "storage/wal_segment_writer.hpp"
+#include "storage/wal/segment_writer.hpp"
 
 namespace nl::actors {
 

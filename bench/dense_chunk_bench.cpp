@@ -35,7 +35,7 @@
 #include "storage/compaction/merge.hpp"
 #include "storage/compaction/planner.hpp"
 #include "storage/file.hpp"
-#include "storage/xor_chunk.hpp"
+#include "storage/chunk/xor_chunk.hpp"
 
 using namespace nl::storage;
 

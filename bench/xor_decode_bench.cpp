@@ -15,7 +15,7 @@
 #include <random>
 #include <vector>
 
-#include "storage/xor_chunk.hpp"
+#include "storage/chunk/xor_chunk.hpp"
 
 using namespace nl::storage;
 

@@ -9,7 +9,7 @@
 #include "storage/labels.hpp"
 #include "storage/matcher.hpp"
 #include "storage/sample.hpp"
-#include "storage/xor_chunk.hpp"
+#include "storage/chunk/xor_chunk.hpp"
 
 namespace nl::promql {
 

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "protocol/remote_write.hpp"
-#include "storage/label_stats.hpp"
+#include "storage/index/label_stats.hpp"
 #include "storage/labels.hpp"
 #include "storage/sample.hpp"
 

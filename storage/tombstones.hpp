@@ -7,8 +7,8 @@
 // Byte layout: storage/FORMAT.md, "Blocks", "tombstones".
 //
 // The interval helpers are shared with the head, which deletes samples
-// physically (storage/head.hpp, delete_range) and logs its deletions as WAL
-// tombstones records (storage/wal_records.hpp).
+// physically (storage/head/head.hpp, delete_range) and logs its deletions as WAL
+// tombstones records (storage/wal/records.hpp).
 //
 // Thread-safety: plain values and pure functions; the file functions may
 // run on any thread, one writer per block directory.
@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "storage/status.hpp"
-#include "storage/xor_chunk.hpp"
+#include "storage/chunk/xor_chunk.hpp"
 
 namespace nl::storage {
 

@@ -20,8 +20,8 @@
 #include "storage/file.hpp"
 #include "storage/labels.hpp"
 #include "storage/matcher.hpp"
-#include "storage/postings.hpp"
-#include "storage/series_snapshot.hpp"
+#include "storage/index/postings.hpp"
+#include "storage/head/series_snapshot.hpp"
 #include "storage/status.hpp"
 #include "storage/tombstones.hpp"
 

@@ -15,7 +15,7 @@
 #include "storage/file.hpp"
 #include "storage/labels.hpp"
 #include "storage/status.hpp"
-#include "storage/xor_chunk.hpp"
+#include "storage/chunk/xor_chunk.hpp"
 
 namespace nl::storage {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 
-#include "storage/bitstream.hpp"
+#include "storage/chunk/bitstream.hpp"
 #include "storage/chunk/packed_ints.hpp"
 #include "storage/coding.hpp"
 

@@ -13,7 +13,7 @@
 #include "storage/block/reader.hpp"
 #include "storage/file.hpp"
 #include "storage/status.hpp"
-#include "storage/xor_chunk.hpp"
+#include "storage/chunk/xor_chunk.hpp"
 
 namespace nl::storage {
 

@@ -22,7 +22,7 @@
 #include "storage/prometheus/index_reader.hpp"
 #include "storage/prometheus/meta.hpp"
 #include "storage/prometheus/tombstones.hpp"
-#include "storage/xor_chunk.hpp"
+#include "storage/chunk/xor_chunk.hpp"
 
 namespace nl::storage {
 

@@ -13,7 +13,7 @@
 #include "storage/tool/commands.hpp"
 #include "storage/tool/data_dir.hpp"
 #include "storage/tool/wal_scan.hpp"
-#include "storage/wal_checkpoint.hpp"
+#include "storage/wal/checkpoint.hpp"
 
 namespace nl::storage::tool {
 

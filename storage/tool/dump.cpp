@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <memory>
 
-#include "storage/series_snapshot.hpp"
+#include "storage/head/series_snapshot.hpp"
 #include "storage/tool/commands.hpp"
 #include "storage/tool/data_dir.hpp"
 #include "storage/tool/wal_scan.hpp"

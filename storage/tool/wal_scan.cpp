@@ -4,8 +4,8 @@
 #include <unordered_set>
 
 #include "storage/file.hpp"
-#include "storage/wal_checkpoint.hpp"
-#include "storage/wal_segment_reader.hpp"
+#include "storage/wal/checkpoint.hpp"
+#include "storage/wal/segment_reader.hpp"
 
 namespace nl::storage::tool {
 

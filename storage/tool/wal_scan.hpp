@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "storage/head.hpp"
-#include "storage/wal_records.hpp"
+#include "storage/head/head.hpp"
+#include "storage/wal/records.hpp"
 
 namespace nl::storage::tool {
 

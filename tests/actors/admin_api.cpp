@@ -17,8 +17,8 @@
 #include "protocol/snappy_block.hpp"
 #include "storage/block/writer.hpp"
 #include "storage/file.hpp"
-#include "storage/wal_records.hpp"
-#include "storage/wal_segment_writer.hpp"
+#include "storage/wal/records.hpp"
+#include "storage/wal/segment_writer.hpp"
 
 using namespace nl::actors;
 using nl::protocol::http_request;

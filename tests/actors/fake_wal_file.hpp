@@ -5,7 +5,7 @@
 #include <string>
 
 #include "storage/file.hpp"
-#include "storage/wal_segment_writer.hpp"
+#include "storage/wal/segment_writer.hpp"
 
 namespace nl::test {
 

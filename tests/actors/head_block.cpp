@@ -7,7 +7,7 @@
 #include "actors/index.hpp"
 #include "fake_wal_file.hpp"
 #include "storage/label_key.hpp"
-#include "storage/xor_chunk.hpp"
+#include "storage/chunk/xor_chunk.hpp"
 
 using namespace nl::actors;
 using nl::storage::label_set;

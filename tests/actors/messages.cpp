@@ -5,7 +5,7 @@
 
 #include "actors/messages.hpp"
 #include "storage/sample.hpp"
-#include "storage/xor_chunk.hpp"
+#include "storage/chunk/xor_chunk.hpp"
 
 using namespace nl::actors;
 using nl::storage::label_set;

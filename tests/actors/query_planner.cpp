@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "actors/query_planner.hpp"
-#include "storage/xor_chunk.hpp"
+#include "storage/chunk/xor_chunk.hpp"
 
 using namespace nl::actors;
 using namespace std::chrono_literals;

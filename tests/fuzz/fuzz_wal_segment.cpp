@@ -6,8 +6,8 @@
 #include <string>
 
 #include "storage/file.hpp"
-#include "storage/wal_records.hpp"
-#include "storage/wal_segment_reader.hpp"
+#include "storage/wal/records.hpp"
+#include "storage/wal/segment_reader.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace nl::storage;

@@ -11,7 +11,7 @@
 #include "promql/engine.hpp"
 #include "promql/memory_queryable.hpp"
 #include "promql/parser.hpp"
-#include "storage/xor_chunk.hpp"
+#include "storage/chunk/xor_chunk.hpp"
 
 using namespace nl;
 using namespace nl::promql;

@@ -13,7 +13,7 @@
 #include "storage/chunk/dense_chunk.hpp"
 #include "storage/coding.hpp"
 #include "storage/file.hpp"
-#include "storage/head.hpp"
+#include "storage/head/head.hpp"
 #include "storage/label_key.hpp"
 
 using namespace nl::storage;

@@ -13,9 +13,9 @@
 #include "storage/block/writer.hpp"
 #include "storage/file.hpp"
 #include "storage/tool/commands.hpp"
-#include "storage/wal_records.hpp"
-#include "storage/wal_segment_writer.hpp"
-#include "storage/xor_chunk.hpp"
+#include "storage/wal/records.hpp"
+#include "storage/wal/segment_writer.hpp"
+#include "storage/chunk/xor_chunk.hpp"
 
 using namespace nl::storage;
 namespace tool = nl::storage::tool;

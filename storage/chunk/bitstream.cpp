@@ -1,4 +1,4 @@
-#include "storage/bitstream.hpp"
+#include "storage/chunk/bitstream.hpp"
 
 #include <algorithm>
 #include <cstring>

@@ -9,14 +9,14 @@
 // crc32c covers type and data. The writer fills a page with as much of the
 // record as fits and continues on the next page, so a reader can always
 // resynchronise at a page boundary.
-#include "storage/wal_segment_writer.hpp"
+#include "storage/wal/segment_writer.hpp"
 
 #include <algorithm>
 #include <cstdio>
 
 #include "storage/coding.hpp"
-#include "storage/wal_checkpoint.hpp"
-#include "storage/wal_format.hpp"
+#include "storage/wal/checkpoint.hpp"
+#include "storage/wal/format.hpp"
 
 namespace nl::storage {
 

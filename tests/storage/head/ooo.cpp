@@ -1,7 +1,7 @@
-#define CAF_SUITE storage.head_ooo
+#define CAF_SUITE storage.head.ooo
 #include "test_support.hpp"
 
-#include "storage/head.hpp"
+#include "storage/head/head.hpp"
 #include "storage/label_key.hpp"
 
 using namespace nl::storage;

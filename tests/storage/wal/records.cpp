@@ -1,4 +1,4 @@
-#define CAF_SUITE storage.wal_records
+#define CAF_SUITE storage.wal.records
 #include "test_support.hpp"
 
 #include <cmath>
@@ -10,7 +10,7 @@
 #include "storage/coding.hpp"
 #include "storage/label_key.hpp"
 #include "storage/sample.hpp"
-#include "storage/wal_records.hpp"
+#include "storage/wal/records.hpp"
 
 using namespace nl::storage;
 

@@ -1,4 +1,4 @@
-#include "storage/series_snapshot.hpp"
+#include "storage/head/series_snapshot.hpp"
 
 #include <algorithm>
 #include <iterator>

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "storage/bitstream.hpp"
+#include "storage/chunk/bitstream.hpp"
 #include "storage/sample.hpp"
 #include "storage/status.hpp"
 

@@ -16,7 +16,7 @@
 // complete checkpoint wins, so a crash at any point leaves either the old
 // state or the new checkpoint plus leftovers that remove_obsolete_wal_files
 // deletes.
-#include "storage/wal_checkpoint.hpp"
+#include "storage/wal/checkpoint.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -27,8 +27,8 @@
 #include "storage/file.hpp"
 #include "storage/label_key.hpp"
 #include "storage/sample.hpp"
-#include "storage/wal_format.hpp"
-#include "storage/wal_segment_reader.hpp"
+#include "storage/wal/format.hpp"
+#include "storage/wal/segment_reader.hpp"
 
 namespace nl::storage {
 

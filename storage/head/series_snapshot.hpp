@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "storage/labels.hpp"
-#include "storage/xor_chunk.hpp"
+#include "storage/chunk/xor_chunk.hpp"
 
 namespace nl::storage {
 

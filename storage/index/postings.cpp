@@ -1,4 +1,4 @@
-#include "storage/postings.hpp"
+#include "storage/index/postings.hpp"
 
 #include <algorithm>
 #include <iterator>

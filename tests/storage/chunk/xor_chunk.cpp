@@ -1,4 +1,4 @@
-#define CAF_SUITE storage.xor_chunk
+#define CAF_SUITE storage.chunk.xor_chunk
 #include "test_support.hpp"
 
 #include <cmath>
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "storage/xor_chunk.hpp"
+#include "storage/chunk/xor_chunk.hpp"
 
 using namespace nl::storage;
 

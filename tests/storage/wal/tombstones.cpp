@@ -1,4 +1,4 @@
-#define CAF_SUITE storage.wal_tombstones
+#define CAF_SUITE storage.wal.tombstones
 #include "test_support.hpp"
 
 #include <cstdio>
@@ -8,11 +8,11 @@
 
 #include "storage/coding.hpp"
 #include "storage/file.hpp"
-#include "storage/head.hpp"
-#include "storage/wal_checkpoint.hpp"
-#include "storage/wal_records.hpp"
-#include "storage/wal_segment_reader.hpp"
-#include "storage/wal_segment_writer.hpp"
+#include "storage/head/head.hpp"
+#include "storage/wal/checkpoint.hpp"
+#include "storage/wal/records.hpp"
+#include "storage/wal/segment_reader.hpp"
+#include "storage/wal/segment_writer.hpp"
 
 using namespace nl::storage;
 namespace fs = std::filesystem;

@@ -41,7 +41,7 @@
 
 #include "storage/file.hpp"
 #include "storage/status.hpp"
-#include "storage/wal_segment_writer.hpp"
+#include "storage/wal/segment_writer.hpp"
 
 namespace nl::storage {
 

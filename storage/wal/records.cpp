@@ -12,7 +12,7 @@
 //
 // Decoders read bytes from disk, so they assume nothing: every count is
 // checked against the bytes left before anything is reserved.
-#include "storage/wal_records.hpp"
+#include "storage/wal/records.hpp"
 
 #include "storage/coding.hpp"
 #include "storage/label_key.hpp"

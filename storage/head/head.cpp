@@ -1,4 +1,4 @@
-#include "storage/head.hpp"
+#include "storage/head/head.hpp"
 
 #include <algorithm>
 #include <cstring>

@@ -1,4 +1,4 @@
-#define CAF_SUITE storage.head
+#define CAF_SUITE storage.head.head
 #include "test_support.hpp"
 
 #include <algorithm>
@@ -7,7 +7,7 @@
 #include <cmath>
 #include <string>
 
-#include "storage/head.hpp"
+#include "storage/head/head.hpp"
 #include "storage/label_key.hpp"
 
 using namespace nl::storage;

@@ -1,7 +1,7 @@
-#define CAF_SUITE storage.head_delete
+#define CAF_SUITE storage.head.delete
 #include "test_support.hpp"
 
-#include "storage/head.hpp"
+#include "storage/head/head.hpp"
 #include "storage/label_key.hpp"
 
 using namespace nl::storage;

@@ -1,4 +1,4 @@
-#define CAF_SUITE storage.wal_segment
+#define CAF_SUITE storage.wal.segment
 #include "test_support.hpp"
 
 #include <chrono>
@@ -11,9 +11,9 @@
 
 #include "storage/coding.hpp"
 #include "storage/file.hpp"
-#include "storage/wal_format.hpp"
-#include "storage/wal_segment_reader.hpp"
-#include "storage/wal_segment_writer.hpp"
+#include "storage/wal/format.hpp"
+#include "storage/wal/segment_reader.hpp"
+#include "storage/wal/segment_writer.hpp"
 
 #include <poll.h>
 #include <sys/wait.h>

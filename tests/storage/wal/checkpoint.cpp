@@ -1,4 +1,4 @@
-#define CAF_SUITE storage.wal_checkpoint
+#define CAF_SUITE storage.wal.checkpoint
 #include "test_support.hpp"
 
 #include <algorithm>
@@ -10,12 +10,12 @@
 #include <vector>
 
 #include "storage/file.hpp"
-#include "storage/head.hpp"
+#include "storage/head/head.hpp"
 #include "storage/sample.hpp"
-#include "storage/wal_checkpoint.hpp"
-#include "storage/wal_records.hpp"
-#include "storage/wal_segment_reader.hpp"
-#include "storage/wal_segment_writer.hpp"
+#include "storage/wal/checkpoint.hpp"
+#include "storage/wal/records.hpp"
+#include "storage/wal/segment_reader.hpp"
+#include "storage/wal/segment_writer.hpp"
 
 #include <unistd.h>
 

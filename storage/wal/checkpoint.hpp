@@ -31,8 +31,8 @@
 #include <vector>
 
 #include "storage/status.hpp"
-#include "storage/wal_records.hpp"
-#include "storage/wal_segment_writer.hpp"
+#include "storage/wal/records.hpp"
+#include "storage/wal/segment_writer.hpp"
 
 namespace nl::storage {
 

@@ -1,9 +1,9 @@
-#define CAF_SUITE storage.postings
+#define CAF_SUITE storage.index.postings
 #include "test_support.hpp"
 
 #include <random>
 
-#include "storage/postings.hpp"
+#include "storage/index/postings.hpp"
 
 using namespace nl::storage;
 

@@ -3,12 +3,12 @@
 // cannot explain stops it. Whether that is a harmless torn tail or real
 // corruption is decided once, at the stop, by looking for any valid fragment
 // behind the damage (a torn write leaves nothing valid behind it).
-#include "storage/wal_segment_reader.hpp"
+#include "storage/wal/segment_reader.hpp"
 
 #include <algorithm>
 
 #include "storage/coding.hpp"
-#include "storage/wal_format.hpp"
+#include "storage/wal/format.hpp"
 
 namespace nl::storage {
 

@@ -1,4 +1,4 @@
-#include "storage/xor_chunk.hpp"
+#include "storage/chunk/xor_chunk.hpp"
 
 #include <algorithm>
 

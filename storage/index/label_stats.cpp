@@ -1,4 +1,4 @@
-#include "storage/label_stats.hpp"
+#include "storage/index/label_stats.hpp"
 
 #include <algorithm>
 

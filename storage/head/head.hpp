@@ -16,14 +16,14 @@
 
 #include "storage/hash_slots.hpp"
 #include "storage/labels.hpp"
-#include "storage/label_stats.hpp"
+#include "storage/index/label_stats.hpp"
 #include "storage/matcher.hpp"
-#include "storage/postings.hpp"
+#include "storage/index/postings.hpp"
 #include "storage/sample.hpp"
-#include "storage/series_snapshot.hpp"
+#include "storage/head/series_snapshot.hpp"
 #include "storage/status.hpp"
-#include "storage/wal_records.hpp"
-#include "storage/xor_chunk.hpp"
+#include "storage/wal/records.hpp"
+#include "storage/chunk/xor_chunk.hpp"
 
 namespace nl::storage {
 
@@ -207,7 +207,7 @@ class head {
 
   /// The counts and the whole label index (every name with its sorted
   /// values and their series counts) for the TSDB status page; see
-  /// storage/label_stats.hpp. Costs a copy of every distinct label string.
+  /// storage/index/label_stats.hpp. Costs a copy of every distinct label string.
   head_cardinality cardinality() const;
 
   // -- garbage -------------------------------------------------------------

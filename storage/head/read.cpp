@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <iterator>
 
-#include "storage/head.hpp"
+#include "storage/head/head.hpp"
 
 namespace nl::storage {
 

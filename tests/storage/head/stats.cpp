@@ -1,4 +1,4 @@
-#define CAF_SUITE storage.head_stats
+#define CAF_SUITE storage.head.stats
 #include "test_support.hpp"
 
 #include <algorithm>
@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "storage/head.hpp"
+#include "storage/head/head.hpp"
 #include "storage/label_key.hpp"
-#include "storage/label_stats.hpp"
+#include "storage/index/label_stats.hpp"
 
 using namespace nl::storage;
 
