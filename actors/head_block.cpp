@@ -69,6 +69,8 @@ caf::result<T> per_selector(const meta_query& q, Fn fn) {
 // The WAL has the batch's records: append the staged samples and answer.
 void wal_done(self_ptr self, wal_wait& w) {
   w.done = true;
+  for (auto ref : w.logged_series)
+    self->state.unlogged_series.erase(ref);
   auto& head = *self->state.head;
   auto* m = self->state.opts.stats;
   // The series were last touched when the batch was staged, long enough
@@ -200,9 +202,13 @@ caf::result<append_result> append(self_ptr self, append_batch& batch) {
     }
     sort_by_time(batch, begin, end);
     if (slot->created()) {
-      storage::append_series_entry(series_rec, slot->ref(), batch.key(i));
+      s.unlogged_series.insert(slot->ref());
       if (m)
         m->head_series.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (!s.unlogged_series.empty() && s.unlogged_series.count(slot->ref()) != 0) {
+      storage::append_series_entry(series_rec, slot->ref(), batch.key(i));
+      w->logged_series.push_back(slot->ref());
     }
     for (size_t j = begin; j < end; ++j) {
       int64_t t = batch.timestamps[j];

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <unordered_set>
 
 #include "actors/messages.hpp"
 #include "actors/metrics.hpp"
@@ -81,6 +82,8 @@ struct wal_wait {
   caf::typed_response_promise<append_result> rp;
   append_result res;
   std::vector<sample> samples;
+  /// Refs whose series record this batch carries.
+  std::vector<uint64_t> logged_series;
   bool done = false;
 };
 
@@ -93,6 +96,12 @@ struct head_block_state {
   /// of CAF's clock thread, ~4% of the CPU under remote-write load.
   std::deque<std::shared_ptr<wal_wait>> waiting;
   bool watchdog_armed = false;
+  /// Series created in the head whose series record the WAL has not yet
+  /// taken. Every batch that writes samples of one of them carries its
+  /// series record again (replay takes duplicates), so that a failed or
+  /// timed-out first batch cannot leave later, acknowledged samples
+  /// referring to a series the WAL never heard of.
+  std::unordered_set<uint64_t> unlogged_series;
   /// head::ooo_sequence() when the compactor last cut.
   uint64_t cut_ooo_sequence = 0;
   static inline const char* name = "head_block";

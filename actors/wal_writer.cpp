@@ -12,6 +12,8 @@ caf::error to_error(const storage::status& st) {
   return caf::make_error(caf::sec::runtime_error, "WAL: " + st.message());
 }
 
+bool is_no_space(const storage::status& st) { return st.error_code() == storage::status::code::no_space; }
+
 // Stops for good: a failed write leaves the log in an unknown state.
 void fail(self_ptr self, const storage::status& st) {
   log_error("wal: " + st.message() + "; refusing further writes");
@@ -20,6 +22,34 @@ void fail(self_ptr self, const storage::status& st) {
     rp.deliver(err);
   self->state.pending.clear();
   self->quit(err);
+}
+
+// The disk is full: the writer dropped what it had buffered (never
+// acknowledged), so every waiting request fails and its sender answers 503;
+// later writes are tried again as they come. Logged once per episode.
+void no_space(self_ptr self, const storage::status& st) {
+  auto& s = self->state;
+  if (!s.disk_full) {
+    s.disk_full = true;
+    log_error("wal: " + st.message() + "; refusing writes (503) until space is freed");
+  }
+  if (s.opts.stats)
+    s.opts.stats->wal_no_space_failures.fetch_add(1, std::memory_order_relaxed);
+  // The buffered records were dropped: they were never taken.
+  s.records = s.flushed_records;
+  auto err = to_error(st);
+  for (auto& rp : s.pending)
+    rp.deliver(err);
+  s.pending.clear();
+}
+
+// A write went through: end a disk-full episode.
+void written(self_ptr self) {
+  auto& s = self->state;
+  if (s.disk_full) {
+    s.disk_full = false;
+    log_info("wal: writes succeed again; accepting samples");
+  }
 }
 
 bool sync_now(self_ptr self) {
@@ -48,10 +78,12 @@ void commit(self_ptr self) {
     return;
   auto st = s.writer->flush();
   if (!st)
-    return fail(self, st);
+    return is_no_space(st) ? no_space(self, st) : fail(self, st);
   s.unsynced = true;
+  s.flushed_records = s.records;
   if (s.opts.policy == fsync_policy::always && !sync_now(self))
     return;
+  written(self);
   for (auto& rp : s.pending)
     rp.deliver(s.records);
   s.pending.clear();
@@ -79,15 +111,25 @@ wal_writer_actor::behavior_type wal_writer(self_ptr self, std::shared_ptr<storag
       auto& s = self->state;
       if (!s.writer->health())
         return to_error(s.writer->health());
-      uint64_t bytes = 0;
-      for (auto& rec : batch.records) {
-        auto st = s.writer->append(rec);
-        if (!st) {
-          fail(self, st);
+      // A batch that starts a new segment flushes the buffer: commit the
+      // waiting requests first, so that a failure there is theirs alone.
+      if (s.writer->buffered_bytes() > 0 && s.writer->needs_new_segment(batch.records)) {
+        commit(self);
+        if (!s.writer->health())
+          return to_error(s.writer->health());
+      }
+      // All or nothing: a refused batch leaves no record behind.
+      if (auto st = s.writer->append_batch(batch.records); !st) {
+        if (is_no_space(st)) {
+          no_space(self, st);
           return to_error(st);
         }
-        bytes += rec.size();
+        fail(self, st);
+        return to_error(st);
       }
+      uint64_t bytes = 0;
+      for (auto& rec : batch.records)
+        bytes += rec.size();
       s.records += batch.records.size();
       if (s.opts.stats)
         s.opts.stats->wal_bytes_written.fetch_add(bytes, std::memory_order_relaxed);
@@ -117,6 +159,10 @@ wal_writer_actor::behavior_type wal_writer(self_ptr self, std::shared_ptr<storag
         return to_error(w.health());
       auto closed = w.next_segment();
       if (!closed) {
+        // No room for the next segment: the current one goes on, and the
+        // caller (a checkpoint) tries again later.
+        if (is_no_space(closed.error()))
+          return to_error(closed.error());
         fail(self, closed.error());
         return to_error(closed.error());
       }

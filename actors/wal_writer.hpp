@@ -11,7 +11,10 @@
 // Failure: if a write or sync fails, every pending request gets the error,
 // nothing is ever acknowledged again and the actor quits with the error
 // (its supervisor stops the process). A WAL in an unknown state must not
-// acknowledge samples.
+// acknowledge samples. A full disk is the exception (storage/wal/
+// segment_writer.hpp): the pending requests get the error (their records
+// were dropped, never written), the actor stays, and each later request
+// tries again, so writes resume by themselves once space is freed.
 #include <caf/all.hpp>
 
 #include <chrono>
@@ -53,8 +56,10 @@ struct wal_writer_state {
   wal_writer_options opts;
   std::vector<caf::typed_response_promise<uint64_t>> pending;
   uint64_t records = 0;       // records taken so far
+  uint64_t flushed_records = 0;  // of which written (the rest are buffered)
   bool commit_scheduled = false;
   bool unsynced = false;      // flushed since the last fdatasync
+  bool disk_full = false;     // the last write failed for want of space
   static inline const char* name = "wal_writer";
 };
 

@@ -14,7 +14,12 @@ namespace nl::storage {
 namespace {
 
 status errno_status(const char* op, const std::string& path, int err) {
-  return status::io_error(std::string{op} + " " + path + ": " + std::strerror(err));
+  std::string m = std::string{op} + " " + path + ": " + std::strerror(err);
+  // A full disk (or quota) is the one failure that passes by itself once
+  // space is freed; callers may retry it instead of giving up.
+  if (err == ENOSPC || err == EDQUOT)
+    return status::no_space(std::move(m));
+  return status::io_error(std::move(m));
 }
 
 status write_all(int fd, const std::string& path, std::string_view data) {

@@ -20,6 +20,7 @@ class [[nodiscard]] status {
     duplicate_sample,  ///< same timestamp, different value
     not_found,
     limit_exceeded,    ///< a configured limit was hit
+    no_space,          ///< the file system is full (ENOSPC, EDQUOT): may pass
   };
 
   status() = default;
@@ -32,6 +33,7 @@ class [[nodiscard]] status {
   static status duplicate_sample(std::string m) { return {code::duplicate_sample, std::move(m)}; }
   static status not_found(std::string m) { return {code::not_found, std::move(m)}; }
   static status limit_exceeded(std::string m) { return {code::limit_exceeded, std::move(m)}; }
+  static status no_space(std::string m) { return {code::no_space, std::move(m)}; }
 
   bool is_ok() const { return code_ == code::ok; }
   explicit operator bool() const { return is_ok(); }

@@ -106,9 +106,22 @@ status wal_segment_writer::roll_segment() {
     return st;
   if (auto st = file_->sync(); !st)
     return fail(st);
+  if (segment_ + 1 > max_segment_number)
+    return fail(status::limit_exceeded("WAL segment numbers exhausted in " + dir_));
+  // The next file is made before the current one is closed: when the disk
+  // is full the writer simply stays on the current segment.
+  auto f = create_(wal_segment_path(dir_, segment_ + 1));
+  if (!f)
+    return f.error().error_code() == status::code::no_space ? f.error() : fail(f.error());
+  if (auto st = sync_dir(dir_); !st)
+    return fail(st);
   if (auto st = file_->close(); !st)
     return fail(st);
-  return start_segment(segment_ + 1);
+  file_ = std::move(*f);
+  segment_ += 1;
+  segment_offset_ = 0;
+  flushed_offset_ = 0;
+  return status::ok();
 }
 
 result<uint64_t> wal_segment_writer::next_segment() {
@@ -157,23 +170,55 @@ void wal_segment_writer::encode(std::string_view record) {
   }
 }
 
+uint64_t wal_segment_writer::framed_end(uint64_t offset, size_t len) {
+  // The arithmetic twin of encode().
+  for (;;) {
+    uint64_t page_left = wal_page_size - offset % wal_page_size;
+    if (page_left < wal_fragment_header_size) {
+      offset += page_left;
+      continue;
+    }
+    uint64_t n = std::min<uint64_t>(len, page_left - wal_fragment_header_size);
+    offset += wal_fragment_header_size + n;
+    len -= n;
+    if (len == 0)
+      return offset;
+  }
+}
+
+uint64_t wal_segment_writer::batch_end(const std::string_view* records, size_t n) const {
+  uint64_t end = segment_offset_;
+  for (size_t i = 0; i < n; ++i)
+    end = framed_end(end, records[i].size());
+  return end;
+}
+
+bool wal_segment_writer::needs_new_segment(const std::vector<std::string>& records) const {
+  std::vector<std::string_view> views(records.begin(), records.end());
+  return batch_end(views.data(), views.size()) > segment_size_ && segment_offset_ > 0;
+}
+
 status wal_segment_writer::append(std::string_view record) {
+  return append_records(&record, 1);
+}
+
+status wal_segment_writer::append_batch(const std::vector<std::string>& records) {
+  std::vector<std::string_view> views(records.begin(), records.end());
+  return append_records(views.data(), views.size());
+}
+
+status wal_segment_writer::append_records(const std::string_view* records, size_t n) {
   if (!broken_.is_ok())
     return broken_;
   if (closed_)
     return status::invalid_argument("append to closed WAL");
-  auto mark = buffer_.size();
-  auto start = segment_offset_;
-  encode(record);
-  if (segment_offset_ > segment_size_ && start > 0) {
-    // Does not fit: take it back out and put it first in a new segment,
-    // so every segment holds whole records.
-    buffer_.resize(mark);
-    segment_offset_ = start;
+  // Does not fit: start a new segment first, so every segment holds whole
+  // batches (and so whole records).
+  if (batch_end(records, n) > segment_size_ && segment_offset_ > 0)
     if (auto st = roll_segment(); !st)
       return st;
-    encode(record);
-  }
+  for (size_t i = 0; i < n; ++i)
+    encode(records[i]);
   return status::ok();
 }
 
@@ -190,6 +235,12 @@ status wal_segment_writer::flush() {
     // boundary. If that fails too, replay will see a torn tail.
     if (auto cut = file_->truncate(flushed_offset_); !cut)
       return fail(status::io_error(st.message() + "; then " + cut.message()));
+    if (st.error_code() == status::code::no_space) {
+      // The segment is whole again: drop what was buffered and go on.
+      buffer_.clear();
+      segment_offset_ = flushed_offset_;
+      return st;
+    }
     return fail(st);
   }
   flushed_offset_ = segment_offset_;

@@ -19,6 +19,17 @@
 // stay behind as a torn record (which would be corruption, not a tail, once
 // a newer segment exists).
 //
+// One failure is not fatal: a full file system (status no_space, ENOSPC or
+// EDQUOT). When write(2) reports it and the cut-back succeeds, the segment
+// ends exactly where the last successful flush left it, so the writer
+// DISCARDS everything buffered since (those records were never
+// acknowledged), stays healthy and returns no_space; later calls may
+// succeed once space is back. When creating the next segment reports it,
+// the writer stays on the current segment (already flushed and synced) and
+// the record that wanted the new segment is not taken. A failed fdatasync
+// is fatal whatever its cause: the kernel may have dropped pages that were
+// acknowledged.
+//
 // Thread-safety: none. One owner (the WAL writer actor) calls everything.
 #include <cstdint>
 #include <memory>
@@ -86,6 +97,17 @@ class wal_segment_writer {
   /// directory entry synced.
   status append(std::string_view record);
 
+  /// Appends `records` all or nothing: on success all are buffered, in one
+  /// segment (a batch that does not fit starts a new segment; one larger
+  /// than `segment_size` gets a segment of its own); on failure none is.
+  /// So a batch is never half durable.
+  status append_batch(const std::vector<std::string>& records);
+
+  /// Whether append_batch(records) would start a new segment, which flushes
+  /// what is buffered first. An owner that acknowledges buffered records
+  /// per flush calls flush() itself before such a batch.
+  bool needs_new_segment(const std::vector<std::string>& records) const;
+
   /// Writes all buffered bytes with one write(2) (more only if the kernel
   /// writes short). No-op when nothing is buffered.
   status flush();
@@ -121,6 +143,11 @@ class wal_segment_writer {
   status start_segment(uint64_t segment);
   status roll_segment();
   void encode(std::string_view record);
+  status append_records(const std::string_view* records, size_t n);
+  /// Where a record of `len` bytes framed at `offset` would end.
+  static uint64_t framed_end(uint64_t offset, size_t len);
+  /// Where records[0..n) would end if framed from the current position.
+  uint64_t batch_end(const std::string_view* records, size_t n) const;
   status fail(status st);
 
   std::string dir_;

@@ -14,6 +14,7 @@ struct fake_wal_disk {
   int appends = 0;        // calls of writable_file::append (one per flush)
   int syncs = 0;
   bool fail_appends = false;
+  bool disk_full = false;  // failed appends report ENOSPC, else EIO
 };
 
 class fake_wal_file : public storage::writable_file {
@@ -21,7 +22,8 @@ class fake_wal_file : public storage::writable_file {
   explicit fake_wal_file(std::shared_ptr<fake_wal_disk> d) : d_(std::move(d)), start_(d_->bytes.size()) {}
   storage::status append(std::string_view data) override {
     if (d_->fail_appends)
-      return storage::status::io_error("write: injected failure");
+      return d_->disk_full ? storage::status::no_space("write: No space left on device (injected)")
+                           : storage::status::io_error("write: injected failure");
     d_->appends += 1;
     d_->bytes.append(data);
     return storage::status::ok();

@@ -167,6 +167,33 @@ CAF_TEST(a WAL failure fails the append and stores nothing) {
   CAF_CHECK_EQUAL(head->stats().samples_appended, 0u);
 }
 
+CAF_TEST(a series created by a failed write is logged again by the next write) {
+  // Without this, the series record would be lost with the failed batch
+  // and the next (acknowledged) samples would refer to a series the WAL
+  // never heard of: replay would drop them.
+  const std::string job = "created-by-a-failed-write";
+  auto count = [&] {
+    size_t n = 0;
+    for (auto p = disk->bytes.find(job); p != std::string::npos; p = disk->bytes.find(job, p + 1))
+      ++n;
+    return n;
+  };
+  disk->fail_appends = true;
+  disk->disk_full = true;
+  self->send(hb, append_atom_v, batch(ls(job), {{1000, 1}}));
+  sched.run();
+  bool failed = false;
+  self->receive([&](append_result&) {}, [&](caf::error&) { failed = true; });
+  CAF_REQUIRE(failed);
+  CAF_CHECK_EQUAL(count(), 0u);
+  disk->fail_appends = false;
+  auto r = append(batch(ls(job), {{2000, 2}}));
+  CAF_CHECK_EQUAL(r.accepted, 1u);
+  CAF_CHECK_EQUAL(count(), 1u);  // the series record came with the samples
+  append(batch(ls(job), {{3000, 3}}));
+  CAF_CHECK_EQUAL(count(), 1u);  // logged once it was taken
+}
+
 CAF_TEST(a WAL that does not answer in time fails the append and unstages) {
   auto stuck = sys.spawn(stuck_wal);
   auto h2 = std::make_shared<nl::storage::head>();

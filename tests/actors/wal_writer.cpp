@@ -102,6 +102,41 @@ CAF_TEST(a failed write is never acknowledged and stops the writer) {
   CAF_CHECK_EQUAL(disk->appends, 0);
 }
 
+CAF_TEST(a full disk fails the waiting writes and the writer resumes when space is back) {
+  auto wal = spawn_writer(fsync_policy::interval);
+  sched.run();
+  self->monitor(wal);
+  disk->fail_appends = true;
+  disk->disk_full = true;
+  self->send(wal, wal_write_atom_v, one_record("aaaa"));
+  self->send(wal, wal_write_atom_v, one_record("bbbb"));
+  expect((wal_write_atom, wal_batch), from(self).to(wal).with(_, _));
+  expect((wal_write_atom, wal_batch), from(self).to(wal).with(_, _));
+  expect((wal_commit_atom), from(wal).to(wal));
+  expect((caf::error), from(wal).to(self));
+  expect((caf::error), from(wal).to(self));
+  CAF_CHECK_EQUAL(stats.wal_no_space_failures.load(), 1u);
+  // Still full: the next write fails too, and the writer is still there.
+  self->send(wal, wal_write_atom_v, one_record("cccc"));
+  expect((wal_write_atom, wal_batch), from(self).to(wal).with(_, _));
+  expect((wal_commit_atom), from(wal).to(wal));
+  expect((caf::error), from(wal).to(self));
+  // Space is back: the next write is taken and acknowledged; it counts as
+  // the first record (the refused ones were never taken).
+  disk->fail_appends = false;
+  self->send(wal, wal_write_atom_v, one_record("dddd"));
+  expect((wal_write_atom, wal_batch), from(self).to(wal).with(_, _));
+  expect((wal_commit_atom), from(wal).to(wal));
+  expect((uint64_t), from(wal).to(self).with(uint64_t{1}));
+  CAF_CHECK_EQUAL(disk->appends, 1);
+  CAF_CHECK(disk->bytes.find("dddd") != std::string::npos);
+  CAF_CHECK(disk->bytes.find("aaaa") == std::string::npos);
+  CAF_CHECK(disk->bytes.find("bbbb") == std::string::npos);
+  CAF_CHECK(disk->bytes.find("cccc") == std::string::npos);
+  // No down message: the writer never stopped.
+  CAF_CHECK(self->mailbox().empty());
+}
+
 CAF_TEST(sync flushes pending records and fdatasyncs) {
   auto wal = spawn_writer(fsync_policy::interval);
   sched.run();

@@ -572,13 +572,14 @@ namespace {
 /// Faults a failing_file injects, shared with the test that sets them.
 struct faults {
   size_t write_budget = size_t{1} << 30;  ///< bytes until writes fail
+  bool disk_full = true;  ///< a write beyond the budget is ENOSPC, else EIO
   bool fail_sync = false;
   bool fail_truncate = false;
 };
 
 /// Passes calls through to a real file until a fault is due. A write that
 /// exceeds the budget puts part of its bytes in the file, like a real short
-/// write followed by ENOSPC.
+/// write followed by ENOSPC (or EIO).
 class failing_file final : public writable_file {
  public:
   failing_file(std::unique_ptr<writable_file> real, faults* f) : real_(std::move(real)), f_(f) {}
@@ -586,7 +587,8 @@ class failing_file final : public writable_file {
     if (data.size() > f_->write_budget) {
       (void) real_->append(data.substr(0, f_->write_budget));
       f_->write_budget = 0;
-      return status::io_error("write: No space left on device");
+      return f_->disk_full ? status::no_space("write: No space left on device")
+                           : status::io_error("write: Input/output error");
     }
     f_->write_budget -= data.size();
     return real_->append(data);
@@ -682,6 +684,7 @@ CAF_TEST(failed write is reported and breaks the writer for good) {
   temp_dir d;
   faults f;
   f.write_budget = 1000;
+  f.disk_full = false;
   auto w = wal_segment_writer::open(d.wal(), small_segment, failing_creator(&f));
   CAF_REQUIRE(w.is_ok());
   CAF_CHECK((*w)->append(make_record(0, 500)).is_ok());
@@ -689,8 +692,8 @@ CAF_TEST(failed write is reported and breaks the writer for good) {
   CAF_CHECK((*w)->append(make_record(1, 800)).is_ok());
   auto st = (*w)->flush();
   CAF_CHECK(st.error_code() == status::code::io_error);
-  CAF_CHECK(contains(st.message(), "No space left"));
-  // Even with space again, nothing more is accepted.
+  CAF_CHECK(contains(st.message(), "Input/output error"));
+  // Even when writes work again, nothing more is accepted.
   f.write_budget = 1 << 20;
   CAF_CHECK(!(*w)->append(make_record(2, 10)).is_ok());
   CAF_CHECK(!(*w)->flush().is_ok());
@@ -708,6 +711,94 @@ CAF_TEST(failed write is reported and breaks the writer for good) {
   CAF_CHECK_EQUAL(r.records.size(), 2u);
 }
 
+CAF_TEST(a full disk drops the unflushed records and the writer goes on) {
+  temp_dir d;
+  faults f;
+  f.write_budget = 1000;
+  auto w = wal_segment_writer::open(d.wal(), small_segment, failing_creator(&f));
+  CAF_REQUIRE(w.is_ok());
+  CAF_CHECK((*w)->append(make_record(0, 500)).is_ok());
+  CAF_CHECK((*w)->flush().is_ok());
+  auto before = (*w)->position();
+  CAF_CHECK((*w)->append(make_record(1, 800)).is_ok());
+  CAF_CHECK((*w)->append(make_record(2, 300)).is_ok());
+  auto st = (*w)->flush();
+  CAF_CHECK(st.error_code() == status::code::no_space);
+  CAF_CHECK(contains(st.message(), "No space left"));
+  CAF_CHECK((*w)->health().is_ok());
+  CAF_CHECK_EQUAL((*w)->buffered_bytes(), 0u);
+  CAF_CHECK((*w)->position() == before);
+  // Still full: refused again, still healthy.
+  CAF_CHECK((*w)->append(make_record(3, 100)).is_ok());
+  CAF_CHECK((*w)->flush().error_code() == status::code::no_space);
+  // Space is back: later records go on right after the last flushed one.
+  f.write_budget = 1 << 20;
+  CAF_CHECK((*w)->append(make_record(4, 900)).is_ok());
+  CAF_CHECK((*w)->sync().is_ok());
+  CAF_CHECK((*w)->close().is_ok());
+  auto r = read_all(d.wal());
+  CAF_CHECK(r.summary.state == outcome::clean);
+  CAF_REQUIRE_EQUAL(r.records.size(), 2u);
+  CAF_CHECK(r.records[0] == make_record(0, 500));
+  CAF_CHECK(r.records[1] == make_record(4, 900));
+}
+
+CAF_TEST(a full disk when the next segment is due keeps the current one) {
+  temp_dir d;
+  bool full = false;
+  auto creator = [&](const std::string& path) -> result<std::unique_ptr<writable_file>> {
+    if (full)
+      return status::no_space("create " + path + ": No space left on device");
+    return create_new_file(path);
+  };
+  auto w = wal_segment_writer::open(d.wal(), small_segment, creator);
+  CAF_REQUIRE(w.is_ok());
+  CAF_CHECK((*w)->append(make_record(0, 40000)).is_ok());
+  full = true;
+  std::vector<std::string> batch{make_record(1, 20000), make_record(2, 20000)};
+  CAF_CHECK((*w)->needs_new_segment(batch));
+  auto st = (*w)->append_batch(batch);
+  CAF_CHECK(st.error_code() == status::code::no_space);
+  CAF_CHECK((*w)->health().is_ok());
+  CAF_CHECK_EQUAL((*w)->position().segment, 1u);
+  CAF_CHECK((*w)->next_segment().error().error_code() == status::code::no_space);
+  CAF_CHECK((*w)->health().is_ok());
+  // A small record still fits in segment 1.
+  CAF_CHECK((*w)->append(make_record(3, 100)).is_ok());
+  full = false;
+  CAF_CHECK((*w)->append_batch(batch).is_ok());
+  CAF_CHECK_EQUAL((*w)->position().segment, 2u);
+  CAF_CHECK((*w)->close().is_ok());
+  auto r = read_all(d.wal());
+  CAF_CHECK(r.summary.state == outcome::clean);
+  CAF_REQUIRE_EQUAL(r.records.size(), 4u);
+  CAF_CHECK(r.records[0] == make_record(0, 40000));
+  CAF_CHECK(r.records[1] == make_record(3, 100));
+  CAF_CHECK(r.records[2] == make_record(1, 20000));
+  CAF_CHECK(r.records[3] == make_record(2, 20000));
+  CAF_CHECK_EQUAL(r.ends[1].segment, 1u);
+  CAF_CHECK_EQUAL(r.ends[2].segment, 2u);
+  CAF_CHECK_EQUAL(r.ends[3].segment, 2u);
+}
+
+CAF_TEST(a batch is never split across segments) {
+  temp_dir d;
+  auto w = wal_segment_writer::open(d.wal(), small_segment);
+  CAF_REQUIRE(w.is_ok());
+  CAF_CHECK((*w)->append(make_record(0, 30000)).is_ok());
+  // Each record alone would fit in segment 1; together they do not.
+  std::vector<std::string> batch{make_record(1, 20000), make_record(2, 20000)};
+  CAF_CHECK(!(*w)->needs_new_segment({make_record(1, 20000)}));
+  CAF_CHECK((*w)->needs_new_segment(batch));
+  CAF_CHECK((*w)->append_batch(batch).is_ok());
+  CAF_CHECK((*w)->close().is_ok());
+  auto r = read_all(d.wal());
+  CAF_REQUIRE_EQUAL(r.records.size(), 3u);
+  CAF_CHECK_EQUAL(r.ends[0].segment, 1u);
+  CAF_CHECK_EQUAL(r.ends[1].segment, 2u);
+  CAF_CHECK_EQUAL(r.ends[2].segment, 2u);
+}
+
 CAF_TEST(failed write whose cleanup fails leaves a repairable tail) {
   temp_dir d;
   faults f;
@@ -719,8 +810,10 @@ CAF_TEST(failed write whose cleanup fails leaves a repairable tail) {
   CAF_CHECK((*w)->flush().is_ok());
   CAF_CHECK((*w)->append(make_record(1, 800)).is_ok());
   auto st = (*w)->flush();
+  // Full disk, but the segment could not be cut back: fatal.
   CAF_CHECK(contains(st.message(), "No space left"));
   CAF_CHECK(contains(st.message(), "ftruncate"));
+  CAF_CHECK(!(*w)->health().is_ok());
   auto r = read_all(d.wal());
   CAF_CHECK(r.summary.state == outcome::torn_tail);
   CAF_CHECK_EQUAL(r.records.size(), 1u);
