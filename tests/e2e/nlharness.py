@@ -354,6 +354,7 @@ class Server:
         self.proc = None
         self.log_path = os.path.join(workdir, "%s.log" % self.name)
         self.starts = 0
+        self.env = None  # the process environment; None inherits ours
 
     def command(self):
         raise NotImplementedError
@@ -369,7 +370,7 @@ class Server:
             logf.write(("\n=== start %d: %s\n" % (self.starts, " ".join(self.command()))).encode())
             logf.flush()
             self.proc = subprocess.Popen(self.command(), stdout=logf, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, cwd=self.workdir,
+                                         stdin=subprocess.DEVNULL, cwd=self.workdir, env=self.env,
                                          start_new_session=True)
             logf.close()
             try:

@@ -40,3 +40,8 @@ nl_add_e2e(status_api status_api 120)
 nl_add_e2e(damaged_block damaged_block 120 --tsdb $<TARGET_FILE:nightlight-tsdb>)
 nl_add_e2e(admin_api admin_api 300 --tsdb $<TARGET_FILE:nightlight-tsdb>)
 nl_add_e2e(retention retention 180)
+
+# A full disk, injected under the real server with LD_PRELOAD.
+add_library(nl_enospc_preload SHARED ${CMAKE_CURRENT_SOURCE_DIR}/e2e/faults/enospc_preload.cpp)
+target_link_libraries(nl_enospc_preload PRIVATE ${CMAKE_DL_LIBS})
+nl_add_e2e(disk_full disk_full 120 --preload $<TARGET_FILE:nl_enospc_preload>)
