@@ -247,6 +247,9 @@ std::vector<key_spec> schema() {
       fail(w, "must be positive");
     s.storage.out_of_bounds_window_ms = v;
   });
+  add("storage.wal_write_timeout", [](auto& n, settings& s, auto& w) {
+    s.storage.wal_write_timeout_ms = parse_duration_in(n, w, 100, "100ms", 600000, "10m");
+  });
   add("storage.out_of_order_window", [](auto& n, settings& s, auto& w) {
     s.storage.out_of_order_window_ms = parse_duration_in(n, w, 0, "0s", 7 * day_ms, "7d");
   });

@@ -71,6 +71,10 @@ struct storage_settings {
   uint32_t head_shards = 0;
   fsync_policy fsync = fsync_policy::interval;
   uint32_t fsync_interval_ms = 1000;
+  /// storage.wal_write_timeout: a write batch the WAL writer has not
+  /// started this long after it was sent is refused unwritten (503), so
+  /// that it can never become durable after its request failed.
+  int64_t wal_write_timeout_ms = 25000;
   /// Samples older than the head's newest sample minus this window are
   /// rejected "out of bounds" (milliseconds).
   int64_t out_of_bounds_window_ms = 60 * 60 * 1000;

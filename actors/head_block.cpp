@@ -68,7 +68,6 @@ caf::result<T> per_selector(const meta_query& q, Fn fn) {
 
 // The WAL has the batch's records: append the staged samples and answer.
 void wal_done(self_ptr self, wal_wait& w) {
-  w.done = true;
   for (auto ref : w.logged_series)
     self->state.unlogged_series.erase(ref);
   auto& head = *self->state.head;
@@ -103,44 +102,14 @@ void wal_done(self_ptr self, wal_wait& w) {
   w.rp.deliver(std::move(w.res));
 }
 
-// The WAL failed or is too slow: nothing of the batch is acknowledged.
+// The WAL failed, or refused the batch because it could not start it in
+// time: nothing of the batch is durable or acknowledged.
 void wal_failed(self_ptr self, wal_wait& w, const caf::error& err) {
-  w.done = true;
   log_warn("head shard " + std::to_string(self->state.opts.shard)
            + ": WAL write failed: " + self->system().render(err));
   for (auto& x : w.samples)
     self->state.head->unstage(x.slot);
   w.rp.deliver(err);
-}
-
-void forget_finished(head_block_state& s) {
-  while (!s.waiting.empty() && s.waiting.front()->done)
-    s.waiting.pop_front();
-}
-
-void arm_watchdog(self_ptr self, std::chrono::steady_clock::duration in) {
-  auto& s = self->state;
-  if (s.watchdog_armed || s.waiting.empty())
-    return;
-  s.watchdog_armed = true;
-  self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(in) + std::chrono::milliseconds(1),
-                     wal_watchdog_atom_v);
-}
-
-// Fails the writes that have waited wal_timeout, then sleeps until the
-// oldest remaining one would be due. Times come from the actor clock, which
-// tests can advance.
-void watchdog(self_ptr self) {
-  auto& s = self->state;
-  s.watchdog_armed = false;
-  auto now = self->clock().now();
-  forget_finished(s);
-  while (!s.waiting.empty() && now - s.waiting.front()->sent >= s.opts.wal_timeout) {
-    wal_failed(self, *s.waiting.front(), caf::make_error(caf::sec::request_timeout, "WAL write timed out"));
-    forget_finished(s);
-  }
-  if (!s.waiting.empty())
-    arm_watchdog(self, s.waiting.front()->sent + s.opts.wal_timeout - now);
 }
 
 // Samples of one series out of order within one request are stored in
@@ -234,26 +203,17 @@ caf::result<append_result> append(self_ptr self, append_batch& batch) {
     wb.records.erase(wb.records.begin());
   if (wb.records.empty())
     return res;
-  w->sent = self->clock().now();
   w->rp = self->make_response_promise<append_result>();
   w->res = std::move(res);
-  s.waiting.push_back(w);
-  arm_watchdog(self, s.opts.wal_timeout);
-  // No CAF timeout: the watchdog above covers every write of the shard.
+  wb.deadline = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  (self->clock().now() + s.opts.wal_timeout).time_since_epoch())
+                  .count();
+  // No timeout here: the WAL writer always answers, refusing the batch if
+  // it could not start it before the deadline. A request that gave up
+  // waiting could not tell whether its samples became durable anyway.
   self->request(s.wal, caf::infinite, wal_write_atom_v, std::move(wb))
-    .then(
-      [self, w](uint64_t) {
-        if (!w->done) {
-          wal_done(self, *w);
-          forget_finished(self->state);
-        }
-      },
-      [self, w](caf::error& err) {
-        if (!w->done) {
-          wal_failed(self, *w, err);
-          forget_finished(self->state);
-        }
-      });
+    .then([self, w](uint64_t) { wal_done(self, *w); },
+          [self, w](caf::error& err) { wal_failed(self, *w, err); });
   return w->rp;
 }
 
@@ -339,7 +299,6 @@ head_block_actor::behavior_type head_block(self_ptr self, std::shared_ptr<storag
   self->state.opts = opts;
   return {
     [=](append_atom, append_batch& batch) { return append(self, batch); },
-    [=](wal_watchdog_atom) { watchdog(self); },
     [=](select_atom, const select_request& req) -> caf::result<select_result> {
       auto ms = compile_selector(req.matchers);
       if (!ms)

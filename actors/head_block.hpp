@@ -14,7 +14,6 @@
 #include <caf/all.hpp>
 
 #include <chrono>
-#include <deque>
 #include <memory>
 #include <unordered_set>
 
@@ -45,8 +44,6 @@ namespace nl::actors {
 ///   record of the matching series' ranges is written (after the batches
 ///   already sent to the WAL), then the samples are removed from the head;
 ///   replies how many went.
-/// wal_watchdog: the shard's own timer (fails WAL writes older than
-///   wal_timeout).
 using head_block_actor = caf::typed_actor<
   caf::replies_to<append_atom, append_batch>::with<append_result>,
   caf::replies_to<select_atom, select_request>::with<select_result>,
@@ -58,13 +55,16 @@ using head_block_actor = caf::typed_actor<
   caf::replies_to<truncate_atom, int64_t>::with<shard_stats>,
   caf::replies_to<series_records_atom>::with<series_records>,
   caf::replies_to<cardinality_atom>::with<storage::head_cardinality>,
-  caf::replies_to<delete_series_atom, series_deletion>::with<uint64_t>,
-  caf::reacts_to<wal_watchdog_atom>>;
+  caf::replies_to<delete_series_atom, series_deletion>::with<uint64_t>>;
 
 struct head_block_options {
   size_t shard = 0;
-  /// How long a batch may wait for the WAL before the request fails.
-  std::chrono::milliseconds wal_timeout{60000};
+  /// How long a batch may wait for the WAL writer to start writing it
+  /// (wal_batch::deadline). A batch the writer has not started by then is
+  /// refused and never written, so its request fails with 503 and none of
+  /// its samples can turn up later. One the writer has started is waited
+  /// for: only the WAL's answer says whether it is durable.
+  std::chrono::milliseconds wal_timeout{25000};
   /// Shared with the rest of the process; must outlive the actor.
   metrics* stats = nullptr;
 };
@@ -78,24 +78,17 @@ struct wal_wait {
     int64_t t;
     double v;
   };
-  caf::actor_clock::time_point sent;  // by the actor clock
   caf::typed_response_promise<append_result> rp;
   append_result res;
   std::vector<sample> samples;
   /// Refs whose series record this batch carries.
   std::vector<uint64_t> logged_series;
-  bool done = false;
 };
 
 struct head_block_state {
   std::shared_ptr<storage::head> head;
   wal_writer_actor wal;
   head_block_options opts;
-  /// WAL writes in flight, oldest first. One watchdog timer per shard
-  /// instead of a timeout per request: a timed request costs two wake-ups
-  /// of CAF's clock thread, ~4% of the CPU under remote-write load.
-  std::deque<std::shared_ptr<wal_wait>> waiting;
-  bool watchdog_armed = false;
   /// Series created in the head whose series record the WAL has not yet
   /// taken. Every batch that writes samples of one of them carries its
   /// series record again (replay takes duplicates), so that a failed or

@@ -15,6 +15,7 @@
 #include <caf/all.hpp>
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -98,6 +99,12 @@ struct append_result {
 /// order they must be written.
 struct wal_batch {
   std::vector<std::string> records;
+  /// The latest actor-clock time (nanoseconds since the clock's epoch) at
+  /// which the WAL writer may still start writing the batch; later it
+  /// answers an error instead and writes nothing. So a sender that stops
+  /// waiting knows the records never become durable. Meaningful only within
+  /// one process (the WAL writer is always local).
+  int64_t deadline = std::numeric_limits<int64_t>::max();
 };
 
 /// A query over series metadata, shared by /series, /labels and
@@ -219,7 +226,7 @@ typename Inspector::result_type inspect(Inspector& f, append_result& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, wal_batch& x) {
-  return f(caf::meta::type_name("nl::wal_batch"), x.records);
+  return f(caf::meta::type_name("nl::wal_batch"), x.records, x.deadline);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, meta_query& x) {
@@ -369,7 +376,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
   CAF_ADD_ATOM(nightlight, nl::actors, wal_sync_atom, "nl_walsync")
   CAF_ADD_ATOM(nightlight, nl::actors, wal_tick_atom, "nl_waltick")
   CAF_ADD_ATOM(nightlight, nl::actors, wal_commit_atom, "nl_walcmt")
-  CAF_ADD_ATOM(nightlight, nl::actors, wal_watchdog_atom, "nl_walwdog")
   CAF_ADD_ATOM(nightlight, nl::actors, select_atom, "nl_select")
   CAF_ADD_ATOM(nightlight, nl::actors, label_names_atom, "nl_lnames")
   CAF_ADD_ATOM(nightlight, nl::actors, label_values_atom, "nl_lvalues")

@@ -129,6 +129,9 @@ std::string metrics::render() const {
   header(out, "nightlight_wal_no_space_failures_total", "counter",
          "WAL writes refused because the file system was full (their samples were answered 503).");
   line(out, "nightlight_wal_no_space_failures_total", "", wal_no_space_failures.load());
+  header(out, "nightlight_wal_writes_expired_total", "counter",
+         "WAL writes refused unwritten because they waited past their deadline (answered 503).");
+  line(out, "nightlight_wal_writes_expired_total", "", wal_writes_expired.load());
   header(out, "nightlight_wal_fsync_duration_seconds", "histogram", "Duration of WAL fdatasync calls.");
   wal_fsync_seconds.render("nightlight_wal_fsync_duration_seconds", "", out);
   header(out, "nightlight_blocks_loaded", "gauge", "Persistent blocks open for queries.");

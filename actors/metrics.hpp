@@ -58,6 +58,7 @@ struct metrics {
   std::atomic<uint64_t> wal_bytes_written{0};
   std::atomic<uint64_t> wal_fsyncs{0};
   std::atomic<uint64_t> wal_no_space_failures{0};
+  std::atomic<uint64_t> wal_writes_expired{0};
   histogram wal_fsync_seconds;
   std::atomic<uint64_t> overload_responses{0};
   std::atomic<int64_t> inflight_samples{0};

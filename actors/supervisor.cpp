@@ -98,6 +98,7 @@ supervisor_actor::behavior_type supervisor(self_ptr self, std::vector<std::share
     head_block_options ho;
     ho.shard = i;
     ho.stats = s.opts.stats;
+    ho.wal_timeout = std::chrono::milliseconds(s.opts.cfg->storage.wal_write_timeout_ms);
     s.shards.push_back(self->spawn<caf::monitored>(head_block, s.heads[i], s.wal, ho));
   }
   spawn_compactor(self);

@@ -111,6 +111,15 @@ wal_writer_actor::behavior_type wal_writer(self_ptr self, std::shared_ptr<storag
       auto& s = self->state;
       if (!s.writer->health())
         return to_error(s.writer->health());
+      // Too late to start: the sender's wait is over, so the batch must
+      // never become durable (it will be answered 503 and resent).
+      auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(self->clock().now().time_since_epoch());
+      if (now.count() > batch.deadline) {
+        if (s.opts.stats)
+          s.opts.stats->wal_writes_expired.fetch_add(1, std::memory_order_relaxed);
+        return caf::make_error(caf::sec::request_timeout,
+                               "WAL: the write waited past its deadline behind earlier writes; not written");
+      }
       // A batch that starts a new segment flushes the buffer: commit the
       // waiting requests first, so that a failure there is theirs alone.
       if (s.writer->buffered_bytes() > 0 && s.writer->needs_new_segment(batch.records)) {

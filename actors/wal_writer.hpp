@@ -29,7 +29,8 @@ namespace nl::actors {
 
 /// wal_write: append the records; the reply (the number of records the WAL
 ///   has taken so far) comes once they are written, and with fsync=always
-///   also fdatasynced.
+///   also fdatasynced. A batch dequeued after its deadline is refused
+///   (request_timeout) and nothing of it is written.
 /// wal_sync: flush and fdatasync now (used at shutdown); replies the same
 ///   count.
 /// wal_cut: commit, then close (fdatasync) the current segment and start

@@ -146,6 +146,7 @@ CAF_TEST(storage durations sizes and the admin api have their defaults) {
   CAF_CHECK_EQUAL(s.storage.effective_retention_ms(), 15LL * 86400000);
   CAF_CHECK_EQUAL(s.storage.retention_bytes, 0u);
   CAF_CHECK_EQUAL(s.storage.out_of_order_window_ms, 0);
+  CAF_CHECK_EQUAL(s.storage.wal_write_timeout_ms, 25000);
   CAF_CHECK_EQUAL(s.storage.compaction_interval_seconds, 3600u);
   CAF_CHECK(!s.server.enable_admin_api);
   CAF_CHECK(s.tls.allowed_admins.empty());
@@ -180,6 +181,8 @@ CAF_TEST(storage durations sizes and the admin api are read) {
   CAF_CHECK_EQUAL(at("storage:\n  out_of_order_window: 0s\n").out_of_order_window_ms, 0);
   CAF_CHECK_EQUAL(at("storage:\n  out_of_order_window: 0\n").out_of_order_window_ms, 0);
   CAF_CHECK_EQUAL(at("storage:\n  out_of_order_window: 7d\n").out_of_order_window_ms, 7LL * 86400000);
+  CAF_CHECK_EQUAL(at("storage:\n  wal_write_timeout: 2s\n").wal_write_timeout_ms, 2000);
+  CAF_CHECK_EQUAL(at("storage:\n  wal_write_timeout: 100ms\n").wal_write_timeout_ms, 100);
   CAF_CHECK_EQUAL(at("storage:\n  out_of_order_window: 1w\n").out_of_order_window_ms, 7LL * 86400000);
   // Sizes use base-2 units, as Prometheus' --storage.tsdb.retention.size.
   CAF_CHECK_EQUAL(at("storage:\n  retention_size: 0\n").retention_bytes, 0u);
@@ -272,6 +275,7 @@ CAF_TEST(bad storage durations sizes and admin settings name the key and its lin
     // storage.out_of_order_window
     {"storage:\n  out_of_order_window: 7d1ms\n", "t.yaml:2: storage.out_of_order_window: must be between 0s and 7d, got 7d1ms"},
     {"storage:\n  out_of_order_window: 2w\n", "t.yaml:2: storage.out_of_order_window: must be between 0s and 7d"},
+    {"storage:\n  wal_write_timeout: 50ms\n", "t.yaml:2: storage.wal_write_timeout: must be between 100ms and 10m"},
     {"storage:\n  out_of_order_window: -5m\n", "t.yaml:2: storage.out_of_order_window: expected a duration"},
     {"storage:\n  out_of_order_window: off\n", "t.yaml:2: storage.out_of_order_window: expected a duration"},
     {"storage:\n  out_of_order_window: 10\n", "t.yaml:2: storage.out_of_order_window: expected a duration"},

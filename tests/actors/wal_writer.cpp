@@ -137,6 +137,26 @@ CAF_TEST(a full disk fails the waiting writes and the writer resumes when space 
   CAF_CHECK(self->mailbox().empty());
 }
 
+CAF_TEST(a batch dequeued after its deadline is refused and nothing of it is written) {
+  auto wal = spawn_writer(fsync_policy::interval);
+  sched.run();
+  auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(sched.clock().now().time_since_epoch()).count();
+  auto late = one_record("late");
+  late.deadline = now - 1;
+  auto in_time = one_record("in-time");
+  in_time.deadline = now;
+  self->send(wal, wal_write_atom_v, late);
+  self->send(wal, wal_write_atom_v, in_time);
+  expect((wal_write_atom, wal_batch), from(self).to(wal).with(_, _));
+  expect((caf::error), from(wal).to(self));
+  expect((wal_write_atom, wal_batch), from(self).to(wal).with(_, _));
+  expect((wal_commit_atom), from(wal).to(wal));
+  expect((uint64_t), from(wal).to(self).with(uint64_t{1}));
+  CAF_CHECK(disk->bytes.find("late") == std::string::npos);
+  CAF_CHECK(disk->bytes.find("in-time") != std::string::npos);
+  CAF_CHECK_EQUAL(stats.wal_writes_expired.load(), 1u);
+}
+
 CAF_TEST(sync flushes pending records and fdatasyncs) {
   auto wal = spawn_writer(fsync_policy::interval);
   sched.run();

@@ -3,8 +3,8 @@
 lost, no half-written block appears, and ingestion resumes by itself.
 
 The real server runs with a fault-injecting file layer (LD_PRELOAD of
-faults/enospc_preload.cpp): while a flag file exists, every write(2) to a
-file under the path prefix it holds fails with ENOSPC. First only the blocks
+faults/file_faults_preload.cpp): while a flag file exists, every write(2) to
+a file under the path prefix it names fails with ENOSPC. First only the blocks
 directory is full: with 1-minute blocks and three minutes of data in the
 head, the compactor tries to cut and fails, and neither a block nor a
 temporary directory is left. Then the whole data directory is full: the
@@ -48,23 +48,19 @@ def block_dirs(nl):
 
 def main():
     p = h.arg_parser(__doc__.splitlines()[0])
-    p.add_argument("--preload", required=True, help="the enospc_preload shared library")
+    p.add_argument("--preload", required=True, help="the file_faults_preload shared library")
     args = p.parse_args()
     checks = h.Checks()
     labels = [h.labels_of("full_disk", series=str(i)) for i in range(N)]
     t0 = (h.now_ms() // 60000) * 60000 - 4 * 60000
     with h.Workdir(args.keep) as wd:
-        flag = os.path.join(wd, "disk-is-full")
         nl = h.Nightlight(args.nightlight, wd, extra_config={"storage": {
             "block_duration": "1m", "compaction_interval_seconds": 1}})
-        # (verify_asan_link_order=0: an ASan build accepts a preload first.)
-        nl.env = dict(os.environ, LD_PRELOAD=os.path.abspath(args.preload),
-                      ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0",
-                      NL_ENOSPC_FLAG=flag)
+        faults = h.FileFaults(args.preload, wd)
+        nl.env = faults.env()
 
         def disk_full(prefix):
-            with open(flag, "w") as f:
-                f.write(prefix)
+            faults.set("enospc", prefix)
 
         def failed_cuts():
             return h.metric_sum(h.scrape_metrics(nl.port), "nightlight_compactions_failed_total")
@@ -109,7 +105,7 @@ def main():
             checks.check("the log says the WAL refuses writes until space is freed",
                          "until space is freed" in text, nl.log_tail())
 
-            os.unlink(flag)
+            faults.clear()
             # Space is back: the same samples go through without a restart.
             r = h.remote_write(nl.port, h.encode_series(batch(labels, refused)))
             checks.check("the first write after space is back is acknowledged", r.status == 204, r)

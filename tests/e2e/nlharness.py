@@ -564,6 +564,32 @@ def arg_parser(description):
     return p
 
 
+class FileFaults:
+    """Drives tests/e2e/faults/file_faults_preload.cpp under a server:
+    env() is the environment that loads it, set(kind, prefix) makes write(2)
+    to files under `prefix` fail with ENOSPC ("enospc") or block ("stall"),
+    clear() ends the fault."""
+
+    def __init__(self, preload, workdir):
+        self.preload = os.path.abspath(preload)
+        self.flag = os.path.join(workdir, "file-fault")
+
+    def env(self):
+        # verify_asan_link_order=0: an ASan build accepts a preload first.
+        return dict(os.environ, LD_PRELOAD=self.preload, NL_FAULT_FLAG=self.flag,
+                    ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0")
+
+    def set(self, kind, prefix):
+        tmp = self.flag + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%s %s" % (kind, prefix))
+        os.rename(tmp, self.flag)  # the shim never reads half a spec
+
+    def clear(self):
+        if os.path.exists(self.flag):
+            os.unlink(self.flag)
+
+
 class Workdir:
     """Temp dir removed on exit unless --keep (or the test failed: then its
     path is printed so the logs can be read)."""

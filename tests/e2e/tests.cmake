@@ -41,7 +41,8 @@ nl_add_e2e(damaged_block damaged_block 120 --tsdb $<TARGET_FILE:nightlight-tsdb>
 nl_add_e2e(admin_api admin_api 300 --tsdb $<TARGET_FILE:nightlight-tsdb>)
 nl_add_e2e(retention retention 180)
 
-# A full disk, injected under the real server with LD_PRELOAD.
-add_library(nl_enospc_preload SHARED ${CMAKE_CURRENT_SOURCE_DIR}/e2e/faults/enospc_preload.cpp)
-target_link_libraries(nl_enospc_preload PRIVATE ${CMAKE_DL_LIBS})
-nl_add_e2e(disk_full disk_full 120 --preload $<TARGET_FILE:nl_enospc_preload>)
+# A full or hung disk, injected under the real server with LD_PRELOAD.
+add_library(nl_file_faults_preload SHARED ${CMAKE_CURRENT_SOURCE_DIR}/e2e/faults/file_faults_preload.cpp)
+target_link_libraries(nl_file_faults_preload PRIVATE ${CMAKE_DL_LIBS})
+nl_add_e2e(disk_full disk_full 120 --preload $<TARGET_FILE:nl_file_faults_preload>)
+nl_add_e2e(wal_stall wal_stall 120 --preload $<TARGET_FILE:nl_file_faults_preload>)
