@@ -357,7 +357,7 @@ void round(self_ptr self) {
 
 // -- admin API ------------------------------------------------------------------
 
-caf::error admin_error(const std::string& what) { return caf::make_error(caf::sec::runtime_error, what); }
+caf::error admin_error(const std::string& what) { return caf::make_error(error_code::internal, what); }
 
 // Hard links of a block's files in `to` (created). Blocks never change
 // after they are written; a new tombstones file replaces the old one by

@@ -57,7 +57,7 @@ caf::result<T> per_selector(const meta_query& q, Fn fn) {
     for (auto& sel : q.selectors) {
       auto ms = compile_selector(sel);
       if (!ms)
-        return caf::make_error(caf::sec::invalid_argument, ms.error().message());
+        return caf::make_error(error_code::bad_input, ms.error().message());
       fn(*ms, out.items);
     }
   }
@@ -205,6 +205,7 @@ caf::result<append_result> append(self_ptr self, append_batch& batch) {
     return res;
   w->rp = self->make_response_promise<append_result>();
   w->res = std::move(res);
+  wb.group = batch.write_id;
   wb.deadline = std::chrono::duration_cast<std::chrono::nanoseconds>(
                   (self->clock().now() + s.opts.wal_timeout).time_since_epoch())
                   .count();
@@ -226,7 +227,7 @@ caf::result<uint64_t> delete_series(self_ptr self, const series_deletion& d) {
   for (const auto& sel : d.selectors) {
     auto ms = compile_selector(sel);
     if (!ms)
-      return caf::make_error(caf::sec::invalid_argument, ms.error().message());
+      return caf::make_error(error_code::bad_input, ms.error().message());
     auto xs = head.deletion_ranges(*ms, d.mint, d.maxt);
     stones.insert(stones.end(), xs.begin(), xs.end());
   }
@@ -302,7 +303,7 @@ head_block_actor::behavior_type head_block(self_ptr self, std::shared_ptr<storag
     [=](select_atom, const select_request& req) -> caf::result<select_result> {
       auto ms = compile_selector(req.matchers);
       if (!ms)
-        return caf::make_error(caf::sec::invalid_argument, ms.error().message());
+        return caf::make_error(error_code::bad_input, ms.error().message());
       return to_select_result(self->state.head->select(*ms, req.mint, req.maxt));
     },
     [=](cut_atom, int64_t mint, int64_t maxt) {

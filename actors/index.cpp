@@ -106,7 +106,7 @@ select_result merge_selects(std::vector<select_result>& parts) {
 }
 
 caf::error read_error(const storage::status& st) {
-  return caf::make_error(caf::sec::runtime_error, "block read: " + st.message());
+  return caf::make_error(error_code::internal, "block read: " + st.message());
 }
 
 // Runs `fn(matchers, items)` for each selector of `q` (once without
@@ -120,7 +120,7 @@ caf::result<List> over_selectors(const meta_query& q, Fn fn) {
   for (const auto& sel : q.selectors) {
     auto ms = compile_selector(sel);
     if (!ms)
-      return caf::make_error(caf::sec::invalid_argument, ms.error().message());
+      return caf::make_error(error_code::bad_input, ms.error().message());
     sels.push_back(std::move(*ms));
   }
   for (const auto& ms : sels)
@@ -173,7 +173,7 @@ index_actor::behavior_type block_reader(index_actor::pointer self,
       self->quit();
       auto ms = compile_selector(r.matchers);
       if (!ms)
-        return caf::make_error(caf::sec::invalid_argument, ms.error().message());
+        return caf::make_error(error_code::bad_input, ms.error().message());
       std::vector<std::vector<storage::series_snapshot>> parts;
       for (const auto& b : blocks) {
         auto xs = b->select(*ms, r.mint, r.maxt);
@@ -186,7 +186,7 @@ index_actor::behavior_type block_reader(index_actor::pointer self,
     [=](tsdb_status_atom, uint64_t) -> caf::result<storage::tsdb_status> {
       // Never sent here: the status covers the head only.
       self->quit();
-      return caf::make_error(caf::sec::unexpected_message, "block reader: no TSDB status");
+      return caf::make_error(error_code::internal, "block reader: no TSDB status");
     },
   };
 }

@@ -12,7 +12,7 @@ void append_batch::add_sample(int64_t t, uint64_t bits) {
 
 caf::error append_batch::validate_and_rehash() {
   auto bad = [](std::string what) {
-    return caf::make_error(caf::sec::invalid_argument, "append_batch: " + std::move(what));
+    return caf::make_error(error_code::bad_input, "append_batch: " + std::move(what));
   };
   if (ends.size() != key_ends.size())
     return bad("series and sample ranges disagree");

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "actors/errors.hpp"
 #include "storage/label_key.hpp"
 #include "storage/index/label_stats.hpp"
 #include "storage/labels.hpp"
@@ -61,6 +62,9 @@ struct append_batch {
   /// (ms). Shards apply the out-of-bounds window to it, so a sharded head
   /// refuses old samples like Prometheus' single head does.
   int64_t observed_max_t = INT64_MIN;
+  /// The remote-write request this batch is one shard's part of (0: none);
+  /// the WAL writer decides all parts of one request alike (wal_batch).
+  uint64_t write_id = 0;
 
   size_t num_series() const { return key_ends.size(); }
   size_t num_samples() const { return timestamps.size(); }
@@ -105,6 +109,11 @@ struct wal_batch {
   /// waiting knows the records never become durable. Meaningful only within
   /// one process (the WAL writer is always local).
   int64_t deadline = std::numeric_limits<int64_t>::max();
+  /// append_batch::write_id: the batches of one request (one per shard)
+  /// are all written or all refused: the first one the WAL writer sees
+  /// decides for the others, so a request answered 503 for a late part
+  /// never has another part durable. 0: a batch on its own.
+  uint64_t group = 0;
 };
 
 /// A query over series metadata, shared by /series, /labels and
@@ -218,7 +227,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_batch& x) {
   auto check = [&x]() -> caf::error { return x.validate_and_rehash(); };
   return f(caf::meta::type_name("nl::append_batch"), x.keys, x.key_ends, x.hashes, x.ends,
-           x.timestamps, x.value_bits, x.observed_max_t, caf::meta::load_callback(check));
+           x.timestamps, x.value_bits, x.observed_max_t, x.write_id, caf::meta::load_callback(check));
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_result& x) {
@@ -226,7 +235,7 @@ typename Inspector::result_type inspect(Inspector& f, append_result& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, wal_batch& x) {
-  return f(caf::meta::type_name("nl::wal_batch"), x.records, x.deadline);
+  return f(caf::meta::type_name("nl::wal_batch"), x.records, x.deadline, x.group);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, meta_query& x) {
@@ -423,9 +432,11 @@ CAF_END_TYPE_ID_BLOCK(nightlight)
 
 namespace nl::actors {
 
-/// Registers every type of the block (serialisation, remote typed handles).
+/// Registers every type of the block (serialisation, remote typed handles)
+/// and the renderer of our error codes (actors/errors.hpp).
 inline void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::nightlight>();
+  cfg.add_error_category(error_category, render_error);
 }
 
 }  // namespace nl::actors

@@ -77,7 +77,7 @@ struct write_job : reply_once {
   // Filled by the network actor:
   size_t waiting = 0;
   append_result result;
-  std::string failure;  ///< non-empty: some shard could not store its part
+  caf::error failure;  ///< set: some shard could not store its part (the first error)
   bool released = false;
   bool counted = false;  ///< included in frontend::writes_in_flight()
 
@@ -154,6 +154,21 @@ http_response unavailable(std::string_view msg) {
   auto r = json_error(protocol::api_error::unavailable, msg);
   r.status = 503;
   return r;
+}
+
+// An actor's error as an API error envelope, by its code (actors/errors.hpp):
+// bad input 400, timeouts 503, too many samples 422, bugs 500, and
+// everything that passes by itself (overload, full disk, shutdown) 503.
+http_response api_error_response(const caf::error& err) {
+  using protocol::api_error;
+  auto msg = message_of(err);
+  switch (code_of(err)) {
+    case error_code::bad_input: return json_error(api_error::bad_data, msg);
+    case error_code::timeout: return json_error(api_error::timeout, msg);
+    case error_code::too_many_samples: return json_error(api_error::execution, msg);
+    case error_code::internal: return json_error(api_error::internal, msg);
+    default: return unavailable(msg);
+  }
 }
 
 std::string buildinfo_json() {
@@ -455,8 +470,11 @@ void frontend::handle_write(http_request&& req, http_reply reply) {
   for (auto& smp : wb.samples)
     batch_max = std::max(batch_max, smp.t);
   observe_time(batch_max);
-  for (auto& b : job->batches)
+  const uint64_t write_id = next_write_id_.fetch_add(1) + 1;
+  for (auto& b : job->batches) {
     b.observed_max_t = max_t_.load();
+    b.write_id = write_id;
+  }
   // Admission: reserve the samples against the global budget and each
   // shard's share. A request is always admitted when nothing is in flight,
   // so a batch larger than the budget cannot be refused forever.
@@ -501,8 +519,16 @@ void frontend::release(write_job& job) {
 
 void frontend::finish_write(write_job& job) {
   release(job);
-  if (!job.failure.empty()) {
-    auto r = text(503, "storage unavailable: " + job.failure + "; retry");
+  if (job.failure) {
+    // A remote-write sender retries 5xx and drops 4xx: only input that can
+    // never be stored is a 4xx.
+    auto code = code_of(job.failure);
+    auto msg = message_of(job.failure);
+    if (code == error_code::bad_input)
+      return job.answer(text(400, msg));
+    if (code == error_code::internal || code == error_code::too_many_samples)
+      return job.answer(text(500, "internal error: " + msg));
+    auto r = text(503, "storage unavailable (" + std::string(to_string(code)) + "): " + msg + "; retry");
     r.headers.emplace_back("Retry-After", std::to_string(cfg_.server.retry_after_seconds));
     return job.answer(std::move(r));
   }
@@ -734,23 +760,12 @@ void frontend::handle_admin(protocol::endpoint ep, http_request&& req, http_repl
 
 namespace {
 
-// The text of an error made with make_error(code, "text"), else CAF's
-// rendering.
-std::string error_text(caf::actor_system& sys, const caf::error& err) {
-  const auto& ctx = err.context();
-  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
-    return ctx.get_as<std::string>(0);
-  return sys.render(err);
-}
-
 void run_admin(network_actor::stateful_pointer<network_state> self, admin_job_ptr job) {
   using protocol::endpoint;
   auto& st = self->state;
   if (!st.compact)
     return job->answer(unavailable("the compactor is not running"));
-  auto fail = [self, job](caf::error& err) {
-    job->answer(json_error(protocol::api_error::internal, error_text(self->system(), err)));
-  };
+  auto fail = [job](caf::error& err) { job->answer(api_error_response(err)); };
   // No timeout: the compactor answers once the work is done (a snapshot of
   // a large head takes a while), or CAF answers for it if it dies.
   switch (job->ep) {
@@ -813,8 +828,8 @@ network_actor::behavior_type network(network_actor::stateful_pointer<network_sta
                 job->fe->finish_write(*job);
             },
             [self, job](caf::error& err) {
-              if (job->failure.empty())
-                job->failure = self->system().render(err);
+              if (!job->failure)
+                job->failure = std::move(err);
               if (--job->waiting == 0)
                 job->fe->finish_write(*job);
             });
@@ -833,12 +848,12 @@ network_actor::behavior_type network(network_actor::stateful_pointer<network_sta
             resp.body = std::move(r.body);
             job->answer(std::move(resp));
           },
-          [self, job](caf::error& err) { job->answer(unavailable(self->system().render(err))); });
+          [job](caf::error& err) { job->answer(api_error_response(err)); });
     },
     [=](query_cancel c) { self->send(self->state.planner, c); },
     [=](meta_job_ptr& job) {
       auto& st = self->state;
-      auto fail = [self, job](caf::error& err) { job->answer(unavailable(self->system().render(err))); };
+      auto fail = [job](caf::error& err) { job->answer(api_error_response(err)); };
       if (job->kind == meta_job::tsdb_status) {
         self->request(st.idx, st.timeout, tsdb_status_atom_v, job->query.limit)
           .then(

@@ -113,6 +113,9 @@ class frontend {
   std::atomic<bool> writes_closed_{false};
   std::atomic<int64_t> writes_in_flight_{0};
   std::atomic<int64_t> inflight_samples_{0};
+  /// Numbers write requests, so their per-shard WAL batches are taken or
+  /// refused alike (append_batch::write_id).
+  std::atomic<uint64_t> next_write_id_{0};
   /// Newest sample timestamp admitted so far (ms), shared by all shards.
   std::atomic<int64_t> max_t_{INT64_MIN};
   /// query_request::id of the next query (its key for query_cancel).

@@ -154,7 +154,7 @@ supervisor_actor::behavior_type supervisor(self_ptr self, std::vector<std::share
   return {
     [=](wal_sync_atom a) -> caf::result<uint64_t> {
       if (self->state.stopping)
-        return caf::make_error(caf::sec::runtime_error, "stopping");
+        return caf::make_error(error_code::unavailable, "stopping");
       return self->delegate(self->state.wal, a);
     },
   };

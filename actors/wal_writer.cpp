@@ -8,11 +8,11 @@ namespace {
 
 using self_ptr = wal_writer_actor::stateful_pointer<wal_writer_state>;
 
-caf::error to_error(const storage::status& st) {
-  return caf::make_error(caf::sec::runtime_error, "WAL: " + st.message());
-}
-
 bool is_no_space(const storage::status& st) { return st.error_code() == storage::status::code::no_space; }
+
+caf::error to_error(const storage::status& st) {
+  return caf::make_error(is_no_space(st) ? error_code::disk_full : error_code::wal_failed, "WAL: " + st.message());
+}
 
 // Stops for good: a failed write leaves the log in an unknown state.
 void fail(self_ptr self, const storage::status& st) {
@@ -41,6 +41,28 @@ void no_space(self_ptr self, const storage::status& st) {
   for (auto& rp : s.pending)
     rp.deliver(err);
   s.pending.clear();
+}
+
+// Whether to take `batch` (or refuse it as too late); decided once per
+// request group, by its first batch.
+bool take_in_time(self_ptr self, const wal_batch& batch) {
+  auto& s = self->state;
+  if (batch.group != 0) {
+    auto it = s.group_taken.find(batch.group);
+    if (it != s.group_taken.end())
+      return it->second;
+  }
+  auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(self->clock().now().time_since_epoch());
+  bool take = now.count() <= batch.deadline;
+  if (batch.group != 0) {
+    s.group_taken.emplace(batch.group, take);
+    s.group_order.push_back(batch.group);
+    if (s.group_order.size() > wal_writer_state::max_groups) {
+      s.group_taken.erase(s.group_order.front());
+      s.group_order.pop_front();
+    }
+  }
+  return take;
 }
 
 // A write went through: end a disk-full episode.
@@ -112,12 +134,12 @@ wal_writer_actor::behavior_type wal_writer(self_ptr self, std::shared_ptr<storag
       if (!s.writer->health())
         return to_error(s.writer->health());
       // Too late to start: the sender's wait is over, so the batch must
-      // never become durable (it will be answered 503 and resent).
-      auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(self->clock().now().time_since_epoch());
-      if (now.count() > batch.deadline) {
+      // never become durable (it will be answered 503 and resent). The
+      // other parts of its request follow the first part's fate.
+      if (!take_in_time(self, batch)) {
         if (s.opts.stats)
           s.opts.stats->wal_writes_expired.fetch_add(1, std::memory_order_relaxed);
-        return caf::make_error(caf::sec::request_timeout,
+        return caf::make_error(error_code::wal_deadline,
                                "WAL: the write waited past its deadline behind earlier writes; not written");
       }
       // A batch that starts a new segment flushes the buffer: commit the

@@ -18,7 +18,9 @@
 #include <caf/all.hpp>
 
 #include <chrono>
+#include <deque>
 #include <memory>
+#include <unordered_map>
 
 #include "actors/config.hpp"
 #include "actors/messages.hpp"
@@ -30,7 +32,9 @@ namespace nl::actors {
 /// wal_write: append the records; the reply (the number of records the WAL
 ///   has taken so far) comes once they are written, and with fsync=always
 ///   also fdatasynced. A batch dequeued after its deadline is refused
-///   (request_timeout) and nothing of it is written.
+///   (wal_deadline) and nothing of it is written, unless another batch of
+///   its request (wal_batch::group) was taken: all parts of a request are
+///   taken or refused alike.
 /// wal_sync: flush and fdatasync now (used at shutdown); replies the same
 ///   count.
 /// wal_cut: commit, then close (fdatasync) the current segment and start
@@ -61,6 +65,13 @@ struct wal_writer_state {
   bool commit_scheduled = false;
   bool unsynced = false;      // flushed since the last fdatasync
   bool disk_full = false;     // the last write failed for want of space
+  /// Whether the WAL took the first batch it saw of each recent request
+  /// (wal_batch::group), so that the request's other batches follow it.
+  /// The oldest are forgotten beyond `max_groups`: the parts of one
+  /// request arrive within moments of each other.
+  std::unordered_map<uint64_t, bool> group_taken;
+  std::deque<uint64_t> group_order;
+  static constexpr size_t max_groups = 1 << 16;
   static inline const char* name = "wal_writer";
 };
 

@@ -43,11 +43,12 @@ class VictoriaMetricsNoCache(h.VictoriaMetrics):
         return super().command() + ["-search.disableCache"]
 
 
-def query_classes(end_s, first_s):
+def query_classes(end_s, first_s, step_s=STEP_S):
     """(class name, path, params). Range queries cover RANGE_STEPS points
-    ending at the last sample; instant queries evaluate at the last sample."""
-    start_s = end_s - (RANGE_STEPS - 1) * STEP_S
-    rng = [("start", "%d" % start_s), ("end", "%d" % end_s), ("step", "%d" % STEP_S)]
+    `step_s` apart ending at the last sample; instant queries evaluate at
+    the last sample."""
+    start_s = end_s - (RANGE_STEPS - 1) * step_s
+    rng = [("start", "%d" % start_s), ("end", "%d" % end_s), ("step", "%d" % step_s)]
     inst = [("time", "%d" % end_s)]
     span = [("start", "%d" % first_s), ("end", "%d" % end_s)]
     cpu_rate = "sum by (instance) (rate(node_cpu_seconds_total[5m]))"
@@ -221,7 +222,8 @@ def start_servers(args, work):
         d = os.path.join(work, name)
         os.makedirs(d)
         if name == "nightlight":
-            s = h.Nightlight(args.nightlight, d, fsync="interval")
+            storage = {"block_duration": args.block_duration} if args.block_duration else {}
+            s = h.Nightlight(args.nightlight, d, fsync="interval", extra_config={"storage": storage})
         elif name == "prometheus":
             s = h.Prometheus(d, h.PROMETHEUS_RECEIVER_CONFIG, receiver=True)
         else:
@@ -272,7 +274,7 @@ def run(args):
                     h.log("%s does not answer /api/v1/query: left out" % name)
             clients = {n: Client(servers[n].port) for n in usable}
             loadavg = " ".join(open("/proc/loadavg").read().split()[:3])
-            classes = query_classes(end_ms // 1000, first_ms // 1000)
+            classes = query_classes(end_ms // 1000, first_ms // 1000, args.step)
             results = []
             for cname, path, params in classes:
                 times = {n: [] for n in usable}
@@ -382,6 +384,9 @@ def main():
     p.add_argument("--series", type=int, default=10000)
     p.add_argument("--samples", type=int, default=1000, help="samples per series")
     p.add_argument("--connections", type=int, default=4)
+    p.add_argument("--step", type=int, default=STEP_S,
+                   help="range query step in seconds (%d points per range query)" % RANGE_STEPS)
+    p.add_argument("--block-duration", help="Nightlight storage.block_duration (default: the server's, 2h)")
     p.add_argument("--runs", type=int, default=15)
     p.add_argument("--warmups", type=int, default=2)
     p.add_argument("--max-seconds-per-class", type=float, default=20.0,

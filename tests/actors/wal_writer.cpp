@@ -157,6 +157,36 @@ CAF_TEST(a batch dequeued after its deadline is refused and nothing of it is wri
   CAF_CHECK_EQUAL(stats.wal_writes_expired.load(), 1u);
 }
 
+CAF_TEST(the parts of one request are all taken or all refused) {
+  auto wal = spawn_writer(fsync_policy::interval);
+  sched.run();
+  auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(sched.clock().now().time_since_epoch()).count();
+  auto part = [&](std::string rec, uint64_t group, int64_t deadline) {
+    auto b = one_record(std::move(rec));
+    b.group = group;
+    b.deadline = deadline;
+    return b;
+  };
+  // Request 1: its first part is in time, its second (from a slower
+  // shard) would be late on its own but follows the first.
+  self->send(wal, wal_write_atom_v, part("one-a", 1, now));
+  self->send(wal, wal_write_atom_v, part("one-b", 1, now - 1));
+  // Request 2: its first part is late, its second would be in time but
+  // follows the first.
+  self->send(wal, wal_write_atom_v, part("two-a", 2, now - 1));
+  self->send(wal, wal_write_atom_v, part("two-b", 2, now));
+  sched.run();
+  int taken = 0, refused = 0;
+  for (int i = 0; i < 4; ++i)
+    self->receive([&](uint64_t) { ++taken; }, [&](caf::error&) { ++refused; });
+  CAF_CHECK_EQUAL(taken, 2);
+  CAF_CHECK_EQUAL(refused, 2);
+  CAF_CHECK(disk->bytes.find("one-a") != std::string::npos);
+  CAF_CHECK(disk->bytes.find("one-b") != std::string::npos);
+  CAF_CHECK(disk->bytes.find("two-a") == std::string::npos);
+  CAF_CHECK(disk->bytes.find("two-b") == std::string::npos);
+}
+
 CAF_TEST(sync flushes pending records and fdatasyncs) {
   auto wal = spawn_writer(fsync_policy::interval);
   sched.run();
