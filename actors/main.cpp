@@ -27,6 +27,7 @@
 #include "protocol/authorization.hpp"
 #include "protocol/http_server.hpp"
 #include "protocol/tls_context.hpp"
+#include "storage/cores.hpp"
 
 using namespace nl::actors;
 namespace protocol = nl::protocol;
@@ -102,9 +103,10 @@ bool setup_tls(const settings& cfg, protocol::http_server_options& ho) {
   return true;
 }
 
+// The CPUs this process may use, capped by its cgroup's CPU quota: sizes
+// the scheduler, the head shards and the HTTP threads.
 size_t cores() {
-  auto n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : n;
+  return nl::storage::available_cores();
 }
 
 int run(const settings& cfg, bool wal_repair) {
@@ -198,8 +200,8 @@ int run(const settings& cfg, bool wal_repair) {
     stats.blocks_loaded = static_cast<int64_t>(opened->blocks->size());
     stats.block_bytes = static_cast<int64_t>(opened->blocks->size_bytes());
     auto sup = sys.spawn(supervisor, std::move(opened->heads), std::move(opened->wal), opened->blocks, so);
-    log_info("nightlight " NL_VERSION " ready: " + std::to_string(shards) + " head shards, data in "
-             + cfg.storage.data_dir);
+    log_info("nightlight " NL_VERSION " ready: " + std::to_string(cores()) + " cores, " + std::to_string(shards)
+             + " head shards, data in " + cfg.storage.data_dir);
 
     // SIGINT/SIGTERM are blocked in every thread (see main); this one waits.
     std::thread signals([&stop] {

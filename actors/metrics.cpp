@@ -162,6 +162,10 @@ std::string metrics::render() const {
   line(out, "nightlight_overload_responses_total", "", overload_responses.load());
   header(out, "nightlight_queries_cancelled_total", "counter", "Queries stopped because their client disconnected.");
   line(out, "nightlight_queries_cancelled_total", "", queries_cancelled.load());
+  header(out, "nightlight_query_workers_started_total", "counter",
+         "Queries evaluated after their fetch, by where the worker ran: a scheduler thread or a thread of its own.");
+  line(out, "nightlight_query_workers_started_total", "thread=\"scheduler\"", query_workers_inline.load());
+  line(out, "nightlight_query_workers_started_total", "thread=\"own\"", query_workers_detached.load());
   header(out, "nightlight_snapshots_total", "counter", "Snapshots created by the admin API.");
   line(out, "nightlight_snapshots_total", "", snapshots.load());
   header(out, "nightlight_delete_series_requests_total", "counter",

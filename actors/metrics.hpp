@@ -76,6 +76,10 @@ struct metrics {
   std::atomic<uint64_t> corrupted_blocks{0};
   /// Queries stopped because their client disconnected (not timeouts).
   std::atomic<uint64_t> queries_cancelled{0};
+  /// Queries whose series were fetched and handed to a worker: on a
+  /// scheduler thread (small) or on a thread of its own (heavy).
+  std::atomic<uint64_t> query_workers_inline{0};
+  std::atomic<uint64_t> query_workers_detached{0};
   /// Admin API requests carried out (the compactor counts them).
   std::atomic<uint64_t> snapshots{0};
   std::atomic<uint64_t> series_deletions{0};

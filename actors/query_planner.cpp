@@ -116,8 +116,12 @@ query_planner_actor::behavior_type query_planner(
     job->engine_opts.timeout = std::max(left, std::chrono::milliseconds{1});
     // A thread costs ~0.1 ms to start and stop here: worth it only for
     // evaluations long enough to hold up the scheduler's threads.
-    query_worker_actor worker = runs_inline(*job) ? self->spawn(query_worker, std::move(job))
-                                                  : self->spawn<caf::detached>(query_worker, std::move(job));
+    bool inline_worker = runs_inline(*job);
+    query_worker_actor worker = inline_worker ? self->spawn(query_worker, std::move(job))
+                                              : self->spawn<caf::detached>(query_worker, std::move(job));
+    if (auto* stats = self->state.opts.stats)
+      (inline_worker ? stats->query_workers_inline : stats->query_workers_detached)
+        .fetch_add(1, std::memory_order_relaxed);
     it->second.worker = caf::actor_cast<caf::actor>(worker);
     self->request(worker, caf::infinite, query_run_atom_v)
       .then([finish, id](query_reply& reply) { finish(id, std::move(reply)); },

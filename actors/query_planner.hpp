@@ -4,7 +4,8 @@
 // windows the query reads (promql/analysis.hpp), fetches them from the index
 // by message, and hands the fetched data to a fresh query worker: an
 // ordinary actor when the fetched data is small, one on its own thread
-// otherwise (so heavy queries never hold up the scheduler's threads).
+// otherwise (so heavy queries never hold up the scheduler's threads); each
+// start is counted in nightlight_query_workers_started_total{thread}.
 //
 // Limits are the planner's: the deadline (query_timeout_seconds, or the
 // request's smaller `timeout`) runs from arrival; when it passes the planner
@@ -40,7 +41,7 @@ struct query_planner_options {
   std::chrono::milliseconds timeout{120000};  ///< ceiling and default
   int64_t max_samples = 50000000;
   int64_t lookback_delta_ms = 300000;
-  metrics* stats = nullptr;  ///< counts cancellations (optional; outlives the planner)
+  metrics* stats = nullptr;  ///< counts cancellations and workers (optional; outlives the planner)
 };
 
 struct query_planner_state {

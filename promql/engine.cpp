@@ -5,11 +5,11 @@
 #include <charconv>
 #include <cmath>
 #include <exception>
-#include <thread>
 
 #include "promql/analysis.hpp"
 #include "promql/evaluator.hpp"
 #include "promql/parallel.hpp"
+#include "storage/cores.hpp"
 
 namespace nl::promql {
 
@@ -270,7 +270,7 @@ matrix evaluator::eval_subquery(const subquery_expr& sq) {
 
 size_t evaluator::parallel_parts(size_t n) {
   if (n < parallel_min_series) return 1;
-  return std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
+  return std::clamp<size_t>(storage::available_cores(), 1, 8);
 }
 
 void evaluator::for_each_series(size_t n, const std::function<void(size_t, size_t)>& fn) {

@@ -10,6 +10,8 @@
 #include <system_error>
 #include <thread>
 
+#include "storage/cores.hpp"
+
 namespace nl::promql {
 
 namespace {
@@ -90,7 +92,7 @@ helper_pool& helpers() {
   // Never destroyed: helpers block in wait() until the process ends, and
   // no static destructor may pull the pool from under them.
   static auto* pool = [] {
-    unsigned cores = std::thread::hardware_concurrency();
+    unsigned cores = storage::available_cores();
     return new helper_pool(cores > 1 ? cores - 1 : 1);
   }();  // leaked on purpose
   return *pool;

@@ -159,12 +159,19 @@ struct fixture : test_coordinator_fixture<caf::actor_system_config> {
     return *b;
   }
 
+  /// The answer to `rq` once the actors are done. No answer fails the
+  /// test (and comes back as status 0).
   http_response answer(http_request rq) {
     auto before = got->size();
+    auto target = rq.method + " " + rq.target;
     auto g = got;
     front->handle(std::move(rq), [g](http_response r) { g->push_back(std::move(r)); });
     sched.run();
-    return got->size() > before ? got->back() : http_response{0, {}, {}, {}};
+    if (got->size() == before) {
+      CAF_ERROR(target << " got no answer");
+      return http_response{0, {}, {}, {}};
+    }
+    return got->back();
   }
 
   std::string series(const std::string& match) {

@@ -218,18 +218,44 @@ def series(port, match, start=None, end=None):
     return api_data(port, "/api/v1/series", params)
 
 
-def query_available(port):
-    """True when the server evaluates PromQL at /api/v1/query."""
-    try:
-        r = api_get(port, "/api/v1/query", [("query", "1"), ("time", "%.3f" % time.time())])
-    except (OSError, http.client.HTTPException):
-        return False
-    if r.status != 200:
-        return False
-    try:
-        return r.json().get("status") == "success"
-    except ValueError:
-        return False
+# Answers that mean "busy right now, ask again" rather than "wrong".
+BUSY_STATUSES = (429, 503)
+
+
+def query(port, expr, at, timeout=30.0, attempts=5, pause=1.0):
+    """Evaluates PromQL `expr` at `at` (Unix seconds) at /api/v1/query and
+    returns the data object ({"resultType": ..., "result": ...}).
+
+    Value checks depend on this answer, so it never quietly fails: a server
+    that is briefly busy (429/503, a refused, reset or timed-out connection,
+    e.g. right after a restart or under overload) is asked again, up to
+    `attempts` times `pause` seconds apart; any other answer, or a busy one
+    on the last attempt, raises AssertionError naming the query and the
+    answer."""
+    params = [("query", expr), ("time", "%.3f" % at)]
+    last = None
+    for attempt in range(1, attempts + 1):
+        try:
+            r = api_get(port, "/api/v1/query", params, timeout=timeout)
+        except (OSError, http.client.HTTPException) as e:
+            last = "no answer (%s: %s)" % (type(e).__name__, e)
+        else:
+            if r.status in BUSY_STATUSES:
+                last = repr(r)
+            elif r.status != 200:
+                raise AssertionError("query %r at %.3f -> %r" % (expr, at, r))
+            else:
+                try:
+                    doc = r.json()
+                except ValueError:
+                    raise AssertionError("query %r at %.3f: the answer is not JSON: %r" % (expr, at, r))
+                if doc.get("status") != "success" or "result" not in doc.get("data", {}):
+                    raise AssertionError("query %r at %.3f -> %r" % (expr, at, doc))
+                return doc["data"]
+        if attempt < attempts:
+            log("query %r: attempt %d of %d failed, retrying: %s" % (expr, attempt, attempts, last))
+            time.sleep(pause)
+    raise AssertionError("query %r at %.3f failed %d times, last: %s" % (expr, at, attempts, last))
 
 
 def scrape_metrics(port, path="/metrics"):

@@ -156,9 +156,17 @@ def run(target):
     stored = h.eventually(
         lambda: [s for s in h.series(port, "nl_e2e_ooo") if s.get("case") == "b"], 5)
     CHECKS.check("out-of-order: the valid rest of the batch is stored", bool(stored))
+    res = h.query(port, "nl_e2e_ooo", (t0 + 1000) / 1000)
+    got = {s["metric"]["case"]: s["value"][1] for s in res["result"]}
+    CHECKS.check("out-of-order: the valid rest is stored with its value",
+                 got == {"a": "1", "b": "3"}, got)
     expect_status(target, "exact duplicate sample", rw(h.encode(base)), (200, 204))
     conflicting = h.write_request([(h.labels_of("nl_e2e_ooo", case="a"), [(t0, 42.0)])])
     expect_status(target, "same timestamp, different value", rw(h.encode(conflicting)), (400,), True)
+    res = h.query(port, 'nl_e2e_ooo{case="a"}[1m]', (t0 + 1000) / 1000)
+    got = [(s["metric"]["case"], s["values"]) for s in res["result"]]
+    CHECKS.check("the out-of-order and the conflicting sample of a were not stored",
+                 got == [("a", [[t0 / 1000, "1"]])], got)
 
     # --- special values
     special = [("stale", h.stale_nan()), ("nan", math.nan), ("pinf", math.inf), ("ninf", -math.inf)]
@@ -168,11 +176,10 @@ def run(target):
     expect_status(target, "StaleNaN, NaN, +Inf, -Inf", rw(h.encode(req)), (200, 204))
     kinds = h.eventually(lambda: (lambda s: len(s) == 4 and s)(h.series(port, "nl_e2e_special")), 5)
     CHECKS.check("special values: 4 series listed", kinds, h.series(port, "nl_e2e_special"))
-    if h.query_available(port):
-        res = h.api_data(port, "/api/v1/query", [("query", "nl_e2e_special"), ("time", "%.3f" % ((t0 + 1000) / 1000))])
-        got = {s["metric"]["kind"]: s["value"][1] for s in res["result"]}
-        CHECKS.check("query: NaN/+Inf/-Inf returned, stale series hidden",
-                     got == {"nan": "NaN", "pinf": "+Inf", "ninf": "-Inf"}, got)
+    res = h.query(port, "nl_e2e_special", (t0 + 1000) / 1000)
+    got = {s["metric"]["kind"]: s["value"][1] for s in res["result"]}
+    CHECKS.check("query: NaN/+Inf/-Inf returned, stale series hidden",
+                 got == {"nan": "NaN", "pinf": "+Inf", "ninf": "-Inf"}, got)
 
     # --- empty and metadata-only requests
     expect_status(target, "empty request (snappy of zero bytes)", rw(b"\x00"), (200, 204))
