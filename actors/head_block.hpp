@@ -109,8 +109,4 @@ head_block_actor::behavior_type head_block(head_block_actor::stateful_pointer<he
 select_result to_select_result(std::vector<storage::series_snapshot> snaps);
 std::vector<storage::series_snapshot> to_snapshots(select_result r);
 
-/// Compiles wire matchers; invalid_argument with RE2's message for a bad
-/// regex.
-storage::result<storage::matcher_list> compile_selector(const selector& sel);
-
 }  // namespace nl::actors

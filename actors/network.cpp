@@ -630,10 +630,7 @@ void frontend::handle_meta(int kind, std::string label_name, http_request&& req,
       return reply(json_error(api_error::bad_data, sel.error->message));
     if (!promql::has_non_empty_matcher(sel.matchers))
       return reply(json_error(api_error::bad_data, "match[] must contain at least one non-empty matcher"));
-    selector spec;
-    for (auto& m : sel.matchers)
-      spec.push_back({static_cast<uint8_t>(m.type()), m.name(), m.value()});
-    q.selectors.push_back(std::move(spec));
+    q.selectors.push_back(std::move(sel.matchers));
   }
   if (kind == meta_job::series && q.selectors.empty())
     return reply(json_error(api_error::bad_data, "no match[] parameter provided"));
@@ -717,10 +714,7 @@ void frontend::handle_admin(protocol::endpoint ep, http_request&& req, http_repl
       auto sel = promql::parse_metric_selector(v);
       if (!sel)
         return reply(json_error(api_error::bad_data, "invalid parameter \"match[]\": " + sel.error->message));
-      selector spec;
-      for (auto& m : sel.matchers)
-        spec.push_back({static_cast<uint8_t>(m.type()), m.name(), m.value()});
-      d.selectors.push_back(std::move(spec));
+      d.selectors.push_back(std::move(sel.matchers));
     }
   }
   job->reply = std::move(reply);

@@ -38,9 +38,10 @@ std::vector<std::string> literal_alternatives(const std::string& re) {
 }
 
 // The compiled, anchored form of `value`, or null with `error` set. A
-// query compiles each regex where it is used (parser, every head shard) and
-// dashboards repeat the same ones, while RE2 takes tens of microseconds per
-// pattern: a small process-wide cache answers repeats. Bounded (cleared when
+// query's regexes are compiled once, by its parser (or when a message
+// carrying them arrives from another node), but dashboards send the same
+// ones again and again, while RE2 takes tens of microseconds per pattern:
+// a small process-wide cache answers repeats. Bounded (cleared when
 // full, long patterns not kept); thread-safe, as shards compile concurrently
 // and a compiled RE2 may be matched from several threads.
 std::shared_ptr<const RE2> compile_anchored(const std::string& value, std::string& error) {
