@@ -74,6 +74,7 @@ struct query_context {
 };
 
 class group_index;
+struct range_function;
 
 class evaluator {
  public:
@@ -165,6 +166,9 @@ class evaluator {
  private:
   matrix combine_impl(std::vector<matrix>& inputs, step_fn fn, void* state);
   matrix eval_matrix_selector(const matrix_selector& ms);
+  /// A range-vector function (eval_functions.cpp): series by series, its
+  /// window sliding forward with the steps.
+  matrix eval_range_function(const call_expr& c, const range_function& f);
   void merge_same_labels(matrix& m);
   std::optional<matrix> aggregate_series_major(aggregate_op op, const matrix& in,
                                                const std::vector<size_t>& series_group,
