@@ -396,15 +396,6 @@ std::string expand_template(const RE2& re, std::string_view tmpl, const re2::Str
   return out;
 }
 
-bool parse_le(std::string_view s, double& out) {
-  if (s.empty()) return false;
-  std::string str(s);
-  // Go's ParseFloat: decimal/hex floats, inf/infinity/nan in any case, with sign.
-  char* end = nullptr;
-  out = std::strtod(str.c_str(), &end);
-  return end == str.c_str() + str.size();
-}
-
 struct bucket {
   double upper;
   double count;
@@ -640,7 +631,7 @@ matrix fn_label_replace(evaluator& ev, const call_expr& c, const call_impl&) {
   opt.set_dot_nl(false);
   RE2 re("^(?:" + regex + ")$", opt);
   if (!re.ok()) fail("invalid regular expression in label_replace(): " + regex);
-  if (!is_valid_label_name(dst)) fail("invalid destination label name in label_replace(): " + dst);
+  if (!is_legacy_label_name(dst)) fail("invalid destination label name in label_replace(): " + dst);
   int n_groups = re.NumberOfCapturingGroups() + 1;
   std::vector<re2::StringPiece> groups(static_cast<size_t>(n_groups));
   return ev.map_series(
@@ -668,10 +659,10 @@ matrix fn_label_join(evaluator& ev, const call_expr& c, const call_impl&) {
   std::vector<std::string> srcs;
   for (size_t i = 3; i < c.args.size(); ++i) {
     srcs.push_back(string_arg(c, i));
-    if (!is_valid_label_name(srcs.back()))
+    if (!is_legacy_label_name(srcs.back()))
       fail("invalid source label name in label_join(): " + srcs.back());
   }
-  if (!is_valid_label_name(dst)) fail("invalid destination label name in label_join(): " + dst);
+  if (!is_legacy_label_name(dst)) fail("invalid destination label name in label_join(): " + dst);
   return ev.map_series(
       std::move(inputs[0]), true,
       [&](storage::label_set& ls) {
@@ -720,11 +711,11 @@ matrix fn_histogram_quantile(evaluator& ev, const call_expr& c, const call_impl&
         series_le.resize(s.series + 1, 0);
       }
       if (series_group[s.series] == -2) {
-        double le;
-        if (!parse_le(s.labels->get("le"), le)) {
+        auto le = parse_float(s.labels->get("le"));  // Go's strconv.ParseFloat
+        if (!le) {
           series_group[s.series] = -1;
         } else {
-          series_le[s.series] = le;
+          series_le[s.series] = *le;
           storage::label_set_builder b(*s.labels);
           b.del("le");
           storage::label_set key = b.build();

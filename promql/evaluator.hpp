@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "promql/engine.hpp"
+#include "promql/literals.hpp"
 
 namespace nl::promql::detail {
 
@@ -187,8 +188,6 @@ void check_distinct_labels(const matrix& m);
 const expr& unwrap_parens(const expr& e);
 /// Copy of `ls` without __name__.
 storage::label_set drop_metric_name(const storage::label_set& ls);
-/// Prometheus' label name rule: [a-zA-Z_][a-zA-Z0-9_]*.
-bool is_valid_label_name(std::string_view s);
 /// Go's strconv.FormatFloat(v, 'f', -1, 64) and friends for label values.
 std::string format_float_label(double v);
 
