@@ -6,11 +6,13 @@
 
 #include "promql/literals.hpp"
 #include "protocol/utf8.hpp"
+#include "storage/quote.hpp"
 
 namespace nl::protocol {
 
 namespace {
 
+using storage::go_quote;
 using promql::iequals;
 using promql::parse_float;
 using storage::status;

@@ -9,6 +9,7 @@
 #include "protocol/prompb_writer.hpp"
 #include "protocol/snappy_block.hpp"
 #include "protocol/utf8.hpp"
+#include "storage/quote.hpp"
 
 // Field numbers (prompb, see shared/spec/prometheus-api.md §1.3):
 //   WriteRequest   { 1: TimeSeries (msg), 3: MetricMetadata (msg) }
@@ -23,6 +24,7 @@ namespace nl::protocol {
 
 namespace {
 
+using storage::go_quote;
 // True when every byte is ASCII, which is what senders put in label values:
 // whole words, the tail as one overlapping word. valid_utf8 takes bytes one
 // at a time after its last whole word, which made it the costliest check.

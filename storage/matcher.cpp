@@ -5,6 +5,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "storage/quote.hpp"
+
 namespace nl::storage {
 
 std::string_view to_string(match_type t) {
@@ -100,7 +102,7 @@ bool matcher::matches(std::string_view v) const {
 std::string matcher::to_string() const {
   std::string out = name_;
   out += nl::storage::to_string(type_);
-  out += quote_label_value(value_);
+  out += go_quote(value_);
   return out;
 }
 
