@@ -466,18 +466,11 @@ void snapshot(self_ptr self, bool skip_head, caf::typed_response_promise<std::st
 // how many blocks changed.
 storage::result<uint64_t> delete_in_blocks(self_ptr self, const series_deletion& d) {
   auto& s = self->state;
-  std::vector<storage::matcher_list> selectors;
-  for (const auto& sel : d.selectors) {
-    auto ms = compile_selector(sel);
-    if (!ms)
-      return ms.error();
-    selectors.push_back(std::move(*ms));
-  }
   uint64_t changed = 0;
   for (const auto& b : s.blocks->overlapping(d.mint, d.maxt)) {
     auto ts = b->tombstones();
     bool added = false;
-    for (const auto& ms : selectors) {
+    for (const auto& ms : d.selectors) {
       auto ranges = b->deletion_ranges(ms, d.mint, d.maxt);
       if (!ranges)
         return ranges.error();

@@ -54,12 +54,8 @@ caf::result<T> per_selector(const meta_query& q, Fn fn) {
   if (q.selectors.empty()) {
     fn(storage::matcher_list{}, out.items);
   } else {
-    for (auto& sel : q.selectors) {
-      auto ms = compile_selector(sel);
-      if (!ms)
-        return caf::make_error(error_code::bad_input, ms.error().message());
-      fn(*ms, out.items);
-    }
+    for (auto& sel : q.selectors)
+      fn(sel, out.items);
   }
   if (q.selectors.size() > 1)
     sort_unique(out.items);
@@ -225,10 +221,7 @@ caf::result<uint64_t> delete_series(self_ptr self, const series_deletion& d) {
   auto& head = *self->state.head;
   std::vector<storage::tombstone_record> stones;
   for (const auto& sel : d.selectors) {
-    auto ms = compile_selector(sel);
-    if (!ms)
-      return caf::make_error(error_code::bad_input, ms.error().message());
-    auto xs = head.deletion_ranges(*ms, d.mint, d.maxt);
+    auto xs = head.deletion_ranges(sel, d.mint, d.maxt);
     stones.insert(stones.end(), xs.begin(), xs.end());
   }
   if (stones.empty())
@@ -279,20 +272,6 @@ std::vector<storage::series_snapshot> to_snapshots(select_result r) {
   return out;
 }
 
-storage::result<storage::matcher_list> compile_selector(const selector& sel) {
-  storage::matcher_list ms;
-  ms.reserve(sel.size());
-  for (auto& spec : sel) {
-    if (spec.type > 3)
-      return status::invalid_argument("unknown matcher type " + std::to_string(spec.type));
-    auto m = storage::matcher::make(static_cast<storage::match_type>(spec.type), spec.name, spec.value);
-    if (!m)
-      return m.error();
-    ms.push_back(std::move(*m));
-  }
-  return ms;
-}
-
 head_block_actor::behavior_type head_block(self_ptr self, std::shared_ptr<storage::head> head,
                                            wal_writer_actor wal, head_block_options opts) {
   self->state.head = std::move(head);
@@ -300,11 +279,8 @@ head_block_actor::behavior_type head_block(self_ptr self, std::shared_ptr<storag
   self->state.opts = opts;
   return {
     [=](append_atom, append_batch& batch) { return append(self, batch); },
-    [=](select_atom, const select_request& req) -> caf::result<select_result> {
-      auto ms = compile_selector(req.matchers);
-      if (!ms)
-        return caf::make_error(error_code::bad_input, ms.error().message());
-      return to_select_result(self->state.head->select(*ms, req.mint, req.maxt));
+    [=](select_atom, const select_request& req) {
+      return to_select_result(self->state.head->select(req.matchers, req.mint, req.maxt));
     },
     [=](cut_atom, int64_t mint, int64_t maxt) {
       auto& h = *self->state.head;

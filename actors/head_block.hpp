@@ -70,8 +70,8 @@ struct head_block_options {
 };
 
 /// A batch whose WAL records are being written: its staged samples (see
-/// storage::head::stage) and the answer it is waiting to give. Exactly one
-/// of the WAL's reply, the WAL's error or the watchdog finishes it.
+/// storage::head::stage) and the answer it is waiting to give, which the
+/// WAL's reply or error decides.
 struct wal_wait {
   struct sample {
     storage::head::series_slot slot;
@@ -110,9 +110,5 @@ head_block_actor::behavior_type head_block(head_block_actor::stateful_pointer<he
 /// (the chunks are shared, not copied).
 select_result to_select_result(std::vector<storage::series_snapshot> snaps);
 std::vector<storage::series_snapshot> to_snapshots(select_result r);
-
-/// Compiles wire matchers; invalid_argument with RE2's message for a bad
-/// regex.
-storage::result<storage::matcher_list> compile_selector(const selector& sel);
 
 }  // namespace nl::actors

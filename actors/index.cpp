@@ -114,16 +114,8 @@ caf::error read_error(const storage::status& st) {
 template <class List, class Fn>
 caf::result<List> over_selectors(const meta_query& q, Fn fn) {
   List out;
-  std::vector<storage::matcher_list> sels;
-  if (q.selectors.empty())
-    sels.emplace_back();
-  for (const auto& sel : q.selectors) {
-    auto ms = compile_selector(sel);
-    if (!ms)
-      return caf::make_error(error_code::bad_input, ms.error().message());
-    sels.push_back(std::move(*ms));
-  }
-  for (const auto& ms : sels)
+  static const std::vector<storage::matcher_list> all_series(1);
+  for (const auto& ms : q.selectors.empty() ? all_series : q.selectors)
     if (auto st = fn(ms, out.items); !st)
       return read_error(st);
   std::sort(out.items.begin(), out.items.end());
@@ -171,12 +163,9 @@ index_actor::behavior_type block_reader(index_actor::pointer self,
     },
     [=](select_atom, const select_request& r) -> caf::result<select_result> {
       self->quit();
-      auto ms = compile_selector(r.matchers);
-      if (!ms)
-        return caf::make_error(error_code::bad_input, ms.error().message());
       std::vector<std::vector<storage::series_snapshot>> parts;
       for (const auto& b : blocks) {
-        auto xs = b->select(*ms, r.mint, r.maxt);
+        auto xs = b->select(r.matchers, r.mint, r.maxt);
         if (!xs)
           return read_error(xs.error());
         parts.push_back(std::move(*xs));

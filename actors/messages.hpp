@@ -25,21 +25,18 @@
 #include "storage/label_key.hpp"
 #include "storage/index/label_stats.hpp"
 #include "storage/labels.hpp"
+#include "storage/matcher.hpp"
 #include "storage/wal/records.hpp"
 #include "storage/chunk/xor_chunk.hpp"
 
 namespace nl::actors {
 
-/// A label matcher as it travels: type is storage::match_type as an integer
-/// (0 =, 1 !=, 2 =~, 3 !~). The receiver compiles it.
-struct matcher_spec {
-  uint8_t type = 0;
-  std::string name;
-  std::string value;
-};
-
-/// One series selector: all matchers must hold.
-using selector = std::vector<matcher_spec>;
+/// One series selector: all matchers must hold. Matchers travel compiled:
+/// within the process the regexes the query's parser compiled are shared
+/// by every shard (storage::matcher is immutable, RE2 thread-safe);
+/// between nodes they are serialised as type, name and value and compiled
+/// once when the message is loaded (see inspect below).
+using selector = storage::matcher_list;
 
 /// Samples for ONE head shard, columnar. Series i is the label key
 /// keys[key_ends[i-1], key_ends[i]) (storage/label_key.hpp; key_ends[-1] =
@@ -216,10 +213,6 @@ constexpr size_t append_error_examples = 5;
 
 // --- inspect overloads (CAF 0.17 style) -----------------------------------
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, matcher_spec& x) {
-  return f(caf::meta::type_name("nl::matcher_spec"), x.type, x.name, x.value);
-}
 /// Loading checks the batch and recomputes the hashes (see
 /// append_batch::validate_and_rehash); saving writes them, which keeps one
 /// inspect for both directions.
@@ -262,7 +255,7 @@ inspect(Inspector& f, chunk_data& x) {
   auto load = [&]() -> caf::error {
     auto c = storage::xor_chunk::from_bytes(bytes);
     if (!c)
-      return caf::make_error(caf::sec::invalid_argument, c.error().message());
+      return caf::make_error(error_code::bad_input, c.error().message());
     x.chunk = std::make_shared<const storage::xor_chunk>(std::move(*c));
     return caf::none;
   };
@@ -308,9 +301,6 @@ typename Inspector::result_type inspect(Inspector& f, query_reply& x) {
   return f(caf::meta::type_name("nl::query_reply"), x.status, x.body);
 }
 
-inline bool operator==(const matcher_spec& a, const matcher_spec& b) {
-  return a.type == b.type && a.name == b.name && a.value == b.value;
-}
 inline bool operator==(const series_deletion& a, const series_deletion& b) {
   return a.selectors == b.selectors && a.mint == b.mint && a.maxt == b.maxt;
 }
@@ -374,6 +364,35 @@ inspect(Inspector& f, label_set& x) {
   return f(caf::meta::type_name("nl::label_set"), pairs, caf::meta::load_callback(canonicalise));
 }
 
+/// A matcher as it travels: its type as an integer (0 =, 1 !=, 2 =~,
+/// 3 !~), name and value. Loading compiles it (matcher::make): a bad type
+/// or regex refuses the message.
+template <class Inspector>
+typename std::enable_if<Inspector::reads_state, typename Inspector::result_type>::type
+inspect(Inspector& f, matcher& x) {
+  auto type = static_cast<uint8_t>(x.type());
+  auto name = x.name();
+  auto value = x.value();
+  return f(caf::meta::type_name("nl::matcher"), type, name, value);
+}
+template <class Inspector>
+typename std::enable_if<Inspector::writes_state, typename Inspector::result_type>::type
+inspect(Inspector& f, matcher& x) {
+  uint8_t type = 0;
+  std::string name;
+  std::string value;
+  auto compile = [&]() -> caf::error {
+    if (type > static_cast<uint8_t>(match_type::not_regex))
+      return caf::make_error(nl::actors::error_code::bad_input, "unknown matcher type " + std::to_string(type));
+    auto m = matcher::make(static_cast<match_type>(type), std::move(name), std::move(value));
+    if (!m)
+      return caf::make_error(nl::actors::error_code::bad_input, m.error().message());
+    x = std::move(*m);
+    return caf::none;
+  };
+  return f(caf::meta::type_name("nl::matcher"), type, name, value, caf::meta::load_callback(compile));
+}
+
 }  // namespace nl::storage
 
 // Atoms: CAF predefines many short texts (get, put, ok, flush, ...), and two
@@ -401,7 +420,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
   CAF_ADD_ATOM(nightlight, nl::actors, compact_now_atom, "nl_cnow")
   CAF_ADD_TYPE_ID(nightlight, (nl::storage::label))
   CAF_ADD_TYPE_ID(nightlight, (nl::storage::label_set))
-  CAF_ADD_TYPE_ID(nightlight, (nl::actors::matcher_spec))
+  CAF_ADD_TYPE_ID(nightlight, (nl::storage::matcher))
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::append_batch))
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::append_result))
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::wal_batch))

@@ -6,6 +6,7 @@
 
 #include "actors/log.hpp"
 #include "actors/storage_open.hpp"
+#include "promql/literals.hpp"
 #include "promql/parser.hpp"
 #include "promql/printer.hpp"
 #include "protocol/api_json.hpp"
@@ -181,13 +182,6 @@ std::string buildinfo_json() {
   return d;
 }
 
-
-// HTTP header values such as media types compare case-insensitively.
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 // The decoder's refusals under the reasons /metrics knows: every label rule
 // is one reason there (the 400 body names the exact rule).
@@ -418,7 +412,8 @@ http_response frontend::overloaded(const std::string& why) {
 void frontend::handle_write(http_request&& req, http_reply reply) {
   // Remote write 1.0 only: an explicit foreign encoding or type is 415
   // (missing headers are accepted, as Prometheus 2.42 does).
-  if (!req.content_encoding.empty() && !iequals(req.content_encoding, "snappy"))
+  // Header values such as media types compare case-insensitively.
+  if (!req.content_encoding.empty() && !promql::iequals(req.content_encoding, "snappy"))
     return reply(text(415, "unsupported Content-Encoding \"" + req.content_encoding + "\"; remote write needs snappy"));
   if (!req.content_type.empty()) {
     std::string_view ct = req.content_type;
@@ -428,7 +423,7 @@ void frontend::handle_write(http_request&& req, http_reply reply) {
       base.remove_suffix(1);
     bool v2 = semi != std::string_view::npos
               && ct.find("proto=io.prometheus.write.v2.Request", semi) != std::string_view::npos;
-    if (!iequals(base, "application/x-protobuf") || v2)
+    if (!promql::iequals(base, "application/x-protobuf") || v2)
       return reply(text(415, "unsupported Content-Type \"" + req.content_type
                                + "\"; this receiver speaks remote write 1.0 (application/x-protobuf)"));
   }
@@ -627,11 +622,7 @@ void frontend::handle_meta(int kind, std::string label_name, http_request&& req,
   if (kind == meta_job::values) {
     // 2.42 only accepts legacy label names here; with UTF-8 names enabled
     // any non-empty name is looked up as it is.
-    bool legacy = !label_name.empty()
-                  && (std::isalpha(static_cast<unsigned char>(label_name[0])) || label_name[0] == '_')
-                  && std::all_of(label_name.begin(), label_name.end(),
-                                 [](unsigned char c) { return std::isalnum(c) || c == '_'; });
-    if (!legacy && !cfg_.ingest.allow_utf8_names) {
+    if (!promql::is_legacy_label_name(label_name) && !cfg_.ingest.allow_utf8_names) {
       std::string msg = "invalid label name: ";
       protocol::append_json_string(msg, label_name);
       return reply(json_error(api_error::bad_data, msg));
@@ -656,10 +647,7 @@ void frontend::handle_meta(int kind, std::string label_name, http_request&& req,
       return reply(json_error(api_error::bad_data, sel.error->message));
     if (!promql::has_non_empty_matcher(sel.matchers))
       return reply(json_error(api_error::bad_data, "match[] must contain at least one non-empty matcher"));
-    selector spec;
-    for (auto& m : sel.matchers)
-      spec.push_back({static_cast<uint8_t>(m.type()), m.name(), m.value()});
-    q.selectors.push_back(std::move(spec));
+    q.selectors.push_back(std::move(sel.matchers));
   }
   if (kind == meta_job::series && q.selectors.empty())
     return reply(json_error(api_error::bad_data, "no match[] parameter provided"));
@@ -743,10 +731,7 @@ void frontend::handle_admin(protocol::endpoint ep, http_request&& req, http_repl
       auto sel = promql::parse_metric_selector(v);
       if (!sel)
         return reply(json_error(api_error::bad_data, "invalid parameter \"match[]\": " + sel.error->message));
-      selector spec;
-      for (auto& m : sel.matchers)
-        spec.push_back({static_cast<uint8_t>(m.type()), m.name(), m.value()});
-      d.selectors.push_back(std::move(spec));
+      d.selectors.push_back(std::move(sel.matchers));
     }
   }
   job->reply = std::move(reply);

@@ -16,14 +16,6 @@ namespace {
 
 using protocol::api_error;
 
-selector to_selector(const storage::matcher_list& ms) {
-  selector out;
-  out.reserve(ms.size());
-  for (const auto& m : ms)
-    out.push_back(matcher_spec{static_cast<uint8_t>(m.type()), m.name(), m.value()});
-  return out;
-}
-
 bool has_subquery(const promql::expr& e) {
   return std::visit(
     [](const auto& n) -> bool {
@@ -126,8 +118,7 @@ query_planner_actor::behavior_type query_planner(
     self->request(worker, caf::infinite, query_run_atom_v)
       .then([finish, id](query_reply& reply) { finish(id, std::move(reply)); },
             [finish, id](caf::error& err) {
-              finish(id, query_error_reply(api_error::internal,
-                                     "query worker failed: " + caf::to_string(err)));
+              finish(id, query_error_reply(api_error::internal, "query worker failed: " + message_of(err)));
             });
   };
 
@@ -147,8 +138,6 @@ query_planner_actor::behavior_type query_planner(
       if (req.timeout_ms > 0)
         timeout = std::min(timeout, std::chrono::milliseconds{req.timeout_ms});
       int64_t end = req.step > 0 ? req.end : req.start;
-      auto windows = promql::find_selector_windows(*e, req.start, end, st.opts.lookback_delta_ms);
-
       auto id = st.next_id++;
       auto cancel = std::make_shared<std::atomic<bool>>(false);
       auto job = std::make_shared<query_job>();
@@ -158,37 +147,42 @@ query_planner_actor::behavior_type query_planner(
       job->engine_opts.lookback_delta = st.opts.lookback_delta_ms;
       job->engine_opts.max_samples = st.opts.max_samples;
       job->engine_opts.cancel = cancel.get();
-      job->data.resize(windows.size());
-      for (size_t i = 0; i < windows.size(); ++i) {
-        job->data[i].matchers = windows[i].selector->matchers;
-        job->data[i].mint = windows[i].mint;
-        job->data[i].maxt = windows[i].maxt;
-      }
+      // The query's one analysis: the worker's engine evaluates with these
+      // windows and asks for window i's data by its index.
+      job->windows = promql::find_selector_windows(*e, job->request.start, end, st.opts.lookback_delta_ms);
+      job->data.resize(job->windows.size());
       auto promise = self->make_response_promise<query_reply>();
       auto now = std::chrono::steady_clock::now();
       st.queries.emplace(id, query_planner_state::running{promise, cancel, caf::actor{}, job->request.id,
                                                          job->request.query, now, now + timeout});
       self->delayed_send(self, timeout, query_expire_atom_v, id);
 
+      const auto& windows = job->windows;
       if (windows.empty()) {
         start_worker(id, job);
         return promise;
       }
       auto pending = std::make_shared<size_t>(windows.size());
       for (size_t i = 0; i < windows.size(); ++i) {
-        select_request sel{to_selector(windows[i].selector->matchers), windows[i].mint,
-                           windows[i].maxt};
+        select_request sel{windows[i].selector->matchers, windows[i].mint, windows[i].maxt};
         // No timeout of its own: the expiry message answers a slow fetch,
         // and each timed request costs two wake-ups of CAF's clock thread.
         self->request(st.index, caf::infinite, select_atom_v, std::move(sel))
           .then(
             [job, pending, i, id, start_worker](select_result& r) {
-              job->data[i].series = std::move(r.series);
+              job->data[i] = std::move(r);
               if (--*pending == 0)
                 start_worker(id, job);
             },
             [finish, id](caf::error& err) {
-              finish(id, query_error_reply(api_error::internal, "fetching series: " + caf::to_string(err)));
+              // By cause: a block that cannot be read is internal, a
+              // shard that went away (restart, shutdown) unavailable.
+              auto code = code_of(err);
+              auto type = code == error_code::bad_input ? api_error::bad_data
+                          : code == error_code::timeout ? api_error::timeout
+                          : code == error_code::internal ? api_error::internal
+                                                         : api_error::unavailable;
+              finish(id, query_error_reply(type, "fetching series: " + message_of(err)));
             });
       }
       return promise;

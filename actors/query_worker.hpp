@@ -12,27 +12,23 @@
 #include <vector>
 
 #include "actors/messages.hpp"
+#include "promql/analysis.hpp"
 #include "promql/ast.hpp"
 #include "promql/engine.hpp"
 #include "protocol/api_json.hpp"
-#include "storage/matcher.hpp"
 
 namespace nl::actors {
-
-/// The series of one selector window, as the index returned them.
-struct fetched_window {
-  storage::matcher_list matchers;
-  int64_t mint = 0;  ///< ms, inclusive
-  int64_t maxt = 0;  ///< ms, inclusive
-  std::vector<series_data> series;
-  bool taken = false;  ///< the engine took `series` over (moved out)
-};
 
 /// Everything a worker needs; shared with the planner until the worker runs.
 struct query_job {
   std::shared_ptr<const promql::expr> expr;
   query_request request;
-  std::vector<fetched_window> data;  ///< one per promql::find_selector_windows entry
+  /// The query's one analysis: find_selector_windows over `expr` (which
+  /// the windows point into) for the request's times.
+  std::vector<promql::selector_window> windows;
+  /// data[i]: what the index answered for windows[i]; same size. The
+  /// engine takes each over when it asks for window i.
+  std::vector<select_result> data;
   std::shared_ptr<std::atomic<bool>> cancel;
   promql::engine_options engine_opts;  ///< its `cancel` points into `cancel`
 };

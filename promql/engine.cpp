@@ -103,17 +103,6 @@ storage::label_set drop_metric_name(const storage::label_set& ls) {
   return storage::label_set(std::move(out));
 }
 
-bool is_valid_label_name(std::string_view s) {
-  if (s.empty()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-              (i > 0 && c >= '0' && c <= '9');
-    if (!ok) return false;
-  }
-  return true;
-}
-
 std::string format_float_label(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
@@ -404,11 +393,21 @@ matrix evaluator::combine_impl(std::vector<matrix>& inputs, step_fn fn, void* st
 }  // namespace detail
 
 query_result engine::instant(const expr& e, queryable& q, int64_t t) const {
-  return run(e, q, t, t, 0);
+  return instant(e, find_selector_windows(e, t, t, opts_.lookback_delta), q, t);
 }
 
 query_result engine::range(const expr& e, queryable& q, int64_t start, int64_t end,
                            int64_t step) const {
+  return range(e, find_selector_windows(e, start, end, opts_.lookback_delta), q, start, end, step);
+}
+
+query_result engine::instant(const expr& e, const std::vector<selector_window>& windows,
+                             queryable& q, int64_t t) const {
+  return run(e, windows, q, t, t, 0);
+}
+
+query_result engine::range(const expr& e, const std::vector<selector_window>& windows,
+                           queryable& q, int64_t start, int64_t end, int64_t step) const {
   if (step <= 0)
     return query_error{query_error::bad_data,
                        "zero or negative query resolution step widths are not accepted. "
@@ -425,11 +424,11 @@ query_result engine::range(const expr& e, queryable& q, int64_t start, int64_t e
     return query_error{query_error::bad_data,
                        "invalid expression type \"" + std::string(to_string(t)) +
                            "\" for range query, must be Scalar or instant Vector"};
-  return run(e, q, start, end, step);
+  return run(e, windows, q, start, end, step);
 }
 
-query_result engine::run(const expr& e, queryable& q, int64_t start, int64_t end,
-                         int64_t step) const {
+query_result engine::run(const expr& e, const std::vector<selector_window>& windows, queryable& q,
+                         int64_t start, int64_t end, int64_t step) const {
   detail::query_context ctx;
   ctx.opts = &opts_;
   ctx.query_start = start;
@@ -441,9 +440,10 @@ query_result engine::run(const expr& e, queryable& q, int64_t start, int64_t end
   try {
     const expr& top = detail::unwrap_parens(e);
     if (auto* s = std::get_if<string_literal>(&top.node)) return query_value{string_value{start, s->value}};
-    for (auto& w : find_selector_windows(e, start, end, opts_.lookback_delta)) {
+    for (size_t i = 0; i < windows.size(); ++i) {
       ctx.check();
-      ctx.data[w.selector] = {w.mint, w.maxt, q.select(w.selector->matchers, w.mint, w.maxt)};
+      const auto& w = windows[i];
+      ctx.data[w.selector] = {w.mint, w.maxt, q.select(i, w)};
     }
     detail::evaluator ev(ctx, start, end, step == 0 ? 1 : step);
     matrix m = ev.eval(e);

@@ -1,8 +1,9 @@
 #pragma once
 // The PromQL evaluator (Prometheus 2.42 semantics, float samples). An
 // instant query is a range query with one step. The engine first asks the
-// queryable for every selector's window (see analysis.hpp), then evaluates
-// step by step. Errors inside evaluation are exceptions caught once here and
+// queryable for every selector window of the query's analysis (see
+// analysis.hpp; found here, or handed in by a caller that fetched them
+// already), then evaluates step by step. Errors inside evaluation are exceptions caught once here and
 // returned as query_error.
 #include <atomic>
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <string>
 #include <variant>
 
+#include "promql/analysis.hpp"
 #include "promql/ast.hpp"
 #include "promql/queryable.hpp"
 #include "promql/value.hpp"
@@ -60,10 +62,21 @@ class engine {
   /// labels; the expression must be a scalar or instant vector.
   query_result range(const expr& e, queryable& q, int64_t start, int64_t end, int64_t step) const;
 
+  /// The same with the analysis done already: `windows` must be
+  /// find_selector_windows(e, t, t or end, options().lookback_delta), and
+  /// `q` is asked for each of them by its index there (a caller that
+  /// fetched them answers from its fetch; the engine does not analyse
+  /// again).
+  query_result instant(const expr& e, const std::vector<selector_window>& windows, queryable& q,
+                       int64_t t) const;
+  query_result range(const expr& e, const std::vector<selector_window>& windows, queryable& q,
+                     int64_t start, int64_t end, int64_t step) const;
+
   const engine_options& options() const { return opts_; }
 
  private:
-  query_result run(const expr& e, queryable& q, int64_t start, int64_t end, int64_t step) const;
+  query_result run(const expr& e, const std::vector<selector_window>& windows, queryable& q,
+                   int64_t start, int64_t end, int64_t step) const;
   engine_options opts_;
 };
 

@@ -212,7 +212,7 @@ matrix evaluator::eval_aggregate(const aggregate_expr& a) {
   const bool has_param = a.param && op != aggregate_op::count_values;
   if (op == aggregate_op::count_values) {
     value_label = std::get<string_literal>(unwrap_parens(*a.param).node).value;
-    if (!is_valid_label_name(value_label)) fail("invalid label name \"" + value_label + "\"");
+    if (!is_legacy_label_name(value_label)) fail("invalid label name \"" + value_label + "\"");
   }
   if (has_param) inputs.push_back(eval(*a.param));
   inputs.push_back(eval(*a.inner));

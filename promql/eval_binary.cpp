@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "promql/evaluator.hpp"
+#include "storage/quote.hpp"
 
 namespace nl::promql::detail {
 
@@ -88,7 +89,7 @@ std::string labels_string(const label_set& ls) {
   std::string out = "{";
   for (auto& l : ls) {
     if (out.size() > 1) out += ", ";
-    out += l.name + "=" + storage::quote_label_value(l.value);
+    out += l.name + "=" + storage::go_quote(l.value);
   }
   return out + "}";
 }

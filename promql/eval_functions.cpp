@@ -255,33 +255,6 @@ std::optional<double> fn_stddev_over_time(const window& w) {
   return std::sqrt(variance_over_time(w));
 }
 
-const std::unordered_map<std::string_view, range_fn>& range_functions() {
-  static const std::unordered_map<std::string_view, range_fn> m = {
-      {"rate", fn_rate},
-      {"increase", fn_increase},
-      {"delta", fn_delta},
-      {"irate", fn_irate},
-      {"idelta", fn_idelta},
-      {"deriv", fn_deriv},
-      {"predict_linear", fn_predict_linear},
-      {"holt_winters", fn_holt_winters},
-      {"resets", fn_resets},
-      {"changes", fn_changes},
-      {"avg_over_time", fn_avg_over_time},
-      {"count_over_time", fn_count_over_time},
-      {"last_over_time", fn_last_over_time},
-      {"present_over_time", fn_present_over_time},
-      {"absent_over_time", fn_present_over_time},
-      {"max_over_time", fn_max_over_time},
-      {"min_over_time", fn_min_over_time},
-      {"sum_over_time", fn_sum_over_time},
-      {"quantile_over_time", fn_quantile_over_time},
-      {"stddev_over_time", fn_stddev_over_time},
-      {"stdvar_over_time", fn_stdvar_over_time},
-  };
-  return m;
-}
-
 // Labels absent()/absent_over_time() invent from the selector's equality
 // matchers; a label matched twice or by another matcher type is left out.
 storage::label_set absent_labels(const expr& arg) {
@@ -329,35 +302,6 @@ double sgn(double v) { return v < 0 ? -1 : v > 0 ? 1 : v; }
 double rad(double v) { return v * M_PI / 180; }
 double deg(double v) { return v * 180 / M_PI; }
 
-const std::unordered_map<std::string_view, double (*)(double)>& simple_functions() {
-  static const std::unordered_map<std::string_view, double (*)(double)> m = {
-      {"abs", [](double v) { return std::fabs(v); }},
-      {"ceil", [](double v) { return std::ceil(v); }},
-      {"floor", [](double v) { return std::floor(v); }},
-      {"exp", [](double v) { return std::exp(v); }},
-      {"sqrt", [](double v) { return std::sqrt(v); }},
-      {"ln", [](double v) { return std::log(v); }},
-      {"log2", [](double v) { return std::log2(v); }},
-      {"log10", [](double v) { return std::log10(v); }},
-      {"sin", [](double v) { return std::sin(v); }},
-      {"cos", [](double v) { return std::cos(v); }},
-      {"tan", [](double v) { return std::tan(v); }},
-      {"asin", [](double v) { return std::asin(v); }},
-      {"acos", [](double v) { return std::acos(v); }},
-      {"atan", [](double v) { return std::atan(v); }},
-      {"sinh", [](double v) { return std::sinh(v); }},
-      {"cosh", [](double v) { return std::cosh(v); }},
-      {"tanh", [](double v) { return std::tanh(v); }},
-      {"asinh", [](double v) { return std::asinh(v); }},
-      {"acosh", [](double v) { return std::acosh(v); }},
-      {"atanh", [](double v) { return std::atanh(v); }},
-      {"rad", rad},
-      {"deg", deg},
-      {"sgn", sgn},
-  };
-  return m;
-}
-
 // Go's time.Unix(sec, 0).UTC() broken down; the float is truncated like
 // Go's int64(v).
 std::tm utc_time(double seconds) {
@@ -371,24 +315,18 @@ std::tm utc_time(double seconds) {
 
 bool is_leap(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
 
-double date_part(std::string_view fn, double seconds) {
-  std::tm tm = utc_time(seconds);
-  int year = tm.tm_year + 1900;
-  if (fn == "year") return year;
-  if (fn == "month") return tm.tm_mon + 1;
-  if (fn == "day_of_month") return tm.tm_mday;
-  if (fn == "day_of_week") return tm.tm_wday;
-  if (fn == "day_of_year") return tm.tm_yday + 1;
-  if (fn == "hour") return tm.tm_hour;
-  if (fn == "minute") return tm.tm_min;
+double fn_year(double s) { return utc_time(s).tm_year + 1900; }
+double fn_month(double s) { return utc_time(s).tm_mon + 1; }
+double fn_day_of_month(double s) { return utc_time(s).tm_mday; }
+double fn_day_of_week(double s) { return utc_time(s).tm_wday; }
+double fn_day_of_year(double s) { return utc_time(s).tm_yday + 1; }
+double fn_hour(double s) { return utc_time(s).tm_hour; }
+double fn_minute(double s) { return utc_time(s).tm_min; }
+double fn_days_in_month(double s) {
   static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (tm.tm_mon == 1 && is_leap(year)) return 29;
+  std::tm tm = utc_time(s);
+  if (tm.tm_mon == 1 && is_leap(tm.tm_year + 1900)) return 29;
   return days[tm.tm_mon];
-}
-
-bool is_date_function(std::string_view n) {
-  return n == "year" || n == "month" || n == "day_of_month" || n == "day_of_week" ||
-         n == "day_of_year" || n == "hour" || n == "minute" || n == "days_in_month";
 }
 
 const std::string& string_arg(const call_expr& c, size_t i) {
@@ -458,15 +396,6 @@ std::string expand_template(const RE2& re, std::string_view tmpl, const re2::Str
   return out;
 }
 
-bool parse_le(std::string_view s, double& out) {
-  if (s.empty()) return false;
-  std::string str(s);
-  // Go's ParseFloat: decimal/hex floats, inf/infinity/nan in any case, with sign.
-  char* end = nullptr;
-  out = std::strtod(str.c_str(), &end);
-  return end == str.c_str() + str.size();
-}
-
 struct bucket {
   double upper;
   double count;
@@ -525,408 +454,557 @@ double bucket_quantile(double q, std::vector<bucket>& b) {
 
 }  // namespace
 
-matrix evaluator::eval_call(const call_expr& c) {
-  const std::string_view name = c.func->name;
+// ---- the dispatch table ------------------------------------------------------
 
-  // timestamp() of a plain selector reports sample times, not step times.
-  if (name == "timestamp") {
-    const expr& a = unwrap_parens(*c.args.at(0));
-    if (auto* vs = std::get_if<vector_selector>(&a.node)) {
-      matrix m = eval_vector_selector(*vs, true);
-      for (auto& s : m) s.labels = drop_metric_name(s.labels);
-      return m;
-    }
-  }
+// A range-vector function for eval_range_function: the value of one window
+// and how the windows are fed.
+struct range_function {
+  range_fn window = nullptr;
+  uint8_t scalar_args = 0;      ///< scalar arguments the window takes (arg1, arg2)
+  bool keeps_name = false;      ///< the output keeps __name__
+  bool counts_resets = false;   ///< window.resets is filled
+  bool absent = false;          ///< absent_over_time: 1 where no input had a window
+};
 
-  // Functions over a range vector: one series at a time, windows sliding
-  // forward with the steps.
-  auto rf = range_functions().find(name);
-  if (rf != range_functions().end()) {
-    size_t mat_idx = 0;
-    for (size_t i = 0; i < c.args.size(); ++i) {
-      auto& a = unwrap_parens(*c.args[i]);
-      if (std::holds_alternative<matrix_selector>(a.node) ||
-          std::holds_alternative<subquery_expr>(a.node)) {
-        mat_idx = i;
-        break;
-      }
-    }
-    std::vector<matrix> scalars;
-    for (size_t i = 0; i < c.args.size(); ++i)
-      if (i != mat_idx) scalars.push_back(eval(*c.args[i]));
-    auto scalar_at = [&](size_t which, size_t step) -> double {
-      if (which >= scalars.size() || scalars[which].empty()) return 0;
-      auto& pts = scalars[which][0].points;
-      return step < pts.size() ? pts[step].v : NAN;
-    };
+namespace {
 
-    const expr& src = unwrap_parens(*c.args[mat_idx]);
-    int64_t range, offset;
-    std::optional<int64_t> pinned;
-    matrix sub;                           // subquery result
-    const query_context::selected* raw = nullptr;  // matrix selector data
-    if (auto* ms = std::get_if<matrix_selector>(&src.node)) {
-      auto& vs = std::get<vector_selector>(ms->selector->node);
-      auto it = ctx_.data.find(&vs);
-      if (it == ctx_.data.end())
-        throw eval_error{query_error::internal, "selector was not prepared: " + vs.name};
-      raw = &it->second;
-      range = ms->range;
-      offset = vs.offset;
-      pinned = at_time(vs.at, vs.at_timestamp);
-    } else {
-      auto& sq = std::get<subquery_expr>(src.node);
-      sub = eval_subquery(sq);
-      range = sq.range;
-      offset = sq.offset;
-      pinned = at_time(sq.at, sq.at_timestamp);
-    }
-    const size_t n_series = raw ? raw->all.size() : sub.size();
-    const bool keep_name = name == "last_over_time";
-    const bool counts_resets = name == "rate" || name == "increase";
-    // Scalar arguments the window function takes (decided once, not per step).
-    const size_t n_args = name == "holt_winters" ? 2
-                          : name == "quantile_over_time" || name == "predict_linear" ? 1
-                                                                                       : 0;
-    const range_fn fn = rf->second;
-    if (!raw)  // the subquery's output is released as it is read
-      for (auto& s : sub) ctx_.current_samples -= static_cast<int64_t>(s.points.size());
-    // Samples held at a step: the count before this node, the points every
-    // part has output for finished series, this series' points and window.
-    const int64_t base = ctx_.current_samples;
-    std::atomic<int64_t> published{0};
-    std::vector<series_points> results(n_series);
-    struct scratch {
-      std::vector<point> decoded, filtered, out;
-      std::vector<uint32_t> reset_counts;
-    };
-    std::vector<scratch> scratches(parallel_parts(n_series));
-    // Series are independent: with many of them, for_each_series spreads
-    // the decoding and the windows over the cores.
-    for_each_series(n_series, [&](size_t si, size_t part) {
-      auto& sc = scratches[part];
-      const storage::label_set* labels;
-      const point* pts;
-      size_t n_pts;
-      if (raw) {
-        // Range windows skip staleness markers; copy only when there are any.
-        auto& s = raw->all[si];
-        labels = &s.labels;
-        const auto& smp = ctx_.samples_of(*raw, s, sc.decoded);
-        pts = smp.data();
-        n_pts = smp.size();
-        bool has_stale = false;  // no early exit: lets the compiler vectorize
-        for (auto& x : smp) has_stale |= storage::float_bits(x.v) == storage::stale_nan_bits;
-        if (has_stale) {
-          sc.filtered.clear();
-          for (auto& x : smp)
-            if (!storage::is_stale_nan(x.v)) sc.filtered.push_back(x);
-          pts = sc.filtered.data();
-          n_pts = sc.filtered.size();
-        }
-      } else {
-        labels = &sub[si].labels;
-        pts = sub[si].points.data();
-        n_pts = sub[si].points.size();
-      }
-      if (counts_resets) {
-        sc.reset_counts.resize(n_pts);
-        uint32_t n = 0;
-        for (size_t i = 0; i < n_pts; ++i) {
-          if (i > 0 && pts[i].v < pts[i - 1].v) ++n;
-          sc.reset_counts[i] = n;
-        }
-      }
-      // At most one point per step: the part's scratch holds that many, so
-      // the step loop writes without growth checks; the series keeps an
-      // exact-size copy.
-      sc.out.resize(steps());
-      point* out_pts = sc.out.data();
-      size_t n_out = 0;
-      size_t lo = 0, hi = 0;
-      size_t step = 0;
-      for (int64_t ts = start_; ts <= end_; ts += interval_, ++step) {
-        // Per step, not only per series: one long series with a costly
-        // window function (quantile sorts the window) must still stop
-        // within milliseconds of a cancel or deadline.
-        ctx_.check();
-        int64_t maxt = (pinned ? *pinned : ts) - offset;
-        int64_t mint = maxt - range;
-        while (hi < n_pts && pts[hi].t <= maxt) ++hi;
-        while (lo < hi && pts[lo].t < mint) ++lo;
-        if (lo == hi) continue;
-        ctx_.check_held(base + published.load(std::memory_order_relaxed) +
-                        static_cast<int64_t>(n_out + (hi - lo)));
-        window w{pts + lo, hi - lo, mint, maxt, range, ts, 0, 0,
-                 counts_resets ? sc.reset_counts.data() + lo : nullptr};
-        if (n_args > 0) w.arg1 = scalar_at(0, step);
-        if (n_args > 1) w.arg2 = scalar_at(1, step);
-        if (auto v = fn(w)) out_pts[n_out++] = {ts, *v};
-      }
-      published.fetch_add(static_cast<int64_t>(n_out), std::memory_order_relaxed);
-      if (n_out == 0) return;
-      series_points sp;
-      sp.points.assign(out_pts, out_pts + n_out);
-      sp.labels = keep_name ? *labels : drop_metric_name(*labels);
-      results[si] = std::move(sp);
-    });
-    ctx_.current_samples = base + published.load();
-    matrix out;
-    for (auto& r : results)
-      if (!r.points.empty()) out.push_back(std::move(r));
+struct call_impl;
+// An instant-vector function: evaluates its arguments (eval_args) and
+// combines them.
+using instant_fn = matrix (*)(evaluator& ev, const call_expr& c, const call_impl& f);
 
-    for (auto& m : scalars)
-      for (auto& s : m) ctx_.current_samples -= static_cast<int64_t>(s.points.size());
-    if (name == "absent_over_time") {
-      // One series holding 1 at the steps where no input had a value.
-      std::vector<bool> found(steps(), false);
-      for (auto& s : out)
-        for (auto& p : s.points) found[static_cast<size_t>((p.t - start_) / interval_)] = true;
-      series_points res;
-      res.labels = absent_labels(src);
-      for (size_t i = 0; i < found.size(); ++i)
-        if (!found[i]) res.points.push_back({start_ + static_cast<int64_t>(i) * interval_, 1});
-      matrix m;
-      if (!res.points.empty()) m.push_back(std::move(res));
-      return m;
-    }
-    check_distinct_labels(out);  // dropping the name may merge series
-    return out;
-  }
+// What eval_call does for one function: evaluate windows (range.window
+// set) or call `instant`, which may use `point`/`point2`.
+struct call_impl {
+  range_function range;
+  instant_fn instant = nullptr;
+  double (*point)(double) = nullptr;          ///< pointwise and date functions
+  double (*point2)(double, double) = nullptr;  ///< pointwise with a scalar argument
+};
 
-  // Everything else works on one step's instant vectors and scalars.
+// The evaluated non-string arguments of c, in order.
+std::vector<matrix> eval_args(evaluator& ev, const call_expr& c) {
   std::vector<matrix> inputs;
-  std::vector<size_t> arg_slot(c.args.size(), SIZE_MAX);
   for (size_t i = 0; i < c.args.size(); ++i) {
     if (c.func->arg_types.size() > 0 &&
         c.func->arg_types[std::min(i, c.func->arg_types.size() - 1)] == value_type::string)
       continue;
     if (unwrap_parens(*c.args[i]).type() == value_type::string) continue;
-    arg_slot[i] = inputs.size();
-    inputs.push_back(eval(*c.args[i]));
+    inputs.push_back(ev.eval(*c.args[i]));
   }
-  auto scalar_of = [](const step_vector& v) { return v.empty() ? NAN : v[0].v; };
+  return inputs;
+}
 
-  auto drop_name = [](storage::label_set& ls) { ls = drop_metric_name(ls); };
-  if (auto sf = simple_functions().find(name); sf != simple_functions().end()) {
-    auto f = sf->second;
-    return map_series(std::move(inputs[0]), true, drop_name, [&](double v, size_t, double& out) {
-      out = f(v);
-      return true;
-    });
+double scalar_of(const step_vector& v) { return v.empty() ? NAN : v[0].v; }
+void drop_name(storage::label_set& ls) { ls = drop_metric_name(ls); }
+const storage::label_set empty_labels;
+
+matrix map_values(evaluator& ev, matrix in, double (*f)(double)) {
+  return ev.map_series(std::move(in), true, drop_name, [f](double v, size_t, double& out) {
+    out = f(v);
+    return true;
+  });
+}
+
+// f.point(value) on every point; the name is dropped.
+matrix pointwise(evaluator& ev, const call_expr& c, const call_impl& f) {
+  auto inputs = eval_args(ev, c);
+  return map_values(ev, std::move(inputs[0]), f.point);
+}
+
+// f.point2(value, scalar argument at the step); the argument is 1 when
+// omitted (round's to_nearest).
+matrix pointwise_with_arg(evaluator& ev, const call_expr& c, const call_impl& f) {
+  auto inputs = eval_args(ev, c);
+  const std::vector<double> arg =
+      inputs.size() > 1 ? ev.scalar_steps(inputs[1]) : std::vector<double>(ev.steps(), 1.0);
+  return ev.map_series(std::move(inputs[0]), true, drop_name,
+                       [&](double v, size_t step, double& out) {
+                         out = f.point2(v, arg[step]);
+                         return true;
+                       });
+}
+
+double clamp_min_of(double v, double lo) { return go_max(lo, v); }
+double clamp_max_of(double v, double hi) { return go_min(hi, v); }
+double round_of(double v, double to_nearest) {
+  double inv = 1.0 / to_nearest;
+  return std::floor(v * inv + 0.5) / inv;
+}
+
+// Date functions: f.point of the argument's values, or of the step time
+// without one.
+matrix date_function(evaluator& ev, const call_expr& c, const call_impl& f) {
+  auto inputs = eval_args(ev, c);
+  if (!inputs.empty()) return map_values(ev, std::move(inputs[0]), f.point);
+  return ev.combine(inputs, [&](const std::vector<step_vector>&, int64_t ts, step_vector& out) {
+    out.push_back({&empty_labels, f.point(static_cast<double>(ts / 1000)), 0});
+  });
+}
+
+matrix fn_clamp(evaluator& ev, const call_expr& c, const call_impl&) {
+  auto inputs = eval_args(ev, c);
+  const std::vector<double> lo = ev.scalar_steps(inputs[1]);
+  const std::vector<double> hi = ev.scalar_steps(inputs[2]);
+  return ev.map_series(std::move(inputs[0]), true, drop_name, [&](double v, size_t step, double& out) {
+    if (hi[step] < lo[step]) return false;  // an empty result at this step
+    out = go_max(lo[step], go_min(hi[step], v));
+    return true;
+  });
+}
+
+matrix fn_timestamp(evaluator& ev, const call_expr& c, const call_impl&) {
+  // Of a plain selector: the sample times, not the step times.
+  const expr& a = unwrap_parens(*c.args.at(0));
+  if (auto* vs = std::get_if<vector_selector>(&a.node)) {
+    matrix m = ev.eval_vector_selector(*vs, true);
+    for (auto& s : m) s.labels = drop_metric_name(s.labels);
+    return m;
   }
-  if (name == "clamp_min" || name == "clamp_max" || name == "round") {
-    const std::vector<double> arg =
-        inputs.size() > 1 ? scalar_steps(inputs[1]) : std::vector<double>(steps(), 1.0);
-    return map_series(std::move(inputs[0]), true, drop_name, [&](double v, size_t step, double& out) {
-      if (name == "clamp_min") {
-        out = go_max(arg[step], v);
-      } else if (name == "clamp_max") {
-        out = go_min(arg[step], v);
-      } else {
-        double inv = 1.0 / arg[step];
-        out = std::floor(v * inv + 0.5) / inv;
-      }
-      return true;
+  // Otherwise every point is taken at its step.
+  auto inputs = eval_args(ev, c);
+  const int64_t start = ev.start(), interval = ev.interval();
+  return ev.map_series(std::move(inputs[0]), true, drop_name, [&](double, size_t step, double& out) {
+    out = static_cast<double>(start + static_cast<int64_t>(step) * interval) / 1000;
+    return true;
+  });
+}
+
+matrix fn_scalar(evaluator& ev, const call_expr& c, const call_impl&) {
+  auto inputs = eval_args(ev, c);
+  return ev.combine(inputs, [](const std::vector<step_vector>& in, int64_t, step_vector& out) {
+    out.push_back({&empty_labels, in[0].size() == 1 ? in[0][0].v : NAN, 0});
+  });
+}
+
+matrix fn_vector(evaluator& ev, const call_expr& c, const call_impl&) {
+  auto inputs = eval_args(ev, c);
+  return ev.combine(inputs, [](const std::vector<step_vector>& in, int64_t, step_vector& out) {
+    out.push_back({&empty_labels, scalar_of(in[0]), 0});
+  });
+}
+
+matrix fn_time(evaluator& ev, const call_expr& c, const call_impl&) {
+  auto inputs = eval_args(ev, c);
+  return ev.combine(inputs, [](const std::vector<step_vector>&, int64_t ts, step_vector& out) {
+    out.push_back({&empty_labels, static_cast<double>(ts) / 1000, 0});
+  });
+}
+
+matrix fn_pi(evaluator& ev, const call_expr& c, const call_impl&) {
+  auto inputs = eval_args(ev, c);
+  return ev.combine(inputs, [](const std::vector<step_vector>&, int64_t, step_vector& out) {
+    out.push_back({&empty_labels, M_PI, 0});
+  });
+}
+
+matrix fn_absent(evaluator& ev, const call_expr& c, const call_impl&) {
+  auto inputs = eval_args(ev, c);
+  storage::label_set labels = absent_labels(*c.args[0]);
+  return ev.combine(inputs, [&](const std::vector<step_vector>& in, int64_t, step_vector& out) {
+    if (in[0].empty()) out.push_back({&labels, 1, 0});
+  });
+}
+
+template <bool Desc>
+matrix fn_sort(evaluator& ev, const call_expr& c, const call_impl&) {
+  auto inputs = eval_args(ev, c);
+  return ev.combine(inputs, [](const std::vector<step_vector>& in, int64_t, step_vector& out) {
+    out = in[0];
+    // NaN last in both directions, as Prometheus' reversed heaps sort.
+    std::stable_sort(out.begin(), out.end(), [](const step_sample& a, const step_sample& b) {
+      if (std::isnan(b.v)) return !std::isnan(a.v);
+      if (std::isnan(a.v)) return false;
+      return Desc ? a.v > b.v : a.v < b.v;
     });
-  }
-  if (name == "clamp") {
-    const std::vector<double> lo = scalar_steps(inputs[1]);
-    const std::vector<double> hi = scalar_steps(inputs[2]);
-    return map_series(std::move(inputs[0]), true, drop_name, [&](double v, size_t step, double& out) {
-      if (hi[step] < lo[step]) return false;  // an empty result at this step
-      out = go_max(lo[step], go_min(hi[step], v));
-      return true;
-    });
-  }
-  static const storage::label_set empty_labels;
-  if (name == "timestamp") {
-    // Not a plain selector: every point is taken at its step.
-    return map_series(std::move(inputs[0]), true, drop_name, [&](double, size_t step, double& out) {
-      out = static_cast<double>(start_ + static_cast<int64_t>(step) * interval_) / 1000;
-      return true;
-    });
-  }
-  if (name == "scalar") {
-    return combine(inputs, [&](const std::vector<step_vector>& in, int64_t, step_vector& out) {
-      out.push_back({&empty_labels, in[0].size() == 1 ? in[0][0].v : NAN, 0});
-    });
-  }
-  if (name == "vector") {
-    return combine(inputs, [&](const std::vector<step_vector>& in, int64_t, step_vector& out) {
-      out.push_back({&empty_labels, scalar_of(in[0]), 0});
-    });
-  }
-  if (name == "time") {
-    return combine(inputs, [&](const std::vector<step_vector>&, int64_t ts, step_vector& out) {
-      out.push_back({&empty_labels, static_cast<double>(ts) / 1000, 0});
-    });
-  }
-  if (name == "pi") {
-    return combine(inputs, [&](const std::vector<step_vector>&, int64_t, step_vector& out) {
-      out.push_back({&empty_labels, M_PI, 0});
-    });
-  }
-  if (is_date_function(name)) {
-    if (inputs.empty()) {
-      return combine(inputs, [&](const std::vector<step_vector>&, int64_t ts, step_vector& out) {
-        out.push_back({&empty_labels, date_part(name, static_cast<double>(ts / 1000)), 0});
+  });
+}
+
+matrix fn_label_replace(evaluator& ev, const call_expr& c, const call_impl&) {
+  auto inputs = eval_args(ev, c);
+  const std::string& dst = string_arg(c, 1);
+  const std::string& repl = string_arg(c, 2);
+  const std::string& src_label = string_arg(c, 3);
+  const std::string& regex = string_arg(c, 4);
+  RE2::Options opt;
+  opt.set_log_errors(false);
+  opt.set_dot_nl(false);
+  RE2 re("^(?:" + regex + ")$", opt);
+  if (!re.ok()) fail("invalid regular expression in label_replace(): " + regex);
+  if (!is_legacy_label_name(dst)) fail("invalid destination label name in label_replace(): " + dst);
+  int n_groups = re.NumberOfCapturingGroups() + 1;
+  std::vector<re2::StringPiece> groups(static_cast<size_t>(n_groups));
+  return ev.map_series(
+      std::move(inputs[0]), true,
+      [&](storage::label_set& ls) {
+        std::string_view src_val = ls.get(src_label);
+        re2::StringPiece input(src_val.data(), src_val.size());
+        if (!re.Match(input, 0, input.size(), RE2::UNANCHORED, groups.data(), n_groups)) return;
+        std::string res = expand_template(re, repl, groups.data(), n_groups);
+        storage::label_set_builder b(ls);
+        b.del(dst);
+        if (!res.empty()) b.set(dst, res);
+        ls = b.build();
+      },
+      [](double v, size_t, double& out) {
+        out = v;
+        return true;
       });
-    }
-    return map_series(std::move(inputs[0]), true, drop_name, [&](double v, size_t, double& out) {
-      out = date_part(name, v);
-      return true;
-    });
+}
+
+matrix fn_label_join(evaluator& ev, const call_expr& c, const call_impl&) {
+  auto inputs = eval_args(ev, c);
+  const std::string& dst = string_arg(c, 1);
+  const std::string& sep = string_arg(c, 2);
+  std::vector<std::string> srcs;
+  for (size_t i = 3; i < c.args.size(); ++i) {
+    srcs.push_back(string_arg(c, i));
+    if (!is_legacy_label_name(srcs.back()))
+      fail("invalid source label name in label_join(): " + srcs.back());
   }
-  if (name == "absent") {
-    storage::label_set labels = absent_labels(*c.args[0]);
-    return combine(inputs, [&](const std::vector<step_vector>& in, int64_t, step_vector& out) {
-      if (in[0].empty()) out.push_back({&labels, 1, 0});
-    });
-  }
-  if (name == "sort" || name == "sort_desc") {
-    bool desc = name == "sort_desc";
-    return combine(inputs, [&](const std::vector<step_vector>& in, int64_t, step_vector& out) {
-      out = in[0];
-      // NaN last in both directions, as Prometheus' reversed heaps sort.
-      std::stable_sort(out.begin(), out.end(), [desc](const step_sample& a, const step_sample& b) {
-        if (std::isnan(b.v)) return !std::isnan(a.v);
-        if (std::isnan(a.v)) return false;
-        return desc ? a.v > b.v : a.v < b.v;
-      });
-    });
-  }
-  if (name == "label_replace") {
-    const std::string& dst = string_arg(c, 1);
-    const std::string& repl = string_arg(c, 2);
-    const std::string& src_label = string_arg(c, 3);
-    const std::string& regex = string_arg(c, 4);
-    RE2::Options opt;
-    opt.set_log_errors(false);
-    opt.set_dot_nl(false);
-    RE2 re("^(?:" + regex + ")$", opt);
-    if (!re.ok()) fail("invalid regular expression in label_replace(): " + regex);
-    if (!is_valid_label_name(dst)) fail("invalid destination label name in label_replace(): " + dst);
-    int n_groups = re.NumberOfCapturingGroups() + 1;
-    std::vector<re2::StringPiece> groups(static_cast<size_t>(n_groups));
-    return map_series(
-        std::move(inputs[0]), true,
-        [&](storage::label_set& ls) {
-          std::string_view src_val = ls.get(src_label);
-          re2::StringPiece input(src_val.data(), src_val.size());
-          if (!re.Match(input, 0, input.size(), RE2::UNANCHORED, groups.data(), n_groups)) return;
-          std::string res = expand_template(re, repl, groups.data(), n_groups);
-          storage::label_set_builder b(ls);
+  if (!is_legacy_label_name(dst)) fail("invalid destination label name in label_join(): " + dst);
+  return ev.map_series(
+      std::move(inputs[0]), true,
+      [&](storage::label_set& ls) {
+        std::string joined;
+        for (size_t i = 0; i < srcs.size(); ++i) {
+          if (i > 0) joined += sep;
+          joined += ls.get(srcs[i]);
+        }
+        storage::label_set_builder b(ls);
+        if (joined.empty())
           b.del(dst);
-          if (!res.empty()) b.set(dst, res);
-          ls = b.build();
-        },
-        [](double v, size_t, double& out) {
-          out = v;
-          return true;
-        });
-  }
-  if (name == "label_join") {
-    const std::string& dst = string_arg(c, 1);
-    const std::string& sep = string_arg(c, 2);
-    std::vector<std::string> srcs;
-    for (size_t i = 3; i < c.args.size(); ++i) {
-      srcs.push_back(string_arg(c, i));
-      if (!is_valid_label_name(srcs.back()))
-        fail("invalid source label name in label_join(): " + srcs.back());
+        else
+          b.set(dst, joined);
+        ls = b.build();
+      },
+      [](double v, size_t, double& out) {
+        out = v;
+        return true;
+      });
+}
+
+matrix fn_histogram_quantile(evaluator& ev, const call_expr& c, const call_impl&) {
+  auto inputs = eval_args(ev, c);
+  // Buckets are grouped by their labels without `le` (the name included),
+  // and reported without name and `le`.
+  struct group {
+    const storage::label_set* labels;      // grouping key
+    const storage::label_set* out_labels;  // key without __name__
+    std::vector<bucket> buckets;
+    size_t stamp = SIZE_MAX;
+  };
+  std::vector<group> groups;
+  std::vector<int64_t> series_group;  // input series -> group, -2 unknown, -1 no `le`
+  std::vector<double> series_le;
+  std::unordered_multimap<uint64_t, size_t> by_hash;
+  label_arena arena;
+  size_t step_no = 0;
+  std::vector<size_t> touched;
+  return ev.combine(inputs, [&](const std::vector<step_vector>& in, int64_t, step_vector& out) {
+    double q = scalar_of(in[0]);
+    ++step_no;
+    touched.clear();
+    for (auto& s : in[1]) {
+      if (s.series >= series_group.size()) {
+        series_group.resize(s.series + 1, -2);
+        series_le.resize(s.series + 1, 0);
+      }
+      if (series_group[s.series] == -2) {
+        auto le = parse_float(s.labels->get("le"));  // Go's strconv.ParseFloat
+        if (!le) {
+          series_group[s.series] = -1;
+        } else {
+          series_le[s.series] = *le;
+          storage::label_set_builder b(*s.labels);
+          b.del("le");
+          storage::label_set key = b.build();
+          uint64_t h = key.hash();
+          int64_t gi = -1;
+          auto r = by_hash.equal_range(h);
+          for (auto it = r.first; it != r.second; ++it)
+            if (*groups[it->second].labels == key) gi = static_cast<int64_t>(it->second);
+          if (gi < 0) {
+            arena.push_back(drop_metric_name(key));
+            const storage::label_set* out_labels = &arena.back();
+            arena.push_back(std::move(key));
+            gi = static_cast<int64_t>(groups.size());
+            groups.push_back(group{&arena.back(), out_labels, {}, SIZE_MAX});
+            by_hash.emplace(h, static_cast<size_t>(gi));
+          }
+          series_group[s.series] = gi;
+        }
+      }
+      int64_t gi = series_group[s.series];
+      if (gi < 0) continue;
+      auto& g = groups[static_cast<size_t>(gi)];
+      if (g.stamp != step_no) {
+        g.stamp = step_no;
+        g.buckets.clear();
+        touched.push_back(static_cast<size_t>(gi));
+      }
+      g.buckets.push_back({series_le[s.series], s.v});
     }
-    if (!is_valid_label_name(dst)) fail("invalid destination label name in label_join(): " + dst);
-    return map_series(
-        std::move(inputs[0]), true,
-        [&](storage::label_set& ls) {
-          std::string joined;
-          for (size_t i = 0; i < srcs.size(); ++i) {
-            if (i > 0) joined += sep;
-            joined += ls.get(srcs[i]);
-          }
-          storage::label_set_builder b(ls);
-          if (joined.empty())
-            b.del(dst);
-          else
-            b.set(dst, joined);
-          ls = b.build();
-        },
-        [](double v, size_t, double& out) {
-          out = v;
-          return true;
-        });
+    for (size_t gi : touched) {
+      auto& g = groups[gi];
+      out.push_back({g.out_labels, bucket_quantile(q, g.buckets), 0});
+    }
+  });
+}
+
+// Native histograms only; float series yield nothing.
+matrix fn_native_histogram(evaluator& ev, const call_expr& c, const call_impl&) {
+  eval_args(ev, c);
+  return {};
+}
+
+// Every function of functions.cpp's table, by name.
+const std::unordered_map<std::string_view, call_impl>& call_table() {
+  auto over = [](range_fn w, uint8_t args = 0) {
+    return call_impl{{w, args, false, false, false}, nullptr, nullptr, nullptr};
+  };
+  auto rate_like = [](range_fn w) { return call_impl{{w, 0, false, true, false}, nullptr, nullptr, nullptr}; };
+  auto inst = [](instant_fn f) { return call_impl{{}, f, nullptr, nullptr}; };
+  auto point = [](double (*f)(double)) { return call_impl{{}, pointwise, f, nullptr}; };
+  auto point2 = [](double (*f)(double, double)) { return call_impl{{}, pointwise_with_arg, nullptr, f}; };
+  auto date = [](double (*f)(double)) { return call_impl{{}, date_function, f, nullptr}; };
+  static const std::unordered_map<std::string_view, call_impl> table = {
+      // Range-vector functions: one series at a time, windows sliding forward.
+      {"rate", rate_like(fn_rate)},
+      {"increase", rate_like(fn_increase)},
+      {"delta", over(fn_delta)},
+      {"irate", over(fn_irate)},
+      {"idelta", over(fn_idelta)},
+      {"deriv", over(fn_deriv)},
+      {"predict_linear", over(fn_predict_linear, 1)},
+      {"holt_winters", over(fn_holt_winters, 2)},
+      {"resets", over(fn_resets)},
+      {"changes", over(fn_changes)},
+      {"avg_over_time", over(fn_avg_over_time)},
+      {"count_over_time", over(fn_count_over_time)},
+      {"last_over_time", call_impl{{fn_last_over_time, 0, true, false, false}, nullptr, nullptr, nullptr}},
+      {"present_over_time", over(fn_present_over_time)},
+      {"absent_over_time", call_impl{{fn_present_over_time, 0, false, false, true}, nullptr, nullptr, nullptr}},
+      {"max_over_time", over(fn_max_over_time)},
+      {"min_over_time", over(fn_min_over_time)},
+      {"sum_over_time", over(fn_sum_over_time)},
+      {"quantile_over_time", over(fn_quantile_over_time, 1)},
+      {"stddev_over_time", over(fn_stddev_over_time)},
+      {"stdvar_over_time", over(fn_stdvar_over_time)},
+      // Pointwise on instant vectors.
+      {"abs", point([](double v) { return std::fabs(v); })},
+      {"ceil", point([](double v) { return std::ceil(v); })},
+      {"floor", point([](double v) { return std::floor(v); })},
+      {"exp", point([](double v) { return std::exp(v); })},
+      {"sqrt", point([](double v) { return std::sqrt(v); })},
+      {"ln", point([](double v) { return std::log(v); })},
+      {"log2", point([](double v) { return std::log2(v); })},
+      {"log10", point([](double v) { return std::log10(v); })},
+      {"sin", point([](double v) { return std::sin(v); })},
+      {"cos", point([](double v) { return std::cos(v); })},
+      {"tan", point([](double v) { return std::tan(v); })},
+      {"asin", point([](double v) { return std::asin(v); })},
+      {"acos", point([](double v) { return std::acos(v); })},
+      {"atan", point([](double v) { return std::atan(v); })},
+      {"sinh", point([](double v) { return std::sinh(v); })},
+      {"cosh", point([](double v) { return std::cosh(v); })},
+      {"tanh", point([](double v) { return std::tanh(v); })},
+      {"asinh", point([](double v) { return std::asinh(v); })},
+      {"acosh", point([](double v) { return std::acosh(v); })},
+      {"atanh", point([](double v) { return std::atanh(v); })},
+      {"rad", point(rad)},
+      {"deg", point(deg)},
+      {"sgn", point(sgn)},
+      {"clamp_min", point2(clamp_min_of)},
+      {"clamp_max", point2(clamp_max_of)},
+      {"round", point2(round_of)},
+      {"clamp", inst(fn_clamp)},
+      {"year", date(fn_year)},
+      {"month", date(fn_month)},
+      {"day_of_month", date(fn_day_of_month)},
+      {"day_of_week", date(fn_day_of_week)},
+      {"day_of_year", date(fn_day_of_year)},
+      {"hour", date(fn_hour)},
+      {"minute", date(fn_minute)},
+      {"days_in_month", date(fn_days_in_month)},
+      // Step by step.
+      {"timestamp", inst(fn_timestamp)},
+      {"scalar", inst(fn_scalar)},
+      {"vector", inst(fn_vector)},
+      {"time", inst(fn_time)},
+      {"pi", inst(fn_pi)},
+      {"absent", inst(fn_absent)},
+      {"sort", inst(fn_sort<false>)},
+      {"sort_desc", inst(fn_sort<true>)},
+      {"label_replace", inst(fn_label_replace)},
+      {"label_join", inst(fn_label_join)},
+      {"histogram_quantile", inst(fn_histogram_quantile)},
+      {"histogram_count", inst(fn_native_histogram)},
+      {"histogram_sum", inst(fn_native_histogram)},
+      {"histogram_fraction", inst(fn_native_histogram)},
+  };
+  return table;
+}
+
+}  // namespace
+
+matrix evaluator::eval_call(const call_expr& c) {
+  auto it = call_table().find(c.func->name);
+  if (it == call_table().end())
+    throw eval_error{query_error::internal, "unknown function " + std::string(c.func->name)};
+  const call_impl& f = it->second;
+  if (f.range.window) return eval_range_function(c, f.range);
+  return f.instant(*this, c, f);
+}
+
+matrix evaluator::eval_range_function(const call_expr& c, const range_function& f) {
+  size_t mat_idx = 0;
+  for (size_t i = 0; i < c.args.size(); ++i) {
+    auto& a = unwrap_parens(*c.args[i]);
+    if (std::holds_alternative<matrix_selector>(a.node) ||
+        std::holds_alternative<subquery_expr>(a.node)) {
+      mat_idx = i;
+      break;
+    }
   }
-  if (name == "histogram_quantile") {
-    // Buckets are grouped by their labels without `le` (the name included),
-    // and reported without name and `le`.
-    struct group {
-      const storage::label_set* labels;      // grouping key
-      const storage::label_set* out_labels;  // key without __name__
-      std::vector<bucket> buckets;
-      size_t stamp = SIZE_MAX;
-    };
-    std::vector<group> groups;
-    std::vector<int64_t> series_group;  // input series -> group, -2 unknown, -1 no `le`
-    std::vector<double> series_le;
-    std::unordered_multimap<uint64_t, size_t> by_hash;
-    label_arena arena;
-    size_t step_no = 0;
-    std::vector<size_t> touched;
-    return combine(inputs, [&](const std::vector<step_vector>& in, int64_t, step_vector& out) {
-      double q = scalar_of(in[0]);
-      ++step_no;
-      touched.clear();
-      for (auto& s : in[1]) {
-        if (s.series >= series_group.size()) {
-          series_group.resize(s.series + 1, -2);
-          series_le.resize(s.series + 1, 0);
-        }
-        if (series_group[s.series] == -2) {
-          double le;
-          if (!parse_le(s.labels->get("le"), le)) {
-            series_group[s.series] = -1;
-          } else {
-            series_le[s.series] = le;
-            storage::label_set_builder b(*s.labels);
-            b.del("le");
-            storage::label_set key = b.build();
-            uint64_t h = key.hash();
-            int64_t gi = -1;
-            auto r = by_hash.equal_range(h);
-            for (auto it = r.first; it != r.second; ++it)
-              if (*groups[it->second].labels == key) gi = static_cast<int64_t>(it->second);
-            if (gi < 0) {
-              arena.push_back(drop_metric_name(key));
-              const storage::label_set* out_labels = &arena.back();
-              arena.push_back(std::move(key));
-              gi = static_cast<int64_t>(groups.size());
-              groups.push_back(group{&arena.back(), out_labels, {}, SIZE_MAX});
-              by_hash.emplace(h, static_cast<size_t>(gi));
-            }
-            series_group[s.series] = gi;
-          }
-        }
-        int64_t gi = series_group[s.series];
-        if (gi < 0) continue;
-        auto& g = groups[static_cast<size_t>(gi)];
-        if (g.stamp != step_no) {
-          g.stamp = step_no;
-          g.buckets.clear();
-          touched.push_back(static_cast<size_t>(gi));
-        }
-        g.buckets.push_back({series_le[s.series], s.v});
+  std::vector<matrix> scalars;
+  for (size_t i = 0; i < c.args.size(); ++i)
+    if (i != mat_idx) scalars.push_back(eval(*c.args[i]));
+  auto scalar_at = [&](size_t which, size_t step) -> double {
+    if (which >= scalars.size() || scalars[which].empty()) return 0;
+    auto& pts = scalars[which][0].points;
+    return step < pts.size() ? pts[step].v : NAN;
+  };
+
+  const expr& src = unwrap_parens(*c.args[mat_idx]);
+  int64_t range, offset;
+  std::optional<int64_t> pinned;
+  matrix sub;                           // subquery result
+  const query_context::selected* raw = nullptr;  // matrix selector data
+  if (auto* ms = std::get_if<matrix_selector>(&src.node)) {
+    auto& vs = std::get<vector_selector>(ms->selector->node);
+    auto it = ctx_.data.find(&vs);
+    if (it == ctx_.data.end())
+      throw eval_error{query_error::internal, "selector was not prepared: " + vs.name};
+    raw = &it->second;
+    range = ms->range;
+    offset = vs.offset;
+    pinned = at_time(vs.at, vs.at_timestamp);
+  } else {
+    auto& sq = std::get<subquery_expr>(src.node);
+    sub = eval_subquery(sq);
+    range = sq.range;
+    offset = sq.offset;
+    pinned = at_time(sq.at, sq.at_timestamp);
+  }
+  const size_t n_series = raw ? raw->all.size() : sub.size();
+  const bool keep_name = f.keeps_name;
+  const bool counts_resets = f.counts_resets;
+  const size_t n_args = f.scalar_args;
+  const range_fn fn = f.window;
+  if (!raw)  // the subquery's output is released as it is read
+    for (auto& s : sub) ctx_.current_samples -= static_cast<int64_t>(s.points.size());
+  // Samples held at a step: the count before this node, the points every
+  // part has output for finished series, this series' points and window.
+  const int64_t base = ctx_.current_samples;
+  std::atomic<int64_t> published{0};
+  std::vector<series_points> results(n_series);
+  struct scratch {
+    std::vector<point> decoded, filtered, out;
+    std::vector<uint32_t> reset_counts;
+  };
+  std::vector<scratch> scratches(parallel_parts(n_series));
+  // Series are independent: with many of them, for_each_series spreads
+  // the decoding and the windows over the cores.
+  for_each_series(n_series, [&](size_t si, size_t part) {
+    auto& sc = scratches[part];
+    const storage::label_set* labels;
+    const point* pts;
+    size_t n_pts;
+    if (raw) {
+      // Range windows skip staleness markers; copy only when there are any.
+      auto& s = raw->all[si];
+      labels = &s.labels;
+      const auto& smp = ctx_.samples_of(*raw, s, sc.decoded);
+      pts = smp.data();
+      n_pts = smp.size();
+      bool has_stale = false;  // no early exit: lets the compiler vectorize
+      for (auto& x : smp) has_stale |= storage::float_bits(x.v) == storage::stale_nan_bits;
+      if (has_stale) {
+        sc.filtered.clear();
+        for (auto& x : smp)
+          if (!storage::is_stale_nan(x.v)) sc.filtered.push_back(x);
+        pts = sc.filtered.data();
+        n_pts = sc.filtered.size();
       }
-      for (size_t gi : touched) {
-        auto& g = groups[gi];
-        out.push_back({g.out_labels, bucket_quantile(q, g.buckets), 0});
+    } else {
+      labels = &sub[si].labels;
+      pts = sub[si].points.data();
+      n_pts = sub[si].points.size();
+    }
+    if (counts_resets) {
+      sc.reset_counts.resize(n_pts);
+      uint32_t n = 0;
+      for (size_t i = 0; i < n_pts; ++i) {
+        if (i > 0 && pts[i].v < pts[i - 1].v) ++n;
+        sc.reset_counts[i] = n;
       }
-    });
+    }
+    // At most one point per step: the part's scratch holds that many, so
+    // the step loop writes without growth checks; the series keeps an
+    // exact-size copy.
+    sc.out.resize(steps());
+    point* out_pts = sc.out.data();
+    size_t n_out = 0;
+    size_t lo = 0, hi = 0;
+    size_t step = 0;
+    for (int64_t ts = start_; ts <= end_; ts += interval_, ++step) {
+      // Per step, not only per series: one long series with a costly
+      // window function (quantile sorts the window) must still stop
+      // within milliseconds of a cancel or deadline.
+      ctx_.check();
+      int64_t maxt = (pinned ? *pinned : ts) - offset;
+      int64_t mint = maxt - range;
+      while (hi < n_pts && pts[hi].t <= maxt) ++hi;
+      while (lo < hi && pts[lo].t < mint) ++lo;
+      if (lo == hi) continue;
+      ctx_.check_held(base + published.load(std::memory_order_relaxed) +
+                      static_cast<int64_t>(n_out + (hi - lo)));
+      window w{pts + lo, hi - lo, mint, maxt, range, ts, 0, 0,
+               counts_resets ? sc.reset_counts.data() + lo : nullptr};
+      if (n_args > 0) w.arg1 = scalar_at(0, step);
+      if (n_args > 1) w.arg2 = scalar_at(1, step);
+      if (auto v = fn(w)) out_pts[n_out++] = {ts, *v};
+    }
+    published.fetch_add(static_cast<int64_t>(n_out), std::memory_order_relaxed);
+    if (n_out == 0) return;
+    series_points sp;
+    sp.points.assign(out_pts, out_pts + n_out);
+    sp.labels = keep_name ? *labels : drop_metric_name(*labels);
+    results[si] = std::move(sp);
+  });
+  ctx_.current_samples = base + published.load();
+  matrix out;
+  for (auto& r : results)
+    if (!r.points.empty()) out.push_back(std::move(r));
+
+  for (auto& m : scalars)
+    for (auto& s : m) ctx_.current_samples -= static_cast<int64_t>(s.points.size());
+  if (f.absent) {
+    // One series holding 1 at the steps where no input had a value.
+    std::vector<bool> found(steps(), false);
+    for (auto& s : out)
+      for (auto& p : s.points) found[static_cast<size_t>((p.t - start_) / interval_)] = true;
+    series_points res;
+    res.labels = absent_labels(src);
+    for (size_t i = 0; i < found.size(); ++i)
+      if (!found[i]) res.points.push_back({start_ + static_cast<int64_t>(i) * interval_, 1});
+    matrix m;
+    if (!res.points.empty()) m.push_back(std::move(res));
+    return m;
   }
-  if (name == "histogram_count" || name == "histogram_sum" || name == "histogram_fraction") {
-    // Native histograms only; float series yield nothing.
-    return {};
-  }
-  throw eval_error{query_error::internal, "unknown function " + std::string(name)};
+  check_distinct_labels(out);  // dropping the name may merge series
+  return out;
 }
 
 }  // namespace nl::promql::detail

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "promql/engine.hpp"
+#include "promql/literals.hpp"
 
 namespace nl::promql::detail {
 
@@ -74,6 +75,7 @@ struct query_context {
 };
 
 class group_index;
+struct range_function;
 
 class evaluator {
  public:
@@ -165,6 +167,9 @@ class evaluator {
  private:
   matrix combine_impl(std::vector<matrix>& inputs, step_fn fn, void* state);
   matrix eval_matrix_selector(const matrix_selector& ms);
+  /// A range-vector function (eval_functions.cpp): series by series, its
+  /// window sliding forward with the steps.
+  matrix eval_range_function(const call_expr& c, const range_function& f);
   void merge_same_labels(matrix& m);
   std::optional<matrix> aggregate_series_major(aggregate_op op, const matrix& in,
                                                const std::vector<size_t>& series_group,
@@ -183,8 +188,6 @@ void check_distinct_labels(const matrix& m);
 const expr& unwrap_parens(const expr& e);
 /// Copy of `ls` without __name__.
 storage::label_set drop_metric_name(const storage::label_set& ls);
-/// Prometheus' label name rule: [a-zA-Z_][a-zA-Z0-9_]*.
-bool is_valid_label_name(std::string_view s);
 /// Go's strconv.FormatFloat(v, 'f', -1, 64) and friends for label values.
 std::string format_float_label(double v);
 

@@ -1,7 +1,7 @@
 #include "promql/literals.hpp"
 
+#include <charconv>
 #include <cmath>
-#include <cstdlib>
 #include <limits>
 
 #include "promql/lexer.hpp"
@@ -45,54 +45,69 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 std::optional<double> parse_number(std::string_view s, std::string& error) {
   if (auto i = parse_go_int(s))
     return static_cast<double>(*i);
-  auto fail = [&](std::string_view why) {
-    error = "strconv.ParseFloat: parsing " + go_quote(s) + ": " + std::string(why);
+  return parse_float(s, &error);
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size())
+    return false;
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  for (size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i]))
+      return false;
+  return true;
+}
+
+std::optional<double> parse_float(std::string_view s, std::string* error) {
+  auto fail = [&](std::string_view why) -> std::optional<double> {
+    if (error)
+      *error = "strconv.ParseFloat: parsing " + go_quote(s) + ": " + std::string(why);
     return std::nullopt;
   };
-  std::string lower;
-  for (char c : s)
-    lower += static_cast<char>((c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c);
-  std::string_view unsigned_part(lower);
-  bool negative = false;
-  if (!unsigned_part.empty() && (unsigned_part[0] == '+' || unsigned_part[0] == '-')) {
-    negative = unsigned_part[0] == '-';
-    unsigned_part.remove_prefix(1);
+  bool neg = false;
+  std::string_view body = s;
+  if (!body.empty() && (body[0] == '+' || body[0] == '-')) {
+    neg = body[0] == '-';
+    body.remove_prefix(1);
   }
-  if (unsigned_part == "inf" || unsigned_part == "infinity")
-    return negative ? -std::numeric_limits<double>::infinity()
-                    : std::numeric_limits<double>::infinity();
-  if (unsigned_part == "nan")
+  if (iequals(body, "inf") || iequals(body, "infinity"))
+    return neg ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+  if (iequals(s, "nan"))  // Go takes no sign on NaN
     return std::numeric_limits<double>::quiet_NaN();
-  // Decimal float: digits with at most one '.', at least one digit, then an
-  // optional exponent with at least one digit. Hex floats need a 'p'
-  // exponent the lexer never produces, so "0x..." here is always invalid.
-  size_t i = s.size() - unsigned_part.size(), mantissa_digits = 0;
-  while (i < s.size() && is_digit(s[i]))
-    ++i, ++mantissa_digits;
-  if (i < s.size() && s[i] == '.') {
+  size_t i = 0;
+  size_t digits = 0;
+  while (i < body.size() && is_digit(body[i]))
+    ++i, ++digits;
+  if (i < body.size() && body[i] == '.') {
     ++i;
-    while (i < s.size() && is_digit(s[i]))
-      ++i, ++mantissa_digits;
+    while (i < body.size() && is_digit(body[i]))
+      ++i, ++digits;
   }
-  if (mantissa_digits == 0)
+  if (digits == 0)
     return fail("invalid syntax");
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+  bool negative_exponent = false;
+  if (i < body.size() && (body[i] == 'e' || body[i] == 'E')) {
     ++i;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-'))
-      ++i;
+    if (i < body.size() && (body[i] == '+' || body[i] == '-'))
+      negative_exponent = body[i++] == '-';
     size_t exp_digits = 0;
-    while (i < s.size() && is_digit(s[i]))
+    while (i < body.size() && is_digit(body[i]))
       ++i, ++exp_digits;
     if (exp_digits == 0)
       return fail("invalid syntax");
   }
-  if (i != s.size())
+  if (i != body.size())
     return fail("invalid syntax");
-  std::string text(s);
-  double v = std::strtod(text.c_str(), nullptr);
-  if (std::isinf(v))
-    return fail("value out of range");
-  return v;
+  double v = 0;
+  auto [end, ec] = std::from_chars(body.data(), body.data() + body.size(), v);
+  if (ec == std::errc::result_out_of_range) {
+    if (!negative_exponent)
+      return fail("value out of range");  // Go: ±Inf with ErrRange
+    v = 0;                                // underflow: Go returns 0 (or a denormal)
+  } else if (ec != std::errc() || end != body.data() + body.size()) {
+    return fail("invalid syntax");
+  }
+  return neg ? -v : v;
 }
 
 std::optional<int64_t> parse_duration(std::string_view s, std::string& error) {

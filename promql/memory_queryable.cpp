@@ -44,8 +44,12 @@ void memory_queryable::add(const storage::label_set& labels,
   }
 }
 
+std::vector<series> memory_queryable::select(size_t, const selector_window& w) {
+  return select(w.selector->matchers, w.mint, w.maxt);
+}
+
 std::vector<series> memory_queryable::select(const storage::matcher_list& ms, int64_t mint,
-                                              int64_t maxt) {
+                                              int64_t maxt) const {
   std::vector<series> out;
   for (auto& s : data_) {
     if (!storage::matches_all(ms, s.labels)) continue;

@@ -18,8 +18,9 @@ class memory_queryable : public queryable {
   void clear() { data_.clear(); }
   size_t size() const { return data_.size(); }
 
-  std::vector<series> select(const storage::matcher_list& ms, int64_t mint,
-                             int64_t maxt) override;
+  std::vector<series> select(size_t index, const selector_window& w) override;
+  /// The same for any matchers and window.
+  std::vector<series> select(const storage::matcher_list& ms, int64_t mint, int64_t maxt) const;
 
  private:
   std::vector<series> data_;  // sorted by labels

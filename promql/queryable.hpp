@@ -1,11 +1,12 @@
 #pragma once
 // The data seam between the PromQL engine and storage: the engine asks for
-// the series matching a selector within a time window and gets their raw
-// samples, staleness markers included.
+// the series of each selector window of its query's analysis
+// (analysis.hpp) and gets their raw samples, staleness markers included.
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "promql/analysis.hpp"
 #include "storage/labels.hpp"
 #include "storage/matcher.hpp"
 #include "storage/sample.hpp"
@@ -30,12 +31,14 @@ struct series {
 class queryable {
  public:
   virtual ~queryable();
-  /// Every series matching all of `ms` that has samples in [mint, maxt]
-  /// (ms, inclusive), with exactly those samples, sorted by label set.
+  /// Every series matching all of w.selector->matchers that has samples
+  /// in [w.mint, w.maxt] (ms, inclusive), with exactly those samples,
+  /// sorted by label set. `index` is w's position in the analysis the
+  /// engine evaluates with; the engine asks for each window once, in
+  /// order, so an implementation that fetched ahead answers by index.
   /// Samples may be staleness markers (storage::is_stale_nan). A series
   /// given as chunks may turn out to hold no sample in the window.
-  virtual std::vector<series> select(const storage::matcher_list& ms, int64_t mint,
-                                     int64_t maxt) = 0;
+  virtual std::vector<series> select(size_t index, const selector_window& w) = 0;
 };
 
 }  // namespace nl::promql

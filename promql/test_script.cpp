@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <map>
 #include <optional>
 
 #include "promql/functions.hpp"
+#include "promql/literals.hpp"
 #include "promql/memory_queryable.hpp"
 #include "promql/parser.hpp"
 
@@ -20,14 +20,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
   return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
 }
 
 // A decimal float or Inf/NaN with an optional sign, consumed from the front
@@ -61,9 +53,9 @@ std::optional<double> take_number(std::string_view& s, bool allow_sign) {
     while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
     if (j > digits) i = j;
   }
-  std::string num(s.substr(0, i));
+  std::string_view num = s.substr(0, i);
   s.remove_prefix(i);
-  return std::strtod(num.c_str(), nullptr);
+  return parse_float(num);
 }
 
 std::optional<uint64_t> parse_count(std::string_view s) {
@@ -236,34 +228,6 @@ status line_error(int line, const std::string& msg) {
 
 }  // namespace
 
-std::optional<int64_t> parse_test_duration(std::string_view s) {
-  if (s == "0") return 0;
-  if (s.empty()) return std::nullopt;
-  static const std::pair<std::string_view, int64_t> units[] = {
-      {"y", 365LL * 24 * 3600 * 1000}, {"w", 7LL * 24 * 3600 * 1000}, {"d", 24LL * 3600 * 1000},
-      {"h", 3600LL * 1000},            {"m", 60LL * 1000},            {"s", 1000},
-      {"ms", 1}};
-  int64_t total = 0;
-  size_t next_unit = 0;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t j = i;
-    while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
-    if (j == i || j - i > 12) return std::nullopt;
-    int64_t n = std::stoll(std::string(s.substr(i, j - i)));
-    size_t k = j;
-    while (k < s.size() && std::isalpha(static_cast<unsigned char>(s[k]))) ++k;
-    std::string_view unit = s.substr(j, k - j);
-    size_t u = next_unit;
-    while (u < std::size(units) && units[u].first != unit) ++u;
-    if (u == std::size(units)) return std::nullopt;
-    total += n * units[u].second;
-    next_unit = u + 1;
-    i = k;
-  }
-  return total;
-}
-
 bool almost_equal(double a, double b) {
   constexpr double epsilon = 1e-6;
   constexpr double min_normal = 2.2250738585072014e-308;
@@ -306,7 +270,8 @@ storage::result<test_script> test_script::parse(std::string_view text) {
       test_command cmd;
       cmd.kind = test_command::load;
       std::string_view arg = trim(l.substr(4));
-      auto step = parse_test_duration(arg);
+      std::string error;
+      auto step = parse_duration(arg, error);
       if (!step) return line_error(line_no, "invalid step definition \"" + std::string(arg) + "\"");
       cmd.load_cmd.step = *step;
       std::map<storage::label_set, size_t> index;
@@ -354,7 +319,8 @@ storage::result<test_script> test_script::parse(std::string_view text) {
       rest = trim(rest.substr(2));
       size_t sp = 0;
       while (sp < rest.size() && !std::isspace(static_cast<unsigned char>(rest[sp]))) ++sp;
-      auto t = parse_test_duration(rest.substr(0, sp));
+      std::string error;
+      auto t = parse_duration(rest.substr(0, sp), error);
       if (!t) return line_error(line_no, "invalid evaluation time");
       ev.time = *t;
       ev.query = std::string(trim(rest.substr(sp)));

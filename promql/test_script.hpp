@@ -62,10 +62,6 @@ class test_script {
   std::vector<test_command> commands_;
 };
 
-/// Prometheus duration syntax as the .test format uses it: "5m", "1h30m",
-/// "0"; nullopt when malformed.
-std::optional<int64_t> parse_test_duration(std::string_view s);
-
 /// Upstream's almostEqual (relative tolerance 1e-6, exact near 0, NaN==NaN).
 bool almost_equal(double a, double b);
 

@@ -4,29 +4,23 @@
 #include <cmath>
 #include <limits>
 
+#include "promql/literals.hpp"
 #include "protocol/utf8.hpp"
+#include "storage/quote.hpp"
 
 namespace nl::protocol {
 
 namespace {
 
+using storage::go_quote;
+using promql::iequals;
+using promql::parse_float;
 using storage::status;
 
 constexpr std::string_view min_time_text = "-292273086-05-16T16:47:06Z";
 constexpr std::string_view max_time_text = "292277025-08-18T07:12:54.999999999Z";
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size())
-    return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
-    if (x != b[i])
-      return false;
-  }
-  return true;
-}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9')
@@ -36,57 +30,6 @@ int hex_value(char c) {
   if (c >= 'A' && c <= 'F')
     return c - 'A' + 10;
   return -1;
-}
-
-// Go's strconv.ParseFloat(s, 64) for what API clients send: decimal
-// mantissa with optional sign, fraction and exponent, or inf/infinity/nan.
-// Hex floats and underscores are not accepted (Go needs a base prefix for
-// those and no client uses them). Overflow is an error, as in Go.
-std::optional<double> parse_float(std::string_view s) {
-  bool neg = false;
-  std::string_view body = s;
-  if (!body.empty() && (body[0] == '+' || body[0] == '-')) {
-    neg = body[0] == '-';
-    body.remove_prefix(1);
-  }
-  if (iequals(body, "inf") || iequals(body, "infinity"))
-    return neg ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
-  if (iequals(s, "nan"))
-    return std::numeric_limits<double>::quiet_NaN();
-  size_t i = 0;
-  size_t digits = 0;
-  while (i < body.size() && is_digit(body[i]))
-    ++i, ++digits;
-  if (i < body.size() && body[i] == '.') {
-    ++i;
-    while (i < body.size() && is_digit(body[i]))
-      ++i, ++digits;
-  }
-  if (digits == 0)
-    return std::nullopt;
-  bool negative_exponent = false;
-  if (i < body.size() && (body[i] == 'e' || body[i] == 'E')) {
-    ++i;
-    if (i < body.size() && (body[i] == '+' || body[i] == '-'))
-      negative_exponent = body[i++] == '-';
-    size_t exp_digits = 0;
-    while (i < body.size() && is_digit(body[i]))
-      ++i, ++exp_digits;
-    if (exp_digits == 0)
-      return std::nullopt;
-  }
-  if (i != body.size())
-    return std::nullopt;
-  double v = 0;
-  auto [end, ec] = std::from_chars(body.data(), body.data() + body.size(), v);
-  if (ec == std::errc::result_out_of_range) {
-    if (!negative_exponent)
-      return std::nullopt;  // Go: ±Inf with ErrRange
-    v = 0;                  // underflow: Go returns 0 (or a denormal)
-  } else if (ec != std::errc() || end != body.data() + body.size()) {
-    return std::nullopt;
-  }
-  return neg ? -v : v;
 }
 
 // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
@@ -192,55 +135,6 @@ std::string cannot_parse_time(std::string_view name, std::string_view value) {
 
 constexpr int64_t ns_per_ms = 1'000'000;
 
-// Prometheus duration grammar: [Ny][Nw][Nd][Nh][Nm][Ns][Nms], at least one
-// part, in this order; "0" alone is fine. Nanoseconds, nullopt on syntax
-// error or when the total does not fit Go's int64 nanosecond Duration.
-std::optional<int64_t> parse_prometheus_duration(std::string_view s) {
-  if (s == "0")
-    return 0;
-  if (s.empty())
-    return std::nullopt;
-  struct unit {
-    std::string_view suffix;
-    int64_t ms;
-  };
-  static constexpr unit units[] = {{"y", 365LL * 24 * 3600 * 1000}, {"w", 7LL * 24 * 3600 * 1000},
-                                   {"d", 24LL * 3600 * 1000},      {"h", 3600LL * 1000},
-                                   {"m", 60LL * 1000},             {"s", 1000},
-                                   {"ms", 1}};
-  size_t next_unit = 0;
-  size_t i = 0;
-  int64_t total_ms = 0;
-  constexpr int64_t max_ms = std::numeric_limits<int64_t>::max() / ns_per_ms;
-  while (i < s.size()) {
-    size_t start = i;
-    while (i < s.size() && is_digit(s[i]))
-      ++i;
-    if (i == start)
-      return std::nullopt;
-    std::string_view digits = s.substr(start, i - start);
-    size_t j = i;
-    while (j < s.size() && !is_digit(s[j]))
-      ++j;
-    std::string_view suffix = s.substr(i, j - i);
-    size_t u = next_unit;
-    while (u < std::size(units) && units[u].suffix != suffix)
-      ++u;
-    if (u == std::size(units))
-      return std::nullopt;  // unknown unit, or units out of order / repeated
-    next_unit = u + 1;
-    int64_t n = 0;
-    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-    if (ec != std::errc() || n > max_ms / units[u].ms)
-      return std::nullopt;
-    total_ms += n * units[u].ms;
-    if (total_ms > max_ms)
-      return std::nullopt;
-    i = j;
-  }
-  return total_ms * ns_per_ms;
-}
-
 // Prometheus' parseDuration: float seconds first, then the duration
 // grammar. Nanoseconds, as Go's time.Duration.
 storage::result<int64_t> parse_duration_ns(std::string_view name, std::string_view value) {
@@ -251,8 +145,9 @@ storage::result<int64_t> parse_duration_ns(std::string_view name, std::string_vi
                                       go_quote(value) + " to a valid duration. It overflows int64");
     return static_cast<int64_t>(ns);
   }
-  if (auto d = parse_prometheus_duration(value))
-    return *d;
+  std::string error;
+  if (auto d = promql::parse_duration(value, error))
+    return *d * ns_per_ms;  // fits: parse_duration checks the nanoseconds
   return status::invalid_argument("invalid parameter " + go_quote(name) + ": cannot parse " +
                                   go_quote(value) + " to a valid duration");
 }

@@ -4,10 +4,12 @@
 #include <cmath>
 #include <cstring>
 
+#include "promql/literals.hpp"
 #include "protocol/pb_wire.hpp"
 #include "protocol/prompb_writer.hpp"
 #include "protocol/snappy_block.hpp"
 #include "protocol/utf8.hpp"
+#include "storage/quote.hpp"
 
 // Field numbers (prompb, see shared/spec/prometheus-api.md §1.3):
 //   WriteRequest   { 1: TimeSeries (msg), 3: MetricMetadata (msg) }
@@ -22,33 +24,7 @@ namespace nl::protocol {
 
 namespace {
 
-// Byte classes for the legacy name syntax: bit 1 = may start a label name,
-// bit 2 = may continue one, bit 4/8 = the same for metric names (adds ':').
-struct name_table {
-  uint8_t c[256] = {};
-  constexpr name_table() {
-    for (int i = 0; i < 256; ++i) {
-      bool alpha = (i >= 'a' && i <= 'z') || (i >= 'A' && i <= 'Z') || i == '_';
-      bool digit = i >= '0' && i <= '9';
-      c[i] = static_cast<uint8_t>((alpha ? 1 : 0) | (alpha || digit ? 2 : 0) |
-                                  (alpha || i == ':' ? 4 : 0) |
-                                  (alpha || digit || i == ':' ? 8 : 0));
-    }
-  }
-};
-constexpr name_table names{};
-
-bool legacy_name(std::string_view s, uint8_t first, uint8_t rest) {
-  if (s.empty() || !(names.c[static_cast<uint8_t>(s[0])] & first))
-    return false;
-  // AND of the classes without an early exit: valid names are the common
-  // case, and a loop without a branch per byte runs several times faster.
-  uint8_t all = rest;
-  for (size_t i = 1; i < s.size(); ++i)
-    all &= names.c[static_cast<uint8_t>(s[i])];
-  return (all & rest) != 0;
-}
-
+using storage::go_quote;
 // True when every byte is ASCII, which is what senders put in label values:
 // whole words, the tail as one overlapping word. valid_utf8 takes bytes one
 // at a time after its last whole word, which made it the costliest check.
@@ -81,7 +57,7 @@ std::string series_text(const label_ref* ls, size_t n) {
   for (size_t i = 0; i < n; ++i)
     if (ls[i].name == storage::metric_name_label)
       name = ls[i].value;
-  const bool name_outside = valid_utf8(name) && legacy_name(name, 4, 8);
+  const bool name_outside = valid_utf8(name) && promql::is_legacy_metric_name(name);
   std::string out(name_outside ? name : std::string_view{});
   std::string pairs;
   for (size_t i = 0; i < n && pairs.size() <= cap; ++i) {
@@ -89,7 +65,7 @@ std::string series_text(const label_ref* ls, size_t n) {
       continue;
     if (!pairs.empty())
       pairs += ", ";
-    pairs += valid_utf8(ls[i].name) && legacy_name(ls[i].name, 1, 2) ? std::string(ls[i].name)
+    pairs += valid_utf8(ls[i].name) && promql::is_legacy_label_name(ls[i].name) ? std::string(ls[i].name)
                                                                        : quoted(ls[i].name);
     pairs += '=';
     pairs += quoted(ls[i].value);
@@ -325,7 +301,7 @@ class decoder {
     if (l.name.empty() || l.name.size() > st_.max_label_name_length ||
         l.value.size() > st_.max_label_value_length)
       return false;
-    if (st_.allow_utf8_names ? !valid_utf8(l.name) : !legacy_name(l.name, 1, 2))
+    if (st_.allow_utf8_names ? !valid_utf8(l.name) : !promql::is_legacy_label_name(l.name))
       return false;
     return ascii_only(l.value) || valid_utf8(l.value);
   }
@@ -347,7 +323,7 @@ class decoder {
     if (!valid_utf8(l.name))
       return reject(reject_reason::invalid_utf8, ls, n,
                     "label name " + quoted(l.name) + " is not valid UTF-8");
-    if (!st_.allow_utf8_names && !legacy_name(l.name, 1, 2))
+    if (!st_.allow_utf8_names && !promql::is_legacy_label_name(l.name))
       return reject(reject_reason::invalid_label_name, ls, n, "invalid label name " + quoted(l.name));
     return reject(reject_reason::invalid_utf8, ls, n,
                   "value of label " + quoted(l.name) + " is not valid UTF-8");
@@ -410,7 +386,7 @@ class decoder {
     if (name == nullptr)
       return reject(reject_reason::missing_metric_name, ls, n, "series has no __name__ label"),
              false;
-    if (!st_.allow_utf8_names && !legacy_name(name->value, 4, 8))
+    if (!st_.allow_utf8_names && !promql::is_legacy_metric_name(name->value))
       return reject(reject_reason::invalid_metric_name, ls, n,
                     "invalid metric name " + quoted(name->value)),
              false;

@@ -66,41 +66,4 @@ inline bool valid_utf8(std::string_view s) {
   return true;
 }
 
-/// Go %q-style quoting for error messages: "..." with \\ \" \n \t \r
-/// escaped, other control bytes and bytes that are not valid UTF-8 as \xNN,
-/// valid multi-byte characters kept. The result is always valid UTF-8.
-inline std::string go_quote(std::string_view s) {
-  static const char hex[] = "0123456789abcdef";
-  std::string out = "\"";
-  auto p = reinterpret_cast<const unsigned char*>(s.data());
-  auto end = p + s.size();
-  while (p < end) {
-    unsigned c = *p;
-    size_t n = c < 0x80 ? 1 : utf8_sequence_length(p, end);
-    if (n > 1) {
-      out.append(reinterpret_cast<const char*>(p), n);
-      p += n;
-      continue;
-    }
-    ++p;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c >= 0x20 && c < 0x7f) {
-          out += static_cast<char>(c);
-        } else {
-          out += "\\x";
-          out += hex[c >> 4];
-          out += hex[c & 15];
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
-
 }  // namespace nl::protocol

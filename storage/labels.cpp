@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "storage/quote.hpp"
+
 namespace nl::storage {
 
 label_set label_set::from_unsorted(std::vector<label> labels) {
@@ -60,32 +62,6 @@ int label_set::compare(const label_set& a, const label_set& b) {
   return a.labels_.size() < b.labels_.size() ? -1 : 1;
 }
 
-std::string quote_label_value(std::string_view v) {
-  static const char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(v.size() + 2);
-  out += '"';
-  for (unsigned char c : v) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out += "\\x";
-          out += hex[c >> 4];
-          out += hex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
-
 std::string label_set::to_string() const {
   std::string out;
   std::string_view name = metric_name();
@@ -100,7 +76,7 @@ std::string label_set::to_string() const {
     first = false;
     out += l.name;
     out += '=';
-    out += quote_label_value(l.value);
+    out += go_quote(l.value);  // Prometheus' labels.String()
   }
   out += '}';
   return out;

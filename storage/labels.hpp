@@ -136,8 +136,4 @@ class label_set_builder {
   std::vector<label> labels_;  // sorted, unique
 };
 
-/// Go strconv.Quote-like quoting of a label value for error messages and
-/// to_string(): "..." with \\, \", \n, \t and non-printable bytes escaped.
-std::string quote_label_value(std::string_view v);
-
 }  // namespace nl::storage

@@ -5,6 +5,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "storage/quote.hpp"
+
 namespace nl::storage {
 
 std::string_view to_string(match_type t) {
@@ -38,9 +40,10 @@ std::vector<std::string> literal_alternatives(const std::string& re) {
 }
 
 // The compiled, anchored form of `value`, or null with `error` set. A
-// query compiles each regex where it is used (parser, every head shard) and
-// dashboards repeat the same ones, while RE2 takes tens of microseconds per
-// pattern: a small process-wide cache answers repeats. Bounded (cleared when
+// query's regexes are compiled once, by its parser (or when a message
+// carrying them arrives from another node), but dashboards send the same
+// ones again and again, while RE2 takes tens of microseconds per pattern:
+// a small process-wide cache answers repeats. Bounded (cleared when
 // full, long patterns not kept); thread-safe, as shards compile concurrently
 // and a compiled RE2 may be matched from several threads.
 std::shared_ptr<const RE2> compile_anchored(const std::string& value, std::string& error) {
@@ -99,7 +102,7 @@ bool matcher::matches(std::string_view v) const {
 std::string matcher::to_string() const {
   std::string out = name_;
   out += nl::storage::to_string(type_);
-  out += quote_label_value(value_);
+  out += go_quote(value_);
   return out;
 }
 

@@ -15,6 +15,10 @@ using nl::test::fake_wal_disk;
 
 namespace {
 
+nl::storage::matcher m(nl::storage::match_type t, std::string name, std::string value) {
+  return *nl::storage::matcher::make(t, std::move(name), std::move(value));
+}
+
 label_set ls(std::string job) {
   return label_set::from_unsorted({{"__name__", "up"}, {"job", std::move(job)}});
 }
@@ -112,7 +116,7 @@ CAF_TEST(appended samples are in the WAL and come back from select) {
   CAF_CHECK_EQUAL(stats.samples_appended.load(), 2u);
   CAF_CHECK_EQUAL(stats.head_series.load(), 1);
   select_request q;
-  q.matchers.push_back({0, "job", "a"});
+  q.matchers.push_back(m(nl::storage::match_type::equal, "job", "a"));
   self->send(hb, select_atom_v, q);
   sched.run();
   self->receive([&](select_result& res) {
@@ -258,8 +262,8 @@ CAF_TEST(metadata queries take a union of selectors) {
   append(batch(ls("a"), {{1000, 1}}));
   append(batch(ls("b"), {{1000, 1}}));
   meta_query q;
-  q.selectors.push_back({{0, "job", "a"}});
-  q.selectors.push_back({{2, "job", "b|c"}});
+  q.selectors.push_back({m(nl::storage::match_type::equal, "job", "a")});
+  q.selectors.push_back({m(nl::storage::match_type::regex, "job", "b|c")});
   self->send(hb, series_atom_v, q);
   sched.run();
   self->receive([&](series_list& xs) {
@@ -271,13 +275,6 @@ CAF_TEST(metadata queries take a union of selectors) {
   self->send(hb, label_values_atom_v, q);
   sched.run();
   self->receive([&](string_list& xs) { CAF_CHECK_EQUAL(xs.items, (std::vector<std::string>{"a", "b"})); });
-  meta_query bad;
-  bad.selectors.push_back({{2, "job", "("}});
-  self->send(hb, label_names_atom_v, bad);
-  sched.run();
-  bool failed = false;
-  self->receive([&](string_list&) {}, [&](caf::error&) { failed = true; });
-  CAF_CHECK(failed);
 }
 
 CAF_TEST(the index merges shards and applies the limit) {
@@ -306,7 +303,7 @@ CAF_TEST(the index merges shards and applies the limit) {
     CAF_CHECK(xs.truncated);
   });
   select_request sr;
-  sr.matchers.push_back({0, "__name__", "up"});
+  sr.matchers.push_back(m(nl::storage::match_type::equal, "__name__", "up"));
   self->send(idx, select_atom_v, sr);
   sched.run();
   self->receive([&](select_result& res) {

@@ -114,8 +114,12 @@ CAF_TEST(label sets from the wire are canonicalised) {
 }
 
 CAF_TEST(query messages round trip) {
+  using nl::storage::match_type;
+  auto m = [](match_type t, std::string name, std::string value) {
+    return *nl::storage::matcher::make(t, std::move(name), std::move(value));
+  };
   meta_query q;
-  q.selectors = {{{0, "__name__", "up"}, {2, "job", "a|b"}}};
+  q.selectors = {{m(match_type::equal, "__name__", "up"), m(match_type::regex, "job", "a|b")}};
   q.mint = -1;
   q.maxt = 5;
   q.label_name = "job";
@@ -124,8 +128,25 @@ CAF_TEST(query messages round trip) {
   CAF_REQUIRE((out.match_elements<label_values_atom, meta_query>()));
   auto& y = out.get_as<meta_query>(1);
   CAF_CHECK_EQUAL(y.selectors.size(), 1u);
-  CAF_CHECK_EQUAL(y.selectors[0][1].value, "a|b");
+  CAF_CHECK(y.selectors[0][1].type() == match_type::regex);
+  CAF_CHECK_EQUAL(y.selectors[0][1].value(), "a|b");
+  // Compiled on arrival: the loaded matcher matches.
+  CAF_CHECK(y.selectors[0][1].matches("b"));
+  CAF_CHECK(!y.selectors[0][1].matches("c"));
   CAF_CHECK_EQUAL(y.limit, 7u);
+}
+
+CAF_TEST(matchers from the wire with a bad type or regex are refused) {
+  // What a peer could send; the receiver compiles and rejects it.
+  auto load = [&](uint8_t type, std::string value) {
+    auto buf = serialize(caf::meta::type_name("nl::matcher"), type, std::string{"job"}, value);
+    nl::storage::matcher x;
+    caf::binary_deserializer src{sys, buf};
+    return src(x);
+  };
+  CAF_CHECK(!load(2, "a|b"));
+  CAF_CHECK(load(2, "("));
+  CAF_CHECK(load(4, "a"));
 }
 
 CAF_TEST(tsdb status messages round trip) {

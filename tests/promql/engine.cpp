@@ -247,8 +247,8 @@ namespace {
 class chunked_queryable : public queryable {
  public:
   explicit chunked_queryable(memory_queryable& inner) : inner_(inner) {}
-  std::vector<series> select(const storage::matcher_list& ms, int64_t mint, int64_t maxt) override {
-    auto out = inner_.select(ms, mint, maxt);
+  std::vector<series> select(size_t, const selector_window& w) override {
+    auto out = inner_.select(w.selector->matchers, w.mint, w.maxt);
     for (auto& s : out) {
       storage::xor_appender app;
       for (auto& smp : s.samples) {
