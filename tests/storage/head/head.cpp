@@ -378,6 +378,40 @@ CAF_TEST(observed time from other shards moves the bound) {
   CAF_CHECK_EQUAL(h.append(ref, 6'000'000, 1).error_code(), status::code::out_of_bounds);
 }
 
+CAF_TEST(a paged read lists series by labels and trims chunks to the range) {
+  head h;
+  std::vector<uint64_t> refs_by_creation;
+  for (const char* job : {"c", "a", "d", "b"}) {
+    auto ref = get_or_create(h, metric("up", job)).first;
+    refs_by_creation.push_back(ref);
+    for (int64_t t = 1000; t <= 10000; t += 1000)
+      CAF_REQUIRE(h.append(ref, t, static_cast<double>(t)).is_ok());
+  }
+  auto idle = get_or_create(h, metric("up", "idle")).first;  // no sample: not listed
+  (void)idle;
+  auto refs = h.sorted_refs(min_i64, max_i64);
+  CAF_REQUIRE_EQUAL(refs.size(), 4u);
+  std::vector<std::string> jobs;
+  for (auto r : refs)
+    jobs.push_back(std::string{h.labels_of(r)->get("job")});
+  CAF_CHECK_EQUAL(jobs, (std::vector<std::string>{"a", "b", "c", "d"}));
+  // Pages of two, the open chunk (1s..10s) cut down to [2.5s, 6s].
+  auto page = h.read(refs.data() + 2, 2, 2500, 6000, UINT64_MAX);
+  CAF_REQUIRE_EQUAL(page.size(), 2u);
+  CAF_CHECK_EQUAL(page[0].labels, metric("up", "c"));
+  CAF_CHECK_EQUAL(page[1].labels, metric("up", "d"));
+  for (auto& p : page) {
+    CAF_REQUIRE_EQUAL(p.chunks.size(), 1u);
+    CAF_CHECK_EQUAL(p.chunks[0]->min_time(), 3000);
+    CAF_CHECK_EQUAL(p.chunks[0]->max_time(), 6000);
+    CAF_CHECK_EQUAL(p.chunks[0]->num_samples(), 4u);
+  }
+  // A range without data of the series and an unknown ref give nothing.
+  CAF_CHECK(h.read(refs.data(), 1, 20000, 30000, UINT64_MAX).empty());
+  uint64_t unknown = 12345;
+  CAF_CHECK(h.read(&unknown, 1, min_i64, max_i64, UINT64_MAX).empty());
+}
+
 CAF_TEST(memory per series and per sample) {
 #if defined(__SANITIZE_ADDRESS__)
   CAF_MESSAGE("skipped under AddressSanitizer (allocator is replaced)");
