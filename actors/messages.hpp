@@ -146,6 +146,18 @@ struct select_result {
   std::vector<series_data> series;
 };
 
+/// A shard's answer to a cut or a head read: it has listed the series with
+/// data in [mint, maxt], sorted by labels, and hands them out in pages
+/// (head_page_atom with this id: select_results in label order). One
+/// listing per shard at a time; a newer one, a truncation or the last page
+/// ends it.
+struct head_cursor {
+  uint64_t id = 0;
+  uint64_t num_series = 0;
+  int64_t mint = INT64_MAX;  ///< ms since epoch, inclusive
+  int64_t maxt = INT64_MIN;  ///< ms since epoch, inclusive
+};
+
 /// Head statistics of one shard (or their sum).
 struct shard_stats {
   uint64_t num_series = 0;
@@ -263,6 +275,10 @@ typename Inspector::result_type inspect(Inspector& f, select_request& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, select_result& x) {
   return f(caf::meta::type_name("nl::select_result"), x.series);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, head_cursor& x) {
+  return f(caf::meta::type_name("nl::head_cursor"), x.id, x.num_series, x.mint, x.maxt);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, series_records& x) {
@@ -413,6 +429,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
   CAF_ADD_ATOM(nightlight, nl::actors, delete_series_atom, "nl_delser")
   CAF_ADD_ATOM(nightlight, nl::actors, clean_tombstones_atom, "nl_cleants")
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::series_deletion))
+  // Cuts and snapshots read the head in pages: compactor -> head shards.
+  CAF_ADD_ATOM(nightlight, nl::actors, read_head_atom, "nl_hread")
+  CAF_ADD_ATOM(nightlight, nl::actors, head_page_atom, "nl_hpage")
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::head_cursor))
 CAF_END_TYPE_ID_BLOCK(nightlight)
 
 namespace nl::actors {

@@ -128,6 +128,21 @@ CAF_TEST(query messages round trip) {
   CAF_CHECK_EQUAL(y.limit, 7u);
 }
 
+CAF_TEST(paged head read messages round trip) {
+  auto req = round_trip(caf::make_message(head_page_atom_v, uint64_t{3}, uint64_t{4096}, uint64_t{4096}));
+  CAF_REQUIRE((req.match_elements<head_page_atom, uint64_t, uint64_t, uint64_t>()));
+  CAF_CHECK_EQUAL(req.get_as<uint64_t>(2), 4096u);
+  head_cursor c{3, 100000, -5, 299999};
+  auto out = round_trip(caf::make_message(c));
+  CAF_REQUIRE((out.match_elements<head_cursor>()));
+  auto& y = out.get_as<head_cursor>(0);
+  CAF_CHECK_EQUAL(y.id, 3u);
+  CAF_CHECK_EQUAL(y.num_series, 100000u);
+  CAF_CHECK_EQUAL(y.mint, -5);
+  CAF_CHECK_EQUAL(y.maxt, 299999);
+  CAF_CHECK((round_trip(caf::make_message(read_head_atom_v)).match_elements<read_head_atom>()));
+}
+
 CAF_TEST(tsdb status messages round trip) {
   nl::storage::head_cardinality c;
   c.num_series = 2;
