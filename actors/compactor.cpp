@@ -6,6 +6,7 @@
 #include <iterator>
 #include <random>
 
+#include "actors/allocator.hpp"
 #include "actors/log.hpp"
 #include "storage/block/ulid.hpp"
 #include "storage/block/writer.hpp"
@@ -251,6 +252,8 @@ void exclusive(self_ptr self, std::function<void()> op) {
 
 void finish_round(self_ptr self) {
   auto& s = self->state;
+  // What the round's cuts, checkpoint and merges freed (allocator.hpp).
+  release_free_memory();
   if (auto* m = s.opts.stats) {
     m->blocks_loaded.store(static_cast<int64_t>(s.blocks->size()), std::memory_order_relaxed);
     m->block_bytes.store(static_cast<int64_t>(s.blocks->size_bytes()), std::memory_order_relaxed);
@@ -319,6 +322,9 @@ void truncate(self_ptr self, int64_t b) {
         from = std::min(from, st.min_time);
       auto& s = self->state;
       s.checkpoint_from = s.checkpoint_from == INT64_MIN ? from : std::min(s.checkpoint_from, from);
+      // The shards have freed the window in their own threads' arenas,
+      // which keep the pages until they allocate again (allocator.hpp).
+      release_free_memory();
       round(self);
     },
     [self](const caf::error& err) { round_failed(self, "head truncation: " + to_string(err)); }, truncate_atom_v,
