@@ -281,10 +281,10 @@ void checkpoint(self_ptr self, int64_t from) {
         ask_shards<series_records>(
           self,
           [self, from, upto](std::vector<series_records>& parts) {
-            std::vector<storage::series_record> live;
+            // The shards' series entries as they are: no label set per series.
+            std::vector<std::string_view> live;
             for (auto& p : parts)
-              live.insert(live.end(), std::make_move_iterator(p.items.begin()),
-                          std::make_move_iterator(p.items.end()));
+              live.emplace_back(p.entries);
             auto start = std::chrono::steady_clock::now();
             auto wal_dir = self->state.opts.data_dir + "/wal";
             auto st = storage::write_wal_checkpoint(wal_dir, upto, live, from);

@@ -391,7 +391,11 @@ head_block_actor::behavior_type head_block(self_ptr self, std::shared_ptr<storag
         m->head_series.fetch_sub(static_cast<int64_t>(removed), std::memory_order_relaxed);
       return stats_of(h);
     },
-    [=](series_records_atom) { return series_records{self->state.head->series_records()}; },
+    [=](series_records_atom) {
+      series_records r;
+      r.count = self->state.head->series_entries(r.entries);
+      return r;
+    },
     [=](cardinality_atom) { return self->state.head->cardinality(); },
     [=](delete_series_atom, const series_deletion& d) { return delete_series(self, d); },
     [=](series_atom, const meta_query& q) {

@@ -167,9 +167,16 @@ struct shard_stats {
 };
 
 /// The series a head shard holds now, with their refs: what a WAL
-/// checkpoint keeps of the series records.
+/// checkpoint keeps of the series records. `entries` holds `count` series
+/// entries (ref, label key) back to back as a WAL series record does
+/// (storage::append_series_entry): a shard of a million series answers
+/// with its keys' bytes, not with a million label sets. Loading checks
+/// every entry.
 struct series_records {
-  std::vector<storage::series_record> items;
+  std::string entries;
+  uint64_t count = 0;
+  /// Whether `entries` is exactly `count` well-formed entries.
+  caf::error validate() const;
 };
 
 /// The admin API's delete_series: the series matching any of `selectors`
@@ -282,7 +289,8 @@ typename Inspector::result_type inspect(Inspector& f, head_cursor& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, series_records& x) {
-  return f(caf::meta::type_name("nl::series_records"), x.items);
+  auto check = [&x]() -> caf::error { return x.validate(); };
+  return f(caf::meta::type_name("nl::series_records"), x.entries, x.count, caf::meta::load_callback(check));
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shard_stats& x) {

@@ -134,6 +134,24 @@ std::vector<series_record> head::series_records() const {
   return out;
 }
 
+uint64_t head::series_entries(std::string& out) const {
+  std::vector<std::pair<uint64_t, const mem_series*>> all;
+  all.reserve(series_.size() + aliases_.size());
+  for (const auto& [ref, s] : series_)
+    all.emplace_back(ref, &s);
+  for (const auto& [alias, ref] : aliases_)
+    if (const auto* s = find(ref))
+      all.emplace_back(alias, s);
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  size_t bytes = 0;
+  for (const auto& [ref, s] : all)
+    bytes += max_varint64_bytes + s->key_size;
+  out.reserve(out.size() + bytes);
+  for (const auto& [ref, s] : all)
+    append_series_entry(out, ref, s->key());
+  return all.size();
+}
+
 // -- append ------------------------------------------------------------------
 
 int64_t head::min_valid_time() const {

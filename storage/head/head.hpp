@@ -123,6 +123,10 @@ class head {
 
   /// Every live series and alias, e.g. for a WAL checkpoint.
   std::vector<series_record> series_records() const;
+  /// The same as series entries (ref, label key) appended to `out`, as a
+  /// WAL series record holds them (append_series_entry), in ref order:
+  /// the keys' bytes, without a label_set per series. Returns how many.
+  uint64_t series_entries(std::string& out) const;
 
   // -- append --------------------------------------------------------------
 

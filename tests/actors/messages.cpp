@@ -4,6 +4,7 @@
 #include <caf/test/dsl.hpp>
 
 #include "actors/messages.hpp"
+#include "storage/label_key.hpp"
 #include "storage/sample.hpp"
 #include "storage/chunk/xor_chunk.hpp"
 
@@ -141,6 +142,22 @@ CAF_TEST(paged head read messages round trip) {
   CAF_CHECK_EQUAL(y.mint, -5);
   CAF_CHECK_EQUAL(y.maxt, 299999);
   CAF_CHECK((round_trip(caf::make_message(read_head_atom_v)).match_elements<read_head_atom>()));
+}
+
+CAF_TEST(series records cross a node boundary as checked series entries) {
+  series_records r;
+  auto key = nl::storage::label_key(nl::storage::label_set::from_unsorted({{"__name__", "up"}, {"job", "a"}}));
+  nl::storage::append_series_entry(r.entries, 7, key);
+  r.count = 1;
+  auto out = round_trip(caf::make_message(r));
+  CAF_REQUIRE((out.match_elements<series_records>()));
+  CAF_CHECK_EQUAL(out.get_as<series_records>(0).entries, r.entries);
+  CAF_CHECK(!r.validate());
+  r.count = 2;
+  CAF_CHECK(r.validate());
+  r.count = 1;
+  r.entries.pop_back();
+  CAF_CHECK(r.validate());
 }
 
 CAF_TEST(tsdb status messages round trip) {

@@ -359,6 +359,13 @@ CAF_TEST(replay recreates refs aliases duplicates and bumps allocation) {
   CAF_CHECK_EQUAL(records[0].ref, 9u);
   CAF_CHECK_EQUAL(records[1].ref, 21u);
   CAF_CHECK_EQUAL(records[1].labels, metric("up", "a"));
+  // The same as WAL series entries, alias included.
+  std::string entries;
+  CAF_CHECK_EQUAL(h.series_entries(entries), 2u);
+  std::string expected;
+  for (const auto& r : records)
+    append_series_entry(expected, r.ref, label_key(r.labels));
+  CAF_CHECK_EQUAL(entries, expected);
   // New refs stay above every replayed ref, in this shard's class.
   CAF_CHECK_EQUAL(get_or_create(h, metric("up", "new")).first, 22u);
   h.bump_next_ref(100);
