@@ -270,11 +270,12 @@ class head {
     uint32_t key_size = 0;
     int64_t staged_t = 0;    // newest staged sample, valid while staged > 0
     uint64_t staged_bits = 0;
-    // The label key: a lookup is one memcmp against it. A bare array (not a
-    // std::string) saves 20 bytes per series.
+    // The label key: a lookup is one memcmp against it, and the series'
+    // only copy of its labels (materialize() decodes it; the postings
+    // index has its own strings). A bare array (not a std::string) saves
+    // 20 bytes per series.
     std::unique_ptr<char[]> key_bytes;
     std::string_view key() const { return {key_bytes.get(), key_size}; }
-    std::vector<interned_label> labels;                    // sorted by name
     std::vector<std::shared_ptr<const xor_chunk>> closed;  // time order
     xor_appender open;  // holds the newest sample once there is one
   };

@@ -5,24 +5,11 @@
 #include <iterator>
 
 #include "storage/head/head.hpp"
+#include "storage/label_key.hpp"
 
 namespace nl::storage {
 
 namespace {
-
-// label_set's order (label_set::compare) on interned labels. Equal strings
-// of one index share a pointer (values per name), so most pairs are told
-// equal without comparing bytes: sorting before materialising is cheaper.
-bool interned_less(const std::vector<interned_label>& a, const std::vector<interned_label>& b) {
-  size_t n = std::min(a.size(), b.size());
-  for (size_t i = 0; i < n; ++i) {
-    if (a[i].name != b[i].name)
-      return *a[i].name < *b[i].name;
-    if (a[i].value != b[i].value)
-      return *a[i].value < *b[i].value;
-  }
-  return a.size() < b.size();
-}
 
 using chunk_list = std::vector<std::shared_ptr<const xor_chunk>>;
 
@@ -72,7 +59,7 @@ std::vector<const head::mem_series*> head::sorted_matching(const matcher_list& m
                                                            int64_t maxt) const {
   auto out = matching(ms, mint, maxt);
   std::sort(out.begin(), out.end(),
-            [](const mem_series* a, const mem_series* b) { return interned_less(a->labels, b->labels); });
+            [](const mem_series* a, const mem_series* b) { return compare_label_keys(a->key(), b->key()) < 0; });
   return out;
 }
 

@@ -450,8 +450,8 @@ CAF_TEST(memory per series and per sample) {
   size_t one = measure(1);
   size_t full = measure(120);
   CAF_MESSAGE("bytes per sample beyond the first: " << static_cast<double>(full - one) / 119);
-  CAF_CHECK(one < 600);
-  CAF_CHECK(full < 900);
+  CAF_CHECK(one < 540);
+  CAF_CHECK(full < 720);
 #endif
 }
 
