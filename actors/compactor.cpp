@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <iterator>
 #include <random>
 
+#include "actors/allocator.hpp"
 #include "actors/log.hpp"
 #include "storage/block/ulid.hpp"
 #include "storage/block/writer.hpp"
@@ -72,6 +74,149 @@ void ask_shards(self_ptr self, Done done, Failed failed, Ts... xs) {
         });
 }
 
+// Reads the shards' listings (head_cursor) page by page and hands their
+// series to `sink` in label order: a k-way merge of the shards' sorted
+// pages, so the block writer gets label sets ascending while the compactor
+// holds at most two pages per shard (the one being merged and the next,
+// asked for as soon as the one before arrives), never the whole cut.
+// Equal label sets of two shards (none when shards split series by hash)
+// become one series. `done` gets the first error of a page request or of
+// the sink, else ok once every series went through.
+struct page_merge {
+  using chunk_list = std::vector<std::shared_ptr<const storage::xor_chunk>>;
+  using sink_fn = std::function<status(storage::label_set&&, chunk_list&&)>;
+  struct shard_pages {
+    head_cursor cursor;
+    uint64_t requested = 0;  // series asked for so far
+    bool in_flight = false;
+    std::deque<select_result> pages;  // received, not merged yet
+    size_t pos = 0;                   // next series of pages.front()
+    bool exhausted() const { return pages.empty() && !in_flight && requested >= cursor.num_series; }
+    series_data* front() { return pages.empty() ? nullptr : &pages.front().series[pos]; }
+  };
+  self_ptr self;
+  std::vector<head_block_actor> actors;
+  std::vector<shard_pages> shards;
+  uint64_t page_series = 4096;
+  sink_fn sink;
+  std::function<void(status)> done;
+  bool over = false;
+};
+
+void merge_pages(const std::shared_ptr<page_merge>& m);
+
+void end_merge(const std::shared_ptr<page_merge>& m, status st) {
+  m->over = true;
+  m->sink = nullptr;  // lets go of the block writer at once
+  m->shards.clear();
+  auto done = std::move(m->done);
+  done(std::move(st));
+}
+
+void ask_page(const std::shared_ptr<page_merge>& m, size_t i) {
+  auto& sp = m->shards[i];
+  if (sp.in_flight || sp.requested >= sp.cursor.num_series || sp.pages.size() >= 2)
+    return;
+  uint64_t n = std::min(m->page_series, sp.cursor.num_series - sp.requested);
+  uint64_t start = sp.requested;
+  sp.requested += n;
+  sp.in_flight = true;
+  m->self->request(m->actors[i], caf::infinite, head_page_atom_v, sp.cursor.id, start, n)
+    .then(
+      [m, i](select_result& page) {
+        if (m->over)
+          return;
+        auto& sp = m->shards[i];
+        sp.in_flight = false;
+        if (!page.series.empty())
+          sp.pages.push_back(std::move(page));
+        ask_page(m, i);
+        merge_pages(m);
+      },
+      [m](caf::error& err) {
+        if (!m->over)
+          end_merge(m, status::io_error("head page: " + to_string(err)));
+      });
+}
+
+void merge_pages(const std::shared_ptr<page_merge>& m) {
+  while (!m->over) {
+    // Every shard must offer its next series (or be done) before the
+    // smallest can be told.
+    size_t least = m->shards.size();
+    for (size_t i = 0; i < m->shards.size(); ++i) {
+      auto& sp = m->shards[i];
+      auto* x = sp.front();
+      if (x == nullptr) {
+        if (!sp.exhausted())
+          return;  // its page reply calls again
+        continue;
+      }
+      if (least == m->shards.size() || x->labels < m->shards[least].front()->labels)
+        least = i;
+    }
+    if (least == m->shards.size())
+      return end_merge(m, status::ok());
+    storage::label_set labels = std::move(m->shards[least].front()->labels);
+    page_merge::chunk_list chunks;
+    for (size_t k = 0; k < m->shards.size(); ++k) {
+      size_t i = (least + k) % m->shards.size();
+      auto& sp = m->shards[i];
+      auto* x = sp.front();
+      if (x == nullptr || (i != least && x->labels != labels))
+        continue;
+      page_merge::chunk_list mine;
+      mine.reserve(x->chunks.size());
+      for (auto& c : x->chunks)
+        mine.push_back(std::move(c.chunk));
+      if (chunks.empty()) {
+        chunks = std::move(mine);
+      } else {
+        page_merge::chunk_list both;
+        both.reserve(chunks.size() + mine.size());
+        std::merge(std::make_move_iterator(chunks.begin()), std::make_move_iterator(chunks.end()),
+                   std::make_move_iterator(mine.begin()), std::make_move_iterator(mine.end()),
+                   std::back_inserter(both),
+                   [](const auto& c, const auto& d) { return c->min_time() < d->min_time(); });
+        chunks = std::move(both);
+      }
+      if (++sp.pos == sp.pages.front().series.size()) {
+        sp.pages.pop_front();
+        sp.pos = 0;
+        ask_page(m, i);
+      }
+    }
+    if (auto st = m->sink(std::move(labels), std::move(chunks)); !st)
+      return end_merge(m, st);
+  }
+}
+
+// Starts a merge of the shards' listings; `done` is called exactly once.
+void read_pages(self_ptr self, const std::vector<head_cursor>& cursors, page_merge::sink_fn sink,
+                std::function<void(status)> done) {
+  auto m = std::make_shared<page_merge>();
+  m->self = self;
+  m->actors = self->state.shards;
+  m->page_series = std::max<uint64_t>(self->state.opts.page_series, 1);
+  m->sink = std::move(sink);
+  m->done = std::move(done);
+  m->shards.resize(cursors.size());
+  for (size_t i = 0; i < cursors.size(); ++i)
+    m->shards[i].cursor = cursors[i];
+  for (size_t i = 0; i < cursors.size(); ++i)
+    ask_page(m, i);
+  merge_pages(m);
+}
+
+// A block writer's add_series for read_pages: out-of-order samples come as
+// chunks overlapping the in-order ones and are merged first.
+page_merge::sink_fn add_to(std::shared_ptr<storage::block_writer> w) {
+  return [w](storage::label_set&& labels, page_merge::chunk_list&& chunks) {
+    auto merged = storage::merge_chunks({std::move(chunks)});
+    return merged ? w->add_series(std::move(labels), *merged) : merged.error();
+  };
+}
+
 void round(self_ptr self);
 void maintain_and_finish(self_ptr self);
 
@@ -107,6 +252,8 @@ void exclusive(self_ptr self, std::function<void()> op) {
 
 void finish_round(self_ptr self) {
   auto& s = self->state;
+  // What the round's cuts, checkpoint and merges freed (allocator.hpp).
+  release_free_memory();
   if (auto* m = s.opts.stats) {
     m->blocks_loaded.store(static_cast<int64_t>(s.blocks->size()), std::memory_order_relaxed);
     m->block_bytes.store(static_cast<int64_t>(s.blocks->size_bytes()), std::memory_order_relaxed);
@@ -134,10 +281,10 @@ void checkpoint(self_ptr self, int64_t from) {
         ask_shards<series_records>(
           self,
           [self, from, upto](std::vector<series_records>& parts) {
-            std::vector<storage::series_record> live;
+            // The shards' series entries as they are: no label set per series.
+            std::vector<std::string_view> live;
             for (auto& p : parts)
-              live.insert(live.end(), std::make_move_iterator(p.items.begin()),
-                          std::make_move_iterator(p.items.end()));
+              live.emplace_back(p.entries);
             auto start = std::chrono::steady_clock::now();
             auto wal_dir = self->state.opts.data_dir + "/wal";
             auto st = storage::write_wal_checkpoint(wal_dir, upto, live, from);
@@ -163,42 +310,8 @@ void checkpoint(self_ptr self, int64_t from) {
       [self](const caf::error& err) { round_failed(self, "WAL segment cut: " + to_string(err)); });
 }
 
-// Steps 2 and 3 for the window [a, b).
-void write_and_truncate(self_ptr self, int64_t a, int64_t b, std::vector<select_result>& parts,
-                        std::chrono::steady_clock::time_point start) {
-  auto& s = self->state;
-  std::vector<std::vector<storage::series_snapshot>> snaps;
-  for (auto& p : parts)
-    snaps.push_back(to_snapshots(std::move(p)));
-  auto series = storage::merge_series(std::move(snaps));
-  if (!series.empty()) {
-    auto dir = blocks_dir(s.opts.data_dir);
-    auto w = storage::block_writer::create(dir, storage::make_ulid(), a, b);
-    status st = w ? status::ok() : w.error();
-    for (size_t i = 0; st && i < series.size(); ++i) {
-      // Out-of-order samples come as chunks overlapping the in-order ones.
-      auto chunks = storage::merge_chunks({std::move(series[i].chunks)});
-      st = chunks ? (*w)->add_series(std::move(series[i].labels), *chunks) : chunks.error();
-      series[i].chunks.clear();  // let the head's memory go as we write
-    }
-    storage::result<storage::block_meta> meta = st ? (*w)->finish() : storage::result<storage::block_meta>{st};
-    if (!meta)
-      return round_failed(self, "writing the block for [" + std::to_string(a) + ", " + std::to_string(b)
-                                  + "): " + meta.error().message());
-    auto opened = storage::block::open(dir + "/" + meta->ulid);
-    if (!opened)
-      return round_failed(self, "the new block does not open: " + opened.error().message());
-    s.blocks->add(*opened);
-    s.blocks_written += 1;
-    auto* m = s.opts.stats;
-    if (m) {
-      m->compactions_total.fetch_add(1, std::memory_order_relaxed);
-      m->compaction_seconds.observe(elapsed(start));
-    }
-    log_info("compactor: block " + meta->ulid + " [" + std::to_string(a) + ", " + std::to_string(b) + "): "
-             + std::to_string(meta->num_series) + " series, " + std::to_string(meta->num_samples) + " samples, "
-             + std::to_string(meta->chunks_bytes + meta->index_bytes) + " bytes in " + seconds_since(start));
-  }
+// Step 3: the block with [a, b) is durable (or there was nothing to write).
+void truncate(self_ptr self, int64_t b) {
   ask_shards<shard_stats>(
     self,
     [self, b](std::vector<shard_stats>& after) {
@@ -209,16 +322,57 @@ void write_and_truncate(self_ptr self, int64_t a, int64_t b, std::vector<select_
         from = std::min(from, st.min_time);
       auto& s = self->state;
       s.checkpoint_from = s.checkpoint_from == INT64_MIN ? from : std::min(s.checkpoint_from, from);
+      // The shards have freed the window in their own threads' arenas,
+      // which keep the pages until they allocate again (allocator.hpp).
+      release_free_memory();
       round(self);
     },
     [self](const caf::error& err) { round_failed(self, "head truncation: " + to_string(err)); }, truncate_atom_v,
     b);
 }
 
+// Step 2 for the window [a, b): the shards' listings, page by page, into
+// one block.
+void write_block(self_ptr self, int64_t a, int64_t b, const std::vector<head_cursor>& cursors,
+                 std::chrono::steady_clock::time_point start) {
+  auto& s = self->state;
+  uint64_t listed = 0;
+  for (const auto& c : cursors)
+    listed += c.num_series;
+  if (listed == 0)
+    return truncate(self, b);
+  auto dir = blocks_dir(s.opts.data_dir);
+  auto created = storage::block_writer::create(dir, storage::make_ulid(), a, b);
+  if (!created)
+    return round_failed(self, "writing the block for [" + std::to_string(a) + ", " + std::to_string(b)
+                                + "): " + created.error().message());
+  std::shared_ptr<storage::block_writer> w = std::move(*created);
+  read_pages(self, cursors, add_to(w), [self, w, a, b, dir, start](status st) {
+    auto& s = self->state;
+    storage::result<storage::block_meta> meta = st ? w->finish() : storage::result<storage::block_meta>{st};
+    if (!meta)
+      return round_failed(self, "writing the block for [" + std::to_string(a) + ", " + std::to_string(b)
+                                  + "): " + meta.error().message());
+    auto opened = storage::block::open(dir + "/" + meta->ulid);
+    if (!opened)
+      return round_failed(self, "the new block does not open: " + opened.error().message());
+    s.blocks->add(*opened);
+    s.blocks_written += 1;
+    if (auto* m = s.opts.stats) {
+      m->compactions_total.fetch_add(1, std::memory_order_relaxed);
+      m->compaction_seconds.observe(elapsed(start));
+    }
+    log_info("compactor: block " + meta->ulid + " [" + std::to_string(a) + ", " + std::to_string(b) + "): "
+             + std::to_string(meta->num_series) + " series, " + std::to_string(meta->num_samples) + " samples, "
+             + std::to_string(meta->chunks_bytes + meta->index_bytes) + " bytes in " + seconds_since(start));
+    truncate(self, b);
+  });
+}
+
 void cut(self_ptr self, int64_t a, int64_t b) {
   auto start = std::chrono::steady_clock::now();
-  ask_shards<select_result>(
-    self, [self, a, b, start](std::vector<select_result>& parts) { write_and_truncate(self, a, b, parts, start); },
+  ask_shards<head_cursor>(
+    self, [self, a, b, start](std::vector<head_cursor>& cursors) { write_block(self, a, b, cursors, start); },
     [self](const caf::error& err) { round_failed(self, "head cut: " + to_string(err)); }, cut_atom_v, a, b - 1);
 }
 
@@ -378,40 +532,6 @@ status link_block(const std::string& from, const std::string& to) {
   return storage::sync_dir(to);
 }
 
-// The head's data (every shard's series, all of their samples) as one
-// block in `dir`, [oldest, newest + 1); nothing for an empty head.
-status write_head_block(const std::string& dir, std::vector<select_result>& parts) {
-  std::vector<std::vector<storage::series_snapshot>> snaps;
-  for (auto& p : parts)
-    snaps.push_back(to_snapshots(std::move(p)));
-  auto series = storage::merge_series(std::move(snaps));
-  int64_t mint = INT64_MAX;
-  int64_t maxt = INT64_MIN;
-  for (const auto& x : series)
-    for (const auto& c : x.chunks) {
-      mint = std::min(mint, c->min_time());
-      maxt = std::max(maxt, c->max_time());
-    }
-  if (mint > maxt)
-    return status::ok();
-  if (maxt == INT64_MAX)
-    return status::invalid_argument("a head sample at the largest timestamp cannot be put in a block");
-  auto w = storage::block_writer::create(dir, storage::make_ulid(), mint, maxt + 1);
-  if (!w)
-    return w.error();
-  for (auto& x : series) {
-    // Out-of-order samples come as chunks overlapping the in-order ones.
-    auto chunks = storage::merge_chunks({std::move(x.chunks)});
-    if (!chunks)
-      return chunks.error();
-    if (auto st = (*w)->add_series(std::move(x.labels), *chunks); !st)
-      return st;
-    x.chunks.clear();
-  }
-  auto meta = (*w)->finish();
-  return meta ? status::ok() : meta.error();
-}
-
 void snapshot(self_ptr self, bool skip_head, caf::typed_response_promise<std::string> rp) {
   auto& s = self->state;
   std::random_device rd;
@@ -451,15 +571,37 @@ void snapshot(self_ptr self, bool skip_head, caf::typed_response_promise<std::st
     return fail(st.message());
   if (skip_head)
     return done(blocks.size(), false);
-  ask_shards<select_result>(
+  // The head's data (every shard's series, all of their samples) as one
+  // block, [oldest, newest + 1), read in pages; nothing for an empty head.
+  ask_shards<head_cursor>(
     self,
-    [dir, fail, done, n = blocks.size()](std::vector<select_result>& parts) mutable {
-      if (auto st = write_head_block(dir, parts); !st)
-        return fail("snapshot head block: " + st.message());
-      done(n, true);
+    [self, dir, fail, done, n = blocks.size()](std::vector<head_cursor>& cursors) mutable {
+      int64_t mint = INT64_MAX;
+      int64_t maxt = INT64_MIN;
+      uint64_t listed = 0;
+      for (const auto& c : cursors) {
+        if (c.num_series == 0)
+          continue;
+        listed += c.num_series;
+        mint = std::min(mint, c.mint);
+        maxt = std::max(maxt, c.maxt);
+      }
+      if (listed == 0 || mint > maxt)
+        return done(n, false);
+      if (maxt == INT64_MAX)
+        return fail("snapshot head block: a head sample at the largest timestamp cannot be put in a block");
+      auto created = storage::block_writer::create(dir, storage::make_ulid(), mint, maxt + 1);
+      if (!created)
+        return fail("snapshot head block: " + created.error().message());
+      std::shared_ptr<storage::block_writer> w = std::move(*created);
+      read_pages(self, cursors, add_to(w), [w, fail, done, n](status st) mutable {
+        auto meta = st ? w->finish() : storage::result<storage::block_meta>{st};
+        if (!meta)
+          return fail("snapshot head block: " + meta.error().message());
+        done(n, true);
+      });
     },
-    [fail](const caf::error& err) mutable { fail("reading the head: " + to_string(err)); }, select_atom_v,
-    select_request{});
+    [fail](const caf::error& err) mutable { fail("reading the head: " + to_string(err)); }, read_head_atom_v);
 }
 
 // Adds the deletion to the tombstones of every block it touches; returns

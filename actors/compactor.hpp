@@ -6,8 +6,11 @@
 // range. When the head spans more than 1.5 block durations (or holds more
 // than max_head_samples and a whole aligned window), it cuts the oldest
 // aligned window [a, a + D):
-//   1. cut: every shard refuses samples before a + D from now on and hands
-//      over the window's series (shared chunks, no copy);
+//   1. cut: every shard refuses samples before a + D from now on, lists
+//      the window's series sorted by labels, and hands them over in pages
+//      (labels and shared chunks, no copy of samples) that the compactor
+//      merges k-way into the block writer, so no step holds every
+//      series' labels in a message;
 //   2. the block is written to <data_dir>/blocks/<ulid>.tmp, synced and
 //      renamed (storage/block/writer.hpp), opened and added to the block
 //      set that queries read;
@@ -77,6 +80,9 @@ struct compactor_options {
   std::chrono::milliseconds compaction_interval{3600 * 1000};
   /// How often to look for a window to cut; at most a minute.
   std::chrono::milliseconds check_interval{60 * 1000};
+  /// Series per page when a cut or a snapshot reads the head shards: the
+  /// compactor holds at most two pages per shard.
+  uint64_t page_series = 4096;
   /// Shared with the rest of the process; must outlive the actor.
   metrics* stats = nullptr;
 };

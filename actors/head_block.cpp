@@ -242,6 +242,36 @@ caf::result<uint64_t> delete_series(self_ptr self, const series_deletion& d) {
   return rp;
 }
 
+// Lists the series with data in [mint, maxt] for head_page.
+head_cursor list_series(self_ptr self, int64_t mint, int64_t maxt, uint64_t ooo_upto) {
+  auto& s = self->state;
+  head_block_state::listing l;
+  l.id = ++s.listings;
+  l.mint = mint;
+  l.maxt = maxt;
+  l.ooo_upto = ooo_upto;
+  l.refs = s.head->sorted_refs(mint, maxt);
+  head_cursor c{l.id, l.refs.size(), mint, maxt};
+  s.pages = std::move(l);
+  return c;
+}
+
+caf::result<select_result> page(self_ptr self, uint64_t id, uint64_t start, uint64_t count) {
+  auto& s = self->state;
+  if (!s.pages || s.pages->id != id)
+    return caf::make_error(caf::sec::invalid_argument,
+                           "head shard " + std::to_string(s.opts.shard) + ": no listing " + std::to_string(id)
+                             + " (ended, replaced or truncated)");
+  auto& l = *s.pages;
+  if (start > l.refs.size())
+    return caf::make_error(caf::sec::invalid_argument, "head page past the end of the listing");
+  size_t n = static_cast<size_t>(std::min<uint64_t>(count, l.refs.size() - start));
+  auto out = to_select_result(s.head->read(l.refs.data() + start, n, l.mint, l.maxt, l.ooo_upto));
+  if (start + n >= l.refs.size())
+    s.pages.reset();
+  return out;
+}
+
 }  // namespace
 
 select_result to_select_result(std::vector<storage::series_snapshot> snaps) {
@@ -286,18 +316,28 @@ head_block_actor::behavior_type head_block(self_ptr self, std::shared_ptr<storag
       auto& h = *self->state.head;
       h.raise_min_valid_time(maxt + 1);
       // Out-of-order samples stored from now on may fall into the window
-      // too: the truncation after this cut must keep them.
+      // too: the block leaves them out and the truncation keeps them.
       self->state.cut_ooo_sequence = h.ooo_sequence();
-      return to_select_result(h.select({}, mint, maxt));
+      return list_series(self, mint, maxt, h.ooo_sequence());
     },
+    [=](read_head_atom) {
+      auto& h = *self->state.head;
+      return list_series(self, h.min_time(), h.max_time(), h.ooo_sequence());
+    },
+    [=](head_page_atom, uint64_t id, uint64_t start, uint64_t count) { return page(self, id, start, count); },
     [=](truncate_atom, int64_t t) {
+      self->state.pages.reset();
       auto& h = *self->state.head;
       auto removed = h.truncate(t, self->state.cut_ooo_sequence);
       if (auto* m = self->state.opts.stats)
         m->head_series.fetch_sub(static_cast<int64_t>(removed), std::memory_order_relaxed);
       return stats_of(h);
     },
-    [=](series_records_atom) { return series_records{self->state.head->series_records()}; },
+    [=](series_records_atom) {
+      series_records r;
+      r.count = self->state.head->series_entries(r.entries);
+      return r;
+    },
     [=](cardinality_atom) { return self->state.head->cardinality(); },
     [=](delete_series_atom, const series_deletion& d) { return delete_series(self, d); },
     [=](series_atom, const meta_query& q) {

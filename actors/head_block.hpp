@@ -15,7 +15,9 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <unordered_set>
+#include <vector>
 
 #include "actors/messages.hpp"
 #include "actors/metrics.hpp"
@@ -32,11 +34,20 @@ namespace nl::actors {
 /// stats: counts of this shard.
 /// cut(mint, maxt): the compactor takes [mint, maxt] for a block: samples
 ///   up to maxt become out of bounds, then the series with data there are
-///   answered like select (every chunk lies inside: chunks never span a
-///   block boundary).
+///   listed, sorted by labels (8 bytes each), and answered as a
+///   head_cursor. head_page then hands them out (every chunk lies inside:
+///   chunks never span a block boundary; out-of-order samples stored after
+///   the cut are left out, the truncation keeps them).
+/// read_head: the same for everything the head holds now (a snapshot),
+///   without refusing anything: the cursor's [mint, maxt] is the head's
+///   time range now, and pages hold only samples inside it.
+/// head_page(id, start, count): series [start, start + count) of the
+///   listing `id`, as select would answer them; the last page ends the
+///   listing. An unknown or ended listing is an error, so a page request
+///   after a failed cut or a truncation cannot read the wrong series.
 /// truncate(t): the block holding everything before t is durable: drop
 ///   it from the head (out-of-order samples only if the last cut took
-///   them); replies the shard's stats afterwards.
+///   them) and end the listing; replies the shard's stats afterwards.
 /// series_records: the series held now, for a WAL checkpoint.
 /// cardinality: counts and the whole label index of the shard, for
 ///   /api/v1/status/tsdb (storage::head::cardinality).
@@ -51,7 +62,9 @@ using head_block_actor = caf::typed_actor<
   caf::replies_to<label_names_atom, meta_query>::with<string_list>,
   caf::replies_to<label_values_atom, meta_query>::with<string_list>,
   caf::replies_to<stats_atom>::with<shard_stats>,
-  caf::replies_to<cut_atom, int64_t, int64_t>::with<select_result>,
+  caf::replies_to<cut_atom, int64_t, int64_t>::with<head_cursor>,
+  caf::replies_to<read_head_atom>::with<head_cursor>,
+  caf::replies_to<head_page_atom, uint64_t, uint64_t, uint64_t>::with<select_result>,
   caf::replies_to<truncate_atom, int64_t>::with<shard_stats>,
   caf::replies_to<series_records_atom>::with<series_records>,
   caf::replies_to<cardinality_atom>::with<storage::head_cardinality>,
@@ -97,6 +110,16 @@ struct head_block_state {
   std::unordered_set<uint64_t> unlogged_series;
   /// head::ooo_sequence() when the compactor last cut.
   uint64_t cut_ooo_sequence = 0;
+  /// The series a cut or head read hands out in pages (head_page).
+  struct listing {
+    uint64_t id = 0;
+    int64_t mint = 0;
+    int64_t maxt = 0;
+    uint64_t ooo_upto = 0;  ///< out-of-order samples numbered above are left out
+    std::vector<uint64_t> refs;  ///< sorted by labels
+  };
+  std::optional<listing> pages;
+  uint64_t listings = 0;  ///< ids handed out
   static inline const char* name = "head_block";
 };
 

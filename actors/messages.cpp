@@ -1,5 +1,6 @@
 #include "actors/messages.hpp"
 
+#include "storage/coding.hpp"
 #include "storage/label_key.hpp"
 
 namespace nl::actors {
@@ -8,6 +9,24 @@ void append_batch::add_sample(int64_t t, uint64_t bits) {
   timestamps.push_back(t);
   value_bits.push_back(bits);
   ends.back() = static_cast<uint32_t>(timestamps.size());
+}
+
+caf::error series_records::validate() const {
+  std::string_view in = entries;
+  uint64_t n = 0;
+  while (!in.empty()) {
+    uint64_t ref = 0;
+    std::string_view key;
+    if (!storage::get_uvarint(in, ref))
+      return caf::make_error(caf::sec::invalid_argument, "series_records: truncated entry");
+    if (auto st = storage::next_label_key(in, key); !st)
+      return caf::make_error(caf::sec::invalid_argument, "series_records: " + st.message());
+    ++n;
+  }
+  if (n != count)
+    return caf::make_error(caf::sec::invalid_argument, "series_records: " + std::to_string(n)
+                                                         + " entries, " + std::to_string(count) + " announced");
+  return caf::none;
 }
 
 caf::error append_batch::validate_and_rehash() {

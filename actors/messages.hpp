@@ -159,6 +159,18 @@ struct select_result {
   std::vector<series_data> series;
 };
 
+/// A shard's answer to a cut or a head read: it has listed the series with
+/// data in [mint, maxt], sorted by labels, and hands them out in pages
+/// (head_page_atom with this id: select_results in label order). One
+/// listing per shard at a time; a newer one, a truncation or the last page
+/// ends it.
+struct head_cursor {
+  uint64_t id = 0;
+  uint64_t num_series = 0;
+  int64_t mint = INT64_MAX;  ///< ms since epoch, inclusive
+  int64_t maxt = INT64_MIN;  ///< ms since epoch, inclusive
+};
+
 /// Head statistics of one shard (or their sum).
 struct shard_stats {
   uint64_t num_series = 0;
@@ -168,9 +180,16 @@ struct shard_stats {
 };
 
 /// The series a head shard holds now, with their refs: what a WAL
-/// checkpoint keeps of the series records.
+/// checkpoint keeps of the series records. `entries` holds `count` series
+/// entries (ref, label key) back to back as a WAL series record does
+/// (storage::append_series_entry): a shard of a million series answers
+/// with its keys' bytes, not with a million label sets. Loading checks
+/// every entry.
 struct series_records {
-  std::vector<storage::series_record> items;
+  std::string entries;
+  uint64_t count = 0;
+  /// Whether `entries` is exactly `count` well-formed entries.
+  caf::error validate() const;
 };
 
 /// The admin API's delete_series: the series matching any of `selectors`
@@ -274,8 +293,13 @@ typename Inspector::result_type inspect(Inspector& f, select_result& x) {
   return f(caf::meta::type_name("nl::select_result"), x.series);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, head_cursor& x) {
+  return f(caf::meta::type_name("nl::head_cursor"), x.id, x.num_series, x.mint, x.maxt);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, series_records& x) {
-  return f(caf::meta::type_name("nl::series_records"), x.items);
+  auto check = [&x]() -> caf::error { return x.validate(); };
+  return f(caf::meta::type_name("nl::series_records"), x.entries, x.count, caf::meta::load_callback(check));
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shard_stats& x) {
@@ -447,6 +471,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
   CAF_ADD_ATOM(nightlight, nl::actors, delete_series_atom, "nl_delser")
   CAF_ADD_ATOM(nightlight, nl::actors, clean_tombstones_atom, "nl_cleants")
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::series_deletion))
+  // Cuts and snapshots read the head in pages: compactor -> head shards.
+  CAF_ADD_ATOM(nightlight, nl::actors, read_head_atom, "nl_hread")
+  CAF_ADD_ATOM(nightlight, nl::actors, head_page_atom, "nl_hpage")
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::head_cursor))
 CAF_END_TYPE_ID_BLOCK(nightlight)
 
 namespace nl::actors {

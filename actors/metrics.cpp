@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "actors/allocator.hpp"
+
 namespace nl::actors {
 
 namespace {
@@ -134,6 +136,15 @@ std::string metrics::render() const {
   line(out, "nightlight_wal_writes_expired_total", "", wal_writes_expired.load());
   header(out, "nightlight_wal_fsync_duration_seconds", "histogram", "Duration of WAL fdatasync calls.");
   wal_fsync_seconds.render("nightlight_wal_fsync_duration_seconds", "", out);
+  // Only with jemalloc (the server): what the process holds against what
+  // the allocator keeps resident (allocator.hpp).
+  if (allocator_is_jemalloc()) {
+    auto a = allocator_usage();
+    header(out, "nightlight_allocator_allocated_bytes", "gauge", "Bytes allocated by the process (jemalloc).");
+    line(out, "nightlight_allocator_allocated_bytes", "", a.allocated);
+    header(out, "nightlight_allocator_resident_bytes", "gauge", "Bytes in pages the allocator keeps resident (jemalloc).");
+    line(out, "nightlight_allocator_resident_bytes", "", a.resident);
+  }
   header(out, "nightlight_blocks_loaded", "gauge", "Persistent blocks open for queries.");
   line(out, "nightlight_blocks_loaded", "", blocks_loaded.load());
   header(out, "nightlight_block_bytes", "gauge", "Bytes on disk of the open blocks.");

@@ -1,5 +1,7 @@
 #include "storage/label_key.hpp"
 
+#include <algorithm>
+#include <cstring>
 #include <vector>
 
 namespace nl::storage {
@@ -62,6 +64,101 @@ result<label_set> label_set_from_key(std::string_view key) {
   if (!key.empty())
     return status::corruption("label key: " + std::to_string(key.size()) + " bytes after the labels");
   return label_set{std::move(labels)};
+}
+
+namespace {
+
+// label_set::compare, label by label.
+int compare_label_by_label(std::string_view a, std::string_view b) {
+  uint64_t na = 0;
+  uint64_t nb = 0;
+  (void)get_uvarint(a, na);
+  (void)get_uvarint(b, nb);
+  for (uint64_t i = 0; i < na && i < nb; ++i) {
+    // Name, then value: the same order in both keys.
+    for (int part = 0; part < 2; ++part) {
+      std::string_view x;
+      std::string_view y;
+      (void)get_length_prefixed(a, x);
+      (void)get_length_prefixed(b, y);
+      if (int c = x.compare(y); c != 0)
+        return c < 0 ? -1 : 1;
+    }
+  }
+  if (na == nb)
+    return 0;
+  return na < nb ? -1 : 1;
+}
+
+// Offset of the first byte where a and b differ (their common length if
+// one is a prefix of the other), a word at a time.
+size_t first_difference(std::string_view a, std::string_view b) {
+  const size_t n = std::min(a.size(), b.size());
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x;
+    uint64_t y;
+    std::memcpy(&x, a.data() + i, 8);
+    std::memcpy(&y, b.data() + i, 8);
+    if (x != y)
+      return i + static_cast<size_t>(__builtin_ctzll(x ^ y)) / 8;  // little-endian
+  }
+  while (i < n && a[i] == b[i])
+    ++i;
+  return i;
+}
+
+}  // namespace
+
+int compare_label_keys(std::string_view a, std::string_view b) {
+  // Keys of one metric share long prefixes (name, then the labels that
+  // sort first): find the first differing byte, then only the field that
+  // holds it needs comparing. Every field that ends before it is equal in
+  // both keys, and the first unequal field decides, as in
+  // label_set::compare (names and values alternate in the same order).
+  const size_t d = first_difference(a, b);
+  if (d == a.size() && d == b.size())
+    return 0;
+  std::string_view ra = a;
+  uint64_t na = 0;
+  (void)get_uvarint(ra, na);
+  size_t pos = a.size() - ra.size();
+  if (d < pos)
+    return compare_label_by_label(a, b);  // different label counts
+  const size_t n = std::min(a.size(), b.size());
+  while (true) {
+    // The field at pos: a length, then its bytes. Up to d both keys hold
+    // the same bytes, so a field header that ends at or before d has the
+    // same length in both.
+    size_t len;
+    size_t body;
+    auto c = static_cast<unsigned char>(a[pos]);
+    if (c < 0x80) {  // the usual one-byte length
+      len = c;
+      body = pos + 1;
+    } else {
+      std::string_view rest = a.substr(pos);
+      uint64_t v = 0;
+      if (!get_uvarint(rest, v))
+        return compare_label_by_label(a, b);  // not for valid keys
+      len = static_cast<size_t>(v);
+      body = a.size() - rest.size();
+    }
+    if (body > d || body + len > n) {
+      // The lengths differ: compare the two fields as strings.
+      std::string_view fa = a.substr(pos);
+      std::string_view fb = b.substr(pos);
+      std::string_view x;
+      std::string_view y;
+      if (get_length_prefixed(fa, x) && get_length_prefixed(fb, y))
+        if (int r = x.compare(y); r != 0)
+          return r < 0 ? -1 : 1;
+      return compare_label_by_label(a, b);  // not for valid keys
+    }
+    if (body + len > d)  // same length, first different byte inside
+      return static_cast<unsigned char>(a[d]) < static_cast<unsigned char>(b[d]) ? -1 : 1;
+    pos = body + len;
+  }
 }
 
 uint64_t hash_label_key(std::string_view key) {

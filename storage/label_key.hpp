@@ -62,6 +62,25 @@ status next_label_key(std::string_view& in, std::string_view& key);
 /// The label set of a key; corruption unless `key` is exactly one valid key.
 result<label_set> label_set_from_key(std::string_view key);
 
+/// label_set::compare() of the label sets of two keys, without building
+/// them. REQUIRES: both keys are valid.
+int compare_label_keys(std::string_view a, std::string_view b);
+
+/// Calls fn(name, value) for each label of `key`, in order, without
+/// copying. REQUIRES: `key` is valid.
+template <class Fn>
+void for_each_label(std::string_view key, Fn&& fn) {
+  uint64_t n = 0;
+  (void)get_uvarint(key, n);
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string_view name;
+    std::string_view value;
+    (void)get_length_prefixed(key, name);
+    (void)get_length_prefixed(key, value);
+    fn(name, value);
+  }
+}
+
 /// label_set_from_key(key)->hash() without building the label set.
 /// REQUIRES: `key` is valid (came from next_label_key or append_label_key).
 uint64_t hash_label_key(std::string_view key);

@@ -117,9 +117,9 @@ status block_writer::add_series(label_set ls, const std::vector<std::shared_ptr<
     return status::ok();
   if (ls.empty())
     return status::invalid_argument("block: series without labels");
-  if (!series_.empty() && !(series_.back().labels < ls))
+  if (!series_.empty() && !(last_ < ls))
     return status::invalid_argument("block: series out of order: " + ls.to_string() + " after "
-                                    + series_.back().labels.to_string());
+                                    + last_.to_string());
   int64_t prev_max = INT64_MIN;
   samples_.clear();
   for (const auto& c : chunks) {
@@ -140,24 +140,43 @@ status block_writer::add_series(label_set ls, const std::vector<std::shared_ptr<
   // All of the series' samples in one record when they fit, else records
   // of equal size rounded up to whole XOR chunks of a read, so that the
   // records' chunk count is that of the samples.
-  series_entry e;
+  series_entry e{labels_.size(), chunk_refs_.size()};
   const size_t n = samples_.size();
   const size_t records = (n + fmt::dense_record_max_samples - 1) / fmt::dense_record_max_samples;
   const size_t per = records == 1 ? n
                                   : ((n + records - 1) / records + fmt::xor_chunk_samples - 1)
                                       / fmt::xor_chunk_samples * fmt::xor_chunk_samples;
-  e.chunks.reserve(records);
   for (size_t i = 0; i < n; i += per) {
     size_t len = std::min(per, n - i);
-    e.chunks.push_back({samples_[i].t, samples_[i + len - 1].t, chunks_written_ + chunk_buf_.size()});
+    chunk_refs_.push_back({samples_[i].t, samples_[i + len - 1].t, chunks_written_ + chunk_buf_.size()});
     put_dense_record(samples_.data() + i, len);
   }
   meta_.num_chunks += (n + fmt::xor_chunk_samples - 1) / fmt::xor_chunk_samples;
   meta_.num_samples += n;
-  e.labels = std::move(ls);
-  series_.push_back(std::move(e));
+  for (const auto& l : ls)
+    labels_.push_back(pair_of(l));
+  series_.push_back(e);
+  last_ = std::move(ls);
   meta_.num_series += 1;
   return flush_chunks(false);
+}
+
+uint32_t block_writer::symbol_of(const std::string& s) {
+  auto it = symbol_ids_.find(s);
+  if (it != symbol_ids_.end())
+    return it->second;
+  auto id = static_cast<uint32_t>(symbols_.size());
+  symbols_.push_back(s);
+  symbol_ids_.emplace(symbols_.back(), id);
+  return id;
+}
+
+uint32_t block_writer::pair_of(const label& l) {
+  uint64_t key = uint64_t{symbol_of(l.name)} << 32 | symbol_of(l.value);
+  auto [it, added] = pair_ids_.try_emplace(key, static_cast<uint32_t>(pairs_.size()));
+  if (added)
+    pairs_.push_back(key);
+  return it->second;
 }
 
 status block_writer::write_file(const std::string& name, std::string_view bytes) {
@@ -173,49 +192,49 @@ status block_writer::write_file(const std::string& name, std::string_view bytes)
 
 status block_writer::write_index() {
   // Symbols: every label name and value, sorted, so that symbol numbers
-  // order like the strings.
-  std::vector<std::string_view> symbols;
-  for (const auto& s : series_)
-    for (const auto& l : s.labels) {
-      symbols.push_back(l.name);
-      symbols.push_back(l.value);
-    }
-  std::sort(symbols.begin(), symbols.end());
-  symbols.erase(std::unique(symbols.begin(), symbols.end()), symbols.end());
-  std::unordered_map<std::string_view, uint32_t> symbol_id;
-  symbol_id.reserve(symbols.size());
+  // order like the strings. rank[] maps a number of arrival to it.
+  std::vector<uint32_t> order(symbols_.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = static_cast<uint32_t>(i);
+  std::sort(order.begin(), order.end(), [this](uint32_t a, uint32_t b) { return symbols_[a] < symbols_[b]; });
+  std::vector<uint32_t> rank(symbols_.size());
   std::string body;
-  put_uvarint(body, symbols.size());
-  for (size_t i = 0; i < symbols.size(); ++i) {
-    symbol_id.emplace(symbols[i], static_cast<uint32_t>(i));
-    put_length_prefixed(body, symbols[i]);
+  put_uvarint(body, order.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    rank[order[i]] = static_cast<uint32_t>(i);
+    put_length_prefixed(body, symbols_[order[i]]);
   }
+  symbol_ids_ = {};
   std::string out = file_header(fmt::index_magic);
   uint64_t toc[5];
   toc[0] = put_section(out, body);
+  // Pairs as (name, value) symbol numbers, which order like the strings.
+  std::vector<uint64_t> pair_key(pairs_.size());
+  for (size_t p = 0; p < pairs_.size(); ++p)
+    pair_key[p] = uint64_t{rank[pairs_[p] >> 32]} << 32 | rank[pairs_[p] & 0xffffffffULL];
+  pair_ids_ = {};
 
-  // Series, in label order; their number is their position. Postings pairs
-  // are gathered on the way as (name << 32 | value, series).
+  // Series, in label order; their number is their position.
   body.clear();
   std::string offsets;
-  std::vector<std::pair<uint64_t, uint32_t>> pairs;
+  std::vector<uint64_t> list_size(pairs_.size());
   for (size_t i = 0; i < series_.size(); ++i) {
-    const auto& s = series_[i];
+    const uint64_t label_end = i + 1 < series_.size() ? series_[i + 1].first_label : labels_.size();
+    const uint64_t chunk_end = i + 1 < series_.size() ? series_[i + 1].first_chunk : chunk_refs_.size();
     put_fixed64(offsets, body.size());
-    put_uvarint(body, s.labels.size());
-    for (const auto& l : s.labels) {
-      uint64_t n = symbol_id.at(l.name);
-      uint64_t v = symbol_id.at(l.value);
-      put_uvarint(body, n);
-      put_uvarint(body, v);
-      pairs.emplace_back(n << 32 | v, static_cast<uint32_t>(i));
+    put_uvarint(body, label_end - series_[i].first_label);
+    for (uint64_t k = series_[i].first_label; k < label_end; ++k) {
+      uint32_t p = labels_[k];
+      put_uvarint(body, pair_key[p] >> 32);
+      put_uvarint(body, pair_key[p] & 0xffffffffULL);
+      list_size[p] += 1;
     }
-    put_uvarint(body, s.chunks.size());
+    put_uvarint(body, chunk_end - series_[i].first_chunk);
     int64_t prev_max = 0;
     uint64_t prev_off = 0;
-    for (size_t k = 0; k < s.chunks.size(); ++k) {
-      const auto& c = s.chunks[k];
-      if (k == 0) {
+    for (uint64_t k = series_[i].first_chunk; k < chunk_end; ++k) {
+      const auto& c = chunk_refs_[k];
+      if (k == series_[i].first_chunk) {
         put_varint(body, c.min_time);
         put_uvarint(body, static_cast<uint64_t>(c.max_time - c.min_time));
         put_uvarint(body, c.offset);
@@ -230,29 +249,47 @@ status block_writer::write_index() {
   }
   toc[1] = put_section(out, body);
   toc[2] = put_section(out, offsets);
+  offsets = {};
 
   // Postings: one list per (name, value), in that order; series numbers
-  // ascending, delta-coded. The table maps each pair to its list.
-  std::sort(pairs.begin(), pairs.end());
+  // ascending, delta-coded. Filled by a counting sort over the series, so
+  // every list comes out ascending. The table maps each pair to its list.
+  std::vector<uint64_t> list_start(pairs_.size());
+  uint64_t total = 0;
+  for (size_t p = 0; p < pairs_.size(); ++p) {
+    list_start[p] = total;
+    total += list_size[p];
+  }
+  std::vector<uint32_t> postings(total);
+  {
+    std::vector<uint64_t> fill = list_start;
+    for (size_t i = 0; i < series_.size(); ++i) {
+      const uint64_t label_end = i + 1 < series_.size() ? series_[i + 1].first_label : labels_.size();
+      for (uint64_t k = series_[i].first_label; k < label_end; ++k)
+        postings[fill[labels_[k]]++] = static_cast<uint32_t>(i);
+    }
+  }
+  std::vector<uint32_t> by_key(pairs_.size());
+  for (size_t p = 0; p < by_key.size(); ++p)
+    by_key[p] = static_cast<uint32_t>(p);
+  std::sort(by_key.begin(), by_key.end(), [&](uint32_t a, uint32_t b) { return pair_key[a] < pair_key[b]; });
   body.clear();
   std::string table;
-  size_t lists = 0;
   std::string entries;
-  for (size_t i = 0; i < pairs.size();) {
-    size_t j = i;
-    while (j < pairs.size() && pairs[j].first == pairs[i].first)
-      ++j;
-    put_uvarint(entries, pairs[i].first >> 32);
-    put_uvarint(entries, pairs[i].first & 0xffffffffULL);
+  size_t lists = 0;
+  for (uint32_t p : by_key) {
+    if (list_size[p] == 0)
+      continue;
+    put_uvarint(entries, pair_key[p] >> 32);
+    put_uvarint(entries, pair_key[p] & 0xffffffffULL);
     put_uvarint(entries, body.size());
-    put_uvarint(body, j - i);
+    put_uvarint(body, list_size[p]);
     uint32_t prev = 0;
-    for (size_t k = i; k < j; ++k) {
-      put_uvarint(body, pairs[k].second - prev);
-      prev = pairs[k].second;
+    for (uint64_t k = list_start[p]; k < list_start[p] + list_size[p]; ++k) {
+      put_uvarint(body, postings[k] - prev);
+      prev = postings[k];
     }
     ++lists;
-    i = j;
   }
   toc[3] = put_section(out, body);
   put_uvarint(table, lists);
@@ -296,7 +333,11 @@ result<block_meta> block_writer::finish() {
   finished_ = true;
   if (auto st = sync_dir(blocks_dir_); !st)
     return st;  // renamed but maybe not durable: the caller must not drop the head
-  series_.clear();
+  series_ = {};
+  labels_ = {};
+  chunk_refs_ = {};
+  symbols_ = {};
+  pairs_ = {};
   return meta_;
 }
 

@@ -7,8 +7,11 @@
 //
 // Thread-safety: none; one owner.
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "storage/block/meta.hpp"
@@ -57,9 +60,13 @@ class block_writer {
     int64_t max_time;
     uint64_t offset;
   };
+  // A series until finish(): its labels are pair numbers in labels_ and
+  // its chunks entries of chunk_refs_, both from here to the next series'.
+  // Strings and pairs are kept once per block, not once per series: a cut
+  // of a million series used to hold every label set here until the end.
   struct series_entry {
-    label_set labels;
-    std::vector<chunk_ref> chunks;
+    uint64_t first_label;
+    uint64_t first_chunk;
   };
 
   block_writer(std::string blocks_dir, std::string ulid, int64_t min_time, int64_t max_time,
@@ -78,7 +85,18 @@ class block_writer {
   std::unique_ptr<writable_file> chunks_;
   std::string chunk_buf_;
   uint64_t chunks_written_ = 0;  // bytes of `chunks` handed to the file
+  /// The number of `name`=`value`, interning both strings.
+  uint32_t pair_of(const label& l);
+  uint32_t symbol_of(const std::string& s);
+
   std::vector<series_entry> series_;
+  std::vector<uint32_t> labels_;       // pair numbers, series after series
+  std::vector<chunk_ref> chunk_refs_;  // series after series
+  std::deque<std::string> symbols_;    // by number, in order of arrival
+  std::unordered_map<std::string_view, uint32_t> symbol_ids_;  // views of symbols_
+  std::vector<uint64_t> pairs_;        // by number: name << 32 | value (symbol numbers)
+  std::unordered_map<uint64_t, uint32_t> pair_ids_;
+  label_set last_;                     // the last series added, for the order check
   std::vector<sample> samples_;  // scratch: one series' samples
   std::string record_;           // scratch: one record's data
   bool finished_ = false;

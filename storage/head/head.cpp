@@ -50,7 +50,7 @@ const head::mem_series* head::find_key(std::string_view key, uint64_t hash) cons
 
 head::mem_series& head::create(uint64_t ref, const label_set& ls, std::string_view key, uint64_t hash) {
   auto& s = series_.try_emplace(ref, ref).first->second;
-  s.labels = postings_.add(ref, ls);
+  (void)postings_.add(ref, ls);
   s.key_bytes = std::make_unique<char[]>(key.size());
   std::memcpy(s.key_bytes.get(), key.data(), key.size());
   s.key_size = static_cast<uint32_t>(key.size());
@@ -109,9 +109,13 @@ void head::bump_next_ref(uint64_t floor) {
 
 label_set head::materialize(const mem_series& s) {
   std::vector<label> out;
-  out.reserve(s.labels.size());
-  for (const auto& l : s.labels)
-    out.push_back(label{*l.name, *l.value});
+  std::string_view key = s.key();
+  uint64_t n = 0;
+  (void)get_uvarint(key, n);
+  out.reserve(n);
+  for_each_label(s.key(), [&out](std::string_view name, std::string_view value) {
+    out.push_back(label{std::string{name}, std::string{value}});
+  });
   return label_set{std::move(out)};
 }
 
@@ -132,6 +136,24 @@ std::vector<series_record> head::series_records() const {
   std::sort(out.begin(), out.end(),
             [](const series_record& a, const series_record& b) { return a.ref < b.ref; });
   return out;
+}
+
+uint64_t head::series_entries(std::string& out) const {
+  std::vector<std::pair<uint64_t, const mem_series*>> all;
+  all.reserve(series_.size() + aliases_.size());
+  for (const auto& [ref, s] : series_)
+    all.emplace_back(ref, &s);
+  for (const auto& [alias, ref] : aliases_)
+    if (const auto* s = find(ref))
+      all.emplace_back(alias, s);
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  size_t bytes = 0;
+  for (const auto& [ref, s] : all)
+    bytes += max_varint64_bytes + s->key_size;
+  out.reserve(out.size() + bytes);
+  for (const auto& [ref, s] : all)
+    append_series_entry(out, ref, s->key());
+  return all.size();
 }
 
 // -- append ------------------------------------------------------------------
@@ -354,13 +376,20 @@ size_t head::truncate(int64_t mint, uint64_t ooo_upto) {
       dead.push_back(ref);
   }
   if (!dead.empty()) {
+    // The index's strings of each dead series' labels, looked up from its
+    // key (the series keeps no pointers to them).
+    std::vector<std::vector<interned_label>> labels(dead.size());
     std::vector<postings_index::removal> removals;
     removals.reserve(dead.size());
-    for (uint64_t ref : dead) {
-      auto& s = series_.at(ref);
+    for (size_t i = 0; i < dead.size(); ++i) {
+      auto& s = series_.at(dead[i]);
       stats_.samples -= s.open.num_samples();
       by_hash_.erase(hash_label_key(s.key()), &s);
-      removals.push_back({ref, &s.labels});
+      for_each_label(s.key(), [&](std::string_view name, std::string_view value) {
+        if (auto l = postings_.interned(name, value))
+          labels[i].push_back(*l);
+      });
+      removals.push_back({dead[i], &labels[i]});
     }
     // The index owns the strings the series point to: drop the series from
     // it before the series themselves.

@@ -123,6 +123,10 @@ class head {
 
   /// Every live series and alias, e.g. for a WAL checkpoint.
   std::vector<series_record> series_records() const;
+  /// The same as series entries (ref, label key) appended to `out`, as a
+  /// WAL series record holds them (append_series_entry), in ref order:
+  /// the keys' bytes, without a label_set per series. Returns how many.
+  uint64_t series_entries(std::string& out) const;
 
   // -- append --------------------------------------------------------------
 
@@ -188,6 +192,17 @@ class head {
   /// Out-of-order samples come as extra chunks that may overlap the others
   /// (chunks are ordered by min_time; decode_chunks merges them).
   std::vector<series_snapshot> select(const matcher_list& ms, int64_t mint, int64_t maxt) const;
+  /// Paged reads (a cut, a snapshot): the refs of the series with data in
+  /// [mint, maxt], sorted by labels, listed once; read() then hands them
+  /// out a page at a time, so no caller needs every series' labels at once.
+  std::vector<uint64_t> sorted_refs(int64_t mint, int64_t maxt) const;
+  /// The series of refs[0..n) (unknown refs and series without data there
+  /// are skipped) with their data in [mint, maxt], in the order given:
+  /// chunks sticking out of the range are re-encoded with only the samples
+  /// inside, and only the out-of-order samples numbered up to `ooo_upto`
+  /// (see ooo_sequence()) are taken.
+  std::vector<series_snapshot> read(const uint64_t* refs, size_t n, int64_t mint, int64_t maxt,
+                                    uint64_t ooo_upto) const;
   /// Label sets of the series select() would return.
   std::vector<label_set> series(const matcher_list& ms, int64_t mint, int64_t maxt) const;
   /// Sorted label names / values of `name` over those series.
@@ -255,11 +270,12 @@ class head {
     uint32_t key_size = 0;
     int64_t staged_t = 0;    // newest staged sample, valid while staged > 0
     uint64_t staged_bits = 0;
-    // The label key: a lookup is one memcmp against it. A bare array (not a
-    // std::string) saves 20 bytes per series.
+    // The label key: a lookup is one memcmp against it, and the series'
+    // only copy of its labels (materialize() decodes it; the postings
+    // index has its own strings). A bare array (not a std::string) saves
+    // 20 bytes per series.
     std::unique_ptr<char[]> key_bytes;
     std::string_view key() const { return {key_bytes.get(), key_size}; }
-    std::vector<interned_label> labels;                    // sorted by name
     std::vector<std::shared_ptr<const xor_chunk>> closed;  // time order
     xor_appender open;  // holds the newest sample once there is one
   };
@@ -278,10 +294,10 @@ class head {
   /// Duplicate check against the series' out-of-order samples.
   status check_ooo(const mem_series& s, int64_t t, double v) const;
   status append_ooo(mem_series& s, int64_t t, double v);
-  /// Appends the out-of-order samples of `s` in [mint, maxt] to `out` as
-  /// chunks.
+  /// Appends the out-of-order samples of `s` in [mint, maxt] numbered up
+  /// to `upto` to `out` as chunks.
   void ooo_chunks(const mem_series& s, int64_t mint, int64_t maxt,
-                  std::vector<std::shared_ptr<const xor_chunk>>& out) const;
+                  std::vector<std::shared_ptr<const xor_chunk>>& out, uint64_t upto = UINT64_MAX) const;
   status append_to(mem_series& s, int64_t t, double v);
   void cut(mem_series& s);
   static label_set materialize(const mem_series& s);

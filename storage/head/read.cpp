@@ -5,24 +5,11 @@
 #include <iterator>
 
 #include "storage/head/head.hpp"
+#include "storage/label_key.hpp"
 
 namespace nl::storage {
 
 namespace {
-
-// label_set's order (label_set::compare) on interned labels. Equal strings
-// of one index share a pointer (values per name), so most pairs are told
-// equal without comparing bytes: sorting before materialising is cheaper.
-bool interned_less(const std::vector<interned_label>& a, const std::vector<interned_label>& b) {
-  size_t n = std::min(a.size(), b.size());
-  for (size_t i = 0; i < n; ++i) {
-    if (a[i].name != b[i].name)
-      return *a[i].name < *b[i].name;
-    if (a[i].value != b[i].value)
-      return *a[i].value < *b[i].value;
-  }
-  return a.size() < b.size();
-}
 
 using chunk_list = std::vector<std::shared_ptr<const xor_chunk>>;
 
@@ -72,7 +59,7 @@ std::vector<const head::mem_series*> head::sorted_matching(const matcher_list& m
                                                            int64_t maxt) const {
   auto out = matching(ms, mint, maxt);
   std::sort(out.begin(), out.end(),
-            [](const mem_series* a, const mem_series* b) { return interned_less(a->labels, b->labels); });
+            [](const mem_series* a, const mem_series* b) { return compare_label_keys(a->key(), b->key()) < 0; });
   return out;
 }
 
@@ -115,13 +102,68 @@ std::vector<series_snapshot> head::select(const matcher_list& ms, int64_t mint,
   return out;
 }
 
+std::vector<uint64_t> head::sorted_refs(int64_t mint, int64_t maxt) const {
+  auto found = sorted_matching({}, mint, maxt);
+  std::vector<uint64_t> out;
+  out.reserve(found.size());
+  for (const auto* s : found)
+    out.push_back(s->ref);
+  return out;
+}
+
+std::vector<series_snapshot> head::read(const uint64_t* refs, size_t n, int64_t mint, int64_t maxt,
+                                        uint64_t ooo_upto) const {
+  std::vector<series_snapshot> out;
+  out.reserve(n);
+  std::vector<sample> xs;
+  for (size_t i = 0; i < n; ++i) {
+    auto it = series_.find(refs[i]);
+    if (it == series_.end())
+      continue;
+    const auto& s = it->second;
+    series_snapshot snap;
+    auto first = ending_at_or_after(s.closed, mint);
+    for (auto c = first; c != s.closed.end(); ++c)
+      if ((*c)->min_time() <= maxt)
+        snap.chunks.push_back(*c);
+    if (!s.open.empty() && s.open.min_time() <= maxt && s.open.max_time() >= mint)
+      snap.chunks.push_back(s.open.snapshot());
+    // A chunk sticks out only when the range does not end on a chunk
+    // range boundary (a snapshot of a head still taking samples).
+    for (auto& c : snap.chunks) {
+      if (c->min_time() >= mint && c->max_time() <= maxt)
+        continue;
+      xs.clear();
+      (void)c->decode(mint, maxt, xs);  // the head's own bytes
+      xor_appender app;
+      for (const auto& x : xs)
+        app.append(x.t, x.v);
+      c = app.empty() ? nullptr : app.cut();
+    }
+    snap.chunks.erase(std::remove(snap.chunks.begin(), snap.chunks.end(), nullptr), snap.chunks.end());
+    if (ooo_of(s)) {
+      ooo_chunks(s, mint, maxt, snap.chunks, ooo_upto);
+      std::stable_sort(snap.chunks.begin(), snap.chunks.end(),
+                       [](const auto& a, const auto& b) { return a->min_time() < b->min_time(); });
+    }
+    if (snap.chunks.empty())
+      continue;
+    snap.ref = s.ref;
+    snap.labels = materialize(s);
+    out.push_back(std::move(snap));
+  }
+  return out;
+}
+
 void head::ooo_chunks(const mem_series& s, int64_t mint, int64_t maxt,
-                      std::vector<std::shared_ptr<const xor_chunk>>& out) const {
+                      std::vector<std::shared_ptr<const xor_chunk>>& out, uint64_t upto) const {
   const auto& xs = *ooo_of(s);
   auto it = std::lower_bound(xs.begin(), xs.end(), mint, [](const ooo_sample& x, int64_t y) { return x.t < y; });
   xor_appender app;
   constexpr uint16_t per_chunk = 120;
   for (; it != xs.end() && it->t <= maxt; ++it) {
+    if (it->seq > upto)
+      continue;
     if (app.num_samples() >= per_chunk)
       out.push_back(app.cut());
     app.append(it->t, float_from_bits(it->bits));

@@ -139,6 +139,16 @@ void postings_index::remove(const std::vector<removal>& series) {
   }
 }
 
+std::optional<interned_label> postings_index::interned(std::string_view name, std::string_view value) const {
+  auto name_it = index_.find(name);
+  if (name_it == index_.end())
+    return std::nullopt;
+  auto value_it = name_it->second.find(value);
+  if (value_it == name_it->second.end())
+    return std::nullopt;
+  return interned_label{&name_it->first, &value_it->first};
+}
+
 const postings_list* postings_index::get(std::string_view name, std::string_view value) const {
   auto name_it = index_.find(name);
   if (name_it == index_.end())

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -90,6 +91,10 @@ class postings_index {
   /// series of a large list costs one rewrite of it, not one per series.
   /// The removed series' interned pointers may dangle afterwards.
   void remove(const std::vector<removal>& series);
+
+  /// The index's own strings of name=value, or nullopt when no series has
+  /// that pair.
+  std::optional<interned_label> interned(std::string_view name, std::string_view value) const;
 
   /// The list of name=value, or nullptr.
   const postings_list* get(std::string_view name, std::string_view value) const;

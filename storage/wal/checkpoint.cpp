@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <system_error>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "storage/coding.hpp"
@@ -149,6 +150,29 @@ result<removed> remove_obsolete(const std::string& wal_dir) {
   return out;
 }
 
+/// A live series as the checkpoint needs it: its ref and its label key,
+/// which points into the caller's buffers.
+struct live_entry {
+  uint64_t ref;
+  std::string_view key;
+};
+
+/// The series entries of `buffers`, checked.
+result<std::vector<live_entry>> parse_live(const std::vector<std::string_view>& buffers) {
+  std::vector<live_entry> out;
+  for (auto in : buffers) {
+    while (!in.empty()) {
+      live_entry e{};
+      if (!get_uvarint(in, e.ref))
+        return status::corruption("WAL checkpoint: truncated live series entry");
+      if (auto st = next_label_key(in, e.key); !st)
+        return status::corruption("WAL checkpoint: live series " + std::to_string(e.ref) + ": " + st.message());
+      out.push_back(e);
+    }
+  }
+  return out;
+}
+
 /// The deletions found in the records a checkpoint replaces: a tombstones
 /// record deletes the samples logged before it (and only those), so each
 /// range carries the number of its record in reading order.
@@ -163,11 +187,10 @@ class deletions {
 
   /// Indexes them by series. Live refs with equal labels (aliases) are one
   /// series, as replay makes them.
-  void index(const std::vector<series_record>& live) {
-    std::unordered_map<std::string, uint64_t> first_of_key;
+  void index(const std::vector<live_entry>& live) {
+    std::unordered_map<std::string_view, uint64_t> first_of_key;
     for (const auto& s : live) {
-      auto key = label_key(s.labels);
-      auto it = first_of_key.emplace(std::move(key), s.ref).first;
+      auto it = first_of_key.emplace(s.key, s.ref).first;
       canonical_[s.ref] = it->second;
     }
     for (const auto& [record, stone] : found_) {
@@ -209,7 +232,7 @@ class deletions {
 /// earlier pass, or null) deletes are left out.
 class checkpoint_builder {
  public:
-  checkpoint_builder(wal_segment_writer& w, const std::vector<series_record>& live, int64_t min_time,
+  checkpoint_builder(wal_segment_writer& w, const std::vector<live_entry>& live, int64_t min_time,
                      const deletions* known, deletions& found)
       : w_(w), min_time_(min_time), known_(known), found_(found) {
     live_refs_.reserve(live.size());
@@ -217,13 +240,12 @@ class checkpoint_builder {
       live_refs_.insert(s.ref);
   }
 
-  status write_series(const std::vector<series_record>& live) {
+  status write_series(const std::vector<live_entry>& live) {
     std::string rec;
     for (const auto& s : live) {
       if (rec.empty())
         rec.push_back(static_cast<char>(wal_record_type::series));
-      put_uvarint(rec, s.ref);
-      append_label_key(rec, s.labels.labels().data(), s.labels.size());
+      append_series_entry(rec, s.ref, s.key);
       if (rec.size() >= checkpoint_record_bytes) {
         if (auto st = emit(rec); !st)
           return st;
@@ -312,7 +334,7 @@ class checkpoint_builder {
 /// directory `tmp`: one pass over the records, leaving out what `known`
 /// deletes; the tombstones read go to `found`.
 status build_checkpoint(const std::string& wal_dir, const std::string& tmp, std::optional<uint64_t> prev,
-                        uint64_t upto, const std::vector<series_record>& live, int64_t min_time,
+                        uint64_t upto, const std::vector<live_entry>& live, int64_t min_time,
                         checkpoint_stats& stats, const deletions* known, deletions& found) {
   if (auto st = create_dir_if_missing(tmp); !st)
     return st;
@@ -425,6 +447,21 @@ status read_wal_checkpoint(const std::string& wal_dir, uint64_t n,
 result<checkpoint_stats> write_wal_checkpoint(const std::string& wal_dir, uint64_t upto_segment,
                                               const std::vector<series_record>& live_series,
                                               int64_t min_time) {
+  std::string entries;
+  for (const auto& s : live_series) {
+    put_uvarint(entries, s.ref);
+    append_label_key(entries, s.labels.labels().data(), s.labels.size());
+  }
+  return write_wal_checkpoint(wal_dir, upto_segment, std::vector<std::string_view>{entries}, min_time);
+}
+
+result<checkpoint_stats> write_wal_checkpoint(const std::string& wal_dir, uint64_t upto_segment,
+                                              const std::vector<std::string_view>& live_entries,
+                                              int64_t min_time) {
+  auto parsed = parse_live(live_entries);
+  if (!parsed)
+    return parsed.error();
+  const auto& live_series = *parsed;
   auto prev = latest_wal_checkpoint(wal_dir);
   if (!prev)
     return prev.error();

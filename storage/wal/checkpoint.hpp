@@ -87,6 +87,17 @@ result<checkpoint_stats> write_wal_checkpoint(const std::string& wal_dir, uint64
                                               const std::vector<series_record>& live_series,
                                               int64_t min_time);
 
+/// The same with the live series given as series entries (ref, label key)
+/// back to back, as a WAL series record holds them after its type byte
+/// (append_series_entry), in any number of buffers (e.g. one per head
+/// shard, head::series_entries()): the series are written in that order.
+/// A head hands over a million series as their keys' bytes this way, not
+/// as a million label_sets. corruption (nothing written) when an entry does
+/// not decode.
+result<checkpoint_stats> write_wal_checkpoint(const std::string& wal_dir, uint64_t upto_segment,
+                                              const std::vector<std::string_view>& live_entries,
+                                              int64_t min_time);
+
 /// Start-up cleanup, before the replay and before a writer is opened:
 /// removes `checkpoint.*.tmp` directories (a checkpoint that was never
 /// committed), every checkpoint older than the newest and every segment <=

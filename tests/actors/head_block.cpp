@@ -3,6 +3,8 @@
 
 #include <caf/test/dsl.hpp>
 
+#include <optional>
+
 #include "actors/head_block.hpp"
 #include "actors/index.hpp"
 #include "fake_wal_file.hpp"
@@ -157,6 +159,61 @@ CAF_TEST(a batch is checked against samples still waiting for the WAL) {
   CAF_CHECK(second.errors[1].find("duplicate sample for timestamp") == 0);
   CAF_CHECK_EQUAL(stats.samples_rejected[static_cast<size_t>(reject_reason::out_of_order)].load(), 1u);
   CAF_CHECK_EQUAL(stats.samples_rejected[static_cast<size_t>(reject_reason::duplicate)].load(), 1u);
+}
+
+CAF_TEST(a cut hands its series out in pages sorted by labels) {
+  for (auto job : {"e", "a", "d", "b", "c"})
+    append(batch(ls(job), {{1000, 1}, {2000, 2}}));
+  self->send(hb, cut_atom_v, int64_t{0}, int64_t{4999});
+  sched.run();
+  head_cursor cur;
+  self->receive([&](head_cursor& c) { cur = c; });
+  CAF_CHECK_EQUAL(cur.num_series, 5u);
+  CAF_CHECK_EQUAL(cur.mint, 0);
+  CAF_CHECK_EQUAL(cur.maxt, 4999);
+  // During the cut: the window is refused, a new series goes on after it
+  // and is not part of the cut.
+  CAF_CHECK_EQUAL(append(batch(ls("a"), {{4000, 9}})).rejected, 1u);
+  CAF_CHECK_EQUAL(append(batch(ls("aa"), {{6000, 1}})).accepted, 1u);
+  auto get_page = [&](uint64_t id, uint64_t start, uint64_t count) {
+    std::optional<select_result> out;
+    self->send(hb, head_page_atom_v, id, start, count);
+    sched.run();
+    self->receive([&](select_result& r) { out = std::move(r); }, [&](caf::error&) {});
+    return out;
+  };
+  std::vector<std::string> jobs;
+  for (uint64_t start = 0; start < cur.num_series; start += 2) {
+    auto p = get_page(cur.id, start, 2);
+    CAF_REQUIRE(p.has_value());
+    CAF_CHECK_LESS_OR_EQUAL(p->series.size(), 2u);
+    for (auto& sd : p->series) {
+      jobs.push_back(std::string{sd.labels.get("job")});
+      CAF_CHECK_EQUAL(decode(sd).size(), 2u);
+    }
+  }
+  CAF_CHECK_EQUAL(jobs, (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+  // The last page ended the listing.
+  CAF_CHECK(!get_page(cur.id, 0, 2).has_value());
+  // A newer listing replaces an older one; a truncation (the block is
+  // durable) ends it.
+  self->send(hb, cut_atom_v, int64_t{0}, int64_t{4999});
+  sched.run();
+  head_cursor older;
+  self->receive([&](head_cursor& c) { older = c; });
+  self->send(hb, read_head_atom_v);
+  sched.run();
+  head_cursor all;
+  self->receive([&](head_cursor& c) { all = c; });
+  CAF_CHECK_EQUAL(all.num_series, 6u);
+  CAF_CHECK_EQUAL(all.mint, 1000);
+  CAF_CHECK_EQUAL(all.maxt, 6000);
+  CAF_CHECK(!get_page(older.id, 0, 2).has_value());
+  CAF_CHECK(get_page(all.id, 0, 1).has_value());
+  self->send(hb, truncate_atom_v, int64_t{5000});
+  sched.run();
+  self->receive([&](shard_stats& st) { CAF_CHECK_EQUAL(st.num_series, 1u); });
+  CAF_CHECK(!get_page(all.id, 1, 1).has_value());
 }
 
 CAF_TEST(out of bounds samples are refused and named) {

@@ -4,6 +4,7 @@
 #include <caf/test/dsl.hpp>
 
 #include "actors/messages.hpp"
+#include "storage/label_key.hpp"
 #include "storage/sample.hpp"
 #include "storage/chunk/xor_chunk.hpp"
 
@@ -147,6 +148,37 @@ CAF_TEST(matchers from the wire with a bad type or regex are refused) {
   CAF_CHECK(!load(2, "a|b"));
   CAF_CHECK(load(2, "("));
   CAF_CHECK(load(4, "a"));
+}
+
+CAF_TEST(paged head read messages round trip) {
+  auto req = round_trip(caf::make_message(head_page_atom_v, uint64_t{3}, uint64_t{4096}, uint64_t{4096}));
+  CAF_REQUIRE((req.match_elements<head_page_atom, uint64_t, uint64_t, uint64_t>()));
+  CAF_CHECK_EQUAL(req.get_as<uint64_t>(2), 4096u);
+  head_cursor c{3, 100000, -5, 299999};
+  auto out = round_trip(caf::make_message(c));
+  CAF_REQUIRE((out.match_elements<head_cursor>()));
+  auto& y = out.get_as<head_cursor>(0);
+  CAF_CHECK_EQUAL(y.id, 3u);
+  CAF_CHECK_EQUAL(y.num_series, 100000u);
+  CAF_CHECK_EQUAL(y.mint, -5);
+  CAF_CHECK_EQUAL(y.maxt, 299999);
+  CAF_CHECK((round_trip(caf::make_message(read_head_atom_v)).match_elements<read_head_atom>()));
+}
+
+CAF_TEST(series records cross a node boundary as checked series entries) {
+  series_records r;
+  auto key = nl::storage::label_key(nl::storage::label_set::from_unsorted({{"__name__", "up"}, {"job", "a"}}));
+  nl::storage::append_series_entry(r.entries, 7, key);
+  r.count = 1;
+  auto out = round_trip(caf::make_message(r));
+  CAF_REQUIRE((out.match_elements<series_records>()));
+  CAF_CHECK_EQUAL(out.get_as<series_records>(0).entries, r.entries);
+  CAF_CHECK(!r.validate());
+  r.count = 2;
+  CAF_CHECK(r.validate());
+  r.count = 1;
+  r.entries.pop_back();
+  CAF_CHECK(r.validate());
 }
 
 CAF_TEST(tsdb status messages round trip) {

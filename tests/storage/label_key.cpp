@@ -117,3 +117,29 @@ CAF_TEST(random garbage and flipped bytes never crash) {
     }
   }
 }
+
+CAF_TEST(keys compare like their label sets) {
+  // Names and values that share prefixes, differ in length or only in
+  // their last byte, and sets of different sizes.
+  std::vector<std::string> words = {"a", "ab", "abc", "b", "node_cpu_seconds_total", "node_cpu_seconds_totaX",
+                                    std::string(130, 'x'), std::string(131, 'x'), "0", "10", "9"};
+  std::vector<label_set> sets;
+  uint64_t r = 12345;
+  auto next = [&r] {
+    r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<size_t>(r >> 33);
+  };
+  for (int i = 0; i < 400; ++i) {
+    std::vector<label> ls;
+    size_t n = 1 + next() % 4;
+    for (size_t k = 0; k < n; ++k)
+      ls.push_back({words[next() % 6], words[next() % words.size()]});
+    sets.push_back(label_set::from_unsorted(std::move(ls)));
+  }
+  for (const auto& x : sets)
+    for (const auto& y : sets) {
+      int want = label_set::compare(x, y);
+      int got = compare_label_keys(label_key(x), label_key(y));
+      CAF_REQUIRE_EQUAL(got, want);
+    }
+}

@@ -172,3 +172,28 @@ CAF_TEST(decode_chunks merges overlapping chunks and keeps the earlier of equal 
   CAF_REQUIRE(decode_chunks({c1, c2}, 3, 6, out).is_ok());
   CAF_CHECK_EQUAL(out.size(), 3u);
 }
+
+CAF_TEST(a paged read leaves out out-of-order samples stored after the listing) {
+  fixture f;
+  for (int64_t t : {10, 11, 12, 13})
+    CAF_REQUIRE(f.h.append(f.ref, t * minute, 1).is_ok());
+  CAF_REQUIRE(f.h.append(f.ref, 5 * minute, 5).is_ok());
+  auto refs = f.h.sorted_refs(0, 12 * minute - 1);  // a cut of [0, 12m)
+  auto seq = f.h.ooo_sequence();
+  CAF_REQUIRE(f.h.append(f.ref, 6 * minute, 6).is_ok());  // arrives during the cut
+  CAF_REQUIRE_EQUAL(refs.size(), 1u);
+  auto got = f.h.read(refs.data(), refs.size(), 0, 12 * minute - 1, seq);
+  CAF_REQUIRE_EQUAL(got.size(), 1u);
+  std::vector<sample> xs;
+  CAF_REQUIRE(decode_chunks(got[0].chunks, INT64_MIN, INT64_MAX, xs).is_ok());
+  std::vector<int64_t> ts;
+  for (auto& x : xs)
+    ts.push_back(x.t);
+  CAF_CHECK_EQUAL(ts, (std::vector<int64_t>{5 * minute, 10 * minute, 11 * minute}));
+  // A read numbered after it takes it.
+  got = f.h.read(refs.data(), refs.size(), 0, 12 * minute - 1, f.h.ooo_sequence());
+  CAF_REQUIRE_EQUAL(got.size(), 1u);
+  xs.clear();
+  CAF_REQUIRE(decode_chunks(got[0].chunks, INT64_MIN, INT64_MAX, xs).is_ok());
+  CAF_CHECK_EQUAL(xs.size(), 4u);
+}

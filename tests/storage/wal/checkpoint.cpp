@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "storage/file.hpp"
+#include "storage/label_key.hpp"
 #include "storage/head/head.hpp"
 #include "storage/sample.hpp"
 #include "storage/wal/checkpoint.hpp"
@@ -611,7 +612,15 @@ CAF_TEST(checkpoint matches the example in FORMAT.md) {
   w.next_segment();
   w.add_samples({{5, 3000, 1.0}});
   CAF_REQUIRE_EQUAL(w.next_segment(), 3u);
-  CAF_REQUIRE(write_wal_checkpoint(d.wal(), 3, {{5, job("a")}}, 2000).is_ok());
+  // The live series as series entries, as the head shards hand them
+  // over; a damaged entry writes nothing.
+  std::string entries;
+  append_series_entry(entries, 5, label_key(job("a")));
+  auto bad = entries.substr(0, entries.size() - 1);
+  CAF_CHECK_EQUAL(write_wal_checkpoint(d.wal(), 3, std::vector<std::string_view>{bad}, 2000).error().error_code(),
+                  status::code::corruption);
+  CAF_REQUIRE(!latest_wal_checkpoint(d.wal())->has_value());
+  CAF_REQUIRE(write_wal_checkpoint(d.wal(), 3, std::vector<std::string_view>{entries}, 2000).is_ok());
   std::vector<std::string> records;
   CAF_REQUIRE(read_wal_checkpoint(d.wal(), 3, [&](std::string_view rec, wal_position) {
                 records.emplace_back(rec);

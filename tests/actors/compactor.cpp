@@ -1,0 +1,155 @@
+#define CAF_SUITE actors.compactor
+#include "test_support.hpp"
+
+#include <caf/test/dsl.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "actors/compactor.hpp"
+#include "fake_wal_file.hpp"
+#include "storage/block/reader.hpp"
+
+using namespace nl::actors;
+using nl::test::fake_wal_disk;
+namespace fs = std::filesystem;
+namespace storage = nl::storage;
+
+namespace {
+
+constexpr int64_t hour = 3600000;
+
+struct temp_dir {
+  std::string path;
+  temp_dir() {
+    char tmpl[] = "/tmp/nl-compactor-test-XXXXXX";
+    CAF_REQUIRE(::mkdtemp(tmpl) != nullptr);
+    path = tmpl;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+storage::label_set series_labels(int i) {
+  return storage::label_set::from_unsorted(
+    {{"__name__", "up"}, {"job", "j" + std::to_string(i % 7)}, {"instance", "i" + std::to_string(i)}});
+}
+
+// A WAL writer on a fake file, two head shards and a compactor with pages
+// of three series, driven by the test scheduler.
+struct fixture : test_coordinator_fixture<caf::actor_system_config> {
+  temp_dir data;
+  metrics stats;
+  std::shared_ptr<fake_wal_disk> disk = std::make_shared<fake_wal_disk>();
+  std::shared_ptr<storage::block_set> blocks = std::make_shared<storage::block_set>();
+  wal_writer_actor wal;
+  std::vector<head_block_actor> shards;
+  compactor_actor compact;
+
+  fixture() {
+    fs::create_directories(data.path + "/wal");
+    wal = sys.spawn(wal_writer, nl::test::fake_wal_writer(disk), wal_writer_options{fsync_policy::always, {}, &stats});
+    for (size_t i = 0; i < 2; ++i) {
+      head_block_options ho;
+      ho.shard = i;
+      ho.stats = &stats;
+      storage::head_options hopts;
+      hopts.ref_start = 1 + i;
+      hopts.ref_stride = 2;
+      hopts.out_of_bounds_window_ms = 10 * hour;
+      shards.push_back(sys.spawn(head_block, std::make_shared<storage::head>(hopts), wal, ho));
+    }
+    compactor_options co;
+    co.data_dir = data.path;
+    co.stats = &stats;
+    co.page_series = 3;
+    co.check_interval = std::chrono::hours(1);
+    compact = sys.spawn(compactor, shards, wal, blocks, co);
+    sched.run();
+  }
+
+  ~fixture() {
+    for (caf::actor_addr a : {compact.address(), shards[0].address(), shards[1].address(), wal.address()})
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+
+  void append(size_t shard, const storage::label_set& ls, std::vector<int64_t> ts) {
+    append_batch b;
+    b.add_series(ls);
+    for (auto t : ts)
+      b.add_sample(t, storage::float_bits(static_cast<double>(t)));
+    self->send(shards[shard], append_atom_v, std::move(b));
+    sched.run();
+    self->receive([&](append_result& r) { CAF_REQUIRE_EQUAL(r.rejected, 0u); },
+                  [&](caf::error& e) { CAF_FAIL("append failed: " << sys.render(e)); });
+  }
+
+  uint64_t compact_now() {
+    uint64_t n = 0;
+    self->send(compact, compact_now_atom_v);
+    sched.run();
+    self->receive([&](uint64_t x) { n = x; }, [&](caf::error& e) { CAF_FAIL(sys.render(e)); });
+    return n;
+  }
+};
+
+}  // namespace
+
+CAF_TEST_FIXTURE_SCOPE(compactor_tests, fixture)
+
+CAF_TEST(a cut of more series than a page writes them all in label order) {
+  // 20 series over two shards (pages of 3), [0, 2h) to cut, and a sample
+  // at 4h that makes the head span long enough.
+  for (int i = 0; i < 20; ++i)
+    append(i % 2, series_labels(i), {i * 1000, hour + i * 1000, 3 * hour});
+  append(0, series_labels(100), {4 * hour});
+  CAF_REQUIRE_EQUAL(compact_now(), 1u);
+  auto all = blocks->snapshot();
+  CAF_REQUIRE_EQUAL(all.size(), 1u);
+  const auto& b = all[0];
+  CAF_CHECK_EQUAL(b->meta().min_time, 0);
+  CAF_CHECK_EQUAL(b->meta().max_time, 2 * hour);
+  CAF_CHECK_EQUAL(b->meta().num_series, 20u);
+  CAF_CHECK_EQUAL(b->meta().num_samples, 40u);
+  CAF_CHECK(b->check().is_ok());
+  auto got = b->select({}, INT64_MIN, INT64_MAX);
+  CAF_REQUIRE(got.is_ok());
+  CAF_REQUIRE_EQUAL(got->size(), 20u);
+  for (size_t i = 1; i < got->size(); ++i)
+    CAF_CHECK((*got)[i - 1].labels < (*got)[i].labels);
+  // The head kept the rest: one sample per series at 3h plus the 4h one.
+  self->send(shards[0], stats_atom_v);
+  self->send(shards[1], stats_atom_v);
+  sched.run();
+  uint64_t samples = 0;
+  for (int i = 0; i < 2; ++i)
+    self->receive([&](shard_stats& st) { samples += st.num_samples; });
+  CAF_CHECK_EQUAL(samples, 21u);
+  CAF_CHECK_EQUAL(stats.compactions_failed.load(), 0u);
+}
+
+CAF_TEST(a failed cut leaves the head and the next round writes the block) {
+  for (int i = 0; i < 8; ++i)
+    append(i % 2, series_labels(i), {i * 1000, 3 * hour});
+  append(0, series_labels(100), {4 * hour});
+  // A file where the blocks directory should be: the writer fails.
+  {
+    std::ofstream f{data.path + "/blocks"};
+  }
+  CAF_CHECK_EQUAL(compact_now(), 0u);
+  CAF_CHECK_EQUAL(stats.compactions_failed.load(), 1u);
+  CAF_CHECK_EQUAL(blocks->size(), 0u);
+  fs::remove(data.path + "/blocks");
+  CAF_CHECK_EQUAL(compact_now(), 1u);
+  auto all = blocks->snapshot();
+  CAF_REQUIRE_EQUAL(all.size(), 1u);
+  CAF_CHECK_EQUAL(all[0]->meta().num_series, 8u);
+  CAF_CHECK_EQUAL(all[0]->meta().num_samples, 8u);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
