@@ -268,49 +268,7 @@ std::string frontend::handler_name(const std::string& method, const std::string&
   auto r = protocol::match_route(method, path);
   if (r.result == protocol::route::outcome::not_found)
     return "other";
-  switch (r.ep) {
-    case protocol::endpoint::write:
-      return "/api/v1/write";
-    case protocol::endpoint::query:
-      return "/api/v1/query";
-    case protocol::endpoint::query_range:
-      return "/api/v1/query_range";
-    case protocol::endpoint::format_query:
-      return "/api/v1/format_query";
-    case protocol::endpoint::query_exemplars:
-      return "/api/v1/query_exemplars";
-    case protocol::endpoint::series:
-      return "/api/v1/series";
-    case protocol::endpoint::labels:
-      return "/api/v1/labels";
-    case protocol::endpoint::label_values:
-      return "/api/v1/label/:name/values";
-    case protocol::endpoint::buildinfo:
-      return "/api/v1/status/buildinfo";
-    case protocol::endpoint::tsdb_status:
-      return "/api/v1/status/tsdb";
-    case protocol::endpoint::walreplay:
-      return "/api/v1/status/walreplay";
-    case protocol::endpoint::rules:
-      return "/api/v1/rules";
-    case protocol::endpoint::alerts:
-      return "/api/v1/alerts";
-    case protocol::endpoint::metrics:
-      return "/metrics";
-    case protocol::endpoint::healthy:
-      return "/-/healthy";
-    case protocol::endpoint::ready:
-      return "/-/ready";
-    case protocol::endpoint::cors_preflight:
-      return "OPTIONS";
-    case protocol::endpoint::admin_snapshot:
-      return "/api/v1/admin/tsdb/snapshot";
-    case protocol::endpoint::admin_delete_series:
-      return "/api/v1/admin/tsdb/delete_series";
-    case protocol::endpoint::admin_clean_tombstones:
-      return "/api/v1/admin/tsdb/clean_tombstones";
-  }
-  return "other";
+  return std::string{protocol::info(r.ep).path};
 }
 
 void frontend::handle(http_request&& req, http_reply reply) {

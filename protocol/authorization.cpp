@@ -47,32 +47,33 @@ bool listed(const std::vector<std::string>& list, const peer_identity& who) {
   });
 }
 
-// Fixed label values; the index is the counter slot.
-constexpr std::string_view path_labels[] = {
-  "/api/v1/write",          "/api/v1/read",         "/api/v1/query",
-  "/api/v1/query_range",    "/api/v1/query_exemplars", "/api/v1/format_query",
-  "/api/v1/series",         "/api/v1/labels",       "/api/v1/label/:name/values",
-  "/api/v1/metadata",       "/api/v1/status/:name", "/api/v1/rules",
-  "/api/v1/alerts",         "/api/v1/targets",      "/metrics",
-  "/-/healthy",             "/-/ready",             "/api/v1/admin/tsdb/:action",
-  "other",
-};
-constexpr size_t path_label_count = sizeof(path_labels) / sizeof(path_labels[0]);
-
+// The counter slots: one per endpoint of the table (in its order, the
+// CORS preflight aside), then "other".
 size_t path_slot(std::string_view target) {
-  auto path = strip_query(target);
-  if (starts_with(path, "/api/v1/label/") && path.size() > 21
-      && path.substr(path.size() - 7) == "/values")
-    return 8;
-  if (starts_with(path, "/api/v1/status/") && path.size() > 15)
-    return 10;
-  if (starts_with(path, "/api/v1/admin/tsdb/") && path.size() > 19)
-    return 17;
-  for (size_t i = 0; i + 1 < path_label_count; ++i)
-    if (path == path_labels[i] && path_labels[i].find(':') == std::string_view::npos)
+  auto ep = endpoint_of_path(strip_query(target));
+  size_t i = 0;
+  for (auto* e = endpoint_table_begin(); e != endpoint_table_end(); ++e) {
+    if (e->ep == endpoint::cors_preflight)
+      continue;
+    if (ep && e->ep == *ep)
       return i;
-  return path_label_count - 1;
+    ++i;
+  }
+  return i;  // "other"
 }
+
+std::string_view slot_label(size_t slot) {
+  size_t i = 0;
+  for (auto* e = endpoint_table_begin(); e != endpoint_table_end(); ++e) {
+    if (e->ep == endpoint::cors_preflight)
+      continue;
+    if (i++ == slot)
+      return e->path;
+  }
+  return "other";
+}
+
+size_t slot_count() { return path_slot("") + 1; }
 
 }  // namespace
 
@@ -159,13 +160,9 @@ bool is_loopback_host(std::string_view host) {
 
 endpoint_access access_of(std::string_view target) {
   auto path = strip_query(target);
-  if (path == "/api/v1/write")
-    return endpoint_access::write;
-  if (starts_with(path, "/api/v1/admin/"))
-    return endpoint_access::admin;
-  if (path == "/metrics" || path == "/-/healthy" || path == "/-/ready")
-    return endpoint_access::open;
-  return endpoint_access::read;
+  if (auto ep = endpoint_of_path(path))
+    return info(*ep).access;
+  return starts_with(path, "/api/v1/admin/") ? endpoint_access::admin : endpoint_access::read;
 }
 
 authorizer::authorizer(authorization_options opts) : opts_(std::move(opts)) {
@@ -214,7 +211,7 @@ forbidden_response make_forbidden_response(std::string_view target,
 }
 
 std::string_view forbidden_path_label(std::string_view target) {
-  return path_labels[path_slot(target)];
+  return slot_label(path_slot(target));
 }
 
 void forbidden_counters::add(std::string_view target) {
@@ -222,19 +219,18 @@ void forbidden_counters::add(std::string_view target) {
 }
 
 uint64_t forbidden_counters::get(std::string_view path_label) const {
-  for (size_t i = 0; i < path_label_count; ++i)
-    if (path_labels[i] == path_label)
+  for (size_t i = 0; i < slot_count(); ++i)
+    if (slot_label(i) == path_label)
       return counts_[i].load(std::memory_order_relaxed);
   return 0;
 }
 
 void forbidden_counters::append_metrics(std::string& out) const {
-  static_assert(path_label_count <= slots);
   out += "# HELP nightlight_http_forbidden_total Requests refused by tls.allowed_writers/readers/admins.\n"
          "# TYPE nightlight_http_forbidden_total counter\n";
-  for (size_t i = 0; i < path_label_count; ++i) {
+  for (size_t i = 0; i < slot_count(); ++i) {
     out += "nightlight_http_forbidden_total{path=\"";
-    out += path_labels[i];
+    out += slot_label(i);
     out += "\"} ";
     out += std::to_string(counts_[i].load(std::memory_order_relaxed));
     out += '\n';

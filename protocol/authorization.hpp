@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/router.hpp"
+
 // OpenSSL types, forward-declared so this header stays cheap.
 typedef struct ssl_st SSL;
 typedef struct x509_st X509;
@@ -44,16 +46,9 @@ peer_identity identity_of(X509* cert);
 /// otherwise. Takes its own reference to the certificate and frees it.
 peer_identity identity_of(SSL* ssl);
 
-/// What a request path needs.
-enum class endpoint_access {
-  open,   ///< /metrics, /-/healthy, /-/ready
-  read,   ///< everything else that reads: /api/v1/query*, series, labels, ...
-  write,  ///< /api/v1/write
-  admin,  ///< /api/v1/admin/... (server.enable_admin_api)
-};
-
-/// Classifies a request target (query string ignored). Unknown paths are
-/// `read`: they reveal nothing, and a stricter default never opens a hole.
+/// Classifies a request target (query string ignored) by the endpoint
+/// table (router.hpp). Unknown paths are `read` (they reveal nothing, and a
+/// stricter default never opens a hole), unknown admin paths `admin`.
 endpoint_access access_of(std::string_view target);
 
 /// The settings `tls.allowed_writers`, `tls.allowed_readers` and
@@ -123,8 +118,8 @@ struct forbidden_response {
 forbidden_response make_forbidden_response(std::string_view target,
                                            const authorization_decision& decision);
 
-/// Label value for `nightlight_http_forbidden_total{path=...}`: the path
-/// with variable parts removed (/api/v1/label/:name/values), unknown paths
+/// Label value for `nightlight_http_forbidden_total{path=...}`: the
+/// endpoint's path in the table (/api/v1/label/:name/values), unknown paths
 /// as "other", so the label set stays small.
 std::string_view forbidden_path_label(std::string_view target);
 
@@ -138,7 +133,7 @@ class forbidden_counters {
   uint64_t get(std::string_view path_label) const;
 
  private:
-  static constexpr size_t slots = 24;
+  static constexpr size_t slots = 32;  // > the endpoints of the table + "other"
   std::array<std::atomic<uint64_t>, slots> counts_{};
 };
 

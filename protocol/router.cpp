@@ -2,114 +2,123 @@
 
 #include "protocol/query_params.hpp"
 
-#include <array>
-#include <utility>
+#include <iterator>
 
 namespace nl::protocol {
 
 namespace {
 
-struct fixed_route {
-  std::string_view path;
-  endpoint ep;
-  bool get;
-  bool post;
-  bool head;
-};
+constexpr auto open = endpoint_access::open;
+constexpr auto read = endpoint_access::read;
+constexpr auto write = endpoint_access::write;
+constexpr auto admin = endpoint_access::admin;
 
 // GET-only endpoints in Prometheus (rules, alerts, status) also answer 405
-// to POST; reads that Grafana may POST accept both.
-constexpr std::array<fixed_route, 15> fixed_routes{{
-  {"/api/v1/write", endpoint::write, false, true, false},
-  {"/api/v1/query", endpoint::query, true, true, false},
-  {"/api/v1/query_range", endpoint::query_range, true, true, false},
-  {"/api/v1/format_query", endpoint::format_query, true, true, false},
-  {"/api/v1/query_exemplars", endpoint::query_exemplars, true, true, false},
-  {"/api/v1/series", endpoint::series, true, true, false},
-  {"/api/v1/labels", endpoint::labels, true, true, false},
-  {"/api/v1/status/buildinfo", endpoint::buildinfo, true, false, false},
-  {"/api/v1/status/tsdb", endpoint::tsdb_status, true, false, false},
-  {"/api/v1/status/walreplay", endpoint::walreplay, true, false, false},
-  {"/api/v1/rules", endpoint::rules, true, false, false},
-  {"/api/v1/alerts", endpoint::alerts, true, false, false},
-  {"/metrics", endpoint::metrics, true, false, false},
-  {"/-/healthy", endpoint::healthy, true, false, true},
-  {"/-/ready", endpoint::ready, true, false, true},
-}};
-
-constexpr std::pair<std::string_view, endpoint> admin_routes[] = {
-  {"/api/v1/admin/tsdb/snapshot", endpoint::admin_snapshot},
-  {"/api/v1/admin/tsdb/delete_series", endpoint::admin_delete_series},
-  {"/api/v1/admin/tsdb/clean_tombstones", endpoint::admin_clean_tombstones},
+// to POST; reads that Grafana may POST accept both; the admin API takes POST
+// and PUT, as Prometheus registers it.
+// Columns: endpoint, path, GET, HEAD, POST, PUT, access.
+constexpr endpoint_info table[] = {
+  {endpoint::write, "/api/v1/write", false, false, true, false, write},
+  {endpoint::query, "/api/v1/query", true, false, true, false, read},
+  {endpoint::query_range, "/api/v1/query_range", true, false, true, false, read},
+  {endpoint::format_query, "/api/v1/format_query", true, false, true, false, read},
+  {endpoint::query_exemplars, "/api/v1/query_exemplars", true, false, true, false, read},
+  {endpoint::series, "/api/v1/series", true, false, true, false, read},
+  {endpoint::labels, "/api/v1/labels", true, false, true, false, read},
+  {endpoint::label_values, "/api/v1/label/:name/values", true, false, true, false, read},
+  {endpoint::buildinfo, "/api/v1/status/buildinfo", true, false, false, false, read},
+  {endpoint::tsdb_status, "/api/v1/status/tsdb", true, false, false, false, read},
+  {endpoint::walreplay, "/api/v1/status/walreplay", true, false, false, false, read},
+  {endpoint::rules, "/api/v1/rules", true, false, false, false, read},
+  {endpoint::alerts, "/api/v1/alerts", true, false, false, false, read},
+  {endpoint::metrics, "/metrics", true, false, false, false, open},
+  {endpoint::healthy, "/-/healthy", true, true, false, false, open},
+  {endpoint::ready, "/-/ready", true, true, false, false, open},
+  {endpoint::admin_snapshot, "/api/v1/admin/tsdb/snapshot", false, false, true, true, admin},
+  {endpoint::admin_delete_series, "/api/v1/admin/tsdb/delete_series", false, false, true, true, admin},
+  {endpoint::admin_clean_tombstones, "/api/v1/admin/tsdb/clean_tombstones", false, false, true, true, admin},
+  {endpoint::cors_preflight, "OPTIONS", false, false, false, false, read},
 };
 
-std::string allow_list(bool get, bool post, bool head) {
+constexpr std::string_view label_prefix = "/api/v1/label/";
+constexpr std::string_view label_suffix = "/values";
+
+// The <name> of /api/v1/label/<name>/values: exactly one non-empty
+// segment, percent-decoded.
+std::optional<std::string> label_values_name(std::string_view path) {
+  if (path.size() <= label_prefix.size() + label_suffix.size() || path.substr(0, label_prefix.size()) != label_prefix
+      || path.substr(path.size() - label_suffix.size()) != label_suffix)
+    return std::nullopt;
+  auto raw = path.substr(label_prefix.size(), path.size() - label_prefix.size() - label_suffix.size());
+  if (raw.find('/') != std::string_view::npos)
+    return std::nullopt;
+  return path_unescape(raw);
+}
+
+std::string allow_list(const endpoint_info& e) {
   std::string s;
   auto add = [&](const char* m) {
     if (!s.empty())
       s += ", ";
     s += m;
   };
-  if (get)
+  if (e.get)
     add("GET");
-  if (head)
+  if (e.head)
     add("HEAD");
-  if (post)
+  if (e.post)
     add("POST");
+  if (e.put)
+    add("PUT");
   add("OPTIONS");
   return s;
 }
 
-route decide(std::string_view method, endpoint ep, bool get, bool post, bool head) {
-  route r;
-  r.ep = ep;
-  bool ok = (method == "GET" && get) || (method == "POST" && post) || (method == "HEAD" && head);
-  r.result = ok ? route::outcome::found : route::outcome::method_not_allowed;
-  if (!ok)
-    r.allow = allow_list(get, post, head);
-  return r;
+}  // namespace
+
+const endpoint_info& info(endpoint ep) {
+  for (const auto& e : table)
+    if (e.ep == ep)
+      return e;
+  return table[std::size(table) - 1];  // unreachable: every endpoint has a row
 }
 
-}  // namespace
+const endpoint_info* endpoint_table_begin() { return std::begin(table); }
+const endpoint_info* endpoint_table_end() { return std::end(table); }
+
+std::optional<endpoint> endpoint_of_path(std::string_view path) {
+  for (const auto& e : table)
+    if (e.path == path && e.ep != endpoint::label_values && e.ep != endpoint::cors_preflight)
+      return e.ep;
+  if (label_values_name(path))
+    return endpoint::label_values;
+  return std::nullopt;
+}
 
 bool is_api_path(std::string_view path) {
   return path.substr(0, 5) == "/api/";
 }
 
 route match_route(std::string_view method, std::string_view path) {
+  route r;
   if (method == "OPTIONS" && is_api_path(path)) {
-    route r;
     r.result = route::outcome::found;
     r.ep = endpoint::cors_preflight;
     return r;
   }
-  for (auto& f : fixed_routes)
-    if (f.path == path)
-      return decide(method, f.ep, f.get, f.post, f.head);
-  // The admin API takes POST and PUT, as Prometheus registers it.
-  for (auto [admin_path, ep] : admin_routes)
-    if (admin_path == path) {
-      route r;
-      r.ep = ep;
-      r.result = method == "POST" || method == "PUT" ? route::outcome::found : route::outcome::method_not_allowed;
-      if (r.result != route::outcome::found)
-        r.allow = "POST, PUT, OPTIONS";
-      return r;
-    }
-  // /api/v1/label/<name>/values: exactly one non-empty segment in between.
-  constexpr std::string_view prefix = "/api/v1/label/";
-  constexpr std::string_view suffix = "/values";
-  if (path.size() > prefix.size() + suffix.size() && path.substr(0, prefix.size()) == prefix
-      && path.substr(path.size() - suffix.size()) == suffix) {
-    auto raw = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
-    auto name = raw.find('/') == std::string_view::npos ? path_unescape(raw) : std::nullopt;
-    if (name) {
-      auto r = decide(method, endpoint::label_values, true, true, false);
-      r.param = std::move(*name);
-      return r;
-    }
-  }
-  return {};
+  auto ep = endpoint_of_path(path);
+  if (!ep)
+    return r;
+  const auto& e = info(*ep);
+  r.ep = *ep;
+  bool ok = (method == "GET" && e.get) || (method == "HEAD" && e.head) || (method == "POST" && e.post)
+            || (method == "PUT" && e.put);
+  r.result = ok ? route::outcome::found : route::outcome::method_not_allowed;
+  if (!ok)
+    r.allow = allow_list(e);
+  if (*ep == endpoint::label_values)
+    r.param = *label_values_name(path);
+  return r;
 }
 
 }  // namespace nl::protocol

@@ -1,7 +1,11 @@
 #pragma once
-// Maps an HTTP method and path to an endpoint, with Prometheus' answers for
-// the misses: an unknown path is 404 "404 page not found" (text/plain) and a
-// known path with a foreign method is 405 with an Allow header.
+// The one table of the HTTP endpoints: for each, its path, the methods it
+// takes, the access it needs (authorization) and its label in metrics. The
+// router maps an HTTP method and path to an endpoint, with Prometheus'
+// answers for the misses: an unknown path is 404 "404 page not found"
+// (text/plain) and a known path with a foreign method is 405 with an Allow
+// header.
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,6 +33,35 @@ enum class endpoint {
   admin_delete_series,     ///< POST|PUT /api/v1/admin/tsdb/delete_series
   admin_clean_tombstones,  ///< POST|PUT /api/v1/admin/tsdb/clean_tombstones
 };
+
+/// What a request path needs.
+enum class endpoint_access {
+  open,   ///< /metrics, /-/healthy, /-/ready
+  read,   ///< everything else that reads: /api/v1/query*, series, labels, ...
+  write,  ///< /api/v1/write
+  admin,  ///< /api/v1/admin/... (server.enable_admin_api)
+};
+
+/// One row of the table.
+struct endpoint_info {
+  endpoint ep;
+  /// The path; ":name" stands for the label name of label_values. Also the
+  /// endpoint's label in metrics (handler, path).
+  std::string_view path;
+  bool get, head, post, put;
+  endpoint_access access;
+};
+
+/// The row of `ep` (cors_preflight has path "OPTIONS" and no methods).
+const endpoint_info& info(endpoint ep);
+
+/// Every row, in a fixed order (metrics list them in this order).
+const endpoint_info* endpoint_table_begin();
+const endpoint_info* endpoint_table_end();
+
+/// The endpoint whose path `path` is (the raw target up to '?'), whatever
+/// the method; nullopt for an unknown path.
+std::optional<endpoint> endpoint_of_path(std::string_view path);
 
 /// True for the admin endpoints (server.enable_admin_api).
 inline bool is_admin(endpoint ep) {
