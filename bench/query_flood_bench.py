@@ -155,8 +155,8 @@ def main():
     p.add_argument("--load-timeout", type=int, default=900, help="seconds for the backfill")
     p.add_argument("--query", default=QUERY,
                    help="the range query of the flood. The default is the issue's; on this "
-                        "fleet Prometheus and Nightlight refuse it (422: rate() drops the "
-                        "names, and gauges of one target then share a label set), VM answers "
+                        "fleet Prometheus and Nightlight refuse it (422, most likely duplicate "
+                        "label sets once rate() drops the names), VM answers "
                         "it: compare with a query all three evaluate, e.g. "
                         "'sum by (instance) (rate(node_cpu_seconds_total[5m]))'")
     p.add_argument("--keep", action="store_true")
