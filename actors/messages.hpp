@@ -153,7 +153,7 @@ struct select_request {
   selector matchers;
   int64_t mint = INT64_MIN;
   int64_t maxt = INT64_MAX;
-  /// The query's sample budget (max_samples_per_query), 0: none. A source
+  /// The query's fetch budget (10x max_samples_per_query), 0: none. A source
   /// whose answer alone would hold more samples in [mint, maxt] stops
   /// collecting and fails the request with error_code::too_many_samples.
   uint64_t max_samples = 0;

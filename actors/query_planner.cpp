@@ -169,7 +169,7 @@ void admit(self_ptr self, uint64_t id) {
     start_worker(self, id, job);
     return;
   }
-  auto budget = static_cast<uint64_t>(std::max<int64_t>(st.opts.max_samples, 0));
+  auto budget = st.opts.max_fetched_samples;
   auto pending = std::make_shared<size_t>(windows.size());
   for (size_t i = 0; i < windows.size(); ++i) {
     select_request sel{windows[i].selector->matchers, windows[i].mint, windows[i].maxt, budget};
@@ -221,6 +221,10 @@ query_planner_actor::behavior_type query_planner(self_ptr self, index_actor inde
     opts.max_concurrent = std::max(1u, storage::available_cores());
   if (opts.max_queued == 0)
     opts.max_queued = 4 * opts.max_concurrent;
+  if (opts.max_fetched_samples == 0) {
+    auto held = static_cast<uint64_t>(std::max<int64_t>(opts.max_samples, 1));
+    opts.max_fetched_samples = held > UINT64_MAX / 10 ? UINT64_MAX : 10 * held;
+  }
   self->state.index = std::move(index);
   self->state.opts = opts;
 

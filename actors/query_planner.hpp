@@ -21,11 +21,16 @@
 // it passes the planner answers 503 "timeout" at once, raises the worker's
 // cancel flag (the engine checks it between steps and in long loops, so the
 // CPU is free within milliseconds) and kills the worker.
-// max_samples_per_query is enforced twice: while fetching, on the samples
-// the query's windows hold in total (counted from chunk headers as every
-// shard and block reader collects, and summed here as their answers
-// arrive; the first source over budget stops), and by the engine on the
-// samples it holds at once. Both answer 422 "execution".
+// max_samples_per_query is enforced by the engine on the samples it holds
+// at once (decoded, 16 bytes each), as Prometheus does; the fetch before
+// it is bounded too, by max_fetched_samples: the samples the query's
+// windows hold in total, counted from chunk headers as every shard and
+// block reader collects and summed here as their answers arrive; the first
+// source over budget stops. Both answer 422 "execution". The engine holds
+// one series' window at a time where it can, so a query may fetch far more
+// than it holds: the fetch budget defaults to 10x max_samples, as fetched
+// chunks cost 1-2 bytes a sample, about the memory the evaluation limit
+// allows.
 //
 // A query_cancel (its HTTP client went away) stops a query the same way at
 // any stage, answers it 503 "canceled", counts it in
@@ -56,6 +61,8 @@ struct query_job;
 struct query_planner_options {
   std::chrono::milliseconds timeout{120000};  ///< ceiling and default
   int64_t max_samples = 50000000;
+  /// Samples a query may fetch in total; 0: 10 x max_samples.
+  uint64_t max_fetched_samples = 0;
   int64_t lookback_delta_ms = 300000;
   /// Queries fetched or evaluated at once; 0: one per available core.
   uint32_t max_concurrent = 0;
@@ -79,7 +86,7 @@ struct query_planner_state {
     uint64_t fetched_samples = 0;  ///< in its windows, summed over the answers so far
   };
   index_actor index;
-  query_planner_options opts;  ///< max_concurrent and max_queued resolved (> 0)
+  query_planner_options opts;  ///< max_concurrent, max_queued, max_fetched_samples resolved (> 0)
   uint64_t next_id = 1;
   /// Every query not answered yet, admitted or waiting.
   std::unordered_map<uint64_t, running> queries;

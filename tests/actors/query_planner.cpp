@@ -394,9 +394,9 @@ struct budget_fixture : fixture {
   std::shared_ptr<std::atomic<uint64_t>> seen_budget = std::make_shared<std::atomic<uint64_t>>(0);
   std::shared_ptr<std::atomic<int>> selects = std::make_shared<std::atomic<int>>(0);
 
-  void start_budget(int samples, int64_t max_samples, bool refuse) {
+  void start_budget(int samples, uint64_t max_fetched, bool refuse) {
     query_planner_options opts;
-    opts.max_samples = max_samples;
+    opts.max_fetched_samples = max_fetched;
     opts.stats = &stats;
     auto data = std::make_shared<const series_data>(make_series(samples, end_ms));
     planner = sys->spawn(query_planner, sys->spawn(budget_index, data, seen_budget, selects, refuse), opts);
@@ -440,6 +440,20 @@ CAF_TEST(a source over the budget answers 422) {
   CAF_CHECK(r.body.find("query processing would load too many samples into memory in query execution")
             != std::string::npos);
   CAF_CHECK_EQUAL(stats.query_workers_inline.load() + stats.query_workers_detached.load(), 0u);
+}
+
+// By default a query may fetch ten times what it may hold: the engine
+// holds one series' window at a time for a range function.
+CAF_TEST(by default the fetch budget is ten times max_samples) {
+  query_planner_options opts;
+  opts.max_samples = 200;
+  opts.stats = &stats;
+  auto data = std::make_shared<const series_data>(make_series(1000, end_ms));
+  planner = sys->spawn(query_planner, sys->spawn(budget_index, data, seen_budget, selects, false), opts);
+  auto r = ask({"count_over_time(big[1d])", end_ms, end_ms, 0, 0});
+  CAF_CHECK_EQUAL(seen_budget->load(), 2000u);
+  CAF_CHECK_EQUAL(r.status, 422u);  // the engine holds all 1000 of the one series
+  CAF_CHECK_EQUAL(stats.query_workers_inline.load(), 1u);  // fetched, then refused by the engine
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
