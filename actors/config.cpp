@@ -189,6 +189,7 @@ std::vector<key_spec> schema() {
   add_uint("server.max_concurrent_streams", [](settings& s) -> auto& { return s.server.max_concurrent_streams; }, 1, 100000);
   add_uint("server.query_timeout_seconds", [](settings& s) -> auto& { return s.server.query_timeout_seconds; }, 1, 86400);
   add_uint("server.max_samples_per_query", [](settings& s) -> auto& { return s.server.max_samples_per_query; }, 1, UINT64_MAX);
+  add_uint("server.max_concurrent_queries", [](settings& s) -> auto& { return s.server.max_concurrent_queries; }, 0, 4096);
   add_uint("server.max_request_bytes", [](settings& s) -> auto& { return s.server.max_request_bytes; }, 1024, 1ull << 32);
   add_uint("server.max_decoded_bytes", [](settings& s) -> auto& { return s.server.max_decoded_bytes; }, 1024, 1ull << 32);
   add("server.overload_status", [](auto& n, settings& s, auto& w) {

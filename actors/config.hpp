@@ -23,7 +23,12 @@ struct server_settings {
   std::string http_addr = "127.0.0.1:9101";
   uint32_t max_concurrent_streams = 100;
   uint32_t query_timeout_seconds = 120;
+  /// Samples a query may hold at once while evaluating, and a tenth of
+  /// what it may fetch (in its selectors' windows, in total); more → 422.
   uint64_t max_samples_per_query = 50000000;
+  /// Queries fetched or evaluated at once (0 = one per available core);
+  /// up to four times as many wait, later ones get 503 with Retry-After.
+  uint32_t max_concurrent_queries = 0;
   /// Largest accepted request body as sent (compressed); larger → 413.
   uint64_t max_request_bytes = 32ull << 20;
   /// Largest snappy-decoded remote-write body; larger → 413.

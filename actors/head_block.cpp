@@ -274,6 +274,11 @@ caf::result<select_result> page(self_ptr self, uint64_t id, uint64_t start, uint
 
 }  // namespace
 
+caf::error too_many_samples_error() {
+  return caf::make_error(error_code::too_many_samples,
+                         "query processing would load too many samples into memory in query execution");
+}
+
 select_result to_select_result(std::vector<storage::series_snapshot> snaps) {
   select_result out;
   out.series.reserve(snaps.size());
@@ -309,8 +314,12 @@ head_block_actor::behavior_type head_block(self_ptr self, std::shared_ptr<storag
   self->state.opts = opts;
   return {
     [=](append_atom, append_batch& batch) { return append(self, batch); },
-    [=](select_atom, const select_request& req) {
-      return to_select_result(self->state.head->select(req.matchers, req.mint, req.maxt));
+    [=](select_atom, const select_request& req) -> caf::result<select_result> {
+      std::vector<storage::series_snapshot> snaps;
+      uint64_t budget = req.max_samples == 0 ? UINT64_MAX : req.max_samples;
+      if (!self->state.head->select_within(req.matchers, req.mint, req.maxt, budget, snaps))
+        return too_many_samples_error();
+      return to_select_result(std::move(snaps));
     },
     [=](cut_atom, int64_t mint, int64_t maxt) {
       auto& h = *self->state.head;

@@ -132,6 +132,9 @@ head_block_actor::behavior_type head_block(head_block_actor::stateful_pointer<he
 /// Between the storage's series_snapshot and the message's series_data
 /// (the chunks are shared, not copied).
 select_result to_select_result(std::vector<storage::series_snapshot> snaps);
+/// The answer to a select over its budget (select_request::max_samples):
+/// error_code::too_many_samples with Prometheus' text.
+caf::error too_many_samples_error();
 std::vector<storage::series_snapshot> to_snapshots(select_result r);
 
 }  // namespace nl::actors

@@ -164,10 +164,20 @@ index_actor::behavior_type block_reader(index_actor::pointer self,
     [=](select_atom, const select_request& r) -> caf::result<select_result> {
       self->quit();
       std::vector<std::vector<storage::series_snapshot>> parts;
+      uint64_t samples = 0;
       for (const auto& b : blocks) {
         auto xs = b->select(r.matchers, r.mint, r.maxt);
         if (!xs)
           return read_error(xs.error());
+        // The budget is checked block by block: reading stops at the
+        // first block that takes the query over it.
+        if (r.max_samples > 0) {
+          for (const auto& s : *xs)
+            for (const auto& c : s.chunks)
+              samples += storage::estimate_samples_in(*c, r.mint, r.maxt);
+          if (samples > r.max_samples)
+            return too_many_samples_error();
+        }
         parts.push_back(std::move(*xs));
       }
       return to_select_result(storage::merge_series(std::move(parts)));

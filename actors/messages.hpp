@@ -153,6 +153,10 @@ struct select_request {
   selector matchers;
   int64_t mint = INT64_MIN;
   int64_t maxt = INT64_MAX;
+  /// The query's fetch budget (10x max_samples_per_query), 0: none. A source
+  /// whose answer alone would hold more samples in [mint, maxt] stops
+  /// collecting and fails the request with error_code::too_many_samples.
+  uint64_t max_samples = 0;
 };
 
 struct select_result {
@@ -286,7 +290,7 @@ typename Inspector::result_type inspect(Inspector& f, series_data& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, select_request& x) {
-  return f(caf::meta::type_name("nl::select_request"), x.matchers, x.mint, x.maxt);
+  return f(caf::meta::type_name("nl::select_request"), x.matchers, x.mint, x.maxt, x.max_samples);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, select_result& x) {

@@ -177,6 +177,10 @@ std::string metrics::render() const {
          "Queries evaluated after their fetch, by where the worker ran: a scheduler thread or a thread of its own.");
   line(out, "nightlight_query_workers_started_total", "thread=\"scheduler\"", query_workers_inline.load());
   line(out, "nightlight_query_workers_started_total", "thread=\"own\"", query_workers_detached.load());
+  header(out, "nightlight_queries_rejected_total", "counter",
+         "Queries answered 503 without running: the wait queue was full, or they waited until their deadline.");
+  line(out, "nightlight_queries_rejected_total", "reason=\"queue_full\"", queries_rejected_queue_full.load());
+  line(out, "nightlight_queries_rejected_total", "reason=\"queue_timeout\"", queries_rejected_queue_timeout.load());
   header(out, "nightlight_snapshots_total", "counter", "Snapshots created by the admin API.");
   line(out, "nightlight_snapshots_total", "", snapshots.load());
   header(out, "nightlight_delete_series_requests_total", "counter",

@@ -80,6 +80,10 @@ struct metrics {
   /// scheduler thread (small) or on a thread of its own (heavy).
   std::atomic<uint64_t> query_workers_inline{0};
   std::atomic<uint64_t> query_workers_detached{0};
+  /// Queries refused a slot by the planner: the queue was full, or their
+  /// deadline passed while they waited.
+  std::atomic<uint64_t> queries_rejected_queue_full{0};
+  std::atomic<uint64_t> queries_rejected_queue_timeout{0};
   /// Admin API requests carried out (the compactor counts them).
   std::atomic<uint64_t> snapshots{0};
   std::atomic<uint64_t> series_deletions{0};

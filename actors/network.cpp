@@ -101,6 +101,8 @@ struct meta_job : reply_once {
 struct query_http_job : reply_once {
   query_http_job() : reply_once("query", true) {}
   query_request request;
+  /// Sent with every 503 answer (overload, timeout): server.retry_after_seconds.
+  uint32_t retry_after_s = 1;
 };
 
 /// An admin API request on its way to the compactor.
@@ -542,6 +544,7 @@ void frontend::handle_query(bool range, http_request&& req, http_reply reply) {
   }
   q.query = std::string(f.value("query"));
   q.id = next_query_id_.fetch_add(1, std::memory_order_relaxed);
+  job->retry_after_s = cfg_.server.retry_after_seconds;
   job->reply = std::move(reply);
   network_actor net;
   {
@@ -789,6 +792,8 @@ network_actor::behavior_type network(network_actor::stateful_pointer<network_sta
             resp.status = r.status;
             resp.content_type = "application/json";
             resp.body = std::move(r.body);
+            if (resp.status == 503)
+              resp.headers.emplace_back("Retry-After", std::to_string(job->retry_after_s));
             job->answer(std::move(resp));
           },
           [job](caf::error& err) { job->answer(api_error_response(err)); });

@@ -9,6 +9,8 @@
 #include "promql/analysis.hpp"
 #include "promql/parser.hpp"
 #include "protocol/query_json.hpp"
+#include "storage/chunk/xor_chunk.hpp"
+#include "storage/cores.hpp"
 
 namespace nl::actors {
 
@@ -68,62 +70,166 @@ bool runs_inline(const query_job& job) {
   return true;
 }
 
+using self_ptr = query_planner_actor::stateful_pointer<query_planner_state>;
+
+// The samples the chunks of `r` hold in [mint, maxt], from their headers.
+uint64_t samples_in(const select_result& r, int64_t mint, int64_t maxt) {
+  uint64_t n = 0;
+  for (const auto& s : r.series)
+    for (const auto& c : s.chunks)
+      n += c.chunk ? storage::estimate_samples_in(*c.chunk, mint, maxt) : 0;
+  return n;
+}
+
+query_reply too_many_samples_reply() {
+  return query_error_reply(api_error::execution,
+                           "query processing would load too many samples into memory in query execution");
+}
+
+// 503 "unavailable" for a query refused a slot (the HTTP layer adds
+// Retry-After to every 503 query answer).
+query_reply overloaded_reply(const std::string& why) {
+  auto r = query_error_reply(api_error::unavailable, why);
+  r.status = 503;
+  return r;
+}
+
+void admit(self_ptr self, uint64_t id);
+
+// Answers a query still in flight (once), forgets it and gives its slot,
+// if it held one, to the oldest waiting query.
+void finish(self_ptr self, uint64_t id, query_reply reply) {
+  auto& st = self->state;
+  auto it = st.queries.find(id);
+  if (it == st.queries.end())
+    return;  // already answered (timeout) — drop the late result
+  it->second.promise.deliver(std::move(reply));
+  bool held_slot = it->second.admitted;
+  if (!held_slot)
+    st.queue.erase(std::find(st.queue.begin(), st.queue.end(), id));
+  st.queries.erase(it);
+  if (held_slot) {
+    st.admitted -= 1;
+    if (!st.queue.empty()) {
+      auto next = st.queue.front();
+      st.queue.pop_front();
+      admit(self, next);
+    }
+  }
+}
+
+// Stops a query in flight at any stage: the engine sees the flag within
+// milliseconds, the worker is killed, a pending fetch finds no entry.
+void stop(self_ptr self, uint64_t id, query_reply reply) {
+  auto& q = self->state.queries.at(id);
+  q.cancel->store(true);
+  if (q.worker)
+    self->send_exit(q.worker, caf::exit_reason::user_shutdown);
+  finish(self, id, std::move(reply));
+}
+
+void start_worker(self_ptr self, uint64_t id, std::shared_ptr<query_job> job) {
+  auto it = self->state.queries.find(id);
+  if (it == self->state.queries.end())
+    return;
+  // The engine keeps the rest of the deadline itself: the expiry message
+  // raises the cancel flag only when a scheduler thread is free to run
+  // the planner, which inline workers may not leave.
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(it->second.deadline
+                                                                    - std::chrono::steady_clock::now());
+  job->engine_opts.timeout = std::max(left, std::chrono::milliseconds{1});
+  // A thread costs ~0.1 ms to start and stop here: worth it only for
+  // evaluations long enough to hold up the scheduler's threads.
+  bool inline_worker = runs_inline(*job);
+  job->own_thread = !inline_worker;
+  query_worker_actor worker = inline_worker ? self->spawn(query_worker, std::move(job))
+                                            : self->spawn<caf::detached>(query_worker, std::move(job));
+  if (auto* stats = self->state.opts.stats)
+    (inline_worker ? stats->query_workers_inline : stats->query_workers_detached)
+      .fetch_add(1, std::memory_order_relaxed);
+  it->second.worker = caf::actor_cast<caf::actor>(worker);
+  self->request(worker, caf::infinite, query_run_atom_v)
+    .then([self, id](query_reply& reply) { finish(self, id, std::move(reply)); },
+          [self, id](caf::error& err) {
+            finish(self, id, query_error_reply(api_error::internal, "query worker failed: " + message_of(err)));
+          });
+}
+
+// Gives query `id` (waiting, or just arrived) a slot and starts its fetch:
+// one select per window, each with the query's sample budget; the answers
+// are summed against it as they arrive.
+void admit(self_ptr self, uint64_t id) {
+  auto& st = self->state;
+  auto& q = st.queries.at(id);
+  q.admitted = true;
+  st.admitted += 1;
+  auto job = std::move(q.waiting_job);
+  const auto& windows = job->windows;
+  if (windows.empty()) {
+    start_worker(self, id, job);
+    return;
+  }
+  auto budget = st.opts.max_fetched_samples;
+  auto pending = std::make_shared<size_t>(windows.size());
+  for (size_t i = 0; i < windows.size(); ++i) {
+    select_request sel{windows[i].selector->matchers, windows[i].mint, windows[i].maxt, budget};
+    // No timeout of its own: the expiry message answers a slow fetch,
+    // and each timed request costs two wake-ups of CAF's clock thread.
+    self->request(st.index, caf::infinite, select_atom_v, std::move(sel))
+      .then(
+        [self, job, pending, i, id, budget](select_result& r) {
+          auto it = self->state.queries.find(id);
+          if (it == self->state.queries.end())
+            return;  // answered already: drop the data at once
+          auto& q = it->second;
+          q.fetched_samples += samples_in(r, job->windows[i].mint, job->windows[i].maxt);
+          if (budget > 0 && q.fetched_samples > budget) {
+            job->data.clear();  // the other answers are dropped on arrival
+            stop(self, id, too_many_samples_reply());
+            return;
+          }
+          job->data[i] = std::move(r);
+          if (--*pending == 0)
+            start_worker(self, id, job);
+        },
+        [self, id](caf::error& err) {
+          if (self->state.queries.count(id) == 0)
+            return;
+          // By cause: a block that cannot be read is internal, a
+          // shard that went away (restart, shutdown) unavailable.
+          auto code = code_of(err);
+          if (code == error_code::too_many_samples)
+            return stop(self, id, too_many_samples_reply());
+          auto type = code == error_code::bad_input ? api_error::bad_data
+                      : code == error_code::timeout ? api_error::timeout
+                      : code == error_code::internal ? api_error::internal
+                                                     : api_error::unavailable;
+          stop(self, id, query_error_reply(type, "fetching series: " + message_of(err)));
+        });
+  }
+}
+
+void count_rejected(self_ptr self, std::atomic<uint64_t> metrics::*counter) {
+  if (auto* stats = self->state.opts.stats)
+    (stats->*counter).fetch_add(1, std::memory_order_relaxed);
+}
+
 }  // namespace
 
-query_planner_actor::behavior_type query_planner(
-  query_planner_actor::stateful_pointer<query_planner_state> self, index_actor index,
-  query_planner_options opts) {
+query_planner_actor::behavior_type query_planner(self_ptr self, index_actor index, query_planner_options opts) {
+  if (opts.max_concurrent == 0)
+    opts.max_concurrent = std::max(1u, storage::available_cores());
+  if (opts.max_queued == 0)
+    opts.max_queued = 4 * opts.max_concurrent;
+  if (opts.max_fetched_samples == 0) {
+    auto held = static_cast<uint64_t>(std::max<int64_t>(opts.max_samples, 1));
+    opts.max_fetched_samples = held > UINT64_MAX / 10 ? UINT64_MAX : 10 * held;
+  }
   self->state.index = std::move(index);
   self->state.opts = opts;
 
-  // Answers a query still in flight (once) and forgets it.
-  auto finish = [self](uint64_t id, query_reply reply) {
-    auto& qs = self->state.queries;
-    auto it = qs.find(id);
-    if (it == qs.end())
-      return;  // already answered (timeout) — drop the late result
-    it->second.promise.deliver(std::move(reply));
-    qs.erase(it);
-  };
-
-  // Stops a query in flight at any stage: the engine sees the flag within
-  // milliseconds, the worker is killed, a pending fetch finds no entry.
-  auto stop = [self, finish](uint64_t id, query_reply reply) {
-    auto& q = self->state.queries.at(id);
-    q.cancel->store(true);
-    if (q.worker)
-      self->send_exit(q.worker, caf::exit_reason::user_shutdown);
-    finish(id, std::move(reply));
-  };
-
-  auto start_worker = [self, finish](uint64_t id, std::shared_ptr<query_job> job) {
-    auto it = self->state.queries.find(id);
-    if (it == self->state.queries.end())
-      return;
-    // The engine keeps the rest of the deadline itself: the expiry message
-    // raises the cancel flag only when a scheduler thread is free to run
-    // the planner, which inline workers may not leave.
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(it->second.deadline
-                                                                      - std::chrono::steady_clock::now());
-    job->engine_opts.timeout = std::max(left, std::chrono::milliseconds{1});
-    // A thread costs ~0.1 ms to start and stop here: worth it only for
-    // evaluations long enough to hold up the scheduler's threads.
-    bool inline_worker = runs_inline(*job);
-    query_worker_actor worker = inline_worker ? self->spawn(query_worker, std::move(job))
-                                              : self->spawn<caf::detached>(query_worker, std::move(job));
-    if (auto* stats = self->state.opts.stats)
-      (inline_worker ? stats->query_workers_inline : stats->query_workers_detached)
-        .fetch_add(1, std::memory_order_relaxed);
-    it->second.worker = caf::actor_cast<caf::actor>(worker);
-    self->request(worker, caf::infinite, query_run_atom_v)
-      .then([finish, id](query_reply& reply) { finish(id, std::move(reply)); },
-            [finish, id](caf::error& err) {
-              finish(id, query_error_reply(api_error::internal, "query worker failed: " + message_of(err)));
-            });
-  };
-
   return {
-    [self, finish, start_worker](query_atom, query_request& req) -> caf::result<query_reply> {
+    [self](query_atom, query_request& req) -> caf::result<query_reply> {
       auto& st = self->state;
       auto parsed = promql::parse(req.query);
       if (!parsed)
@@ -134,6 +240,13 @@ query_planner_actor::behavior_type query_planner(
         return query_error_reply(api_error::bad_data,
                            "invalid expression type \"" + std::string(promql::to_string(type)) +
                              "\" for range query, must be Scalar or instant Vector");
+      bool has_slot = st.admitted < st.opts.max_concurrent;
+      if (!has_slot && st.queue.size() >= st.opts.max_queued) {
+        count_rejected(self, &metrics::queries_rejected_queue_full);
+        return overloaded_reply("too many queries: " + std::to_string(st.admitted) + " running and "
+                                + std::to_string(st.queue.size())
+                                + " waiting (server.max_concurrent_queries); retry later");
+      }
       auto timeout = st.opts.timeout;
       if (req.timeout_ms > 0)
         timeout = std::min(timeout, std::chrono::milliseconds{req.timeout_ms});
@@ -153,45 +266,41 @@ query_planner_actor::behavior_type query_planner(
       job->data.resize(job->windows.size());
       auto promise = self->make_response_promise<query_reply>();
       auto now = std::chrono::steady_clock::now();
-      st.queries.emplace(id, query_planner_state::running{promise, cancel, caf::actor{}, job->request.id,
-                                                         job->request.query, now, now + timeout});
+      query_planner_state::running q;
+      q.promise = promise;
+      q.cancel = cancel;
+      q.request_id = job->request.id;
+      q.query = job->request.query;
+      q.arrived = now;
+      q.deadline = now + timeout;
+      q.waiting_job = std::move(job);
+      st.queries.emplace(id, std::move(q));
       self->delayed_send(self, timeout, query_expire_atom_v, id);
-
-      const auto& windows = job->windows;
-      if (windows.empty()) {
-        start_worker(id, job);
-        return promise;
-      }
-      auto pending = std::make_shared<size_t>(windows.size());
-      for (size_t i = 0; i < windows.size(); ++i) {
-        select_request sel{windows[i].selector->matchers, windows[i].mint, windows[i].maxt};
-        // No timeout of its own: the expiry message answers a slow fetch,
-        // and each timed request costs two wake-ups of CAF's clock thread.
-        self->request(st.index, caf::infinite, select_atom_v, std::move(sel))
-          .then(
-            [job, pending, i, id, start_worker](select_result& r) {
-              job->data[i] = std::move(r);
-              if (--*pending == 0)
-                start_worker(id, job);
-            },
-            [finish, id](caf::error& err) {
-              // By cause: a block that cannot be read is internal, a
-              // shard that went away (restart, shutdown) unavailable.
-              auto code = code_of(err);
-              auto type = code == error_code::bad_input ? api_error::bad_data
-                          : code == error_code::timeout ? api_error::timeout
-                          : code == error_code::internal ? api_error::internal
-                                                         : api_error::unavailable;
-              finish(id, query_error_reply(type, "fetching series: " + message_of(err)));
-            });
-      }
+      if (has_slot)
+        admit(self, id);
+      else
+        st.queue.push_back(id);
       return promise;
     },
-    [self, stop](query_expire_atom, uint64_t id) {
-      if (self->state.queries.count(id) != 0)
-        stop(id, query_error_reply(api_error::timeout, "query timed out in query execution"));
+    [self](query_expire_atom, uint64_t id) {
+      auto it = self->state.queries.find(id);
+      if (it == self->state.queries.end())
+        return;
+      if (it->second.admitted)
+        return stop(self, id, query_error_reply(api_error::timeout, "query timed out in query execution"));
+      // Its whole time went by in the queue: the server is overloaded and
+      // the client may retry. (Prometheus answers this case "timeout",
+      // "query timed out in query queue"; both are 503, and "unavailable"
+      // tells the client that the query itself never ran.)
+      auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now()
+                                                                          - it->second.arrived);
+      count_rejected(self, &metrics::queries_rejected_queue_timeout);
+      stop(self, id,
+           overloaded_reply("too many queries: waited " + std::to_string(waited.count())
+                            + " ms for one of " + std::to_string(self->state.opts.max_concurrent)
+                            + " query slots (server.max_concurrent_queries) until the query's deadline; retry later"));
     },
-    [self, stop](query_cancel c) {
+    [self](query_cancel c) {
       // Few queries run at once, and cancels are rare: a scan is enough.
       auto& qs = self->state.queries;
       auto it = std::find_if(qs.begin(), qs.end(),
@@ -203,7 +312,7 @@ query_planner_actor::behavior_type query_planner(
       auto query = it->second.query.substr(0, 200);
       if (self->state.opts.stats != nullptr)
         self->state.opts.stats->queries_cancelled.fetch_add(1, std::memory_order_relaxed);
-      stop(it->first, query_error_reply(api_error::canceled, "query canceled: the client went away"));
+      stop(self, it->first, query_error_reply(api_error::canceled, "query canceled: the client went away"));
       log_info("query: canceled after " + std::to_string(ran.count())
                + " ms, its client went away: " + query);
     },

@@ -7,12 +7,30 @@
 // otherwise (so heavy queries never hold up the scheduler's threads); each
 // start is counted in nightlight_query_workers_started_total{thread}.
 //
+// Admission: at most max_concurrent queries are fetched or evaluated at
+// once (server.max_concurrent_queries). Later ones wait, in arrival order,
+// in a queue of max_queued places; a query that finds the queue full, or
+// whose deadline passes while it waits, is answered 503 "unavailable" at
+// once (the HTTP layer adds Retry-After), and counted in
+// nightlight_queries_rejected_total{reason}. Only parsing happens before
+// admission. The metadata endpoints (/series, /labels, /label/../values)
+// do not pass through here and are not limited by it.
+//
 // Limits are the planner's: the deadline (query_timeout_seconds, or the
-// request's smaller `timeout`) runs from arrival; when it passes the planner
-// answers 503 "timeout" at once, raises the worker's cancel flag (the engine
-// checks it between steps and in long loops, so the CPU is free within
-// milliseconds) and kills the worker. max_samples_per_query is enforced by
-// the engine and answered 422 "execution".
+// request's smaller `timeout`) runs from arrival, queueing included; when
+// it passes the planner answers 503 "timeout" at once, raises the worker's
+// cancel flag (the engine checks it between steps and in long loops, so the
+// CPU is free within milliseconds) and kills the worker.
+// max_samples_per_query is enforced by the engine on the samples it holds
+// at once (decoded, 16 bytes each), as Prometheus does; the fetch before
+// it is bounded too, by max_fetched_samples: the samples the query's
+// windows hold in total, counted from chunk headers as every shard and
+// block reader collects and summed here as their answers arrive; the first
+// source over budget stops. Both answer 422 "execution". The engine holds
+// one series' window at a time where it can, so a query may fetch far more
+// than it holds: the fetch budget defaults to 10x max_samples, as fetched
+// chunks cost 1-2 bytes a sample, about the memory the evaluation limit
+// allows.
 //
 // A query_cancel (its HTTP client went away) stops a query the same way at
 // any stage, answers it 503 "canceled", counts it in
@@ -22,6 +40,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <unordered_map>
 
@@ -37,27 +56,42 @@ using query_planner_actor = caf::typed_actor<
   caf::replies_to<query_atom, query_request>::with<query_reply>,
   caf::reacts_to<query_expire_atom, uint64_t>, caf::reacts_to<query_cancel>>;
 
+struct query_job;
+
 struct query_planner_options {
   std::chrono::milliseconds timeout{120000};  ///< ceiling and default
   int64_t max_samples = 50000000;
+  /// Samples a query may fetch in total; 0: 10 x max_samples.
+  uint64_t max_fetched_samples = 0;
   int64_t lookback_delta_ms = 300000;
-  metrics* stats = nullptr;  ///< counts cancellations and workers (optional; outlives the planner)
+  /// Queries fetched or evaluated at once; 0: one per available core.
+  uint32_t max_concurrent = 0;
+  /// Queries waiting for a slot at most; 0: four per max_concurrent.
+  uint32_t max_queued = 0;
+  metrics* stats = nullptr;  ///< counts cancellations, rejections, workers (optional; outlives the planner)
 };
 
 struct query_planner_state {
   struct running {
     caf::typed_response_promise<query_reply> promise;
     std::shared_ptr<std::atomic<bool>> cancel;
-    caf::actor worker;  ///< invalid while fetching
+    caf::actor worker;  ///< invalid while waiting or fetching
     uint64_t request_id;  ///< query_request::id, for query_cancel
     std::string query;    ///< for the cancellation log line
     std::chrono::steady_clock::time_point arrived;
     std::chrono::steady_clock::time_point deadline;  ///< arrived + the query's timeout
+    /// Set while the query waits for a slot; taken when it is admitted.
+    std::shared_ptr<query_job> waiting_job;
+    bool admitted = false;  ///< holds one of the max_concurrent slots
+    uint64_t fetched_samples = 0;  ///< in its windows, summed over the answers so far
   };
   index_actor index;
-  query_planner_options opts;
+  query_planner_options opts;  ///< max_concurrent, max_queued, max_fetched_samples resolved (> 0)
   uint64_t next_id = 1;
+  /// Every query not answered yet, admitted or waiting.
   std::unordered_map<uint64_t, running> queries;
+  size_t admitted = 0;          ///< queries holding a slot
+  std::deque<uint64_t> queue;   ///< ids of the waiting queries, oldest first
   static inline const char* name = "query_planner";
 };
 

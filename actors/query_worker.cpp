@@ -1,5 +1,6 @@
 #include "actors/query_worker.hpp"
 
+#include "promql/parallel.hpp"
 #include "protocol/query_json.hpp"
 
 namespace nl::actors {
@@ -58,7 +59,11 @@ query_reply run_query_job(query_job& job) {
 
 query_worker_actor::behavior_type query_worker(query_worker_actor::pointer, std::shared_ptr<query_job> job) {
   return {
-    [job](query_run_atom) -> query_reply { return run_query_job(*job); },
+    [job](query_run_atom) -> query_reply {
+      if (job->own_thread)
+        promql::lower_query_thread_priority();  // the thread ends with the worker
+      return run_query_job(*job);
+    },
   };
 }
 

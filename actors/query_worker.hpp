@@ -31,6 +31,9 @@ struct query_job {
   std::vector<select_result> data;
   std::shared_ptr<std::atomic<bool>> cancel;
   promql::engine_options engine_opts;  ///< its `cancel` points into `cancel`
+  /// The worker runs on a thread of its own (detached): it lowers that
+  /// thread's priority to the query helpers' (promql/parallel.hpp).
+  bool own_thread = false;
 };
 
 /// run: evaluate the job and answer the JSON envelope.

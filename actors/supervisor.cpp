@@ -44,7 +44,8 @@ void spawn_planner(self_ptr self) {
   const auto& cfg = *s.opts.cfg;
   query_planner_options qo;
   qo.timeout = std::chrono::seconds(cfg.server.query_timeout_seconds);
-  qo.max_samples = static_cast<int64_t>(cfg.server.max_samples_per_query);
+  qo.max_samples = static_cast<int64_t>(std::min<uint64_t>(cfg.server.max_samples_per_query, INT64_MAX));
+  qo.max_concurrent = cfg.server.max_concurrent_queries;  // 0: the planner takes the cores
   qo.lookback_delta_ms = cfg.server.lookback_delta_ms;
   qo.stats = s.opts.stats;
   s.planner = self->spawn<caf::monitored>(query_planner, s.idx, qo);

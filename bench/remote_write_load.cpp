@@ -10,7 +10,7 @@
 // Usage: remote_write_load --url 127.0.0.1:9101 [--path /api/v1/write]
 //          [--series 10000] [--samples-per-series 2000] [--connections 4]
 //          [--duration 20] [--batch 500] [--step-ms N] [--max-payload-mb 2048]
-//          [--backfill [--end-ms T] [--max-skew-rounds 20]]
+//          [--backfill [--end-ms T] [--max-skew-rounds 20]] [--start-ms T]
 //          [--reconnect-every N]
 //          [--tls-ca F --tls-cert F --tls-key F [--tls-server-name N]]
 // Prints a human summary and one machine-readable "RESULT key=value ..." line.
@@ -22,6 +22,10 @@
 // --max-skew-rounds rounds ahead of the slowest one, which keeps all writes
 // inside Prometheus' head append window although the data spans hours.
 // It exits non-zero unless every sample was acknowledged.
+//
+// --start-ms puts a timed run's first round at T instead of just under an
+// hour ago: several runs against one server (a quiet one, then one under
+// query load) then write disjoint, increasing time ranges of the same series.
 //
 // --tls-* switches every connection to mutual TLS (TLS 1.2+, the server
 // verified against --tls-ca for --tls-server-name, default the --url host,
@@ -80,6 +84,7 @@ struct options {
   size_t max_payload_mb = 2048;
   bool backfill = false;
   int64_t end_ms = 0; // backfill: timestamp of the last round, 0 = now
+  int64_t start_ms = 0; // timed runs: timestamp of the first round, 0 = derived from now
   size_t max_skew_rounds = 20;
   bool duration_given = false;
   size_t reconnect_every = 0; // close after this many requests per connection; 0 = keep
@@ -153,6 +158,8 @@ options parse_args(int argc, char** argv) {
       o.backfill = true;
     } else if (a == "--end-ms") {
       o.end_ms = static_cast<int64_t>(number());
+    } else if (a == "--start-ms") {
+      o.start_ms = static_cast<int64_t>(number());
     } else if (a == "--max-skew-rounds") {
       o.max_skew_rounds = static_cast<size_t>(number());
     } else if (a == "--reconnect-every") {
@@ -752,7 +759,8 @@ int main(int argc, char** argv) {
   int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();
-  int64_t t0 = now_ms - static_cast<int64_t>(o.samples_per_series) * o.step_ms - 60'000;
+  int64_t t0 = o.start_ms > 0 ? o.start_ms
+                              : now_ms - static_cast<int64_t>(o.samples_per_series) * o.step_ms - 60'000;
   if (o.backfill)
     t0 = (o.end_ms > 0 ? o.end_ms : now_ms)
          - static_cast<int64_t>(o.samples_per_series - 1) * o.step_ms;

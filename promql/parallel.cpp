@@ -12,6 +12,14 @@
 
 #include "storage/cores.hpp"
 
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#endif
+
 namespace nl::promql {
 
 namespace {
@@ -70,6 +78,7 @@ class helper_pool {
 
  private:
   void loop() {
+    lower_query_thread_priority();
     for (;;) {
       std::shared_ptr<job> j;
       {
@@ -99,6 +108,19 @@ helper_pool& helpers() {
 }
 
 }  // namespace
+
+void lower_query_thread_priority() {
+#ifdef __linux__
+  // On Linux the nice value belongs to the thread (the task id), not to
+  // the whole process as POSIX would have it.
+  auto tid = static_cast<id_t>(::syscall(SYS_gettid));
+  errno = 0;
+  int now = ::getpriority(PRIO_PROCESS, tid);
+  if (now == -1 && errno != 0)
+    return;
+  (void)::setpriority(PRIO_PROCESS, tid, std::min(19, now + query_thread_nice));
+#endif
+}
 
 void run_parts(size_t parts, const std::function<void(size_t)>& fn) {
   if (parts <= 1) {

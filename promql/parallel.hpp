@@ -16,4 +16,17 @@ namespace nl::promql {
 /// started on first use and live as long as the process.
 void run_parts(size_t parts, const std::function<void(size_t)>& fn);
 
+/// How much nicer than the rest of the process query threads run.
+/// Evaluation is CPU-bound and may use every core; at nice 10 a thread
+/// weighs about a tenth of a nice-0 one in Linux's scheduler, so under
+/// contention the threads that ingest keep most of the CPU, while idle
+/// CPU still goes to queries in full.
+constexpr int query_thread_nice = 10;
+
+/// Lowers the calling thread's priority by query_thread_nice (Linux
+/// only; capped at 19; a refusal is ignored). The helpers call it when they
+/// start; so do query workers that run on a thread of their own. Never
+/// call it on a thread shared with other work (CAF's scheduler threads).
+void lower_query_thread_priority();
+
 }  // namespace nl::promql

@@ -257,6 +257,21 @@ status xor_chunk::decode(int64_t mint, int64_t maxt, std::vector<sample>& out) c
   return status::ok();
 }
 
+uint64_t estimate_samples_in(const xor_chunk& c, int64_t mint, int64_t maxt) {
+  int64_t lo = std::max(c.min_time(), mint);
+  int64_t hi = std::min(c.max_time(), maxt);
+  if (lo > hi)
+    return 0;
+  uint64_t n = c.num_samples();
+  if (lo == c.min_time() && hi == c.max_time())
+    return n;
+  // Here the window cuts the chunk, so its span is positive; 128 bits keep
+  // spans near the int64 limits exact.
+  __int128 span = static_cast<__int128>(c.max_time()) - c.min_time();
+  __int128 part = static_cast<__int128>(hi) - lo;
+  return static_cast<uint64_t>(static_cast<__int128>(n - 1) * part / span) + 1;
+}
+
 status decode_chunks(const std::vector<std::shared_ptr<const xor_chunk>>& chunks, int64_t mint,
                      int64_t maxt, std::vector<sample>& out) {
   size_t total = out.size();

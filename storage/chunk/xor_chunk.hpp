@@ -54,6 +54,13 @@ class xor_chunk {
   double last_v_;
 };
 
+/// About how many of `c`'s samples lie in [mint, maxt], from its header
+/// alone: all of them when the chunk lies inside, else a share of them
+/// proportional to the part of its time span inside (samples taken as
+/// evenly spaced), at least one when the spans meet. Sample budgets are
+/// checked with it while series are fetched, before anything is decoded.
+uint64_t estimate_samples_in(const xor_chunk& c, int64_t mint, int64_t maxt);
+
 /// Appends the samples with mint <= t <= maxt of one series' chunks
 /// (ordered by min_time) to `out`, reserving room for them first. Chunks
 /// may overlap (out-of-order data, overlapping blocks): their samples are

@@ -203,6 +203,13 @@ class head {
   /// (see ooo_sequence()) are taken.
   std::vector<series_snapshot> read(const uint64_t* refs, size_t n, int64_t mint, int64_t maxt,
                                     uint64_t ooo_upto) const;
+  /// select() under a sample budget: stops and returns false as soon as
+  /// the series taken so far hold more than `max_samples` samples in
+  /// [mint, maxt] (estimate_samples_in over their chunks), so a query that
+  /// may not load them all costs no more than its budget; `out` then holds
+  /// a partial answer to drop. True with the whole answer otherwise.
+  bool select_within(const matcher_list& ms, int64_t mint, int64_t maxt, uint64_t max_samples,
+                     std::vector<series_snapshot>& out) const;
   /// Label sets of the series select() would return.
   std::vector<label_set> series(const matcher_list& ms, int64_t mint, int64_t maxt) const;
   /// Sorted label names / values of `name` over those series.

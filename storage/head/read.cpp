@@ -78,9 +78,18 @@ bool head::covers_everything(const matcher_list& ms, int64_t mint, int64_t maxt)
 
 std::vector<series_snapshot> head::select(const matcher_list& ms, int64_t mint,
                                           int64_t maxt) const {
-  auto found = sorted_matching(ms, mint, maxt);
   std::vector<series_snapshot> out;
+  select_within(ms, mint, maxt, UINT64_MAX, out);
+  return out;
+}
+
+bool head::select_within(const matcher_list& ms, int64_t mint, int64_t maxt, uint64_t max_samples,
+                         std::vector<series_snapshot>& out) const {
+  auto found = sorted_matching(ms, mint, maxt);
+  out.clear();
   out.reserve(found.size());
+  const bool budgeted = max_samples != UINT64_MAX;
+  uint64_t samples = 0;
   for (const auto* s : found) {
     series_snapshot snap;
     snap.ref = s->ref;
@@ -97,9 +106,15 @@ std::vector<series_snapshot> head::select(const matcher_list& ms, int64_t mint,
       std::stable_sort(snap.chunks.begin(), snap.chunks.end(),
                        [](const auto& a, const auto& b) { return a->min_time() < b->min_time(); });
     }
+    if (budgeted) {
+      for (const auto& c : snap.chunks)
+        samples += estimate_samples_in(*c, mint, maxt);
+      if (samples > max_samples)
+        return false;
+    }
     out.push_back(std::move(snap));
   }
-  return out;
+  return true;
 }
 
 std::vector<uint64_t> head::sorted_refs(int64_t mint, int64_t maxt) const {

@@ -26,6 +26,7 @@ CAF_TEST(an empty file gives every default) {
   CAF_CHECK_EQUAL(s.server.max_request_bytes, 32u << 20);
   CAF_CHECK_EQUAL(s.server.overload_status, 503u);
   CAF_CHECK_EQUAL(s.server.lookback_delta_ms, 300000);
+  CAF_CHECK_EQUAL(s.server.max_concurrent_queries, 0u);  // from the cores
   CAF_CHECK_EQUAL(s.storage.data_dir, "./data");
   CAF_CHECK(s.storage.fsync == fsync_policy::interval);
   CAF_CHECK(!s.tls.enabled());
@@ -36,6 +37,7 @@ CAF_TEST(every kind of value is read) {
                           "  http_addr: 0.0.0.0:19101\n"
                           "  overload_status: 429\n"
                           "  lookback_delta: 1m30s\n"
+                          "  max_concurrent_queries: 3\n"
                           "storage:\n"
                           "  data_dir: /tmp/x\n"
                           "  fsync: always\n"
@@ -49,6 +51,7 @@ CAF_TEST(every kind of value is read) {
   CAF_CHECK_EQUAL(s.server.http_addr, "0.0.0.0:19101");
   CAF_CHECK_EQUAL(s.server.overload_status, 429u);
   CAF_CHECK_EQUAL(s.server.lookback_delta_ms, 90000);
+  CAF_CHECK_EQUAL(s.server.max_concurrent_queries, 3u);
   CAF_CHECK_EQUAL(s.storage.data_dir, "/tmp/x");
   CAF_CHECK(s.storage.fsync == fsync_policy::always);
   CAF_CHECK_EQUAL(s.storage.head_shards, 4u);
@@ -69,6 +72,8 @@ CAF_TEST(bad keys and values name the key and its line) {
     {"server:\n  query_timeout_seconds: -5\n", "t.yaml:2: server.query_timeout_seconds: expected a non-negative integer"},
     {"server:\n  query_timeout_seconds: [1, 2]\n", "t.yaml:2: server.query_timeout_seconds: expected a scalar"},
     {"storage:\n  retention_days: 0\n", "t.yaml:2: storage.retention_days: must be between 1 and"},
+    {"server:\n  max_concurrent_queries: 5000\n", "t.yaml:2: server.max_concurrent_queries: must be between 0 and 4096"},
+    {"server:\n  max_concurrent_queries: -1\n", "t.yaml:2: server.max_concurrent_queries: expected a non-negative integer"},
     {"\n\nserver:\n  overload_status: 500\n", "t.yaml:4: server.overload_status: must be 503 or 429, got 500"},
     {"storage:\n  fsync: sometimes\n", "t.yaml:2: storage.fsync: must be \"interval\" or \"always\""},
     {"server:\n  lookback_delta: 5 minutes\n", "t.yaml:2: server.lookback_delta: expected a duration"},

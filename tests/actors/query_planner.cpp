@@ -266,6 +266,196 @@ CAF_TEST(a cancel for id 0 matches no running query) {
   CAF_CHECK_EQUAL(stats.queries_cancelled.load(), 0u);
 }
 
+// --- admission: server.max_concurrent_queries and its queue ---------------
+
+// The long query of the tests above, cancellable by `id`.
+query_request heavy_query(int64_t end_ms, uint64_t id, int64_t timeout_ms = 0) {
+  return {"quantile_over_time(0.5, big[30d])", end_ms - 11000 * 1000, end_ms, 1000, timeout_ms, id};
+}
+
+CAF_TEST(a query beyond the cap waits for a slot and then runs) {
+  query_planner_options opts;
+  opts.timeout = 60s;
+  opts.max_concurrent = 1;
+  start(200000, opts);
+  query_reply heavy, small;
+  std::atomic<bool> small_answered{false};
+  std::thread heavy_asker{[&] { heavy = ask(heavy_query(end_ms, 9)); }};
+  CAF_CHECK(wait_for([&] { return stats.query_workers_detached.load() == 1; }, 10s));
+  std::thread small_asker{[&] {
+    small = ask({"sum(big)", end_ms, end_ms, 0, 0, 0});
+    small_answered = true;
+  }};
+  // Admitted, the small query would be answered within milliseconds; it
+  // must wait for the one slot instead (and nothing was started for it).
+  CAF_CHECK(!wait_for([&] { return small_answered.load(); }, 500ms));
+  CAF_CHECK_EQUAL(stats.query_workers_inline.load(), 0u);
+  caf::anon_send(planner, query_cancel{9});
+  heavy_asker.join();
+  small_asker.join();
+  CAF_CHECK_EQUAL(heavy.status, 503u);
+  CAF_CHECK_EQUAL(small.status, 200u);
+  CAF_CHECK_EQUAL(stats.query_workers_inline.load(), 1u);
+  CAF_CHECK_EQUAL(stats.queries_rejected_queue_full.load(), 0u);
+  CAF_CHECK_EQUAL(stats.queries_rejected_queue_timeout.load(), 0u);
+}
+
+CAF_TEST(a query that finds the queue full is answered 503 at once) {
+  query_planner_options opts;
+  opts.timeout = 60s;
+  opts.max_concurrent = 1;
+  opts.max_queued = 1;
+  start(200000, opts);
+  query_reply heavy;
+  std::thread heavy_asker{[&] { heavy = ask(heavy_query(end_ms, 9)); }};
+  CAF_CHECK(wait_for([&] { return stats.query_workers_detached.load() == 1; }, 10s));
+  // From one sender, so the planner reads them in order: the second takes
+  // the queue's one place, the third finds one running and one waiting.
+  caf::scoped_actor self{*sys};
+  auto second = self->request(planner, 60s, query_atom_v, query_request{"sum(big)", end_ms, end_ms, 0, 0, 10});
+  auto third = self->request(planner, 60s, query_atom_v, query_request{"sum(big)", end_ms, end_ms, 0, 0, 0});
+  query_reply r3{0, "no answer"};
+  auto t0 = std::chrono::steady_clock::now();
+  third.receive([&](query_reply& r) { r3 = std::move(r); },
+                [&](caf::error& err) { r3.body = caf::to_string(err); });
+  auto took = std::chrono::steady_clock::now() - t0;
+  CAF_MESSAGE("refused after " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+  CAF_CHECK_EQUAL(r3.status, 503u);
+  CAF_CHECK(took < 2s);
+  CAF_CHECK(r3.body.find(R"("errorType":"unavailable")") != std::string::npos);
+  CAF_CHECK(r3.body.find("too many queries: 1 running and 1 waiting") != std::string::npos);
+  CAF_CHECK_EQUAL(stats.queries_rejected_queue_full.load(), 1u);
+  CAF_CHECK_EQUAL(stats.query_workers_inline.load(), 0u);  // neither small one ran yet
+  caf::anon_send(planner, query_cancel{9});
+  query_reply r2{0, "no answer"};
+  second.receive([&](query_reply& r) { r2 = std::move(r); },
+                 [&](caf::error& err) { r2.body = caf::to_string(err); });
+  heavy_asker.join();
+  CAF_CHECK_EQUAL(r2.status, 200u);  // the waiting one ran once the slot was free
+  CAF_CHECK_EQUAL(heavy.status, 503u);
+}
+
+CAF_TEST(a query whose deadline passes in the queue is answered 503) {
+  query_planner_options opts;
+  opts.timeout = 60s;
+  opts.max_concurrent = 1;
+  start(200000, opts);
+  query_reply heavy;
+  std::thread heavy_asker{[&] { heavy = ask(heavy_query(end_ms, 9)); }};
+  CAF_CHECK(wait_for([&] { return stats.query_workers_detached.load() == 1; }, 10s));
+  auto t0 = std::chrono::steady_clock::now();
+  auto waited = ask({"sum(big)", end_ms, end_ms, 0, 300, 0});  // timeout=300ms
+  auto took = std::chrono::steady_clock::now() - t0;
+  CAF_MESSAGE("answered after " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+  CAF_CHECK_EQUAL(waited.status, 503u);
+  CAF_CHECK(waited.body.find(R"("errorType":"unavailable")") != std::string::npos);
+  CAF_CHECK(waited.body.find("for one of 1 query slots") != std::string::npos);
+  CAF_CHECK(took >= 300ms);
+  CAF_CHECK(took < 5s);
+  CAF_CHECK_EQUAL(stats.queries_rejected_queue_timeout.load(), 1u);
+  CAF_CHECK_EQUAL(stats.query_workers_inline.load(), 0u);
+  // The heavy query still runs: its slot is untouched by the expiry.
+  CAF_CHECK(burns_cpu(0.05));
+  caf::anon_send(planner, query_cancel{9});
+  heavy_asker.join();
+  CAF_CHECK_EQUAL(heavy.status, 503u);
+  CAF_CHECK(heavy.body.find(R"("errorType":"canceled")") != std::string::npos);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
+
+// --- max_samples_per_query while fetching ---------------------------------
+
+namespace {
+
+// Serves one series to every select and remembers the budget it was given.
+// With `refuse` it answers like a shard over budget.
+index_actor::behavior_type budget_index(index_actor::pointer, std::shared_ptr<const series_data> data,
+                                        std::shared_ptr<std::atomic<uint64_t>> seen_budget,
+                                        std::shared_ptr<std::atomic<int>> selects, bool refuse) {
+  return {
+    [](series_atom, meta_query&) { return series_list{}; },
+    [](label_names_atom, meta_query&) { return string_list{}; },
+    [](label_values_atom, meta_query&) { return string_list{}; },
+    [=](select_atom, select_request& req) -> caf::result<select_result> {
+      seen_budget->store(req.max_samples);
+      selects->fetch_add(1);
+      if (refuse)
+        return too_many_samples_error();
+      select_result r;
+      r.series.push_back(*data);
+      return r;
+    },
+    [](tsdb_status_atom, uint64_t) { return nl::storage::tsdb_status{}; },
+  };
+}
+
+struct budget_fixture : fixture {
+  std::shared_ptr<std::atomic<uint64_t>> seen_budget = std::make_shared<std::atomic<uint64_t>>(0);
+  std::shared_ptr<std::atomic<int>> selects = std::make_shared<std::atomic<int>>(0);
+
+  void start_budget(int samples, uint64_t max_fetched, bool refuse) {
+    query_planner_options opts;
+    opts.max_fetched_samples = max_fetched;
+    opts.stats = &stats;
+    auto data = std::make_shared<const series_data>(make_series(samples, end_ms));
+    planner = sys->spawn(query_planner, sys->spawn(budget_index, data, seen_budget, selects, refuse), opts);
+  }
+};
+
+}  // namespace
+
+CAF_TEST_FIXTURE_SCOPE(query_planner_budget_tests, budget_fixture)
+
+// Each selector's answer fits the budget, their sum does not: the planner
+// stops when the second answer arrives, and no worker ever evaluates.
+CAF_TEST(the sample budget trips while fetching) {
+  start_budget(1000, 1500, false);
+  auto r = ask({"count_over_time(big[1d]) + count_over_time(big[1d] offset 1s)", end_ms, end_ms, 0, 0});
+  CAF_CHECK_EQUAL(r.status, 422u);
+  CAF_CHECK(r.body.find(R"("errorType":"execution")") != std::string::npos);
+  CAF_CHECK(r.body.find("query processing would load too many samples into memory in query execution")
+            != std::string::npos);
+  CAF_CHECK_EQUAL(seen_budget->load(), 1500u);  // every select carries it
+  CAF_CHECK_EQUAL(selects->load(), 2);
+  CAF_CHECK_EQUAL(stats.query_workers_inline.load() + stats.query_workers_detached.load(), 0u);
+  // Within budget the same query runs.
+  auto ok = ask({"count_over_time(big[1d])", end_ms, end_ms, 0, 0});
+  CAF_CHECK_EQUAL(ok.status, 200u);
+}
+
+// Only the samples inside the window count: 1000 stored, about 20 of
+// them in the last 5 minutes.
+CAF_TEST(the sample budget counts only the fetched window) {
+  // Counting whole chunks would take the last one's 40 samples.
+  start_budget(1000, 30, false);
+  auto r = ask({"count_over_time(big[5m])", end_ms, end_ms, 0, 0});
+  CAF_CHECK_EQUAL(r.status, 200u);
+}
+
+CAF_TEST(a source over the budget answers 422) {
+  start_budget(10, 5, true);
+  auto r = ask({"sum(big)", end_ms, end_ms, 0, 0});
+  CAF_CHECK_EQUAL(r.status, 422u);
+  CAF_CHECK(r.body.find("query processing would load too many samples into memory in query execution")
+            != std::string::npos);
+  CAF_CHECK_EQUAL(stats.query_workers_inline.load() + stats.query_workers_detached.load(), 0u);
+}
+
+// By default a query may fetch ten times what it may hold: the engine
+// holds one series' window at a time for a range function.
+CAF_TEST(by default the fetch budget is ten times max_samples) {
+  query_planner_options opts;
+  opts.max_samples = 200;
+  opts.stats = &stats;
+  auto data = std::make_shared<const series_data>(make_series(1000, end_ms));
+  planner = sys->spawn(query_planner, sys->spawn(budget_index, data, seen_budget, selects, false), opts);
+  auto r = ask({"count_over_time(big[1d])", end_ms, end_ms, 0, 0});
+  CAF_CHECK_EQUAL(seen_budget->load(), 2000u);
+  CAF_CHECK_EQUAL(r.status, 422u);  // the engine holds all 1000 of the one series
+  CAF_CHECK_EQUAL(stats.query_workers_inline.load(), 1u);  // fetched, then refused by the engine
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
 
 // A heavy query gets a thread of its own: with a single scheduler thread,

@@ -46,3 +46,4 @@ add_library(nl_file_faults_preload SHARED ${CMAKE_CURRENT_SOURCE_DIR}/e2e/faults
 target_link_libraries(nl_file_faults_preload PRIVATE ${CMAKE_DL_LIBS})
 nl_add_e2e(disk_full disk_full 120 --preload $<TARGET_FILE:nl_file_faults_preload>)
 nl_add_e2e(wal_stall wal_stall 120 --preload $<TARGET_FILE:nl_file_faults_preload>)
+nl_add_e2e(query_flood query_flood 120)
