@@ -70,18 +70,7 @@ std::string header(const http_response& r, const std::string& name) {
 constexpr const char* disabled_body = R"({"status":"error","errorType":"unavailable","error":"admin APIs disabled"})";
 constexpr const char* block_ulid = "01HZZZZZZZZZZZZZZZZZZZZZZA";
 
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    char tmpl[] = "/tmp/nl-admin-test-XXXXXX";
-    CAF_REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using nl::test::temp_dir;
 
 // The whole chain: WAL writer (fake file), two shards, compactor (blocks in
 // a temp data dir, which starts with one block of up{job="a"} and

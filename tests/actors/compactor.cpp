@@ -21,18 +21,7 @@ namespace {
 
 constexpr int64_t hour = 3600000;
 
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    char tmpl[] = "/tmp/nl-compactor-test-XXXXXX";
-    CAF_REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using nl::test::temp_dir;
 
 storage::label_set series_labels(int i) {
   return storage::label_set::from_unsorted(

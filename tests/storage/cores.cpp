@@ -15,22 +15,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    char tmpl[] = "/tmp/nl-cores-test-XXXXXX";
-    CAF_REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  void put(const std::string& rel, const std::string& text) {
-    fs::create_directories(fs::path(path + "/" + rel).parent_path());
-    std::ofstream{path + "/" + rel} << text;
-  }
-};
+using nl::test::temp_dir;
 
 // The quota for comparisons; -1 for "no limit" (nullopt).
 constexpr double none = -1;

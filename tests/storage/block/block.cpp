@@ -28,16 +28,7 @@ matcher m(match_type t, std::string name, std::string value) {
 
 label_set ls(std::vector<label> l) { return label_set::from_unsorted(std::move(l)); }
 
-std::string temp_dir() {
-  char tmpl[] = "/tmp/nl-block-XXXXXX";
-  CAF_REQUIRE(mkdtemp(tmpl) != nullptr);
-  return tmpl;
-}
-
-struct dir_guard {
-  std::string path = temp_dir();
-  ~dir_guard() { (void)remove_tree(path); }
-};
+using dir_guard = nl::test::temp_dir;
 
 std::vector<sample> samples_of(const series_snapshot& s) {
   std::vector<sample> out;

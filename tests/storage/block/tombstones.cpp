@@ -14,18 +14,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    char tmpl[] = "/tmp/nl-block-ts-XXXXXX";
-    CAF_REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using nl::test::temp_dir;
 
 matcher m(match_type t, std::string name, std::string value) {
   auto r = matcher::make(t, std::move(name), std::move(value));

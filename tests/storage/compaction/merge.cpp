@@ -25,15 +25,7 @@ constexpr int64_t h = 3600 * 1000;
 
 label_set ls(std::vector<label> l) { return label_set::from_unsorted(std::move(l)); }
 
-struct dir_guard {
-  std::string path;
-  dir_guard() {
-    char tmpl[] = "/tmp/nl-merge-XXXXXX";
-    CAF_REQUIRE(mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~dir_guard() { (void)remove_tree(path); }
-};
+using dir_guard = nl::test::temp_dir;
 
 // Chunks of at most `per` samples, in order.
 chunk_list encode(const std::vector<sample>& samples, size_t per = 120) {

@@ -18,18 +18,7 @@ namespace {
 
 constexpr int64_t h = 3600 * 1000;
 
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    char tmpl[] = "/tmp/nl-merge-ts-XXXXXX";
-    CAF_REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using nl::test::temp_dir;
 
 label_set ls(std::string job) { return label_set::from_unsorted({{"__name__", "up"}, {"job", std::move(job)}}); }
 

@@ -27,16 +27,7 @@ const std::string data_dir = std::string{NL_TEST_DATA_DIR} + "/prometheus_block"
 const std::string block1 = "01M91NKVAXHXZFBE0DPAFVX42Y";  // [1700002800000, 1700006390001)
 const std::string block2 = "01M91NKVDNECVP6Z0JB200XXP2";  // [1700006400000, 1700009990001)
 
-std::string temp_dir() {
-  char tmpl[] = "/tmp/nl-prom-import-XXXXXX";
-  CAF_REQUIRE(mkdtemp(tmpl) != nullptr);
-  return tmpl;
-}
-
-struct dir_guard {
-  std::string path = temp_dir();
-  ~dir_guard() { (void)remove_tree(path); }
-};
+using dir_guard = nl::test::temp_dir;
 
 using series_map = std::map<std::string, std::vector<sample>>;
 

@@ -24,12 +24,6 @@ namespace {
 
 label_set ls(std::vector<label> l) { return label_set::from_unsorted(std::move(l)); }
 
-std::string temp_dir() {
-  char tmpl[] = "/tmp/nl-tool-XXXXXX";
-  CAF_REQUIRE(mkdtemp(tmpl) != nullptr);
-  return tmpl;
-}
-
 struct series_data {
   label_set labels;
   std::vector<sample> samples;
@@ -39,13 +33,11 @@ constexpr const char* ulid_a = "01HZZZZZZZZZZZZZZZZZZZZZZA";
 constexpr const char* ulid_b = "01HZZZZZZZZZZZZZZZZZZZZZZB";
 
 // A data directory (blocks/, wal/) in a temp dir, removed at the end.
-struct data_dir {
-  std::string path = temp_dir();
+struct data_dir : nl::test::temp_dir {
   data_dir() {
     CAF_REQUIRE(create_dir_if_missing(path + "/blocks").is_ok());
     CAF_REQUIRE(create_dir_if_missing(path + "/wal").is_ok());
   }
-  ~data_dir() { (void)remove_tree(path); }
 
   std::string block(const std::string& ulid) const { return path + "/blocks/" + ulid; }
 

@@ -28,20 +28,7 @@ namespace {
 
 constexpr uint64_t small_segment = 64 * 1024;
 
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    char tmpl[] = "/tmp/nl-ckpt-test-XXXXXX";
-    auto* p = ::mkdtemp(tmpl);
-    CAF_REQUIRE(p != nullptr);
-    path = p;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string wal() const { return path + "/wal"; }
-};
+using nl::test::temp_dir;
 
 label_set labels_of(uint64_t ref) {
   return label_set::from_unsorted({{"__name__", "metric"}, {"id", std::to_string(ref)}});

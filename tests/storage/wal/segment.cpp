@@ -26,20 +26,7 @@ namespace {
 
 constexpr uint64_t small_segment = 64 * 1024;
 
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    char tmpl[] = "/tmp/nl-wal-test-XXXXXX";
-    auto* p = ::mkdtemp(tmpl);
-    CAF_REQUIRE(p != nullptr);
-    path = p;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string wal() const { return path + "/wal"; }
-};
+using nl::test::temp_dir;
 
 struct replay {
   std::vector<std::string> records;
