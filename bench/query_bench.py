@@ -221,6 +221,7 @@ def load(loader, server, args, end_ms):
     cmd = [loader, "--url", "127.0.0.1:%d" % server.port, "--backfill",
            "--series", str(args.series), "--samples-per-series", str(args.samples),
            "--connections", str(args.connections), "--end-ms", str(end_ms),
+           "--max-payload-mb", "8192",
            "--duration", str(args.load_timeout)]
     t0 = time.monotonic()
     out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

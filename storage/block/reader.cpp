@@ -475,7 +475,7 @@ result<std::vector<std::string>> block::label_names(const matcher_list& ms, int6
   std::vector<std::string> out;
   if (!meta_.overlaps(mint, maxt))
     return out;
-  if (ms.empty() && covered_by(mint, maxt) && tombstones_.empty()) {
+  if (ms.empty() && tombstones_.empty()) {
     for (size_t i = 0; i < postings_table_.size(); ++i)
       if (i == 0 || postings_table_[i].name != postings_table_[i - 1].name)
         out.emplace_back(symbols_[postings_table_[i].name]);
@@ -497,7 +497,7 @@ result<std::vector<std::string>> block::label_values(std::string_view name, cons
   std::vector<std::string> out;
   if (!meta_.overlaps(mint, maxt))
     return out;
-  if (ms.empty() && covered_by(mint, maxt) && tombstones_.empty()) {
+  if (ms.empty() && tombstones_.empty()) {
     auto [lo, hi] = name_range(name);
     for (size_t i = lo; i < hi; ++i)
       out.emplace_back(symbols_[postings_table_[i].value]);

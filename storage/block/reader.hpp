@@ -45,6 +45,11 @@ class block {
   /// labels, with only those chunks (copied out of the mapping).
   result<std::vector<series_snapshot>> select(const matcher_list& ms, int64_t mint, int64_t maxt) const;
   result<std::vector<label_set>> series(const matcher_list& ms, int64_t mint, int64_t maxt) const;
+  /// Label names (values of `name`) of the series matching `ms` with a
+  /// chunk in [mint, maxt]. Without matchers, as Prometheus answers from a
+  /// block: every name (value) of a block that overlaps the range, straight
+  /// from its postings table, without looking at the series' own times
+  /// (unless tombstones may have deleted whole series).
   result<std::vector<std::string>> label_names(const matcher_list& ms, int64_t mint, int64_t maxt) const;
   result<std::vector<std::string>> label_values(std::string_view name, const matcher_list& ms, int64_t mint,
                                                 int64_t maxt) const;

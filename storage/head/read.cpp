@@ -71,9 +71,11 @@ postings_list head::matching_refs(const matcher_list& ms, int64_t mint, int64_t 
 }
 
 bool head::covers_everything(const matcher_list& ms, int64_t mint, int64_t maxt) const {
-  // Then the index alone answers label queries, as Prometheus' head does
-  // (it may also name series that have not got a sample yet).
-  return ms.empty() && min_t_ <= max_t_ && mint <= min_t_ && maxt >= max_t_;
+  // Then the index alone answers label queries, as Prometheus' head (and
+  // each block) does: without matchers, every name of a head that
+  // overlaps the range, whatever each series' own times (it may also name
+  // series that have not got a sample yet).
+  return ms.empty() && min_t_ <= max_t_ && mint <= max_t_ && maxt >= min_t_;
 }
 
 std::vector<series_snapshot> head::select(const matcher_list& ms, int64_t mint,
