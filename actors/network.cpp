@@ -5,7 +5,6 @@
 #include <chrono>
 
 #include "actors/log.hpp"
-#include "actors/storage_open.hpp"
 #include "promql/literals.hpp"
 #include "promql/parser.hpp"
 #include "promql/printer.hpp"
@@ -13,7 +12,9 @@
 #include "protocol/query_params.hpp"
 #include "protocol/remote_write.hpp"
 #include "protocol/router.hpp"
+#include "storage/head/shard.hpp"
 #include "storage/label_key.hpp"
+#include "storage/wal/replay.hpp"
 
 namespace nl::actors {
 
@@ -228,7 +229,7 @@ void split_by_shard(const protocol::write_batch& wb, size_t nshards, std::vector
   for (const auto& e : wb.series) {
     const auto* labels = wb.labels_of(e);
     uint64_t hash = protocol::hash_labels(labels, e.labels_count);
-    auto& b = out[shard_of(hash, nshards)];
+    auto& b = out[storage::shard_of(hash, nshards)];
     b.add_series(labels, e.labels_count, hash);
     const auto* s = wb.samples_of(e);
     for (uint32_t k = 0; k < e.samples_count; ++k)
@@ -238,7 +239,7 @@ void split_by_shard(const protocol::write_batch& wb, size_t nshards, std::vector
 
 }  // namespace
 
-frontend::frontend(const settings& cfg, metrics& m, const wal_replay_progress* replay)
+frontend::frontend(const settings& cfg, metrics& m, const storage::wal_replay_progress* replay)
   : cfg_(cfg), m_(m), replay_(replay) {
 }
 
@@ -312,7 +313,7 @@ void frontend::handle(http_request&& req, http_reply reply) {
     case endpoint::walreplay: {
       // Served while the WAL is replayed (not ready), as Prometheus does:
       // it is how a client follows the replay.
-      auto p = replay_ ? replay_->get() : wal_replay_progress::snapshot{};
+      auto p = replay_ ? replay_->get() : storage::wal_replay_progress::snapshot{};
       std::string d;
       protocol::append_wal_replay_status(d, p.min, p.max, p.current);
       return out(json_success(std::move(d)));

@@ -28,9 +28,12 @@
 #include "protocol/http_server.hpp"
 #include "protocol/router.hpp"
 
+namespace nl::storage {
+class wal_replay_progress;
+}  // namespace nl::storage
+
 namespace nl::actors {
 
-class wal_replay_progress;
 struct write_job;
 struct meta_job;
 struct query_http_job;
@@ -62,7 +65,7 @@ class frontend {
   /// HTTP server and the actor system (jobs point back to it). `replay`
   /// (may be null: all zeros) is what /api/v1/status/walreplay reports,
   /// also before the storage is attached; it must outlive the frontend.
-  frontend(const settings& cfg, metrics& m, const wal_replay_progress* replay = nullptr);
+  frontend(const settings& cfg, metrics& m, const storage::wal_replay_progress* replay = nullptr);
 
   /// The HTTP handler: install with
   /// `http_server{opts, [&fe](auto&& rq, auto rp) { fe.handle(std::move(rq), std::move(rp)); }}`.
@@ -108,7 +111,7 @@ class frontend {
 
   const settings& cfg_;
   metrics& m_;
-  const wal_replay_progress* replay_;
+  const storage::wal_replay_progress* replay_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> writes_closed_{false};
   std::atomic<int64_t> writes_in_flight_{0};
