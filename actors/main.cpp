@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "actors/config.hpp"
+#include "actors/frontend.hpp"
 #include "actors/log.hpp"
 #include "actors/messages.hpp"
 #include "actors/metrics.hpp"

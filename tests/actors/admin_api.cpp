@@ -10,6 +10,7 @@
 #include <regex>
 
 #include "actors/compactor.hpp"
+#include "actors/frontend.hpp"
 #include "actors/network.hpp"
 #include "actors/storage_open.hpp"
 #include "fake_wal_file.hpp"

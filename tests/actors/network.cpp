@@ -3,6 +3,7 @@
 
 #include <caf/test/dsl.hpp>
 
+#include "actors/frontend.hpp"
 #include "actors/network.hpp"
 #include "actors/storage_open.hpp"
 #include "fake_wal_file.hpp"
