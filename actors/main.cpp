@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "actors/config.hpp"
+#include "actors/frontend.hpp"
 #include "actors/log.hpp"
 #include "actors/messages.hpp"
 #include "actors/metrics.hpp"
@@ -31,6 +32,7 @@
 
 using namespace nl::actors;
 namespace protocol = nl::protocol;
+namespace storage = nl::storage;
 
 namespace {
 
@@ -111,7 +113,7 @@ size_t cores() {
 
 int run(const settings& cfg, bool wal_repair) {
   metrics stats;
-  wal_replay_progress replay;  // /api/v1/status/walreplay, answered before ready
+  storage::wal_replay_progress replay;  // /api/v1/status/walreplay, answered before ready
   frontend front{cfg, stats, &replay};
   auto [host, port] = split_host_port(cfg.server.http_addr, "server.http_addr");
   protocol::http_server_options ho;
@@ -246,7 +248,7 @@ int run(const settings& cfg, bool wal_repair) {
     pthread_kill(signals.native_handle(), SIGTERM);
     signals.join();
   }  // the actor system waits for every actor here; the WAL closes
-  ::close(opened->lock_fd);
+  opened->lock.release();
   log_info(code == 0 ? "nightlight stopped" : "nightlight stopped after a fatal error");
   return code;
 }

@@ -1,60 +1,17 @@
 #include "actors/storage_open.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <cerrno>
-#include <condition_variable>
-#include <deque>
-#include <memory>
-#include <mutex>
-#include <thread>
-#include <utility>
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
-#include <string_view>
-#include <unordered_map>
+#include <string>
+#include <utility>
 
 #include "actors/log.hpp"
 #include "storage/block/open_blocks.hpp"
 #include "storage/file.hpp"
-#include "storage/wal/checkpoint.hpp"
-#include "storage/wal/records.hpp"
-#include "storage/wal/segment_reader.hpp"
 
 namespace nl::actors {
 
 namespace {
-
-using storage::status;
-
-status make_dir(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0755) == 0 || errno == EEXIST)
-    return status::ok();
-  return status::io_error("mkdir " + dir + ": " + std::strerror(errno));
-}
-
-storage::result<int> lock_dir(const std::string& dir) {
-  auto path = dir + "/LOCK";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return status::io_error("open " + path + ": " + std::strerror(errno));
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(fd);
-    return status::io_error("data directory " + dir + " is in use by another process (" + path + " is locked)");
-  }
-  return fd;
-}
-
-bool dir_exists(const std::string& dir) {
-  struct stat st;
-  return ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
 
 std::string seconds_since(std::chrono::steady_clock::time_point started) {
   std::chrono::duration<double> d = std::chrono::steady_clock::now() - started;
@@ -63,394 +20,22 @@ std::string seconds_since(std::chrono::steady_clock::time_point started) {
   return secs;
 }
 
-uint64_t series_in(const opened_storage& out) {
-  uint64_t n = 0;
-  for (auto& h : out.heads)
-    n += h->num_series();
-  return n;
-}
-
-// What the reading thread decoded of one record for one shard.
-struct shard_batch {
-  storage::wal_record_type type = storage::wal_record_type::samples;
-  std::vector<storage::series_record> series;
-  std::vector<storage::sample_record> samples;
-  std::vector<storage::tombstone_record> stones;
-  std::string where;  // names the record's file in errors
-};
-
-// Applies one shard's batches on a thread of its own, in the order they
-// were pushed: a series' record, its samples and deletions all go to its
-// shard, so each series sees the WAL's order, while the shards' appends
-// (two hash lookups and an XOR append per sample, nearly all cache misses)
-// run in parallel with each other and with the decoding.
-class shard_worker {
- public:
-  explicit shard_worker(storage::head& h) : h_(h), thread_([this] { run(); }) {}
-  ~shard_worker() {
-    {
-      std::lock_guard<std::mutex> g{m_};
-      closing_ = true;
-    }
-    ready_.notify_one();
-    thread_.join();
-  }
-  shard_worker(const shard_worker&) = delete;
-  shard_worker& operator=(const shard_worker&) = delete;
-
-  void push(shard_batch b) {
-    std::unique_lock<std::mutex> l{m_};
-    space_.wait(l, [this] { return queue_.size() < max_queued; });
-    queue_.push_back(std::move(b));
-    l.unlock();
-    ready_.notify_one();
-  }
-
-  // Waits until every batch pushed is applied; the first error, if any.
-  status drain() {
-    std::unique_lock<std::mutex> l{m_};
-    idle_.wait(l, [this] { return queue_.empty() && !busy_; });
-    return error_;
-  }
-  bool failed() const { return failed_.load(std::memory_order_relaxed); }
-  // Samples stored; read after drain().
-  uint64_t take_applied() { return std::exchange(applied_, 0); }
-
- private:
-  // Bounds the decoded records waiting: a few MiB at most.
-  static constexpr size_t max_queued = 16;
-
-  void run() {
-    std::unique_lock<std::mutex> l{m_};
-    while (true) {
-      ready_.wait(l, [this] { return closing_ || !queue_.empty(); });
-      if (queue_.empty())
-        return;  // closing, everything applied
-      auto b = std::move(queue_.front());
-      queue_.pop_front();
-      busy_ = true;
-      l.unlock();
-      space_.notify_one();
-      auto st = apply(b);
-      l.lock();
-      busy_ = false;
-      if (!st && error_) {
-        error_ = st;
-        failed_.store(true, std::memory_order_relaxed);
-      }
-      if (queue_.empty())
-        idle_.notify_all();
-    }
-  }
-
-  status apply(const shard_batch& b) {
-    switch (b.type) {
-      case storage::wal_record_type::series:
-        for (const auto& s : b.series)
-          if (auto st = h_.create_series_with_ref(s.ref, s.labels); !st)
-            return status::corruption(b.where + ": series ref " + std::to_string(s.ref) + ": " + st.message());
-        return status::ok();
-      case storage::wal_record_type::tombstones:
-        h_.delete_ranges(b.stones);
-        return status::ok();
-      default:
-        for (const auto& x : b.samples)
-          if (h_.append(x.ref, x.t, x.v))
-            applied_ += 1;
-        return status::ok();
-    }
-  }
-
-  storage::head& h_;
-  std::mutex m_;
-  std::condition_variable ready_;
-  std::condition_variable space_;
-  std::condition_variable idle_;
-  std::deque<shard_batch> queue_;
-  bool busy_ = false;
-  bool closing_ = false;
-  status error_;
-  std::atomic<bool> failed_{false};
-  uint64_t applied_ = 0;  // by the worker thread only
-  std::thread thread_;    // last: starts when everything above exists
-};
-
-// Feeds WAL records into the heads. Series go to the shard of their label
-// hash; samples follow their series' ref. Rejected samples are skipped
-// silently, as Prometheus does on replay (they were rejected, or are
-// duplicates of a retried request). This thread reads and decodes; one
-// shard_worker per head applies. finish() waits for them: call it before
-// reading the heads or the counts.
-class record_applier {
- public:
-  explicit record_applier(opened_storage& out) : out_(out), batches_(out.heads.size()) {
-    for (auto& h : out_.heads)
-      workers_.push_back(std::make_unique<shard_worker>(*h));
-  }
-
-  // `where` names the record's file in errors ("WAL segment 00000003");
-  // `end` is the offset just after the record.
-  status apply(std::string_view rec, const std::string& where, uint64_t end) {
-    for (auto& w : workers_)
-      if (w->failed())
-        return finish();
-    out_.records_replayed += 1;
-    auto type = storage::record_type(rec);
-    if (!type)
-      return status::corruption(where + " offset " + std::to_string(end) + ": " + type.error().message());
-    if (*type == storage::wal_record_type::series) {
-      series_.clear();
-      if (auto st = storage::decode_series(rec, series_); !st)
-        return status::corruption(where + ": " + st.message());
-      for (auto& s : series_) {
-        auto shard = shard_of(s.labels.hash(), out_.heads.size());
-        shard_of_ref_[s.ref] = shard;
-        max_ref_ = std::max(max_ref_, s.ref);
-        batches_[shard].series.push_back(std::move(s));
-      }
-      return send(*type, where);
-    }
-    if (*type == storage::wal_record_type::tombstones) {
-      // Deletions (admin API): they apply to what was replayed before them.
-      if (auto st = storage::decode_tombstone_records(rec, stones_); !st)
-        return status::corruption(where + ": " + st.message());
-      for (auto& s : stones_) {
-        auto it = shard_of_ref_.find(s.ref);
-        if (it != shard_of_ref_.end())
-          batches_[it->second].stones.push_back(s);
-      }
-      return send(*type, where);
-    }
-    samples_.clear();
-    if (auto st = storage::decode_samples(rec, samples_); !st)
-      return status::corruption(where + ": " + st.message());
-    for (auto& s : samples_) {
-      auto it = shard_of_ref_.find(s.ref);
-      if (it == shard_of_ref_.end()) {
-        unknown_refs_ += 1;
-        continue;
-      }
-      batches_[it->second].samples.push_back(s);
-    }
-    return send(*type, where);
-  }
-
-  // Waits until every record passed is applied; counts the samples stored.
-  status finish() {
-    status first;
-    for (auto& w : workers_) {
-      auto st = w->drain();
-      out_.samples_replayed += w->take_applied();
-      if (!st && first)
-        first = st;
-    }
-    return first;
-  }
-
-  uint64_t max_ref() const { return max_ref_; }
-  uint64_t unknown_refs() const { return unknown_refs_; }
-
- private:
-  status send(storage::wal_record_type type, const std::string& where) {
-    for (size_t i = 0; i < batches_.size(); ++i) {
-      auto& b = batches_[i];
-      if (b.series.empty() && b.samples.empty() && b.stones.empty())
-        continue;
-      b.type = type;
-      if (type == storage::wal_record_type::series)
-        b.where = where;
-      workers_[i]->push(std::move(b));
-      b = shard_batch{};
-    }
-    return status::ok();
-  }
-
-  opened_storage& out_;
-  std::unordered_map<uint64_t, size_t> shard_of_ref_;
-  std::vector<storage::series_record> series_;
-  std::vector<storage::sample_record> samples_;
-  std::vector<storage::tombstone_record> stones_;
-  std::vector<shard_batch> batches_;
-  uint64_t max_ref_ = 0;
-  uint64_t unknown_refs_ = 0;
-  std::vector<std::unique_ptr<shard_worker>> workers_;  // last: destroyed (joined) first
-};
-
-// Replays the newest checkpoint `n`. It was complete and synced before it
-// got its name, so any damage is a hard error, --wal-repair or not: the
-// segments it replaced are gone.
-status replay_checkpoint(const std::string& wal_dir, uint64_t n, record_applier& apply,
-                         const opened_storage& out) {
-  auto name = storage::wal_checkpoint_name(n);
-  log_info("wal: replaying checkpoint " + name);
-  auto started = std::chrono::steady_clock::now();
-  auto records_before = out.records_replayed;
-  auto samples_before = out.samples_replayed;
-  uint64_t segment = 0;
-  std::string where;
-  auto st = storage::read_wal_checkpoint(wal_dir, n, [&](std::string_view rec, storage::wal_position end) {
-    if (end.segment != segment) {
-      segment = end.segment;
-      where = "WAL checkpoint " + name + " segment " + storage::wal_segment_name(segment);
-    }
-    return apply.apply(rec, where, end.offset);
-  });
-  if (auto applied = apply.finish(); st && !applied)
-    st = applied;
-  if (!st && st.error_code() == status::code::corruption)
-    return status::corruption(st.message()
-                              + "; --wal-repair does not repair checkpoints (the segments they replaced are gone)");
-  if (!st)
-    return st;
-  log_info("wal: checkpoint " + name + " replayed: " + std::to_string(out.records_replayed - records_before)
-           + " records, " + std::to_string(series_in(out)) + " series, "
-           + std::to_string(out.samples_replayed - samples_before) + " samples in " + seconds_since(started));
-  return status::ok();
-}
-
-// After checkpoint `n`, the first segment must be n + 1 (the writer had
-// created it before the checkpoint was written). A later one means lost
-// records: corruption, or with --wal-repair, everything after the checkpoint
-// is deleted, newest first like wal_repair().
-status check_first_segment_after(const std::string& wal_dir, uint64_t n, bool repair) {
-  auto segments = storage::list_wal_segments(wal_dir);
-  if (!segments)
-    return segments.error();
-  if (segments->empty() || segments->front() == n + 1)
-    return status::ok();
-  auto what = "WAL segment " + storage::wal_segment_name(n + 1) + " offset 0: segment is missing (after "
-              + storage::wal_checkpoint_name(n) + ", next is " + storage::wal_segment_name(segments->front()) + ")";
-  if (!repair)
-    return status::corruption(what + "; the WAL is damaged before its end. Start with --wal-repair to delete the "
-                                     "segments after the checkpoint (their records are lost)");
-  uint64_t dropped = 0;
-  for (auto it = segments->rbegin(); it != segments->rend(); ++it) {
-    auto path = storage::wal_segment_path(wal_dir, *it);
-    auto size = storage::file_size(path);
-    if (!size)
-      return size.error();
-    if (auto st = storage::remove_file(path); !st)
-      return st;
-    dropped += *size;
-  }
-  if (auto st = storage::sync_dir(wal_dir); !st)
-    return st;
-  log_warn("wal: --wal-repair: " + what + "; deleted " + std::to_string(segments->size())
-           + " segments after the checkpoint, dropped " + std::to_string(dropped) + " bytes");
-  return status::ok();
-}
-
-// Replays the WAL: the newest checkpoint, if any, then the segments after
-// it. Leftovers of an interrupted checkpoint are removed first, so nothing
-// is read twice.
-status replay(const std::string& wal_dir, bool repair, opened_storage& out, wal_replay_progress* progress) {
-  if (auto st = storage::remove_obsolete_wal_files(wal_dir); !st)
-    return st;
-  auto checkpoint = storage::latest_wal_checkpoint(wal_dir);
-  if (!checkpoint)
-    return checkpoint.error();
-  if (progress) {
-    // From the checkpoint (or first segment) to the segment the writer
-    // will open: one past every segment and checkpoint (wal_segment_writer).
-    auto segments = storage::list_wal_segments(wal_dir);
-    if (!segments)
-      return segments.error();
-    uint64_t newest = std::max(segments->empty() ? 0 : segments->back(), checkpoint->value_or(0));
-    uint64_t first = *checkpoint ? **checkpoint : segments->empty() ? newest + 1 : segments->front();
-    progress->start(static_cast<int64_t>(first), static_cast<int64_t>(newest + 1));
-  }
-  auto started = std::chrono::steady_clock::now();
-  record_applier apply{out};
-  uint64_t first_segment = 0;
-  if (*checkpoint) {
-    if (auto st = replay_checkpoint(wal_dir, **checkpoint, apply, out); !st)
-      return st;
-    if (progress)
-      progress->read(static_cast<int64_t>(**checkpoint));
-    if (auto st = check_first_segment_after(wal_dir, **checkpoint, repair); !st)
-      return st;
-    first_segment = **checkpoint + 1;
-  }
-  auto reader = storage::wal_segment_reader::open(wal_dir, first_segment);
-  if (!reader)
-    return reader.error();
-  auto& r = **reader;
-  uint64_t current_segment = 0;
-  std::string where;
-  while (r.next()) {
-    auto seg = r.position().segment;
-    if (seg != current_segment) {
-      if (progress && current_segment != 0)
-        progress->read(static_cast<int64_t>(current_segment));  // read to its end
-      current_segment = seg;
-      where = "WAL segment " + storage::wal_segment_name(seg);
-      log_info("wal: replaying segment " + storage::wal_segment_name(seg));
-    }
-    if (auto st = apply.apply(r.record(), where, r.position().offset); !st)
-      return st;
-  }
-  if (auto st = apply.finish(); !st)
-    return st;
-  if (progress && current_segment != 0)
-    progress->read(static_cast<int64_t>(current_segment));
-  const auto& sum = r.summary();
-  using outcome = storage::wal_replay_result::outcome;
-  if (apply.unknown_refs() > 0)
-    log_warn("wal: skipped " + std::to_string(apply.unknown_refs()) + " samples of unknown series");
-  switch (sum.state) {
-    case outcome::clean:
-      break;
-    case outcome::torn_tail: {
-      auto dropped = storage::wal_truncate_at(wal_dir, sum.last_good);
-      if (!dropped)
-        return dropped.error();
-      log_warn("wal: torn tail (" + sum.error.message() + "); truncated segment "
-               + storage::wal_segment_name(sum.last_good.segment) + " at offset "
-               + std::to_string(sum.last_good.offset) + ", dropped " + std::to_string(*dropped) + " bytes");
-      break;
-    }
-    case outcome::corrupt: {
-      if (!repair)
-        return status::corruption(sum.error.message()
-                                  + "; the WAL is damaged before its end. Start with --wal-repair to cut it at "
-                                    "this point (records after it are lost)");
-      auto dropped = storage::wal_repair(wal_dir, sum.last_good);
-      if (!dropped)
-        return dropped.error();
-      log_warn("wal: --wal-repair: " + sum.error.message() + "; cut at segment "
-               + storage::wal_segment_name(sum.last_good.segment) + " offset "
-               + std::to_string(sum.last_good.offset) + ", dropped " + std::to_string(*dropped) + " bytes");
-      break;
-    }
-    case outcome::io_error:
-      return sum.error;
-  }
-  for (auto& h : out.heads)
-    h->bump_next_ref(apply.max_ref());
-  log_info("wal: replay done: " + std::to_string(out.records_replayed) + " records, "
-           + std::to_string(series_in(out)) + " series, " + std::to_string(out.samples_replayed) + " samples in "
-           + seconds_since(started));
-  return status::ok();
-}
-
 }  // namespace
 
 storage::result<opened_storage> open_storage(const settings& cfg, size_t num_shards, bool repair,
-                                             wal_replay_progress* progress) {
+                                             storage::wal_replay_progress* progress) {
   opened_storage out;
   const auto& dir = cfg.storage.data_dir;
-  if (auto st = make_dir(dir); !st)
+  if (auto st = storage::create_dir_if_missing(dir); !st)
     return st;
-  auto fd = lock_dir(dir);
-  if (!fd)
-    return fd.error();
-  out.lock_fd = *fd;
+  auto lock = storage::data_dir_lock::acquire(dir);
+  if (!lock)
+    return lock.error();
+  out.lock = std::move(*lock);
   auto started = std::chrono::steady_clock::now();
   auto blocks = storage::open_blocks(dir + "/blocks");
-  if (!blocks) {
-    ::close(out.lock_fd);
+  if (!blocks)
     return blocks.error();
-  }
   for (const auto& n : blocks->notes)
     log_info("blocks: " + n);
   for (const auto& c : blocks->corrupted)
@@ -476,19 +61,26 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
     out.heads.push_back(std::move(h));
   }
   auto wal_dir = dir + "/wal";
-  if (dir_exists(wal_dir)) {
-    if (auto st = replay(wal_dir, repair, out, progress); !st) {
-      ::close(out.lock_fd);
-      return st;
-    }
+  auto has_wal = storage::path_exists(wal_dir);
+  if (!has_wal)
+    return has_wal.error();
+  if (*has_wal) {
+    storage::wal_replay_options ro;
+    ro.repair = repair;
+    ro.progress = progress;
+    ro.info = log_info;
+    ro.warn = log_warn;
+    auto replayed = storage::replay_wal(wal_dir, out.heads, ro);
+    if (!replayed)
+      return replayed.error();
+    out.records_replayed = replayed->records;
+    out.samples_replayed = replayed->samples;
   } else {
     log_info("wal: no WAL in " + dir + ", starting empty");
   }
   auto w = storage::wal_segment_writer::open(wal_dir, uint64_t{cfg.storage.wal_segment_size_mb} << 20);
-  if (!w) {
-    ::close(out.lock_fd);
+  if (!w)
     return w.error();
-  }
   out.wal = std::shared_ptr<storage::wal_segment_writer>(std::move(*w));
   if (progress)
     progress->finish(static_cast<int64_t>(out.wal->position().segment));

@@ -18,6 +18,7 @@
 
 #include "actors/compactor.hpp"
 #include "actors/config.hpp"
+#include "actors/frontend.hpp"
 #include "actors/head_block.hpp"
 #include "actors/index.hpp"
 #include "actors/metrics.hpp"

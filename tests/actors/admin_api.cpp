@@ -10,6 +10,7 @@
 #include <regex>
 
 #include "actors/compactor.hpp"
+#include "actors/frontend.hpp"
 #include "actors/network.hpp"
 #include "actors/storage_open.hpp"
 #include "fake_wal_file.hpp"
@@ -80,7 +81,7 @@ struct fixture : test_coordinator_fixture<caf::actor_system_config> {
   temp_dir data;
   settings cfg;
   metrics stats;
-  wal_replay_progress replay;
+  storage::wal_replay_progress replay;
   std::unique_ptr<frontend> front;
   std::shared_ptr<std::vector<http_response>> got = std::make_shared<std::vector<http_response>>();
   std::shared_ptr<fake_wal_disk> disk = std::make_shared<fake_wal_disk>();
@@ -346,5 +347,5 @@ CAF_TEST(a restart replays deletions from the WAL into the right shards) {
   CAF_CHECK_EQUAL(left["2"], 1u);  // the sample written after the deletion
   CAF_CHECK_EQUAL(left["3"], 4u);
   CAF_CHECK_EQUAL(left["4"], 5u);
-  ::close(opened->lock_fd);
+  opened->lock.release();
 }

@@ -3,6 +3,7 @@
 
 #include <caf/test/dsl.hpp>
 
+#include "actors/frontend.hpp"
 #include "actors/network.hpp"
 #include "actors/storage_open.hpp"
 #include "fake_wal_file.hpp"
@@ -64,7 +65,7 @@ std::string header(const http_response& r, const std::string& name) {
 struct fixture : test_coordinator_fixture<caf::actor_system_config> {
   settings cfg;
   metrics stats;
-  wal_replay_progress replay;
+  nl::storage::wal_replay_progress replay;
   std::unique_ptr<frontend> front;
   replies got = std::make_shared<std::vector<http_response>>();
 
@@ -162,7 +163,7 @@ CAF_TEST(walreplay answers while the WAL is replayed and tsdb waits for the stor
   CAF_CHECK_EQUAL(frontend::handler_name("GET", "/api/v1/status/tsdb"), "/api/v1/status/tsdb");
   CAF_CHECK_EQUAL(frontend::handler_name("GET", "/api/v1/status/walreplay"), "/api/v1/status/walreplay");
   // A fresh data directory: no WAL to replay, the writer opens segment 1.
-  wal_replay_progress fresh;
+  nl::storage::wal_replay_progress fresh;
   fresh.finish(1);
   CAF_CHECK_EQUAL(fresh.get().min, 1);
   CAF_CHECK_EQUAL(fresh.get().current, 1);

@@ -123,7 +123,7 @@ struct tls_client {
 };
 
 struct fixture {
-  temp_dir dir;
+  pki_dir dir;
   pki p;
   tls_options opts;
   key_ptr client_key = make_key();

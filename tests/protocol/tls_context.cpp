@@ -20,7 +20,7 @@ bool contains(const std::string& haystack, const std::string& needle) {
 
 /// Files for one server: a CA, server.pem/key.pem signed by it, ca.pem.
 struct server_files {
-  temp_dir dir;
+  pki_dir dir;
   pki p;
   tls_options opts;
   server_files() {

@@ -121,21 +121,21 @@ inline std::string pem_of(EVP_PKEY* k) {
 }
 
 /// A fresh directory under $TMPDIR, removed with its files at scope exit.
-class temp_dir {
+class pki_dir {
  public:
-  temp_dir() {
+  pki_dir() {
     const char* base = std::getenv("TMPDIR");
     std::string tmpl = std::string{base != nullptr ? base : "/tmp"} + "/nl-tls-XXXXXX";
     std::vector<char> buf(tmpl.begin(), tmpl.end());
     buf.push_back('\0');
     path_ = ::mkdtemp(buf.data()) != nullptr ? buf.data() : "";
   }
-  ~temp_dir() {
+  ~pki_dir() {
     if (!path_.empty())
       std::system(("rm -rf '" + path_ + "'").c_str());
   }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
+  pki_dir(const pki_dir&) = delete;
+  pki_dir& operator=(const pki_dir&) = delete;
   const std::string& path() const { return path_; }
   std::string file(const std::string& name) const { return path_ + "/" + name; }
   std::string write(const std::string& name, const std::string& content) const {

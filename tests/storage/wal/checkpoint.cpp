@@ -108,7 +108,7 @@ content read_checkpoint(const std::string& wal_dir, uint64_t n) {
   return c;
 }
 
-/// What start-up does (actors/storage_open.cpp), into one head: cleanup,
+/// What start-up does (storage/wal/replay.cpp), into one head: cleanup,
 /// the newest checkpoint, then the segments after it. Counts the samples
 /// the head took and the ones it refused.
 struct replayed {

@@ -68,7 +68,7 @@ struct wal {
   }
 };
 
-/// Replays like start-up (actors/storage_open.cpp) into one head and
+/// Replays like start-up (storage/wal/replay.cpp) into one head and
 /// returns "ref:t" of every sample it then holds, by series.
 std::map<std::string, std::vector<int64_t>> replay(const std::string& wal_dir, uint64_t* tombstone_records = nullptr) {
   CAF_REQUIRE(remove_obsolete_wal_files(wal_dir).is_ok());

@@ -1,0 +1,576 @@
+#include "actors/frontend.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+
+#include "actors/log.hpp"
+#include "actors/network_jobs.hpp"
+#include "promql/literals.hpp"
+#include "promql/parser.hpp"
+#include "promql/printer.hpp"
+#include "protocol/api_json.hpp"
+#include "protocol/query_params.hpp"
+#include "protocol/remote_write.hpp"
+#include "protocol/router.hpp"
+#include "storage/head/shard.hpp"
+#include "storage/label_key.hpp"
+#include "storage/wal/replay.hpp"
+
+namespace nl::actors {
+
+using protocol::http_reply;
+using protocol::http_request;
+using protocol::http_response;
+
+namespace {
+
+constexpr const char* text_plain = "text/plain; charset=utf-8";
+
+http_response text(unsigned status, std::string body) {
+  http_response r;
+  r.status = status;
+  r.content_type = text_plain;
+  r.body = std::move(body);
+  return r;
+}
+
+void add_cors(http_response& r) {
+  r.headers.emplace_back("Access-Control-Allow-Origin", "*");
+  r.headers.emplace_back("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+  r.headers.emplace_back("Access-Control-Allow-Headers", "Accept, Authorization, Content-Type, Origin");
+  r.headers.emplace_back("Access-Control-Expose-Headers", "Date");
+  r.headers.emplace_back("Vary", "Origin");
+}
+
+std::string buildinfo_json() {
+  // `version` is the Prometheus API level implemented (a valid semver that
+  // Grafana compares); Nightlight's own version goes into revision/branch.
+  // No `features` key: a non-empty one makes Grafana assume Mimir.
+  std::string d = R"({"version":"2.42.0","revision":"nightlight-)" NL_VERSION R"(",)"
+                  R"("branch":"nightlight","buildUser":"nightlight","buildDate":")" __DATE__ R"(",)"
+                  R"("goVersion":"none"})";
+  return d;
+}
+
+
+// The decoder's refusals under the reasons /metrics knows: every label rule
+// is one reason there (the 400 body names the exact rule).
+void count_decoder_rejections(metrics& m, const protocol::write_report& rep) {
+  using protocol_reason = protocol::reject_reason;
+  for (size_t i = 0; i < rep.samples_rejected_by.size(); ++i) {
+    if (rep.samples_rejected_by[i] == 0)
+      continue;
+    auto why = static_cast<protocol_reason>(i);
+    auto as = why == protocol_reason::native_histogram    ? reject_reason::native_histogram
+              : why == protocol_reason::too_far_in_future ? reject_reason::too_far_in_future
+                                                          : reject_reason::invalid_labels;
+    m.count_rejected(as, rep.samples_rejected_by[i]);
+  }
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+// Splits a decoded request into one columnar batch per shard, entries in
+// request order. A series repeated within the request (Prometheus sends one
+// sample per entry) simply appears again: the head stages its samples in
+// order, so merging entries first would only cost a sort.
+void split_by_shard(const protocol::write_batch& wb, size_t nshards, std::vector<append_batch>& out) {
+  out.assign(nshards, {});
+  // Sized for an even spread; label keys are shorter than the protobuf
+  // labels they come from. A skewed request just grows a vector.
+  size_t entries = wb.series.size() / nshards + 8;
+  size_t samples = wb.samples.size() / nshards + 8;
+  size_t bytes = (wb.body ? wb.body->size() : 0) / nshards + 64;
+  for (auto& b : out) {
+    b.keys.reserve(bytes);
+    b.key_ends.reserve(entries);
+    b.hashes.reserve(entries);
+    b.ends.reserve(entries);
+    b.timestamps.reserve(samples);
+    b.value_bits.reserve(samples);
+  }
+  for (const auto& e : wb.series) {
+    const auto* labels = wb.labels_of(e);
+    uint64_t hash = protocol::hash_labels(labels, e.labels_count);
+    auto& b = out[storage::shard_of(hash, nshards)];
+    b.add_series(labels, e.labels_count, hash);
+    const auto* s = wb.samples_of(e);
+    for (uint32_t k = 0; k < e.samples_count; ++k)
+      b.add_sample(s[k].t, storage::float_bits(s[k].v));
+  }
+}
+
+}  // namespace
+
+frontend::frontend(const settings& cfg, metrics& m, const storage::wal_replay_progress* replay)
+  : cfg_(cfg), m_(m), replay_(replay) {
+}
+
+void frontend::attach(network_actor net, size_t num_shards) {
+  {
+    std::lock_guard<std::mutex> g{net_mtx_};
+    if (!shard_pending_) {
+      shard_pending_ = std::make_unique<std::atomic<int64_t>[]>(num_shards);
+      for (size_t i = 0; i < num_shards; ++i)
+        shard_pending_[i] = 0;
+      num_shards_ = num_shards;
+    }
+    net_ = std::move(net);
+  }
+  ready_.store(true, std::memory_order_release);
+}
+
+void frontend::observe_time(int64_t t_ms) {
+  int64_t seen = max_t_.load();
+  while (t_ms > seen && !max_t_.compare_exchange_weak(seen, t_ms)) {
+  }
+}
+
+void frontend::close_writes() {
+  writes_closed_ = true;
+}
+
+std::string frontend::handler_name(const std::string& method, const std::string& path) {
+  auto r = protocol::match_route(method, path);
+  if (r.result == protocol::route::outcome::not_found)
+    return "other";
+  return std::string{protocol::info(r.ep).path};
+}
+
+void frontend::handle(http_request&& req, http_reply reply) {
+  using protocol::endpoint;
+  auto rt = protocol::match_route(req.method, req.path);
+  bool api = protocol::is_api_path(req.path);
+  // Every API answer carries CORS headers, errors included.
+  http_reply out = api ? http_reply{[reply](http_response r) {
+    add_cors(r);
+    reply(std::move(r));
+  }}
+                       : reply;
+  if (rt.result == protocol::route::outcome::not_found)
+    return out(text(404, "404 page not found\n"));
+  if (rt.result == protocol::route::outcome::method_not_allowed) {
+    auto r = text(405, "Method Not Allowed\n");
+    r.headers.emplace_back("Allow", rt.allow);
+    return out(std::move(r));
+  }
+  switch (rt.ep) {
+    case endpoint::healthy:
+      return out(text(200, "Nightlight is Healthy.\n"));
+    case endpoint::ready:
+      return out(ready() ? text(200, "Nightlight is Ready.\n") : text(503, "Service Unavailable"));
+    case endpoint::cors_preflight: {
+      http_response r;
+      r.status = 204;
+      return out(std::move(r));
+    }
+    case endpoint::metrics: {
+      http_response r;
+      r.status = 200;
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = m_.render();
+      return out(std::move(r));
+    }
+    case endpoint::buildinfo:
+      return out(json_success(buildinfo_json()));
+    case endpoint::walreplay: {
+      // Served while the WAL is replayed (not ready), as Prometheus does:
+      // it is how a client follows the replay.
+      auto p = replay_ ? replay_->get() : storage::wal_replay_progress::snapshot{};
+      std::string d;
+      protocol::append_wal_replay_status(d, p.min, p.max, p.current);
+      return out(json_success(std::move(d)));
+    }
+    case endpoint::rules:
+      return out(json_success(R"({"groups":[]})"));
+    case endpoint::alerts:
+      return out(json_success(R"({"alerts":[]})"));
+    case endpoint::format_query:
+      return handle_format_query(std::move(req), std::move(out));
+    case endpoint::query_exemplars:
+      // Exemplars are not stored (remote-write exemplars are counted and
+      // dropped); Prometheus answers an empty list when it has none, and
+      // Grafana's capability probe needs a success.
+      return out(json_success("[]"));
+    default:
+      break;
+  }
+  // Everything below needs the storage.
+  if (!ready())
+    return out(text(503, "Service Unavailable"));
+  switch (rt.ep) {
+    case endpoint::write:
+      return handle_write(std::move(req), std::move(out));
+    case endpoint::query:
+      return handle_query(false, std::move(req), std::move(out));
+    case endpoint::query_range:
+      return handle_query(true, std::move(req), std::move(out));
+    case endpoint::series:
+      return handle_meta(meta_job::series, {}, std::move(req), std::move(out));
+    case endpoint::labels:
+      return handle_meta(meta_job::labels, {}, std::move(req), std::move(out));
+    case endpoint::label_values:
+      return handle_meta(meta_job::values, std::move(rt.param), std::move(req), std::move(out));
+    case endpoint::tsdb_status:
+      return handle_tsdb_status(std::move(req), std::move(out));
+    case endpoint::admin_snapshot:
+    case endpoint::admin_delete_series:
+    case endpoint::admin_clean_tombstones:
+      // Prometheus 2.42 answers this (errorType unavailable, status 500)
+      // before it looks at any parameter.
+      if (!cfg_.server.enable_admin_api)
+        return out(json_error(protocol::api_error::unavailable, "admin APIs disabled"));
+      return handle_admin(rt.ep, std::move(req), std::move(out));
+    default:
+      return out(text(500, "unrouted endpoint\n"));
+  }
+}
+
+http_response frontend::overloaded(const std::string& why) {
+  m_.overload_responses.fetch_add(1, std::memory_order_relaxed);
+  auto r = text(cfg_.server.overload_status, "overloaded: " + why + "; retry later");
+  r.headers.emplace_back("Retry-After", std::to_string(cfg_.server.retry_after_seconds));
+  return r;
+}
+
+void frontend::handle_write(http_request&& req, http_reply reply) {
+  // Remote write 1.0 only: an explicit foreign encoding or type is 415
+  // (missing headers are accepted, as Prometheus 2.42 does).
+  // Header values such as media types compare case-insensitively.
+  if (!req.content_encoding.empty() && !promql::iequals(req.content_encoding, "snappy"))
+    return reply(text(415, "unsupported Content-Encoding \"" + req.content_encoding + "\"; remote write needs snappy"));
+  if (!req.content_type.empty()) {
+    std::string_view ct = req.content_type;
+    auto semi = ct.find(';');
+    auto base = ct.substr(0, semi);
+    while (!base.empty() && base.back() == ' ')
+      base.remove_suffix(1);
+    bool v2 = semi != std::string_view::npos
+              && ct.find("proto=io.prometheus.write.v2.Request", semi) != std::string_view::npos;
+    if (!promql::iequals(base, "application/x-protobuf") || v2)
+      return reply(text(415, "unsupported Content-Type \"" + req.content_type
+                               + "\"; this receiver speaks remote write 1.0 (application/x-protobuf)"));
+  }
+  if (writes_closed_)
+    return reply(overloaded("shutting down"));
+  protocol::write_settings ws;
+  ws.allow_utf8_names = cfg_.ingest.allow_utf8_names;
+  ws.drop_non_finite = cfg_.ingest.drop_non_finite;
+  ws.max_future_ms = int64_t{cfg_.ingest.max_future_seconds} * 1000;
+  auto decoded = protocol::decode_remote_write(req.body, now_ms(), ws, cfg_.server.max_decoded_bytes);
+  if (!decoded) {
+    auto st = decoded.error();
+    if (st.error_code() == storage::status::code::limit_exceeded)
+      return reply(text(413, st.message()));
+    return reply(text(400, st.message()));
+  }
+  auto& wb = *decoded;
+  if (wb.report.non_finite_dropped > 0)
+    m_.count_rejected(reject_reason::non_finite, wb.report.non_finite_dropped);
+  if (wb.report.samples_rejected > 0)
+    count_decoder_rejections(m_, wb.report);
+  auto job = std::make_shared<write_job>();
+  job->report = std::move(wb.report);
+  job->reply = std::move(reply);
+  if (wb.samples.empty()) {
+    // Nothing to store (metadata-only request, or everything refused).
+    job->fe = this;
+    finish_write(*job);
+    return;
+  }
+  network_actor net;
+  {
+    std::lock_guard<std::mutex> g{net_mtx_};
+    net = net_;
+  }
+  split_by_shard(wb, num_shards_, job->batches);
+  // Raise the shared newest time first, then stamp every batch with it.
+  int64_t batch_max = INT64_MIN;
+  for (auto& smp : wb.samples)
+    batch_max = std::max(batch_max, smp.t);
+  observe_time(batch_max);
+  const uint64_t write_id = next_write_id_.fetch_add(1) + 1;
+  for (auto& b : job->batches) {
+    b.observed_max_t = max_t_.load();
+    b.write_id = write_id;
+  }
+  // Admission: reserve the samples against the global budget and each
+  // shard's share. A request is always admitted when nothing is in flight,
+  // so a batch larger than the budget cannot be refused forever.
+  int64_t n = static_cast<int64_t>(wb.samples.size());
+  int64_t budget = static_cast<int64_t>(cfg_.server.max_inflight_samples);
+  int64_t before = inflight_samples_.fetch_add(n);
+  job->total = n;
+  job->fe = this;  // from here on the destructor releases the reservation
+  job->reserved.assign(num_shards_, 0);
+  m_.inflight_samples.fetch_add(n, std::memory_order_relaxed);
+  if (before > 0 && before + n > budget) {
+    return job->answer(overloaded("too many samples in flight"));
+  }
+  int64_t shard_cap = std::max<int64_t>(budget / static_cast<int64_t>(num_shards_), 1);
+  for (size_t s = 0; s < num_shards_; ++s) {
+    int64_t k = static_cast<int64_t>(job->batches[s].num_samples());
+    if (k == 0)
+      continue;
+    int64_t prev = shard_pending_[s].fetch_add(k);
+    job->reserved[s] = k;
+    if (prev > 0 && prev + k > shard_cap) {
+      return job->answer(overloaded("head shard " + std::to_string(s) + " is behind"));
+    }
+  }
+  writes_in_flight_.fetch_add(1);
+  job->counted = true;
+  caf::anon_send(net, std::move(job));
+}
+
+void frontend::release(write_job& job) {
+  if (job.released || job.fe == nullptr)
+    return;
+  job.released = true;
+  if (job.counted)
+    writes_in_flight_.fetch_sub(1);
+  inflight_samples_.fetch_sub(job.total);
+  m_.inflight_samples.fetch_sub(job.total, std::memory_order_relaxed);
+  for (size_t s = 0; s < job.reserved.size(); ++s)
+    if (job.reserved[s] != 0)
+      shard_pending_[s].fetch_sub(job.reserved[s]);
+}
+
+void frontend::finish_write(write_job& job) {
+  release(job);
+  if (job.failure) {
+    // A remote-write sender retries 5xx and drops 4xx: only input that can
+    // never be stored is a 4xx.
+    auto code = code_of(job.failure);
+    auto msg = message_of(job.failure);
+    if (code == error_code::bad_input)
+      return job.answer(text(400, msg));
+    if (code == error_code::internal || code == error_code::too_many_samples)
+      return job.answer(text(500, "internal error: " + msg));
+    auto r = text(503, "storage unavailable (" + std::string(to_string(code)) + "): " + msg + "; retry");
+    r.headers.emplace_back("Retry-After", std::to_string(cfg_.server.retry_after_seconds));
+    return job.answer(std::move(r));
+  }
+  uint64_t refused = job.report.samples_rejected + job.result.rejected;
+  if (refused == 0 && !job.report.any_rejected())
+    return job.answer(http_response{204, {}, {}, {}});
+  // One line (Prometheus logs the first line, up to 1024 bytes): the
+  // decoder's summary, then the storage's first refusals, then the totals.
+  std::string body = job.report.summary();
+  for (auto& e : job.result.errors) {
+    if (!body.empty())
+      body += "; ";
+    body += e;
+  }
+  body += " (" + std::to_string(refused) + " samples rejected, " + std::to_string(job.result.accepted)
+          + " stored)";
+  std::replace(body.begin(), body.end(), '\n', ' ');
+  if (body.size() > 1024)
+    body = body.substr(0, 1000) + "... (" + std::to_string(refused) + " samples rejected)";
+  job.answer(text(400, std::move(body)));
+}
+
+namespace {
+
+protocol::form_params request_form(const http_request& req) {
+  bool form_body = req.method == "POST" && protocol::is_form_content_type(req.content_type);
+  return protocol::form_params::parse(req.query, form_body ? std::string_view{req.body} : std::string_view{});
+}
+
+}  // namespace
+
+void frontend::handle_query(bool range, http_request&& req, http_reply reply) {
+  using protocol::api_error;
+  auto f = request_form(req);
+  if (!f.error().empty())
+    return reply(json_error(api_error::bad_data, f.error()));
+  auto job = std::make_shared<query_http_job>();
+  auto& q = job->request;
+  // Checks in Prometheus 2.42's order: times, then timeout, then the query.
+  if (range) {
+    auto rp = protocol::parse_range_params(f.value("start"), f.value("end"), f.value("step"));
+    if (!rp)
+      return reply(json_error(api_error::bad_data, rp.error().message()));
+    q.start = rp->start_ms;
+    q.end = rp->end_ms;
+    q.step = rp->step_ms;
+  } else {
+    auto t = protocol::parse_time_or("time", f.value("time"), now_ms());
+    if (!t)
+      return reply(json_error(api_error::bad_data, t.error().message()));
+    q.start = q.end = *t;
+  }
+  if (auto tv = f.get("timeout"); tv && !tv->empty()) {
+    auto d = protocol::parse_duration("timeout", *tv);
+    if (!d)
+      return reply(json_error(api_error::bad_data, d.error().message()));
+    q.timeout_ms = std::max<int64_t>(*d, 1);
+  }
+  q.query = std::string(f.value("query"));
+  q.id = next_query_id_.fetch_add(1, std::memory_order_relaxed);
+  job->retry_after_s = cfg_.server.retry_after_seconds;
+  job->reply = std::move(reply);
+  network_actor net;
+  {
+    std::lock_guard<std::mutex> g{net_mtx_};
+    net = net_;
+  }
+  auto id = q.id;
+  caf::anon_send(net, std::move(job));
+  // Subscribed after the job is sent, so a cancel always follows its query
+  // into the network actor's mailbox.
+  if (req.cancellation)
+    req.cancellation->on_cancel([net, id] { caf::anon_send(net, query_cancel{id}); });
+}
+
+void frontend::handle_format_query(http_request&& req, http_reply reply) {
+  using protocol::api_error;
+  auto f = request_form(req);
+  if (!f.error().empty())
+    return reply(json_error(api_error::bad_data, f.error()));
+  auto parsed = promql::parse(f.value("query"));
+  if (!parsed)
+    return reply(json_error(api_error::bad_data, "invalid parameter \"query\": " + parsed.error.message));
+  std::string d;
+  protocol::append_json_string(d, promql::prettify(*parsed.expr));
+  reply(json_success(std::move(d)));
+}
+
+void frontend::handle_meta(int kind, std::string label_name, http_request&& req, http_reply reply) {
+  using protocol::api_error;
+  auto f = request_form(req);
+  if (!f.error().empty())
+    return reply(json_error(api_error::bad_data, f.error()));
+  auto job = std::make_shared<meta_job>();
+  job->kind = kind;
+  auto& q = job->query;
+  if (kind == meta_job::values) {
+    // 2.42 only accepts legacy label names here; with UTF-8 names enabled
+    // any non-empty name is looked up as it is.
+    if (!promql::is_legacy_label_name(label_name) && !cfg_.ingest.allow_utf8_names) {
+      std::string msg = "invalid label name: ";
+      protocol::append_json_string(msg, label_name);
+      return reply(json_error(api_error::bad_data, msg));
+    }
+    q.label_name = std::move(label_name);
+  }
+  auto start = protocol::parse_time_or("start", f.value("start"), protocol::min_time_ms);
+  if (!start)
+    return reply(json_error(api_error::bad_data, start.error().message()));
+  auto end = protocol::parse_time_or("end", f.value("end"), protocol::max_time_ms);
+  if (!end)
+    return reply(json_error(api_error::bad_data, end.error().message()));
+  auto limit = protocol::parse_limit(f.value("limit"));
+  if (!limit)
+    return reply(json_error(api_error::bad_data, limit.error().message()));
+  q.mint = *start;
+  q.maxt = *end;
+  q.limit = static_cast<uint64_t>(*limit);
+  for (auto v : f.get_all("match[]")) {
+    auto sel = promql::parse_metric_selector(v);
+    if (!sel)
+      return reply(json_error(api_error::bad_data, sel.error->message));
+    if (!promql::has_non_empty_matcher(sel.matchers))
+      return reply(json_error(api_error::bad_data, "match[] must contain at least one non-empty matcher"));
+    q.selectors.push_back(std::move(sel.matchers));
+  }
+  if (kind == meta_job::series && q.selectors.empty())
+    return reply(json_error(api_error::bad_data, "no match[] parameter provided"));
+  job->reply = std::move(reply);
+  network_actor net;
+  {
+    std::lock_guard<std::mutex> g{net_mtx_};
+    net = net_;
+  }
+  caf::anon_send(net, std::move(job));
+}
+
+namespace {
+
+// `limit` of /api/v1/status/tsdb as Prometheus 3.x checks it (2.42 has no
+// parameter and always answers 10): strconv.Atoi, 1..10000, default 10.
+storage::result<uint64_t> tsdb_status_limit(std::string_view v) {
+  if (v.empty())
+    return uint64_t{storage::tsdb_status_default_limit};
+  auto n = protocol::parse_limit(v);  // Atoi's syntax; refuses negatives
+  if (!n || *n < 1)
+    return storage::status::invalid_argument("limit must be a positive number");
+  if (static_cast<uint64_t>(*n) > storage::tsdb_status_max_limit)
+    return storage::status::invalid_argument("limit must not exceed "
+                                             + std::to_string(storage::tsdb_status_max_limit));
+  return static_cast<uint64_t>(*n);
+}
+
+}  // namespace
+
+void frontend::handle_tsdb_status(http_request&& req, http_reply reply) {
+  using protocol::api_error;
+  auto f = request_form(req);
+  if (!f.error().empty())
+    return reply(json_error(api_error::bad_data, f.error()));
+  auto limit = tsdb_status_limit(f.value("limit"));
+  if (!limit)
+    return reply(json_error(api_error::bad_data, limit.error().message()));
+  auto job = std::make_shared<meta_job>();
+  job->kind = meta_job::tsdb_status;
+  job->query.limit = *limit;
+  job->reply = std::move(reply);
+  network_actor net;
+  {
+    std::lock_guard<std::mutex> g{net_mtx_};
+    net = net_;
+  }
+  caf::anon_send(net, std::move(job));
+}
+
+void frontend::handle_admin(protocol::endpoint ep, http_request&& req, http_reply reply) {
+  using protocol::api_error;
+  auto job = std::make_shared<admin_job>();
+  job->ep = ep;
+  // Go's ParseForm reads form bodies of POST and PUT requests.
+  bool form_body = (req.method == "POST" || req.method == "PUT") && protocol::is_form_content_type(req.content_type);
+  auto f = protocol::form_params::parse(req.query, form_body ? std::string_view{req.body} : std::string_view{});
+  if (ep == protocol::endpoint::admin_snapshot) {
+    // FormValue: a malformed pair is skipped silently.
+    auto skip = protocol::parse_bool_or("skip_head", f.value("skip_head"), false);
+    if (!skip)
+      return reply(json_error(api_error::bad_data, skip.error().message()));
+    job->skip_head = *skip;
+  } else if (ep == protocol::endpoint::admin_delete_series) {
+    // Checks in Prometheus 2.42's order (deleteSeries in web/api/v1).
+    if (!f.error().empty())
+      return reply(json_error(api_error::bad_data, "error parsing form values: " + f.error()));
+    auto matches = f.get_all("match[]");
+    if (matches.empty())
+      return reply(json_error(api_error::bad_data, "no match[] parameter provided"));
+    auto start = protocol::parse_time_or("start", f.value("start"), protocol::min_time_ms);
+    if (!start)
+      return reply(json_error(api_error::bad_data, start.error().message()));
+    auto end = protocol::parse_time_or("end", f.value("end"), protocol::max_time_ms);
+    if (!end)
+      return reply(json_error(api_error::bad_data, end.error().message()));
+    auto& d = job->deletion;
+    d.mint = *start;
+    d.maxt = *end;
+    for (auto v : matches) {
+      auto sel = promql::parse_metric_selector(v);
+      if (!sel)
+        return reply(json_error(api_error::bad_data, "invalid parameter \"match[]\": " + sel.error->message));
+      d.selectors.push_back(std::move(sel.matchers));
+    }
+  }
+  job->reply = std::move(reply);
+  network_actor net;
+  {
+    std::lock_guard<std::mutex> g{net_mtx_};
+    net = net_;
+  }
+  caf::anon_send(net, std::move(job));
+}
+
+}  // namespace nl::actors

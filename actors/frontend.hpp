@@ -1,0 +1,104 @@
+#pragma once
+// The HTTP policy: `frontend` is the HTTP handler, run on the Asio threads.
+// It routes, answers what needs no storage (health, build info, metrics,
+// status), and for writes does the CPU work there (snappy, protobuf,
+// validation, grouping by shard), then applies admission control: an
+// atomic budget of samples in flight plus a pending counter per shard. A
+// write over budget is answered at once (503 with Retry-After, or 429 by
+// setting) BEFORE any work is queued, so memory stays bounded. Accepted
+// work goes to the `network` actor (actors/network.hpp) as a job; the
+// actor answers through the job's reply callback. No Asio thread ever
+// waits for an actor.
+//
+// Thread-safety: handle() is called concurrently from every HTTP thread;
+// attach(), observe_time() and close_writes() may be called from any
+// thread at any time.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "actors/config.hpp"
+#include "actors/metrics.hpp"
+#include "actors/network.hpp"
+#include "protocol/http_server.hpp"
+#include "protocol/router.hpp"
+
+namespace nl::storage {
+class wal_replay_progress;
+}  // namespace nl::storage
+
+namespace nl::actors {
+
+class frontend {
+ public:
+  /// `cfg` and `m` must outlive the frontend; the frontend must outlive the
+  /// HTTP server and the actor system (jobs point back to it). `replay`
+  /// (may be null: all zeros) is what /api/v1/status/walreplay reports,
+  /// also before the storage is attached; it must outlive the frontend.
+  frontend(const settings& cfg, metrics& m, const storage::wal_replay_progress* replay = nullptr);
+
+  /// The HTTP handler: install with
+  /// `http_server{opts, [&fe](auto&& rq, auto rp) { fe.handle(std::move(rq), std::move(rp)); }}`.
+  void handle(protocol::http_request&& req, protocol::http_reply reply);
+
+  /// Connects the storage: from now on the server is ready. Called again
+  /// with a new handle when the network actor is restarted.
+  void attach(network_actor net, size_t num_shards);
+
+  /// Raises the newest sample time all shards judge "out of bounds"
+  /// against (main calls it with the replayed heads' newest time).
+  void observe_time(int64_t t_ms);
+
+  /// Shutdown: new writes are refused (503); reads continue.
+  void close_writes();
+
+  /// Write requests accepted and not yet answered.
+  int64_t writes_in_flight() const { return writes_in_flight_.load(); }
+
+  bool ready() const { return ready_.load(std::memory_order_acquire); }
+
+  /// For the network actor: answer a finished write job.
+  void finish_write(write_job& job);
+
+  /// Releases a job's admission reservations (idempotent per job).
+  void release(write_job& job);
+
+  /// The handler label used in HTTP metrics for a method and path.
+  static std::string handler_name(const std::string& method, const std::string& path);
+
+ private:
+  void handle_write(protocol::http_request&& req, protocol::http_reply reply);
+  void handle_query(bool range, protocol::http_request&& req, protocol::http_reply reply);
+  void handle_format_query(protocol::http_request&& req, protocol::http_reply reply);
+  void handle_meta(int kind, std::string label_name, protocol::http_request&& req, protocol::http_reply reply);
+  void handle_tsdb_status(protocol::http_request&& req, protocol::http_reply reply);
+  /// /api/v1/admin/tsdb/*, once enabled and ready: parameters checked here,
+  /// the work done by the compactor.
+  void handle_admin(protocol::endpoint ep, protocol::http_request&& req, protocol::http_reply reply);
+  /// The overload answer (503 or server.overload_status, with Retry-After),
+  /// counted in /metrics.
+  protocol::http_response overloaded(const std::string& why);
+
+  const settings& cfg_;
+  metrics& m_;
+  const storage::wal_replay_progress* replay_;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> writes_closed_{false};
+  std::atomic<int64_t> writes_in_flight_{0};
+  std::atomic<int64_t> inflight_samples_{0};
+  /// Numbers write requests, so their per-shard WAL batches are taken or
+  /// refused alike (append_batch::write_id).
+  std::atomic<uint64_t> next_write_id_{0};
+  /// Newest sample timestamp admitted so far (ms), shared by all shards.
+  std::atomic<int64_t> max_t_{INT64_MIN};
+  /// query_request::id of the next query (its key for query_cancel).
+  std::atomic<uint64_t> next_query_id_{1};
+  std::unique_ptr<std::atomic<int64_t>[]> shard_pending_;
+  size_t num_shards_ = 0;
+  mutable std::mutex net_mtx_;
+  network_actor net_;
+};
+
+}  // namespace nl::actors

@@ -1,0 +1,72 @@
+#include "actors/network_jobs.hpp"
+
+#include <utility>
+
+#include "actors/errors.hpp"
+#include "protocol/api_json.hpp"
+
+namespace nl::actors {
+
+using protocol::http_reply;
+using protocol::http_request;
+using protocol::http_response;
+
+/// The answer a job gives when the actors go away before it was answered
+/// (shutdown or an actor restart): 503, which every client retries.
+void answer_dropped(const http_reply& reply, bool json, const char* what) {
+  http_response r;
+  r.status = 503;
+  if (json) {
+    r.content_type = "application/json";
+    r.body = std::string(R"({"status":"error","errorType":"unavailable","error":")") + what
+             + R"( dropped during shutdown or restart"})";
+  } else {
+    r.content_type = "text/plain; charset=utf-8";
+    r.body = std::string(what) + " dropped during shutdown or restart; retry";
+    r.headers.emplace_back("Retry-After", "1");
+  }
+  reply(std::move(r));
+}
+
+http_response json_success(std::string data, const std::vector<std::string>& warnings) {
+  http_response r;
+  r.status = 200;
+  r.content_type = "application/json";
+  protocol::begin_success(r.body);
+  r.body += data;
+  protocol::end_success(r.body, warnings);
+  return r;
+}
+
+http_response json_error(protocol::api_error e, std::string_view msg) {
+  http_response r;
+  r.status = static_cast<unsigned>(protocol::http_status(e));
+  r.content_type = "application/json";
+  r.body = protocol::error_body(e, msg);
+  return r;
+}
+
+// 503 with the API's "unavailable" envelope: the actors could not answer
+// (the API's own mapping of unavailable is 500, for evaluation failures).
+http_response unavailable(std::string_view msg) {
+  auto r = json_error(protocol::api_error::unavailable, msg);
+  r.status = 503;
+  return r;
+}
+
+// An actor's error as an API error envelope, by its code (actors/errors.hpp):
+// bad input 400, timeouts 503, too many samples 422, bugs 500, and
+// everything that passes by itself (overload, full disk, shutdown) 503.
+http_response api_error_response(const caf::error& err) {
+  using protocol::api_error;
+  auto msg = message_of(err);
+  switch (code_of(err)) {
+    case error_code::bad_input: return json_error(api_error::bad_data, msg);
+    case error_code::timeout: return json_error(api_error::timeout, msg);
+    case error_code::too_many_samples: return json_error(api_error::execution, msg);
+    case error_code::internal: return json_error(api_error::internal, msg);
+    default: return unavailable(msg);
+  }
+}
+
+}  // namespace nl::actors

@@ -1,0 +1,419 @@
+#include "storage/wal/replay.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+
+#include "storage/file.hpp"
+#include "storage/head/shard.hpp"
+#include "storage/wal/checkpoint.hpp"
+#include "storage/wal/records.hpp"
+#include "storage/wal/segment_reader.hpp"
+
+namespace nl::storage {
+
+namespace {
+
+std::string seconds_since(std::chrono::steady_clock::time_point started) {
+  std::chrono::duration<double> d = std::chrono::steady_clock::now() - started;
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.2fs", d.count());
+  return secs;
+}
+
+// What one replay_wal() call shares between its steps.
+struct replay_state {
+  const std::vector<std::shared_ptr<head>>& heads;
+  const wal_replay_options& opts;
+  wal_replay_stats stats;
+
+  void info(const std::string& m) const {
+    if (opts.info)
+      opts.info(m);
+  }
+  void warn(const std::string& m) const {
+    if (opts.warn)
+      opts.warn(m);
+  }
+  uint64_t series() const {
+    uint64_t n = 0;
+    for (auto& h : heads)
+      n += h->num_series();
+    return n;
+  }
+};
+
+// What the reading thread decoded of one record for one shard.
+struct shard_batch {
+  wal_record_type type = wal_record_type::samples;
+  std::vector<series_record> series;
+  std::vector<sample_record> samples;
+  std::vector<tombstone_record> stones;
+  std::string where;  // names the record's file in errors
+};
+
+// Applies one shard's batches on a thread of its own, in the order they
+// were pushed: a series' record, its samples and deletions all go to its
+// shard, so each series sees the WAL's order, while the shards' appends
+// (two hash lookups and an XOR append per sample, nearly all cache misses)
+// run in parallel with each other and with the decoding.
+class shard_worker {
+ public:
+  explicit shard_worker(head& h) : h_(h), thread_([this] { run(); }) {}
+  ~shard_worker() {
+    {
+      std::lock_guard<std::mutex> g{m_};
+      closing_ = true;
+    }
+    ready_.notify_one();
+    thread_.join();
+  }
+  shard_worker(const shard_worker&) = delete;
+  shard_worker& operator=(const shard_worker&) = delete;
+
+  void push(shard_batch b) {
+    std::unique_lock<std::mutex> l{m_};
+    space_.wait(l, [this] { return queue_.size() < max_queued; });
+    queue_.push_back(std::move(b));
+    l.unlock();
+    ready_.notify_one();
+  }
+
+  // Waits until every batch pushed is applied; the first error, if any.
+  status drain() {
+    std::unique_lock<std::mutex> l{m_};
+    idle_.wait(l, [this] { return queue_.empty() && !busy_; });
+    return error_;
+  }
+  bool failed() const { return failed_.load(std::memory_order_relaxed); }
+  // Samples stored; read after drain().
+  uint64_t take_applied() { return std::exchange(applied_, 0); }
+
+ private:
+  // Bounds the decoded records waiting: a few MiB at most.
+  static constexpr size_t max_queued = 16;
+
+  void run() {
+    std::unique_lock<std::mutex> l{m_};
+    while (true) {
+      ready_.wait(l, [this] { return closing_ || !queue_.empty(); });
+      if (queue_.empty())
+        return;  // closing, everything applied
+      auto b = std::move(queue_.front());
+      queue_.pop_front();
+      busy_ = true;
+      l.unlock();
+      space_.notify_one();
+      auto st = apply(b);
+      l.lock();
+      busy_ = false;
+      if (!st && error_) {
+        error_ = st;
+        failed_.store(true, std::memory_order_relaxed);
+      }
+      if (queue_.empty())
+        idle_.notify_all();
+    }
+  }
+
+  status apply(const shard_batch& b) {
+    switch (b.type) {
+      case wal_record_type::series:
+        for (const auto& s : b.series)
+          if (auto st = h_.create_series_with_ref(s.ref, s.labels); !st)
+            return status::corruption(b.where + ": series ref " + std::to_string(s.ref) + ": " + st.message());
+        return status::ok();
+      case wal_record_type::tombstones:
+        h_.delete_ranges(b.stones);
+        return status::ok();
+      default:
+        for (const auto& x : b.samples)
+          if (h_.append(x.ref, x.t, x.v))
+            applied_ += 1;
+        return status::ok();
+    }
+  }
+
+  head& h_;
+  std::mutex m_;
+  std::condition_variable ready_;
+  std::condition_variable space_;
+  std::condition_variable idle_;
+  std::deque<shard_batch> queue_;
+  bool busy_ = false;
+  bool closing_ = false;
+  status error_;
+  std::atomic<bool> failed_{false};
+  uint64_t applied_ = 0;  // by the worker thread only
+  std::thread thread_;    // last: starts when everything above exists
+};
+
+// Feeds WAL records into the heads. Series go to the shard of their label
+// hash; samples follow their series' ref. Rejected samples are skipped
+// silently, as Prometheus does on replay (they were rejected, or are
+// duplicates of a retried request). This thread reads and decodes; one
+// shard_worker per head applies. finish() waits for them: call it before
+// reading the heads or the counts.
+class record_applier {
+ public:
+  explicit record_applier(replay_state& rs) : rs_(rs), batches_(rs.heads.size()) {
+    for (auto& h : rs_.heads)
+      workers_.push_back(std::make_unique<shard_worker>(*h));
+  }
+
+  // `where` names the record's file in errors ("WAL segment 00000003");
+  // `end` is the offset just after the record.
+  status apply(std::string_view rec, const std::string& where, uint64_t end) {
+    for (auto& w : workers_)
+      if (w->failed())
+        return finish();
+    rs_.stats.records += 1;
+    auto type = record_type(rec);
+    if (!type)
+      return status::corruption(where + " offset " + std::to_string(end) + ": " + type.error().message());
+    if (*type == wal_record_type::series) {
+      series_.clear();
+      if (auto st = decode_series(rec, series_); !st)
+        return status::corruption(where + ": " + st.message());
+      for (auto& s : series_) {
+        auto shard = shard_of(s.labels.hash(), rs_.heads.size());
+        shard_of_ref_[s.ref] = shard;
+        max_ref_ = std::max(max_ref_, s.ref);
+        batches_[shard].series.push_back(std::move(s));
+      }
+      return send(*type, where);
+    }
+    if (*type == wal_record_type::tombstones) {
+      // Deletions (admin API): they apply to what was replayed before them.
+      if (auto st = decode_tombstone_records(rec, stones_); !st)
+        return status::corruption(where + ": " + st.message());
+      for (auto& s : stones_) {
+        auto it = shard_of_ref_.find(s.ref);
+        if (it != shard_of_ref_.end())
+          batches_[it->second].stones.push_back(s);
+      }
+      return send(*type, where);
+    }
+    samples_.clear();
+    if (auto st = decode_samples(rec, samples_); !st)
+      return status::corruption(where + ": " + st.message());
+    for (auto& s : samples_) {
+      auto it = shard_of_ref_.find(s.ref);
+      if (it == shard_of_ref_.end()) {
+        unknown_refs_ += 1;
+        continue;
+      }
+      batches_[it->second].samples.push_back(s);
+    }
+    return send(*type, where);
+  }
+
+  // Waits until every record passed is applied; counts the samples stored.
+  status finish() {
+    status first;
+    for (auto& w : workers_) {
+      auto st = w->drain();
+      rs_.stats.samples += w->take_applied();
+      if (!st && first)
+        first = st;
+    }
+    return first;
+  }
+
+  uint64_t max_ref() const { return max_ref_; }
+  uint64_t unknown_refs() const { return unknown_refs_; }
+
+ private:
+  status send(wal_record_type type, const std::string& where) {
+    for (size_t i = 0; i < batches_.size(); ++i) {
+      auto& b = batches_[i];
+      if (b.series.empty() && b.samples.empty() && b.stones.empty())
+        continue;
+      b.type = type;
+      if (type == wal_record_type::series)
+        b.where = where;
+      workers_[i]->push(std::move(b));
+      b = shard_batch{};
+    }
+    return status::ok();
+  }
+
+  replay_state& rs_;
+  std::unordered_map<uint64_t, size_t> shard_of_ref_;
+  std::vector<series_record> series_;
+  std::vector<sample_record> samples_;
+  std::vector<tombstone_record> stones_;
+  std::vector<shard_batch> batches_;
+  uint64_t max_ref_ = 0;
+  uint64_t unknown_refs_ = 0;
+  std::vector<std::unique_ptr<shard_worker>> workers_;  // last: destroyed (joined) first
+};
+
+// Replays the newest checkpoint `n`. It was complete and synced before it
+// got its name, so any damage is a hard error, --wal-repair or not: the
+// segments it replaced are gone.
+status replay_checkpoint(const std::string& wal_dir, uint64_t n, record_applier& apply, replay_state& rs) {
+  auto name = wal_checkpoint_name(n);
+  rs.info("wal: replaying checkpoint " + name);
+  auto started = std::chrono::steady_clock::now();
+  auto records_before = rs.stats.records;
+  auto samples_before = rs.stats.samples;
+  uint64_t segment = 0;
+  std::string where;
+  auto st = read_wal_checkpoint(wal_dir, n, [&](std::string_view rec, wal_position end) {
+    if (end.segment != segment) {
+      segment = end.segment;
+      where = "WAL checkpoint " + name + " segment " + wal_segment_name(segment);
+    }
+    return apply.apply(rec, where, end.offset);
+  });
+  if (auto applied = apply.finish(); st && !applied)
+    st = applied;
+  if (!st && st.error_code() == status::code::corruption)
+    return status::corruption(st.message()
+                              + "; --wal-repair does not repair checkpoints (the segments they replaced are gone)");
+  if (!st)
+    return st;
+  rs.info("wal: checkpoint " + name + " replayed: " + std::to_string(rs.stats.records - records_before)
+          + " records, " + std::to_string(rs.series()) + " series, "
+          + std::to_string(rs.stats.samples - samples_before) + " samples in " + seconds_since(started));
+  return status::ok();
+}
+
+// After checkpoint `n`, the first segment must be n + 1 (the writer had
+// created it before the checkpoint was written). A later one means lost
+// records: corruption, or with --wal-repair, everything after the checkpoint
+// is deleted, newest first like wal_repair().
+status check_first_segment_after(const std::string& wal_dir, uint64_t n, const replay_state& rs) {
+  auto segments = list_wal_segments(wal_dir);
+  if (!segments)
+    return segments.error();
+  if (segments->empty() || segments->front() == n + 1)
+    return status::ok();
+  auto what = "WAL segment " + wal_segment_name(n + 1) + " offset 0: segment is missing (after "
+              + wal_checkpoint_name(n) + ", next is " + wal_segment_name(segments->front()) + ")";
+  if (!rs.opts.repair)
+    return status::corruption(what + "; the WAL is damaged before its end. Start with --wal-repair to delete the "
+                                     "segments after the checkpoint (their records are lost)");
+  uint64_t dropped = 0;
+  for (auto it = segments->rbegin(); it != segments->rend(); ++it) {
+    auto path = wal_segment_path(wal_dir, *it);
+    auto size = file_size(path);
+    if (!size)
+      return size.error();
+    if (auto st = remove_file(path); !st)
+      return st;
+    dropped += *size;
+  }
+  if (auto st = sync_dir(wal_dir); !st)
+    return st;
+  rs.warn("wal: --wal-repair: " + what + "; deleted " + std::to_string(segments->size())
+          + " segments after the checkpoint, dropped " + std::to_string(dropped) + " bytes");
+  return status::ok();
+}
+
+}  // namespace
+
+// Leftovers of an interrupted checkpoint are removed first, so nothing is
+// read twice.
+result<wal_replay_stats> replay_wal(const std::string& wal_dir, const std::vector<std::shared_ptr<head>>& heads,
+                                    const wal_replay_options& opts) {
+  replay_state rs{heads, opts, {}};
+  auto* progress = opts.progress;
+  if (auto st = remove_obsolete_wal_files(wal_dir); !st)
+    return st;
+  auto checkpoint = latest_wal_checkpoint(wal_dir);
+  if (!checkpoint)
+    return checkpoint.error();
+  if (progress) {
+    // From the checkpoint (or first segment) to the segment the writer
+    // will open: one past every segment and checkpoint (wal_segment_writer).
+    auto segments = list_wal_segments(wal_dir);
+    if (!segments)
+      return segments.error();
+    uint64_t newest = std::max(segments->empty() ? 0 : segments->back(), checkpoint->value_or(0));
+    uint64_t first = *checkpoint ? **checkpoint : segments->empty() ? newest + 1 : segments->front();
+    progress->start(static_cast<int64_t>(first), static_cast<int64_t>(newest + 1));
+  }
+  auto started = std::chrono::steady_clock::now();
+  record_applier apply{rs};
+  uint64_t first_segment = 0;
+  if (*checkpoint) {
+    if (auto st = replay_checkpoint(wal_dir, **checkpoint, apply, rs); !st)
+      return st;
+    if (progress)
+      progress->read(static_cast<int64_t>(**checkpoint));
+    if (auto st = check_first_segment_after(wal_dir, **checkpoint, rs); !st)
+      return st;
+    first_segment = **checkpoint + 1;
+  }
+  auto reader = wal_segment_reader::open(wal_dir, first_segment);
+  if (!reader)
+    return reader.error();
+  auto& r = **reader;
+  uint64_t current_segment = 0;
+  std::string where;
+  while (r.next()) {
+    auto seg = r.position().segment;
+    if (seg != current_segment) {
+      if (progress && current_segment != 0)
+        progress->read(static_cast<int64_t>(current_segment));  // read to its end
+      current_segment = seg;
+      where = "WAL segment " + wal_segment_name(seg);
+      rs.info("wal: replaying segment " + wal_segment_name(seg));
+    }
+    if (auto st = apply.apply(r.record(), where, r.position().offset); !st)
+      return st;
+  }
+  if (auto st = apply.finish(); !st)
+    return st;
+  if (progress && current_segment != 0)
+    progress->read(static_cast<int64_t>(current_segment));
+  const auto& sum = r.summary();
+  using outcome = wal_replay_result::outcome;
+  if (apply.unknown_refs() > 0)
+    rs.warn("wal: skipped " + std::to_string(apply.unknown_refs()) + " samples of unknown series");
+  switch (sum.state) {
+    case outcome::clean:
+      break;
+    case outcome::torn_tail: {
+      auto dropped = wal_truncate_at(wal_dir, sum.last_good);
+      if (!dropped)
+        return dropped.error();
+      rs.warn("wal: torn tail (" + sum.error.message() + "); truncated segment "
+              + wal_segment_name(sum.last_good.segment) + " at offset " + std::to_string(sum.last_good.offset)
+              + ", dropped " + std::to_string(*dropped) + " bytes");
+      break;
+    }
+    case outcome::corrupt: {
+      if (!opts.repair)
+        return status::corruption(sum.error.message()
+                                  + "; the WAL is damaged before its end. Start with --wal-repair to cut it at "
+                                    "this point (records after it are lost)");
+      auto dropped = wal_repair(wal_dir, sum.last_good);
+      if (!dropped)
+        return dropped.error();
+      rs.warn("wal: --wal-repair: " + sum.error.message() + "; cut at segment "
+              + wal_segment_name(sum.last_good.segment) + " offset " + std::to_string(sum.last_good.offset)
+              + ", dropped " + std::to_string(*dropped) + " bytes");
+      break;
+    }
+    case outcome::io_error:
+      return sum.error;
+  }
+  for (auto& h : heads)
+    h->bump_next_ref(apply.max_ref());
+  rs.info("wal: replay done: " + std::to_string(rs.stats.records) + " records, " + std::to_string(rs.series())
+          + " series, " + std::to_string(rs.stats.samples) + " samples in " + seconds_since(started));
+  return rs.stats;
+}
+
+
+}  // namespace nl::storage

@@ -1,0 +1,371 @@
+#define CAF_SUITE storage.wal.replay
+#include "test_support.hpp"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "storage/chunk/xor_chunk.hpp"
+#include "storage/file.hpp"
+#include "storage/head/head.hpp"
+#include "storage/head/shard.hpp"
+#include "storage/label_key.hpp"
+#include "storage/wal/checkpoint.hpp"
+#include "storage/wal/format.hpp"
+#include "storage/wal/records.hpp"
+#include "storage/wal/replay.hpp"
+#include "storage/wal/segment_writer.hpp"
+
+using namespace nl::storage;
+
+namespace {
+
+using nl::test::temp_dir;
+
+constexpr uint64_t small_segment = 64 * 1024;
+
+label_set labels_of(uint64_t ref) {
+  return label_set::from_unsorted({{"__name__", "metric"}, {"id", std::to_string(ref)}});
+}
+
+series_record series(uint64_t ref) { return {ref, labels_of(ref)}; }
+
+/// Appends records to a WAL through the real writer.
+struct wal_writer {
+  std::unique_ptr<wal_segment_writer> w;
+  explicit wal_writer(const std::string& dir) {
+    auto r = wal_segment_writer::open(dir, small_segment);
+    CAF_REQUIRE(r.is_ok());
+    w = std::move(*r);
+  }
+  void put(const std::string& rec) {
+    CAF_REQUIRE(w->append(rec).is_ok());
+    CAF_REQUIRE(w->flush().is_ok());
+  }
+  void add_series(const std::vector<series_record>& s) {
+    std::string rec;
+    encode_series(s, rec);
+    put(rec);
+  }
+  void add_samples(const std::vector<sample_record>& s) {
+    std::string rec;
+    encode_samples(s, rec);
+    put(rec);
+  }
+  void add_stones(const std::vector<tombstone_record>& s) {
+    std::string rec;
+    encode_tombstone_records(s, rec);
+    put(rec);
+  }
+  uint64_t next_segment() {
+    auto n = w->next_segment();
+    CAF_REQUIRE(n.is_ok());
+    return *n;
+  }
+  void close() { CAF_REQUIRE(w->close().is_ok()); }
+};
+
+/// `n` head shards numbered like start-up does (ref_start 1 + i, stride n).
+std::vector<std::shared_ptr<head>> make_heads(size_t n) {
+  std::vector<std::shared_ptr<head>> out;
+  for (size_t i = 0; i < n; ++i) {
+    head_options o;
+    o.ref_start = 1 + i;
+    o.ref_stride = n;
+    o.out_of_bounds_window_ms = INT64_MAX / 2;
+    out.push_back(std::make_shared<head>(o));
+  }
+  return out;
+}
+
+/// Options that collect the callbacks' lines.
+struct collected {
+  std::vector<std::string> infos;
+  std::vector<std::string> warns;
+  wal_replay_options opts(bool repair = false, wal_replay_progress* progress = nullptr) {
+    wal_replay_options o;
+    o.repair = repair;
+    o.progress = progress;
+    o.info = [this](const std::string& m) { infos.push_back(m); };
+    o.warn = [this](const std::string& m) { warns.push_back(m); };
+    return o;
+  }
+};
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+bool any_contains(const std::vector<std::string>& lines, const std::string& needle) {
+  for (const auto& l : lines)
+    if (contains(l, needle))
+      return true;
+  return false;
+}
+
+/// Sample count per "id" label, over all shards.
+std::map<std::string, size_t> samples_by_id(const std::vector<std::shared_ptr<head>>& heads) {
+  std::map<std::string, size_t> out;
+  for (auto& h : heads)
+    for (auto& snap : h->select({}, INT64_MIN, INT64_MAX)) {
+      std::vector<sample> xs;
+      CAF_REQUIRE(decode_chunks(snap.chunks, INT64_MIN, INT64_MAX, xs).is_ok());
+      out[std::string{snap.labels.get("id")}] += xs.size();
+    }
+  return out;
+}
+
+void flip_byte(const std::string& path, uint64_t offset) {
+  auto data = read_whole_file(path);
+  CAF_REQUIRE(data.is_ok());
+  CAF_REQUIRE(offset < data->size());
+  (*data)[offset] ^= 0x20;
+  CAF_REQUIRE(write_whole_file(path, *data).is_ok());
+}
+
+}  // namespace
+
+CAF_TEST(series go to the shard of their label hash and samples follow their ref) {
+  temp_dir d;
+  wal_writer w{d.wal()};
+  std::vector<series_record> all;
+  for (uint64_t ref = 1; ref <= 8; ++ref)
+    all.push_back(series(ref));
+  w.add_series(all);
+  std::vector<sample_record> xs;
+  for (uint64_t ref = 1; ref <= 8; ++ref)
+    for (int64_t t = 1; t <= static_cast<int64_t>(ref); ++t)
+      xs.push_back({ref, t * 1000, 1.0});
+  w.add_samples(xs);
+  w.close();
+  auto heads = make_heads(3);
+  collected c;
+  auto r = replay_wal(d.wal(), heads, c.opts());
+  CAF_REQUIRE(r.is_ok());
+  CAF_CHECK_EQUAL(r->records, 2u);
+  CAF_CHECK_EQUAL(r->samples, 36u);
+  for (uint64_t ref = 1; ref <= 8; ++ref) {
+    auto shard = shard_of(labels_of(ref).hash(), heads.size());
+    for (size_t i = 0; i < heads.size(); ++i)
+      CAF_CHECK_EQUAL(heads[i]->find_ref(labels_of(ref)).has_value(), i == shard);
+  }
+  auto by_id = samples_by_id(heads);
+  for (uint64_t ref = 1; ref <= 8; ++ref)
+    CAF_CHECK_EQUAL(by_id[std::to_string(ref)], ref);
+  CAF_CHECK(any_contains(c.infos, "wal: replaying segment 00000001"));
+  CAF_CHECK(any_contains(c.infos, "wal: replay done: 2 records, 8 series, 36 samples"));
+  CAF_CHECK(c.warns.empty());
+  // New series get refs above every replayed one, in each shard.
+  for (size_t i = 0; i < heads.size(); ++i) {
+    auto key = label_key(labels_of(100 + i));
+    auto slot = heads[i]->get_or_create(hash_label_key(key), key);
+    CAF_REQUIRE(slot.is_ok());
+    CAF_CHECK_GREATER(slot->ref(), 8u);
+  }
+}
+
+CAF_TEST(samples of unknown series are skipped with one warning) {
+  temp_dir d;
+  wal_writer w{d.wal()};
+  w.add_series({series(1)});
+  w.add_samples({{1, 1000, 1.0}, {7, 1000, 1.0}, {9, 2000, 1.0}});
+  w.close();
+  auto heads = make_heads(2);
+  collected c;
+  auto r = replay_wal(d.wal(), heads, c.opts());
+  CAF_REQUIRE(r.is_ok());
+  CAF_CHECK_EQUAL(r->samples, 1u);
+  CAF_REQUIRE_EQUAL(c.warns.size(), 1u);
+  CAF_CHECK(contains(c.warns[0], "wal: skipped 2 samples of unknown series"));
+}
+
+CAF_TEST(tombstones delete what was replayed before them) {
+  temp_dir d;
+  wal_writer w{d.wal()};
+  w.add_series({series(1), series(2)});
+  w.add_samples({{1, 1000, 1.0}, {1, 2000, 1.0}, {2, 1000, 1.0}});
+  w.add_stones({{1, 0, 1500}, {2, 0, 5000}});
+  w.add_samples({{2, 6000, 1.0}});
+  w.close();
+  auto heads = make_heads(2);
+  collected c;
+  CAF_REQUIRE(replay_wal(d.wal(), heads, c.opts()).is_ok());
+  auto by_id = samples_by_id(heads);
+  CAF_CHECK_EQUAL(by_id["1"], 1u);
+  CAF_CHECK_EQUAL(by_id["2"], 1u);  // the sample written after the deletion
+}
+
+CAF_TEST(progress runs from the first segment to one past the newest) {
+  temp_dir d;
+  wal_writer w{d.wal()};
+  w.add_series({series(1)});
+  w.next_segment();
+  w.add_samples({{1, 1000, 1.0}});
+  w.next_segment();
+  w.add_samples({{1, 2000, 1.0}});
+  w.close();
+  wal_replay_progress p;
+  CAF_CHECK_EQUAL(p.get().max, 0);
+  auto heads = make_heads(1);
+  collected c;
+  CAF_REQUIRE(replay_wal(d.wal(), heads, c.opts(false, &p)).is_ok());
+  auto s = p.get();
+  CAF_CHECK_EQUAL(s.min, 1);
+  CAF_CHECK_EQUAL(s.max, 4);
+  CAF_CHECK_EQUAL(s.current, 3);
+  p.finish(4);
+  CAF_CHECK_EQUAL(p.get().current, 4);
+}
+
+CAF_TEST(progress of an empty WAL directory starts at the segment to be written) {
+  temp_dir d;
+  CAF_REQUIRE(create_dir_if_missing(d.wal()).is_ok());
+  wal_replay_progress p;
+  auto heads = make_heads(1);
+  collected c;
+  CAF_REQUIRE(replay_wal(d.wal(), heads, c.opts(false, &p)).is_ok());
+  CAF_CHECK_EQUAL(p.get().min, 1);
+  CAF_CHECK_EQUAL(p.get().max, 1);
+}
+
+CAF_TEST(torn tail is truncated with a warning) {
+  temp_dir d;
+  wal_writer w{d.wal()};
+  w.add_series({series(1)});
+  w.add_samples({{1, 1000, 1.0}});
+  w.close();
+  auto seg = wal_segment_path(d.wal(), 1);
+  auto good = file_size(seg);
+  CAF_REQUIRE(good.is_ok());
+  // Half a record header: what a crash during a write leaves.
+  auto data = read_whole_file(seg);
+  CAF_REQUIRE(data.is_ok());
+  CAF_REQUIRE(write_whole_file(seg, *data + std::string{"\x01\x02\x03", 3}).is_ok());
+  auto heads = make_heads(1);
+  collected c;
+  auto r = replay_wal(d.wal(), heads, c.opts());
+  CAF_REQUIRE(r.is_ok());
+  CAF_CHECK_EQUAL(r->samples, 1u);
+  CAF_CHECK(any_contains(c.warns, "wal: torn tail"));
+  CAF_CHECK(any_contains(c.warns, "dropped 3 bytes"));
+  auto now = file_size(seg);
+  CAF_REQUIRE(now.is_ok());
+  CAF_CHECK_EQUAL(now.value(), good.value());
+}
+
+CAF_TEST(corruption before the end fails unless repair cuts the WAL there) {
+  temp_dir d;
+  wal_writer w{d.wal()};
+  w.add_series({series(1)});
+  w.add_samples({{1, 1000, 1.0}});
+  w.next_segment();
+  w.add_samples({{1, 2000, 1.0}});
+  w.close();
+  // The samples record of segment 1 (after the series record).
+  auto seg1 = wal_segment_path(d.wal(), 1);
+  auto size = file_size(seg1);
+  CAF_REQUIRE(size.is_ok());
+  flip_byte(seg1, *size - 3);
+  {
+    auto heads = make_heads(1);
+    collected c;
+    auto r = replay_wal(d.wal(), heads, c.opts());
+    CAF_REQUIRE(!r.is_ok());
+    CAF_CHECK(r.error().error_code() == status::code::corruption);
+    CAF_CHECK(contains(r.error().message(), "--wal-repair"));
+    CAF_CHECK(path_exists(wal_segment_path(d.wal(), 2)).value());
+  }
+  auto heads = make_heads(1);
+  collected c;
+  auto r = replay_wal(d.wal(), heads, c.opts(true));
+  CAF_REQUIRE(r.is_ok());
+  CAF_CHECK_EQUAL(heads[0]->num_series(), 1u);
+  CAF_CHECK_EQUAL(r->samples, 0u);
+  CAF_CHECK(any_contains(c.warns, "wal: --wal-repair:"));
+  CAF_CHECK(!path_exists(wal_segment_path(d.wal(), 2)).value());
+  // Repaired: a second replay is clean.
+  auto again = make_heads(1);
+  collected c2;
+  CAF_REQUIRE(replay_wal(d.wal(), again, c2.opts()).is_ok());
+  CAF_CHECK(c2.warns.empty());
+}
+
+CAF_TEST(checkpoint is replayed before the segments after it) {
+  temp_dir d;
+  wal_writer w{d.wal()};
+  w.add_series({series(1), series(2)});
+  w.add_samples({{1, 1000, 1.0}, {2, 1000, 1.0}});
+  auto upto = w.next_segment();
+  w.add_samples({{1, 2000, 1.0}});
+  w.close();
+  // Series 2 is gone from the head; samples before 1500 are in a block.
+  CAF_REQUIRE(write_wal_checkpoint(d.wal(), upto, std::vector<series_record>{series(1)}, 1500).is_ok());
+  wal_replay_progress p;
+  auto heads = make_heads(2);
+  collected c;
+  auto r = replay_wal(d.wal(), heads, c.opts(false, &p));
+  CAF_REQUIRE(r.is_ok());
+  auto by_id = samples_by_id(heads);
+  CAF_CHECK_EQUAL(by_id.size(), 1u);
+  CAF_CHECK_EQUAL(by_id["1"], 1u);
+  CAF_CHECK(any_contains(c.infos, "wal: replaying checkpoint " + wal_checkpoint_name(upto)));
+  CAF_CHECK_EQUAL(p.get().min, static_cast<int64_t>(upto));
+  CAF_CHECK_EQUAL(p.get().current, static_cast<int64_t>(upto + 1));
+}
+
+CAF_TEST(missing segment after the checkpoint fails unless repair deletes the rest) {
+  temp_dir d;
+  wal_writer w{d.wal()};
+  w.add_series({series(1)});
+  auto upto = w.next_segment();
+  w.add_samples({{1, 1000, 1.0}});
+  w.next_segment();
+  w.add_samples({{1, 2000, 1.0}});
+  w.close();
+  CAF_REQUIRE(write_wal_checkpoint(d.wal(), upto, std::vector<series_record>{series(1)}, 0).is_ok());
+  CAF_REQUIRE(remove_file(wal_segment_path(d.wal(), upto + 1)).is_ok());
+  {
+    auto heads = make_heads(1);
+    collected c;
+    auto r = replay_wal(d.wal(), heads, c.opts());
+    CAF_REQUIRE(!r.is_ok());
+    CAF_CHECK(r.error().error_code() == status::code::corruption);
+    CAF_CHECK(contains(r.error().message(), "segment is missing"));
+  }
+  auto heads = make_heads(1);
+  collected c;
+  auto r = replay_wal(d.wal(), heads, c.opts(true));
+  CAF_REQUIRE(r.is_ok());
+  CAF_CHECK_EQUAL(heads[0]->num_series(), 1u);
+  CAF_CHECK(any_contains(c.warns, "segments after the checkpoint"));
+  CAF_CHECK(!path_exists(wal_segment_path(d.wal(), upto + 2)).value());
+}
+
+CAF_TEST(damaged checkpoint is corruption even with repair) {
+  temp_dir d;
+  wal_writer w{d.wal()};
+  w.add_series({series(1), series(2)});
+  auto upto = w.next_segment();
+  w.close();
+  CAF_REQUIRE(write_wal_checkpoint(d.wal(), upto, std::vector<series_record>{series(1), series(2)}, 0).is_ok());
+  flip_byte(wal_checkpoint_path(d.wal(), upto) + "/00000001", 30);
+  auto heads = make_heads(1);
+  collected c;
+  auto r = replay_wal(d.wal(), heads, c.opts(true));
+  CAF_REQUIRE(!r.is_ok());
+  CAF_CHECK(r.error().error_code() == status::code::corruption);
+  CAF_CHECK(contains(r.error().message(), "--wal-repair does not repair checkpoints"));
+}
+
+CAF_TEST(callbacks may be left empty) {
+  temp_dir d;
+  wal_writer w{d.wal()};
+  w.add_series({series(1)});
+  w.add_samples({{5, 1000, 1.0}});
+  w.close();
+  auto heads = make_heads(1);
+  auto r = replay_wal(d.wal(), heads, wal_replay_options{});
+  CAF_REQUIRE(r.is_ok());
+  CAF_CHECK_EQUAL(r->records, 2u);
+}
