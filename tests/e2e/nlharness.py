@@ -81,6 +81,24 @@ def proto():
     return _proto
 
 
+def pb_varint(n):
+    """A protobuf varint, for tests that hand-encode write requests."""
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def pb_field(tag, payload):
+    """A length-delimited protobuf field (tag byte, length, payload)."""
+    return bytes([tag]) + pb_varint(len(payload)) + payload
+
+
 def write_request(series, metadata=()):
     """Builds a prometheus.WriteRequest.
 

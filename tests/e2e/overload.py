@@ -60,21 +60,9 @@ METRIC = "nl_overload_samples"
 STEP_MS = 2  # timestamps 2 ms apart: a long run stays inside the 1 h window
 
 
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def field(tag, payload):
-    """A length-delimited protobuf field."""
-    return bytes([tag]) + varint(len(payload)) + payload
+# Hand-encoded protobuf (fast enough to keep a writer thread busy).
+varint = h.pb_varint
+field = h.pb_field
 
 
 class Writer(threading.Thread):

@@ -51,21 +51,9 @@ STEP_MS = 15000
 QUERY = 'sum by (instance) (rate({__name__=~"nl_flood_.+"}[5m]))'
 
 
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def field(tag, payload):
-    """A length-delimited protobuf field."""
-    return bytes([tag]) + varint(len(payload)) + payload
+# Hand-encoded protobuf (fast enough to keep a writer thread busy).
+varint = h.pb_varint
+field = h.pb_field
 
 
 def label_blob(name, **kv):
