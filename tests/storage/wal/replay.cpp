@@ -1,5 +1,6 @@
 #define CAF_SUITE storage.wal.replay
 #include "test_support.hpp"
+#include "storage/wal/record_writer.hpp"
 
 #include <map>
 #include <memory>
@@ -23,7 +24,6 @@ namespace {
 
 using nl::test::temp_dir;
 
-constexpr uint64_t small_segment = 64 * 1024;
 
 label_set labels_of(uint64_t ref) {
   return label_set::from_unsorted({{"__name__", "metric"}, {"id", std::to_string(ref)}});
@@ -31,40 +31,7 @@ label_set labels_of(uint64_t ref) {
 
 series_record series(uint64_t ref) { return {ref, labels_of(ref)}; }
 
-/// Appends records to a WAL through the real writer.
-struct wal_writer {
-  std::unique_ptr<wal_segment_writer> w;
-  explicit wal_writer(const std::string& dir) {
-    auto r = wal_segment_writer::open(dir, small_segment);
-    CAF_REQUIRE(r.is_ok());
-    w = std::move(*r);
-  }
-  void put(const std::string& rec) {
-    CAF_REQUIRE(w->append(rec).is_ok());
-    CAF_REQUIRE(w->flush().is_ok());
-  }
-  void add_series(const std::vector<series_record>& s) {
-    std::string rec;
-    encode_series(s, rec);
-    put(rec);
-  }
-  void add_samples(const std::vector<sample_record>& s) {
-    std::string rec;
-    encode_samples(s, rec);
-    put(rec);
-  }
-  void add_stones(const std::vector<tombstone_record>& s) {
-    std::string rec;
-    encode_tombstone_records(s, rec);
-    put(rec);
-  }
-  uint64_t next_segment() {
-    auto n = w->next_segment();
-    CAF_REQUIRE(n.is_ok());
-    return *n;
-  }
-  void close() { CAF_REQUIRE(w->close().is_ok()); }
-};
+using wal_writer = nl::test::wal_record_writer;
 
 /// `n` head shards numbered like start-up does (ref_start 1 + i, stride n).
 std::vector<std::shared_ptr<head>> make_heads(size_t n) {
@@ -132,12 +99,12 @@ CAF_TEST(series go to the shard of their label hash and samples follow their ref
   std::vector<series_record> all;
   for (uint64_t ref = 1; ref <= 8; ++ref)
     all.push_back(series(ref));
-  w.add_series(all);
+  w.series(all);
   std::vector<sample_record> xs;
   for (uint64_t ref = 1; ref <= 8; ++ref)
     for (int64_t t = 1; t <= static_cast<int64_t>(ref); ++t)
       xs.push_back({ref, t * 1000, 1.0});
-  w.add_samples(xs);
+  w.samples(xs);
   w.close();
   auto heads = make_heads(3);
   collected c;
@@ -168,8 +135,8 @@ CAF_TEST(series go to the shard of their label hash and samples follow their ref
 CAF_TEST(samples of unknown series are skipped with one warning) {
   temp_dir d;
   wal_writer w{d.wal()};
-  w.add_series({series(1)});
-  w.add_samples({{1, 1000, 1.0}, {7, 1000, 1.0}, {9, 2000, 1.0}});
+  w.series({series(1)});
+  w.samples({{1, 1000, 1.0}, {7, 1000, 1.0}, {9, 2000, 1.0}});
   w.close();
   auto heads = make_heads(2);
   collected c;
@@ -183,10 +150,10 @@ CAF_TEST(samples of unknown series are skipped with one warning) {
 CAF_TEST(tombstones delete what was replayed before them) {
   temp_dir d;
   wal_writer w{d.wal()};
-  w.add_series({series(1), series(2)});
-  w.add_samples({{1, 1000, 1.0}, {1, 2000, 1.0}, {2, 1000, 1.0}});
-  w.add_stones({{1, 0, 1500}, {2, 0, 5000}});
-  w.add_samples({{2, 6000, 1.0}});
+  w.series({series(1), series(2)});
+  w.samples({{1, 1000, 1.0}, {1, 2000, 1.0}, {2, 1000, 1.0}});
+  w.tombstones({{1, 0, 1500}, {2, 0, 5000}});
+  w.samples({{2, 6000, 1.0}});
   w.close();
   auto heads = make_heads(2);
   collected c;
@@ -199,11 +166,11 @@ CAF_TEST(tombstones delete what was replayed before them) {
 CAF_TEST(progress runs from the first segment to one past the newest) {
   temp_dir d;
   wal_writer w{d.wal()};
-  w.add_series({series(1)});
+  w.series({series(1)});
   w.next_segment();
-  w.add_samples({{1, 1000, 1.0}});
+  w.samples({{1, 1000, 1.0}});
   w.next_segment();
-  w.add_samples({{1, 2000, 1.0}});
+  w.samples({{1, 2000, 1.0}});
   w.close();
   wal_replay_progress p;
   CAF_CHECK_EQUAL(p.get().max, 0);
@@ -232,8 +199,8 @@ CAF_TEST(progress of an empty WAL directory starts at the segment to be written)
 CAF_TEST(torn tail is truncated with a warning) {
   temp_dir d;
   wal_writer w{d.wal()};
-  w.add_series({series(1)});
-  w.add_samples({{1, 1000, 1.0}});
+  w.series({series(1)});
+  w.samples({{1, 1000, 1.0}});
   w.close();
   auto seg = wal_segment_path(d.wal(), 1);
   auto good = file_size(seg);
@@ -257,10 +224,10 @@ CAF_TEST(torn tail is truncated with a warning) {
 CAF_TEST(corruption before the end fails unless repair cuts the WAL there) {
   temp_dir d;
   wal_writer w{d.wal()};
-  w.add_series({series(1)});
-  w.add_samples({{1, 1000, 1.0}});
+  w.series({series(1)});
+  w.samples({{1, 1000, 1.0}});
   w.next_segment();
-  w.add_samples({{1, 2000, 1.0}});
+  w.samples({{1, 2000, 1.0}});
   w.close();
   // The samples record of segment 1 (after the series record).
   auto seg1 = wal_segment_path(d.wal(), 1);
@@ -294,10 +261,10 @@ CAF_TEST(corruption before the end fails unless repair cuts the WAL there) {
 CAF_TEST(checkpoint is replayed before the segments after it) {
   temp_dir d;
   wal_writer w{d.wal()};
-  w.add_series({series(1), series(2)});
-  w.add_samples({{1, 1000, 1.0}, {2, 1000, 1.0}});
+  w.series({series(1), series(2)});
+  w.samples({{1, 1000, 1.0}, {2, 1000, 1.0}});
   auto upto = w.next_segment();
-  w.add_samples({{1, 2000, 1.0}});
+  w.samples({{1, 2000, 1.0}});
   w.close();
   // Series 2 is gone from the head; samples before 1500 are in a block.
   CAF_REQUIRE(write_wal_checkpoint(d.wal(), upto, std::vector<series_record>{series(1)}, 1500).is_ok());
@@ -317,11 +284,11 @@ CAF_TEST(checkpoint is replayed before the segments after it) {
 CAF_TEST(missing segment after the checkpoint fails unless repair deletes the rest) {
   temp_dir d;
   wal_writer w{d.wal()};
-  w.add_series({series(1)});
+  w.series({series(1)});
   auto upto = w.next_segment();
-  w.add_samples({{1, 1000, 1.0}});
+  w.samples({{1, 1000, 1.0}});
   w.next_segment();
-  w.add_samples({{1, 2000, 1.0}});
+  w.samples({{1, 2000, 1.0}});
   w.close();
   CAF_REQUIRE(write_wal_checkpoint(d.wal(), upto, std::vector<series_record>{series(1)}, 0).is_ok());
   CAF_REQUIRE(remove_file(wal_segment_path(d.wal(), upto + 1)).is_ok());
@@ -345,7 +312,7 @@ CAF_TEST(missing segment after the checkpoint fails unless repair deletes the re
 CAF_TEST(damaged checkpoint is corruption even with repair) {
   temp_dir d;
   wal_writer w{d.wal()};
-  w.add_series({series(1), series(2)});
+  w.series({series(1), series(2)});
   auto upto = w.next_segment();
   w.close();
   CAF_REQUIRE(write_wal_checkpoint(d.wal(), upto, std::vector<series_record>{series(1), series(2)}, 0).is_ok());
@@ -361,8 +328,8 @@ CAF_TEST(damaged checkpoint is corruption even with repair) {
 CAF_TEST(callbacks may be left empty) {
   temp_dir d;
   wal_writer w{d.wal()};
-  w.add_series({series(1)});
-  w.add_samples({{5, 1000, 1.0}});
+  w.series({series(1)});
+  w.samples({{5, 1000, 1.0}});
   w.close();
   auto heads = make_heads(1);
   auto r = replay_wal(d.wal(), heads, wal_replay_options{});

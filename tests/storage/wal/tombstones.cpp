@@ -1,5 +1,6 @@
 #define CAF_SUITE storage.wal.tombstones
 #include "test_support.hpp"
+#include "storage/wal/record_writer.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -35,38 +36,7 @@ label_set labels_of(uint64_t id) {
   return label_set::from_unsorted({{"__name__", "metric"}, {"id", std::to_string(id)}});
 }
 
-struct wal {
-  std::unique_ptr<wal_segment_writer> w;
-  explicit wal(const std::string& dir) {
-    auto r = wal_segment_writer::open(dir, 64 * 1024);
-    CAF_REQUIRE(r.is_ok());
-    w = std::move(*r);
-  }
-  void put(const std::string& rec) {
-    CAF_REQUIRE(w->append(rec).is_ok());
-    CAF_REQUIRE(w->flush().is_ok());
-  }
-  void series(const std::vector<series_record>& s) {
-    std::string rec;
-    encode_series(s, rec);
-    put(rec);
-  }
-  void samples(const std::vector<sample_record>& s) {
-    std::string rec;
-    encode_samples(s, rec);
-    put(rec);
-  }
-  void tombstones(const std::vector<tombstone_record>& s) {
-    std::string rec;
-    encode_tombstone_records(s, rec);
-    put(rec);
-  }
-  uint64_t next_segment() {
-    auto n = w->next_segment();
-    CAF_REQUIRE(n.is_ok());
-    return *n;
-  }
-};
+using wal = nl::test::wal_record_writer;
 
 /// Replays like start-up (storage/wal/replay.cpp) into one head and
 /// returns "ref:t" of every sample it then holds, by series.
