@@ -9,6 +9,9 @@ packages=(
   prometheus victoria-metrics python3 python3-snappy python3-protobuf curl openssl
   # libFuzzer: clang and its runtime (scripts/fuzz.sh, the fuzz.smoke test)
   clang libclang-rt-14-dev
+  # The Debian package (scripts/package-deb.sh) and its test, which installs
+  # it into a debootstrapped chroot; nix-instantiate for the Nix files' test
+  dpkg-dev lintian debootstrap systemd iproute2 nix-bin
 )
 missing=()
 for p in "${packages[@]}"; do
