@@ -10,8 +10,9 @@ packages=(
   # libFuzzer: clang and its runtime (scripts/fuzz.sh, the fuzz.smoke test)
   clang libclang-rt-14-dev
   # The Debian package (scripts/package-deb.sh) and its test, which installs
-  # it into a debootstrapped chroot; nix-instantiate for the Nix files' test
-  dpkg-dev lintian debootstrap systemd iproute2 nix-bin
+  # it into a debootstrapped chroot and runs it under the unit's system-call
+  # filter; nix-instantiate for the Nix files' test
+  dpkg-dev lintian debootstrap systemd iproute2 python3-seccomp nix-bin
 )
 missing=()
 for p in "${packages[@]}"; do

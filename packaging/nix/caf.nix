@@ -32,12 +32,14 @@ stdenv.mkDerivation (finalAttrs: {
     "-DCAF_NO_PYTHON=ON"
     "-DCAF_NO_OPENCL=ON"
   ];
-  # GCC 13 and later no longer pull <cstdint> in through other standard
-  # headers, which CAF 0.17's headers relied on (GCC 14: "'uint64_t' does
-  # not name a type" in caf/detail/atom_val.hpp). Every header includes it
-  # first, so CAF and the programs that include its headers both build.
+  # GCC 13 and later no longer pull <cstdint> and <limits> in through other
+  # standard headers, which CAF 0.17's headers relied on (GCC 14: "'uint64_t'
+  # does not name a type" in caf/detail/atom_val.hpp, "'numeric_limits' is
+  # not a member of 'std'" in caf/io/network/receive_buffer.hpp). Every
+  # header includes both first, so CAF and the programs that include its
+  # headers build.
   postPatch = ''
-    find libcaf_*/caf -name '*.hpp' -exec sed -i '1i #include <cstdint>' {} +
+    find libcaf_*/caf -name '*.hpp' -exec sed -i -e '1i #include <cstdint>' -e '1i #include <limits>' {} +
   '';
 
   meta = {

@@ -13,8 +13,9 @@ from it unchanged):
   * `systemd-analyze verify` accepts the unit and `systemd-analyze
     security` rates its sandbox below 2.0 (systemd does not run here, so
     the unit itself is not started);
-  * the unit's ExecStart runs as its User (no new privileges, no
-    capabilities), in a private network namespace, with the chroot
+  * the unit's ExecStart runs as its User with no new privileges, no
+    capabilities and its SystemCallFilter (run_as_unit.py; a forbidden
+    call kills it), in a private network namespace, with the chroot
     read-only except ReadWritePaths and a private /tmp (as ProtectSystem=
     strict and PrivateTmp would have it): it answers /-/ready, stores a
     remote-written sample and answers a query with it, survives SIGHUP
@@ -29,6 +30,7 @@ it fails.
 """
 
 import argparse
+import importlib.util
 import os
 import re
 import shlex
@@ -38,7 +40,8 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 import nlharness as h  # noqa: E402
 
 REPO_ROOT = h.REPO_ROOT
@@ -147,9 +150,10 @@ def serve(root, log_path):
     (approximately), checks it, stops it. Prints PASS/FAIL lines; exit code
     1 on any failure."""
     checks = h.Checks()
-    unit = parse_unit(os.path.join(root, "lib/systemd/system/nightlight.service"))
+    unit_path = os.path.join(root, "lib/systemd/system/nightlight.service")
+    unit = parse_unit(unit_path)
     argv = shlex.split(unit["ExecStart"][0])
-    user, group = unit["User"][0], unit["Group"][0]
+    user = unit["User"][0]
     run(["ip", "link", "set", "lo", "up"], check=True)
     # ProtectSystem=strict + ReadWritePaths: everything read-only except
     # those paths; PrivateTmp: an empty /tmp and /var/tmp of its own.
@@ -164,10 +168,10 @@ def serve(root, log_path):
     checks.check("the chroot is read-only outside ReadWritePaths",
                  in_chroot(root, ["touch", "/etc/nightlight/probe"]).returncode != 0)
 
-    # User=, Group= (with the user's supplementary groups),
-    # NoNewPrivileges=, CapabilityBoundingSet= (empty), AmbientCapabilities=.
-    cmd = ["chroot", root, "setpriv", "--reuid=" + user, "--regid=" + group, "--init-groups",
-           "--no-new-privs", "--bounding-set=-all", "--inh-caps=-all", "--"] + argv
+    # User=, Group=, NoNewPrivileges=, no capabilities and the
+    # SystemCallFilter= (a forbidden call kills it), see run_as_unit.py.
+    cmd = [sys.executable, os.path.join(HERE, "run_as_unit.py"), "--unit", unit_path, "--root", root,
+           "--"] + argv
     h.log("$", " ".join(cmd))
     with open(log_path, "w") as logf:
         proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, env=CHROOT_ENV)
@@ -179,6 +183,14 @@ def serve(root, log_path):
                             tail(log_path)):
             return checks.finish()
 
+        with open("/proc/%d/status" % proc.pid) as f:
+            status = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+        uid = in_chroot(root, ["id", "-u", user], check=True).stdout.strip()
+        checks.check("it runs as %s with no capabilities, no new privileges and a seccomp filter" % user,
+                     status.get("Uid", "").split() == [uid] * 4 and status.get("CapEff") == "0" * 16
+                     and status.get("CapBnd") == "0" * 16 and status.get("NoNewPrivs") == "1"
+                     and status.get("Seccomp") == "2", status)
+
         now = h.now_ms()
         labels = h.labels_of("nl_package_test", job="deb")
         r = h.remote_write(PORT, h.encode_series([(labels, [(now, 42.5)])]))
@@ -188,9 +200,8 @@ def serve(root, log_path):
                      [s["value"][1] for s in result] == ["42.5"], result)
         data = os.path.join(root, "var/lib/nightlight")
         st = [os.stat(os.path.join(data, n)) for n in ("wal", "LOCK") if os.path.exists(os.path.join(data, n))]
-        uid = int(in_chroot(root, ["id", "-u", user], check=True).stdout.strip())
         checks.check("the WAL and LOCK are in /var/lib/nightlight, owned by the service user",
-                     len(st) == 2 and all(s.st_uid == uid for s in st), os.listdir(data))
+                     len(st) == 2 and all(s.st_uid == int(uid) for s in st), os.listdir(data))
 
         proc.send_signal(signal.SIGHUP)  # ExecReload
         time.sleep(1.0)
@@ -256,8 +267,10 @@ def main():
     checks = h.Checks()
     missing = [t for t in ("debootstrap", "chroot", "unshare", "ip", "systemd-analyze", "dpkg-deb",
                            "dpkg-shlibdeps", "lintian") if shutil.which(t) is None]
+    if importlib.util.find_spec("seccomp") is None:  # run_as_unit.py needs it
+        missing.append("python3-seccomp")
     if os.geteuid() != 0 or missing:
-        checks.check("runs as root with debootstrap, lintian, systemd-analyze, unshare, ip",
+        checks.check("runs as root with debootstrap, lintian, systemd-analyze, unshare, ip, python3-seccomp",
                      False, "euid %d, missing: %s (scripts/install-deps.sh installs them)"
                      % (os.geteuid(), " ".join(missing)))
         return checks.finish()
