@@ -1,5 +1,6 @@
-# Nightlight for Nix and NixOS. UNBUILT AND UNTESTED beyond parsing: our
-# machines cannot reach the Nix binary cache (see README.md, "Nix").
+# Nightlight for Nix and NixOS. UNBUILT: our machines cannot reach Nix's
+# binary cache, so `nix build` has never run on it; README.md, "Nix", says
+# what was checked instead (parsing, evaluation with nixpkgs' lib).
 {
   description = "Nightlight, a Prometheus-compatible time-series database with mutual TLS";
 
