@@ -173,7 +173,11 @@ export class Panel {
     this.running?.abort();
     this.onStateChange();
     if (s.expr.trim() === '') {
+      this.destroyGraph();
+      this.lastRange = null;
       this.alerts.replaceChildren();
+      this.body.replaceChildren();
+      this.stats.textContent = '';
       return;
     }
     const ctl = new AbortController();
