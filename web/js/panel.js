@@ -58,6 +58,15 @@ export class Panel {
       this.alerts,
       this.body);
     this.renderControls();
+    if (state.expr.trim() === '') this.showHint();
+  }
+
+  // What an empty panel shows a first-time user.
+  showHint() {
+    this.body.replaceChildren(h('p', { class: 'hint muted' },
+      'Type a PromQL expression such as ', h('code', {}, 'up'), ' or ',
+      h('code', {}, 'rate(http_requests_total[5m])'), ' and press Enter. Ctrl+Space lists the metric names; ',
+      h('a', { href: 'browse' }, 'Browse'), ' shows every series.'));
   }
 
   setTab(tab) {
@@ -176,7 +185,7 @@ export class Panel {
       this.destroyGraph();
       this.lastRange = null;
       this.alerts.replaceChildren();
-      this.body.replaceChildren();
+      this.showHint();
       this.stats.textContent = '';
       return;
     }
