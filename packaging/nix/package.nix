@@ -33,7 +33,8 @@ stdenv.mkDerivation {
   pname = "nightlight";
   inherit version;
 
-  # The tree without build directories, data and VCS files.
+  # The tree without build directories, data, the browser test's
+  # node_modules and VCS files.
   src = lib.cleanSourceWith {
     src = lib.cleanSource root;
     filter =
@@ -41,7 +42,7 @@ stdenv.mkDerivation {
       let
         name = baseNameOf path;
       in
-      !(type == "directory" && (lib.hasPrefix "build" name || name == "data"));
+      !(type == "directory" && (lib.hasPrefix "build" name || name == "data" || name == "node_modules"));
   };
 
   # python3: tests/e2e/tests.cmake looks for it at configure time (the
