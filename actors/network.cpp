@@ -5,6 +5,7 @@
 
 #include "actors/frontend.hpp"
 #include "actors/network_jobs.hpp"
+#include "actors/remote_reader.hpp"
 #include "protocol/api_json.hpp"
 
 namespace nl::actors {
@@ -57,6 +58,7 @@ network_actor::behavior_type network(network_actor::stateful_pointer<network_sta
   self->state.compact = std::move(compact);
   return {
     [=](admin_job_ptr& job) { run_admin(self, job); },
+    [=](read_job_ptr& job) { self->spawn(remote_reader, std::move(job), self->state.idx); },
     [=](write_job_ptr& job) {
       auto& st = self->state;
       for (size_t s = 0; s < job->batches.size(); ++s)
