@@ -385,7 +385,12 @@ class session : public std::enable_shared_from_this<session<Stream>> {
       res->set(http::field::content_type, r.content_type);
     for (auto& [k, v] : r.headers)
       res->set(k, v);
-    res->chunked(true);
+    // HTTP/1.0 knows no chunks: the body then ends where the connection does.
+    chunked_ = version_ >= 11;
+    if (chunked_)
+      res->chunked(true);
+    else
+      keep_alive_ = false;
     res->keep_alive(keep_alive_);
     status_ = r.status;
     source_ = std::move(r.stream);
@@ -423,8 +428,8 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     piece_ = std::move(p.bytes);
     bool last = p.last;
     auto done = [self = this->shared_from_this(), last](beast::error_code ec, size_t) {
-      if (ec || !last)
-        return self->on_piece_written(ec, false);
+      if (ec || !last || !self->chunked_)
+        return self->on_piece_written(ec, last);
       // The terminating chunk (no trailers) ends the body.
       net::async_write(self->stream_, http::make_chunk_last(), [self](beast::error_code ec, size_t) {
         self->on_piece_written(ec, true);
@@ -433,7 +438,11 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
     if (piece_.empty())
       return done({}, 0);
-    net::async_write(stream_, http::make_chunk(net::const_buffer(piece_.data(), piece_.size())), std::move(done));
+    net::const_buffer bytes(piece_.data(), piece_.size());
+    if (chunked_)
+      net::async_write(stream_, http::make_chunk(bytes), std::move(done));
+    else
+      net::async_write(stream_, bytes, std::move(done));
   }
 
   void cancel_source() {
@@ -497,6 +506,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   // A streamed body being sent, and the piece being written.
   std::shared_ptr<http_body_source> source_;
   std::string piece_;
+  bool chunked_ = true;  // the streamed body is sent in chunks (HTTP/1.1)
   clock_type::time_point started_;
 };
 

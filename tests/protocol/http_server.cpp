@@ -504,6 +504,19 @@ CAF_TEST(a streamed body is sent chunk by chunk and the connection kept) {
   CAF_CHECK(c.response().find("plain") != std::string::npos);
 }
 
+CAF_TEST(an http 1.0 client gets the body up to the end of the connection) {
+  source->feed({"old ", false, false});
+  source->feed({"client", true, false});
+  client c{srv->port()};
+  c.send("POST /stream HTTP/1.0\r\nContent-Length: 0\r\n\r\n");
+  auto h = read_headers(c);
+  CAF_CHECK(h.find("HTTP/1.0 200") == 0);
+  CAF_CHECK(h.find("Transfer-Encoding") == std::string::npos);
+  while (c.fill()) {
+  }
+  CAF_CHECK_EQUAL(c.buf, "old client");
+}
+
 CAF_TEST(a failed piece ends the connection without the last chunk) {
   source->feed({"partial", false, false});
   source->feed({"", false, true});
