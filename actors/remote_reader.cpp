@@ -163,8 +163,9 @@ using self_ptr = remote_reader_actor::stateful_pointer<remote_reader_state>;
 // A page: at most this many series from each source (each page matches the
 // source's series afresh, so pages should not be tiny)...
 constexpr uint64_t page_series = 4096;
-// ...and no more chunk bytes than this from each.
-constexpr uint64_t page_bytes = 4 << 20;
+// ...and no more chunk bytes than this from each (a streamed read fetches
+// the next page once fewer bytes than this are queued).
+constexpr uint64_t page_bytes = 1 << 20;
 
 constexpr const char* text_plain = "text/plain; charset=utf-8";
 

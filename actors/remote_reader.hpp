@@ -1,10 +1,10 @@
 #pragma once
 // The remote reader: one actor per /api/v1/read request, spawned by the
-// network actor once the request holds one of the
-// server.remote_read_concurrent_limit slots (the frontend queues the
-// rest). It answers the request's queries in order with paged selects
-// from the index (select_request::page_series): no page is larger than a
-// few MiB of chunks, whatever the size of the answer.
+// network actor (detached: large answers cost CPU) once the request holds
+// one of the server.remote_read_concurrent_limit slots (the frontend
+// queues the rest). It answers the request's queries in order with paged selects
+// from the index (select_request::page_series): no page holds more than
+// 4096 series or 1 MiB of chunks per source, whatever the answer's size.
 //
 // SAMPLES (Prometheus 2.42's client asks for nothing else): every page is
 // decoded to the samples inside the query's range and appended to the

@@ -1,7 +1,11 @@
 #define CAF_SUITE actors.remote_reader
 #include "test_support.hpp"
 
-#include <caf/test/dsl.hpp>
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 
 #include "actors/frontend.hpp"
 #include "actors/network.hpp"
@@ -24,7 +28,44 @@ using nl::storage::sample;
 
 namespace {
 
-using replies = std::shared_ptr<std::vector<http_response>>;
+using namespace std::chrono_literals;
+
+// Replies arrive on actor threads (readers run detached); tests wait for
+// them, never longer than 10 s.
+struct reply_box {
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::vector<http_response> items;
+
+  void add(http_response r) {
+    std::lock_guard<std::mutex> g{mtx};
+    items.push_back(std::move(r));
+    cv.notify_all();
+  }
+  size_t size() {
+    std::lock_guard<std::mutex> g{mtx};
+    return items.size();
+  }
+  /// The n-th reply (0-based), once it came; fails the test otherwise.
+  http_response at(size_t n) {
+    std::unique_lock<std::mutex> g{mtx};
+    if (!cv.wait_for(g, 10s, [&] { return items.size() > n; }))
+      CAF_FAIL("no reply number " << n + 1 << " within 10 s");
+    return items[n];
+  }
+};
+using replies = std::shared_ptr<reply_box>;
+
+// Waits (at most 10 s) until `pred` holds.
+template <class Pred>
+bool wait_for(Pred pred) {
+  for (auto deadline = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < deadline;) {
+    if (pred())
+      return true;
+    std::this_thread::sleep_for(1ms);
+  }
+  return pred();
+}
 
 label_set series_labels(int i) {
   return label_set::from_unsorted({{"__name__", "m"}, {"i", std::to_string(100000 + i)}});
@@ -125,13 +166,16 @@ std::vector<frame> frames_of(const std::string& body) {
 
 // `n` series m{i="1000xx"} in two shards, samples at j * 1000 for j in
 // [0, samples); with `blocks`, also a block holding j in [0, 20) of every
-// series, which the head's samples overlap.
-struct fixture : test_coordinator_fixture<caf::actor_system_config> {
+// series, which the head's samples overlap. A real actor system: the
+// network actor gives each reader a thread of its own.
+struct fixture {
+  caf::actor_system_config sys_cfg;
+  caf::actor_system sys{sys_cfg};
   settings cfg;
   metrics stats;
   nl::test::temp_dir dir;
   std::unique_ptr<frontend> front;
-  replies got = std::make_shared<std::vector<http_response>>();
+  replies got = std::make_shared<reply_box>();
   std::vector<head_block_actor> shards;
   index_actor idx;
   network_actor net;
@@ -178,47 +222,58 @@ struct fixture : test_coordinator_fixture<caf::actor_system_config> {
     idx = sys.spawn(series_index, shards, blocks);
     net = sys.spawn(network, shards, idx, query_planner_actor{}, std::chrono::milliseconds(1000), compactor_actor{});
     front->attach(net, shards.size());
-    sched.run();
   }
 
+  // Streams nobody took are cancelled, so that their readers end and the
+  // actor system can shut down.
   ~fixture() {
+    for (auto& r : got->items)
+      if (r.stream)
+        r.stream->cancel();
     for (caf::actor_addr a : {net.address(), idx.address(), shards[0].address(), shards[1].address()})
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-    sched.run();
   }
 
   void call(http_request rq) {
     auto g = got;
-    front->handle(std::move(rq), [g](http_response r) { g->push_back(std::move(r)); });
+    front->handle(std::move(rq), [g](http_response r) { g->add(std::move(r)); });
   }
 
   http_response answer(http_request rq) {
     auto before = got->size();
     call(std::move(rq));
-    sched.run();
-    CAF_REQUIRE_EQUAL(got->size(), before + 1);
-    return got->back();
+    return got->at(before);
   }
 
-  // Takes a streamed body piece by piece, letting the actors run between
-  // pulls; `max_pieces` stops early. Returns the bytes and whether the
-  // last piece came.
+  // Takes a streamed body piece by piece, as the HTTP server does;
+  // `max_pieces` stops early. Returns the bytes and whether the last piece
+  // came.
   std::pair<std::string, bool> drain(http_body_source& src, size_t max_pieces = SIZE_MAX, size_t* pieces = nullptr) {
     std::string body;
     size_t n = 0;
     for (;;) {
       if (n == max_pieces)
         return {body, false};
-      std::optional<http_body_source::piece> p;
-      src.pull([&p](http_body_source::piece x) { p = std::move(x); });
-      sched.run();
-      CAF_REQUIRE(p.has_value());
+      struct slot {
+        std::mutex mtx;
+        std::condition_variable cv;
+        std::optional<http_body_source::piece> p;
+      };
+      auto box = std::make_shared<slot>();
+      src.pull([box](http_body_source::piece x) {
+        std::lock_guard<std::mutex> g{box->mtx};
+        box->p = std::move(x);
+        box->cv.notify_all();
+      });
+      std::unique_lock<std::mutex> g{box->mtx};
+      CAF_REQUIRE(box->cv.wait_for(g, 10s, [&] { return box->p.has_value(); }));
+      http_body_source::piece p = std::move(*box->p);
       ++n;
       if (pieces)
         *pieces = n;
-      body += p->bytes;
-      CAF_REQUIRE(!p->failed);
-      if (p->last)
+      body += p.bytes;
+      CAF_REQUIRE(!p.failed);
+      if (p.last)
         return {body, true};
     }
   }
@@ -262,7 +317,7 @@ CAF_TEST(a samples read answers every query with its samples in range) {
   CAF_CHECK_EQUAL(resp.results(1).timeseries(1).samples_size(), 30);
   CAF_CHECK_EQUAL(resp.results(2).timeseries_size(), 0);
   CAF_CHECK_EQUAL(resp.results(3).timeseries_size(), 0);  // no matchers select nothing, as in Prometheus
-  CAF_CHECK_EQUAL(stats.remote_read_queries.load(), 0);
+  CAF_CHECK(wait_for([&] { return stats.remote_read_queries.load() == 0; }));
 }
 
 CAF_TEST(hints choose the range and series lookups come without samples) {
@@ -313,7 +368,7 @@ CAF_TEST(bad requests are refused with 400 and a message) {
   CAF_CHECK(regex.body.find("error parsing regexp") != std::string::npos);
   auto huge = answer(post_read(std::string("\x80\x80\x80\x80\x04", 5)));  // announces 1 GiB
   CAF_CHECK_EQUAL(huge.status, 413u);
-  CAF_CHECK_EQUAL(stats.remote_read_queries.load(), 0);
+  CAF_CHECK(wait_for([&] { return stats.remote_read_queries.load() == 0; }));
 }
 
 CAF_TEST(a streamed read pages through many series in label order) {
@@ -350,7 +405,7 @@ CAF_TEST(a streamed read pages through many series in label order) {
   CAF_CHECK_EQUAL(frames.back().query_index, 1);
   CAF_CHECK_EQUAL(frames.back().labels, series_labels(7));
   CAF_CHECK_EQUAL(frames.back().samples.size(), 8u);
-  CAF_CHECK_EQUAL(stats.remote_read_queries.load(), 0);
+  CAF_CHECK(wait_for([&] { return stats.remote_read_queries.load() == 0; }));
 }
 
 CAF_TEST(overlapping chunks of a block and the head are merged) {
@@ -384,18 +439,16 @@ CAF_TEST(reads beyond the concurrency limit wait for a slot) {
   auto third = post_read(read_body({all_of_m(0, 100000)}));
   auto leaving = third.cancellation;
   call(std::move(third));
-  sched.run();
+  // Both wait in the frontend (queued there at once, nothing sent on).
   CAF_CHECK_EQUAL(got->size(), 1u);
   CAF_CHECK_EQUAL(stats.remote_read_queries.load(), 3);
   leaving->cancel();
   auto frames = frames_of(drain(*first.stream).first);
   CAF_CHECK_EQUAL(frames.size(), 3u);
-  sched.run();
   // The second is read; the third, dropped, answers its gone client 503.
-  CAF_REQUIRE_EQUAL(got->size(), 3u);
-  CAF_CHECK_EQUAL(samples_answer((*got)[1]).results(0).timeseries_size(), 3);
-  CAF_CHECK_EQUAL((*got)[2].status, 503u);
-  CAF_CHECK_EQUAL(stats.remote_read_queries.load(), 0);
+  CAF_CHECK_EQUAL(samples_answer(got->at(1)).results(0).timeseries_size(), 3);
+  CAF_CHECK_EQUAL(got->at(2).status, 503u);
+  CAF_CHECK(wait_for([&] { return stats.remote_read_queries.load() == 0; }));
 }
 
 CAF_TEST(a client that goes away stops the read and frees its slot) {
@@ -407,8 +460,7 @@ CAF_TEST(a client that goes away stops the read and frees its slot) {
   CAF_CHECK(!complete);
   CAF_CHECK_EQUAL(frames_of(some).size(), 10u);
   r.stream->cancel();
-  sched.run();
-  CAF_CHECK_EQUAL(stats.remote_read_queries.load(), 0);
+  CAF_CHECK(wait_for([&] { return stats.remote_read_queries.load() == 0; }));
   // The slot is free again.
   auto next = answer(post_read(read_body({{0, 100000, {{0, "i", "100003"}}, std::nullopt}})));
   CAF_CHECK_EQUAL(samples_answer(next).results(0).timeseries_size(), 1);
