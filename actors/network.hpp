@@ -29,10 +29,12 @@ struct write_job;
 struct meta_job;
 struct query_http_job;
 struct admin_job;
+struct read_job;
 using write_job_ptr = std::shared_ptr<write_job>;
 using meta_job_ptr = std::shared_ptr<meta_job>;
 using query_http_job_ptr = std::shared_ptr<query_http_job>;
 using admin_job_ptr = std::shared_ptr<admin_job>;
+using read_job_ptr = std::shared_ptr<read_job>;
 
 }  // namespace nl::actors
 
@@ -41,14 +43,16 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::write_job_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::meta_job_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::query_http_job_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::admin_job_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::read_job_ptr)
 
 namespace nl::actors {
 
 /// query_cancel is forwarded to the planner, behind the query it withdraws.
-/// admin jobs (the admin API) go to the compactor.
+/// admin jobs (the admin API) go to the compactor. A read job (remote
+/// read) gets a reader of its own (actors/remote_reader.hpp).
 using network_actor = caf::typed_actor<caf::reacts_to<write_job_ptr>, caf::reacts_to<meta_job_ptr>,
                                       caf::reacts_to<query_http_job_ptr>, caf::reacts_to<query_cancel>,
-                                      caf::reacts_to<admin_job_ptr>>;
+                                      caf::reacts_to<admin_job_ptr>, caf::reacts_to<read_job_ptr>>;
 
 struct network_state {
   std::vector<head_block_actor> shards;

@@ -202,7 +202,7 @@ CAF_TEST(a write over the in-flight budget is refused before it is queued) {
   // A network actor that is never scheduled: jobs stay in flight.
   auto net = sys.spawn([]() -> network_actor::behavior_type {
     return {[](write_job_ptr&) {}, [](meta_job_ptr&) {}, [](query_http_job_ptr&) {}, [](query_cancel) {},
-            [](admin_job_ptr&) {}};
+            [](admin_job_ptr&) {}, [](read_job_ptr&) {}};
   });
   front->attach(net, 2);
   call(post_write(write_body("a", 6, now_ms() - 60000)));
@@ -230,7 +230,7 @@ CAF_TEST(a write over the in-flight budget is refused before it is queued) {
 CAF_TEST(foreign encodings and broken bodies are client errors) {
   auto net = sys.spawn([]() -> network_actor::behavior_type {
     return {[](write_job_ptr&) {}, [](meta_job_ptr&) {}, [](query_http_job_ptr&) {}, [](query_cancel) {},
-            [](admin_job_ptr&) {}};
+            [](admin_job_ptr&) {}, [](read_job_ptr&) {}};
   });
   front->attach(net, 1);
   auto gz = post_write(write_body("a", 1, now_ms()));

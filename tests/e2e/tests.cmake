@@ -49,3 +49,6 @@ nl_add_e2e(wal_stall wal_stall 120 --preload $<TARGET_FILE:nl_file_faults_preloa
 nl_add_e2e(query_flood query_flood 120)
 nl_add_e2e(metadata_api metadata_api 360)
 nl_add_e2e(federate federate 120)
+nl_add_e2e(remote_read remote_read 300)
+nl_add_e2e(remote_read_prometheus remote_read_prometheus 300)
+nl_add_e2e(remote_read_prometheus_tls remote_read_prometheus 300 --tls)
