@@ -93,17 +93,8 @@ network_actor::behavior_type network(network_actor::stateful_pointer<network_sta
       // The planner enforces the query deadline and always answers; the
       // request itself therefore needs no timeout of its own.
       self->request(self->state.planner, caf::infinite, query_atom_v, job->request)
-        .then(
-          [job](query_reply& r) {
-            http_response resp;
-            resp.status = r.status;
-            resp.content_type = "application/json";
-            resp.body = std::move(r.body);
-            if (resp.status == 503)
-              resp.headers.emplace_back("Retry-After", std::to_string(job->retry_after_s));
-            job->answer(std::move(resp));
-          },
-          [job](caf::error& err) { job->answer(api_error_response(err)); });
+        .then([job](query_answer& a) { job->answer(query_success(a)); },
+              [job](caf::error& err) { job->answer(query_failure(err, job->retry_after_s)); });
     },
     [=](query_cancel c) { self->send(self->state.planner, c); },
     [=](meta_job_ptr& job) {

@@ -110,8 +110,15 @@ protocol::http_response json_error(protocol::api_error e, std::string_view msg);
 /// (the API's own mapping of unavailable is 500, for evaluation failures).
 protocol::http_response unavailable(std::string_view msg);
 /// An actor's error as an API error envelope, by its code (actors/errors.hpp):
-/// bad input 400, timeouts 503, too many samples 422, bugs 500, and
-/// everything that passes by itself (overload, full disk, shutdown) 503.
+/// bad input 400, timeouts 503, too many samples and other evaluation
+/// failures 422, canceled 503, bugs 500, and everything that passes by
+/// itself (overload, full disk, shutdown) 503.
 protocol::http_response api_error_response(const caf::error& err);
+
+/// The answers of /api/v1/query and /api/v1/query_range: the value's JSON
+/// envelope, or the error's with Retry-After on every 503 (overload,
+/// timeout, canceled).
+protocol::http_response query_success(const query_answer& a);
+protocol::http_response query_failure(const caf::error& err, uint32_t retry_after_s);
 
 }  // namespace nl::actors
