@@ -67,11 +67,13 @@ http_response api_error_response(const caf::error& err) {
   }
 }
 
-http_response query_success(const query_answer& a) {
+http_response query_success(query_answer a) {
   http_response r;
   r.status = 200;
   r.content_type = "application/json";
-  r.body = protocol::render_query_result(a.value, a.warnings);
+  r.encode = [answer = std::make_shared<query_answer>(std::move(a))](http_response& out) {
+    out.body = protocol::render_query_result(answer->value, answer->warnings);
+  };
   return r;
 }
 

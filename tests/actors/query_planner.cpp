@@ -31,7 +31,8 @@ http_answer receive_http(ResponseHandle&& h) {
   http_answer out;
   h.receive(
     [&](query_answer& a) {
-      auto r = query_success(a);
+      auto r = query_success(std::move(a));
+      nl::protocol::complete(r);
       out = {r.status, std::move(r.body)};
     },
     [&](caf::error& err) {
