@@ -51,3 +51,4 @@ nl_add_e2e(query_flood query_flood 120)
 # The gRPC query API against HTTP on the same data, deadlines, health and
 # reflection (python3-grpcio, protos generated at test time), and its mTLS.
 nl_add_e2e(grpc_api grpc_api 300)
+nl_add_e2e(grpc_mtls grpc_mtls 180)
