@@ -43,8 +43,8 @@ enum class endpoint {
 /// What a request path needs.
 enum class endpoint_access {
   open,   ///< /metrics, /-/healthy, /-/ready
-  read,   ///< everything else that reads: /api/v1/query*, series, labels, /federate, ...,
-          ///< and the web UI (the same rule as its API calls)
+  read,   ///< everything else that reads: /api/v1/query*, series, labels, /federate,
+          ///< ..., and the web UI (the same rule as its API calls)
   write,  ///< /api/v1/write
   admin,  ///< /api/v1/admin/... (server.enable_admin_api)
 };

@@ -76,7 +76,10 @@ struct fixture : test_coordinator_fixture<caf::actor_system_config> {
 
   void call(http_request rq) {
     auto g = got;
-    front->handle(std::move(rq), [g](http_response r) { g->push_back(std::move(r)); });
+    front->handle(std::move(rq), [g](http_response r) {
+      nl::protocol::complete(r);
+      g->push_back(std::move(r));
+    });
   }
 
   /// Calls and lets the actors finish; the answer. No answer fails the
@@ -201,8 +204,10 @@ CAF_TEST(the web UI is served before the storage is attached) {
 CAF_TEST(a write over the in-flight budget is refused before it is queued) {
   // A network actor that is never scheduled: jobs stay in flight.
   auto net = sys.spawn([]() -> network_actor::behavior_type {
-    return {[](write_job_ptr&) {}, [](meta_job_ptr&) {}, [](query_http_job_ptr&) {}, [](query_cancel) {},
-            [](admin_job_ptr&) {}, [](read_job_ptr&) {}};
+    return {[](write_job_ptr&) {},    [](query_call_ptr&) {},       [](series_call_ptr&) {},
+            [](labels_call_ptr&) {},  [](tsdb_status_call_ptr&) {}, [](query_cancel) {},
+            [](metadata_call_ptr&) {}, [](federate_call_ptr&) {}, [](read_job_ptr&) {},
+            [](admin_job_ptr&) {}};
   });
   front->attach(net, 2);
   call(post_write(write_body("a", 6, now_ms() - 60000)));
@@ -229,8 +234,10 @@ CAF_TEST(a write over the in-flight budget is refused before it is queued) {
 
 CAF_TEST(foreign encodings and broken bodies are client errors) {
   auto net = sys.spawn([]() -> network_actor::behavior_type {
-    return {[](write_job_ptr&) {}, [](meta_job_ptr&) {}, [](query_http_job_ptr&) {}, [](query_cancel) {},
-            [](admin_job_ptr&) {}, [](read_job_ptr&) {}};
+    return {[](write_job_ptr&) {},    [](query_call_ptr&) {},       [](series_call_ptr&) {},
+            [](labels_call_ptr&) {},  [](tsdb_status_call_ptr&) {}, [](query_cancel) {},
+            [](metadata_call_ptr&) {}, [](federate_call_ptr&) {}, [](read_job_ptr&) {},
+            [](admin_job_ptr&) {}};
   });
   front->attach(net, 1);
   auto gz = post_write(write_body("a", 1, now_ms()));

@@ -52,3 +52,8 @@ nl_add_e2e(federate federate 120)
 nl_add_e2e(remote_read remote_read 300)
 nl_add_e2e(remote_read_prometheus remote_read_prometheus 300)
 nl_add_e2e(remote_read_prometheus_tls remote_read_prometheus 300 --tls)
+
+# The gRPC query API against HTTP on the same data, deadlines, health and
+# reflection (python3-grpcio, protos generated at test time), and its mTLS.
+nl_add_e2e(grpc_api grpc_api 300)
+nl_add_e2e(grpc_mtls grpc_mtls 180)
