@@ -155,7 +155,11 @@ void frontend::handle(http_request&& req, http_reply reply) {
   if (rt.result == protocol::route::outcome::not_found)
     return out(text(404, "404 page not found\n"));
   if (rt.result == protocol::route::outcome::method_not_allowed) {
-    auto r = text(405, "Method Not Allowed\n");
+    // Prometheus answers plain text here; clients of the API (Grafana,
+    // scripts) read JSON error envelopes, so API paths get one.
+    auto r = api ? json_error(protocol::api_error::method_not_allowed,
+                              "method " + req.method + " is not allowed for " + req.path + " (allowed: " + rt.allow + ")")
+                 : text(405, "Method Not Allowed\n");
     r.headers.emplace_back("Allow", rt.allow);
     return out(std::move(r));
   }

@@ -162,6 +162,7 @@ std::string_view to_string(api_error e) {
     case api_error::internal: return "internal";
     case api_error::unavailable: return "unavailable";
     case api_error::not_found: return "not_found";
+    case api_error::method_not_allowed: return "method_not_allowed";
   }
   return "internal";
 }
@@ -175,6 +176,7 @@ int http_status(api_error e) {
     case api_error::internal: return 500;
     case api_error::unavailable: return 500;
     case api_error::not_found: return 404;
+    case api_error::method_not_allowed: return 405;
   }
   return 500;
 }

@@ -51,13 +51,17 @@ void append_labels(std::string& out, const storage::label_set& labels);
 
 // -- envelope --------------------------------------------------------------------
 
+/// Prometheus' errorType values, plus method_not_allowed: Nightlight's
+/// JSON answer (405) to a foreign method on an API path, where Prometheus
+/// answers plain text (see README, "HTTP API").
 enum class api_error : uint8_t { bad_data, execution, timeout, canceled, internal, unavailable,
-                                 not_found };
+                                 not_found, method_not_allowed };
 
 /// "bad_data", "execution", ...
 std::string_view to_string(api_error e);
 /// HTTP status as Prometheus 2.42: bad_data 400, execution 422, timeout 503,
-/// canceled 503, internal 500, unavailable 500, not_found 404.
+/// canceled 503, internal 500, unavailable 500, not_found 404; and
+/// method_not_allowed 405.
 int http_status(api_error e);
 
 /// {"status":"error","errorType":"<type>","error":"<message>"}

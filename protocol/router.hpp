@@ -75,7 +75,8 @@ struct route {
   endpoint ep = endpoint::healthy;
   /// The <name> of /api/v1/label/<name>/values, percent-decoded.
   std::string param;
-  /// For method_not_allowed: the methods the path accepts, e.g. "GET, POST".
+  /// For method_not_allowed: the methods the path accepts, e.g.
+  /// "GET, OPTIONS, POST".
   std::string allow;
 };
 

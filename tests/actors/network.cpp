@@ -242,6 +242,17 @@ CAF_TEST(static endpoints and routing misses) {
   CAF_CHECK_EQUAL((*got)[2].body, "404 page not found\n");
   CAF_CHECK_EQUAL((*got)[3].status, 405u);
   CAF_CHECK_EQUAL(header((*got)[3], "Allow"), "GET, OPTIONS");
+  CAF_CHECK_EQUAL((*got)[3].content_type, "application/json");
+  CAF_CHECK_EQUAL((*got)[3].body, R"x({"status":"error","errorType":"method_not_allowed",)x"
+                                  R"x("error":"method POST is not allowed for /api/v1/alerts (allowed: GET, OPTIONS)"})x");
+  // Outside the API a 405 stays Prometheus' plain text.
+  auto metrics_post = get("/metrics");
+  metrics_post.method = "POST";
+  call(std::move(metrics_post));
+  CAF_REQUIRE_EQUAL(got->size(), 5u);
+  CAF_CHECK_EQUAL((*got)[4].status, 405u);
+  CAF_CHECK_EQUAL((*got)[4].body, "Method Not Allowed\n");
+  CAF_CHECK_EQUAL(header((*got)[4], "Allow"), "GET, OPTIONS");
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
