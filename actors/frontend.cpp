@@ -35,6 +35,12 @@ http_response text(unsigned status, std::string body) {
   return r;
 }
 
+constexpr const char* exposition_type = "text/plain; version=0.0.4; charset=utf-8";
+
+bool is_exposition(const std::string& content_type) {
+  return content_type == exposition_type;
+}
+
 void add_cors(http_response& r) {
   r.headers.emplace_back("Access-Control-Allow-Origin", "*");
   r.headers.emplace_back("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
@@ -146,12 +152,17 @@ void frontend::handle(http_request&& req, http_reply reply) {
   using protocol::endpoint;
   auto rt = protocol::match_route(req.method, req.path);
   bool api = protocol::is_api_path(req.path);
-  // Every API answer carries CORS headers, errors included.
-  http_reply out = api ? http_reply{[reply](http_response r) {
-    add_cors(r);
+  // Compressed for clients that take gzip, as Prometheus does: the JSON of
+  // its API handlers and the exposition text of /metrics (and /federate),
+  // errors included; not walreplay, which it serves unwrapped, nor the
+  // plain-text answers of remote write, health and routing.
+  bool compress = rt.result == protocol::route::outcome::found && rt.ep != endpoint::walreplay;
+  http_reply out = [reply, api, compress](http_response r) {
+    if (api)
+      add_cors(r);  // every API answer, errors included
+    r.compressible = compress && (r.content_type == "application/json" || is_exposition(r.content_type));
     reply(std::move(r));
-  }}
-                       : reply;
+  };
   if (rt.result == protocol::route::outcome::not_found)
     return out(text(404, "404 page not found\n"));
   if (rt.result == protocol::route::outcome::method_not_allowed) {
@@ -176,7 +187,7 @@ void frontend::handle(http_request&& req, http_reply reply) {
     case endpoint::metrics: {
       http_response r;
       r.status = 200;
-      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.content_type = exposition_type;
       r.body = m_.render();
       return out(std::move(r));
     }

@@ -87,6 +87,10 @@ struct http_response {
   std::string content_type;  ///< omitted when empty
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers
+  /// The server sends the body gzip-compressed (Content-Encoding: gzip,
+  /// Vary: Accept-Encoding) when the request's Accept-Encoding takes gzip
+  /// and the body is not empty (protocol/http_compression.hpp).
+  bool compressible = false;
 };
 
 /// Delivers the answer to a request. Must be called exactly once; may be

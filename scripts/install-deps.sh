@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libcaf-dev libprotobuf-dev protobuf-compiler libsnappy-dev libssl-dev
-  libboost-dev libre2-dev nlohmann-json3-dev libyaml-cpp-dev libjemalloc-dev
+  libboost-dev libre2-dev nlohmann-json3-dev libyaml-cpp-dev libjemalloc-dev zlib1g-dev
   prometheus victoria-metrics python3 python3-snappy python3-protobuf curl openssl
   # libFuzzer: clang and its runtime (scripts/fuzz.sh, the fuzz.smoke test)
   clang libclang-rt-14-dev

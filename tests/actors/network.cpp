@@ -296,6 +296,32 @@ CAF_TEST(a write is stored and listed by the read APIs) {
   CAF_CHECK_EQUAL(answer(post).body, R"({"status":"success","data":[{"__name__":"up","job":"b"}]})");
 }
 
+// What Prometheus gzips for clients that ask: its API handlers' JSON
+// (errors too) and /metrics; not walreplay, remote write, health, 404/405.
+CAF_TEST(answers are marked compressible where Prometheus compresses) {
+  auto t0 = now_ms() - 60000;
+  auto w = answer(post_write(write_body("a", 1, t0)));
+  CAF_CHECK_EQUAL(w.status, 204u);
+  CAF_CHECK(!w.compressible);
+  CAF_CHECK(!answer(post_write("garbage")).compressible);
+  auto q = answer(get("/api/v1/query", "query=up"));
+  CAF_CHECK_EQUAL(q.status, 200u);
+  CAF_CHECK(q.compressible);
+  auto bad = answer(get("/api/v1/query", "query=sum("));
+  CAF_CHECK_EQUAL(bad.status, 400u);
+  CAF_CHECK(bad.compressible);
+  CAF_CHECK(answer(get("/api/v1/series", "match%5B%5D=up")).compressible);
+  CAF_CHECK(answer(get("/api/v1/status/buildinfo")).compressible);
+  CAF_CHECK(answer(get("/metrics")).compressible);
+  CAF_CHECK(!answer(get("/api/v1/status/walreplay")).compressible);
+  CAF_CHECK(!answer(get("/-/healthy")).compressible);
+  CAF_CHECK(!answer(get("/-/ready")).compressible);
+  CAF_CHECK(!answer(get("/nope")).compressible);
+  auto put = get("/api/v1/query");
+  put.method = "PUT";
+  CAF_CHECK(!answer(put).compressible);
+}
+
 CAF_TEST(the tsdb status counts the head of every shard) {
   auto empty = answer(get("/api/v1/status/tsdb"));
   CAF_CHECK_EQUAL(empty.status, 200u);
