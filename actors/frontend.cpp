@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <filesystem>
 
 #include "actors/log.hpp"
 #include "actors/network_jobs.hpp"
+#include "actors/process_stats.hpp"
 #include "promql/literals.hpp"
 #include "promql/parser.hpp"
 #include "promql/printer.hpp"
@@ -13,6 +15,7 @@
 #include "protocol/query_params.hpp"
 #include "protocol/remote_write.hpp"
 #include "protocol/router.hpp"
+#include "storage/cores.hpp"
 #include "storage/head/shard.hpp"
 #include "storage/label_key.hpp"
 #include "storage/wal/replay.hpp"
@@ -113,8 +116,43 @@ void split_by_shard(const protocol::write_batch& wb, size_t nshards, std::vector
 
 }  // namespace
 
-frontend::frontend(const settings& cfg, metrics& m, const storage::wal_replay_progress* replay)
-  : cfg_(cfg), m_(m), replay_(replay) {
+namespace {
+
+std::string current_dir() {
+  std::error_code ec;
+  auto p = std::filesystem::current_path(ec);
+  return ec ? std::string{} : p.string();
+}
+
+}  // namespace
+
+frontend::frontend(const settings& cfg, metrics& m, const storage::wal_replay_progress* replay, cli_options cli)
+  : cfg_(cfg),
+    m_(m),
+    replay_(replay),
+    cli_(std::move(cli)),
+    start_time_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count()),
+    cwd_(current_dir()) {
+}
+
+std::string frontend::runtime_info_json() const {
+  protocol::runtime_info r;
+  r.start_time_ns = start_time_ns_;
+  r.cwd = cwd_;
+  // The file is read once, at start-up, just before this frontend exists.
+  r.reload_config_success = true;
+  r.last_config_time_s = start_time_ns_ / 1000000000;
+  r.corruption_count = static_cast<int64_t>(m_.corrupted_blocks.load());
+  r.goroutine_count = read_process_stats().threads.value_or(0);  // OS threads: the nearest thing
+  r.gomaxprocs = storage::available_cores();
+  r.storage_retention = format_duration(cfg_.storage.effective_retention_ms());
+  if (cfg_.storage.retention_bytes != 0)
+    r.storage_retention += " or " + protocol::format_base2_bytes(cfg_.storage.retention_bytes);
+  std::string d;
+  protocol::append_runtime_info(d, r);
+  return d;
 }
 
 void frontend::attach(network_actor net, size_t num_shards) {
@@ -199,6 +237,19 @@ void frontend::handle(http_request&& req, http_reply reply) {
       auto p = replay_ ? replay_->get() : storage::wal_replay_progress::snapshot{};
       std::string d;
       protocol::append_wal_replay_status(d, p.min, p.max, p.current);
+      return out(json_success(std::move(d)));
+    }
+    case endpoint::status_flags: {
+      std::string d;
+      protocol::append_string_map(d, shown_flags(cfg_, cli_));
+      return out(json_success(std::move(d)));
+    }
+    case endpoint::status_runtimeinfo:
+      return out(json_success(runtime_info_json()));
+    case endpoint::status_config: {
+      std::string d = R"({"yaml":)";
+      protocol::append_json_string(d, effective_yaml(cfg_));
+      d += '}';
       return out(json_success(std::move(d)));
     }
     case endpoint::rules:

@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <ctime>
 
 #include "protocol/utf8.hpp"
 
@@ -353,6 +355,81 @@ void append_wal_replay_status(std::string& out, int64_t min, int64_t max, int64_
   out += R"(,"current":)";
   out += std::to_string(current);
   out += '}';
+}
+
+void append_string_map(std::string& out, const std::map<std::string, std::string>& m) {
+  out += '{';
+  bool first = true;
+  for (const auto& [k, v] : m) {
+    if (!first)
+      out += ',';
+    first = false;
+    append_json_string(out, k);
+    out += ':';
+    append_json_string(out, v);
+  }
+  out += '}';
+}
+
+void append_rfc3339_nano(std::string& out, int64_t unix_ns) {
+  int64_t secs = unix_ns / 1000000000;
+  int64_t ns = unix_ns % 1000000000;
+  if (ns < 0) {
+    ns += 1000000000;
+    secs -= 1;
+  }
+  std::time_t tt = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[64];
+  auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  out.append(buf, n);
+  if (ns != 0) {
+    char frac[16];
+    std::snprintf(frac, sizeof frac, ".%09lld", static_cast<long long>(ns));
+    std::string_view f{frac};
+    while (f.back() == '0')
+      f.remove_suffix(1);
+    out += f;
+  }
+  out += 'Z';
+}
+
+void append_runtime_info(std::string& out, const runtime_info& r) {
+  out += R"({"startTime":")";
+  append_rfc3339_nano(out, r.start_time_ns);
+  out += R"(","CWD":)";
+  append_json_string(out, r.cwd);
+  out += R"(,"reloadConfigSuccess":)";
+  out += r.reload_config_success ? "true" : "false";
+  out += R"(,"lastConfigTime":")";
+  append_rfc3339_nano(out, r.last_config_time_s * 1000000000);
+  out += R"(","corruptionCount":)";
+  out += std::to_string(r.corruption_count);
+  out += R"(,"goroutineCount":)";
+  out += std::to_string(r.goroutine_count);
+  out += R"(,"GOMAXPROCS":)";
+  out += std::to_string(r.gomaxprocs);
+  out += R"(,"GOGC":)";
+  append_json_string(out, r.gogc);
+  out += R"(,"GODEBUG":)";
+  append_json_string(out, r.godebug);
+  out += R"(,"storageRetention":)";
+  append_json_string(out, r.storage_retention);
+  out += '}';
+}
+
+std::string format_base2_bytes(uint64_t bytes) {
+  if (bytes == 0)
+    return "0B";
+  static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  std::string out;
+  for (int i = 0; bytes != 0; ++i) {
+    if (bytes % 1024 != 0)
+      out = std::to_string(bytes % 1024) + units[i] + out;
+    bytes /= 1024;
+  }
+  return out;
 }
 
 }  // namespace nl::protocol

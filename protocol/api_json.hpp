@@ -116,4 +116,34 @@ void append_tsdb_status(std::string& out, const storage::tsdb_status& s);
 /// /api/v1/status/walreplay data: {"min":N,"max":N,"current":N}.
 void append_wal_replay_status(std::string& out, int64_t min, int64_t max, int64_t current);
 
+/// {"k":"v",...} with keys in byte order, as Go encodes a map[string]string
+/// (/api/v1/status/flags).
+void append_string_map(std::string& out, const std::map<std::string, std::string>& m);
+
+/// A time as Go's time.Time encodes into JSON (RFC 3339 with nanoseconds,
+/// trailing zeros and an all-zero fraction left out), in UTC:
+/// "2026-11-26T10:47:34.18Z", "2026-11-26T10:47:34Z".
+void append_rfc3339_nano(std::string& out, int64_t unix_ns);
+
+/// /api/v1/status/runtimeinfo data, Prometheus 2.42's RuntimeInfo field for
+/// field (what Nightlight puts into the Go-specific ones: README).
+struct runtime_info {
+  int64_t start_time_ns = 0;       ///< "startTime"
+  std::string cwd;                 ///< "CWD"
+  bool reload_config_success = true;
+  int64_t last_config_time_s = 0;  ///< "lastConfigTime", whole seconds
+  int64_t corruption_count = 0;
+  int64_t goroutine_count = 0;
+  int64_t gomaxprocs = 0;
+  std::string gogc;
+  std::string godebug;
+  std::string storage_retention;   ///< "15d", "15d or 50GiB"
+};
+void append_runtime_info(std::string& out, const runtime_info& r);
+
+/// A byte count as Prometheus prints its retention size (alecthomas/units
+/// Base2Bytes): the exact sum of its binary units, "50GiB", "1GiB512MiB",
+/// "0B".
+std::string format_base2_bytes(uint64_t bytes);
+
 }  // namespace nl::protocol

@@ -23,6 +23,9 @@ enum class endpoint {
   buildinfo,         ///< GET /api/v1/status/buildinfo
   tsdb_status,       ///< GET /api/v1/status/tsdb
   walreplay,         ///< GET /api/v1/status/walreplay
+  status_flags,        ///< GET /api/v1/status/flags
+  status_runtimeinfo,  ///< GET /api/v1/status/runtimeinfo
+  status_config,       ///< GET /api/v1/status/config
   rules,             ///< GET /api/v1/rules
   alerts,            ///< GET /api/v1/alerts
   metrics,           ///< GET /metrics

@@ -255,6 +255,32 @@ CAF_TEST(static endpoints and routing misses) {
   CAF_CHECK_EQUAL(header((*got)[4], "Allow"), "GET, OPTIONS");
 }
 
+CAF_TEST(status flags runtimeinfo and config answer before the storage) {
+  cfg.storage.retention_bytes = 50ull << 30;
+  cfg.tls.cert_file = "/etc/nl/server.pem";
+  cfg.tls.key_file = "/etc/nl/server-key.pem";
+  auto flags = answer(get("/api/v1/status/flags"));
+  CAF_CHECK_EQUAL(flags.status, 200u);
+  CAF_CHECK(flags.body.find(R"("server.http_addr":"127.0.0.1:9101")") != std::string::npos);
+  CAF_CHECK(flags.body.find(R"("tls.key_file":"\u003csecret\u003e")") != std::string::npos);
+  CAF_CHECK(flags.body.find("server-key.pem") == std::string::npos);
+  auto info = answer(get("/api/v1/status/runtimeinfo"));
+  CAF_CHECK_EQUAL(info.status, 200u);
+  for (auto key : {R"({"status":"success","data":{"startTime":")", R"(","CWD":")", R"("reloadConfigSuccess":true,)",
+                   R"("corruptionCount":0,"goroutineCount":)", R"("GOGC":"","GODEBUG":"","storageRetention":"15d or 50GiB"}})"})
+    CAF_CHECK(info.body.find(key) != std::string::npos);
+  auto config = answer(get("/api/v1/status/config"));
+  CAF_CHECK_EQUAL(config.status, 200u);
+  CAF_CHECK(config.body.find(R"({"status":"success","data":{"yaml":"server:\n  grpc_addr: )") == 0);
+  CAF_CHECK(config.body.find(R"(key_file: \u003csecret\u003e\n)") != std::string::npos);
+  CAF_CHECK(config.body.find("server-key.pem") == std::string::npos);
+  for (auto path : {"/api/v1/status/flags", "/api/v1/status/runtimeinfo", "/api/v1/status/config"}) {
+    auto post = get(path);
+    post.method = "POST";
+    CAF_CHECK_EQUAL(answer(post).status, 405u);
+  }
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
 
 CAF_TEST_FIXTURE_SCOPE(write_path_tests, storage_fixture)
