@@ -499,9 +499,19 @@ void frontend::handle_query(bool range, http_request&& req, http_reply reply) {
   }
   q.query = std::string(f.value("query"));
   q.id = next_query_id();
-  call->done = [reply = std::move(reply), retry_after_s = cfg_.server.retry_after_seconds](
-                 caf::expected<query_answer> r) {
-    reply(r ? query_success(std::move(*r)) : query_failure(r.error(), retry_after_s));
+  // Times that look like milliseconds: Prometheus answers them silently
+  // (with nothing found); Nightlight says why.
+  std::vector<std::string> time_warnings;
+  for (auto [name, t] : {std::pair{"time", q.start}, std::pair{"start", q.start}, std::pair{"end", q.end}})
+    if ((std::string_view{name} == "time") != range)
+      if (auto w = protocol::millisecond_time_warning(name, f.value(name), t))
+        time_warnings.push_back(std::move(*w));
+  call->done = [reply = std::move(reply), retry_after_s = cfg_.server.retry_after_seconds,
+                time_warnings = std::move(time_warnings)](caf::expected<query_answer> r) mutable {
+    if (!r)
+      return reply(query_failure(r.error(), retry_after_s));
+    r->warnings.insert(r->warnings.begin(), time_warnings.begin(), time_warnings.end());
+    reply(query_success(std::move(*r)));
   };
   auto net = network();
   auto id = q.id;

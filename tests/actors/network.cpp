@@ -353,6 +353,18 @@ CAF_TEST(answers are marked compressible where Prometheus compresses) {
   CAF_CHECK(!answer(put).compressible);
 }
 
+CAF_TEST(a time in milliseconds is answered with a warning) {
+  auto r = answer(get("/api/v1/query", "query=1&time=1700000000000"));
+  CAF_CHECK_EQUAL(r.status, 200u);
+  CAF_CHECK_EQUAL(r.body, R"({"status":"success","data":{"resultType":"scalar","result":[1700000000000,"1"]},)"
+                          R"("warnings":["time=1700000000000 is in the year 55840: times are seconds since the epoch, )"
+                          R"x(and this looks like milliseconds (1700000000000 ms is 2023-11-14T22:13:20Z)"]})x");
+  auto range = answer(get("/api/v1/query_range", "query=1&start=1700000000&end=1700000060000&step=60"));
+  CAF_CHECK_EQUAL(range.status, 400u);  // too many points, as in Prometheus; no warnings on errors
+  CAF_CHECK(range.body.find("warnings") == std::string::npos);
+  CAF_CHECK(answer(get("/api/v1/query", "query=1&time=1700000000")).body.find("warnings") == std::string::npos);
+}
+
 CAF_TEST(the tsdb status counts the head of every shard) {
   auto empty = answer(get("/api/v1/status/tsdb"));
   CAF_CHECK_EQUAL(empty.status, 200u);

@@ -18,6 +18,8 @@ checked against a real Prometheus 2.42 holding the same remote-written data:
   * /metrics: the seven process_* families with Prometheus' own HELP and
     TYPE lines, histogram `le` labels spelled as Go does (no exponent
     notation below 1e-4), and promtool check metrics accepts the text.
+  * Milliseconds sent as `time`, `start` or `end`: Prometheus' answer
+    plus one warning per such parameter (Nightlight's own addition).
 """
 
 import gzip
@@ -208,6 +210,40 @@ def check_gzip(checks, nl, prom, t_end):
                      (a.headers, b.headers))
 
 
+def check_millisecond_times(checks, nl, prom, t_end):
+    """Milliseconds where seconds belong: Prometheus answers silently;
+    Nightlight's answer is the same plus a warning naming each parameter.
+    (Past the year 2262 Prometheus' evaluation time wraps around, Go's
+    UnixNano overflowing, so a constant's timestamp is compared with the
+    time asked for instead.)"""
+    ms = str(t_end)
+    cases = [("/api/v1/query?query=http_conformance_total&time=" + ms, ["time"]),
+             ("/api/v1/query_range?query=http_conformance_total&start=%s&end=%s&step=60" % (ms, str(t_end + 600000)),
+              ["start", "end"])]
+    for path, params in cases:
+        a, b = get(nl.port, path), get(prom.port, path)
+        na = a.json() if a.status == 200 else {}
+        pb = b.json() if b.status == 200 else {}
+        warnings = na.pop("warnings", [])
+        checks.check("%s: Prometheus' answer" % path, na == pb and na.get("status") == "success",
+                     "%s\n  prometheus %s" % (na, pb))
+        checks.check("%s: a warning for %s" % (path, ", ".join(params)),
+                     len(warnings) == len(params)
+                     and all(w.startswith(p + "=") and "looks like milliseconds" in w for w, p in zip(warnings, params)),
+                     warnings)
+    r = get(nl.port, "/api/v1/query?query=1%2B1&time=" + ms)
+    doc = r.json() if r.status == 200 else {}
+    checks.check("1+1 at a millisecond time: evaluated at that time, with the warning",
+                 doc.get("data", {}).get("result") == [t_end, "2"] and len(doc.get("warnings", [])) == 1, doc)
+    # Seconds and milliseconds mixed: too many points for both, the same error.
+    path = "/api/v1/query_range?query=http_conformance_total&start=%.3f&end=%s&step=60" % (t_end / 1000.0, ms)
+    a, b = get(nl.port, path), get(prom.port, path)
+    checks.check("start in seconds, end in milliseconds: Prometheus' error", a.status == b.status == 400
+                 and a.json() == b.json(), (a, b))
+    r = get(nl.port, "/api/v1/query?query=http_conformance_total&time=%.3f" % (t_end / 1000.0))
+    checks.check("a time in seconds gets no warning", r.status == 200 and "warnings" not in r.json(), repr(r))
+
+
 def check_metrics(checks, nl, prom):
     mine = get(nl.port, "/metrics").text()
     theirs = get(prom.port, "/metrics").text()
@@ -251,6 +287,7 @@ def main():
             check_405(checks, nl, prom)
             check_gzip(checks, nl, prom, t_end)
             check_metrics(checks, nl, prom)
+            check_millisecond_times(checks, nl, prom, t_end)
             check_yaml_round_trip(checks, nl, yaml_text, work, args.nightlight)
         finally:
             nl.stop()
