@@ -499,6 +499,10 @@ void frontend::handle_query(bool range, http_request&& req, http_reply reply) {
   }
   q.query = std::string(f.value("query"));
   q.id = next_query_id();
+  // Prometheus: any non-empty `stats` adds data.stats, "all" with the reads
+  // per step (there behind --enable-feature=promql-per-step-stats).
+  auto stats = f.value("stats");
+  q.stats = stats.empty() ? 0 : stats == "all" ? 2 : 1;
   // Times that look like milliseconds: Prometheus answers them silently
   // (with nothing found); Nightlight says why.
   std::vector<std::string> time_warnings;

@@ -105,6 +105,23 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
+void append_json_number(std::string& out, double v) {
+  if (!std::isfinite(v)) {
+    out += '0';
+    return;
+  }
+  double a = std::fabs(v);
+  bool exponent = a != 0 && (a < 1e-6 || a >= 1e21);
+  size_t at = out.size();
+  append_go_float(out, v, exponent);
+  // encoding/json cleans "e-07" up to "e-7".
+  if (exponent) {
+    auto e = out.find('e', at);
+    if (e != std::string::npos && e + 2 < out.size() && out[e + 1] == '-' && out[e + 2] == '0')
+      out.erase(e + 2, 1);
+  }
+}
+
 void append_sample_value(std::string& out, double v) {
   double a = std::fabs(v);
   out += '"';

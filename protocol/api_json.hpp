@@ -46,6 +46,12 @@ void append_timestamp(std::string& out, int64_t t_ms);
 /// Scalar/string result timestamp: shortest form of t/1000 (4, 1795690091.25).
 void append_timestamp_shortest(std::string& out, int64_t t_ms);
 
+/// A float as Go's encoding/json writes a float64 (a JSON number, not a
+/// string): fixed notation when 1e-6 <= |v| < 1e21 or v == 0, else
+/// exponent notation without a leading zero in the exponent ("1.5e-7",
+/// "1e+21"). NaN and ±Inf, which Go refuses, are written as 0.
+void append_json_number(std::string& out, double v);
+
 /// {"name":"value",...} in label order.
 void append_labels(std::string& out, const storage::label_set& labels);
 
