@@ -365,6 +365,23 @@ CAF_TEST(a time in milliseconds is answered with a warning) {
   CAF_CHECK(answer(get("/api/v1/query", "query=1&time=1700000000")).body.find("warnings") == std::string::npos);
 }
 
+CAF_TEST(the stats parameter adds data stats as prometheus does) {
+  auto t0 = now_ms() - 60000;
+  CAF_CHECK_EQUAL(answer(post_write(write_body("a", 3, t0))).status, 204u);
+  auto at = "&time=" + std::to_string((t0 + 2000) / 1000.0);
+  auto all = answer(get("/api/v1/query", "query=up&stats=all" + at)).body;
+  CAF_CHECK(all.find(R"(],"stats":{"timings":{"evalTotalTime":)") != std::string::npos);
+  CAF_CHECK(all.find(R"("samples":{"totalQueryableSamplesPerStep":[[)") != std::string::npos);
+  CAF_CHECK(all.find(R"(,1]],"totalQueryableSamples":1,"peakSamples":1}}}})") != std::string::npos);
+  auto some = answer(get("/api/v1/query", "query=up&stats=1" + at)).body;
+  CAF_CHECK(some.find(R"("samples":{"totalQueryableSamples":1,"peakSamples":1}}}})") != std::string::npos);
+  auto range = answer(get("/api/v1/query_range", "query=up&stats=x&step=1&start=" + std::to_string(t0 / 1000.0)
+                                                   + "&end=" + std::to_string((t0 + 2000) / 1000.0)))
+                 .body;
+  CAF_CHECK(range.find(R"("samples":{"totalQueryableSamples":3,"peakSamples":3}}}})") != std::string::npos);
+  CAF_CHECK(answer(get("/api/v1/query", "query=up&stats=" + at)).body.find("stats") == std::string::npos);
+}
+
 CAF_TEST(the tsdb status counts the head of every shard) {
   auto empty = answer(get("/api/v1/status/tsdb"));
   CAF_CHECK_EQUAL(empty.status, 200u);
