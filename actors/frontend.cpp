@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <filesystem>
 
 #include "actors/log.hpp"
 #include "actors/network_jobs.hpp"
+#include "actors/process_stats.hpp"
 #include "promql/literals.hpp"
 #include "promql/parser.hpp"
 #include "promql/printer.hpp"
@@ -17,6 +19,7 @@
 #include "protocol/remote_write.hpp"
 #include "protocol/router.hpp"
 #include "protocol/web_ui.hpp"
+#include "storage/cores.hpp"
 #include "storage/head/shard.hpp"
 #include "storage/label_key.hpp"
 #include "storage/wal/replay.hpp"
@@ -37,6 +40,12 @@ http_response text(unsigned status, std::string body) {
   r.content_type = text_plain;
   r.body = std::move(body);
   return r;
+}
+
+constexpr const char* exposition_type = "text/plain; version=0.0.4; charset=utf-8";
+
+bool is_exposition(const std::string& content_type) {
+  return content_type == exposition_type;
 }
 
 void add_cors(http_response& r) {
@@ -111,8 +120,43 @@ void split_by_shard(const protocol::write_batch& wb, size_t nshards, std::vector
 
 }  // namespace
 
-frontend::frontend(const settings& cfg, metrics& m, const storage::wal_replay_progress* replay)
-  : cfg_(cfg), m_(m), replay_(replay) {
+namespace {
+
+std::string current_dir() {
+  std::error_code ec;
+  auto p = std::filesystem::current_path(ec);
+  return ec ? std::string{} : p.string();
+}
+
+}  // namespace
+
+frontend::frontend(const settings& cfg, metrics& m, const storage::wal_replay_progress* replay, cli_options cli)
+  : cfg_(cfg),
+    m_(m),
+    replay_(replay),
+    cli_(std::move(cli)),
+    start_time_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count()),
+    cwd_(current_dir()) {
+}
+
+std::string frontend::runtime_info_json() const {
+  protocol::runtime_info r;
+  r.start_time_ns = start_time_ns_;
+  r.cwd = cwd_;
+  // The file is read once, at start-up, just before this frontend exists.
+  r.reload_config_success = true;
+  r.last_config_time_s = start_time_ns_ / 1000000000;
+  r.corruption_count = static_cast<int64_t>(m_.corrupted_blocks.load());
+  r.goroutine_count = read_process_stats().threads.value_or(0);  // OS threads: the nearest thing
+  r.gomaxprocs = storage::available_cores();
+  r.storage_retention = format_duration(cfg_.storage.effective_retention_ms());
+  if (cfg_.storage.retention_bytes != 0)
+    r.storage_retention += " or " + protocol::format_base2_bytes(cfg_.storage.retention_bytes);
+  std::string d;
+  protocol::append_runtime_info(d, r);
+  return d;
 }
 
 void frontend::attach(network_actor net, size_t num_shards) {
@@ -158,16 +202,25 @@ void frontend::handle(http_request&& req, http_reply reply) {
   using protocol::endpoint;
   auto rt = protocol::match_route(req.method, req.path);
   bool api = protocol::is_api_path(req.path);
-  // Every API answer carries CORS headers, errors included.
-  http_reply out = api ? http_reply{[reply](http_response r) {
-    add_cors(r);
+  // Compressed for clients that take gzip, as Prometheus does: the JSON of
+  // its API handlers and the exposition text of /metrics (and /federate),
+  // errors included; not walreplay, which it serves unwrapped, nor the
+  // plain-text answers of remote write, health and routing.
+  bool compress = rt.result == protocol::route::outcome::found && rt.ep != endpoint::walreplay;
+  http_reply out = [reply, api, compress](http_response r) {
+    if (api)
+      add_cors(r);  // every API answer, errors included
+    r.compressible = compress && (r.content_type == "application/json" || is_exposition(r.content_type));
     reply(std::move(r));
-  }}
-                       : reply;
+  };
   if (rt.result == protocol::route::outcome::not_found)
     return out(text(404, "404 page not found\n"));
   if (rt.result == protocol::route::outcome::method_not_allowed) {
-    auto r = text(405, "Method Not Allowed\n");
+    // Prometheus answers plain text here; clients of the API (Grafana,
+    // scripts) read JSON error envelopes, so API paths get one.
+    auto r = api ? json_error(protocol::api_error::method_not_allowed,
+                              "method " + req.method + " is not allowed for " + req.path + " (allowed: " + rt.allow + ")")
+                 : text(405, "Method Not Allowed\n");
     r.headers.emplace_back("Allow", rt.allow);
     return out(std::move(r));
   }
@@ -184,7 +237,7 @@ void frontend::handle(http_request&& req, http_reply reply) {
     case endpoint::metrics: {
       http_response r;
       r.status = 200;
-      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.content_type = exposition_type;
       r.body = m_.render();
       return out(std::move(r));
     }
@@ -196,6 +249,19 @@ void frontend::handle(http_request&& req, http_reply reply) {
       auto p = replay_ ? replay_->get() : storage::wal_replay_progress::snapshot{};
       std::string d;
       protocol::append_wal_replay_status(d, p.min, p.max, p.current);
+      return out(json_success(std::move(d)));
+    }
+    case endpoint::status_flags: {
+      std::string d;
+      protocol::append_string_map(d, shown_flags(cfg_, cli_));
+      return out(json_success(std::move(d)));
+    }
+    case endpoint::status_runtimeinfo:
+      return out(json_success(runtime_info_json()));
+    case endpoint::status_config: {
+      std::string d = R"({"yaml":)";
+      protocol::append_json_string(d, effective_yaml(cfg_));
+      d += '}';
       return out(json_success(std::move(d)));
     }
     case endpoint::rules:
@@ -466,9 +532,23 @@ void frontend::handle_query(bool range, http_request&& req, http_reply reply) {
   }
   q.query = std::string(f.value("query"));
   q.id = next_query_id();
-  call->done = [reply = std::move(reply), retry_after_s = cfg_.server.retry_after_seconds](
-                 caf::expected<query_answer> r) {
-    reply(r ? query_success(std::move(*r)) : query_failure(r.error(), retry_after_s));
+  // Prometheus: any non-empty `stats` adds data.stats, "all" with the reads
+  // per step (there behind --enable-feature=promql-per-step-stats).
+  auto stats = f.value("stats");
+  q.stats = stats.empty() ? 0 : stats == "all" ? 2 : 1;
+  // Times that look like milliseconds: Prometheus answers them silently
+  // (with nothing found); Nightlight says why.
+  std::vector<std::string> time_warnings;
+  for (auto [name, t] : {std::pair{"time", q.start}, std::pair{"start", q.start}, std::pair{"end", q.end}})
+    if ((std::string_view{name} == "time") != range)
+      if (auto w = protocol::millisecond_time_warning(name, f.value(name), t))
+        time_warnings.push_back(std::move(*w));
+  call->done = [reply = std::move(reply), retry_after_s = cfg_.server.retry_after_seconds,
+                time_warnings = std::move(time_warnings)](caf::expected<query_answer> r) mutable {
+    if (!r)
+      return reply(query_failure(r.error(), retry_after_s));
+    r->warnings.insert(r->warnings.begin(), time_warnings.begin(), time_warnings.end());
+    reply(query_success(std::move(*r)));
   };
   auto net = network();
   auto id = q.id;

@@ -39,7 +39,10 @@ class frontend {
   /// HTTP server and the actor system (jobs point back to it). `replay`
   /// (may be null: all zeros) is what /api/v1/status/walreplay reports,
   /// also before the storage is attached; it must outlive the frontend.
-  frontend(const settings& cfg, metrics& m, const storage::wal_replay_progress* replay = nullptr);
+  /// `cli` is the command line /api/v1/status/flags shows. The frontend's
+  /// construction is the start time /api/v1/status/runtimeinfo reports.
+  frontend(const settings& cfg, metrics& m, const storage::wal_replay_progress* replay = nullptr,
+           cli_options cli = {});
 
   /// The HTTP handler: install with
   /// `http_server{opts, [&fe](auto&& rq, auto rp) { fe.handle(std::move(rq), std::move(rp)); }}`.
@@ -113,9 +116,15 @@ class frontend {
   /// counted in /metrics.
   protocol::http_response overloaded(const std::string& why);
 
+  /// /api/v1/status/runtimeinfo data (its thread count read now).
+  std::string runtime_info_json() const;
+
   const settings& cfg_;
   metrics& m_;
   const storage::wal_replay_progress* replay_;
+  const cli_options cli_;
+  const int64_t start_time_ns_;
+  const std::string cwd_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> writes_closed_{false};
   std::atomic<int64_t> writes_in_flight_{0};

@@ -17,11 +17,13 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "actors/errors.hpp"
+#include "promql/engine.hpp"
 #include "promql/value.hpp"
 #include "storage/label_key.hpp"
 #include "storage/index/label_stats.hpp"
@@ -240,6 +242,9 @@ struct query_request {
   /// Chosen by the sender, unique among its queries in flight, to withdraw
   /// the query with a query_cancel; 0: the query cannot be cancelled.
   uint64_t id = 0;
+  /// query_answer::stats wanted: 0 no, 1 yes, 2 with the reads per step
+  /// (Prometheus' `stats` parameter, `stats=all`).
+  uint8_t stats = 0;
 };
 
 /// Withdraws the query whose query_request::id is `id` (its client went
@@ -256,6 +261,8 @@ struct query_cancel {
 struct query_answer {
   promql::query_value value;
   std::vector<std::string> warnings;
+  /// When the request asked for them (query_request::stats).
+  std::optional<promql::query_stats> stats;
 };
 
 /// Metric metadata a remote-write request carried, for the metadata actor:
@@ -382,7 +389,7 @@ typename Inspector::result_type inspect(Inspector& f, series_deletion& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, query_request& x) {
   return f(caf::meta::type_name("nl::query_request"), x.query, x.start, x.end, x.step, x.timeout_ms,
-           x.id);
+           x.id, x.stats);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, query_cancel& x) {
@@ -404,6 +411,10 @@ struct query_answer_columns {
   std::vector<int64_t> times;
   std::vector<uint64_t> values;
   std::vector<std::string> warnings;
+  /// stats, when present: [total, peak, per_step flag, start, interval,
+  /// per-step totals...] and the six times.
+  std::vector<int64_t> stats_counts;
+  std::vector<double> stats_times;
 
   static query_answer_columns of(const query_answer& a);
   /// The answer these columns hold; an error when they disagree.
@@ -415,7 +426,7 @@ typename std::enable_if<Inspector::reads_state, typename Inspector::result_type>
 inspect(Inspector& f, query_answer& x) {
   auto c = query_answer_columns::of(x);
   return f(caf::meta::type_name("nl::query_answer"), c.kind, c.t, c.bits, c.text, c.labels, c.ends,
-           c.times, c.values, c.warnings);
+           c.times, c.values, c.warnings, c.stats_counts, c.stats_times);
 }
 template <class Inspector>
 typename std::enable_if<Inspector::writes_state, typename Inspector::result_type>::type
@@ -423,7 +434,7 @@ inspect(Inspector& f, query_answer& x) {
   query_answer_columns c;
   auto rebuild = [&]() -> caf::error { return std::move(c).to(x); };
   return f(caf::meta::type_name("nl::query_answer"), c.kind, c.t, c.bits, c.text, c.labels, c.ends,
-           c.times, c.values, c.warnings, caf::meta::load_callback(rebuild));
+           c.times, c.values, c.warnings, c.stats_counts, c.stats_times, caf::meta::load_callback(rebuild));
 }
 
 template <class Inspector>

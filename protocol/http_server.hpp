@@ -122,6 +122,10 @@ struct http_response {
   /// (a query result) is encoded there, not on the thread that answered
   /// (an actor's).
   std::function<void(http_response&)> encode = nullptr;
+  /// The server sends the body gzip-compressed (Content-Encoding: gzip,
+  /// Vary: Accept-Encoding) when the request's Accept-Encoding takes gzip
+  /// and the body is not empty (protocol/http_compression.hpp).
+  bool compressible = false;
 };
 
 /// Runs and clears `r.encode` if set: what the server does before writing

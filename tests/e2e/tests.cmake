@@ -40,6 +40,8 @@ nl_add_e2e(status_api status_api 120)
 nl_add_e2e(damaged_block damaged_block 120 --tsdb $<TARGET_FILE:nightlight-tsdb>)
 nl_add_e2e(admin_api admin_api 300 --tsdb $<TARGET_FILE:nightlight-tsdb>)
 nl_add_e2e(retention retention 180)
+nl_add_e2e(http_conformance http_conformance 120)
+nl_add_e2e(query_stats query_stats 300)
 
 # A full or hung disk, injected under the real server with LD_PRELOAD.
 add_library(nl_file_faults_preload SHARED ${CMAKE_CURRENT_SOURCE_DIR}/e2e/faults/file_faults_preload.cpp)
