@@ -148,9 +148,18 @@ milliseconds parse_retry_after(std::string_view value, system_clock::time_point 
   if (http_date_reader(value).read(epoch)) {
     // time.Until(date).Seconds() converted to an integer: truncated toward
     // zero, so 1.9 s from now waits 1 s and 0.5 s ago is 0 (backoff).
-    auto until = std::chrono::duration_cast<std::chrono::nanoseconds>(
-      system_clock::time_point(seconds(epoch)) - now);
-    return seconds_to_ms(until.count() / 1000000000);
+    // Whole seconds and the clock's fraction apart: a date in year 9999 in
+    // nanoseconds would not fit 64 bits.
+    int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       now.time_since_epoch()).count();
+    int64_t now_s = now_ns / 1000000000;
+    int64_t frac_ns = now_ns % 1000000000;
+    if (frac_ns < 0) {
+      now_s -= 1;
+      frac_ns += 1000000000;
+    }
+    int64_t whole = epoch - now_s;  // until = whole s - frac_ns ns
+    return seconds_to_ms(whole > 0 && frac_ns > 0 ? whole - 1 : whole);
   }
   int64_t s = 0;
   if (parse_go_int(value, s))
