@@ -47,3 +47,11 @@ target_link_libraries(nl_file_faults_preload PRIVATE ${CMAKE_DL_LIBS})
 nl_add_e2e(disk_full disk_full 120 --preload $<TARGET_FILE:nl_file_faults_preload>)
 nl_add_e2e(wal_stall wal_stall 120 --preload $<TARGET_FILE:nl_file_faults_preload>)
 nl_add_e2e(query_flood query_flood 120)
+
+# The client library (protocol/client) and its examples.
+nl_add_e2e(client_examples client_examples 120
+           --push $<TARGET_FILE:push_metrics> --query $<TARGET_FILE:query_metrics>)
+nl_add_e2e(client_examples_mtls client_examples 120 --tls
+           --push $<TARGET_FILE:push_metrics> --query $<TARGET_FILE:query_metrics>)
+nl_add_e2e(remote_write_client_retry remote_write_client_retry 90 --push $<TARGET_FILE:push_metrics>)
+nl_add_e2e(client_install client_install 300 --build-dir ${CMAKE_BINARY_DIR})
