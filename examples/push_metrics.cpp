@@ -59,7 +59,6 @@ int64_t number(const char* flag, const char* text) {
 flags parse(int argc, char** argv) {
   flags f;
   f.write.url = "http://127.0.0.1:9101/api/v1/write";
-  f.write.user_agent = "nightlight-push-metrics/0.1.0";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> const char* {

@@ -70,7 +70,7 @@ result<query_client> query_client::connect(query_client_options options) {
     return error{errc::invalid_argument, "address: empty (want host:port)"};
   std::shared_ptr<grpc::ChannelCredentials> creds;
   grpc::ChannelArguments args;
-  args.SetUserAgentPrefix("nightlight-api/0.1.0");
+  args.SetUserAgentPrefix("nightlight-api/" NL_API_VERSION);
   if (options.tls.enabled) {
     auto material = detail::load_tls_material(options.tls);
     if (!material)

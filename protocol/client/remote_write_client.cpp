@@ -93,6 +93,8 @@ result<remote_write_client> remote_write_client::create(remote_write_options opt
     return error{errc::invalid_argument,
                  "tls options given but the url \"" + options.url + "\" is not https://"};
   }
+  if (options.user_agent.empty())
+    options.user_agent = "nightlight-api/" NL_API_VERSION;
   auto p = std::make_unique<impl>();
   p->retry.min_backoff = options.min_backoff;
   p->retry.max_backoff = options.max_backoff;

@@ -157,13 +157,13 @@ def check_request_shape(name, rx, port):
             "content-encoding": "snappy",
             "content-type": "application/x-protobuf",
             "x-prometheus-remote-write-version": "0.1.0",
-            "user-agent": "nightlight-push-metrics/0.1.0",
             "host": "127.0.0.1:%d" % port,
         }
         got = {k: headers.get(k) for k in want}
         CHECKS.check("%s: request %d is POST /api/v1/write with Prometheus' headers" % (name, i + 1),
                      method == "POST" and path == "/api/v1/write" and got == want
-                     and "content-length" in headers,
+                     and "content-length" in headers
+                     and headers.get("user-agent", "").startswith("nightlight-api/"),
                      "%s %s %r" % (method, path, headers))
 
 

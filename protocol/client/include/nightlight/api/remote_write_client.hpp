@@ -51,7 +51,8 @@ struct remote_write_options {
   /// No new attempt starts once this long has passed since the first one
   /// (Prometheus retries until shut down). 0: never give up.
   std::chrono::milliseconds give_up_after{std::chrono::minutes(5)};
-  std::string user_agent = "nightlight-api/0.1.0";
+  /// Empty: "nightlight-api/<version>" (Prometheus sends "Prometheus/<version>").
+  std::string user_agent;
   /// Extra headers sent with every request (remote_write.headers).
   std::vector<std::pair<std::string, std::string>> headers;
 };
