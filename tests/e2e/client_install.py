@@ -53,6 +53,7 @@ def main():
         CHECKS.check("static libraries and the CMake package",
                      any(f.endswith("/libnightlight-api.a") for f in installed)
                      and any(f.endswith("/libnl_query_proto.a") for f in installed)
+                     and any(f.endswith("/libnl_query_pb.a") for f in installed)
                      and any(f.endswith("cmake/nightlight-api/nightlight-api-config.cmake")
                              for f in installed)
                      and any(f.endswith("cmake/nightlight-api/nightlight-api-config-version.cmake")
