@@ -4,6 +4,7 @@
 #include <grpcpp/support/status.h>
 
 #include "protocol/client/query_answers.hpp"
+#include "protocol/query_proto.hpp"
 #include "storage/sample.hpp"
 
 namespace api = nightlight::api;
@@ -238,4 +239,99 @@ CAF_TEST(series labels and metadata parts) {
   for (int t = 0; t <= 7; ++t)
     CAF_CHECK(metric_type_from_string(api::to_string(static_cast<api::metric_type>(t))) ==
               static_cast<api::metric_type>(t));
+}
+
+// The other side of the wire: parts as the server's writer
+// (protocol/query_proto) cuts them, joined by the client.
+namespace {
+
+nl::storage::label_set wide_labels(int i) {
+  return nl::storage::label_set::from_unsorted(
+    {{"__name__", "m"}, {"instance", "host-" + std::to_string(i)}, {"pad", std::string(200, 'x')}});
+}
+
+template <class Writer, class Message>
+std::vector<Message> through_the_wire(Writer& w) {
+  std::vector<Message> out;
+  while (!w.done()) {
+    Message m;
+    w.next(m);
+    Message back;
+    CAF_REQUIRE(back.ParseFromString(m.SerializeAsString()));
+    out.push_back(std::move(back));
+    CAF_REQUIRE(out.size() < 100000);
+  }
+  return out;
+}
+
+api::label_set api_labels(const nl::storage::label_set& ls) {
+  api::label_set out;
+  for (const auto& l : ls)
+    out.push_back({l.name, l.value});
+  return out;
+}
+
+}  // namespace
+
+CAF_TEST(parts cut by the server writer join back into its answer) {
+  nl::promql::matrix m;
+  for (int i = 0; i < 40; ++i) {
+    nl::promql::series_points s{wide_labels(i), {}};
+    // Series 7 alone is larger than a part: it arrives in continued pieces.
+    int n = i == 7 ? 3000 : 1 + i * 3;
+    for (int k = 0; k < n; ++k)
+      s.points.push_back({1000 * int64_t{k}, k % 5 == 0 ? nl::storage::stale_nan() : k * 0.5});
+    m.push_back(std::move(s));
+  }
+  nl::promql::query_value value = m;
+  nl::protocol::query_response_writer writer(value, {"w1", "w2"}, 4096);
+  auto parts = through_the_wire<nl::protocol::query_response_writer, v1::QueryResponse>(writer);
+  CAF_CHECK(parts.size() > 10);
+  bool continued = false;
+  for (const auto& p : parts)
+    for (const auto& s : p.matrix())
+      continued = continued || s.continued();
+  CAF_CHECK(continued);
+  query_answer answer;
+  for (auto& p : parts)
+    CAF_REQUIRE(!answer.add(p));
+  auto r = answer.finish();
+  CAF_REQUIRE(r.ok());
+  CAF_REQUIRE_EQUAL(r->matrix.size(), m.size());
+  bool same = true;
+  for (size_t i = 0; i < m.size(); ++i) {
+    same = same && r->matrix[i].labels == api_labels(m[i].labels) &&
+           r->matrix[i].samples.size() == m[i].points.size();
+    for (size_t k = 0; same && k < m[i].points.size(); ++k)
+      same = r->matrix[i].samples[k].timestamp_ms == m[i].points[k].t &&
+             nl::storage::float_bits(r->matrix[i].samples[k].value) ==
+               nl::storage::float_bits(m[i].points[k].v);
+  }
+  CAF_CHECK(same);
+  CAF_CHECK(r->warnings == (std::vector<std::string>{"w1", "w2"}));
+
+  nl::promql::vector vec;
+  for (int i = 0; i < 300; ++i)
+    vec.push_back({wide_labels(i), 5000, -static_cast<double>(i)});
+  nl::promql::query_value vvalue = vec;
+  nl::protocol::query_response_writer vwriter(vvalue, {}, 2048);
+  query_answer vanswer;
+  for (auto& p : through_the_wire<nl::protocol::query_response_writer, v1::QueryResponse>(vwriter))
+    CAF_REQUIRE(!vanswer.add(p));
+  auto vr = vanswer.finish();
+  CAF_REQUIRE(vr.ok());
+  CAF_REQUIRE_EQUAL(vr->vector.size(), 300u);
+  CAF_CHECK(vr->vector[299].labels == api_labels(vec[299].labels));
+  CAF_CHECK_EQUAL(vr->vector[299].point.value, -299.0);
+
+  std::vector<nl::storage::label_set> sets;
+  for (int i = 0; i < 100; ++i)
+    sets.push_back(wide_labels(i));
+  nl::protocol::series_response_writer swriter(sets, true, 2048);
+  api::series_result series;
+  for (auto& p : through_the_wire<nl::protocol::series_response_writer, v1::SeriesResponse>(swriter))
+    add_part(series, p);
+  CAF_REQUIRE_EQUAL(series.series.size(), 100u);
+  CAF_CHECK(series.series[42] == api_labels(sets[42]));
+  CAF_CHECK(series.warnings == (std::vector<std::string>{"results truncated due to limit"}));
 }
