@@ -19,6 +19,7 @@
 
 #include "actors/config.hpp"
 #include "actors/frontend.hpp"
+#include "actors/grpc_server.hpp"
 #include "actors/log.hpp"
 #include "actors/messages.hpp"
 #include "actors/metrics.hpp"
@@ -172,6 +173,19 @@ int run(const settings& cfg, bool wal_repair) {
     }
     log_info("http: plaintext loopback listener on " + lo->host + ":" + std::to_string(loopback_http->port()));
   }
+  // The gRPC query API: same TLS files and allow lists; NOT_SERVING in
+  // its health service until the storage is attached.
+  grpc_query_server grpc{cfg, front, stats, ho.authz};
+  if (auto st = grpc.start(); !st) {
+    log_error(st.message());
+    http.stop();
+    if (loopback_http)
+      loopback_http->stop();
+    return 1;
+  }
+  front.on_ready([&grpc] { grpc.set_serving(true); });
+  log_info(std::string{cfg.tls.enabled() ? "grpc (tls)" : "grpc"} + ": listening on "
+           + split_host_port(cfg.server.grpc_addr, "server.grpc_addr").first + ":" + std::to_string(grpc.port()));
 
   size_t shards = cfg.storage.head_shards ? cfg.storage.head_shards : cores();
   auto opened = open_storage(cfg, shards, wal_repair, &replay);
@@ -222,6 +236,9 @@ int run(const settings& cfg, bool wal_repair) {
     http.stop_accepting();
     if (loopback_http)
       loopback_http->stop_accepting();
+    // gRPC only reads: its calls get a second, then are withdrawn, while
+    // the actors still answer them.
+    grpc.shutdown(std::chrono::seconds(1));
     front.close_writes();
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(8);
     while (front.writes_in_flight() > 0 && std::chrono::steady_clock::now() < deadline)

@@ -114,6 +114,15 @@ void metrics::observe_http(const std::string& handler, unsigned code, double sec
   it->second.observe(seconds);
 }
 
+void metrics::observe_grpc(const std::string& method, const std::string& code, double seconds) {
+  std::lock_guard<std::mutex> g{http_mtx_};
+  grpc_calls_[{method, code}] += 1;
+  auto it = grpc_seconds_.find(method);
+  if (it == grpc_seconds_.end())
+    it = grpc_seconds_.try_emplace(method, latency_bounds()).first;
+  it->second.observe(seconds);
+}
+
 std::string metrics::render() const {
   std::string out;
   out.reserve(8192);
@@ -199,6 +208,15 @@ std::string metrics::render() const {
   header(out, "nightlight_http_request_duration_seconds", "histogram", "Time from a complete request to the end of its answer.");
   for (auto& [h, hist] : http_seconds_)
     hist.render("nightlight_http_request_duration_seconds", "handler=\"" + h + "\",", out);
+  header(out, "nightlight_grpc_streams_active", "gauge",
+         "gRPC query API calls in progress (at most server.max_concurrent_streams).");
+  line(out, "nightlight_grpc_streams_active", "", grpc_streams_active.load());
+  header(out, "nightlight_grpc_requests_total", "counter", "gRPC query API calls finished, by method and status code.");
+  for (auto& [k, n] : grpc_calls_)
+    line(out, "nightlight_grpc_requests_total", "method=\"" + k.first + "\",code=\"" + k.second + "\"", n);
+  header(out, "nightlight_grpc_request_duration_seconds", "histogram", "Time from a gRPC call's arrival to its end.");
+  for (auto& [m, hist] : grpc_seconds_)
+    hist.render("nightlight_grpc_request_duration_seconds", "method=\"" + m + "\",", out);
   return out;
 }
 

@@ -328,4 +328,15 @@ status tls_context_reloader::reload_if_changed(bool* reloaded,
   return st;
 }
 
+bool allows_client_auth(std::string_view pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  if (bio == nullptr)
+    return false;
+  X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  bool ok = cert != nullptr && X509_check_purpose(cert, X509_PURPOSE_SSL_CLIENT, 0) == 1;
+  X509_free(cert);
+  return ok;
+}
+
 }  // namespace nl::protocol

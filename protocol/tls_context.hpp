@@ -51,6 +51,12 @@ struct tls_context_build {
 /// certificates). Never throws.
 result<tls_context_build> build_tls_context(const tls_options& opts);
 
+/// Whether a PEM leaf certificate may authenticate a client: the purpose
+/// check the context above makes during chain verification (an
+/// extendedKeyUsage, if present, must allow clientAuth), for TLS stacks
+/// that verify on their own (gRPC's). False when `pem` is no certificate.
+bool allows_client_auth(std::string_view pem);
+
 /// Holds the current context and rebuilds it when the files change.
 /// Connections take `current()` once at accept and keep that shared_ptr, so
 /// a reload affects only new connections. A failed rebuild keeps the old

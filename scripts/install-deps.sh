@@ -9,6 +9,9 @@ packages=(
   # the gRPC query API (server.grpc_addr): C++ library, codegen plugin, reflection
   libgrpc++-dev protobuf-compiler-grpc
   prometheus victoria-metrics python3 python3-snappy python3-protobuf curl openssl
+  # the gRPC e2e tests and bench: Python gRPC, the standard health and
+  # reflection protos
+  python3-grpcio grpc-proto
   # libFuzzer: clang and its runtime (scripts/fuzz.sh, the fuzz.smoke test)
   clang libclang-rt-14-dev
 )

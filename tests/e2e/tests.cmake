@@ -48,6 +48,10 @@ nl_add_e2e(disk_full disk_full 120 --preload $<TARGET_FILE:nl_file_faults_preloa
 nl_add_e2e(wal_stall wal_stall 120 --preload $<TARGET_FILE:nl_file_faults_preload>)
 nl_add_e2e(query_flood query_flood 120)
 
+# The gRPC query API against HTTP on the same data, deadlines, health and
+# reflection (python3-grpcio, protos generated at test time), and its mTLS.
+nl_add_e2e(grpc_api grpc_api 300)
+
 # The client library (protocol/client) and its examples.
 nl_add_e2e(client_examples client_examples 120
            --push $<TARGET_FILE:push_metrics> --query $<TARGET_FILE:query_metrics>)
