@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cerrno>
+#include <charconv>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -108,6 +109,12 @@ std::string text(const api::label_set& ls) {
   return ls.front().value + "{" + out + "}";
 }
 
+/// The shortest text that reads back to the same double.
+std::string shortest(double v) {
+  char buf[64];
+  return std::string(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+}
+
 void print_report(const char* what, const api::write_report& r) {
   std::printf("%s: %zu series, %zu samples, %zu metadata, %zu bytes (%zu snappy)\n", what,
               r.series, r.samples, r.metadata, r.encoded_bytes, r.compressed_bytes);
@@ -169,7 +176,8 @@ int main(int argc, char** argv) {
 
   for (const auto& s : series)
     for (const auto& p : s.samples)
-      std::printf("sample %s %" PRId64 " %.17g\n", text(s.labels).c_str(), p.timestamp_ms, p.value);
+      std::printf("sample %s %" PRId64 " %s\n", text(s.labels).c_str(), p.timestamp_ms,
+                  shortest(p.value).c_str());
   for (const auto& m : metadata)
     std::printf("metadata %s %s \"%s\" \"%s\"\n", m.metric_family_name.c_str(),
                 api::to_string(m.type), m.help.c_str(), m.unit.c_str());

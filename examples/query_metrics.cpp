@@ -22,6 +22,7 @@
 // A failed call prints "error <Method>: <CODE>: <message>" and the program
 // exits 1 after trying the others.
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cinttypes>
 #include <cmath>
@@ -118,20 +119,16 @@ std::string text(const api::label_set& ls) {
   return name + "{" + rest + "}";
 }
 
-/// Shortest text that reads back to the same double; NaN and ±Inf as
-/// Prometheus writes them.
+/// The shortest text that reads back to the same double (fixed notation
+/// unless scientific is shorter); NaN and ±Inf as Prometheus writes them.
 std::string value_text(double v) {
   if (std::isnan(v))
     return "NaN";
   if (std::isinf(v))
     return v > 0 ? "+Inf" : "-Inf";
-  char buf[32];
-  for (int precision = 1; precision <= 17; ++precision) {
-    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
-    if (std::strtod(buf, nullptr) == v)
-      break;
-  }
-  return buf;
+  char buf[64];
+  auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+  return std::string(buf, end);
 }
 
 void print_warnings(const std::vector<std::string>& warnings) {
@@ -229,7 +226,7 @@ int main(int argc, char** argv) {
   std::printf("== LabelNames %s\n", selectors.c_str());
   auto names = client->label_names({f.match, std::nullopt, std::nullopt, 0}, f.call);
   if (!failed("LabelNames", names)) {
-    std::printf("-- %zu names\n", names->values.size());
+    std::printf("-- %zu label names\n", names->values.size());
     for (const auto& n : names->values)
       std::printf("label_name %s\n", n.c_str());
     print_warnings(names->warnings);
@@ -240,7 +237,7 @@ int main(int argc, char** argv) {
   std::printf("== LabelValues %s %s\n", f.label.c_str(), selectors.c_str());
   auto values = client->label_values({f.label, f.match, std::nullopt, std::nullopt, 0}, f.call);
   if (!failed("LabelValues", values)) {
-    std::printf("-- %zu values\n", values->values.size());
+    std::printf("-- %zu label values\n", values->values.size());
     for (const auto& v : values->values)
       std::printf("label_value %s\n", v.c_str());
     print_warnings(values->warnings);
