@@ -13,8 +13,10 @@ LabelNames, LabelValues, Metadata) about the same data. Checked: each answer
 equals the HTTP API's answer to the same question (values compared as
 floats, bit-exact text not required), the instant and range values are the
 pushed ones, and bad PromQL comes back as INVALID_ARGUMENT with the HTTP
-API's message. With --tls, clients without a certificate are refused on
-both ports."""
+API's message. With --tls (tls.allowed_writers [writer], allowed_readers
+[reader]), clients without a certificate are refused on both ports, and an
+identity outside the list gets PERMISSION_DENIED (gRPC) or 403 (remote
+write, not retried)."""
 
 import json
 import os
@@ -143,7 +145,9 @@ def main():
     with h.Workdir(args.keep) as work:
         certs = m.make_certs(os.path.join(work, "certs")) if args.tls else None
         if certs:
-            server = m.MtlsNightlight(args.nightlight, work, certs)
+            server = m.MtlsNightlight(args.nightlight, work, certs,
+                                      tls={"allowed_writers": ["writer"],
+                                           "allowed_readers": ["reader"]})
         else:
             server = h.Nightlight(args.nightlight, work)
         server.start()
@@ -265,9 +269,22 @@ def main():
                                 ["--job", job + "_nocert", "--give-up-after-ms", "300"])
                 CHECKS.check("mtls: push_metrics without a client certificate is refused",
                              code == 1 and "FAILED: UNAVAILABLE" in out, out[-600:])
-                leaked = target.data("/api/v1/series", [("match[]", '{job="%s_nocert"}' % job)])
-                CHECKS.check("mtls: nothing from the refused push is stored", leaked == [],
-                             json.dumps(leaked)[:300])
+                code, out = run([args.query] + target.query_flags(who="writer"))
+                errors = [l for l in out.splitlines() if l.startswith("error ")]
+                CHECKS.check("mtls: a writer identity may not query: PERMISSION_DENIED naming it",
+                             code == 1 and len(errors) == 6
+                             and all("PERMISSION_DENIED" in l and "CN=writer" in l for l in errors),
+                             out[-600:])
+                code, out = run([args.push] + target.push_flags(who="reader") +
+                                ["--job", job + "_reader"])
+                a = [l for l in out.splitlines() if l.startswith("  attempt ")]
+                CHECKS.check("mtls: a reader identity may not write: 403, PERMISSION_DENIED, not retried",
+                             code == 1 and "FAILED: PERMISSION_DENIED: server returned HTTP status 403"
+                             in out and len(a) == 2, out[-600:])
+                for suffix in ("_nocert", "_reader"):
+                    leaked = target.data("/api/v1/series", [("match[]", '{job="%s%s"}' % (job, suffix))])
+                    CHECKS.check("mtls: nothing from the refused push (%s) is stored" % suffix[1:],
+                                 leaked == [], json.dumps(leaked)[:300])
         finally:
             server.stop()
     return CHECKS.finish()
