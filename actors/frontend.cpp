@@ -13,6 +13,7 @@
 #include "protocol/query_params.hpp"
 #include "protocol/remote_write.hpp"
 #include "protocol/router.hpp"
+#include "protocol/web_ui.hpp"
 #include "storage/head/shard.hpp"
 #include "storage/label_key.hpp"
 #include "storage/wal/replay.hpp"
@@ -198,6 +199,14 @@ void frontend::handle(http_request&& req, http_reply reply) {
       // dropped); Prometheus answers an empty list when it has none, and
       // Grafana's capability probe needs a success.
       return out(json_success("[]"));
+    // The web UI is static: it loads while the WAL is replayed and shows
+    // the API's 503 until the storage is ready.
+    case endpoint::ui_root:
+      return out(protocol::web_ui_root_response());
+    case endpoint::ui_page:
+      return out(protocol::web_asset_response(protocol::find_web_asset(protocol::web_ui_shell), req.if_none_match));
+    case endpoint::ui_static:
+      return out(protocol::web_asset_response(protocol::find_web_asset(rt.param), req.if_none_match));
     default:
       break;
   }

@@ -72,6 +72,7 @@ struct http_request {
   std::string query;             ///< target after '?', "" when absent
   std::string content_type;      ///< "" when absent
   std::string content_encoding;  ///< "" when absent
+  std::string if_none_match;     ///< "" when absent (the web UI's ETags)
   std::string body;
   std::string peer;              ///< "ip:port" of the client
   /// Who the client proved to be, for logs: "CN=writer DNS=writer", "-"

@@ -172,6 +172,30 @@ CAF_TEST(walreplay answers while the WAL is replayed and tsdb waits for the stor
   CAF_CHECK_EQUAL(fresh.get().current, 1);
 }
 
+CAF_TEST(the web UI is served before the storage is attached) {
+  auto root = answer(get("/"));
+  CAF_CHECK_EQUAL(root.status, 302u);
+  CAF_CHECK_EQUAL(header(root, "Location"), "graph");
+  CAF_CHECK_EQUAL(header(root, "Access-Control-Allow-Origin"), "");  // not an API path
+  auto page = answer(get("/graph", "g0.expr=up&g0.tab=0"));
+  CAF_CHECK_EQUAL(page.status, 200u);
+  CAF_CHECK_EQUAL(page.content_type, "text/html; charset=utf-8");
+  CAF_CHECK(page.body.find("static/js/app.js") != std::string::npos);
+  CAF_CHECK_EQUAL(answer(get("/tsdb-status")).body, page.body);  // every page is the one shell
+  auto js = answer(get("/static/js/app.js"));
+  CAF_CHECK_EQUAL(js.status, 200u);
+  CAF_CHECK_EQUAL(js.content_type, "text/javascript; charset=utf-8");
+  auto again = get("/static/js/app.js");
+  again.if_none_match = header(js, "ETag");
+  auto cached = answer(std::move(again));
+  CAF_CHECK_EQUAL(cached.status, 304u);
+  CAF_CHECK(cached.body.empty());
+  CAF_CHECK_EQUAL(answer(get("/static/js/nothing.js")).status, 404u);
+  CAF_CHECK_EQUAL(frontend::handler_name("GET", "/static/js/app.js"), "/static/:file");
+  CAF_CHECK_EQUAL(frontend::handler_name("GET", "/graph"), "/:page");
+  CAF_CHECK_EQUAL(frontend::handler_name("GET", "/"), "/");
+}
+
 CAF_TEST(a write over the in-flight budget is refused before it is queued) {
   // A network actor that is never scheduled: jobs stay in flight.
   auto net = sys.spawn([]() -> network_actor::behavior_type {

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the fuzz targets that are generated rather than
-copied from real files: remote_read, query_params, config, client_parsers, wal_records,
+copied from real files: remote_read, query_params, web_ui, config, client_parsers, wal_records,
 wal_checkpoint, wal_segment/multi and prometheus_import. Run from anywhere;
 the output is deterministic, so re-running it leaves git clean.
 
@@ -109,6 +109,20 @@ def remote_read():
 
 
 # --- query parameters ------------------------------------------------------
+
+def web_ui():
+    """Request path, newline, If-None-Match (see fuzz_web_ui.cpp)."""
+    seeds = [
+        "/graph\n",
+        "/static/js/app.js\n\"0000000000000000\"",
+        "/static/vendor/uplot/uPlot.min.css\nW/\"x\", *",
+        "/static/%2e%2e/index.html\n",
+        "/static/js//app.js\n\"a\",,\"b\"",
+        "/tsdb-status\n*",
+    ]
+    for i, s in enumerate(seeds):
+        write("web_ui", "w%02d" % i, s)
+
 
 def query_params():
     form = "application/x-www-form-urlencoded; charset=utf-8"
@@ -232,6 +246,7 @@ def prometheus_import():
 
 remote_read()
 query_params()
+web_ui()
 client_parsers()
 config()
 wal()

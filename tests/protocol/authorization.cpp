@@ -137,6 +137,26 @@ CAF_TEST(allow lists separate writers from readers) {
   CAF_CHECK(a.check(peer_identity{}, "/-/healthy").allowed);
 }
 
+CAF_TEST(the web UI needs what a read needs) {
+  for (auto path : {"/", "/graph", "/tsdb-status", "/static/js/app.js", "/static/vendor/uplot/LICENSE"}) {
+    CAF_MESSAGE("path " << path);
+    CAF_CHECK_EQUAL(access_of(path), endpoint_access::read);
+  }
+  authorization_options o;
+  o.allowed_writers = {"writer"};
+  o.allowed_readers = {"reader"};
+  authorizer a{o};
+  CAF_CHECK(a.check(cert_identity("reader"), "/graph?g0.expr=up").allowed);
+  CAF_CHECK(a.check(cert_identity("reader"), "/static/style.css").allowed);
+  auto no = a.check(cert_identity("writer"), "/graph");
+  CAF_CHECK(!no.allowed);
+  CAF_CHECK_EQUAL(no.reason, "client CN=writer is not in tls.allowed_readers");
+  // A browser gets the refusal as text, not as an API envelope.
+  CAF_CHECK_EQUAL(make_forbidden_response("/graph", no).content_type, "text/plain; charset=utf-8");
+  CAF_CHECK_EQUAL(forbidden_path_label("/static/js/app.js"), "/static/:file");
+  CAF_CHECK_EQUAL(forbidden_path_label("/browse"), "/:page");
+}
+
 CAF_TEST(closed open endpoints need a reader) {
   authorization_options o;
   o.allowed_readers = {"reader", std::string{loopback_identity}};
