@@ -21,6 +21,7 @@
 #include "protocol/query_params.hpp"
 #include "protocol/query_proto.hpp"
 #include "protocol/tls_context.hpp"
+#include "protocol/tls_material_files.hpp"
 #include "query.grpc.pb.h"
 
 namespace nl::actors {
@@ -32,8 +33,10 @@ namespace {
 
 constexpr int64_t ns_per_ms = 1'000'000;
 
-// How often gRPC re-reads the tls.* files: the HTTP listener's poll.
-constexpr int tls_refresh_seconds = 5;
+// How often gRPC re-reads its in-memory copies of the TLS files: reading
+// three memfds is free, and a reload HTTP accepted (poll or SIGHUP) then
+// reaches gRPC within a second.
+constexpr int tls_refresh_seconds = 1;
 
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -161,16 +164,19 @@ class client_purpose_verifier : public grpc::experimental::ExternalCertificateVe
   void Cancel(grpc::experimental::TlsCustomVerificationCheckRequest*) override {}
 };
 
-std::shared_ptr<grpc::ServerCredentials> credentials_of(const tls_settings& tls) {
-  if (!tls.enabled())
+// gRPC's TLS over `files`: the material HTTP's reloader checked, in memory.
+std::shared_ptr<grpc::ServerCredentials> credentials_of(const tls_settings& tls,
+                                                        const protocol::tls_material_files* files) {
+  if (files == nullptr)
     return grpc::InsecureServerCredentials();
   using grpc::experimental::FileWatcherCertificateProvider;
   std::shared_ptr<grpc::experimental::CertificateProviderInterface> provider;
   if (tls.ca_file.empty())
-    provider = std::make_shared<FileWatcherCertificateProvider>(tls.key_file, tls.cert_file, tls_refresh_seconds);
-  else
-    provider = std::make_shared<FileWatcherCertificateProvider>(tls.key_file, tls.cert_file, tls.ca_file,
+    provider = std::make_shared<FileWatcherCertificateProvider>(files->key_path(), files->cert_path(),
                                                                 tls_refresh_seconds);
+  else
+    provider = std::make_shared<FileWatcherCertificateProvider>(files->key_path(), files->cert_path(),
+                                                                files->ca_path(), tls_refresh_seconds);
   grpc::experimental::TlsServerCredentialsOptions opts(provider);
   opts.watch_identity_key_cert_pairs();
   if (tls.ca_file.empty()) {
@@ -411,6 +417,8 @@ class query_service final : public pb::QueryService::CallbackService {
 struct grpc_query_server::impl {
   explicit impl(const settings& c) : cfg(c) {}
   const settings& cfg;
+  std::shared_ptr<protocol::tls_context_reloader> tls;
+  std::shared_ptr<protocol::tls_material_files> tls_files;
   std::unique_ptr<query_service> service;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
@@ -419,21 +427,37 @@ struct grpc_query_server::impl {
 };
 
 grpc_query_server::grpc_query_server(const settings& cfg, frontend& front, metrics& m,
-                         std::shared_ptr<const protocol::authorizer> authz)
+                                     std::shared_ptr<protocol::tls_context_reloader> tls,
+                                     std::shared_ptr<const protocol::authorizer> authz)
   : impl_(std::make_unique<impl>(cfg)) {
+  impl_->tls = std::move(tls);
   impl_->service = std::make_unique<query_service>(service_context{cfg, front, m, std::move(authz)});
 }
 
 grpc_query_server::~grpc_query_server() {
   shutdown(std::chrono::milliseconds{0});
+  if (impl_->tls)
+    impl_->tls->on_reload(nullptr);
 }
 
 storage::status grpc_query_server::start() {
+  if (impl_->tls) {
+    auto files = protocol::tls_material_files::create(impl_->tls->material());
+    if (!files)
+      return files.error();
+    impl_->tls_files = std::move(*files);
+    // Every context HTTP's reloader accepts (poll or SIGHUP) reaches gRPC;
+    // one it refuses never does.
+    impl_->tls->on_reload([files = impl_->tls_files](const protocol::tls_material& m) {
+      if (auto st = files->replace(m); !st)
+        log_warn(st.message() + "; gRPC keeps the previous certificates");
+    });
+  }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   const auto& addr = impl_->cfg.server.grpc_addr;
-  builder.AddListeningPort(addr, credentials_of(impl_->cfg.tls), &impl_->port);
+  builder.AddListeningPort(addr, credentials_of(impl_->cfg.tls, impl_->tls_files.get()), &impl_->port);
   builder.RegisterService(impl_->service.get());
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              static_cast<int>(impl_->cfg.server.max_concurrent_streams));

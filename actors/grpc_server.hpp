@@ -18,10 +18,12 @@
 // it. Every call is finished exactly once, by the path that holds its
 // answer, so a reactor is never used after gRPC destroys it.
 //
-// TLS: the tls.* files, with the client certificate requested and verified
-// as HTTP does (required with tls.require_client_cert); gRPC re-reads them
-// every few seconds (its file watcher), so renewed certificates apply to
-// new connections as on HTTP. server.max_concurrent_streams bounds the
+// TLS: the tls.* material HTTP's reloader checked (protocol/tls_context),
+// handed to gRPC as in-memory files that follow every reload HTTP accepts
+// (poll or SIGHUP; gRPC re-reads them each second), so renewed
+// certificates reach new connections as on HTTP and broken files never
+// do. The client certificate is requested, verified and required as for
+// HTTP, including its clientAuth purpose. server.max_concurrent_streams bounds the
 // streams of one connection (HTTP/2 SETTINGS, clients queue) and the calls
 // in progress over all connections (more: UNAVAILABLE).
 #include <chrono>
@@ -40,6 +42,7 @@ class Status;
 
 namespace nl::protocol {
 class authorizer;
+class tls_context_reloader;
 }  // namespace nl::protocol
 
 namespace nl::actors {
@@ -49,10 +52,12 @@ struct metrics;
 
 class grpc_query_server {
  public:
-  /// `cfg`, `front` and `m` must outlive the server. `authz` (null without
-  /// TLS) decides who may read, as for HTTP.
+  /// `cfg`, `front` and `m` must outlive the server. `tls` (null without
+  /// TLS) is HTTP's reloader, `authz` (null without TLS) decides who may
+  /// read, as for HTTP.
   grpc_query_server(const settings& cfg, frontend& front, metrics& m,
-              std::shared_ptr<const protocol::authorizer> authz);
+                    std::shared_ptr<protocol::tls_context_reloader> tls,
+                    std::shared_ptr<const protocol::authorizer> authz);
   ~grpc_query_server();
   grpc_query_server(const grpc_query_server&) = delete;
   grpc_query_server& operator=(const grpc_query_server&) = delete;

@@ -175,7 +175,7 @@ int run(const settings& cfg, bool wal_repair) {
   }
   // The gRPC query API: same TLS files and allow lists; NOT_SERVING in
   // its health service until the storage is attached.
-  grpc_query_server grpc{cfg, front, stats, ho.authz};
+  grpc_query_server grpc{cfg, front, stats, ho.tls, ho.authz};
   if (auto st = grpc.start(); !st) {
     log_error(st.message());
     http.stop();

@@ -252,7 +252,7 @@ struct fixture {
     cfg.server.grpc_addr = "127.0.0.1:0";
     cfg.server.max_concurrent_streams = 3;
     front = std::make_unique<frontend>(cfg, stats);
-    server = std::make_unique<grpc_query_server>(cfg, *front, stats, nullptr);
+    server = std::make_unique<grpc_query_server>(cfg, *front, stats, nullptr, nullptr);
     auto st = server->start();
     CAF_REQUIRE(st.is_ok());
     front->on_ready([this] { server->set_serving(true); });

@@ -51,6 +51,7 @@ nl_add_e2e(query_flood query_flood 120)
 # The gRPC query API against HTTP on the same data, deadlines, health and
 # reflection (python3-grpcio, protos generated at test time), and its mTLS.
 nl_add_e2e(grpc_api grpc_api 300)
+nl_add_e2e(grpc_mtls grpc_mtls 180)
 
 # The client library (protocol/client) and its examples.
 nl_add_e2e(client_examples client_examples 120
