@@ -4,7 +4,8 @@ outside CMake project (tests/e2e/client_install/) that finds it with
 find_package(nightlight-api), links nightlight::api, builds and runs.
 
 Checks that the install holds the public headers, the static libraries and
-the package files, and no server internals; that the outside project
+the package files, and no server internals; that a plain `cmake --install`
+(the server package's) leaves the library out; that the outside project
 configures and builds against the prefix alone; and that both clients work
 from it (errors for a port where nothing listens, a missing CA file). Reuses
 the already built library, so it takes seconds."""
@@ -71,6 +72,18 @@ def main():
                        if '"' not in l and not l.split("<")[1].split(">")[0].replace("_", "").isalpha()]
                 CHECKS.check("%s includes only the standard library and its siblings" % f, not bad,
                              "%r" % bad)
+
+        # A plain install (no component: what scripts/package-deb.sh runs for
+        # the server package) leaves the library out. protocol/client's own
+        # install script is run alone so the server binaries are not copied.
+        plain = os.path.join(work, "plain")
+        script = os.path.join(args.build_dir, "protocol", "client", "cmake_install.cmake")
+        ok, _ = run("protocol/client's install script runs without a component",
+                    ["cmake", "-DCMAKE_INSTALL_PREFIX=" + plain, "-P", script])
+        leaked = [os.path.relpath(os.path.join(d, f), plain)
+                  for d, _, files in os.walk(plain) for f in files]
+        CHECKS.check("a plain cmake --install leaves the library out (own component)",
+                     ok and not leaked, "%r" % leaked)
 
         build = os.path.join(work, "consumer")
         configure = ["cmake", "-S", os.path.join(HERE, "client_install"), "-B", build, "-G", "Ninja",
