@@ -7,10 +7,11 @@
 // checks the caller (tls.allowed_readers) and the request (with HTTP's
 // checks, protocol/query_params) on the gRPC thread that received it, then
 // sends the same typed call HTTP sends (actors/network_jobs.hpp) to the
-// network actor and returns: no thread waits for an actor. The call's
-// answer hops from the actor's thread to a gRPC thread (an alarm), where
-// it is cut into parts (protocol/query_proto.hpp) and written one part per
-// write completion, so only one encoded part exists at a time.
+// network actor and returns: no thread waits for an actor. The answer is
+// cut into parts (protocol/query_proto.hpp) and written one part per write
+// completion, so only one encoded part exists at a time: a small first
+// part from the actor's thread that delivered the answer, the rest from
+// gRPC's threads.
 //
 // A call the client cancels, or whose deadline passes, withdraws its query
 // (query_cancel, as an HTTP disconnect does): the planner stops it within
@@ -95,5 +96,8 @@ storage::result<query_request> query_request_of(const nightlight::v1::QueryRange
 storage::result<meta_query> meta_query_of(const nightlight::v1::SeriesRequest& r);
 storage::result<meta_query> meta_query_of(const nightlight::v1::LabelNamesRequest& r);
 storage::result<meta_query> meta_query_of(const nightlight::v1::LabelValuesRequest& r, bool allow_utf8_names);
+/// Metadata's parameters as HTTP's /api/v1/metadata reads them: absent or
+/// negative limits mean none.
+metadata_query metadata_query_of(const nightlight::v1::MetadataRequest& r);
 
 }  // namespace nl::actors

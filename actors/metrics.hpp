@@ -88,6 +88,12 @@ struct metrics {
   std::atomic<uint64_t> snapshots{0};
   std::atomic<uint64_t> series_deletions{0};
   std::atomic<uint64_t> tombstone_cleanups{0};
+  /// Metric metadata (the metadata actor sets these).
+  std::atomic<int64_t> metadata_families{0};
+  std::atomic<int64_t> metadata_bytes{0};
+  std::atomic<uint64_t> metadata_evicted{0};
+  /// Metadata entries the remote-write decoder refused.
+  std::atomic<uint64_t> metadata_rejected{0};
   /// Bumped by the HTTP server's TLS sessions and authorization check.
   protocol::tls_failure_counters tls_handshake_failures;
   protocol::forbidden_counters http_forbidden;

@@ -92,7 +92,7 @@ struct http_response {
   /// connection's thread just before it is written, so that a large answer
   /// (a query result) is encoded there, not on the thread that answered
   /// (an actor's).
-  std::function<void(http_response&)> encode;
+  std::function<void(http_response&)> encode = nullptr;
 };
 
 /// Runs and clears `r.encode` if set: what the server does before writing

@@ -188,6 +188,20 @@ network_actor::behavior_type fake_network(network_actor::stateful_pointer<fake_n
     [](write_job_ptr&) {},
     [](admin_job_ptr&) {},
     [](tsdb_status_call_ptr&) {},
+    [](federate_call_ptr&) {},
+    [](metadata_call_ptr& call) {
+      using nl::storage::metric_type;
+      if (call->params.metric == "fail")
+        return call->answer(caf::make_error(error_code::unavailable, "the metadata store is not running"));
+      std::vector<nl::storage::metric_metadata> xs{
+        {"a_total", metric_type::counter, "A.", ""},
+        {"b", metric_type::gauge, "B one.", "bytes"},
+        {"b", metric_type::gauge, "B two.", "bytes"},
+      };
+      if (call->params.limit >= 0)
+        xs.resize(std::min<size_t>(xs.size(), static_cast<size_t>(call->params.limit)));
+      call->answer(metadata_list{std::move(xs)});
+    },
     [=](query_call_ptr& call) {
       const auto& q = call->request.query;
       auto fail = [&](error_code c) { call->answer(caf::make_error(c, "because " + q)); };
@@ -470,6 +484,43 @@ CAF_TEST(series and label calls answer from the index with the truncation warnin
   auto es = er->Finish();
   CAF_CHECK(es.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
   CAF_CHECK_EQUAL(es.error_message(), "no match[] parameter provided");
+}
+
+CAF_TEST(metadata answers per family from the metadata actor) {
+  attach();
+  auto fetch = [&](const pb::MetadataRequest& req, std::vector<pb::MetadataResponse>& parts) {
+    grpc::ClientContext ctx;
+    auto reader = stub->Metadata(&ctx, req);
+    pb::MetadataResponse part;
+    while (reader->Read(&part))
+      parts.push_back(part);
+    return reader->Finish();
+  };
+  std::vector<pb::MetadataResponse> parts;
+  CAF_REQUIRE(fetch(pb::MetadataRequest{}, parts).ok());
+  CAF_REQUIRE_EQUAL(parts.size(), 1u);
+  CAF_REQUIRE_EQUAL(parts[0].metrics_size(), 2);
+  CAF_CHECK_EQUAL(parts[0].metrics(0).metric(), "a_total");
+  CAF_CHECK_EQUAL(parts[0].metrics(0).metadata(0).type(), "counter");
+  CAF_REQUIRE_EQUAL(parts[0].metrics(1).metadata_size(), 2);
+  CAF_CHECK_EQUAL(parts[0].metrics(1).metadata(1).help(), "B two.");
+  CAF_CHECK_EQUAL(parts[0].metrics(1).metadata(1).unit(), "bytes");
+  pb::MetadataRequest limited;
+  limited.set_limit(1);
+  parts.clear();
+  CAF_REQUIRE(fetch(limited, parts).ok());
+  CAF_CHECK_EQUAL(parts[0].metrics_size(), 1);
+  pb::MetadataRequest failing;
+  failing.set_metric("fail");
+  parts.clear();
+  CAF_CHECK(fetch(failing, parts).error_code() == grpc::StatusCode::UNAVAILABLE);
+  pb::MetadataRequest none;
+  CAF_CHECK_EQUAL(metadata_query_of(none).limit, -1);
+  CAF_CHECK_EQUAL(metadata_query_of(none).limit_per_metric, -1);
+  none.set_limit(0);
+  none.set_limit_per_metric(2);
+  CAF_CHECK_EQUAL(metadata_query_of(none).limit, 0);
+  CAF_CHECK_EQUAL(metadata_query_of(none).limit_per_metric, 2);
 }
 
 CAF_TEST(a deadline withdraws the query and the call ends at once) {

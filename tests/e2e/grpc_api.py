@@ -2,7 +2,8 @@
 """The gRPC query API (nightlight.v1.QueryService on server.grpc_addr)
 against the HTTP API of the same server, on the same data.
 
-1. Every method (Query, QueryRange, Series, LabelNames, LabelValues) answers
+1. Every method (Query, QueryRange, Series, LabelNames, LabelValues,
+   Metadata) answers
    what HTTP answers, value for value: vectors, matrices, scalars, strings,
    NaN, +-Inf, -0, a NaN payload (bit for bit through storage and gRPC),
    non-ASCII labels, warnings ("results truncated due to limit").
@@ -36,6 +37,10 @@ import nlharness as h
 import grpc_common as g
 
 MAX_SAMPLES = 1_000_000
+# (type enum, family, help, unit) as remote write carries them; nl_g_gauge
+# gets two descriptions.
+METADATA = [(1, "nl_g_counter", "Requests.", ""), (2, "nl_g_gauge", "A gauge.", "bytes"),
+            (2, "nl_g_gauge", "A gauge, described again.", "bytes"), (5, "nl_g_summary", "Latency ✓.", "seconds")]
 TOO_MANY = 'nl_g_big or label_replace(nl_g_big, "copy", "1", "", "")'
 PAYLOAD_NAN = 0x7FF8000000000ABC
 STEP_MS = 15_000
@@ -66,7 +71,9 @@ def write_data(server, end_ms):
     for n, v in enumerate(specials):
         samples = [(end_ms - 600_000 + k * 60_000, v if k == 9 else float(k + n)) for k in range(10)]
         gauges.append((h.labels_of("nl_g_gauge", kind="k%d" % n, text="ünïcode ✓ %d" % n), samples))
-    write(server, gauges)
+    r = h.remote_write(server.port, h.encode_series(gauges, metadata=METADATA), timeout=30)
+    if r.status != 204:
+        raise AssertionError("write -> %r" % r)
     # A sample every 4 minutes (inside the 5-minute lookback) for 64
     # minutes: every step of a 250-step range at 15 s has a value.
     for first in range(0, 3000, 500):
@@ -145,6 +152,24 @@ def compare_metadata_calls(checks, server, client, end_ms):
         checks.check("LabelValues %s %r: equal to HTTP" % (name, fields),
                      st == 200 and got == js["data"] and warnings == js.get("warnings", []),
                      "%r vs %r" % (got[:5], js.get("data", [])[:5]))
+
+
+def compare_metadata(checks, server, client):
+    for params, fields in (([], {}), ([("metric", "nl_g_gauge")], {"metric": "nl_g_gauge"}),
+                           ([("limit", "1")], {"limit": 1}), ([("limit", "0")], {"limit": 0}),
+                           ([("limit_per_metric", "1")], {"limit_per_metric": 1}),
+                           ([("limit", "-1")], {"limit": -1}), ([("metric", "nope")], {"metric": "nope"})):
+        r = h.api_get(server.port, "/api/v1/metadata", params)
+        want = r.json().get("data") if r.status == 200 else None
+        got = {}
+        for p in client.call("Metadata", **fields):
+            for fam in p.metrics:
+                got.setdefault(fam.metric, []).extend(
+                    {"type": d.type, "help": d.help, "unit": d.unit} for d in fam.metadata)
+        same = want == got and list(want or {}) == list(got)
+        checks.check("Metadata %r: equal to HTTP (%d families)" % (fields, len(got)),
+                     same and (fields.get("metric") == "nope" or fields.get("limit") == 0 or got),
+                     "%r vs %r" % (got, want))
 
 
 def check_big_answer(checks, server, client, pb, end_ms):
@@ -365,6 +390,7 @@ def main():
             client = g.QueryClient(channel, pb)
             compare_queries(checks, server, client, pb, end_ms)
             compare_metadata_calls(checks, server, client, end_ms)
+            compare_metadata(checks, server, client)
             check_big_answer(checks, server, client, pb, end_ms)
             check_errors(checks, server, client, end_ms)
             check_health(checks, channel, pb)
