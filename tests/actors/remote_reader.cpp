@@ -232,6 +232,9 @@ struct fixture {
         r.stream->cancel();
     for (caf::actor_addr a : {net.address(), idx.address(), shards[0].address(), shards[1].address()})
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    // Actors and readers use `stats`, `cfg` and `front`, which die before
+    // `sys`: wait for every actor while they are still alive.
+    sys.await_all_actors_done();
   }
 
   void call(http_request rq) {
