@@ -254,6 +254,12 @@ std::vector<key_spec> schema() {
   add("storage.out_of_order_window", [](auto& n, settings& s, auto& w) {
     s.storage.out_of_order_window_ms = parse_duration_in(n, w, 0, "0s", 7 * day_ms, "7d");
   });
+  add("storage.max_metadata_bytes", [](auto& n, settings& s, auto& w) {
+    auto v = parse_byte_size(n, w);
+    if (v < (uint64_t{1} << 20))
+      fail(w, "must be at least 1MB, got \"" + n.Scalar() + "\"");
+    s.storage.max_metadata_bytes = v;
+  });
 
   add("tls.cert_file", [](auto& n, settings& s, auto& w) { s.tls.cert_file = parse_string(n, w); });
   add("tls.key_file", [](auto& n, settings& s, auto& w) { s.tls.key_file = parse_string(n, w); });
@@ -389,6 +395,7 @@ std::vector<shown_setting> shown_settings(const settings& s) {
   one("storage.out_of_bounds_window", format_duration(st.out_of_bounds_window_ms));
   one("storage.wal_write_timeout", format_duration(st.wal_write_timeout_ms));
   one("storage.out_of_order_window", format_duration(st.out_of_order_window_ms));
+  one("storage.max_metadata_bytes", format_byte_size(st.max_metadata_bytes));
   optional("tls.cert_file", tls.cert_file);
   optional("tls.key_file", tls.key_file.empty() ? "" : redacted_value);
   optional("tls.ca_file", tls.ca_file);

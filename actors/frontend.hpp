@@ -92,6 +92,12 @@ class frontend {
   enum meta_kind { meta_series, meta_labels, meta_values };
   void handle_meta(int kind, std::string label_name, protocol::http_request&& req, protocol::http_reply reply);
   void handle_tsdb_status(protocol::http_request&& req, protocol::http_reply reply);
+  /// /api/v1/metadata: parameters checked here, answered by the metadata actor.
+  void handle_metadata(protocol::http_request&& req, protocol::http_reply reply);
+  /// /federate: match[] parsed here (plain-text 400s, as Prometheus), the
+  /// newest samples within the lookback delta before now fetched and
+  /// formatted by a federation worker.
+  void handle_federate(protocol::http_request&& req, protocol::http_reply reply);
   /// /api/v1/admin/tsdb/*, once enabled and ready: parameters checked here,
   /// the work done by the compactor.
   void handle_admin(protocol::endpoint ep, protocol::http_request&& req, protocol::http_reply reply);

@@ -19,6 +19,7 @@
 
 #include "actors/config.hpp"
 #include "actors/frontend.hpp"
+#include "actors/grpc_server.hpp"
 #include "actors/log.hpp"
 #include "actors/messages.hpp"
 #include "actors/metrics.hpp"
@@ -173,6 +174,19 @@ int run(const settings& cfg, const cli_options& cli) {
     }
     log_info("http: plaintext loopback listener on " + lo->host + ":" + std::to_string(loopback_http->port()));
   }
+  // The gRPC query API: same TLS files and allow lists; NOT_SERVING in
+  // its health service until the storage is attached.
+  grpc_query_server grpc{cfg, front, stats, ho.tls, ho.authz};
+  if (auto st = grpc.start(); !st) {
+    log_error(st.message());
+    http.stop();
+    if (loopback_http)
+      loopback_http->stop();
+    return 1;
+  }
+  front.on_ready([&grpc] { grpc.set_serving(true); });
+  log_info(std::string{cfg.tls.enabled() ? "grpc (tls)" : "grpc"} + ": listening on "
+           + split_host_port(cfg.server.grpc_addr, "server.grpc_addr").first + ":" + std::to_string(grpc.port()));
 
   size_t shards = cfg.storage.head_shards ? cfg.storage.head_shards : cores();
   auto opened = open_storage(cfg, shards, wal_repair, &replay);
@@ -192,6 +206,7 @@ int run(const settings& cfg, const cli_options& cli) {
     so.stats = &stats;
     so.front = &front;
     so.on_fatal = [&stop](int c) { stop.request(c); };
+    so.metadata = std::move(opened->metadata);
     uint64_t nseries = 0;
     for (auto& h : opened->heads) {
       nseries += h->num_series();
@@ -223,6 +238,9 @@ int run(const settings& cfg, const cli_options& cli) {
     http.stop_accepting();
     if (loopback_http)
       loopback_http->stop_accepting();
+    // gRPC only reads: its calls get a second, then are withdrawn, while
+    // the actors still answer them.
+    grpc.shutdown(std::chrono::seconds(1));
     front.close_writes();
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(8);
     while (front.writes_in_flight() > 0 && std::chrono::steady_clock::now() < deadline)

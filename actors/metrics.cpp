@@ -93,6 +93,15 @@ void metrics::observe_http(const std::string& handler, unsigned code, double sec
   it->second.observe(seconds);
 }
 
+void metrics::observe_grpc(const std::string& method, const std::string& code, double seconds) {
+  std::lock_guard<std::mutex> g{http_mtx_};
+  grpc_calls_[{method, code}] += 1;
+  auto it = grpc_seconds_.find(method);
+  if (it == grpc_seconds_.end())
+    it = grpc_seconds_.try_emplace(method, latency_bounds()).first;
+  it->second.observe(seconds);
+}
+
 std::string metrics::render() const {
   std::string out;
   out.reserve(8192);
@@ -168,6 +177,17 @@ std::string metrics::render() const {
   header(out, "nightlight_tombstone_cleanups_total", "counter",
          "clean_tombstones requests of the admin API carried out.");
   line(out, "nightlight_tombstone_cleanups_total", "", tombstone_cleanups.load());
+  header(out, "nightlight_metadata_families", "gauge", "Metric families with metadata (/api/v1/metadata).");
+  line(out, "nightlight_metadata_families", "", metadata_families.load());
+  header(out, "nightlight_metadata_bytes", "gauge",
+         "Approximate memory of the metric metadata, counted against storage.max_metadata_bytes.");
+  line(out, "nightlight_metadata_bytes", "", metadata_bytes.load());
+  header(out, "nightlight_metadata_evicted_total", "counter",
+         "Metadata descriptions dropped as superseded or over the per-family or byte limits.");
+  line(out, "nightlight_metadata_evicted_total", "", metadata_evicted.load());
+  header(out, "nightlight_metadata_rejected_total", "counter",
+         "Remote-write metadata entries refused (empty or invalid family name, invalid UTF-8, too long).");
+  line(out, "nightlight_metadata_rejected_total", "", metadata_rejected.load());
   tls_handshake_failures.append_metrics(out);
   http_forbidden.append_metrics(out);
   {
@@ -179,6 +199,15 @@ std::string metrics::render() const {
     header(out, "nightlight_http_request_duration_seconds", "histogram", "Time from a complete request to the end of its answer.");
     for (auto& [h, hist] : http_seconds_)
       hist.render("nightlight_http_request_duration_seconds", "handler=\"" + h + "\",", out);
+    header(out, "nightlight_grpc_streams_active", "gauge",
+           "gRPC query API calls in progress (at most server.max_concurrent_streams).");
+    line(out, "nightlight_grpc_streams_active", "", grpc_streams_active.load());
+    header(out, "nightlight_grpc_requests_total", "counter", "gRPC query API calls finished, by method and status code.");
+    for (auto& [k, n] : grpc_calls_)
+      line(out, "nightlight_grpc_requests_total", "method=\"" + k.first + "\",code=\"" + k.second + "\"", n);
+    header(out, "nightlight_grpc_request_duration_seconds", "histogram", "Time from a gRPC call's arrival to its end.");
+    for (auto& [m, hist] : grpc_seconds_)
+      hist.render("nightlight_grpc_request_duration_seconds", "method=\"" + m + "\",", out);
   }
   // Last: the standard families sort after nightlight_* in a Go registry.
   append_process_metrics(out, read_process_stats());

@@ -21,6 +21,7 @@
 #include "actors/frontend.hpp"
 #include "actors/head_block.hpp"
 #include "actors/index.hpp"
+#include "actors/metadata.hpp"
 #include "actors/query_planner.hpp"
 #include "protocol/api_json.hpp"
 #include "protocol/http_server.hpp"
@@ -66,6 +67,7 @@ struct write_job : reply_once {
   std::vector<int64_t> reserved;      ///< samples reserved per shard
   int64_t total = 0;                  ///< samples reserved in all
   protocol::write_report report;      ///< refusals found while decoding
+  metadata_update metadata;           ///< the request's metadata; empty = none
   // Filled by the network actor:
   size_t waiting = 0;
   append_result result;
@@ -126,6 +128,18 @@ struct labels_call : actor_call<string_list> {
 /// /api/v1/status/tsdb: the top `limit` of each list (validated, >= 1).
 struct tsdb_status_call : actor_call<storage::tsdb_status> {
   uint64_t limit = storage::tsdb_status_default_limit;
+};
+
+/// /api/v1/metadata, for the metadata actor.
+struct metadata_call : actor_call<metadata_list> {
+  metadata_query params;
+};
+
+/// /federate: the newest sample of every series `query` selects within
+/// [mint, maxt], formatted as Prometheus' text exposition by a federation
+/// worker (the answer is the body).
+struct federate_call : actor_call<std::string> {
+  meta_query query;
 };
 
 /// An admin API request on its way to the compactor.

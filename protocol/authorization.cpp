@@ -9,7 +9,9 @@
 #include <cstring>
 
 #include <nlohmann/json.hpp>
+#include <openssl/bio.h>
 #include <openssl/crypto.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -144,6 +146,19 @@ peer_identity identity_of(SSL* ssl) {
   // Without a verified chain a certificate proves nothing; OpenSSL reports
   // X509_V_OK also when no certificate was sent, which gives nullptr here.
   X509* cert = SSL_get1_peer_certificate(ssl);
+  peer_identity out = identity_of(cert);
+  X509_free(cert);
+  return out;
+}
+
+peer_identity identity_of_pem(std::string_view pem) {
+  if (pem.empty())
+    return {};
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  if (bio == nullptr)
+    return {};
+  X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
   peer_identity out = identity_of(cert);
   X509_free(cert);
   return out;

@@ -248,6 +248,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
       req.query = req.target.substr(q + 1);
     req.content_type = std::string{msg[http::field::content_type]};
     req.content_encoding = std::string{msg[http::field::content_encoding]};
+    req.if_none_match = std::string{msg[http::field::if_none_match]};
     auto ae = msg[http::field::accept_encoding];
     gzip_ok_ = accepts_gzip(std::string_view{ae.data(), ae.size()});
     req.body = std::move(msg.body());
@@ -366,6 +367,10 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     } else {
       res->body() = std::move(r.body);
       res->prepare_payload();
+      // A 304 must not claim a length other than the 200's (RFC 9110
+      // 8.6); Beast writes 0, so it goes (the web UI's revalidations).
+      if (r.status == 304)
+        res->erase(http::field::content_length);
     }
     res->keep_alive(keep_alive_);
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));

@@ -72,6 +72,7 @@ struct http_request {
   std::string query;             ///< target after '?', "" when absent
   std::string content_type;      ///< "" when absent
   std::string content_encoding;  ///< "" when absent
+  std::string if_none_match;     ///< "" when absent (the web UI's ETags)
   std::string body;
   std::string peer;              ///< "ip:port" of the client
   /// Who the client proved to be, for logs: "CN=writer DNS=writer", "-"
@@ -91,7 +92,7 @@ struct http_response {
   /// connection's thread just before it is written, so that a large answer
   /// (a query result) is encoded there, not on the thread that answered
   /// (an actor's).
-  std::function<void(http_response&)> encode;
+  std::function<void(http_response&)> encode = nullptr;
   /// The server sends the body gzip-compressed (Content-Encoding: gzip,
   /// Vary: Accept-Encoding) when the request's Accept-Encoding takes gzip
   /// and the body is not empty (protocol/http_compression.hpp).

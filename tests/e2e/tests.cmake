@@ -49,3 +49,10 @@ target_link_libraries(nl_file_faults_preload PRIVATE ${CMAKE_DL_LIBS})
 nl_add_e2e(disk_full disk_full 120 --preload $<TARGET_FILE:nl_file_faults_preload>)
 nl_add_e2e(wal_stall wal_stall 120 --preload $<TARGET_FILE:nl_file_faults_preload>)
 nl_add_e2e(query_flood query_flood 120)
+nl_add_e2e(metadata_api metadata_api 360)
+nl_add_e2e(federate federate 120)
+
+# The gRPC query API against HTTP on the same data, deadlines, health and
+# reflection (python3-grpcio, protos generated at test time), and its mTLS.
+nl_add_e2e(grpc_api grpc_api 300)
+nl_add_e2e(grpc_mtls grpc_mtls 180)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the fuzz targets that are generated rather than
-copied from real files: remote_read, query_params, config, wal_records,
+copied from real files: remote_read, query_params, web_ui, config, wal_records,
 wal_checkpoint, wal_segment/multi, prometheus_import, accept_encoding and
 proc_stat. Run from anywhere;
 the output is deterministic, so re-running it leaves git clean.
@@ -111,6 +111,20 @@ def remote_read():
 
 # --- query parameters ------------------------------------------------------
 
+def web_ui():
+    """Request path, newline, If-None-Match (see fuzz_web_ui.cpp)."""
+    seeds = [
+        "/graph\n",
+        "/static/js/app.js\n\"0000000000000000\"",
+        "/static/vendor/uplot/uPlot.min.css\nW/\"x\", *",
+        "/static/%2e%2e/index.html\n",
+        "/static/js//app.js\n\"a\",,\"b\"",
+        "/tsdb-status\n*",
+    ]
+    for i, s in enumerate(seeds):
+        write("web_ui", "w%02d" % i, s)
+
+
 def query_params():
     form = "application/x-www-form-urlencoded; charset=utf-8"
     seeds = [
@@ -183,6 +197,13 @@ def tombstones_rec(stones):
     return b"\x03" + b"".join(uvarint(r) + varint(a) + uvarint(b - a) for r, a, b in stones)
 
 
+def metadata_rec(entries):
+    def lpb(s):
+        return uvarint(len(s.encode())) + s.encode()
+    return b"\x04" + b"".join(varint(t) + bytes([typ]) + lpb(f) + lpb(h) + lpb(u)
+                              for t, typ, f, h, u in entries)
+
+
 def segment(records, page=32 * 1024):
     """WAL segment framing: records split into fragments so that none
     crosses a 32 KiB page."""
@@ -213,9 +234,13 @@ def wal():
     write("wal_records", "series", s)
     write("wal_records", "samples", smp)
     write("wal_records", "samples-empty", samples_rec([]))
+    md = metadata_rec([(1700000000000, 1, "http_requests_total", "Requests served.", ""),
+                       (1700000060000, 3, "rpc_duration_seconds", "RPC latency.", "seconds")])
     write("wal_records", "tombstones", ts)
+    write("wal_records", "metadata", md)
     write("wal_segment", "multi", segment([s, smp, ts]))
     write("wal_checkpoint", "one-segment", lp(segment([s, smp])))
+    write("wal_checkpoint", "metadata", lp(segment([s, md, smp])))
     write("wal_checkpoint", "two-segments", lp(segment([s])) + segment([smp, ts]))
 
 
@@ -234,6 +259,7 @@ def prometheus_import():
 
 remote_read()
 query_params()
+web_ui()
 config()
 wal()
 prometheus_import()
