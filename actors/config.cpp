@@ -208,6 +208,9 @@ std::vector<key_spec> schema() {
   });
   add_uint("server.http_threads", [](settings& s) -> auto& { return s.server.http_threads; }, 0, 256);
   add("server.enable_admin_api", [](auto& n, settings& s, auto& w) { s.server.enable_admin_api = parse_bool(n, w); });
+  add_uint("server.remote_read_sample_limit", [](settings& s) -> auto& { return s.server.remote_read_sample_limit; }, 0, UINT64_MAX);
+  add_uint("server.remote_read_concurrent_limit", [](settings& s) -> auto& { return s.server.remote_read_concurrent_limit; }, 0, 100000);
+  add_uint("server.remote_read_max_bytes_in_frame", [](settings& s) -> auto& { return s.server.remote_read_max_bytes_in_frame; }, 1024, 1ull << 30);
 
   add("storage.data_dir", [](auto& n, settings& s, auto& w) {
     s.storage.data_dir = parse_string(n, w);
@@ -380,6 +383,9 @@ std::vector<shown_setting> shown_settings(const settings& s) {
   one("server.lookback_delta", format_duration(sv.lookback_delta_ms));
   num("server.http_threads", sv.http_threads);
   flag("server.enable_admin_api", sv.enable_admin_api);
+  num("server.remote_read_sample_limit", sv.remote_read_sample_limit);
+  num("server.remote_read_concurrent_limit", sv.remote_read_concurrent_limit);
+  num("server.remote_read_max_bytes_in_frame", sv.remote_read_max_bytes_in_frame);
   one("storage.data_dir", st.data_dir);
   num("storage.retention_days", st.retention_days);
   optional("storage.retention", st.retention_ms != 0 ? format_duration(st.retention_ms) : "");

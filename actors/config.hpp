@@ -52,6 +52,13 @@ struct server_settings {
   /// Serve the Prometheus-compatible admin API (/api/v1/admin/tsdb/*).
   /// With mutual TLS a caller must also be in tls.allowed_admins.
   bool enable_admin_api = false;
+  /// Remote read (/api/v1/read), as Prometheus' --storage.remote.read-*
+  /// flags: samples one query of a SAMPLES answer may return (more: 400;
+  /// 0: no limit), reads served at once (others wait; 0: no limit), and
+  /// the largest frame of a streamed answer before a series is split.
+  uint64_t remote_read_sample_limit = 50000000;
+  uint32_t remote_read_concurrent_limit = 10;
+  uint64_t remote_read_max_bytes_in_frame = 1 << 20;
 };
 
 struct storage_settings {

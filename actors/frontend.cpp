@@ -14,6 +14,8 @@
 #include "protocol/api_json.hpp"
 #include "protocol/federation.hpp"
 #include "protocol/query_params.hpp"
+#include "protocol/remote_read.hpp"
+#include "protocol/snappy_block.hpp"
 #include "protocol/remote_write.hpp"
 #include "protocol/router.hpp"
 #include "protocol/web_ui.hpp"
@@ -180,6 +182,13 @@ void frontend::observe_time(int64_t t_ms) {
 
 void frontend::close_writes() {
   writes_closed_ = true;
+  std::deque<read_job_ptr> waiting;
+  {
+    std::lock_guard<std::mutex> g{reads_mtx_};
+    waiting.swap(reads_waiting_);
+  }
+  m_.remote_read_queries.fetch_sub(static_cast<int64_t>(waiting.size()), std::memory_order_relaxed);
+  // Destroyed unanswered: each answers 503 (reply_once).
 }
 
 std::string frontend::handler_name(const std::string& method, const std::string& path) {
@@ -283,6 +292,8 @@ void frontend::handle(http_request&& req, http_reply reply) {
   switch (rt.ep) {
     case endpoint::write:
       return handle_write(std::move(req), std::move(out));
+    case endpoint::remote_read:
+      return handle_read(std::move(req), std::move(out));
     case endpoint::query:
       return handle_query(false, std::move(req), std::move(out));
     case endpoint::query_range:
@@ -611,6 +622,78 @@ void frontend::handle_meta(int kind, std::string label_name, http_request&& req,
     return xs.truncated;
   });
   caf::anon_send(network(), std::move(call));
+}
+
+void frontend::handle_read(http_request&& req, http_reply reply) {
+  // As Prometheus' handler: the body is a snappy block whatever the
+  // headers say, and every refusal is plain text (its client shows it).
+  std::string decoded;
+  if (auto st = protocol::snappy_decode(req.body, decoded, cfg_.server.max_decoded_bytes); !st) {
+    auto status = st.error_code() == storage::status::code::limit_exceeded ? 413u : 400u;
+    return reply(text(status, st.message() + "\n"));
+  }
+  auto request = protocol::decode_read_request(decoded);
+  if (!request)
+    return reply(text(400, request.error().message() + "\n"));
+  auto job = std::make_shared<read_job>();
+  job->request = std::move(*request);
+  job->sample_limit = cfg_.server.remote_read_sample_limit;
+  job->max_frame_bytes = cfg_.server.remote_read_max_bytes_in_frame;
+  job->reply = std::move(reply);
+  if (req.cancellation)
+    req.cancellation->on_cancel([c = job->cancelled] { c->store(true); });
+  m_.remote_read_queries.fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard<std::mutex> g{reads_mtx_};
+    const auto limit = cfg_.server.remote_read_concurrent_limit;
+    if (writes_closed_) {
+      m_.remote_read_queries.fetch_sub(1, std::memory_order_relaxed);
+      return;  // shutting down: the job answers 503 as it goes
+    }
+    if (limit != 0 && reads_running_ >= limit) {
+      reads_waiting_.push_back(std::move(job));
+      return;
+    }
+    reads_running_ += 1;
+    job->fe = this;
+  }
+  network_actor net;
+  {
+    std::lock_guard<std::mutex> g{net_mtx_};
+    net = net_;
+  }
+  caf::anon_send(net, std::move(job));
+}
+
+void frontend::read_finished() {
+  m_.remote_read_queries.fetch_sub(1, std::memory_order_relaxed);
+  read_job_ptr next;
+  std::vector<read_job_ptr> gone;  // dropped outside the lock
+  {
+    std::lock_guard<std::mutex> g{reads_mtx_};
+    reads_running_ -= 1;
+    while (!reads_waiting_.empty() && !next) {
+      auto job = std::move(reads_waiting_.front());
+      reads_waiting_.pop_front();
+      if (job->cancelled->load()) {
+        gone.push_back(std::move(job));
+        continue;
+      }
+      reads_running_ += 1;
+      job->fe = this;
+      next = std::move(job);
+    }
+  }
+  if (!gone.empty())
+    m_.remote_read_queries.fetch_sub(static_cast<int64_t>(gone.size()), std::memory_order_relaxed);
+  if (!next)
+    return;
+  network_actor net;
+  {
+    std::lock_guard<std::mutex> g{net_mtx_};
+    net = net_;
+  }
+  caf::anon_send(net, std::move(next));
 }
 
 namespace {

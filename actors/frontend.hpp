@@ -15,6 +15,7 @@
 // thread at any time.
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -55,7 +56,9 @@ class frontend {
   /// against (main calls it with the replayed heads' newest time).
   void observe_time(int64_t t_ms);
 
-  /// Shutdown: new writes are refused (503); reads continue.
+  /// Shutdown: new writes are refused (503); queries continue. Remote
+  /// reads still waiting for a slot, and new ones, are answered 503 now,
+  /// while the HTTP server can still write their answers.
   void close_writes();
 
   /// Write requests accepted and not yet answered.
@@ -82,6 +85,10 @@ class frontend {
   /// Releases a job's admission reservations (idempotent per job).
   void release(write_job& job);
 
+  /// For read jobs: a remote read gave its slot back (its job ended); the
+  /// oldest waiting read whose client is still there takes it.
+  void read_finished();
+
   /// The handler label used in HTTP metrics for a method and path.
   static std::string handler_name(const std::string& method, const std::string& path);
 
@@ -98,6 +105,10 @@ class frontend {
   /// newest samples within the lookback delta before now fetched and
   /// formatted by a federation worker.
   void handle_federate(protocol::http_request&& req, protocol::http_reply reply);
+  /// /api/v1/read: decoded and checked here; then it waits for one of
+  /// server.remote_read_concurrent_limit slots (as long as its client
+  /// stays, as in Prometheus) and is read by a reader actor.
+  void handle_read(protocol::http_request&& req, protocol::http_reply reply);
   /// /api/v1/admin/tsdb/*, once enabled and ready: parameters checked here,
   /// the work done by the compactor.
   void handle_admin(protocol::endpoint ep, protocol::http_request&& req, protocol::http_reply reply);
@@ -129,6 +140,10 @@ class frontend {
   size_t num_shards_ = 0;
   mutable std::mutex net_mtx_;
   network_actor net_;
+  /// Remote reads holding a slot, and those waiting for one, oldest first.
+  std::mutex reads_mtx_;
+  uint32_t reads_running_ = 0;
+  std::deque<read_job_ptr> reads_waiting_;
   std::function<void()> on_ready_;
 };
 

@@ -32,6 +32,7 @@
 #include "storage/metadata/metric_metadata.hpp"
 #include "storage/wal/records.hpp"
 #include "storage/chunk/xor_chunk.hpp"
+#include "storage/head/series_snapshot.hpp"
 
 namespace nl::actors {
 
@@ -161,10 +162,31 @@ struct select_request {
   /// whose answer alone would hold more samples in [mint, maxt] stops
   /// collecting and fails the request with error_code::too_many_samples.
   uint64_t max_samples = 0;
+  /// Paging (remote read; storage::page_limits), on when page_series > 0:
+  /// the answer is the next page of series sorting after `after` (empty:
+  /// from the first); each source (shard, block) takes at most
+  /// page_series of them and stops early once their chunks hold
+  /// page_bytes bytes (0: no byte limit). max_samples does not apply.
+  storage::label_set after = {};
+  uint64_t page_series = 0;
+  uint64_t page_bytes = 0;
+
+  bool paged() const { return page_series > 0; }
+  storage::page_limits page() const {
+    storage::page_limits p;
+    p.after = after;
+    p.max_series = page_series;
+    if (page_bytes > 0)
+      p.max_bytes = page_bytes;
+    return p;
+  }
 };
 
 struct select_result {
   std::vector<series_data> series;
+  /// Paged selects: series after the last one may follow (ask again with
+  /// `after` = its labels). Always false otherwise.
+  bool more = false;
 };
 
 /// A shard's answer to a cut or a head read: it has listed the series with
@@ -338,11 +360,12 @@ typename Inspector::result_type inspect(Inspector& f, series_data& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, select_request& x) {
-  return f(caf::meta::type_name("nl::select_request"), x.matchers, x.mint, x.maxt, x.max_samples);
+  return f(caf::meta::type_name("nl::select_request"), x.matchers, x.mint, x.maxt, x.max_samples, x.after,
+           x.page_series, x.page_bytes);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, select_result& x) {
-  return f(caf::meta::type_name("nl::select_result"), x.series);
+  return f(caf::meta::type_name("nl::select_result"), x.series, x.more);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, head_cursor& x) {
@@ -615,6 +638,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::metadata_records))
   // /federate: network -> a federation worker.
   CAF_ADD_ATOM(nightlight, nl::actors, federate_atom, "nl_fed")
+  // Remote read: the HTTP connection -> its reader (more frames wanted).
+  CAF_ADD_ATOM(nightlight, nl::actors, read_more_atom, "nl_rdmore")
 CAF_END_TYPE_ID_BLOCK(nightlight)
 
 namespace nl::actors {

@@ -159,6 +159,9 @@ std::string metrics::render() const {
   line(out, "nightlight_inflight_samples", "", inflight_samples.load());
   header(out, "nightlight_overload_responses_total", "counter", "Writes refused because the server was over its in-flight budget.");
   line(out, "nightlight_overload_responses_total", "", overload_responses.load());
+  header(out, "nightlight_remote_read_queries", "gauge",
+         "Remote reads (/api/v1/read) running or waiting for a slot (server.remote_read_concurrent_limit).");
+  line(out, "nightlight_remote_read_queries", "", remote_read_queries.load());
   header(out, "nightlight_queries_cancelled_total", "counter", "Queries stopped because their client disconnected.");
   line(out, "nightlight_queries_cancelled_total", "", queries_cancelled.load());
   header(out, "nightlight_query_workers_started_total", "counter",

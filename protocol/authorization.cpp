@@ -220,7 +220,7 @@ forbidden_response make_forbidden_response(std::string_view target,
                                            const authorization_decision& decision) {
   auto path = strip_query(target);
   std::string message = "forbidden: " + decision.reason;
-  if (starts_with(path, "/api/") && path != "/api/v1/write") {
+  if (starts_with(path, "/api/") && path != "/api/v1/write" && path != "/api/v1/read") {
     nlohmann::json body = {{"status", "error"}, {"errorType", "forbidden"}, {"error", message}};
     return {"application/json", body.dump()};
   }

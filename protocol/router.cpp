@@ -20,6 +20,7 @@ constexpr auto admin = endpoint_access::admin;
 // Columns: endpoint, path, GET, HEAD, POST, PUT, access.
 constexpr endpoint_info table[] = {
   {endpoint::write, "/api/v1/write", false, false, true, false, write},
+  {endpoint::remote_read, "/api/v1/read", false, false, true, false, read},
   {endpoint::query, "/api/v1/query", true, false, true, false, read},
   {endpoint::query_range, "/api/v1/query_range", true, false, true, false, read},
   {endpoint::format_query, "/api/v1/format_query", true, false, true, false, read},

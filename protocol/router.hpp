@@ -13,6 +13,7 @@ namespace nl::protocol {
 
 enum class endpoint {
   write,             ///< POST /api/v1/write
+  remote_read,       ///< POST /api/v1/read
   query,             ///< GET|POST /api/v1/query
   query_range,       ///< GET|POST /api/v1/query_range
   format_query,      ///< GET|POST /api/v1/format_query

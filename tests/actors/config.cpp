@@ -336,6 +336,30 @@ CAF_TEST(tls allowed_admins is read) {
   CAF_CHECK(parse_settings("tls:\n  allowed_admins: []\n", "t.yaml").tls.allowed_admins.empty());
 }
 
+CAF_TEST(remote read limits mirror prometheus flags) {
+  auto d = parse_settings("", "t.yaml");
+  CAF_CHECK_EQUAL(d.server.remote_read_sample_limit, 50000000u);
+  CAF_CHECK_EQUAL(d.server.remote_read_concurrent_limit, 10u);
+  CAF_CHECK_EQUAL(d.server.remote_read_max_bytes_in_frame, 1048576u);
+  auto s = parse_settings("server:\n"
+                          "  remote_read_sample_limit: 0\n"
+                          "  remote_read_concurrent_limit: 0\n"
+                          "  remote_read_max_bytes_in_frame: 4096\n",
+                          "t.yaml");
+  CAF_CHECK_EQUAL(s.server.remote_read_sample_limit, 0u);  // no limit
+  CAF_CHECK_EQUAL(s.server.remote_read_concurrent_limit, 0u);
+  CAF_CHECK_EQUAL(s.server.remote_read_max_bytes_in_frame, 4096u);
+  CAF_CHECK(error_of("server:\n  remote_read_max_bytes_in_frame: 10\n")
+              .find("t.yaml:2: server.remote_read_max_bytes_in_frame: must be between 1024 and 1073741824")
+            != std::string::npos);
+  CAF_CHECK(error_of("server:\n  remote_read_concurrent_limit: -1\n")
+              .find("server.remote_read_concurrent_limit: expected a non-negative integer")
+            != std::string::npos);
+  CAF_CHECK(error_of("server:\n  remote_read_sample_limit: 5e7\n")
+              .find("server.remote_read_sample_limit: expected a non-negative integer")
+            != std::string::npos);
+}
+
 CAF_TEST(a missing file is a config error) {
   try {
     load_settings("/nonexistent/nightlight.yaml");
@@ -429,6 +453,9 @@ CAF_TEST(the effective yaml of the defaults) {
                   "  lookback_delta: 5m\n"
                   "  http_threads: 0\n"
                   "  enable_admin_api: false\n"
+                  "  remote_read_sample_limit: 50000000\n"
+                  "  remote_read_concurrent_limit: 10\n"
+                  "  remote_read_max_bytes_in_frame: 1048576\n"
                   "storage:\n"
                   "  data_dir: ./data\n"
                   "  retention_days: 15\n"

@@ -206,7 +206,7 @@ CAF_TEST(a write over the in-flight budget is refused before it is queued) {
   auto net = sys.spawn([]() -> network_actor::behavior_type {
     return {[](write_job_ptr&) {},    [](query_call_ptr&) {},       [](series_call_ptr&) {},
             [](labels_call_ptr&) {},  [](tsdb_status_call_ptr&) {}, [](query_cancel) {},
-            [](metadata_call_ptr&) {}, [](federate_call_ptr&) {},
+            [](metadata_call_ptr&) {}, [](federate_call_ptr&) {}, [](read_job_ptr&) {},
             [](admin_job_ptr&) {}};
   });
   front->attach(net, 2);
@@ -236,7 +236,7 @@ CAF_TEST(foreign encodings and broken bodies are client errors) {
   auto net = sys.spawn([]() -> network_actor::behavior_type {
     return {[](write_job_ptr&) {},    [](query_call_ptr&) {},       [](series_call_ptr&) {},
             [](labels_call_ptr&) {},  [](tsdb_status_call_ptr&) {}, [](query_cancel) {},
-            [](metadata_call_ptr&) {}, [](federate_call_ptr&) {},
+            [](metadata_call_ptr&) {}, [](federate_call_ptr&) {}, [](read_job_ptr&) {},
             [](admin_job_ptr&) {}};
   });
   front->attach(net, 1);

@@ -51,8 +51,19 @@ nl_add_e2e(wal_stall wal_stall 120 --preload $<TARGET_FILE:nl_file_faults_preloa
 nl_add_e2e(query_flood query_flood 120)
 nl_add_e2e(metadata_api metadata_api 360)
 nl_add_e2e(federate federate 120)
+nl_add_e2e(remote_read remote_read 300)
+nl_add_e2e(remote_read_prometheus remote_read_prometheus 300)
+nl_add_e2e(remote_read_prometheus_tls remote_read_prometheus 300 --tls)
 
 # The gRPC query API against HTTP on the same data, deadlines, health and
 # reflection (python3-grpcio, protos generated at test time), and its mTLS.
 nl_add_e2e(grpc_api grpc_api 300)
 nl_add_e2e(grpc_mtls grpc_mtls 180)
+
+# The client library (protocol/client) and its examples.
+nl_add_e2e(client_examples client_examples 120
+           --push $<TARGET_FILE:push_metrics> --query $<TARGET_FILE:query_metrics>)
+nl_add_e2e(client_examples_mtls client_examples 120 --tls
+           --push $<TARGET_FILE:push_metrics> --query $<TARGET_FILE:query_metrics>)
+nl_add_e2e(remote_write_client_retry remote_write_client_retry 90 --push $<TARGET_FILE:push_metrics>)
+nl_add_e2e(client_install client_install 300 --build-dir ${CMAKE_BINARY_DIR})

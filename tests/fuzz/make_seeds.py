@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the fuzz targets that are generated rather than
-copied from real files: remote_read, query_params, web_ui, config, wal_records,
-wal_checkpoint, wal_segment/multi, prometheus_import, accept_encoding and
-proc_stat. Run from anywhere;
+copied from real files: remote_read, query_params, web_ui, config, client_parsers,
+wal_records, wal_checkpoint, wal_segment/multi, prometheus_import,
+accept_encoding and proc_stat. Run from anywhere;
 the output is deterministic, so re-running it leaves git clean.
 
 usage: tests/fuzz/make_seeds.py
@@ -142,6 +142,20 @@ def query_params():
         write("query_params", "p%02d" % i, s)
 
 
+# --- client library parsers (Retry-After, then the remote-write URL) --------
+
+def client_parsers():
+    seeds = [
+        "5\nhttp://127.0.0.1:9101/api/v1/write",
+        "Sat, 05 Dec 2026 10:00:30 GMT\nhttps://[::1]:9101/api/v1/write?x=1",
+        "sat,  05 DEC 2026 0:00:10.999 GMT\nHTTPS://nightlight.example",
+        "-9223372036854775808\nhttp://user@h:65536/#f",
+        "Sat, 29 Feb 2028 23:59:59 GMT\nhttp://[::1/",
+    ]
+    for i, s in enumerate(seeds):
+        write("client_parsers", "c%02d" % i, s)
+
+
 # --- config ----------------------------------------------------------------
 
 def config():
@@ -260,6 +274,7 @@ def prometheus_import():
 remote_read()
 query_params()
 web_ui()
+client_parsers()
 config()
 wal()
 prometheus_import()

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -423,3 +425,177 @@ CAF_TEST(bodies larger than the kept read buffer arrive whole) {
   }
   srv.stop();
 }
+
+// --- streamed bodies (http_body_source) --------------------------------------
+
+namespace {
+
+// A body source driven by the test: pieces fed before a pull are handed
+// out at once, a pull that finds none waits for the next feed(). `auto_bytes`
+// > 0 answers every pull at once with that many bytes, forever.
+struct scripted_source : http_body_source {
+  std::mutex mtx;
+  std::deque<piece> script;
+  std::function<void(piece)> waiting;
+  size_t auto_bytes = 0;
+  std::atomic<int> pulls{0};
+  std::atomic<int> cancels{0};
+
+  void pull(std::function<void(piece)> next) override {
+    pulls += 1;
+    std::unique_lock<std::mutex> g{mtx};
+    if (auto_bytes > 0) {
+      g.unlock();
+      next(piece{std::string(auto_bytes, 'x'), false, false});
+      return;
+    }
+    if (script.empty()) {
+      waiting = std::move(next);
+      return;
+    }
+    auto p = std::move(script.front());
+    script.pop_front();
+    g.unlock();
+    next(std::move(p));
+  }
+  void cancel() override { cancels += 1; }
+  void feed(piece p) {
+    std::unique_lock<std::mutex> g{mtx};
+    if (!waiting) {
+      script.push_back(std::move(p));
+      return;
+    }
+    auto next = std::move(waiting);
+    waiting = nullptr;
+    g.unlock();
+    next(std::move(p));
+  }
+};
+
+struct stream_fixture {
+  std::shared_ptr<scripted_source> source = std::make_shared<scripted_source>();
+  std::unique_ptr<http_server> srv;
+
+  stream_fixture() {
+    http_server_options o;
+    o.port = 0;
+    srv = std::make_unique<http_server>(o, [this](http_request&& rq, http_reply reply) {
+      http_response r;
+      r.content_type = "application/octet-stream";
+      if (rq.path == "/stream")
+        r.stream = source;
+      else
+        r.body = "plain";
+      reply(std::move(r));
+    });
+    CAF_REQUIRE(srv->start().is_ok());
+  }
+  ~stream_fixture() { srv->stop(); }
+};
+
+// Reads a chunked body after the headers in `c.buf`: the data, and whether
+// the terminating chunk arrived (false: the connection ended first).
+std::pair<std::string, bool> read_chunked(client& c) {
+  std::string body;
+  for (;;) {
+    while (c.buf.find("\r\n") == std::string::npos)
+      if (!c.fill())
+        return {body, false};
+    auto eol = c.buf.find("\r\n");
+    size_t n = std::stoul(c.buf.substr(0, eol), nullptr, 16);
+    while (c.buf.size() < eol + 2 + n + 2)
+      if (!c.fill())
+        return {body, false};
+    body += c.buf.substr(eol + 2, n);
+    c.buf.erase(0, eol + 2 + n + 2);
+    if (n == 0)
+      return {body, true};
+  }
+}
+
+// Reads up to the end of the headers and returns them.
+std::string read_headers(client& c) {
+  while (c.buf.find("\r\n\r\n") == std::string::npos)
+    if (!c.fill())
+      return "";
+  auto end = c.buf.find("\r\n\r\n") + 4;
+  auto h = c.buf.substr(0, end);
+  c.buf.erase(0, end);
+  return h;
+}
+
+}  // namespace
+
+CAF_TEST_FIXTURE_SCOPE(http_stream_tests, stream_fixture)
+
+CAF_TEST(a streamed body is sent chunk by chunk and the connection kept) {
+  source->feed({"first ", false, false});
+  client c{srv->port()};
+  c.send("POST /stream HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+  auto h = read_headers(c);
+  CAF_CHECK(h.find("HTTP/1.1 200") == 0);
+  CAF_CHECK(h.find("Transfer-Encoding: chunked") != std::string::npos);
+  CAF_CHECK(h.find("Content-Length") == std::string::npos);
+  // The producer answers later, from another thread; an empty piece is
+  // skipped, the last one ends the body.
+  std::thread producer([this] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    source->feed({"second ", false, false});
+    source->feed({"", false, false});
+    source->feed({"third", true, false});
+  });
+  auto [body, complete] = read_chunked(c);
+  producer.join();
+  CAF_CHECK(complete);
+  CAF_CHECK_EQUAL(body, "first second third");
+  CAF_CHECK_EQUAL(source->cancels.load(), 0);
+  // The connection serves the next request.
+  c.send("GET /plain HTTP/1.1\r\nHost: t\r\n\r\n");
+  CAF_CHECK(c.response().find("plain") != std::string::npos);
+}
+
+CAF_TEST(an http 1.0 client gets the body up to the end of the connection) {
+  source->feed({"old ", false, false});
+  source->feed({"client", true, false});
+  client c{srv->port()};
+  c.send("POST /stream HTTP/1.0\r\nContent-Length: 0\r\n\r\n");
+  auto h = read_headers(c);
+  CAF_CHECK(h.find("HTTP/1.0 200") == 0);
+  CAF_CHECK(h.find("Transfer-Encoding") == std::string::npos);
+  while (c.fill()) {
+  }
+  CAF_CHECK_EQUAL(c.buf, "old client");
+}
+
+CAF_TEST(a failed piece ends the connection without the last chunk) {
+  source->feed({"partial", false, false});
+  source->feed({"", false, true});
+  client c{srv->port()};
+  c.send("POST /stream HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+  CAF_CHECK(read_headers(c).find("HTTP/1.1 200") == 0);
+  auto [body, complete] = read_chunked(c);
+  CAF_CHECK(!complete);
+  CAF_CHECK_EQUAL(body, "partial");
+}
+
+CAF_TEST(a client that does not read holds the producer back) {
+  // Every pull is answered at once: only the socket can slow it down.
+  source->auto_bytes = 256 * 1024;
+  {
+    client c{srv->port()};
+    c.send("POST /stream HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+    CAF_CHECK(read_headers(c).find("HTTP/1.1 200") == 0);
+    // The kernel's socket buffers take a few MiB; then writes wait.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    int pulled = source->pulls.load();
+    CAF_MESSAGE("pulled " << pulled << " pieces of 256 KiB while the client read nothing");
+    CAF_CHECK_LESS(pulled, 200);  // an unbounded producer: thousands
+    c.close(true);
+  }
+  // The failed write tells the producer that nobody takes its pieces.
+  for (int i = 0; i < 500 && source->cancels.load() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CAF_CHECK_EQUAL(source->cancels.load(), 1);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
