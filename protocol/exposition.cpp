@@ -1,59 +1,15 @@
 #include "protocol/exposition.hpp"
 
-#include <charconv>
-#include <cmath>
+#include "promql/printer.hpp"
 
 namespace nl::protocol {
 
 void append_exposition_float(std::string& out, double v) {
-  if (std::isnan(v)) {
-    out += "NaN";
-    return;
-  }
-  if (std::isinf(v)) {
-    out += v > 0 ? "+Inf" : "-Inf";
-    return;
-  }
-  if (v == 0) {  // expfmt writes 0 and -0 as "0"
+  // expfmt's writeFloat: 0 (and -0) is "0", everything else strconv's 'g'.
+  if (v == 0)
     out += '0';
-    return;
-  }
-  // The shortest round-trip digits, in exponent form: [-]d[.ddd]e±XX.
-  char buf[48];
-  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
-  std::string_view s{buf, static_cast<size_t>(r.ptr - buf)};
-  auto e = s.find('e');
-  int exp = 0;
-  std::from_chars(s.data() + e + (s[e + 1] == '+' ? 2 : 1), s.data() + s.size(), exp);
-  if (exp < -4 || exp >= 6) {  // Go's %g with shortest precision switches here
-    out.append(s);
-    return;
-  }
-  // Fixed notation from the same digits.
-  std::string_view mant = s.substr(0, e);
-  if (mant.front() == '-') {
-    out += '-';
-    mant.remove_prefix(1);
-  }
-  std::string digits;
-  for (char c : mant)
-    if (c != '.')
-      digits += c;
-  if (exp < 0) {
-    out += "0.";
-    out.append(static_cast<size_t>(-exp - 1), '0');
-    out += digits;
-    return;
-  }
-  auto int_len = static_cast<size_t>(exp) + 1;
-  if (digits.size() <= int_len) {
-    out += digits;
-    out.append(int_len - digits.size(), '0');
-    return;
-  }
-  out.append(digits, 0, int_len);
-  out += '.';
-  out.append(digits, int_len);
+  else
+    out += promql::format_go_float(v);
 }
 
 std::string exposition_float(double v) {

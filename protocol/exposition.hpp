@@ -10,7 +10,9 @@
 // least two exponent digits. So 0.0005 stays "0.0005" (not "5e-04", what
 // the shortest std::to_chars picks), 1e6 is "1e+06", a start time is
 // "1.79644550189e+09"; NaN, +Inf and -Inf are spelled so and -0 is "0".
-// Histogram bounds in `le` labels use the same spelling.
+// Histogram bounds in `le` labels use the same spelling. The digits are
+// promql::format_go_float's, the one 'g' formatter (the PromQL printer's
+// too); /federate writes its values with append_exposition_float.
 //
 // Integer counters (uint64 in Nightlight) are written exactly in decimal:
 // the same value to every parser, without float64 rounding past 2^53.

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "promql/printer.hpp"
+#include "protocol/exposition.hpp"
 
 namespace nl::protocol {
 
@@ -58,8 +58,7 @@ void append_federation(std::string& out, std::vector<federated_sample>& samples)
     if (!has_instance)
       out += first ? "instance=\"\"" : ",instance=\"\"";
     out += "} ";
-    // expfmt writes every zero as "0" (-0 included), the rest with 'g'.
-    out += s.v == 0 ? std::string{"0"} : promql::format_go_float(s.v);
+    append_exposition_float(out, s.v);
     out += ' ';
     out += std::to_string(s.t);
     out += '\n';

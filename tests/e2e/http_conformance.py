@@ -12,8 +12,8 @@ checked against a real Prometheus 2.42 holding the same remote-written data:
     method; on /api/v1/* Nightlight's body is a JSON error envelope
     (errorType method_not_allowed), elsewhere Prometheus' text.
   * gzip: with Accept-Encoding: gzip both servers compress the same
-    endpoints (API JSON, errors included, /metrics; not walreplay, health,
-    404, 405); each decompressed answer equals the server's uncompressed
+    endpoints (API JSON, errors included, /federate, /metrics; not
+    walreplay, health, 404, 405); each decompressed answer equals the server's uncompressed
     one, and for the data endpoints Nightlight's equals Prometheus'.
   * /metrics: the seven process_* families with Prometheus' own HELP and
     TYPE lines, histogram `le` labels spelled as Go does (no exponent
@@ -191,7 +191,8 @@ def check_gzip(checks, nl, prom, t_end):
                 doc["data"]["result"].sort(key=lambda s: sorted(s["metric"].items()))
         checks.check("%s: the same JSON as Prometheus once decoded" % path, na == pb,
                      "%s\n  prometheus %s" % (na, pb))
-    for path in ("/api/v1/status/buildinfo", "/api/v1/status/flags", "/api/v1/labels", "/metrics"):
+    for path in ("/api/v1/status/buildinfo", "/api/v1/status/flags", "/api/v1/labels",
+                 "/federate?match%5B%5D=http_conformance_total", "/metrics"):
         a = get(nl.port, path, ask)
         b = get(prom.port, path, ask)
         checks.check("%s: gzip from both" % path,
