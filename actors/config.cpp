@@ -257,6 +257,12 @@ std::vector<key_spec> schema() {
   add("storage.out_of_order_window", [](auto& n, settings& s, auto& w) {
     s.storage.out_of_order_window_ms = parse_duration_in(n, w, 0, "0s", 7 * day_ms, "7d");
   });
+  add("storage.max_metadata_bytes", [](auto& n, settings& s, auto& w) {
+    auto v = parse_byte_size(n, w);
+    if (v < (uint64_t{1} << 20))
+      fail(w, "must be at least 1MB, got \"" + n.Scalar() + "\"");
+    s.storage.max_metadata_bytes = v;
+  });
 
   add("tls.cert_file", [](auto& n, settings& s, auto& w) { s.tls.cert_file = parse_string(n, w); });
   add("tls.key_file", [](auto& n, settings& s, auto& w) { s.tls.key_file = parse_string(n, w); });

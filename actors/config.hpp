@@ -93,6 +93,9 @@ struct storage_settings {
   /// Samples older than their series' newest sample, but by at most this
   /// much, are accepted (milliseconds; 0: off, at most 7 days).
   int64_t out_of_order_window_ms = 0;
+  /// storage.max_metadata_bytes: memory the metric metadata may take
+  /// (storage::metadata_store_options::max_bytes).
+  uint64_t max_metadata_bytes = uint64_t{64} << 20;
 
   /// The block length in milliseconds: block_duration_ms if set, else
   /// block_duration_hours.

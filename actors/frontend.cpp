@@ -238,6 +238,10 @@ void frontend::handle(http_request&& req, http_reply reply) {
       return handle_meta(meta_job::values, std::move(rt.param), std::move(req), std::move(out));
     case endpoint::tsdb_status:
       return handle_tsdb_status(std::move(req), std::move(out));
+    case endpoint::metadata:
+      return handle_metadata(std::move(req), std::move(out));
+    case endpoint::federate:
+      return handle_federate(std::move(req), std::move(out));
     case endpoint::admin_snapshot:
     case endpoint::admin_delete_series:
     case endpoint::admin_clean_tombstones:
@@ -294,11 +298,13 @@ void frontend::handle_write(http_request&& req, http_reply reply) {
     m_.count_rejected(reject_reason::non_finite, wb.report.non_finite_dropped);
   if (wb.report.samples_rejected > 0)
     count_decoder_rejections(m_, wb.report);
+  if (wb.report.metadata_rejected > 0)
+    m_.metadata_rejected.fetch_add(wb.report.metadata_rejected, std::memory_order_relaxed);
   auto job = std::make_shared<write_job>();
   job->report = std::move(wb.report);
   job->reply = std::move(reply);
-  if (wb.samples.empty()) {
-    // Nothing to store (metadata-only request, or everything refused).
+  if (wb.samples.empty() && wb.metadata.empty()) {
+    // Nothing to store (empty request, or everything refused).
     job->fe = this;
     finish_write(*job);
     return;
@@ -319,10 +325,16 @@ void frontend::handle_write(http_request&& req, http_reply reply) {
     b.observed_max_t = max_t_.load();
     b.write_id = write_id;
   }
-  // Admission: reserve the samples against the global budget and each
-  // shard's share. A request is always admitted when nothing is in flight,
-  // so a batch larger than the budget cannot be refused forever.
-  int64_t n = static_cast<int64_t>(wb.samples.size());
+  // Metadata goes to the metadata actor, in the same WAL group as the
+  // samples (all of the request is written, or none of it).
+  job->metadata.entries = std::move(wb.metadata);
+  job->metadata.seen_ms = now_ms();
+  job->metadata.write_id = write_id;
+  // Admission: reserve the samples (and metadata entries) against the
+  // global budget and the samples against each shard's share. A request is
+  // always admitted when nothing is in flight, so a batch larger than the
+  // budget cannot be refused forever.
+  int64_t n = static_cast<int64_t>(wb.samples.size() + job->metadata.entries.size());
   int64_t budget = static_cast<int64_t>(cfg_.server.max_inflight_samples);
   int64_t before = inflight_samples_.fetch_add(n);
   job->total = n;
@@ -611,6 +623,61 @@ void frontend::handle_tsdb_status(http_request&& req, http_reply reply) {
   auto job = std::make_shared<meta_job>();
   job->kind = meta_job::tsdb_status;
   job->query.limit = *limit;
+  job->reply = std::move(reply);
+  network_actor net;
+  {
+    std::lock_guard<std::mutex> g{net_mtx_};
+    net = net_;
+  }
+  caf::anon_send(net, std::move(job));
+}
+
+void frontend::handle_metadata(http_request&& req, http_reply reply) {
+  using protocol::api_error;
+  // Prometheus reads these with FormValue, which ignores a malformed pair.
+  auto f = request_form(req);
+  auto job = std::make_shared<meta_job>();
+  job->kind = meta_job::metadata;
+  auto& q = job->metadata_params;
+  // limit_per_metric came with Prometheus 2.47 (2.42 ignores it); it is
+  // read as 2.47 reads it.
+  for (auto [name, field] : {std::pair{"limit", &q.limit}, std::pair{"limit_per_metric", &q.limit_per_metric}}) {
+    auto v = f.value(name);
+    if (v.empty())
+      continue;
+    auto n = protocol::go_atoi(v);
+    if (!n)
+      return reply(json_error(api_error::bad_data, std::string{name} + " must be a number"));
+    *field = *n;
+  }
+  q.metric = std::string{f.value("metric")};
+  job->reply = std::move(reply);
+  network_actor net;
+  {
+    std::lock_guard<std::mutex> g{net_mtx_};
+    net = net_;
+  }
+  caf::anon_send(net, std::move(job));
+}
+
+void frontend::handle_federate(http_request&& req, http_reply reply) {
+  // Errors are plain text with a newline, as Go's http.Error writes them.
+  auto f = request_form(req);
+  if (!f.error().empty())
+    return reply(text(400, "error parsing form values: " + f.error() + "\n"));
+  auto job = std::make_shared<meta_job>();
+  job->kind = meta_job::federate;
+  auto& q = job->query;
+  for (auto v : f.get_all("match[]")) {
+    auto sel = promql::parse_metric_selector(v);
+    if (!sel)
+      return reply(text(400, sel.error->message + "\n"));
+    q.selectors.push_back(std::move(sel.matchers));
+  }
+  // The newest sample at most one lookback delta old, as an instant
+  // selector at "now" sees it.
+  q.maxt = now_ms();
+  q.mint = q.maxt - cfg_.server.lookback_delta_ms;
   job->reply = std::move(reply);
   network_actor net;
   {

@@ -81,6 +81,12 @@ class frontend {
   void handle_format_query(protocol::http_request&& req, protocol::http_reply reply);
   void handle_meta(int kind, std::string label_name, protocol::http_request&& req, protocol::http_reply reply);
   void handle_tsdb_status(protocol::http_request&& req, protocol::http_reply reply);
+  /// /api/v1/metadata: parameters checked here, answered by the metadata actor.
+  void handle_metadata(protocol::http_request&& req, protocol::http_reply reply);
+  /// /federate: match[] parsed here (plain-text 400s, as Prometheus), the
+  /// newest samples within the lookback delta before now fetched and
+  /// formatted by a federation worker.
+  void handle_federate(protocol::http_request&& req, protocol::http_reply reply);
   /// /api/v1/read: decoded and checked here; then it waits for one of
   /// server.remote_read_concurrent_limit slots (as long as its client
   /// stays, as in Prometheus) and is read by a reader actor.

@@ -191,6 +191,7 @@ int run(const settings& cfg, bool wal_repair) {
     so.stats = &stats;
     so.front = &front;
     so.on_fatal = [&stop](int c) { stop.request(c); };
+    so.metadata = std::move(opened->metadata);
     uint64_t nseries = 0;
     for (auto& h : opened->heads) {
       nseries += h->num_series();

@@ -29,6 +29,16 @@ caf::error series_records::validate() const {
   return caf::none;
 }
 
+caf::error metadata_records::validate() const {
+  std::vector<storage::metadata_record> xs;
+  if (auto st = storage::decode_metadata_entries(entries, xs); !st)
+    return caf::make_error(caf::sec::invalid_argument, "metadata_records: " + st.message());
+  if (xs.size() != count)
+    return caf::make_error(caf::sec::invalid_argument, "metadata_records: " + std::to_string(xs.size())
+                                                         + " entries, " + std::to_string(count) + " announced");
+  return caf::none;
+}
+
 caf::error append_batch::validate_and_rehash() {
   auto bad = [](std::string what) {
     return caf::make_error(error_code::bad_input, "append_batch: " + std::move(what));

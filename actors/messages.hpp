@@ -26,6 +26,7 @@
 #include "storage/index/label_stats.hpp"
 #include "storage/labels.hpp"
 #include "storage/matcher.hpp"
+#include "storage/metadata/metric_metadata.hpp"
 #include "storage/wal/records.hpp"
 #include "storage/chunk/xor_chunk.hpp"
 #include "storage/head/series_snapshot.hpp"
@@ -253,6 +254,42 @@ struct query_reply {
   std::string body;
 };
 
+/// Metric metadata a remote-write request carried, for the metadata actor:
+/// received at `seen_ms` (ms since epoch, the server's clock), part of the
+/// request `write_id` (append_batch::write_id: its WAL batch is taken or
+/// refused together with the request's samples). Families are never empty
+/// (the decoder refused such entries).
+struct metadata_update {
+  std::vector<storage::metric_metadata> entries;
+  int64_t seen_ms = 0;
+  uint64_t write_id = 0;
+};
+
+/// /api/v1/metadata's parameters, as Prometheus reads them: `metric` ""
+/// means every family; `limit` < 0 every family, else at most that many;
+/// `limit_per_metric` > 0 at most that many descriptions per family.
+struct metadata_query {
+  std::string metric;
+  int64_t limit = -1;
+  int64_t limit_per_metric = -1;
+};
+
+/// The answer: one entry per (family, description), by family name, then
+/// by (type, help, unit).
+struct metadata_list {
+  std::vector<storage::metric_metadata> items;
+};
+
+/// The metadata store's content for a WAL checkpoint: `count` metadata
+/// record entries back to back (storage::append_metadata_entry). Loading
+/// checks every entry.
+struct metadata_records {
+  std::string entries;
+  uint64_t count = 0;
+  /// Whether `entries` is exactly `count` well-formed entries.
+  caf::error validate() const;
+};
+
 /// How many rejection messages an append_result carries at most.
 constexpr size_t append_error_examples = 5;
 
@@ -352,6 +389,24 @@ typename Inspector::result_type inspect(Inspector& f, query_reply& x) {
   return f(caf::meta::type_name("nl::query_reply"), x.status, x.body);
 }
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, metadata_update& x) {
+  return f(caf::meta::type_name("nl::metadata_update"), x.entries, x.seen_ms, x.write_id);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, metadata_query& x) {
+  return f(caf::meta::type_name("nl::metadata_query"), x.metric, x.limit, x.limit_per_metric);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, metadata_list& x) {
+  return f(caf::meta::type_name("nl::metadata_list"), x.items);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, metadata_records& x) {
+  auto check = [&x]() -> caf::error { return x.validate(); };
+  return f(caf::meta::type_name("nl::metadata_records"), x.entries, x.count, caf::meta::load_callback(check));
+}
+
 inline bool operator==(const series_deletion& a, const series_deletion& b) {
   return a.selectors == b.selectors && a.mint == b.mint && a.maxt == b.maxt;
 }
@@ -365,6 +420,27 @@ inline bool operator==(const append_result& a, const append_result& b) {
 namespace nl::storage {
 
 // storage/ stays free of CAF; its types get their inspect overloads here.
+/// The type travels as its wire number; loading refuses an unknown one.
+template <class Inspector>
+typename std::enable_if<Inspector::reads_state, typename Inspector::result_type>::type
+inspect(Inspector& f, metric_metadata& x) {
+  auto type = static_cast<uint8_t>(x.type);
+  return f(caf::meta::type_name("nl::metric_metadata"), x.metric_family_name, type, x.help, x.unit);
+}
+template <class Inspector>
+typename std::enable_if<Inspector::writes_state, typename Inspector::result_type>::type
+inspect(Inspector& f, metric_metadata& x) {
+  uint8_t type = 0;
+  auto check = [&]() -> caf::error {
+    auto t = metric_type_of(type);
+    if (!t)
+      return caf::make_error(nl::actors::error_code::bad_input, "unknown metric type " + std::to_string(type));
+    x.type = *t;
+    return caf::none;
+  };
+  return f(caf::meta::type_name("nl::metric_metadata"), x.metric_family_name, type, x.help, x.unit,
+           caf::meta::load_callback(check));
+}
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, series_record& x) {
   return f(caf::meta::type_name("nl::series_record"), x.ref, x.labels);
@@ -502,6 +578,18 @@ CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
   CAF_ADD_ATOM(nightlight, nl::actors, read_head_atom, "nl_hread")
   CAF_ADD_ATOM(nightlight, nl::actors, head_page_atom, "nl_hpage")
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::head_cursor))
+  // Metric metadata: network -> metadata actor (remote write, /api/v1/metadata),
+  // compactor -> metadata actor (checkpoints).
+  CAF_ADD_ATOM(nightlight, nl::actors, metadata_put_atom, "nl_mdput")
+  CAF_ADD_ATOM(nightlight, nl::actors, metadata_atom, "nl_mdget")
+  CAF_ADD_ATOM(nightlight, nl::actors, metadata_records_atom, "nl_mdrecs")
+  CAF_ADD_TYPE_ID(nightlight, (nl::storage::metric_metadata))
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::metadata_update))
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::metadata_query))
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::metadata_list))
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::metadata_records))
+  // /federate: network -> a federation worker.
+  CAF_ADD_ATOM(nightlight, nl::actors, federate_atom, "nl_fed")
   // Remote read: the HTTP connection -> its reader (more frames wanted).
   CAF_ADD_ATOM(nightlight, nl::actors, read_more_atom, "nl_rdmore")
 CAF_END_TYPE_ID_BLOCK(nightlight)

@@ -192,6 +192,17 @@ std::string metrics::render() const {
   header(out, "nightlight_tombstone_cleanups_total", "counter",
          "clean_tombstones requests of the admin API carried out.");
   line(out, "nightlight_tombstone_cleanups_total", "", tombstone_cleanups.load());
+  header(out, "nightlight_metadata_families", "gauge", "Metric families with metadata (/api/v1/metadata).");
+  line(out, "nightlight_metadata_families", "", metadata_families.load());
+  header(out, "nightlight_metadata_bytes", "gauge",
+         "Approximate memory of the metric metadata, counted against storage.max_metadata_bytes.");
+  line(out, "nightlight_metadata_bytes", "", metadata_bytes.load());
+  header(out, "nightlight_metadata_evicted_total", "counter",
+         "Metadata descriptions dropped as superseded or over the per-family or byte limits.");
+  line(out, "nightlight_metadata_evicted_total", "", metadata_evicted.load());
+  header(out, "nightlight_metadata_rejected_total", "counter",
+         "Remote-write metadata entries refused (empty or invalid family name, invalid UTF-8, too long).");
+  line(out, "nightlight_metadata_rejected_total", "", metadata_rejected.load());
   tls_handshake_failures.append_metrics(out);
   http_forbidden.append_metrics(out);
   std::lock_guard<std::mutex> g{http_mtx_};

@@ -88,6 +88,12 @@ struct metrics {
   std::atomic<uint64_t> snapshots{0};
   std::atomic<uint64_t> series_deletions{0};
   std::atomic<uint64_t> tombstone_cleanups{0};
+  /// Metric metadata (the metadata actor sets these).
+  std::atomic<int64_t> metadata_families{0};
+  std::atomic<int64_t> metadata_bytes{0};
+  std::atomic<uint64_t> metadata_evicted{0};
+  /// Metadata entries the remote-write decoder refused.
+  std::atomic<uint64_t> metadata_rejected{0};
   /// Remote reads running or waiting for a slot (Prometheus'
   /// prometheus_remote_read_handler_queries).
   std::atomic<int64_t> remote_read_queries{0};

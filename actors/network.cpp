@@ -3,10 +3,12 @@
 #include <string>
 #include <utility>
 
+#include "actors/federation.hpp"
 #include "actors/frontend.hpp"
 #include "actors/network_jobs.hpp"
 #include "actors/remote_reader.hpp"
 #include "protocol/api_json.hpp"
+#include "protocol/federation.hpp"
 
 namespace nl::actors {
 
@@ -45,17 +47,57 @@ void run_admin(network_actor::stateful_pointer<network_state> self, admin_job_pt
   }
 }
 
+// /api/v1/metadata and /federate.
+void run_metadata(network_actor::stateful_pointer<network_state> self, meta_job_ptr job) {
+  auto& st = self->state;
+  auto fail = [job](caf::error& err) { job->answer(api_error_response(err)); };
+  if (!st.meta)
+    return job->answer(unavailable("the metadata store is not running"));
+  self->request(st.meta, st.timeout, metadata_atom_v, job->metadata_params)
+    .then(
+      [job](metadata_list& xs) {
+        std::string d;
+        protocol::append_metadata(d, xs.items);
+        job->answer(json_success(std::move(d)));
+      },
+      fail);
+}
+
+void run_federate(network_actor::stateful_pointer<network_state> self, meta_job_ptr job) {
+  auto& st = self->state;
+  auto worker = self->spawn(federation, st.idx);
+  self->request(worker, st.timeout, federate_atom_v, job->query)
+    .then(
+      [job](std::string& body) {
+        http_response r;
+        r.status = 200;
+        r.content_type = std::string{protocol::federation_content_type};
+        r.body = std::move(body);
+        job->answer(std::move(r));
+      },
+      [job](caf::error& err) {
+        // Plain text, as Prometheus' http.Error answers.
+        http_response r;
+        auto code = code_of(err);
+        r.status = code == error_code::internal ? 500 : 503;
+        r.content_type = "text/plain; charset=utf-8";
+        r.body = message_of(err) + "\n";
+        job->answer(std::move(r));
+      });
+}
+
 }  // namespace
 
 network_actor::behavior_type network(network_actor::stateful_pointer<network_state> self,
                                      std::vector<head_block_actor> shards, index_actor idx,
                                      query_planner_actor planner, std::chrono::milliseconds timeout,
-                                     compactor_actor compact) {
+                                     compactor_actor compact, metadata_actor meta) {
   self->state.shards = std::move(shards);
   self->state.idx = std::move(idx);
   self->state.planner = std::move(planner);
   self->state.timeout = timeout;
   self->state.compact = std::move(compact);
+  self->state.meta = std::move(meta);
   return {
     [=](admin_job_ptr& job) { run_admin(self, job); },
     // A thread of its own: decoding, encoding and compressing a large
@@ -67,6 +109,23 @@ network_actor::behavior_type network(network_actor::stateful_pointer<network_sta
       for (size_t s = 0; s < job->batches.size(); ++s)
         if (job->batches[s].num_samples() > 0)
           job->waiting += 1;
+      if (!job->metadata.entries.empty()) {
+        job->waiting += 1;
+        auto done = [job](caf::error err) {
+          if (err && !job->failure)
+            job->failure = std::move(err);
+          if (--job->waiting == 0)
+            job->fe->finish_write(*job);
+        };
+        if (!st.meta) {
+          done(caf::make_error(error_code::unavailable, "the metadata store is not running"));
+        } else {
+          // No timeout of our own: like a shard, the metadata actor always
+          // answers (by its WAL's reply or its WAL timeout).
+          self->request(st.meta, caf::infinite, metadata_put_atom_v, std::move(job->metadata))
+            .then([done](uint64_t) { done(caf::none); }, [done](caf::error& err) { done(std::move(err)); });
+        }
+      }
       for (size_t s = 0; s < job->batches.size(); ++s) {
         if (job->batches[s].num_samples() == 0)
           continue;
@@ -113,6 +172,10 @@ network_actor::behavior_type network(network_actor::stateful_pointer<network_sta
     [=](query_cancel c) { self->send(self->state.planner, c); },
     [=](meta_job_ptr& job) {
       auto& st = self->state;
+      if (job->kind == meta_job::metadata)
+        return run_metadata(self, job);
+      if (job->kind == meta_job::federate)
+        return run_federate(self, job);
       auto fail = [job](caf::error& err) { job->answer(api_error_response(err)); };
       if (job->kind == meta_job::tsdb_status) {
         self->request(st.idx, st.timeout, tsdb_status_atom_v, job->query.limit)

@@ -17,6 +17,7 @@
 #include "actors/config.hpp"
 #include "actors/head_block.hpp"
 #include "actors/index.hpp"
+#include "actors/metadata.hpp"
 #include "actors/metrics.hpp"
 #include "actors/query_planner.hpp"
 #include "protocol/http_server.hpp"
@@ -58,16 +59,18 @@ struct network_state {
   index_actor idx;
   query_planner_actor planner;
   compactor_actor compact;  ///< may be invalid (tests): admin jobs get 503
+  metadata_actor meta;      ///< may be invalid (tests): metadata is refused (503)
   std::chrono::milliseconds timeout{60000};
   static inline const char* name = "network";
 };
 
-/// The actor side of the bridge: forwards write jobs to the shards, meta
-/// jobs to the index, queries to the query planner and admin jobs to the
-/// compactor, and answers through the frontend.
+/// The actor side of the bridge: forwards write jobs to the shards (their
+/// metric metadata to the metadata actor), meta jobs to the index (or the
+/// metadata actor, or a federation worker), queries to the query planner
+/// and admin jobs to the compactor, and answers through the frontend.
 network_actor::behavior_type network(network_actor::stateful_pointer<network_state> self,
                                      std::vector<head_block_actor> shards, index_actor idx,
                                      query_planner_actor planner, std::chrono::milliseconds timeout,
-                                     compactor_actor compact);
+                                     compactor_actor compact, metadata_actor meta);
 
 }  // namespace nl::actors

@@ -21,6 +21,7 @@
 #include "actors/frontend.hpp"
 #include "actors/head_block.hpp"
 #include "actors/index.hpp"
+#include "actors/metadata.hpp"
 #include "actors/query_planner.hpp"
 #include "protocol/api_json.hpp"
 #include "protocol/http_server.hpp"
@@ -67,6 +68,7 @@ struct write_job : reply_once {
   std::vector<int64_t> reserved;      ///< samples reserved per shard
   int64_t total = 0;                  ///< samples reserved in all
   protocol::write_report report;      ///< refusals found while decoding
+  metadata_update metadata;           ///< the request's metadata; empty = none
   // Filled by the network actor:
   size_t waiting = 0;
   append_result result;
@@ -83,9 +85,12 @@ struct write_job : reply_once {
 
 struct meta_job : reply_once {
   meta_job() : reply_once("request", true) {}
-  enum kind_type { series = 0, labels = 1, values = 2, tsdb_status = 3 };
+  /// metadata: /api/v1/metadata; federate: /federate (`query`'s selectors,
+  /// mint and maxt; answered as text, not JSON).
+  enum kind_type { series = 0, labels = 1, values = 2, tsdb_status = 3, metadata = 4, federate = 5 };
   int kind = series;
   meta_query query;  ///< for tsdb_status only `limit` (validated, >= 1)
+  metadata_query metadata_params;  ///< for metadata
 };
 
 /// A query on its way to the planner; answered exactly once, by the

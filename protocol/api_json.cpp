@@ -278,29 +278,29 @@ void append_string_result(std::string& out, int64_t t_ms, std::string_view s) {
   out += "]}";
 }
 
-void append_metadata(std::string& out,
-                     const std::map<std::string, std::vector<metadata_entry>>& by_family) {
+void append_metadata(std::string& out, const std::vector<metadata_entry>& entries) {
   out += '{';
-  bool first = true;
-  for (const auto& [family, entries] : by_family) {
-    if (!first)
-      out += ',';
-    first = false;
-    append_json_string(out, family);
-    out += ":[";
-    for (size_t i = 0; i < entries.size(); ++i) {
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const auto& e = entries[i];
+    const bool first_of_family = i == 0 || entries[i - 1].metric_family_name != e.metric_family_name;
+    if (first_of_family) {
       if (i > 0)
-        out += ',';
-      out += R"({"type":)";
-      append_json_string(out, to_string(entries[i].type));
-      out += R"(,"help":)";
-      append_json_string(out, entries[i].help);
-      out += R"(,"unit":)";
-      append_json_string(out, entries[i].unit);
-      out += '}';
+        out += "],";
+      append_json_string(out, e.metric_family_name);
+      out += ":[";
+    } else {
+      out += ',';
     }
-    out += ']';
+    out += R"({"type":)";
+    append_json_string(out, to_string(e.type));
+    out += R"(,"help":)";
+    append_json_string(out, e.help);
+    out += R"(,"unit":)";
+    append_json_string(out, e.unit);
+    out += '}';
   }
+  if (!entries.empty())
+    out += ']';
   out += '}';
 }
 

@@ -96,10 +96,10 @@ void append_scalar_result(std::string& out, int64_t t_ms, double v);
 /// {"resultType":"string","result":[t,"s"]}
 void append_string_result(std::string& out, int64_t t_ms, std::string_view s);
 
-/// /api/v1/metadata data: {"family":[{"type":"gauge","help":"...","unit":""},...],...}
-/// with family names sorted; each list as given (the caller de-duplicates).
-void append_metadata(std::string& out,
-                     const std::map<std::string, std::vector<metadata_entry>>& by_family);
+/// /api/v1/metadata data: {"family":[{"type":"gauge","help":"...","unit":""},...],...}.
+/// `entries` is ordered by family name (the store's list()); consecutive
+/// entries of one family make its list, in the order given.
+void append_metadata(std::string& out, const std::vector<metadata_entry>& entries);
 
 /// /api/v1/status/tsdb data, Prometheus 2.42's TSDBStatus field for field:
 /// {"headStats":{"numSeries":N,"numLabelPairs":N,"chunkCount":N,

@@ -1,5 +1,6 @@
 #include "protocol/query_params.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -286,6 +287,19 @@ storage::result<int64_t> parse_duration(std::string_view name, std::string_view 
   if (!ns)
     return ns.error();
   return *ns / ns_per_ms;
+}
+
+std::optional<int64_t> go_atoi(std::string_view s) {
+  bool neg = !s.empty() && s[0] == '-';
+  if (!s.empty() && (s[0] == '+' || s[0] == '-'))
+    s.remove_prefix(1);
+  if (s.empty() || !std::all_of(s.begin(), s.end(), is_digit))
+    return std::nullopt;
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || n > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + neg)
+    return std::nullopt;
+  return neg ? static_cast<int64_t>(0 - n) : static_cast<int64_t>(n);
 }
 
 storage::result<int64_t> parse_limit(std::string_view value) {

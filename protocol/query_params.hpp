@@ -77,6 +77,10 @@ storage::result<int64_t> parse_time_or(std::string_view name, std::string_view v
 /// to a valid duration`. Negative values parse; callers check the sign.
 storage::result<int64_t> parse_duration(std::string_view name, std::string_view value);
 
+/// Go's strconv.Atoi (64-bit): an optional sign and decimal digits within
+/// the int64 range; nullopt for anything else ("", " 1", "1.5", overflow).
+std::optional<int64_t> go_atoi(std::string_view s);
+
 /// `limit`: "" or "0" = unlimited (returned as 0), a positive integer, else
 /// `invalid parameter "limit": limit must be non-negative` /
 /// `invalid parameter "limit": strconv.Atoi: parsing "x": invalid syntax`.

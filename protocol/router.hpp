@@ -21,11 +21,13 @@ enum class endpoint {
   series,            ///< GET|POST /api/v1/series
   labels,            ///< GET|POST /api/v1/labels
   label_values,      ///< GET|POST /api/v1/label/<name>/values
+  metadata,          ///< GET|POST /api/v1/metadata
   buildinfo,         ///< GET /api/v1/status/buildinfo
   tsdb_status,       ///< GET /api/v1/status/tsdb
   walreplay,         ///< GET /api/v1/status/walreplay
   rules,             ///< GET /api/v1/rules
   alerts,            ///< GET /api/v1/alerts
+  federate,          ///< GET /federate
   metrics,           ///< GET /metrics
   healthy,           ///< GET|HEAD /-/healthy
   ready,             ///< GET|HEAD /-/ready
@@ -41,7 +43,7 @@ enum class endpoint {
 /// What a request path needs.
 enum class endpoint_access {
   open,   ///< /metrics, /-/healthy, /-/ready
-  read,   ///< everything else that reads: /api/v1/query*, series, labels, ...,
+  read,   ///< everything else that reads: /api/v1/query*, series, labels, /federate, ...,
           ///< and the web UI (the same rule as its API calls)
   write,  ///< /api/v1/write
   admin,  ///< /api/v1/admin/... (server.enable_admin_api)

@@ -11,6 +11,10 @@ packages=(
   clang libclang-rt-14-dev
   # the web UI's browser test (tests/web): headless Chromium
   chromium
+  # the Debian package (scripts/package-deb.sh) and its test, which installs
+  # it into a debootstrapped chroot and runs it under the unit's system-call
+  # filter; nix-instantiate for the Nix files' test
+  dpkg-dev lintian debootstrap systemd iproute2 python3-seccomp nix-bin
 )
 missing=()
 for p in "${packages[@]}"; do

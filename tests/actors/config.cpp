@@ -152,6 +152,7 @@ CAF_TEST(storage durations sizes and the admin api have their defaults) {
   CAF_CHECK_EQUAL(s.storage.retention_bytes, 0u);
   CAF_CHECK_EQUAL(s.storage.out_of_order_window_ms, 0);
   CAF_CHECK_EQUAL(s.storage.wal_write_timeout_ms, 25000);
+  CAF_CHECK_EQUAL(s.storage.max_metadata_bytes, 64ull << 20);
   CAF_CHECK_EQUAL(s.storage.compaction_interval_seconds, 3600u);
   CAF_CHECK(!s.server.enable_admin_api);
   CAF_CHECK(s.tls.allowed_admins.empty());
@@ -198,6 +199,8 @@ CAF_TEST(storage durations sizes and the admin api are read) {
   CAF_CHECK_EQUAL(at("storage:\n  retention_size: 3TB\n").retention_bytes, 3ull << 40);
   CAF_CHECK_EQUAL(at("storage:\n  retention_size: 2PB\n").retention_bytes, 2ull << 50);
   CAF_CHECK_EQUAL(at("storage:\n  retention_size: 15EB\n").retention_bytes, 15ull << 60);
+  CAF_CHECK_EQUAL(at("storage:\n  max_metadata_bytes: 1MB\n").max_metadata_bytes, 1ull << 20);
+  CAF_CHECK_EQUAL(at("storage:\n  max_metadata_bytes: 2GB\n").max_metadata_bytes, 2ull << 30);
   CAF_CHECK_EQUAL(at("storage:\n  retention_size: 18446744073709551615B\n").retention_bytes, UINT64_MAX);
 }
 
@@ -277,6 +280,10 @@ CAF_TEST(bad storage durations sizes and admin settings name the key and its lin
     {"storage:\n  retention_size: 18446744073709551616B\n", "t.yaml:2: storage.retention_size: too large"},
     {"storage:\n  retention_size: 99999999999999999999999GB\n", "t.yaml:2: storage.retention_size: too large"},
     {"storage:\n  retention_size: [1GB]\n", "t.yaml:2: storage.retention_size: expected a scalar"},
+    // storage.max_metadata_bytes
+    {"storage:\n  max_metadata_bytes: 1023KB\n", "t.yaml:2: storage.max_metadata_bytes: must be at least 1MB, got \"1023KB\""},
+    {"storage:\n  max_metadata_bytes: 0\n", "t.yaml:2: storage.max_metadata_bytes: must be at least 1MB"},
+    {"storage:\n  max_metadata_bytes: 64\n", "t.yaml:2: storage.max_metadata_bytes: missing unit"},
     // storage.out_of_order_window
     {"storage:\n  out_of_order_window: 7d1ms\n", "t.yaml:2: storage.out_of_order_window: must be between 0s and 7d, got 7d1ms"},
     {"storage:\n  out_of_order_window: 2w\n", "t.yaml:2: storage.out_of_order_window: must be between 0s and 7d"},

@@ -181,6 +181,50 @@ CAF_TEST(series records cross a node boundary as checked series entries) {
   CAF_CHECK(r.validate());
 }
 
+CAF_TEST(metadata messages round trip and a bad metric type is refused) {
+  using nl::storage::metric_type;
+  metadata_update u;
+  u.entries = {{"rpc_seconds", metric_type::histogram, "RPC latency.", "seconds"},
+               {"up", metric_type::unknown, "", ""}};
+  u.seen_ms = 1700000000000;
+  u.write_id = 9;
+  auto out = round_trip(caf::make_message(metadata_put_atom_v, u));
+  CAF_REQUIRE((out.match_elements<metadata_put_atom, metadata_update>()));
+  const auto& x = out.get_as<metadata_update>(1);
+  CAF_CHECK(x.entries == u.entries);
+  CAF_CHECK_EQUAL(x.seen_ms, u.seen_ms);
+  CAF_CHECK_EQUAL(x.write_id, 9u);
+  auto q = round_trip(caf::make_message(metadata_atom_v, metadata_query{"up", 3, -1})).get_as<metadata_query>(1);
+  CAF_CHECK_EQUAL(q.metric, "up");
+  CAF_CHECK_EQUAL(q.limit, 3);
+  CAF_CHECK_EQUAL(q.limit_per_metric, -1);
+  auto l = round_trip(caf::make_message(metadata_list{u.entries})).get_as<metadata_list>(0);
+  CAF_CHECK(l.items == u.entries);
+  // A type number this version does not know never becomes an enum value.
+  metadata_update bad;
+  bad.entries = {{"x", static_cast<metric_type>(8), "", ""}};
+  auto load = [&](const metadata_update& in) {
+    auto buf = serialize(in);
+    metadata_update y;
+    caf::binary_deserializer src{sys, buf};
+    return src(y);
+  };
+  CAF_CHECK(!load(u));
+  CAF_CHECK(load(bad));
+  // Records for a checkpoint are checked when they arrive.
+  metadata_records r;
+  nl::storage::append_metadata_entry(r.entries, {5, {"up", metric_type::gauge, "Up.", ""}});
+  r.count = 1;
+  auto back = round_trip(caf::make_message(r));
+  CAF_CHECK_EQUAL(back.get_as<metadata_records>(0).entries, r.entries);
+  CAF_CHECK(!r.validate());
+  r.count = 2;
+  CAF_CHECK(r.validate());
+  r.count = 1;
+  r.entries.pop_back();
+  CAF_CHECK(r.validate());
+}
+
 CAF_TEST(tsdb status messages round trip) {
   nl::storage::head_cardinality c;
   c.num_series = 2;

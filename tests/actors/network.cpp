@@ -102,6 +102,7 @@ struct storage_fixture : fixture {
   std::vector<head_block_actor> shards;
   index_actor idx;
   query_planner_actor planner;
+  metadata_actor meta;
   network_actor net;
 
   storage_fixture() {
@@ -117,13 +118,17 @@ struct storage_fixture : fixture {
     }
     idx = sys.spawn(series_index, shards, nullptr);
     planner = sys.spawn(query_planner, idx, query_planner_options{});
-    net = sys.spawn(network, shards, idx, planner, std::chrono::milliseconds(1000), compactor_actor{});
+    metadata_options mo;
+    mo.stats = &stats;
+    meta = sys.spawn(metadata, std::make_shared<nl::storage::metadata_store>(), wal, mo);
+    net = sys.spawn(network, shards, idx, planner, std::chrono::milliseconds(1000), compactor_actor{}, meta);
     front->attach(net, shards.size());
     sched.run();
   }
 
   ~storage_fixture() {
-    for (caf::actor_addr a : {net.address(), planner.address(), idx.address(), shards[0].address(), shards[1].address(), wal.address()})
+    for (caf::actor_addr a : {net.address(), planner.address(), idx.address(), meta.address(), shards[0].address(),
+                              shards[1].address(), wal.address()})
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     sched.run();
   }
@@ -379,6 +384,129 @@ CAF_TEST(shards share the out of bounds limit like one head) {
   auto r = answer(post_write(write_body(other, 1, now - 3 * 3600 * 1000)));
   CAF_CHECK_EQUAL(r.status, 400u);
   CAF_CHECK(r.body.find("out of bounds for series up{job=\"" + other + "\"}") == 0);
+}
+
+namespace {
+
+// A snappy-compressed WriteRequest carrying only metadata.
+std::string metadata_body(const std::vector<nl::protocol::metadata_entry>& md) {
+  return nl::protocol::snappy_encode(nl::protocol::encode_write_request({}, md));
+}
+
+}  // namespace
+
+CAF_TEST(remote written metadata is logged once then listed by the metadata api) {
+  using nl::storage::metric_type;
+  std::vector<nl::protocol::metadata_entry> md{
+    {"http_requests_total", metric_type::counter, "Requests served.", ""},
+    {"rpc_seconds", metric_type::histogram, "RPC latency.", "seconds"},
+    {"rpc_seconds", metric_type::histogram, "RPC latency (v2).", "seconds"},
+  };
+  auto wal_bytes = disk->bytes.size();
+  CAF_CHECK_EQUAL(answer(post_write(metadata_body(md))).status, 204u);
+  CAF_CHECK_GREATER(disk->bytes.size(), wal_bytes);
+  CAF_CHECK_EQUAL(stats.metadata_families.load(), 2);
+  // Senders resend everything every minute: no new WAL bytes for that.
+  wal_bytes = disk->bytes.size();
+  CAF_CHECK_EQUAL(answer(post_write(metadata_body(md))).status, 204u);
+  CAF_CHECK_EQUAL(disk->bytes.size(), wal_bytes);
+  CAF_CHECK_EQUAL(answer(get("/api/v1/metadata")).body,
+                  R"({"status":"success","data":{"http_requests_total":[{"type":"counter","help":"Requests served.","unit":""}],)"
+                  R"("rpc_seconds":[{"type":"histogram","help":"RPC latency (v2).","unit":"seconds"},)"
+                  R"({"type":"histogram","help":"RPC latency.","unit":"seconds"}]}})");
+  // Prometheus' parameters.
+  CAF_CHECK_EQUAL(answer(get("/api/v1/metadata", "metric=rpc_seconds&limit_per_metric=1")).body,
+                  R"({"status":"success","data":{"rpc_seconds":[{"type":"histogram","help":"RPC latency (v2).","unit":"seconds"}]}})");
+  CAF_CHECK_EQUAL(answer(get("/api/v1/metadata", "limit=1")).body,
+                  R"({"status":"success","data":{"http_requests_total":[{"type":"counter","help":"Requests served.","unit":""}]}})");
+  CAF_CHECK_EQUAL(answer(get("/api/v1/metadata", "limit=0")).body, R"({"status":"success","data":{}})");
+  CAF_CHECK_EQUAL(answer(get("/api/v1/metadata", "limit=-1&limit_per_metric=0")).body,
+                  answer(get("/api/v1/metadata")).body);
+  CAF_CHECK_EQUAL(answer(get("/api/v1/metadata", "metric=nope")).body, R"({"status":"success","data":{}})");
+  for (auto [query, what] : {std::pair{"limit=abc", "limit"}, std::pair{"limit=1.5", "limit"},
+                             std::pair{"limit=+", "limit"}, std::pair{"limit=99999999999999999999", "limit"},
+                             std::pair{"limit_per_metric=x", "limit_per_metric"}}) {
+    auto e = answer(get("/api/v1/metadata", query));
+    CAF_CHECK_EQUAL(e.status, 400u);
+    CAF_CHECK_EQUAL(e.body, std::string{R"({"status":"error","errorType":"bad_data","error":")"} + what
+                              + R"( must be a number"})");
+  }
+  auto post = get("/api/v1/metadata");
+  post.method = "POST";
+  post.content_type = "application/x-www-form-urlencoded";
+  post.body = "metric=http_requests_total";
+  CAF_CHECK(answer(post).body.find("rpc_seconds") == std::string::npos);
+}
+
+CAF_TEST(samples and metadata of one request are stored together and bad metadata is named) {
+  using nl::storage::metric_type;
+  nl::protocol::write_series s;
+  s.labels = {{"__name__", "up"}, {"job", "a"}};
+  s.samples = {{now_ms() - 60000, 1.0}};
+  std::vector<nl::protocol::metadata_entry> md{{"up", metric_type::gauge, "Up.", ""},
+                                               {"", metric_type::gauge, "Nameless.", ""}};
+  auto r = answer(post_write(nl::protocol::snappy_encode(nl::protocol::encode_write_request({s}, md))));
+  CAF_CHECK_EQUAL(r.status, 400u);
+  CAF_MESSAGE("body: " << r.body);
+  CAF_CHECK(r.body.find("1 metadata entries rejected: metadata \"\": metadata without a metric family name")
+            != std::string::npos);
+  CAF_CHECK_EQUAL(stats.metadata_rejected.load(), 1u);
+  CAF_CHECK_EQUAL(stats.samples_appended.load(), 1u);
+  CAF_CHECK_EQUAL(answer(get("/api/v1/metadata")).body,
+                  R"({"status":"success","data":{"up":[{"type":"gauge","help":"Up.","unit":""}]}})");
+}
+
+CAF_TEST(metadata the WAL could not take is answered 503 and not shown) {
+  disk->fail_appends = true;
+  std::vector<nl::protocol::metadata_entry> md{{"x", nl::storage::metric_type::gauge, "X.", ""}};
+  auto r = answer(post_write(metadata_body(md)));
+  CAF_CHECK_EQUAL(r.status, 503u);
+  CAF_CHECK_EQUAL(front->writes_in_flight(), 0);
+  CAF_CHECK_EQUAL(stats.inflight_samples.load(), 0);
+}
+
+CAF_TEST(federate answers the newest sample of each matching series as text) {
+  auto now = now_ms();
+  auto write = [&](std::vector<nl::storage::label> ls, std::vector<nl::storage::sample> xs) {
+    nl::protocol::write_series s;
+    s.labels = std::move(ls);
+    s.samples = std::move(xs);
+    CAF_REQUIRE_EQUAL(answer(post_write(nl::protocol::snappy_encode(nl::protocol::encode_write_request({s})))).status,
+                      204u);
+  };
+  write({{"__name__", "up"}, {"job", "a"}}, {{now - 20000, 0.5}, {now - 10000, 1.0}});
+  write({{"__name__", "up"}, {"job", "b\"q\\\n"}, {"instance", "i:1"}}, {{now - 10000, 1e6}});
+  // Older than the lookback delta (5m), and a series that went stale.
+  write({{"__name__", "up"}, {"job", "old"}}, {{now - 400000, 1.0}});
+  write({{"__name__", "up"}, {"job", "gone"}}, {{now - 20000, 1.0}, {now - 10000, nl::storage::stale_nan()}});
+  write({{"__name__", "a_metric"}, {"z", "1"}}, {{now - 5000, -0.0}});
+  auto r = answer(get("/federate", "match[]=up&match[]=%7B__name__%3D~%22a_.*%22%7D&match[]=up%7Bjob%3D%22a%22%7D"));
+  CAF_CHECK_EQUAL(r.status, 200u);
+  CAF_CHECK_EQUAL(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  CAF_CHECK_EQUAL(header(r, "Access-Control-Allow-Origin"), "");
+  CAF_CHECK_EQUAL(r.body, "# TYPE a_metric untyped\n"
+                          "a_metric{z=\"1\",instance=\"\"} 0 " + std::to_string(now - 5000) + "\n"
+                          "# TYPE up untyped\n"
+                          "up{instance=\"i:1\",job=\"b\\\"q\\\\\\n\"} 1e+06 " + std::to_string(now - 10000) + "\n"
+                          "up{job=\"a\",instance=\"\"} 1 " + std::to_string(now - 10000) + "\n");
+  // No match[]: an empty answer; a selector without matchers selects
+  // nothing; a bad one is a plain-text 400.
+  auto none = answer(get("/federate"));
+  CAF_CHECK_EQUAL(none.status, 200u);
+  CAF_CHECK_EQUAL(none.body, "");
+  CAF_CHECK_EQUAL(answer(get("/federate", "match[]=%7B%7D")).body, "");
+  auto bad = answer(get("/federate", "match[]=up%5B5m%5D"));
+  CAF_CHECK_EQUAL(bad.status, 400u);
+  CAF_CHECK_EQUAL(bad.content_type, "text/plain; charset=utf-8");
+  CAF_CHECK_EQUAL(bad.body, "1:3: parse error: unexpected \"[\"\n");
+  auto esc = answer(get("/federate", "match[]=%zz"));
+  CAF_CHECK_EQUAL(esc.status, 400u);
+  CAF_CHECK(esc.body.find("error parsing form values: ") == 0);
+  auto post = get("/federate", "match[]=up");
+  post.method = "POST";
+  auto not_allowed = answer(post);
+  CAF_CHECK_EQUAL(not_allowed.status, 405u);
+  CAF_CHECK_EQUAL(header(not_allowed, "Allow"), "GET, OPTIONS");
 }
 
 CAF_TEST(a storage failure is answered 503 so the sender retries) {

@@ -181,6 +181,13 @@ def tombstones_rec(stones):
     return b"\x03" + b"".join(uvarint(r) + varint(a) + uvarint(b - a) for r, a, b in stones)
 
 
+def metadata_rec(entries):
+    def lpb(s):
+        return uvarint(len(s.encode())) + s.encode()
+    return b"\x04" + b"".join(varint(t) + bytes([typ]) + lpb(f) + lpb(h) + lpb(u)
+                              for t, typ, f, h, u in entries)
+
+
 def segment(records, page=32 * 1024):
     """WAL segment framing: records split into fragments so that none
     crosses a 32 KiB page."""
@@ -211,9 +218,13 @@ def wal():
     write("wal_records", "series", s)
     write("wal_records", "samples", smp)
     write("wal_records", "samples-empty", samples_rec([]))
+    md = metadata_rec([(1700000000000, 1, "http_requests_total", "Requests served.", ""),
+                       (1700000060000, 3, "rpc_duration_seconds", "RPC latency.", "seconds")])
     write("wal_records", "tombstones", ts)
+    write("wal_records", "metadata", md)
     write("wal_segment", "multi", segment([s, smp, ts]))
     write("wal_checkpoint", "one-segment", lp(segment([s, smp])))
+    write("wal_checkpoint", "metadata", lp(segment([s, md, smp])))
     write("wal_checkpoint", "two-segments", lp(segment([s])) + segment([smp, ts]))
 
 

@@ -167,11 +167,17 @@ CAF_TEST(matrix series and lists) {
   append_string_list(out, {"__name__", "instance", "job"});
   CAF_CHECK_EQUAL(out, R"(["__name__","instance","job"])");
   out.clear();
-  std::map<std::string, std::vector<metadata_entry>> md;
-  md["go_threads"].push_back({"go_threads", metric_type::gauge, "Number of OS threads created.", ""});
-  md["a_total"].push_back({"a_total", metric_type::counter, "A <b>.", "seconds"});
+  std::vector<metadata_entry> md;
+  md.push_back({"a_total", metric_type::counter, "A <b>.", "seconds"});
+  md.push_back({"go_threads", metric_type::gauge, "Number of OS threads created.", ""});
+  md.push_back({"go_threads", metric_type::unknown, "Two\nlines \"quoted\".", ""});
   append_metadata(out, md);
-  CAF_CHECK_EQUAL(out, R"({"a_total":[{"type":"counter","help":"A \u003cb\u003e.","unit":"seconds"}],"go_threads":[{"type":"gauge","help":"Number of OS threads created.","unit":""}]})");
+  CAF_CHECK_EQUAL(out, R"({"a_total":[{"type":"counter","help":"A \u003cb\u003e.","unit":"seconds"}],)"
+                       R"("go_threads":[{"type":"gauge","help":"Number of OS threads created.","unit":""},)"
+                       R"({"type":"unknown","help":"Two\nlines \"quoted\".","unit":""}]})");
+  out.clear();
+  append_metadata(out, {});
+  CAF_CHECK_EQUAL(out, "{}");
 }
 
 CAF_TEST(tsdb and walreplay status have prometheus field names and order) {

@@ -141,6 +141,18 @@ CAF_TEST(limit values) {
                   "\"99999999999999999999\": value out of range");
 }
 
+CAF_TEST(go_atoi reads what strconv.Atoi reads) {
+  CAF_CHECK_EQUAL(go_atoi("0").value_or(-99), 0);
+  CAF_CHECK_EQUAL(go_atoi("-1").value_or(-99), -1);
+  CAF_CHECK_EQUAL(go_atoi("+7").value_or(-99), 7);
+  CAF_CHECK_EQUAL(go_atoi("007").value_or(-99), 7);
+  CAF_CHECK_EQUAL(go_atoi("9223372036854775807").value_or(-99), INT64_MAX);
+  CAF_CHECK_EQUAL(go_atoi("-9223372036854775808").value_or(-99), INT64_MIN);
+  for (auto bad : {"", "+", "-", " 1", "1 ", "1.5", "1e3", "0x10", "9223372036854775808",
+                   "-9223372036854775809", "99999999999999999999", "--1"})
+    CAF_CHECK(!go_atoi(bad));
+}
+
 CAF_TEST(query_range checks in prometheus order) {
   auto range = [](const char* s, const char* e, const char* st) {
     auto r = parse_range_params(s, e, st);

@@ -64,6 +64,22 @@ CAF_TEST(status tsdb and walreplay are GET only like every status endpoint) {
   CAF_CHECK(match_route("GET", "/api/v1/status/wal").result == route::outcome::not_found);
 }
 
+CAF_TEST(metadata takes GET and POST and federate GET only) {
+  CAF_CHECK(match_route("GET", "/api/v1/metadata").ep == endpoint::metadata);
+  CAF_CHECK(match_route("POST", "/api/v1/metadata").result == route::outcome::found);
+  CAF_CHECK(info(endpoint::metadata).access == endpoint_access::read);
+  auto f = match_route("GET", "/federate");
+  CAF_CHECK(f.result == route::outcome::found);
+  CAF_CHECK(f.ep == endpoint::federate);
+  CAF_CHECK(info(endpoint::federate).access == endpoint_access::read);
+  auto post = match_route("POST", "/federate");
+  CAF_CHECK(post.result == route::outcome::method_not_allowed);
+  CAF_CHECK_EQUAL(post.allow, "GET, OPTIONS");
+  CAF_CHECK(match_route("HEAD", "/federate").result == route::outcome::method_not_allowed);
+  CAF_CHECK(!is_api_path("/federate"));  // no CORS headers, as Prometheus
+  CAF_CHECK(match_route("GET", "/federate/").result == route::outcome::not_found);
+}
+
 CAF_TEST(path decoding rejects broken escapes and keeps plus) {
   CAF_CHECK_EQUAL(nl::protocol::path_unescape("a%20b").value_or("?"), "a b");
   CAF_CHECK(!nl::protocol::path_unescape("%"));
