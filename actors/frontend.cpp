@@ -3,19 +3,23 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <filesystem>
 
 #include "actors/log.hpp"
 #include "actors/network_jobs.hpp"
+#include "actors/process_stats.hpp"
 #include "promql/literals.hpp"
 #include "promql/parser.hpp"
 #include "promql/printer.hpp"
 #include "protocol/api_json.hpp"
+#include "protocol/federation.hpp"
 #include "protocol/query_params.hpp"
 #include "protocol/remote_read.hpp"
 #include "protocol/snappy_block.hpp"
 #include "protocol/remote_write.hpp"
 #include "protocol/router.hpp"
 #include "protocol/web_ui.hpp"
+#include "storage/cores.hpp"
 #include "storage/head/shard.hpp"
 #include "storage/label_key.hpp"
 #include "storage/wal/replay.hpp"
@@ -36,6 +40,12 @@ http_response text(unsigned status, std::string body) {
   r.content_type = text_plain;
   r.body = std::move(body);
   return r;
+}
+
+constexpr const char* exposition_type = "text/plain; version=0.0.4; charset=utf-8";
+
+bool is_exposition(const std::string& content_type) {
+  return content_type == exposition_type;
 }
 
 void add_cors(http_response& r) {
@@ -110,8 +120,43 @@ void split_by_shard(const protocol::write_batch& wb, size_t nshards, std::vector
 
 }  // namespace
 
-frontend::frontend(const settings& cfg, metrics& m, const storage::wal_replay_progress* replay)
-  : cfg_(cfg), m_(m), replay_(replay) {
+namespace {
+
+std::string current_dir() {
+  std::error_code ec;
+  auto p = std::filesystem::current_path(ec);
+  return ec ? std::string{} : p.string();
+}
+
+}  // namespace
+
+frontend::frontend(const settings& cfg, metrics& m, const storage::wal_replay_progress* replay, cli_options cli)
+  : cfg_(cfg),
+    m_(m),
+    replay_(replay),
+    cli_(std::move(cli)),
+    start_time_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count()),
+    cwd_(current_dir()) {
+}
+
+std::string frontend::runtime_info_json() const {
+  protocol::runtime_info r;
+  r.start_time_ns = start_time_ns_;
+  r.cwd = cwd_;
+  // The file is read once, at start-up, just before this frontend exists.
+  r.reload_config_success = true;
+  r.last_config_time_s = start_time_ns_ / 1000000000;
+  r.corruption_count = static_cast<int64_t>(m_.corrupted_blocks.load());
+  r.goroutine_count = read_process_stats().threads.value_or(0);  // OS threads: the nearest thing
+  r.gomaxprocs = storage::available_cores();
+  r.storage_retention = format_duration(cfg_.storage.effective_retention_ms());
+  if (cfg_.storage.retention_bytes != 0)
+    r.storage_retention += " or " + protocol::format_base2_bytes(cfg_.storage.retention_bytes);
+  std::string d;
+  protocol::append_runtime_info(d, r);
+  return d;
 }
 
 void frontend::attach(network_actor net, size_t num_shards) {
@@ -125,7 +170,8 @@ void frontend::attach(network_actor net, size_t num_shards) {
     }
     net_ = std::move(net);
   }
-  ready_.store(true, std::memory_order_release);
+  if (!ready_.exchange(true, std::memory_order_acq_rel) && on_ready_)
+    on_ready_();
 }
 
 void frontend::observe_time(int64_t t_ms) {
@@ -156,16 +202,25 @@ void frontend::handle(http_request&& req, http_reply reply) {
   using protocol::endpoint;
   auto rt = protocol::match_route(req.method, req.path);
   bool api = protocol::is_api_path(req.path);
-  // Every API answer carries CORS headers, errors included.
-  http_reply out = api ? http_reply{[reply](http_response r) {
-    add_cors(r);
+  // Compressed for clients that take gzip, as Prometheus does: the JSON of
+  // its API handlers and the exposition text of /metrics (and /federate),
+  // errors included; not walreplay, which it serves unwrapped, nor the
+  // plain-text answers of remote write, health and routing.
+  bool compress = rt.result == protocol::route::outcome::found && rt.ep != endpoint::walreplay;
+  http_reply out = [reply, api, compress](http_response r) {
+    if (api)
+      add_cors(r);  // every API answer, errors included
+    r.compressible = compress && (r.content_type == "application/json" || is_exposition(r.content_type));
     reply(std::move(r));
-  }}
-                       : reply;
+  };
   if (rt.result == protocol::route::outcome::not_found)
     return out(text(404, "404 page not found\n"));
   if (rt.result == protocol::route::outcome::method_not_allowed) {
-    auto r = text(405, "Method Not Allowed\n");
+    // Prometheus answers plain text here; clients of the API (Grafana,
+    // scripts) read JSON error envelopes, so API paths get one.
+    auto r = api ? json_error(protocol::api_error::method_not_allowed,
+                              "method " + req.method + " is not allowed for " + req.path + " (allowed: " + rt.allow + ")")
+                 : text(405, "Method Not Allowed\n");
     r.headers.emplace_back("Allow", rt.allow);
     return out(std::move(r));
   }
@@ -182,7 +237,7 @@ void frontend::handle(http_request&& req, http_reply reply) {
     case endpoint::metrics: {
       http_response r;
       r.status = 200;
-      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.content_type = exposition_type;
       r.body = m_.render();
       return out(std::move(r));
     }
@@ -194,6 +249,19 @@ void frontend::handle(http_request&& req, http_reply reply) {
       auto p = replay_ ? replay_->get() : storage::wal_replay_progress::snapshot{};
       std::string d;
       protocol::append_wal_replay_status(d, p.min, p.max, p.current);
+      return out(json_success(std::move(d)));
+    }
+    case endpoint::status_flags: {
+      std::string d;
+      protocol::append_string_map(d, shown_flags(cfg_, cli_));
+      return out(json_success(std::move(d)));
+    }
+    case endpoint::status_runtimeinfo:
+      return out(json_success(runtime_info_json()));
+    case endpoint::status_config: {
+      std::string d = R"({"yaml":)";
+      protocol::append_json_string(d, effective_yaml(cfg_));
+      d += '}';
       return out(json_success(std::move(d)));
     }
     case endpoint::rules:
@@ -231,11 +299,11 @@ void frontend::handle(http_request&& req, http_reply reply) {
     case endpoint::query_range:
       return handle_query(true, std::move(req), std::move(out));
     case endpoint::series:
-      return handle_meta(meta_job::series, {}, std::move(req), std::move(out));
+      return handle_meta(meta_series, {}, std::move(req), std::move(out));
     case endpoint::labels:
-      return handle_meta(meta_job::labels, {}, std::move(req), std::move(out));
+      return handle_meta(meta_labels, {}, std::move(req), std::move(out));
     case endpoint::label_values:
-      return handle_meta(meta_job::values, std::move(rt.param), std::move(req), std::move(out));
+      return handle_meta(meta_values, std::move(rt.param), std::move(req), std::move(out));
     case endpoint::tsdb_status:
       return handle_tsdb_status(std::move(req), std::move(out));
     case endpoint::metadata:
@@ -309,11 +377,7 @@ void frontend::handle_write(http_request&& req, http_reply reply) {
     finish_write(*job);
     return;
   }
-  network_actor net;
-  {
-    std::lock_guard<std::mutex> g{net_mtx_};
-    net = net_;
-  }
+  auto net = network();
   split_by_shard(wb, num_shards_, job->batches);
   // Raise the shared newest time first, then stamp every batch with it.
   int64_t batch_max = INT64_MIN;
@@ -414,6 +478,29 @@ protocol::form_params request_form(const http_request& req) {
   return protocol::form_params::parse(req.query, form_body ? std::string_view{req.body} : std::string_view{});
 }
 
+// The `done` of a typed call answered in the API's JSON envelope: errors by
+// their code; a result is encoded on the connection's thread by
+// `encode(result, data)`, which appends the `data` value and says whether
+// a limit cut it ("results truncated due to limit").
+template <class Result, class Encode>
+std::function<void(caf::expected<Result>)> json_answer(http_reply reply, Encode encode) {
+  return [reply = std::move(reply), encode](caf::expected<Result> r) {
+    if (!r)
+      return reply(api_error_response(r.error()));
+    http_response resp;
+    resp.status = 200;
+    resp.content_type = "application/json";
+    resp.encode = [result = std::make_shared<Result>(std::move(*r)), encode](http_response& out) {
+      std::string d;
+      std::vector<std::string> warnings;
+      if (encode(*result, d))
+        warnings.emplace_back("results truncated due to limit");
+      out.body = json_success(std::move(d), warnings).body;
+    };
+    reply(std::move(resp));
+  };
+}
+
 }  // namespace
 
 void frontend::handle_query(bool range, http_request&& req, http_reply reply) {
@@ -421,8 +508,8 @@ void frontend::handle_query(bool range, http_request&& req, http_reply reply) {
   auto f = request_form(req);
   if (!f.error().empty())
     return reply(json_error(api_error::bad_data, f.error()));
-  auto job = std::make_shared<query_http_job>();
-  auto& q = job->request;
+  auto call = std::make_shared<query_call>();
+  auto& q = call->request;
   // Checks in Prometheus 2.42's order: times, then timeout, then the query.
   if (range) {
     auto rp = protocol::parse_range_params(f.value("start"), f.value("end"), f.value("step"));
@@ -444,20 +531,37 @@ void frontend::handle_query(bool range, http_request&& req, http_reply reply) {
     q.timeout_ms = std::max<int64_t>(*d, 1);
   }
   q.query = std::string(f.value("query"));
-  q.id = next_query_id_.fetch_add(1, std::memory_order_relaxed);
-  job->retry_after_s = cfg_.server.retry_after_seconds;
-  job->reply = std::move(reply);
-  network_actor net;
-  {
-    std::lock_guard<std::mutex> g{net_mtx_};
-    net = net_;
-  }
+  q.id = next_query_id();
+  // Prometheus: any non-empty `stats` adds data.stats, "all" with the reads
+  // per step (there behind --enable-feature=promql-per-step-stats).
+  auto stats = f.value("stats");
+  q.stats = stats.empty() ? 0 : stats == "all" ? 2 : 1;
+  // Times that look like milliseconds: Prometheus answers them silently
+  // (with nothing found); Nightlight says why.
+  std::vector<std::string> time_warnings;
+  for (auto [name, t] : {std::pair{"time", q.start}, std::pair{"start", q.start}, std::pair{"end", q.end}})
+    if ((std::string_view{name} == "time") != range)
+      if (auto w = protocol::millisecond_time_warning(name, f.value(name), t))
+        time_warnings.push_back(std::move(*w));
+  call->done = [reply = std::move(reply), retry_after_s = cfg_.server.retry_after_seconds,
+                time_warnings = std::move(time_warnings)](caf::expected<query_answer> r) mutable {
+    if (!r)
+      return reply(query_failure(r.error(), retry_after_s));
+    r->warnings.insert(r->warnings.begin(), time_warnings.begin(), time_warnings.end());
+    reply(query_success(std::move(*r)));
+  };
+  auto net = network();
   auto id = q.id;
-  caf::anon_send(net, std::move(job));
+  caf::anon_send(net, std::move(call));
   // Subscribed after the job is sent, so a cancel always follows its query
   // into the network actor's mailbox.
   if (req.cancellation)
     req.cancellation->on_cancel([net, id] { caf::anon_send(net, query_cancel{id}); });
+}
+
+network_actor frontend::network() const {
+  std::lock_guard<std::mutex> g{net_mtx_};
+  return net_;
 }
 
 void frontend::handle_format_query(http_request&& req, http_reply reply) {
@@ -478,17 +582,10 @@ void frontend::handle_meta(int kind, std::string label_name, http_request&& req,
   auto f = request_form(req);
   if (!f.error().empty())
     return reply(json_error(api_error::bad_data, f.error()));
-  auto job = std::make_shared<meta_job>();
-  job->kind = kind;
-  auto& q = job->query;
-  if (kind == meta_job::values) {
-    // 2.42 only accepts legacy label names here; with UTF-8 names enabled
-    // any non-empty name is looked up as it is.
-    if (!promql::is_legacy_label_name(label_name) && !cfg_.ingest.allow_utf8_names) {
-      std::string msg = "invalid label name: ";
-      protocol::append_json_string(msg, label_name);
-      return reply(json_error(api_error::bad_data, msg));
-    }
+  meta_query q;
+  if (kind == meta_values) {
+    if (auto st = protocol::check_label_name_param(label_name, cfg_.ingest.allow_utf8_names); !st)
+      return reply(json_error(api_error::bad_data, st.message()));
     q.label_name = std::move(label_name);
   }
   auto start = protocol::parse_time_or("start", f.value("start"), protocol::min_time_ms);
@@ -503,23 +600,28 @@ void frontend::handle_meta(int kind, std::string label_name, http_request&& req,
   q.mint = *start;
   q.maxt = *end;
   q.limit = static_cast<uint64_t>(*limit);
-  for (auto v : f.get_all("match[]")) {
-    auto sel = promql::parse_metric_selector(v);
-    if (!sel)
-      return reply(json_error(api_error::bad_data, sel.error->message));
-    if (!promql::has_non_empty_matcher(sel.matchers))
-      return reply(json_error(api_error::bad_data, "match[] must contain at least one non-empty matcher"));
-    q.selectors.push_back(std::move(sel.matchers));
+  auto selectors = protocol::parse_match_params(f.get_all("match[]"), kind == meta_series);
+  if (!selectors)
+    return reply(json_error(api_error::bad_data, selectors.error().message()));
+  q.selectors = std::move(*selectors);
+  if (kind == meta_series) {
+    auto call = std::make_shared<series_call>();
+    call->query = std::move(q);
+    call->done = json_answer<series_list>(std::move(reply), [](const series_list& xs, std::string& d) {
+      protocol::append_series_list(d, xs.items);
+      return xs.truncated;
+    });
+    caf::anon_send(network(), std::move(call));
+    return;
   }
-  if (kind == meta_job::series && q.selectors.empty())
-    return reply(json_error(api_error::bad_data, "no match[] parameter provided"));
-  job->reply = std::move(reply);
-  network_actor net;
-  {
-    std::lock_guard<std::mutex> g{net_mtx_};
-    net = net_;
-  }
-  caf::anon_send(net, std::move(job));
+  auto call = std::make_shared<labels_call>();
+  call->query = std::move(q);
+  call->values = kind == meta_values;
+  call->done = json_answer<string_list>(std::move(reply), [](const string_list& xs, std::string& d) {
+    protocol::append_string_list(d, xs.items);
+    return xs.truncated;
+  });
+  caf::anon_send(network(), std::move(call));
 }
 
 void frontend::handle_read(http_request&& req, http_reply reply) {
@@ -620,25 +722,22 @@ void frontend::handle_tsdb_status(http_request&& req, http_reply reply) {
   auto limit = tsdb_status_limit(f.value("limit"));
   if (!limit)
     return reply(json_error(api_error::bad_data, limit.error().message()));
-  auto job = std::make_shared<meta_job>();
-  job->kind = meta_job::tsdb_status;
-  job->query.limit = *limit;
-  job->reply = std::move(reply);
-  network_actor net;
-  {
-    std::lock_guard<std::mutex> g{net_mtx_};
-    net = net_;
-  }
-  caf::anon_send(net, std::move(job));
+  auto call = std::make_shared<tsdb_status_call>();
+  call->limit = *limit;
+  call->done = json_answer<storage::tsdb_status>(std::move(reply),
+                                                 [](const storage::tsdb_status& st, std::string& d) {
+                                                   protocol::append_tsdb_status(d, st);
+                                                   return false;
+                                                 });
+  caf::anon_send(network(), std::move(call));
 }
 
 void frontend::handle_metadata(http_request&& req, http_reply reply) {
   using protocol::api_error;
   // Prometheus reads these with FormValue, which ignores a malformed pair.
   auto f = request_form(req);
-  auto job = std::make_shared<meta_job>();
-  job->kind = meta_job::metadata;
-  auto& q = job->metadata_params;
+  auto call = std::make_shared<metadata_call>();
+  auto& q = call->params;
   // limit_per_metric came with Prometheus 2.47 (2.42 ignores it); it is
   // read as 2.47 reads it.
   for (auto [name, field] : {std::pair{"limit", &q.limit}, std::pair{"limit_per_metric", &q.limit_per_metric}}) {
@@ -651,13 +750,11 @@ void frontend::handle_metadata(http_request&& req, http_reply reply) {
     *field = *n;
   }
   q.metric = std::string{f.value("metric")};
-  job->reply = std::move(reply);
-  network_actor net;
-  {
-    std::lock_guard<std::mutex> g{net_mtx_};
-    net = net_;
-  }
-  caf::anon_send(net, std::move(job));
+  call->done = json_answer<metadata_list>(std::move(reply), [](const metadata_list& xs, std::string& d) {
+    protocol::append_metadata(d, xs.items);
+    return false;
+  });
+  caf::anon_send(network(), std::move(call));
 }
 
 void frontend::handle_federate(http_request&& req, http_reply reply) {
@@ -665,9 +762,8 @@ void frontend::handle_federate(http_request&& req, http_reply reply) {
   auto f = request_form(req);
   if (!f.error().empty())
     return reply(text(400, "error parsing form values: " + f.error() + "\n"));
-  auto job = std::make_shared<meta_job>();
-  job->kind = meta_job::federate;
-  auto& q = job->query;
+  auto call = std::make_shared<federate_call>();
+  auto& q = call->query;
   for (auto v : f.get_all("match[]")) {
     auto sel = promql::parse_metric_selector(v);
     if (!sel)
@@ -678,13 +774,19 @@ void frontend::handle_federate(http_request&& req, http_reply reply) {
   // selector at "now" sees it.
   q.maxt = now_ms();
   q.mint = q.maxt - cfg_.server.lookback_delta_ms;
-  job->reply = std::move(reply);
-  network_actor net;
-  {
-    std::lock_guard<std::mutex> g{net_mtx_};
-    net = net_;
-  }
-  caf::anon_send(net, std::move(job));
+  call->done = [reply = std::move(reply)](caf::expected<std::string> body) {
+    if (!body) {
+      // Plain text, as Prometheus' http.Error answers.
+      auto code = code_of(body.error());
+      return reply(text(code == error_code::internal ? 500 : 503, message_of(body.error()) + "\n"));
+    }
+    http_response r;
+    r.status = 200;
+    r.content_type = std::string{protocol::federation_content_type};
+    r.body = std::move(*body);
+    reply(std::move(r));
+  };
+  caf::anon_send(network(), std::move(call));
 }
 
 void frontend::handle_admin(protocol::endpoint ep, http_request&& req, http_reply reply) {
@@ -724,11 +826,7 @@ void frontend::handle_admin(protocol::endpoint ep, http_request&& req, http_repl
     }
   }
   job->reply = std::move(reply);
-  network_actor net;
-  {
-    std::lock_guard<std::mutex> g{net_mtx_};
-    net = net_;
-  }
+  auto net = network();
   caf::anon_send(net, std::move(job));
 }
 

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -38,7 +39,10 @@ class frontend {
   /// HTTP server and the actor system (jobs point back to it). `replay`
   /// (may be null: all zeros) is what /api/v1/status/walreplay reports,
   /// also before the storage is attached; it must outlive the frontend.
-  frontend(const settings& cfg, metrics& m, const storage::wal_replay_progress* replay = nullptr);
+  /// `cli` is the command line /api/v1/status/flags shows. The frontend's
+  /// construction is the start time /api/v1/status/runtimeinfo reports.
+  frontend(const settings& cfg, metrics& m, const storage::wal_replay_progress* replay = nullptr,
+           cli_options cli = {});
 
   /// The HTTP handler: install with
   /// `http_server{opts, [&fe](auto&& rq, auto rp) { fe.handle(std::move(rq), std::move(rp)); }}`.
@@ -62,6 +66,19 @@ class frontend {
 
   bool ready() const { return ready_.load(std::memory_order_acquire); }
 
+  /// Called once, on the thread that attaches the storage, when the server
+  /// becomes ready (the gRPC health service follows it). Set before
+  /// attach().
+  void on_ready(std::function<void()> hook) { on_ready_ = std::move(hook); }
+
+  /// The current network actor (invalid before attach()), for the gRPC
+  /// server, which sends its calls there too.
+  network_actor network() const;
+
+  /// A fresh query_request::id: unique among all queries in flight, HTTP
+  /// and gRPC alike (the planner withdraws queries by it).
+  uint64_t next_query_id() { return next_query_id_.fetch_add(1, std::memory_order_relaxed); }
+
   /// For the network actor: answer a finished write job.
   void finish_write(write_job& job);
 
@@ -79,6 +96,7 @@ class frontend {
   void handle_write(protocol::http_request&& req, protocol::http_reply reply);
   void handle_query(bool range, protocol::http_request&& req, protocol::http_reply reply);
   void handle_format_query(protocol::http_request&& req, protocol::http_reply reply);
+  enum meta_kind { meta_series, meta_labels, meta_values };
   void handle_meta(int kind, std::string label_name, protocol::http_request&& req, protocol::http_reply reply);
   void handle_tsdb_status(protocol::http_request&& req, protocol::http_reply reply);
   /// /api/v1/metadata: parameters checked here, answered by the metadata actor.
@@ -98,9 +116,15 @@ class frontend {
   /// counted in /metrics.
   protocol::http_response overloaded(const std::string& why);
 
+  /// /api/v1/status/runtimeinfo data (its thread count read now).
+  std::string runtime_info_json() const;
+
   const settings& cfg_;
   metrics& m_;
   const storage::wal_replay_progress* replay_;
+  const cli_options cli_;
+  const int64_t start_time_ns_;
+  const std::string cwd_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> writes_closed_{false};
   std::atomic<int64_t> writes_in_flight_{0};
@@ -120,6 +144,7 @@ class frontend {
   std::mutex reads_mtx_;
   uint32_t reads_running_ = 0;
   std::deque<read_job_ptr> reads_waiting_;
+  std::function<void()> on_ready_;
 };
 
 }  // namespace nl::actors

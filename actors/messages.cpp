@@ -77,3 +77,112 @@ caf::error append_batch::validate_and_rehash() {
 }
 
 }  // namespace nl::actors
+
+namespace nl::actors {
+
+query_answer_columns query_answer_columns::of(const query_answer& a) {
+  query_answer_columns c;
+  c.kind = static_cast<uint8_t>(a.value.index());
+  c.warnings = a.warnings;
+  std::visit(
+    [&](const auto& v) {
+      using T = std::decay_t<decltype(v)>;
+      if constexpr (std::is_same_v<T, promql::scalar>) {
+        c.t = v.t;
+        c.bits = storage::float_bits(v.v);
+      } else if constexpr (std::is_same_v<T, promql::string_value>) {
+        c.t = v.t;
+        c.text = v.v;
+      } else if constexpr (std::is_same_v<T, promql::vector>) {
+        for (const auto& s : v) {
+          c.labels.push_back(s.labels);
+          c.times.push_back(s.t);
+          c.values.push_back(storage::float_bits(s.v));
+        }
+      } else {
+        for (const auto& s : v) {
+          c.labels.push_back(s.labels);
+          for (const auto& p : s.points) {
+            c.times.push_back(p.t);
+            c.values.push_back(storage::float_bits(p.v));
+          }
+          c.ends.push_back(c.times.size());
+        }
+      }
+    },
+    a.value);
+  if (a.stats) {
+    const auto& st = *a.stats;
+    c.stats_counts = {st.samples.total, st.samples.peak, st.per_step ? 1 : 0, st.start, st.interval};
+    c.stats_counts.insert(c.stats_counts.end(), st.samples.per_step.begin(), st.samples.per_step.end());
+    c.stats_times = {st.eval_total, st.result_sort, st.query_preparation, st.inner_eval, st.exec_queue,
+                     st.exec_total};
+  }
+  return c;
+}
+
+caf::error query_answer_columns::to(query_answer& out) && {
+  auto bad = [](const char* why) {
+    return caf::make_error(error_code::bad_input, std::string("query_answer: ") + why);
+  };
+  if (times.size() != values.size())
+    return bad("times and values differ in length");
+  switch (kind) {
+    case 0:
+      out.value = promql::scalar{t, storage::float_from_bits(bits)};
+      break;
+    case 1: {
+      if (labels.size() != times.size())
+        return bad("vector labels and samples differ in length");
+      promql::vector v(labels.size());
+      for (size_t i = 0; i < v.size(); ++i)
+        v[i] = promql::sample{std::move(labels[i]), times[i], storage::float_from_bits(values[i])};
+      out.value = std::move(v);
+      break;
+    }
+    case 2: {
+      if (labels.size() != ends.size())
+        return bad("matrix labels and series ends differ in length");
+      promql::matrix m(labels.size());
+      uint64_t begin = 0;
+      for (size_t i = 0; i < m.size(); ++i) {
+        if (ends[i] < begin || ends[i] > times.size())
+          return bad("matrix series ends out of order");
+        m[i].labels = std::move(labels[i]);
+        for (auto k = begin; k < ends[i]; ++k)
+          m[i].points.push_back({times[k], storage::float_from_bits(values[k])});
+        begin = ends[i];
+      }
+      out.value = std::move(m);
+      break;
+    }
+    case 3:
+      out.value = promql::string_value{t, std::move(text)};
+      break;
+    default:
+      return bad("unknown value kind");
+  }
+  out.warnings = std::move(warnings);
+  out.stats.reset();
+  if (!stats_counts.empty() || !stats_times.empty()) {
+    if (stats_counts.size() < 5 || stats_times.size() != 6)
+      return bad("stats columns of the wrong size");
+    promql::query_stats st;
+    st.samples.total = stats_counts[0];
+    st.samples.peak = stats_counts[1];
+    st.per_step = stats_counts[2] != 0;
+    st.start = stats_counts[3];
+    st.interval = stats_counts[4];
+    st.samples.per_step.assign(stats_counts.begin() + 5, stats_counts.end());
+    st.eval_total = stats_times[0];
+    st.result_sort = stats_times[1];
+    st.query_preparation = stats_times[2];
+    st.inner_eval = stats_times[3];
+    st.exec_queue = stats_times[4];
+    st.exec_total = stats_times[5];
+    out.stats = std::move(st);
+  }
+  return caf::none;
+}
+
+}  // namespace nl::actors

@@ -8,7 +8,6 @@
 #include "actors/network_jobs.hpp"
 #include "actors/remote_reader.hpp"
 #include "protocol/api_json.hpp"
-#include "protocol/federation.hpp"
 
 namespace nl::actors {
 
@@ -45,45 +44,6 @@ void run_admin(network_actor::stateful_pointer<network_state> self, admin_job_pt
         .then([job](uint64_t) { job->answer(http_response{204, {}, {}, {}}); }, fail);
       return;
   }
-}
-
-// /api/v1/metadata and /federate.
-void run_metadata(network_actor::stateful_pointer<network_state> self, meta_job_ptr job) {
-  auto& st = self->state;
-  auto fail = [job](caf::error& err) { job->answer(api_error_response(err)); };
-  if (!st.meta)
-    return job->answer(unavailable("the metadata store is not running"));
-  self->request(st.meta, st.timeout, metadata_atom_v, job->metadata_params)
-    .then(
-      [job](metadata_list& xs) {
-        std::string d;
-        protocol::append_metadata(d, xs.items);
-        job->answer(json_success(std::move(d)));
-      },
-      fail);
-}
-
-void run_federate(network_actor::stateful_pointer<network_state> self, meta_job_ptr job) {
-  auto& st = self->state;
-  auto worker = self->spawn(federation, st.idx);
-  self->request(worker, st.timeout, federate_atom_v, job->query)
-    .then(
-      [job](std::string& body) {
-        http_response r;
-        r.status = 200;
-        r.content_type = std::string{protocol::federation_content_type};
-        r.body = std::move(body);
-        job->answer(std::move(r));
-      },
-      [job](caf::error& err) {
-        // Plain text, as Prometheus' http.Error answers.
-        http_response r;
-        auto code = code_of(err);
-        r.status = code == error_code::internal ? 500 : 503;
-        r.content_type = "text/plain; charset=utf-8";
-        r.body = message_of(err) + "\n";
-        job->answer(std::move(r));
-      });
 }
 
 }  // namespace
@@ -153,67 +113,47 @@ network_actor::behavior_type network(network_actor::stateful_pointer<network_sta
       }
       job->batches.clear();
     },
-    [=](query_http_job_ptr& job) {
+    [=](query_call_ptr& call) {
       // The planner enforces the query deadline and always answers; the
       // request itself therefore needs no timeout of its own.
-      self->request(self->state.planner, caf::infinite, query_atom_v, job->request)
-        .then(
-          [job](query_reply& r) {
-            http_response resp;
-            resp.status = r.status;
-            resp.content_type = "application/json";
-            resp.body = std::move(r.body);
-            if (resp.status == 503)
-              resp.headers.emplace_back("Retry-After", std::to_string(job->retry_after_s));
-            job->answer(std::move(resp));
-          },
-          [job](caf::error& err) { job->answer(api_error_response(err)); });
+      self->request(self->state.planner, caf::infinite, query_atom_v, call->request)
+        .then([call](query_answer& a) { call->answer(std::move(a)); },
+              [call](caf::error& err) { call->answer(std::move(err)); });
     },
     [=](query_cancel c) { self->send(self->state.planner, c); },
-    [=](meta_job_ptr& job) {
-      auto& st = self->state;
-      if (job->kind == meta_job::metadata)
-        return run_metadata(self, job);
-      if (job->kind == meta_job::federate)
-        return run_federate(self, job);
-      auto fail = [job](caf::error& err) { job->answer(api_error_response(err)); };
-      if (job->kind == meta_job::tsdb_status) {
-        self->request(st.idx, st.timeout, tsdb_status_atom_v, job->query.limit)
-          .then(
-            [job](storage::tsdb_status& s) {
-              std::string d;
-              protocol::append_tsdb_status(d, s);
-              job->answer(json_success(std::move(d)));
-            },
-            fail);
-        return;
-      }
-      if (job->kind == meta_job::series) {
-        self->request(st.idx, st.timeout, series_atom_v, job->query)
-          .then(
-            [job](series_list& xs) {
-              std::string d;
-              protocol::append_series_list(d, xs.items);
-              std::vector<std::string> w;
-              if (xs.truncated)
-                w.emplace_back("results truncated due to limit");
-              job->answer(json_success(std::move(d), w));
-            },
-            fail);
-        return;
-      }
-      auto on_strings = [job](string_list& xs) {
-        std::string d;
-        protocol::append_string_list(d, xs.items);
-        std::vector<std::string> w;
-        if (xs.truncated)
-          w.emplace_back("results truncated due to limit");
-        job->answer(json_success(std::move(d), w));
-      };
-      if (job->kind == meta_job::labels)
-        self->request(st.idx, st.timeout, label_names_atom_v, job->query).then(on_strings, fail);
+    [=](series_call_ptr& call) {
+      self->request(self->state.idx, self->state.timeout, series_atom_v, call->query)
+        .then([call](series_list& xs) { call->answer(std::move(xs)); },
+              [call](caf::error& err) { call->answer(std::move(err)); });
+    },
+    [=](labels_call_ptr& call) {
+      auto on_strings = [call](string_list& xs) { call->answer(std::move(xs)); };
+      auto fail = [call](caf::error& err) { call->answer(std::move(err)); };
+      if (call->values)
+        self->request(self->state.idx, self->state.timeout, label_values_atom_v, call->query).then(on_strings, fail);
       else
-        self->request(st.idx, st.timeout, label_values_atom_v, job->query).then(on_strings, fail);
+        self->request(self->state.idx, self->state.timeout, label_names_atom_v, call->query).then(on_strings, fail);
+    },
+    [=](tsdb_status_call_ptr& call) {
+      self->request(self->state.idx, self->state.timeout, tsdb_status_atom_v, call->limit)
+        .then([call](storage::tsdb_status& s) { call->answer(std::move(s)); },
+              [call](caf::error& err) { call->answer(std::move(err)); });
+    },
+    [=](metadata_call_ptr& call) {
+      auto& st = self->state;
+      if (!st.meta)
+        return call->answer(caf::make_error(error_code::unavailable, "the metadata store is not running"));
+      self->request(st.meta, st.timeout, metadata_atom_v, call->params)
+        .then([call](metadata_list& xs) { call->answer(std::move(xs)); },
+              [call](caf::error& err) { call->answer(std::move(err)); });
+    },
+    [=](federate_call_ptr& call) {
+      // A worker per request formats the answer, so a large one never
+      // holds up this actor, which also carries the writes.
+      auto worker = self->spawn(federation, self->state.idx);
+      self->request(worker, self->state.timeout, federate_atom_v, call->query)
+        .then([call](std::string& body) { call->answer(std::move(body)); },
+              [call](caf::error& err) { call->answer(std::move(err)); });
     },
   };
 }

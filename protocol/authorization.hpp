@@ -46,6 +46,11 @@ peer_identity identity_of(X509* cert);
 /// otherwise. Takes its own reference to the certificate and frees it.
 peer_identity identity_of(SSL* ssl);
 
+/// The identity in a PEM certificate that the TLS layer already verified
+/// (gRPC hands the peer's leaf certificate over as PEM); anonymous when
+/// `pem` is empty or holds no certificate.
+peer_identity identity_of_pem(std::string_view pem);
+
 /// Classifies a request target (query string ignored) by the endpoint
 /// table (router.hpp). Unknown paths are `read` (they reveal nothing, and a
 /// stricter default never opens a hole), unknown admin paths `admin`.

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "protocol/authorization.hpp"
+#include "protocol/http_compression.hpp"
 #include "protocol/tls_context.hpp"
 #include "protocol/tls_failure.hpp"
 
@@ -250,6 +251,8 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     req.content_type = std::string{msg[http::field::content_type]};
     req.content_encoding = std::string{msg[http::field::content_encoding]};
     req.if_none_match = std::string{msg[http::field::if_none_match]};
+    auto ae = msg[http::field::accept_encoding];
+    gzip_ok_ = accepts_gzip(std::string_view{ae.data(), ae.size()});
     req.body = std::move(msg.body());
     req.peer = peer_;
     req.identity = identity_.describe();
@@ -336,6 +339,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     cancellation_.reset();
     beast::error_code ec;
     beast::get_lowest_layer(stream_).socket().cancel(ec);  // ends watch_peer's wait
+    complete(r);
     write(std::move(r));
   }
 
@@ -352,6 +356,15 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     for (auto& [k, v] : r.headers)
       res->set(k, v);
     status_ = r.status;
+    if (r.compressible && gzip_ok_ && !head_request_ && !r.body.empty()) {
+      try {
+        r.body = gzip_compress(r.body);
+        res->set(http::field::content_encoding, "gzip");
+        res->insert(http::field::vary, "Accept-Encoding");
+      } catch (const std::bad_alloc&) {
+        // Sent as it is.
+      }
+    }
     // HEAD: send the headers a GET would, but no body.
     if (head_request_) {
       res->content_length(r.body.size());
@@ -505,6 +518,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   unsigned status_ = 0;
   bool keep_alive_ = true;
   bool head_request_ = false;
+  bool gzip_ok_ = false;  // the request's Accept-Encoding takes gzip
   bool counted_ = false;  // this request is included in busy_
   bool peer_gone_ = false;       // the client closed or reset (see peer_gone)
   // Of the request with the handler; null once answered or the peer left.

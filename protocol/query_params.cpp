@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <ctime>
 #include <limits>
 
 #include "promql/literals.hpp"
+#include "promql/parser.hpp"
 #include "protocol/utf8.hpp"
 #include "storage/quote.hpp"
 
@@ -135,6 +138,10 @@ std::string cannot_parse_time(std::string_view name, std::string_view value) {
 }
 
 constexpr int64_t ns_per_ms = 1'000'000;
+
+status end_before_start() {
+  return status::invalid_argument("invalid parameter \"end\": end timestamp must not be before start time");
+}
 
 // Prometheus' parseDuration: float seconds first, then the duration
 // grammar. Nanoseconds, as Go's time.Duration.
@@ -275,6 +282,52 @@ storage::result<int64_t> parse_time(std::string_view name, std::string_view valu
   return status::invalid_argument(cannot_parse_time(name, value));
 }
 
+namespace {
+
+// 5000-01-01T00:00:00Z
+constexpr int64_t year_5000_ms = 95617584000000;
+
+// The UTC calendar year of `t_ms` (any int64 time: glibc's gmtime takes
+// years far beyond 9999).
+int64_t year_of(int64_t t_ms) {
+  std::time_t secs = static_cast<std::time_t>(t_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return int64_t{tm.tm_year} + 1900;
+}
+
+std::string utc_seconds(int64_t t_ms) {
+  std::time_t secs = static_cast<std::time_t>(t_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string out{buf, n};
+  if (t_ms % 1000 != 0) {
+    char frac[8];
+    std::snprintf(frac, sizeof frac, ".%03d", static_cast<int>(t_ms % 1000));
+    out += frac;
+  }
+  return out + "Z";
+}
+
+}  // namespace
+
+std::optional<std::string> millisecond_time_warning(std::string_view name, std::string_view value,
+                                                    int64_t t_ms) {
+  if (t_ms < year_5000_ms)
+    return std::nullopt;
+  auto v = parse_float(value);
+  if (!v || !std::isfinite(*v))
+    return std::nullopt;
+  std::string w = std::string{name} + "=" + std::string{value} + " is in the year " + std::to_string(year_of(t_ms))
+                  + ": times are seconds since the epoch, and this looks like milliseconds";
+  int64_t as_ms = t_ms / 1000;
+  if (as_ms < year_5000_ms)
+    w += " (" + std::string{value} + " ms is " + utc_seconds(as_ms) + ")";
+  return w;
+}
+
 storage::result<int64_t> parse_time_or(std::string_view name, std::string_view value,
                                        int64_t default_ms) {
   if (value.empty())
@@ -330,7 +383,6 @@ storage::result<int64_t> parse_limit(std::string_view value) {
 
 storage::result<range_params> parse_range_params(std::string_view start, std::string_view end,
                                                  std::string_view step) {
-  range_params r;
   auto s = parse_time("start", start);
   if (!s)
     return s.error();
@@ -338,27 +390,52 @@ storage::result<range_params> parse_range_params(std::string_view start, std::st
   if (!e)
     return e.error();
   if (*e < *s)
-    return status::invalid_argument(
-      "invalid parameter \"end\": end timestamp must not be before start time");
+    return end_before_start();
   auto st = parse_duration_ns("step", step);
   if (!st)
     return st.error();
-  if (*st / ns_per_ms <= 0)
+  return check_range(*s, *e, *st);
+}
+
+storage::result<range_params> check_range(int64_t start_ms, int64_t end_ms, int64_t step_ns) {
+  if (end_ms < start_ms)
+    return end_before_start();
+  if (step_ns / ns_per_ms <= 0)
     return status::invalid_argument(
       "invalid parameter \"step\": zero or negative query resolution step widths are not "
       "accepted. Try a positive integer");
   // Go: end.Sub(start) / step on nanosecond Durations; Sub saturates.
-  uint64_t range_ms = static_cast<uint64_t>(*e) - static_cast<uint64_t>(*s);
+  uint64_t range_ms = static_cast<uint64_t>(end_ms) - static_cast<uint64_t>(start_ms);
   constexpr uint64_t max_ns = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
   uint64_t range_ns = range_ms > max_ns / ns_per_ms ? max_ns : range_ms * ns_per_ms;
-  if (range_ns / static_cast<uint64_t>(*st) > 11000)
+  if (range_ns / static_cast<uint64_t>(step_ns) > 11000)
     return status::invalid_argument(
       "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query "
       "resolution (?step=XX)");
-  r.start_ms = *s;
-  r.end_ms = *e;
-  r.step_ms = *st / ns_per_ms;
-  return r;
+  return range_params{start_ms, end_ms, step_ns / ns_per_ms};
+}
+
+storage::result<std::vector<storage::matcher_list>> parse_match_params(
+  const std::vector<std::string_view>& values, bool required) {
+  if (required && values.empty())
+    return status::invalid_argument("no match[] parameter provided");
+  std::vector<storage::matcher_list> out;
+  out.reserve(values.size());
+  for (auto v : values) {
+    auto sel = promql::parse_metric_selector(v);
+    if (!sel)
+      return status::invalid_argument(sel.error->message);
+    if (!promql::has_non_empty_matcher(sel.matchers))
+      return status::invalid_argument("match[] must contain at least one non-empty matcher");
+    out.push_back(std::move(sel.matchers));
+  }
+  return out;
+}
+
+storage::status check_label_name_param(std::string_view name, bool allow_utf8_names) {
+  if (allow_utf8_names || promql::is_legacy_label_name(name))
+    return status::ok();
+  return status::invalid_argument("invalid label name: " + go_quote(name));
 }
 
 storage::result<bool> parse_bool_or(std::string_view name, std::string_view value, bool default_value) {

@@ -599,21 +599,8 @@ std::string encode_write_request(const std::vector<write_series>& series,
   pb::writer w(out);
   for (const auto& ts : series)
     prompb::put_timeseries(w, 1, ts.labels, ts.samples.data(), ts.samples.size());
-  for (const auto& m : metadata) {
-    auto type = static_cast<uint64_t>(m.type);
-    size_t size = (type != 0 ? 1 + pb::writer::varint_size(type) : 0) +
-                  prompb::string_field_size(m.metric_family_name) +
-                  prompb::string_field_size(m.help) + prompb::string_field_size(m.unit);
-    w.nested_header(3, size);
-    if (type != 0)
-      w.varint_field(1, type);
-    if (!m.metric_family_name.empty())
-      w.bytes_field(2, m.metric_family_name);
-    if (!m.help.empty())
-      w.bytes_field(4, m.help);
-    if (!m.unit.empty())
-      w.bytes_field(5, m.unit);
-  }
+  for (const auto& m : metadata)
+    prompb::put_metadata(w, 3, static_cast<uint64_t>(m.type), m.metric_family_name, m.help, m.unit);
   return out;
 }
 

@@ -25,6 +25,9 @@ enum class endpoint {
   buildinfo,         ///< GET /api/v1/status/buildinfo
   tsdb_status,       ///< GET /api/v1/status/tsdb
   walreplay,         ///< GET /api/v1/status/walreplay
+  status_flags,        ///< GET /api/v1/status/flags
+  status_runtimeinfo,  ///< GET /api/v1/status/runtimeinfo
+  status_config,       ///< GET /api/v1/status/config
   rules,             ///< GET /api/v1/rules
   alerts,            ///< GET /api/v1/alerts
   federate,          ///< GET /federate
@@ -43,8 +46,8 @@ enum class endpoint {
 /// What a request path needs.
 enum class endpoint_access {
   open,   ///< /metrics, /-/healthy, /-/ready
-  read,   ///< everything else that reads: /api/v1/query*, series, labels, /federate, ...,
-          ///< and the web UI (the same rule as its API calls)
+  read,   ///< everything else that reads: /api/v1/query*, series, labels, /federate,
+          ///< ..., and the web UI (the same rule as its API calls)
   write,  ///< /api/v1/write
   admin,  ///< /api/v1/admin/... (server.enable_admin_api)
 };
@@ -88,7 +91,8 @@ struct route {
   /// The <name> of /api/v1/label/<name>/values, percent-decoded; for
   /// ui_static the <file> of /static/<file> (may contain '/').
   std::string param;
-  /// For method_not_allowed: the methods the path accepts, e.g. "GET, POST".
+  /// For method_not_allowed: the methods the path accepts, e.g.
+  /// "GET, OPTIONS, POST".
   std::string allow;
 };
 

@@ -137,6 +137,98 @@ CAF_TEST(query messages round trip) {
   CAF_CHECK_EQUAL(y.limit, 7u);
 }
 
+CAF_TEST(typed query answers cross a node boundary bit exact) {
+  using nl::storage::float_bits;
+  using nl::storage::float_from_bits;
+  auto ls = [](std::string v) { return label_set::from_unsorted({{"__name__", "up"}, {"job", std::move(v)}}); };
+  const uint64_t payload_nan = 0x7ff8000000000001ULL;
+  // A matrix with StaleNaN, +-Inf, -0 and a NaN payload, and an empty series.
+  query_answer m;
+  m.value = nl::promql::matrix{
+    {ls("a"), {{1000, nl::storage::stale_nan()}, {2000, 1.0 / 0.0}, {3000, -0.0}}},
+    {ls("b"), {}},
+    {ls("c"), {{-5, float_from_bits(payload_nan)}, {7, -1.0 / 0.0}}}};
+  m.warnings = {"results truncated due to limit"};
+  auto out = round_trip(caf::make_message(m));
+  CAF_REQUIRE((out.match_elements<query_answer>()));
+  const auto& back = out.get_as<query_answer>(0);
+  CAF_CHECK_EQUAL(back.warnings, m.warnings);
+  const auto* mx = std::get_if<nl::promql::matrix>(&back.value);
+  CAF_REQUIRE(mx != nullptr);
+  CAF_REQUIRE_EQUAL(mx->size(), 3u);
+  const auto& want = std::get<nl::promql::matrix>(m.value);
+  for (size_t i = 0; i < 3; ++i) {
+    CAF_CHECK((*mx)[i].labels == want[i].labels);
+    CAF_REQUIRE_EQUAL((*mx)[i].points.size(), want[i].points.size());
+    for (size_t k = 0; k < want[i].points.size(); ++k) {
+      CAF_CHECK_EQUAL((*mx)[i].points[k].t, want[i].points[k].t);
+      CAF_CHECK_EQUAL(float_bits((*mx)[i].points[k].v), float_bits(want[i].points[k].v));
+    }
+  }
+  query_answer v;
+  v.value = nl::promql::vector{{ls("a"), 10, nl::storage::stale_nan()}, {ls("b"), 11, float_from_bits(payload_nan)}};
+  auto vout = round_trip(caf::make_message(v));
+  const auto& vb = std::get<nl::promql::vector>(vout.get_as<query_answer>(0).value);
+  CAF_REQUIRE_EQUAL(vb.size(), 2u);
+  CAF_CHECK(vb[1].labels == ls("b"));
+  CAF_CHECK_EQUAL(vb[1].t, 11);
+  CAF_CHECK_EQUAL(float_bits(vb[0].v), nl::storage::stale_nan_bits);
+  CAF_CHECK_EQUAL(float_bits(vb[1].v), payload_nan);
+  query_answer s;
+  s.value = nl::promql::scalar{42, -1.0 / 0.0};
+  auto sb = std::get<nl::promql::scalar>(round_trip(caf::make_message(s)).get_as<query_answer>(0).value);
+  CAF_CHECK_EQUAL(sb.t, 42);
+  CAF_CHECK_EQUAL(float_bits(sb.v), float_bits(-1.0 / 0.0));
+  // Stats travel with the value.
+  query_answer with_stats;
+  with_stats.value = nl::promql::scalar{1, 2};
+  nl::promql::query_stats st;
+  st.samples.total = 12;
+  st.samples.peak = 7;
+  st.samples.per_step = {4, 0, 8};
+  st.per_step = true;
+  st.start = -5;
+  st.interval = 15000;
+  st.eval_total = 0.5;
+  st.exec_total = 0.75;
+  with_stats.stats = st;
+  auto ws = round_trip(caf::make_message(with_stats)).get_as<query_answer>(0);
+  CAF_REQUIRE(ws.stats.has_value());
+  CAF_CHECK_EQUAL(ws.stats->samples.total, 12);
+  CAF_CHECK_EQUAL(ws.stats->samples.peak, 7);
+  CAF_CHECK_EQUAL(ws.stats->samples.per_step, (std::vector<int64_t>{4, 0, 8}));
+  CAF_CHECK(ws.stats->per_step);
+  CAF_CHECK_EQUAL(ws.stats->start, -5);
+  CAF_CHECK_EQUAL(ws.stats->interval, 15000);
+  CAF_CHECK_EQUAL(ws.stats->eval_total, 0.5);
+  CAF_CHECK_EQUAL(ws.stats->exec_total, 0.75);
+  CAF_CHECK(!round_trip(caf::make_message(s)).get_as<query_answer>(0).stats.has_value());
+  query_answer str;
+  str.value = nl::promql::string_value{43, "hello"};
+  auto tb = std::get<nl::promql::string_value>(round_trip(caf::make_message(str)).get_as<query_answer>(0).value);
+  CAF_CHECK_EQUAL(tb.t, 43);
+  CAF_CHECK_EQUAL(tb.v, "hello");
+}
+
+CAF_TEST(a query answer from the wire whose columns disagree is refused) {
+  query_answer_columns c;
+  c.kind = 2;  // a matrix
+  c.labels = {label_set::from_unsorted({{"a", "b"}})};
+  c.ends = {5};  // past the one point
+  c.times = {1};
+  c.values = {0};
+  query_answer out;
+  CAF_CHECK(std::move(c).to(out) == error_code::bad_input);
+  query_answer_columns k;
+  k.kind = 9;
+  CAF_CHECK(std::move(k).to(out) == error_code::bad_input);
+  query_answer_columns short_stats;
+  short_stats.kind = 0;
+  short_stats.stats_counts = {1, 2};
+  short_stats.stats_times = {0, 0, 0, 0, 0, 0};
+  CAF_CHECK(std::move(short_stats).to(out) == error_code::bad_input);
+}
+
 CAF_TEST(matchers from the wire with a bad type or regex are refused) {
   // What a peer could send; the receiver compiles and rejects it.
   auto load = [&](uint8_t type, std::string value) {

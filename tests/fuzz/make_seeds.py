@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the fuzz targets that are generated rather than
-copied from real files: remote_read, query_params, web_ui, config, wal_records,
-wal_checkpoint, wal_segment/multi and prometheus_import. Run from anywhere;
+copied from real files: remote_read, query_params, web_ui, config, client_parsers,
+wal_records, wal_checkpoint, wal_segment/multi, prometheus_import,
+accept_encoding and proc_stat. Run from anywhere;
 the output is deterministic, so re-running it leaves git clean.
 
 usage: tests/fuzz/make_seeds.py
@@ -141,6 +142,20 @@ def query_params():
         write("query_params", "p%02d" % i, s)
 
 
+# --- client library parsers (Retry-After, then the remote-write URL) --------
+
+def client_parsers():
+    seeds = [
+        "5\nhttp://127.0.0.1:9101/api/v1/write",
+        "Sat, 05 Dec 2026 10:00:30 GMT\nhttps://[::1]:9101/api/v1/write?x=1",
+        "sat,  05 DEC 2026 0:00:10.999 GMT\nHTTPS://nightlight.example",
+        "-9223372036854775808\nhttp://user@h:65536/#f",
+        "Sat, 29 Feb 2028 23:59:59 GMT\nhttp://[::1/",
+    ]
+    for i, s in enumerate(seeds):
+        write("client_parsers", "c%02d" % i, s)
+
+
 # --- config ----------------------------------------------------------------
 
 def config():
@@ -152,6 +167,21 @@ def config():
           "  out_of_order_window: 10m\n  fsync: always\nserver:\n  overload_status: 429\n"
           "  http_addr: \"[::1]:9101\"\n  lookback_delta: 5m\nlog: debug\n")
     write("config", "errors.yaml", "server:\n  overload_status: 500\n  nope: [1, {a: b}]\ningest: &x\n  <<: *x\n")
+
+
+# --- HTTP headers and /proc ------------------------------------------------
+
+def accept_encoding():
+    for i, v in enumerate(["gzip", "deflate, gzip, br, zstd", "gzip;q=0, *;q=0.5", "x-gzip;q=1.000",
+                           "identity;q=1, gzip;q=0.001;level=9"]):
+        write("accept_encoding", "a%02d" % i, v)
+
+
+def proc_stat():
+    write("proc_stat", "self-stat",
+          "4242 (night light)) S 1 4242 4242 0 -1 4194560 12345 0 0 0 250 75 0 0 30 10 17 0 "
+          "9876543 1310883840 10895 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0\n")
+    write("proc_stat", "stat", "cpu  10 0 5 100 0 0 0 0 0 0\nintr 1 2\nctxt 9\nbtime 1796445000\nprocesses 77\n")
 
 
 # --- WAL -------------------------------------------------------------------
@@ -244,6 +274,9 @@ def prometheus_import():
 remote_read()
 query_params()
 web_ui()
+client_parsers()
 config()
 wal()
 prometheus_import()
+accept_encoding()
+proc_stat()

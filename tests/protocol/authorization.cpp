@@ -74,6 +74,19 @@ CAF_TEST(a certificate without CN or SANs has no names) {
                   peer_identity::kind::anonymous);
 }
 
+CAF_TEST(a pem certificate gives the same identity) {
+  auto key = make_key();
+  auto cert = make_cert({"reader", -60, 60, false, eku::client, {"r.example"}, {"spiffe://prod/grafana"}},
+                        key.get());
+  auto who = identity_of_pem(pem_of(cert.get()));
+  CAF_CHECK_EQUAL(who.source, peer_identity::kind::certificate);
+  CAF_CHECK_EQUAL(who.describe(), identity_of(cert.get()).describe());
+  CAF_CHECK(who.has_name("spiffe://prod/grafana"));
+  CAF_CHECK_EQUAL(identity_of_pem("").source, peer_identity::kind::anonymous);
+  CAF_CHECK_EQUAL(identity_of_pem("-----BEGIN CERTIFICATE-----\ngarbage\n").source,
+                  peer_identity::kind::anonymous);
+}
+
 CAF_TEST(paths are classified as open read or write) {
   CAF_CHECK_EQUAL(access_of("/api/v1/write"), endpoint_access::write);
   CAF_CHECK_EQUAL(access_of("/api/v1/write?x=1"), endpoint_access::write);

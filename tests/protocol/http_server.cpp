@@ -15,6 +15,8 @@
 
 #include "protocol/http_server.hpp"
 
+#include <zlib.h>
+
 using namespace nl::protocol;
 
 namespace {
@@ -138,6 +140,13 @@ struct fixture {
         });
         return;
       }
+      if (rq.path == "/gzip" || rq.path == "/gzip-empty") {
+        r.compressible = true;
+        for (int i = 0; rq.path == "/gzip" && i < 1000; ++i)
+          r.body += "{\"metric\":{\"job\":\"api\"},\"value\":[1700000000," + std::to_string(i) + "]}";
+        reply(std::move(r));
+        return;
+      }
       r.body = rq.method + " " + rq.path + " q=" + rq.query + " body=" + std::to_string(rq.body.size())
                + " ce=" + rq.content_encoding;
       reply(std::move(r));
@@ -170,6 +179,47 @@ CAF_TEST(keep alive serves several requests on one connection) {
   CAF_CHECK(r2.find("POST /b q= body=5 ce=snappy") != std::string::npos);
   c.send("GET /later HTTP/1.1\r\nHost: t\r\n\r\n");
   CAF_CHECK(c.response().find("late") != std::string::npos);
+}
+
+CAF_TEST(compressible answers are gzip only for clients that take gzip) {
+  std::string plain;
+  for (int i = 0; i < 1000; ++i)
+    plain += "{\"metric\":{\"job\":\"api\"},\"value\":[1700000000," + std::to_string(i) + "]}";
+  auto body_of = [](const std::string& r) { return r.substr(r.find("\r\n\r\n") + 4); };
+  client c{srv->port()};
+  c.send("GET /gzip HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n");
+  auto r = c.response();
+  CAF_CHECK(r.find("Content-Encoding: gzip\r\n") != std::string::npos);
+  CAF_CHECK(r.find("Vary: Accept-Encoding\r\n") != std::string::npos);
+  auto zipped = body_of(r);
+  CAF_CHECK_LESS(zipped.size(), plain.size() / 5);
+  std::string unzipped(plain.size() + 1, '\0');
+  z_stream zs{};
+  CAF_REQUIRE_EQUAL(inflateInit2(&zs, 15 + 16), Z_OK);
+  zs.next_in = reinterpret_cast<Bytef*>(zipped.data());
+  zs.avail_in = static_cast<uInt>(zipped.size());
+  zs.next_out = reinterpret_cast<Bytef*>(unzipped.data());
+  zs.avail_out = static_cast<uInt>(unzipped.size());
+  CAF_CHECK_EQUAL(inflate(&zs, Z_FINISH), Z_STREAM_END);
+  unzipped.resize(zs.total_out);
+  inflateEnd(&zs);
+  CAF_CHECK(unzipped == plain);
+  // Not asked for, refused by weight, or an empty body: as it is.
+  for (auto ask : {"", "Accept-Encoding: identity\r\n", "Accept-Encoding: gzip;q=0, br\r\n"}) {
+    c.send(std::string{"GET /gzip HTTP/1.1\r\nHost: t\r\n"} + ask + "\r\n");
+    auto p = c.response();
+    CAF_CHECK(p.find("Content-Encoding") == std::string::npos);
+    CAF_CHECK(body_of(p) == plain);
+  }
+  c.send("GET /gzip-empty HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n");
+  auto e = c.response();
+  CAF_CHECK(e.find("Content-Encoding") == std::string::npos);
+  CAF_CHECK(e.find("Content-Length: 0\r\n") != std::string::npos);
+  // Not marked compressible: never compressed.
+  c.send("GET /x HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n");
+  auto x = c.response();
+  CAF_CHECK(x.find("Content-Encoding") == std::string::npos);
+  CAF_CHECK(x.find("GET /x") != std::string::npos);
 }
 
 CAF_TEST(an announced oversize body is refused with 413 before it is sent) {
