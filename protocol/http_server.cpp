@@ -438,10 +438,11 @@ class session : public std::enable_shared_from_this<session<Stream>> {
       return;  // the connection failed meanwhile
     if (p.failed) {
       // Closing without the last chunk is the only way left to tell the
-      // client that the body is incomplete.
+      // client that the body is incomplete (the producer logs why; as an
+      // aborted write, this close is not logged again).
       source_.reset();
       keep_alive_ = false;
-      return on_write(net::error::connection_aborted);
+      return on_write(net::error::operation_aborted);
     }
     piece_ = std::move(p.bytes);
     bool last = p.last;
