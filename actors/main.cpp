@@ -112,10 +112,11 @@ size_t cores() {
   return nl::storage::available_cores();
 }
 
-int run(const settings& cfg, bool wal_repair) {
+int run(const settings& cfg, const cli_options& cli) {
+  const bool wal_repair = cli.wal_repair;
   metrics stats;
   storage::wal_replay_progress replay;  // /api/v1/status/walreplay, answered before ready
-  frontend front{cfg, stats, &replay};
+  frontend front{cfg, stats, &replay, cli};
   auto [host, port] = split_host_port(cfg.server.http_addr, "server.http_addr");
   protocol::http_server_options ho;
   ho.host = host;
@@ -308,5 +309,5 @@ int main(int argc, char** argv) {
   set_log_level(cfg.log);
   log_info("nightlight " NL_VERSION " starting"
            + (cli.config_path.empty() ? std::string{" with built-in defaults"} : " with " + cli.config_path));
-  return run(cfg, cli.wal_repair);
+  return run(cfg, cli);
 }

@@ -17,11 +17,13 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "actors/errors.hpp"
+#include "promql/engine.hpp"
 #include "promql/value.hpp"
 #include "storage/label_key.hpp"
 #include "storage/index/label_stats.hpp"
@@ -30,6 +32,7 @@
 #include "storage/metadata/metric_metadata.hpp"
 #include "storage/wal/records.hpp"
 #include "storage/chunk/xor_chunk.hpp"
+#include "storage/head/series_snapshot.hpp"
 
 namespace nl::actors {
 
@@ -159,10 +162,31 @@ struct select_request {
   /// whose answer alone would hold more samples in [mint, maxt] stops
   /// collecting and fails the request with error_code::too_many_samples.
   uint64_t max_samples = 0;
+  /// Paging (remote read; storage::page_limits), on when page_series > 0:
+  /// the answer is the next page of series sorting after `after` (empty:
+  /// from the first); each source (shard, block) takes at most
+  /// page_series of them and stops early once their chunks hold
+  /// page_bytes bytes (0: no byte limit). max_samples does not apply.
+  storage::label_set after = {};
+  uint64_t page_series = 0;
+  uint64_t page_bytes = 0;
+
+  bool paged() const { return page_series > 0; }
+  storage::page_limits page() const {
+    storage::page_limits p;
+    p.after = after;
+    p.max_series = page_series;
+    if (page_bytes > 0)
+      p.max_bytes = page_bytes;
+    return p;
+  }
 };
 
 struct select_result {
   std::vector<series_data> series;
+  /// Paged selects: series after the last one may follow (ask again with
+  /// `after` = its labels). Always false otherwise.
+  bool more = false;
 };
 
 /// A shard's answer to a cut or a head read: it has listed the series with
@@ -218,6 +242,9 @@ struct query_request {
   /// Chosen by the sender, unique among its queries in flight, to withdraw
   /// the query with a query_cancel; 0: the query cannot be cancelled.
   uint64_t id = 0;
+  /// query_answer::stats wanted: 0 no, 1 yes, 2 with the reads per step
+  /// (Prometheus' `stats` parameter, `stats=all`).
+  uint8_t stats = 0;
 };
 
 /// Withdraws the query whose query_request::id is `id` (its client went
@@ -234,6 +261,8 @@ struct query_cancel {
 struct query_answer {
   promql::query_value value;
   std::vector<std::string> warnings;
+  /// When the request asked for them (query_request::stats).
+  std::optional<promql::query_stats> stats;
 };
 
 /// Metric metadata a remote-write request carried, for the metadata actor:
@@ -331,11 +360,12 @@ typename Inspector::result_type inspect(Inspector& f, series_data& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, select_request& x) {
-  return f(caf::meta::type_name("nl::select_request"), x.matchers, x.mint, x.maxt, x.max_samples);
+  return f(caf::meta::type_name("nl::select_request"), x.matchers, x.mint, x.maxt, x.max_samples, x.after,
+           x.page_series, x.page_bytes);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, select_result& x) {
-  return f(caf::meta::type_name("nl::select_result"), x.series);
+  return f(caf::meta::type_name("nl::select_result"), x.series, x.more);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, head_cursor& x) {
@@ -359,7 +389,7 @@ typename Inspector::result_type inspect(Inspector& f, series_deletion& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, query_request& x) {
   return f(caf::meta::type_name("nl::query_request"), x.query, x.start, x.end, x.step, x.timeout_ms,
-           x.id);
+           x.id, x.stats);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, query_cancel& x) {
@@ -381,6 +411,10 @@ struct query_answer_columns {
   std::vector<int64_t> times;
   std::vector<uint64_t> values;
   std::vector<std::string> warnings;
+  /// stats, when present: [total, peak, per_step flag, start, interval,
+  /// per-step totals...] and the six times.
+  std::vector<int64_t> stats_counts;
+  std::vector<double> stats_times;
 
   static query_answer_columns of(const query_answer& a);
   /// The answer these columns hold; an error when they disagree.
@@ -392,7 +426,7 @@ typename std::enable_if<Inspector::reads_state, typename Inspector::result_type>
 inspect(Inspector& f, query_answer& x) {
   auto c = query_answer_columns::of(x);
   return f(caf::meta::type_name("nl::query_answer"), c.kind, c.t, c.bits, c.text, c.labels, c.ends,
-           c.times, c.values, c.warnings);
+           c.times, c.values, c.warnings, c.stats_counts, c.stats_times);
 }
 template <class Inspector>
 typename std::enable_if<Inspector::writes_state, typename Inspector::result_type>::type
@@ -400,7 +434,7 @@ inspect(Inspector& f, query_answer& x) {
   query_answer_columns c;
   auto rebuild = [&]() -> caf::error { return std::move(c).to(x); };
   return f(caf::meta::type_name("nl::query_answer"), c.kind, c.t, c.bits, c.text, c.labels, c.ends,
-           c.times, c.values, c.warnings, caf::meta::load_callback(rebuild));
+           c.times, c.values, c.warnings, c.stats_counts, c.stats_times, caf::meta::load_callback(rebuild));
 }
 
 template <class Inspector>
@@ -604,6 +638,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::metadata_records))
   // /federate: network -> a federation worker.
   CAF_ADD_ATOM(nightlight, nl::actors, federate_atom, "nl_fed")
+  // Remote read: the HTTP connection -> its reader (more frames wanted).
+  CAF_ADD_ATOM(nightlight, nl::actors, read_more_atom, "nl_rdmore")
 CAF_END_TYPE_ID_BLOCK(nightlight)
 
 namespace nl::actors {

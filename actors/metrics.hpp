@@ -94,6 +94,9 @@ struct metrics {
   std::atomic<uint64_t> metadata_evicted{0};
   /// Metadata entries the remote-write decoder refused.
   std::atomic<uint64_t> metadata_rejected{0};
+  /// Remote reads running or waiting for a slot (Prometheus'
+  /// prometheus_remote_read_handler_queries).
+  std::atomic<int64_t> remote_read_queries{0};
   /// Bumped by the HTTP server's TLS sessions and authorization check.
   protocol::tls_failure_counters tls_handshake_failures;
   protocol::forbidden_counters http_forbidden;

@@ -6,6 +6,7 @@
 #include "actors/federation.hpp"
 #include "actors/frontend.hpp"
 #include "actors/network_jobs.hpp"
+#include "actors/remote_reader.hpp"
 #include "protocol/api_json.hpp"
 
 namespace nl::actors {
@@ -59,6 +60,10 @@ network_actor::behavior_type network(network_actor::stateful_pointer<network_sta
   self->state.meta = std::move(meta);
   return {
     [=](admin_job_ptr& job) { run_admin(self, job); },
+    // A thread of its own: decoding, encoding and compressing a large
+    // answer must not hold up the scheduler threads that ingest (at most
+    // server.remote_read_concurrent_limit readers run at once).
+    [=](read_job_ptr& job) { self->spawn<caf::detached>(remote_reader, std::move(job), self->state.idx); },
     [=](write_job_ptr& job) {
       auto& st = self->state;
       for (size_t s = 0; s < job->batches.size(); ++s)

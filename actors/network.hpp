@@ -28,6 +28,7 @@ namespace nl::actors {
 
 struct write_job;
 struct admin_job;
+struct read_job;
 struct query_call;
 struct series_call;
 struct labels_call;
@@ -36,6 +37,7 @@ struct metadata_call;
 struct federate_call;
 using write_job_ptr = std::shared_ptr<write_job>;
 using admin_job_ptr = std::shared_ptr<admin_job>;
+using read_job_ptr = std::shared_ptr<read_job>;
 using query_call_ptr = std::shared_ptr<query_call>;
 using series_call_ptr = std::shared_ptr<series_call>;
 using labels_call_ptr = std::shared_ptr<labels_call>;
@@ -55,18 +57,20 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::labels_call_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::tsdb_status_call_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::metadata_call_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::federate_call_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::read_job_ptr)
 
 namespace nl::actors {
 
 /// Queries go to the planner, query_cancel behind the query it withdraws;
 /// series, labels and tsdb status to the index; metadata to the metadata
 /// actor; federation to a worker; admin jobs (the admin API) to the
-/// compactor.
+/// compactor. A read job (remote read) gets a reader of its own
+/// (actors/remote_reader.hpp).
 using network_actor =
   caf::typed_actor<caf::reacts_to<write_job_ptr>, caf::reacts_to<admin_job_ptr>, caf::reacts_to<query_call_ptr>,
                    caf::reacts_to<query_cancel>, caf::reacts_to<series_call_ptr>, caf::reacts_to<labels_call_ptr>,
                    caf::reacts_to<tsdb_status_call_ptr>, caf::reacts_to<metadata_call_ptr>,
-                   caf::reacts_to<federate_call_ptr>>;
+                   caf::reacts_to<federate_call_ptr>, caf::reacts_to<read_job_ptr>>;
 
 struct network_state {
   std::vector<head_block_actor> shards;

@@ -11,7 +11,9 @@
 // is created on an I/O thread and then touched only by the network actor.
 #include <caf/all.hpp>
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -25,6 +27,7 @@
 #include "actors/query_planner.hpp"
 #include "protocol/api_json.hpp"
 #include "protocol/http_server.hpp"
+#include "protocol/remote_read.hpp"
 #include "protocol/remote_write.hpp"
 #include "protocol/router.hpp"
 
@@ -148,6 +151,27 @@ struct admin_job : reply_once {
   protocol::endpoint ep = protocol::endpoint::admin_snapshot;
   bool skip_head = false;     ///< snapshot
   series_deletion deletion;   ///< delete_series
+};
+
+/// A remote read (/api/v1/read) holding one of the
+/// server.remote_read_concurrent_limit slots (the frontend keeps the
+/// others waiting), on its way to its reader (actors/remote_reader.hpp).
+/// Errors are plain text, as Prometheus' handler answers them.
+struct read_job : reply_once {
+  read_job() : reply_once("remote read", false) {}
+  /// Set once the job holds a slot: the destructor gives it back (and
+  /// starts the next waiting read).
+  frontend* fe = nullptr;
+  protocol::read_request request;
+  uint64_t sample_limit = 0;     ///< SAMPLES, per query; 0: none
+  size_t max_frame_bytes = protocol::default_max_frame_bytes;
+  /// Raised when the client goes away before its answer is complete.
+  std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
+
+  ~read_job() {
+    if (fe)
+      fe->read_finished();
+  }
 };
 
 /// 200 with the API's success envelope around `data` (JSON) and `warnings`.

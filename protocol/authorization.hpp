@@ -114,8 +114,8 @@ class authorizer {
 /// The 403 answer for a refused request: a JSON error envelope for the
 /// query API (Grafana and client_golang expect JSON on every API error;
 /// errorType "forbidden", which no Prometheus client branches on) and plain
-/// text for /api/v1/write (a remote-write sender logs the body) and the
-/// non-API paths.
+/// text for the remote protocols /api/v1/write and /api/v1/read (their
+/// Prometheus clients log or show the body as it is) and the non-API paths.
 struct forbidden_response {
   std::string content_type;
   std::string body;

@@ -20,6 +20,7 @@ constexpr auto admin = endpoint_access::admin;
 // Columns: endpoint, path, GET, HEAD, POST, PUT, access.
 constexpr endpoint_info table[] = {
   {endpoint::write, "/api/v1/write", false, false, true, false, write},
+  {endpoint::remote_read, "/api/v1/read", false, false, true, false, read},
   {endpoint::query, "/api/v1/query", true, false, true, false, read},
   {endpoint::query_range, "/api/v1/query_range", true, false, true, false, read},
   {endpoint::format_query, "/api/v1/format_query", true, false, true, false, read},
@@ -31,6 +32,9 @@ constexpr endpoint_info table[] = {
   {endpoint::buildinfo, "/api/v1/status/buildinfo", true, false, false, false, read},
   {endpoint::tsdb_status, "/api/v1/status/tsdb", true, false, false, false, read},
   {endpoint::walreplay, "/api/v1/status/walreplay", true, false, false, false, read},
+  {endpoint::status_flags, "/api/v1/status/flags", true, false, false, false, read},
+  {endpoint::status_runtimeinfo, "/api/v1/status/runtimeinfo", true, false, false, false, read},
+  {endpoint::status_config, "/api/v1/status/config", true, false, false, false, read},
   {endpoint::rules, "/api/v1/rules", true, false, false, false, read},
   {endpoint::alerts, "/api/v1/alerts", true, false, false, false, read},
   // GET only, as Prometheus registers it (a scraper GETs).
@@ -92,22 +96,21 @@ std::optional<std::string> label_values_name(std::string_view path) {
   return path_unescape(raw);
 }
 
+// In alphabetical order, as Prometheus' router lists them.
 std::string allow_list(const endpoint_info& e) {
   std::string s;
-  auto add = [&](const char* m) {
+  auto add = [&](bool allowed, const char* m) {
+    if (!allowed)
+      return;
     if (!s.empty())
       s += ", ";
     s += m;
   };
-  if (e.get)
-    add("GET");
-  if (e.head)
-    add("HEAD");
-  if (e.post)
-    add("POST");
-  if (e.put)
-    add("PUT");
-  add("OPTIONS");
+  add(e.get, "GET");
+  add(e.head, "HEAD");
+  add(true, "OPTIONS");
+  add(e.post, "POST");
+  add(e.put, "PUT");
   return s;
 }
 

@@ -13,6 +13,7 @@ namespace nl::protocol {
 
 enum class endpoint {
   write,             ///< POST /api/v1/write
+  remote_read,       ///< POST /api/v1/read
   query,             ///< GET|POST /api/v1/query
   query_range,       ///< GET|POST /api/v1/query_range
   format_query,      ///< GET|POST /api/v1/format_query
@@ -24,6 +25,9 @@ enum class endpoint {
   buildinfo,         ///< GET /api/v1/status/buildinfo
   tsdb_status,       ///< GET /api/v1/status/tsdb
   walreplay,         ///< GET /api/v1/status/walreplay
+  status_flags,        ///< GET /api/v1/status/flags
+  status_runtimeinfo,  ///< GET /api/v1/status/runtimeinfo
+  status_config,       ///< GET /api/v1/status/config
   rules,             ///< GET /api/v1/rules
   alerts,            ///< GET /api/v1/alerts
   federate,          ///< GET /federate
@@ -87,7 +91,8 @@ struct route {
   /// The <name> of /api/v1/label/<name>/values, percent-decoded; for
   /// ui_static the <file> of /static/<file> (may contain '/').
   std::string param;
-  /// For method_not_allowed: the methods the path accepts, e.g. "GET, POST".
+  /// For method_not_allowed: the methods the path accepts, e.g.
+  /// "GET, OPTIONS, POST".
   std::string allow;
 };
 

@@ -193,7 +193,7 @@ CAF_TEST(a disabled admin API answers 500 unavailable to every admin path) {
 CAF_TEST(admin paths take POST and PUT only) {
   auto r = answer(make_request("GET", "/api/v1/admin/tsdb/snapshot"));
   CAF_CHECK_EQUAL(r.status, 405u);
-  CAF_CHECK_EQUAL(header(r, "Allow"), "POST, PUT, OPTIONS");
+  CAF_CHECK_EQUAL(header(r, "Allow"), "OPTIONS, POST, PUT");
   CAF_CHECK_EQUAL(answer(make_request("GET", "/api/v1/admin/tsdb/nothing")).status, 404u);
   CAF_CHECK_EQUAL(frontend::handler_name("PUT", "/api/v1/admin/tsdb/delete_series"),
                   "/api/v1/admin/tsdb/delete_series");

@@ -188,7 +188,7 @@ network_actor::behavior_type fake_network(network_actor::stateful_pointer<fake_n
     [](write_job_ptr&) {},
     [](admin_job_ptr&) {},
     [](tsdb_status_call_ptr&) {},
-    [](federate_call_ptr&) {},
+    [](federate_call_ptr&) {}, [](read_job_ptr&) {},
     [](metadata_call_ptr& call) {
       using nl::storage::metric_type;
       if (call->params.metric == "fail")

@@ -179,6 +179,30 @@ CAF_TEST(typed query answers cross a node boundary bit exact) {
   auto sb = std::get<nl::promql::scalar>(round_trip(caf::make_message(s)).get_as<query_answer>(0).value);
   CAF_CHECK_EQUAL(sb.t, 42);
   CAF_CHECK_EQUAL(float_bits(sb.v), float_bits(-1.0 / 0.0));
+  // Stats travel with the value.
+  query_answer with_stats;
+  with_stats.value = nl::promql::scalar{1, 2};
+  nl::promql::query_stats st;
+  st.samples.total = 12;
+  st.samples.peak = 7;
+  st.samples.per_step = {4, 0, 8};
+  st.per_step = true;
+  st.start = -5;
+  st.interval = 15000;
+  st.eval_total = 0.5;
+  st.exec_total = 0.75;
+  with_stats.stats = st;
+  auto ws = round_trip(caf::make_message(with_stats)).get_as<query_answer>(0);
+  CAF_REQUIRE(ws.stats.has_value());
+  CAF_CHECK_EQUAL(ws.stats->samples.total, 12);
+  CAF_CHECK_EQUAL(ws.stats->samples.peak, 7);
+  CAF_CHECK_EQUAL(ws.stats->samples.per_step, (std::vector<int64_t>{4, 0, 8}));
+  CAF_CHECK(ws.stats->per_step);
+  CAF_CHECK_EQUAL(ws.stats->start, -5);
+  CAF_CHECK_EQUAL(ws.stats->interval, 15000);
+  CAF_CHECK_EQUAL(ws.stats->eval_total, 0.5);
+  CAF_CHECK_EQUAL(ws.stats->exec_total, 0.75);
+  CAF_CHECK(!round_trip(caf::make_message(s)).get_as<query_answer>(0).stats.has_value());
   query_answer str;
   str.value = nl::promql::string_value{43, "hello"};
   auto tb = std::get<nl::promql::string_value>(round_trip(caf::make_message(str)).get_as<query_answer>(0).value);
@@ -198,6 +222,11 @@ CAF_TEST(a query answer from the wire whose columns disagree is refused) {
   query_answer_columns k;
   k.kind = 9;
   CAF_CHECK(std::move(k).to(out) == error_code::bad_input);
+  query_answer_columns short_stats;
+  short_stats.kind = 0;
+  short_stats.stats_counts = {1, 2};
+  short_stats.stats_times = {0, 0, 0, 0, 0, 0};
+  CAF_CHECK(std::move(short_stats).to(out) == error_code::bad_input);
 }
 
 CAF_TEST(matchers from the wire with a bad type or regex are refused) {

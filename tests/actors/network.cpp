@@ -206,7 +206,7 @@ CAF_TEST(a write over the in-flight budget is refused before it is queued) {
   auto net = sys.spawn([]() -> network_actor::behavior_type {
     return {[](write_job_ptr&) {},    [](query_call_ptr&) {},       [](series_call_ptr&) {},
             [](labels_call_ptr&) {},  [](tsdb_status_call_ptr&) {}, [](query_cancel) {},
-            [](metadata_call_ptr&) {}, [](federate_call_ptr&) {},
+            [](metadata_call_ptr&) {}, [](federate_call_ptr&) {}, [](read_job_ptr&) {},
             [](admin_job_ptr&) {}};
   });
   front->attach(net, 2);
@@ -236,7 +236,7 @@ CAF_TEST(foreign encodings and broken bodies are client errors) {
   auto net = sys.spawn([]() -> network_actor::behavior_type {
     return {[](write_job_ptr&) {},    [](query_call_ptr&) {},       [](series_call_ptr&) {},
             [](labels_call_ptr&) {},  [](tsdb_status_call_ptr&) {}, [](query_cancel) {},
-            [](metadata_call_ptr&) {}, [](federate_call_ptr&) {},
+            [](metadata_call_ptr&) {}, [](federate_call_ptr&) {}, [](read_job_ptr&) {},
             [](admin_job_ptr&) {}};
   });
   front->attach(net, 1);
@@ -278,6 +278,43 @@ CAF_TEST(static endpoints and routing misses) {
   CAF_CHECK_EQUAL((*got)[2].body, "404 page not found\n");
   CAF_CHECK_EQUAL((*got)[3].status, 405u);
   CAF_CHECK_EQUAL(header((*got)[3], "Allow"), "GET, OPTIONS");
+  CAF_CHECK_EQUAL((*got)[3].content_type, "application/json");
+  CAF_CHECK_EQUAL((*got)[3].body, R"x({"status":"error","errorType":"method_not_allowed",)x"
+                                  R"x("error":"method POST is not allowed for /api/v1/alerts (allowed: GET, OPTIONS)"})x");
+  // Outside the API a 405 stays Prometheus' plain text.
+  auto metrics_post = get("/metrics");
+  metrics_post.method = "POST";
+  call(std::move(metrics_post));
+  CAF_REQUIRE_EQUAL(got->size(), 5u);
+  CAF_CHECK_EQUAL((*got)[4].status, 405u);
+  CAF_CHECK_EQUAL((*got)[4].body, "Method Not Allowed\n");
+  CAF_CHECK_EQUAL(header((*got)[4], "Allow"), "GET, OPTIONS");
+}
+
+CAF_TEST(status flags runtimeinfo and config answer before the storage) {
+  cfg.storage.retention_bytes = 50ull << 30;
+  cfg.tls.cert_file = "/etc/nl/server.pem";
+  cfg.tls.key_file = "/etc/nl/server-key.pem";
+  auto flags = answer(get("/api/v1/status/flags"));
+  CAF_CHECK_EQUAL(flags.status, 200u);
+  CAF_CHECK(flags.body.find(R"("server.http_addr":"127.0.0.1:9101")") != std::string::npos);
+  CAF_CHECK(flags.body.find(R"("tls.key_file":"\u003csecret\u003e")") != std::string::npos);
+  CAF_CHECK(flags.body.find("server-key.pem") == std::string::npos);
+  auto info = answer(get("/api/v1/status/runtimeinfo"));
+  CAF_CHECK_EQUAL(info.status, 200u);
+  for (auto key : {R"({"status":"success","data":{"startTime":")", R"(","CWD":")", R"("reloadConfigSuccess":true,)",
+                   R"("corruptionCount":0,"goroutineCount":)", R"("GOGC":"","GODEBUG":"","storageRetention":"15d or 50GiB"}})"})
+    CAF_CHECK(info.body.find(key) != std::string::npos);
+  auto config = answer(get("/api/v1/status/config"));
+  CAF_CHECK_EQUAL(config.status, 200u);
+  CAF_CHECK(config.body.find(R"({"status":"success","data":{"yaml":"server:\n  grpc_addr: )") == 0);
+  CAF_CHECK(config.body.find(R"(key_file: \u003csecret\u003e\n)") != std::string::npos);
+  CAF_CHECK(config.body.find("server-key.pem") == std::string::npos);
+  for (auto path : {"/api/v1/status/flags", "/api/v1/status/runtimeinfo", "/api/v1/status/config"}) {
+    auto post = get(path);
+    post.method = "POST";
+    CAF_CHECK_EQUAL(answer(post).status, 405u);
+  }
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
@@ -319,6 +356,61 @@ CAF_TEST(a write is stored and listed by the read APIs) {
   CAF_CHECK_EQUAL(answer(post).body, R"({"status":"success","data":[]})");
   post.body = "match%5B%5D=up%7Bjob%3D%22b%22%7D";
   CAF_CHECK_EQUAL(answer(post).body, R"({"status":"success","data":[{"__name__":"up","job":"b"}]})");
+}
+
+// What Prometheus gzips for clients that ask: its API handlers' JSON
+// (errors too) and /metrics; not walreplay, remote write, health, 404/405.
+CAF_TEST(answers are marked compressible where Prometheus compresses) {
+  auto t0 = now_ms() - 60000;
+  auto w = answer(post_write(write_body("a", 1, t0)));
+  CAF_CHECK_EQUAL(w.status, 204u);
+  CAF_CHECK(!w.compressible);
+  CAF_CHECK(!answer(post_write("garbage")).compressible);
+  auto q = answer(get("/api/v1/query", "query=up"));
+  CAF_CHECK_EQUAL(q.status, 200u);
+  CAF_CHECK(q.compressible);
+  auto bad = answer(get("/api/v1/query", "query=sum("));
+  CAF_CHECK_EQUAL(bad.status, 400u);
+  CAF_CHECK(bad.compressible);
+  CAF_CHECK(answer(get("/api/v1/series", "match%5B%5D=up")).compressible);
+  CAF_CHECK(answer(get("/api/v1/status/buildinfo")).compressible);
+  CAF_CHECK(answer(get("/metrics")).compressible);
+  CAF_CHECK(!answer(get("/api/v1/status/walreplay")).compressible);
+  CAF_CHECK(!answer(get("/-/healthy")).compressible);
+  CAF_CHECK(!answer(get("/-/ready")).compressible);
+  CAF_CHECK(!answer(get("/nope")).compressible);
+  auto put = get("/api/v1/query");
+  put.method = "PUT";
+  CAF_CHECK(!answer(put).compressible);
+}
+
+CAF_TEST(a time in milliseconds is answered with a warning) {
+  auto r = answer(get("/api/v1/query", "query=1&time=1700000000000"));
+  CAF_CHECK_EQUAL(r.status, 200u);
+  CAF_CHECK_EQUAL(r.body, R"({"status":"success","data":{"resultType":"scalar","result":[1700000000000,"1"]},)"
+                          R"("warnings":["time=1700000000000 is in the year 55840: times are seconds since the epoch, )"
+                          R"x(and this looks like milliseconds (1700000000000 ms is 2023-11-14T22:13:20Z)"]})x");
+  auto range = answer(get("/api/v1/query_range", "query=1&start=1700000000&end=1700000060000&step=60"));
+  CAF_CHECK_EQUAL(range.status, 400u);  // too many points, as in Prometheus; no warnings on errors
+  CAF_CHECK(range.body.find("warnings") == std::string::npos);
+  CAF_CHECK(answer(get("/api/v1/query", "query=1&time=1700000000")).body.find("warnings") == std::string::npos);
+}
+
+CAF_TEST(the stats parameter adds data stats as prometheus does) {
+  auto t0 = now_ms() - 60000;
+  CAF_CHECK_EQUAL(answer(post_write(write_body("a", 3, t0))).status, 204u);
+  auto at = "&time=" + std::to_string((t0 + 2000) / 1000.0);
+  auto all = answer(get("/api/v1/query", "query=up&stats=all" + at)).body;
+  CAF_CHECK(all.find(R"(],"stats":{"timings":{"evalTotalTime":)") != std::string::npos);
+  CAF_CHECK(all.find(R"("samples":{"totalQueryableSamplesPerStep":[[)") != std::string::npos);
+  CAF_CHECK(all.find(R"(,1]],"totalQueryableSamples":1,"peakSamples":1}}}})") != std::string::npos);
+  auto some = answer(get("/api/v1/query", "query=up&stats=1" + at)).body;
+  CAF_CHECK(some.find(R"("samples":{"totalQueryableSamples":1,"peakSamples":1}}}})") != std::string::npos);
+  auto range = answer(get("/api/v1/query_range", "query=up&stats=x&step=1&start=" + std::to_string(t0 / 1000.0)
+                                                   + "&end=" + std::to_string((t0 + 2000) / 1000.0)))
+                 .body;
+  CAF_CHECK(range.find(R"("samples":{"totalQueryableSamples":3,"peakSamples":3}}}})") != std::string::npos);
+  CAF_CHECK(answer(get("/api/v1/query", "query=up&stats=" + at)).body.find("stats") == std::string::npos);
 }
 
 CAF_TEST(the tsdb status counts the head of every shard) {

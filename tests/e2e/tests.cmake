@@ -40,6 +40,8 @@ nl_add_e2e(status_api status_api 120)
 nl_add_e2e(damaged_block damaged_block 120 --tsdb $<TARGET_FILE:nightlight-tsdb>)
 nl_add_e2e(admin_api admin_api 300 --tsdb $<TARGET_FILE:nightlight-tsdb>)
 nl_add_e2e(retention retention 180)
+nl_add_e2e(http_conformance http_conformance 120)
+nl_add_e2e(query_stats query_stats 300)
 
 # A full or hung disk, injected under the real server with LD_PRELOAD.
 add_library(nl_file_faults_preload SHARED ${CMAKE_CURRENT_SOURCE_DIR}/e2e/faults/file_faults_preload.cpp)
@@ -49,6 +51,9 @@ nl_add_e2e(wal_stall wal_stall 120 --preload $<TARGET_FILE:nl_file_faults_preloa
 nl_add_e2e(query_flood query_flood 120)
 nl_add_e2e(metadata_api metadata_api 360)
 nl_add_e2e(federate federate 120)
+nl_add_e2e(remote_read remote_read 300)
+nl_add_e2e(remote_read_prometheus remote_read_prometheus 300)
+nl_add_e2e(remote_read_prometheus_tls remote_read_prometheus 300 --tls)
 
 # The gRPC query API against HTTP on the same data, deadlines, health and
 # reflection (python3-grpcio, protos generated at test time), and its mTLS.

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the fuzz targets that are generated rather than
-copied from real files: remote_read, query_params, web_ui, config, client_parsers, wal_records,
-wal_checkpoint, wal_segment/multi and prometheus_import. Run from anywhere;
+copied from real files: remote_read, query_params, web_ui, config, client_parsers,
+wal_records, wal_checkpoint, wal_segment/multi, prometheus_import,
+accept_encoding and proc_stat. Run from anywhere;
 the output is deterministic, so re-running it leaves git clean.
 
 usage: tests/fuzz/make_seeds.py
@@ -168,6 +169,21 @@ def config():
     write("config", "errors.yaml", "server:\n  overload_status: 500\n  nope: [1, {a: b}]\ningest: &x\n  <<: *x\n")
 
 
+# --- HTTP headers and /proc ------------------------------------------------
+
+def accept_encoding():
+    for i, v in enumerate(["gzip", "deflate, gzip, br, zstd", "gzip;q=0, *;q=0.5", "x-gzip;q=1.000",
+                           "identity;q=1, gzip;q=0.001;level=9"]):
+        write("accept_encoding", "a%02d" % i, v)
+
+
+def proc_stat():
+    write("proc_stat", "self-stat",
+          "4242 (night light)) S 1 4242 4242 0 -1 4194560 12345 0 0 0 250 75 0 0 30 10 17 0 "
+          "9876543 1310883840 10895 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0\n")
+    write("proc_stat", "stat", "cpu  10 0 5 100 0 0 0 0 0 0\nintr 1 2\nctxt 9\nbtime 1796445000\nprocesses 77\n")
+
+
 # --- WAL -------------------------------------------------------------------
 
 def label_key(labels):
@@ -262,3 +278,5 @@ client_parsers()
 config()
 wal()
 prometheus_import()
+accept_encoding()
+proc_stat()

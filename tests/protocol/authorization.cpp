@@ -125,6 +125,9 @@ CAF_TEST(allow lists separate writers from readers) {
   CAF_CHECK(!a.check(writer, "/api/v1/query").allowed);
   CAF_CHECK(a.check(reader, "/api/v1/query_range").allowed);
   CAF_CHECK(a.check(grafana, "/api/v1/series?match[]=up").allowed);
+  // Remote read is a read: readers only.
+  CAF_CHECK(a.check(reader, "/api/v1/read").allowed);
+  CAF_CHECK_EQUAL(a.check(writer, "/api/v1/read").reason, "client CN=writer DNS=writer is not in tls.allowed_readers");
   auto no = a.check(reader, "/api/v1/write");
   CAF_CHECK(!no.allowed);
   CAF_CHECK_EQUAL(no.reason, "client CN=reader DNS=reader is not in tls.allowed_writers");
@@ -194,6 +197,9 @@ CAF_TEST(forbidden answers are JSON for the query API and text elsewhere) {
   CAF_CHECK_EQUAL(write.body, "forbidden: client CN=x is not in tls.allowed_readers\n");
   CAF_CHECK_EQUAL(make_forbidden_response("/metrics", d).content_type,
                   "text/plain; charset=utf-8");
+  // Prometheus' remote-read client shows the body of a refusal as it is.
+  CAF_CHECK_EQUAL(make_forbidden_response("/api/v1/read", d).body,
+                  "forbidden: client CN=x is not in tls.allowed_readers\n");
 }
 
 CAF_TEST(forbidden counter labels stay a small fixed set) {

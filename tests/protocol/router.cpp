@@ -13,6 +13,8 @@ CAF_TEST(known paths route to their endpoint) {
   CAF_CHECK(r.result == route::outcome::found);
   CAF_CHECK(r.ep == endpoint::write);
   CAF_CHECK(match_route("GET", "/api/v1/series").ep == endpoint::series);
+  CAF_CHECK(match_route("POST", "/api/v1/read").ep == endpoint::remote_read);
+  CAF_CHECK_EQUAL(match_route("GET", "/api/v1/read").allow, "POST, OPTIONS");
   CAF_CHECK(match_route("POST", "/api/v1/labels").ep == endpoint::labels);
   CAF_CHECK(match_route("HEAD", "/-/ready").result == route::outcome::found);
   CAF_CHECK(match_route("OPTIONS", "/api/v1/anything").ep == endpoint::cors_preflight);
@@ -36,12 +38,23 @@ CAF_TEST(unknown paths are 404 and foreign methods 405 with Allow) {
   CAF_CHECK(match_route("GET", "").result == route::outcome::not_found);
   auto w = match_route("GET", "/api/v1/write");
   CAF_CHECK(w.result == route::outcome::method_not_allowed);
-  CAF_CHECK_EQUAL(w.allow, "POST, OPTIONS");
+  CAF_CHECK_EQUAL(w.allow, "OPTIONS, POST");
   auto b = match_route("POST", "/api/v1/status/buildinfo");
   CAF_CHECK(b.result == route::outcome::method_not_allowed);
   CAF_CHECK_EQUAL(b.allow, "GET, OPTIONS");
   CAF_CHECK(match_route("DELETE", "/api/v1/series").result == route::outcome::method_not_allowed);
   CAF_CHECK(match_route("get", "/api/v1/series").result == route::outcome::method_not_allowed);
+}
+
+// The Allow values Prometheus 2.42 sends for the same paths (observed;
+// Nightlight also takes POST on label values, so it lists POST there).
+CAF_TEST(allow lists are alphabetical as in Prometheus) {
+  CAF_CHECK_EQUAL(match_route("PUT", "/api/v1/query").allow, "GET, OPTIONS, POST");
+  CAF_CHECK_EQUAL(match_route("DELETE", "/api/v1/label/job/values").allow, "GET, OPTIONS, POST");
+  CAF_CHECK_EQUAL(match_route("PUT", "/api/v1/write").allow, "OPTIONS, POST");
+  CAF_CHECK_EQUAL(match_route("DELETE", "/api/v1/admin/tsdb/snapshot").allow, "OPTIONS, POST, PUT");
+  CAF_CHECK_EQUAL(match_route("POST", "/-/healthy").allow, "GET, HEAD, OPTIONS");
+  CAF_CHECK_EQUAL(match_route("POST", "/metrics").allow, "GET, OPTIONS");
 }
 
 CAF_TEST(status tsdb and walreplay are GET only like every status endpoint) {
@@ -101,7 +114,7 @@ CAF_TEST(admin paths take POST and PUT) {
     for (auto method : {"GET", "HEAD", "DELETE", "post"}) {
       auto r = match_route(method, path);
       CAF_CHECK(r.result == route::outcome::method_not_allowed);
-      CAF_CHECK_EQUAL(r.allow, "POST, PUT, OPTIONS");
+      CAF_CHECK_EQUAL(r.allow, "OPTIONS, POST, PUT");
     }
     CAF_CHECK(match_route("OPTIONS", path).ep == endpoint::cors_preflight);
   }
