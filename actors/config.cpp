@@ -383,6 +383,9 @@ std::vector<shown_setting> shown_settings(const settings& s) {
   one("server.lookback_delta", format_duration(sv.lookback_delta_ms));
   num("server.http_threads", sv.http_threads);
   flag("server.enable_admin_api", sv.enable_admin_api);
+  num("server.remote_read_sample_limit", sv.remote_read_sample_limit);
+  num("server.remote_read_concurrent_limit", sv.remote_read_concurrent_limit);
+  num("server.remote_read_max_bytes_in_frame", sv.remote_read_max_bytes_in_frame);
   one("storage.data_dir", st.data_dir);
   num("storage.retention_days", st.retention_days);
   optional("storage.retention", st.retention_ms != 0 ? format_duration(st.retention_ms) : "");
@@ -398,6 +401,7 @@ std::vector<shown_setting> shown_settings(const settings& s) {
   one("storage.out_of_bounds_window", format_duration(st.out_of_bounds_window_ms));
   one("storage.wal_write_timeout", format_duration(st.wal_write_timeout_ms));
   one("storage.out_of_order_window", format_duration(st.out_of_order_window_ms));
+  one("storage.max_metadata_bytes", format_byte_size(st.max_metadata_bytes));
   optional("tls.cert_file", tls.cert_file);
   optional("tls.key_file", tls.key_file.empty() ? "" : redacted_value);
   optional("tls.ca_file", tls.ca_file);
