@@ -231,6 +231,16 @@ struct query_reply {
   std::string body;
 };
 
+/// The first exchange on a node link (actors/cluster/): the connecting
+/// node's link sends its hello to the peer's gateway, which answers its own
+/// or refuses. Nodes talk only if cluster, protocol version and ring agree.
+struct cluster_hello {
+  std::string cluster;            ///< cluster.name
+  uint32_t protocol_version = 0;  ///< cluster_protocol_version of the sender
+  std::string node;               ///< the sender's cluster.self
+  uint64_t ring_digest = 0;       ///< placement_ring::digest()
+};
+
 /// How many rejection messages an append_result carries at most.
 constexpr size_t append_error_examples = 5;
 
@@ -327,6 +337,11 @@ typename Inspector::result_type inspect(Inspector& f, query_cancel& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, query_reply& x) {
   return f(caf::meta::type_name("nl::query_reply"), x.status, x.body);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_hello& x) {
+  return f(caf::meta::type_name("nl::cluster_hello"), x.cluster, x.protocol_version, x.node, x.ring_digest);
 }
 
 inline bool operator==(const series_deletion& a, const series_deletion& b) {
@@ -479,6 +494,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
   CAF_ADD_ATOM(nightlight, nl::actors, read_head_atom, "nl_hread")
   CAF_ADD_ATOM(nightlight, nl::actors, head_page_atom, "nl_hpage")
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::head_cursor))
+  // Cluster mode: node links (actors/cluster/).
+  CAF_ADD_ATOM(nightlight, nl::actors, hello_atom, "nl_hello")
+  CAF_ADD_ATOM(nightlight, nl::actors, link_tick_atom, "nl_ltick")
+  CAF_ADD_ATOM(nightlight, nl::actors, link_connect_atom, "nl_lconn")
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::cluster_hello))
 CAF_END_TYPE_ID_BLOCK(nightlight)
 
 namespace nl::actors {

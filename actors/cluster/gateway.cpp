@@ -1,0 +1,126 @@
+#include "actors/cluster/gateway.hpp"
+
+#include "actors/log.hpp"
+#include "storage/head/shard.hpp"
+
+namespace nl::actors {
+
+std::vector<append_batch> split_by_shard(const append_batch& b, size_t num_shards) {
+  std::vector<append_batch> out(num_shards);
+  for (auto& part : out) {
+    part.observed_max_t = b.observed_max_t;
+    part.write_id = b.write_id;
+  }
+  for (size_t i = 0; i < b.num_series(); ++i) {
+    auto& part = out[storage::shard_of(b.hashes[i], num_shards)];
+    auto key = b.key(i);
+    part.keys.append(key.data(), key.size());
+    part.key_ends.push_back(static_cast<uint32_t>(part.keys.size()));
+    part.hashes.push_back(b.hashes[i]);
+    uint32_t begin = i == 0 ? 0 : b.ends[i - 1];
+    part.timestamps.insert(part.timestamps.end(), b.timestamps.begin() + begin, b.timestamps.begin() + b.ends[i]);
+    part.value_bits.insert(part.value_bits.end(), b.value_bits.begin() + begin, b.value_bits.begin() + b.ends[i]);
+    part.ends.push_back(static_cast<uint32_t>(part.timestamps.size()));
+  }
+  return out;
+}
+
+namespace {
+
+using self_ptr = gateway_actor::stateful_pointer<gateway_state>;
+
+struct pending_append {
+  caf::typed_response_promise<append_result> rp;
+  append_result result;
+  caf::error failure;
+  size_t waiting = 0;
+  uint64_t samples = 0;
+};
+
+caf::result<append_result> append(self_ptr self, append_batch& b) {
+  auto& st = self->state;
+  uint64_t n = b.num_samples();
+  if (n == 0)
+    return append_result{};
+  // Always admitted when nothing is in flight, so that one large batch
+  // cannot be refused forever.
+  if (st.inflight_samples > 0 && st.inflight_samples + n > st.max_inflight_samples)
+    return caf::make_error(error_code::overloaded,
+                           "node " + st.view->settings().self + " has " + std::to_string(st.inflight_samples)
+                             + " samples of peers' writes in flight (cluster.max_inflight_samples)");
+  st.inflight_samples += n;
+  auto parts = split_by_shard(b, st.shards.size());
+  auto p = std::make_shared<pending_append>();
+  p->rp = self->make_response_promise<append_result>();
+  p->samples = n;
+  for (auto& part : parts)
+    p->waiting += part.num_samples() > 0;
+  auto done = [self, p] {
+    if (--p->waiting > 0)
+      return;
+    self->state.inflight_samples -= p->samples;
+    if (p->failure)
+      p->rp.deliver(std::move(p->failure));
+    else
+      p->rp.deliver(std::move(p->result));
+  };
+  for (size_t s = 0; s < parts.size(); ++s) {
+    if (parts[s].num_samples() == 0)
+      continue;
+    // No timeout: a shard always answers (WAL reply or WAL deadline), and
+    // CAF answers for a local shard that died.
+    self->request(st.shards[s], caf::infinite, append_atom_v, std::move(parts[s]))
+      .then(
+        [p, done](append_result& r) {
+          p->result.accepted += r.accepted;
+          p->result.rejected += r.rejected;
+          for (auto& e : r.errors)
+            if (p->result.errors.size() < append_error_examples)
+              p->result.errors.push_back(std::move(e));
+          done();
+        },
+        [p, done](caf::error& err) {
+          if (!p->failure)
+            p->failure = std::move(err);
+          done();
+        });
+  }
+  return p->rp;
+}
+
+}  // namespace
+
+gateway_actor::behavior_type gateway(self_ptr self, std::shared_ptr<cluster_view> view,
+                                     std::vector<head_block_actor> shards, index_actor idx) {
+  auto& st = self->state;
+  st.max_inflight_samples = view->settings().max_inflight_samples;
+  st.view = std::move(view);
+  st.shards = std::move(shards);
+  st.idx = std::move(idx);
+  return {
+    [self](hello_atom, cluster_hello& h) -> caf::result<cluster_hello> {
+      auto why = self->state.view->check_hello(h);
+      if (!why.empty()) {
+        log_warn("cluster: refused a hello from node \"" + h.node + "\": " + why);
+        return caf::make_error(error_code::bad_input, "node " + self->state.view->settings().self
+                                                        + " refused the hello: " + why);
+      }
+      return self->state.view->hello();
+    },
+    [self](append_atom, append_batch& b) -> caf::result<append_result> { return append(self, b); },
+    [self](select_atom a, select_request& r) -> caf::result<select_result> {
+      return self->delegate(self->state.idx, a, std::move(r));
+    },
+    [self](series_atom a, meta_query& q) -> caf::result<series_list> {
+      return self->delegate(self->state.idx, a, std::move(q));
+    },
+    [self](label_names_atom a, meta_query& q) -> caf::result<string_list> {
+      return self->delegate(self->state.idx, a, std::move(q));
+    },
+    [self](label_values_atom a, meta_query& q) -> caf::result<string_list> {
+      return self->delegate(self->state.idx, a, std::move(q));
+    },
+  };
+}
+
+}  // namespace nl::actors

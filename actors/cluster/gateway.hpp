@@ -1,0 +1,45 @@
+#pragma once
+// The gateway: a node's only published actor. Peers' links talk to it.
+//
+// hello: checks the peer's cluster name, protocol version, membership and
+//   ring (cluster_view::check_hello); answers this node's hello, or refuses
+//   with bad_input naming the reason (and logs one line).
+// append: the part of a remote write this node owns. Admission first: the
+//   samples of peers' writes not yet acknowledged are bounded
+//   (cluster.max_inflight_samples); over it the sender gets `overloaded` at
+//   once, never a queue. Then the batch is split by head shard and each part
+//   appended; the answer comes when every shard answered (in the WAL, or
+//   refused), the first shard error failing it.
+// select / series / label_names / label_values: answered by a private
+//   instance of the local index (actors/index.hpp) over the same shards
+//   and blocks.
+#include <caf/all.hpp>
+
+#include <memory>
+#include <vector>
+
+#include "actors/cluster/cluster_view.hpp"
+#include "actors/cluster/peer.hpp"
+#include "actors/head_block.hpp"
+#include "actors/index.hpp"
+
+namespace nl::actors {
+
+struct gateway_state {
+  std::shared_ptr<cluster_view> view;
+  std::vector<head_block_actor> shards;
+  index_actor idx;
+  uint64_t max_inflight_samples = 0;
+  uint64_t inflight_samples = 0;
+  static inline const char* name = "cluster_gateway";
+};
+
+gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_state> self,
+                                     std::shared_ptr<cluster_view> view, std::vector<head_block_actor> shards,
+                                     index_actor idx);
+
+/// Splits one node's batch into one batch per head shard (index = shard;
+/// empty ones have no series), keeping each series' samples in order.
+std::vector<append_batch> split_by_shard(const append_batch& b, size_t num_shards);
+
+}  // namespace nl::actors
