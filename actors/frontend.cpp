@@ -4,6 +4,8 @@
 #include <cctype>
 #include <chrono>
 
+#include "actors/cluster/cluster_view.hpp"
+#include "actors/cluster/write_split.hpp"
 #include "actors/log.hpp"
 #include "actors/network_jobs.hpp"
 #include "promql/literals.hpp"
@@ -174,6 +176,8 @@ void frontend::handle(http_request&& req, http_reply reply) {
       r.status = 200;
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
       r.body = m_.render();
+      if (cluster_)
+        r.body += cluster_->render_metrics();
       return out(std::move(r));
     }
     case endpoint::buildinfo:
@@ -288,13 +292,23 @@ void frontend::handle_write(http_request&& req, http_reply reply) {
     std::lock_guard<std::mutex> g{net_mtx_};
     net = net_;
   }
-  split_by_shard(wb, num_shards_, job->batches);
+  if (cluster_) {
+    // One batch per node instead of per shard; each node's gateway splits
+    // its part by shard and applies its own budget.
+    split_by_node(wb, *cluster_, cluster_->healthy(), job->batches, job->owner_sets);
+    job->cluster = cluster_.get();
+  } else {
+    split_by_shard(wb, num_shards_, job->batches);
+  }
   // Raise the shared newest time first, then stamp every batch with it.
   int64_t batch_max = INT64_MIN;
   for (auto& smp : wb.samples)
     batch_max = std::max(batch_max, smp.t);
   observe_time(batch_max);
-  const uint64_t write_id = next_write_id_.fetch_add(1) + 1;
+  uint64_t write_id = next_write_id_.fetch_add(1) + 1;
+  // Peers' WAL writers see write ids of every node: keep them apart.
+  if (cluster_)
+    write_id = (write_id & ((uint64_t{1} << 56) - 1)) | (uint64_t{cluster_->self() + 1} << 56);
   for (auto& b : job->batches) {
     b.observed_max_t = max_t_.load();
     b.write_id = write_id;
@@ -313,7 +327,7 @@ void frontend::handle_write(http_request&& req, http_reply reply) {
     return job->answer(overloaded("too many samples in flight"));
   }
   int64_t shard_cap = std::max<int64_t>(budget / static_cast<int64_t>(num_shards_), 1);
-  for (size_t s = 0; s < num_shards_; ++s) {
+  for (size_t s = 0; s < num_shards_ && !cluster_; ++s) {
     int64_t k = static_cast<int64_t>(job->batches[s].num_samples());
     if (k == 0)
       continue;

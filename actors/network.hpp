@@ -13,6 +13,7 @@
 #include <mutex>
 #include <vector>
 
+#include "actors/cluster/peer.hpp"
 #include "actors/compactor.hpp"
 #include "actors/config.hpp"
 #include "actors/head_block.hpp"
@@ -54,6 +55,9 @@ struct network_state {
   index_actor idx;
   query_planner_actor planner;
   compactor_actor compact;  ///< may be invalid (tests): admin jobs get 503
+  /// Cluster mode: one per node (this node's gateway, links to the
+  /// others), for writes the frontend placed by node. Empty: one node.
+  std::vector<peer_actor> peers;
   std::chrono::milliseconds timeout{60000};
   static inline const char* name = "network";
 };
@@ -64,6 +68,6 @@ struct network_state {
 network_actor::behavior_type network(network_actor::stateful_pointer<network_state> self,
                                      std::vector<head_block_actor> shards, index_actor idx,
                                      query_planner_actor planner, std::chrono::milliseconds timeout,
-                                     compactor_actor compact);
+                                     compactor_actor compact, std::vector<peer_actor> peers = {});
 
 }  // namespace nl::actors

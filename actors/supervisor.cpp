@@ -53,9 +53,53 @@ void spawn_planner(self_ptr self) {
 
 void spawn_network(self_ptr self) {
   auto& s = self->state;
-  s.net = self->spawn<caf::monitored>(network, s.shards, s.idx, s.planner, request_timeout(*s.opts.cfg), s.compact);
+  s.net = self->spawn<caf::monitored>(network, s.shards, s.idx, s.planner, request_timeout(*s.opts.cfg), s.compact,
+                                      s.peers);
   if (s.opts.front)
     s.opts.front->attach(s.net, s.shards.size());
+}
+
+// Cluster mode: the gateway (published at cluster.listen_addr) and a link
+// per peer. A publish that fails (address in use) stops the process.
+void spawn_cluster(self_ptr self) {
+  auto& s = self->state;
+  auto view = s.opts.cluster;
+  const auto& cc = view->settings();
+  s.gateway_idx = self->spawn<caf::monitored>(series_index, s.shards, s.blocks);
+  s.gateway = self->spawn<caf::monitored>(gateway, view, s.shards, s.gateway_idx);
+  s.peers.assign(view->num_nodes(), peer_actor{});
+  s.peers[view->self()] = s.gateway;
+  for (size_t i = 0; i < view->num_nodes(); ++i) {
+    if (i == view->self())
+      continue;
+    link_options lo;
+    lo.node = i;
+    auto [host, port] = split_host_port(cc.nodes[i].addr, "cluster.nodes");
+    lo.host = host;
+    lo.port = port;
+    lo.connect_timeout = std::chrono::milliseconds(cc.connection_timeout_ms);
+    lo.request_timeout = std::chrono::milliseconds(cc.request_timeout_ms);
+    lo.backoff_min = std::chrono::milliseconds(cc.heartbeat_interval_ms);
+    lo.backoff_max = std::chrono::milliseconds(std::max(cc.reconnect_backoff_max_ms, cc.heartbeat_interval_ms));
+    auto l = self->spawn<caf::monitored>(link, view, s.opts.connector, lo);
+    s.links.push_back(l);
+    s.peers[i] = l;
+  }
+  auto listen = cc.listen_addr.empty() ? cc.nodes[view->self()].addr : cc.listen_addr;
+  auto [host, port] = split_host_port(listen, "cluster.listen_addr");
+  self->request(s.opts.connector, std::chrono::seconds(30), caf::publish_atom_v, port,
+                caf::actor_cast<caf::strong_actor_ptr>(s.gateway), self->system().message_types<gateway_actor>(),
+                host, true)
+    .then(
+      [self, listen, tls = cc.tls()](uint16_t) {
+        log_info(std::string{"cluster: gateway of node "} + self->state.opts.cluster->settings().self
+                 + " listening on " + listen + (tls ? " (mutual TLS)" : " (plain TCP)"));
+      },
+      [self, listen](caf::error& err) {
+        log_error("cluster: cannot listen on " + listen + ": " + self->system().render(err));
+        if (self->state.opts.on_fatal)
+          self->state.opts.on_fatal(1);
+      });
 }
 
 void stop_children(self_ptr self, const caf::error& reason) {
@@ -70,6 +114,12 @@ void stop_children(self_ptr self, const caf::error& reason) {
     self->send_exit(s.idx, reason);
   if (s.compact)
     self->send_exit(s.compact, reason);
+  for (auto& l : s.links)
+    self->send_exit(l, reason);
+  if (s.gateway)
+    self->send_exit(s.gateway, reason);
+  if (s.gateway_idx)
+    self->send_exit(s.gateway_idx, reason);
   for (auto& h : s.shards)
     self->send_exit(h, reason);
   if (s.wal)
@@ -104,6 +154,8 @@ supervisor_actor::behavior_type supervisor(self_ptr self, std::vector<std::share
   }
   spawn_compactor(self);
   spawn_index(self);
+  if (s.opts.cluster)
+    spawn_cluster(self);
   spawn_planner(self);
   spawn_network(self);
   log_info("supervisor: started WAL writer, " + std::to_string(s.shards.size())
@@ -141,8 +193,11 @@ supervisor_actor::behavior_type supervisor(self_ptr self, std::vector<std::share
       spawn_network(self);
       return;
     }
-    // WAL writer or a head shard: their state cannot be rebuilt in place.
-    std::string who = dm.source == s.wal.address() ? "WAL writer" : "a head shard";
+    // WAL writer, a head shard or a cluster actor (peers hold the gateway
+    // and the network actor the links): none can be replaced in place.
+    std::string who = dm.source == s.wal.address() ? "WAL writer"
+                      : std::any_of(s.shards.begin(), s.shards.end(), [&](auto& h) { return h.address() == dm.source; }) ? "a head shard"
+                                                                                                  : "a cluster actor";
     log_error("supervisor: " + who + " stopped (" + why + "); stopping the process");
     stop_children(self, caf::exit_reason::user_shutdown);
     if (s.opts.on_fatal)

@@ -11,11 +11,14 @@
 // On an exit message (shutdown) it stops its children in reverse order;
 // the WAL writer closes (flush + fdatasync) its segment as it ends.
 #include <caf/all.hpp>
+#include <caf/io/middleman_actor.hpp>
 
 #include <functional>
 #include <memory>
 #include <vector>
 
+#include "actors/cluster/gateway.hpp"
+#include "actors/cluster/link.hpp"
 #include "actors/compactor.hpp"
 #include "actors/config.hpp"
 #include "actors/frontend.hpp"
@@ -39,6 +42,11 @@ struct supervisor_options {
   std::function<void(int)> on_fatal;
   /// Spawn the WAL writer detached (production) or scheduled (tests).
   bool detach_wal = true;
+  /// Cluster mode: the shared view, and CAF's middleman actor (plain or
+  /// the openssl module's) to publish the gateway and connect the links.
+  /// Null: a single node.
+  std::shared_ptr<cluster_view> cluster;
+  caf::io::middleman_actor connector;
 };
 
 struct supervisor_state {
@@ -51,6 +59,12 @@ struct supervisor_state {
   index_actor idx;
   query_planner_actor planner;
   network_actor net;
+  // Cluster mode: the gateway with its own index, one link per peer, and
+  // the handle per node the network actor writes through.
+  index_actor gateway_idx;
+  gateway_actor gateway;
+  std::vector<link_actor> links;
+  std::vector<peer_actor> peers;
   bool stopping = false;
   static inline const char* name = "supervisor";
 };
