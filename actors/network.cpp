@@ -67,6 +67,14 @@ void write_replicated(network_actor::stateful_pointer<network_state> self, const
     }
     job->fe->finish_write(*job);
   };
+  // Too few nodes healthy for the quorum: refuse before storing anything.
+  for (auto m : job->owner_sets) {
+    if (storage::count_nodes(m) < job->cluster->write_quorum()) {
+      job->batches.clear();
+      job->waiting = 1;
+      return finish();
+    }
+  }
   for (auto& b : job->batches)
     job->waiting += b.num_samples() > 0;
   if (job->waiting == 0) {

@@ -68,6 +68,6 @@ struct network_state {
 network_actor::behavior_type network(network_actor::stateful_pointer<network_state> self,
                                      std::vector<head_block_actor> shards, index_actor idx,
                                      query_planner_actor planner, std::chrono::milliseconds timeout,
-                                     compactor_actor compact, std::vector<peer_actor> peers = {});
+                                     compactor_actor compact, std::vector<peer_actor> peers);
 
 }  // namespace nl::actors

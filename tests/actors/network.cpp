@@ -117,7 +117,8 @@ struct storage_fixture : fixture {
     }
     idx = sys.spawn(series_index, shards, nullptr);
     planner = sys.spawn(query_planner, idx, query_planner_options{});
-    net = sys.spawn(network, shards, idx, planner, std::chrono::milliseconds(1000), compactor_actor{});
+    net = sys.spawn(network, shards, idx, planner, std::chrono::milliseconds(1000), compactor_actor{},
+                    std::vector<peer_actor>{});
     front->attach(net, shards.size());
     sched.run();
   }

@@ -28,7 +28,7 @@ nl::protocol::write_batch decoded(size_t n_series, size_t samples_each) {
   }
   auto body = nl::protocol::encode_write_request(ws);
   auto wb = nl::protocol::decode_write_request(std::make_shared<const std::string>(body), 0, {});
-  CAF_REQUIRE(wb.ok());
+  CAF_REQUIRE(static_cast<bool>(wb));
   return std::move(*wb);
 }
 
