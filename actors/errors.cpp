@@ -13,13 +13,15 @@ const char* to_string(error_code c) {
     case error_code::too_many_samples: return "too_many_samples";
     case error_code::unavailable: return "unavailable";
     case error_code::internal: return "internal";
+    case error_code::execution: return "execution";
+    case error_code::canceled: return "canceled";
   }
   return "unknown";
 }
 
 error_code code_of(const caf::error& err) {
   if (err.category() == error_category && err.code() >= static_cast<uint8_t>(error_code::bad_input)
-      && err.code() <= static_cast<uint8_t>(error_code::internal))
+      && err.code() <= static_cast<uint8_t>(last_error_code))
     return static_cast<error_code>(err.code());
   if (err == caf::sec::request_timeout)
     return error_code::timeout;
@@ -37,7 +39,7 @@ std::string message_of(const caf::error& err) {
 
 std::string render_error(uint8_t code, caf::atom_value, const caf::message& context) {
   std::string out = "nightlight: ";
-  out += code >= static_cast<uint8_t>(error_code::bad_input) && code <= static_cast<uint8_t>(error_code::internal)
+  out += code >= static_cast<uint8_t>(error_code::bad_input) && code <= static_cast<uint8_t>(last_error_code)
            ? to_string(static_cast<error_code>(code))
            : "unknown";
   if (context.size() == 1 && context.match_element<std::string>(0)) {

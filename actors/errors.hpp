@@ -1,9 +1,9 @@
 #pragma once
 // The errors actors answer each other with. Every failure that reaches a
-// client is one of these codes plus a message, so the HTTP layer (and the
-// gRPC layer to come) answers with the status the cause deserves instead of
-// guessing from text: bad input 400, overload and storage trouble 503 with
-// Retry-After, timeouts 503, bugs 500. Registered with CAF under the
+// client is one of these codes plus a message, so the HTTP and gRPC layers
+// answer with the status the cause deserves instead of guessing from text:
+// bad input 400, overload and storage trouble 503 with Retry-After,
+// timeouts 503, bugs 500. Registered with CAF under the
 // category "nightlight", so the codes cross nodes unchanged.
 #include <caf/all.hpp>
 
@@ -31,7 +31,15 @@ enum class error_code : uint8_t {
   unavailable,
   /// A bug or an unexpected storage state (damaged block read).
   internal,
+  /// A query's evaluation failed for a reason of its own (e.g. two
+  /// series with one label set after an aggregation).
+  execution,
+  /// A query was withdrawn: its client went away (query_cancel).
+  canceled,
 };
+
+/// The last code, for range checks.
+constexpr error_code last_error_code = error_code::canceled;
 
 /// "bad_input", "overloaded", ...
 const char* to_string(error_code c);

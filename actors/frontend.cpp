@@ -124,7 +124,8 @@ void frontend::attach(network_actor net, size_t num_shards) {
     }
     net_ = std::move(net);
   }
-  ready_.store(true, std::memory_order_release);
+  if (!ready_.exchange(true, std::memory_order_acq_rel) && on_ready_)
+    on_ready_();
 }
 
 void frontend::observe_time(int64_t t_ms) {
@@ -215,11 +216,11 @@ void frontend::handle(http_request&& req, http_reply reply) {
     case endpoint::query_range:
       return handle_query(true, std::move(req), std::move(out));
     case endpoint::series:
-      return handle_meta(meta_job::series, {}, std::move(req), std::move(out));
+      return handle_meta(meta_series, {}, std::move(req), std::move(out));
     case endpoint::labels:
-      return handle_meta(meta_job::labels, {}, std::move(req), std::move(out));
+      return handle_meta(meta_labels, {}, std::move(req), std::move(out));
     case endpoint::label_values:
-      return handle_meta(meta_job::values, std::move(rt.param), std::move(req), std::move(out));
+      return handle_meta(meta_values, std::move(rt.param), std::move(req), std::move(out));
     case endpoint::tsdb_status:
       return handle_tsdb_status(std::move(req), std::move(out));
     case endpoint::admin_snapshot:
@@ -287,11 +288,7 @@ void frontend::handle_write(http_request&& req, http_reply reply) {
     finish_write(*job);
     return;
   }
-  network_actor net;
-  {
-    std::lock_guard<std::mutex> g{net_mtx_};
-    net = net_;
-  }
+  auto net = network();
   if (cluster_) {
     // One batch per node instead of per shard; each node's gateway splits
     // its part by shard and applies its own budget.
@@ -372,7 +369,7 @@ void frontend::finish_write(write_job& job) {
   }
   uint64_t refused = job.report.samples_rejected + job.result.rejected;
   if (refused == 0 && !job.report.any_rejected())
-    return job.answer(http_response{204, {}, {}, {}});
+    return job.answer(http_response{204, {}, {}, {}, {}});
   // One line (Prometheus logs the first line, up to 1024 bytes): the
   // decoder's summary, then the storage's first refusals, then the totals.
   std::string body = job.report.summary();
@@ -396,6 +393,29 @@ protocol::form_params request_form(const http_request& req) {
   return protocol::form_params::parse(req.query, form_body ? std::string_view{req.body} : std::string_view{});
 }
 
+// The `done` of a typed call answered in the API's JSON envelope: errors by
+// their code; a result is encoded on the connection's thread by
+// `encode(result, data)`, which appends the `data` value and says whether
+// a limit cut it ("results truncated due to limit").
+template <class Result, class Encode>
+std::function<void(caf::expected<Result>)> json_answer(http_reply reply, Encode encode) {
+  return [reply = std::move(reply), encode](caf::expected<Result> r) {
+    if (!r)
+      return reply(api_error_response(r.error()));
+    http_response resp;
+    resp.status = 200;
+    resp.content_type = "application/json";
+    resp.encode = [result = std::make_shared<Result>(std::move(*r)), encode](http_response& out) {
+      std::string d;
+      std::vector<std::string> warnings;
+      if (encode(*result, d))
+        warnings.emplace_back("results truncated due to limit");
+      out.body = json_success(std::move(d), warnings).body;
+    };
+    reply(std::move(resp));
+  };
+}
+
 }  // namespace
 
 void frontend::handle_query(bool range, http_request&& req, http_reply reply) {
@@ -403,8 +423,8 @@ void frontend::handle_query(bool range, http_request&& req, http_reply reply) {
   auto f = request_form(req);
   if (!f.error().empty())
     return reply(json_error(api_error::bad_data, f.error()));
-  auto job = std::make_shared<query_http_job>();
-  auto& q = job->request;
+  auto call = std::make_shared<query_call>();
+  auto& q = call->request;
   // Checks in Prometheus 2.42's order: times, then timeout, then the query.
   if (range) {
     auto rp = protocol::parse_range_params(f.value("start"), f.value("end"), f.value("step"));
@@ -426,20 +446,23 @@ void frontend::handle_query(bool range, http_request&& req, http_reply reply) {
     q.timeout_ms = std::max<int64_t>(*d, 1);
   }
   q.query = std::string(f.value("query"));
-  q.id = next_query_id_.fetch_add(1, std::memory_order_relaxed);
-  job->retry_after_s = cfg_.server.retry_after_seconds;
-  job->reply = std::move(reply);
-  network_actor net;
-  {
-    std::lock_guard<std::mutex> g{net_mtx_};
-    net = net_;
-  }
+  q.id = next_query_id();
+  call->done = [reply = std::move(reply), retry_after_s = cfg_.server.retry_after_seconds](
+                 caf::expected<query_answer> r) {
+    reply(r ? query_success(std::move(*r)) : query_failure(r.error(), retry_after_s));
+  };
+  auto net = network();
   auto id = q.id;
-  caf::anon_send(net, std::move(job));
+  caf::anon_send(net, std::move(call));
   // Subscribed after the job is sent, so a cancel always follows its query
   // into the network actor's mailbox.
   if (req.cancellation)
     req.cancellation->on_cancel([net, id] { caf::anon_send(net, query_cancel{id}); });
+}
+
+network_actor frontend::network() const {
+  std::lock_guard<std::mutex> g{net_mtx_};
+  return net_;
 }
 
 void frontend::handle_format_query(http_request&& req, http_reply reply) {
@@ -460,17 +483,10 @@ void frontend::handle_meta(int kind, std::string label_name, http_request&& req,
   auto f = request_form(req);
   if (!f.error().empty())
     return reply(json_error(api_error::bad_data, f.error()));
-  auto job = std::make_shared<meta_job>();
-  job->kind = kind;
-  auto& q = job->query;
-  if (kind == meta_job::values) {
-    // 2.42 only accepts legacy label names here; with UTF-8 names enabled
-    // any non-empty name is looked up as it is.
-    if (!promql::is_legacy_label_name(label_name) && !cfg_.ingest.allow_utf8_names) {
-      std::string msg = "invalid label name: ";
-      protocol::append_json_string(msg, label_name);
-      return reply(json_error(api_error::bad_data, msg));
-    }
+  meta_query q;
+  if (kind == meta_values) {
+    if (auto st = protocol::check_label_name_param(label_name, cfg_.ingest.allow_utf8_names); !st)
+      return reply(json_error(api_error::bad_data, st.message()));
     q.label_name = std::move(label_name);
   }
   auto start = protocol::parse_time_or("start", f.value("start"), protocol::min_time_ms);
@@ -485,23 +501,28 @@ void frontend::handle_meta(int kind, std::string label_name, http_request&& req,
   q.mint = *start;
   q.maxt = *end;
   q.limit = static_cast<uint64_t>(*limit);
-  for (auto v : f.get_all("match[]")) {
-    auto sel = promql::parse_metric_selector(v);
-    if (!sel)
-      return reply(json_error(api_error::bad_data, sel.error->message));
-    if (!promql::has_non_empty_matcher(sel.matchers))
-      return reply(json_error(api_error::bad_data, "match[] must contain at least one non-empty matcher"));
-    q.selectors.push_back(std::move(sel.matchers));
+  auto selectors = protocol::parse_match_params(f.get_all("match[]"), kind == meta_series);
+  if (!selectors)
+    return reply(json_error(api_error::bad_data, selectors.error().message()));
+  q.selectors = std::move(*selectors);
+  if (kind == meta_series) {
+    auto call = std::make_shared<series_call>();
+    call->query = std::move(q);
+    call->done = json_answer<series_list>(std::move(reply), [](const series_list& xs, std::string& d) {
+      protocol::append_series_list(d, xs.items);
+      return xs.truncated;
+    });
+    caf::anon_send(network(), std::move(call));
+    return;
   }
-  if (kind == meta_job::series && q.selectors.empty())
-    return reply(json_error(api_error::bad_data, "no match[] parameter provided"));
-  job->reply = std::move(reply);
-  network_actor net;
-  {
-    std::lock_guard<std::mutex> g{net_mtx_};
-    net = net_;
-  }
-  caf::anon_send(net, std::move(job));
+  auto call = std::make_shared<labels_call>();
+  call->query = std::move(q);
+  call->values = kind == meta_values;
+  call->done = json_answer<string_list>(std::move(reply), [](const string_list& xs, std::string& d) {
+    protocol::append_string_list(d, xs.items);
+    return xs.truncated;
+  });
+  caf::anon_send(network(), std::move(call));
 }
 
 namespace {
@@ -530,16 +551,14 @@ void frontend::handle_tsdb_status(http_request&& req, http_reply reply) {
   auto limit = tsdb_status_limit(f.value("limit"));
   if (!limit)
     return reply(json_error(api_error::bad_data, limit.error().message()));
-  auto job = std::make_shared<meta_job>();
-  job->kind = meta_job::tsdb_status;
-  job->query.limit = *limit;
-  job->reply = std::move(reply);
-  network_actor net;
-  {
-    std::lock_guard<std::mutex> g{net_mtx_};
-    net = net_;
-  }
-  caf::anon_send(net, std::move(job));
+  auto call = std::make_shared<tsdb_status_call>();
+  call->limit = *limit;
+  call->done = json_answer<storage::tsdb_status>(std::move(reply),
+                                                 [](const storage::tsdb_status& st, std::string& d) {
+                                                   protocol::append_tsdb_status(d, st);
+                                                   return false;
+                                                 });
+  caf::anon_send(network(), std::move(call));
 }
 
 void frontend::handle_admin(protocol::endpoint ep, http_request&& req, http_reply reply) {
@@ -579,11 +598,7 @@ void frontend::handle_admin(protocol::endpoint ep, http_request&& req, http_repl
     }
   }
   job->reply = std::move(reply);
-  network_actor net;
-  {
-    std::lock_guard<std::mutex> g{net_mtx_};
-    net = net_;
-  }
+  auto net = network();
   caf::anon_send(net, std::move(job));
 }
 

@@ -15,6 +15,7 @@
 // thread at any time.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -65,6 +66,19 @@ class frontend {
 
   bool ready() const { return ready_.load(std::memory_order_acquire); }
 
+  /// Called once, on the thread that attaches the storage, when the server
+  /// becomes ready (the gRPC health service follows it). Set before
+  /// attach().
+  void on_ready(std::function<void()> hook) { on_ready_ = std::move(hook); }
+
+  /// The current network actor (invalid before attach()), for the gRPC
+  /// server, which sends its calls there too.
+  network_actor network() const;
+
+  /// A fresh query_request::id: unique among all queries in flight, HTTP
+  /// and gRPC alike (the planner withdraws queries by it).
+  uint64_t next_query_id() { return next_query_id_.fetch_add(1, std::memory_order_relaxed); }
+
   /// For the network actor: answer a finished write job.
   void finish_write(write_job& job);
 
@@ -78,6 +92,7 @@ class frontend {
   void handle_write(protocol::http_request&& req, protocol::http_reply reply);
   void handle_query(bool range, protocol::http_request&& req, protocol::http_reply reply);
   void handle_format_query(protocol::http_request&& req, protocol::http_reply reply);
+  enum meta_kind { meta_series, meta_labels, meta_values };
   void handle_meta(int kind, std::string label_name, protocol::http_request&& req, protocol::http_reply reply);
   void handle_tsdb_status(protocol::http_request&& req, protocol::http_reply reply);
   /// /api/v1/admin/tsdb/*, once enabled and ready: parameters checked here,
@@ -106,6 +121,7 @@ class frontend {
   std::shared_ptr<cluster_view> cluster_;  ///< null: a single node
   mutable std::mutex net_mtx_;
   network_actor net_;
+  std::function<void()> on_ready_;
 };
 
 }  // namespace nl::actors

@@ -67,3 +67,86 @@ caf::error append_batch::validate_and_rehash() {
 }
 
 }  // namespace nl::actors
+
+namespace nl::actors {
+
+query_answer_columns query_answer_columns::of(const query_answer& a) {
+  query_answer_columns c;
+  c.kind = static_cast<uint8_t>(a.value.index());
+  c.warnings = a.warnings;
+  std::visit(
+    [&](const auto& v) {
+      using T = std::decay_t<decltype(v)>;
+      if constexpr (std::is_same_v<T, promql::scalar>) {
+        c.t = v.t;
+        c.bits = storage::float_bits(v.v);
+      } else if constexpr (std::is_same_v<T, promql::string_value>) {
+        c.t = v.t;
+        c.text = v.v;
+      } else if constexpr (std::is_same_v<T, promql::vector>) {
+        for (const auto& s : v) {
+          c.labels.push_back(s.labels);
+          c.times.push_back(s.t);
+          c.values.push_back(storage::float_bits(s.v));
+        }
+      } else {
+        for (const auto& s : v) {
+          c.labels.push_back(s.labels);
+          for (const auto& p : s.points) {
+            c.times.push_back(p.t);
+            c.values.push_back(storage::float_bits(p.v));
+          }
+          c.ends.push_back(c.times.size());
+        }
+      }
+    },
+    a.value);
+  return c;
+}
+
+caf::error query_answer_columns::to(query_answer& out) && {
+  auto bad = [](const char* why) {
+    return caf::make_error(error_code::bad_input, std::string("query_answer: ") + why);
+  };
+  if (times.size() != values.size())
+    return bad("times and values differ in length");
+  switch (kind) {
+    case 0:
+      out.value = promql::scalar{t, storage::float_from_bits(bits)};
+      break;
+    case 1: {
+      if (labels.size() != times.size())
+        return bad("vector labels and samples differ in length");
+      promql::vector v(labels.size());
+      for (size_t i = 0; i < v.size(); ++i)
+        v[i] = promql::sample{std::move(labels[i]), times[i], storage::float_from_bits(values[i])};
+      out.value = std::move(v);
+      break;
+    }
+    case 2: {
+      if (labels.size() != ends.size())
+        return bad("matrix labels and series ends differ in length");
+      promql::matrix m(labels.size());
+      uint64_t begin = 0;
+      for (size_t i = 0; i < m.size(); ++i) {
+        if (ends[i] < begin || ends[i] > times.size())
+          return bad("matrix series ends out of order");
+        m[i].labels = std::move(labels[i]);
+        for (auto k = begin; k < ends[i]; ++k)
+          m[i].points.push_back({times[k], storage::float_from_bits(values[k])});
+        begin = ends[i];
+      }
+      out.value = std::move(m);
+      break;
+    }
+    case 3:
+      out.value = promql::string_value{t, std::move(text)};
+      break;
+    default:
+      return bad("unknown value kind");
+  }
+  out.warnings = std::move(warnings);
+  return caf::none;
+}
+
+}  // namespace nl::actors

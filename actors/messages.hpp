@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "actors/errors.hpp"
+#include "promql/value.hpp"
 #include "storage/label_key.hpp"
 #include "storage/index/label_stats.hpp"
 #include "storage/labels.hpp"
@@ -225,10 +226,13 @@ struct query_cancel {
   uint64_t id = 0;
 };
 
-/// A finished answer of the query API: HTTP status and the JSON envelope.
-struct query_reply {
-  uint16_t status = 200;
-  std::string body;
+/// A query's answer, typed: each API (HTTP JSON, gRPC protobuf) encodes it
+/// at its own edge. A failed query is answered with an error instead
+/// (actors/errors.hpp: bad_input, execution, too_many_samples, timeout,
+/// canceled, overloaded, ...).
+struct query_answer {
+  promql::query_value value;
+  std::vector<std::string> warnings;
 };
 
 /// The first exchange on a node link (actors/cluster/): the connecting
@@ -334,9 +338,42 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, query_cancel& x) {
   return f(caf::meta::type_name("nl::query_cancel"), x.id);
 }
+
+/// A query_answer as it travels: the value flattened into columns, sample
+/// values as IEEE-754 bits (see the top of this file). `kind` is the
+/// query_value's index; scalars and strings use `t`, `bits` and `text`;
+/// vector element i (matrix series i) has labels[i] and, for a vector,
+/// times[i]/bits[i], for a matrix the points [ends[i-1], ends[i]).
+struct query_answer_columns {
+  uint8_t kind = 0;
+  int64_t t = 0;
+  uint64_t bits = 0;
+  std::string text;
+  std::vector<storage::label_set> labels;
+  std::vector<uint64_t> ends;
+  std::vector<int64_t> times;
+  std::vector<uint64_t> values;
+  std::vector<std::string> warnings;
+
+  static query_answer_columns of(const query_answer& a);
+  /// The answer these columns hold; an error when they disagree.
+  caf::error to(query_answer& out) &&;
+};
+
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, query_reply& x) {
-  return f(caf::meta::type_name("nl::query_reply"), x.status, x.body);
+typename std::enable_if<Inspector::reads_state, typename Inspector::result_type>::type
+inspect(Inspector& f, query_answer& x) {
+  auto c = query_answer_columns::of(x);
+  return f(caf::meta::type_name("nl::query_answer"), c.kind, c.t, c.bits, c.text, c.labels, c.ends,
+           c.times, c.values, c.warnings);
+}
+template <class Inspector>
+typename std::enable_if<Inspector::writes_state, typename Inspector::result_type>::type
+inspect(Inspector& f, query_answer& x) {
+  query_answer_columns c;
+  auto rebuild = [&]() -> caf::error { return std::move(c).to(x); };
+  return f(caf::meta::type_name("nl::query_answer"), c.kind, c.t, c.bits, c.text, c.labels, c.ends,
+           c.times, c.values, c.warnings, caf::meta::load_callback(rebuild));
 }
 
 template <class Inspector>
@@ -476,7 +513,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::select_result))
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::shard_stats))
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::query_request))
-  CAF_ADD_TYPE_ID(nightlight, (nl::actors::query_reply))
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::query_answer))
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::query_cancel))
   CAF_ADD_TYPE_ID(nightlight, (nl::storage::series_record))
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::series_records))

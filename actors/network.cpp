@@ -36,11 +36,11 @@ void run_admin(network_actor::stateful_pointer<network_state> self, admin_job_pt
       return;
     case endpoint::admin_delete_series:
       self->request(st.compact, caf::infinite, delete_series_atom_v, job->deletion)
-        .then([job](uint64_t) { job->answer(http_response{204, {}, {}, {}}); }, fail);
+        .then([job](uint64_t) { job->answer(http_response{204, {}, {}, {}, {}}); }, fail);
       return;
     default:
       self->request(st.compact, caf::infinite, clean_tombstones_atom_v)
-        .then([job](uint64_t) { job->answer(http_response{204, {}, {}, {}}); }, fail);
+        .then([job](uint64_t) { job->answer(http_response{204, {}, {}, {}, {}}); }, fail);
       return;
   }
 }
@@ -157,63 +157,31 @@ network_actor::behavior_type network(network_actor::stateful_pointer<network_sta
       }
       job->batches.clear();
     },
-    [=](query_http_job_ptr& job) {
+    [=](query_call_ptr& call) {
       // The planner enforces the query deadline and always answers; the
       // request itself therefore needs no timeout of its own.
-      self->request(self->state.planner, caf::infinite, query_atom_v, job->request)
-        .then(
-          [job](query_reply& r) {
-            http_response resp;
-            resp.status = r.status;
-            resp.content_type = "application/json";
-            resp.body = std::move(r.body);
-            if (resp.status == 503)
-              resp.headers.emplace_back("Retry-After", std::to_string(job->retry_after_s));
-            job->answer(std::move(resp));
-          },
-          [job](caf::error& err) { job->answer(api_error_response(err)); });
+      self->request(self->state.planner, caf::infinite, query_atom_v, call->request)
+        .then([call](query_answer& a) { call->answer(std::move(a)); },
+              [call](caf::error& err) { call->answer(std::move(err)); });
     },
     [=](query_cancel c) { self->send(self->state.planner, c); },
-    [=](meta_job_ptr& job) {
-      auto& st = self->state;
-      auto fail = [job](caf::error& err) { job->answer(api_error_response(err)); };
-      if (job->kind == meta_job::tsdb_status) {
-        self->request(st.idx, st.timeout, tsdb_status_atom_v, job->query.limit)
-          .then(
-            [job](storage::tsdb_status& s) {
-              std::string d;
-              protocol::append_tsdb_status(d, s);
-              job->answer(json_success(std::move(d)));
-            },
-            fail);
-        return;
-      }
-      if (job->kind == meta_job::series) {
-        self->request(st.idx, st.timeout, series_atom_v, job->query)
-          .then(
-            [job](series_list& xs) {
-              std::string d;
-              protocol::append_series_list(d, xs.items);
-              std::vector<std::string> w;
-              if (xs.truncated)
-                w.emplace_back("results truncated due to limit");
-              job->answer(json_success(std::move(d), w));
-            },
-            fail);
-        return;
-      }
-      auto on_strings = [job](string_list& xs) {
-        std::string d;
-        protocol::append_string_list(d, xs.items);
-        std::vector<std::string> w;
-        if (xs.truncated)
-          w.emplace_back("results truncated due to limit");
-        job->answer(json_success(std::move(d), w));
-      };
-      if (job->kind == meta_job::labels)
-        self->request(st.idx, st.timeout, label_names_atom_v, job->query).then(on_strings, fail);
+    [=](series_call_ptr& call) {
+      self->request(self->state.idx, self->state.timeout, series_atom_v, call->query)
+        .then([call](series_list& xs) { call->answer(std::move(xs)); },
+              [call](caf::error& err) { call->answer(std::move(err)); });
+    },
+    [=](labels_call_ptr& call) {
+      auto on_strings = [call](string_list& xs) { call->answer(std::move(xs)); };
+      auto fail = [call](caf::error& err) { call->answer(std::move(err)); };
+      if (call->values)
+        self->request(self->state.idx, self->state.timeout, label_values_atom_v, call->query).then(on_strings, fail);
       else
-        self->request(st.idx, st.timeout, label_values_atom_v, job->query).then(on_strings, fail);
+        self->request(self->state.idx, self->state.timeout, label_names_atom_v, call->query).then(on_strings, fail);
+    },
+    [=](tsdb_status_call_ptr& call) {
+      self->request(self->state.idx, self->state.timeout, tsdb_status_atom_v, call->limit)
+        .then([call](storage::tsdb_status& s) { call->answer(std::move(s)); },
+              [call](caf::error& err) { call->answer(std::move(err)); });
     },
   };
 }

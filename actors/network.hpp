@@ -1,10 +1,11 @@
 #pragma once
-// The network actor: the actor side of the bridge between HTTP and the
-// actors. The frontend (actors/frontend.hpp) turns HTTP requests into jobs
-// (actors/network_jobs.hpp) and sends them here; this actor talks to the
+// The network actor: the actor side of the bridge between the APIs and the
+// actors. The HTTP frontend (actors/frontend.hpp) and the gRPC server
+// (actors/grpc_server.hpp) turn requests into jobs and typed calls
+// (actors/network_jobs.hpp) and send them here; this actor talks to the
 // shards, the index, the query planner and the compactor, and answers
-// through each job's reply callback, which posts back to the connection's
-// thread. No Asio thread ever waits for an actor.
+// through each job's or call's callback, which hands the answer back to
+// the request's own threads. No I/O thread ever waits for an actor.
 #include <caf/all.hpp>
 
 #include <atomic>
@@ -26,29 +27,38 @@
 namespace nl::actors {
 
 struct write_job;
-struct meta_job;
-struct query_http_job;
 struct admin_job;
+struct query_call;
+struct series_call;
+struct labels_call;
+struct tsdb_status_call;
 using write_job_ptr = std::shared_ptr<write_job>;
-using meta_job_ptr = std::shared_ptr<meta_job>;
-using query_http_job_ptr = std::shared_ptr<query_http_job>;
 using admin_job_ptr = std::shared_ptr<admin_job>;
+using query_call_ptr = std::shared_ptr<query_call>;
+using series_call_ptr = std::shared_ptr<series_call>;
+using labels_call_ptr = std::shared_ptr<labels_call>;
+using tsdb_status_call_ptr = std::shared_ptr<tsdb_status_call>;
 
 }  // namespace nl::actors
 
-// Jobs carry an HTTP reply callback: local messages only, never serialised.
+// Jobs and calls carry reply callbacks: local messages only, never
+// serialised.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::write_job_ptr)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::meta_job_ptr)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::query_http_job_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::admin_job_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::query_call_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::series_call_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::labels_call_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::tsdb_status_call_ptr)
 
 namespace nl::actors {
 
-/// query_cancel is forwarded to the planner, behind the query it withdraws.
-/// admin jobs (the admin API) go to the compactor.
-using network_actor = caf::typed_actor<caf::reacts_to<write_job_ptr>, caf::reacts_to<meta_job_ptr>,
-                                      caf::reacts_to<query_http_job_ptr>, caf::reacts_to<query_cancel>,
-                                      caf::reacts_to<admin_job_ptr>>;
+/// Queries go to the planner, query_cancel behind the query it withdraws;
+/// series, labels and tsdb status to the index; admin jobs (the admin API)
+/// to the compactor.
+using network_actor =
+  caf::typed_actor<caf::reacts_to<write_job_ptr>, caf::reacts_to<admin_job_ptr>, caf::reacts_to<query_call_ptr>,
+                   caf::reacts_to<query_cancel>, caf::reacts_to<series_call_ptr>, caf::reacts_to<labels_call_ptr>,
+                   caf::reacts_to<tsdb_status_call_ptr>>;
 
 struct network_state {
   std::vector<head_block_actor> shards;
@@ -62,9 +72,9 @@ struct network_state {
   static inline const char* name = "network";
 };
 
-/// The actor side of the bridge: forwards write jobs to the shards, meta
-/// jobs to the index, queries to the query planner and admin jobs to the
-/// compactor, and answers through the frontend.
+/// The actor side of the bridge: forwards write jobs to the shards, series
+/// and label calls to the index, queries to the query planner and admin
+/// jobs to the compactor, and answers through their callbacks.
 network_actor::behavior_type network(network_actor::stateful_pointer<network_state> self,
                                      std::vector<head_block_actor> shards, index_actor idx,
                                      query_planner_actor planner, std::chrono::milliseconds timeout,

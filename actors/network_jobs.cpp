@@ -4,6 +4,7 @@
 
 #include "actors/errors.hpp"
 #include "protocol/api_json.hpp"
+#include "protocol/query_json.hpp"
 
 namespace nl::actors {
 
@@ -46,17 +47,12 @@ http_response json_error(protocol::api_error e, std::string_view msg) {
   return r;
 }
 
-// 503 with the API's "unavailable" envelope: the actors could not answer
-// (the API's own mapping of unavailable is 500, for evaluation failures).
 http_response unavailable(std::string_view msg) {
   auto r = json_error(protocol::api_error::unavailable, msg);
   r.status = 503;
   return r;
 }
 
-// An actor's error as an API error envelope, by its code (actors/errors.hpp):
-// bad input 400, timeouts 503, too many samples 422, bugs 500, and
-// everything that passes by itself (overload, full disk, shutdown) 503.
 http_response api_error_response(const caf::error& err) {
   using protocol::api_error;
   auto msg = message_of(err);
@@ -64,9 +60,28 @@ http_response api_error_response(const caf::error& err) {
     case error_code::bad_input: return json_error(api_error::bad_data, msg);
     case error_code::timeout: return json_error(api_error::timeout, msg);
     case error_code::too_many_samples: return json_error(api_error::execution, msg);
+    case error_code::execution: return json_error(api_error::execution, msg);
+    case error_code::canceled: return json_error(api_error::canceled, msg);
     case error_code::internal: return json_error(api_error::internal, msg);
     default: return unavailable(msg);
   }
+}
+
+http_response query_success(query_answer a) {
+  http_response r;
+  r.status = 200;
+  r.content_type = "application/json";
+  r.encode = [answer = std::make_shared<query_answer>(std::move(a))](http_response& out) {
+    out.body = protocol::render_query_result(answer->value, answer->warnings);
+  };
+  return r;
+}
+
+http_response query_failure(const caf::error& err, uint32_t retry_after_s) {
+  auto r = api_error_response(err);
+  if (r.status == 503)
+    r.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
+  return r;
 }
 
 }  // namespace nl::actors

@@ -1,16 +1,18 @@
 #pragma once
-// What the frontend (actors/frontend.hpp) hands to the network actor
-// (actors/network.hpp): one job per HTTP request that needs the actors,
-// carrying the request's reply callback, and the API answers both sides
-// build. Internal to those two files.
+// What the frontends hand to the network actor (actors/network.hpp): the
+// HTTP frontend's jobs (actors/frontend.hpp), which carry the request's
+// HTTP reply callback, and the typed calls both the HTTP frontend and the
+// gRPC server (actors/grpc_server.hpp) make; plus the API answers they
+// build.
 //
-// Every job answers its client exactly once: through answer(), or, when it
-// is destroyed unanswered (shutdown, an actor restart, a job dropped from a
-// mailbox), with a 503 that clients retry. A job is created on an Asio
-// thread and then touched only by the network actor.
+// Every job and call answers its client exactly once: through answer(),
+// or, when it is destroyed unanswered (shutdown, an actor restart, a job
+// dropped from a mailbox), with a 503 / unavailable that clients retry. It
+// is created on an I/O thread and then touched only by the network actor.
 #include <caf/all.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -84,20 +86,52 @@ struct write_job : reply_once {
   }
 };
 
-struct meta_job : reply_once {
-  meta_job() : reply_once("request", true) {}
-  enum kind_type { series = 0, labels = 1, values = 2, tsdb_status = 3 };
-  int kind = series;
-  meta_query query;  ///< for tsdb_status only `limit` (validated, >= 1)
+/// A request for the actors, from the HTTP frontend or the gRPC server,
+/// with a typed answer: each caller encodes it at its own edge. Answered
+/// exactly once through `done`, with the result or an actor error
+/// (actors/errors.hpp); a call the actors drop unanswered (shutdown, an
+/// actor restart, a call dropped from a mailbox) is answered `unavailable`
+/// by the destructor. Created on an I/O thread, then touched only by the
+/// network actor. `done` runs on an actor's thread: it must not block, and
+/// leaves heavy encoding to the caller's own threads.
+template <class Result>
+struct actor_call {
+  using result_type = Result;
+  actor_call() = default;
+  actor_call(const actor_call&) = delete;
+  actor_call& operator=(const actor_call&) = delete;
+  ~actor_call() {
+    if (!answered && done)
+      done(caf::make_error(error_code::unavailable, "request dropped during shutdown or restart"));
+  }
+  void answer(caf::expected<Result> r) {
+    answered = true;
+    done(std::move(r));
+  }
+
+  std::function<void(caf::expected<Result>)> done;
+  bool answered = false;
 };
 
-/// A query on its way to the planner; answered exactly once, by the
-/// planner's reply or (if the actors go away first) by the destructor.
-struct query_http_job : reply_once {
-  query_http_job() : reply_once("query", true) {}
+/// A PromQL query, for the planner.
+struct query_call : actor_call<query_answer> {
   query_request request;
-  /// Sent with every 503 answer (overload, timeout): server.retry_after_seconds.
-  uint32_t retry_after_s = 1;
+};
+
+/// /api/v1/series, for the index.
+struct series_call : actor_call<series_list> {
+  meta_query query;
+};
+
+/// /api/v1/labels, or with `values` /api/v1/label/<query.label_name>/values.
+struct labels_call : actor_call<string_list> {
+  meta_query query;
+  bool values = false;
+};
+
+/// /api/v1/status/tsdb: the top `limit` of each list (validated, >= 1).
+struct tsdb_status_call : actor_call<storage::tsdb_status> {
+  uint64_t limit = storage::tsdb_status_default_limit;
 };
 
 /// An admin API request on its way to the compactor.
@@ -116,8 +150,16 @@ protocol::http_response json_error(protocol::api_error e, std::string_view msg);
 /// (the API's own mapping of unavailable is 500, for evaluation failures).
 protocol::http_response unavailable(std::string_view msg);
 /// An actor's error as an API error envelope, by its code (actors/errors.hpp):
-/// bad input 400, timeouts 503, too many samples 422, bugs 500, and
-/// everything that passes by itself (overload, full disk, shutdown) 503.
+/// bad input 400, timeouts 503, too many samples and other evaluation
+/// failures 422, canceled 503, bugs 500, and everything that passes by
+/// itself (overload, full disk, shutdown) 503.
 protocol::http_response api_error_response(const caf::error& err);
+
+/// The answers of /api/v1/query and /api/v1/query_range: the value's JSON
+/// envelope (encoded on the connection's thread, see
+/// http_response::encode), or the error's with Retry-After on every 503
+/// (overload, timeout, canceled).
+protocol::http_response query_success(query_answer a);
+protocol::http_response query_failure(const caf::error& err, uint32_t retry_after_s);
 
 }  // namespace nl::actors

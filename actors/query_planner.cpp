@@ -8,15 +8,12 @@
 #include "actors/query_worker.hpp"
 #include "promql/analysis.hpp"
 #include "promql/parser.hpp"
-#include "protocol/query_json.hpp"
 #include "storage/chunk/xor_chunk.hpp"
 #include "storage/cores.hpp"
 
 namespace nl::actors {
 
 namespace {
-
-using protocol::api_error;
 
 bool has_subquery(const promql::expr& e) {
   return std::visit(
@@ -81,24 +78,24 @@ uint64_t samples_in(const select_result& r, int64_t mint, int64_t maxt) {
   return n;
 }
 
-query_reply too_many_samples_reply() {
-  return query_error_reply(api_error::execution,
-                           "query processing would load too many samples into memory in query execution");
+caf::error too_many_samples() {
+  return caf::make_error(error_code::too_many_samples,
+                         "query processing would load too many samples into memory in query execution");
 }
 
-// 503 "unavailable" for a query refused a slot (the HTTP layer adds
-// Retry-After to every 503 query answer).
-query_reply overloaded_reply(const std::string& why) {
-  auto r = query_error_reply(api_error::unavailable, why);
-  r.status = 503;
-  return r;
+// A query refused a slot: overloaded (HTTP 503 "unavailable" with
+// Retry-After, gRPC UNAVAILABLE).
+caf::error overloaded(const std::string& why) {
+  return caf::make_error(error_code::overloaded, why);
 }
 
 void admit(self_ptr self, uint64_t id);
 
-// Answers a query still in flight (once), forgets it and gives its slot,
-// if it held one, to the oldest waiting query.
-void finish(self_ptr self, uint64_t id, query_reply reply) {
+// Answers a query still in flight (once), with its value or an error,
+// forgets it and gives its slot, if it held one, to the oldest waiting
+// query.
+template <class Reply>
+void finish(self_ptr self, uint64_t id, Reply reply) {
   auto& st = self->state;
   auto it = st.queries.find(id);
   if (it == st.queries.end())
@@ -120,7 +117,7 @@ void finish(self_ptr self, uint64_t id, query_reply reply) {
 
 // Stops a query in flight at any stage: the engine sees the flag within
 // milliseconds, the worker is killed, a pending fetch finds no entry.
-void stop(self_ptr self, uint64_t id, query_reply reply) {
+void stop(self_ptr self, uint64_t id, caf::error reply) {
   auto& q = self->state.queries.at(id);
   q.cancel->store(true);
   if (q.worker)
@@ -149,9 +146,13 @@ void start_worker(self_ptr self, uint64_t id, std::shared_ptr<query_job> job) {
       .fetch_add(1, std::memory_order_relaxed);
   it->second.worker = caf::actor_cast<caf::actor>(worker);
   self->request(worker, caf::infinite, query_run_atom_v)
-    .then([self, id](query_reply& reply) { finish(self, id, std::move(reply)); },
+    .then([self, id](query_answer& answer) { finish(self, id, std::move(answer)); },
           [self, id](caf::error& err) {
-            finish(self, id, query_error_reply(api_error::internal, "query worker failed: " + message_of(err)));
+            // The engine's own errors keep their code; a worker that died
+            // is a bug.
+            if (err.category() != error_category)
+              err = caf::make_error(error_code::internal, "query worker failed: " + message_of(err));
+            finish(self, id, std::move(err));
           });
 }
 
@@ -185,7 +186,7 @@ void admit(self_ptr self, uint64_t id) {
           q.fetched_samples += samples_in(r, job->windows[i].mint, job->windows[i].maxt);
           if (budget > 0 && q.fetched_samples > budget) {
             job->data.clear();  // the other answers are dropped on arrival
-            stop(self, id, too_many_samples_reply());
+            stop(self, id, too_many_samples());
             return;
           }
           job->data[i] = std::move(r);
@@ -199,12 +200,10 @@ void admit(self_ptr self, uint64_t id) {
           // shard that went away (restart, shutdown) unavailable.
           auto code = code_of(err);
           if (code == error_code::too_many_samples)
-            return stop(self, id, too_many_samples_reply());
-          auto type = code == error_code::bad_input ? api_error::bad_data
-                      : code == error_code::timeout ? api_error::timeout
-                      : code == error_code::internal ? api_error::internal
-                                                     : api_error::unavailable;
-          stop(self, id, query_error_reply(type, "fetching series: " + message_of(err)));
+            return stop(self, id, too_many_samples());
+          if (code != error_code::bad_input && code != error_code::timeout && code != error_code::internal)
+            code = error_code::unavailable;
+          stop(self, id, caf::make_error(code, "fetching series: " + message_of(err)));
         });
   }
 }
@@ -229,21 +228,21 @@ query_planner_actor::behavior_type query_planner(self_ptr self, index_actor inde
   self->state.opts = opts;
 
   return {
-    [self](query_atom, query_request& req) -> caf::result<query_reply> {
+    [self](query_atom, query_request& req) -> caf::result<query_answer> {
       auto& st = self->state;
       auto parsed = promql::parse(req.query);
       if (!parsed)
-        return query_error_reply(api_error::bad_data, "invalid parameter \"query\": " + parsed.error.message);
+        return caf::make_error(error_code::bad_input, "invalid parameter \"query\": " + parsed.error.message);
       std::shared_ptr<const promql::expr> e{std::move(parsed.expr)};
       auto type = e->type();
       if (req.step > 0 && type != promql::value_type::scalar && type != promql::value_type::vector)
-        return query_error_reply(api_error::bad_data,
-                           "invalid expression type \"" + std::string(promql::to_string(type)) +
-                             "\" for range query, must be Scalar or instant Vector");
+        return caf::make_error(error_code::bad_input,
+                               "invalid expression type \"" + std::string(promql::to_string(type))
+                                 + "\" for range query, must be Scalar or instant Vector");
       bool has_slot = st.admitted < st.opts.max_concurrent;
       if (!has_slot && st.queue.size() >= st.opts.max_queued) {
         count_rejected(self, &metrics::queries_rejected_queue_full);
-        return overloaded_reply("too many queries: " + std::to_string(st.admitted) + " running and "
+        return overloaded("too many queries: " + std::to_string(st.admitted) + " running and "
                                 + std::to_string(st.queue.size())
                                 + " waiting (server.max_concurrent_queries); retry later");
       }
@@ -264,7 +263,7 @@ query_planner_actor::behavior_type query_planner(self_ptr self, index_actor inde
       // windows and asks for window i's data by its index.
       job->windows = promql::find_selector_windows(*e, job->request.start, end, st.opts.lookback_delta_ms);
       job->data.resize(job->windows.size());
-      auto promise = self->make_response_promise<query_reply>();
+      auto promise = self->make_response_promise<query_answer>();
       auto now = std::chrono::steady_clock::now();
       query_planner_state::running q;
       q.promise = promise;
@@ -287,7 +286,7 @@ query_planner_actor::behavior_type query_planner(self_ptr self, index_actor inde
       if (it == self->state.queries.end())
         return;
       if (it->second.admitted)
-        return stop(self, id, query_error_reply(api_error::timeout, "query timed out in query execution"));
+        return stop(self, id, caf::make_error(error_code::timeout, "query timed out in query execution"));
       // Its whole time went by in the queue: the server is overloaded and
       // the client may retry. (Prometheus answers this case "timeout",
       // "query timed out in query queue"; both are 503, and "unavailable"
@@ -296,7 +295,7 @@ query_planner_actor::behavior_type query_planner(self_ptr self, index_actor inde
                                                                           - it->second.arrived);
       count_rejected(self, &metrics::queries_rejected_queue_timeout);
       stop(self, id,
-           overloaded_reply("too many queries: waited " + std::to_string(waited.count())
+           overloaded("too many queries: waited " + std::to_string(waited.count())
                             + " ms for one of " + std::to_string(self->state.opts.max_concurrent)
                             + " query slots (server.max_concurrent_queries) until the query's deadline; retry later"));
     },
@@ -312,7 +311,7 @@ query_planner_actor::behavior_type query_planner(self_ptr self, index_actor inde
       auto query = it->second.query.substr(0, 200);
       if (self->state.opts.stats != nullptr)
         self->state.opts.stats->queries_cancelled.fetch_add(1, std::memory_order_relaxed);
-      stop(self, it->first, query_error_reply(api_error::canceled, "query canceled: the client went away"));
+      stop(self, it->first, caf::make_error(error_code::canceled, "query canceled: the client went away"));
       log_info("query: canceled after " + std::to_string(ran.count())
                + " ms, its client went away: " + query);
     },

@@ -11,14 +11,14 @@
 // once (server.max_concurrent_queries). Later ones wait, in arrival order,
 // in a queue of max_queued places; a query that finds the queue full, or
 // whose deadline passes while it waits, is answered 503 "unavailable" at
-// once (the HTTP layer adds Retry-After), and counted in
+// once (error_code::overloaded; HTTP adds Retry-After), and counted in
 // nightlight_queries_rejected_total{reason}. Only parsing happens before
 // admission. The metadata endpoints (/series, /labels, /label/../values)
 // do not pass through here and are not limited by it.
 //
 // Limits are the planner's: the deadline (query_timeout_seconds, or the
 // request's smaller `timeout`) runs from arrival, queueing included; when
-// it passes the planner answers 503 "timeout" at once, raises the worker's
+// it passes the planner answers "timeout" (HTTP 503) at once, raises the worker's
 // cancel flag (the engine checks it between steps and in long loops, so the
 // CPU is free within milliseconds) and kills the worker.
 // max_samples_per_query is enforced by the engine on the samples it holds
@@ -26,14 +26,15 @@
 // it is bounded too, by max_fetched_samples: the samples the query's
 // windows hold in total, counted from chunk headers as every shard and
 // block reader collects and summed here as their answers arrive; the first
-// source over budget stops. Both answer 422 "execution". The engine holds
+// source over budget stops. Both answer too_many_samples (HTTP 422
+// "execution"). The engine holds
 // one series' window at a time where it can, so a query may fetch far more
 // than it holds: the fetch budget defaults to 10x max_samples, as fetched
 // chunks cost 1-2 bytes a sample, about the memory the evaluation limit
 // allows.
 //
 // A query_cancel (its HTTP client went away) stops a query the same way at
-// any stage, answers it 503 "canceled", counts it in
+// any stage, answers it "canceled" (HTTP 503), counts it in
 // nightlight_queries_cancelled_total and logs one line.
 #include <caf/all.hpp>
 
@@ -50,10 +51,11 @@
 
 namespace nl::actors {
 
-/// query: evaluate a PromQL query; always answers a query_reply (errors
-///   included, as Prometheus' JSON error envelope with its HTTP status).
+/// query: evaluate a PromQL query; answers the typed value, or an error
+///   whose code (actors/errors.hpp) tells the cause: bad_input, execution,
+///   too_many_samples, timeout, canceled, overloaded, unavailable, internal.
 using query_planner_actor = caf::typed_actor<
-  caf::replies_to<query_atom, query_request>::with<query_reply>,
+  caf::replies_to<query_atom, query_request>::with<query_answer>,
   caf::reacts_to<query_expire_atom, uint64_t>, caf::reacts_to<query_cancel>>;
 
 struct query_job;
@@ -73,7 +75,7 @@ struct query_planner_options {
 
 struct query_planner_state {
   struct running {
-    caf::typed_response_promise<query_reply> promise;
+    caf::typed_response_promise<query_answer> promise;
     std::shared_ptr<std::atomic<bool>> cancel;
     caf::actor worker;  ///< invalid while waiting or fetching
     uint64_t request_id;  ///< query_request::id, for query_cancel

@@ -1,7 +1,6 @@
 #include "actors/query_worker.hpp"
 
 #include "promql/parallel.hpp"
-#include "protocol/query_json.hpp"
 
 namespace nl::actors {
 
@@ -40,29 +39,37 @@ class fetched_queryable : public promql::queryable {
 
 }  // namespace
 
-query_reply query_error_reply(protocol::api_error kind, const std::string& message) {
-  return {static_cast<uint16_t>(protocol::http_status(kind)), protocol::error_body(kind, message)};
+caf::error query_error_of(const promql::query_error& e) {
+  using promql::query_error;
+  auto code = e.type == query_error::bad_data           ? error_code::bad_input
+              : e.type == query_error::too_many_samples ? error_code::too_many_samples
+              : e.type == query_error::timeout          ? error_code::timeout
+              : e.type == query_error::canceled         ? error_code::canceled
+              : e.type == query_error::internal         ? error_code::internal
+                                                        : error_code::execution;
+  return caf::make_error(code, e.message);
 }
 
-query_reply run_query_job(query_job& job) {
+caf::expected<query_answer> run_query_job(query_job& job) {
   fetched_queryable data{job.data};
   promql::engine eng{job.engine_opts};
   const auto& req = job.request;
   auto res = req.step > 0 ? eng.range(*job.expr, job.windows, data, req.start, req.end, req.step)
                           : eng.instant(*job.expr, job.windows, data, req.start);
-  if (!res) {
-    const auto& err = res.error();
-    return query_error_reply(protocol::api_error_from_query_error(err.type), err.message);
-  }
-  return {200, protocol::render_query_result(res.value())};
+  if (!res)
+    return query_error_of(res.error());
+  return query_answer{std::move(res.value()), {}};
 }
 
 query_worker_actor::behavior_type query_worker(query_worker_actor::pointer, std::shared_ptr<query_job> job) {
   return {
-    [job](query_run_atom) -> query_reply {
+    [job](query_run_atom) -> caf::result<query_answer> {
       if (job->own_thread)
         promql::lower_query_thread_priority();  // the thread ends with the worker
-      return run_query_job(*job);
+      auto answer = run_query_job(*job);
+      if (!answer)
+        return std::move(answer.error());
+      return std::move(*answer);
     },
   };
 }

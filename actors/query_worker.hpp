@@ -15,7 +15,6 @@
 #include "promql/analysis.hpp"
 #include "promql/ast.hpp"
 #include "promql/engine.hpp"
-#include "protocol/api_json.hpp"
 
 namespace nl::actors {
 
@@ -36,17 +35,18 @@ struct query_job {
   bool own_thread = false;
 };
 
-/// run: evaluate the job and answer the JSON envelope.
-using query_worker_actor = caf::typed_actor<caf::replies_to<query_run_atom>::with<query_reply>>;
+/// run: evaluate the job; an evaluation error is answered as an error
+/// (query_error_of).
+using query_worker_actor = caf::typed_actor<caf::replies_to<query_run_atom>::with<query_answer>>;
 
 query_worker_actor::behavior_type query_worker(query_worker_actor::pointer self,
                                                std::shared_ptr<query_job> job);
 
-/// An API error as a query reply: Prometheus' JSON envelope and status.
-query_reply query_error_reply(protocol::api_error kind, const std::string& message);
+/// An engine error as an actor error (actors/errors.hpp), message kept.
+caf::error query_error_of(const promql::query_error& e);
 
 /// Evaluates a job on the calling thread (the worker's handler; also used by
 /// tests without an actor system).
-query_reply run_query_job(query_job& job);
+caf::expected<query_answer> run_query_job(query_job& job);
 
 }  // namespace nl::actors

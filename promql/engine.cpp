@@ -37,7 +37,8 @@ void query_context::add_samples(int64_t n) {
 
 void query_context::check_held(int64_t held) const {
   if (held > opts->max_samples)
-    fail("query processing would load too many samples into memory in query execution");
+    throw eval_error{query_error::too_many_samples,
+                     "query processing would load too many samples into memory in query execution"};
 }
 
 const std::vector<storage::sample>& query_context::samples_of(const selected& d, const series& s,
@@ -416,7 +417,7 @@ query_result engine::range(const expr& e, const std::vector<selector_window>& wi
   // Per-step buffers are sized by the step count; a count above the sample
   // limit could never produce a result anyway.
   if ((end - start) / step + 1 > opts_.max_samples)
-    return query_error{query_error::execution,
+    return query_error{query_error::too_many_samples,
                        "query processing would load too many samples into memory in query "
                        "execution"};
   auto t = e.type();

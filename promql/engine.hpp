@@ -29,7 +29,10 @@ struct engine_options {
 };
 
 struct query_error {
-  enum kind { bad_data, execution, timeout, canceled, internal };
+  /// too_many_samples: over engine_options::max_samples (an execution
+  /// error to the HTTP API; told apart so other APIs can say "resource
+  /// exhausted").
+  enum kind { bad_data, execution, timeout, canceled, internal, too_many_samples };
   kind type = execution;
   std::string message;
 };

@@ -333,6 +333,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     cancellation_.reset();
     beast::error_code ec;
     beast::get_lowest_layer(stream_).socket().cancel(ec);  // ends watch_peer's wait
+    complete(r);
     write(std::move(r));
   }
 

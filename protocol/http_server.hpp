@@ -87,7 +87,22 @@ struct http_response {
   std::string content_type;  ///< omitted when empty
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers
+  /// When set, completes the response (typically its body) on the
+  /// connection's thread just before it is written, so that a large answer
+  /// (a query result) is encoded there, not on the thread that answered
+  /// (an actor's).
+  std::function<void(http_response&)> encode;
 };
+
+/// Runs and clears `r.encode` if set: what the server does before writing
+/// (for handlers' tests that stand in for the server).
+inline void complete(http_response& r) {
+  if (r.encode) {
+    auto encode = std::move(r.encode);
+    r.encode = nullptr;
+    encode(r);
+  }
+}
 
 /// Delivers the answer to a request. Must be called exactly once; may be
 /// called from any thread. Cheap to copy.

@@ -33,15 +33,4 @@ std::string render_query_result(const promql::query_value& v, const std::vector<
   return out;
 }
 
-api_error api_error_from_query_error(promql::query_error::kind k) {
-  switch (k) {
-    case promql::query_error::bad_data: return api_error::bad_data;
-    case promql::query_error::execution: return api_error::execution;
-    case promql::query_error::timeout: return api_error::timeout;
-    case promql::query_error::canceled: return api_error::canceled;
-    case promql::query_error::internal: return api_error::internal;
-  }
-  return api_error::internal;
-}
-
 }  // namespace nl::protocol

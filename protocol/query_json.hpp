@@ -4,7 +4,6 @@
 #include <string>
 #include <vector>
 
-#include "promql/engine.hpp"
 #include "promql/value.hpp"
 #include "protocol/api_json.hpp"
 
@@ -15,8 +14,5 @@ namespace nl::protocol {
 /// engine sorts range results by labels).
 std::string render_query_result(const promql::query_value& v,
                                  const std::vector<std::string>& warnings = {});
-
-/// The API error type of an engine error.
-api_error api_error_from_query_error(promql::query_error::kind k);
 
 }  // namespace nl::protocol

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "promql/literals.hpp"
+#include "promql/parser.hpp"
 #include "protocol/utf8.hpp"
 #include "storage/quote.hpp"
 
@@ -134,6 +135,10 @@ std::string cannot_parse_time(std::string_view name, std::string_view value) {
 }
 
 constexpr int64_t ns_per_ms = 1'000'000;
+
+status end_before_start() {
+  return status::invalid_argument("invalid parameter \"end\": end timestamp must not be before start time");
+}
 
 // Prometheus' parseDuration: float seconds first, then the duration
 // grammar. Nanoseconds, as Go's time.Duration.
@@ -316,7 +321,6 @@ storage::result<int64_t> parse_limit(std::string_view value) {
 
 storage::result<range_params> parse_range_params(std::string_view start, std::string_view end,
                                                  std::string_view step) {
-  range_params r;
   auto s = parse_time("start", start);
   if (!s)
     return s.error();
@@ -324,27 +328,52 @@ storage::result<range_params> parse_range_params(std::string_view start, std::st
   if (!e)
     return e.error();
   if (*e < *s)
-    return status::invalid_argument(
-      "invalid parameter \"end\": end timestamp must not be before start time");
+    return end_before_start();
   auto st = parse_duration_ns("step", step);
   if (!st)
     return st.error();
-  if (*st / ns_per_ms <= 0)
+  return check_range(*s, *e, *st);
+}
+
+storage::result<range_params> check_range(int64_t start_ms, int64_t end_ms, int64_t step_ns) {
+  if (end_ms < start_ms)
+    return end_before_start();
+  if (step_ns / ns_per_ms <= 0)
     return status::invalid_argument(
       "invalid parameter \"step\": zero or negative query resolution step widths are not "
       "accepted. Try a positive integer");
   // Go: end.Sub(start) / step on nanosecond Durations; Sub saturates.
-  uint64_t range_ms = static_cast<uint64_t>(*e) - static_cast<uint64_t>(*s);
+  uint64_t range_ms = static_cast<uint64_t>(end_ms) - static_cast<uint64_t>(start_ms);
   constexpr uint64_t max_ns = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
   uint64_t range_ns = range_ms > max_ns / ns_per_ms ? max_ns : range_ms * ns_per_ms;
-  if (range_ns / static_cast<uint64_t>(*st) > 11000)
+  if (range_ns / static_cast<uint64_t>(step_ns) > 11000)
     return status::invalid_argument(
       "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query "
       "resolution (?step=XX)");
-  r.start_ms = *s;
-  r.end_ms = *e;
-  r.step_ms = *st / ns_per_ms;
-  return r;
+  return range_params{start_ms, end_ms, step_ns / ns_per_ms};
+}
+
+storage::result<std::vector<storage::matcher_list>> parse_match_params(
+  const std::vector<std::string_view>& values, bool required) {
+  if (required && values.empty())
+    return status::invalid_argument("no match[] parameter provided");
+  std::vector<storage::matcher_list> out;
+  out.reserve(values.size());
+  for (auto v : values) {
+    auto sel = promql::parse_metric_selector(v);
+    if (!sel)
+      return status::invalid_argument(sel.error->message);
+    if (!promql::has_non_empty_matcher(sel.matchers))
+      return status::invalid_argument("match[] must contain at least one non-empty matcher");
+    out.push_back(std::move(sel.matchers));
+  }
+  return out;
+}
+
+storage::status check_label_name_param(std::string_view name, bool allow_utf8_names) {
+  if (allow_utf8_names || promql::is_legacy_label_name(name))
+    return status::ok();
+  return status::invalid_argument("invalid label name: " + go_quote(name));
 }
 
 storage::result<bool> parse_bool_or(std::string_view name, std::string_view value, bool default_value) {

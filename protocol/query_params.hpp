@@ -1,8 +1,11 @@
 #pragma once
 // Parameters of the Prometheus HTTP API (shared/spec/prometheus-api.md §3.1,
-// §3.6): the merged form/query-string view, times, durations, `limit`, and
-// the query_range checks. Every error is invalid_argument whose message is
-// the exact Prometheus 2.42 text for `"error"` (errorType bad_data, 400).
+// §3.6): the merged form/query-string view, times, durations, `limit`,
+// match[] and the query_range checks. Every error is invalid_argument whose
+// message is the exact Prometheus 2.42 text for `"error"` (errorType
+// bad_data, 400). The gRPC API (proto/query.proto) sends the same
+// parameters already typed and is checked by the same functions from
+// check_range on (gRPC INVALID_ARGUMENT, same message).
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -10,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "storage/matcher.hpp"
 #include "storage/status.hpp"
 
 namespace nl::protocol {
@@ -103,5 +107,24 @@ struct range_params {
 /// decreasing the query resolution (?step=XX)`. Missing values are "".
 storage::result<range_params> parse_range_params(std::string_view start, std::string_view end,
                                                  std::string_view step);
+
+/// The same checks on times already parsed (ms) and a step in nanoseconds
+/// (Go's time.Duration, which the point limit is computed in): end >=
+/// start, step >= 1 ms, at most 11,000 points.
+storage::result<range_params> check_range(int64_t start_ms, int64_t end_ms, int64_t step_ns);
+
+/// The selectors of `match[]` (/series, /labels, /label/../values): each a
+/// series selector with at least one matcher that does not match the empty
+/// string. Errors as Prometheus words them (the parser's message, or
+/// `match[] must contain at least one non-empty matcher`); with `required`
+/// (/series) no selector at all is `no match[] parameter provided`.
+storage::result<std::vector<storage::matcher_list>> parse_match_params(
+  const std::vector<std::string_view>& values, bool required = false);
+
+/// The <name> of /api/v1/label/<name>/values: any name is looked up as it
+/// is while UTF-8 names are allowed (ingest.allow_utf8_names); otherwise
+/// it must be a legacy label name (`invalid label name: "..."`, 2.42's
+/// %q).
+storage::status check_label_name_param(std::string_view name, bool allow_utf8_names);
 
 }  // namespace nl::protocol

@@ -6,6 +6,8 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libcaf-dev libprotobuf-dev protobuf-compiler libsnappy-dev libssl-dev
   libboost-dev libre2-dev nlohmann-json3-dev libyaml-cpp-dev libjemalloc-dev
+  # the gRPC query API (server.grpc_addr): C++ library, codegen plugin, reflection
+  libgrpc++-dev protobuf-compiler-grpc
   prometheus victoria-metrics python3 python3-snappy python3-protobuf curl openssl
   # libFuzzer: clang and its runtime (scripts/fuzz.sh, the fuzz.smoke test)
   clang libclang-rt-14-dev

@@ -156,11 +156,14 @@ struct fixture : test_coordinator_fixture<caf::actor_system_config> {
     auto before = got->size();
     auto target = rq.method + " " + rq.target;
     auto g = got;
-    front->handle(std::move(rq), [g](http_response r) { g->push_back(std::move(r)); });
+    front->handle(std::move(rq), [g](http_response r) {
+      nl::protocol::complete(r);
+      g->push_back(std::move(r));
+    });
     sched.run();
     if (got->size() == before) {
       CAF_ERROR(target << " got no answer");
-      return http_response{0, {}, {}, {}};
+      return http_response{0, {}, {}, {}, {}};
     }
     return got->back();
   }

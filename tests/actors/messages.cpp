@@ -137,6 +137,69 @@ CAF_TEST(query messages round trip) {
   CAF_CHECK_EQUAL(y.limit, 7u);
 }
 
+CAF_TEST(typed query answers cross a node boundary bit exact) {
+  using nl::storage::float_bits;
+  using nl::storage::float_from_bits;
+  auto ls = [](std::string v) { return label_set::from_unsorted({{"__name__", "up"}, {"job", std::move(v)}}); };
+  const uint64_t payload_nan = 0x7ff8000000000001ULL;
+  // A matrix with StaleNaN, +-Inf, -0 and a NaN payload, and an empty series.
+  query_answer m;
+  m.value = nl::promql::matrix{
+    {ls("a"), {{1000, nl::storage::stale_nan()}, {2000, 1.0 / 0.0}, {3000, -0.0}}},
+    {ls("b"), {}},
+    {ls("c"), {{-5, float_from_bits(payload_nan)}, {7, -1.0 / 0.0}}}};
+  m.warnings = {"results truncated due to limit"};
+  auto out = round_trip(caf::make_message(m));
+  CAF_REQUIRE((out.match_elements<query_answer>()));
+  const auto& back = out.get_as<query_answer>(0);
+  CAF_CHECK_EQUAL(back.warnings, m.warnings);
+  const auto* mx = std::get_if<nl::promql::matrix>(&back.value);
+  CAF_REQUIRE(mx != nullptr);
+  CAF_REQUIRE_EQUAL(mx->size(), 3u);
+  const auto& want = std::get<nl::promql::matrix>(m.value);
+  for (size_t i = 0; i < 3; ++i) {
+    CAF_CHECK((*mx)[i].labels == want[i].labels);
+    CAF_REQUIRE_EQUAL((*mx)[i].points.size(), want[i].points.size());
+    for (size_t k = 0; k < want[i].points.size(); ++k) {
+      CAF_CHECK_EQUAL((*mx)[i].points[k].t, want[i].points[k].t);
+      CAF_CHECK_EQUAL(float_bits((*mx)[i].points[k].v), float_bits(want[i].points[k].v));
+    }
+  }
+  query_answer v;
+  v.value = nl::promql::vector{{ls("a"), 10, nl::storage::stale_nan()}, {ls("b"), 11, float_from_bits(payload_nan)}};
+  auto vout = round_trip(caf::make_message(v));
+  const auto& vb = std::get<nl::promql::vector>(vout.get_as<query_answer>(0).value);
+  CAF_REQUIRE_EQUAL(vb.size(), 2u);
+  CAF_CHECK(vb[1].labels == ls("b"));
+  CAF_CHECK_EQUAL(vb[1].t, 11);
+  CAF_CHECK_EQUAL(float_bits(vb[0].v), nl::storage::stale_nan_bits);
+  CAF_CHECK_EQUAL(float_bits(vb[1].v), payload_nan);
+  query_answer s;
+  s.value = nl::promql::scalar{42, -1.0 / 0.0};
+  auto sb = std::get<nl::promql::scalar>(round_trip(caf::make_message(s)).get_as<query_answer>(0).value);
+  CAF_CHECK_EQUAL(sb.t, 42);
+  CAF_CHECK_EQUAL(float_bits(sb.v), float_bits(-1.0 / 0.0));
+  query_answer str;
+  str.value = nl::promql::string_value{43, "hello"};
+  auto tb = std::get<nl::promql::string_value>(round_trip(caf::make_message(str)).get_as<query_answer>(0).value);
+  CAF_CHECK_EQUAL(tb.t, 43);
+  CAF_CHECK_EQUAL(tb.v, "hello");
+}
+
+CAF_TEST(a query answer from the wire whose columns disagree is refused) {
+  query_answer_columns c;
+  c.kind = 2;  // a matrix
+  c.labels = {label_set::from_unsorted({{"a", "b"}})};
+  c.ends = {5};  // past the one point
+  c.times = {1};
+  c.values = {0};
+  query_answer out;
+  CAF_CHECK(std::move(c).to(out) == error_code::bad_input);
+  query_answer_columns k;
+  k.kind = 9;
+  CAF_CHECK(std::move(k).to(out) == error_code::bad_input);
+}
+
 CAF_TEST(matchers from the wire with a bad type or regex are refused) {
   // What a peer could send; the receiver compiles and rejects it.
   auto load = [&](uint8_t type, std::string value) {

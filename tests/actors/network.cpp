@@ -76,7 +76,10 @@ struct fixture : test_coordinator_fixture<caf::actor_system_config> {
 
   void call(http_request rq) {
     auto g = got;
-    front->handle(std::move(rq), [g](http_response r) { g->push_back(std::move(r)); });
+    front->handle(std::move(rq), [g](http_response r) {
+      nl::protocol::complete(r);
+      g->push_back(std::move(r));
+    });
   }
 
   /// Calls and lets the actors finish; the answer. No answer fails the
@@ -88,7 +91,7 @@ struct fixture : test_coordinator_fixture<caf::actor_system_config> {
     sched.run();
     if (got->size() == before) {
       CAF_ERROR(target << " got no answer");
-      return http_response{0, {}, {}, {}};
+      return http_response{0, {}, {}, {}, {}};
     }
     return got->back();
   }
@@ -173,7 +176,8 @@ CAF_TEST(walreplay answers while the WAL is replayed and tsdb waits for the stor
 CAF_TEST(a write over the in-flight budget is refused before it is queued) {
   // A network actor that is never scheduled: jobs stay in flight.
   auto net = sys.spawn([]() -> network_actor::behavior_type {
-    return {[](write_job_ptr&) {}, [](meta_job_ptr&) {}, [](query_http_job_ptr&) {}, [](query_cancel) {},
+    return {[](write_job_ptr&) {},    [](query_call_ptr&) {},       [](series_call_ptr&) {},
+            [](labels_call_ptr&) {},  [](tsdb_status_call_ptr&) {}, [](query_cancel) {},
             [](admin_job_ptr&) {}};
   });
   front->attach(net, 2);
@@ -201,7 +205,8 @@ CAF_TEST(a write over the in-flight budget is refused before it is queued) {
 
 CAF_TEST(foreign encodings and broken bodies are client errors) {
   auto net = sys.spawn([]() -> network_actor::behavior_type {
-    return {[](write_job_ptr&) {}, [](meta_job_ptr&) {}, [](query_http_job_ptr&) {}, [](query_cancel) {},
+    return {[](write_job_ptr&) {},    [](query_call_ptr&) {},       [](series_call_ptr&) {},
+            [](labels_call_ptr&) {},  [](tsdb_status_call_ptr&) {}, [](query_cancel) {},
             [](admin_job_ptr&) {}};
   });
   front->attach(net, 1);

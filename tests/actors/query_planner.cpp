@@ -9,6 +9,7 @@
 #include <chrono>
 #include <thread>
 
+#include "actors/network_jobs.hpp"
 #include "actors/query_planner.hpp"
 #include "storage/chunk/xor_chunk.hpp"
 
@@ -18,6 +19,28 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr int64_t step_ms = 15000;
+
+// A planner's reply as the HTTP API sends it (actors/network_jobs.hpp).
+struct http_answer {
+  unsigned status = 0;
+  std::string body = "no answer";
+};
+
+template <class ResponseHandle>
+http_answer receive_http(ResponseHandle&& h) {
+  http_answer out;
+  h.receive(
+    [&](query_answer& a) {
+      auto r = query_success(std::move(a));
+      nl::protocol::complete(r);
+      out = {r.status, std::move(r.body)};
+    },
+    [&](caf::error& err) {
+      auto r = query_failure(err, 1);
+      out = {r.status, std::move(r.body)};
+    });
+  return out;
+}
 
 // One series `big{job="x"}` with `n` samples ending at `end_ms`, as XOR
 // chunks of 120 samples, the way the head hands them out.
@@ -103,13 +126,9 @@ struct fixture {
     planner = sys->spawn(query_planner, idx, opts);
   }
 
-  query_reply ask(query_request req) {
+  http_answer ask(query_request req) {
     caf::scoped_actor self{*sys};
-    query_reply out{0, "no answer"};
-    self->request(planner, 60s, query_atom_v, std::move(req))
-      .receive([&](query_reply& r) { out = std::move(r); },
-               [&](caf::error& err) { out.body = caf::to_string(err); });
-    return out;
+    return receive_http(self->request(planner, 60s, query_atom_v, std::move(req)));
   }
 
   ~fixture() {
@@ -199,7 +218,7 @@ CAF_TEST(a cancelled query answers canceled and frees the cpu) {
   opts.timeout = 60s;
   start(200000, opts);
   std::atomic<bool> answered{false};
-  query_reply r;
+  http_answer r;
   std::thread asker{[&] {
     r = ask({"quantile_over_time(0.5, big[30d])", end_ms - 11000 * 1000, end_ms, 1000, 0, 42});
     answered = true;
@@ -246,7 +265,7 @@ CAF_TEST(a cancel for id 0 matches no running query) {
   query_planner_options opts;
   opts.timeout = 1s;
   start(200000, opts);
-  query_reply r;
+  http_answer r;
   auto t0 = std::chrono::steady_clock::now();
   std::thread asker{[&] {
     r = ask({"quantile_over_time(0.5, big[30d])", end_ms - 11000 * 1000, end_ms, 1000, 0, 0});
@@ -278,7 +297,7 @@ CAF_TEST(a query beyond the cap waits for a slot and then runs) {
   opts.timeout = 60s;
   opts.max_concurrent = 1;
   start(200000, opts);
-  query_reply heavy, small;
+  http_answer heavy, small;
   std::atomic<bool> small_answered{false};
   std::thread heavy_asker{[&] { heavy = ask(heavy_query(end_ms, 9)); }};
   CAF_CHECK(wait_for([&] { return stats.query_workers_detached.load() == 1; }, 10s));
@@ -306,7 +325,7 @@ CAF_TEST(a query that finds the queue full is answered 503 at once) {
   opts.max_concurrent = 1;
   opts.max_queued = 1;
   start(200000, opts);
-  query_reply heavy;
+  http_answer heavy;
   std::thread heavy_asker{[&] { heavy = ask(heavy_query(end_ms, 9)); }};
   CAF_CHECK(wait_for([&] { return stats.query_workers_detached.load() == 1; }, 10s));
   // From one sender, so the planner reads them in order: the second takes
@@ -314,10 +333,8 @@ CAF_TEST(a query that finds the queue full is answered 503 at once) {
   caf::scoped_actor self{*sys};
   auto second = self->request(planner, 60s, query_atom_v, query_request{"sum(big)", end_ms, end_ms, 0, 0, 10});
   auto third = self->request(planner, 60s, query_atom_v, query_request{"sum(big)", end_ms, end_ms, 0, 0, 0});
-  query_reply r3{0, "no answer"};
   auto t0 = std::chrono::steady_clock::now();
-  third.receive([&](query_reply& r) { r3 = std::move(r); },
-                [&](caf::error& err) { r3.body = caf::to_string(err); });
+  auto r3 = receive_http(third);
   auto took = std::chrono::steady_clock::now() - t0;
   CAF_MESSAGE("refused after " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
   CAF_CHECK_EQUAL(r3.status, 503u);
@@ -327,9 +344,7 @@ CAF_TEST(a query that finds the queue full is answered 503 at once) {
   CAF_CHECK_EQUAL(stats.queries_rejected_queue_full.load(), 1u);
   CAF_CHECK_EQUAL(stats.query_workers_inline.load(), 0u);  // neither small one ran yet
   caf::anon_send(planner, query_cancel{9});
-  query_reply r2{0, "no answer"};
-  second.receive([&](query_reply& r) { r2 = std::move(r); },
-                 [&](caf::error& err) { r2.body = caf::to_string(err); });
+  auto r2 = receive_http(second);
   heavy_asker.join();
   CAF_CHECK_EQUAL(r2.status, 200u);  // the waiting one ran once the slot was free
   CAF_CHECK_EQUAL(heavy.status, 503u);
@@ -340,7 +355,7 @@ CAF_TEST(a query whose deadline passes in the queue is answered 503) {
   opts.timeout = 60s;
   opts.max_concurrent = 1;
   start(200000, opts);
-  query_reply heavy;
+  http_answer heavy;
   std::thread heavy_asker{[&] { heavy = ask(heavy_query(end_ms, 9)); }};
   CAF_CHECK(wait_for([&] { return stats.query_workers_detached.load() == 1; }, 10s));
   auto t0 = std::chrono::steady_clock::now();
@@ -474,13 +489,9 @@ CAF_TEST(a heavy query leaves the scheduler to other queries) {
   auto planner = sys.spawn(query_planner, sys.spawn(fake_index, data), opts);
   auto ask = [&](query_request req) {
     caf::scoped_actor self{sys};
-    query_reply out{0, "no answer"};
-    self->request(planner, 60s, query_atom_v, std::move(req))
-      .receive([&](query_reply& r) { out = std::move(r); },
-               [&](caf::error& err) { out.body = caf::to_string(err); });
-    return out;
+    return receive_http(self->request(planner, 60s, query_atom_v, std::move(req)));
   };
-  query_reply heavy;
+  http_answer heavy;
   std::atomic<bool> heavy_answered{false};
   std::thread asker{[&] {
     heavy = ask({"quantile_over_time(0.5, big[30d])", end_ms - 11000 * 1000, end_ms, 1000, 0, 9});

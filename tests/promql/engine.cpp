@@ -127,7 +127,7 @@ CAF_TEST(max_samples fails queries that hold too many samples) {
   auto e = must_parse("x");
   auto r = eng.range(*e, q, 0, 3600000, 60000);  // 50 series x 61 steps
   CAF_REQUIRE(!r.is_ok());
-  CAF_CHECK_EQUAL(r.error().type, query_error::execution);
+  CAF_CHECK_EQUAL(r.error().type, query_error::too_many_samples);
   CAF_CHECK_EQUAL(r.error().message,
                   "query processing would load too many samples into memory in query execution");
   auto small = eng.instant(*e, q, 3600000);  // 50 samples: fine
@@ -135,7 +135,7 @@ CAF_TEST(max_samples fails queries that hold too many samples) {
   // More steps than the limit fails before allocating per-step buffers.
   auto steps = eng.range(*must_parse("vector(1)"), q, 0, 86400000, 1);
   CAF_REQUIRE(!steps.is_ok());
-  CAF_CHECK_EQUAL(steps.error().type, query_error::execution);
+  CAF_CHECK_EQUAL(steps.error().type, query_error::too_many_samples);
 }
 
 CAF_TEST(staleness marker hides a series until the next real sample) {
@@ -212,7 +212,7 @@ CAF_TEST(a failing part of a split evaluation fails the query once) {
   engine eng(o);
   auto r = eng.range(*must_parse("rate(x[5m])"), q, 600000, 3600000, 60000);
   CAF_REQUIRE(!r.is_ok());
-  CAF_CHECK_EQUAL(r.error().type, query_error::execution);
+  CAF_CHECK_EQUAL(r.error().type, query_error::too_many_samples);
   CAF_CHECK_EQUAL(r.error().message,
                   "query processing would load too many samples into memory in query execution");
   std::atomic<bool> cancel{true};

@@ -176,6 +176,49 @@ CAF_TEST(query_range checks in prometheus order) {
                   "the query resolution (?step=XX)");
 }
 
+CAF_TEST(typed ranges get the same checks and messages) {
+  auto check = [](int64_t s, int64_t e, int64_t step_ns) {
+    auto r = check_range(s, e, step_ns);
+    return r.is_ok() ? std::to_string(r->step_ms) : std::string(r.error().message());
+  };
+  CAF_CHECK_EQUAL(check(0, 1000, 250'000'000), "250");
+  CAF_CHECK_EQUAL(check(2, 1, 1'000'000),
+                  "invalid parameter \"end\": end timestamp must not be before start time");
+  CAF_CHECK_EQUAL(check(1, 2, 999'999),
+                  "invalid parameter \"step\": zero or negative query resolution step widths "
+                  "are not accepted. Try a positive integer");
+  CAF_CHECK_EQUAL(check(0, 11'000'000, 1'000'000'000), "1000");
+  CAF_CHECK_EQUAL(check(0, 11'001'000, 1'000'000'000),
+                  "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing "
+                  "the query resolution (?step=XX)");
+  CAF_CHECK_EQUAL(check(min_time_ms, max_time_ms, int64_t{3600} * 1'000'000'000),
+                  "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing "
+                  "the query resolution (?step=XX)");
+}
+
+CAF_TEST(match selectors and label names) {
+  auto sel = parse_match_params({"up", "{job=~\"a.*\"}"});
+  CAF_REQUIRE(sel.is_ok());
+  CAF_CHECK_EQUAL(sel->size(), 2u);
+  CAF_CHECK(parse_match_params({}).is_ok());
+  auto none = parse_match_params({}, true);
+  CAF_REQUIRE(!none.is_ok());
+  auto none_error = none.error();
+  CAF_CHECK_EQUAL(none_error.message(), "no match[] parameter provided");
+  auto empty = parse_match_params({"up", "{job=\"\"}"});
+  CAF_REQUIRE(!empty.is_ok());
+  auto empty_error = empty.error();
+  CAF_CHECK_EQUAL(empty_error.message(), "match[] must contain at least one non-empty matcher");
+  auto bad = parse_match_params({"up{"});
+  CAF_REQUIRE(!bad.is_ok());
+  auto bad_error = bad.error();
+  CAF_CHECK(bad_error.message().find("parse error") != std::string::npos);
+  CAF_CHECK(check_label_name_param("job", false).is_ok());
+  CAF_CHECK(check_label_name_param("k8s.pod", true).is_ok());
+  auto legacy_only = check_label_name_param("k8s.pod", false);
+  CAF_CHECK_EQUAL(legacy_only.message(), "invalid label name: \"k8s.pod\"");
+}
+
 CAF_TEST(form body and url query merge like go r.Form) {
   auto p = form_params::parse("time=5&query=url&match%5B%5D=url1&x=%41", "time=100&query=1&query=2&"
                               "match%5B%5D=up%7Bjob%3D%22a+b%22%7D&match[]=body2");
