@@ -170,9 +170,10 @@ struct cluster_settings {
   /// Samples a node accepts from its peers' writes at once (its gateway's
   /// budget); over it the sender gets an overload error at once.
   uint64_t max_inflight_samples = 1000000;
-  /// Queries and metadata requests with more nodes unreachable than the
-  /// replication factor tolerates: true answers what the reachable nodes
-  /// have with a warning naming the missing ones, false answers 503.
+  /// Queries and metadata requests with more nodes unreachable than
+  /// write_quorum - 1 (beyond that an acknowledged sample may have no copy
+  /// on a node that answers): true answers what the reachable nodes have
+  /// with a warning naming the missing ones, false answers 503.
   bool partial_response = true;
 
   bool enabled() const { return !nodes.empty(); }

@@ -393,6 +393,14 @@ protocol::form_params request_form(const http_request& req) {
   return protocol::form_params::parse(req.query, form_body ? std::string_view{req.body} : std::string_view{});
 }
 
+// Cluster mode: the nodes that did not answer (actors/cluster/cluster_index.hpp).
+template <class Result>
+std::vector<std::string> warnings_of(const Result&) {
+  return {};
+}
+std::vector<std::string> warnings_of(const series_list& xs) { return xs.warnings; }
+std::vector<std::string> warnings_of(const string_list& xs) { return xs.warnings; }
+
 // The `done` of a typed call answered in the API's JSON envelope: errors by
 // their code; a result is encoded on the connection's thread by
 // `encode(result, data)`, which appends the `data` value and says whether
@@ -407,7 +415,7 @@ std::function<void(caf::expected<Result>)> json_answer(http_reply reply, Encode 
     resp.content_type = "application/json";
     resp.encode = [result = std::make_shared<Result>(std::move(*r)), encode](http_response& out) {
       std::string d;
-      std::vector<std::string> warnings;
+      auto warnings = warnings_of(*result);
       if (encode(*result, d))
         warnings.emplace_back("results truncated due to limit");
       out.body = json_success(std::move(d), warnings).body;

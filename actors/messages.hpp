@@ -125,15 +125,21 @@ struct meta_query {
 };
 
 /// Label names or values: sorted and distinct, plus whether `limit` cut it.
+/// `warnings`: the API's warnings (cluster mode: nodes that did not
+/// answer, see actors/cluster/cluster_index.hpp); "truncated" is not one
+/// of them, each API words it itself.
 struct string_list {
   std::vector<std::string> items;
   bool truncated = false;
+  std::vector<std::string> warnings;
 };
 
-/// Label sets of matching series, sorted, plus whether `limit` cut it.
+/// Label sets of matching series, sorted, plus whether `limit` cut it;
+/// warnings as in string_list.
 struct series_list {
   std::vector<storage::label_set> items;
   bool truncated = false;
+  std::vector<std::string> warnings;
 };
 
 /// One encoded XOR chunk, immutable and shared with the head that cut it
@@ -158,10 +164,15 @@ struct select_request {
   /// whose answer alone would hold more samples in [mint, maxt] stops
   /// collecting and fails the request with error_code::too_many_samples.
   uint64_t max_samples = 0;
+  /// Chosen by the requester, to withdraw the select with fetch_cancel
+  /// (the query planner: its query's id); 0: it cannot be withdrawn.
+  uint64_t fetch_id = 0;
 };
 
+/// Series sorted by labels; warnings as in string_list.
 struct select_result {
   std::vector<series_data> series;
+  std::vector<std::string> warnings;
 };
 
 /// A shard's answer to a cut or a head read: it has listed the series with
@@ -273,11 +284,11 @@ typename Inspector::result_type inspect(Inspector& f, meta_query& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, string_list& x) {
-  return f(caf::meta::type_name("nl::string_list"), x.items, x.truncated);
+  return f(caf::meta::type_name("nl::string_list"), x.items, x.truncated, x.warnings);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, series_list& x) {
-  return f(caf::meta::type_name("nl::series_list"), x.items, x.truncated);
+  return f(caf::meta::type_name("nl::series_list"), x.items, x.truncated, x.warnings);
 }
 template <class Inspector>
 typename std::enable_if<Inspector::reads_state, typename Inspector::result_type>::type
@@ -304,11 +315,11 @@ typename Inspector::result_type inspect(Inspector& f, series_data& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, select_request& x) {
-  return f(caf::meta::type_name("nl::select_request"), x.matchers, x.mint, x.maxt, x.max_samples);
+  return f(caf::meta::type_name("nl::select_request"), x.matchers, x.mint, x.maxt, x.max_samples, x.fetch_id);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, select_result& x) {
-  return f(caf::meta::type_name("nl::select_result"), x.series);
+  return f(caf::meta::type_name("nl::select_result"), x.series, x.warnings);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, head_cursor& x) {
@@ -536,6 +547,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
   CAF_ADD_ATOM(nightlight, nl::actors, link_tick_atom, "nl_ltick")
   CAF_ADD_ATOM(nightlight, nl::actors, link_connect_atom, "nl_lconn")
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::cluster_hello))
+  // Cluster reads: the planner withdraws a query's fetches (index ->
+  // links -> peers' gateways).
+  CAF_ADD_ATOM(nightlight, nl::actors, fetch_cancel_atom, "nl_fcancel")
 CAF_END_TYPE_ID_BLOCK(nightlight)
 
 namespace nl::actors {

@@ -58,7 +58,7 @@ caf::expected<query_answer> run_query_job(query_job& job) {
                           : eng.instant(*job.expr, job.windows, data, req.start);
   if (!res)
     return query_error_of(res.error());
-  return query_answer{std::move(res.value()), {}};
+  return query_answer{std::move(res.value()), std::move(job.warnings)};
 }
 
 query_worker_actor::behavior_type query_worker(query_worker_actor::pointer, std::shared_ptr<query_job> job) {

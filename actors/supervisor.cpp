@@ -14,9 +14,14 @@ std::chrono::milliseconds request_timeout(const settings& cfg) {
   return std::chrono::seconds(cfg.server.query_timeout_seconds);
 }
 
+// The index the planner and the network actor ask: in cluster mode the
+// cluster index (every node, through the gateway and the links).
 void spawn_index(self_ptr self) {
   auto& s = self->state;
-  s.idx = self->spawn<caf::monitored>(series_index, s.shards, s.blocks);
+  if (s.opts.cluster)
+    s.idx = self->spawn<caf::monitored>(cluster_index, s.opts.cluster, s.peers, s.gateway_idx);
+  else
+    s.idx = self->spawn<caf::monitored>(series_index, s.shards, s.blocks);
 }
 
 void spawn_compactor(self_ptr self) {
@@ -153,9 +158,9 @@ supervisor_actor::behavior_type supervisor(self_ptr self, std::vector<std::share
     s.shards.push_back(self->spawn<caf::monitored>(head_block, s.heads[i], s.wal, ho));
   }
   spawn_compactor(self);
-  spawn_index(self);
   if (s.opts.cluster)
     spawn_cluster(self);
+  spawn_index(self);
   spawn_planner(self);
   spawn_network(self);
   log_info("supervisor: started WAL writer, " + std::to_string(s.shards.size())

@@ -17,6 +17,7 @@
 #include <memory>
 #include <vector>
 
+#include "actors/cluster/cluster_index.hpp"
 #include "actors/cluster/gateway.hpp"
 #include "actors/cluster/link.hpp"
 #include "actors/compactor.hpp"
@@ -56,7 +57,7 @@ struct supervisor_state {
   std::vector<head_block_actor> shards;
   std::shared_ptr<storage::block_set> blocks;
   compactor_actor compact;
-  index_actor idx;
+  index_actor idx;  ///< cluster mode: the cluster index
   query_planner_actor planner;
   network_actor net;
   // Cluster mode: the gateway with its own index, one link per peer, and

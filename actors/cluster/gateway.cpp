@@ -109,7 +109,37 @@ gateway_actor::behavior_type gateway(self_ptr self, std::shared_ptr<cluster_view
     },
     [self](append_atom, append_batch& b) -> caf::result<append_result> { return append(self, b); },
     [self](select_atom a, select_request& r) -> caf::result<select_result> {
-      return self->delegate(self->state.idx, a, std::move(r));
+      if (r.fetch_id == 0)
+        return self->delegate(self->state.idx, a, std::move(r));
+      auto key = std::make_pair(caf::actor_cast<caf::actor_addr>(self->current_sender()), r.fetch_id);
+      auto rp = self->make_response_promise<select_result>();
+      self->state.selects.insert_or_assign(key, rp);
+      // No timeout: the local index always answers.
+      self->request(self->state.idx, caf::infinite, a, std::move(r))
+        .then(
+          [self, key](select_result& x) {
+            auto it = self->state.selects.find(key);
+            if (it == self->state.selects.end())
+              return;  // withdrawn: the data stays here
+            it->second.deliver(std::move(x));
+            self->state.selects.erase(it);
+          },
+          [self, key](caf::error& err) {
+            auto it = self->state.selects.find(key);
+            if (it == self->state.selects.end())
+              return;
+            it->second.deliver(std::move(err));
+            self->state.selects.erase(it);
+          });
+      return rp;
+    },
+    [self](fetch_cancel_atom, uint64_t fetch_id) {
+      auto key = std::make_pair(caf::actor_cast<caf::actor_addr>(self->current_sender()), fetch_id);
+      auto it = self->state.selects.find(key);
+      if (it == self->state.selects.end())
+        return;
+      it->second.deliver(caf::make_error(error_code::canceled, "fetch withdrawn"));
+      self->state.selects.erase(it);
     },
     [self](series_atom a, meta_query& q) -> caf::result<series_list> {
       return self->delegate(self->state.idx, a, std::move(q));

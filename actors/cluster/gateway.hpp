@@ -13,9 +13,14 @@
 // select / series / label_names / label_values: answered by a private
 //   instance of the local index (actors/index.hpp) over the same shards
 //   and blocks.
+// fetch_cancel(id): a select from the same sender with that fetch_id
+//   still being read is answered `canceled` at once, and its data, when
+//   the index delivers it, is dropped instead of sent over the link.
 #include <caf/all.hpp>
 
+#include <map>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "actors/cluster/cluster_view.hpp"
@@ -31,6 +36,8 @@ struct gateway_state {
   index_actor idx;
   uint64_t max_inflight_samples = 0;
   uint64_t inflight_samples = 0;
+  /// Selects being read, by (requester, fetch_id), for fetch_cancel.
+  std::map<std::pair<caf::actor_addr, uint64_t>, caf::typed_response_promise<select_result>> selects;
   static inline const char* name = "cluster_gateway";
 };
 

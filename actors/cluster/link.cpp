@@ -34,10 +34,11 @@ void schedule_tick(self_ptr self) {
   self->delayed_send(self, every, link_tick_atom_v);
 }
 
-uint64_t track(self_ptr self, std::chrono::milliseconds timeout, std::function<void(caf::error)> fail) {
+uint64_t track(self_ptr self, std::chrono::milliseconds timeout, std::function<void(caf::error)> fail,
+               uint64_t fetch_id = 0) {
   auto& st = self->state;
   auto id = st.next_id++;
-  st.pending.emplace(id, link_state::pending_request{self->clock().now() + timeout, std::move(fail)});
+  st.pending.emplace(id, link_state::pending_request{self->clock().now() + timeout, std::move(fail), fetch_id});
   counters(self).inflight.fetch_add(1, std::memory_order_relaxed);
   schedule_tick(self);
   return id;
@@ -166,9 +167,10 @@ void connect(self_ptr self) {
 }
 
 // Forwards a request to the peer, tracked: answered by the peer, or failed
-// on DOWN or at the deadline, whichever comes first.
+// on DOWN, at the deadline or by a fetch_cancel of its fetch_id (selects),
+// whichever comes first.
 template <class R, class... Ts>
-caf::result<R> forward(self_ptr self, Ts&&... xs) {
+caf::result<R> forward(self_ptr self, uint64_t fetch_id, Ts&&... xs) {
   auto& st = self->state;
   auto& c = counters(self);
   c.requests.fetch_add(1, std::memory_order_relaxed);
@@ -188,7 +190,7 @@ caf::result<R> forward(self_ptr self, Ts&&... xs) {
       err = caf::make_error(error_code::timeout, peer_label(self) + " did not answer within "
                                                    + std::to_string(timeout.count()) + " ms");
     rp.deliver(std::move(err));
-  });
+  }, fetch_id);
   // CAF's own timeout only cleans up its response handler; the deadline
   // above answers first.
   self->request(st.peer, timeout + 1s, std::forward<Ts>(xs)...)
@@ -235,19 +237,39 @@ link_actor::behavior_type link(self_ptr self, std::shared_ptr<cluster_view> view
     },
     [self](append_atom a, append_batch& b) -> caf::result<append_result> {
       counters(self).bytes_sent.fetch_add(b.keys.size() + 16 * b.num_samples(), std::memory_order_relaxed);
-      return forward<append_result>(self, a, std::move(b));
+      return forward<append_result>(self, 0, a, std::move(b));
     },
     [self](select_atom a, select_request& r) -> caf::result<select_result> {
-      return forward<select_result>(self, a, std::move(r));
+      auto fetch_id = r.fetch_id;
+      return forward<select_result>(self, fetch_id, a, std::move(r));
     },
     [self](series_atom a, meta_query& q) -> caf::result<series_list> {
-      return forward<series_list>(self, a, std::move(q));
+      return forward<series_list>(self, 0, a, std::move(q));
     },
     [self](label_names_atom a, meta_query& q) -> caf::result<string_list> {
-      return forward<string_list>(self, a, std::move(q));
+      return forward<string_list>(self, 0, a, std::move(q));
     },
     [self](label_values_atom a, meta_query& q) -> caf::result<string_list> {
-      return forward<string_list>(self, a, std::move(q));
+      return forward<string_list>(self, 0, a, std::move(q));
+    },
+    [self](fetch_cancel_atom a, uint64_t fetch_id) {
+      auto& st = self->state;
+      if (fetch_id == 0)
+        return;
+      std::vector<uint64_t> ids;
+      for (auto& kv : st.pending)
+        if (kv.second.fetch_id == fetch_id)
+          ids.push_back(kv.first);
+      if (ids.empty())
+        return;
+      // Withdrawn by the requester: not a failure of the peer.
+      for (auto id : ids) {
+        auto fail = std::move(st.pending.at(id).fail);
+        untrack(self, id);
+        fail(caf::make_error(error_code::canceled, "fetch withdrawn"));
+      }
+      if (st.state == link_state::phase::up)
+        self->send(st.peer, a, fetch_id);
     },
   };
 }

@@ -20,6 +20,10 @@
 // the link fails it on the peer's DOWN message (all of them at once) or
 // at its deadline (a tick runs while anything is pending).
 //
+// fetch_cancel(id): the selects forwarded with that fetch_id fail at once
+// (canceled), and the cancel goes on to the peer's gateway, which then
+// drops their answers instead of sending them back.
+//
 // One log line per link change (up, down, each new reason of failing to
 // connect).
 #include <caf/all.hpp>
@@ -57,6 +61,7 @@ struct link_state {
   struct pending_request {
     caf::actor_clock::time_point deadline;
     std::function<void(caf::error)> fail;
+    uint64_t fetch_id = 0;  ///< select_request::fetch_id of a select, else 0
   };
   std::shared_ptr<cluster_view> view;
   caf::io::middleman_actor connector;

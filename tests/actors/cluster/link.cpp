@@ -22,14 +22,18 @@ cluster_settings three_nodes() {
   return c;
 }
 
-// A peer's gateway: answers `hello`, and appends at once or never (held).
+// A peer's gateway: answers `hello`, and appends and selects at once or
+// never (held); records the fetch ids it is told to withdraw.
 struct fake_gateway_state {
   bool hold = false;
   std::vector<caf::typed_response_promise<append_result>> held;
+  std::vector<caf::typed_response_promise<select_result>> held_selects;
 };
 
+using id_log = std::shared_ptr<std::vector<uint64_t>>;
+
 gateway_actor::behavior_type fake_gateway(gateway_actor::stateful_pointer<fake_gateway_state> self,
-                                          cluster_hello theirs, bool hold) {
+                                          cluster_hello theirs, bool hold, id_log withdrawn) {
   self->state.hold = hold;
   return {
     [theirs](hello_atom, cluster_hello&) { return theirs; },
@@ -40,10 +44,17 @@ gateway_actor::behavior_type fake_gateway(gateway_actor::stateful_pointer<fake_g
       self->state.held.push_back(rp);
       return rp;
     },
-    [](select_atom, select_request&) { return select_result{}; },
+    [self](select_atom, select_request&) -> caf::result<select_result> {
+      if (!self->state.hold)
+        return select_result{};
+      auto rp = self->make_response_promise<select_result>();
+      self->state.held_selects.push_back(rp);
+      return rp;
+    },
     [](series_atom, meta_query&) { return series_list{}; },
     [](label_names_atom, meta_query&) { return string_list{}; },
     [](label_values_atom, meta_query&) { return string_list{}; },
+    [withdrawn](fetch_cancel_atom, uint64_t id) { withdrawn->push_back(id); },
   };
 }
 
@@ -79,6 +90,16 @@ caf::io::middleman_actor::behavior_type fake_connector(caf::io::middleman_actor:
 // "ok <accepted>" or the error's code name.
 using outcomes = std::shared_ptr<std::vector<std::string>>;
 
+void send_select(caf::actor_system& sys, link_actor l, outcomes out, uint64_t fetch_id) {
+  sys.spawn([l, out, fetch_id](caf::event_based_actor* self) {
+    select_request r;
+    r.fetch_id = fetch_id;
+    self->request(l, caf::infinite, select_atom_v, std::move(r))
+      .then([out](select_result& r) { out->push_back("ok " + std::to_string(r.series.size())); },
+            [out](caf::error& e) { out->push_back(to_string(code_of(e))); });
+  });
+}
+
 void send_append(caf::actor_system& sys, link_actor l, outcomes out, size_t samples) {
   sys.spawn([l, out, samples](caf::event_based_actor* self) {
     append_batch b;
@@ -98,6 +119,7 @@ struct fixture : test_coordinator_fixture<test_config> {
   outcomes got = std::make_shared<std::vector<std::string>>();
   link_options opts;
   link_actor l;
+  id_log withdrawn = std::make_shared<std::vector<uint64_t>>();
 
   fixture() {
     opts.node = 1;  // b
@@ -118,7 +140,7 @@ struct fixture : test_coordinator_fixture<test_config> {
   }
 
   gateway_actor start_peer(cluster_hello h, bool hold = false) {
-    *target = sys.spawn(fake_gateway, std::move(h), hold);
+    *target = sys.spawn(fake_gateway, std::move(h), hold, withdrawn);
     return *target;
   }
 
@@ -223,6 +245,26 @@ CAF_TEST(a full pending table refuses at once) {
     send_append(sys, l, got, 1);
   sched.run();
   CAF_CHECK_EQUAL(*got, std::vector<std::string>{"overloaded"});
+}
+
+CAF_TEST(a withdrawn fetch fails at once and the peer is told) {
+  start_peer(hello_of("b"), true);
+  start_link();
+  CAF_REQUIRE(b_up());
+  send_select(sys, l, got, 42);
+  send_select(sys, l, got, 43);
+  sched.run();
+  CAF_CHECK_EQUAL(got->size(), 0u);
+  caf::anon_send(l, fetch_cancel_atom_v, uint64_t{42});
+  sched.run();
+  CAF_CHECK_EQUAL(*got, std::vector<std::string>{"canceled"});
+  CAF_CHECK_EQUAL(*withdrawn, std::vector<uint64_t>{42});
+  CAF_CHECK_EQUAL(view->counters(1).inflight.load(), 1);  // 43 still out
+  CAF_CHECK_EQUAL(view->counters(1).failures.load(), 0u);  // withdrawn, not failed
+  // An unknown id is not passed on.
+  caf::anon_send(l, fetch_cancel_atom_v, uint64_t{99});
+  sched.run();
+  CAF_CHECK_EQUAL(*withdrawn, std::vector<uint64_t>{42});
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
