@@ -191,6 +191,13 @@ void frontend::handle(http_request&& req, http_reply reply) {
       protocol::append_wal_replay_status(d, p.min, p.max, p.current);
       return out(json_success(std::move(d)));
     }
+    case endpoint::cluster_status:
+      // The links' state, served while not ready too: it is how an
+      // operator sees a node find its peers.
+      if (!cluster_)
+        return out(json_error(protocol::api_error::not_found,
+                              "not in cluster mode (the configuration has no cluster section)"));
+      return out(json_success(cluster_->status_json()));
     case endpoint::rules:
       return out(json_success(R"({"groups":[]})"));
     case endpoint::alerts:

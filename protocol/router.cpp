@@ -29,6 +29,7 @@ constexpr endpoint_info table[] = {
   {endpoint::buildinfo, "/api/v1/status/buildinfo", true, false, false, false, read},
   {endpoint::tsdb_status, "/api/v1/status/tsdb", true, false, false, false, read},
   {endpoint::walreplay, "/api/v1/status/walreplay", true, false, false, false, read},
+  {endpoint::cluster_status, "/api/v1/status/cluster", true, false, false, false, read},
   {endpoint::rules, "/api/v1/rules", true, false, false, false, read},
   {endpoint::alerts, "/api/v1/alerts", true, false, false, false, read},
   {endpoint::metrics, "/metrics", true, false, false, false, open},

@@ -23,6 +23,7 @@ enum class endpoint {
   buildinfo,         ///< GET /api/v1/status/buildinfo
   tsdb_status,       ///< GET /api/v1/status/tsdb
   walreplay,         ///< GET /api/v1/status/walreplay
+  cluster_status,    ///< GET /api/v1/status/cluster (cluster mode)
   rules,             ///< GET /api/v1/rules
   alerts,            ///< GET /api/v1/alerts
   metrics,           ///< GET /metrics
