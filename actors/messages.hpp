@@ -546,6 +546,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
   CAF_ADD_ATOM(nightlight, nl::actors, hello_atom, "nl_hello")
   CAF_ADD_ATOM(nightlight, nl::actors, link_tick_atom, "nl_ltick")
   CAF_ADD_ATOM(nightlight, nl::actors, link_connect_atom, "nl_lconn")
+  CAF_ADD_ATOM(nightlight, nl::actors, link_start_atom, "nl_lstart")
+  CAF_ADD_ATOM(nightlight, nl::actors, link_accept_atom, "nl_laccept")
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::cluster_hello))
   // Cluster reads: the planner withdraws a query's fetches (index ->
   // links -> peers' gateways).

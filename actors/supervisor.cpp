@@ -71,14 +71,15 @@ void spawn_cluster(self_ptr self) {
   auto view = s.opts.cluster;
   const auto& cc = view->settings();
   s.gateway_idx = self->spawn<caf::monitored>(series_index, s.shards, s.blocks);
-  s.gateway = self->spawn<caf::monitored>(gateway, view, s.shards, s.gateway_idx);
   s.peers.assign(view->num_nodes(), peer_actor{});
-  s.peers[view->self()] = s.gateway;
+  std::vector<link_actor> links(view->num_nodes());
   for (size_t i = 0; i < view->num_nodes(); ++i) {
     if (i == view->self())
       continue;
     link_options lo;
     lo.node = i;
+    lo.dial = view->dials(i);
+    lo.tls = cc.tls();
     auto [host, port] = split_host_port(cc.nodes[i].addr, "cluster.nodes");
     lo.host = host;
     lo.port = port;
@@ -89,7 +90,14 @@ void spawn_cluster(self_ptr self) {
     auto l = self->spawn<caf::monitored>(link, view, s.opts.connector, lo);
     s.links.push_back(l);
     s.peers[i] = l;
+    links[i] = l;
   }
+  // The gateway hands the links the peers that dial this node; the links
+  // send this node's gateway with their hellos.
+  s.gateway = self->spawn<caf::monitored>(gateway, view, s.shards, s.gateway_idx, std::move(links));
+  s.peers[view->self()] = s.gateway;
+  for (auto& l : s.links)
+    self->send(l, link_start_atom_v, caf::actor_cast<caf::strong_actor_ptr>(s.gateway));
   auto listen = cc.listen_addr.empty() ? cc.nodes[view->self()].addr : cc.listen_addr;
   auto [host, port] = split_host_port(listen, "cluster.listen_addr");
   self->request(s.opts.connector, std::chrono::seconds(30), caf::publish_atom_v, port,

@@ -54,6 +54,11 @@ class cluster_view {
 
   /// Node names of a mask, comma-separated, in configuration order.
   std::string describe(storage::node_mask nodes) const;
+  /// Whether this node opens the connection to `node` (its name sorts
+  /// first), or waits for `node` to open it. One connection per pair of
+  /// nodes: CAF's openssl module breaks both when two nodes dial each
+  /// other (docs/CLUSTER.md).
+  bool dials(size_t node) const { return cfg_.self < cfg_.nodes[node].name; }
   /// This node's hello.
   cluster_hello hello() const;
   /// Why a peer's hello is refused, or "" when it is accepted.

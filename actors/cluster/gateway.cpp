@@ -91,21 +91,31 @@ caf::result<append_result> append(self_ptr self, append_batch& b) {
 }  // namespace
 
 gateway_actor::behavior_type gateway(self_ptr self, std::shared_ptr<cluster_view> view,
-                                     std::vector<head_block_actor> shards, index_actor idx) {
+                                     std::vector<head_block_actor> shards, index_actor idx,
+                                     std::vector<link_actor> links) {
   auto& st = self->state;
   st.max_inflight_samples = view->settings().max_inflight_samples;
   st.view = std::move(view);
   st.shards = std::move(shards);
   st.idx = std::move(idx);
+  st.links = std::move(links);
   return {
-    [self](hello_atom, cluster_hello& h) -> caf::result<cluster_hello> {
-      auto why = self->state.view->check_hello(h);
+    [self](hello_atom, cluster_hello& h, caf::strong_actor_ptr& theirs) -> caf::result<cluster_hello> {
+      auto& view = *self->state.view;
+      auto why = view.check_hello(h);
+      size_t node = 0;
+      while (why.empty() && view.name(node) != h.node)
+        ++node;  // check_hello found it among the nodes
+      if (why.empty() && view.dials(node))
+        why = "node " + view.settings().self + " dials node " + h.node + ", not the other way round";
+      if (why.empty() && (!theirs || node >= self->state.links.size() || !self->state.links[node]))
+        why = "no gateway to answer to";
       if (!why.empty()) {
         log_warn("cluster: refused a hello from node \"" + h.node + "\": " + why);
-        return caf::make_error(error_code::bad_input, "node " + self->state.view->settings().self
-                                                        + " refused the hello: " + why);
+        return caf::make_error(error_code::bad_input, "node " + view.settings().self + " refused the hello: " + why);
       }
-      return self->state.view->hello();
+      self->send(self->state.links[node], link_accept_atom_v, std::move(theirs));
+      return view.hello();
     },
     [self](append_atom, append_batch& b) -> caf::result<append_result> { return append(self, b); },
     [self](select_atom a, select_request& r) -> caf::result<select_result> {

@@ -2,8 +2,11 @@
 // The gateway: a node's only published actor. Peers' links talk to it.
 //
 // hello: checks the peer's cluster name, protocol version, membership and
-//   ring (cluster_view::check_hello); answers this node's hello, or refuses
-//   with bad_input naming the reason (and logs one line).
+//   ring (cluster_view::check_hello), and that the peer is one that dials
+//   this node (cluster_view::dials); hands the peer's gateway, which the
+//   hello carries, to this node's link to it (link_accept) and answers
+//   this node's hello; or refuses with bad_input naming the reason (and
+//   logs one line).
 // append: the part of a remote write this node owns. Admission first: the
 //   samples of peers' writes not yet acknowledged are bounded
 //   (cluster.max_inflight_samples); over it the sender gets `overloaded` at
@@ -24,6 +27,7 @@
 #include <vector>
 
 #include "actors/cluster/cluster_view.hpp"
+#include "actors/cluster/link.hpp"
 #include "actors/cluster/peer.hpp"
 #include "actors/head_block.hpp"
 #include "actors/index.hpp"
@@ -34,6 +38,7 @@ struct gateway_state {
   std::shared_ptr<cluster_view> view;
   std::vector<head_block_actor> shards;
   index_actor idx;
+  std::vector<link_actor> links;  ///< index = node; none for this node
   uint64_t max_inflight_samples = 0;
   uint64_t inflight_samples = 0;
   /// Selects being read, by (requester, fetch_id), for fetch_cancel.
@@ -41,9 +46,11 @@ struct gateway_state {
   static inline const char* name = "cluster_gateway";
 };
 
+/// `links`: this node's link to each peer (index = node), which gets the
+/// gateway of a peer that dials.
 gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_state> self,
                                      std::shared_ptr<cluster_view> view, std::vector<head_block_actor> shards,
-                                     index_actor idx);
+                                     index_actor idx, std::vector<link_actor> links);
 
 /// Splits one node's batch into one batch per head shard (index = shard;
 /// empty ones have no series), keeping each series' samples in order.

@@ -76,7 +76,9 @@ void schedule_connect(self_ptr self) {
   self->delayed_send(self, st.backoff, link_connect_atom_v, st.attempt);
 }
 
-// The link is (or stays) down for `why`: one log line per change.
+// The link is (or stays) down for `why`: one log line per change. A
+// dialling link tries again after its backoff; an accepting one waits for
+// the peer to dial.
 void went_down(self_ptr self, const std::string& why) {
   auto& st = self->state;
   bool was_up = st.state == link_state::phase::up;
@@ -88,17 +90,29 @@ void went_down(self_ptr self, const std::string& why) {
   st.view->set_up(st.opts.node, false);
   fail_all(self, caf::make_error(error_code::unavailable, "the link to " + peer_label(self) + " went down: " + why));
   if (was_up)
-    log_warn("cluster: link to " + peer_label(self) + " down: " + why);
+    log_warn("cluster: link to " + peer_label(self) + " down: " + why
+             + (st.opts.dial ? "" : " (waiting for it to link again)"));
   else if (why != st.last_failure)
     log_warn("cluster: cannot link to " + peer_label(self) + ": " + why + " (retrying, backoff up to "
              + std::to_string(st.opts.backoff_max.count()) + " ms)");
   st.last_failure = why;
-  schedule_connect(self);
+  if (st.opts.dial)
+    schedule_connect(self);
+}
+
+// Up with `peer` (its hello accepted): requests flow from now on.
+void went_up(self_ptr self) {
+  auto& st = self->state;
+  st.state = link_state::phase::up;
+  st.backoff = 0ms;
+  st.last_failure.clear();
+  st.view->set_up(st.opts.node, true);
+  log_info("cluster: link to " + peer_label(self) + " up" + (st.opts.dial ? "" : " (it linked to us)"));
 }
 
 std::string connect_failure(self_ptr self, const caf::error& err) {
   auto text = self->system().render(err);
-  if (err == caf::sec::disconnect_during_handshake)
+  if (err == caf::sec::disconnect_during_handshake && self->state.opts.tls)
     text += " (TLS handshake refused: is its certificate from our cluster.ca_file, and ours from its?)";
   return text;
 }
@@ -109,7 +123,7 @@ void say_hello(self_ptr self, uint64_t attempt) {
     if (self->state.attempt == attempt && self->state.state == link_state::phase::connecting)
       went_down(self, "hello: " + message_of(err));
   });
-  self->request(st.peer, st.opts.connect_timeout + 1s, hello_atom_v, st.view->hello())
+  self->request(st.peer, st.opts.connect_timeout + 1s, hello_atom_v, st.view->hello(), st.own_gateway)
     .then(
       [self, id, attempt](cluster_hello& theirs) {
         if (!untrack(self, id) || self->state.attempt != attempt)
@@ -122,11 +136,7 @@ void say_hello(self_ptr self, uint64_t attempt) {
           went_down(self, "refused its hello: " + why);
           return;
         }
-        st.state = link_state::phase::up;
-        st.backoff = 0ms;
-        st.last_failure.clear();
-        st.view->set_up(st.opts.node, true);
-        log_info("cluster: link to " + peer_label(self) + " up");
+        went_up(self);
       },
       [self, id, attempt](caf::error& err) {
         if (!untrack(self, id) || self->state.attempt != attempt)
@@ -217,8 +227,30 @@ link_actor::behavior_type link(self_ptr self, std::shared_ptr<cluster_view> view
       return;  // an earlier connection's proxy
     went_down(self, self->system().render(dm.reason));
   });
-  self->send(self, link_connect_atom_v, st.attempt);
   return {
+    [self](link_start_atom, caf::strong_actor_ptr& own_gateway) {
+      auto& st = self->state;
+      st.own_gateway = std::move(own_gateway);
+      if (st.opts.dial)
+        connect(self);
+      else
+        log_info("cluster: waiting for " + peer_label(self) + " to link (the node whose name sorts first dials)");
+    },
+    [self](link_accept_atom, caf::strong_actor_ptr& peer) {
+      auto& st = self->state;
+      if (st.opts.dial || !peer)
+        return;  // the gateway accepts only peers that dial us
+      if (st.peer) {
+        // It dialled again before its old connection's DOWN reached us:
+        // what is pending there is never answered.
+        self->demonitor(st.peer.address());
+        fail_all(self, caf::make_error(error_code::unavailable, peer_label(self) + " linked anew"));
+      }
+      st.attempt += 1;
+      st.peer = caf::actor_cast<gateway_actor>(std::move(peer));
+      self->monitor(st.peer);
+      went_up(self);
+    },
     [self](link_connect_atom, uint64_t attempt) {
       if (attempt == self->state.attempt)
         connect(self);

@@ -1,7 +1,13 @@
 #pragma once
 // The link to one peer node: all traffic to that node passes through it.
 //
-// Connecting: a request to the middleman actor (CAF's connect, plain or
+// One connection per pair of nodes: the node whose name sorts first dials
+// (opts.dial), the other accepts. CAF's openssl module breaks both
+// connections when two nodes dial each other (docs/CLUSTER.md), and one
+// CAF connection carries both directions anyway. A link starts on
+// link_start, which hands it this node's own gateway.
+//
+// Dialling: a request to the middleman actor (CAF's connect, plain or
 // the openssl module's) under the connection timeout. That is CAF's own
 // asynchronous path under remote_actor(), so no thread ever blocks, and a
 // peer that does not answer (stopped, hung TLS handshake, a broken local
@@ -10,7 +16,13 @@
 // protocol version, node name, ring digest) must be accepted both ways
 // (the link checks the peer's answer too). Only then is the link up, and
 // cluster_view says so. A failed attempt is retried after a backoff that
-// doubles from heartbeat_interval to reconnect_backoff_max.
+// doubles from heartbeat_interval to reconnect_backoff_max. The hello
+// carries this node's gateway.
+//
+// Accepting: the link waits until the peer dials and says hello to this
+// node's gateway, which checks it and hands the peer's gateway over
+// (link_accept); the link monitors it and is up. When the peer goes down
+// the link waits for it to dial again.
 //
 // Forwarding (peer_actor's requests): while the link is down, or its
 // pending table is full, a request fails at once (unavailable /
@@ -40,12 +52,18 @@
 
 namespace nl::actors {
 
+/// link_start: this node's gateway; a dialling link starts connecting.
+/// link_accept: the peer dialled; its gateway (from the gateway's hello).
 /// link_connect: try to connect now (sent by the link to itself).
 /// link_tick: fail pending requests past their deadline (idem).
-using link_actor = peer_actor::extend<caf::reacts_to<link_connect_atom, uint64_t>, caf::reacts_to<link_tick_atom>>;
+using link_actor = peer_actor::extend<caf::reacts_to<link_start_atom, caf::strong_actor_ptr>,
+                                      caf::reacts_to<link_accept_atom, caf::strong_actor_ptr>,
+                                      caf::reacts_to<link_connect_atom, uint64_t>, caf::reacts_to<link_tick_atom>>;
 
 struct link_options {
   size_t node = 0;  ///< the peer's index in cluster.nodes
+  bool dial = true;  ///< this node opens the connection (cluster_view::dials)
+  bool tls = false;  ///< node links use CAF's openssl module (for log lines)
   std::string host;
   uint16_t port = 0;
   std::chrono::milliseconds connect_timeout{2000};  ///< connect + hello
@@ -66,6 +84,7 @@ struct link_state {
   std::shared_ptr<cluster_view> view;
   caf::io::middleman_actor connector;
   link_options opts;
+  caf::strong_actor_ptr own_gateway;  ///< sent with the hello (link_start)
   gateway_actor peer;  ///< valid while connecting (after connect) or up
   phase state = phase::down;
   uint64_t attempt = 0;  ///< numbers connection attempts; late replies of old ones are ignored

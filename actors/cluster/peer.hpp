@@ -12,7 +12,10 @@
 //     answers are dropped instead of sent).
 //
 // gateway_actor: the one actor a node publishes (CAF's openssl module
-// needs a single entry point per node): peer_actor plus the hello.
+// needs a single entry point per node): peer_actor plus the hello, which
+// carries the dialling node's own gateway (see link.hpp: of two nodes,
+// only one opens the connection; the other reaches its peer's gateway
+// through it).
 #include <caf/all.hpp>
 
 #include "actors/messages.hpp"
@@ -27,6 +30,7 @@ using peer_actor = caf::typed_actor<
   caf::replies_to<label_values_atom, meta_query>::with<string_list>,
   caf::reacts_to<fetch_cancel_atom, uint64_t>>;
 
-using gateway_actor = peer_actor::extend<caf::replies_to<hello_atom, cluster_hello>::with<cluster_hello>>;
+using gateway_actor =
+  peer_actor::extend<caf::replies_to<hello_atom, cluster_hello, caf::strong_actor_ptr>::with<cluster_hello>>;
 
 }  // namespace nl::actors

@@ -1,5 +1,10 @@
 // Probe: CAF 0.17.6 openssl module, asynchronous connect through the
 // SSL middleman actor (no blocking remote_actor), with our own deadline.
+//   probe server PORT tls|plain DIR
+//   probe client PORT tls|plain DIR [ROUNDS]
+//   probe peer PORT tls|plain DIR OTHER_PORT [ROUNDS]   (publishes on PORT
+//     and dials OTHER_PORT each second: run two, each dialling the other)
+// DIR holds node.pem, node.key and ca.pem.
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
@@ -28,12 +33,16 @@ int main(int argc, char** argv) {
   bool tls = std::string(argv[3]) == "tls";
   cfg_t cfg{argv[4], tls};
   actor_system sys{cfg};
-  if (role == "server") {
+  if (role == "server" || role == "peer") {
     auto e = sys.spawn([]() -> echo::behavior_type { return {[](int x) { return x + 1; }}; });
     auto p = tls ? openssl::publish(e, port, "127.0.0.1", true) : sys.middleman().publish(e, port, "127.0.0.1", true);
     std::cout << "published " << (p ? std::to_string(*p) : sys.render(p.error())) << std::endl;
-    std::this_thread::sleep_for(std::chrono::hours(1));
-    return 0;
+    if (role == "server") {
+      std::this_thread::sleep_for(std::chrono::hours(1));
+      return 0;
+    }
+    port = atoi(argv[5]);  // a peer dials the other peer
+    argv[5] = argc > 6 ? argv[6] : argv[5];
   }
   int rounds = argc > 5 ? atoi(argv[5]) : 1;
   auto mm = tls ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
@@ -55,6 +64,9 @@ int main(int argc, char** argv) {
                   << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count() << " ms" << std::endl;
       });
     std::this_thread::sleep_for(1s);
+    // A DOWN of an earlier round's proxy: the connection was dropped.
+    self->receive([&](down_msg& dm) { std::cout << "  DOWN " << sys.render(dm.reason) << std::endl; },
+                  after(std::chrono::milliseconds(0)) >> [] {});
   }
   std::_Exit(0);
 }

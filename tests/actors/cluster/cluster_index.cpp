@@ -4,7 +4,6 @@
 #include <caf/test/dsl.hpp>
 
 #include "actors/cluster/cluster_index.hpp"
-#include "actors/cluster/gateway.hpp"
 
 using namespace nl::actors;
 using namespace std::chrono_literals;
@@ -368,66 +367,3 @@ CAF_TEST(series and label lists are joined cut and warned about) {
 
 CAF_TEST_FIXTURE_SCOPE_END()
 
-// --- the gateway's side of a withdrawn fetch -------------------------------
-
-namespace {
-
-// A local index that holds every select until a tsdb_status message (any
-// message of its interface would do) releases them, each with one series.
-struct held_index_state {
-  std::vector<caf::typed_response_promise<select_result>> held;
-};
-
-index_actor::behavior_type held_index(index_actor::stateful_pointer<held_index_state> self) {
-  return {
-    [](series_atom, meta_query&) { return series_list{}; },
-    [](label_names_atom, meta_query&) { return string_list{}; },
-    [](label_values_atom, meta_query&) { return string_list{}; },
-    [self](select_atom, select_request&) -> caf::result<select_result> {
-      auto rp = self->make_response_promise<select_result>();
-      self->state.held.push_back(rp);
-      return rp;
-    },
-    [self](tsdb_status_atom, uint64_t) {
-      select_result one;
-      one.series.push_back(series_of("1", 0, 1000));
-      for (auto& rp : self->state.held)
-        rp.deliver(one);
-      self->state.held.clear();
-      return nl::storage::tsdb_status{};
-    },
-    [](fetch_cancel_atom, uint64_t) {},
-  };
-}
-
-}  // namespace
-
-CAF_TEST_FIXTURE_SCOPE(gateway_fetch_tests, test_coordinator_fixture<test_config>)
-
-CAF_TEST(a withdrawn select is answered canceled and its data dropped) {
-  auto view = std::make_shared<cluster_view>(three_nodes());
-  auto local = sys.spawn(held_index);
-  auto gw = sys.spawn(gateway, view, std::vector<head_block_actor>{}, caf::actor_cast<index_actor>(local));
-  auto got = std::make_shared<std::vector<std::string>>();
-  sys.spawn([gw, got](caf::event_based_actor* self) {
-    for (uint64_t id : {5u, 6u}) {
-      select_request r;
-      r.fetch_id = id;
-      self->request(gw, caf::infinite, select_atom_v, std::move(r))
-        .then([got, id](select_result& x) { got->push_back(std::to_string(id) + " ok " + std::to_string(x.series.size())); },
-              [got, id](caf::error& e) { got->push_back(std::to_string(id) + " " + to_string(code_of(e))); });
-    }
-    self->send(gw, fetch_cancel_atom_v, uint64_t{5});
-  });
-  sched.run();
-  CAF_CHECK_EQUAL(*got, std::vector<std::string>{"5 canceled"});
-  // The index answers both now: 5's data is dropped, 6's delivered.
-  caf::anon_send(local, tsdb_status_atom_v, uint64_t{0});
-  sched.run();
-  CAF_CHECK_EQUAL(*got, (std::vector<std::string>{"5 canceled", "6 ok 1"}));
-  caf::anon_send_exit(gw, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(local, caf::exit_reason::user_shutdown);
-  sched.run();
-}
-
-CAF_TEST_FIXTURE_SCOPE_END()

@@ -22,12 +22,14 @@ cluster_settings three_nodes() {
   return c;
 }
 
-// A peer's gateway: answers `hello`, and appends and selects at once or
-// never (held); records the fetch ids it is told to withdraw.
+// A peer's gateway: answers `hello` (remembering the gateway it carries),
+// and appends and selects at once or never (held); records the fetch ids
+// it is told to withdraw.
 struct fake_gateway_state {
   bool hold = false;
   std::vector<caf::typed_response_promise<append_result>> held;
   std::vector<caf::typed_response_promise<select_result>> held_selects;
+  caf::strong_actor_ptr their_gateway;
 };
 
 using id_log = std::shared_ptr<std::vector<uint64_t>>;
@@ -36,7 +38,10 @@ gateway_actor::behavior_type fake_gateway(gateway_actor::stateful_pointer<fake_g
                                           cluster_hello theirs, bool hold, id_log withdrawn) {
   self->state.hold = hold;
   return {
-    [theirs](hello_atom, cluster_hello&) { return theirs; },
+    [self, theirs](hello_atom, cluster_hello&, caf::strong_actor_ptr& gw) {
+      self->state.their_gateway = gw;
+      return theirs;
+    },
     [self](append_atom, append_batch& b) -> caf::result<append_result> {
       if (!self->state.hold)
         return append_result{b.num_samples(), 0, {}};
@@ -144,8 +149,12 @@ struct fixture : test_coordinator_fixture<test_config> {
     return *target;
   }
 
+  // Stands for this node's gateway in link_start (the hello carries it).
+  caf::actor own_gateway = sys.spawn([] { return caf::behavior{[](int) {}}; });
+
   void start_link() {
     l = sys.spawn(link, view, connector, opts);
+    caf::anon_send(l, link_start_atom_v, caf::actor_cast<caf::strong_actor_ptr>(own_gateway));
     sched.run();
   }
 
@@ -157,6 +166,7 @@ struct fixture : test_coordinator_fixture<test_config> {
     if (*target)
       caf::anon_send_exit(*target, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(connector, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(own_gateway, caf::exit_reason::user_shutdown);
     sched.run();
   }
 };
@@ -166,9 +176,12 @@ struct fixture : test_coordinator_fixture<test_config> {
 CAF_TEST_FIXTURE_SCOPE(link_tests, fixture)
 
 CAF_TEST(a link comes up after connect and hello and forwards requests) {
-  start_peer(hello_of("b"));
+  auto gw = start_peer(hello_of("b"));
   start_link();
   CAF_CHECK(b_up());
+  // The hello carried this node's gateway.
+  CAF_CHECK(deref<gateway_actor::stateful_base<fake_gateway_state>>(gw).state.their_gateway
+            == caf::actor_cast<caf::strong_actor_ptr>(own_gateway));
   send_append(sys, l, got, 3);
   sched.run();
   CAF_CHECK_EQUAL(*got, std::vector<std::string>{"ok 3"});
@@ -265,6 +278,57 @@ CAF_TEST(a withdrawn fetch fails at once and the peer is told) {
   caf::anon_send(l, fetch_cancel_atom_v, uint64_t{99});
   sched.run();
   CAF_CHECK_EQUAL(*withdrawn, std::vector<uint64_t>{42});
+}
+
+CAF_TEST(an accepting link waits for its peer to dial and never connects) {
+  auto c = three_nodes();
+  c.self = "c";  // b sorts first: b dials c
+  view = std::make_shared<cluster_view>(c);
+  opts.dial = view->dials(1);
+  CAF_REQUIRE(!opts.dial);
+  auto gw = start_peer(hello_of("b"));  // a connect would succeed now
+  start_link();
+  advance_time(5s);
+  sched.run();
+  CAF_CHECK(!b_up());  // it never connected
+  send_append(sys, l, got, 1);
+  sched.run();
+  CAF_CHECK_EQUAL(*got, std::vector<std::string>{"unavailable"});
+  // b dialled and said hello to our gateway, which hands its gateway over.
+  caf::anon_send(l, link_accept_atom_v, caf::actor_cast<caf::strong_actor_ptr>(gw));
+  sched.run();
+  CAF_CHECK(b_up());
+  send_append(sys, l, got, 2);
+  sched.run();
+  CAF_CHECK_EQUAL(got->back(), "ok 2");
+  // b dies: down, and the link waits instead of dialling.
+  *target = gateway_actor{};
+  caf::anon_send_exit(gw, caf::exit_reason::kill);
+  gw = nullptr;
+  sched.run();
+  CAF_CHECK(!b_up());
+  auto gw2 = start_peer(hello_of("b"));
+  advance_time(10s);
+  sched.run();
+  CAF_CHECK(!b_up());
+  // b is back and dials again.
+  caf::anon_send(l, link_accept_atom_v, caf::actor_cast<caf::strong_actor_ptr>(gw2));
+  sched.run();
+  CAF_CHECK(b_up());
+  send_append(sys, l, got, 3);
+  sched.run();
+  CAF_CHECK_EQUAL(got->back(), "ok 3");
+}
+
+CAF_TEST(a dialling link ignores link_accept) {
+  auto gw = start_peer(hello_of("b"), true);
+  *target = gateway_actor{};  // its connects fail: it stays down
+  start_link();
+  CAF_REQUIRE(!b_up());
+  caf::anon_send(l, link_accept_atom_v, caf::actor_cast<caf::strong_actor_ptr>(gw));
+  sched.run();
+  CAF_CHECK(!b_up());
+  caf::anon_send_exit(gw, caf::exit_reason::user_shutdown);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
