@@ -48,4 +48,5 @@ nl_add_e2e(disk_full disk_full 120 --preload $<TARGET_FILE:nl_file_faults_preloa
 nl_add_e2e(wal_stall wal_stall 120 --preload $<TARGET_FILE:nl_file_faults_preload>)
 nl_add_e2e(query_flood query_flood 120)
 nl_add_e2e(cluster_replication cluster_replication 180 --tsdb $<TARGET_FILE:nightlight-tsdb>)
+nl_add_e2e(cluster_reads cluster_reads 600)
 nl_add_e2e(cluster_tls cluster_tls 120)
