@@ -273,39 +273,55 @@ void round_failed(self_ptr self, const std::string& what) {
   finish_round(self);
 }
 
-// Step 4: a new WAL segment, then a checkpoint of what the head still holds.
+// Step 4: a new WAL segment, then a checkpoint of what the head and the
+// metadata store still hold (both asked after the cut: see
+// storage/wal/checkpoint.hpp).
+void write_checkpoint(self_ptr self, int64_t from, uint64_t upto, metadata_records md) {
+  ask_shards<series_records>(
+    self,
+    [self, from, upto, md = std::move(md)](std::vector<series_records>& parts) {
+      // The shards' series entries as they are: no label set per series.
+      std::vector<std::string_view> live;
+      for (auto& p : parts)
+        live.emplace_back(p.entries);
+      auto start = std::chrono::steady_clock::now();
+      auto wal_dir = self->state.opts.data_dir + "/wal";
+      auto st = storage::write_wal_checkpoint(wal_dir, upto, live, from, md.entries);
+      auto* m = self->state.opts.stats;
+      if (!st) {
+        // The segments stay: the WAL only grows until the next try.
+        log_error("compactor: WAL checkpoint failed: " + st.error().message());
+        if (m)
+          m->wal_checkpoints_failed.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        log_info("wal: checkpoint " + storage::wal_checkpoint_name(upto) + ": " + std::to_string(st->series)
+                 + " series, " + std::to_string(st->metadata) + " metadata entries, "
+                 + std::to_string(st->samples_kept) + " samples kept, " + std::to_string(st->segments_removed)
+                 + " segments removed in " + seconds_since(start));
+        if (m)
+          m->wal_checkpoints.fetch_add(1, std::memory_order_relaxed);
+      }
+      maintain_and_finish(self);
+    },
+    [self](const caf::error& err) { round_failed(self, "series for the checkpoint: " + to_string(err)); },
+    series_records_atom_v);
+}
+
 void checkpoint(self_ptr self, int64_t from) {
   self->request(self->state.wal, caf::infinite, wal_cut_atom_v)
     .then(
       [self, from](uint64_t upto) {
-        ask_shards<series_records>(
-          self,
-          [self, from, upto](std::vector<series_records>& parts) {
-            // The shards' series entries as they are: no label set per series.
-            std::vector<std::string_view> live;
-            for (auto& p : parts)
-              live.emplace_back(p.entries);
-            auto start = std::chrono::steady_clock::now();
-            auto wal_dir = self->state.opts.data_dir + "/wal";
-            auto st = storage::write_wal_checkpoint(wal_dir, upto, live, from);
-            auto* m = self->state.opts.stats;
-            if (!st) {
-              // The segments stay: the WAL only grows until the next try.
-              log_error("compactor: WAL checkpoint failed: " + st.error().message());
-              if (m)
-                m->wal_checkpoints_failed.fetch_add(1, std::memory_order_relaxed);
-            } else {
-              log_info("wal: checkpoint " + storage::wal_checkpoint_name(upto) + ": "
-                       + std::to_string(st->series) + " series, " + std::to_string(st->samples_kept)
-                       + " samples kept, " + std::to_string(st->segments_removed) + " segments removed in "
-                       + seconds_since(start));
-              if (m)
-                m->wal_checkpoints.fetch_add(1, std::memory_order_relaxed);
-            }
-            maintain_and_finish(self);
-          },
-          [self](const caf::error& err) { round_failed(self, "series for the checkpoint: " + to_string(err)); },
-          series_records_atom_v);
+        auto& s = self->state;
+        if (!s.meta)
+          return write_checkpoint(self, from, upto, {});
+        // Metadata is kept while it is received within the retention time
+        // (wall clock: receipt times are the server's clock).
+        int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+        self->request(s.meta, caf::infinite, metadata_records_atom_v, now_ms - s.opts.retention_ms)
+          .then([self, from, upto](metadata_records& md) { write_checkpoint(self, from, upto, std::move(md)); },
+                [self](const caf::error& err) { round_failed(self, "metadata for the checkpoint: " + to_string(err)); });
       },
       [self](const caf::error& err) { round_failed(self, "WAL segment cut: " + to_string(err)); });
 }
@@ -724,10 +740,12 @@ std::string snapshot_name(int64_t unix_ms, uint64_t random) {
 std::string blocks_dir(const std::string& data_dir) { return data_dir + "/blocks"; }
 
 compactor_actor::behavior_type compactor(self_ptr self, std::vector<head_block_actor> shards, wal_writer_actor wal,
-                                         std::shared_ptr<storage::block_set> blocks, compactor_options opts) {
+                                         std::shared_ptr<storage::block_set> blocks, compactor_options opts,
+                                         metadata_actor meta) {
   auto& s = self->state;
   s.shards = std::move(shards);
   s.wal = std::move(wal);
+  s.meta = std::move(meta);
   s.blocks = std::move(blocks);
   s.opts = std::move(opts);
   s.last_maintenance = std::chrono::steady_clock::now();

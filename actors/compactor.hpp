@@ -17,7 +17,9 @@
 //   3. truncate: the shards drop the window from memory;
 //   4. once no window is left to cut, the WAL writer starts a new segment,
 //      and the older segments are replaced by one checkpoint of the series
-//      still in the head and their samples from the last cut on
+//      still in the head and their samples from the last cut on, and of
+//      the metric metadata the metadata actor holds (families not received
+//      within the retention time are dropped first)
 //      (storage/wal/checkpoint.hpp).
 // Ingestion goes on throughout: no step stops a shard for longer than its
 // own message. A failure leaves the head as it was (the window is cut
@@ -44,6 +46,7 @@
 
 #include "actors/head_block.hpp"
 #include "actors/messages.hpp"
+#include "actors/metadata.hpp"
 #include "actors/metrics.hpp"
 #include "actors/wal_writer.hpp"
 #include "storage/block/block_set.hpp"
@@ -91,6 +94,8 @@ struct compactor_state {
   compactor_options opts;
   std::vector<head_block_actor> shards;
   wal_writer_actor wal;
+  /// May be invalid (tests): checkpoints then keep no metadata.
+  metadata_actor meta;
   std::shared_ptr<storage::block_set> blocks;
   bool busy = false;
   uint64_t blocks_written = 0;  ///< in the running round
@@ -106,7 +111,8 @@ struct compactor_state {
 
 compactor_actor::behavior_type compactor(compactor_actor::stateful_pointer<compactor_state> self,
                                          std::vector<head_block_actor> shards, wal_writer_actor wal,
-                                         std::shared_ptr<storage::block_set> blocks, compactor_options opts);
+                                         std::shared_ptr<storage::block_set> blocks, compactor_options opts,
+                                         metadata_actor meta);
 
 /// `<data_dir>/blocks`.
 std::string blocks_dir(const std::string& data_dir);

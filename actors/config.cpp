@@ -266,6 +266,9 @@ std::vector<key_spec> schema() {
   });
   add_uint("server.http_threads", [](settings& s) -> auto& { return s.server.http_threads; }, 0, 256);
   add("server.enable_admin_api", [](auto& n, settings& s, auto& w) { s.server.enable_admin_api = parse_bool(n, w); });
+  add_uint("server.remote_read_sample_limit", [](settings& s) -> auto& { return s.server.remote_read_sample_limit; }, 0, UINT64_MAX);
+  add_uint("server.remote_read_concurrent_limit", [](settings& s) -> auto& { return s.server.remote_read_concurrent_limit; }, 0, 100000);
+  add_uint("server.remote_read_max_bytes_in_frame", [](settings& s) -> auto& { return s.server.remote_read_max_bytes_in_frame; }, 1024, 1ull << 30);
 
   add("storage.data_dir", [](auto& n, settings& s, auto& w) {
     s.storage.data_dir = parse_string(n, w);
@@ -311,6 +314,12 @@ std::vector<key_spec> schema() {
   });
   add("storage.out_of_order_window", [](auto& n, settings& s, auto& w) {
     s.storage.out_of_order_window_ms = parse_duration_in(n, w, 0, "0s", 7 * day_ms, "7d");
+  });
+  add("storage.max_metadata_bytes", [](auto& n, settings& s, auto& w) {
+    auto v = parse_byte_size(n, w);
+    if (v < (uint64_t{1} << 20))
+      fail(w, "must be at least 1MB, got \"" + n.Scalar() + "\"");
+    s.storage.max_metadata_bytes = v;
   });
 
   add("tls.cert_file", [](auto& n, settings& s, auto& w) { s.tls.cert_file = parse_string(n, w); });
@@ -383,7 +392,205 @@ std::vector<key_spec> schema() {
   return t;
 }
 
+// A byte size in the largest unit that divides it exactly ("512MB",
+// "1536KB", "7B"); 0 is "0", as the README writes the default.
+std::string format_byte_size(uint64_t bytes) {
+  if (bytes == 0)
+    return "0";
+  static const std::pair<const char*, unsigned> units[] = {
+    {"EB", 60}, {"PB", 50}, {"TB", 40}, {"GB", 30}, {"MB", 20}, {"KB", 10}};
+  for (auto& [name, shift] : units)
+    if (bytes % (uint64_t{1} << shift) == 0)
+      return std::to_string(bytes >> shift) + name;
+  return std::to_string(bytes) + "B";
+}
+
+const char* level_name(log_level l) {
+  switch (l) {
+    case log_level::debug: return "debug";
+    case log_level::info: return "info";
+    case log_level::warn: return "warn";
+    case log_level::error: return "error";
+  }
+  return "info";
+}
+
 }  // namespace
+
+std::string format_duration(int64_t ms) {
+  if (ms == 0)
+    return "0s";
+  std::string out;
+  if (ms < 0) {  // not produced by the config; spelled like Go would
+    out += '-';
+    ms = -ms;
+  }
+  auto unit = [&](const char* name, int64_t size, bool exact_only) {
+    if (exact_only && ms % size != 0)
+      return;
+    if (ms >= size) {
+      out += std::to_string(ms / size) + name;
+      ms %= size;
+    }
+  };
+  constexpr int64_t day = 24LL * 3600 * 1000;
+  unit("y", 365 * day, true);
+  unit("w", 7 * day, true);
+  unit("d", day, false);
+  unit("h", 3600LL * 1000, false);
+  unit("m", 60LL * 1000, false);
+  unit("s", 1000, false);
+  unit("ms", 1, false);
+  return out;
+}
+
+std::vector<shown_setting> shown_settings(const settings& s) {
+  std::vector<shown_setting> out;
+  auto one = [&](const char* key, std::string v) { out.push_back({key, {std::move(v)}, false, true}); };
+  auto num = [&](const char* key, uint64_t v) { one(key, std::to_string(v)); };
+  auto flag = [&](const char* key, bool v) { one(key, v ? "true" : "false"); };
+  auto optional = [&](const char* key, std::string v) {
+    bool set = !v.empty();
+    out.push_back({key, set ? std::vector<std::string>{std::move(v)} : std::vector<std::string>{}, false, set});
+  };
+  auto list = [&](const char* key, const std::vector<std::string>& v) { out.push_back({key, v, true, true}); };
+  const auto& sv = s.server;
+  const auto& st = s.storage;
+  const auto& tls = s.tls;
+  // In the schema's order (config_keys(); a test holds the two together).
+  one("server.grpc_addr", sv.grpc_addr);
+  one("server.http_addr", sv.http_addr);
+  num("server.max_concurrent_streams", sv.max_concurrent_streams);
+  num("server.query_timeout_seconds", sv.query_timeout_seconds);
+  num("server.max_samples_per_query", sv.max_samples_per_query);
+  num("server.max_concurrent_queries", sv.max_concurrent_queries);
+  num("server.max_request_bytes", sv.max_request_bytes);
+  num("server.max_decoded_bytes", sv.max_decoded_bytes);
+  num("server.overload_status", sv.overload_status);
+  num("server.max_inflight_samples", sv.max_inflight_samples);
+  num("server.retry_after_seconds", sv.retry_after_seconds);
+  one("server.lookback_delta", format_duration(sv.lookback_delta_ms));
+  num("server.http_threads", sv.http_threads);
+  flag("server.enable_admin_api", sv.enable_admin_api);
+  num("server.remote_read_sample_limit", sv.remote_read_sample_limit);
+  num("server.remote_read_concurrent_limit", sv.remote_read_concurrent_limit);
+  num("server.remote_read_max_bytes_in_frame", sv.remote_read_max_bytes_in_frame);
+  one("storage.data_dir", st.data_dir);
+  num("storage.retention_days", st.retention_days);
+  optional("storage.retention", st.retention_ms != 0 ? format_duration(st.retention_ms) : "");
+  one("storage.retention_size", format_byte_size(st.retention_bytes));
+  num("storage.wal_segment_size_mb", st.wal_segment_size_mb);
+  num("storage.block_duration_hours", st.block_duration_hours);
+  optional("storage.block_duration", st.block_duration_ms != 0 ? format_duration(st.block_duration_ms) : "");
+  num("storage.max_head_samples", st.max_head_samples);
+  num("storage.compaction_interval_seconds", st.compaction_interval_seconds);
+  num("storage.head_shards", st.head_shards);
+  one("storage.fsync", st.fsync == fsync_policy::always ? "always" : "interval");
+  num("storage.fsync_interval_ms", st.fsync_interval_ms);
+  one("storage.out_of_bounds_window", format_duration(st.out_of_bounds_window_ms));
+  one("storage.wal_write_timeout", format_duration(st.wal_write_timeout_ms));
+  one("storage.out_of_order_window", format_duration(st.out_of_order_window_ms));
+  one("storage.max_metadata_bytes", format_byte_size(st.max_metadata_bytes));
+  optional("tls.cert_file", tls.cert_file);
+  optional("tls.key_file", tls.key_file.empty() ? "" : redacted_value);
+  optional("tls.ca_file", tls.ca_file);
+  flag("tls.require_client_cert", tls.require_client_cert);
+  list("tls.allowed_writers", tls.allowed_writers);
+  list("tls.allowed_readers", tls.allowed_readers);
+  list("tls.allowed_admins", tls.allowed_admins);
+  flag("tls.open_endpoints_for_any_client", tls.open_endpoints_for_any_client);
+  optional("server.plaintext_loopback_addr", sv.plaintext_loopback_addr);
+  flag("ingest.drop_non_finite", s.ingest.drop_non_finite);
+  num("ingest.max_future_seconds", s.ingest.max_future_seconds);
+  flag("ingest.allow_utf8_names", s.ingest.allow_utf8_names);
+  // The cluster section exists only in cluster mode (with nodes).
+  const auto& c = s.cluster;
+  bool clustered = c.enabled();
+  auto cluster_key = [&](const char* key, std::string v) {
+    bool set = clustered && !v.empty();
+    out.push_back({key, set ? std::vector<std::string>{std::move(v)} : std::vector<std::string>{}, false, set});
+  };
+  cluster_key("cluster.name", c.name);
+  cluster_key("cluster.self", c.self);
+  cluster_key("cluster.listen_addr", c.listen_addr);
+  {
+    shown_setting nodes{"cluster.nodes", {}, true, clustered, true};
+    for (const auto& n : c.nodes) {
+      YAML::Emitter e;
+      e << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << n.name << YAML::Key << "addr"
+        << YAML::Value << n.addr << YAML::EndMap;
+      nodes.values.push_back(e.c_str());
+    }
+    out.push_back(std::move(nodes));
+  }
+  cluster_key("cluster.replication_factor", std::to_string(c.replication_factor));
+  cluster_key("cluster.write_quorum", std::to_string(c.write_quorum));
+  cluster_key("cluster.cert_file", c.cert_file);
+  cluster_key("cluster.key_file", c.key_file.empty() ? "" : redacted_value);
+  cluster_key("cluster.ca_file", c.ca_file);
+  cluster_key("cluster.heartbeat_interval", format_duration(c.heartbeat_interval_ms));
+  cluster_key("cluster.connection_timeout", format_duration(c.connection_timeout_ms));
+  cluster_key("cluster.request_timeout", format_duration(c.request_timeout_ms));
+  cluster_key("cluster.reconnect_backoff_max", format_duration(c.reconnect_backoff_max_ms));
+  cluster_key("cluster.max_inflight_samples", std::to_string(c.max_inflight_samples));
+  cluster_key("cluster.partial_response", c.partial_response ? "true" : "false");
+  one("log.level", level_name(s.log));
+  return out;
+}
+
+namespace {
+
+// A list item as YAML: a flow mapping (cluster.nodes) or a string.
+void emit_item(YAML::Emitter& e, const shown_setting& k, const std::string& v) {
+  if (k.mapping_items)
+    e << YAML::Load(v);
+  else
+    e << v;
+}
+
+}  // namespace
+
+std::string effective_yaml(const settings& s) {
+  auto shown = shown_settings(s);
+  // Sections in the order their first key appears; one without a set key
+  // (cluster on a single node) is left out.
+  std::vector<std::string> sections;
+  for (const auto& k : shown) {
+    if (!k.set)
+      continue;
+    auto sec = k.key.substr(0, k.key.find('.'));
+    if (std::find(sections.begin(), sections.end(), sec) == sections.end())
+      sections.push_back(sec);
+  }
+  YAML::Emitter e;
+  e << YAML::BeginMap;
+  for (const auto& sec : sections) {
+    e << YAML::Key << sec << YAML::Value << YAML::BeginMap;
+    for (const auto& k : shown) {
+      if (!k.set || k.key.compare(0, sec.size() + 1, sec + ".") != 0)
+        continue;
+      e << YAML::Key << k.key.substr(sec.size() + 1) << YAML::Value;
+      if (k.list) {
+        e << YAML::Flow << YAML::BeginSeq;
+        for (const auto& v : k.values)
+          emit_item(e, k, v);
+        e << YAML::EndSeq;
+      } else {
+        e << k.values.front();
+      }
+    }
+    e << YAML::EndMap;
+  }
+  e << YAML::EndMap;
+  return std::string{e.c_str()} + "\n";
+}
+
+std::vector<std::string> config_keys() {
+  std::vector<std::string> out;
+  for (const auto& k : schema())
+    out.push_back(k.name);
+  return out;
+}
 
 std::pair<std::string, uint16_t> split_host_port(const std::string& addr, const std::string& key) {
   auto colon = addr.rfind(':');
@@ -479,6 +686,27 @@ settings load_settings(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return parse_settings(ss.str(), path);
+}
+
+std::map<std::string, std::string> shown_flags(const settings& s, const cli_options& cli) {
+  std::map<std::string, std::string> out;
+  for (const auto& k : shown_settings(s)) {
+    if (!k.set) {
+      out[k.key] = "";
+    } else if (k.list) {
+      YAML::Emitter e;
+      e << YAML::Flow << YAML::BeginSeq;
+      for (const auto& v : k.values)
+        emit_item(e, k, v);
+      e << YAML::EndSeq;
+      out[k.key] = e.c_str();
+    } else {
+      out[k.key] = k.values.front();
+    }
+  }
+  out["config"] = cli.config_path;
+  out["wal-repair"] = cli.wal_repair ? "true" : "false";
+  return out;
 }
 
 cli_options parse_cli(int argc, char** argv) {

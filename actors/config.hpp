@@ -5,6 +5,7 @@
 // start-up with a message that names the key and its line (exit code 2).
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -52,6 +53,13 @@ struct server_settings {
   /// Serve the Prometheus-compatible admin API (/api/v1/admin/tsdb/*).
   /// With mutual TLS a caller must also be in tls.allowed_admins.
   bool enable_admin_api = false;
+  /// Remote read (/api/v1/read), as Prometheus' --storage.remote.read-*
+  /// flags: samples one query of a SAMPLES answer may return (more: 400;
+  /// 0: no limit), reads served at once (others wait; 0: no limit), and
+  /// the largest frame of a streamed answer before a series is split.
+  uint64_t remote_read_sample_limit = 50000000;
+  uint32_t remote_read_concurrent_limit = 10;
+  uint64_t remote_read_max_bytes_in_frame = 1 << 20;
 };
 
 struct storage_settings {
@@ -87,6 +95,9 @@ struct storage_settings {
   /// Samples older than their series' newest sample, but by at most this
   /// much, are accepted (milliseconds; 0: off, at most 7 days).
   int64_t out_of_order_window_ms = 0;
+  /// storage.max_metadata_bytes: memory the metric metadata may take
+  /// (storage::metadata_store_options::max_bytes).
+  uint64_t max_metadata_bytes = uint64_t{64} << 20;
 
   /// The block length in milliseconds: block_duration_ms if set, else
   /// block_duration_hours.
@@ -211,6 +222,41 @@ settings parse_settings(const std::string& yaml_text, const std::string& source)
 /// Reads and parses a file. Throws config_error (also for a missing file).
 settings load_settings(const std::string& path);
 
+/// One key's effective value, as /api/v1/status/flags and
+/// /api/v1/status/config show it.
+struct shown_setting {
+  std::string key;                  ///< "server.http_addr", as in the file
+  std::vector<std::string> values;  ///< one scalar, or a list key's items
+  bool list = false;
+  /// False for an optional key without a value (storage.retention,
+  /// tls.cert_file, ...): left out of the YAML, "" among the flags.
+  bool set = true;
+  /// The list's items are YAML flow mappings (cluster.nodes).
+  bool mapping_items = false;
+};
+
+/// What tls.key_file shows instead of its path, as Prometheus shows its
+/// secrets.
+inline constexpr const char* redacted_value = "<secret>";
+
+/// Every key parse_settings accepts, in the schema's order, with its value
+/// in `s` spelled as the file takes it: durations as Prometheus prints
+/// them ("5m", "1d12h", "0s"), sizes in the largest exact unit ("512MB"),
+/// booleans "true"/"false". tls.key_file shows redacted_value.
+std::vector<shown_setting> shown_settings(const settings& s);
+
+/// shown_settings as one YAML document, a mapping per section; reading it
+/// back with parse_settings gives `s` again (tls.key_file aside).
+std::string effective_yaml(const settings& s);
+
+/// Every key parse_settings accepts ("server.http_addr", ...), schema order.
+std::vector<std::string> config_keys();
+
+/// A duration as Prometheus' model.Duration prints it: units y w d h m s
+/// ms, years and weeks only when they divide it exactly ("90d", "2w",
+/// "1h30m"); 0 is "0s".
+std::string format_duration(int64_t ms);
+
 /// Splits "host:port"; throws config_error naming `key` when malformed.
 std::pair<std::string, uint16_t> split_host_port(const std::string& addr, const std::string& key);
 
@@ -221,6 +267,12 @@ struct cli_options {
   bool version = false;
   bool wal_repair = false;
 };
+
+/// /api/v1/status/flags: every key of shown_settings with its value as
+/// one string ("" when unset; a list key in YAML flow form, "[a, b]"),
+/// plus the command line: "config" (the file, "" for built-in defaults)
+/// and "wal-repair" ("true"/"false").
+std::map<std::string, std::string> shown_flags(const settings& s, const cli_options& cli);
 
 /// Parses argv; throws config_error for unknown options or a missing value.
 cli_options parse_cli(int argc, char** argv);

@@ -3,18 +3,25 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <filesystem>
 
 #include "actors/cluster/cluster_view.hpp"
 #include "actors/cluster/write_split.hpp"
 #include "actors/log.hpp"
 #include "actors/network_jobs.hpp"
+#include "actors/process_stats.hpp"
 #include "promql/literals.hpp"
 #include "promql/parser.hpp"
 #include "promql/printer.hpp"
 #include "protocol/api_json.hpp"
+#include "protocol/federation.hpp"
 #include "protocol/query_params.hpp"
+#include "protocol/remote_read.hpp"
+#include "protocol/snappy_block.hpp"
 #include "protocol/remote_write.hpp"
 #include "protocol/router.hpp"
+#include "protocol/web_ui.hpp"
+#include "storage/cores.hpp"
 #include "storage/head/shard.hpp"
 #include "storage/label_key.hpp"
 #include "storage/wal/replay.hpp"
@@ -35,6 +42,12 @@ http_response text(unsigned status, std::string body) {
   r.content_type = text_plain;
   r.body = std::move(body);
   return r;
+}
+
+constexpr const char* exposition_type = "text/plain; version=0.0.4; charset=utf-8";
+
+bool is_exposition(const std::string& content_type) {
+  return content_type == exposition_type;
 }
 
 void add_cors(http_response& r) {
@@ -109,8 +122,43 @@ void split_by_shard(const protocol::write_batch& wb, size_t nshards, std::vector
 
 }  // namespace
 
-frontend::frontend(const settings& cfg, metrics& m, const storage::wal_replay_progress* replay)
-  : cfg_(cfg), m_(m), replay_(replay) {
+namespace {
+
+std::string current_dir() {
+  std::error_code ec;
+  auto p = std::filesystem::current_path(ec);
+  return ec ? std::string{} : p.string();
+}
+
+}  // namespace
+
+frontend::frontend(const settings& cfg, metrics& m, const storage::wal_replay_progress* replay, cli_options cli)
+  : cfg_(cfg),
+    m_(m),
+    replay_(replay),
+    cli_(std::move(cli)),
+    start_time_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count()),
+    cwd_(current_dir()) {
+}
+
+std::string frontend::runtime_info_json() const {
+  protocol::runtime_info r;
+  r.start_time_ns = start_time_ns_;
+  r.cwd = cwd_;
+  // The file is read once, at start-up, just before this frontend exists.
+  r.reload_config_success = true;
+  r.last_config_time_s = start_time_ns_ / 1000000000;
+  r.corruption_count = static_cast<int64_t>(m_.corrupted_blocks.load());
+  r.goroutine_count = read_process_stats().threads.value_or(0);  // OS threads: the nearest thing
+  r.gomaxprocs = storage::available_cores();
+  r.storage_retention = format_duration(cfg_.storage.effective_retention_ms());
+  if (cfg_.storage.retention_bytes != 0)
+    r.storage_retention += " or " + protocol::format_base2_bytes(cfg_.storage.retention_bytes);
+  std::string d;
+  protocol::append_runtime_info(d, r);
+  return d;
 }
 
 void frontend::attach(network_actor net, size_t num_shards) {
@@ -136,6 +184,13 @@ void frontend::observe_time(int64_t t_ms) {
 
 void frontend::close_writes() {
   writes_closed_ = true;
+  std::deque<read_job_ptr> waiting;
+  {
+    std::lock_guard<std::mutex> g{reads_mtx_};
+    waiting.swap(reads_waiting_);
+  }
+  m_.remote_read_queries.fetch_sub(static_cast<int64_t>(waiting.size()), std::memory_order_relaxed);
+  // Destroyed unanswered: each answers 503 (reply_once).
 }
 
 std::string frontend::handler_name(const std::string& method, const std::string& path) {
@@ -149,16 +204,25 @@ void frontend::handle(http_request&& req, http_reply reply) {
   using protocol::endpoint;
   auto rt = protocol::match_route(req.method, req.path);
   bool api = protocol::is_api_path(req.path);
-  // Every API answer carries CORS headers, errors included.
-  http_reply out = api ? http_reply{[reply](http_response r) {
-    add_cors(r);
+  // Compressed for clients that take gzip, as Prometheus does: the JSON of
+  // its API handlers and the exposition text of /metrics (and /federate),
+  // errors included; not walreplay, which it serves unwrapped, nor the
+  // plain-text answers of remote write, health and routing.
+  bool compress = rt.result == protocol::route::outcome::found && rt.ep != endpoint::walreplay;
+  http_reply out = [reply, api, compress](http_response r) {
+    if (api)
+      add_cors(r);  // every API answer, errors included
+    r.compressible = compress && (r.content_type == "application/json" || is_exposition(r.content_type));
     reply(std::move(r));
-  }}
-                       : reply;
+  };
   if (rt.result == protocol::route::outcome::not_found)
     return out(text(404, "404 page not found\n"));
   if (rt.result == protocol::route::outcome::method_not_allowed) {
-    auto r = text(405, "Method Not Allowed\n");
+    // Prometheus answers plain text here; clients of the API (Grafana,
+    // scripts) read JSON error envelopes, so API paths get one.
+    auto r = api ? json_error(protocol::api_error::method_not_allowed,
+                              "method " + req.method + " is not allowed for " + req.path + " (allowed: " + rt.allow + ")")
+                 : text(405, "Method Not Allowed\n");
     r.headers.emplace_back("Allow", rt.allow);
     return out(std::move(r));
   }
@@ -175,7 +239,7 @@ void frontend::handle(http_request&& req, http_reply reply) {
     case endpoint::metrics: {
       http_response r;
       r.status = 200;
-      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.content_type = exposition_type;
       r.body = m_.render();
       if (cluster_)
         r.body += cluster_->render_metrics();
@@ -189,6 +253,19 @@ void frontend::handle(http_request&& req, http_reply reply) {
       auto p = replay_ ? replay_->get() : storage::wal_replay_progress::snapshot{};
       std::string d;
       protocol::append_wal_replay_status(d, p.min, p.max, p.current);
+      return out(json_success(std::move(d)));
+    }
+    case endpoint::status_flags: {
+      std::string d;
+      protocol::append_string_map(d, shown_flags(cfg_, cli_));
+      return out(json_success(std::move(d)));
+    }
+    case endpoint::status_runtimeinfo:
+      return out(json_success(runtime_info_json()));
+    case endpoint::status_config: {
+      std::string d = R"({"yaml":)";
+      protocol::append_json_string(d, effective_yaml(cfg_));
+      d += '}';
       return out(json_success(std::move(d)));
     }
     case endpoint::cluster_status:
@@ -209,6 +286,14 @@ void frontend::handle(http_request&& req, http_reply reply) {
       // dropped); Prometheus answers an empty list when it has none, and
       // Grafana's capability probe needs a success.
       return out(json_success("[]"));
+    // The web UI is static: it loads while the WAL is replayed and shows
+    // the API's 503 until the storage is ready.
+    case endpoint::ui_root:
+      return out(protocol::web_ui_root_response());
+    case endpoint::ui_page:
+      return out(protocol::web_asset_response(protocol::find_web_asset(protocol::web_ui_shell), req.if_none_match));
+    case endpoint::ui_static:
+      return out(protocol::web_asset_response(protocol::find_web_asset(rt.param), req.if_none_match));
     default:
       break;
   }
@@ -218,6 +303,8 @@ void frontend::handle(http_request&& req, http_reply reply) {
   switch (rt.ep) {
     case endpoint::write:
       return handle_write(std::move(req), std::move(out));
+    case endpoint::remote_read:
+      return handle_read(std::move(req), std::move(out));
     case endpoint::query:
       return handle_query(false, std::move(req), std::move(out));
     case endpoint::query_range:
@@ -230,6 +317,10 @@ void frontend::handle(http_request&& req, http_reply reply) {
       return handle_meta(meta_values, std::move(rt.param), std::move(req), std::move(out));
     case endpoint::tsdb_status:
       return handle_tsdb_status(std::move(req), std::move(out));
+    case endpoint::metadata:
+      return handle_metadata(std::move(req), std::move(out));
+    case endpoint::federate:
+      return handle_federate(std::move(req), std::move(out));
     case endpoint::admin_snapshot:
     case endpoint::admin_delete_series:
     case endpoint::admin_clean_tombstones:
@@ -286,11 +377,13 @@ void frontend::handle_write(http_request&& req, http_reply reply) {
     m_.count_rejected(reject_reason::non_finite, wb.report.non_finite_dropped);
   if (wb.report.samples_rejected > 0)
     count_decoder_rejections(m_, wb.report);
+  if (wb.report.metadata_rejected > 0)
+    m_.metadata_rejected.fetch_add(wb.report.metadata_rejected, std::memory_order_relaxed);
   auto job = std::make_shared<write_job>();
   job->report = std::move(wb.report);
   job->reply = std::move(reply);
-  if (wb.samples.empty()) {
-    // Nothing to store (metadata-only request, or everything refused).
+  if (wb.samples.empty() && wb.metadata.empty()) {
+    // Nothing to store (empty request, or everything refused).
     job->fe = this;
     finish_write(*job);
     return;
@@ -317,10 +410,16 @@ void frontend::handle_write(http_request&& req, http_reply reply) {
     b.observed_max_t = max_t_.load();
     b.write_id = write_id;
   }
-  // Admission: reserve the samples against the global budget and each
-  // shard's share. A request is always admitted when nothing is in flight,
-  // so a batch larger than the budget cannot be refused forever.
-  int64_t n = static_cast<int64_t>(wb.samples.size());
+  // Metadata goes to the metadata actor, in the same WAL group as the
+  // samples (all of the request is written, or none of it).
+  job->metadata.entries = std::move(wb.metadata);
+  job->metadata.seen_ms = now_ms();
+  job->metadata.write_id = write_id;
+  // Admission: reserve the samples (and metadata entries) against the
+  // global budget and the samples against each shard's share. A request is
+  // always admitted when nothing is in flight, so a batch larger than the
+  // budget cannot be refused forever.
+  int64_t n = static_cast<int64_t>(wb.samples.size() + job->metadata.entries.size());
   int64_t budget = static_cast<int64_t>(cfg_.server.max_inflight_samples);
   int64_t before = inflight_samples_.fetch_add(n);
   job->total = n;
@@ -376,7 +475,7 @@ void frontend::finish_write(write_job& job) {
   }
   uint64_t refused = job.report.samples_rejected + job.result.rejected;
   if (refused == 0 && !job.report.any_rejected())
-    return job.answer(http_response{204, {}, {}, {}, {}});
+    return job.answer(http_response{204, {}, {}, {}});
   // One line (Prometheus logs the first line, up to 1024 bytes): the
   // decoder's summary, then the storage's first refusals, then the totals.
   std::string body = job.report.summary();
@@ -462,9 +561,23 @@ void frontend::handle_query(bool range, http_request&& req, http_reply reply) {
   }
   q.query = std::string(f.value("query"));
   q.id = next_query_id();
-  call->done = [reply = std::move(reply), retry_after_s = cfg_.server.retry_after_seconds](
-                 caf::expected<query_answer> r) {
-    reply(r ? query_success(std::move(*r)) : query_failure(r.error(), retry_after_s));
+  // Prometheus: any non-empty `stats` adds data.stats, "all" with the reads
+  // per step (there behind --enable-feature=promql-per-step-stats).
+  auto stats = f.value("stats");
+  q.stats = stats.empty() ? 0 : stats == "all" ? 2 : 1;
+  // Times that look like milliseconds: Prometheus answers them silently
+  // (with nothing found); Nightlight says why.
+  std::vector<std::string> time_warnings;
+  for (auto [name, t] : {std::pair{"time", q.start}, std::pair{"start", q.start}, std::pair{"end", q.end}})
+    if ((std::string_view{name} == "time") != range)
+      if (auto w = protocol::millisecond_time_warning(name, f.value(name), t))
+        time_warnings.push_back(std::move(*w));
+  call->done = [reply = std::move(reply), retry_after_s = cfg_.server.retry_after_seconds,
+                time_warnings = std::move(time_warnings)](caf::expected<query_answer> r) mutable {
+    if (!r)
+      return reply(query_failure(r.error(), retry_after_s));
+    r->warnings.insert(r->warnings.begin(), time_warnings.begin(), time_warnings.end());
+    reply(query_success(std::move(*r)));
   };
   auto net = network();
   auto id = q.id;
@@ -540,6 +653,78 @@ void frontend::handle_meta(int kind, std::string label_name, http_request&& req,
   caf::anon_send(network(), std::move(call));
 }
 
+void frontend::handle_read(http_request&& req, http_reply reply) {
+  // As Prometheus' handler: the body is a snappy block whatever the
+  // headers say, and every refusal is plain text (its client shows it).
+  std::string decoded;
+  if (auto st = protocol::snappy_decode(req.body, decoded, cfg_.server.max_decoded_bytes); !st) {
+    auto status = st.error_code() == storage::status::code::limit_exceeded ? 413u : 400u;
+    return reply(text(status, st.message() + "\n"));
+  }
+  auto request = protocol::decode_read_request(decoded);
+  if (!request)
+    return reply(text(400, request.error().message() + "\n"));
+  auto job = std::make_shared<read_job>();
+  job->request = std::move(*request);
+  job->sample_limit = cfg_.server.remote_read_sample_limit;
+  job->max_frame_bytes = cfg_.server.remote_read_max_bytes_in_frame;
+  job->reply = std::move(reply);
+  if (req.cancellation)
+    req.cancellation->on_cancel([c = job->cancelled] { c->store(true); });
+  m_.remote_read_queries.fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard<std::mutex> g{reads_mtx_};
+    const auto limit = cfg_.server.remote_read_concurrent_limit;
+    if (writes_closed_) {
+      m_.remote_read_queries.fetch_sub(1, std::memory_order_relaxed);
+      return;  // shutting down: the job answers 503 as it goes
+    }
+    if (limit != 0 && reads_running_ >= limit) {
+      reads_waiting_.push_back(std::move(job));
+      return;
+    }
+    reads_running_ += 1;
+    job->fe = this;
+  }
+  network_actor net;
+  {
+    std::lock_guard<std::mutex> g{net_mtx_};
+    net = net_;
+  }
+  caf::anon_send(net, std::move(job));
+}
+
+void frontend::read_finished() {
+  m_.remote_read_queries.fetch_sub(1, std::memory_order_relaxed);
+  read_job_ptr next;
+  std::vector<read_job_ptr> gone;  // dropped outside the lock
+  {
+    std::lock_guard<std::mutex> g{reads_mtx_};
+    reads_running_ -= 1;
+    while (!reads_waiting_.empty() && !next) {
+      auto job = std::move(reads_waiting_.front());
+      reads_waiting_.pop_front();
+      if (job->cancelled->load()) {
+        gone.push_back(std::move(job));
+        continue;
+      }
+      reads_running_ += 1;
+      job->fe = this;
+      next = std::move(job);
+    }
+  }
+  if (!gone.empty())
+    m_.remote_read_queries.fetch_sub(static_cast<int64_t>(gone.size()), std::memory_order_relaxed);
+  if (!next)
+    return;
+  network_actor net;
+  {
+    std::lock_guard<std::mutex> g{net_mtx_};
+    net = net_;
+  }
+  caf::anon_send(net, std::move(next));
+}
+
 namespace {
 
 // `limit` of /api/v1/status/tsdb as Prometheus 3.x checks it (2.42 has no
@@ -573,6 +758,63 @@ void frontend::handle_tsdb_status(http_request&& req, http_reply reply) {
                                                    protocol::append_tsdb_status(d, st);
                                                    return false;
                                                  });
+  caf::anon_send(network(), std::move(call));
+}
+
+void frontend::handle_metadata(http_request&& req, http_reply reply) {
+  using protocol::api_error;
+  // Prometheus reads these with FormValue, which ignores a malformed pair.
+  auto f = request_form(req);
+  auto call = std::make_shared<metadata_call>();
+  auto& q = call->params;
+  // limit_per_metric came with Prometheus 2.47 (2.42 ignores it); it is
+  // read as 2.47 reads it.
+  for (auto [name, field] : {std::pair{"limit", &q.limit}, std::pair{"limit_per_metric", &q.limit_per_metric}}) {
+    auto v = f.value(name);
+    if (v.empty())
+      continue;
+    auto n = protocol::go_atoi(v);
+    if (!n)
+      return reply(json_error(api_error::bad_data, std::string{name} + " must be a number"));
+    *field = *n;
+  }
+  q.metric = std::string{f.value("metric")};
+  call->done = json_answer<metadata_list>(std::move(reply), [](const metadata_list& xs, std::string& d) {
+    protocol::append_metadata(d, xs.items);
+    return false;
+  });
+  caf::anon_send(network(), std::move(call));
+}
+
+void frontend::handle_federate(http_request&& req, http_reply reply) {
+  // Errors are plain text with a newline, as Go's http.Error writes them.
+  auto f = request_form(req);
+  if (!f.error().empty())
+    return reply(text(400, "error parsing form values: " + f.error() + "\n"));
+  auto call = std::make_shared<federate_call>();
+  auto& q = call->query;
+  for (auto v : f.get_all("match[]")) {
+    auto sel = promql::parse_metric_selector(v);
+    if (!sel)
+      return reply(text(400, sel.error->message + "\n"));
+    q.selectors.push_back(std::move(sel.matchers));
+  }
+  // The newest sample at most one lookback delta old, as an instant
+  // selector at "now" sees it.
+  q.maxt = now_ms();
+  q.mint = q.maxt - cfg_.server.lookback_delta_ms;
+  call->done = [reply = std::move(reply)](caf::expected<std::string> body) {
+    if (!body) {
+      // Plain text, as Prometheus' http.Error answers.
+      auto code = code_of(body.error());
+      return reply(text(code == error_code::internal ? 500 : 503, message_of(body.error()) + "\n"));
+    }
+    http_response r;
+    r.status = 200;
+    r.content_type = std::string{protocol::federation_content_type};
+    r.body = std::move(*body);
+    reply(std::move(r));
+  };
   caf::anon_send(network(), std::move(call));
 }
 

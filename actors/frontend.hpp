@@ -15,6 +15,7 @@
 // thread at any time.
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -40,7 +41,10 @@ class frontend {
   /// HTTP server and the actor system (jobs point back to it). `replay`
   /// (may be null: all zeros) is what /api/v1/status/walreplay reports,
   /// also before the storage is attached; it must outlive the frontend.
-  frontend(const settings& cfg, metrics& m, const storage::wal_replay_progress* replay = nullptr);
+  /// `cli` is the command line /api/v1/status/flags shows. The frontend's
+  /// construction is the start time /api/v1/status/runtimeinfo reports.
+  frontend(const settings& cfg, metrics& m, const storage::wal_replay_progress* replay = nullptr,
+           cli_options cli = {});
 
   /// The HTTP handler: install with
   /// `http_server{opts, [&fe](auto&& rq, auto rp) { fe.handle(std::move(rq), std::move(rp)); }}`.
@@ -58,7 +62,9 @@ class frontend {
   /// against (main calls it with the replayed heads' newest time).
   void observe_time(int64_t t_ms);
 
-  /// Shutdown: new writes are refused (503); reads continue.
+  /// Shutdown: new writes are refused (503); queries continue. Remote
+  /// reads still waiting for a slot, and new ones, are answered 503 now,
+  /// while the HTTP server can still write their answers.
   void close_writes();
 
   /// Write requests accepted and not yet answered.
@@ -85,6 +91,10 @@ class frontend {
   /// Releases a job's admission reservations (idempotent per job).
   void release(write_job& job);
 
+  /// For read jobs: a remote read gave its slot back (its job ended); the
+  /// oldest waiting read whose client is still there takes it.
+  void read_finished();
+
   /// The handler label used in HTTP metrics for a method and path.
   static std::string handler_name(const std::string& method, const std::string& path);
 
@@ -95,6 +105,16 @@ class frontend {
   enum meta_kind { meta_series, meta_labels, meta_values };
   void handle_meta(int kind, std::string label_name, protocol::http_request&& req, protocol::http_reply reply);
   void handle_tsdb_status(protocol::http_request&& req, protocol::http_reply reply);
+  /// /api/v1/metadata: parameters checked here, answered by the metadata actor.
+  void handle_metadata(protocol::http_request&& req, protocol::http_reply reply);
+  /// /federate: match[] parsed here (plain-text 400s, as Prometheus), the
+  /// newest samples within the lookback delta before now fetched and
+  /// formatted by a federation worker.
+  void handle_federate(protocol::http_request&& req, protocol::http_reply reply);
+  /// /api/v1/read: decoded and checked here; then it waits for one of
+  /// server.remote_read_concurrent_limit slots (as long as its client
+  /// stays, as in Prometheus) and is read by a reader actor.
+  void handle_read(protocol::http_request&& req, protocol::http_reply reply);
   /// /api/v1/admin/tsdb/*, once enabled and ready: parameters checked here,
   /// the work done by the compactor.
   void handle_admin(protocol::endpoint ep, protocol::http_request&& req, protocol::http_reply reply);
@@ -102,9 +122,15 @@ class frontend {
   /// counted in /metrics.
   protocol::http_response overloaded(const std::string& why);
 
+  /// /api/v1/status/runtimeinfo data (its thread count read now).
+  std::string runtime_info_json() const;
+
   const settings& cfg_;
   metrics& m_;
   const storage::wal_replay_progress* replay_;
+  const cli_options cli_;
+  const int64_t start_time_ns_;
+  const std::string cwd_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> writes_closed_{false};
   std::atomic<int64_t> writes_in_flight_{0};
@@ -121,6 +147,10 @@ class frontend {
   std::shared_ptr<cluster_view> cluster_;  ///< null: a single node
   mutable std::mutex net_mtx_;
   network_actor net_;
+  /// Remote reads holding a slot, and those waiting for one, oldest first.
+  std::mutex reads_mtx_;
+  uint32_t reads_running_ = 0;
+  std::deque<read_job_ptr> reads_waiting_;
   std::function<void()> on_ready_;
 };
 

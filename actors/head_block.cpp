@@ -315,6 +315,12 @@ head_block_actor::behavior_type head_block(self_ptr self, std::shared_ptr<storag
   return {
     [=](append_atom, append_batch& batch) { return append(self, batch); },
     [=](select_atom, const select_request& req) -> caf::result<select_result> {
+      if (req.paged()) {
+        auto page = self->state.head->select_page(req.matchers, req.mint, req.maxt, req.page());
+        auto out = to_select_result(std::move(page.series));
+        out.more = page.more;
+        return out;
+      }
       std::vector<storage::series_snapshot> snaps;
       uint64_t budget = req.max_samples == 0 ? UINT64_MAX : req.max_samples;
       if (!self->state.head->select_within(req.matchers, req.mint, req.maxt, budget, snaps))

@@ -102,12 +102,18 @@ List merge_sorted_lists(std::vector<List>& parts, uint64_t limit) {
 }
 
 // Every part is sorted by labels; a series may be in a shard and in blocks.
+// Pages (a paged select) are merged up to where every part is complete.
 select_result merge_selects(std::vector<select_result>& parts) {
-  std::vector<std::vector<storage::series_snapshot>> snaps;
-  snaps.reserve(parts.size());
-  for (auto& p : parts)
-    snaps.push_back(to_snapshots(std::move(p)));
-  return to_select_result(storage::merge_series(std::move(snaps)));
+  std::vector<storage::series_page> pages;
+  pages.reserve(parts.size());
+  for (auto& p : parts) {
+    bool more = p.more;
+    pages.push_back({to_snapshots(std::move(p)), more});
+  }
+  auto merged = storage::merge_pages(std::move(pages));
+  auto out = to_select_result(std::move(merged.series));
+  out.more = merged.more;
+  return out;
 }
 
 caf::error read_error(const storage::status& st) {
@@ -168,6 +174,20 @@ index_actor::behavior_type block_reader(index_actor::pointer self,
     },
     [=](select_atom, const select_request& r) -> caf::result<select_result> {
       self->quit();
+      if (r.paged()) {
+        std::vector<storage::series_page> pages;
+        auto limits = r.page();
+        for (const auto& b : blocks) {
+          auto page = b->select_page(r.matchers, r.mint, r.maxt, limits);
+          if (!page)
+            return read_error(page.error());
+          pages.push_back(std::move(*page));
+        }
+        auto merged = storage::merge_pages(std::move(pages));
+        auto out = to_select_result(std::move(merged.series));
+        out.more = merged.more;
+        return out;
+      }
       std::vector<std::vector<storage::series_snapshot>> parts;
       uint64_t samples = 0;
       for (const auto& b : blocks) {

@@ -19,6 +19,9 @@ namespace nl::actors {
 ///   distinct, cut to `limit` (truncated=true then).
 /// select: every shard's and block's matching series, sorted by labels; a
 ///   series found in several places has its chunks joined in time order.
+///   A paged select (select_request::page_series) answers the next page:
+///   every source's page, merged up to where all of them are complete
+///   (storage::merge_pages).
 /// tsdb_status(limit): /api/v1/status/tsdb over the head (every shard's
 ///   cardinality merged, top-`limit` lists; 0 = Prometheus' 10). Like
 ///   Prometheus, persistent blocks are not counted.

@@ -22,6 +22,7 @@
 #include "actors/cluster/cluster_view.hpp"
 #include "actors/config.hpp"
 #include "actors/frontend.hpp"
+#include "actors/grpc_server.hpp"
 #include "actors/log.hpp"
 #include "actors/messages.hpp"
 #include "actors/metrics.hpp"
@@ -151,10 +152,11 @@ size_t cores() {
   return nl::storage::available_cores();
 }
 
-int run(const settings& cfg, bool wal_repair) {
+int run(const settings& cfg, const cli_options& cli) {
+  const bool wal_repair = cli.wal_repair;
   metrics stats;
   storage::wal_replay_progress replay;  // /api/v1/status/walreplay, answered before ready
-  frontend front{cfg, stats, &replay};
+  frontend front{cfg, stats, &replay, cli};
   auto [host, port] = split_host_port(cfg.server.http_addr, "server.http_addr");
   protocol::http_server_options ho;
   ho.host = host;
@@ -219,6 +221,19 @@ int run(const settings& cfg, bool wal_repair) {
     }
     log_info("http: plaintext loopback listener on " + lo->host + ":" + std::to_string(loopback_http->port()));
   }
+  // The gRPC query API: same TLS files and allow lists; NOT_SERVING in
+  // its health service until the storage is attached.
+  grpc_query_server grpc{cfg, front, stats, ho.tls, ho.authz};
+  if (auto st = grpc.start(); !st) {
+    log_error(st.message());
+    http.stop();
+    if (loopback_http)
+      loopback_http->stop();
+    return 1;
+  }
+  front.on_ready([&grpc] { grpc.set_serving(true); });
+  log_info(std::string{cfg.tls.enabled() ? "grpc (tls)" : "grpc"} + ": listening on "
+           + split_host_port(cfg.server.grpc_addr, "server.grpc_addr").first + ":" + std::to_string(grpc.port()));
 
   size_t shards = cfg.storage.head_shards ? cfg.storage.head_shards : cores();
   auto opened = open_storage(cfg, shards, wal_repair, &replay);
@@ -238,6 +253,7 @@ int run(const settings& cfg, bool wal_repair) {
     so.stats = &stats;
     so.front = &front;
     so.on_fatal = [&stop](int c) { stop.request(c); };
+    so.metadata = std::move(opened->metadata);
     if (cluster) {
       so.cluster = cluster;
       so.connector = sys.has_openssl_manager() ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
@@ -273,6 +289,9 @@ int run(const settings& cfg, bool wal_repair) {
     http.stop_accepting();
     if (loopback_http)
       loopback_http->stop_accepting();
+    // gRPC only reads: its calls get a second, then are withdrawn, while
+    // the actors still answer them.
+    grpc.shutdown(std::chrono::seconds(1));
     front.close_writes();
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(8);
     while (front.writes_in_flight() > 0 && std::chrono::steady_clock::now() < deadline)
@@ -341,5 +360,5 @@ int main(int argc, char** argv) {
   set_log_level(cfg.log);
   log_info("nightlight " NL_VERSION " starting"
            + (cli.config_path.empty() ? std::string{" with built-in defaults"} : " with " + cli.config_path));
-  return run(cfg, cli.wal_repair);
+  return run(cfg, cli);
 }

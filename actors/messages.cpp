@@ -29,6 +29,16 @@ caf::error series_records::validate() const {
   return caf::none;
 }
 
+caf::error metadata_records::validate() const {
+  std::vector<storage::metadata_record> xs;
+  if (auto st = storage::decode_metadata_entries(entries, xs); !st)
+    return caf::make_error(caf::sec::invalid_argument, "metadata_records: " + st.message());
+  if (xs.size() != count)
+    return caf::make_error(caf::sec::invalid_argument, "metadata_records: " + std::to_string(xs.size())
+                                                         + " entries, " + std::to_string(count) + " announced");
+  return caf::none;
+}
+
 caf::error append_batch::validate_and_rehash() {
   auto bad = [](std::string what) {
     return caf::make_error(error_code::bad_input, "append_batch: " + std::move(what));
@@ -101,6 +111,13 @@ query_answer_columns query_answer_columns::of(const query_answer& a) {
       }
     },
     a.value);
+  if (a.stats) {
+    const auto& st = *a.stats;
+    c.stats_counts = {st.samples.total, st.samples.peak, st.per_step ? 1 : 0, st.start, st.interval};
+    c.stats_counts.insert(c.stats_counts.end(), st.samples.per_step.begin(), st.samples.per_step.end());
+    c.stats_times = {st.eval_total, st.result_sort, st.query_preparation, st.inner_eval, st.exec_queue,
+                     st.exec_total};
+  }
   return c;
 }
 
@@ -146,6 +163,25 @@ caf::error query_answer_columns::to(query_answer& out) && {
       return bad("unknown value kind");
   }
   out.warnings = std::move(warnings);
+  out.stats.reset();
+  if (!stats_counts.empty() || !stats_times.empty()) {
+    if (stats_counts.size() < 5 || stats_times.size() != 6)
+      return bad("stats columns of the wrong size");
+    promql::query_stats st;
+    st.samples.total = stats_counts[0];
+    st.samples.peak = stats_counts[1];
+    st.per_step = stats_counts[2] != 0;
+    st.start = stats_counts[3];
+    st.interval = stats_counts[4];
+    st.samples.per_step.assign(stats_counts.begin() + 5, stats_counts.end());
+    st.eval_total = stats_times[0];
+    st.result_sort = stats_times[1];
+    st.query_preparation = stats_times[2];
+    st.inner_eval = stats_times[3];
+    st.exec_queue = stats_times[4];
+    st.exec_total = stats_times[5];
+    out.stats = std::move(st);
+  }
   return caf::none;
 }
 

@@ -17,18 +17,22 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "actors/errors.hpp"
+#include "promql/engine.hpp"
 #include "promql/value.hpp"
 #include "storage/label_key.hpp"
 #include "storage/index/label_stats.hpp"
 #include "storage/labels.hpp"
 #include "storage/matcher.hpp"
+#include "storage/metadata/metric_metadata.hpp"
 #include "storage/wal/records.hpp"
 #include "storage/chunk/xor_chunk.hpp"
+#include "storage/head/series_snapshot.hpp"
 
 namespace nl::actors {
 
@@ -164,14 +168,36 @@ struct select_request {
   /// whose answer alone would hold more samples in [mint, maxt] stops
   /// collecting and fails the request with error_code::too_many_samples.
   uint64_t max_samples = 0;
+  /// Paging (remote read; storage::page_limits), on when page_series > 0:
+  /// the answer is the next page of series sorting after `after` (empty:
+  /// from the first); each source (shard, block) takes at most
+  /// page_series of them and stops early once their chunks hold
+  /// page_bytes bytes (0: no byte limit). max_samples does not apply.
+  storage::label_set after = {};
+  uint64_t page_series = 0;
+  uint64_t page_bytes = 0;
   /// Chosen by the requester, to withdraw the select with fetch_cancel
   /// (the query planner: its query's id); 0: it cannot be withdrawn.
   uint64_t fetch_id = 0;
+
+  bool paged() const { return page_series > 0; }
+  storage::page_limits page() const {
+    storage::page_limits p;
+    p.after = after;
+    p.max_series = page_series;
+    if (page_bytes > 0)
+      p.max_bytes = page_bytes;
+    return p;
+  }
 };
 
 /// Series sorted by labels; warnings as in string_list.
 struct select_result {
   std::vector<series_data> series;
+  /// Paged selects: series after the last one may follow (ask again with
+  /// `after` = its labels). Always false otherwise.
+  bool more = false;
+  /// Warnings as in string_list (cluster mode: nodes that did not answer).
   std::vector<std::string> warnings;
 };
 
@@ -228,6 +254,9 @@ struct query_request {
   /// Chosen by the sender, unique among its queries in flight, to withdraw
   /// the query with a query_cancel; 0: the query cannot be cancelled.
   uint64_t id = 0;
+  /// query_answer::stats wanted: 0 no, 1 yes, 2 with the reads per step
+  /// (Prometheus' `stats` parameter, `stats=all`).
+  uint8_t stats = 0;
 };
 
 /// Withdraws the query whose query_request::id is `id` (its client went
@@ -244,6 +273,44 @@ struct query_cancel {
 struct query_answer {
   promql::query_value value;
   std::vector<std::string> warnings;
+  /// When the request asked for them (query_request::stats).
+  std::optional<promql::query_stats> stats;
+};
+
+/// Metric metadata a remote-write request carried, for the metadata actor:
+/// received at `seen_ms` (ms since epoch, the server's clock), part of the
+/// request `write_id` (append_batch::write_id: its WAL batch is taken or
+/// refused together with the request's samples). Families are never empty
+/// (the decoder refused such entries).
+struct metadata_update {
+  std::vector<storage::metric_metadata> entries;
+  int64_t seen_ms = 0;
+  uint64_t write_id = 0;
+};
+
+/// /api/v1/metadata's parameters, as Prometheus reads them: `metric` ""
+/// means every family; `limit` < 0 every family, else at most that many;
+/// `limit_per_metric` > 0 at most that many descriptions per family.
+struct metadata_query {
+  std::string metric;
+  int64_t limit = -1;
+  int64_t limit_per_metric = -1;
+};
+
+/// The answer: one entry per (family, description), by family name, then
+/// by (type, help, unit).
+struct metadata_list {
+  std::vector<storage::metric_metadata> items;
+};
+
+/// The metadata store's content for a WAL checkpoint: `count` metadata
+/// record entries back to back (storage::append_metadata_entry). Loading
+/// checks every entry.
+struct metadata_records {
+  std::string entries;
+  uint64_t count = 0;
+  /// Whether `entries` is exactly `count` well-formed entries.
+  caf::error validate() const;
 };
 
 /// The first exchange on a node link (actors/cluster/): the connecting
@@ -315,11 +382,12 @@ typename Inspector::result_type inspect(Inspector& f, series_data& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, select_request& x) {
-  return f(caf::meta::type_name("nl::select_request"), x.matchers, x.mint, x.maxt, x.max_samples, x.fetch_id);
+  return f(caf::meta::type_name("nl::select_request"), x.matchers, x.mint, x.maxt, x.max_samples, x.after,
+           x.page_series, x.page_bytes, x.fetch_id);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, select_result& x) {
-  return f(caf::meta::type_name("nl::select_result"), x.series, x.warnings);
+  return f(caf::meta::type_name("nl::select_result"), x.series, x.more, x.warnings);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, head_cursor& x) {
@@ -343,7 +411,7 @@ typename Inspector::result_type inspect(Inspector& f, series_deletion& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, query_request& x) {
   return f(caf::meta::type_name("nl::query_request"), x.query, x.start, x.end, x.step, x.timeout_ms,
-           x.id);
+           x.id, x.stats);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, query_cancel& x) {
@@ -365,6 +433,10 @@ struct query_answer_columns {
   std::vector<int64_t> times;
   std::vector<uint64_t> values;
   std::vector<std::string> warnings;
+  /// stats, when present: [total, peak, per_step flag, start, interval,
+  /// per-step totals...] and the six times.
+  std::vector<int64_t> stats_counts;
+  std::vector<double> stats_times;
 
   static query_answer_columns of(const query_answer& a);
   /// The answer these columns hold; an error when they disagree.
@@ -376,7 +448,7 @@ typename std::enable_if<Inspector::reads_state, typename Inspector::result_type>
 inspect(Inspector& f, query_answer& x) {
   auto c = query_answer_columns::of(x);
   return f(caf::meta::type_name("nl::query_answer"), c.kind, c.t, c.bits, c.text, c.labels, c.ends,
-           c.times, c.values, c.warnings);
+           c.times, c.values, c.warnings, c.stats_counts, c.stats_times);
 }
 template <class Inspector>
 typename std::enable_if<Inspector::writes_state, typename Inspector::result_type>::type
@@ -384,7 +456,25 @@ inspect(Inspector& f, query_answer& x) {
   query_answer_columns c;
   auto rebuild = [&]() -> caf::error { return std::move(c).to(x); };
   return f(caf::meta::type_name("nl::query_answer"), c.kind, c.t, c.bits, c.text, c.labels, c.ends,
-           c.times, c.values, c.warnings, caf::meta::load_callback(rebuild));
+           c.times, c.values, c.warnings, c.stats_counts, c.stats_times, caf::meta::load_callback(rebuild));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, metadata_update& x) {
+  return f(caf::meta::type_name("nl::metadata_update"), x.entries, x.seen_ms, x.write_id);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, metadata_query& x) {
+  return f(caf::meta::type_name("nl::metadata_query"), x.metric, x.limit, x.limit_per_metric);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, metadata_list& x) {
+  return f(caf::meta::type_name("nl::metadata_list"), x.items);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, metadata_records& x) {
+  auto check = [&x]() -> caf::error { return x.validate(); };
+  return f(caf::meta::type_name("nl::metadata_records"), x.entries, x.count, caf::meta::load_callback(check));
 }
 
 template <class Inspector>
@@ -405,6 +495,27 @@ inline bool operator==(const append_result& a, const append_result& b) {
 namespace nl::storage {
 
 // storage/ stays free of CAF; its types get their inspect overloads here.
+/// The type travels as its wire number; loading refuses an unknown one.
+template <class Inspector>
+typename std::enable_if<Inspector::reads_state, typename Inspector::result_type>::type
+inspect(Inspector& f, metric_metadata& x) {
+  auto type = static_cast<uint8_t>(x.type);
+  return f(caf::meta::type_name("nl::metric_metadata"), x.metric_family_name, type, x.help, x.unit);
+}
+template <class Inspector>
+typename std::enable_if<Inspector::writes_state, typename Inspector::result_type>::type
+inspect(Inspector& f, metric_metadata& x) {
+  uint8_t type = 0;
+  auto check = [&]() -> caf::error {
+    auto t = metric_type_of(type);
+    if (!t)
+      return caf::make_error(nl::actors::error_code::bad_input, "unknown metric type " + std::to_string(type));
+    x.type = *t;
+    return caf::none;
+  };
+  return f(caf::meta::type_name("nl::metric_metadata"), x.metric_family_name, type, x.help, x.unit,
+           caf::meta::load_callback(check));
+}
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, series_record& x) {
   return f(caf::meta::type_name("nl::series_record"), x.ref, x.labels);
@@ -542,6 +653,20 @@ CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
   CAF_ADD_ATOM(nightlight, nl::actors, read_head_atom, "nl_hread")
   CAF_ADD_ATOM(nightlight, nl::actors, head_page_atom, "nl_hpage")
   CAF_ADD_TYPE_ID(nightlight, (nl::actors::head_cursor))
+  // Metric metadata: network -> metadata actor (remote write, /api/v1/metadata),
+  // compactor -> metadata actor (checkpoints).
+  CAF_ADD_ATOM(nightlight, nl::actors, metadata_put_atom, "nl_mdput")
+  CAF_ADD_ATOM(nightlight, nl::actors, metadata_atom, "nl_mdget")
+  CAF_ADD_ATOM(nightlight, nl::actors, metadata_records_atom, "nl_mdrecs")
+  CAF_ADD_TYPE_ID(nightlight, (nl::storage::metric_metadata))
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::metadata_update))
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::metadata_query))
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::metadata_list))
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::metadata_records))
+  // /federate: network -> a federation worker.
+  CAF_ADD_ATOM(nightlight, nl::actors, federate_atom, "nl_fed")
+  // Remote read: the HTTP connection -> its reader (more frames wanted).
+  CAF_ADD_ATOM(nightlight, nl::actors, read_more_atom, "nl_rdmore")
   // Cluster mode: node links (actors/cluster/).
   CAF_ADD_ATOM(nightlight, nl::actors, hello_atom, "nl_hello")
   CAF_ADD_ATOM(nightlight, nl::actors, link_tick_atom, "nl_ltick")

@@ -1,24 +1,14 @@
 #include "actors/metrics.hpp"
 
-#include <charconv>
-#include <cmath>
+#include <type_traits>
 
 #include "actors/allocator.hpp"
+#include "actors/process_stats.hpp"
+#include "protocol/exposition.hpp"
 
 namespace nl::actors {
 
 namespace {
-
-std::string format_double(double v) {
-  if (std::isinf(v))
-    return v > 0 ? "+Inf" : "-Inf";
-  if (std::isnan(v))
-    return "NaN";
-  char buf[32];
-  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  (void)ec;
-  return std::string(buf, p);
-}
 
 const std::vector<double>& latency_bounds() {
   static const std::vector<double> b{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -27,28 +17,17 @@ const std::vector<double>& latency_bounds() {
 }
 
 void header(std::string& out, const char* name, const char* type, const char* help) {
-  out += "# HELP ";
-  out += name;
-  out += ' ';
-  out += help;
-  out += "\n# TYPE ";
-  out += name;
-  out += ' ';
-  out += type;
-  out += '\n';
+  protocol::append_metric_header(out, name, type, help);
 }
 
 template <class T>
 void line(std::string& out, const std::string& name, const std::string& labels, T v) {
-  out += name;
-  if (!labels.empty()) {
-    out += '{';
-    out += labels;
-    out += '}';
-  }
-  out += ' ';
-  out += std::to_string(v);
-  out += '\n';
+  if constexpr (std::is_floating_point_v<T>)
+    protocol::append_metric_float_line(out, name, labels, v);
+  else if constexpr (std::is_signed_v<T>)
+    protocol::append_metric_line(out, name, labels, static_cast<int64_t>(v));
+  else
+    protocol::append_metric_line(out, name, labels, static_cast<uint64_t>(v));
 }
 
 }  // namespace
@@ -72,11 +51,11 @@ void histogram::render(const std::string& name, const std::string& labels, std::
   uint64_t cum = 0;
   for (size_t i = 0; i <= bounds_.size(); ++i) {
     cum += counts_[i];
-    auto le = i < bounds_.size() ? format_double(bounds_[i]) : std::string{"+Inf"};
+    auto le = i < bounds_.size() ? protocol::exposition_float(bounds_[i]) : std::string{"+Inf"};
     out += name + "_bucket{" + labels + "le=\"" + le + "\"} " + std::to_string(cum) + "\n";
   }
   auto plain = labels.empty() ? std::string{} : "{" + labels.substr(0, labels.size() - 1) + "}";
-  out += name + "_sum" + plain + " " + format_double(sum_) + "\n";
+  out += name + "_sum" + plain + " " + protocol::exposition_float(sum_) + "\n";
   out += name + "_count" + plain + " " + std::to_string(count_) + "\n";
 }
 
@@ -111,6 +90,15 @@ void metrics::observe_http(const std::string& handler, unsigned code, double sec
   auto it = http_seconds_.find(handler);
   if (it == http_seconds_.end())
     it = http_seconds_.try_emplace(handler, latency_bounds()).first;
+  it->second.observe(seconds);
+}
+
+void metrics::observe_grpc(const std::string& method, const std::string& code, double seconds) {
+  std::lock_guard<std::mutex> g{http_mtx_};
+  grpc_calls_[{method, code}] += 1;
+  auto it = grpc_seconds_.find(method);
+  if (it == grpc_seconds_.end())
+    it = grpc_seconds_.try_emplace(method, latency_bounds()).first;
   it->second.observe(seconds);
 }
 
@@ -171,6 +159,9 @@ std::string metrics::render() const {
   line(out, "nightlight_inflight_samples", "", inflight_samples.load());
   header(out, "nightlight_overload_responses_total", "counter", "Writes refused because the server was over its in-flight budget.");
   line(out, "nightlight_overload_responses_total", "", overload_responses.load());
+  header(out, "nightlight_remote_read_queries", "gauge",
+         "Remote reads (/api/v1/read) running or waiting for a slot (server.remote_read_concurrent_limit).");
+  line(out, "nightlight_remote_read_queries", "", remote_read_queries.load());
   header(out, "nightlight_queries_cancelled_total", "counter", "Queries stopped because their client disconnected.");
   line(out, "nightlight_queries_cancelled_total", "", queries_cancelled.load());
   header(out, "nightlight_query_workers_started_total", "counter",
@@ -189,16 +180,40 @@ std::string metrics::render() const {
   header(out, "nightlight_tombstone_cleanups_total", "counter",
          "clean_tombstones requests of the admin API carried out.");
   line(out, "nightlight_tombstone_cleanups_total", "", tombstone_cleanups.load());
+  header(out, "nightlight_metadata_families", "gauge", "Metric families with metadata (/api/v1/metadata).");
+  line(out, "nightlight_metadata_families", "", metadata_families.load());
+  header(out, "nightlight_metadata_bytes", "gauge",
+         "Approximate memory of the metric metadata, counted against storage.max_metadata_bytes.");
+  line(out, "nightlight_metadata_bytes", "", metadata_bytes.load());
+  header(out, "nightlight_metadata_evicted_total", "counter",
+         "Metadata descriptions dropped as superseded or over the per-family or byte limits.");
+  line(out, "nightlight_metadata_evicted_total", "", metadata_evicted.load());
+  header(out, "nightlight_metadata_rejected_total", "counter",
+         "Remote-write metadata entries refused (empty or invalid family name, invalid UTF-8, too long).");
+  line(out, "nightlight_metadata_rejected_total", "", metadata_rejected.load());
   tls_handshake_failures.append_metrics(out);
   http_forbidden.append_metrics(out);
-  std::lock_guard<std::mutex> g{http_mtx_};
-  header(out, "nightlight_http_requests_total", "counter", "HTTP requests answered, by handler and status code.");
-  for (auto& [k, n] : http_requests_)
-    line(out, "nightlight_http_requests_total",
-         "handler=\"" + k.first + "\",code=\"" + std::to_string(k.second) + "\"", n);
-  header(out, "nightlight_http_request_duration_seconds", "histogram", "Time from a complete request to the end of its answer.");
-  for (auto& [h, hist] : http_seconds_)
-    hist.render("nightlight_http_request_duration_seconds", "handler=\"" + h + "\",", out);
+  {
+    std::lock_guard<std::mutex> g{http_mtx_};
+    header(out, "nightlight_http_requests_total", "counter", "HTTP requests answered, by handler and status code.");
+    for (auto& [k, n] : http_requests_)
+      line(out, "nightlight_http_requests_total",
+           "handler=\"" + k.first + "\",code=\"" + std::to_string(k.second) + "\"", n);
+    header(out, "nightlight_http_request_duration_seconds", "histogram", "Time from a complete request to the end of its answer.");
+    for (auto& [h, hist] : http_seconds_)
+      hist.render("nightlight_http_request_duration_seconds", "handler=\"" + h + "\",", out);
+    header(out, "nightlight_grpc_streams_active", "gauge",
+           "gRPC query API calls in progress (at most server.max_concurrent_streams).");
+    line(out, "nightlight_grpc_streams_active", "", grpc_streams_active.load());
+    header(out, "nightlight_grpc_requests_total", "counter", "gRPC query API calls finished, by method and status code.");
+    for (auto& [k, n] : grpc_calls_)
+      line(out, "nightlight_grpc_requests_total", "method=\"" + k.first + "\",code=\"" + k.second + "\"", n);
+    header(out, "nightlight_grpc_request_duration_seconds", "histogram", "Time from a gRPC call's arrival to its end.");
+    for (auto& [m, hist] : grpc_seconds_)
+      hist.render("nightlight_grpc_request_duration_seconds", "method=\"" + m + "\",", out);
+  }
+  // Last: the standard families sort after nightlight_* in a Go registry.
+  append_process_metrics(out, read_process_stats());
   return out;
 }
 

@@ -88,6 +88,15 @@ struct metrics {
   std::atomic<uint64_t> snapshots{0};
   std::atomic<uint64_t> series_deletions{0};
   std::atomic<uint64_t> tombstone_cleanups{0};
+  /// Metric metadata (the metadata actor sets these).
+  std::atomic<int64_t> metadata_families{0};
+  std::atomic<int64_t> metadata_bytes{0};
+  std::atomic<uint64_t> metadata_evicted{0};
+  /// Metadata entries the remote-write decoder refused.
+  std::atomic<uint64_t> metadata_rejected{0};
+  /// Remote reads running or waiting for a slot (Prometheus'
+  /// prometheus_remote_read_handler_queries).
+  std::atomic<int64_t> remote_read_queries{0};
   /// Bumped by the HTTP server's TLS sessions and authorization check.
   protocol::tls_failure_counters tls_handshake_failures;
   protocol::forbidden_counters http_forbidden;
@@ -100,6 +109,13 @@ struct metrics {
   /// the number of label combinations stays bounded.
   void observe_http(const std::string& handler, unsigned code, double seconds);
 
+  /// gRPC query API calls in progress (server.max_concurrent_streams).
+  std::atomic<int64_t> grpc_streams_active{0};
+  /// Counts one finished gRPC call: `method` from QueryService's fixed
+  /// set, `code` a gRPC status name ("OK", "INVALID_ARGUMENT", ...),
+  /// seconds from its arrival to its end.
+  void observe_grpc(const std::string& method, const std::string& code, double seconds);
+
   /// The full exposition.
   std::string render() const;
 
@@ -107,6 +123,8 @@ struct metrics {
   mutable std::mutex http_mtx_;
   std::map<std::pair<std::string, unsigned>, uint64_t> http_requests_;
   std::map<std::string, histogram> http_seconds_;
+  std::map<std::pair<std::string, std::string>, uint64_t> grpc_calls_;
+  std::map<std::string, histogram> grpc_seconds_;
 };
 
 }  // namespace nl::actors

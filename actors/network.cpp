@@ -4,8 +4,10 @@
 #include <utility>
 
 #include "actors/cluster/write_split.hpp"
+#include "actors/federation.hpp"
 #include "actors/frontend.hpp"
 #include "actors/network_jobs.hpp"
+#include "actors/remote_reader.hpp"
 #include "protocol/api_json.hpp"
 
 namespace nl::actors {
@@ -36,11 +38,11 @@ void run_admin(network_actor::stateful_pointer<network_state> self, admin_job_pt
       return;
     case endpoint::admin_delete_series:
       self->request(st.compact, caf::infinite, delete_series_atom_v, job->deletion)
-        .then([job](uint64_t) { job->answer(http_response{204, {}, {}, {}, {}}); }, fail);
+        .then([job](uint64_t) { job->answer(http_response{204, {}, {}, {}}); }, fail);
       return;
     default:
       self->request(st.compact, caf::infinite, clean_tombstones_atom_v)
-        .then([job](uint64_t) { job->answer(http_response{204, {}, {}, {}, {}}); }, fail);
+        .then([job](uint64_t) { job->answer(http_response{204, {}, {}, {}}); }, fail);
       return;
   }
 }
@@ -114,15 +116,20 @@ void write_replicated(network_actor::stateful_pointer<network_state> self, const
 network_actor::behavior_type network(network_actor::stateful_pointer<network_state> self,
                                      std::vector<head_block_actor> shards, index_actor idx,
                                      query_planner_actor planner, std::chrono::milliseconds timeout,
-                                     compactor_actor compact, std::vector<peer_actor> peers) {
+                                     compactor_actor compact, metadata_actor meta, std::vector<peer_actor> peers) {
   self->state.shards = std::move(shards);
   self->state.idx = std::move(idx);
   self->state.planner = std::move(planner);
   self->state.timeout = timeout;
   self->state.compact = std::move(compact);
+  self->state.meta = std::move(meta);
   self->state.peers = std::move(peers);
   return {
     [=](admin_job_ptr& job) { run_admin(self, job); },
+    // A thread of its own: decoding, encoding and compressing a large
+    // answer must not hold up the scheduler threads that ingest (at most
+    // server.remote_read_concurrent_limit readers run at once).
+    [=](read_job_ptr& job) { self->spawn<caf::detached>(remote_reader, std::move(job), self->state.idx); },
     [=](write_job_ptr& job) {
       auto& st = self->state;
       if (job->cluster)
@@ -130,6 +137,23 @@ network_actor::behavior_type network(network_actor::stateful_pointer<network_sta
       for (size_t s = 0; s < job->batches.size(); ++s)
         if (job->batches[s].num_samples() > 0)
           job->waiting += 1;
+      if (!job->metadata.entries.empty()) {
+        job->waiting += 1;
+        auto done = [job](caf::error err) {
+          if (err && !job->failure)
+            job->failure = std::move(err);
+          if (--job->waiting == 0)
+            job->fe->finish_write(*job);
+        };
+        if (!st.meta) {
+          done(caf::make_error(error_code::unavailable, "the metadata store is not running"));
+        } else {
+          // No timeout of our own: like a shard, the metadata actor always
+          // answers (by its WAL's reply or its WAL timeout).
+          self->request(st.meta, caf::infinite, metadata_put_atom_v, std::move(job->metadata))
+            .then([done](uint64_t) { done(caf::none); }, [done](caf::error& err) { done(std::move(err)); });
+        }
+      }
       for (size_t s = 0; s < job->batches.size(); ++s) {
         if (job->batches[s].num_samples() == 0)
           continue;
@@ -181,6 +205,22 @@ network_actor::behavior_type network(network_actor::stateful_pointer<network_sta
     [=](tsdb_status_call_ptr& call) {
       self->request(self->state.idx, self->state.timeout, tsdb_status_atom_v, call->limit)
         .then([call](storage::tsdb_status& s) { call->answer(std::move(s)); },
+              [call](caf::error& err) { call->answer(std::move(err)); });
+    },
+    [=](metadata_call_ptr& call) {
+      auto& st = self->state;
+      if (!st.meta)
+        return call->answer(caf::make_error(error_code::unavailable, "the metadata store is not running"));
+      self->request(st.meta, st.timeout, metadata_atom_v, call->params)
+        .then([call](metadata_list& xs) { call->answer(std::move(xs)); },
+              [call](caf::error& err) { call->answer(std::move(err)); });
+    },
+    [=](federate_call_ptr& call) {
+      // A worker per request formats the answer, so a large one never
+      // holds up this actor, which also carries the writes.
+      auto worker = self->spawn(federation, self->state.idx);
+      self->request(worker, self->state.timeout, federate_atom_v, call->query)
+        .then([call](std::string& body) { call->answer(std::move(body)); },
               [call](caf::error& err) { call->answer(std::move(err)); });
     },
   };

@@ -19,6 +19,7 @@
 #include "actors/config.hpp"
 #include "actors/head_block.hpp"
 #include "actors/index.hpp"
+#include "actors/metadata.hpp"
 #include "actors/metrics.hpp"
 #include "actors/query_planner.hpp"
 #include "protocol/http_server.hpp"
@@ -28,16 +29,22 @@ namespace nl::actors {
 
 struct write_job;
 struct admin_job;
+struct read_job;
 struct query_call;
 struct series_call;
 struct labels_call;
 struct tsdb_status_call;
+struct metadata_call;
+struct federate_call;
 using write_job_ptr = std::shared_ptr<write_job>;
 using admin_job_ptr = std::shared_ptr<admin_job>;
+using read_job_ptr = std::shared_ptr<read_job>;
 using query_call_ptr = std::shared_ptr<query_call>;
 using series_call_ptr = std::shared_ptr<series_call>;
 using labels_call_ptr = std::shared_ptr<labels_call>;
 using tsdb_status_call_ptr = std::shared_ptr<tsdb_status_call>;
+using metadata_call_ptr = std::shared_ptr<metadata_call>;
+using federate_call_ptr = std::shared_ptr<federate_call>;
 
 }  // namespace nl::actors
 
@@ -49,22 +56,29 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::query_call_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::series_call_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::labels_call_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::tsdb_status_call_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::metadata_call_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::federate_call_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::read_job_ptr)
 
 namespace nl::actors {
 
 /// Queries go to the planner, query_cancel behind the query it withdraws;
-/// series, labels and tsdb status to the index; admin jobs (the admin API)
-/// to the compactor.
+/// series, labels and tsdb status to the index; metadata to the metadata
+/// actor; federation to a worker; admin jobs (the admin API) to the
+/// compactor. A read job (remote read) gets a reader of its own
+/// (actors/remote_reader.hpp).
 using network_actor =
   caf::typed_actor<caf::reacts_to<write_job_ptr>, caf::reacts_to<admin_job_ptr>, caf::reacts_to<query_call_ptr>,
                    caf::reacts_to<query_cancel>, caf::reacts_to<series_call_ptr>, caf::reacts_to<labels_call_ptr>,
-                   caf::reacts_to<tsdb_status_call_ptr>>;
+                   caf::reacts_to<tsdb_status_call_ptr>, caf::reacts_to<metadata_call_ptr>,
+                   caf::reacts_to<federate_call_ptr>, caf::reacts_to<read_job_ptr>>;
 
 struct network_state {
   std::vector<head_block_actor> shards;
   index_actor idx;
   query_planner_actor planner;
   compactor_actor compact;  ///< may be invalid (tests): admin jobs get 503
+  metadata_actor meta;      ///< may be invalid (tests): metadata is refused (503)
   /// Cluster mode: one per node (this node's gateway, links to the
   /// others), for writes the frontend placed by node. Empty: one node.
   std::vector<peer_actor> peers;
@@ -72,12 +86,14 @@ struct network_state {
   static inline const char* name = "network";
 };
 
-/// The actor side of the bridge: forwards write jobs to the shards, series
-/// and label calls to the index, queries to the query planner and admin
-/// jobs to the compactor, and answers through their callbacks.
+/// The actor side of the bridge: forwards write jobs to the shards (their
+/// metric metadata to the metadata actor), series and label calls to the
+/// index, metadata calls to the metadata actor, federation calls to a
+/// federation worker, queries to the query planner and admin jobs to the
+/// compactor, and answers through their callbacks.
 network_actor::behavior_type network(network_actor::stateful_pointer<network_state> self,
                                      std::vector<head_block_actor> shards, index_actor idx,
                                      query_planner_actor planner, std::chrono::milliseconds timeout,
-                                     compactor_actor compact, std::vector<peer_actor> peers);
+                                     compactor_actor compact, metadata_actor meta, std::vector<peer_actor> peers);
 
 }  // namespace nl::actors

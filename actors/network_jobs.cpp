@@ -72,7 +72,8 @@ http_response query_success(query_answer a) {
   r.status = 200;
   r.content_type = "application/json";
   r.encode = [answer = std::make_shared<query_answer>(std::move(a))](http_response& out) {
-    out.body = protocol::render_query_result(answer->value, answer->warnings);
+    out.body = protocol::render_query_result(answer->value, answer->warnings,
+                                             answer->stats ? &*answer->stats : nullptr);
   };
   return r;
 }

@@ -11,7 +11,9 @@
 // is created on an I/O thread and then touched only by the network actor.
 #include <caf/all.hpp>
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -22,9 +24,11 @@
 #include "actors/frontend.hpp"
 #include "actors/head_block.hpp"
 #include "actors/index.hpp"
+#include "actors/metadata.hpp"
 #include "actors/query_planner.hpp"
 #include "protocol/api_json.hpp"
 #include "protocol/http_server.hpp"
+#include "protocol/remote_read.hpp"
 #include "protocol/remote_write.hpp"
 #include "protocol/router.hpp"
 
@@ -67,6 +71,7 @@ struct write_job : reply_once {
   std::vector<int64_t> reserved;      ///< samples reserved per shard
   int64_t total = 0;                  ///< samples reserved in all
   protocol::write_report report;      ///< refusals found while decoding
+  metadata_update metadata;           ///< the request's metadata; empty = none
   // Filled by the network actor:
   size_t waiting = 0;
   append_result result;
@@ -134,12 +139,45 @@ struct tsdb_status_call : actor_call<storage::tsdb_status> {
   uint64_t limit = storage::tsdb_status_default_limit;
 };
 
+/// /api/v1/metadata, for the metadata actor.
+struct metadata_call : actor_call<metadata_list> {
+  metadata_query params;
+};
+
+/// /federate: the newest sample of every series `query` selects within
+/// [mint, maxt], formatted as Prometheus' text exposition by a federation
+/// worker (the answer is the body).
+struct federate_call : actor_call<std::string> {
+  meta_query query;
+};
+
 /// An admin API request on its way to the compactor.
 struct admin_job : reply_once {
   admin_job() : reply_once("admin request", true) {}
   protocol::endpoint ep = protocol::endpoint::admin_snapshot;
   bool skip_head = false;     ///< snapshot
   series_deletion deletion;   ///< delete_series
+};
+
+/// A remote read (/api/v1/read) holding one of the
+/// server.remote_read_concurrent_limit slots (the frontend keeps the
+/// others waiting), on its way to its reader (actors/remote_reader.hpp).
+/// Errors are plain text, as Prometheus' handler answers them.
+struct read_job : reply_once {
+  read_job() : reply_once("remote read", false) {}
+  /// Set once the job holds a slot: the destructor gives it back (and
+  /// starts the next waiting read).
+  frontend* fe = nullptr;
+  protocol::read_request request;
+  uint64_t sample_limit = 0;     ///< SAMPLES, per query; 0: none
+  size_t max_frame_bytes = protocol::default_max_frame_bytes;
+  /// Raised when the client goes away before its answer is complete.
+  std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
+
+  ~read_job() {
+    if (fe)
+      fe->read_finished();
+  }
 };
 
 /// 200 with the API's success envelope around `data` (JSON) and `warnings`.

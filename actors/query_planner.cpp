@@ -129,10 +129,26 @@ void stop(self_ptr self, uint64_t id, caf::error reply) {
   finish(self, id, std::move(reply));
 }
 
+// Prometheus' timings besides the engine's own: queueing for a slot, the
+// fetch (its query preparation), and the totals.
+void add_planner_times(self_ptr self, uint64_t id, promql::query_stats& st) {
+  auto it = self->state.queries.find(id);
+  if (it == self->state.queries.end())
+    return;
+  const auto& q = it->second;
+  auto seconds = [](auto d) { return std::chrono::duration<double>(d).count(); };
+  auto now = std::chrono::steady_clock::now();
+  st.exec_total = seconds(now - q.arrived);
+  st.exec_queue = seconds(q.admitted_at - q.arrived);
+  st.eval_total = seconds(now - q.admitted_at);
+  st.query_preparation = seconds(q.worker_started_at - q.admitted_at);
+}
+
 void start_worker(self_ptr self, uint64_t id, std::shared_ptr<query_job> job) {
   auto it = self->state.queries.find(id);
   if (it == self->state.queries.end())
     return;
+  it->second.worker_started_at = std::chrono::steady_clock::now();
   // The engine keeps the rest of the deadline itself: the expiry message
   // raises the cancel flag only when a scheduler thread is free to run
   // the planner, which inline workers may not leave.
@@ -150,7 +166,12 @@ void start_worker(self_ptr self, uint64_t id, std::shared_ptr<query_job> job) {
       .fetch_add(1, std::memory_order_relaxed);
   it->second.worker = caf::actor_cast<caf::actor>(worker);
   self->request(worker, caf::infinite, query_run_atom_v)
-    .then([self, id](query_answer& answer) { finish(self, id, std::move(answer)); },
+    .then(
+      [self, id](query_answer& answer) {
+        if (answer.stats)
+          add_planner_times(self, id, *answer.stats);
+        finish(self, id, std::move(answer));
+      },
           [self, id](caf::error& err) {
             // The engine's own errors keep their code; a worker that died
             // is a bug.
@@ -167,6 +188,7 @@ void admit(self_ptr self, uint64_t id) {
   auto& st = self->state;
   auto& q = st.queries.at(id);
   q.admitted = true;
+  q.admitted_at = std::chrono::steady_clock::now();
   st.admitted += 1;
   auto job = std::move(q.waiting_job);
   const auto& windows = job->windows;
@@ -177,7 +199,8 @@ void admit(self_ptr self, uint64_t id) {
   auto budget = st.opts.max_fetched_samples;
   auto pending = std::make_shared<size_t>(windows.size());
   for (size_t i = 0; i < windows.size(); ++i) {
-    select_request sel{windows[i].selector->matchers, windows[i].mint, windows[i].maxt, budget, id};
+    select_request sel{windows[i].selector->matchers, windows[i].mint, windows[i].maxt, budget};
+    sel.fetch_id = id;
     // No timeout of its own: the expiry message answers a slow fetch,
     // and each timed request costs two wake-ups of CAF's clock thread.
     self->request(st.index, caf::infinite, select_atom_v, std::move(sel))
@@ -268,6 +291,7 @@ query_planner_actor::behavior_type query_planner(self_ptr self, index_actor inde
       job->engine_opts.lookback_delta = st.opts.lookback_delta_ms;
       job->engine_opts.max_samples = st.opts.max_samples;
       job->engine_opts.cancel = cancel.get();
+      job->engine_opts.per_step_stats = req.stats >= 2;
       // The query's one analysis: the worker's engine evaluates with these
       // windows and asks for window i's data by its index.
       job->windows = promql::find_selector_windows(*e, job->request.start, end, st.opts.lookback_delta_ms);

@@ -22,7 +22,8 @@
 // cancel flag (the engine checks it between steps and in long loops, so the
 // CPU is free within milliseconds) and kills the worker.
 // max_samples_per_query is enforced by the engine on the samples it holds
-// at once (decoded, 16 bytes each), as Prometheus does; the fetch before
+// at once, counted exactly as Prometheus' evaluator counts them (its
+// peakSamples, promql/engine.hpp sample_stats); the fetch before
 // it is bounded too, by max_fetched_samples: the samples the query's
 // windows hold in total, counted from chunk headers as every shard and
 // block reader collects and summed here as their answers arrive; the first
@@ -32,6 +33,10 @@
 // than it holds: the fetch budget defaults to 10x max_samples, as fetched
 // chunks cost 1-2 bytes a sample, about the memory the evaluation limit
 // allows.
+//
+// With query_request::stats the answer carries Prometheus' data.stats: the
+// engine's samples and evaluation times, and the planner's queue, fetch
+// and total times.
 //
 // A query_cancel (its HTTP client went away) stops a query the same way at
 // any stage, answers it "canceled" (HTTP 503), counts it in
@@ -87,6 +92,9 @@ struct query_planner_state {
     std::string query;    ///< for the cancellation log line
     std::chrono::steady_clock::time_point arrived;
     std::chrono::steady_clock::time_point deadline;  ///< arrived + the query's timeout
+    /// For query_answer::stats: when it got its slot, and its worker started.
+    std::chrono::steady_clock::time_point admitted_at;
+    std::chrono::steady_clock::time_point worker_started_at;
     /// Set while the query waits for a slot; taken when it is admitted.
     std::shared_ptr<query_job> waiting_job;
     bool admitted = false;  ///< holds one of the max_concurrent slots

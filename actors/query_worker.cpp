@@ -58,7 +58,18 @@ caf::expected<query_answer> run_query_job(query_job& job) {
                           : eng.instant(*job.expr, job.windows, data, req.start);
   if (!res)
     return query_error_of(res.error());
-  return query_answer{std::move(res.value()), std::move(job.warnings)};
+  query_answer answer{std::move(res.value()), std::move(job.warnings), std::nullopt};
+  if (req.stats > 0) {
+    promql::query_stats st;
+    st.samples = res.samples();
+    st.per_step = req.stats >= 2;
+    st.start = req.start;
+    st.interval = req.step > 0 ? req.step : 1;
+    st.inner_eval = res.timings().inner_eval;
+    st.result_sort = res.timings().result_sort;
+    answer.stats = std::move(st);  // the planner adds its times
+  }
+  return answer;
 }
 
 query_worker_actor::behavior_type query_worker(query_worker_actor::pointer, std::shared_ptr<query_job> job) {

@@ -60,6 +60,9 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
       h->raise_min_valid_time(floor);
     out.heads.push_back(std::move(h));
   }
+  storage::metadata_store_options mo;
+  mo.max_bytes = cfg.storage.max_metadata_bytes;
+  out.metadata = std::make_shared<storage::metadata_store>(mo);
   auto wal_dir = dir + "/wal";
   auto has_wal = storage::path_exists(wal_dir);
   if (!has_wal)
@@ -70,6 +73,7 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
     ro.progress = progress;
     ro.info = log_info;
     ro.warn = log_warn;
+    ro.metadata = out.metadata.get();
     auto replayed = storage::replay_wal(wal_dir, out.heads, ro);
     if (!replayed)
       return replayed.error();
@@ -78,6 +82,12 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
   } else {
     log_info("wal: no WAL in " + dir + ", starting empty");
   }
+  // A server stopped for longer than the retention time does not show
+  // metadata of families nobody has sent since (checkpoints apply the same).
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  out.metadata->expire_before(now_ms - cfg.storage.effective_retention_ms());
   auto w = storage::wal_segment_writer::open(wal_dir, uint64_t{cfg.storage.wal_segment_size_mb} << 20);
   if (!w)
     return w.error();

@@ -14,6 +14,7 @@
 #include "storage/block/block_set.hpp"
 #include "storage/data_dir_lock.hpp"
 #include "storage/head/head.hpp"
+#include "storage/metadata/metadata_store.hpp"
 #include "storage/status.hpp"
 #include "storage/wal/replay.hpp"
 #include "storage/wal/segment_writer.hpp"
@@ -24,6 +25,7 @@ struct opened_storage {
   std::vector<std::shared_ptr<storage::head>> heads;  ///< one per shard
   std::shared_ptr<storage::wal_segment_writer> wal;   ///< a new segment
   std::shared_ptr<storage::block_set> blocks;         ///< opened, damaged ones moved aside
+  std::shared_ptr<storage::metadata_store> metadata;  ///< replayed metric metadata
   uint64_t corrupted_blocks = 0;
   storage::data_dir_lock lock;  ///< data_dir/LOCK, held until released or destroyed
   uint64_t records_replayed = 0;

@@ -39,9 +39,9 @@ void spawn_compactor(self_ptr self) {
     std::clamp<int64_t>(co.block_duration_ms / 60, 250, 60000));
   co.stats = s.opts.stats;
   if (s.opts.detach_wal)
-    s.compact = self->spawn<caf::monitored + caf::detached>(compactor, s.shards, s.wal, s.blocks, co);
+    s.compact = self->spawn<caf::monitored + caf::detached>(compactor, s.shards, s.wal, s.blocks, co, s.meta);
   else
-    s.compact = self->spawn<caf::monitored>(compactor, s.shards, s.wal, s.blocks, co);
+    s.compact = self->spawn<caf::monitored>(compactor, s.shards, s.wal, s.blocks, co, s.meta);
 }
 
 void spawn_planner(self_ptr self) {
@@ -59,7 +59,7 @@ void spawn_planner(self_ptr self) {
 void spawn_network(self_ptr self) {
   auto& s = self->state;
   s.net = self->spawn<caf::monitored>(network, s.shards, s.idx, s.planner, request_timeout(*s.opts.cfg), s.compact,
-                                      s.peers);
+                                      s.meta, s.peers);
   if (s.opts.front)
     s.opts.front->attach(s.net, s.shards.size());
 }
@@ -127,6 +127,8 @@ void stop_children(self_ptr self, const caf::error& reason) {
     self->send_exit(s.idx, reason);
   if (s.compact)
     self->send_exit(s.compact, reason);
+  if (s.meta)
+    self->send_exit(s.meta, reason);
   for (auto& l : s.links)
     self->send_exit(l, reason);
   if (s.gateway)
@@ -165,6 +167,17 @@ supervisor_actor::behavior_type supervisor(self_ptr self, std::vector<std::share
     ho.wal_timeout = std::chrono::milliseconds(s.opts.cfg->storage.wal_write_timeout_ms);
     s.shards.push_back(self->spawn<caf::monitored>(head_block, s.heads[i], s.wal, ho));
   }
+  metadata_options mo;
+  mo.stats = s.opts.stats;
+  mo.wal_timeout = std::chrono::milliseconds(cfg.storage.wal_write_timeout_ms);
+  auto store = s.opts.metadata;
+  if (!store) {
+    storage::metadata_store_options so;
+    so.max_bytes = cfg.storage.max_metadata_bytes;
+    store = std::make_shared<storage::metadata_store>(so);
+  }
+  s.opts.metadata.reset();  // the actor owns it from now on
+  s.meta = self->spawn<caf::monitored>(metadata, std::move(store), s.wal, mo);
   spawn_compactor(self);
   if (s.opts.cluster)
     spawn_cluster(self);
@@ -172,7 +185,7 @@ supervisor_actor::behavior_type supervisor(self_ptr self, std::vector<std::share
   spawn_planner(self);
   spawn_network(self);
   log_info("supervisor: started WAL writer, " + std::to_string(s.shards.size())
-           + " head shards, compactor, index, query planner, network");
+           + " head shards, metadata, compactor, index, query planner, network");
 
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& s = self->state;
@@ -206,11 +219,14 @@ supervisor_actor::behavior_type supervisor(self_ptr self, std::vector<std::share
       spawn_network(self);
       return;
     }
-    // WAL writer, a head shard or a cluster actor (peers hold the gateway
-    // and the network actor the links): none can be replaced in place.
-    std::string who = dm.source == s.wal.address() ? "WAL writer"
-                      : std::any_of(s.shards.begin(), s.shards.end(), [&](auto& h) { return h.address() == dm.source; }) ? "a head shard"
-                                                                                                  : "a cluster actor";
+    // WAL writer, metadata, a head shard or a cluster actor (peers hold
+    // the gateway and the network actor the links): their state cannot be
+    // rebuilt in place.
+    bool shard = std::any_of(s.shards.begin(), s.shards.end(), [&](auto& h) { return h.address() == dm.source; });
+    std::string who = dm.source == s.wal.address()    ? "WAL writer"
+                      : dm.source == s.meta.address() ? "metadata actor"
+                      : shard                         ? "a head shard"
+                                                      : "a cluster actor";
     log_error("supervisor: " + who + " stopped (" + why + "); stopping the process");
     stop_children(self, caf::exit_reason::user_shutdown);
     if (s.opts.on_fatal)

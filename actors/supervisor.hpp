@@ -1,13 +1,13 @@
 #pragma once
 // The supervisor: spawns every storage and network actor in dependency
-// order (WAL writer, head shards, compactor, index, query planner,
-// network), monitors them all, and keeps the process whole:
+// order (WAL writer, head shards, metadata, compactor, index, query
+// planner, network), monitors them all, and keeps the process whole:
 // - the stateless ones (compactor, index, query planner, network) are
 //   restarted, with a log line (queries in flight then fail with 503; a
 //   compaction in flight is redone by the next round);
-// - a head shard or the WAL writer that dies cannot be replaced without
-//   losing acknowledged state, so the process is stopped (exit code 1)
-//   instead of running half-alive.
+// - a head shard, the metadata actor or the WAL writer that dies cannot be
+//   replaced without losing acknowledged state, so the process is stopped
+//   (exit code 1) instead of running half-alive.
 // On an exit message (shutdown) it stops its children in reverse order;
 // the WAL writer closes (flush + fdatasync) its segment as it ends.
 #include <caf/all.hpp>
@@ -25,6 +25,7 @@
 #include "actors/frontend.hpp"
 #include "actors/head_block.hpp"
 #include "actors/index.hpp"
+#include "actors/metadata.hpp"
 #include "actors/metrics.hpp"
 #include "actors/network.hpp"
 #include "actors/query_planner.hpp"
@@ -43,6 +44,8 @@ struct supervisor_options {
   std::function<void(int)> on_fatal;
   /// Spawn the WAL writer detached (production) or scheduled (tests).
   bool detach_wal = true;
+  /// The replayed metric metadata (open_storage()); null: an empty store.
+  std::shared_ptr<storage::metadata_store> metadata;
   /// Cluster mode: the shared view, and CAF's middleman actor (plain or
   /// the openssl module's) to publish the gateway and connect the links.
   /// Null: a single node.
@@ -55,6 +58,7 @@ struct supervisor_state {
   std::vector<std::shared_ptr<storage::head>> heads;
   wal_writer_actor wal;
   std::vector<head_block_actor> shards;
+  metadata_actor meta;
   std::shared_ptr<storage::block_set> blocks;
   compactor_actor compact;
   index_actor idx;  ///< cluster mode: the cluster index

@@ -52,12 +52,15 @@ def cluster_config(name, link_ports, rf):
 def start_nodes(binary, work, names, rf):
     """One node (names == ["single"]) or a cluster; returns {name: server}."""
     nodes = {}
-    link_ports = {n: h.free_port() for n in names}
     for n in names:
         d = os.path.join(work, n)
         os.makedirs(d)
-        extra = None if n == "single" else cluster_config(n, link_ports, rf)
-        nodes[n] = h.Nightlight(binary, d, fsync="interval", extra_config=extra)
+        nodes[n] = h.Nightlight(binary, d, fsync="interval")
+    if names != ["single"]:
+        link_ports = dict(zip(names, h.distinct_free_ports(len(names), h.ports_of(nodes.values()))))
+        for n in names:
+            nodes[n].extra_config = cluster_config(n, link_ports, rf)
+            nodes[n].write_config()
     for s in nodes.values():
         s.start(ready_timeout=60)
     if len(nodes) > 1:

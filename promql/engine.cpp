@@ -8,6 +8,7 @@
 
 #include "promql/analysis.hpp"
 #include "promql/evaluator.hpp"
+#include "promql/functions.hpp"
 #include "promql/parallel.hpp"
 #include "storage/cores.hpp"
 
@@ -28,11 +29,6 @@ void query_context::check() {
   thread_local uint32_t checks = 0;
   if (has_deadline && (++checks & 63) == 0 && std::chrono::steady_clock::now() > deadline)
     throw eval_error{query_error::timeout, "query timed out in expression evaluation"};
-}
-
-void query_context::add_samples(int64_t n) {
-  current_samples += n;
-  check_held(current_samples);
 }
 
 void query_context::check_held(int64_t held) const {
@@ -112,6 +108,37 @@ std::string format_float_label(double v) {
   return std::string(buf, r.ptr);
 }
 
+void evaluator::note_held(int64_t held) {
+  if (held > stats_.peak) stats_.peak = held;
+  ctx_.check_held(held);
+}
+
+void evaluator::count_read(size_t step, int64_t n) {
+  stats_.total += n;
+  if (!stats_.per_step.empty()) stats_.per_step[step] += n;
+}
+
+void evaluator::count_points(const matrix& m, std::vector<int64_t>& per_step) const {
+  for (auto& s : m)
+    for (auto& p : s.points) per_step[static_cast<size_t>((p.t - start_) / interval_)] += 1;
+}
+
+void evaluator::finish_range_eval(const std::vector<int64_t>& gathered,
+                                  const std::vector<int64_t>& produced) {
+  // Prometheus' rangeEval: at each step the arguments' samples at that step
+  // are gathered on top of everything held so far (the arguments' whole
+  // results and this node's output of the earlier steps), then the step's
+  // output is added.
+  const int64_t held_before = ctx_.samples;
+  int64_t made = 0;
+  for (size_t s = 0; s < gathered.size(); ++s) {
+    note_held(held_before + made + gathered[s] + produced[s]);
+    made += produced[s];
+  }
+  // The arguments' results are released; the output stays.
+  ctx_.samples = node_entry() + made;
+}
+
 std::optional<int64_t> evaluator::at_time(at_modifier at, int64_t ts) const {
   switch (at) {
     case at_modifier::none: return std::nullopt;
@@ -124,14 +151,48 @@ std::optional<int64_t> evaluator::at_time(at_modifier at, int64_t ts) const {
 
 matrix evaluator::eval(const expr& e) {
   ctx_.check();
-  return std::visit(
+  if (ctx_.step_invariant.count(&e) != 0) return eval_step_invariant(e);
+  return eval_node(e);
+}
+
+matrix evaluator::eval_step_invariant(const expr& e) {
+  // Literals are cheaper evaluated at every step, and count the same.
+  if (std::holds_alternative<number_literal>(e.node) || std::holds_alternative<string_literal>(e.node))
+    return eval_node(e);
+  sample_stats once;
+  evaluator first(ctx_, start_, start_, interval_, once);
+  matrix m = first.eval_node(e);
+  if (once.peak > stats_.peak) stats_.peak = once.peak;
+  for (size_t step = 0; step < steps(); ++step) count_read(step, once.total);
+  // Raw samples (range selector, subquery) do not depend on the step.
+  if (std::holds_alternative<matrix_selector>(e.node) || std::holds_alternative<subquery_expr>(e.node))
+    return m;
+  int64_t copies = 0;
+  for (auto& s : m) {
+    if (s.points.size() != 1)
+      throw eval_error{query_error::internal, "step-invariant node without exactly one point"};
+    const double v = s.points[0].v;
+    s.points.reserve(steps());
+    for (int64_t ts = start_ + interval_; ts <= end_; ts += interval_) s.points.push_back({ts, v});
+    copies += static_cast<int64_t>(s.points.size()) - 1;
+  }
+  ctx_.samples += copies;
+  note_held(ctx_.samples);
+  return m;
+}
+
+matrix evaluator::eval_node(const expr& e) {
+  entries_.push_back(ctx_.samples);
+  matrix result = std::visit(
       [&](auto& n) -> matrix {
         using T = std::decay_t<decltype(n)>;
         if constexpr (std::is_same_v<T, number_literal>) {
+          // rangeEval without arguments: one sample per step.
           series_points s;
           s.points.reserve(steps());
           for (int64_t ts = start_; ts <= end_; ts += interval_) s.points.push_back({ts, n.value});
-          ctx_.add_samples(static_cast<int64_t>(s.points.size()));
+          ctx_.samples += static_cast<int64_t>(s.points.size());
+          note_held(ctx_.samples);
           matrix m;
           m.push_back(std::move(s));
           return m;
@@ -142,7 +203,7 @@ matrix evaluator::eval(const expr& e) {
         } else if constexpr (std::is_same_v<T, matrix_selector>) {
           return eval_matrix_selector(n);
         } else if constexpr (std::is_same_v<T, subquery_expr>) {
-          return eval_subquery(n);
+          return eval_subquery(n, true);
         } else if constexpr (std::is_same_v<T, paren_expr>) {
           return eval(*n.inner);
         } else if constexpr (std::is_same_v<T, unary_expr>) {
@@ -163,6 +224,8 @@ matrix evaluator::eval(const expr& e) {
         }
       },
       e.node);
+  entries_.pop_back();
+  return result;
 }
 
 matrix evaluator::eval_vector_selector(const vector_selector& vs, bool timestamps) {
@@ -174,7 +237,7 @@ matrix evaluator::eval_vector_selector(const vector_selector& vs, bool timestamp
   const auto& d = it->second;
   // Series are independent (see eval_call's range functions): samples held
   // are the count before this node plus finished series' points.
-  const int64_t base = ctx_.current_samples;
+  const int64_t base = ctx_.samples;
   std::atomic<int64_t> published{0};
   std::vector<series_points> results(d.all.size());
   std::vector<std::vector<storage::sample>> bufs(parallel_parts(d.all.size()));
@@ -210,10 +273,17 @@ matrix evaluator::eval_vector_selector(const vector_selector& vs, bool timestamp
     sp.labels = s.labels;
     results[si] = std::move(sp);
   });
-  ctx_.current_samples = base + published.load();
   matrix out;
   for (auto& r : results)
     if (!r.points.empty()) out.push_back(std::move(r));
+  if (!timestamps) {
+    // Every sample yielded is held and counts as read at its step.
+    const int64_t n = published.load();
+    ctx_.samples = base + n;
+    note_held(ctx_.samples);
+    stats_.total += n;
+    if (!stats_.per_step.empty()) count_points(out, stats_.per_step);
+  }
   return out;
 }
 
@@ -234,15 +304,18 @@ matrix evaluator::eval_matrix_selector(const matrix_selector& ms) {
     series_points sp;
     for (auto& x : ctx_.samples_of(it->second, s, buf))
       if (x.t >= mint && x.t <= maxt && !storage::is_stale_nan(x.v)) sp.points.push_back({x.t, x.v});
+    const auto n = static_cast<int64_t>(sp.points.size());
+    ctx_.samples += n;
+    note_held(ctx_.samples);
+    count_read(0, n);  // read for the (only) step
     if (sp.points.empty()) continue;
-    ctx_.add_samples(static_cast<int64_t>(sp.points.size()));
     sp.labels = s.labels;
     out.push_back(std::move(sp));
   }
   return out;
 }
 
-matrix evaluator::eval_subquery(const subquery_expr& sq) {
+matrix evaluator::eval_subquery(const subquery_expr& sq, bool count_reads) {
   int64_t step = sq.step != 0 ? sq.step : ctx_.opts->default_subquery_step;
   if (step <= 0) throw eval_error{query_error::bad_data, "subquery step must be positive"};
   auto pinned = at_time(sq.at, sq.at_timestamp);
@@ -254,8 +327,14 @@ matrix evaluator::eval_subquery(const subquery_expr& sq) {
   if (sub_start < lo) sub_start += step;
   int64_t sub_end = anchor_end - sq.offset;
   if (sub_start > sub_end) return {};
-  evaluator inner(ctx_, sub_start, sub_end, step);
-  return inner.eval(*sq.inner);
+  // Stats of its own, as Prometheus keeps for a subquery: its peak is the
+  // query's too; its reads count at this evaluator's last step.
+  sample_stats sub;
+  evaluator inner(ctx_, sub_start, sub_end, step, sub);
+  matrix m = inner.eval(*sq.inner);
+  if (sub.peak > stats_.peak) stats_.peak = sub.peak;
+  if (count_reads) count_read(steps() - 1, sub.total);
+  return m;
 }
 
 size_t evaluator::parallel_parts(size_t n) {
@@ -333,13 +412,9 @@ matrix evaluator::combine_impl(std::vector<matrix>& inputs, step_fn fn, void* st
   std::unordered_map<const storage::label_set*, size_t> by_ptr;
   std::unordered_multimap<uint64_t, size_t> by_hash;
   step_vector result;
-  // The inputs are released when this node is done (Prometheus does the
-  // same accounting), so the node leaves only its output behind.
-  int64_t input_samples = 0;
-  for (auto& m : inputs)
-    for (auto& s : m) input_samples += static_cast<int64_t>(s.points.size());
-  const int64_t before_inputs = ctx_.current_samples - input_samples;
-  const int64_t base_samples = ctx_.current_samples;
+  // Prometheus' rangeEval accounting (finish_range_eval), step by step so
+  // that a query over the limit stops at the step that exceeds it.
+  const int64_t held_before = ctx_.samples;
   int64_t out_samples = 0;
   for (int64_t ts = start_; ts <= end_; ts += interval_) {
     ctx_.check();
@@ -357,8 +432,7 @@ matrix evaluator::combine_impl(std::vector<matrix>& inputs, step_fn fn, void* st
       }
       gathered += static_cast<int64_t>(in[i].size());
     }
-    ctx_.current_samples = base_samples + out_samples;
-    ctx_.add_samples(gathered);
+    ctx_.check_held(held_before + out_samples + gathered);
     result.clear();
     fn(state, in, ts, result);
     for (auto& r : result) {
@@ -383,11 +457,72 @@ matrix evaluator::combine_impl(std::vector<matrix>& inputs, step_fn fn, void* st
         fail("vector cannot contain metrics with the same labelset");
       pts.push_back({ts, r.v});
     }
+    note_held(held_before + out_samples + gathered + static_cast<int64_t>(result.size()));
     out_samples += static_cast<int64_t>(result.size());
-    ctx_.current_samples = base_samples + out_samples;
-    ctx_.add_samples(0);
   }
-  ctx_.current_samples = before_inputs + out_samples;
+  ctx_.samples = node_entry() + out_samples;
+  return out;
+}
+
+namespace {
+
+// Prometheus 2.42's AtModifierUnsafeFunctions: they read the evaluation
+// time (or their argument's sample times), so @ cannot make them
+// step-invariant.
+bool reads_eval_time(std::string_view fn) {
+  static constexpr std::string_view unsafe[] = {"days_in_month", "day_of_month", "day_of_week", "day_of_year",
+                                                "hour", "minute", "month", "year", "predict_linear", "time",
+                                                "timestamp"};
+  return std::find(std::begin(unsafe), std::end(unsafe), fn) != std::end(unsafe);
+}
+
+// preprocessExprHelper: whether `e` is step-invariant; the invariant parts
+// of a node that is not are recorded in `out`.
+bool mark_step_invariant(const expr& e, std::unordered_set<const expr*>& out) {
+  return std::visit(
+      [&](const auto& n) -> bool {
+        using T = std::decay_t<decltype(n)>;
+        if constexpr (std::is_same_v<T, vector_selector>) {
+          return n.at != at_modifier::none;
+        } else if constexpr (std::is_same_v<T, matrix_selector>) {
+          return mark_step_invariant(*n.selector, out);
+        } else if constexpr (std::is_same_v<T, subquery_expr>) {
+          if (mark_step_invariant(*n.inner, out)) out.insert(n.inner.get());
+          return n.at != at_modifier::none;
+        } else if constexpr (std::is_same_v<T, aggregate_expr>) {
+          return mark_step_invariant(*n.inner, out);  // the parameter is not looked at
+        } else if constexpr (std::is_same_v<T, binary_expr>) {
+          bool l = mark_step_invariant(*n.lhs, out);
+          bool r = mark_step_invariant(*n.rhs, out);
+          if (l && r) return true;
+          if (l) out.insert(n.lhs.get());
+          if (r) out.insert(n.rhs.get());
+          return false;
+        } else if constexpr (std::is_same_v<T, call_expr>) {
+          bool all = !reads_eval_time(n.func->name);
+          std::vector<bool> arg_invariant;
+          for (auto& a : n.args) {
+            arg_invariant.push_back(mark_step_invariant(*a, out));
+            all = all && arg_invariant.back();
+          }
+          if (all) return true;
+          for (size_t i = 0; i < n.args.size(); ++i)
+            if (arg_invariant[i]) out.insert(n.args[i].get());
+          return false;
+        } else if constexpr (std::is_same_v<T, paren_expr> || std::is_same_v<T, unary_expr>) {
+          return mark_step_invariant(*n.inner, out);
+        } else {
+          return true;  // number and string literals
+        }
+      },
+      e.node);
+}
+
+}  // namespace
+
+std::unordered_set<const expr*> step_invariant_nodes(const expr& e) {
+  std::unordered_set<const expr*> out;
+  if (mark_step_invariant(e, out)) out.insert(&e);
   return out;
 }
 
@@ -430,42 +565,56 @@ query_result engine::range(const expr& e, const std::vector<selector_window>& wi
 
 query_result engine::run(const expr& e, const std::vector<selector_window>& windows, queryable& q,
                          int64_t start, int64_t end, int64_t step) const {
+  using clock = std::chrono::steady_clock;
+  auto seconds_since = [](clock::time_point t0) {
+    return std::chrono::duration<double>(clock::now() - t0).count();
+  };
   detail::query_context ctx;
   ctx.opts = &opts_;
   ctx.query_start = start;
   ctx.query_end = end;
   if (opts_.timeout.count() > 0) {
     ctx.has_deadline = true;
-    ctx.deadline = std::chrono::steady_clock::now() + opts_.timeout;
+    ctx.deadline = clock::now() + opts_.timeout;
   }
+  const int64_t interval = step == 0 ? 1 : step;
+  sample_stats stats;
+  if (opts_.per_step_stats) stats.per_step.assign(static_cast<size_t>((end - start) / interval) + 1, 0);
+  eval_timings timings;
   try {
     const expr& top = detail::unwrap_parens(e);
-    if (auto* s = std::get_if<string_literal>(&top.node)) return query_value{string_value{start, s->value}};
+    if (auto* s = std::get_if<string_literal>(&top.node))
+      return query_result{string_value{start, s->value}, std::move(stats), timings};
     for (size_t i = 0; i < windows.size(); ++i) {
       ctx.check();
       const auto& w = windows[i];
       ctx.data[w.selector] = {w.mint, w.maxt, q.select(i, w)};
     }
-    detail::evaluator ev(ctx, start, end, step == 0 ? 1 : step);
+    ctx.step_invariant = detail::step_invariant_nodes(e);
+    const auto eval_began = clock::now();
+    detail::evaluator ev(ctx, start, end, interval, stats);
     matrix m = ev.eval(e);
+    timings.inner_eval = seconds_since(eval_began);
     auto type = e.type();
     if (step == 0) {
       if (type == value_type::vector) {
         vector v;
         v.reserve(m.size());
         for (auto& s : m) v.push_back(sample{std::move(s.labels), start, s.points.at(0).v});
-        return query_value{std::move(v)};
+        return query_result{query_value{std::move(v)}, std::move(stats), timings};
       }
       if (type == value_type::scalar) {
         if (m.empty() || m[0].points.empty())
           return query_error{query_error::internal, "scalar expression produced no value"};
-        return query_value{scalar{start, m[0].points[0].v}};
+        return query_result{query_value{scalar{start, m[0].points[0].v}}, std::move(stats), timings};
       }
-      return query_value{std::move(m)};
+      return query_result{query_value{std::move(m)}, std::move(stats), timings};
     }
     ctx.check();
+    const auto sort_began = clock::now();
     sort_by_labels(m);
-    return query_value{std::move(m)};
+    timings.result_sort = seconds_since(sort_began);
+    return query_result{query_value{std::move(m)}, std::move(stats), timings};
   } catch (const detail::eval_error& err) {
     return query_error{err.kind, err.message};
   } catch (const std::bad_alloc&) {

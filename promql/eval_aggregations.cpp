@@ -174,7 +174,6 @@ std::optional<matrix> evaluator::aggregate_series_major(aggregate_op op, const m
     }
   }
   matrix out;
-  int64_t produced = 0;
   for (size_t gid = 0; gid < n_groups; ++gid) {
     series_points sp;
     const acc* row = &accs[gid * n_steps];
@@ -192,14 +191,13 @@ std::optional<matrix> evaluator::aggregate_series_major(aggregate_op op, const m
       sp.points.push_back({start_ + static_cast<int64_t>(k) * interval_, v});
     }
     if (sp.points.empty()) continue;
-    produced += static_cast<int64_t>(sp.points.size());
     sp.labels = *groups.labels(gid);
     out.push_back(std::move(sp));
   }
-  int64_t input_samples = 0;
-  for (auto& s : in) input_samples += static_cast<int64_t>(s.points.size());
-  ctx_.current_samples -= input_samples;
-  ctx_.add_samples(produced);
+  std::vector<int64_t> gathered(n_steps, 0), made(n_steps, 0);
+  count_points(in, gathered);
+  count_points(out, made);
+  finish_range_eval(gathered, made);
   return out;
 }
 

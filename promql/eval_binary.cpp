@@ -117,7 +117,8 @@ matrix evaluator::eval_binary(const binary_expr& b) {
     // Vector and scalar, either order: one output series per input series.
     const bool swap = lt == value_type::scalar;
     const bool drop = drops_metric_name(op) || b.return_bool;
-    const std::vector<double> scalar = scalar_steps(inputs[swap ? 0 : 1]);
+    const matrix& scalar_side = inputs[swap ? 0 : 1];
+    const std::vector<double> scalar = scalar_steps(scalar_side);
     const bool comparison = is_comparison(op);
     const bool return_bool = b.return_bool;
     return map_series(
@@ -135,7 +136,8 @@ matrix evaluator::eval_binary(const binary_expr& b) {
           }
           out = value;
           return keep;
-        });
+        },
+        {&scalar_side});
   }
 
   // Vector and vector.

@@ -518,11 +518,13 @@ matrix pointwise_with_arg(evaluator& ev, const call_expr& c, const call_impl& f)
   auto inputs = eval_args(ev, c);
   const std::vector<double> arg =
       inputs.size() > 1 ? ev.scalar_steps(inputs[1]) : std::vector<double>(ev.steps(), 1.0);
-  return ev.map_series(std::move(inputs[0]), true, drop_name,
-                       [&](double v, size_t step, double& out) {
-                         out = f.point2(v, arg[step]);
-                         return true;
-                       });
+  return ev.map_series(
+      std::move(inputs[0]), true, drop_name,
+      [&](double v, size_t step, double& out) {
+        out = f.point2(v, arg[step]);
+        return true;
+      },
+      {inputs.size() > 1 ? &inputs[1] : nullptr});
 }
 
 double clamp_min_of(double v, double lo) { return go_max(lo, v); }
@@ -546,11 +548,14 @@ matrix fn_clamp(evaluator& ev, const call_expr& c, const call_impl&) {
   auto inputs = eval_args(ev, c);
   const std::vector<double> lo = ev.scalar_steps(inputs[1]);
   const std::vector<double> hi = ev.scalar_steps(inputs[2]);
-  return ev.map_series(std::move(inputs[0]), true, drop_name, [&](double v, size_t step, double& out) {
-    if (hi[step] < lo[step]) return false;  // an empty result at this step
-    out = go_max(lo[step], go_min(hi[step], v));
-    return true;
-  });
+  return ev.map_series(
+      std::move(inputs[0]), true, drop_name,
+      [&](double v, size_t step, double& out) {
+        if (hi[step] < lo[step]) return false;  // an empty result at this step
+        out = go_max(lo[step], go_min(hi[step], v));
+        return true;
+      },
+      {&inputs[1], &inputs[2]});
 }
 
 matrix fn_timestamp(evaluator& ev, const call_expr& c, const call_impl&) {
@@ -559,6 +564,12 @@ matrix fn_timestamp(evaluator& ev, const call_expr& c, const call_impl&) {
   if (auto* vs = std::get_if<vector_selector>(&a.node)) {
     matrix m = ev.eval_vector_selector(*vs, true);
     for (auto& s : m) s.labels = drop_metric_name(s.labels);
+    // Prometheus selects the samples step by step inside the function:
+    // each step holds them twice (selected, and the output) and reads them.
+    std::vector<int64_t> found(ev.steps(), 0);
+    ev.count_points(m, found);
+    for (size_t step = 0; step < found.size(); ++step) ev.count_read(step, found[step]);
+    ev.finish_range_eval(found, found);
     return m;
   }
   // Otherwise every point is taken at its step.
@@ -569,6 +580,7 @@ matrix fn_timestamp(evaluator& ev, const call_expr& c, const call_impl&) {
     return true;
   });
 }
+
 
 matrix fn_scalar(evaluator& ev, const call_expr& c, const call_impl&) {
   auto inputs = eval_args(ev, c);
@@ -754,7 +766,10 @@ matrix fn_histogram_quantile(evaluator& ev, const call_expr& c, const call_impl&
 
 // Native histograms only; float series yield nothing.
 matrix fn_native_histogram(evaluator& ev, const call_expr& c, const call_impl&) {
-  eval_args(ev, c);
+  auto inputs = eval_args(ev, c);
+  std::vector<int64_t> gathered(ev.steps(), 0);
+  for (auto& m : inputs) ev.count_points(m, gathered);
+  ev.finish_range_eval(gathered, std::vector<int64_t>(ev.steps(), 0));
   return {};
 }
 
@@ -867,19 +882,11 @@ matrix evaluator::eval_range_function(const call_expr& c, const range_function& 
       break;
     }
   }
-  std::vector<matrix> scalars;
-  for (size_t i = 0; i < c.args.size(); ++i)
-    if (i != mat_idx) scalars.push_back(eval(*c.args[i]));
-  auto scalar_at = [&](size_t which, size_t step) -> double {
-    if (which >= scalars.size() || scalars[which].empty()) return 0;
-    auto& pts = scalars[which][0].points;
-    return step < pts.size() ? pts[step].v : NAN;
-  };
-
   const expr& src = unwrap_parens(*c.args[mat_idx]);
   int64_t range, offset;
   std::optional<int64_t> pinned;
   matrix sub;                           // subquery result
+  int64_t sub_samples = 0;              // held until this node is done
   const query_context::selected* raw = nullptr;  // matrix selector data
   if (auto* ms = std::get_if<matrix_selector>(&src.node)) {
     auto& vs = std::get<vector_selector>(ms->selector->node);
@@ -891,33 +898,54 @@ matrix evaluator::eval_range_function(const call_expr& c, const range_function& 
     offset = vs.offset;
     pinned = at_time(vs.at, vs.at_timestamp);
   } else {
+    // First, as Prometheus evaluates it; its reads count in the windows.
     auto& sq = std::get<subquery_expr>(src.node);
-    sub = eval_subquery(sq);
+    sub = eval_subquery(sq, false);
+    for (auto& s : sub) sub_samples += static_cast<int64_t>(s.points.size());
     range = sq.range;
     offset = sq.offset;
     pinned = at_time(sq.at, sq.at_timestamp);
   }
+  // The scalar arguments, held to the end as in Prometheus.
+  std::vector<matrix> scalars;
+  for (size_t i = 0; i < c.args.size(); ++i)
+    if (i != mat_idx) scalars.push_back(eval(*c.args[i]));
+  auto scalar_at = [&](size_t which, size_t step) -> double {
+    if (which >= scalars.size() || scalars[which].empty()) return 0;
+    auto& pts = scalars[which][0].points;
+    return step < pts.size() ? pts[step].v : NAN;
+  };
+
   const size_t n_series = raw ? raw->all.size() : sub.size();
   const bool keep_name = f.keeps_name;
   const bool counts_resets = f.counts_resets;
   const size_t n_args = f.scalar_args;
   const range_fn fn = f.window;
-  if (!raw)  // the subquery's output is released as it is read
-    for (auto& s : sub) ctx_.current_samples -= static_cast<int64_t>(s.points.size());
-  // Samples held at a step: the count before this node, the points every
-  // part has output for finished series, this series' points and window.
-  const int64_t base = ctx_.current_samples;
+  // Samples held: everything before this node, the output of finished
+  // series and the current series' window. Prometheus runs the series one
+  // by one; the parts here count what they can on their own (a lower
+  // bound, to stop early) and the exact peak is worked out after them.
+  const int64_t base = ctx_.samples;
   std::atomic<int64_t> published{0};
   std::vector<series_points> results(n_series);
+  struct window_sizes {
+    int64_t largest = 0;  // the largest window of the series
+    int64_t last = 0;     // its window at the last step
+  };
+  std::vector<window_sizes> windows(n_series);
   struct scratch {
     std::vector<point> decoded, filtered, out;
     std::vector<uint32_t> reset_counts;
+    std::vector<int64_t> read;  // window samples by step (per-step stats)
+    int64_t read_total = 0;
   };
   std::vector<scratch> scratches(parallel_parts(n_series));
+  const bool per_step = !stats_.per_step.empty();
   // Series are independent: with many of them, for_each_series spreads
   // the decoding and the windows over the cores.
   for_each_series(n_series, [&](size_t si, size_t part) {
     auto& sc = scratches[part];
+    if (per_step && sc.read.empty()) sc.read.assign(steps(), 0);
     const storage::label_set* labels;
     const point* pts;
     size_t n_pts;
@@ -958,6 +986,7 @@ matrix evaluator::eval_range_function(const call_expr& c, const range_function& 
     size_t n_out = 0;
     size_t lo = 0, hi = 0;
     size_t step = 0;
+    window_sizes& ws = windows[si];
     for (int64_t ts = start_; ts <= end_; ts += interval_, ++step) {
       // Per step, not only per series: one long series with a costly
       // window function (quantile sorts the window) must still stop
@@ -967,9 +996,13 @@ matrix evaluator::eval_range_function(const call_expr& c, const range_function& 
       int64_t mint = maxt - range;
       while (hi < n_pts && pts[hi].t <= maxt) ++hi;
       while (lo < hi && pts[lo].t < mint) ++lo;
+      const auto in_window = static_cast<int64_t>(hi - lo);
+      ws.largest = std::max(ws.largest, in_window);
+      ws.last = in_window;
       if (lo == hi) continue;
-      ctx_.check_held(base + published.load(std::memory_order_relaxed) +
-                      static_cast<int64_t>(n_out + (hi - lo)));
+      sc.read_total += in_window;
+      if (per_step) sc.read[step] += in_window;
+      ctx_.check_held(base + std::max(in_window, published.load(std::memory_order_relaxed)));
       window w{pts + lo, hi - lo, mint, maxt, range, ts, 0, 0,
                counts_resets ? sc.reset_counts.data() + lo : nullptr};
       if (n_args > 0) w.arg1 = scalar_at(0, step);
@@ -983,13 +1016,31 @@ matrix evaluator::eval_range_function(const call_expr& c, const range_function& 
     sp.labels = keep_name ? *labels : drop_metric_name(*labels);
     results[si] = std::move(sp);
   });
-  ctx_.current_samples = base + published.load();
+  for (auto& sc : scratches) {
+    stats_.total += sc.read_total;
+    for (size_t i = 0; i < sc.read.size(); ++i) stats_.per_step[i] += sc.read[i];
+  }
+  // Prometheus' peak: series by series (in label order, as its storage
+  // merges them), the output so far plus the series' window, and at the
+  // series' end its output plus its last window.
+  std::vector<size_t> order(n_series);
+  for (size_t i = 0; i < n_series; ++i) order[i] = i;
+  if (!raw)  // selected series are sorted already, a subquery's are not
+    std::sort(order.begin(), order.end(),
+              [&](size_t x, size_t y) { return sub[x].labels < sub[y].labels; });
+  int64_t done = 0;
+  int64_t peak = base;
+  for (size_t i : order) {
+    const auto made = static_cast<int64_t>(results[i].points.size());
+    peak = std::max(peak, base + done + std::max(windows[i].largest, made + windows[i].last));
+    done += made;
+  }
+  note_held(peak);
+  ctx_.samples = base + done - sub_samples;
   matrix out;
   for (auto& r : results)
     if (!r.points.empty()) out.push_back(std::move(r));
 
-  for (auto& m : scalars)
-    for (auto& s : m) ctx_.current_samples -= static_cast<int64_t>(s.points.size());
   if (f.absent) {
     // One series holding 1 at the steps where no input had a value.
     std::vector<bool> found(steps(), false);

@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <ctime>
 
 #include "protocol/utf8.hpp"
 
@@ -103,6 +105,23 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
+void append_json_number(std::string& out, double v) {
+  if (!std::isfinite(v)) {
+    out += '0';
+    return;
+  }
+  double a = std::fabs(v);
+  bool exponent = a != 0 && (a < 1e-6 || a >= 1e21);
+  size_t at = out.size();
+  append_go_float(out, v, exponent);
+  // encoding/json cleans "e-07" up to "e-7".
+  if (exponent) {
+    auto e = out.find('e', at);
+    if (e != std::string::npos && e + 2 < out.size() && out[e + 1] == '-' && out[e + 2] == '0')
+      out.erase(e + 2, 1);
+  }
+}
+
 void append_sample_value(std::string& out, double v) {
   double a = std::fabs(v);
   out += '"';
@@ -162,6 +181,7 @@ std::string_view to_string(api_error e) {
     case api_error::internal: return "internal";
     case api_error::unavailable: return "unavailable";
     case api_error::not_found: return "not_found";
+    case api_error::method_not_allowed: return "method_not_allowed";
   }
   return "internal";
 }
@@ -175,6 +195,7 @@ int http_status(api_error e) {
     case api_error::internal: return 500;
     case api_error::unavailable: return 500;
     case api_error::not_found: return 404;
+    case api_error::method_not_allowed: return 405;
   }
   return 500;
 }
@@ -278,29 +299,29 @@ void append_string_result(std::string& out, int64_t t_ms, std::string_view s) {
   out += "]}";
 }
 
-void append_metadata(std::string& out,
-                     const std::map<std::string, std::vector<metadata_entry>>& by_family) {
+void append_metadata(std::string& out, const std::vector<metadata_entry>& entries) {
   out += '{';
-  bool first = true;
-  for (const auto& [family, entries] : by_family) {
-    if (!first)
-      out += ',';
-    first = false;
-    append_json_string(out, family);
-    out += ":[";
-    for (size_t i = 0; i < entries.size(); ++i) {
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const auto& e = entries[i];
+    const bool first_of_family = i == 0 || entries[i - 1].metric_family_name != e.metric_family_name;
+    if (first_of_family) {
       if (i > 0)
-        out += ',';
-      out += R"({"type":)";
-      append_json_string(out, to_string(entries[i].type));
-      out += R"(,"help":)";
-      append_json_string(out, entries[i].help);
-      out += R"(,"unit":)";
-      append_json_string(out, entries[i].unit);
-      out += '}';
+        out += "],";
+      append_json_string(out, e.metric_family_name);
+      out += ":[";
+    } else {
+      out += ',';
     }
-    out += ']';
+    out += R"({"type":)";
+    append_json_string(out, to_string(e.type));
+    out += R"(,"help":)";
+    append_json_string(out, e.help);
+    out += R"(,"unit":)";
+    append_json_string(out, e.unit);
+    out += '}';
   }
+  if (!entries.empty())
+    out += ']';
   out += '}';
 }
 
@@ -351,6 +372,81 @@ void append_wal_replay_status(std::string& out, int64_t min, int64_t max, int64_
   out += R"(,"current":)";
   out += std::to_string(current);
   out += '}';
+}
+
+void append_string_map(std::string& out, const std::map<std::string, std::string>& m) {
+  out += '{';
+  bool first = true;
+  for (const auto& [k, v] : m) {
+    if (!first)
+      out += ',';
+    first = false;
+    append_json_string(out, k);
+    out += ':';
+    append_json_string(out, v);
+  }
+  out += '}';
+}
+
+void append_rfc3339_nano(std::string& out, int64_t unix_ns) {
+  int64_t secs = unix_ns / 1000000000;
+  int64_t ns = unix_ns % 1000000000;
+  if (ns < 0) {
+    ns += 1000000000;
+    secs -= 1;
+  }
+  std::time_t tt = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[64];
+  auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  out.append(buf, n);
+  if (ns != 0) {
+    char frac[16];
+    std::snprintf(frac, sizeof frac, ".%09lld", static_cast<long long>(ns));
+    std::string_view f{frac};
+    while (f.back() == '0')
+      f.remove_suffix(1);
+    out += f;
+  }
+  out += 'Z';
+}
+
+void append_runtime_info(std::string& out, const runtime_info& r) {
+  out += R"({"startTime":")";
+  append_rfc3339_nano(out, r.start_time_ns);
+  out += R"(","CWD":)";
+  append_json_string(out, r.cwd);
+  out += R"(,"reloadConfigSuccess":)";
+  out += r.reload_config_success ? "true" : "false";
+  out += R"(,"lastConfigTime":")";
+  append_rfc3339_nano(out, r.last_config_time_s * 1000000000);
+  out += R"(","corruptionCount":)";
+  out += std::to_string(r.corruption_count);
+  out += R"(,"goroutineCount":)";
+  out += std::to_string(r.goroutine_count);
+  out += R"(,"GOMAXPROCS":)";
+  out += std::to_string(r.gomaxprocs);
+  out += R"(,"GOGC":)";
+  append_json_string(out, r.gogc);
+  out += R"(,"GODEBUG":)";
+  append_json_string(out, r.godebug);
+  out += R"(,"storageRetention":)";
+  append_json_string(out, r.storage_retention);
+  out += '}';
+}
+
+std::string format_base2_bytes(uint64_t bytes) {
+  if (bytes == 0)
+    return "0B";
+  static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  std::string out;
+  for (int i = 0; bytes != 0; ++i) {
+    if (bytes % 1024 != 0)
+      out = std::to_string(bytes % 1024) + units[i] + out;
+    bytes /= 1024;
+  }
+  return out;
 }
 
 }  // namespace nl::protocol

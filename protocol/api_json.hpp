@@ -46,18 +46,28 @@ void append_timestamp(std::string& out, int64_t t_ms);
 /// Scalar/string result timestamp: shortest form of t/1000 (4, 1795690091.25).
 void append_timestamp_shortest(std::string& out, int64_t t_ms);
 
+/// A float as Go's encoding/json writes a float64 (a JSON number, not a
+/// string): fixed notation when 1e-6 <= |v| < 1e21 or v == 0, else
+/// exponent notation without a leading zero in the exponent ("1.5e-7",
+/// "1e+21"). NaN and ±Inf, which Go refuses, are written as 0.
+void append_json_number(std::string& out, double v);
+
 /// {"name":"value",...} in label order.
 void append_labels(std::string& out, const storage::label_set& labels);
 
 // -- envelope --------------------------------------------------------------------
 
+/// Prometheus' errorType values, plus method_not_allowed: Nightlight's
+/// JSON answer (405) to a foreign method on an API path, where Prometheus
+/// answers plain text (see README, "HTTP API").
 enum class api_error : uint8_t { bad_data, execution, timeout, canceled, internal, unavailable,
-                                 not_found };
+                                 not_found, method_not_allowed };
 
 /// "bad_data", "execution", ...
 std::string_view to_string(api_error e);
 /// HTTP status as Prometheus 2.42: bad_data 400, execution 422, timeout 503,
-/// canceled 503, internal 500, unavailable 500, not_found 404.
+/// canceled 503, internal 500, unavailable 500, not_found 404; and
+/// method_not_allowed 405.
 int http_status(api_error e);
 
 /// {"status":"error","errorType":"<type>","error":"<message>"}
@@ -96,10 +106,10 @@ void append_scalar_result(std::string& out, int64_t t_ms, double v);
 /// {"resultType":"string","result":[t,"s"]}
 void append_string_result(std::string& out, int64_t t_ms, std::string_view s);
 
-/// /api/v1/metadata data: {"family":[{"type":"gauge","help":"...","unit":""},...],...}
-/// with family names sorted; each list as given (the caller de-duplicates).
-void append_metadata(std::string& out,
-                     const std::map<std::string, std::vector<metadata_entry>>& by_family);
+/// /api/v1/metadata data: {"family":[{"type":"gauge","help":"...","unit":""},...],...}.
+/// `entries` is ordered by family name (the store's list()); consecutive
+/// entries of one family make its list, in the order given.
+void append_metadata(std::string& out, const std::vector<metadata_entry>& entries);
 
 /// /api/v1/status/tsdb data, Prometheus 2.42's TSDBStatus field for field:
 /// {"headStats":{"numSeries":N,"numLabelPairs":N,"chunkCount":N,
@@ -111,5 +121,35 @@ void append_tsdb_status(std::string& out, const storage::tsdb_status& s);
 
 /// /api/v1/status/walreplay data: {"min":N,"max":N,"current":N}.
 void append_wal_replay_status(std::string& out, int64_t min, int64_t max, int64_t current);
+
+/// {"k":"v",...} with keys in byte order, as Go encodes a map[string]string
+/// (/api/v1/status/flags).
+void append_string_map(std::string& out, const std::map<std::string, std::string>& m);
+
+/// A time as Go's time.Time encodes into JSON (RFC 3339 with nanoseconds,
+/// trailing zeros and an all-zero fraction left out), in UTC:
+/// "2026-11-26T10:47:34.18Z", "2026-11-26T10:47:34Z".
+void append_rfc3339_nano(std::string& out, int64_t unix_ns);
+
+/// /api/v1/status/runtimeinfo data, Prometheus 2.42's RuntimeInfo field for
+/// field (what Nightlight puts into the Go-specific ones: README).
+struct runtime_info {
+  int64_t start_time_ns = 0;       ///< "startTime"
+  std::string cwd;                 ///< "CWD"
+  bool reload_config_success = true;
+  int64_t last_config_time_s = 0;  ///< "lastConfigTime", whole seconds
+  int64_t corruption_count = 0;
+  int64_t goroutine_count = 0;
+  int64_t gomaxprocs = 0;
+  std::string gogc;
+  std::string godebug;
+  std::string storage_retention;   ///< "15d", "15d or 50GiB"
+};
+void append_runtime_info(std::string& out, const runtime_info& r);
+
+/// A byte count as Prometheus prints its retention size (alecthomas/units
+/// Base2Bytes): the exact sum of its binary units, "50GiB", "1GiB512MiB",
+/// "0B".
+std::string format_base2_bytes(uint64_t bytes);
 
 }  // namespace nl::protocol

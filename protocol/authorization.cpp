@@ -1,5 +1,7 @@
 #include "protocol/authorization.hpp"
 
+#include "protocol/exposition.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -7,7 +9,9 @@
 #include <cstring>
 
 #include <nlohmann/json.hpp>
+#include <openssl/bio.h>
 #include <openssl/crypto.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -147,6 +151,19 @@ peer_identity identity_of(SSL* ssl) {
   return out;
 }
 
+peer_identity identity_of_pem(std::string_view pem) {
+  if (pem.empty())
+    return {};
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  if (bio == nullptr)
+    return {};
+  X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  peer_identity out = identity_of(cert);
+  X509_free(cert);
+  return out;
+}
+
 bool is_loopback_host(std::string_view host) {
   if (host == "localhost")
     return true;
@@ -203,7 +220,7 @@ forbidden_response make_forbidden_response(std::string_view target,
                                            const authorization_decision& decision) {
   auto path = strip_query(target);
   std::string message = "forbidden: " + decision.reason;
-  if (starts_with(path, "/api/") && path != "/api/v1/write") {
+  if (starts_with(path, "/api/") && path != "/api/v1/write" && path != "/api/v1/read") {
     nlohmann::json body = {{"status", "error"}, {"errorType", "forbidden"}, {"error", message}};
     return {"application/json", body.dump()};
   }
@@ -226,15 +243,11 @@ uint64_t forbidden_counters::get(std::string_view path_label) const {
 }
 
 void forbidden_counters::append_metrics(std::string& out) const {
-  out += "# HELP nightlight_http_forbidden_total Requests refused by tls.allowed_writers/readers/admins.\n"
-         "# TYPE nightlight_http_forbidden_total counter\n";
-  for (size_t i = 0; i < slot_count(); ++i) {
-    out += "nightlight_http_forbidden_total{path=\"";
-    out += slot_label(i);
-    out += "\"} ";
-    out += std::to_string(counts_[i].load(std::memory_order_relaxed));
-    out += '\n';
-  }
+  append_metric_header(out, "nightlight_http_forbidden_total", "counter",
+                       "Requests refused by tls.allowed_writers/readers/admins.");
+  for (size_t i = 0; i < slot_count(); ++i)
+    append_metric_line(out, "nightlight_http_forbidden_total", "path=\"" + std::string{slot_label(i)} + "\"",
+                       counts_[i].load(std::memory_order_relaxed));
 }
 
 }  // namespace nl::protocol

@@ -46,6 +46,11 @@ peer_identity identity_of(X509* cert);
 /// otherwise. Takes its own reference to the certificate and frees it.
 peer_identity identity_of(SSL* ssl);
 
+/// The identity in a PEM certificate that the TLS layer already verified
+/// (gRPC hands the peer's leaf certificate over as PEM); anonymous when
+/// `pem` is empty or holds no certificate.
+peer_identity identity_of_pem(std::string_view pem);
+
 /// Classifies a request target (query string ignored) by the endpoint
 /// table (router.hpp). Unknown paths are `read` (they reveal nothing, and a
 /// stricter default never opens a hole), unknown admin paths `admin`.
@@ -109,8 +114,8 @@ class authorizer {
 /// The 403 answer for a refused request: a JSON error envelope for the
 /// query API (Grafana and client_golang expect JSON on every API error;
 /// errorType "forbidden", which no Prometheus client branches on) and plain
-/// text for /api/v1/write (a remote-write sender logs the body) and the
-/// non-API paths.
+/// text for the remote protocols /api/v1/write and /api/v1/read (their
+/// Prometheus clients log or show the body as it is) and the non-API paths.
 struct forbidden_response {
   std::string content_type;
   std::string body;

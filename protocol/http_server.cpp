@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "protocol/authorization.hpp"
+#include "protocol/http_compression.hpp"
 #include "protocol/tls_context.hpp"
 #include "protocol/tls_failure.hpp"
 
@@ -78,8 +79,10 @@ class session : public std::enable_shared_from_this<session<Stream>> {
       identity_.source = peer_identity::kind::loopback;
   }
 
-  // A reply that was dropped unanswered must not keep drain() waiting.
+  // A reply that was dropped unanswered must not keep drain() waiting, and
+  // a streamed body's producer must learn that nobody takes it any more.
   ~session() {
+    cancel_source();
     uncount();
   }
 
@@ -247,6 +250,9 @@ class session : public std::enable_shared_from_this<session<Stream>> {
       req.query = req.target.substr(q + 1);
     req.content_type = std::string{msg[http::field::content_type]};
     req.content_encoding = std::string{msg[http::field::content_encoding]};
+    req.if_none_match = std::string{msg[http::field::if_none_match]};
+    auto ae = msg[http::field::accept_encoding];
+    gzip_ok_ = accepts_gzip(std::string_view{ae.data(), ae.size()});
     req.body = std::move(msg.body());
     req.peer = peer_;
     req.identity = identity_.describe();
@@ -338,6 +344,8 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   }
 
   void write(http_response r) {
+    if (r.stream)
+      return write_streamed(std::move(r));
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(version_ ? version_ : 11);
     res->result(r.status);
@@ -348,12 +356,25 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     for (auto& [k, v] : r.headers)
       res->set(k, v);
     status_ = r.status;
+    if (r.compressible && gzip_ok_ && !head_request_ && !r.body.empty()) {
+      try {
+        r.body = gzip_compress(r.body);
+        res->set(http::field::content_encoding, "gzip");
+        res->insert(http::field::vary, "Accept-Encoding");
+      } catch (const std::bad_alloc&) {
+        // Sent as it is.
+      }
+    }
     // HEAD: send the headers a GET would, but no body.
     if (head_request_) {
       res->content_length(r.body.size());
     } else {
       res->body() = std::move(r.body);
       res->prepare_payload();
+      // A 304 must not claim a length other than the 200's (RFC 9110
+      // 8.6); Beast writes 0, so it goes (the web UI's revalidations).
+      if (r.status == 304)
+        res->erase(http::field::content_length);
     }
     res->keep_alive(keep_alive_);
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
@@ -366,6 +387,85 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     } else {
       http::async_write(stream_, *res, std::move(write_done));
     }
+  }
+
+  // A streamed body (http_body_source): the header with Transfer-Encoding:
+  // chunked, then one chunk per piece, each pulled only once the one before
+  // is written; the write timeout applies to each write, not to the time
+  // the producer takes.
+  void write_streamed(http_response r) {
+    auto res = std::make_shared<http::response<http::empty_body>>();
+    res->version(version_ ? version_ : 11);
+    res->result(r.status);
+    res->set(http::field::server, "Nightlight");
+    res->set(http::field::date, http_date());
+    if (!r.content_type.empty())
+      res->set(http::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers)
+      res->set(k, v);
+    // HTTP/1.0 knows no chunks: the body then ends where the connection does.
+    chunked_ = version_ >= 11;
+    if (chunked_)
+      res->chunked(true);
+    else
+      keep_alive_ = false;
+    res->keep_alive(keep_alive_);
+    status_ = r.status;
+    source_ = std::move(r.stream);
+    auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*res);
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+    http::async_write_header(stream_, *sr, [self = this->shared_from_this(), res, sr](beast::error_code ec, size_t) {
+      self->on_piece_written(ec, false);
+    });
+  }
+
+  void on_piece_written(beast::error_code ec, bool was_last) {
+    if (ec || was_last) {
+      if (ec)
+        cancel_source();
+      source_.reset();
+      piece_.clear();
+      return on_write(ec);
+    }
+    auto self = this->shared_from_this();
+    source_->pull([self](http_body_source::piece p) {
+      net::post(self->stream_.get_executor(), [self, p = std::move(p)]() mutable { self->on_piece(std::move(p)); });
+    });
+  }
+
+  void on_piece(http_body_source::piece p) {
+    if (!source_)
+      return;  // the connection failed meanwhile
+    if (p.failed) {
+      // Closing without the last chunk is the only way left to tell the
+      // client that the body is incomplete.
+      source_.reset();
+      keep_alive_ = false;
+      return on_write(net::error::connection_aborted);
+    }
+    piece_ = std::move(p.bytes);
+    bool last = p.last;
+    auto done = [self = this->shared_from_this(), last](beast::error_code ec, size_t) {
+      if (ec || !last || !self->chunked_)
+        return self->on_piece_written(ec, last);
+      // The terminating chunk (no trailers) ends the body.
+      net::async_write(self->stream_, http::make_chunk_last(), [self](beast::error_code ec, size_t) {
+        self->on_piece_written(ec, true);
+      });
+    };
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+    if (piece_.empty())
+      return done({}, 0);
+    net::const_buffer bytes(piece_.data(), piece_.size());
+    if (chunked_)
+      net::async_write(stream_, http::make_chunk(bytes), std::move(done));
+    else
+      net::async_write(stream_, bytes, std::move(done));
+  }
+
+  void cancel_source() {
+    if (auto s = std::move(source_))
+      s->cancel();
   }
 
   void on_write(beast::error_code ec) {
@@ -417,10 +517,15 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   unsigned status_ = 0;
   bool keep_alive_ = true;
   bool head_request_ = false;
+  bool gzip_ok_ = false;  // the request's Accept-Encoding takes gzip
   bool counted_ = false;  // this request is included in busy_
   bool peer_gone_ = false;       // the client closed or reset (see peer_gone)
   // Of the request with the handler; null once answered or the peer left.
   std::shared_ptr<http_cancellation> cancellation_;
+  // A streamed body being sent, and the piece being written.
+  std::shared_ptr<http_body_source> source_;
+  std::string piece_;
+  bool chunked_ = true;  // the streamed body is sent in chunks (HTTP/1.1)
   clock_type::time_point started_;
 };
 

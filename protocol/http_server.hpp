@@ -72,6 +72,7 @@ struct http_request {
   std::string query;             ///< target after '?', "" when absent
   std::string content_type;      ///< "" when absent
   std::string content_encoding;  ///< "" when absent
+  std::string if_none_match;     ///< "" when absent (the web UI's ETags)
   std::string body;
   std::string peer;              ///< "ip:port" of the client
   /// Who the client proved to be, for logs: "CN=writer DNS=writer", "-"
@@ -82,16 +83,49 @@ struct http_request {
   std::shared_ptr<http_cancellation> cancellation;
 };
 
+/// A response body sent while it is being made (chunked transfer
+/// encoding), for answers too large to build in memory. The server pulls:
+/// it asks for the next piece only once the one before is written to the
+/// socket, so a slow client slows the producer down instead of filling
+/// memory. Each piece goes out as it arrives (one HTTP chunk, flushed).
+class http_body_source {
+ public:
+  struct piece {
+    std::string bytes;  ///< sent as one chunk unless empty
+    /// The body is complete after `bytes`: the terminating chunk follows
+    /// and the connection is reused.
+    bool last = false;
+    /// The producer failed after the status line went out: the connection
+    /// is closed without the terminating chunk, so the client sees a
+    /// truncated body instead of a complete one.
+    bool failed = false;
+  };
+  virtual ~http_body_source() = default;
+  /// Asks for the next piece. `next` must be called exactly once, from any
+  /// thread, at once or later.
+  virtual void pull(std::function<void(piece)> next) = 0;
+  /// The connection failed or closed (or the server stops) before the last
+  /// piece: no pull follows. Runs at most once, on an Asio thread; must not
+  /// block.
+  virtual void cancel() = 0;
+};
+
 struct http_response {
   unsigned status = 200;
   std::string content_type;  ///< omitted when empty
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers
+  /// When set the body comes from here, chunked, and `body` is ignored.
+  std::shared_ptr<http_body_source> stream = nullptr;
   /// When set, completes the response (typically its body) on the
   /// connection's thread just before it is written, so that a large answer
   /// (a query result) is encoded there, not on the thread that answered
   /// (an actor's).
-  std::function<void(http_response&)> encode;
+  std::function<void(http_response&)> encode = nullptr;
+  /// The server sends the body gzip-compressed (Content-Encoding: gzip,
+  /// Vary: Accept-Encoding) when the request's Accept-Encoding takes gzip
+  /// and the body is not empty (protocol/http_compression.hpp).
+  bool compressible = false;
 };
 
 /// Runs and clears `r.encode` if set: what the server does before writing

@@ -1,7 +1,8 @@
 #pragma once
 // Canonical (libprotobuf-identical) encoding of the prompb messages shared
-// by remote write (requests, for tests and load generators) and remote read
-// (responses): Label, Sample, TimeSeries. proto3 leaves out fields holding
+// by remote write (requests: tests, load generators, the client library of
+// protocol/client) and remote read (responses): Label, Sample, TimeSeries,
+// MetricMetadata. proto3 leaves out fields holding
 // their default value (empty string, 0, +0.0), so sizes depend on values.
 #include <string_view>
 
@@ -62,6 +63,27 @@ void put_timeseries(pb::writer& w, uint32_t field, const Labels& labels, const s
     put_label(w, 1, l.name, l.value);
   for (size_t i = 0; i < n; ++i)
     put_sample(w, 2, s[i]);
+}
+
+/// Body size of a MetricMetadata{type = 1, metric_family_name = 2,
+/// help = 4, unit = 5}; `type` is the MetricType enum value.
+inline size_t metadata_size(uint64_t type, std::string_view family, std::string_view help,
+                            std::string_view unit) {
+  return (type != 0 ? 1 + pb::writer::varint_size(type) : 0) + string_field_size(family) +
+         string_field_size(help) + string_field_size(unit);
+}
+
+inline void put_metadata(pb::writer& w, uint32_t field, uint64_t type, std::string_view family,
+                         std::string_view help, std::string_view unit) {
+  w.nested_header(field, metadata_size(type, family, help, unit));
+  if (type != 0)
+    w.varint_field(1, type);
+  if (!family.empty())
+    w.bytes_field(2, family);
+  if (!help.empty())
+    w.bytes_field(4, help);
+  if (!unit.empty())
+    w.bytes_field(5, unit);
 }
 
 }  // namespace nl::protocol::prompb

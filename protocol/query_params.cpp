@@ -1,7 +1,10 @@
 #include "protocol/query_params.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <ctime>
 #include <limits>
 
 #include "promql/literals.hpp"
@@ -279,6 +282,52 @@ storage::result<int64_t> parse_time(std::string_view name, std::string_view valu
   return status::invalid_argument(cannot_parse_time(name, value));
 }
 
+namespace {
+
+// 5000-01-01T00:00:00Z
+constexpr int64_t year_5000_ms = 95617584000000;
+
+// The UTC calendar year of `t_ms` (any int64 time: glibc's gmtime takes
+// years far beyond 9999).
+int64_t year_of(int64_t t_ms) {
+  std::time_t secs = static_cast<std::time_t>(t_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return int64_t{tm.tm_year} + 1900;
+}
+
+std::string utc_seconds(int64_t t_ms) {
+  std::time_t secs = static_cast<std::time_t>(t_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string out{buf, n};
+  if (t_ms % 1000 != 0) {
+    char frac[8];
+    std::snprintf(frac, sizeof frac, ".%03d", static_cast<int>(t_ms % 1000));
+    out += frac;
+  }
+  return out + "Z";
+}
+
+}  // namespace
+
+std::optional<std::string> millisecond_time_warning(std::string_view name, std::string_view value,
+                                                    int64_t t_ms) {
+  if (t_ms < year_5000_ms)
+    return std::nullopt;
+  auto v = parse_float(value);
+  if (!v || !std::isfinite(*v))
+    return std::nullopt;
+  std::string w = std::string{name} + "=" + std::string{value} + " is in the year " + std::to_string(year_of(t_ms))
+                  + ": times are seconds since the epoch, and this looks like milliseconds";
+  int64_t as_ms = t_ms / 1000;
+  if (as_ms < year_5000_ms)
+    w += " (" + std::string{value} + " ms is " + utc_seconds(as_ms) + ")";
+  return w;
+}
+
 storage::result<int64_t> parse_time_or(std::string_view name, std::string_view value,
                                        int64_t default_ms) {
   if (value.empty())
@@ -291,6 +340,19 @@ storage::result<int64_t> parse_duration(std::string_view name, std::string_view 
   if (!ns)
     return ns.error();
   return *ns / ns_per_ms;
+}
+
+std::optional<int64_t> go_atoi(std::string_view s) {
+  bool neg = !s.empty() && s[0] == '-';
+  if (!s.empty() && (s[0] == '+' || s[0] == '-'))
+    s.remove_prefix(1);
+  if (s.empty() || !std::all_of(s.begin(), s.end(), is_digit))
+    return std::nullopt;
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || n > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + neg)
+    return std::nullopt;
+  return neg ? static_cast<int64_t>(0 - n) : static_cast<int64_t>(n);
 }
 
 storage::result<int64_t> parse_limit(std::string_view value) {

@@ -74,12 +74,26 @@ storage::result<int64_t> parse_time(std::string_view name, std::string_view valu
 storage::result<int64_t> parse_time_or(std::string_view name, std::string_view value,
                                        int64_t default_ms);
 
+/// Nightlight's warning (Prometheus gives none) for a time parameter that
+/// parse_time read as `t_ms`: a number beyond the year 5000 is almost
+/// certainly milliseconds sent where the API takes seconds (Grafana does
+/// so in one probe), and its query silently finds nothing. The warning
+/// names the parameter, the year and the time the value means as
+/// milliseconds. nullopt for sensible times, RFC 3339 text (the MaxTime
+/// sentinel is one), and ±Inf.
+std::optional<std::string> millisecond_time_warning(std::string_view name, std::string_view value,
+                                                    int64_t t_ms);
+
 /// A duration parameter (step, timeout, lookback_delta): float seconds
 /// ("15", "0.25", "1e3") or a Prometheus duration ("1h30m", "2w", "0"; units
 /// y w d h m s ms, descending, integers only). Returns ms, truncating any
 /// sub-millisecond part. Error: `invalid parameter "step": cannot parse "x"
 /// to a valid duration`. Negative values parse; callers check the sign.
 storage::result<int64_t> parse_duration(std::string_view name, std::string_view value);
+
+/// Go's strconv.Atoi (64-bit): an optional sign and decimal digits within
+/// the int64 range; nullopt for anything else ("", " 1", "1.5", overflow).
+std::optional<int64_t> go_atoi(std::string_view s);
 
 /// `limit`: "" or "0" = unlimited (returned as 0), a positive integer, else
 /// `invalid parameter "limit": limit must be non-negative` /

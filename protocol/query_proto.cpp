@@ -194,8 +194,35 @@ void list_response_writer<Item, Message>::next(Message& out) {
     any = true;
   }
   done_ = next_ == items_.size();
-  if (done_ && truncated_)
+  if (!done_)
+    return;
+  add_warnings(warnings_, out);
+  if (truncated_)
     out.add_warnings(truncated_warning);
+}
+
+void metadata_response_writer::next(pb::MetadataResponse& out) {
+  out.Clear();
+  size_t used = 0;
+  pb::MetricFamilyMetadata* family = nullptr;
+  while (next_ < items_.size()) {
+    const auto& e = items_[next_];
+    bool new_family = family == nullptr || e.metric_family_name != items_[next_ - 1].metric_family_name;
+    if (new_family) {
+      if (used >= target_)
+        break;  // families stay whole: the next one starts the next part
+      family = out.add_metrics();
+      set_string(family->mutable_metric(), e.metric_family_name);
+      used += e.metric_family_name.size() + per_field;
+    }
+    auto* m = family->add_metadata();
+    m->set_type(std::string(storage::to_string(e.type)));
+    set_string(m->mutable_help(), e.help);
+    set_string(m->mutable_unit(), e.unit);
+    used += e.help.size() + e.unit.size() + 16 + 3 * per_field;
+    ++next_;
+  }
+  done_ = next_ == items_.size();
 }
 
 template class list_response_writer<storage::label_set, pb::SeriesResponse>;

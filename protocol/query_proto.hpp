@@ -10,6 +10,7 @@
 // label_replace with "\xff") get each invalid byte replaced by U+FFFD, as
 // the HTTP API's JSON does. Matrix series without points are left out, as
 // in the JSON.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -19,6 +20,7 @@
 #include "promql/value.hpp"
 #include "query.pb.h"
 #include "storage/labels.hpp"
+#include "storage/metadata/metric_metadata.hpp"
 
 namespace nl::protocol {
 
@@ -46,6 +48,9 @@ class query_response_writer {
   bool done() const { return done_; }
   /// Fills `out` (cleared first) with the next part.
   void next(nightlight::v1::QueryResponse& out);
+  /// The size of the parts from now on (a server keeps the first one small
+  /// when it encodes it on a thread that has better things to do).
+  void set_target_bytes(size_t n) { target_ = std::max<size_t>(n, 64); }
 
  private:
   void fill_vector(const promql::vector& v, nightlight::v1::QueryResponse& out);
@@ -62,19 +67,24 @@ class query_response_writer {
 /// The parts of a list answer: Series (label sets), LabelNames and
 /// LabelValues (strings). `items` must outlive the writer; `truncated`
 /// adds the HTTP API's "results truncated due to limit" warning to the
-/// last part.
+/// last part, after `warnings` (cluster mode: nodes that did not answer).
 template <class Item, class Message>
 class list_response_writer {
  public:
   list_response_writer(const std::vector<Item>& items, bool truncated, size_t target_bytes = grpc_part_bytes)
     : items_(items), truncated_(truncated), target_(target_bytes) {}
+  list_response_writer(const std::vector<Item>& items, bool truncated, std::vector<std::string> warnings,
+                       size_t target_bytes = grpc_part_bytes)
+    : items_(items), truncated_(truncated), warnings_(std::move(warnings)), target_(target_bytes) {}
 
   bool done() const { return done_; }
   void next(Message& out);
+  void set_target_bytes(size_t n) { target_ = n; }
 
  private:
   const std::vector<Item>& items_;
   bool truncated_;
+  std::vector<std::string> warnings_;
   size_t target_;
   size_t next_ = 0;
   bool done_ = false;
@@ -83,6 +93,26 @@ class list_response_writer {
 using series_response_writer = list_response_writer<storage::label_set, nightlight::v1::SeriesResponse>;
 using label_names_response_writer = list_response_writer<std::string, nightlight::v1::LabelNamesResponse>;
 using label_values_response_writer = list_response_writer<std::string, nightlight::v1::LabelValuesResponse>;
+
+/// The parts of a Metadata answer: one MetricFamilyMetadata per run of
+/// entries of one family (the metadata store lists them by family), a
+/// family never split across parts. `items` must outlive the writer.
+class metadata_response_writer {
+ public:
+  explicit metadata_response_writer(const std::vector<storage::metric_metadata>& items,
+                                    size_t target_bytes = grpc_part_bytes)
+    : items_(items), target_(target_bytes) {}
+
+  bool done() const { return done_; }
+  void next(nightlight::v1::MetadataResponse& out);
+  void set_target_bytes(size_t n) { target_ = n; }
+
+ private:
+  const std::vector<storage::metric_metadata>& items_;
+  size_t target_;
+  size_t next_ = 0;
+  bool done_ = false;
+};
 
 extern template class list_response_writer<storage::label_set, nightlight::v1::SeriesResponse>;
 extern template class list_response_writer<std::string, nightlight::v1::LabelNamesResponse>;

@@ -52,6 +52,24 @@ storage::result<storage::matcher> decode_matcher(pb::reader r) {
   return storage::matcher::make(types[type], std::move(name), std::move(value));
 }
 
+// ReadHints { 1: step_ms, 2: func, 3: start_ms, 4: end_ms, 5: grouping,
+// 6: by, 7: range_ms }: only func, start_ms and end_ms are kept. A message
+// repeated on the wire is merged into one, as protobuf does.
+storage::status decode_hints(pb::reader r, read_hints& h) {
+  pb::field f;
+  while (r.next(f)) {
+    if (f.number == 2 && f.type == pb::length_delimited)
+      h.func = f.bytes;
+    else if (f.number == 3 && f.type == pb::varint)
+      h.start_ms = static_cast<int64_t>(f.value);
+    else if (f.number == 4 && f.type == pb::varint)
+      h.end_ms = static_cast<int64_t>(f.value);
+  }
+  if (r.failed())
+    return status::corruption(r.error());
+  return status::ok();
+}
+
 storage::result<read_query> decode_query(pb::reader r) {
   read_query q;
   pb::field f;
@@ -65,6 +83,11 @@ storage::result<read_query> decode_query(pb::reader r) {
       if (!m)
         return m.error();
       q.matchers.push_back(std::move(*m));
+    } else if (f.number == 4 && f.type == pb::length_delimited) {
+      if (!q.hints)
+        q.hints.emplace();
+      if (auto st = decode_hints(pb::reader(f.bytes, r), *q.hints); !st)
+        return st;
     }
   }
   if (r.failed())
@@ -124,18 +147,17 @@ storage::result<read_request> decode_read_request(std::string_view body, bool st
   return status::invalid_argument(std::move(msg));
 }
 
-std::string encode_samples_response(const std::vector<std::vector<read_series>>& results) {
-  std::string out;
-  pb::writer w(out);
-  for (const auto& result : results) {
-    size_t size = 0;
-    for (const auto& s : result)
-      size += prompb::nested_size(prompb::timeseries_size(s.labels, s.samples.data(), s.samples.size()));
-    w.nested_header(1, size);
-    for (const auto& s : result)
-      prompb::put_timeseries(w, 1, s.labels, s.samples.data(), s.samples.size());
-  }
-  return out;
+void samples_response_builder::add_series(const storage::label_set& labels, const storage::sample* samples,
+                                          size_t n) {
+  pb::writer w(query_);
+  prompb::put_timeseries(w, 1, labels, samples, n);
+}
+
+void samples_response_builder::end_query() {
+  pb::writer w(out_);
+  w.nested_header(1, query_.size());
+  out_ += query_;
+  query_.clear();
 }
 
 namespace {
@@ -149,8 +171,8 @@ size_t chunk_size(const chunk_ref& c) {
 }
 
 // One frame holding chunks [first, last) of the series.
-void append_frame(std::string& out, int64_t query_index, const storage::label_set& labels,
-                  const chunk_ref* first, const chunk_ref* last) {
+std::string make_frame(int64_t query_index, const storage::label_set& labels, const chunk_ref* first,
+                       const chunk_ref* last) {
   size_t series_size = 0;
   for (const auto& l : labels)
     series_size += prompb::nested_size(prompb::label_size(l.name, l.value));
@@ -174,18 +196,22 @@ void append_frame(std::string& out, int64_t query_index, const storage::label_se
   }
   if (query_index != 0)
     w.int64_field(2, query_index);
+  std::string out;
+  out.reserve(msg.size() + 14);
   pb::writer(out).put_varint(msg.size());
   uint32_t crc = storage::crc32c(msg);
   const char be[4] = {static_cast<char>(crc >> 24), static_cast<char>(crc >> 16),
                       static_cast<char>(crc >> 8), static_cast<char>(crc)};
   out.append(be, 4);
   out += msg;
+  return out;
 }
 
 }  // namespace
 
-void append_chunked_series(std::string& out, int64_t query_index, const storage::label_set& labels,
-                           const std::vector<chunk_ref>& chunks, size_t max_frame_bytes) {
+void encode_chunked_series(int64_t query_index, const storage::label_set& labels,
+                           const std::vector<chunk_ref>& chunks, size_t max_frame_bytes,
+                           const std::function<void(std::string frame)>& emit) {
   size_t labels_size = 0;
   for (const auto& l : labels)
     labels_size += prompb::nested_size(prompb::label_size(l.name, l.value));
@@ -200,7 +226,7 @@ void append_chunked_series(std::string& out, int64_t query_index, const storage:
       size += prompb::nested_size(chunk_size(*stop));
       ++stop;
     } while (stop != end && size + prompb::nested_size(chunk_size(*stop)) <= max_frame_bytes);
-    append_frame(out, query_index, labels, begin, stop);
+    emit(make_frame(query_index, labels, begin, stop));
     begin = stop;
   }
 }

@@ -268,9 +268,9 @@ class decoder {
     pb::field f;
     while (r.next(f)) {
       if (f.number == 1 && f.type == pb::varint) {
-        m.type = f.value <= static_cast<uint64_t>(metric_type::stateset)
-                   ? static_cast<metric_type>(f.value)
-                   : metric_type::unknown;
+        // proto3 enums are open: a number this version does not know is
+        // read as unknown, as Go's Prometheus reads it.
+        m.type = storage::metric_type_of(f.value).value_or(metric_type::unknown);
       } else if (f.type == pb::length_delimited) {
         if (f.number == 2)
           m.metric_family_name = f.bytes;
@@ -282,8 +282,56 @@ class decoder {
     }
     if (r.failed())
       return failed(r);
+    if (auto why = metadata_fault(m); !why.empty()) {
+      auto& rep = b_.report;
+      ++rep.metadata_rejected;
+      if (rep.rejections.size() < st_.max_reported_rejections)
+        rep.rejections.push_back({reject_reason::invalid_metadata, "metadata " + capped_quote(m.metric_family_name),
+                                  std::move(why)});
+      else
+        ++rep.rejections_omitted;
+      return true;
+    }
     b_.metadata.push_back(std::move(m));
     return true;
+  }
+
+  // Why a metadata entry cannot be stored ("" when it can): a family needs
+  // the name its series have (the __name__ rules), and every string must
+  // be valid UTF-8 (the API answers JSON) of bounded size.
+  std::string metadata_fault(const metadata_entry& m) const {
+    const auto& name = m.metric_family_name;
+    if (name.empty())
+      return "metadata without a metric family name";
+    if (name.size() > st_.max_label_value_length)
+      return "metric family name of " + std::to_string(name.size()) + " bytes is longer than the limit of "
+             + std::to_string(st_.max_label_value_length);
+    if (!valid_utf8(name))
+      return "metric family name is not valid UTF-8";
+    if (!st_.allow_utf8_names && !promql::is_legacy_metric_name(name))
+      return "invalid metric family name " + quoted(name);
+    if (m.help.size() > st_.max_help_length)
+      return "help of " + std::to_string(m.help.size()) + " bytes is longer than the limit of "
+             + std::to_string(st_.max_help_length);
+    if (!valid_utf8(m.help))
+      return "help is not valid UTF-8";
+    if (m.unit.size() > st_.max_label_value_length)
+      return "unit of " + std::to_string(m.unit.size()) + " bytes is longer than the limit of "
+             + std::to_string(st_.max_label_value_length);
+    if (!valid_utf8(m.unit))
+      return "unit is not valid UTF-8";
+    return {};
+  }
+
+  // A family name for a message: quoted, at most ~128 bytes of it.
+  static std::string capped_quote(std::string_view name) {
+    constexpr size_t cap = 128;
+    if (name.size() <= cap)
+      return quoted(name);
+    size_t cut = cap;
+    while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xc0) == 0x80)
+      --cut;
+    return quoted(name.substr(0, cut)) + "...";
   }
 
   void reject(reject_reason why, const label_ref* ls, size_t n, std::string message) {
@@ -466,20 +514,6 @@ class decoder {
 
 }  // namespace
 
-std::string_view to_string(metric_type t) {
-  switch (t) {
-    case metric_type::counter: return "counter";
-    case metric_type::gauge: return "gauge";
-    case metric_type::histogram: return "histogram";
-    case metric_type::gaugehistogram: return "gaugehistogram";
-    case metric_type::summary: return "summary";
-    case metric_type::info: return "info";
-    case metric_type::stateset: return "stateset";
-    case metric_type::unknown: break;
-  }
-  return "unknown";
-}
-
 std::string_view to_string(reject_reason r) {
   switch (r) {
     case reject_reason::missing_metric_name: return "missing_metric_name";
@@ -492,6 +526,7 @@ std::string_view to_string(reject_reason r) {
     case reject_reason::too_many_labels: return "too_many_labels";
     case reject_reason::native_histogram: return "native_histogram";
     case reject_reason::too_far_in_future: return "too_far_in_future";
+    case reject_reason::invalid_metadata: return "invalid_metadata";
     case reject_reason::count_: break;
   }
   return "unknown";
@@ -501,9 +536,17 @@ std::string write_report::summary() const {
   if (!any_rejected())
     return {};
   std::string out;
+  auto count = [&out](size_t n, const char* what) {
+    if (!out.empty())
+      out += ", ";
+    out += std::to_string(n) + what;
+  };
   if (series_rejected > 0)
-    out += std::to_string(series_rejected) + " series rejected, ";
-  out += std::to_string(samples_rejected) + " samples rejected";
+    count(series_rejected, " series rejected");
+  if (samples_rejected > 0 || series_rejected > 0 || metadata_rejected == 0)
+    count(samples_rejected, " samples rejected");
+  if (metadata_rejected > 0)
+    count(metadata_rejected, " metadata entries rejected");
   char sep = ':';
   for (const auto& r : rejections) {
     out += sep;
@@ -556,21 +599,8 @@ std::string encode_write_request(const std::vector<write_series>& series,
   pb::writer w(out);
   for (const auto& ts : series)
     prompb::put_timeseries(w, 1, ts.labels, ts.samples.data(), ts.samples.size());
-  for (const auto& m : metadata) {
-    auto type = static_cast<uint64_t>(m.type);
-    size_t size = (type != 0 ? 1 + pb::writer::varint_size(type) : 0) +
-                  prompb::string_field_size(m.metric_family_name) +
-                  prompb::string_field_size(m.help) + prompb::string_field_size(m.unit);
-    w.nested_header(3, size);
-    if (type != 0)
-      w.varint_field(1, type);
-    if (!m.metric_family_name.empty())
-      w.bytes_field(2, m.metric_family_name);
-    if (!m.help.empty())
-      w.bytes_field(4, m.help);
-    if (!m.unit.empty())
-      w.bytes_field(5, m.unit);
-  }
+  for (const auto& m : metadata)
+    prompb::put_metadata(w, 3, static_cast<uint64_t>(m.type), m.metric_family_name, m.help, m.unit);
   return out;
 }
 

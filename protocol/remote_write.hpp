@@ -14,7 +14,7 @@
 //   auto b = decode_remote_write(body, now_ms, settings, max_decoded_bytes);
 //   !b && b.error().error_code() == limit_exceeded  -> 413, message as body
 //   !b                                              -> 400, message as body
-//   otherwise store b->series (group by hash_labels), keep b->metadata, then
+//   otherwise store b->series (group by hash_labels) and b->metadata, then
 //   b->report.any_rejected() ? 400 with b->report.summary() : 204.
 // Out-of-order / duplicate / too-old checks belong to the head, not here.
 #include <array>
@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "storage/labels.hpp"
+#include "storage/metadata/metric_metadata.hpp"
 #include "storage/sample.hpp"
 #include "storage/status.hpp"
 
@@ -38,6 +39,9 @@ struct write_settings {
   /// Longest accepted label value, bytes (long values are usually a bug in
   /// the sender, e.g. a whole URL with query string or an error message).
   size_t max_label_value_length = 4096;
+  /// Longest accepted metadata help text, bytes (a metadata entry's family
+  /// name and unit take max_label_value_length).
+  size_t max_help_length = 64 * 1024;
   /// Most labels per series, counting __name__ (after dropping empty values).
   size_t max_labels_per_series = 64;
   /// false: legacy names, metric `[a-zA-Z_:][a-zA-Z0-9_:]*`, label
@@ -71,19 +75,9 @@ struct series_entry {
   uint32_t samples_count = 0;  ///< >= 1, in request order
 };
 
-enum class metric_type : uint8_t { unknown, counter, gauge, histogram, gaugehistogram, summary,
-                                   info, stateset };
-
-/// "counter", "gauge", ... as /api/v1/metadata prints them.
-std::string_view to_string(metric_type t);
-
+using storage::metric_type;
 /// One MetricMetadata entry (owning: it outlives the request).
-struct metadata_entry {
-  std::string metric_family_name;
-  metric_type type = metric_type::unknown;
-  std::string help;
-  std::string unit;
-};
+using metadata_entry = storage::metric_metadata;
 
 enum class reject_reason : uint8_t {
   missing_metric_name,   ///< no __name__ label
@@ -96,6 +90,7 @@ enum class reject_reason : uint8_t {
   too_many_labels,
   native_histogram,      ///< histograms are not supported yet
   too_far_in_future,     ///< some samples only; the rest of the series is kept
+  invalid_metadata,      ///< a MetricMetadata entry (no samples involved)
   count_                 ///< number of reasons
 };
 
@@ -119,12 +114,15 @@ struct write_report {
   size_t non_finite_dropped = 0;   ///< drop_non_finite only; not a rejection
   size_t exemplars_ignored = 0;    ///< exemplars are not stored
   size_t histograms_rejected = 0;  ///< native histogram samples
+  /// MetricMetadata entries left out: empty or invalid family name,
+  /// invalid UTF-8, longer than the limits.
+  size_t metadata_rejected = 0;
   /// The first max_reported_rejections rejections in request order.
   std::vector<rejection> rejections;
   /// Rejections not described in `rejections`.
   size_t rejections_omitted = 0;
 
-  bool any_rejected() const { return series_rejected > 0 || samples_rejected > 0; }
+  bool any_rejected() const { return series_rejected > 0 || samples_rejected > 0 || metadata_rejected > 0; }
   /// One-line 400 body, e.g. `2 series rejected, 3 samples rejected: up{a="b"}:
   /// duplicate label name "a"; x: too far in the future` (empty if nothing
   /// was rejected).
@@ -141,6 +139,7 @@ struct write_batch {
   std::vector<series_entry> series;
   std::vector<label_ref> labels;
   std::vector<storage::sample> samples;
+  /// The valid MetricMetadata entries, in request order.
   std::vector<metadata_entry> metadata;
   write_report report;
 

@@ -24,10 +24,4 @@ storage::status snappy_decode(std::string_view in, std::string& out, size_t max_
   return storage::status::ok();
 }
 
-std::string snappy_encode(std::string_view in) {
-  std::string out;
-  snappy::Compress(in.data(), in.size(), &out);
-  return out;
-}
-
 }  // namespace nl::protocol

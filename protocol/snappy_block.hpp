@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include <snappy.h>
+
 #include "storage/status.hpp"
 
 namespace nl::protocol {
@@ -24,7 +26,12 @@ inline constexpr size_t default_max_decoded_bytes = size_t{32} << 20;
 storage::status snappy_decode(std::string_view in, std::string& out,
                               size_t max_decoded = default_max_decoded_bytes);
 
-/// Snappy block encoding of `in` (for responses and tests).
-std::string snappy_encode(std::string_view in);
+/// Snappy block encoding of `in` (responses, tests, the client library).
+/// Inline so protocol/client can use it without linking nl_protocol.
+inline std::string snappy_encode(std::string_view in) {
+  std::string out;
+  snappy::Compress(in.data(), in.size(), &out);
+  return out;
+}
 
 }  // namespace nl::protocol

@@ -80,11 +80,13 @@ bool has_pem_marker(const std::string& text) {
   return text.find("-----BEGIN ") != std::string::npos;
 }
 
-/// Every CERTIFICATE block of a PEM file, in order.
-result<std::vector<x509_ptr>> read_certificates(const char* key, const std::string& path) {
+/// Every CERTIFICATE block of a PEM file, in order; the file's text goes
+/// to `pem`.
+result<std::vector<x509_ptr>> read_certificates(const char* key, const std::string& path, std::string& pem) {
   auto text = read_file(key, path);
   if (!text)
     return text.error();
+  pem = *text;
   ERR_clear_error();
   bio_ptr bio{BIO_new_mem_buf(text->data(), static_cast<int>(text->size()))};
   std::vector<x509_ptr> certs;
@@ -116,10 +118,11 @@ int no_passphrase(char*, int, int, void*) {
   return 0;
 }
 
-result<pkey_ptr> read_private_key(const char* key, const std::string& path) {
+result<pkey_ptr> read_private_key(const char* key, const std::string& path, std::string& pem) {
   auto text = read_file(key, path);
   if (!text)
     return text.error();
+  pem = *text;
   if (text->find("ENCRYPTED") != std::string::npos)
     return status::invalid_argument(where(key, path)
                                     + ": private key is encrypted; give an unencrypted key");
@@ -225,10 +228,11 @@ result<tls_context_build> build_tls_context(const tls_options& opts) {
       return status::invalid_argument(
         "tls.ca_file: not set, but tls.require_client_cert is true "
         "(the CA that signs client certificates is needed to verify them)");
-    auto chain = read_certificates("tls.cert_file", opts.cert_file);
+    tls_material material;
+    auto chain = read_certificates("tls.cert_file", opts.cert_file, material.cert_pem);
     if (!chain)
       return chain.error();
-    auto key = read_private_key("tls.key_file", opts.key_file);
+    auto key = read_private_key("tls.key_file", opts.key_file, material.key_pem);
     if (!key)
       return key.error();
     X509* leaf = chain->front().get();
@@ -240,7 +244,7 @@ result<tls_context_build> build_tls_context(const tls_options& opts) {
     }
     std::vector<x509_ptr> cas;
     if (!opts.ca_file.empty()) {
-      auto loaded = read_certificates("tls.ca_file", opts.ca_file);
+      auto loaded = read_certificates("tls.ca_file", opts.ca_file, material.ca_pem);
       if (!loaded)
         return loaded.error();
       cas = std::move(*loaded);
@@ -259,6 +263,7 @@ result<tls_context_build> build_tls_context(const tls_options& opts) {
     auto st = configure(out.context->native_handle(), opts, *chain, key->get(), cas);
     if (!st)
       return st;
+    out.material = std::move(material);
     return out;
   } catch (const std::exception& e) {
     // asio's context constructor throws when SSL_CTX_new fails.
@@ -268,8 +273,18 @@ result<tls_context_build> build_tls_context(const tls_options& opts) {
 }
 
 tls_context_reloader::tls_context_reloader(tls_options opts, tls_context_build initial)
-  : opts_(std::move(opts)), ctx_(std::move(initial.context)) {
+  : opts_(std::move(opts)), ctx_(std::move(initial.context)), material_(std::move(initial.material)) {
   last_seen_ = stamp_files();
+}
+
+tls_material tls_context_reloader::material() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return material_;
+}
+
+void tls_context_reloader::on_reload(std::function<void(const tls_material&)> listener) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  listener_ = std::move(listener);
 }
 
 std::shared_ptr<ssl::context> tls_context_reloader::current() const {
@@ -301,14 +316,21 @@ status tls_context_reloader::reload(std::vector<std::string>* warnings) {
   // change by the next poll instead of being lost.
   auto seen = stamp_files();
   auto built = build_tls_context(opts_);
-  std::lock_guard<std::mutex> guard{mtx_};
-  last_seen_ = seen;
-  if (!built)
-    return built.error();
-  ctx_ = std::move(built->context);
-  ++generation_;
+  std::function<void(const tls_material&)> listener;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    last_seen_ = seen;
+    if (!built)
+      return built.error();
+    ctx_ = std::move(built->context);
+    material_ = built->material;
+    ++generation_;
+    listener = listener_;
+  }
   if (warnings != nullptr)
     *warnings = std::move(built->warnings);
+  if (listener)
+    listener(built->material);
   return status::ok();
 }
 
@@ -326,6 +348,17 @@ status tls_context_reloader::reload_if_changed(bool* reloaded,
   if (st && reloaded != nullptr)
     *reloaded = true;
   return st;
+}
+
+bool allows_client_auth(std::string_view pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  if (bio == nullptr)
+    return false;
+  X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  bool ok = cert != nullptr && X509_check_purpose(cert, X509_PURPOSE_SSL_CLIENT, 0) == 1;
+  X509_free(cert);
+  return ok;
 }
 
 }  // namespace nl::protocol

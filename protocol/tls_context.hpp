@@ -4,6 +4,7 @@
 // they accept the same clients for the same reasons.
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -36,11 +37,21 @@ struct tls_options {
   bool require_client_cert = true;
 };
 
+/// The PEM texts a context was built from, as read and checked: for TLS
+/// stacks that take files rather than an OpenSSL context (gRPC), so they
+/// only ever see what HTTP accepted. `ca_pem` is empty without ca_file.
+struct tls_material {
+  std::string cert_pem;
+  std::string key_pem;
+  std::string ca_pem;
+};
+
 /// A built context and what start-up should tell the operator about it.
 struct tls_context_build {
   std::shared_ptr<boost::asio::ssl::context> context;
   /// Non-fatal findings, e.g. "server certificate expired on ...".
   std::vector<std::string> warnings;
+  tls_material material;
 };
 
 /// Reads and checks the files, then builds a server context: TLS 1.2 and
@@ -50,6 +61,12 @@ struct tls_context_build {
 /// not PEM, key does not match the certificate, CA file without
 /// certificates). Never throws.
 result<tls_context_build> build_tls_context(const tls_options& opts);
+
+/// Whether a PEM leaf certificate may authenticate a client: the purpose
+/// check the context above makes during chain verification (an
+/// extendedKeyUsage, if present, must allow clientAuth), for TLS stacks
+/// that verify on their own (gRPC's). False when `pem` is no certificate.
+bool allows_client_auth(std::string_view pem);
 
 /// Holds the current context and rebuilds it when the files change.
 /// Connections take `current()` once at accept and keep that shared_ptr, so
@@ -76,6 +93,12 @@ class tls_context_reloader {
   /// Number of successful rebuilds since construction.
   uint64_t generation() const;
 
+  /// The material of the current context.
+  tls_material material() const;
+  /// Called after every successful rebuild with its material, on the
+  /// thread that reloaded (replaces an earlier listener). Must not block.
+  void on_reload(std::function<void(const tls_material&)> listener);
+
   const tls_options& options() const { return opts_; }
 
  private:
@@ -93,6 +116,8 @@ class tls_context_reloader {
   tls_options opts_;
   mutable std::mutex mtx_;
   std::shared_ptr<boost::asio::ssl::context> ctx_;
+  tls_material material_;
+  std::function<void(const tls_material&)> listener_;
   stamps last_seen_;
   uint64_t generation_ = 0;
 };

@@ -1,5 +1,7 @@
 #include "protocol/tls_failure.hpp"
 
+#include "protocol/exposition.hpp"
+
 #include <boost/asio/ssl/error.hpp>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -73,15 +75,12 @@ uint64_t tls_failure_counters::get(tls_failure reason) const {
 }
 
 void tls_failure_counters::append_metrics(std::string& out) const {
-  out += "# HELP nightlight_tls_handshake_failures_total TLS handshakes refused, by reason.\n"
-         "# TYPE nightlight_tls_handshake_failures_total counter\n";
-  for (size_t i = 0; i < tls_failure_count; ++i) {
-    out += "nightlight_tls_handshake_failures_total{reason=\"";
-    out += to_string(static_cast<tls_failure>(i));
-    out += "\"} ";
-    out += std::to_string(counts_[i].load(std::memory_order_relaxed));
-    out += '\n';
-  }
+  append_metric_header(out, "nightlight_tls_handshake_failures_total", "counter",
+                       "TLS handshakes refused, by reason.");
+  for (size_t i = 0; i < tls_failure_count; ++i)
+    append_metric_line(out, "nightlight_tls_handshake_failures_total",
+                       "reason=\"" + std::string{to_string(static_cast<tls_failure>(i))} + "\"",
+                       counts_[i].load(std::memory_order_relaxed));
 }
 
 }  // namespace nl::protocol

@@ -157,15 +157,26 @@ caf::result<List> fan_out_list(self_ptr self, const meta_query& q, Atom atom) {
   return fan_out(self, g, merge, no_check, atom, q);
 }
 
+// Pages of a paged select (remote read) are first cut to where every
+// node's page is complete, as the local index does with its sources.
 caf::expected<select_result> merge_selects(std::vector<select_result>& parts) {
+  std::vector<storage::series_page> pages;
+  pages.reserve(parts.size());
+  for (auto& p : parts) {
+    bool more = p.more;
+    pages.push_back({to_snapshots(std::move(p)), more});
+  }
+  bool more = storage::trim_pages(pages);
   std::vector<std::vector<storage::series_snapshot>> snaps;
-  snaps.reserve(parts.size());
-  for (auto& p : parts)
-    snaps.push_back(to_snapshots(std::move(p)));
+  snaps.reserve(pages.size());
+  for (auto& p : pages)
+    snaps.push_back(std::move(p.series));
   auto merged = storage::merge_replicas(std::move(snaps));
   if (!merged)
     return caf::make_error(error_code::internal, "merging replicas: " + merged.error().message());
-  return to_select_result(std::move(*merged));
+  auto out = to_select_result(std::move(*merged));
+  out.more = more;
+  return out;
 }
 
 caf::result<select_result> fan_out_select(self_ptr self, select_request r) {

@@ -452,6 +452,51 @@ result<std::vector<series_snapshot>> block::select(const matcher_list& ms, int64
   return out;  // ids ascend, and series are numbered in label order
 }
 
+result<series_page> block::select_page(const matcher_list& ms, int64_t mint, int64_t maxt,
+                                      const page_limits& page) const {
+  series_page out;
+  if (!meta_.overlaps(mint, maxt))
+    return out;
+  auto ids = select_ids(ms);
+  if (!ids)
+    return ids.error();
+  // Series are numbered in label order, so are the ids: the page resumes
+  // at the first one whose labels sort after page.after.
+  size_t first = 0;
+  if (!page.after.empty()) {
+    size_t hi = ids->size();
+    std::vector<label> labels;
+    while (first < hi) {
+      size_t mid = first + (hi - first) / 2;
+      labels.clear();
+      if (auto st = parse_series((*ids)[mid], &labels, nullptr); !st)
+        return st;
+      if (label_set::compare(label_set{std::move(labels)}, page.after) <= 0)
+        first = mid + 1;
+      else
+        hi = mid;
+      labels = {};
+    }
+  }
+  const size_t max_series = std::max<size_t>(page.max_series, 1);
+  size_t bytes = 0;
+  for (size_t i = first; i < ids->size(); ++i) {
+    if (!out.series.empty() && (out.series.size() >= max_series || bytes >= page.max_bytes)) {
+      out.more = true;
+      break;
+    }
+    auto s = read_series((*ids)[i], mint, maxt);
+    if (!s)
+      return s.error();
+    if (s->chunks.empty())
+      continue;
+    for (const auto& c : s->chunks)
+      bytes += c->bytes().size();
+    out.series.push_back(std::move(*s));
+  }
+  return out;
+}
+
 result<std::vector<label_set>> block::series(const matcher_list& ms, int64_t mint, int64_t maxt) const {
   std::vector<label_set> out;
   if (!meta_.overlaps(mint, maxt))

@@ -44,6 +44,10 @@ class block {
   /// Series matching `ms` with a chunk overlapping [mint, maxt], sorted by
   /// labels, with only those chunks (copied out of the mapping).
   result<std::vector<series_snapshot>> select(const matcher_list& ms, int64_t mint, int64_t maxt) const;
+  /// One page of select() (series_snapshot.hpp, page_limits): the next
+  /// matching series after `page.after` in label order.
+  result<series_page> select_page(const matcher_list& ms, int64_t mint, int64_t maxt,
+                                  const page_limits& page) const;
   result<std::vector<label_set>> series(const matcher_list& ms, int64_t mint, int64_t maxt) const;
   /// Label names (values of `name`) of the series matching `ms` with a
   /// chunk in [mint, maxt]. Without matchers, as Prometheus answers from a

@@ -210,6 +210,10 @@ class head {
   /// a partial answer to drop. True with the whole answer otherwise.
   bool select_within(const matcher_list& ms, int64_t mint, int64_t maxt, uint64_t max_samples,
                      std::vector<series_snapshot>& out) const;
+  /// One page of select() (series_snapshot.hpp, page_limits): the next
+  /// series after `page.after` in label order, with the chunks select()
+  /// gives them.
+  series_page select_page(const matcher_list& ms, int64_t mint, int64_t maxt, const page_limits& page) const;
   /// Label sets of the series select() would return.
   std::vector<label_set> series(const matcher_list& ms, int64_t mint, int64_t maxt) const;
   /// Sorted label names / values of `name` over those series.
@@ -308,6 +312,10 @@ class head {
   status append_to(mem_series& s, int64_t t, double v);
   void cut(mem_series& s);
   static label_set materialize(const mem_series& s);
+  /// A series as select() hands it out: labels, the chunks overlapping
+  /// [mint, maxt] (closed ones shared, the open one copied) and its
+  /// out-of-order samples there as extra chunks.
+  series_snapshot snapshot_of(const mem_series& s, int64_t mint, int64_t maxt) const;
   bool has_data_in(const mem_series& s, int64_t mint, int64_t maxt) const;
   /// Series matching `ms` with data in [mint, maxt], in ref order.
   std::vector<const mem_series*> matching(const matcher_list& ms, int64_t mint,

@@ -85,6 +85,25 @@ std::vector<series_snapshot> head::select(const matcher_list& ms, int64_t mint,
   return out;
 }
 
+series_snapshot head::snapshot_of(const mem_series& s, int64_t mint, int64_t maxt) const {
+  series_snapshot snap;
+  snap.ref = s.ref;
+  snap.labels = materialize(s);
+  auto first = ending_at_or_after(s.closed, mint);
+  snap.chunks.reserve(static_cast<size_t>(s.closed.end() - first) + 1);
+  for (auto c = first; c != s.closed.end(); ++c)
+    if ((*c)->min_time() <= maxt)
+      snap.chunks.push_back(*c);
+  if (!s.open.empty() && s.open.min_time() <= maxt && s.open.max_time() >= mint)
+    snap.chunks.push_back(s.open.snapshot());
+  if (ooo_of(s)) {
+    ooo_chunks(s, mint, maxt, snap.chunks);
+    std::stable_sort(snap.chunks.begin(), snap.chunks.end(),
+                     [](const auto& a, const auto& b) { return a->min_time() < b->min_time(); });
+  }
+  return snap;
+}
+
 bool head::select_within(const matcher_list& ms, int64_t mint, int64_t maxt, uint64_t max_samples,
                          std::vector<series_snapshot>& out) const {
   auto found = sorted_matching(ms, mint, maxt);
@@ -93,21 +112,7 @@ bool head::select_within(const matcher_list& ms, int64_t mint, int64_t maxt, uin
   const bool budgeted = max_samples != UINT64_MAX;
   uint64_t samples = 0;
   for (const auto* s : found) {
-    series_snapshot snap;
-    snap.ref = s->ref;
-    snap.labels = materialize(*s);
-    auto first = ending_at_or_after(s->closed, mint);
-    snap.chunks.reserve(static_cast<size_t>(s->closed.end() - first) + 1);
-    for (auto c = first; c != s->closed.end(); ++c)
-      if ((*c)->min_time() <= maxt)
-        snap.chunks.push_back(*c);
-    if (!s->open.empty() && s->open.min_time() <= maxt && s->open.max_time() >= mint)
-      snap.chunks.push_back(s->open.snapshot());
-    if (ooo_of(*s)) {
-      ooo_chunks(*s, mint, maxt, snap.chunks);
-      std::stable_sort(snap.chunks.begin(), snap.chunks.end(),
-                       [](const auto& a, const auto& b) { return a->min_time() < b->min_time(); });
-    }
+    auto snap = snapshot_of(*s, mint, maxt);
     if (budgeted) {
       for (const auto& c : snap.chunks)
         samples += estimate_samples_in(*c, mint, maxt);
@@ -117,6 +122,31 @@ bool head::select_within(const matcher_list& ms, int64_t mint, int64_t maxt, uin
     out.push_back(std::move(snap));
   }
   return true;
+}
+
+series_page head::select_page(const matcher_list& ms, int64_t mint, int64_t maxt, const page_limits& page) const {
+  series_page out;
+  // Every page matches afresh (no state is kept between pages) but sorts
+  // only the series it takes: the cost of a page is one pass over the
+  // matching series plus its own.
+  auto found = matching(ms, mint, maxt);
+  if (!page.after.empty()) {
+    auto after = label_key(page.after);
+    found.erase(std::remove_if(found.begin(), found.end(),
+                               [&](const mem_series* s) { return compare_label_keys(s->key(), after) <= 0; }),
+                found.end());
+  }
+  size_t n = std::min(found.size(), std::max<size_t>(page.max_series, 1));
+  std::partial_sort(found.begin(), found.begin() + static_cast<std::ptrdiff_t>(n), found.end(),
+                    [](const mem_series* a, const mem_series* b) { return compare_label_keys(a->key(), b->key()) < 0; });
+  size_t bytes = 0;
+  for (size_t i = 0; i < n && (i == 0 || bytes < page.max_bytes); ++i) {
+    out.series.push_back(snapshot_of(*found[i], mint, maxt));
+    for (const auto& c : out.series.back().chunks)
+      bytes += c->bytes().size();
+  }
+  out.more = out.series.size() < found.size();
+  return out;
 }
 
 std::vector<uint64_t> head::sorted_refs(int64_t mint, int64_t maxt) const {

@@ -109,6 +109,8 @@ std::string check_wal(const std::string& wal_dir, check_totals& t, std::ostream&
       << " samples";
   if (sum.samples > 0)
     out << " [" << format_time(sum.min_time) << ", " << format_time(sum.max_time) << "]";
+  if (sum.metadata > 0)
+    out << ", " << sum.metadata << " metadata entries";
   out << (damaged ? ": DAMAGED\n" : ": ok\n");
   for (const auto& d : sum.damage)
     out << "wal: DAMAGED: " << d << "\n";

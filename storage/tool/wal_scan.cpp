@@ -35,6 +35,12 @@ class record_reader {
         return fail(st.message());
       return status::ok();
     }
+    if (*type == wal_record_type::metadata) {
+      if (auto st = decode_metadata_records(rec, metadata_); !st)
+        return fail(st.message());
+      sum_.metadata += metadata_.size();
+      return status::ok();
+    }
     if (*type == wal_record_type::series) {
       if (auto st = decode_series(rec, series_); !st)
         return fail(st.message());
@@ -66,6 +72,7 @@ class record_reader {
   std::vector<series_record> series_;
   std::vector<sample_record> samples_;
   std::vector<tombstone_record> stones_;
+  std::vector<metadata_record> metadata_;
 };
 
 // What start-up's remove_obsolete_wal_files() would delete.

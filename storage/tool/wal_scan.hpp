@@ -26,6 +26,8 @@ struct wal_summary {
   /// Series entries (refs declared) and samples, as read.
   uint64_t series = 0;
   uint64_t samples = 0;
+  /// Metric metadata entries (type, help, unit of a family) read.
+  uint64_t metadata = 0;
   /// Samples whose ref no series record declared (replay skips them).
   uint64_t unknown_ref_samples = 0;
   /// Oldest and newest sample read; INT64_MAX / INT64_MIN when none.

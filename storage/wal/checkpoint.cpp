@@ -2,8 +2,9 @@
 //
 //   wal/checkpoint.N/00000001 ...  WAL segments, framing as in
 //                                  wal_segment_writer.cpp
-//   records := series* samples*    each record at most ~1 MiB
+//   records := series* metadata* samples*   each record at most ~1 MiB
 //   series  := series record        live_series, in the order given
+//   metadata := metadata record     the metadata store's entries, as given
 //   samples := samples record       kept samples, in the order read
 //
 // Tombstones records are not copied: a sample that a later tombstones
@@ -240,6 +241,22 @@ class checkpoint_builder {
       live_refs_.insert(s.ref);
   }
 
+  /// The metadata store's content, already checked (decode_metadata_entries).
+  status write_metadata(const std::vector<metadata_record>& entries) {
+    std::string rec;
+    for (const auto& e : entries) {
+      if (rec.empty())
+        rec.push_back(static_cast<char>(wal_record_type::metadata));
+      append_metadata_entry(rec, e);
+      if (rec.size() >= checkpoint_record_bytes) {
+        if (auto st = emit(rec); !st)
+          return st;
+        rec.clear();
+      }
+    }
+    return rec.empty() ? status::ok() : emit(rec);
+  }
+
   status write_series(const std::vector<live_entry>& live) {
     std::string rec;
     for (const auto& s : live) {
@@ -271,6 +288,12 @@ class checkpoint_builder {
       // Only live_series are written, but a damaged record in what the
       // checkpoint replaces must not vanish unnoticed.
       if (auto st = decode_series(rec, series_); !st)
+        return status::corruption(where + st.message());
+      return status::ok();
+    }
+    if (*type == wal_record_type::metadata) {
+      // The same: the store's content is written instead.
+      if (auto st = decode_metadata_records(rec, metadata_); !st)
         return status::corruption(where + st.message());
       return status::ok();
     }
@@ -324,6 +347,7 @@ class checkpoint_builder {
   uint64_t records_ = 0;
   std::unordered_set<uint64_t> live_refs_;
   std::vector<series_record> series_;
+  std::vector<metadata_record> metadata_;
   std::vector<sample_record> samples_;
   std::vector<tombstone_record> stones_;
   std::string batch_;
@@ -334,7 +358,8 @@ class checkpoint_builder {
 /// directory `tmp`: one pass over the records, leaving out what `known`
 /// deletes; the tombstones read go to `found`.
 status build_checkpoint(const std::string& wal_dir, const std::string& tmp, std::optional<uint64_t> prev,
-                        uint64_t upto, const std::vector<live_entry>& live, int64_t min_time,
+                        uint64_t upto, const std::vector<live_entry>& live,
+                        const std::vector<metadata_record>& metadata, int64_t min_time,
                         checkpoint_stats& stats, const deletions* known, deletions& found) {
   if (auto st = create_dir_if_missing(tmp); !st)
     return st;
@@ -343,6 +368,8 @@ status build_checkpoint(const std::string& wal_dir, const std::string& tmp, std:
     return w.error();
   checkpoint_builder b(**w, live, min_time, known, found);
   if (auto st = b.write_series(live); !st)
+    return st;
+  if (auto st = b.write_metadata(metadata); !st)
     return st;
   if (prev) {
     auto where = "WAL checkpoint " + wal_checkpoint_name(*prev) + ": ";
@@ -381,6 +408,7 @@ status build_checkpoint(const std::string& wal_dir, const std::string& tmp, std:
     return bytes.error();
   stats = b.stats;
   stats.series = live.size();
+  stats.metadata = metadata.size();
   stats.bytes = *bytes;
   return status::ok();
 }
@@ -446,22 +474,26 @@ status read_wal_checkpoint(const std::string& wal_dir, uint64_t n,
 
 result<checkpoint_stats> write_wal_checkpoint(const std::string& wal_dir, uint64_t upto_segment,
                                               const std::vector<series_record>& live_series,
-                                              int64_t min_time) {
+                                              int64_t min_time, std::string_view metadata_entries) {
   std::string entries;
   for (const auto& s : live_series) {
     put_uvarint(entries, s.ref);
     append_label_key(entries, s.labels.labels().data(), s.labels.size());
   }
-  return write_wal_checkpoint(wal_dir, upto_segment, std::vector<std::string_view>{entries}, min_time);
+  return write_wal_checkpoint(wal_dir, upto_segment, std::vector<std::string_view>{entries}, min_time,
+                              metadata_entries);
 }
 
 result<checkpoint_stats> write_wal_checkpoint(const std::string& wal_dir, uint64_t upto_segment,
                                               const std::vector<std::string_view>& live_entries,
-                                              int64_t min_time) {
+                                              int64_t min_time, std::string_view metadata_entries) {
   auto parsed = parse_live(live_entries);
   if (!parsed)
     return parsed.error();
   const auto& live_series = *parsed;
+  std::vector<metadata_record> metadata;
+  if (auto st = decode_metadata_entries(metadata_entries, metadata); !st)
+    return status::corruption("WAL checkpoint: metadata entries: " + st.message());
   auto prev = latest_wal_checkpoint(wal_dir);
   if (!prev)
     return prev.error();
@@ -490,7 +522,8 @@ result<checkpoint_stats> write_wal_checkpoint(const std::string& wal_dir, uint64
   if (auto st = remove_dir_tree(tmp); !st)
     return st;
   deletions found;
-  auto st = build_checkpoint(wal_dir, tmp, *prev, upto_segment, live_series, min_time, stats, nullptr, found);
+  auto st = build_checkpoint(wal_dir, tmp, *prev, upto_segment, live_series, metadata, min_time, stats, nullptr,
+                             found);
   if (st && !found.empty()) {
     // Tombstones delete samples logged before them, some of which the
     // first pass wrote already: build it again, knowing them.
@@ -498,7 +531,8 @@ result<checkpoint_stats> write_wal_checkpoint(const std::string& wal_dir, uint64
     deletions again;
     st = remove_dir_tree(tmp);
     if (st)
-      st = build_checkpoint(wal_dir, tmp, *prev, upto_segment, live_series, min_time, stats, &found, again);
+      st = build_checkpoint(wal_dir, tmp, *prev, upto_segment, live_series, metadata, min_time, stats, &found,
+                            again);
   }
   if (!st) {
     (void) remove_dir_tree(tmp);  // best effort; start-up removes it too

@@ -51,6 +51,7 @@ result<std::optional<uint64_t>> latest_wal_checkpoint(const std::string& wal_dir
 /// What write_wal_checkpoint() did.
 struct checkpoint_stats {
   uint64_t series = 0;            ///< series written (live_series.size())
+  uint64_t metadata = 0;          ///< metadata entries written
   uint64_t samples_kept = 0;      ///< samples written
   uint64_t samples_dropped = 0;   ///< read but older than min_time, not live or deleted
   uint64_t samples_deleted = 0;   ///< of those, deleted by a later tombstones record
@@ -63,6 +64,9 @@ struct checkpoint_stats {
 /// the segments after it up to and including `upto_segment`:
 ///   1. series records for exactly `live_series` (the series and aliases the
 ///      heads hold now, e.g. head::series_records()), in that order;
+///   1a. metadata records for exactly `metadata_entries`: the metadata
+///      store's content (metadata_store::entries(), metadata record entries
+///      back to back); metadata records read are not copied;
 ///   2. every sample read with t >= `min_time` (milliseconds since epoch)
 ///      whose ref is a ref of `live_series`, in the order read; others are
 ///      dropped, and so are samples that a tombstones record read after
@@ -75,8 +79,9 @@ struct checkpoint_stats {
 ///   invalid_argument  upto_segment is not newer than the newest checkpoint
 ///   not_found         segment upto_segment does not exist
 ///   corruption        damage in the old checkpoint or a segment read (any
-///                     damage counts, also what would be a torn tail), or a
-///                     missing segment; nothing was deleted
+///                     damage counts, also what would be a torn tail), a
+///                     missing segment, or metadata_entries that do not
+///                     decode; nothing was deleted
 ///   io_error          reading or writing failed; if it happens after the
 ///                     rename, the checkpoint is complete and the leftovers
 ///                     are removed by remove_obsolete_wal_files() later
@@ -85,7 +90,7 @@ struct checkpoint_stats {
 /// closed (returned by wal_segment_writer::next_segment()).
 result<checkpoint_stats> write_wal_checkpoint(const std::string& wal_dir, uint64_t upto_segment,
                                               const std::vector<series_record>& live_series,
-                                              int64_t min_time);
+                                              int64_t min_time, std::string_view metadata_entries = {});
 
 /// The same with the live series given as series entries (ref, label key)
 /// back to back, as a WAL series record holds them after its type byte
@@ -96,7 +101,7 @@ result<checkpoint_stats> write_wal_checkpoint(const std::string& wal_dir, uint64
 /// not decode.
 result<checkpoint_stats> write_wal_checkpoint(const std::string& wal_dir, uint64_t upto_segment,
                                               const std::vector<std::string_view>& live_entries,
-                                              int64_t min_time);
+                                              int64_t min_time, std::string_view metadata_entries = {});
 
 /// Start-up cleanup, before the replay and before a writer is opened:
 /// removes `checkpoint.*.tmp` directories (a checkpoint that was never

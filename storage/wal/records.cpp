@@ -4,6 +4,8 @@
 //   samples := 0x02 [ base_ref<uvarint> base_t<varint>
 //                     ( dref<varint> dt<varint> value<8b LE IEEE-754 bits> )+ ]
 //   tombstones := 0x03 ( ref<uvarint> mint<varint> (maxt - mint)<uvarint> )*
+//   metadata := 0x04 ( seen_ms<varint> type<1b> family<lp> help<lp> unit<lp> )*
+//               (<lp>: uvarint length, then the bytes)
 //
 // Sample refs and timestamps are deltas to the base, which is the first
 // sample (so it encodes as 0, 0), computed with wrap-around 64-bit
@@ -58,6 +60,21 @@ void encode_tombstone_records(const std::vector<tombstone_record>& stones, std::
   }
 }
 
+void append_metadata_entry(std::string& out, const metadata_record& e) {
+  const auto& m = e.metadata;
+  put_varint(out, e.seen_ms);
+  out.push_back(static_cast<char>(m.type));
+  put_length_prefixed(out, m.metric_family_name);
+  put_length_prefixed(out, m.help);
+  put_length_prefixed(out, m.unit);
+}
+
+void encode_metadata_records(const std::vector<metadata_record>& entries, std::string& out) {
+  out.push_back(static_cast<char>(wal_record_type::metadata));
+  for (const auto& e : entries)
+    append_metadata_entry(out, e);
+}
+
 samples_record_writer::samples_record_writer(std::string& out, size_t expected) : out_(out) {
   out_.push_back(static_cast<char>(wal_record_type::samples));
   // Typical size (nearby refs and times); larger deltas just grow the string.
@@ -88,6 +105,7 @@ result<wal_record_type> record_type(std::string_view rec) {
     case static_cast<uint8_t>(wal_record_type::series):
     case static_cast<uint8_t>(wal_record_type::samples):
     case static_cast<uint8_t>(wal_record_type::tombstones):
+    case static_cast<uint8_t>(wal_record_type::metadata):
       return static_cast<wal_record_type>(t);
     default:
       return status::corruption("unknown WAL record type " + std::to_string(t));
@@ -168,6 +186,52 @@ status decode_tombstone_records(std::string_view rec, std::vector<tombstone_reco
     out.push_back(tombstone_record{ref, mint, static_cast<int64_t>(static_cast<uint64_t>(mint) + len)});
   }
   return status::ok();
+}
+
+namespace {
+
+// Appends the entries of `in` to `out`; on damage `out` keeps what it had.
+status decode_metadata_into(std::string_view whole, std::string_view in, std::vector<metadata_record>& out) {
+  const size_t before = out.size();
+  auto fail = [&](const std::string& what) {
+    out.resize(before);
+    return record_corrupt("metadata", whole, in, what);
+  };
+  while (!in.empty()) {
+    metadata_record e;
+    std::string_view family;
+    std::string_view help;
+    std::string_view unit;
+    if (!get_varint(in, e.seen_ms) || in.empty())
+      return fail("truncated entry");
+    auto type = metric_type_of(static_cast<uint8_t>(in[0]));
+    if (!type)
+      return fail("unknown metric type " + std::to_string(static_cast<uint8_t>(in[0])));
+    in.remove_prefix(1);
+    if (!get_length_prefixed(in, family) || !get_length_prefixed(in, help) || !get_length_prefixed(in, unit))
+      return fail("truncated entry");
+    if (family.empty())
+      return fail("empty metric family name");
+    e.metadata.type = *type;
+    e.metadata.metric_family_name = family;
+    e.metadata.help = help;
+    e.metadata.unit = unit;
+    out.push_back(std::move(e));
+  }
+  return status::ok();
+}
+
+}  // namespace
+
+status decode_metadata_records(std::string_view rec, std::vector<metadata_record>& out) {
+  out.clear();
+  if (rec.empty() || static_cast<uint8_t>(rec[0]) != static_cast<uint8_t>(wal_record_type::metadata))
+    return status::corruption("not a metadata record");
+  return decode_metadata_into(rec, rec.substr(1), out);
+}
+
+status decode_metadata_entries(std::string_view entries, std::vector<metadata_record>& out) {
+  return decode_metadata_into(entries, entries, out);
 }
 
 }  // namespace nl::storage

@@ -1,6 +1,7 @@
 #pragma once
-// The content of WAL records: series definitions and samples. Framing (pages,
-// fragments, CRC) lives in wal_segment_*; this layer knows nothing of files.
+// The content of WAL records: series definitions, samples, deletions and
+// metric metadata. Framing (pages, fragments, CRC) lives in wal_segment_*;
+// this layer knows nothing of files.
 // Byte layout: storage/FORMAT.md#wal-records.
 #include <cstdint>
 #include <string>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "storage/labels.hpp"
+#include "storage/metadata/metric_metadata.hpp"
 #include "storage/status.hpp"
 
 namespace nl::storage {
@@ -36,13 +38,26 @@ struct tombstone_record {
   int64_t maxt = 0;  ///< >= mint
 };
 
-enum class wal_record_type : uint8_t { series = 1, samples = 2, tombstones = 3 };
+/// A metric family's metadata as received at `seen_ms` (ms since epoch,
+/// the receiver's clock): the metadata store keeps the newest per family
+/// and description (storage/metadata/metadata_store.hpp).
+struct metadata_record {
+  int64_t seen_ms = 0;
+  metric_metadata metadata;  ///< metric_family_name is never empty
+};
+
+enum class wal_record_type : uint8_t { series = 1, samples = 2, tombstones = 3, metadata = 4 };
 
 /// Appends an encoded record to `out` (one record per call).
 void encode_series(const std::vector<series_record>& series, std::string& out);
 void encode_samples(const std::vector<sample_record>& samples, std::string& out);
 /// REQUIRES: mint <= maxt in every entry.
 void encode_tombstone_records(const std::vector<tombstone_record>& stones, std::string& out);
+/// REQUIRES: no empty metric_family_name.
+void encode_metadata_records(const std::vector<metadata_record>& entries, std::string& out);
+/// Appends one entry of a metadata record (the bytes after the type byte
+/// are entries back to back), for records built piecewise.
+void append_metadata_entry(std::string& out, const metadata_record& entry);
 
 /// Builds a samples record one sample at a time: the same bytes as
 /// encode_samples() of the same samples, without a vector of them first.
@@ -78,5 +93,10 @@ result<wal_record_type> record_type(std::string_view rec);
 status decode_series(std::string_view rec, std::vector<series_record>& out);
 status decode_samples(std::string_view rec, std::vector<sample_record>& out);
 status decode_tombstone_records(std::string_view rec, std::vector<tombstone_record>& out);
+/// An empty family name or a type above max_metric_type is corruption.
+status decode_metadata_records(std::string_view rec, std::vector<metadata_record>& out);
+/// The metadata entries `entries` holds back to back (a metadata record
+/// without its type byte), appended to `out`; corruption as above.
+status decode_metadata_entries(std::string_view entries, std::vector<metadata_record>& out);
 
 }  // namespace nl::storage

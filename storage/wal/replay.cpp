@@ -190,6 +190,16 @@ class record_applier {
       }
       return send(*type, where);
     }
+    if (*type == wal_record_type::metadata) {
+      // Independent of the series: applied here, in WAL order.
+      if (auto st = decode_metadata_records(rec, metadata_); !st)
+        return status::corruption(where + ": " + st.message());
+      rs_.stats.metadata += metadata_.size();
+      if (rs_.opts.metadata)
+        for (const auto& m : metadata_)
+          rs_.opts.metadata->apply(m);
+      return status::ok();
+    }
     if (*type == wal_record_type::tombstones) {
       // Deletions (admin API): they apply to what was replayed before them.
       if (auto st = decode_tombstone_records(rec, stones_); !st)
@@ -250,6 +260,7 @@ class record_applier {
   std::vector<series_record> series_;
   std::vector<sample_record> samples_;
   std::vector<tombstone_record> stones_;
+  std::vector<metadata_record> metadata_;
   std::vector<shard_batch> batches_;
   uint64_t max_ref_ = 0;
   uint64_t unknown_refs_ = 0;
@@ -411,7 +422,8 @@ result<wal_replay_stats> replay_wal(const std::string& wal_dir, const std::vecto
   for (auto& h : heads)
     h->bump_next_ref(apply.max_ref());
   rs.info("wal: replay done: " + std::to_string(rs.stats.records) + " records, " + std::to_string(rs.series())
-          + " series, " + std::to_string(rs.stats.samples) + " samples in " + seconds_since(started));
+          + " series, " + std::to_string(rs.stats.samples) + " samples, " + std::to_string(rs.stats.metadata)
+          + " metadata entries in " + seconds_since(started));
   return rs.stats;
 }
 

@@ -3,7 +3,8 @@
 // In order: leftovers of an interrupted checkpoint are removed
 // (remove_obsolete_wal_files), the newest checkpoint is replayed, then the
 // segments after it. Series go to the shard of their label hash
-// (storage/head/shard.hpp); samples and deletions follow their series' ref.
+// (storage/head/shard.hpp); samples and deletions follow their series' ref;
+// metric metadata goes to the metadata store, in WAL order.
 // Samples the head refuses (out of order, out of bounds, duplicates) are
 // skipped silently, as Prometheus does on replay; samples of a ref no series
 // record declared are skipped and counted in one warning.
@@ -33,6 +34,7 @@
 #include <vector>
 
 #include "storage/head/head.hpp"
+#include "storage/metadata/metadata_store.hpp"
 #include "storage/status.hpp"
 
 namespace nl::storage {
@@ -92,6 +94,9 @@ class wal_replay_progress {
 struct wal_replay_options {
   /// Cut the WAL at corruption instead of failing (--wal-repair).
   bool repair = false;
+  /// Receives the metadata records (metadata_store::apply). Null: they are
+  /// decoded (damage is corruption all the same) and dropped.
+  metadata_store* metadata = nullptr;
   /// If not null, follows the replay (start and read; finish is the
   /// caller's, once it knows the segment it writes next).
   wal_replay_progress* progress = nullptr;
@@ -104,8 +109,9 @@ struct wal_replay_options {
 };
 
 struct wal_replay_stats {
-  uint64_t records = 0;  ///< records decoded (checkpoint and segments)
-  uint64_t samples = 0;  ///< samples the heads took
+  uint64_t records = 0;   ///< records decoded (checkpoint and segments)
+  uint64_t samples = 0;   ///< samples the heads took
+  uint64_t metadata = 0;  ///< metadata entries read
 };
 
 /// Replays `wal_dir`, which must exist, into `heads` (one per shard, in

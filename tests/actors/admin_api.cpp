@@ -113,10 +113,10 @@ struct fixture : test_coordinator_fixture<caf::actor_system_config> {
     compactor_options co;
     co.data_dir = data.path;
     co.stats = &stats;
-    compact = sys.spawn(compactor, shards, wal, blocks, co);
+    compact = sys.spawn(compactor, shards, wal, blocks, co, metadata_actor{});
     idx = sys.spawn(series_index, shards, blocks);
     planner = sys.spawn(query_planner, idx, query_planner_options{});
-    net = sys.spawn(network, shards, idx, planner, std::chrono::milliseconds(1000), compact,
+    net = sys.spawn(network, shards, idx, planner, std::chrono::milliseconds(1000), compact, metadata_actor{},
                     std::vector<peer_actor>{});
     front->attach(net, shards.size());
     sched.run();
@@ -163,7 +163,7 @@ struct fixture : test_coordinator_fixture<caf::actor_system_config> {
     sched.run();
     if (got->size() == before) {
       CAF_ERROR(target << " got no answer");
-      return http_response{0, {}, {}, {}, {}};
+      return http_response{0, {}, {}, {}};
     }
     return got->back();
   }
@@ -194,7 +194,7 @@ CAF_TEST(a disabled admin API answers 500 unavailable to every admin path) {
 CAF_TEST(admin paths take POST and PUT only) {
   auto r = answer(make_request("GET", "/api/v1/admin/tsdb/snapshot"));
   CAF_CHECK_EQUAL(r.status, 405u);
-  CAF_CHECK_EQUAL(header(r, "Allow"), "POST, PUT, OPTIONS");
+  CAF_CHECK_EQUAL(header(r, "Allow"), "OPTIONS, POST, PUT");
   CAF_CHECK_EQUAL(answer(make_request("GET", "/api/v1/admin/tsdb/nothing")).status, 404u);
   CAF_CHECK_EQUAL(frontend::handler_name("PUT", "/api/v1/admin/tsdb/delete_series"),
                   "/api/v1/admin/tsdb/delete_series");

@@ -57,7 +57,7 @@ struct fixture : test_coordinator_fixture<caf::actor_system_config> {
     co.stats = &stats;
     co.page_series = 3;
     co.check_interval = std::chrono::hours(1);
-    compact = sys.spawn(compactor, shards, wal, blocks, co);
+    compact = sys.spawn(compactor, shards, wal, blocks, co, metadata_actor{});
     sched.run();
   }
 

@@ -152,6 +152,7 @@ CAF_TEST(storage durations sizes and the admin api have their defaults) {
   CAF_CHECK_EQUAL(s.storage.retention_bytes, 0u);
   CAF_CHECK_EQUAL(s.storage.out_of_order_window_ms, 0);
   CAF_CHECK_EQUAL(s.storage.wal_write_timeout_ms, 25000);
+  CAF_CHECK_EQUAL(s.storage.max_metadata_bytes, 64ull << 20);
   CAF_CHECK_EQUAL(s.storage.compaction_interval_seconds, 3600u);
   CAF_CHECK(!s.server.enable_admin_api);
   CAF_CHECK(s.tls.allowed_admins.empty());
@@ -198,6 +199,8 @@ CAF_TEST(storage durations sizes and the admin api are read) {
   CAF_CHECK_EQUAL(at("storage:\n  retention_size: 3TB\n").retention_bytes, 3ull << 40);
   CAF_CHECK_EQUAL(at("storage:\n  retention_size: 2PB\n").retention_bytes, 2ull << 50);
   CAF_CHECK_EQUAL(at("storage:\n  retention_size: 15EB\n").retention_bytes, 15ull << 60);
+  CAF_CHECK_EQUAL(at("storage:\n  max_metadata_bytes: 1MB\n").max_metadata_bytes, 1ull << 20);
+  CAF_CHECK_EQUAL(at("storage:\n  max_metadata_bytes: 2GB\n").max_metadata_bytes, 2ull << 30);
   CAF_CHECK_EQUAL(at("storage:\n  retention_size: 18446744073709551615B\n").retention_bytes, UINT64_MAX);
 }
 
@@ -277,6 +280,10 @@ CAF_TEST(bad storage durations sizes and admin settings name the key and its lin
     {"storage:\n  retention_size: 18446744073709551616B\n", "t.yaml:2: storage.retention_size: too large"},
     {"storage:\n  retention_size: 99999999999999999999999GB\n", "t.yaml:2: storage.retention_size: too large"},
     {"storage:\n  retention_size: [1GB]\n", "t.yaml:2: storage.retention_size: expected a scalar"},
+    // storage.max_metadata_bytes
+    {"storage:\n  max_metadata_bytes: 1023KB\n", "t.yaml:2: storage.max_metadata_bytes: must be at least 1MB, got \"1023KB\""},
+    {"storage:\n  max_metadata_bytes: 0\n", "t.yaml:2: storage.max_metadata_bytes: must be at least 1MB"},
+    {"storage:\n  max_metadata_bytes: 64\n", "t.yaml:2: storage.max_metadata_bytes: missing unit"},
     // storage.out_of_order_window
     {"storage:\n  out_of_order_window: 7d1ms\n", "t.yaml:2: storage.out_of_order_window: must be between 0s and 7d, got 7d1ms"},
     {"storage:\n  out_of_order_window: 2w\n", "t.yaml:2: storage.out_of_order_window: must be between 0s and 7d"},
@@ -327,6 +334,30 @@ CAF_TEST(tls allowed_admins is read) {
                              "t.yaml");
   CAF_CHECK_EQUAL(flow.tls.allowed_admins.size(), 2u);
   CAF_CHECK(parse_settings("tls:\n  allowed_admins: []\n", "t.yaml").tls.allowed_admins.empty());
+}
+
+CAF_TEST(remote read limits mirror prometheus flags) {
+  auto d = parse_settings("", "t.yaml");
+  CAF_CHECK_EQUAL(d.server.remote_read_sample_limit, 50000000u);
+  CAF_CHECK_EQUAL(d.server.remote_read_concurrent_limit, 10u);
+  CAF_CHECK_EQUAL(d.server.remote_read_max_bytes_in_frame, 1048576u);
+  auto s = parse_settings("server:\n"
+                          "  remote_read_sample_limit: 0\n"
+                          "  remote_read_concurrent_limit: 0\n"
+                          "  remote_read_max_bytes_in_frame: 4096\n",
+                          "t.yaml");
+  CAF_CHECK_EQUAL(s.server.remote_read_sample_limit, 0u);  // no limit
+  CAF_CHECK_EQUAL(s.server.remote_read_concurrent_limit, 0u);
+  CAF_CHECK_EQUAL(s.server.remote_read_max_bytes_in_frame, 4096u);
+  CAF_CHECK(error_of("server:\n  remote_read_max_bytes_in_frame: 10\n")
+              .find("t.yaml:2: server.remote_read_max_bytes_in_frame: must be between 1024 and 1073741824")
+            != std::string::npos);
+  CAF_CHECK(error_of("server:\n  remote_read_concurrent_limit: -1\n")
+              .find("server.remote_read_concurrent_limit: expected a non-negative integer")
+            != std::string::npos);
+  CAF_CHECK(error_of("server:\n  remote_read_sample_limit: 5e7\n")
+              .find("server.remote_read_sample_limit: expected a non-negative integer")
+            != std::string::npos);
 }
 
 CAF_TEST(a missing file is a config error) {
@@ -475,4 +506,165 @@ CAF_TEST(the shipped cluster example parses on every node) {
   } catch (const config_error& e) {
     CAF_FAIL(e.what());
   }
+}
+
+// -- what /api/v1/status/config and /api/v1/status/flags show ---------------
+
+CAF_TEST(every key of the schema is shown in schema order) {
+  std::vector<std::string> shown;
+  for (const auto& k : shown_settings(settings{}))
+    shown.push_back(k.key);
+  CAF_CHECK_EQUAL(shown, config_keys());
+  auto flags = shown_flags(settings{}, cli_options{});
+  for (const auto& k : config_keys())
+    CAF_CHECK(flags.count(k) == 1);
+  CAF_CHECK_EQUAL(flags.size(), config_keys().size() + 2);  // plus config, wal-repair
+}
+
+CAF_TEST(durations are printed as Prometheus prints them) {
+  CAF_CHECK_EQUAL(format_duration(0), "0s");
+  CAF_CHECK_EQUAL(format_duration(300000), "5m");
+  CAF_CHECK_EQUAL(format_duration(5400000), "1h30m");
+  CAF_CHECK_EQUAL(format_duration(1500), "1s500ms");
+  CAF_CHECK_EQUAL(format_duration(15 * 86400000LL), "15d");  // not 2w1d
+  CAF_CHECK_EQUAL(format_duration(14 * 86400000LL), "2w");
+  CAF_CHECK_EQUAL(format_duration(90 * 86400000LL), "90d");
+  CAF_CHECK_EQUAL(format_duration(365 * 86400000LL), "1y");
+  CAF_CHECK_EQUAL(format_duration(36 * 3600000LL), "1d12h");
+}
+
+CAF_TEST(the effective yaml of the defaults) {
+  CAF_CHECK_EQUAL(effective_yaml(settings{}),
+                  "server:\n"
+                  "  grpc_addr: 127.0.0.1:9100\n"
+                  "  http_addr: 127.0.0.1:9101\n"
+                  "  max_concurrent_streams: 100\n"
+                  "  query_timeout_seconds: 120\n"
+                  "  max_samples_per_query: 50000000\n"
+                  "  max_concurrent_queries: 0\n"
+                  "  max_request_bytes: 33554432\n"
+                  "  max_decoded_bytes: 67108864\n"
+                  "  overload_status: 503\n"
+                  "  max_inflight_samples: 1000000\n"
+                  "  retry_after_seconds: 1\n"
+                  "  lookback_delta: 5m\n"
+                  "  http_threads: 0\n"
+                  "  enable_admin_api: false\n"
+                  "  remote_read_sample_limit: 50000000\n"
+                  "  remote_read_concurrent_limit: 10\n"
+                  "  remote_read_max_bytes_in_frame: 1048576\n"
+                  "storage:\n"
+                  "  data_dir: ./data\n"
+                  "  retention_days: 15\n"
+                  "  retention_size: 0\n"
+                  "  wal_segment_size_mb: 128\n"
+                  "  block_duration_hours: 2\n"
+                  "  max_head_samples: 200000000\n"
+                  "  compaction_interval_seconds: 3600\n"
+                  "  head_shards: 0\n"
+                  "  fsync: interval\n"
+                  "  fsync_interval_ms: 1000\n"
+                  "  out_of_bounds_window: 1h\n"
+                  "  wal_write_timeout: 25s\n"
+                  "  out_of_order_window: 0s\n"
+                  "  max_metadata_bytes: 64MB\n"
+                  "tls:\n"
+                  "  require_client_cert: false\n"
+                  "  allowed_writers: []\n"
+                  "  allowed_readers: []\n"
+                  "  allowed_admins: []\n"
+                  "  open_endpoints_for_any_client: true\n"
+                  "ingest:\n"
+                  "  drop_non_finite: false\n"
+                  "  max_future_seconds: 600\n"
+                  "  allow_utf8_names: true\n"
+                  "log:\n"
+                  "  level: info\n");
+}
+
+CAF_TEST(the effective yaml reads back to the same settings with the key redacted) {
+  auto s = parse_settings("server:\n"
+                          "  http_addr: \"[::1]:19101\"\n"
+                          "  lookback_delta: 90s\n"
+                          "  plaintext_loopback_addr: 127.0.0.1:9102\n"
+                          "  enable_admin_api: true\n"
+                          "storage:\n"
+                          "  data_dir: \"/srv/night light: data\"\n"
+                          "  retention: 36h\n"
+                          "  retention_size: 1536MB\n"
+                          "  block_duration: 90m\n"
+                          "  fsync: always\n"
+                          "  out_of_order_window: 10m\n"
+                          "tls:\n"
+                          "  cert_file: /etc/nl/server.pem\n"
+                          "  key_file: /etc/nl/server-key.pem\n"
+                          "  ca_file: /etc/nl/ca.pem\n"
+                          "  require_client_cert: true\n"
+                          "  allowed_writers: [prometheus-eu1, \"spiffe://prod/a b\"]\n"
+                          "  allowed_readers: ['@loopback', grafana]\n"
+                          "ingest:\n"
+                          "  allow_utf8_names: false\n"
+                          "log:\n"
+                          "  level: debug\n",
+                          "t.yaml");
+  auto yaml = effective_yaml(s);
+  CAF_CHECK(yaml.find("server-key.pem") == std::string::npos);
+  CAF_CHECK(yaml.find("key_file: <secret>\n") != std::string::npos);
+  CAF_CHECK(yaml.find("cert_file: /etc/nl/server.pem\n") != std::string::npos);
+  CAF_CHECK(yaml.find("retention: 1d12h\n") != std::string::npos);
+  CAF_CHECK(yaml.find("retention_size: 1536MB\n") != std::string::npos);
+  auto again = parse_settings(yaml, "effective.yaml");
+  auto a = shown_settings(s);
+  auto b = shown_settings(again);
+  CAF_REQUIRE_EQUAL(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    CAF_CHECK_EQUAL(a[i].key, b[i].key);
+    CAF_CHECK_EQUAL(a[i].values, b[i].values);
+    CAF_CHECK_EQUAL(a[i].set, b[i].set);
+  }
+  CAF_CHECK_EQUAL(again.storage.data_dir, "/srv/night light: data");
+  CAF_CHECK_EQUAL(again.tls.allowed_writers, (std::vector<std::string>{"prometheus-eu1", "spiffe://prod/a b"}));
+  CAF_CHECK_EQUAL(again.tls.key_file, redacted_value);
+  auto flags = shown_flags(s, cli_options{"/etc/nl/nightlight.yaml", false, false, true});
+  CAF_CHECK_EQUAL(flags["tls.key_file"], "<secret>");
+  CAF_CHECK_EQUAL(flags["tls.cert_file"], "/etc/nl/server.pem");
+  CAF_CHECK_EQUAL(flags["tls.allowed_readers"], R"(["@loopback", grafana])");
+  CAF_CHECK_EQUAL(flags["storage.retention"], "1d12h");
+  CAF_CHECK_EQUAL(flags["storage.block_duration"], "1h30m");
+  CAF_CHECK_EQUAL(flags["storage.fsync"], "always");
+  CAF_CHECK_EQUAL(flags["server.lookback_delta"], "1m30s");
+  CAF_CHECK_EQUAL(flags["config"], "/etc/nl/nightlight.yaml");
+  CAF_CHECK_EQUAL(flags["wal-repair"], "true");
+  CAF_CHECK_EQUAL(flags["log.level"], "debug");
+  // Unset optional keys: "" among the flags, absent from the YAML.
+  auto defaults = shown_flags(settings{}, cli_options{});
+  CAF_CHECK_EQUAL(defaults["storage.retention"], "");
+  CAF_CHECK_EQUAL(defaults["tls.key_file"], "");
+  CAF_CHECK_EQUAL(defaults["config"], "");
+  CAF_CHECK(effective_yaml(settings{}).find("key_file") == std::string::npos);
+}
+
+CAF_TEST(a cluster section is shown and its effective yaml reads back) {
+  auto s = parse_settings(three_nodes + "  name: prod\n  key_file: /k.pem\n  cert_file: /c.pem\n  ca_file: /ca.pem\n"
+                                        "  request_timeout: 3s\n  partial_response: false\n",
+                          "t.yaml");
+  auto yaml = effective_yaml(s);
+  CAF_MESSAGE(yaml);
+  CAF_CHECK(yaml.find("cluster:\n") != std::string::npos);
+  CAF_CHECK(yaml.find("nodes: [{name: a, addr: \"127.0.0.1:7001\"}") != std::string::npos
+            || yaml.find("nodes: [{name: a, addr: 127.0.0.1:7001}") != std::string::npos);
+  CAF_CHECK(yaml.find("/k.pem") == std::string::npos);
+  auto again = parse_settings(yaml, "effective.yaml");
+  CAF_CHECK_EQUAL(again.cluster.nodes.size(), 3u);
+  CAF_CHECK_EQUAL(again.cluster.nodes[2].addr, "127.0.0.1:7003");
+  CAF_CHECK_EQUAL(again.cluster.self, "b");
+  CAF_CHECK_EQUAL(again.cluster.name, "prod");
+  CAF_CHECK_EQUAL(again.cluster.request_timeout_ms, 3000);
+  CAF_CHECK(!again.cluster.partial_response);
+  auto flags = shown_flags(s, cli_options{});
+  CAF_CHECK_EQUAL(flags["cluster.key_file"], "<secret>");
+  CAF_CHECK_EQUAL(flags["cluster.self"], "b");
+  // A single node shows no cluster section, and its flags are empty.
+  CAF_CHECK(effective_yaml(settings{}).find("cluster") == std::string::npos);
+  CAF_CHECK_EQUAL(shown_flags(settings{}, cli_options{})["cluster.nodes"], "");
 }

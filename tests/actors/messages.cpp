@@ -206,6 +206,30 @@ CAF_TEST(typed query answers cross a node boundary bit exact) {
   auto sb = std::get<nl::promql::scalar>(round_trip(caf::make_message(s)).get_as<query_answer>(0).value);
   CAF_CHECK_EQUAL(sb.t, 42);
   CAF_CHECK_EQUAL(float_bits(sb.v), float_bits(-1.0 / 0.0));
+  // Stats travel with the value.
+  query_answer with_stats;
+  with_stats.value = nl::promql::scalar{1, 2};
+  nl::promql::query_stats st;
+  st.samples.total = 12;
+  st.samples.peak = 7;
+  st.samples.per_step = {4, 0, 8};
+  st.per_step = true;
+  st.start = -5;
+  st.interval = 15000;
+  st.eval_total = 0.5;
+  st.exec_total = 0.75;
+  with_stats.stats = st;
+  auto ws = round_trip(caf::make_message(with_stats)).get_as<query_answer>(0);
+  CAF_REQUIRE(ws.stats.has_value());
+  CAF_CHECK_EQUAL(ws.stats->samples.total, 12);
+  CAF_CHECK_EQUAL(ws.stats->samples.peak, 7);
+  CAF_CHECK_EQUAL(ws.stats->samples.per_step, (std::vector<int64_t>{4, 0, 8}));
+  CAF_CHECK(ws.stats->per_step);
+  CAF_CHECK_EQUAL(ws.stats->start, -5);
+  CAF_CHECK_EQUAL(ws.stats->interval, 15000);
+  CAF_CHECK_EQUAL(ws.stats->eval_total, 0.5);
+  CAF_CHECK_EQUAL(ws.stats->exec_total, 0.75);
+  CAF_CHECK(!round_trip(caf::make_message(s)).get_as<query_answer>(0).stats.has_value());
   query_answer str;
   str.value = nl::promql::string_value{43, "hello"};
   auto tb = std::get<nl::promql::string_value>(round_trip(caf::make_message(str)).get_as<query_answer>(0).value);
@@ -225,6 +249,11 @@ CAF_TEST(a query answer from the wire whose columns disagree is refused) {
   query_answer_columns k;
   k.kind = 9;
   CAF_CHECK(std::move(k).to(out) == error_code::bad_input);
+  query_answer_columns short_stats;
+  short_stats.kind = 0;
+  short_stats.stats_counts = {1, 2};
+  short_stats.stats_times = {0, 0, 0, 0, 0, 0};
+  CAF_CHECK(std::move(short_stats).to(out) == error_code::bad_input);
 }
 
 CAF_TEST(matchers from the wire with a bad type or regex are refused) {
@@ -263,6 +292,50 @@ CAF_TEST(series records cross a node boundary as checked series entries) {
   auto out = round_trip(caf::make_message(r));
   CAF_REQUIRE((out.match_elements<series_records>()));
   CAF_CHECK_EQUAL(out.get_as<series_records>(0).entries, r.entries);
+  CAF_CHECK(!r.validate());
+  r.count = 2;
+  CAF_CHECK(r.validate());
+  r.count = 1;
+  r.entries.pop_back();
+  CAF_CHECK(r.validate());
+}
+
+CAF_TEST(metadata messages round trip and a bad metric type is refused) {
+  using nl::storage::metric_type;
+  metadata_update u;
+  u.entries = {{"rpc_seconds", metric_type::histogram, "RPC latency.", "seconds"},
+               {"up", metric_type::unknown, "", ""}};
+  u.seen_ms = 1700000000000;
+  u.write_id = 9;
+  auto out = round_trip(caf::make_message(metadata_put_atom_v, u));
+  CAF_REQUIRE((out.match_elements<metadata_put_atom, metadata_update>()));
+  const auto& x = out.get_as<metadata_update>(1);
+  CAF_CHECK(x.entries == u.entries);
+  CAF_CHECK_EQUAL(x.seen_ms, u.seen_ms);
+  CAF_CHECK_EQUAL(x.write_id, 9u);
+  auto q = round_trip(caf::make_message(metadata_atom_v, metadata_query{"up", 3, -1})).get_as<metadata_query>(1);
+  CAF_CHECK_EQUAL(q.metric, "up");
+  CAF_CHECK_EQUAL(q.limit, 3);
+  CAF_CHECK_EQUAL(q.limit_per_metric, -1);
+  auto l = round_trip(caf::make_message(metadata_list{u.entries})).get_as<metadata_list>(0);
+  CAF_CHECK(l.items == u.entries);
+  // A type number this version does not know never becomes an enum value.
+  metadata_update bad;
+  bad.entries = {{"x", static_cast<metric_type>(8), "", ""}};
+  auto load = [&](const metadata_update& in) {
+    auto buf = serialize(in);
+    metadata_update y;
+    caf::binary_deserializer src{sys, buf};
+    return src(y);
+  };
+  CAF_CHECK(!load(u));
+  CAF_CHECK(load(bad));
+  // Records for a checkpoint are checked when they arrive.
+  metadata_records r;
+  nl::storage::append_metadata_entry(r.entries, {5, {"up", metric_type::gauge, "Up.", ""}});
+  r.count = 1;
+  auto back = round_trip(caf::make_message(r));
+  CAF_CHECK_EQUAL(back.get_as<metadata_records>(0).entries, r.entries);
   CAF_CHECK(!r.validate());
   r.count = 2;
   CAF_CHECK(r.validate());

@@ -92,7 +92,7 @@ struct fixture : test_coordinator_fixture<caf::actor_system_config> {
     sched.run();
     if (got->size() == before) {
       CAF_ERROR(target << " got no answer");
-      return http_response{0, {}, {}, {}, {}};
+      return http_response{0, {}, {}, {}};
     }
     return got->back();
   }
@@ -106,6 +106,7 @@ struct storage_fixture : fixture {
   std::vector<head_block_actor> shards;
   index_actor idx;
   query_planner_actor planner;
+  metadata_actor meta;
   network_actor net;
 
   storage_fixture() {
@@ -121,14 +122,18 @@ struct storage_fixture : fixture {
     }
     idx = sys.spawn(series_index, shards, nullptr);
     planner = sys.spawn(query_planner, idx, query_planner_options{});
-    net = sys.spawn(network, shards, idx, planner, std::chrono::milliseconds(1000), compactor_actor{},
+    metadata_options mo;
+    mo.stats = &stats;
+    meta = sys.spawn(metadata, std::make_shared<nl::storage::metadata_store>(), wal, mo);
+    net = sys.spawn(network, shards, idx, planner, std::chrono::milliseconds(1000), compactor_actor{}, meta,
                     std::vector<peer_actor>{});
     front->attach(net, shards.size());
     sched.run();
   }
 
   ~storage_fixture() {
-    for (caf::actor_addr a : {net.address(), planner.address(), idx.address(), shards[0].address(), shards[1].address(), wal.address()})
+    for (caf::actor_addr a : {net.address(), planner.address(), idx.address(), meta.address(), shards[0].address(),
+                              shards[1].address(), wal.address()})
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     sched.run();
   }
@@ -196,11 +201,36 @@ CAF_TEST(walreplay answers while the WAL is replayed and tsdb waits for the stor
   CAF_CHECK_EQUAL(fresh.get().current, 1);
 }
 
+CAF_TEST(the web UI is served before the storage is attached) {
+  auto root = answer(get("/"));
+  CAF_CHECK_EQUAL(root.status, 302u);
+  CAF_CHECK_EQUAL(header(root, "Location"), "graph");
+  CAF_CHECK_EQUAL(header(root, "Access-Control-Allow-Origin"), "");  // not an API path
+  auto page = answer(get("/graph", "g0.expr=up&g0.tab=0"));
+  CAF_CHECK_EQUAL(page.status, 200u);
+  CAF_CHECK_EQUAL(page.content_type, "text/html; charset=utf-8");
+  CAF_CHECK(page.body.find("static/js/app.js") != std::string::npos);
+  CAF_CHECK_EQUAL(answer(get("/tsdb-status")).body, page.body);  // every page is the one shell
+  auto js = answer(get("/static/js/app.js"));
+  CAF_CHECK_EQUAL(js.status, 200u);
+  CAF_CHECK_EQUAL(js.content_type, "text/javascript; charset=utf-8");
+  auto again = get("/static/js/app.js");
+  again.if_none_match = header(js, "ETag");
+  auto cached = answer(std::move(again));
+  CAF_CHECK_EQUAL(cached.status, 304u);
+  CAF_CHECK(cached.body.empty());
+  CAF_CHECK_EQUAL(answer(get("/static/js/nothing.js")).status, 404u);
+  CAF_CHECK_EQUAL(frontend::handler_name("GET", "/static/js/app.js"), "/static/:file");
+  CAF_CHECK_EQUAL(frontend::handler_name("GET", "/graph"), "/:page");
+  CAF_CHECK_EQUAL(frontend::handler_name("GET", "/"), "/");
+}
+
 CAF_TEST(a write over the in-flight budget is refused before it is queued) {
   // A network actor that is never scheduled: jobs stay in flight.
   auto net = sys.spawn([]() -> network_actor::behavior_type {
     return {[](write_job_ptr&) {},    [](query_call_ptr&) {},       [](series_call_ptr&) {},
             [](labels_call_ptr&) {},  [](tsdb_status_call_ptr&) {}, [](query_cancel) {},
+            [](metadata_call_ptr&) {}, [](federate_call_ptr&) {}, [](read_job_ptr&) {},
             [](admin_job_ptr&) {}};
   });
   front->attach(net, 2);
@@ -230,6 +260,7 @@ CAF_TEST(foreign encodings and broken bodies are client errors) {
   auto net = sys.spawn([]() -> network_actor::behavior_type {
     return {[](write_job_ptr&) {},    [](query_call_ptr&) {},       [](series_call_ptr&) {},
             [](labels_call_ptr&) {},  [](tsdb_status_call_ptr&) {}, [](query_cancel) {},
+            [](metadata_call_ptr&) {}, [](federate_call_ptr&) {}, [](read_job_ptr&) {},
             [](admin_job_ptr&) {}};
   });
   front->attach(net, 1);
@@ -271,6 +302,43 @@ CAF_TEST(static endpoints and routing misses) {
   CAF_CHECK_EQUAL((*got)[2].body, "404 page not found\n");
   CAF_CHECK_EQUAL((*got)[3].status, 405u);
   CAF_CHECK_EQUAL(header((*got)[3], "Allow"), "GET, OPTIONS");
+  CAF_CHECK_EQUAL((*got)[3].content_type, "application/json");
+  CAF_CHECK_EQUAL((*got)[3].body, R"x({"status":"error","errorType":"method_not_allowed",)x"
+                                  R"x("error":"method POST is not allowed for /api/v1/alerts (allowed: GET, OPTIONS)"})x");
+  // Outside the API a 405 stays Prometheus' plain text.
+  auto metrics_post = get("/metrics");
+  metrics_post.method = "POST";
+  call(std::move(metrics_post));
+  CAF_REQUIRE_EQUAL(got->size(), 5u);
+  CAF_CHECK_EQUAL((*got)[4].status, 405u);
+  CAF_CHECK_EQUAL((*got)[4].body, "Method Not Allowed\n");
+  CAF_CHECK_EQUAL(header((*got)[4], "Allow"), "GET, OPTIONS");
+}
+
+CAF_TEST(status flags runtimeinfo and config answer before the storage) {
+  cfg.storage.retention_bytes = 50ull << 30;
+  cfg.tls.cert_file = "/etc/nl/server.pem";
+  cfg.tls.key_file = "/etc/nl/server-key.pem";
+  auto flags = answer(get("/api/v1/status/flags"));
+  CAF_CHECK_EQUAL(flags.status, 200u);
+  CAF_CHECK(flags.body.find(R"("server.http_addr":"127.0.0.1:9101")") != std::string::npos);
+  CAF_CHECK(flags.body.find(R"("tls.key_file":"\u003csecret\u003e")") != std::string::npos);
+  CAF_CHECK(flags.body.find("server-key.pem") == std::string::npos);
+  auto info = answer(get("/api/v1/status/runtimeinfo"));
+  CAF_CHECK_EQUAL(info.status, 200u);
+  for (auto key : {R"({"status":"success","data":{"startTime":")", R"(","CWD":")", R"("reloadConfigSuccess":true,)",
+                   R"("corruptionCount":0,"goroutineCount":)", R"("GOGC":"","GODEBUG":"","storageRetention":"15d or 50GiB"}})"})
+    CAF_CHECK(info.body.find(key) != std::string::npos);
+  auto config = answer(get("/api/v1/status/config"));
+  CAF_CHECK_EQUAL(config.status, 200u);
+  CAF_CHECK(config.body.find(R"({"status":"success","data":{"yaml":"server:\n  grpc_addr: )") == 0);
+  CAF_CHECK(config.body.find(R"(key_file: \u003csecret\u003e\n)") != std::string::npos);
+  CAF_CHECK(config.body.find("server-key.pem") == std::string::npos);
+  for (auto path : {"/api/v1/status/flags", "/api/v1/status/runtimeinfo", "/api/v1/status/config"}) {
+    auto post = get(path);
+    post.method = "POST";
+    CAF_CHECK_EQUAL(answer(post).status, 405u);
+  }
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
@@ -312,6 +380,61 @@ CAF_TEST(a write is stored and listed by the read APIs) {
   CAF_CHECK_EQUAL(answer(post).body, R"({"status":"success","data":[]})");
   post.body = "match%5B%5D=up%7Bjob%3D%22b%22%7D";
   CAF_CHECK_EQUAL(answer(post).body, R"({"status":"success","data":[{"__name__":"up","job":"b"}]})");
+}
+
+// What Prometheus gzips for clients that ask: its API handlers' JSON
+// (errors too) and /metrics; not walreplay, remote write, health, 404/405.
+CAF_TEST(answers are marked compressible where Prometheus compresses) {
+  auto t0 = now_ms() - 60000;
+  auto w = answer(post_write(write_body("a", 1, t0)));
+  CAF_CHECK_EQUAL(w.status, 204u);
+  CAF_CHECK(!w.compressible);
+  CAF_CHECK(!answer(post_write("garbage")).compressible);
+  auto q = answer(get("/api/v1/query", "query=up"));
+  CAF_CHECK_EQUAL(q.status, 200u);
+  CAF_CHECK(q.compressible);
+  auto bad = answer(get("/api/v1/query", "query=sum("));
+  CAF_CHECK_EQUAL(bad.status, 400u);
+  CAF_CHECK(bad.compressible);
+  CAF_CHECK(answer(get("/api/v1/series", "match%5B%5D=up")).compressible);
+  CAF_CHECK(answer(get("/api/v1/status/buildinfo")).compressible);
+  CAF_CHECK(answer(get("/metrics")).compressible);
+  CAF_CHECK(!answer(get("/api/v1/status/walreplay")).compressible);
+  CAF_CHECK(!answer(get("/-/healthy")).compressible);
+  CAF_CHECK(!answer(get("/-/ready")).compressible);
+  CAF_CHECK(!answer(get("/nope")).compressible);
+  auto put = get("/api/v1/query");
+  put.method = "PUT";
+  CAF_CHECK(!answer(put).compressible);
+}
+
+CAF_TEST(a time in milliseconds is answered with a warning) {
+  auto r = answer(get("/api/v1/query", "query=1&time=1700000000000"));
+  CAF_CHECK_EQUAL(r.status, 200u);
+  CAF_CHECK_EQUAL(r.body, R"({"status":"success","data":{"resultType":"scalar","result":[1700000000000,"1"]},)"
+                          R"("warnings":["time=1700000000000 is in the year 55840: times are seconds since the epoch, )"
+                          R"x(and this looks like milliseconds (1700000000000 ms is 2023-11-14T22:13:20Z)"]})x");
+  auto range = answer(get("/api/v1/query_range", "query=1&start=1700000000&end=1700000060000&step=60"));
+  CAF_CHECK_EQUAL(range.status, 400u);  // too many points, as in Prometheus; no warnings on errors
+  CAF_CHECK(range.body.find("warnings") == std::string::npos);
+  CAF_CHECK(answer(get("/api/v1/query", "query=1&time=1700000000")).body.find("warnings") == std::string::npos);
+}
+
+CAF_TEST(the stats parameter adds data stats as prometheus does) {
+  auto t0 = now_ms() - 60000;
+  CAF_CHECK_EQUAL(answer(post_write(write_body("a", 3, t0))).status, 204u);
+  auto at = "&time=" + std::to_string((t0 + 2000) / 1000.0);
+  auto all = answer(get("/api/v1/query", "query=up&stats=all" + at)).body;
+  CAF_CHECK(all.find(R"(],"stats":{"timings":{"evalTotalTime":)") != std::string::npos);
+  CAF_CHECK(all.find(R"("samples":{"totalQueryableSamplesPerStep":[[)") != std::string::npos);
+  CAF_CHECK(all.find(R"(,1]],"totalQueryableSamples":1,"peakSamples":1}}}})") != std::string::npos);
+  auto some = answer(get("/api/v1/query", "query=up&stats=1" + at)).body;
+  CAF_CHECK(some.find(R"("samples":{"totalQueryableSamples":1,"peakSamples":1}}}})") != std::string::npos);
+  auto range = answer(get("/api/v1/query_range", "query=up&stats=x&step=1&start=" + std::to_string(t0 / 1000.0)
+                                                   + "&end=" + std::to_string((t0 + 2000) / 1000.0)))
+                 .body;
+  CAF_CHECK(range.find(R"("samples":{"totalQueryableSamples":3,"peakSamples":3}}}})") != std::string::npos);
+  CAF_CHECK(answer(get("/api/v1/query", "query=up&stats=" + at)).body.find("stats") == std::string::npos);
 }
 
 CAF_TEST(the tsdb status counts the head of every shard) {
@@ -384,6 +507,129 @@ CAF_TEST(shards share the out of bounds limit like one head) {
   auto r = answer(post_write(write_body(other, 1, now - 3 * 3600 * 1000)));
   CAF_CHECK_EQUAL(r.status, 400u);
   CAF_CHECK(r.body.find("out of bounds for series up{job=\"" + other + "\"}") == 0);
+}
+
+namespace {
+
+// A snappy-compressed WriteRequest carrying only metadata.
+std::string metadata_body(const std::vector<nl::protocol::metadata_entry>& md) {
+  return nl::protocol::snappy_encode(nl::protocol::encode_write_request({}, md));
+}
+
+}  // namespace
+
+CAF_TEST(remote written metadata is logged once then listed by the metadata api) {
+  using nl::storage::metric_type;
+  std::vector<nl::protocol::metadata_entry> md{
+    {"http_requests_total", metric_type::counter, "Requests served.", ""},
+    {"rpc_seconds", metric_type::histogram, "RPC latency.", "seconds"},
+    {"rpc_seconds", metric_type::histogram, "RPC latency (v2).", "seconds"},
+  };
+  auto wal_bytes = disk->bytes.size();
+  CAF_CHECK_EQUAL(answer(post_write(metadata_body(md))).status, 204u);
+  CAF_CHECK_GREATER(disk->bytes.size(), wal_bytes);
+  CAF_CHECK_EQUAL(stats.metadata_families.load(), 2);
+  // Senders resend everything every minute: no new WAL bytes for that.
+  wal_bytes = disk->bytes.size();
+  CAF_CHECK_EQUAL(answer(post_write(metadata_body(md))).status, 204u);
+  CAF_CHECK_EQUAL(disk->bytes.size(), wal_bytes);
+  CAF_CHECK_EQUAL(answer(get("/api/v1/metadata")).body,
+                  R"({"status":"success","data":{"http_requests_total":[{"type":"counter","help":"Requests served.","unit":""}],)"
+                  R"("rpc_seconds":[{"type":"histogram","help":"RPC latency (v2).","unit":"seconds"},)"
+                  R"({"type":"histogram","help":"RPC latency.","unit":"seconds"}]}})");
+  // Prometheus' parameters.
+  CAF_CHECK_EQUAL(answer(get("/api/v1/metadata", "metric=rpc_seconds&limit_per_metric=1")).body,
+                  R"({"status":"success","data":{"rpc_seconds":[{"type":"histogram","help":"RPC latency (v2).","unit":"seconds"}]}})");
+  CAF_CHECK_EQUAL(answer(get("/api/v1/metadata", "limit=1")).body,
+                  R"({"status":"success","data":{"http_requests_total":[{"type":"counter","help":"Requests served.","unit":""}]}})");
+  CAF_CHECK_EQUAL(answer(get("/api/v1/metadata", "limit=0")).body, R"({"status":"success","data":{}})");
+  CAF_CHECK_EQUAL(answer(get("/api/v1/metadata", "limit=-1&limit_per_metric=0")).body,
+                  answer(get("/api/v1/metadata")).body);
+  CAF_CHECK_EQUAL(answer(get("/api/v1/metadata", "metric=nope")).body, R"({"status":"success","data":{}})");
+  for (auto [query, what] : {std::pair{"limit=abc", "limit"}, std::pair{"limit=1.5", "limit"},
+                             std::pair{"limit=+", "limit"}, std::pair{"limit=99999999999999999999", "limit"},
+                             std::pair{"limit_per_metric=x", "limit_per_metric"}}) {
+    auto e = answer(get("/api/v1/metadata", query));
+    CAF_CHECK_EQUAL(e.status, 400u);
+    CAF_CHECK_EQUAL(e.body, std::string{R"({"status":"error","errorType":"bad_data","error":")"} + what
+                              + R"( must be a number"})");
+  }
+  auto post = get("/api/v1/metadata");
+  post.method = "POST";
+  post.content_type = "application/x-www-form-urlencoded";
+  post.body = "metric=http_requests_total";
+  CAF_CHECK(answer(post).body.find("rpc_seconds") == std::string::npos);
+}
+
+CAF_TEST(samples and metadata of one request are stored together and bad metadata is named) {
+  using nl::storage::metric_type;
+  nl::protocol::write_series s;
+  s.labels = {{"__name__", "up"}, {"job", "a"}};
+  s.samples = {{now_ms() - 60000, 1.0}};
+  std::vector<nl::protocol::metadata_entry> md{{"up", metric_type::gauge, "Up.", ""},
+                                               {"", metric_type::gauge, "Nameless.", ""}};
+  auto r = answer(post_write(nl::protocol::snappy_encode(nl::protocol::encode_write_request({s}, md))));
+  CAF_CHECK_EQUAL(r.status, 400u);
+  CAF_MESSAGE("body: " << r.body);
+  CAF_CHECK(r.body.find("1 metadata entries rejected: metadata \"\": metadata without a metric family name")
+            != std::string::npos);
+  CAF_CHECK_EQUAL(stats.metadata_rejected.load(), 1u);
+  CAF_CHECK_EQUAL(stats.samples_appended.load(), 1u);
+  CAF_CHECK_EQUAL(answer(get("/api/v1/metadata")).body,
+                  R"({"status":"success","data":{"up":[{"type":"gauge","help":"Up.","unit":""}]}})");
+}
+
+CAF_TEST(metadata the WAL could not take is answered 503 and not shown) {
+  disk->fail_appends = true;
+  std::vector<nl::protocol::metadata_entry> md{{"x", nl::storage::metric_type::gauge, "X.", ""}};
+  auto r = answer(post_write(metadata_body(md)));
+  CAF_CHECK_EQUAL(r.status, 503u);
+  CAF_CHECK_EQUAL(front->writes_in_flight(), 0);
+  CAF_CHECK_EQUAL(stats.inflight_samples.load(), 0);
+}
+
+CAF_TEST(federate answers the newest sample of each matching series as text) {
+  auto now = now_ms();
+  auto write = [&](std::vector<nl::storage::label> ls, std::vector<nl::storage::sample> xs) {
+    nl::protocol::write_series s;
+    s.labels = std::move(ls);
+    s.samples = std::move(xs);
+    CAF_REQUIRE_EQUAL(answer(post_write(nl::protocol::snappy_encode(nl::protocol::encode_write_request({s})))).status,
+                      204u);
+  };
+  write({{"__name__", "up"}, {"job", "a"}}, {{now - 20000, 0.5}, {now - 10000, 1.0}});
+  write({{"__name__", "up"}, {"job", "b\"q\\\n"}, {"instance", "i:1"}}, {{now - 10000, 1e6}});
+  // Older than the lookback delta (5m), and a series that went stale.
+  write({{"__name__", "up"}, {"job", "old"}}, {{now - 400000, 1.0}});
+  write({{"__name__", "up"}, {"job", "gone"}}, {{now - 20000, 1.0}, {now - 10000, nl::storage::stale_nan()}});
+  write({{"__name__", "a_metric"}, {"z", "1"}}, {{now - 5000, -0.0}});
+  auto r = answer(get("/federate", "match[]=up&match[]=%7B__name__%3D~%22a_.*%22%7D&match[]=up%7Bjob%3D%22a%22%7D"));
+  CAF_CHECK_EQUAL(r.status, 200u);
+  CAF_CHECK_EQUAL(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  CAF_CHECK_EQUAL(header(r, "Access-Control-Allow-Origin"), "");
+  CAF_CHECK_EQUAL(r.body, "# TYPE a_metric untyped\n"
+                          "a_metric{z=\"1\",instance=\"\"} 0 " + std::to_string(now - 5000) + "\n"
+                          "# TYPE up untyped\n"
+                          "up{instance=\"i:1\",job=\"b\\\"q\\\\\\n\"} 1e+06 " + std::to_string(now - 10000) + "\n"
+                          "up{job=\"a\",instance=\"\"} 1 " + std::to_string(now - 10000) + "\n");
+  // No match[]: an empty answer; a selector without matchers selects
+  // nothing; a bad one is a plain-text 400.
+  auto none = answer(get("/federate"));
+  CAF_CHECK_EQUAL(none.status, 200u);
+  CAF_CHECK_EQUAL(none.body, "");
+  CAF_CHECK_EQUAL(answer(get("/federate", "match[]=%7B%7D")).body, "");
+  auto bad = answer(get("/federate", "match[]=up%5B5m%5D"));
+  CAF_CHECK_EQUAL(bad.status, 400u);
+  CAF_CHECK_EQUAL(bad.content_type, "text/plain; charset=utf-8");
+  CAF_CHECK_EQUAL(bad.body, "1:3: parse error: unexpected \"[\"\n");
+  auto esc = answer(get("/federate", "match[]=%zz"));
+  CAF_CHECK_EQUAL(esc.status, 400u);
+  CAF_CHECK(esc.body.find("error parsing form values: ") == 0);
+  auto post = get("/federate", "match[]=up");
+  post.method = "POST";
+  auto not_allowed = answer(post);
+  CAF_CHECK_EQUAL(not_allowed.status, 405u);
+  CAF_CHECK_EQUAL(header(not_allowed, "Allow"), "GET, OPTIONS");
 }
 
 CAF_TEST(a storage failure is answered 503 so the sender retries) {

@@ -206,16 +206,21 @@ def main():
     sample = query_requests(queries[::12], [t_mid, t_end], ranges[:1])
     with h.Workdir(args.keep) as wd:
         names = ["a", "b", "c"]
-        link_ports = {n: h.free_port() for n in names}
         nodes = {}
         for n in names:
             d = os.path.join(wd, n)
             os.makedirs(d)
-            nodes[n] = h.Nightlight(args.nightlight, d,
-                                    extra_config=node_config(n, link_ports, partial_response=(n != "b")))
+            nodes[n] = h.Nightlight(args.nightlight, d)
         prom_dir = os.path.join(wd, "prom")
         os.makedirs(prom_dir)
         prom = h.Prometheus(prom_dir, h.PROMETHEUS_RECEIVER_CONFIG, receiver=True)
+        # Link ports distinct from each other and from every server's ports
+        # (none is bound before the servers start).
+        taken = h.ports_of(list(nodes.values()) + [prom])
+        link_ports = dict(zip(names, h.distinct_free_ports(len(names), taken)))
+        for n in names:
+            nodes[n].extra_config = node_config(n, link_ports, partial_response=(n != "b"))
+            nodes[n].write_config()
         try:
             prom.start()
             for n in names:

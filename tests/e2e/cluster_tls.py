@@ -80,16 +80,20 @@ def main():
         ca_pem, ca_key = make_ca(certs, "cluster-ca")
         rogue_pem, rogue_key = make_ca(certs, "rogue-ca")
         names = ["a", "b", "c"]
-        link_ports = {n: h.free_port() for n in names}
         nodes = {}
         for n in names:
             d = os.path.join(wd, n)
             os.makedirs(d)
+            nodes[n] = h.Nightlight(args.nightlight, d)
+        # Link ports distinct from each other and from the nodes' own.
+        link_ports = dict(zip(names, h.distinct_free_ports(len(names), h.ports_of(nodes.values()))))
+        for n in names:
             # c's certificate comes from the rogue CA; it trusts the
             # cluster CA, so only the others' checks can refuse it.
             signer = (rogue_pem, rogue_key) if n == "c" else (ca_pem, ca_key)
             cert, key = make_node_cert(certs, n, *signer)
-            nodes[n] = h.Nightlight(args.nightlight, d, extra_config=node_config(n, link_ports, cert, key, ca_pem))
+            nodes[n].extra_config = node_config(n, link_ports, cert, key, ca_pem)
+            nodes[n].write_config()
         try:
             run(checks, nodes, link_ports)
         finally:

@@ -3,7 +3,8 @@
 tls.allowed_readers [reader], the reader's remote write is 403 (plain text,
 nothing stored), the writer's query is 403 (JSON envelope, errorType
 forbidden), open endpoints serve both, and nightlight_http_forbidden_total
-counts per path. With open_endpoints_for_any_client false, /metrics needs
+counts per path. The reader sees the effective configuration with the
+server's key path redacted. With open_endpoints_for_any_client false, /metrics needs
 a reader."""
 
 import os
@@ -51,6 +52,21 @@ def main():
             names = sorted(s.get("__name__") for s in r.json().get("data", [])) if r.status == 200 else None
             checks.check("the reader reads; only the writer's series was stored",
                          names == ["authz_written_by_writer"], "%r %r" % (r, names))
+            # The effective configuration shows the certificate paths but
+            # not the private key's (Prometheus' "<secret>").
+            key_path = os.path.join(certs, "server-key.pem")
+            r = m.https(nl.port, "GET", "/api/v1/status/config", certs, "reader")
+            yaml = r.json()["data"]["yaml"] if r.status == 200 else ""
+            checks.check("status/config redacts tls.key_file and shows the certificate",
+                         "key_file: <secret>\n" in yaml and key_path not in yaml
+                         and os.path.join(certs, "server.pem") in yaml, repr(r))
+            r = m.https(nl.port, "GET", "/api/v1/status/flags", certs, "reader")
+            flags = r.json()["data"] if r.status == 200 else {}
+            checks.check("status/flags redacts tls.key_file",
+                         flags.get("tls.key_file") == "<secret>" and key_path not in r.text()
+                         and flags.get("tls.allowed_readers") == "[reader]", repr(r))
+            r = m.https(nl.port, "GET", "/api/v1/status/config", certs, "writer")
+            checks.check("status/config is for readers only (403 for the writer)", r.status == 403, repr(r))
             for who in ("writer", "reader"):
                 r = m.https(nl.port, "GET", "/metrics", certs, who)
                 checks.check("/metrics is open to %s" % who, r.status == 200, repr(r))

@@ -129,8 +129,9 @@ def key_of(metric):
     return tuple(sorted(metric.items()))
 
 
-def compare(query, ref, got):
-    """None when equal, else a one-line description of the first difference."""
+def compare(query, ref, got, value_eq=value_eq):
+    """None when equal, else a one-line description of the first difference.
+    `value_eq` compares two values as strings of the JSON answer."""
     if ref.get("status") != got.get("status"):
         return "status %s vs %s (%s)" % (ref.get("status"), got.get("status"),
                                          got.get("error") or ref.get("error"))

@@ -40,6 +40,8 @@ nl_add_e2e(status_api status_api 120)
 nl_add_e2e(damaged_block damaged_block 120 --tsdb $<TARGET_FILE:nightlight-tsdb>)
 nl_add_e2e(admin_api admin_api 300 --tsdb $<TARGET_FILE:nightlight-tsdb>)
 nl_add_e2e(retention retention 180)
+nl_add_e2e(http_conformance http_conformance 120)
+nl_add_e2e(query_stats query_stats 300)
 
 # A full or hung disk, injected under the real server with LD_PRELOAD.
 add_library(nl_file_faults_preload SHARED ${CMAKE_CURRENT_SOURCE_DIR}/e2e/faults/file_faults_preload.cpp)
@@ -47,6 +49,24 @@ target_link_libraries(nl_file_faults_preload PRIVATE ${CMAKE_DL_LIBS})
 nl_add_e2e(disk_full disk_full 120 --preload $<TARGET_FILE:nl_file_faults_preload>)
 nl_add_e2e(wal_stall wal_stall 120 --preload $<TARGET_FILE:nl_file_faults_preload>)
 nl_add_e2e(query_flood query_flood 120)
+nl_add_e2e(metadata_api metadata_api 360)
+nl_add_e2e(federate federate 120)
+nl_add_e2e(remote_read remote_read 300)
+nl_add_e2e(remote_read_prometheus remote_read_prometheus 300)
+nl_add_e2e(remote_read_prometheus_tls remote_read_prometheus 300 --tls)
+
+# The gRPC query API against HTTP on the same data, deadlines, health and
+# reflection (python3-grpcio, protos generated at test time), and its mTLS.
+nl_add_e2e(grpc_api grpc_api 300)
+nl_add_e2e(grpc_mtls grpc_mtls 180)
+
+# The client library (protocol/client) and its examples.
+nl_add_e2e(client_examples client_examples 120
+           --push $<TARGET_FILE:push_metrics> --query $<TARGET_FILE:query_metrics>)
+nl_add_e2e(client_examples_mtls client_examples 120 --tls
+           --push $<TARGET_FILE:push_metrics> --query $<TARGET_FILE:query_metrics>)
+nl_add_e2e(remote_write_client_retry remote_write_client_retry 90 --push $<TARGET_FILE:push_metrics>)
+nl_add_e2e(client_install client_install 300 --build-dir ${CMAKE_BINARY_DIR})
 nl_add_e2e(cluster_replication cluster_replication 180 --tsdb $<TARGET_FILE:nightlight-tsdb>)
 nl_add_e2e(cluster_reads cluster_reads 600)
 nl_add_e2e(cluster_tls cluster_tls 120)

@@ -2,8 +2,9 @@
 // The input is up to four fields separated by '\n': URL query string, form
 // body, request path, Content-Type. The query string and body are merged as
 // Go's r.Form is, then every API parameter is read from them (time, start,
-// end, step, timeout, lookback_delta, limit, match[]) with the same parsers
-// the handlers use; the path is routed and classified, and each field also
+// end, step, timeout, lookback_delta, limit, match[], a label name) with
+// the same parsers the handlers use, and the typed range check the gRPC
+// API shares with them; the path is routed and classified, and each field also
 // goes through the literal parsers of promql/literals directly. Nothing may
 // crash or hang; errors are fine.
 #include <string>
@@ -56,8 +57,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)parse_duration("lookback_delta", form.value("lookback_delta"));
   (void)parse_limit(form.value("limit"));
   (void)parse_bool_or("skip_head", form.value("skip_head"), false);
-  for (auto m : form.get_all("match[]"))
-    (void)m.size();
+  (void)parse_match_params(form.get_all("match[]"), true);
+  (void)check_label_name_param(form.value("name"), false);
+  // The typed checks the gRPC API uses, on times the HTTP parsers gave.
+  auto start = parse_time_or("start", form.value("start"), min_time_ms);
+  auto end = parse_time_or("end", form.value("end"), max_time_ms);
+  auto step = parse_duration("step", form.value("step"));
+  if (start && end && step)
+    (void)check_range(*start, *end, *step * 1000000);
 
   for (const char* method : {"GET", "POST", "OPTIONS"})
     (void)match_route(method, path);

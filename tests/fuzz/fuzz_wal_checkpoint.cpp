@@ -55,6 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<series_record> series;
   std::vector<sample_record> samples;
   std::vector<tombstone_record> stones;
+  std::vector<metadata_record> metadata;
   (void)read_wal_checkpoint(wal, 7, [&](std::string_view rec, wal_position) -> status {
     auto type = record_type(rec);
     if (!type)
@@ -63,6 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case wal_record_type::series: return decode_series(rec, series);
       case wal_record_type::samples: return decode_samples(rec, samples);
       case wal_record_type::tombstones: return decode_tombstone_records(rec, stones);
+      case wal_record_type::metadata: return decode_metadata_records(rec, metadata);
     }
     return status{};
   });

@@ -15,8 +15,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<series_record> series;
   std::vector<sample_record> samples;
   std::vector<tombstone_record> stones;
+  std::vector<metadata_record> metadata;
   (void)decode_series(rec, series);
   (void)decode_samples(rec, samples);
   (void)decode_tombstone_records(rec, stones);
+  (void)decode_metadata_records(rec, metadata);
+  // As a checkpoint's caller hands them over: entries without a type byte.
+  (void)decode_metadata_entries(rec, metadata);
   return 0;
 }

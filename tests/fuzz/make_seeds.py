@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the fuzz targets that are generated rather than
-copied from real files: remote_read, query_params, config, wal_records,
-wal_checkpoint, wal_segment/multi and prometheus_import. Run from anywhere;
+copied from real files: remote_read, query_params, web_ui, config, client_parsers,
+wal_records, wal_checkpoint, wal_segment/multi, prometheus_import,
+accept_encoding and proc_stat. Run from anywhere;
 the output is deterministic, so re-running it leaves git clean.
 
 usage: tests/fuzz/make_seeds.py
@@ -110,6 +111,20 @@ def remote_read():
 
 # --- query parameters ------------------------------------------------------
 
+def web_ui():
+    """Request path, newline, If-None-Match (see fuzz_web_ui.cpp)."""
+    seeds = [
+        "/graph\n",
+        "/static/js/app.js\n\"0000000000000000\"",
+        "/static/vendor/uplot/uPlot.min.css\nW/\"x\", *",
+        "/static/%2e%2e/index.html\n",
+        "/static/js//app.js\n\"a\",,\"b\"",
+        "/tsdb-status\n*",
+    ]
+    for i, s in enumerate(seeds):
+        write("web_ui", "w%02d" % i, s)
+
+
 def query_params():
     form = "application/x-www-form-urlencoded; charset=utf-8"
     seeds = [
@@ -127,6 +142,20 @@ def query_params():
         write("query_params", "p%02d" % i, s)
 
 
+# --- client library parsers (Retry-After, then the remote-write URL) --------
+
+def client_parsers():
+    seeds = [
+        "5\nhttp://127.0.0.1:9101/api/v1/write",
+        "Sat, 05 Dec 2026 10:00:30 GMT\nhttps://[::1]:9101/api/v1/write?x=1",
+        "sat,  05 DEC 2026 0:00:10.999 GMT\nHTTPS://nightlight.example",
+        "-9223372036854775808\nhttp://user@h:65536/#f",
+        "Sat, 29 Feb 2028 23:59:59 GMT\nhttp://[::1/",
+    ]
+    for i, s in enumerate(seeds):
+        write("client_parsers", "c%02d" % i, s)
+
+
 # --- config ----------------------------------------------------------------
 
 def config():
@@ -138,6 +167,21 @@ def config():
           "  out_of_order_window: 10m\n  fsync: always\nserver:\n  overload_status: 429\n"
           "  http_addr: \"[::1]:9101\"\n  lookback_delta: 5m\nlog: debug\n")
     write("config", "errors.yaml", "server:\n  overload_status: 500\n  nope: [1, {a: b}]\ningest: &x\n  <<: *x\n")
+
+
+# --- HTTP headers and /proc ------------------------------------------------
+
+def accept_encoding():
+    for i, v in enumerate(["gzip", "deflate, gzip, br, zstd", "gzip;q=0, *;q=0.5", "x-gzip;q=1.000",
+                           "identity;q=1, gzip;q=0.001;level=9"]):
+        write("accept_encoding", "a%02d" % i, v)
+
+
+def proc_stat():
+    write("proc_stat", "self-stat",
+          "4242 (night light)) S 1 4242 4242 0 -1 4194560 12345 0 0 0 250 75 0 0 30 10 17 0 "
+          "9876543 1310883840 10895 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0\n")
+    write("proc_stat", "stat", "cpu  10 0 5 100 0 0 0 0 0 0\nintr 1 2\nctxt 9\nbtime 1796445000\nprocesses 77\n")
 
 
 # --- WAL -------------------------------------------------------------------
@@ -165,6 +209,13 @@ def samples_rec(samples):
 
 def tombstones_rec(stones):
     return b"\x03" + b"".join(uvarint(r) + varint(a) + uvarint(b - a) for r, a, b in stones)
+
+
+def metadata_rec(entries):
+    def lpb(s):
+        return uvarint(len(s.encode())) + s.encode()
+    return b"\x04" + b"".join(varint(t) + bytes([typ]) + lpb(f) + lpb(h) + lpb(u)
+                              for t, typ, f, h, u in entries)
 
 
 def segment(records, page=32 * 1024):
@@ -197,9 +248,13 @@ def wal():
     write("wal_records", "series", s)
     write("wal_records", "samples", smp)
     write("wal_records", "samples-empty", samples_rec([]))
+    md = metadata_rec([(1700000000000, 1, "http_requests_total", "Requests served.", ""),
+                       (1700000060000, 3, "rpc_duration_seconds", "RPC latency.", "seconds")])
     write("wal_records", "tombstones", ts)
+    write("wal_records", "metadata", md)
     write("wal_segment", "multi", segment([s, smp, ts]))
     write("wal_checkpoint", "one-segment", lp(segment([s, smp])))
+    write("wal_checkpoint", "metadata", lp(segment([s, md, smp])))
     write("wal_checkpoint", "two-segments", lp(segment([s])) + segment([smp, ts]))
 
 
@@ -218,6 +273,10 @@ def prometheus_import():
 
 remote_read()
 query_params()
+web_ui()
+client_parsers()
 config()
 wal()
 prometheus_import()
+accept_encoding()
+proc_stat()

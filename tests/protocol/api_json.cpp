@@ -167,11 +167,17 @@ CAF_TEST(matrix series and lists) {
   append_string_list(out, {"__name__", "instance", "job"});
   CAF_CHECK_EQUAL(out, R"(["__name__","instance","job"])");
   out.clear();
-  std::map<std::string, std::vector<metadata_entry>> md;
-  md["go_threads"].push_back({"go_threads", metric_type::gauge, "Number of OS threads created.", ""});
-  md["a_total"].push_back({"a_total", metric_type::counter, "A <b>.", "seconds"});
+  std::vector<metadata_entry> md;
+  md.push_back({"a_total", metric_type::counter, "A <b>.", "seconds"});
+  md.push_back({"go_threads", metric_type::gauge, "Number of OS threads created.", ""});
+  md.push_back({"go_threads", metric_type::unknown, "Two\nlines \"quoted\".", ""});
   append_metadata(out, md);
-  CAF_CHECK_EQUAL(out, R"({"a_total":[{"type":"counter","help":"A \u003cb\u003e.","unit":"seconds"}],"go_threads":[{"type":"gauge","help":"Number of OS threads created.","unit":""}]})");
+  CAF_CHECK_EQUAL(out, R"({"a_total":[{"type":"counter","help":"A \u003cb\u003e.","unit":"seconds"}],)"
+                       R"("go_threads":[{"type":"gauge","help":"Number of OS threads created.","unit":""},)"
+                       R"({"type":"unknown","help":"Two\nlines \"quoted\".","unit":""}]})");
+  out.clear();
+  append_metadata(out, {});
+  CAF_CHECK_EQUAL(out, "{}");
 }
 
 CAF_TEST(tsdb and walreplay status have prometheus field names and order) {
@@ -220,4 +226,71 @@ CAF_TEST(error types map to prometheus status codes) {
     CAF_CHECK_EQUAL(to_string(r.e), r.name);
     CAF_CHECK_EQUAL(http_status(r.e), r.status);
   }
+}
+
+CAF_TEST(flags maps are sorted and escaped like encoding json) {
+  std::string out;
+  append_string_map(out, {{"tls.key_file", "<secret>"}, {"a", "x\"y"}, {"B", ""}});
+  CAF_CHECK_EQUAL(out, R"({"B":"","a":"x\"y","tls.key_file":"\u003csecret\u003e"})");
+  out.clear();
+  append_string_map(out, {});
+  CAF_CHECK_EQUAL(out, "{}");
+}
+
+CAF_TEST(times are written as go time values marshal) {
+  auto at = [](int64_t ns) {
+    std::string s;
+    append_rfc3339_nano(s, ns);
+    return s;
+  };
+  CAF_CHECK_EQUAL(at(0), "1970-01-01T00:00:00Z");
+  CAF_CHECK_EQUAL(at(1796445502755794760), "2026-12-05T04:38:22.75579476Z");  // trailing zero trimmed
+  CAF_CHECK_EQUAL(at(1796445502180000000), "2026-12-05T04:38:22.18Z");
+  CAF_CHECK_EQUAL(at(1796445502000000001), "2026-12-05T04:38:22.000000001Z");
+  CAF_CHECK_EQUAL(at(-1), "1969-12-31T23:59:59.999999999Z");
+}
+
+CAF_TEST(runtimeinfo has prometheus field names and order) {
+  runtime_info r;
+  r.start_time_ns = 1796445502755794760;
+  r.cwd = "/var/lib/nightlight";
+  r.last_config_time_s = 1796445502;
+  r.goroutine_count = 24;
+  r.gomaxprocs = 2;
+  r.storage_retention = "15d";
+  std::string out;
+  append_runtime_info(out, r);
+  // Prometheus 2.42's answer on this machine, values aside.
+  CAF_CHECK_EQUAL(out, R"({"startTime":"2026-12-05T04:38:22.75579476Z","CWD":"/var/lib/nightlight",)"
+                       R"("reloadConfigSuccess":true,"lastConfigTime":"2026-12-05T04:38:22Z","corruptionCount":0,)"
+                       R"("goroutineCount":24,"GOMAXPROCS":2,"GOGC":"","GODEBUG":"","storageRetention":"15d"})");
+}
+
+CAF_TEST(retention sizes are written as base2 units) {
+  CAF_CHECK_EQUAL(format_base2_bytes(0), "0B");
+  CAF_CHECK_EQUAL(format_base2_bytes(512), "512B");
+  CAF_CHECK_EQUAL(format_base2_bytes(1024), "1KiB");
+  CAF_CHECK_EQUAL(format_base2_bytes(50ull << 30), "50GiB");
+  CAF_CHECK_EQUAL(format_base2_bytes(1536ull << 20), "1GiB512MiB");
+  CAF_CHECK_EQUAL(format_base2_bytes((1ull << 30) + 1), "1GiB1B");
+  CAF_CHECK_EQUAL(format_base2_bytes(~0ull), "15EiB1023PiB1023TiB1023GiB1023MiB1023KiB1023B");
+}
+
+CAF_TEST(json numbers are spelled as go encoding json spells float64) {
+  auto num = [](double v) {
+    std::string s;
+    append_json_number(s, v);
+    return s;
+  };
+  // Prometheus 2.42's stats timings, observed: "0.000020581", "0".
+  CAF_CHECK_EQUAL(num(0.000020581), "0.000020581");
+  CAF_CHECK_EQUAL(num(0.000008854), "0.000008854");
+  CAF_CHECK_EQUAL(num(0), "0");
+  CAF_CHECK_EQUAL(num(1.5), "1.5");
+  CAF_CHECK_EQUAL(num(1796450666), "1796450666");
+  CAF_CHECK_EQUAL(num(1.5e-7), "1.5e-7");  // e-07 cleaned up
+  CAF_CHECK_EQUAL(num(1e-10), "1e-10");
+  CAF_CHECK_EQUAL(num(1e21), "1e+21");
+  CAF_CHECK_EQUAL(num(-2.5e-8), "-2.5e-8");
+  CAF_CHECK_EQUAL(num(std::nan("")), "0");
 }

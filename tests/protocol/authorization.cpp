@@ -74,6 +74,19 @@ CAF_TEST(a certificate without CN or SANs has no names) {
                   peer_identity::kind::anonymous);
 }
 
+CAF_TEST(a pem certificate gives the same identity) {
+  auto key = make_key();
+  auto cert = make_cert({"reader", -60, 60, false, eku::client, {"r.example"}, {"spiffe://prod/grafana"}},
+                        key.get());
+  auto who = identity_of_pem(pem_of(cert.get()));
+  CAF_CHECK_EQUAL(who.source, peer_identity::kind::certificate);
+  CAF_CHECK_EQUAL(who.describe(), identity_of(cert.get()).describe());
+  CAF_CHECK(who.has_name("spiffe://prod/grafana"));
+  CAF_CHECK_EQUAL(identity_of_pem("").source, peer_identity::kind::anonymous);
+  CAF_CHECK_EQUAL(identity_of_pem("-----BEGIN CERTIFICATE-----\ngarbage\n").source,
+                  peer_identity::kind::anonymous);
+}
+
 CAF_TEST(paths are classified as open read or write) {
   CAF_CHECK_EQUAL(access_of("/api/v1/write"), endpoint_access::write);
   CAF_CHECK_EQUAL(access_of("/api/v1/write?x=1"), endpoint_access::write);
@@ -112,6 +125,9 @@ CAF_TEST(allow lists separate writers from readers) {
   CAF_CHECK(!a.check(writer, "/api/v1/query").allowed);
   CAF_CHECK(a.check(reader, "/api/v1/query_range").allowed);
   CAF_CHECK(a.check(grafana, "/api/v1/series?match[]=up").allowed);
+  // Remote read is a read: readers only.
+  CAF_CHECK(a.check(reader, "/api/v1/read").allowed);
+  CAF_CHECK_EQUAL(a.check(writer, "/api/v1/read").reason, "client CN=writer DNS=writer is not in tls.allowed_readers");
   auto no = a.check(reader, "/api/v1/write");
   CAF_CHECK(!no.allowed);
   CAF_CHECK_EQUAL(no.reason, "client CN=reader DNS=reader is not in tls.allowed_writers");
@@ -122,6 +138,26 @@ CAF_TEST(allow lists separate writers from readers) {
   // Open endpoints need only the handshake by default.
   CAF_CHECK(a.check(writer, "/metrics").allowed);
   CAF_CHECK(a.check(peer_identity{}, "/-/healthy").allowed);
+}
+
+CAF_TEST(the web UI needs what a read needs) {
+  for (auto path : {"/", "/graph", "/tsdb-status", "/static/js/app.js", "/static/vendor/uplot/LICENSE"}) {
+    CAF_MESSAGE("path " << path);
+    CAF_CHECK_EQUAL(access_of(path), endpoint_access::read);
+  }
+  authorization_options o;
+  o.allowed_writers = {"writer"};
+  o.allowed_readers = {"reader"};
+  authorizer a{o};
+  CAF_CHECK(a.check(cert_identity("reader"), "/graph?g0.expr=up").allowed);
+  CAF_CHECK(a.check(cert_identity("reader"), "/static/style.css").allowed);
+  auto no = a.check(cert_identity("writer"), "/graph");
+  CAF_CHECK(!no.allowed);
+  CAF_CHECK_EQUAL(no.reason, "client CN=writer is not in tls.allowed_readers");
+  // A browser gets the refusal as text, not as an API envelope.
+  CAF_CHECK_EQUAL(make_forbidden_response("/graph", no).content_type, "text/plain; charset=utf-8");
+  CAF_CHECK_EQUAL(forbidden_path_label("/static/js/app.js"), "/static/:file");
+  CAF_CHECK_EQUAL(forbidden_path_label("/browse"), "/:page");
 }
 
 CAF_TEST(closed open endpoints need a reader) {
@@ -161,6 +197,9 @@ CAF_TEST(forbidden answers are JSON for the query API and text elsewhere) {
   CAF_CHECK_EQUAL(write.body, "forbidden: client CN=x is not in tls.allowed_readers\n");
   CAF_CHECK_EQUAL(make_forbidden_response("/metrics", d).content_type,
                   "text/plain; charset=utf-8");
+  // Prometheus' remote-read client shows the body of a refusal as it is.
+  CAF_CHECK_EQUAL(make_forbidden_response("/api/v1/read", d).body,
+                  "forbidden: client CN=x is not in tls.allowed_readers\n");
 }
 
 CAF_TEST(forbidden counter labels stay a small fixed set) {

@@ -8,10 +8,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 
 #include "protocol/http_server.hpp"
+
+#include <zlib.h>
 
 using namespace nl::protocol;
 
@@ -136,6 +140,13 @@ struct fixture {
         });
         return;
       }
+      if (rq.path == "/gzip" || rq.path == "/gzip-empty") {
+        r.compressible = true;
+        for (int i = 0; rq.path == "/gzip" && i < 1000; ++i)
+          r.body += "{\"metric\":{\"job\":\"api\"},\"value\":[1700000000," + std::to_string(i) + "]}";
+        reply(std::move(r));
+        return;
+      }
       r.body = rq.method + " " + rq.path + " q=" + rq.query + " body=" + std::to_string(rq.body.size())
                + " ce=" + rq.content_encoding;
       reply(std::move(r));
@@ -168,6 +179,47 @@ CAF_TEST(keep alive serves several requests on one connection) {
   CAF_CHECK(r2.find("POST /b q= body=5 ce=snappy") != std::string::npos);
   c.send("GET /later HTTP/1.1\r\nHost: t\r\n\r\n");
   CAF_CHECK(c.response().find("late") != std::string::npos);
+}
+
+CAF_TEST(compressible answers are gzip only for clients that take gzip) {
+  std::string plain;
+  for (int i = 0; i < 1000; ++i)
+    plain += "{\"metric\":{\"job\":\"api\"},\"value\":[1700000000," + std::to_string(i) + "]}";
+  auto body_of = [](const std::string& r) { return r.substr(r.find("\r\n\r\n") + 4); };
+  client c{srv->port()};
+  c.send("GET /gzip HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n");
+  auto r = c.response();
+  CAF_CHECK(r.find("Content-Encoding: gzip\r\n") != std::string::npos);
+  CAF_CHECK(r.find("Vary: Accept-Encoding\r\n") != std::string::npos);
+  auto zipped = body_of(r);
+  CAF_CHECK_LESS(zipped.size(), plain.size() / 5);
+  std::string unzipped(plain.size() + 1, '\0');
+  z_stream zs{};
+  CAF_REQUIRE_EQUAL(inflateInit2(&zs, 15 + 16), Z_OK);
+  zs.next_in = reinterpret_cast<Bytef*>(zipped.data());
+  zs.avail_in = static_cast<uInt>(zipped.size());
+  zs.next_out = reinterpret_cast<Bytef*>(unzipped.data());
+  zs.avail_out = static_cast<uInt>(unzipped.size());
+  CAF_CHECK_EQUAL(inflate(&zs, Z_FINISH), Z_STREAM_END);
+  unzipped.resize(zs.total_out);
+  inflateEnd(&zs);
+  CAF_CHECK(unzipped == plain);
+  // Not asked for, refused by weight, or an empty body: as it is.
+  for (auto ask : {"", "Accept-Encoding: identity\r\n", "Accept-Encoding: gzip;q=0, br\r\n"}) {
+    c.send(std::string{"GET /gzip HTTP/1.1\r\nHost: t\r\n"} + ask + "\r\n");
+    auto p = c.response();
+    CAF_CHECK(p.find("Content-Encoding") == std::string::npos);
+    CAF_CHECK(body_of(p) == plain);
+  }
+  c.send("GET /gzip-empty HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n");
+  auto e = c.response();
+  CAF_CHECK(e.find("Content-Encoding") == std::string::npos);
+  CAF_CHECK(e.find("Content-Length: 0\r\n") != std::string::npos);
+  // Not marked compressible: never compressed.
+  c.send("GET /x HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n");
+  auto x = c.response();
+  CAF_CHECK(x.find("Content-Encoding") == std::string::npos);
+  CAF_CHECK(x.find("GET /x") != std::string::npos);
 }
 
 CAF_TEST(an announced oversize body is refused with 413 before it is sent) {
@@ -373,3 +425,177 @@ CAF_TEST(bodies larger than the kept read buffer arrive whole) {
   }
   srv.stop();
 }
+
+// --- streamed bodies (http_body_source) --------------------------------------
+
+namespace {
+
+// A body source driven by the test: pieces fed before a pull are handed
+// out at once, a pull that finds none waits for the next feed(). `auto_bytes`
+// > 0 answers every pull at once with that many bytes, forever.
+struct scripted_source : http_body_source {
+  std::mutex mtx;
+  std::deque<piece> script;
+  std::function<void(piece)> waiting;
+  size_t auto_bytes = 0;
+  std::atomic<int> pulls{0};
+  std::atomic<int> cancels{0};
+
+  void pull(std::function<void(piece)> next) override {
+    pulls += 1;
+    std::unique_lock<std::mutex> g{mtx};
+    if (auto_bytes > 0) {
+      g.unlock();
+      next(piece{std::string(auto_bytes, 'x'), false, false});
+      return;
+    }
+    if (script.empty()) {
+      waiting = std::move(next);
+      return;
+    }
+    auto p = std::move(script.front());
+    script.pop_front();
+    g.unlock();
+    next(std::move(p));
+  }
+  void cancel() override { cancels += 1; }
+  void feed(piece p) {
+    std::unique_lock<std::mutex> g{mtx};
+    if (!waiting) {
+      script.push_back(std::move(p));
+      return;
+    }
+    auto next = std::move(waiting);
+    waiting = nullptr;
+    g.unlock();
+    next(std::move(p));
+  }
+};
+
+struct stream_fixture {
+  std::shared_ptr<scripted_source> source = std::make_shared<scripted_source>();
+  std::unique_ptr<http_server> srv;
+
+  stream_fixture() {
+    http_server_options o;
+    o.port = 0;
+    srv = std::make_unique<http_server>(o, [this](http_request&& rq, http_reply reply) {
+      http_response r;
+      r.content_type = "application/octet-stream";
+      if (rq.path == "/stream")
+        r.stream = source;
+      else
+        r.body = "plain";
+      reply(std::move(r));
+    });
+    CAF_REQUIRE(srv->start().is_ok());
+  }
+  ~stream_fixture() { srv->stop(); }
+};
+
+// Reads a chunked body after the headers in `c.buf`: the data, and whether
+// the terminating chunk arrived (false: the connection ended first).
+std::pair<std::string, bool> read_chunked(client& c) {
+  std::string body;
+  for (;;) {
+    while (c.buf.find("\r\n") == std::string::npos)
+      if (!c.fill())
+        return {body, false};
+    auto eol = c.buf.find("\r\n");
+    size_t n = std::stoul(c.buf.substr(0, eol), nullptr, 16);
+    while (c.buf.size() < eol + 2 + n + 2)
+      if (!c.fill())
+        return {body, false};
+    body += c.buf.substr(eol + 2, n);
+    c.buf.erase(0, eol + 2 + n + 2);
+    if (n == 0)
+      return {body, true};
+  }
+}
+
+// Reads up to the end of the headers and returns them.
+std::string read_headers(client& c) {
+  while (c.buf.find("\r\n\r\n") == std::string::npos)
+    if (!c.fill())
+      return "";
+  auto end = c.buf.find("\r\n\r\n") + 4;
+  auto h = c.buf.substr(0, end);
+  c.buf.erase(0, end);
+  return h;
+}
+
+}  // namespace
+
+CAF_TEST_FIXTURE_SCOPE(http_stream_tests, stream_fixture)
+
+CAF_TEST(a streamed body is sent chunk by chunk and the connection kept) {
+  source->feed({"first ", false, false});
+  client c{srv->port()};
+  c.send("POST /stream HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+  auto h = read_headers(c);
+  CAF_CHECK(h.find("HTTP/1.1 200") == 0);
+  CAF_CHECK(h.find("Transfer-Encoding: chunked") != std::string::npos);
+  CAF_CHECK(h.find("Content-Length") == std::string::npos);
+  // The producer answers later, from another thread; an empty piece is
+  // skipped, the last one ends the body.
+  std::thread producer([this] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    source->feed({"second ", false, false});
+    source->feed({"", false, false});
+    source->feed({"third", true, false});
+  });
+  auto [body, complete] = read_chunked(c);
+  producer.join();
+  CAF_CHECK(complete);
+  CAF_CHECK_EQUAL(body, "first second third");
+  CAF_CHECK_EQUAL(source->cancels.load(), 0);
+  // The connection serves the next request.
+  c.send("GET /plain HTTP/1.1\r\nHost: t\r\n\r\n");
+  CAF_CHECK(c.response().find("plain") != std::string::npos);
+}
+
+CAF_TEST(an http 1.0 client gets the body up to the end of the connection) {
+  source->feed({"old ", false, false});
+  source->feed({"client", true, false});
+  client c{srv->port()};
+  c.send("POST /stream HTTP/1.0\r\nContent-Length: 0\r\n\r\n");
+  auto h = read_headers(c);
+  CAF_CHECK(h.find("HTTP/1.0 200") == 0);
+  CAF_CHECK(h.find("Transfer-Encoding") == std::string::npos);
+  while (c.fill()) {
+  }
+  CAF_CHECK_EQUAL(c.buf, "old client");
+}
+
+CAF_TEST(a failed piece ends the connection without the last chunk) {
+  source->feed({"partial", false, false});
+  source->feed({"", false, true});
+  client c{srv->port()};
+  c.send("POST /stream HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+  CAF_CHECK(read_headers(c).find("HTTP/1.1 200") == 0);
+  auto [body, complete] = read_chunked(c);
+  CAF_CHECK(!complete);
+  CAF_CHECK_EQUAL(body, "partial");
+}
+
+CAF_TEST(a client that does not read holds the producer back) {
+  // Every pull is answered at once: only the socket can slow it down.
+  source->auto_bytes = 256 * 1024;
+  {
+    client c{srv->port()};
+    c.send("POST /stream HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+    CAF_CHECK(read_headers(c).find("HTTP/1.1 200") == 0);
+    // The kernel's socket buffers take a few MiB; then writes wait.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    int pulled = source->pulls.load();
+    CAF_MESSAGE("pulled " << pulled << " pieces of 256 KiB while the client read nothing");
+    CAF_CHECK_LESS(pulled, 200);  // an unbounded producer: thousands
+    c.close(true);
+  }
+  // The failed write tells the producer that nobody takes its pieces.
+  for (int i = 0; i < 500 && source->cancels.load() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CAF_CHECK_EQUAL(source->cancels.load(), 1);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

@@ -141,6 +141,18 @@ CAF_TEST(limit values) {
                   "\"99999999999999999999\": value out of range");
 }
 
+CAF_TEST(go_atoi reads what strconv.Atoi reads) {
+  CAF_CHECK_EQUAL(go_atoi("0").value_or(-99), 0);
+  CAF_CHECK_EQUAL(go_atoi("-1").value_or(-99), -1);
+  CAF_CHECK_EQUAL(go_atoi("+7").value_or(-99), 7);
+  CAF_CHECK_EQUAL(go_atoi("007").value_or(-99), 7);
+  CAF_CHECK_EQUAL(go_atoi("9223372036854775807").value_or(-99), INT64_MAX);
+  CAF_CHECK_EQUAL(go_atoi("-9223372036854775808").value_or(-99), INT64_MIN);
+  for (auto bad : {"", "+", "-", " 1", "1 ", "1.5", "1e3", "0x10", "9223372036854775808",
+                   "-9223372036854775809", "99999999999999999999", "--1"})
+    CAF_CHECK(!go_atoi(bad));
+}
+
 CAF_TEST(query_range checks in prometheus order) {
   auto range = [](const char* s, const char* e, const char* st) {
     auto r = parse_range_params(s, e, st);
@@ -262,4 +274,30 @@ CAF_TEST(malformed form pairs are skipped and reported) {
   CAF_CHECK(is_form_content_type(" Application/X-WWW-Form-Urlencoded; charset=UTF-8"));
   CAF_CHECK(!is_form_content_type("application/json"));
   CAF_CHECK(!is_form_content_type(""));
+}
+
+CAF_TEST(times that look like milliseconds get a warning naming the parameter) {
+  auto warn = [](std::string_view name, std::string_view value) -> std::string {
+    auto t = parse_time(name, value);
+    if (!t)
+      return "<parse error>";
+    return millisecond_time_warning(name, value, *t).value_or("");
+  };
+  CAF_CHECK_EQUAL(warn("time", "1700000000000"),
+                  "time=1700000000000 is in the year 55840: times are seconds since the epoch, and this looks "
+                  "like milliseconds (1700000000000 ms is 2023-11-14T22:13:20Z)");
+  CAF_CHECK_EQUAL(warn("end", "1700000000123.5"),
+                  "end=1700000000123.5 is in the year 55840: times are seconds since the epoch, and this looks "
+                  "like milliseconds (1700000000123.5 ms is 2023-11-14T22:13:20.123Z)");
+  // Beyond the year 5000 as milliseconds too (microseconds, or clamped).
+  auto us = warn("start", "1700000000000000");
+  CAF_CHECK(us.find("start=1700000000000000 is in the year ") == 0);
+  CAF_CHECK(us.find(" ms is ") == std::string::npos);
+  CAF_CHECK(warn("time", "1e300").find("is in the year 292277025") != std::string::npos);
+  // Sensible times, text forms, the sentinels and infinities: nothing.
+  for (auto v : {"1700000000", "95617583999.999", "-1700000000000", "2023-11-14T22:13:20Z",
+                 "292277025-08-18T07:12:54.999999999Z", "4999-12-31T23:59:59Z", "6000-01-01T00:00:00Z", "+Inf",
+                 "Inf"})
+    CAF_CHECK_EQUAL(warn("time", v), "");
+  CAF_CHECK(warn("time", "95617584000").find("is in the year 5000") != std::string::npos);
 }

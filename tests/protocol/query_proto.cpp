@@ -256,9 +256,52 @@ CAF_TEST(series and label lists stream in bounded parts) {
   }
   CAF_CHECK_EQUAL(back, values);
 
+  // Cluster mode: the missing nodes' warning comes first, with the last part.
+  std::vector<std::string> names{"a", "b"};
+  label_names_response_writer cw{names, true, {"cluster: 2 of 3 nodes did not answer"}};
+  auto cparts = all_parts<label_names_response_writer, pb::LabelNamesResponse>(cw);
+  CAF_REQUIRE_EQUAL(cparts.size(), 1u);
+  CAF_REQUIRE_EQUAL(cparts[0].warnings_size(), 2);
+  CAF_CHECK_EQUAL(cparts[0].warnings(0), "cluster: 2 of 3 nodes did not answer");
+  CAF_CHECK_EQUAL(cparts[0].warnings(1), "results truncated due to limit");
+
   std::vector<std::string> none;
   label_names_response_writer nw{none, false};
   auto nparts = all_parts<label_names_response_writer, pb::LabelNamesResponse>(nw);
   CAF_REQUIRE_EQUAL(nparts.size(), 1u);
   CAF_CHECK_EQUAL(nparts[0].names_size(), 0);
+}
+
+CAF_TEST(metadata streams by family and never splits one) {
+  using nl::storage::metric_type;
+  std::vector<nl::storage::metric_metadata> items;
+  for (int f = 0; f < 200; ++f)
+    for (int d = 0; d < 3; ++d)
+      items.push_back({"family_" + std::to_string(f), metric_type::gauge,
+                       "help " + std::to_string(d) + std::string(100, 'h'), d == 0 ? "" : "bytes"});
+  items.push_back({"z_bad", metric_type::summary, "not utf8 \xff", ""});
+  metadata_response_writer w{items, 4096};
+  auto parts = all_parts<metadata_response_writer, pb::MetadataResponse>(w);
+  CAF_CHECK(parts.size() > 10);
+  size_t n = 0;
+  std::vector<std::string> families;
+  for (const auto& p : parts) {
+    for (const auto& fam : p.metrics()) {
+      families.push_back(fam.metric());
+      for (const auto& d : fam.metadata()) {
+        CAF_REQUIRE_LESS(n, items.size());
+        CAF_CHECK_EQUAL(fam.metric(), items[n].metric_family_name);
+        CAF_CHECK_EQUAL(d.type(), std::string(nl::storage::to_string(items[n].type)));
+        CAF_CHECK_EQUAL(d.unit(), items[n].unit);
+        ++n;
+      }
+    }
+  }
+  CAF_CHECK_EQUAL(n, items.size());
+  CAF_CHECK_EQUAL(families.size(), 201u);  // each family once: never split
+  CAF_CHECK_EQUAL(parts.back().metrics(parts.back().metrics_size() - 1).metadata(0).help(), "not utf8 \xef\xbf\xbd");
+  std::vector<nl::storage::metric_metadata> none;
+  metadata_response_writer empty{none};
+  auto one = all_parts<metadata_response_writer, pb::MetadataResponse>(empty);
+  CAF_CHECK_EQUAL(one.size(), 1u);
 }

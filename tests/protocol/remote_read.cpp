@@ -90,6 +90,50 @@ CAF_TEST(decodes queries and matchers) {
   CAF_CHECK(r->response_type == read_response_type::samples);
 }
 
+CAF_TEST(hints decide the range and series only lookups) {
+  // Without hints the query's own range.
+  auto plain = decode_read_request(one_query().SerializeAsString());
+  CAF_REQUIRE(plain.is_ok());
+  CAF_CHECK(plain->queries[0].hints.has_value());  // one_query() sets a step
+  prometheus::ReadRequest bare;
+  auto* q = bare.add_queries();
+  q->set_start_timestamp_ms(100);
+  q->set_end_timestamp_ms(900);
+  auto r = decode_read_request(bare.SerializeAsString());
+  CAF_REQUIRE(r.is_ok());
+  CAF_CHECK(!r->queries[0].hints);
+  CAF_CHECK_EQUAL(r->queries[0].select_start(), 100);
+  CAF_CHECK_EQUAL(r->queries[0].select_end(), 900);
+  CAF_CHECK(!r->queries[0].series_only());
+  // With hints their start and end, as Prometheus' querier selects.
+  q->mutable_hints()->set_start_ms(300);
+  q->mutable_hints()->set_end_ms(600);
+  q->mutable_hints()->set_func("rate");
+  q->mutable_hints()->set_range_ms(60000);
+  r = decode_read_request(bare.SerializeAsString());
+  CAF_REQUIRE(r.is_ok());
+  CAF_REQUIRE(r->queries[0].hints.has_value());
+  CAF_CHECK_EQUAL(r->queries[0].select_start(), 300);
+  CAF_CHECK_EQUAL(r->queries[0].select_end(), 600);
+  CAF_CHECK_EQUAL(r->queries[0].hints->func, "rate");
+  CAF_CHECK(!r->queries[0].series_only());
+  q->mutable_hints()->set_func("series");
+  CAF_CHECK(decode_read_request(bare.SerializeAsString())->queries[0].series_only());
+  // An empty hints message still counts: its zeros are the range.
+  q->clear_hints();
+  q->mutable_hints();
+  std::string with_empty = bare.SerializeAsString();
+  CAF_CHECK(with_empty.find(std::string("\x22\x00", 2)) != std::string::npos);
+  r = decode_read_request(with_empty);
+  CAF_REQUIRE(r.is_ok());
+  CAF_CHECK(r->queries[0].hints.has_value());
+  CAF_CHECK_EQUAL(r->queries[0].select_end(), 0);
+  // Malformed hints are refused like any malformed field.
+  std::string broken = bare.SerializeAsString();
+  broken += std::string("\x0a\x04\x22\x02\x18\x80", 6);  // a second query, hints with a cut varint
+  CAF_CHECK(!decode_read_request(broken).is_ok());
+}
+
 CAF_TEST(response type negotiation packed and unpacked) {
   auto req = one_query();
   req.add_accepted_response_types(prometheus::ReadRequest::STREAMED_XOR_CHUNKS);
@@ -155,11 +199,13 @@ CAF_TEST(malformed requests give clean errors) {
 
 CAF_TEST(samples response matches libprotobuf) {
   auto stale = nl::storage::stale_nan();
-  std::vector<std::vector<read_series>> results(2);
-  results[0].push_back({label_set::from_unsorted({{"__name__", "up"}, {"job", "a"}}),
-                        {{1000, 1}, {2000, stale}, {0, 0}, {-1, -0.0}}});
-  results[0].push_back({label_set::from_unsorted({{"__name__", "up"}, {"job", "b"}}), {}});
-  auto bytes = encode_samples_response(results);
+  samples_response_builder b;
+  std::vector<sample> xs{{1000, 1}, {2000, stale}, {0, 0}, {-1, -0.0}};
+  b.add_series(label_set::from_unsorted({{"__name__", "up"}, {"job", "a"}}), xs.data(), xs.size());
+  b.add_series(label_set::from_unsorted({{"__name__", "up"}, {"job", "b"}}), nullptr, 0);
+  b.end_query();
+  b.end_query();  // a query without series still gets its (empty) result
+  auto bytes = b.take();
   prometheus::ReadResponse resp;
   CAF_REQUIRE(resp.ParseFromString(bytes));
   CAF_REQUIRE_EQUAL(resp.results_size(), 2);
@@ -175,16 +221,18 @@ CAF_TEST(samples response matches libprotobuf) {
   CAF_CHECK(resp.SerializeAsString() == bytes);  // canonical bytes
   // The observed one-sample answer from spec §2.2, byte for byte
   // (0a2b 0a29 0a15 0a08 "__name__" 1209 "nl_part_b" 1210 09 <1.0> 10 <ts>).
-  std::vector<std::vector<read_series>> one(1);
   int64_t t = 1795690127280;
-  one[0].push_back({label_set::from_unsorted({{"__name__", "nl_part_b"}}), {{t, 1}}});
+  samples_response_builder one;
+  sample s1{t, 1};
+  one.add_series(label_set::from_unsorted({{"__name__", "nl_part_b"}}), &s1, 1);
+  one.end_query();
   std::string want("\x0a\x2b\x0a\x29\x0a\x15\x0a\x08__name__\x12\x09nl_part_b\x12\x10\x09"
                    "\x00\x00\x00\x00\x00\x00\xf0\x3f\x10",
                    39);
   std::string ts_varint;
   pb::writer(ts_varint).put_varint(static_cast<uint64_t>(t));
   CAF_CHECK_EQUAL(ts_varint.size(), 6u);
-  CAF_CHECK(encode_samples_response(one) == want + ts_varint);
+  CAF_CHECK(one.take() == want + ts_varint);
 }
 
 CAF_TEST(chunked frames carry crc32c and split at the frame limit) {
@@ -195,8 +243,13 @@ CAF_TEST(chunked frames carry crc32c and split at the frame limit) {
   std::vector<chunk_ref> chunks{{1000, 1000, xor_data}, {2000, 5000, big}, {6000, 7000, big},
                                 {8000, 9000, xor_data}};
   std::string out;
-  append_chunked_series(out, 3, ls, chunks, 4000);
+  size_t emitted = 0;
+  encode_chunked_series(3, ls, chunks, 4000, [&](std::string f) {
+    out += f;
+    ++emitted;
+  });
   auto fs = frames_of(out);
+  CAF_CHECK_EQUAL(emitted, fs.size());  // one frame per call
   CAF_REQUIRE_EQUAL(fs.size(), 2u);  // [small, big] [big, small]: two bigs exceed 4000
   size_t seen = 0;
   for (const auto& f : fs) {
@@ -220,9 +273,9 @@ CAF_TEST(chunked frames carry crc32c and split at the frame limit) {
   CAF_CHECK_EQUAL(seen, chunks.size());
   // A chunk larger than the limit still goes out, alone.
   std::string one;
-  append_chunked_series(one, 0, ls, {{1, 2, big}}, 100);
+  encode_chunked_series(0, ls, {{1, 2, big}}, 100, [&](std::string f) { one += f; });
   CAF_CHECK_EQUAL(frames_of(one).size(), 1u);
   std::string none;
-  append_chunked_series(none, 0, ls, {});
+  encode_chunked_series(0, ls, {}, default_max_frame_bytes, [&](std::string f) { none += f; });
   CAF_CHECK(none.empty());
 }

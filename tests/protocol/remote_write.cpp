@@ -212,6 +212,93 @@ CAF_TEST(metadata only request decodes its entries) {
   CAF_CHECK(e->series.empty() && e->metadata.empty());
 }
 
+CAF_TEST(metadata entries that cannot be stored are refused by name and the rest kept) {
+  auto entry = [](std::string family, std::string help, std::string unit = "") {
+    return metadata_entry{std::move(family), metric_type::gauge, std::move(help), std::move(unit)};
+  };
+  write_settings st;
+  st.allow_utf8_names = false;
+  std::vector<metadata_entry> md{
+    entry("good_one", "Fine."),
+    entry("", "No family."),
+    entry("bad-name", "Dash."),
+    entry("bad_help", "\xff\xfe"),
+    entry("bad_unit", "Fine.", "\xc3"),
+    entry("long_help", std::string(st.max_help_length + 1, 'h')),
+    entry(std::string(st.max_label_value_length + 1, 'n'), "Long name."),
+    entry("long_unit", "", std::string(st.max_label_value_length + 1, 'u')),
+    entry("\xe2\x82", "Broken name."),
+    entry("good_two", std::string(st.max_help_length, 'h'), "seconds"),
+  };
+  auto b = decode(encode_write_request({}, md), st);
+  CAF_REQUIRE(b.is_ok());
+  CAF_REQUIRE_EQUAL(b->metadata.size(), 2u);
+  CAF_CHECK_EQUAL(b->metadata[0].metric_family_name, "good_one");
+  CAF_CHECK_EQUAL(b->metadata[1].metric_family_name, "good_two");
+  const auto& rep = b->report;
+  CAF_CHECK_EQUAL(rep.metadata_rejected, 8u);
+  CAF_CHECK(rep.any_rejected());
+  CAF_CHECK_EQUAL(rep.samples_rejected, 0u);
+  CAF_REQUIRE_EQUAL(rep.rejections.size(), 8u);
+  std::vector<std::pair<std::string, std::string>> expected{
+    {"metadata \"\"", "metadata without a metric family name"},
+    {"metadata \"bad-name\"", "invalid metric family name \"bad-name\""},
+    {"metadata \"bad_help\"", "help is not valid UTF-8"},
+    {"metadata \"bad_unit\"", "unit is not valid UTF-8"},
+    {"metadata \"long_help\"", "help of 65537 bytes is longer than the limit of 65536"},
+    {"metadata \"" + std::string(128, 'n') + "\"...", "metric family name of 4097 bytes is longer than the limit of 4096"},
+    {"metadata \"long_unit\"", "unit of 4097 bytes is longer than the limit of 4096"},
+    {"metadata \"\\xe2\\x82\"", "metric family name is not valid UTF-8"},
+  };
+  for (size_t i = 0; i < expected.size(); ++i) {
+    CAF_CHECK(rep.rejections[i].reason == reject_reason::invalid_metadata);
+    CAF_CHECK_EQUAL(rep.rejections[i].series, expected[i].first);
+    CAF_CHECK_EQUAL(rep.rejections[i].message, expected[i].second);
+  }
+  CAF_CHECK(rep.summary().rfind("8 metadata entries rejected: metadata \"\": metadata without a metric family name; "
+                                "metadata \"bad-name\"",
+                                0)
+            == 0);
+  // UTF-8 family names pass when allowed (Prometheus 3 names).
+  st.allow_utf8_names = true;
+  auto u = decode(encode_write_request({}, {entry("bad-name", "Dash."), entry("http.requests", "")}), st);
+  CAF_REQUIRE(u.is_ok());
+  CAF_CHECK_EQUAL(u->metadata.size(), 2u);
+  CAF_CHECK(!u->report.any_rejected());
+  CAF_CHECK_EQUAL(u->report.summary(), "");
+}
+
+CAF_TEST(metadata types past stateset read as unknown and malformed entries fail the request) {
+  // proto3 enums are open: a sender newer than this schema may send 9.
+  std::string body;
+  pb::writer w(body);
+  std::string inner;
+  pb::writer iw(inner);
+  iw.varint_field(1, 9);
+  iw.bytes_field(2, "future_type");
+  w.bytes_field(3, inner);
+  auto b = decode(body);
+  CAF_REQUIRE(b.is_ok());
+  CAF_REQUIRE_EQUAL(b->metadata.size(), 1u);
+  CAF_CHECK(b->metadata[0].type == metric_type::unknown);
+  // A MetricMetadata whose bytes are cut short is a broken request.
+  std::string cut;
+  pb::writer cw(cut);
+  cw.nested_header(3, 20);
+  cut += "\x12\x05" "abc";
+  auto c = decode(cut);
+  CAF_REQUIRE(!c.is_ok());
+  CAF_CHECK(c.error().error_code() == nl::storage::status::code::corruption);
+  // A metadata field of the wrong wire type is skipped, like libprotobuf.
+  std::string odd;
+  pb::writer ow(odd);
+  ow.varint_field(3, 7);
+  auto o = decode(odd);
+  CAF_REQUIRE(o.is_ok());
+  CAF_CHECK(o->metadata.empty());
+  CAF_CHECK(!o->report.any_rejected());
+}
+
 CAF_TEST(unknown fields of every wire type are skipped) {
   auto good = encode_write_request({ts({{"__name__", "up"}, {"job", "a"}}, {{now, 1}})});
   // Re-wrap the TimeSeries with unknown fields before, inside and after.

@@ -13,6 +13,8 @@ CAF_TEST(known paths route to their endpoint) {
   CAF_CHECK(r.result == route::outcome::found);
   CAF_CHECK(r.ep == endpoint::write);
   CAF_CHECK(match_route("GET", "/api/v1/series").ep == endpoint::series);
+  CAF_CHECK(match_route("POST", "/api/v1/read").ep == endpoint::remote_read);
+  CAF_CHECK_EQUAL(match_route("GET", "/api/v1/read").allow, "OPTIONS, POST");
   CAF_CHECK(match_route("POST", "/api/v1/labels").ep == endpoint::labels);
   CAF_CHECK(match_route("HEAD", "/-/ready").result == route::outcome::found);
   CAF_CHECK(match_route("OPTIONS", "/api/v1/anything").ep == endpoint::cors_preflight);
@@ -36,12 +38,23 @@ CAF_TEST(unknown paths are 404 and foreign methods 405 with Allow) {
   CAF_CHECK(match_route("GET", "").result == route::outcome::not_found);
   auto w = match_route("GET", "/api/v1/write");
   CAF_CHECK(w.result == route::outcome::method_not_allowed);
-  CAF_CHECK_EQUAL(w.allow, "POST, OPTIONS");
+  CAF_CHECK_EQUAL(w.allow, "OPTIONS, POST");
   auto b = match_route("POST", "/api/v1/status/buildinfo");
   CAF_CHECK(b.result == route::outcome::method_not_allowed);
   CAF_CHECK_EQUAL(b.allow, "GET, OPTIONS");
   CAF_CHECK(match_route("DELETE", "/api/v1/series").result == route::outcome::method_not_allowed);
   CAF_CHECK(match_route("get", "/api/v1/series").result == route::outcome::method_not_allowed);
+}
+
+// The Allow values Prometheus 2.42 sends for the same paths (observed;
+// Nightlight also takes POST on label values, so it lists POST there).
+CAF_TEST(allow lists are alphabetical as in Prometheus) {
+  CAF_CHECK_EQUAL(match_route("PUT", "/api/v1/query").allow, "GET, OPTIONS, POST");
+  CAF_CHECK_EQUAL(match_route("DELETE", "/api/v1/label/job/values").allow, "GET, OPTIONS, POST");
+  CAF_CHECK_EQUAL(match_route("PUT", "/api/v1/write").allow, "OPTIONS, POST");
+  CAF_CHECK_EQUAL(match_route("DELETE", "/api/v1/admin/tsdb/snapshot").allow, "OPTIONS, POST, PUT");
+  CAF_CHECK_EQUAL(match_route("POST", "/-/healthy").allow, "GET, HEAD, OPTIONS");
+  CAF_CHECK_EQUAL(match_route("POST", "/metrics").allow, "GET, OPTIONS");
 }
 
 CAF_TEST(status tsdb and walreplay are GET only like every status endpoint) {
@@ -64,6 +77,22 @@ CAF_TEST(status tsdb and walreplay are GET only like every status endpoint) {
   }
   CAF_CHECK(match_route("GET", "/api/v1/status/tsdb/").result == route::outcome::not_found);
   CAF_CHECK(match_route("GET", "/api/v1/status/wal").result == route::outcome::not_found);
+}
+
+CAF_TEST(metadata takes GET and POST and federate GET only) {
+  CAF_CHECK(match_route("GET", "/api/v1/metadata").ep == endpoint::metadata);
+  CAF_CHECK(match_route("POST", "/api/v1/metadata").result == route::outcome::found);
+  CAF_CHECK(info(endpoint::metadata).access == endpoint_access::read);
+  auto f = match_route("GET", "/federate");
+  CAF_CHECK(f.result == route::outcome::found);
+  CAF_CHECK(f.ep == endpoint::federate);
+  CAF_CHECK(info(endpoint::federate).access == endpoint_access::read);
+  auto post = match_route("POST", "/federate");
+  CAF_CHECK(post.result == route::outcome::method_not_allowed);
+  CAF_CHECK_EQUAL(post.allow, "GET, OPTIONS");
+  CAF_CHECK(match_route("HEAD", "/federate").result == route::outcome::method_not_allowed);
+  CAF_CHECK(!is_api_path("/federate"));  // no CORS headers, as Prometheus
+  CAF_CHECK(match_route("GET", "/federate/").result == route::outcome::not_found);
 }
 
 CAF_TEST(path decoding rejects broken escapes and keeps plus) {
@@ -89,7 +118,7 @@ CAF_TEST(admin paths take POST and PUT) {
     for (auto method : {"GET", "HEAD", "DELETE", "post"}) {
       auto r = match_route(method, path);
       CAF_CHECK(r.result == route::outcome::method_not_allowed);
-      CAF_CHECK_EQUAL(r.allow, "POST, PUT, OPTIONS");
+      CAF_CHECK_EQUAL(r.allow, "OPTIONS, POST, PUT");
     }
     CAF_CHECK(match_route("OPTIONS", path).ep == endpoint::cors_preflight);
   }
@@ -120,4 +149,40 @@ CAF_TEST(boolean parameters are read like strconv.ParseBool) {
     CAF_CHECK_EQUAL(e.message(), std::string{"invalid parameter \"skip_head\": unable to parse boolean: "}
                                    + "strconv.ParseBool: parsing \"" + bad + "\": invalid syntax");
   }
+}
+
+CAF_TEST(the web UI has a root and its pages and its static files) {
+  auto root = match_route("GET", "/");
+  CAF_CHECK(root.result == route::outcome::found);
+  CAF_CHECK(root.ep == endpoint::ui_root);
+  CAF_CHECK(match_route("HEAD", "/").ep == endpoint::ui_root);
+  size_t pages = 0;
+  for (auto* p = ui_pages_begin(); p != ui_pages_end(); ++p, ++pages) {
+    CAF_MESSAGE("page " << *p);
+    auto r = match_route("GET", *p);
+    CAF_CHECK(r.result == route::outcome::found);
+    CAF_CHECK(r.ep == endpoint::ui_page);
+  }
+  CAF_CHECK_EQUAL(pages, 7u);
+  CAF_CHECK(match_route("GET", "/graph/").result == route::outcome::not_found);
+  CAF_CHECK(match_route("GET", "/Graph").result == route::outcome::not_found);
+  CAF_CHECK(match_route("GET", "/:page").result == route::outcome::not_found);
+  auto post = match_route("POST", "/graph");
+  CAF_CHECK(post.result == route::outcome::method_not_allowed);
+  CAF_CHECK_EQUAL(post.allow, "GET, HEAD, OPTIONS");
+  auto file = match_route("GET", "/static/vendor/uplot/uPlot.min.css");
+  CAF_CHECK(file.result == route::outcome::found);
+  CAF_CHECK(file.ep == endpoint::ui_static);
+  CAF_CHECK_EQUAL(file.param, "vendor/uplot/uPlot.min.css");
+  CAF_CHECK_EQUAL(match_route("GET", "/static/a%20b.js").param, "a b.js");
+}
+
+CAF_TEST(static file names that could climb out of the folder are not routed) {
+  for (auto path : {"/static/", "/static", "/static//app.js", "/static/js//app.js", "/static/app.js/",
+                    "/static/../README.md", "/static/js/../app.js", "/static/./app.js", "/static/%2e%2e/x",
+                    "/static/%2E%2E", "/static/js/%2e", "/static/%zz", "/static/js%2f..%2fapp.js"}) {
+    CAF_MESSAGE("path " << path);
+    CAF_CHECK(match_route("GET", path).result == route::outcome::not_found);
+  }
+  CAF_CHECK(match_route("GET", "/static/..app.js").result == route::outcome::found);
 }

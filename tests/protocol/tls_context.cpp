@@ -345,3 +345,26 @@ CAF_TEST(reload swaps the context only when files change and stay valid) {
   CAF_CHECK(reloaded);
   CAF_CHECK_EQUAL(r.generation(), 2u);
 }
+
+CAF_TEST(the checked material follows accepted reloads only) {
+  server_files f;
+  auto first = build_tls_context(f.opts);
+  CAF_REQUIRE(first.is_ok());
+  CAF_CHECK_EQUAL(first->material.cert_pem, pem_of(f.p.server.get()));
+  CAF_CHECK_EQUAL(first->material.key_pem, pem_of(f.p.server_key.get()));
+  CAF_CHECK_EQUAL(first->material.ca_pem, pem_of(f.p.ca.get()));
+  tls_context_reloader r{f.opts, std::move(*first)};
+  std::vector<std::string> seen;
+  r.on_reload([&](const tls_material& m) { seen.push_back(m.cert_pem); });
+  auto renewed = f.p.client({"localhost", -60, 2 * 86400, false, eku::server, {"localhost"}, {}},
+                            f.p.server_key.get());
+  f.dir.write("server.pem", pem_of(renewed.get()));
+  CAF_CHECK(r.reload().is_ok());
+  CAF_REQUIRE_EQUAL(seen.size(), 1u);
+  CAF_CHECK_EQUAL(seen[0], pem_of(renewed.get()));
+  CAF_CHECK_EQUAL(r.material().cert_pem, pem_of(renewed.get()));
+  f.dir.write("server.pem", "-----BEGIN CERTIFICATE-----\nnot base64\n");
+  CAF_CHECK(!r.reload().is_ok());
+  CAF_CHECK_EQUAL(seen.size(), 1u);  // a refused file never reaches the listener
+  CAF_CHECK_EQUAL(r.material().cert_pem, pem_of(renewed.get()));
+}

@@ -331,6 +331,35 @@ CAF_TEST(withdrawing the fetches of a query cancels them at the nodes) {
   CAF_CHECK(!other->done);
 }
 
+CAF_TEST(a paged select ends where the pages of all nodes are complete) {
+  start();
+  // Remote read pages: a and b each stopped early (more), c has no more.
+  // Series after the smallest last series of a page with more ("2", from
+  // a) may still come from a later page of a: they wait for it.
+  scripts[0]->select.series = {series_of("1", 0, 9'000), series_of("2", 0, 9'000)};
+  scripts[0]->select.more = true;
+  scripts[1]->select.series = {series_of("1", 0, 9'000), series_of("3", 0, 9'000)};
+  scripts[1]->select.more = true;
+  scripts[2]->select.series = {series_of("2", 0, 9'000), series_of("4", 0, 9'000)};
+  select_request r;
+  r.page_series = 2;
+  auto out = ask<select_result>(select_atom_v, r);
+  CAF_REQUIRE(out->value);
+  const auto& got = out->value->series;
+  CAF_REQUIRE_EQUAL(got.size(), 2u);
+  CAF_CHECK(got[0].labels == series_named("1"));
+  CAF_CHECK(got[1].labels == series_named("2"));
+  CAF_CHECK_EQUAL(samples_of(got[0]).size(), 10u);  // replicas merged
+  CAF_CHECK(out->value->more);
+  // The last page: nobody has more.
+  for (auto& sc : scripts)
+    sc->select.more = false;
+  out = ask<select_result>(select_atom_v, r);
+  CAF_REQUIRE(out->value);
+  CAF_CHECK_EQUAL(out->value->series.size(), 4u);
+  CAF_CHECK(!out->value->more);
+}
+
 CAF_TEST(series and label lists are joined cut and warned about) {
   start();
   scripts[0]->series.items = {series_named("1"), series_named("3")};

@@ -197,6 +197,69 @@ CAF_TEST(a block answers every read exactly like the head it was cut from) {
   }
 }
 
+CAF_TEST(paged selects of a block and its head add up to one select) {
+  dir_guard d;
+  auto h = make_head(60, 3);
+  auto b = write_head(*h, d.path, ulid_a);
+  std::vector<matcher_list> selectors = {
+    {m(match_type::regex, "__name__", ".+")},
+    {m(match_type::equal, "__name__", "up"), m(match_type::not_equal, "job", "job1")},
+    {m(match_type::equal, "nonexistent", "x")},
+  };
+  // Pages by series count, and by bytes (every series' chunks are larger
+  // than 100 bytes: one series a page).
+  std::vector<std::pair<size_t, size_t>> limits = {{7, SIZE_MAX}, {1000, 100}, {1, SIZE_MAX}};
+  for (const auto& ms : selectors) {
+    for (auto [mint, maxt] : {std::pair<int64_t, int64_t>{0, 7199999}, {100000, 200000}}) {
+      auto whole = h->select(ms, mint, maxt);
+      for (auto [max_series, max_bytes] : limits) {
+        page_limits page;
+        page.max_series = max_series;
+        page.max_bytes = max_bytes;
+        std::vector<series_snapshot> from_head, from_block, merged;
+        size_t pages = 0;
+        for (;;) {
+          auto hp = h->select_page(ms, mint, maxt, page);
+          auto bp = b->select_page(ms, mint, maxt, page);
+          CAF_REQUIRE(bp.is_ok());
+          CAF_CHECK_LESS_OR_EQUAL(hp.series.size(), max_series);
+          CAF_CHECK_EQUAL(hp.series.size(), bp->series.size());
+          CAF_CHECK_EQUAL(hp.more, bp->more);
+          for (auto& s : hp.series)
+            from_head.push_back(s);
+          for (auto& s : bp->series)
+            from_block.push_back(s);
+          // Both sources as the index merges them: the same series twice,
+          // joined.
+          auto m = merge_pages({std::move(hp), std::move(*bp)});
+          for (auto& s : m.series)
+            merged.push_back(std::move(s));
+          ++pages;
+          if (!m.more)
+            break;
+          CAF_REQUIRE(!merged.empty());
+          page.after = merged.back().labels;
+        }
+        CAF_MESSAGE(whole.size() << " series in " << pages << " pages of " << max_series << " series / "
+                                  << max_bytes << " bytes");
+        CAF_REQUIRE_EQUAL(from_head.size(), whole.size());
+        CAF_REQUIRE_EQUAL(from_block.size(), whole.size());
+        CAF_REQUIRE_EQUAL(merged.size(), whole.size());
+        for (size_t i = 0; i < whole.size(); ++i) {
+          CAF_CHECK_EQUAL(from_head[i].labels, whole[i].labels);
+          CAF_CHECK_EQUAL(from_block[i].labels, whole[i].labels);
+          CAF_CHECK_EQUAL(merged[i].labels, whole[i].labels);
+          CAF_CHECK(same_samples(samples_of(from_head[i]), samples_of(whole[i])));
+          CAF_CHECK(same_samples(samples_of(from_block[i]), samples_of(whole[i])));
+          CAF_CHECK(same_samples(samples_of(merged[i]), samples_of(whole[i])));
+        }
+        if (!whole.empty() && max_series < whole.size())
+          CAF_CHECK_GREATER(pages, 1u);
+      }
+    }
+  }
+}
+
 CAF_TEST(the writer refuses what would make a wrong block) {
   dir_guard d;
   auto w = block_writer::create(d.path, ulid_a, 1000, 2000);

@@ -37,6 +37,11 @@ struct wal_record_writer {
     storage::encode_tombstone_records(s, rec);
     put(rec);
   }
+  void metadata(const std::vector<storage::metadata_record>& s) {
+    std::string rec;
+    storage::encode_metadata_records(s, rec);
+    put(rec);
+  }
   uint64_t next_segment() {
     auto n = w->next_segment();
     CAF_REQUIRE(n.is_ok());

@@ -281,6 +281,62 @@ CAF_TEST(checkpoint is replayed before the segments after it) {
   CAF_CHECK_EQUAL(p.get().current, static_cast<int64_t>(upto + 1));
 }
 
+CAF_TEST(metadata of the checkpoint and the segments after it reaches the store in order) {
+  temp_dir d;
+  wal_writer w{d.wal()};
+  w.series({series(1)});
+  w.metadata({{1000, {"metric", metric_type::gauge, "Logged before the checkpoint.", ""}}});
+  auto upto = w.next_segment();
+  w.metadata({{2000, {"metric", metric_type::gauge, "Help.", ""}},
+              {2000, {"other_total", metric_type::counter, "Other.", "bytes"}}});
+  w.close();
+  // The store held "metric" (seen at 1500) when the checkpoint was taken.
+  std::string entries;
+  append_metadata_entry(entries, {1500, {"metric", metric_type::gauge, "Help.", ""}});
+  CAF_REQUIRE(
+    write_wal_checkpoint(d.wal(), upto, std::vector<series_record>{series(1)}, 0, entries).is_ok());
+  metadata_store store;
+  auto heads = make_heads(2);
+  collected c;
+  auto o = c.opts();
+  o.metadata = &store;
+  auto r = replay_wal(d.wal(), heads, o);
+  CAF_REQUIRE(r.is_ok());
+  CAF_CHECK_EQUAL(r->metadata, 3u);
+  auto xs = store.list({}, -1, -1);
+  CAF_REQUIRE_EQUAL(xs.size(), 2u);
+  CAF_CHECK(xs[0] == (metric_metadata{"metric", metric_type::gauge, "Help.", ""}));
+  CAF_CHECK(xs[1] == (metric_metadata{"other_total", metric_type::counter, "Other.", "bytes"}));
+  std::string back;
+  store.entries(back);
+  std::vector<metadata_record> held;
+  CAF_REQUIRE(decode_metadata_entries(back, held).is_ok());
+  CAF_CHECK_EQUAL(held[0].seen_ms, 2000);  // the newest receipt wins
+  CAF_CHECK(any_contains(c.infos, "3 metadata entries"));
+  // Without a store the records are still checked, then dropped.
+  auto again = make_heads(1);
+  collected c2;
+  CAF_CHECK(replay_wal(d.wal(), again, c2.opts()).is_ok());
+}
+
+CAF_TEST(a damaged metadata record is corruption like any other) {
+  temp_dir d;
+  wal_writer w{d.wal()};
+  std::string rec;
+  encode_metadata_records({{1, {"x", metric_type::gauge, "", ""}}}, rec);
+  rec[2] = 8;  // the type, after the one-byte seen_ms
+  w.put(rec);
+  w.series({series(1)});
+  w.close();
+  auto heads = make_heads(1);
+  collected c;
+  auto r = replay_wal(d.wal(), heads, c.opts());
+  CAF_REQUIRE(!r.is_ok());
+  CAF_CHECK(r.error().error_code() == status::code::corruption);
+  CAF_MESSAGE(r.error().message());
+  CAF_CHECK(contains(r.error().message(), "unknown metric type 8"));
+}
+
 CAF_TEST(missing segment after the checkpoint fails unless repair deletes the rest) {
   temp_dir d;
   wal_writer w{d.wal()};

@@ -68,6 +68,8 @@ std::map<std::string, std::vector<int64_t>> replay(const std::string& wal_dir, u
         if (tombstone_records)
           ++*tombstone_records;
         break;
+      case wal_record_type::metadata:
+        break;  // not the subject here
     }
   };
   auto ckpt = latest_wal_checkpoint(wal_dir);
