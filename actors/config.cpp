@@ -165,6 +165,64 @@ uint64_t parse_byte_size(const YAML::Node& n, const std::string& where) {
   fail(where, "unknown unit \"" + std::string{unit} + "\" in \"" + s + "\" (use " + unit_list + ")");
 }
 
+// cluster.nodes: a list of {name, addr} mappings, names unique.
+std::vector<cluster_node> parse_cluster_nodes(const YAML::Node& n, const std::string& where) {
+  if (!n.IsSequence())
+    fail(where, "expected a list of {name: ..., addr: host:port}");
+  std::vector<cluster_node> out;
+  for (const auto& item : n) {
+    if (!item.IsMap())
+      fail(where, "expected a list of {name: ..., addr: host:port}");
+    cluster_node node;
+    for (auto kv : item) {
+      auto key = kv.first.Scalar();
+      if (key == "name")
+        node.name = scalar_of(kv.second, where + ".name");
+      else if (key == "addr")
+        node.addr = scalar_of(kv.second, where + ".addr");
+      else
+        fail(where, "unknown key \"" + key + "\" in a node (name, addr)");
+    }
+    if (node.name.empty())
+      fail(where, "a node without a name");
+    if (node.addr.empty())
+      fail(where, "node \"" + node.name + "\" has no addr");
+    split_host_port(node.addr, where + " (node " + node.name + ")");
+    for (auto& other : out)
+      if (other.name == node.name)
+        fail(where, "node name \"" + node.name + "\" appears twice");
+    out.push_back(std::move(node));
+  }
+  if (out.size() > 64)
+    fail(where, "at most 64 nodes, got " + std::to_string(out.size()));
+  return out;
+}
+
+// Checks of the cluster section as a whole (after every key is read).
+void validate_cluster(const cluster_settings& c, const std::string& source) {
+  auto bad = [&](const std::string& key, const std::string& msg) { throw config_error(source + ": " + key + ": " + msg); };
+  bool any = !c.self.empty() || !c.listen_addr.empty() || !c.cert_file.empty() || !c.key_file.empty()
+             || !c.ca_file.empty();
+  if (!c.enabled()) {
+    if (any)
+      bad("cluster.nodes", "required when other cluster keys are set");
+    return;
+  }
+  if (c.self.empty())
+    bad("cluster.self", "required with cluster.nodes (this node's name)");
+  bool found = std::any_of(c.nodes.begin(), c.nodes.end(), [&](auto& n) { return n.name == c.self; });
+  if (!found)
+    bad("cluster.self", "\"" + c.self + "\" is not one of cluster.nodes");
+  int tls_files = !c.cert_file.empty() + !c.key_file.empty() + !c.ca_file.empty();
+  if (tls_files != 0 && tls_files != 3)
+    bad("cluster.cert_file", "cert_file, key_file and ca_file go together (mutual TLS between nodes)");
+  if (c.write_quorum > c.effective_replication_factor())
+    bad("cluster.write_quorum", "must not exceed the replication factor (" + std::to_string(c.effective_replication_factor())
+                                  + "), got " + std::to_string(c.write_quorum));
+  if (c.connection_timeout_ms <= c.heartbeat_interval_ms)
+    bad("cluster.connection_timeout", "must be longer than cluster.heartbeat_interval, or healthy idle links are dropped");
+}
+
 std::vector<key_spec> schema() {
   std::vector<key_spec> t;
   auto add_uint = [&](std::string name, auto member_ptr, uint64_t lo, uint64_t hi) {
@@ -286,6 +344,37 @@ std::vector<key_spec> schema() {
   add("ingest.drop_non_finite", [](auto& n, settings& s, auto& w) { s.ingest.drop_non_finite = parse_bool(n, w); });
   add_uint("ingest.max_future_seconds", [](settings& s) -> auto& { return s.ingest.max_future_seconds; }, 0, 10 * 365 * 86400);
   add("ingest.allow_utf8_names", [](auto& n, settings& s, auto& w) { s.ingest.allow_utf8_names = parse_bool(n, w); });
+
+  add("cluster.name", [](auto& n, settings& s, auto& w) {
+    s.cluster.name = parse_string(n, w);
+    if (s.cluster.name.empty())
+      fail(w, "must not be empty");
+  });
+  add("cluster.self", [](auto& n, settings& s, auto& w) { s.cluster.self = parse_string(n, w); });
+  add("cluster.listen_addr", [](auto& n, settings& s, auto& w) {
+    s.cluster.listen_addr = parse_string(n, w);
+    split_host_port(s.cluster.listen_addr, w);
+  });
+  add("cluster.nodes", [](auto& n, settings& s, auto& w) { s.cluster.nodes = parse_cluster_nodes(n, w); });
+  add_uint("cluster.replication_factor", [](settings& s) -> auto& { return s.cluster.replication_factor; }, 1, 16);
+  add_uint("cluster.write_quorum", [](settings& s) -> auto& { return s.cluster.write_quorum; }, 0, 16);
+  add("cluster.cert_file", [](auto& n, settings& s, auto& w) { s.cluster.cert_file = parse_string(n, w); });
+  add("cluster.key_file", [](auto& n, settings& s, auto& w) { s.cluster.key_file = parse_string(n, w); });
+  add("cluster.ca_file", [](auto& n, settings& s, auto& w) { s.cluster.ca_file = parse_string(n, w); });
+  add("cluster.heartbeat_interval", [](auto& n, settings& s, auto& w) {
+    s.cluster.heartbeat_interval_ms = parse_duration_in(n, w, 50, "50ms", 60000, "1m");
+  });
+  add("cluster.connection_timeout", [](auto& n, settings& s, auto& w) {
+    s.cluster.connection_timeout_ms = parse_duration_in(n, w, 100, "100ms", 600000, "10m");
+  });
+  add("cluster.request_timeout", [](auto& n, settings& s, auto& w) {
+    s.cluster.request_timeout_ms = parse_duration_in(n, w, 100, "100ms", 600000, "10m");
+  });
+  add("cluster.reconnect_backoff_max", [](auto& n, settings& s, auto& w) {
+    s.cluster.reconnect_backoff_max_ms = parse_duration_in(n, w, 50, "50ms", 600000, "10m");
+  });
+  add_uint("cluster.max_inflight_samples", [](settings& s) -> auto& { return s.cluster.max_inflight_samples; }, 1000, UINT64_MAX);
+  add("cluster.partial_response", [](auto& n, settings& s, auto& w) { s.cluster.partial_response = parse_bool(n, w); });
 
   add("log.level", [](auto& n, settings& s, auto& w) {
     auto v = parse_string(n, w);
@@ -414,15 +503,61 @@ std::vector<shown_setting> shown_settings(const settings& s) {
   flag("ingest.drop_non_finite", s.ingest.drop_non_finite);
   num("ingest.max_future_seconds", s.ingest.max_future_seconds);
   flag("ingest.allow_utf8_names", s.ingest.allow_utf8_names);
+  // The cluster section exists only in cluster mode (with nodes).
+  const auto& c = s.cluster;
+  bool clustered = c.enabled();
+  auto cluster_key = [&](const char* key, std::string v) {
+    bool set = clustered && !v.empty();
+    out.push_back({key, set ? std::vector<std::string>{std::move(v)} : std::vector<std::string>{}, false, set});
+  };
+  cluster_key("cluster.name", c.name);
+  cluster_key("cluster.self", c.self);
+  cluster_key("cluster.listen_addr", c.listen_addr);
+  {
+    shown_setting nodes{"cluster.nodes", {}, true, clustered, true};
+    for (const auto& n : c.nodes) {
+      YAML::Emitter e;
+      e << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << n.name << YAML::Key << "addr"
+        << YAML::Value << n.addr << YAML::EndMap;
+      nodes.values.push_back(e.c_str());
+    }
+    out.push_back(std::move(nodes));
+  }
+  cluster_key("cluster.replication_factor", std::to_string(c.replication_factor));
+  cluster_key("cluster.write_quorum", std::to_string(c.write_quorum));
+  cluster_key("cluster.cert_file", c.cert_file);
+  cluster_key("cluster.key_file", c.key_file.empty() ? "" : redacted_value);
+  cluster_key("cluster.ca_file", c.ca_file);
+  cluster_key("cluster.heartbeat_interval", format_duration(c.heartbeat_interval_ms));
+  cluster_key("cluster.connection_timeout", format_duration(c.connection_timeout_ms));
+  cluster_key("cluster.request_timeout", format_duration(c.request_timeout_ms));
+  cluster_key("cluster.reconnect_backoff_max", format_duration(c.reconnect_backoff_max_ms));
+  cluster_key("cluster.max_inflight_samples", std::to_string(c.max_inflight_samples));
+  cluster_key("cluster.partial_response", c.partial_response ? "true" : "false");
   one("log.level", level_name(s.log));
   return out;
 }
 
+namespace {
+
+// A list item as YAML: a flow mapping (cluster.nodes) or a string.
+void emit_item(YAML::Emitter& e, const shown_setting& k, const std::string& v) {
+  if (k.mapping_items)
+    e << YAML::Load(v);
+  else
+    e << v;
+}
+
+}  // namespace
+
 std::string effective_yaml(const settings& s) {
   auto shown = shown_settings(s);
-  // Sections in the order their first key appears.
+  // Sections in the order their first key appears; one without a set key
+  // (cluster on a single node) is left out.
   std::vector<std::string> sections;
   for (const auto& k : shown) {
+    if (!k.set)
+      continue;
     auto sec = k.key.substr(0, k.key.find('.'));
     if (std::find(sections.begin(), sections.end(), sec) == sections.end())
       sections.push_back(sec);
@@ -438,7 +573,7 @@ std::string effective_yaml(const settings& s) {
       if (k.list) {
         e << YAML::Flow << YAML::BeginSeq;
         for (const auto& v : k.values)
-          e << v;
+          emit_item(e, k, v);
         e << YAML::EndSeq;
       } else {
         e << k.values.front();
@@ -533,7 +668,15 @@ settings parse_settings(const std::string& yaml_text, const std::string& source)
       if (!list->empty())
         throw config_error(source + ": tls.ca_file: required when " + name + " is set");
   }
+  validate_cluster(s.cluster, source);
   return s;
+}
+
+size_t cluster_settings::self_index() const {
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (nodes[i].name == self)
+      return i;
+  return nodes.size();
 }
 
 settings load_settings(const std::string& path) {
@@ -554,7 +697,7 @@ std::map<std::string, std::string> shown_flags(const settings& s, const cli_opti
       YAML::Emitter e;
       e << YAML::Flow << YAML::BeginSeq;
       for (const auto& v : k.values)
-        e << v;
+        emit_item(e, k, v);
       e << YAML::EndSeq;
       out[k.key] = e.c_str();
     } else {

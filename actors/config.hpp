@@ -3,6 +3,7 @@
 // plain `settings` struct, plus the command line. Every key has a default;
 // an unknown key, a value of the wrong type or one out of range stops
 // start-up with a message that names the key and its line (exit code 2).
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <stdexcept>
@@ -138,11 +139,73 @@ struct ingest_settings {
   bool allow_utf8_names = true;
 };
 
+/// One member of a cluster (cluster.nodes).
+struct cluster_node {
+  std::string name;  ///< unique within the cluster; the ring hashes it
+  std::string addr;  ///< host:port of its node link (its cluster.listen_addr)
+};
+
+/// Cluster mode (the `cluster:` section). Without nodes the process is a
+/// single node, exactly as without the section.
+struct cluster_settings {
+  /// The cluster's name: a node whose hello names another is refused.
+  std::string name = "nightlight";
+  /// This node's name; must be one of `nodes`.
+  std::string self;
+  /// Where this node's gateway listens for node links; default: the
+  /// address `nodes` gives for `self`.
+  std::string listen_addr;
+  /// Every member, this node included, in any order (the ring hashes
+  /// names, so the order does not matter).
+  std::vector<cluster_node> nodes;
+  /// Copies of each series (capped at the node count by
+  /// effective_replication_factor()).
+  uint32_t replication_factor = 2;
+  /// Copies that must be in their node's WAL before a write is answered
+  /// 204; 0: the replication factor.
+  uint32_t write_quorum = 0;
+  /// Node-link mutual TLS: all three or none. Only certificates issued by
+  /// `ca_file` (a cluster CA of its own) are nodes.
+  std::string cert_file;
+  std::string key_file;
+  std::string ca_file;
+  /// CAF middleman heartbeats, identical on every node: a peer silent for
+  /// connection_timeout is dropped (and its link goes down).
+  int64_t heartbeat_interval_ms = 500;
+  int64_t connection_timeout_ms = 2000;
+  /// A request forwarded over a node link that has no answer after this
+  /// is failed by the link (CAF never fails it by itself).
+  int64_t request_timeout_ms = 10000;
+  /// Reconnect backoff: doubles from heartbeat_interval up to this.
+  int64_t reconnect_backoff_max_ms = 5000;
+  /// Samples a node accepts from its peers' writes at once (its gateway's
+  /// budget); over it the sender gets an overload error at once.
+  uint64_t max_inflight_samples = 1000000;
+  /// Queries and metadata requests with more nodes unreachable than
+  /// write_quorum - 1 (beyond that an acknowledged sample may have no copy
+  /// on a node that answers): true answers what the reachable nodes have
+  /// with a warning naming the missing ones, false answers 503.
+  bool partial_response = true;
+
+  bool enabled() const { return !nodes.empty(); }
+  bool tls() const { return !cert_file.empty(); }
+  uint32_t effective_replication_factor() const {
+    return std::min<uint32_t>(replication_factor, static_cast<uint32_t>(nodes.size()));
+  }
+  uint32_t effective_write_quorum() const {
+    return write_quorum == 0 ? effective_replication_factor()
+                             : std::min(write_quorum, effective_replication_factor());
+  }
+  /// Index of `self` in `nodes`.
+  size_t self_index() const;
+};
+
 struct settings {
   server_settings server;
   storage_settings storage;
   tls_settings tls;
   ingest_settings ingest;
+  cluster_settings cluster;
   log_level log = log_level::info;
 };
 
@@ -168,6 +231,8 @@ struct shown_setting {
   /// False for an optional key without a value (storage.retention,
   /// tls.cert_file, ...): left out of the YAML, "" among the flags.
   bool set = true;
+  /// The list's items are YAML flow mappings (cluster.nodes).
+  bool mapping_items = false;
 };
 
 /// What tls.key_file shows instead of its path, as Prometheus shows its

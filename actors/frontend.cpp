@@ -5,6 +5,8 @@
 #include <chrono>
 #include <filesystem>
 
+#include "actors/cluster/cluster_view.hpp"
+#include "actors/cluster/write_split.hpp"
 #include "actors/log.hpp"
 #include "actors/network_jobs.hpp"
 #include "actors/process_stats.hpp"
@@ -239,6 +241,8 @@ void frontend::handle(http_request&& req, http_reply reply) {
       r.status = 200;
       r.content_type = exposition_type;
       r.body = m_.render();
+      if (cluster_)
+        r.body += cluster_->render_metrics();
       return out(std::move(r));
     }
     case endpoint::buildinfo:
@@ -264,6 +268,13 @@ void frontend::handle(http_request&& req, http_reply reply) {
       d += '}';
       return out(json_success(std::move(d)));
     }
+    case endpoint::cluster_status:
+      // The links' state, served while not ready too: it is how an
+      // operator sees a node find its peers.
+      if (!cluster_)
+        return out(json_error(protocol::api_error::not_found,
+                              "not in cluster mode (the configuration has no cluster section)"));
+      return out(json_success(cluster_->status_json()));
     case endpoint::rules:
       return out(json_success(R"({"groups":[]})"));
     case endpoint::alerts:
@@ -378,13 +389,23 @@ void frontend::handle_write(http_request&& req, http_reply reply) {
     return;
   }
   auto net = network();
-  split_by_shard(wb, num_shards_, job->batches);
+  if (cluster_) {
+    // One batch per node instead of per shard; each node's gateway splits
+    // its part by shard and applies its own budget.
+    split_by_node(wb, *cluster_, cluster_->healthy(), job->batches, job->owner_sets);
+    job->cluster = cluster_.get();
+  } else {
+    split_by_shard(wb, num_shards_, job->batches);
+  }
   // Raise the shared newest time first, then stamp every batch with it.
   int64_t batch_max = INT64_MIN;
   for (auto& smp : wb.samples)
     batch_max = std::max(batch_max, smp.t);
   observe_time(batch_max);
-  const uint64_t write_id = next_write_id_.fetch_add(1) + 1;
+  uint64_t write_id = next_write_id_.fetch_add(1) + 1;
+  // Peers' WAL writers see write ids of every node: keep them apart.
+  if (cluster_)
+    write_id = (write_id & ((uint64_t{1} << 56) - 1)) | (uint64_t{cluster_->self() + 1} << 56);
   for (auto& b : job->batches) {
     b.observed_max_t = max_t_.load();
     b.write_id = write_id;
@@ -409,7 +430,7 @@ void frontend::handle_write(http_request&& req, http_reply reply) {
     return job->answer(overloaded("too many samples in flight"));
   }
   int64_t shard_cap = std::max<int64_t>(budget / static_cast<int64_t>(num_shards_), 1);
-  for (size_t s = 0; s < num_shards_; ++s) {
+  for (size_t s = 0; s < num_shards_ && !cluster_; ++s) {
     int64_t k = static_cast<int64_t>(job->batches[s].num_samples());
     if (k == 0)
       continue;
@@ -478,6 +499,14 @@ protocol::form_params request_form(const http_request& req) {
   return protocol::form_params::parse(req.query, form_body ? std::string_view{req.body} : std::string_view{});
 }
 
+// Cluster mode: the nodes that did not answer (actors/cluster/cluster_index.hpp).
+template <class Result>
+std::vector<std::string> warnings_of(const Result&) {
+  return {};
+}
+std::vector<std::string> warnings_of(const series_list& xs) { return xs.warnings; }
+std::vector<std::string> warnings_of(const string_list& xs) { return xs.warnings; }
+
 // The `done` of a typed call answered in the API's JSON envelope: errors by
 // their code; a result is encoded on the connection's thread by
 // `encode(result, data)`, which appends the `data` value and says whether
@@ -492,7 +521,7 @@ std::function<void(caf::expected<Result>)> json_answer(http_reply reply, Encode 
     resp.content_type = "application/json";
     resp.encode = [result = std::make_shared<Result>(std::move(*r)), encode](http_response& out) {
       std::string d;
-      std::vector<std::string> warnings;
+      auto warnings = warnings_of(*result);
       if (encode(*result, d))
         warnings.emplace_back("results truncated due to limit");
       out.body = json_success(std::move(d), warnings).body;

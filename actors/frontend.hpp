@@ -33,6 +33,8 @@ class wal_replay_progress;
 
 namespace nl::actors {
 
+class cluster_view;
+
 class frontend {
  public:
   /// `cfg` and `m` must outlive the frontend; the frontend must outlive the
@@ -51,6 +53,10 @@ class frontend {
   /// Connects the storage: from now on the server is ready. Called again
   /// with a new handle when the network actor is restarted.
   void attach(network_actor net, size_t num_shards);
+
+  /// Cluster mode (actors/cluster/): writes are placed by the ring and
+  /// replicated; /metrics adds the per-peer series. Call before attach().
+  void set_cluster(std::shared_ptr<cluster_view> view) { cluster_ = std::move(view); }
 
   /// Raises the newest sample time all shards judge "out of bounds"
   /// against (main calls it with the replayed heads' newest time).
@@ -138,6 +144,7 @@ class frontend {
   std::atomic<uint64_t> next_query_id_{1};
   std::unique_ptr<std::atomic<int64_t>[]> shard_pending_;
   size_t num_shards_ = 0;
+  std::shared_ptr<cluster_view> cluster_;  ///< null: a single node
   mutable std::mutex net_mtx_;
   network_actor net_;
   /// Remote reads holding a slot, and those waiting for one, oldest first.

@@ -325,7 +325,7 @@ class call_stream : public grpc::ServerWriteReactor<Message> {
   static Writer make_writer(const metadata_list& xs) { return Writer{xs.items}; }
   template <class List>
   static Writer make_writer(const List& xs) {
-    return Writer{xs.items, xs.truncated};
+    return Writer{xs.items, xs.truncated, xs.warnings};
   }
 
   const char* method_;

@@ -81,13 +81,18 @@ void merge_into(std::vector<T>& out, std::vector<T>& part, Less less = {}) {
   out = std::move(merged);
 }
 
-// Every shard answers sorted and distinct: merging keeps that order
-// without sorting again; only items found in several shards repeat.
+// Every part is sorted and distinct: merging keeps that order without
+// sorting again; only items found in several parts repeat.
 template <class List>
-List merge_lists(std::vector<List>& parts, uint64_t limit) {
+List merge_sorted_lists(std::vector<List>& parts, uint64_t limit) {
   List out;
-  for (auto& p : parts)
+  for (auto& p : parts) {
     merge_into(out.items, p.items);
+    out.truncated |= p.truncated;
+    for (auto& w : p.warnings)
+      if (std::find(out.warnings.begin(), out.warnings.end(), w) == out.warnings.end())
+        out.warnings.push_back(std::move(w));
+  }
   out.items.erase(std::unique(out.items.begin(), out.items.end()), out.items.end());
   if (limit > 0 && out.items.size() > limit) {
     out.items.resize(limit);
@@ -207,6 +212,9 @@ index_actor::behavior_type block_reader(index_actor::pointer self,
       self->quit();
       return caf::make_error(error_code::internal, "block reader: no TSDB status");
     },
+    [](fetch_cancel_atom, uint64_t) {
+      // Never sent here: a reader answers one request and quits.
+    },
   };
 }
 
@@ -267,6 +275,14 @@ status_worker_actor::behavior_type status_worker(status_worker_actor::pointer se
 
 }  // namespace
 
+string_list merge_lists(std::vector<string_list>& parts, uint64_t limit) {
+  return merge_sorted_lists(parts, limit);
+}
+
+series_list merge_lists(std::vector<series_list>& parts, uint64_t limit) {
+  return merge_sorted_lists(parts, limit);
+}
+
 index_actor::behavior_type series_index(self_ptr self, std::vector<head_block_actor> shards,
                                         std::shared_ptr<const storage::block_set> blocks) {
   self->state.shards = std::move(shards);
@@ -293,6 +309,10 @@ index_actor::behavior_type series_index(self_ptr self, std::vector<head_block_ac
     [=](tsdb_status_atom a, uint64_t limit) {
       auto worker = self->spawn(status_worker, self->state.shards);
       return self->delegate(worker, a, limit);
+    },
+    [](fetch_cancel_atom, uint64_t) {
+      // Local sources answer within milliseconds; the planner drops what
+      // arrives for a stopped query.
     },
   };
 }

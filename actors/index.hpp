@@ -25,12 +25,25 @@ namespace nl::actors {
 /// tsdb_status(limit): /api/v1/status/tsdb over the head (every shard's
 ///   cardinality merged, top-`limit` lists; 0 = Prometheus' 10). Like
 ///   Prometheus, persistent blocks are not counted.
+/// fetch_cancel(id): withdraws the selects whose fetch_id is `id` (their
+///   query stopped). This index ignores it: its sources answer within
+///   milliseconds and the planner drops late answers. The cluster index
+///   (actors/cluster/cluster_index.hpp) has the same interface and stops
+///   its remote fetches.
 using index_actor = caf::typed_actor<
   caf::replies_to<series_atom, meta_query>::with<series_list>,
   caf::replies_to<label_names_atom, meta_query>::with<string_list>,
   caf::replies_to<label_values_atom, meta_query>::with<string_list>,
   caf::replies_to<select_atom, select_request>::with<select_result>,
-  caf::replies_to<tsdb_status_atom, uint64_t>::with<storage::tsdb_status>>;
+  caf::replies_to<tsdb_status_atom, uint64_t>::with<storage::tsdb_status>,
+  caf::reacts_to<fetch_cancel_atom, uint64_t>>;
+
+/// Merges answers that are each sorted and distinct (the shards' of one
+/// node, or the nodes' of a cluster) into one, cut to `limit` (0: none);
+/// truncated when the union is longer or any part was cut already.
+/// Warnings are joined, each once.
+string_list merge_lists(std::vector<string_list>& parts, uint64_t limit);
+series_list merge_lists(std::vector<series_list>& parts, uint64_t limit);
 
 struct index_state {
   std::vector<head_block_actor> shards;

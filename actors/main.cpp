@@ -5,6 +5,8 @@
 //   flush + fdatasync the WAL → stop the actors → exit 0 (1 after a fatal
 //   error). Exit code 2: bad configuration or command line.
 #include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 
 #include <pthread.h>
 #include <signal.h>
@@ -17,6 +19,7 @@
 #include <optional>
 #include <thread>
 
+#include "actors/cluster/cluster_view.hpp"
 #include "actors/config.hpp"
 #include "actors/frontend.hpp"
 #include "actors/grpc_server.hpp"
@@ -62,8 +65,22 @@ class stop_request {
 };
 
 struct nightlight_config : caf::actor_system_config {
-  explicit nightlight_config(size_t threads) {
+  nightlight_config(size_t threads, const cluster_settings& cluster) {
     register_message_types(*this);
+    if (cluster.enabled()) {
+      // Node links: CAF's middleman, with mutual TLS through its openssl
+      // module when the cluster has certificates. Heartbeats both ways, or
+      // healthy idle links are dropped (DEPENDENCIES.md, section 4).
+      load<caf::io::middleman>();
+      set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(cluster.heartbeat_interval_ms)});
+      set("middleman.connection-timeout", caf::timespan{std::chrono::milliseconds(cluster.connection_timeout_ms)});
+      if (cluster.tls()) {
+        load<caf::openssl::manager>();
+        set("openssl.certificate", cluster.cert_file);
+        set("openssl.key", cluster.key_file);
+        set("openssl.cafile", cluster.ca_file);
+      }
+    }
     // Debian's default is max(cores, 4) workers; on small machines the extra
     // spinning workers make cross-thread messaging slow and erratic.
     set("scheduler.max-threads", threads);
@@ -106,6 +123,29 @@ bool setup_tls(const settings& cfg, protocol::http_server_options& ho) {
   return true;
 }
 
+// The node-link certificate files, checked before CAF sees them: its
+// openssl module does not notice a bad key until the first connection,
+// and then every connect hangs (DEPENDENCIES.md, section 4).
+bool check_cluster_tls(const cluster_settings& c) {
+  if (!c.tls()) {
+    log_warn("cluster: node links are plain TCP (no cluster.cert_file): whoever reaches "
+             + (c.listen_addr.empty() ? c.nodes[c.self_index()].addr : c.listen_addr)
+             + " can write and read as a node");
+    return true;
+  }
+  protocol::tls_options to;
+  to.cert_file = c.cert_file;
+  to.key_file = c.key_file;
+  to.ca_file = c.ca_file;
+  to.require_client_cert = true;
+  auto built = protocol::build_tls_context(to);
+  if (!built) {
+    std::cerr << "nightlight: cluster (cert_file, key_file, ca_file): " << built.error().message() << "\n";
+    return false;
+  }
+  return true;
+}
+
 // The CPUs this process may use, capped by its cgroup's CPU quota: sizes
 // the scheduler, the head shards and the HTTP threads.
 size_t cores() {
@@ -136,6 +176,13 @@ int run(const settings& cfg, const cli_options& cli) {
   ho.forbidden = &stats.http_forbidden;
   if (cfg.tls.enabled() && !setup_tls(cfg, ho))
     return 2;
+  std::shared_ptr<cluster_view> cluster;
+  if (cfg.cluster.enabled()) {
+    if (!check_cluster_tls(cfg.cluster))
+      return 2;
+    cluster = std::make_shared<cluster_view>(cfg.cluster);
+    front.set_cluster(cluster);
+  }
   // The loopback listener: same handler and allow lists, no TLS; its
   // clients are the "@loopback" identity (promtool 2.42 has no client cert).
   std::optional<protocol::http_server_options> lo;
@@ -199,7 +246,7 @@ int run(const settings& cfg, const cli_options& cli) {
   stop_request stop;
   int code = 0;
   {
-    nightlight_config caf_cfg{cores()};
+    nightlight_config caf_cfg{cores(), cfg.cluster};
     caf::actor_system sys{caf_cfg};
     supervisor_options so;
     so.cfg = &cfg;
@@ -207,6 +254,10 @@ int run(const settings& cfg, const cli_options& cli) {
     so.front = &front;
     so.on_fatal = [&stop](int c) { stop.request(c); };
     so.metadata = std::move(opened->metadata);
+    if (cluster) {
+      so.cluster = cluster;
+      so.connector = sys.has_openssl_manager() ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
+    }
     uint64_t nseries = 0;
     for (auto& h : opened->heads) {
       nseries += h->num_series();

@@ -129,15 +129,21 @@ struct meta_query {
 };
 
 /// Label names or values: sorted and distinct, plus whether `limit` cut it.
+/// `warnings`: the API's warnings (cluster mode: nodes that did not
+/// answer, see actors/cluster/cluster_index.hpp); "truncated" is not one
+/// of them, each API words it itself.
 struct string_list {
   std::vector<std::string> items;
   bool truncated = false;
+  std::vector<std::string> warnings;
 };
 
-/// Label sets of matching series, sorted, plus whether `limit` cut it.
+/// Label sets of matching series, sorted, plus whether `limit` cut it;
+/// warnings as in string_list.
 struct series_list {
   std::vector<storage::label_set> items;
   bool truncated = false;
+  std::vector<std::string> warnings;
 };
 
 /// One encoded XOR chunk, immutable and shared with the head that cut it
@@ -170,6 +176,9 @@ struct select_request {
   storage::label_set after = {};
   uint64_t page_series = 0;
   uint64_t page_bytes = 0;
+  /// Chosen by the requester, to withdraw the select with fetch_cancel
+  /// (the query planner: its query's id); 0: it cannot be withdrawn.
+  uint64_t fetch_id = 0;
 
   bool paged() const { return page_series > 0; }
   storage::page_limits page() const {
@@ -182,11 +191,14 @@ struct select_request {
   }
 };
 
+/// Series sorted by labels; warnings as in string_list.
 struct select_result {
   std::vector<series_data> series;
   /// Paged selects: series after the last one may follow (ask again with
   /// `after` = its labels). Always false otherwise.
   bool more = false;
+  /// Warnings as in string_list (cluster mode: nodes that did not answer).
+  std::vector<std::string> warnings;
 };
 
 /// A shard's answer to a cut or a head read: it has listed the series with
@@ -301,6 +313,16 @@ struct metadata_records {
   caf::error validate() const;
 };
 
+/// The first exchange on a node link (actors/cluster/): the connecting
+/// node's link sends its hello to the peer's gateway, which answers its own
+/// or refuses. Nodes talk only if cluster, protocol version and ring agree.
+struct cluster_hello {
+  std::string cluster;            ///< cluster.name
+  uint32_t protocol_version = 0;  ///< cluster_protocol_version of the sender
+  std::string node;               ///< the sender's cluster.self
+  uint64_t ring_digest = 0;       ///< placement_ring::digest()
+};
+
 /// How many rejection messages an append_result carries at most.
 constexpr size_t append_error_examples = 5;
 
@@ -329,11 +351,11 @@ typename Inspector::result_type inspect(Inspector& f, meta_query& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, string_list& x) {
-  return f(caf::meta::type_name("nl::string_list"), x.items, x.truncated);
+  return f(caf::meta::type_name("nl::string_list"), x.items, x.truncated, x.warnings);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, series_list& x) {
-  return f(caf::meta::type_name("nl::series_list"), x.items, x.truncated);
+  return f(caf::meta::type_name("nl::series_list"), x.items, x.truncated, x.warnings);
 }
 template <class Inspector>
 typename std::enable_if<Inspector::reads_state, typename Inspector::result_type>::type
@@ -361,11 +383,11 @@ typename Inspector::result_type inspect(Inspector& f, series_data& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, select_request& x) {
   return f(caf::meta::type_name("nl::select_request"), x.matchers, x.mint, x.maxt, x.max_samples, x.after,
-           x.page_series, x.page_bytes);
+           x.page_series, x.page_bytes, x.fetch_id);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, select_result& x) {
-  return f(caf::meta::type_name("nl::select_result"), x.series, x.more);
+  return f(caf::meta::type_name("nl::select_result"), x.series, x.more, x.warnings);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, head_cursor& x) {
@@ -453,6 +475,11 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, metadata_records& x) {
   auto check = [&x]() -> caf::error { return x.validate(); };
   return f(caf::meta::type_name("nl::metadata_records"), x.entries, x.count, caf::meta::load_callback(check));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_hello& x) {
+  return f(caf::meta::type_name("nl::cluster_hello"), x.cluster, x.protocol_version, x.node, x.ring_digest);
 }
 
 inline bool operator==(const series_deletion& a, const series_deletion& b) {
@@ -640,6 +667,16 @@ CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
   CAF_ADD_ATOM(nightlight, nl::actors, federate_atom, "nl_fed")
   // Remote read: the HTTP connection -> its reader (more frames wanted).
   CAF_ADD_ATOM(nightlight, nl::actors, read_more_atom, "nl_rdmore")
+  // Cluster mode: node links (actors/cluster/).
+  CAF_ADD_ATOM(nightlight, nl::actors, hello_atom, "nl_hello")
+  CAF_ADD_ATOM(nightlight, nl::actors, link_tick_atom, "nl_ltick")
+  CAF_ADD_ATOM(nightlight, nl::actors, link_connect_atom, "nl_lconn")
+  CAF_ADD_ATOM(nightlight, nl::actors, link_start_atom, "nl_lstart")
+  CAF_ADD_ATOM(nightlight, nl::actors, link_accept_atom, "nl_laccept")
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::cluster_hello))
+  // Cluster reads: the planner withdraws a query's fetches (index ->
+  // links -> peers' gateways).
+  CAF_ADD_ATOM(nightlight, nl::actors, fetch_cancel_atom, "nl_fcancel")
 CAF_END_TYPE_ID_BLOCK(nightlight)
 
 namespace nl::actors {

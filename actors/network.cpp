@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "actors/cluster/write_split.hpp"
 #include "actors/federation.hpp"
 #include "actors/frontend.hpp"
 #include "actors/network_jobs.hpp"
@@ -46,18 +47,83 @@ void run_admin(network_actor::stateful_pointer<network_state> self, admin_job_pt
   }
 }
 
+// Cluster mode: each node's part to that node (its gateway stores it in
+// its WAL); the answer waits for every node, then the quorum decides: 204
+// needs write_quorum copies of every series, else 503 naming the nodes
+// that failed (a bad batch, which no retry fixes, stays 400).
+void write_replicated(network_actor::stateful_pointer<network_state> self, const write_job_ptr& job) {
+  auto& peers = self->state.peers;
+  auto finish = [job] {
+    if (--job->waiting > 0)
+      return;
+    auto quorum = job->cluster->write_quorum();
+    if (quorum_met(job->owner_sets, job->acked, quorum)) {
+      job->failure = caf::error{};  // enough copies: a failed replica is not the client's problem
+    } else if (!job->failure || code_of(job->failure) != error_code::bad_input) {
+      auto healthy = storage::count_nodes(job->cluster->healthy());
+      std::string why = job->node_errors.empty()
+                          ? std::to_string(healthy) + " nodes reachable"
+                          : job->node_errors;
+      job->failure = caf::make_error(error_code::unavailable, "write quorum (" + std::to_string(quorum)
+                                                               + " copies) not reached: " + why);
+    }
+    job->fe->finish_write(*job);
+  };
+  // Too few nodes healthy for the quorum: refuse before storing anything.
+  for (auto m : job->owner_sets) {
+    if (storage::count_nodes(m) < job->cluster->write_quorum()) {
+      job->batches.clear();
+      job->waiting = 1;
+      return finish();
+    }
+  }
+  for (auto& b : job->batches)
+    job->waiting += b.num_samples() > 0;
+  if (job->waiting == 0) {
+    job->waiting = 1;
+    return finish();
+  }
+  for (size_t node = 0; node < job->batches.size(); ++node) {
+    if (job->batches[node].num_samples() == 0)
+      continue;
+    // No timeout of our own: the gateway always answers, a link answers by
+    // its peer, its DOWN or its deadline.
+    self->request(peers[node], caf::infinite, append_atom_v, std::move(job->batches[node]))
+      .then(
+        [job, node, finish](append_result& r) {
+          job->acked |= storage::node_mask{1} << node;
+          job->result.accepted += r.accepted;
+          job->result.rejected += r.rejected;
+          for (auto& e : r.errors)
+            if (job->result.errors.size() < append_error_examples)
+              job->result.errors.push_back(std::move(e));
+          finish();
+        },
+        [job, node, finish](caf::error& err) {
+          if (!job->node_errors.empty())
+            job->node_errors += "; ";
+          job->node_errors += job->cluster->name(node) + ": " + message_of(err);
+          if (!job->failure)
+            job->failure = std::move(err);
+          finish();
+        });
+  }
+  job->batches.clear();
+}
+
 }  // namespace
 
 network_actor::behavior_type network(network_actor::stateful_pointer<network_state> self,
                                      std::vector<head_block_actor> shards, index_actor idx,
                                      query_planner_actor planner, std::chrono::milliseconds timeout,
-                                     compactor_actor compact, metadata_actor meta) {
+                                     compactor_actor compact, metadata_actor meta, std::vector<peer_actor> peers) {
   self->state.shards = std::move(shards);
   self->state.idx = std::move(idx);
   self->state.planner = std::move(planner);
   self->state.timeout = timeout;
   self->state.compact = std::move(compact);
   self->state.meta = std::move(meta);
+  self->state.peers = std::move(peers);
   return {
     [=](admin_job_ptr& job) { run_admin(self, job); },
     // A thread of its own: decoding, encoding and compressing a large
@@ -66,6 +132,8 @@ network_actor::behavior_type network(network_actor::stateful_pointer<network_sta
     [=](read_job_ptr& job) { self->spawn<caf::detached>(remote_reader, std::move(job), self->state.idx); },
     [=](write_job_ptr& job) {
       auto& st = self->state;
+      if (job->cluster)
+        return write_replicated(self, job);
       for (size_t s = 0; s < job->batches.size(); ++s)
         if (job->batches[s].num_samples() > 0)
           job->waiting += 1;

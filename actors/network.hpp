@@ -14,6 +14,7 @@
 #include <mutex>
 #include <vector>
 
+#include "actors/cluster/peer.hpp"
 #include "actors/compactor.hpp"
 #include "actors/config.hpp"
 #include "actors/head_block.hpp"
@@ -78,6 +79,9 @@ struct network_state {
   query_planner_actor planner;
   compactor_actor compact;  ///< may be invalid (tests): admin jobs get 503
   metadata_actor meta;      ///< may be invalid (tests): metadata is refused (503)
+  /// Cluster mode: one per node (this node's gateway, links to the
+  /// others), for writes the frontend placed by node. Empty: one node.
+  std::vector<peer_actor> peers;
   std::chrono::milliseconds timeout{60000};
   static inline const char* name = "network";
 };
@@ -90,6 +94,6 @@ struct network_state {
 network_actor::behavior_type network(network_actor::stateful_pointer<network_state> self,
                                      std::vector<head_block_actor> shards, index_actor idx,
                                      query_planner_actor planner, std::chrono::milliseconds timeout,
-                                     compactor_actor compact, metadata_actor meta);
+                                     compactor_actor compact, metadata_actor meta, std::vector<peer_actor> peers);
 
 }  // namespace nl::actors

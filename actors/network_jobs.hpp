@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "actors/cluster/cluster_view.hpp"
 #include "actors/compactor.hpp"
 #include "actors/frontend.hpp"
 #include "actors/head_block.hpp"
@@ -77,6 +78,11 @@ struct write_job : reply_once {
   caf::error failure;  ///< set: some shard could not store its part (the first error)
   bool released = false;
   bool counted = false;  ///< included in frontend::writes_in_flight()
+  // Cluster mode (`cluster` set): `batches` are per node, not per shard.
+  const cluster_view* cluster = nullptr;
+  std::vector<storage::node_mask> owner_sets;  ///< the series' distinct owner sets
+  storage::node_mask acked = 0;                ///< nodes that stored their part
+  std::string node_errors;                     ///< "b: reason; c: reason"
 
   // Before reply_once's destructor answers: the budget goes back first.
   ~write_job() {

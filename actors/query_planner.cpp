@@ -116,12 +116,16 @@ void finish(self_ptr self, uint64_t id, Reply reply) {
 }
 
 // Stops a query in flight at any stage: the engine sees the flag within
-// milliseconds, the worker is killed, a pending fetch finds no entry.
+// milliseconds, the worker is killed, a pending fetch finds no entry and
+// the index withdraws the fetches still out (the cluster index's go to
+// other nodes).
 void stop(self_ptr self, uint64_t id, caf::error reply) {
   auto& q = self->state.queries.at(id);
   q.cancel->store(true);
   if (q.worker)
     self->send_exit(q.worker, caf::exit_reason::user_shutdown);
+  else if (q.admitted)
+    self->send(self->state.index, fetch_cancel_atom_v, id);
   finish(self, id, std::move(reply));
 }
 
@@ -196,6 +200,7 @@ void admit(self_ptr self, uint64_t id) {
   auto pending = std::make_shared<size_t>(windows.size());
   for (size_t i = 0; i < windows.size(); ++i) {
     select_request sel{windows[i].selector->matchers, windows[i].mint, windows[i].maxt, budget};
+    sel.fetch_id = id;
     // No timeout of its own: the expiry message answers a slow fetch,
     // and each timed request costs two wake-ups of CAF's clock thread.
     self->request(st.index, caf::infinite, select_atom_v, std::move(sel))
@@ -211,6 +216,11 @@ void admit(self_ptr self, uint64_t id) {
             stop(self, id, too_many_samples());
             return;
           }
+          // Cluster mode: nodes that did not answer (cluster_index.hpp).
+          for (auto& w : r.warnings)
+            if (std::find(job->warnings.begin(), job->warnings.end(), w) == job->warnings.end())
+              job->warnings.push_back(std::move(w));
+          r.warnings.clear();
           job->data[i] = std::move(r);
           if (--*pending == 0)
             start_worker(self, id, job);

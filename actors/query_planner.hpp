@@ -41,6 +41,11 @@
 // A query_cancel (its HTTP client went away) stops a query the same way at
 // any stage, answers it "canceled" (HTTP 503), counts it in
 // nightlight_queries_cancelled_total and logs one line.
+//
+// Every select carries the query's id (select_request::fetch_id); a query
+// stopped while its data is being fetched (deadline, cancel, budget) sends
+// fetch_cancel with it to the index, so the cluster index withdraws the
+// fetches still out on other nodes.
 #include <caf/all.hpp>
 
 #include <atomic>

@@ -58,7 +58,7 @@ caf::expected<query_answer> run_query_job(query_job& job) {
                           : eng.instant(*job.expr, job.windows, data, req.start);
   if (!res)
     return query_error_of(res.error());
-  query_answer answer{std::move(res.value()), {}, std::nullopt};
+  query_answer answer{std::move(res.value()), std::move(job.warnings), std::nullopt};
   if (req.stats > 0) {
     promql::query_stats st;
     st.samples = res.samples();

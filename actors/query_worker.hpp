@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "actors/messages.hpp"
@@ -28,6 +29,8 @@ struct query_job {
   /// data[i]: what the index answered for windows[i]; same size. The
   /// engine takes each over when it asks for window i.
   std::vector<select_result> data;
+  /// The fetches' warnings (distinct), handed on with the answer.
+  std::vector<std::string> warnings;
   std::shared_ptr<std::atomic<bool>> cancel;
   promql::engine_options engine_opts;  ///< its `cancel` points into `cancel`
   /// The worker runs on a thread of its own (detached): it lowers that

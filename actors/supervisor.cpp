@@ -14,9 +14,14 @@ std::chrono::milliseconds request_timeout(const settings& cfg) {
   return std::chrono::seconds(cfg.server.query_timeout_seconds);
 }
 
+// The index the planner and the network actor ask: in cluster mode the
+// cluster index (every node, through the gateway and the links).
 void spawn_index(self_ptr self) {
   auto& s = self->state;
-  s.idx = self->spawn<caf::monitored>(series_index, s.shards, s.blocks);
+  if (s.opts.cluster)
+    s.idx = self->spawn<caf::monitored>(cluster_index, s.opts.cluster, s.peers, s.gateway_idx);
+  else
+    s.idx = self->spawn<caf::monitored>(series_index, s.shards, s.blocks);
 }
 
 void spawn_compactor(self_ptr self) {
@@ -54,9 +59,60 @@ void spawn_planner(self_ptr self) {
 void spawn_network(self_ptr self) {
   auto& s = self->state;
   s.net = self->spawn<caf::monitored>(network, s.shards, s.idx, s.planner, request_timeout(*s.opts.cfg), s.compact,
-                                      s.meta);
+                                      s.meta, s.peers);
   if (s.opts.front)
     s.opts.front->attach(s.net, s.shards.size());
+}
+
+// Cluster mode: the gateway (published at cluster.listen_addr) and a link
+// per peer. A publish that fails (address in use) stops the process.
+void spawn_cluster(self_ptr self) {
+  auto& s = self->state;
+  auto view = s.opts.cluster;
+  const auto& cc = view->settings();
+  s.gateway_idx = self->spawn<caf::monitored>(series_index, s.shards, s.blocks);
+  s.peers.assign(view->num_nodes(), peer_actor{});
+  std::vector<link_actor> links(view->num_nodes());
+  for (size_t i = 0; i < view->num_nodes(); ++i) {
+    if (i == view->self())
+      continue;
+    link_options lo;
+    lo.node = i;
+    lo.dial = view->dials(i);
+    lo.tls = cc.tls();
+    auto [host, port] = split_host_port(cc.nodes[i].addr, "cluster.nodes");
+    lo.host = host;
+    lo.port = port;
+    lo.connect_timeout = std::chrono::milliseconds(cc.connection_timeout_ms);
+    lo.request_timeout = std::chrono::milliseconds(cc.request_timeout_ms);
+    lo.backoff_min = std::chrono::milliseconds(cc.heartbeat_interval_ms);
+    lo.backoff_max = std::chrono::milliseconds(std::max(cc.reconnect_backoff_max_ms, cc.heartbeat_interval_ms));
+    auto l = self->spawn<caf::monitored>(link, view, s.opts.connector, lo);
+    s.links.push_back(l);
+    s.peers[i] = l;
+    links[i] = l;
+  }
+  // The gateway hands the links the peers that dial this node; the links
+  // send this node's gateway with their hellos.
+  s.gateway = self->spawn<caf::monitored>(gateway, view, s.shards, s.gateway_idx, std::move(links));
+  s.peers[view->self()] = s.gateway;
+  for (auto& l : s.links)
+    self->send(l, link_start_atom_v, caf::actor_cast<caf::strong_actor_ptr>(s.gateway));
+  auto listen = cc.listen_addr.empty() ? cc.nodes[view->self()].addr : cc.listen_addr;
+  auto [host, port] = split_host_port(listen, "cluster.listen_addr");
+  self->request(s.opts.connector, std::chrono::seconds(30), caf::publish_atom_v, port,
+                caf::actor_cast<caf::strong_actor_ptr>(s.gateway), self->system().message_types<gateway_actor>(),
+                host, true)
+    .then(
+      [self, listen, tls = cc.tls()](uint16_t) {
+        log_info(std::string{"cluster: gateway of node "} + self->state.opts.cluster->settings().self
+                 + " listening on " + listen + (tls ? " (mutual TLS)" : " (plain TCP)"));
+      },
+      [self, listen](caf::error& err) {
+        log_error("cluster: cannot listen on " + listen + ": " + self->system().render(err));
+        if (self->state.opts.on_fatal)
+          self->state.opts.on_fatal(1);
+      });
 }
 
 void stop_children(self_ptr self, const caf::error& reason) {
@@ -73,6 +129,12 @@ void stop_children(self_ptr self, const caf::error& reason) {
     self->send_exit(s.compact, reason);
   if (s.meta)
     self->send_exit(s.meta, reason);
+  for (auto& l : s.links)
+    self->send_exit(l, reason);
+  if (s.gateway)
+    self->send_exit(s.gateway, reason);
+  if (s.gateway_idx)
+    self->send_exit(s.gateway_idx, reason);
   for (auto& h : s.shards)
     self->send_exit(h, reason);
   if (s.wal)
@@ -117,6 +179,8 @@ supervisor_actor::behavior_type supervisor(self_ptr self, std::vector<std::share
   s.opts.metadata.reset();  // the actor owns it from now on
   s.meta = self->spawn<caf::monitored>(metadata, std::move(store), s.wal, mo);
   spawn_compactor(self);
+  if (s.opts.cluster)
+    spawn_cluster(self);
   spawn_index(self);
   spawn_planner(self);
   spawn_network(self);
@@ -155,11 +219,14 @@ supervisor_actor::behavior_type supervisor(self_ptr self, std::vector<std::share
       spawn_network(self);
       return;
     }
-    // WAL writer, metadata or a head shard: their state cannot be rebuilt
-    // in place.
+    // WAL writer, metadata, a head shard or a cluster actor (peers hold
+    // the gateway and the network actor the links): their state cannot be
+    // rebuilt in place.
+    bool shard = std::any_of(s.shards.begin(), s.shards.end(), [&](auto& h) { return h.address() == dm.source; });
     std::string who = dm.source == s.wal.address()    ? "WAL writer"
                       : dm.source == s.meta.address() ? "metadata actor"
-                                                      : "a head shard";
+                      : shard                         ? "a head shard"
+                                                      : "a cluster actor";
     log_error("supervisor: " + who + " stopped (" + why + "); stopping the process");
     stop_children(self, caf::exit_reason::user_shutdown);
     if (s.opts.on_fatal)

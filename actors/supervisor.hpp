@@ -11,11 +11,15 @@
 // On an exit message (shutdown) it stops its children in reverse order;
 // the WAL writer closes (flush + fdatasync) its segment as it ends.
 #include <caf/all.hpp>
+#include <caf/io/middleman_actor.hpp>
 
 #include <functional>
 #include <memory>
 #include <vector>
 
+#include "actors/cluster/cluster_index.hpp"
+#include "actors/cluster/gateway.hpp"
+#include "actors/cluster/link.hpp"
 #include "actors/compactor.hpp"
 #include "actors/config.hpp"
 #include "actors/frontend.hpp"
@@ -42,6 +46,11 @@ struct supervisor_options {
   bool detach_wal = true;
   /// The replayed metric metadata (open_storage()); null: an empty store.
   std::shared_ptr<storage::metadata_store> metadata;
+  /// Cluster mode: the shared view, and CAF's middleman actor (plain or
+  /// the openssl module's) to publish the gateway and connect the links.
+  /// Null: a single node.
+  std::shared_ptr<cluster_view> cluster;
+  caf::io::middleman_actor connector;
 };
 
 struct supervisor_state {
@@ -52,9 +61,15 @@ struct supervisor_state {
   metadata_actor meta;
   std::shared_ptr<storage::block_set> blocks;
   compactor_actor compact;
-  index_actor idx;
+  index_actor idx;  ///< cluster mode: the cluster index
   query_planner_actor planner;
   network_actor net;
+  // Cluster mode: the gateway with its own index, one link per peer, and
+  // the handle per node the network actor writes through.
+  index_actor gateway_idx;
+  gateway_actor gateway;
+  std::vector<link_actor> links;
+  std::vector<peer_actor> peers;
   bool stopping = false;
   static inline const char* name = "supervisor";
 };

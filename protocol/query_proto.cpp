@@ -194,7 +194,10 @@ void list_response_writer<Item, Message>::next(Message& out) {
     any = true;
   }
   done_ = next_ == items_.size();
-  if (done_ && truncated_)
+  if (!done_)
+    return;
+  add_warnings(warnings_, out);
+  if (truncated_)
     out.add_warnings(truncated_warning);
 }
 

@@ -67,12 +67,15 @@ class query_response_writer {
 /// The parts of a list answer: Series (label sets), LabelNames and
 /// LabelValues (strings). `items` must outlive the writer; `truncated`
 /// adds the HTTP API's "results truncated due to limit" warning to the
-/// last part.
+/// last part, after `warnings` (cluster mode: nodes that did not answer).
 template <class Item, class Message>
 class list_response_writer {
  public:
   list_response_writer(const std::vector<Item>& items, bool truncated, size_t target_bytes = grpc_part_bytes)
     : items_(items), truncated_(truncated), target_(target_bytes) {}
+  list_response_writer(const std::vector<Item>& items, bool truncated, std::vector<std::string> warnings,
+                       size_t target_bytes = grpc_part_bytes)
+    : items_(items), truncated_(truncated), warnings_(std::move(warnings)), target_(target_bytes) {}
 
   bool done() const { return done_; }
   void next(Message& out);
@@ -81,6 +84,7 @@ class list_response_writer {
  private:
   const std::vector<Item>& items_;
   bool truncated_;
+  std::vector<std::string> warnings_;
   size_t target_;
   size_t next_ = 0;
   bool done_ = false;

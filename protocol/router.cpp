@@ -35,6 +35,7 @@ constexpr endpoint_info table[] = {
   {endpoint::status_flags, "/api/v1/status/flags", true, false, false, false, read},
   {endpoint::status_runtimeinfo, "/api/v1/status/runtimeinfo", true, false, false, false, read},
   {endpoint::status_config, "/api/v1/status/config", true, false, false, false, read},
+  {endpoint::cluster_status, "/api/v1/status/cluster", true, false, false, false, read},
   {endpoint::rules, "/api/v1/rules", true, false, false, false, read},
   {endpoint::alerts, "/api/v1/alerts", true, false, false, false, read},
   // GET only, as Prometheus registers it (a scraper GETs).

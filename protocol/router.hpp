@@ -28,6 +28,7 @@ enum class endpoint {
   status_flags,        ///< GET /api/v1/status/flags
   status_runtimeinfo,  ///< GET /api/v1/status/runtimeinfo
   status_config,       ///< GET /api/v1/status/config
+  cluster_status,    ///< GET /api/v1/status/cluster (cluster mode)
   rules,             ///< GET /api/v1/rules
   alerts,            ///< GET /api/v1/alerts
   federate,          ///< GET /federate

@@ -51,26 +51,33 @@ std::vector<series_snapshot> merge_series(std::vector<std::vector<series_snapsho
   return std::move(parts[0]);
 }
 
-series_page merge_pages(std::vector<series_page> parts) {
-  series_page out;
+bool trim_pages(std::vector<series_page>& parts) {
+  bool more = false;
   std::optional<label_set> bound;
   for (const auto& p : parts) {
     if (!p.more || p.series.empty())
       continue;
-    out.more = true;
+    more = true;
     if (!bound || p.series.back().labels < *bound)
       bound = p.series.back().labels;
   }
-  std::vector<std::vector<series_snapshot>> lists;
-  lists.reserve(parts.size());
-  for (auto& p : parts) {
-    if (bound) {
+  if (bound) {
+    for (auto& p : parts) {
       auto past = std::upper_bound(p.series.begin(), p.series.end(), *bound,
                                    [](const label_set& b, const series_snapshot& s) { return b < s.labels; });
       p.series.erase(past, p.series.end());
     }
-    lists.push_back(std::move(p.series));
   }
+  return more;
+}
+
+series_page merge_pages(std::vector<series_page> parts) {
+  series_page out;
+  out.more = trim_pages(parts);
+  std::vector<std::vector<series_snapshot>> lists;
+  lists.reserve(parts.size());
+  for (auto& p : parts)
+    lists.push_back(std::move(p.series));
   out.series = merge_series(std::move(lists));
   return out;
 }

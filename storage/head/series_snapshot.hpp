@@ -55,4 +55,9 @@ struct series_page {
 /// whether any source had more.
 series_page merge_pages(std::vector<series_page> parts);
 
+/// merge_pages' first step, for mergers of their own (cluster replicas):
+/// drops from every part the series after the smallest last series among
+/// the parts that have more; returns whether any part has more.
+bool trim_pages(std::vector<series_page>& parts);
+
 }  // namespace nl::storage

@@ -116,7 +116,8 @@ struct fixture : test_coordinator_fixture<caf::actor_system_config> {
     compact = sys.spawn(compactor, shards, wal, blocks, co, metadata_actor{});
     idx = sys.spawn(series_index, shards, blocks);
     planner = sys.spawn(query_planner, idx, query_planner_options{});
-    net = sys.spawn(network, shards, idx, planner, std::chrono::milliseconds(1000), compact, metadata_actor{});
+    net = sys.spawn(network, shards, idx, planner, std::chrono::milliseconds(1000), compact, metadata_actor{},
+                    std::vector<peer_actor>{});
     front->attach(net, shards.size());
     sched.run();
   }

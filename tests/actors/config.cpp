@@ -411,6 +411,103 @@ CAF_TEST(command line options) {
   }
 }
 
+// --- cluster section ---------------------------------------------------------
+
+namespace {
+
+const std::string three_nodes = "cluster:\n"
+                                "  self: b\n"
+                                "  nodes:\n"
+                                "    - {name: a, addr: 127.0.0.1:7001}\n"
+                                "    - {name: b, addr: 127.0.0.1:7002}\n"
+                                "    - {name: c, addr: 127.0.0.1:7003}\n";
+
+}  // namespace
+
+CAF_TEST(without a cluster section the node runs alone) {
+  auto s = parse_settings("", "t.yaml");
+  CAF_CHECK(!s.cluster.enabled());
+  CAF_CHECK_EQUAL(s.cluster.nodes.size(), 0u);
+}
+
+CAF_TEST(a three node cluster gets rf 2 and a quorum of 2) {
+  auto s = parse_settings(three_nodes, "t.yaml");
+  CAF_CHECK(s.cluster.enabled());
+  CAF_CHECK_EQUAL(s.cluster.self_index(), 1u);
+  CAF_CHECK_EQUAL(s.cluster.nodes[2].addr, "127.0.0.1:7003");
+  CAF_CHECK_EQUAL(s.cluster.effective_replication_factor(), 2u);
+  CAF_CHECK_EQUAL(s.cluster.effective_write_quorum(), 2u);
+  CAF_CHECK_EQUAL(s.cluster.name, "nightlight");
+  CAF_CHECK(!s.cluster.tls());
+  CAF_CHECK(s.cluster.partial_response);
+}
+
+CAF_TEST(the replication factor is capped at the node count) {
+  auto s = parse_settings("cluster:\n  self: a\n  replication_factor: 5\n  nodes: [{name: a, addr: h:1}, {name: b, addr: h:2}]\n",
+                          "t.yaml");
+  CAF_CHECK_EQUAL(s.cluster.effective_replication_factor(), 2u);
+  CAF_CHECK_EQUAL(s.cluster.effective_write_quorum(), 2u);
+}
+
+CAF_TEST(every cluster key is read) {
+  auto s = parse_settings(three_nodes
+                            + "  name: prod\n  listen_addr: 0.0.0.0:7002\n  replication_factor: 3\n  write_quorum: 2\n"
+                              "  cert_file: n.pem\n  key_file: n.key\n  ca_file: ca.pem\n  heartbeat_interval: 200ms\n"
+                              "  connection_timeout: 1s\n  request_timeout: 3s\n  reconnect_backoff_max: 2s\n"
+                              "  max_inflight_samples: 5000\n  partial_response: false\n",
+                          "t.yaml");
+  CAF_CHECK_EQUAL(s.cluster.name, "prod");
+  CAF_CHECK_EQUAL(s.cluster.listen_addr, "0.0.0.0:7002");
+  CAF_CHECK_EQUAL(s.cluster.effective_replication_factor(), 3u);
+  CAF_CHECK_EQUAL(s.cluster.effective_write_quorum(), 2u);
+  CAF_CHECK(s.cluster.tls());
+  CAF_CHECK_EQUAL(s.cluster.heartbeat_interval_ms, 200);
+  CAF_CHECK_EQUAL(s.cluster.connection_timeout_ms, 1000);
+  CAF_CHECK_EQUAL(s.cluster.request_timeout_ms, 3000);
+  CAF_CHECK_EQUAL(s.cluster.reconnect_backoff_max_ms, 2000);
+  CAF_CHECK_EQUAL(s.cluster.max_inflight_samples, 5000u);
+  CAF_CHECK(!s.cluster.partial_response);
+}
+
+CAF_TEST(bad cluster sections name the key) {
+  auto has = [](const std::string& yaml, const std::string& part) {
+    auto e = error_of(yaml);
+    if (e.find(part) == std::string::npos) {
+      CAF_MESSAGE("got: " << e);
+      return false;
+    }
+    return true;
+  };
+  CAF_CHECK(has("cluster:\n  nodes: [{name: a, addr: h:1}]\n", "cluster.self: required"));
+  CAF_CHECK(has("cluster:\n  self: z\n  nodes: [{name: a, addr: h:1}]\n", "\"z\" is not one of cluster.nodes"));
+  CAF_CHECK(has("cluster:\n  self: a\n", "cluster.nodes: required"));
+  CAF_CHECK(has("cluster:\n  self: a\n  nodes: [{name: a, addr: h:1}, {name: a, addr: h:2}]\n", "appears twice"));
+  CAF_CHECK(has("cluster:\n  self: a\n  nodes: [{name: a, addr: nohost}]\n", "expected host:port"));
+  CAF_CHECK(has("cluster:\n  self: a\n  nodes: [{name: a}]\n", "has no addr"));
+  CAF_CHECK(has("cluster:\n  self: a\n  nodes: [{name: a, addr: h:1, port: 3}]\n", "unknown key \"port\""));
+  CAF_CHECK(has("cluster:\n  self: a\n  nodes: a\n", "expected a list"));
+  CAF_CHECK(has(three_nodes + "  cert_file: x.pem\n", "go together"));
+  CAF_CHECK(has(three_nodes + "  write_quorum: 3\n", "must not exceed the replication factor (2)"));
+  CAF_CHECK(has(three_nodes + "  replication_factor: 0\n", "cluster.replication_factor: must be between 1"));
+  CAF_CHECK(has(three_nodes + "  heartbeat_interval: 2s\n  connection_timeout: 1s\n", "must be longer than"));
+  CAF_CHECK(has(three_nodes + "  name: \"\"\n", "cluster.name: must not be empty"));
+  CAF_CHECK(has(three_nodes + "  colour: red\n", "cluster.colour: unknown key"));
+}
+
+CAF_TEST(the shipped cluster example parses on every node) {
+  std::string conf = NL_TEST_DATA_DIR "/../../conf/";
+  try {
+    for (std::string n : {"a", "b", "c"}) {
+      auto s = load_settings(conf + "cluster-" + n + ".yaml");
+      CAF_CHECK_EQUAL(s.cluster.self, n);
+      CAF_CHECK_EQUAL(s.cluster.nodes.size(), 3u);
+      CAF_CHECK_EQUAL(s.cluster.effective_replication_factor(), 2u);
+    }
+  } catch (const config_error& e) {
+    CAF_FAIL(e.what());
+  }
+}
+
 // -- what /api/v1/status/config and /api/v1/status/flags show ---------------
 
 CAF_TEST(every key of the schema is shown in schema order) {
@@ -545,4 +642,29 @@ CAF_TEST(the effective yaml reads back to the same settings with the key redacte
   CAF_CHECK_EQUAL(defaults["tls.key_file"], "");
   CAF_CHECK_EQUAL(defaults["config"], "");
   CAF_CHECK(effective_yaml(settings{}).find("key_file") == std::string::npos);
+}
+
+CAF_TEST(a cluster section is shown and its effective yaml reads back) {
+  auto s = parse_settings(three_nodes + "  name: prod\n  key_file: /k.pem\n  cert_file: /c.pem\n  ca_file: /ca.pem\n"
+                                        "  request_timeout: 3s\n  partial_response: false\n",
+                          "t.yaml");
+  auto yaml = effective_yaml(s);
+  CAF_MESSAGE(yaml);
+  CAF_CHECK(yaml.find("cluster:\n") != std::string::npos);
+  CAF_CHECK(yaml.find("nodes: [{name: a, addr: \"127.0.0.1:7001\"}") != std::string::npos
+            || yaml.find("nodes: [{name: a, addr: 127.0.0.1:7001}") != std::string::npos);
+  CAF_CHECK(yaml.find("/k.pem") == std::string::npos);
+  auto again = parse_settings(yaml, "effective.yaml");
+  CAF_CHECK_EQUAL(again.cluster.nodes.size(), 3u);
+  CAF_CHECK_EQUAL(again.cluster.nodes[2].addr, "127.0.0.1:7003");
+  CAF_CHECK_EQUAL(again.cluster.self, "b");
+  CAF_CHECK_EQUAL(again.cluster.name, "prod");
+  CAF_CHECK_EQUAL(again.cluster.request_timeout_ms, 3000);
+  CAF_CHECK(!again.cluster.partial_response);
+  auto flags = shown_flags(s, cli_options{});
+  CAF_CHECK_EQUAL(flags["cluster.key_file"], "<secret>");
+  CAF_CHECK_EQUAL(flags["cluster.self"], "b");
+  // A single node shows no cluster section, and its flags are empty.
+  CAF_CHECK(effective_yaml(settings{}).find("cluster") == std::string::npos);
+  CAF_CHECK_EQUAL(shown_flags(settings{}, cli_options{})["cluster.nodes"], "");
 }

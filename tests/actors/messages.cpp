@@ -137,6 +137,33 @@ CAF_TEST(query messages round trip) {
   CAF_CHECK_EQUAL(y.limit, 7u);
 }
 
+CAF_TEST(cluster read messages keep fetch ids and warnings) {
+  select_request r;
+  r.mint = 10;
+  r.maxt = 20;
+  r.max_samples = 1000;
+  r.fetch_id = 0xfeedbeefcafe;
+  auto out = round_trip(caf::make_message(select_atom_v, r));
+  CAF_REQUIRE((out.match_elements<select_atom, select_request>()));
+  CAF_CHECK_EQUAL(out.get_as<select_request>(1).fetch_id, 0xfeedbeefcafeu);
+  CAF_CHECK_EQUAL(out.get_as<select_request>(1).max_samples, 1000u);
+  select_result sr;
+  sr.warnings = {"cluster: 2 of 3 nodes did not answer"};
+  out = round_trip(caf::make_message(sr));
+  CAF_CHECK_EQUAL(out.get_as<select_result>(0).warnings, sr.warnings);
+  series_list sl{{label_set::from_unsorted({{"__name__", "up"}})}, true, {"w1", "w2"}};
+  out = round_trip(caf::make_message(sl));
+  CAF_CHECK(out.get_as<series_list>(0).truncated);
+  CAF_CHECK_EQUAL(out.get_as<series_list>(0).warnings, sl.warnings);
+  string_list names{{"a", "b"}, false, {"w"}};
+  out = round_trip(caf::make_message(names));
+  CAF_CHECK_EQUAL(out.get_as<string_list>(0).items, names.items);
+  CAF_CHECK_EQUAL(out.get_as<string_list>(0).warnings, names.warnings);
+  out = round_trip(caf::make_message(fetch_cancel_atom_v, uint64_t{42}));
+  CAF_REQUIRE((out.match_elements<fetch_cancel_atom, uint64_t>()));
+  CAF_CHECK_EQUAL(out.get_as<uint64_t>(1), 42u);
+}
+
 CAF_TEST(typed query answers cross a node boundary bit exact) {
   using nl::storage::float_bits;
   using nl::storage::float_from_bits;

@@ -3,6 +3,7 @@
 
 #include <caf/test/dsl.hpp>
 
+#include "actors/cluster/cluster_view.hpp"
 #include "actors/frontend.hpp"
 #include "actors/network.hpp"
 #include "actors/storage_open.hpp"
@@ -124,7 +125,8 @@ struct storage_fixture : fixture {
     metadata_options mo;
     mo.stats = &stats;
     meta = sys.spawn(metadata, std::make_shared<nl::storage::metadata_store>(), wal, mo);
-    net = sys.spawn(network, shards, idx, planner, std::chrono::milliseconds(1000), compactor_actor{}, meta);
+    net = sys.spawn(network, shards, idx, planner, std::chrono::milliseconds(1000), compactor_actor{}, meta,
+                    std::vector<peer_actor>{});
     front->attach(net, shards.size());
     sched.run();
   }
@@ -152,6 +154,28 @@ CAF_TEST(storage endpoints answer 503 until the storage is attached) {
   CAF_CHECK_EQUAL((*got)[2].status, 503u);
   CAF_CHECK_EQUAL((*got)[3].status, 503u);
   CAF_CHECK_EQUAL(header((*got)[3], "Access-Control-Allow-Origin"), "*");
+}
+
+CAF_TEST(the cluster status lists the nodes and is not found on a single node) {
+  auto single = answer(get("/api/v1/status/cluster"));
+  CAF_CHECK_EQUAL(single.status, 404u);
+  CAF_CHECK_EQUAL(single.body, R"x({"status":"error","errorType":"not_found","error":"not in cluster mode (the configuration has no cluster section)"})x");
+  cluster_settings c;
+  c.name = "prod";
+  c.self = "b";
+  c.nodes = {{"a", "10.0.0.1:7001"}, {"b", "10.0.0.2:7001"}, {"c", "10.0.0.3:7001"}};
+  auto view = std::make_shared<cluster_view>(c);
+  view->set_up(0, true);
+  front->set_cluster(view);
+  // Served before the storage is attached, like walreplay.
+  auto r = answer(get("/api/v1/status/cluster"));
+  CAF_CHECK_EQUAL(r.status, 200u);
+  CAF_CHECK_EQUAL(r.content_type, "application/json");
+  CAF_CHECK_EQUAL(r.body,
+                  R"({"status":"success","data":{"cluster":"prod","self":"b","replicationFactor":2,"writeQuorum":2,"nodes":[)"
+                  R"({"name":"a","addr":"10.0.0.1:7001","state":"up","requestsInFlight":0,"requestFailures":0},)"
+                  R"({"name":"b","addr":"10.0.0.2:7001","state":"self","requestsInFlight":0,"requestFailures":0},)"
+                  R"({"name":"c","addr":"10.0.0.3:7001","state":"down","requestsInFlight":0,"requestFailures":0}]}})");
 }
 
 CAF_TEST(walreplay answers while the WAL is replayed and tsdb waits for the storage) {

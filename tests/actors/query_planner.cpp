@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
 
 #include "actors/network_jobs.hpp"
@@ -70,6 +71,7 @@ index_actor::behavior_type fake_index(index_actor::pointer, std::shared_ptr<cons
       return r;
     },
     [](tsdb_status_atom, uint64_t) { return nl::storage::tsdb_status{}; },
+    [](fetch_cancel_atom, uint64_t) {},
   };
 }
 
@@ -402,6 +404,7 @@ index_actor::behavior_type budget_index(index_actor::pointer, std::shared_ptr<co
       return r;
     },
     [](tsdb_status_atom, uint64_t) { return nl::storage::tsdb_status{}; },
+    [](fetch_cancel_atom, uint64_t) {},
   };
 }
 
@@ -516,3 +519,120 @@ CAF_TEST(a heavy query leaves the scheduler to other queries) {
   CAF_CHECK_EQUAL(heavy.status, 503u);
   caf::anon_send_exit(planner, caf::exit_reason::user_shutdown);
 }
+
+// --- fetches withdrawn, fetch warnings ------------------------------------
+
+namespace {
+
+// Holds every select unanswered (a slow remote node) and records the
+// fetch ids of the selects and of the fetch_cancels it gets.
+struct holding_index_state {
+  std::vector<caf::typed_response_promise<select_result>> held;
+};
+
+index_actor::behavior_type holding_index(index_actor::stateful_pointer<holding_index_state> self,
+                                         std::shared_ptr<std::vector<uint64_t>> selected,
+                                         std::shared_ptr<std::vector<uint64_t>> withdrawn,
+                                         std::shared_ptr<std::mutex> mtx) {
+  return {
+    [](series_atom, meta_query&) { return series_list{}; },
+    [](label_names_atom, meta_query&) { return string_list{}; },
+    [](label_values_atom, meta_query&) { return string_list{}; },
+    [=](select_atom, select_request& req) -> caf::result<select_result> {
+      std::lock_guard<std::mutex> g{*mtx};
+      selected->push_back(req.fetch_id);
+      auto rp = self->make_response_promise<select_result>();
+      self->state.held.push_back(rp);
+      return rp;
+    },
+    [](tsdb_status_atom, uint64_t) { return nl::storage::tsdb_status{}; },
+    [=](fetch_cancel_atom, uint64_t id) {
+      std::lock_guard<std::mutex> g{*mtx};
+      withdrawn->push_back(id);
+    },
+  };
+}
+
+// Answers every select with one series and a warning (what the cluster
+// index adds when nodes are missing).
+index_actor::behavior_type warning_index(index_actor::pointer, std::shared_ptr<const series_data> data) {
+  return {
+    [](series_atom, meta_query&) { return series_list{}; },
+    [](label_names_atom, meta_query&) { return string_list{}; },
+    [](label_values_atom, meta_query&) { return string_list{}; },
+    [data](select_atom, select_request&) {
+      select_result r;
+      r.series.push_back(*data);
+      r.warnings.push_back("cluster: 2 of 3 nodes did not answer (b: down; c: down)");
+      return r;
+    },
+    [](tsdb_status_atom, uint64_t) { return nl::storage::tsdb_status{}; },
+    [](fetch_cancel_atom, uint64_t) {},
+  };
+}
+
+}  // namespace
+
+CAF_TEST_FIXTURE_SCOPE(query_planner_fetch_tests, fixture)
+
+// A query that times out while its data is still being fetched withdraws
+// the fetch at the index (in cluster mode: its remote selects).
+CAF_TEST(a query timing out while fetching withdraws its fetches) {
+  auto selected = std::make_shared<std::vector<uint64_t>>();
+  auto withdrawn = std::make_shared<std::vector<uint64_t>>();
+  auto mtx = std::make_shared<std::mutex>();
+  query_planner_options opts;
+  opts.timeout = 100ms;
+  opts.stats = &stats;
+  auto idx = sys->spawn(holding_index, selected, withdrawn, mtx);
+  // Its held promises keep it alive: stopped by hand at the end.
+  auto stop_idx = caf::detail::make_scope_guard([&] { caf::anon_send_exit(idx, caf::exit_reason::user_shutdown); });
+  planner = sys->spawn(query_planner, idx, opts);
+  auto r = ask({"big + big offset 1m", end_ms, end_ms, 0, 0});
+  CAF_CHECK_EQUAL(r.status, 503u);
+  CAF_CHECK(r.body.find(R"("errorType":"timeout")") != std::string::npos);
+  CAF_CHECK(wait_for([&] { std::lock_guard<std::mutex> g{*mtx}; return !withdrawn->empty(); }, 10s));
+  std::lock_guard<std::mutex> g{*mtx};
+  CAF_REQUIRE_EQUAL(selected->size(), 2u);
+  CAF_CHECK_NOT_EQUAL(selected->at(0), 0u);
+  CAF_CHECK_EQUAL(selected->at(0), selected->at(1));  // one id per query
+  CAF_REQUIRE_EQUAL(withdrawn->size(), 1u);
+  CAF_CHECK_EQUAL(withdrawn->at(0), selected->at(0));
+}
+
+CAF_TEST(a cancelled query withdraws its fetches) {
+  auto selected = std::make_shared<std::vector<uint64_t>>();
+  auto withdrawn = std::make_shared<std::vector<uint64_t>>();
+  auto mtx = std::make_shared<std::mutex>();
+  query_planner_options opts;
+  opts.stats = &stats;
+  auto idx = sys->spawn(holding_index, selected, withdrawn, mtx);
+  // Its held promises keep it alive: stopped by hand at the end.
+  auto stop_idx = caf::detail::make_scope_guard([&] { caf::anon_send_exit(idx, caf::exit_reason::user_shutdown); });
+  planner = sys->spawn(query_planner, idx, opts);
+  http_answer r;
+  std::thread asker{[&] { r = ask({"sum(big)", end_ms, end_ms, 0, 0, 77}); }};
+  CAF_CHECK(wait_for([&] { std::lock_guard<std::mutex> g{*mtx}; return !selected->empty(); }, 10s));
+  caf::anon_send(planner, query_cancel{77});
+  asker.join();
+  CAF_CHECK_EQUAL(r.status, 503u);
+  CAF_CHECK(r.body.find(R"("errorType":"canceled")") != std::string::npos);
+  CAF_CHECK(wait_for([&] { std::lock_guard<std::mutex> g{*mtx}; return !withdrawn->empty(); }, 10s));
+  std::lock_guard<std::mutex> g{*mtx};
+  CAF_CHECK_EQUAL(withdrawn->at(0), selected->at(0));
+}
+
+CAF_TEST(the warnings of the fetches reach the answer once) {
+  query_planner_options opts;
+  opts.stats = &stats;
+  auto data = std::make_shared<const series_data>(make_series(100, end_ms));
+  planner = sys->spawn(query_planner, sys->spawn(warning_index, data), opts);
+  // Two selectors, two selects, the same warning: listed once.
+  auto r = ask({"sum(big) + sum(big offset 1m)", end_ms, end_ms, 0, 0});
+  CAF_CHECK_EQUAL(r.status, 200u);
+  CAF_CHECK(r.body.find(R"x(,"warnings":["cluster: 2 of 3 nodes did not answer (b: down; c: down)"]})x")
+            != std::string::npos);
+  CAF_MESSAGE(r.body);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

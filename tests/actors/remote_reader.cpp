@@ -220,7 +220,8 @@ struct fixture {
       shards.push_back(sys.spawn(head_block, heads[s], wal_writer_actor{}, ho));
     }
     idx = sys.spawn(series_index, shards, blocks);
-    net = sys.spawn(network, shards, idx, query_planner_actor{}, std::chrono::milliseconds(1000), compactor_actor{}, metadata_actor{});
+    net = sys.spawn(network, shards, idx, query_planner_actor{}, std::chrono::milliseconds(1000), compactor_actor{},
+                    metadata_actor{}, std::vector<peer_actor>{});
     front->attach(net, shards.size());
   }
 

@@ -376,6 +376,27 @@ def free_port():
     raise RuntimeError("no free port in %s" % (PORT_RANGE,))
 
 
+def distinct_free_ports(n, taken=()):
+    """n free ports, distinct from each other and from `taken` (ports picked
+    earlier but not bound yet, e.g. other servers' not started yet)."""
+    out = []
+    while len(out) < n:
+        p = free_port()
+        if p not in out and p not in taken:
+            out.append(p)
+    return out
+
+
+def ports_of(servers):
+    """The ports a set of servers (not started yet) will bind."""
+    out = set()
+    for s in servers:
+        out.add(s.port)
+        if getattr(s, "grpc_port", None):
+            out.add(s.grpc_port)
+    return out
+
+
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                      "WARNING: ThreadSanitizer")
 # Findings that fail every test at the end: sanitizer reports in a server

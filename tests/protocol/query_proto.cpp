@@ -256,6 +256,15 @@ CAF_TEST(series and label lists stream in bounded parts) {
   }
   CAF_CHECK_EQUAL(back, values);
 
+  // Cluster mode: the missing nodes' warning comes first, with the last part.
+  std::vector<std::string> names{"a", "b"};
+  label_names_response_writer cw{names, true, {"cluster: 2 of 3 nodes did not answer"}};
+  auto cparts = all_parts<label_names_response_writer, pb::LabelNamesResponse>(cw);
+  CAF_REQUIRE_EQUAL(cparts.size(), 1u);
+  CAF_REQUIRE_EQUAL(cparts[0].warnings_size(), 2);
+  CAF_CHECK_EQUAL(cparts[0].warnings(0), "cluster: 2 of 3 nodes did not answer");
+  CAF_CHECK_EQUAL(cparts[0].warnings(1), "results truncated due to limit");
+
   std::vector<std::string> none;
   label_names_response_writer nw{none, false};
   auto nparts = all_parts<label_names_response_writer, pb::LabelNamesResponse>(nw);

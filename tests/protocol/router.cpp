@@ -64,7 +64,11 @@ CAF_TEST(status tsdb and walreplay are GET only like every status endpoint) {
   auto w = match_route("GET", "/api/v1/status/walreplay");
   CAF_CHECK(w.result == route::outcome::found);
   CAF_CHECK(w.ep == endpoint::walreplay);
-  for (auto path : {"/api/v1/status/tsdb", "/api/v1/status/walreplay"}) {
+  auto c = match_route("GET", "/api/v1/status/cluster");
+  CAF_CHECK(c.result == route::outcome::found);
+  CAF_CHECK(c.ep == endpoint::cluster_status);
+  CAF_CHECK(info(endpoint::cluster_status).access == endpoint_access::read);
+  for (auto path : {"/api/v1/status/tsdb", "/api/v1/status/walreplay", "/api/v1/status/cluster"}) {
     auto post = match_route("POST", path);
     CAF_CHECK(post.result == route::outcome::method_not_allowed);
     CAF_CHECK_EQUAL(post.allow, "GET, OPTIONS");

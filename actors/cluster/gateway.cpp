@@ -1,0 +1,166 @@
+#include "actors/cluster/gateway.hpp"
+
+#include "actors/log.hpp"
+#include "storage/head/shard.hpp"
+
+namespace nl::actors {
+
+std::vector<append_batch> split_by_shard(const append_batch& b, size_t num_shards) {
+  std::vector<append_batch> out(num_shards);
+  for (auto& part : out) {
+    part.observed_max_t = b.observed_max_t;
+    part.write_id = b.write_id;
+  }
+  for (size_t i = 0; i < b.num_series(); ++i) {
+    auto& part = out[storage::shard_of(b.hashes[i], num_shards)];
+    auto key = b.key(i);
+    part.keys.append(key.data(), key.size());
+    part.key_ends.push_back(static_cast<uint32_t>(part.keys.size()));
+    part.hashes.push_back(b.hashes[i]);
+    uint32_t begin = i == 0 ? 0 : b.ends[i - 1];
+    part.timestamps.insert(part.timestamps.end(), b.timestamps.begin() + begin, b.timestamps.begin() + b.ends[i]);
+    part.value_bits.insert(part.value_bits.end(), b.value_bits.begin() + begin, b.value_bits.begin() + b.ends[i]);
+    part.ends.push_back(static_cast<uint32_t>(part.timestamps.size()));
+  }
+  return out;
+}
+
+namespace {
+
+using self_ptr = gateway_actor::stateful_pointer<gateway_state>;
+
+struct pending_append {
+  caf::typed_response_promise<append_result> rp;
+  append_result result;
+  caf::error failure;
+  size_t waiting = 0;
+  uint64_t samples = 0;
+};
+
+caf::result<append_result> append(self_ptr self, append_batch& b) {
+  auto& st = self->state;
+  uint64_t n = b.num_samples();
+  if (n == 0)
+    return append_result{};
+  // Always admitted when nothing is in flight, so that one large batch
+  // cannot be refused forever.
+  if (st.inflight_samples > 0 && st.inflight_samples + n > st.max_inflight_samples)
+    return caf::make_error(error_code::overloaded,
+                           "node " + st.view->settings().self + " has " + std::to_string(st.inflight_samples)
+                             + " samples of peers' writes in flight (cluster.max_inflight_samples)");
+  st.inflight_samples += n;
+  auto parts = split_by_shard(b, st.shards.size());
+  auto p = std::make_shared<pending_append>();
+  p->rp = self->make_response_promise<append_result>();
+  p->samples = n;
+  for (auto& part : parts)
+    p->waiting += part.num_samples() > 0;
+  auto done = [self, p] {
+    if (--p->waiting > 0)
+      return;
+    self->state.inflight_samples -= p->samples;
+    if (p->failure)
+      p->rp.deliver(std::move(p->failure));
+    else
+      p->rp.deliver(std::move(p->result));
+  };
+  for (size_t s = 0; s < parts.size(); ++s) {
+    if (parts[s].num_samples() == 0)
+      continue;
+    // No timeout: a shard always answers (WAL reply or WAL deadline), and
+    // CAF answers for a local shard that died.
+    self->request(st.shards[s], caf::infinite, append_atom_v, std::move(parts[s]))
+      .then(
+        [p, done](append_result& r) {
+          p->result.accepted += r.accepted;
+          p->result.rejected += r.rejected;
+          for (auto& e : r.errors)
+            if (p->result.errors.size() < append_error_examples)
+              p->result.errors.push_back(std::move(e));
+          done();
+        },
+        [p, done](caf::error& err) {
+          if (!p->failure)
+            p->failure = std::move(err);
+          done();
+        });
+  }
+  return p->rp;
+}
+
+}  // namespace
+
+gateway_actor::behavior_type gateway(self_ptr self, std::shared_ptr<cluster_view> view,
+                                     std::vector<head_block_actor> shards, index_actor idx,
+                                     std::vector<link_actor> links) {
+  auto& st = self->state;
+  st.max_inflight_samples = view->settings().max_inflight_samples;
+  st.view = std::move(view);
+  st.shards = std::move(shards);
+  st.idx = std::move(idx);
+  st.links = std::move(links);
+  return {
+    [self](hello_atom, cluster_hello& h, caf::strong_actor_ptr& theirs) -> caf::result<cluster_hello> {
+      auto& view = *self->state.view;
+      auto why = view.check_hello(h);
+      size_t node = 0;
+      while (why.empty() && view.name(node) != h.node)
+        ++node;  // check_hello found it among the nodes
+      if (why.empty() && view.dials(node))
+        why = "node " + view.settings().self + " dials node " + h.node + ", not the other way round";
+      if (why.empty() && (!theirs || node >= self->state.links.size() || !self->state.links[node]))
+        why = "no gateway to answer to";
+      if (!why.empty()) {
+        log_warn("cluster: refused a hello from node \"" + h.node + "\": " + why);
+        return caf::make_error(error_code::bad_input, "node " + view.settings().self + " refused the hello: " + why);
+      }
+      self->send(self->state.links[node], link_accept_atom_v, std::move(theirs));
+      return view.hello();
+    },
+    [self](append_atom, append_batch& b) -> caf::result<append_result> { return append(self, b); },
+    [self](select_atom a, select_request& r) -> caf::result<select_result> {
+      if (r.fetch_id == 0)
+        return self->delegate(self->state.idx, a, std::move(r));
+      auto key = std::make_pair(caf::actor_cast<caf::actor_addr>(self->current_sender()), r.fetch_id);
+      auto rp = self->make_response_promise<select_result>();
+      self->state.selects.insert_or_assign(key, rp);
+      // No timeout: the local index always answers.
+      self->request(self->state.idx, caf::infinite, a, std::move(r))
+        .then(
+          [self, key](select_result& x) {
+            auto it = self->state.selects.find(key);
+            if (it == self->state.selects.end())
+              return;  // withdrawn: the data stays here
+            it->second.deliver(std::move(x));
+            self->state.selects.erase(it);
+          },
+          [self, key](caf::error& err) {
+            auto it = self->state.selects.find(key);
+            if (it == self->state.selects.end())
+              return;
+            it->second.deliver(std::move(err));
+            self->state.selects.erase(it);
+          });
+      return rp;
+    },
+    [self](fetch_cancel_atom, uint64_t fetch_id) {
+      auto key = std::make_pair(caf::actor_cast<caf::actor_addr>(self->current_sender()), fetch_id);
+      auto it = self->state.selects.find(key);
+      if (it == self->state.selects.end())
+        return;
+      it->second.deliver(caf::make_error(error_code::canceled, "fetch withdrawn"));
+      self->state.selects.erase(it);
+    },
+    [self](series_atom a, meta_query& q) -> caf::result<series_list> {
+      return self->delegate(self->state.idx, a, std::move(q));
+    },
+    [self](label_names_atom a, meta_query& q) -> caf::result<string_list> {
+      return self->delegate(self->state.idx, a, std::move(q));
+    },
+    [self](label_values_atom a, meta_query& q) -> caf::result<string_list> {
+      return self->delegate(self->state.idx, a, std::move(q));
+    },
+  };
+}
+
+}  // namespace nl::actors

@@ -1,0 +1,59 @@
+#pragma once
+// The gateway: a node's only published actor. Peers' links talk to it.
+//
+// hello: checks the peer's cluster name, protocol version, membership and
+//   ring (cluster_view::check_hello), and that the peer is one that dials
+//   this node (cluster_view::dials); hands the peer's gateway, which the
+//   hello carries, to this node's link to it (link_accept) and answers
+//   this node's hello; or refuses with bad_input naming the reason (and
+//   logs one line).
+// append: the part of a remote write this node owns. Admission first: the
+//   samples of peers' writes not yet acknowledged are bounded
+//   (cluster.max_inflight_samples); over it the sender gets `overloaded` at
+//   once, never a queue. Then the batch is split by head shard and each part
+//   appended; the answer comes when every shard answered (in the WAL, or
+//   refused), the first shard error failing it.
+// select / series / label_names / label_values: answered by a private
+//   instance of the local index (actors/index.hpp) over the same shards
+//   and blocks.
+// fetch_cancel(id): a select from the same sender with that fetch_id
+//   still being read is answered `canceled` at once, and its data, when
+//   the index delivers it, is dropped instead of sent over the link.
+#include <caf/all.hpp>
+
+#include <map>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "actors/cluster/cluster_view.hpp"
+#include "actors/cluster/link.hpp"
+#include "actors/cluster/peer.hpp"
+#include "actors/head_block.hpp"
+#include "actors/index.hpp"
+
+namespace nl::actors {
+
+struct gateway_state {
+  std::shared_ptr<cluster_view> view;
+  std::vector<head_block_actor> shards;
+  index_actor idx;
+  std::vector<link_actor> links;  ///< index = node; none for this node
+  uint64_t max_inflight_samples = 0;
+  uint64_t inflight_samples = 0;
+  /// Selects being read, by (requester, fetch_id), for fetch_cancel.
+  std::map<std::pair<caf::actor_addr, uint64_t>, caf::typed_response_promise<select_result>> selects;
+  static inline const char* name = "cluster_gateway";
+};
+
+/// `links`: this node's link to each peer (index = node), which gets the
+/// gateway of a peer that dials.
+gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_state> self,
+                                     std::shared_ptr<cluster_view> view, std::vector<head_block_actor> shards,
+                                     index_actor idx, std::vector<link_actor> links);
+
+/// Splits one node's batch into one batch per head shard (index = shard;
+/// empty ones have no series), keeping each series' samples in order.
+std::vector<append_batch> split_by_shard(const append_batch& b, size_t num_shards);
+
+}  // namespace nl::actors

@@ -1,0 +1,28 @@
+#pragma once
+// The write path's cluster step, on the HTTP thread that decoded the
+// request: each series goes to its owners on the ring (the first
+// replication_factor healthy nodes, storage/cluster/ring.hpp), one
+// columnar batch per node; and the rule that decides the answer once the
+// nodes have replied.
+#include <vector>
+
+#include "actors/messages.hpp"
+#include "protocol/remote_write.hpp"
+#include "storage/cluster/ring.hpp"
+
+namespace nl::actors {
+
+class cluster_view;
+
+/// Fills `out` with one batch per node (index = node; nodes that own none
+/// of the series get an empty batch) and `owner_sets` with the distinct
+/// owner sets the request's series have (few: at most one per ring arc).
+void split_by_node(const protocol::write_batch& wb, const cluster_view& view, storage::node_mask healthy,
+                   std::vector<append_batch>& out, std::vector<storage::node_mask>& owner_sets);
+
+/// Whether every series has `quorum` copies stored: each owner set has at
+/// least `quorum` nodes in `acked`. A series whose owners are fewer than
+/// the quorum (too few healthy nodes) never meets it.
+bool quorum_met(const std::vector<storage::node_mask>& owner_sets, storage::node_mask acked, size_t quorum);
+
+}  // namespace nl::actors

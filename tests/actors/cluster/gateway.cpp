@@ -1,0 +1,154 @@
+#define CAF_SUITE actors.cluster.gateway
+#include "test_support.hpp"
+
+#include <caf/test/dsl.hpp>
+
+#include "actors/cluster/gateway.hpp"
+
+using namespace nl::actors;
+
+namespace {
+
+struct test_config : caf::actor_system_config {
+  test_config() { register_message_types(*this); }
+};
+
+// This node is "b": "a" dials it, it dials "c".
+cluster_settings three_nodes() {
+  cluster_settings c;
+  c.name = "test";
+  c.self = "b";
+  c.nodes = {{"a", "127.0.0.1:1"}, {"b", "127.0.0.1:2"}, {"c", "127.0.0.1:3"}};
+  return c;
+}
+
+// A local index that holds every select until a tsdb_status message (any
+// message of its interface would do) releases them, each with one series.
+struct held_index_state {
+  std::vector<caf::typed_response_promise<select_result>> held;
+};
+
+index_actor::behavior_type held_index(index_actor::stateful_pointer<held_index_state> self) {
+  return {
+    [](series_atom, meta_query&) { return series_list{}; },
+    [](label_names_atom, meta_query&) { return string_list{}; },
+    [](label_values_atom, meta_query&) { return string_list{}; },
+    [self](select_atom, select_request&) -> caf::result<select_result> {
+      auto rp = self->make_response_promise<select_result>();
+      self->state.held.push_back(rp);
+      return rp;
+    },
+    [self](tsdb_status_atom, uint64_t) {
+      select_result one;
+      one.series.push_back({nl::storage::label_set::from_unsorted({{"__name__", "up"}}), {}});
+      for (auto& rp : self->state.held)
+        rp.deliver(one);
+      self->state.held.clear();
+      return nl::storage::tsdb_status{};
+    },
+    [](fetch_cancel_atom, uint64_t) {},
+  };
+}
+
+// This node's link to a peer, as the gateway sees it: records the peer
+// gateways handed to it.
+using accepted_log = std::shared_ptr<std::vector<caf::strong_actor_ptr>>;
+
+link_actor::behavior_type fake_link(link_actor::pointer, accepted_log accepted) {
+  return {
+    [](link_start_atom, caf::strong_actor_ptr&) {},
+    [accepted](link_accept_atom, caf::strong_actor_ptr& peer) { accepted->push_back(peer); },
+    [](link_connect_atom, uint64_t) {},
+    [](link_tick_atom) {},
+    [](append_atom, append_batch&) { return append_result{}; },
+    [](select_atom, select_request&) { return select_result{}; },
+    [](series_atom, meta_query&) { return series_list{}; },
+    [](label_names_atom, meta_query&) { return string_list{}; },
+    [](label_values_atom, meta_query&) { return string_list{}; },
+    [](fetch_cancel_atom, uint64_t) {},
+  };
+}
+
+struct fixture : test_coordinator_fixture<test_config> {
+  std::shared_ptr<cluster_view> view = std::make_shared<cluster_view>(three_nodes());
+  accepted_log from_a = std::make_shared<std::vector<caf::strong_actor_ptr>>();
+  accepted_log from_c = std::make_shared<std::vector<caf::strong_actor_ptr>>();
+  std::vector<link_actor> links{sys.spawn(fake_link, from_a), link_actor{}, sys.spawn(fake_link, from_c)};
+  index_actor local = sys.spawn(held_index);
+  gateway_actor gw = sys.spawn(gateway, view, std::vector<head_block_actor>{}, local, links);
+  caf::actor dialer = sys.spawn([]() -> caf::behavior { return {[](int) {}}; });
+
+  cluster_hello hello_of(const std::string& node) {
+    auto h = view->hello();
+    h.node = node;
+    return h;
+  }
+
+  // "ok <node>" or the error's message.
+  std::string say_hello(cluster_hello h, caf::strong_actor_ptr theirs) {
+    auto out = std::make_shared<std::string>("no answer");
+    sys.spawn([=](caf::event_based_actor* self) {
+      self->request(gw, caf::infinite, hello_atom_v, h, theirs)
+        .then([out](cluster_hello& mine) { *out = "ok " + mine.node; },
+              [out](caf::error& e) { *out = message_of(e); });
+    });
+    sched.run();
+    return *out;
+  }
+
+  ~fixture() {
+    for (auto a : {caf::actor_cast<caf::actor>(gw), caf::actor_cast<caf::actor>(local), dialer,
+                   caf::actor_cast<caf::actor>(links[0]), caf::actor_cast<caf::actor>(links[2])})
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+};
+
+}  // namespace
+
+CAF_TEST_FIXTURE_SCOPE(gateway_tests, fixture)
+
+CAF_TEST(a hello from a node that dials us hands its gateway to our link) {
+  auto theirs = caf::actor_cast<caf::strong_actor_ptr>(dialer);
+  CAF_CHECK_EQUAL(say_hello(hello_of("a"), theirs), "ok b");
+  CAF_REQUIRE_EQUAL(from_a->size(), 1u);
+  CAF_CHECK(from_a->at(0) == theirs);
+  CAF_CHECK(from_c->empty());
+}
+
+CAF_TEST(a hello from a node we dial or of another cluster is refused) {
+  auto theirs = caf::actor_cast<caf::strong_actor_ptr>(dialer);
+  auto r = say_hello(hello_of("c"), theirs);
+  CAF_CHECK(r.find("node b dials node c, not the other way round") != std::string::npos);
+  auto other = hello_of("a");
+  other.cluster = "other";
+  r = say_hello(other, theirs);
+  CAF_CHECK(r.find("cluster name \"other\" is not ours") != std::string::npos);
+  r = say_hello(hello_of("a"), nullptr);
+  CAF_CHECK(r.find("no gateway to answer to") != std::string::npos);
+  CAF_CHECK(from_a->empty());
+  CAF_CHECK(from_c->empty());
+}
+
+CAF_TEST(a withdrawn select is answered canceled and its data dropped) {
+  auto got = std::make_shared<std::vector<std::string>>();
+  auto target = gw;
+  sys.spawn([target, got](caf::event_based_actor* self) {
+    for (uint64_t id : {5u, 6u}) {
+      select_request r;
+      r.fetch_id = id;
+      self->request(target, caf::infinite, select_atom_v, std::move(r))
+        .then([got, id](select_result& x) { got->push_back(std::to_string(id) + " ok " + std::to_string(x.series.size())); },
+              [got, id](caf::error& e) { got->push_back(std::to_string(id) + " " + to_string(code_of(e))); });
+    }
+    self->send(target, fetch_cancel_atom_v, uint64_t{5});
+  });
+  sched.run();
+  CAF_CHECK_EQUAL(*got, std::vector<std::string>{"5 canceled"});
+  // The index answers both now: 5's data is dropped, 6's delivered.
+  caf::anon_send(local, tsdb_status_atom_v, uint64_t{0});
+  sched.run();
+  CAF_CHECK_EQUAL(*got, (std::vector<std::string>{"5 canceled", "6 ok 1"}));
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,0 +1,334 @@
+#define CAF_SUITE actors.cluster.link
+#include "test_support.hpp"
+
+#include <caf/test/dsl.hpp>
+
+#include "actors/cluster/link.hpp"
+
+using namespace nl::actors;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct test_config : caf::actor_system_config {
+  test_config() { register_message_types(*this); }
+};
+
+cluster_settings three_nodes() {
+  cluster_settings c;
+  c.name = "test";
+  c.self = "a";
+  c.nodes = {{"a", "127.0.0.1:1"}, {"b", "127.0.0.1:2"}, {"c", "127.0.0.1:3"}};
+  return c;
+}
+
+// A peer's gateway: answers `hello` (remembering the gateway it carries),
+// and appends and selects at once or never (held); records the fetch ids
+// it is told to withdraw.
+struct fake_gateway_state {
+  bool hold = false;
+  std::vector<caf::typed_response_promise<append_result>> held;
+  std::vector<caf::typed_response_promise<select_result>> held_selects;
+  caf::strong_actor_ptr their_gateway;
+};
+
+using id_log = std::shared_ptr<std::vector<uint64_t>>;
+
+gateway_actor::behavior_type fake_gateway(gateway_actor::stateful_pointer<fake_gateway_state> self,
+                                          cluster_hello theirs, bool hold, id_log withdrawn) {
+  self->state.hold = hold;
+  return {
+    [self, theirs](hello_atom, cluster_hello&, caf::strong_actor_ptr& gw) {
+      self->state.their_gateway = gw;
+      return theirs;
+    },
+    [self](append_atom, append_batch& b) -> caf::result<append_result> {
+      if (!self->state.hold)
+        return append_result{b.num_samples(), 0, {}};
+      auto rp = self->make_response_promise<append_result>();
+      self->state.held.push_back(rp);
+      return rp;
+    },
+    [self](select_atom, select_request&) -> caf::result<select_result> {
+      if (!self->state.hold)
+        return select_result{};
+      auto rp = self->make_response_promise<select_result>();
+      self->state.held_selects.push_back(rp);
+      return rp;
+    },
+    [](series_atom, meta_query&) { return series_list{}; },
+    [](label_names_atom, meta_query&) { return string_list{}; },
+    [](label_values_atom, meta_query&) { return string_list{}; },
+    [withdrawn](fetch_cancel_atom, uint64_t id) { withdrawn->push_back(id); },
+  };
+}
+
+// CAF's middleman actor as the link sees it: connect answers the current
+// target (or cannot_connect_to_node when there is none).
+using target_ptr = std::shared_ptr<gateway_actor>;
+
+caf::io::middleman_actor::behavior_type fake_connector(caf::io::middleman_actor::pointer self, target_ptr target) {
+  return {
+    [](caf::publish_atom, uint16_t, caf::strong_actor_ptr&, std::set<std::string>&, std::string&,
+       bool) -> caf::result<uint16_t> { return caf::sec::invalid_argument; },
+    [](caf::open_atom, uint16_t, std::string&, bool) -> caf::result<uint16_t> {
+      return caf::sec::invalid_argument;
+    },
+    [self, target](caf::connect_atom, std::string&,
+                   uint16_t) -> caf::result<caf::node_id, caf::strong_actor_ptr, std::set<std::string>> {
+      if (!*target)
+        return caf::make_error(caf::sec::cannot_connect_to_node, "ip_connect failed");
+      return {caf::node_id{}, caf::actor_cast<caf::strong_actor_ptr>(*target),
+              self->system().message_types<gateway_actor>()};
+    },
+    [](caf::unpublish_atom, caf::actor_addr, uint16_t) {},
+    [](caf::close_atom, uint16_t) {},
+    [](caf::spawn_atom, caf::node_id&, std::string&, caf::message&,
+       std::set<std::string>&) -> caf::result<caf::strong_actor_ptr> { return caf::sec::invalid_argument; },
+    [](caf::get_atom, caf::node_id&) -> caf::result<caf::node_id, std::string, uint16_t> {
+      return caf::sec::invalid_argument;
+    },
+  };
+}
+
+// What the requests sent through the link came back with, in order:
+// "ok <accepted>" or the error's code name.
+using outcomes = std::shared_ptr<std::vector<std::string>>;
+
+void send_select(caf::actor_system& sys, link_actor l, outcomes out, uint64_t fetch_id) {
+  sys.spawn([l, out, fetch_id](caf::event_based_actor* self) {
+    select_request r;
+    r.fetch_id = fetch_id;
+    self->request(l, caf::infinite, select_atom_v, std::move(r))
+      .then([out](select_result& r) { out->push_back("ok " + std::to_string(r.series.size())); },
+            [out](caf::error& e) { out->push_back(to_string(code_of(e))); });
+  });
+}
+
+void send_append(caf::actor_system& sys, link_actor l, outcomes out, size_t samples) {
+  sys.spawn([l, out, samples](caf::event_based_actor* self) {
+    append_batch b;
+    b.add_series(nl::storage::label_set::from_unsorted({{"__name__", "up"}}));
+    for (size_t i = 0; i < samples; ++i)
+      b.add_sample(static_cast<int64_t>(i), 0);
+    self->request(l, caf::infinite, append_atom_v, std::move(b))
+      .then([out](append_result& r) { out->push_back("ok " + std::to_string(r.accepted)); },
+            [out](caf::error& e) { out->push_back(to_string(code_of(e))); });
+  });
+}
+
+struct fixture : test_coordinator_fixture<test_config> {
+  std::shared_ptr<cluster_view> view = std::make_shared<cluster_view>(three_nodes());
+  target_ptr target = std::make_shared<gateway_actor>();
+  caf::io::middleman_actor connector = sys.spawn(fake_connector, target);
+  outcomes got = std::make_shared<std::vector<std::string>>();
+  link_options opts;
+  link_actor l;
+  id_log withdrawn = std::make_shared<std::vector<uint64_t>>();
+
+  fixture() {
+    opts.node = 1;  // b
+    opts.host = "127.0.0.1";
+    opts.port = 2;
+    opts.connect_timeout = 1s;
+    opts.request_timeout = 5s;
+    opts.backoff_min = 100ms;
+    opts.backoff_max = 400ms;
+    opts.max_pending = 2;
+  }
+
+  cluster_hello hello_of(const std::string& node, const std::string& cluster = "test") {
+    auto h = view->hello();
+    h.node = node;
+    h.cluster = cluster;
+    return h;
+  }
+
+  gateway_actor start_peer(cluster_hello h, bool hold = false) {
+    *target = sys.spawn(fake_gateway, std::move(h), hold, withdrawn);
+    return *target;
+  }
+
+  // Stands for this node's gateway in link_start (the hello carries it).
+  caf::actor own_gateway = sys.spawn([] { return caf::behavior{[](int) {}}; });
+
+  void start_link() {
+    l = sys.spawn(link, view, connector, opts);
+    caf::anon_send(l, link_start_atom_v, caf::actor_cast<caf::strong_actor_ptr>(own_gateway));
+    sched.run();
+  }
+
+  bool b_up() const { return (view->healthy() >> 1 & 1) != 0; }
+
+  ~fixture() {
+    if (l)
+      caf::anon_send_exit(l, caf::exit_reason::user_shutdown);
+    if (*target)
+      caf::anon_send_exit(*target, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(connector, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(own_gateway, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+};
+
+}  // namespace
+
+CAF_TEST_FIXTURE_SCOPE(link_tests, fixture)
+
+CAF_TEST(a link comes up after connect and hello and forwards requests) {
+  auto gw = start_peer(hello_of("b"));
+  start_link();
+  CAF_CHECK(b_up());
+  // The hello carried this node's gateway.
+  CAF_CHECK(deref<gateway_actor::stateful_base<fake_gateway_state>>(gw).state.their_gateway
+            == caf::actor_cast<caf::strong_actor_ptr>(own_gateway));
+  send_append(sys, l, got, 3);
+  sched.run();
+  CAF_CHECK_EQUAL(*got, std::vector<std::string>{"ok 3"});
+  CAF_CHECK_EQUAL(view->counters(1).requests.load(), 1u);
+  CAF_CHECK_EQUAL(view->counters(1).inflight.load(), 0);
+}
+
+CAF_TEST(a peer of another cluster is refused and requests fail at once) {
+  start_peer(hello_of("b", "other"));
+  start_link();
+  CAF_CHECK(!b_up());
+  send_append(sys, l, got, 1);
+  sched.run();
+  CAF_CHECK_EQUAL(*got, std::vector<std::string>{"unavailable"});
+}
+
+CAF_TEST(a peer claiming another name is refused) {
+  start_peer(hello_of("c"));
+  start_link();
+  CAF_CHECK(!b_up());
+}
+
+CAF_TEST(pending requests fail when the peer goes down and the link reconnects) {
+  auto gw = start_peer(hello_of("b"), true);
+  start_link();
+  CAF_REQUIRE(b_up());
+  send_append(sys, l, got, 1);
+  send_append(sys, l, got, 1);
+  sched.run();
+  CAF_CHECK_EQUAL(got->size(), 0u);
+  CAF_CHECK_EQUAL(view->counters(1).inflight.load(), 2);
+  // The peer dies: CAF would never answer; the link fails both at once.
+  *target = gateway_actor{};
+  caf::anon_send_exit(gw, caf::exit_reason::kill);
+  gw = nullptr;
+  sched.run();
+  CAF_CHECK_EQUAL(*got, (std::vector<std::string>{"unavailable", "unavailable"}));
+  CAF_CHECK(!b_up());
+  CAF_CHECK_EQUAL(view->counters(1).inflight.load(), 0);
+  // The reconnect fails (nothing listens), then the peer is back.
+  advance_time(100ms);
+  sched.run();
+  CAF_CHECK(!b_up());
+  start_peer(hello_of("b"));
+  advance_time(200ms);  // the backoff doubled
+  sched.run();
+  CAF_CHECK(b_up());
+  send_append(sys, l, got, 4);
+  sched.run();
+  CAF_CHECK_EQUAL(got->back(), "ok 4");
+}
+
+CAF_TEST(a request the peer never answers fails at its deadline) {
+  start_peer(hello_of("b"), true);
+  start_link();
+  CAF_REQUIRE(b_up());
+  send_append(sys, l, got, 1);
+  sched.run();
+  advance_time(4s);
+  sched.run();
+  CAF_CHECK_EQUAL(got->size(), 0u);
+  advance_time(1500ms);
+  sched.run();
+  CAF_CHECK_EQUAL(*got, std::vector<std::string>{"timeout"});
+  CAF_CHECK_EQUAL(view->counters(1).failures.load(), 1u);
+  CAF_CHECK(b_up());  // a slow answer is not a dead link
+}
+
+CAF_TEST(a full pending table refuses at once) {
+  start_peer(hello_of("b"), true);
+  start_link();
+  CAF_REQUIRE(b_up());
+  for (int i = 0; i < 3; ++i)
+    send_append(sys, l, got, 1);
+  sched.run();
+  CAF_CHECK_EQUAL(*got, std::vector<std::string>{"overloaded"});
+}
+
+CAF_TEST(a withdrawn fetch fails at once and the peer is told) {
+  start_peer(hello_of("b"), true);
+  start_link();
+  CAF_REQUIRE(b_up());
+  send_select(sys, l, got, 42);
+  send_select(sys, l, got, 43);
+  sched.run();
+  CAF_CHECK_EQUAL(got->size(), 0u);
+  caf::anon_send(l, fetch_cancel_atom_v, uint64_t{42});
+  sched.run();
+  CAF_CHECK_EQUAL(*got, std::vector<std::string>{"canceled"});
+  CAF_CHECK_EQUAL(*withdrawn, std::vector<uint64_t>{42});
+  CAF_CHECK_EQUAL(view->counters(1).inflight.load(), 1);  // 43 still out
+  CAF_CHECK_EQUAL(view->counters(1).failures.load(), 0u);  // withdrawn, not failed
+  // An unknown id is not passed on.
+  caf::anon_send(l, fetch_cancel_atom_v, uint64_t{99});
+  sched.run();
+  CAF_CHECK_EQUAL(*withdrawn, std::vector<uint64_t>{42});
+}
+
+CAF_TEST(an accepting link waits for its peer to dial and never connects) {
+  auto c = three_nodes();
+  c.self = "c";  // b sorts first: b dials c
+  view = std::make_shared<cluster_view>(c);
+  opts.dial = view->dials(1);
+  CAF_REQUIRE(!opts.dial);
+  auto gw = start_peer(hello_of("b"));  // a connect would succeed now
+  start_link();
+  advance_time(5s);
+  sched.run();
+  CAF_CHECK(!b_up());  // it never connected
+  send_append(sys, l, got, 1);
+  sched.run();
+  CAF_CHECK_EQUAL(*got, std::vector<std::string>{"unavailable"});
+  // b dialled and said hello to our gateway, which hands its gateway over.
+  caf::anon_send(l, link_accept_atom_v, caf::actor_cast<caf::strong_actor_ptr>(gw));
+  sched.run();
+  CAF_CHECK(b_up());
+  send_append(sys, l, got, 2);
+  sched.run();
+  CAF_CHECK_EQUAL(got->back(), "ok 2");
+  // b dies: down, and the link waits instead of dialling.
+  *target = gateway_actor{};
+  caf::anon_send_exit(gw, caf::exit_reason::kill);
+  gw = nullptr;
+  sched.run();
+  CAF_CHECK(!b_up());
+  auto gw2 = start_peer(hello_of("b"));
+  advance_time(10s);
+  sched.run();
+  CAF_CHECK(!b_up());
+  // b is back and dials again.
+  caf::anon_send(l, link_accept_atom_v, caf::actor_cast<caf::strong_actor_ptr>(gw2));
+  sched.run();
+  CAF_CHECK(b_up());
+  send_append(sys, l, got, 3);
+  sched.run();
+  CAF_CHECK_EQUAL(got->back(), "ok 3");
+}
+
+CAF_TEST(a dialling link ignores link_accept) {
+  auto gw = start_peer(hello_of("b"), true);
+  *target = gateway_actor{};  // its connects fail: it stays down
+  start_link();
+  CAF_REQUIRE(!b_up());
+  caf::anon_send(l, link_accept_atom_v, caf::actor_cast<caf::strong_actor_ptr>(gw));
+  sched.run();
+  CAF_CHECK(!b_up());
+  caf::anon_send_exit(gw, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Cluster mode, three node processes on loopback (rf 2, write quorum 2).
+
+  * A write through node A is stored on exactly two nodes per series
+    (each node's own data read with nightlight-tsdb dump).
+  * kill -9 of node C while writers push through A: writes answered 204
+    were in two WALs, so every acknowledged sample is on A or B (the
+    writers retry what got 503, as Prometheus does): queries through A
+    and through B (fanned out to every node) find every one, without a
+    warning, and agree; C restarts and links up again, and a query
+    through C then finds every acknowledged sample too.
+  * SIGSTOP of node B: A's link goes down within the connection timeout.
+  * A node with another cluster name is refused, and both sides log it.
+
+Nodes link once per pair: the node whose name sorts first dials.
+"""
+
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import nlharness as h
+
+CONN_TIMEOUT_S = 2.0
+
+
+def node_config(name, link_ports, cluster="e2e"):
+    return {"cluster": {
+        "name": cluster, "self": name,
+        "nodes": [{"name": n, "addr": "127.0.0.1:%d" % p} for n, p in link_ports.items()],
+        "replication_factor": 2, "heartbeat_interval": "500ms",
+        "connection_timeout": "%dms" % int(CONN_TIMEOUT_S * 1000), "request_timeout": "3s",
+        "reconnect_backoff_max": "1s"}}
+
+
+def stored_series(tsdb, node, metric):
+    """{i} of the series of `metric` in a node's own data directory (its
+    WAL; read while it runs, as nightlight-tsdb allows)."""
+    r = subprocess.run([tsdb, "dump", node.data_dir, "--match", metric], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    if r.returncode != 0:
+        raise AssertionError("nightlight-tsdb dump %s: %s" % (node.data_dir, r.stderr.decode()[:300]))
+    out = set()
+    for line in r.stdout.decode().splitlines():
+        labels = line.rsplit(" ", 2)[0]
+        out.add(labels.split('i="', 1)[1].split('"', 1)[0])
+    return out
+
+
+def samples_via(port, metric, at_ms):
+    """{(i, t_ms)} of every sample of `metric` a query through one node
+    finds (every node asked), and the answer's warnings."""
+    out = set()
+    r = h.api_get(port, "/api/v1/query", [("query", "%s[1h]" % metric), ("time", "%.3f" % (at_ms / 1000))],
+                  timeout=30.0)
+    doc = r.json()
+    if r.status != 200 or doc.get("status") != "success":
+        raise AssertionError("query through port %d: %r" % (port, r))
+    for res in doc["data"]["result"]:
+        for t, _ in res["values"]:
+            out.add((res["metric"]["i"], int(round(float(t) * 1000))))
+    return out, doc.get("warnings", [])
+
+
+def equal(checks, name, got, want):
+    return checks.check(name, got == want, "got %r, want %r" % (got, want))
+
+
+def latest(acked):
+    """A query time that covers every acknowledged sample (the writer runs
+    ahead of the clock: 10 ms of timestamps per batch)."""
+    return max([t for _, t in acked] + [h.now_ms()]) + 1000
+
+
+def log_has(node, text):
+    with open(node.log_path, "rb") as f:
+        return text in f.read().decode("utf-8", "replace")
+
+
+class Writer(threading.Thread):
+    """Pushes batches of 20 series through one node; retries a batch until
+    it gets 204 (Prometheus' behaviour on 5xx); records what was acked."""
+
+    def __init__(self, port, stop, base_ms):
+        super().__init__(daemon=True)
+        self.port, self.stop, self.base_ms = port, stop, base_ms
+        self.acked = set()
+        self.refused = 0
+
+    def run(self):
+        k = 0
+        while not self.stop.is_set():
+            t = self.base_ms + k * 10
+            batch = [(h.labels_of("cl_load", i=str(i)), [(t, float(k))]) for i in range(20)]
+            body = h.encode_series(batch)
+            while not self.stop.is_set():
+                try:
+                    r = h.remote_write(self.port, body, timeout=10.0)
+                    if r.status == 204:
+                        self.acked.update((str(i), t) for i in range(20))
+                        break
+                    assert r.status == 503, "unexpected write answer %d %r" % (r.status, r.body[:200])
+                    self.refused += 1
+                except OSError:
+                    self.refused += 1
+                time.sleep(0.05)
+            k += 1
+
+
+def main():
+    p = h.arg_parser(__doc__.splitlines()[0])
+    p.add_argument("--tsdb", required=True, help="path of the nightlight-tsdb binary")
+    args = p.parse_args()
+    checks = h.Checks()
+    with h.Workdir(args.keep) as wd:
+        names = ["a", "b", "c"]
+        nodes = {}
+        for n in names:
+            d = os.path.join(wd, n)
+            os.makedirs(d, exist_ok=True)
+            nodes[n] = h.Nightlight(args.nightlight, d)
+        # Link ports distinct from each other and from the nodes' HTTP and
+        # gRPC ports (none is bound before the nodes start).
+        link_ports = dict(zip(names, h.distinct_free_ports(len(names), h.ports_of(nodes.values()))))
+        for n in names:
+            nodes[n].extra_config = node_config(n, link_ports)
+            nodes[n].write_config()
+        try:
+            run(checks, args, wd, names, link_ports, nodes)
+        finally:
+            for n in names:
+                if nodes[n].proc is not None and nodes[n].alive():
+                    os.kill(nodes[n].proc.pid, signal.SIGCONT)
+                nodes[n].stop()
+    return checks.finish()
+
+
+def run(checks, args, wd, names, link_ports, nodes):
+        for n in names:
+            nodes[n].start()
+        a, b, c = nodes["a"], nodes["b"], nodes["c"]
+        h.wait_until("A links to B and C", lambda: log_has(a, "link to node b") and log_has(a, "link to node c")
+                     and h.metric_sum(h.scrape_metrics(a.port), "nightlight_cluster_link_up") == 2, 15)
+
+        # 1. Placement: every series on exactly two nodes.
+        t0 = h.now_ms()
+        batch = [(h.labels_of("cl_place", i=str(i)), [(t0, float(i))]) for i in range(300)]
+        r = h.remote_write(a.port, h.encode_series(batch))
+        equal(checks, "write through A", r.status, 204)
+        copies = {}
+        for n in names:
+            for i in stored_series(args.tsdb, nodes[n], "cl_place"):
+                copies[i] = copies.get(i, 0) + 1
+        equal(checks, "series stored", len(copies), 300)
+        equal(checks, "copies per series", sorted(set(copies.values())), [2])
+
+        # 2. kill -9 C under continuous writes through A.
+        stop = threading.Event()
+        w = Writer(a.port, stop, h.now_ms() - 60000)
+        w.start()
+        time.sleep(2.0)
+        c.kill9()
+        time.sleep(3.0)
+        acked_now = set(w.acked)
+        checks.check("writes acknowledged while C was down", len(acked_now) > 0)
+        answers = {}
+        newest_acked = max(t for _, t in acked_now)
+        for n in ("a", "b"):
+            got, warnings = samples_via(nodes[n].port, "cl_load", latest(acked_now))
+            answers[n] = {s for s in got if s[1] <= newest_acked}
+            equal(checks, "acknowledged samples missing through %s after C died" % n.upper(),
+                  len(acked_now - got), 0)
+            equal(checks, "warnings through %s with C down (one node within rf - 1)" % n.upper(), warnings, [])
+        equal(checks, "A and B answer alike with C down", answers["a"] == answers["b"], True)
+        c.start()
+        h.wait_until("A relinks to C", lambda: h.metric_sum(h.scrape_metrics(a.port), "nightlight_cluster_link_up") == 2, 15)
+        time.sleep(1.0)
+        stop.set()
+        w.join(30)
+        for n in names:
+            got, warnings = samples_via(nodes[n].port, "cl_load", latest(w.acked))
+            equal(checks, "acknowledged samples missing through %s after C restarted" % n.upper(),
+                  len(w.acked - got), 0)
+            equal(checks, "warnings through %s after C restarted" % n.upper(), warnings, [])
+        h.log("writer: %d samples acked, %d batches refused and retried" % (len(w.acked), w.refused))
+
+        # 3. SIGSTOP B: detected within the connection timeout (+ one heartbeat).
+        os.kill(b.proc.pid, signal.SIGSTOP)
+        stopped = time.monotonic()
+        try:
+            h.wait_until("A sees B down", lambda: h.metric_sum(h.scrape_metrics(a.port), "nightlight_cluster_link_up") == 1,
+                         CONN_TIMEOUT_S + 2.0, 0.05)
+            took = time.monotonic() - stopped
+            h.log("B stopped: link down after %.2fs" % took)
+            checks.check("stopped node detected within connection timeout + 1s (%.2fs)" % took, took <= CONN_TIMEOUT_S + 1.0)
+            # With B down and rf 2, writes still reach two nodes (A and C).
+            t1 = h.now_ms()
+            r = h.remote_write(a.port, h.encode_series([(h.labels_of("cl_stop", i=str(i)), [(t1, 1.0)]) for i in range(50)]))
+            equal(checks, "write with B stopped", r.status, 204)
+        finally:
+            os.kill(b.proc.pid, signal.SIGCONT)
+
+        # 4. A node of another cluster is refused, and logged on both sides.
+        xd = os.path.join(wd, "x")
+        os.makedirs(xd, exist_ok=True)
+        # x, of cluster "other", knows A; its name sorts before "a", so it
+        # is the one that dials.
+        x = h.Nightlight(args.nightlight, xd)
+        taken = h.ports_of(list(nodes.values()) + [x]) | set(link_ports.values())
+        x_ports = {"X": h.distinct_free_ports(1, taken)[0], "a": link_ports["a"]}
+        x.extra_config = node_config("X", x_ports, cluster="other")
+        x.write_config()
+        x.start()
+        h.wait_until("x refused by A", lambda: log_has(x, "refused the hello"), 15)
+        h.wait_until("A logs the refusal", lambda: log_has(a, 'refused a hello from node "X": cluster name "other"'), 15)
+        checks.check("x never linked to A", not log_has(x, "link to node a (127.0.0.1:%d) up" % link_ports["a"]))
+        x.stop()
+        for n in names:
+            equal(checks, "node %s exit code" % n, nodes[n].stop(), 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
