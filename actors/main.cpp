@@ -6,7 +6,6 @@
 //   error). Exit code 2: bad configuration or command line.
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
-#include <caf/openssl/all.hpp>
 
 #include <pthread.h>
 #include <signal.h>
@@ -32,6 +31,7 @@
 #include "protocol/authorization.hpp"
 #include "protocol/http_server.hpp"
 #include "protocol/tls_context.hpp"
+#include "protocol/tls_forwarder.hpp"
 #include "storage/cores.hpp"
 
 using namespace nl::actors;
@@ -68,18 +68,12 @@ struct nightlight_config : caf::actor_system_config {
   nightlight_config(size_t threads, const cluster_settings& cluster) {
     register_message_types(*this);
     if (cluster.enabled()) {
-      // Node links: CAF's middleman, with mutual TLS through its openssl
-      // module when the cluster has certificates. Heartbeats both ways, or
+      // Node links: CAF's middleman in plain TCP (with cluster TLS, on
+      // loopback behind protocol/tls_forwarder). Heartbeats both ways, or
       // healthy idle links are dropped (DEPENDENCIES.md, section 4).
       load<caf::io::middleman>();
       set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(cluster.heartbeat_interval_ms)});
       set("middleman.connection-timeout", caf::timespan{std::chrono::milliseconds(cluster.connection_timeout_ms)});
-      if (cluster.tls()) {
-        load<caf::openssl::manager>();
-        set("openssl.certificate", cluster.cert_file);
-        set("openssl.key", cluster.key_file);
-        set("openssl.cafile", cluster.ca_file);
-      }
     }
     // Debian's default is max(cores, 4) workers; on small machines the extra
     // spinning workers make cross-thread messaging slow and erratic.
@@ -123,15 +117,17 @@ bool setup_tls(const settings& cfg, protocol::http_server_options& ho) {
   return true;
 }
 
-// The node-link certificate files, checked before CAF sees them: its
-// openssl module does not notice a bad key until the first connection,
-// and then every connect hangs (DEPENDENCIES.md, section 4).
-bool check_cluster_tls(const cluster_settings& c) {
+// Node-link TLS (docs/CLUSTER.md, "Why node links terminate TLS
+// themselves"): the forwarder listens with mutual TLS at the node port and
+// opens a loopback port per peer this node dials; CAF's BASP stays plain
+// on loopback. Returns 0, or the exit code: 2 for bad certificate files
+// (the message names the file), 1 when the node port cannot be bound.
+int setup_cluster_tls(const cluster_settings& c, cluster_view& view) {
+  auto listen = c.listen_addr.empty() ? c.nodes[c.self_index()].addr : c.listen_addr;
   if (!c.tls()) {
-    log_warn("cluster: node links are plain TCP (no cluster.cert_file): whoever reaches "
-             + (c.listen_addr.empty() ? c.nodes[c.self_index()].addr : c.listen_addr)
+    log_warn("cluster: node links are plain TCP (no cluster.cert_file): whoever reaches " + listen
              + " can write and read as a node");
-    return true;
+    return 0;
   }
   protocol::tls_options to;
   to.cert_file = c.cert_file;
@@ -141,9 +137,40 @@ bool check_cluster_tls(const cluster_settings& c) {
   auto built = protocol::build_tls_context(to);
   if (!built) {
     std::cerr << "nightlight: cluster (cert_file, key_file, ca_file): " << built.error().message() << "\n";
-    return false;
+    return 2;
   }
-  return true;
+  for (auto& w : built->warnings)
+    log_warn("cluster tls: " + w);
+  protocol::tls_forwarder_options fo;
+  fo.tls = std::make_shared<protocol::tls_context_reloader>(to, std::move(*built));
+  fo.handshake_timeout = std::chrono::milliseconds(std::max<int64_t>(c.connection_timeout_ms, 1000));
+  fo.on_warning = [](const std::string& m) { log_warn(m); };
+  fo.on_info = [](const std::string& m) { log_info(m); };
+  auto fwd = protocol::tls_forwarder::create(std::move(fo));
+  if (!fwd) {
+    std::cerr << "nightlight: cluster (cert_file, key_file, ca_file): " << fwd.error().message() << "\n";
+    return 2;
+  }
+  auto [host, port] = split_host_port(listen, "cluster.listen_addr");
+  if (auto got = (*fwd)->listen(host, port); !got) {
+    log_error("cluster: cannot listen on " + listen + ": " + got.error().message());
+    return 1;
+  }
+  std::vector<uint16_t> ports(view.num_nodes(), 0);
+  for (size_t i = 0; i < view.num_nodes(); ++i) {
+    if (i == view.self() || !view.dials(i))
+      continue;
+    auto [phost, pport] = split_host_port(c.nodes[i].addr, "cluster.nodes");
+    auto got = (*fwd)->add_peer(view.name(i), phost, pport);
+    if (!got) {
+      log_error("cluster: cannot open the loopback endpoint for node " + view.name(i) + ": " + got.error().message());
+      return 1;
+    }
+    ports[i] = *got;
+  }
+  (*fwd)->start();
+  view.set_tls(std::shared_ptr<protocol::tls_forwarder>(std::move(*fwd)), std::move(ports));
+  return 0;
 }
 
 // The CPUs this process may use, capped by its cgroup's CPU quota: sizes
@@ -178,9 +205,9 @@ int run(const settings& cfg, const cli_options& cli) {
     return 2;
   std::shared_ptr<cluster_view> cluster;
   if (cfg.cluster.enabled()) {
-    if (!check_cluster_tls(cfg.cluster))
-      return 2;
     cluster = std::make_shared<cluster_view>(cfg.cluster);
+    if (int rc = setup_cluster_tls(cfg.cluster, *cluster); rc != 0)
+      return rc;
     front.set_cluster(cluster);
   }
   // The loopback listener: same handler and allow lists, no TLS; its
@@ -256,7 +283,7 @@ int run(const settings& cfg, const cli_options& cli) {
     so.metadata = std::move(opened->metadata);
     if (cluster) {
       so.cluster = cluster;
-      so.connector = sys.has_openssl_manager() ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
+      so.connector = sys.middleman().actor_handle();
     }
     uint64_t nseries = 0;
     for (auto& h : opened->heads) {

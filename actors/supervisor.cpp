@@ -1,6 +1,7 @@
 #include "actors/supervisor.hpp"
 
 #include "actors/log.hpp"
+#include "protocol/tls_forwarder.hpp"
 
 #include <algorithm>
 
@@ -79,10 +80,12 @@ void spawn_cluster(self_ptr self) {
     link_options lo;
     lo.node = i;
     lo.dial = view->dials(i);
-    lo.tls = cc.tls();
+    lo.tls = view->tls() != nullptr;
+    lo.addr = cc.nodes[i].addr;
+    // With TLS the link dials the forwarder's loopback port for this peer.
     auto [host, port] = split_host_port(cc.nodes[i].addr, "cluster.nodes");
-    lo.host = host;
-    lo.port = port;
+    lo.host = lo.tls ? std::string{"127.0.0.1"} : host;
+    lo.port = lo.tls ? view->tls_peer_port(i) : port;
     lo.connect_timeout = std::chrono::milliseconds(cc.connection_timeout_ms);
     lo.request_timeout = std::chrono::milliseconds(cc.request_timeout_ms);
     lo.backoff_min = std::chrono::milliseconds(cc.heartbeat_interval_ms);
@@ -94,19 +97,26 @@ void spawn_cluster(self_ptr self) {
   }
   // The gateway hands the links the peers that dial this node; the links
   // send this node's gateway with their hellos.
-  s.gateway = self->spawn<caf::monitored>(gateway, view, s.shards, s.gateway_idx, std::move(links));
+  s.gateway = self->spawn<caf::monitored>(gateway, view, s.shards, s.gateway_idx, std::move(links), s.opts.connector);
   s.peers[view->self()] = s.gateway;
   for (auto& l : s.links)
     self->send(l, link_start_atom_v, caf::actor_cast<caf::strong_actor_ptr>(s.gateway));
   auto listen = cc.listen_addr.empty() ? cc.nodes[view->self()].addr : cc.listen_addr;
   auto [host, port] = split_host_port(listen, "cluster.listen_addr");
-  self->request(s.opts.connector, std::chrono::seconds(30), caf::publish_atom_v, port,
+  // With TLS the forwarder holds the node port (main.cpp) and CAF listens
+  // on a loopback port of its own that only the forwarder connects to.
+  auto tls = view->tls() != nullptr;
+  self->request(s.opts.connector, std::chrono::seconds(30), caf::publish_atom_v, tls ? uint16_t{0} : port,
                 caf::actor_cast<caf::strong_actor_ptr>(s.gateway), self->system().message_types<gateway_actor>(),
-                host, true)
+                tls ? std::string{"127.0.0.1"} : host, true)
     .then(
-      [self, listen, tls = cc.tls()](uint16_t) {
-        log_info(std::string{"cluster: gateway of node "} + self->state.opts.cluster->settings().self
-                 + " listening on " + listen + (tls ? " (mutual TLS)" : " (plain TCP)"));
+      [self, listen, tls](uint16_t basp_port) {
+        auto& view = *self->state.opts.cluster;
+        if (tls)
+          view.tls()->set_inbound_target(basp_port);
+        log_info("cluster: gateway of node " + view.settings().self + " listening on " + listen
+                 + (tls ? " (mutual TLS, terminated by Nightlight; CAF on 127.0.0.1:" + std::to_string(basp_port) + ")"
+                        : " (plain TCP)"));
       },
       [self, listen](caf::error& err) {
         log_error("cluster: cannot listen on " + listen + ": " + self->system().render(err));

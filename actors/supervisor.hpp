@@ -46,8 +46,9 @@ struct supervisor_options {
   bool detach_wal = true;
   /// The replayed metric metadata (open_storage()); null: an empty store.
   std::shared_ptr<storage::metadata_store> metadata;
-  /// Cluster mode: the shared view, and CAF's middleman actor (plain or
-  /// the openssl module's) to publish the gateway and connect the links.
+  /// Cluster mode: the shared view, and CAF's middleman actor to publish
+  /// the gateway, connect the links and tell which connection a hello
+  /// came through.
   /// Null: a single node.
   std::shared_ptr<cluster_view> cluster;
   caf::io::middleman_actor connector;

@@ -272,6 +272,32 @@ result<tls_context_build> build_tls_context(const tls_options& opts) {
   }
 }
 
+result<std::shared_ptr<ssl::context>> build_tls_client_context(const tls_material& m) {
+  struct clear_errors {
+    ~clear_errors() { ERR_clear_error(); }
+  } guard;
+  if (m.ca_pem.empty())
+    return status::invalid_argument("a TLS client context needs the CA that signs server certificates");
+  try {
+    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+    SSL_CTX* native = ctx->native_handle();
+    if (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1
+        || SSL_CTX_set_cipher_list(native, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1)
+      return status::invalid_argument("cannot set the TLS client policy: " + openssl_error());
+    SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+    ctx->use_certificate_chain(boost::asio::buffer(m.cert_pem));
+    ctx->use_private_key(boost::asio::buffer(m.key_pem), ssl::context::pem);
+    ctx->add_certificate_authority(boost::asio::buffer(m.ca_pem));
+    ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+    // The peer's leaf must allow serverAuth when it has an extendedKeyUsage.
+    if (SSL_CTX_set_purpose(native, X509_PURPOSE_SSL_SERVER) != 1)
+      return status::invalid_argument("cannot set server-certificate purpose: " + openssl_error());
+    return ctx;
+  } catch (const std::exception& e) {
+    return status::invalid_argument(std::string{"cannot create TLS client context: "} + e.what());
+  }
+}
+
 tls_context_reloader::tls_context_reloader(tls_options opts, tls_context_build initial)
   : opts_(std::move(opts)), ctx_(std::move(initial.context)), material_(std::move(initial.material)) {
   last_seen_ = stamp_files();

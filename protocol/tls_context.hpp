@@ -62,6 +62,14 @@ struct tls_context_build {
 /// certificates). Never throws.
 result<tls_context_build> build_tls_context(const tls_options& opts);
 
+/// A client context from checked material (a tls_context_build's, so the
+/// files passed build_tls_context's checks): the same protocol and cipher
+/// policy, `m`'s certificate and key as the client certificate, and the
+/// server's chain verified against `m.ca_pem` (required) for server use.
+/// Does not check the server's name; the caller compares the verified
+/// certificate's identity with whom it meant to reach. Never throws.
+result<std::shared_ptr<boost::asio::ssl::context>> build_tls_client_context(const tls_material& m);
+
 /// Whether a PEM leaf certificate may authenticate a client: the purpose
 /// check the context above makes during chain verification (an
 /// extendedKeyUsage, if present, must allow clientAuth), for TLS stacks

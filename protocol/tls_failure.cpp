@@ -74,11 +74,10 @@ uint64_t tls_failure_counters::get(tls_failure reason) const {
   return counts_[static_cast<size_t>(reason)].load(std::memory_order_relaxed);
 }
 
-void tls_failure_counters::append_metrics(std::string& out) const {
-  append_metric_header(out, "nightlight_tls_handshake_failures_total", "counter",
-                       "TLS handshakes refused, by reason.");
+void tls_failure_counters::append_metrics(std::string& out, std::string_view name, std::string_view help) const {
+  append_metric_header(out, name, "counter", help);
   for (size_t i = 0; i < tls_failure_count; ++i)
-    append_metric_line(out, "nightlight_tls_handshake_failures_total",
+    append_metric_line(out, name,
                        "reason=\"" + std::string{to_string(static_cast<tls_failure>(i))} + "\"",
                        counts_[i].load(std::memory_order_relaxed));
 }

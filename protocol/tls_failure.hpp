@@ -49,9 +49,10 @@ class tls_failure_counters {
  public:
   void add(tls_failure reason);
   uint64_t get(tls_failure reason) const;
-  /// Appends `nightlight_tls_handshake_failures_total{reason="..."} n`
-  /// lines (HELP and TYPE included) in the Prometheus text format.
-  void append_metrics(std::string& out) const;
+  /// Appends `<name>{reason="..."} n` lines (HELP and TYPE included) in
+  /// the Prometheus text format; the HTTP listener's name by default.
+  void append_metrics(std::string& out, std::string_view name = "nightlight_tls_handshake_failures_total",
+                      std::string_view help = "TLS handshakes refused, by reason.") const;
 
  private:
   std::array<std::atomic<uint64_t>, tls_failure_count> counts_{};

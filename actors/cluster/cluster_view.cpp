@@ -1,6 +1,7 @@
 #include "actors/cluster/cluster_view.hpp"
 
 #include "protocol/api_json.hpp"
+#include "protocol/tls_forwarder.hpp"
 
 namespace nl::actors {
 
@@ -20,6 +21,11 @@ cluster_view::cluster_view(const cluster_settings& cfg)
   for (size_t i = 0; i < cfg_.nodes.size(); ++i)
     counters_.push_back(std::make_unique<peer_counters>());
   counters_[self_]->up = true;
+}
+
+void cluster_view::set_tls(std::shared_ptr<protocol::tls_forwarder> f, std::vector<uint16_t> peer_ports) {
+  tls_ = std::move(f);
+  tls_ports_ = std::move(peer_ports);
 }
 
 storage::node_mask cluster_view::healthy() const {
@@ -97,6 +103,8 @@ std::string cluster_view::render_metrics() const {
          [](const peer_counters& c) { return c.failures.load(); });
   family("nightlight_cluster_write_bytes_total", "counter", "Payload bytes of writes forwarded to the peer.",
          [](const peer_counters& c) { return c.bytes_sent.load(); });
+  if (tls_)
+    tls_->append_metrics(out);
   return out;
 }
 

@@ -16,6 +16,10 @@
 #include "actors/messages.hpp"
 #include "storage/cluster/ring.hpp"
 
+namespace nl::protocol {
+class tls_forwarder;
+}
+
 namespace nl::actors {
 
 /// Bumped whenever a node-link message changes meaning; nodes of different
@@ -55,10 +59,16 @@ class cluster_view {
   /// Node names of a mask, comma-separated, in configuration order.
   std::string describe(storage::node_mask nodes) const;
   /// Whether this node opens the connection to `node` (its name sorts
-  /// first), or waits for `node` to open it. One connection per pair of
-  /// nodes: CAF's openssl module breaks both when two nodes dial each
-  /// other (docs/CLUSTER.md).
+  /// first), or waits for `node` to open it. One connection (one TLS
+  /// session, one pipe) per pair of nodes, carrying both directions.
   bool dials(size_t node) const { return cfg_.self < cfg_.nodes[node].name; }
+
+  /// With cluster TLS: the forwarder that terminates node-link TLS (set
+  /// once by main before the actors start; null for plain TCP links), and
+  /// the loopback port per dialled peer that leads to it (0 otherwise).
+  void set_tls(std::shared_ptr<protocol::tls_forwarder> f, std::vector<uint16_t> peer_ports);
+  protocol::tls_forwarder* tls() const { return tls_.get(); }
+  uint16_t tls_peer_port(size_t node) const { return node < tls_ports_.size() ? tls_ports_[node] : 0; }
   /// This node's hello.
   cluster_hello hello() const;
   /// Why a peer's hello is refused, or "" when it is accepted.
@@ -74,6 +84,8 @@ class cluster_view {
   storage::placement_ring ring_;
   size_t self_;
   std::vector<std::unique_ptr<peer_counters>> counters_;
+  std::shared_ptr<protocol::tls_forwarder> tls_;
+  std::vector<uint16_t> tls_ports_;
 };
 
 }  // namespace nl::actors

@@ -1,6 +1,7 @@
 #include "actors/cluster/gateway.hpp"
 
 #include "actors/log.hpp"
+#include "protocol/tls_forwarder.hpp"
 #include "storage/head/shard.hpp"
 
 namespace nl::actors {
@@ -88,17 +89,63 @@ caf::result<append_result> append(self_ptr self, append_batch& b) {
   return p->rp;
 }
 
+caf::error refuse_hello(self_ptr self, const cluster_hello& h, const std::string& why) {
+  log_warn("cluster: refused a hello from node \"" + h.node + "\": " + why);
+  return caf::make_error(error_code::bad_input,
+                         "node " + self->state.view->settings().self + " refused the hello: " + why);
+}
+
+void accept_hello(self_ptr self, size_t node, caf::strong_actor_ptr theirs) {
+  self->send(self->state.links[node], link_accept_atom_v, std::move(theirs));
+}
+
+// Cluster TLS: which certificate the sender's connection came through.
+// The middleman names the connection's remote port; every connection to
+// CAF's loopback port comes from the forwarder, which maps that port to
+// the certificate of the TLS connection it pipes.
+caf::result<cluster_hello> check_identity(self_ptr self, const cluster_hello& h, size_t node,
+                                          caf::strong_actor_ptr theirs) {
+  auto sender = self->current_sender();
+  if (!sender)
+    return refuse_hello(self, h, "it has no sender");
+  auto rp = self->make_response_promise<cluster_hello>();
+  self->request(self->state.middleman, std::chrono::seconds(5), caf::get_atom_v, sender->node())
+    .then(
+      [self, rp, h, node, theirs](caf::node_id&, std::string& host, uint16_t port) mutable {
+        auto& view = *self->state.view;
+        auto who = port == 0 ? std::nullopt : view.tls()->inbound_identity(port);
+        if (!who) {
+          rp.deliver(refuse_hello(self, h, "it did not come through a verified TLS connection (from " + host + ":"
+                                             + std::to_string(port) + ")"));
+          return;
+        }
+        if (!who->has_name(h.node)) {
+          rp.deliver(refuse_hello(self, h, "its TLS certificate (" + who->describe() + ") does not name node \""
+                                             + h.node + "\""));
+          return;
+        }
+        accept_hello(self, node, std::move(theirs));
+        rp.deliver(view.hello());
+      },
+      [self, rp, h](caf::error& err) mutable {
+        rp.deliver(refuse_hello(self, h, "cannot tell which connection it came through: "
+                                           + self->system().render(err)));
+      });
+  return rp;
+}
+
 }  // namespace
 
 gateway_actor::behavior_type gateway(self_ptr self, std::shared_ptr<cluster_view> view,
                                      std::vector<head_block_actor> shards, index_actor idx,
-                                     std::vector<link_actor> links) {
+                                     std::vector<link_actor> links, caf::io::middleman_actor middleman) {
   auto& st = self->state;
   st.max_inflight_samples = view->settings().max_inflight_samples;
   st.view = std::move(view);
   st.shards = std::move(shards);
   st.idx = std::move(idx);
   st.links = std::move(links);
+  st.middleman = std::move(middleman);
   return {
     [self](hello_atom, cluster_hello& h, caf::strong_actor_ptr& theirs) -> caf::result<cluster_hello> {
       auto& view = *self->state.view;
@@ -110,11 +157,11 @@ gateway_actor::behavior_type gateway(self_ptr self, std::shared_ptr<cluster_view
         why = "node " + view.settings().self + " dials node " + h.node + ", not the other way round";
       if (why.empty() && (!theirs || node >= self->state.links.size() || !self->state.links[node]))
         why = "no gateway to answer to";
-      if (!why.empty()) {
-        log_warn("cluster: refused a hello from node \"" + h.node + "\": " + why);
-        return caf::make_error(error_code::bad_input, "node " + view.settings().self + " refused the hello: " + why);
-      }
-      self->send(self->state.links[node], link_accept_atom_v, std::move(theirs));
+      if (!why.empty())
+        return refuse_hello(self, h, why);
+      if (view.tls() != nullptr)
+        return check_identity(self, h, node, std::move(theirs));
+      accept_hello(self, node, std::move(theirs));
       return view.hello();
     },
     [self](append_atom, append_batch& b) -> caf::result<append_result> { return append(self, b); },

@@ -3,10 +3,14 @@
 //
 // hello: checks the peer's cluster name, protocol version, membership and
 //   ring (cluster_view::check_hello), and that the peer is one that dials
-//   this node (cluster_view::dials); hands the peer's gateway, which the
-//   hello carries, to this node's link to it (link_accept) and answers
-//   this node's hello; or refuses with bad_input naming the reason (and
-//   logs one line).
+//   this node (cluster_view::dials). With cluster TLS also that the hello
+//   came through a verified TLS connection whose certificate names the
+//   node the hello claims to be (CN or a DNS SAN): the middleman tells
+//   which loopback port the sender's connection comes from, the forwarder
+//   which certificate that pipe carries. Then it hands the peer's gateway,
+//   which the hello carries, to this node's link to it (link_accept) and
+//   answers this node's hello; or refuses with bad_input naming the reason
+//   (and logs one line).
 // append: the part of a remote write this node owns. Admission first: the
 //   samples of peers' writes not yet acknowledged are bounded
 //   (cluster.max_inflight_samples); over it the sender gets `overloaded` at
@@ -20,6 +24,7 @@
 //   still being read is answered `canceled` at once, and its data, when
 //   the index delivers it, is dropped instead of sent over the link.
 #include <caf/all.hpp>
+#include <caf/io/middleman_actor.hpp>
 
 #include <map>
 #include <memory>
@@ -39,6 +44,7 @@ struct gateway_state {
   std::vector<head_block_actor> shards;
   index_actor idx;
   std::vector<link_actor> links;  ///< index = node; none for this node
+  caf::io::middleman_actor middleman;  ///< asked where a hello came from (cluster TLS)
   uint64_t max_inflight_samples = 0;
   uint64_t inflight_samples = 0;
   /// Selects being read, by (requester, fetch_id), for fetch_cancel.
@@ -47,10 +53,12 @@ struct gateway_state {
 };
 
 /// `links`: this node's link to each peer (index = node), which gets the
-/// gateway of a peer that dials.
+/// gateway of a peer that dials. `middleman`: CAF's; used only with
+/// cluster TLS (view->tls()).
 gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_state> self,
                                      std::shared_ptr<cluster_view> view, std::vector<head_block_actor> shards,
-                                     index_actor idx, std::vector<link_actor> links);
+                                     index_actor idx, std::vector<link_actor> links,
+                                     caf::io::middleman_actor middleman);
 
 /// Splits one node's batch into one batch per head shard (index = shard;
 /// empty ones have no series), keeping each series' samples in order.

@@ -17,7 +17,7 @@ const std::string& peer_name(self_ptr self) {
 
 std::string peer_label(self_ptr self) {
   auto& o = self->state.opts;
-  return "node " + peer_name(self) + " (" + o.host + ":" + std::to_string(o.port) + ")";
+  return "node " + peer_name(self) + " (" + o.addr + ")";
 }
 
 peer_counters& counters(self_ptr self) {
@@ -112,8 +112,8 @@ void went_up(self_ptr self) {
 
 std::string connect_failure(self_ptr self, const caf::error& err) {
   auto text = self->system().render(err);
-  if (err == caf::sec::disconnect_during_handshake && self->state.opts.tls)
-    text += " (TLS handshake refused: is its certificate from our cluster.ca_file, and ours from its?)";
+  if (self->state.opts.tls)
+    text += " (the TLS connection failed or was refused: see the \"cluster tls\" line for why)";
   return text;
 }
 

@@ -2,16 +2,17 @@
 // The link to one peer node: all traffic to that node passes through it.
 //
 // One connection per pair of nodes: the node whose name sorts first dials
-// (opts.dial), the other accepts. CAF's openssl module breaks both
-// connections when two nodes dial each other (docs/CLUSTER.md), and one
-// CAF connection carries both directions anyway. A link starts on
+// (opts.dial), the other accepts; one CAF connection (with TLS: one TLS
+// session and one pipe) carries both directions. A link starts on
 // link_start, which hands it this node's own gateway.
 //
-// Dialling: a request to the middleman actor (CAF's connect, plain or
-// the openssl module's) under the connection timeout. That is CAF's own
-// asynchronous path under remote_actor(), so no thread ever blocks, and a
-// peer that does not answer (stopped, hung TLS handshake, a broken local
-// key) costs a failed request instead of a stuck thread. The published
+// Dialling: a request to the middleman actor (CAF's connect, to the peer
+// or, with cluster TLS, to the forwarder's loopback port for that peer,
+// which opens the verified TLS connection; protocol/tls_forwarder.hpp)
+// under the connection timeout. That is CAF's own asynchronous path under
+// remote_actor(), so no thread ever blocks, and a peer that does not
+// answer (stopped, refused TLS) costs a failed request instead of a stuck
+// thread. The published
 // actor's interface must be our gateway's; then the hello (cluster name,
 // protocol version, node name, ring digest) must be accepted both ways
 // (the link checks the peer's answer too). Only then is the link up, and
@@ -63,8 +64,9 @@ using link_actor = peer_actor::extend<caf::reacts_to<link_start_atom, caf::stron
 struct link_options {
   size_t node = 0;  ///< the peer's index in cluster.nodes
   bool dial = true;  ///< this node opens the connection (cluster_view::dials)
-  bool tls = false;  ///< node links use CAF's openssl module (for log lines)
-  std::string host;
+  bool tls = false;  ///< node links go through protocol/tls_forwarder (for log lines)
+  std::string addr;  ///< the peer's configured address (for log lines)
+  std::string host;  ///< where to connect: the peer, or with TLS the forwarder's loopback port for it
   uint16_t port = 0;
   std::chrono::milliseconds connect_timeout{2000};  ///< connect + hello
   std::chrono::milliseconds request_timeout{10000};

@@ -11,8 +11,8 @@
 //   fetch_cancel(id): withdraw the selects with that fetch_id (their
 //     answers are dropped instead of sent).
 //
-// gateway_actor: the one actor a node publishes (CAF's openssl module
-// needs a single entry point per node): peer_actor plus the hello, which
+// gateway_actor: the one actor a node publishes (a single entry point per
+// node): peer_actor plus the hello, which
 // carries the dialling node's own gateway (see link.hpp: of two nodes,
 // only one opens the connection; the other reaches its peer's gateway
 // through it).

@@ -1,21 +1,26 @@
 #!/usr/bin/env python3
-"""Cluster mode over mutual TLS (CAF's openssl module). Nodes A and B
-hold certificates from the cluster CA; they link (one connection per pair,
-opened by the node whose name sorts first), stay linked, replicate writes
-and answer reads through each other. Then node C starts with a certificate
-from another CA: A and B, which dial it, refuse it and log why; no link to
-C comes up; the status endpoints show it down.
-
-While C is refused, CAF 0.17.6's openssl module drops A's and B's other
-connections at each failed handshake (docs/CLUSTER.md, "TLS"): the link
-changes are logged here, not checked.
+"""Cluster mode over mutual TLS (terminated by Nightlight, CAF's BASP
+plain on loopback behind it). Nodes A and B hold certificates from the
+cluster CA; they link (one connection per pair, opened by the node whose
+name sorts first), stay linked, replicate writes and answer reads through
+each other. Then, while the A-B link must show ZERO link changes:
+- node C starts with a certificate from another CA: A and B, which dial
+  it, refuse it and log why; no link to C comes up;
+- `openssl s_client` with a certificate from another CA, and TCP
+  connections that close mid-handshake, hit B's node port repeatedly: B
+  refuses and logs them and counts them in /metrics;
+- C restarts with a cluster-CA certificate that names node b: A refuses
+  it (the certificate must name the node it dials).
+Last, A restarts with a cluster-CA certificate naming node c: B refuses
+its hello (the hello's node name must be one of the certificate's names).
 
 Certificates are made at test time with the openssl CLI: a cluster CA and
 a rogue CA, one certificate per node (serverAuth and clientAuth, since a
-node both accepts and opens links).
+node both accepts and opens links) naming the node as CN and DNS SAN.
 """
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -37,14 +42,18 @@ def make_ca(d, name):
     return pem, key
 
 
-def make_node_cert(d, name, ca_pem, ca_key):
-    key, csr, pem = (os.path.join(d, name + s) for s in ("-key.pem", ".csr", ".pem"))
-    ext = os.path.join(d, name + ".ext")
+def make_node_cert(d, name, ca_pem, ca_key, cert_name=None):
+    """A node certificate: CN and DNS SAN `cert_name` (the node's name by
+    default; node links require the certificate to name the node)."""
+    cert_name = cert_name or name
+    tag = name if cert_name == name else "%s-as-%s" % (name, cert_name)
+    key, csr, pem = (os.path.join(d, tag + s) for s in ("-key.pem", ".csr", ".pem"))
+    ext = os.path.join(d, tag + ".ext")
     with open(ext, "w") as f:
         f.write("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
-                "extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=DNS:%s,IP:127.0.0.1\n" % name)
+                "extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=DNS:%s,IP:127.0.0.1\n" % cert_name)
     openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key)
-    openssl("req", "-new", "-key", key, "-subj", "/CN=" + name, "-out", csr)
+    openssl("req", "-new", "-key", key, "-subj", "/CN=" + cert_name, "-out", csr)
     openssl("x509", "-req", "-in", csr, "-CA", ca_pem, "-CAkey", ca_key, "-CAcreateserial", "-days", "30",
             "-extfile", ext, "-out", pem)
     return pem, key
@@ -77,8 +86,7 @@ def main():
     with h.Workdir(args.keep) as wd:
         certs = os.path.join(wd, "certs")
         os.makedirs(certs)
-        ca_pem, ca_key = make_ca(certs, "cluster-ca")
-        rogue_pem, rogue_key = make_ca(certs, "rogue-ca")
+        pki = {"ca": make_ca(certs, "cluster-ca"), "rogue": make_ca(certs, "rogue-ca"), "dir": certs}
         names = ["a", "b", "c"]
         nodes = {}
         for n in names:
@@ -90,20 +98,37 @@ def main():
         for n in names:
             # c's certificate comes from the rogue CA; it trusts the
             # cluster CA, so only the others' checks can refuse it.
-            signer = (rogue_pem, rogue_key) if n == "c" else (ca_pem, ca_key)
+            signer = pki["rogue"] if n == "c" else pki["ca"]
             cert, key = make_node_cert(certs, n, *signer)
-            nodes[n].extra_config = node_config(n, link_ports, cert, key, ca_pem)
-            nodes[n].write_config()
+            configure(nodes[n], n, link_ports, cert, key, pki["ca"][0])
         try:
-            run(checks, nodes, link_ports)
+            run(checks, nodes, link_ports, pki)
         finally:
             for n in names:
                 nodes[n].stop()
     return checks.finish()
 
 
+def configure(node, name, link_ports, cert, key, ca):
+    node.extra_config = node_config(name, link_ports, cert, key, ca)
+    node.write_config()
+
+
 def link_changes(node):
     return h.metric_sum(h.scrape_metrics(node.port), "nightlight_cluster_link_changes_total")
+
+
+def ab_changes(a, b):
+    """Link changes of the A-B link, as A and B count them."""
+    def of(node, peer):
+        m = h.scrape_metrics(node.port)
+        return m.get(("nightlight_cluster_link_changes_total", frozenset({("peer", peer)})), 0.0)
+    return of(a, "b") + of(b, "a")
+
+
+def handshake_failures(node, reason):
+    m = h.scrape_metrics(node.port)
+    return m.get(("nightlight_cluster_tls_handshake_failures_total", frozenset({("reason", reason)})), 0.0)
 
 
 def count_through(node, metric, t):
@@ -112,15 +137,30 @@ def count_through(node, metric, t):
     return (res[0]["value"][1] if len(res) == 1 else None), doc
 
 
-def run(checks, nodes, link_ports):
+def s_client(port, cert, key, ca):
+    """One TLS handshake attempt with `cert` against 127.0.0.1:port."""
+    subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-cert", cert, "-key", key,
+                    "-CAfile", ca], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=20)
+
+
+def close_mid_handshake(port, nbytes):
+    """Connects, sends the first `nbytes` of a TLS ClientHello record
+    header (or nothing), and closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        if nbytes:
+            s.sendall(bytes([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc])[:nbytes])
+
+
+def run(checks, nodes, link_ports, pki):
     a, b, c = nodes["a"], nodes["b"], nodes["c"]
+    ca_pem = pki["ca"][0]
     a.start()
     b.start()
     h.wait_until("A and B link up over TLS", lambda: state_of(a, "b") == "up" and state_of(b, "a") == "up", 20)
-    checks.check("A logs its gateway listening with mutual TLS", log_has(a, "(mutual TLS)"))
+    checks.check("A logs its node port with mutual TLS", log_has(a, "(mutual TLS, terminated by Nightlight"))
     checks.check("B waits for A to dial it", log_has(b, "waiting for node a"))
-    # Stable: no link change for a few heartbeats (C is not running: its
-    # connections are refused by the kernel, which does not disturb CAF).
+    # Stable: no link change for a few heartbeats (C is not running).
     before = link_changes(a) + link_changes(b)
     time.sleep(3.0)
     checks.check("A and B stay linked over TLS for 3s", link_changes(a) + link_changes(b) == before
@@ -135,24 +175,72 @@ def run(checks, nodes, link_ports):
     for who, node in (("A", a), ("B", b)):
         n, doc = count_through(node, "tls_up", t)
         checks.check("count(tls_up) through %s is 50" % who, n == "50", doc)
-    # The rogue node.
+
+    base = ab_changes(a, b)
+    # The rogue node: A and B dial it and refuse its certificate.
     c.start()
     for who, node in (("A", a), ("B", b)):
         h.wait_until("%s logs refusing C's certificate" % who,
-                     lambda node=node: log_has(node, "cannot link to node c") and log_has(node, "TLS handshake refused"),
-                     20)
+                     lambda node=node: log_has(node, "cluster tls: cannot reach node c")
+                     and log_has(node, "unable to get local issuer certificate"), 20)
+    h.wait_until("C logs refusing A's and B's connections (they abort at its certificate)",
+                 lambda: log_has(c, "cluster tls: refused a connection from 127.0.0.1"), 20)
     checks.check("C logs waiting for A to link", log_has(c, "waiting for node a"))
-    before = link_changes(a) + link_changes(b)
     time.sleep(3.0)  # several more attempts go by
     for who, node, peer in (("A", a, "c"), ("B", b, "c"), ("C", c, "a"), ("C", c, "b")):
         checks.check("%s shows %s down" % (who, peer), state_of(node, peer) == "down")
     checks.check("C never linked", not log_has(c, "link to node a (127.0.0.1:%d) up" % link_ports["a"])
                  and not log_has(c, "link to node b (127.0.0.1:%d) up" % link_ports["b"]))
-    h.log("A-B link changes in 3s while C was refused (CAF openssl defect, see docs/CLUSTER.md): %d"
-          % (link_changes(a) + link_changes(b) - before))
+    h.log("A-B link changes while C was refused: %d" % (ab_changes(a, b) - base))
+    checks.check("A-B link: zero changes while the rogue C was refused", ab_changes(a, b) == base,
+                 ab_changes(a, b) - base)
+
+    # Bad handshakes against B's node port: a certificate from another CA,
+    # and connections closed mid-handshake.
+    rogue_cert, rogue_key = os.path.join(pki["dir"], "c.pem"), os.path.join(pki["dir"], "c-key.pem")
+    unknown_before = handshake_failures(b, "unknown_ca")
+    for _ in range(8):
+        s_client(link_ports["b"], rogue_cert, rogue_key, ca_pem)
+    for i in range(8):
+        close_mid_handshake(link_ports["b"], i)
+    h.wait_until("B counts 8 refused certificates from another CA",
+                 lambda: handshake_failures(b, "unknown_ca") >= unknown_before + 8, 20)
+    checks.check("B logs the refusal with the peer address and the verification error",
+                 log_has(b, "cluster tls: refused a connection from 127.0.0.1:")
+                 and log_has(b, "unknown_ca (unable to get local issuer certificate)"))
+    time.sleep(1.0)
+    h.log("A-B link changes after 8 bad-certificate and 8 mid-handshake closes at B: %d" % (ab_changes(a, b) - base))
+    checks.check("A-B link: zero changes after bad handshakes at B's node port", ab_changes(a, b) == base
+                 and state_of(a, "b") == "up" and state_of(b, "a") == "up", ab_changes(a, b) - base)
+    n, doc = count_through(b, "tls_up", t)
+    checks.check("count(tls_up) through B still 50 (read over the A-B link)", n == "50", doc)
+
+    # C with a cluster-CA certificate that names node b: A refuses it.
     c.stop()
+    cert, key = make_node_cert(pki["dir"], "c", *pki["ca"], cert_name="b")
+    configure(c, "c", link_ports, cert, key, ca_pem)
+    c.start()
+    h.wait_until("A refuses C's certificate naming node b",
+                 lambda: log_has(a, "does not name node c") and log_has(a, "CN=b DNS=b"), 20)
+    time.sleep(1.0)
+    checks.check("A shows C down (certificate names another node)", state_of(a, "c") == "down")
+    checks.check("A-B link: zero changes while C's certificate named another node", ab_changes(a, b) == base,
+                 ab_changes(a, b) - base)
+    c.stop()
+
+    # A with a cluster-CA certificate naming node c: B refuses its hello.
+    checks.check("A exit code 0", a.stop() == 0)
+    cert, key = make_node_cert(pki["dir"], "a", *pki["ca"], cert_name="c")
+    configure(a, "a", link_ports, cert, key, ca_pem)
+    a.start()
+    h.wait_until("B refuses A's hello (its certificate names node c)",
+                 lambda: log_has(b, 'refused a hello from node "a": its TLS certificate (CN=c DNS=c) '
+                                    'does not name node "a"'), 20)
+    checks.check("A shows B down (hello refused)", state_of(a, "b") == "down")
+    checks.check("B shows A down", state_of(b, "a") == "down")
     for n in (a, b):
         checks.check("node exit code 0", n.stop() == 0)
+
 
 if __name__ == "__main__":
     sys.exit(main())

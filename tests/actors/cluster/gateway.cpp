@@ -75,7 +75,7 @@ struct fixture : test_coordinator_fixture<test_config> {
   accepted_log from_c = std::make_shared<std::vector<caf::strong_actor_ptr>>();
   std::vector<link_actor> links{sys.spawn(fake_link, from_a), link_actor{}, sys.spawn(fake_link, from_c)};
   index_actor local = sys.spawn(held_index);
-  gateway_actor gw = sys.spawn(gateway, view, std::vector<head_block_actor>{}, local, links);
+  gateway_actor gw = sys.spawn(gateway, view, std::vector<head_block_actor>{}, local, links, caf::io::middleman_actor{});
   caf::actor dialer = sys.spawn([]() -> caf::behavior { return {[](int) {}}; });
 
   cluster_hello hello_of(const std::string& node) {
