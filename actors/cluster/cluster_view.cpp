@@ -28,6 +28,23 @@ void cluster_view::set_tls(std::shared_ptr<protocol::tls_forwarder> f, std::vect
   tls_ports_ = std::move(peer_ports);
 }
 
+void cluster_view::admit(const caf::node_id& n) {
+  std::lock_guard<std::mutex> g{admitted_mtx_};
+  admitted_.insert(n);
+}
+
+void cluster_view::revoke(const caf::node_id& n) {
+  std::lock_guard<std::mutex> g{admitted_mtx_};
+  admitted_.erase(n);
+}
+
+bool cluster_view::may_serve(const caf::node_id& sender, const caf::node_id& self) const {
+  if (!tls_ || sender == self)
+    return true;
+  std::lock_guard<std::mutex> g{admitted_mtx_};
+  return admitted_.count(sender) > 0;
+}
+
 storage::node_mask cluster_view::healthy() const {
   storage::node_mask m = 0;
   for (size_t i = 0; i < counters_.size(); ++i)

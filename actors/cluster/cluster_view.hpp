@@ -4,11 +4,13 @@
 // actors (actors/cluster/link.hpp) write the state; the frontend (write
 // placement on the HTTP threads), the cluster index and /metrics read it.
 //
-// Thread-safety: everything after construction is atomics or immutable;
-// any thread may call any member.
+// Thread-safety: everything after construction is atomics, immutable or
+// (the admitted nodes) behind a mutex; any thread may call any member.
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -69,6 +71,18 @@ class cluster_view {
   void set_tls(std::shared_ptr<protocol::tls_forwarder> f, std::vector<uint16_t> peer_ports);
   protocol::tls_forwarder* tls() const { return tls_.get(); }
   uint16_t tls_peer_port(size_t node) const { return node < tls_ports_.size() ? tls_ports_[node] : 0; }
+
+  /// Cluster TLS: the CAF nodes a verified connection proved to be a peer
+  /// (one this node dialled through the forwarder, or whose hello passed
+  /// the certificate check), while its link lasts. The links admit and
+  /// revoke; the gateway serves remote senders only when admitted, since
+  /// CAF's loopback port is reachable by any local process.
+  void admit(const caf::node_id& n);
+  void revoke(const caf::node_id& n);
+  /// Whether the gateway serves a request from `sender` on node `self`:
+  /// always without TLS and for this node's own actors, else only from
+  /// admitted nodes.
+  bool may_serve(const caf::node_id& sender, const caf::node_id& self) const;
   /// This node's hello.
   cluster_hello hello() const;
   /// Why a peer's hello is refused, or "" when it is accepted.
@@ -86,6 +100,8 @@ class cluster_view {
   std::vector<std::unique_ptr<peer_counters>> counters_;
   std::shared_ptr<protocol::tls_forwarder> tls_;
   std::vector<uint16_t> tls_ports_;
+  mutable std::mutex admitted_mtx_;
+  std::set<caf::node_id> admitted_;
 };
 
 }  // namespace nl::actors

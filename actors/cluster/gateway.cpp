@@ -89,6 +89,18 @@ caf::result<append_result> append(self_ptr self, append_batch& b) {
   return p->rp;
 }
 
+// Cluster TLS: only this node's actors and admitted peers are served
+// (cluster_view::may_serve); anything else reached CAF's loopback port
+// without a verified connection.
+caf::error check_sender(self_ptr self) {
+  auto sender = self->current_sender();
+  auto& view = *self->state.view;
+  if (view.may_serve(sender ? sender->node() : caf::node_id{}, self->node()))
+    return {};
+  return caf::make_error(error_code::bad_input, "node " + view.settings().self
+                                                  + " serves only peers whose hello passed over verified TLS");
+}
+
 caf::error refuse_hello(self_ptr self, const cluster_hello& h, const std::string& why) {
   log_warn("cluster: refused a hello from node \"" + h.node + "\": " + why);
   return caf::make_error(error_code::bad_input,
@@ -111,7 +123,7 @@ caf::result<cluster_hello> check_identity(self_ptr self, const cluster_hello& h,
   auto rp = self->make_response_promise<cluster_hello>();
   self->request(self->state.middleman, std::chrono::seconds(5), caf::get_atom_v, sender->node())
     .then(
-      [self, rp, h, node, theirs](caf::node_id&, std::string& host, uint16_t port) mutable {
+      [self, rp, h, node, theirs](caf::node_id& from, std::string& host, uint16_t port) mutable {
         auto& view = *self->state.view;
         auto who = port == 0 ? std::nullopt : view.tls()->inbound_identity(port);
         if (!who) {
@@ -124,6 +136,9 @@ caf::result<cluster_hello> check_identity(self_ptr self, const cluster_hello& h,
                                              + h.node + "\""));
           return;
         }
+        // Admitted before the answer leaves: the peer's link sends requests
+        // only after it.
+        view.admit(from);
         accept_hello(self, node, std::move(theirs));
         rp.deliver(view.hello());
       },
@@ -164,8 +179,14 @@ gateway_actor::behavior_type gateway(self_ptr self, std::shared_ptr<cluster_view
       accept_hello(self, node, std::move(theirs));
       return view.hello();
     },
-    [self](append_atom, append_batch& b) -> caf::result<append_result> { return append(self, b); },
+    [self](append_atom, append_batch& b) -> caf::result<append_result> {
+      if (auto err = check_sender(self))
+        return err;
+      return append(self, b);
+    },
     [self](select_atom a, select_request& r) -> caf::result<select_result> {
+      if (auto err = check_sender(self))
+        return err;
       if (r.fetch_id == 0)
         return self->delegate(self->state.idx, a, std::move(r));
       auto key = std::make_pair(caf::actor_cast<caf::actor_addr>(self->current_sender()), r.fetch_id);
@@ -199,12 +220,18 @@ gateway_actor::behavior_type gateway(self_ptr self, std::shared_ptr<cluster_view
       self->state.selects.erase(it);
     },
     [self](series_atom a, meta_query& q) -> caf::result<series_list> {
+      if (auto err = check_sender(self))
+        return err;
       return self->delegate(self->state.idx, a, std::move(q));
     },
     [self](label_names_atom a, meta_query& q) -> caf::result<string_list> {
+      if (auto err = check_sender(self))
+        return err;
       return self->delegate(self->state.idx, a, std::move(q));
     },
     [self](label_values_atom a, meta_query& q) -> caf::result<string_list> {
+      if (auto err = check_sender(self))
+        return err;
       return self->delegate(self->state.idx, a, std::move(q));
     },
   };

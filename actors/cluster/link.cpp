@@ -84,8 +84,10 @@ void went_down(self_ptr self, const std::string& why) {
   bool was_up = st.state == link_state::phase::up;
   st.state = link_state::phase::down;
   st.attempt += 1;  // late answers of the attempt that failed are ignored
-  if (st.peer)
+  if (st.peer) {
     self->demonitor(st.peer.address());
+    st.view->revoke(st.peer.node());
+  }
   st.peer = nullptr;
   st.view->set_up(st.opts.node, false);
   fail_all(self, caf::make_error(error_code::unavailable, "the link to " + peer_label(self) + " went down: " + why));
@@ -167,6 +169,11 @@ void connect(self_ptr self) {
         }
         st.peer = caf::actor_cast<gateway_actor>(std::move(ptr));
         self->monitor(st.peer);
+        // With TLS this connection went through the forwarder's port for
+        // this peer, which verified that the certificate names it: its
+        // requests may reach our gateway (before our hello, which its
+        // link answers by going up).
+        st.view->admit(st.peer.node());
         say_hello(self, attempt);
       },
       [self, attempt](caf::error& err) {
@@ -244,6 +251,8 @@ link_actor::behavior_type link(self_ptr self, std::shared_ptr<cluster_view> view
         // It dialled again before its old connection's DOWN reached us:
         // what is pending there is never answered.
         self->demonitor(st.peer.address());
+        if (st.peer.node() != peer->node())
+          st.view->revoke(st.peer.node());  // the gateway admitted the new one
         fail_all(self, caf::make_error(error_code::unavailable, peer_label(self) + " linked anew"));
       }
       st.attempt += 1;
