@@ -148,16 +148,19 @@ struct fixture {
     return {dir.write(file + ".pem", pem_of(x.get())), dir.write(file + ".key", pem_of(key.get()))};
   }
 
-  std::unique_ptr<tls_forwarder> forwarder(const node_cert& nc) {
+  /// `ca`: the CA file it trusts (the cluster CA's by default); `poll`:
+  /// how often it checks its files for changes (0: never).
+  std::unique_ptr<tls_forwarder> forwarder(const node_cert& nc, std::string ca = {},
+                                           std::chrono::milliseconds poll = std::chrono::milliseconds(0)) {
     tls_options to;
     to.cert_file = nc.cert_file;
     to.key_file = nc.key_file;
-    to.ca_file = ca_file;
+    to.ca_file = ca.empty() ? ca_file : ca;
     auto built = build_tls_context(to);
     CAF_REQUIRE(built);
     tls_forwarder_options fo;
     fo.tls = std::make_shared<tls_context_reloader>(to, std::move(*built));
-    fo.poll_interval = std::chrono::milliseconds(0);
+    fo.poll_interval = poll;
     fo.reload_on_sighup = false;
     fo.on_warning = [this](const std::string& m) {
       std::lock_guard<std::mutex> g{mtx};
@@ -335,6 +338,39 @@ CAF_TEST(verified connections before the target is known are closed) {
   CAF_CHECK(closed_by_peer(client));
   ::close(client);
   CAF_CHECK_EQUAL(b->inbound_pipes(), 0u);
+}
+
+CAF_TEST(a changed CA file is picked up for new connections) {
+  fixture fx;
+  target t;
+  // b trusts only the cluster CA at first, from a file of its own.
+  auto b_ca = fx.dir.write("b-ca.pem", pem_of(fx.ca.get()));
+  auto b = fx.forwarder(fx.cert("b", "b", {"b"}), b_ca, std::chrono::milliseconds(20));
+  auto bp = b->listen("127.0.0.1", 0);
+  CAF_REQUIRE(bp);
+  b->set_inbound_target(t.port);
+  b->start();
+  auto a = fx.forwarder(fx.cert("rogue-a", "a", {"a"}, true));
+  auto ap = a->add_peer("b", "127.0.0.1", *bp);
+  CAF_REQUIRE(ap);
+  a->start();
+  int refused = dial(*ap);
+  CAF_REQUIRE(refused >= 0);
+  CAF_CHECK(closed_by_peer(refused));
+  ::close(refused);
+  CAF_CHECK(eventually([&] { return b->inbound_failures().get(tls_failure::unknown_ca) == 1; }));
+  // Now b trusts the other CA too: the next poll rebuilds its context.
+  fx.dir.write("b-ca.pem", pem_of(fx.ca.get()) + pem_of(fx.rogue_ca.get()));
+  int server = -1;
+  CAF_CHECK(eventually([&] {
+    int c = dial(*ap);
+    write_all(c, "x");
+    server = t.accept_within(500);
+    ::close(c);
+    return server >= 0;
+  }));
+  if (server >= 0)
+    ::close(server);
 }
 
 CAF_TEST(a client context needs the CA) {
