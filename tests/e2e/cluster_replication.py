@@ -12,7 +12,9 @@
   * SIGSTOP of node B: A's link goes down within the connection timeout.
   * A node with another cluster name is refused, and both sides log it.
 
-Nodes link once per pair: the node whose name sorts first dials.
+Nodes link once per pair: the node whose name sorts first dials. With
+--tls the same runs over node-link mutual TLS (certificates from one
+cluster CA, each naming its node; see cluster_tls.py).
 """
 
 import os
@@ -24,15 +26,22 @@ import time
 import nlharness as h
 
 CONN_TIMEOUT_S = 2.0
+# --tls: {"dir": certificate directory, "ca": (ca pem, ca key)}.
+TLS = None
 
 
 def node_config(name, link_ports, cluster="e2e"):
-    return {"cluster": {
+    cfg = {
         "name": cluster, "self": name,
         "nodes": [{"name": n, "addr": "127.0.0.1:%d" % p} for n, p in link_ports.items()],
         "replication_factor": 2, "heartbeat_interval": "500ms",
         "connection_timeout": "%dms" % int(CONN_TIMEOUT_S * 1000), "request_timeout": "3s",
-        "reconnect_backoff_max": "1s"}}
+        "reconnect_backoff_max": "1s"}
+    if TLS:
+        import cluster_tls
+        cert, key = cluster_tls.make_node_cert(TLS["dir"], name, *TLS["ca"])
+        cfg.update({"cert_file": cert, "key_file": key, "ca_file": TLS["ca"][0]})
+    return {"cluster": cfg}
 
 
 def stored_series(tsdb, node, metric):
@@ -112,9 +121,16 @@ class Writer(threading.Thread):
 def main():
     p = h.arg_parser(__doc__.splitlines()[0])
     p.add_argument("--tsdb", required=True, help="path of the nightlight-tsdb binary")
+    p.add_argument("--tls", action="store_true", help="node links over mutual TLS")
     args = p.parse_args()
     checks = h.Checks()
     with h.Workdir(args.keep) as wd:
+        if args.tls:
+            import cluster_tls
+            global TLS
+            certs = os.path.join(wd, "certs")
+            os.makedirs(certs)
+            TLS = {"dir": certs, "ca": cluster_tls.make_ca(certs, "cluster-ca")}
         names = ["a", "b", "c"]
         nodes = {}
         for n in names:

@@ -68,5 +68,6 @@ nl_add_e2e(client_examples_mtls client_examples 120 --tls
 nl_add_e2e(remote_write_client_retry remote_write_client_retry 90 --push $<TARGET_FILE:push_metrics>)
 nl_add_e2e(client_install client_install 300 --build-dir ${CMAKE_BINARY_DIR})
 nl_add_e2e(cluster_replication cluster_replication 180 --tsdb $<TARGET_FILE:nightlight-tsdb>)
+nl_add_e2e(cluster_replication_tls cluster_replication 180 --tsdb $<TARGET_FILE:nightlight-tsdb> --tls)
 nl_add_e2e(cluster_reads cluster_reads 600)
 nl_add_e2e(cluster_tls cluster_tls 120)
