@@ -8,10 +8,13 @@
 //
 // METHOD: Query, QueryRange, Series, LabelNames, LabelValues, Metadata;
 // REQUEST_JSON: the request in protobuf's JSON form ({"query": "up",
-// "timeMs": "1700000000000"}). Prints one line per timed run: seconds and
+// "timeMs": "1700000000000"}). METHOD Health times grpc.health.v1's unary
+// Check of the whole server (REQUEST_JSON ignored): the transport's floor,
+// a call the server answers without any query work. Prints one line per timed run: seconds and
 // answer bytes. Exit 1 when a call fails (the status on stderr).
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/client_unary_call.h>
 #include <grpcpp/impl/codegen/proto_utils.h>
 #include <grpcpp/support/sync_stream.h>
 #include <grpcpp/support/byte_buffer.h>
@@ -61,6 +64,29 @@ int run(const std::shared_ptr<grpc::Channel>& channel, const std::string& method
   return 0;
 }
 
+// grpc.health.v1.Health/Check with an empty HealthCheckRequest (service
+// ""), sent and received as bytes: the proto needs no generated code.
+int run_health(const std::shared_ptr<grpc::Channel>& channel, int runs, int warmups) {
+  grpc::internal::RpcMethod rpc("/grpc.health.v1.Health/Check", grpc::internal::RpcMethod::NORMAL_RPC, channel);
+  grpc::Slice empty;
+  grpc::ByteBuffer req(&empty, 1);
+  for (int i = 0; i < warmups + runs; ++i) {
+    grpc::ClientContext ctx;
+    grpc::ByteBuffer resp;
+    auto t0 = std::chrono::steady_clock::now();
+    auto status = grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(channel.get(), rpc, &ctx,
+                                                                                      req, &resp);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!status.ok()) {
+      std::fprintf(stderr, "Health: %d %s\n", static_cast<int>(status.error_code()), status.error_message().c_str());
+      return 1;
+    }
+    if (i >= warmups)
+      std::printf("%.9f %zu\n", secs, resp.Length());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -74,6 +100,8 @@ int main(int argc, char** argv) {
   std::string method = argv[2];
   int runs = std::atoi(argv[4]);
   int warmups = std::atoi(argv[5]);
+  if (method == "Health")
+    return run_health(channel, runs, warmups);
   if (method == "Query")
     return run<pb::QueryRequest>(channel, method, argv[3], runs, warmups);
   if (method == "QueryRange")
