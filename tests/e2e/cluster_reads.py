@@ -19,6 +19,8 @@ remote-write receiver, fed the same data.
   * Two nodes down: through the survivor, answers carry a warning naming
     both (partial_response true), or are 503 naming both
     (partial_response false, node B).
+With --tls the same runs over node-link mutual TLS (certificates from one
+cluster CA, each naming its node; see cluster_tls.py).
 """
 
 import os
@@ -35,14 +37,20 @@ CONN_TIMEOUT_S = 2.0
 REQUEST_TIMEOUT_S = 4.0
 
 
-def node_config(name, link_ports, partial_response=True):
-    return {"cluster": {
+def node_config(name, link_ports, partial_response=True, tls=None):
+    """`tls`: {"dir": certificate directory, "ca": (ca pem, ca key)}."""
+    cfg = {
         "name": "e2e", "self": name,
         "nodes": [{"name": n, "addr": "127.0.0.1:%d" % p} for n, p in link_ports.items()],
         "replication_factor": 2, "heartbeat_interval": "500ms",
         "connection_timeout": "%dms" % int(CONN_TIMEOUT_S * 1000),
         "request_timeout": "%dms" % int(REQUEST_TIMEOUT_S * 1000),
-        "reconnect_backoff_max": "1s", "partial_response": partial_response}}
+        "reconnect_backoff_max": "1s", "partial_response": partial_response}
+    if tls:
+        import cluster_tls
+        cert, key = cluster_tls.make_node_cert(tls["dir"], name, *tls["ca"])
+        cfg.update({"cert_file": cert, "key_file": key, "ca_file": tls["ca"][0]})
+    return {"cluster": cfg}
 
 
 def links_up(node):
@@ -190,7 +198,9 @@ def timed_get(port, path, params, timeout=30.0):
 
 
 def main():
-    args = h.arg_parser(__doc__.splitlines()[0]).parse_args()
+    p = h.arg_parser(__doc__.splitlines()[0])
+    p.add_argument("--tls", action="store_true", help="node links over mutual TLS")
+    args = p.parse_args()
     checks = h.Checks()
     t_end = (h.now_ms() // pd.STEP_MS) * pd.STEP_MS - 60000
     t_start = t_end - pd.HOUR_MS
@@ -218,8 +228,14 @@ def main():
         # (none is bound before the servers start).
         taken = h.ports_of(list(nodes.values()) + [prom])
         link_ports = dict(zip(names, h.distinct_free_ports(len(names), taken)))
+        tls = None
+        if args.tls:
+            import cluster_tls
+            certs = os.path.join(wd, "certs")
+            os.makedirs(certs)
+            tls = {"dir": certs, "ca": cluster_tls.make_ca(certs, "cluster-ca")}
         for n in names:
-            nodes[n].extra_config = node_config(n, link_ports, partial_response=(n != "b"))
+            nodes[n].extra_config = node_config(n, link_ports, partial_response=(n != "b"), tls=tls)
             nodes[n].write_config()
         try:
             prom.start()
