@@ -140,8 +140,12 @@ struct tls_forwarder::impl {
   std::optional<net::signal_set> sighup;
   std::thread thread;
 
+  struct inbound_pipe {
+    peer_identity who;
+    std::weak_ptr<pipe> conn;
+  };
   mutable std::mutex identities_mtx;
-  std::unordered_map<uint16_t, peer_identity> identities;  // by loopback source port
+  std::unordered_map<uint16_t, inbound_pipe> identities;  // by loopback source port
 
   tls_failure_counters in_failures;
   std::atomic<uint64_t> out_failures{0};
@@ -228,7 +232,7 @@ struct tls_forwarder::impl {
                                  auto local = p->plain().local_endpoint(ec).port();
                                  {
                                    std::lock_guard<std::mutex> g{identities_mtx};
-                                   identities[local] = who;
+                                   identities[local] = inbound_pipe{who, p};
                                  }
                                  in_pipes.fetch_add(1, std::memory_order_relaxed);
                                  p->on_close([this, local] {
@@ -451,7 +455,24 @@ std::optional<peer_identity> tls_forwarder::inbound_identity(uint16_t loopback_p
   auto it = impl_->identities.find(loopback_port);
   if (it == impl_->identities.end())
     return std::nullopt;
-  return it->second;
+  return it->second.who;
+}
+
+void tls_forwarder::close_inbound(uint16_t loopback_port, std::chrono::milliseconds delay) {
+  auto timer = std::make_shared<net::steady_timer>(impl_->ioc, delay);
+  timer->async_wait([m = impl_.get(), loopback_port, timer](error_code ec) {
+    if (ec)
+      return;
+    std::shared_ptr<pipe> p;
+    {
+      std::lock_guard<std::mutex> g{m->identities_mtx};
+      auto it = m->identities.find(loopback_port);
+      if (it != m->identities.end())
+        p = it->second.conn.lock();
+    }
+    if (p)
+      p->close();  // its on_close takes the lock
+  });
 }
 
 const tls_failure_counters& tls_forwarder::inbound_failures() const {

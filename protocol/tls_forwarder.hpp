@@ -78,6 +78,11 @@ class tls_forwarder {
   /// to the local target from 127.0.0.1:`loopback_port`; nullopt when no
   /// such pipe is open. Thread-safe.
   std::optional<peer_identity> inbound_identity(uint16_t loopback_port) const;
+  /// Closes that inbound pipe (both sides) after `delay`, e.g. when what
+  /// came through it claimed a name its certificate does not carry (the
+  /// delay lets the refusal reach the peer); the peer must connect anew,
+  /// with whatever certificate it has then. Thread-safe, asynchronous.
+  void close_inbound(uint16_t loopback_port, std::chrono::milliseconds delay = std::chrono::milliseconds(0));
 
   /// Inbound handshakes refused, by reason.
   const tls_failure_counters& inbound_failures() const;

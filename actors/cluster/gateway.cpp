@@ -132,8 +132,12 @@ caf::result<cluster_hello> check_identity(self_ptr self, const cluster_hello& h,
           return;
         }
         if (!who->has_name(h.node)) {
+          // Cut the connection too (once this answer is through): CAF
+          // would keep it, and the peer's next hello would come through it
+          // again with the same certificate, even after it got a right one.
+          view.tls()->close_inbound(port, std::chrono::seconds(1));
           rp.deliver(refuse_hello(self, h, "its TLS certificate (" + who->describe() + ") does not name node \""
-                                             + h.node + "\""));
+                                             + h.node + "\" (connection closed)"));
           return;
         }
         // Admitted before the answer leaves: the peer's link sends requests

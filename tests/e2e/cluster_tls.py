@@ -12,7 +12,9 @@ each other. Then, while the A-B link must show ZERO link changes:
 - C restarts with a cluster-CA certificate that names node b: A refuses
   it (the certificate must name the node it dials).
 Last, A restarts with a cluster-CA certificate naming node c: B refuses
-its hello (the hello's node name must be one of the certificate's names).
+its hello (the hello's node name must be one of the certificate's names)
+and closes that connection; A's files then get a certificate naming it,
+SIGHUP reloads them, and A and B link up again without a restart.
 
 Certificates are made at test time with the openssl CLI: a cluster CA and
 a rogue CA, one certificate per node (serverAuth and clientAuth, since a
@@ -20,6 +22,8 @@ node both accepts and opens links) naming the node as CN and DNS SAN.
 """
 
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -236,8 +240,21 @@ def run(checks, nodes, link_ports, pki):
     h.wait_until("B refuses A's hello (its certificate names node c)",
                  lambda: log_has(b, 'refused a hello from node "a": its TLS certificate (CN=c DNS=c) '
                                     'does not name node "a"'), 20)
+    h.wait_until("A logs why B refused its hello",
+                 lambda: log_has(a, "node b refused the hello: its TLS certificate (CN=c DNS=c)"), 20)
     checks.check("A shows B down (hello refused)", state_of(a, "b") == "down")
     checks.check("B shows A down", state_of(b, "a") == "down")
+    # The fix without a restart: A's files get a certificate naming it, and
+    # SIGHUP reloads them. B closed the refused connection, so A's next
+    # attempt is a new TLS connection with the new certificate.
+    a_cfg = a.extra_config["cluster"]
+    shutil.copyfile(os.path.join(pki["dir"], "a-key.pem"), a_cfg["key_file"])
+    shutil.copyfile(os.path.join(pki["dir"], "a.pem"), a_cfg["cert_file"])
+    os.kill(a.proc.pid, signal.SIGHUP)
+    h.wait_until("A reloads its certificate", lambda: log_has(a, "cluster tls: reloaded"), 20)
+    h.wait_until("A and B link up again after the reload",
+                 lambda: state_of(a, "b") == "up" and state_of(b, "a") == "up", 20)
+    checks.check("B logged closing the refused connection", log_has(b, "(connection closed)"))
     for n in (a, b):
         checks.check("node exit code 0", n.stop() == 0)
 

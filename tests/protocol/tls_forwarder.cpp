@@ -240,6 +240,7 @@ CAF_TEST(a verified pipe carries bytes both ways and names the dialling node) {
   CAF_CHECK(got == big);
   // Closing one end closes the other and forgets the identity.
   auto port = remote_port(server);
+  CAF_CHECK(p.b->inbound_identity(port).has_value());
   ::close(client);
   CAF_CHECK(closed_by_peer(server));
   CAF_CHECK(eventually([&] { return !p.b->inbound_identity(port).has_value(); }));
@@ -249,6 +250,31 @@ CAF_TEST(a verified pipe carries bytes both ways and names the dialling node) {
   p.b->append_metrics(metrics);
   CAF_CHECK(contains(metrics, "nightlight_cluster_tls_handshake_failures_total{reason=\"unknown_ca\"} 0\n"));
   CAF_CHECK(contains(metrics, "nightlight_cluster_tls_connections{direction=\"inbound\"} 0\n"));
+}
+
+CAF_TEST(close_inbound cuts one pipe and leaves the others) {
+  fixture fx;
+  target t;
+  auto p = make_pair(fx, t, fx.cert("a", "a", {"a"}));
+  int c1 = dial(p.a_port);
+  CAF_REQUIRE(c1 >= 0);
+  CAF_REQUIRE(write_all(c1, "1"));
+  int s1 = t.accept_within(5000);
+  CAF_REQUIRE(s1 >= 0);
+  int c2 = dial(p.a_port);
+  CAF_REQUIRE(c2 >= 0);
+  CAF_REQUIRE(write_all(c2, "2"));
+  int s2 = t.accept_within(5000);
+  CAF_REQUIRE(s2 >= 0);
+  CAF_CHECK_EQUAL(read_n(s1, 1), "1");
+  CAF_CHECK_EQUAL(read_n(s2, 1), "2");
+  p.b->close_inbound(remote_port(s1));
+  CAF_CHECK(closed_by_peer(s1));
+  CAF_CHECK(closed_by_peer(c1));
+  CAF_REQUIRE(write_all(c2, "still"));
+  CAF_CHECK_EQUAL(read_n(s2, 5), "still");
+  for (int fd : {c1, s1, c2, s2})
+    ::close(fd);
 }
 
 CAF_TEST(a client certificate from another CA never reaches the target) {
