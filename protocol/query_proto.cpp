@@ -1,10 +1,11 @@
 #include "protocol/query_proto.hpp"
 
-#include <cstring>
 #include <type_traits>
 
 #include "protocol/pb_wire.hpp"
+#include "protocol/prompb_writer.hpp"
 #include "protocol/utf8.hpp"
+#include "storage/sample.hpp"
 #include "query.pb.h"
 
 namespace nl::protocol {
@@ -21,46 +22,21 @@ constexpr size_t tag_bytes = 1;
 static_assert(v1::QueryResponse::kWarningsFieldNumber < 16 && v1::Series::kContinuedFieldNumber < 16
               && v1::MetadataResponse::kWarningsFieldNumber < 16);
 
-uint64_t bits_of(double v) {
-  uint64_t b;
-  std::memcpy(&b, &v, 8);
-  return b;
-}
-
 // proto3 leaves out a singular field holding its default (0, empty, and
 // for doubles the bits of +0.0: -0.0 is sent). Encoded sizes include the
-// tag, 0 when the field is left out.
+// tag, 0 when the field is left out. A nested message is always sent,
+// even an empty one (prompb::nested_size).
 size_t int64_size(int64_t v) { return v == 0 ? 0 : tag_bytes + wire::varint_size(static_cast<uint64_t>(v)); }
-size_t double_size(double v) { return bits_of(v) == 0 ? 0 : tag_bytes + 8; }
-size_t string_size(size_t n) { return n == 0 ? 0 : wire::bytes_field_size(n); }
-// A nested message is always sent, even an empty one.
-size_t message_size(size_t n) { return wire::bytes_field_size(n); }
+size_t double_size(double v) { return storage::float_bits(v) == 0 ? 0 : tag_bytes + 8; }
+using prompb::nested_size;
 
 void put_int64(wire& w, uint32_t field, int64_t v) {
   if (v != 0)
     w.int64_field(field, v);
 }
 void put_double(wire& w, uint32_t field, double v) {
-  if (bits_of(v) != 0)
+  if (storage::float_bits(v) != 0)
     w.double_field(field, v);
-}
-
-// The size of `s` once each invalid byte became U+FFFD.
-size_t replaced_size(std::string_view s) {
-  auto p = reinterpret_cast<const unsigned char*>(s.data());
-  auto end = p + s.size();
-  size_t n = 0;
-  while (p < end) {
-    if (*p < 0x80) {
-      ++n;
-      ++p;
-      continue;
-    }
-    size_t k = utf8_sequence_length(p, end);
-    n += k == 0 ? 3 : k;
-    p += k == 0 ? 1 : k;
-  }
-  return n;
 }
 
 // An element of a repeated string field (sent even when empty).
@@ -78,14 +54,16 @@ void put_singular_string(wire& w, uint32_t field, std::string_view s) {
 
 // -- labels ------------------------------------------------------------------
 
+// nightlight.v1.Label is laid out as prompb.Label, so it is encoded by the
+// same code as remote read's answers.
+static_assert(v1::Label::kNameFieldNumber == 1 && v1::Label::kValueFieldNumber == 2);
+
 // A label set as a repeated Label field. Its strings are checked once,
 // when measured; only a set with an invalid one pays for replacements.
 struct labels_encoding {
   size_t bytes = 0;   ///< the whole repeated field
   bool valid = true;  ///< every name and value is valid UTF-8 as it is
 };
-
-size_t label_size(size_t name, size_t value) { return string_size(name) + string_size(value); }
 
 labels_encoding measure(const storage::label_set& ls) {
   labels_encoding e;
@@ -94,30 +72,22 @@ labels_encoding measure(const storage::label_set& ls) {
       e.valid = false;
       break;
     }
-    e.bytes += message_size(label_size(l.name.size(), l.value.size()));
+    e.bytes += nested_size(prompb::label_size(l.name, l.value));
   }
   if (!e.valid) {
     e.bytes = 0;
-    for (const auto& l : ls)
-      e.bytes += message_size(label_size(replaced_size(l.name), replaced_size(l.value)));
+    for (const auto& l : ls)  // rare: the replacements are made twice
+      e.bytes += nested_size(prompb::label_size(valid_utf8_or_replaced(l.name), valid_utf8_or_replaced(l.value)));
   }
   return e;
-}
-
-void put_label(wire& w, uint32_t field, std::string_view name, std::string_view value) {
-  w.nested_header(field, label_size(name.size(), value.size()));
-  if (!name.empty())
-    w.bytes_field(v1::Label::kNameFieldNumber, name);
-  if (!value.empty())
-    w.bytes_field(v1::Label::kValueFieldNumber, value);
 }
 
 void put_labels(wire& w, uint32_t field, const storage::label_set& ls, const labels_encoding& e) {
   for (const auto& l : ls) {
     if (e.valid)
-      put_label(w, field, l.name, l.value);
+      prompb::put_label(w, field, l.name, l.value);
     else
-      put_label(w, field, valid_utf8_or_replaced(l.name), valid_utf8_or_replaced(l.value));
+      prompb::put_label(w, field, valid_utf8_or_replaced(l.name), valid_utf8_or_replaced(l.value));
   }
 }
 
@@ -147,7 +117,7 @@ void put_series_piece(wire& w, const promql::series_points& s, size_t from, size
   for (size_t k = from; k < to; ++k)
     times += wire::varint_size(static_cast<uint64_t>(s.points[k].t));
   size_t values = 8 * (to - from);
-  size_t body = (e ? e->bytes : tag_bytes + 1) + message_size(times) + message_size(values);
+  size_t body = (e ? e->bytes : tag_bytes + 1) + nested_size(times) + nested_size(values);
   w.nested_header(v1::QueryResponse::kMatrixFieldNumber, body);
   if (e)
     put_labels(w, v1::Series::kLabelsFieldNumber, s.labels, *e);
@@ -213,7 +183,8 @@ std::string query_response_encoder::next() {
         done_ = true;
       } else if constexpr (std::is_same_v<T, promql::string_value>) {
         auto s = valid_utf8(v.v) ? v.v : valid_utf8_or_replaced(v.v);
-        w.nested_header(v1::QueryResponse::kStringValueFieldNumber, int64_size(v.t) + string_size(s.size()));
+        w.nested_header(v1::QueryResponse::kStringValueFieldNumber,
+                        int64_size(v.t) + prompb::string_field_size(s));
         put_int64(w, v1::StringValue::kTimestampMsFieldNumber, v.t);
         put_singular_string(w, v1::StringValue::kValueFieldNumber, s);
         done_ = true;
