@@ -71,6 +71,17 @@ federation_actor::behavior_type federation(federation_actor::pointer self, index
             [self, g, mint, maxt](select_result& r) {
               if (g->failed)
                 return;
+              // Cluster mode: nodes that did not answer. The text format
+              // has no place for a warning, and a federating Prometheus
+              // would store the gap: refuse instead.
+              if (!r.warnings.empty()) {
+                g->failed = true;
+                g->rp.deliver(caf::make_error(error_code::unavailable,
+                                              "federate: the answer would be incomplete: "
+                                                + join_warnings(r.warnings)));
+                self->quit();
+                return;
+              }
               g->parts.push_back(std::move(r));
               if (--g->waiting > 0)
                 return;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <random>
 #include <filesystem>
 
 #include "actors/cluster/cluster_view.hpp"
@@ -131,6 +132,11 @@ std::string current_dir() {
 }
 
 }  // namespace
+
+uint64_t frontend::random_write_id_start() {
+  std::random_device rd;
+  return ((uint64_t{rd()} << 32) | rd()) & ((uint64_t{1} << 48) - 1);
+}
 
 frontend::frontend(const settings& cfg, metrics& m, const storage::wal_replay_progress* replay, cli_options cli)
   : cfg_(cfg),

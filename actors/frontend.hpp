@@ -99,6 +99,10 @@ class frontend {
   static std::string handler_name(const std::string& method, const std::string& path);
 
  private:
+  /// A random 48-bit start for write ids (the top bits stay free for
+  /// cluster mode's node number, and counting never reaches them).
+  static uint64_t random_write_id_start();
+
   void handle_write(protocol::http_request&& req, protocol::http_reply reply);
   void handle_query(bool range, protocol::http_request&& req, protocol::http_reply reply);
   void handle_format_query(protocol::http_request&& req, protocol::http_reply reply);
@@ -136,8 +140,10 @@ class frontend {
   std::atomic<int64_t> writes_in_flight_{0};
   std::atomic<int64_t> inflight_samples_{0};
   /// Numbers write requests, so their per-shard WAL batches are taken or
-  /// refused alike (append_batch::write_id).
-  std::atomic<uint64_t> next_write_id_{0};
+  /// refused alike (append_batch::write_id). Starts at a random point:
+  /// peers' WAL writers remember the decisions on recent ids, and a
+  /// restarted node must not reuse them.
+  std::atomic<uint64_t> next_write_id_{random_write_id_start()};
   /// Newest sample timestamp admitted so far (ms), shared by all shards.
   std::atomic<int64_t> max_t_{INT64_MIN};
   /// query_request::id of the next query (its key for query_cancel).

@@ -62,6 +62,25 @@ status check_timeout(int64_t timeout_ms) {
   return status::ok();
 }
 
+// A request's message from the bytes gRPC hands a raw method; false if
+// they are not one.
+template <class Request>
+bool parse_request(const grpc::ByteBuffer* raw, Request& out) {
+  grpc::Slice bytes;
+  if (raw == nullptr || !raw->Valid() || !raw->DumpToSingleSlice(&bytes).ok())
+    return false;
+  return out.ParseFromArray(bytes.begin(), static_cast<int>(bytes.size()));
+}
+
+// A part's bytes as gRPC's buffer, not copied: the slice owns the string
+// and frees it when gRPC is done sending it.
+grpc::ByteBuffer buffer_of(std::string bytes) {
+  auto* held = new std::string(std::move(bytes));
+  grpc::Slice slice(
+    held->data(), held->size(), [](void* p) { delete static_cast<std::string*>(p); }, held);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
 template <class Request>
 storage::result<meta_query> meta_of(const Request& r, bool series) {
   meta_query q;
@@ -211,7 +230,10 @@ struct service_context {
 };
 
 // One call: checks, sends its typed call to the network actor, then writes
-// the answer's parts. Deletes itself when gRPC is done with it.
+// the answer's parts. Deletes itself when gRPC is done with it. The
+// service's methods are raw: requests arrive as bytes (parsed here with
+// the generated message), answers leave as the bytes protocol/query_proto
+// encodes, with no message objects in between.
 //
 // Who may touch the reactor when: until the call's answer arrives only
 // gRPC (OnCancel) and the constructor; then the answer's path alone (the
@@ -224,8 +246,8 @@ struct service_context {
 // encoding it costs microseconds there; the rest are encoded on gRPC's
 // threads as the writes complete. (Hopping threads first, with a gRPC
 // alarm, cost a millisecond per call: timers tick in milliseconds.)
-template <class Message, class Call, class Writer>
-class call_stream : public grpc::ServerWriteReactor<Message> {
+template <class Call, class Encoder>
+class call_stream : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   using result_type = typename Call::result_type;
 
@@ -278,6 +300,16 @@ class call_stream : public grpc::ServerWriteReactor<Message> {
   // Finishes with a bad request's status (INVALID_ARGUMENT, HTTP's text).
   void refuse(const storage::status& st) { finish({grpc::StatusCode::INVALID_ARGUMENT, st.message()}); }
 
+  // The call's request; false (the call is finished) if its bytes are not
+  // one.
+  template <class Request>
+  bool read(const grpc::ByteBuffer* raw, Request& req) {
+    if (parse_request(raw, req))
+      return true;
+    finish({grpc::StatusCode::INVALID_ARGUMENT, "the request is not a " + req.GetTypeName()});
+    return false;
+  }
+
   // Sends the call; its answer finishes this call.
   void send(std::shared_ptr<Call> call) {
     call->done = [this](caf::expected<result_type> r) { on_answer(std::move(r)); };
@@ -297,18 +329,18 @@ class call_stream : public grpc::ServerWriteReactor<Message> {
     if (!r)
       return finish(grpc_status_of(r.error()));
     result_.emplace(std::move(*r));
-    writer_.emplace(make_writer(*result_));
-    writer_->set_target_bytes(first_part_bytes);
+    encoder_.emplace(make_encoder(*result_));
+    encoder_->set_target_bytes(first_part_bytes);
     write_next();
   }
 
   void write_next() {
-    writer_->next(msg_);
-    writer_->set_target_bytes(protocol::grpc_part_bytes);
-    if (!writer_->done())
-      return this->StartWrite(&msg_);
+    part_ = buffer_of(encoder_->next());
+    encoder_->set_target_bytes(protocol::grpc_part_bytes);
+    if (!encoder_->done())
+      return this->StartWrite(&part_);
     record(grpc::StatusCode::OK);
-    this->StartWriteAndFinish(&msg_, grpc::WriteOptions{}, grpc::Status::OK);
+    this->StartWriteAndFinish(&part_, grpc::WriteOptions{}, grpc::Status::OK);
   }
 
   void finish(const grpc::Status& st) {
@@ -321,11 +353,11 @@ class call_stream : public grpc::ServerWriteReactor<Message> {
     svc_.m.observe_grpc(method_, code_name(code), secs);
   }
 
-  static Writer make_writer(const query_answer& a) { return Writer{a.value, a.warnings}; }
-  static Writer make_writer(const metadata_list& xs) { return Writer{xs.items}; }
+  static Encoder make_encoder(const query_answer& a) { return Encoder{a.value, a.warnings}; }
+  static Encoder make_encoder(const metadata_list& xs) { return Encoder{xs.items}; }
   template <class List>
-  static Writer make_writer(const List& xs) {
-    return Writer{xs.items, xs.truncated, xs.warnings};
+  static Encoder make_encoder(const List& xs) {
+    return Encoder{xs.items, xs.truncated, xs.warnings};
   }
 
   const char* method_;
@@ -333,11 +365,11 @@ class call_stream : public grpc::ServerWriteReactor<Message> {
   std::chrono::steady_clock::time_point started_;
   int64_t active_before_ = 0;
   std::optional<result_type> result_;
-  std::optional<Writer> writer_;
-  Message msg_;
+  std::optional<Encoder> encoder_;
+  grpc::ByteBuffer part_;  ///< the part being written
 };
 
-using query_stream_base = call_stream<pb::QueryResponse, query_call, protocol::query_response_writer>;
+using query_stream_base = call_stream<query_call, protocol::query_response_encoder>;
 
 // Query and QueryRange: the planner's query, withdrawn when the client
 // cancels or its deadline passes.
@@ -345,9 +377,9 @@ class query_stream final : public query_stream_base {
  public:
   template <class Request>
   query_stream(service_context& svc, grpc::CallbackServerContext* ctx, const char* method, const char* path,
-               const Request& req)
+               const grpc::ByteBuffer* raw, Request req)
     : query_stream_base(svc, ctx, method, path) {
-    if (!admit())
+    if (!admit() || !read(raw, req))
       return;
     auto q = build(req);
     if (!q) {
@@ -373,33 +405,44 @@ class query_stream final : public query_stream_base {
 };
 
 // Series, LabelNames, LabelValues: the index's answer.
-template <class Message, class Call, class Writer>
-class meta_stream final : public call_stream<Message, Call, Writer> {
+template <class Request, class Call, class Encoder>
+class meta_stream final : public call_stream<Call, Encoder> {
  public:
   meta_stream(service_context& svc, grpc::CallbackServerContext* ctx, const char* method, const char* path,
-              storage::result<meta_query> q, bool values = false)
-    : call_stream<Message, Call, Writer>(svc, ctx, method, path) {
-    if (!this->admit())
+              const grpc::ByteBuffer* raw)
+    : call_stream<Call, Encoder>(svc, ctx, method, path) {
+    Request req;
+    if (!this->admit() || !this->read(raw, req))
       return;
+    auto q = query_of(req);
     if (!q) {
       this->refuse(q.error());
       return;
     }
     auto call = std::make_shared<Call>();
     call->query = std::move(*q);
-    if constexpr (std::is_same_v<Call, labels_call>)
-      call->values = values;
+    if constexpr (std::is_same_v<Request, pb::LabelValuesRequest>)
+      call->values = true;
     this->send(std::move(call));
+  }
+
+ private:
+  storage::result<meta_query> query_of(const pb::LabelValuesRequest& r) {
+    return meta_query_of(r, this->svc_.cfg.ingest.allow_utf8_names);
+  }
+  template <class R>
+  storage::result<meta_query> query_of(const R& r) {
+    return meta_query_of(r);
   }
 };
 
 // Metadata: the metadata actor's answer.
-class metadata_stream final
-  : public call_stream<pb::MetadataResponse, metadata_call, protocol::metadata_response_writer> {
+class metadata_stream final : public call_stream<metadata_call, protocol::metadata_response_encoder> {
  public:
-  metadata_stream(service_context& svc, grpc::CallbackServerContext* ctx, const pb::MetadataRequest& req)
+  metadata_stream(service_context& svc, grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* raw)
     : call_stream(svc, ctx, "Metadata", "/api/v1/metadata") {
-    if (!admit())
+    pb::MetadataRequest req;
+    if (!admit() || !read(raw, req))
       return;
     auto call = std::make_shared<metadata_call>();
     call->params = metadata_query_of(req);
@@ -407,42 +450,43 @@ class metadata_stream final
   }
 };
 
-class query_service final : public pb::QueryService::CallbackService {
+// Every method raw (bytes in, bytes out): see call_stream.
+using raw_service = pb::QueryService::WithRawCallbackMethod_Query<
+  pb::QueryService::WithRawCallbackMethod_QueryRange<pb::QueryService::WithRawCallbackMethod_Series<
+    pb::QueryService::WithRawCallbackMethod_LabelNames<pb::QueryService::WithRawCallbackMethod_LabelValues<
+      pb::QueryService::WithRawCallbackMethod_Metadata<pb::QueryService::Service>>>>>>;
+
+class query_service final : public raw_service {
  public:
   explicit query_service(service_context svc) : svc_(std::move(svc)) {}
 
-  grpc::ServerWriteReactor<pb::QueryResponse>* Query(grpc::CallbackServerContext* ctx,
-                                                     const pb::QueryRequest* r) override {
-    return new query_stream(svc_, ctx, "Query", "/api/v1/query", *r);
+  using stream = grpc::ServerWriteReactor<grpc::ByteBuffer>;
+
+  stream* Query(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* raw) override {
+    return new query_stream(svc_, ctx, "Query", "/api/v1/query", raw, pb::QueryRequest{});
   }
 
-  grpc::ServerWriteReactor<pb::QueryResponse>* QueryRange(grpc::CallbackServerContext* ctx,
-                                                          const pb::QueryRangeRequest* r) override {
-    return new query_stream(svc_, ctx, "QueryRange", "/api/v1/query_range", *r);
+  stream* QueryRange(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* raw) override {
+    return new query_stream(svc_, ctx, "QueryRange", "/api/v1/query_range", raw, pb::QueryRangeRequest{});
   }
 
-  grpc::ServerWriteReactor<pb::SeriesResponse>* Series(grpc::CallbackServerContext* ctx,
-                                                       const pb::SeriesRequest* r) override {
-    return new meta_stream<pb::SeriesResponse, series_call, protocol::series_response_writer>(
-      svc_, ctx, "Series", "/api/v1/series", meta_query_of(*r));
+  stream* Series(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* raw) override {
+    return new meta_stream<pb::SeriesRequest, series_call, protocol::series_response_encoder>(
+      svc_, ctx, "Series", "/api/v1/series", raw);
   }
 
-  grpc::ServerWriteReactor<pb::LabelNamesResponse>* LabelNames(grpc::CallbackServerContext* ctx,
-                                                               const pb::LabelNamesRequest* r) override {
-    return new meta_stream<pb::LabelNamesResponse, labels_call, protocol::label_names_response_writer>(
-      svc_, ctx, "LabelNames", "/api/v1/labels", meta_query_of(*r));
+  stream* LabelNames(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* raw) override {
+    return new meta_stream<pb::LabelNamesRequest, labels_call, protocol::strings_response_encoder>(
+      svc_, ctx, "LabelNames", "/api/v1/labels", raw);
   }
 
-  grpc::ServerWriteReactor<pb::LabelValuesResponse>* LabelValues(grpc::CallbackServerContext* ctx,
-                                                                 const pb::LabelValuesRequest* r) override {
-    return new meta_stream<pb::LabelValuesResponse, labels_call, protocol::label_values_response_writer>(
-      svc_, ctx, "LabelValues", "/api/v1/label/:name/values",
-      meta_query_of(*r, svc_.cfg.ingest.allow_utf8_names), true);
+  stream* LabelValues(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* raw) override {
+    return new meta_stream<pb::LabelValuesRequest, labels_call, protocol::strings_response_encoder>(
+      svc_, ctx, "LabelValues", "/api/v1/label/:name/values", raw);
   }
 
-  grpc::ServerWriteReactor<pb::MetadataResponse>* Metadata(grpc::CallbackServerContext* ctx,
-                                                           const pb::MetadataRequest* r) override {
-    return new metadata_stream(svc_, ctx, *r);
+  stream* Metadata(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* raw) override {
+    return new metadata_stream(svc_, ctx, raw);
   }
 
  private:

@@ -8,8 +8,9 @@
 // checks, protocol/query_params) on the gRPC thread that received it, then
 // sends the same typed call HTTP sends (actors/network_jobs.hpp) to the
 // network actor and returns: no thread waits for an actor. The answer is
-// cut into parts (protocol/query_proto.hpp) and written one part per write
-// completion, so only one encoded part exists at a time: a small first
+// encoded straight into protobuf wire bytes, cut into parts
+// (protocol/query_proto.hpp), each handed to gRPC without a copy and
+// written one part per write completion, so only one encoded part exists at a time: a small first
 // part from the actor's thread that delivered the answer, the rest from
 // gRPC's threads.
 //

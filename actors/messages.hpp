@@ -201,6 +201,14 @@ struct select_result {
   std::vector<std::string> warnings;
 };
 
+/// Warnings joined for an error message ("w1; w2").
+inline std::string join_warnings(const std::vector<std::string>& ws) {
+  std::string out;
+  for (const auto& w : ws)
+    out += (out.empty() ? "" : "; ") + w;
+  return out;
+}
+
 /// A shard's answer to a cut or a head read: it has listed the series with
 /// data in [mint, maxt], sorted by labels, and hands them out in pages
 /// (head_page_atom with this id: select_results in label order). One

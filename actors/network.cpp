@@ -47,10 +47,25 @@ void run_admin(network_actor::stateful_pointer<network_state> self, admin_job_pt
   }
 }
 
+// Stores the request's metadata on this node (the metadata actor writes
+// it to the WAL); `done` gets its outcome. Metadata is not replicated in
+// cluster mode: each node keeps what the writes it received carried.
+template <class Done>
+void store_metadata(network_actor::stateful_pointer<network_state> self, const write_job_ptr& job, Done done) {
+  auto& meta = self->state.meta;
+  if (!meta)
+    return done(caf::make_error(error_code::unavailable, "the metadata store is not running"));
+  // No timeout of our own: like a shard, the metadata actor always answers
+  // (by its WAL's reply or its WAL timeout).
+  self->request(meta, caf::infinite, metadata_put_atom_v, std::move(job->metadata))
+    .then([done](uint64_t) { done(caf::none); }, [done](caf::error& err) { done(std::move(err)); });
+}
+
 // Cluster mode: each node's part to that node (its gateway stores it in
 // its WAL); the answer waits for every node, then the quorum decides: 204
 // needs write_quorum copies of every series, else 503 naming the nodes
-// that failed (a bad batch, which no retry fixes, stays 400).
+// that failed (a bad batch, which no retry fixes, stays 400). The
+// request's metadata is stored on this node only, and a 204 waits for it.
 void write_replicated(network_actor::stateful_pointer<network_state> self, const write_job_ptr& job) {
   auto& peers = self->state.peers;
   auto finish = [job] {
@@ -67,6 +82,8 @@ void write_replicated(network_actor::stateful_pointer<network_state> self, const
       job->failure = caf::make_error(error_code::unavailable, "write quorum (" + std::to_string(quorum)
                                                                + " copies) not reached: " + why);
     }
+    if (job->metadata_failure && !job->failure)
+      job->failure = std::move(job->metadata_failure);  // not stored: the sender must resend it
     job->fe->finish_write(*job);
   };
   // Too few nodes healthy for the quorum: refuse before storing anything.
@@ -77,12 +94,20 @@ void write_replicated(network_actor::stateful_pointer<network_state> self, const
       return finish();
     }
   }
+  bool with_metadata = !job->metadata.entries.empty();
   for (auto& b : job->batches)
     job->waiting += b.num_samples() > 0;
+  job->waiting += with_metadata;
   if (job->waiting == 0) {
     job->waiting = 1;
     return finish();
   }
+  if (with_metadata)
+    store_metadata(self, job, [job, finish](caf::error err) {
+      if (err)
+        job->metadata_failure = std::move(err);
+      finish();
+    });
   for (size_t node = 0; node < job->batches.size(); ++node) {
     if (job->batches[node].num_samples() == 0)
       continue;
@@ -145,14 +170,7 @@ network_actor::behavior_type network(network_actor::stateful_pointer<network_sta
           if (--job->waiting == 0)
             job->fe->finish_write(*job);
         };
-        if (!st.meta) {
-          done(caf::make_error(error_code::unavailable, "the metadata store is not running"));
-        } else {
-          // No timeout of our own: like a shard, the metadata actor always
-          // answers (by its WAL's reply or its WAL timeout).
-          self->request(st.meta, caf::infinite, metadata_put_atom_v, std::move(job->metadata))
-            .then([done](uint64_t) { done(caf::none); }, [done](caf::error& err) { done(std::move(err)); });
-        }
+        store_metadata(self, job, done);
       }
       for (size_t s = 0; s < job->batches.size(); ++s) {
         if (job->batches[s].num_samples() == 0)

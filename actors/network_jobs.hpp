@@ -83,6 +83,7 @@ struct write_job : reply_once {
   std::vector<storage::node_mask> owner_sets;  ///< the series' distinct owner sets
   storage::node_mask acked = 0;                ///< nodes that stored their part
   std::string node_errors;                     ///< "b: reason; c: reason"
+  caf::error metadata_failure;                 ///< this node could not store the metadata
 
   // Before reply_once's destructor answers: the budget goes back first.
   ~write_job() {

@@ -296,6 +296,11 @@ void on_page(self_ptr self, select_result& page) {
   st.fetching = false;
   if (cancelled(self))
     return self->quit();
+  // Cluster mode: nodes that did not answer (the cluster index's
+  // warnings). Remote read has no way to carry a warning, and a reader
+  // shown a partial answer as complete would cache the gap: refuse.
+  if (!page.warnings.empty())
+    return fail(self, 503, "remote read: the answer would be incomplete: " + join_warnings(page.warnings));
   const auto& q = st.job->request.queries[st.query];
   if (!(streamed(self) ? add_frames(self, page) : add_samples(self, q, page)))
     return;

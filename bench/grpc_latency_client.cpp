@@ -6,6 +6,8 @@
 //
 //   grpc_latency_client HOST:PORT METHOD REQUEST_JSON RUNS WARMUPS
 //
+// NL_BENCH_CLIENT_WINDOW=BYTES in the environment sets the channel's
+// receive window (GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES).
 // METHOD: Query, QueryRange, Series, LabelNames, LabelValues, Metadata;
 // REQUEST_JSON: the request in protobuf's JSON form ({"query": "up",
 // "timeMs": "1700000000000"}). METHOD Health times grpc.health.v1's unary
@@ -96,6 +98,11 @@ int main(int argc, char** argv) {
   }
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
+  // The client's HTTP/2 receive window (bytes): gRPC starts at 64 KiB and
+  // grows it by BDP probing over a channel's life, so a fresh channel
+  // takes a mid-size answer in many window round trips.
+  if (const char* w = std::getenv("NL_BENCH_CLIENT_WINDOW"))
+    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, std::atoi(w));
   auto channel = grpc::CreateCustomChannel(argv[1], grpc::InsecureChannelCredentials(), args);
   std::string method = argv[2];
   int runs = std::atoi(argv[4]);

@@ -242,8 +242,13 @@ def main():
     p.add_argument("--runs", type=int, default=20)
     p.add_argument("--warmups", type=int, default=3)
     p.add_argument("--big-runs", type=int, default=5, help="big answers per path in the RSS phase")
+    p.add_argument("--client-window", type=int, default=0,
+                   help="the gRPC client's HTTP/2 receive window in bytes (0: gRPC's default, 64 KiB growing "
+                        "by BDP probing); each round's client is a fresh channel")
     p.add_argument("--keep", action="store_true", help="keep the temp dir")
     args = p.parse_args()
+    if args.client_window:
+        os.environ["NL_BENCH_CLIENT_WINDOW"] = str(args.client_window)
     args.nightlight = args.nightlight or os.path.join(args.build, "actors", "nightlight")
     args.grpc_client = args.grpc_client or os.path.join(args.build, "bench", "grpc_latency_client")
     for path in (args.nightlight, args.grpc_client):
@@ -265,7 +270,8 @@ def main():
         big = classes[-1]
         rss = {which: rss_run(args, work, pb, which, big) for which in ("http", "grpc")}
 
-    print("## HTTP (JSON) vs gRPC, %d series, %d runs (median / p90, ms)\n" % (args.series, args.runs))
+    print("## HTTP (JSON) vs gRPC, %d series, %d runs (median / p90, ms), gRPC client window %s\n"
+          % (args.series, args.runs, args.client_window or "default"))
     print("| query | HTTP median | HTTP p90 | HTTP bytes | gRPC median | gRPC p90 | gRPC bytes | gRPC/HTTP | same answer |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for name, hm, hp, hb, gm, gp, gb, ratio, same in rows:

@@ -191,6 +191,11 @@ class writer {
   void int64_field(uint32_t number, int64_t v) { varint_field(number, static_cast<uint64_t>(v)); }
   void double_field(uint32_t number, double v) {
     put_tag(number, fixed64);
+    put_double(v);
+  }
+  void bool_field(uint32_t number, bool v) { varint_field(number, v ? 1 : 0); }
+  /// A double without its tag: an element of a packed repeated double.
+  void put_double(double v) {
     char buf[8];
     std::memcpy(buf, &v, 8);
     out_.append(buf, 8);
@@ -209,14 +214,12 @@ class writer {
 
   /// Encoded size of a varint, and of a whole field with a 1-byte tag.
   static size_t varint_size(uint64_t v) {
-    size_t n = 1;
-    while (v >= 0x80) {
-      v >>= 7;
-      ++n;
-    }
-    return n;
+    // 7 bits a byte: ceil(significant bits / 7), at least 1.
+    return static_cast<size_t>((64 - __builtin_clzll(v | 1)) * 9 + 64) / 64;
   }
   static size_t bytes_field_size(size_t n) { return 1 + varint_size(n) + n; }
+  /// Bytes written so far (the whole output string, not just this writer's).
+  size_t size() const { return out_.size(); }
 
  private:
   std::string& out_;

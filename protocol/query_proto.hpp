@@ -1,15 +1,23 @@
 #pragma once
-// Answers of the gRPC query API (proto/query.proto) as nightlight.v1
-// messages, cut into parts of about `target_bytes` each: a writer hands out
-// one part at a time, so a server holds the typed answer plus one encoded
-// part, never the whole answer encoded.
+// Answers of the gRPC query API (proto/query.proto) encoded straight into
+// protobuf wire bytes, cut into parts of about `target_bytes` each: an
+// encoder hands out one serialized part at a time, so a server holds the
+// typed answer plus one encoded part, never the whole answer encoded, and
+// never an intermediate nightlight.v1 message object (building those and
+// serializing them again cost more than the query itself on list answers).
+//
+// The bytes are what the generated classes would serialize for the same
+// messages (fields in number order, proto3 defaults left out, packed
+// repeated scalars), so any protobuf client parses them; the unit tests
+// check that parsing and re-serializing a part gives back its bytes.
 //
 // Values are copied as doubles, bit for bit (NaN payloads, StaleNaN, ±Inf,
 // -0). Label names and values, warnings and strings that are not valid
 // UTF-8 (proto3 `string` must be; PromQL can produce any bytes, e.g.
 // label_replace with "\xff") get each invalid byte replaced by U+FFFD, as
-// the HTTP API's JSON does. Matrix series without points are left out, as
-// in the JSON.
+// the HTTP API's JSON does; valid strings (all but never) are checked once
+// and copied once. Matrix series without points are left out, as in the
+// JSON.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -18,7 +26,6 @@
 #include <vector>
 
 #include "promql/value.hpp"
-#include "query.pb.h"
 #include "storage/labels.hpp"
 #include "storage/metadata/metric_metadata.hpp"
 
@@ -31,30 +38,28 @@ inline constexpr size_t grpc_part_bytes = 1 << 20;
 /// `s` with each byte that is not part of valid UTF-8 replaced by U+FFFD.
 std::string valid_utf8_or_replaced(std::string_view s);
 
-/// Appends `labels` to a repeated nightlight.v1.Label field.
-void add_labels(const storage::label_set& labels,
-                google::protobuf::RepeatedPtrField<nightlight::v1::Label>& out);
-
-/// The parts of a query's answer (QueryResponse). Every part carries the
-/// result type; the warnings come with the last. A matrix series larger
-/// than a part is cut into `continued` pieces. `value` must outlive the
-/// writer.
-class query_response_writer {
+/// The parts of a query's answer (nightlight.v1.QueryResponse). Every part
+/// carries the result type; the warnings come with the last. A matrix
+/// series larger than a part is cut into `continued` pieces. `value` must
+/// outlive the encoder.
+class query_response_encoder {
  public:
-  query_response_writer(const promql::query_value& value, std::vector<std::string> warnings,
-                        size_t target_bytes = grpc_part_bytes);
+  query_response_encoder(const promql::query_value& value, std::vector<std::string> warnings,
+                         size_t target_bytes = grpc_part_bytes);
 
   /// True once every part was handed out (never before the first).
   bool done() const { return done_; }
-  /// Fills `out` (cleared first) with the next part.
-  void next(nightlight::v1::QueryResponse& out);
+  /// The next part's serialized bytes.
+  std::string next();
   /// The size of the parts from now on (a server keeps the first one small
   /// when it encodes it on a thread that has better things to do).
   void set_target_bytes(size_t n) { target_ = std::max<size_t>(n, 64); }
 
  private:
-  void fill_vector(const promql::vector& v, nightlight::v1::QueryResponse& out);
-  void fill_matrix(const promql::matrix& m, nightlight::v1::QueryResponse& out);
+  void put_vector(const promql::vector& v, std::string& out);
+  void put_matrix(const promql::matrix& m, std::string& out);
+  /// How many points of `s` from `point_` on take at most `bytes`.
+  size_t points_within(const promql::series_points& s, size_t bytes) const;
 
   const promql::query_value& value_;
   std::vector<std::string> warnings_;
@@ -65,20 +70,20 @@ class query_response_writer {
 };
 
 /// The parts of a list answer: Series (label sets), LabelNames and
-/// LabelValues (strings). `items` must outlive the writer; `truncated`
-/// adds the HTTP API's "results truncated due to limit" warning to the
-/// last part, after `warnings` (cluster mode: nodes that did not answer).
-template <class Item, class Message>
-class list_response_writer {
+/// LabelValues (strings); the three messages share their layout (items
+/// field 1, warnings field 2). `items` must outlive the encoder;
+/// `truncated` adds the HTTP API's "results truncated due to limit"
+/// warning to the last part, after `warnings` (cluster mode: nodes that
+/// did not answer).
+template <class Item>
+class list_response_encoder {
  public:
-  list_response_writer(const std::vector<Item>& items, bool truncated, size_t target_bytes = grpc_part_bytes)
-    : items_(items), truncated_(truncated), target_(target_bytes) {}
-  list_response_writer(const std::vector<Item>& items, bool truncated, std::vector<std::string> warnings,
-                       size_t target_bytes = grpc_part_bytes)
+  list_response_encoder(const std::vector<Item>& items, bool truncated, std::vector<std::string> warnings = {},
+                        size_t target_bytes = grpc_part_bytes)
     : items_(items), truncated_(truncated), warnings_(std::move(warnings)), target_(target_bytes) {}
 
   bool done() const { return done_; }
-  void next(Message& out);
+  std::string next();
   void set_target_bytes(size_t n) { target_ = n; }
 
  private:
@@ -90,21 +95,22 @@ class list_response_writer {
   bool done_ = false;
 };
 
-using series_response_writer = list_response_writer<storage::label_set, nightlight::v1::SeriesResponse>;
-using label_names_response_writer = list_response_writer<std::string, nightlight::v1::LabelNamesResponse>;
-using label_values_response_writer = list_response_writer<std::string, nightlight::v1::LabelValuesResponse>;
+/// nightlight.v1.SeriesResponse parts.
+using series_response_encoder = list_response_encoder<storage::label_set>;
+/// nightlight.v1.LabelNamesResponse and LabelValuesResponse parts.
+using strings_response_encoder = list_response_encoder<std::string>;
 
 /// The parts of a Metadata answer: one MetricFamilyMetadata per run of
 /// entries of one family (the metadata store lists them by family), a
-/// family never split across parts. `items` must outlive the writer.
-class metadata_response_writer {
+/// family never split across parts. `items` must outlive the encoder.
+class metadata_response_encoder {
  public:
-  explicit metadata_response_writer(const std::vector<storage::metric_metadata>& items,
-                                    size_t target_bytes = grpc_part_bytes)
+  explicit metadata_response_encoder(const std::vector<storage::metric_metadata>& items,
+                                     size_t target_bytes = grpc_part_bytes)
     : items_(items), target_(target_bytes) {}
 
   bool done() const { return done_; }
-  void next(nightlight::v1::MetadataResponse& out);
+  std::string next();
   void set_target_bytes(size_t n) { target_ = n; }
 
  private:
@@ -114,8 +120,7 @@ class metadata_response_writer {
   bool done_ = false;
 };
 
-extern template class list_response_writer<storage::label_set, nightlight::v1::SeriesResponse>;
-extern template class list_response_writer<std::string, nightlight::v1::LabelNamesResponse>;
-extern template class list_response_writer<std::string, nightlight::v1::LabelValuesResponse>;
+extern template class list_response_encoder<storage::label_set>;
+extern template class list_response_encoder<std::string>;
 
 }  // namespace nl::protocol

@@ -309,33 +309,41 @@ struct fixture {
     return query(q, parts).error_code();
   }
 
-  // grpc.health.v1.Health/Check through a generic stub: any client works.
-  int health(const std::string& service) {
+  // A call through a generic stub, with the request's bytes as given:
+  // its status, and the answer's bytes (one message) in `answer`.
+  grpc::Status raw_call(const std::string& method, const std::string& request, std::string& answer) {
     grpc::GenericStub generic{channel};
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + 5s);
-    std::string req;
-    req += '\x0a';
-    req += static_cast<char>(service.size());
-    req += service;
-    grpc::Slice slice{req};
+    grpc::Slice slice{request};
     grpc::ByteBuffer in{&slice, 1};
     grpc::ByteBuffer out;
     grpc::CompletionQueue cq;
-    auto call = generic.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check", in, &cq);
+    auto call = generic.PrepareUnaryCall(&ctx, method, in, &cq);
     call->StartCall();
     grpc::Status status;
     call->Finish(&out, &status, reinterpret_cast<void*>(1));
     void* tag = nullptr;
     bool ok = false;
     CAF_REQUIRE(cq.Next(&tag, &ok));
+    answer.clear();
+    std::vector<grpc::Slice> slices;
+    if (status.ok() && out.Dump(&slices).ok())
+      for (auto& s : slices)
+        answer.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    return status;
+  }
+
+  // grpc.health.v1.Health/Check through a generic stub: any client works.
+  int health(const std::string& service) {
+    std::string req;
+    req += '\x0a';
+    req += static_cast<char>(service.size());
+    req += service;
+    std::string bytes;
+    auto status = raw_call("/grpc.health.v1.Health/Check", req, bytes);
     if (!status.ok())
       return -static_cast<int>(status.error_code());
-    std::vector<grpc::Slice> slices;
-    CAF_REQUIRE(out.Dump(&slices).ok());
-    std::string bytes;
-    for (auto& s : slices)
-      bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
     // HealthCheckResponse{status = 1}: 0x08 <enum>; an empty message is UNKNOWN.
     return bytes.size() == 2 && bytes[0] == 0x08 ? bytes[1] : 0;
   }
@@ -391,6 +399,32 @@ CAF_TEST(answers arrive typed and bit exact with their warnings) {
   CAF_CHECK_EQUAL(p.vector(4).labels(1).value(), "4");
   CAF_REQUIRE_EQUAL(p.warnings_size(), 1);
   CAF_CHECK_EQUAL(p.warnings(0), "a warning");
+}
+
+CAF_TEST(request bytes that are not the request message are invalid arguments) {
+  attach();
+  std::string answer;
+  // Field 1 (query) as a length that runs past the end; a group; a bad wire type.
+  for (std::string bytes : {std::string("\x0a\x05up", 4), std::string("\x0b", 1), std::string("\x0f", 1)}) {
+    auto st = raw_call("/nightlight.v1.QueryService/Query", bytes, answer);
+    CAF_CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CAF_CHECK_EQUAL(st.error_message(), "the request is not a nightlight.v1.QueryRequest");
+  }
+  auto st = raw_call("/nightlight.v1.QueryService/Series", std::string("\x0a\x09{x", 3), answer);
+  CAF_CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CAF_CHECK_EQUAL(st.error_message(), "the request is not a nightlight.v1.SeriesRequest");
+  st = raw_call("/nightlight.v1.QueryService/Metadata", std::string("\x10", 1), answer);
+  CAF_CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  // A well-formed request sent as bytes gets the answer's bytes: one
+  // QueryResponse, exactly as the generated class serializes it.
+  pb::QueryRequest req;
+  req.set_query("special");
+  st = raw_call("/nightlight.v1.QueryService/Query", req.SerializeAsString(), answer);
+  CAF_REQUIRE(st.ok());
+  pb::QueryResponse part;
+  CAF_REQUIRE(part.ParseFromString(answer));
+  CAF_CHECK_EQUAL(part.vector_size(), 5);
+  CAF_CHECK(part.SerializeAsString() == answer);
 }
 
 CAF_TEST(a large answer streams in parts under the default receive limit) {

@@ -271,6 +271,7 @@ def run(checks, nodes, prom, series, times, t_start, t_end, everything, third, s
     run_metadata(checks, "through B: ", ref, b, meta)
     run_metadata(checks, "through C: ", ref, c, meta)
 
+
     # 2. kill -9 C while a writer pushes through A.
     w = Writer(a.port, h.now_ms() - 30000)
     w.start()
@@ -333,6 +334,21 @@ def run(checks, nodes, prom, series, times, t_start, t_end, everything, third, s
         os.kill(b.proc.pid, signal.SIGCONT)
     h.wait_until("B links up again", lambda: links_up(b) == 2 and links_up(a) == 2 and links_up(c) == 2, 20)
 
+    # Metric metadata is kept by the node that received it (not
+    # replicated); a 204 means it is stored there, with or without samples.
+    counter, gauge = 1, 2  # prometheus.MetricMetadata.MetricType
+    r = h.remote_write(a.port, h.encode_series([], [(counter, "cluster_meta_only_total", "Only metadata.", "")]))
+    checks.check("metadata-only write through A: 204", r.status == 204, r)
+    r = h.remote_write(a.port, h.encode_series(
+        [([("__name__", "cluster_meta_mixed"), ("job", "m")], [(t_end, 1.0)])],
+        [(gauge, "cluster_meta_mixed", "Samples and metadata.", "bytes")]))
+    checks.check("samples + metadata write through A: 204", r.status == 204, r)
+    md = h.api_data(a.port, "/api/v1/metadata", [])
+    checks.check("A serves both families' metadata",
+                 md.get("cluster_meta_only_total") == [{"type": "counter", "help": "Only metadata.", "unit": ""}]
+                 and md.get("cluster_meta_mixed") == [{"type": "gauge", "help": "Samples and metadata.",
+                                                       "unit": "bytes"}], md)
+
     # 4. Two nodes down. B answers no partial results...
     a.kill9()
     c.kill9()
@@ -361,6 +377,25 @@ def run(checks, nodes, prom, series, times, t_start, t_end, everything, third, s
                      bool(warnings) and "2 of 3 nodes did not answer" in warnings[0]
                      and "b: " in warnings[0] and "c: " in warnings[0], warnings)
     h.log("warning text: %s" % warnings)
+    # Remote read and /federate cannot carry a warning: refused instead.
+    pb = h.proto()
+    req = pb.ReadRequest()
+    q = req.queries.add()
+    q.start_timestamp_ms, q.end_timestamp_ms = t_start, t_end
+    m = q.matchers.add()
+    m.type, m.name, m.value = 0, "__name__", "late_series"  # EQ
+    for accepted, kind in (((), "samples"), ((1,), "streamed")):  # 1: STREAMED_XOR_CHUNKS
+        del req.accepted_response_types[:]
+        req.accepted_response_types.extend(accepted)
+        r = h.request(a.port, "POST", "/api/v1/read", body=h.snappy.compress(req.SerializeToString()),
+                      timeout=30.0, headers={"Content-Type": "application/x-protobuf",
+                                             "Content-Encoding": "snappy",
+                                             "X-Prometheus-Remote-Read-Version": "0.1.0"})
+        checks.check("B and C down, %s remote read through A: 503 naming the missing nodes" % kind,
+                     r.status == 503 and b"incomplete" in r.body and b"b: " in r.body, r)
+    r = h.request(a.port, "GET", "/federate?match[]=late_series", timeout=30.0)
+    checks.check("B and C down, /federate through A: 503 naming the missing nodes",
+                 r.status == 503 and b"incomplete" in r.body and b"c: " in r.body, r)
 
 
 if __name__ == "__main__":

@@ -122,7 +122,7 @@ def compare_metadata_calls(checks, server, client, end_ms):
         r = h.api_get(server.port, path, params)
         return r.status, r.json()
 
-    for match in (['nl_g_counter{job="api"}'], ["nl_g_gauge", "nl_g_big{i=~\"00.*\"}"]):
+    for match in (['nl_g_counter{job="api"}'], ["nl_g_gauge", "nl_g_big{i=~\"00.*\"}"], ["nl_nothing"]):
         st, js = http("/api/v1/series", [("match[]", m) for m in match])
         parts = client.call("Series", match=match)
         got = [dict((l.name, l.value) for l in s.labels) for p in parts for s in p.series]
@@ -144,7 +144,7 @@ def compare_metadata_calls(checks, server, client, end_ms):
                      "%r vs %r" % (got, js.get("data")))
     for name, params, fields in (("text", [], {}), ("i", [("limit", "5")], {"limit": 5}),
                                  ("instance", [("match[]", 'nl_g_counter{job="db"}')],
-                                  {"match": ['nl_g_counter{job="db"}']})):
+                                  {"match": ['nl_g_counter{job="db"}']}), ("nl_no_label", [], {})):
         st, js = http("/api/v1/label/%s/values" % name, params)
         parts = client.call("LabelValues", label_name=name, **fields)
         got = [v for p in parts for v in p.values]

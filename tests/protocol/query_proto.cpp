@@ -3,10 +3,12 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "protocol/query_proto.hpp"
+#include "query.pb.h"
 #include "storage/sample.hpp"
 
 using namespace nl::protocol;
@@ -23,20 +25,20 @@ label_set series_labels(int i, size_t pad = 0) {
     {{"__name__", "m"}, {"instance", "host-" + std::to_string(i)}, {"pad", std::string(pad, 'x')}});
 }
 
-// Every part, each through the wire (serialised and parsed back, as a
-// client sees it); sizes of the serialised parts in `sizes`.
-template <class Writer, class Message>
-std::vector<Message> all_parts(Writer& w, std::vector<size_t>* sizes = nullptr) {
+// Every part as a client sees it: the encoded bytes parsed by the
+// generated class. The bytes must be exactly what that class serializes
+// for the parsed message (same fields, order, defaults left out, packing);
+// sizes of the parts in `sizes`.
+template <class Message, class Encoder>
+std::vector<Message> all_parts(Encoder& e, std::vector<size_t>* sizes = nullptr) {
   std::vector<Message> out;
-  while (!w.done()) {
-    Message m;
-    w.next(m);
-    std::string bytes;
-    CAF_REQUIRE(m.SerializeToString(&bytes));
+  while (!e.done()) {
+    auto bytes = e.next();
     if (sizes)
       sizes->push_back(bytes.size());
     Message back;
     CAF_REQUIRE(back.ParseFromString(bytes));
+    CAF_CHECK(back.SerializeAsString() == bytes);
     out.push_back(std::move(back));
     CAF_REQUIRE(out.size() < 100000);
   }
@@ -45,8 +47,8 @@ std::vector<Message> all_parts(Writer& w, std::vector<size_t>* sizes = nullptr) 
 
 std::vector<pb::QueryResponse> parts_of(const promql::query_value& v, std::vector<std::string> warnings = {},
                                         size_t target = grpc_part_bytes, std::vector<size_t>* sizes = nullptr) {
-  query_response_writer w{v, std::move(warnings), target};
-  return all_parts<query_response_writer, pb::QueryResponse>(w, sizes);
+  query_response_encoder e{v, std::move(warnings), target};
+  return all_parts<pb::QueryResponse>(e, sizes);
 }
 
 label_set labels_of(const google::protobuf::RepeatedPtrField<pb::Label>& ls) {
@@ -95,7 +97,7 @@ constexpr uint64_t nan_payload = 0x7ff8000000000123ULL;
 
 CAF_TEST(special values cross the wire bit for bit) {
   const double specials[] = {nl::storage::stale_nan(), float_from_bits(nan_payload), INFINITY, -INFINITY, -0.0,
-                             5e-324, 1.7976931348623157e308};
+                             0.0, 5e-324, 1.7976931348623157e308};
   promql::vector v;
   promql::matrix m{{series_labels(0), {}}};
   int t = 0;
@@ -116,6 +118,25 @@ CAF_TEST(special values cross the wire bit for bit) {
   }
   CAF_CHECK_EQUAL(float_bits(vp[0].vector(0).value()), nl::storage::stale_nan_bits);
   CAF_CHECK(same_bits(join(parts_of(m)), m));
+  // Zero, negative and huge times; defaults (t = 0, +0.0, no labels) are
+  // left out of the bytes but the element is still there.
+  promql::vector odd{{label_set{}, 0, 0.0}, {series_labels(1), -1, -0.0},
+                     {series_labels(2), std::numeric_limits<int64_t>::max(), 1.0},
+                     {series_labels(3), std::numeric_limits<int64_t>::min(), 2.0}};
+  auto op = parts_of(odd);
+  CAF_REQUIRE_EQUAL(op.size(), 1u);
+  CAF_REQUIRE_EQUAL(op[0].vector_size(), 4);
+  for (int i = 0; i < 4; ++i) {
+    CAF_CHECK_EQUAL(op[0].vector(i).timestamp_ms(), odd[static_cast<size_t>(i)].t);
+    CAF_CHECK_EQUAL(float_bits(op[0].vector(i).value()), float_bits(odd[static_cast<size_t>(i)].v));
+    CAF_CHECK(labels_of(op[0].vector(i).labels()) == odd[static_cast<size_t>(i)].labels);
+  }
+  promql::matrix mt{{series_labels(0), {{0, 0.0}, {-5, -0.0}, {std::numeric_limits<int64_t>::min(), 1.0}}}};
+  CAF_CHECK(same_bits(join(parts_of(mt)), mt));
+  auto zp = parts_of(promql::scalar{0, 0.0});
+  CAF_REQUIRE_EQUAL(zp.size(), 1u);
+  CAF_CHECK(zp[0].has_scalar());
+  CAF_CHECK_EQUAL(zp[0].scalar().timestamp_ms(), 0);
   auto sp = parts_of(promql::scalar{42, float_from_bits(nan_payload)});
   CAF_REQUIRE_EQUAL(sp.size(), 1u);
   CAF_CHECK_EQUAL(sp[0].result_type(), pb::RESULT_TYPE_SCALAR);
@@ -145,6 +166,9 @@ CAF_TEST(a large matrix streams in bounded parts and joins back exactly) {
   CAF_CHECK(parts.size() > 20);
   for (size_t i = 0; i < sizes.size(); ++i) {
     CAF_CHECK_LESS_OR_EQUAL(sizes[i], target + target / 10);
+    // Near the target: only the last part is short.
+    if (i + 1 < sizes.size())
+      CAF_CHECK_GREATER_OR_EQUAL(sizes[i], target - target / 10);
     // Warnings only with the last part.
     CAF_CHECK_EQUAL(parts[i].warnings_size(), i + 1 == parts.size() ? 2 : 0);
   }
@@ -160,21 +184,29 @@ CAF_TEST(a series larger than a part is cut into continued pieces) {
   m.push_back({series_labels(0), {{1, 1.0}}});
   promql::series_points big{series_labels(1), {}};
   for (int k = 0; k < 20000; ++k)
-    big.points.push_back({k, k == 7777 ? nl::storage::stale_nan() : k * 0.5});
+    big.points.push_back({1700000000000 + k * 15000, k == 7777 ? nl::storage::stale_nan() : k * 0.5});
   m.push_back(std::move(big));
   m.push_back({series_labels(2), {}});  // no points: left out, as the JSON does
   m.push_back({series_labels(3), {{5, -1.0}}});
   constexpr size_t target = 16 * 1024;
   std::vector<size_t> sizes;
   auto parts = parts_of(m, {}, target, &sizes);
-  CAF_CHECK(parts.size() >= 20);
+  // 14 bytes a point (a 6-byte time, a double): about 17 parts.
+  CAF_CHECK(parts.size() >= 17);
   for (auto n : sizes)
     CAF_CHECK_LESS_OR_EQUAL(n, target + target / 10);
+  // The pieces of the big series fill their parts.
+  for (size_t i = 1; i + 2 < sizes.size(); ++i)
+    CAF_CHECK_GREATER_OR_EQUAL(sizes[i], target - target / 10);
   int continued = 0;
   for (const auto& p : parts)
     for (const auto& s : p.matrix())
       continued += s.continued() ? 1 : 0;
-  CAF_CHECK(continued >= 19);
+  CAF_CHECK_EQUAL(continued, static_cast<int>(parts.size()) - 1);
+  // Each piece of the series starts a part: one Series per part but the
+  // first and the last (which hold the small neighbours).
+  for (size_t i = 1; i + 1 < parts.size(); ++i)
+    CAF_CHECK_EQUAL(parts[i].matrix_size(), 1);
   promql::matrix want = m;
   want.erase(want.begin() + 2);
   CAF_CHECK(same_bits(join(parts), want));
@@ -187,8 +219,11 @@ CAF_TEST(a large vector streams in bounded parts) {
   std::vector<size_t> sizes;
   auto parts = parts_of(v, {}, 8 * 1024, &sizes);
   CAF_CHECK(parts.size() > 10);
-  for (auto n : sizes)
-    CAF_CHECK_LESS_OR_EQUAL(n, 8 * 1024 + 1024);
+  for (size_t k = 0; k < sizes.size(); ++k) {
+    CAF_CHECK_LESS_OR_EQUAL(sizes[k], 8 * 1024 + 1024);
+    if (k + 1 < sizes.size())
+      CAF_CHECK_GREATER_OR_EQUAL(sizes[k], 8 * 1024);
+  }
   size_t i = 0;
   for (const auto& p : parts) {
     CAF_CHECK_EQUAL(p.result_type(), pb::RESULT_TYPE_VECTOR);
@@ -219,22 +254,51 @@ CAF_TEST(bytes that are not utf8 become U+FFFD as in the JSON) {
   CAF_CHECK_EQUAL(valid_utf8_or_replaced("a\xff" "b"), "a\xef\xbf\xbd" "b");
   CAF_CHECK_EQUAL(valid_utf8_or_replaced("\xc3"), "\xef\xbf\xbd");
   CAF_CHECK_EQUAL(valid_utf8_or_replaced("\xed\xa0\x80"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // a surrogate
-  promql::vector v{{label_set::from_unsorted({{"__name__", "m"}, {"x", "bad\xfe"}}), 1, 2.0}};
-  auto parts = parts_of(v);
+  // A set whose first labels are valid and a later one is not, in a name
+  // and in a value; both lengths change with the replacement.
+  auto bad = label_set::from_unsorted({{"__name__", "m"}, {"a", "ok"}, {"n\xc3", "v"}, {"x", "bad\xfe\xff"}});
+  auto fixed = label_set::from_unsorted(
+    {{"__name__", "m"}, {"a", "ok"}, {"n\xef\xbf\xbd", "v"}, {"x", "bad\xef\xbf\xbd\xef\xbf\xbd"}});
+  promql::vector v{{bad, 1, 2.0}, {series_labels(1), 2, 3.0}};
+  auto parts = parts_of(v, {"warning \xff"});
   CAF_REQUIRE_EQUAL(parts.size(), 1u);
-  CAF_CHECK(labels_of(parts[0].vector(0).labels()).get("x") == "bad\xef\xbf\xbd");
+  CAF_REQUIRE_EQUAL(parts[0].vector_size(), 2);
+  CAF_CHECK(labels_of(parts[0].vector(0).labels()) == fixed);
+  CAF_CHECK_EQUAL(float_bits(parts[0].vector(0).value()), float_bits(2.0));
+  CAF_CHECK(labels_of(parts[0].vector(1).labels()) == series_labels(1));
+  CAF_REQUIRE_EQUAL(parts[0].warnings_size(), 1);
+  CAF_CHECK_EQUAL(parts[0].warnings(0), "warning \xef\xbf\xbd");
+  promql::matrix m{{bad, {{1, 1.0}, {2, 2.0}}}};
+  CAF_CHECK(same_bits(join(parts_of(m)), promql::matrix{{fixed, {{1, 1.0}, {2, 2.0}}}}));
+  auto str = parts_of(promql::string_value{3, "s\xc0"});
+  CAF_CHECK_EQUAL(str[0].string_value().value(), "s\xef\xbf\xbd");
+  std::vector<label_set> sets{bad};
+  series_response_encoder se{sets, false};
+  auto sp = all_parts<pb::SeriesResponse>(se);
+  CAF_REQUIRE_EQUAL(sp.size(), 1u);
+  CAF_REQUIRE_EQUAL(sp[0].series_size(), 1);
+  CAF_CHECK(labels_of(sp[0].series(0).labels()) == fixed);
+  std::vector<std::string> values{"fine", "\xf5x"};
+  strings_response_encoder ve{values, false};
+  auto vp = all_parts<pb::LabelValuesResponse>(ve);
+  CAF_REQUIRE_EQUAL(vp[0].values_size(), 2);
+  CAF_CHECK_EQUAL(vp[0].values(0), "fine");
+  CAF_CHECK_EQUAL(vp[0].values(1), "\xef\xbf\xbdx");
 }
 
 CAF_TEST(series and label lists stream in bounded parts) {
   std::vector<label_set> series;
   for (int i = 0; i < 3000; ++i)
     series.push_back(series_labels(i));
-  series_response_writer sw{series, true, 4096};
+  series_response_encoder sw{series, true, {}, 4096};
   std::vector<size_t> sizes;
-  auto sparts = all_parts<series_response_writer, pb::SeriesResponse>(sw, &sizes);
+  auto sparts = all_parts<pb::SeriesResponse>(sw, &sizes);
   CAF_CHECK(sparts.size() > 10);
-  for (auto n : sizes)
-    CAF_CHECK_LESS_OR_EQUAL(n, 4096 + 512);
+  for (size_t k = 0; k < sizes.size(); ++k) {
+    CAF_CHECK_LESS_OR_EQUAL(sizes[k], 4096 + 512);
+    if (k + 1 < sizes.size())
+      CAF_CHECK_GREATER_OR_EQUAL(sizes[k], 4096);
+  }
   size_t i = 0;
   for (size_t p = 0; p < sparts.size(); ++p) {
     for (const auto& s : sparts[p].series())
@@ -247,8 +311,8 @@ CAF_TEST(series and label lists stream in bounded parts) {
   std::vector<std::string> values;
   for (int k = 0; k < 1000; ++k)
     values.push_back("value-" + std::to_string(k));
-  label_values_response_writer vw{values, false, 1024};
-  auto vparts = all_parts<label_values_response_writer, pb::LabelValuesResponse>(vw);
+  strings_response_encoder vw{values, false, {}, 1024};
+  auto vparts = all_parts<pb::LabelValuesResponse>(vw);
   std::vector<std::string> back;
   for (const auto& p : vparts) {
     CAF_CHECK_EQUAL(p.warnings_size(), 0);
@@ -258,18 +322,31 @@ CAF_TEST(series and label lists stream in bounded parts) {
 
   // Cluster mode: the missing nodes' warning comes first, with the last part.
   std::vector<std::string> names{"a", "b"};
-  label_names_response_writer cw{names, true, {"cluster: 2 of 3 nodes did not answer"}};
-  auto cparts = all_parts<label_names_response_writer, pb::LabelNamesResponse>(cw);
+  strings_response_encoder cw{names, true, {"cluster: 2 of 3 nodes did not answer"}};
+  auto cparts = all_parts<pb::LabelNamesResponse>(cw);
   CAF_REQUIRE_EQUAL(cparts.size(), 1u);
   CAF_REQUIRE_EQUAL(cparts[0].warnings_size(), 2);
   CAF_CHECK_EQUAL(cparts[0].warnings(0), "cluster: 2 of 3 nodes did not answer");
   CAF_CHECK_EQUAL(cparts[0].warnings(1), "results truncated due to limit");
 
   std::vector<std::string> none;
-  label_names_response_writer nw{none, false};
-  auto nparts = all_parts<label_names_response_writer, pb::LabelNamesResponse>(nw);
+  strings_response_encoder nw{none, false};
+  auto nparts = all_parts<pb::LabelNamesResponse>(nw);
   CAF_REQUIRE_EQUAL(nparts.size(), 1u);
   CAF_CHECK_EQUAL(nparts[0].names_size(), 0);
+  CAF_CHECK_EQUAL(nparts[0].warnings_size(), 0);
+  std::vector<label_set> no_sets;
+  series_response_encoder ne{no_sets, true};
+  auto neparts = all_parts<pb::SeriesResponse>(ne);
+  CAF_REQUIRE_EQUAL(neparts.size(), 1u);
+  CAF_CHECK_EQUAL(neparts[0].series_size(), 0);
+  CAF_REQUIRE_EQUAL(neparts[0].warnings_size(), 1);
+  // An empty string is an element too.
+  std::vector<std::string> with_empty{"", "a"};
+  strings_response_encoder ee{with_empty, false};
+  auto eparts = all_parts<pb::LabelValuesResponse>(ee);
+  CAF_REQUIRE_EQUAL(eparts[0].values_size(), 2);
+  CAF_CHECK_EQUAL(eparts[0].values(0), "");
 }
 
 CAF_TEST(metadata streams by family and never splits one) {
@@ -280,8 +357,8 @@ CAF_TEST(metadata streams by family and never splits one) {
       items.push_back({"family_" + std::to_string(f), metric_type::gauge,
                        "help " + std::to_string(d) + std::string(100, 'h'), d == 0 ? "" : "bytes"});
   items.push_back({"z_bad", metric_type::summary, "not utf8 \xff", ""});
-  metadata_response_writer w{items, 4096};
-  auto parts = all_parts<metadata_response_writer, pb::MetadataResponse>(w);
+  metadata_response_encoder w{items, 4096};
+  auto parts = all_parts<pb::MetadataResponse>(w);
   CAF_CHECK(parts.size() > 10);
   size_t n = 0;
   std::vector<std::string> families;
@@ -293,6 +370,8 @@ CAF_TEST(metadata streams by family and never splits one) {
         CAF_CHECK_EQUAL(fam.metric(), items[n].metric_family_name);
         CAF_CHECK_EQUAL(d.type(), std::string(nl::storage::to_string(items[n].type)));
         CAF_CHECK_EQUAL(d.unit(), items[n].unit);
+        if (fam.metric() != "z_bad")
+          CAF_CHECK_EQUAL(d.help(), items[n].help);
         ++n;
       }
     }
@@ -301,7 +380,8 @@ CAF_TEST(metadata streams by family and never splits one) {
   CAF_CHECK_EQUAL(families.size(), 201u);  // each family once: never split
   CAF_CHECK_EQUAL(parts.back().metrics(parts.back().metrics_size() - 1).metadata(0).help(), "not utf8 \xef\xbf\xbd");
   std::vector<nl::storage::metric_metadata> none;
-  metadata_response_writer empty{none};
-  auto one = all_parts<metadata_response_writer, pb::MetadataResponse>(empty);
-  CAF_CHECK_EQUAL(one.size(), 1u);
+  metadata_response_encoder empty{none};
+  auto one = all_parts<pb::MetadataResponse>(empty);
+  CAF_REQUIRE_EQUAL(one.size(), 1u);
+  CAF_CHECK_EQUAL(one[0].metrics_size(), 0);
 }

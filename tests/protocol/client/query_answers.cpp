@@ -241,7 +241,7 @@ CAF_TEST(series labels and metadata parts) {
               static_cast<api::metric_type>(t));
 }
 
-// The other side of the wire: parts as the server's writer
+// The other side of the wire: parts as the server's encoder
 // (protocol/query_proto) cuts them, joined by the client.
 namespace {
 
@@ -250,14 +250,12 @@ nl::storage::label_set wide_labels(int i) {
     {{"__name__", "m"}, {"instance", "host-" + std::to_string(i)}, {"pad", std::string(200, 'x')}});
 }
 
-template <class Writer, class Message>
-std::vector<Message> through_the_wire(Writer& w) {
+template <class Message, class Encoder>
+std::vector<Message> through_the_wire(Encoder& e) {
   std::vector<Message> out;
-  while (!w.done()) {
-    Message m;
-    w.next(m);
+  while (!e.done()) {
     Message back;
-    CAF_REQUIRE(back.ParseFromString(m.SerializeAsString()));
+    CAF_REQUIRE(back.ParseFromString(e.next()));
     out.push_back(std::move(back));
     CAF_REQUIRE(out.size() < 100000);
   }
@@ -273,7 +271,7 @@ api::label_set api_labels(const nl::storage::label_set& ls) {
 
 }  // namespace
 
-CAF_TEST(parts cut by the server writer join back into its answer) {
+CAF_TEST(parts cut by the server encoder join back into its answer) {
   nl::promql::matrix m;
   for (int i = 0; i < 40; ++i) {
     nl::promql::series_points s{wide_labels(i), {}};
@@ -284,8 +282,8 @@ CAF_TEST(parts cut by the server writer join back into its answer) {
     m.push_back(std::move(s));
   }
   nl::promql::query_value value = m;
-  nl::protocol::query_response_writer writer(value, {"w1", "w2"}, 4096);
-  auto parts = through_the_wire<nl::protocol::query_response_writer, v1::QueryResponse>(writer);
+  nl::protocol::query_response_encoder encoder(value, {"w1", "w2"}, 4096);
+  auto parts = through_the_wire<v1::QueryResponse>(encoder);
   CAF_CHECK(parts.size() > 10);
   bool continued = false;
   for (const auto& p : parts)
@@ -314,9 +312,9 @@ CAF_TEST(parts cut by the server writer join back into its answer) {
   for (int i = 0; i < 300; ++i)
     vec.push_back({wide_labels(i), 5000, -static_cast<double>(i)});
   nl::promql::query_value vvalue = vec;
-  nl::protocol::query_response_writer vwriter(vvalue, {}, 2048);
+  nl::protocol::query_response_encoder vencoder(vvalue, {}, 2048);
   query_answer vanswer;
-  for (auto& p : through_the_wire<nl::protocol::query_response_writer, v1::QueryResponse>(vwriter))
+  for (auto& p : through_the_wire<v1::QueryResponse>(vencoder))
     CAF_REQUIRE(!vanswer.add(p));
   auto vr = vanswer.finish();
   CAF_REQUIRE(vr.ok());
@@ -327,9 +325,9 @@ CAF_TEST(parts cut by the server writer join back into its answer) {
   std::vector<nl::storage::label_set> sets;
   for (int i = 0; i < 100; ++i)
     sets.push_back(wide_labels(i));
-  nl::protocol::series_response_writer swriter(sets, true, 2048);
+  nl::protocol::series_response_encoder sencoder(sets, true, {}, 2048);
   api::series_result series;
-  for (auto& p : through_the_wire<nl::protocol::series_response_writer, v1::SeriesResponse>(swriter))
+  for (auto& p : through_the_wire<v1::SeriesResponse>(sencoder))
     add_part(series, p);
   CAF_REQUIRE_EQUAL(series.series.size(), 100u);
   CAF_CHECK(series.series[42] == api_labels(sets[42]));
