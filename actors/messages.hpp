@@ -329,6 +329,11 @@ struct cluster_hello {
   uint32_t protocol_version = 0;  ///< cluster_protocol_version of the sender
   std::string node;               ///< the sender's cluster.self
   uint64_t ring_digest = 0;       ///< placement_ring::digest()
+  /// The sender's effective cluster.replication_factor and write_quorum:
+  /// nodes that disagree would acknowledge with different numbers of copies
+  /// and judge missing nodes differently.
+  uint32_t replication_factor = 0;
+  uint32_t write_quorum = 0;
 };
 
 /// How many rejection messages an append_result carries at most.
@@ -487,7 +492,8 @@ typename Inspector::result_type inspect(Inspector& f, metadata_records& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_hello& x) {
-  return f(caf::meta::type_name("nl::cluster_hello"), x.cluster, x.protocol_version, x.node, x.ring_digest);
+  return f(caf::meta::type_name("nl::cluster_hello"), x.cluster, x.protocol_version, x.node, x.ring_digest,
+           x.replication_factor, x.write_quorum);
 }
 
 inline bool operator==(const series_deletion& a, const series_deletion& b) {

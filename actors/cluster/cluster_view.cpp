@@ -73,7 +73,12 @@ std::string cluster_view::describe(storage::node_mask nodes) const {
 }
 
 cluster_hello cluster_view::hello() const {
-  return cluster_hello{cfg_.name, cluster_protocol_version, cfg_.self, ring_.digest()};
+  return cluster_hello{cfg_.name,
+                       cluster_protocol_version,
+                       cfg_.self,
+                       ring_.digest(),
+                       static_cast<uint32_t>(replication_factor()),
+                       static_cast<uint32_t>(write_quorum())};
 }
 
 std::string cluster_view::check_hello(const cluster_hello& h) const {
@@ -92,6 +97,10 @@ std::string cluster_view::check_hello(const cluster_hello& h) const {
   if (h.ring_digest != ring_.digest())
     return "its cluster.nodes differ from ours (ring digest " + std::to_string(h.ring_digest) + " vs "
            + std::to_string(ring_.digest()) + ")";
+  if (h.replication_factor != replication_factor() || h.write_quorum != write_quorum())
+    return "its replication factor and write quorum (" + std::to_string(h.replication_factor) + ", "
+           + std::to_string(h.write_quorum) + ") differ from ours (" + std::to_string(replication_factor()) + ", "
+           + std::to_string(write_quorum()) + ")";
   return {};
 }
 

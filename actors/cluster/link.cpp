@@ -151,12 +151,26 @@ void connect(self_ptr self) {
   auto& st = self->state;
   if (st.state != link_state::phase::down)
     return;
+  if (st.dialling) {
+    schedule_connect(self);  // the last dial is still blocking the middleman
+    return;
+  }
   st.state = link_state::phase::connecting;
   auto attempt = ++st.attempt;
-  self->request(st.connector, st.opts.connect_timeout, caf::connect_atom_v, st.opts.host, st.opts.port)
+  st.dialling = true;
+  // Our deadline, not CAF's: a request timeout would drop the middleman's
+  // late answer, and with it the knowledge that it dials no more.
+  auto deadline = track(self, st.opts.connect_timeout, [self, attempt](caf::error) {
+    if (self->state.attempt == attempt && self->state.state == link_state::phase::connecting)
+      went_down(self, "connect: no answer within " + std::to_string(self->state.opts.connect_timeout.count())
+                        + " ms");
+  });
+  self->request(st.connector, caf::infinite, caf::connect_atom_v, st.opts.host, st.opts.port)
     .then(
-      [self, attempt](caf::node_id&, caf::strong_actor_ptr& ptr, std::set<std::string>& ifs) {
+      [self, attempt, deadline](caf::node_id&, caf::strong_actor_ptr& ptr, std::set<std::string>& ifs) {
         auto& st = self->state;
+        st.dialling = false;
+        untrack(self, deadline);
         if (st.attempt != attempt || st.state != link_state::phase::connecting)
           return;
         if (!ptr) {
@@ -176,7 +190,9 @@ void connect(self_ptr self) {
         st.view->admit(st.peer.node());
         say_hello(self, attempt);
       },
-      [self, attempt](caf::error& err) {
+      [self, attempt, deadline](caf::error& err) {
+        self->state.dialling = false;
+        untrack(self, deadline);
         if (self->state.attempt != attempt || self->state.state != link_state::phase::connecting)
           return;
         went_down(self, connect_failure(self, err));
@@ -247,6 +263,13 @@ link_actor::behavior_type link(self_ptr self, std::shared_ptr<cluster_view> view
       auto& st = self->state;
       if (st.opts.dial || !peer)
         return;  // the gateway accepts only peers that dial us
+      if (st.peer && st.peer.address() == caf::actor_cast<caf::actor_addr>(peer)) {
+        // The same connection's hello again (the dialler retried after a
+        // late answer): what is pending still gets its answers.
+        if (st.state != link_state::phase::up)
+          went_up(self);
+        return;
+      }
       if (st.peer) {
         // It dialled again before its old connection's DOWN reached us:
         // what is pending there is never answered.

@@ -90,6 +90,11 @@ struct link_state {
   gateway_actor peer;  ///< valid while connecting (after connect) or up
   phase state = phase::down;
   uint64_t attempt = 0;  ///< numbers connection attempts; late replies of old ones are ignored
+  /// The middleman still dials an attempt whose deadline passed: CAF 0.17
+  /// dials with a blocking connect() on its one middleman thread, so a
+  /// link asks again only once that answer came (at most one dial per link
+  /// queued there).
+  bool dialling = false;
   std::chrono::milliseconds backoff{0};
   std::string last_failure;  ///< logged once per distinct reason
   std::unordered_map<uint64_t, pending_request> pending;

@@ -74,3 +74,31 @@ CAF_TEST(with TLS only this node and admitted peers are served) {
   std::string metrics = view.render_metrics();
   CAF_CHECK(metrics.find("nightlight_cluster_tls_handshake_failures_total{reason=\"unknown_ca\"} 0") != std::string::npos);
 }
+
+CAF_TEST(a hello is refused for any setting that changes placement or acknowledgement) {
+  cluster_view ours{two_nodes()};
+  auto b = two_nodes();
+  b.self = "b";
+  cluster_view theirs{b};
+  CAF_CHECK_EQUAL(ours.check_hello(theirs.hello()), "");
+  auto refused = [&](cluster_settings c, const std::string& why) {
+    c.self = "b";
+    cluster_view other{c};
+    auto got = ours.check_hello(other.hello());
+    if (got.find(why) == std::string::npos)
+      CAF_ERROR("refused for \"" << got << "\", not for \"" << why << "\"");
+    CAF_CHECK(got.find(why) != std::string::npos);
+  };
+  auto c = two_nodes();
+  c.name = "other";
+  refused(c, "cluster name");
+  c = two_nodes();
+  c.nodes.push_back({"c", "127.0.0.1:3"});
+  refused(c, "ring digest");
+  c = two_nodes();
+  c.replication_factor = 1;
+  refused(c, "replication factor and write quorum (1, 1) differ from ours (2, 2)");
+  c = two_nodes();
+  c.write_quorum = 1;
+  refused(c, "replication factor and write quorum (2, 1) differ from ours (2, 2)");
+}
