@@ -67,22 +67,44 @@ gateway_actor::behavior_type fake_gateway(gateway_actor::stateful_pointer<fake_g
 // target (or cannot_connect_to_node when there is none).
 using target_ptr = std::shared_ptr<gateway_actor>;
 
-caf::io::middleman_actor::behavior_type fake_connector(caf::io::middleman_actor::pointer self, target_ptr target) {
+// Lets a test hold the connector's answers, as CAF's middleman does while
+// its blocking connect() waits for a host that does not answer.
+struct dial_control {
+  using promise = caf::typed_response_promise<caf::node_id, caf::strong_actor_ptr, std::set<std::string>>;
+  bool hold = false;
+  size_t asked = 0;
+  std::vector<promise> held;
+};
+using dial_control_ptr = std::shared_ptr<dial_control>;
+
+caf::io::middleman_actor::behavior_type fake_connector(caf::io::middleman_actor::pointer self, target_ptr target,
+                                                       dial_control_ptr ctl) {
   return {
     [](caf::publish_atom, uint16_t, caf::strong_actor_ptr&, std::set<std::string>&, std::string&,
        bool) -> caf::result<uint16_t> { return caf::sec::invalid_argument; },
     [](caf::open_atom, uint16_t, std::string&, bool) -> caf::result<uint16_t> {
       return caf::sec::invalid_argument;
     },
-    [self, target](caf::connect_atom, std::string&,
-                   uint16_t) -> caf::result<caf::node_id, caf::strong_actor_ptr, std::set<std::string>> {
+    [self, target, ctl](caf::connect_atom, std::string&,
+                        uint16_t) -> caf::result<caf::node_id, caf::strong_actor_ptr, std::set<std::string>> {
+      ctl->asked += 1;
+      if (ctl->hold) {
+        ctl->held.push_back(self->make_response_promise<caf::node_id, caf::strong_actor_ptr, std::set<std::string>>());
+        return ctl->held.back();
+      }
       if (!*target)
         return caf::make_error(caf::sec::cannot_connect_to_node, "ip_connect failed");
       return {caf::node_id{}, caf::actor_cast<caf::strong_actor_ptr>(*target),
               self->system().message_types<gateway_actor>()};
     },
     [](caf::unpublish_atom, caf::actor_addr, uint16_t) {},
-    [](caf::close_atom, uint16_t) {},
+    // Stands for the end of a blocked dial (inside this actor: a promise
+    // is delivered from its own actor).
+    [ctl](caf::close_atom, uint16_t) {
+      for (auto& rp : ctl->held)
+        rp.deliver(caf::make_error(caf::sec::cannot_connect_to_node, "timed out"));
+      ctl->held.clear();
+    },
     [](caf::spawn_atom, caf::node_id&, std::string&, caf::message&,
        std::set<std::string>&) -> caf::result<caf::strong_actor_ptr> { return caf::sec::invalid_argument; },
     [](caf::get_atom, caf::node_id&) -> caf::result<caf::node_id, std::string, uint16_t> {
@@ -120,7 +142,8 @@ void send_append(caf::actor_system& sys, link_actor l, outcomes out, size_t samp
 struct fixture : test_coordinator_fixture<test_config> {
   std::shared_ptr<cluster_view> view = std::make_shared<cluster_view>(three_nodes());
   target_ptr target = std::make_shared<gateway_actor>();
-  caf::io::middleman_actor connector = sys.spawn(fake_connector, target);
+  dial_control_ptr dials = std::make_shared<dial_control>();
+  caf::io::middleman_actor connector = sys.spawn(fake_connector, target, dials);
   outcomes got = std::make_shared<std::vector<std::string>>();
   link_options opts;
   link_actor l;
@@ -232,6 +255,29 @@ CAF_TEST(pending requests fail when the peer goes down and the link reconnects) 
   send_append(sys, l, got, 4);
   sched.run();
   CAF_CHECK_EQUAL(got->back(), "ok 4");
+}
+
+CAF_TEST(a dial the middleman does not answer is not asked again until it does) {
+  start_peer(hello_of("b"));
+  dials->hold = true;
+  start_link();
+  CAF_CHECK_EQUAL(dials->asked, 1u);
+  advance_time(1s);  // the connect deadline
+  sched.run();
+  CAF_CHECK(!b_up());
+  for (int i = 0; i < 5; ++i) {  // several backoffs pass: no second dial queues behind the first
+    advance_time(400ms);
+    sched.run();
+  }
+  CAF_CHECK_EQUAL(dials->asked, 1u);
+  // The blocked dial ends (late); the next backoff dials again and links.
+  dials->hold = false;
+  caf::anon_send(connector, caf::close_atom_v, uint16_t{0});
+  sched.run();
+  advance_time(400ms);
+  sched.run();
+  CAF_CHECK_EQUAL(dials->asked, 2u);
+  CAF_CHECK(b_up());
 }
 
 CAF_TEST(a request the peer never answers fails at its deadline) {
