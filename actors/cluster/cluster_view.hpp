@@ -20,7 +20,7 @@ namespace nl::actors {
 
 /// Bumped whenever a node-link message changes meaning; nodes of different
 /// versions refuse each other's hello.
-constexpr uint32_t cluster_protocol_version = 2;
+constexpr uint32_t cluster_protocol_version = 3;
 
 /// Counters of one peer's link (all zero for this node itself).
 struct peer_counters {
