@@ -67,6 +67,13 @@ struct append_batch {
   /// The remote-write request this batch is one shard's part of (0: none);
   /// the WAL writer decides all parts of one request alike (wal_batch).
   uint64_t write_id = 0;
+  /// Cluster mode: the sender's wall clock (ms since the Unix epoch) after
+  /// which it no longer waits for the answer (its link's
+  /// cluster.request_timeout). A gateway that dequeues the batch later
+  /// answers `timeout` at once and stores nothing, so batches that queued
+  /// behind a slow node cost a clock read, not an append. Nodes' clocks
+  /// must agree (NTP): a skew moves the cut-off by as much.
+  int64_t deadline_unix_ms = std::numeric_limits<int64_t>::max();
 
   size_t num_series() const { return key_ends.size(); }
   size_t num_samples() const { return timestamps.size(); }
@@ -348,7 +355,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_batch& x) {
   auto check = [&x]() -> caf::error { return x.validate_and_rehash(); };
   return f(caf::meta::type_name("nl::append_batch"), x.keys, x.key_ends, x.hashes, x.ends,
-           x.timestamps, x.value_bits, x.observed_max_t, x.write_id, caf::meta::load_callback(check));
+           x.timestamps, x.value_bits, x.observed_max_t, x.write_id, x.deadline_unix_ms,
+           caf::meta::load_callback(check));
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_result& x) {

@@ -1,5 +1,7 @@
 #include "actors/network.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <string>
 #include <utility>
 
@@ -66,12 +68,25 @@ void store_metadata(network_actor::stateful_pointer<network_state> self, const w
 // needs write_quorum copies of every series, else 503 naming the nodes
 // that failed (a bad batch, which no retry fixes, stays 400). The
 // request's metadata is stored on this node only, and a 204 waits for it.
+//
+// Counting (the 400 body): every node answers for its own batch, and each
+// series is in the batch of each of its owners, so the sums over the nodes
+// count it once per replica. All owner sets of one request have the same
+// size (replication_factor, or fewer healthy nodes: one `healthy` mask
+// splits the request), and the sums are divided by it: exact when every
+// owner answered and the replicas agree; a series whose owner failed
+// (quorum met without it) is undercounted.
 void write_replicated(network_actor::stateful_pointer<network_state> self, const write_job_ptr& job) {
   auto& peers = self->state.peers;
   auto finish = [job] {
     if (--job->waiting > 0)
       return;
     auto quorum = job->cluster->write_quorum();
+    if (!job->owner_sets.empty()) {
+      auto copies = storage::count_nodes(job->owner_sets.front());
+      job->result.accepted /= copies;
+      job->result.rejected /= copies;
+    }
     if (quorum_met(job->owner_sets, job->acked, quorum)) {
       job->failure = caf::error{};  // enough copies: a failed replica is not the client's problem
     } else if (!job->failure || code_of(job->failure) != error_code::bad_input) {
@@ -108,9 +123,16 @@ void write_replicated(network_actor::stateful_pointer<network_state> self, const
         job->metadata_failure = std::move(err);
       finish();
     });
+  // The links give up on a request after request_timeout; a gateway that
+  // gets it later drops it unstored (append_batch::deadline_unix_ms).
+  auto deadline = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count()
+                  + job->cluster->settings().request_timeout_ms;
   for (size_t node = 0; node < job->batches.size(); ++node) {
     if (job->batches[node].num_samples() == 0)
       continue;
+    job->batches[node].deadline_unix_ms = deadline;
     // No timeout of our own: the gateway always answers, a link answers by
     // its peer, its DOWN or its deadline.
     self->request(peers[node], caf::infinite, append_atom_v, std::move(job->batches[node]))
@@ -119,9 +141,11 @@ void write_replicated(network_actor::stateful_pointer<network_state> self, const
           job->acked |= storage::node_mask{1} << node;
           job->result.accepted += r.accepted;
           job->result.rejected += r.rejected;
+          // Replicas refuse a series alike: name each refusal once.
+          auto& errors = job->result.errors;
           for (auto& e : r.errors)
-            if (job->result.errors.size() < append_error_examples)
-              job->result.errors.push_back(std::move(e));
+            if (errors.size() < append_error_examples && std::find(errors.begin(), errors.end(), e) == errors.end())
+              errors.push_back(std::move(e));
           finish();
         },
         [job, node, finish](caf::error& err) {

@@ -55,6 +55,8 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
     // Chunks never span a block boundary, so a cut takes whole chunks.
     ho.chunk_range_ms = cfg.storage.effective_block_duration_ms();
     ho.ooo_window_ms = cfg.storage.out_of_order_window_ms;
+    // A client's retry of a write some replicas stored must not be a 400.
+    ho.stored_duplicates_ok = cfg.cluster.enabled();
     auto h = std::make_shared<storage::head>(ho);
     if (floor != INT64_MIN)
       h->raise_min_valid_time(floor);

@@ -1,5 +1,8 @@
 #include "actors/cluster/gateway.hpp"
 
+#include <chrono>
+#include <limits>
+
 #include "actors/log.hpp"
 #include "protocol/tls_forwarder.hpp"
 #include "storage/head/shard.hpp"
@@ -11,6 +14,7 @@ std::vector<append_batch> split_by_shard(const append_batch& b, size_t num_shard
   for (auto& part : out) {
     part.observed_max_t = b.observed_max_t;
     part.write_id = b.write_id;
+    part.deadline_unix_ms = b.deadline_unix_ms;
   }
   for (size_t i = 0; i < b.num_series(); ++i) {
     auto& part = out[storage::shard_of(b.hashes[i], num_shards)];
@@ -40,6 +44,17 @@ struct pending_append {
 
 caf::result<append_result> append(self_ptr self, append_batch& b) {
   auto& st = self->state;
+  // Cheap checks first, before any work on the batch: its sender gave up
+  // (it queued here behind a slow WAL), then the budget.
+  if (b.deadline_unix_ms != std::numeric_limits<int64_t>::max()) {
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+    if (now > b.deadline_unix_ms)
+      return caf::make_error(error_code::timeout, "node " + st.view->settings().self + " got the batch "
+                                                    + std::to_string(now - b.deadline_unix_ms)
+                                                    + " ms after its sender's deadline; not stored");
+  }
   uint64_t n = b.num_samples();
   if (n == 0)
     return append_result{};

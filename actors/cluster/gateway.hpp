@@ -11,7 +11,9 @@
 //   which the hello carries, to this node's link to it (link_accept) and
 //   answers this node's hello; or refuses with bad_input naming the reason
 //   (and logs one line).
-// append: the part of a remote write this node owns. Admission first: the
+// append: the part of a remote write this node owns. A batch past its
+//   sender's deadline (append_batch::deadline_unix_ms) is answered
+//   `timeout` at once and not stored. Then admission: the
 //   samples of peers' writes not yet acknowledged are bounded
 //   (cluster.max_inflight_samples); over it the sender gets `overloaded` at
 //   once, never a queue. Then the batch is split by head shard and each part

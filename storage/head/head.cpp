@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "storage/label_key.hpp"
 #include "storage/tombstones.hpp"
@@ -214,7 +215,37 @@ status head::check(const mem_series& s, int64_t t, double v) const {
   }
   if (ooo_acceptable(t))
     return check_ooo(s, t, v);
-  return status::out_of_order("out of order sample");
+  return refuse_older(s, t, v);
+}
+
+status head::refuse_older(const mem_series& s, int64_t t, double v) const {
+  auto refused = status::out_of_order("out of order sample");
+  if (!opts_.stored_duplicates_ok)
+    return refused;
+  auto holds = [&](std::string_view bytes) -> std::optional<uint64_t> {
+    xor_iterator it{bytes};
+    while (it.next()) {
+      auto x = it.at();
+      if (x.t >= t)
+        return x.t == t ? std::optional<uint64_t>{float_bits(x.v)} : std::nullopt;
+    }
+    return std::nullopt;
+  };
+  std::optional<uint64_t> bits;
+  if (!s.open.empty() && t >= s.open.min_time()) {
+    bits = holds(s.open.bytes());
+  } else {
+    // Closed chunks are in time order and never overlap.
+    auto c = std::lower_bound(s.closed.begin(), s.closed.end(), t,
+                              [](const auto& x, int64_t y) { return x->max_time() < y; });
+    if (c != s.closed.end() && (*c)->min_time() <= t)
+      bits = holds((*c)->bytes());
+  }
+  if (!bits)
+    return refused;
+  if (*bits != float_bits(v))
+    return status::duplicate_sample("duplicate sample for timestamp");
+  return status::ok();
 }
 
 status head::append_ooo(mem_series& s, int64_t t, double v) {
@@ -265,8 +296,13 @@ status head::append_to(mem_series& s, int64_t t, double v) {
     }
     return st;
   }
-  if (goes_out_of_order(s, t))
+  if (goes_out_of_order(s, t)) {
+    if (!ooo_acceptable(t)) {
+      ++stats_.duplicates_ignored;  // check() passed it as a stored identical sample
+      return status::ok();
+    }
     return append_ooo(s, t, v);
+  }
   if (!s.open.empty()) {
     if (t == s.open.max_time()) {
       ++stats_.duplicates_ignored;
@@ -298,9 +334,14 @@ status head::stage(series_slot& slot, int64_t t, double v) {
     if (t < s.staged_t) {
       // Behind a staged sample: it will be appended after it, so it goes
       // out of order (or is refused).
-      if (!ooo_acceptable(t))
-        return t < min_valid_time() ? status::out_of_bounds("out of bounds")
-                                    : status::out_of_order("out of order sample");
+      if (!ooo_acceptable(t)) {
+        if (t < min_valid_time())
+          return status::out_of_bounds("out of bounds");
+        if (auto st = refuse_older(s, t, v); !st)
+          return st;
+        ++s.staged;  // a stored identical sample: append_staged() ignores it
+        return status::ok();
+      }
       if (auto st = check_ooo(s, t, v); !st)
         return st;
       ++s.staged;

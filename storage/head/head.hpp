@@ -46,6 +46,13 @@ struct head_options {
   /// accepted when it is at most this much older than the newest sample
   /// seen. 0 disables (Prometheus 2.42's default behaviour).
   int64_t ooo_window_ms = 0;
+  /// Cluster mode only: a sample older than its series' newest (refused as
+  /// out_of_order otherwise) is an accepted no-op when the series already
+  /// holds that timestamp with identical value bits, and duplicate_sample
+  /// when it holds another value there. A client's retry of a write that
+  /// some replicas stored is then not a 400. Looked up (the chunks covering
+  /// t decoded) only on that rejection path. Off: Prometheus 2.42's rules.
+  bool stored_duplicates_ok = false;
 };
 
 struct head_stats {
@@ -304,6 +311,11 @@ class head {
   const std::vector<ooo_sample>* ooo_of(const mem_series& s) const;
   /// Duplicate check against the series' out-of-order samples.
   status check_ooo(const mem_series& s, int64_t t, double v) const;
+  /// The out_of_order verdict for t (older than the series' newest, not
+  /// taken by the window), or, with stored_duplicates_ok, ok when the
+  /// in-order chunks hold t with v's bits and duplicate_sample when they
+  /// hold another value there.
+  status refuse_older(const mem_series& s, int64_t t, double v) const;
   status append_ooo(mem_series& s, int64_t t, double v);
   /// Appends the out-of-order samples of `s` in [mint, maxt] numbered up
   /// to `upto` to `out` as chunks.

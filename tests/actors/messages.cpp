@@ -47,6 +47,7 @@ CAF_TEST(an append batch crosses a node boundary bit exact) {
   b.add_series(label_set::from_unsorted({{"__name__", "down"}}));
   b.add_sample(7, 0);
   b.observed_max_t = 2000;
+  b.deadline_unix_ms = 1'700'000'000'123;
   auto out = round_trip(caf::make_message(append_atom_v, b));
   CAF_REQUIRE((out.match_elements<append_atom, append_batch>()));
   auto& x = out.get_as<append_batch>(1);
@@ -57,6 +58,7 @@ CAF_TEST(an append batch crosses a node boundary bit exact) {
   CAF_CHECK_EQUAL(x.value_bits, b.value_bits);
   CAF_CHECK_EQUAL(x.ends, b.ends);
   CAF_CHECK_EQUAL(x.observed_max_t, 2000);
+  CAF_CHECK_EQUAL(x.deadline_unix_ms, 1'700'000'000'123);
 }
 
 CAF_TEST(a damaged append batch from the wire is refused) {

@@ -10,6 +10,12 @@
     warning, and agree; C restarts and links up again, and a query
     through C then finds every acknowledged sample too.
   * SIGSTOP of node B: A's link goes down within the connection timeout.
+  * A retry after a partial write: B SIGSTOPped while a write of three
+    samples of a series owned by A and B is in flight, so A stores them
+    and the client gets 503; after SIGCONT the same request is 204 (A
+    takes the samples it holds as no-ops), each node holds each sample
+    once, and a changed value is a 400 counting each sample once, not
+    once per replica.
   * A node with another cluster name is refused, and both sides log it.
 
 Nodes link once per pair: the node whose name sorts first dials. With
@@ -56,6 +62,20 @@ def stored_series(tsdb, node, metric):
         labels = line.rsplit(" ", 2)[0]
         out.add(labels.split('i="', 1)[1].split('"', 1)[0])
     return out
+
+
+def stored_samples(tsdb, node, match):
+    """[(labels, t_ms, value text)] of the samples matching `match` in a
+    node's own data directory (dump's lines: labels, value, timestamp)."""
+    r = subprocess.run([tsdb, "dump", node.data_dir, "--match", match], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    if r.returncode != 0:
+        raise AssertionError("nightlight-tsdb dump %s: %s" % (node.data_dir, r.stderr.decode()[:300]))
+    out = []
+    for line in r.stdout.decode().splitlines():
+        labels, v, t = line.rsplit(" ", 2)
+        out.append((labels, int(t), v))
+    return sorted(out, key=lambda x: x[1])
 
 
 def samples_via(port, metric, at_ms):
@@ -116,6 +136,58 @@ class Writer(threading.Thread):
                     self.refused += 1
                 time.sleep(0.05)
             k += 1
+
+
+def copies_on(args, nodes, metric):
+    """{i: set of node names holding series i of `metric`}."""
+    out = {}
+    for n, node in nodes.items():
+        for i in stored_series(args.tsdb, node, metric):
+            out.setdefault(i, set()).add(n)
+    return out
+
+
+def retry_after_partial_write(checks, args, nodes, copies):
+    a, b = nodes["a"], nodes["b"]
+    # A series owned by A and B (placed in step 1): with B stopped before
+    # its link notices, the write waits for B, A stores its copy, and the
+    # request fails 503 when A's link drops B (connection timeout).
+    i = next(i for i, ns in sorted(copies.items()) if ns == {"a", "b"})
+    match = 'cl_place{i="%s"}' % i
+    before = len(stored_samples(args.tsdb, a, match))
+    t = h.now_ms()
+    samples = [(t + 1000, 1.0), (t + 2000, 2.0), (t + 3000, 3.0)]
+    body = h.encode_series([(h.labels_of("cl_place", i=i), samples)])
+    os.kill(b.proc.pid, signal.SIGSTOP)
+    try:
+        sent = time.monotonic()
+        r = h.remote_write(a.port, body, timeout=30.0)
+        equal(checks, "write with B stopped mid-request", r.status, 503)
+        equal(checks, "A stored its copy of the failed write", len(stored_samples(args.tsdb, a, match)), before + 3)
+        # B resumes past the batch's deadline (request_timeout 3 s).
+        time.sleep(max(0.0, sent + 3.5 - time.monotonic()))
+    finally:
+        os.kill(b.proc.pid, signal.SIGCONT)
+    h.wait_until("A relinks to B after SIGCONT",
+                 lambda: h.metric_sum(h.scrape_metrics(a.port), "nightlight_cluster_link_up") == 2, 15)
+    equal(checks, "B did not store the batch it got past its deadline",
+          [x for x in stored_samples(args.tsdb, b, match) if x[1] > t], [])
+    r = h.remote_write(a.port, body)
+    equal(checks, "retry of the partially stored write", (r.status, r.text()), (204, ""))
+    for n in ("a", "b"):
+        got = [(ts, float(v)) for _, ts, v in stored_samples(args.tsdb, nodes[n], match) if ts > t]
+        equal(checks, "samples of the retried write on %s (each once)" % n.upper(), got, samples)
+    for n in ("a", "b", "c"):
+        got, _ = samples_via(nodes[n].port, match, t + 4000)
+        equal(checks, "retried samples through %s" % n.upper(), sorted(ts for _, ts in got if ts > t),
+              [ts for ts, _ in samples])
+    # Another value at a stored timestamp: refused on both replicas,
+    # counted once.
+    changed = [(t + 1000, 1.0), (t + 2000, 7.0), (t + 3000, 3.0)]
+    r = h.remote_write(a.port, h.encode_series([(h.labels_of("cl_place", i=i), changed)]))
+    equal(checks, "a changed value is refused", r.status, 400)
+    checks.check("refusal named and counted once, not per replica",
+                 r.text().count("duplicate sample") == 1 and "(1 samples rejected, 2 stored)" in r.text(), r.text())
 
 
 def main():
@@ -217,6 +289,10 @@ def run(checks, args, wd, names, link_ports, nodes):
             equal(checks, "write with B stopped", r.status, 204)
         finally:
             os.kill(b.proc.pid, signal.SIGCONT)
+
+        # 3b. A retry after a partial write.
+        h.wait_until("A relinks to B", lambda: h.metric_sum(h.scrape_metrics(a.port), "nightlight_cluster_link_up") == 2, 15)
+        retry_after_partial_write(checks, args, nodes, copies_on(args, nodes, "cl_place"))
 
         # 4. A node of another cluster is refused, and logged on both sides.
         xd = os.path.join(wd, "x")

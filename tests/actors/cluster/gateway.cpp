@@ -50,6 +50,43 @@ index_actor::behavior_type held_index(index_actor::stateful_pointer<held_index_s
   };
 }
 
+// A head shard that holds every append until a stats message releases
+// them (each answered with all its samples accepted); counts what it got.
+struct held_shard_state {
+  std::vector<std::pair<caf::typed_response_promise<append_result>, uint64_t>> held;
+  std::shared_ptr<uint64_t> samples;
+};
+
+head_block_actor::behavior_type held_shard(head_block_actor::stateful_pointer<held_shard_state> self,
+                                           std::shared_ptr<uint64_t> samples) {
+  self->state.samples = std::move(samples);
+  return {
+    [self](append_atom, append_batch& b) -> caf::result<append_result> {
+      *self->state.samples += b.num_samples();
+      auto rp = self->make_response_promise<append_result>();
+      self->state.held.emplace_back(rp, b.num_samples());
+      return rp;
+    },
+    [](select_atom, select_request&) { return select_result{}; },
+    [](series_atom, meta_query&) { return series_list{}; },
+    [](label_names_atom, meta_query&) { return string_list{}; },
+    [](label_values_atom, meta_query&) { return string_list{}; },
+    [self](stats_atom) {
+      for (auto& [rp, n] : self->state.held)
+        rp.deliver(append_result{n, 0, {}});
+      self->state.held.clear();
+      return shard_stats{};
+    },
+    [](cut_atom, int64_t, int64_t) { return head_cursor{}; },
+    [](read_head_atom) { return head_cursor{}; },
+    [](head_page_atom, uint64_t, uint64_t, uint64_t) { return select_result{}; },
+    [](truncate_atom, int64_t) { return shard_stats{}; },
+    [](series_records_atom) { return series_records{}; },
+    [](cardinality_atom) { return nl::storage::head_cardinality{}; },
+    [](delete_series_atom, series_deletion&) { return uint64_t{0}; },
+  };
+}
+
 // This node's link to a peer, as the gateway sees it: records the peer
 // gateways handed to it.
 using accepted_log = std::shared_ptr<std::vector<caf::strong_actor_ptr>>;
@@ -104,6 +141,53 @@ struct fixture : test_coordinator_fixture<test_config> {
   }
 };
 
+// A gateway over one held shard, with a budget of 10 samples in flight.
+struct append_fixture : test_coordinator_fixture<test_config> {
+  std::shared_ptr<uint64_t> stored = std::make_shared<uint64_t>(0);
+  head_block_actor shard = sys.spawn(held_shard, stored);
+  std::shared_ptr<cluster_view> view = [] {
+    auto c = three_nodes();
+    c.max_inflight_samples = 10;
+    return std::make_shared<cluster_view>(c);
+  }();
+  gateway_actor gw = sys.spawn(gateway, view, std::vector<head_block_actor>{shard}, index_actor{},
+                               std::vector<link_actor>(3));
+  std::shared_ptr<std::vector<std::string>> got = std::make_shared<std::vector<std::string>>();
+
+  static int64_t unix_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+  }
+
+  static append_batch batch(size_t samples, int64_t deadline) {
+    append_batch b;
+    b.add_series(nl::storage::label_set::from_unsorted({{"__name__", "up"}}));
+    for (size_t i = 0; i < samples; ++i)
+      b.add_sample(1000 * static_cast<int64_t>(i), 0);
+    b.deadline_unix_ms = deadline;
+    return b;
+  }
+
+  // Sends `b` as a peer's link would; its outcome goes to `got`, tagged.
+  void send(std::string tag, append_batch b) {
+    auto target = gw;
+    auto out = got;
+    sys.spawn([=](caf::event_based_actor* self) {
+      self->request(target, caf::infinite, append_atom_v, b)
+        .then([out, tag](append_result& r) { out->push_back(tag + " ok " + std::to_string(r.accepted)); },
+              [out, tag](caf::error& e) { out->push_back(tag + " " + to_string(code_of(e))); });
+    });
+    sched.run();
+  }
+
+  ~append_fixture() {
+    for (auto a : {caf::actor_cast<caf::actor>(gw), caf::actor_cast<caf::actor>(shard)})
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+};
+
 }  // namespace
 
 CAF_TEST_FIXTURE_SCOPE(gateway_tests, fixture)
@@ -149,6 +233,37 @@ CAF_TEST(a withdrawn select is answered canceled and its data dropped) {
   caf::anon_send(local, tsdb_status_atom_v, uint64_t{0});
   sched.run();
   CAF_CHECK_EQUAL(*got, (std::vector<std::string>{"5 canceled", "6 ok 1"}));
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
+
+CAF_TEST_FIXTURE_SCOPE(gateway_append_tests, append_fixture)
+
+CAF_TEST(a batch past its deadline is answered at once and not stored) {
+  send("late", batch(3, unix_ms() - 1));
+  CAF_CHECK_EQUAL(*got, std::vector<std::string>{"late timeout"});
+  CAF_CHECK_EQUAL(*stored, 0u);
+  // A batch within its deadline goes to the shard and is answered by it.
+  send("fresh", batch(3, unix_ms() + 600'000));
+  CAF_CHECK_EQUAL(*stored, 3u);
+  CAF_CHECK_EQUAL(*got, std::vector<std::string>{"late timeout"});
+  caf::anon_send(shard, stats_atom_v);
+  sched.run();
+  CAF_CHECK_EQUAL(*got, (std::vector<std::string>{"late timeout", "fresh ok 3"}));
+}
+
+CAF_TEST(over the budget a batch is refused at once and not stored) {
+  send("a", batch(8, unix_ms() + 600'000));
+  send("b", batch(3, unix_ms() + 600'000));  // 8 + 3 > 10
+  CAF_CHECK_EQUAL(*got, std::vector<std::string>{"b overloaded"});
+  CAF_CHECK_EQUAL(*stored, 8u);
+  caf::anon_send(shard, stats_atom_v);
+  sched.run();
+  send("c", batch(3, unix_ms() + 600'000));  // a answered: room again
+  CAF_CHECK_EQUAL(*stored, 11u);
+  caf::anon_send(shard, stats_atom_v);
+  sched.run();
+  CAF_CHECK_EQUAL(*got, (std::vector<std::string>{"b overloaded", "a ok 8", "c ok 3"}));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

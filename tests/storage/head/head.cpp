@@ -118,6 +118,57 @@ CAF_TEST(appendable changes nothing) {
   CAF_CHECK_EQUAL(h.append(ref, 50, 1.0).error_code(), status::code::out_of_order);
 }
 
+// Cluster mode: a client's retry of a write that some replicas stored.
+CAF_TEST(stored_duplicates_ok accepts an identical older sample as a no-op) {
+  head_options opts;
+  opts.samples_per_chunk = 4;  // samples 0..3 closed, 4..9 in later chunks
+  opts.stored_duplicates_ok = true;
+  head h{opts};
+  auto ref = get_or_create(h, metric("up", "x")).first;
+  for (int i = 0; i < 10; ++i)
+    CAF_CHECK(h.append(ref, 1000 * i, i + 0.5).is_ok());
+  // In a closed chunk, in the open one, the newest: identical, accepted.
+  CAF_CHECK(h.appendable(ref, 1000, 1.5).is_ok());
+  CAF_CHECK(h.append(ref, 1000, 1.5).is_ok());
+  CAF_CHECK(h.append(ref, 0, 0.5).is_ok());
+  CAF_CHECK(h.append(ref, 8000, 8.5).is_ok());
+  CAF_CHECK(h.append(ref, 9000, 9.5).is_ok());
+  // Another value there: a duplicate; no sample there: out of order.
+  CAF_CHECK_EQUAL(h.append(ref, 1000, 7.0).error_code(), status::code::duplicate_sample);
+  CAF_CHECK_EQUAL(h.append(ref, 8000, 7.0).error_code(), status::code::duplicate_sample);
+  CAF_CHECK_EQUAL(h.append(ref, 1500, 1.5).error_code(), status::code::out_of_order);
+  // Staged behind a newer staged sample: the same rules.
+  auto slot = h.get_or_create(metric("up", "x").hash(), label_key(metric("up", "x")));
+  CAF_REQUIRE(slot.is_ok());
+  CAF_CHECK(h.stage(*slot, 10'000, 10.5).is_ok());
+  CAF_CHECK(h.stage(*slot, 2000, 2.5).is_ok());
+  CAF_CHECK_EQUAL(h.stage(*slot, 2000, 3.0).error_code(), status::code::duplicate_sample);
+  CAF_CHECK_EQUAL(h.stage(*slot, 2500, 3.0).error_code(), status::code::out_of_order);
+  CAF_CHECK(h.append_staged(*slot, 10'000, 10.5).is_ok());
+  CAF_CHECK(h.append_staged(*slot, 2000, 2.5).is_ok());
+  auto st = h.stats();
+  CAF_CHECK_EQUAL(st.samples_appended, 11u);
+  CAF_CHECK_EQUAL(st.duplicates_ignored, 5u);
+  CAF_CHECK_EQUAL(st.ooo_appended, 0u);
+  auto snaps = h.select({}, min_i64, max_i64);
+  CAF_REQUIRE_EQUAL(snaps.size(), 1u);
+  auto got = samples_of(snaps[0], min_i64, max_i64);
+  CAF_REQUIRE_EQUAL(got.size(), 11u);  // each sample once
+  for (size_t i = 0; i < got.size(); ++i) {
+    CAF_CHECK_EQUAL(got[i].t, 1000 * static_cast<int64_t>(i));
+    CAF_CHECK_EQUAL(got[i].v, i + 0.5);
+  }
+  // Off (single node, Prometheus' rules): an older sample is out of order
+  // whatever the head holds there.
+  head plain;
+  auto r2 = get_or_create(plain, metric("up", "x")).first;
+  for (int i = 0; i < 3; ++i)
+    CAF_CHECK(plain.append(r2, 1000 * i, i + 0.5).is_ok());
+  CAF_CHECK_EQUAL(plain.append(r2, 1000, 1.5).error_code(), status::code::out_of_order);
+  CAF_CHECK_EQUAL(plain.append(r2, 1000, 7.0).error_code(), status::code::out_of_order);
+  CAF_CHECK(plain.append(r2, 2000, 2.5).is_ok());  // the newest: a harmless duplicate
+}
+
 CAF_TEST(chunks are cut at the sample limit and at range boundaries) {
   head_options opts;
   opts.samples_per_chunk = 120;
