@@ -151,7 +151,7 @@ struct append_fixture : test_coordinator_fixture<test_config> {
     return std::make_shared<cluster_view>(c);
   }();
   gateway_actor gw = sys.spawn(gateway, view, std::vector<head_block_actor>{shard}, index_actor{},
-                               std::vector<link_actor>(3));
+                               std::vector<link_actor>(3), caf::io::middleman_actor{});
   std::shared_ptr<std::vector<std::string>> got = std::make_shared<std::vector<std::string>>();
 
   static int64_t unix_ms() {
