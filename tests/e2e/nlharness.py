@@ -29,9 +29,14 @@ import snappy
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
-# Ports are drawn from a range that belongs to the e2e tests (other helpers'
-# tests use other ranges), and each candidate is checked by binding it.
-PORT_RANGE = (19400, 19799)
+# Ports are drawn from a range of the e2e tests' own, below Linux's
+# ephemeral ports (32768-60999, where servers' outgoing connections and
+# port-0 listeners land), and each candidate is checked by binding it.
+PORT_RANGE = (20000, 32000)
+# Ports this process handed out already: a server not started yet does not
+# hold its port, and a second server given the same one would find it
+# taken (and its readiness probe would reach the first server).
+_handed_out = set()
 
 STALE_NAN_BITS = 0x7FF0000000000002
 
@@ -365,9 +370,12 @@ def free_port():
     ports = list(range(*PORT_RANGE))
     random.SystemRandom().shuffle(ports)
     for p in ports:
+        if p in _handed_out:
+            continue
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             s.bind(("127.0.0.1", p))
+            _handed_out.add(p)
             return p
         except OSError:
             continue
