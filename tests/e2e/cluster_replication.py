@@ -147,6 +147,12 @@ def copies_on(args, nodes, metric):
     return out
 
 
+def process_state(pid):
+    """The state letter of /proc/PID/stat (T: stopped)."""
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
 def retry_after_partial_write(checks, args, nodes, copies):
     a, b = nodes["a"], nodes["b"]
     # A series owned by A and B (placed in step 1): with B stopped before
@@ -154,11 +160,19 @@ def retry_after_partial_write(checks, args, nodes, copies):
     # request fails 503 when A's link drops B (connection timeout).
     i = next(i for i, ns in sorted(copies.items()) if ns == {"a", "b"})
     match = 'cl_place{i="%s"}' % i
+    # The link to B carries writes again (its metric can say up while B's
+    # side of the relink is still in progress): a write to the series
+    # through both is acknowledged first.
+    def both_take_a_write():
+        r = h.remote_write(a.port, h.encode_series([(h.labels_of("cl_place", i=i), [(h.now_ms() - 5000, 0.0)])]))
+        return r.status == 204
+    h.wait_until("a write to series %s reaches A and B" % i, both_take_a_write, 15)
     before = len(stored_samples(args.tsdb, a, match))
     t = h.now_ms()
     samples = [(t + 1000, 1.0), (t + 2000, 2.0), (t + 3000, 3.0)]
     body = h.encode_series([(h.labels_of("cl_place", i=i), samples)])
     os.kill(b.proc.pid, signal.SIGSTOP)
+    h.wait_until("B is stopped", lambda: process_state(b.proc.pid) == "T", 5)
     try:
         sent = time.monotonic()
         r = h.remote_write(a.port, body, timeout=30.0)
