@@ -51,6 +51,20 @@ struct query_client::impl {
       return detail::error_from_status(status);
     return std::nullopt;
   }
+
+  /// A list call: every part merged into one `Result` (detail::add_part).
+  template <class Result, class Request, class Start>
+  result<Result> collect(const Request& req, const call_options& call, Start start) const {
+    grpc::ClientContext ctx;
+    prepare(ctx, call);
+    Result out;
+    if (auto failed = read_all(ctx, start(&ctx, req), [&](auto& part) -> std::optional<error> {
+          detail::add_part(out, part);
+          return std::nullopt;
+        }))
+      return *failed;
+    return out;
+  }
 };
 
 namespace {
@@ -142,16 +156,9 @@ result<series_result> query_client::series(const series_query& q, const call_opt
     req.add_match(m);
   set_range(req, q.start_ms, q.end_ms);
   req.set_limit(q.limit);
-  grpc::ClientContext ctx;
-  impl_->prepare(ctx, call);
-  series_result out;
-  if (auto failed = impl_->read_all(ctx, impl_->stub->Series(&ctx, req),
-                                    [&](v1::SeriesResponse& part) -> std::optional<error> {
-                                      detail::add_part(out, part);
-                                      return std::nullopt;
-                                    }))
-    return *failed;
-  return out;
+  return impl_->collect<series_result>(req, call, [&](grpc::ClientContext* ctx, const v1::SeriesRequest& r) {
+    return impl_->stub->Series(ctx, r);
+  });
 }
 
 result<strings_result> query_client::label_names(const label_names_query& q,
@@ -161,16 +168,9 @@ result<strings_result> query_client::label_names(const label_names_query& q,
     req.add_match(m);
   set_range(req, q.start_ms, q.end_ms);
   req.set_limit(q.limit);
-  grpc::ClientContext ctx;
-  impl_->prepare(ctx, call);
-  strings_result out;
-  if (auto failed = impl_->read_all(ctx, impl_->stub->LabelNames(&ctx, req),
-                                    [&](v1::LabelNamesResponse& part) -> std::optional<error> {
-                                      detail::add_part(out, part);
-                                      return std::nullopt;
-                                    }))
-    return *failed;
-  return out;
+  return impl_->collect<strings_result>(req, call, [&](grpc::ClientContext* ctx, const v1::LabelNamesRequest& r) {
+    return impl_->stub->LabelNames(ctx, r);
+  });
 }
 
 result<strings_result> query_client::label_values(const label_values_query& q,
@@ -181,16 +181,9 @@ result<strings_result> query_client::label_values(const label_values_query& q,
     req.add_match(m);
   set_range(req, q.start_ms, q.end_ms);
   req.set_limit(q.limit);
-  grpc::ClientContext ctx;
-  impl_->prepare(ctx, call);
-  strings_result out;
-  if (auto failed = impl_->read_all(ctx, impl_->stub->LabelValues(&ctx, req),
-                                    [&](v1::LabelValuesResponse& part) -> std::optional<error> {
-                                      detail::add_part(out, part);
-                                      return std::nullopt;
-                                    }))
-    return *failed;
-  return out;
+  return impl_->collect<strings_result>(req, call, [&](grpc::ClientContext* ctx, const v1::LabelValuesRequest& r) {
+    return impl_->stub->LabelValues(ctx, r);
+  });
 }
 
 result<metadata_result> query_client::metadata(const metadata_query& q,
@@ -201,16 +194,9 @@ result<metadata_result> query_client::metadata(const metadata_query& q,
     req.set_limit(*q.limit);
   if (q.limit_per_metric)
     req.set_limit_per_metric(*q.limit_per_metric);
-  grpc::ClientContext ctx;
-  impl_->prepare(ctx, call);
-  metadata_result out;
-  if (auto failed = impl_->read_all(ctx, impl_->stub->Metadata(&ctx, req),
-                                    [&](v1::MetadataResponse& part) -> std::optional<error> {
-                                      detail::add_part(out, part);
-                                      return std::nullopt;
-                                    }))
-    return *failed;
-  return out;
+  return impl_->collect<metadata_result>(req, call, [&](grpc::ClientContext* ctx, const v1::MetadataRequest& r) {
+    return impl_->stub->Metadata(ctx, r);
+  });
 }
 
 }  // namespace nightlight::api
