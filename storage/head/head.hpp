@@ -188,6 +188,13 @@ class head {
   /// being cut into a block); min_valid_time() never goes down.
   void raise_min_valid_time(int64_t t) { truncated_before_ = std::max(truncated_before_, t); }
 
+  /// Every sample before this is refused whatever its series: below the
+  /// cut, with no out-of-order window to take it. Replay drops such WAL
+  /// samples before looking their series up (INT64_MIN: none).
+  int64_t refuses_all_before() const {
+    return opts_.ooo_window_ms > 0 ? std::numeric_limits<int64_t>::min() : truncated_before_;
+  }
+
   /// Lets sharded heads share one out-of-bounds limit: `t` counts as seen
   /// for min_valid_time() (max_time() is unaffected).
   void observe_time(int64_t t);
