@@ -152,6 +152,12 @@ class head {
   /// Checks like appendable() and stores the sample (a silent no-op for an
   /// identical duplicate). Rejections are counted in stats().
   status append(uint64_t ref, int64_t t, double v);
+  /// The same in two steps, for appending to many series in a row (WAL
+  /// replay): slot_of() finds the series (or alias) `ref`, nullopt if
+  /// unknown; the slot takes prefetch_series()/prefetch_chunk() and then
+  /// append(). Valid until truncate().
+  std::optional<series_slot> slot_of(uint64_t ref);
+  status append(const series_slot& s, int64_t t, double v) { return append_to(*s.s_, t, v); }
 
   /// Staging, for an owner that logs samples before appending them (the
   /// WAL answers asynchronously, and later batches must be checked against

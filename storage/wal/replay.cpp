@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <deque>
 #include <limits>
+#include <optional>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
@@ -135,14 +136,33 @@ class shard_worker {
         h_.delete_ranges(b.stones);
         return status::ok();
       default:
-        for (const auto& x : b.samples)
-          if (h_.append(x.ref, x.t, x.v))
-            applied_ += 1;
-        return status::ok();
+        return apply_samples(b.samples);
     }
   }
 
+  // Nearly every sample is a different series, and each series a cache
+  // miss: the lookups run back to back (their misses overlap), then each
+  // series is fetched some samples ahead and its chunk's tail a few later,
+  // as the live write path does.
+  status apply_samples(const std::vector<sample_record>& xs) {
+    constexpr size_t series_ahead = 8;
+    constexpr size_t chunk_ahead = 4;
+    slots_.clear();
+    for (const auto& x : xs)
+      slots_.push_back(h_.slot_of(x.ref));
+    for (size_t i = 0; i < xs.size(); ++i) {
+      if (i + series_ahead < xs.size() && slots_[i + series_ahead])
+        h_.prefetch_series(*slots_[i + series_ahead]);
+      if (i + chunk_ahead < xs.size() && slots_[i + chunk_ahead])
+        h_.prefetch_chunk(*slots_[i + chunk_ahead]);
+      if (slots_[i] && h_.append(*slots_[i], xs[i].t, xs[i].v))
+        applied_ += 1;
+    }
+    return status::ok();
+  }
+
   head& h_;
+  std::vector<std::optional<head::series_slot>> slots_;  // apply_samples' scratch
   std::mutex m_;
   std::condition_variable ready_;
   std::condition_variable space_;
