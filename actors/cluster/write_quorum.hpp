@@ -53,9 +53,9 @@ struct write_answer {
   append_result result;  ///< counted once per series, not once per replica
 };
 
-/// The answer once every node sent its part answered (or, refused up
-/// front, none was sent). `healthy_nodes` (nodes reachable now) explains
-/// a missed quorum that no node's failure explains.
+/// The answer once every node that got a part has replied (or, when the
+/// write was refused up front, with no replies). `healthy_nodes` (nodes
+/// reachable now) explains a missed quorum that no node's failure does.
 write_answer replicated_write_answer(replica_replies&& r, size_t quorum, size_t healthy_nodes);
 
 }  // namespace nl::actors
