@@ -64,11 +64,10 @@ caf::error append_batch::validate_and_rehash() {
       return bad("key range out of order or past the end");
     std::string_view in = std::string_view{keys}.substr(begin, key_ends[i] - begin);
     std::string_view key;
-    if (auto st = storage::next_label_key(in, key); !st)
+    if (auto st = storage::next_label_key(in, key, hashes[i]); !st)
       return bad(st.message());
     if (!in.empty() || key.size() < 2)  // trailing bytes, or no labels
       return bad("series " + std::to_string(i) + " is not exactly one non-empty label key");
-    hashes[i] = storage::hash_label_key(key);
     begin = key_ends[i];
   }
   if (begin != keys.size())

@@ -93,7 +93,7 @@ void put_varint(std::string& dst, int64_t v) {
   dst.append(buf, encode_varint(buf, v) - buf);
 }
 
-bool get_uvarint(std::string_view& in, uint64_t& v) {
+bool get_uvarint_slow(std::string_view& in, uint64_t& v) {
   uint64_t result = 0;
   for (size_t i = 0; i < in.size() && i < max_varint64_bytes; ++i) {
     auto b = static_cast<unsigned char>(in[i]);
@@ -121,17 +121,6 @@ bool get_varint(std::string_view& in, int64_t& v) {
 void put_length_prefixed(std::string& dst, std::string_view bytes) {
   put_uvarint(dst, bytes.size());
   dst.append(bytes.data(), bytes.size());
-}
-
-bool get_length_prefixed(std::string_view& in, std::string_view& bytes) {
-  auto rest = in;
-  uint64_t n;
-  if (!get_uvarint(rest, n) || n > rest.size())
-    return false;
-  bytes = rest.substr(0, n);
-  rest.remove_prefix(n);
-  in = rest;
-  return true;
 }
 
 // -- CRC32C ---------------------------------------------------------------------

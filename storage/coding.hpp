@@ -47,15 +47,35 @@ char* encode_varint(char* dst, int64_t v);
 /// Signed values are zigzag-mapped first ((v << 1) ^ (v >> 63)), so small
 /// negative numbers stay short.
 void put_varint(std::string& dst, int64_t v);
+/// Multi-byte case of get_uvarint.
+bool get_uvarint_slow(std::string_view& in, uint64_t& v);
 /// Fails on truncation and on encodings longer than 10 bytes or overflowing
-/// 64 bits.
-bool get_uvarint(std::string_view& in, uint64_t& v);
+/// 64 bits. Inline for the one-byte case (label lengths, small deltas):
+/// label keys are walked on every append that crosses a node link, and a
+/// call per length was a tenth of a receiving node's CPU.
+inline bool get_uvarint(std::string_view& in, uint64_t& v) {
+  if (!in.empty() && static_cast<unsigned char>(in[0]) < 0x80) {
+    v = static_cast<unsigned char>(in[0]);
+    in.remove_prefix(1);
+    return true;
+  }
+  return get_uvarint_slow(in, v);
+}
 bool get_varint(std::string_view& in, int64_t& v);
 
 /// uvarint length followed by that many bytes.
 void put_length_prefixed(std::string& dst, std::string_view bytes);
-/// On success `bytes` views into the input (no copy).
-bool get_length_prefixed(std::string_view& in, std::string_view& bytes);
+/// On success `bytes` views into the input (no copy); on failure `in` is
+/// unchanged.
+inline bool get_length_prefixed(std::string_view& in, std::string_view& bytes) {
+  auto rest = in;
+  uint64_t n;
+  if (!get_uvarint(rest, n) || n > rest.size())
+    return false;
+  bytes = rest.substr(0, n);
+  in = rest.substr(n);
+  return true;
+}
 
 // -- CRC32C (Castagnoli, reflected polynomial 0x82F63B78) ------------------------
 

@@ -54,6 +54,17 @@ status next_label_key(std::string_view& in, std::string_view& key) {
   return status::ok();
 }
 
+status next_label_key(std::string_view& in, std::string_view& key, uint64_t& hash) {
+  std::string_view rest = in;
+  label_hasher h;
+  if (auto st = walk(rest, [&h](std::string_view name, std::string_view value) { h.add(name, value); }); !st)
+    return st;
+  key = in.substr(0, in.size() - rest.size());
+  hash = h.value();
+  in = rest;
+  return status::ok();
+}
+
 result<label_set> label_set_from_key(std::string_view key) {
   std::vector<label> labels;
   auto st = walk(key, [&](std::string_view name, std::string_view value) {

@@ -58,6 +58,9 @@ std::string label_key(const label_set& ls);
 /// truncated, a count exceeds them, or the labels are not canonical. Never
 /// reads outside `in`; safe on arbitrary bytes.
 status next_label_key(std::string_view& in, std::string_view& key);
+/// The same, also setting `hash` to hash_label_key(key) from the same walk
+/// (a key loaded from a peer is checked and hashed once, not walked twice).
+status next_label_key(std::string_view& in, std::string_view& key, uint64_t& hash);
 
 /// The label set of a key; corruption unless `key` is exactly one valid key.
 result<label_set> label_set_from_key(std::string_view key);

@@ -29,6 +29,13 @@ CAF_TEST(a key round trips and hashes like its label set) {
   CAF_REQUIRE(next_label_key(in, got).is_ok());
   CAF_CHECK_EQUAL(got, key);
   CAF_CHECK(in.empty());
+  // The hashing walk takes the same key and gives the label set's hash.
+  in = key;
+  uint64_t hash = 0;
+  CAF_REQUIRE(next_label_key(in, got, hash).is_ok());
+  CAF_CHECK_EQUAL(got, key);
+  CAF_CHECK_EQUAL(hash, a.hash());
+  CAF_CHECK(in.empty());
 }
 
 CAF_TEST(keys follow each other in one buffer) {
@@ -110,10 +117,18 @@ CAF_TEST(random garbage and flipped bytes never crash) {
     }
     std::string_view in = buf;
     std::string_view got;
+    std::string_view in2 = buf;
+    std::string_view got2;
+    uint64_t hash = 0;
+    bool ok2 = next_label_key(in2, got2, hash).is_ok();
     if (next_label_key(in, got).is_ok()) {
       CAF_CHECK_LESS_OR_EQUAL(got.size(), buf.size());
       CAF_CHECK(label_set_from_key(got).is_ok());
-      (void)hash_label_key(got);
+      CAF_CHECK(ok2);
+      CAF_CHECK_EQUAL(got2, got);
+      CAF_CHECK_EQUAL(hash, hash_label_key(got));
+    } else {
+      CAF_CHECK(!ok2);
     }
   }
 }
