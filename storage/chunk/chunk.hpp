@@ -15,9 +15,9 @@
 
 namespace nl::storage {
 
-/// How a chunk's bytes encode its samples. The numbers are those of block
-/// chunk records (storage/FORMAT.md, "Chunk records") and of cluster
-/// messages (actors/messages.hpp, chunk_data).
+/// How a chunk's bytes encode its samples. The numbers are the `encoding`
+/// byte of block chunk records (storage/FORMAT.md, "Blocks", "chunks") and
+/// of cluster messages (actors/messages.hpp, chunk_data).
 enum class chunk_encoding : uint8_t { xor_ = 1, dense = 2 };
 
 /// An immutable, encoded run of samples of one series and its time range
