@@ -126,7 +126,7 @@ struct storage_fixture : fixture {
     mo.stats = &stats;
     meta = sys.spawn(metadata, std::make_shared<nl::storage::metadata_store>(), wal, mo);
     net = sys.spawn(network, shards, idx, planner, std::chrono::milliseconds(1000), compactor_actor{}, meta,
-                    std::vector<peer_actor>{});
+                    meta, std::vector<peer_actor>{});
     front->attach(net, shards.size());
     sched.run();
   }
