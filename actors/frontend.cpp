@@ -398,7 +398,7 @@ void frontend::handle_write(http_request&& req, http_reply reply) {
   if (cluster_) {
     // One batch per node instead of per shard; each node's gateway splits
     // its part by shard and applies its own budget.
-    split_by_node(wb, *cluster_, cluster_->healthy(), job->batches, job->owner_sets);
+    split_by_node(wb, *cluster_, cluster_->healthy(), job->batches, job->replicas.owner_sets);
     job->cluster = cluster_.get();
   } else {
     split_by_shard(wb, num_shards_, job->batches);

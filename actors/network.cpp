@@ -1,11 +1,10 @@
 #include "actors/network.hpp"
 
-#include <algorithm>
 #include <chrono>
 #include <string>
 #include <utility>
 
-#include "actors/cluster/write_split.hpp"
+#include "actors/cluster/write_quorum.hpp"
 #include "actors/federation.hpp"
 #include "actors/frontend.hpp"
 #include "actors/network_jobs.hpp"
@@ -65,50 +64,25 @@ void store_metadata(network_actor::stateful_pointer<network_state> self, const w
 }
 
 // Cluster mode: each node's part to that node (its gateway stores it in
-// its WAL); the answer waits for every node, then the quorum decides: 204
-// needs write_quorum copies of every series, else 503 naming the nodes
-// that failed (a bad batch, which no retry fixes, stays 400). The
-// request's metadata is stored on this node only, and a 204 waits for it.
-//
-// Counting (the 400 body): every node answers for its own batch, and each
-// series is in the batch of each of its owners, so the sums over the nodes
-// count it once per replica. All owner sets of one request have the same
-// size (replication_factor, or fewer healthy nodes: one `healthy` mask
-// splits the request), and the sums are divided by it: exact when every
-// owner answered and the replicas agree; a series whose owner failed
-// (quorum met without it) is undercounted.
+// its WAL); the answer waits for every node, then the quorum decides
+// (actors/cluster/write_quorum.hpp). The request's metadata is stored on
+// this node only, and a 204 waits for it.
 void write_replicated(network_actor::stateful_pointer<network_state> self, const write_job_ptr& job) {
   auto& peers = self->state.peers;
   auto finish = [job] {
     if (--job->waiting > 0)
       return;
-    auto quorum = job->cluster->write_quorum();
-    if (!job->owner_sets.empty()) {
-      auto copies = storage::count_nodes(job->owner_sets.front());
-      job->result.accepted /= copies;
-      job->result.rejected /= copies;
-    }
-    if (quorum_met(job->owner_sets, job->acked, quorum)) {
-      job->failure = caf::error{};  // enough copies: a failed replica is not the client's problem
-    } else if (!job->failure || code_of(job->failure) != error_code::bad_input) {
-      auto healthy = storage::count_nodes(job->cluster->healthy());
-      std::string why = job->node_errors.empty()
-                          ? std::to_string(healthy) + " nodes reachable"
-                          : job->node_errors;
-      job->failure = caf::make_error(error_code::unavailable, "write quorum (" + std::to_string(quorum)
-                                                               + " copies) not reached: " + why);
-    }
-    if (job->metadata_failure && !job->failure)
-      job->failure = std::move(job->metadata_failure);  // not stored: the sender must resend it
+    auto answer = replicated_write_answer(std::move(job->replicas), job->cluster->write_quorum(),
+                                          storage::count_nodes(job->cluster->healthy()));
+    job->failure = std::move(answer.failure);
+    job->result = std::move(answer.result);
     job->fe->finish_write(*job);
   };
   // Too few nodes healthy for the quorum: refuse before storing anything.
-  for (auto m : job->owner_sets) {
-    if (storage::count_nodes(m) < job->cluster->write_quorum()) {
-      job->batches.clear();
-      job->waiting = 1;
-      return finish();
-    }
+  if (!quorum_reachable(job->replicas.owner_sets, job->cluster->write_quorum())) {
+    job->batches.clear();
+    job->waiting = 1;
+    return finish();
   }
   bool with_metadata = !job->metadata.entries.empty();
   for (auto& b : job->batches)
@@ -121,7 +95,7 @@ void write_replicated(network_actor::stateful_pointer<network_state> self, const
   if (with_metadata)
     store_metadata(self, job, [job, finish](caf::error err) {
       if (err)
-        job->metadata_failure = std::move(err);
+        job->replicas.metadata_failure = std::move(err);
       finish();
     });
   // The links give up on a request after request_timeout; a gateway that
@@ -139,22 +113,11 @@ void write_replicated(network_actor::stateful_pointer<network_state> self, const
     self->request(peers[node], caf::infinite, append_atom_v, std::move(job->batches[node]))
       .then(
         [job, node, finish](append_result& r) {
-          job->acked |= storage::node_mask{1} << node;
-          job->result.accepted += r.accepted;
-          job->result.rejected += r.rejected;
-          // Replicas refuse a series alike: name each refusal once.
-          auto& errors = job->result.errors;
-          for (auto& e : r.errors)
-            if (errors.size() < append_error_examples && std::find(errors.begin(), errors.end(), e) == errors.end())
-              errors.push_back(std::move(e));
+          job->replicas.stored(node, std::move(r));
           finish();
         },
         [job, node, finish](caf::error& err) {
-          if (!job->node_errors.empty())
-            job->node_errors += "; ";
-          job->node_errors += job->cluster->name(node) + ": " + message_of(err);
-          if (!job->failure)
-            job->failure = std::move(err);
+          job->replicas.failed(job->cluster->name(node), std::move(err));
           finish();
         });
   }

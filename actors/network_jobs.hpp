@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "actors/cluster/cluster_view.hpp"
+#include "actors/cluster/write_quorum.hpp"
 #include "actors/compactor.hpp"
 #include "actors/frontend.hpp"
 #include "actors/head_block.hpp"
@@ -80,10 +81,7 @@ struct write_job : reply_once {
   bool counted = false;  ///< included in frontend::writes_in_flight()
   // Cluster mode (`cluster` set): `batches` are per node, not per shard.
   const cluster_view* cluster = nullptr;
-  std::vector<storage::node_mask> owner_sets;  ///< the series' distinct owner sets
-  storage::node_mask acked = 0;                ///< nodes that stored their part
-  std::string node_errors;                     ///< "b: reason; c: reason"
-  caf::error metadata_failure;                 ///< this node could not store the metadata
+  replica_replies replicas;  ///< placement and the nodes' answers, which decide `failure` and `result`
 
   // Before reply_once's destructor answers: the budget goes back first.
   ~write_job() {

@@ -33,9 +33,4 @@ void split_by_node(const protocol::write_batch& wb, const cluster_view& view, st
   }
 }
 
-bool quorum_met(const std::vector<storage::node_mask>& owner_sets, storage::node_mask acked, size_t quorum) {
-  return std::all_of(owner_sets.begin(), owner_sets.end(),
-                     [&](storage::node_mask m) { return storage::count_nodes(m & acked) >= quorum; });
-}
-
 }  // namespace nl::actors

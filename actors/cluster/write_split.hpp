@@ -2,8 +2,8 @@
 // The write path's cluster step, on the HTTP thread that decoded the
 // request: each series goes to its owners on the ring (the first
 // replication_factor healthy nodes, storage/cluster/ring.hpp), one
-// columnar batch per node; and the rule that decides the answer once the
-// nodes have replied.
+// columnar batch per node. The answer once the nodes have replied:
+// actors/cluster/write_quorum.hpp.
 #include <vector>
 
 #include "actors/messages.hpp"
@@ -19,10 +19,5 @@ class cluster_view;
 /// owner sets the request's series have (few: at most one per ring arc).
 void split_by_node(const protocol::write_batch& wb, const cluster_view& view, storage::node_mask healthy,
                    std::vector<append_batch>& out, std::vector<storage::node_mask>& owner_sets);
-
-/// Whether every series has `quorum` copies stored: each owner set has at
-/// least `quorum` nodes in `acked`. A series whose owners are fewer than
-/// the quorum (too few healthy nodes) never meets it.
-bool quorum_met(const std::vector<storage::node_mask>& owner_sets, storage::node_mask acked, size_t quorum);
 
 }  // namespace nl::actors

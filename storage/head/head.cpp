@@ -279,6 +279,13 @@ void head::cut(mem_series& s) {
   s.closed.push_back(std::move(chunk));
 }
 
+std::optional<head::series_slot> head::slot_of(uint64_t ref) {
+  auto* s = find(ref);
+  if (s == nullptr)
+    return std::nullopt;
+  return series_slot{s, s->ref, false};
+}
+
 status head::append(uint64_t ref, int64_t t, double v) {
   auto* s = find(ref);
   if (s == nullptr)

@@ -152,6 +152,12 @@ class head {
   /// Checks like appendable() and stores the sample (a silent no-op for an
   /// identical duplicate). Rejections are counted in stats().
   status append(uint64_t ref, int64_t t, double v);
+  /// The same in two steps, for appending to many series in a row (WAL
+  /// replay): slot_of() finds the series (or alias) `ref`, nullopt if
+  /// unknown; the slot takes prefetch_series()/prefetch_chunk() and then
+  /// append(). Valid until truncate().
+  std::optional<series_slot> slot_of(uint64_t ref);
+  status append(const series_slot& s, int64_t t, double v) { return append_to(*s.s_, t, v); }
 
   /// Staging, for an owner that logs samples before appending them (the
   /// WAL answers asynchronously, and later batches must be checked against
@@ -187,6 +193,13 @@ class head {
   /// Samples before `t` become out of bounds from now on (the range is
   /// being cut into a block); min_valid_time() never goes down.
   void raise_min_valid_time(int64_t t) { truncated_before_ = std::max(truncated_before_, t); }
+
+  /// Every sample before this is refused whatever its series: below the
+  /// cut, with no out-of-order window to take it. Replay drops such WAL
+  /// samples before looking their series up (INT64_MIN: none).
+  int64_t refuses_all_before() const {
+    return opts_.ooo_window_ms > 0 ? std::numeric_limits<int64_t>::min() : truncated_before_;
+  }
 
   /// Lets sharded heads share one out-of-bounds limit: `t` counts as seen
   /// for min_valid_time() (max_time() is unaffected).

@@ -642,3 +642,144 @@ CAF_TEST(a storage failure is answered 503 so the sender retries) {
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
+
+// Cluster mode, the whole write path of one node: the frontend splits the
+// request by owner, the network actor sends each node its part, and the
+// answer goes back through the frontend's HTTP mapping. The nodes (this
+// node's gateway and its two links) are fakes that answer as scripted.
+namespace {
+
+struct append_script {
+  caf::error fail;     ///< set: every append fails with it
+  size_t batches = 0;  ///< appends received
+};
+using append_script_ptr = std::shared_ptr<append_script>;
+
+peer_actor::behavior_type scripted_node(peer_actor::pointer, append_script_ptr sc) {
+  auto no_reads = [] { return caf::make_error(error_code::internal, "the write tests read nothing"); };
+  return {
+    [sc](append_atom, append_batch& b) -> caf::result<append_result> {
+      ++sc->batches;
+      if (sc->fail)
+        return sc->fail;
+      return append_result{b.num_samples(), 0, {}};
+    },
+    [no_reads](select_atom, select_request&) -> caf::result<select_result> { return no_reads(); },
+    [no_reads](series_atom, meta_query&) -> caf::result<series_list> { return no_reads(); },
+    [no_reads](label_names_atom, meta_query&) -> caf::result<string_list> { return no_reads(); },
+    [no_reads](label_values_atom, meta_query&) -> caf::result<string_list> { return no_reads(); },
+    [](fetch_cancel_atom, uint64_t) {},
+  };
+}
+
+// A snappy-compressed WriteRequest of `n` series up{i=...}, one sample each:
+// enough for every owner set of three nodes.
+std::string many_series_body(int n) {
+  std::vector<nl::protocol::write_series> ws;
+  for (int i = 0; i < n; ++i) {
+    nl::protocol::write_series s;
+    s.labels = {{"__name__", "up"}, {"i", std::to_string(i)}};
+    s.samples = {{now_ms() - 1000, 1.0}};
+    ws.push_back(std::move(s));
+  }
+  return nl::protocol::snappy_encode(nl::protocol::encode_write_request(ws));
+}
+
+struct cluster_write_fixture : fixture {
+  std::vector<append_script_ptr> nodes;  ///< a (this node), b, c
+  std::shared_ptr<cluster_view> view;
+  std::vector<peer_actor> peers;
+  network_actor net;
+
+  // A request over the budget (30 samples, 10 allowed) is admitted when
+  // nothing else is in flight: one at a time here.
+  void start(size_t write_quorum) {
+    cluster_settings c;
+    c.name = "t";
+    c.self = "a";
+    c.nodes = {{"a", "h:1"}, {"b", "h:2"}, {"c", "h:3"}};
+    c.replication_factor = 2;
+    c.write_quorum = write_quorum;
+    view = std::make_shared<cluster_view>(c);
+    view->set_up(1, true);
+    view->set_up(2, true);
+    for (int i = 0; i < 3; ++i) {
+      nodes.push_back(std::make_shared<append_script>());
+      peers.push_back(sys.spawn(scripted_node, nodes.back()));
+    }
+    net = sys.spawn(network, std::vector<head_block_actor>{}, index_actor{}, query_planner_actor{},
+                    std::chrono::milliseconds(1000), compactor_actor{}, metadata_actor{}, peers);
+    front->set_cluster(view);
+    front->attach(net, 1);
+    sched.run();
+  }
+
+  size_t batches_sent() const {
+    size_t n = 0;
+    for (auto& sc : nodes)
+      n += sc->batches;
+    return n;
+  }
+
+  ~cluster_write_fixture() {
+    caf::anon_send_exit(net, caf::exit_reason::user_shutdown);
+    for (auto& p : peers)
+      caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+};
+
+}  // namespace
+
+CAF_TEST_FIXTURE_SCOPE(cluster_write_tests, cluster_write_fixture)
+
+CAF_TEST(a replicated write is 204 once every series has its quorum) {
+  start(2);
+  auto r = answer(post_write(many_series_body(30)));
+  CAF_CHECK_EQUAL(r.status, 204u);
+  for (auto& sc : nodes)
+    CAF_CHECK_EQUAL(sc->batches, 1u);  // 30 series fall on every owner set
+  CAF_CHECK_EQUAL(front->writes_in_flight(), 0);
+}
+
+CAF_TEST(below the quorum a write is 503 with Retry-After naming the failed node) {
+  start(2);
+  nodes[1]->fail = caf::make_error(error_code::timeout, "no answer within 3s");
+  auto r = answer(post_write(many_series_body(30)));
+  CAF_CHECK_EQUAL(r.status, 503u);
+  CAF_CHECK_EQUAL(header(r, "Retry-After"), std::to_string(cfg.server.retry_after_seconds));
+  CAF_MESSAGE("body: " << r.body);
+  CAF_CHECK(r.body.find("write quorum (2 copies) not reached: b: no answer within 3s") != std::string::npos);
+  CAF_CHECK_EQUAL(front->writes_in_flight(), 0);
+}
+
+CAF_TEST(a replica beyond the quorum may fail and the write is still 204) {
+  start(1);
+  nodes[1]->fail = caf::make_error(error_code::timeout, "no answer within 3s");
+  auto r = answer(post_write(many_series_body(30)));
+  CAF_CHECK_EQUAL(r.status, 204u);
+  CAF_CHECK_EQUAL(nodes[1]->batches, 1u);
+}
+
+CAF_TEST(a batch a node calls bad is 400 so the sender drops it) {
+  start(2);
+  nodes[2]->fail = caf::make_error(error_code::bad_input, "node c refused the batch");
+  auto r = answer(post_write(many_series_body(30)));
+  CAF_CHECK_EQUAL(r.status, 400u);
+  CAF_CHECK_EQUAL(header(r, "Retry-After"), "");
+  CAF_CHECK(r.body.find("node c refused the batch") != std::string::npos);
+}
+
+CAF_TEST(with too few nodes up for the quorum nothing is sent and the write is 503) {
+  start(2);
+  view->set_up(1, false);
+  view->set_up(2, false);
+  auto r = answer(post_write(many_series_body(30)));
+  CAF_CHECK_EQUAL(r.status, 503u);
+  CAF_CHECK_EQUAL(header(r, "Retry-After"), std::to_string(cfg.server.retry_after_seconds));
+  CAF_CHECK(r.body.find("write quorum (2 copies) not reached: 1 nodes reachable") != std::string::npos);
+  CAF_CHECK_EQUAL(batches_sent(), 0u);
+  CAF_CHECK_EQUAL(front->writes_in_flight(), 0);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

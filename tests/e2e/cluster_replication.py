@@ -10,6 +10,11 @@
     warning, and agree; C restarts and links up again, and a query
     through C then finds every acknowledged sample too.
   * SIGSTOP of node B: A's link goes down within the connection timeout.
+  * kill -9 of both owners of some series at once: writes through C (an
+    owner of none of them, so only A's and B's WALs can hold them) are
+    acknowledged, A and B die together and restart; every acknowledged
+    sample is then there exactly once with its value, through A, B and C
+    and in A's and B's own data.
   * A retry after a partial write: B SIGSTOPped while a write of three
     samples of a series owned by A and B is in flight, so A stores them
     and the client gets 503; after SIGCONT the same request is 204 (A
@@ -151,6 +156,77 @@ def process_state(pid):
     """The state letter of /proc/PID/stat (T: stopped)."""
     with open("/proc/%d/stat" % pid) as f:
         return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def all_linked(nodes):
+    """Every node's links to the other two are up."""
+    return all(h.metric_sum(h.scrape_metrics(n.port), "nightlight_cluster_link_up") == len(nodes) - 1
+               for n in nodes.values())
+
+
+def series_via(port, metric, at_ms):
+    """{i: [(t_ms, value)]} of every series of `metric` a query through one
+    node finds (every node asked), and the answer's warnings."""
+    r = h.api_get(port, "/api/v1/query", [("query", "%s[1h]" % metric), ("time", "%.3f" % (at_ms / 1000))],
+                  timeout=30.0)
+    doc = r.json()
+    if r.status != 200 or doc.get("status") != "success":
+        raise AssertionError("query through port %d: %r" % (port, r))
+    return ({res["metric"]["i"]: [(int(round(float(t) * 1000)), float(v)) for t, v in res["values"]]
+             for res in doc["data"]["result"]}, doc.get("warnings", []))
+
+
+def stored_by_series(tsdb, node, metric):
+    """{i: [(t_ms, value)]} of `metric` in a node's own data directory."""
+    out = {}
+    for labels, t, v in stored_samples(tsdb, node, metric):
+        out.setdefault(labels.split('i="', 1)[1].split('"', 1)[0], []).append((t, float(v)))
+    return out
+
+
+def both_owners_killed(checks, args, nodes):
+    a, b, c = nodes["a"], nodes["b"], nodes["c"]
+    metric = "cl_owned"
+    h.wait_until("every node linked to both others", lambda: all_linked(nodes), 15)
+    # Placement first: which series A and B own (C holds none of them).
+    t0 = h.now_ms() - 30000
+    r = h.remote_write(c.port, h.encode_series([(h.labels_of(metric, i=str(i)), [(t0, float(i))])
+                                                 for i in range(60)]))
+    equal(checks, "placement write through C", r.status, 204)
+    ours = sorted(i for i, ns in copies_on(args, nodes, metric).items() if ns == {"a", "b"})
+    if not checks.check("some of 60 series owned by A and B", len(ours) > 0):
+        return
+    h.log("%d series owned by A and B: %s" % (len(ours), " ".join(ours)))
+    acked = {i: [(t0, float(i))] for i in ours}
+    statuses = []
+    for k in range(1, 21):
+        t = t0 + k * 1000
+        r = h.remote_write(c.port, h.encode_series([(h.labels_of(metric, i=i), [(t, k * 1000 + int(i) + 0.25)])
+                                                    for i in ours]))
+        statuses.append(r.status)
+        if r.status == 204:
+            for i in ours:
+                acked[i].append((t, k * 1000 + int(i) + 0.25))
+    equal(checks, "20 more writes through C acknowledged", statuses, [204] * 20)
+    equal(checks, "C holds none of the series A and B own", stored_series(args.tsdb, c, metric) & set(ours), set())
+    # Both owners at once: no replica survives outside their WALs.
+    os.kill(a.proc.pid, signal.SIGKILL)
+    os.kill(b.proc.pid, signal.SIGKILL)
+    a.kill9()
+    b.kill9()
+    a.start()
+    b.start()
+    h.wait_until("every node linked after A and B restarted", lambda: all_linked(nodes), 20)
+    at = t0 + 60000
+    for n in ("a", "b", "c"):
+        got, warnings = series_via(nodes[n].port, metric, at)
+        equal(checks, "acknowledged samples through %s after A and B died together (each once, its value)"
+              % n.upper(), {i: got.get(i) for i in ours}, acked)
+        equal(checks, "warnings through %s after A and B restarted" % n.upper(), warnings, [])
+    for n in ("a", "b"):
+        got = stored_by_series(args.tsdb, nodes[n], metric)
+        equal(checks, "%s's own data after its restart (each sample once)" % n.upper(),
+              {i: got.get(i) for i in ours}, acked)
 
 
 def retry_after_partial_write(checks, args, nodes, copies):
@@ -307,6 +383,9 @@ def run(checks, args, wd, names, link_ports, nodes):
         # 3b. A retry after a partial write.
         h.wait_until("A relinks to B", lambda: h.metric_sum(h.scrape_metrics(a.port), "nightlight_cluster_link_up") == 2, 15)
         retry_after_partial_write(checks, args, nodes, copies_on(args, nodes, "cl_place"))
+
+        # 3c. kill -9 of both owners of some series at once.
+        both_owners_killed(checks, args, nodes)
 
         # 4. A node of another cluster is refused, and logged on both sides.
         xd = os.path.join(wd, "x")

@@ -53,13 +53,3 @@ CAF_TEST(every series goes to rf nodes and only to healthy ones) {
   CAF_CHECK_EQUAL(out[1].num_series(), 200u);
   CAF_CHECK_EQUAL(sets, std::vector<node_mask>{0b011});
 }
-
-CAF_TEST(the quorum needs enough copies of every series) {
-  std::vector<node_mask> sets{0b011, 0b110};
-  CAF_CHECK(quorum_met(sets, 0b111, 2));
-  CAF_CHECK(!quorum_met(sets, 0b011, 2));  // {b,c} has one copy
-  CAF_CHECK(quorum_met(sets, 0b010, 1));
-  CAF_CHECK(!quorum_met(sets, 0b001, 1));
-  // Fewer owners than the quorum (too few nodes healthy) never meets it.
-  CAF_CHECK(!quorum_met({0b001}, 0b001, 2));
-}
