@@ -83,7 +83,7 @@ void ask_shards(self_ptr self, Done done, Failed failed, Ts... xs) {
 // become one series. `done` gets the first error of a page request or of
 // the sink, else ok once every series went through.
 struct page_merge {
-  using chunk_list = std::vector<std::shared_ptr<const storage::xor_chunk>>;
+  using chunk_list = std::vector<std::shared_ptr<const storage::chunk>>;
   using sink_fn = std::function<status(storage::label_set&&, chunk_list&&)>;
   struct shard_pages {
     head_cursor cursor;

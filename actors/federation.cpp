@@ -6,7 +6,7 @@
 
 #include "actors/head_block.hpp"
 #include "protocol/federation.hpp"
-#include "storage/chunk/xor_chunk.hpp"
+#include "storage/chunk/chunk.hpp"
 #include "storage/head/series_snapshot.hpp"
 #include "storage/sample.hpp"
 

@@ -11,7 +11,8 @@
 //   Prometheus' staleness marker.
 // - Nothing holds a pointer or a callback. The one shared buffer is
 //   chunk_data's immutable chunk: locally it is passed by pointer (a query
-//   must not copy every chunk it reads), serialised it is its bytes.
+//   must not copy every chunk it reads), serialised it is its encoding,
+//   first timestamp and bytes.
 #include <caf/all.hpp>
 
 #include <cstdint>
@@ -31,6 +32,7 @@
 #include "storage/matcher.hpp"
 #include "storage/metadata/metric_metadata.hpp"
 #include "storage/wal/records.hpp"
+#include "storage/chunk/dense_chunk.hpp"
 #include "storage/chunk/xor_chunk.hpp"
 #include "storage/head/series_snapshot.hpp"
 
@@ -153,11 +155,14 @@ struct series_list {
   std::vector<std::string> warnings;
 };
 
-/// One encoded XOR chunk, immutable and shared with the head that cut it
-/// (an open chunk is a frozen copy). Never null in a message. Serialised as
-/// its bytes; loading validates them (xor_chunk::from_bytes).
+/// One encoded chunk (storage/chunk/chunk.hpp), immutable and shared with
+/// the head that cut it (an open chunk is a frozen copy) or the block read
+/// that copied it. Never null in a message. Serialised as its encoding
+/// (uint8: 1 XOR, 2 a block's dense record, sent as stored), its first
+/// timestamp and its bytes; loading validates them by decoding every
+/// sample (xor_chunk::from_bytes, dense_chunk::from_bytes).
 struct chunk_data {
-  std::shared_ptr<const storage::xor_chunk> chunk;
+  std::shared_ptr<const storage::chunk> chunk;
 };
 
 /// Samples of one series in [mint, maxt] as encoded chunks, in time order.
@@ -383,21 +388,37 @@ typename Inspector::result_type inspect(Inspector& f, series_list& x) {
 template <class Inspector>
 typename std::enable_if<Inspector::reads_state, typename Inspector::result_type>::type
 inspect(Inspector& f, chunk_data& x) {
+  uint8_t encoding = x.chunk ? static_cast<uint8_t>(x.chunk->encoding()) : 0;
+  int64_t min_time = x.chunk ? x.chunk->min_time() : 0;
   std::string bytes{x.chunk ? x.chunk->bytes() : std::string_view{}};
-  return f(caf::meta::type_name("nl::chunk_data"), bytes);
+  return f(caf::meta::type_name("nl::chunk_data"), encoding, min_time, bytes);
 }
 template <class Inspector>
 typename std::enable_if<Inspector::writes_state, typename Inspector::result_type>::type
 inspect(Inspector& f, chunk_data& x) {
+  uint8_t encoding = 0;
+  int64_t min_time = 0;
   std::string bytes;
   auto load = [&]() -> caf::error {
-    auto c = storage::xor_chunk::from_bytes(bytes);
-    if (!c)
-      return caf::make_error(error_code::bad_input, c.error().message());
-    x.chunk = std::make_shared<const storage::xor_chunk>(std::move(*c));
-    return caf::none;
+    if (encoding == static_cast<uint8_t>(storage::chunk_encoding::xor_)) {
+      auto c = storage::xor_chunk::from_bytes(bytes);
+      if (!c)
+        return caf::make_error(error_code::bad_input, c.error().message());
+      if (c->min_time() != min_time)
+        return caf::make_error(error_code::bad_input, "xor chunk: first timestamp differs from the message's");
+      x.chunk = std::make_shared<const storage::xor_chunk>(std::move(*c));
+      return caf::none;
+    }
+    if (encoding == static_cast<uint8_t>(storage::chunk_encoding::dense)) {
+      auto c = storage::dense_chunk::from_bytes(bytes, min_time);
+      if (!c)
+        return caf::make_error(error_code::bad_input, c.error().message());
+      x.chunk = std::make_shared<const storage::dense_chunk>(std::move(*c));
+      return caf::none;
+    }
+    return caf::make_error(error_code::bad_input, "chunk: unknown encoding " + std::to_string(encoding));
   };
-  return f(caf::meta::type_name("nl::chunk_data"), bytes, caf::meta::load_callback(load));
+  return f(caf::meta::type_name("nl::chunk_data"), encoding, min_time, bytes, caf::meta::load_callback(load));
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, series_data& x) {

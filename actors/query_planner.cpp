@@ -8,7 +8,7 @@
 #include "actors/query_worker.hpp"
 #include "promql/analysis.hpp"
 #include "promql/parser.hpp"
-#include "storage/chunk/xor_chunk.hpp"
+#include "storage/chunk/chunk.hpp"
 #include "storage/cores.hpp"
 
 namespace nl::actors {

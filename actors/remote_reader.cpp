@@ -10,6 +10,7 @@
 #include "actors/log.hpp"
 #include "actors/network_jobs.hpp"
 #include "protocol/snappy_block.hpp"
+#include "storage/block/format.hpp"
 #include "storage/compaction/merge.hpp"
 
 namespace nl::actors {
@@ -240,7 +241,7 @@ void finish(self_ptr self) {
 bool add_samples(self_ptr self, const protocol::read_query& q, const select_result& page) {
   auto& st = self->state;
   const auto limit = st.job->sample_limit;
-  std::vector<std::shared_ptr<const storage::xor_chunk>> chunks;
+  std::vector<std::shared_ptr<const storage::chunk>> chunks;
   std::vector<storage::sample> xs;
   for (const auto& s : page.series) {
     xs.clear();
@@ -264,18 +265,28 @@ bool add_samples(self_ptr self, const protocol::read_query& q, const select_resu
 }
 
 // Queues a page's series as frames; false when the read stopped.
-bool add_frames(self_ptr self, const select_result& page) {
+bool add_frames(self_ptr self, const protocol::read_query& q, const select_result& page) {
   auto& st = self->state;
-  std::vector<std::vector<std::shared_ptr<const storage::xor_chunk>>> one(1);
+  std::vector<std::shared_ptr<const storage::xor_chunk>> as_xor;
+  std::vector<std::vector<std::shared_ptr<const storage::chunk>>> one(1);
   std::vector<protocol::chunk_ref> refs;
   auto push = [&](std::string frame) { st.frames->push(std::move(frame)); };
   for (const auto& s : page.series) {
+    // The wire takes XOR chunks: a block's dense record goes as the XOR
+    // chunks of block_format::xor_chunk_samples that overlap the range.
+    as_xor.clear();
+    for (const auto& c : s.chunks)
+      if (auto status = storage::append_as_xor(c.chunk, q.select_start(), q.select_end(),
+                                               storage::block_format::xor_chunk_samples, as_xor);
+          !status) {
+        fail(self, 500, "remote read: " + s.labels.to_string() + ": " + status.message());
+        return false;
+      }
     // Overlapping chunks (out-of-order data, a block and the head) are
     // merged into new ones, as Prometheus' chunk querier does: a client
-    // decodes the chunks of a series one after the other.
-    one[0].clear();
-    for (const auto& c : s.chunks)
-      one[0].push_back(c.chunk);
+    // decodes the chunks of a series one after the other. XOR chunks in,
+    // XOR chunks out.
+    one[0].assign(as_xor.begin(), as_xor.end());
     auto merged = storage::merge_chunks(one);
     if (!merged) {
       fail(self, 500, "remote read: " + s.labels.to_string() + ": " + merged.error().message());
@@ -302,7 +313,7 @@ void on_page(self_ptr self, select_result& page) {
   if (!page.warnings.empty())
     return fail(self, 503, "remote read: the answer would be incomplete: " + join_warnings(page.warnings));
   const auto& q = st.job->request.queries[st.query];
-  if (!(streamed(self) ? add_frames(self, page) : add_samples(self, q, page)))
+  if (!(streamed(self) ? add_frames(self, q, page) : add_samples(self, q, page)))
     return;
   if (page.more && !page.series.empty()) {
     st.after = page.series.back().labels;

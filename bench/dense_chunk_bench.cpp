@@ -7,9 +7,13 @@
 // For records of 120, 360 and 1000 samples per series it prints chunk bytes
 // per sample (record framing included: encoding byte, length, CRC) against
 // XOR chunks of 120, bits per sample by metric family, and the time to
-// encode, to decode, and to decode and re-encode as 120-sample XOR chunks
-// (what block::read_chunk does), per sample. Every record is checked to
-// round-trip bit for bit.
+// encode, to decode, and to decode and re-encode as 120-sample XOR chunks,
+// per sample. Every record is checked to round-trip bit for bit. Then the
+// query read path per sample, record bytes to samples: "old" as reads
+// served blocks before (the record decoded, re-encoded as XOR chunks of
+// 120, which decode_chunks decodes again), "new" as they do now (the
+// record copied into a dense_chunk, which decode_chunks decodes once);
+// both answers are checked to be equal bit for bit.
 //
 // With --blocks DIR it instead writes the blocks the server would leave
 // after bench/run_disk.sh (30 min blocks cut from the head, then merged by
@@ -198,6 +202,31 @@ bool same(const sample* a, const sample* b, size_t n) {
 
 int64_t floor_to(int64_t t, int64_t d) { return t >= 0 ? t / d * d : -((-t + d - 1) / d) * d; }
 
+// A block record's samples as a query got them before dense chunks were
+// handed out: block::read_chunk decoded the record and re-encoded it as
+// XOR chunks of 120, decode_chunks decoded those. Out of line, so that a
+// profile (valgrind --tool=callgrind) shows each read path's cost.
+[[gnu::noinline]] void read_via_xor(const std::string& record, int64_t first, int64_t last,
+                                    std::vector<sample>& out) {
+  auto d = dense_chunk::of_record(record, first, last);
+  thread_local std::vector<std::shared_ptr<const xor_chunk>> pieces;
+  pieces.clear();
+  (void)append_as_xor(std::make_shared<const dense_chunk>(std::move(*d)), INT64_MIN, INT64_MAX, 120, pieces);
+  std::vector<std::shared_ptr<const chunk>> chunks(pieces.begin(), pieces.end());
+  out.clear();
+  (void)decode_chunks(chunks, INT64_MIN, INT64_MAX, out);
+}
+
+// The same as a query gets them now: block::read_chunk copies the record
+// into a dense_chunk, decode_chunks decodes it once.
+[[gnu::noinline]] void read_direct(const std::string& record, int64_t first, int64_t last,
+                                   std::vector<sample>& out) {
+  auto d = dense_chunk::of_record(record, first, last);
+  std::vector<std::shared_ptr<const chunk>> chunks{std::make_shared<const dense_chunk>(std::move(*d))};
+  out.clear();
+  (void)decode_chunks(chunks, INT64_MIN, INT64_MAX, out);
+}
+
 // What the server leaves in data/blocks after run_disk.sh's backfill (its
 // defaults: 30 min blocks, retention 15 d): the head is cut into 30 min
 // windows while it spans more than 45 min, then the compactor merges until
@@ -229,7 +258,7 @@ int simulate_blocks(const std::string& dir, const std::vector<series_model>& mod
       return std::fprintf(stderr, "%s\n", w.error().message().c_str()), 1;
     for (const auto& [ls, i] : order) {
       xor_appender app;
-      std::vector<std::shared_ptr<const xor_chunk>> chunks;
+      std::vector<std::shared_ptr<const chunk>> chunks;
       for (const auto& x : data[i]) {
         if (x.t < a || x.t >= a + d)
           continue;
@@ -312,8 +341,8 @@ int simulate_blocks(const std::string& dir, const std::vector<series_model>& mod
     meta += meta_size ? *meta_size : 0;
     samples += m.num_samples;
   }
-  // The read path: select every series of every block (decode the dense
-  // records, re-encode as XOR chunks), then the query's own decode.
+  // The read path: select every series of every block (the dense records
+  // copied out as they are), then the query's own decode.
   for (int round = 0; round < 3; ++round) {
     start = clock_type::now();
     std::vector<std::vector<series_snapshot>> got;
@@ -384,10 +413,10 @@ int main(int argc, char** argv) {
 
   // XOR reference: 120-sample chunks, one record each.
   size_t xor_bytes = 0;
-  std::vector<std::vector<std::shared_ptr<const xor_chunk>>> xor_series;
+  std::vector<std::vector<std::shared_ptr<const chunk>>> xor_series;
   for (const auto& s : data) {
     xor_appender app;
-    std::vector<std::shared_ptr<const xor_chunk>> chunks;
+    std::vector<std::shared_ptr<const chunk>> chunks;
     for (const auto& x : s) {
       app.append(x.t, x.v);
       if (app.num_samples() == 120)
@@ -405,13 +434,16 @@ int main(int argc, char** argv) {
   for (size_t per_record : {size_t{120}, size_t{360}, size_t{1000}}) {
     std::vector<std::string> records;
     std::vector<size_t> record_series;
+    std::vector<std::pair<int64_t, int64_t>> record_times;  // first and last, as a block's index has them
     auto start = clock_type::now();
     for (size_t k = 0; k < data.size(); ++k)
       for (size_t i = 0; i < data[k].size(); i += per_record) {
         std::string out;
-        encode_dense_chunk(data[k].data() + i, std::min(per_record, data[k].size() - i), out);
+        size_t n = std::min(per_record, data[k].size() - i);
+        encode_dense_chunk(data[k].data() + i, n, out);
         records.push_back(std::move(out));
         record_series.push_back(k);
+        record_times.emplace_back(data[k][i].t, data[k][i + n - 1].t);
       }
     double encode_ns = ns_per(start, total);
     size_t bytes = 0;
@@ -472,6 +504,39 @@ int main(int argc, char** argv) {
     for (const auto& [fam, bs] : by_family)
       std::printf("  %-16s %6.2f bits/sample\n", fam.c_str(), 8.0 * bs.first / bs.second);
     (void)by_kind;
+    // The query read path, record bytes to samples in [mint, maxt] (whole
+    // records here, as a range over many blocks mostly reads them).
+    auto read_old = [&](size_t r, std::vector<sample>& out) {
+      read_via_xor(records[r], record_times[r].first, record_times[r].second, out);
+    };
+    auto read_new = [&](size_t r, std::vector<sample>& out) {
+      read_direct(records[r], record_times[r].first, record_times[r].second, out);
+    };
+    std::vector<sample> other;
+    for (size_t r = 0; r < records.size(); ++r) {
+      read_old(r, buf);
+      read_new(r, other);
+      if (buf.size() != other.size() || !same(buf.data(), other.data(), buf.size())) {
+        std::fprintf(stderr, "read paths differ in record %zu\n", r);
+        return 1;
+      }
+    }
+    double read_ns[2];
+    for (int path = 0; path < 2; ++path) {
+      start = clock_type::now();
+      for (int round = 0; round < rounds; ++round)
+        for (size_t r = 0; r < records.size(); ++r) {
+          if (path == 0)
+            read_old(r, buf);
+          else
+            read_new(r, buf);
+          checksum += buf.back().v;
+        }
+      read_ns[path] = ns_per(start, total * rounds);
+    }
+    std::printf("  read path: old (decode, xor re-encode, xor decode) %.2f ns/sample, new (copy, decode) %.2f "
+                "ns/sample\n",
+                read_ns[0], read_ns[1]);
   }
   // XOR decode for comparison.
   std::vector<sample> buf;

@@ -23,10 +23,10 @@ int main(int argc, char** argv) {
   int rounds = argc > 1 ? std::atoi(argv[1]) : 20;
   std::mt19937_64 rng{1};
   std::uniform_real_distribution<double> u{0, 1};
-  std::vector<std::vector<std::shared_ptr<const xor_chunk>>> series;
+  std::vector<std::vector<std::shared_ptr<const chunk>>> series;
   size_t samples = 0;
   for (int s = 0; s < 300; ++s) {
-    std::vector<std::shared_ptr<const xor_chunk>> chunks;
+    std::vector<std::shared_ptr<const chunk>> chunks;
     xor_appender app;
     double v = s % 2 ? 1e5 * u(rng) : 0;
     double rate = 0.02 + u(rng);

@@ -10,6 +10,7 @@
 #include "promql/evaluator.hpp"
 #include "promql/functions.hpp"
 #include "promql/parallel.hpp"
+#include "storage/chunk/xor_chunk.hpp"
 #include "storage/cores.hpp"
 
 namespace nl::promql {
@@ -51,14 +52,15 @@ const std::vector<storage::sample>& query_context::samples_of(const selected& d,
 namespace {
 
 // The newest sample of `s` in d's window when it is at or before `ref`,
-// read from the chunk header instead of decoding (chunks are in time order;
-// then every sample is <= ref and the newest is the last chunk's last).
-// Writes it to `buf` and returns true; false when decoding is needed.
+// read from an XOR chunk's header instead of decoding (chunks are in time
+// order; then every sample is <= ref and the newest is the last chunk's
+// last). Writes it to `buf` and returns true; false when decoding is
+// needed (a block's dense chunk does not keep its last value apart).
 bool newest_sample_at_or_before(const query_context::selected& d, const series& s, int64_t ref,
                                 std::vector<storage::sample>& buf) {
-  if (s.chunks.empty())
+  if (s.chunks.empty() || s.chunks.back()->encoding() != storage::chunk_encoding::xor_)
     return false;
-  const auto& last = *s.chunks.back();
+  const auto& last = static_cast<const storage::xor_chunk&>(*s.chunks.back());
   int64_t t = last.max_time();
   if (t > ref || t < d.mint || t > d.maxt)
     return false;

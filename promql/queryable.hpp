@@ -10,7 +10,7 @@
 #include "storage/labels.hpp"
 #include "storage/matcher.hpp"
 #include "storage/sample.hpp"
-#include "storage/chunk/xor_chunk.hpp"
+#include "storage/chunk/chunk.hpp"
 
 namespace nl::promql {
 
@@ -23,7 +23,7 @@ struct series {
   std::vector<storage::sample> samples;  ///< sorted by t, unique t
   /// When not empty: the samples are those of these chunks (time order)
   /// that lie in the selected window, and `samples` is unused.
-  std::vector<std::shared_ptr<const storage::xor_chunk>> chunks;
+  std::vector<std::shared_ptr<const storage::chunk>> chunks;
 };
 
 /// Source of series for one query. Implementations need not be thread-safe;

@@ -51,24 +51,22 @@ bool is_deleted(const interval_list& xs, int64_t t) {
   return it != xs.end() && it->mint <= t;
 }
 
-result<std::shared_ptr<const xor_chunk>> without_deleted(const std::shared_ptr<const xor_chunk>& c,
-                                                         const interval_list& deleted) {
+result<std::shared_ptr<const chunk>> without_deleted(const std::shared_ptr<const chunk>& c,
+                                                     const interval_list& deleted) {
   bool touched = std::any_of(deleted.begin(), deleted.end(),
                              [&](const time_interval& iv) { return iv.overlaps(c->min_time(), c->max_time()); });
   if (!touched)
     return c;
+  std::vector<sample> xs;
+  if (auto st = c->decode(INT64_MIN, INT64_MAX, xs); !st)
+    return st;
   xor_appender app{c->bytes().size()};
-  auto it = c->iterator();
-  while (it.next()) {
-    auto s = it.at();
+  for (const auto& s : xs)
     if (!is_deleted(deleted, s.t))
       app.append(s.t, s.v);
-  }
-  if (!it.error())
-    return it.error();
   if (app.empty())
-    return std::shared_ptr<const xor_chunk>{};
-  return app.cut();
+    return std::shared_ptr<const chunk>{};
+  return std::shared_ptr<const chunk>{app.cut()};
 }
 
 std::string encode_tombstones(const tombstone_map& ts) {

@@ -53,10 +53,11 @@ void add_interval(interval_list& xs, time_interval iv);
 bool is_deleted(const interval_list& xs, int64_t t);
 
 /// `c` without its samples inside `deleted`: `c` itself when no range
-/// touches it, null when nothing is left, else a re-encoded chunk (fewer
-/// samples, same order). corruption when `c` does not decode.
-result<std::shared_ptr<const xor_chunk>> without_deleted(const std::shared_ptr<const xor_chunk>& c,
-                                                         const interval_list& deleted);
+/// touches it, null when nothing is left, else an XOR chunk of the samples
+/// left (so the answer for an XOR chunk is always one). corruption when
+/// `c` does not decode.
+result<std::shared_ptr<const chunk>> without_deleted(const std::shared_ptr<const chunk>& c,
+                                                     const interval_list& deleted);
 
 /// The file's bytes: header, entries, CRC32C (FORMAT.md).
 std::string encode_tombstones(const tombstone_map& ts);

@@ -206,12 +206,13 @@ status block::parse_series(uint64_t id, std::vector<label>* labels, std::vector<
   return status::ok();
 }
 
-status block::read_chunk(const chunk_ref& c, int64_t mint, int64_t maxt,
-                         std::vector<std::shared_ptr<const xor_chunk>>& out, uint64_t* samples) const {
+status block::bad_chunk(const chunk_ref& c, const status& st) const {
+  return damaged(chunks_->path(), "chunk at offset " + std::to_string(c.offset) + ": " + st.message());
+}
+
+result<std::shared_ptr<const chunk>> block::read_chunk(const chunk_ref& c) const {
   auto b = chunks_->bytes();
-  auto bad = [&](const std::string& what) {
-    return damaged(chunks_->path(), "chunk at offset " + std::to_string(c.offset) + ": " + what);
-  };
+  auto bad = [&](const std::string& what) { return bad_chunk(c, status::corruption(what)); };
   if (c.offset < fmt::file_header_size || c.offset >= b.size())
     return bad("offset out of range");
   auto in = b.substr(c.offset);
@@ -224,42 +225,19 @@ status block::read_chunk(const chunk_ref& c, int64_t mint, int64_t maxt,
   if (crc != decode_fixed32(in.data()))
     return bad("checksum mismatch");
   if (encoding == fmt::encoding_xor) {
-    auto chunk = xor_chunk::from_bytes(data);
-    if (!chunk)
-      return bad(chunk.error().message());
-    if (chunk->min_time() != c.min_time || chunk->max_time() != c.max_time)
+    auto x = xor_chunk::from_bytes(data);
+    if (!x)
+      return bad(x.error().message());
+    if (x->min_time() != c.min_time || x->max_time() != c.max_time)
       return bad("time range differs from the index");
-    if (samples)
-      *samples = chunk->num_samples();
-    if (chunk->overlaps(mint, maxt))
-      out.push_back(std::make_shared<const xor_chunk>(std::move(*chunk)));
-    return status::ok();
+    return std::shared_ptr<const chunk>{std::make_shared<const xor_chunk>(std::move(*x))};
   }
   if (encoding != fmt::encoding_dense)
     return bad("unknown encoding " + std::to_string(encoding));
-  // Decoded into a per-thread buffer, then served as XOR chunks: the query
-  // pipeline reads xor_chunk objects.
-  thread_local std::vector<sample> decoded;
-  decoded.clear();
-  if (auto st = decode_dense_chunk(data, c.min_time, decoded); !st)
-    return bad(st.message());
-  if (decoded.back().t != c.max_time)
-    return bad("time range differs from the index");
-  for (size_t i = 1; i < decoded.size(); ++i)
-    if (decoded[i].t <= decoded[i - 1].t)
-      return bad("timestamps not increasing at sample " + std::to_string(i));
-  if (samples)
-    *samples = decoded.size();
-  xor_appender app(1024);
-  for (size_t i = 0; i < decoded.size(); i += fmt::xor_chunk_samples) {
-    size_t end = std::min(decoded.size(), i + fmt::xor_chunk_samples);
-    if (decoded[i].t > maxt || decoded[end - 1].t < mint)
-      continue;
-    for (size_t k = i; k < end; ++k)
-      app.append(decoded[k].t, decoded[k].v);
-    out.push_back(app.cut());
-  }
-  return status::ok();
+  auto d = dense_chunk::of_record(data, c.min_time, c.max_time);
+  if (!d)
+    return bad(d.error().message());
+  return std::shared_ptr<const chunk>{std::make_shared<const dense_chunk>(std::move(*d))};
 }
 
 result<postings_list> block::postings_at(uint64_t offset) const {
@@ -413,24 +391,21 @@ result<series_snapshot> block::read_series(uint64_t id, int64_t mint, int64_t ma
   s.ref = id;
   s.labels = label_set{std::move(labels)};
   auto deleted = tombstones_.find(id);
-  std::vector<std::shared_ptr<const xor_chunk>> read;
   for (const auto& c : chunks) {
     if (c.min_time > maxt || c.max_time < mint)
       continue;
-    read.clear();
-    if (auto st = read_chunk(c, mint, maxt, read); !st)
-      return st;
-    for (auto& chunk : read) {
-      if (deleted != tombstones_.end()) {
-        auto kept = without_deleted(chunk, deleted->second);
-        if (!kept)
-          return kept.error();
-        if (!*kept || !(*kept)->overlaps(mint, maxt))
-          continue;
-        chunk = std::move(*kept);
-      }
-      s.chunks.push_back(std::move(chunk));
+    auto read = read_chunk(c);
+    if (!read)
+      return read.error();
+    if (deleted != tombstones_.end()) {
+      auto kept = without_deleted(*read, deleted->second);
+      if (!kept)
+        return bad_chunk(c, kept.error());
+      if (!*kept || !(*kept)->overlaps(mint, maxt))
+        continue;
+      *read = std::move(*kept);
     }
+    s.chunks.push_back(std::move(*read));
   }
   return s;
 }
@@ -563,7 +538,7 @@ status block::check() const {
   std::vector<label> prev;
   std::vector<label> labels;
   std::vector<chunk_ref> chunks;
-  std::vector<std::shared_ptr<const xor_chunk>> read;
+  std::vector<sample> decoded;
   uint64_t nchunks = 0;
   uint64_t nsamples = 0;
   for (uint64_t id = 0; id < num_series_; ++id) {
@@ -587,13 +562,17 @@ status block::check() const {
       if (prev_max != INT64_MIN && c.min_time <= prev_max)
         return damaged(index_->path(), "series " + std::to_string(id) + ": chunks overlap");
       prev_max = c.max_time;
-      // Every record decodes whole; encoding 2 counts the XOR chunks a read
-      // serves (stats.numChunks).
-      read.clear();
-      uint64_t n = 0;
-      if (auto st = read_chunk(c, INT64_MIN, INT64_MAX, read, &n); !st)
-        return st;
-      nchunks += read.size();
+      // Every record decodes whole; encoding 2 counts the XOR chunks of
+      // block_format::xor_chunk_samples it stands for (stats.numChunks).
+      auto read = read_chunk(c);
+      if (!read)
+        return read.error();
+      decoded.clear();
+      if (auto st = (*read)->decode(INT64_MIN, INT64_MAX, decoded); !st)
+        return bad_chunk(c, st);
+      uint64_t n = decoded.size();
+      nchunks += (*read)->encoding() == chunk_encoding::xor_ ? 1
+                                                              : (n + fmt::xor_chunk_samples - 1) / fmt::xor_chunk_samples;
       nsamples += n;
     }
   }

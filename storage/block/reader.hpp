@@ -42,7 +42,8 @@ class block {
   // -- reads; mint/maxt inclusive, as the head's ------------------------------
 
   /// Series matching `ms` with a chunk overlapping [mint, maxt], sorted by
-  /// labels, with only those chunks (copied out of the mapping).
+  /// labels, with only those chunks (copied out of the mapping, so they
+  /// outlive the block).
   result<std::vector<series_snapshot>> select(const matcher_list& ms, int64_t mint, int64_t maxt) const;
   /// One page of select() (series_snapshot.hpp, page_limits): the next
   /// matching series after `page.after` in label order.
@@ -95,15 +96,15 @@ class block {
   block() = default;
   status load_index();
   status parse_series(uint64_t id, std::vector<label>* labels, std::vector<chunk_ref>* chunks) const;
-  /// Appends the XOR chunks of the record `c` points to that overlap
-  /// [mint, maxt] to `out`: an encoding-1 record's chunk, or an
-  /// encoding-2 record's samples re-encoded as chunks of
-  /// block_format::xor_chunk_samples. Verifies the record: offset, CRC,
-  /// encoding, that it decodes, timestamps strictly increasing, first and
-  /// last equal to the index's min_time and max_time. `samples`, when
-  /// given, gets the record's sample count.
-  status read_chunk(const chunk_ref& c, int64_t mint, int64_t maxt,
-                    std::vector<std::shared_ptr<const xor_chunk>>& out, uint64_t* samples = nullptr) const;
+  /// The record `c` points to as a chunk: an encoding-1 record's XOR
+  /// chunk, an encoding-2 record's dense chunk (decoded where its samples
+  /// are needed: the query engine, a merge). Verifies the offset, the CRC
+  /// and the encoding; an XOR chunk's samples and time range now, a dense
+  /// chunk's when it is decoded (timestamps strictly increasing, first and
+  /// last equal to the index's min_time and max_time).
+  result<std::shared_ptr<const chunk>> read_chunk(const chunk_ref& c) const;
+  /// `st` as damage of the record `c` points to (file and offset named).
+  status bad_chunk(const chunk_ref& c, const status& st) const;
   result<postings_list> postings_at(uint64_t offset) const;
   result<postings_list> matching(const matcher& m, bool want) const;
   result<postings_list> select_ids(const matcher_list& ms) const;

@@ -110,7 +110,7 @@ void block_writer::put_dense_record(const sample* s, size_t n) {
   put_fixed32(chunk_buf_, crc32c_extend(crc32c(&encoding, 1), record_.data(), record_.size()));
 }
 
-status block_writer::add_series(label_set ls, const std::vector<std::shared_ptr<const xor_chunk>>& chunks) {
+status block_writer::add_series(label_set ls, const std::vector<std::shared_ptr<const chunk>>& chunks) {
   if (finished_ || !chunks_)
     return status::invalid_argument("block: add_series after finish");
   if (chunks.empty())

@@ -18,7 +18,7 @@
 #include "storage/file.hpp"
 #include "storage/labels.hpp"
 #include "storage/status.hpp"
-#include "storage/chunk/xor_chunk.hpp"
+#include "storage/chunk/chunk.hpp"
 
 namespace nl::storage {
 
@@ -41,7 +41,7 @@ class block_writer {
   /// invalid_argument (nothing written); a series without chunks is
   /// skipped. The samples are re-encoded as dense records (encoding 2) of
   /// up to block_format::dense_record_max_samples each.
-  status add_series(label_set ls, const std::vector<std::shared_ptr<const xor_chunk>>& chunks);
+  status add_series(label_set ls, const std::vector<std::shared_ptr<const chunk>>& chunks);
 
   /// Compaction provenance (default: level 1, sources = {ulid}).
   void set_compaction(uint32_t level, std::vector<std::string> sources, std::vector<std::string> parents);

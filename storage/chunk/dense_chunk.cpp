@@ -1,5 +1,6 @@
 #include "storage/chunk/dense_chunk.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include "storage/chunk/dense_values.hpp"
@@ -76,6 +77,50 @@ status decode_dense_chunk(std::string_view data, int64_t t0, std::vector<sample>
     out.resize(old);
     return status::corruption(std::string{"dense chunk: "} + what);
   }
+  return status::ok();
+}
+
+result<dense_chunk> dense_chunk::of_record(std::string_view data, int64_t min_t, int64_t max_t) {
+  size_t n = dense_chunk_samples(data);
+  if (n == 0)
+    return status::invalid_argument("dense chunk: bad sample count");
+  return dense_chunk{std::string{data}, min_t, max_t, static_cast<uint16_t>(n)};
+}
+
+result<dense_chunk> dense_chunk::from_bytes(std::string_view data, int64_t min_t) {
+  std::vector<sample> s;
+  if (auto st = decode_dense_chunk(data, min_t, s); !st)
+    return st;
+  for (size_t i = 1; i < s.size(); ++i)
+    if (s[i].t <= s[i - 1].t)
+      return status::corruption("dense chunk: timestamps not increasing at sample " + std::to_string(i));
+  return dense_chunk{std::string{data}, min_t, s.back().t, static_cast<uint16_t>(s.size())};
+}
+
+status dense_chunk::decode(int64_t mint, int64_t maxt, std::vector<sample>& out) const {
+  if (!overlaps(mint, maxt))
+    return status::ok();
+  const size_t old = out.size();
+  if (auto st = decode_dense_chunk(bytes_, min_time(), out); !st)
+    return st;
+  sample* s = out.data() + old;
+  const size_t n = out.size() - old;
+  auto fault = [&](const std::string& what) {
+    out.resize(old);
+    return status::corruption("dense chunk: " + what);
+  };
+  for (size_t i = 1; i < n; ++i)
+    if (s[i].t <= s[i - 1].t)
+      return fault("timestamps not increasing at sample " + std::to_string(i));
+  if (s[n - 1].t != max_time())
+    return fault("time range differs from the index (last timestamp " + std::to_string(s[n - 1].t)
+                 + ", index " + std::to_string(max_time()) + ")");
+  if (min_time() >= mint && max_time() <= maxt)
+    return status::ok();  // the usual case: the window holds the whole record
+  sample* lo = std::lower_bound(s, s + n, mint, [](const sample& a, int64_t t) { return a.t < t; });
+  sample* hi = std::upper_bound(lo, s + n, maxt, [](int64_t t, const sample& a) { return t < a.t; });
+  std::copy(lo, hi, s);
+  out.resize(old + static_cast<size_t>(hi - lo));
   return status::ok();
 }
 

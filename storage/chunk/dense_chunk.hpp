@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "storage/chunk/chunk.hpp"
 #include "storage/sample.hpp"
 #include "storage/status.hpp"
 
@@ -43,5 +44,35 @@ status decode_dense_chunk(std::string_view data, int64_t t0, std::vector<sample>
 
 /// The sample count in the first bytes of `data`, or 0 when malformed.
 size_t dense_chunk_samples(std::string_view data);
+
+/// One dense chunk as a chunk (chunk.hpp): a copy of its bytes, decoded
+/// where the samples are needed. A block read hands its dense records out
+/// as these, so a query decodes each record once, straight into samples.
+class dense_chunk final : public chunk {
+ public:
+  /// A block's record whose CRC matched, with the first and last
+  /// timestamps from the block's index; invalid_argument when the sample
+  /// count is malformed. The rest is checked whenever it is decoded:
+  /// corruption when the bytes do not decode, the timestamps do not
+  /// strictly increase or the last one is not `max_t`.
+  static result<dense_chunk> of_record(std::string_view data, int64_t min_t, int64_t max_t);
+  /// Bytes from outside (network), checked now by decoding every sample:
+  /// corruption when malformed or when the timestamps do not strictly
+  /// increase; the last timestamp becomes max_time().
+  static result<dense_chunk> from_bytes(std::string_view data, int64_t min_t);
+
+  uint16_t num_samples() const override { return num_samples_; }
+  std::string_view bytes() const override { return bytes_; }
+  /// Decodes the whole record (the encoding has no random access), checks
+  /// it, and appends its samples in [mint, maxt].
+  status decode(int64_t mint, int64_t maxt, std::vector<sample>& out) const override;
+
+ private:
+  dense_chunk(std::string bytes, int64_t min_t, int64_t max_t, uint16_t n)
+    : chunk(chunk_encoding::dense, min_t, max_t), bytes_(std::move(bytes)), num_samples_(n) {}
+
+  std::string bytes_;
+  uint16_t num_samples_;
+};
 
 }  // namespace nl::storage

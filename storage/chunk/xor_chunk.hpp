@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "storage/chunk/bitstream.hpp"
+#include "storage/chunk/chunk.hpp"
 #include "storage/sample.hpp"
 #include "storage/status.hpp"
 
@@ -18,57 +19,44 @@ class xor_iterator;
 /// An immutable, encoded chunk plus its time range (inclusive, ms). Shared
 /// between the head and queries as std::shared_ptr<const xor_chunk>; safe to
 /// read from any thread.
-class xor_chunk {
+class xor_chunk final : public chunk {
  public:
   /// Takes already-encoded bytes whose range and last value are known
   /// (e.g. from the appender). REQUIRES: bytes are a valid chunk with that
   /// range, ending with a sample (max_t, last_v).
   xor_chunk(std::vector<uint8_t> bytes, int64_t min_t, int64_t max_t, double last_v)
-    : bytes_(std::move(bytes)), min_t_(min_t), max_t_(max_t), last_v_(last_v) {}
+    : chunk(chunk_encoding::xor_, min_t, max_t), bytes_(std::move(bytes)), last_v_(last_v) {}
 
   /// Checks bytes from outside (disk, network) by decoding every sample:
   /// corruption when truncated or malformed, invalid_argument when empty.
   static result<xor_chunk> from_bytes(std::string_view bytes);
 
-  std::string_view bytes() const {
+  std::string_view bytes() const override {
     return {reinterpret_cast<const char*>(bytes_.data()), bytes_.size()};
   }
-  uint16_t num_samples() const;
-  int64_t min_time() const { return min_t_; }
-  int64_t max_time() const { return max_t_; }
+  uint16_t num_samples() const override;
   /// The value of the sample at max_time(), bit-exact: an instant selector
   /// whose lookup time is at or after max_time() needs no decoding.
   double last_value() const { return last_v_; }
-  bool overlaps(int64_t mint, int64_t maxt) const { return min_t_ <= maxt && max_t_ >= mint; }
   /// The iterator borrows this chunk's bytes: keep the chunk alive.
   xor_iterator iterator() const;
   /// Appends the samples with mint <= t <= maxt to `out` in one pass,
   /// growing `out` at most once. corruption on malformed bytes (`out` then
   /// ends with the samples decoded before the fault).
-  status decode(int64_t mint, int64_t maxt, std::vector<sample>& out) const;
+  status decode(int64_t mint, int64_t maxt, std::vector<sample>& out) const override;
 
  private:
   std::vector<uint8_t> bytes_;
-  int64_t min_t_;
-  int64_t max_t_;
   double last_v_;
 };
 
-/// About how many of `c`'s samples lie in [mint, maxt], from its header
-/// alone: all of them when the chunk lies inside, else a share of them
-/// proportional to the part of its time span inside (samples taken as
-/// evenly spaced), at least one when the spans meet. Sample budgets are
-/// checked with it while series are fetched, before anything is decoded.
-uint64_t estimate_samples_in(const xor_chunk& c, int64_t mint, int64_t maxt);
-
-/// Appends the samples with mint <= t <= maxt of one series' chunks
-/// (ordered by min_time) to `out`, reserving room for them first. Chunks
-/// may overlap (out-of-order data, overlapping blocks): their samples are
-/// merged so that `out` stays strictly increasing in t, and of samples
-/// with equal timestamps the one from the earlier chunk is kept.
-/// corruption on malformed bytes.
-status decode_chunks(const std::vector<std::shared_ptr<const xor_chunk>>& chunks, int64_t mint,
-                     int64_t maxt, std::vector<sample>& out);
+/// `c` as XOR chunks, for where Prometheus' XOR bytes are needed (remote
+/// read's streamed chunks): `c` itself when it is one, else its samples
+/// re-encoded in chunks of `samples_per_chunk` counted from its first
+/// sample, of which those overlapping [mint, maxt] are appended to `out`.
+/// corruption when `c` does not decode.
+status append_as_xor(const std::shared_ptr<const chunk>& c, int64_t mint, int64_t maxt, size_t samples_per_chunk,
+                     std::vector<std::shared_ptr<const xor_chunk>>& out);
 
 /// Encodes samples into an open chunk. No per-sample allocation beyond the
 /// geometric growth of one byte buffer. Single-threaded.

@@ -5,17 +5,18 @@
 #include <cstdint>
 #include <limits>
 
+#include "storage/chunk/xor_chunk.hpp"
 #include "storage/sample.hpp"
 
 namespace nl::storage {
 
 namespace {
 
-using chunk_ptr = std::shared_ptr<const xor_chunk>;
+using chunk_ptr = std::shared_ptr<const chunk>;
 
 bool same_chunk(const chunk_ptr& a, const chunk_ptr& b) {
   return a == b
-         || (a->min_time() == b->min_time() && a->max_time() == b->max_time()
+         || (a->encoding() == b->encoding() && a->min_time() == b->min_time() && a->max_time() == b->max_time()
              && a->num_samples() == b->num_samples() && a->bytes() == b->bytes());
 }
 

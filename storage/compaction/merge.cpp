@@ -10,7 +10,7 @@ namespace nl::storage {
 
 namespace {
 
-using chunk_ptr = std::shared_ptr<const xor_chunk>;
+using chunk_ptr = std::shared_ptr<const chunk>;
 
 }  // namespace
 

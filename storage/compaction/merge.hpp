@@ -20,10 +20,11 @@ namespace nl::storage {
 /// Chunks of one series from several sources, each list in time order,
 /// turned into one list in time order without overlaps: chunks that
 /// overlap nothing are kept as they are, the others decoded, merged
-/// (duplicate timestamps: the earlier list wins) and re-encoded in chunks
-/// of at most `samples_per_chunk` samples.
-result<std::vector<std::shared_ptr<const xor_chunk>>>
-merge_chunks(const std::vector<std::vector<std::shared_ptr<const xor_chunk>>>& sources, int samples_per_chunk = 120);
+/// (duplicate timestamps: the earlier list wins) and re-encoded as XOR
+/// chunks of at most `samples_per_chunk` samples (so XOR chunks in, XOR
+/// chunks out).
+result<std::vector<std::shared_ptr<const chunk>>>
+merge_chunks(const std::vector<std::vector<std::shared_ptr<const chunk>>>& sources, int samples_per_chunk = 120);
 
 /// Writes `<blocks_dir>/<ulid>` with every series of `parents` over their
 /// whole time range (min of mins to max of maxes), level one above the

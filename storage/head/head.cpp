@@ -536,7 +536,7 @@ uint64_t head::delete_ranges(const std::vector<tombstone_record>& stones) {
       if (*left) {
         closed_bytes_ += (*left)->bytes().size();
         ++closed_chunks_;
-        kept.push_back(std::move(*left));
+        kept.push_back(std::static_pointer_cast<const xor_chunk>(std::move(*left)));
       }
     }
     s->closed = std::move(kept);

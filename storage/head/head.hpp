@@ -333,7 +333,7 @@ class head {
   /// Appends the out-of-order samples of `s` in [mint, maxt] numbered up
   /// to `upto` to `out` as chunks.
   void ooo_chunks(const mem_series& s, int64_t mint, int64_t maxt,
-                  std::vector<std::shared_ptr<const xor_chunk>>& out, uint64_t upto = UINT64_MAX) const;
+                  std::vector<std::shared_ptr<const chunk>>& out, uint64_t upto = UINT64_MAX) const;
   status append_to(mem_series& s, int64_t t, double v);
   void cut(mem_series& s);
   static label_set materialize(const mem_series& s);

@@ -203,7 +203,7 @@ std::vector<series_snapshot> head::read(const uint64_t* refs, size_t n, int64_t 
 }
 
 void head::ooo_chunks(const mem_series& s, int64_t mint, int64_t maxt,
-                      std::vector<std::shared_ptr<const xor_chunk>>& out, uint64_t upto) const {
+                      std::vector<std::shared_ptr<const chunk>>& out, uint64_t upto) const {
   const auto& xs = *ooo_of(s);
   auto it = std::lower_bound(xs.begin(), xs.end(), mint, [](const ooo_sample& x, int64_t y) { return x.t < y; });
   xor_appender app;

@@ -21,7 +21,7 @@ std::vector<series_snapshot> merge_two(std::vector<series_snapshot>& a, std::vec
     } else {
       auto& x = *i++;
       auto& y = *j++;
-      std::vector<std::shared_ptr<const xor_chunk>> chunks;
+      std::vector<std::shared_ptr<const chunk>> chunks;
       chunks.reserve(x.chunks.size() + y.chunks.size());
       std::merge(std::make_move_iterator(x.chunks.begin()), std::make_move_iterator(x.chunks.end()),
                  std::make_move_iterator(y.chunks.begin()), std::make_move_iterator(y.chunks.end()),

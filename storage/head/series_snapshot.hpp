@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "storage/labels.hpp"
-#include "storage/chunk/xor_chunk.hpp"
+#include "storage/chunk/chunk.hpp"
 
 namespace nl::storage {
 
@@ -16,7 +16,7 @@ namespace nl::storage {
 struct series_snapshot {
   uint64_t ref = 0;  ///< head: the series ref; block: the series' number
   label_set labels;
-  std::vector<std::shared_ptr<const xor_chunk>> chunks;
+  std::vector<std::shared_ptr<const chunk>> chunks;
 };
 
 /// Merges answers of one select from several sources (head shards,

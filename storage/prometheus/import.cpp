@@ -141,10 +141,10 @@ struct block_counts {
 };
 
 // The importable chunks of `s`, checked against the index and the block.
-result<std::vector<std::shared_ptr<const xor_chunk>>> convert_series(const source_block& b,
-                                                                     const prometheus_series& s,
-                                                                     block_counts& counts) {
-  std::vector<std::shared_ptr<const xor_chunk>> out;
+result<std::vector<std::shared_ptr<const chunk>>> convert_series(const source_block& b,
+                                                                 const prometheus_series& s,
+                                                                 block_counts& counts) {
+  std::vector<std::shared_ptr<const chunk>> out;
   out.reserve(s.chunks.size());
   const auto* deleted = b.tombstones.find(s.id);
   auto where = [&] {

@@ -36,10 +36,12 @@ append_batch batch(const label_set& l, std::vector<std::pair<int64_t, double>> s
 
 std::vector<std::pair<int64_t, double>> decode(const series_data& sd) {
   std::vector<std::pair<int64_t, double>> out;
+  std::vector<nl::storage::sample> xs;
   for (auto& c : sd.chunks) {
-    auto it = c.chunk->iterator();
-    while (it.next())
-      out.emplace_back(it.at().t, it.at().v);
+    xs.clear();
+    CAF_CHECK(c.chunk->decode(INT64_MIN, INT64_MAX, xs).is_ok());
+    for (const auto& x : xs)
+      out.emplace_back(x.t, x.v);
   }
   return out;
 }

@@ -6,6 +6,7 @@
 #include "actors/messages.hpp"
 #include "storage/label_key.hpp"
 #include "storage/sample.hpp"
+#include "storage/chunk/dense_chunk.hpp"
 #include "storage/chunk/xor_chunk.hpp"
 
 using namespace nl::actors;
@@ -466,6 +467,77 @@ CAF_TEST(a malformed chunk from another node is refused) {
   sr.series[0].chunks[0].chunk = std::make_shared<const nl::storage::xor_chunk>(
     std::vector<uint8_t>{}, 0, 0, 0.0);
   refuse(serialize(caf::make_message(sr)));
+}
+
+CAF_TEST(a dense chunk of a block crosses a node boundary as stored) {
+  std::vector<nl::storage::sample> xs;
+  for (int i = 0; i < 300; ++i)
+    xs.push_back({1000 + i * 15000, i == 7 ? nl::storage::stale_nan() : i * 0.5});
+  std::string bytes;
+  nl::storage::encode_dense_chunk(xs.data(), xs.size(), bytes);
+  auto d = nl::storage::dense_chunk::of_record(bytes, xs.front().t, xs.back().t);
+  CAF_REQUIRE(d.is_ok());
+  select_result sr;
+  sr.series.push_back({label_set::from_unsorted({{"__name__", "up"}}),
+                       {{std::make_shared<const nl::storage::dense_chunk>(std::move(*d))}}});
+  auto out = round_trip(caf::make_message(sr));
+  auto& z = out.get_as<select_result>(0);
+  CAF_REQUIRE_EQUAL(z.series.size(), 1u);
+  auto& c = z.series[0].chunks.at(0).chunk;
+  CAF_REQUIRE(c != nullptr);
+  CAF_CHECK(c->encoding() == nl::storage::chunk_encoding::dense);
+  CAF_CHECK_EQUAL(c->bytes(), std::string_view{bytes});
+  CAF_CHECK_EQUAL(c->min_time(), xs.front().t);
+  CAF_CHECK_EQUAL(c->max_time(), xs.back().t);
+  std::vector<nl::storage::sample> got;
+  CAF_REQUIRE(c->decode(INT64_MIN, INT64_MAX, got).is_ok());
+  CAF_REQUIRE_EQUAL(got.size(), xs.size());
+  for (size_t i = 0; i < xs.size(); ++i)
+    CAF_CHECK(got[i].t == xs[i].t && nl::storage::float_bits(got[i].v) == nl::storage::float_bits(xs[i].v));
+}
+
+CAF_TEST(a malformed dense chunk or an unknown encoding from another node is refused) {
+  std::vector<nl::storage::sample> xs;
+  for (int i = 0; i < 50; ++i)
+    xs.push_back({i * 15000, i * 0.25});
+  std::string bytes;
+  nl::storage::encode_dense_chunk(xs.data(), xs.size(), bytes);
+  auto message_with = [&](std::string_view b) {
+    auto d = nl::storage::dense_chunk::of_record(b, 0, xs.back().t);  // checks only the count
+    CAF_REQUIRE(d.is_ok());
+    select_result sr;
+    sr.series.push_back({label_set::from_unsorted({{"__name__", "up"}}),
+                         {{std::make_shared<const nl::storage::dense_chunk>(std::move(*d))}}});
+    return serialize(caf::make_message(sr));
+  };
+  auto refused = [&](const std::vector<char>& buf) {
+    caf::message out;
+    caf::binary_deserializer src{sys, buf};
+    auto err = src(out);
+    return err != caf::none || !out.match_elements<select_result>();
+  };
+  auto good = message_with(bytes);
+  CAF_CHECK(!refused(good));
+  CAF_CHECK(refused(message_with(bytes.substr(0, bytes.size() - 2))));  // truncated
+  CAF_CHECK(refused(message_with(bytes + '\0')));                      // trailing bytes
+  // Timestamps that do not increase decode, but are refused.
+  auto flat = xs;
+  flat[3].t = flat[2].t;
+  std::string flat_bytes;
+  nl::storage::encode_dense_chunk(flat.data(), flat.size(), flat_bytes);
+  CAF_CHECK(refused(message_with(flat_bytes)));
+  // The encoding byte sits before the first timestamp (8 bytes) and the
+  // bytes' length (one byte here): 2, dense. 3 is no encoding; 1 says XOR,
+  // which these bytes are not.
+  auto* b = reinterpret_cast<const char*>(good.data());
+  auto at = std::string_view{b, good.size()}.rfind(bytes);
+  CAF_REQUIRE(at != std::string_view::npos && at >= 10);
+  CAF_REQUIRE_EQUAL(good[at - 10], '\x02');
+  for (char e : {'\x03', '\x01', '\x00'}) {
+    auto bad = good;
+    bad[at - 10] = e;
+    CAF_CHECK(refused(bad));
+  }
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

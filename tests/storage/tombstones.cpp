@@ -68,14 +68,14 @@ std::string with_crc(std::string_view body) {
   return out;
 }
 
-std::shared_ptr<const xor_chunk> chunk(std::initializer_list<int64_t> ts) {
+std::shared_ptr<const xor_chunk> chunk_of(std::initializer_list<int64_t> ts) {
   xor_appender app;
   for (auto t : ts)
     app.append(t, static_cast<double>(t) / 10);
   return app.cut();
 }
 
-std::vector<int64_t> times(const xor_chunk& c) {
+std::vector<int64_t> times(const chunk& c) {
   std::vector<sample> xs;
   CAF_REQUIRE(c.decode(INT64_MIN, INT64_MAX, xs).is_ok());
   std::vector<int64_t> out;
@@ -210,7 +210,7 @@ CAF_TEST(the file is replaced atomically and an empty map removes it) {
 }
 
 CAF_TEST(a chunk loses exactly the deleted samples) {
-  auto c = chunk({10, 20, 30, 40, 50});
+  auto c = chunk_of({10, 20, 30, 40, 50});
   auto same = without_deleted(c, {{0, 5}, {60, 70}});
   CAF_REQUIRE(same.is_ok());
   CAF_CHECK(*same == c);  // untouched: not even copied

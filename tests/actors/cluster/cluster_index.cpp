@@ -47,7 +47,7 @@ series_data series_of(const std::string& i, int64_t from, int64_t to) {
 }
 
 std::vector<sample> samples_of(const series_data& s) {
-  std::vector<std::shared_ptr<const nl::storage::xor_chunk>> chunks;
+  std::vector<std::shared_ptr<const nl::storage::chunk>> chunks;
   for (const auto& c : s.chunks)
     chunks.push_back(c.chunk);
   std::vector<sample> out;

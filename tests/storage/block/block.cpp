@@ -30,9 +30,11 @@ label_set ls(std::vector<label> l) { return label_set::from_unsorted(std::move(l
 
 using dir_guard = nl::test::temp_dir;
 
-std::vector<sample> samples_of(const series_snapshot& s) {
+// The samples of `s` in [mint, maxt]: what a query of that window reads
+// (the chunks of a read may hold samples outside it).
+std::vector<sample> samples_of(const series_snapshot& s, int64_t mint = INT64_MIN, int64_t maxt = INT64_MAX) {
   std::vector<sample> out;
-  CAF_CHECK(decode_chunks(s.chunks, INT64_MIN, INT64_MAX, out).is_ok());
+  CAF_CHECK(decode_chunks(s.chunks, mint, maxt, out).is_ok());
   return out;
 }
 
@@ -176,7 +178,7 @@ CAF_TEST(a block answers every read exactly like the head it was cut from) {
       CAF_REQUIRE_EQUAL(got->size(), want.size());
       for (size_t i = 0; i < want.size(); ++i) {
         CAF_CHECK_EQUAL((*got)[i].labels, want[i].labels);
-        CAF_CHECK(same_samples(samples_of((*got)[i]), samples_of(want[i])));
+        CAF_CHECK(same_samples(samples_of((*got)[i], mint, maxt), samples_of(want[i], mint, maxt)));
       }
       auto series = b->series(ms, mint, maxt);
       CAF_REQUIRE(series.is_ok());
@@ -249,9 +251,9 @@ CAF_TEST(paged selects of a block and its head add up to one select) {
           CAF_CHECK_EQUAL(from_head[i].labels, whole[i].labels);
           CAF_CHECK_EQUAL(from_block[i].labels, whole[i].labels);
           CAF_CHECK_EQUAL(merged[i].labels, whole[i].labels);
-          CAF_CHECK(same_samples(samples_of(from_head[i]), samples_of(whole[i])));
-          CAF_CHECK(same_samples(samples_of(from_block[i]), samples_of(whole[i])));
-          CAF_CHECK(same_samples(samples_of(merged[i]), samples_of(whole[i])));
+          CAF_CHECK(same_samples(samples_of(from_head[i], mint, maxt), samples_of(whole[i], mint, maxt)));
+          CAF_CHECK(same_samples(samples_of(from_block[i], mint, maxt), samples_of(whole[i], mint, maxt)));
+          CAF_CHECK(same_samples(samples_of(merged[i], mint, maxt), samples_of(whole[i], mint, maxt)));
         }
         if (!whole.empty() && max_series < whole.size())
           CAF_CHECK_GREATER(pages, 1u);
@@ -399,12 +401,20 @@ CAF_TEST(a dense record that decodes wrongly fails check and reads) {
     encode_dense_chunk(s.data(), s.size(), out);
     return out;
   };
+  // A read fails at once (offset, CRC, encoding, sample count) or hands
+  // the record out to be checked where it is decoded.
   auto failure = [&] {
     auto b = block::open(dir);
     CAF_REQUIRE(b.is_ok());
     auto sel = (*b)->select({}, 0, 7199999);
+    if (sel.is_ok()) {
+      CAF_REQUIRE_EQUAL(sel->size(), 1u);
+      std::vector<sample> out;
+      auto decoded = decode_chunks((*sel)[0].chunks, 0, 7199999, out);
+      CAF_CHECK(!decoded.is_ok());
+      CAF_CHECK(out.empty());
+    }
     auto st = (*b)->check();
-    CAF_CHECK(!sel.is_ok());
     return st.is_ok() ? std::string{} : st.message();
   };
   fresh();
@@ -449,7 +459,7 @@ CAF_TEST(records hold a series whole or in multiples of the chunks a read serves
   for (size_t k = 0; k < sizes.size(); ++k) {
     std::vector<sample> s;
     xor_appender a;
-    std::vector<std::shared_ptr<const xor_chunk>> chunks;
+    std::vector<std::shared_ptr<const chunk>> chunks;
     for (size_t i = 0; i < sizes[k]; ++i) {
       if (a.num_samples() == 100)  // chunk size of the input does not matter
         chunks.push_back(a.cut());
@@ -473,16 +483,36 @@ CAF_TEST(records hold a series whole or in multiples of the chunks a read serves
   auto all = (*b)->select({}, INT64_MIN, INT64_MAX);
   CAF_REQUIRE(all.is_ok());
   CAF_REQUIRE_EQUAL(all->size(), sizes.size());
+  // A read hands out the records; as XOR chunks (remote read) they are
+  // the ones numChunks counts.
+  uint64_t served = 0;
   for (const auto& s : *all) {
     CAF_CHECK(same_samples(samples_of(s), want[std::string{s.labels.get("__name__")}]));
-    for (const auto& c : s.chunks)
-      CAF_CHECK(c->num_samples() <= 120);
+    for (const auto& c : s.chunks) {
+      CAF_CHECK(c->encoding() == chunk_encoding::dense);
+      CAF_CHECK(c->num_samples() <= block_format::dense_record_max_samples);
+      std::vector<std::shared_ptr<const xor_chunk>> pieces;
+      CAF_REQUIRE(append_as_xor(c, INT64_MIN, INT64_MAX, block_format::xor_chunk_samples, pieces).is_ok());
+      for (const auto& p : pieces)
+        CAF_CHECK(p->num_samples() <= 120);
+      served += pieces.size();
+    }
   }
-  // A narrow range gets only the chunks that overlap it, not the whole record.
-  auto some = (*b)->select({m(match_type::equal, "__name__", "s3")}, 15000 * 1000, 15000 * 1010);
+  CAF_CHECK_EQUAL(served, chunks);
+  // A narrow range gets only the record that overlaps it, and as XOR
+  // chunks only the one of 120 samples that does.
+  const int64_t mint = 15000 * 1000, maxt = 15000 * 1010;
+  auto some = (*b)->select({m(match_type::equal, "__name__", "s3")}, mint, maxt);
   CAF_REQUIRE(some.is_ok());
   CAF_REQUIRE_EQUAL(some->size(), 1u);
-  CAF_CHECK_EQUAL((*some)[0].chunks.size(), 1u);
+  CAF_REQUIRE_EQUAL((*some)[0].chunks.size(), 1u);
+  CAF_CHECK_EQUAL((*some)[0].chunks[0]->num_samples(), 840u);
+  std::vector<std::shared_ptr<const xor_chunk>> pieces;
+  CAF_REQUIRE(append_as_xor((*some)[0].chunks[0], mint, maxt, block_format::xor_chunk_samples, pieces).is_ok());
+  CAF_REQUIRE_EQUAL(pieces.size(), 1u);
+  CAF_CHECK_EQUAL(pieces[0]->min_time(), 960 * 15000 + 7);
+  CAF_CHECK(same_samples(samples_of((*some)[0], mint, maxt),
+                         std::vector<sample>(want["s3"].begin() + 1000, want["s3"].begin() + 1010)));
   // Samples out of order are refused.
   auto w2 = block_writer::create(d.path, "01HZZZZZZZZZZZZZZZZZZZZZZB", 0, 100'000'000);
   CAF_REQUIRE(w2.is_ok());

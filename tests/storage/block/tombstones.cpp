@@ -25,8 +25,8 @@ matcher m(match_type t, std::string name, std::string value) {
 label_set ls(std::vector<label> l) { return label_set::from_unsorted(std::move(l)); }
 
 // Samples every second in [0, 10 s), in chunks of 4.
-std::vector<std::shared_ptr<const xor_chunk>> ten_samples() {
-  std::vector<std::shared_ptr<const xor_chunk>> out;
+std::vector<std::shared_ptr<const chunk>> ten_samples() {
+  std::vector<std::shared_ptr<const chunk>> out;
   xor_appender app;
   for (int64_t t = 0; t < 10000; t += 1000) {
     if (app.num_samples() == 4)

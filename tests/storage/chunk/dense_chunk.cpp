@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "storage/chunk/dense_chunk.hpp"
+#include "storage/chunk/xor_chunk.hpp"
 
 using namespace nl::storage;
 
@@ -273,4 +274,187 @@ CAF_TEST(truncated trailing and flipped bytes are corruption never a crash) {
   CAF_CHECK(!decode_dense_chunk("\x80\x80\x04", 0, got).is_ok());  // 65536
   CAF_CHECK(!decode_dense_chunk("", 0, got).is_ok());
   CAF_CHECK_EQUAL(dense_chunk_samples(""), 0u);
+}
+
+// -- dense_chunk: a block's record handed to queries as it is stored -------
+
+namespace {
+
+std::shared_ptr<const chunk> dense_of(const std::vector<sample>& s) {
+  auto c = dense_chunk::of_record(encode(s), s.front().t, s.back().t);
+  CAF_REQUIRE(c.is_ok());
+  return std::make_shared<const dense_chunk>(std::move(*c));
+}
+
+std::shared_ptr<const chunk> xor_of(const std::vector<sample>& s) {
+  xor_appender app;
+  for (const auto& x : s)
+    app.append(x.t, x.v);
+  return app.cut();
+}
+
+// What reads served before dense chunks were handed out: the record
+// decoded, re-encoded as XOR chunks of 120 samples (those overlapping the
+// window), then decoded again.
+std::vector<sample> via_xor(const std::shared_ptr<const chunk>& c, int64_t mint, int64_t maxt) {
+  std::vector<std::shared_ptr<const xor_chunk>> pieces;
+  CAF_CHECK(append_as_xor(c, mint, maxt, 120, pieces).is_ok());
+  std::vector<std::shared_ptr<const chunk>> as_chunks(pieces.begin(), pieces.end());
+  std::vector<sample> out;
+  CAF_CHECK(decode_chunks(as_chunks, mint, maxt, out).is_ok());
+  return out;
+}
+
+std::vector<sample> within(const std::vector<sample>& s, int64_t mint, int64_t maxt) {
+  std::vector<sample> out;
+  for (const auto& x : s)
+    if (x.t >= mint && x.t <= maxt)
+      out.push_back(x);
+  return out;
+}
+
+// 300 samples 15 s apart: counter steps, a staleness marker, other NaNs,
+// infinities and a negative zero, so every value kind and exception shows.
+std::vector<sample> mixed_series() {
+  std::vector<sample> s;
+  const int64_t t0 = 1'700'000'000'000;
+  double counter = 0;
+  for (int i = 0; i < 300; ++i) {
+    counter += (i % 7) * 0.25;
+    double v = counter;
+    if (i == 17)
+      v = stale_nan();
+    if (i == 18)
+      v = float_from_bits(normal_nan_bits);
+    if (i == 119 || i == 120)
+      v = stale_nan();  // on a 120-sample piece's edge
+    if (i == 200)
+      v = inf;
+    if (i == 201)
+      v = -0.0;
+    s.push_back({t0 + i * 15000 + (i == 50 ? 7 : 0), v});  // one late scrape
+  }
+  return s;
+}
+
+}  // namespace
+
+CAF_TEST(a dense chunk decodes to the samples the XOR path gave bit for bit) {
+  auto s = mixed_series();
+  auto c = dense_of(s);
+  CAF_CHECK(c->encoding() == chunk_encoding::dense);
+  CAF_CHECK_EQUAL(c->num_samples(), 300u);
+  CAF_CHECK_EQUAL(c->min_time(), s.front().t);
+  CAF_CHECK_EQUAL(c->max_time(), s.back().t);
+  // Appends after what `out` holds, as every chunk's decode does.
+  std::vector<sample> got = {{-1, 42.0}};
+  CAF_REQUIRE(c->decode(INT64_MIN, INT64_MAX, got).is_ok());
+  CAF_CHECK_EQUAL(got.front().t, -1);
+  got.erase(got.begin());
+  CAF_CHECK(same(got, s));
+  CAF_CHECK(same(got, via_xor(c, INT64_MIN, INT64_MAX)));
+  CAF_CHECK(is_stale_nan(got[17].v));
+  CAF_CHECK(is_stale_nan(got[119].v) && is_stale_nan(got[120].v));
+  CAF_CHECK_EQUAL(float_bits(got[18].v), normal_nan_bits);
+  CAF_CHECK_EQUAL(float_bits(got[201].v), float_bits(-0.0));
+}
+
+CAF_TEST(a dense chunk keeps only the window at its edges) {
+  auto s = mixed_series();
+  auto c = dense_of(s);
+  auto x = xor_of(s);
+  const int64_t first = s.front().t;
+  const int64_t last = s.back().t;
+  // Windows ending on samples, between samples, before, after, one sample
+  // wide, and windows the record straddles on either side or both.
+  std::vector<std::pair<int64_t, int64_t>> windows = {
+    {INT64_MIN, INT64_MAX}, {first, last},          {first + 1, last - 1}, {first - 1000, first},
+    {last, last + 1000},    {first - 1000, first - 1}, {last + 1, INT64_MAX}, {s[50].t, s[50].t},
+    {s[50].t - 1, s[50].t + 1}, {s[119].t, s[121].t}, {s[10].t + 3, s[250].t - 3}, {s[299].t - 1, INT64_MAX},
+    {INT64_MIN, s[0].t},    {s[120].t, s[120].t - 1},
+  };
+  for (auto [mint, maxt] : windows) {
+    CAF_MESSAGE("window [" << mint << ", " << maxt << "]");
+    std::vector<sample> got;
+    CAF_REQUIRE(c->decode(mint, maxt, got).is_ok());
+    std::vector<sample> from_xor;
+    CAF_REQUIRE(x->decode(mint, maxt, from_xor).is_ok());
+    CAF_CHECK(same(got, within(s, mint, maxt)));
+    CAF_CHECK(same(got, from_xor));
+    CAF_CHECK(same(got, via_xor(c, mint, maxt)));
+    CAF_CHECK_EQUAL(estimate_samples_in(*c, mint, maxt), estimate_samples_in(*x, mint, maxt));
+  }
+}
+
+CAF_TEST(decode_chunks merges a dense record straddling the window with XOR chunks) {
+  // A block's record and the head's chunks overlapping it (out-of-order
+  // data): the earlier chunk's sample wins a shared timestamp.
+  auto s = mixed_series();
+  std::vector<sample> head_part;
+  for (size_t i = 280; i < 300; ++i)
+    head_part.push_back({s[i].t, 1000.0 + static_cast<double>(i)});
+  head_part.push_back({s.back().t + 15000, 7.0});
+  std::vector<std::shared_ptr<const chunk>> both = {dense_of(s), xor_of(head_part)};
+  const int64_t mint = s[125].t + 1;
+  const int64_t maxt = s.back().t + 15000;
+  std::vector<sample> got;
+  CAF_REQUIRE(decode_chunks(both, mint, maxt, got).is_ok());
+  auto want = within(s, mint, maxt);
+  want.push_back(head_part.back());
+  CAF_CHECK(same(got, want));
+  // The same through XOR pieces: what a read gave before.
+  std::vector<std::shared_ptr<const xor_chunk>> pieces;
+  for (const auto& c : both)
+    CAF_REQUIRE(append_as_xor(c, mint, maxt, 120, pieces).is_ok());
+  CAF_CHECK_EQUAL(pieces.size(), 3u);  // samples 120-239, 240-299, the head's (0-119 left out)
+  std::vector<std::shared_ptr<const chunk>> old(pieces.begin(), pieces.end());
+  std::vector<sample> before;
+  CAF_REQUIRE(decode_chunks(old, mint, maxt, before).is_ok());
+  CAF_CHECK(same(got, before));
+}
+
+CAF_TEST(a damaged dense record is corruption when decoded and leaves out as it was) {
+  auto s = mixed_series();
+  auto bytes = encode(s);
+  std::vector<sample> got = {{1, 2.0}};
+  // The index's last timestamp disagrees with the record.
+  auto wrong_end = dense_chunk::of_record(bytes, s.front().t, s.back().t + 1);
+  CAF_REQUIRE(wrong_end.is_ok());
+  CAF_CHECK_EQUAL(wrong_end->decode(INT64_MIN, INT64_MAX, got).error_code(), status::code::corruption);
+  CAF_CHECK_EQUAL(got.size(), 1u);
+  // Timestamps that do not increase (the encoding itself allows any).
+  auto flat = s;
+  flat[10].t = flat[9].t;
+  auto not_increasing = dense_chunk::of_record(encode(flat), flat.front().t, flat.back().t);
+  CAF_REQUIRE(not_increasing.is_ok());
+  CAF_CHECK_EQUAL(not_increasing->decode(INT64_MIN, INT64_MAX, got).error_code(), status::code::corruption);
+  CAF_CHECK_EQUAL(got.size(), 1u);
+  // Truncated bytes.
+  auto cut = dense_chunk::of_record(bytes.substr(0, bytes.size() - 3), s.front().t, s.back().t);
+  CAF_REQUIRE(cut.is_ok());
+  CAF_CHECK_EQUAL(cut->decode(s[5].t, s[6].t, got).error_code(), status::code::corruption);
+  CAF_CHECK_EQUAL(got.size(), 1u);
+  // A window that misses the record decodes nothing, damaged or not.
+  CAF_CHECK(cut->decode(0, 1, got).is_ok());
+  CAF_CHECK_EQUAL(got.size(), 1u);
+  // A malformed sample count is refused at once.
+  CAF_CHECK(!dense_chunk::of_record(std::string("\x00", 1), 0, 0).is_ok());
+  CAF_CHECK(!dense_chunk::of_record("", 0, 0).is_ok());
+}
+
+CAF_TEST(dense chunks from outside are checked by decoding every sample) {
+  auto s = mixed_series();
+  auto bytes = encode(s);
+  auto c = dense_chunk::from_bytes(bytes, s.front().t);
+  CAF_REQUIRE(c.is_ok());
+  CAF_CHECK_EQUAL(c->max_time(), s.back().t);
+  CAF_CHECK_EQUAL(c->num_samples(), 300u);
+  CAF_CHECK_EQUAL(c->bytes(), bytes);
+  CAF_CHECK(!dense_chunk::from_bytes(bytes.substr(0, bytes.size() - 1), s.front().t).is_ok());
+  CAF_CHECK(!dense_chunk::from_bytes(bytes + 'x', s.front().t).is_ok());
+  CAF_CHECK(!dense_chunk::from_bytes("", 0).is_ok());
+  auto flat = s;
+  flat[10].t = flat[9].t;
+  CAF_CHECK_EQUAL(dense_chunk::from_bytes(encode(flat), flat.front().t).error().error_code(),
+                  status::code::corruption);
 }

@@ -6,13 +6,14 @@
 #include <map>
 
 #include "storage/cluster/replica_merge.hpp"
+#include "storage/chunk/xor_chunk.hpp"
 #include "storage/sample.hpp"
 
 using namespace nl::storage;
 
 namespace {
 
-using chunk_ptr = std::shared_ptr<const xor_chunk>;
+using chunk_ptr = std::shared_ptr<const chunk>;
 
 label_set series_named(const std::string& i) {
   return label_set::from_unsorted({{"__name__", "up"}, {"i", i}});
@@ -74,7 +75,7 @@ CAF_TEST(identical replicas keep their chunks undecoded) {
   // Equal bytes in distinct objects, as two nodes' answers arrive.
   std::vector<chunk_ptr> copy;
   for (const auto& c : chunks)
-    copy.push_back(std::make_shared<const xor_chunk>(*c));
+    copy.push_back(std::make_shared<const xor_chunk>(static_cast<const xor_chunk&>(*c)));
   auto out = merge({{snap("1", chunks)}, {snap("1", copy)}});
   CAF_REQUIRE_EQUAL(out.size(), 1u);
   CAF_REQUIRE_EQUAL(out[0].chunks.size(), chunks.size());

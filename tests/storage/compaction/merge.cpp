@@ -10,6 +10,7 @@
 #include "storage/block/reader.hpp"
 #include "storage/block/ulid.hpp"
 #include "storage/block/writer.hpp"
+#include "storage/block/format.hpp"
 #include "storage/compaction/merge.hpp"
 #include "storage/file.hpp"
 
@@ -17,7 +18,7 @@ using namespace nl::storage;
 
 namespace {
 
-using chunk_ptr = std::shared_ptr<const xor_chunk>;
+using chunk_ptr = std::shared_ptr<const chunk>;
 using chunk_list = std::vector<chunk_ptr>;
 using series_map = std::map<label_set, std::vector<sample>>;
 
@@ -396,12 +397,22 @@ CAF_TEST(merging overlapping blocks removes duplicates) {
   CAF_CHECK_EQUAL(value_at(got[x], h + 40000), stale_nan_bits);
   CAF_CHECK_EQUAL(value_at(got[x], h + 80000), float_bits(wobble(h + 80000, 1)));
   CAF_CHECK(float_bits(wobble(h + 80000, 1)) != stale_nan_bits);
-  // Every chunk of the merged block holds at most 120 samples.
+  // Every record of the merged block holds at most a record's samples and
+  // is served as XOR chunks of at most 120 (remote read; what
+  // stats.numChunks counts).
   auto all = (*m)->select({}, INT64_MIN, INT64_MAX);
   CAF_REQUIRE(all.is_ok());
+  uint64_t served = 0;
   for (const auto& s : *all)
-    for (const auto& c : s.chunks)
-      CAF_CHECK(c->num_samples() <= 120u);
+    for (const auto& c : s.chunks) {
+      CAF_CHECK(c->num_samples() <= block_format::dense_record_max_samples);
+      std::vector<std::shared_ptr<const xor_chunk>> pieces;
+      CAF_REQUIRE(append_as_xor(c, INT64_MIN, INT64_MAX, block_format::xor_chunk_samples, pieces).is_ok());
+      for (const auto& p : pieces)
+        CAF_CHECK(p->num_samples() <= 120u);
+      served += pieces.size();
+    }
+  CAF_CHECK_EQUAL(served, (*m)->meta().num_chunks);
   // Parents the other way round: B's values win.
   auto meta2 = merge_blocks({b, a}, d.path, make_ulid(5000));
   CAF_REQUIRE(meta2.is_ok());

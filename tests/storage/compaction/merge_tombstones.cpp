@@ -23,8 +23,8 @@ using nl::test::temp_dir;
 label_set ls(std::string job) { return label_set::from_unsorted({{"__name__", "up"}, {"job", std::move(job)}}); }
 
 // One sample a minute in [from, to).
-std::vector<std::shared_ptr<const xor_chunk>> minutes(int64_t from, int64_t to) {
-  std::vector<std::shared_ptr<const xor_chunk>> out;
+std::vector<std::shared_ptr<const chunk>> minutes(int64_t from, int64_t to) {
+  std::vector<std::shared_ptr<const chunk>> out;
   xor_appender app;
   for (int64_t t = from; t < to; t += 60000) {
     if (app.num_samples() == 120)

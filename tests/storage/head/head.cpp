@@ -255,7 +255,7 @@ CAF_TEST(select finds the overlapping chunks for every window) {
   for (int64_t mint = -2000; mint <= t + 2000; mint += 1500)
     for (int64_t len : {0, 999, 1000, 9000, 60'000, 1'000'000}) {
       int64_t maxt = mint + len;
-      std::vector<const xor_chunk*> want;
+      std::vector<const chunk*> want;
       for (auto& c : chunks)
         if (c->overlaps(mint, maxt))
           want.push_back(c.get());

@@ -1,6 +1,7 @@
 #define CAF_SUITE storage.head.series_snapshot
 #include "test_support.hpp"
 
+#include "storage/chunk/xor_chunk.hpp"
 #include "storage/head/series_snapshot.hpp"
 
 using namespace nl::storage;
@@ -9,7 +10,7 @@ namespace {
 
 label_set ls(const std::string& v) { return label_set::from_unsorted({{"__name__", "m"}, {"i", v}}); }
 
-std::shared_ptr<const xor_chunk> chunk(int64_t t0, int n) {
+std::shared_ptr<const xor_chunk> chunk_at(int64_t t0, int n) {
   xor_appender app;
   for (int i = 0; i < n; ++i)
     app.append(t0 + i * 1000, i);
@@ -19,7 +20,7 @@ std::shared_ptr<const xor_chunk> chunk(int64_t t0, int n) {
 series_snapshot snap(const std::string& v, int64_t t0) {
   series_snapshot s;
   s.labels = ls(v);
-  s.chunks.push_back(chunk(t0, 3));
+  s.chunks.push_back(chunk_at(t0, 3));
   return s;
 }
 
