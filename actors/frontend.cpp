@@ -512,6 +512,7 @@ std::vector<std::string> warnings_of(const Result&) {
 }
 std::vector<std::string> warnings_of(const series_list& xs) { return xs.warnings; }
 std::vector<std::string> warnings_of(const string_list& xs) { return xs.warnings; }
+std::vector<std::string> warnings_of(const metadata_list& xs) { return xs.warnings; }
 
 // The `done` of a typed call answered in the API's JSON envelope: errors by
 // their code; a result is encoded on the connection's thread by

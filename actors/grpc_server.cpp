@@ -354,7 +354,7 @@ class call_stream : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   }
 
   static Encoder make_encoder(const query_answer& a) { return Encoder{a.value, a.warnings}; }
-  static Encoder make_encoder(const metadata_list& xs) { return Encoder{xs.items}; }
+  static Encoder make_encoder(const metadata_list& xs) { return Encoder{xs.items, xs.warnings}; }
   template <class List>
   static Encoder make_encoder(const List& xs) {
     return Encoder{xs.items, xs.truncated, xs.warnings};
@@ -436,7 +436,7 @@ class meta_stream final : public call_stream<Call, Encoder> {
   }
 };
 
-// Metadata: the metadata actor's answer.
+// Metadata: the metadata actor's answer (cluster mode: every node's).
 class metadata_stream final : public call_stream<metadata_call, protocol::metadata_response_encoder> {
  public:
   metadata_stream(service_context& svc, grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* raw)

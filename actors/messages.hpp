@@ -318,14 +318,16 @@ struct metadata_query {
 };
 
 /// The answer: one entry per (family, description), by family name, then
-/// by (type, help, unit).
+/// by (type, help, unit); warnings as in string_list.
 struct metadata_list {
   std::vector<storage::metric_metadata> items;
+  std::vector<std::string> warnings;
 };
 
-/// The metadata store's content for a WAL checkpoint: `count` metadata
-/// record entries back to back (storage::append_metadata_entry). Loading
-/// checks every entry.
+/// The metadata store's content for a WAL checkpoint, or a cluster node's
+/// part of a metadata read (metadata_fetch_atom): `count` metadata record
+/// entries back to back (storage::append_metadata_entry), each with its
+/// receipt time. Loading checks every entry.
 struct metadata_records {
   std::string entries;
   uint64_t count = 0;
@@ -511,7 +513,7 @@ typename Inspector::result_type inspect(Inspector& f, metadata_query& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, metadata_list& x) {
-  return f(caf::meta::type_name("nl::metadata_list"), x.items);
+  return f(caf::meta::type_name("nl::metadata_list"), x.items, x.warnings);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, metadata_records& x) {
@@ -720,6 +722,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
   // Cluster reads: the planner withdraws a query's fetches (index ->
   // links -> peers' gateways).
   CAF_ADD_ATOM(nightlight, nl::actors, fetch_cancel_atom, "nl_fcancel")
+  // Cluster metadata reads: cluster index -> every node (links -> peers'
+  // gateways) -> metadata actor.
+  CAF_ADD_ATOM(nightlight, nl::actors, metadata_fetch_atom, "nl_mdfetch")
 CAF_END_TYPE_ID_BLOCK(nightlight)
 
 namespace nl::actors {

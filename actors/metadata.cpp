@@ -63,6 +63,11 @@ metadata_actor::behavior_type metadata(self_ptr self, std::shared_ptr<storage::m
     [=](metadata_atom, const metadata_query& q) {
       return metadata_list{self->state.store->list(q.metric, q.limit, q.limit_per_metric)};
     },
+    [=](metadata_fetch_atom, const metadata_query& q) {
+      metadata_records r;
+      r.count = self->state.store->entries(r.entries, q.metric, q.limit);
+      return r;
+    },
     [=](metadata_records_atom, int64_t expire_before) {
       auto& store = *self->state.store;
       if (auto n = store.expire_before(expire_before); n > 0)

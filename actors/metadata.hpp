@@ -17,17 +17,25 @@
 
 namespace nl::actors {
 
+/// Where /api/v1/metadata and gRPC Metadata are answered: the metadata
+/// actor, or in cluster mode the cluster index (every node's, merged).
+using metadata_reader_actor = caf::typed_actor<caf::replies_to<metadata_atom, metadata_query>::with<metadata_list>>;
+
 /// metadata_put: store a request's metadata; replies the number of WAL
 ///   entries written for it (0 when the store held everything already), or
 ///   an error when the WAL failed or did not start the write in time
 ///   (nothing new was stored).
 /// metadata: /api/v1/metadata (storage::metadata_store::list).
+/// metadata_fetch: this node's part of a cluster metadata read: the
+///   descriptions of the query's families (`metric`, `limit`; not
+///   `limit_per_metric`) with their receipt times
+///   (storage/metadata/metadata_merge.hpp).
 /// metadata_records(expire_before): families last received before
 ///   `expire_before` (ms since epoch) are dropped, then the store's
 ///   content is answered for a WAL checkpoint.
-using metadata_actor = caf::typed_actor<
+using metadata_actor = metadata_reader_actor::extend<
   caf::replies_to<metadata_put_atom, metadata_update>::with<uint64_t>,
-  caf::replies_to<metadata_atom, metadata_query>::with<metadata_list>,
+  caf::replies_to<metadata_fetch_atom, metadata_query>::with<metadata_records>,
   caf::replies_to<metadata_records_atom, int64_t>::with<metadata_records>>;
 
 struct metadata_options {

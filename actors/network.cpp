@@ -50,7 +50,8 @@ void run_admin(network_actor::stateful_pointer<network_state> self, admin_job_pt
 
 // Stores the request's metadata on this node (the metadata actor writes
 // it to the WAL); `done` gets its outcome. Metadata is not replicated in
-// cluster mode: each node keeps what the writes it received carried.
+// cluster mode: each node keeps what the writes it received carried, and
+// reads ask every node (the cluster index).
 template <class Done>
 void store_metadata(network_actor::stateful_pointer<network_state> self, const write_job_ptr& job, Done done) {
   auto& meta = self->state.meta;
@@ -128,13 +129,15 @@ void write_replicated(network_actor::stateful_pointer<network_state> self, const
 network_actor::behavior_type network(network_actor::stateful_pointer<network_state> self,
                                      std::vector<head_block_actor> shards, index_actor idx,
                                      query_planner_actor planner, std::chrono::milliseconds timeout,
-                                     compactor_actor compact, metadata_actor meta, std::vector<peer_actor> peers) {
+                                     compactor_actor compact, metadata_actor meta, metadata_reader_actor meta_reads,
+                                     std::vector<peer_actor> peers) {
   self->state.shards = std::move(shards);
   self->state.idx = std::move(idx);
   self->state.planner = std::move(planner);
   self->state.timeout = timeout;
   self->state.compact = std::move(compact);
   self->state.meta = std::move(meta);
+  self->state.meta_reads = std::move(meta_reads);
   self->state.peers = std::move(peers);
   return {
     [=](admin_job_ptr& job) { run_admin(self, job); },
@@ -214,9 +217,9 @@ network_actor::behavior_type network(network_actor::stateful_pointer<network_sta
     },
     [=](metadata_call_ptr& call) {
       auto& st = self->state;
-      if (!st.meta)
+      if (!st.meta_reads)
         return call->answer(caf::make_error(error_code::unavailable, "the metadata store is not running"));
-      self->request(st.meta, st.timeout, metadata_atom_v, call->params)
+      self->request(st.meta_reads, st.timeout, metadata_atom_v, call->params)
         .then([call](metadata_list& xs) { call->answer(std::move(xs)); },
               [call](caf::error& err) { call->answer(std::move(err)); });
     },

@@ -63,8 +63,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::read_job_ptr)
 namespace nl::actors {
 
 /// Queries go to the planner, query_cancel behind the query it withdraws;
-/// series, labels and tsdb status to the index; metadata to the metadata
-/// actor; federation to a worker; admin jobs (the admin API) to the
+/// series, labels and tsdb status to the index; metadata reads to the
+/// metadata reader (the metadata actor, or the cluster index); federation to a worker; admin jobs (the admin API) to the
 /// compactor. A read job (remote read) gets a reader of its own
 /// (actors/remote_reader.hpp).
 using network_actor =
@@ -78,7 +78,10 @@ struct network_state {
   index_actor idx;
   query_planner_actor planner;
   compactor_actor compact;  ///< may be invalid (tests): admin jobs get 503
-  metadata_actor meta;      ///< may be invalid (tests): metadata is refused (503)
+  metadata_actor meta;      ///< may be invalid (tests): metadata writes are refused (503)
+  /// /api/v1/metadata: `meta` itself, or in cluster mode the cluster
+  /// index (every node's); may be invalid (tests): refused (503).
+  metadata_reader_actor meta_reads;
   /// Cluster mode: one per node (this node's gateway, links to the
   /// others), for writes the frontend placed by node. Empty: one node.
   std::vector<peer_actor> peers;
@@ -88,12 +91,13 @@ struct network_state {
 
 /// The actor side of the bridge: forwards write jobs to the shards (their
 /// metric metadata to the metadata actor), series and label calls to the
-/// index, metadata calls to the metadata actor, federation calls to a
+/// index, metadata calls to `meta_reads`, federation calls to a
 /// federation worker, queries to the query planner and admin jobs to the
 /// compactor, and answers through their callbacks.
 network_actor::behavior_type network(network_actor::stateful_pointer<network_state> self,
                                      std::vector<head_block_actor> shards, index_actor idx,
                                      query_planner_actor planner, std::chrono::milliseconds timeout,
-                                     compactor_actor compact, metadata_actor meta, std::vector<peer_actor> peers);
+                                     compactor_actor compact, metadata_actor meta, metadata_reader_actor meta_reads,
+                                     std::vector<peer_actor> peers);
 
 }  // namespace nl::actors

@@ -16,13 +16,18 @@ std::chrono::milliseconds request_timeout(const settings& cfg) {
 }
 
 // The index the planner and the network actor ask: in cluster mode the
-// cluster index (every node, through the gateway and the links).
+// cluster index (every node, through the gateway and the links), which
+// also answers metadata reads.
 void spawn_index(self_ptr self) {
   auto& s = self->state;
-  if (s.opts.cluster)
-    s.idx = self->spawn<caf::monitored>(cluster_index, s.opts.cluster, s.peers, s.gateway_idx);
-  else
+  if (s.opts.cluster) {
+    auto ci = self->spawn<caf::monitored>(cluster_index, s.opts.cluster, s.peers, s.gateway_idx);
+    s.idx = ci;
+    s.meta_reads = ci;
+  } else {
     s.idx = self->spawn<caf::monitored>(series_index, s.shards, s.blocks);
+    s.meta_reads = s.meta;
+  }
 }
 
 void spawn_compactor(self_ptr self) {
@@ -60,7 +65,7 @@ void spawn_planner(self_ptr self) {
 void spawn_network(self_ptr self) {
   auto& s = self->state;
   s.net = self->spawn<caf::monitored>(network, s.shards, s.idx, s.planner, request_timeout(*s.opts.cfg), s.compact,
-                                      s.meta, s.peers);
+                                      s.meta, s.meta_reads, s.peers);
   if (s.opts.front)
     s.opts.front->attach(s.net, s.shards.size());
 }
@@ -97,7 +102,8 @@ void spawn_cluster(self_ptr self) {
   }
   // The gateway hands the links the peers that dial this node; the links
   // send this node's gateway with their hellos.
-  s.gateway = self->spawn<caf::monitored>(gateway, view, s.shards, s.gateway_idx, std::move(links), s.opts.connector);
+  s.gateway = self->spawn<caf::monitored>(gateway, view, s.shards, s.gateway_idx, s.meta, std::move(links),
+                                          s.opts.connector);
   s.peers[view->self()] = s.gateway;
   for (auto& l : s.links)
     self->send(l, link_start_atom_v, caf::actor_cast<caf::strong_actor_ptr>(s.gateway));

@@ -63,6 +63,8 @@ struct supervisor_state {
   std::shared_ptr<storage::block_set> blocks;
   compactor_actor compact;
   index_actor idx;  ///< cluster mode: the cluster index
+  /// Where metadata reads go: the metadata actor, or the cluster index.
+  metadata_reader_actor meta_reads;
   query_planner_actor planner;
   network_actor net;
   // Cluster mode: the gateway with its own index, one link per peer, and

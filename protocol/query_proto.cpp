@@ -321,6 +321,9 @@ std::string metadata_response_encoder::next() {
     w.bytes_field(v1::MetadataResponse::kMetricsFieldNumber, family);
   }
   done_ = next_ == items_.size();
+  if (done_)
+    for (const auto& s : warnings_)
+      put_string(w, v1::MetadataResponse::kWarningsFieldNumber, s);
   return out;
 }
 

@@ -102,12 +102,13 @@ using strings_response_encoder = list_response_encoder<std::string>;
 
 /// The parts of a Metadata answer: one MetricFamilyMetadata per run of
 /// entries of one family (the metadata store lists them by family), a
-/// family never split across parts. `items` must outlive the encoder.
+/// family never split across parts; `warnings` (cluster mode: nodes that
+/// did not answer) with the last part. `items` must outlive the encoder.
 class metadata_response_encoder {
  public:
   explicit metadata_response_encoder(const std::vector<storage::metric_metadata>& items,
-                                     size_t target_bytes = grpc_part_bytes)
-    : items_(items), target_(target_bytes) {}
+                                     std::vector<std::string> warnings = {}, size_t target_bytes = grpc_part_bytes)
+    : items_(items), warnings_(std::move(warnings)), target_(target_bytes) {}
 
   bool done() const { return done_; }
   std::string next();
@@ -115,6 +116,7 @@ class metadata_response_encoder {
 
  private:
   const std::vector<storage::metric_metadata>& items_;
+  std::vector<std::string> warnings_;
   size_t target_;
   size_t next_ = 0;
   bool done_ = false;

@@ -4,33 +4,38 @@
 
 #include "actors/head_block.hpp"
 #include "storage/cluster/replica_merge.hpp"
+#include "storage/metadata/metadata_merge.hpp"
 
 namespace nl::actors {
 
 namespace {
 
-using self_ptr = index_actor::stateful_pointer<cluster_index_state>;
+using self_ptr = cluster_index_actor::stateful_pointer<cluster_index_state>;
 
 // Fetch ids unique in the process, so that a restarted cluster index never
 // withdraws a fetch of its predecessor's by mistake.
 std::atomic<uint64_t> next_fetch_id{1};
 
-// One request to every node.
-template <class T>
+// One request to every node: each answers a Part, merged into a Result.
+template <class Part, class Result = Part>
 struct gather {
-  caf::typed_response_promise<T> rp;
-  std::vector<T> parts;              ///< index = node
+  caf::typed_response_promise<Result> rp;
+  std::vector<Part> parts;           ///< index = node
   std::vector<bool> answered;        ///< index = node
   std::vector<std::string> missing;  ///< index = node: why it is missing ("" if not)
   size_t waiting = 0;
   bool done = false;
+  /// Missing nodes that leave the answer complete: write_quorum - 1 for
+  /// series data (every acknowledged sample has write_quorum copies), 0
+  /// for metric metadata (held by the node that received it only).
+  size_t complete_without = 0;
   uint64_t fetch_id = 0;      ///< selects: the id they went out with
   uint64_t requester_id = 0;  ///< selects: the requester's fetch_id
   uint64_t fetched = 0;       ///< selects: samples in the answers so far
 };
 
-template <class T>
-using gather_ptr = std::shared_ptr<gather<T>>;
+template <class Part, class Result = Part>
+using gather_ptr = std::shared_ptr<gather<Part, Result>>;
 
 void forget(self_ptr self, uint64_t fetch_id, uint64_t requester_id) {
   auto& st = self->state;
@@ -48,8 +53,8 @@ void forget(self_ptr self, uint64_t fetch_id, uint64_t requester_id) {
 
 // Ends a request that failed as a whole: its selects still out are
 // withdrawn at the nodes that have not answered.
-template <class T>
-void fail(self_ptr self, const gather_ptr<T>& g, caf::error err) {
+template <class Part, class Result>
+void fail(self_ptr self, const gather_ptr<Part, Result>& g, caf::error err) {
   g->done = true;
   forget(self, g->fetch_id, g->requester_id);
   if (g->fetch_id != 0)
@@ -61,8 +66,8 @@ void fail(self_ptr self, const gather_ptr<T>& g, caf::error err) {
 
 // Every node answered or is missing: merge, or refuse when too many are
 // missing and partial answers are off.
-template <class T, class Merge>
-void complete(self_ptr self, const gather_ptr<T>& g, Merge merge) {
+template <class Part, class Result, class Merge>
+void complete(self_ptr self, const gather_ptr<Part, Result>& g, Merge merge) {
   g->done = true;
   forget(self, g->fetch_id, g->requester_id);
   const auto& view = *self->state.view;
@@ -77,7 +82,7 @@ void complete(self_ptr self, const gather_ptr<T>& g, Merge merge) {
     why += view.name(node) + ": " + g->missing[node];
   }
   std::vector<std::string> warnings;
-  if (missing + 1 > view.write_quorum()) {
+  if (missing > g->complete_without) {
     auto text = "cluster: " + std::to_string(missing) + " of " + std::to_string(view.num_nodes())
                 + " nodes did not answer (" + why + ")";
     if (!view.settings().partial_response) {
@@ -87,12 +92,12 @@ void complete(self_ptr self, const gather_ptr<T>& g, Merge merge) {
     }
     warnings.push_back(text + "; the result may be incomplete");
   }
-  std::vector<T> parts;
+  std::vector<Part> parts;
   for (size_t node = 0; node < g->parts.size(); ++node)
     if (g->answered[node])
       parts.push_back(std::move(g->parts[node]));
   g->parts.clear();
-  caf::expected<T> merged = merge(parts);
+  caf::expected<Result> merged = merge(parts);
   if (!merged) {
     g->rp.deliver(std::move(merged.error()));
     return;
@@ -104,11 +109,11 @@ void complete(self_ptr self, const gather_ptr<T>& g, Merge merge) {
 
 // Asks every node; `check(g, part)` sees each answer as it arrives and may
 // fail the request (the select budget).
-template <class T, class Merge, class Check, class Atom, class Arg>
-caf::result<T> fan_out(self_ptr self, const gather_ptr<T>& g, Merge merge, Check check, Atom atom,
-                       const Arg& arg) {
+template <class Part, class Result, class Merge, class Check, class Atom, class Arg>
+caf::result<Result> fan_out(self_ptr self, const gather_ptr<Part, Result>& g, Merge merge, Check check, Atom atom,
+                            const Arg& arg) {
   auto& peers = self->state.peers;
-  g->rp = self->template make_response_promise<T>();
+  g->rp = self->template make_response_promise<Result>();
   g->parts.resize(peers.size());
   g->answered.assign(peers.size(), false);
   g->missing.assign(peers.size(), std::string{});
@@ -118,7 +123,7 @@ caf::result<T> fan_out(self_ptr self, const gather_ptr<T>& g, Merge merge, Check
     // by its peer, the peer's DOWN, its deadline or at once when down.
     self->request(peers[node], caf::infinite, atom, arg)
       .then(
-        [self, g, node, merge, check](T& part) {
+        [self, g, node, merge, check](Part& part) {
           if (g->done)
             return;
           g->answered[node] = true;
@@ -149,9 +154,17 @@ caf::result<T> fan_out(self_ptr self, const gather_ptr<T>& g, Merge merge, Check
 
 auto no_check = [](const auto&, const auto&) { return caf::error{}; };
 
+// Series data: complete with up to write_quorum - 1 nodes missing.
+template <class Part, class Result = Part>
+gather_ptr<Part, Result> make_data_gather(self_ptr self) {
+  auto g = std::make_shared<gather<Part, Result>>();
+  g->complete_without = self->state.view->write_quorum() - 1;
+  return g;
+}
+
 template <class List, class Atom>
 caf::result<List> fan_out_list(self_ptr self, const meta_query& q, Atom atom) {
-  auto g = std::make_shared<gather<List>>();
+  auto g = make_data_gather<List>(self);
   auto limit = q.limit;
   auto merge = [limit](std::vector<List>& parts) -> caf::expected<List> { return merge_lists(parts, limit); };
   return fan_out(self, g, merge, no_check, atom, q);
@@ -181,7 +194,7 @@ caf::expected<select_result> merge_selects(std::vector<select_result>& parts) {
 
 caf::result<select_result> fan_out_select(self_ptr self, select_request r) {
   auto& st = self->state;
-  auto g = std::make_shared<gather<select_result>>();
+  auto g = make_data_gather<select_result>(self);
   g->requester_id = r.fetch_id;
   g->fetch_id = next_fetch_id.fetch_add(1, std::memory_order_relaxed);
   r.fetch_id = g->fetch_id;
@@ -207,6 +220,27 @@ caf::result<select_result> fan_out_select(self_ptr self, select_request r) {
   return fan_out(self, g, merge_selects, check, select_atom_v, r);
 }
 
+// Metric metadata: each node answers its descriptions with receipt times
+// (limit_per_metric left to the merge), merged as one node's store would
+// hold them (storage/metadata/metadata_merge.hpp). It lives only on the
+// node that received it, so any missing node may leave a gap.
+caf::result<metadata_list> fan_out_metadata(self_ptr self, const metadata_query& q) {
+  auto g = std::make_shared<gather<metadata_records, metadata_list>>();
+  g->complete_without = 0;
+  auto merge = [q](std::vector<metadata_records>& parts) -> caf::expected<metadata_list> {
+    std::vector<std::vector<storage::metadata_record>> records(parts.size());
+    for (size_t i = 0; i < parts.size(); ++i)
+      if (auto st = storage::decode_metadata_entries(parts[i].entries, records[i]); !st)
+        return caf::make_error(error_code::internal, "metadata from a node: " + st.message());
+    metadata_list out;
+    out.items = storage::merge_metadata(records, q.metric, q.limit, q.limit_per_metric);
+    return out;
+  };
+  auto per_node = q;
+  per_node.limit_per_metric = -1;
+  return fan_out(self, g, merge, no_check, metadata_fetch_atom_v, per_node);
+}
+
 }  // namespace
 
 bool node_missing(const caf::error& err) {
@@ -217,7 +251,7 @@ bool node_missing(const caf::error& err) {
          && c != error_code::internal;
 }
 
-index_actor::behavior_type cluster_index(self_ptr self, std::shared_ptr<cluster_view> view,
+cluster_index_actor::behavior_type cluster_index(self_ptr self, std::shared_ptr<cluster_view> view,
                                          std::vector<peer_actor> peers, index_actor local) {
   auto& st = self->state;
   st.view = std::move(view);
@@ -228,6 +262,7 @@ index_actor::behavior_type cluster_index(self_ptr self, std::shared_ptr<cluster_
     [self](label_names_atom a, const meta_query& q) { return fan_out_list<string_list>(self, q, a); },
     [self](label_values_atom a, const meta_query& q) { return fan_out_list<string_list>(self, q, a); },
     [self](select_atom, select_request& r) { return fan_out_select(self, std::move(r)); },
+    [self](metadata_atom, const metadata_query& q) { return fan_out_metadata(self, q); },
     [self](tsdb_status_atom a, uint64_t limit) -> caf::result<storage::tsdb_status> {
       return self->delegate(self->state.local, a, limit);
     },

@@ -171,13 +171,14 @@ caf::result<cluster_hello> check_identity(self_ptr self, const cluster_hello& h,
 }  // namespace
 
 gateway_actor::behavior_type gateway(self_ptr self, std::shared_ptr<cluster_view> view,
-                                     std::vector<head_block_actor> shards, index_actor idx,
+                                     std::vector<head_block_actor> shards, index_actor idx, metadata_actor meta,
                                      std::vector<link_actor> links, caf::io::middleman_actor middleman) {
   auto& st = self->state;
   st.max_inflight_samples = view->settings().max_inflight_samples;
   st.view = std::move(view);
   st.shards = std::move(shards);
   st.idx = std::move(idx);
+  st.meta = std::move(meta);
   st.links = std::move(links);
   st.middleman = std::move(middleman);
   return {
@@ -252,6 +253,13 @@ gateway_actor::behavior_type gateway(self_ptr self, std::shared_ptr<cluster_view
       if (auto err = check_sender(self))
         return err;
       return self->delegate(self->state.idx, a, std::move(q));
+    },
+    [self](metadata_fetch_atom a, metadata_query& q) -> caf::result<metadata_records> {
+      if (auto err = check_sender(self))
+        return err;
+      if (!self->state.meta)
+        return caf::make_error(error_code::unavailable, "the metadata store is not running");
+      return self->delegate(self->state.meta, a, std::move(q));
     },
   };
 }

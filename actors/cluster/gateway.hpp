@@ -22,6 +22,7 @@
 // select / series / label_names / label_values: answered by a private
 //   instance of the local index (actors/index.hpp) over the same shards
 //   and blocks.
+// metadata_fetch: answered by this node's metadata actor.
 // fetch_cancel(id): a select from the same sender with that fetch_id
 //   still being read is answered `canceled` at once, and its data, when
 //   the index delivers it, is dropped instead of sent over the link.
@@ -38,6 +39,7 @@
 #include "actors/cluster/peer.hpp"
 #include "actors/head_block.hpp"
 #include "actors/index.hpp"
+#include "actors/metadata.hpp"
 
 namespace nl::actors {
 
@@ -45,6 +47,7 @@ struct gateway_state {
   std::shared_ptr<cluster_view> view;
   std::vector<head_block_actor> shards;
   index_actor idx;
+  metadata_actor meta;  ///< may be invalid (tests): metadata_fetch is refused
   std::vector<link_actor> links;  ///< index = node; none for this node
   caf::io::middleman_actor middleman;  ///< asked where a hello came from (cluster TLS)
   uint64_t max_inflight_samples = 0;
@@ -59,7 +62,7 @@ struct gateway_state {
 /// cluster TLS (view->tls()).
 gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_state> self,
                                      std::shared_ptr<cluster_view> view, std::vector<head_block_actor> shards,
-                                     index_actor idx, std::vector<link_actor> links,
+                                     index_actor idx, metadata_actor meta, std::vector<link_actor> links,
                                      caf::io::middleman_actor middleman);
 
 /// Splits one node's batch into one batch per head shard (index = shard;

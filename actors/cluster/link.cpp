@@ -316,6 +316,9 @@ link_actor::behavior_type link(self_ptr self, std::shared_ptr<cluster_view> view
     [self](label_values_atom a, meta_query& q) -> caf::result<string_list> {
       return forward<string_list>(self, 0, a, std::move(q));
     },
+    [self](metadata_fetch_atom a, metadata_query& q) -> caf::result<metadata_records> {
+      return forward<metadata_records>(self, 0, a, std::move(q));
+    },
     [self](fetch_cancel_atom a, uint64_t fetch_id) {
       auto& st = self->state;
       if (fetch_id == 0)

@@ -8,6 +8,8 @@
 //   append: store a batch of series this node owns (replies once every
 //     sample is in the node's WAL or refused);
 //   select, series, label_names, label_values: the node's local index;
+//   metadata_fetch: the node's metric metadata with receipt times (its
+//     metadata actor; merged by the cluster index);
 //   fetch_cancel(id): withdraw the selects with that fetch_id (their
 //     answers are dropped instead of sent).
 //
@@ -28,6 +30,7 @@ using peer_actor = caf::typed_actor<
   caf::replies_to<series_atom, meta_query>::with<series_list>,
   caf::replies_to<label_names_atom, meta_query>::with<string_list>,
   caf::replies_to<label_values_atom, meta_query>::with<string_list>,
+  caf::replies_to<metadata_fetch_atom, metadata_query>::with<metadata_records>,
   caf::reacts_to<fetch_cancel_atom, uint64_t>>;
 
 using gateway_actor =

@@ -114,10 +114,28 @@ void metadata_store::enforce_max_bytes() {
   }
 }
 
+template <class Fn>
+void metadata_store::for_families(std::string_view metric, int64_t limit, Fn fn) const {
+  if (limit == 0)
+    return;
+  if (!metric.empty()) {
+    if (auto it = families_.find(metric); it != families_.end())
+      fn(it->first, it->second);
+    return;
+  }
+  int64_t families = 0;
+  for (const auto& [name, f] : families_) {
+    if (limit > 0 && families == limit)
+      break;
+    fn(name, f);
+    ++families;
+  }
+}
+
 std::vector<metric_metadata> metadata_store::list(std::string_view metric, int64_t limit,
                                                   int64_t limit_per_metric) const {
   std::vector<metric_metadata> out;
-  auto add = [&](const std::string& name, const family& f) {
+  for_families(metric, limit, [&](const std::string& name, const family& f) {
     size_t n = f.descriptions.size();
     if (limit_per_metric > 0)
       n = std::min(n, static_cast<size_t>(limit_per_metric));
@@ -125,21 +143,7 @@ std::vector<metric_metadata> metadata_store::list(std::string_view metric, int64
       const auto& d = f.descriptions[i];
       out.push_back({name, d.type, d.help, d.unit});
     }
-  };
-  if (limit == 0)
-    return out;
-  if (!metric.empty()) {
-    if (auto it = families_.find(metric); it != families_.end())
-      add(it->first, it->second);
-    return out;
-  }
-  int64_t families = 0;
-  for (const auto& [name, f] : families_) {
-    if (limit > 0 && families == limit)
-      break;
-    add(name, f);
-    ++families;
-  }
+  });
   return out;
 }
 
@@ -156,10 +160,10 @@ size_t metadata_store::expire_before(int64_t t) {
   return n;
 }
 
-uint64_t metadata_store::entries(std::string& out) const {
+uint64_t metadata_store::entries(std::string& out, std::string_view metric, int64_t limit) const {
   uint64_t n = 0;
   metadata_record r;
-  for (const auto& [name, f] : families_) {
+  for_families(metric, limit, [&](const std::string& name, const family& f) {
     r.metadata.metric_family_name = name;
     for (const auto& d : f.descriptions) {
       r.seen_ms = d.seen_ms;
@@ -169,7 +173,7 @@ uint64_t metadata_store::entries(std::string& out) const {
       append_metadata_entry(out, r);
       ++n;
     }
-  }
+  });
   return n;
 }
 

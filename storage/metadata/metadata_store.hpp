@@ -82,8 +82,10 @@ class metadata_store {
 
   /// Every description with its receipt time, appended to `out` as
   /// metadata record entries back to back (append_metadata_entry), family
-  /// by family: what a WAL checkpoint keeps. Returns the number of entries.
-  uint64_t entries(std::string& out) const;
+  /// by family: what a WAL checkpoint keeps. `metric` and `limit` select
+  /// families as in list() (a cluster node's part of a metadata read:
+  /// storage/metadata/metadata_merge.hpp). Returns the number of entries.
+  uint64_t entries(std::string& out, std::string_view metric = {}, int64_t limit = -1) const;
 
   size_t num_families() const { return families_.size(); }
   size_t num_descriptions() const { return descriptions_; }
@@ -115,6 +117,11 @@ class metadata_store {
   void erase_family(family_map::iterator it);
   /// Evicts the least recently received families while over max_bytes.
   void enforce_max_bytes();
+  /// Calls fn(name, family) for the families list() and entries() answer:
+  /// only `metric` when it is not empty, else by name, at most `limit`
+  /// (< 0: all).
+  template <class Fn>
+  void for_families(std::string_view metric, int64_t limit, Fn fn) const;
 
   metadata_store_options opts_;
   family_map families_;

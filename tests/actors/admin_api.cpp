@@ -117,7 +117,7 @@ struct fixture : test_coordinator_fixture<caf::actor_system_config> {
     idx = sys.spawn(series_index, shards, blocks);
     planner = sys.spawn(query_planner, idx, query_planner_options{});
     net = sys.spawn(network, shards, idx, planner, std::chrono::milliseconds(1000), compact, metadata_actor{},
-                    std::vector<peer_actor>{});
+                    metadata_reader_actor{}, std::vector<peer_actor>{});
     front->attach(net, shards.size());
     sched.run();
   }

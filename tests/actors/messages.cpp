@@ -320,8 +320,10 @@ CAF_TEST(metadata messages round trip and a bad metric type is refused) {
   CAF_CHECK_EQUAL(q.metric, "up");
   CAF_CHECK_EQUAL(q.limit, 3);
   CAF_CHECK_EQUAL(q.limit_per_metric, -1);
-  auto l = round_trip(caf::make_message(metadata_list{u.entries})).get_as<metadata_list>(0);
+  auto l = round_trip(caf::make_message(metadata_list{u.entries, {"cluster: node c did not answer"}}))
+             .get_as<metadata_list>(0);
   CAF_CHECK(l.items == u.entries);
+  CAF_CHECK_EQUAL(l.warnings, std::vector<std::string>{"cluster: node c did not answer"});
   // A type number this version does not know never becomes an enum value.
   metadata_update bad;
   bad.entries = {{"x", static_cast<metric_type>(8), "", ""}};
@@ -345,6 +347,32 @@ CAF_TEST(metadata messages round trip and a bad metric type is refused) {
   r.count = 1;
   r.entries.pop_back();
   CAF_CHECK(r.validate());
+  // A peer's part of a metadata read (metadata_fetch_atom) is checked as
+  // it is loaded: a wrong count, an unknown type or an empty family name
+  // refuses it. (CAF 0.17.6 then loads the whole message as an empty one
+  // rather than failing, so no handler ever sees the records.)
+  auto fetch = round_trip(caf::make_message(metadata_fetch_atom_v, metadata_query{"", 10, -1}));
+  CAF_CHECK((fetch.match_elements<metadata_fetch_atom, metadata_query>()));
+  auto arrives = [&](const metadata_records& in) {
+    auto buf = serialize(caf::make_message(in));
+    caf::message y;
+    caf::binary_deserializer src{sys, buf};
+    return !src(y) && y.match_elements<metadata_records>() && y.get_as<metadata_records>(0).entries == in.entries;
+  };
+  metadata_records good;
+  nl::storage::append_metadata_entry(good.entries, {5, {"up", metric_type::gauge, "Up.", ""}});
+  good.count = 1;
+  CAF_CHECK(arrives(good));
+  auto wrong_count = good;
+  wrong_count.count = 3;
+  CAF_CHECK(!arrives(wrong_count));
+  metadata_records no_family;
+  nl::storage::append_metadata_entry(no_family.entries, {5, {"", metric_type::gauge, "Up.", ""}});
+  no_family.count = 1;
+  CAF_CHECK(!arrives(no_family));
+  auto bad_type = good;
+  bad_type.entries[1] = 9;  // after the one-byte varint of seen_ms
+  CAF_CHECK(!arrives(bad_type));
 }
 
 CAF_TEST(tsdb status messages round trip) {

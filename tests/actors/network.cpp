@@ -126,7 +126,7 @@ struct storage_fixture : fixture {
     mo.stats = &stats;
     meta = sys.spawn(metadata, std::make_shared<nl::storage::metadata_store>(), wal, mo);
     net = sys.spawn(network, shards, idx, planner, std::chrono::milliseconds(1000), compactor_actor{}, meta,
-                    std::vector<peer_actor>{});
+                    meta, std::vector<peer_actor>{});
     front->attach(net, shards.size());
     sched.run();
   }
@@ -668,6 +668,7 @@ peer_actor::behavior_type scripted_node(peer_actor::pointer, append_script_ptr s
     [no_reads](series_atom, meta_query&) -> caf::result<series_list> { return no_reads(); },
     [no_reads](label_names_atom, meta_query&) -> caf::result<string_list> { return no_reads(); },
     [no_reads](label_values_atom, meta_query&) -> caf::result<string_list> { return no_reads(); },
+    [no_reads](metadata_fetch_atom, metadata_query&) -> caf::result<metadata_records> { return no_reads(); },
     [](fetch_cancel_atom, uint64_t) {},
   };
 }
@@ -708,7 +709,8 @@ struct cluster_write_fixture : fixture {
       peers.push_back(sys.spawn(scripted_node, nodes.back()));
     }
     net = sys.spawn(network, std::vector<head_block_actor>{}, index_actor{}, query_planner_actor{},
-                    std::chrono::milliseconds(1000), compactor_actor{}, metadata_actor{}, peers);
+                    std::chrono::milliseconds(1000), compactor_actor{}, metadata_actor{}, metadata_reader_actor{},
+                    peers);
     front->set_cluster(view);
     front->attach(net, 1);
     sched.run();

@@ -221,7 +221,7 @@ struct fixture {
     }
     idx = sys.spawn(series_index, shards, blocks);
     net = sys.spawn(network, shards, idx, query_planner_actor{}, std::chrono::milliseconds(1000), compactor_actor{},
-                    metadata_actor{}, std::vector<peer_actor>{});
+                    metadata_actor{}, metadata_reader_actor{}, std::vector<peer_actor>{});
     front->attach(net, shards.size());
   }
 

@@ -19,6 +19,13 @@ remote-write receiver, fed the same data.
   * Two nodes down: through the survivor, answers carry a warning naming
     both (partial_response true), or are 503 naming both
     (partial_response false, node B).
+  * Metric metadata (not replicated: kept by the node a write came
+    through) written through A, B and C: /api/v1/metadata through each
+    node, with its parameters, equals a single Nightlight's that got the
+    same writes. C killed: through A the answer lacks C's family and
+    carries a warning naming C (HTTP and gRPC Metadata), through B
+    (partial_response false) it is 503 naming C; C restarted answers
+    complete again.
 With --tls the same runs over node-link mutual TLS (certificates from one
 cluster CA, each naming its node; see cluster_tls.py).
 """
@@ -175,6 +182,57 @@ class Writer(threading.Thread):
             k += 1
 
 
+# Metric metadata written through one node each: (node, entries), entries
+# as h.write_request takes them (type, family, help, unit).
+COUNTER, GAUGE, HISTOGRAM, INFO = 1, 2, 3, 6  # prometheus.MetricMetadata.MetricType
+META_WRITES = [
+    ("a", [(COUNTER, "cm_requests_total", "Requests.", ""), (GAUGE, "cm_temperature", "Room temperature.", "celsius")]),
+    # Another exporter version words a help text differently, through B.
+    ("b", [(COUNTER, "cm_requests_total", "Requests served.", ""),
+           (HISTOGRAM, "cm_latency_seconds", "Latency.", "seconds")]),
+    # One description through two nodes: listed once.
+    ("b", [(GAUGE, "cm_temperature", "Room temperature.", "celsius")]),
+    ("c", [(INFO, "cm_build", "Build information.", "")]),
+]
+META_PARAMS = [[], [("metric", "cm_requests_total")], [("limit", "2")], [("limit_per_metric", "1")],
+               [("limit", "1"), ("limit_per_metric", "1")], [("limit", "0")], [("metric", "cm_nothing")]]
+
+
+def write_metadata(checks, nodes, single):
+    for name, entries in META_WRITES:
+        body = h.encode_series([], entries)
+        for label, port in (("through " + name.upper(), nodes[name].port), ("to the single node", single.port)):
+            r = h.remote_write(port, body)
+            checks.check("metadata write %s: 204" % label, r.status == 204, r)
+
+
+def metadata_doc(node, params):
+    return h.api_get(node.port, "/api/v1/metadata", params, timeout=30.0).json()
+
+
+def compare_metadata(checks, label, single, node):
+    """/api/v1/metadata through `node` equals the single node's, no warning."""
+    for params in META_PARAMS:
+        want, got = metadata_doc(single, params), metadata_doc(node, params)
+        checks.check("%s/api/v1/metadata %s: as one node" % (label, params), got == want and "warnings" not in got,
+                     "got %s, want %s" % (str(got)[:400], str(want)[:400]))
+
+
+def grpc_metadata(wd, node):
+    """gRPC Metadata through `node`: ({family: [descriptions]}, warnings)."""
+    import grpc
+    import grpc_common as g
+    pb = g.Protos(wd)
+    with grpc.insecure_channel("127.0.0.1:%d" % node.grpc_port, options=g.channel_options()) as ch:
+        parts = g.QueryClient(ch, pb).call("Metadata")
+    fams = {}
+    for p in parts:
+        for fam in p.metrics:
+            fams.setdefault(fam.metric, []).extend({"type": d.type, "help": d.help, "unit": d.unit}
+                                                   for d in fam.metadata)
+    return fams, [w for p in parts for w in p.warnings]
+
+
 def acked_found(checks, label, node, acked):
     """Every acknowledged cl_load sample is found through `node`, without a
     warning."""
@@ -217,16 +275,17 @@ def main():
     with h.Workdir(args.keep) as wd:
         names = ["a", "b", "c"]
         nodes = {}
-        for n in names:
+        for n in names + ["single"]:
             d = os.path.join(wd, n)
             os.makedirs(d)
             nodes[n] = h.Nightlight(args.nightlight, d)
+        single = nodes.pop("single")  # the oracle for metric metadata
         prom_dir = os.path.join(wd, "prom")
         os.makedirs(prom_dir)
         prom = h.Prometheus(prom_dir, h.PROMETHEUS_RECEIVER_CONFIG, receiver=True)
         # Link ports distinct from each other and from every server's ports
         # (none is bound before the servers start).
-        taken = h.ports_of(list(nodes.values()) + [prom])
+        taken = h.ports_of(list(nodes.values()) + [prom, single])
         link_ports = dict(zip(names, h.distinct_free_ports(len(names), taken)))
         tls = None
         if args.tls:
@@ -239,19 +298,21 @@ def main():
             nodes[n].write_config()
         try:
             prom.start()
+            single.start()
             for n in names:
                 nodes[n].start()
-            run(checks, nodes, prom, series, times, t_start, t_end, everything, third, sample)
+            run(checks, wd, nodes, single, prom, series, times, t_start, t_end, everything, third, sample)
         finally:
             for n in names:
                 if nodes[n].proc is not None and nodes[n].alive():
                     os.kill(nodes[n].proc.pid, signal.SIGCONT)
                 nodes[n].stop()
+            single.stop()
             prom.stop()
     return checks.finish()
 
 
-def run(checks, nodes, prom, series, times, t_start, t_end, everything, third, sample):
+def run(checks, wd, nodes, single, prom, series, times, t_start, t_end, everything, third, sample):
     a, b, c = nodes["a"], nodes["b"], nodes["c"]
     for name, n in nodes.items():
         h.wait_until("node %s links to both peers" % name, lambda n=n: links_up(n) == 2, 20)
@@ -270,7 +331,13 @@ def run(checks, nodes, prom, series, times, t_start, t_end, everything, third, s
     meta = metadata_requests(t_start, t_end)
     run_metadata(checks, "through B: ", ref, b, meta)
     run_metadata(checks, "through C: ", ref, c, meta)
-
+    # Metric metadata: every node's, merged, through any node.
+    write_metadata(checks, nodes, single)
+    whole = h.api_data(single.port, "/api/v1/metadata", [])
+    checks.check("the single node lists 4 families, cm_requests_total twice",
+                 len(whole) == 4 and len(whole.get("cm_requests_total", [])) == 2, whole)
+    for n, node in (("A", a), ("B", b), ("C", c)):
+        compare_metadata(checks, "through %s: " % n, single, node)
 
     # 2. kill -9 C while a writer pushes through A.
     w = Writer(a.port, h.now_ms() - 30000)
@@ -286,6 +353,23 @@ def run(checks, nodes, prom, series, times, t_start, t_end, everything, third, s
         run_queries(checks, "C killed, through %s: " % n, ref, node, sample)
         run_metadata(checks, "C killed, through %s: " % n, ref, node, meta_now)
         acked_found(checks, "C killed, through %s" % n, node, acked)
+    # Metric metadata lives on the node that received it: C's family is
+    # gone with C, and the answer says so.
+    without_c = {k: v for k, v in whole.items() if k != "cm_build"}
+    r = h.api_get(a.port, "/api/v1/metadata", [], timeout=30.0)
+    doc = r.json()
+    warnings = doc.get("warnings", [])
+    checks.check("C killed, /api/v1/metadata through A: 200, every family but C's",
+                 r.status == 200 and doc.get("data") == without_c, r)
+    checks.check("... with one warning naming C", len(warnings) == 1 and "1 of 3 nodes did not answer" in warnings[0]
+                 and "c: " in warnings[0] and "a: " not in warnings[0] and "b: " not in warnings[0], warnings)
+    fams, gwarnings = grpc_metadata(wd, a)
+    checks.check("C killed, gRPC Metadata through A: the same families and warning",
+                 fams == without_c and gwarnings == warnings, (fams, gwarnings))
+    r = h.api_get(b.port, "/api/v1/metadata", [], timeout=30.0)
+    checks.check("C killed, /api/v1/metadata through B (partial_response false): 503 naming C",
+                 r.status == 503 and r.json().get("errorType") == "unavailable"
+                 and "c: " in r.json().get("error", ""), r)
     c.start()
     h.wait_until("C links up again", lambda: links_up(c) == 2 and cluster_status(a)["c"]["state"] == "up", 20)
     time.sleep(1.0)
@@ -293,6 +377,7 @@ def run(checks, nodes, prom, series, times, t_start, t_end, everything, third, s
     w.join(30)
     run_queries(checks, "C restarted, through C: ", ref, c, sample)
     run_metadata(checks, "C restarted, through C: ", ref, c, meta_now)
+    compare_metadata(checks, "C restarted, through C: ", single, c)
     acked_found(checks, "C restarted, through C", c, w.acked)
 
     # 3. SIGSTOP B: no DOWN comes, only the heartbeat timeout tells.
@@ -335,19 +420,20 @@ def run(checks, nodes, prom, series, times, t_start, t_end, everything, third, s
     h.wait_until("B links up again", lambda: links_up(b) == 2 and links_up(a) == 2 and links_up(c) == 2, 20)
 
     # Metric metadata is kept by the node that received it (not
-    # replicated); a 204 means it is stored there, with or without samples.
-    counter, gauge = 1, 2  # prometheus.MetricMetadata.MetricType
-    r = h.remote_write(a.port, h.encode_series([], [(counter, "cluster_meta_only_total", "Only metadata.", "")]))
+    # replicated); a 204 means it is stored there, with or without
+    # samples, and every node serves it.
+    r = h.remote_write(a.port, h.encode_series([], [(COUNTER, "cluster_meta_only_total", "Only metadata.", "")]))
     checks.check("metadata-only write through A: 204", r.status == 204, r)
     r = h.remote_write(a.port, h.encode_series(
         [([("__name__", "cluster_meta_mixed"), ("job", "m")], [(t_end, 1.0)])],
-        [(gauge, "cluster_meta_mixed", "Samples and metadata.", "bytes")]))
+        [(GAUGE, "cluster_meta_mixed", "Samples and metadata.", "bytes")]))
     checks.check("samples + metadata write through A: 204", r.status == 204, r)
-    md = h.api_data(a.port, "/api/v1/metadata", [])
-    checks.check("A serves both families' metadata",
-                 md.get("cluster_meta_only_total") == [{"type": "counter", "help": "Only metadata.", "unit": ""}]
-                 and md.get("cluster_meta_mixed") == [{"type": "gauge", "help": "Samples and metadata.",
-                                                       "unit": "bytes"}], md)
+    for n, node in (("A", a), ("C", c)):
+        md = h.api_data(node.port, "/api/v1/metadata", [])
+        checks.check("%s serves both families' metadata" % n,
+                     md.get("cluster_meta_only_total") == [{"type": "counter", "help": "Only metadata.", "unit": ""}]
+                     and md.get("cluster_meta_mixed") == [{"type": "gauge", "help": "Samples and metadata.",
+                                                           "unit": "bytes"}], md)
 
     # 4. Two nodes down. B answers no partial results...
     a.kill9()
@@ -361,13 +447,15 @@ def run(checks, nodes, prom, series, times, t_start, t_end, everything, third, s
     checks.check("... with Retry-After", "retry-after" in r.headers, r.headers)
     r = h.api_get(b.port, "/api/v1/labels", [], timeout=30.0)
     checks.check("A and C down, /labels through B: 503", r.status == 503, r)
+    r = h.api_get(b.port, "/api/v1/metadata", [], timeout=30.0)
+    checks.check("A and C down, /metadata through B: 503", r.status == 503, r)
     # ... A does, with a warning.
     a.start()
     h.wait_until("A links to B", lambda: cluster_status(a)["b"]["state"] == "up", 20)
     b.kill9()
     h.wait_until("A sees B down", lambda: links_up(a) == 0, 10)
     for path, params in (("/api/v1/query", q_sum), ("/api/v1/series", [("match[]", "late_series")]),
-                         ("/api/v1/label/job/values", [])):
+                         ("/api/v1/label/job/values", []), ("/api/v1/metadata", [])):
         r = h.api_get(a.port, path, params, timeout=30.0)
         doc = r.json()
         warnings = doc.get("warnings", [])

@@ -3,9 +3,11 @@
 // whose CRC32C stops almost every random mutation before a decoder sees
 // it; fuzz_wal_segment covers the framing). Every decoder is tried on
 // every input, whatever the type byte says. Nothing may crash, hang or
-// read outside the record.
+// read outside the record. Metadata entries are also what a cluster peer
+// answers a metadata read with: decoded ones go through the merge too.
 #include <vector>
 
+#include "storage/metadata/metadata_merge.hpp"
 #include "storage/wal/records.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -21,6 +23,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)decode_tombstone_records(rec, stones);
   (void)decode_metadata_records(rec, metadata);
   // As a checkpoint's caller hands them over: entries without a type byte.
-  (void)decode_metadata_entries(rec, metadata);
+  if (decode_metadata_entries(rec, metadata).is_ok()) {
+    metadata_store_options opts;
+    opts.max_per_family = 2;  // small, so random input reaches the eviction
+    (void)merge_metadata({metadata, metadata}, "", -1, 1, opts);
+  }
   return 0;
 }

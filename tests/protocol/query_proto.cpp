@@ -357,7 +357,7 @@ CAF_TEST(metadata streams by family and never splits one) {
       items.push_back({"family_" + std::to_string(f), metric_type::gauge,
                        "help " + std::to_string(d) + std::string(100, 'h'), d == 0 ? "" : "bytes"});
   items.push_back({"z_bad", metric_type::summary, "not utf8 \xff", ""});
-  metadata_response_encoder w{items, 4096};
+  metadata_response_encoder w{items, {"cluster: 1 of 3 nodes did not answer", "w\xff"}, 4096};
   auto parts = all_parts<pb::MetadataResponse>(w);
   CAF_CHECK(parts.size() > 10);
   size_t n = 0;
@@ -379,6 +379,13 @@ CAF_TEST(metadata streams by family and never splits one) {
   CAF_CHECK_EQUAL(n, items.size());
   CAF_CHECK_EQUAL(families.size(), 201u);  // each family once: never split
   CAF_CHECK_EQUAL(parts.back().metrics(parts.back().metrics_size() - 1).metadata(0).help(), "not utf8 \xef\xbf\xbd");
+  // Warnings (cluster mode: nodes that did not answer) come with the last
+  // part only, made valid UTF-8.
+  for (size_t i = 0; i + 1 < parts.size(); ++i)
+    CAF_CHECK_EQUAL(parts[i].warnings_size(), 0);
+  CAF_REQUIRE_EQUAL(parts.back().warnings_size(), 2);
+  CAF_CHECK_EQUAL(parts.back().warnings(0), "cluster: 1 of 3 nodes did not answer");
+  CAF_CHECK_EQUAL(parts.back().warnings(1), "w\xef\xbf\xbd");
   std::vector<nl::storage::metric_metadata> none;
   metadata_response_encoder empty{none};
   auto one = all_parts<pb::MetadataResponse>(empty);

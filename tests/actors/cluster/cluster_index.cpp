@@ -60,6 +60,8 @@ struct peer_script {
   select_result select;
   series_list series;
   string_list names;
+  metadata_records metadata;
+  std::vector<metadata_query> metadata_asked;  ///< the metadata fetches it got
   caf::error fail;    ///< set: every request fails with it
   bool hold = false;  ///< selects are never answered
   std::vector<uint64_t> fetch_ids;  ///< of the selects it got
@@ -100,6 +102,12 @@ peer_actor::behavior_type fake_peer(peer_actor::stateful_pointer<fake_peer_state
         return sc->fail;
       return sc->names;
     },
+    [sc](metadata_fetch_atom, metadata_query& q) -> caf::result<metadata_records> {
+      sc->metadata_asked.push_back(q);
+      if (sc->fail)
+        return sc->fail;
+      return sc->metadata;
+    },
     [sc](fetch_cancel_atom, uint64_t id) { sc->withdrawn.push_back(id); },
   };
 }
@@ -130,7 +138,7 @@ using outcome_ptr = std::shared_ptr<outcome<T>>;
 struct fixture : test_coordinator_fixture<test_config> {
   std::vector<script_ptr> scripts;
   std::vector<peer_actor> peers;
-  index_actor idx;
+  cluster_index_actor idx;
 
   void start(bool partial_response = true) {
     auto view = std::make_shared<cluster_view>(three_nodes(partial_response));
@@ -188,6 +196,29 @@ caf::error down(const std::string& why) {
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
+}
+
+// A node's metadata as its metadata actor answers a fetch: (receipt time,
+// family, type, help) entries.
+struct md_entry {
+  int64_t seen_ms;
+  std::string family;
+  nl::storage::metric_type type;
+  std::string help;
+};
+metadata_records records_of(const std::vector<md_entry>& xs) {
+  metadata_records r;
+  for (const auto& x : xs)
+    nl::storage::append_metadata_entry(r.entries, {x.seen_ms, {x.family, x.type, x.help, ""}});
+  r.count = xs.size();
+  return r;
+}
+
+std::string listing(const metadata_list& l) {
+  std::string out;
+  for (const auto& m : l.items)
+    out += m.metric_family_name + ":" + std::string(to_string(m.type)) + ":" + m.help + ";";
+  return out;
 }
 
 }  // namespace
@@ -392,6 +423,98 @@ CAF_TEST(series and label lists are joined cut and warned about) {
   CAF_CHECK_EQUAL(v->value->items, (std::vector<std::string>{"a", "b"}));
   CAF_REQUIRE_EQUAL(v->value->warnings.size(), 1u);
   CAF_CHECK(contains(v->value->warnings[0], "b: b down; c: c down"));
+}
+
+CAF_TEST(metadata asks every node and merges their descriptions) {
+  using nl::storage::metric_type;
+  start();
+  scripts[0]->metadata = records_of({{10, "rpc_seconds", metric_type::histogram, "RPC time."},
+                                     {10, "up", metric_type::gauge, "Up."}});
+  scripts[1]->metadata = records_of({{20, "rpc_seconds", metric_type::histogram, "RPC latency."},
+                                     {20, "up", metric_type::gauge, "Up."}});
+  scripts[2]->metadata = records_of({{30, "build_info", metric_type::info, "Build."}});
+  metadata_query q;
+  q.limit = 2;
+  q.limit_per_metric = 1;
+  auto r = ask<metadata_list>(metadata_atom_v, q);
+  CAF_REQUIRE(r->value);
+  // Both descriptions of rpc_seconds (by help), up once; then the limits:
+  // two families, one description each.
+  CAF_CHECK_EQUAL(listing(*r->value), "build_info:info:Build.;rpc_seconds:histogram:RPC latency.;");
+  CAF_CHECK(r->value->warnings.empty());
+  // Each node got the family limit and the metric, not the per-family
+  // limit (the merge may drop what a node would list first).
+  for (auto& sc : scripts) {
+    CAF_REQUIRE_EQUAL(sc->metadata_asked.size(), 1u);
+    CAF_CHECK_EQUAL(sc->metadata_asked[0].limit, 2);
+    CAF_CHECK_EQUAL(sc->metadata_asked[0].limit_per_metric, -1);
+  }
+  r = ask<metadata_list>(metadata_atom_v, metadata_query{});
+  CAF_REQUIRE(r->value);
+  CAF_CHECK_EQUAL(listing(*r->value),
+                  "build_info:info:Build.;rpc_seconds:histogram:RPC latency.;rpc_seconds:histogram:RPC time.;"
+                  "up:gauge:Up.;");
+  r = ask<metadata_list>(metadata_atom_v, metadata_query{"up", -1, -1});
+  CAF_REQUIRE(r->value);
+  CAF_CHECK_EQUAL(listing(*r->value), "up:gauge:Up.;");
+  CAF_CHECK_EQUAL(scripts[2]->metadata_asked.back().metric, "up");
+}
+
+CAF_TEST(metadata with any node missing warns or is unavailable) {
+  using nl::storage::metric_type;
+  // Metadata lives on the node that received it only: one missing node,
+  // which leaves series reads complete, may leave a gap here.
+  start();
+  scripts[0]->metadata = records_of({{10, "up", metric_type::gauge, "Up."}});
+  scripts[1]->metadata = records_of({{10, "down", metric_type::gauge, "Down."}});
+  fail_node(2, down("node c is unreachable"));
+  auto r = ask<metadata_list>(metadata_atom_v, metadata_query{});
+  CAF_REQUIRE(r->value);
+  CAF_CHECK_EQUAL(listing(*r->value), "down:gauge:Down.;up:gauge:Up.;");
+  CAF_REQUIRE_EQUAL(r->value->warnings.size(), 1u);
+  CAF_MESSAGE(r->value->warnings[0]);
+  CAF_CHECK(contains(r->value->warnings[0], "1 of 3 nodes did not answer (c: node c is unreachable)"));
+  // The same node missing leaves a series read complete.
+  auto s = ask<series_list>(series_atom_v, meta_query{});
+  CAF_REQUIRE(s->value);
+  CAF_CHECK(s->value->warnings.empty());
+}
+
+CAF_TEST(metadata without partial responses is unavailable with one node missing) {
+  using nl::storage::metric_type;
+  start(false);
+  scripts[0]->metadata = records_of({{10, "up", metric_type::gauge, "Up."}});
+  fail_node(1, caf::make_error(error_code::timeout, "node b did not answer within 3000 ms"));
+  auto r = ask<metadata_list>(metadata_atom_v, metadata_query{});
+  CAF_REQUIRE(r->done);
+  CAF_CHECK(!r->value);
+  CAF_CHECK_EQUAL(r->code, error_code::unavailable);
+  CAF_CHECK(contains(r->message, "b: node b did not answer within 3000 ms"));
+  CAF_CHECK(contains(r->message, "cluster.partial_response: false"));
+  fail_node(1, caf::error{});
+  r = ask<metadata_list>(metadata_atom_v, metadata_query{});
+  CAF_REQUIRE(r->value);
+  CAF_CHECK_EQUAL(listing(*r->value), "up:gauge:Up.;");
+}
+
+CAF_TEST(metadata fails as a whole on a failure of the request itself) {
+  using nl::storage::metric_type;
+  start();
+  fail_node(1, caf::make_error(error_code::bad_input, "no"));
+  auto r = ask<metadata_list>(metadata_atom_v, metadata_query{});
+  CAF_REQUIRE(r->done);
+  CAF_CHECK(!r->value);
+  CAF_CHECK_EQUAL(r->code, error_code::bad_input);
+  CAF_CHECK(contains(r->message, "node b: no"));
+  // Entries that do not decode (a remote answer is checked when it is
+  // loaded; a local one cannot be wrong): internal, never a partial list.
+  fail_node(1, caf::error{});
+  scripts[2]->metadata = records_of({{10, "up", metric_type::gauge, "Up."}});
+  scripts[2]->metadata.entries.pop_back();
+  r = ask<metadata_list>(metadata_atom_v, metadata_query{});
+  CAF_REQUIRE(r->done);
+  CAF_CHECK(!r->value);
+  CAF_CHECK_EQUAL(r->code, error_code::internal);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -102,7 +102,24 @@ link_actor::behavior_type fake_link(link_actor::pointer, accepted_log accepted) 
     [](series_atom, meta_query&) { return series_list{}; },
     [](label_names_atom, meta_query&) { return string_list{}; },
     [](label_values_atom, meta_query&) { return string_list{}; },
+    [](metadata_fetch_atom, metadata_query&) { return metadata_records{}; },
     [](fetch_cancel_atom, uint64_t) {},
+  };
+}
+
+// This node's metadata actor: one description with its receipt time per
+// fetch, for the family asked for.
+metadata_actor::behavior_type fake_metadata(metadata_actor::pointer) {
+  return {
+    [](metadata_atom, metadata_query&) { return metadata_list{}; },
+    [](metadata_put_atom, metadata_update&) { return uint64_t{0}; },
+    [](metadata_fetch_atom, metadata_query& q) {
+      metadata_records r;
+      nl::storage::append_metadata_entry(r.entries, {42, {q.metric, nl::storage::metric_type::counter, "H.", ""}});
+      r.count = 1;
+      return r;
+    },
+    [](metadata_records_atom, int64_t) { return metadata_records{}; },
   };
 }
 
@@ -112,7 +129,9 @@ struct fixture : test_coordinator_fixture<test_config> {
   accepted_log from_c = std::make_shared<std::vector<caf::strong_actor_ptr>>();
   std::vector<link_actor> links{sys.spawn(fake_link, from_a), link_actor{}, sys.spawn(fake_link, from_c)};
   index_actor local = sys.spawn(held_index);
-  gateway_actor gw = sys.spawn(gateway, view, std::vector<head_block_actor>{}, local, links, caf::io::middleman_actor{});
+  metadata_actor meta = sys.spawn(fake_metadata);
+  gateway_actor gw =
+    sys.spawn(gateway, view, std::vector<head_block_actor>{}, local, meta, links, caf::io::middleman_actor{});
   caf::actor dialer = sys.spawn([]() -> caf::behavior { return {[](int) {}}; });
 
   cluster_hello hello_of(const std::string& node) {
@@ -134,7 +153,8 @@ struct fixture : test_coordinator_fixture<test_config> {
   }
 
   ~fixture() {
-    for (auto a : {caf::actor_cast<caf::actor>(gw), caf::actor_cast<caf::actor>(local), dialer,
+    for (auto a : {caf::actor_cast<caf::actor>(gw), caf::actor_cast<caf::actor>(local),
+                   caf::actor_cast<caf::actor>(meta), dialer,
                    caf::actor_cast<caf::actor>(links[0]), caf::actor_cast<caf::actor>(links[2])})
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     sched.run();
@@ -150,7 +170,7 @@ struct append_fixture : test_coordinator_fixture<test_config> {
     c.max_inflight_samples = 10;
     return std::make_shared<cluster_view>(c);
   }();
-  gateway_actor gw = sys.spawn(gateway, view, std::vector<head_block_actor>{shard}, index_actor{},
+  gateway_actor gw = sys.spawn(gateway, view, std::vector<head_block_actor>{shard}, index_actor{}, metadata_actor{},
                                std::vector<link_actor>(3), caf::io::middleman_actor{});
   std::shared_ptr<std::vector<std::string>> got = std::make_shared<std::vector<std::string>>();
 
@@ -212,6 +232,26 @@ CAF_TEST(a hello from a node we dial or of another cluster is refused) {
   CAF_CHECK(r.find("no gateway to answer to") != std::string::npos);
   CAF_CHECK(from_a->empty());
   CAF_CHECK(from_c->empty());
+}
+
+CAF_TEST(a metadata fetch is answered by the metadata actor of this node) {
+  auto out = std::make_shared<std::string>("no answer");
+  auto target = gw;
+  sys.spawn([target, out](caf::event_based_actor* self) {
+    self->request(target, caf::infinite, metadata_fetch_atom_v, metadata_query{"up", 3, 1})
+      .then(
+        [out](metadata_records& r) {
+          std::vector<nl::storage::metadata_record> xs;
+          if (!nl::storage::decode_metadata_entries(r.entries, xs).is_ok() || xs.size() != r.count)
+            *out = "bad records";
+          else
+            *out = std::to_string(r.count) + " " + xs[0].metadata.metric_family_name + "@"
+                   + std::to_string(xs[0].seen_ms);
+        },
+        [out](caf::error& e) { *out = message_of(e); });
+  });
+  sched.run();
+  CAF_CHECK_EQUAL(*out, "1 up@42");
 }
 
 CAF_TEST(a withdrawn select is answered canceled and its data dropped) {

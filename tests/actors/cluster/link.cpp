@@ -59,6 +59,13 @@ gateway_actor::behavior_type fake_gateway(gateway_actor::stateful_pointer<fake_g
     [](series_atom, meta_query&) { return series_list{}; },
     [](label_names_atom, meta_query&) { return string_list{}; },
     [](label_values_atom, meta_query&) { return string_list{}; },
+    [](metadata_fetch_atom, metadata_query& q) {
+      // One entry per request, named after the family asked for.
+      metadata_records r;
+      nl::storage::append_metadata_entry(r.entries, {7, {"md_" + q.metric, nl::storage::metric_type::gauge, "", ""}});
+      r.count = 1;
+      return r;
+    },
     [withdrawn](fetch_cancel_atom, uint64_t id) { withdrawn->push_back(id); },
   };
 }
@@ -139,6 +146,19 @@ void send_append(caf::actor_system& sys, link_actor l, outcomes out, size_t samp
   });
 }
 
+void send_metadata_fetch(caf::actor_system& sys, link_actor l, outcomes out, std::string metric) {
+  sys.spawn([l, out, metric](caf::event_based_actor* self) {
+    self->request(l, caf::infinite, metadata_fetch_atom_v, metadata_query{metric, -1, -1})
+      .then(
+        [out](metadata_records& r) {
+          std::vector<nl::storage::metadata_record> xs;
+          CAF_CHECK(nl::storage::decode_metadata_entries(r.entries, xs).is_ok());
+          out->push_back("ok " + std::to_string(r.count) + (xs.empty() ? "" : " " + xs[0].metadata.metric_family_name));
+        },
+        [out](caf::error& e) { out->push_back(to_string(code_of(e))); });
+  });
+}
+
 struct fixture : test_coordinator_fixture<test_config> {
   std::shared_ptr<cluster_view> view = std::make_shared<cluster_view>(three_nodes());
   target_ptr target = std::make_shared<gateway_actor>();
@@ -209,6 +229,12 @@ CAF_TEST(a link comes up after connect and hello and forwards requests) {
   sched.run();
   CAF_CHECK_EQUAL(*got, std::vector<std::string>{"ok 3"});
   CAF_CHECK_EQUAL(view->counters(1).requests.load(), 1u);
+  CAF_CHECK_EQUAL(view->counters(1).inflight.load(), 0);
+  // A metadata fetch is tracked the same way.
+  send_metadata_fetch(sys, l, got, "up");
+  sched.run();
+  CAF_CHECK_EQUAL(*got, (std::vector<std::string>{"ok 3", "ok 1 md_up"}));
+  CAF_CHECK_EQUAL(view->counters(1).requests.load(), 2u);
   CAF_CHECK_EQUAL(view->counters(1).inflight.load(), 0);
 }
 

@@ -168,3 +168,26 @@ CAF_TEST(the entries of a store rebuild the same store) {
   back.entries(again);
   CAF_CHECK_EQUAL(again, entries);
 }
+
+CAF_TEST(entries select families as list does) {
+  metadata_store s;
+  receive_and_apply(s, {md("a", metric_type::counter, "A."), md("b", metric_type::gauge, "B1."),
+                        md("b", metric_type::gauge, "B2."), md("c", metric_type::info, "C.")}, 7);
+  auto families = [&](std::string_view metric, int64_t limit) {
+    std::string entries;
+    auto n = s.entries(entries, metric, limit);
+    std::vector<metadata_record> records;
+    CAF_REQUIRE(decode_metadata_entries(entries, records).is_ok());
+    CAF_REQUIRE_EQUAL(records.size(), n);
+    std::string out;
+    for (const auto& r : records)
+      out += r.metadata.metric_family_name + "/" + r.metadata.help + "@" + std::to_string(r.seen_ms) + ";";
+    return out;
+  };
+  CAF_CHECK_EQUAL(families({}, -1), "a/A.@7;b/B1.@7;b/B2.@7;c/C.@7;");
+  CAF_CHECK_EQUAL(families({}, 2), "a/A.@7;b/B1.@7;b/B2.@7;");
+  CAF_CHECK_EQUAL(families({}, 0), "");
+  CAF_CHECK_EQUAL(families("b", -1), "b/B1.@7;b/B2.@7;");
+  CAF_CHECK_EQUAL(families("b", 0), "");
+  CAF_CHECK_EQUAL(families("x", -1), "");
+}
