@@ -7,9 +7,11 @@
 // that range (w - 1 or w bits, w = bit length of M: a range that is not a
 // power of two costs no more than its log2 on average), plus an exception
 // list for the few values that do not fit (outliers: a missed scrape, a
-// counter reset). The writer picks base and M that minimise the size; the
-// reader decodes an offset with one unaligned 8-byte load and no branch,
-// then patches the exceptions.
+// counter reset). The writer picks base and M that minimise the size, but
+// prefers M = 2^w - 1 (every code w bits) unless that costs more than an
+// eighth: such codes decode independently of each other. The reader
+// decodes an offset with one unaligned 8-byte load and no branch, then
+// patches the exceptions.
 //
 // Thread-safety: all functions are pure and may be called concurrently.
 #include <cstddef>

@@ -52,14 +52,41 @@ CAF_TEST(equal values cost only the header) {
   CAF_CHECK(round_trips(std::vector<int64_t>(1000, 15000)));
 }
 
-CAF_TEST(offsets use the truncated binary code of their range) {
+CAF_TEST(offsets in the truncated binary code of their range decode) {
   // [0, 4]: w 3, u 3: 0..2 in 2 bits, 3 and 4 in 3 bits (codes 3+0, 3+1
   // then the low bit). 0,1,2,3,4 -> 00 10 01 110 111 (LSB first) =
-  // bits 0,0,1,0,0,1,1,1,0,1,1,1 -> bytes 0xe4 0x0e... checked by value.
+  // bits 0,0,1,0,0,1,1,1,0,1,1,1 -> bytes 0xe4 0x0e: FORMAT.md's example,
+  // as a writer that chose the truncated code wrote it.
+  std::string bytes = "\x14\x08\xe4\x0e";  // base 10, max 4 << 1, 12 bits of codes
+  std::string_view in = bytes;
+  std::vector<int64_t> got(5);
+  CAF_REQUIRE(get_packed_ints(in, 5, got.data()));
+  CAF_CHECK(in.empty());
+  CAF_CHECK_EQUAL(got, (std::vector<int64_t>{10, 11, 12, 13, 14}));
+}
+
+CAF_TEST(the writer takes a fixed width unless the truncated code saves an eighth) {
+  // 10..14 in 5 codes: 2 bytes of codes either way, so max becomes 7 (w 3,
+  // every code 3 bits): 0,1,2,3,4 -> 000 100 010 110 001 (LSB first).
   std::vector<int64_t> x = {10, 11, 12, 13, 14};
-  auto b = pack(x);
-  CAF_CHECK_EQUAL(hex(b), "1408e40e");  // base 10, max 4 << 1, 12 bits of codes
+  CAF_CHECK_EQUAL(hex(pack(x)), "140e8846");
   CAF_CHECK(round_trips(x));
+  // Offsets 0..6 (u = 1: only 0 is short): 2.86 bits against 3, fixed.
+  std::vector<int64_t> sevens(700);
+  for (size_t i = 0; i < sevens.size(); ++i)
+    sevens[i] = static_cast<int64_t>(i % 7);
+  auto b = pack(sevens);
+  CAF_CHECK_EQUAL(hex(b.substr(0, 2)), "000e");  // base 0, max 7
+  CAF_CHECK_EQUAL(b.size(), 2u + 700 * 3 / 8 + 1);
+  CAF_CHECK(round_trips(sevens));
+  // Offsets 0..4 (u = 3): 2.4 bits against 3 is a quarter more: truncated.
+  std::vector<int64_t> fives(700);
+  for (size_t i = 0; i < fives.size(); ++i)
+    fives[i] = static_cast<int64_t>(i % 5);
+  b = pack(fives);
+  CAF_CHECK_EQUAL(hex(b.substr(0, 2)), "0008");  // base 0, max 4
+  CAF_CHECK_EQUAL(b.size(), 2u + (700 * 12 / 5 + 7) / 8);
+  CAF_CHECK(round_trips(fives));
 }
 
 CAF_TEST(rare outliers become exceptions instead of widening every slot) {
