@@ -1,10 +1,11 @@
 #pragma once
 // The index: answers series metadata and select requests over all head
 // shards and the persistent blocks, by asking every shard, reading the
-// blocks that overlap the request on a short-lived worker (block reads
-// touch the disk; the index stays free for other requests), and merging
-// the sorted answers. The worker holds its blocks until it has answered,
-// so compaction or retention may remove them meanwhile.
+// blocks that overlap the request on short-lived workers (block reads
+// touch the disk; the index stays free for other requests; one worker per
+// core, each over a run of adjacent blocks), and merging the sorted
+// answers. A worker holds its blocks until it has answered, so compaction
+// or retention may remove them meanwhile.
 #include <caf/all.hpp>
 
 #include <vector>

@@ -25,6 +25,7 @@ import http.client
 import json
 import math
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -217,6 +218,31 @@ def settle(server, max_s=60.0, idle_share=0.10):
     return False
 
 
+def duration_ms(text):
+    """A Prometheus duration such as 2h, 30m, 90s (units combined: 1h30m)."""
+    units = {"ms": 1, "s": 1000, "m": 60000, "h": 3600000, "d": 86400000, "w": 604800000}
+    parts = re.findall(r"(\d+)(ms|s|m|h|d|w)", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError("not a duration: %r" % text)
+    return sum(int(n) * units[u] for n, u in parts)
+
+
+def wait_for_cut(server, block_ms, max_s=300.0):
+    """Waits until Nightlight's head spans at most 1.5 block durations (the
+    compactor, which looks for work once a minute, has cut everything older
+    into blocks), so that the queries read blocks, not a head holding the
+    whole load. False after max_s."""
+    deadline = time.monotonic() + max_s
+    while time.monotonic() < deadline:
+        r = h.request(server.port, "GET", "/api/v1/status/tsdb")
+        if r.status == 200:
+            head = json.loads(r.body)["data"]["headStats"]
+            if head["maxTime"] - head["minTime"] <= block_ms * 3 // 2:
+                return True
+        time.sleep(2.0)
+    return False
+
+
 def load(loader, server, args, end_ms):
     cmd = [loader, "--url", "127.0.0.1:%d" % server.port, "--backfill",
            "--series", str(args.series), "--samples-per-series", str(args.samples),
@@ -279,6 +305,10 @@ def run(args):
                 if name == "vm":
                     h.request(s.port, "GET", "/internal/force_flush")
                     time.sleep(2)
+                if name == "nightlight":
+                    block_ms = duration_ms(args.block_duration or "2h")
+                    if not wait_for_cut(s, block_ms):
+                        raise RuntimeError("nightlight: the head was not cut into blocks within 300 s")
                 quiet = settle(s)
                 h.log("%s loaded in %.1fs%s" % (name, load_s[name],
                                                 "" if quiet else " (still busy after 60 s)"))
