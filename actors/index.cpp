@@ -1,6 +1,7 @@
 #include "actors/index.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <iterator>
 #include <memory>
@@ -13,8 +14,10 @@ namespace {
 
 using self_ptr = index_actor::stateful_pointer<index_state>;
 
-// Collects one reply per shard; the first error wins and answers at once.
-// (CAF 0.17 has no fan_out_request.)
+// Collects one reply per source, each in its source's slot (block runs in
+// time order, then the shards), so that the merge sees the parts in the
+// same order whatever order they arrive in; the first error wins and
+// answers at once. (CAF 0.17 has no fan_out_request.)
 template <class T>
 struct gather {
   caf::typed_response_promise<T> rp;
@@ -22,6 +25,11 @@ struct gather {
   size_t waiting = 0;
   bool failed = false;
 };
+
+// The samples the block readers of one select have counted so far, shared
+// by them so that the first to take the total over the select's budget
+// stops (each reads on its own core).
+using fetch_counter = std::shared_ptr<std::atomic<uint64_t>>;
 
 // The blocks overlapping [mint, maxt], or none.
 std::vector<storage::block_set::block_ptr> blocks_for(self_ptr self, int64_t mint, int64_t maxt) {
@@ -33,7 +41,7 @@ std::vector<storage::block_set::block_ptr> blocks_for(self_ptr self, int64_t min
 // Answers one request over `blocks` and quits. Spawned per request, on the
 // scheduler: block reads are bounded by the request's selectors.
 index_actor::behavior_type block_reader(index_actor::pointer self,
-                                        std::vector<storage::block_set::block_ptr> blocks);
+                                        std::vector<storage::block_set::block_ptr> blocks, fetch_counter fetched);
 
 // `blocks` (in time order) split into at most one run of adjacent blocks
 // per available core, of sizes differing by at most one: each run gets a
@@ -59,6 +67,7 @@ caf::result<T> fan_out(self_ptr self, Merge merge, std::vector<storage::block_se
   auto g = std::make_shared<gather<T>>();
   g->rp = self->template make_response_promise<T>();
   g->waiting = self->state.shards.size() + runs.size();
+  g->parts.resize(g->waiting);
   if (g->waiting == 0) {
     g->rp.deliver(merge(g->parts));
     return g->rp;
@@ -66,13 +75,14 @@ caf::result<T> fan_out(self_ptr self, Merge merge, std::vector<storage::block_se
   // No timeout: a shard or block reader always answers (CAF answers for
   // one that died), and the callers' own deadlines answer their clients. A
   // timed request costs two wake-ups of CAF's clock thread.
+  size_t slot = 0;
   auto ask = [&](const auto& target) {
     self->request(target, caf::infinite, atom, arg)
       .then(
-        [g, merge](T& part) {
+        [g, merge, i = slot++](T& part) {
           if (g->failed)
             return;
-          g->parts.push_back(std::move(part));
+          g->parts[i] = std::move(part);
           if (--g->waiting == 0)
             g->rp.deliver(merge(g->parts));
         },
@@ -83,8 +93,9 @@ caf::result<T> fan_out(self_ptr self, Merge merge, std::vector<storage::block_se
           g->rp.deliver(std::move(err));
         });
   };
+  auto fetched = std::make_shared<std::atomic<uint64_t>>(0);
   for (auto& run : runs)
-    ask(self->spawn(block_reader, std::move(run)));
+    ask(self->spawn(block_reader, std::move(run), fetched));
   for (auto& shard : self->state.shards)
     ask(shard);
   return g->rp;
@@ -171,7 +182,7 @@ caf::result<List> over_blocks(const std::vector<storage::block_set::block_ptr>& 
 }
 
 index_actor::behavior_type block_reader(index_actor::pointer self,
-                                        std::vector<storage::block_set::block_ptr> blocks) {
+                                        std::vector<storage::block_set::block_ptr> blocks, fetch_counter fetched) {
   using ml = storage::matcher_list;
   return {
     [=](series_atom, const meta_query& q) -> caf::result<series_list> {
@@ -209,18 +220,19 @@ index_actor::behavior_type block_reader(index_actor::pointer self,
         return out;
       }
       std::vector<std::vector<storage::series_snapshot>> parts;
-      uint64_t samples = 0;
       for (const auto& b : blocks) {
         auto xs = b->select(r.matchers, r.mint, r.maxt);
         if (!xs)
           return read_error(xs.error());
-        // The budget is checked block by block: reading stops at the
-        // first block that takes the query over it.
+        // The budget is checked block by block, over every reader of the
+        // select: reading stops at the first block that takes the total
+        // over it.
         if (r.max_samples > 0) {
+          uint64_t samples = 0;
           for (const auto& s : *xs)
             for (const auto& c : s.chunks)
               samples += storage::estimate_samples_in(*c, r.mint, r.maxt);
-          if (samples > r.max_samples)
+          if (fetched->fetch_add(samples) + samples > r.max_samples)
             return too_many_samples_error();
         }
         parts.push_back(std::move(*xs));

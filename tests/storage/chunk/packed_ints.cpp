@@ -155,3 +155,36 @@ CAF_TEST(truncated or malformed bytes are refused without reading past them) {
     (void)get_packed_ints(j, x.size(), got.data());
   }
 }
+
+CAF_TEST(fixed width codes of every width decode exactly and never past the bytes) {
+  // Offsets spanning [0, 2^w - 1] exactly (so every code is w bits), one
+  // exception, for every width and short to medium lengths: the fast path's
+  // last 8-byte load and the hand-over to the bit-by-bit tail are hit at
+  // every alignment. Each shorter copy is refused; a copy of exactly its
+  // size (heap, no spare capacity) lets a sanitizer see a read past it.
+  std::vector<int64_t> got;
+  for (int w = 1; w <= 63; ++w) {
+    const uint64_t top = (uint64_t{1} << w) - 1;
+    for (size_t n = 1; n <= 80; ++n) {
+      std::vector<int64_t> x(n);
+      for (size_t i = 0; i < n; ++i)
+        x[i] = static_cast<int64_t>(i % 2 == 0 ? (top - i) & top : (i * 0x9e3779b97f4a7c15ull) & top);
+      x[0] = 0;
+      if (n > 1)
+        x[n - 1] = static_cast<int64_t>(top);
+      if (n > 2)
+        x[n / 2] = INT64_MIN;  // below the base 0: an exception
+      auto b = pack(x);
+      got.assign(n, 12345);
+      std::vector<char> exact(b.begin(), b.end());
+      std::string_view in{exact.data(), exact.size()};
+      CAF_CHECK(get_packed_ints(in, n, got.data()) && in.empty());
+      CAF_CHECK(got == x);
+      for (size_t len = 0; len < b.size(); ++len) {
+        std::vector<char> cut(b.begin(), b.begin() + static_cast<ptrdiff_t>(len));
+        std::string_view part{cut.data(), cut.size()};
+        CAF_CHECK(!get_packed_ints(part, n, got.data()));
+      }
+    }
+  }
+}
