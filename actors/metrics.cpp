@@ -30,6 +30,13 @@ void line(std::string& out, const std::string& name, const std::string& labels, 
     protocol::append_metric_line(out, name, labels, static_cast<uint64_t>(v));
 }
 
+/// A family of one unlabelled sample: most of ours.
+template <class T>
+void family(std::string& out, const char* name, const char* type, const char* help, T v) {
+  header(out, name, type, help);
+  line(out, name, "", v);
+}
+
 }  // namespace
 
 histogram::histogram(std::vector<double> bounds)
@@ -105,65 +112,60 @@ void metrics::observe_grpc(const std::string& method, const std::string& code, d
 std::string metrics::render() const {
   std::string out;
   out.reserve(8192);
-  header(out, "nightlight_samples_appended_total", "counter", "Samples stored in the head.");
-  line(out, "nightlight_samples_appended_total", "", samples_appended.load());
+  family(out, "nightlight_samples_appended_total", "counter", "Samples stored in the head.", samples_appended.load());
   header(out, "nightlight_samples_rejected_total", "counter", "Samples refused, by reason.");
   for (size_t i = 0; i < samples_rejected.size(); ++i)
     line(out, "nightlight_samples_rejected_total",
          std::string{"reason=\""} + to_string(static_cast<reject_reason>(i)) + "\"",
          samples_rejected[i].load());
-  header(out, "nightlight_head_series", "gauge", "Series in the head (all shards).");
-  line(out, "nightlight_head_series", "", head_series.load());
-  header(out, "nightlight_wal_bytes_written_total", "counter", "Record bytes handed to the WAL.");
-  line(out, "nightlight_wal_bytes_written_total", "", wal_bytes_written.load());
-  header(out, "nightlight_wal_no_space_failures_total", "counter",
-         "WAL writes refused because the file system was full (their samples were answered 503).");
-  line(out, "nightlight_wal_no_space_failures_total", "", wal_no_space_failures.load());
-  header(out, "nightlight_wal_writes_expired_total", "counter",
-         "WAL writes refused unwritten because they waited past their deadline (answered 503).");
-  line(out, "nightlight_wal_writes_expired_total", "", wal_writes_expired.load());
+  family(out, "nightlight_head_series", "gauge", "Series in the head (all shards).", head_series.load());
+  family(out, "nightlight_wal_bytes_written_total", "counter",
+         "Record bytes handed to the WAL.", wal_bytes_written.load());
+  family(out, "nightlight_wal_no_space_failures_total", "counter",
+         "WAL writes refused because the file system was full (their samples were answered 503).",
+         wal_no_space_failures.load());
+  family(out, "nightlight_wal_writes_expired_total", "counter",
+         "WAL writes refused unwritten because they waited past their deadline (answered 503).",
+         wal_writes_expired.load());
   header(out, "nightlight_wal_fsync_duration_seconds", "histogram", "Duration of WAL fdatasync calls.");
   wal_fsync_seconds.render("nightlight_wal_fsync_duration_seconds", "", out);
   // Only with jemalloc (the server): what the process holds against what
   // the allocator keeps resident (allocator.hpp).
   if (allocator_is_jemalloc()) {
     auto a = allocator_usage();
-    header(out, "nightlight_allocator_allocated_bytes", "gauge", "Bytes allocated by the process (jemalloc).");
-    line(out, "nightlight_allocator_allocated_bytes", "", a.allocated);
-    header(out, "nightlight_allocator_resident_bytes", "gauge", "Bytes in pages the allocator keeps resident (jemalloc).");
-    line(out, "nightlight_allocator_resident_bytes", "", a.resident);
+    family(out, "nightlight_allocator_allocated_bytes", "gauge",
+           "Bytes allocated by the process (jemalloc).", a.allocated);
+    family(out, "nightlight_allocator_resident_bytes", "gauge",
+           "Bytes in pages the allocator keeps resident (jemalloc).", a.resident);
   }
-  header(out, "nightlight_blocks_loaded", "gauge", "Persistent blocks open for queries.");
-  line(out, "nightlight_blocks_loaded", "", blocks_loaded.load());
-  header(out, "nightlight_block_bytes", "gauge", "Bytes on disk of the open blocks.");
-  line(out, "nightlight_block_bytes", "", block_bytes.load());
-  header(out, "nightlight_compactions_total", "counter", "Blocks written: head cuts and merges.");
-  line(out, "nightlight_compactions_total", "", compactions_total.load());
-  header(out, "nightlight_compactions_failed_total", "counter", "Head cuts and merges that failed.");
-  line(out, "nightlight_compactions_failed_total", "", compactions_failed.load());
+  family(out, "nightlight_blocks_loaded", "gauge", "Persistent blocks open for queries.", blocks_loaded.load());
+  family(out, "nightlight_block_bytes", "gauge", "Bytes on disk of the open blocks.", block_bytes.load());
+  family(out, "nightlight_compactions_total", "counter",
+         "Blocks written: head cuts and merges.", compactions_total.load());
+  family(out, "nightlight_compactions_failed_total", "counter",
+         "Head cuts and merges that failed.", compactions_failed.load());
   header(out, "nightlight_compaction_duration_seconds", "histogram", "Duration of head cuts and merges.");
   compaction_seconds.render("nightlight_compaction_duration_seconds", "", out);
-  header(out, "nightlight_wal_checkpoints_total", "counter", "WAL checkpoints written.");
-  line(out, "nightlight_wal_checkpoints_total", "", wal_checkpoints.load());
-  header(out, "nightlight_wal_checkpoints_failed_total", "counter", "WAL checkpoints that failed.");
-  line(out, "nightlight_wal_checkpoints_failed_total", "", wal_checkpoints_failed.load());
-  header(out, "nightlight_retention_blocks_deleted_total", "counter", "Blocks deleted by retention (time or size).");
-  line(out, "nightlight_retention_blocks_deleted_total", "", retention_blocks_deleted.load());
-  header(out, "nightlight_retention_samples_deleted_total", "counter", "Samples in the blocks retention deleted.");
-  line(out, "nightlight_retention_samples_deleted_total", "", retention_samples_deleted.load());
-  header(out, "nightlight_out_of_order_samples_appended_total", "counter", "Samples accepted inside the out-of-order window.");
-  line(out, "nightlight_out_of_order_samples_appended_total", "", ooo_samples_appended.load());
-  header(out, "nightlight_corrupted_blocks_total", "counter", "Damaged blocks moved aside at start-up.");
-  line(out, "nightlight_corrupted_blocks_total", "", corrupted_blocks.load());
-  header(out, "nightlight_inflight_samples", "gauge", "Samples accepted for writing but not yet acknowledged.");
-  line(out, "nightlight_inflight_samples", "", inflight_samples.load());
-  header(out, "nightlight_overload_responses_total", "counter", "Writes refused because the server was over its in-flight budget.");
-  line(out, "nightlight_overload_responses_total", "", overload_responses.load());
-  header(out, "nightlight_remote_read_queries", "gauge",
-         "Remote reads (/api/v1/read) running or waiting for a slot (server.remote_read_concurrent_limit).");
-  line(out, "nightlight_remote_read_queries", "", remote_read_queries.load());
-  header(out, "nightlight_queries_cancelled_total", "counter", "Queries stopped because their client disconnected.");
-  line(out, "nightlight_queries_cancelled_total", "", queries_cancelled.load());
+  family(out, "nightlight_wal_checkpoints_total", "counter", "WAL checkpoints written.", wal_checkpoints.load());
+  family(out, "nightlight_wal_checkpoints_failed_total", "counter",
+         "WAL checkpoints that failed.", wal_checkpoints_failed.load());
+  family(out, "nightlight_retention_blocks_deleted_total", "counter",
+         "Blocks deleted by retention (time or size).", retention_blocks_deleted.load());
+  family(out, "nightlight_retention_samples_deleted_total", "counter",
+         "Samples in the blocks retention deleted.", retention_samples_deleted.load());
+  family(out, "nightlight_out_of_order_samples_appended_total", "counter",
+         "Samples accepted inside the out-of-order window.", ooo_samples_appended.load());
+  family(out, "nightlight_corrupted_blocks_total", "counter",
+         "Damaged blocks moved aside at start-up.", corrupted_blocks.load());
+  family(out, "nightlight_inflight_samples", "gauge",
+         "Samples accepted for writing but not yet acknowledged.", inflight_samples.load());
+  family(out, "nightlight_overload_responses_total", "counter",
+         "Writes refused because the server was over its in-flight budget.", overload_responses.load());
+  family(out, "nightlight_remote_read_queries", "gauge",
+         "Remote reads (/api/v1/read) running or waiting for a slot (server.remote_read_concurrent_limit).",
+         remote_read_queries.load());
+  family(out, "nightlight_queries_cancelled_total", "counter",
+         "Queries stopped because their client disconnected.", queries_cancelled.load());
   header(out, "nightlight_query_workers_started_total", "counter",
          "Queries evaluated after their fetch, by where the worker ran: a scheduler thread or a thread of its own.");
   line(out, "nightlight_query_workers_started_total", "thread=\"scheduler\"", query_workers_inline.load());
@@ -172,25 +174,21 @@ std::string metrics::render() const {
          "Queries answered 503 without running: the wait queue was full, or they waited until their deadline.");
   line(out, "nightlight_queries_rejected_total", "reason=\"queue_full\"", queries_rejected_queue_full.load());
   line(out, "nightlight_queries_rejected_total", "reason=\"queue_timeout\"", queries_rejected_queue_timeout.load());
-  header(out, "nightlight_snapshots_total", "counter", "Snapshots created by the admin API.");
-  line(out, "nightlight_snapshots_total", "", snapshots.load());
-  header(out, "nightlight_delete_series_requests_total", "counter",
-         "delete_series requests of the admin API carried out.");
-  line(out, "nightlight_delete_series_requests_total", "", series_deletions.load());
-  header(out, "nightlight_tombstone_cleanups_total", "counter",
-         "clean_tombstones requests of the admin API carried out.");
-  line(out, "nightlight_tombstone_cleanups_total", "", tombstone_cleanups.load());
-  header(out, "nightlight_metadata_families", "gauge", "Metric families with metadata (/api/v1/metadata).");
-  line(out, "nightlight_metadata_families", "", metadata_families.load());
-  header(out, "nightlight_metadata_bytes", "gauge",
-         "Approximate memory of the metric metadata, counted against storage.max_metadata_bytes.");
-  line(out, "nightlight_metadata_bytes", "", metadata_bytes.load());
-  header(out, "nightlight_metadata_evicted_total", "counter",
-         "Metadata descriptions dropped as superseded or over the per-family or byte limits.");
-  line(out, "nightlight_metadata_evicted_total", "", metadata_evicted.load());
-  header(out, "nightlight_metadata_rejected_total", "counter",
-         "Remote-write metadata entries refused (empty or invalid family name, invalid UTF-8, too long).");
-  line(out, "nightlight_metadata_rejected_total", "", metadata_rejected.load());
+  family(out, "nightlight_snapshots_total", "counter", "Snapshots created by the admin API.", snapshots.load());
+  family(out, "nightlight_delete_series_requests_total", "counter",
+         "delete_series requests of the admin API carried out.", series_deletions.load());
+  family(out, "nightlight_tombstone_cleanups_total", "counter",
+         "clean_tombstones requests of the admin API carried out.", tombstone_cleanups.load());
+  family(out, "nightlight_metadata_families", "gauge",
+         "Metric families with metadata (/api/v1/metadata).", metadata_families.load());
+  family(out, "nightlight_metadata_bytes", "gauge",
+         "Approximate memory of the metric metadata, counted against storage.max_metadata_bytes.",
+         metadata_bytes.load());
+  family(out, "nightlight_metadata_evicted_total", "counter",
+         "Metadata descriptions dropped as superseded or over the per-family or byte limits.", metadata_evicted.load());
+  family(out, "nightlight_metadata_rejected_total", "counter",
+         "Remote-write metadata entries refused (empty or invalid family name, invalid UTF-8, too long).",
+         metadata_rejected.load());
   tls_handshake_failures.append_metrics(out);
   http_forbidden.append_metrics(out);
   {
@@ -202,9 +200,8 @@ std::string metrics::render() const {
     header(out, "nightlight_http_request_duration_seconds", "histogram", "Time from a complete request to the end of its answer.");
     for (auto& [h, hist] : http_seconds_)
       hist.render("nightlight_http_request_duration_seconds", "handler=\"" + h + "\",", out);
-    header(out, "nightlight_grpc_streams_active", "gauge",
-           "gRPC query API calls in progress (at most server.max_concurrent_streams).");
-    line(out, "nightlight_grpc_streams_active", "", grpc_streams_active.load());
+    family(out, "nightlight_grpc_streams_active", "gauge",
+           "gRPC query API calls in progress (at most server.max_concurrent_streams).", grpc_streams_active.load());
     header(out, "nightlight_grpc_requests_total", "counter", "gRPC query API calls finished, by method and status code.");
     for (auto& [k, n] : grpc_calls_)
       line(out, "nightlight_grpc_requests_total", "method=\"" + k.first + "\",code=\"" + k.second + "\"", n);
