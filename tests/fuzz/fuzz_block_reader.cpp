@@ -6,28 +6,16 @@
 #include <unistd.h>
 
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <string_view>
 
+#include "length_prefixed.hpp"
 #include "storage/block/reader.hpp"
 #include "storage/file.hpp"
 
 namespace {
 
 constexpr const char* ulid = "01HZZZZZZZZZZZZZZZZZZZZZZA";  // the seed's
-
-std::string_view take(std::string_view& in) {
-  if (in.size() < 4)
-    return std::exchange(in, {});
-  uint32_t n;
-  std::memcpy(&n, in.data(), 4);
-  in.remove_prefix(4);
-  n = std::min<uint32_t>(n, static_cast<uint32_t>(in.size()));
-  auto out = in.substr(0, n);
-  in.remove_prefix(n);
-  return out;
-}
 
 const std::string& dir() {
   static const std::string d = [] {
@@ -44,8 +32,8 @@ const std::string& dir() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace nl::storage;
   std::string_view in{reinterpret_cast<const char*>(data), size};
-  auto meta = take(in);
-  auto index = take(in);
+  auto meta = nl::fuzz::take_length_prefixed(in);
+  auto index = nl::fuzz::take_length_prefixed(in);
   (void)write_whole_file(dir() + "/meta.json", meta);
   (void)write_whole_file(dir() + "/index", index);
   (void)write_whole_file(dir() + "/chunks", in);

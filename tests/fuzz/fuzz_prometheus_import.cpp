@@ -8,28 +8,16 @@
 #include <unistd.h>
 
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <string_view>
 
+#include "length_prefixed.hpp"
 #include "storage/file.hpp"
 #include "storage/prometheus/import.hpp"
 
 namespace {
 
 constexpr const char* ulid = "01M91NKVAXHXZFBE0DPAFVX42Y";  // the seeds'
-
-std::string_view take(std::string_view& in) {
-  if (in.size() < 4)
-    return std::exchange(in, {});
-  uint32_t n;
-  std::memcpy(&n, in.data(), 4);
-  in.remove_prefix(4);
-  n = std::min<uint32_t>(n, static_cast<uint32_t>(in.size()));
-  auto out = in.substr(0, n);
-  in.remove_prefix(n);
-  return out;
-}
 
 }  // namespace
 
@@ -45,9 +33,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }();
   const std::string block = base + "/src/" + ulid;
   std::string_view in{reinterpret_cast<const char*>(data), size};
-  auto meta = take(in);
-  auto index = take(in);
-  auto tombstones = take(in);
+  auto meta = nl::fuzz::take_length_prefixed(in);
+  auto index = nl::fuzz::take_length_prefixed(in);
+  auto tombstones = nl::fuzz::take_length_prefixed(in);
   (void)write_whole_file(block + "/meta.json", meta);
   (void)write_whole_file(block + "/index", index);
   (void)write_whole_file(block + "/tombstones", tombstones);

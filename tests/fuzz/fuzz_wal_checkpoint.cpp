@@ -7,30 +7,14 @@
 #include <unistd.h>
 
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "length_prefixed.hpp"
 #include "storage/file.hpp"
 #include "storage/wal/checkpoint.hpp"
 #include "storage/wal/records.hpp"
-
-namespace {
-
-std::string_view take(std::string_view& in) {
-  if (in.size() < 4)
-    return std::exchange(in, {});
-  uint32_t n;
-  std::memcpy(&n, in.data(), 4);
-  in.remove_prefix(4);
-  n = std::min<uint32_t>(n, static_cast<uint32_t>(in.size()));
-  auto out = in.substr(0, n);
-  in.remove_prefix(n);
-  return out;
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace nl::storage;
@@ -42,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }();
   const std::string cp = wal_checkpoint_path(wal, 7);
   std::string_view in{reinterpret_cast<const char*>(data), size};
-  auto first = take(in);
+  auto first = nl::fuzz::take_length_prefixed(in);
   (void)write_whole_file(cp + "/00000001", first);
   if (in.empty())
     (void)::unlink((cp + "/00000002").c_str());
