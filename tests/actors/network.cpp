@@ -10,28 +10,16 @@
 #include "fake_wal_file.hpp"
 #include "protocol/remote_write.hpp"
 #include "protocol/snappy_block.hpp"
+#include "remote_write_body.hpp"
 
 using namespace nl::actors;
 using nl::protocol::http_request;
 using nl::protocol::http_response;
 using nl::test::fake_wal_disk;
+using nl::test::now_ms;
+using nl::test::write_body;
 
 namespace {
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
-
-// A snappy-compressed WriteRequest with `n` samples of up{job=<job>}.
-std::string write_body(const std::string& job, int n, int64_t t0) {
-  nl::protocol::write_series s;
-  s.labels = {{"__name__", "up"}, {"job", job}};
-  for (int i = 0; i < n; ++i)
-    s.samples.push_back({t0 + i * 1000, 1.0});
-  return nl::protocol::snappy_encode(nl::protocol::encode_write_request({s}));
-}
 
 http_request post_write(std::string body) {
   http_request r;

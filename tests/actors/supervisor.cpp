@@ -5,8 +5,7 @@
 
 #include "actors/supervisor.hpp"
 #include "fake_wal_file.hpp"
-#include "protocol/remote_write.hpp"
-#include "protocol/snappy_block.hpp"
+#include "remote_write_body.hpp"
 
 using namespace nl::actors;
 using nl::protocol::http_request;
@@ -14,20 +13,11 @@ using nl::protocol::http_response;
 
 namespace {
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
-
 http_request write_request(const std::string& job) {
-  nl::protocol::write_series s;
-  s.labels = {{"__name__", "up"}, {"job", job}};
-  s.samples = {{now_ms() - 1000, 1.0}};
   http_request r;
   r.method = "POST";
   r.path = r.target = "/api/v1/write";
-  r.body = nl::protocol::snappy_encode(nl::protocol::encode_write_request({s}));
+  r.body = nl::test::write_body(job, 1, nl::test::now_ms() - 1000);
   return r;
 }
 

@@ -4,6 +4,7 @@
 #include <caf/test/dsl.hpp>
 
 #include "actors/cluster/cluster_index.hpp"
+#include "three_nodes.hpp"
 
 using namespace nl::actors;
 using namespace std::chrono_literals;
@@ -12,15 +13,8 @@ using nl::storage::sample;
 
 namespace {
 
-struct test_config : caf::actor_system_config {
-  test_config() { register_message_types(*this); }
-};
-
 cluster_settings three_nodes(bool partial_response = true) {
-  cluster_settings c;
-  c.name = "test";
-  c.self = "a";
-  c.nodes = {{"a", "127.0.0.1:1"}, {"b", "127.0.0.1:2"}, {"c", "127.0.0.1:3"}};
+  auto c = nl::test::three_nodes("a");
   c.replication_factor = 2;
   c.partial_response = partial_response;
   return c;
@@ -135,7 +129,7 @@ struct outcome {
 template <class T>
 using outcome_ptr = std::shared_ptr<outcome<T>>;
 
-struct fixture : test_coordinator_fixture<test_config> {
+struct fixture : test_coordinator_fixture<nl::test::cluster_test_config> {
   std::vector<script_ptr> scripts;
   std::vector<peer_actor> peers;
   cluster_index_actor idx;

@@ -4,23 +4,11 @@
 #include <caf/test/dsl.hpp>
 
 #include "actors/cluster/gateway.hpp"
+#include "three_nodes.hpp"
 
 using namespace nl::actors;
 
 namespace {
-
-struct test_config : caf::actor_system_config {
-  test_config() { register_message_types(*this); }
-};
-
-// This node is "b": "a" dials it, it dials "c".
-cluster_settings three_nodes() {
-  cluster_settings c;
-  c.name = "test";
-  c.self = "b";
-  c.nodes = {{"a", "127.0.0.1:1"}, {"b", "127.0.0.1:2"}, {"c", "127.0.0.1:3"}};
-  return c;
-}
 
 // A local index that holds every select until a tsdb_status message (any
 // message of its interface would do) releases them, each with one series.
@@ -123,8 +111,9 @@ metadata_actor::behavior_type fake_metadata(metadata_actor::pointer) {
   };
 }
 
-struct fixture : test_coordinator_fixture<test_config> {
-  std::shared_ptr<cluster_view> view = std::make_shared<cluster_view>(three_nodes());
+struct fixture : test_coordinator_fixture<nl::test::cluster_test_config> {
+  // This node is "b": "a" dials it, it dials "c".
+  std::shared_ptr<cluster_view> view = std::make_shared<cluster_view>(nl::test::three_nodes("b"));
   accepted_log from_a = std::make_shared<std::vector<caf::strong_actor_ptr>>();
   accepted_log from_c = std::make_shared<std::vector<caf::strong_actor_ptr>>();
   std::vector<link_actor> links{sys.spawn(fake_link, from_a), link_actor{}, sys.spawn(fake_link, from_c)};
@@ -162,11 +151,11 @@ struct fixture : test_coordinator_fixture<test_config> {
 };
 
 // A gateway over one held shard, with a budget of 10 samples in flight.
-struct append_fixture : test_coordinator_fixture<test_config> {
+struct append_fixture : test_coordinator_fixture<nl::test::cluster_test_config> {
   std::shared_ptr<uint64_t> stored = std::make_shared<uint64_t>(0);
   head_block_actor shard = sys.spawn(held_shard, stored);
   std::shared_ptr<cluster_view> view = [] {
-    auto c = three_nodes();
+    auto c = nl::test::three_nodes("b");
     c.max_inflight_samples = 10;
     return std::make_shared<cluster_view>(c);
   }();

@@ -4,23 +4,12 @@
 #include <caf/test/dsl.hpp>
 
 #include "actors/cluster/link.hpp"
+#include "three_nodes.hpp"
 
 using namespace nl::actors;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct test_config : caf::actor_system_config {
-  test_config() { register_message_types(*this); }
-};
-
-cluster_settings three_nodes() {
-  cluster_settings c;
-  c.name = "test";
-  c.self = "a";
-  c.nodes = {{"a", "127.0.0.1:1"}, {"b", "127.0.0.1:2"}, {"c", "127.0.0.1:3"}};
-  return c;
-}
 
 // A peer's gateway: answers `hello` (remembering the gateway it carries),
 // and appends and selects at once or never (held); records the fetch ids
@@ -159,8 +148,8 @@ void send_metadata_fetch(caf::actor_system& sys, link_actor l, outcomes out, std
   });
 }
 
-struct fixture : test_coordinator_fixture<test_config> {
-  std::shared_ptr<cluster_view> view = std::make_shared<cluster_view>(three_nodes());
+struct fixture : test_coordinator_fixture<nl::test::cluster_test_config> {
+  std::shared_ptr<cluster_view> view = std::make_shared<cluster_view>(nl::test::three_nodes("a"));
   target_ptr target = std::make_shared<gateway_actor>();
   dial_control_ptr dials = std::make_shared<dial_control>();
   caf::io::middleman_actor connector = sys.spawn(fake_connector, target, dials);
@@ -353,7 +342,7 @@ CAF_TEST(a withdrawn fetch fails at once and the peer is told) {
 }
 
 CAF_TEST(an accepting link waits for its peer to dial and never connects) {
-  auto c = three_nodes();
+  auto c = nl::test::three_nodes("a");
   c.self = "c";  // b sorts first: b dials c
   view = std::make_shared<cluster_view>(c);
   opts.dial = view->dials(1);
