@@ -134,24 +134,6 @@ def blocks_loaded(nl):
     return h.metric_sum(h.scrape_metrics(nl.port), "nightlight_blocks_loaded")
 
 
-def wait_settled(checks, nl, what, ok):
-    """Until ok(blocks loaded, blocks written) holds and the compactor stays
-    idle for two seconds."""
-    def state():
-        m = h.scrape_metrics(nl.port)
-        return (h.metric_sum(m, "nightlight_blocks_loaded"), h.metric_sum(m, "nightlight_compactions_total"))
-
-    def settled():
-        s = state()
-        if not ok(*s):
-            return None
-        time.sleep(2)
-        return s if state() == s else None
-    s = h.eventually(settled, 120)
-    checks.check(what, s is not None, state())
-    return s
-
-
 def block_dirs(path):
     return sorted(e for e in os.listdir(path) if re.match(r"^[0-9A-HJKMNP-TV-Z]{26}$", e))
 
@@ -196,9 +178,7 @@ def main():
     t_start = t_end - HOUR_MS
     series, times = build_data(t_start)
     with h.Workdir(args.keep) as wd:
-        prom_dir, nl_dir, restore_dir = (os.path.join(wd, x) for x in ("prom", "nl", "restore"))
-        for d in (prom_dir, nl_dir, restore_dir):
-            os.makedirs(d)
+        prom_dir, nl_dir, restore_dir = h.make_dirs(wd, "prom", "nl", "restore")
         prom = h.Prometheus(prom_dir, h.PROMETHEUS_RECEIVER_CONFIG, receiver=True,
                             extra_args=["--web.enable-admin-api"])
         extra = {"server": {"enable_admin_api": True},
@@ -210,8 +190,8 @@ def main():
             nl.start()
             push(prom.port, series, times)
             push(nl.port, series, times)
-            s = wait_settled(checks, nl, "the data lies in >= 3 blocks and the head",
-                             lambda loaded, written: loaded >= 3)
+            s = h.wait_compactor_settled(checks, nl, "the data lies in >= 3 blocks and the head",
+                                         lambda loaded, written: loaded >= 3, 120)
             nblocks = int(s[0]) if s else int(blocks_loaded(nl))
             compare(checks, "before any deletion", prom, nl, t_start, t_end)
 
@@ -286,8 +266,8 @@ def main():
             extra["storage"]["compaction_interval_seconds"] = 1
             nl.write_config()
             nl.start()
-            wait_settled(checks, nl, "after a restart the blocks are merged",
-                         lambda loaded, written: written >= 1)
+            h.wait_compactor_settled(checks, nl, "after a restart the blocks are merged",
+                                     lambda loaded, written: written >= 1, 120)
             compare(checks, "after merges", prom, nl, t_start, t_end)
 
             # -- 5. disabled ---------------------------------------------------

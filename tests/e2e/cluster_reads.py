@@ -260,12 +260,8 @@ def main():
     p.add_argument("--tls", action="store_true", help="node links over mutual TLS")
     args = p.parse_args()
     checks = h.Checks()
-    t_end = (h.now_ms() // pd.STEP_MS) * pd.STEP_MS - 60000
-    t_start = t_end - pd.HOUR_MS
-    t_mid = t_start + pd.HOUR_MS // 2
-    series, times = pd.build_data(t_start)
-    queries = pd.load_queries(os.path.join(os.path.dirname(os.path.abspath(__file__)), "differential_queries.txt"),
-                              t_mid, t_end)
+    t_start, t_mid, t_end, series, times = pd.data_hour()
+    queries = pd.load_queries(pd.QUERIES_FILE, t_mid, t_end)
     instants = [t_mid, t_end, t_start + 17 * 60000 + 7000, t_end + 150000]
     ranges = [(t_start + 5 * 60000, t_end, 60000), (t_start, t_end + 300000, 37000)]
     everything = query_requests(queries, instants, ranges)

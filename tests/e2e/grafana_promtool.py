@@ -303,13 +303,9 @@ def promtool_checks(checks, nl, prom, t_start, t_end):
 def main():
     args = h.arg_parser(__doc__.splitlines()[0]).parse_args()
     checks = h.Checks()
-    t_end = (h.now_ms() // pd.STEP_MS) * pd.STEP_MS - 60000
-    t_start = t_end - pd.HOUR_MS
-    series, times = pd.build_data(t_start)
+    t_start, _, t_end, series, times = pd.data_hour()
     with h.Workdir(args.keep) as wd:
-        prom_dir, nl_dir = os.path.join(wd, "prom"), os.path.join(wd, "nl")
-        os.makedirs(prom_dir)
-        os.makedirs(nl_dir)
+        prom_dir, nl_dir = h.make_dirs(wd, "prom", "nl")
         prom = h.Prometheus(prom_dir, h.PROMETHEUS_RECEIVER_CONFIG, receiver=True)
         nl = h.Nightlight(args.nightlight, nl_dir)
         try:

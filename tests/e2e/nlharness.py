@@ -362,6 +362,25 @@ def eventually(fn, timeout, interval=0.2):
         return None
 
 
+def wait_compactor_settled(checks, nl, what, ok, timeout):
+    """Until ok(blocks loaded, blocks written) holds for Nightlight `nl` and
+    its compactor then stays idle for two seconds; checks that it came to
+    pass (as `what`) and returns that (loaded, written), or None."""
+    def state():
+        m = scrape_metrics(nl.port)
+        return (metric_sum(m, "nightlight_blocks_loaded"), metric_sum(m, "nightlight_compactions_total"))
+
+    def settled():
+        s = state()
+        if not ok(*s):
+            return None
+        time.sleep(2)
+        return s if state() == s else None
+    s = eventually(settled, timeout)
+    checks.check(what, s is not None, state())
+    return s
+
+
 # --------------------------------------------------------------------------
 # processes
 
@@ -661,6 +680,14 @@ class FileFaults:
     def clear(self):
         if os.path.exists(self.flag):
             os.unlink(self.flag)
+
+
+def make_dirs(parent, *names):
+    """Creates parent/<name> for every name; returns their paths in order."""
+    paths = [os.path.join(parent, n) for n in names]
+    for p in paths:
+        os.makedirs(p)
+    return paths
 
 
 class Workdir:

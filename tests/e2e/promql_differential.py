@@ -22,13 +22,25 @@ import math
 import os
 import random
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nlharness as h  # noqa: E402
 
 STEP_MS = 15000
 HOUR_MS = 3600 * 1000
+
+
+QUERIES_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "differential_queries.txt")
+
+
+def data_hour():
+    """(t_start, t_mid, t_end, series, times): the data set over an hour that
+    ends a minute ago, aligned to the scrape interval, so that no receiver
+    sees samples from the future."""
+    t_end = (h.now_ms() // STEP_MS) * STEP_MS - 60000
+    t_start = t_end - HOUR_MS
+    series, times = build_data(t_start)
+    return t_start, t_start + HOUR_MS // 2, t_end, series, times
 
 
 def build_data(t_start):
@@ -196,42 +208,16 @@ def run_queries(checks, label, prom, nl, queries, instants, ranges, t_start):
         checks.check(label + q, not diffs, "; ".join(diffs)[:600])
 
 
-def wait_for_blocks(checks, nl, what, ok):
-    """Until ok(blocks loaded, blocks written since start) holds and the
-    compactor then stays idle for two seconds; returns the blocks loaded."""
-    def state():
-        m = h.scrape_metrics(nl.port)
-        return (h.metric_sum(m, "nightlight_blocks_loaded"), h.metric_sum(m, "nightlight_compactions_total"))
-
-    def settled():
-        s = state()
-        if not ok(*s):
-            return None
-        time.sleep(2)
-        return s if state() == s else None
-    s = h.eventually(settled, 90)
-    checks.check(what, s is not None, state())
-    return s[0] if s else None
-
-
 def main():
     p = h.arg_parser(__doc__.splitlines()[0])
-    p.add_argument("--queries", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                     "differential_queries.txt"))
+    p.add_argument("--queries", default=QUERIES_FILE)
     p.add_argument("--block-duration", help="storage.block_duration for Nightlight (e.g. 10m)")
     args = p.parse_args()
     checks = h.Checks()
-    # Data ends a minute ago, aligned to the scrape interval, so neither
-    # receiver sees samples from the future.
-    t_end = (h.now_ms() // STEP_MS) * STEP_MS - 60000
-    t_start = t_end - HOUR_MS
-    t_mid = t_start + HOUR_MS // 2
-    series, times = build_data(t_start)
+    t_start, t_mid, t_end, series, times = data_hour()
     queries = load_queries(args.queries, t_mid, t_end)
     with h.Workdir(args.keep) as wd:
-        prom_dir, nl_dir = os.path.join(wd, "prom"), os.path.join(wd, "nl")
-        os.makedirs(prom_dir)
-        os.makedirs(nl_dir)
+        prom_dir, nl_dir = h.make_dirs(wd, "prom", "nl")
         prom = h.Prometheus(prom_dir, h.PROMETHEUS_RECEIVER_CONFIG, receiver=True)
         extra = None
         if args.block_duration:
@@ -248,15 +234,17 @@ def main():
             if not args.block_duration:
                 run_queries(checks, "", prom, nl, queries, instants, ranges, t_start)
             else:
-                cut = wait_for_blocks(checks, nl, "the data lies in >= 3 blocks and the head",
-                                      lambda loaded, written: loaded >= 3)
+                s = h.wait_compactor_settled(checks, nl, "the data lies in >= 3 blocks and the head",
+                                             lambda loaded, written: loaded >= 3, 90)
+                cut = s[0] if s else None
                 run_queries(checks, "blocks: ", prom, nl, queries, instants, ranges, t_start)
                 nl.stop()
                 extra["storage"]["compaction_interval_seconds"] = 1
                 nl.write_config()
                 nl.start()
-                wait_for_blocks(checks, nl, "after the restart the blocks are merged",
-                                lambda loaded, written: cut is not None and written >= 1 and loaded < cut)
+                h.wait_compactor_settled(checks, nl, "after the restart the blocks are merged",
+                                         lambda loaded, written: cut is not None and written >= 1 and loaded < cut,
+                                         90)
                 run_queries(checks, "merged, after restart: ", prom, nl, queries, instants, ranges, t_start)
         finally:
             nl.stop()

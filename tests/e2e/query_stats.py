@@ -15,7 +15,6 @@ set is therefore written with every request's series sorted by labels, so
 that it is label order, as it is whenever Prometheus reads blocks.
 """
 
-import os
 import sys
 
 import nlharness as h
@@ -105,19 +104,13 @@ def check_parameter_values(checks, prom, nl, t):
 
 def main():
     p = h.arg_parser(__doc__.splitlines()[0])
-    p.add_argument("--queries", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                     "differential_queries.txt"))
+    p.add_argument("--queries", default=pd.QUERIES_FILE)
     args = p.parse_args()
     checks = h.Checks()
-    t_end = (h.now_ms() // pd.STEP_MS) * pd.STEP_MS - 60000
-    t_start = t_end - pd.HOUR_MS
-    t_mid = t_start + pd.HOUR_MS // 2
-    series, times = pd.build_data(t_start)
+    t_start, t_mid, t_end, series, times = pd.data_hour()
     queries = pd.load_queries(args.queries, t_mid, t_end)
     with h.Workdir(args.keep) as wd:
-        prom_dir, nl_dir = os.path.join(wd, "prom"), os.path.join(wd, "nl")
-        os.makedirs(prom_dir)
-        os.makedirs(nl_dir)
+        prom_dir, nl_dir = h.make_dirs(wd, "prom", "nl")
         prom = h.Prometheus(prom_dir, h.PROMETHEUS_RECEIVER_CONFIG, receiver=True,
                             extra_args=["--enable-feature=promql-per-step-stats"])
         nl = h.Nightlight(args.nightlight, nl_dir)

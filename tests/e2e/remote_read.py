@@ -579,9 +579,7 @@ def main():
     t_end = (h.now_ms() // STEP_MS) * STEP_MS - 60000
     data = verification_data(t_end)
     with h.Workdir(args.keep) as wd:
-        prom_dir, nl_dir = os.path.join(wd, "prom"), os.path.join(wd, "nl")
-        os.makedirs(prom_dir)
-        os.makedirs(nl_dir)
+        prom_dir, nl_dir = h.make_dirs(wd, "prom", "nl")
         prom = h.Prometheus(prom_dir, h.PROMETHEUS_RECEIVER_CONFIG, receiver=True,
                             extra_args=["--storage.remote.read-sample-limit=%d" % SAMPLE_LIMIT,
                                         "--storage.remote.read-max-bytes-in-frame=%d" % FRAME_BYTES])

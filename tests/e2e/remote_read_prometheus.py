@@ -126,19 +126,13 @@ def check_tls(checks, nl, certs, prom_dir, t_start, t_end):
 def main():
     p = h.arg_parser(__doc__.splitlines()[0])
     p.add_argument("--tls", action="store_true", help="mutual TLS; Prometheus reads as `reader`")
-    p.add_argument("--queries", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                     "differential_queries.txt"))
+    p.add_argument("--queries", default=pd.QUERIES_FILE)
     args = p.parse_args()
     checks = h.Checks()
-    t_end = (h.now_ms() // pd.STEP_MS) * pd.STEP_MS - 60000
-    t_start = t_end - pd.HOUR_MS
-    t_mid = t_start + pd.HOUR_MS // 2
-    series, times = pd.build_data(t_start)
+    t_start, t_mid, t_end, series, times = pd.data_hour()
     queries = pd.load_queries(args.queries, t_mid, t_end)
     with h.Workdir(args.keep) as wd:
-        prom_dir, nl_dir = os.path.join(wd, "prom"), os.path.join(wd, "nl")
-        os.makedirs(prom_dir)
-        os.makedirs(nl_dir)
+        prom_dir, nl_dir = h.make_dirs(wd, "prom", "nl")
         # 10-minute blocks, cut as the head grows; no merges.
         storage = {"block_duration": "10m", "compaction_interval_seconds": 3600}
         certs = None
@@ -161,8 +155,8 @@ def main():
         try:
             nl.start()
             pd.push(plain.port, series, times)
-            pd.wait_for_blocks(checks, plain, "the data lies in >= 3 blocks and the head",
-                               lambda loaded, written: loaded >= 3)
+            h.wait_compactor_settled(checks, plain, "the data lies in >= 3 blocks and the head",
+                                     lambda loaded, written: loaded >= 3, 90)
             prom = h.Prometheus(prom_dir, prom_config)
             prom.start()
             instants = [t_mid, t_end, t_start + 17 * 60000 + 7000, t_end + 150000]

@@ -21,7 +21,6 @@ Prometheus caches the lists (not headStats) for 30 s after computing them,
 so its filled head is asked only once its empty answer has expired.
 """
 
-import os
 import sys
 import time
 
@@ -146,9 +145,7 @@ def main():
     times = sample_times()
     full, num_pairs = expected_stats(series)
     with h.Workdir(args.keep) as wd:
-        prom_dir, nl_dir = os.path.join(wd, "prom"), os.path.join(wd, "nl")
-        os.makedirs(prom_dir)
-        os.makedirs(nl_dir)
+        prom_dir, nl_dir = h.make_dirs(wd, "prom", "nl")
         prom = h.Prometheus(prom_dir, h.PROMETHEUS_RECEIVER_CONFIG, receiver=True)
         nl = h.Nightlight(args.nightlight, nl_dir)
         try:
