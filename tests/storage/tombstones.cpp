@@ -1,12 +1,12 @@
 #define CAF_SUITE storage.tombstones
 #include "test_support.hpp"
 
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
 #include "storage/coding.hpp"
 #include "storage/file.hpp"
+#include "storage/hex.hpp"
 #include "storage/tombstones.hpp"
 
 using namespace nl::storage;
@@ -14,24 +14,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using nl::test::hex;
 using nl::test::temp_dir;
-
-std::string hex(std::string_view bytes) {
-  std::string out;
-  char buf[4];
-  for (unsigned char c : bytes) {
-    std::snprintf(buf, sizeof buf, "%02x", c);
-    out += buf;
-  }
-  return out;
-}
-
-std::string unhex(std::string_view h) {
-  std::string out;
-  for (size_t i = 0; i + 1 < h.size(); i += 2)
-    out.push_back(static_cast<char>(std::stoi(std::string{h.substr(i, 2)}, nullptr, 16)));
-  return out;
-}
+using nl::test::unhex;
 
 std::string str(const interval_list& xs) {
   std::string out;

@@ -6,8 +6,10 @@
 #include <vector>
 
 #include "storage/chunk/packed_ints.hpp"
+#include "storage/hex.hpp"
 
 using namespace nl::storage;
+using nl::test::hex;
 
 namespace {
 
@@ -26,16 +28,6 @@ bool round_trips(const std::vector<int64_t>& x) {
   if (!get_packed_ints(in, x.size(), got.data()) || !in.empty())
     return false;
   return got == x;
-}
-
-std::string hex(std::string_view b) {
-  std::string out;
-  char buf[3];
-  for (unsigned char c : b) {
-    std::snprintf(buf, sizeof buf, "%02x", c);
-    out += buf;
-  }
-  return out;
 }
 
 }  // namespace

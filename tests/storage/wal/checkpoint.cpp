@@ -14,6 +14,7 @@
 #include "storage/head/head.hpp"
 #include "storage/sample.hpp"
 #include "storage/wal/checkpoint.hpp"
+#include "storage/wal/read_records.hpp"
 #include "storage/wal/records.hpp"
 #include "storage/wal/segment_reader.hpp"
 #include "storage/wal/segment_writer.hpp"
@@ -154,21 +155,7 @@ replayed replay(const std::string& wal_dir, bool cleanup = true) {
         ++out.refused;
     }
   };
-  auto ckpt = latest_wal_checkpoint(wal_dir);
-  CAF_REQUIRE(ckpt.is_ok());
-  uint64_t first = 0;
-  if (*ckpt) {
-    CAF_REQUIRE(read_wal_checkpoint(wal_dir, **ckpt, [&](std::string_view rec, wal_position) {
-                  apply(rec);
-                  return status::ok();
-                }).is_ok());
-    first = **ckpt + 1;
-  }
-  auto r = wal_segment_reader::open(wal_dir, first);
-  CAF_REQUIRE(r.is_ok());
-  while ((*r)->next())
-    apply((*r)->record());
-  out.summary = (*r)->summary();
+  out.summary = nl::test::read_wal_records(wal_dir, apply);
   out.series = h.num_series();
   return out;
 }

@@ -8,23 +8,15 @@
 #include <vector>
 
 #include "storage/coding.hpp"
+#include "storage/hex.hpp"
 #include "storage/label_key.hpp"
 #include "storage/sample.hpp"
 #include "storage/wal/records.hpp"
 
 using namespace nl::storage;
+using nl::test::hex;
 
 namespace {
-
-std::string hex(std::string_view s) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
 
 std::vector<series_record> some_series() {
   return {

@@ -1,8 +1,8 @@
 #define CAF_SUITE storage.wal.tombstones
 #include "test_support.hpp"
+#include "storage/wal/read_records.hpp"
 #include "storage/wal/record_writer.hpp"
 
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -10,9 +10,9 @@
 #include "storage/coding.hpp"
 #include "storage/file.hpp"
 #include "storage/head/head.hpp"
+#include "storage/hex.hpp"
 #include "storage/wal/checkpoint.hpp"
 #include "storage/wal/records.hpp"
-#include "storage/wal/segment_reader.hpp"
 #include "storage/wal/segment_writer.hpp"
 
 using namespace nl::storage;
@@ -20,17 +20,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using nl::test::hex;
 using nl::test::temp_dir;
-
-std::string hex(std::string_view bytes) {
-  std::string out;
-  char buf[4];
-  for (unsigned char c : bytes) {
-    std::snprintf(buf, sizeof buf, "%02x", c);
-    out += buf;
-  }
-  return out;
-}
 
 label_set labels_of(uint64_t id) {
   return label_set::from_unsorted({{"__name__", "metric"}, {"id", std::to_string(id)}});
@@ -72,20 +63,7 @@ std::map<std::string, std::vector<int64_t>> replay(const std::string& wal_dir, u
         break;  // not the subject here
     }
   };
-  auto ckpt = latest_wal_checkpoint(wal_dir);
-  CAF_REQUIRE(ckpt.is_ok());
-  uint64_t first = 0;
-  if (*ckpt) {
-    CAF_REQUIRE(read_wal_checkpoint(wal_dir, **ckpt, [&](std::string_view rec, wal_position) {
-                  apply(rec);
-                  return status::ok();
-                }).is_ok());
-    first = **ckpt + 1;
-  }
-  auto r = wal_segment_reader::open(wal_dir, first);
-  CAF_REQUIRE(r.is_ok());
-  while ((*r)->next())
-    apply((*r)->record());
+  nl::test::read_wal_records(wal_dir, apply);
   std::map<std::string, std::vector<int64_t>> out;
   for (auto& snap : h.select({}, INT64_MIN, INT64_MAX)) {
     std::vector<sample> xs;
