@@ -34,36 +34,8 @@ while (($#)); do
 done
 load=$build/bench/remote_write_load
 nightlight=$build/actors/nightlight
-work=$(mktemp -d /tmp/nl-disk-XXXXXX)
-pid=""
-cleanup() {
-  [[ -n $pid ]] && kill -9 "$pid" 2>/dev/null || true
-  if ((keep)); then echo "kept $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-
-free_port() {
-  local p
-  for p in $(shuf -i 19800-19899); do
-    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return; fi
-  done
-  exit 1
-}
-wait_ready() {
-  local deadline=$((SECONDS + 60))
-  until curl -fsS -o /dev/null "$1" 2>/dev/null; do
-    ((SECONDS < deadline)) || { echo "not ready: $1" >&2; return 1; }
-    sleep 0.2
-  done
-}
-stop_server() {
-  [[ -n $pid ]] || return 0
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  pid=""
-}
+source bench/common.sh
+bench_workdir nl-disk
 # Sum of numSamples over the meta.json files below a directory.
 meta_samples() {
   python3 - "$1" <<'PY'
@@ -95,18 +67,11 @@ storage:
   compaction_interval_seconds: 5
 YAML
       "$nightlight" --config "$dir/nightlight.yaml" >"$dir/log" 2>&1 &
-      pid=$!; wait_ready "http://127.0.0.1:$port/-/ready" ;;
-    prometheus)
-      printf 'global:\n  scrape_interval: 1h\n' >"$dir/prometheus.yml"
-      prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/tsdb" \
-        --web.listen-address="127.0.0.1:$port" --web.enable-remote-write-receiver \
-        --web.enable-admin-api --log.level=warn >"$dir/log" 2>&1 &
-      pid=$!; wait_ready "http://127.0.0.1:$port/-/ready" ;;
-    vm)
-      victoria-metrics -httpListenAddr="127.0.0.1:$port" -storageDataPath="$dir/data" \
-        -loggerLevel=WARN >"$dir/log" 2>&1 &
-      pid=$!; wait_ready "http://127.0.0.1:$port/health" ;;
+      pid=$!; ready=http://127.0.0.1:$port/-/ready ;;
+    prometheus) start_prometheus "$dir" "$port" --web.enable-admin-api ;;
+    vm) start_vm "$dir" "$port" ;;
   esac
+  wait_ready "$ready" 60
   "$load" --url "127.0.0.1:$port" --series "$series" --samples-per-series "$sps" --backfill \
     --connections 2 >"$dir/load.log" 2>&1 || { tail "$dir/load.log" >&2; exit 1; }
   grep '^RESULT' "$dir/load.log" >&2 || true
@@ -139,7 +104,7 @@ YAML
       sleep 10
       bytes[$s]=$(du -sb "$dir/data" | cut -f1); samples[$s]=$((series * sps)); note[$s]="whole data dir after force_merge" ;;
   esac
-  stop_server
+  stop_server 150
 done
 
 echo

@@ -45,34 +45,8 @@ load=$build/bench/remote_write_load
 nightlight=$build/actors/nightlight
 [[ -x $load ]] || { echo "build $load first: ninja -C $build remote_write_load" >&2; exit 1; }
 
-work=$(mktemp -d /tmp/nl-bench-XXXXXX)
-pid=""
-cleanup() {
-  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  if ((keep)); then echo "kept $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-
-# A loopback port in the benchmark's range that nothing answers on.
-free_port() {
-  local p
-  for p in $(shuf -i 19800-19899); do
-    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return; fi
-  done
-  echo "no free port" >&2; exit 1
-}
-
-curl_tls=() # client certificate options while a TLS server is measured
-wait_ready() { # url, seconds
-  local deadline=$((SECONDS + $2))
-  until curl -fsS "${curl_tls[@]}" -o /dev/null "$1" 2>/dev/null; do
-    kill -0 "$pid" 2>/dev/null || { echo "server exited during start-up" >&2; return 1; }
-    ((SECONDS < deadline)) || { echo "not ready after $2 s: $1" >&2; return 1; }
-    sleep 0.1
-  done
-}
+source bench/common.sh
+bench_workdir nl-bench
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
@@ -104,16 +78,8 @@ EOF
       fi
       "$nightlight" --config "$dir/nightlight.yaml" >"$dir/log" 2>&1 &
       pid=$!; ready=http${certs:+s}://127.0.0.1:$port/-/ready ;;
-    prometheus)
-      printf 'global:\n  scrape_interval: 1h\n' >"$dir/prometheus.yml"
-      prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/tsdb" \
-        --web.listen-address="127.0.0.1:$port" --web.enable-remote-write-receiver \
-        --log.level=warn >"$dir/log" 2>&1 &
-      pid=$!; ready=http://127.0.0.1:$port/-/ready ;;
-    vm)
-      victoria-metrics -httpListenAddr="127.0.0.1:$port" -storageDataPath="$dir/data" \
-        -loggerLevel=WARN >"$dir/log" 2>&1 &
-      pid=$!; ready=http://127.0.0.1:$port/health ;;
+    prometheus) start_prometheus "$dir" "$port" ;;
+    vm) start_vm "$dir" "$port" ;;
     *) echo "unknown server $name" >&2; return 1 ;;
   esac
   wait_ready "$ready" 60
@@ -142,7 +108,7 @@ measure() {
   echo "== $key: $s on 127.0.0.1:$port${certs:+ (mutual TLS)}" >&2
   if ! start_server "$s" "$work/$key" "$port" "$certs"; then
     tail -20 "$work/$key/log" >&2 || true
-    rate[$key]=failed; stop_server; return
+    rate[$key]=failed; stop_server 100; return
   fi
   local out result samples
   out=$("$load" --url "127.0.0.1:$port" --series "$series" --connections "$connections" \
@@ -166,17 +132,8 @@ measure() {
     sleep 2 # let buffered servers (VictoriaMetrics) make the data searchable
     stored[$key]=$(stored_series "http${certs:+s}://127.0.0.1:$port")
   fi
-  stop_server
+  stop_server 100
   rm -rf "$work/$key/data" "$work/$key/tsdb"
-}
-
-stop_server() {
-  [[ -n $pid ]] || return 0
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  pid=""
 }
 
 ratio() { # value, reference -> "1.23x" or "-"

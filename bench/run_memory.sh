@@ -29,21 +29,8 @@ while (($#)); do
 done
 load=$build/bench/remote_write_load
 nightlight=$build/actors/nightlight
-work=$(mktemp -d /tmp/nl-mem-XXXXXX)
-pid=""
-cleanup() {
-  [[ -n $pid ]] && kill -9 "$pid" 2>/dev/null || true
-  if ((keep)); then echo "kept $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-
-free_port() {
-  local p
-  for p in $(shuf -i 19800-19899); do
-    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return; fi
-  done
-  exit 1
-}
+source bench/common.sh
+bench_workdir nl-mem
 rss_mib() { awk '/^VmRSS:/ {printf "%.0f", $2 / 1024}' "/proc/$1/status" 2>/dev/null || echo 0; }
 hwm_mib() { awk '/^VmHWM:/ {printf "%.0f", $2 / 1024}' "/proc/$1/status" 2>/dev/null || echo 0; }
 # Seconds until the URL answers 2xx.
@@ -75,25 +62,9 @@ storage:
 YAML
       "$nightlight" --config "$dir/nightlight.yaml" >>"$dir/log" 2>&1 &
       pid=$!; ready=http://127.0.0.1:$port/-/ready ;;
-    prometheus)
-      printf 'global:\n  scrape_interval: 1h\n' >"$dir/prometheus.yml"
-      prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/tsdb" \
-        --web.listen-address="127.0.0.1:$port" --web.enable-remote-write-receiver \
-        --log.level=warn >>"$dir/log" 2>&1 &
-      pid=$!; ready=http://127.0.0.1:$port/-/ready ;;
-    vm)
-      victoria-metrics -httpListenAddr="127.0.0.1:$port" -storageDataPath="$dir/data" \
-        -loggerLevel=WARN >>"$dir/log" 2>&1 &
-      pid=$!; ready=http://127.0.0.1:$port/health ;;
+    prometheus) start_prometheus "$dir" "$port" ;;
+    vm) start_vm "$dir" "$port" ;;
   esac
-}
-stop() {
-  [[ -n $pid ]] || return 0
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  pid=""
 }
 
 declare -A rate peak at_cut at_end restart after
@@ -118,10 +89,10 @@ for s in $servers; do
   sleep 5
   at_end[$s]=$(rss_mib "$pid"); peak[$s]=$(hwm_mib "$pid")
   [[ $s == vm ]] && curl -fsS "http://127.0.0.1:$port/internal/force_flush" >/dev/null
-  stop
+  stop_server 600
   start "$s" "$dir" "$port"; restart[$s]=$(time_ready "$ready")
   sleep 2; after[$s]=$(rss_mib "$pid")
-  stop
+  stop_server 600
 done
 
 echo
