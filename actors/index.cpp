@@ -101,30 +101,55 @@ caf::result<T> fan_out(self_ptr self, Merge merge, std::vector<storage::block_se
   return g->rp;
 }
 
-// Merges `part` (sorted by `less`) into the sorted `out`, moving elements.
-template <class T, class Less = std::less<>>
-void merge_into(std::vector<T>& out, std::vector<T>& part, Less less = {}) {
+int three_way(const storage::label_set& a, const storage::label_set& b) { return storage::label_set::compare(a, b); }
+int three_way(const std::string& a, const std::string& b) { return a.compare(b); }
+
+// The union of the sorted, distinct `out` and `part`, moving elements:
+// sorted and distinct again, one three-way comparison a step. Parts of
+// one request mostly hold the same items (every block of a range lists
+// the same series), so this keeps `out` at the size of the answer.
+template <class T>
+void union_into(std::vector<T>& out, std::vector<T>& part) {
   std::vector<T> merged;
-  merged.reserve(out.size() + part.size());
-  std::merge(std::make_move_iterator(out.begin()), std::make_move_iterator(out.end()),
-             std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()),
-             std::back_inserter(merged), less);
+  merged.reserve(std::max(out.size(), part.size()));
+  auto a = out.begin(), b = part.begin();
+  while (a != out.end() && b != part.end()) {
+    int c = three_way(*a, *b);
+    if (c <= 0) {
+      merged.push_back(std::move(*a++));
+      b += c == 0;
+    } else {
+      merged.push_back(std::move(*b++));
+    }
+  }
+  std::move(a, out.end(), std::back_inserter(merged));
+  std::move(b, part.end(), std::back_inserter(merged));
   out = std::move(merged);
 }
 
-// Every part is sorted and distinct: merging keeps that order without
-// sorting again; only items found in several parts repeat.
+// Makes `xs` sorted and distinct; a block's and a shard's lists already
+// are (checked in one pass), so this is cheap for them.
+template <class T>
+void sort_distinct(std::vector<T>& xs) {
+  if (std::adjacent_find(xs.begin(), xs.end(), [](const T& a, const T& b) { return three_way(a, b) >= 0; })
+      == xs.end())
+    return;
+  std::sort(xs.begin(), xs.end());
+  xs.erase(std::unique(xs.begin(), xs.end()), xs.end());
+}
+
+// Every part is sorted and distinct: their union keeps that order without
+// sorting again.
 template <class List>
 List merge_sorted_lists(std::vector<List>& parts, uint64_t limit) {
   List out;
   for (auto& p : parts) {
-    merge_into(out.items, p.items);
+    union_into(out.items, p.items);
     out.truncated |= p.truncated;
     for (auto& w : p.warnings)
       if (std::find(out.warnings.begin(), out.warnings.end(), w) == out.warnings.end())
         out.warnings.push_back(std::move(w));
   }
-  out.items.erase(std::unique(out.items.begin(), out.items.end()), out.items.end());
   if (limit > 0 && out.items.size() > limit) {
     out.items.resize(limit);
     out.truncated = true;
@@ -151,34 +176,23 @@ caf::error read_error(const storage::status& st) {
   return caf::make_error(error_code::internal, "block read: " + st.message());
 }
 
-// Runs `fn(matchers, items)` for each selector of `q` (once without
-// matchers when there are none); items end sorted and distinct.
-template <class List, class Fn>
-caf::result<List> over_selectors(const meta_query& q, Fn fn) {
-  List out;
-  static const std::vector<storage::matcher_list> all_series(1);
-  for (const auto& ms : q.selectors.empty() ? all_series : q.selectors)
-    if (auto st = fn(ms, out.items); !st)
-      return read_error(st);
-  std::sort(out.items.begin(), out.items.end());
-  out.items.erase(std::unique(out.items.begin(), out.items.end()), out.items.end());
-  return out;
-}
-
 // A metadata answer over `blocks`: `read(block, matchers)` for every block
-// and selector, merged sorted and distinct.
+// and selector of `q` (once without matchers when there are none), their
+// union sorted and distinct.
 template <class List, class Read>
 caf::result<List> over_blocks(const std::vector<storage::block_set::block_ptr>& blocks, const meta_query& q,
                               Read read) {
-  return over_selectors<List>(q, [&](const storage::matcher_list& ms, auto& items) {
+  List out;
+  static const std::vector<storage::matcher_list> all_series(1);
+  for (const auto& ms : q.selectors.empty() ? all_series : q.selectors)
     for (const auto& b : blocks) {
       auto xs = read(*b, ms);
       if (!xs)
-        return xs.error();
-      items.insert(items.end(), std::make_move_iterator(xs->begin()), std::make_move_iterator(xs->end()));
+        return read_error(xs.error());
+      sort_distinct(*xs);
+      union_into(out.items, *xs);
     }
-    return storage::status::ok();
-  });
+  return out;
 }
 
 index_actor::behavior_type block_reader(index_actor::pointer self,
