@@ -10,27 +10,13 @@
 #include <vector>
 
 #include "storage/chunk/xor_chunk.hpp"
+#include "storage/hex.hpp"
 
 using namespace nl::storage;
+using nl::test::hex;
+using nl::test::unhex;
 
 namespace {
-
-std::string to_hex(std::string_view b) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : b) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
-
-std::string from_hex(const std::string& h) {
-  std::string out;
-  for (size_t i = 0; i + 1 < h.size(); i += 2)
-    out += static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16));
-  return out;
-}
 
 // Compares timestamps and value bits; returns the first differing index or -1.
 int first_difference(const std::vector<sample>& a, const std::vector<sample>& b) {
@@ -81,7 +67,7 @@ CAF_TEST(one sample matches the bytes prometheus sent) {
   // varint fc9fc6f7c268 decodes to t = 1795690121214.
   xor_appender app;
   app.append(1795690121214, 1.0);
-  CAF_CHECK_EQUAL(to_hex(app.bytes()), "0001fc9fc6f7c2683ff0000000000000");
+  CAF_CHECK_EQUAL(hex(app.bytes()), "0001fc9fc6f7c2683ff0000000000000");
   status err;
   auto out = decode_all(app.bytes(), err);
   CAF_REQUIRE_EQUAL(out.size(), 1u);
@@ -114,12 +100,12 @@ static int check_golden_file(const std::string& path) {
       ls >> t >> vhex;
       samples.push_back({t, float_from_bits(std::stoull(vhex, nullptr, 16))});
     } else if (kind == "chunk") {
-      std::string hex;
-      ls >> hex;
+      std::string chunk_hex;
+      ls >> chunk_hex;
       CAF_MESSAGE("case " << name);
-      CAF_CHECK_EQUAL(to_hex(encode(samples)), hex);
+      CAF_CHECK_EQUAL(hex(encode(samples)), chunk_hex);
       status err;
-      auto out = decode_all(from_hex(hex), err);
+      auto out = decode_all(unhex(chunk_hex), err);
       CAF_CHECK(err.is_ok());
       CAF_CHECK_EQUAL(first_difference(samples, out), -1);
       ++cases;
