@@ -36,13 +36,16 @@ targets=(block_reader wal_segment wal_records wal_checkpoint remote_write remote
 ninja -C "$build" -j2 "${targets[@]/#/fuzz_}"
 work=$(mktemp -d /tmp/nl-fuzz-XXXXXX)
 status=0
+pids=()  # the file-based targets keep scratch files in /dev/shm/nl-fuzz-<what>-<pid>
 for t in "${targets[@]}"; do
   mkdir -p "$work/$t"
   cp -r tests/fuzz/corpus/$t/. "$work/$t/" 2>/dev/null || true
   echo "== fuzz_$t for ${seconds}s" >&2
-  if ! (cd "$work" && ASAN_OPTIONS=detect_leaks=1 "$build/tests/fuzz/fuzz_$t" \
-          -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-          "$work/$t" >"$work/$t.log" 2>&1); then
+  (cd "$work" && ASAN_OPTIONS=detect_leaks=1 exec "$build/tests/fuzz/fuzz_$t" \
+      -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+      "$work/$t" >"$work/$t.log" 2>&1) &
+  pids+=("$!")
+  if ! wait "$!"; then
     echo "fuzz_$t FAILED; log and reproducer in $work:" >&2
     tail -40 "$work/$t.log" >&2
     status=1
@@ -51,6 +54,10 @@ for t in "${targets[@]}"; do
     echo >&2
   fi
 done
-[[ $status == 0 ]] && rm -rf "$work" /dev/shm/nl-fuzz-* 2>/dev/null
+# Only this run's scratch files: other fuzz runs on the machine keep theirs.
+if [[ $status == 0 ]]; then
+  rm -rf "$work"
+  for p in "${pids[@]}"; do rm -rf /dev/shm/nl-fuzz-*-"$p"; done
+fi
 echo "fuzz: ${#targets[@]} targets, ${seconds}s each: $([[ $status == 0 ]] && echo ok || echo FAILED)"
 exit $status
