@@ -271,6 +271,16 @@ def prometheus_import():
         write("prometheus_import", ulid, b"".join(lp(p) for p in parts) + chunks)
 
 
+def block_tombstones():
+    # storage/FORMAT.md's example file (series 0: [1000, 2000]; series 5:
+    # [-5, 10], [100, 200]), and its body alone (the target also reads the
+    # input as a body, with header and checksum added).
+    body = bytes.fromhex("02" "0001" "d00fe807" "0502" "090f" "c80164")
+    write("block_tombstones", "example", b"NLTS\x01\x00\x00\x00" + body + struct.pack("<I", crc32c(body)))
+    write("block_tombstones", "example-body", body)
+
+
+block_tombstones()
 remote_read()
 query_params()
 web_ui()
