@@ -234,7 +234,7 @@ result<std::shared_ptr<const chunk>> block::read_chunk(const chunk_ref& c) const
   }
   if (encoding != fmt::encoding_dense)
     return bad("unknown encoding " + std::to_string(encoding));
-  auto d = dense_chunk::of_record(data, c.min_time, c.max_time);
+  auto d = dense_chunk::of_record(data, c.min_time, c.max_time, chunks_);
   if (!d)
     return bad(d.error().message());
   return std::shared_ptr<const chunk>{std::make_shared<const dense_chunk>(std::move(*d))};

@@ -120,7 +120,8 @@ class block {
   std::string dir_;
   block_meta meta_;
   std::unique_ptr<mapped_file> index_;
-  std::unique_ptr<mapped_file> chunks_;
+  /// Shared with the dense chunks read from it, which refer to its bytes.
+  std::shared_ptr<const mapped_file> chunks_;
   std::vector<std::string_view> symbols_;
   std::vector<posting_entry> postings_table_;
   std::string_view series_body_;

@@ -80,11 +80,20 @@ status decode_dense_chunk(std::string_view data, int64_t t0, std::vector<sample>
   return status::ok();
 }
 
-result<dense_chunk> dense_chunk::of_record(std::string_view data, int64_t min_t, int64_t max_t) {
+dense_chunk dense_chunk::copied(std::string_view bytes, int64_t min_t, int64_t max_t, uint16_t n) {
+  auto copy = std::make_shared<const std::string>(bytes);
+  std::string_view view = *copy;
+  return dense_chunk{view, std::move(copy), min_t, max_t, n};
+}
+
+result<dense_chunk> dense_chunk::of_record(std::string_view data, int64_t min_t, int64_t max_t,
+                                           std::shared_ptr<const void> owner) {
   size_t n = dense_chunk_samples(data);
   if (n == 0)
     return status::invalid_argument("dense chunk: bad sample count");
-  return dense_chunk{std::string{data}, min_t, max_t, static_cast<uint16_t>(n)};
+  if (!owner)
+    return copied(data, min_t, max_t, static_cast<uint16_t>(n));
+  return dense_chunk{data, std::move(owner), min_t, max_t, static_cast<uint16_t>(n)};
 }
 
 result<dense_chunk> dense_chunk::from_bytes(std::string_view data, int64_t min_t) {
@@ -94,7 +103,7 @@ result<dense_chunk> dense_chunk::from_bytes(std::string_view data, int64_t min_t
   for (size_t i = 1; i < s.size(); ++i)
     if (s[i].t <= s[i - 1].t)
       return status::corruption("dense chunk: timestamps not increasing at sample " + std::to_string(i));
-  return dense_chunk{std::string{data}, min_t, s.back().t, static_cast<uint16_t>(s.size())};
+  return copied(data, min_t, s.back().t, static_cast<uint16_t>(s.size()));
 }
 
 status dense_chunk::decode(int64_t mint, int64_t maxt, std::vector<sample>& out) const {

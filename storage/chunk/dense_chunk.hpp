@@ -18,6 +18,7 @@
 // Thread-safety: all functions may be called concurrently.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,17 +46,23 @@ status decode_dense_chunk(std::string_view data, int64_t t0, std::vector<sample>
 /// The sample count in the first bytes of `data`, or 0 when malformed.
 size_t dense_chunk_samples(std::string_view data);
 
-/// One dense chunk as a chunk (chunk.hpp): a copy of its bytes, decoded
-/// where the samples are needed. A block read hands its dense records out
-/// as these, so a query decodes each record once, straight into samples.
+/// One dense chunk as a chunk (chunk.hpp), decoded where the samples are
+/// needed. A block read hands its dense records out as these, so a query
+/// decodes each record once, straight into samples. The bytes are either
+/// a copy of the chunk's own or, for a block's record, the block's mapped
+/// file itself, kept mapped by the chunk (no copy per read; the pages are
+/// the page cache's, not the query's heap).
 class dense_chunk final : public chunk {
  public:
   /// A block's record whose CRC matched, with the first and last
   /// timestamps from the block's index; invalid_argument when the sample
   /// count is malformed. The rest is checked whenever it is decoded:
   /// corruption when the bytes do not decode, the timestamps do not
-  /// strictly increase or the last one is not `max_t`.
-  static result<dense_chunk> of_record(std::string_view data, int64_t min_t, int64_t max_t);
+  /// strictly increase or the last one is not `max_t`. With an `owner`
+  /// the chunk refers to `data` instead of copying it: `data` must stay
+  /// valid and unchanged as long as `owner` lives (the chunk keeps it).
+  static result<dense_chunk> of_record(std::string_view data, int64_t min_t, int64_t max_t,
+                                       std::shared_ptr<const void> owner = nullptr);
   /// Bytes from outside (network), checked now by decoding every sample:
   /// corruption when malformed or when the timestamps do not strictly
   /// increase; the last timestamp becomes max_time().
@@ -68,10 +75,15 @@ class dense_chunk final : public chunk {
   status decode(int64_t mint, int64_t maxt, std::vector<sample>& out) const override;
 
  private:
-  dense_chunk(std::string bytes, int64_t min_t, int64_t max_t, uint16_t n)
-    : chunk(chunk_encoding::dense, min_t, max_t), bytes_(std::move(bytes)), num_samples_(n) {}
+  dense_chunk(std::string_view bytes, std::shared_ptr<const void> owner, int64_t min_t, int64_t max_t,
+              uint16_t n)
+    : chunk(chunk_encoding::dense, min_t, max_t), owner_(std::move(owner)), bytes_(bytes), num_samples_(n) {}
+  /// Owns a copy of `bytes` (on the heap, so moving the chunk keeps
+  /// bytes_ valid).
+  static dense_chunk copied(std::string_view bytes, int64_t min_t, int64_t max_t, uint16_t n);
 
-  std::string bytes_;
+  std::shared_ptr<const void> owner_;  ///< keeps bytes_ valid
+  std::string_view bytes_;
   uint16_t num_samples_;
 };
 

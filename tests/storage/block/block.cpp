@@ -199,6 +199,26 @@ CAF_TEST(a block answers every read exactly like the head it was cut from) {
   }
 }
 
+CAF_TEST(chunks read from a block stay valid after the block and its files are gone) {
+  // Dense records are handed out as views of the block's mapped chunks
+  // file, which each chunk keeps mapped: closing the block and deleting
+  // its directory (what retention and compaction do while a query still
+  // holds its data) must not change what the chunks decode to.
+  dir_guard d;
+  auto h = make_head(30, 5);
+  auto b = write_head(*h, d.path, ulid_a);
+  auto read = b->select({}, 0, 7199999);
+  CAF_REQUIRE(read.is_ok());
+  CAF_REQUIRE(!read->empty());
+  CAF_CHECK_EQUAL(read->front().chunks.front()->encoding(), chunk_encoding::dense);
+  b.reset();
+  CAF_REQUIRE(remove_tree(d.path + "/" + ulid_a).is_ok());
+  auto want = h->select({}, 0, 7199999);
+  CAF_REQUIRE_EQUAL(read->size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i)
+    CAF_CHECK(same_samples(samples_of((*read)[i]), samples_of(want[i])));
+}
+
 CAF_TEST(paged selects of a block and its head add up to one select) {
   dir_guard d;
   auto h = make_head(60, 3);
