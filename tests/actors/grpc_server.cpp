@@ -200,7 +200,7 @@ network_actor::behavior_type fake_network(network_actor::stateful_pointer<fake_n
       };
       if (call->params.limit >= 0)
         xs.resize(std::min<size_t>(xs.size(), static_cast<size_t>(call->params.limit)));
-      call->answer(metadata_list{std::move(xs)});
+      call->answer(metadata_list{std::move(xs), {}});
     },
     [=](query_call_ptr& call) {
       const auto& q = call->request.query;
