@@ -238,13 +238,13 @@ network_actor::behavior_type fake_network(network_actor::stateful_pointer<fake_n
       std::vector<label_set> xs;
       for (int i = 0; i < 5; ++i)
         xs.push_back(ls(i));
-      call->answer(series_list{std::move(xs), true});
+      call->answer(series_list{std::move(xs), true, {}});
     },
     [](labels_call_ptr& call) {
       if (call->values)
-        call->answer(string_list{{"a", call->query.label_name}, false});
+        call->answer(string_list{{"a", call->query.label_name}, false, {}});
       else
-        call->answer(string_list{{"__name__", "i"}, false});
+        call->answer(string_list{{"__name__", "i"}, false, {}});
     },
   };
 }
