@@ -872,6 +872,27 @@ matrix evaluator::eval_call(const call_expr& c) {
   return f.instant(*this, c, f);
 }
 
+namespace {
+
+// The first i in [from, to) with !before(pts[i]), where `before` holds for
+// a prefix of the points: a step from `from` costs the log of how far it
+// moves, so windows that move by one point (dense steps) and by hundreds
+// (sparse steps over dense data) both stay cheap.
+template <class Before>
+size_t gallop(const point* pts, size_t from, size_t to, Before before) {
+  if (from >= to || !before(pts[from]))
+    return from;
+  size_t lo = from, step = 1;  // before(pts[lo]) holds
+  while (lo + step < to && before(pts[lo + step])) {
+    lo += step;
+    step *= 2;
+  }
+  size_t hi = std::min(lo + step, to);  // !before(pts[hi]) or hi == to
+  return static_cast<size_t>(std::partition_point(pts + lo + 1, pts + hi, before) - pts);
+}
+
+}  // namespace
+
 matrix evaluator::eval_range_function(const call_expr& c, const range_function& f) {
   size_t mat_idx = 0;
   for (size_t i = 0; i < c.args.size(); ++i) {
@@ -949,6 +970,20 @@ matrix evaluator::eval_range_function(const call_expr& c, const range_function& 
     const storage::label_set* labels;
     const point* pts;
     size_t n_pts;
+    // Counter resets up to each point (rate, increase, resets): counted in
+    // the pass that looks for staleness markers, unless there are some.
+    auto count_resets = [&](const point* p, size_t n, bool& has_stale) {
+      sc.reset_counts.resize(n);
+      uint32_t r = 0;
+      bool stale = false;
+      for (size_t i = 0; i < n; ++i) {
+        stale |= storage::float_bits(p[i].v) == storage::stale_nan_bits;
+        r += i > 0 && p[i].v < p[i - 1].v;
+        sc.reset_counts[i] = r;
+      }
+      has_stale = stale;
+    };
+    bool resets_counted = false;
     if (raw) {
       // Range windows skip staleness markers; copy only when there are any.
       auto& s = raw->all[si];
@@ -957,7 +992,12 @@ matrix evaluator::eval_range_function(const call_expr& c, const range_function& 
       pts = smp.data();
       n_pts = smp.size();
       bool has_stale = false;  // no early exit: lets the compiler vectorize
-      for (auto& x : smp) has_stale |= storage::float_bits(x.v) == storage::stale_nan_bits;
+      if (counts_resets) {
+        count_resets(pts, n_pts, has_stale);
+        resets_counted = !has_stale;
+      } else {
+        for (auto& x : smp) has_stale |= storage::float_bits(x.v) == storage::stale_nan_bits;
+      }
       if (has_stale) {
         sc.filtered.clear();
         for (auto& x : smp)
@@ -970,13 +1010,9 @@ matrix evaluator::eval_range_function(const call_expr& c, const range_function& 
       pts = sub[si].points.data();
       n_pts = sub[si].points.size();
     }
-    if (counts_resets) {
-      sc.reset_counts.resize(n_pts);
-      uint32_t n = 0;
-      for (size_t i = 0; i < n_pts; ++i) {
-        if (i > 0 && pts[i].v < pts[i - 1].v) ++n;
-        sc.reset_counts[i] = n;
-      }
+    if (counts_resets && !resets_counted) {
+      bool ignored = false;
+      count_resets(pts, n_pts, ignored);
     }
     // At most one point per step: the part's scratch holds that many, so
     // the step loop writes without growth checks; the series keeps an
@@ -994,8 +1030,8 @@ matrix evaluator::eval_range_function(const call_expr& c, const range_function& 
       ctx_.check();
       int64_t maxt = (pinned ? *pinned : ts) - offset;
       int64_t mint = maxt - range;
-      while (hi < n_pts && pts[hi].t <= maxt) ++hi;
-      while (lo < hi && pts[lo].t < mint) ++lo;
+      hi = gallop(pts, hi, n_pts, [maxt](const point& p) { return p.t <= maxt; });
+      lo = gallop(pts, lo, hi, [mint](const point& p) { return p.t < mint; });
       const auto in_window = static_cast<int64_t>(hi - lo);
       ws.largest = std::max(ws.largest, in_window);
       ws.last = in_window;
