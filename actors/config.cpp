@@ -541,11 +541,27 @@ std::vector<shown_setting> shown_settings(const settings& s) {
 namespace {
 
 // A list item as YAML: a flow mapping (cluster.nodes) or a string.
+// A scalar as YAML that reads back to exactly `v`. yaml-cpp writes plain
+// scalars with control characters in them as they are, and a carriage
+// return before the line's end then reads back as the line break
+// (fuzz_config found "./data\r\r\n" shown as a data_dir of one CR fewer):
+// such values are double-quoted, where yaml-cpp escapes them.
+void emit_scalar(YAML::Emitter& e, const std::string& v) {
+  bool control = std::any_of(v.begin(), v.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+  if (control)
+    e << YAML::DoubleQuoted << v;
+  else
+    e << v;
+}
+
 void emit_item(YAML::Emitter& e, const shown_setting& k, const std::string& v) {
   if (k.mapping_items)
     e << YAML::Load(v);
   else
-    e << v;
+    emit_scalar(e, v);
 }
 
 }  // namespace
@@ -576,7 +592,7 @@ std::string effective_yaml(const settings& s) {
           emit_item(e, k, v);
         e << YAML::EndSeq;
       } else {
-        e << k.values.front();
+        emit_scalar(e, k.values.front());
       }
     }
     e << YAML::EndMap;
