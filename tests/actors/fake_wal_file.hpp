@@ -1,6 +1,7 @@
 #pragma once
 // An in-memory segment file for WAL writer tests: counts write(2)-level
 // appends and syncs, and fails on demand.
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -44,7 +45,8 @@ class fake_wal_file : public storage::writable_file {
 };
 
 /// A segment writer whose files are fakes sharing `disk`. The directory must
-/// exist (the writer lists it); a temp dir is made per call.
+/// exist (the writer lists it); a temp dir is made per call and removed
+/// with the writer.
 inline std::shared_ptr<storage::wal_segment_writer> fake_wal_writer(std::shared_ptr<fake_wal_disk> disk) {
   char tmpl[] = "/tmp/nl-actors-test-XXXXXX";
   std::string dir = ::mkdtemp(tmpl);
@@ -52,9 +54,18 @@ inline std::shared_ptr<storage::wal_segment_writer> fake_wal_writer(std::shared_
     return storage::result<std::unique_ptr<storage::writable_file>>(
       std::unique_ptr<storage::writable_file>(new fake_wal_file(disk)));
   });
-  if (!w)
+  if (!w) {
+    std::filesystem::remove_all(dir);
     return nullptr;
-  return std::shared_ptr<storage::wal_segment_writer>(std::move(*w));
+  }
+  // The directory lives as long as the writer and goes with it, so test
+  // runs leave nothing behind in /tmp.
+  return std::shared_ptr<storage::wal_segment_writer>(w->release(),
+                                                      [dir](storage::wal_segment_writer* p) {
+                                                        delete p;
+                                                        std::error_code ec;
+                                                        std::filesystem::remove_all(dir, ec);
+                                                      });
 }
 
 }  // namespace nl::test
