@@ -56,9 +56,10 @@ struct window {
   int64_t ts;           // evaluation time of the step
   double arg1;          // scalar arguments, where the function has them
   double arg2;
-  /// For rate()/increase(): running count of counter resets per point, so
-  /// windows without a reset skip the reset scan. May be null.
-  const uint32_t* resets = nullptr;
+  /// For rate()/increase(): false when the window is known to hold no
+  /// counter reset (a point below the one before it), so the reset scan
+  /// is skipped.
+  bool may_reset = true;
 };
 
 using range_fn = std::optional<double> (*)(const window&);
@@ -67,7 +68,7 @@ std::optional<double> extrapolated_rate(const window& w, bool is_counter, bool i
   if (w.n < 2) return std::nullopt;
   const point* p = w.p;
   double result = p[w.n - 1].v - p[0].v;
-  if (is_counter && (!w.resets || w.resets[w.n - 1] != w.resets[0])) {
+  if (is_counter && w.may_reset) {
     double prev = p[0].v;
     for (size_t i = 1; i < w.n; ++i) {
       if (p[i].v < prev) result += prev;
@@ -462,7 +463,7 @@ struct range_function {
   range_fn window = nullptr;
   uint8_t scalar_args = 0;      ///< scalar arguments the window takes (arg1, arg2)
   bool keeps_name = false;      ///< the output keeps __name__
-  bool counts_resets = false;   ///< window.resets is filled
+  bool counts_resets = false;   ///< window.may_reset is worked out
   bool absent = false;          ///< absent_over_time: 1 where no input had a window
 };
 
@@ -956,7 +957,7 @@ matrix evaluator::eval_range_function(const call_expr& c, const range_function& 
   std::vector<window_sizes> windows(n_series);
   struct scratch {
     std::vector<point> decoded, filtered, out;
-    std::vector<uint32_t> reset_counts;
+    std::vector<uint32_t> reset_at;  // indexes i with p[i].v < p[i - 1].v
     std::vector<int64_t> read;  // window samples by step (per-step stats)
     int64_t read_total = 0;
   };
@@ -970,20 +971,27 @@ matrix evaluator::eval_range_function(const call_expr& c, const range_function& 
     const storage::label_set* labels;
     const point* pts;
     size_t n_pts;
-    // Counter resets up to each point (rate, increase, resets): counted in
-    // the pass that looks for staleness markers, unless there are some.
-    auto count_resets = [&](const point* p, size_t n, bool& has_stale) {
-      sc.reset_counts.resize(n);
-      uint32_t r = 0;
-      bool stale = false;
-      for (size_t i = 0; i < n; ++i) {
+    // Counter resets (rate, increase): where the points go down, found
+    // once per series so that windows without one skip the reset scan.
+    // Resets are rare: a branch-free pass (which the compiler can
+    // vectorize) tells whether there are any, and only then are they
+    // listed. The same pass looks for staleness markers.
+    auto any_drop = [](const point* p, size_t n, bool& has_stale) {
+      if (n == 0) return has_stale = false;
+      bool stale = storage::float_bits(p[0].v) == storage::stale_nan_bits, drop = false;
+      for (size_t i = 1; i < n; ++i) {
         stale |= storage::float_bits(p[i].v) == storage::stale_nan_bits;
-        r += i > 0 && p[i].v < p[i - 1].v;
-        sc.reset_counts[i] = r;
+        drop |= p[i].v < p[i - 1].v;
       }
       has_stale = stale;
+      return drop;
     };
-    bool resets_counted = false;
+    auto list_resets = [&](const point* p, size_t n) {
+      for (size_t i = 1; i < n; ++i)
+        if (p[i].v < p[i - 1].v) sc.reset_at.push_back(static_cast<uint32_t>(i));
+    };
+    sc.reset_at.clear();
+    bool drops = false, drops_known = false;
     if (raw) {
       // Range windows skip staleness markers; copy only when there are any.
       auto& s = raw->all[si];
@@ -991,10 +999,10 @@ matrix evaluator::eval_range_function(const call_expr& c, const range_function& 
       const auto& smp = ctx_.samples_of(*raw, s, sc.decoded);
       pts = smp.data();
       n_pts = smp.size();
-      bool has_stale = false;  // no early exit: lets the compiler vectorize
+      bool has_stale = false;
       if (counts_resets) {
-        count_resets(pts, n_pts, has_stale);
-        resets_counted = !has_stale;
+        drops = any_drop(pts, n_pts, has_stale);
+        drops_known = !has_stale;
       } else {
         for (auto& x : smp) has_stale |= storage::float_bits(x.v) == storage::stale_nan_bits;
       }
@@ -1010,10 +1018,12 @@ matrix evaluator::eval_range_function(const call_expr& c, const range_function& 
       pts = sub[si].points.data();
       n_pts = sub[si].points.size();
     }
-    if (counts_resets && !resets_counted) {
+    if (counts_resets && !drops_known) {
       bool ignored = false;
-      count_resets(pts, n_pts, ignored);
+      drops = any_drop(pts, n_pts, ignored);
     }
+    if (drops) list_resets(pts, n_pts);
+    size_t next_reset = 0;  // first entry of reset_at above the window's start
     // At most one point per step: the part's scratch holds that many, so
     // the step loop writes without growth checks; the series keeps an
     // exact-size copy.
@@ -1039,8 +1049,13 @@ matrix evaluator::eval_range_function(const call_expr& c, const range_function& 
       sc.read_total += in_window;
       if (per_step) sc.read[step] += in_window;
       ctx_.check_held(base + std::max(in_window, published.load(std::memory_order_relaxed)));
-      window w{pts + lo, hi - lo, mint, maxt, range, ts, 0, 0,
-               counts_resets ? sc.reset_counts.data() + lo : nullptr};
+      window w{pts + lo, hi - lo, mint, maxt, range, ts, 0, 0};
+      if (counts_resets) {
+        // A reset at i lies inside when lo < i < hi; window starts only
+        // move forward, so the cursor does too.
+        while (next_reset < sc.reset_at.size() && sc.reset_at[next_reset] <= lo) ++next_reset;
+        w.may_reset = next_reset < sc.reset_at.size() && sc.reset_at[next_reset] < hi;
+      }
       if (n_args > 0) w.arg1 = scalar_at(0, step);
       if (n_args > 1) w.arg2 = scalar_at(1, step);
       if (auto v = fn(w)) out_pts[n_out++] = {ts, *v};

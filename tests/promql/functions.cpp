@@ -1,7 +1,9 @@
 #define CAF_SUITE promql.functions
 #include "test_support.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "promql/engine.hpp"
 #include "promql/memory_queryable.hpp"
@@ -101,4 +103,68 @@ CAF_TEST(count_values of a non-finite value uses Go spelling) {
   std::sort(vals.begin(), vals.end());
   CAF_CHECK_EQUAL(vals[0], "+Inf");
   CAF_CHECK_EQUAL(vals[1], "0.5");
+}
+
+// Prometheus' extrapolatedRate for counters over the points of `all` in
+// [t - range, t], staleness markers dropped, written out plainly: the
+// reference for the test below.
+std::optional<double> reference_increase(const std::vector<storage::sample>& all, int64_t t, int64_t range,
+                                         bool is_rate) {
+  std::vector<storage::sample> w;
+  for (const auto& p : all)
+    if (p.t >= t - range && p.t <= t && !storage::is_stale_nan(p.v)) w.push_back(p);
+  if (w.size() < 2) return std::nullopt;
+  double result = w.back().v - w.front().v;
+  for (size_t i = 1; i < w.size(); ++i)
+    if (w[i].v < w[i - 1].v) result += w[i - 1].v;
+  double to_start = static_cast<double>(w.front().t - (t - range)) / 1000;
+  double to_end = static_cast<double>(t - w.back().t) / 1000;
+  double sampled = static_cast<double>(w.back().t - w.front().t) / 1000;
+  double avg = sampled / static_cast<double>(w.size() - 1);
+  if (result > 0 && w.front().v >= 0) to_start = std::min(to_start, sampled * (w.front().v / result));
+  double interval = sampled + (to_start < avg * 1.1 ? to_start : avg / 2) + (to_end < avg * 1.1 ? to_end : avg / 2);
+  double out = result * interval / sampled;
+  return is_rate ? out / (static_cast<double>(range) / 1000) : out;
+}
+
+// A range query finds each window's counter resets from one list per
+// series, with a cursor that only moves forward. Every step must equal the
+// window computed plainly, whether the windows overlap, touch or leave
+// gaps, with resets at window edges and staleness markers (dropped before
+// resets are looked for).
+CAF_TEST(rate and increase over a range see the resets of each window) {
+  memory_queryable q;
+  std::vector<storage::sample> pts, stale_pts;
+  double v = 0;
+  for (int64_t i = 0; i <= 120; ++i) {
+    v = (i % 9 == 0 || i % 13 == 0) ? static_cast<double>(i % 5) : v + 1 + static_cast<double>(i % 3);
+    pts.push_back({i * 15000, v});
+    // The same counter with a staleness marker in place of every 7th point.
+    stale_pts.push_back({i * 15000, i % 7 == 3 ? storage::stale_nan() : v});
+  }
+  q.add(ls({{"__name__", "c"}, {"s", "plain"}}), pts);
+  q.add(ls({{"__name__", "c"}, {"s", "stale"}}), stale_pts);
+  for (const char* fn : {"increase", "rate"})
+    for (int64_t step : {15000, 60000, 90000}) {
+      auto e = parse(std::string(fn) + "(c[1m])");
+      CAF_REQUIRE(e.expr != nullptr);
+      auto r = engine{}.range(*e.expr, q, 60000, 1800000, step);
+      CAF_REQUIRE(r.is_ok());
+      auto& m = std::get<matrix>(r.value());
+      CAF_REQUIRE_EQUAL(m.size(), 2u);
+      size_t compared = 0, with_reset = 0;
+      for (const auto& s : m) {
+        const auto& all = s.labels.get("s") == "plain" ? pts : stale_pts;
+        for (const auto& p : s.points) {
+          auto want = reference_increase(all, p.t, 60000, std::string(fn) == "rate");
+          CAF_REQUIRE(want.has_value());
+          CAF_CHECK(std::abs(p.v - *want) <= 1e-9 * std::max(1.0, std::abs(*want)));
+          ++compared;
+          for (const auto& x : all)  // windows whose points go down somewhere
+            with_reset += x.t > p.t - 60000 && x.t <= p.t && x.v < all[static_cast<size_t>(x.t / 15000) - 1].v;
+        }
+      }
+      CAF_CHECK(compared > static_cast<size_t>(2 * (1740000 / step) - 4));  // nearly every step, both series
+      CAF_CHECK(with_reset > compared / 4);
+    }
 }
