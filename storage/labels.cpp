@@ -52,10 +52,10 @@ int label_set::compare(const label_set& a, const label_set& b) {
   for (size_t i = 0; i < n; ++i) {
     const auto& x = a.labels_[i];
     const auto& y = b.labels_[i];
-    if (x.name != y.name)
-      return x.name < y.name ? -1 : 1;
-    if (x.value != y.value)
-      return x.value < y.value ? -1 : 1;
+    if (int c = x.name.compare(y.name))
+      return c < 0 ? -1 : 1;
+    if (int c = x.value.compare(y.value))
+      return c < 0 ? -1 : 1;
   }
   if (a.labels_.size() == b.labels_.size())
     return 0;

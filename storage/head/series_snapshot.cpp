@@ -8,29 +8,40 @@ namespace nl::storage {
 
 namespace {
 
+// One comparison a step (most series are in both parts: every block of a
+// range holds the same series). Parts come in time order (older blocks
+// first), so the chunks of a series found in both usually just follow on.
 std::vector<series_snapshot> merge_two(std::vector<series_snapshot>& a, std::vector<series_snapshot>& b) {
   std::vector<series_snapshot> out;
   out.reserve(a.size() + b.size());
   auto i = a.begin();
   auto j = b.begin();
-  while (i != a.end() || j != b.end()) {
-    if (j == b.end() || (i != a.end() && i->labels < j->labels)) {
+  while (i != a.end() && j != b.end()) {
+    const int c = label_set::compare(i->labels, j->labels);
+    if (c < 0) {
       out.push_back(std::move(*i++));
-    } else if (i == a.end() || j->labels < i->labels) {
+    } else if (c > 0) {
       out.push_back(std::move(*j++));
     } else {
       auto& x = *i++;
       auto& y = *j++;
-      std::vector<std::shared_ptr<const chunk>> chunks;
-      chunks.reserve(x.chunks.size() + y.chunks.size());
-      std::merge(std::make_move_iterator(x.chunks.begin()), std::make_move_iterator(x.chunks.end()),
-                 std::make_move_iterator(y.chunks.begin()), std::make_move_iterator(y.chunks.end()),
-                 std::back_inserter(chunks),
-                 [](const auto& c, const auto& d) { return c->min_time() < d->min_time(); });
-      x.chunks = std::move(chunks);
+      auto by_start = [](const auto& c1, const auto& c2) { return c1->min_time() < c2->min_time(); };
+      if (x.chunks.empty() || y.chunks.empty() || !by_start(y.chunks.front(), x.chunks.back())) {
+        x.chunks.insert(x.chunks.end(), std::make_move_iterator(y.chunks.begin()),
+                        std::make_move_iterator(y.chunks.end()));
+      } else {
+        std::vector<std::shared_ptr<const chunk>> chunks;
+        chunks.reserve(x.chunks.size() + y.chunks.size());
+        std::merge(std::make_move_iterator(x.chunks.begin()), std::make_move_iterator(x.chunks.end()),
+                   std::make_move_iterator(y.chunks.begin()), std::make_move_iterator(y.chunks.end()),
+                   std::back_inserter(chunks), by_start);
+        x.chunks = std::move(chunks);
+      }
       out.push_back(std::move(x));
     }
   }
+  std::move(i, a.end(), std::back_inserter(out));
+  std::move(j, b.end(), std::back_inserter(out));
   return out;
 }
 
