@@ -957,7 +957,7 @@ matrix evaluator::eval_range_function(const call_expr& c, const range_function& 
   std::vector<window_sizes> windows(n_series);
   struct scratch {
     std::vector<point> decoded, filtered, out;
-    std::vector<uint32_t> reset_at;  // indexes i with p[i].v < p[i - 1].v
+    std::vector<size_t> reset_at;  // indexes i with p[i].v < p[i - 1].v
     std::vector<int64_t> read;  // window samples by step (per-step stats)
     int64_t read_total = 0;
   };
@@ -988,7 +988,7 @@ matrix evaluator::eval_range_function(const call_expr& c, const range_function& 
     };
     auto list_resets = [&](const point* p, size_t n) {
       for (size_t i = 1; i < n; ++i)
-        if (p[i].v < p[i - 1].v) sc.reset_at.push_back(static_cast<uint32_t>(i));
+        if (p[i].v < p[i - 1].v) sc.reset_at.push_back(i);
     };
     sc.reset_at.clear();
     bool drops = false, drops_known = false;
