@@ -26,12 +26,13 @@ struct bad_member : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The integer member `name` of `j`, when it is an integer within T's range.
+// The integer member `name` of `j`, when it is an integer within T's range
+// (`shown` names it in the error: a path such as "files.index").
 // nlohmann's get<T>() converts whatever number is there: a float out of
 // T's range is undefined behaviour (found by fuzz_block_reader: a crc32c of
 // 1.5e23), a negative number wraps into an unsigned T.
 template <class T>
-T integer_member(const nlohmann::json& j, const char* name) {
+T integer_member(const nlohmann::json& j, const char* name, const char* shown = nullptr) {
   const auto& v = j.at(name);
   if (v.is_number_unsigned()) {
     const uint64_t u = v.get<uint64_t>();
@@ -46,7 +47,7 @@ T integer_member(const nlohmann::json& j, const char* name) {
       return static_cast<T>(i);
     }
   }
-  throw bad_member(std::string{name} + " is not an integer in range: " + v.dump());
+  throw bad_member(std::string{shown ? shown : name} + " is not an integer in range: " + v.dump());
 }
 
 nlohmann::json to_json(const block_meta& m) {
@@ -85,15 +86,15 @@ result<block_meta> decode_block_meta(std::string_view text) {
     m.min_time = integer_member<int64_t>(j, "minTime");
     m.max_time = integer_member<int64_t>(j, "maxTime");
     const auto& st = j.at("stats");
-    m.num_series = integer_member<uint64_t>(st, "numSeries");
-    m.num_chunks = integer_member<uint64_t>(st, "numChunks");
-    m.num_samples = integer_member<uint64_t>(st, "numSamples");
+    m.num_series = integer_member<uint64_t>(st, "numSeries", "stats.numSeries");
+    m.num_chunks = integer_member<uint64_t>(st, "numChunks", "stats.numChunks");
+    m.num_samples = integer_member<uint64_t>(st, "numSamples", "stats.numSamples");
     const auto& c = j.at("compaction");
-    m.level = integer_member<uint32_t>(c, "level");
+    m.level = integer_member<uint32_t>(c, "level", "compaction.level");
     m.sources = c.at("sources").get<std::vector<std::string>>();
     m.parents = c.at("parents").get<std::vector<std::string>>();
-    m.index_bytes = integer_member<uint64_t>(j.at("files"), "index");
-    m.chunks_bytes = integer_member<uint64_t>(j.at("files"), "chunks");
+    m.index_bytes = integer_member<uint64_t>(j.at("files"), "index", "files.index");
+    m.chunks_bytes = integer_member<uint64_t>(j.at("files"), "chunks", "files.chunks");
     if (!is_ulid(m.ulid))
       return status::corruption("meta.json: ulid is not a ULID: " + m.ulid);
     if (m.min_time >= m.max_time)

@@ -1,5 +1,7 @@
 #include "storage/prometheus/meta.hpp"
 
+#include <cstdint>
+
 #include <nlohmann/json.hpp>
 
 #include "storage/file.hpp"
@@ -13,7 +15,9 @@ namespace {
 // status).
 bool get_int(const nlohmann::json& j, const char* key, int64_t& out) {
   auto it = j.find(key);
-  if (it == j.end() || !it->is_number_integer())
+  // An unsigned value past INT64_MAX would wrap into a negative time.
+  if (it == j.end() || !it->is_number_integer()
+      || (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)))
     return false;
   out = it->get<int64_t>();
   return true;

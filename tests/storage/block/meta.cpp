@@ -1,6 +1,9 @@
 #define CAF_SUITE storage.block.meta
 #include "test_support.hpp"
 
+#include <string>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "storage/block/meta.hpp"
@@ -60,29 +63,43 @@ CAF_TEST(meta.json round-trips) {
 // Every integer member must be an integer within its type's range. Found
 // by fuzz_block_reader: a crc32c of 1.5e23 was converted to uint32_t,
 // which is undefined behaviour (UBSan: "outside the range of representable
-// values"); negative numbers wrapped into unsigned members.
+// values"); negative numbers wrapped into unsigned members. Each case must
+// be refused by the member check itself (its message names the member),
+// not only by a later check (the checksum, the version, minTime < maxTime)
+// that an out-of-range conversion may happen to trip.
 CAF_TEST(integer members out of range or not integers are corruption) {
-  const char* members[] = {"/crc32c",           "/version",          "/minTime",
-                           "/maxTime",          "/stats/numSeries",  "/stats/numChunks",
-                           "/stats/numSamples", "/compaction/level", "/files/index",
-                           "/files/chunks"};
-  for (const char* path : members) {
-    for (const char* raw : {"1.5e23", "-1.5e23", "0.5", "\"7\"", "true", "null"}) {
-      auto err = error_of(with_member(path, raw));
-      CAF_CHECK(!err.empty());
-      CAF_CHECK(err.find("meta.json") != std::string::npos);
+  struct member {
+    const char* path;
+    const char* shown;
+    const char* just_past;  // one more than the type's maximum
+    bool is_unsigned;
+  };
+  const member members[] = {
+    {"/crc32c", "crc32c", "4294967296", true},
+    {"/version", "version", "9223372036854775808", false},
+    {"/minTime", "minTime", "9223372036854775808", false},
+    {"/maxTime", "maxTime", "9223372036854775808", false},
+    {"/stats/numSeries", "stats.numSeries", "18446744073709551616", true},
+    {"/stats/numChunks", "stats.numChunks", "18446744073709551616", true},
+    {"/stats/numSamples", "stats.numSamples", "18446744073709551616", true},
+    {"/compaction/level", "compaction.level", "4294967296", true},
+    {"/files/index", "files.index", "18446744073709551616", true},
+    {"/files/chunks", "files.chunks", "18446744073709551616", true},
+  };
+  for (const auto& m : members) {
+    std::vector<std::string> bad = {"1.5e23", "-1.5e23", "0.5", "\"7\"", "true", "null", m.just_past};
+    if (m.is_unsigned) bad.push_back("-1");
+    else bad.push_back("-9223372036854775809");  // one below INT64_MIN
+    for (const auto& raw : bad) {
+      auto err = error_of(with_member(m.path, raw));
+      CAF_CHECK(err.find(std::string{m.shown} + " is not an integer in range") != std::string::npos);
+      if (err.find(" is not an integer in range") == std::string::npos)
+        CAF_MESSAGE(m.path << " = " << raw << ": " << err);
     }
   }
-  for (const char* path : {"/crc32c", "/stats/numSeries", "/compaction/level", "/files/index"}) {
-    auto err = error_of(with_member(path, "-1"));
-    CAF_CHECK(err.find("not an integer in range") != std::string::npos);
-  }
-  for (const char* path : {"/crc32c", "/compaction/level"}) {
-    auto err = error_of(with_member(path, "4294967296"));  // 2^32
-    CAF_CHECK(err.find("not an integer in range") != std::string::npos);
-  }
-  auto err = error_of(with_member("/minTime", "9223372036854775808"));  // 2^63
-  CAF_CHECK(err.find("not an integer in range") != std::string::npos);
-  // Negative times are valid (before 1970).
+  // Negative times are valid (before 1970), and so is the largest value of
+  // each unsigned type.
   CAF_CHECK_EQUAL(error_of(with_member("/minTime", "-5")), "");
+  CAF_CHECK_EQUAL(error_of(with_member("/compaction/level", "4294967295")), "");
+  CAF_CHECK_EQUAL(error_of(with_member("/stats/numSamples", "18446744073709551615")), "");
 }
