@@ -40,12 +40,26 @@ std::vector<storage::block_set::block_ptr> blocks_for(self_ptr self, int64_t min
   return self->state.blocks->overlapping(mint, maxt);
 }
 
+// Holds one of the index's reader threads while a detached reader lives
+// (the reader's behaviour owns it, so it is given back when the reader is
+// cleaned up).
+struct reader_thread_slot {
+  std::shared_ptr<std::atomic<size_t>> live;
+  ~reader_thread_slot() { live->fetch_sub(1); }
+};
+
 // Answers one request over `blocks` and quits. Spawned per request: block
-// reads are bounded by the request's selectors. With `own_thread` it runs
-// detached, on a thread of its own at query priority.
+// reads are bounded by the request's selectors. With a `thread` slot it
+// runs detached, on a thread of its own at query priority.
 index_actor::behavior_type block_reader(index_actor::pointer self,
                                         std::vector<storage::block_set::block_ptr> blocks, fetch_counter fetched,
-                                        bool own_thread);
+                                        std::shared_ptr<reader_thread_slot> thread);
+
+// CAF 0.17 starts a fresh thread for each detached actor, which is what lets
+// a reader lower its own thread's priority. A version that pools those
+// threads would pass the lowered priority on to the WAL writer and the
+// compactor (also detached): revisit block_reader before upgrading.
+static_assert(CAF_VERSION < 1800, "detached block readers assume a thread per detached actor");
 
 // `blocks` (in time order) split into at most one run of adjacent blocks
 // per available core, of sizes differing by at most one: each run gets a
@@ -106,10 +120,22 @@ caf::result<T> fan_out(self_ptr self, Merge merge, std::vector<storage::block_se
   // ingestion. One run (a recent range) and metadata reads (a few postings
   // lists a block, well under a millisecond) stay on the scheduler: a
   // thread start costs about 0.2 ms, as much as /api/v1/labels over a day.
+  // At most four reader threads per core at a time (queries are capped by
+  // the planner, remote reads and peers' fetches are not): past that,
+  // readers run on the scheduler as before.
   const bool own_threads = runs.size() > 1 && std::is_same_v<Atom, select_atom>;
-  for (auto& run : runs)
-    ask(own_threads ? self->spawn<caf::detached>(block_reader, std::move(run), fetched, true)
-                    : self->spawn(block_reader, std::move(run), fetched, false));
+  const size_t max_reader_threads = 4 * std::max(1u, storage::available_cores());
+  for (auto& run : runs) {
+    auto& live = self->state.reader_threads;
+    if (own_threads && live->fetch_add(1) < max_reader_threads) {
+      std::shared_ptr<reader_thread_slot> slot{new reader_thread_slot{live}};
+      ask(self->spawn<caf::detached>(block_reader, std::move(run), fetched, std::move(slot)));
+    } else {
+      if (own_threads)
+        live->fetch_sub(1);
+      ask(self->spawn(block_reader, std::move(run), fetched, nullptr));
+    }
+  }
   for (auto& shard : self->state.shards)
     ask(shard);
   return g->rp;
@@ -211,10 +237,11 @@ caf::result<List> over_blocks(const std::vector<storage::block_set::block_ptr>& 
 
 index_actor::behavior_type block_reader(index_actor::pointer self,
                                         std::vector<storage::block_set::block_ptr> blocks, fetch_counter fetched,
-                                        bool own_thread) {
+                                        std::shared_ptr<reader_thread_slot> thread) {
   using ml = storage::matcher_list;
   // Every request below calls it first: the thread is only this reader's.
-  auto start = [self, own_thread] {
+  const bool own_thread = thread != nullptr;
+  auto start = [self, own_thread, thread] {  // holds the thread slot as long as the behaviour lives
     self->quit();
     if (own_thread)
       promql::lower_query_thread_priority();

@@ -49,6 +49,9 @@ series_list merge_lists(std::vector<series_list>& parts, uint64_t limit);
 struct index_state {
   std::vector<head_block_actor> shards;
   std::shared_ptr<const storage::block_set> blocks;
+  /// Block readers running on threads of their own (see fan_out in
+  /// index.cpp): past a cap, further ones run on the scheduler.
+  std::shared_ptr<std::atomic<size_t>> reader_threads = std::make_shared<std::atomic<size_t>>(0);
   static inline const char* name = "index";
 };
 

@@ -49,13 +49,16 @@ class fake_wal_file : public storage::writable_file {
 /// with the writer.
 inline std::shared_ptr<storage::wal_segment_writer> fake_wal_writer(std::shared_ptr<fake_wal_disk> disk) {
   char tmpl[] = "/tmp/nl-actors-test-XXXXXX";
-  std::string dir = ::mkdtemp(tmpl);
+  if (::mkdtemp(tmpl) == nullptr)
+    return nullptr;
+  std::string dir = tmpl;
   auto w = storage::wal_segment_writer::open(dir, 1 << 20, [disk](const std::string&) {
     return storage::result<std::unique_ptr<storage::writable_file>>(
       std::unique_ptr<storage::writable_file>(new fake_wal_file(disk)));
   });
   if (!w) {
-    std::filesystem::remove_all(dir);
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
     return nullptr;
   }
   // The directory lives as long as the writer and goes with it, so test
