@@ -50,13 +50,19 @@ void put_varint(std::string& dst, int64_t v);
 /// Multi-byte case of get_uvarint.
 bool get_uvarint_slow(std::string_view& in, uint64_t& v);
 /// Fails on truncation and on encodings longer than 10 bytes or overflowing
-/// 64 bits. Inline for the one-byte case (label lengths, small deltas):
+/// 64 bits. Inline for one and two bytes (label lengths, small deltas):
 /// label keys are walked on every append that crosses a node link, and a
 /// call per length was a tenth of a receiving node's CPU.
 inline bool get_uvarint(std::string_view& in, uint64_t& v) {
   if (!in.empty() && static_cast<unsigned char>(in[0]) < 0x80) {
     v = static_cast<unsigned char>(in[0]);
     in.remove_prefix(1);
+    return true;
+  }
+  // Two bytes (128..16383: a block's symbol references, timestamp deltas).
+  if (in.size() >= 2 && static_cast<unsigned char>(in[1]) < 0x80) {
+    v = (static_cast<unsigned char>(in[0]) & 0x7fu) | (uint64_t{static_cast<unsigned char>(in[1])} << 7);
+    in.remove_prefix(2);
     return true;
   }
   return get_uvarint_slow(in, v);
