@@ -61,7 +61,9 @@ metadata_actor::behavior_type metadata(self_ptr self, std::shared_ptr<storage::m
   return {
     [=](metadata_put_atom, const metadata_update& u) { return put(self, u); },
     [=](metadata_atom, const metadata_query& q) {
-      return metadata_list{self->state.store->list(q.metric, q.limit, q.limit_per_metric)};
+      metadata_list out;
+      out.items = self->state.store->list(q.metric, q.limit, q.limit_per_metric);
+      return out;
     },
     [=](metadata_fetch_atom, const metadata_query& q) {
       metadata_records r;
