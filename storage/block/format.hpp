@@ -25,8 +25,9 @@ constexpr uint8_t encoding_dense = 2;
 /// block's samples of a series when they are this few, else records of
 /// equal multiples of xor_chunk_samples (the last one shorter).
 constexpr size_t dense_record_max_samples = 1080;
-/// Reads serve a dense record as XOR chunks of this many samples (the last
-/// one shorter); stats.numChunks counts these.
+/// Remote read serves a dense record as XOR chunks of this many samples
+/// (the last one shorter); stats.numChunks counts these, as Prometheus
+/// would count the block's chunks.
 constexpr size_t xor_chunk_samples = 120;
 
 /// The index ends with the table of contents: five section offsets <8b>
