@@ -15,6 +15,7 @@ const char* to_string(error_code c) {
     case error_code::internal: return "internal";
     case error_code::execution: return "execution";
     case error_code::canceled: return "canceled";
+    case error_code::stale_series_refs: return "stale_series_refs";
   }
   return "unknown";
 }

@@ -36,10 +36,14 @@ enum class error_code : uint8_t {
   execution,
   /// A query was withdrawn: its client went away (query_cancel).
   canceled,
+  /// A node link's batch named series by numbers of a session the peer
+  /// does not know (storage/cluster/series_refs.hpp); the link starts a
+  /// new session and the write is retried (503).
+  stale_series_refs,
 };
 
 /// The last code, for range checks.
-constexpr error_code last_error_code = error_code::canceled;
+constexpr error_code last_error_code = error_code::stale_series_refs;
 
 /// "bad_input", "overloaded", ...
 const char* to_string(error_code c);

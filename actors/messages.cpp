@@ -75,6 +75,34 @@ caf::error append_batch::validate_and_rehash() {
   return caf::none;
 }
 
+caf::error link_batch::validate() const {
+  auto bad = [](std::string what) {
+    return caf::make_error(error_code::bad_input, "link_batch: " + std::move(what));
+  };
+  if (ends.size() != refs.size())
+    return bad("series and sample ranges disagree");
+  if (timestamps.size() != value_bits.size())
+    return bad("timestamps and values disagree");
+  if (timestamps.size() > UINT32_MAX)
+    return bad("too large");
+  if (session == 0)
+    return bad("no session");
+  uint32_t prev_end = 0;
+  for (auto e : ends) {
+    if (e < prev_end || e > timestamps.size())
+      return bad("sample range out of order or past the end");
+    prev_end = e;
+  }
+  if (prev_end != timestamps.size())
+    return bad("samples after the last series");
+  uint64_t known = uint64_t{first_new} + new_count;
+  for (auto r : refs)
+    if (r >= known)
+      return bad("series number " + std::to_string(r) + " is not numbered (the batch numbers up to "
+                 + std::to_string(known) + ")");
+  return caf::none;
+}
+
 }  // namespace nl::actors
 
 namespace nl::actors {

@@ -102,6 +102,34 @@ struct append_batch {
   caf::error validate_and_rehash();
 };
 
+/// An append_batch as a node link carries it to the peer's gateway
+/// (cluster mode): each series by its number in the link's session
+/// (storage/cluster/series_refs.hpp). The series this batch numbers come
+/// first, as label keys in `new_keys` (numbers first_new, first_new + 1,
+/// ...); `refs[i]` is series i's number, and it owns the samples
+/// [ends[i-1], ends[i]) as in append_batch. The gateway refuses a batch of
+/// a session it does not know, or whose first_new is not the next number it
+/// expects, with stale_series_refs: the link then starts a new session.
+struct link_batch {
+  uint64_t session = 0;  ///< the sender's link session (random, never 0)
+  uint32_t first_new = 0;
+  uint32_t new_count = 0;
+  std::string new_keys;
+  std::vector<uint32_t> refs;
+  std::vector<uint32_t> ends;
+  std::vector<int64_t> timestamps;
+  std::vector<uint64_t> value_bits;
+  int64_t observed_max_t = INT64_MIN;  ///< as append_batch's
+  uint64_t write_id = 0;               ///< as append_batch's
+  int64_t deadline_unix_ms = std::numeric_limits<int64_t>::max();  ///< as append_batch's
+
+  size_t num_series() const { return refs.size(); }
+  size_t num_samples() const { return timestamps.size(); }
+  /// Whether the parts agree (sizes, sample ranges, every number below
+  /// first_new + new_count); the keys are checked when they are numbered.
+  caf::error validate() const;
+};
+
 /// The answer to an append: what was stored and what was refused. Refused
 /// samples are counted; the first few carry a message naming the series.
 struct append_result {
@@ -363,6 +391,13 @@ typename Inspector::result_type inspect(Inspector& f, append_batch& x) {
   auto check = [&x]() -> caf::error { return x.validate_and_rehash(); };
   return f(caf::meta::type_name("nl::append_batch"), x.keys, x.key_ends, x.hashes, x.ends,
            x.timestamps, x.value_bits, x.observed_max_t, x.write_id, x.deadline_unix_ms,
+           caf::meta::load_callback(check));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, link_batch& x) {
+  auto check = [&x]() -> caf::error { return x.validate(); };
+  return f(caf::meta::type_name("nl::link_batch"), x.session, x.first_new, x.new_count, x.new_keys, x.refs,
+           x.ends, x.timestamps, x.value_bits, x.observed_max_t, x.write_id, x.deadline_unix_ms,
            caf::meta::load_callback(check));
 }
 template <class Inspector>
@@ -725,6 +760,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
   // Cluster metadata reads: cluster index -> every node (links -> peers'
   // gateways) -> metadata actor.
   CAF_ADD_ATOM(nightlight, nl::actors, metadata_fetch_atom, "nl_mdfetch")
+  // Node links number series per session: link -> peer's gateway.
+  CAF_ADD_TYPE_ID(nightlight, (nl::actors::link_batch))
 CAF_END_TYPE_ID_BLOCK(nightlight)
 
 namespace nl::actors {

@@ -9,7 +9,12 @@
 
 namespace nl::actors {
 
-std::vector<append_batch> split_by_shard(const append_batch& b, size_t num_shards) {
+namespace {
+
+// One batch per head shard of `b` (an append_batch or a link_batch), whose
+// series i has the hash and label key series_key(i) gives.
+template <class Batch, class SeriesKey>
+std::vector<append_batch> split_parts(const Batch& b, size_t num_shards, SeriesKey series_key) {
   std::vector<append_batch> out(num_shards);
   for (auto& part : out) {
     part.observed_max_t = b.observed_max_t;
@@ -17,17 +22,28 @@ std::vector<append_batch> split_by_shard(const append_batch& b, size_t num_shard
     part.deadline_unix_ms = b.deadline_unix_ms;
   }
   for (size_t i = 0; i < b.num_series(); ++i) {
-    auto& part = out[storage::shard_of(b.hashes[i], num_shards)];
-    auto key = b.key(i);
+    auto [hash, key] = series_key(i);
+    auto& part = out[storage::shard_of(hash, num_shards)];
     part.keys.append(key.data(), key.size());
     part.key_ends.push_back(static_cast<uint32_t>(part.keys.size()));
-    part.hashes.push_back(b.hashes[i]);
+    part.hashes.push_back(hash);
     uint32_t begin = i == 0 ? 0 : b.ends[i - 1];
     part.timestamps.insert(part.timestamps.end(), b.timestamps.begin() + begin, b.timestamps.begin() + b.ends[i]);
     part.value_bits.insert(part.value_bits.end(), b.value_bits.begin() + begin, b.value_bits.begin() + b.ends[i]);
     part.ends.push_back(static_cast<uint32_t>(part.timestamps.size()));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<append_batch> split_by_shard(const append_batch& b, size_t num_shards) {
+  return split_parts(b, num_shards, [&b](size_t i) { return std::make_pair(b.hashes[i], b.key(i)); });
+}
+
+std::vector<append_batch> split_by_shard(const link_batch& b, const storage::series_ref_receiver& refs,
+                                         size_t num_shards) {
+  return split_parts(b, num_shards, [&](size_t i) { return std::make_pair(refs.hash(b.refs[i]), refs.key(b.refs[i])); });
 }
 
 namespace {
@@ -42,30 +58,33 @@ struct pending_append {
   uint64_t samples = 0;
 };
 
-caf::result<append_result> append(self_ptr self, append_batch& b) {
+// The checks before any work on a batch of `n` samples: its sender gave
+// up (it queued here behind a slow WAL), then the budget.
+caf::error admit(self_ptr self, int64_t deadline_unix_ms, uint64_t n) {
   auto& st = self->state;
-  // Cheap checks first, before any work on the batch: its sender gave up
-  // (it queued here behind a slow WAL), then the budget.
-  if (b.deadline_unix_ms != std::numeric_limits<int64_t>::max()) {
+  if (deadline_unix_ms != std::numeric_limits<int64_t>::max()) {
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                  std::chrono::system_clock::now().time_since_epoch())
                  .count();
-    if (now > b.deadline_unix_ms)
+    if (now > deadline_unix_ms)
       return caf::make_error(error_code::timeout, "node " + st.view->settings().self + " got the batch "
-                                                    + std::to_string(now - b.deadline_unix_ms)
+                                                    + std::to_string(now - deadline_unix_ms)
                                                     + " ms after its sender's deadline; not stored");
   }
-  uint64_t n = b.num_samples();
-  if (n == 0)
-    return append_result{};
   // Always admitted when nothing is in flight, so that one large batch
   // cannot be refused forever.
-  if (st.inflight_samples > 0 && st.inflight_samples + n > st.max_inflight_samples)
+  if (n > 0 && st.inflight_samples > 0 && st.inflight_samples + n > st.max_inflight_samples)
     return caf::make_error(error_code::overloaded,
                            "node " + st.view->settings().self + " has " + std::to_string(st.inflight_samples)
                              + " samples of peers' writes in flight (cluster.max_inflight_samples)");
+  return caf::none;
+}
+
+// Appends the admitted `n` samples in `parts` (one per shard) and answers
+// when every shard did.
+caf::result<append_result> append_parts(self_ptr self, std::vector<append_batch> parts, uint64_t n) {
+  auto& st = self->state;
   st.inflight_samples += n;
-  auto parts = split_by_shard(b, st.shards.size());
   auto p = std::make_shared<pending_append>();
   p->rp = self->make_response_promise<append_result>();
   p->samples = n;
@@ -102,6 +121,50 @@ caf::result<append_result> append(self_ptr self, append_batch& b) {
         });
   }
   return p->rp;
+}
+
+caf::result<append_result> append(self_ptr self, append_batch& b) {
+  if (auto err = admit(self, b.deadline_unix_ms, b.num_samples()))
+    return err;
+  if (b.num_samples() == 0)
+    return append_result{};
+  return append_parts(self, split_by_shard(b, self->state.shards.size()), b.num_samples());
+}
+
+// A link's batch: its new series are numbered first, whatever happens to
+// its samples, so that the sender's numbering and ours stay in step.
+caf::result<append_result> append_link_batch(self_ptr self, link_batch& b) {
+  auto& st = self->state;
+  auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
+  auto it = st.link_sessions.find(sender);
+  if (it == st.link_sessions.end()) {
+    self->monitor(sender);  // its session's keys go when it does
+    it = st.link_sessions.emplace(sender, gateway_state::link_session{}).first;
+  }
+  auto& ls = it->second;
+  auto stale = [&](std::string why) {
+    return caf::make_error(error_code::stale_series_refs, "node " + st.view->settings().self + ": " + why);
+  };
+  if (b.session != ls.session) {
+    if (b.first_new != 0)
+      return stale("link session " + std::to_string(b.session) + " is unknown here (it numbers from "
+                   + std::to_string(b.first_new) + ")");
+    ls.session = b.session;
+    ls.refs.clear();
+  }
+  if (b.first_new != ls.refs.size())
+    return stale("link session " + std::to_string(b.session) + " numbers from " + std::to_string(b.first_new)
+                 + ", expected " + std::to_string(ls.refs.size()));
+  if (auto s = ls.refs.define(b.new_keys, b.new_count); !s) {
+    ls.session = 0;  // out of step now: the sender's next batch starts anew
+    ls.refs.clear();
+    return caf::make_error(error_code::bad_input, "node " + st.view->settings().self + ": " + s.message());
+  }
+  if (auto err = admit(self, b.deadline_unix_ms, b.num_samples()))
+    return err;
+  if (b.num_samples() == 0)
+    return append_result{};
+  return append_parts(self, split_by_shard(b, ls.refs, st.shards.size()), b.num_samples());
 }
 
 // Cluster TLS: only this node's actors and admitted peers are served
@@ -181,6 +244,7 @@ gateway_actor::behavior_type gateway(self_ptr self, std::shared_ptr<cluster_view
   st.meta = std::move(meta);
   st.links = std::move(links);
   st.middleman = std::move(middleman);
+  self->set_down_handler([self](caf::down_msg& dm) { self->state.link_sessions.erase(dm.source); });
   return {
     [self](hello_atom, cluster_hello& h, caf::strong_actor_ptr& theirs) -> caf::result<cluster_hello> {
       auto& view = *self->state.view;
@@ -203,6 +267,11 @@ gateway_actor::behavior_type gateway(self_ptr self, std::shared_ptr<cluster_view
       if (auto err = check_sender(self))
         return err;
       return append(self, b);
+    },
+    [self](append_atom, link_batch& b) -> caf::result<append_result> {
+      if (auto err = check_sender(self))
+        return err;
+      return append_link_batch(self, b);
     },
     [self](select_atom a, select_request& r) -> caf::result<select_result> {
       if (auto err = check_sender(self))

@@ -19,6 +19,13 @@
 //   once, never a queue. Then the batch is split by head shard and each part
 //   appended; the answer comes when every shard answered (in the WAL, or
 //   refused), the first shard error failing it.
+// append (link_batch): the same, sent by a peer's link: the series the
+//   batch numbers are numbered first (storage/cluster/series_refs.hpp; one
+//   session per sending link, forgotten when it goes down), then it is an
+//   append_batch whose series are the numbered keys. A batch of an unknown
+//   session, or numbering from other than the next number, is refused
+//   with stale_series_refs; malformed keys with bad_input (and the session
+//   is forgotten).
 // select / series / label_names / label_values: answered by a private
 //   instance of the local index (actors/index.hpp) over the same shards
 //   and blocks.
@@ -40,6 +47,7 @@
 #include "actors/head_block.hpp"
 #include "actors/index.hpp"
 #include "actors/metadata.hpp"
+#include "storage/cluster/series_refs.hpp"
 
 namespace nl::actors {
 
@@ -52,6 +60,13 @@ struct gateway_state {
   caf::io::middleman_actor middleman;  ///< asked where a hello came from (cluster TLS)
   uint64_t max_inflight_samples = 0;
   uint64_t inflight_samples = 0;
+  /// A peer link's session: the numbers its batches name series by.
+  struct link_session {
+    uint64_t session = 0;  ///< 0: none yet (the link's first batch starts one)
+    storage::series_ref_receiver refs;
+  };
+  /// By the sending link actor (one per peer), dropped when it goes down.
+  std::map<caf::actor_addr, link_session> link_sessions;
   /// Selects being read, by (requester, fetch_id), for fetch_cancel.
   std::map<std::pair<caf::actor_addr, uint64_t>, caf::typed_response_promise<select_result>> selects;
   static inline const char* name = "cluster_gateway";
@@ -68,5 +83,9 @@ gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_sta
 /// Splits one node's batch into one batch per head shard (index = shard;
 /// empty ones have no series), keeping each series' samples in order.
 std::vector<append_batch> split_by_shard(const append_batch& b, size_t num_shards);
+/// The same for a link's batch, whose series `refs` has numbered.
+/// REQUIRES: b.refs are all below refs.size().
+std::vector<append_batch> split_by_shard(const link_batch& b, const storage::series_ref_receiver& refs,
+                                         size_t num_shards);
 
 }  // namespace nl::actors

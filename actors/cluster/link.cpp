@@ -89,6 +89,8 @@ void went_down(self_ptr self, const std::string& why) {
     st.view->revoke(st.peer.node());
   }
   st.peer = nullptr;
+  st.session = 0;
+  st.refs.reset();
   st.view->set_up(st.opts.node, false);
   fail_all(self, caf::make_error(error_code::unavailable, "the link to " + peer_label(self) + " went down: " + why));
   if (was_up)
@@ -102,9 +104,19 @@ void went_down(self_ptr self, const std::string& why) {
     schedule_connect(self);
 }
 
+// A new link session: series are numbered from 0 again.
+void start_session(self_ptr self) {
+  auto& st = self->state;
+  st.refs.reset();
+  do
+    st.session = st.session_ids();
+  while (st.session == 0);
+}
+
 // Up with `peer` (its hello accepted): requests flow from now on.
 void went_up(self_ptr self) {
   auto& st = self->state;
+  start_session(self);
   st.state = link_state::phase::up;
   st.backoff = 0ms;
   st.last_failure.clear();
@@ -199,11 +211,9 @@ void connect(self_ptr self) {
       });
 }
 
-// Forwards a request to the peer, tracked: answered by the peer, or failed
-// on DOWN, at the deadline or by a fetch_cancel of its fetch_id (selects),
-// whichever comes first.
-template <class R, class... Ts>
-caf::result<R> forward(self_ptr self, uint64_t fetch_id, Ts&&... xs) {
+// Whether a request may go to the peer now: the link is up and its
+// pending table has room.
+caf::error may_forward(self_ptr self) {
   auto& st = self->state;
   auto& c = counters(self);
   c.requests.fetch_add(1, std::memory_order_relaxed);
@@ -216,6 +226,16 @@ caf::result<R> forward(self_ptr self, uint64_t fetch_id, Ts&&... xs) {
     return caf::make_error(error_code::overloaded, std::to_string(st.pending.size()) + " requests to "
                                                      + peer_label(self) + " are in flight already");
   }
+  return caf::none;
+}
+
+// Sends a request to the peer, tracked: answered by the peer, or failed on
+// DOWN, at the deadline or by a fetch_cancel of its fetch_id (selects),
+// whichever comes first. `on_error` sees the peer's own errors first.
+// REQUIRES: may_forward(self) said yes.
+template <class R, class OnError, class... Ts>
+caf::result<R> send_tracked(self_ptr self, uint64_t fetch_id, OnError on_error, Ts&&... xs) {
+  auto& st = self->state;
   auto rp = self->template make_response_promise<R>();
   auto timeout = st.opts.request_timeout;
   auto id = track(self, timeout, [rp, self, timeout](caf::error err) mutable {
@@ -232,8 +252,62 @@ caf::result<R> forward(self_ptr self, uint64_t fetch_id, Ts&&... xs) {
         if (untrack(self, id))
           rp.deliver(std::move(r));
       },
-      [self, id](caf::error& err) { fail_pending(self, id, err); });
+      [self, id, on_error](caf::error& err) {
+        on_error(err);
+        fail_pending(self, id, err);
+      });
   return rp;
+}
+
+template <class R, class... Ts>
+caf::result<R> forward(self_ptr self, uint64_t fetch_id, Ts&&... xs) {
+  if (auto err = may_forward(self))
+    return err;
+  return send_tracked<R>(self, fetch_id, [](const caf::error&) {}, std::forward<Ts>(xs)...);
+}
+
+// The link_batch of `b`: its series by their numbers in this session,
+// numbering those the session has not sent yet.
+link_batch number_series(self_ptr self, append_batch& b) {
+  auto& st = self->state;
+  if (st.refs.key_bytes() > st.opts.max_session_key_bytes)
+    start_session(self);
+  link_batch lb;
+  lb.session = st.session;
+  lb.first_new = st.refs.size();
+  lb.refs.reserve(b.num_series());
+  for (size_t i = 0; i < b.num_series(); ++i) {
+    auto key = b.key(i);
+    auto r = st.refs.assign(b.hashes[i], key);
+    if (r.is_new) {
+      lb.new_keys.append(key.data(), key.size());
+      lb.new_count += 1;
+    }
+    lb.refs.push_back(r.id);
+  }
+  lb.ends = std::move(b.ends);
+  lb.timestamps = std::move(b.timestamps);
+  lb.value_bits = std::move(b.value_bits);
+  lb.observed_max_t = b.observed_max_t;
+  lb.write_id = b.write_id;
+  lb.deadline_unix_ms = b.deadline_unix_ms;
+  return lb;
+}
+
+caf::result<append_result> append(self_ptr self, append_batch& b) {
+  if (auto err = may_forward(self))
+    return err;
+  auto lb = number_series(self, b);
+  counters(self).bytes_sent.fetch_add(lb.new_keys.size() + 8 * lb.num_series() + 16 * lb.num_samples(),
+                                      std::memory_order_relaxed);
+  auto session = lb.session;
+  auto on_error = [self, session](const caf::error& err) {
+    // The peer lost our numbering (restarted its table, or dropped it
+    // after a bad batch): number anew, once per session.
+    if (code_of(err) == error_code::stale_series_refs && self->state.session == session)
+      start_session(self);
+  };
+  return send_tracked<append_result>(self, 0, on_error, append_atom_v, std::move(lb));
 }
 
 }  // namespace
@@ -299,10 +373,7 @@ link_actor::behavior_type link(self_ptr self, std::shared_ptr<cluster_view> view
         fail_pending(self, id, caf::make_error(error_code::timeout, "deadline"));
       schedule_tick(self);
     },
-    [self](append_atom a, append_batch& b) -> caf::result<append_result> {
-      counters(self).bytes_sent.fetch_add(b.keys.size() + 16 * b.num_samples(), std::memory_order_relaxed);
-      return forward<append_result>(self, 0, a, std::move(b));
-    },
+    [self](append_atom, append_batch& b) -> caf::result<append_result> { return append(self, b); },
     [self](select_atom a, select_request& r) -> caf::result<select_result> {
       auto fetch_id = r.fetch_id;
       return forward<select_result>(self, fetch_id, a, std::move(r));

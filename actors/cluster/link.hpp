@@ -33,6 +33,17 @@
 // the link fails it on the peer's DOWN message (all of them at once) or
 // at its deadline (a tick runs while anything is pending).
 //
+// Appends travel as link_batch: each link session (from going up to going
+// down) numbers the series it sends (storage/cluster/series_refs.hpp), so
+// a series' label key crosses once per session. The numbering is taken
+// only for batches actually sent; the peer's gateway numbers a batch's new
+// series before anything can refuse it, and BASP delivers one link's
+// messages in order, so both sides stay in step. When the peer says
+// otherwise (stale_series_refs: it restarted its table, or dropped it
+// after a malformed batch) the link starts a new session, and the write
+// that got the error is retried by its client (503). A session whose keys
+// pass max_session_key_bytes (series churn) is replaced by a new one too.
+//
 // fetch_cancel(id): the selects forwarded with that fetch_id fail at once
 // (canceled), and the cancel goes on to the peer's gateway, which then
 // drops their answers instead of sending them back.
@@ -45,11 +56,13 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <random>
 #include <string>
 #include <unordered_map>
 
 #include "actors/cluster/cluster_view.hpp"
 #include "actors/cluster/peer.hpp"
+#include "storage/cluster/series_refs.hpp"
 
 namespace nl::actors {
 
@@ -74,6 +87,9 @@ struct link_options {
   std::chrono::milliseconds backoff_max{5000};
   /// Forwarded requests in flight at most; more fail at once (overloaded).
   size_t max_pending = 256;
+  /// A link session's label keys at most (each side keeps them all); then
+  /// the next batch starts a new session.
+  size_t max_session_key_bytes = size_t{256} << 20;
 };
 
 struct link_state {
@@ -100,6 +116,10 @@ struct link_state {
   std::unordered_map<uint64_t, pending_request> pending;
   uint64_t next_id = 1;
   bool tick_scheduled = false;
+  /// The session appends are numbered in (0 while down).
+  uint64_t session = 0;
+  storage::series_ref_sender refs;
+  std::mt19937_64 session_ids{std::random_device{}()};
   static inline const char* name = "cluster_link";
 };
 

@@ -17,7 +17,8 @@
 // node): peer_actor plus the hello, which
 // carries the dialling node's own gateway (see link.hpp: of two nodes,
 // only one opens the connection; the other reaches its peer's gateway
-// through it).
+// through it), and the append of a link_batch: what a link sends in place
+// of an append_batch (series by their session numbers).
 #include <caf/all.hpp>
 
 #include "actors/messages.hpp"
@@ -34,6 +35,7 @@ using peer_actor = caf::typed_actor<
   caf::reacts_to<fetch_cancel_atom, uint64_t>>;
 
 using gateway_actor =
-  peer_actor::extend<caf::replies_to<hello_atom, cluster_hello, caf::strong_actor_ptr>::with<cluster_hello>>;
+  peer_actor::extend<caf::replies_to<hello_atom, cluster_hello, caf::strong_actor_ptr>::with<cluster_hello>,
+                     caf::replies_to<append_atom, link_batch>::with<append_result>>;
 
 }  // namespace nl::actors

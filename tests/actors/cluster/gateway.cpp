@@ -43,14 +43,23 @@ index_actor::behavior_type held_index(index_actor::stateful_pointer<held_index_s
 struct held_shard_state {
   std::vector<std::pair<caf::typed_response_promise<append_result>, uint64_t>> held;
   std::shared_ptr<uint64_t> samples;
+  std::shared_ptr<std::vector<std::string>> jobs;  ///< the job label of each series it got
 };
 
 head_block_actor::behavior_type held_shard(head_block_actor::stateful_pointer<held_shard_state> self,
-                                           std::shared_ptr<uint64_t> samples) {
+                                           std::shared_ptr<uint64_t> samples,
+                                           std::shared_ptr<std::vector<std::string>> jobs) {
   self->state.samples = std::move(samples);
+  self->state.jobs = std::move(jobs);
   return {
     [self](append_atom, append_batch& b) -> caf::result<append_result> {
       *self->state.samples += b.num_samples();
+      for (size_t i = 0; i < b.num_series(); ++i) {
+        auto ls = nl::storage::label_set_from_key(b.key(i));
+        CAF_REQUIRE(ls.is_ok());
+        CAF_CHECK_EQUAL(b.hashes[i], ls->hash());
+        self->state.jobs->emplace_back(ls->get("job"));
+      }
       auto rp = self->make_response_promise<append_result>();
       self->state.held.emplace_back(rp, b.num_samples());
       return rp;
@@ -153,7 +162,8 @@ struct fixture : test_coordinator_fixture<nl::test::cluster_test_config> {
 // A gateway over one held shard, with a budget of 10 samples in flight.
 struct append_fixture : test_coordinator_fixture<nl::test::cluster_test_config> {
   std::shared_ptr<uint64_t> stored = std::make_shared<uint64_t>(0);
-  head_block_actor shard = sys.spawn(held_shard, stored);
+  std::shared_ptr<std::vector<std::string>> jobs = std::make_shared<std::vector<std::string>>();
+  head_block_actor shard = sys.spawn(held_shard, stored, jobs);
   std::shared_ptr<cluster_view> view = [] {
     auto c = nl::test::three_nodes("b");
     c.max_inflight_samples = 10;
@@ -190,8 +200,48 @@ struct append_fixture : test_coordinator_fixture<nl::test::cluster_test_config> 
     sched.run();
   }
 
+  // A peer's link: one actor, so one sender the gateway keeps a session
+  // for. Sends each (tag, link_batch) it is given to the gateway.
+  caf::actor peer_link = sys.spawn([gw = gw, out = got](caf::event_based_actor* self) -> caf::behavior {
+    return {
+      [=](std::string& tag, link_batch& b) {
+        self->request(gw, caf::infinite, append_atom_v, std::move(b))
+          .then([out, tag](append_result& r) { out->push_back(tag + " ok " + std::to_string(r.accepted)); },
+                [out, tag](caf::error& e) { out->push_back(tag + " " + to_string(code_of(e))); });
+      },
+    };
+  });
+
+  // A link batch of `session` numbering the series of `new_jobs` from
+  // `first_new` on, with one sample for each series of `refs`.
+  static link_batch numbered(uint64_t session, uint32_t first_new, std::vector<std::string> new_jobs,
+                             std::vector<uint32_t> refs, int64_t deadline = unix_ms() + 600'000) {
+    link_batch b;
+    b.session = session;
+    b.first_new = first_new;
+    for (auto& job : new_jobs) {
+      b.new_keys += nl::storage::label_key(nl::storage::label_set::from_unsorted({{"__name__", "up"}, {"job", job}}));
+      b.new_count += 1;
+    }
+    for (auto r : refs) {
+      b.refs.push_back(r);
+      b.timestamps.push_back(1000);
+      b.value_bits.push_back(0);
+      b.ends.push_back(static_cast<uint32_t>(b.timestamps.size()));
+    }
+    b.deadline_unix_ms = deadline;
+    return b;
+  }
+
+  void send_linked(std::string tag, link_batch b) {
+    caf::anon_send(peer_link, std::move(tag), std::move(b));
+    sched.run();
+    caf::anon_send(shard, stats_atom_v);  // the shard answers at once
+    sched.run();
+  }
+
   ~append_fixture() {
-    for (auto a : {caf::actor_cast<caf::actor>(gw), caf::actor_cast<caf::actor>(shard)})
+    for (auto a : {caf::actor_cast<caf::actor>(gw), caf::actor_cast<caf::actor>(shard), peer_link})
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     sched.run();
   }
@@ -293,6 +343,40 @@ CAF_TEST(over the budget a batch is refused at once and not stored) {
   caf::anon_send(shard, stats_atom_v);
   sched.run();
   CAF_CHECK_EQUAL(*got, (std::vector<std::string>{"b overloaded", "a ok 8", "c ok 3"}));
+}
+
+CAF_TEST(the series of a link batch are numbers of its session) {
+  send_linked("1", numbered(7, 0, {"a", "b"}, {0, 1}));
+  send_linked("2", numbered(7, 2, {"c"}, {2, 0}));
+  CAF_CHECK_EQUAL(*jobs, (std::vector<std::string>{"a", "b", "c", "a"}));
+  // Numbering from other than the next number, or in a session the
+  // gateway does not know: refused, nothing stored.
+  send_linked("gap", numbered(7, 5, {"d"}, {5}));
+  send_linked("unknown", numbered(9, 1, {"d"}, {1}));
+  CAF_CHECK_EQUAL(*stored, 4u);
+  // A new session replaces the old one.
+  send_linked("3", numbered(9, 0, {"x"}, {0}));
+  send_linked("old", numbered(7, 3, {}, {0}));
+  CAF_CHECK_EQUAL(jobs->back(), "x");
+  CAF_CHECK_EQUAL(*stored, 5u);
+  CAF_CHECK_EQUAL(*got, (std::vector<std::string>{"1 ok 2", "2 ok 2", "gap stale_series_refs",
+                                                  "unknown stale_series_refs", "3 ok 1", "old stale_series_refs"}));
+}
+
+CAF_TEST(the new series of a link batch are numbered even when its samples are refused) {
+  send_linked("late", numbered(11, 0, {"p"}, {0}, unix_ms() - 1));
+  send_linked("next", numbered(11, 1, {}, {0}));
+  CAF_CHECK_EQUAL(*got, (std::vector<std::string>{"late timeout", "next ok 1"}));
+  CAF_CHECK_EQUAL(*jobs, std::vector<std::string>{"p"});
+}
+
+CAF_TEST(a malformed key is refused and its session forgotten) {
+  auto bad = numbered(12, 0, {"a"}, {0});
+  bad.new_keys.resize(bad.new_keys.size() - 1);  // the key is one byte short
+  send_linked("bad", bad);
+  send_linked("after", numbered(12, 1, {}, {0}));
+  CAF_CHECK_EQUAL(*got, (std::vector<std::string>{"bad bad_input", "after stale_series_refs"}));
+  CAF_CHECK_EQUAL(*stored, 0u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

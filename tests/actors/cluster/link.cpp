@@ -19,6 +19,10 @@ struct fake_gateway_state {
   std::vector<caf::typed_response_promise<append_result>> held;
   std::vector<caf::typed_response_promise<select_result>> held_selects;
   caf::strong_actor_ptr their_gateway;
+  /// The link batches it got: session, first_new, new_count and refs.
+  std::vector<link_batch> batches;
+  /// Answers the next link batch with stale_series_refs.
+  bool stale_next = false;
 };
 
 using id_log = std::shared_ptr<std::vector<uint64_t>>;
@@ -31,11 +35,18 @@ gateway_actor::behavior_type fake_gateway(gateway_actor::stateful_pointer<fake_g
       self->state.their_gateway = gw;
       return theirs;
     },
-    [self](append_atom, append_batch& b) -> caf::result<append_result> {
-      if (!self->state.hold)
+    [](append_atom, append_batch&) -> caf::result<append_result> {
+      return caf::make_error(error_code::internal, "a link sends link batches");
+    },
+    [self](append_atom, link_batch& b) -> caf::result<append_result> {
+      auto& st = self->state;
+      st.batches.push_back(b);
+      if (std::exchange(st.stale_next, false))
+        return caf::make_error(error_code::stale_series_refs, "unknown session");
+      if (!st.hold)
         return append_result{b.num_samples(), 0, {}};
       auto rp = self->make_response_promise<append_result>();
-      self->state.held.push_back(rp);
+      st.held.push_back(rp);
       return rp;
     },
     [self](select_atom, select_request&) -> caf::result<select_result> {
@@ -123,10 +134,12 @@ void send_select(caf::actor_system& sys, link_actor l, outcomes out, uint64_t fe
   });
 }
 
-void send_append(caf::actor_system& sys, link_actor l, outcomes out, size_t samples) {
-  sys.spawn([l, out, samples](caf::event_based_actor* self) {
+void send_append(caf::actor_system& sys, link_actor l, outcomes out, size_t samples,
+                 std::vector<std::string> jobs = {"a"}) {
+  sys.spawn([l, out, samples, jobs](caf::event_based_actor* self) {
     append_batch b;
-    b.add_series(nl::storage::label_set::from_unsorted({{"__name__", "up"}}));
+    for (auto& job : jobs)
+      b.add_series(nl::storage::label_set::from_unsorted({{"__name__", "up"}, {"job", job}}));
     for (size_t i = 0; i < samples; ++i)
       b.add_sample(static_cast<int64_t>(i), 0);
     self->request(l, caf::infinite, append_atom_v, std::move(b))
@@ -379,6 +392,70 @@ CAF_TEST(an accepting link waits for its peer to dial and never connects) {
   send_append(sys, l, got, 3);
   sched.run();
   CAF_CHECK_EQUAL(got->back(), "ok 3");
+}
+
+CAF_TEST(a link sends the key of each series once per session) {
+  auto gw = start_peer(hello_of("b"));
+  start_link();
+  CAF_REQUIRE(b_up());
+  auto& peer = deref<gateway_actor::stateful_base<fake_gateway_state>>(gw).state;
+  send_append(sys, l, got, 1, {"a", "b"});
+  sched.run();
+  send_append(sys, l, got, 1, {"b", "c", "a"});
+  sched.run();
+  CAF_REQUIRE_EQUAL(peer.batches.size(), 2u);
+  auto b0 = peer.batches[0];  // copies: the vector grows below
+  auto b1 = peer.batches[1];
+  CAF_CHECK_NOT_EQUAL(b0.session, 0u);
+  CAF_CHECK_EQUAL(b0.first_new, 0u);
+  CAF_CHECK_EQUAL(b0.new_count, 2u);
+  CAF_CHECK_EQUAL(b0.refs, (std::vector<uint32_t>{0, 1}));
+  // Only c is new; a and b go by their numbers.
+  CAF_CHECK_EQUAL(b1.session, b0.session);
+  CAF_CHECK_EQUAL(b1.first_new, 2u);
+  CAF_CHECK_EQUAL(b1.new_count, 1u);
+  CAF_CHECK_EQUAL(b1.refs, (std::vector<uint32_t>{1, 2, 0}));
+  nl::storage::series_ref_receiver keys;
+  CAF_REQUIRE(keys.define(b0.new_keys, b0.new_count).is_ok());
+  CAF_REQUIRE(keys.define(b1.new_keys, b1.new_count).is_ok());
+  CAF_CHECK_EQUAL(nl::storage::label_set_from_key(keys.key(2))->get("job"), "c");
+  // The peer lost the numbering: that write fails, the next starts a new
+  // session with every key again.
+  peer.stale_next = true;
+  send_append(sys, l, got, 1, {"a"});
+  sched.run();
+  send_append(sys, l, got, 1, {"c", "a"});
+  sched.run();
+  CAF_CHECK_EQUAL(*got, (std::vector<std::string>{"ok 1", "ok 1", "stale_series_refs", "ok 1"}));
+  CAF_REQUIRE_EQUAL(peer.batches.size(), 4u);
+  CAF_CHECK_EQUAL(peer.batches[2].session, b0.session);
+  auto& b3 = peer.batches[3];
+  CAF_CHECK_NOT_EQUAL(b3.session, b0.session);
+  CAF_CHECK_EQUAL(b3.first_new, 0u);
+  CAF_CHECK_EQUAL(b3.new_count, 2u);
+  CAF_CHECK_EQUAL(b3.refs, (std::vector<uint32_t>{0, 1}));
+  // A batch refused before it was sent (link full, down) numbers nothing:
+  // after a reconnect the session is new anyway.
+  auto first_session = b3.session;
+  *target = gateway_actor{};
+  caf::anon_send_exit(gw, caf::exit_reason::kill);
+  gw = nullptr;
+  sched.run();
+  CAF_REQUIRE(!b_up());
+  send_append(sys, l, got, 1, {"d"});
+  sched.run();
+  CAF_CHECK_EQUAL(got->back(), "unavailable");
+  auto gw2 = start_peer(hello_of("b"));
+  advance_time(100ms);
+  sched.run();
+  CAF_REQUIRE(b_up());
+  send_append(sys, l, got, 1, {"a", "d"});
+  sched.run();
+  auto& peer2 = deref<gateway_actor::stateful_base<fake_gateway_state>>(gw2).state;
+  CAF_REQUIRE_EQUAL(peer2.batches.size(), 1u);
+  CAF_CHECK_NOT_EQUAL(peer2.batches[0].session, first_session);
+  CAF_CHECK_EQUAL(peer2.batches[0].first_new, 0u);
+  CAF_CHECK_EQUAL(peer2.batches[0].new_count, 2u);
 }
 
 CAF_TEST(a dialling link ignores link_accept) {

@@ -1,0 +1,74 @@
+#include "storage/cluster/series_refs.hpp"
+
+#include <limits>
+
+#include "storage/label_key.hpp"
+
+namespace nl::storage {
+
+void numbered_keys::add(uint64_t hash, std::string_view key) {
+  keys_.append(key.data(), key.size());
+  ends_.push_back(static_cast<uint32_t>(keys_.size()));
+  hashes_.push_back(hash);
+}
+
+void numbered_keys::clear() {
+  // Swapped out, not cleared: a session's keys can be hundreds of MiB.
+  std::string{}.swap(keys_);
+  std::vector<uint32_t>{}.swap(ends_);
+  std::vector<uint64_t>{}.swap(hashes_);
+}
+
+series_ref_sender::ref series_ref_sender::assign(uint64_t hash, std::string_view key) {
+  if (2 * (size_t{keys_.size()} + 1) > slots_.size())
+    grow();
+  size_t mask = slots_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    uint32_t s = slots_[i];
+    if (s == 0) {
+      uint32_t id = keys_.size();
+      keys_.add(hash, key);
+      slots_[i] = id + 1;
+      return {id, true};
+    }
+    if (keys_.hash(s - 1) == hash && keys_.key(s - 1) == key)
+      return {s - 1, false};
+  }
+}
+
+void series_ref_sender::grow() {
+  std::vector<uint32_t> slots(slots_.empty() ? 1024 : 2 * slots_.size(), 0);
+  size_t mask = slots.size() - 1;
+  for (uint32_t id = 0; id < keys_.size(); ++id) {
+    size_t i = keys_.hash(id) & mask;
+    while (slots[i] != 0)
+      i = (i + 1) & mask;
+    slots[i] = id + 1;
+  }
+  slots_.swap(slots);
+}
+
+void series_ref_sender::reset() {
+  keys_.clear();
+  std::vector<uint32_t>{}.swap(slots_);
+}
+
+status series_ref_receiver::define(std::string_view keys, uint32_t count) {
+  if (keys_.key_bytes() + keys.size() > std::numeric_limits<uint32_t>::max()
+      || size_t{keys_.size()} + count > std::numeric_limits<uint32_t>::max())
+    return status::corruption("series references: the session's keys would pass 4 GiB or 2^32 series");
+  for (uint32_t i = 0; i < count; ++i) {
+    std::string_view key;
+    uint64_t hash = 0;
+    if (auto st = next_label_key(keys, key, hash); !st)
+      return status::corruption("series reference " + std::to_string(keys_.size()) + ": " + st.message());
+    if (key.size() < 2)  // a count of zero labels
+      return status::corruption("series reference " + std::to_string(keys_.size()) + " has no labels");
+    keys_.add(hash, key);
+  }
+  if (!keys.empty())
+    return status::corruption("series references: bytes after the " + std::to_string(count) + " announced keys");
+  return status::ok();
+}
+
+}  // namespace nl::storage

@@ -1,0 +1,92 @@
+#pragma once
+// Series references on a node link. A link session (one connection
+// between two nodes, from its hello until it goes down) numbers the series
+// it sends: the first batch that carries a series sends its label key and
+// gives it the next number, later batches send only the number. So a
+// series' key crosses the link, and is checked and hashed by the receiver,
+// once per session instead of once per sample (it was 151 of the ~170
+// bytes a sample cost on the link, and most of the receiver's work).
+// Prometheus' remote write 2.0 does the same per request with its symbol
+// table; a link can do it per session because its messages arrive in order
+// and the session ends with the connection.
+//
+// series_ref_sender (the link actor) hands out the numbers;
+// series_ref_receiver (the peer's gateway) learns them in the same order.
+// Both keep every key of the session, so a session costs about its keys'
+// bytes on each side; the sender starts a new session when that passes its
+// cap (see actors/cluster/link.hpp).
+//
+// Not thread-safe: each is owned by one actor.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/status.hpp"
+
+namespace nl::storage {
+
+/// Label keys numbered 0, 1, 2, ... in the order they were added, with
+/// their hashes (hash_label_key).
+class numbered_keys {
+ public:
+  uint32_t size() const { return static_cast<uint32_t>(hashes_.size()); }
+  size_t key_bytes() const { return keys_.size(); }
+  std::string_view key(uint32_t id) const {
+    size_t begin = id == 0 ? 0 : ends_[id - 1];
+    return std::string_view{keys_}.substr(begin, ends_[id] - begin);
+  }
+  uint64_t hash(uint32_t id) const { return hashes_[id]; }
+  void add(uint64_t hash, std::string_view key);
+  void clear();
+
+ private:
+  std::string keys_;
+  std::vector<uint32_t> ends_;  ///< key i is keys_[ends_[i-1], ends_[i])
+  std::vector<uint64_t> hashes_;
+};
+
+/// The sending side of a link session.
+class series_ref_sender {
+ public:
+  struct ref {
+    uint32_t id;
+    bool is_new;  ///< numbered by this call: its key must go with the batch
+  };
+  /// The number of the series with label key `key` (`hash` =
+  /// hash_label_key(key)); a series the session has not seen gets the next
+  /// number. Two keys with one hash get two numbers.
+  ref assign(uint64_t hash, std::string_view key);
+  /// Forgets every number (a new session starts at 0) and frees the memory.
+  void reset();
+  uint32_t size() const { return keys_.size(); }
+  size_t key_bytes() const { return keys_.key_bytes(); }
+
+ private:
+  void grow();
+  numbered_keys keys_;
+  /// Open addressing by hash, linear probing: id + 1 of a key, 0 = empty.
+  /// At most half full.
+  std::vector<uint32_t> slots_;
+};
+
+/// The receiving side of a link session.
+class series_ref_receiver {
+ public:
+  /// Numbers the label keys in `keys` (one after the other, as
+  /// append_label_key writes them) from size() on, checking and hashing
+  /// each. corruption (naming the key) when they are not exactly `count`
+  /// valid non-empty keys; the keys before the bad one stay numbered.
+  status define(std::string_view keys, uint32_t count);
+  uint32_t size() const { return keys_.size(); }
+  std::string_view key(uint32_t id) const { return keys_.key(id); }
+  uint64_t hash(uint32_t id) const { return keys_.hash(id); }
+  size_t key_bytes() const { return keys_.key_bytes(); }
+  void clear() { keys_.clear(); }
+
+ private:
+  numbered_keys keys_;
+};
+
+}  // namespace nl::storage
