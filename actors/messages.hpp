@@ -94,6 +94,13 @@ struct append_batch {
     ends.push_back(static_cast<uint32_t>(timestamps.size()));
   }
   void add_series(const storage::label_set& ls) { add_series(ls.labels().data(), ls.size(), ls.hash()); }
+  /// Starts a series whose label key is built already.
+  void add_series_key(std::string_view key, uint64_t hash) {
+    keys.append(key.data(), key.size());
+    key_ends.push_back(static_cast<uint32_t>(keys.size()));
+    hashes.push_back(hash);
+    ends.push_back(static_cast<uint32_t>(timestamps.size()));
+  }
   /// Appends a sample to the last series added.
   void add_sample(int64_t t, uint64_t bits);
   /// Whether the parts agree (sizes, offsets, every key valid and
