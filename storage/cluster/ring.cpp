@@ -34,42 +34,59 @@ uint64_t placement_ring::point_of(uint64_t label_hash) {
 }
 
 placement_ring::placement_ring(std::vector<std::string> names, size_t vnodes) : names_(std::move(names)) {
-  points_.reserve(names_.size() * vnodes);
+  struct point {
+    uint64_t pos;
+    uint32_t node;
+  };
+  std::vector<point> points;
+  points.reserve(names_.size() * vnodes);
   for (uint32_t n = 0; n < names_.size(); ++n) {
     uint64_t base = hash_bytes(names_[n], 0);
     for (size_t v = 0; v < vnodes; ++v)
-      points_.push_back({mix(base + 0x9e3779b97f4a7c15ULL * (v + 1)), n});
+      points.push_back({mix(base + 0x9e3779b97f4a7c15ULL * (v + 1)), n});
   }
   // Ties (astronomically rare) break by name, so every node sorts alike.
-  std::sort(points_.begin(), points_.end(), [this](const point& a, const point& b) {
+  std::sort(points.begin(), points.end(), [this](const point& a, const point& b) {
     return a.pos != b.pos ? a.pos < b.pos : names_[a.node] < names_[b.node];
   });
+  const size_t n = names_.size();
+  positions_.reserve(points.size());
+  successors_.reserve(points.size() * n);
+  for (size_t i = 0; i < points.size(); ++i) {
+    positions_.push_back(points[i].pos);
+    node_mask seen = 0;
+    for (size_t k = 0, j = i; k < points.size() && count_nodes(seen) < n; ++k, j = j + 1 == points.size() ? 0 : j + 1) {
+      node_mask bit = node_mask{1} << points[j].node;
+      if (!(seen & bit)) {
+        seen |= bit;
+        successors_.push_back(static_cast<uint8_t>(points[j].node));
+      }
+    }
+  }
   uint64_t d = mix(vnodes);
   std::vector<std::string> sorted = names_;
   std::sort(sorted.begin(), sorted.end());
-  for (auto& n : sorted)
-    d = mix(d ^ hash_bytes(n, d));
+  for (auto& name : sorted)
+    d = mix(d ^ hash_bytes(name, d));
   digest_ = d;
 }
 
 node_mask placement_ring::owners(uint64_t label_hash, size_t rf, node_mask healthy) const {
-  healthy &= all();
-  size_t want = std::min(rf, count_nodes(healthy));
   node_mask got = 0;
-  if (want == 0)
+  if (rf == 0)
     return got;
   uint64_t p = point_of(label_hash);
-  auto it = std::lower_bound(points_.begin(), points_.end(), p,
-                             [](const point& a, uint64_t pos) { return a.pos < pos; });
-  size_t i = static_cast<size_t>(it - points_.begin());
-  // At most one lap: `want` healthy nodes exist, so the walk ends before.
-  for (size_t k = 0; k < points_.size(); ++k, ++i) {
-    if (i == points_.size())
-      i = 0;
-    node_mask bit = node_mask{1} << points_[i].node;
-    if ((healthy & bit) && !(got & bit)) {
+  size_t i = static_cast<size_t>(std::lower_bound(positions_.begin(), positions_.end(), p) - positions_.begin());
+  if (i == positions_.size())
+    i = 0;  // past the last point: the walk starts over at the first
+  const size_t n = names_.size();
+  const uint8_t* next = successors_.data() + i * n;
+  size_t count = 0;
+  for (size_t k = 0; k < n; ++k) {
+    node_mask bit = node_mask{1} << next[k];
+    if (healthy & bit) {
       got |= bit;
-      if (count_nodes(got) == want)
+      if (++count == rf)
         break;
     }
   }

@@ -56,12 +56,13 @@ class placement_ring {
   static uint64_t point_of(uint64_t label_hash);
 
  private:
-  struct point {
-    uint64_t pos;
-    uint32_t node;
-  };
   std::vector<std::string> names_;
-  std::vector<point> points_;  ///< sorted by pos
+  std::vector<uint64_t> positions_;  ///< the points, sorted
+  /// For point i, every node in the order a walk clockwise from it meets
+  /// them: successors_[i * num_nodes() .. (i + 1) * num_nodes()). So
+  /// owners() reads at most num_nodes() bytes after its search instead of
+  /// walking points past repeats of a node.
+  std::vector<uint8_t> successors_;
   uint64_t digest_ = 0;
 };
 
