@@ -75,31 +75,41 @@ caf::error append_batch::validate_and_rehash() {
   return caf::none;
 }
 
+void link_batch::set_columns(const std::vector<uint32_t>& refs, const append_batch& b) {
+  num_series = static_cast<uint32_t>(b.num_series());
+  num_samples = static_cast<uint32_t>(b.num_samples());
+  columns.resize(column_bytes(num_series, num_samples));
+  char* p = columns.data();
+  std::memcpy(p, refs.data(), 4 * refs.size());
+  std::memcpy(p + 4 * num_series, b.ends.data(), 4 * b.ends.size());
+  std::memcpy(p + 8 * num_series, b.timestamps.data(), 8 * b.timestamps.size());
+  std::memcpy(p + 8 * (size_t{num_series} + num_samples), b.value_bits.data(), 8 * b.value_bits.size());
+  observed_max_t = b.observed_max_t;
+  write_id = b.write_id;
+  deadline_unix_ms = b.deadline_unix_ms;
+}
+
 caf::error link_batch::validate() const {
   auto bad = [](std::string what) {
     return caf::make_error(error_code::bad_input, "link_batch: " + std::move(what));
   };
-  if (ends.size() != refs.size())
-    return bad("series and sample ranges disagree");
-  if (timestamps.size() != value_bits.size())
-    return bad("timestamps and values disagree");
-  if (timestamps.size() > UINT32_MAX)
-    return bad("too large");
+  if (columns.size() != column_bytes(num_series, num_samples))
+    return bad("columns of " + std::to_string(columns.size()) + " bytes for " + std::to_string(num_series)
+               + " series and " + std::to_string(num_samples) + " samples");
   if (session == 0)
     return bad("no session");
   uint32_t prev_end = 0;
-  for (auto e : ends) {
-    if (e < prev_end || e > timestamps.size())
-      return bad("sample range out of order or past the end");
-    prev_end = e;
-  }
-  if (prev_end != timestamps.size())
-    return bad("samples after the last series");
   uint64_t known = uint64_t{first_new} + new_count;
-  for (auto r : refs)
-    if (r >= known)
-      return bad("series number " + std::to_string(r) + " is not numbered (the batch numbers up to "
+  for (size_t i = 0; i < num_series; ++i) {
+    if (end(i) < prev_end || end(i) > num_samples)
+      return bad("sample range out of order or past the end");
+    prev_end = end(i);
+    if (ref(i) >= known)
+      return bad("series number " + std::to_string(ref(i)) + " is not numbered (the batch numbers up to "
                  + std::to_string(known) + ")");
+  }
+  if (prev_end != num_samples)
+    return bad("samples after the last series");
   return caf::none;
 }
 

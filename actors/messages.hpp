@@ -15,6 +15,8 @@
 //   first timestamp and bytes.
 #include <caf/all.hpp>
 
+#include <cstring>
+
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -113,29 +115,54 @@ struct append_batch {
 /// (cluster mode): each series by its number in the link's session
 /// (storage/cluster/series_refs.hpp). The series this batch numbers come
 /// first, as label keys in `new_keys` (numbers first_new, first_new + 1,
-/// ...); `refs[i]` is series i's number, and it owns the samples
-/// [ends[i-1], ends[i]) as in append_batch. The gateway refuses a batch of
-/// a session it does not know, or whose first_new is not the next number it
-/// expects, with stale_series_refs: the link then starts a new session.
+/// ...). The gateway refuses a batch of a session it does not know, or
+/// whose first_new is not the next number it expects, with
+/// stale_series_refs: the link then starts a new session.
+///
+/// The columns travel as one buffer, so that a batch crosses BASP as one
+/// copy rather than one call per element (which cost more than the
+/// copying): series i's number ref(i), its samples [end(i-1), end(i))
+/// (end(-1) = 0), and the samples' timestamps and IEEE-754 value bits, all
+/// little-endian (node links join little-endian hosts only).
 struct link_batch {
   uint64_t session = 0;  ///< the sender's link session (random, never 0)
   uint32_t first_new = 0;
   uint32_t new_count = 0;
   std::string new_keys;
-  std::vector<uint32_t> refs;
-  std::vector<uint32_t> ends;
-  std::vector<int64_t> timestamps;
-  std::vector<uint64_t> value_bits;
+  uint32_t num_series = 0;
+  uint32_t num_samples = 0;
+  /// uint32 refs[num_series], uint32 ends[num_series], int64
+  /// timestamps[num_samples], uint64 value_bits[num_samples].
+  std::string columns;
   int64_t observed_max_t = INT64_MIN;  ///< as append_batch's
   uint64_t write_id = 0;               ///< as append_batch's
   int64_t deadline_unix_ms = std::numeric_limits<int64_t>::max();  ///< as append_batch's
 
-  size_t num_series() const { return refs.size(); }
-  size_t num_samples() const { return timestamps.size(); }
+  static constexpr size_t column_bytes(size_t series, size_t samples) { return 8 * series + 16 * samples; }
+  /// Sets the columns: `b`'s samples, series i numbered refs[i], and
+  /// the header fields append_batch shares. REQUIRES: refs.size() ==
+  /// b.num_series().
+  void set_columns(const std::vector<uint32_t>& refs, const append_batch& b);
+  uint32_t ref(size_t i) const { return load<uint32_t>(4 * i); }
+  uint32_t end(size_t i) const { return load<uint32_t>(4 * (num_series + i)); }
+  /// Where timestamps[j] and value_bits[j] begin (8 bytes each).
+  const char* timestamps_at(size_t j) const { return columns.data() + 8 * (size_t{num_series} + j); }
+  const char* value_bits_at(size_t j) const {
+    return columns.data() + 8 * (size_t{num_series} + num_samples + j);
+  }
   /// Whether the parts agree (sizes, sample ranges, every number below
   /// first_new + new_count); the keys are checked when they are numbered.
   caf::error validate() const;
+
+ private:
+  template <class T>
+  T load(size_t offset) const {
+    T v;
+    std::memcpy(&v, columns.data() + offset, sizeof v);
+    return v;
+  }
 };
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "link_batch columns are little-endian in memory");
 
 /// The answer to an append: what was stored and what was refused. Refused
 /// samples are counted; the first few carry a message naming the series.
@@ -403,8 +430,8 @@ typename Inspector::result_type inspect(Inspector& f, append_batch& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, link_batch& x) {
   auto check = [&x]() -> caf::error { return x.validate(); };
-  return f(caf::meta::type_name("nl::link_batch"), x.session, x.first_new, x.new_count, x.new_keys, x.refs,
-           x.ends, x.timestamps, x.value_bits, x.observed_max_t, x.write_id, x.deadline_unix_ms,
+  return f(caf::meta::type_name("nl::link_batch"), x.session, x.first_new, x.new_count, x.new_keys, x.num_series,
+           x.num_samples, x.columns, x.observed_max_t, x.write_id, x.deadline_unix_ms,
            caf::meta::load_callback(check));
 }
 template <class Inspector>

@@ -1,6 +1,7 @@
 #include "actors/cluster/gateway.hpp"
 
 #include <chrono>
+#include <cstring>
 #include <limits>
 
 #include "actors/log.hpp"
@@ -11,26 +12,21 @@ namespace nl::actors {
 
 namespace {
 
-// One batch per head shard of `b` (an append_batch or a link_batch), whose
-// series i has the hash and label key series_key(i) gives.
-template <class Batch, class SeriesKey>
-std::vector<append_batch> split_parts(const Batch& b, size_t num_shards, SeriesKey series_key) {
+// One empty batch per head shard with b's header, sized for an even spread.
+template <class Batch>
+std::vector<append_batch> empty_parts(const Batch& b, size_t num_series, size_t num_samples, size_t key_bytes,
+                                      size_t num_shards) {
   std::vector<append_batch> out(num_shards);
   for (auto& part : out) {
     part.observed_max_t = b.observed_max_t;
     part.write_id = b.write_id;
     part.deadline_unix_ms = b.deadline_unix_ms;
-  }
-  for (size_t i = 0; i < b.num_series(); ++i) {
-    auto [hash, key] = series_key(i);
-    auto& part = out[storage::shard_of(hash, num_shards)];
-    part.keys.append(key.data(), key.size());
-    part.key_ends.push_back(static_cast<uint32_t>(part.keys.size()));
-    part.hashes.push_back(hash);
-    uint32_t begin = i == 0 ? 0 : b.ends[i - 1];
-    part.timestamps.insert(part.timestamps.end(), b.timestamps.begin() + begin, b.timestamps.begin() + b.ends[i]);
-    part.value_bits.insert(part.value_bits.end(), b.value_bits.begin() + begin, b.value_bits.begin() + b.ends[i]);
-    part.ends.push_back(static_cast<uint32_t>(part.timestamps.size()));
+    part.keys.reserve(key_bytes / num_shards + 64);
+    part.key_ends.reserve(num_series / num_shards + 8);
+    part.hashes.reserve(num_series / num_shards + 8);
+    part.ends.reserve(num_series / num_shards + 8);
+    part.timestamps.reserve(num_samples / num_shards + 8);
+    part.value_bits.reserve(num_samples / num_shards + 8);
   }
   return out;
 }
@@ -38,12 +34,40 @@ std::vector<append_batch> split_parts(const Batch& b, size_t num_shards, SeriesK
 }  // namespace
 
 std::vector<append_batch> split_by_shard(const append_batch& b, size_t num_shards) {
-  return split_parts(b, num_shards, [&b](size_t i) { return std::make_pair(b.hashes[i], b.key(i)); });
+  auto out = empty_parts(b, b.num_series(), b.num_samples(), b.keys.size(), num_shards);
+  for (size_t i = 0; i < b.num_series(); ++i) {
+    auto& part = out[storage::shard_of(b.hashes[i], num_shards)];
+    part.add_series_key(b.key(i), b.hashes[i]);
+    uint32_t begin = i == 0 ? 0 : b.ends[i - 1];
+    part.timestamps.insert(part.timestamps.end(), b.timestamps.begin() + begin, b.timestamps.begin() + b.ends[i]);
+    part.value_bits.insert(part.value_bits.end(), b.value_bits.begin() + begin, b.value_bits.begin() + b.ends[i]);
+    part.ends.back() = static_cast<uint32_t>(part.timestamps.size());
+  }
+  return out;
 }
 
 std::vector<append_batch> split_by_shard(const link_batch& b, const storage::series_ref_receiver& refs,
                                          size_t num_shards) {
-  return split_parts(b, num_shards, [&](size_t i) { return std::make_pair(refs.hash(b.refs[i]), refs.key(b.refs[i])); });
+  // Keys: about as many bytes as the numbered ones average.
+  size_t key_bytes = refs.size() == 0 ? 0 : refs.key_bytes() / refs.size() * b.num_series;
+  auto out = empty_parts(b, b.num_series, b.num_samples, key_bytes, num_shards);
+  uint32_t begin = 0;
+  for (size_t i = 0; i < b.num_series; ++i) {
+    uint32_t ref = b.ref(i);
+    uint64_t hash = refs.hash(ref);
+    auto& part = out[storage::shard_of(hash, num_shards)];
+    part.add_series_key(refs.key(ref), hash);
+    uint32_t end = b.end(i);
+    size_t at = part.timestamps.size();
+    size_t n = end - begin;
+    part.timestamps.resize(at + n);
+    part.value_bits.resize(at + n);
+    std::memcpy(part.timestamps.data() + at, b.timestamps_at(begin), 8 * n);
+    std::memcpy(part.value_bits.data() + at, b.value_bits_at(begin), 8 * n);
+    part.ends.back() = static_cast<uint32_t>(part.timestamps.size());
+    begin = end;
+  }
+  return out;
 }
 
 namespace {
@@ -160,11 +184,11 @@ caf::result<append_result> append_link_batch(self_ptr self, link_batch& b) {
     ls.refs.clear();
     return caf::make_error(error_code::bad_input, "node " + st.view->settings().self + ": " + s.message());
   }
-  if (auto err = admit(self, b.deadline_unix_ms, b.num_samples()))
+  if (auto err = admit(self, b.deadline_unix_ms, b.num_samples))
     return err;
-  if (b.num_samples() == 0)
+  if (b.num_samples == 0)
     return append_result{};
-  return append_parts(self, split_by_shard(b, ls.refs, st.shards.size()), b.num_samples());
+  return append_parts(self, split_by_shard(b, ls.refs, st.shards.size()), b.num_samples);
 }
 
 // Cluster TLS: only this node's actors and admitted peers are served

@@ -268,14 +268,14 @@ caf::result<R> forward(self_ptr self, uint64_t fetch_id, Ts&&... xs) {
 
 // The link_batch of `b`: its series by their numbers in this session,
 // numbering those the session has not sent yet.
-link_batch number_series(self_ptr self, append_batch& b) {
+link_batch number_series(self_ptr self, const append_batch& b) {
   auto& st = self->state;
   if (st.refs.key_bytes() > st.opts.max_session_key_bytes)
     start_session(self);
   link_batch lb;
   lb.session = st.session;
   lb.first_new = st.refs.size();
-  lb.refs.reserve(b.num_series());
+  std::vector<uint32_t> refs(b.num_series());
   for (size_t i = 0; i < b.num_series(); ++i) {
     auto key = b.key(i);
     auto r = st.refs.assign(b.hashes[i], key);
@@ -283,14 +283,9 @@ link_batch number_series(self_ptr self, append_batch& b) {
       lb.new_keys.append(key.data(), key.size());
       lb.new_count += 1;
     }
-    lb.refs.push_back(r.id);
+    refs[i] = r.id;
   }
-  lb.ends = std::move(b.ends);
-  lb.timestamps = std::move(b.timestamps);
-  lb.value_bits = std::move(b.value_bits);
-  lb.observed_max_t = b.observed_max_t;
-  lb.write_id = b.write_id;
-  lb.deadline_unix_ms = b.deadline_unix_ms;
+  lb.set_columns(refs, b);
   return lb;
 }
 
@@ -298,8 +293,7 @@ caf::result<append_result> append(self_ptr self, append_batch& b) {
   if (auto err = may_forward(self))
     return err;
   auto lb = number_series(self, b);
-  counters(self).bytes_sent.fetch_add(lb.new_keys.size() + 8 * lb.num_series() + 16 * lb.num_samples(),
-                                      std::memory_order_relaxed);
+  counters(self).bytes_sent.fetch_add(lb.new_keys.size() + lb.columns.size(), std::memory_order_relaxed);
   auto session = lb.session;
   auto on_error = [self, session](const caf::error& err) {
     // The peer lost our numbering (restarted its table, or dropped it

@@ -3,6 +3,8 @@
 
 #include <caf/test/dsl.hpp>
 
+#include <cstring>
+
 #include "actors/messages.hpp"
 #include "storage/label_key.hpp"
 #include "storage/sample.hpp"
@@ -104,6 +106,74 @@ CAF_TEST(a damaged append batch from the wire is refused) {
   empty_key.key_ends = {1};
   empty_key.ends = {0};
   CAF_CHECK(load(empty_key));
+}
+
+CAF_TEST(a link batch crosses a node boundary bit exact) {
+  append_batch samples;
+  samples.add_series(label_set::from_unsorted({{"__name__", "up"}}));
+  samples.add_sample(1000, nl::storage::stale_nan_bits);
+  samples.add_sample(-5, 0x7ff8000000000001ULL);
+  samples.add_series(label_set::from_unsorted({{"__name__", "down"}}));
+  samples.add_sample(7, 0);
+  samples.observed_max_t = 1000;
+  samples.write_id = 77;
+  link_batch b;
+  b.session = 9;
+  b.first_new = 3;
+  b.new_count = 1;
+  b.new_keys = samples.key(1);
+  b.set_columns({1, 3}, samples);
+  auto out = round_trip(caf::make_message(append_atom_v, b));
+  CAF_REQUIRE((out.match_elements<append_atom, link_batch>()));
+  auto& x = out.get_as<link_batch>(1);
+  CAF_CHECK_EQUAL(x.session, 9u);
+  CAF_CHECK_EQUAL(x.first_new, 3u);
+  CAF_CHECK_EQUAL(x.new_keys, b.new_keys);
+  CAF_CHECK_EQUAL(x.num_series, 2u);
+  CAF_CHECK_EQUAL(x.num_samples, 3u);
+  CAF_CHECK_EQUAL(x.ref(0), 1u);
+  CAF_CHECK_EQUAL(x.ref(1), 3u);
+  CAF_CHECK_EQUAL(x.end(0), 2u);
+  CAF_CHECK_EQUAL(x.end(1), 3u);
+  int64_t t = 0;
+  uint64_t v = 0;
+  std::memcpy(&t, x.timestamps_at(1), 8);
+  std::memcpy(&v, x.value_bits_at(1), 8);
+  CAF_CHECK_EQUAL(t, -5);
+  CAF_CHECK_EQUAL(v, 0x7ff8000000000001ULL);
+  CAF_CHECK_EQUAL(x.observed_max_t, 1000);
+  CAF_CHECK_EQUAL(x.write_id, 77u);
+}
+
+CAF_TEST(a damaged link batch from the wire is refused) {
+  append_batch samples;
+  samples.add_series(label_set::from_unsorted({{"__name__", "up"}}));
+  samples.add_sample(1, 0);
+  samples.add_series(label_set::from_unsorted({{"__name__", "down"}}));
+  samples.add_sample(2, 0);
+  link_batch good;
+  good.session = 1;
+  good.new_count = 2;
+  good.set_columns({0, 1}, samples);
+  auto load = [&](const link_batch& b) {
+    auto buf = serialize(b);
+    link_batch x;
+    caf::binary_deserializer src{sys, buf};
+    return src(x);
+  };
+  CAF_CHECK(!load(good));
+  auto set_u32 = [](link_batch& b, size_t offset, uint32_t v) { std::memcpy(b.columns.data() + offset, &v, 4); };
+  std::vector<link_batch> bad(6, good);
+  bad[0].columns.pop_back();              // columns shorter than announced
+  bad[1].num_samples = 3;                 // more samples than the columns hold
+  bad[2].session = 0;                     // no session
+  set_u32(bad[3], 4, 2);                  // series number 2: only 0 and 1 are numbered
+  set_u32(bad[4], 8, 3);                  // the first series' samples past the end
+  set_u32(bad[5], 12, 1);                 // the last series ends before all samples
+  for (size_t i = 0; i < bad.size(); ++i) {
+    CAF_MESSAGE("damage " << i);
+    CAF_CHECK(load(bad[i]));
+  }
 }
 
 CAF_TEST(label sets from the wire are canonicalised) {

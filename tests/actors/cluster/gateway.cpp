@@ -223,12 +223,12 @@ struct append_fixture : test_coordinator_fixture<nl::test::cluster_test_config> 
       b.new_keys += nl::storage::label_key(nl::storage::label_set::from_unsorted({{"__name__", "up"}, {"job", job}}));
       b.new_count += 1;
     }
-    for (auto r : refs) {
-      b.refs.push_back(r);
-      b.timestamps.push_back(1000);
-      b.value_bits.push_back(0);
-      b.ends.push_back(static_cast<uint32_t>(b.timestamps.size()));
+    append_batch samples;  // one sample a series; set_columns takes only the samples
+    for (size_t i = 0; i < refs.size(); ++i) {
+      samples.add_series(nl::storage::label_set::from_unsorted({{"__name__", "up"}}));
+      samples.add_sample(1000, 0);
     }
+    b.set_columns(refs, samples);
     b.deadline_unix_ms = deadline;
     return b;
   }
