@@ -396,9 +396,10 @@ void frontend::handle_write(http_request&& req, http_reply reply) {
   }
   auto net = network();
   if (cluster_) {
-    // One batch per node instead of per shard; each node's gateway splits
-    // its part by shard and applies its own budget.
-    split_by_node(wb, *cluster_, cluster_->healthy(), job->batches, job->replicas.owner_sets);
+    // One batch per other node (its gateway splits it by shard and applies
+    // its own budget); this node's part per shard, as below.
+    split_by_node(wb, *cluster_, cluster_->healthy(), num_shards_, job->batches, job->local,
+                  job->replicas.owner_sets);
     job->cluster = cluster_.get();
   } else {
     split_by_shard(wb, num_shards_, job->batches);
@@ -412,10 +413,11 @@ void frontend::handle_write(http_request&& req, http_reply reply) {
   // Peers' WAL writers see write ids of every node: keep them apart.
   if (cluster_)
     write_id = (write_id & ((uint64_t{1} << 56) - 1)) | (uint64_t{cluster_->self() + 1} << 56);
-  for (auto& b : job->batches) {
-    b.observed_max_t = max_t_.load();
-    b.write_id = write_id;
-  }
+  for (auto* bs : {&job->batches, &job->local})
+    for (auto& b : *bs) {
+      b.observed_max_t = max_t_.load();
+      b.write_id = write_id;
+    }
   // Metadata goes to the metadata actor, in the same WAL group as the
   // samples (all of the request is written, or none of it).
   job->metadata.entries = std::move(wb.metadata);
@@ -436,8 +438,9 @@ void frontend::handle_write(http_request&& req, http_reply reply) {
     return job->answer(overloaded("too many samples in flight"));
   }
   int64_t shard_cap = std::max<int64_t>(budget / static_cast<int64_t>(num_shards_), 1);
-  for (size_t s = 0; s < num_shards_ && !cluster_; ++s) {
-    int64_t k = static_cast<int64_t>(job->batches[s].num_samples());
+  auto& shard_batches = cluster_ ? job->local : job->batches;
+  for (size_t s = 0; s < num_shards_; ++s) {
+    int64_t k = static_cast<int64_t>(shard_batches[s].num_samples());
     if (k == 0)
       continue;
     int64_t prev = shard_pending_[s].fetch_add(k);

@@ -1,5 +1,6 @@
 #include "actors/network.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <utility>
@@ -63,6 +64,45 @@ void store_metadata(network_actor::stateful_pointer<network_state> self, const w
     .then([done](uint64_t) { done(caf::none); }, [done](caf::error& err) { done(std::move(err)); });
 }
 
+// Appends each non-empty batch of `parts` (index = shard) to its shard;
+// `done(error, result)` once all answered: the first error, or the sum.
+template <class Done>
+void append_to_shards(network_actor::stateful_pointer<network_state> self, std::vector<append_batch> parts,
+                      Done done) {
+  struct pending {
+    size_t waiting = 0;
+    append_result result;
+    caf::error failure;
+  };
+  auto p = std::make_shared<pending>();
+  for (auto& b : parts)
+    p->waiting += b.num_samples() > 0;
+  auto one = [p, done](caf::error* err, append_result* r) mutable {
+    if (err && !p->failure)
+      p->failure = std::move(*err);
+    if (r) {
+      p->result.accepted += r->accepted;
+      p->result.rejected += r->rejected;
+      for (auto& e : r->errors)
+        if (p->result.errors.size() < append_error_examples)
+          p->result.errors.push_back(std::move(e));
+    }
+    if (--p->waiting == 0)
+      done(std::move(p->failure), std::move(p->result));
+  };
+  for (size_t s = 0; s < parts.size(); ++s) {
+    if (parts[s].num_samples() == 0)
+      continue;
+    // No timeout of our own: a shard always answers, by its WAL's reply or
+    // its WAL timeout (and CAF answers for a shard that died). A timed
+    // request costs two wake-ups of CAF's clock thread, which was ~4% of
+    // the CPU under remote-write load.
+    self->request(self->state.shards[s], caf::infinite, append_atom_v, std::move(parts[s]))
+      .then([one](append_result& r) mutable { one(nullptr, &r); },
+            [one](caf::error& err) mutable { one(&err, nullptr); });
+  }
+}
+
 // Cluster mode: each node's part to that node (its gateway stores it in
 // its WAL); the answer waits for every node, then the quorum decides
 // (actors/cluster/write_quorum.hpp). The request's metadata is stored on
@@ -87,6 +127,8 @@ void write_replicated(network_actor::stateful_pointer<network_state> self, const
   bool with_metadata = !job->metadata.entries.empty();
   for (auto& b : job->batches)
     job->waiting += b.num_samples() > 0;
+  bool local = std::any_of(job->local.begin(), job->local.end(), [](auto& b) { return b.num_samples() > 0; });
+  job->waiting += local;
   job->waiting += with_metadata;
   if (job->waiting == 0) {
     job->waiting = 1;
@@ -96,6 +138,17 @@ void write_replicated(network_actor::stateful_pointer<network_state> self, const
     store_metadata(self, job, [job, finish](caf::error err) {
       if (err)
         job->replicas.metadata_failure = std::move(err);
+      finish();
+    });
+  // This node's part: to its shards, as a single node's write goes; one
+  // replica answer once they all answered.
+  if (local)
+    append_to_shards(self, std::move(job->local), [job, finish](caf::error err, append_result r) {
+      auto self_node = job->cluster->self();
+      if (err)
+        job->replicas.failed(job->cluster->name(self_node), std::move(err));
+      else
+        job->replicas.stored(self_node, std::move(r));
       finish();
     });
   // The links give up on a request after request_timeout; a gateway that
@@ -146,12 +199,10 @@ network_actor::behavior_type network(network_actor::stateful_pointer<network_sta
     // server.remote_read_concurrent_limit readers run at once).
     [=](read_job_ptr& job) { self->spawn<caf::detached>(remote_reader, std::move(job), self->state.idx); },
     [=](write_job_ptr& job) {
-      auto& st = self->state;
       if (job->cluster)
         return write_replicated(self, job);
-      for (size_t s = 0; s < job->batches.size(); ++s)
-        if (job->batches[s].num_samples() > 0)
-          job->waiting += 1;
+      bool any = std::any_of(job->batches.begin(), job->batches.end(), [](auto& b) { return b.num_samples() > 0; });
+      job->waiting += any;
       if (!job->metadata.entries.empty()) {
         job->waiting += 1;
         auto done = [job](caf::error err) {
@@ -162,31 +213,14 @@ network_actor::behavior_type network(network_actor::stateful_pointer<network_sta
         };
         store_metadata(self, job, done);
       }
-      for (size_t s = 0; s < job->batches.size(); ++s) {
-        if (job->batches[s].num_samples() == 0)
-          continue;
-        // No timeout of our own: a shard always answers, by its WAL's reply
-        // or its WAL timeout (and CAF answers for a shard that died). A
-        // timed request costs two wake-ups of CAF's clock thread, which was
-        // ~4% of the CPU under remote-write load.
-        self->request(st.shards[s], caf::infinite, append_atom_v, std::move(job->batches[s]))
-          .then(
-            [job](append_result& r) {
-              job->result.accepted += r.accepted;
-              job->result.rejected += r.rejected;
-              for (auto& e : r.errors)
-                if (job->result.errors.size() < append_error_examples)
-                  job->result.errors.push_back(std::move(e));
-              if (--job->waiting == 0)
-                job->fe->finish_write(*job);
-            },
-            [self, job](caf::error& err) {
-              if (!job->failure)
-                job->failure = std::move(err);
-              if (--job->waiting == 0)
-                job->fe->finish_write(*job);
-            });
-      }
+      if (any)
+        append_to_shards(self, std::move(job->batches), [job](caf::error err, append_result r) {
+          if (err && !job->failure)
+            job->failure = std::move(err);
+          job->result = std::move(r);
+          if (--job->waiting == 0)
+            job->fe->finish_write(*job);
+        });
       job->batches.clear();
     },
     [=](query_call_ptr& call) {

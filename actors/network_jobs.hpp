@@ -79,8 +79,10 @@ struct write_job : reply_once {
   caf::error failure;  ///< set: some shard could not store its part (the first error)
   bool released = false;
   bool counted = false;  ///< included in frontend::writes_in_flight()
-  // Cluster mode (`cluster` set): `batches` are per node, not per shard.
+  // Cluster mode (`cluster` set): `batches` are per node, not per shard,
+  // and this node's own part is in `local`, per shard.
   const cluster_view* cluster = nullptr;
+  std::vector<append_batch> local;
   replica_replies replicas;  ///< placement and the nodes' answers, which decide `failure` and `result`
 
   // Before reply_once's destructor answers: the budget goes back first.

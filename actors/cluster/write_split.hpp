@@ -17,7 +17,12 @@ class cluster_view;
 /// Fills `out` with one batch per node (index = node; nodes that own none
 /// of the series get an empty batch) and `owner_sets` with the distinct
 /// owner sets the request's series have (few: at most one per ring arc).
+/// This node's own series go to `local` instead, one batch per head shard
+/// (`num_shards` of them; out[view.self()] stays empty): the write path
+/// hands them to the shards itself, as a single node does, without a
+/// detour through its own gateway and a second split there.
 void split_by_node(const protocol::write_batch& wb, const cluster_view& view, storage::node_mask healthy,
-                   std::vector<append_batch>& out, std::vector<storage::node_mask>& owner_sets);
+                   size_t num_shards, std::vector<append_batch>& out, std::vector<append_batch>& local,
+                   std::vector<storage::node_mask>& owner_sets);
 
 }  // namespace nl::actors

@@ -661,6 +661,31 @@ peer_actor::behavior_type scripted_node(peer_actor::pointer, append_script_ptr s
   };
 }
 
+// This node's head shard, scripted alike: a cluster node appends its own
+// part to its shards directly.
+head_block_actor::behavior_type scripted_shard(head_block_actor::pointer, append_script_ptr sc) {
+  return {
+    [sc](append_atom, append_batch& b) -> caf::result<append_result> {
+      ++sc->batches;
+      if (sc->fail)
+        return sc->fail;
+      return append_result{b.num_samples(), 0, {}};
+    },
+    [](select_atom, select_request&) { return select_result{}; },
+    [](series_atom, meta_query&) { return series_list{}; },
+    [](label_names_atom, meta_query&) { return string_list{}; },
+    [](label_values_atom, meta_query&) { return string_list{}; },
+    [](stats_atom) { return shard_stats{}; },
+    [](cut_atom, int64_t, int64_t) { return head_cursor{}; },
+    [](read_head_atom) { return head_cursor{}; },
+    [](head_page_atom, uint64_t, uint64_t, uint64_t) { return select_result{}; },
+    [](truncate_atom, int64_t) { return shard_stats{}; },
+    [](series_records_atom) { return series_records{}; },
+    [](cardinality_atom) { return nl::storage::head_cardinality{}; },
+    [](delete_series_atom, series_deletion&) { return uint64_t{0}; },
+  };
+}
+
 // A snappy-compressed WriteRequest of `n` series up{i=...}, one sample each:
 // enough for every owner set of three nodes.
 std::string many_series_body(int n) {
@@ -675,9 +700,10 @@ std::string many_series_body(int n) {
 }
 
 struct cluster_write_fixture : fixture {
-  std::vector<append_script_ptr> nodes;  ///< a (this node), b, c
+  std::vector<append_script_ptr> nodes;  ///< a (this node: its one head shard), b, c
   std::shared_ptr<cluster_view> view;
-  std::vector<peer_actor> peers;
+  std::vector<peer_actor> peers;  ///< b and c; a's gateway, which no write reaches, is a script too
+  head_block_actor shard;
   network_actor net;
 
   // A request over the budget (30 samples, 10 allowed) is admitted when
@@ -694,9 +720,10 @@ struct cluster_write_fixture : fixture {
     view->set_up(2, true);
     for (int i = 0; i < 3; ++i) {
       nodes.push_back(std::make_shared<append_script>());
-      peers.push_back(sys.spawn(scripted_node, nodes.back()));
+      peers.push_back(sys.spawn(scripted_node, i == 0 ? std::make_shared<append_script>() : nodes.back()));
     }
-    net = sys.spawn(network, std::vector<head_block_actor>{}, index_actor{}, query_planner_actor{},
+    shard = sys.spawn(scripted_shard, nodes[0]);
+    net = sys.spawn(network, std::vector<head_block_actor>{shard}, index_actor{}, query_planner_actor{},
                     std::chrono::milliseconds(1000), compactor_actor{}, metadata_actor{}, metadata_reader_actor{},
                     peers);
     front->set_cluster(view);
@@ -715,6 +742,7 @@ struct cluster_write_fixture : fixture {
     caf::anon_send_exit(net, caf::exit_reason::user_shutdown);
     for (auto& p : peers)
       caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
     sched.run();
   }
 };
@@ -740,6 +768,16 @@ CAF_TEST(below the quorum a write is 503 with Retry-After naming the failed node
   CAF_CHECK_EQUAL(header(r, "Retry-After"), std::to_string(cfg.server.retry_after_seconds));
   CAF_MESSAGE("body: " << r.body);
   CAF_CHECK(r.body.find("write quorum (2 copies) not reached: b: no answer within 3s") != std::string::npos);
+  CAF_CHECK_EQUAL(front->writes_in_flight(), 0);
+}
+
+CAF_TEST(the shards of this node count as its replica) {
+  start(2);
+  nodes[0]->fail = caf::make_error(error_code::wal_deadline, "WAL busy");
+  auto r = answer(post_write(many_series_body(30)));
+  CAF_CHECK_EQUAL(r.status, 503u);
+  CAF_CHECK_EQUAL(nodes[0]->batches, 1u);  // one shard: the whole local part
+  CAF_CHECK(r.body.find("a: WAL busy") != std::string::npos);
   CAF_CHECK_EQUAL(front->writes_in_flight(), 0);
 }
 
