@@ -2,7 +2,7 @@
 """Writes the seed corpora of the fuzz targets that are generated rather than
 copied from real files: remote_read, query_params, web_ui, config, client_parsers,
 wal_records, wal_checkpoint, wal_segment/multi, prometheus_import,
-accept_encoding and proc_stat. Run from anywhere;
+accept_encoding, proc_stat and series_refs. Run from anywhere;
 the output is deterministic, so re-running it leaves git clean.
 
 usage: tests/fuzz/make_seeds.py
@@ -280,7 +280,16 @@ def block_tombstones():
     write("block_tombstones", "example-body", body)
 
 
+def series_refs():
+    # A link batch's new keys: the count byte, then the keys.
+    keys = [label_key([("__name__", "up"), ("job", "a")]),
+            label_key([("__name__", "up"), ("instance", "x:9100"), ("job", "b")])]
+    write("series_refs", "two-keys", bytes([2]) + b"".join(keys))
+    write("series_refs", "repeated-key", bytes([2]) + keys[0] + keys[0])
+
+
 block_tombstones()
+series_refs()
 remote_read()
 query_params()
 web_ui()
