@@ -63,6 +63,18 @@ placement_ring::placement_ring(std::vector<std::string> names, size_t vnodes) : 
       }
     }
   }
+  // About four slices a point: a slice holds one point or two at most,
+  // but for the rare unlucky one.
+  while ((size_t{1} << bucket_bits_) < 4 * positions_.size() && bucket_bits_ < 24)
+    ++bucket_bits_;
+  bucket_start_.resize(size_t{1} << bucket_bits_);
+  size_t at = 0;
+  for (size_t b = 0; b < bucket_start_.size(); ++b) {
+    uint64_t start = bucket_bits_ == 0 ? 0 : uint64_t{b} << (64 - bucket_bits_);
+    while (at < positions_.size() && positions_[at] < start)
+      ++at;
+    bucket_start_[b] = static_cast<uint32_t>(at);
+  }
   uint64_t d = mix(vnodes);
   std::vector<std::string> sorted = names_;
   std::sort(sorted.begin(), sorted.end());
@@ -76,7 +88,9 @@ node_mask placement_ring::owners(uint64_t label_hash, size_t rf, node_mask healt
   if (rf == 0)
     return got;
   uint64_t p = point_of(label_hash);
-  size_t i = static_cast<size_t>(std::lower_bound(positions_.begin(), positions_.end(), p) - positions_.begin());
+  size_t i = bucket_start_[bucket_bits_ == 0 ? 0 : p >> (64 - bucket_bits_)];
+  while (i < positions_.size() && positions_[i] < p)
+    ++i;
   if (i == positions_.size())
     i = 0;  // past the last point: the walk starts over at the first
   const size_t n = names_.size();

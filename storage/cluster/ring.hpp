@@ -63,6 +63,12 @@ class placement_ring {
   /// owners() reads at most num_nodes() bytes after its search instead of
   /// walking points past repeats of a node.
   std::vector<uint8_t> successors_;
+  /// The index of the first point at or after the start of each of
+  /// 2^bucket_bits_ equal slices of the circle: owners() starts its search
+  /// there and passes at most the few points of one slice, instead of a
+  /// binary search whose every step is a branch it cannot predict.
+  std::vector<uint32_t> bucket_start_;
+  unsigned bucket_bits_ = 0;
   uint64_t digest_ = 0;
 };
 
