@@ -438,9 +438,12 @@ void frontend::handle_write(http_request&& req, http_reply reply) {
     return job->answer(overloaded("too many samples in flight"));
   }
   int64_t shard_cap = std::max<int64_t>(budget / static_cast<int64_t>(num_shards_), 1);
-  auto& shard_batches = cluster_ ? job->local : job->batches;
-  for (size_t s = 0; s < num_shards_; ++s) {
-    int64_t k = static_cast<int64_t>(shard_batches[s].num_samples());
+  // Per shard only on a single node: in cluster mode a reservation would
+  // be held until the slowest peer answered, and a busy local shard would
+  // refuse the whole write where its replica alone should fail; the global
+  // budget above bounds this node's own part.
+  for (size_t s = 0; s < num_shards_ && !cluster_; ++s) {
+    int64_t k = static_cast<int64_t>(job->batches[s].num_samples());
     if (k == 0)
       continue;
     int64_t prev = shard_pending_[s].fetch_add(k);

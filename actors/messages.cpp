@@ -80,10 +80,14 @@ void link_batch::set_columns(const std::vector<uint32_t>& refs, const append_bat
   num_samples = static_cast<uint32_t>(b.num_samples());
   columns.resize(column_bytes(num_series, num_samples));
   char* p = columns.data();
-  std::memcpy(p, refs.data(), 4 * refs.size());
-  std::memcpy(p + 4 * num_series, b.ends.data(), 4 * b.ends.size());
-  std::memcpy(p + 8 * num_series, b.timestamps.data(), 8 * b.timestamps.size());
-  std::memcpy(p + 8 * (size_t{num_series} + num_samples), b.value_bits.data(), 8 * b.value_bits.size());
+  if (num_series > 0) {
+    std::memcpy(p, refs.data(), 4 * refs.size());
+    std::memcpy(p + 4 * num_series, b.ends.data(), 4 * b.ends.size());
+  }
+  if (num_samples > 0) {
+    std::memcpy(p + 8 * num_series, b.timestamps.data(), 8 * b.timestamps.size());
+    std::memcpy(p + 8 * (size_t{num_series} + num_samples), b.value_bits.data(), 8 * b.value_bits.size());
+  }
   observed_max_t = b.observed_max_t;
   write_id = b.write_id;
   deadline_unix_ms = b.deadline_unix_ms;

@@ -152,6 +152,7 @@ struct link_batch {
   }
   /// Whether the parts agree (sizes, sample ranges, every number below
   /// first_new + new_count); the keys are checked when they are numbered.
+  /// The accessors above REQUIRE it.
   caf::error validate() const;
 
  private:
@@ -427,12 +428,12 @@ typename Inspector::result_type inspect(Inspector& f, append_batch& x) {
            x.timestamps, x.value_bits, x.observed_max_t, x.write_id, x.deadline_unix_ms,
            caf::meta::load_callback(check));
 }
+/// Loaded unchecked: the gateway validates a link batch itself, so that a
+/// malformed one is answered bad_input instead of dropped unanswered.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, link_batch& x) {
-  auto check = [&x]() -> caf::error { return x.validate(); };
   return f(caf::meta::type_name("nl::link_batch"), x.session, x.first_new, x.new_count, x.new_keys, x.num_series,
-           x.num_samples, x.columns, x.observed_max_t, x.write_id, x.deadline_unix_ms,
-           caf::meta::load_callback(check));
+           x.num_samples, x.columns, x.observed_max_t, x.write_id, x.deadline_unix_ms);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_result& x) {

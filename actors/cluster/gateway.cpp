@@ -159,6 +159,8 @@ caf::result<append_result> append(self_ptr self, append_batch& b) {
 // its samples, so that the sender's numbering and ours stay in step.
 caf::result<append_result> append_link_batch(self_ptr self, link_batch& b) {
   auto& st = self->state;
+  if (auto err = b.validate())
+    return err;
   auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
   auto it = st.link_sessions.find(sender);
   if (it == st.link_sessions.end()) {
@@ -179,6 +181,12 @@ caf::result<append_result> append_link_batch(self_ptr self, link_batch& b) {
   if (b.first_new != ls.refs.size())
     return stale("link session " + std::to_string(b.session) + " numbers from " + std::to_string(b.first_new)
                  + ", expected " + std::to_string(ls.refs.size()));
+  if (ls.refs.key_bytes() + b.new_keys.size() > storage::max_session_key_bytes + storage::session_key_slack_bytes) {
+    ls.session = 0;  // its keys go; the sender's next batch starts anew
+    ls.refs.clear();
+    return stale("link session " + std::to_string(b.session) + " would keep more than "
+                 + std::to_string(storage::max_session_key_bytes >> 20) + " MiB of label keys");
+  }
   if (auto s = ls.refs.define(b.new_keys, b.new_count); !s) {
     ls.session = 0;  // out of step now: the sender's next batch starts anew
     ls.refs.clear();

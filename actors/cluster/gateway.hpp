@@ -24,8 +24,11 @@
 //   session per sending link, forgotten when it goes down), then it is an
 //   append_batch whose series are the numbered keys. A batch of an unknown
 //   session, or numbering from other than the next number, is refused
-//   with stale_series_refs; malformed keys with bad_input (and the session
-//   is forgotten).
+//   with stale_series_refs, and so is one that would take the session's
+//   keys past storage::max_session_key_bytes plus slack (the session is
+//   forgotten); a batch whose columns disagree (link_batch::validate) and
+//   malformed keys with bad_input (and the session is forgotten). Only
+//   check_sender's refusal (an unadmitted sender) comes before numbering.
 // select / series / label_names / label_values: answered by a private
 //   instance of the local index (actors/index.hpp) over the same shards
 //   and blocks.

@@ -42,7 +42,8 @@
 // otherwise (stale_series_refs: it restarted its table, or dropped it
 // after a malformed batch) the link starts a new session, and the write
 // that got the error is retried by its client (503). A session whose keys
-// pass max_session_key_bytes (series churn) is replaced by a new one too.
+// pass max_session_key_bytes (series churn) is replaced by a new one too;
+// the gateway refuses (stale) a session that grows past that plus slack.
 //
 // fetch_cancel(id): the selects forwarded with that fetch_id fail at once
 // (canceled), and the cancel goes on to the peer's gateway, which then
@@ -89,7 +90,7 @@ struct link_options {
   size_t max_pending = 256;
   /// A link session's label keys at most (each side keeps them all); then
   /// the next batch starts a new session.
-  size_t max_session_key_bytes = size_t{256} << 20;
+  size_t max_session_key_bytes = storage::max_session_key_bytes;
 };
 
 struct link_state {

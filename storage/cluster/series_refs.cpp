@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "storage/coding.hpp"
 #include "storage/label_key.hpp"
 
 namespace nl::storage {
@@ -62,7 +63,9 @@ status series_ref_receiver::define(std::string_view keys, uint32_t count) {
     uint64_t hash = 0;
     if (auto st = next_label_key(keys, key, hash); !st)
       return status::corruption("series reference " + std::to_string(keys_.size()) + ": " + st.message());
-    if (key.size() < 2)  // a count of zero labels
+    std::string_view count_bytes = key;
+    uint64_t labels = 0;
+    if (!get_uvarint(count_bytes, labels) || labels == 0)  // (an overlong zero is two bytes long)
       return status::corruption("series reference " + std::to_string(keys_.size()) + " has no labels");
     keys_.add(hash, key);
   }

@@ -27,6 +27,13 @@
 
 namespace nl::storage {
 
+/// A session's label keys at most: the sender starts a new session when
+/// its keys pass this, the receiver refuses a batch that would take its
+/// copy past it plus slack for one more batch (so a peer cannot grow a
+/// gateway's memory without bound).
+constexpr size_t max_session_key_bytes = size_t{256} << 20;
+constexpr size_t session_key_slack_bytes = size_t{64} << 20;
+
 /// Label keys numbered 0, 1, 2, ... in the order they were added, with
 /// their hashes (hash_label_key).
 class numbered_keys {

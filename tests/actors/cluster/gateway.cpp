@@ -370,6 +370,14 @@ CAF_TEST(the new series of a link batch are numbered even when its samples are r
   CAF_CHECK_EQUAL(*jobs, std::vector<std::string>{"p"});
 }
 
+CAF_TEST(a link batch whose columns disagree is refused before anything is numbered) {
+  auto bad = numbered(13, 0, {"a"}, {0});
+  bad.num_samples = 2;  // the columns hold one
+  send_linked("bad", bad);
+  send_linked("next", numbered(13, 0, {"a"}, {0}));
+  CAF_CHECK_EQUAL(*got, (std::vector<std::string>{"bad bad_input", "next ok 1"}));
+}
+
 CAF_TEST(a malformed key is refused and its session forgotten) {
   auto bad = numbered(12, 0, {"a"}, {0});
   bad.new_keys.resize(bad.new_keys.size() - 1);  // the key is one byte short
