@@ -76,8 +76,16 @@ void metadata_store::settle(family& f) {
     return f.descriptions.erase(d);
   };
   // The newest description is never superseded, so a family never empties.
+  // The difference is taken unsigned: times come from WAL records and
+  // peers, and newest - seen overflows int64 for extreme ones (a fuzz
+  // finding); with newest >= seen it is exact in uint64.
+  auto superseded = [&](int64_t seen) {
+    return f.newest_ms > seen
+           && static_cast<uint64_t>(f.newest_ms) - static_cast<uint64_t>(seen)
+                > static_cast<uint64_t>(std::max<int64_t>(opts_.superseded_after_ms, 0));
+  };
   for (auto d = f.descriptions.begin(); d != f.descriptions.end();)
-    d = f.newest_ms - d->seen_ms > opts_.superseded_after_ms ? drop(d) : d + 1;
+    d = superseded(d->seen_ms) ? drop(d) : d + 1;
   while (f.descriptions.size() > std::max<size_t>(opts_.max_per_family, 1)) {
     auto oldest = std::min_element(f.descriptions.begin(), f.descriptions.end(),
                                    [](const auto& a, const auto& b) { return a.seen_ms < b.seen_ms; });

@@ -95,6 +95,18 @@ CAF_TEST(a description not resent while its family is goes after superseded_afte
   CAF_CHECK(s.evicted() == 1);
 }
 
+CAF_TEST(receipt times at the ends of int64 supersede without overflow) {
+  // Times come from WAL records and peers: a fuzz finding overflowed
+  // newest - seen with a record seen at INT64_MIN.
+  metadata_store s;
+  s.apply({INT64_MIN, md("x", metric_type::counter, "Ancient.")});
+  s.apply({2, md("x", metric_type::counter, "Now.")});
+  CAF_CHECK_EQUAL(listing(s), "x:counter:Now.:;");
+  s.apply({INT64_MAX, md("y", metric_type::gauge, "Far.")});
+  s.apply({INT64_MIN, md("y", metric_type::gauge, "Near.")});
+  CAF_CHECK_EQUAL(listing(s, "y"), "y:gauge:Far.:;");
+}
+
 CAF_TEST(a family holds at most max_per_family descriptions) {
   metadata_store_options o;
   o.max_per_family = 3;
