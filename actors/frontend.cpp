@@ -102,14 +102,8 @@ void split_by_shard(const protocol::write_batch& wb, size_t nshards, std::vector
   size_t entries = wb.series.size() / nshards + 8;
   size_t samples = wb.samples.size() / nshards + 8;
   size_t bytes = (wb.body ? wb.body->size() : 0) / nshards + 64;
-  for (auto& b : out) {
-    b.keys.reserve(bytes);
-    b.key_ends.reserve(entries);
-    b.hashes.reserve(entries);
-    b.ends.reserve(entries);
-    b.timestamps.reserve(samples);
-    b.value_bits.reserve(samples);
-  }
+  for (auto& b : out)
+    b.reserve(entries, samples, bytes);
   for (const auto& e : wb.series) {
     const auto* labels = wb.labels_of(e);
     uint64_t hash = protocol::hash_labels(labels, e.labels_count);

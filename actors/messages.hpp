@@ -105,6 +105,15 @@ struct append_batch {
   }
   /// Appends a sample to the last series added.
   void add_sample(int64_t t, uint64_t bits);
+  /// Room for `series` series, `samples` samples and `key_bytes` of keys.
+  void reserve(size_t series, size_t samples, size_t key_bytes) {
+    keys.reserve(key_bytes);
+    key_ends.reserve(series);
+    hashes.reserve(series);
+    ends.reserve(series);
+    timestamps.reserve(samples);
+    value_bits.reserve(samples);
+  }
   /// Whether the parts agree (sizes, offsets, every key valid and
   /// non-empty); recomputes `hashes`. Run on every batch loaded from bytes,
   /// so a peer cannot hand a shard offsets past the end or a wrong hash.

@@ -21,12 +21,7 @@ std::vector<append_batch> empty_parts(const Batch& b, size_t num_series, size_t 
     part.observed_max_t = b.observed_max_t;
     part.write_id = b.write_id;
     part.deadline_unix_ms = b.deadline_unix_ms;
-    part.keys.reserve(key_bytes / num_shards + 64);
-    part.key_ends.reserve(num_series / num_shards + 8);
-    part.hashes.reserve(num_series / num_shards + 8);
-    part.ends.reserve(num_series / num_shards + 8);
-    part.timestamps.reserve(num_samples / num_shards + 8);
-    part.value_bits.reserve(num_samples / num_shards + 8);
+    part.reserve(num_series / num_shards + 8, num_samples / num_shards + 8, key_bytes / num_shards + 64);
   }
   return out;
 }

@@ -9,19 +9,6 @@
 
 namespace nl::actors {
 
-namespace {
-
-void reserve(append_batch& b, size_t entries, size_t samples, size_t bytes) {
-  b.keys.reserve(bytes);
-  b.key_ends.reserve(entries);
-  b.hashes.reserve(entries);
-  b.ends.reserve(entries);
-  b.timestamps.reserve(samples);
-  b.value_bits.reserve(samples);
-}
-
-}  // namespace
-
 void split_by_node(const protocol::write_batch& wb, const cluster_view& view, storage::node_mask healthy,
                    size_t num_shards, std::vector<append_batch>& out, std::vector<append_batch>& local,
                    std::vector<storage::node_mask>& owner_sets) {
@@ -39,9 +26,9 @@ void split_by_node(const protocol::write_batch& wb, const cluster_view& view, st
   size_t bytes = (wb.body ? wb.body->size() : 0) * rf / nodes + 64;
   for (size_t node = 0; node < nodes; ++node)
     if (node != view.self())
-      reserve(out[node], entries, samples, bytes);
+      out[node].reserve(entries, samples, bytes);
   for (auto& b : local)
-    reserve(b, entries / num_shards + 8, samples / num_shards + 8, bytes / num_shards + 64);
+    b.reserve(entries / num_shards + 8, samples / num_shards + 8, bytes / num_shards + 64);
   std::string key;  // each series' key is built once, then copied to its owners
   storage::node_mask last = 0;
   for (const auto& e : wb.series) {
