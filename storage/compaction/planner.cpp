@@ -53,9 +53,13 @@ std::vector<std::string> plan_merge(const std::vector<block_meta>& metas, const 
       return out;
     }
   }
-  int64_t newest = INT64_MIN;
-  for (const auto& m : metas)
-    newest = std::max(newest, m.max_time);
+  // The newest block (largest min_time) waits, as in Prometheus: it was
+  // just cut, and leaving it alone keeps levels from swallowing the only
+  // recent block (so size retention always has an older block to delete).
+  if (order.size() < 2)
+    return {};
+  order.pop_back();
+  const int64_t high = metas[order.back()].min_time;
   for (int64_t r : ranges) {
     std::map<int64_t, std::vector<size_t>> groups;
     for (size_t i : order) {
@@ -64,7 +68,15 @@ std::vector<std::string> plan_merge(const std::vector<block_meta>& metas, const 
         groups[k].push_back(i);
     }
     for (const auto& [k, members] : groups) {
-      if (members.size() < 2 || (k + 1) * r > newest)
+      if (members.size() < 2)
+        continue;
+      // A group fills its interval, or ends before the newest block left
+      // in play begins: no other block of this size can still join it.
+      int64_t mint = metas[members.front()].min_time;
+      int64_t maxt = INT64_MIN;
+      for (size_t i : members)
+        maxt = std::max(maxt, metas[i].max_time);
+      if (maxt - mint != r && maxt > high)
         continue;
       std::vector<std::string> out;
       for (size_t i : members)

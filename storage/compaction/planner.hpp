@@ -16,9 +16,11 @@ std::vector<int64_t> compaction_ranges(int64_t block_duration, int64_t max_range
 
 /// The ULIDs of the blocks to merge next, or nothing. `metas` in any
 /// order. First, blocks that overlap in time (merged vertically); then,
-/// for the smallest range r with such a group, two or more blocks that lie
-/// inside one aligned interval [k·r, (k+1)·r) that has already ended, i.e.
-/// (k+1)·r <= the newest block's max_time.
+/// leaving out the newest block (largest min_time), for the smallest range
+/// r with such a group, two or more blocks that lie inside one aligned
+/// interval [k·r, (k+1)·r) and either span all of it or end at or before
+/// the min_time of the newest block still considered (Prometheus 2.42's
+/// leveled planner).
 std::vector<std::string> plan_merge(const std::vector<block_meta>& metas, const std::vector<int64_t>& ranges);
 
 /// The ULIDs of the blocks retention deletes, oldest first: blocks whose

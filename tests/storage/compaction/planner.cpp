@@ -153,8 +153,15 @@ CAF_TEST(adjacent blocks of an ended interval are merged) {
   std::vector<block_meta> ms = {meta('A', 0, 2 * h), meta('B', 2 * h, 4 * h), meta('C', 4 * h, 6 * h),
                                 meta('D', 6 * h, 8 * h)};
   CAF_CHECK_EQUAL(plan(ms, ranges), (ulids{u('A'), u('B'), u('C')}));
-  // The interval has ended once the newest block's max_time reaches its end.
-  CAF_CHECK_EQUAL(plan({meta('A', 0, 2 * h), meta('B', 2 * h, 4 * h), meta('C', 4 * h, 6 * h)}, ranges),
+  // The newest block waits for a later one, as in Prometheus, even when it
+  // completes the interval: alone, A and B neither fill [0, 6 h) nor end
+  // before C, the newest block left, begins.
+  CAF_CHECK(plan({meta('A', 0, 2 * h), meta('B', 2 * h, 4 * h), meta('C', 4 * h, 6 * h)}, ranges).empty());
+  // So one interval never takes every block: size retention always has an
+  // older block to delete than the newest (the case of e2e.retention).
+  CAF_CHECK_EQUAL(plan({meta('A', 0, 2 * h), meta('B', 2 * h, 4 * h), meta('C', 4 * h, 6 * h),
+                        meta('D', 6 * h, 8 * h)},
+                       ranges),
                   (ulids{u('A'), u('B'), u('C')}));
   // Two blocks are enough, gaps do not matter.
   CAF_CHECK_EQUAL(plan({meta('A', 0, 2 * h), meta('C', 4 * h, 6 * h), meta('D', 8 * h, 10 * h)}, ranges),
@@ -202,7 +209,10 @@ CAF_TEST(blocks straddling an interval boundary are not grouped) {
   ms = {meta('A', 2 * h, 4 * h), meta('B', 4 * h, 8 * h), meta('C', 8 * h, 10 * h), meta('D', 10 * h, 14 * h),
         meta('E', 14 * h, 20 * h)};
   CAF_CHECK(plan(ms, ranges).empty());
-  // A larger range that contains the straddling blocks takes them.
+  // A larger range that contains the straddling blocks takes them, once
+  // they end before the newest block left in play begins (E, after F came).
+  CAF_CHECK(plan(ms, {6 * h, 18 * h}).empty());
+  ms.push_back(meta('F', 20 * h, 22 * h));
   CAF_CHECK_EQUAL(plan(ms, {6 * h, 18 * h}), (ulids{u('A'), u('B'), u('C'), u('D')}));
 }
 
@@ -240,13 +250,15 @@ CAF_TEST(repeated planning keeps blocks aligned and apart) {
       CAF_CHECK_EQUAL(m.min_time % len, 0);
     }
   }
-  // At 60 h: [0, 54 h) is one block; [54 h, 60 h) one 6 h block.
-  CAF_REQUIRE_EQUAL(ms.size(), 2u);
+  // At 60 h: [0, 54 h) is one block; [54 h, 60 h) is still three 2 h
+  // blocks, since the newest waits and the other two neither fill 6 h nor
+  // end before the second newest begins.
+  CAF_REQUIRE_EQUAL(ms.size(), 4u);
   CAF_CHECK_EQUAL(ms[0].min_time, 0);
   CAF_CHECK_EQUAL(ms[0].max_time, 54 * h);
   CAF_CHECK_EQUAL(ms[0].level, 4u);
   CAF_CHECK_EQUAL(ms[1].min_time, 54 * h);
-  CAF_CHECK_EQUAL(ms[1].max_time, 60 * h);
+  CAF_CHECK_EQUAL(ms[3].max_time, 60 * h);
 }
 
 CAF_TEST(time retention deletes blocks far enough behind the newest) {
