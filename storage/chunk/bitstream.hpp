@@ -26,6 +26,12 @@ class bit_writer {
     free_ = 0;
   }
 
+  /// Continues after `bytes`, whose last byte has `free_bits` (0..7) unused
+  /// low bits (zero), e.g. a chunk read back from disk.
+  void assign(std::string_view bytes, int free_bits) {
+    bytes_.assign(bytes.begin(), bytes.end());
+    free_ = static_cast<uint8_t>(free_bits);
+  }
   void write_bit(bool bit);
   /// Writes the low `n` bits of `u`, high bit first. REQUIRES: 0 <= n <= 64.
   void write_bits(uint64_t u, int n);

@@ -283,6 +283,34 @@ status append_as_xor(const std::shared_ptr<const chunk>& c, int64_t mint, int64_
 
 xor_appender::xor_appender(size_t reserve) : w_(header_size, reserve) {}
 
+result<xor_appender> xor_appender::resume(std::string_view bytes) {
+  xor_iterator it{bytes};
+  int64_t first = 0;
+  uint16_t n = 0;
+  while (it.next()) {
+    if (n == 0)
+      first = it.at().t;
+    ++n;
+  }
+  if (!it.error())
+    return it.error();
+  if (n == 0)
+    return status::invalid_argument("xor chunk: no samples to resume after");
+  size_t left = it.r_.remaining_bits();
+  if (left >= 8 || (left > 0 && (static_cast<uint8_t>(bytes.back()) & ((1u << left) - 1)) != 0))
+    return status::corruption("xor chunk: " + std::to_string(left) + " bits after the last sample, or padding not zero");
+  xor_appender a(0);
+  a.w_.assign(bytes, static_cast<int>(left));
+  a.first_t_ = first;
+  a.t_ = it.st_.t;
+  a.t_delta_ = it.st_.t_delta;
+  a.v_ = float_from_bits(it.st_.value_bits);
+  a.count_ = n;
+  a.leading_ = it.st_.leading;
+  a.trailing_ = it.st_.trailing;
+  return a;
+}
+
 void xor_appender::append(int64_t t, double v) {
   uint64_t t_delta = 0;
   if (count_ == 0) {

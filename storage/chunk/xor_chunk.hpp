@@ -66,6 +66,15 @@ class xor_appender {
   /// needs ~150-250).
   explicit xor_appender(size_t reserve = 32);
 
+  /// An appender that continues the chunk `bytes` (a head snapshot's open
+  /// chunk), with the state it would have after appending its samples,
+  /// found by decoding them. As Prometheus' XORChunk.Appender(), a chunk
+  /// whose values never changed resumes with the full 64-bit window
+  /// rather than none: later bytes may differ from an uninterrupted
+  /// appender's, both decode the same. corruption when the bytes do not
+  /// decode or have bits left over; invalid_argument when empty.
+  static result<xor_appender> resume(std::string_view bytes);
+
   /// Encodes (t, v) after the previous sample. Any int64 step (even
   /// negative) round-trips, as in Prometheus; ordering is the caller's job.
   /// The caller cuts the chunk before 65535 samples.
@@ -130,6 +139,7 @@ class xor_iterator {
 
  private:
   friend class xor_chunk;  // decode() continues from an iterator's state
+  friend class xor_appender;  // resume() takes the state after the last sample
   bool fail(const char* what);
 
   bit_reader r_;
