@@ -31,7 +31,7 @@ fi
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNL_FUZZ=ON \
   -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" >/dev/null
 targets=(block_reader block_tombstones wal_segment wal_records wal_checkpoint remote_write remote_read promql_parser
-         query_params config prometheus_import web_ui accept_encoding proc_stat client_parsers series_refs)
+         query_params config prometheus_import web_ui accept_encoding proc_stat client_parsers series_refs head_snapshot)
 [[ -n $only ]] && targets=("$only")
 ninja -C "$build" -j2 "${targets[@]/#/fuzz_}"
 work=$(mktemp -d /tmp/nl-fuzz-XXXXXX)

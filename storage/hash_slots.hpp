@@ -83,6 +83,11 @@ class hash_slots {
   }
 
   size_t size() const { return size_; }
+  /// Room for `n` pointers without growing (a bulk load).
+  void reserve(size_t n) {
+    while (n * 2 > slots_.size())
+      grow();
+  }
 
  private:
   struct slot {

@@ -241,7 +241,10 @@ class head {
   std::vector<std::string> label_values(std::string_view name, const matcher_list& ms,
                                         int64_t mint, int64_t maxt) const;
 
+  const head_options& options() const { return opts_; }
   size_t num_series() const { return series_.size(); }
+  /// Samples in memory (cheap, unlike stats()).
+  uint64_t num_samples() const { return stats_.samples; }
   /// Samples accepted out of order so far (cheap, unlike stats()).
   uint64_t ooo_appended() const { return stats_.ooo_appended; }
   /// Oldest / newest sample in the head; INT64_MAX / INT64_MIN when empty.
@@ -270,6 +273,17 @@ class head {
   /// with the newest block's end before replaying the WAL). Returns the
   /// number of series removed; their refs become unknown.
   size_t truncate(int64_t mint, uint64_t ooo_upto = UINT64_MAX);
+
+  // -- shutdown snapshot (defined in head_snapshot.cpp) ---------------------
+
+  /// Appends everything a WAL replay would rebuild (series with their
+  /// chunks, aliases, out-of-order samples, ref counter, time bounds) to
+  /// `out`; layout in storage/FORMAT.md, "Head snapshot".
+  /// invalid_argument (nothing appended) while a sample is staged.
+  status write_state(std::string& out) const;
+  /// Rebuilds that state in this head, which must be empty. corruption
+  /// when the bytes are damaged (the head is then to be dropped).
+  status read_state(std::string_view in);
 
   // -- deletion (admin API delete_series; defined in head.cpp) --------------
 

@@ -367,6 +367,21 @@ status check_first_segment_after(const std::string& wal_dir, uint64_t n, const r
 
 }  // namespace
 
+status start_wal_progress(const std::string& wal_dir, wal_replay_progress& progress) {
+  auto checkpoint = latest_wal_checkpoint(wal_dir);
+  if (!checkpoint)
+    return checkpoint.error();
+  // From the checkpoint (or first segment) to the segment the writer
+  // will open: one past every segment and checkpoint (wal_segment_writer).
+  auto segments = list_wal_segments(wal_dir);
+  if (!segments)
+    return segments.error();
+  uint64_t newest = std::max(segments->empty() ? 0 : segments->back(), checkpoint->value_or(0));
+  uint64_t first = *checkpoint ? **checkpoint : segments->empty() ? newest + 1 : segments->front();
+  progress.start(static_cast<int64_t>(first), static_cast<int64_t>(newest + 1));
+  return status::ok();
+}
+
 // Leftovers of an interrupted checkpoint are removed first, so nothing is
 // read twice.
 result<wal_replay_stats> replay_wal(const std::string& wal_dir, const std::vector<std::shared_ptr<head>>& heads,
@@ -378,16 +393,9 @@ result<wal_replay_stats> replay_wal(const std::string& wal_dir, const std::vecto
   auto checkpoint = latest_wal_checkpoint(wal_dir);
   if (!checkpoint)
     return checkpoint.error();
-  if (progress) {
-    // From the checkpoint (or first segment) to the segment the writer
-    // will open: one past every segment and checkpoint (wal_segment_writer).
-    auto segments = list_wal_segments(wal_dir);
-    if (!segments)
-      return segments.error();
-    uint64_t newest = std::max(segments->empty() ? 0 : segments->back(), checkpoint->value_or(0));
-    uint64_t first = *checkpoint ? **checkpoint : segments->empty() ? newest + 1 : segments->front();
-    progress->start(static_cast<int64_t>(first), static_cast<int64_t>(newest + 1));
-  }
+  if (progress)
+    if (auto st = start_wal_progress(wal_dir, *progress); !st)
+      return st;
   auto started = std::chrono::steady_clock::now();
   record_applier apply{rs};
   uint64_t first_segment = 0;

@@ -114,6 +114,12 @@ struct wal_replay_stats {
   uint64_t metadata = 0;  ///< metadata entries read
 };
 
+/// progress.start() with the range replay_wal() would report for
+/// `wal_dir`: from the newest checkpoint (else the first segment) to one
+/// past the newest segment. For a start-up that reads a head snapshot
+/// instead (storage/head/head_snapshot.hpp), followed by read(max - 1).
+status start_wal_progress(const std::string& wal_dir, wal_replay_progress& progress);
+
 /// Replays `wal_dir`, which must exist, into `heads` (one per shard, in
 /// shard order; series refs as the WAL has them, so the heads' ref_start /
 /// ref_stride must be the ones that wrote it). Afterwards every head's

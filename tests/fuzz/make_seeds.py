@@ -2,7 +2,7 @@
 """Writes the seed corpora of the fuzz targets that are generated rather than
 copied from real files: remote_read, query_params, web_ui, config, client_parsers,
 wal_records, wal_checkpoint, wal_segment/multi, prometheus_import,
-accept_encoding, proc_stat and series_refs. Run from anywhere;
+accept_encoding, proc_stat, series_refs and head_snapshot. Run from anywhere;
 the output is deterministic, so re-running it leaves git clean.
 
 usage: tests/fuzz/make_seeds.py
@@ -288,8 +288,25 @@ def series_refs():
     write("series_refs", "repeated-key", bytes([2]) + keys[0] + keys[0])
 
 
+def head_snapshot():
+    # storage/FORMAT.md, "Head snapshot": the golden state (up{} with
+    # (1000, 1) and (2000, 1) in its open chunk), then the same with an
+    # alias and an out-of-order sample; the mode byte 0 (a head state).
+    chunk = bytes.fromhex("0002" "d00f" "3ff0000000000000" "e807" "00")
+    key = label_key([("__name__", "up")])
+    head = uvarint(2) + uvarint(0)
+    def uvlp(b):
+        return uvarint(len(b)) + b
+    series = uvarint(1) + uvarint(1) + uvlp(key) + uvarint(0) + uvlp(chunk)
+    write("head_snapshot", "one-series", b"\0" + head + series + uvarint(0) + uvarint(0))
+    head = uvarint(2) + uvarint(1)
+    ooo = uvarint(1) + uvarint(1) + uvarint(1) + varint(1500) + struct.pack("<Q", 0x4000000000000000) + uvarint(1)
+    write("head_snapshot", "alias-and-ooo", b"\0" + head + series + uvarint(1) + uvarint(9) + uvarint(1) + ooo)
+
+
 block_tombstones()
 series_refs()
+head_snapshot()
 remote_read()
 query_params()
 web_ui()

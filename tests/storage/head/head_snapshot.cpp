@@ -1,0 +1,341 @@
+#define CAF_SUITE storage.head.head_snapshot
+#include "test_support.hpp"
+
+#include <fstream>
+#include <iterator>
+
+#include "storage/coding.hpp"
+#include "storage/file.hpp"
+#include "storage/hex.hpp"
+#include "storage/head/head_snapshot.hpp"
+#include "storage/label_key.hpp"
+
+using namespace nl::storage;
+
+namespace {
+
+constexpr int64_t minute = 60000;
+
+label_set ls(std::vector<label> l) { return label_set::from_unsorted(std::move(l)); }
+
+head_options options(uint64_t shard = 0, uint64_t shards = 1) {
+  head_options o;
+  o.ref_start = 1 + shard;
+  o.ref_stride = shards;
+  o.samples_per_chunk = 5;  // several closed chunks per series
+  o.chunk_range_ms = 60 * minute;
+  o.ooo_window_ms = 30 * minute;
+  return o;
+}
+
+uint64_t series(head& h, const std::string& name, const std::string& job) {
+  auto labels = ls({{"__name__", name}, {"job", job}});
+  auto slot = h.get_or_create(labels.hash(), label_key(labels));
+  CAF_REQUIRE(slot.is_ok());
+  return slot->ref();
+}
+
+// Every series' labels and samples, in label order.
+std::vector<std::pair<std::string, std::vector<sample>>> everything(const head& h) {
+  std::vector<std::pair<std::string, std::vector<sample>>> out;
+  for (auto& s : h.select({}, INT64_MIN, INT64_MAX)) {
+    std::vector<sample> xs;
+    CAF_REQUIRE(decode_chunks(s.chunks, INT64_MIN, INT64_MAX, xs).is_ok());
+    out.emplace_back(s.labels.to_string(), std::move(xs));
+  }
+  return out;
+}
+
+bool same(const std::vector<std::pair<std::string, std::vector<sample>>>& a,
+          const std::vector<std::pair<std::string, std::vector<sample>>>& b) {
+  if (a.size() != b.size())
+    return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].first != b[i].first || a[i].second.size() != b[i].second.size())
+      return false;
+    for (size_t k = 0; k < a[i].second.size(); ++k)
+      if (a[i].second[k].t != b[i].second[k].t
+          || float_bits(a[i].second[k].v) != float_bits(b[i].second[k].v))
+        return false;
+  }
+  return true;
+}
+
+// A head with closed and open chunks, a series without samples, an alias,
+// out-of-order samples, a constant series and a raised floor.
+void fill(head& h) {
+  auto a = series(h, "up", "a");
+  auto b = series(h, "up", "b");
+  auto c = series(h, "flat", "c");
+  (void)series(h, "never", "sampled");
+  for (int i = 0; i < 23; ++i) {
+    CAF_REQUIRE(h.append(a, 100 * minute + i * 15000, i * 1.5).is_ok());
+    CAF_REQUIRE(h.append(b, 100 * minute + i * 15000, i % 3 == 0 ? -0.0 : 1e300 / (i + 1)).is_ok());
+    CAF_REQUIRE(h.append(c, 100 * minute + i * 15000, 7).is_ok());
+  }
+  CAF_REQUIRE(h.append(a, 100 * minute + 7500, 99).is_ok());  // out of order
+  CAF_REQUIRE_EQUAL(h.stats().ooo_samples, 1u);
+  // The labels of `b` under another ref, as a replayed WAL may have them.
+  CAF_REQUIRE(h.create_series_with_ref(1000, ls({{"__name__", "up"}, {"job", "b"}})).is_ok());
+  h.raise_min_valid_time(90 * minute);
+}
+
+}  // namespace
+
+CAF_TEST(a head read back from its state is the same head) {
+  head h{options()};
+  fill(h);
+  std::string state;
+  CAF_REQUIRE(h.write_state(state).is_ok());
+  head back{options()};
+  // Start-up raises the floor to the newest block's end before loading,
+  // as before a replay; the state does not carry it.
+  back.raise_min_valid_time(90 * minute);
+  CAF_REQUIRE(back.read_state(state).is_ok());
+  CAF_CHECK(same(everything(h), everything(back)));
+  CAF_CHECK_EQUAL(back.num_series(), h.num_series() - 1);  // never{} had no sample
+  CAF_CHECK_EQUAL(back.min_time(), h.min_time());
+  CAF_CHECK_EQUAL(back.max_time(), h.max_time());
+  CAF_CHECK_EQUAL(back.min_valid_time(), h.min_valid_time());
+  CAF_CHECK_EQUAL(back.ooo_sequence(), h.ooo_sequence());
+  auto hs = h.stats();
+  auto bs = back.stats();
+  CAF_CHECK_EQUAL(bs.samples, hs.samples);
+  CAF_CHECK_EQUAL(bs.chunks, hs.chunks);
+  CAF_CHECK_EQUAL(bs.chunk_bytes, hs.chunk_bytes);
+  CAF_CHECK_EQUAL(bs.ooo_samples, hs.ooo_samples);
+  // The alias still leads to its series; refs continue where they were.
+  CAF_CHECK_EQUAL(back.labels_of(1000)->to_string(), h.labels_of(1000)->to_string());
+  CAF_CHECK_EQUAL(series(back, "new", "x"), series(h, "new", "x"));
+  // Appending goes on the same way in both (open chunks resumed, chunks
+  // cut at the same sample), including the constant series.
+  for (auto* x : {&h, &back})
+    for (int i = 23; i < 31; ++i) {
+      CAF_REQUIRE(x->append(*x->find_ref(ls({{"__name__", "up"}, {"job", "a"}})), 100 * minute + i * 15000, i)
+                    .is_ok());
+      CAF_REQUIRE(x->append(*x->find_ref(ls({{"__name__", "flat"}, {"job", "c"}})), 100 * minute + i * 15000,
+                            i == 30 ? 8 : 7)
+                    .is_ok());
+      CAF_REQUIRE(x->append(1000, 100 * minute + i * 15000, -i).is_ok());
+    }
+  CAF_CHECK(same(everything(h), everything(back)));
+  CAF_CHECK_EQUAL(back.stats().chunks, h.stats().chunks);
+  // Refusals are the same too: out of bounds below the floor and the
+  // out-of-order window, an older sample inside it.
+  auto a = *back.find_ref(ls({{"__name__", "up"}, {"job", "a"}}));
+  CAF_CHECK_EQUAL(back.append(a, 60 * minute, 1).error_code(), status::code::out_of_bounds);
+  CAF_CHECK_EQUAL(h.append(a, 60 * minute, 1).error_code(), status::code::out_of_bounds);
+  CAF_CHECK(back.append(a, 100 * minute + 7500, 99).is_ok());  // the stored out-of-order sample
+  CAF_CHECK_EQUAL(back.append(a, 100 * minute + 7500, 98).error_code(), status::code::duplicate_sample);
+}
+
+CAF_TEST(a head with staged samples has no state to write) {
+  head h{options()};
+  auto labels = ls({{"__name__", "up"}});
+  auto slot = h.get_or_create(labels.hash(), label_key(labels));
+  CAF_REQUIRE(slot.is_ok());
+  CAF_REQUIRE(h.stage(*slot, 1000, 1).is_ok());
+  std::string state;
+  CAF_CHECK_EQUAL(h.write_state(state).error_code(), status::code::invalid_argument);
+  CAF_CHECK(state.empty());
+  CAF_REQUIRE(h.append_staged(*slot, 1000, 1).is_ok());
+  CAF_CHECK(h.write_state(state).is_ok());
+}
+
+CAF_TEST(damaged state bytes are corruption and never crash) {
+  head h{options()};
+  fill(h);
+  std::string state;
+  CAF_REQUIRE(h.write_state(state).is_ok());
+  for (size_t n = 0; n < state.size(); ++n) {
+    head back{options()};
+    auto st = back.read_state(std::string_view{state}.substr(0, n));
+    CAF_CHECK_EQUAL(st.error_code(), status::code::corruption);
+  }
+  // Flipped bytes: an error or a valid different head (a flipped value
+  // bit decodes), never a crash; the file's checksums catch them all.
+  size_t refused = 0;
+  for (size_t i = 0; i < state.size(); ++i) {
+    auto bad = state;
+    bad[i] = static_cast<char>(bad[i] ^ 0x41);
+    head back{options()};
+    refused += back.read_state(bad).is_ok() ? 0 : 1;
+  }
+  CAF_CHECK_GREATER(refused, 0u);
+  head back{options()};
+  CAF_CHECK(back.read_state(state + "x").error_code() == status::code::corruption);
+  // Only an empty head takes a state.
+  CAF_CHECK_EQUAL(h.read_state(state).error_code(), status::code::invalid_argument);
+}
+
+CAF_TEST(the snapshot file stands for the WAL only while everything matches) {
+  nl::test::temp_dir dir;
+  const auto path = dir.path + "/" + head_snapshot_file;
+  std::vector<std::shared_ptr<head>> heads = {std::make_shared<head>(options(0, 2)),
+                                              std::make_shared<head>(options(1, 2))};
+  fill(*heads[0]);
+  auto r = series(*heads[1], "other", "shard");
+  CAF_REQUIRE(heads[1]->append(r, 100 * minute, 42).is_ok());
+  metadata_store meta;
+  meta.apply({123, {"up", metric_type::gauge, "Up or not.", ""}});
+  CAF_REQUIRE(write_head_snapshot(path, heads, meta, "segment 7\n", 5 * minute).is_ok());
+  CAF_CHECK(!path_exists(path + ".tmp").value());
+  auto fresh = [] {
+    return std::vector<std::shared_ptr<head>>{std::make_shared<head>(options(0, 2)),
+                                              std::make_shared<head>(options(1, 2))};
+  };
+  {
+    auto back = fresh();
+    metadata_store m2;
+    auto loaded = read_head_snapshot(path, back, m2, "segment 7\n", 5 * minute);
+    CAF_REQUIRE(loaded.is_ok());
+    CAF_CHECK_EQUAL(loaded->series, heads[0]->num_series() + heads[1]->num_series() - 1);  // never{}
+    CAF_CHECK_EQUAL(loaded->samples, heads[0]->stats().samples + heads[1]->stats().samples);
+    CAF_CHECK(same(everything(*back[0]), everything(*heads[0])));
+    CAF_CHECK(same(everything(*back[1]), everything(*heads[1])));
+    auto listed = m2.list("", -1, 0);
+    CAF_REQUIRE_EQUAL(listed.size(), 1u);
+    CAF_CHECK_EQUAL(listed[0].help, "Up or not.");
+  }
+  auto refused = [&](const std::string& fp, int64_t end, size_t shards) {
+    std::vector<std::shared_ptr<head>> back;
+    for (size_t i = 0; i < shards; ++i)
+      back.push_back(std::make_shared<head>(options(i, shards)));
+    metadata_store m2;
+    auto loaded = read_head_snapshot(path, back, m2, fp, end);
+    return loaded.is_ok() ? status::code::ok : loaded.error().error_code();
+  };
+  CAF_CHECK_EQUAL(refused("segment 7\nsegment 8\n", 5 * minute, 2), status::code::invalid_argument);
+  CAF_CHECK_EQUAL(refused("segment 7\n", 6 * minute, 2), status::code::invalid_argument);
+  CAF_CHECK_EQUAL(refused("segment 7\n", 5 * minute, 3), status::code::invalid_argument);
+  // Any flipped byte of the file is caught by a checksum or the header.
+  std::string bytes;
+  {
+    std::ifstream in{path, std::ios::binary};
+    bytes.assign(std::istreambuf_iterator<char>{in}, {});
+  }
+  for (size_t i = 0; i < bytes.size(); i += 7) {
+    auto bad = bytes;
+    bad[i] = static_cast<char>(bad[i] ^ 0x10);
+    CAF_REQUIRE(write_whole_file(path, bad).is_ok());
+    auto code = refused("segment 7\n", 5 * minute, 2);
+    CAF_CHECK(code == status::code::corruption || code == status::code::invalid_argument);
+  }
+  CAF_REQUIRE(write_whole_file(path, bytes.substr(0, bytes.size() - 1)).is_ok());
+  CAF_CHECK_EQUAL(refused("segment 7\n", 5 * minute, 2), status::code::corruption);
+  CAF_REQUIRE(remove_file(path).is_ok());
+  CAF_CHECK_EQUAL(refused("segment 7\n", 5 * minute, 2), status::code::not_found);
+}
+
+CAF_TEST(the WAL fingerprint changes with any file of the WAL) {
+  nl::test::temp_dir dir;
+  auto fingerprint = [&dir] {
+    auto r = wal_fingerprint(dir.wal());
+    CAF_REQUIRE(r.is_ok());
+    return *r;
+  };
+  CAF_CHECK_EQUAL(fingerprint(), "");
+  dir.put("wal/00000003", "abc");
+  dir.put("wal/checkpoint.00000002/00000001", "xy");
+  auto first = wal_fingerprint(dir.wal());
+  CAF_REQUIRE(first.is_ok());
+  CAF_CHECK_EQUAL(*first, "00000003 3\ncheckpoint.00000002/\ncheckpoint.00000002/00000001 2\n");
+  dir.put("wal/00000003", "abcd");
+  CAF_CHECK_NOT_EQUAL(fingerprint(), *first);
+  dir.put("wal/00000003", "abc");
+  CAF_CHECK_EQUAL(fingerprint(), *first);
+  dir.put("wal/00000004", "");
+  CAF_CHECK_NOT_EQUAL(fingerprint(), *first);
+}
+
+CAF_TEST(golden bytes of a head state and a snapshot file) {
+  // storage/FORMAT.md, "Head snapshot": one series up{} with (1000, 1) and
+  // (2000, 1) in its open chunk.
+  head_options o;
+  head h{o};
+  auto labels = ls({{"__name__", "up"}});
+  auto slot = h.get_or_create(labels.hash(), label_key(labels));
+  CAF_REQUIRE(slot.is_ok());
+  CAF_REQUIRE(h.append(slot->ref(), 1000, 1).is_ok());
+  CAF_REQUIRE(h.append(slot->ref(), 2000, 1).is_ok());
+  std::string state;
+  CAF_REQUIRE(h.write_state(state).is_ok());
+  CAF_CHECK_EQUAL(nl::test::hex(state),
+                  "02"                            // next_ref 2
+                  "00"                            // ooo_seq
+                  "01"                            // one series
+                  "01"                            // ref 1
+                  "0d" "01" "08" "5f5f6e616d655f5f" "02" "7570"  // key: __name__="up"
+                  "00"                            // no closed chunk
+                  "0f" "0002" "d00f" "3ff0000000000000" "e807" "00"  // open chunk
+                  "00"                            // no alias
+                  "00");                          // no out-of-order samples
+  nl::test::temp_dir dir;
+  const auto path = dir.path + "/" + head_snapshot_file;
+  metadata_store meta;
+  CAF_REQUIRE(write_head_snapshot(path, {std::make_shared<head>(o)}, meta, "w 1\n", INT64_MIN).is_ok());
+  auto bytes = read_whole_file(path);
+  CAF_REQUIRE(bytes.is_ok());
+  // Shards, blocks_end, the options (chunk range 2h, 120 samples a
+  // chunk, no out-of-order window, out-of-bounds window 1h, no stored
+  // duplicates), the fingerprint.
+  std::string header =
+    nl::test::unhex("01" "ffffffffffffffffff01" "80f4ee06" "78" "00" "80bab703" "00" "04" "7720310a");
+  std::string empty_state = nl::test::unhex("01" "00" "00" "00" "00");
+  auto section = [](const std::string& b) {
+    std::string out;
+    put_fixed64(out, b.size());
+    out += b;
+    put_fixed32(out, crc32c(b));
+    return out;
+  };
+  CAF_CHECK_EQUAL(nl::test::hex(*bytes),
+                  nl::test::hex("NLHEADS1" + section(header) + section(empty_state) + section("")));
+  CAF_CHECK_EQUAL(nl::test::hex(section("")), "000000000000000000000000");
+}
+
+CAF_TEST(series without data and their aliases are left out) {
+  // A series whose batch the WAL refused exists in the head without a
+  // series record in the WAL; a replay would not have it either.
+  head h{options()};
+  auto kept = series(h, "up", "kept");
+  CAF_REQUIRE(h.append(kept, 1000, 1).is_ok());
+  (void)series(h, "up", "unlogged");
+  CAF_REQUIRE(h.create_series_with_ref(1000, ls({{"__name__", "up"}, {"job", "unlogged"}})).is_ok());
+  CAF_REQUIRE(h.create_series_with_ref(1001, ls({{"__name__", "up"}, {"job", "kept"}})).is_ok());
+  std::string state;
+  CAF_REQUIRE(h.write_state(state).is_ok());
+  head back{options()};
+  CAF_REQUIRE(back.read_state(state).is_ok());
+  CAF_CHECK_EQUAL(back.num_series(), 1u);
+  CAF_CHECK(!back.find_ref(ls({{"__name__", "up"}, {"job", "unlogged"}})).has_value());
+  CAF_CHECK(!back.labels_of(1000).is_ok());
+  CAF_CHECK_EQUAL(back.labels_of(1001)->to_string(), h.labels_of(kept)->to_string());
+  // Its ref is not handed out again: WAL records may still name it.
+  CAF_CHECK_EQUAL(series(back, "new", "x"), series(h, "new", "x"));
+}
+
+CAF_TEST(a state with a ref out of range or a key in another spelling is refused) {
+  auto state_of = [](uint64_t ref, std::string key) {
+    std::string out;
+    put_uvarint(out, ref + 1);
+    put_uvarint(out, 0);
+    put_uvarint(out, 1);
+    put_uvarint(out, ref);
+    put_length_prefixed(out, key);
+    put_uvarint(out, 0);
+    put_uvarint(out, 0);
+    put_uvarint(out, 0);
+    put_uvarint(out, 0);
+    return out;
+  };
+  auto key = label_key(ls({{"__name__", "up"}}));
+  head ok{options()};
+  CAF_CHECK(ok.read_state(state_of(7, key)).is_ok());
+  head big{options()};
+  CAF_CHECK_EQUAL(big.read_state(state_of(uint64_t{1} << 63, key)).error_code(), status::code::corruption);
+  // The count 1 as a two-byte varint: the same labels, another spelling.
+  auto long_key = std::string{"\x81\x00"} + key.substr(1);
+  head other{options()};
+  CAF_CHECK_EQUAL(other.read_state(state_of(7, long_key)).error_code(), status::code::corruption);
+}
