@@ -293,6 +293,7 @@ std::vector<key_spec> schema() {
   add_uint("storage.max_head_samples", [](settings& s) -> auto& { return s.storage.max_head_samples; }, 1000, UINT64_MAX);
   add_uint("storage.compaction_interval_seconds", [](settings& s) -> auto& { return s.storage.compaction_interval_seconds; }, 1, 7 * 86400);
   add_uint("storage.head_shards", [](settings& s) -> auto& { return s.storage.head_shards; }, 0, 256);
+  add("storage.snapshot_on_shutdown", [](auto& n, settings& s, auto& w) { s.storage.snapshot_on_shutdown = parse_bool(n, w); });
   add("storage.fsync", [](auto& n, settings& s, auto& w) {
     auto v = parse_string(n, w);
     if (v == "interval")
@@ -485,6 +486,7 @@ std::vector<shown_setting> shown_settings(const settings& s) {
   num("storage.max_head_samples", st.max_head_samples);
   num("storage.compaction_interval_seconds", st.compaction_interval_seconds);
   num("storage.head_shards", st.head_shards);
+  flag("storage.snapshot_on_shutdown", st.snapshot_on_shutdown);
   one("storage.fsync", st.fsync == fsync_policy::always ? "always" : "interval");
   num("storage.fsync_interval_ms", st.fsync_interval_ms);
   one("storage.out_of_bounds_window", format_duration(st.out_of_bounds_window_ms));

@@ -98,6 +98,10 @@ struct storage_settings {
   /// storage.max_metadata_bytes: memory the metric metadata may take
   /// (storage::metadata_store_options::max_bytes).
   uint64_t max_metadata_bytes = uint64_t{64} << 20;
+  /// storage.snapshot_on_shutdown: a clean stop writes the head to
+  /// data_dir/head.snapshot so the next start skips the WAL replay
+  /// (storage/head/head_snapshot.hpp).
+  bool snapshot_on_shutdown = true;
 
   /// The block length in milliseconds: block_duration_ms if set, else
   /// block_duration_hours.

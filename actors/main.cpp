@@ -272,6 +272,14 @@ int run(const settings& cfg, const cli_options& cli) {
 
   stop_request stop;
   int code = 0;
+  // Kept for the head snapshot once every actor has stopped.
+  auto heads = opened->heads;
+  auto metadata = opened->metadata;
+  auto wal = opened->wal;
+  // Every write and admin request answered and the WAL synced: the heads
+  // then hold everything the WAL does (checked once more after the close).
+  bool quiet = false;
+  uint64_t synced_records = 0;
   {
     nightlight_config caf_cfg{cores(), cfg.cluster};
     caf::actor_system sys{caf_cfg};
@@ -280,7 +288,7 @@ int run(const settings& cfg, const cli_options& cli) {
     so.stats = &stats;
     so.front = &front;
     so.on_fatal = [&stop](int c) { stop.request(c); };
-    so.metadata = std::move(opened->metadata);
+    so.metadata = opened->metadata;
     if (cluster) {
       so.cluster = cluster;
       so.connector = sys.middleman().actor_handle();
@@ -323,20 +331,29 @@ int run(const settings& cfg, const cli_options& cli) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(8);
     while (front.writes_in_flight() > 0 && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (front.writes_in_flight() > 0)
+    quiet = front.writes_in_flight() == 0;
+    if (!quiet)
       log_warn("shutdown: " + std::to_string(front.writes_in_flight()) + " writes still in flight after 8s");
     {
       caf::scoped_actor self{sys};
+      bool synced = false;
       self->request(sup, std::chrono::seconds(2), wal_sync_atom_v)
-        .receive([](uint64_t records) { log_info("wal: synced (" + std::to_string(records) + " records this run)"); },
+        .receive([&synced, &synced_records](uint64_t records) {
+                   synced = true;
+                   synced_records = records;
+                   log_info("wal: synced (" + std::to_string(records) + " records this run)");
+                 },
                  [&](caf::error& err) {
                    if (code == 0)
                      log_warn("wal: final sync failed: " + sys.render(err));
                  });
+      quiet = quiet && synced;
     }
     // Let the answers of finished requests reach their clients.
-    if (!http.drain(std::chrono::seconds(1)) || (loopback_http && !loopback_http->drain(std::chrono::seconds(1))))
+    if (!http.drain(std::chrono::seconds(1)) || (loopback_http && !loopback_http->drain(std::chrono::seconds(1)))) {
       log_warn("shutdown: some HTTP answers were not written within 1s");
+      quiet = false;  // an admin deletion may not have reached its head yet
+    }
     http.stop();
     if (loopback_http)
       loopback_http->stop();
@@ -345,6 +362,17 @@ int run(const settings& cfg, const cli_options& cli) {
     pthread_kill(signals.native_handle(), SIGTERM);
     signals.join();
   }  // the actor system waits for every actor here; the WAL closes
+  // Not in cluster mode: peers' writes and deletions are not among the
+  // requests counted above. Not when the WAL took a record after the
+  // final sync (a batch still queued when its request had failed).
+  if (code == 0 && quiet && cfg.storage.snapshot_on_shutdown && !cfg.cluster.enabled()) {
+    if (!wal->health() || wal->records_taken() != synced_records)
+      log_info("head snapshot: not written, the WAL took records after the final sync");
+    else
+      write_head_snapshot(cfg, heads, *metadata, *opened->blocks);
+  }
+  wal.reset();
+  heads.clear();
   opened->lock.release();
   log_info(code == 0 ? "nightlight stopped" : "nightlight stopped after a fatal error");
   return code;

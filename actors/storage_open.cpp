@@ -8,6 +8,8 @@
 #include "actors/log.hpp"
 #include "storage/block/open_blocks.hpp"
 #include "storage/file.hpp"
+#include "storage/head/head_snapshot.hpp"
+#include "storage/wal/checkpoint.hpp"
 
 namespace nl::actors {
 
@@ -47,29 +49,67 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
   log_info("blocks: " + std::to_string(out.blocks->size()) + " opened ("
            + std::to_string(out.blocks->size_bytes()) + " bytes) in " + seconds_since(started)
            + (floor == INT64_MIN ? std::string{} : ", newest ends at " + std::to_string(floor)));
-  for (size_t i = 0; i < num_shards; ++i) {
-    storage::head_options ho;
-    ho.ref_start = 1 + i;
-    ho.ref_stride = num_shards;
-    ho.out_of_bounds_window_ms = cfg.storage.out_of_bounds_window_ms;
-    // Chunks never span a block boundary, so a cut takes whole chunks.
-    ho.chunk_range_ms = cfg.storage.effective_block_duration_ms();
-    ho.ooo_window_ms = cfg.storage.out_of_order_window_ms;
-    // A client's retry of a write some replicas stored must not be a 400.
-    ho.stored_duplicates_ok = cfg.cluster.enabled();
-    auto h = std::make_shared<storage::head>(ho);
-    if (floor != INT64_MIN)
-      h->raise_min_valid_time(floor);
-    out.heads.push_back(std::move(h));
-  }
-  storage::metadata_store_options mo;
-  mo.max_bytes = cfg.storage.max_metadata_bytes;
-  out.metadata = std::make_shared<storage::metadata_store>(mo);
+  auto fresh_heads = [&] {
+    out.heads.clear();
+    for (size_t i = 0; i < num_shards; ++i) {
+      storage::head_options ho;
+      ho.ref_start = 1 + i;
+      ho.ref_stride = num_shards;
+      ho.out_of_bounds_window_ms = cfg.storage.out_of_bounds_window_ms;
+      // Chunks never span a block boundary, so a cut takes whole chunks.
+      ho.chunk_range_ms = cfg.storage.effective_block_duration_ms();
+      ho.ooo_window_ms = cfg.storage.out_of_order_window_ms;
+      // A client's retry of a write some replicas stored must not be a 400.
+      ho.stored_duplicates_ok = cfg.cluster.enabled();
+      auto h = std::make_shared<storage::head>(ho);
+      if (floor != INT64_MIN)
+        h->raise_min_valid_time(floor);
+      out.heads.push_back(std::move(h));
+    }
+    storage::metadata_store_options mo;
+    mo.max_bytes = cfg.storage.max_metadata_bytes;
+    out.metadata = std::make_shared<storage::metadata_store>(mo);
+  };
+  fresh_heads();
   auto wal_dir = dir + "/wal";
   auto has_wal = storage::path_exists(wal_dir);
   if (!has_wal)
     return has_wal.error();
-  if (*has_wal) {
+  // A clean stop's head snapshot stands for the replay when the WAL is
+  // exactly as it left it (storage/head/head_snapshot.hpp). Read once:
+  // the writer opened below makes it stale.
+  bool from_snapshot = false;
+  const auto snapshot_path = dir + "/" + storage::head_snapshot_file;
+  if (*has_wal && !repair) {
+    started = std::chrono::steady_clock::now();
+    auto fingerprint = storage::wal_fingerprint(wal_dir);
+    auto loaded = fingerprint ? storage::read_head_snapshot(snapshot_path, out.heads, *out.metadata, *fingerprint, floor)
+                              : storage::result<storage::head_snapshot_loaded>{fingerprint.error()};
+    if (loaded) {
+      from_snapshot = true;
+      out.samples_replayed = loaded->samples;
+      log_info("wal: head snapshot loaded instead of the WAL replay: " + std::to_string(loaded->series)
+               + " series, " + std::to_string(loaded->samples) + " samples, " + std::to_string(loaded->bytes)
+               + " bytes in " + seconds_since(started));
+      if (auto st = storage::remove_obsolete_wal_files(wal_dir); !st)
+        return st;
+      if (progress) {
+        if (auto st = storage::start_wal_progress(wal_dir, *progress); !st)
+          return st;
+        progress->read(progress->get().max - 1);
+      }
+    } else if (loaded.error().error_code() != storage::status::code::not_found) {
+      log_info("wal: head snapshot not used (" + loaded.error().message() + "); replaying the WAL");
+      fresh_heads();
+    }
+  }
+  // No fsync: a snapshot that comes back after a crash no longer matches
+  // the WAL the writer below starts to change.
+  auto snapshot_left = storage::path_exists(snapshot_path);
+  if (snapshot_left && *snapshot_left)
+    if (auto st = storage::remove_file(snapshot_path); !st)
+      log_warn("wal: " + st.message() + " (harmless: the new WAL segment makes it stale)");
+  if (*has_wal && !from_snapshot) {
     storage::wal_replay_options ro;
     ro.repair = repair;
     ro.progress = progress;
@@ -81,7 +121,7 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
       return replayed.error();
     out.records_replayed = replayed->records;
     out.samples_replayed = replayed->samples;
-  } else {
+  } else if (!*has_wal) {
     log_info("wal: no WAL in " + dir + ", starting empty");
   }
   // A server stopped for longer than the retention time does not show
@@ -98,6 +138,30 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
     progress->finish(static_cast<int64_t>(out.wal->position().segment));
   log_info("wal: writing segment " + storage::wal_segment_name(out.wal->position().segment) + " in " + wal_dir);
   return out;
+}
+
+void write_head_snapshot(const settings& cfg, const std::vector<std::shared_ptr<storage::head>>& heads,
+                         const storage::metadata_store& metadata, const storage::block_set& blocks) {
+  auto started = std::chrono::steady_clock::now();
+  const auto& dir = cfg.storage.data_dir;
+  const int64_t floor = blocks.max_time();
+  if (cfg.storage.out_of_order_window_ms == 0 && floor != INT64_MIN)
+    for (const auto& h : heads)
+      if (h->num_series() > 0 && h->min_time() < floor) {
+        log_info("head snapshot: not written, the head still holds samples of the newest block");
+        return;
+      }
+  auto fingerprint = storage::wal_fingerprint(dir + "/wal");
+  auto st = fingerprint ? storage::write_head_snapshot(dir + "/" + storage::head_snapshot_file, heads, metadata,
+                                                       *fingerprint, floor)
+                        : fingerprint.error();
+  if (!st) {
+    log_warn("head snapshot: not written: " + st.message() + "; the next start replays the WAL");
+    return;
+  }
+  auto size = storage::file_size(dir + "/" + storage::head_snapshot_file);
+  log_info("head snapshot: written (" + (size ? std::to_string(*size) : std::string{"?"}) + " bytes) in "
+           + seconds_since(started));
 }
 
 }  // namespace nl::actors

@@ -42,4 +42,12 @@ struct opened_storage {
 storage::result<opened_storage> open_storage(const settings& cfg, size_t num_shards, bool repair,
                                              storage::wal_replay_progress* progress = nullptr);
 
+/// At a clean stop, once no actor runs and the WAL writer is closed:
+/// writes data_dir/head.snapshot for the next open_storage(), logging the
+/// time taken, or why it was not written (a head still holding samples
+/// below the newest block's end, which a replay would drop: a cut was
+/// interrupted). Failures are logged; the next start then replays the WAL.
+void write_head_snapshot(const settings& cfg, const std::vector<std::shared_ptr<storage::head>>& heads,
+                         const storage::metadata_store& metadata, const storage::block_set& blocks);
+
 }  // namespace nl::actors

@@ -219,6 +219,7 @@ status wal_segment_writer::append_records(const std::string_view* records, size_
       return st;
   for (size_t i = 0; i < n; ++i)
     encode(records[i]);
+  records_taken_ += n;
   return status::ok();
 }
 
@@ -239,11 +240,13 @@ status wal_segment_writer::flush() {
       // The segment is whole again: drop what was buffered and go on.
       buffer_.clear();
       segment_offset_ = flushed_offset_;
+      records_taken_ = flushed_records_;
       return st;
     }
     return fail(st);
   }
   flushed_offset_ = segment_offset_;
+  flushed_records_ = records_taken_;
   buffer_.clear();
   return status::ok();
 }

@@ -136,6 +136,9 @@ class wal_segment_writer {
 
   /// ok, or the error that broke the writer.
   const status& health() const { return broken_; }
+  /// Records taken by append()/append_batch() since open(), less those a
+  /// full disk made it drop unwritten.
+  uint64_t records_taken() const { return records_taken_; }
 
  private:
   wal_segment_writer(std::string dir, uint64_t segment_size, file_creator create);
@@ -159,6 +162,8 @@ class wal_segment_writer {
   uint64_t flushed_offset_ = 0;  // bytes of the segment written successfully
   std::string buffer_;
   status broken_;
+  uint64_t records_taken_ = 0;
+  uint64_t flushed_records_ = 0;
   bool closed_ = false;
 };
 

@@ -561,7 +561,7 @@ CAF_TEST(the effective yaml of the defaults) {
                   "  block_duration_hours: 2\n"
                   "  max_head_samples: 200000000\n"
                   "  compaction_interval_seconds: 3600\n"
-                  "  head_shards: 0\n"
+                  "  head_shards: 0\n" "  snapshot_on_shutdown: true\n"
                   "  fsync: interval\n"
                   "  fsync_interval_ms: 1000\n"
                   "  out_of_bounds_window: 1h\n"

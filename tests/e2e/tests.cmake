@@ -40,6 +40,7 @@ nl_add_e2e(status_api status_api 120)
 nl_add_e2e(damaged_block damaged_block 120 --tsdb $<TARGET_FILE:nightlight-tsdb>)
 nl_add_e2e(admin_api admin_api 300 --tsdb $<TARGET_FILE:nightlight-tsdb>)
 nl_add_e2e(retention retention 180)
+nl_add_e2e(head_snapshot head_snapshot 120)
 nl_add_e2e(http_conformance http_conformance 120)
 # Grafana's Prometheus data source requests and promtool query, against Prometheus 2.42.
 nl_add_e2e(grafana_promtool grafana_promtool 120)
