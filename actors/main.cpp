@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <iostream>
@@ -280,6 +281,7 @@ int run(const settings& cfg, const cli_options& cli) {
   // then hold everything the WAL does (checked once more after the close).
   bool quiet = false;
   uint64_t synced_records = 0;
+  std::atomic<bool> failed{false};
   {
     nightlight_config caf_cfg{cores(), cfg.cluster};
     caf::actor_system sys{caf_cfg};
@@ -287,7 +289,10 @@ int run(const settings& cfg, const cli_options& cli) {
     so.cfg = &cfg;
     so.stats = &stats;
     so.front = &front;
-    so.on_fatal = [&stop](int c) { stop.request(c); };
+    so.on_fatal = [&stop, &failed](int c) {
+      failed = true;  // also after the stop began, when `code` is set already
+      stop.request(c);
+    };
     so.metadata = opened->metadata;
     if (cluster) {
       so.cluster = cluster;
@@ -365,7 +370,7 @@ int run(const settings& cfg, const cli_options& cli) {
   // Not in cluster mode: peers' writes and deletions are not among the
   // requests counted above. Not when the WAL took a record after the
   // final sync (a batch still queued when its request had failed).
-  if (code == 0 && quiet && cfg.storage.snapshot_on_shutdown && !cfg.cluster.enabled()) {
+  if (code == 0 && !failed && quiet && cfg.storage.snapshot_on_shutdown && !cfg.cluster.enabled()) {
     if (!wal->health() || wal->records_taken() != synced_records)
       log_info("head snapshot: not written, the WAL took records after the final sync");
     else

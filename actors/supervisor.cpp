@@ -205,8 +205,16 @@ supervisor_actor::behavior_type supervisor(self_ptr self, std::vector<std::share
 
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& s = self->state;
-    if (s.stopping)
+    if (s.stopping) {
+      // An actor that fails while the server stops (not one that ends as
+      // asked) may leave a head half-changed: no head snapshot then.
+      if (dm.reason && dm.reason != caf::exit_reason::user_shutdown && dm.reason != caf::exit_reason::normal) {
+        log_error("supervisor: an actor failed while stopping (" + self->system().render(dm.reason) + ")");
+        if (s.opts.on_fatal)
+          s.opts.on_fatal(1);
+      }
       return;
+    }
     auto why = self->system().render(dm.reason);
     if (dm.source == s.idx.address()) {
       log_warn("supervisor: index stopped (" + why + "); restarting it");
