@@ -67,6 +67,12 @@ status next_label_key(std::string_view& in, std::string_view& key, uint64_t& has
 
 result<label_set> label_set_from_key(std::string_view key) {
   std::vector<label> labels;
+  // The count leads the key; each label takes at least two bytes, so a
+  // bogus count reserves no more than the key could hold.
+  std::string_view peek = key;
+  uint64_t n = 0;
+  if (get_uvarint(peek, n))
+    labels.reserve(std::min<uint64_t>(n, peek.size() / 2));
   auto st = walk(key, [&](std::string_view name, std::string_view value) {
     labels.push_back(label{std::string{name}, std::string{value}});
   });

@@ -176,24 +176,17 @@ inline void add_dod(xor_decode_state& s, uint64_t raw, int n) {
 // -- xor_chunk --------------------------------------------------------------
 
 result<xor_chunk> xor_chunk::from_bytes(std::string_view bytes) {
-  xor_iterator it{bytes};
-  int64_t mint = 0;
-  int64_t maxt = 0;
-  double last = 0;
-  bool first = true;
-  while (it.next()) {
-    if (first)
-      mint = it.at().t;
-    first = false;
-    maxt = it.at().t;
-    last = it.at().v;
-  }
-  if (!it.error())
-    return it.error();
-  if (first)
+  // Checked with decode()'s fast loop (every closed chunk a head snapshot
+  // loads comes through here); the range and last value come from the
+  // samples.
+  xor_chunk probe{std::vector<uint8_t>(bytes.begin(), bytes.end()), INT64_MIN, INT64_MAX, 0.0};
+  thread_local std::vector<sample> scratch;
+  scratch.clear();
+  if (auto st = probe.decode(INT64_MIN, INT64_MAX, scratch); !st)
+    return st;
+  if (scratch.empty())
     return status::invalid_argument("xor chunk: no samples");
-  std::vector<uint8_t> copy(bytes.begin(), bytes.end());
-  return xor_chunk{std::move(copy), mint, maxt, last};
+  return xor_chunk{std::move(probe.bytes_), scratch.front().t, scratch.back().t, scratch.back().v};
 }
 
 uint16_t xor_chunk::num_samples() const {
