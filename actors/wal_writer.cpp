@@ -35,8 +35,8 @@ void no_space(self_ptr self, const storage::status& st) {
   }
   if (s.opts.stats)
     s.opts.stats->wal_no_space_failures.fetch_add(1, std::memory_order_relaxed);
-  // The buffered records were dropped: they were never taken.
-  s.records = s.flushed_records;
+  // The buffered records were dropped; the writer no longer counts them
+  // as taken (wal_segment_writer::records_taken).
   auto err = to_error(st);
   for (auto& rp : s.pending)
     rp.deliver(err);
@@ -102,12 +102,11 @@ void commit(self_ptr self) {
   if (!st)
     return is_no_space(st) ? no_space(self, st) : fail(self, st);
   s.unsynced = true;
-  s.flushed_records = s.records;
   if (s.opts.policy == fsync_policy::always && !sync_now(self))
     return;
   written(self);
   for (auto& rp : s.pending)
-    rp.deliver(s.records);
+    rp.deliver(s.writer->records_taken());
   s.pending.clear();
 }
 
@@ -161,7 +160,6 @@ wal_writer_actor::behavior_type wal_writer(self_ptr self, std::shared_ptr<storag
       uint64_t bytes = 0;
       for (auto& rec : batch.records)
         bytes += rec.size();
-      s.records += batch.records.size();
       if (s.opts.stats)
         s.opts.stats->wal_bytes_written.fetch_add(bytes, std::memory_order_relaxed);
       auto rp = self->make_response_promise<uint64_t>();
@@ -180,7 +178,7 @@ wal_writer_actor::behavior_type wal_writer(self_ptr self, std::shared_ptr<storag
         return to_error(self->state.writer->health());
       if (!self->state.writer->health())
         return to_error(self->state.writer->health());
-      return self->state.records;
+      return self->state.writer->records_taken();
     },
     [=](wal_cut_atom) -> caf::result<uint64_t> {
       // Everything taken so far goes into the segment being closed.

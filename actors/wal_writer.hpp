@@ -60,8 +60,6 @@ struct wal_writer_state {
   std::shared_ptr<storage::wal_segment_writer> writer;
   wal_writer_options opts;
   std::vector<caf::typed_response_promise<uint64_t>> pending;
-  uint64_t records = 0;       // records taken so far
-  uint64_t flushed_records = 0;  // of which written (the rest are buffered)
   bool commit_scheduled = false;
   bool unsynced = false;      // flushed since the last fdatasync
   bool disk_full = false;     // the last write failed for want of space
