@@ -18,7 +18,8 @@ constexpr std::string_view magic = "NLHEADS1";
 
 status damaged(const std::string& what) { return status::corruption("head snapshot: " + what); }
 
-// Refs stay far from overflow in bump_next_ref.
+// next_ref (and so every ref, all below it) stays far from overflow in
+// bump_next_ref.
 constexpr uint64_t max_ref = uint64_t{1} << 62;
 
 size_t uvarint_size(uint64_t v) {
@@ -156,8 +157,9 @@ status head::read_state(std::string_view in) {
     auto ls = label_set_from_key(key);
     if (!ls)
       return damaged("series " + std::to_string(ref) + ": " + ls.error().message());
-    if (ref <= prev_ref || ref > max_ref || ls->empty())
-      return damaged("series ref " + std::to_string(ref) + " is 0, not above the one before, out of range or has no labels");
+    if (ref <= prev_ref || ref >= next_ref || ls->empty())
+      return damaged("series ref " + std::to_string(ref)
+                     + " is 0, not above the one before, not below next_ref or has no labels");
     prev_ref = ref;
     // One spelling per label set (non-minimal varints would make another),
     // so that the key comparison below finds every duplicate.
@@ -213,7 +215,7 @@ status head::read_state(std::string_view in) {
     uint64_t alias = 0, ref = 0;
     if (!get_uvarint(in, alias) || !get_uvarint(in, ref))
       return damaged("alias " + std::to_string(i) + " truncated");
-    if (alias == 0 || alias > max_ref || series_.count(alias) != 0 || series_.count(ref) == 0
+    if (alias == 0 || alias >= next_ref || series_.count(alias) != 0 || series_.count(ref) == 0
         || aliases_.count(alias) != 0)
       return damaged("alias " + std::to_string(alias) + " -> " + std::to_string(ref) + " does not fit the series");
     aliases_[alias] = ref;
@@ -243,12 +245,10 @@ status head::read_state(std::string_view in) {
   }
   if (!in.empty())
     return damaged(std::to_string(in.size()) + " bytes after the shard's state");
+  // Every ref and alias is below it (checked above), as in the head that
+  // wrote it.
   next_ref_ = opts_.ref_start;
   bump_next_ref(next_ref > 0 ? next_ref - 1 : 0);
-  for (const auto& [ref, s] : series_)
-    bump_next_ref(ref);
-  for (const auto& [alias, ref] : aliases_)
-    bump_next_ref(alias);
   ooo_seq_ = ooo_seq;
   return status::ok();
 }

@@ -316,9 +316,9 @@ CAF_TEST(series without data and their aliases are left out) {
 }
 
 CAF_TEST(a state with a ref out of range or a key in another spelling is refused) {
-  auto state_of = [](uint64_t ref, std::string key) {
+  auto state_of = [](uint64_t ref, std::string key, uint64_t next_ref = 0) {
     std::string out;
-    put_uvarint(out, ref + 1);
+    put_uvarint(out, next_ref != 0 ? next_ref : ref + 1);
     put_uvarint(out, 0);
     put_uvarint(out, 1);
     put_uvarint(out, ref);
@@ -332,6 +332,9 @@ CAF_TEST(a state with a ref out of range or a key in another spelling is refused
   auto key = label_key(ls({{"__name__", "up"}}));
   head ok{options()};
   CAF_CHECK(ok.read_state(state_of(7, key)).is_ok());
+  // A ref at or above the next ref to hand out would be handed out again.
+  head reused{options()};
+  CAF_CHECK_EQUAL(reused.read_state(state_of(7, key, 7)).error_code(), status::code::corruption);
   head big{options()};
   CAF_CHECK_EQUAL(big.read_state(state_of(uint64_t{1} << 63, key)).error_code(), status::code::corruption);
   // The count 1 as a two-byte varint: the same labels, another spelling.
