@@ -103,13 +103,13 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
       fresh_heads();
     }
   }
-  // No fsync: a snapshot that comes back after a crash no longer matches
-  // the WAL the writer below starts to change.
   // A stop killed while writing one leaves the temp file: never read.
   auto tmp_left = storage::path_exists(snapshot_path + ".tmp");
   if (tmp_left && *tmp_left)
     if (auto st = storage::remove_file(snapshot_path + ".tmp"); !st)
       log_warn("wal: " + st.message());
+  // No fsync: a snapshot that comes back after a crash no longer matches
+  // the WAL the writer below starts to change.
   auto snapshot_left = storage::path_exists(snapshot_path);
   if (snapshot_left && *snapshot_left)
     if (auto st = storage::remove_file(snapshot_path); !st)

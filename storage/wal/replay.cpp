@@ -376,9 +376,9 @@ status start_wal_progress(const std::string& wal_dir, wal_replay_progress& progr
   auto segments = list_wal_segments(wal_dir);
   if (!segments)
     return segments.error();
-  uint64_t newest = std::max(segments->empty() ? 0 : segments->back(), checkpoint->value_or(0));
-  uint64_t first = *checkpoint ? **checkpoint : segments->empty() ? newest + 1 : segments->front();
-  progress.start(static_cast<int64_t>(first), static_cast<int64_t>(newest + 1));
+  uint64_t next = next_wal_segment(*segments, *checkpoint);
+  uint64_t first = *checkpoint ? **checkpoint : segments->empty() ? next : segments->front();
+  progress.start(static_cast<int64_t>(first), static_cast<int64_t>(next));
   return status::ok();
 }
 

@@ -71,10 +71,7 @@ wal_segment_writer::open(std::string dir, uint64_t segment_size, file_creator cr
   auto checkpoint = latest_wal_checkpoint(dir);
   if (!checkpoint)
     return checkpoint.error();
-  // A checkpoint may have replaced every segment up to its number; reusing
-  // one of those numbers would put new records "inside" the checkpoint.
-  uint64_t last = std::max(segments->empty() ? 0 : segments->back(), checkpoint->value_or(0));
-  uint64_t next = last + 1;
+  uint64_t next = next_wal_segment(*segments, *checkpoint);
   std::unique_ptr<wal_segment_writer> w{
     new wal_segment_writer(std::move(dir), segment_size, std::move(create))};
   if (auto st = w->start_segment(next); !st)

@@ -31,8 +31,10 @@
 // acknowledged.
 //
 // Thread-safety: none. One owner (the WAL writer actor) calls everything.
+#include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,6 +66,12 @@ std::string wal_segment_path(const std::string& dir, uint64_t segment);
 /// Numbers of the segment files in `dir`, ascending. Entries whose name is
 /// not exactly 8 decimal digits (checkpoints, temp files) are ignored.
 result<std::vector<uint64_t>> list_wal_segments(const std::string& dir);
+/// The number a new writer gives its segment: one past the highest
+/// segment and the newest checkpoint (which may have replaced every
+/// segment up to its number), so no number is reused.
+inline uint64_t next_wal_segment(const std::vector<uint64_t>& segments, std::optional<uint64_t> checkpoint) {
+  return std::max(segments.empty() ? 0 : segments.back(), checkpoint.value_or(0)) + 1;
+}
 
 class wal_segment_writer {
  public:
