@@ -19,13 +19,6 @@ class bit_writer {
   /// room for `reserve` bytes.
   bit_writer(size_t prefix, size_t reserve);
 
-  /// Drops everything and starts again with `prefix` zero bytes, keeping
-  /// the allocation.
-  void reset(size_t prefix) {
-    bytes_.assign(prefix, 0);
-    free_ = 0;
-  }
-
   /// Continues after `bytes`, whose last byte has `free_bits` (0..7) unused
   /// low bits (zero), e.g. a chunk read back from disk.
   void assign(std::string_view bytes, int free_bits) {

@@ -377,10 +377,13 @@ std::shared_ptr<const xor_chunk> xor_appender::snapshot() const {
 }
 
 std::shared_ptr<const xor_chunk> xor_appender::cut() {
-  auto out = snapshot();
-  // Keep the (already grown) buffer for the next chunk: it will need about
-  // as much again, and reusing it avoids a round of reallocations.
-  w_.reset(header_size);
+  // The closed chunk takes the buffer itself (its capacity is an
+  // allocation size class, so it wastes no more than a copy's rounding
+  // would), and the next chunk starts small: it fills slowly, one sample a
+  // scrape, and a full chunk's capacity kept by every series' open chunk
+  // was a sixth of the head's memory.
+  auto out = std::make_shared<const xor_chunk>(std::move(w_.buffer()), first_t_, t_, v_);
+  w_ = bit_writer(header_size, initial_reserve);
   count_ = 0;
   leading_ = 0xff;
   trailing_ = 0;

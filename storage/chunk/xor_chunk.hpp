@@ -62,9 +62,11 @@ status append_as_xor(const std::shared_ptr<const chunk>& c, int64_t mint, int64_
 /// geometric growth of one byte buffer. Single-threaded.
 class xor_appender {
  public:
+  /// Enough for the header, the first sample and a few more.
+  static constexpr size_t initial_reserve = 32;
   /// `reserve` bytes are allocated up front (a regular 120-sample chunk
   /// needs ~150-250).
-  explicit xor_appender(size_t reserve = 32);
+  explicit xor_appender(size_t reserve = initial_reserve);
 
   /// An appender that continues the chunk `bytes` (a head snapshot's open
   /// chunk), with the state it would have after appending its samples,
@@ -96,8 +98,10 @@ class xor_appender {
 
   /// A frozen copy of the samples so far (the bytes are copied).
   std::shared_ptr<const xor_chunk> snapshot() const;
-  /// Hands the encoded chunk over (copied to an exact-size buffer) and
-  /// starts an empty one that reuses this buffer. REQUIRES: !empty().
+  /// Hands the encoded chunk over (in this appender's buffer, which the
+  /// bit_writer grows through allocation size classes) and starts an empty
+  /// one in a new initial_reserve-byte buffer.
+  /// REQUIRES: !empty().
   std::shared_ptr<const xor_chunk> cut();
 
  private:

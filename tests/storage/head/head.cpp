@@ -504,9 +504,13 @@ CAF_TEST(memory per series and per sample) {
   };
   size_t one = measure(1);
   size_t full = measure(120);
+  // One chunk closed and ten samples in the next: the open chunk must not
+  // keep the closed one's capacity.
+  size_t cut = measure(130);
   CAF_MESSAGE("bytes per sample beyond the first: " << static_cast<double>(full - one) / 119);
   CAF_CHECK(one < 540);
   CAF_CHECK(full < 720);
+  CAF_CHECK(cut < 840);
 #endif
 }
 
