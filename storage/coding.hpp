@@ -47,6 +47,13 @@ char* encode_varint(char* dst, int64_t v);
 /// Signed values are zigzag-mapped first ((v << 1) ^ (v >> 63)), so small
 /// negative numbers stay short.
 void put_varint(std::string& dst, int64_t v);
+/// Bytes put_uvarint / put_varint would write for `v`.
+inline size_t uvarint_length(uint64_t v) {
+  return 1 + static_cast<size_t>(63 - __builtin_clzll(v | 1)) / 7;
+}
+inline size_t varint_length(int64_t v) {
+  return uvarint_length((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+}
 /// Multi-byte case of get_uvarint.
 bool get_uvarint_slow(std::string_view& in, uint64_t& v);
 /// Fails on truncation and on encodings longer than 10 bytes or overflowing

@@ -41,11 +41,6 @@ inline double sum_step(double prev, int64_t k, int p) { return prev + static_cas
 inline uint64_t u64(int64_t v) { return static_cast<uint64_t>(v); }
 inline int64_t i64(uint64_t v) { return static_cast<int64_t>(v); }
 
-size_t varint_len(int64_t v) {
-  char buf[max_varint64_bytes];
-  return static_cast<size_t>(encode_varint(buf, v) - buf);
-}
-
 // -- encoding: which integers represent the values ---------------------------
 
 // The smallest p with v == decimal_value(m, p), |m| < 2^53; -1 if none.
@@ -102,9 +97,16 @@ struct exception_value {
   uint64_t bits;
 };
 
+// Per value: the smallest exponent of a kind (-1 = none) and its integer
+// at that exponent.
+struct value_analysis {
+  std::vector<int8_t> p;
+  std::vector<int64_t> m;
+};
+
 struct encode_scratch {
-  std::vector<int8_t> p;   // per value: smallest exponent of the kind, -1 = none
-  std::vector<int64_t> m;  // per value: its integer at that exponent
+  value_analysis decimal;  // kind_decimal's analysis
+  value_analysis sum;      // kind_sum's
   std::vector<int64_t> x;  // a candidate's integers
   std::vector<int64_t> y;  // a transform of x
   std::vector<exception_value> exc;
@@ -152,7 +154,7 @@ double estimate_ints(const int64_t* y, size_t n) {
       uint64_t range = u64(hi[j]) - u64(lo[i]);
       // Codes, base, max and the exceptions (gap, value: ~6 bytes each).
       double bits = static_cast<double>(n - i - j) * std::log2(static_cast<double>(range) + 1)
-                    + 8 * static_cast<double>(varint_len(lo[i]) + varint_len(i64(range)))
+                    + 8 * static_cast<double>(varint_length(lo[i]) + varint_length(i64(range)))
                     + static_cast<double>(i + j) * 48 + (i + j ? 8 : 0);
       best = std::min(best, bits);
     }
@@ -167,7 +169,7 @@ double estimate_x(const std::vector<int64_t>& x, size_t n, std::vector<int64_t>&
     size_t first = apply_transform(x.data(), n, k, y.data());
     double bits = estimate_ints(y.data() + first, n - first);
     for (size_t i = 0; i < first; ++i)
-      bits += 8 * static_cast<double>(varint_len(y[i]));
+      bits += 8 * static_cast<double>(varint_length(y[i]));
     if (bits < best) {
       best = bits;
       t = k;
@@ -176,9 +178,10 @@ double estimate_x(const std::vector<int64_t>& x, size_t n, std::vector<int64_t>&
   return best;
 }
 
-// The integers of kind decimal or sum at exponent p, from the analysis in
-// sc.p / sc.m, into sc.x; the values they miss into sc.exc.
-void build_integers(const sample* s, size_t n, value_kind kind, int p, double start, encode_scratch& sc) {
+// The integers of kind decimal or sum at exponent p, from that kind's
+// analysis `a`, into sc.x; the values they miss into sc.exc.
+void build_integers(const sample* s, size_t n, value_kind kind, int p, double start, const value_analysis& a,
+                    encode_scratch& sc) {
   sc.x.resize(n);
   sc.exc.clear();
   double prev = start;
@@ -188,7 +191,7 @@ void build_integers(const sample* s, size_t n, value_kind kind, int p, double st
     const uint64_t bits = float_bits(v);
     int64_t x = 0;
     bool ok = false;
-    if (sc.p[i] >= 0 && sc.p[i] <= p && scale_up(sc.m[i], p - sc.p[i], x))
+    if (a.p[i] >= 0 && a.p[i] <= p && scale_up(a.m[i], p - a.p[i], x))
       ok = float_bits(kind == kind_decimal ? decimal_value(x, p) : sum_step(prev, x, p)) == bits;
     if (ok) {
       sc.x[i] = x;
@@ -372,9 +375,10 @@ void put_dense_values(const sample* s, size_t n, std::string& out) {
       start = s[i].v;
       break;
     }
-  sc.p.resize(n);
-  sc.m.resize(n);
   for (value_kind kind : {kind_decimal, kind_sum}) {
+    value_analysis& a = kind == kind_decimal ? sc.decimal : sc.sum;
+    a.p.resize(n);
+    a.m.resize(n);
     // A kind that fits no exponent for most of the first 16 values is not
     // tried further: that analysis is the slow case, and such values end
     // up as bits or xor anyway.
@@ -384,8 +388,8 @@ void put_dense_values(const sample* s, size_t n, std::string& out) {
     for (size_t i = 0; i < n && !hopeless; ++i) {
       int64_t m = 0;
       int p = kind == kind_decimal ? decimal_exponent(s[i].v, m) : sum_exponent(prev, s[i].v, m);
-      sc.p[i] = static_cast<int8_t>(p);
-      sc.m[i] = m;
+      a.p[i] = static_cast<int8_t>(p);
+      a.m[i] = m;
       if (kind == kind_sum && std::isfinite(s[i].v))
         prev = s[i].v;
       failed += p < 0;
@@ -394,9 +398,9 @@ void put_dense_values(const sample* s, size_t n, std::string& out) {
     if (hopeless)
       continue;
     int ps[3];
-    int np = exponent_candidates(sc.p, n, ps);
+    int np = exponent_candidates(a.p, n, ps);
     for (int k = 0; k < np; ++k) {
-      build_integers(s, n, kind, ps[k], start, sc);
+      build_integers(s, n, kind, ps[k], start, a, sc);
       int t = 0;
       double bits = estimate_x(sc.x, n, sc.y, t) + 72 * static_cast<double>(sc.exc.size())
                     + (kind == kind_sum ? 64 : 0);
@@ -416,11 +420,7 @@ void put_dense_values(const sample* s, size_t n, std::string& out) {
     for (size_t i = 0; i < n; ++i)
       sc.x[i] = i64(float_bits(s[i].v));
   } else {
-    // sc.p / sc.m hold the sum analysis; redo decimal's if it won.
-    if (best_kind == kind_decimal)
-      for (size_t i = 0; i < n; ++i)
-        sc.p[i] = static_cast<int8_t>(decimal_exponent(s[i].v, sc.m[i]));
-    build_integers(s, n, best_kind, best_p, best_start, sc);
+    build_integers(s, n, best_kind, best_p, best_start, best_kind == kind_decimal ? sc.decimal : sc.sum, sc);
   }
   put_integers(out, best_kind, best_p, best_t, best_start, n, sc);
   // Values that integers describe poorly (random floats, values changing

@@ -27,20 +27,6 @@ namespace {
 
 int bit_length(uint64_t u) { return u == 0 ? 0 : 64 - __builtin_clzll(u); }
 
-size_t uvarint_len(uint64_t u) {
-  size_t n = 1;
-  while (u >= 0x80) {
-    u >>= 7;
-    ++n;
-  }
-  return n;
-}
-
-size_t varint_len(int64_t v) {
-  uint64_t u = static_cast<uint64_t>(v) << 1;
-  return uvarint_len(v < 0 ? ~u : u);
-}
-
 uint64_t offset_of(int64_t x, int64_t base) { return static_cast<uint64_t>(x) - static_cast<uint64_t>(base); }
 
 // The code of [0, max]: offsets below `u` take w - 1 bits, the others w.
@@ -181,7 +167,7 @@ size_t get_codes(std::string_view in, size_t n, const code_shape& c, int64_t bas
 // What a (base, max) choice costs: codes, header and exceptions, the
 // exceptions' gaps estimated at one byte each (two when sparse).
 size_t header_bytes(int64_t base, uint64_t max, size_t nexc) {
-  return varint_len(base) + uvarint_len(max << 1) + (nexc ? uvarint_len(nexc) : 0);
+  return varint_length(base) + uvarint_length(max << 1) + (nexc ? uvarint_length(nexc) : 0);
 }
 
 size_t estimate(size_t n, int64_t base, uint64_t max, size_t shorts, size_t longs, size_t nexc,
@@ -216,7 +202,7 @@ packed_plan plan_packed_ints(const int64_t* x, size_t n) {
   value_bytes.resize(n + 1);
   value_bytes[0] = 0;
   for (size_t i = 0; i < n; ++i)
-    value_bytes[i + 1] = value_bytes[i] + varint_len(sorted[i]);
+    value_bytes[i + 1] = value_bytes[i] + varint_length(sorted[i]);
   size_t best = SIZE_MAX;
   // The best fixed-width layout (max = 2^w - 1), decoded without a chain
   // from one code to the next; preferred unless it costs an eighth more.
@@ -266,11 +252,18 @@ packed_plan plan_packed_ints(const int64_t* x, size_t n) {
         fixed.max = fixed_max;
       }
     };
-    // Every bit width, and the top few values as exceptions.
-    for (int w = 0; w < 63; ++w) {
+    // Every bit width below 63, and the top few values as exceptions. A
+    // width that takes no more values than a narrower one gives the same
+    // layout again, so only the widths that take more are weighed: the bit
+    // lengths of the offsets present, each the smallest width taking the
+    // next value.
+    for (size_t taken = r0; taken < n;) {
+      int w = bit_length(offset_of(sorted[taken], base));
+      if (w >= 63)
+        break;
       size_t end = r0 + count_below(uint64_t{1} << w);
-      if (end > r0)
-        consider(end);
+      consider(end);
+      taken = end;
     }
     for (size_t drop : {size_t{0}, size_t{1}, size_t{2}, n / 64, n / 16})
       if (drop < n && n - drop > r0)
@@ -284,7 +277,7 @@ packed_plan plan_packed_ints(const int64_t* x, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     uint64_t s = offset_of(x[i], plan.base);
     if (s > plan.max) {
-      exc_bytes += uvarint_len(i - next) + varint_len(x[i]);
+      exc_bytes += uvarint_length(i - next) + varint_length(x[i]);
       next = i + 1;
       ++nexc;
       s = 0;

@@ -22,19 +22,12 @@ status damaged(const std::string& what) { return status::corruption("head snapsh
 // bump_next_ref.
 constexpr uint64_t max_ref = uint64_t{1} << 62;
 
-size_t uvarint_size(uint64_t v) {
-  size_t n = 1;
-  for (; v >= 0x80; v >>= 7)
-    ++n;
-  return n;
-}
-
 // label_key(ls).size() without building it.
 size_t canonical_key_size(const label_set& ls) {
-  size_t n = uvarint_size(ls.size());
+  size_t n = uvarint_length(ls.size());
   for (const auto& l : ls) {
-    n += uvarint_size(l.name.size()) + l.name.size();
-    n += uvarint_size(l.value.size()) + l.value.size();
+    n += uvarint_length(l.name.size()) + l.name.size();
+    n += uvarint_length(l.value.size()) + l.value.size();
   }
   return n;
 }

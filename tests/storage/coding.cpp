@@ -87,6 +87,7 @@ CAF_TEST(uvarint round trips edge values with the expected length) {
     std::string out;
     put_uvarint(out, value);
     CAF_CHECK_EQUAL(out.size(), len);
+    CAF_CHECK_EQUAL(uvarint_length(value), len);
     std::string_view in = out;
     uint64_t back = 0;
     CAF_CHECK(get_uvarint(in, back));
@@ -110,10 +111,27 @@ CAF_TEST(varint zigzag maps small negatives to short codes) {
     put_varint(signed_out, value);
     put_uvarint(unsigned_out, mapped);
     CAF_CHECK_EQUAL(signed_out, unsigned_out);
+    CAF_CHECK_EQUAL(varint_length(value), signed_out.size());
     std::string_view in = signed_out;
     int64_t back = 1;
     CAF_CHECK(get_varint(in, back));
     CAF_CHECK_EQUAL(back, value);
+  }
+}
+
+CAF_TEST(varint lengths match what put writes at every bit length) {
+  for (int bits = 0; bits <= 64; ++bits) {
+    uint64_t top = bits == 0 ? 0 : bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+    for (uint64_t u : {top, top == 0 ? 0 : (top >> 1) + 1}) {
+      std::string out;
+      put_uvarint(out, u);
+      CAF_CHECK_EQUAL(uvarint_length(u), out.size());
+      for (int64_t v : {static_cast<int64_t>(u), -static_cast<int64_t>(u)}) {
+        out.clear();
+        put_varint(out, v);
+        CAF_CHECK_EQUAL(varint_length(v), out.size());
+      }
+    }
   }
 }
 
