@@ -32,7 +32,7 @@ void note_error(append_result& res, const std::string& what, const storage::head
 shard_stats stats_of(const storage::head& h) {
   shard_stats st;
   st.num_series = h.num_series();
-  st.num_samples = h.stats().samples;
+  st.num_samples = h.num_samples();
   st.min_time = h.min_time();
   st.max_time = h.max_time();
   return st;
