@@ -129,22 +129,16 @@ double estimate_ints(const int64_t* y, size_t n) {
     return 0;
   int64_t lo[3] = {INT64_MAX, INT64_MAX, INT64_MAX};
   int64_t hi[3] = {INT64_MIN, INT64_MIN, INT64_MIN};
+  // The three smallest and largest, without branches (the values are
+  // unpredictable, and this runs for every candidate of every record).
   for (size_t i = 0; i < n; ++i) {
-    int64_t v = y[i];
-    if (v < lo[2]) {
-      lo[2] = v;
-      if (lo[2] < lo[1])
-        std::swap(lo[1], lo[2]);
-      if (lo[1] < lo[0])
-        std::swap(lo[0], lo[1]);
-    }
-    if (v > hi[2]) {
-      hi[2] = v;
-      if (hi[2] > hi[1])
-        std::swap(hi[1], hi[2]);
-      if (hi[1] > hi[0])
-        std::swap(hi[0], hi[1]);
-    }
+    const int64_t v = y[i];
+    lo[2] = std::max(lo[1], std::min(v, lo[2]));
+    lo[1] = std::max(lo[0], std::min(v, lo[1]));
+    lo[0] = std::min(v, lo[0]);
+    hi[2] = std::min(hi[1], std::max(v, hi[2]));
+    hi[1] = std::min(hi[0], std::max(v, hi[1]));
+    hi[0] = std::max(v, hi[0]);
   }
   double best = HUGE_VAL;
   for (size_t i = 0; i < 3; ++i)

@@ -224,7 +224,9 @@ packed_plan plan_packed_ints(const int64_t* x, size_t n) {
       return static_cast<size_t>(
         std::partition_point(first, sorted.end(), [&](int64_t v) { return offset_of(v, base) < limit; }) - first);
     };
-    auto consider = [&](size_t end) {  // codes for sorted[r0, end), end > r0
+    // Codes for sorted[r0, end), end > r0. `fixed_end`: where the
+    // fixed-width layout of that width ends, when the caller knows it.
+    auto consider = [&](size_t end, size_t fixed_end = SIZE_MAX) {
       uint64_t max = offset_of(sorted[end - 1], base);
       if (max > max_limit)
         return;
@@ -242,7 +244,8 @@ packed_plan plan_packed_ints(const int64_t* x, size_t n) {
       // The same width with max = 2^w - 1: every code w bits, which may
       // take offsets up to 2^w - 1 out of the exceptions.
       const uint64_t fixed_max = c.w == 0 ? 0 : max_limit >> (63 - c.w);
-      const size_t fixed_end = r0 + count_below(fixed_max + 1);
+      if (fixed_end == SIZE_MAX)
+        fixed_end = r0 + count_below(fixed_max + 1);
       const size_t fixed_bytes =
         estimate(n, base, fixed_max, 0, fixed_end - r0, n - (fixed_end - r0),
                  value_bytes[r0] + (value_bytes[n] - value_bytes[fixed_end]));
@@ -261,8 +264,9 @@ packed_plan plan_packed_ints(const int64_t* x, size_t n) {
       int w = bit_length(offset_of(sorted[taken], base));
       if (w >= 63)
         break;
+      // Every offset below 2^w: the fixed-width layout takes the same.
       size_t end = r0 + count_below(uint64_t{1} << w);
-      consider(end);
+      consider(end, end);
       taken = end;
     }
     for (size_t drop : {size_t{0}, size_t{1}, size_t{2}, n / 64, n / 16})
