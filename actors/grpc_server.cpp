@@ -257,7 +257,7 @@ class call_stream : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   }
 
   void OnDone() override {
-    svc_.m.grpc_streams_active.fetch_sub(1, std::memory_order_relaxed);
+    release_stream();
     delete this;
   }
 
@@ -340,12 +340,25 @@ class call_stream : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
     if (!encoder_->done())
       return this->StartWrite(&part_);
     record(grpc::StatusCode::OK);
+    release_stream();
     this->StartWriteAndFinish(&part_, grpc::WriteOptions{}, grpc::Status::OK);
   }
 
   void finish(const grpc::Status& st) {
     record(st.error_code());
+    release_stream();
     this->Finish(st);  // gRPC may destroy the reactor from here on
+  }
+
+  // A call stops counting against max_concurrent_streams before its
+  // status leaves (here and in write_next): OnDone comes later, on gRPC's
+  // threads, and a client that called again as soon as it had the answer
+  // was refused "too many concurrent calls" when it came first.
+  void release_stream() {
+    if (!released_) {
+      released_ = true;
+      svc_.m.grpc_streams_active.fetch_sub(1, std::memory_order_relaxed);
+    }
   }
 
   void record(grpc::StatusCode code) {
@@ -364,6 +377,7 @@ class call_stream : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   const char* http_path_;
   std::chrono::steady_clock::time_point started_;
   int64_t active_before_ = 0;
+  bool released_ = false;  // by finish() or OnDone(), whichever comes first
   std::optional<result_type> result_;
   std::optional<Encoder> encoder_;
   grpc::ByteBuffer part_;  ///< the part being written

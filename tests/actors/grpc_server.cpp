@@ -427,6 +427,24 @@ CAF_TEST(request bytes that are not the request message are invalid arguments) {
   CAF_CHECK(part.SerializeAsString() == answer);
 }
 
+CAF_TEST(calls one after another never count against the concurrency limit) {
+  // max_concurrent_streams is 3 here: a call must stop counting before its
+  // client has the answer, or the next call can be refused while the
+  // server's threads have not yet let the last one go.
+  attach();
+  std::string answer;
+  pb::QueryRequest req;
+  req.set_query("special");
+  for (int i = 0; i < 60; ++i) {
+    auto st = i % 2 == 0 ? raw_call("/nightlight.v1.QueryService/Query", std::string("\x0f", 1), answer)
+                         : raw_call("/nightlight.v1.QueryService/Query", req.SerializeAsString(), answer);
+    CAF_CHECK_NOT_EQUAL(st.error_code(), grpc::StatusCode::UNAVAILABLE);
+    if (st.error_code() == grpc::StatusCode::UNAVAILABLE)
+      CAF_MESSAGE("call " << i << ": " << st.error_message());
+  }
+  CAF_CHECK_EQUAL(stats.grpc_streams_active.load(), 0);
+}
+
 CAF_TEST(a large answer streams in parts under the default receive limit) {
   attach();
   std::vector<pb::QueryResponse> parts;
