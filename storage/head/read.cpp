@@ -264,10 +264,10 @@ head_cardinality head::cardinality() const {
     lc.values.reserve(values.size());
     lc.series.reserve(values.size());
     for (auto& v : values) {
-      const auto* refs = postings_.get(name, v);
-      if (refs == nullptr || refs->empty())
+      size_t n = postings_.count(name, v);
+      if (n == 0)
         continue;
-      lc.series.push_back(refs->size());
+      lc.series.push_back(n);
       lc.values.push_back(std::move(v));
     }
     if (lc.values.empty())

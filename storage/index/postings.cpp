@@ -67,13 +67,6 @@ bool intersects(const postings_list& a, const postings_list& b) {
 std::vector<interned_label> postings_index::add(uint64_t ref, const label_set& ls) {
   std::vector<interned_label> out;
   out.reserve(ls.size());
-  auto insert_sorted = [ref](postings_list& l) {
-    // Refs are mostly allocated in increasing order: append is the norm.
-    if (l.empty() || l.back() < ref)
-      l.push_back(ref);
-    else
-      l.insert(std::lower_bound(l.begin(), l.end(), ref), ref);
-  };
   for (const auto& lbl : ls) {
     auto name_it = index_.find(lbl.name);
     if (name_it == index_.end())
@@ -81,11 +74,15 @@ std::vector<interned_label> postings_index::add(uint64_t ref, const label_set& l
     auto& values = name_it->second;
     auto value_it = values.find(lbl.value);
     if (value_it == values.end())
-      value_it = values.emplace(lbl.value, postings_list{}).first;
-    insert_sorted(value_it->second);
+      value_it = values.emplace(lbl.value, compact_postings{}).first;
+    value_it->second.add(ref);
     out.push_back({&name_it->first, &value_it->first});
   }
-  insert_sorted(all_);
+  // Refs are mostly allocated in increasing order: append is the norm.
+  if (all_.empty() || all_.back() < ref)
+    all_.push_back(ref);
+  else
+    all_.insert(std::lower_bound(all_.begin(), all_.end(), ref), ref);
   return out;
 }
 
@@ -122,7 +119,7 @@ void postings_index::remove(const std::vector<removal>& series) {
       continue;
     auto& refs = entry.second;
     std::sort(refs.begin(), refs.end());
-    value_it->second = subtract(value_it->second, refs);
+    value_it->second.subtract(refs);
     if (value_it->second.empty())
       emptied.push_back({name_it, value_it});
   }
@@ -149,12 +146,22 @@ std::optional<interned_label> postings_index::interned(std::string_view name, st
   return interned_label{&name_it->first, &value_it->first};
 }
 
-const postings_list* postings_index::get(std::string_view name, std::string_view value) const {
+std::optional<postings_list> postings_index::get(std::string_view name, std::string_view value) const {
   auto name_it = index_.find(name);
   if (name_it == index_.end())
-    return nullptr;
+    return std::nullopt;
   auto value_it = name_it->second.find(value);
-  return value_it == name_it->second.end() ? nullptr : &value_it->second;
+  if (value_it == name_it->second.end())
+    return std::nullopt;
+  return value_it->second.decode();
+}
+
+size_t postings_index::count(std::string_view name, std::string_view value) const {
+  auto name_it = index_.find(name);
+  if (name_it == index_.end())
+    return 0;
+  auto value_it = name_it->second.find(value);
+  return value_it == name_it->second.end() ? 0 : value_it->second.size();
 }
 
 postings_list postings_index::matching(const matcher& m, bool want) const {
@@ -170,20 +177,29 @@ postings_list postings_index::matching(const matcher& m, bool want) const {
       literals = &m.set_matches();
     }
   }
-  std::vector<const postings_list*> lists;
+  auto name_it = index_.find(m.name());
+  if (name_it == index_.end())
+    return {};
+  std::vector<const compact_postings*> found;
   if (literals != nullptr) {
     for (const auto& v : *literals)
-      lists.push_back(get(m.name(), v));
+      if (auto value_it = name_it->second.find(v); value_it != name_it->second.end())
+        found.push_back(&value_it->second);
   } else {
-    auto name_it = index_.find(m.name());
-    if (name_it == index_.end())
-      return {};
     for (const auto& [value, refs] : name_it->second)
       if (m.matches(value) == want)
-        lists.push_back(&refs);
+        found.push_back(&refs);
   }
-  if (lists.size() == 1)
-    return lists[0] != nullptr ? *lists[0] : postings_list{};
+  if (found.size() == 1)
+    return found[0]->decode();
+  std::vector<postings_list> decoded;
+  decoded.reserve(found.size());
+  for (const auto* c : found)
+    decoded.push_back(c->decode());
+  std::vector<const postings_list*> lists;
+  lists.reserve(decoded.size());
+  for (const auto& l : decoded)
+    lists.push_back(&l);
   return merge(lists);
 }
 
@@ -217,7 +233,7 @@ std::vector<std::string> postings_index::label_names(const postings_list& refs) 
     return out;
   for (const auto& [name, values] : index_) {
     for (const auto& [value, list] : values) {
-      if (intersects(list, refs)) {
+      if (list.intersects(refs)) {
         out.push_back(name);
         break;
       }
@@ -233,7 +249,7 @@ std::vector<std::string> postings_index::label_values(std::string_view name,
   if (it == index_.end() || refs.empty())
     return out;
   for (const auto& [value, list] : it->second)
-    if (intersects(list, refs))
+    if (list.intersects(refs))
       out.push_back(value);
   return out;
 }

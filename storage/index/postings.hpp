@@ -1,8 +1,8 @@
 #pragma once
-// Inverted index of the head: label name -> value -> sorted series refs, and
-// the set operations that PromQL selectors need. It also interns the label
-// strings: a series holds pointers to the index's own keys instead of a copy
-// of every string.
+// Inverted index of the head: label name -> value -> sorted series refs
+// (kept compact, compact_postings.hpp), and the set operations that PromQL
+// selectors need. It also interns the label strings: removals name a
+// series' labels by the index's own keys.
 #include <algorithm>
 #include <cstdint>
 #include <map>
@@ -11,13 +11,11 @@
 #include <string_view>
 #include <vector>
 
+#include "storage/index/compact_postings.hpp"
 #include "storage/labels.hpp"
 #include "storage/matcher.hpp"
 
 namespace nl::storage {
-
-/// Series refs, sorted ascending, without duplicates.
-using postings_list = std::vector<uint64_t>;
 
 /// Refs in both lists.
 postings_list intersect(const postings_list& a, const postings_list& b);
@@ -79,7 +77,9 @@ struct interned_label {
 class postings_index {
  public:
   /// Indexes `ref` under each label of `ls` and returns the interned
-  /// strings in the order of `ls`. REQUIRES: ref is not yet indexed.
+  /// strings in the order of `ls`. REQUIRES: ref is not yet indexed. A ref
+  /// below a list's largest costs a rewrite of that list (the head adds
+  /// refs in increasing order: new series, replay, snapshot load).
   std::vector<interned_label> add(uint64_t ref, const label_set& ls);
 
   /// A series to drop: its ref and the labels add() returned for it.
@@ -96,8 +96,10 @@ class postings_index {
   /// that pair.
   std::optional<interned_label> interned(std::string_view name, std::string_view value) const;
 
-  /// The list of name=value, or nullptr.
-  const postings_list* get(std::string_view name, std::string_view value) const;
+  /// The list of name=value (decoded), or nullopt.
+  std::optional<postings_list> get(std::string_view name, std::string_view value) const;
+  /// How many series have name=value (0 when none).
+  size_t count(std::string_view name, std::string_view value) const;
   /// Every indexed ref.
   const postings_list& all() const { return all_; }
   size_t size() const { return all_.size(); }
@@ -118,7 +120,7 @@ class postings_index {
   std::vector<std::string> label_values(std::string_view name, const postings_list& refs) const;
 
  private:
-  using value_map = std::map<std::string, postings_list, std::less<>>;
+  using value_map = std::map<std::string, compact_postings, std::less<>>;
   /// Union of the lists of values of `name` for which m.matches(v) ==
   /// `want`; uses direct lookups when the matching values are literals.
   postings_list matching(const matcher& m, bool want) const;
