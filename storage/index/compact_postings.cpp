@@ -5,11 +5,16 @@
 
 namespace nl::storage {
 
+void compact_postings::append(uint64_t ref) {
+  put_uvarint(gaps_, ref - (count_ == 0 ? 0 : last_));
+  last_ = ref;
+  if (++count_ % skip_every == 0)
+    skips_.push_back({ref, gaps_.size()});
+}
+
 void compact_postings::add(uint64_t ref) {
   if (count_ == 0 || ref > last_) {
-    put_uvarint(gaps_, ref - (count_ == 0 ? 0 : last_));
-    last_ = ref;
-    ++count_;
+    append(ref);
     return;
   }
   auto refs = decode();
@@ -39,28 +44,47 @@ postings_list compact_postings::decode() const {
 }
 
 bool compact_postings::intersects(const postings_list& sorted) const {
-  bool found = false;
+  if (count_ == 0 || sorted.empty() || sorted.front() > last_)
+    return false;
+  const std::string_view all = gaps_;
+  std::string_view in = all;
+  uint64_t ref = 0;      // the last ref decoded
+  bool any = false;      // whether one was
   auto j = sorted.begin();
-  for_each([&](uint64_t ref) {
+  while (j != sorted.end() && *j <= last_) {
+    // Jump to the last noted ref below *j when it lies ahead.
+    auto k = std::lower_bound(skips_.begin(), skips_.end(), *j,
+                              [](const skip& s, uint64_t t) { return s.ref < t; });
+    if (k != skips_.begin()) {
+      --k;
+      if (k->offset > all.size() - in.size()) {
+        in = all.substr(static_cast<size_t>(k->offset));
+        ref = k->ref;
+        any = true;
+      }
+    }
+    uint64_t gap = 0;
+    while ((!any || ref < *j) && !in.empty() && get_uvarint(in, gap)) {
+      ref += gap;
+      any = true;
+    }
+    if (!any || ref < *j)
+      return false;  // the list ends below *j
+    if (ref == *j)
+      return true;
     j = std::lower_bound(j, sorted.end(), ref);
-    if (j == sorted.end())
-      return false;
-    found = *j == ref;
-    return !found;
-  });
-  return found;
+  }
+  return false;
 }
 
 void compact_postings::assign(const postings_list& refs) {
-  std::string gaps;
-  uint64_t prev = 0;
-  for (uint64_t ref : refs) {
-    put_uvarint(gaps, ref - prev);
-    prev = ref;
-  }
-  gaps_ = std::move(gaps);
-  last_ = prev;
-  count_ = refs.size();
+  gaps_.clear();
+  skips_.clear();
+  count_ = 0;
+  for (uint64_t ref : refs)
+    append(ref);
+  gaps_.shrink_to_fit();
+  skips_.shrink_to_fit();
 }
 
 }  // namespace nl::storage

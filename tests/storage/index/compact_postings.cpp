@@ -102,3 +102,41 @@ CAF_TEST(random adds and removals match a set) {
     CAF_REQUIRE_EQUAL(c.size(), want.size());
   }
 }
+
+CAF_TEST(intersects jumps through long lists and agrees with brute force) {
+  std::mt19937_64 rng(11);
+  for (int round = 0; round < 50; ++round) {
+    compact_postings c;
+    std::set<uint64_t> in;
+    uint64_t ref = rng() % 10;
+    const size_t n = 1 + rng() % 3000;  // up to ~47 skip points
+    for (size_t i = 0; i < n; ++i) {
+      in.insert(ref);
+      c.add(ref);
+      ref += 1 + rng() % (round % 2 == 0 ? 3 : 1000);
+    }
+    if (round % 5 == 0) {  // a rewrite rebuilds the skip points
+      pl gone;
+      for (uint64_t r : in)
+        if (rng() % 7 == 0)
+          gone.push_back(r);
+      c.subtract(gone);
+      for (uint64_t r : gone)
+        in.erase(r);
+    }
+    for (int q = 0; q < 40; ++q) {
+      pl probe;
+      const size_t k = rng() % 6;
+      for (size_t i = 0; i < k; ++i)
+        probe.push_back(rng() % (ref + 100));
+      std::sort(probe.begin(), probe.end());
+      probe.erase(std::unique(probe.begin(), probe.end()), probe.end());
+      bool want = std::any_of(probe.begin(), probe.end(), [&](uint64_t r) { return in.count(r) > 0; });
+      CAF_REQUIRE_EQUAL(c.intersects(probe), want);
+    }
+    // Each ref alone is found, and the one past the last is not.
+    for (uint64_t r : in)
+      CAF_REQUIRE(c.intersects({r}));
+    CAF_CHECK(!c.intersects({ref + 1}));
+  }
+}
