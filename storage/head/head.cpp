@@ -51,7 +51,7 @@ const head::mem_series* head::find_key(std::string_view key, uint64_t hash) cons
 
 head::mem_series& head::create(uint64_t ref, const label_set& ls, std::string_view key, uint64_t hash) {
   auto& s = series_.try_emplace(ref, ref).first->second;
-  (void)postings_.add(ref, ls);
+  postings_.add(ref, ls);
   s.key_bytes = std::make_unique<char[]>(key.size());
   std::memcpy(s.key_bytes.get(), key.data(), key.size());
   s.key_size = static_cast<uint32_t>(key.size());

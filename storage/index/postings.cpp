@@ -64,9 +64,7 @@ bool intersects(const postings_list& a, const postings_list& b) {
   return false;
 }
 
-std::vector<interned_label> postings_index::add(uint64_t ref, const label_set& ls) {
-  std::vector<interned_label> out;
-  out.reserve(ls.size());
+void postings_index::add(uint64_t ref, const label_set& ls) {
   for (const auto& lbl : ls) {
     auto name_it = index_.find(lbl.name);
     if (name_it == index_.end())
@@ -76,14 +74,12 @@ std::vector<interned_label> postings_index::add(uint64_t ref, const label_set& l
     if (value_it == values.end())
       value_it = values.emplace(lbl.value, compact_postings{}).first;
     value_it->second.add(ref);
-    out.push_back({&name_it->first, &value_it->first});
   }
   // Refs are mostly allocated in increasing order: append is the norm.
   if (all_.empty() || all_.back() < ref)
     all_.push_back(ref);
   else
     all_.insert(std::lower_bound(all_.begin(), all_.end(), ref), ref);
-  return out;
 }
 
 void postings_index::remove(const std::vector<removal>& series) {
@@ -136,32 +132,37 @@ void postings_index::remove(const std::vector<removal>& series) {
   }
 }
 
-std::optional<interned_label> postings_index::interned(std::string_view name, std::string_view value) const {
+const postings_index::value_map::value_type* postings_index::find(std::string_view name, std::string_view value,
+                                                                  const std::string** interned_name) const {
   auto name_it = index_.find(name);
   if (name_it == index_.end())
-    return std::nullopt;
+    return nullptr;
   auto value_it = name_it->second.find(value);
   if (value_it == name_it->second.end())
+    return nullptr;
+  if (interned_name != nullptr)
+    *interned_name = &name_it->first;
+  return &*value_it;
+}
+
+std::optional<interned_label> postings_index::interned(std::string_view name, std::string_view value) const {
+  const std::string* n = nullptr;
+  const auto* e = find(name, value, &n);
+  if (e == nullptr)
     return std::nullopt;
-  return interned_label{&name_it->first, &value_it->first};
+  return interned_label{n, &e->first};
 }
 
 std::optional<postings_list> postings_index::get(std::string_view name, std::string_view value) const {
-  auto name_it = index_.find(name);
-  if (name_it == index_.end())
+  const auto* e = find(name, value);
+  if (e == nullptr)
     return std::nullopt;
-  auto value_it = name_it->second.find(value);
-  if (value_it == name_it->second.end())
-    return std::nullopt;
-  return value_it->second.decode();
+  return e->second.decode();
 }
 
 size_t postings_index::count(std::string_view name, std::string_view value) const {
-  auto name_it = index_.find(name);
-  if (name_it == index_.end())
-    return 0;
-  auto value_it = name_it->second.find(value);
-  return value_it == name_it->second.end() ? 0 : value_it->second.size();
+  const auto* e = find(name, value);
+  return e == nullptr ? 0 : e->second.size();
 }
 
 postings_list postings_index::matching(const matcher& m, bool want) const {

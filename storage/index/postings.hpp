@@ -76,13 +76,13 @@ struct interned_label {
 /// Single-threaded; the owner (one head) serialises access.
 class postings_index {
  public:
-  /// Indexes `ref` under each label of `ls` and returns the interned
-  /// strings in the order of `ls`. REQUIRES: ref is not yet indexed. A ref
+  /// Indexes `ref` under each label of `ls` (interned() then names its
+  /// labels for a removal). REQUIRES: ref is not yet indexed. A ref
   /// below a list's largest costs a rewrite of that list (the head adds
   /// refs in increasing order: new series, replay, snapshot load).
-  std::vector<interned_label> add(uint64_t ref, const label_set& ls);
+  void add(uint64_t ref, const label_set& ls);
 
-  /// A series to drop: its ref and the labels add() returned for it.
+  /// A series to drop: its ref and its labels as interned() names them.
   struct removal {
     uint64_t ref;
     const std::vector<interned_label>* labels;
@@ -121,6 +121,10 @@ class postings_index {
 
  private:
   using value_map = std::map<std::string, compact_postings, std::less<>>;
+  /// The entry of name=value (its value string and list), or nullptr;
+  /// `interned_name`, when given, gets the index's own name string.
+  const value_map::value_type* find(std::string_view name, std::string_view value,
+                                    const std::string** interned_name = nullptr) const;
   /// Union of the lists of values of `name` for which m.matches(v) ==
   /// `want`; uses direct lookups when the matching values are literals.
   postings_list matching(const matcher& m, bool want) const;

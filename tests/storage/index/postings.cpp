@@ -160,7 +160,15 @@ CAF_TEST(names and values are sorted and follow removals) {
                               ls({{"__name__", "up"}, {"env", "dev"}}),
                               ls({{"__name__", "up"}, {"job", "x"}})};
   for (uint64_t i = 0; i < sets.size(); ++i)
-    kept.push_back(ix2.add(10 + i, sets[i]));
+    ix2.add(10 + i, sets[i]);
+  for (const auto& set : sets) {
+    kept.emplace_back();
+    for (const auto& l : set) {
+      auto in = ix2.interned(l.name, l.value);
+      CAF_REQUIRE(in);
+      kept.back().push_back(*in);
+    }
+  }
   CAF_CHECK_EQUAL(*kept[0][1].value, "prod");
   CAF_CHECK_EQUAL(*kept[0][0].name, "__name__");
   ix2.remove({{10, &kept[0]}, {11, &kept[1]}});
