@@ -4,7 +4,8 @@
 // increments rounded to 1/100, gauges as random walks rounded to 1/100,
 // histogram buckets/sum/count; 15 s apart), regenerated here without labels.
 //
-// For records of 120, 360 and 1000 samples per series it prints chunk bytes
+// For records of 20 (a 5m block's cut at 15 s), 120, 360 and 1000 samples
+// per series it prints chunk bytes
 // per sample (record framing included: encoding byte, length, CRC) against
 // XOR chunks of 120, bits per sample by metric family, and the time to
 // encode, to decode, and to decode and re-encode as 120-sample XOR chunks,
@@ -314,7 +315,7 @@ int main(int argc, char** argv) {
   std::printf("%zu series x %zu samples, 15 s apart\n", nseries, nsamples);
   std::printf("xor, 120/record: %.3f bytes/sample\n", static_cast<double>(xor_bytes) / total);
 
-  for (size_t per_record : {size_t{120}, size_t{360}, size_t{1000}}) {
+  for (size_t per_record : {size_t{20}, size_t{120}, size_t{360}, size_t{1000}}) {
     std::vector<std::string> records;
     std::vector<size_t> record_series;
     std::vector<std::pair<int64_t, int64_t>> record_times;  // first and last, as a block's index has them
