@@ -1,7 +1,7 @@
 #pragma once
-// hash_slots<T>: pointers to T keyed by a 64-bit hash, several per hash
-// allowed (the caller tells equal keys apart). Open addressing with linear
-// probing in a power-of-two array kept at most half full.
+// hash_slots<T, HashOf>: pointers to T keyed by a 64-bit hash, several per
+// hash allowed (the caller tells equal keys apart). Open addressing with
+// linear probing in a power-of-two array kept at most half full.
 //
 // Why not std::unordered_multimap: a lookup there is a 64-bit division
 // (prime bucket count) and two dependent cache misses (bucket, node) before
@@ -9,33 +9,52 @@
 // caller can prefetch ahead of time (the head looks up ~500 series per
 // remote-write batch, nearly all cache misses).
 //
+// A slot is one word: the pointer, with the top 16 bits of its hash in the
+// pointer's unused top 16 bits (x86-64 and AArch64 user addresses fit in
+// 48). The tag spares the lookup a visit to every element of the probe
+// run; the full hash, needed only to move an entry (growth, erase), comes
+// from HashOf(const T&). A slot with the hash beside the pointer cost the
+// head 16-32 bytes more per series.
+//
 // Not thread-safe; pointers are not owned.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
 #include <vector>
 
 namespace nl::storage {
 
-template <class T>
+template <class T, class HashOf>
 class hash_slots {
  public:
+  /// The first pointer stored under `hash` for which match(const T&) holds,
+  /// or nullptr.
+  explicit hash_slots(HashOf hash_of = {}) : hash_of_(std::move(hash_of)) {}
+
   /// The first pointer stored under `hash` for which match(const T&) holds,
   /// or nullptr.
   template <class Match>
   T* find(uint64_t hash, Match&& match) const {
     if (slots_.empty())
       return nullptr;
+    const uint64_t tag = tag_of(hash);
     for (size_t i = home(hash);; i = (i + 1) & mask_) {
-      const slot& e = slots_[i];
-      if (e.ptr == nullptr)
+      const uint64_t w = slots_[i];
+      if (w == 0)
         return nullptr;
-      if (e.hash == hash && match(*e.ptr))
-        return e.ptr;
+      if ((w & tag_mask) == tag && match(*ptr_of(w)))
+        return ptr_of(w);
     }
   }
 
   /// REQUIRES: `ptr` is not stored yet.
   void insert(uint64_t hash, T* ptr) {
+    if (reinterpret_cast<uintptr_t>(ptr) & tag_mask) {
+      std::fprintf(stderr, "hash_slots: pointer %p above 48 bits\n", static_cast<void*>(ptr));
+      std::abort();
+    }
     if ((size_ + 1) * 2 > slots_.size())
       grow();
     place(hash, ptr);
@@ -48,23 +67,23 @@ class hash_slots {
       return false;
     size_t i = home(hash);
     for (;; i = (i + 1) & mask_) {
-      if (slots_[i].ptr == nullptr)
+      if (slots_[i] == 0)
         return false;
-      if (slots_[i].ptr == ptr)
+      if (ptr_of(slots_[i]) == ptr)
         break;
     }
     // Backward-shift deletion: pull later entries of the probe run into the
     // hole unless that would put them before their home slot. No
     // tombstones, so lookups never slow down with churn.
-    for (size_t j = (i + 1) & mask_; slots_[j].ptr != nullptr; j = (j + 1) & mask_) {
-      size_t h = home(slots_[j].hash);
+    for (size_t j = (i + 1) & mask_; slots_[j] != 0; j = (j + 1) & mask_) {
+      size_t h = home(hash_of_(*ptr_of(slots_[j])));
       bool stays = i <= j ? (i < h && h <= j) : (i < h || h <= j);
       if (!stays) {
         slots_[i] = slots_[j];
         i = j;
       }
     }
-    slots_[i] = slot{};
+    slots_[i] = 0;
     --size_;
     return true;
   }
@@ -78,7 +97,7 @@ class hash_slots {
   /// prefetch(hash) had time to arrive).
   void prefetch_first(uint64_t hash) const {
     if (!slots_.empty())
-      if (const T* p = slots_[home(hash)].ptr)
+      if (const T* p = ptr_of(slots_[home(hash)]))
         __builtin_prefetch(p);
   }
 
@@ -90,10 +109,9 @@ class hash_slots {
   }
 
  private:
-  struct slot {
-    uint64_t hash = 0;
-    T* ptr = nullptr;
-  };
+  static constexpr uint64_t tag_mask = 0xffffULL << 48;
+  static uint64_t tag_of(uint64_t hash) { return hash & tag_mask; }
+  static T* ptr_of(uint64_t w) { return reinterpret_cast<T*>(w & ~tag_mask); }
 
   // Fibonacci hashing: the top bits of a multiply. The low bits of a label
   // hash are not enough on their own: they chose the shard, so within one
@@ -104,26 +122,27 @@ class hash_slots {
 
   void place(uint64_t hash, T* ptr) {
     size_t i = home(hash);
-    while (slots_[i].ptr != nullptr)
+    while (slots_[i] != 0)
       i = (i + 1) & mask_;
-    slots_[i] = slot{hash, ptr};
+    slots_[i] = tag_of(hash) | reinterpret_cast<uintptr_t>(ptr);
   }
 
   void grow() {
-    std::vector<slot> old;
+    std::vector<uint64_t> old;
     old.swap(slots_);
     size_t n = old.empty() ? 16 : old.size() * 2;
-    slots_.assign(n, slot{});
+    slots_.assign(n, 0);
     mask_ = n - 1;
     shift_ = 64;
     for (size_t m = n; m > 1; m >>= 1)
       --shift_;
-    for (const auto& e : old)
-      if (e.ptr != nullptr)
-        place(e.hash, e.ptr);
+    for (uint64_t w : old)
+      if (w != 0)
+        place(hash_of_(*ptr_of(w)), ptr_of(w));
   }
 
-  std::vector<slot> slots_;
+  HashOf hash_of_;
+  std::vector<uint64_t> slots_;
   size_t size_ = 0;
   size_t mask_ = 0;
   unsigned shift_ = 64;

@@ -107,14 +107,16 @@ class xor_appender {
  private:
   void write_value(double v);
 
-  bit_writer w_;
+  // The small fields go into the writer's tail padding: an appender is
+  // 64 bytes, not 72, in every series of the head.
+  [[no_unique_address]] bit_writer w_;
+  uint16_t count_ = 0;
+  uint8_t leading_ = 0xff;  // 0xff: no leading/trailing window yet
+  uint8_t trailing_ = 0;
   int64_t first_t_ = 0;
   int64_t t_ = 0;
   uint64_t t_delta_ = 0;
   double v_ = 0;
-  uint16_t count_ = 0;
-  uint8_t leading_ = 0xff;  // 0xff: no leading/trailing window yet
-  uint8_t trailing_ = 0;
 };
 
 /// What an XOR decoder carries from one sample to the next.

@@ -11,6 +11,23 @@ namespace nl::storage {
 
 namespace {
 
+// a[0..n) == b[0..n) for the few dozen bytes of a label pair, inline: a
+// memcmp call per label cost a fifth of a lookup.
+bool same_bytes(const char* a, const char* b, size_t n) {
+  for (; n >= 8; a += 8, b += 8, n -= 8) {
+    uint64_t x;
+    uint64_t y;
+    std::memcpy(&x, a, 8);
+    std::memcpy(&y, b, 8);
+    if (x != y)
+      return false;
+  }
+  for (; n > 0; ++a, ++b, --n)
+    if (*a != *b)
+      return false;
+  return true;
+}
+
 // Floor division: chunk range boundaries for negative timestamps too.
 int64_t floor_div(int64_t a, int64_t b) {
   int64_t q = a / b;
@@ -19,14 +36,19 @@ int64_t floor_div(int64_t a, int64_t b) {
 
 }  // namespace
 
-head::head(head_options opts) : opts_(opts) {
+head::head(head_options opts)
+  : opts_(opts),
+    series_(std::max<uint64_t>(opts.ref_start, 1), std::max<uint64_t>(opts.ref_stride, 1)),
+    by_hash_(hash_of_series{this}) {
   opts_.ref_start = std::max<uint64_t>(opts_.ref_start, 1);
   opts_.ref_stride = std::max<uint64_t>(opts_.ref_stride, 1);
   opts_.samples_per_chunk = std::clamp(opts_.samples_per_chunk, 1, 0xffff);
   next_ref_ = opts_.ref_start;
 }
 
-head::~head() = default;
+head::~head() {
+  series_.for_each([](uint64_t, mem_series* s) { delete_series(s); });
+}
 
 // -- series ------------------------------------------------------------------
 
@@ -35,29 +57,100 @@ head::mem_series* head::find(uint64_t ref) {
 }
 
 const head::mem_series* head::find(uint64_t ref) const {
-  auto it = series_.find(ref);
-  if (it != series_.end())
-    return &it->second;
-  auto alias = aliases_.find(ref);
-  if (alias == aliases_.end())
+  if (const auto* s = series_.find(ref))
+    return s;
+  if (aliases_.empty())
     return nullptr;
-  it = series_.find(alias->second);
-  return it == series_.end() ? nullptr : &it->second;
+  auto alias = aliases_.find(ref);
+  return alias == aliases_.end() ? nullptr : series_.find(alias->second);
 }
 
 const head::mem_series* head::find_key(std::string_view key, uint64_t hash) const {
-  return by_hash_.find(hash, [key](const mem_series& s) { return s.key() == key; });
+  return by_hash_.find(hash, [&](const mem_series& s) { return has_key(s, key); });
 }
 
-head::mem_series& head::create(uint64_t ref, const label_set& ls, std::string_view key, uint64_t hash) {
-  auto& s = series_.try_emplace(ref, ref).first->second;
-  postings_.add(ref, ls);
-  s.key_bytes = std::make_unique<char[]>(key.size());
-  std::memcpy(s.key_bytes.get(), key.data(), key.size());
-  s.key_size = static_cast<uint32_t>(key.size());
-  by_hash_.insert(hash, &s);
-  ++stats_.series_created;
+uint64_t head::hash_of_series::operator()(const mem_series& s) const {
+  return hash_label_key(h->key_of(s));
+}
+
+head::mem_series* head::new_series(uint64_t ref, std::string_view ids) {
+  void* p = ::operator new(sizeof(mem_series) + ids.size());
+  auto* s = new (p) mem_series(ref, static_cast<uint32_t>(ids.size()));
+  std::memcpy(reinterpret_cast<char*>(s + 1), ids.data(), ids.size());
   return s;
+}
+
+void head::delete_series(mem_series* s) {
+  s->~mem_series();
+  ::operator delete(s);
+}
+
+bool head::has_key(const mem_series& s, std::string_view key) const {
+  uint64_t n = 0;
+  if (!get_uvarint(key, n))
+    return false;
+  std::string_view ids = s.ids();
+  uint64_t id = 0;
+  for (; n > 0 && !ids.empty(); --n) {
+    (void)get_uvarint(ids, id);
+    auto pair = pairs_.bytes(static_cast<uint32_t>(id));
+    if (key.size() < pair.size() || !same_bytes(key.data(), pair.data(), pair.size()))
+      return false;
+    key.remove_prefix(pair.size());
+  }
+  return n == 0 && ids.empty() && key.empty();
+}
+
+void head::append_key(const mem_series& s, std::string& out) const {
+  uint64_t n = 0;
+  std::string_view ids = s.ids();
+  uint64_t id = 0;
+  while (!ids.empty() && get_uvarint(ids, id))
+    ++n;
+  put_uvarint(out, n);
+  for_each_pair(s, [&out](std::string_view pair) { out.append(pair); });
+}
+
+std::string head::key_of(const mem_series& s) const {
+  std::string out;
+  append_key(s, out);
+  return out;
+}
+
+int head::compare_labels(const mem_series& a, const mem_series& b) const {
+  std::string_view x = a.ids();
+  std::string_view y = b.ids();
+  uint64_t ia = 0;
+  uint64_t ib = 0;
+  while (!x.empty() && !y.empty()) {
+    (void)get_uvarint(x, ia);
+    (void)get_uvarint(y, ib);
+    // One id per distinct pair: equal ids, equal labels.
+    if (ia != ib)
+      return compare_pairs(pairs_.bytes(static_cast<uint32_t>(ia)), pairs_.bytes(static_cast<uint32_t>(ib)));
+  }
+  return x.empty() ? (y.empty() ? 0 : -1) : 1;
+}
+
+int head::compare_labels(const mem_series& a, std::string_view key) const {
+  return compare_label_keys(key_of(a), key);
+}
+
+head::mem_series& head::create(uint64_t ref, const label_set& ls, uint64_t hash) {
+  std::string ids;
+  std::string pair;
+  for (const auto& l : ls) {
+    pair.clear();
+    put_length_prefixed(pair, l.name);
+    put_length_prefixed(pair, l.value);
+    put_uvarint(ids, pairs_.acquire(pair));
+  }
+  auto* s = new_series(ref, ids);
+  series_.insert(ref, s);
+  postings_.add(ref, ls);
+  by_hash_.insert(hash, s);
+  ++stats_.series_created;
+  return *s;
 }
 
 std::optional<uint64_t> head::find_ref(const label_set& ls) const {
@@ -76,7 +169,7 @@ result<head::series_slot> head::get_or_create(uint64_t hash, std::string_view ke
     return status::corruption("label key without labels");
   uint64_t ref = next_ref_;
   next_ref_ += opts_.ref_stride;
-  auto& s = create(ref, *ls, key, hash);
+  auto& s = create(ref, *ls, hash);
   return series_slot{&s, ref, true};
 }
 
@@ -87,7 +180,7 @@ status head::create_series_with_ref(uint64_t ref, const label_set& ls) {
   uint64_t hash = ls.hash();
   auto key = label_key(ls);
   if (const auto* s = find(ref)) {
-    if (s->key() == key)
+    if (has_key(*s, key))
       return status::ok();
     return status::corruption("series ref " + std::to_string(ref) + " used for " +
                               materialize(*s).to_string() + " and " + ls.to_string());
@@ -96,7 +189,7 @@ status head::create_series_with_ref(uint64_t ref, const label_set& ls) {
     aliases_[ref] = s->ref;
     return status::ok();
   }
-  create(ref, ls, key, hash);
+  create(ref, ls, hash);
   return status::ok();
 }
 
@@ -108,13 +201,14 @@ void head::bump_next_ref(uint64_t floor) {
   next_ref_ = opts_.ref_start + k * opts_.ref_stride;
 }
 
-label_set head::materialize(const mem_series& s) {
+label_set head::materialize(const mem_series& s) const {
   std::vector<label> out;
-  std::string_view key = s.key();
-  uint64_t n = 0;
-  (void)get_uvarint(key, n);
-  out.reserve(n);
-  for_each_label(s.key(), [&out](std::string_view name, std::string_view value) {
+  out.reserve(s.ids_size);  // at least a byte per label
+  for_each_pair(s, [&out](std::string_view pair) {
+    std::string_view name;
+    std::string_view value;
+    (void)get_length_prefixed(pair, name);
+    (void)get_length_prefixed(pair, value);
     out.push_back(label{std::string{name}, std::string{value}});
   });
   return label_set{std::move(out)};
@@ -129,8 +223,7 @@ result<label_set> head::labels_of(uint64_t ref) const {
 std::vector<series_record> head::series_records() const {
   std::vector<series_record> out;
   out.reserve(series_.size() + aliases_.size());
-  for (const auto& [ref, s] : series_)
-    out.push_back({ref, materialize(s)});
+  series_.for_each([&](uint64_t ref, const mem_series* s) { out.push_back({ref, materialize(*s)}); });
   for (const auto& [alias, ref] : aliases_)
     if (const auto* s = find(ref))
       out.push_back({alias, materialize(*s)});
@@ -142,18 +235,17 @@ std::vector<series_record> head::series_records() const {
 uint64_t head::series_entries(std::string& out) const {
   std::vector<std::pair<uint64_t, const mem_series*>> all;
   all.reserve(series_.size() + aliases_.size());
-  for (const auto& [ref, s] : series_)
-    all.emplace_back(ref, &s);
+  series_.for_each([&](uint64_t ref, const mem_series* s) { all.emplace_back(ref, s); });
   for (const auto& [alias, ref] : aliases_)
     if (const auto* s = find(ref))
       all.emplace_back(alias, s);
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  size_t bytes = 0;
-  for (const auto& [ref, s] : all)
-    bytes += max_varint64_bytes + s->key_size;
-  out.reserve(out.size() + bytes);
-  for (const auto& [ref, s] : all)
-    append_series_entry(out, ref, s->key());
+  std::string key;
+  for (const auto& [ref, s] : all) {
+    key.clear();
+    append_key(*s, key);
+    append_series_entry(out, ref, key);
+  }
   return all.size();
 }
 
@@ -387,12 +479,12 @@ head_stats head::stats() const {
   out.series = series_.size();
   out.chunks = closed_chunks_;
   out.chunk_bytes = closed_bytes_;
-  for (const auto& [ref, s] : series_) {
-    if (!s.open.empty()) {
+  series_.for_each([&](uint64_t, const mem_series* s) {
+    if (!s->open.empty()) {
       ++out.chunks;
-      out.chunk_bytes += s.open.bytes().size();
+      out.chunk_bytes += s->open.bytes().size();
     }
-  }
+  });
   return out;
 }
 
@@ -407,8 +499,9 @@ size_t head::truncate(int64_t mint, uint64_t ooo_upto) {
     xs.erase(gone, xs.end());
     it = xs.empty() ? ooo_.erase(it) : std::next(it);
   }
-  std::vector<uint64_t> dead;
-  for (auto& [ref, s] : series_) {
+  std::vector<mem_series*> dead;
+  series_.for_each([&](uint64_t ref, mem_series* p) {
+    auto& s = *p;
     auto keep = std::find_if(s.closed.begin(), s.closed.end(),
                              [mint](const auto& c) { return c->max_time() >= mint; });
     for (auto it = s.closed.begin(); it != keep; ++it) {
@@ -416,36 +509,45 @@ size_t head::truncate(int64_t mint, uint64_t ooo_upto) {
       --closed_chunks_;
       stats_.samples -= (*it)->num_samples();
     }
-    s.closed.erase(s.closed.begin(), keep);
+    s.closed.erase_front(static_cast<size_t>(keep - s.closed.begin()));
     // The open chunk holds the newest in-order samples: when it is too
     // old, so is every in-order chunk.
     // A series with staged samples is kept: its owner holds a series_slot.
     if (s.staged == 0 && (s.open.empty() || s.open.max_time() < mint) && ooo_.count(ref) == 0)
-      dead.push_back(ref);
-  }
+      dead.push_back(p);
+  });
   if (!dead.empty()) {
     // The index's strings of each dead series' labels, looked up from its
-    // key (the series keeps no pointers to them).
+    // pairs (the series keeps no pointers to them).
     std::vector<std::vector<interned_label>> labels(dead.size());
     std::vector<postings_index::removal> removals;
     removals.reserve(dead.size());
+    std::string key;
     for (size_t i = 0; i < dead.size(); ++i) {
-      auto& s = series_.at(dead[i]);
+      auto& s = *dead[i];
       stats_.samples -= s.open.num_samples();
-      by_hash_.erase(hash_label_key(s.key()), &s);
-      for_each_label(s.key(), [&](std::string_view name, std::string_view value) {
+      key.clear();
+      append_key(s, key);
+      by_hash_.erase(hash_label_key(key), &s);
+      for_each_label(key, [&](std::string_view name, std::string_view value) {
         if (auto l = postings_.interned(name, value))
           labels[i].push_back(*l);
       });
-      removals.push_back({dead[i], &labels[i]});
+      removals.push_back({s.ref, &labels[i]});
     }
     // The index owns the strings the series point to: drop the series from
     // it before the series themselves.
     postings_.remove(removals);
-    for (uint64_t ref : dead)
-      series_.erase(ref);
+    for (auto* s : dead) {
+      std::string_view ids = s->ids();
+      uint64_t id = 0;
+      while (!ids.empty() && get_uvarint(ids, id))
+        pairs_.release(static_cast<uint32_t>(id));
+      series_.erase(s->ref);
+      delete_series(s);
+    }
     for (auto it = aliases_.begin(); it != aliases_.end();)
-      it = series_.count(it->second) == 0 ? aliases_.erase(it) : std::next(it);
+      it = series_.find(it->second) == nullptr ? aliases_.erase(it) : std::next(it);
     stats_.series_removed += dead.size();
   }
   min_t_ = std::numeric_limits<int64_t>::max();
@@ -454,12 +556,12 @@ size_t head::truncate(int64_t mint, uint64_t ooo_upto) {
     min_t_ = std::min(min_t_, xs.front().t);
     max_t_ = std::max(max_t_, xs.back().t);
   }
-  for (const auto& [ref, s] : series_) {
-    if (s.open.empty())
-      continue;
-    min_t_ = std::min(min_t_, s.closed.empty() ? s.open.min_time() : s.closed.front()->min_time());
-    max_t_ = std::max(max_t_, s.open.max_time());
-  }
+  series_.for_each([&](uint64_t, const mem_series* s) {
+    if (s->open.empty())
+      return;
+    min_t_ = std::min(min_t_, s->closed.empty() ? s->open.min_time() : s->closed.front()->min_time());
+    max_t_ = std::max(max_t_, s->open.max_time());
+  });
   return dead.size();
 }
 
@@ -470,10 +572,10 @@ std::vector<tombstone_record> head::deletion_ranges(const matcher_list& ms, int6
   if (mint > maxt || series_.empty())
     return out;
   for (uint64_t ref : postings_.select(ms)) {
-    auto it = series_.find(ref);
-    if (it == series_.end())
+    const auto* p = series_.find(ref);
+    if (p == nullptr)
       continue;
-    const auto& s = it->second;
+    const auto& s = *p;
     // The series' oldest and newest sample, out-of-order ones included.
     int64_t lo = INT64_MAX;
     int64_t hi = INT64_MIN;
@@ -515,8 +617,7 @@ uint64_t head::delete_ranges(const std::vector<tombstone_record>& stones) {
         ooo_.erase(it);
     }
     const interval_list deleted{{mint, maxt}};
-    std::vector<std::shared_ptr<const xor_chunk>> kept;
-    kept.reserve(s->closed.size());
+    closed_chunks kept;
     for (auto& c : s->closed) {
       if (!c->overlaps(mint, maxt)) {
         kept.push_back(std::move(c));
@@ -574,12 +675,12 @@ uint64_t head::delete_ranges(const std::vector<tombstone_record>& stones) {
     min_t_ = std::min(min_t_, ys.front().t);
     max_t_ = std::max(max_t_, ys.back().t);
   }
-  for (const auto& [r, x] : series_) {
-    if (x.open.empty())
-      continue;
-    min_t_ = std::min(min_t_, x.closed.empty() ? x.open.min_time() : x.closed.front()->min_time());
-    max_t_ = std::max(max_t_, x.open.max_time());
-  }
+  series_.for_each([&](uint64_t, const mem_series* x) {
+    if (x->open.empty())
+      return;
+    min_t_ = std::min(min_t_, x->closed.empty() ? x->open.min_time() : x->closed.front()->min_time());
+    max_t_ = std::max(max_t_, x->open.max_time());
+  });
   return removed;
 }
 

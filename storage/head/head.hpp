@@ -14,12 +14,16 @@
 #include <utility>
 #include <vector>
 
+#include "storage/coding.hpp"
 #include "storage/hash_slots.hpp"
 #include "storage/labels.hpp"
 #include "storage/index/label_stats.hpp"
 #include "storage/matcher.hpp"
 #include "storage/index/postings.hpp"
 #include "storage/sample.hpp"
+#include "storage/head/closed_chunks.hpp"
+#include "storage/head/pair_table.hpp"
+#include "storage/head/ref_table.hpp"
 #include "storage/head/series_snapshot.hpp"
 #include "storage/status.hpp"
 #include "storage/wal/records.hpp"
@@ -308,27 +312,47 @@ class head {
     uint64_t seq;
   };
 
+  // A series. Allocated with its label pair ids right behind it
+  // (new_series()), as uvarints of pairs_ ids in label order: the series'
+  // only record of its labels, a byte or two per label.
   struct mem_series {
-    explicit mem_series(uint64_t r) : ref(r) {}
+    explicit mem_series(uint64_t r, uint32_t n) : ref(r), ids_size(n) {}
     uint64_t ref;
     uint32_t staged = 0;     // samples staged and not yet appended
-    uint32_t key_size = 0;
+    uint32_t ids_size;       // bytes of pair ids behind the struct
     int64_t staged_t = 0;    // newest staged sample, valid while staged > 0
     uint64_t staged_bits = 0;
-    // The label key: a lookup is one memcmp against it, and the series'
-    // only copy of its labels (materialize() decodes it; the postings
-    // index has its own strings). A bare array (not a std::string) saves
-    // 20 bytes per series.
-    std::unique_ptr<char[]> key_bytes;
-    std::string_view key() const { return {key_bytes.get(), key_size}; }
-    std::vector<std::shared_ptr<const xor_chunk>> closed;  // time order
+    closed_chunks closed;  // time order
     xor_appender open;  // holds the newest sample once there is one
+    std::string_view ids() const { return {reinterpret_cast<const char*>(this + 1), ids_size}; }
   };
+
+  /// A series with pair ids `ids`, and its end.
+  static mem_series* new_series(uint64_t ref, std::string_view ids);
+  static void delete_series(mem_series* s);
+  /// Whether `key` (a label key) names the labels of `s`.
+  bool has_key(const mem_series& s, std::string_view key) const;
+  /// fn(pair bytes) for each label of `s`, in order.
+  template <class Fn>
+  void for_each_pair(const mem_series& s, Fn&& fn) const {
+    std::string_view ids = s.ids();
+    uint64_t id = 0;
+    while (!ids.empty() && get_uvarint(ids, id))
+      fn(pairs_.bytes(static_cast<uint32_t>(id)));
+  }
+  /// The label key of `s`, appended to `out`.
+  void append_key(const mem_series& s, std::string& out) const;
+  std::string key_of(const mem_series& s) const;
+  /// Label order of two series (label_set::compare).
+  int compare_labels(const mem_series& a, const mem_series& b) const;
+  /// The same against a label key.
+  int compare_labels(const mem_series& a, std::string_view key) const;
 
   mem_series* find(uint64_t ref);
   const mem_series* find(uint64_t ref) const;
   const mem_series* find_key(std::string_view key, uint64_t hash) const;
-  mem_series& create(uint64_t ref, const label_set& ls, std::string_view key, uint64_t hash);
+  /// A new series `ls` under `ref`, indexed; hash == ls.hash().
+  mem_series& create(uint64_t ref, const label_set& ls, uint64_t hash);
   status check(const mem_series& s, int64_t t, double v) const;
   /// Whether the window takes a sample at t.
   bool ooo_acceptable(int64_t t) const;
@@ -350,7 +374,7 @@ class head {
                   std::vector<std::shared_ptr<const chunk>>& out, uint64_t upto = UINT64_MAX) const;
   status append_to(mem_series& s, int64_t t, double v);
   void cut(mem_series& s);
-  static label_set materialize(const mem_series& s);
+  label_set materialize(const mem_series& s) const;
   /// A series as select() hands it out: labels, the chunks overlapping
   /// [mint, maxt] (closed ones shared, the open one copied) and its
   /// out-of-order samples there as extra chunks.
@@ -368,8 +392,15 @@ class head {
   head_options opts_;
   uint64_t next_ref_ = 1;
   postings_index postings_;
-  std::unordered_map<uint64_t, mem_series> series_;         // by ref
-  hash_slots<mem_series> by_hash_;                          // label hash
+  pair_table pairs_;
+  ref_table<mem_series> series_;                            // by ref, owned
+  // A series' label hash, for moving it in by_hash_ (rare: growth,
+  // removal): its key rebuilt from the pairs, as the series keeps no hash.
+  struct hash_of_series {
+    const head* h;
+    uint64_t operator()(const mem_series& s) const;
+  };
+  hash_slots<mem_series, hash_of_series> by_hash_;          // label hash
   std::unordered_map<uint64_t, uint64_t> aliases_;          // replayed ref -> ref
   // Out-of-order samples by series ref, by time, one per timestamp. Apart
   // from the series so that a head without them pays nothing per series.

@@ -79,25 +79,33 @@ status head::write_state(std::string& out) const {
   auto has_data = [this](const mem_series& s) {
     return !s.closed.empty() || !s.open.empty() || ooo_.count(s.ref) != 0;
   };
-  for (const auto& [ref, s] : series_) {
+  uint64_t staged_ref = 0;
+  series_.for_each([&](uint64_t ref, const mem_series* p) {
+    const auto& s = *p;
     if (s.staged > 0)
-      return status::invalid_argument("head snapshot: series " + std::to_string(ref) + " has staged samples");
+      staged_ref = ref;
     if (!has_data(s))
-      continue;
-    bytes += 3 * max_varint64_bytes + s.key_size + s.open.bytes().size() + s.closed.size() * 4;
+      return;
+    // A label key is ~10x its pair ids.
+    bytes += 3 * max_varint64_bytes + 10 * s.ids_size + s.open.bytes().size() + s.closed.size() * 4;
     for (const auto& c : s.closed)
       bytes += c->bytes().size();
     order.push_back(&s);
-  }
+  });
+  if (staged_ref != 0)
+    return status::invalid_argument("head snapshot: series " + std::to_string(staged_ref) + " has staged samples");
   std::sort(order.begin(), order.end(), [](const mem_series* a, const mem_series* b) { return a->ref < b->ref; });
   out.reserve(out.size() + bytes);
   put_uvarint(out, next_ref_);
   put_uvarint(out, ooo_seq_);
   put_uvarint(out, order.size());
+  std::string key;
   for (const mem_series* p : order) {
     const auto& s = *p;
     put_uvarint(out, s.ref);
-    put_length_prefixed(out, s.key());
+    key.clear();
+    append_key(s, key);
+    put_length_prefixed(out, key);
     put_uvarint(out, s.closed.size());
     for (const auto& c : s.closed)
       put_length_prefixed(out, c->bytes());
@@ -105,8 +113,8 @@ status head::write_state(std::string& out) const {
   }
   std::vector<std::pair<uint64_t, uint64_t>> aliases;
   for (const auto& [alias, ref] : aliases_) {
-    auto it = series_.find(ref);
-    if (it != series_.end() && has_data(it->second))
+    const auto* s = series_.find(ref);
+    if (s != nullptr && has_data(*s))
       aliases.emplace_back(alias, ref);
   }
   put_uvarint(out, aliases.size());
@@ -139,7 +147,6 @@ status head::read_state(std::string_view in) {
   // counts): a count is checked before it reserves anything.
   if (n > in.size() / 8)
     return damaged("series count " + std::to_string(n) + " exceeds the bytes");
-  series_.reserve(n);
   by_hash_.reserve(n);
   uint64_t prev_ref = 0;
   for (uint64_t i = 0; i < n; ++i) {
@@ -163,7 +170,7 @@ status head::read_state(std::string_view in) {
       return damaged("labels " + ls->to_string() + " under two refs");
     if (closed > in.size())
       return damaged("series " + std::to_string(ref) + ": chunk count exceeds the bytes");
-    auto& s = create(ref, *ls, key, hash);
+    auto& s = create(ref, *ls, hash);
     int64_t last = std::numeric_limits<int64_t>::min();
     for (uint64_t k = 0; k <= closed; ++k) {
       if (!get_length_prefixed(in, bytes))
@@ -208,7 +215,7 @@ status head::read_state(std::string_view in) {
     uint64_t alias = 0, ref = 0;
     if (!get_uvarint(in, alias) || !get_uvarint(in, ref))
       return damaged("alias " + std::to_string(i) + " truncated");
-    if (alias == 0 || alias >= next_ref || series_.count(alias) != 0 || series_.count(ref) == 0
+    if (alias == 0 || alias >= next_ref || series_.find(alias) != nullptr || series_.find(ref) == nullptr
         || aliases_.count(alias) != 0)
       return damaged("alias " + std::to_string(alias) + " -> " + std::to_string(ref) + " does not fit the series");
     aliases_[alias] = ref;
@@ -219,7 +226,7 @@ status head::read_state(std::string_view in) {
     uint64_t ref = 0, m = 0;
     if (!get_uvarint(in, ref) || !get_uvarint(in, m) || m == 0 || m > in.size() / 10)
       return damaged("out-of-order samples " + std::to_string(i) + " truncated");
-    if (series_.count(ref) == 0 || ooo_.count(ref) != 0)
+    if (series_.find(ref) == nullptr || ooo_.count(ref) != 0)
       return damaged("out-of-order samples of series " + std::to_string(ref) + " do not fit the series");
     auto& xs = ooo_[ref];
     xs.reserve(m);

@@ -11,7 +11,6 @@ namespace nl::storage {
 
 namespace {
 
-using chunk_list = std::vector<std::shared_ptr<const xor_chunk>>;
 
 // A series' closed chunks are in time order and never overlap: a sample is
 // taken only after the series' newest one, and a chunk is cut before the
@@ -19,7 +18,7 @@ using chunk_list = std::vector<std::shared_ptr<const xor_chunk>>;
 // suffix; finding it from the newest end touches only the chunks a query
 // reads, not every chunk of every series (each a cache miss: ~6 % of an
 // instant query over all series went to those headers).
-chunk_list::const_iterator ending_at_or_after(const chunk_list& closed, int64_t mint) {
+closed_chunks::const_iterator ending_at_or_after(const closed_chunks& closed, int64_t mint) {
   auto first = closed.end();
   while (first != closed.begin() && (*std::prev(first))->max_time() >= mint)
     --first;
@@ -48,9 +47,9 @@ std::vector<const head::mem_series*> head::matching(const matcher_list& ms, int6
   if (series_.empty() || maxt < min_t_ || mint > max_t_)
     return out;
   for (uint64_t ref : postings_.select(ms)) {
-    auto it = series_.find(ref);
-    if (it != series_.end() && has_data_in(it->second, mint, maxt))
-      out.push_back(&it->second);
+    const auto* s = series_.find(ref);
+    if (s != nullptr && has_data_in(*s, mint, maxt))
+      out.push_back(s);
   }
   return out;
 }
@@ -59,7 +58,7 @@ std::vector<const head::mem_series*> head::sorted_matching(const matcher_list& m
                                                            int64_t maxt) const {
   auto out = matching(ms, mint, maxt);
   std::sort(out.begin(), out.end(),
-            [](const mem_series* a, const mem_series* b) { return compare_label_keys(a->key(), b->key()) < 0; });
+            [this](const mem_series* a, const mem_series* b) { return compare_labels(*a, *b) < 0; });
   return out;
 }
 
@@ -133,12 +132,12 @@ series_page head::select_page(const matcher_list& ms, int64_t mint, int64_t maxt
   if (!page.after.empty()) {
     auto after = label_key(page.after);
     found.erase(std::remove_if(found.begin(), found.end(),
-                               [&](const mem_series* s) { return compare_label_keys(s->key(), after) <= 0; }),
+                               [&](const mem_series* s) { return compare_labels(*s, after) <= 0; }),
                 found.end());
   }
   size_t n = std::min(found.size(), std::max<size_t>(page.max_series, 1));
   std::partial_sort(found.begin(), found.begin() + static_cast<std::ptrdiff_t>(n), found.end(),
-                    [](const mem_series* a, const mem_series* b) { return compare_label_keys(a->key(), b->key()) < 0; });
+                    [this](const mem_series* a, const mem_series* b) { return compare_labels(*a, *b) < 0; });
   size_t bytes = 0;
   for (size_t i = 0; i < n && (i == 0 || bytes < page.max_bytes); ++i) {
     out.series.push_back(snapshot_of(*found[i], mint, maxt));
@@ -164,10 +163,10 @@ std::vector<series_snapshot> head::read(const uint64_t* refs, size_t n, int64_t 
   out.reserve(n);
   std::vector<sample> xs;
   for (size_t i = 0; i < n; ++i) {
-    auto it = series_.find(refs[i]);
-    if (it == series_.end())
+    const auto* p = series_.find(refs[i]);
+    if (p == nullptr)
       continue;
-    const auto& s = it->second;
+    const auto& s = *p;
     series_snapshot snap;
     auto first = ending_at_or_after(s.closed, mint);
     for (auto c = first; c != s.closed.end(); ++c)

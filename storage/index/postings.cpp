@@ -75,11 +75,7 @@ void postings_index::add(uint64_t ref, const label_set& ls) {
       value_it = values.emplace(lbl.value, compact_postings{}).first;
     value_it->second.add(ref);
   }
-  // Refs are mostly allocated in increasing order: append is the norm.
-  if (all_.empty() || all_.back() < ref)
-    all_.push_back(ref);
-  else
-    all_.insert(std::lower_bound(all_.begin(), all_.end(), ref), ref);
+  all_.add(ref);
 }
 
 void postings_index::remove(const std::vector<removal>& series) {
@@ -98,7 +94,7 @@ void postings_index::remove(const std::vector<removal>& series) {
     }
   }
   std::sort(gone.begin(), gone.end());
-  all_ = subtract(all_, gone);
+  all_.subtract(gone);
   // Look everything up before erasing anything: the interned strings are
   // the keys about to be erased.
   struct target {
@@ -206,7 +202,7 @@ postings_list postings_index::matching(const matcher& m, bool want) const {
 
 postings_list postings_index::select(const matcher_list& ms) const {
   return select_postings(
-    ms, [this](const matcher& m, bool want) { return matching(m, want); }, [this] { return all_; });
+    ms, [this](const matcher& m, bool want) { return matching(m, want); }, [this] { return all_.decode(); });
 }
 
 std::vector<std::string> postings_index::label_names() const {

@@ -101,7 +101,7 @@ class postings_index {
   /// How many series have name=value (0 when none).
   size_t count(std::string_view name, std::string_view value) const;
   /// Every indexed ref.
-  const postings_list& all() const { return all_; }
+  postings_list all() const { return all_.decode(); }
   size_t size() const { return all_.size(); }
 
   /// Refs of the series that match every matcher, with Prometheus'
@@ -130,7 +130,7 @@ class postings_index {
   postings_list matching(const matcher& m, bool want) const;
 
   std::map<std::string, value_map, std::less<>> index_;
-  postings_list all_;
+  compact_postings all_;  // a byte or two per series, not eight
 };
 
 }  // namespace nl::storage

@@ -508,9 +508,11 @@ CAF_TEST(memory per series and per sample) {
   // keep the closed one's capacity.
   size_t cut = measure(130);
   CAF_MESSAGE("bytes per sample beyond the first: " << static_cast<double>(full - one) / 119);
-  CAF_CHECK(one < 540);
-  CAF_CHECK(full < 720);
-  CAF_CHECK(cut < 840);
+  // glibc's malloc here (16 bytes a block); bench/head_memory_bench
+  // measures the head on the server's jemalloc.
+  CAF_CHECK(one < 470);
+  CAF_CHECK(full < 650);
+  CAF_CHECK(cut < 820);
 #endif
 }
 
@@ -534,6 +536,36 @@ CAF_TEST(a label key finds the series its label set created) {
   CAF_CHECK(!h.get_or_create(1, std::string("\x05\x01", 2)).is_ok());
   CAF_CHECK(!h.get_or_create(2, std::string("\x00", 1)).is_ok());
   CAF_CHECK_EQUAL(h.num_series(), 2u);
+}
+
+CAF_TEST(series under one hash are told apart by every label) {
+  // A series keeps its labels as ids of shared pairs: a key that is a
+  // prefix of another, extends it or differs in the last pair only is
+  // another series, even when the hashes collide. (A forced hash: fine
+  // while nothing moves the entries, which rehashes them by their labels.)
+  head h;
+  std::vector<label_set> sets = {
+    ls({{"__name__", "up"}, {"job", "x"}}),
+    ls({{"__name__", "up"}, {"job", "x"}, {"zone", "a"}}),
+    ls({{"__name__", "up"}}),
+    ls({{"__name__", "up"}, {"job", "y"}}),
+    ls({{"__name__", "up"}, {"jo", "bx"}}),
+  };
+  std::vector<uint64_t> refs;
+  for (auto& l : sets) {
+    auto slot = h.get_or_create(42, label_key(l));
+    CAF_REQUIRE(slot.is_ok());
+    CAF_CHECK(slot->created());
+    refs.push_back(slot->ref());
+  }
+  for (size_t i = 0; i < sets.size(); ++i) {
+    auto slot = h.get_or_create(42, label_key(sets[i]));
+    CAF_REQUIRE(slot.is_ok());
+    CAF_CHECK(!slot->created());
+    CAF_CHECK_EQUAL(slot->ref(), refs[i]);
+    CAF_CHECK_EQUAL(h.labels_of(refs[i])->to_string(), sets[i].to_string());
+  }
+  CAF_CHECK_EQUAL(h.num_series(), sets.size());
 }
 
 CAF_TEST(staged samples count as the newest sample until appended) {
