@@ -136,18 +136,19 @@ int head::compare_labels(const mem_series& a, std::string_view key) const {
   return compare_label_keys(key_of(a), key);
 }
 
-head::mem_series& head::create(uint64_t ref, const label_set& ls, uint64_t hash) {
+head::mem_series& head::create(uint64_t ref, std::string_view key, uint64_t hash) {
+  // Each pair in its canonical spelling, whatever varints the key used.
   std::string ids;
   std::string pair;
-  for (const auto& l : ls) {
+  for_each_label(key, [&](std::string_view name, std::string_view value) {
     pair.clear();
-    put_length_prefixed(pair, l.name);
-    put_length_prefixed(pair, l.value);
+    put_length_prefixed(pair, name);
+    put_length_prefixed(pair, value);
     put_uvarint(ids, pairs_.acquire(pair));
-  }
+  });
   auto* s = new_series(ref, ids);
   series_.insert(ref, s);
-  postings_.add(ref, ls);
+  postings_.add_key(ref, key);
   by_hash_.insert(hash, s);
   ++stats_.series_created;
   return *s;
@@ -162,14 +163,18 @@ std::optional<uint64_t> head::find_ref(const label_set& ls) const {
 result<head::series_slot> head::get_or_create(uint64_t hash, std::string_view key) {
   if (const auto* s = find_key(key, hash))
     return series_slot{const_cast<mem_series*>(s), s->ref, false};
-  auto ls = label_set_from_key(key);
-  if (!ls)
-    return ls.error();
-  if (ls->empty())
+  // Checked as label_set_from_key() would, without building the set.
+  std::string_view rest = key;
+  std::string_view whole;
+  if (auto st = next_label_key(rest, whole); !st)
+    return st;
+  if (!rest.empty())
+    return status::corruption("label key: " + std::to_string(rest.size()) + " bytes after the labels");
+  if (uint64_t n = 0; !get_uvarint(rest = key, n) || n == 0)
     return status::corruption("label key without labels");
   uint64_t ref = next_ref_;
   next_ref_ += opts_.ref_stride;
-  auto& s = create(ref, *ls, hash);
+  auto& s = create(ref, key, hash);
   return series_slot{&s, ref, true};
 }
 
@@ -189,7 +194,7 @@ status head::create_series_with_ref(uint64_t ref, const label_set& ls) {
     aliases_[ref] = s->ref;
     return status::ok();
   }
-  create(ref, ls, hash);
+  create(ref, key, hash);
   return status::ok();
 }
 

@@ -351,8 +351,9 @@ class head {
   mem_series* find(uint64_t ref);
   const mem_series* find(uint64_t ref) const;
   const mem_series* find_key(std::string_view key, uint64_t hash) const;
-  /// A new series `ls` under `ref`, indexed; hash == ls.hash().
-  mem_series& create(uint64_t ref, const label_set& ls, uint64_t hash);
+  /// A new series under `ref`, indexed. REQUIRES: `key` is a valid label
+  /// key (labels sorted, unique, non-empty) and hash == hash_label_key(key).
+  mem_series& create(uint64_t ref, std::string_view key, uint64_t hash);
   status check(const mem_series& s, int64_t t, double v) const;
   /// Whether the window takes a sample at t.
   bool ooo_acceptable(int64_t t) const;

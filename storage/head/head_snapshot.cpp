@@ -22,13 +22,16 @@ status damaged(const std::string& what) { return status::corruption("head snapsh
 // bump_next_ref.
 constexpr uint64_t max_ref = uint64_t{1} << 62;
 
-// label_key(ls).size() without building it.
-size_t canonical_key_size(const label_set& ls) {
-  size_t n = uvarint_length(ls.size());
-  for (const auto& l : ls) {
-    n += uvarint_length(l.name.size()) + l.name.size();
-    n += uvarint_length(l.value.size()) + l.value.size();
-  }
+// The size of a valid key's canonical spelling (minimal varints).
+size_t canonical_key_size(std::string_view key) {
+  std::string_view rest = key;
+  uint64_t count = 0;
+  (void)get_uvarint(rest, count);
+  size_t n = uvarint_length(count);
+  for_each_label(key, [&n](std::string_view name, std::string_view value) {
+    n += uvarint_length(name.size()) + name.size();
+    n += uvarint_length(value.size()) + value.size();
+  });
   return n;
 }
 
@@ -154,23 +157,27 @@ status head::read_state(std::string_view in) {
     std::string_view key, bytes;
     if (!get_uvarint(in, ref) || !get_length_prefixed(in, key) || !get_uvarint(in, closed))
       return damaged("series " + std::to_string(i) + " truncated");
-    auto ls = label_set_from_key(key);
-    if (!ls)
-      return damaged("series " + std::to_string(ref) + ": " + ls.error().message());
-    if (ref <= prev_ref || ref >= next_ref || ls->empty())
+    std::string_view rest = key;
+    std::string_view whole;
+    uint64_t hash = 0;
+    if (auto st = next_label_key(rest, whole, hash); !st)
+      return damaged("series " + std::to_string(ref) + ": " + st.message());
+    if (!rest.empty())
+      return damaged("series " + std::to_string(ref) + ": bytes after the label key");
+    uint64_t labels = 0;
+    if (rest = key; !get_uvarint(rest, labels) || ref <= prev_ref || ref >= next_ref || labels == 0)
       return damaged("series ref " + std::to_string(ref)
                      + " is 0, not above the one before, not below next_ref or has no labels");
     prev_ref = ref;
     // One spelling per label set (non-minimal varints would make another),
     // so that the key comparison below finds every duplicate.
-    if (canonical_key_size(*ls) != key.size())
+    if (canonical_key_size(key) != key.size())
       return damaged("series " + std::to_string(ref) + ": label key not in canonical form");
-    uint64_t hash = ls->hash();
     if (find_key(key, hash) != nullptr)
-      return damaged("labels " + ls->to_string() + " under two refs");
+      return damaged("labels " + label_set_from_key(key)->to_string() + " under two refs");
     if (closed > in.size())
       return damaged("series " + std::to_string(ref) + ": chunk count exceeds the bytes");
-    auto& s = create(ref, *ls, hash);
+    auto& s = create(ref, key, hash);
     int64_t last = std::numeric_limits<int64_t>::min();
     for (uint64_t k = 0; k <= closed; ++k) {
       if (!get_length_prefixed(in, bytes))

@@ -1,5 +1,7 @@
 #include "storage/index/postings.hpp"
 
+#include "storage/label_key.hpp"
+
 #include <algorithm>
 #include <iterator>
 #include <queue>
@@ -65,17 +67,25 @@ bool intersects(const postings_list& a, const postings_list& b) {
 }
 
 void postings_index::add(uint64_t ref, const label_set& ls) {
-  for (const auto& lbl : ls) {
-    auto name_it = index_.find(lbl.name);
-    if (name_it == index_.end())
-      name_it = index_.emplace(lbl.name, value_map{}).first;
-    auto& values = name_it->second;
-    auto value_it = values.find(lbl.value);
-    if (value_it == values.end())
-      value_it = values.emplace(lbl.value, compact_postings{}).first;
-    value_it->second.add(ref);
-  }
+  for (const auto& lbl : ls)
+    add_pair(ref, lbl.name, lbl.value);
   all_.add(ref);
+}
+
+void postings_index::add_key(uint64_t ref, std::string_view key) {
+  for_each_label(key, [&](std::string_view name, std::string_view value) { add_pair(ref, name, value); });
+  all_.add(ref);
+}
+
+void postings_index::add_pair(uint64_t ref, std::string_view name, std::string_view value) {
+  auto name_it = index_.find(name);
+  if (name_it == index_.end())
+    name_it = index_.emplace(std::string{name}, value_map{}).first;
+  auto& values = name_it->second;
+  auto value_it = values.find(value);
+  if (value_it == values.end())
+    value_it = values.emplace(std::string{value}, compact_postings{}).first;
+  value_it->second.add(ref);
 }
 
 void postings_index::remove(const std::vector<removal>& series) {

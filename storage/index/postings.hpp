@@ -81,6 +81,9 @@ class postings_index {
   /// below a list's largest costs a rewrite of that list (the head adds
   /// refs in increasing order: new series, replay, snapshot load).
   void add(uint64_t ref, const label_set& ls);
+  /// The same for the labels of a label key (storage/label_key.hpp),
+  /// without building a label set. REQUIRES: a valid key.
+  void add_key(uint64_t ref, std::string_view key);
 
   /// A series to drop: its ref and its labels as interned() names them.
   struct removal {
@@ -121,6 +124,7 @@ class postings_index {
 
  private:
   using value_map = std::map<std::string, compact_postings, std::less<>>;
+  void add_pair(uint64_t ref, std::string_view name, std::string_view value);
   /// The entry of name=value (its value string and list), or nullptr;
   /// `interned_name`, when given, gets the index's own name string.
   const value_map::value_type* find(std::string_view name, std::string_view value,
