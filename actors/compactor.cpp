@@ -308,10 +308,12 @@ void write_checkpoint(self_ptr self, int64_t from, uint64_t upto, metadata_recor
 }
 
 void checkpoint(self_ptr self, int64_t from) {
-  self->request(self->state.wal, caf::infinite, wal_cut_atom_v)
+  self->request(self->state.wal, caf::infinite, wal_cut_atom_v, from)
     .then(
       [self, from](uint64_t upto) {
         auto& s = self->state;
+        if (upto == 0)
+          return maintain_and_finish(self);  // every segment holds newer samples
         if (!s.meta)
           return write_checkpoint(self, from, upto, {});
         // Metadata is kept while it is received within the retention time

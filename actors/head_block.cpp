@@ -188,6 +188,7 @@ caf::result<append_result> append(self_ptr self, append_batch& batch) {
       }
       samples_rec.add(slot->ref(), t, batch.value_bits[j]);
       staged.push_back({*slot, t, v});
+      wb.max_time = std::max(wb.max_time, t);
     }
     begin = end;
   }

@@ -197,6 +197,10 @@ struct wal_batch {
   /// decides for the others, so a request answered 503 for a late part
   /// never has another part durable. 0: a batch on its own.
   uint64_t group = 0;
+  /// The newest sample timestamp in the records (ms), INT64_MIN when they
+  /// hold none: the writer notes it per segment, so that a checkpoint
+  /// replaces only segments older than the cut (storage/wal/segment_times.hpp).
+  int64_t max_time = std::numeric_limits<int64_t>::min();
 };
 
 /// A query over series metadata, shared by /series, /labels and
@@ -450,7 +454,7 @@ typename Inspector::result_type inspect(Inspector& f, append_result& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, wal_batch& x) {
-  return f(caf::meta::type_name("nl::wal_batch"), x.records, x.deadline, x.group);
+  return f(caf::meta::type_name("nl::wal_batch"), x.records, x.deadline, x.group, x.max_time);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, meta_query& x) {

@@ -1,5 +1,7 @@
 #include "actors/wal_writer.hpp"
 
+#include "storage/wal/checkpoint.hpp"
+
 #include "actors/log.hpp"
 
 namespace nl::actors {
@@ -116,6 +118,13 @@ wal_writer_actor::behavior_type wal_writer(self_ptr self, std::shared_ptr<storag
                                            wal_writer_options opts) {
   self->state.writer = std::move(writer);
   self->state.opts = opts;
+  {
+    // The writer has just started its first segment; an older checkpoint
+    // must not be named again.
+    auto checkpointed = storage::latest_wal_checkpoint(self->state.writer->dir());
+    self->state.times.emplace(self->state.writer->position().segment,
+                              checkpointed && *checkpointed ? **checkpointed : 0);
+  }
   // Close the segment (flush + fdatasync) whenever the actor ends: an
   // orderly shutdown must leave every acknowledged record synced.
   self->attach_functor([w = self->state.writer](const caf::error&) {
@@ -157,6 +166,8 @@ wal_writer_actor::behavior_type wal_writer(self_ptr self, std::shared_ptr<storag
         fail(self, st);
         return to_error(st);
       }
+      if (batch.max_time != std::numeric_limits<int64_t>::min())
+        s.times->note(s.writer->position().segment, batch.max_time);
       uint64_t bytes = 0;
       for (auto& rec : batch.records)
         bytes += rec.size();
@@ -180,23 +191,26 @@ wal_writer_actor::behavior_type wal_writer(self_ptr self, std::shared_ptr<storag
         return to_error(self->state.writer->health());
       return self->state.writer->records_taken();
     },
-    [=](wal_cut_atom) -> caf::result<uint64_t> {
-      // Everything taken so far goes into the segment being closed.
+    [=](wal_cut_atom, int64_t before) -> caf::result<uint64_t> {
+      // Everything taken so far goes into the segments checked here.
       commit(self);
       auto& w = *self->state.writer;
       if (!w.health())
         return to_error(w.health());
-      auto closed = w.next_segment();
-      if (!closed) {
-        // No room for the next segment: the current one goes on, and the
-        // caller (a checkpoint) tries again later.
-        if (is_no_space(closed.error()))
+      if (self->state.times->only_older(w.position().segment, before)) {
+        // The current segment can go too: close it.
+        auto closed = w.next_segment();
+        if (!closed) {
+          // No room for the next segment: the current one goes on, and the
+          // caller (a checkpoint) tries again later.
+          if (is_no_space(closed.error()))
+            return to_error(closed.error());
+          fail(self, closed.error());
           return to_error(closed.error());
-        fail(self, closed.error());
-        return to_error(closed.error());
+        }
+        self->state.unsynced = false;
       }
-      self->state.unsynced = false;
-      return *closed;
+      return self->state.times->bound(w.position().segment, before);
     },
     [=](wal_commit_atom) { commit(self); },
     [=](wal_tick_atom) {

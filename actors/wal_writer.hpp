@@ -20,11 +20,13 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 
 #include "actors/config.hpp"
 #include "actors/messages.hpp"
 #include "actors/metrics.hpp"
+#include "storage/wal/segment_times.hpp"
 #include "storage/wal/segment_writer.hpp"
 
 namespace nl::actors {
@@ -37,14 +39,16 @@ namespace nl::actors {
 ///   taken or refused alike.
 /// wal_sync: flush and fdatasync now (used at shutdown); replies the same
 ///   count.
-/// wal_cut: commit, then close (fdatasync) the current segment and start
-///   the next; replies the number of the closed segment, so every record
-///   taken before is in segments <= it (for a WAL checkpoint).
+/// wal_cut(before): commit; close (fdatasync) the current segment and start
+///   the next if it holds only samples older than `before` (ms, the cut);
+///   reply the segment a checkpoint for that cut should go up to
+///   (storage/wal/segment_times.hpp), every segment <= it closed, or 0 when
+///   there is nothing to replace.
 /// wal_commit, wal_tick: the writer's own timers and commit trigger.
 using wal_writer_actor = caf::typed_actor<
   caf::replies_to<wal_write_atom, wal_batch>::with<uint64_t>,
   caf::replies_to<wal_sync_atom>::with<uint64_t>,
-  caf::replies_to<wal_cut_atom>::with<uint64_t>,
+  caf::replies_to<wal_cut_atom, int64_t>::with<uint64_t>,
   caf::reacts_to<wal_commit_atom>,
   caf::reacts_to<wal_tick_atom>>;
 
@@ -59,6 +63,8 @@ struct wal_writer_options {
 struct wal_writer_state {
   std::shared_ptr<storage::wal_segment_writer> writer;
   wal_writer_options opts;
+  /// Newest sample time per segment written, for wal_cut.
+  std::optional<storage::segment_times> times;
   std::vector<caf::typed_response_promise<uint64_t>> pending;
   bool commit_scheduled = false;
   bool unsynced = false;      // flushed since the last fdatasync

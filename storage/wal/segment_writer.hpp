@@ -138,6 +138,8 @@ class wal_segment_writer {
   /// End of the last appended record (buffered or not): where the next
   /// record starts, padding aside.
   wal_position position() const { return {segment_, segment_offset_}; }
+  /// The WAL directory.
+  const std::string& dir() const { return dir_; }
 
   /// Bytes appended but not yet flushed.
   size_t buffered_bytes() const { return buffer_.size(); }

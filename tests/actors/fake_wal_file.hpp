@@ -14,13 +14,16 @@ struct fake_wal_disk {
   std::string bytes;      // everything appended to any segment
   int appends = 0;        // calls of writable_file::append (one per flush)
   int syncs = 0;
+  int segments = 0;       // segment files created
   bool fail_appends = false;
   bool disk_full = false;  // failed appends report ENOSPC, else EIO
 };
 
 class fake_wal_file : public storage::writable_file {
  public:
-  explicit fake_wal_file(std::shared_ptr<fake_wal_disk> d) : d_(std::move(d)), start_(d_->bytes.size()) {}
+  explicit fake_wal_file(std::shared_ptr<fake_wal_disk> d) : d_(std::move(d)), start_(d_->bytes.size()) {
+    d_->segments += 1;
+  }
   storage::status append(std::string_view data) override {
     if (d_->fail_appends)
       return d_->disk_full ? storage::status::no_space("write: No space left on device (injected)")

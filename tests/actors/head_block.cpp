@@ -65,7 +65,7 @@ wal_writer_actor::behavior_type stuck_wal(wal_writer_actor::stateful_pointer<stu
       self->state.held.clear();
       return uint64_t{0};
     },
-    [=](wal_cut_atom) -> caf::result<uint64_t> { return uint64_t{0}; },
+    [=](wal_cut_atom, int64_t) -> caf::result<uint64_t> { return uint64_t{0}; },
     [=](wal_commit_atom) {},
     [=](wal_tick_atom) {},
   };
