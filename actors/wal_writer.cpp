@@ -192,24 +192,24 @@ wal_writer_actor::behavior_type wal_writer(self_ptr self, std::shared_ptr<storag
       return self->state.writer->records_taken();
     },
     [=](wal_cut_atom, int64_t before) -> caf::result<uint64_t> {
-      // Everything taken so far goes into the segments checked here.
+      // Everything taken so far goes into the segment being closed.
       commit(self);
       auto& w = *self->state.writer;
       if (!w.health())
         return to_error(w.health());
-      if (self->state.times->only_older(w.position().segment, before)) {
-        // The current segment can go too: close it.
-        auto closed = w.next_segment();
-        if (!closed) {
-          // No room for the next segment: the current one goes on, and the
-          // caller (a checkpoint) tries again later.
-          if (is_no_space(closed.error()))
-            return to_error(closed.error());
-          fail(self, closed.error());
+      // Closed at every cut, so that each segment spans about one cut
+      // interval: once the next cut passes its samples, it holds only
+      // older ones and goes without a sample kept.
+      auto closed = w.next_segment();
+      if (!closed) {
+        // No room for the next segment: the current one goes on, and the
+        // caller (a checkpoint) tries again later.
+        if (is_no_space(closed.error()))
           return to_error(closed.error());
-        }
-        self->state.unsynced = false;
+        fail(self, closed.error());
+        return to_error(closed.error());
       }
+      self->state.unsynced = false;
       return self->state.times->bound(w.position().segment, before);
     },
     [=](wal_commit_atom) { commit(self); },

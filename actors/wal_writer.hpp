@@ -39,11 +39,10 @@ namespace nl::actors {
 ///   taken or refused alike.
 /// wal_sync: flush and fdatasync now (used at shutdown); replies the same
 ///   count.
-/// wal_cut(before): commit; close (fdatasync) the current segment and start
-///   the next if it holds only samples older than `before` (ms, the cut);
-///   reply the segment a checkpoint for that cut should go up to
-///   (storage/wal/segment_times.hpp), every segment <= it closed, or 0 when
-///   there is nothing to replace.
+/// wal_cut(before): commit, close (fdatasync) the current segment and
+///   start the next; reply the segment a checkpoint for a cut at `before`
+///   (ms) should go up to (storage/wal/segment_times.hpp), or 0 when there
+///   is nothing to replace.
 /// wal_commit, wal_tick: the writer's own timers and commit trigger.
 using wal_writer_actor = caf::typed_actor<
   caf::replies_to<wal_write_atom, wal_batch>::with<uint64_t>,

@@ -6,10 +6,11 @@
 // whole newer half into the checkpoint at every cut: at 1 M series, tens of
 // millions of samples and seconds of a core each time.
 //
-// So the WAL writer notes the newest sample time of each segment it writes,
-// and a checkpoint replaces the longest run of oldest segments that hold
-// only samples older than the cut: usually nothing but series records is
-// kept. The WAL stays bounded by the head whatever the timestamps (one far
+// So the WAL writer notes the newest sample time of each segment it writes
+// (and closes its segment at every cut, so a segment spans about one cut
+// interval), and a checkpoint replaces the longest run of oldest segments
+// that hold only samples older than the cut: usually nothing but series
+// records is kept. The WAL stays bounded by the head whatever the timestamps (one far
 // future sample must not pin every later segment): a segment that was
 // already closed at the previous checkpoint is replaced at this one in any
 // case, as every segment was before. Segments older than the writer

@@ -200,7 +200,7 @@ CAF_TEST(sync flushes pending records and fdatasyncs) {
   expect((uint64_t), from(wal).to(self).with(uint64_t{1}));
 }
 
-CAF_TEST(a cut closes the segment only once its samples are all older) {
+CAF_TEST(a cut closes the segment and names the segments older than the cut) {
   auto wal = spawn_writer(fsync_policy::interval);
   sched.run();
   auto b = one_record("samples up to 1000");
@@ -209,18 +209,17 @@ CAF_TEST(a cut closes the segment only once its samples are all older) {
   expect((wal_write_atom, wal_batch), from(self).to(wal).with(_, _));
   expect((wal_commit_atom), from(wal).to(wal));
   expect((uint64_t), from(wal).to(self).with(uint64_t{1}));
-  // A cut at 500: the segment holds newer samples, so it stays open and a
+  // A cut at 500: segment 1 is closed, but it holds newer samples, so a
   // checkpoint has nothing to replace (0).
   self->send(wal, wal_cut_atom_v, int64_t{500});
   expect((wal_cut_atom, int64_t), from(self).to(wal).with(_, _));
   expect((uint64_t), from(wal).to(self).with(uint64_t{0}));
-  CAF_CHECK_EQUAL(disk->segments, 1);
-  // A cut at 2000: segment 1 holds only older samples; it is closed and
-  // replaced.
+  CAF_CHECK_EQUAL(disk->segments, 2);
+  // A cut at 2000: segments 1 and 2 hold only older samples.
   self->send(wal, wal_cut_atom_v, int64_t{2000});
   expect((wal_cut_atom, int64_t), from(self).to(wal).with(_, _));
-  expect((uint64_t), from(wal).to(self).with(uint64_t{1}));
-  CAF_CHECK_EQUAL(disk->segments, 2);
+  expect((uint64_t), from(wal).to(self).with(uint64_t{2}));
+  CAF_CHECK_EQUAL(disk->segments, 3);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
