@@ -103,10 +103,7 @@ bool head::has_key(const mem_series& s, std::string_view key) const {
 
 void head::append_key(const mem_series& s, std::string& out) const {
   uint64_t n = 0;
-  std::string_view ids = s.ids();
-  uint64_t id = 0;
-  while (!ids.empty() && get_uvarint(ids, id))
-    ++n;
+  for_each_id(s, [&n](uint32_t) { ++n; });
   put_uvarint(out, n);
   for_each_pair(s, [&out](std::string_view pair) { out.append(pair); });
 }
@@ -133,7 +130,23 @@ int head::compare_labels(const mem_series& a, const mem_series& b) const {
 }
 
 int head::compare_labels(const mem_series& a, std::string_view key) const {
-  return compare_label_keys(key_of(a), key);
+  uint64_t n = 0;
+  (void)get_uvarint(key, n);
+  std::string_view ids = a.ids();
+  uint64_t id = 0;
+  for (; n > 0 && !ids.empty(); --n) {
+    (void)get_uvarint(ids, id);
+    // The key's next pair, as its own bytes.
+    std::string_view rest = key;
+    std::string_view name;
+    std::string_view value;
+    (void)get_length_prefixed(rest, name);
+    (void)get_length_prefixed(rest, value);
+    if (int c = compare_pairs(pairs_.bytes(static_cast<uint32_t>(id)), key.substr(0, key.size() - rest.size())))
+      return c;
+    key = rest;
+  }
+  return ids.empty() ? (n == 0 ? 0 : -1) : 1;
 }
 
 head::mem_series& head::create(uint64_t ref, std::string_view key, uint64_t hash) {
@@ -544,10 +557,7 @@ size_t head::truncate(int64_t mint, uint64_t ooo_upto) {
     // it before the series themselves.
     postings_.remove(removals);
     for (auto* s : dead) {
-      std::string_view ids = s->ids();
-      uint64_t id = 0;
-      while (!ids.empty() && get_uvarint(ids, id))
-        pairs_.release(static_cast<uint32_t>(id));
+      for_each_id(*s, [this](uint32_t id) { pairs_.release(id); });
       series_.erase(s->ref);
       delete_series(s);
     }

@@ -332,13 +332,18 @@ class head {
   static void delete_series(mem_series* s);
   /// Whether `key` (a label key) names the labels of `s`.
   bool has_key(const mem_series& s, std::string_view key) const;
-  /// fn(pair bytes) for each label of `s`, in order.
+  /// fn(pair id) for each label of `s`, in order.
   template <class Fn>
-  void for_each_pair(const mem_series& s, Fn&& fn) const {
+  static void for_each_id(const mem_series& s, Fn&& fn) {
     std::string_view ids = s.ids();
     uint64_t id = 0;
     while (!ids.empty() && get_uvarint(ids, id))
-      fn(pairs_.bytes(static_cast<uint32_t>(id)));
+      fn(static_cast<uint32_t>(id));
+  }
+  /// fn(pair bytes) for each label of `s`, in order.
+  template <class Fn>
+  void for_each_pair(const mem_series& s, Fn&& fn) const {
+    for_each_id(s, [&](uint32_t id) { fn(pairs_.bytes(id)); });
   }
   /// The label key of `s`, appended to `out`.
   void append_key(const mem_series& s, std::string& out) const;

@@ -11,7 +11,6 @@ namespace nl::storage {
 
 namespace {
 
-
 // A series' closed chunks are in time order and never overlap: a sample is
 // taken only after the series' newest one, and a chunk is cut before the
 // sample that opens the next. So the chunks ending at or after mint are a

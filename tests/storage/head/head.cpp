@@ -296,6 +296,20 @@ CAF_TEST(select and series sort by labels like label_set) {
   for (size_t i = 0; i < sets.size(); ++i)
     CAF_CHECK_EQUAL(snaps[i].labels, sets[i]);
   CAF_CHECK_EQUAL(h.series({}, min_i64, max_i64), sets);
+  // One series a page: each page starts after the last one's labels,
+  // compared with the series' pairs (prefixes included).
+  page_limits page;
+  page.max_series = 1;
+  std::vector<label_set> paged;
+  for (size_t i = 0; i <= sets.size(); ++i) {
+    auto p = h.select_page({}, min_i64, max_i64, page);
+    for (auto& x : p.series)
+      paged.push_back(x.labels);
+    if (!p.more)
+      break;
+    page.after = paged.back();
+  }
+  CAF_CHECK_EQUAL(paged, sets);
 }
 
 CAF_TEST(label apis respect matchers and time ranges) {
