@@ -15,6 +15,7 @@
 #include <cstring>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -124,6 +125,15 @@ int main(int argc, char** argv) {
     auto key = label_key(set);
     return keyed{key, hash_label_key(key)};
   });
+  {
+    // What the head's pair table holds: one entry per distinct pair.
+    std::set<std::string> pairs;
+    for (const auto& s : fleet.series)
+      for_each_label(s.labels.key, [&](std::string_view name, std::string_view value) {
+        pairs.insert(std::string{name} + '=' + std::string{value});
+      });
+    std::printf("%zu series, %zu distinct label pairs\n", n, pairs.size());
+  }
   report("labels built", n);
   size_t before = read_size("stats.allocated");
 
