@@ -9,6 +9,8 @@
 //
 // usage: head_memory_bench [--series 1000000] [--samples 80] [--shards 2]
 //          [--block-ms 300000] [--classes]
+// With HEAD_BENCH_PROF_DUMP=FILE and MALLOC_CONF=prof:true it also writes
+// a jemalloc heap profile at the end (for jeprof).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -186,5 +188,8 @@ int main(int argc, char** argv) {
               secs * 1e9 / (static_cast<double>(n) * samples));
   if (classes)
     report_classes(n);
+  if (const char* dump = std::getenv("HEAD_BENCH_PROF_DUMP")) {
+    (void)mallctl("prof.dump", nullptr, nullptr, &dump, sizeof dump);
+  }
   return 0;
 }

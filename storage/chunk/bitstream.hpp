@@ -25,6 +25,11 @@ class bit_writer {
     bytes_.assign(bytes.begin(), bytes.end());
     free_ = static_cast<uint8_t>(free_bits);
   }
+  /// Back to `prefix` zero bytes, keeping the buffer's capacity.
+  void restart(size_t prefix) {
+    bytes_.assign(prefix, 0);
+    free_ = 0;
+  }
   void write_bit(bool bit);
   /// Writes the low `n` bits of `u`, high bit first. REQUIRES: 0 <= n <= 64.
   void write_bits(uint64_t u, int n);

@@ -1,6 +1,8 @@
 #include "storage/chunk/xor_chunk.hpp"
 
 #include <algorithm>
+#include <cstring>
+#include <utility>
 
 // Layout (Prometheus chunkenc XOR, bits MSB-first; see storage/FORMAT.md, "Chunks (XOR)"):
 //   u16 big-endian sample count
@@ -175,30 +177,78 @@ inline void add_dod(xor_decode_state& s, uint64_t raw, int n) {
 
 // -- xor_chunk --------------------------------------------------------------
 
-result<xor_chunk> xor_chunk::from_bytes(std::string_view bytes) {
+namespace {
+
+const uint8_t* copy_bytes(std::string_view bytes, chunk_pages* pages, bool& paged) {
+  paged = false;
+  if (bytes.empty())
+    return nullptr;
+  void* to = pages != nullptr ? pages->allocate(bytes.size()) : nullptr;
+  if (to != nullptr)
+    paged = true;
+  else
+    to = new uint8_t[bytes.size()];
+  std::memcpy(to, bytes.data(), bytes.size());
+  return static_cast<const uint8_t*>(to);
+}
+
+}  // namespace
+
+xor_chunk::xor_chunk(std::string_view bytes, int64_t min_t, int64_t max_t, double last_v, chunk_pages* pages)
+  : chunk(chunk_encoding::xor_, min_t, max_t),
+    paged_(false),
+    size_(static_cast<uint32_t>(bytes.size())),
+    data_(copy_bytes(bytes, pages, paged_)),
+    last_v_(last_v) {}
+
+xor_chunk::xor_chunk(const xor_chunk& other)
+  : chunk(other), paged_(false), size_(other.size_), data_(copy_bytes(other.bytes(), nullptr, paged_)),
+    last_v_(other.last_v_) {}
+
+xor_chunk::xor_chunk(xor_chunk&& other) noexcept
+  : chunk(other), paged_(other.paged_), size_(other.size_), data_(std::exchange(other.data_, nullptr)),
+    last_v_(other.last_v_) {
+  other.size_ = 0;
+}
+
+xor_chunk::~xor_chunk() {
+  if (data_ == nullptr)
+    return;
+  if (paged_)
+    chunk_pages::release(data_);
+  else
+    delete[] data_;
+}
+
+std::shared_ptr<const xor_chunk> xor_chunk::share_in(chunk_pages& pages, xor_chunk&& c) {
+  return std::allocate_shared<const xor_chunk>(chunk_page_allocator<xor_chunk>{pages}, std::move(c));
+}
+
+result<xor_chunk> xor_chunk::from_bytes(std::string_view bytes, chunk_pages* pages) {
   // Checked with decode()'s fast loop (every closed chunk a head snapshot
-  // loads comes through here); the range and last value come from the
-  // samples.
-  xor_chunk probe{std::vector<uint8_t>(bytes.begin(), bytes.end()), INT64_MIN, INT64_MAX, 0.0};
+  // loads comes through here) on the caller's bytes; the range and last
+  // value come from the samples.
   thread_local std::vector<sample> scratch;
   scratch.clear();
-  if (auto st = probe.decode(INT64_MIN, INT64_MAX, scratch); !st)
+  if (auto st = decode_bytes(bytes, INT64_MIN, INT64_MAX, scratch); !st)
     return st;
   if (scratch.empty())
     return status::invalid_argument("xor chunk: no samples");
-  return xor_chunk{std::move(probe.bytes_), scratch.front().t, scratch.back().t, scratch.back().v};
+  return xor_chunk{bytes, scratch.front().t, scratch.back().t, scratch.back().v, pages};
 }
 
-uint16_t xor_chunk::num_samples() const {
-  return bytes_.size() < header_size ? 0 : read_count(bytes_.data());
-}
+uint16_t xor_chunk::num_samples() const { return size_ < header_size ? 0 : read_count(data_); }
 
 xor_iterator xor_chunk::iterator() const { return xor_iterator{bytes()}; }
 
 status xor_chunk::decode(int64_t mint, int64_t maxt, std::vector<sample>& out) const {
   if (!overlaps(mint, maxt))
     return status::ok();
-  xor_iterator it{bytes()};
+  return decode_bytes(bytes(), mint, maxt, out);
+}
+
+status xor_chunk::decode_bytes(std::string_view bytes, int64_t mint, int64_t maxt, std::vector<sample>& out) {
+  xor_iterator it{bytes};
   // The first two samples have encodings of their own: the iterator reads
   // them.
   while (it.read_ < 2) {
@@ -292,7 +342,8 @@ result<xor_appender> xor_appender::resume(std::string_view bytes) {
   size_t left = it.r_.remaining_bits();
   if (left >= 8 || (left > 0 && (static_cast<uint8_t>(bytes.back()) & ((1u << left) - 1)) != 0))
     return status::corruption("xor chunk: " + std::to_string(left) + " bits after the last sample, or padding not zero");
-  xor_appender a(0);
+  // Room to go on as a fresh chunk would, not just the bytes so far.
+  xor_appender a(std::max(initial_reserve, bytes.size() + 16));
   a.w_.assign(bytes, static_cast<int>(left));
   a.first_t_ = first;
   a.t_ = it.st_.t;
@@ -371,24 +422,27 @@ void xor_appender::write_value(double v) {
 }
 
 std::shared_ptr<const xor_chunk> xor_appender::snapshot() const {
-  const auto& buf = w_.buffer();
-  return std::make_shared<const xor_chunk>(std::vector<uint8_t>(buf.begin(), buf.end()),
-                                           first_t_, t_, v_);
+  return std::make_shared<const xor_chunk>(bytes(), first_t_, t_, v_);
 }
 
 std::shared_ptr<const xor_chunk> xor_appender::cut() {
-  // The closed chunk takes the buffer itself (its capacity is an
-  // allocation size class, so it wastes no more than a copy's rounding
-  // would), and the next chunk starts small: it fills slowly, one sample a
-  // scrape, and a full chunk's capacity kept by every series' open chunk
-  // was a sixth of the head's memory.
-  auto out = std::make_shared<const xor_chunk>(std::move(w_.buffer()), first_t_, t_, v_);
-  w_ = bit_writer(header_size, initial_reserve);
+  auto out = std::make_shared<const xor_chunk>(bytes(), first_t_, t_, v_);
+  restart();
+  return out;
+}
+
+std::shared_ptr<const xor_chunk> xor_appender::cut(chunk_pages& pages) {
+  auto out = xor_chunk::share_in(pages, xor_chunk{bytes(), first_t_, t_, v_, &pages});
+  restart();
+  return out;
+}
+
+void xor_appender::restart() {
+  w_.restart(header_size);
   count_ = 0;
   leading_ = 0xff;
   trailing_ = 0;
   t_delta_ = 0;
-  return out;
 }
 
 // -- xor_iterator -----------------------------------------------------------

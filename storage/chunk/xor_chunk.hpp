@@ -9,6 +9,7 @@
 
 #include "storage/chunk/bitstream.hpp"
 #include "storage/chunk/chunk.hpp"
+#include "storage/chunk/chunk_pages.hpp"
 #include "storage/sample.hpp"
 #include "storage/status.hpp"
 
@@ -18,22 +19,32 @@ class xor_iterator;
 
 /// An immutable, encoded chunk plus its time range (inclusive, ms). Shared
 /// between the head and queries as std::shared_ptr<const xor_chunk>; safe to
-/// read from any thread.
+/// read from any thread. Its bytes are an exact-size copy, on the heap or,
+/// for the head's closed chunks, in chunk_pages.
 class xor_chunk final : public chunk {
  public:
   /// Takes already-encoded bytes whose range and last value are known
   /// (e.g. from the appender). REQUIRES: bytes are a valid chunk with that
   /// range, ending with a sample (max_t, last_v).
-  xor_chunk(std::vector<uint8_t> bytes, int64_t min_t, int64_t max_t, double last_v)
-    : chunk(chunk_encoding::xor_, min_t, max_t), bytes_(std::move(bytes)), last_v_(last_v) {}
+  xor_chunk(std::string_view bytes, int64_t min_t, int64_t max_t, double last_v, chunk_pages* pages = nullptr);
+  xor_chunk(const std::vector<uint8_t>& bytes, int64_t min_t, int64_t max_t, double last_v)
+    : xor_chunk(std::string_view{reinterpret_cast<const char*>(bytes.data()), bytes.size()}, min_t, max_t,
+                last_v) {}
+  xor_chunk(const xor_chunk& other);
+  xor_chunk(xor_chunk&& other) noexcept;
+  xor_chunk& operator=(const xor_chunk&) = delete;
+  xor_chunk& operator=(xor_chunk&&) = delete;
+  ~xor_chunk() override;
 
   /// Checks bytes from outside (disk, network) by decoding every sample:
   /// corruption when truncated or malformed, invalid_argument when empty.
-  static result<xor_chunk> from_bytes(std::string_view bytes);
+  /// The copy goes into `pages` when given.
+  static result<xor_chunk> from_bytes(std::string_view bytes, chunk_pages* pages = nullptr);
+  /// `c` moved into `pages` (object and control block; its bytes stay where
+  /// they are: put them there with the constructor).
+  static std::shared_ptr<const xor_chunk> share_in(chunk_pages& pages, xor_chunk&& c);
 
-  std::string_view bytes() const override {
-    return {reinterpret_cast<const char*>(bytes_.data()), bytes_.size()};
-  }
+  std::string_view bytes() const override { return {reinterpret_cast<const char*>(data_), size_}; }
   uint16_t num_samples() const override;
   /// The value of the sample at max_time(), bit-exact: an instant selector
   /// whose lookup time is at or after max_time() needs no decoding.
@@ -46,8 +57,13 @@ class xor_chunk final : public chunk {
   status decode(int64_t mint, int64_t maxt, std::vector<sample>& out) const override;
 
  private:
-  std::vector<uint8_t> bytes_;
+  // paged_ and size_ fit in chunk's tail padding: the object is 48 bytes.
+  bool paged_;  // data_ is in chunk_pages, else from new[]
+  uint32_t size_;
+  const uint8_t* data_;
   double last_v_;
+
+  static status decode_bytes(std::string_view bytes, int64_t mint, int64_t maxt, std::vector<sample>& out);
 };
 
 /// `c` as XOR chunks, for where Prometheus' XOR bytes are needed (remote
@@ -63,7 +79,7 @@ status append_as_xor(const std::shared_ptr<const chunk>& c, int64_t mint, int64_
 class xor_appender {
  public:
   /// Enough for the header, the first sample and a few more.
-  static constexpr size_t initial_reserve = 32;
+  static constexpr size_t initial_reserve = 128;
   /// `reserve` bytes are allocated up front (a regular 120-sample chunk
   /// needs ~150-250).
   explicit xor_appender(size_t reserve = initial_reserve);
@@ -98,14 +114,20 @@ class xor_appender {
 
   /// A frozen copy of the samples so far (the bytes are copied).
   std::shared_ptr<const xor_chunk> snapshot() const;
-  /// Hands the encoded chunk over (in this appender's buffer, which the
-  /// bit_writer grows through allocation size classes) and starts an empty
-  /// one in a new initial_reserve-byte buffer.
-  /// REQUIRES: !empty().
+  /// The encoded chunk as a heap copy; the appender starts an empty chunk
+  /// in the same buffer. REQUIRES: !empty().
   std::shared_ptr<const xor_chunk> cut();
+  /// The same, copied into `pages` (the head's closed chunks). The buffer
+  /// is kept for the next chunk: a series' chunks have similar sizes, and a
+  /// buffer that grows again from nothing for every chunk, in step with
+  /// every other series, leaves the allocator's small size classes with
+  /// slabs pinned by a few survivors.
+  std::shared_ptr<const xor_chunk> cut(chunk_pages& pages);
 
  private:
   void write_value(double v);
+  /// Empties the chunk, keeping the buffer.
+  void restart();
 
   // The small fields go into the writer's tail padding: an appender is
   // 64 bytes, not 72, in every series of the head.

@@ -383,7 +383,7 @@ status head::appendable(uint64_t ref, int64_t t, double v) const {
 }
 
 void head::cut(mem_series& s) {
-  auto chunk = s.open.cut();
+  auto chunk = s.open.cut(pages_);
   closed_bytes_ += chunk->bytes().size();
   ++closed_chunks_;
   s.closed.push_back(std::move(chunk));

@@ -27,6 +27,7 @@
 #include "storage/head/series_snapshot.hpp"
 #include "storage/status.hpp"
 #include "storage/wal/records.hpp"
+#include "storage/chunk/chunk_pages.hpp"
 #include "storage/chunk/xor_chunk.hpp"
 
 namespace nl::storage {
@@ -419,6 +420,9 @@ class head {
   uint64_t closed_bytes_ = 0;
   uint64_t closed_chunks_ = 0;
   uint64_t ooo_seq_ = 0;
+  // Where closed chunks live: chunks closed together are truncated
+  // together, so their memory goes back a page at a time.
+  chunk_pages pages_;
 };
 
 }  // namespace nl::storage

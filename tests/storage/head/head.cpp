@@ -518,15 +518,17 @@ CAF_TEST(memory per series and per sample) {
   };
   size_t one = measure(1);
   size_t full = measure(120);
-  // One chunk closed and ten samples in the next: the open chunk must not
-  // keep the closed one's capacity.
+  // One chunk closed and ten samples in the next: the closed chunk is an
+  // exact copy in chunk pages, and the open one keeps its buffer (not a
+  // new one per chunk: storage/chunk/chunk_pages.hpp says why).
   size_t cut = measure(130);
   CAF_MESSAGE("bytes per sample beyond the first: " << static_cast<double>(full - one) / 119);
   // glibc's malloc here (16 bytes a block); bench/head_memory_bench
   // measures the head on the server's jemalloc.
-  CAF_CHECK(one < 470);
+  // An open chunk starts with 128 bytes, as Prometheus' does.
+  CAF_CHECK(one < 560);
   CAF_CHECK(full < 650);
-  CAF_CHECK(cut < 820);
+  CAF_CHECK(cut < 900);
 #endif
 }
 
