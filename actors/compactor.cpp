@@ -8,6 +8,7 @@
 
 #include "actors/allocator.hpp"
 #include "actors/log.hpp"
+#include "storage/chunk/chunk_files.hpp"
 #include "storage/block/ulid.hpp"
 #include "storage/block/writer.hpp"
 #include "storage/compaction/merge.hpp"
@@ -468,10 +469,12 @@ void maintenance(self_ptr self) {
     metas.push_back(b->meta());
     sizes.push_back(b->size_bytes());
   }
-  uint64_t wal_bytes = 0;
+  // As Prometheus counts its WAL and memory-mapped head chunks.
+  uint64_t other_bytes = 0;
   if (s.opts.retention_bytes > 0)
-    wal_bytes = storage::directory_bytes(s.opts.data_dir + "/wal");
-  auto doomed = storage::plan_retention(metas, sizes, s.opts.retention_ms, s.opts.retention_bytes, wal_bytes);
+    other_bytes = storage::directory_bytes(s.opts.data_dir + "/wal")
+                  + storage::directory_bytes(s.opts.data_dir + "/" + storage::head_chunks_dir);
+  auto doomed = storage::plan_retention(metas, sizes, s.opts.retention_ms, s.opts.retention_bytes, other_bytes);
   uint64_t samples = 0;
   for (const auto& meta : metas)
     if (std::find(doomed.begin(), doomed.end(), meta.ulid) != doomed.end())

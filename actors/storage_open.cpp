@@ -7,6 +7,7 @@
 
 #include "actors/log.hpp"
 #include "storage/block/open_blocks.hpp"
+#include "storage/chunk/chunk_files.hpp"
 #include "storage/file.hpp"
 #include "storage/head/head_snapshot.hpp"
 #include "storage/wal/checkpoint.hpp"
@@ -49,6 +50,14 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
   log_info("blocks: " + std::to_string(out.blocks->size()) + " opened ("
            + std::to_string(out.blocks->size_bytes()) + " bytes) in " + seconds_since(started)
            + (floor == INT64_MIN ? std::string{} : ", newest ends at " + std::to_string(floor)));
+  // Closed head chunks' bytes live in files there, one directory per shard
+  // (storage/chunk/chunk_files.hpp); in memory when that fails.
+  const auto chunks_dir = dir + "/" + storage::head_chunks_dir;
+  bool chunk_files_ok = true;
+  if (auto st = storage::create_dir_if_missing(chunks_dir); !st) {
+    log_warn("head chunks: " + st.message() + "; closed chunks stay in memory");
+    chunk_files_ok = false;
+  }
   auto fresh_heads = [&] {
     out.heads.clear();
     for (size_t i = 0; i < num_shards; ++i) {
@@ -62,6 +71,14 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
       // A client's retry of a write some replicas stored must not be a 400.
       ho.stored_duplicates_ok = cfg.cluster.enabled();
       auto h = std::make_shared<storage::head>(ho);
+      if (chunk_files_ok) {
+        auto files = storage::chunk_files::open(chunks_dir + "/" + std::to_string(i));
+        if (files)
+          h->use_chunk_files(std::move(*files));
+        else
+          log_warn("head chunks: " + files.error().message() + "; shard " + std::to_string(i)
+                   + " keeps its closed chunks in memory");
+      }
       if (floor != INT64_MIN)
         h->raise_min_valid_time(floor);
       out.heads.push_back(std::move(h));

@@ -1,5 +1,6 @@
 #include "storage/chunk/chunk_pages.hpp"
 
+#include <cstring>
 #include <new>
 
 namespace nl::storage {
@@ -7,31 +8,31 @@ namespace nl::storage {
 std::atomic<size_t> chunk_pages::live_pages_{0};
 
 namespace {
-constexpr size_t header_bytes = 8;  // page_header, rounded to the alignment
+constexpr size_t header_bytes = 16;  // the page's chunk_block, rounded up
 }  // namespace
 
 chunk_pages::~chunk_pages() {
   if (current_ != nullptr)
-    unref(current_);
+    current_->unref();
 }
 
 void* chunk_pages::allocate(size_t n) {
-  static_assert(sizeof(page_header) <= header_bytes);
+  static_assert(sizeof(chunk_block) <= header_bytes);
   if (n > max_allocation)
     return nullptr;
   n = (n + 7) & ~size_t{7};
   if (used_ + n > page_size) {
     // Aligned to its size, so release() finds a page from any address in it.
     void* mem = ::operator new(page_size, std::align_val_t{page_size});
-    auto* fresh = new (mem) page_header{};
-    fresh->live.store(1, std::memory_order_relaxed);
+    auto* fresh = new (mem) chunk_block{};
+    fresh->on_empty = &free_page;
     live_pages_.fetch_add(1, std::memory_order_relaxed);
     if (current_ != nullptr)
-      unref(current_);
+      current_->unref();
     current_ = fresh;
     used_ = header_bytes;
   }
-  current_->live.fetch_add(1, std::memory_order_relaxed);
+  current_->ref();
   void* out = reinterpret_cast<char*>(current_) + used_;
   used_ += n;
   return out;
@@ -39,13 +40,21 @@ void* chunk_pages::allocate(size_t n) {
 
 void chunk_pages::release(const void* p) {
   auto addr = reinterpret_cast<uintptr_t>(p) & ~(uintptr_t{page_size} - 1);
-  unref(reinterpret_cast<page_header*>(addr));
+  reinterpret_cast<chunk_block*>(addr)->unref();
 }
 
-void chunk_pages::unref(page_header* p) {
-  if (p->live.fetch_sub(1, std::memory_order_acq_rel) != 1)
-    return;
-  p->~page_header();
+const uint8_t* chunk_pages::store(const void* bytes, size_t n, chunk_block*& owner) {
+  void* to = allocate(n);
+  if (to == nullptr)
+    return nullptr;
+  std::memcpy(to, bytes, n);
+  auto addr = reinterpret_cast<uintptr_t>(to) & ~(uintptr_t{page_size} - 1);
+  owner = reinterpret_cast<chunk_block*>(addr);
+  return static_cast<const uint8_t*>(to);
+}
+
+void chunk_pages::free_page(chunk_block* p) {
+  p->~chunk_block();
   ::operator delete(p, page_size, std::align_val_t{page_size});
   live_pages_.fetch_sub(1, std::memory_order_relaxed);
 }

@@ -12,18 +12,19 @@
 // truncated together, so pages empty whole and go back to the allocator as
 // large blocks.
 //
-// Thread safety: allocate() only from the owning thread (the head's);
-// release() from any thread, since a query may hold a chunk after the head
-// dropped it. A page outlives the chunk_pages that filled it until its last
-// chunk is released.
-#include <atomic>
+// Thread safety: allocate() and store() only from the owning thread (the
+// head's); release() from any thread, since a query may hold a chunk after
+// the head dropped it. A page outlives the chunk_pages that filled it until
+// its last chunk is released.
 #include <cstddef>
 #include <cstdint>
 #include <new>
 
+#include "storage/chunk/chunk_block.hpp"
+
 namespace nl::storage {
 
-class chunk_pages {
+class chunk_pages final : public chunk_bytes_store {
  public:
   static constexpr size_t page_size = size_t{64} << 10;
   /// Larger requests are not placed in pages (allocate() returns nullptr):
@@ -33,7 +34,7 @@ class chunk_pages {
   chunk_pages() = default;
   chunk_pages(const chunk_pages&) = delete;
   chunk_pages& operator=(const chunk_pages&) = delete;
-  ~chunk_pages();
+  ~chunk_pages() override;
 
   /// `n` bytes, 8-aligned, in the current page or a new one; nullptr when
   /// n > max_allocation. Each allocation is given back with release().
@@ -42,25 +43,21 @@ class chunk_pages {
   /// was the page's last one and the page is no longer being filled.
   static void release(const void* p);
 
+  const uint8_t* store(const void* bytes, size_t n, chunk_block*& owner) override;
+
   /// Pages allocated and not yet freed, over all instances (tests, stats).
   static size_t live_pages() { return live_pages_.load(std::memory_order_relaxed); }
 
  private:
-  struct page_header {
-    // Allocations in the page not yet released, plus one while the page is
-    // the one being filled.
-    std::atomic<uint32_t> live;
-  };
-  static void unref(page_header* p);
+  static void free_page(chunk_block* p);
 
-  page_header* current_ = nullptr;
+  chunk_block* current_ = nullptr;
   size_t used_ = page_size;  // bytes of current_ handed out (header included)
   static std::atomic<size_t> live_pages_;
 };
 
 /// An allocator placing objects in chunk pages (std::allocate_shared's
-/// control block and object together). Falls back to the heap for objects
-/// too large for a page.
+/// control block and object together).
 template <class T>
 struct chunk_page_allocator {
   using value_type = T;

@@ -179,43 +179,48 @@ inline void add_dod(xor_decode_state& s, uint64_t raw, int n) {
 
 namespace {
 
-const uint8_t* copy_bytes(std::string_view bytes, chunk_pages* pages, bool& paged) {
-  paged = false;
+const uint8_t* heap_copy(std::string_view bytes) {
   if (bytes.empty())
     return nullptr;
-  void* to = pages != nullptr ? pages->allocate(bytes.size()) : nullptr;
-  if (to != nullptr)
-    paged = true;
-  else
-    to = new uint8_t[bytes.size()];
+  auto* to = new uint8_t[bytes.size()];
   std::memcpy(to, bytes.data(), bytes.size());
-  return static_cast<const uint8_t*>(to);
+  return to;
 }
 
 }  // namespace
 
-xor_chunk::xor_chunk(std::string_view bytes, int64_t min_t, int64_t max_t, double last_v, chunk_pages* pages)
+// A head holds one per closed chunk.
+static_assert(sizeof(xor_chunk) <= 56);
+
+xor_chunk::xor_chunk(std::string_view bytes, int64_t min_t, int64_t max_t, double last_v)
   : chunk(chunk_encoding::xor_, min_t, max_t),
-    paged_(false),
     size_(static_cast<uint32_t>(bytes.size())),
-    data_(copy_bytes(bytes, pages, paged_)),
+    data_(heap_copy(bytes)),
+    owner_(nullptr),
     last_v_(last_v) {}
 
+xor_chunk::xor_chunk(const uint8_t* data, size_t size, chunk_block* owner, const summary& s)
+  : chunk(chunk_encoding::xor_, s.min_t, s.max_t),
+    size_(static_cast<uint32_t>(size)),
+    data_(data),
+    owner_(owner),
+    last_v_(s.last_v) {}
+
 xor_chunk::xor_chunk(const xor_chunk& other)
-  : chunk(other), paged_(false), size_(other.size_), data_(copy_bytes(other.bytes(), nullptr, paged_)),
-    last_v_(other.last_v_) {}
+  : chunk(other), size_(other.size_), data_(heap_copy(other.bytes())), owner_(nullptr), last_v_(other.last_v_) {}
 
 xor_chunk::xor_chunk(xor_chunk&& other) noexcept
-  : chunk(other), paged_(other.paged_), size_(other.size_), data_(std::exchange(other.data_, nullptr)),
-    last_v_(other.last_v_) {
-  other.size_ = 0;
-}
+  : chunk(other),
+    size_(std::exchange(other.size_, 0)),
+    data_(std::exchange(other.data_, nullptr)),
+    owner_(std::exchange(other.owner_, nullptr)),
+    last_v_(other.last_v_) {}
 
 xor_chunk::~xor_chunk() {
   if (data_ == nullptr)
     return;
-  if (paged_)
-    chunk_pages::release(data_);
+  if (owner_ != nullptr)
+    owner_->unref();
   else
     delete[] data_;
 }
@@ -224,17 +229,23 @@ std::shared_ptr<const xor_chunk> xor_chunk::share_in(chunk_pages& pages, xor_chu
   return std::allocate_shared<const xor_chunk>(chunk_page_allocator<xor_chunk>{pages}, std::move(c));
 }
 
-result<xor_chunk> xor_chunk::from_bytes(std::string_view bytes, chunk_pages* pages) {
-  // Checked with decode()'s fast loop (every closed chunk a head snapshot
-  // loads comes through here) on the caller's bytes; the range and last
-  // value come from the samples.
+result<xor_chunk::summary> xor_chunk::check(std::string_view bytes) {
+  // decode()'s fast loop (every closed chunk a head snapshot loads comes
+  // through here); the range and last value come from the samples.
   thread_local std::vector<sample> scratch;
   scratch.clear();
   if (auto st = decode_bytes(bytes, INT64_MIN, INT64_MAX, scratch); !st)
     return st;
   if (scratch.empty())
     return status::invalid_argument("xor chunk: no samples");
-  return xor_chunk{bytes, scratch.front().t, scratch.back().t, scratch.back().v, pages};
+  return summary{scratch.front().t, scratch.back().t, scratch.back().v};
+}
+
+result<xor_chunk> xor_chunk::from_bytes(std::string_view bytes) {
+  auto s = check(bytes);
+  if (!s)
+    return s.error();
+  return xor_chunk{bytes, s->min_t, s->max_t, s->last_v};
 }
 
 uint16_t xor_chunk::num_samples() const { return size_ < header_size ? 0 : read_count(data_); }
@@ -427,17 +438,11 @@ std::shared_ptr<const xor_chunk> xor_appender::snapshot() const {
 
 std::shared_ptr<const xor_chunk> xor_appender::cut() {
   auto out = std::make_shared<const xor_chunk>(bytes(), first_t_, t_, v_);
-  restart();
+  reset();
   return out;
 }
 
-std::shared_ptr<const xor_chunk> xor_appender::cut(chunk_pages& pages) {
-  auto out = xor_chunk::share_in(pages, xor_chunk{bytes(), first_t_, t_, v_, &pages});
-  restart();
-  return out;
-}
-
-void xor_appender::restart() {
+void xor_appender::reset() {
   w_.restart(header_size);
   count_ = 0;
   leading_ = 0xff;

@@ -9,6 +9,7 @@
 
 #include "storage/chunk/bitstream.hpp"
 #include "storage/chunk/chunk.hpp"
+#include "storage/chunk/chunk_block.hpp"
 #include "storage/chunk/chunk_pages.hpp"
 #include "storage/sample.hpp"
 #include "storage/status.hpp"
@@ -19,17 +20,28 @@ class xor_iterator;
 
 /// An immutable, encoded chunk plus its time range (inclusive, ms). Shared
 /// between the head and queries as std::shared_ptr<const xor_chunk>; safe to
-/// read from any thread. Its bytes are an exact-size copy, on the heap or,
-/// for the head's closed chunks, in chunk_pages.
+/// read from any thread. Its bytes are an exact-size copy on the heap or,
+/// for the head's closed chunks, in a chunk_block (chunk_pages, chunk_files)
+/// that it holds a reference to.
 class xor_chunk final : public chunk {
  public:
-  /// Takes already-encoded bytes whose range and last value are known
+  /// What decoding a chunk's bytes tells about it.
+  struct summary {
+    int64_t min_t;
+    int64_t max_t;
+    double last_v;
+  };
+
+  /// Copies already-encoded bytes whose range and last value are known
   /// (e.g. from the appender). REQUIRES: bytes are a valid chunk with that
   /// range, ending with a sample (max_t, last_v).
-  xor_chunk(std::string_view bytes, int64_t min_t, int64_t max_t, double last_v, chunk_pages* pages = nullptr);
+  xor_chunk(std::string_view bytes, int64_t min_t, int64_t max_t, double last_v);
   xor_chunk(const std::vector<uint8_t>& bytes, int64_t min_t, int64_t max_t, double last_v)
     : xor_chunk(std::string_view{reinterpret_cast<const char*>(bytes.data()), bytes.size()}, min_t, max_t,
                 last_v) {}
+  /// Takes `size` bytes at `data` held by one reference to `owner`, which
+  /// the chunk gives back when it is destroyed.
+  xor_chunk(const uint8_t* data, size_t size, chunk_block* owner, const summary& s);
   xor_chunk(const xor_chunk& other);
   xor_chunk(xor_chunk&& other) noexcept;
   xor_chunk& operator=(const xor_chunk&) = delete;
@@ -38,10 +50,10 @@ class xor_chunk final : public chunk {
 
   /// Checks bytes from outside (disk, network) by decoding every sample:
   /// corruption when truncated or malformed, invalid_argument when empty.
-  /// The copy goes into `pages` when given.
-  static result<xor_chunk> from_bytes(std::string_view bytes, chunk_pages* pages = nullptr);
-  /// `c` moved into `pages` (object and control block; its bytes stay where
-  /// they are: put them there with the constructor).
+  static result<summary> check(std::string_view bytes);
+  /// check(), then a heap copy.
+  static result<xor_chunk> from_bytes(std::string_view bytes);
+  /// `c` moved into `pages` (object and control block).
   static std::shared_ptr<const xor_chunk> share_in(chunk_pages& pages, xor_chunk&& c);
 
   std::string_view bytes() const override { return {reinterpret_cast<const char*>(data_), size_}; }
@@ -57,13 +69,13 @@ class xor_chunk final : public chunk {
   status decode(int64_t mint, int64_t maxt, std::vector<sample>& out) const override;
 
  private:
-  // paged_ and size_ fit in chunk's tail padding: the object is 48 bytes.
-  bool paged_;  // data_ is in chunk_pages, else from new[]
+  static status decode_bytes(std::string_view bytes, int64_t mint, int64_t maxt, std::vector<sample>& out);
+
+  // size_ fits in chunk's tail padding: the object is 56 bytes.
   uint32_t size_;
   const uint8_t* data_;
+  chunk_block* owner_;  // holds data_; nullptr: data_ is from new[]
   double last_v_;
-
-  static status decode_bytes(std::string_view bytes, int64_t mint, int64_t maxt, std::vector<sample>& out);
 };
 
 /// `c` as XOR chunks, for where Prometheus' XOR bytes are needed (remote
@@ -117,17 +129,14 @@ class xor_appender {
   /// The encoded chunk as a heap copy; the appender starts an empty chunk
   /// in the same buffer. REQUIRES: !empty().
   std::shared_ptr<const xor_chunk> cut();
-  /// The same, copied into `pages` (the head's closed chunks). The buffer
-  /// is kept for the next chunk: a series' chunks have similar sizes, and a
-  /// buffer that grows again from nothing for every chunk, in step with
-  /// every other series, leaves the allocator's small size classes with
-  /// slabs pinned by a few survivors.
-  std::shared_ptr<const xor_chunk> cut(chunk_pages& pages);
+  /// Empties the chunk, keeping the buffer: a series' chunks have similar
+  /// sizes, and a buffer grown again from nothing for every chunk, in step
+  /// with every other series, leaves the allocator's small size classes
+  /// with slabs pinned by a few survivors (chunk_pages.hpp).
+  void reset();
 
  private:
   void write_value(double v);
-  /// Empties the chunk, keeping the buffer.
-  void restart();
 
   // The small fields go into the writer's tail padding: an appender is
   // 64 bytes, not 72, in every series of the head.

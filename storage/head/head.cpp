@@ -383,10 +383,19 @@ status head::appendable(uint64_t ref, int64_t t, double v) const {
 }
 
 void head::cut(mem_series& s) {
-  auto chunk = s.open.cut(pages_);
-  closed_bytes_ += chunk->bytes().size();
+  keep_closed(s, s.open.bytes(), {s.open.min_time(), s.open.max_time(), s.open.last_value()});
+  s.open.reset();
+}
+
+void head::keep_closed(mem_series& s, std::string_view bytes, const xor_chunk::summary& sum) {
+  chunk_block* owner = nullptr;
+  const uint8_t* data = files_ ? files_->store(bytes.data(), bytes.size(), owner) : nullptr;
+  if (data == nullptr)
+    data = pages_.store(bytes.data(), bytes.size(), owner);
+  s.closed.push_back(xor_chunk::share_in(
+    pages_, data != nullptr ? xor_chunk{data, bytes.size(), owner, sum} : xor_chunk{bytes, sum.min_t, sum.max_t, sum.last_v}));
+  closed_bytes_ += bytes.size();
   ++closed_chunks_;
-  s.closed.push_back(std::move(chunk));
 }
 
 std::optional<head::series_slot> head::slot_of(uint64_t ref) {

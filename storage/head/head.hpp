@@ -27,6 +27,7 @@
 #include "storage/head/series_snapshot.hpp"
 #include "storage/status.hpp"
 #include "storage/wal/records.hpp"
+#include "storage/chunk/chunk_files.hpp"
 #include "storage/chunk/chunk_pages.hpp"
 #include "storage/chunk/xor_chunk.hpp"
 
@@ -87,6 +88,11 @@ class head {
   head(const head&) = delete;
   head& operator=(const head&) = delete;
   ~head();
+
+  /// Closed chunks' bytes go to `files` from now on (the server's heads;
+  /// without, they stay in memory), or to memory when a file cannot take
+  /// them.
+  void use_chunk_files(std::unique_ptr<chunk_files> files) { files_ = std::move(files); }
 
   // -- series --------------------------------------------------------------
 
@@ -381,6 +387,9 @@ class head {
                   std::vector<std::shared_ptr<const chunk>>& out, uint64_t upto = UINT64_MAX) const;
   status append_to(mem_series& s, int64_t t, double v);
   void cut(mem_series& s);
+  /// A closed chunk of `bytes` (in a chunk file, else in pages_, else on
+  /// the heap), appended to `s`'s closed chunks.
+  void keep_closed(mem_series& s, std::string_view bytes, const xor_chunk::summary& sum);
   label_set materialize(const mem_series& s) const;
   /// A series as select() hands it out: labels, the chunks overlapping
   /// [mint, maxt] (closed ones shared, the open one copied) and its
@@ -421,8 +430,10 @@ class head {
   uint64_t closed_chunks_ = 0;
   uint64_t ooo_seq_ = 0;
   // Where closed chunks live: chunks closed together are truncated
-  // together, so their memory goes back a page at a time.
+  // together, so their memory goes back a page (or a file) at a time. The
+  // objects and, without files, the bytes are in pages_.
   chunk_pages pages_;
+  std::unique_ptr<chunk_files> files_;
 };
 
 }  // namespace nl::storage

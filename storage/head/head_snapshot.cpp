@@ -187,16 +187,14 @@ status head::read_state(std::string_view in) {
       int64_t mint = 0, maxt = 0;
       uint16_t count = 0;
       if (k < closed) {
-        auto c = xor_chunk::from_bytes(bytes, &pages_);
+        auto c = xor_chunk::check(bytes);
         if (!c)
           return damaged("series " + std::to_string(ref) + ": " + c.error().message());
-        mint = c->min_time();
-        maxt = c->max_time();
-        count = c->num_samples();
-        s.closed.push_back(xor_chunk::share_in(pages_, std::move(*c)));
+        mint = c->min_t;
+        maxt = c->max_t;
+        keep_closed(s, bytes, *c);
+        count = s.closed.back()->num_samples();
         seen_max_t_ = std::max(seen_max_t_, maxt);
-        closed_bytes_ += bytes.size();
-        ++closed_chunks_;
       } else {
         auto a = xor_appender::resume(bytes);
         if (!a)

@@ -1,0 +1,71 @@
+#pragma once
+// The bytes of the head's closed chunks in files, read through a shared
+// mapping: Prometheus' memory-mapped head chunks, as scratch space. A
+// closed chunk is never written again, and queries and the compactor read
+// it seldom, so its bytes need not take the process' memory: once a
+// segment is full, this process drops its pages (MADV_DONTNEED) and they
+// live on in the page cache, which the kernel writes back and reclaims
+// under pressure, and fault back when read.
+//
+// Files: `<dir>/<seq>`, 8 decimal digits, each `segment_size` bytes
+// allocated up front (fallocate), holding chunk bytes back to back with
+// no header (storage/FORMAT.md, "Head chunk files"). They are not a
+// record of anything: the WAL and the head snapshot are, and a start
+// deletes whatever an earlier run left. A segment is deleted when its last
+// chunk is released.
+//
+// No space, or a file system without fallocate: store() answers nullptr
+// (the head keeps those bytes in memory) and tries files again 10 s later.
+// Thread safety: store() only from the owning thread; chunks release their
+// segment from any thread.
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "storage/chunk/chunk_block.hpp"
+#include "storage/status.hpp"
+
+namespace nl::storage {
+
+/// Under the data directory: one directory per head shard ("0", "1", ...).
+inline constexpr const char* head_chunks_dir = "head_chunks";
+
+class chunk_files final : public chunk_bytes_store {
+ public:
+  static constexpr size_t segment_size = size_t{4} << 20;
+  /// Larger chunks stay in memory.
+  static constexpr size_t max_chunk = segment_size / 64;
+
+  /// Creates `dir` (its parent must exist) and removes files an earlier
+  /// run left in it.
+  static result<std::unique_ptr<chunk_files>> open(const std::string& dir);
+  chunk_files(const chunk_files&) = delete;
+  chunk_files& operator=(const chunk_files&) = delete;
+  ~chunk_files() override;
+
+  const uint8_t* store(const void* bytes, size_t n, chunk_block*& owner) override;
+
+  /// Segments whose file could not be made ready (each one counted once).
+  uint64_t failures() const { return failures_; }
+  /// Bytes of segment files that exist now, over all instances.
+  static uint64_t file_bytes() { return file_bytes_.load(std::memory_order_relaxed); }
+
+ private:
+  struct segment;
+  explicit chunk_files(std::string dir) : dir_(std::move(dir)) {}
+  status next_segment();
+  static void free_segment(chunk_block* b);
+
+  std::string dir_;
+  segment* current_ = nullptr;
+  size_t used_ = 0;
+  uint64_t next_seq_ = 0;
+  uint64_t failures_ = 0;
+  std::chrono::steady_clock::time_point retry_at_{};
+  static std::atomic<uint64_t> file_bytes_;
+};
+
+}  // namespace nl::storage
