@@ -5,6 +5,7 @@
 #include "actors/allocator.hpp"
 #include "actors/process_stats.hpp"
 #include "protocol/exposition.hpp"
+#include "storage/chunk/chunk_files.hpp"
 
 namespace nl::actors {
 
@@ -138,6 +139,12 @@ std::string metrics::render() const {
     family(out, "nightlight_allocator_resident_bytes", "gauge",
            "Bytes in pages the allocator keeps resident (jemalloc).", a.resident);
   }
+  family(out, "nightlight_head_chunk_file_bytes", "gauge",
+         "Bytes of the files under data_dir/head_chunks holding closed head chunks.",
+         storage::chunk_files::file_bytes());
+  family(out, "nightlight_head_chunk_file_failures_total", "counter",
+         "Head chunk files that could not be made (no space): those chunks stayed in memory.",
+         storage::chunk_files::failures_total());
   family(out, "nightlight_blocks_loaded", "gauge", "Persistent blocks open for queries.", blocks_loaded.load());
   family(out, "nightlight_block_bytes", "gauge", "Bytes on disk of the open blocks.", block_bytes.load());
   family(out, "nightlight_compactions_total", "counter",

@@ -53,9 +53,14 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
   // Closed head chunks' bytes live in files there, one directory per shard
   // (storage/chunk/chunk_files.hpp); in memory when that fails.
   const auto chunks_dir = dir + "/" + storage::head_chunks_dir;
+  // Everything an earlier run left there goes first, shards beyond today's
+  // count included: the files are scratch.
   bool chunk_files_ok = true;
-  if (auto st = storage::create_dir_if_missing(chunks_dir); !st) {
-    log_warn("head chunks: " + st.message() + "; closed chunks stay in memory");
+  storage::status chunks_st = storage::remove_tree(chunks_dir);
+  if (chunks_st)
+    chunks_st = storage::create_dir_if_missing(chunks_dir);
+  if (!chunks_st) {
+    log_warn("head chunks: " + chunks_st.message() + "; closed chunks stay in memory");
     chunk_files_ok = false;
   }
   auto fresh_heads = [&] {

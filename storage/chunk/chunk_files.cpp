@@ -12,6 +12,8 @@
 
 namespace nl::storage {
 
+std::atomic<uint64_t> chunk_files::next_seq_{0};
+std::atomic<uint64_t> chunk_files::failures_total_{0};
 std::atomic<uint64_t> chunk_files::file_bytes_{0};
 
 struct chunk_files::segment : chunk_block {
@@ -45,8 +47,9 @@ chunk_files::~chunk_files() {
 }
 
 status chunk_files::next_segment() {
-  char name[16];
-  std::snprintf(name, sizeof name, "%08llu", static_cast<unsigned long long>(next_seq_++));
+  char name[24];
+  std::snprintf(name, sizeof name, "%08llu",
+                static_cast<unsigned long long>(next_seq_.fetch_add(1, std::memory_order_relaxed)));
   std::string path = dir_ + "/" + name;
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0)
@@ -63,6 +66,8 @@ status chunk_files::next_segment() {
   ::close(fd);
   if (!st) {
     ::unlink(path.c_str());
+    if (current_ != nullptr && used_ > 0)
+      ::madvise(current_->map, segment_size, MADV_DONTNEED);  // full all the same
     return st;
   }
   auto* s = new segment;
@@ -89,6 +94,7 @@ const uint8_t* chunk_files::store(const void* bytes, size_t n, chunk_block*& own
       return nullptr;
     if (!next_segment()) {
       ++failures_;
+      failures_total_.fetch_add(1, std::memory_order_relaxed);
       retry_at_ = now + std::chrono::seconds(10);
       return nullptr;
     }

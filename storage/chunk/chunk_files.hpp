@@ -7,7 +7,7 @@
 // live on in the page cache, which the kernel writes back and reclaims
 // under pressure, and fault back when read.
 //
-// Files: `<dir>/<seq>`, 8 decimal digits, each `segment_size` bytes
+// Files: `<dir>/<seq>`, at least 8 decimal digits, each `segment_size` bytes
 // allocated up front (fallocate), holding chunk bytes back to back with
 // no header (storage/FORMAT.md, "Head chunk files"). They are not a
 // record of anything: the WAL and the head snapshot are, and a start
@@ -50,7 +50,9 @@ class chunk_files final : public chunk_bytes_store {
 
   /// Segments whose file could not be made ready (each one counted once).
   uint64_t failures() const { return failures_; }
-  /// Bytes of segment files that exist now, over all instances.
+  /// The same over all instances, and the bytes of segment files that
+  /// exist now (/metrics).
+  static uint64_t failures_total() { return failures_total_.load(std::memory_order_relaxed); }
   static uint64_t file_bytes() { return file_bytes_.load(std::memory_order_relaxed); }
 
  private:
@@ -62,9 +64,12 @@ class chunk_files final : public chunk_bytes_store {
   std::string dir_;
   segment* current_ = nullptr;
   size_t used_ = 0;
-  uint64_t next_seq_ = 0;
   uint64_t failures_ = 0;
   std::chrono::steady_clock::time_point retry_at_{};
+  // File numbers are unique in the process, so a segment freed late (by a
+  // query) never deletes a newer instance's file of the same name.
+  static std::atomic<uint64_t> next_seq_;
+  static std::atomic<uint64_t> failures_total_;
   static std::atomic<uint64_t> file_bytes_;
 };
 

@@ -18,7 +18,7 @@ chunk_pages::~chunk_pages() {
 
 void* chunk_pages::allocate(size_t n) {
   static_assert(sizeof(chunk_block) <= header_bytes);
-  if (n > max_allocation)
+  if (n == 0 || n > max_allocation)
     return nullptr;
   n = (n + 7) & ~size_t{7};
   if (used_ + n > page_size) {
@@ -55,7 +55,7 @@ const uint8_t* chunk_pages::store(const void* bytes, size_t n, chunk_block*& own
 
 void chunk_pages::free_page(chunk_block* p) {
   p->~chunk_block();
-  ::operator delete(p, page_size, std::align_val_t{page_size});
+  ::operator delete(p, std::align_val_t{page_size});  // unsized: clang has no sized deallocation by default
   live_pages_.fetch_sub(1, std::memory_order_relaxed);
 }
 

@@ -37,7 +37,7 @@ class chunk_pages final : public chunk_bytes_store {
   ~chunk_pages() override;
 
   /// `n` bytes, 8-aligned, in the current page or a new one; nullptr when
-  /// n > max_allocation. Each allocation is given back with release().
+  /// n is 0 or more than max_allocation. Each allocation is given back with release().
   void* allocate(size_t n);
   /// Gives back an allocation from any chunk_pages; frees its page when it
   /// was the page's last one and the page is no longer being filled.

@@ -194,6 +194,7 @@ static_assert(sizeof(xor_chunk) <= 56);
 
 xor_chunk::xor_chunk(std::string_view bytes, int64_t min_t, int64_t max_t, double last_v)
   : chunk(chunk_encoding::xor_, min_t, max_t),
+    samples_(bytes.size() < header_size ? 0 : read_count(reinterpret_cast<const uint8_t*>(bytes.data()))),
     size_(static_cast<uint32_t>(bytes.size())),
     data_(heap_copy(bytes)),
     owner_(nullptr),
@@ -201,16 +202,23 @@ xor_chunk::xor_chunk(std::string_view bytes, int64_t min_t, int64_t max_t, doubl
 
 xor_chunk::xor_chunk(const uint8_t* data, size_t size, chunk_block* owner, const summary& s)
   : chunk(chunk_encoding::xor_, s.min_t, s.max_t),
+    samples_(s.samples),
     size_(static_cast<uint32_t>(size)),
     data_(data),
     owner_(owner),
     last_v_(s.last_v) {}
 
 xor_chunk::xor_chunk(const xor_chunk& other)
-  : chunk(other), size_(other.size_), data_(heap_copy(other.bytes())), owner_(nullptr), last_v_(other.last_v_) {}
+  : chunk(other),
+    samples_(other.samples_),
+    size_(other.size_),
+    data_(heap_copy(other.bytes())),
+    owner_(nullptr),
+    last_v_(other.last_v_) {}
 
 xor_chunk::xor_chunk(xor_chunk&& other) noexcept
   : chunk(other),
+    samples_(std::exchange(other.samples_, 0)),
     size_(std::exchange(other.size_, 0)),
     data_(std::exchange(other.data_, nullptr)),
     owner_(std::exchange(other.owner_, nullptr)),
@@ -238,7 +246,7 @@ result<xor_chunk::summary> xor_chunk::check(std::string_view bytes) {
     return st;
   if (scratch.empty())
     return status::invalid_argument("xor chunk: no samples");
-  return summary{scratch.front().t, scratch.back().t, scratch.back().v};
+  return summary{scratch.front().t, scratch.back().t, scratch.back().v, static_cast<uint16_t>(scratch.size())};
 }
 
 result<xor_chunk> xor_chunk::from_bytes(std::string_view bytes) {
@@ -248,13 +256,16 @@ result<xor_chunk> xor_chunk::from_bytes(std::string_view bytes) {
   return xor_chunk{bytes, s->min_t, s->max_t, s->last_v};
 }
 
-uint16_t xor_chunk::num_samples() const { return size_ < header_size ? 0 : read_count(data_); }
+uint16_t xor_chunk::num_samples() const { return samples_; }
 
 xor_iterator xor_chunk::iterator() const { return xor_iterator{bytes()}; }
 
 status xor_chunk::decode(int64_t mint, int64_t maxt, std::vector<sample>& out) const {
   if (!overlaps(mint, maxt))
     return status::ok();
+  if (size_ >= header_size && read_count(data_) != samples_)
+    return status::corruption("xor chunk: header counts " + std::to_string(read_count(data_)) + " samples, "
+                              + std::to_string(samples_) + " were written");
   return decode_bytes(bytes(), mint, maxt, out);
 }
 

@@ -30,6 +30,7 @@ class xor_chunk final : public chunk {
     int64_t min_t;
     int64_t max_t;
     double last_v;
+    uint16_t samples;
   };
 
   /// Copies already-encoded bytes whose range and last value are known
@@ -71,7 +72,13 @@ class xor_chunk final : public chunk {
  private:
   static status decode_bytes(std::string_view bytes, int64_t mint, int64_t maxt, std::vector<sample>& out);
 
-  // size_ fits in chunk's tail padding: the object is 56 bytes.
+  // samples_ and size_ fit in chunk's tail padding: the object is 56
+  // bytes. samples_ answers num_samples() without touching the bytes
+  // (truncation counts every chunk it drops; bytes in a chunk file would
+  // fault back in) and is checked against the bytes' header when they are
+  // decoded, so a page of a chunk file the kernel lost reads as damage,
+  // not as an empty chunk.
+  uint16_t samples_;
   uint32_t size_;
   const uint8_t* data_;
   chunk_block* owner_;  // holds data_; nullptr: data_ is from new[]

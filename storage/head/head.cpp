@@ -383,7 +383,7 @@ status head::appendable(uint64_t ref, int64_t t, double v) const {
 }
 
 void head::cut(mem_series& s) {
-  keep_closed(s, s.open.bytes(), {s.open.min_time(), s.open.max_time(), s.open.last_value()});
+  keep_closed(s, s.open.bytes(), {s.open.min_time(), s.open.max_time(), s.open.last_value(), s.open.num_samples()});
   s.open.reset();
 }
 

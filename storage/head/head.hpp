@@ -73,7 +73,7 @@ struct head_stats {
   uint64_t duplicate_sample = 0;
   uint64_t chunks = 0;             ///< chunks in memory, open ones included
   uint64_t chunks_created = 0;     ///< chunks started so far
-  uint64_t chunk_bytes = 0;        ///< encoded bytes of the chunks in memory
+  uint64_t chunk_bytes = 0;        ///< encoded bytes of the head's chunks (closed ones may be in chunk files)
   uint64_t ooo_appended = 0;       ///< samples accepted out of order
   uint64_t ooo_samples = 0;        ///< out-of-order samples in memory
 };

@@ -176,3 +176,44 @@ CAF_TEST(a head with chunk files serves and truncates closed chunks) {
   got.clear();
   CAF_CHECK(fs::is_empty(dir));
 }
+
+CAF_TEST(bytes a chunk file lost read as damage not as an empty chunk) {
+  nl::test::temp_dir tmp;
+  const std::string dir = tmp.path + "/head_chunks";
+  head_options opts;
+  opts.samples_per_chunk = 10;
+  head h{opts};
+  auto files = chunk_files::open(dir);
+  CAF_REQUIRE(files.is_ok());
+  h.use_chunk_files(std::move(*files));
+  auto ls = label_set::from_unsorted({{"__name__", "m"}});
+  auto slot = h.get_or_create(ls.hash(), label_key(ls));
+  CAF_REQUIRE(slot.is_ok());
+  for (int t = 0; t < 15; ++t)
+    CAF_REQUIRE(h.append(slot->ref(), 1000 * t, t).is_ok());
+  // As if the kernel had failed to write the page back and dropped it:
+  // the file reads zeros where the closed chunk was.
+  std::string path;
+  for (const auto& e : fs::directory_iterator(dir))
+    path = e.path();
+  CAF_REQUIRE(!path.empty());
+  {
+    std::fstream f{path, std::ios::in | std::ios::out | std::ios::binary};
+    std::string zeros(4096, '\0');
+    f.write(zeros.data(), static_cast<std::streamsize>(zeros.size()));
+  }
+  auto name = matcher::make(match_type::equal, "__name__", "m");
+  CAF_REQUIRE(name.is_ok());
+  auto got = h.select({*name}, 0, 100'000);
+  CAF_REQUIRE_EQUAL(got.size(), 1u);
+  CAF_REQUIRE_EQUAL(got[0].chunks.size(), 2u);
+  CAF_CHECK_EQUAL(got[0].chunks[0]->num_samples(), 10u);  // from memory, not the file
+  std::vector<sample> xs;
+  auto st = got[0].chunks[0]->decode(INT64_MIN, INT64_MAX, xs);
+  CAF_CHECK_EQUAL(st.error_code(), status::code::corruption);
+  CAF_CHECK(xs.empty());
+  CAF_MESSAGE(st.message());
+  xs.clear();
+  CAF_CHECK(got[0].chunks[1]->decode(INT64_MIN, INT64_MAX, xs).is_ok());  // the open chunk
+  CAF_CHECK_EQUAL(xs.size(), 5u);
+}

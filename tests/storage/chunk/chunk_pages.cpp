@@ -27,7 +27,7 @@ std::shared_ptr<const xor_chunk> chunk_of(chunk_pages& pages, int first, int n) 
   auto bytes = a.bytes();
   const uint8_t* data = pages.store(bytes.data(), bytes.size(), owner);
   CAF_REQUIRE(data != nullptr);
-  return xor_chunk::share_in(pages, xor_chunk{data, bytes.size(), owner, {a.min_time(), a.max_time(), a.last_value()}});
+  return xor_chunk::share_in(pages, xor_chunk{data, bytes.size(), owner, {a.min_time(), a.max_time(), a.last_value(), a.num_samples()}});
 }
 
 }  // namespace
