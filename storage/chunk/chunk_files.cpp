@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -29,9 +30,22 @@ status sys_error(const char* what, const std::string& path) {
 
 }  // namespace
 
+bool chunk_files::preallocation_holds(long fs_type) {
+  constexpr long btrfs = 0x9123683e;
+  constexpr long zfs = 0x2fc12fc1;
+  constexpr long bcachefs = 0xca451a4e;
+  return fs_type != btrfs && fs_type != zfs && fs_type != bcachefs;
+}
+
 result<std::unique_ptr<chunk_files>> chunk_files::open(const std::string& dir) {
   if (auto st = create_dir_if_missing(dir); !st)
     return st;
+  struct statfs fs {};
+  if (::statfs(dir.c_str(), &fs) != 0)
+    return sys_error("statfs", dir);
+  if (!preallocation_holds(static_cast<long>(fs.f_type)))
+    return status::invalid_argument(dir + ": a copy-on-write file system, where space allocated in advance does "
+                                          "not guarantee a write through a mapping (a full disk would be SIGBUS)");
   auto names = list_dir(dir);
   if (!names)
     return names.error();

@@ -16,6 +16,16 @@
 //
 // No space, or a file system without fallocate: store() answers nullptr
 // (the head keeps those bytes in memory) and tries files again 10 s later.
+// On a copy-on-write file system open() refuses: there preallocated space
+// does not make a later write through the mapping safe.
+//
+// Costs the head thread pays: creating a file (open, fallocate, mmap)
+// every 4 MiB of closed chunks, page faults when it writes into a new page
+// (which the kernel may throttle while much dirty data waits for the
+// disk), and a disk read when it reads a chunk whose page was reclaimed
+// (the cut and queries of the last block duration, on other threads, pay
+// that too). An I/O error on such a read is SIGBUS, as with any mapped
+// file (Prometheus' mapped head chunks share it).
 // Thread safety: store() only from the owning thread; chunks release their
 // segment from any thread.
 #include <atomic>
@@ -40,8 +50,13 @@ class chunk_files final : public chunk_bytes_store {
   static constexpr size_t max_chunk = segment_size / 64;
 
   /// Creates `dir` (its parent must exist) and removes files an earlier
-  /// run left in it.
+  /// run left in it. invalid_argument on a copy-on-write file system.
   static result<std::unique_ptr<chunk_files>> open(const std::string& dir);
+  /// Whether posix_fallocate on a file system of this statfs f_type
+  /// guarantees that later writes into the space succeed. Not on
+  /// copy-on-write file systems (btrfs, ZFS, bcachefs), where a rewrite
+  /// needs new blocks: a full disk would be SIGBUS in the head.
+  static bool preallocation_holds(long fs_type);
   chunk_files(const chunk_files&) = delete;
   chunk_files& operator=(const chunk_files&) = delete;
   ~chunk_files() override;

@@ -116,6 +116,14 @@ CAF_TEST(bytes go to segment files that are deleted when their chunks are releas
   CAF_CHECK_EQUAL(chunk_files::file_bytes(), base);
 }
 
+CAF_TEST(copy-on-write file systems are refused) {
+  CAF_CHECK(!chunk_files::preallocation_holds(0x9123683e));  // btrfs
+  CAF_CHECK(!chunk_files::preallocation_holds(0x2fc12fc1));  // ZFS
+  CAF_CHECK(chunk_files::preallocation_holds(0xEF53));       // ext4
+  CAF_CHECK(chunk_files::preallocation_holds(0x58465342));   // XFS
+  CAF_CHECK(chunk_files::preallocation_holds(0x01021994));   // tmpfs
+}
+
 CAF_TEST(a segment that cannot be made is a failure the caller sees as nullptr) {
   nl::test::temp_dir tmp;
   const std::string dir = tmp.path + "/head_chunks";
