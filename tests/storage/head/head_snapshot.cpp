@@ -1,9 +1,11 @@
 #define CAF_SUITE storage.head.head_snapshot
 #include "test_support.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
+#include "storage/chunk/chunk_files.hpp"
 #include "storage/coding.hpp"
 #include "storage/file.hpp"
 #include "storage/hex.hpp"
@@ -127,6 +129,36 @@ CAF_TEST(a head read back from its state is the same head) {
   CAF_CHECK_EQUAL(h.append(a, 60 * minute, 1).error_code(), status::code::out_of_bounds);
   CAF_CHECK(back.append(a, 100 * minute + 7500, 99).is_ok());  // the stored out-of-order sample
   CAF_CHECK_EQUAL(back.append(a, 100 * minute + 7500, 98).error_code(), status::code::duplicate_sample);
+}
+
+CAF_TEST(a head with chunk files writes and loads its closed chunks through them) {
+  nl::test::temp_dir tmp;
+  auto with_files = [&](const std::string& name) {
+    auto h = std::make_unique<head>(options());
+    auto files = chunk_files::open(tmp.path + "/" + name);
+    CAF_REQUIRE(files.is_ok());
+    h->use_chunk_files(std::move(*files));
+    return h;
+  };
+  auto h = with_files("a");
+  fill(*h);
+  CAF_CHECK(!std::filesystem::is_empty(tmp.path + "/a"));  // closed chunks went to a file
+  std::string state;
+  CAF_REQUIRE(h->write_state(state).is_ok());
+  auto back = with_files("b");
+  back->raise_min_valid_time(90 * minute);
+  CAF_REQUIRE(back->read_state(state).is_ok());
+  CAF_CHECK(!std::filesystem::is_empty(tmp.path + "/b"));
+  CAF_CHECK(same(everything(*h), everything(*back)));
+  CAF_CHECK_EQUAL(back->stats().chunk_bytes, h->stats().chunk_bytes);
+  // A state that fails half-way leaves no file behind once its head goes.
+  auto broken = with_files("c");
+  CAF_CHECK(!broken->read_state(std::string_view{state}.substr(0, state.size() * 2 / 3)).is_ok());
+  CAF_CHECK(!std::filesystem::is_empty(tmp.path + "/c"));  // it had loaded some chunks
+  broken.reset();
+  CAF_CHECK(std::filesystem::is_empty(tmp.path + "/c"));
+  back.reset();
+  CAF_CHECK(std::filesystem::is_empty(tmp.path + "/b"));
 }
 
 CAF_TEST(a head with staged samples has no state to write) {
