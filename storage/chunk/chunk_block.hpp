@@ -22,14 +22,4 @@ struct chunk_block {
   }
 };
 
-/// Where a head puts the bytes of the chunks it closes.
-class chunk_bytes_store {
- public:
-  virtual ~chunk_bytes_store() = default;
-  /// A copy of `bytes` that stays valid until the returned block is
-  /// unref()'d once (the copy holds a reference); nullptr when this store
-  /// cannot take them (the caller keeps them elsewhere).
-  virtual const uint8_t* store(const void* bytes, size_t n, chunk_block*& owner) = 0;
-};
-
 }  // namespace nl::storage

@@ -38,6 +38,9 @@ bool chunk_files::preallocation_holds(long fs_type) {
 }
 
 result<std::unique_ptr<chunk_files>> chunk_files::open(const std::string& dir) {
+  // Whatever an earlier run left goes with the directory.
+  if (auto st = remove_tree(dir); !st)
+    return st;
   if (auto st = create_dir_if_missing(dir); !st)
     return st;
   struct statfs fs {};
@@ -46,12 +49,6 @@ result<std::unique_ptr<chunk_files>> chunk_files::open(const std::string& dir) {
   if (!preallocation_holds(static_cast<long>(fs.f_type)))
     return status::invalid_argument(dir + ": a copy-on-write file system, where space allocated in advance does "
                                           "not guarantee a write through a mapping (a full disk would be SIGBUS)");
-  auto names = list_dir(dir);
-  if (!names)
-    return names.error();
-  for (const auto& n : *names)
-    if (auto st = remove_tree(dir + "/" + n); !st)
-      return st;
   return std::unique_ptr<chunk_files>(new chunk_files(dir));
 }
 

@@ -43,7 +43,7 @@ namespace nl::storage {
 /// Under the data directory: one directory per head shard ("0", "1", ...).
 inline constexpr const char* head_chunks_dir = "head_chunks";
 
-class chunk_files final : public chunk_bytes_store {
+class chunk_files {
  public:
   static constexpr size_t segment_size = size_t{4} << 20;
   /// Larger chunks stay in memory.
@@ -59,9 +59,12 @@ class chunk_files final : public chunk_bytes_store {
   static bool preallocation_holds(long fs_type);
   chunk_files(const chunk_files&) = delete;
   chunk_files& operator=(const chunk_files&) = delete;
-  ~chunk_files() override;
+  ~chunk_files();
 
-  const uint8_t* store(const void* bytes, size_t n, chunk_block*& owner) override;
+  /// A copy of `bytes` in the current file, held by one reference to
+  /// `owner` (the file's segment); nullptr when no file can take it (the
+  /// caller keeps the bytes elsewhere).
+  const uint8_t* store(const void* bytes, size_t n, chunk_block*& owner);
 
   /// Segments whose file could not be made ready (each one counted once).
   uint64_t failures() const { return failures_; }

@@ -24,7 +24,7 @@
 
 namespace nl::storage {
 
-class chunk_pages final : public chunk_bytes_store {
+class chunk_pages {
  public:
   static constexpr size_t page_size = size_t{64} << 10;
   /// Larger requests are not placed in pages (allocate() returns nullptr):
@@ -34,7 +34,7 @@ class chunk_pages final : public chunk_bytes_store {
   chunk_pages() = default;
   chunk_pages(const chunk_pages&) = delete;
   chunk_pages& operator=(const chunk_pages&) = delete;
-  ~chunk_pages() override;
+  ~chunk_pages();
 
   /// `n` bytes, 8-aligned, in the current page or a new one; nullptr when
   /// n is 0 or more than max_allocation. Each allocation is given back with release().
@@ -43,7 +43,9 @@ class chunk_pages final : public chunk_bytes_store {
   /// was the page's last one and the page is no longer being filled.
   static void release(const void* p);
 
-  const uint8_t* store(const void* bytes, size_t n, chunk_block*& owner) override;
+  /// A copy of `bytes` held by one reference to `owner` (its page);
+  /// nullptr when allocate(n) would be.
+  const uint8_t* store(const void* bytes, size_t n, chunk_block*& owner);
 
   /// Pages allocated and not yet freed, over all instances (tests, stats).
   static size_t live_pages() { return live_pages_.load(std::memory_order_relaxed); }

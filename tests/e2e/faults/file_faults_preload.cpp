@@ -1,8 +1,7 @@
 /* A fault-injecting file layer for end-to-end tests, loaded with LD_PRELOAD
  * into the real server. While the file named by NL_FAULT_FLAG exists and
- * holds "<fault> <path prefix>", write(2) and posix_fallocate(3) (how head
- * chunk files take their space) to any file whose path starts with the
- * prefix (e.g. the data directory) misbehave:
+ * holds "<fault> <path prefix>", write(2) to any file whose path starts
+ * with the prefix (e.g. the data directory) misbehaves:
  *   enospc  fails with ENOSPC, as on a full disk;
  *   stall   blocks until the flag file is removed or changed, as on a hung
  *           disk, then writes.
@@ -69,34 +68,4 @@ extern "C" ssize_t write(int fd, const void* buf, size_t count) {
   }
   errno = saved;
   return real(fd, buf, count);
-}
-
-// posix_fallocate returns the error instead of setting errno.
-namespace {
-int fallocate_fault(int fd) {
-  for (;;) {
-    auto f = fault_for(fd);
-    if (f == fault::enospc)
-      return ENOSPC;
-    if (f != fault::stall)
-      return 0;
-    usleep(10000);
-  }
-}
-}  // namespace
-
-extern "C" int posix_fallocate(int fd, off_t offset, off_t len) {
-  using fn = int (*)(int, off_t, off_t);
-  static fn real = reinterpret_cast<fn>(dlsym(RTLD_NEXT, "posix_fallocate"));
-  if (int err = fallocate_fault(fd))
-    return err;
-  return real(fd, offset, len);
-}
-
-extern "C" int posix_fallocate64(int fd, off_t offset, off_t len) {
-  using fn = int (*)(int, off_t, off_t);
-  static fn real = reinterpret_cast<fn>(dlsym(RTLD_NEXT, "posix_fallocate64"));
-  if (int err = fallocate_fault(fd))
-    return err;
-  return real(fd, offset, len);
 }
