@@ -225,3 +225,32 @@ CAF_TEST(bytes a chunk file lost read as damage not as an empty chunk) {
   CAF_CHECK(got[0].chunks[1]->decode(INT64_MIN, INT64_MAX, xs).is_ok());  // the open chunk
   CAF_CHECK_EQUAL(xs.size(), 5u);
 }
+
+CAF_TEST(a head whose chunk files fail keeps its closed chunks in memory) {
+  nl::test::temp_dir tmp;
+  const std::string dir = tmp.path + "/head_chunks";
+  head_options opts;
+  opts.samples_per_chunk = 10;
+  head h{opts};
+  auto files = chunk_files::open(dir);
+  CAF_REQUIRE(files.is_ok());
+  h.use_chunk_files(std::move(*files));
+  uint64_t failures_before = chunk_files::failures_total();
+  fs::remove_all(dir);  // no file can be made, as on a full disk
+  auto ls = label_set::from_unsorted({{"__name__", "m"}});
+  auto slot = h.get_or_create(ls.hash(), label_key(ls));
+  CAF_REQUIRE(slot.is_ok());
+  for (int t = 0; t < 35; ++t)
+    CAF_REQUIRE(h.append(slot->ref(), 1000 * t, t).is_ok());
+  CAF_CHECK_EQUAL(chunk_files::failures_total(), failures_before + 1);  // then not again for 10 s
+  auto name = matcher::make(match_type::equal, "__name__", "m");
+  CAF_REQUIRE(name.is_ok());
+  auto got = h.select({*name}, 0, 100'000);
+  CAF_REQUIRE_EQUAL(got.size(), 1u);
+  CAF_CHECK_EQUAL(got[0].chunks.size(), 4u);
+  std::vector<sample> xs;
+  CAF_REQUIRE(decode_chunks(got[0].chunks, INT64_MIN, INT64_MAX, xs).is_ok());
+  CAF_REQUIRE_EQUAL(xs.size(), 35u);
+  for (int t = 0; t < 35; ++t)
+    CAF_CHECK(xs[t].t == 1000 * t && xs[t].v == t);
+}
