@@ -289,6 +289,20 @@ mapped_file::~mapped_file() {
     ::munmap(const_cast<char*>(data_), size_);
 }
 
+void mapped_file::populate(size_t offset, size_t size) const {
+#ifdef MADV_POPULATE_READ
+  if (offset >= size_ || size == 0)
+    return;
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(data_ + offset) & ~(page - 1);
+  const auto end = reinterpret_cast<uintptr_t>(data_ + offset + std::min(size, size_ - offset));
+  (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_READ);
+#else
+  (void)offset;
+  (void)size;
+#endif
+}
+
 void mapped_file::release_resident() const {
   if (size_ > 0)
     ::madvise(const_cast<char*>(data_), size_, MADV_DONTNEED);

@@ -41,9 +41,17 @@ struct label {
 /// series' shard from its labels).
 class label_hasher {
  public:
-  void add(std::string_view name, std::string_view value) {
-    h_ = fold(h_ ^ of(name, 0x243f6a8885a308d3ULL), of(value, 0x13198a2e03707344ULL) ^ 0xa4093822299f31d0ULL);
+  /// What add() takes from one label, computed once for a label that many
+  /// label sets share (a head snapshot's pair table).
+  struct label_parts {
+    uint64_t name;
+    uint64_t value;
+  };
+  static label_parts parts(std::string_view name, std::string_view value) {
+    return {of(name, 0x243f6a8885a308d3ULL), of(value, 0x13198a2e03707344ULL) ^ 0xa4093822299f31d0ULL};
   }
+  void add(const label_parts& p) { h_ = fold(h_ ^ p.name, p.value); }
+  void add(std::string_view name, std::string_view value) { add(parts(name, value)); }
   uint64_t value() const { return h_; }
 
  private:

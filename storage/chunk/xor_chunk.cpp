@@ -256,6 +256,10 @@ result<xor_chunk> xor_chunk::from_bytes(std::string_view bytes) {
   return xor_chunk{bytes, s->min_t, s->max_t, s->last_v};
 }
 
+uint16_t xor_chunk::header_count(std::string_view bytes) {
+  return bytes.size() < header_size ? 0 : read_count(reinterpret_cast<const uint8_t*>(bytes.data()));
+}
+
 uint16_t xor_chunk::num_samples() const { return samples_; }
 
 xor_iterator xor_chunk::iterator() const { return xor_iterator{bytes()}; }
@@ -348,32 +352,31 @@ status append_as_xor(const std::shared_ptr<const chunk>& c, int64_t mint, int64_
 
 xor_appender::xor_appender(size_t reserve) : w_(header_size, reserve) {}
 
-result<xor_appender> xor_appender::resume(std::string_view bytes) {
-  xor_iterator it{bytes};
-  int64_t first = 0;
-  uint16_t n = 0;
-  while (it.next()) {
-    if (n == 0)
-      first = it.at().t;
-    ++n;
-  }
-  if (!it.error())
-    return it.error();
-  if (n == 0)
-    return status::invalid_argument("xor chunk: no samples to resume after");
-  size_t left = it.r_.remaining_bits();
-  if (left >= 8 || (left > 0 && (static_cast<uint8_t>(bytes.back()) & ((1u << left) - 1)) != 0))
-    return status::corruption("xor chunk: " + std::to_string(left) + " bits after the last sample, or padding not zero");
+xor_appender::state xor_appender::saved_state() const {
+  return {first_t_, t_, t_delta_, float_bits(v_), leading_, trailing_, static_cast<uint8_t>(w_.free_bits())};
+}
+
+result<xor_appender> xor_appender::restore(std::string_view bytes, const state& s) {
+  const uint16_t count = xor_chunk::header_count(bytes);
+  auto bad = [](const std::string& what) { return status::corruption("xor chunk: appender state " + what); };
+  if (count == 0 || bytes.size() <= header_size)
+    return bad("for a chunk without samples");
+  if (s.t < s.first_t || (count == 1 && (s.t != s.first_t || s.t_delta != 0)))
+    return bad("with times that do not fit its " + std::to_string(count) + " samples");
+  if (s.leading != 0xff && (s.leading > 31 || s.leading + s.trailing > 63))
+    return bad("with an impossible value window");
+  if (s.free_bits > 7 || (static_cast<uint8_t>(bytes.back()) & ((1u << s.free_bits) - 1)) != 0)
+    return bad("with bits set after the last sample");
   // Room to go on as a fresh chunk would, not just the bytes so far.
   xor_appender a(std::max(initial_reserve, bytes.size() + 16));
-  a.w_.assign(bytes, static_cast<int>(left));
-  a.first_t_ = first;
-  a.t_ = it.st_.t;
-  a.t_delta_ = it.st_.t_delta;
-  a.v_ = float_from_bits(it.st_.value_bits);
-  a.count_ = n;
-  a.leading_ = it.st_.leading;
-  a.trailing_ = it.st_.trailing;
+  a.w_.assign(bytes, s.free_bits);
+  a.count_ = count;
+  a.leading_ = s.leading;
+  a.trailing_ = s.trailing;
+  a.first_t_ = s.first_t;
+  a.t_ = s.t;
+  a.t_delta_ = s.t_delta;
+  a.v_ = float_from_bits(s.value_bits);
   return a;
 }
 

@@ -52,6 +52,9 @@ class xor_chunk final : public chunk {
   /// Checks bytes from outside (disk, network) by decoding every sample:
   /// corruption when truncated or malformed, invalid_argument when empty.
   static result<summary> check(std::string_view bytes);
+  /// The sample count in the bytes' header (0 when shorter than it),
+  /// without decoding.
+  static uint16_t header_count(std::string_view bytes);
   /// check(), then a heap copy.
   static result<xor_chunk> from_bytes(std::string_view bytes);
   /// `c` moved into `pages` (object and control block).
@@ -103,14 +106,26 @@ class xor_appender {
   /// needs ~150-250).
   explicit xor_appender(size_t reserve = initial_reserve);
 
-  /// An appender that continues the chunk `bytes` (a head snapshot's open
-  /// chunk), with the state it would have after appending its samples,
-  /// found by decoding them. As Prometheus' XORChunk.Appender(), a chunk
-  /// whose values never changed resumes with the full 64-bit window
-  /// rather than none: later bytes may differ from an uninterrupted
-  /// appender's, both decode the same. corruption when the bytes do not
-  /// decode or have bits left over; invalid_argument when empty.
-  static result<xor_appender> resume(std::string_view bytes);
+  /// What an appender carries beyond its bytes: the state after the last
+  /// sample. A head snapshot stores it beside the open chunk's bytes, so
+  /// that a restart continues the chunk without decoding it.
+  struct state {
+    int64_t first_t;
+    int64_t t;
+    uint64_t t_delta;
+    uint64_t value_bits;
+    uint8_t leading;    // 0xff: no leading/trailing window yet
+    uint8_t trailing;
+    uint8_t free_bits;  // unused (zero) low bits of the last byte, 0..7
+  };
+  /// REQUIRES: !empty().
+  state saved_state() const;
+  /// An appender that continues the chunk `bytes` from `s` (saved_state()
+  /// of the appender that wrote them), as that appender would. corruption
+  /// when `s` cannot be the state after those bytes as far as that shows
+  /// without decoding them (no samples, a count of one with a step, times
+  /// out of order, an impossible window, bits set after the last one).
+  static result<xor_appender> restore(std::string_view bytes, const state& s);
 
   /// Encodes (t, v) after the previous sample. Any int64 step (even
   /// negative) round-trips, as in Prometheus; ordering is the caller's job.
@@ -183,7 +198,6 @@ class xor_iterator {
 
  private:
   friend class xor_chunk;  // decode() continues from an iterator's state
-  friend class xor_appender;  // resume() takes the state after the last sample
   bool fail(const char* what);
 
   bit_reader r_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <thread>
 
 #include "storage/coding.hpp"
@@ -14,13 +15,19 @@ namespace nl::storage {
 
 namespace {
 
-constexpr std::string_view magic = "NLHEADS1";
+constexpr std::string_view magic = "NLHEADS2";
 
 status damaged(const std::string& what) { return status::corruption("head snapshot: " + what); }
 
 // next_ref (and so every ref, all below it) stays far from overflow in
 // bump_next_ref.
 constexpr uint64_t max_ref = uint64_t{1} << 62;
+
+// The largest span after `from` that stays an int64 time (in unsigned
+// arithmetic, which cannot overflow here).
+uint64_t max_span(int64_t from) {
+  return static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) - static_cast<uint64_t>(from);
+}
 
 // The size of a valid key's canonical spelling (minimal varints).
 size_t canonical_key_size(std::string_view key) {
@@ -42,17 +49,31 @@ void put_section(std::string& out, std::string_view bytes) {
   put_fixed32(out, crc32c(bytes));
 }
 
-status get_section(std::string_view& in, std::string_view& bytes, const char* what) {
+// A section's bytes and the checksum stored for them.
+struct section {
+  std::string_view bytes;
+  uint32_t crc = 0;
+  status verify(const char* what) const {
+    return crc == crc32c(bytes) ? status::ok() : damaged(std::string{what} + " section checksum mismatch");
+  }
+};
+
+status next_section(std::string_view& in, section& out, const char* what) {
   uint64_t n = 0;
   if (!get_fixed64(in, n) || n > in.size() || in.size() - n < 4)
     return damaged(std::string{what} + " section truncated");
-  bytes = in.substr(0, n);
+  out.bytes = in.substr(0, n);
   in.remove_prefix(n);
-  uint32_t crc = 0;
-  (void)get_fixed32(in, crc);
-  if (crc != crc32c(bytes))
-    return damaged(std::string{what} + " section checksum mismatch");
+  (void)get_fixed32(in, out.crc);
   return status::ok();
+}
+
+status get_section(std::string_view& in, std::string_view& bytes, const char* what) {
+  section s;
+  if (auto st = next_section(in, s, what); !st)
+    return st;
+  bytes = s.bytes;
+  return s.verify(what);
 }
 
 // The options that shape a head's content: a head loaded under others
@@ -89,8 +110,7 @@ status head::write_state(std::string& out) const {
       staged_ref = ref;
     if (!has_data(s))
       return;
-    // A label key is ~10x its pair ids.
-    bytes += 3 * max_varint64_bytes + 10 * s.ids_size + s.open.bytes().size() + s.closed.size() * 4;
+    bytes += 3 * max_varint64_bytes + 2 * s.ids_size + s.open.bytes().size() + s.closed.size() * 24;
     for (const auto& c : s.closed)
       bytes += c->bytes().size();
     order.push_back(&s);
@@ -98,21 +118,53 @@ status head::write_state(std::string& out) const {
   if (staged_ref != 0)
     return status::invalid_argument("head snapshot: series " + std::to_string(staged_ref) + " has staged samples");
   std::sort(order.begin(), order.end(), [](const mem_series* a, const mem_series* b) { return a->ref < b->ref; });
-  out.reserve(out.size() + bytes);
+  // The pairs the written series use, numbered 0.. in order of first use.
+  constexpr uint32_t unnumbered = UINT32_MAX;
+  std::vector<uint32_t> number(pairs_.id_bound(), unnumbered);
+  std::string table;
+  uint32_t pairs = 0;
+  for (const mem_series* p : order)
+    for_each_id(*p, [&](uint32_t id) {
+      if (number[id] == unnumbered) {
+        number[id] = pairs++;
+        put_length_prefixed(table, pairs_.bytes(id));
+      }
+    });
+  out.reserve(out.size() + bytes + table.size());
   put_uvarint(out, next_ref_);
   put_uvarint(out, ooo_seq_);
+  put_uvarint(out, pairs);
+  out.append(table);
   put_uvarint(out, order.size());
-  std::string key;
+  uint64_t prev_ref = 0;
   for (const mem_series* p : order) {
     const auto& s = *p;
-    put_uvarint(out, s.ref);
-    key.clear();
-    append_key(s, key);
-    put_length_prefixed(out, key);
+    put_uvarint(out, s.ref - prev_ref);
+    prev_ref = s.ref;
+    uint64_t labels = 0;
+    for_each_id(s, [&labels](uint32_t) { ++labels; });
+    put_uvarint(out, labels);
+    for_each_id(s, [&](uint32_t id) { put_uvarint(out, number[id]); });
     put_uvarint(out, s.closed.size());
-    for (const auto& c : s.closed)
+    for (const auto& c : s.closed) {
+      put_varint(out, c->min_time());
+      put_uvarint(out, static_cast<uint64_t>(c->max_time()) - static_cast<uint64_t>(c->min_time()));
+      put_fixed64(out, float_bits(c->last_value()));
       put_length_prefixed(out, c->bytes());
-    put_length_prefixed(out, s.open.empty() ? std::string_view{} : s.open.bytes());
+    }
+    if (s.open.empty()) {
+      put_uvarint(out, 0);
+      continue;
+    }
+    put_length_prefixed(out, s.open.bytes());
+    auto st = s.open.saved_state();
+    put_varint(out, st.first_t);
+    put_uvarint(out, static_cast<uint64_t>(st.t) - static_cast<uint64_t>(st.first_t));
+    put_uvarint(out, st.t_delta);
+    put_fixed64(out, st.value_bits);
+    out.push_back(static_cast<char>(st.leading));
+    out.push_back(static_cast<char>(st.trailing));
+    out.push_back(static_cast<char>(st.free_bits));
   }
   std::vector<std::pair<uint64_t, uint64_t>> aliases;
   for (const auto& [alias, ref] : aliases_) {
@@ -146,74 +198,174 @@ status head::read_state(std::string_view in) {
     return damaged("shard header truncated");
   if (next_ref > max_ref)
     return damaged("next ref " + std::to_string(next_ref) + " out of range");
-  // Each series takes at least 8 bytes (ref, a one-label key, two chunk
-  // counts): a count is checked before it reserves anything.
-  if (n > in.size() / 8)
-    return damaged("series count " + std::to_string(n) + " exceeds the bytes");
-  by_hash_.reserve(n);
-  uint64_t prev_ref = 0;
+  // The pair table. Everything a series needs from a pair is worked out
+  // here once: its id in this head, where its name sorts, its part of the
+  // label hash and (on first use) its postings list.
+  struct table_pair {
+    uint32_t id;
+    uint32_t name_rank;
+    label_hasher::label_parts parts;
+    std::string_view name;
+    std::string_view value;
+    compact_postings* list;
+  };
+  // A pair takes at least 4 bytes (its length, a name, a value).
+  if (n > in.size() / 4)
+    return damaged("pair count " + std::to_string(n) + " exceeds the bytes");
+  std::vector<table_pair> table;
+  table.reserve(n);
+  std::string one;
   for (uint64_t i = 0; i < n; ++i) {
-    uint64_t ref = 0, closed = 0;
-    std::string_view key, bytes;
-    if (!get_uvarint(in, ref) || !get_length_prefixed(in, key) || !get_uvarint(in, closed))
-      return damaged("series " + std::to_string(i) + " truncated");
-    std::string_view rest = key;
+    std::string_view pair;
+    if (!get_length_prefixed(in, pair))
+      return damaged("pair " + std::to_string(i) + " truncated");
+    // Checked as a one-label key would be, in its canonical spelling.
+    one.assign(1, '\x01');
+    one.append(pair);
+    std::string_view rest = one;
     std::string_view whole;
-    uint64_t hash = 0;
-    if (auto st = next_label_key(rest, whole, hash); !st)
-      return damaged("series " + std::to_string(ref) + ": " + st.message());
-    if (!rest.empty())
-      return damaged("series " + std::to_string(ref) + ": bytes after the label key");
-    uint64_t labels = 0;
-    if (rest = key; !get_uvarint(rest, labels) || ref <= prev_ref || ref >= next_ref || labels == 0)
-      return damaged("series ref " + std::to_string(ref)
-                     + " is 0, not above the one before, not below next_ref or has no labels");
-    prev_ref = ref;
-    // One spelling per label set (non-minimal varints would make another),
-    // so that the key comparison below finds every duplicate.
-    if (canonical_key_size(key) != key.size())
-      return damaged("series " + std::to_string(ref) + ": label key not in canonical form");
-    if (find_key(key, hash) != nullptr)
-      return damaged("labels " + label_set_from_key(key)->to_string() + " under two refs");
-    if (closed > in.size())
-      return damaged("series " + std::to_string(ref) + ": chunk count exceeds the bytes");
-    auto& s = create(ref, key, hash);
+    if (auto st = next_label_key(rest, whole); !st || !rest.empty() || canonical_key_size(one) != one.size())
+      return damaged("pair " + std::to_string(i) + " is not one canonical label");
+    table_pair t{};
+    t.id = pairs_.acquire(pair);
+    if (pairs_.size() != table.size() + 1)
+      return damaged("pair " + std::to_string(i) + " repeated");
+    std::string_view fields = pairs_.bytes(t.id);  // views that live as long as the pair
+    (void)get_length_prefixed(fields, t.name);
+    (void)get_length_prefixed(fields, t.value);
+    t.parts = label_hasher::parts(t.name, t.value);
+    table.push_back(t);
+  }
+  {
+    std::vector<uint32_t> by_name(table.size());
+    for (uint32_t i = 0; i < by_name.size(); ++i)
+      by_name[i] = i;
+    std::sort(by_name.begin(), by_name.end(), [&](uint32_t a, uint32_t b) { return table[a].name < table[b].name; });
+    uint32_t rank = 0;
+    for (size_t i = 0; i < by_name.size(); ++i) {
+      if (i > 0 && table[by_name[i]].name != table[by_name[i - 1]].name)
+        ++rank;
+      table[by_name[i]].name_rank = rank;
+    }
+  }
+  // Each series takes at least 5 bytes (ref, label count, one pair, two
+  // chunk counts): a count is checked before it reserves anything.
+  if (!get_uvarint(in, n) || n > in.size() / 5)
+    return damaged("series count truncated or exceeds the bytes");
+  by_hash_.reserve(n);
+  // Inserted into by_hash_ once all are read, in slot order (see
+  // hash_slots::insert_all).
+  std::vector<std::pair<uint64_t, mem_series*>> hashed;
+  hashed.reserve(n);
+  uint64_t ref = 0;
+  std::string ids;
+  std::vector<uint32_t> labels_of_series;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t delta = 0, labels = 0, closed = 0;
+    if (!get_uvarint(in, delta) || !get_uvarint(in, labels))
+      return damaged("series " + std::to_string(i) + " truncated");
+    if (delta == 0 || delta >= next_ref - ref)
+      return damaged("series " + std::to_string(i) + ": ref not above the one before or not below next_ref");
+    ref += delta;
+    if (labels == 0 || labels > in.size())
+      return damaged("series " + std::to_string(ref) + ": label count " + std::to_string(labels) + " out of range");
+    ids.clear();
+    labels_of_series.clear();
+    label_hasher hash;
+    int64_t prev_rank = -1;
+    for (uint64_t k = 0; k < labels; ++k) {
+      uint64_t index = 0;
+      if (!get_uvarint(in, index) || index >= table.size())
+        return damaged("series " + std::to_string(ref) + ": label " + std::to_string(k)
+                       + " truncated or not in the pair table");
+      const auto& t = table[index];
+      // Names strictly increasing: sorted and unique, as a label key is.
+      if (static_cast<int64_t>(t.name_rank) <= prev_rank)
+        return damaged("series " + std::to_string(ref) + ": labels not sorted by name or a name repeated");
+      prev_rank = t.name_rank;
+      put_uvarint(ids, t.id);
+      hash.add(t.parts);
+      labels_of_series.push_back(static_cast<uint32_t>(index));
+    }
+    auto* s = new_series(ref, ids);
+    series_.insert(ref, s);
+    hashed.emplace_back(hash.value(), s);
+    ++stats_.series_created;
+    for (uint32_t index : labels_of_series) {
+      auto& t = table[index];
+      pairs_.hold(t.id);
+      if (t.list == nullptr)
+        t.list = &postings_.list_for(t.name, t.value);
+      t.list->add(ref);
+    }
+    postings_.add_series(ref);
+    if (!get_uvarint(in, closed) || closed > in.size())
+      return damaged("series " + std::to_string(ref) + ": chunk count truncated or exceeds the bytes");
     int64_t last = std::numeric_limits<int64_t>::min();
-    for (uint64_t k = 0; k <= closed; ++k) {
-      if (!get_length_prefixed(in, bytes))
+    // Closed chunks come with their range and last value, so they are
+    // copied, not decoded: their bytes are covered by the section's
+    // checksum, and decode() checks each one's header count when read.
+    for (uint64_t k = 0; k < closed; ++k) {
+      int64_t mint = 0;
+      uint64_t span = 0, value_bits = 0;
+      std::string_view bytes;
+      if (!get_varint(in, mint) || !get_uvarint(in, span) || !get_fixed64(in, value_bits)
+          || !get_length_prefixed(in, bytes))
         return damaged("series " + std::to_string(ref) + ": chunk " + std::to_string(k) + " truncated");
-      if (k == closed && bytes.empty())
-        break;  // no open chunk
-      int64_t mint = 0, maxt = 0;
-      uint16_t count = 0;
-      if (k < closed) {
-        auto c = xor_chunk::check(bytes);
-        if (!c)
-          return damaged("series " + std::to_string(ref) + ": " + c.error().message());
-        mint = c->min_t;
-        maxt = c->max_t;
-        keep_closed(s, bytes, *c);
-        count = s.closed.back()->num_samples();
-        seen_max_t_ = std::max(seen_max_t_, maxt);
-      } else {
-        auto a = xor_appender::resume(bytes);
-        if (!a)
-          return damaged("series " + std::to_string(ref) + ": " + a.error().message());
-        s.open = std::move(*a);
-        mint = s.open.min_time();
-        maxt = s.open.max_time();
-        count = s.open.num_samples();
-        seen_max_t_ = std::max(seen_max_t_, maxt);  // as its appends set it
-      }
-      if (mint <= last || maxt < mint)
-        return damaged("series " + std::to_string(ref) + ": chunks out of time order");
+      uint16_t count = xor_chunk::header_count(bytes);
+      if (count == 0 || span > max_span(mint)
+          || mint <= last)
+        return damaged("series " + std::to_string(ref) + ": chunk " + std::to_string(k)
+                       + " empty or out of time order");
+      int64_t maxt = mint + static_cast<int64_t>(span);
+      keep_closed(*s, bytes, {mint, maxt, float_from_bits(value_bits), count});
       last = maxt;
       ++stats_.chunks_created;
       stats_.samples += count;
       min_t_ = std::min(min_t_, mint);
       max_t_ = std::max(max_t_, maxt);
+      seen_max_t_ = std::max(seen_max_t_, maxt);
+    }
+    std::string_view bytes;
+    if (!get_length_prefixed(in, bytes))
+      return damaged("series " + std::to_string(ref) + ": open chunk truncated");
+    if (!bytes.empty()) {
+      // The appender's state comes with the bytes: nothing is decoded.
+      xor_appender::state state{};
+      uint64_t span = 0;
+      if (!get_varint(in, state.first_t) || !get_uvarint(in, span) || !get_uvarint(in, state.t_delta)
+          || !get_fixed64(in, state.value_bits) || in.size() < 3)
+        return damaged("series " + std::to_string(ref) + ": open chunk state truncated");
+      if (span > max_span(state.first_t))
+        return damaged("series " + std::to_string(ref) + ": open chunk range out of range");
+      state.t = state.first_t + static_cast<int64_t>(span);
+      state.leading = static_cast<uint8_t>(in[0]);
+      state.trailing = static_cast<uint8_t>(in[1]);
+      state.free_bits = static_cast<uint8_t>(in[2]);
+      in.remove_prefix(3);
+      auto a = xor_appender::restore(bytes, state);
+      if (!a)
+        return damaged("series " + std::to_string(ref) + ": " + a.error().message());
+      s->open = std::move(*a);
+      int64_t mint = s->open.min_time();
+      int64_t maxt = s->open.max_time();
+      if (mint <= last || maxt < mint)
+        return damaged("series " + std::to_string(ref) + ": chunks out of time order");
+      ++stats_.chunks_created;
+      stats_.samples += s->open.num_samples();
+      min_t_ = std::min(min_t_, mint);
+      max_t_ = std::max(max_t_, maxt);
+      seen_max_t_ = std::max(seen_max_t_, maxt);  // as its appends set it
     }
   }
+  // Equal labels, equal ids (one per pair).
+  if (const auto* twice = by_hash_.insert_all(hashed, [](const mem_series& a, const mem_series& b) {
+        return a.ids() == b.ids();
+      }))
+    return damaged("series " + std::to_string(twice->ref) + ": its labels are also another series'");
+  // The table's own hold: a pair no series used goes again.
+  for (const auto& t : table)
+    pairs_.release(t.id);
   if (!get_uvarint(in, n) || n > in.size() / 2)
     return damaged("alias count truncated");
   for (uint64_t i = 0; i < n; ++i) {
@@ -385,9 +537,10 @@ result<head_snapshot_loaded> read_head_snapshot(const std::string& path,
     return status::invalid_argument("head snapshot taken with other storage settings (block duration or windows)");
   if (fingerprint != wal_fingerprint)
     return status::invalid_argument("the WAL changed after the head snapshot was taken");
-  std::vector<std::string_view> parts(shards);
+  // The shards' checksums are verified by the threads that load them.
+  std::vector<section> parts(shards);
   for (auto& p : parts)
-    if (auto st = get_section(in, p, "shard"); !st)
+    if (auto st = next_section(in, p, "shard"); !st)
       return st;
   std::string_view meta;
   if (auto st = get_section(in, meta, "metadata"); !st)
@@ -402,7 +555,10 @@ result<head_snapshot_loaded> read_head_snapshot(const std::string& path,
   std::vector<std::thread> threads;
   auto load = [&](size_t i) {
     try {
-      results[i] = heads[i]->read_state(parts[i]);
+      (*mapped)->populate(static_cast<size_t>(parts[i].bytes.data() - (*mapped)->bytes().data()), parts[i].bytes.size());
+      results[i] = parts[i].verify("shard");
+      if (results[i])
+        results[i] = heads[i]->read_state(parts[i].bytes);
     } catch (const std::exception& e) {  // bad_alloc: counts no damage caught
       results[i] = damaged(std::string{"shard "} + std::to_string(i) + ": " + e.what());
     }

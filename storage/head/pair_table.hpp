@@ -27,12 +27,17 @@ class pair_table {
   /// The id of the pair whose bytes are `pair`, adding it when new; one
   /// more holder either way.
   uint32_t acquire(std::string_view pair);
+  /// One holder more of a live id (what acquire() does for a known pair,
+  /// without hashing it).
+  void hold(uint32_t id) { ++entries_[id].holders; }
   /// One holder less; the last one frees the pair. REQUIRES: a live id.
   void release(uint32_t id);
   /// The bytes of a live pair.
   std::string_view bytes(uint32_t id) const { return {entries_[id].bytes.get(), entries_[id].size}; }
   /// Live pairs.
   size_t size() const { return ids_.size(); }
+  /// Every id handed out is below this.
+  size_t id_bound() const { return entries_.size(); }
 
  private:
   struct entry {

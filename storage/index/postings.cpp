@@ -78,6 +78,10 @@ void postings_index::add_key(uint64_t ref, std::string_view key) {
 }
 
 void postings_index::add_pair(uint64_t ref, std::string_view name, std::string_view value) {
+  list_for(name, value).add(ref);
+}
+
+compact_postings& postings_index::list_for(std::string_view name, std::string_view value) {
   auto name_it = index_.find(name);
   if (name_it == index_.end())
     name_it = index_.emplace(std::string{name}, value_map{}).first;
@@ -85,7 +89,7 @@ void postings_index::add_pair(uint64_t ref, std::string_view name, std::string_v
   auto value_it = values.find(value);
   if (value_it == values.end())
     value_it = values.emplace(std::string{value}, compact_postings{}).first;
-  value_it->second.add(ref);
+  return value_it->second;
 }
 
 void postings_index::remove(const std::vector<removal>& series) {

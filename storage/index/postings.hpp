@@ -85,6 +85,14 @@ class postings_index {
   /// without building a label set. REQUIRES: a valid key.
   void add_key(uint64_t ref, std::string_view key);
 
+  /// For loads that index many series under few pairs (a head snapshot):
+  /// the list of name=value, created empty when absent, to add() refs to
+  /// directly, and add_series() once per series. Each list must end up
+  /// with a ref: an empty one would list its value as present. The
+  /// reference stays valid until that pair's entry is removed.
+  compact_postings& list_for(std::string_view name, std::string_view value);
+  void add_series(uint64_t ref) { all_.add(ref); }
+
   /// A series to drop: its ref and its labels as interned() names them.
   struct removal {
     uint64_t ref;

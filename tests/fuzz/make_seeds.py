@@ -290,18 +290,26 @@ def series_refs():
 
 def head_snapshot():
     # storage/FORMAT.md, "Head snapshot": the golden state (up{} with
-    # (1000, 1) and (2000, 1) in its open chunk), then the same with an
-    # alias and an out-of-order sample; the mode byte 0 (a head state).
+    # (1000, 1) and (2000, 1) in its open chunk, saved with its appender
+    # state), the same with an alias and an out-of-order sample, and one
+    # whose series sits at the top of the ref range; the mode byte 0 (a
+    # head state).
     chunk = bytes.fromhex("0002" "d00f" "3ff0000000000000" "e807" "00")
-    key = label_key([("__name__", "up")])
-    head = uvarint(2) + uvarint(0)
     def uvlp(b):
         return uvarint(len(b)) + b
-    series = uvarint(1) + uvarint(1) + uvlp(key) + uvarint(0) + uvlp(chunk)
-    write("head_snapshot", "one-series", b"\0" + head + series + uvarint(0) + uvarint(0))
-    head = uvarint(2) + uvarint(1)
+    pairs = uvarint(1) + uvlp(uvlp(b"__name__") + uvlp(b"up"))
+    state = (varint(1000) + uvarint(1000) + uvarint(1000) + struct.pack("<Q", 0x3FF0000000000000)
+             + bytes([0xFF, 0, 7]))
+    def series(ref):
+        return uvarint(1) + uvarint(ref) + uvarint(1) + uvarint(0) + uvarint(0) + uvlp(chunk) + state
+    head = uvarint(2) + uvarint(0) + pairs
+    write("head_snapshot", "one-series", b"\0" + head + series(1) + uvarint(0) + uvarint(0))
+    head = uvarint(10) + uvarint(1) + pairs
     ooo = uvarint(1) + uvarint(1) + uvarint(1) + varint(1500) + struct.pack("<Q", 0x4000000000000000) + uvarint(1)
-    write("head_snapshot", "alias-and-ooo", b"\0" + head + series + uvarint(1) + uvarint(9) + uvarint(1) + ooo)
+    write("head_snapshot", "alias-and-ooo", b"\0" + head + series(1) + uvarint(1) + uvarint(9) + uvarint(1) + ooo)
+    top = 1 << 62
+    head = uvarint(top) + uvarint(0) + pairs
+    write("head_snapshot", "ref-at-range-end", b"\0" + head + series(top - 1) + uvarint(0) + uvarint(0))
 
 
 block_tombstones()

@@ -352,7 +352,7 @@ CAF_TEST(a chunk knows its last value bit for bit however it was made) {
   }
 }
 
-CAF_TEST(an appender resumed from chunk bytes goes on as the original) {
+CAF_TEST(an appender restored from its bytes and state goes on as the original) {
   std::mt19937_64 rng{7};
   for (int round = 0; round < 300; ++round) {
     int n = 1 + static_cast<int>(rng() % 130);
@@ -363,7 +363,7 @@ CAF_TEST(an appender resumed from chunk bytes goes on as the original) {
     for (int i = 0; i < n; ++i) {
       t += (round % 3 == 0) ? 15000 : static_cast<int64_t>(rng() % 40000);
       if (round % 4 == 1 && i < split)
-        v = 42;  // unchanged until the split: resumes with the 64-bit window
+        v = 42;  // unchanged until the split: no value window yet
       else if (rng() % 3 != 0)
         v += static_cast<double>(rng() % 1000) / 8;
       want.push_back({t, v});
@@ -371,36 +371,55 @@ CAF_TEST(an appender resumed from chunk bytes goes on as the original) {
     xor_appender original;
     for (int i = 0; i < split; ++i)
       original.append(want[i].t, want[i].v);
-    auto resumed = xor_appender::resume(original.bytes());
-    CAF_REQUIRE(resumed.is_ok());
-    CAF_CHECK_EQUAL(resumed->num_samples(), split);
-    CAF_CHECK_EQUAL(resumed->min_time(), want[0].t);
-    CAF_CHECK_EQUAL(resumed->max_time(), want[split - 1].t);
+    auto restored = xor_appender::restore(original.bytes(), original.saved_state());
+    CAF_REQUIRE(restored.is_ok());
+    CAF_CHECK_EQUAL(restored->num_samples(), split);
+    CAF_CHECK_EQUAL(restored->min_time(), want[0].t);
+    CAF_CHECK_EQUAL(restored->max_time(), want[split - 1].t);
     for (int i = split; i < n; ++i) {
       original.append(want[i].t, want[i].v);
-      resumed->append(want[i].t, want[i].v);
+      restored->append(want[i].t, want[i].v);
     }
-    for (auto* a : {&original, &*resumed}) {
-      std::vector<sample> got;
-      CAF_REQUIRE(a->snapshot()->decode(INT64_MIN, INT64_MAX, got).is_ok());
-      CAF_REQUIRE_EQUAL(got.size(), want.size());
-      for (size_t i = 0; i < got.size(); ++i) {
-        CAF_CHECK_EQUAL(got[i].t, want[i].t);
-        CAF_CHECK_EQUAL(float_bits(got[i].v), float_bits(want[i].v));
-      }
+    // The very same bytes, so the same samples.
+    CAF_REQUIRE_EQUAL(original.bytes() == restored->bytes(), true);
+    std::vector<sample> got;
+    CAF_REQUIRE(restored->snapshot()->decode(INT64_MIN, INT64_MAX, got).is_ok());
+    CAF_REQUIRE_EQUAL(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      CAF_CHECK_EQUAL(got[i].t, want[i].t);
+      CAF_CHECK_EQUAL(float_bits(got[i].v), float_bits(want[i].v));
     }
-    // Once a value changed before the split, the bytes are the same too.
-    bool changed = false;
-    for (int i = 1; i < split; ++i)
-      changed = changed || want[i].v != want[i - 1].v;
-    if (changed)
-      CAF_CHECK_EQUAL(original.bytes() == resumed->bytes(), true);
   }
-  CAF_CHECK_EQUAL(xor_appender::resume("").error().error_code(), status::code::corruption);
-  xor_appender empty;
-  CAF_CHECK_EQUAL(xor_appender::resume(empty.bytes()).error().error_code(), status::code::invalid_argument);
+  // States that cannot belong to the bytes.
   xor_appender one;
-  one.append(1, 1);
-  CAF_CHECK_EQUAL(xor_appender::resume(std::string{one.bytes()} + "x").error().error_code(),
-                  status::code::corruption);
+  one.append(1000, 1);
+  auto good = one.saved_state();
+  auto refused = [&](std::string_view bytes, xor_appender::state s) {
+    return xor_appender::restore(bytes, s).error().error_code() == status::code::corruption;
+  };
+  CAF_CHECK(xor_appender::restore(one.bytes(), good).is_ok());
+  xor_appender empty;
+  CAF_CHECK(refused(empty.bytes(), good));
+  CAF_CHECK(refused("", good));
+  auto s = good;
+  s.t = 999;  // before the first
+  CAF_CHECK(refused(one.bytes(), s));
+  s = good;
+  s.t_delta = 15000;  // one sample has no step
+  CAF_CHECK(refused(one.bytes(), s));
+  s = good;
+  s.leading = 40;
+  CAF_CHECK(refused(one.bytes(), s));
+  s = good;
+  s.leading = 30;
+  s.trailing = 40;
+  CAF_CHECK(refused(one.bytes(), s));
+  s = good;
+  s.free_bits = 8;
+  CAF_CHECK(refused(one.bytes(), s));
+  std::string set_tail{one.bytes()};
+  set_tail.back() = static_cast<char>(set_tail.back() | 1);
+  s = good;
+  s.free_bits = 7;
+  CAF_CHECK(refused(set_tail, s));
 }
