@@ -356,7 +356,7 @@ xor_appender::state xor_appender::saved_state() const {
   return {first_t_, t_, t_delta_, float_bits(v_), leading_, trailing_, static_cast<uint8_t>(w_.free_bits())};
 }
 
-result<xor_appender> xor_appender::restore(std::string_view bytes, const state& s) {
+status xor_appender::restore(std::string_view bytes, const state& s) {
   const uint16_t count = xor_chunk::header_count(bytes);
   auto bad = [](const std::string& what) { return status::corruption("xor chunk: appender state " + what); };
   if (count == 0 || bytes.size() <= header_size)
@@ -368,16 +368,16 @@ result<xor_appender> xor_appender::restore(std::string_view bytes, const state& 
   if (s.free_bits > 7 || (static_cast<uint8_t>(bytes.back()) & ((1u << s.free_bits) - 1)) != 0)
     return bad("with bits set after the last sample");
   // Room to go on as a fresh chunk would, not just the bytes so far.
-  xor_appender a(std::max(initial_reserve, bytes.size() + 16));
-  a.w_.assign(bytes, s.free_bits);
-  a.count_ = count;
-  a.leading_ = s.leading;
-  a.trailing_ = s.trailing;
-  a.first_t_ = s.first_t;
-  a.t_ = s.t;
-  a.t_delta_ = s.t_delta;
-  a.v_ = float_from_bits(s.value_bits);
-  return a;
+  w_.buffer().reserve(std::max(initial_reserve, bytes.size() + 16));
+  w_.assign(bytes, s.free_bits);
+  count_ = count;
+  leading_ = s.leading;
+  trailing_ = s.trailing;
+  first_t_ = s.first_t;
+  t_ = s.t;
+  t_delta_ = s.t_delta;
+  v_ = float_from_bits(s.value_bits);
+  return status::ok();
 }
 
 void xor_appender::append(int64_t t, double v) {

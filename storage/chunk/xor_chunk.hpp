@@ -120,12 +120,13 @@ class xor_appender {
   };
   /// REQUIRES: !empty().
   state saved_state() const;
-  /// An appender that continues the chunk `bytes` from `s` (saved_state()
-  /// of the appender that wrote them), as that appender would. corruption
-  /// when `s` cannot be the state after those bytes as far as that shows
-  /// without decoding them (no samples, a count of one with a step, times
-  /// out of order, an impossible window, bits set after the last one).
-  static result<xor_appender> restore(std::string_view bytes, const state& s);
+  /// Continues the chunk `bytes` from `s` (saved_state() of the appender
+  /// that wrote them) as that appender would, in this appender's buffer.
+  /// corruption (this appender unchanged) when `s` cannot be the state
+  /// after those bytes as far as that shows without decoding them (no
+  /// samples, a count of one with a step, times out of order, an
+  /// impossible window, bits set after the last one).
+  status restore(std::string_view bytes, const state& s);
 
   /// Encodes (t, v) after the previous sample. Any int64 step (even
   /// negative) round-trips, as in Prometheus; ordering is the caller's job.

@@ -343,10 +343,8 @@ status head::read_state(std::string_view in) {
       state.trailing = static_cast<uint8_t>(in[1]);
       state.free_bits = static_cast<uint8_t>(in[2]);
       in.remove_prefix(3);
-      auto a = xor_appender::restore(bytes, state);
-      if (!a)
-        return damaged("series " + std::to_string(ref) + ": " + a.error().message());
-      s->open = std::move(*a);
+      if (auto st = s->open.restore(bytes, state); !st)
+        return damaged("series " + std::to_string(ref) + ": " + st.message());
       int64_t mint = s->open.min_time();
       int64_t maxt = s->open.max_time();
       if (mint <= last || maxt < mint)
