@@ -22,6 +22,7 @@ values, metadata and the TSDB status' headStats identically.
 import os
 import shutil
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nlharness as h  # noqa: E402
@@ -114,6 +115,10 @@ def main():
             checks.check("the start loads it instead of replaying the WAL",
                          "head snapshot loaded instead of the WAL replay: %d series" % N in text, text[-800:])
             checks.check("and deletes it", not os.path.exists(snap))
+            gone = time.time() + 10
+            while os.path.exists(snap + ".old") and time.time() < gone:
+                time.sleep(0.05)  # renamed, then deleted by a background thread
+            checks.check("the renamed file is deleted in the background", not os.path.exists(snap + ".old"))
             checks.check("every sample is served as before, the out-of-order one included",
                          stored(nl, t_end) == written)
             checks.check("the metadata is as before", metadata(nl) == meta_before, metadata(nl))
@@ -124,9 +129,12 @@ def main():
             nl.kill9()
             checks.check("kill -9 leaves no snapshot", not os.path.exists(snap))
             with open(snap + ".tmp", "wb") as f:  # as a stop killed while writing it leaves
-                f.write(b"NLHEADS1 half written")
+                f.write(b"NLHEADS2 half written")
+            with open(snap + ".old", "wb") as f:  # as a start killed before deleting it leaves
+                f.write(b"NLHEADS2 already read")
             nl.start()
             checks.check("the start removes a half-written snapshot", not os.path.exists(snap + ".tmp"))
+            checks.check("and one read by the start before", not os.path.exists(snap + ".old"))
             checks.check("after kill -9 every acknowledged sample is replayed", stored(nl, t_end) == written)
 
             for damage in ("wal", "snapshot"):
