@@ -109,7 +109,7 @@ CAF_TEST(a head read back from its state is the same head) {
   // The alias still leads to its series; refs continue where they were.
   CAF_CHECK_EQUAL(back.labels_of(1000)->to_string(), h.labels_of(1000)->to_string());
   CAF_CHECK_EQUAL(series(back, "new", "x"), series(h, "new", "x"));
-  // Appending goes on the same way in both (open chunks resumed, chunks
+  // Appending goes on the same way in both (open chunks restored, chunks
   // cut at the same sample), including the constant series.
   for (auto* x : {&h, &back})
     for (int i = 23; i < 31; ++i) {
