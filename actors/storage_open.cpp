@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -146,7 +147,11 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
     } else {
       // Detached and silent: it may outlive a quick stop, and a file it
       // fails to delete is deleted by the next start.
-      std::thread([old = snapshot_path + ".old"] { (void)storage::remove_file(old); }).detach();
+      try {
+        std::thread([old = snapshot_path + ".old"] { (void)storage::remove_file(old); }).detach();
+      } catch (const std::system_error&) {  // no thread to be had: delete it here
+        (void)storage::remove_file(snapshot_path + ".old");
+      }
     }
   }
   if (*has_wal && !from_snapshot) {

@@ -1,5 +1,6 @@
 #include "storage/file.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 

@@ -111,8 +111,11 @@ class hash_slots {
   /// insert() of every (hash, ptr) in `entries` (which it reorders), in
   /// the order of their home slots: a bulk load of a million entries then
   /// writes the slots in one sweep instead of taking a cache miss for each.
-  /// Returns an entry for which same(const T&, const T&) holds with an
-  /// entry stored before it, or nullptr; all are inserted either way.
+  /// Stops at the first entry for which same(const T&, const T&) holds
+  /// with one stored before it and returns it (the entries after it are
+  /// not inserted: a bulk load with a repeated key is refused whole, and
+  /// many equal keys would make each insert probe all the others);
+  /// nullptr when every entry went in.
   template <class Same>
   T* insert_all(std::vector<std::pair<uint64_t, T*>>& entries, Same&& same) {
     reserve(size_ + entries.size());
@@ -129,15 +132,14 @@ class hash_slots {
         sorted[start[(home(e.first) >> low) & ((size_t{1} << radix) - 1)]++] = e;
       entries.swap(sorted);
     }
-    T* repeated = nullptr;
     for (const auto& e : entries) {
       T* ptr = e.second;  // not a structured binding: clang cannot capture those
       // The same probe run as the insert's, already in the cache.
-      if (repeated == nullptr && find(e.first, [&](const T& other) { return same(other, *ptr); }) != nullptr)
-        repeated = ptr;
+      if (find(e.first, [&](const T& other) { return same(other, *ptr); }) != nullptr)
+        return ptr;
       insert(e.first, ptr);
     }
-    return repeated;
+    return nullptr;
   }
 
  private:

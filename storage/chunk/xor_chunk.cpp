@@ -238,7 +238,7 @@ std::shared_ptr<const xor_chunk> xor_chunk::share_in(chunk_pages& pages, xor_chu
 }
 
 result<xor_chunk::summary> xor_chunk::check(std::string_view bytes) {
-  // decode()'s fast loop (every closed chunk a head snapshot loads comes
+  // decode()'s fast loop (chunks from blocks, imports and peers come
   // through here); the range and last value come from the samples.
   thread_local std::vector<sample> scratch;
   scratch.clear();
@@ -361,9 +361,11 @@ status xor_appender::restore(std::string_view bytes, const state& s) {
   auto bad = [](const std::string& what) { return status::corruption("xor chunk: appender state " + what); };
   if (count == 0 || bytes.size() <= header_size)
     return bad("for a chunk without samples");
-  if (s.t < s.first_t || (count == 1 && (s.t != s.first_t || s.t_delta != 0)))
+  // One sample: no step, no value window yet. Two: the step is the span.
+  if (s.t < s.first_t || (count == 1 && (s.t != s.first_t || s.t_delta != 0))
+      || (count == 2 && s.t_delta != static_cast<uint64_t>(s.t) - static_cast<uint64_t>(s.first_t)))
     return bad("with times that do not fit its " + std::to_string(count) + " samples");
-  if (s.leading != 0xff && (s.leading > 31 || s.leading + s.trailing > 63))
+  if (s.leading != 0xff && (count == 1 || s.leading > 31 || s.leading + s.trailing > 63))
     return bad("with an impossible value window");
   if (s.free_bits > 7 || (static_cast<uint8_t>(bytes.back()) & ((1u << s.free_bits) - 1)) != 0)
     return bad("with bits set after the last sample");

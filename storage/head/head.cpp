@@ -648,7 +648,7 @@ uint64_t head::delete_ranges(const std::vector<tombstone_record>& stones) {
         continue;
       }
       auto left = without_deleted(c, deleted);
-      if (!left) {  // the head's own bytes always decode; keep them if not
+      if (!left) {  // damaged bytes (a lost page of a chunk file, or a snapshot's): keep them
         kept.push_back(std::move(c));
         continue;
       }

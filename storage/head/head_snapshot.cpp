@@ -24,7 +24,8 @@ status damaged(const std::string& what) { return status::corruption("head snapsh
 constexpr uint64_t max_ref = uint64_t{1} << 62;
 
 // The largest span after `from` that stays an int64 time (in unsigned
-// arithmetic, which cannot overflow here).
+// arithmetic, which cannot overflow here); from + span is then computed
+// in unsigned arithmetic too, as the signed sum may not be.
 uint64_t max_span(int64_t from) {
   return static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) - static_cast<uint64_t>(from);
 }
@@ -191,7 +192,7 @@ status head::write_state(std::string& out) const {
 }
 
 status head::read_state(std::string_view in) {
-  if (!series_.empty() || !aliases_.empty() || !ooo_.empty())
+  if (!series_.empty() || !aliases_.empty() || !ooo_.empty() || pairs_.size() != 0)
     return status::invalid_argument("head snapshot: the head is not empty");
   uint64_t next_ref = 0, ooo_seq = 0, n = 0;
   if (!get_uvarint(in, next_ref) || !get_uvarint(in, ooo_seq) || !get_uvarint(in, n))
@@ -317,7 +318,7 @@ status head::read_state(std::string_view in) {
           || mint <= last)
         return damaged("series " + std::to_string(ref) + ": chunk " + std::to_string(k)
                        + " empty or out of time order");
-      int64_t maxt = mint + static_cast<int64_t>(span);
+      auto maxt = static_cast<int64_t>(static_cast<uint64_t>(mint) + span);  // fits: checked above
       keep_closed(*s, bytes, {mint, maxt, float_from_bits(value_bits), count});
       last = maxt;
       ++stats_.chunks_created;
@@ -338,7 +339,7 @@ status head::read_state(std::string_view in) {
         return damaged("series " + std::to_string(ref) + ": open chunk state truncated");
       if (span > max_span(state.first_t))
         return damaged("series " + std::to_string(ref) + ": open chunk range out of range");
-      state.t = state.first_t + static_cast<int64_t>(span);
+      state.t = static_cast<int64_t>(static_cast<uint64_t>(state.first_t) + span);  // fits: checked above
       state.leading = static_cast<uint8_t>(in[0]);
       state.trailing = static_cast<uint8_t>(in[1]);
       state.free_bits = static_cast<uint8_t>(in[2]);

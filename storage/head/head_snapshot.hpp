@@ -13,7 +13,7 @@
 // checksum fails, it is ignored and the WAL is replayed as before.
 //
 // The WAL stays the source of truth: a snapshot replaces nothing, and the
-// server deletes it once read (any write after the start makes it stale
+// server renames it away once read and deletes it (any write after the start makes it stale
 // anyway), so a crash at any point costs at most a full replay. Layout:
 // storage/FORMAT.md, "Head snapshot".
 #include <cstdint>
@@ -49,7 +49,7 @@ struct head_snapshot_loaded {
 
 /// Fills the empty `heads` and `metadata` from the snapshot at `path` when
 /// it matches (same shard count, WAL fingerprint and newest block end);
-/// decodes one shard per thread. not_found when there is no snapshot,
+/// loads one shard per thread. not_found when there is no snapshot,
 /// invalid_argument when it does not match, corruption when it is
 /// damaged: in every error case the heads and the store may hold part of
 /// it and are to be replaced.

@@ -66,3 +66,33 @@ CAF_TEST(random inserts and erases agree with a reference map) {
   }
   CAF_CHECK_EQUAL(t.size(), in.size());
 }
+
+CAF_TEST(a bulk insert stores every entry and stops at a repeated key) {
+  std::mt19937_64 rng{11};
+  for (size_t n : {size_t{0}, size_t{1}, size_t{7}, size_t{5000}, size_t{70000}}) {
+    std::vector<item> items(n);
+    std::vector<std::pair<uint64_t, item*>> entries;
+    for (size_t i = 0; i < n; ++i) {
+      // Some hashes shared by distinct items, as colliding label sets.
+      items[i] = {i % 10 == 0 && i > 0 ? items[i - 1].hash : rng(), static_cast<int>(i)};
+      entries.emplace_back(items[i].hash, &items[i]);
+    }
+    slots t;
+    item before{rng(), -1};  // already there: a bulk load adds to it
+    t.insert(before.hash, &before);
+    auto same_id = [](const item& a, const item& b) { return a.id == b.id; };
+    CAF_CHECK(t.insert_all(entries, same_id) == nullptr);
+    CAF_CHECK_EQUAL(t.size(), n + 1);
+    for (auto& x : items)
+      CAF_CHECK_EQUAL(t.find(x.hash, [&x](const item& y) { return y.id == x.id; }), &x);
+    CAF_CHECK_EQUAL(t.find(before.hash, [](const item& y) { return y.id == -1; }), &before);
+  }
+  // A second item with the id (the key) of one already stored: reported.
+  item a{42, 1};
+  item b{42, 1};
+  item c{43, 2};
+  std::vector<std::pair<uint64_t, item*>> entries = {{42, &a}, {43, &c}, {42, &b}};
+  slots t;
+  auto* repeated = t.insert_all(entries, [](const item& x, const item& y) { return x.id == y.id; });
+  CAF_CHECK(repeated == &a || repeated == &b);
+}

@@ -399,8 +399,11 @@ CAF_TEST(an appender restored from its bytes and state goes on as the original) 
   one.append(1000, 1);
   auto good = one.saved_state();
   auto refused = [&](std::string_view bytes, xor_appender::state s) {
-    xor_appender a;
-    return a.restore(bytes, s).error_code() == status::code::corruption && a.empty();
+    xor_appender a;  // one in use: a refusal leaves it as it was
+    a.append(5, 5);
+    std::string before{a.bytes()};
+    return a.restore(bytes, s).error_code() == status::code::corruption && a.num_samples() == 1
+           && a.max_time() == 5 && a.bytes() == before;
   };
   CAF_CHECK(xor_appender{}.restore(one.bytes(), good).is_ok());
   xor_appender empty;
@@ -413,12 +416,22 @@ CAF_TEST(an appender restored from its bytes and state goes on as the original) 
   s.t_delta = 15000;  // one sample has no step
   CAF_CHECK(refused(one.bytes(), s));
   s = good;
-  s.leading = 40;
+  s.leading = 3;  // a value window after one sample
   CAF_CHECK(refused(one.bytes(), s));
-  s = good;
+  xor_appender two;
+  two.append(1000, 1);
+  two.append(16000, 2);
+  CAF_CHECK(xor_appender{}.restore(two.bytes(), two.saved_state()).is_ok());
+  s = two.saved_state();
+  s.t_delta = 14000;  // two samples: the step is the span
+  CAF_CHECK(refused(two.bytes(), s));
+  s = two.saved_state();
+  s.leading = 40;
+  CAF_CHECK(refused(two.bytes(), s));
+  s = two.saved_state();
   s.leading = 30;
   s.trailing = 40;
-  CAF_CHECK(refused(one.bytes(), s));
+  CAF_CHECK(refused(two.bytes(), s));
   s = good;
   s.free_bits = 8;
   CAF_CHECK(refused(one.bytes(), s));

@@ -122,6 +122,8 @@ CAF_TEST(a head read back from its state is the same head) {
     }
   CAF_CHECK(same(everything(h), everything(back)));
   CAF_CHECK_EQUAL(back.stats().chunks, h.stats().chunks);
+  // The restored appenders wrote the very bytes the originals did.
+  CAF_CHECK_EQUAL(back.stats().chunk_bytes, h.stats().chunk_bytes);
   // Refusals are the same too: out of bounds below the floor and the
   // out-of-order window, an older sample inside it.
   auto a = *back.find_ref(ls({{"__name__", "up"}, {"job", "a"}}));
@@ -213,6 +215,55 @@ CAF_TEST(a state names labels by a pair table that is checked) {
   CAF_CHECK_EQUAL(load(state_of(pairs, {{1, {0, 4}}})), corrupt);                               // no such pair
   CAF_CHECK_EQUAL(load(state_of(pairs, {{1, {}}})), corrupt);                                   // no labels
   CAF_CHECK_EQUAL(load(state_of(pairs, {{1, {0, 1}}, {2, {0, 1}}})), corrupt);                  // same labels
+  // Chunk ranges beyond int64 (a span over 2^63 after a negative start)
+  // are refused, not overflowed.
+  {
+    std::string bad;
+    put_uvarint(bad, 2);  // next_ref
+    put_uvarint(bad, 0);
+    put_uvarint(bad, 1);
+    put_length_prefixed(bad, pair("job", "a"));
+    put_uvarint(bad, 1);
+    put_uvarint(bad, 1);  // ref 1
+    put_uvarint(bad, 1);
+    put_uvarint(bad, 0);
+    auto with_closed = [&bad](uint64_t span) {
+      auto out = bad;
+      put_uvarint(out, 1);  // one closed chunk, from -1
+      put_varint(out, -1);
+      put_uvarint(out, span);
+      put_fixed64(out, 0);
+      put_length_prefixed(out, std::string{"\x00\x01\x00", 3});
+      put_uvarint(out, 0);  // no open chunk
+      put_uvarint(out, 0);
+      put_uvarint(out, 0);
+      return out;
+    };
+    CAF_CHECK_EQUAL(load(with_closed((uint64_t{1} << 63) + 1)), corrupt);
+    CAF_CHECK_EQUAL(load(with_closed(uint64_t{1} << 63)), status::code::ok);  // ends at INT64_MAX
+    xor_appender a;
+    a.append(-1, 1);
+    auto with_open = bad;
+    put_uvarint(with_open, 0);  // no closed chunk
+    put_length_prefixed(with_open, a.bytes());
+    put_varint(with_open, -1);
+    put_uvarint(with_open, ~uint64_t{0});
+    put_uvarint(with_open, 0);
+    put_fixed64(with_open, 0);
+    with_open += std::string{"\xff\x00\x00", 3};
+    put_uvarint(with_open, 0);
+    put_uvarint(with_open, 0);
+    CAF_CHECK_EQUAL(load(with_open), corrupt);
+  }
+  // A state without series (an empty head's) loads as an empty head.
+  {
+    head empty{options()};
+    std::string state;
+    CAF_REQUIRE(empty.write_state(state).is_ok());
+    head back{options()};
+    CAF_CHECK(back.read_state(state).is_ok());
+    CAF_CHECK_EQUAL(back.num_series(), 0u);
+  }
   // A ref at or above the next ref to hand out would be handed out again.
   CAF_CHECK_EQUAL(load(state_of(pairs, {{1, {0, 1}}, {1000, {0, 2}}})), corrupt);
   CAF_CHECK_EQUAL(load(state_of(pairs, {{uint64_t{1} << 63, {0, 1}}})), corrupt);
