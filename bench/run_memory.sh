@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Memory and restart at scale: a backfilled remote_write data set
 # (bench/remote_write_load --backfill, default 1M series × 80 samples 15 s
-# apart = 20 minutes of data) into Nightlight (storage.block_duration 5m, so
+# apart = 20 minutes of data, the same for both, ending 15 s before a block
+# boundary) into Nightlight (storage.block_duration 5m, so
 # the head is cut into blocks several times during the run) and
 # VictoriaMetrics, one server at a time. RSS is sampled every second while
 # the load runs. Prints a markdown table: ingestion rate, peak RSS, RSS when
@@ -70,12 +71,24 @@ YAML
 
 declare -A rate peak at_cut at_end settled restart after
 alloc_note=""
+# Both servers get the same data (remote_write_load --end-ms), ending 15 s
+# before a block boundary: Nightlight's head then ends the load holding one
+# block duration after its last cut. With the end at "now" the head held
+# anywhere from half to one and a half block durations, depending on the
+# minute the script ran, and the memory at the end moved with it.
+block_ms() {
+  local n=${1%[smh]}
+  case $1 in *s) echo $((n * 1000)) ;; *m) echo $((n * 60000)) ;; *h) echo $((n * 3600000)) ;;
+    *) echo "--block-duration: use s, m or h" >&2; exit 64 ;; esac
+}
+bms=$(block_ms "$block")
+end_ms=$(( ($(date +%s) * 1000 - 60000) / bms * bms - 15000 ))
 for s in $servers; do
   dir=$work/$s; mkdir -p "$dir"; port=$(free_port)
   echo "== $s on 127.0.0.1:$port" >&2
   start "$s" "$dir" "$port"; time_ready "$ready" >/dev/null
   : >"$dir/rss"
-  "$load" --url "127.0.0.1:$port" --series "$series" --samples-per-series "$sps" --backfill \
+  "$load" --url "127.0.0.1:$port" --series "$series" --samples-per-series "$sps" --backfill --end-ms "$end_ms" \
     --connections 4 --max-payload-mb 4096 >"$dir/load.log" 2>&1 &
   lpid=$!
   at_cut[$s]="-"
@@ -109,7 +122,7 @@ for s in $servers; do
 done
 
 echo
-echo "Data set: $series series × $sps samples 15 s apart (backfill), 4 connections; Nightlight block_duration $block; $(nproc) cores."
+echo "Data set: $series series × $sps samples 15 s apart (backfill, the last at $end_ms, 15 s before a block boundary), 4 connections; Nightlight block_duration $block; $(nproc) cores."
 echo
 echo "| server | samples/s | peak RSS MiB | RSS at first cut MiB | RSS at end MiB | KiB/series at end | KiB/series 30 s later | restart to ready s | RSS after restart MiB |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
