@@ -53,6 +53,18 @@ void append_label_key(std::string& out, const Label* labels, size_t n) {
 /// The key of a label set.
 std::string label_key(const label_set& ls);
 
+/// One label as a key holds it (name_len name value_len value), appended
+/// to `out`: the head interns labels in this form (pair_table).
+inline void append_label_pair(std::string& out, std::string_view name, std::string_view value) {
+  put_length_prefixed(out, name);
+  put_length_prefixed(out, value);
+}
+inline std::string label_pair(std::string_view name, std::string_view value) {
+  std::string out;
+  append_label_pair(out, name, value);
+  return out;
+}
+
 /// Takes the key at the front of `in` into `key` and advances `in` past it.
 /// corruption (naming what is wrong, `in` unchanged) when the bytes are
 /// truncated, a count exceeds them, or the labels are not canonical. Never

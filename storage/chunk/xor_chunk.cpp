@@ -194,7 +194,7 @@ static_assert(sizeof(xor_chunk) <= 56);
 
 xor_chunk::xor_chunk(std::string_view bytes, int64_t min_t, int64_t max_t, double last_v)
   : chunk(chunk_encoding::xor_, min_t, max_t),
-    samples_(bytes.size() < header_size ? 0 : read_count(reinterpret_cast<const uint8_t*>(bytes.data()))),
+    samples_(header_count(bytes)),
     size_(static_cast<uint32_t>(bytes.size())),
     data_(heap_copy(bytes)),
     owner_(nullptr),

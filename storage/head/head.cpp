@@ -155,8 +155,7 @@ head::mem_series& head::create(uint64_t ref, std::string_view key, uint64_t hash
   std::string pair;
   for_each_label(key, [&](std::string_view name, std::string_view value) {
     pair.clear();
-    put_length_prefixed(pair, name);
-    put_length_prefixed(pair, value);
+    append_label_pair(pair, name, value);
     put_uvarint(ids, pairs_.acquire(pair));
   });
   auto* s = new_series(ref, ids);

@@ -135,13 +135,6 @@ CAF_TEST(a head read back from its state is the same head) {
 
 namespace {
 
-std::string pair(std::string_view name, std::string_view value) {
-  std::string p;
-  put_length_prefixed(p, name);
-  put_length_prefixed(p, value);
-  return p;
-}
-
 // A head state by hand (storage/FORMAT.md, "Head snapshot"): `pairs`,
 // then series as (ref, pair indexes), each with one open chunk of one
 // sample at t = ref.
@@ -187,8 +180,8 @@ status::code load(const std::string& state) {
 }  // namespace
 
 CAF_TEST(a state names labels by a pair table that is checked) {
-  const std::vector<std::string> pairs = {pair("__name__", "up"), pair("job", "a"), pair("job", "b"),
-                                          pair("job", "unused")};
+  const std::vector<std::string> pairs = {label_pair("__name__", "up"), label_pair("job", "a"), label_pair("job", "b"),
+                                          label_pair("job", "unused")};
   {
     head h{options()};
     CAF_REQUIRE(h.read_state(state_of(pairs, {{1, {0, 1}}, {2, {0, 2}}})).is_ok());
@@ -206,8 +199,8 @@ CAF_TEST(a state names labels by a pair table that is checked) {
     CAF_CHECK_EQUAL(series(h, "up", "c"), 1000u);
   }
   const auto corrupt = status::code::corruption;
-  CAF_CHECK_EQUAL(load(state_of({pair("job", "a"), pair("job", "a")}, {{1, {0}}})), corrupt);   // pair twice
-  CAF_CHECK_EQUAL(load(state_of({pair("job", "")}, {{1, {0}}})), corrupt);                      // empty value
+  CAF_CHECK_EQUAL(load(state_of({label_pair("job", "a"), label_pair("job", "a")}, {{1, {0}}})), corrupt);   // pair twice
+  CAF_CHECK_EQUAL(load(state_of({label_pair("job", "")}, {{1, {0}}})), corrupt);                      // empty value
   CAF_CHECK_EQUAL(load(state_of({std::string{"\x08__na", 5}}, {{1, {0}}})), corrupt);            // truncated
   CAF_CHECK_EQUAL(load(state_of({std::string{"\x83\x00job\x01a", 7}}, {{1, {0}}})), corrupt);  // long varint
   CAF_CHECK_EQUAL(load(state_of(pairs, {{1, {1, 0}}})), corrupt);                               // unsorted
@@ -222,7 +215,7 @@ CAF_TEST(a state names labels by a pair table that is checked) {
     put_uvarint(bad, 2);  // next_ref
     put_uvarint(bad, 0);
     put_uvarint(bad, 1);
-    put_length_prefixed(bad, pair("job", "a"));
+    put_length_prefixed(bad, label_pair("job", "a"));
     put_uvarint(bad, 1);
     put_uvarint(bad, 1);  // ref 1
     put_uvarint(bad, 1);
