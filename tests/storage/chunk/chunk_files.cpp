@@ -51,6 +51,17 @@ long resident_kb_of_mapping(const void* p) {
   return -1;
 }
 
+// A head of 10-sample chunks whose closed chunks go to files in `dir`.
+std::unique_ptr<head> head_with_files(const std::string& dir) {
+  head_options opts;
+  opts.samples_per_chunk = 10;
+  auto h = std::make_unique<head>(opts);
+  auto files = chunk_files::open(dir);
+  CAF_REQUIRE(files.is_ok());
+  h->use_chunk_files(std::move(*files));
+  return h;
+}
+
 struct stored {
   const uint8_t* data;
   chunk_block* owner;
@@ -143,13 +154,8 @@ CAF_TEST(a segment that cannot be made is a failure the caller sees as nullptr) 
 CAF_TEST(a head with chunk files serves and truncates closed chunks) {
   nl::test::temp_dir tmp;
   const std::string dir = tmp.path + "/head_chunks";
-  head_options opts;
-  opts.samples_per_chunk = 10;
-  auto owned = std::make_unique<head>(opts);
+  auto owned = head_with_files(dir);
   head& h = *owned;
-  auto files = chunk_files::open(dir);
-  CAF_REQUIRE(files.is_ok());
-  h.use_chunk_files(std::move(*files));
   std::vector<uint64_t> refs;
   for (int i = 0; i < 50; ++i) {
     auto ls = label_set::from_unsorted({{"__name__", "m"}, {"i", std::to_string(i)}});
@@ -188,12 +194,8 @@ CAF_TEST(a head with chunk files serves and truncates closed chunks) {
 CAF_TEST(bytes a chunk file lost read as damage not as an empty chunk) {
   nl::test::temp_dir tmp;
   const std::string dir = tmp.path + "/head_chunks";
-  head_options opts;
-  opts.samples_per_chunk = 10;
-  head h{opts};
-  auto files = chunk_files::open(dir);
-  CAF_REQUIRE(files.is_ok());
-  h.use_chunk_files(std::move(*files));
+  auto owned = head_with_files(dir);
+  head& h = *owned;
   auto ls = label_set::from_unsorted({{"__name__", "m"}});
   auto slot = h.get_or_create(ls.hash(), label_key(ls));
   CAF_REQUIRE(slot.is_ok());
@@ -229,12 +231,8 @@ CAF_TEST(bytes a chunk file lost read as damage not as an empty chunk) {
 CAF_TEST(a head whose chunk files fail keeps its closed chunks in memory) {
   nl::test::temp_dir tmp;
   const std::string dir = tmp.path + "/head_chunks";
-  head_options opts;
-  opts.samples_per_chunk = 10;
-  head h{opts};
-  auto files = chunk_files::open(dir);
-  CAF_REQUIRE(files.is_ok());
-  h.use_chunk_files(std::move(*files));
+  auto owned = head_with_files(dir);
+  head& h = *owned;
   uint64_t failures_before = chunk_files::failures_total();
   fs::remove_all(dir);  // no file can be made, as on a full disk
   auto ls = label_set::from_unsorted({{"__name__", "m"}});
