@@ -259,6 +259,8 @@ status head::read_state(std::string_view in) {
   std::vector<std::pair<uint64_t, mem_series*>> hashed;
   hashed.reserve(n);
   uint64_t ref = 0;
+  // A series' pair ids as it keeps them (uvarints); grown to the most
+  // labels any series had, written in place.
   std::string ids;
   std::vector<uint32_t> labels_of_series;
   for (uint64_t i = 0; i < n; ++i) {
@@ -270,7 +272,9 @@ status head::read_state(std::string_view in) {
     ref += delta;
     if (labels == 0 || labels > in.size())
       return damaged("series " + std::to_string(ref) + ": label count " + std::to_string(labels) + " out of range");
-    ids.clear();
+    if (ids.size() < labels * 5)
+      ids.resize(labels * 5);  // a pair id is 32 bits: at most 5 bytes
+    char* ids_end = ids.data();
     labels_of_series.clear();
     label_hasher hash;
     int64_t prev_rank = -1;
@@ -284,11 +288,11 @@ status head::read_state(std::string_view in) {
       if (static_cast<int64_t>(t.name_rank) <= prev_rank)
         return damaged("series " + std::to_string(ref) + ": labels not sorted by name or a name repeated");
       prev_rank = t.name_rank;
-      put_uvarint(ids, t.id);
+      ids_end = encode_uvarint(ids_end, t.id);
       hash.add(t.parts);
       labels_of_series.push_back(static_cast<uint32_t>(index));
     }
-    auto* s = new_series(ref, ids);
+    auto* s = new_series(ref, std::string_view(ids.data(), static_cast<size_t>(ids_end - ids.data())));
     series_.insert(ref, s);
     hashed.emplace_back(hash.value(), s);
     ++stats_.series_created;
@@ -497,8 +501,7 @@ status write_head_snapshot(const std::string& path, const std::vector<std::share
 
 result<head_snapshot_loaded> read_head_snapshot(const std::string& path,
                                                 const std::vector<std::shared_ptr<head>>& heads,
-                                                metadata_store& metadata, const std::string& wal_fingerprint,
-                                                int64_t blocks_end) {
+                                                metadata_store& metadata, const std::string& wal_fingerprint) {
   auto exists = path_exists(path);
   if (!exists)
     return exists.error();
@@ -530,12 +533,11 @@ result<head_snapshot_loaded> read_head_snapshot(const std::string& path,
   if (shards != heads.size())
     return status::invalid_argument("head snapshot of " + std::to_string(shards) + " shards, the server has "
                                     + std::to_string(heads.size()));
-  if (end != blocks_end)
-    return status::invalid_argument("head snapshot taken with other blocks");
   if (theirs != ours)
     return status::invalid_argument("head snapshot taken with other storage settings (block duration or windows)");
   if (fingerprint != wal_fingerprint)
     return status::invalid_argument("the WAL changed after the head snapshot was taken");
+  out.blocks_end = end;
   // The shards' checksums are verified by the threads that load them.
   std::vector<section> parts(shards);
   for (auto& p : parts)

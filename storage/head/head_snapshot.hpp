@@ -45,17 +45,21 @@ struct head_snapshot_loaded {
   uint64_t series = 0;
   uint64_t samples = 0;
   uint64_t bytes = 0;
+  /// The newest block's end when the snapshot was taken (INT64_MIN: no
+  /// block). The caller checks it against its blocks: on a difference the
+  /// heads are to be replaced and the WAL replayed.
+  int64_t blocks_end = 0;
 };
 
 /// Fills the empty `heads` and `metadata` from the snapshot at `path` when
-/// it matches (same shard count, WAL fingerprint and newest block end);
-/// loads one shard per thread. not_found when there is no snapshot,
-/// invalid_argument when it does not match, corruption when it is
-/// damaged: in every error case the heads and the store may hold part of
-/// it and are to be replaced.
+/// it matches (same shard count, storage settings and WAL fingerprint;
+/// the newest block's end is the caller's to check, so that blocks can
+/// open while this loads); loads one shard per thread. not_found when
+/// there is no snapshot, invalid_argument when it does not match,
+/// corruption when it is damaged: in every error case the heads and the
+/// store may hold part of it and are to be replaced.
 result<head_snapshot_loaded> read_head_snapshot(const std::string& path,
                                                 const std::vector<std::shared_ptr<head>>& heads,
-                                                metadata_store& metadata, const std::string& wal_fingerprint,
-                                                int64_t blocks_end);
+                                                metadata_store& metadata, const std::string& wal_fingerprint);
 
 }  // namespace nl::storage

@@ -42,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<std::shared_ptr<head>> heads = {std::make_shared<head>(options(0, 2)),
                                                 std::make_shared<head>(options(1, 2))};
     metadata_store meta;
-    (void)read_head_snapshot(path, heads, meta, "", INT64_MIN);
+    (void)read_head_snapshot(path, heads, meta, "");
     return 0;
   }
   head h{options(0, 1)};
