@@ -6,7 +6,13 @@
 namespace nl::storage {
 
 void compact_postings::append(uint64_t ref) {
-  put_uvarint(gaps_, ref - (count_ == 0 ? 0 : last_));
+  // Byte by byte: push_back stays inline, where put_uvarint's
+  // std::string::append is a library call per gap (a load of a million
+  // series' postings spent ~4% in it).
+  uint64_t gap = ref - (count_ == 0 ? 0 : last_);
+  for (; gap >= 0x80; gap >>= 7)
+    gaps_.push_back(static_cast<char>(gap | 0x80));
+  gaps_.push_back(static_cast<char>(gap));
   last_ = ref;
   if (++count_ % skip_every == 0)
     skips_.push_back({ref, gaps_.size()});
