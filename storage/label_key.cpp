@@ -178,6 +178,30 @@ int compare_label_keys(std::string_view a, std::string_view b) {
   }
 }
 
+size_t canonical_key_size(std::string_view key) {
+  std::string_view rest = key;
+  uint64_t count = 0;
+  (void)get_uvarint(rest, count);
+  size_t n = uvarint_length(count);
+  for_each_label(key, [&n](std::string_view name, std::string_view value) {
+    n += uvarint_length(name.size()) + name.size();
+    n += uvarint_length(value.size()) + value.size();
+  });
+  return n;
+}
+
+void append_canonical_key(std::string& out, std::string_view key) {
+  if (canonical_key_size(key) == key.size()) {
+    out.append(key.data(), key.size());
+    return;
+  }
+  std::string_view rest = key;
+  uint64_t count = 0;
+  (void)get_uvarint(rest, count);
+  put_uvarint(out, count);
+  for_each_label(key, [&out](std::string_view name, std::string_view value) { append_label_pair(out, name, value); });
+}
+
 uint64_t hash_label_key(std::string_view key) {
   label_hasher h;
   // Valid by contract; a damaged key just hashes its readable prefix.

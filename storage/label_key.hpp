@@ -96,6 +96,13 @@ void for_each_label(std::string_view key, Fn&& fn) {
   }
 }
 
+/// The size of a valid key's canonical spelling (every varint minimal, as
+/// append_label_key writes it). The head compares keys byte by byte with
+/// its canonical pairs, so a key from outside is made canonical first.
+size_t canonical_key_size(std::string_view key);
+/// Appends the canonical spelling of the valid `key` to `out`.
+void append_canonical_key(std::string& out, std::string_view key);
+
 /// label_set_from_key(key)->hash() without building the label set.
 /// REQUIRES: `key` is valid (came from next_label_key or append_label_key).
 uint64_t hash_label_key(std::string_view key);

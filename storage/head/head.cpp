@@ -70,7 +70,15 @@ const head::mem_series* head::find_key(std::string_view key, uint64_t hash) cons
 }
 
 uint64_t head::hash_of_series::operator()(const mem_series& s) const {
-  return hash_label_key(h->key_of(s));
+  label_hasher hash;
+  h->for_each_pair(s, [&hash](std::string_view pair) {
+    std::string_view name;
+    std::string_view value;
+    (void)get_length_prefixed(pair, name);
+    (void)get_length_prefixed(pair, value);
+    hash.add(name, value);
+  });
+  return hash.value();
 }
 
 head::mem_series* head::new_series(uint64_t ref, std::string_view ids) {
@@ -106,12 +114,6 @@ void head::append_key(const mem_series& s, std::string& out) const {
   for_each_id(s, [&n](uint32_t) { ++n; });
   put_uvarint(out, n);
   for_each_pair(s, [&out](std::string_view pair) { out.append(pair); });
-}
-
-std::string head::key_of(const mem_series& s) const {
-  std::string out;
-  append_key(s, out);
-  return out;
 }
 
 int head::compare_labels(const mem_series& a, const mem_series& b) const {
@@ -191,16 +193,18 @@ result<head::series_slot> head::get_or_create(uint64_t hash, std::string_view ke
 }
 
 status head::create_series_with_ref(uint64_t ref, const label_set& ls) {
+  return create_series_with_ref(ref, ls.hash(), label_key(ls));
+}
+
+status head::create_series_with_ref(uint64_t ref, uint64_t hash, std::string_view key) {
   if (ref == 0)
     return status::invalid_argument("series ref 0 is reserved");
   bump_next_ref(ref);
-  uint64_t hash = ls.hash();
-  auto key = label_key(ls);
   if (const auto* s = find(ref)) {
     if (has_key(*s, key))
       return status::ok();
-    return status::corruption("series ref " + std::to_string(ref) + " used for " +
-                              materialize(*s).to_string() + " and " + ls.to_string());
+    return status::corruption("series ref " + std::to_string(ref) + " used for " + materialize(*s).to_string()
+                              + " and " + label_set_from_key(key)->to_string());
   }
   if (const auto* s = find_key(key, hash)) {
     aliases_[ref] = s->ref;

@@ -130,6 +130,11 @@ class head {
   /// alias of it so its samples land there too. corruption when `ref` is
   /// already used by other labels, invalid_argument for ref 0. New refs stay
   /// above `ref` afterwards.
+  /// `key` is a valid label key in its canonical spelling
+  /// (storage/label_key.hpp: canonical_key_size) and `hash` its
+  /// hash_label_key(): replay passes a WAL record's key as it is.
+  status create_series_with_ref(uint64_t ref, uint64_t hash, std::string_view key);
+  /// The same for a label set (tests, tools).
   status create_series_with_ref(uint64_t ref, const label_set& ls);
 
   /// Later allocations stay above `floor` (keeping this shard's ref
@@ -354,7 +359,6 @@ class head {
   }
   /// The label key of `s`, appended to `out`.
   void append_key(const mem_series& s, std::string& out) const;
-  std::string key_of(const mem_series& s) const;
   /// Label order of two series (label_set::compare).
   int compare_labels(const mem_series& a, const mem_series& b) const;
   /// The same against a label key.
@@ -410,8 +414,9 @@ class head {
   postings_index postings_;
   pair_table pairs_;
   ref_table<mem_series> series_;                            // by ref, owned
-  // A series' label hash, for moving it in by_hash_ (rare: growth,
-  // removal): its key rebuilt from the pairs, as the series keeps no hash.
+  // A series' label hash, for moving it in by_hash_ (growth, removal):
+  // hashed pair by pair, as the series keeps no hash (rebuilding its key
+  // first was a third of a WAL checkpoint's replay).
   struct hash_of_series {
     const head* h;
     uint64_t operator()(const mem_series& s) const;

@@ -30,19 +30,6 @@ uint64_t max_span(int64_t from) {
   return static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) - static_cast<uint64_t>(from);
 }
 
-// The size of a valid key's canonical spelling (minimal varints).
-size_t canonical_key_size(std::string_view key) {
-  std::string_view rest = key;
-  uint64_t count = 0;
-  (void)get_uvarint(rest, count);
-  size_t n = uvarint_length(count);
-  for_each_label(key, [&n](std::string_view name, std::string_view value) {
-    n += uvarint_length(name.size()) + name.size();
-    n += uvarint_length(value.size()) + value.size();
-  });
-  return n;
-}
-
 // A section: fixed64 length, the bytes, fixed32 CRC32C of the bytes.
 void put_section(std::string& out, std::string_view bytes) {
   put_fixed64(out, bytes.size());

@@ -112,25 +112,34 @@ result<wal_record_type> record_type(std::string_view rec) {
   }
 }
 
-status decode_series(std::string_view rec, std::vector<series_record>& out) {
+status decode_series_keys(std::string_view rec, std::vector<series_key_record>& out) {
   out.clear();
   if (rec.empty() || static_cast<uint8_t>(rec[0]) != static_cast<uint8_t>(wal_record_type::series))
     return status::corruption("not a series record");
   auto in = rec.substr(1);
   while (!in.empty()) {
-    uint64_t ref;
-    std::string_view key;
-    if (!get_uvarint(in, ref)) {
+    series_key_record r;
+    if (!get_uvarint(in, r.ref)) {
       out.clear();
       return record_corrupt("series", rec, in, "truncated series header");
     }
-    if (auto st = next_label_key(in, key); !st) {
+    if (auto st = next_label_key(in, r.key, r.hash); !st) {
       out.clear();
       return record_corrupt("series", rec, in, st.message());
     }
-    auto labels = label_set_from_key(key);  // checked just above
-    out.push_back(series_record{ref, std::move(*labels)});
+    out.push_back(r);
   }
+  return status::ok();
+}
+
+status decode_series(std::string_view rec, std::vector<series_record>& out) {
+  out.clear();
+  std::vector<series_key_record> keys;
+  if (auto st = decode_series_keys(rec, keys); !st)
+    return st;
+  out.reserve(keys.size());
+  for (const auto& k : keys)
+    out.push_back(series_record{k.ref, std::move(*label_set_from_key(k.key))});  // checked above
   return status::ok();
 }
 

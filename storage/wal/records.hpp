@@ -21,6 +21,16 @@ struct series_record {
   label_set labels;
 };
 
+/// A series record's entry as its bytes hold it: the label key (a view
+/// into the record, valid as long as its bytes) and hash_label_key(key).
+/// Replay creates series from keys, as the write path does, without
+/// building label sets.
+struct series_key_record {
+  uint64_t ref = 0;
+  std::string_view key;
+  uint64_t hash = 0;
+};
+
 /// One sample of the series `ref`. Values are stored bit-exactly (StaleNaN
 /// included).
 struct sample_record {
@@ -91,6 +101,8 @@ result<wal_record_type> record_type(std::string_view rec);
 /// reserved. Decoded label sets satisfy label_set's invariant (sorted,
 /// unique names, no empty value); a record that breaks it is corruption.
 status decode_series(std::string_view rec, std::vector<series_record>& out);
+/// The same checks; the keys are views into `rec`.
+status decode_series_keys(std::string_view rec, std::vector<series_key_record>& out);
 status decode_samples(std::string_view rec, std::vector<sample_record>& out);
 status decode_tombstone_records(std::string_view rec, std::vector<tombstone_record>& out);
 /// An empty family name or a type above max_metric_type is corruption.

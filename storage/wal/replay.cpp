@@ -15,6 +15,7 @@
 
 #include "storage/file.hpp"
 #include "storage/head/shard.hpp"
+#include "storage/label_key.hpp"
 #include "storage/wal/checkpoint.hpp"
 #include "storage/wal/records.hpp"
 #include "storage/wal/segment_reader.hpp"
@@ -55,7 +56,16 @@ struct replay_state {
 // What the reading thread decoded of one record for one shard.
 struct shard_batch {
   wal_record_type type = wal_record_type::samples;
-  std::vector<series_record> series;
+  // A series record's entries: each key is `keys.substr(at, size)`, in
+  // its canonical spelling.
+  struct series_entry {
+    uint64_t ref;
+    uint64_t hash;
+    size_t at;
+    size_t size;
+  };
+  std::vector<series_entry> series;
+  std::string keys;
   std::vector<sample_record> samples;
   std::vector<tombstone_record> stones;
   std::string where;  // names the record's file in errors
@@ -129,7 +139,7 @@ class shard_worker {
     switch (b.type) {
       case wal_record_type::series:
         for (const auto& s : b.series)
-          if (auto st = h_.create_series_with_ref(s.ref, s.labels); !st)
+          if (auto st = h_.create_series_with_ref(s.ref, s.hash, std::string_view(b.keys).substr(s.at, s.size)); !st)
             return status::corruption(b.where + ": series ref " + std::to_string(s.ref) + ": " + st.message());
         return status::ok();
       case wal_record_type::tombstones:
@@ -204,14 +214,18 @@ class record_applier {
     if (!type)
       return status::corruption(where + " offset " + std::to_string(end) + ": " + type.error().message());
     if (*type == wal_record_type::series) {
-      series_.clear();
-      if (auto st = decode_series(rec, series_); !st)
+      // Keys go to the head as the record holds them: no label set is
+      // built (that took most of a checkpoint's replay).
+      if (auto st = decode_series_keys(rec, series_); !st)
         return status::corruption(where + ": " + st.message());
-      for (auto& s : series_) {
-        auto shard = shard_of(s.labels.hash(), rs_.heads.size());
+      for (const auto& s : series_) {
+        auto shard = shard_of(s.hash, rs_.heads.size());
         shard_of_ref_[s.ref] = shard;
         max_ref_ = std::max(max_ref_, s.ref);
-        batches_[shard].series.push_back(std::move(s));
+        auto& b = batches_[shard];
+        size_t at = b.keys.size();
+        append_canonical_key(b.keys, s.key);
+        b.series.push_back({s.ref, s.hash, at, b.keys.size() - at});
       }
       return send(*type, where);
     }
@@ -290,7 +304,7 @@ class record_applier {
 
   replay_state& rs_;
   std::unordered_map<uint64_t, size_t> shard_of_ref_;
-  std::vector<series_record> series_;
+  std::vector<series_key_record> series_;
   std::vector<sample_record> samples_;
   std::vector<tombstone_record> stones_;
   std::vector<metadata_record> metadata_;

@@ -107,6 +107,29 @@ CAF_TEST(series round trip) {
   CAF_CHECK(back.empty());
 }
 
+CAF_TEST(series keys decode as the series do) {
+  std::string out;
+  encode_series(some_series(), out);
+  std::vector<series_key_record> keys{{7, "x", 1}};  // cleared by decode
+  CAF_REQUIRE(decode_series_keys(out, keys).is_ok());
+  auto want = some_series();
+  CAF_REQUIRE_EQUAL(keys.size(), want.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    CAF_CHECK_EQUAL(keys[i].ref, want[i].ref);
+    CAF_CHECK_EQUAL(keys[i].key, label_key(want[i].labels));
+    CAF_CHECK_EQUAL(keys[i].hash, want[i].labels.hash());
+  }
+  // Damage is corruption for both, at the same offset.
+  for (size_t cut = 1; cut < out.size(); ++cut) {
+    std::vector<series_record> series;
+    auto a = decode_series(out.substr(0, cut), series);
+    auto b = decode_series_keys(out.substr(0, cut), keys);
+    CAF_CHECK_EQUAL(a.is_ok(), b.is_ok());
+    CAF_CHECK_EQUAL(a.message(), b.message());
+    CAF_CHECK(b.is_ok() || keys.empty());
+  }
+}
+
 CAF_TEST(samples round trip bit exactly including StaleNaN) {
   std::string out;
   encode_samples(some_samples(), out);

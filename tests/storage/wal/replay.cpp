@@ -132,6 +132,34 @@ CAF_TEST(series go to the shard of their label hash and samples follow their ref
   }
 }
 
+// The head compares keys byte by byte with its canonical pairs, so a
+// record's key in another valid spelling must land on the same series as
+// the canonical one (here: ref 2 becomes an alias of ref 1), not a second.
+CAF_TEST(a series record in another spelling of the same labels finds its series) {
+  temp_dir d;
+  wal_writer w{d.wal()};
+  w.series({series(1)});
+  auto key = label_key(labels_of(1));  // 2 labels: __name__ "metric", id "1"
+  std::string padded = "\x02" + std::string("\x88\x00__name__", 10) + std::string("\x86\x00metric", 8)
+                       + std::string("\x02id", 3) + std::string("\x81\x00" "1", 3);
+  CAF_REQUIRE_EQUAL(hash_label_key(padded), labels_of(1).hash());
+  std::string rec(1, static_cast<char>(wal_record_type::series));
+  rec += "\x02" + padded;  // ref 2
+  w.put(rec);
+  w.samples({{1, 1000, 1.0}, {2, 2000, 2.0}});
+  w.close();
+  auto heads = make_heads(2);
+  collected c;
+  auto r = replay_wal(d.wal(), heads, c.opts());
+  CAF_REQUIRE(r.is_ok());
+  CAF_CHECK_EQUAL(r->samples, 2u);
+  size_t series_count = 0;
+  for (auto& h : heads)
+    series_count += h->num_series();
+  CAF_CHECK_EQUAL(series_count, 1u);
+  CAF_CHECK_EQUAL(samples_by_id(heads)["1"], 2u);
+}
+
 CAF_TEST(samples of unknown series are skipped with one warning) {
   temp_dir d;
   wal_writer w{d.wal()};
