@@ -158,17 +158,25 @@ struct live_entry {
   std::string_view key;
 };
 
-/// The series entries of `buffers`, checked.
+/// The series entries of `buffers`, checked, taken from the buffers in
+/// turn, one entry each. The buffers are the head shards' series: a replay
+/// gives each series to its shard's thread, and a checkpoint holding one
+/// shard's series after the other kept one thread busy at a time.
 result<std::vector<live_entry>> parse_live(const std::vector<std::string_view>& buffers) {
   std::vector<live_entry> out;
-  for (auto in : buffers) {
-    while (!in.empty()) {
+  std::vector<std::string_view> rest = buffers;
+  for (bool more = true; more;) {
+    more = false;
+    for (auto& in : rest) {
+      if (in.empty())
+        continue;
       live_entry e{};
       if (!get_uvarint(in, e.ref))
         return status::corruption("WAL checkpoint: truncated live series entry");
       if (auto st = next_label_key(in, e.key); !st)
         return status::corruption("WAL checkpoint: live series " + std::to_string(e.ref) + ": " + st.message());
       out.push_back(e);
+      more = true;
     }
   }
   return out;

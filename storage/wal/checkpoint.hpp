@@ -95,7 +95,9 @@ result<checkpoint_stats> write_wal_checkpoint(const std::string& wal_dir, uint64
 /// The same with the live series given as series entries (ref, label key)
 /// back to back, as a WAL series record holds them after its type byte
 /// (append_series_entry), in any number of buffers (e.g. one per head
-/// shard, head::series_entries()): the series are written in that order.
+/// shard, head::series_entries()): the series are written taking one
+/// entry from each buffer in turn (each buffer's own order kept), so that
+/// a replay's shard threads share the work.
 /// A head hands over a million series as their keys' bytes this way, not
 /// as a million label_sets. corruption (nothing written) when an entry does
 /// not decode.
