@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -44,9 +45,14 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
   // block it was taken with; that is checked once both are done.
   const auto started = std::chrono::steady_clock::now();
   std::optional<storage::result<storage::opened_blocks>> blocks;
+  std::exception_ptr blocks_threw;  // rethrown on this thread (bad_alloc)
   std::string blocks_took;
   auto open_blocks = [&] {
-    blocks.emplace(storage::open_blocks(dir + "/blocks"));
+    try {
+      blocks.emplace(storage::open_blocks(dir + "/blocks"));
+    } catch (...) {
+      blocks_threw = std::current_exception();
+    }
     blocks_took = seconds_since(started);
   };
   std::thread opener;
@@ -68,6 +74,8 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
   auto take_blocks = [&]() -> storage::status {
     if (opener.joinable())
       opener.join();
+    if (blocks_threw)
+      std::rethrow_exception(blocks_threw);
     if (!*blocks)
       return blocks->error();
     for (const auto& n : (*blocks)->notes)
@@ -137,6 +145,7 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
     auto fingerprint = storage::wal_fingerprint(wal_dir);
     auto loaded = fingerprint ? storage::read_head_snapshot(snapshot_path, out.heads, *out.metadata, *fingerprint)
                               : storage::result<storage::head_snapshot_loaded>{fingerprint.error()};
+    auto load_took = seconds_since(load_started);
     if (auto st = take_blocks(); !st)
       return st;
     if (loaded && loaded->blocks_end != floor)
@@ -146,7 +155,7 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
       out.samples_replayed = loaded->samples;
       log_info("wal: head snapshot loaded instead of the WAL replay: " + std::to_string(loaded->series)
                + " series, " + std::to_string(loaded->samples) + " samples, " + std::to_string(loaded->bytes)
-               + " bytes in " + seconds_since(load_started));
+               + " bytes in " + load_took);
       if (auto st = storage::remove_obsolete_wal_files(wal_dir); !st)
         return st;
       if (progress) {

@@ -98,7 +98,8 @@ void for_each_label(std::string_view key, Fn&& fn) {
 
 /// The size of a valid key's canonical spelling (every varint minimal, as
 /// append_label_key writes it). The head compares keys byte by byte with
-/// its canonical pairs, so a key from outside is made canonical first.
+/// its canonical pairs, so it makes a key in another spelling canonical
+/// before it creates a series (storage/head/head.hpp).
 size_t canonical_key_size(std::string_view key);
 /// Appends the canonical spelling of the valid `key` to `out`.
 void append_canonical_key(std::string& out, std::string_view key);

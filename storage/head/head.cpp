@@ -186,6 +186,16 @@ result<head::series_slot> head::get_or_create(uint64_t hash, std::string_view ke
     return status::corruption("label key: " + std::to_string(rest.size()) + " bytes after the labels");
   if (uint64_t n = 0; !get_uvarint(rest = key, n) || n == 0)
     return status::corruption("label key without labels");
+  // Series are found by comparing a key's bytes with their canonical
+  // pairs: a key in another valid spelling (a peer's, say) is looked for
+  // again in the canonical one before a series is made.
+  std::string canonical;
+  if (canonical_key_size(key) != key.size()) {
+    append_canonical_key(canonical, key);
+    key = canonical;
+    if (const auto* s = find_key(key, hash))
+      return series_slot{const_cast<mem_series*>(s), s->ref, false};
+  }
   uint64_t ref = next_ref_;
   next_ref_ += opts_.ref_stride;
   auto& s = create(ref, key, hash);
@@ -199,12 +209,19 @@ status head::create_series_with_ref(uint64_t ref, const label_set& ls) {
 status head::create_series_with_ref(uint64_t ref, uint64_t hash, std::string_view key) {
   if (ref == 0)
     return status::invalid_argument("series ref 0 is reserved");
+  // As in get_or_create: compared byte by byte, so canonical first.
+  std::string canonical;
+  if (canonical_key_size(key) != key.size()) {
+    append_canonical_key(canonical, key);
+    key = canonical;
+  }
   bump_next_ref(ref);
   if (const auto* s = find(ref)) {
     if (has_key(*s, key))
       return status::ok();
+    auto theirs = label_set_from_key(key);
     return status::corruption("series ref " + std::to_string(ref) + " used for " + materialize(*s).to_string()
-                              + " and " + label_set_from_key(key)->to_string());
+                              + " and " + (theirs ? theirs->to_string() : std::string{"a damaged label key"}));
   }
   if (const auto* s = find_key(key, hash)) {
     aliases_[ref] = s->ref;

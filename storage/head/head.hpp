@@ -130,9 +130,9 @@ class head {
   /// alias of it so its samples land there too. corruption when `ref` is
   /// already used by other labels, invalid_argument for ref 0. New refs stay
   /// above `ref` afterwards.
-  /// `key` is a valid label key in its canonical spelling
-  /// (storage/label_key.hpp: canonical_key_size) and `hash` its
-  /// hash_label_key(): replay passes a WAL record's key as it is.
+  /// `key` is a valid label key (next_label_key accepted it; any spelling
+  /// of its varints) and `hash` its hash_label_key(): replay passes a WAL
+  /// record's key as it is.
   status create_series_with_ref(uint64_t ref, uint64_t hash, std::string_view key);
   /// The same for a label set (tests, tools).
   status create_series_with_ref(uint64_t ref, const label_set& ls);

@@ -257,7 +257,9 @@ status head::read_state(std::string_view in) {
     if (delta == 0 || delta >= next_ref - ref)
       return damaged("series " + std::to_string(i) + ": ref not above the one before or not below next_ref");
     ref += delta;
-    if (labels == 0 || labels > in.size())
+    // Names strictly increase, so no series has more labels than the
+    // table has pairs.
+    if (labels == 0 || labels > in.size() || labels > table.size())
       return damaged("series " + std::to_string(ref) + ": label count " + std::to_string(labels) + " out of range");
     if (ids.size() < labels * 5)
       ids.resize(labels * 5);  // a pair id is 32 bits: at most 5 bytes

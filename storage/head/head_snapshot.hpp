@@ -48,7 +48,7 @@ struct head_snapshot_loaded {
   /// The newest block's end when the snapshot was taken (INT64_MIN: no
   /// block). The caller checks it against its blocks: on a difference the
   /// heads are to be replaced and the WAL replayed.
-  int64_t blocks_end = 0;
+  int64_t blocks_end = INT64_MIN;
 };
 
 /// Fills the empty `heads` and `metadata` from the snapshot at `path` when

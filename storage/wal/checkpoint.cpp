@@ -295,7 +295,7 @@ class checkpoint_builder {
     if (*type == wal_record_type::series) {
       // Only live_series are written, but a damaged record in what the
       // checkpoint replaces must not vanish unnoticed.
-      if (auto st = decode_series(rec, series_); !st)
+      if (auto st = decode_series_keys(rec, series_); !st)
         return status::corruption(where + st.message());
       return status::ok();
     }
@@ -354,7 +354,7 @@ class checkpoint_builder {
   deletions& found_;
   uint64_t records_ = 0;
   std::unordered_set<uint64_t> live_refs_;
-  std::vector<series_record> series_;
+  std::vector<series_key_record> series_;  // checked only
   std::vector<metadata_record> metadata_;
   std::vector<sample_record> samples_;
   std::vector<tombstone_record> stones_;

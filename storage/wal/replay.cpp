@@ -56,8 +56,7 @@ struct replay_state {
 // What the reading thread decoded of one record for one shard.
 struct shard_batch {
   wal_record_type type = wal_record_type::samples;
-  // A series record's entries: each key is `keys.substr(at, size)`, in
-  // its canonical spelling.
+  // A series record's entries: each key is `keys.substr(at, size)`.
   struct series_entry {
     uint64_t ref;
     uint64_t hash;
@@ -223,10 +222,10 @@ class record_applier {
         shard_of_ref_[s.ref] = shard;
         max_ref_ = std::max(max_ref_, s.ref);
         auto& b = batches_[shard];
-        size_t at = b.keys.size();
-        append_canonical_key(b.keys, s.key);
-        b.series.push_back({s.ref, s.hash, at, b.keys.size() - at});
+        b.series.push_back({s.ref, s.hash, b.keys.size(), s.key.size()});
+        b.keys.append(s.key.data(), s.key.size());
       }
+      series_.clear();  // its keys are views into `rec`
       return send(*type, where);
     }
     if (*type == wal_record_type::metadata) {

@@ -37,11 +37,16 @@ struct opened_as {
   uint64_t records_replayed = 0;
   uint64_t samples = 0;
   size_t blocks = 0;
+  int64_t blocks_end = INT64_MIN;
+  bool heads_refuse_below_blocks = true;  // every head's floor is the blocks' end
 };
 opened_as open_and_stop(const settings& s) {
   auto opened = open_storage(s, 2, false);
   CAF_REQUIRE(opened.is_ok());
-  opened_as out{opened->records_replayed, opened->samples_replayed, opened->blocks->size()};
+  opened_as out{opened->records_replayed, opened->samples_replayed, opened->blocks->size(),
+                opened->blocks->max_time()};
+  for (const auto& h : opened->heads)
+    out.heads_refuse_below_blocks &= h->refuses_all_before() == out.blocks_end;
   CAF_REQUIRE(opened->wal->close().is_ok());
   write_head_snapshot(s, opened->heads, *opened->metadata, *opened->blocks);
   opened->lock.release();
@@ -80,6 +85,8 @@ CAF_TEST(a head snapshot stands for the WAL only with the blocks it was taken wi
   CAF_REQUIRE(storage::path_exists(d.path + "/" + storage::head_snapshot_file).value());
   auto third = open_and_stop(s);
   CAF_CHECK_EQUAL(third.blocks, 1u);
+  CAF_CHECK_NOT_EQUAL(third.blocks_end, INT64_MIN);
+  CAF_CHECK(third.heads_refuse_below_blocks);
   CAF_CHECK(third.records_replayed > 0u);  // replayed: the snapshot was not used
   CAF_CHECK_EQUAL(third.samples, 5u);
   // Taken with that block now, it is used again.
@@ -87,4 +94,7 @@ CAF_TEST(a head snapshot stands for the WAL only with the blocks it was taken wi
   CAF_CHECK_EQUAL(fourth.blocks, 1u);
   CAF_CHECK_EQUAL(fourth.records_replayed, 0u);
   CAF_CHECK_EQUAL(fourth.samples, 5u);
+  // The floor is raised once the blocks are known, loaded or replayed.
+  CAF_CHECK(fourth.heads_refuse_below_blocks);
+  CAF_CHECK(first.heads_refuse_below_blocks && second.heads_refuse_below_blocks);  // INT64_MIN: no block
 }
