@@ -4,6 +4,7 @@
 #include <random>
 
 #include "storage/label_key.hpp"
+#include "storage/padded_key.hpp"
 
 using namespace nl::storage;
 
@@ -45,12 +46,8 @@ CAF_TEST(a valid key in another spelling is made canonical) {
   auto a = ls({{"__name__", "up"}, {"job", std::string(200, 'j')}});
   auto canonical = label_key(a);
   CAF_CHECK_EQUAL(canonical_key_size(canonical), canonical.size());
-  std::string padded;
-  padded += std::string("\x82\x00", 2);                    // 2 labels
-  padded += std::string("\x88\x00__name__", 10);            // 8
-  padded += std::string("\x82\x80\x00up", 5);               // 2, three bytes
-  padded += std::string("\x03job", 4);
-  padded += std::string("\xc8\x81\x00", 3) + std::string(200, 'j');  // 200, three bytes
+  auto padded = nl::test::padded_label_key(a);
+  CAF_CHECK_EQUAL(padded.size(), canonical.size() + 5);  // five varints, a byte each
   std::string_view in = padded;
   std::string_view key;
   uint64_t hash = 0;

@@ -9,6 +9,7 @@
 
 #include "storage/head/head.hpp"
 #include "storage/label_key.hpp"
+#include "storage/padded_key.hpp"
 
 using namespace nl::storage;
 
@@ -554,24 +555,13 @@ CAF_TEST(a label key finds the series its label set created) {
   CAF_CHECK_EQUAL(h.num_series(), 2u);
   // A valid key in another spelling (padded varints, as a peer might send)
   // finds the same series, and one of new labels is stored canonically.
-  auto padded = [](const label_set& ls) {
-    std::string out = std::string("\x80", 1);  // the count, padded below
-    out[0] = static_cast<char>(0x80 | ls.size());
-    out += std::string("\x00", 1);
-    for (const auto& l : ls.labels()) {
-      out += static_cast<char>(0x80 | l.name.size());
-      out += std::string("\x00", 1) + l.name;
-      out += static_cast<char>(0x80 | l.value.size());
-      out += std::string("\x00", 1) + l.value;
-    }
-    return out;
-  };
-  auto again = h.get_or_create(a.hash(), padded(a));
+  using nl::test::padded_label_key;
+  auto again = h.get_or_create(a.hash(), padded_label_key(a));
   CAF_REQUIRE(again.is_ok());
   CAF_CHECK_EQUAL(again->ref(), ref);
   CAF_CHECK(!again->created());
   auto c = metric("up", "z");
-  auto made_c = h.get_or_create(c.hash(), padded(c));
+  auto made_c = h.get_or_create(c.hash(), padded_label_key(c));
   CAF_REQUIRE(made_c.is_ok());
   CAF_CHECK(made_c->created());
   auto canonical_c = h.get_or_create(c.hash(), label_key(c));
@@ -580,7 +570,7 @@ CAF_TEST(a label key finds the series its label set created) {
   CAF_CHECK_EQUAL(h.num_series(), 3u);
   // Replay's path too: ref 100 with a's labels in the padded spelling is
   // an alias of a's series, not a second one.
-  CAF_REQUIRE(h.create_series_with_ref(100, a.hash(), padded(a)).is_ok());
+  CAF_REQUIRE(h.create_series_with_ref(100, a.hash(), padded_label_key(a)).is_ok());
   CAF_CHECK_EQUAL(h.num_series(), 3u);
 }
 
