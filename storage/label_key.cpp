@@ -190,16 +190,18 @@ size_t canonical_key_size(std::string_view key) {
   return n;
 }
 
-void append_canonical_key(std::string& out, std::string_view key) {
-  if (canonical_key_size(key) == key.size()) {
-    out.append(key.data(), key.size());
-    return;
-  }
+std::string_view canonical_label_key(std::string_view key, std::string& scratch) {
+  if (canonical_key_size(key) == key.size())
+    return key;
   std::string_view rest = key;
   uint64_t count = 0;
   (void)get_uvarint(rest, count);
-  put_uvarint(out, count);
-  for_each_label(key, [&out](std::string_view name, std::string_view value) { append_label_pair(out, name, value); });
+  scratch.clear();
+  put_uvarint(scratch, count);
+  for_each_label(key, [&scratch](std::string_view name, std::string_view value) {
+    append_label_pair(scratch, name, value);
+  });
+  return scratch;
 }
 
 uint64_t hash_label_key(std::string_view key) {

@@ -97,12 +97,14 @@ void for_each_label(std::string_view key, Fn&& fn) {
 }
 
 /// The size of a valid key's canonical spelling (every varint minimal, as
-/// append_label_key writes it). The head compares keys byte by byte with
-/// its canonical pairs, so it makes a key in another spelling canonical
-/// before it creates a series (storage/head/head.hpp).
+/// append_label_key writes it).
 size_t canonical_key_size(std::string_view key);
-/// Appends the canonical spelling of the valid `key` to `out`.
-void append_canonical_key(std::string& out, std::string_view key);
+/// The valid `key` in its canonical spelling: `key` itself when it is
+/// one, else that spelling written to `scratch`. The head compares keys
+/// byte by byte with its canonical pairs, so it takes keys from outside
+/// through this before it looks for or creates a series
+/// (storage/head/head.hpp).
+std::string_view canonical_label_key(std::string_view key, std::string& scratch);
 
 /// label_set_from_key(key)->hash() without building the label set.
 /// REQUIRES: `key` is valid (came from next_label_key or append_label_key).

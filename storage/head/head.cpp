@@ -152,13 +152,12 @@ int head::compare_labels(const mem_series& a, std::string_view key) const {
 }
 
 head::mem_series& head::create(uint64_t ref, std::string_view key, uint64_t hash) {
-  // Each pair in its canonical spelling, whatever varints the key used.
+  // The key is canonical (both callers see to it), so each pair's bytes
+  // are the key's own: from its name's length to the end of its value.
   std::string ids;
-  std::string pair;
   for_each_label(key, [&](std::string_view name, std::string_view value) {
-    pair.clear();
-    append_label_pair(pair, name, value);
-    put_uvarint(ids, pairs_.acquire(pair));
+    const char* begin = name.data() - uvarint_length(name.size());
+    put_uvarint(ids, pairs_.acquire(std::string_view(begin, static_cast<size_t>(value.data() + value.size() - begin))));
   });
   auto* s = new_series(ref, ids);
   series_.insert(ref, s);
@@ -189,9 +188,8 @@ result<head::series_slot> head::get_or_create(uint64_t hash, std::string_view ke
   // Series are found by comparing a key's bytes with their canonical
   // pairs: a key in another valid spelling (a peer's, say) is looked for
   // again in the canonical one before a series is made.
-  std::string canonical;
-  if (canonical_key_size(key) != key.size()) {
-    append_canonical_key(canonical, key);
+  std::string scratch;
+  if (auto canonical = canonical_label_key(key, scratch); canonical.data() != key.data()) {
     key = canonical;
     if (const auto* s = find_key(key, hash))
       return series_slot{const_cast<mem_series*>(s), s->ref, false};
@@ -210,11 +208,8 @@ status head::create_series_with_ref(uint64_t ref, uint64_t hash, std::string_vie
   if (ref == 0)
     return status::invalid_argument("series ref 0 is reserved");
   // As in get_or_create: compared byte by byte, so canonical first.
-  std::string canonical;
-  if (canonical_key_size(key) != key.size()) {
-    append_canonical_key(canonical, key);
-    key = canonical;
-  }
+  std::string scratch;
+  key = canonical_label_key(key, scratch);
   bump_next_ref(ref);
   if (const auto* s = find(ref)) {
     if (has_key(*s, key))

@@ -368,7 +368,8 @@ class head {
   const mem_series* find(uint64_t ref) const;
   const mem_series* find_key(std::string_view key, uint64_t hash) const;
   /// A new series under `ref`, indexed. REQUIRES: `key` is a valid label
-  /// key (labels sorted, unique, non-empty) and hash == hash_label_key(key).
+  /// key (labels sorted, unique, non-empty) in its canonical spelling
+  /// (canonical_label_key) and hash == hash_label_key(key).
   mem_series& create(uint64_t ref, std::string_view key, uint64_t hash);
   status check(const mem_series& s, int64_t t, double v) const;
   /// Whether the window takes a sample at t.
