@@ -24,6 +24,8 @@
 #include <utility>
 #include <vector>
 
+#include "storage/prefetch.hpp"
+
 namespace nl::storage {
 
 template <class T, class HashOf>
@@ -91,14 +93,7 @@ class hash_slots {
   /// Speed hint: fetch the slot a lookup of `hash` starts at.
   void prefetch(uint64_t hash) const {
     if (!slots_.empty())
-      __builtin_prefetch(&slots_[home(hash)]);
-  }
-  /// Speed hint: fetch the element in the home slot of `hash` (call after
-  /// prefetch(hash) had time to arrive).
-  void prefetch_first(uint64_t hash) const {
-    if (!slots_.empty())
-      if (const T* p = ptr_of(slots_[home(hash)]))
-        __builtin_prefetch(p);
+      nl::storage::prefetch(&slots_[home(hash)]);
   }
 
   size_t size() const { return size_; }

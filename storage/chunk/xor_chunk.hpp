@@ -11,6 +11,7 @@
 #include "storage/chunk/chunk.hpp"
 #include "storage/chunk/chunk_block.hpp"
 #include "storage/chunk/chunk_pages.hpp"
+#include "storage/prefetch.hpp"
 #include "storage/sample.hpp"
 #include "storage/status.hpp"
 
@@ -142,7 +143,7 @@ class xor_appender {
   /// Speed hint: fetch the bytes the next append() writes into the cache.
   void prefetch_tail() const {
     if (!w_.buffer().empty())
-      __builtin_prefetch(w_.buffer().data() + w_.buffer().size() - 1, 1);
+      nl::storage::prefetch(w_.buffer().data() + w_.buffer().size() - 1);
   }
   std::string_view bytes() const { return w_.bytes(); }
   size_t capacity() const { return w_.buffer().capacity(); }

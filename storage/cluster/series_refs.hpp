@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "storage/prefetch.hpp"
 #include "storage/status.hpp"
 
 namespace nl::storage {
@@ -69,7 +70,7 @@ class series_ref_sender {
   /// the cache, so a caller walking a batch fetches a few series ahead.
   void prefetch(uint64_t hash) const {
     if (!slots_.empty())
-      __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]);
+      nl::storage::prefetch(&slots_[hash & (slots_.size() - 1)]);
   }
   /// Forgets every number (a new session starts at 0) and frees the memory.
   void reset();

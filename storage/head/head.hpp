@@ -30,6 +30,7 @@
 #include "storage/chunk/chunk_files.hpp"
 #include "storage/chunk/chunk_pages.hpp"
 #include "storage/chunk/xor_chunk.hpp"
+#include "storage/prefetch.hpp"
 
 namespace nl::storage {
 
@@ -192,13 +193,12 @@ class head {
   /// its next sample goes to.
   void prefetch_series(const series_slot& s) const {
     for (size_t off = 0; off < sizeof(mem_series); off += 64)
-      __builtin_prefetch(reinterpret_cast<const char*>(s.s_) + off);
+      prefetch(reinterpret_cast<const char*>(s.s_) + off);
   }
   void prefetch_chunk(const series_slot& s) const { s.s_->open.prefetch_tail(); }
-  /// The same for lookups: prefetch_lookup(hash), then some steps later
-  /// prefetch_lookup_series(hash), then get_or_create(hash, key).
+  /// The same for lookups: prefetch_lookup(hash) some steps before
+  /// get_or_create(hash, key).
   void prefetch_lookup(uint64_t hash) const { by_hash_.prefetch(hash); }
-  void prefetch_lookup_series(uint64_t hash) const { by_hash_.prefetch_first(hash); }
   /// The labels of a slot's series (for messages).
   label_set labels_of(const series_slot& s) const;
 
