@@ -2,7 +2,8 @@
 // loop (actors/head_block.cpp) should prefetch: `--series` series of
 // bench/remote_write_load's fleet in one head, then looked up again in
 // batches of 250 (a shard's part of a 500-sample remote write), with the
-// hash slot prefetched `ahead` series ahead (0 = not at all). "warm":
+// hash slot prefetched `ahead` series ahead (0 = not at all), or with the
+// slots of the whole batch prefetched before its first lookup. "warm":
 // every batch follows the one before, as in a steady load of a small
 // head; "cold": 64 MiB of other memory is walked before each batch, as the
 // server's decoding and compaction do between a shard's batches.
@@ -58,9 +59,10 @@ int main(int argc, char** argv) {
       return 1;
     }
   std::vector<char> other(64 << 20);
-  std::printf("%zu series; ns per lookup\n| ahead | warm | cold |\n|---:|---:|---:|\n", n);
+  std::printf("%zu series; ns per lookup\n| slots prefetched | warm | cold |\n|---|---:|---:|\n", n);
   uint64_t check = 0;
-  for (size_t ahead : {0, 2, 4, 8, 16}) {
+  constexpr size_t whole_batch = batch;
+  for (size_t ahead : {size_t{0}, size_t{2}, size_t{4}, size_t{8}, size_t{16}, whole_batch}) {
     double ns[2] = {0, 0};
     for (int cold = 0; cold < 2; ++cold) {
       double total = 0;
@@ -72,8 +74,11 @@ int main(int argc, char** argv) {
           for (size_t k = 0; k < other.size(); k += 64)
             other[k] = static_cast<char>(other[k] + 1);
         auto t0 = std::chrono::steady_clock::now();
+        if (ahead == whole_batch)
+          for (size_t i = 0; i < batch; ++i)
+            h.prefetch_lookup(fleet.series[b + i].labels.hash);
         for (size_t i = 0; i < batch; ++i) {
-          if (ahead && i + ahead < batch)
+          if (ahead && ahead != whole_batch && i + ahead < batch)
             h.prefetch_lookup(fleet.series[b + i + ahead].labels.hash);
           const auto& s = fleet.series[b + i].labels;
           check += h.get_or_create(s.hash, s.key)->ref();
@@ -83,7 +88,12 @@ int main(int argc, char** argv) {
       }
       ns[cold] = total / static_cast<double>(count);
     }
-    std::printf("| %zu | %.0f | %.0f |\n", ahead, ns[0], ns[1]);
+    if (ahead == whole_batch)
+      std::printf("| the whole batch first | %.0f | %.0f |\n", ns[0], ns[1]);
+    else if (ahead == 0)
+      std::printf("| none | %.0f | %.0f |\n", ns[0], ns[1]);
+    else
+      std::printf("| %zu series ahead | %.0f | %.0f |\n", ahead, ns[0], ns[1]);
   }
   std::printf("(checksum %llu)\n", static_cast<unsigned long long>(check & 0xffff));
   return 0;
