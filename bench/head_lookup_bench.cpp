@@ -5,8 +5,9 @@
 // hash slot prefetched `ahead` series ahead (0 = not at all), or with the
 // slots of the whole batch prefetched before its first lookup. "warm":
 // every batch follows the one before, as in a steady load of a small
-// head; "cold": 64 MiB of other memory is walked before each batch, as the
-// server's decoding and compaction do between a shard's batches.
+// head; "cold": 64 MiB of other memory is walked before each batch (every
+// 37th batch of the fleet is timed), as the server's decoding and
+// compaction do between a shard's batches.
 //
 // usage: head_lookup_bench [--series 500000]
 #include <chrono>
@@ -39,6 +40,10 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "--series" && i + 1 < argc) {
       n = std::strtoull(argv[++i], nullptr, 10);
+      if (n < batch) {
+        std::fprintf(stderr, "--series: at least %zu (one batch)\n", batch);
+        return 64;
+      }
     } else {
       std::fprintf(stderr, "usage: head_lookup_bench [--series N]\n");
       return 64;

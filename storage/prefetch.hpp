@@ -1,5 +1,5 @@
 #pragma once
-// A cache prefetch hint that the compiler keeps.
+// Cache prefetch hints that the compiler keeps.
 //
 // GCC 12 takes __builtin_prefetch for an instruction without side effects.
 // A function whose only effect is a prefetch (hash_slots::prefetch, say)
@@ -11,14 +11,29 @@
 
 namespace nl::storage {
 
-/// Starts loading the cache line holding `p` (any address: nothing is read).
+/// Starts loading the cache line holding `p` for reading. Any address will
+/// do: the instruction only hints, nothing is read.
 inline void prefetch(const void* p) {
 #if defined(__x86_64__)
-  asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p)));
+  asm volatile("prefetcht0 (%0)" : : "r"(p));
 #elif defined(__aarch64__)
-  asm volatile("prfm pldl1keep, %a0" : : "p"(p));
+  asm volatile("prfm pldl1keep, [%0]" : : "r"(p));
 #else
   __builtin_prefetch(p);
+  asm volatile("");  // keeps this function, and so the hint, from being deleted
+#endif
+}
+
+/// The same for a line about to be written. On x86-64 without PRFCHW (the
+/// baseline this is built for) that is the read hint.
+inline void prefetch_for_write(const void* p) {
+#if defined(__x86_64__)
+  asm volatile("prefetcht0 (%0)" : : "r"(p));
+#elif defined(__aarch64__)
+  asm volatile("prfm pstl1keep, [%0]" : : "r"(p));
+#else
+  __builtin_prefetch(p, 1);
+  asm volatile("");
 #endif
 }
 

@@ -143,7 +143,7 @@ class xor_appender {
   /// Speed hint: fetch the bytes the next append() writes into the cache.
   void prefetch_tail() const {
     if (!w_.buffer().empty())
-      nl::storage::prefetch(w_.buffer().data() + w_.buffer().size() - 1);
+      nl::storage::prefetch_for_write(w_.buffer().data() + w_.buffer().size() - 1);
   }
   std::string_view bytes() const { return w_.bytes(); }
   size_t capacity() const { return w_.buffer().capacity(); }

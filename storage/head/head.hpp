@@ -14,23 +14,23 @@
 #include <utility>
 #include <vector>
 
+#include "storage/chunk/chunk_files.hpp"
+#include "storage/chunk/chunk_pages.hpp"
+#include "storage/chunk/xor_chunk.hpp"
 #include "storage/coding.hpp"
 #include "storage/hash_slots.hpp"
-#include "storage/labels.hpp"
-#include "storage/index/label_stats.hpp"
-#include "storage/matcher.hpp"
-#include "storage/index/postings.hpp"
-#include "storage/sample.hpp"
 #include "storage/head/closed_chunks.hpp"
 #include "storage/head/pair_table.hpp"
 #include "storage/head/ref_table.hpp"
 #include "storage/head/series_snapshot.hpp"
+#include "storage/index/label_stats.hpp"
+#include "storage/index/postings.hpp"
+#include "storage/labels.hpp"
+#include "storage/matcher.hpp"
+#include "storage/prefetch.hpp"
+#include "storage/sample.hpp"
 #include "storage/status.hpp"
 #include "storage/wal/records.hpp"
-#include "storage/chunk/chunk_files.hpp"
-#include "storage/chunk/chunk_pages.hpp"
-#include "storage/chunk/xor_chunk.hpp"
-#include "storage/prefetch.hpp"
 
 namespace nl::storage {
 
@@ -193,7 +193,7 @@ class head {
   /// its next sample goes to.
   void prefetch_series(const series_slot& s) const {
     for (size_t off = 0; off < sizeof(mem_series); off += 64)
-      prefetch(reinterpret_cast<const char*>(s.s_) + off);
+      nl::storage::prefetch(reinterpret_cast<const char*>(s.s_) + off);
   }
   void prefetch_chunk(const series_slot& s) const { s.s_->open.prefetch_tail(); }
   /// The same for lookups: prefetch_lookup(hash) some steps before
