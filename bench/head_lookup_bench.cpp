@@ -18,17 +18,11 @@
 #include <vector>
 
 #include "storage/head/head.hpp"
-#include "storage/label_key.hpp"
-#include "fleet_model.hpp"
+#include "keyed_fleet.hpp"
 
 using namespace nl::storage;
 
 namespace {
-
-struct keyed {
-  std::string key;
-  uint64_t hash;
-};
 
 constexpr size_t batch = 250;
 
@@ -50,13 +44,7 @@ int main(int argc, char** argv) {
     }
   }
   std::mt19937_64 rng(42);
-  auto fleet = nl::bench::make_fleet<keyed>(n, 0, 1, rng, [](nl::bench::label_pairs ps) {
-    std::vector<label> ls;
-    for (auto& [name, value] : ps)
-      ls.push_back(label{name, value});
-    auto key = label_key(label_set::from_unsorted(std::move(ls)));
-    return keyed{key, hash_label_key(key)};
-  });
+  auto fleet = nl::bench::make_keyed_fleet(n, rng);
   head h{head_options{}};
   for (const auto& s : fleet.series)
     if (!h.get_or_create(s.labels.hash, s.labels.key)) {

@@ -23,7 +23,7 @@
 
 #include "storage/head/head.hpp"
 #include "storage/label_key.hpp"
-#include "fleet_model.hpp"
+#include "keyed_fleet.hpp"
 
 // Weak: a sanitizer build has no jemalloc and says so.
 extern "C" __attribute__((weak)) int mallctl(const char* name, void* oldp, size_t* oldlenp, void* newp, size_t newlen);
@@ -31,11 +31,6 @@ extern "C" __attribute__((weak)) int mallctl(const char* name, void* oldp, size_
 using namespace nl::storage;
 
 namespace {
-
-struct keyed {
-  std::string key;
-  uint64_t hash;
-};
 
 size_t read_size(const char* name) {
   size_t v = 0;
@@ -119,14 +114,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::mt19937_64 rng(42);
-  auto fleet = nl::bench::make_fleet<keyed>(n, 0, 1, rng, [](nl::bench::label_pairs ps) {
-    std::vector<label> ls;
-    for (auto& [name, value] : ps)
-      ls.push_back(label{name, value});
-    auto set = label_set::from_unsorted(std::move(ls));
-    auto key = label_key(set);
-    return keyed{key, hash_label_key(key)};
-  });
+  auto fleet = nl::bench::make_keyed_fleet(n, rng);
   {
     // What the head's pair table holds: one entry per distinct pair.
     std::set<std::string> pairs;
