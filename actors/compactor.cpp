@@ -213,7 +213,9 @@ void read_pages(self_ptr self, const std::vector<head_cursor>& cursors, page_mer
 // chunks overlapping the in-order ones and are merged first.
 page_merge::sink_fn add_to(std::shared_ptr<storage::block_writer> w) {
   return [w](storage::label_set&& labels, page_merge::chunk_list&& chunks) {
-    auto merged = storage::merge_chunks({std::move(chunks)});
+    std::vector<page_merge::chunk_list> sources(1);
+    sources[0] = std::move(chunks);
+    auto merged = storage::merge_chunks(std::move(sources));
     return merged ? w->add_series(std::move(labels), *merged) : merged.error();
   };
 }

@@ -286,8 +286,9 @@ bool add_frames(self_ptr self, const protocol::read_query& q, const select_resul
     // merged into new ones, as Prometheus' chunk querier does: a client
     // decodes the chunks of a series one after the other. XOR chunks in,
     // XOR chunks out.
+    one.resize(1);
     one[0].assign(as_xor.begin(), as_xor.end());
-    auto merged = storage::merge_chunks(one);
+    auto merged = storage::merge_chunks(std::move(one));
     if (!merged) {
       fail(self, 500, "remote read: " + s.labels.to_string() + ": " + merged.error().message());
       return false;

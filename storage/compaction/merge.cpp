@@ -14,8 +14,17 @@ using chunk_ptr = std::shared_ptr<const chunk>;
 
 }  // namespace
 
-result<std::vector<chunk_ptr>> merge_chunks(const std::vector<std::vector<chunk_ptr>>& sources,
+result<std::vector<chunk_ptr>> merge_chunks(std::vector<std::vector<chunk_ptr>>&& sources,
                                             int samples_per_chunk) {
+  // The usual case, one list of chunks that do not overlap: nothing to do.
+  if (sources.size() == 1) {
+    auto& xs = sources[0];
+    bool apart = true;
+    for (size_t i = 1; i < xs.size() && apart; ++i)
+      apart = xs[i - 1]->max_time() < xs[i]->min_time();
+    if (apart)
+      return std::move(xs);
+  }
   // Every chunk tagged with its source, in time order.
   struct tagged {
     chunk_ptr chunk;
@@ -23,8 +32,8 @@ result<std::vector<chunk_ptr>> merge_chunks(const std::vector<std::vector<chunk_
   };
   std::vector<tagged> all;
   for (size_t i = 0; i < sources.size(); ++i)
-    for (const auto& c : sources[i])
-      all.push_back({c, i});
+    for (auto& c : sources[i])
+      all.push_back({std::move(c), i});
   std::stable_sort(all.begin(), all.end(), [](const tagged& a, const tagged& b) {
     return a.chunk->min_time() < b.chunk->min_time();
   });
@@ -41,7 +50,7 @@ result<std::vector<chunk_ptr>> merge_chunks(const std::vector<std::vector<chunk_
       ++j;
     }
     if (j == i + 1) {
-      out.push_back(all[i].chunk);
+      out.push_back(std::move(all[i].chunk));
       i = j;
       continue;
     }
@@ -131,7 +140,7 @@ result<block_meta> merge_blocks(const std::vector<std::shared_ptr<const block>>&
           return st;
       }
     }
-    auto chunks = merge_chunks(sources_of_series);
+    auto chunks = merge_chunks(std::move(sources_of_series));
     if (!chunks)
       return chunks.error();
     if (auto st = (*w)->add_series(std::move(labels), *chunks); !st)

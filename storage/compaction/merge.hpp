@@ -22,9 +22,11 @@ namespace nl::storage {
 /// overlap nothing are kept as they are, the others decoded, merged
 /// (duplicate timestamps: the earlier list wins) and re-encoded as XOR
 /// chunks of at most `samples_per_chunk` samples (so XOR chunks in, XOR
-/// chunks out).
+/// chunks out). The chunks are taken from `sources`, not copied: a copy
+/// of a chunk pointer is an atomic count, and a cut passes every series of
+/// the head through here.
 result<std::vector<std::shared_ptr<const chunk>>>
-merge_chunks(const std::vector<std::vector<std::shared_ptr<const chunk>>>& sources, int samples_per_chunk = 120);
+merge_chunks(std::vector<std::vector<std::shared_ptr<const chunk>>>&& sources, int samples_per_chunk = 120);
 
 /// Writes `<blocks_dir>/<ulid>` with every series of `parents` over their
 /// whole time range (min of mins to max of maxes), level one above the
