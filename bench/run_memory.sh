@@ -14,11 +14,11 @@
 #
 # usage: bench/run_memory.sh [--build DIR] [--series 1000000]
 #          [--samples-per-series 80] [--block-duration 5m]
-#          [--servers "nightlight vm prometheus"] [--keep]
+#          [--servers "nightlight vm prometheus"] [--connections 4] [--keep]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-build=build; series=1000000; sps=80; block=5m; servers="nightlight vm"; keep=0
+build=build; series=1000000; sps=80; block=5m; servers="nightlight vm"; keep=0; conns=4
 while (($#)); do
   case "$1" in
     --build) build=$2; shift 2 ;;
@@ -26,6 +26,7 @@ while (($#)); do
     --samples-per-series) sps=$2; shift 2 ;;
     --block-duration) block=$2; shift 2 ;;
     --servers) servers=$2; shift 2 ;;
+    --connections) conns=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     *) echo "unknown argument $1" >&2; exit 64 ;;
   esac
@@ -92,7 +93,7 @@ for s in $servers; do
   start "$s" "$dir" "$port"; time_ready "$ready" >/dev/null
   : >"$dir/rss"
   "$load" --url "127.0.0.1:$port" --series "$series" --samples-per-series "$sps" --backfill --end-ms "$end_ms" \
-    --connections 4 --max-payload-mb 4096 >"$dir/load.log" 2>&1 &
+    --connections "$conns" --max-payload-mb 4096 >"$dir/load.log" 2>&1 &
   lpid=$!
   at_cut[$s]="-"
   while kill -0 "$lpid" 2>/dev/null; do
@@ -133,7 +134,7 @@ for s in $servers; do
 done
 
 echo
-echo "Data set: $series series × $sps samples 15 s apart (backfill, the last at $end_ms, 15 s before a block boundary), 4 connections; Nightlight block_duration $block; $(nproc) cores."
+echo "Data set: $series series × $sps samples 15 s apart (backfill, the last at $end_ms, 15 s before a block boundary), $conns connections; Nightlight block_duration $block; $(nproc) cores."
 echo
 echo "| server | samples/s | peak RSS MiB | RSS at first cut MiB | RSS at end MiB | KiB/series at end | KiB/series 30 s later | restart to ready s | RSS after restart MiB | second restart s | start after kill -9 s |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
