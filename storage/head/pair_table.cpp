@@ -1,5 +1,6 @@
 #include "storage/head/pair_table.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "storage/coding.hpp"
@@ -36,6 +37,19 @@ void pair_table::release(uint32_t id) {
   e.bytes.reset();
   e.size = 0;
   free_.push_back(id);
+}
+
+std::vector<uint32_t> pair_table::ranks() const {
+  std::vector<uint32_t> live;
+  live.reserve(ids_.size());
+  for (uint32_t id = 0; id < entries_.size(); ++id)
+    if (entries_[id].bytes)
+      live.push_back(id);
+  std::sort(live.begin(), live.end(), [this](uint32_t a, uint32_t b) { return compare_pairs(bytes(a), bytes(b)) < 0; });
+  std::vector<uint32_t> out(entries_.size(), 0);
+  for (size_t i = 0; i < live.size(); ++i)
+    out[live[i]] = static_cast<uint32_t>(i + 1);
+  return out;
 }
 
 int compare_pairs(std::string_view a, std::string_view b) {

@@ -38,6 +38,10 @@ class pair_table {
   size_t size() const { return ids_.size(); }
   /// Every id handed out is below this.
   size_t id_bound() const { return entries_.size(); }
+  /// By id: each live pair's place in compare_pairs order, from 1 (equal
+  /// ranks, equal pairs); 0 for freed ids. Sorting a head's series by their
+  /// pairs' ranks orders them as by their labels, with integer compares.
+  std::vector<uint32_t> ranks() const;
 
  private:
   struct entry {

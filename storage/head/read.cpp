@@ -56,8 +56,50 @@ std::vector<const head::mem_series*> head::matching(const matcher_list& ms, int6
 std::vector<const head::mem_series*> head::sorted_matching(const matcher_list& ms, int64_t mint,
                                                            int64_t maxt) const {
   auto out = matching(ms, mint, maxt);
-  std::sort(out.begin(), out.end(),
-            [this](const mem_series* a, const mem_series* b) { return compare_labels(*a, *b) < 0; });
+  auto by_labels = [this](const mem_series* a, const mem_series* b) { return compare_labels(*a, *b) < 0; };
+  // A few series (most queries): their labels compared directly.
+  if (out.size() < 4096 || out.size() < pairs_.size()) {
+    std::sort(out.begin(), out.end(), by_labels);
+    return out;
+  }
+  // Many (a cut lists every series): each series gets a 128-bit key of
+  // its first pairs' ranks, and only series with equal keys compare their
+  // labels. Walking pair bytes at every step held a shard of 500 k series
+  // for ~0.43 s per cut, with every append waiting behind it.
+  const auto rank = pairs_.ranks();
+  uint64_t highest = 0;
+  for (auto r : rank)
+    highest = std::max<uint64_t>(highest, r);
+  unsigned width = 1;  // bits per rank; 0 stands for "no more labels", so shorter sets come first
+  while (width < 64 && (highest >> width) != 0)
+    ++width;
+  const unsigned per_word = 64 / width;
+  struct keyed {
+    uint64_t key[2];
+    const mem_series* series;
+  };
+  std::vector<keyed> xs;
+  xs.reserve(out.size());
+  for (const auto* s : out) {
+    keyed x{{0, 0}, s};
+    std::string_view ids = s->ids();
+    for (auto& word : x.key)
+      for (unsigned i = 0; i < per_word; ++i) {
+        uint64_t id = 0;
+        const uint64_t r = !ids.empty() && get_uvarint(ids, id) ? rank[id] : 0;
+        word = (word << width) | r;
+      }
+    xs.push_back(x);
+  }
+  std::sort(xs.begin(), xs.end(), [this](const keyed& a, const keyed& b) {
+    if (a.key[0] != b.key[0])
+      return a.key[0] < b.key[0];
+    if (a.key[1] != b.key[1])
+      return a.key[1] < b.key[1];
+    return compare_labels(*a.series, *b.series) < 0;
+  });
+  for (size_t i = 0; i < xs.size(); ++i)
+    out[i] = xs[i].series;
   return out;
 }
 

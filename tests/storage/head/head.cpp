@@ -313,6 +313,43 @@ CAF_TEST(select and series sort by labels like label_set) {
   CAF_CHECK_EQUAL(paged, sets);
 }
 
+// A set of more series than the head has pairs is sorted by pair ranks,
+// labels compared only where the first ranks agree: the order must still
+// be label_set's. Label sets of one to twelve labels (past the ranks a
+// key holds), values that are prefixes of one another, names shared at
+// different places, and a pair released before the sort (a freed id).
+CAF_TEST(many series sort by labels like label_set) {
+  head h;
+  std::vector<label_set> sets;
+  auto add = [&](const label_set& l) {
+    auto [ref, created] = get_or_create(h, l);
+    CAF_REQUIRE(created);
+    CAF_REQUIRE(h.append(ref, 1000, 1).is_ok());
+    sets.push_back(l);
+  };
+  for (int i = 0; i < 6000; ++i) {
+    std::vector<label> l{{"__name__", i % 3 == 0 ? "m" : i % 3 == 1 ? "m_total" : "a"}};
+    int extra = i % 12;
+    for (int k = 0; k < extra; ++k)
+      l.push_back({"l" + std::to_string(k), std::to_string((i / 12 + k) % 7) + (k % 2 ? "0" : "")});
+    l.push_back({"instance", std::to_string(i % 997)});
+    add(ls(std::move(l)));  // i % 12 and i % 997 make each set new
+  }
+  // A series whose only pair nobody else has, gone before the sort.
+  auto lonely = get_or_create(h, ls({{"__name__", "gone"}, {"only", "here"}})).first;
+  CAF_REQUIRE(h.append(lonely, 1, 1).is_ok());
+  h.truncate(500, UINT64_MAX);
+  CAF_REQUIRE(sets.size() > 4096);
+  std::sort(sets.begin(), sets.end());
+  auto refs = h.sorted_refs(min_i64, max_i64);
+  CAF_REQUIRE_EQUAL(refs.size(), sets.size());
+  for (size_t i = 0; i < sets.size(); ++i) {
+    auto got = h.labels_of(refs[i]);
+    CAF_REQUIRE(got.is_ok());
+    CAF_CHECK_EQUAL(*got, sets[i]);
+  }
+}
+
 CAF_TEST(label apis respect matchers and time ranges) {
   head h;
   auto a = get_or_create(h, ls({{"__name__", "up"}, {"job", "a"}, {"zone", "eu"}})).first;
