@@ -172,6 +172,7 @@ supervisor_actor::behavior_type supervisor(self_ptr self, std::vector<std::share
   wo.policy = cfg.storage.fsync;
   wo.fsync_interval = std::chrono::milliseconds(cfg.storage.fsync_interval_ms);
   wo.stats = s.opts.stats;
+  wo.background_sync = s.opts.detach_wal;
   if (s.opts.detach_wal)
     s.wal = self->spawn<caf::monitored + caf::detached>(wal_writer, wal, wo);
   else

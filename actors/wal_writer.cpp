@@ -76,6 +76,13 @@ void written(self_ptr self) {
   }
 }
 
+void count_sync(self_ptr self, double seconds) {
+  if (auto* m = self->state.opts.stats) {
+    m->wal_fsync_seconds.observe(seconds);
+    m->wal_fsyncs.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
 bool sync_now(self_ptr self) {
   auto& s = self->state;
   auto start = std::chrono::steady_clock::now();
@@ -85,12 +92,63 @@ bool sync_now(self_ptr self) {
     return false;
   }
   s.unsynced = false;
-  if (s.opts.stats) {
-    std::chrono::duration<double> d = std::chrono::steady_clock::now() - start;
-    s.opts.stats->wal_fsync_seconds.observe(d.count());
-    s.opts.stats->wal_fsyncs.fetch_add(1, std::memory_order_relaxed);
-  }
+  count_sync(self, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return true;
+}
+
+wal_syncer_actor::behavior_type wal_syncer() {
+  return {
+    [](wal_sync_atom, wal_sync_handle& h) -> caf::result<double, std::string> {
+      auto start = std::chrono::steady_clock::now();
+      auto st = h->sync();
+      (void)h->close();  // a second descriptor: closing it closes nothing else
+      double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      return {took, st ? std::string{} : st.message()};
+    },
+  };
+}
+
+void commit(self_ptr self);
+
+void arm_tick(self_ptr self) { self->delayed_send(self, self->state.opts.fsync_interval, wal_tick_atom_v); }
+
+// fsync=interval, once per tick with something unsynced: the records
+// written so far become durable. With background_sync the fdatasync runs
+// in the syncer on a second handle while writes go on, and the next tick is
+// armed once it is done; without a second handle (test fakes), or without
+// background_sync, it runs here.
+void interval_sync(self_ptr self) {
+  auto& s = self->state;
+  if (s.opts.background_sync) {
+    commit(self);  // what is buffered goes to the kernel (and its senders get their answers)
+    if (!s.writer->health())
+      return;
+    if (auto h = s.writer->sync_handle()) {
+      if (!s.syncer) {
+        s.syncer = self->spawn<caf::linked + caf::detached>(wal_syncer);
+        // A link ends the syncer only when the writer fails; it goes with
+        // the writer however the writer ends.
+        self->attach_functor([syncer = s.syncer](const caf::error&) {
+          caf::anon_send_exit(syncer, caf::exit_reason::user_shutdown);
+        });
+      }
+      s.unsynced = false;  // what a write flushes from now on waits for the next tick
+      self->request(s.syncer, caf::infinite, wal_sync_atom_v, wal_sync_handle{std::move(*h)})
+        .then(
+          [self](double took, const std::string& failure) {
+            if (!failure.empty())
+              return fail(self, storage::status::io_error(failure));
+            count_sync(self, took);
+            arm_tick(self);
+          },
+          [self](caf::error& err) {
+            fail(self, storage::status::io_error("the WAL syncer failed: " + caf::to_string(err)));
+          });
+      return;
+    }
+  }
+  if (sync_now(self))
+    arm_tick(self);
 }
 
 // One write(2) for everything appended since the last commit, then (policy)
@@ -135,7 +193,7 @@ wal_writer_actor::behavior_type wal_writer(self_ptr self, std::shared_ptr<storag
     }
   });
   if (opts.policy == fsync_policy::interval)
-    self->delayed_send(self, opts.fsync_interval, wal_tick_atom_v);
+    arm_tick(self);
   return {
     [=](wal_write_atom, const wal_batch& batch) -> caf::result<uint64_t> {
       auto& s = self->state;
@@ -214,9 +272,9 @@ wal_writer_actor::behavior_type wal_writer(self_ptr self, std::shared_ptr<storag
     },
     [=](wal_commit_atom) { commit(self); },
     [=](wal_tick_atom) {
-      if (self->state.unsynced && !sync_now(self))
-        return;
-      self->delayed_send(self, self->state.opts.fsync_interval, wal_tick_atom_v);
+      if (self->state.unsynced)
+        return interval_sync(self);
+      arm_tick(self);
     },
   };
 }

@@ -21,6 +21,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <string>
 #include <unordered_map>
 
 #include "actors/config.hpp"
@@ -51,10 +52,32 @@ using wal_writer_actor = caf::typed_actor<
   caf::reacts_to<wal_commit_atom>,
   caf::reacts_to<wal_tick_atom>>;
 
+/// fsync=interval: a second handle on the current segment, for the WAL
+/// writer's syncer. Local only (never crosses nodes).
+using wal_sync_handle = std::shared_ptr<storage::writable_file>;
+
+}  // namespace nl::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nl::actors::wal_sync_handle)
+
+namespace nl::actors {
+
+/// The WAL writer's helper for fsync=interval: fdatasyncs a handle
+/// (wal_segment_writer::sync_handle) on its own thread while the writer
+/// goes on writing; replies the seconds it took and the failure ("" when
+/// none), which the writer takes as fatal.
+using wal_syncer_actor =
+  caf::typed_actor<caf::replies_to<wal_sync_atom, wal_sync_handle>::with<double, std::string>>;
+
 struct wal_writer_options {
   fsync_policy policy = fsync_policy::interval;
   /// fsync=interval: fdatasync this often when something was written.
   std::chrono::milliseconds fsync_interval{1000};
+  /// fsync=interval: fdatasync in a detached, linked syncer actor, so that
+  /// writes are not held up behind it (a 1 s fdatasync took ~20 ms here,
+  /// during which every remote write waited); else on the writer's thread.
+  /// Set with a detached writer (supervisor_options::detach_wal).
+  bool background_sync = false;
   /// Shared with the rest of the process; must outlive the actor.
   metrics* stats = nullptr;
 };
@@ -66,7 +89,8 @@ struct wal_writer_state {
   std::optional<storage::segment_times> times;
   std::vector<caf::typed_response_promise<uint64_t>> pending;
   bool commit_scheduled = false;
-  bool unsynced = false;      // flushed since the last fdatasync
+  bool unsynced = false;      // flushed since the last fdatasync began
+  wal_syncer_actor syncer;    // background_sync: spawned at its first use
   bool disk_full = false;     // the last write failed for want of space
   /// Whether the WAL took the first batch it saw of each recent request
   /// (wal_batch::group), so that the request's other batches follow it.

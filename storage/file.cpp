@@ -68,6 +68,15 @@ class posix_writable_file final : public writable_file {
     return status::ok();
   }
 
+  result<std::unique_ptr<writable_file>> duplicate() override {
+    if (fd_ < 0)
+      return status::io_error("dup of closed file " + path_);
+    int fd = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0)
+      return errno_status("dup", path_, errno);
+    return std::unique_ptr<writable_file>{new posix_writable_file(fd, path_)};
+  }
+
   status close() override {
     if (fd_ < 0)
       return status::io_error("close of closed file " + path_);

@@ -256,6 +256,14 @@ status wal_segment_writer::sync() {
   return status::ok();
 }
 
+result<std::unique_ptr<writable_file>> wal_segment_writer::sync_handle() const {
+  if (!broken_.is_ok())
+    return broken_;
+  if (closed_)
+    return status::invalid_argument("sync_handle of closed WAL");
+  return file_->duplicate();
+}
+
 status wal_segment_writer::close() {
   if (auto st = sync(); !st)
     return st;

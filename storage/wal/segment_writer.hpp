@@ -123,6 +123,11 @@ class wal_segment_writer {
   /// flush(), then fdatasync of the current segment.
   status sync();
 
+  /// A second handle on the current segment (writable_file::duplicate)
+  /// for an fdatasync on another thread: once its sync() returns ok, every
+  /// record flushed before this call survives a power loss. Flushes
+  /// nothing. A failed sync through it is as fatal as a failed sync().
+  result<std::unique_ptr<writable_file>> sync_handle() const;
   /// flush(), fdatasync, close. Later calls fail with invalid_argument.
   status close();
 

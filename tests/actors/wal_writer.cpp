@@ -3,6 +3,10 @@
 
 #include <caf/test/dsl.hpp>
 
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
 #include "actors/wal_writer.hpp"
 #include "fake_wal_file.hpp"
 
@@ -223,3 +227,41 @@ CAF_TEST(a cut closes the segment and names the segments older than the cut) {
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
+
+// With background_sync the interval's fdatasync runs in the syncer, on a
+// second descriptor of a real segment file, on threads of a real actor
+// system: writes are answered, the syncs are counted, and the syncer ends
+// with the writer (else the actor system would never finish shutting down
+// and the test would hang past its timeout).
+CAF_TEST(background sync fdatasyncs a real segment while the writer goes on) {
+  char tmpl[] = "/tmp/nl-wal-sync-XXXXXX";
+  CAF_REQUIRE(::mkdtemp(tmpl) != nullptr);
+  std::string dir = tmpl;
+  metrics stats;
+  {
+    caf::actor_system_config cfg;
+    register_message_types(cfg);
+    caf::actor_system sys{cfg};
+    auto w = nl::storage::wal_segment_writer::open(dir, 1 << 20);
+    CAF_REQUIRE(w.is_ok());
+    wal_writer_options o;
+    o.policy = fsync_policy::interval;
+    o.fsync_interval = std::chrono::milliseconds(10);
+    o.background_sync = true;
+    o.stats = &stats;
+    auto wal = sys.spawn<caf::detached>(wal_writer, std::shared_ptr<nl::storage::wal_segment_writer>(std::move(*w)), o);
+    caf::scoped_actor self{sys};
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    uint64_t taken = 0;
+    while (stats.wal_fsyncs.load() < 3 && std::chrono::steady_clock::now() < deadline) {
+      self->request(wal, std::chrono::seconds(5), wal_write_atom_v, one_record("r"))
+        .receive([&](uint64_t n) { taken = n; }, [&](caf::error& err) { CAF_FAIL("write failed: " << to_string(err)); });
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    CAF_CHECK_GREATER_OR_EQUAL(stats.wal_fsyncs.load(), 3u);
+    CAF_CHECK_GREATER(taken, 3u);
+    self->send_exit(wal, caf::exit_reason::user_shutdown);
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}

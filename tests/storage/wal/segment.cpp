@@ -124,6 +124,41 @@ CAF_TEST(empty wal directory reads as clean and the writer starts at segment 1) 
   CAF_CHECK(r.records.empty());
 }
 
+// The handle the WAL writer's syncer fdatasyncs: a second descriptor of
+// the current segment that syncs while the writer goes on, and after the
+// writer has closed the segment; the records are all there. A writer whose
+// files have no second handle (the fakes) says so.
+CAF_TEST(a sync handle syncs the segment on its own descriptor) {
+  temp_dir d;
+  auto w = wal_segment_writer::open(d.wal(), small_segment);
+  CAF_REQUIRE(w.is_ok());
+  CAF_REQUIRE((*w)->append("first").is_ok());
+  CAF_REQUIRE((*w)->flush().is_ok());
+  auto h = (*w)->sync_handle();
+  CAF_REQUIRE(h.is_ok());
+  CAF_CHECK((*h)->sync().is_ok());
+  CAF_REQUIRE((*w)->append("second").is_ok());
+  CAF_REQUIRE((*w)->close().is_ok());
+  CAF_CHECK((*h)->sync().is_ok());  // its own descriptor outlives the writer's
+  CAF_CHECK((*h)->close().is_ok());
+  CAF_CHECK(!(*w)->sync_handle().is_ok());  // closed
+  auto r = read_all(d.wal());
+  CAF_CHECK(r.summary.state == outcome::clean);
+  CAF_CHECK_EQUAL(r.records, (std::vector<std::string>{"first", "second"}));
+  struct no_dup : writable_file {
+    status append(std::string_view) override { return status::ok(); }
+    status sync() override { return status::ok(); }
+    status truncate(uint64_t) override { return status::ok(); }
+    status close() override { return status::ok(); }
+  };
+  temp_dir e;
+  auto fake = wal_segment_writer::open(e.wal(), small_segment, [](const std::string&) {
+    return result<std::unique_ptr<writable_file>>(std::unique_ptr<writable_file>(new no_dup));
+  });
+  CAF_REQUIRE(fake.is_ok());
+  CAF_CHECK(!(*fake)->sync_handle().is_ok());
+}
+
 CAF_TEST(missing wal directory reads as empty and is created by the writer) {
   temp_dir d;
   auto r = read_all(d.wal());
