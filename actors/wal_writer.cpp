@@ -98,12 +98,13 @@ bool sync_now(self_ptr self) {
 
 wal_syncer_actor::behavior_type wal_syncer() {
   return {
-    [](wal_sync_atom, wal_sync_handle& h) -> caf::result<double, std::string> {
+    [](wal_sync_atom, wal_sync_handle& h) -> caf::result<double> {
       auto start = std::chrono::steady_clock::now();
       auto st = h->sync();
       (void)h->close();  // a second descriptor: closing it closes nothing else
-      double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      return {took, st ? std::string{} : st.message()};
+      if (!st)
+        return caf::make_error(error_code::wal_failed, st.message());
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     },
   };
 }
@@ -126,8 +127,8 @@ void interval_sync(self_ptr self) {
     if (auto h = s.writer->sync_handle()) {
       if (!s.syncer) {
         s.syncer = self->spawn<caf::linked + caf::detached>(wal_syncer);
-        // A link ends the syncer only when the writer fails; it goes with
-        // the writer however the writer ends.
+        // The link ends the syncer when the writer ends for any reason but
+        // `normal` (and the writer when the syncer dies); this, for that one.
         self->attach_functor([syncer = s.syncer](const caf::error&) {
           caf::anon_send_exit(syncer, caf::exit_reason::user_shutdown);
         });
@@ -135,14 +136,16 @@ void interval_sync(self_ptr self) {
       s.unsynced = false;  // what a write flushes from now on waits for the next tick
       self->request(s.syncer, caf::infinite, wal_sync_atom_v, wal_sync_handle{std::move(*h)})
         .then(
-          [self](double took, const std::string& failure) {
-            if (!failure.empty())
-              return fail(self, storage::status::io_error(failure));
+          [self](double took) {
             count_sync(self, took);
             arm_tick(self);
           },
           [self](caf::error& err) {
-            fail(self, storage::status::io_error("the WAL syncer failed: " + caf::to_string(err)));
+            // A failed fdatasync is fatal (storage/wal/segment_writer.hpp).
+            auto st = storage::status::io_error(err == error_code::wal_failed ? message_of(err)
+                                                                             : "the WAL syncer failed: " + caf::to_string(err));
+            self->state.writer->broken_by(st);
+            fail(self, st);
           });
       return;
     }

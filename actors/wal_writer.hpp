@@ -21,7 +21,6 @@
 #include <deque>
 #include <memory>
 #include <optional>
-#include <string>
 #include <unordered_map>
 
 #include "actors/config.hpp"
@@ -64,22 +63,21 @@ namespace nl::actors {
 
 /// The WAL writer's helper for fsync=interval: fdatasyncs a handle
 /// (wal_segment_writer::sync_handle) on its own thread while the writer
-/// goes on writing; replies the seconds it took and the failure ("" when
-/// none), which the writer takes as fatal.
-using wal_syncer_actor =
-  caf::typed_actor<caf::replies_to<wal_sync_atom, wal_sync_handle>::with<double, std::string>>;
+/// goes on writing; replies the seconds it took, or wal_failed naming the
+/// failure, which the writer takes as fatal.
+using wal_syncer_actor = caf::typed_actor<caf::replies_to<wal_sync_atom, wal_sync_handle>::with<double>>;
 
 struct wal_writer_options {
   fsync_policy policy = fsync_policy::interval;
   /// fsync=interval: fdatasync this often when something was written.
   std::chrono::milliseconds fsync_interval{1000};
+  /// Shared with the rest of the process; must outlive the actor.
+  metrics* stats = nullptr;
   /// fsync=interval: fdatasync in a detached, linked syncer actor, so that
   /// writes are not held up behind it (a 1 s fdatasync took ~20 ms here,
   /// during which every remote write waited); else on the writer's thread.
   /// Set with a detached writer (supervisor_options::detach_wal).
   bool background_sync = false;
-  /// Shared with the rest of the process; must outlive the actor.
-  metrics* stats = nullptr;
 };
 
 struct wal_writer_state {

@@ -41,7 +41,8 @@ bool get_fixed64(std::string_view& in, uint64_t& v);
 /// Unsigned LEB128: 7 bits per byte, low group first, high bit = "more".
 void put_uvarint(std::string& dst, uint64_t v);
 /// Writes the uvarint / zigzag varint of `v` at `dst` and returns the end.
-/// REQUIRES: max_varint64_bytes writable bytes at `dst`.
+/// REQUIRES: uvarint_length (varint_length) of `v` writable bytes at `dst`,
+/// at most max_varint64_bytes; nothing past them is touched.
 char* encode_uvarint(char* dst, uint64_t v);
 char* encode_varint(char* dst, int64_t v);
 /// Signed values are zigzag-mapped first ((v << 1) ^ (v >> 63)), so small

@@ -70,10 +70,16 @@ class posix_writable_file final : public writable_file {
 
   result<std::unique_ptr<writable_file>> duplicate() override {
     if (fd_ < 0)
-      return status::io_error("dup of closed file " + path_);
-    int fd = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
+      return status::io_error("second handle of closed file " + path_);
+    // Opened again, not dup(2)ed: the kernel reports a writeback error once
+    // per open file description, so a dup's fdatasync could take the error
+    // that this descriptor's own fdatasync (at a segment's end) must see.
+    int fd;
+    do {
+      fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
     if (fd < 0)
-      return errno_status("dup", path_, errno);
+      return errno_status("open a second handle of", path_, errno);
     return std::unique_ptr<writable_file>{new posix_writable_file(fd, path_)};
   }
 

@@ -32,11 +32,12 @@ class writable_file {
   virtual status truncate(uint64_t size) = 0;
   /// Closes the descriptor (no implicit sync). Further calls fail.
   virtual status close() = 0;
-  /// A second handle on the same open file (dup(2)) whose sync() makes
+  /// A second handle on the same file (opened again) whose sync() makes
   /// durable what was written through this one, so that another thread
   /// can fdatasync while this one goes on appending; it stays valid after
-  /// close(). A file that has no such handle (a test fake) answers
-  /// invalid_argument, and its owner syncs it itself.
+  /// close(), and a writeback error is reported to both handles' syncs. A
+  /// file that has no such handle (a test fake) answers invalid_argument,
+  /// and its owner syncs it itself.
   virtual result<std::unique_ptr<writable_file>> duplicate() {
     return status::invalid_argument("this file has no second handle");
   }

@@ -21,10 +21,6 @@
 
 namespace nl::storage {
 
-/// Appends the key of labels[0..n) to `out`. `Label` is anything with
-/// `name` and `value` members viewable as std::string_view (label,
-/// protocol::label_ref). REQUIRES: the labels are canonical (sorted, unique
-/// names, no empty value); nothing is checked.
 /// Copies n bytes from src to dst. Label names and values are short: up to
 /// 32 bytes this is two overlapping loads and stores with no call, which
 /// the per-field memcpy calls of append_label_key cost more than the bytes

@@ -126,8 +126,12 @@ class wal_segment_writer {
   /// A second handle on the current segment (writable_file::duplicate)
   /// for an fdatasync on another thread: once its sync() returns ok, every
   /// record flushed before this call survives a power loss. Flushes
-  /// nothing. A failed sync through it is as fatal as a failed sync().
+  /// nothing. A failed sync through it is as fatal as a failed sync():
+  /// report it with broken_by().
   result<std::unique_ptr<writable_file>> sync_handle() const;
+  /// Breaks the writer with `st` (a failed sync through sync_handle()):
+  /// every later call returns it, and close() syncs nothing more.
+  void broken_by(status st) { (void)fail(std::move(st)); }
   /// flush(), fdatasync, close. Later calls fail with invalid_argument.
   status close();
 

@@ -4,7 +4,8 @@
 #include <caf/test/dsl.hpp>
 
 #include <chrono>
-#include <filesystem>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "actors/wal_writer.hpp"
@@ -228,21 +229,63 @@ CAF_TEST(a cut closes the segment and names the segments older than the cut) {
 
 CAF_TEST_FIXTURE_SCOPE_END()
 
+namespace {
+
+// Whether the writer's background sync is under way, and when it may end.
+struct sync_gate {
+  std::mutex m;
+  std::condition_variable cv;
+  bool entered = false;  // a sync through a second handle has begun
+  bool open = false;     // ... and may return
+  int syncs = 0;         // syncs through second handles that returned
+};
+
+// An in-memory segment file whose second handle (duplicate) blocks in
+// sync() until the gate opens; the writer's own handle syncs at once.
+class gated_file : public nl::storage::writable_file {
+ public:
+  gated_file(std::shared_ptr<sync_gate> g, bool second) : g_(std::move(g)), second_(second) {}
+  nl::storage::status append(std::string_view) override { return nl::storage::status::ok(); }
+  nl::storage::status sync() override {
+    if (!second_)
+      return nl::storage::status::ok();
+    std::unique_lock<std::mutex> lock(g_->m);
+    g_->entered = true;
+    g_->cv.notify_all();
+    g_->cv.wait(lock, [this] { return g_->open; });
+    ++g_->syncs;
+    return nl::storage::status::ok();
+  }
+  nl::storage::status truncate(uint64_t) override { return nl::storage::status::ok(); }
+  nl::storage::status close() override { return nl::storage::status::ok(); }
+  nl::storage::result<std::unique_ptr<nl::storage::writable_file>> duplicate() override {
+    return std::unique_ptr<nl::storage::writable_file>(new gated_file(g_, true));
+  }
+
+ private:
+  std::shared_ptr<sync_gate> g_;
+  bool second_;
+};
+
+}  // namespace
+
 // With background_sync the interval's fdatasync runs in the syncer, on a
-// second descriptor of a real segment file, on threads of a real actor
-// system: writes are answered, the syncs are counted, and the syncer ends
-// with the writer (else the actor system would never finish shutting down
-// and the test would hang past its timeout).
-CAF_TEST(background sync fdatasyncs a real segment while the writer goes on) {
-  char tmpl[] = "/tmp/nl-wal-sync-XXXXXX";
-  CAF_REQUIRE(::mkdtemp(tmpl) != nullptr);
-  std::string dir = tmpl;
+// second handle, on threads of a real actor system: while that sync hangs,
+// writes are still answered; once it returns it is counted; the syncer
+// ends with the writer (else the actor system would never finish shutting
+// down and the test would hang past its timeout).
+CAF_TEST(background sync runs beside the writer and writes go on meanwhile) {
+  nl::test::temp_dir dir;
+  auto gate = std::make_shared<sync_gate>();
   metrics stats;
   {
     caf::actor_system_config cfg;
     register_message_types(cfg);
     caf::actor_system sys{cfg};
-    auto w = nl::storage::wal_segment_writer::open(dir, 1 << 20);
+    auto w = nl::storage::wal_segment_writer::open(dir.path, 1 << 20, [gate](const std::string&) {
+      return nl::storage::result<std::unique_ptr<nl::storage::writable_file>>(
+        std::unique_ptr<nl::storage::writable_file>(new gated_file(gate, false)));
+    });
     CAF_REQUIRE(w.is_ok());
     wal_writer_options o;
     o.policy = fsync_policy::interval;
@@ -251,17 +294,31 @@ CAF_TEST(background sync fdatasyncs a real segment while the writer goes on) {
     o.stats = &stats;
     auto wal = sys.spawn<caf::detached>(wal_writer, std::shared_ptr<nl::storage::wal_segment_writer>(std::move(*w)), o);
     caf::scoped_actor self{sys};
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    uint64_t taken = 0;
-    while (stats.wal_fsyncs.load() < 3 && std::chrono::steady_clock::now() < deadline) {
-      self->request(wal, std::chrono::seconds(5), wal_write_atom_v, one_record("r"))
+    auto write = [&](const char* rec) {
+      uint64_t taken = 0;
+      self->request(wal, std::chrono::seconds(10), wal_write_atom_v, one_record(rec))
         .receive([&](uint64_t n) { taken = n; }, [&](caf::error& err) { CAF_FAIL("write failed: " << to_string(err)); });
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      return taken;
+    };
+    CAF_CHECK_EQUAL(write("a"), 1u);
+    {
+      std::unique_lock<std::mutex> lock(gate->m);
+      CAF_REQUIRE(gate->cv.wait_for(lock, std::chrono::seconds(10), [&] { return gate->entered; }));
     }
-    CAF_CHECK_GREATER_OR_EQUAL(stats.wal_fsyncs.load(), 3u);
-    CAF_CHECK_GREATER(taken, 3u);
+    // The sync hangs in the syncer; the writer still answers.
+    CAF_CHECK_EQUAL(write("b"), 2u);
+    CAF_CHECK_EQUAL(stats.wal_fsyncs.load(), 0u);
+    {
+      std::lock_guard<std::mutex> lock(gate->m);
+      gate->open = true;
+    }
+    gate->cv.notify_all();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (stats.wal_fsyncs.load() < 1 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    CAF_CHECK_GREATER_OR_EQUAL(stats.wal_fsyncs.load(), 1u);
+    std::lock_guard<std::mutex> lock(gate->m);
+    CAF_CHECK_GREATER_OR_EQUAL(gate->syncs, 1);
     self->send_exit(wal, caf::exit_reason::user_shutdown);
   }
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
 }

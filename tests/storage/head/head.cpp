@@ -315,9 +315,10 @@ CAF_TEST(select and series sort by labels like label_set) {
 
 // A set of more series than the head has pairs is sorted by pair ranks,
 // labels compared only where the first ranks agree: the order must still
-// be label_set's. Label sets of one to twelve labels (past the ranks a
+// be label_set's. Label sets of two to thirteen labels (past the ranks a
 // key holds), values that are prefixes of one another, names shared at
-// different places, and a pair released before the sort (a freed id).
+// different places, and a pair released before the sort (a freed id, which
+// the ranks must skip).
 CAF_TEST(many series sort by labels like label_set) {
   head h;
   std::vector<label_set> sets;
