@@ -67,11 +67,10 @@ std::vector<const head::mem_series*> head::sorted_matching(const matcher_list& m
   // labels. Walking pair bytes at every step held a shard of 500 k series
   // for ~0.43 s per cut, with every append waiting behind it.
   const auto rank = pairs_.ranks();
-  uint64_t highest = 0;
-  for (auto r : rank)
-    highest = std::max<uint64_t>(highest, r);
-  unsigned width = 1;  // bits per rank; 0 stands for "no more labels", so shorter sets come first
-  while (width < 64 && (highest >> width) != 0)
+  // Bits per rank: ranks run 1..pairs_.size(), and 0 stands for "no more
+  // labels", so shorter sets come first.
+  unsigned width = 1;
+  while (width < 32 && (uint64_t{pairs_.size()} >> width) != 0)
     ++width;
   const unsigned per_word = 64 / width;
   struct keyed {
