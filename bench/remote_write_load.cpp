@@ -11,7 +11,7 @@
 //          [--series 10000] [--samples-per-series 2000] [--connections 4]
 //          [--duration 20] [--batch 500] [--step-ms N] [--max-payload-mb 2048]
 //          [--backfill [--end-ms T] [--max-skew-rounds 20]] [--start-ms T]
-//          [--reconnect-every N]
+//          [--reconnect-every N] [--slow-ms MS]
 //          [--tls-ca F --tls-cert F --tls-key F [--tls-server-name N]]
 // Prints a human summary and one machine-readable "RESULT key=value ..." line.
 //
@@ -33,6 +33,9 @@
 // its previous session. The keep-alive loop is otherwise the same.
 // --reconnect-every N closes each connection after N requests (default:
 // never), to measure the cost of reconnecting and of TLS session resumption.
+// --slow-ms MS prints "SLOW <unix seconds.ms> <latency ms> c<connection>" to
+// stderr for every request slower than MS: when the server stalls (a cut,
+// a sync), every connection shows it at the same moment.
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -53,6 +56,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <optional>
 #include <random>
@@ -89,6 +93,7 @@ struct options {
   size_t max_skew_rounds = 20;
   bool duration_given = false;
   size_t reconnect_every = 0; // close after this many requests per connection; 0 = keep
+  double slow_ms = 0;         // log requests slower than this; 0 = none
   nl::bench::tls_options tls; // enabled when ca_file is set
   bool tls_enabled() const { return !tls.ca_file.empty(); }
 };
@@ -100,7 +105,7 @@ struct options {
                "  [--samples-per-series N] [--connections N] [--duration SECONDS]\n"
                "  [--batch N] [--step-ms N] [--max-payload-mb N]\n"
                "  [--backfill [--end-ms T] [--max-skew-rounds N]]\n"
-               "  [--reconnect-every N]\n"
+               "  [--reconnect-every N] [--slow-ms MS]\n"
                "  [--tls-ca FILE --tls-cert FILE --tls-key FILE [--tls-server-name NAME]]\n",
                msg);
   std::exit(64);
@@ -165,6 +170,8 @@ options parse_args(int argc, char** argv) {
       o.max_skew_rounds = static_cast<size_t>(number());
     } else if (a == "--reconnect-every") {
       o.reconnect_every = static_cast<size_t>(number());
+    } else if (a == "--slow-ms") {
+      o.slow_ms = number();
     } else if (a == "--tls-ca") {
       o.tls.ca_file = value();
     } else if (a == "--tls-cert") {
@@ -592,6 +599,12 @@ void run_connection(const options& o, const std::vector<payload>& payloads,
       continue;
     }
     st.latencies_ms.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
+    if (o.slow_ms > 0 && st.latencies_ms.back() > o.slow_ms) {
+      timespec now{};
+      clock_gettime(CLOCK_REALTIME, &now);
+      std::fprintf(stderr, "SLOW %lld.%03ld %.2f c%zu\n", static_cast<long long>(now.tv_sec),
+                   now.tv_nsec / 1'000'000, st.latencies_ms.back(), conn_index);
+    }
     ++sent;
     if (r.close || (o.reconnect_every > 0 && sent % o.reconnect_every == 0))
       conn.disconnect();
