@@ -534,7 +534,14 @@ CAF_TEST(memory per series and per sample) {
 #else
   auto measure = [](int samples) {
     malloc_trim(0);
-    size_t before = mallinfo2().uordblks;
+    // Blocks malloc maps on their own (hblkhd) count too: glibc raises its
+    // mmap threshold after earlier tests free such blocks, so the same
+    // table is mapped when this test runs alone and in the heap after others.
+    auto in_use = [] {
+      auto m = mallinfo2();
+      return m.uordblks + m.hblkhd;
+    };
+    size_t before = in_use();
     size_t used;
     {
       auto h = std::make_unique<head>();
@@ -547,7 +554,7 @@ CAF_TEST(memory per series and per sample) {
         for (int s = 0; s < samples; ++s)
           (void) h->append(ref, 1'700'000'000'000 + 15'000 * s, 100.0 + 2 * s + (s % 3));
       }
-      used = mallinfo2().uordblks - before;
+      used = in_use() - before;
       auto st = h->stats();
       CAF_MESSAGE(samples << " samples/series: " << used / 10'000 << " bytes/series, "
                           << static_cast<double>(st.chunk_bytes) / st.samples_appended
@@ -565,7 +572,7 @@ CAF_TEST(memory per series and per sample) {
   // glibc's malloc here (16 bytes a block); bench/head_memory_bench
   // measures the head on the server's jemalloc.
   // An open chunk starts with 128 bytes, as Prometheus' does.
-  CAF_CHECK(one < 560);
+  CAF_CHECK(one < 600);
   CAF_CHECK(full < 650);
   CAF_CHECK(cut < 900);
 #endif
