@@ -208,7 +208,13 @@ packed_plan plan_packed_ints(const int64_t* x, size_t n) {
   // from one code to the next; preferred unless it costs an eighth more.
   packed_plan fixed;
   size_t best_fixed = SIZE_MAX;
-  size_t last_r0 = SIZE_MAX;
+  // A layout is weighed once: the same base, or the same end for a base,
+  // gives the same bytes again, and only a smaller size replaces the best.
+  // (Short sequences repeat many: n / 64 is rank 0 below 64 values, and
+  // the drops below mostly end where the widest width does.)
+  size_t tried_r0[4];
+  size_t num_tried_r0 = 0;
+  thread_local std::vector<size_t> tried_ends;
   // Base candidates: the minimum, and a few low order statistics so that
   // rare low outliers (a counter reset, a step back) become exceptions.
   for (size_t rank : {size_t{0}, size_t{1}, size_t{2}, n / 64}) {
@@ -216,9 +222,10 @@ packed_plan plan_packed_ints(const int64_t* x, size_t n) {
       continue;
     const int64_t base = sorted[rank];
     const size_t r0 = static_cast<size_t>(std::lower_bound(sorted.begin(), sorted.end(), base) - sorted.begin());
-    if (r0 == last_r0)
+    if (std::find(tried_r0, tried_r0 + num_tried_r0, r0) != tried_r0 + num_tried_r0)
       continue;
-    last_r0 = r0;
+    tried_r0[num_tried_r0++] = r0;
+    tried_ends.clear();
     auto first = sorted.begin() + static_cast<ptrdiff_t>(r0);
     auto count_below = [&](uint64_t limit) {  // offsets < limit
       return static_cast<size_t>(
@@ -227,6 +234,9 @@ packed_plan plan_packed_ints(const int64_t* x, size_t n) {
     // Codes for sorted[r0, end), end > r0. `fixed_end`: where the
     // fixed-width layout of that width ends, when the caller knows it.
     auto consider = [&](size_t end, size_t fixed_end = SIZE_MAX) {
+      if (std::find(tried_ends.begin(), tried_ends.end(), end) != tried_ends.end())
+        return;
+      tried_ends.push_back(end);
       uint64_t max = offset_of(sorted[end - 1], base);
       if (max > max_limit)
         return;
