@@ -43,17 +43,38 @@ inline int64_t i64(uint64_t v) { return static_cast<int64_t>(v); }
 
 // -- encoding: which integers represent the values ---------------------------
 
-// The smallest p with v == decimal_value(m, p), |m| < 2^53; -1 if none.
-int decimal_exponent(double v, int64_t& m) {
-  if (!std::isfinite(v))
-    return -1;
+// std::nearbyint in the default rounding mode (to nearest, ties to even),
+// inline: on baseline x86-64 nearbyint is a libm call, and the exponent
+// search below rounds once per value and exponent tried.
+inline double round_to_even(double x) {
+  constexpr double magic = 6755399441055744.0;  // 1.5 * 2^52: its neighbours are 1 apart
+  if (std::fabs(x) < 2251799813685248.0)        // 2^51: x + magic stays in [2^52, 2^53)
+    return (x + magic) - magic;
+  return std::nearbyint(x);
+}
+
+// The integers m with v == f(m, p) are sought among the three nearest
+// `scaled`: x (v, or its difference to the previous value) brought to
+// exponent p; `added` is the magnitude at which f adds (0: f only
+// divides). `err` bounds how far the roundings of the decoder's arithmetic
+// and of `scaled` can put scaled from such an m, with at least a factor of
+// two to spare. Below 1/2 only the nearest integer can be m, and only when
+// it is within err: otherwise no division is tried. This only skips tests
+// that would fail, so the exponent found is the same as without it.
+template <class Decode>
+int find_exponent(double v, double x, double added, Decode f, int64_t& m) {
+  constexpr double unit = 0x1p-50;  // 8 times the unit roundoff 2^-53
   for (int p = 0; p <= max_p; ++p) {
-    double scaled = v * pow10[p];
+    double scaled = x * pow10[p];
     if (!(std::fabs(scaled) < two53))
       return -1;
-    auto c = static_cast<int64_t>(std::nearbyint(scaled));
+    const double r = round_to_even(scaled);
+    const double err = unit * (std::fabs(scaled) + added * pow10[p]);
+    if (err < 0.5 && std::fabs(scaled - r) > err)
+      continue;
+    auto c = static_cast<int64_t>(r);
     for (int64_t cand : {c, c - 1, c + 1})
-      if (float_bits(decimal_value(cand, p)) == float_bits(v)) {
+      if (float_bits(f(cand, p)) == float_bits(v)) {
         m = cand;
         return p;
       }
@@ -61,23 +82,23 @@ int decimal_exponent(double v, int64_t& m) {
   return -1;
 }
 
+// The smallest p with v == decimal_value(m, p), |m| < 2^53; -1 if none.
+// Error: m / 10^p and v * 10^p round once each, |scaled - m| <= 2^-52 |m|.
+int decimal_exponent(double v, int64_t& m) {
+  if (!std::isfinite(v))
+    return -1;
+  return find_exponent(v, v, 0, [](int64_t cand, int p) { return decimal_value(cand, p); }, m);
+}
+
 // The smallest p with v == sum_step(prev, k, p), |k| < 2^53; -1 if none.
+// Error: k / 10^p, the addition, v - prev and the scaling round once each;
+// the addition's error is relative to |v|, so |scaled - k| <= 2^-53
+// (3 |scaled| + |v| 10^p) to first order.
 int sum_exponent(double prev, double v, int64_t& k) {
   double diff = v - prev;
   if (!std::isfinite(diff))
     return -1;
-  for (int p = 0; p <= max_p; ++p) {
-    double scaled = diff * pow10[p];
-    if (!(std::fabs(scaled) < two53))
-      return -1;
-    auto c = static_cast<int64_t>(std::nearbyint(scaled));
-    for (int64_t cand : {c, c - 1, c + 1})
-      if (float_bits(sum_step(prev, cand, p)) == float_bits(v)) {
-        k = cand;
-        return p;
-      }
-  }
-  return -1;
+  return find_exponent(v, diff, std::fabs(v), [prev](int64_t cand, int p) { return sum_step(prev, cand, p); }, k);
 }
 
 // m * 10^e when that stays below 2^53 in magnitude.
@@ -124,7 +145,10 @@ size_t apply_transform(const int64_t* x, size_t n, int t, int64_t* y) {
 
 // Estimated bits of ints(n) of y: codes for the range between the i-th
 // smallest and the j-th largest value (i, j <= 2), the rest exceptions.
-double estimate_ints(const int64_t* y, size_t n) {
+// A candidate whose bits, with the log2 at its floor (an integer, no libm
+// call), already exceed `bound` or a better candidate is not weighed: the
+// result is exact when it is at most `bound`, and above `bound` otherwise.
+double estimate_ints(const int64_t* y, size_t n, double bound) {
   if (n == 0)
     return 0;
   int64_t lo[3] = {INT64_MAX, INT64_MAX, INT64_MAX};
@@ -147,21 +171,33 @@ double estimate_ints(const int64_t* y, size_t n) {
         continue;
       uint64_t range = u64(hi[j]) - u64(lo[i]);
       // Codes, base, max and the exceptions (gap, value: ~6 bytes each).
-      double bits = static_cast<double>(n - i - j) * std::log2(static_cast<double>(range) + 1)
-                    + 8 * static_cast<double>(varint_length(lo[i]) + varint_length(i64(range)))
-                    + static_cast<double>(i + j) * 48 + (i + j ? 8 : 0);
+      const double count = static_cast<double>(n - i - j);
+      const double rest = 8 * static_cast<double>(varint_length(lo[i]) + varint_length(i64(range)))
+                          + static_cast<double>(i + j) * 48 + (i + j ? 8 : 0);
+      // log2(range + 1) >= floor(log2(range)); the same sum with it is a
+      // lower bound of `bits`, rounding included (each step is monotone).
+      const double floor_log2 = range == 0 ? 0 : 63 - __builtin_clzll(range);
+      if (count * floor_log2 + rest > std::min(best, bound))
+        continue;
+      double bits = count * std::log2(static_cast<double>(range) + 1) + rest;
       best = std::min(best, bits);
     }
   return best;
 }
 
-// Estimated bits of x in its best transform, which goes to `t`.
-double estimate_x(const std::vector<int64_t>& x, size_t n, std::vector<int64_t>& y, int& t) {
+// Estimated bits of x in its best transform, which goes to `t`. Exact when
+// at most `bound`; otherwise above it, and `t` is unspecified. The bounds
+// passed on have a bit to spare for the rounding of the additions after.
+double estimate_x(const std::vector<int64_t>& x, size_t n, std::vector<int64_t>& y, int& t,
+                  double bound = HUGE_VAL) {
   y.resize(n);
   double best = HUGE_VAL;
   for (int k = 0; k < 3; ++k) {
     size_t first = apply_transform(x.data(), n, k, y.data());
-    double bits = estimate_ints(y.data() + first, n - first);
+    double prefix = 0;
+    for (size_t i = 0; i < first; ++i)
+      prefix += 8 * static_cast<double>(varint_length(y[i]));
+    double bits = estimate_ints(y.data() + first, n - first, std::min(best, bound) - prefix + 1);
     for (size_t i = 0; i < first; ++i)
       bits += 8 * static_cast<double>(varint_length(y[i]));
     if (bits < best) {
@@ -396,8 +432,8 @@ void put_dense_values(const sample* s, size_t n, std::string& out) {
     for (int k = 0; k < np; ++k) {
       build_integers(s, n, kind, ps[k], start, a, sc);
       int t = 0;
-      double bits = estimate_x(sc.x, n, sc.y, t) + 72 * static_cast<double>(sc.exc.size())
-                    + (kind == kind_sum ? 64 : 0);
+      const double extra = 72 * static_cast<double>(sc.exc.size()) + (kind == kind_sum ? 64 : 0);
+      double bits = estimate_x(sc.x, n, sc.y, t, best - extra + 1) + extra;
       if (bits <= best) {  // integers of values before their bit patterns
         best = bits;
         best_kind = kind;
