@@ -5,8 +5,13 @@ cost, measured on one machine where N nodes cannot show scaling.
 1. CPU per acknowledged sample: the same remote_write_load run against one
    node and against node A of a three-node cluster with replication factor
    2 (write quorum 2) and 1, in rounds of single, rf 2, rf 1 so that
-   drifting load on the machine hits all alike. CPU is the sum over all
-   node processes (utime + stime), the load generator not counted. Target:
+   drifting load on the machine hits all alike. Each round also runs a
+   reference without a cluster, "pair": two single nodes given the same
+   load at once (half the connections each), i.e. replication by the
+   client: two decodes and two stores per sample, the processes sharing
+   the cores as the cluster's do. CPU is the sum over all
+   node processes (utime + stime), the load generator not counted; the log
+   splits it by thread name. Target:
    rf 2 / single <= 2.5x (two copies are stored, so 2x is the floor). The
    three costs give the model of docs/CLUSTER.md its parts: per sample,
    c_link = 1.5 (c_rf1 - c_single), c_store = (c_rf2 - c_rf1) - (c_rf1 -
@@ -33,6 +38,7 @@ import re
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
@@ -98,22 +104,75 @@ def live_load(args, port):
 
 # --------------------------------------------------------------------------
 
+def thread_cpu(nodes):
+    """CPU ticks per thread name, summed over the nodes' threads."""
+    out = {}
+    for s in nodes.values():
+        task = "/proc/%d/task" % s.proc.pid
+        for tid in os.listdir(task):
+            try:
+                with open("%s/%s/stat" % (task, tid)) as f:
+                    head, rest = f.read().rsplit(")", 1)
+            except OSError:
+                continue
+            name = head.split("(", 1)[1]
+            fields = rest.split()
+            out[name] = out.get(name, 0) + int(fields[11]) + int(fields[12])
+    return out
+
+
+def pair_load(args, nodes):
+    """The same load into two independent nodes at once, half the
+    connections each: replication done by the client, without a cluster."""
+    half = dict(vars(args))
+    half["connections"] = max(1, args.connections // 2)
+    half = argparse.Namespace(**half)
+    results = [None, None]
+
+    def one(k, port):
+        results[k] = live_load(half, port)
+
+    threads = [threading.Thread(target=one, args=(k, s.port)) for k, s in enumerate(nodes.values())]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if None in results:
+        raise RuntimeError("a pair load failed")
+    # A sample is replicated once both copies are stored: count pairs.
+    samples = (int(results[0]["samples"]) + int(results[1]["samples"])) // 2
+    rate = (float(results[0]["samples_per_sec"]) + float(results[1]["samples_per_sec"])) / 2
+    retries = int(results[0]["retries"]) + int(results[1]["retries"])
+    return {"samples": samples, "samples_per_sec": rate, "retries": retries}
+
+
+TOPOLOGIES = ["single", "rf2", "rf1", "pair"]
+
+
 def measure_cpu(args, work):
     rows = []
-    for i, topo in enumerate(["single", "rf2", "rf1"] * args.rounds):
-        names = ["single"] if topo == "single" else ["a", "b", "c"]
-        nodes = start_nodes(args.nightlight, os.path.join(work, "cpu-%d" % i), names, 2 if topo == "rf2" else 1)
+    for i, topo in enumerate(TOPOLOGIES * args.rounds):
+        names = {"single": ["single"], "pair": ["p", "q"]}.get(topo, ["a", "b", "c"])
+        if topo == "pair":  # two single nodes, not a cluster
+            nodes = {n: start_nodes(args.nightlight, os.path.join(work, "cpu-%d-%s" % (i, n)), ["single"], 1)["single"]
+                     for n in names}
+        else:
+            nodes = start_nodes(args.nightlight, os.path.join(work, "cpu-%d" % i), names, 2 if topo == "rf2" else 1)
         try:
-            entry = nodes[names[0]]
             before = cpu_seconds(nodes)
-            r = live_load(args, entry.port)
+            threads_before = thread_cpu(nodes)
+            r = pair_load(args, nodes) if topo == "pair" else live_load(args, nodes[names[0]].port)
             cpu = cpu_seconds(nodes) - before
+            threads_after = thread_cpu(nodes)
         finally:
             stop_nodes(nodes)
         samples = int(r["samples"])
-        rows.append((topo, i // 3 + 1, float(r["samples_per_sec"]), samples, cpu,
+        rows.append((topo, i // len(TOPOLOGIES) + 1, float(r["samples_per_sec"]), samples, cpu,
                      1e6 * cpu / samples if samples else None, r["retries"]))
-        h.log("cpu run %d (%s): %s samples, %.2f s CPU" % (i, topo, samples, cpu))
+        hz = os.sysconf("SC_CLK_TCK")
+        per_thread = ", ".join("%s %.2f" % (n, (threads_after[n] - threads_before.get(n, 0)) / hz)
+                               for n in sorted(threads_after, key=lambda n: -threads_after[n]))
+        h.log("cpu run %d (%s): %s samples, %.2f s CPU; by thread name (s): %s" % (i, topo, samples, cpu, per_thread))
     return rows
 
 
@@ -189,7 +248,7 @@ def report(args, cpu_rows, link, queries, loadavg):
 
 def report_cpu(cpu_rows):
     print()
-    print("### CPU per acknowledged sample (three nodes with rf 2 and rf 1, writes through one, vs one node)")
+    print("### CPU per acknowledged sample (three nodes with rf 2 and rf 1, writes through one; two single nodes given the same load; vs one node)")
     print()
     print("| round | topology | samples/s | samples acked | CPU s | CPU us/sample | vs single | 5xx retries |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
@@ -202,7 +261,7 @@ def report_cpu(cpu_rows):
         print("| %d | %s | %.0f | %d | %.2f | %s | %s | %s |" % (k, topo, rate, samples, cpu,
                                                                "%.2f" % us if us else "-", vs, retries))
     med = {t: statistics.median([us for tt, _, _, _, _, us, _ in cpu_rows if tt == t and us] or [0])
-           for t in ("single", "rf1", "rf2")}
+           for t in TOPOLOGIES}
     if all(med.values()):
         c_link = 1.5 * (med["rf1"] - med["single"])
         c_store = (med["rf2"] - med["rf1"]) - (med["rf1"] - med["single"])
@@ -212,6 +271,10 @@ def report_cpu(cpu_rows):
               "c_decode %.2f (decode and placement)."
               % (med["single"], med["rf1"], med["rf2"], med["rf2"] / med["single"], c_link, c_store,
                  med["single"] - c_store))
+        print()
+        print("Reference without a cluster: two single nodes given the same load at once (each sample "
+              "decoded and stored by both) cost %.2f us per sample pair, %.2fx one node; rf 2 costs %.2fx that."
+              % (med["pair"], med["pair"] / med["single"], med["rf2"] / med["pair"]))
 
 
 def report_link(link):
@@ -254,7 +317,7 @@ def main():
     p.add_argument("--samples-per-series", type=int, default=2000, help="write runs (1, 2)")
     p.add_argument("--duration", type=int, default=20, help="seconds per write run")
     p.add_argument("--connections", type=int, default=4)
-    p.add_argument("--rounds", type=int, default=2, help="rounds of single, rf 2, rf 1 write runs")
+    p.add_argument("--rounds", type=int, default=2, help="rounds of single, rf 2, rf 1, pair write runs")
     p.add_argument("--query-samples", type=int, default=1000, help="samples per series for the query data set")
     p.add_argument("--runs", type=int, default=15)
     p.add_argument("--warmups", type=int, default=2)
