@@ -482,6 +482,22 @@ CAF_TEST(replay recreates refs aliases duplicates and bumps allocation) {
   CAF_CHECK_EQUAL(get_or_create(h, metric("up", "new3")).first, 106u);
 }
 
+// Past the first 256 entries the listing reserves from their average
+// size; keys of very different lengths after them must still come out
+// whole, after whatever `out` already held.
+CAF_TEST(series entries of many series with growing keys equal the records) {
+  head h;
+  for (int i = 0; i < 1000; ++i)
+    (void)get_or_create(h, metric("m", std::string(static_cast<size_t>(i < 300 ? 1 : i), 'x') + std::to_string(i)));
+  std::string entries = "prefix";
+  CAF_CHECK_EQUAL(h.series_entries(entries), 1000u);
+  std::string expected = "prefix";
+  for (const auto& r : h.series_records())
+    append_series_entry(expected, r.ref, label_key(r.labels));
+  CAF_CHECK_EQUAL(entries.size(), expected.size());
+  CAF_CHECK(entries == expected);
+}
+
 CAF_TEST(observed time from other shards moves the bound) {
   head h;
   auto ref = get_or_create(h, metric("up", "x")).first;
