@@ -37,6 +37,24 @@ CAF_TEST(crc32c hardware and portable paths agree at every length and alignment)
         CAF_FAIL("crc mismatch at start " << start << " len " << len);
       }
     }
+  // Past 1536 bytes the hardware path runs three streams and joins them:
+  // lengths around and across its blocks, from every alignment.
+  std::string big(20000, '\0');
+  for (auto& c : big)
+    c = static_cast<char>(rng());
+  for (size_t start = 0; start < 9; ++start)
+    for (size_t len : {size_t{1535}, size_t{1536}, size_t{1537}, size_t{3071}, size_t{3072}, size_t{3080},
+                       size_t{4608}, size_t{9999}, size_t{19991}})
+      if (crc32c(big.data() + start, len) != crc32c_extend_portable(0, big.data() + start, len))
+        CAF_FAIL("crc mismatch at start " << start << " len " << len);
+  for (size_t len = 0; len <= big.size(); len += 97)
+    if (crc32c(big.data(), len) != crc32c_extend_portable(0, big.data(), len))
+      CAF_FAIL("crc mismatch at len " << len);
+  // Long runs of zeros and of ones (the join tables' extremes).
+  for (char fill : {'\0', '\xff'}) {
+    std::string same(6000, fill);
+    CAF_CHECK_EQUAL(crc32c(same), crc32c_extend_portable(0, same.data(), same.size()));
+  }
   // Extending equals one pass over the concatenation.
   auto whole = crc32c(buf);
   auto split = crc32c_extend(crc32c(buf.data(), 123), buf.data() + 123, buf.size() - 123);
