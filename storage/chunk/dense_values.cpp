@@ -432,8 +432,11 @@ void put_dense_values(const sample* s, size_t n, std::string& out) {
     for (int k = 0; k < np; ++k) {
       build_integers(s, n, kind, ps[k], start, a, sc);
       int t = 0;
+      // Summed in the order it always was: a different rounding could
+      // break a near tie differently.
       const double extra = 72 * static_cast<double>(sc.exc.size()) + (kind == kind_sum ? 64 : 0);
-      double bits = estimate_x(sc.x, n, sc.y, t, best - extra + 1) + extra;
+      double bits = estimate_x(sc.x, n, sc.y, t, best - extra + 1) + 72 * static_cast<double>(sc.exc.size())
+                    + (kind == kind_sum ? 64 : 0);
       if (bits <= best) {  // integers of values before their bit patterns
         best = bits;
         best_kind = kind;
