@@ -139,10 +139,12 @@ def pair_load(args, nodes):
         t.join()
     if None in results:
         raise RuntimeError("a pair load failed")
-    # A sample is replicated once both copies are stored: count pairs.
-    samples = (int(results[0]["samples"]) + int(results[1]["samples"])) // 2
-    rate = (float(results[0]["samples_per_sec"]) + float(results[1]["samples_per_sec"])) / 2
-    retries = int(results[0]["retries"]) + int(results[1]["retries"])
+    # Both loaders send the same series and values from the same start, so
+    # a sample has both copies stored up to the shorter run: count those
+    # (the CPU of the longer run's extra copies is charged to them).
+    samples = min(int(results[0]["samples"]), int(results[1]["samples"]))
+    rate = min(float(results[0]["samples_per_sec"]), float(results[1]["samples_per_sec"]))
+    retries = int(results[0]["retries"]) + int(results[1]["retries"])  # both loaders' resends
     return {"samples": samples, "samples_per_sec": rate, "retries": retries}
 
 
@@ -154,8 +156,14 @@ def measure_cpu(args, work):
     for i, topo in enumerate(TOPOLOGIES * args.rounds):
         names = {"single": ["single"], "pair": ["p", "q"]}.get(topo, ["a", "b", "c"])
         if topo == "pair":  # two single nodes, not a cluster
-            nodes = {n: start_nodes(args.nightlight, os.path.join(work, "cpu-%d-%s" % (i, n)), ["single"], 1)["single"]
-                     for n in names}
+            nodes = {}
+            try:
+                for n in names:
+                    nodes[n] = start_nodes(args.nightlight, os.path.join(work, "cpu-%d-%s" % (i, n)), ["single"],
+                                           1)["single"]
+            except Exception:
+                stop_nodes(nodes)
+                raise
         else:
             nodes = start_nodes(args.nightlight, os.path.join(work, "cpu-%d" % i), names, 2 if topo == "rf2" else 1)
         try:
@@ -169,9 +177,11 @@ def measure_cpu(args, work):
         samples = int(r["samples"])
         rows.append((topo, i // len(TOPOLOGIES) + 1, float(r["samples_per_sec"]), samples, cpu,
                      1e6 * cpu / samples if samples else None, r["retries"]))
+        # Threads that ended during the run are missing here (their CPU is
+        # in the process total above).
         hz = os.sysconf("SC_CLK_TCK")
-        per_thread = ", ".join("%s %.2f" % (n, (threads_after[n] - threads_before.get(n, 0)) / hz)
-                               for n in sorted(threads_after, key=lambda n: -threads_after[n]))
+        delta = {n: threads_after[n] - threads_before.get(n, 0) for n in threads_after}
+        per_thread = ", ".join("%s %.2f" % (n, delta[n] / hz) for n in sorted(delta, key=lambda n: -delta[n]))
         h.log("cpu run %d (%s): %s samples, %.2f s CPU; by thread name (s): %s" % (i, topo, samples, cpu, per_thread))
     return rows
 
