@@ -273,20 +273,21 @@ uint64_t head::series_entries(std::string& out) const {
     if (const auto* s = find(ref))
       all.emplace_back(alias, s);
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  // Each entry is written in place (append_series_entry's layout: the ref,
-  // then the key). The listing of a large shard is tens of MB: it is
-  // reserved from the first entries' average size, with an eighth to
-  // spare, rather than grown by doubling (each doubling copies all and
-  // faults in new pages while the shard's appends wait).
+  // The listing of a large shard is tens of MB: it is reserved from the
+  // first entries' average size, with an eighth to spare, rather than
+  // grown by doubling (each doubling copies all and faults in new pages
+  // while the shard's appends wait).
   const size_t start = out.size();
   const size_t sampled = std::min<size_t>(all.size(), 256);
+  std::string key;
   for (size_t i = 0; i < all.size(); ++i) {
     if (i == sampled && sampled > 0) {
       const size_t per = (out.size() - start) / sampled + 1;
       out.reserve(out.size() + (all.size() - sampled) * per * 9 / 8);
     }
-    put_uvarint(out, all[i].first);
-    append_key(*all[i].second, out);
+    key.clear();
+    append_key(*all[i].second, key);
+    append_series_entry(out, all[i].first, key);
   }
   return all.size();
 }
