@@ -8,8 +8,11 @@ cost, measured on one machine where N nodes cannot show scaling.
    drifting load on the machine hits all alike. Each round also runs a
    reference without a cluster, "pair": two single nodes given the same
    load at once (half the connections each), i.e. replication by the
-   client: two decodes and two stores per sample, the processes sharing
-   the cores as the cluster's do. CPU is the sum over all
+   client: two decodes and two stores per sample, two processes sharing
+   the cores. And "trio": three single nodes, each given the two thirds of
+   the series that rf 2 over three nodes would place on it, i.e. the same
+   replication by the client with three processes sharing the cores as the
+   cluster's do. CPU is the sum over all
    node processes (utime + stime), the load generator not counted; the log
    splits it by thread name. Target:
    rf 2 / single <= 2.5x (two copies are stored, so 2x is the floor). The
@@ -121,41 +124,52 @@ def thread_cpu(nodes):
     return out
 
 
-def pair_load(args, nodes):
-    """The same load into two independent nodes at once, half the
-    connections each: replication done by the client, without a cluster."""
+def replicated_load(args, nodes):
+    """Replication done by the client, without a cluster: "pair" gives two
+    single nodes the same load at once (half the connections each); "trio"
+    gives each of three single nodes two thirds of the series (loader k
+    leaves out every third series from the k-th, so each series is on two
+    nodes, as rf 2 over three nodes places it), half the connections each."""
     half = dict(vars(args))
     half["connections"] = max(1, args.connections // 2)
     half = argparse.Namespace(**half)
-    results = [None, None]
+    ports = [s.port for s in nodes.values()]
+    trio = len(ports) == 3
+    results = [None] * len(ports)
 
     def one(k, port):
-        results[k] = live_load(half, port)
+        results[k] = run_load(half, port, ["--samples-per-series", str(args.samples_per_series),
+                                           "--duration", str(args.duration)]
+                              + (["--leave-out-third", str(k)] if trio else []))
 
-    threads = [threading.Thread(target=one, args=(k, s.port)) for k, s in enumerate(nodes.values())]
+    threads = [threading.Thread(target=one, args=(k, port)) for k, port in enumerate(ports)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     if None in results:
-        raise RuntimeError("a pair load failed")
-    # Both loaders send the same series and values from the same start, so
-    # a sample has both copies stored up to the shorter run: count those
-    # (the CPU of the longer run's extra copies is charged to them).
-    samples = min(int(results[0]["samples"]), int(results[1]["samples"]))
-    rate = min(float(results[0]["samples_per_sec"]), float(results[1]["samples_per_sec"]))
-    retries = int(results[0]["retries"]) + int(results[1]["retries"])  # both loaders' resends
+        raise RuntimeError("a %s load failed" % ("trio" if trio else "pair"))
+    # The loaders send the same series and values from the same start, so a
+    # sample has both copies stored up to the loader that sent the fewest
+    # rounds: count those (the CPU of the other loaders' extra copies is
+    # charged to them). Rounds = samples / series sent per round; a pair's
+    # loaders send every series, a trio's two thirds of them.
+    rounds = min(int(r["samples"]) / int(r["series"]) for r in results)
+    samples = int(rounds * args.series)
+    rate = min(float(r["samples_per_sec"]) * args.series / int(r["series"]) for r in results)
+    retries = sum(int(r["retries"]) for r in results)  # every loader's resends
     return {"samples": samples, "samples_per_sec": rate, "retries": retries}
 
 
-TOPOLOGIES = ["single", "rf2", "rf1", "pair"]
+TOPOLOGIES = ["single", "rf2", "rf1", "pair", "trio"]
+CLIENT_REPLICATED = {"pair": ["p", "q"], "trio": ["t0", "t1", "t2"]}
 
 
 def measure_cpu(args, work):
     rows = []
     for i, topo in enumerate(TOPOLOGIES * args.rounds):
-        names = {"single": ["single"], "pair": ["p", "q"]}.get(topo, ["a", "b", "c"])
-        if topo == "pair":  # two single nodes, not a cluster
+        names = {"single": ["single"], **CLIENT_REPLICATED}.get(topo, ["a", "b", "c"])
+        if topo in CLIENT_REPLICATED:  # single nodes, not a cluster
             nodes = {}
             try:
                 for n in names:
@@ -169,7 +183,8 @@ def measure_cpu(args, work):
         try:
             before = cpu_seconds(nodes)
             threads_before = thread_cpu(nodes)
-            r = pair_load(args, nodes) if topo == "pair" else live_load(args, nodes[names[0]].port)
+            r = (replicated_load(args, nodes) if topo in CLIENT_REPLICATED
+                 else live_load(args, nodes[names[0]].port))
             cpu = cpu_seconds(nodes) - before
             threads_after = thread_cpu(nodes)
         finally:
@@ -285,6 +300,11 @@ def report_cpu(cpu_rows):
         print("Reference without a cluster: two single nodes given the same load at once (each sample "
               "decoded and stored by both) cost %.2f us per sample pair, %.2fx one node; rf 2 costs %.2fx that."
               % (med["pair"], med["pair"] / med["single"], med["rf2"] / med["pair"]))
+        print()
+        print("Reference with three processes: three single nodes, each given two thirds of the series "
+              "(each sample decoded and stored by two of them, as rf 2 over three nodes places it) cost "
+              "%.2f us per sample pair, %.2fx one node; rf 2 costs %.2fx that."
+              % (med["trio"], med["trio"] / med["single"], med["rf2"] / med["trio"]))
 
 
 def report_link(link):
@@ -327,7 +347,7 @@ def main():
     p.add_argument("--samples-per-series", type=int, default=2000, help="write runs (1, 2)")
     p.add_argument("--duration", type=int, default=20, help="seconds per write run")
     p.add_argument("--connections", type=int, default=4)
-    p.add_argument("--rounds", type=int, default=2, help="rounds of single, rf 2, rf 1, pair write runs")
+    p.add_argument("--rounds", type=int, default=2, help="rounds of single, rf 2, rf 1, pair, trio write runs")
     p.add_argument("--query-samples", type=int, default=1000, help="samples per series for the query data set")
     p.add_argument("--runs", type=int, default=15)
     p.add_argument("--warmups", type=int, default=2)

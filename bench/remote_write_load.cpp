@@ -11,7 +11,7 @@
 //          [--series 10000] [--samples-per-series 2000] [--connections 4]
 //          [--duration 20] [--batch 500] [--step-ms N] [--max-payload-mb 2048]
 //          [--backfill [--end-ms T] [--max-skew-rounds 20]] [--start-ms T]
-//          [--reconnect-every N] [--slow-ms MS]
+//          [--reconnect-every N] [--slow-ms MS] [--leave-out-third K]
 //          [--tls-ca F --tls-cert F --tls-key F [--tls-server-name N]]
 // Prints a human summary and one machine-readable "RESULT key=value ..." line.
 //
@@ -36,6 +36,10 @@
 // --slow-ms MS prints "SLOW <unix seconds.ms> <latency ms> c<connection>" to
 // stderr for every request slower than MS: when the server stalls (a cut,
 // a sync), every connection shows it at the same moment.
+// --leave-out-third K (0, 1 or 2) does not send series i of a connection's
+// fleet when i % 3 == K: three loaders with K = 0, 1, 2 and the same other
+// flags put every series on exactly two of three servers (replication by
+// the client, bench/cluster_bench.py's "trio").
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -94,6 +98,7 @@ struct options {
   bool duration_given = false;
   size_t reconnect_every = 0; // close after this many requests per connection; 0 = keep
   double slow_ms = 0;         // log requests slower than this; 0 = none
+  int leave_out_third = -1;   // series i with i % 3 == this are not sent; -1 = all are
   nl::bench::tls_options tls; // enabled when ca_file is set
   bool tls_enabled() const { return !tls.ca_file.empty(); }
 };
@@ -105,7 +110,7 @@ struct options {
                "  [--samples-per-series N] [--connections N] [--duration SECONDS]\n"
                "  [--batch N] [--step-ms N] [--max-payload-mb N]\n"
                "  [--backfill [--end-ms T] [--max-skew-rounds N]]\n"
-               "  [--reconnect-every N] [--slow-ms MS]\n"
+               "  [--reconnect-every N] [--slow-ms MS] [--leave-out-third K]\n"
                "  [--tls-ca FILE --tls-cert FILE --tls-key FILE [--tls-server-name NAME]]\n",
                msg);
   std::exit(64);
@@ -172,6 +177,11 @@ options parse_args(int argc, char** argv) {
       o.reconnect_every = static_cast<size_t>(number());
     } else if (a == "--slow-ms") {
       o.slow_ms = number();
+    } else if (a == "--leave-out-third") {
+      auto k = number();
+      if (k != 0 && k != 1 && k != 2)
+        usage("--leave-out-third takes 0, 1 or 2");
+      o.leave_out_third = static_cast<int>(k);
     } else if (a == "--tls-ca") {
       o.tls.ca_file = value();
     } else if (a == "--tls-cert") {
@@ -676,7 +686,10 @@ int main(int argc, char** argv) {
     for (; r < o.samples_per_series && used < budget; ++r) {
       advance(f, static_cast<double>(o.step_ms) / 1000.0, rng);
       int64_t t = t0 + static_cast<int64_t>(r) * o.step_ms;
-      for (auto& s : f.series) {
+      for (size_t i = 0; i < f.series.size(); ++i) {
+        if (o.leave_out_third >= 0 && static_cast<int>(i % 3) == o.leave_out_third)
+          continue;  // advanced all the same, so every loader's values agree
+        const auto& s = f.series[i];
         builder.add(s.labels, t, s.value, static_cast<uint32_t>(r));
         if (builder.full()) {
           per_conn[c].push_back(builder.finish());
@@ -705,7 +718,8 @@ int main(int argc, char** argv) {
   size_t min_rounds = *std::min_element(rounds.begin(), rounds.end());
   size_t n_series = 0;
   for (auto& f : fleets)
-    n_series += f.series.size();
+    for (size_t i = 0; i < f.series.size(); ++i)
+      n_series += o.leave_out_third < 0 || static_cast<int>(i % 3) != o.leave_out_third;
   size_t total_payloads = 0, total_samples = 0, total_bytes = 0;
   for (auto& v : per_conn)
     for (auto& p : v) {
