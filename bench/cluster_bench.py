@@ -91,7 +91,7 @@ def cpu_seconds(nodes):
 
 def run_load(args, port, extra=()):
     cmd = [args.loader, "--url", "127.0.0.1:%d" % port, "--series", str(args.series),
-           "--connections", str(args.connections)] + list(extra)
+           "--connections", str(args.connections), "--batch", str(args.batch)] + list(extra)
     out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     sys.stderr.write(out.stdout)
     m = re.search(r"^RESULT (.*)$", out.stdout, re.M)
@@ -259,9 +259,9 @@ def measure_queries(args, work):
 
 def report(args, cpu_rows, link, queries, loadavg):
     print()
-    print("Workload: remote_write_load, %d series, %d connections, up to %d samples/series, <= %d s per run; "
+    print("Workload: remote_write_load, %d series, %d connections, %d samples a request, up to %d samples/series, <= %d s per run; "
           "%d cores, load average %s at the start. CPU: all node processes (utime + stime), the load "
-          "generator not counted." % (args.series, args.connections, args.samples_per_series, args.duration,
+          "generator not counted." % (args.series, args.connections, args.batch, args.samples_per_series, args.duration,
                                      os.cpu_count(), loadavg))
     if cpu_rows:
         report_cpu(cpu_rows)
@@ -347,6 +347,7 @@ def main():
     p.add_argument("--samples-per-series", type=int, default=2000, help="write runs (1, 2)")
     p.add_argument("--duration", type=int, default=20, help="seconds per write run")
     p.add_argument("--connections", type=int, default=4)
+    p.add_argument("--batch", type=int, default=500, help="samples per remote_write request (Prometheus 2.42: 500)")
     p.add_argument("--rounds", type=int, default=2, help="rounds of single, rf 2, rf 1, pair, trio write runs")
     p.add_argument("--query-samples", type=int, default=1000, help="samples per series for the query data set")
     p.add_argument("--runs", type=int, default=15)
