@@ -52,13 +52,34 @@ struct fixture : test_coordinator_fixture<caf::actor_system_config> {
       hopts.out_of_bounds_window_ms = 10 * hour;
       shards.push_back(sys.spawn(head_block, std::make_shared<storage::head>(hopts), wal, ho));
     }
+    spawn_compactor(compactor_options{}.max_head_samples);
+  }
+
+  // A compactor (2h blocks) that cuts early above `max_head_samples`, in
+  // place of the one running; its first round runs before this returns.
+  void spawn_compactor(uint64_t max_head_samples) {
+    if (compact) {
+      caf::anon_send_exit(compact.address(), caf::exit_reason::user_shutdown);
+      sched.run();
+    }
     compactor_options co;
     co.data_dir = data.path;
     co.stats = &stats;
     co.page_series = 3;
     co.check_interval = std::chrono::hours(1);
+    co.max_head_samples = max_head_samples;
     compact = sys.spawn(compactor, shards, wal, blocks, co, metadata_actor{});
     sched.run();
+  }
+
+  uint64_t head_samples() {
+    self->send(shards[0], stats_atom_v);
+    self->send(shards[1], stats_atom_v);
+    sched.run();
+    uint64_t samples = 0;
+    for (int i = 0; i < 2; ++i)
+      self->receive([&](shard_stats& st) { samples += st.num_samples; });
+    return samples;
   }
 
   ~fixture() {
@@ -112,13 +133,7 @@ CAF_TEST(a cut of more series than a page writes them all in label order) {
   for (size_t i = 1; i < got->size(); ++i)
     CAF_CHECK((*got)[i - 1].labels < (*got)[i].labels);
   // The head kept the rest: one sample per series at 3h plus the 4h one.
-  self->send(shards[0], stats_atom_v);
-  self->send(shards[1], stats_atom_v);
-  sched.run();
-  uint64_t samples = 0;
-  for (int i = 0; i < 2; ++i)
-    self->receive([&](shard_stats& st) { samples += st.num_samples; });
-  CAF_CHECK_EQUAL(samples, 21u);
+  CAF_CHECK_EQUAL(head_samples(), 21u);
   CAF_CHECK_EQUAL(stats.compactions_failed.load(), 0u);
 }
 
@@ -139,6 +154,45 @@ CAF_TEST(a failed cut leaves the head and the next round writes the block) {
   CAF_REQUIRE_EQUAL(all.size(), 1u);
   CAF_CHECK_EQUAL(all[0]->meta().num_series, 8u);
   CAF_CHECK_EQUAL(all[0]->meta().num_samples, 8u);
+}
+
+CAF_TEST(a head above max_head_samples is cut early once a whole window lies below its newest sample) {
+  // 12 series x 3 samples in [0, 2.5h): a span under 1.5 block durations,
+  // so only the sample count can make the cut due.
+  for (int i = 0; i < 12; ++i)
+    append(i % 2, series_labels(i), {i * 1000, hour + i * 1000, 2 * hour + hour / 2});
+  CAF_REQUIRE_EQUAL(head_samples(), 36u);
+  CAF_CHECK_EQUAL(compact_now(), 0u);  // the default limit: not due
+  // A compactor's first round runs as it starts.
+  spawn_compactor(36);
+  CAF_CHECK_EQUAL(blocks->size(), 0u);  // at the limit, not above it
+  CAF_CHECK_EQUAL(compact_now(), 0u);
+  spawn_compactor(35);
+  auto all = blocks->snapshot();
+  CAF_REQUIRE_EQUAL(all.size(), 1u);
+  CAF_CHECK_EQUAL(all[0]->meta().min_time, 0);
+  CAF_CHECK_EQUAL(all[0]->meta().max_time, 2 * hour);
+  CAF_CHECK_EQUAL(all[0]->meta().num_samples, 24u);
+  // The samples at 2.5h stay; twelve are below the limit: nothing more.
+  CAF_CHECK_EQUAL(head_samples(), 12u);
+  CAF_CHECK_EQUAL(compact_now(), 0u);
+  CAF_CHECK_EQUAL(blocks->size(), 1u);
+}
+
+CAF_TEST(a head above max_head_samples without a whole window below its newest sample is not cut) {
+  // [0, 1.5h): the window [0, 2h) is not whole yet, however many samples.
+  for (int i = 0; i < 12; ++i)
+    append(i % 2, series_labels(i), {i * 1000, hour / 2 + i * 1000, hour + hour / 2});
+  spawn_compactor(1);
+  CAF_CHECK_EQUAL(compact_now(), 0u);
+  CAF_CHECK_EQUAL(blocks->size(), 0u);
+  CAF_CHECK_EQUAL(head_samples(), 36u);
+  // One sample at 2h makes [0, 2h) whole: cut.
+  append(0, series_labels(100), {2 * hour});
+  CAF_CHECK_EQUAL(compact_now(), 1u);
+  CAF_REQUIRE_EQUAL(blocks->size(), 1u);
+  CAF_CHECK_EQUAL(blocks->snapshot()[0]->meta().num_samples, 36u);
+  CAF_CHECK_EQUAL(head_samples(), 1u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
