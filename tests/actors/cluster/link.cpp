@@ -473,6 +473,30 @@ CAF_TEST(a link sends the key of each series once per session) {
   CAF_CHECK_EQUAL(peer2.batches[0].new_count, 2u);
 }
 
+CAF_TEST(a session whose keys passed max_session_key_bytes is replaced before the next batch) {
+  // Each key here is ~20 bytes: the cap is passed by the second batch.
+  opts.max_session_key_bytes = 30;
+  auto gw = start_peer(hello_of("b"));
+  start_link();
+  CAF_REQUIRE(b_up());
+  auto& peer = deref<gateway_actor::stateful_base<fake_gateway_state>>(gw).state;
+  send_append(sys, l, got, 1, {"a"});
+  sched.run();
+  send_append(sys, l, got, 1, {"b", "a"});  // 2 keys, over the cap once sent
+  sched.run();
+  send_append(sys, l, got, 1, {"a", "b"});  // a new session: both keys again
+  sched.run();
+  CAF_CHECK_EQUAL(*got, (std::vector<std::string>{"ok 1", "ok 1", "ok 1"}));
+  CAF_REQUIRE_EQUAL(peer.batches.size(), 3u);
+  CAF_CHECK_EQUAL(peer.batches[1].session, peer.batches[0].session);
+  CAF_CHECK_EQUAL(peer.batches[1].first_new, 1u);
+  CAF_CHECK_EQUAL(peer.batches[1].new_count, 1u);
+  CAF_CHECK_NOT_EQUAL(peer.batches[2].session, peer.batches[0].session);
+  CAF_CHECK_EQUAL(peer.batches[2].first_new, 0u);
+  CAF_CHECK_EQUAL(peer.batches[2].new_count, 2u);
+  CAF_CHECK_EQUAL(refs_of(peer.batches[2]), (std::vector<uint32_t>{0, 1}));
+}
+
 CAF_TEST(a batch the link refuses before sending numbers nothing) {
   auto gw = start_peer(hello_of("b"), true);  // holds every append
   start_link();
