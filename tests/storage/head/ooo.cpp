@@ -197,3 +197,21 @@ CAF_TEST(a paged read leaves out out-of-order samples stored after the listing) 
   CAF_REQUIRE(decode_chunks(got[0].chunks, INT64_MIN, INT64_MAX, xs).is_ok());
   CAF_CHECK_EQUAL(xs.size(), 4u);
 }
+
+CAF_TEST(inside the window another value at an older in-order timestamp is stored and read once) {
+  // README, "Out-of-order window": only the newest sample and the
+  // out-of-order samples are checked for duplicates, as in Prometheus
+  // 2.42; a clash with an older in-order sample is kept, and a read gives
+  // one sample at that time.
+  fixture f;
+  for (int64_t t : {10, 11, 12})
+    CAF_REQUIRE(f.h.append(f.ref, t * minute, static_cast<double>(t)).is_ok());
+  CAF_CHECK_EQUAL(f.h.append(f.ref, 12 * minute, 99).error_code(), status::code::duplicate_sample);
+  CAF_CHECK(f.h.append(f.ref, 11 * minute, 99).is_ok());
+  CAF_CHECK_EQUAL(f.h.stats().ooo_appended, 1u);
+  CAF_CHECK_EQUAL(f.h.append(f.ref, 11 * minute, 98).error_code(), status::code::duplicate_sample);
+  CAF_CHECK_EQUAL(f.times(), (std::vector<int64_t>{10 * minute, 11 * minute, 12 * minute}));
+  auto xs = f.all();
+  CAF_REQUIRE_EQUAL(xs.size(), 3u);
+  CAF_CHECK(xs[1].v == 11 || xs[1].v == 99);
+}
