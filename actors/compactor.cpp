@@ -422,8 +422,7 @@ void remove_blocks(self_ptr self, const std::vector<std::string>& ulids, const s
 void maintenance(self_ptr self) {
   auto& s = self->state;
   auto* m = s.opts.stats;
-  auto ranges = storage::compaction_ranges(s.opts.block_duration_ms,
-                                           std::min<int64_t>(s.opts.retention_ms / 10, 31LL * 86400 * 1000));
+  auto ranges = storage::compaction_ranges(s.opts.block_duration_ms, storage::max_compaction_range(s.opts.retention_ms));
   // Merge until nothing is left to merge (each merge reduces the count).
   for (;;) {
     auto current = s.blocks->snapshot();

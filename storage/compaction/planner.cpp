@@ -36,6 +36,10 @@ std::vector<int64_t> compaction_ranges(int64_t block_duration, int64_t max_range
   return out;
 }
 
+int64_t max_compaction_range(int64_t retention_ms) {
+  return std::min<int64_t>(retention_ms / 10, int64_t{31} * 86400 * 1000);
+}
+
 std::vector<std::string> plan_merge(const std::vector<block_meta>& metas, const std::vector<int64_t>& ranges) {
   auto order = by_min_time(metas);
   // Overlaps first: they make queries merge samples on every read.

@@ -14,6 +14,11 @@ namespace nl::storage {
 /// while at most `max_range` (Prometheus' exponential ranges).
 std::vector<int64_t> compaction_ranges(int64_t block_duration, int64_t max_range);
 
+/// The longest block merges make under `retention_ms`: a tenth of it, at
+/// most 31 days (Prometheus' rule), so retention deletes history in steps
+/// of at most a tenth.
+int64_t max_compaction_range(int64_t retention_ms);
+
 /// The ULIDs of the blocks to merge next, or nothing. `metas` in any
 /// order. First, blocks that overlap in time (merged vertically); then,
 /// leaving out the newest block (largest min_time), for the smallest range

@@ -109,6 +109,16 @@ CAF_TEST(compaction ranges grow by three while they fit) {
   CAF_CHECK_EQUAL(compaction_ranges(1000, 27000), (std::vector<int64_t>{3000, 9000, 27000}));
 }
 
+CAF_TEST(merged blocks grow to a tenth of the retention and at most 31 days) {
+  CAF_CHECK_EQUAL(max_compaction_range(15 * day), 36 * h);
+  CAF_CHECK_EQUAL(max_compaction_range(310 * day), 31 * day);
+  CAF_CHECK_EQUAL(max_compaction_range(365 * day), 31 * day);
+  // Prometheus' defaults: 15 days of 2 h blocks merge up to 18 h blocks.
+  CAF_CHECK_EQUAL(compaction_ranges(2 * h, max_compaction_range(15 * day)), (std::vector<int64_t>{6 * h, 18 * h}));
+  CAF_CHECK_EQUAL(compaction_ranges(2 * h, max_compaction_range(365 * day)),
+                  (std::vector<int64_t>{6 * h, 18 * h, 54 * h, 162 * h, 486 * h}));
+}
+
 CAF_TEST(nothing to do plans nothing) {
   auto ranges = compaction_ranges(2 * h, 31 * day);
   CAF_CHECK(plan_merge({}, ranges).empty());
