@@ -745,6 +745,10 @@ std::string snapshot_name(int64_t unix_ms, uint64_t random) {
 
 std::string blocks_dir(const std::string& data_dir) { return data_dir + "/blocks"; }
 
+std::chrono::milliseconds cut_check_interval(int64_t block_duration_ms) {
+  return std::chrono::milliseconds(std::clamp<int64_t>(block_duration_ms / 60, 250, 60000));
+}
+
 compactor_actor::behavior_type compactor(self_ptr self, std::vector<head_block_actor> shards, wal_writer_actor wal,
                                          std::shared_ptr<storage::block_set> blocks, compactor_options opts,
                                          metadata_actor meta) {

@@ -91,6 +91,11 @@ struct compactor_options {
   metrics* stats = nullptr;
 };
 
+/// How often a compactor with `block_duration_ms` blocks looks for a
+/// window to cut: a sixtieth of a block, within [250 ms, 1 min] (at least
+/// once a minute, and often enough for the short blocks of tests).
+std::chrono::milliseconds cut_check_interval(int64_t block_duration_ms);
+
 struct compactor_state {
   compactor_options opts;
   std::vector<head_block_actor> shards;

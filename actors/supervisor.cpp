@@ -40,9 +40,7 @@ void spawn_compactor(self_ptr self) {
   co.retention_ms = cfg.storage.effective_retention_ms();
   co.retention_bytes = cfg.storage.retention_bytes;
   co.compaction_interval = std::chrono::seconds(cfg.storage.compaction_interval_seconds);
-  // At least once a minute, and often enough for short test blocks.
-  co.check_interval = std::chrono::milliseconds(
-    std::clamp<int64_t>(co.block_duration_ms / 60, 250, 60000));
+  co.check_interval = cut_check_interval(co.block_duration_ms);
   co.stats = s.opts.stats;
   if (s.opts.detach_wal)
     s.compact = self->spawn<caf::monitored + caf::detached>(compactor, s.shards, s.wal, s.blocks, co, s.meta);

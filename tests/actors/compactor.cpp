@@ -110,6 +110,15 @@ struct fixture : test_coordinator_fixture<caf::actor_system_config> {
 
 }  // namespace
 
+CAF_TEST(the compactor looks for a cut at least once a minute) {
+  using std::chrono::milliseconds;
+  CAF_CHECK_EQUAL(cut_check_interval(2 * hour).count(), milliseconds{60000}.count());
+  CAF_CHECK_EQUAL(cut_check_interval(31LL * 24 * hour).count(), milliseconds{60000}.count());
+  CAF_CHECK_EQUAL(cut_check_interval(30 * 60000).count(), milliseconds{30000}.count());  // 30m blocks
+  CAF_CHECK_EQUAL(cut_check_interval(60000).count(), milliseconds{1000}.count());        // 1m, the least allowed
+  CAF_CHECK_EQUAL(cut_check_interval(1000).count(), milliseconds{250}.count());
+}
+
 CAF_TEST_FIXTURE_SCOPE(compactor_tests, fixture)
 
 CAF_TEST(a cut of more series than a page writes them all in label order) {
