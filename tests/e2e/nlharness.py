@@ -730,6 +730,8 @@ class Checks:
         if SANITIZER_FINDINGS:
             self.check("clean shutdown, no sanitizer reports in server logs", False,
                        "\n  ".join(SANITIZER_FINDINGS[:10]))
+        if self.passed == 0 and not self.failed:
+            self.check("at least one check ran", False, "a test that checked nothing cannot pass")
         log("%d passed, %d failed%s" % (self.passed, len(self.failed),
                                          (": " + ", ".join(self.failed)) if self.failed else ""))
         return 1 if self.failed else 0

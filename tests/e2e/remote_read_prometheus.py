@@ -78,8 +78,10 @@ def within_ulps(a, b):
 def run(checks, label, prom, nl, queries, instants, ranges, t_start):
     """Like promql_differential.run_queries, with exact values, and every
     Prometheus answer free of warnings."""
+    with_data = 0
     for q in queries:
         diffs = []
+        data = False
         requests = [("/api/v1/query", [("query", q), ("time", "%.3f" % (t / 1000))], "instant@%d" % ((t - t_start) // 1000))
                     for t in instants]
         requests += [("/api/v1/query_range", [("query", q), ("start", "%.3f" % (s / 1000)), ("end", "%.3f" % (e / 1000)),
@@ -88,12 +90,18 @@ def run(checks, label, prom, nl, queries, instants, ranges, t_start):
         for path, params, what in requests:
             ref = h.api_get(nl.port, path, params, timeout=60).json()
             got = h.api_get(prom.port, path, params, timeout=60).json()
+            data |= pd.has_data(ref)
             d = pd.compare(q, ref, got, within_ulps if LIBM.search(q) else exact)
             if not d and got.get("warnings"):
                 d = "Prometheus warns: %s" % got["warnings"]
             if d:
                 diffs.append("%s: %s" % (what, d))
+        with_data += data
         checks.check(label + q, not diffs, "; ".join(diffs)[:600])
+    # Equal answers prove little when they are empty.
+    h.log("%s%d of %d queries answered with data" % (label, with_data, len(queries)))
+    checks.check(label + "most queries answered with data", with_data * 10 >= len(queries) * 9,
+                 "%d of %d queries had data" % (with_data, len(queries)))
 
 
 def check_tls(checks, nl, certs, prom_dir, t_start, t_end):
@@ -170,7 +178,8 @@ def main():
                 key = lambda doc: sorted(tuple(sorted(m.items())) for m in doc.get("data", []))  # noqa: E731
                 checks.check("series %s through Prometheus: %d series, as Nightlight lists them"
                              % (match, len(want.get("data", []))),
-                             got.get("status") == "success" and not got.get("warnings") and key(got) == key(want),
+                             got.get("status") == "success" and not got.get("warnings") and key(got) == key(want)
+                             and (len(want.get("data", [])) > 0) == (match != "no_such_metric"),
                              (got.get("warnings"), len(got.get("data", []))))
             # Everything came from Nightlight: Prometheus holds nothing.
             pm = h.scrape_metrics(prom.port)

@@ -117,10 +117,15 @@ CAF_TEST(special values inside decimal and sum series are exceptions) {
       counter.push_back(c);
     }
     for (auto* vs : {&gauge, &counter}) {
+      // An exception costs its gap and its 8 bytes, and the integers next
+      // to it may leave the packed range (up to 18 bytes in all here); a
+      // record of these 200 values that fell back to bit patterns or XOR
+      // would be hundreds of bytes larger.
+      const size_t plain = round_trip(regular(*vs));
       for (size_t at : {size_t{0}, size_t{77}, size_t{199}}) {
         auto copy = *vs;
         copy[at] = v;
-        round_trip(regular(copy));
+        CAF_CHECK_LESS_OR_EQUAL(round_trip(regular(copy)), plain + 32);
       }
     }
   }
