@@ -556,11 +556,14 @@ status block::check() const {
     if (chunks.empty())
       return damaged(index_->path(), "series " + std::to_string(id) + " has no chunks");
     int64_t prev_max = INT64_MIN;
-    for (const auto& c : chunks) {
+    for (size_t k = 0; k < chunks.size(); ++k) {
+      const auto& c = chunks[k];
       if (c.min_time < meta_.min_time || c.max_time >= meta_.max_time)
         return damaged(index_->path(), "series " + std::to_string(id) + ": chunk outside the block's range");
       if (prev_max != INT64_MIN && c.min_time <= prev_max)
         return damaged(index_->path(), "series " + std::to_string(id) + ": chunks overlap");
+      if (k > 0 && c.offset <= chunks[k - 1].offset)
+        return damaged(index_->path(), "series " + std::to_string(id) + ": chunk offsets do not increase");
       prev_max = c.max_time;
       // Every record decodes whole; encoding 2 counts the XOR chunks of
       // block_format::xor_chunk_samples it stands for (stats.numChunks).
@@ -586,6 +589,9 @@ status block::check() const {
     auto p = postings_at(e.offset);
     if (!p)
       return p.error();
+    if (p->empty())
+      return damaged(index_->path(), "postings of " + std::string{symbols_[e.name]} + "=\""
+                                       + std::string{symbols_[e.value]} + "\" are empty");
     for (auto id : *p) {
       labels.clear();
       if (auto st = parse_series(id, &labels, nullptr); !st)

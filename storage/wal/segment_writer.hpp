@@ -78,7 +78,7 @@ class wal_segment_writer {
   /// Creates `dir` (the WAL directory itself, e.g. data_dir + "/wal") if
   /// missing and starts a NEW segment numbered one past the highest existing
   /// segment or complete WAL checkpoint (`checkpoint.N` covers segments up
-  /// to N, which it replaced; see wal_checkpoint.hpp), 00000001 in an empty
+  /// to N, which it replaced; see storage/wal/checkpoint.hpp), 00000001 in an empty
   /// directory. So numbers are never reused, even after a checkpoint deleted
   /// every segment. It never appends to an existing segment, which may end
   /// in a torn record. Run the replay (and repair the tail) BEFORE opening: a
@@ -140,7 +140,7 @@ class wal_segment_writer {
   /// later records go. Returns the number of the segment just closed: every
   /// record appended before the call is in a segment <= that number, which
   /// is complete, durable and never written again, so it may be read (and
-  /// replaced by a WAL checkpoint, wal_checkpoint.hpp) while this writer
+  /// replaced by a WAL checkpoint, storage/wal/checkpoint.hpp) while this writer
   /// goes on. Errors break the writer as for append().
   result<uint64_t> next_segment();
 

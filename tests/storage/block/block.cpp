@@ -149,6 +149,31 @@ void rewrite_record(const std::string& path, uint64_t offset, uint8_t encoding, 
   CAF_REQUIRE(write_whole_file(path, *bytes).is_ok());
 }
 
+// The body of index section `i` (0 symbols, 1 series, 2 series offsets,
+// 3 postings, 4 postings table) within `index`, found through the table of
+// contents.
+std::pair<size_t, size_t> index_section(const std::string& index, int i) {
+  const size_t toc = index.size() - block_format::toc_size;
+  const size_t at = static_cast<size_t>(decode_fixed64(index.data() + toc + 8 * static_cast<size_t>(i)));
+  const size_t len = static_cast<size_t>(decode_fixed64(index.data() + at));
+  return {at + 8, len};
+}
+
+// Overwrites index section `i`'s body from byte `pos` with `value` and
+// fixes the section's CRC, as a writer with a bug would leave it (the
+// section keeps its length, so nothing else moves).
+void rewrite_index_bytes(const std::string& path, int i, size_t pos, std::string_view value) {
+  auto bytes = read_whole_file(path);
+  CAF_REQUIRE(bytes.is_ok());
+  auto [body, len] = index_section(*bytes, i);
+  CAF_REQUIRE(pos + value.size() <= len);
+  bytes->replace(body + pos, value.size(), value);
+  char crc[4];
+  encode_fixed32(crc, crc32c(bytes->data() + body, len));
+  bytes->replace(body + len, 4, crc, 4);
+  CAF_REQUIRE(write_whole_file(path, *bytes).is_ok());
+}
+
 }  // namespace
 
 CAF_TEST(a block answers every read exactly like the head it was cut from) {
@@ -400,6 +425,58 @@ CAF_TEST(damage is found at open or by check) {
   CAF_CHECK(!st.is_ok());
   CAF_CHECK(st.message().find("checksum mismatch") != std::string::npos);
   CAF_CHECK(!(*b)->select({}, 0, 7199999).is_ok());
+}
+
+CAF_TEST(check finds chunk offsets that do not increase and empty postings) {
+  // up{job="b"} (series 1) has 1200 samples: two records, so two chunk
+  // references, the second's offset a delta at the end of its entry.
+  dir_guard d;
+  auto dir = d.path + "/" + ulid_a;
+  auto fresh = [&] {
+    (void)remove_tree(dir);
+    auto w = block_writer::create(d.path, ulid_a, 0, 7200000);
+    CAF_REQUIRE(w.is_ok());
+    xor_appender a;
+    a.append(1000, 1);
+    auto one = a.cut();
+    CAF_REQUIRE((*w)->add_series(ls({{"__name__", "up"}, {"job", "a"}}), {one}).is_ok());
+    std::vector<std::shared_ptr<const chunk>> many;
+    for (int64_t i = 0; i < 1200; ++i) {
+      a.append(1000 * (i + 1), static_cast<double>(i));
+      if (i % 120 == 119)
+        many.push_back(a.cut());
+    }
+    CAF_REQUIRE((*w)->add_series(ls({{"__name__", "up"}, {"job", "b"}}), many).is_ok());
+    CAF_REQUIRE((*w)->finish().is_ok());
+  };
+  auto check_error = [&] {
+    auto b = block::open(dir);
+    CAF_REQUIRE(b.is_ok());  // the CRCs hold: only check() looks this deep
+    auto st = (*b)->check();
+    return st.is_ok() ? std::string{} : st.message();
+  };
+  fresh();
+  CAF_REQUIRE_EQUAL(check_error(), "");
+  // The delta (the first record's size) is the entry's last uvarint: it
+  // ends at the last byte and starts after the previous byte below 0x80.
+  // Spelt as 0 in as many bytes.
+  auto index = read_whole_file(dir + "/index");
+  CAF_REQUIRE(index.is_ok());
+  auto [series_body, series_len] = index_section(*index, 1);
+  const char* entry_end = index->data() + series_body + series_len;
+  CAF_REQUIRE_LESS(static_cast<uint8_t>(entry_end[-1]), 0x80u);
+  CAF_REQUIRE_NOT_EQUAL(entry_end[-1], '\0');
+  size_t k = 0;
+  while (static_cast<uint8_t>(entry_end[-2 - static_cast<std::ptrdiff_t>(k)]) >= 0x80)
+    ++k;
+  std::string zero(k, '\x80');
+  zero.push_back('\0');
+  rewrite_index_bytes(dir + "/index", 1, series_len - 1 - k, zero);
+  CAF_CHECK_NOT_EQUAL(check_error().find("chunk offsets do not increase"), std::string::npos);
+  // The first postings list's count (one byte) set to 0.
+  fresh();
+  rewrite_index_bytes(dir + "/index", 3, 0, std::string_view{"\x00", 1});
+  CAF_CHECK_NOT_EQUAL(check_error().find("are empty"), std::string::npos);
 }
 
 CAF_TEST(a dense record that decodes wrongly fails check and reads) {
