@@ -184,6 +184,11 @@ def stored_by_series(tsdb, node, metric):
     return out
 
 
+def peer_metric(metrics, name, peer):
+    """The value of `name` for label peer=`peer` (0 when absent)."""
+    return sum(v for (n, labels), v in metrics.items() if n == name and ("peer", peer) in labels)
+
+
 def both_owners_killed(checks, args, nodes):
     a, b, c = nodes["a"], nodes["b"], nodes["c"]
     metric = "cl_owned"
@@ -333,6 +338,17 @@ def run(checks, args, wd, names, link_ports, nodes):
                 copies[i] = copies.get(i, 0) + 1
         equal(checks, "series stored", len(copies), 300)
         equal(checks, "copies per series", sorted(set(copies.values())), [2])
+        # A's per-peer metrics: both links up, each carried requests and
+        # write bytes, nothing left in flight, no failure, no change yet.
+        m = h.scrape_metrics(a.port)
+        for peer in ("b", "c"):
+            got = {k: peer_metric(m, "nightlight_cluster_" + k, peer)
+                   for k in ("link_up", "requests_total", "write_bytes_total", "requests_in_flight",
+                             "request_failures_total", "link_changes_total")}
+            checks.check("A's metrics for peer %s after a write" % peer,
+                         got["link_up"] == 1 and got["requests_total"] > 0 and got["write_bytes_total"] > 0
+                         and got["requests_in_flight"] == 0 and got["request_failures_total"] == 0
+                         and got["link_changes_total"] == 1, got)
 
         # 2. kill -9 C under continuous writes through A.
         stop = threading.Event()
@@ -343,6 +359,12 @@ def run(checks, args, wd, names, link_ports, nodes):
         time.sleep(3.0)
         acked_now = set(w.acked)
         checks.check("writes acknowledged while C was down", len(acked_now) > 0)
+        m = h.scrape_metrics(a.port)
+        checks.check("A's metrics: the link to C down (one more change), B's up",
+                     peer_metric(m, "nightlight_cluster_link_up", "c") == 0
+                     and peer_metric(m, "nightlight_cluster_link_changes_total", "c") == 2
+                     and peer_metric(m, "nightlight_cluster_link_up", "b") == 1,
+                     {k: v for k, v in m.items() if k[0].startswith("nightlight_cluster_link")})
         answers = {}
         newest_acked = max(t for _, t in acked_now)
         for n in ("a", "b"):
