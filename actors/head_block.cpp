@@ -62,6 +62,19 @@ caf::result<T> per_selector(const meta_query& q, Fn fn) {
   return out;
 }
 
+// Adds the change in the head's chunk count since the last call to
+// nightlight_head_chunks. Counting the open chunks walks every series, so
+// this runs when the compactor asks for the shard's stats (at least once
+// a minute) and after a truncation, not per batch.
+void publish_chunks(self_ptr self) {
+  auto& st = self->state;
+  const uint64_t now = st.head->stats().chunks;
+  if (auto* m = st.opts.stats; m && now != st.published_chunks)
+    m->head_chunks.fetch_add(static_cast<int64_t>(now) - static_cast<int64_t>(st.published_chunks),
+                             std::memory_order_relaxed);
+  st.published_chunks = now;
+}
+
 // The WAL has the batch's records: append the staged samples and answer.
 void wal_done(self_ptr self, wal_wait& w) {
   for (auto ref : w.logged_series)
@@ -315,6 +328,7 @@ head_block_actor::behavior_type head_block(self_ptr self, std::shared_ptr<storag
   self->state.head = std::move(head);
   self->state.wal = std::move(wal);
   self->state.opts = opts;
+  self->state.published_chunks = self->state.head->stats().chunks;  // counted by the process
   return {
     [=](append_atom, append_batch& batch) { return append(self, batch); },
     [=](select_atom, const select_request& req) -> caf::result<select_result> {
@@ -349,6 +363,7 @@ head_block_actor::behavior_type head_block(self_ptr self, std::shared_ptr<storag
       auto removed = h.truncate(t, self->state.cut_ooo_sequence);
       if (auto* m = self->state.opts.stats)
         m->head_series.fetch_sub(static_cast<int64_t>(removed), std::memory_order_relaxed);
+      publish_chunks(self);
       return stats_of(h);
     },
     [=](series_records_atom) {
@@ -376,7 +391,10 @@ head_block_actor::behavior_type head_block(self_ptr self, std::shared_ptr<storag
         items.insert(items.end(), xs.begin(), xs.end());
       });
     },
-    [=](stats_atom) { return stats_of(*self->state.head); },
+    [=](stats_atom) {
+      publish_chunks(self);
+      return stats_of(*self->state.head);
+    },
   };
 }
 

@@ -120,6 +120,8 @@ std::string metrics::render() const {
          std::string{"reason=\""} + to_string(static_cast<reject_reason>(i)) + "\"",
          samples_rejected[i].load());
   family(out, "nightlight_head_series", "gauge", "Series in the head (all shards).", head_series.load());
+  family(out, "nightlight_head_chunks", "gauge", "Chunks in the head, open ones included (all shards).",
+         head_chunks.load());
   family(out, "nightlight_wal_bytes_written_total", "counter",
          "Record bytes handed to the WAL.", wal_bytes_written.load());
   family(out, "nightlight_wal_no_space_failures_total", "counter",

@@ -55,6 +55,7 @@ struct metrics {
   std::atomic<uint64_t> samples_appended{0};
   std::array<std::atomic<uint64_t>, static_cast<size_t>(reject_reason::count_)> samples_rejected{};
   std::atomic<int64_t> head_series{0};
+  std::atomic<int64_t> head_chunks{0};  ///< open and closed, all shards
   std::atomic<uint64_t> wal_bytes_written{0};
   std::atomic<uint64_t> wal_fsyncs{0};
   std::atomic<uint64_t> wal_no_space_failures{0};

@@ -226,6 +226,37 @@ def run_queries(checks, label, prom, nl, queries, instants, ranges, t_start):
                  "%d of %d queries had data" % (with_data, len(queries)))
 
 
+def check_storage_metrics(checks, prom, nl, t_end):
+    """The block and head gauges of /metrics against the blocks on disk and
+    /api/v1/status/tsdb, before and after new series (sent to Prometheus
+    too, so that the answers compared afterwards stay alike)."""
+    bdir = os.path.join(nl.data_dir, "blocks")
+    blocks = [d for d in os.listdir(bdir) if len(d) == 26]
+    files = sum(os.path.getsize(os.path.join(bdir, d, f)) for d in blocks for f in ("index", "chunks"))
+    m = h.scrape_metrics(nl.port)
+    loaded, block_bytes = h.metric_sum(m, "nightlight_blocks_loaded"), h.metric_sum(m, "nightlight_block_bytes")
+    # A block counts its index and chunks, and meta.json as 512 bytes.
+    checks.check("/metrics: blocks loaded and their bytes as on disk",
+                 loaded == len(blocks) and block_bytes == files + 512 * len(blocks), (loaded, block_bytes, files))
+    runs = h.metric_sum(m, "nightlight_compactions_total")
+    timed = sum(v for (n, _), v in m.items() if n == "nightlight_compaction_duration_seconds_count")
+    checks.check("/metrics: every compaction timed", runs >= len(blocks) and timed == runs, (runs, timed))
+
+    def chunks_agree(at_least):
+        want = h.api_get(nl.port, "/api/v1/status/tsdb").json()["data"]["headStats"]["chunkCount"]
+        got = h.metric_sum(h.scrape_metrics(nl.port), "nightlight_head_chunks")
+        return (want, got) if want == got and want >= at_least else None
+    # The gauge is brought up to date when the compactor next looks.
+    before = h.eventually(lambda: chunks_agree(1), 30)
+    checks.check("/metrics: nightlight_head_chunks equals headStats.chunkCount", before is not None)
+    # Five new series, one chunk each, with no cut: the gauge follows.
+    extra = {(("__name__", "gauge_probe"), ("i", str(i))): [(t_end, float(i))] for i in range(5)}
+    for port in (prom.port, nl.port):
+        push(port, extra, [t_end])
+    checks.check("/metrics: nightlight_head_chunks follows five new series",
+                 before is not None and h.eventually(lambda: chunks_agree(before[0] + 5), 30) is not None)
+
+
 def main():
     p = h.arg_parser(__doc__.splitlines()[0])
     p.add_argument("--queries", default=QUERIES_FILE)
@@ -255,6 +286,7 @@ def main():
                 s = h.wait_compactor_settled(checks, nl, "the data lies in >= 3 blocks and the head",
                                              lambda loaded, written: loaded >= 3, 90)
                 cut = s[0] if s else None
+                check_storage_metrics(checks, prom, nl, t_end)
                 run_queries(checks, "blocks: ", prom, nl, queries, instants, ranges, t_start)
                 nl.stop()
                 extra["storage"]["compaction_interval_seconds"] = 1
