@@ -165,6 +165,38 @@ CAF_TEST(a failed cut leaves the head and the next round writes the block) {
   CAF_CHECK_EQUAL(all[0]->meta().num_samples, 8u);
 }
 
+CAF_TEST(the head is cut once it spans more than one and a half block durations) {
+  // 2h blocks: [1s, 3h + 1s] spans exactly 1.5 durations, not more: no cut.
+  for (int i = 0; i < 4; ++i)
+    append(i % 2, series_labels(i), {(i + 1) * 1000});
+  append(0, series_labels(100), {3 * hour + 1000});
+  CAF_CHECK_EQUAL(compact_now(), 0u);
+  CAF_CHECK_EQUAL(blocks->size(), 0u);
+  // One millisecond more: the oldest window, aligned, is cut.
+  append(0, series_labels(100), {3 * hour + 1001});
+  CAF_CHECK_EQUAL(compact_now(), 1u);
+  CAF_REQUIRE_EQUAL(blocks->size(), 1u);
+  CAF_CHECK_EQUAL(blocks->snapshot()[0]->meta().min_time, 0);
+  CAF_CHECK_EQUAL(blocks->snapshot()[0]->meta().max_time, 2 * hour);
+  CAF_CHECK_EQUAL(blocks->snapshot()[0]->meta().num_samples, 4u);
+}
+
+CAF_TEST(cut windows are aligned to the block duration and not to the oldest sample) {
+  // Data from 1h30m to 5h + 1ms: the first window is [0, 2h); after it,
+  // [2h, 5h + 1ms] still spans more than 3h, so [2h, 4h) is cut too.
+  for (int i = 0; i < 4; ++i)
+    append(i % 2, series_labels(i), {hour + hour / 2 + i * 1000, 2 * hour + i * 1000});
+  append(0, series_labels(100), {5 * hour + 1});
+  CAF_CHECK_EQUAL(compact_now(), 2u);
+  auto all = blocks->snapshot();
+  CAF_REQUIRE_EQUAL(all.size(), 2u);
+  std::vector<std::pair<int64_t, int64_t>> ranges;
+  for (auto& b : all)
+    ranges.emplace_back(b->meta().min_time, b->meta().max_time);
+  std::sort(ranges.begin(), ranges.end());
+  CAF_CHECK_EQUAL(ranges, (std::vector<std::pair<int64_t, int64_t>>{{0, 2 * hour}, {2 * hour, 4 * hour}}));
+}
+
 CAF_TEST(a head above max_head_samples is cut early once a whole window lies below its newest sample) {
   // 12 series x 3 samples in [0, 2.5h): a span under 1.5 block durations,
   // so only the sample count can make the cut due.
