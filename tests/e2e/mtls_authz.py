@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Identity-based authorization: with tls.allowed_writers [writer] and
-tls.allowed_readers [reader], the reader's remote write is 403 (plain text,
+"""Identity-based authorization: with tls.allowed_writers [writer],
+tls.allowed_readers [reader] and tls.allowed_admins [reader] (admin API on),
+the writer's snapshot request is 403 and the reader's succeeds; the
+reader's remote write is 403 (plain text,
 nothing stored), the writer's query is 403 (JSON envelope, errorType
 forbidden), open endpoints serve both, and nightlight_http_forbidden_total
 counts per path. The reader sees the effective configuration with the
@@ -28,7 +30,9 @@ def main():
         os.makedirs(os.path.join(work, "a"))
         os.makedirs(os.path.join(work, "b"))
         nl = m.MtlsNightlight(args.nightlight, os.path.join(work, "a"), certs,
-                              tls={"allowed_writers": ["writer"], "allowed_readers": ["reader"]})
+                              tls={"allowed_writers": ["writer"], "allowed_readers": ["reader"],
+                                   "allowed_admins": ["reader"]},
+                              server={"enable_admin_api": True})
         try:
             nl.start()
             r = m.https(nl.port, "POST", "/api/v1/write", certs, "writer",
@@ -72,6 +76,16 @@ def main():
                 checks.check("/metrics is open to %s" % who, r.status == 200, repr(r))
                 r = m.https(nl.port, "GET", "/-/healthy", certs, who)
                 checks.check("/-/healthy is open to %s" % who, r.status == 200, repr(r))
+            # The admin API: only tls.allowed_admins, whatever else a caller may do.
+            r = m.https(nl.port, "POST", "/api/v1/admin/tsdb/snapshot", certs, "writer")
+            doc = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
+            checks.check("the writer's snapshot request is 403 naming tls.allowed_admins",
+                         r.status == 403 and doc.get("errorType") == "forbidden"
+                         and "tls.allowed_admins" in doc.get("error", ""), repr(r))
+            r = m.https(nl.port, "POST", "/api/v1/admin/tsdb/snapshot", certs, "reader")
+            doc = r.json() if r.status == 200 else {}
+            checks.check("the listed admin takes a snapshot",
+                         doc.get("status") == "success" and doc.get("data", {}).get("name"), repr(r))
             w = m.tls_metric(nl.port, certs, "nightlight_http_forbidden_total", path="/api/v1/write")
             s = m.tls_metric(nl.port, certs, "nightlight_http_forbidden_total", path="/api/v1/series")
             checks.check("forbidden requests are counted per path", w == 1 and s == 1,
