@@ -13,6 +13,7 @@ the oldest blocks while blocks + WAL exceed it, but never the newest block.
 
 import json
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -79,8 +80,21 @@ def main():
             m = h.eventually(retained, 60)
             checks.check("retention deleted blocks older than 3m", m is not None, blocks_of(nl))
             if m is not None:
-                checks.check("/metrics counts the deleted samples",
-                             h.metric_sum(m, "nightlight_retention_samples_deleted_total") > 0)
+                # Every sample is in one block or the head: those before the
+                # oldest kept block are the ones retention deleted.
+                def deleted_counted():
+                    oldest = min(b[0] for b in blocks_of(nl))
+                    gone = sum(1 for s in written.values() for t in s if t < oldest)
+                    counted = h.metric_sum(h.scrape_metrics(nl.port), "nightlight_retention_samples_deleted_total")
+                    return (gone, counted) if gone == counted and gone > 0 else None
+                checks.check("/metrics counts exactly the samples of the deleted blocks",
+                             h.eventually(deleted_counted, 30) is not None)
+                with open(nl.log_path, "rb") as f:
+                    log = f.read().decode("utf-8", "replace")
+                logged = len(re.findall(r"compactor: removed block [0-9A-Z]{26} \(retention\)", log))
+                counted = h.metric_sum(h.scrape_metrics(nl.port), "nightlight_retention_blocks_deleted_total")
+                checks.check("the log names each block retention removed", logged == counted >= 1,
+                             (logged, counted))
             for phase in ("", "after restart: "):
                 bs = blocks_of(nl)
                 oldest = min(b[0] for b in bs)
