@@ -101,4 +101,17 @@ CAF_TEST(a hello is refused for any setting that changes placement or acknowledg
   c = two_nodes();
   c.write_quorum = 1;
   refused(c, "replication factor and write quorum (2, 1) differ from ours (2, 2)");
+  // Another protocol version (a node of another release), and a peer
+  // claiming to be this node or one not in cluster.nodes.
+  auto h = theirs.hello();
+  h.protocol_version += 1;
+  CAF_CHECK_NOT_EQUAL(ours.check_hello(h).find("protocol version " + std::to_string(h.protocol_version)
+                                               + " is not ours"),
+                      std::string::npos);
+  h = theirs.hello();
+  h.node = "a";
+  CAF_CHECK_NOT_EQUAL(ours.check_hello(h).find("claims to be this node"), std::string::npos);
+  h = theirs.hello();
+  h.node = "z";
+  CAF_CHECK_NOT_EQUAL(ours.check_hello(h).find("is not in cluster.nodes"), std::string::npos);
 }
