@@ -771,6 +771,23 @@ CAF_TEST(below the quorum a write is 503 with Retry-After naming the failed node
   CAF_CHECK_EQUAL(front->writes_in_flight(), 0);
 }
 
+CAF_TEST(an overloaded peer makes the write 503 at once and the sender retries) {
+  // The gateway's refusal over cluster.max_inflight_samples (or a full
+  // link) comes back as the peer's answer: no timer runs here, so the 503
+  // cannot be a request timeout.
+  start(2);
+  nodes[1]->fail = caf::make_error(error_code::overloaded,
+                                   "node b has 9000 samples of peers' writes in flight (cluster.max_inflight_samples)");
+  auto r = answer(post_write(many_series_body(30)));
+  CAF_CHECK_EQUAL(r.status, 503u);
+  CAF_CHECK_EQUAL(header(r, "Retry-After"), std::to_string(cfg.server.retry_after_seconds));
+  CAF_CHECK(r.body.find("b: node b has 9000 samples of peers' writes in flight") != std::string::npos);
+  CAF_CHECK_EQUAL(front->writes_in_flight(), 0);
+  // Once b has room again, the resent write is 204.
+  nodes[1]->fail = caf::error{};
+  CAF_CHECK_EQUAL(answer(post_write(many_series_body(30))).status, 204u);
+}
+
 CAF_TEST(the shards of this node count as its replica) {
   start(2);
   nodes[0]->fail = caf::make_error(error_code::wal_deadline, "WAL busy");
