@@ -328,7 +328,6 @@ head_block_actor::behavior_type head_block(self_ptr self, std::shared_ptr<storag
   self->state.head = std::move(head);
   self->state.wal = std::move(wal);
   self->state.opts = opts;
-  self->state.published_chunks = self->state.head->stats().chunks;  // counted by the process
   return {
     [=](append_atom, append_batch& batch) { return append(self, batch); },
     [=](select_atom, const select_request& req) -> caf::result<select_result> {

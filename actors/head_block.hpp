@@ -120,8 +120,9 @@ struct head_block_state {
   };
   std::optional<listing> pages;
   uint64_t listings = 0;  ///< ids handed out
-  /// head->stats().chunks as last added to metrics::head_chunks (the
-  /// process sets the total it starts with).
+  /// head->stats().chunks as last added to metrics::head_chunks: 0 until
+  /// the compactor's first round, which runs as the process starts (a
+  /// count of a replayed head would walk every series before ready).
   uint64_t published_chunks = 0;
   static inline const char* name = "head_block";
 };

@@ -299,15 +299,12 @@ int run(const settings& cfg, const cli_options& cli) {
       so.connector = sys.middleman().actor_handle();
     }
     uint64_t nseries = 0;
-    uint64_t nchunks = 0;
     for (auto& h : opened->heads) {
       nseries += h->num_series();
-      nchunks += h->stats().chunks;
       if (h->num_series() > 0)
         front.observe_time(h->max_time());
     }
     stats.head_series = static_cast<int64_t>(nseries);
-    stats.head_chunks = static_cast<int64_t>(nchunks);
     stats.corrupted_blocks = opened->corrupted_blocks;
     stats.blocks_loaded = static_cast<int64_t>(opened->blocks->size());
     stats.block_bytes = static_cast<int64_t>(opened->blocks->size_bytes());
