@@ -424,6 +424,11 @@ struct cluster_hello {
   /// and judge missing nodes differently.
   uint32_t replication_factor = 0;
   uint32_t write_quorum = 0;
+  /// The sender's cluster.heartbeat_interval and connection_timeout (ms):
+  /// both ends of a link need the same, or one side drops a healthy idle
+  /// link (or notices a dead one late).
+  int64_t heartbeat_interval_ms = 0;
+  int64_t connection_timeout_ms = 0;
 };
 
 /// How many rejection messages an append_result carries at most.
@@ -607,7 +612,7 @@ typename Inspector::result_type inspect(Inspector& f, metadata_records& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_hello& x) {
   return f(caf::meta::type_name("nl::cluster_hello"), x.cluster, x.protocol_version, x.node, x.ring_digest,
-           x.replication_factor, x.write_quorum);
+           x.replication_factor, x.write_quorum, x.heartbeat_interval_ms, x.connection_timeout_ms);
 }
 
 inline bool operator==(const series_deletion& a, const series_deletion& b) {

@@ -78,7 +78,9 @@ cluster_hello cluster_view::hello() const {
                        cfg_.self,
                        ring_.digest(),
                        static_cast<uint32_t>(replication_factor()),
-                       static_cast<uint32_t>(write_quorum())};
+                       static_cast<uint32_t>(write_quorum()),
+                       cfg_.heartbeat_interval_ms,
+                       cfg_.connection_timeout_ms};
 }
 
 std::string cluster_view::check_hello(const cluster_hello& h) const {
@@ -101,6 +103,11 @@ std::string cluster_view::check_hello(const cluster_hello& h) const {
     return "its replication factor and write quorum (" + std::to_string(h.replication_factor) + ", "
            + std::to_string(h.write_quorum) + ") differ from ours (" + std::to_string(replication_factor()) + ", "
            + std::to_string(write_quorum()) + ")";
+  if (h.heartbeat_interval_ms != cfg_.heartbeat_interval_ms || h.connection_timeout_ms != cfg_.connection_timeout_ms)
+    return "its heartbeat interval and connection timeout (" + std::to_string(h.heartbeat_interval_ms) + " ms, "
+           + std::to_string(h.connection_timeout_ms) + " ms) differ from ours ("
+           + std::to_string(cfg_.heartbeat_interval_ms) + " ms, " + std::to_string(cfg_.connection_timeout_ms)
+           + " ms)";
   return {};
 }
 

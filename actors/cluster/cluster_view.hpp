@@ -26,7 +26,7 @@ namespace nl::actors {
 
 /// Bumped whenever a node-link message changes meaning; nodes of different
 /// versions refuse each other's hello.
-constexpr uint32_t cluster_protocol_version = 5;  // 5: appends cross links as link_batch
+constexpr uint32_t cluster_protocol_version = 6;  // 6: the hello carries the heartbeat settings
 
 /// Counters of one peer's link (all zero for this node itself).
 struct peer_counters {

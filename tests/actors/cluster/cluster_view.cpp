@@ -101,6 +101,12 @@ CAF_TEST(a hello is refused for any setting that changes placement or acknowledg
   c = two_nodes();
   c.write_quorum = 1;
   refused(c, "replication factor and write quorum (2, 1) differ from ours (2, 2)");
+  c = two_nodes();
+  c.heartbeat_interval_ms = 1000;
+  refused(c, "heartbeat interval and connection timeout (1000 ms, 2000 ms) differ from ours (500 ms, 2000 ms)");
+  c = two_nodes();
+  c.connection_timeout_ms = 5000;
+  refused(c, "heartbeat interval and connection timeout (500 ms, 5000 ms) differ from ours (500 ms, 2000 ms)");
   // Another protocol version (a node of another release), and a peer
   // claiming to be this node or one not in cluster.nodes.
   auto h = theirs.hello();
