@@ -149,6 +149,18 @@ void rewrite_record(const std::string& path, uint64_t offset, uint8_t encoding, 
   CAF_REQUIRE(write_whole_file(path, *bytes).is_ok());
 }
 
+// Writes block ulid_a for [0, 2h) in `dir` with `series`, in label order;
+// what was there goes first.
+void write_block(const std::string& dir,
+                 const std::vector<std::pair<label_set, std::vector<std::shared_ptr<const chunk>>>>& series) {
+  (void)remove_tree(dir + "/" + ulid_a);
+  auto w = block_writer::create(dir, ulid_a, 0, 7200000);
+  CAF_REQUIRE(w.is_ok());
+  for (const auto& [labels, chunks] : series)
+    CAF_REQUIRE((*w)->add_series(labels, chunks).is_ok());
+  CAF_REQUIRE((*w)->finish().is_ok());
+}
+
 // The body of index section `i` (0 symbols, 1 series, 2 series offsets,
 // 3 postings, 4 postings table) within `index`, found through the table of
 // contents.
@@ -433,21 +445,17 @@ CAF_TEST(check finds chunk offsets that do not increase and empty postings) {
   dir_guard d;
   auto dir = d.path + "/" + ulid_a;
   auto fresh = [&] {
-    (void)remove_tree(dir);
-    auto w = block_writer::create(d.path, ulid_a, 0, 7200000);
-    CAF_REQUIRE(w.is_ok());
     xor_appender a;
     a.append(1000, 1);
     auto one = a.cut();
-    CAF_REQUIRE((*w)->add_series(ls({{"__name__", "up"}, {"job", "a"}}), {one}).is_ok());
     std::vector<std::shared_ptr<const chunk>> many;
     for (int64_t i = 0; i < 1200; ++i) {
       a.append(1000 * (i + 1), static_cast<double>(i));
       if (i % 120 == 119)
         many.push_back(a.cut());
     }
-    CAF_REQUIRE((*w)->add_series(ls({{"__name__", "up"}, {"job", "b"}}), many).is_ok());
-    CAF_REQUIRE((*w)->finish().is_ok());
+    write_block(d.path,
+                {{ls({{"__name__", "up"}, {"job", "a"}}), {one}}, {ls({{"__name__", "up"}, {"job", "b"}}), many}});
   };
   auto check_error = [&] {
     auto b = block::open(dir);
@@ -484,14 +492,10 @@ CAF_TEST(a dense record that decodes wrongly fails check and reads) {
   dir_guard d;
   auto dir = d.path + "/" + ulid_a;
   auto fresh = [&] {
-    (void)remove_tree(dir);
-    auto w = block_writer::create(d.path, ulid_a, 0, 7200000);
-    CAF_REQUIRE(w.is_ok());
     xor_appender a;
     for (int64_t t : {1000, 2000, 3000})
       a.append(t, static_cast<double>(t) / 100);
-    CAF_REQUIRE((*w)->add_series(ls({{"__name__", "up"}}), {a.cut()}).is_ok());
-    CAF_REQUIRE((*w)->finish().is_ok());
+    write_block(d.path, {{ls({{"__name__", "up"}}), {a.cut()}}});
   };
   auto record = [](std::vector<sample> s) {
     std::string out;
