@@ -378,7 +378,7 @@ def run(checks, wd, nodes, single, prom, series, times, t_start, t_end, everythi
 
     # 3. SIGSTOP B: no DOWN comes, only the heartbeat timeout tells.
     q_sum = [("query", "sum(http_requests_total)"), ("time", "%.3f" % (t_end / 1000))]
-    os.kill(b.proc.pid, signal.SIGSTOP)
+    h.stop_process(b.proc.pid)
     try:
         short = {}
 

@@ -331,6 +331,24 @@ def _split_labels(body):
     return parts
 
 
+def stop_process(pid, timeout=5):
+    """SIGSTOPs `pid` and waits until every thread of it is stopped: the
+    signal alone returns before a busy process stops, which can still
+    answer in between."""
+    os.kill(pid, signal.SIGSTOP)
+
+    def all_stopped():
+        states = []
+        for tid in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                    states.append(f.read().rsplit(")", 1)[1].split()[0])
+            except OSError:
+                continue
+        return bool(states) and all(s in ("T", "t") for s in states)
+    wait_until("process %d stopped" % pid, all_stopped, timeout, 0.005)
+
+
 def metric_sum(metrics, name):
     return sum(v for (n, _), v in metrics.items() if n == name)
 
