@@ -34,25 +34,39 @@ void bit_writer::grow() {
   free_ = 8;
 }
 
-void bit_writer::write_bit(bool bit) {
-  if (free_ == 0)
-    grow();
-  --free_;
-  if (bit)
-    bytes_.back() |= static_cast<uint8_t>(1u << free_);
-}
-
 void bit_writer::write_bits(uint64_t u, int n) {
-  while (n > 0) {
-    if (free_ == 0)
-      grow();
-    int take = std::min<int>(n, free_);
-    // The `take` bits just below bit n of u, placed under the free bits.
-    uint64_t piece = (u >> (n - take)) & ((uint64_t{1} << take) - 1);
-    bytes_.back() |= static_cast<uint8_t>(piece << (free_ - take));
-    free_ = static_cast<uint8_t>(free_ - take);
-    n -= take;
+  if (n <= 0)
+    return;
+  if (n < 64)
+    u &= (uint64_t{1} << n) - 1;
+  if (n <= free_) {  // inside the last byte
+    bytes_.back() |= static_cast<uint8_t>(u << (free_ - n));
+    free_ = static_cast<uint8_t>(free_ - n);
+    return;
   }
+  if (free_ > 0) {  // the top bits fill the last byte; n < 64 is left
+    n -= free_;
+    bytes_.back() |= static_cast<uint8_t>(u >> n);
+    u &= (uint64_t{1} << n) - 1;
+  }
+  // n (1..64) bits from a byte boundary: k whole bytes, big-endian, the
+  // last one's low `pad` bits free. Capacity grows through the same sizes
+  // as one byte at a time would take it.
+  const size_t k = (static_cast<size_t>(n) + 7) / 8;
+  const int pad = static_cast<int>(k * 8) - n;
+  const size_t need = bytes_.size() + k;
+  if (need > bytes_.capacity()) {
+    size_t cap = bytes_.capacity();
+    while (cap < need)
+      cap = next_allocation_size(cap);
+    bytes_.reserve(cap);
+  }
+  const unsigned __int128 v = static_cast<unsigned __int128>(u) << pad;
+  uint8_t buf[9];
+  for (size_t i = 0; i < k; ++i)
+    buf[i] = static_cast<uint8_t>(v >> (8 * (k - 1 - i)));
+  bytes_.insert(bytes_.end(), buf, buf + k);
+  free_ = static_cast<uint8_t>(pad);
 }
 
 void bit_writer::write_uvarint(uint64_t u) {

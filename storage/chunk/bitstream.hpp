@@ -30,7 +30,12 @@ class bit_writer {
     bytes_.assign(prefix, 0);
     free_ = 0;
   }
-  void write_bit(bool bit);
+  void write_bit(bool bit) {
+    if (free_ == 0)
+      grow();
+    --free_;
+    bytes_.back() |= static_cast<uint8_t>(static_cast<unsigned>(bit) << free_);
+  }
   /// Writes the low `n` bits of `u`, high bit first. REQUIRES: 0 <= n <= 64.
   void write_bits(uint64_t u, int n);
   void write_byte(uint8_t b) { write_bits(b, 8); }

@@ -192,6 +192,13 @@ packed_plan plan_packed_ints(const int64_t* x, size_t n) {
   packed_plan plan;
   if (n == 0)
     return plan;
+  // All equal (regular timestamps' deltas of deltas): base and no codes,
+  // which is what the search below finds, without its sort.
+  if (std::all_of(x + 1, x + n, [v = x[0]](int64_t y) { return y == v; })) {
+    plan.base = x[0];
+    plan.bytes = header_bytes(plan.base, 0, 0);
+    return plan;
+  }
   // One sort serves every candidate: for a base b = sorted[r0], the
   // offsets of sorted[r0..n) ascend and the values below b (wrapped to
   // huge offsets) are exceptions.
@@ -215,6 +222,7 @@ packed_plan plan_packed_ints(const int64_t* x, size_t n) {
   size_t tried_r0[4];
   size_t num_tried_r0 = 0;
   thread_local std::vector<size_t> tried_ends;
+  thread_local std::vector<uint64_t> offsets;
   // Base candidates: the minimum, and a few low order statistics so that
   // rare low outliers (a counter reset, a step back) become exceptions.
   for (size_t rank : {size_t{0}, size_t{1}, size_t{2}, n / 64}) {
@@ -226,10 +234,12 @@ packed_plan plan_packed_ints(const int64_t* x, size_t n) {
       continue;
     tried_r0[num_tried_r0++] = r0;
     tried_ends.clear();
-    auto first = sorted.begin() + static_cast<ptrdiff_t>(r0);
+    // The offsets from this base of sorted[r0..n), ascending.
+    offsets.resize(n - r0);
+    for (size_t i = r0; i < n; ++i)
+      offsets[i - r0] = offset_of(sorted[i], base);
     auto count_below = [&](uint64_t limit) {  // offsets < limit
-      return static_cast<size_t>(
-        std::partition_point(first, sorted.end(), [&](int64_t v) { return offset_of(v, base) < limit; }) - first);
+      return static_cast<size_t>(std::lower_bound(offsets.begin(), offsets.end(), limit) - offsets.begin());
     };
     // Codes for sorted[r0, end), end > r0. `fixed_end`: where the
     // fixed-width layout of that width ends, when the caller knows it.
@@ -237,7 +247,7 @@ packed_plan plan_packed_ints(const int64_t* x, size_t n) {
       if (std::find(tried_ends.begin(), tried_ends.end(), end) != tried_ends.end())
         return;
       tried_ends.push_back(end);
-      uint64_t max = offset_of(sorted[end - 1], base);
+      uint64_t max = offsets[end - 1 - r0];
       if (max > max_limit)
         return;
       auto c = shape_of(max);
@@ -269,13 +279,17 @@ packed_plan plan_packed_ints(const int64_t* x, size_t n) {
     // width that takes no more values than a narrower one gives the same
     // layout again, so only the widths that take more are weighed: the bit
     // lengths of the offsets present, each the smallest width taking the
-    // next value.
+    // next value. (The offsets ascend: each width's end is found by
+    // walking on from the last.)
     for (size_t taken = r0; taken < n;) {
-      int w = bit_length(offset_of(sorted[taken], base));
+      int w = bit_length(offsets[taken - r0]);
       if (w >= 63)
         break;
       // Every offset below 2^w: the fixed-width layout takes the same.
-      size_t end = r0 + count_below(uint64_t{1} << w);
+      const uint64_t limit = uint64_t{1} << w;
+      size_t end = taken;
+      while (end < n && offsets[end - r0] < limit)
+        ++end;
       consider(end, end);
       taken = end;
     }
