@@ -256,6 +256,29 @@ CAF_TEST(chunks read from a block stay valid after the block and its files are g
     CAF_CHECK(same_samples(samples_of((*read)[i]), samples_of(want[i])));
 }
 
+CAF_TEST(a block still held by a query selects after its directory is gone) {
+  // A query takes its blocks from the block set before it reads them;
+  // compaction and retention may drop them from the set and delete their
+  // directory meanwhile. Every file is mapped at open, so the held block
+  // still answers, and a matcher select (postings, symbols) too.
+  dir_guard d;
+  auto h = make_head(30, 6);
+  auto held = write_head(*h, d.path, ulid_a);
+  CAF_REQUIRE(remove_tree(d.path + "/" + ulid_a).is_ok());
+  CAF_REQUIRE(!*path_exists(d.path + "/" + ulid_a));
+  for (const auto& ms : {std::vector<matcher>{}, std::vector<matcher>{m(match_type::equal, "job", "job1")}}) {
+    auto read = held->select(ms, 0, 7199999);
+    CAF_REQUIRE(read.is_ok());
+    auto want = h->select(ms, 0, 7199999);
+    CAF_REQUIRE(!want.empty());
+    CAF_REQUIRE_EQUAL(read->size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      CAF_CHECK_EQUAL((*read)[i].labels, want[i].labels);
+      CAF_CHECK(same_samples(samples_of((*read)[i]), samples_of(want[i])));
+    }
+  }
+}
+
 CAF_TEST(paged selects of a block and its head add up to one select) {
   dir_guard d;
   auto h = make_head(60, 3);
