@@ -8,6 +8,11 @@ remote-write receiver, fed the same data.
     instant and range, through B (and a third of them through C), answers
     as Prometheus does; so do /api/v1/series, /labels and
     /label/<name>/values. /api/v1/status/cluster lists the nodes.
+  * gRPC (Query, QueryRange, Series, LabelNames, LabelValues) through C
+    with every node up, and through A with C killed, answers as the
+    node's HTTP API does; with two nodes down a gRPC Query carries the
+    HTTP answer's warning (partial_response true) or fails UNAVAILABLE
+    naming both (false).
   * kill -9 of C while a writer pushes through A: queries through A and B
     stay equal to Prometheus and carry no warning, and find every sample
     the writer got 204 for; C restarts, links up and answers alike.
@@ -233,6 +238,60 @@ def grpc_metadata(wd, node):
     return fams, [w for p in parts for w in p.warnings]
 
 
+def grpc_client(wd, node):
+    import grpc
+    import grpc_common as g
+    ch = grpc.insecure_channel("127.0.0.1:%d" % node.grpc_port, options=g.channel_options())
+    return ch, g.QueryClient(ch, g.Protos(wd))
+
+
+def grpc_as_http(checks, label, wd, node, requests):
+    """Every query of `requests` over gRPC through `node` answers as its
+    HTTP API does (compared to Prometheus elsewhere), warnings included;
+    then Series, LabelNames and LabelValues as their HTTP endpoints."""
+    import grpc
+    import grpc_common as g
+    ch, client = grpc_client(wd, node)
+    with ch:
+        diffs, nonempty = [], 0
+        for q, path, params in requests:
+            p = dict(params)
+            js = h.api_get(node.port, path, params, timeout=30.0).json()
+            if path.endswith("/query"):
+                code, parts = client.status("Query", query=q, time_ms=int(round(float(p["time"]) * 1000)))
+            else:
+                code, parts = client.status("QueryRange", query=q, start_ms=int(round(float(p["start"]) * 1000)),
+                                            end_ms=int(round(float(p["end"]) * 1000)),
+                                            step_ms=int(round(float(p["step"]) * 1000)))
+            if js.get("status") != "success" or code != grpc.StatusCode.OK:
+                # The data set's queries include some that fail alike.
+                why = "" if js.get("status") != "success" and code != grpc.StatusCode.OK else \
+                    "HTTP %s, gRPC %s %s" % (js.get("status"), code, str(parts)[:200])
+            else:
+                got = g.answer_of_parts(client.pb, parts)
+                why = g.diff_answers(got, g.answer_of_json(js))
+                nonempty += bool(got["result"])
+            if why:
+                diffs.append("%s %s: %s" % (q, path.rsplit("/", 1)[1], why))
+        checks.check(label + "gRPC Query/QueryRange as HTTP (%d requests)" % len(requests), not diffs,
+                     "; ".join(diffs)[:600])
+        checks.check(label + "gRPC: %d of %d answers hold data" % (nonempty, len(requests)),
+                     nonempty >= 0.7 * len(requests))
+        for match in (["http_requests_total"], ['{__name__=~"node_.*|temperature_.*"}']):
+            js = h.api_get(node.port, "/api/v1/series", [("match[]", m) for m in match], timeout=30.0).json()
+            parts = client.call("Series", match=match)
+            got = [dict((l.name, l.value) for l in x.labels) for pt in parts for x in pt.series]
+            checks.check(label + "gRPC Series %s as HTTP" % match,
+                         bool(got) and sorted(map(sorted, map(dict.items, got))) ==
+                         sorted(map(sorted, map(dict.items, js["data"]))), "%d vs %d" % (len(got), len(js["data"])))
+        js = h.api_get(node.port, "/api/v1/labels", [("match[]", "http_request_duration_seconds_bucket")]).json()
+        got = [n for pt in client.call("LabelNames", match=["http_request_duration_seconds_bucket"]) for n in pt.names]
+        checks.check(label + "gRPC LabelNames as HTTP", len(got) > 1 and got == js["data"], (got, js))
+        js = h.api_get(node.port, "/api/v1/label/instance/values", [("match[]", "flappy_gauge")]).json()
+        got = [v for pt in client.call("LabelValues", label_name="instance", match=["flappy_gauge"]) for v in pt.values]
+        checks.check(label + "gRPC LabelValues as HTTP", bool(got) and got == js["data"], (got, js))
+
+
 def acked_found(checks, label, node, acked):
     """Every acknowledged cl_load sample is found through `node`, without a
     warning."""
@@ -327,6 +386,7 @@ def run(checks, wd, nodes, single, prom, series, times, t_start, t_end, everythi
     meta = metadata_requests(t_start, t_end)
     run_metadata(checks, "through B: ", ref, b, meta)
     run_metadata(checks, "through C: ", ref, c, meta)
+    grpc_as_http(checks, "through C: ", wd, c, sample)
     # Metric metadata: every node's, merged, through any node.
     write_metadata(checks, nodes, single)
     whole = h.api_data(single.port, "/api/v1/metadata", [])
@@ -359,6 +419,7 @@ def run(checks, wd, nodes, single, prom, series, times, t_start, t_end, everythi
                  r.status == 200 and doc.get("data") == without_c, r)
     checks.check("... with one warning naming C", len(warnings) == 1 and "1 of 3 nodes did not answer" in warnings[0]
                  and "c: " in warnings[0] and "a: " not in warnings[0] and "b: " not in warnings[0], warnings)
+    grpc_as_http(checks, "C killed, through A: ", wd, a, sample)
     fams, gwarnings = grpc_metadata(wd, a)
     checks.check("C killed, gRPC Metadata through A: the same families and warning",
                  fams == without_c and gwarnings == warnings, (fams, gwarnings))
@@ -443,6 +504,13 @@ def run(checks, wd, nodes, single, prom, series, times, t_start, t_end, everythi
     checks.check("... with Retry-After", "retry-after" in r.headers, r.headers)
     r = h.api_get(b.port, "/api/v1/labels", [], timeout=30.0)
     checks.check("A and C down, /labels through B: 503", r.status == 503, r)
+    import grpc
+    ch, client = grpc_client(wd, b)
+    with ch:
+        code, details = client.status("Query", query="sum(http_requests_total)", time_ms=t_end)
+    checks.check("A and C down, gRPC Query through B: UNAVAILABLE naming both nodes",
+                 code == grpc.StatusCode.UNAVAILABLE and "a: " in str(details) and "c: " in str(details),
+                 (code, details))
     r = h.api_get(b.port, "/api/v1/metadata", [], timeout=30.0)
     checks.check("A and C down, /metadata through B: 503", r.status == 503, r)
     # ... A does, with a warning.
@@ -461,6 +529,13 @@ def run(checks, wd, nodes, single, prom, series, times, t_start, t_end, everythi
                      bool(warnings) and "2 of 3 nodes did not answer" in warnings[0]
                      and "b: " in warnings[0] and "c: " in warnings[0], warnings)
     h.log("warning text: %s" % warnings)
+    ch, client = grpc_client(wd, a)
+    with ch:
+        parts = client.call("Query", query="sum(http_requests_total)", time_ms=t_end)
+    gw = [w for p in parts for w in p.warnings]
+    checks.check("B and C down, gRPC Query through A: an answer with one warning naming both nodes",
+                 len(gw) == 1 and "2 of 3 nodes did not answer" in gw[0] and "b: " in gw[0] and "c: " in gw[0]
+                 and any(p.vector for p in parts), gw)
     # Remote read and /federate cannot carry a warning: refused instead.
     pb = h.proto()
     req = pb.ReadRequest()
