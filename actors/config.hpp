@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "storage/cluster/series_refs.hpp"
+
 namespace nl::actors {
 
 /// When the WAL writer calls fdatasync.
@@ -185,6 +187,9 @@ struct cluster_settings {
   /// Samples a node accepts from its peers' writes at once (its gateway's
   /// budget); over it the sender gets an overload error at once.
   uint64_t max_inflight_samples = 1000000;
+  /// A link session's label keys at most (storage/cluster/series_refs.hpp);
+  /// not a setting: tests lower it.
+  uint64_t max_session_key_bytes = storage::max_session_key_bytes;
   /// Queries and metadata requests with more nodes unreachable than
   /// write_quorum - 1 (beyond that an acknowledged sample may have no copy
   /// on a node that answers): true answers what the reachable nodes have

@@ -93,6 +93,7 @@ void spawn_cluster(self_ptr self) {
     lo.request_timeout = std::chrono::milliseconds(cc.request_timeout_ms);
     lo.backoff_min = std::chrono::milliseconds(cc.heartbeat_interval_ms);
     lo.backoff_max = std::chrono::milliseconds(std::max(cc.reconnect_backoff_max_ms, cc.heartbeat_interval_ms));
+    lo.max_session_key_bytes = cc.max_session_key_bytes;
     auto l = self->spawn<caf::monitored>(link, view, s.opts.connector, lo);
     s.links.push_back(l);
     s.peers[i] = l;

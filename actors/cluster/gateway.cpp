@@ -176,11 +176,12 @@ caf::result<append_result> append_link_batch(self_ptr self, link_batch& b) {
   if (b.first_new != ls.refs.size())
     return stale("link session " + std::to_string(b.session) + " numbers from " + std::to_string(b.first_new)
                  + ", expected " + std::to_string(ls.refs.size()));
-  if (ls.refs.key_bytes() + b.new_keys.size() > storage::max_session_key_bytes + storage::session_key_slack_bytes) {
+  const size_t limit = storage::receiver_session_key_limit(st.view->settings().max_session_key_bytes);
+  if (ls.refs.key_bytes() + b.new_keys.size() > limit) {
     ls.session = 0;  // its keys go; the sender's next batch starts anew
     ls.refs.clear();
     return stale("link session " + std::to_string(b.session) + " would keep more than "
-                 + std::to_string(storage::max_session_key_bytes >> 20) + " MiB of label keys");
+                 + std::to_string(limit) + " bytes of label keys");
   }
   if (auto s = ls.refs.define(b.new_keys, b.new_count); !s) {
     ls.session = 0;  // out of step now: the sender's next batch starts anew

@@ -25,7 +25,7 @@
 //   append_batch whose series are the numbered keys. A batch of an unknown
 //   session, or numbering from other than the next number, is refused
 //   with stale_series_refs, and so is one that would take the session's
-//   keys past storage::max_session_key_bytes plus slack (the session is
+//   keys past storage::receiver_session_key_limit (the session is
 //   forgotten); a batch whose columns disagree (link_batch::validate) and
 //   malformed keys with bad_input (and the session is forgotten). Only
 //   check_sender's refusal (an unadmitted sender) comes before numbering.

@@ -30,10 +30,11 @@ namespace nl::storage {
 
 /// A session's label keys at most: the sender starts a new session when
 /// its keys pass this, the receiver refuses a batch that would take its
-/// copy past it plus slack for one more batch (so a peer cannot grow a
-/// gateway's memory without bound).
+/// copy past receiver_session_key_limit() of it, a quarter more for the
+/// batch that crossed it (so a peer cannot grow a gateway's memory without
+/// bound).
 constexpr size_t max_session_key_bytes = size_t{256} << 20;
-constexpr size_t session_key_slack_bytes = size_t{64} << 20;
+constexpr size_t receiver_session_key_limit(size_t sender_cap) { return sender_cap + sender_cap / 4; }
 
 /// Label keys numbered 0, 1, 2, ... in the order they were added, with
 /// their hashes (hash_label_key).

@@ -167,6 +167,7 @@ struct append_fixture : test_coordinator_fixture<nl::test::cluster_test_config> 
   std::shared_ptr<cluster_view> view = [] {
     auto c = nl::test::three_nodes("b");
     c.max_inflight_samples = 10;
+    c.max_session_key_bytes = 60;  // the receiver keeps at most 75 bytes of a session's keys
     return std::make_shared<cluster_view>(c);
   }();
   gateway_actor gw = sys.spawn(gateway, view, std::vector<head_block_actor>{shard}, index_actor{}, metadata_actor{},
@@ -385,6 +386,23 @@ CAF_TEST(a malformed key is refused and its session forgotten) {
   send_linked("after", numbered(12, 1, {}, {0}));
   CAF_CHECK_EQUAL(*got, (std::vector<std::string>{"bad bad_input", "after stale_series_refs"}));
   CAF_CHECK_EQUAL(*stored, 0u);
+}
+
+CAF_TEST(a session whose keys would pass the receiving limit is refused and forgotten) {
+  // Each key ("up" and a one-letter job) is 19 bytes: three fit into the
+  // 75 bytes the receiver keeps (max_session_key_bytes 60 and a quarter),
+  // a fourth does not.
+  CAF_REQUIRE_EQUAL(nl::storage::label_key(nl::storage::label_set::from_unsorted({{"__name__", "up"}, {"job", "a"}}))
+                      .size(),
+                    19u);
+  send_linked("1", numbered(21, 0, {"a", "b", "c"}, {0, 1, 2}));
+  send_linked("over", numbered(21, 3, {"d"}, {3}));
+  // Forgotten: the sender's next batch must start a new session.
+  send_linked("after", numbered(21, 4, {}, {0}));
+  send_linked("anew", numbered(22, 0, {"d"}, {0}));
+  CAF_CHECK_EQUAL(*got, (std::vector<std::string>{"1 ok 3", "over stale_series_refs", "after stale_series_refs",
+                                                  "anew ok 1"}));
+  CAF_CHECK_EQUAL(*jobs, (std::vector<std::string>{"a", "b", "c", "d"}));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
