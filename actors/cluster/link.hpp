@@ -43,7 +43,8 @@
 // after a malformed batch) the link starts a new session, and the write
 // that got the error is retried by its client (503). A session whose keys
 // pass max_session_key_bytes (series churn) is replaced by a new one too;
-// the gateway refuses (stale) a session that grows past that plus slack.
+// the gateway refuses (stale) a session that grows past a quarter more
+// (storage::receiver_session_key_limit).
 //
 // fetch_cancel(id): the selects forwarded with that fetch_id fail at once
 // (canceled), and the cancel goes on to the peer's gateway, which then

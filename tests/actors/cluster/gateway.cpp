@@ -389,20 +389,23 @@ CAF_TEST(a malformed key is refused and its session forgotten) {
 }
 
 CAF_TEST(a session whose keys would pass the receiving limit is refused and forgotten) {
-  // Each key ("up" and a one-letter job) is 19 bytes: three fit into the
-  // 75 bytes the receiver keeps (max_session_key_bytes 60 and a quarter),
-  // a fourth does not.
-  CAF_REQUIRE_EQUAL(nl::storage::label_key(nl::storage::label_set::from_unsorted({{"__name__", "up"}, {"job", "a"}}))
-                      .size(),
-                    19u);
-  send_linked("1", numbered(21, 0, {"a", "b", "c"}, {0, 1, 2}));
-  send_linked("over", numbered(21, 3, {"d"}, {3}));
-  // Forgotten: the sender's next batch must start a new session.
-  send_linked("after", numbered(21, 4, {}, {0}));
+  // The receiver keeps up to 75 bytes of a session's keys
+  // (max_session_key_bytes 60 and a quarter). A key of "up" and a
+  // one-letter job is 19 bytes, one with a six-letter job 24.
+  auto key_bytes = [](const std::string& job) {
+    return nl::storage::label_key(nl::storage::label_set::from_unsorted({{"__name__", "up"}, {"job", job}})).size();
+  };
+  CAF_REQUIRE_EQUAL(key_bytes("a"), 19u);
+  CAF_REQUIRE_EQUAL(key_bytes("cccccc"), 24u);
+  send_linked("1", numbered(21, 0, {"a", "b"}, {0, 1}));        // 38 bytes
+  send_linked("slack", numbered(21, 2, {"cccccc"}, {2}));     // 62: past the sender's cap, within the quarter
+  send_linked("over", numbered(21, 3, {"d"}, {3}));            // 81: refused
+  // Forgotten: the number a kept session would expect next is refused.
+  send_linked("after", numbered(21, 3, {"d"}, {3}));
   send_linked("anew", numbered(22, 0, {"d"}, {0}));
-  CAF_CHECK_EQUAL(*got, (std::vector<std::string>{"1 ok 3", "over stale_series_refs", "after stale_series_refs",
-                                                  "anew ok 1"}));
-  CAF_CHECK_EQUAL(*jobs, (std::vector<std::string>{"a", "b", "c", "d"}));
+  CAF_CHECK_EQUAL(*got, (std::vector<std::string>{"1 ok 2", "slack ok 1", "over stale_series_refs",
+                                                  "after stale_series_refs", "anew ok 1"}));
+  CAF_CHECK_EQUAL(*jobs, (std::vector<std::string>{"a", "b", "cccccc", "d"}));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
