@@ -16,9 +16,18 @@ and the Prometheus directory is left byte for byte as it was, and
 
 With --server prometheus the same checks run against Prometheus 2.42
 started on the promtool output (no import): that validates the test.
+
+With --from-server the blocks are instead cut from its head and compacted
+by a running `prometheus` (2.42, 5m blocks merged into 15m ones by its
+own compactor: hidden flags --storage.tsdb.min/max-block-duration), fed
+the same samples in time order through its remote-write receiver. Its
+whole data directory (blocks, wal, chunks_head, lock) is imported; the
+checks above then hold for the samples its blocks cover, and at least one
+imported block must have been compacted (level 2 or more).
 """
 
 import hashlib
+import json
 import math
 import os
 import random
@@ -129,14 +138,69 @@ def verify(checks, port, series, end_s, span_s):
         checks.check("%s: count_over_time agrees with the input" % metric, not bad, bad[:3])
 
 
+def prometheus_server_blocks(checks, prom_work, series):
+    """Feeds `series` to a Prometheus server cutting 5m blocks and merging
+    them into 15m ones, in time order (its head refuses samples far behind
+    its newest), until its compactor has written a level 2 block; stops it.
+    Returns the blocks' [min, max) time in ms, or None."""
+    prom = h.Prometheus(prom_work, h.PROMETHEUS_RECEIVER_CONFIG, receiver=True,
+                        extra_args=["--storage.tsdb.min-block-duration=5m",
+                                    "--storage.tsdb.max-block-duration=15m"])
+    samples = sorted((t, key, v) for key, vs in series.items() for t, v in vs)
+    try:
+        prom.start()
+        step_ms = 60000  # one minute of samples a request
+        refused = []
+        i = 0
+        while i < len(samples):
+            j = i
+            while j < len(samples) and samples[j][0] < samples[i][0] + step_ms:
+                j += 1
+            per_series = {}
+            for t, key, v in samples[i:j]:
+                per_series.setdefault(key, []).append((t, float(v)))
+            body = h.encode_series([(sorted([("__name__", k[0])] + list(k[1])), ss)
+                                    for k, ss in per_series.items()])
+            r = h.remote_write(prom.port, body)
+            if r.status not in (200, 204):
+                refused.append((samples[i][0], r))
+            i = j
+        if not checks.check("Prometheus took every request", not refused, refused[:3]):
+            return None
+
+        def metas():
+            out = []
+            for d in os.listdir(prom.tsdb):
+                path = os.path.join(prom.tsdb, d, "meta.json")
+                if len(d) == 26 and os.path.exists(path):
+                    with open(path) as f:
+                        out.append(json.load(f))
+            return out
+        h.wait_until("Prometheus compacted 5m blocks into a 15m block",
+                     lambda: any(m["compaction"]["level"] >= 2 for m in metas()), 120)
+        time.sleep(1.0)  # let a compaction in progress finish its renames
+    finally:
+        prom.stop()
+    ms = metas()
+    levels = sorted(m["compaction"]["level"] for m in ms)
+    h.log("Prometheus blocks: %d, compaction levels %s" % (len(ms), levels))
+    checks.check("Prometheus cut several blocks and compacted one (levels %s)" % levels,
+                 len(ms) >= 2 and levels[-1] >= 2)
+    return min(m["minTime"] for m in ms), max(m["maxTime"] for m in ms)
+
+
 def main():
     p = h.arg_parser(__doc__)
     p.add_argument("--tsdb", help="path of the nightlight-tsdb binary")
     p.add_argument("--hours", type=int, default=5, help="hours of history (several Prometheus blocks)")
     p.add_argument("--seed", type=int, default=20261205)
+    p.add_argument("--from-server", action="store_true",
+                   help="blocks cut and compacted by a running prometheus instead of promtool's")
     args = p.parse_args()
     if args.server == "nightlight" and not args.tsdb:
         raise SystemExit("--tsdb BINARY is required with --server nightlight")
+    if args.from_server and args.server != "nightlight":
+        raise SystemExit("--from-server checks an import: --server nightlight only")
     rnd = random.Random(args.seed)
     checks = h.Checks()
     with h.Workdir(args.keep) as work:
@@ -152,11 +216,23 @@ def main():
         prom_work = os.path.join(work, "prom")
         os.makedirs(prom_work)
         promdir = os.path.join(prom_work, "tsdb")  # where h.Prometheus keeps its TSDB
-        r = subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", om, promdir],
-                           capture_output=True, text=True, timeout=120)
-        blocks = sorted(d for d in os.listdir(promdir) if len(d) == 26) if r.returncode == 0 else []
-        if not checks.check("promtool wrote several blocks (%d)" % len(blocks), len(blocks) >= 2,
-                            r.stdout + r.stderr):
+        if args.from_server:
+            covered = prometheus_server_blocks(checks, prom_work, series)
+            if covered is None:
+                return checks.finish()
+            # What the blocks hold; the rest stayed in Prometheus' head.
+            series = {k: [(t, v) for t, v in vs if covered[0] <= t < covered[1]] for k, vs in series.items()}
+            series = {k: vs for k, vs in series.items() if vs}
+            h.log("the blocks cover [%d, %d): %d series, %d samples" % (
+                covered[0], covered[1], len(series), sum(map(len, series.values()))))
+        else:
+            r = subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", om, promdir],
+                               capture_output=True, text=True, timeout=120)
+            if r.returncode != 0:
+                checks.check("promtool create-blocks-from succeeded", False, r.stdout + r.stderr)
+                return checks.finish()
+        blocks = sorted(d for d in os.listdir(promdir) if len(d) == 26)
+        if not checks.check("Prometheus wrote several blocks (%d)" % len(blocks), len(blocks) >= 2):
             return checks.finish()
 
         if args.server == "prometheus":

@@ -36,6 +36,7 @@ nl_add_e2e(promql_differential_blocks promql_differential 400 --block-duration 1
 nl_add_e2e(out_of_order out_of_order 240)
 nl_add_e2e(tsdb_tool tsdb_tool 120 --tsdb $<TARGET_FILE:nightlight-tsdb>)
 nl_add_e2e(prometheus_import prometheus_import 180 --tsdb $<TARGET_FILE:nightlight-tsdb>)
+nl_add_e2e(prometheus_import_server prometheus_import 300 --tsdb $<TARGET_FILE:nightlight-tsdb> --from-server --hours 1)
 nl_add_e2e(status_api status_api 120)
 nl_add_e2e(damaged_block damaged_block 120 --tsdb $<TARGET_FILE:nightlight-tsdb>)
 nl_add_e2e(admin_api admin_api 300 --tsdb $<TARGET_FILE:nightlight-tsdb>)
