@@ -359,6 +359,14 @@ def run(checks, args, wd, names, link_ports, nodes):
         time.sleep(3.0)
         acked_now = set(w.acked)
         checks.check("writes acknowledged while C was down", len(acked_now) > 0)
+        # One log line per link change: C's death once, and A's failing
+        # redials (every backoff, at most 1s apart) once per reason.
+        with open(a.log_path, "rb") as f:
+            about_c = [l for l in f.read().decode("utf-8", "replace").splitlines() if "link to node c (" in l]
+        downs = [i for i, l in enumerate(about_c) if " down: " in l]
+        redials = [l for l in about_c[downs[0] + 1:] if "cannot link to node c (" in l] if downs else []
+        checks.check("A logs C's death once, and its failing redials of 3 s once", len(downs) == 1
+                     and len(redials) == 1, " | ".join(about_c[-8:]))
         m = h.scrape_metrics(a.port)
         checks.check("A's metrics: the link to C down (one more change), B's up",
                      peer_metric(m, "nightlight_cluster_link_up", "c") == 0
