@@ -223,26 +223,24 @@ def compare_metadata(checks, label, single, node):
                      "got %s, want %s" % (str(got)[:400], str(want)[:400]))
 
 
-def grpc_metadata(wd, node):
-    """gRPC Metadata through `node`: ({family: [descriptions]}, warnings)."""
+def grpc_client(wd, node):
     import grpc
     import grpc_common as g
-    pb = g.Protos(wd)
-    with grpc.insecure_channel("127.0.0.1:%d" % node.grpc_port, options=g.channel_options()) as ch:
-        parts = g.QueryClient(ch, pb).call("Metadata")
+    ch = grpc.insecure_channel("127.0.0.1:%d" % node.grpc_port, options=g.channel_options())
+    return ch, g.QueryClient(ch, g.Protos(wd))
+
+
+def grpc_metadata(wd, node):
+    """gRPC Metadata through `node`: ({family: [descriptions]}, warnings)."""
+    ch, client = grpc_client(wd, node)
+    with ch:
+        parts = client.call("Metadata")
     fams = {}
     for p in parts:
         for fam in p.metrics:
             fams.setdefault(fam.metric, []).extend({"type": d.type, "help": d.help, "unit": d.unit}
                                                    for d in fam.metadata)
     return fams, [w for p in parts for w in p.warnings]
-
-
-def grpc_client(wd, node):
-    import grpc
-    import grpc_common as g
-    ch = grpc.insecure_channel("127.0.0.1:%d" % node.grpc_port, options=g.channel_options())
-    return ch, g.QueryClient(ch, g.Protos(wd))
 
 
 def grpc_as_http(checks, label, wd, node, requests):

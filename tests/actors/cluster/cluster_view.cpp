@@ -1,6 +1,10 @@
 #define CAF_SUITE actors.cluster.cluster_view
 #include "test_support.hpp"
 
+#include <functional>
+#include <utility>
+#include <vector>
+
 #include "actors/cluster/cluster_view.hpp"
 #include "protocol/tls_forwarder.hpp"
 #include "protocol/tls_test_pki.hpp"
@@ -81,32 +85,28 @@ CAF_TEST(a hello is refused for any setting that changes placement or acknowledg
   b.self = "b";
   cluster_view theirs{b};
   CAF_CHECK_EQUAL(ours.check_hello(theirs.hello()), "");
-  auto refused = [&](cluster_settings c, const std::string& why) {
+  // Each setting changed alone on the peer, and the reason it is refused.
+  const std::vector<std::pair<std::function<void(cluster_settings&)>, std::string>> cases = {
+    {[](cluster_settings& c) { c.name = "other"; }, "cluster name"},
+    {[](cluster_settings& c) { c.nodes.push_back({"c", "127.0.0.1:3"}); }, "ring digest"},
+    {[](cluster_settings& c) { c.replication_factor = 1; },
+     "replication factor and write quorum (1, 1) differ from ours (2, 2)"},
+    {[](cluster_settings& c) { c.write_quorum = 1; },
+     "replication factor and write quorum (2, 1) differ from ours (2, 2)"},
+    {[](cluster_settings& c) { c.heartbeat_interval_ms = 1000; },
+     "heartbeat interval and connection timeout (1000 ms, 2000 ms) differ from ours (500 ms, 2000 ms)"},
+    {[](cluster_settings& c) { c.connection_timeout_ms = 5000; },
+     "heartbeat interval and connection timeout (500 ms, 5000 ms) differ from ours (500 ms, 2000 ms)"},
+  };
+  for (const auto& [change, why] : cases) {
+    auto c = two_nodes();
     c.self = "b";
-    cluster_view other{c};
-    auto got = ours.check_hello(other.hello());
+    change(c);
+    auto got = ours.check_hello(cluster_view{c}.hello());
     if (got.find(why) == std::string::npos)
       CAF_ERROR("refused for \"" << got << "\", not for \"" << why << "\"");
     CAF_CHECK(got.find(why) != std::string::npos);
-  };
-  auto c = two_nodes();
-  c.name = "other";
-  refused(c, "cluster name");
-  c = two_nodes();
-  c.nodes.push_back({"c", "127.0.0.1:3"});
-  refused(c, "ring digest");
-  c = two_nodes();
-  c.replication_factor = 1;
-  refused(c, "replication factor and write quorum (1, 1) differ from ours (2, 2)");
-  c = two_nodes();
-  c.write_quorum = 1;
-  refused(c, "replication factor and write quorum (2, 1) differ from ours (2, 2)");
-  c = two_nodes();
-  c.heartbeat_interval_ms = 1000;
-  refused(c, "heartbeat interval and connection timeout (1000 ms, 2000 ms) differ from ours (500 ms, 2000 ms)");
-  c = two_nodes();
-  c.connection_timeout_ms = 5000;
-  refused(c, "heartbeat interval and connection timeout (500 ms, 5000 ms) differ from ours (500 ms, 2000 ms)");
+  }
   // Another protocol version (a node of another release), and a peer
   // claiming to be this node or one not in cluster.nodes.
   auto h = theirs.hello();
