@@ -147,6 +147,16 @@ def prometheus_server_blocks(checks, prom_work, series):
                         extra_args=["--storage.tsdb.min-block-duration=5m",
                                     "--storage.tsdb.max-block-duration=15m"])
     samples = sorted((t, key, v) for key, vs in series.items() for t, v in vs)
+
+    def metas():
+        out = []
+        for d in os.listdir(prom.tsdb):
+            path = os.path.join(prom.tsdb, d, "meta.json")
+            if len(d) == 26 and os.path.exists(path):
+                with open(path) as f:
+                    out.append(json.load(f))
+        return out
+
     try:
         prom.start()
         step_ms = 60000  # one minute of samples a request
@@ -168,14 +178,6 @@ def prometheus_server_blocks(checks, prom_work, series):
         if not checks.check("Prometheus took every request", not refused, refused[:3]):
             return None
 
-        def metas():
-            out = []
-            for d in os.listdir(prom.tsdb):
-                path = os.path.join(prom.tsdb, d, "meta.json")
-                if len(d) == 26 and os.path.exists(path):
-                    with open(path) as f:
-                        out.append(json.load(f))
-            return out
         h.wait_until("Prometheus compacted 5m blocks into a 15m block",
                      lambda: any(m["compaction"]["level"] >= 2 for m in metas()), 120)
         time.sleep(1.0)  # let a compaction in progress finish its renames
