@@ -14,7 +14,8 @@
 // 48). The tag spares the lookup a visit to every element of the probe
 // run; the full hash, needed only to move an entry (growth, erase), comes
 // from HashOf(const T&). A slot with the hash beside the pointer cost the
-// head 16-32 bytes more per series.
+// head 16-32 bytes more per series. HashOf also has prefetch(const T&), a
+// speed hint for what operator() will read.
 //
 // Not thread-safe; pointers are not owned.
 #include <cstddef>
@@ -114,19 +115,7 @@ class hash_slots {
   template <class Same>
   T* insert_all(std::vector<std::pair<uint64_t, T*>>& entries, Same&& same) {
     reserve(size_ + entries.size());
-    // A radix sort by home slot, 11 bits a pass (the counts stay in L1).
-    constexpr unsigned radix = 11;
-    std::vector<std::pair<uint64_t, T*>> sorted(entries.size());
-    for (unsigned low = 0; low < 64 - shift_; low += radix) {
-      std::vector<size_t> start((size_t{1} << radix) + 1, 0);
-      for (const auto& e : entries)
-        ++start[((home(e.first) >> low) & ((size_t{1} << radix) - 1)) + 1];
-      for (size_t b = 1; b < start.size(); ++b)
-        start[b] += start[b - 1];
-      for (const auto& e : entries)
-        sorted[start[(home(e.first) >> low) & ((size_t{1} << radix) - 1)]++] = e;
-      entries.swap(sorted);
-    }
+    sort_by_home(entries);
     for (const auto& e : entries) {
       T* ptr = e.second;  // not a structured binding: clang cannot capture those
       // The same probe run as the insert's, already in the cache.
@@ -166,9 +155,40 @@ class hash_slots {
     shift_ = 64;
     for (size_t m = n; m > 1; m >>= 1)
       --shift_;
+    // Moving an entry takes its full hash, which only the element has: a
+    // cache miss each in a large table. The elements are fetched some
+    // entries ahead of hashing, and the new slots written in one sweep.
+    constexpr size_t ahead = 8;
+    std::vector<std::pair<uint64_t, T*>> moved;
+    moved.reserve(size_);
     for (uint64_t w : old)
       if (w != 0)
-        place(hash_of_(*ptr_of(w)), ptr_of(w));
+        moved.emplace_back(0, ptr_of(w));
+    for (size_t i = 0; i < moved.size(); ++i) {
+      if (i + ahead < moved.size())
+        hash_of_.prefetch(*moved[i + ahead].second);
+      moved[i].first = hash_of_(*moved[i].second);
+    }
+    sort_by_home(moved);
+    for (const auto& e : moved)
+      place(e.first, e.second);
+  }
+
+  // Reorders `entries` by home slot: a radix sort, 11 bits a pass (the
+  // counts stay in L1).
+  void sort_by_home(std::vector<std::pair<uint64_t, T*>>& entries) const {
+    constexpr unsigned radix = 11;
+    std::vector<std::pair<uint64_t, T*>> sorted(entries.size());
+    for (unsigned low = 0; low < 64 - shift_; low += radix) {
+      std::vector<size_t> start((size_t{1} << radix) + 1, 0);
+      for (const auto& e : entries)
+        ++start[((home(e.first) >> low) & ((size_t{1} << radix) - 1)) + 1];
+      for (size_t b = 1; b < start.size(); ++b)
+        start[b] += start[b - 1];
+      for (const auto& e : entries)
+        sorted[start[(home(e.first) >> low) & ((size_t{1} << radix) - 1)]++] = e;
+      entries.swap(sorted);
+    }
   }
 
   HashOf hash_of_;

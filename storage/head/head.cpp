@@ -424,7 +424,11 @@ void head::keep_closed(mem_series& s, std::string_view bytes, const xor_chunk::s
 }
 
 std::optional<head::series_slot> head::slot_of(uint64_t ref) {
-  auto* s = find(ref);
+  // A replay looks up thousands of refs in a row before it touches their
+  // series (which it prefetches): the usual case reads only the ref table.
+  if (auto* s = series_.find(ref))
+    return series_slot{s, ref, false};
+  auto* s = find(ref);  // an alias
   if (s == nullptr)
     return std::nullopt;
   return series_slot{s, s->ref, false};

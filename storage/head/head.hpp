@@ -421,6 +421,10 @@ class head {
   struct hash_of_series {
     const head* h;
     uint64_t operator()(const mem_series& s) const;
+    void prefetch(const mem_series& s) const {
+      nl::storage::prefetch(&s);      // ids_size
+      nl::storage::prefetch(&s + 1);  // the pair ids behind the struct
+    }
   };
   hash_slots<mem_series, hash_of_series> by_hash_;          // label hash
   std::unordered_map<uint64_t, uint64_t> aliases_;          // replayed ref -> ref

@@ -18,6 +18,7 @@ struct item {
 
 struct hash_of_item {
   uint64_t operator()(const item& x) const { return x.hash; }
+  void prefetch(const item&) const {}
 };
 
 using slots = hash_slots<item, hash_of_item>;

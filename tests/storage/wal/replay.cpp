@@ -175,6 +175,50 @@ CAF_TEST(samples of unknown series are skipped with one warning) {
   CAF_CHECK(contains(c.warns[0], "wal: skipped 2 samples of unknown series"));
 }
 
+// The reading thread sends samples to the shard that numbers their ref as
+// long as every series so far is in that shard (the usual WAL, written by
+// as many shards as read it), and looks each ref up once one is not.
+CAF_TEST(samples follow their ref whether or not refs follow the shards numbering) {
+  auto numbered = [](uint64_t ref) { return shard_of(labels_of(ref).hash(), 2) == (ref - 1) % 2; };
+  std::vector<uint64_t> in_order;
+  uint64_t stray = 0;
+  for (uint64_t ref = 1; in_order.size() < 4 || stray == 0; ++ref)
+    if (numbered(ref) && in_order.size() < 4)
+      in_order.push_back(ref);
+    else if (!numbered(ref) && stray == 0)
+      stray = ref;
+  temp_dir d;
+  wal_writer w{d.wal()};
+  std::vector<series_record> first;
+  for (auto ref : in_order)
+    first.push_back(series(ref));
+  w.series(first);
+  std::vector<sample_record> xs;
+  for (auto ref : in_order)
+    xs.push_back({ref, 1000, 1.0});
+  xs.push_back({1000, 1000, 1.0});  // no series has ref 1000
+  w.samples(xs);
+  w.series({series(stray)});  // from here on every ref is looked up
+  xs.clear();
+  for (auto ref : in_order)
+    xs.push_back({ref, 2000, 1.0});
+  xs.push_back({stray, 2000, 1.0});
+  xs.push_back({1001, 2000, 1.0});
+  w.samples(xs);
+  w.close();
+  auto heads = make_heads(2);
+  collected c;
+  auto r = replay_wal(d.wal(), heads, c.opts());
+  CAF_REQUIRE(r.is_ok());
+  CAF_CHECK_EQUAL(r->samples, 9u);
+  auto by_id = samples_by_id(heads);
+  for (auto ref : in_order)
+    CAF_CHECK_EQUAL(by_id[std::to_string(ref)], 2u);
+  CAF_CHECK_EQUAL(by_id[std::to_string(stray)], 1u);
+  CAF_REQUIRE_EQUAL(c.warns.size(), 1u);
+  CAF_CHECK(contains(c.warns[0], "wal: skipped 2 samples of unknown series"));
+}
+
 CAF_TEST(samples below the newest block are skipped unless an out-of-order window may take them) {
   temp_dir d;
   wal_writer w{d.wal()};
@@ -228,6 +272,40 @@ CAF_TEST(tombstones delete what was replayed before them) {
   auto by_id = samples_by_id(heads);
   CAF_CHECK_EQUAL(by_id["1"], 1u);
   CAF_CHECK_EQUAL(by_id["2"], 1u);  // the sample written after the deletion
+}
+
+CAF_TEST(long runs of samples keep their order around series and tombstones records) {
+  // Tens of thousands of samples a shard, so that samples wait for a full
+  // batch before they are applied: the deletion must still apply to exactly
+  // the samples before it, and a series declared midway must take its own.
+  temp_dir d;
+  wal_writer w{d.wal(), 1 << 20};
+  w.series({series(1), series(2), series(3), series(4)});
+  auto write_samples = [&](int64_t from, int64_t to, uint64_t refs) {
+    for (int64_t t = from; t < to; t += 50) {
+      std::vector<sample_record> rec;
+      for (int64_t u = t; u < t + 50; ++u)
+        for (uint64_t ref = 1; ref <= refs; ++ref)
+          rec.push_back({ref, u, static_cast<double>(u)});
+      w.samples(rec);
+    }
+  };
+  write_samples(0, 15000, 4);
+  w.tombstones({{1, 0, 14999}, {3, 5000, 9999}});
+  w.series({series(5)});
+  write_samples(15000, 30000, 5);
+  w.close();
+  auto heads = make_heads(2);
+  collected c;
+  auto stats = replay_wal(d.wal(), heads, c.opts());
+  CAF_REQUIRE(stats.is_ok());
+  auto by_id = samples_by_id(heads);
+  CAF_CHECK_EQUAL(by_id["1"], 15000u);
+  CAF_CHECK_EQUAL(by_id["2"], 30000u);
+  CAF_CHECK_EQUAL(by_id["3"], 25000u);
+  CAF_CHECK_EQUAL(by_id["4"], 30000u);
+  CAF_CHECK_EQUAL(by_id["5"], 15000u);
+  CAF_CHECK_EQUAL(stats->samples, 4u * 15000 + 5u * 15000);
 }
 
 CAF_TEST(progress runs from the first segment to one past the newest) {
