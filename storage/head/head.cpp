@@ -157,11 +157,17 @@ head::mem_series& head::create(uint64_t ref, std::string_view key, uint64_t hash
   std::string ids;
   for_each_label(key, [&](std::string_view name, std::string_view value) {
     const char* begin = name.data() - uvarint_length(name.size());
-    put_uvarint(ids, pairs_.acquire(std::string_view(begin, static_cast<size_t>(value.data() + value.size() - begin))));
+    uint32_t id = pairs_.acquire(std::string_view(begin, static_cast<size_t>(value.data() + value.size() - begin)));
+    if (id >= list_of_pair_.size())
+      list_of_pair_.resize(pairs_.id_bound(), nullptr);
+    if (list_of_pair_[id] == nullptr)
+      list_of_pair_[id] = &postings_.list_for(name, value);
+    list_of_pair_[id]->add(ref);
+    put_uvarint(ids, id);
   });
   auto* s = new_series(ref, ids);
   series_.insert(ref, s);
-  postings_.add_key(ref, key);
+  postings_.add_series(ref);
   by_hash_.insert(hash, s);
   ++stats_.series_created;
   return *s;
@@ -595,7 +601,11 @@ size_t head::truncate(int64_t mint, uint64_t ooo_upto) {
     // it before the series themselves.
     postings_.remove(removals);
     for (auto* s : dead) {
-      for_each_id(*s, [this](uint32_t id) { pairs_.release(id); });
+      for_each_id(*s, [this](uint32_t id) {
+        pairs_.release(id);
+        if (pairs_.bytes(id).empty() && id < list_of_pair_.size())
+          list_of_pair_[id] = nullptr;  // freed with its list
+      });
       series_.erase(s->ref);
       delete_series(s);
     }

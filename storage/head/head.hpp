@@ -414,6 +414,11 @@ class head {
   uint64_t next_ref_ = 1;
   postings_index postings_;
   pair_table pairs_;
+  // By pair id, the postings list of that live pair, or null (not looked
+  // up yet): create() finds a pair's list once, not once per series (two
+  // string-keyed map walks). A list is not empty, so not erased, while a
+  // series holds its pair; a pair freed has its entry reset.
+  std::vector<compact_postings*> list_of_pair_;
   ref_table<mem_series> series_;                            // by ref, owned
   // A series' label hash, for moving it in by_hash_ (growth, removal):
   // hashed pair by pair, as the series keeps no hash (rebuilding its key

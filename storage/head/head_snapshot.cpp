@@ -356,8 +356,12 @@ status head::read_state(std::string_view in) {
       }))
     return damaged("series " + std::to_string(twice->ref) + ": its labels are also another series'");
   // The table's own hold: a pair no series used goes again.
-  for (const auto& t : table)
+  list_of_pair_.assign(pairs_.id_bound(), nullptr);
+  for (const auto& t : table) {
     pairs_.release(t.id);
+    if (t.list != nullptr)
+      list_of_pair_[t.id] = t.list;
+  }
   if (!get_uvarint(in, n) || n > in.size() / 2)
     return damaged("alias count truncated");
   for (uint64_t i = 0; i < n; ++i) {

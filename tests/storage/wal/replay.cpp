@@ -157,7 +157,8 @@ CAF_TEST(a series record in another spelling of the same labels finds its series
   for (auto& h : heads)
     series_count += h->num_series();
   CAF_CHECK_EQUAL(series_count, 1u);
-  CAF_CHECK_EQUAL(samples_by_id(heads)["1"], 2u);
+  auto by_id = samples_by_id(heads);  // CAF_CHECK_EQUAL keeps a reference: not into a temporary
+  CAF_CHECK_EQUAL(by_id["1"], 2u);
 }
 
 CAF_TEST(samples of unknown series are skipped with one warning) {
