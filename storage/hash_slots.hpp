@@ -18,6 +18,7 @@
 // speed hint for what operator() will read.
 //
 // Not thread-safe; pointers are not owned.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -115,7 +116,19 @@ class hash_slots {
   template <class Same>
   T* insert_all(std::vector<std::pair<uint64_t, T*>>& entries, Same&& same) {
     reserve(size_ + entries.size());
-    sort_by_home(entries);
+    // A radix sort by home slot, 11 bits a pass (the counts stay in L1).
+    constexpr unsigned radix = 11;
+    std::vector<std::pair<uint64_t, T*>> sorted(entries.size());
+    for (unsigned low = 0; low < 64 - shift_; low += radix) {
+      std::vector<size_t> start((size_t{1} << radix) + 1, 0);
+      for (const auto& e : entries)
+        ++start[((home(e.first) >> low) & ((size_t{1} << radix) - 1)) + 1];
+      for (size_t b = 1; b < start.size(); ++b)
+        start[b] += start[b - 1];
+      for (const auto& e : entries)
+        sorted[start[(home(e.first) >> low) & ((size_t{1} << radix) - 1)]++] = e;
+      entries.swap(sorted);
+    }
     for (const auto& e : entries) {
       T* ptr = e.second;  // not a structured binding: clang cannot capture those
       // The same probe run as the insert's, already in the cache.
@@ -156,38 +169,24 @@ class hash_slots {
     for (size_t m = n; m > 1; m >>= 1)
       --shift_;
     // Moving an entry takes its full hash, which only the element has: a
-    // cache miss each in a large table. The elements are fetched some
-    // entries ahead of hashing, and the new slots written in one sweep.
+    // cache miss each in a large table. Each element is fetched some
+    // entries ahead of its hashing, in runs of a few thousand (32 KiB, not
+    // a copy of the table). The new slots need no such care:
+    // the old ones are in home order, and doubling keeps that order.
+    constexpr size_t run = 4096;
     constexpr size_t ahead = 8;
-    std::vector<std::pair<uint64_t, T*>> moved;
-    moved.reserve(size_);
-    for (uint64_t w : old)
-      if (w != 0)
-        moved.emplace_back(0, ptr_of(w));
-    for (size_t i = 0; i < moved.size(); ++i) {
-      if (i + ahead < moved.size())
-        hash_of_.prefetch(*moved[i + ahead].second);
-      moved[i].first = hash_of_(*moved[i].second);
-    }
-    sort_by_home(moved);
-    for (const auto& e : moved)
-      place(e.first, e.second);
-  }
-
-  // Reorders `entries` by home slot: a radix sort, 11 bits a pass (the
-  // counts stay in L1).
-  void sort_by_home(std::vector<std::pair<uint64_t, T*>>& entries) const {
-    constexpr unsigned radix = 11;
-    std::vector<std::pair<uint64_t, T*>> sorted(entries.size());
-    for (unsigned low = 0; low < 64 - shift_; low += radix) {
-      std::vector<size_t> start((size_t{1} << radix) + 1, 0);
-      for (const auto& e : entries)
-        ++start[((home(e.first) >> low) & ((size_t{1} << radix) - 1)) + 1];
-      for (size_t b = 1; b < start.size(); ++b)
-        start[b] += start[b - 1];
-      for (const auto& e : entries)
-        sorted[start[(home(e.first) >> low) & ((size_t{1} << radix) - 1)]++] = e;
-      entries.swap(sorted);
+    std::vector<T*> moved;
+    moved.reserve(std::min(run, size_));
+    for (size_t i = 0; i < old.size();) {
+      moved.clear();
+      for (; i < old.size() && moved.size() < run; ++i)
+        if (old[i] != 0)
+          moved.push_back(ptr_of(old[i]));
+      for (size_t k = 0; k < moved.size(); ++k) {
+        if (k + ahead < moved.size())
+          hash_of_.prefetch(*moved[k + ahead]);
+        place(hash_of_(*moved[k]), moved[k]);
+      }
     }
   }
 

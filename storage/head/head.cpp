@@ -434,7 +434,10 @@ std::optional<head::series_slot> head::slot_of(uint64_t ref) {
   // series (which it prefetches): the usual case reads only the ref table.
   if (auto* s = series_.find(ref))
     return series_slot{s, ref, false};
-  auto* s = find(ref);  // an alias
+  if (aliases_.empty())
+    return std::nullopt;
+  auto alias = aliases_.find(ref);
+  auto* s = alias == aliases_.end() ? nullptr : series_.find(alias->second);
   if (s == nullptr)
     return std::nullopt;
   return series_slot{s, s->ref, false};
@@ -602,8 +605,7 @@ size_t head::truncate(int64_t mint, uint64_t ooo_upto) {
     postings_.remove(removals);
     for (auto* s : dead) {
       for_each_id(*s, [this](uint32_t id) {
-        pairs_.release(id);
-        if (pairs_.bytes(id).empty() && id < list_of_pair_.size())
+        if (pairs_.release(id) && id < list_of_pair_.size())
           list_of_pair_[id] = nullptr;  // freed with its list
       });
       series_.erase(s->ref);

@@ -29,14 +29,15 @@ uint32_t pair_table::acquire(std::string_view pair) {
   return id;
 }
 
-void pair_table::release(uint32_t id) {
+bool pair_table::release(uint32_t id) {
   auto& e = entries_[id];
   if (--e.holders > 0)
-    return;
+    return false;
   ids_.erase(std::string_view{e.bytes.get(), e.size});
   e.bytes.reset();
   e.size = 0;
   free_.push_back(id);
+  return true;
 }
 
 std::vector<uint32_t> pair_table::ranks() const {

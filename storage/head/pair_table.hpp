@@ -30,8 +30,9 @@ class pair_table {
   /// One holder more of a live id (what acquire() does for a known pair,
   /// without hashing it).
   void hold(uint32_t id) { ++entries_[id].holders; }
-  /// One holder less; the last one frees the pair. REQUIRES: a live id.
-  void release(uint32_t id);
+  /// One holder less; the last one frees the pair (true then). REQUIRES:
+  /// a live id.
+  bool release(uint32_t id);
   /// The bytes of a live pair.
   std::string_view bytes(uint32_t id) const { return {entries_[id].bytes.get(), entries_[id].size}; }
   /// Live pairs.

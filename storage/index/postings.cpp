@@ -1,7 +1,5 @@
 #include "storage/index/postings.hpp"
 
-#include "storage/label_key.hpp"
-
 #include <algorithm>
 #include <iterator>
 #include <queue>
@@ -69,11 +67,6 @@ bool intersects(const postings_list& a, const postings_list& b) {
 void postings_index::add(uint64_t ref, const label_set& ls) {
   for (const auto& lbl : ls)
     add_pair(ref, lbl.name, lbl.value);
-  all_.add(ref);
-}
-
-void postings_index::add_key(uint64_t ref, std::string_view key) {
-  for_each_label(key, [&](std::string_view name, std::string_view value) { add_pair(ref, name, value); });
   all_.add(ref);
 }
 

@@ -81,11 +81,9 @@ class postings_index {
   /// below a list's largest costs a rewrite of that list (the head adds
   /// refs in increasing order: new series, replay, snapshot load).
   void add(uint64_t ref, const label_set& ls);
-  /// The same for the labels of a label key (storage/label_key.hpp),
-  /// without building a label set. REQUIRES: a valid key.
-  void add_key(uint64_t ref, std::string_view key);
 
-  /// For loads that index many series under few pairs (a head snapshot):
+  /// For owners that index many series under few pairs and keep each
+  /// pair's list at hand (the head: its pair table, its snapshot load):
   /// the list of name=value, created empty when absent, to add() refs to
   /// directly, and add_series() once per series. Each list must end up
   /// with a ref: an empty one would list its value as present. The

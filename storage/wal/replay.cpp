@@ -53,7 +53,8 @@ struct replay_state {
   }
 };
 
-// What the reading thread decoded of one record for one shard.
+// What the reading thread hands one shard at a time: one record's series
+// or tombstones, or the samples of many records.
 struct shard_batch {
   wal_record_type type = wal_record_type::samples;
   // A series record's entries: each key is `keys.substr(at, size)`.
@@ -109,7 +110,7 @@ class shard_worker {
   uint64_t take_unknown() { return std::exchange(unknown_, 0); }
 
  private:
-  // Bounds the decoded records waiting: a few MiB at most.
+  // Bounds the batches waiting: up to 16 x 8192 samples (3 MiB) a shard.
   static constexpr size_t max_queued = 16;
 
   void run() {
@@ -197,7 +198,7 @@ class shard_worker {
 // reading the heads or the counts.
 class record_applier {
  public:
-  explicit record_applier(replay_state& rs) : rs_(rs), batches_(rs.heads.size()) {
+  explicit record_applier(replay_state& rs) : rs_(rs), batches_(rs.heads.size()), pending_(rs.heads.size()) {
     for (size_t i = 0; i < rs_.heads.size(); ++i) {
       auto& h = rs_.heads[i];
       workers_.push_back(std::make_unique<shard_worker>(*h));
@@ -220,8 +221,6 @@ class record_applier {
     auto type = record_type(rec);
     if (!type)
       return status::corruption(where + " offset " + std::to_string(end) + ": " + type.error().message());
-    if (*type == wal_record_type::series || *type == wal_record_type::tombstones)
-      flush_samples();  // they apply after the samples before them
     if (*type == wal_record_type::series) {
       // Keys go to the head as the record holds them: no label set is
       // built (that took most of a checkpoint's replay).
@@ -271,26 +270,28 @@ class record_applier {
         below_floor_ += 1;
         continue;
       }
+      size_t shard;
       if (by_numbering_) {
-        batches_[numbered_shard(s.ref)].samples.push_back(s);  // an unknown ref: the worker skips it
-        continue;
+        shard = numbered_shard(s.ref);  // an unknown ref: the worker skips it
+      } else {
+        auto it = shard_of_ref_.find(s.ref);
+        if (it == shard_of_ref_.end()) {
+          unknown_refs_ += 1;
+          continue;
+        }
+        shard = it->second;
       }
-      auto it = shard_of_ref_.find(s.ref);
-      if (it == shard_of_ref_.end()) {
-        unknown_refs_ += 1;
-        continue;
-      }
-      batches_[it->second].samples.push_back(s);
+      pending_[shard].push_back(s);
+      if (pending_[shard].size() >= samples_per_batch)
+        push_samples(shard);
     }
-    for (size_t i = 0; i < batches_.size(); ++i)
-      if (batches_[i].samples.size() >= samples_per_batch)
-        push(i, wal_record_type::samples);
     return status::ok();
   }
 
   // Waits until every record passed is applied; counts the samples stored.
   status finish() {
-    flush_samples();
+    for (size_t i = 0; i < pending_.size(); ++i)
+      push_samples(i);
     status first;
     for (auto& w : workers_) {
       auto st = w->drain();
@@ -316,33 +317,35 @@ class record_applier {
 
   // A record holds a few hundred samples, a hundred or so per shard: one
   // hand-off each left the workers waking and sleeping around every few
-  // microseconds of work. Samples wait until a shard has this many (or a
-  // series or tombstones record, or the end, comes next).
+  // microseconds of work. Samples wait until their shard has this many,
+  // or until a series or tombstones record for that shard (which applies
+  // after them) or the end comes.
   static constexpr size_t samples_per_batch = 8192;
 
+  // Hands each shard its part of a series or tombstones record, after the
+  // samples waiting for it.
   status send(wal_record_type type, const std::string& where) {
     for (size_t i = 0; i < batches_.size(); ++i) {
       auto& b = batches_[i];
       if (b.series.empty() && b.stones.empty())
         continue;
+      push_samples(i);
       if (type == wal_record_type::series)
         b.where = where;
-      push(i, type);
+      b.type = type;
+      workers_[i]->push(std::move(b));
+      b = shard_batch{};
     }
     return status::ok();
   }
 
-  void flush_samples() {
-    for (size_t i = 0; i < batches_.size(); ++i)
-      if (!batches_[i].samples.empty())
-        push(i, wal_record_type::samples);
-  }
-
-  void push(size_t shard, wal_record_type type) {
-    auto& b = batches_[shard];
-    b.type = type;
+  void push_samples(size_t shard) {
+    if (pending_[shard].empty())
+      return;
+    shard_batch b;
+    b.type = wal_record_type::samples;
+    b.samples.swap(pending_[shard]);
     workers_[shard]->push(std::move(b));
-    b = shard_batch{};
   }
 
   replay_state& rs_;
@@ -355,7 +358,8 @@ class record_applier {
   std::vector<sample_record> samples_;
   std::vector<tombstone_record> stones_;
   std::vector<metadata_record> metadata_;
-  std::vector<shard_batch> batches_;
+  std::vector<shard_batch> batches_;                // a series or tombstones record's, by shard
+  std::vector<std::vector<sample_record>> pending_;  // samples waiting, by shard
   uint64_t max_ref_ = 0;
   uint64_t unknown_refs_ = 0;
   int64_t floor_ = std::numeric_limits<int64_t>::max();

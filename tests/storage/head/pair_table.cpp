@@ -15,11 +15,11 @@ CAF_TEST(a pair has one id while it has holders) {
   CAF_CHECK_EQUAL(t.bytes(a), label_pair("job", "node"));
   CAF_CHECK_EQUAL(t.bytes(b), label_pair("job", "api"));
   CAF_CHECK_EQUAL(t.size(), 2u);
-  t.release(a);  // one holder left
+  CAF_CHECK(!t.release(a));  // one holder left
   CAF_CHECK_EQUAL(t.bytes(a), label_pair("job", "node"));
   CAF_CHECK_EQUAL(t.acquire(label_pair("job", "node")), a);
-  t.release(a);
-  t.release(a);
+  CAF_CHECK(!t.release(a));
+  CAF_CHECK(t.release(a));  // the last holder frees it
   CAF_CHECK_EQUAL(t.size(), 1u);
   // The freed id goes to the next new pair; the old pair is new again.
   auto c = t.acquire(label_pair("env", "prod"));

@@ -178,16 +178,20 @@ CAF_TEST(samples of unknown series are skipped with one warning) {
 
 // The reading thread sends samples to the shard that numbers their ref as
 // long as every series so far is in that shard (the usual WAL, written by
-// as many shards as read it), and looks each ref up once one is not.
+// as many shards as read it), and looks each ref up once one is not. Either
+// way a sample written before its series record is skipped: the samples
+// waiting in a shard go to it before that shard's next series record.
 CAF_TEST(samples follow their ref whether or not refs follow the shards numbering) {
   auto numbered = [](uint64_t ref) { return shard_of(labels_of(ref).hash(), 2) == (ref - 1) % 2; };
-  std::vector<uint64_t> in_order;
+  std::vector<uint64_t> in_order;  // the last one is declared late
   uint64_t stray = 0;
-  for (uint64_t ref = 1; in_order.size() < 4 || stray == 0; ++ref)
-    if (numbered(ref) && in_order.size() < 4)
+  for (uint64_t ref = 1; in_order.size() < 5 || stray == 0; ++ref)
+    if (numbered(ref) && in_order.size() < 5)
       in_order.push_back(ref);
     else if (!numbered(ref) && stray == 0)
       stray = ref;
+  uint64_t late = in_order.back();
+  in_order.pop_back();
   temp_dir d;
   wal_writer w{d.wal()};
   std::vector<series_record> first;
@@ -198,11 +202,16 @@ CAF_TEST(samples follow their ref whether or not refs follow the shards numberin
   for (auto ref : in_order)
     xs.push_back({ref, 1000, 1.0});
   xs.push_back({1000, 1000, 1.0});  // no series has ref 1000
+  xs.push_back({late, 1000, 1.0});  // not declared yet
+  xs.push_back({stray, 1000, 1.0});  // likewise
   w.samples(xs);
+  w.series({series(late)});
+  w.samples({{late, 1500, 1.0}});
   w.series({series(stray)});  // from here on every ref is looked up
   xs.clear();
   for (auto ref : in_order)
     xs.push_back({ref, 2000, 1.0});
+  xs.push_back({late, 2000, 1.0});
   xs.push_back({stray, 2000, 1.0});
   xs.push_back({1001, 2000, 1.0});
   w.samples(xs);
@@ -211,13 +220,14 @@ CAF_TEST(samples follow their ref whether or not refs follow the shards numberin
   collected c;
   auto r = replay_wal(d.wal(), heads, c.opts());
   CAF_REQUIRE(r.is_ok());
-  CAF_CHECK_EQUAL(r->samples, 9u);
+  CAF_CHECK_EQUAL(r->samples, 11u);
   auto by_id = samples_by_id(heads);
   for (auto ref : in_order)
     CAF_CHECK_EQUAL(by_id[std::to_string(ref)], 2u);
+  CAF_CHECK_EQUAL(by_id[std::to_string(late)], 2u);
   CAF_CHECK_EQUAL(by_id[std::to_string(stray)], 1u);
   CAF_REQUIRE_EQUAL(c.warns.size(), 1u);
-  CAF_CHECK(contains(c.warns[0], "wal: skipped 2 samples of unknown series"));
+  CAF_CHECK(contains(c.warns[0], "wal: skipped 4 samples of unknown series"));
 }
 
 CAF_TEST(samples below the newest block are skipped unless an out-of-order window may take them) {
