@@ -7,8 +7,30 @@
 
 namespace nl::storage {
 
+namespace {
+
+// A cheap hash of a pair for the memo: its length and its first and last
+// eight bytes (name and value ends), which tell apart the pairs a run of
+// series shares.
+size_t memo_slot(std::string_view pair, size_t slots) {
+  uint64_t head = 0;
+  uint64_t tail = 0;
+  std::memcpy(&head, pair.data(), std::min<size_t>(8, pair.size()));
+  std::memcpy(&tail, pair.data() + pair.size() - std::min<size_t>(8, pair.size()), std::min<size_t>(8, pair.size()));
+  uint64_t h = (head * 0x9e3779b97f4a7c15ULL) ^ (tail + pair.size()) * 0xc2b2ae3d27d4eb4fULL;
+  return static_cast<size_t>(h >> 40) & (slots - 1);
+}
+
+}  // namespace
+
 uint32_t pair_table::acquire(std::string_view pair) {
+  auto& memo = memo_[memo_slot(pair, memo_.size())];
+  if (memo < entries_.size() && bytes(memo) == pair) {
+    ++entries_[memo].holders;
+    return memo;
+  }
   if (auto it = ids_.find(pair); it != ids_.end()) {
+    memo = it->second;
     ++entries_[it->second].holders;
     return it->second;
   }
@@ -26,6 +48,7 @@ uint32_t pair_table::acquire(std::string_view pair) {
   e.size = static_cast<uint32_t>(pair.size());
   e.holders = 1;
   ids_.emplace(std::string_view{e.bytes.get(), e.size}, id);
+  memo = id;
   return id;
 }
 

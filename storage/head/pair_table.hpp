@@ -13,6 +13,7 @@
 // it and its id, which a later pair reuses.
 //
 // Thread-safety: none; the owning head serialises access.
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -53,6 +54,11 @@ class pair_table {
   std::vector<entry> entries_;  // by id; freed ones have no bytes
   std::vector<uint32_t> free_;  // ids to reuse
   std::unordered_map<std::string_view, uint32_t> ids_;  // views of entries_' bytes
+  // Recently acquired ids by a cheap hash of their bytes: series created
+  // one after another share most pairs (a target's, a metric's), and a
+  // hit costs a memcmp, not a string hash and a bucket walk. An id here
+  // may have been freed or reused since: its bytes are compared first.
+  std::array<uint32_t, 1024> memo_{};
 };
 
 /// Compares two pairs as label_set::compare orders labels: by name, then

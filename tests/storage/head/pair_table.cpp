@@ -1,6 +1,11 @@
 #define CAF_SUITE storage.head.pair_table
 #include "test_support.hpp"
 
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
 #include "storage/head/pair_table.hpp"
 #include "storage/label_key.hpp"
 
@@ -37,4 +42,40 @@ CAF_TEST(pairs compare by name then value as strings) {
   CAF_CHECK_LESS(compare_pairs(label_pair("a", "aa"), label_pair("a", "b")), 0);
   CAF_CHECK_LESS(compare_pairs(label_pair("a", "x"), label_pair("a", "xy")), 0);
   CAF_CHECK_EQUAL(compare_pairs(label_pair("a", "x"), label_pair("a", "x")), 0);
+}
+
+// Thousands of pairs acquired and released at random, many alike at both
+// ends (what the table's memo of recent ids keys on) and ids reused: every
+// acquire gives the pair's one live id, whose bytes are the pair.
+CAF_TEST(random acquires and releases agree with a count per pair) {
+  pair_table t;
+  std::mt19937_64 rng{1207};
+  std::vector<std::string> pairs;
+  for (int i = 0; i < 3000; ++i)
+    pairs.push_back(label_pair(i % 2 ? "instance" : "job", "host-" + std::to_string(i % 1500) + ":9100"));
+  std::map<std::string, std::pair<uint32_t, int>> live;  // pair -> id, holders
+  std::map<uint32_t, std::string> by_id;                 // live ids
+  for (int step = 0; step < 200000; ++step) {
+    const auto& p = pairs[rng() % pairs.size()];
+    auto it = live.find(p);
+    if (it != live.end() && rng() % 2 == 0) {
+      bool freed = t.release(it->second.first);
+      CAF_REQUIRE_EQUAL(freed, --it->second.second == 0);
+      if (freed) {
+        by_id.erase(it->second.first);
+        live.erase(it);
+      }
+      continue;
+    }
+    uint32_t id = t.acquire(p);
+    CAF_REQUIRE_EQUAL(t.bytes(id), p);
+    if (it != live.end()) {
+      CAF_REQUIRE_EQUAL(id, it->second.first);
+      ++it->second.second;
+    } else {
+      CAF_REQUIRE(by_id.emplace(id, p).second);  // no other live pair has it
+      live[p] = {id, 1};
+    }
+  }
+  CAF_CHECK_EQUAL(t.size(), live.size());
 }
