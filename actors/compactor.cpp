@@ -14,6 +14,7 @@
 #include "storage/compaction/merge.hpp"
 #include "storage/compaction/planner.hpp"
 #include "storage/file.hpp"
+#include "storage/head/head_snapshot.hpp"
 #include "storage/tombstones.hpp"
 #include "storage/wal/checkpoint.hpp"
 
@@ -333,6 +334,13 @@ void checkpoint(self_ptr self, int64_t from) {
 
 // Step 3: the block with [a, b) is durable (or there was nothing to write).
 void truncate(self_ptr self, int64_t b) {
+  // From here the heads differ from a head snapshot in what no WAL record
+  // says: a start after a crash must not load it (head_snapshot.hpp).
+  if (auto& s = self->state; !s.head_snapshot_removed) {
+    if (auto st = storage::remove_head_snapshot(s.opts.data_dir); !st)
+      return round_failed(self, "removing the head snapshot before the head truncation: " + st.message());
+    s.head_snapshot_removed = true;
+  }
   ask_shards<shard_stats>(
     self,
     [self, b](std::vector<shard_stats>& after) {

@@ -14,7 +14,8 @@
 //   2. the block is written to <data_dir>/blocks/<ulid>.tmp, synced and
 //      renamed (storage/block/writer.hpp), opened and added to the block
 //      set that queries read;
-//   3. truncate: the shards drop the window from memory;
+//   3. truncate: the shards drop the window from memory (before the first
+//      of this run, the head snapshot is deleted: storage/head/head_snapshot.hpp);
 //   4. once no window is left to cut, the WAL writer starts a new segment,
 //      and the older segments are replaced by one checkpoint of the series
 //      still in the head and their samples from the last cut on, and of
@@ -108,6 +109,9 @@ struct compactor_state {
   /// The head was truncated below this in the running round: the WAL
   /// checkpoint is due (INT64_MIN: none).
   int64_t checkpoint_from = INT64_MIN;
+  /// The head snapshot is gone (deleted before this run's first head
+  /// truncation).
+  bool head_snapshot_removed = false;
   std::vector<caf::typed_response_promise<uint64_t>> waiting;  ///< compact_now answered when the round ends
   /// Admin operations waiting for the running round or operation (busy).
   std::deque<std::function<void()>> pending;

@@ -135,10 +135,12 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
   auto has_wal = storage::path_exists(wal_dir);
   if (!has_wal)
     return has_wal.error();
-  // A clean stop's head snapshot stands for the replay when the WAL is
-  // exactly as it left it (storage/head/head_snapshot.hpp). Read once:
-  // the writer opened below makes it stale.
+  // A head snapshot (storage/head/head_snapshot.hpp) stands for the
+  // replay of the WAL it was taken of: the WAL is replayed only from the
+  // first segment written after it, if any (a crash since a start that
+  // loaded it).
   bool from_snapshot = false;
+  uint64_t replay_from = 0;
   const auto snapshot_path = dir + "/" + storage::head_snapshot_file;
   if (*has_wal && !repair) {
     auto load_started = std::chrono::steady_clock::now();
@@ -152,20 +154,28 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
       loaded = storage::status::invalid_argument("head snapshot taken with other blocks");
     if (loaded) {
       from_snapshot = true;
+      replay_from = loaded->replay_from;
       out.samples_replayed = loaded->samples;
-      log_info("wal: head snapshot loaded instead of the WAL replay: " + std::to_string(loaded->series)
-               + " series, " + std::to_string(loaded->samples) + " samples, " + std::to_string(loaded->bytes)
-               + " bytes in " + load_took);
-      if (auto st = storage::remove_obsolete_wal_files(wal_dir); !st)
-        return st;
-      if (progress) {
-        if (auto st = storage::start_wal_progress(wal_dir, *progress); !st)
+      log_info(std::string{replay_from ? "wal: head snapshot loaded, the WAL segments written after it follow: "
+                                       : "wal: head snapshot loaded instead of the WAL replay: "}
+               + std::to_string(loaded->series) + " series, " + std::to_string(loaded->samples) + " samples, "
+               + std::to_string(loaded->bytes) + " bytes in " + load_took);
+      if (!replay_from) {
+        if (auto st = storage::remove_obsolete_wal_files(wal_dir); !st)
           return st;
-        progress->read(progress->get().max - 1);
+        if (progress) {
+          if (auto st = storage::start_wal_progress(wal_dir, *progress); !st)
+            return st;
+          progress->read(progress->get().max - 1);
+        }
       }
     } else if (loaded.error().error_code() != storage::status::code::not_found) {
       log_info("wal: head snapshot not used (" + loaded.error().message() + "); replaying the WAL");
       fresh_heads();
+      // It will not match later either (the WAL only gains segments): not
+      // read again at every start.
+      if (auto st = storage::remove_file(snapshot_path); !st)
+        log_warn("wal: " + st.message());
     }
   }
   if (!out.blocks)  // no snapshot was read
@@ -174,36 +184,18 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
   if (floor != INT64_MIN)
     for (auto& h : out.heads)
       h->raise_min_valid_time(floor);
-  // A stop killed while writing one leaves the temp file: never read;
-  // one killed before the thread below deleted the old one leaves that.
+  // A stop killed while writing one leaves the temp file: never read.
+  // (".old": what earlier versions renamed a snapshot to once read.)
   for (const char* suffix : {".tmp", ".old"}) {
     auto left = storage::path_exists(snapshot_path + suffix);
     if (left && *left)
       if (auto st = storage::remove_file(snapshot_path + suffix); !st)
         log_warn("wal: " + st.message());
   }
-  // No fsync: a snapshot that comes back after a crash no longer matches
-  // the WAL the writer below starts to change. Renamed, then deleted off
-  // the start-up path: freeing a 100 MB file's pages takes ~20 ms, and
-  // the rename keeps the deletion from ever meeting the snapshot this
-  // server writes when it stops.
-  auto snapshot_left = storage::path_exists(snapshot_path);
-  if (snapshot_left && *snapshot_left) {
-    if (auto st = storage::rename_path(snapshot_path, snapshot_path + ".old"); !st) {
-      log_warn("wal: " + st.message() + " (harmless: the new WAL segment makes it stale)");
-    } else {
-      // Detached and silent: it may outlive a quick stop, and a file it
-      // fails to delete is deleted by the next start.
-      try {
-        std::thread([old = snapshot_path + ".old"] { (void)storage::remove_file(old); }).detach();
-      } catch (const std::system_error&) {  // no thread to be had: delete it here
-        (void)storage::remove_file(snapshot_path + ".old");
-      }
-    }
-  }
-  if (*has_wal && !from_snapshot) {
+  if (*has_wal && (!from_snapshot || replay_from != 0)) {
     storage::wal_replay_options ro;
     ro.repair = repair;
+    ro.from_segment = replay_from;
     ro.progress = progress;
     ro.info = log_info;
     ro.warn = log_warn;
@@ -212,7 +204,7 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
     if (!replayed)
       return replayed.error();
     out.records_replayed = replayed->records;
-    out.samples_replayed = replayed->samples;
+    out.samples_replayed += replayed->samples;
   } else if (!*has_wal) {
     log_info("wal: no WAL in " + dir + ", starting empty");
   }

@@ -142,6 +142,15 @@ class head {
   /// class). Replay calls it with the largest ref seen in any shard.
   void bump_next_ref(uint64_t floor);
 
+  /// fn(ref) for every series and alias (a replay onto a loaded head
+  /// routes records by them).
+  template <class Fn>
+  void for_each_ref(Fn&& fn) const {
+    series_.for_each([&fn](uint64_t ref, const mem_series*) { fn(ref); });
+    for (const auto& alias : aliases_)
+      fn(alias.first);
+  }
+
   /// The labels of a series (or alias); not_found if unknown.
   result<label_set> labels_of(uint64_t ref) const;
 

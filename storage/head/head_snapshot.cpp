@@ -4,12 +4,15 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <thread>
 
 #include "storage/coding.hpp"
 #include "storage/file.hpp"
 #include "storage/label_key.hpp"
+#include "storage/wal/format.hpp"
 #include "storage/wal/records.hpp"
+#include "storage/wal/segment_writer.hpp"
 
 namespace nl::storage {
 
@@ -442,6 +445,91 @@ result<std::string> wal_fingerprint(const std::string& wal_dir) {
   return out;
 }
 
+namespace {
+
+// The lines of a fingerprint, each without its newline.
+std::vector<std::string_view> fingerprint_lines(std::string_view fp) {
+  std::vector<std::string_view> out;
+  while (!fp.empty()) {
+    auto nl = fp.find('\n');
+    out.push_back(fp.substr(0, nl));
+    fp.remove_prefix(nl == std::string_view::npos ? fp.size() : nl + 1);
+  }
+  return out;
+}
+
+std::optional<uint64_t> eight_digits(std::string_view s) {
+  if (s.size() != wal_segment_name_digits
+      || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  return std::stoull(std::string{s});
+}
+
+// A top-level segment's line ("00000012 4096"): its number.
+std::optional<uint64_t> segment_of_line(std::string_view line) {
+  auto space = line.find(' ');
+  if (space == std::string_view::npos || line.find('/') != std::string_view::npos)
+    return std::nullopt;
+  return eight_digits(line.substr(0, space));
+}
+
+// A checkpoint directory's line ("checkpoint.00000011/"): its number.
+std::optional<uint64_t> checkpoint_of_line(std::string_view line) {
+  constexpr std::string_view prefix = "checkpoint.";
+  if (line.size() != prefix.size() + wal_segment_name_digits + 1 || line.substr(0, prefix.size()) != prefix
+      || line.back() != '/')
+    return std::nullopt;
+  return eight_digits(line.substr(prefix.size(), wal_segment_name_digits));
+}
+
+}  // namespace
+
+result<uint64_t> wal_segments_after(std::string_view taken, std::string_view current) {
+  auto then = fingerprint_lines(taken);
+  auto now = fingerprint_lines(current);
+  // Both are sorted (wal_fingerprint): one merge walk.
+  uint64_t newest = 0;  // the snapshot's newest segment or checkpoint
+  for (auto line : then)
+    newest = std::max({newest, segment_of_line(line).value_or(0), checkpoint_of_line(line).value_or(0)});
+  std::vector<uint64_t> added;
+  size_t i = 0;
+  for (auto line : now) {
+    if (i < then.size() && then[i] == line) {
+      ++i;
+      continue;
+    }
+    if (i < then.size() && then[i] < line)
+      return status::invalid_argument("the WAL changed after the head snapshot was taken (" + std::string{then[i]}
+                                      + " is gone or changed)");
+    auto seg = segment_of_line(line);
+    if (!seg || *seg <= newest)
+      return status::invalid_argument("the WAL changed after the head snapshot was taken (" + std::string{line}
+                                      + " is new)");
+    added.push_back(*seg);
+  }
+  if (i < then.size())
+    return status::invalid_argument("the WAL changed after the head snapshot was taken (" + std::string{then[i]}
+                                    + " is gone or changed)");
+  std::sort(added.begin(), added.end());
+  for (size_t k = 0; k < added.size(); ++k)
+    if (added[k] != newest + 1 + k)
+      return status::invalid_argument("the WAL changed after the head snapshot was taken (segment "
+                                      + wal_segment_name(newest + 1 + k) + " is missing)");
+  return added.empty() ? uint64_t{0} : newest + 1;
+}
+
+status remove_head_snapshot(const std::string& data_dir) {
+  const auto path = data_dir + "/" + head_snapshot_file;
+  auto exists = path_exists(path);
+  if (!exists)
+    return exists.error();
+  if (!*exists)
+    return status::ok();
+  if (auto st = remove_file(path); !st)
+    return st;
+  return sync_dir(data_dir);
+}
+
 status write_head_snapshot(const std::string& path, const std::vector<std::shared_ptr<head>>& heads,
                            const metadata_store& metadata, const std::string& wal_fingerprint, int64_t blocks_end) {
   std::string tmp_path = path + ".tmp";
@@ -528,9 +616,11 @@ result<head_snapshot_loaded> read_head_snapshot(const std::string& path,
                                     + std::to_string(heads.size()));
   if (theirs != ours)
     return status::invalid_argument("head snapshot taken with other storage settings (block duration or windows)");
-  if (fingerprint != wal_fingerprint)
-    return status::invalid_argument("the WAL changed after the head snapshot was taken");
+  auto replay_from = wal_segments_after(fingerprint, wal_fingerprint);
+  if (!replay_from)
+    return replay_from.error();
   out.blocks_end = end;
+  out.replay_from = *replay_from;
   // The shards' checksums are verified by the threads that load them.
   std::vector<section> parts(shards);
   for (auto& p : parts)

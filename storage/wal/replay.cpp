@@ -217,6 +217,16 @@ class record_applier {
       floor_ = std::numeric_limits<int64_t>::min();
       by_numbering_ = false;
     }
+    // Heads a snapshot filled: records name their series too. Usually
+    // each shard numbers all of its refs; a ref another shard count
+    // numbered (aliases, strays) needs the map, for every ref.
+    for (const auto& h : rs_.heads)
+      loaded_ = loaded_ || h->num_series() > 0;
+    bool numbered = by_numbering_;
+    for (size_t i = 0; i < rs_.heads.size() && numbered; ++i)
+      rs_.heads[i]->for_each_ref([&](uint64_t ref) { numbered = numbered && numbered_shard(ref) == i; });
+    if (!numbered)
+      stop_numbering();
   }
 
   // `where` names the record's file in errors ("WAL segment 00000003");
@@ -237,7 +247,8 @@ class record_applier {
       for (const auto& s : series_) {
         auto shard = shard_of(s.hash, rs_.heads.size());
         shard_of_ref_[s.ref] = shard;
-        by_numbering_ = by_numbering_ && numbered_shard(s.ref) == shard;
+        if (by_numbering_ && numbered_shard(s.ref) != shard)
+          stop_numbering();
         max_ref_ = std::max(max_ref_, s.ref);
         auto& b = batches_[shard];
         b.series.push_back({s.ref, s.hash, b.keys.size(), s.key.size()});
@@ -261,6 +272,10 @@ class record_applier {
       if (auto st = decode_tombstone_records(rec, stones_); !st)
         return status::corruption(where + ": " + st.message());
       for (auto& s : stones_) {
+        if (by_numbering_) {
+          batches_[numbered_shard(s.ref)].stones.push_back(s);  // an unknown ref: the head skips it
+          continue;
+        }
         auto it = shard_of_ref_.find(s.ref);
         if (it != shard_of_ref_.end())
           batches_[it->second].stones.push_back(s);
@@ -323,6 +338,20 @@ class record_applier {
     return (n & (n - 1)) == 0 ? (ref - 1) & (n - 1) : (ref - 1) % n;
   }
 
+  // From now on records find their shard in shard_of_ref_, which has
+  // every series replayed so far. Series the heads held before the replay
+  // (a snapshot's) are added, once the workers are idle.
+  void stop_numbering() {
+    by_numbering_ = false;
+    if (!loaded_)
+      return;
+    for (auto& w : workers_)
+      (void)w->drain();  // an error stays with the worker: finish() reports it
+    for (size_t i = 0; i < rs_.heads.size(); ++i)
+      rs_.heads[i]->for_each_ref([&](uint64_t ref) { shard_of_ref_.emplace(ref, i); });
+    loaded_ = false;
+  }
+
   // A record holds a few hundred samples, a hundred or so per shard: one
   // hand-off each left the workers waking and sleeping around every few
   // microseconds of work. Samples wait until their shard has this many,
@@ -362,6 +391,7 @@ class record_applier {
   // count is the one that wrote the WAL): samples go there without a
   // lookup in shard_of_ref_, a sixth of this thread's time at 1 M series.
   bool by_numbering_ = true;
+  bool loaded_ = false;  // the heads held series before the replay, not in shard_of_ref_ yet
   std::vector<series_key_record> series_;
   std::vector<sample_record> samples_;
   std::vector<tombstone_record> stones_;
@@ -440,7 +470,7 @@ status check_first_segment_after(const std::string& wal_dir, uint64_t n, const r
 
 }  // namespace
 
-status start_wal_progress(const std::string& wal_dir, wal_replay_progress& progress) {
+status start_wal_progress(const std::string& wal_dir, wal_replay_progress& progress, uint64_t from_segment) {
   auto checkpoint = latest_wal_checkpoint(wal_dir);
   if (!checkpoint)
     return checkpoint.error();
@@ -450,7 +480,10 @@ status start_wal_progress(const std::string& wal_dir, wal_replay_progress& progr
   if (!segments)
     return segments.error();
   uint64_t next = next_wal_segment(*segments, *checkpoint);
-  uint64_t first = *checkpoint ? **checkpoint : segments->empty() ? next : segments->front();
+  uint64_t first = from_segment  ? from_segment
+                   : *checkpoint ? **checkpoint
+                   : segments->empty() ? next
+                                       : segments->front();
   progress.start(static_cast<int64_t>(first), static_cast<int64_t>(next));
   return status::ok();
 }
@@ -467,12 +500,14 @@ result<wal_replay_stats> replay_wal(const std::string& wal_dir, const std::vecto
   if (!checkpoint)
     return checkpoint.error();
   if (progress)
-    if (auto st = start_wal_progress(wal_dir, *progress); !st)
+    if (auto st = start_wal_progress(wal_dir, *progress, opts.from_segment); !st)
       return st;
   auto started = std::chrono::steady_clock::now();
   record_applier apply{rs};
-  uint64_t first_segment = 0;
-  if (*checkpoint) {
+  uint64_t first_segment = opts.from_segment;
+  if (first_segment != 0) {
+    rs.info("wal: replaying the segments after the head snapshot, from " + wal_segment_name(first_segment));
+  } else if (*checkpoint) {
     if (auto st = replay_checkpoint(wal_dir, **checkpoint, apply, rs); !st)
       return st;
     if (progress)

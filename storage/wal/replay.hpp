@@ -94,6 +94,11 @@ class wal_replay_progress {
 struct wal_replay_options {
   /// Cut the WAL at corruption instead of failing (--wal-repair).
   bool repair = false;
+  /// 0: the heads are empty; the newest checkpoint is replayed, then the
+  /// segments after it. Otherwise a head snapshot filled the heads with
+  /// everything before this segment (head_snapshot_loaded::replay_from):
+  /// only this segment and the ones after it are replayed, onto them.
+  uint64_t from_segment = 0;
   /// Receives the metadata records (metadata_store::apply). Null: they are
   /// decoded (damage is corruption all the same) and dropped.
   metadata_store* metadata = nullptr;
@@ -115,14 +120,16 @@ struct wal_replay_stats {
 };
 
 /// progress.start() with the range replay_wal() would report for
-/// `wal_dir`: from the newest checkpoint (else the first segment) to one
-/// past the newest segment. For a start-up that reads a head snapshot
-/// instead (storage/head/head_snapshot.hpp), followed by read(max - 1).
-status start_wal_progress(const std::string& wal_dir, wal_replay_progress& progress);
+/// `wal_dir`: from `from_segment`, else the newest checkpoint, else the
+/// first segment, to one past the newest segment. For a start-up that
+/// reads a head snapshot and nothing after it
+/// (storage/head/head_snapshot.hpp), followed by read(max - 1).
+status start_wal_progress(const std::string& wal_dir, wal_replay_progress& progress, uint64_t from_segment = 0);
 
 /// Replays `wal_dir`, which must exist, into `heads` (one per shard, in
 /// shard order; series refs as the WAL has them, so the heads' ref_start /
-/// ref_stride must be the ones that wrote it). Afterwards every head's
+/// ref_stride must be the ones that wrote it). The heads are empty, or
+/// with opts.from_segment hold what a head snapshot had. Afterwards every head's
 /// next ref is above the largest ref replayed. Errors as in the file
 /// comment; on error the heads hold part of the WAL and should be dropped.
 result<wal_replay_stats> replay_wal(const std::string& wal_dir, const std::vector<std::shared_ptr<head>>& heads,

@@ -11,6 +11,7 @@
 #include "actors/compactor.hpp"
 #include "fake_wal_file.hpp"
 #include "storage/block/reader.hpp"
+#include "storage/head/head_snapshot.hpp"
 
 using namespace nl::actors;
 using nl::test::fake_wal_disk;
@@ -143,6 +144,24 @@ CAF_TEST(a cut of more series than a page writes them all in label order) {
     CAF_CHECK((*got)[i - 1].labels < (*got)[i].labels);
   // The head kept the rest: one sample per series at 3h plus the 4h one.
   CAF_CHECK_EQUAL(head_samples(), 21u);
+  CAF_CHECK_EQUAL(stats.compactions_failed.load(), 0u);
+}
+
+// A head snapshot stands for the WAL before the segments written after it
+// (storage/head/head_snapshot.hpp); a truncated head differs from it in
+// what no WAL record says, so it goes first. Rounds without a cut keep it.
+CAF_TEST(the first head truncation deletes the head snapshot) {
+  const auto snapshot = data.path + "/" + storage::head_snapshot_file;
+  {
+    std::ofstream f{snapshot};
+    f << "a snapshot";
+  }
+  append(0, series_labels(1), {1000, hour});
+  CAF_REQUIRE_EQUAL(compact_now(), 0u);
+  CAF_CHECK(fs::exists(snapshot));
+  append(0, series_labels(1), {4 * hour});
+  CAF_REQUIRE_EQUAL(compact_now(), 1u);
+  CAF_CHECK(!fs::exists(snapshot));
   CAF_CHECK_EQUAL(stats.compactions_failed.load(), 0u);
 }
 

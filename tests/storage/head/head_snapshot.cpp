@@ -341,7 +341,7 @@ CAF_TEST(the snapshot file stands for the WAL only while everything matches) {
   CAF_REQUIRE(heads[1]->append(r, 100 * minute, 42).is_ok());
   metadata_store meta;
   meta.apply({123, {"up", metric_type::gauge, "Up or not.", ""}});
-  CAF_REQUIRE(write_head_snapshot(path, heads, meta, "segment 7\n", 5 * minute).is_ok());
+  CAF_REQUIRE(write_head_snapshot(path, heads, meta, "00000007 100\n", 5 * minute).is_ok());
   CAF_CHECK(!path_exists(path + ".tmp").value());
   auto fresh = [] {
     return std::vector<std::shared_ptr<head>>{std::make_shared<head>(options(0, 2)),
@@ -350,9 +350,10 @@ CAF_TEST(the snapshot file stands for the WAL only while everything matches) {
   {
     auto back = fresh();
     metadata_store m2;
-    auto loaded = read_head_snapshot(path, back, m2, "segment 7\n");
+    auto loaded = read_head_snapshot(path, back, m2, "00000007 100\n");
     CAF_REQUIRE(loaded.is_ok());
     CAF_CHECK_EQUAL(loaded->blocks_end, 5 * minute);  // the caller compares it with its blocks
+    CAF_CHECK_EQUAL(loaded->replay_from, 0u);          // the WAL is as it was
     CAF_CHECK_EQUAL(loaded->series, heads[0]->num_series() + heads[1]->num_series() - 1);  // never{}
     CAF_CHECK_EQUAL(loaded->samples, heads[0]->stats().samples + heads[1]->stats().samples);
     CAF_CHECK(same(everything(*back[0]), everything(*heads[0])));
@@ -369,8 +370,16 @@ CAF_TEST(the snapshot file stands for the WAL only while everything matches) {
     auto loaded = read_head_snapshot(path, back, m2, fp);
     return loaded.is_ok() ? status::code::ok : loaded.error().error_code();
   };
-  CAF_CHECK_EQUAL(refused("segment 7\nsegment 8\n", 2), status::code::invalid_argument);
-  CAF_CHECK_EQUAL(refused("segment 7\n", 3), status::code::invalid_argument);
+  {  // A segment written since (a start that loaded it, then a crash).
+    auto back = fresh();
+    metadata_store m2;
+    auto loaded = read_head_snapshot(path, back, m2, "00000007 100\n00000008 5\n");
+    CAF_REQUIRE(loaded.is_ok());
+    CAF_CHECK_EQUAL(loaded->replay_from, 8u);
+    CAF_CHECK(same(everything(*back[0]), everything(*heads[0])));
+  }
+  CAF_CHECK_EQUAL(refused("00000007 101\n", 2), status::code::invalid_argument);  // a segment it has changed
+  CAF_CHECK_EQUAL(refused("00000007 100\n", 3), status::code::invalid_argument);
   // Any flipped byte of the file is caught by a checksum or the header.
   std::string bytes;
   {
@@ -381,13 +390,13 @@ CAF_TEST(the snapshot file stands for the WAL only while everything matches) {
     auto bad = bytes;
     bad[i] = static_cast<char>(bad[i] ^ 0x10);
     CAF_REQUIRE(write_whole_file(path, bad).is_ok());
-    auto code = refused("segment 7\n", 2);
+    auto code = refused("00000007 100\n", 2);
     CAF_CHECK(code == status::code::corruption || code == status::code::invalid_argument);
   }
   CAF_REQUIRE(write_whole_file(path, bytes.substr(0, bytes.size() - 1)).is_ok());
-  CAF_CHECK_EQUAL(refused("segment 7\n", 2), status::code::corruption);
+  CAF_CHECK_EQUAL(refused("00000007 100\n", 2), status::code::corruption);
   CAF_REQUIRE(remove_file(path).is_ok());
-  CAF_CHECK_EQUAL(refused("segment 7\n", 2), status::code::not_found);
+  CAF_CHECK_EQUAL(refused("00000007 100\n", 2), status::code::not_found);
 }
 
 CAF_TEST(the WAL fingerprint changes with any file of the WAL) {
@@ -409,6 +418,41 @@ CAF_TEST(the WAL fingerprint changes with any file of the WAL) {
   CAF_CHECK_EQUAL(fingerprint(), *first);
   dir.put("wal/00000004", "");
   CAF_CHECK_NOT_EQUAL(fingerprint(), *first);
+}
+
+CAF_TEST(a snapshot stands for a WAL that only gained newer segments in a row) {
+  const std::string taken = "00000003 70\n00000004 9\ncheckpoint.00000002/\ncheckpoint.00000002/00000001 2\n";
+  // The first segment to replay, as a plain value (CAF_CHECK_EQUAL keeps
+  // references to its arguments).
+  auto first = [](const std::string& then, const std::string& now) -> uint64_t {
+    auto r = wal_segments_after(then, now);
+    CAF_REQUIRE(r.is_ok());
+    return *r;
+  };
+  auto code = [&](const std::string& current) {
+    auto r = wal_segments_after(taken, current);
+    return r.is_ok() ? status::code::ok : r.error().error_code();
+  };
+  const std::string ckpt = "checkpoint.00000002/\ncheckpoint.00000002/00000001 2\n";
+  CAF_CHECK_EQUAL(first(taken, taken), 0u);  // nothing written since
+  CAF_CHECK_EQUAL(first(taken, "00000003 70\n00000004 9\n00000005 0\n" + ckpt), 5u);
+  CAF_CHECK_EQUAL(first(taken, "00000003 70\n00000004 9\n00000005 4096\n00000006 12\n" + ckpt), 5u);
+  // Grown, shrunk or gone: a file the snapshot covers changed.
+  CAF_CHECK_EQUAL(code("00000003 70\n00000004 10\n" + ckpt), status::code::invalid_argument);
+  CAF_CHECK_EQUAL(code("00000003 70\n00000004 8\n" + ckpt), status::code::invalid_argument);
+  CAF_CHECK_EQUAL(code("00000004 9\n" + ckpt), status::code::invalid_argument);
+  CAF_CHECK_EQUAL(code("00000003 70\n00000004 9\n"), status::code::invalid_argument);
+  // A new checkpoint (the segments before it are about to go), a gap, a
+  // segment numbered before the snapshot's newest, anything else new.
+  CAF_CHECK_EQUAL(code(taken + "checkpoint.00000004/\n"), status::code::invalid_argument);
+  CAF_CHECK_EQUAL(code("00000003 70\n00000004 9\n00000006 1\n" + ckpt), status::code::invalid_argument);
+  CAF_CHECK_EQUAL(code("00000001 5\n00000003 70\n00000004 9\n" + ckpt), status::code::invalid_argument);
+  CAF_CHECK_EQUAL(code(taken + "stray 1\n"), status::code::invalid_argument);
+  // A checkpoint newer than every segment: the next segment follows it.
+  CAF_CHECK_EQUAL(first("checkpoint.00000009/\ncheckpoint.00000009/00000000 4\n",
+                        "00000010 7\ncheckpoint.00000009/\ncheckpoint.00000009/00000000 4\n"),
+                  10u);
+  CAF_CHECK_EQUAL(first("", ""), 0u);
 }
 
 CAF_TEST(golden bytes of a head state and a snapshot file) {
