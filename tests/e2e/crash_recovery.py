@@ -16,6 +16,11 @@ With --block-duration (e.g. 1m) the head is cut into blocks, the WAL
 checkpointed and blocks merged while the kills happen: then the data dir
 must also hold blocks and a WAL checkpoint at the end (else the run did not
 test what it claims), and the samples must be there exactly once.
+With --clean-stop-every N, every N-th cycle stops the server cleanly
+(SIGTERM: it writes a head snapshot) instead of killing it: the kills
+after such a start then find a snapshot plus WAL segments written after
+it, and the run must show at least one start that loaded a snapshot and
+replayed only those segments.
 """
 
 import os
@@ -180,6 +185,8 @@ def main():
     p.add_argument("--min-up", type=float, default=0.4, help="seconds of load before a kill, min")
     p.add_argument("--max-up", type=float, default=2.0, help="seconds of load before a kill, max")
     p.add_argument("--block-duration", help="storage.block_duration (cuts, checkpoints, merges under kills)")
+    p.add_argument("--clean-stop-every", type=int, default=0,
+                   help="every N-th cycle stops cleanly instead of kill -9 (0: never)")
     args = p.parse_args()
     rnd = random.Random(args.seed)
     checks = h.Checks()
@@ -207,8 +214,12 @@ def main():
             for cycle in range(1, args.cycles + 1):
                 time.sleep(rnd.uniform(args.min_up, args.max_up))
                 before = sum(len(w.acked) for w in writers)
-                target.kill9()
-                h.log("cycle %d: killed after %d acknowledged batches" % (cycle, before))
+                if args.clean_stop_every and cycle % args.clean_stop_every == 0:
+                    target.stop(timeout=60)
+                    h.log("cycle %d: stopped cleanly after %d acknowledged batches" % (cycle, before))
+                else:
+                    target.kill9()
+                    h.log("cycle %d: killed after %d acknowledged batches" % (cycle, before))
                 time.sleep(rnd.uniform(0.0, 0.3))
                 t = time.monotonic()
                 target.start(ready_timeout=60)
@@ -235,6 +246,14 @@ def main():
             verify(checks, target, writers)
             if args.block_duration and args.server == "nightlight":
                 verify_blocks(checks, target)
+            if args.clean_stop_every and args.server == "nightlight":
+                with open(target.log_path, "rb") as f:
+                    log = f.read().decode("utf-8", "replace")
+                written = log.count("head snapshot: written")
+                partial = log.count("head snapshot loaded, the WAL segments written after it follow")
+                h.log("head snapshots written %d, loaded with the segments after them %d" % (written, partial))
+                checks.check("a start after a kill loaded a snapshot and replayed only the segments after it",
+                             written >= 1 and partial >= 1, (written, partial))
             checks.check("server alive after verification", target.alive())
         finally:
             stop.set()
