@@ -1,11 +1,16 @@
 // libFuzzer target: a head snapshot's bytes (storage/head/head_snapshot.hpp),
-// as start-up reads them. The first byte chooses: even, the rest is one
-// shard's head state for head::read_state (past the file's checksums,
-// which would stop nearly every input before the decoder); odd, the rest
+// as start-up reads them. The first byte chooses, modulo 3: 0, the rest is
+// one shard's head state for head::read_state (past the file's checksums,
+// which would stop nearly every input before the decoder); 1, the rest
 // is a whole snapshot file read by read_head_snapshot for two shards and
-// an empty WAL fingerprint. Nothing may crash, hang or read outside the
-// bytes. A state the head takes must be usable: selected, written again
-// and read back by a fresh head without error, then appended to.
+// an empty WAL fingerprint; 2, the rest is two WAL fingerprints (the
+// snapshot's, a NUL, the current one) for wal_segments_after, which a
+// snapshot file's checksum would otherwise keep from odd ones. Nothing may
+// crash, hang or read outside the bytes. A state the head takes must be
+// usable: selected, written again and read back by a fresh head without
+// error, then appended to. A fingerprint always stands for itself with
+// nothing to replay, and a segment to replay from is one the current
+// fingerprint lists.
 #include <unistd.h>
 
 #include <cstdint>
@@ -18,6 +23,7 @@
 #include "storage/head/head.hpp"
 #include "storage/head/head_snapshot.hpp"
 #include "storage/label_key.hpp"
+#include "storage/wal/segment_writer.hpp"
 
 namespace {
 
@@ -36,7 +42,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0)
     return 0;
   std::string_view in{reinterpret_cast<const char*>(data) + 1, size - 1};
-  if (data[0] % 2 == 1) {
+  if (data[0] % 3 == 2) {
+    auto nul = in.find('\0');
+    auto taken = in.substr(0, nul);
+    auto current = nul == std::string_view::npos ? std::string_view{} : in.substr(nul + 1);
+    auto same = wal_segments_after(taken, taken);
+    if (!same || *same != 0)
+      __builtin_trap();
+    auto from = wal_segments_after(taken, current);
+    if (from && *from != 0) {
+      auto line = "\n" + wal_segment_name(*from) + " ";
+      if (("\n" + std::string{current}).find(line) == std::string::npos)
+        __builtin_trap();
+    }
+    return 0;
+  }
+  if (data[0] % 3 == 1) {
     static const std::string path = "/dev/shm/nl-fuzz-head-snapshot-" + std::to_string(::getpid());
     (void)write_whole_file(path, in);
     std::vector<std::shared_ptr<head>> heads = {std::make_shared<head>(options(0, 2)),

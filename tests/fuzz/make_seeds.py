@@ -310,6 +310,11 @@ def head_snapshot():
     top = 1 << 62
     head = uvarint(top) + uvarint(0) + pairs
     write("head_snapshot", "ref-at-range-end", b"\0" + head + series(top - 1) + uvarint(0) + uvarint(0))
+    # Mode byte 2: the WAL fingerprints a snapshot was taken with and the
+    # one at start-up, two segments written since (storage/FORMAT.md).
+    taken = b"00000003 70\n00000004 9\ncheckpoint.00000002/\ncheckpoint.00000002/00000001 2\n"
+    current = b"00000003 70\n00000004 9\n00000005 4096\n00000006 12\ncheckpoint.00000002/\ncheckpoint.00000002/00000001 2\n"
+    write("head_snapshot", "fingerprints", b"\2" + taken + b"\0" + current)
 
 
 block_tombstones()
