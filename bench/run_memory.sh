@@ -10,7 +10,10 @@
 # the first cut means the head, not the history, bounds memory), RSS per
 # series at the end and 30 s later (background cuts and merges done), and
 # the time from start to ready on the same data after a stop, after a
-# second stop, and after kill -9.
+# second stop, after kill -9 (Nightlight: the head snapshot the second
+# stop wrote, plus the WAL segment written since), and after kill -9
+# without a head snapshot (as after a crash once a cut has deleted it:
+# the whole WAL is replayed; VictoriaMetrics: a second kill -9).
 #
 # usage: bench/run_memory.sh [--build DIR] [--series 1000000]
 #          [--samples-per-series 80] [--block-duration 5m]
@@ -73,7 +76,7 @@ YAML
   esac
 }
 
-declare -A rate peak at_cut at_end settled restart after again crash
+declare -A rate peak at_cut at_end settled restart after again crash crash_full
 alloc_note=""
 # Both servers get the same data (remote_write_load --end-ms), ending 15 s
 # before a block boundary: Nightlight's head then ends the load holding one
@@ -124,24 +127,31 @@ for s in $servers; do
   sleep 2; after[$s]=$(rss_mib "$pid")
   # A second stop and start (the first start may have had work left by
   # the load: VictoriaMetrics' caches, Nightlight's last cut), then a
-  # start after kill -9 (Nightlight replays its WAL).
+  # start after kill -9 (Nightlight loads the snapshot the second stop
+  # wrote and replays the WAL written since), then one after kill -9
+  # with no snapshot (Nightlight replays the whole WAL).
   stop_server 600
   start "$s" "$dir" "$port"; again[$s]=$(time_ready "$ready")
   sleep 1
   kill -9 "$pid"; wait "$pid" 2>/dev/null || true
   start "$s" "$dir" "$port"; crash[$s]=$(time_ready "$ready")
+  sleep 1
+  kill -9 "$pid"; wait "$pid" 2>/dev/null || true
+  rm -f "$dir/data/head.snapshot"
+  start "$s" "$dir" "$port"; crash_full[$s]=$(time_ready "$ready")
   stop_server 600
 done
 
 echo
 echo "Data set: $series series × $sps samples 15 s apart (backfill, the last at $end_ms, 15 s before a block boundary), $conns connections; Nightlight block_duration $block; $(nproc) cores."
 echo
-echo "| server | samples/s | peak RSS MiB | RSS at first cut MiB | RSS at end MiB | KiB/series at end | KiB/series 30 s later | restart to ready s | RSS after restart MiB | second restart s | start after kill -9 s |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| server | samples/s | peak RSS MiB | RSS at first cut MiB | RSS at end MiB | KiB/series at end | KiB/series 30 s later | restart to ready s | RSS after restart MiB | second restart s | start after kill -9 s | after kill -9, no snapshot s |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for s in $servers; do
   per=$(awk -v r="${at_end[$s]}" -v n="$series" 'BEGIN { printf "%.2f", r * 1024 / n }')
   per_settled=$(awk -v r="${settled[$s]}" -v n="$series" 'BEGIN { printf "%.2f", r * 1024 / n }')
-  printf '| %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$s" "${rate[$s]:-0}" "${peak[$s]}" \
-    "${at_cut[$s]}" "${at_end[$s]}" "$per" "$per_settled" "${restart[$s]}" "${after[$s]}" "${again[$s]}" "${crash[$s]}"
+  printf '| %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$s" "${rate[$s]:-0}" "${peak[$s]}" \
+    "${at_cut[$s]}" "${at_end[$s]}" "$per" "$per_settled" "${restart[$s]}" "${after[$s]}" "${again[$s]}" "${crash[$s]}" \
+    "${crash_full[$s]}"
 done
 [[ -n $alloc_note ]] && { echo; echo "Nightlight's $alloc_note."; }
