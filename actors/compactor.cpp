@@ -336,10 +336,16 @@ void checkpoint(self_ptr self, int64_t from) {
 void truncate(self_ptr self, int64_t b) {
   // From here the heads differ from a head snapshot in what no WAL record
   // says: a start after a crash must not load it (head_snapshot.hpp).
+  // Truncation goes on even if that fails (else memory grows without
+  // end): such a start would find the snapshot only before the next WAL
+  // checkpoint and with the same newest block, and the most it could
+  // bring back are samples a block also holds, which queries and
+  // compaction take once. Tried again at the next truncation.
   if (auto& s = self->state; !s.head_snapshot_removed) {
-    if (auto st = storage::remove_head_snapshot(s.opts.data_dir); !st)
-      return round_failed(self, "removing the head snapshot before the head truncation: " + st.message());
-    s.head_snapshot_removed = true;
+    if (auto st = storage::remove_head_snapshot(s.opts.data_dir); st)
+      s.head_snapshot_removed = true;
+    else
+      log_error("compactor: the head snapshot was not deleted before the head truncation: " + st.message());
   }
   ask_shards<shard_stats>(
     self,

@@ -142,7 +142,17 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
   bool from_snapshot = false;
   uint64_t replay_from = 0;
   const auto snapshot_path = dir + "/" + storage::head_snapshot_file;
-  if (*has_wal && !repair) {
+  auto drop_snapshot = [&snapshot_path] {
+    auto there = storage::path_exists(snapshot_path);
+    if (there && *there)
+      if (auto st = storage::remove_file(snapshot_path); !st)
+        log_warn("wal: " + st.message());
+  };
+  // Without a WAL a snapshot stands for nothing; with snapshots turned off
+  // none is read (nor kept: it would be read again once they are on).
+  if (!*has_wal || !cfg.storage.snapshot_on_shutdown)
+    drop_snapshot();
+  if (*has_wal && !repair && cfg.storage.snapshot_on_shutdown) {
     auto load_started = std::chrono::steady_clock::now();
     auto fingerprint = storage::wal_fingerprint(wal_dir);
     auto loaded = fingerprint ? storage::read_head_snapshot(snapshot_path, out.heads, *out.metadata, *fingerprint)
@@ -174,8 +184,7 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
       fresh_heads();
       // It will not match later either (the WAL only gains segments): not
       // read again at every start.
-      if (auto st = storage::remove_file(snapshot_path); !st)
-        log_warn("wal: " + st.message());
+      drop_snapshot();
     }
   }
   if (!out.blocks)  // no snapshot was read

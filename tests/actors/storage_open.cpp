@@ -232,3 +232,35 @@ CAF_TEST(after a crash the snapshot stands for the WAL up to the segments writte
   crash_after_snapshot_start(true);
   crash_after_snapshot_start(false);
 }
+
+// With snapshots turned off none is read or kept; without a WAL a
+// snapshot stands for nothing (an empty fingerprint would match a new WAL's
+// first segment as "written since").
+CAF_TEST(a snapshot is deleted unread with snapshots off or without a WAL) {
+  temp_dir d;
+  write_wal(d.path);
+  settings s;
+  s.storage.data_dir = d.path;
+  (void)open_and_stop(s);
+  const auto snapshot = d.path + "/" + storage::head_snapshot_file;
+  CAF_REQUIRE(storage::path_exists(snapshot).value());
+  settings off = s;
+  off.storage.snapshot_on_shutdown = false;
+  {
+    auto opened = open_storage(off, 2, false);
+    CAF_REQUIRE(opened.is_ok());
+    CAF_CHECK(opened->records_replayed > 0u);  // replayed, not loaded
+    CAF_CHECK_EQUAL(opened->samples_replayed, 5u);
+    CAF_CHECK(!storage::path_exists(snapshot).value());
+    CAF_REQUIRE(opened->wal->close().is_ok());
+    opened->lock.release();
+  }
+  (void)open_and_stop(s);
+  CAF_REQUIRE(storage::path_exists(snapshot).value());
+  std::filesystem::remove_all(d.wal());
+  auto opened = open_storage(s, 2, false);
+  CAF_REQUIRE(opened.is_ok());
+  CAF_CHECK_EQUAL(opened->samples_replayed, 0u);
+  CAF_CHECK_EQUAL(opened->heads[0]->num_series() + opened->heads[1]->num_series(), 0u);
+  CAF_CHECK(!storage::path_exists(snapshot).value());
+}
