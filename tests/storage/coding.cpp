@@ -153,7 +153,8 @@ CAF_TEST(varint lengths match what put writes at every bit length) {
       std::string out;
       put_uvarint(out, u);
       CAF_CHECK_EQUAL(uvarint_length(u), out.size());
-      for (int64_t v : {static_cast<int64_t>(u), -static_cast<int64_t>(u)}) {
+      // The negation in uint64_t: -INT64_MIN is undefined in int64_t.
+      for (int64_t v : {static_cast<int64_t>(u), static_cast<int64_t>(0 - u)}) {
         out.clear();
         put_varint(out, v);
         CAF_CHECK_EQUAL(varint_length(v), out.size());
