@@ -249,9 +249,21 @@ index_actor::behavior_type block_reader(index_actor::pointer self,
   return {
     [=](series_atom, const meta_query& q) -> caf::result<series_list> {
       start();
-      return over_blocks<series_list>(blocks, q, [&](const storage::block& b, const ml& ms) {
-        return b.series(ms, q.mint, q.maxt);
-      });
+      // The blocks of a range mostly list the same series: merged as views
+      // into the blocks (held here), each series built once.
+      storage::label_views all;
+      static const std::vector<ml> all_series(1);
+      for (const auto& ms : q.selectors.empty() ? all_series : q.selectors)
+        for (const auto& b : blocks) {
+          auto xs = b->series_views(ms, q.mint, q.maxt);
+          if (!xs)
+            return read_error(xs.error());
+          storage::sort_distinct(*xs);
+          all = all.size() == 0 ? std::move(*xs) : storage::union_of(all, *xs);
+        }
+      series_list out;
+      out.items = storage::to_label_sets(all);
+      return out;
     },
     [=](label_names_atom, const meta_query& q) -> caf::result<string_list> {
       start();

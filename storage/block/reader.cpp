@@ -160,7 +160,8 @@ status block::load_index() {
   return status::ok();
 }
 
-status block::parse_series(uint64_t id, std::vector<label>* labels, std::vector<chunk_ref>* chunks) const {
+status block::parse_series(uint64_t id, std::vector<label>* labels, std::vector<chunk_ref>* chunks,
+                           label_views* views) const {
   const auto& path = index_->path();
   if (id >= num_series_)
     return damaged(path, "series " + std::to_string(id) + " does not exist");
@@ -182,7 +183,13 @@ status block::parse_series(uint64_t id, std::vector<label>* labels, std::vector<
       return bad("label symbol out of range");
     if (labels)
       labels->push_back({std::string{symbols_[name]}, std::string{symbols_[value]}});
+    if (views) {
+      views->parts.push_back(symbols_[name]);
+      views->parts.push_back(symbols_[value]);
+    }
   }
+  if (views)
+    views->ends.push_back(static_cast<uint32_t>(views->parts.size()));
   if (!chunks)
     return status::ok();
   if (!get_uvarint(in, n) || n > in.size())
@@ -473,21 +480,23 @@ result<series_page> block::select_page(const matcher_list& ms, int64_t mint, int
 }
 
 result<std::vector<label_set>> block::series(const matcher_list& ms, int64_t mint, int64_t maxt) const {
-  std::vector<label_set> out;
+  auto views = series_views(ms, mint, maxt);
+  if (!views)
+    return views.error();
+  return to_label_sets(*views);
+}
+
+result<label_views> block::series_views(const matcher_list& ms, int64_t mint, int64_t maxt) const {
+  label_views out;
   if (!meta_.overlaps(mint, maxt))
     return out;
   auto ids = live_ids(ms, mint, maxt);
   if (!ids)
     return ids.error();
-  out.reserve(ids->size());
-  std::vector<label> labels;
-  for (auto id : *ids) {
-    labels.clear();
-    if (auto st = parse_series(id, &labels, nullptr); !st)
+  out.ends.reserve(ids->size());
+  for (auto id : *ids)
+    if (auto st = parse_series(id, nullptr, nullptr, &out); !st)
       return st;
-    out.emplace_back(std::move(labels));
-    labels = {};
-  }
   return out;
 }
 

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "storage/block/label_views.hpp"
 #include "storage/block/meta.hpp"
 #include "storage/file.hpp"
 #include "storage/labels.hpp"
@@ -50,6 +51,9 @@ class block {
   result<series_page> select_page(const matcher_list& ms, int64_t mint, int64_t maxt,
                                   const page_limits& page) const;
   result<std::vector<label_set>> series(const matcher_list& ms, int64_t mint, int64_t maxt) const;
+  /// The same series as views into this block's symbol table, valid while
+  /// the block is held (storage/block/label_views.hpp).
+  result<label_views> series_views(const matcher_list& ms, int64_t mint, int64_t maxt) const;
   /// Label names (values of `name`) of the series matching `ms` with a
   /// chunk in [mint, maxt]. Without matchers, as Prometheus answers from a
   /// block: every name (value) of a block that overlaps the range, straight
@@ -95,7 +99,10 @@ class block {
 
   block() = default;
   status load_index();
-  status parse_series(uint64_t id, std::vector<label>* labels, std::vector<chunk_ref>* chunks) const;
+  /// Series `id`'s labels (as label sets into `labels`, or appended to
+  /// `views` as one series) and chunk references, each when not null.
+  status parse_series(uint64_t id, std::vector<label>* labels, std::vector<chunk_ref>* chunks,
+                      label_views* views = nullptr) const;
   /// The record `c` points to as a chunk: an encoding-1 record's XOR
   /// chunk, an encoding-2 record's dense chunk (decoded where its samples
   /// are needed: the query engine, a merge). Verifies the offset, the CRC
