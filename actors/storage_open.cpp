@@ -142,11 +142,9 @@ storage::result<opened_storage> open_storage(const settings& cfg, size_t num_sha
   bool from_snapshot = false;
   uint64_t replay_from = 0;
   const auto snapshot_path = dir + "/" + storage::head_snapshot_file;
-  auto drop_snapshot = [&snapshot_path] {
-    auto there = storage::path_exists(snapshot_path);
-    if (there && *there)
-      if (auto st = storage::remove_file(snapshot_path); !st)
-        log_warn("wal: " + st.message());
+  auto drop_snapshot = [&dir] {
+    if (auto st = storage::remove_head_snapshot(dir); !st)
+      log_warn("wal: " + st.message());
   };
   // Without a WAL a snapshot stands for nothing; with snapshots turned off
   // none is read (nor kept: it would be read again once they are on).

@@ -250,6 +250,13 @@ status remove_file(const std::string& path) {
   return status::ok();
 }
 
+status remove_file_durably(const std::string& path) {
+  if (::unlink(path.c_str()) != 0)
+    return errno == ENOENT ? status::ok() : errno_status("unlink", path, errno);
+  auto slash = path.rfind('/');
+  return sync_dir(slash == std::string::npos ? std::string{"."} : path.substr(0, slash));
+}
+
 status write_whole_file(const std::string& path, std::string_view data) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)

@@ -124,6 +124,9 @@ result<bool> path_exists(const std::string& path);
 /// Cuts `path` to `size` bytes and fdatasyncs it.
 status truncate_file(const std::string& path, uint64_t size);
 status remove_file(const std::string& path);
+/// Removes the file `path` if it exists and syncs its directory, so the
+/// removal survives a crash. A missing file is ok.
+status remove_file_durably(const std::string& path);
 /// Writes `data` to a new or existing file, replacing its content (tests and
 /// tools; not crash-safe).
 status write_whole_file(const std::string& path, std::string_view data);

@@ -152,16 +152,8 @@ result<tombstone_map> decode_tombstones(std::string_view bytes, const std::strin
 status write_tombstones_file(const std::string& block_dir, const tombstone_map& ts) {
   auto path = block_dir + "/" + std::string{tombstones_file_name};
   bool empty = std::all_of(ts.begin(), ts.end(), [](const auto& e) { return e.second.empty(); });
-  if (empty) {
-    auto exists = path_exists(path);
-    if (!exists)
-      return exists.error();
-    if (!*exists)
-      return status::ok();
-    if (auto st = remove_file(path); !st)
-      return st;
-    return sync_dir(block_dir);
-  }
+  if (empty)
+    return remove_file_durably(path);
   auto tmp = path + ".tmp";
   if (auto st = remove_tree(tmp); !st)  // a failed attempt's leftover
     return st;

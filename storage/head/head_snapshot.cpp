@@ -519,15 +519,7 @@ result<uint64_t> wal_segments_after(std::string_view taken, std::string_view cur
 }
 
 status remove_head_snapshot(const std::string& data_dir) {
-  const auto path = data_dir + "/" + head_snapshot_file;
-  auto exists = path_exists(path);
-  if (!exists)
-    return exists.error();
-  if (!*exists)
-    return status::ok();
-  if (auto st = remove_file(path); !st)
-    return st;
-  return sync_dir(data_dir);
+  return remove_file_durably(data_dir + "/" + head_snapshot_file);
 }
 
 status write_head_snapshot(const std::string& path, const std::vector<std::shared_ptr<head>>& heads,
