@@ -216,6 +216,13 @@ caf::error read_error(const storage::status& st) {
   return caf::make_error(error_code::internal, "block read: " + st.message());
 }
 
+// The selectors of `q`, or one without matchers (every series) when it
+// has none.
+const std::vector<storage::matcher_list>& selectors_of(const meta_query& q) {
+  static const std::vector<storage::matcher_list> all_series(1);
+  return q.selectors.empty() ? all_series : q.selectors;
+}
+
 // A metadata answer over `blocks`: `read(block, matchers)` for every block
 // and selector of `q` (once without matchers when there are none), their
 // union sorted and distinct.
@@ -223,8 +230,7 @@ template <class List, class Read>
 caf::result<List> over_blocks(const std::vector<storage::block_set::block_ptr>& blocks, const meta_query& q,
                               Read read) {
   List out;
-  static const std::vector<storage::matcher_list> all_series(1);
-  for (const auto& ms : q.selectors.empty() ? all_series : q.selectors)
+  for (const auto& ms : selectors_of(q))
     for (const auto& b : blocks) {
       auto xs = read(*b, ms);
       if (!xs)
@@ -252,8 +258,7 @@ index_actor::behavior_type block_reader(index_actor::pointer self,
       // The blocks of a range mostly list the same series: merged as views
       // into the blocks (held here), each series built once.
       storage::label_views all;
-      static const std::vector<ml> all_series(1);
-      for (const auto& ms : q.selectors.empty() ? all_series : q.selectors)
+      for (const auto& ms : selectors_of(q))
         for (const auto& b : blocks) {
           auto xs = b->series_views(ms, q.mint, q.maxt);
           if (!xs)
