@@ -70,6 +70,35 @@ def metadata(nl):
     return h.api_data(nl.port, "/api/v1/metadata", [("metric", "snap_total")])
 
 
+CONFIG = {"storage": {"out_of_order_window": "1h"}}
+
+
+def copy_without_snapshot(args, wd, nl, name):
+    """A server (not started) on a copy of the stopped `nl`'s data directory
+    without the snapshot: it replays the whole WAL."""
+    os.makedirs(os.path.join(wd, name))
+    other = h.Nightlight(args.nightlight, os.path.join(wd, name), extra_config=CONFIG)
+    shutil.copytree(nl.data_dir, other.data_dir)
+    os.remove(os.path.join(other.data_dir, "head.snapshot"))
+    return other
+
+
+def same_answers(checks, nl, other, t0, t_end, how):
+    """`other` replayed the whole WAL, and `nl` answers a range query,
+    /series, label values and the metadata as it does."""
+    checks.check("the copy without the snapshot replayed the whole WAL (%s)" % how,
+                 "wal: replay done" in log_text(other) and "head snapshot" not in log_text(other))
+    for what, path, params in (
+            ("range query", "/api/v1/query_range",
+             [("query", "snap_total"), ("start", "%.3f" % (t0 / 1000)),
+              ("end", "%.3f" % (t_end / 1000)), ("step", "7")]),
+            ("series", "/api/v1/series", [("match[]", "{__name__=~\".+\"}")]),
+            ("label values", "/api/v1/label/i/values", []),
+            ("metadata", "/api/v1/metadata", [])):
+        a, b = h.api_data(nl.port, path, params), h.api_data(other.port, path, params)
+        checks.check("%s %s: as a replay of the whole WAL" % (what, how), a == b and a, (a, b))
+
+
 def main():
     p = h.arg_parser(__doc__.splitlines()[0])
     args = p.parse_args()
@@ -77,7 +106,7 @@ def main():
     labels = [[("__name__", "snap_total"), ("i", str(i))] for i in range(N)]
     t0 = (h.now_ms() // STEP) * STEP - 3600 * 1000
     with h.Workdir(args.keep) as wd:
-        nl = h.Nightlight(args.nightlight, wd, extra_config={"storage": {"out_of_order_window": "1h"}})
+        nl = h.Nightlight(args.nightlight, wd, extra_config=CONFIG)
         snap = os.path.join(nl.data_dir, "head.snapshot")
         try:
             nl.start()
@@ -89,27 +118,12 @@ def main():
             nl.stop()
             checks.check("a clean stop writes the snapshot",
                          os.path.exists(snap) and "head snapshot: written" in log_text(nl), log_text(nl)[-600:])
-            # The same data directory without the snapshot: the replay's
-            # answers are what the loaded head must give.
-            os.makedirs(os.path.join(wd, "replayed"))
-            replayed = h.Nightlight(args.nightlight, os.path.join(wd, "replayed"),
-                                    extra_config={"storage": {"out_of_order_window": "1h"}})
-            shutil.copytree(nl.data_dir, replayed.data_dir)
-            os.remove(os.path.join(replayed.data_dir, "head.snapshot"))
+            # The replay's answers are what the loaded head must give.
+            replayed = copy_without_snapshot(args, wd, nl, "replayed")
             replayed.start()
             nl.start()
             text = log_text(nl)
-            checks.check("the replayed copy did replay",
-                         "wal: replay done" in log_text(replayed) and "head snapshot" not in log_text(replayed))
-            for what, path, params in (
-                    ("range query", "/api/v1/query_range",
-                     [("query", "snap_total"), ("start", "%.3f" % (t0 / 1000)),
-                      ("end", "%.3f" % (t_end / 1000)), ("step", "7")]),
-                    ("series", "/api/v1/series", [("match[]", "{__name__=~\".+\"}")]),
-                    ("label values", "/api/v1/label/i/values", []),
-                    ("metadata", "/api/v1/metadata", [])):
-                a, b = h.api_data(nl.port, path, params), h.api_data(replayed.port, path, params)
-                checks.check("%s: the loaded head answers as the replayed one" % what, a == b and a, (a, b))
+            same_answers(checks, nl, replayed, t0, t_end, "from the snapshot")
             sa = h.api_data(nl.port, "/api/v1/status/tsdb")["headStats"]
             sb = h.api_data(replayed.port, "/api/v1/status/tsdb")["headStats"]
             checks.check("TSDB status headStats as after a replay (series, chunks, times)", sa == sb, (sa, sb))
@@ -129,12 +143,7 @@ def main():
                 f.write(b"NLHEADS2 half written")
             with open(snap + ".old", "wb") as f:  # as earlier versions left one they had read
                 f.write(b"NLHEADS2 already read")
-            # The same data directory without the snapshot: the whole WAL.
-            os.makedirs(os.path.join(wd, "full"))
-            full = h.Nightlight(args.nightlight, os.path.join(wd, "full"),
-                                extra_config={"storage": {"out_of_order_window": "1h"}})
-            shutil.copytree(nl.data_dir, full.data_dir)
-            os.remove(os.path.join(full.data_dir, "head.snapshot"))
+            full = copy_without_snapshot(args, wd, nl, "full")
             mark = len(log_text(nl))
             nl.start()
             text = log_text(nl)[mark:]
@@ -147,15 +156,7 @@ def main():
             checks.check("after kill -9 every acknowledged sample is there", stored(nl, t_end) == written)
             checks.check("the metadata too", metadata(nl) == meta_before)
             full.start()
-            checks.check("the copy without the snapshot replayed the whole WAL",
-                         "wal: replay done" in log_text(full) and "head snapshot" not in log_text(full))
-            for what, path, params in (
-                    ("range query", "/api/v1/query_range",
-                     [("query", "snap_total"), ("start", "%.3f" % (t0 / 1000)),
-                      ("end", "%.3f" % (t_end / 1000)), ("step", "7")]),
-                    ("series", "/api/v1/series", [("match[]", "{__name__=~\".+\"}")])):
-                a, b = h.api_data(nl.port, path, params), h.api_data(full.port, path, params)
-                checks.check("%s after kill -9: as a replay of the whole WAL" % what, a == b and a, (a, b))
+            same_answers(checks, nl, full, t0, t_end, "after kill -9")
             full.stop()
 
             for damage in ("wal", "snapshot"):
