@@ -340,13 +340,10 @@ void truncate(self_ptr self, int64_t b) {
   // end): such a start would find the snapshot only before the next WAL
   // checkpoint and with the same newest block, and the most it could
   // bring back are samples a block also holds, which queries and
-  // compaction take once. Tried again at the next truncation.
-  if (auto& s = self->state; !s.head_snapshot_removed) {
-    if (auto st = storage::remove_head_snapshot(s.opts.data_dir); st)
-      s.head_snapshot_removed = true;
-    else
-      log_error("compactor: the head snapshot was not deleted before the head truncation: " + st.message());
-  }
+  // compaction take once. Tried at every truncation: once it is gone,
+  // that is one unlink answering ENOENT.
+  if (auto st = storage::remove_head_snapshot(self->state.opts.data_dir); !st)
+    log_error("compactor: the head snapshot was not deleted before the head truncation: " + st.message());
   ask_shards<shard_stats>(
     self,
     [self, b](std::vector<shard_stats>& after) {

@@ -109,9 +109,6 @@ struct compactor_state {
   /// The head was truncated below this in the running round: the WAL
   /// checkpoint is due (INT64_MIN: none).
   int64_t checkpoint_from = INT64_MIN;
-  /// The head snapshot is gone (deleted before this run's first head
-  /// truncation).
-  bool head_snapshot_removed = false;
   std::vector<caf::typed_response_promise<uint64_t>> waiting;  ///< compact_now answered when the round ends
   /// Admin operations waiting for the running round or operation (busy).
   std::deque<std::function<void()>> pending;

@@ -17,9 +17,9 @@
 // start that read it, as Prometheus' chunk snapshot does: a WAL that is the
 // snapshot's plus newer segments (the ones every start since wrote) is
 // that snapshot plus the records in them, so a start after a crash loads
-// it and replays only those segments. The first head truncation (a cut)
-// makes the heads differ from it in what no WAL record says: the compactor
-// deletes the snapshot before it (remove_head_snapshot). A crash at any
+// it and replays only those segments. A head truncation (a cut) makes the
+// heads differ from it in what no WAL record says: the compactor deletes
+// the snapshot before every truncation (remove_head_snapshot). A crash at any
 // point costs at most a full replay. Layout: storage/FORMAT.md, "Head
 // snapshot".
 #include <cstdint>

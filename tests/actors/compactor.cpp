@@ -149,17 +149,23 @@ CAF_TEST(a cut of more series than a page writes them all in label order) {
 
 // A head snapshot stands for the WAL before the segments written after it
 // (storage/head/head_snapshot.hpp); a truncated head differs from it in
-// what no WAL record says, so it goes first. Rounds without a cut keep it.
-CAF_TEST(the first head truncation deletes the head snapshot) {
+// what no WAL record says, so it goes first, at every truncation (not
+// only the first of a run). Rounds without a cut keep it.
+CAF_TEST(a head truncation deletes the head snapshot) {
   const auto snapshot = data.path + "/" + storage::head_snapshot_file;
-  {
+  auto write_snapshot = [&] {
     std::ofstream f{snapshot};
     f << "a snapshot";
-  }
+  };
+  write_snapshot();
   append(0, series_labels(1), {1000, hour});
   CAF_REQUIRE_EQUAL(compact_now(), 0u);
   CAF_CHECK(fs::exists(snapshot));
   append(0, series_labels(1), {4 * hour});
+  CAF_REQUIRE_EQUAL(compact_now(), 1u);
+  CAF_CHECK(!fs::exists(snapshot));
+  write_snapshot();
+  append(0, series_labels(1), {8 * hour});
   CAF_REQUIRE_EQUAL(compact_now(), 1u);
   CAF_CHECK(!fs::exists(snapshot));
   CAF_CHECK_EQUAL(stats.compactions_failed.load(), 0u);
