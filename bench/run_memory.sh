@@ -13,7 +13,10 @@
 # second stop, after kill -9 (Nightlight: the head snapshot the second
 # stop wrote, plus the WAL segment written since), and after kill -9
 # without a head snapshot (as after a crash once a cut has deleted it:
-# the whole WAL is replayed; VictoriaMetrics: a second kill -9).
+# the whole WAL is replayed; VictoriaMetrics: a second kill -9). Also the
+# start on an empty data directory (the process alone), and for
+# Nightlight the floor of any start that rebuilds its head in memory
+# (below the table).
 #
 # usage: bench/run_memory.sh [--build DIR] [--series 1000000]
 #          [--samples-per-series 80] [--block-duration 5m]
@@ -76,8 +79,9 @@ YAML
   esac
 }
 
-declare -A rate peak at_cut at_end settled restart after again crash crash_full
+declare -A rate peak at_cut at_end settled restart after again crash crash_full empty
 alloc_note=""
+floor_note=""
 # Both servers get the same data (remote_write_load --end-ms), ending 15 s
 # before a block boundary: Nightlight's head then ends the load holding one
 # block duration after its last cut. With the end at "now" the head held
@@ -93,7 +97,7 @@ end_ms=$(( ($(date +%s) * 1000 - 60000) / bms * bms - 15000 ))
 for s in $servers; do
   dir=$work/$s; mkdir -p "$dir"; port=$(free_port)
   echo "== $s on 127.0.0.1:$port" >&2
-  start "$s" "$dir" "$port"; time_ready "$ready" >/dev/null
+  start "$s" "$dir" "$port"; empty[$s]=$(time_ready "$ready")
   : >"$dir/rss"
   "$load" --url "127.0.0.1:$port" --series "$series" --samples-per-series "$sps" --backfill --end-ms "$end_ms" \
     --connections "$conns" --max-payload-mb 4096 >"$dir/load.log" 2>&1 &
@@ -133,6 +137,22 @@ for s in $servers; do
   stop_server 600
   start "$s" "$dir" "$port"; again[$s]=$(time_ready "$ready")
   sleep 1
+  if [[ $s == nightlight ]]; then
+    # The least any start that rebuilds this head in memory pays: the
+    # process itself (the start on an empty data directory), bringing the
+    # head's anonymous memory in (bench/memory_touch_floor, both cores)
+    # and reading the snapshot from the page cache (one thread, halved as
+    # if both cores shared it). Nothing of the head is built yet.
+    anon=$(awk '/^RssAnon:/ {printf "%.0f", $2 / 1024}' "/proc/$pid/status")
+    snap_bytes=$(stat -c %s "$dir/data/head.snapshot")
+    touch_s=$("$build/bench/memory_touch_floor" --mb "$anon" --threads 2 --runs 3 | awk '{ print $(NF - 1) }' | sort -n | head -1)
+    read_s=$(for _ in 1 2 3; do
+      a=$(date +%s.%N); cat "$dir/data/head.snapshot" >/dev/null; b=$(date +%s.%N)
+      awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f\n", b - a }'
+    done | sort -n | head -1)
+    floor_note=$(awk -v e="${empty[$s]}" -v t="$touch_s" -v r="$read_s" -v m="$anon" -v b="$snap_bytes" 'BEGIN {
+      printf "Floor of a start that rebuilds this head: %.2f s (start on an empty data directory %.2f s + %d MiB of anonymous memory brought in on two threads %.3f s + the %.0f MB snapshot read from the page cache %.3f s on one thread, halved)", e + t + r / 2, e, m, t, b / 1e6, r }')
+  fi
   kill -9 "$pid"; wait "$pid" 2>/dev/null || true
   start "$s" "$dir" "$port"; crash[$s]=$(time_ready "$ready")
   sleep 1
@@ -145,13 +165,14 @@ done
 echo
 echo "Data set: $series series × $sps samples 15 s apart (backfill, the last at $end_ms, 15 s before a block boundary), $conns connections; Nightlight block_duration $block; $(nproc) cores."
 echo
-echo "| server | samples/s | peak RSS MiB | RSS at first cut MiB | RSS at end MiB | KiB/series at end | KiB/series 30 s later | restart to ready s | RSS after restart MiB | second restart s | start after kill -9 s | after kill -9, no snapshot s |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| server | samples/s | peak RSS MiB | RSS at first cut MiB | RSS at end MiB | KiB/series at end | KiB/series 30 s later | start on empty data dir s | restart to ready s | RSS after restart MiB | second restart s | start after kill -9 s | after kill -9, no snapshot s |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for s in $servers; do
   per=$(awk -v r="${at_end[$s]}" -v n="$series" 'BEGIN { printf "%.2f", r * 1024 / n }')
   per_settled=$(awk -v r="${settled[$s]}" -v n="$series" 'BEGIN { printf "%.2f", r * 1024 / n }')
-  printf '| %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$s" "${rate[$s]:-0}" "${peak[$s]}" \
-    "${at_cut[$s]}" "${at_end[$s]}" "$per" "$per_settled" "${restart[$s]}" "${after[$s]}" "${again[$s]}" "${crash[$s]}" \
+  printf '| %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$s" "${rate[$s]:-0}" "${peak[$s]}" \
+    "${at_cut[$s]}" "${at_end[$s]}" "$per" "$per_settled" "${empty[$s]}" "${restart[$s]}" "${after[$s]}" "${again[$s]}" "${crash[$s]}" \
     "${crash_full[$s]}"
 done
 [[ -n $alloc_note ]] && { echo; echo "Nightlight's $alloc_note."; }
+[[ -n $floor_note ]] && { echo; echo "$floor_note."; }
