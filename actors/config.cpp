@@ -376,6 +376,9 @@ std::vector<key_spec> schema() {
   });
   add_uint("cluster.max_inflight_samples", [](settings& s) -> auto& { return s.cluster.max_inflight_samples; }, 1000, UINT64_MAX);
   add("cluster.partial_response", [](auto& n, settings& s, auto& w) { s.cluster.partial_response = parse_bool(n, w); });
+  add("cluster.write_linger", [](auto& n, settings& s, auto& w) {
+    s.cluster.write_linger_ms = parse_duration_in(n, w, 0, "0s", 100, "100ms");
+  });
 
   add("log.level", [](auto& n, settings& s, auto& w) {
     auto v = parse_string(n, w);
@@ -536,6 +539,7 @@ std::vector<shown_setting> shown_settings(const settings& s) {
   cluster_key("cluster.reconnect_backoff_max", format_duration(c.reconnect_backoff_max_ms));
   cluster_key("cluster.max_inflight_samples", std::to_string(c.max_inflight_samples));
   cluster_key("cluster.partial_response", c.partial_response ? "true" : "false");
+  cluster_key("cluster.write_linger", format_duration(c.write_linger_ms));
   one("log.level", level_name(s.log));
   return out;
 }

@@ -88,7 +88,11 @@ void wal_done(self_ptr self, wal_wait& w) {
   constexpr size_t series_ahead = 8;
   constexpr size_t chunk_ahead = 4;
   const size_t n = w.samples.size();
+  size_t part = 0;
   for (size_t i = 0; i < n; ++i) {
+    while (part < w.part_sample_ends.size() && w.part_sample_ends[part] <= i)
+      ++part;
+    append_result* part_res = w.res.parts.empty() ? nullptr : &w.res.parts[part];
     if (i + series_ahead < n)
       head.prefetch_series(w.samples[i + series_ahead].slot);
     if (i + chunk_ahead < n)
@@ -97,9 +101,13 @@ void wal_done(self_ptr self, wal_wait& w) {
     auto st = head.append_staged(x.slot, x.t, x.v);
     if (st) {
       w.res.accepted += 1;
+      if (part_res)
+        part_res->accepted += 1;
     } else {
       // Cannot happen when staging is right; count it honestly.
       w.res.rejected += 1;
+      if (part_res)
+        part_res->rejected += 1;
       if (m)
         m->count_rejected(reason_of(st));
     }
@@ -158,9 +166,19 @@ caf::result<append_result> append(self_ptr self, append_batch& batch) {
   auto w = std::make_shared<wal_wait>();
   auto& staged = w->samples;
   staged.reserve(batch.num_samples());
+  // A merged batch answers each write in it on its own (res.parts).
+  const auto& part_ends = batch.part_ends;
+  res.parts.resize(part_ends.size());
+  size_t part = 0;
+  auto end_parts_before = [&](size_t series) {
+    for (; part < part_ends.size() && part_ends[part] <= series; ++part)
+      w->part_sample_ends.push_back(staged.size());
+  };
   size_t begin = 0;
   const size_t n = batch.num_series();
   for (size_t i = 0; i < n; ++i) {
+    end_parts_before(i);
+    append_result* part_res = part_ends.empty() ? nullptr : &res.parts[part];
     // Nearly every lookup misses the cache: the hash slots of the next
     // `lookahead` series are all fetched at once, so that their misses
     // overlap (bench/head_lookup_bench, cold batches: 172 ns a lookup
@@ -174,9 +192,13 @@ caf::result<append_result> append(self_ptr self, append_batch& batch) {
     if (!slot) {
       // Batches are built by the frontend or validated when loaded, so
       // this is a bug elsewhere: refuse the samples rather than guess.
-      res.rejected += end - begin;
-      if (res.errors.size() < append_error_examples)
-        res.errors.push_back(slot.error().message());
+      for (auto* r : {&res, part_res}) {
+        if (!r)
+          continue;
+        r->rejected += end - begin;
+        if (r->errors.size() < append_error_examples)
+          r->errors.push_back(slot.error().message());
+      }
       begin = end;
       continue;
     }
@@ -195,8 +217,12 @@ caf::result<append_result> append(self_ptr self, append_batch& batch) {
       double v = storage::float_from_bits(batch.value_bits[j]);
       auto st = head.stage(*slot, t, v);
       if (!st) {
-        res.rejected += 1;
-        note_error(res, st.message(), head, *slot);
+        for (auto* r : {&res, part_res}) {
+          if (!r)
+            continue;
+          r->rejected += 1;
+          note_error(*r, st.message(), head, *slot);
+        }
         if (m)
           m->count_rejected(reason_of(st));
         continue;
@@ -207,6 +233,7 @@ caf::result<append_result> append(self_ptr self, append_batch& batch) {
     }
     begin = end;
   }
+  end_parts_before(n + 1);
   // A created series is logged even when all its samples were refused:
   // later batches log samples of it without repeating the series record.
   if (staged.empty())

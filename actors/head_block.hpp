@@ -96,6 +96,9 @@ struct wal_wait {
   std::vector<sample> samples;
   /// Refs whose series record this batch carries.
   std::vector<uint64_t> logged_series;
+  /// A merged batch (append_batch::part_ends): where each write's staged
+  /// samples end in `samples`.
+  std::vector<size_t> part_sample_ends;
 };
 
 struct head_block_state {

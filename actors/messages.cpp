@@ -1,5 +1,7 @@
 #include "actors/messages.hpp"
 
+#include <algorithm>
+
 #include "storage/coding.hpp"
 #include "storage/label_key.hpp"
 
@@ -39,6 +41,27 @@ caf::error metadata_records::validate() const {
   return caf::none;
 }
 
+namespace {
+
+// What is wrong with part_ends for a batch of `num_series` series ("": nothing).
+std::string check_part_ends(const std::vector<uint32_t>& part_ends, size_t num_series) {
+  if (part_ends.empty())
+    return {};
+  if (!std::is_sorted(part_ends.begin(), part_ends.end()) || part_ends.back() != num_series)
+    return "write parts out of order or not ending with the last series";
+  return {};
+}
+
+}  // namespace
+
+void append_result::add(append_result&& r) {
+  accepted += r.accepted;
+  rejected += r.rejected;
+  for (auto& e : r.errors)
+    if (errors.size() < append_error_examples)
+      errors.push_back(std::move(e));
+}
+
 caf::error append_batch::validate_and_rehash() {
   auto bad = [](std::string what) {
     return caf::make_error(error_code::bad_input, "append_batch: " + std::move(what));
@@ -72,6 +95,8 @@ caf::error append_batch::validate_and_rehash() {
   }
   if (begin != keys.size())
     return bad("key bytes after the last series");
+  if (auto err = check_part_ends(part_ends, key_ends.size()); !err.empty())
+    return bad(err);
   return caf::none;
 }
 
@@ -91,6 +116,7 @@ void link_batch::set_columns(const std::vector<uint32_t>& refs, const append_bat
   observed_max_t = b.observed_max_t;
   write_id = b.write_id;
   deadline_unix_ms = b.deadline_unix_ms;
+  part_ends = b.part_ends;
 }
 
 caf::error link_batch::validate() const {
@@ -114,6 +140,8 @@ caf::error link_batch::validate() const {
   }
   if (prev_end != num_samples)
     return bad("samples after the last series");
+  if (auto err = check_part_ends(part_ends, num_series); !err.empty())
+    return bad(err);
   return caf::none;
 }
 

@@ -78,6 +78,11 @@ struct append_batch {
   /// behind a slow node cost a clock read, not an append. Nodes' clocks
   /// must agree (NTP): a skew moves the cut-off by as much.
   int64_t deadline_unix_ms = std::numeric_limits<int64_t>::max();
+  /// Cluster mode: a link's batch that merges several writes' parts for
+  /// one peer (cluster.write_linger): where each write's series end
+  /// (ascending, the last is num_series()). Each write is answered on its
+  /// own (append_result::parts). Empty: one write.
+  std::vector<uint32_t> part_ends;
 
   size_t num_series() const { return key_ends.size(); }
   size_t num_samples() const { return timestamps.size(); }
@@ -146,6 +151,7 @@ struct link_batch {
   int64_t observed_max_t = INT64_MIN;  ///< as append_batch's
   uint64_t write_id = 0;               ///< as append_batch's
   int64_t deadline_unix_ms = std::numeric_limits<int64_t>::max();  ///< as append_batch's
+  std::vector<uint32_t> part_ends;  ///< as append_batch's
 
   static constexpr size_t column_bytes(size_t series, size_t samples) { return 8 * series + 16 * samples; }
   /// Sets the columns: `b`'s samples, series i numbered refs[i], and
@@ -180,6 +186,12 @@ struct append_result {
   uint64_t accepted = 0;
   uint64_t rejected = 0;
   std::vector<std::string> errors;  ///< at most append_error_examples entries
+  /// For a batch with append_batch::part_ends: the same for each write
+  /// merged into it, in order (the fields above sum them).
+  std::vector<append_result> parts;
+
+  /// Adds `r`'s counts and, up to append_error_examples, its errors.
+  void add(append_result&& r);
 };
 
 /// Encoded WAL records (storage/wal/records.hpp) for the WAL writer, in the
@@ -443,7 +455,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_batch& x) {
   auto check = [&x]() -> caf::error { return x.validate_and_rehash(); };
   return f(caf::meta::type_name("nl::append_batch"), x.keys, x.key_ends, x.hashes, x.ends,
-           x.timestamps, x.value_bits, x.observed_max_t, x.write_id, x.deadline_unix_ms,
+           x.timestamps, x.value_bits, x.observed_max_t, x.write_id, x.deadline_unix_ms, x.part_ends,
            caf::meta::load_callback(check));
 }
 /// Loaded unchecked: the gateway validates a link batch itself, so that a
@@ -451,11 +463,11 @@ typename Inspector::result_type inspect(Inspector& f, append_batch& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, link_batch& x) {
   return f(caf::meta::type_name("nl::link_batch"), x.session, x.first_new, x.new_count, x.new_keys, x.num_series,
-           x.num_samples, x.columns, x.observed_max_t, x.write_id, x.deadline_unix_ms);
+           x.num_samples, x.columns, x.observed_max_t, x.write_id, x.deadline_unix_ms, x.part_ends);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_result& x) {
-  return f(caf::meta::type_name("nl::append_result"), x.accepted, x.rejected, x.errors);
+  return f(caf::meta::type_name("nl::append_result"), x.accepted, x.rejected, x.errors, x.parts);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, wal_batch& x) {
@@ -803,6 +815,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(nightlight, caf::first_custom_type_id)
   // Cluster mode: node links (actors/cluster/).
   CAF_ADD_ATOM(nightlight, nl::actors, hello_atom, "nl_hello")
   CAF_ADD_ATOM(nightlight, nl::actors, link_tick_atom, "nl_ltick")
+  CAF_ADD_ATOM(nightlight, nl::actors, link_flush_atom, "nl_lflush")
   CAF_ADD_ATOM(nightlight, nl::actors, link_connect_atom, "nl_lconn")
   CAF_ADD_ATOM(nightlight, nl::actors, link_start_atom, "nl_lstart")
   CAF_ADD_ATOM(nightlight, nl::actors, link_accept_atom, "nl_laccept")

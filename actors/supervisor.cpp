@@ -94,6 +94,7 @@ void spawn_cluster(self_ptr self) {
     lo.backoff_min = std::chrono::milliseconds(cc.heartbeat_interval_ms);
     lo.backoff_max = std::chrono::milliseconds(std::max(cc.reconnect_backoff_max_ms, cc.heartbeat_interval_ms));
     lo.max_session_key_bytes = cc.max_session_key_bytes;
+    lo.write_linger = std::chrono::milliseconds(cc.write_linger_ms);
     auto l = self->spawn<caf::monitored>(link, view, s.opts.connector, lo);
     s.links.push_back(l);
     s.peers[i] = l;

@@ -43,7 +43,7 @@ struct probe_config : caf::actor_system_config {
 using sink_actor = caf::typed_actor<caf::replies_to<append_atom, link_batch>::with<append_result>>;
 
 sink_actor::behavior_type sink() {
-  return {[](append_atom, const link_batch& b) { return append_result{b.num_samples, 0, {}}; }};
+  return {[](append_atom, const link_batch& b) { return append_result{b.num_samples, 0, {}, {}}; }};
 }
 
 double cpu_seconds_of(long pid) {

@@ -136,6 +136,9 @@ std::string cluster_view::render_metrics() const {
          [](const peer_counters& c) { return c.failures.load(); });
   family("nightlight_cluster_write_bytes_total", "counter", "Payload bytes of writes forwarded to the peer.",
          [](const peer_counters& c) { return c.bytes_sent.load(); });
+  family("nightlight_cluster_write_batches_total", "counter",
+         "Write batches sent to the peer; writes that cluster.write_linger merged share one.",
+         [](const peer_counters& c) { return c.write_batches.load(); });
   if (tls_)
     tls_->append_metrics(out);
   return out;

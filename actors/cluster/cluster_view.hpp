@@ -26,7 +26,9 @@ namespace nl::actors {
 
 /// Bumped whenever a node-link message changes meaning; nodes of different
 /// versions refuse each other's hello.
-constexpr uint32_t cluster_protocol_version = 6;  // 6: the hello carries the heartbeat settings
+// 6: the hello carries the heartbeat settings; 7: link batches merge
+// writes (append_batch::part_ends, append_result::parts).
+constexpr uint32_t cluster_protocol_version = 7;
 
 /// Counters of one peer's link (all zero for this node itself).
 struct peer_counters {
@@ -35,6 +37,7 @@ struct peer_counters {
   std::atomic<uint64_t> requests{0};     ///< forwarded requests, all outcomes
   std::atomic<uint64_t> failures{0};     ///< failed by the peer, by DOWN, by deadline or refused at once
   std::atomic<uint64_t> bytes_sent{0};   ///< payload bytes of forwarded writes (keys and samples)
+  std::atomic<uint64_t> write_batches{0};  ///< link batches sent (writes merged by cluster.write_linger count once)
   std::atomic<uint64_t> link_changes{0}; ///< up/down transitions
 };
 

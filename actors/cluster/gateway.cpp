@@ -1,5 +1,6 @@
 #include "actors/cluster/gateway.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <limits>
@@ -46,8 +47,16 @@ std::vector<append_batch> split_by_shard(const link_batch& b, const storage::ser
   // Keys: about as many bytes as the numbered ones average.
   size_t key_bytes = refs.size() == 0 ? 0 : refs.key_bytes() / refs.size() * b.num_series;
   auto out = empty_parts(b, b.num_series, b.num_samples, key_bytes, num_shards);
+  // A merged batch: each shard's part keeps the writes' boundaries.
+  size_t write = 0;
+  auto end_writes_before = [&](size_t series) {
+    for (; write < b.part_ends.size() && b.part_ends[write] <= series; ++write)
+      for (auto& part : out)
+        part.part_ends.push_back(static_cast<uint32_t>(part.num_series()));
+  };
   uint32_t begin = 0;
   for (size_t i = 0; i < b.num_series; ++i) {
+    end_writes_before(i);
     uint32_t ref = b.ref(i);
     uint64_t hash = refs.hash(ref);
     auto& part = out[storage::shard_of(hash, num_shards)];
@@ -62,6 +71,7 @@ std::vector<append_batch> split_by_shard(const link_batch& b, const storage::ser
     part.ends.back() = static_cast<uint32_t>(part.timestamps.size());
     begin = end;
   }
+  end_writes_before(size_t{b.num_series} + 1);
   return out;
 }
 
@@ -101,12 +111,14 @@ caf::error admit(self_ptr self, int64_t deadline_unix_ms, uint64_t n) {
 
 // Appends the admitted `n` samples in `parts` (one per shard) and answers
 // when every shard did.
-caf::result<append_result> append_parts(self_ptr self, std::vector<append_batch> parts, uint64_t n) {
+caf::result<append_result> append_parts(self_ptr self, std::vector<append_batch> parts, uint64_t n,
+                                        size_t num_writes = 0) {
   auto& st = self->state;
   st.inflight_samples += n;
   auto p = std::make_shared<pending_append>();
   p->rp = self->make_response_promise<append_result>();
   p->samples = n;
+  p->result.parts.resize(num_writes);
   for (auto& part : parts)
     p->waiting += part.num_samples() > 0;
   auto done = [self, p] {
@@ -126,11 +138,10 @@ caf::result<append_result> append_parts(self_ptr self, std::vector<append_batch>
     self->request(st.shards[s], caf::infinite, append_atom_v, std::move(parts[s]))
       .then(
         [p, done](append_result& r) {
-          p->result.accepted += r.accepted;
-          p->result.rejected += r.rejected;
-          for (auto& e : r.errors)
-            if (p->result.errors.size() < append_error_examples)
-              p->result.errors.push_back(std::move(e));
+          auto& into = p->result.parts;
+          for (size_t k = 0; k < std::min(into.size(), r.parts.size()); ++k)
+            into[k].add(std::move(r.parts[k]));
+          p->result.add(std::move(r));
           done();
         },
         [p, done](caf::error& err) {
@@ -143,6 +154,8 @@ caf::result<append_result> append_parts(self_ptr self, std::vector<append_batch>
 }
 
 caf::result<append_result> append(self_ptr self, append_batch& b) {
+  if (!b.part_ends.empty())
+    return caf::make_error(error_code::bad_input, "append_batch: merged writes travel as link batches");
   if (auto err = admit(self, b.deadline_unix_ms, b.num_samples()))
     return err;
   if (b.num_samples() == 0)
@@ -190,9 +203,12 @@ caf::result<append_result> append_link_batch(self_ptr self, link_batch& b) {
   }
   if (auto err = admit(self, b.deadline_unix_ms, b.num_samples))
     return err;
-  if (b.num_samples == 0)
-    return append_result{};
-  return append_parts(self, split_by_shard(b, ls.refs, st.shards.size()), b.num_samples);
+  if (b.num_samples == 0) {
+    append_result none;
+    none.parts.resize(b.part_ends.size());
+    return none;
+  }
+  return append_parts(self, split_by_shard(b, ls.refs, st.shards.size()), b.num_samples, b.part_ends.size());
 }
 
 // Cluster TLS: only this node's actors and admitted peers are served

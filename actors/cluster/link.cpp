@@ -76,6 +76,8 @@ void schedule_connect(self_ptr self) {
   self->delayed_send(self, st.backoff, link_connect_atom_v, st.attempt);
 }
 
+void flush_writes(self_ptr self);
+
 // The link is (or stays) down for `why`: one log line per change. A
 // dialling link tries again after its backoff; an accepting one waits for
 // the peer to dial.
@@ -92,6 +94,7 @@ void went_down(self_ptr self, const std::string& why) {
   st.session = 0;
   st.refs.reset();
   st.view->set_up(st.opts.node, false);
+  flush_writes(self);  // fails the lingering writes: the link is down
   fail_all(self, caf::make_error(error_code::unavailable, "the link to " + peer_label(self) + " went down: " + why));
   if (was_up)
     log_warn("cluster: link to " + peer_label(self) + " down: " + why
@@ -229,33 +232,41 @@ caf::error may_forward(self_ptr self) {
   return caf::none;
 }
 
-// Sends a request to the peer, tracked: answered by the peer, or failed on
-// DOWN, at the deadline or by a fetch_cancel of its fetch_id (selects),
-// whichever comes first. `on_error` sees the peer's own errors first.
-// REQUIRES: may_forward(self) said yes.
-template <class R, class OnError, class... Ts>
-caf::result<R> send_tracked(self_ptr self, uint64_t fetch_id, OnError on_error, Ts&&... xs) {
+// Sends a request to the peer, tracked: answered by the peer (`done`), or
+// failed (`fail`) on DOWN, at the deadline or by a fetch_cancel of its
+// fetch_id (selects), whichever comes first. `on_error` sees the peer's
+// own errors first. REQUIRES: may_forward(self) said yes.
+template <class R, class OnError, class Done, class Fail, class... Ts>
+void send_tracked_then(self_ptr self, uint64_t fetch_id, OnError on_error, Done done, Fail fail, Ts&&... xs) {
   auto& st = self->state;
-  auto rp = self->template make_response_promise<R>();
   auto timeout = st.opts.request_timeout;
-  auto id = track(self, timeout, [rp, self, timeout](caf::error err) mutable {
+  auto id = track(self, timeout, [fail, self, timeout](caf::error err) mutable {
     if (err == caf::sec::request_timeout || code_of(err) == error_code::timeout)
       err = caf::make_error(error_code::timeout, peer_label(self) + " did not answer within "
                                                    + std::to_string(timeout.count()) + " ms");
-    rp.deliver(std::move(err));
+    fail(std::move(err));
   }, fetch_id);
   // CAF's own timeout only cleans up its response handler; the deadline
   // above answers first.
   self->request(st.peer, timeout + 1s, std::forward<Ts>(xs)...)
     .then(
-      [self, id, rp](R& r) mutable {
+      [self, id, done](R& r) mutable {
         if (untrack(self, id))
-          rp.deliver(std::move(r));
+          done(r);
       },
       [self, id, on_error](caf::error& err) {
         on_error(err);
         fail_pending(self, id, err);
       });
+}
+
+// send_tracked_then, answering the current request.
+template <class R, class OnError, class... Ts>
+caf::result<R> send_tracked(self_ptr self, uint64_t fetch_id, OnError on_error, Ts&&... xs) {
+  auto rp = self->template make_response_promise<R>();
+  send_tracked_then<R>(
+    self, fetch_id, on_error, [rp](R& r) mutable { rp.deliver(std::move(r)); },
+    [rp](caf::error err) mutable { rp.deliver(std::move(err)); }, std::forward<Ts>(xs)...);
   return rp;
 }
 
@@ -291,19 +302,125 @@ link_batch number_series(self_ptr self, const append_batch& b) {
   return lb;
 }
 
-caf::result<append_result> append(self_ptr self, append_batch& b) {
-  if (auto err = may_forward(self))
-    return err;
-  auto lb = number_series(self, b);
-  counters(self).bytes_sent.fetch_add(lb.new_keys.size() + lb.columns.size(), std::memory_order_relaxed);
-  auto session = lb.session;
-  auto on_error = [self, session](const caf::error& err) {
-    // The peer lost our numbering (restarted its table, or dropped it
-    // after a bad batch): number anew, once per session.
+// The peer lost our numbering (restarted its table, or dropped it after a
+// bad batch): number anew, once per session.
+auto renumber_on_stale(self_ptr self, uint64_t session) {
+  return [self, session](const caf::error& err) {
     if (code_of(err) == error_code::stale_series_refs && self->state.session == session)
       start_session(self);
   };
-  return send_tracked<append_result>(self, 0, on_error, append_atom_v, std::move(lb));
+}
+
+void count_sent(self_ptr self, const link_batch& lb) {
+  auto& c = counters(self);
+  c.bytes_sent.fetch_add(lb.new_keys.size() + lb.columns.size(), std::memory_order_relaxed);
+  c.write_batches.fetch_add(1, std::memory_order_relaxed);
+}
+
+caf::result<append_result> append_now(self_ptr self, const append_batch& b) {
+  auto lb = number_series(self, b);
+  count_sent(self, lb);
+  auto session = lb.session;
+  return send_tracked<append_result>(self, 0, renumber_on_stale(self, session), append_atom_v, std::move(lb));
+}
+
+// The writes in `ws` as one batch, each write's series a part of it.
+append_batch merge_writes(const std::vector<link_state::lingering_write>& ws) {
+  append_batch all;
+  size_t series = 0, samples = 0, key_bytes = 0;
+  for (const auto& w : ws) {
+    series += w.batch.num_series();
+    samples += w.batch.num_samples();
+    key_bytes += w.batch.keys.size();
+  }
+  all.reserve(series, samples, key_bytes);
+  all.part_ends.reserve(ws.size());
+  // One WAL group on the peer: its WAL writer takes or refuses the merged
+  // batch as a whole, by the earliest deadline.
+  all.write_id = ws.front().batch.write_id;
+  for (const auto& w : ws) {
+    const auto& b = w.batch;
+    all.observed_max_t = std::max(all.observed_max_t, b.observed_max_t);
+    all.deadline_unix_ms = std::min(all.deadline_unix_ms, b.deadline_unix_ms);
+    all.keys.append(b.keys);
+    const auto key_base = all.key_ends.empty() ? 0 : all.key_ends.back();
+    const auto sample_base = static_cast<uint32_t>(all.timestamps.size());
+    for (size_t i = 0; i < b.num_series(); ++i) {
+      all.key_ends.push_back(key_base + b.key_ends[i]);
+      all.hashes.push_back(b.hashes[i]);
+      all.ends.push_back(sample_base + b.ends[i]);
+    }
+    all.timestamps.insert(all.timestamps.end(), b.timestamps.begin(), b.timestamps.end());
+    all.value_bits.insert(all.value_bits.end(), b.value_bits.begin(), b.value_bits.end());
+    all.part_ends.push_back(static_cast<uint32_t>(all.num_series()));
+  }
+  return all;
+}
+
+// Sends the writes that waited out write_linger, one write as it came,
+// several as one batch whose answer has a part for each.
+void flush_writes(self_ptr self) {
+  auto& st = self->state;
+  auto ws = std::move(st.lingering);
+  st.lingering.clear();
+  st.lingering_samples = 0;
+  if (ws.empty())
+    return;
+  if (st.state != link_state::phase::up) {
+    auto err = caf::make_error(error_code::unavailable, peer_label(self) + " is unreachable");
+    for (auto& w : ws)
+      w.rp.deliver(err);
+    return;
+  }
+  auto lb = ws.size() == 1 ? number_series(self, ws.front().batch) : number_series(self, merge_writes(ws));
+  count_sent(self, lb);
+  auto session = lb.session;
+  auto rps = std::make_shared<std::vector<caf::typed_response_promise<append_result>>>();
+  for (auto& w : ws)
+    rps->push_back(std::move(w.rp));
+  send_tracked_then<append_result>(
+    self, 0, renumber_on_stale(self, session),
+    [self, rps](append_result& r) {
+      if (rps->size() == 1) {
+        rps->front().deliver(std::move(r));
+        return;
+      }
+      if (r.parts.size() != rps->size()) {
+        auto err = caf::make_error(error_code::bad_input, peer_label(self) + " answered a batch of "
+                                                            + std::to_string(rps->size()) + " writes with "
+                                                            + std::to_string(r.parts.size()) + " results");
+        for (auto& rp : *rps)
+          rp.deliver(err);
+        return;
+      }
+      for (size_t k = 0; k < rps->size(); ++k)
+        (*rps)[k].deliver(std::move(r.parts[k]));
+    },
+    [rps](caf::error err) {
+      for (auto& rp : *rps)
+        rp.deliver(err);
+    },
+    append_atom_v, std::move(lb));
+}
+
+caf::result<append_result> append(self_ptr self, append_batch& b) {
+  if (auto err = may_forward(self))
+    return err;
+  auto& st = self->state;
+  if (st.opts.write_linger.count() == 0)
+    return append_now(self, b);
+  // Batches cost per message far more than per sample (docs/CLUSTER.md):
+  // writes that arrive within write_linger share one.
+  auto rp = self->make_response_promise<append_result>();
+  st.lingering_samples += b.num_samples();
+  st.lingering.push_back({std::move(b), rp});
+  if (st.lingering_samples >= st.opts.linger_flush_samples) {
+    flush_writes(self);
+  } else if (!st.flush_scheduled) {
+    st.flush_scheduled = true;
+    self->delayed_send(self, st.opts.write_linger, link_flush_atom_v);
+  }
+  return rp;
 }
 
 }  // namespace
@@ -370,6 +487,10 @@ link_actor::behavior_type link(self_ptr self, std::shared_ptr<cluster_view> view
       schedule_tick(self);
     },
     [self](append_atom, append_batch& b) -> caf::result<append_result> { return append(self, b); },
+    [self](link_flush_atom) {
+      self->state.flush_scheduled = false;
+      flush_writes(self);
+    },
     [self](select_atom a, select_request& r) -> caf::result<select_result> {
       auto fetch_id = r.fetch_id;
       return forward<select_result>(self, fetch_id, a, std::move(r));

@@ -74,7 +74,8 @@ namespace nl::actors {
 /// link_tick: fail pending requests past their deadline (idem).
 using link_actor = peer_actor::extend<caf::reacts_to<link_start_atom, caf::strong_actor_ptr>,
                                       caf::reacts_to<link_accept_atom, caf::strong_actor_ptr>,
-                                      caf::reacts_to<link_connect_atom, uint64_t>, caf::reacts_to<link_tick_atom>>;
+                                      caf::reacts_to<link_connect_atom, uint64_t>, caf::reacts_to<link_tick_atom>,
+                                      caf::reacts_to<link_flush_atom>>;
 
 struct link_options {
   size_t node = 0;  ///< the peer's index in cluster.nodes
@@ -92,6 +93,11 @@ struct link_options {
   /// A link session's label keys at most (each side keeps them all); then
   /// the next batch starts a new session.
   size_t max_session_key_bytes = storage::max_session_key_bytes;
+  /// cluster.write_linger: how long a write waits for others to share its
+  /// batch to this peer (0: sent at once).
+  std::chrono::milliseconds write_linger{0};
+  /// Lingering writes are sent at once when they hold this many samples.
+  size_t linger_flush_samples = 16384;
 };
 
 struct link_state {
@@ -122,6 +128,14 @@ struct link_state {
   uint64_t session = 0;
   storage::series_ref_sender refs;
   std::mt19937_64 session_ids{std::random_device{}()};
+  /// Writes waiting out write_linger, each answered on its own.
+  struct lingering_write {
+    append_batch batch;
+    caf::typed_response_promise<append_result> rp;
+  };
+  std::vector<lingering_write> lingering;
+  size_t lingering_samples = 0;
+  bool flush_scheduled = false;
   static inline const char* name = "cluster_link";
 };
 

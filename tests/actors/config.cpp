@@ -454,7 +454,7 @@ CAF_TEST(every cluster key is read) {
                             + "  name: prod\n  listen_addr: 0.0.0.0:7002\n  replication_factor: 3\n  write_quorum: 2\n"
                               "  cert_file: n.pem\n  key_file: n.key\n  ca_file: ca.pem\n  heartbeat_interval: 200ms\n"
                               "  connection_timeout: 1s\n  request_timeout: 3s\n  reconnect_backoff_max: 2s\n"
-                              "  max_inflight_samples: 5000\n  partial_response: false\n",
+                              "  max_inflight_samples: 5000\n  partial_response: false\n  write_linger: 2ms\n",
                           "t.yaml");
   CAF_CHECK_EQUAL(s.cluster.name, "prod");
   CAF_CHECK_EQUAL(s.cluster.listen_addr, "0.0.0.0:7002");
@@ -467,6 +467,8 @@ CAF_TEST(every cluster key is read) {
   CAF_CHECK_EQUAL(s.cluster.reconnect_backoff_max_ms, 2000);
   CAF_CHECK_EQUAL(s.cluster.max_inflight_samples, 5000u);
   CAF_CHECK(!s.cluster.partial_response);
+  CAF_CHECK_EQUAL(s.cluster.write_linger_ms, 2);
+  CAF_CHECK_EQUAL(parse_settings(three_nodes, "t.yaml").cluster.write_linger_ms, 0);
 }
 
 CAF_TEST(bad cluster sections name the key) {
@@ -492,6 +494,7 @@ CAF_TEST(bad cluster sections name the key) {
   CAF_CHECK(has(three_nodes + "  heartbeat_interval: 2s\n  connection_timeout: 1s\n", "must be longer than"));
   CAF_CHECK(has(three_nodes + "  name: \"\"\n", "cluster.name: must not be empty"));
   CAF_CHECK(has(three_nodes + "  colour: red\n", "cluster.colour: unknown key"));
+  CAF_CHECK(has(three_nodes + "  write_linger: 1s\n", "cluster.write_linger: must be between 0s and 100ms"));
 }
 
 CAF_TEST(the shipped cluster example parses on every node) {
@@ -664,7 +667,7 @@ CAF_TEST(the effective yaml reads back to the same settings with the key redacte
 
 CAF_TEST(a cluster section is shown and its effective yaml reads back) {
   auto s = parse_settings(three_nodes + "  name: prod\n  key_file: /k.pem\n  cert_file: /c.pem\n  ca_file: /ca.pem\n"
-                                        "  request_timeout: 3s\n  partial_response: false\n",
+                                        "  request_timeout: 3s\n  partial_response: false\n  write_linger: 1ms\n",
                           "t.yaml");
   auto yaml = effective_yaml(s);
   CAF_MESSAGE(yaml);
@@ -679,6 +682,7 @@ CAF_TEST(a cluster section is shown and its effective yaml reads back) {
   CAF_CHECK_EQUAL(again.cluster.name, "prod");
   CAF_CHECK_EQUAL(again.cluster.request_timeout_ms, 3000);
   CAF_CHECK(!again.cluster.partial_response);
+  CAF_CHECK_EQUAL(again.cluster.write_linger_ms, 1);
   auto flags = shown_flags(s, cli_options{});
   CAF_CHECK_EQUAL(flags["cluster.key_file"], "<secret>");
   CAF_CHECK_EQUAL(flags["cluster.self"], "b");

@@ -227,6 +227,33 @@ CAF_TEST(out of bounds samples are refused and named) {
   CAF_CHECK_EQUAL(r.errors[0], "out of bounds for series up{job=\"b\"}");
 }
 
+// A link's batch that merges several writes (append_batch::part_ends):
+// one WAL write, and each write's own counts and errors.
+CAF_TEST(a merged batch is answered for each write in it) {
+  auto b = batch(ls("a"), {{1000, 1}, {2000, 2}});
+  b.add_series(ls("b"));
+  b.add_sample(1000, nl::storage::float_bits(1));
+  b.add_sample(1000, nl::storage::float_bits(5));  // a second value for 1000
+  b.add_series(ls("a"));                            // a again, in the third write
+  b.add_sample(3000, nl::storage::float_bits(3));
+  b.part_ends = {1, 2, 3};
+  auto r = append(std::move(b));
+  CAF_CHECK_EQUAL(r.accepted, 4u);
+  CAF_CHECK_EQUAL(r.rejected, 1u);
+  CAF_CHECK_EQUAL(disk->appends, 1);
+  CAF_REQUIRE_EQUAL(r.parts.size(), 3u);
+  CAF_CHECK_EQUAL(r.parts[0].accepted, 2u);
+  CAF_CHECK_EQUAL(r.parts[0].rejected, 0u);
+  CAF_CHECK_EQUAL(r.parts[1].accepted, 1u);
+  CAF_CHECK_EQUAL(r.parts[1].rejected, 1u);
+  CAF_REQUIRE_EQUAL(r.parts[1].errors.size(), 1u);
+  CAF_CHECK_EQUAL(r.parts[1].errors[0], "duplicate sample for timestamp for series up{job=\"b\"}");
+  CAF_CHECK_EQUAL(r.parts[2].accepted, 1u);
+  CAF_CHECK(r.parts[0].errors.empty() && r.parts[2].errors.empty());
+  // A batch of one write has no parts.
+  CAF_CHECK(append(batch(ls("a"), {{4000, 4}})).parts.empty());
+}
+
 CAF_TEST(a WAL failure fails the append and stores nothing) {
   disk->fail_appends = true;
   self->send(hb, append_atom_v, batch(ls("a"), {{1000, 1}}));

@@ -650,7 +650,7 @@ peer_actor::behavior_type scripted_node(peer_actor::pointer, append_script_ptr s
       ++sc->batches;
       if (sc->fail)
         return sc->fail;
-      return append_result{b.num_samples(), 0, {}};
+      return append_result{b.num_samples(), 0, {}, {}};
     },
     [no_reads](select_atom, select_request&) -> caf::result<select_result> { return no_reads(); },
     [no_reads](series_atom, meta_query&) -> caf::result<series_list> { return no_reads(); },
@@ -669,7 +669,7 @@ head_block_actor::behavior_type scripted_shard(head_block_actor::pointer, append
       ++sc->batches;
       if (sc->fail)
         return sc->fail;
-      return append_result{b.num_samples(), 0, {}};
+      return append_result{b.num_samples(), 0, {}, {}};
     },
     [](select_atom, select_request&) { return select_result{}; },
     [](series_atom, meta_query&) { return series_list{}; },

@@ -77,3 +77,4 @@ nl_add_e2e(cluster_replication_tls cluster_replication 180 --tsdb $<TARGET_FILE:
 nl_add_e2e(cluster_reads cluster_reads 600)
 nl_add_e2e(cluster_reads_tls cluster_reads 600 --tls)
 nl_add_e2e(cluster_tls cluster_tls 120)
+nl_add_e2e(cluster_write_linger cluster_write_linger 120)

@@ -4,6 +4,7 @@
 #include <caf/test/dsl.hpp>
 
 #include "actors/cluster/gateway.hpp"
+#include "storage/head/shard.hpp"
 #include "three_nodes.hpp"
 
 using namespace nl::actors;
@@ -41,7 +42,7 @@ index_actor::behavior_type held_index(index_actor::stateful_pointer<held_index_s
 // A head shard that holds every append until a stats message releases
 // them (each answered with all its samples accepted); counts what it got.
 struct held_shard_state {
-  std::vector<std::pair<caf::typed_response_promise<append_result>, uint64_t>> held;
+  std::vector<std::pair<caf::typed_response_promise<append_result>, append_result>> held;
   std::shared_ptr<uint64_t> samples;
   std::shared_ptr<std::vector<std::string>> jobs;  ///< the job label of each series it got
 };
@@ -60,8 +61,16 @@ head_block_actor::behavior_type held_shard(head_block_actor::stateful_pointer<he
         CAF_CHECK_EQUAL(b.hashes[i], ls->hash());
         self->state.jobs->emplace_back(ls->get("job"));
       }
+      // All accepted, each merged write's samples in its part.
+      append_result r{b.num_samples(), 0, {}, {}};
+      uint32_t from = 0;
+      for (auto e : b.part_ends) {
+        uint32_t to = e == 0 ? 0 : b.ends[e - 1];
+        r.parts.push_back({to - from, 0, {}, {}});
+        from = to;
+      }
       auto rp = self->make_response_promise<append_result>();
-      self->state.held.emplace_back(rp, b.num_samples());
+      self->state.held.emplace_back(rp, std::move(r));
       return rp;
     },
     [](select_atom, select_request&) { return select_result{}; },
@@ -69,8 +78,8 @@ head_block_actor::behavior_type held_shard(head_block_actor::stateful_pointer<he
     [](label_names_atom, meta_query&) { return string_list{}; },
     [](label_values_atom, meta_query&) { return string_list{}; },
     [self](stats_atom) {
-      for (auto& [rp, n] : self->state.held)
-        rp.deliver(append_result{n, 0, {}});
+      for (auto& [rp, r] : self->state.held)
+        rp.deliver(std::move(r));
       self->state.held.clear();
       return shard_stats{};
     },
@@ -94,6 +103,7 @@ link_actor::behavior_type fake_link(link_actor::pointer, accepted_log accepted) 
     [accepted](link_accept_atom, caf::strong_actor_ptr& peer) { accepted->push_back(peer); },
     [](link_connect_atom, uint64_t) {},
     [](link_tick_atom) {},
+    [](link_flush_atom) {},
     [](append_atom, append_batch&) { return append_result{}; },
     [](select_atom, select_request&) { return select_result{}; },
     [](series_atom, meta_query&) { return series_list{}; },
@@ -207,7 +217,13 @@ struct append_fixture : test_coordinator_fixture<nl::test::cluster_test_config> 
     return {
       [=](std::string& tag, link_batch& b) {
         self->request(gw, caf::infinite, append_atom_v, std::move(b))
-          .then([out, tag](append_result& r) { out->push_back(tag + " ok " + std::to_string(r.accepted)); },
+          .then(
+            [out, tag](append_result& r) {
+              auto line = tag + " ok " + std::to_string(r.accepted);
+              for (auto& part : r.parts)
+                line += " [" + std::to_string(part.accepted) + "]";
+              out->push_back(line);
+            },
                 [out, tag](caf::error& e) { out->push_back(tag + " " + to_string(code_of(e))); });
       },
     };
@@ -317,6 +333,46 @@ CAF_TEST(a withdrawn select is answered canceled and its data dropped) {
 
 CAF_TEST_FIXTURE_SCOPE_END()
 
+// Each shard's part keeps the writes' boundaries: part k of shard s holds
+// exactly the series of write k that belong to s.
+CAF_TEST(split_by_shard keeps the writes of a merged link batch apart) {
+  const std::vector<std::string> jobs{"a", "b", "c", "d", "e", "f", "g", "h"};
+  nl::storage::series_ref_receiver refs;
+  std::string keys;
+  for (auto& job : jobs)
+    keys += nl::storage::label_key(nl::storage::label_set::from_unsorted({{"__name__", "up"}, {"job", job}}));
+  CAF_REQUIRE(refs.define(keys, static_cast<uint32_t>(jobs.size())).is_ok());
+  link_batch b;
+  b.session = 1;
+  append_batch samples;
+  std::vector<uint32_t> order{3, 0, 7, 1, 5, 2, 6, 4};
+  for (size_t i = 0; i < order.size(); ++i) {
+    samples.add_series(nl::storage::label_set::from_unsorted({{"__name__", "up"}}));
+    samples.add_sample(1000, static_cast<uint64_t>(i));
+  }
+  b.set_columns(order, samples);
+  b.part_ends = {3, 3, 6, 8};
+  const size_t shards = 2;
+  auto parts = split_by_shard(b, refs, shards);
+  CAF_REQUIRE_EQUAL(parts.size(), shards);
+  for (size_t s = 0; s < shards; ++s) {
+    CAF_REQUIRE_EQUAL(parts[s].part_ends.size(), b.part_ends.size());
+    CAF_CHECK_EQUAL(parts[s].part_ends.back(), parts[s].num_series());
+    uint32_t begin = 0, in_begin = 0;
+    for (size_t k = 0; k < b.part_ends.size(); ++k) {
+      std::vector<std::string> want, have;
+      for (uint32_t i = in_begin; i < b.part_ends[k]; ++i)
+        if (nl::storage::shard_of(refs.hash(b.ref(i)), shards) == s)
+          want.push_back(jobs[b.ref(i)]);
+      for (uint32_t i = begin; i < parts[s].part_ends[k]; ++i)
+        have.emplace_back(nl::storage::label_set_from_key(parts[s].key(i))->get("job"));
+      CAF_CHECK_EQUAL(have, want);
+      begin = parts[s].part_ends[k];
+      in_begin = b.part_ends[k];
+    }
+  }
+}
+
 CAF_TEST_FIXTURE_SCOPE(gateway_append_tests, append_fixture)
 
 CAF_TEST(a batch past its deadline is answered at once and not stored) {
@@ -362,6 +418,19 @@ CAF_TEST(the series of a link batch are numbers of its session) {
   CAF_CHECK_EQUAL(*stored, 5u);
   CAF_CHECK_EQUAL(*got, (std::vector<std::string>{"1 ok 2", "2 ok 2", "gap stale_series_refs",
                                                   "unknown stale_series_refs", "3 ok 1", "old stale_series_refs"}));
+}
+
+CAF_TEST(a merged link batch is answered for each write in it) {
+  auto b = numbered(21, 0, {"a", "b", "c"}, {0, 1, 2, 0});
+  b.part_ends = {1, 1, 4};  // the second write had no series for this node
+  send_linked("m", b);
+  CAF_CHECK_EQUAL(*got, std::vector<std::string>{"m ok 4 [1] [0] [3]"});
+  // Parts that do not end with the last series are refused, unnumbered.
+  auto bad = numbered(21, 3, {"d"}, {3});
+  bad.part_ends = {0};
+  send_linked("bad", bad);
+  CAF_CHECK_EQUAL(got->back(), "bad bad_input");
+  CAF_CHECK_EQUAL(*stored, 4u);
 }
 
 CAF_TEST(the new series of a link batch are numbered even when its samples are refused) {

@@ -3,6 +3,8 @@
 
 #include <caf/test/dsl.hpp>
 
+#include <algorithm>
+
 #include "actors/cluster/link.hpp"
 #include "three_nodes.hpp"
 
@@ -24,6 +26,8 @@ struct fake_gateway_state {
   std::vector<link_batch> batches;
   /// Answers the next link batch with stale_series_refs.
   bool stale_next = false;
+  /// Answers the next merged batch without its parts.
+  bool no_parts_next = false;
 };
 
 using id_log = std::shared_ptr<std::vector<uint64_t>>;
@@ -51,8 +55,19 @@ gateway_actor::behavior_type fake_gateway(gateway_actor::stateful_pointer<fake_g
       st.batches.push_back(b);
       if (std::exchange(st.stale_next, false))
         return caf::make_error(error_code::stale_series_refs, "unknown session");
-      if (!st.hold)
-        return append_result{b.num_samples, 0, {}};
+      if (!st.hold) {
+        // A merged batch: each write accepted whole, in a part of its own.
+        append_result r{b.num_samples, 0, {}, {}};
+        uint32_t from = 0;
+        for (auto e : b.part_ends) {
+          uint32_t to = e == 0 ? 0 : b.end(e - 1);
+          r.parts.push_back({to - from, 0, {}, {}});
+          from = to;
+        }
+        if (std::exchange(st.no_parts_next, false))
+          r.parts.clear();
+        return r;
+      }
       auto rp = self->make_response_promise<append_result>();
       st.held.push_back(rp);
       return rp;
@@ -77,7 +92,7 @@ gateway_actor::behavior_type fake_gateway(gateway_actor::stateful_pointer<fake_g
     [self, withdrawn](fetch_cancel_atom, uint64_t id) {
       if (id == 0) {  // the tests' hook: answer the held appends (a link never sends id 0)
         for (auto& rp : self->state.held)
-          rp.deliver(append_result{1, 0, {}});
+          rp.deliver(append_result{1, 0, {}, {}});
         self->state.held.clear();
         return;
       }
@@ -518,6 +533,87 @@ CAF_TEST(a batch the link refuses before sending numbers nothing) {
   CAF_CHECK_EQUAL(peer.batches[2].first_new, 2u);
   CAF_CHECK_EQUAL(peer.batches[2].new_count, 1u);
   CAF_CHECK_EQUAL(refs_of(peer.batches[2]), std::vector<uint32_t>{2});
+}
+
+CAF_TEST(writes within write_linger share one batch and each gets its own answer) {
+  opts.write_linger = 5ms;
+  auto gw = start_peer(hello_of("b"));
+  start_link();
+  CAF_REQUIRE(b_up());
+  auto& peer = deref<gateway_actor::stateful_base<fake_gateway_state>>(gw).state;
+  send_append(sys, l, got, 3, {"a"});
+  send_append(sys, l, got, 5, {"b", "c"});
+  sched.run();
+  CAF_CHECK_EQUAL(got->size(), 0u);
+  CAF_CHECK_EQUAL(peer.batches.size(), 0u);
+  advance_time(5ms);
+  sched.run();
+  CAF_REQUIRE_EQUAL(peer.batches.size(), 1u);
+  CAF_CHECK_EQUAL(peer.batches[0].part_ends, (std::vector<uint32_t>{1, 3}));
+  CAF_CHECK_EQUAL(peer.batches[0].num_samples, 8u);
+  CAF_CHECK_EQUAL(refs_of(peer.batches[0]), (std::vector<uint32_t>{0, 1, 2}));
+  std::sort(got->begin(), got->end());
+  CAF_CHECK_EQUAL(*got, (std::vector<std::string>{"ok 3", "ok 5"}));
+  CAF_CHECK_EQUAL(view->counters(1).requests.load(), 2u);
+  CAF_CHECK_EQUAL(view->counters(1).write_batches.load(), 1u);
+  CAF_CHECK_EQUAL(view->counters(1).inflight.load(), 0);
+  // A write alone in its window goes as it came: no parts.
+  got->clear();
+  send_append(sys, l, got, 2, {"a"});
+  sched.run();
+  advance_time(5ms);
+  sched.run();
+  CAF_REQUIRE_EQUAL(peer.batches.size(), 2u);
+  CAF_CHECK(peer.batches[1].part_ends.empty());
+  CAF_CHECK_EQUAL(*got, std::vector<std::string>{"ok 2"});
+  // A peer that answers a merged batch without its parts fails every write
+  // in it: none can be told what of it was stored.
+  got->clear();
+  peer.no_parts_next = true;
+  send_append(sys, l, got, 1, {"a"});
+  send_append(sys, l, got, 1, {"b"});
+  sched.run();
+  advance_time(5ms);
+  sched.run();
+  CAF_CHECK_EQUAL(*got, (std::vector<std::string>{"bad_input", "bad_input"}));
+}
+
+CAF_TEST(lingering writes go at once when they reach linger_flush_samples) {
+  opts.write_linger = 5ms;
+  opts.linger_flush_samples = 6;
+  auto gw = start_peer(hello_of("b"));
+  start_link();
+  CAF_REQUIRE(b_up());
+  auto& peer = deref<gateway_actor::stateful_base<fake_gateway_state>>(gw).state;
+  send_append(sys, l, got, 3, {"a"});
+  send_append(sys, l, got, 3, {"b"});
+  sched.run();
+  CAF_REQUIRE_EQUAL(peer.batches.size(), 1u);
+  CAF_CHECK_EQUAL(peer.batches[0].part_ends, (std::vector<uint32_t>{1, 2}));
+  CAF_CHECK_EQUAL(*got, (std::vector<std::string>{"ok 3", "ok 3"}));
+  // The timer the first write set finds nothing to send.
+  advance_time(5ms);
+  sched.run();
+  CAF_CHECK_EQUAL(peer.batches.size(), 1u);
+}
+
+CAF_TEST(lingering writes fail when the link goes down) {
+  opts.write_linger = 5ms;
+  auto gw = start_peer(hello_of("b"));
+  start_link();
+  CAF_REQUIRE(b_up());
+  send_append(sys, l, got, 1, {"a"});
+  send_append(sys, l, got, 1, {"b"});
+  sched.run();
+  *target = gateway_actor{};
+  caf::anon_send_exit(gw, caf::exit_reason::kill);
+  gw = nullptr;
+  sched.run();
+  CAF_CHECK_EQUAL(*got, (std::vector<std::string>{"unavailable", "unavailable"}));
+  CAF_CHECK(!b_up());
+  advance_time(5ms);
+  sched.run();
+  CAF_CHECK_EQUAL(got->size(), 2u);
 }
 
 CAF_TEST(a dialling link ignores link_accept) {

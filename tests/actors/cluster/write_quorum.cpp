@@ -14,7 +14,7 @@ namespace {
 const std::vector<node_mask> all_pairs{0b011, 0b110, 0b101};
 
 append_result stored_count(uint64_t accepted, uint64_t rejected = 0, std::vector<std::string> errors = {}) {
-  return append_result{accepted, rejected, std::move(errors)};
+  return append_result{accepted, rejected, std::move(errors), {}};
 }
 
 }  // namespace
