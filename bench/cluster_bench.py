@@ -50,25 +50,33 @@ import nlharness as h  # noqa: E402
 import query_bench as qb  # noqa: E402
 
 
+# --write-linger (cluster nodes) and --node-head-shards (every node of
+# three sharing the cores: the cluster's and trio's).
+SETTINGS = {"write_linger": "0s", "node_head_shards": 0}
+
+
 def cluster_config(name, link_ports, rf):
     return {"cluster": {
         "name": "bench", "self": name,
         "nodes": [{"name": n, "addr": "127.0.0.1:%d" % p} for n, p in link_ports.items()],
         "replication_factor": rf, "write_quorum": rf, "heartbeat_interval": "500ms",
-        "connection_timeout": "5s", "request_timeout": "30s"}}
+        "connection_timeout": "5s", "request_timeout": "30s", "write_linger": SETTINGS["write_linger"]}}
 
 
-def start_nodes(binary, work, names, rf):
-    """One node (names == ["single"]) or a cluster; returns {name: server}."""
+def start_nodes(binary, work, names, rf, three_way=False):
+    """One node (names == ["single"]) or a cluster; returns {name: server}.
+    three_way: one of three nodes sharing the cores (--node-head-shards)."""
     nodes = {}
+    three_way = three_way or len(names) == 3
+    storage = {"head_shards": SETTINGS["node_head_shards"]} if three_way and SETTINGS["node_head_shards"] else {}
     for n in names:
         d = os.path.join(work, n)
         os.makedirs(d)
-        nodes[n] = h.Nightlight(binary, d, fsync="interval")
+        nodes[n] = h.Nightlight(binary, d, fsync="interval", extra_config={"storage": storage})
     if names != ["single"]:
         link_ports = dict(zip(names, h.distinct_free_ports(len(names), h.ports_of(nodes.values()))))
         for n in names:
-            nodes[n].extra_config = cluster_config(n, link_ports, rf)
+            nodes[n].extra_config = dict(cluster_config(n, link_ports, rf), storage=storage)
             nodes[n].write_config()
     for s in nodes.values():
         s.start(ready_timeout=60)
@@ -174,7 +182,7 @@ def measure_cpu(args, work):
             try:
                 for n in names:
                     nodes[n] = start_nodes(args.nightlight, os.path.join(work, "cpu-%d-%s" % (i, n)), ["single"],
-                                           1)["single"]
+                                           1, three_way=topo == "trio")["single"]
             except Exception:
                 stop_nodes(nodes)
                 raise
@@ -261,8 +269,9 @@ def report(args, cpu_rows, link, queries, loadavg):
     print()
     print("Workload: remote_write_load, %d series, %d connections, %d samples a request, up to %d samples/series, <= %d s per run; "
           "%d cores, load average %s at the start. CPU: all node processes (utime + stime), the load "
-          "generator not counted." % (args.series, args.connections, args.batch, args.samples_per_series, args.duration,
-                                     os.cpu_count(), loadavg))
+          "generator not counted. Cluster nodes: cluster.write_linger %s; nodes of three: storage.head_shards %s."
+          % (args.series, args.connections, args.batch, args.samples_per_series, args.duration,
+             os.cpu_count(), loadavg, args.write_linger, args.node_head_shards or "default"))
     if cpu_rows:
         report_cpu(cpu_rows)
     if link is not None:
@@ -354,7 +363,12 @@ def main():
     p.add_argument("--warmups", type=int, default=2)
     p.add_argument("--skip", default="", help="comma-separated: cpu,link,queries")
     p.add_argument("--keep", action="store_true")
+    p.add_argument("--write-linger", default="0s", help="cluster.write_linger of the cluster nodes")
+    p.add_argument("--node-head-shards", type=int, default=0,
+                   help="storage.head_shards of each of three nodes sharing the cores (cluster, trio); "
+                        "0: Nightlight's default (one per core)")
     args = p.parse_args()
+    SETTINGS.update(write_linger=args.write_linger, node_head_shards=args.node_head_shards)
     args.nightlight = os.path.abspath(args.nightlight)
     args.loader = os.path.abspath(args.loader)
     skip = set(x for x in args.skip.split(",") if x)
