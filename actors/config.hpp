@@ -188,8 +188,9 @@ struct cluster_settings {
   /// budget); over it the sender gets an overload error at once.
   uint64_t max_inflight_samples = 1000000;
   /// How long a write forwarded to a peer waits for others to share its
-  /// batch (0: sent at once); trades that much latency for fewer batches.
-  int64_t write_linger_ms = 0;
+  /// batch (0: sent at once); trades up to that much latency for fewer
+  /// batches (docs/CLUSTER.md: 1ms is where the CPU per sample is least).
+  int64_t write_linger_ms = 1;
   /// A link session's label keys at most (storage/cluster/series_refs.hpp);
   /// not a setting: tests lower it.
   uint64_t max_session_key_bytes = storage::max_session_key_bytes;

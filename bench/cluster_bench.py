@@ -52,7 +52,7 @@ import query_bench as qb  # noqa: E402
 
 # --write-linger (cluster nodes) and --node-head-shards (every node of
 # three sharing the cores: the cluster's and trio's).
-SETTINGS = {"write_linger": "0s", "node_head_shards": 0}
+SETTINGS = {"write_linger": "", "node_head_shards": 0}
 
 
 def cluster_config(name, link_ports, rf):
@@ -60,7 +60,8 @@ def cluster_config(name, link_ports, rf):
         "name": "bench", "self": name,
         "nodes": [{"name": n, "addr": "127.0.0.1:%d" % p} for n, p in link_ports.items()],
         "replication_factor": rf, "write_quorum": rf, "heartbeat_interval": "500ms",
-        "connection_timeout": "5s", "request_timeout": "30s", "write_linger": SETTINGS["write_linger"]}}
+        "connection_timeout": "5s", "request_timeout": "30s",
+        **({"write_linger": SETTINGS["write_linger"]} if SETTINGS["write_linger"] else {})}}
 
 
 def start_nodes(binary, work, names, rf, three_way=False):
@@ -271,7 +272,7 @@ def report(args, cpu_rows, link, queries, loadavg):
           "%d cores, load average %s at the start. CPU: all node processes (utime + stime), the load "
           "generator not counted. Cluster nodes: cluster.write_linger %s; nodes of three: storage.head_shards %s."
           % (args.series, args.connections, args.batch, args.samples_per_series, args.duration,
-             os.cpu_count(), loadavg, args.write_linger, args.node_head_shards or "default"))
+             os.cpu_count(), loadavg, args.write_linger or "default", args.node_head_shards or "default"))
     if cpu_rows:
         report_cpu(cpu_rows)
     if link is not None:
@@ -363,7 +364,7 @@ def main():
     p.add_argument("--warmups", type=int, default=2)
     p.add_argument("--skip", default="", help="comma-separated: cpu,link,queries")
     p.add_argument("--keep", action="store_true")
-    p.add_argument("--write-linger", default="0s", help="cluster.write_linger of the cluster nodes")
+    p.add_argument("--write-linger", default="", help="cluster.write_linger of the cluster nodes (default: Nightlight's)")
     p.add_argument("--node-head-shards", type=int, default=0,
                    help="storage.head_shards of each of three nodes sharing the cores (cluster, trio); "
                         "0: Nightlight's default (one per core)")

@@ -468,7 +468,7 @@ CAF_TEST(every cluster key is read) {
   CAF_CHECK_EQUAL(s.cluster.max_inflight_samples, 5000u);
   CAF_CHECK(!s.cluster.partial_response);
   CAF_CHECK_EQUAL(s.cluster.write_linger_ms, 2);
-  CAF_CHECK_EQUAL(parse_settings(three_nodes, "t.yaml").cluster.write_linger_ms, 0);
+  CAF_CHECK_EQUAL(parse_settings(three_nodes, "t.yaml").cluster.write_linger_ms, 1);
 }
 
 CAF_TEST(bad cluster sections name the key) {
