@@ -23,8 +23,9 @@ reject_reason reason_of(const status& st) {
   }
 }
 
-void note_error(append_result& res, const std::string& what, const storage::head& h,
-                const storage::head::series_slot& slot) {
+// R: append_result, or append_part for one write of a merged batch.
+template <class R>
+void note_error(R& res, const std::string& what, const storage::head& h, const storage::head::series_slot& slot) {
   if (res.errors.size() < append_error_examples)
     res.errors.push_back(what + " for series " + h.labels_of(slot).to_string());
 }
@@ -92,7 +93,7 @@ void wal_done(self_ptr self, wal_wait& w) {
   for (size_t i = 0; i < n; ++i) {
     while (part < w.part_sample_ends.size() && w.part_sample_ends[part] <= i)
       ++part;
-    append_result* part_res = w.res.parts.empty() ? nullptr : &w.res.parts[part];
+    append_part* part_res = w.res.parts.empty() ? nullptr : &w.res.parts[part];
     if (i + series_ahead < n)
       head.prefetch_series(w.samples[i + series_ahead].slot);
     if (i + chunk_ahead < n)
@@ -178,7 +179,7 @@ caf::result<append_result> append(self_ptr self, append_batch& batch) {
   const size_t n = batch.num_series();
   for (size_t i = 0; i < n; ++i) {
     end_parts_before(i);
-    append_result* part_res = part_ends.empty() ? nullptr : &res.parts[part];
+    append_part* part_res = part_ends.empty() ? nullptr : &res.parts[part];
     // Nearly every lookup misses the cache: the hash slots of the next
     // `lookahead` series are all fetched at once, so that their misses
     // overlap (bench/head_lookup_bench, cold batches: 172 ns a lookup
@@ -192,13 +193,14 @@ caf::result<append_result> append(self_ptr self, append_batch& batch) {
     if (!slot) {
       // Batches are built by the frontend or validated when loaded, so
       // this is a bug elsewhere: refuse the samples rather than guess.
-      for (auto* r : {&res, part_res}) {
-        if (!r)
-          continue;
-        r->rejected += end - begin;
-        if (r->errors.size() < append_error_examples)
-          r->errors.push_back(slot.error().message());
-      }
+      auto refuse = [&](auto& r) {
+        r.rejected += end - begin;
+        if (r.errors.size() < append_error_examples)
+          r.errors.push_back(slot.error().message());
+      };
+      refuse(res);
+      if (part_res)
+        refuse(*part_res);
       begin = end;
       continue;
     }
@@ -217,11 +219,11 @@ caf::result<append_result> append(self_ptr self, append_batch& batch) {
       double v = storage::float_from_bits(batch.value_bits[j]);
       auto st = head.stage(*slot, t, v);
       if (!st) {
-        for (auto* r : {&res, part_res}) {
-          if (!r)
-            continue;
-          r->rejected += 1;
-          note_error(*r, st.message(), head, *slot);
+        res.rejected += 1;
+        note_error(res, st.message(), head, *slot);
+        if (part_res) {
+          part_res->rejected += 1;
+          note_error(*part_res, st.message(), head, *slot);
         }
         if (m)
           m->count_rejected(reason_of(st));

@@ -43,24 +43,41 @@ caf::error metadata_records::validate() const {
 
 namespace {
 
-// What is wrong with part_ends for a batch of `num_series` series ("": nothing).
+// What is wrong with part_ends from a peer for a batch of `num_series`
+// series ("": nothing). Every write a link merges has series, so the ends
+// rise strictly, and there are at most as many parts as series.
 std::string check_part_ends(const std::vector<uint32_t>& part_ends, size_t num_series) {
   if (part_ends.empty())
     return {};
-  if (!std::is_sorted(part_ends.begin(), part_ends.end()) || part_ends.back() != num_series)
-    return "write parts out of order or not ending with the last series";
+  uint32_t prev = 0;
+  for (auto e : part_ends) {
+    if (e <= prev)
+      return "write parts empty or out of order";
+    prev = e;
+  }
+  if (prev != num_series)
+    return "write parts do not end with the last series";
   return {};
 }
 
 }  // namespace
 
-void append_result::add(append_result&& r) {
-  accepted += r.accepted;
-  rejected += r.rejected;
+namespace {
+
+template <class R>
+void add_to(R& into, R&& r) {
+  into.accepted += r.accepted;
+  into.rejected += r.rejected;
   for (auto& e : r.errors)
-    if (errors.size() < append_error_examples)
-      errors.push_back(std::move(e));
+    if (into.errors.size() < append_error_examples)
+      into.errors.push_back(std::move(e));
 }
+
+}  // namespace
+
+void append_part::add(append_part&& r) { add_to(*this, std::move(r)); }
+
+void append_result::add(append_result&& r) { add_to(*this, std::move(r)); }
 
 caf::error append_batch::validate_and_rehash() {
   auto bad = [](std::string what) {

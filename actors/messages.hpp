@@ -80,8 +80,9 @@ struct append_batch {
   int64_t deadline_unix_ms = std::numeric_limits<int64_t>::max();
   /// Cluster mode: a link's batch that merges several writes' parts for
   /// one peer (cluster.write_linger): where each write's series end
-  /// (ascending, the last is num_series()). Each write is answered on its
-  /// own (append_result::parts). Empty: one write.
+  /// (strictly ascending from a peer, the last is num_series(); a shard's
+  /// part of it may repeat an end: no series of that write). Each write
+  /// is answered on its own (append_result::parts). Empty: one write.
   std::vector<uint32_t> part_ends;
 
   size_t num_series() const { return key_ends.size(); }
@@ -182,13 +183,25 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "link_batch columns are
 
 /// The answer to an append: what was stored and what was refused. Refused
 /// samples are counted; the first few carry a message naming the series.
+/// One write's share of a merged batch's append_result. Flat on purpose:
+/// a recursive type would let a peer nest replies until the deserialiser
+/// runs out of stack.
+struct append_part {
+  uint64_t accepted = 0;
+  uint64_t rejected = 0;
+  std::vector<std::string> errors;  ///< at most append_error_examples entries
+
+  /// Adds `r`'s counts and, up to append_error_examples, its errors.
+  void add(append_part&& r);
+};
+
 struct append_result {
   uint64_t accepted = 0;
   uint64_t rejected = 0;
   std::vector<std::string> errors;  ///< at most append_error_examples entries
   /// For a batch with append_batch::part_ends: the same for each write
   /// merged into it, in order (the fields above sum them).
-  std::vector<append_result> parts;
+  std::vector<append_part> parts;
 
   /// Adds `r`'s counts and, up to append_error_examples, its errors.
   void add(append_result&& r);
@@ -464,6 +477,10 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, link_batch& x) {
   return f(caf::meta::type_name("nl::link_batch"), x.session, x.first_new, x.new_count, x.new_keys, x.num_series,
            x.num_samples, x.columns, x.observed_max_t, x.write_id, x.deadline_unix_ms, x.part_ends);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, append_part& x) {
+  return f(caf::meta::type_name("nl::append_part"), x.accepted, x.rejected, x.errors);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_result& x) {

@@ -368,6 +368,7 @@ void flush_writes(self_ptr self) {
     return;
   if (st.state != link_state::phase::up) {
     auto err = caf::make_error(error_code::unavailable, peer_label(self) + " is unreachable");
+    counters(self).failures.fetch_add(ws.size(), std::memory_order_relaxed);
     for (auto& w : ws)
       w.rp.deliver(err);
     return;
@@ -386,17 +387,23 @@ void flush_writes(self_ptr self) {
         return;
       }
       if (r.parts.size() != rps->size()) {
-        auto err = caf::make_error(error_code::bad_input, peer_label(self) + " answered a batch of "
-                                                            + std::to_string(rps->size()) + " writes with "
-                                                            + std::to_string(r.parts.size()) + " results");
+        // The peer's fault, not the writes': their clients retry (503).
+        auto err = caf::make_error(error_code::unavailable, peer_label(self) + " answered a batch of "
+                                                              + std::to_string(rps->size()) + " writes with "
+                                                              + std::to_string(r.parts.size()) + " results");
+        counters(self).failures.fetch_add(rps->size(), std::memory_order_relaxed);
         for (auto& rp : *rps)
           rp.deliver(err);
         return;
       }
-      for (size_t k = 0; k < rps->size(); ++k)
-        (*rps)[k].deliver(std::move(r.parts[k]));
+      for (size_t k = 0; k < rps->size(); ++k) {
+        auto& p = r.parts[k];
+        (*rps)[k].deliver(append_result{p.accepted, p.rejected, std::move(p.errors), {}});
+      }
     },
-    [rps](caf::error err) {
+    [self, rps](caf::error err) {
+      // fail_pending counted the batch once; failures count writes.
+      counters(self).failures.fetch_add(rps->size() - 1, std::memory_order_relaxed);
       for (auto& rp : *rps)
         rp.deliver(err);
     },
@@ -409,6 +416,8 @@ caf::result<append_result> append(self_ptr self, append_batch& b) {
   auto& st = self->state;
   if (st.opts.write_linger.count() == 0)
     return append_now(self, b);
+  if (b.num_series() == 0)
+    return append_result{};  // nothing to send (a merged write must have series)
   // Batches cost per message far more than per sample (docs/CLUSTER.md):
   // writes that arrive within write_linger share one.
   auto rp = self->make_response_promise<append_result>();

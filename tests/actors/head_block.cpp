@@ -234,22 +234,26 @@ CAF_TEST(a merged batch is answered for each write in it) {
   b.add_series(ls("b"));
   b.add_sample(1000, nl::storage::float_bits(1));
   b.add_sample(1000, nl::storage::float_bits(5));  // a second value for 1000
-  b.add_series(ls("a"));                            // a again, in the third write
+  b.add_series(ls("a"));                            // a again, in the fifth write
   b.add_sample(3000, nl::storage::float_bits(3));
-  b.part_ends = {1, 2, 3};
+  // A shard's part of a merged batch: the first and third writes have no
+  // series in this shard.
+  b.part_ends = {0, 1, 1, 2, 3};
   auto r = append(std::move(b));
   CAF_CHECK_EQUAL(r.accepted, 4u);
   CAF_CHECK_EQUAL(r.rejected, 1u);
   CAF_CHECK_EQUAL(disk->appends, 1);
-  CAF_REQUIRE_EQUAL(r.parts.size(), 3u);
-  CAF_CHECK_EQUAL(r.parts[0].accepted, 2u);
-  CAF_CHECK_EQUAL(r.parts[0].rejected, 0u);
-  CAF_CHECK_EQUAL(r.parts[1].accepted, 1u);
-  CAF_CHECK_EQUAL(r.parts[1].rejected, 1u);
-  CAF_REQUIRE_EQUAL(r.parts[1].errors.size(), 1u);
-  CAF_CHECK_EQUAL(r.parts[1].errors[0], "duplicate sample for timestamp for series up{job=\"b\"}");
-  CAF_CHECK_EQUAL(r.parts[2].accepted, 1u);
-  CAF_CHECK(r.parts[0].errors.empty() && r.parts[2].errors.empty());
+  CAF_REQUIRE_EQUAL(r.parts.size(), 5u);
+  for (size_t k : {0, 2})
+    CAF_CHECK(r.parts[k].accepted == 0 && r.parts[k].rejected == 0 && r.parts[k].errors.empty());
+  CAF_CHECK_EQUAL(r.parts[1].accepted, 2u);
+  CAF_CHECK_EQUAL(r.parts[1].rejected, 0u);
+  CAF_CHECK_EQUAL(r.parts[3].accepted, 1u);
+  CAF_CHECK_EQUAL(r.parts[3].rejected, 1u);
+  CAF_REQUIRE_EQUAL(r.parts[3].errors.size(), 1u);
+  CAF_CHECK_EQUAL(r.parts[3].errors[0], "duplicate sample for timestamp for series up{job=\"b\"}");
+  CAF_CHECK_EQUAL(r.parts[4].accepted, 1u);
+  CAF_CHECK(r.parts[1].errors.empty() && r.parts[4].errors.empty());
   // A batch of one write has no parts.
   CAF_CHECK(append(batch(ls("a"), {{4000, 4}})).parts.empty());
 }

@@ -66,7 +66,7 @@ head_block_actor::behavior_type held_shard(head_block_actor::stateful_pointer<he
       uint32_t from = 0;
       for (auto e : b.part_ends) {
         uint32_t to = e == 0 ? 0 : b.ends[e - 1];
-        r.parts.push_back({to - from, 0, {}, {}});
+        r.parts.push_back({to - from, 0, {}});
         from = to;
       }
       auto rp = self->make_response_promise<append_result>();
@@ -351,7 +351,7 @@ CAF_TEST(split_by_shard keeps the writes of a merged link batch apart) {
     samples.add_sample(1000, static_cast<uint64_t>(i));
   }
   b.set_columns(order, samples);
-  b.part_ends = {3, 3, 6, 8};
+  b.part_ends = {2, 3, 6, 8};  // the second write's one series is missing from one shard
   const size_t shards = 2;
   auto parts = split_by_shard(b, refs, shards);
   CAF_REQUIRE_EQUAL(parts.size(), shards);
@@ -422,15 +422,21 @@ CAF_TEST(the series of a link batch are numbers of its session) {
 
 CAF_TEST(a merged link batch is answered for each write in it) {
   auto b = numbered(21, 0, {"a", "b", "c"}, {0, 1, 2, 0});
-  b.part_ends = {1, 1, 4};  // the second write had no series for this node
+  b.part_ends = {1, 4};
   send_linked("m", b);
-  CAF_CHECK_EQUAL(*got, std::vector<std::string>{"m ok 4 [1] [0] [3]"});
-  // Parts that do not end with the last series are refused, unnumbered.
-  auto bad = numbered(21, 3, {"d"}, {3});
-  bad.part_ends = {0};
-  send_linked("bad", bad);
-  CAF_CHECK_EQUAL(got->back(), "bad bad_input");
-  CAF_CHECK_EQUAL(*stored, 4u);
+  CAF_CHECK_EQUAL(*got, std::vector<std::string>{"m ok 4 [1] [3]"});
+  // A peer's parts must each hold series and end with the last one;
+  // anything else is refused before it is numbered.
+  for (auto ends : std::vector<std::vector<uint32_t>>{{0, 1}, {1, 1, 2}, {2, 1, 2}, {1}}) {
+    auto bad = numbered(21, 3, {"d"}, {3, 0});
+    bad.part_ends = ends;
+    send_linked("bad", bad);
+    CAF_CHECK_EQUAL(got->back(), "bad bad_input");
+  }
+  // Nothing was numbered: the session still expects number 3.
+  send_linked("next", numbered(21, 3, {}, {2}));
+  CAF_CHECK_EQUAL(got->back(), "next ok 1");
+  CAF_CHECK_EQUAL(*stored, 5u);
 }
 
 CAF_TEST(the new series of a link batch are numbered even when its samples are refused) {
