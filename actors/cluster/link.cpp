@@ -317,13 +317,6 @@ void count_sent(self_ptr self, const link_batch& lb) {
   c.write_batches.fetch_add(1, std::memory_order_relaxed);
 }
 
-caf::result<append_result> append_now(self_ptr self, const append_batch& b) {
-  auto lb = number_series(self, b);
-  count_sent(self, lb);
-  auto session = lb.session;
-  return send_tracked<append_result>(self, 0, renumber_on_stale(self, session), append_atom_v, std::move(lb));
-}
-
 // The writes in `ws` as one batch, each write's series a part of it.
 append_batch merge_writes(const std::vector<link_state::lingering_write>& ws) {
   append_batch all;
@@ -357,8 +350,9 @@ append_batch merge_writes(const std::vector<link_state::lingering_write>& ws) {
   return all;
 }
 
-// Sends the writes that waited out write_linger, one write as it came,
-// several as one batch whose answer has a part for each.
+// Sends the writes that waited out write_linger (with 0s: the one that
+// just came), one write as it came, several as one batch whose answer
+// has a part for each.
 void flush_writes(self_ptr self) {
   auto& st = self->state;
   auto ws = std::move(st.lingering);
@@ -413,17 +407,15 @@ void flush_writes(self_ptr self) {
 caf::result<append_result> append(self_ptr self, append_batch& b) {
   if (auto err = may_forward(self))
     return err;
-  auto& st = self->state;
-  if (st.opts.write_linger.count() == 0)
-    return append_now(self, b);
   if (b.num_series() == 0)
     return append_result{};  // nothing to send (a merged write must have series)
   // Batches cost per message far more than per sample (docs/CLUSTER.md):
   // writes that arrive within write_linger share one.
+  auto& st = self->state;
   auto rp = self->make_response_promise<append_result>();
   st.lingering_samples += b.num_samples();
   st.lingering.push_back({std::move(b), rp});
-  if (st.lingering_samples >= st.opts.linger_flush_samples) {
+  if (st.opts.write_linger.count() == 0 || st.lingering_samples >= st.opts.linger_flush_samples) {
     flush_writes(self);
   } else if (!st.flush_scheduled) {
     st.flush_scheduled = true;
