@@ -299,17 +299,7 @@ def main():
             os.makedirs(certs)
             TLS = {"dir": certs, "ca": cluster_tls.make_ca(certs, "cluster-ca")}
         names = ["a", "b", "c"]
-        nodes = {}
-        for n in names:
-            d = os.path.join(wd, n)
-            os.makedirs(d, exist_ok=True)
-            nodes[n] = h.Nightlight(args.nightlight, d)
-        # Link ports distinct from each other and from the nodes' HTTP and
-        # gRPC ports (none is bound before the nodes start).
-        link_ports = dict(zip(names, h.distinct_free_ports(len(names), h.ports_of(nodes.values()))))
-        for n in names:
-            nodes[n].extra_config = node_config(n, link_ports)
-            nodes[n].write_config()
+        nodes, link_ports = h.cluster_nodes(args.nightlight, wd, names, node_config)
         try:
             run(checks, args, wd, names, link_ports, nodes)
         finally:

@@ -13,7 +13,6 @@ queries through B find every acknowledged series on two nodes and the
 first value of the duplicate.
 """
 
-import os
 import sys
 import threading
 
@@ -39,16 +38,7 @@ def main():
     args = h.arg_parser(__doc__.splitlines()[0]).parse_args()
     checks = h.Checks()
     with h.Workdir(args.keep) as wd:
-        names = ["a", "b", "c"]
-        nodes = {}
-        for n in names:
-            d = os.path.join(wd, n)
-            os.makedirs(d, exist_ok=True)
-            nodes[n] = h.Nightlight(args.nightlight, d)
-        link_ports = dict(zip(names, h.distinct_free_ports(len(names), h.ports_of(nodes.values()))))
-        for n in names:
-            nodes[n].extra_config = node_config(n, link_ports)
-            nodes[n].write_config()
+        nodes, _ = h.cluster_nodes(args.nightlight, wd, ["a", "b", "c"], node_config)
         try:
             for s in nodes.values():
                 s.start()

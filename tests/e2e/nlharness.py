@@ -567,6 +567,23 @@ class Server:
             return "  (no log)"
 
 
+def cluster_nodes(binary, workdir, names, config_of):
+    """Nightlight nodes (not started) in workdir/<name>, each configured
+    with config_of(name, link_ports): {name: node link port}, ports
+    distinct from each other and from the nodes' HTTP and gRPC ports
+    (none is bound before the nodes start). Returns (nodes, link_ports)."""
+    nodes = {}
+    for n in names:
+        d = os.path.join(workdir, n)
+        os.makedirs(d, exist_ok=True)
+        nodes[n] = Nightlight(binary, d)
+    link_ports = dict(zip(names, distinct_free_ports(len(names), ports_of(nodes.values()))))
+    for n in names:
+        nodes[n].extra_config = config_of(n, link_ports)
+        nodes[n].write_config()
+    return nodes, link_ports
+
+
 class Nightlight(Server):
     name = "nightlight"
 
