@@ -150,6 +150,39 @@ void sort_by_time(append_batch& b, size_t begin, size_t end) {
   }
 }
 
+// Notes that `slot` of a numbering is the series `ref`. A slot far past
+// the ones known (more than a batch of `n` series could add) is not kept:
+// slots come one after another, and a wrong one must not grow the table.
+void remember(std::vector<uint64_t>& refs, uint32_t slot, uint64_t ref, size_t n) {
+  if (slot >= refs.size()) {
+    if (slot - refs.size() >= n)
+      return;
+    refs.resize(size_t{slot} + 1, 0);
+  }
+  refs[slot] = ref;
+}
+
+// The refs `batch`'s numbering slots stand for in this shard (see
+// head_block_state::numberings), or null: the batch has no numbering, or
+// the shard keeps none.
+std::vector<uint64_t>* numbered_refs(self_ptr self, const append_batch& batch) {
+  auto& s = self->state;
+  if (batch.numbering == 0 || batch.numbered_slots.size() != batch.num_series() || s.opts.max_numberings == 0)
+    return nullptr;
+  const uint64_t sender = self->current_sender() ? self->current_sender()->id() : 0;
+  const uint64_t now = ++s.numbered_batches;
+  for (auto& n : s.numberings)
+    if (n.sender == sender && n.id == batch.numbering) {
+      n.last_used = now;
+      return &n.refs;
+    }
+  if (s.numberings.size() >= s.opts.max_numberings)
+    s.numberings.erase(std::min_element(s.numberings.begin(), s.numberings.end(),
+                                        [](const auto& a, const auto& b) { return a.last_used < b.last_used; }));
+  s.numberings.push_back({sender, batch.numbering, now, {}});
+  return &s.numberings.back().refs;
+}
+
 caf::result<append_result> append(self_ptr self, append_batch& batch) {
   auto& s = self->state;
   auto& head = *s.head;
@@ -177,6 +210,21 @@ caf::result<append_result> append(self_ptr self, append_batch& batch) {
   };
   size_t begin = 0;
   const size_t n = batch.num_series();
+  // Series a peer's numbering named before: found by ref, all at once, so
+  // that the misses on their series overlap; the others by label key.
+  auto* known = numbered_refs(self, batch);
+  std::vector<std::optional<storage::head::series_slot>> found;
+  if (known) {
+    found.resize(n);
+    const auto& slots = batch.numbered_slots;
+    for (size_t i = 0; i < n; ++i) {
+      if (slots[i] >= known->size() || (*known)[slots[i]] == 0)
+        continue;
+      found[i] = head.slot_of((*known)[slots[i]]);
+      if (found[i])
+        head.prefetch_series(*found[i]);
+    }
+  }
   for (size_t i = 0; i < n; ++i) {
     end_parts_before(i);
     append_part* part_res = part_ends.empty() ? nullptr : &res.parts[part];
@@ -187,9 +235,13 @@ caf::result<append_result> append(self_ptr self, append_batch& batch) {
     constexpr size_t lookahead = 256;
     if (i % lookahead == 0)
       for (size_t k = i; k < std::min(n, i + lookahead); ++k)
-        head.prefetch_lookup(batch.hashes[k]);
+        if (!known || !found[k])
+          head.prefetch_lookup(batch.hashes[k]);
     size_t end = batch.ends[i];
-    auto slot = head.get_or_create(batch.hashes[i], batch.key(i));
+    auto slot = known && found[i] ? storage::result<storage::head::series_slot>{*found[i]}
+                                  : head.get_or_create(batch.hashes[i], batch.key(i));
+    if (known && !found[i] && slot)
+      remember(*known, batch.numbered_slots[i], slot->ref(), n);
     if (!slot) {
       // Batches are built by the frontend or validated when loaded, so
       // this is a bug elsewhere: refuse the samples rather than guess.

@@ -80,6 +80,10 @@ struct head_block_options {
   std::chrono::milliseconds wal_timeout{25000};
   /// Shared with the rest of the process; must outlive the actor.
   metrics* stats = nullptr;
+  /// Cluster mode: how many peer numberings (append_batch::numbering) the
+  /// shard remembers series of; 0: none. Twice the nodes: each peer's
+  /// link session, and the one it may have just replaced.
+  size_t max_numberings = 0;
 };
 
 /// A batch whose WAL records are being written: its staged samples (see
@@ -127,6 +131,23 @@ struct head_block_state {
   /// the compactor's first round, which runs as the process starts (a
   /// count of a replayed head would walk every series before ready).
   uint64_t published_chunks = 0;
+  /// Cluster mode: what this shard learnt of a peer link session's series
+  /// (append_batch::numbering, from the gateway `sender`): by shard slot,
+  /// the ref of the series it found or created for that slot's label key,
+  /// 0 while unknown. A later batch naming the slot finds the series by
+  /// ref, without comparing label keys (on a peer, that comparison was
+  /// the most expensive step of storing a sample). Refs are never reused
+  /// for other labels, so a remembered ref is either that series or gone
+  /// (removed from the head): then the key is looked up again. At most
+  /// opts.max_numberings are kept; the least recently used goes first.
+  struct numbering {
+    uint64_t sender = 0;  ///< the gateway's actor id
+    uint64_t id = 0;
+    uint64_t last_used = 0;
+    std::vector<uint64_t> refs;
+  };
+  std::vector<numbering> numberings;
+  uint64_t numbered_batches = 0;
   static inline const char* name = "head_block";
 };
 

@@ -114,6 +114,9 @@ caf::error append_batch::validate_and_rehash() {
     return bad("key bytes after the last series");
   if (auto err = check_part_ends(part_ends, key_ends.size()); !err.empty())
     return bad(err);
+  // Slots name series only within a node (gateway to its shards).
+  if (numbering != 0 || !numbered_slots.empty())
+    return bad("series slots do not cross nodes");
   return caf::none;
 }
 

@@ -84,6 +84,15 @@ struct append_batch {
   /// part of it may repeat an end: no series of that write). Each write
   /// is answered on its own (append_result::parts). Empty: one write.
   std::vector<uint32_t> part_ends;
+  /// Cluster mode, from this node's gateway to a head shard: the series by
+  /// their slot in a peer link session's numbering (one slot each; slots
+  /// are dense per shard), so that the shard finds a series it was told of
+  /// before by its ref instead of by comparing label keys
+  /// (head_block_state::numberings). `numbering` names the numbering
+  /// among those of the same gateway; 0 and no slots: none. Ignored
+  /// unless there is a slot for every series.
+  uint64_t numbering = 0;
+  std::vector<uint32_t> numbered_slots;
 
   size_t num_series() const { return key_ends.size(); }
   size_t num_samples() const { return timestamps.size(); }
@@ -469,7 +478,7 @@ typename Inspector::result_type inspect(Inspector& f, append_batch& x) {
   auto check = [&x]() -> caf::error { return x.validate_and_rehash(); };
   return f(caf::meta::type_name("nl::append_batch"), x.keys, x.key_ends, x.hashes, x.ends,
            x.timestamps, x.value_bits, x.observed_max_t, x.write_id, x.deadline_unix_ms, x.part_ends,
-           caf::meta::load_callback(check));
+           x.numbering, x.numbered_slots, caf::meta::load_callback(check));
 }
 /// Loaded unchecked: the gateway validates a link batch itself, so that a
 /// malformed one is answered bad_input instead of dropped unanswered.

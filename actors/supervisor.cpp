@@ -182,6 +182,8 @@ supervisor_actor::behavior_type supervisor(self_ptr self, std::vector<std::share
     ho.shard = i;
     ho.stats = s.opts.stats;
     ho.wal_timeout = std::chrono::milliseconds(s.opts.cfg->storage.wal_write_timeout_ms);
+    if (s.opts.cluster)
+      ho.max_numberings = 2 * s.opts.cluster->ring().num_nodes();
     s.shards.push_back(self->spawn<caf::monitored>(head_block, s.heads[i], s.wal, ho));
   }
   metadata_options mo;

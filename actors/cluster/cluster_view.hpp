@@ -28,7 +28,7 @@ namespace nl::actors {
 /// versions refuse each other's hello.
 // 6: the hello carries the heartbeat settings; 7: link batches merge
 // writes (append_batch::part_ends, append_result::parts).
-constexpr uint32_t cluster_protocol_version = 7;
+constexpr uint32_t cluster_protocol_version = 8;
 
 /// Counters of one peer's link (all zero for this node itself).
 struct peer_counters {

@@ -43,10 +43,14 @@ std::vector<append_batch> split_by_shard(const append_batch& b, size_t num_shard
 }
 
 std::vector<append_batch> split_by_shard(const link_batch& b, const storage::series_ref_receiver& refs,
-                                         size_t num_shards) {
+                                         uint64_t numbering, size_t num_shards) {
   // Keys: about as many bytes as the numbered ones average.
   size_t key_bytes = refs.size() == 0 ? 0 : refs.key_bytes() / refs.size() * b.num_series;
   auto out = empty_parts(b, b.num_series, b.num_samples, key_bytes, num_shards);
+  for (auto& part : out) {
+    part.numbering = numbering;
+    part.numbered_slots.reserve(b.num_series / num_shards + 8);
+  }
   // A merged batch: each shard's part keeps the writes' boundaries.
   size_t write = 0;
   auto end_writes_before = [&](size_t series) {
@@ -61,6 +65,7 @@ std::vector<append_batch> split_by_shard(const link_batch& b, const storage::ser
     uint64_t hash = refs.hash(ref);
     auto& part = out[storage::shard_of(hash, num_shards)];
     part.add_series_key(refs.key(ref), hash);
+    part.numbered_slots.push_back(refs.shard_slot(ref));
     uint32_t end = b.end(i);
     size_t at = part.timestamps.size();
     size_t n = end - begin;
@@ -173,9 +178,17 @@ caf::result<append_result> append_link_batch(self_ptr self, link_batch& b) {
   auto it = st.link_sessions.find(sender);
   if (it == st.link_sessions.end()) {
     self->monitor(sender);  // its session's keys go when it does
-    it = st.link_sessions.emplace(sender, gateway_state::link_session{}).first;
+    it = st.link_sessions.emplace(sender, gateway_state::link_session{0, storage::series_ref_receiver{st.shards.size()}})
+           .first;
   }
   auto& ls = it->second;
+  // Numbers start again under a new numbering, which the shards have not
+  // seen: what they learnt of the old numbers cannot apply to the new.
+  auto restart = [&](uint64_t session) {
+    ls.session = session;
+    ls.refs.clear();
+    ls.numbering = ++st.numberings;
+  };
   auto stale = [&](std::string why) {
     return caf::make_error(error_code::stale_series_refs, "node " + st.view->settings().self + ": " + why);
   };
@@ -183,22 +196,19 @@ caf::result<append_result> append_link_batch(self_ptr self, link_batch& b) {
     if (b.first_new != 0)
       return stale("link session " + std::to_string(b.session) + " is unknown here (it numbers from "
                    + std::to_string(b.first_new) + ")");
-    ls.session = b.session;
-    ls.refs.clear();
+    restart(b.session);
   }
   if (b.first_new != ls.refs.size())
     return stale("link session " + std::to_string(b.session) + " numbers from " + std::to_string(b.first_new)
                  + ", expected " + std::to_string(ls.refs.size()));
   const size_t limit = storage::receiver_session_key_limit(st.view->settings().max_session_key_bytes);
   if (ls.refs.key_bytes() + b.new_keys.size() > limit) {
-    ls.session = 0;  // its keys go; the sender's next batch starts anew
-    ls.refs.clear();
+    restart(0);  // its keys go; the sender's next batch starts anew
     return stale("link session " + std::to_string(b.session) + " would keep more than "
                  + std::to_string(limit) + " bytes of label keys");
   }
   if (auto s = ls.refs.define(b.new_keys, b.new_count); !s) {
-    ls.session = 0;  // out of step now: the sender's next batch starts anew
-    ls.refs.clear();
+    restart(0);  // out of step now: the sender's next batch starts anew
     return caf::make_error(error_code::bad_input, "node " + st.view->settings().self + ": " + s.message());
   }
   if (auto err = admit(self, b.deadline_unix_ms, b.num_samples))
@@ -208,7 +218,7 @@ caf::result<append_result> append_link_batch(self_ptr self, link_batch& b) {
     none.parts.resize(b.part_ends.size());
     return none;
   }
-  return append_parts(self, split_by_shard(b, ls.refs, st.shards.size()), b.num_samples, b.part_ends.size());
+  return append_parts(self, split_by_shard(b, ls.refs, ls.numbering, st.shards.size()), b.num_samples, b.part_ends.size());
 }
 
 // Cluster TLS: only this node's actors and admitted peers are served

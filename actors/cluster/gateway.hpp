@@ -22,7 +22,9 @@
 // append (link_batch): the same, sent by a peer's link: the series the
 //   batch numbers are numbered first (storage/cluster/series_refs.hpp; one
 //   session per sending link, forgotten when it goes down), then it is an
-//   append_batch whose series are the numbered keys. A batch of an unknown
+//   append_batch whose series are the numbered keys, and also their slots
+//   in the session's numbering (append_batch::numbered_slots), by which
+//   each shard finds again the series it found once. A batch of an unknown
 //   session, or numbering from other than the next number, is refused
 //   with stale_series_refs, and so is one that would take the session's
 //   keys past storage::receiver_session_key_limit (the session is
@@ -67,7 +69,11 @@ struct gateway_state {
   struct link_session {
     uint64_t session = 0;  ///< 0: none yet (the link's first batch starts one)
     storage::series_ref_receiver refs;
+    /// What the shards know `refs`' numbers by (append_batch::numbering):
+    /// a new one each time `refs` starts again, from numberings.
+    uint64_t numbering = 0;
   };
+  uint64_t numberings = 0;  ///< handed out
   /// By the sending link actor (one per peer), dropped when it goes down.
   std::map<caf::actor_addr, link_session> link_sessions;
   /// Selects being read, by (requester, fetch_id), for fetch_cancel.
@@ -86,9 +92,11 @@ gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_sta
 /// Splits one node's batch into one batch per head shard (index = shard;
 /// empty ones have no series), keeping each series' samples in order.
 std::vector<append_batch> split_by_shard(const append_batch& b, size_t num_shards);
-/// The same for a link's batch, whose series `refs` has numbered.
-/// REQUIRES: b.refs are all below refs.size().
+/// The same for a link's batch, whose series `refs` has numbered; each
+/// part names its series' shard slots too, under `numbering`.
+/// REQUIRES: b.refs are all below refs.size(); refs numbers num_shards
+/// shards.
 std::vector<append_batch> split_by_shard(const link_batch& b, const storage::series_ref_receiver& refs,
-                                         size_t num_shards);
+                                         uint64_t numbering, size_t num_shards);
 
 }  // namespace nl::actors

@@ -1,8 +1,10 @@
 #include "storage/cluster/series_refs.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include "storage/coding.hpp"
+#include "storage/head/shard.hpp"
 #include "storage/label_key.hpp"
 
 namespace nl::storage {
@@ -68,10 +70,17 @@ status series_ref_receiver::define(std::string_view keys, uint32_t count) {
     if (!get_uvarint(count_bytes, labels) || labels == 0)  // (an overlong zero is two bytes long)
       return status::corruption("series reference " + std::to_string(keys_.size()) + " has no labels");
     keys_.add(hash, key);
+    shard_slots_.push_back(next_slot_[shard_of(hash, next_slot_.size())]++);
   }
   if (!keys.empty())
     return status::corruption("series references: bytes after the " + std::to_string(count) + " announced keys");
   return status::ok();
+}
+
+void series_ref_receiver::clear() {
+  keys_.clear();
+  std::vector<uint32_t>{}.swap(shard_slots_);
+  std::fill(next_slot_.begin(), next_slot_.end(), 0);
 }
 
 }  // namespace nl::storage

@@ -86,9 +86,15 @@ class series_ref_sender {
   std::vector<uint32_t> slots_;
 };
 
-/// The receiving side of a link session.
+/// The receiving side of a link session. It also numbers the series of
+/// each head shard (storage/head/shard.hpp) apart, densely: a series'
+/// shard slot is how many of the session's series went to its shard
+/// before it, so that a shard can keep what it learns of the session's
+/// series in an array (actors/head_block.hpp, numberings).
 class series_ref_receiver {
  public:
+  /// REQUIRES: num_shards > 0.
+  explicit series_ref_receiver(size_t num_shards = 1) : next_slot_(num_shards, 0) {}
   /// Numbers the label keys in `keys` (one after the other, as
   /// append_label_key writes them) from size() on, checking and hashing
   /// each. corruption (naming the key) when they are not exactly `count`
@@ -97,11 +103,15 @@ class series_ref_receiver {
   uint32_t size() const { return keys_.size(); }
   std::string_view key(uint32_t id) const { return keys_.key(id); }
   uint64_t hash(uint32_t id) const { return keys_.hash(id); }
+  /// The series' slot in its shard.
+  uint32_t shard_slot(uint32_t id) const { return shard_slots_[id]; }
   size_t key_bytes() const { return keys_.key_bytes(); }
-  void clear() { keys_.clear(); }
+  void clear();
 
  private:
   numbered_keys keys_;
+  std::vector<uint32_t> shard_slots_;  ///< by number
+  std::vector<uint32_t> next_slot_;    ///< by shard
 };
 
 }  // namespace nl::storage

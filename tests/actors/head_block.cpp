@@ -258,6 +258,78 @@ CAF_TEST(a merged batch is answered for each write in it) {
   CAF_CHECK(append(batch(ls("a"), {{4000, 4}})).parts.empty());
 }
 
+// A peer's series, as the gateway hands them on: `jobs` by their shard
+// slots in `numbering`.
+append_batch numbered(uint64_t numbering, std::vector<std::pair<uint32_t, std::string>> jobs, int64_t t) {
+  append_batch b;
+  b.numbering = numbering;
+  for (auto& [slot, job] : jobs) {
+    b.add_series(ls(job));
+    b.add_sample(t, nl::storage::float_bits(1));
+    b.numbered_slots.push_back(slot);
+  }
+  return b;
+}
+
+CAF_TEST(a shard finds the series of a peer numbering again by slot) {
+  auto h = std::make_shared<nl::storage::head>();
+  head_block_options ho;
+  ho.max_numberings = 2;
+  auto shard = sys.spawn(head_block, h, wal, ho);
+  auto put = [&](append_batch b) {
+    self->send(shard, append_atom_v, std::move(b));
+    sched.run();
+    append_result r;
+    self->receive([&](append_result& x) { r = x; }, [&](caf::error& e) { CAF_FAIL(sys.render(e)); });
+    return r.accepted;
+  };
+  auto samples_of = [&](const std::string& job) {
+    select_request q;
+    q.matchers.push_back(m(nl::storage::match_type::equal, "job", job));
+    self->send(shard, select_atom_v, q);
+    sched.run();
+    size_t n = 0;
+    self->receive([&](select_result& res) {
+      for (auto& sd : res.series)
+        n += decode(sd).size();
+    });
+    return n;
+  };
+  CAF_REQUIRE_EQUAL(put(numbered(1, {{0, "a"}, {1, "b"}}, 1000)), 2u);
+  // Slot 0 of numbering 1 is series a now, whatever key comes with it: the
+  // gateway sends a slot only with its own key, so the key is not looked at.
+  CAF_REQUIRE_EQUAL(put(numbered(1, {{0, "c"}}, 2000)), 1u);
+  CAF_CHECK_EQUAL(samples_of("a"), 2u);
+  CAF_CHECK(!h->find_ref(ls("c")));
+  // Another numbering knows nothing of it; nor does a batch without one.
+  CAF_REQUIRE_EQUAL(put(numbered(2, {{0, "c"}}, 2000)), 1u);
+  CAF_CHECK_EQUAL(samples_of("c"), 1u);
+  auto plain = numbered(0, {{0, "d"}}, 2000);
+  CAF_REQUIRE_EQUAL(put(std::move(plain)), 1u);
+  CAF_CHECK_EQUAL(samples_of("d"), 1u);
+  // Two numberings are kept: a third drops the least recently used (1).
+  CAF_REQUIRE_EQUAL(put(numbered(2, {{1, "e"}}, 3000)), 1u);
+  CAF_REQUIRE_EQUAL(put(numbered(3, {{0, "f"}}, 3000)), 1u);
+  CAF_REQUIRE_EQUAL(put(numbered(1, {{0, "g"}}, 3000)), 1u);
+  CAF_CHECK_EQUAL(samples_of("g"), 1u);
+  CAF_CHECK_EQUAL(samples_of("a"), 2u);
+  // A remembered series that left the head is looked up by key again.
+  CAF_REQUIRE_EQUAL(put(numbered(3, {{0, "f"}}, 4000)), 1u);
+  auto old_ref = h->find_ref(ls("f"));
+  CAF_REQUIRE(old_ref);
+  CAF_REQUIRE(h->truncate(5000) > 0u);
+  CAF_REQUIRE(!h->find_ref(ls("f")));
+  CAF_REQUIRE_EQUAL(put(numbered(3, {{0, "f"}}, 6000)), 1u);
+  auto new_ref = h->find_ref(ls("f"));
+  CAF_REQUIRE(new_ref);
+  CAF_CHECK_NOT_EQUAL(*new_ref, *old_ref);
+  CAF_CHECK_EQUAL(samples_of("f"), 1u);
+  // A slot far past those known is used for this batch only.
+  CAF_REQUIRE_EQUAL(put(numbered(3, {{1000000, "h"}}, 6000)), 1u);
+  CAF_CHECK_EQUAL(samples_of("h"), 1u);
+  caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
+}
+
 CAF_TEST(a WAL failure fails the append and stores nothing) {
   disk->fail_appends = true;
   self->send(hb, append_atom_v, batch(ls("a"), {{1000, 1}}));

@@ -87,7 +87,7 @@ CAF_TEST(a damaged append batch from the wire is refused) {
     CAF_REQUIRE(!src(x));
     CAF_CHECK_EQUAL(x.hashes, good.hashes);
   }
-  std::vector<append_batch> bad(9, good);
+  std::vector<append_batch> bad(11, good);
   bad[0].key_ends[1] = static_cast<uint32_t>(good.keys.size() + 1);  // past the end
   bad[1].key_ends = {good.key_ends[1], good.key_ends[0]};           // out of order
   bad[2].keys[0] = 9;                                                // count past the key
@@ -97,6 +97,8 @@ CAF_TEST(a damaged append batch from the wire is refused) {
   bad[6].keys.push_back('x');                                        // bytes after the last key
   bad[7].keys[bad[7].key_ends[0] + 2] = 'z';                         // z_name__ after job: unsorted
   bad[8].key_ends[0] -= 1;                                           // key split mid-label
+  bad[9].numbering = 1;                                              // a node's own series slots
+  bad[10].numbered_slots = {0, 1};
   for (size_t i = 0; i < bad.size(); ++i) {
     CAF_MESSAGE("damage " << i);
     CAF_CHECK(load(bad[i]));

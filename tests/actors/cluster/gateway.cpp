@@ -337,7 +337,8 @@ CAF_TEST_FIXTURE_SCOPE_END()
 // exactly the series of write k that belong to s.
 CAF_TEST(split_by_shard keeps the writes of a merged link batch apart) {
   const std::vector<std::string> jobs{"a", "b", "c", "d", "e", "f", "g", "h"};
-  nl::storage::series_ref_receiver refs;
+  const size_t shards = 2;
+  nl::storage::series_ref_receiver refs{shards};
   std::string keys;
   for (auto& job : jobs)
     keys += nl::storage::label_key(nl::storage::label_set::from_unsorted({{"__name__", "up"}, {"job", job}}));
@@ -352,10 +353,17 @@ CAF_TEST(split_by_shard keeps the writes of a merged link batch apart) {
   }
   b.set_columns(order, samples);
   b.part_ends = {2, 3, 6, 8};  // the second write's one series is missing from one shard
-  const size_t shards = 2;
-  auto parts = split_by_shard(b, refs, shards);
+  auto parts = split_by_shard(b, refs, 7, shards);
   CAF_REQUIRE_EQUAL(parts.size(), shards);
   for (size_t s = 0; s < shards; ++s) {
+    // Each series by its slot among its shard's numbers too.
+    CAF_CHECK_EQUAL(parts[s].numbering, 7u);
+    CAF_REQUIRE_EQUAL(parts[s].numbered_slots.size(), parts[s].num_series());
+    for (size_t i = 0; i < parts[s].num_series(); ++i) {
+      auto job = nl::storage::label_set_from_key(parts[s].key(i))->get("job");
+      auto number = static_cast<uint32_t>(std::find(jobs.begin(), jobs.end(), job) - jobs.begin());
+      CAF_CHECK_EQUAL(parts[s].numbered_slots[i], refs.shard_slot(number));
+    }
     CAF_REQUIRE_EQUAL(parts[s].part_ends.size(), b.part_ends.size());
     CAF_CHECK_EQUAL(parts[s].part_ends.back(), parts[s].num_series());
     uint32_t begin = 0, in_begin = 0;

@@ -2,6 +2,7 @@
 #include "test_support.hpp"
 
 #include "storage/cluster/series_refs.hpp"
+#include "storage/head/shard.hpp"
 #include "storage/label_key.hpp"
 #include "storage/labels.hpp"
 
@@ -84,6 +85,33 @@ CAF_TEST(the receiver numbers what the sender numbered and hashes the keys) {
   CAF_CHECK_EQUAL(r.key(3), k);
   r.clear();
   CAF_CHECK_EQUAL(r.size(), 0u);
+}
+
+CAF_TEST(the receiver numbers the series of each shard densely) {
+  const size_t shards = 3;
+  series_ref_receiver r{shards};
+  std::string batch;
+  const uint32_t n = 200;
+  for (uint32_t i = n; i < 2 * n; ++i)
+    batch += key_of(i);
+  CAF_REQUIRE(r.define(batch, n).is_ok());
+  r.clear();  // a new session: its slots start from 0 too
+  batch.clear();
+  for (uint32_t i = 0; i < n; ++i)
+    batch += key_of(i);
+  CAF_REQUIRE(r.define(batch, n / 2).is_ok() == false);  // more keys than announced: the first n / 2 stay
+  std::string rest;
+  for (uint32_t i = n / 2; i < n; ++i)
+    rest += key_of(i);
+  CAF_REQUIRE(r.define(rest, n / 2).is_ok());
+  std::vector<uint32_t> seen(shards, 0);
+  for (uint32_t id = 0; id < n; ++id) {
+    auto s = shard_of(r.hash(id), shards);
+    CAF_CHECK_EQUAL(r.shard_slot(id), seen[s]);  // in order, from 0, per shard
+    seen[s] += 1;
+  }
+  for (auto count : seen)
+    CAF_CHECK(count > 0u);
 }
 
 CAF_TEST(the receiver refuses keys that are not exactly the announced ones) {
