@@ -288,8 +288,11 @@ link_batch number_series(self_ptr self, const append_batch& b) {
   lb.first_new = st.refs.size();
   std::vector<uint32_t> refs(b.num_series());
   for (size_t i = 0; i < b.num_series(); ++i) {
-    if (i + 4 < b.num_series())
-      st.refs.prefetch(b.hashes[i + 4]);
+    // Slots sixteen series ahead, then (once in) where their keys are.
+    if (i + 16 < b.num_series())
+      st.refs.prefetch(b.hashes[i + 16]);
+    if (i + 6 < b.num_series())
+      st.refs.prefetch_key(b.hashes[i + 6]);
     auto key = b.key(i);
     auto r = st.refs.assign(b.hashes[i], key);
     if (r.is_new) {

@@ -25,35 +25,49 @@ void numbered_keys::clear() {
 series_ref_sender::ref series_ref_sender::assign(uint64_t hash, std::string_view key) {
   if (2 * (size_t{keys_.size()} + 1) > slots_.size())
     grow();
-  size_t mask = slots_.size() - 1;
+  const size_t mask = slots_.size() - 1;
+  const uint64_t tag = tag_of(hash);
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    uint32_t s = slots_[i];
+    uint64_t s = slots_[i];
     if (s == 0) {
       uint32_t id = keys_.size();
       keys_.add(hash, key);
-      slots_[i] = id + 1;
+      slots_[i] = tag | (uint64_t{id} + 1);
       return {id, true};
     }
-    if (keys_.hash(s - 1) == hash && keys_.key(s - 1) == key)
-      return {s - 1, false};
+    auto id = static_cast<uint32_t>(s - 1);  // the low 32 bits
+    if (tag_of(s) == tag && keys_.key(id) == key)
+      return {id, false};
   }
 }
 
+void series_ref_sender::prefetch_key(uint64_t hash) const {
+  if (slots_.empty())
+    return;
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = hash & mask; slots_[i] != 0; i = (i + 1) & mask)
+    if (tag_of(slots_[i]) == tag_of(hash)) {
+      keys_.prefetch_key(static_cast<uint32_t>(slots_[i] - 1));
+      return;
+    }
+}
+
 void series_ref_sender::grow() {
-  std::vector<uint32_t> slots(slots_.empty() ? 1024 : 2 * slots_.size(), 0);
+  std::vector<uint64_t> slots(slots_.empty() ? 1024 : 2 * slots_.size(), 0);
   size_t mask = slots.size() - 1;
   for (uint32_t id = 0; id < keys_.size(); ++id) {
-    size_t i = keys_.hash(id) & mask;
+    uint64_t hash = keys_.hash(id);
+    size_t i = hash & mask;
     while (slots[i] != 0)
       i = (i + 1) & mask;
-    slots[i] = id + 1;
+    slots[i] = tag_of(hash) | (uint64_t{id} + 1);
   }
   slots_.swap(slots);
 }
 
 void series_ref_sender::reset() {
   keys_.clear();
-  std::vector<uint32_t>{}.swap(slots_);
+  std::vector<uint64_t>{}.swap(slots_);
 }
 
 status series_ref_receiver::define(std::string_view keys, uint32_t count) {

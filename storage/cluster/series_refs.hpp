@@ -46,6 +46,8 @@ class numbered_keys {
     size_t begin = id == 0 ? 0 : ends_[id - 1];
     return std::string_view{keys_}.substr(begin, ends_[id] - begin);
   }
+  /// Speed hint: fetch what key(id) reads first.
+  void prefetch_key(uint32_t id) const { nl::storage::prefetch(&ends_[id == 0 ? 0 : id - 1]); }
   uint64_t hash(uint32_t id) const { return hashes_[id]; }
   void add(uint64_t hash, std::string_view key);
   void clear();
@@ -73,6 +75,9 @@ class series_ref_sender {
     if (!slots_.empty())
       nl::storage::prefetch(&slots_[hash & (slots_.size() - 1)]);
   }
+  /// And, a few series later (the slot in the cache), where the key that
+  /// assign() will compare ends.
+  void prefetch_key(uint64_t hash) const;
   /// Forgets every number (a new session starts at 0) and frees the memory.
   void reset();
   uint32_t size() const { return keys_.size(); }
@@ -81,9 +86,12 @@ class series_ref_sender {
  private:
   void grow();
   numbered_keys keys_;
-  /// Open addressing by hash, linear probing: id + 1 of a key, 0 = empty.
-  /// At most half full.
-  std::vector<uint32_t> slots_;
+  /// Open addressing by hash, linear probing, at most half full: the high
+  /// 32 bits of a key's hash (so that a probe compares keys only when
+  /// those agree, without reading the hash column) above its id + 1; 0 =
+  /// empty.
+  std::vector<uint64_t> slots_;
+  static uint64_t tag_of(uint64_t hash) { return hash & ~uint64_t{0xffffffff}; }
 };
 
 /// The receiving side of a link session. It also numbers the series of
