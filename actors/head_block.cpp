@@ -150,37 +150,43 @@ void sort_by_time(append_batch& b, size_t begin, size_t end) {
   }
 }
 
-// Notes that `slot` of a numbering is the series `ref`. A slot far past
-// the ones known (more than a batch of `n` series could add) is not kept:
-// slots come one after another, and a wrong one must not grow the table.
-void remember(std::vector<uint64_t>& refs, uint32_t slot, uint64_t ref, size_t n) {
-  if (slot >= refs.size()) {
-    if (slot - refs.size() >= n)
-      return;
-    refs.resize(size_t{slot} + 1, 0);
-  }
-  refs[slot] = ref;
+constexpr uint64_t numbering_idle_batches = uint64_t{1} << 16;
+
+// Notes that `slot` of a numbering is the series `ref` with label hash
+// `hash`. Slots come only from this node's gateway (a batch from the wire
+// carrying them is refused) and are dense per shard, so the table grows to
+// at most the session's series of this shard, gaps included (slots of
+// batches the gateway numbered but refused).
+void remember(std::vector<head_block_state::numbered_series>& known, uint32_t slot, uint64_t ref, uint64_t hash) {
+  if (slot >= known.size())
+    known.resize(size_t{slot} + 1);
+  known[slot] = {ref, hash};
 }
 
-// The refs `batch`'s numbering slots stand for in this shard (see
+// The series `batch`'s numbering slots stand for in this shard (see
 // head_block_state::numberings), or null: the batch has no numbering, or
 // the shard keeps none.
-std::vector<uint64_t>* numbered_refs(self_ptr self, const append_batch& batch) {
+std::vector<head_block_state::numbered_series>* numbered_series_of(self_ptr self, const append_batch& batch) {
   auto& s = self->state;
   if (batch.numbering == 0 || batch.numbered_slots.size() != batch.num_series() || s.opts.max_numberings == 0)
     return nullptr;
   const uint64_t sender = self->current_sender() ? self->current_sender()->id() : 0;
   const uint64_t now = ++s.numbered_batches;
+  // A numbering whose link session ended is never named again: dropped
+  // once idle for that many batches, or as the least recently used.
+  s.numberings.erase(std::remove_if(s.numberings.begin(), s.numberings.end(),
+                                    [now](const auto& n) { return now - n.last_used > numbering_idle_batches; }),
+                     s.numberings.end());
   for (auto& n : s.numberings)
     if (n.sender == sender && n.id == batch.numbering) {
       n.last_used = now;
-      return &n.refs;
+      return &n.series;
     }
   if (s.numberings.size() >= s.opts.max_numberings)
     s.numberings.erase(std::min_element(s.numberings.begin(), s.numberings.end(),
                                         [](const auto& a, const auto& b) { return a.last_used < b.last_used; }));
   s.numberings.push_back({sender, batch.numbering, now, {}});
-  return &s.numberings.back().refs;
+  return &s.numberings.back().series;
 }
 
 caf::result<append_result> append(self_ptr self, append_batch& batch) {
@@ -212,15 +218,20 @@ caf::result<append_result> append(self_ptr self, append_batch& batch) {
   const size_t n = batch.num_series();
   // Series a peer's numbering named before: found by ref, all at once, so
   // that the misses on their series overlap; the others by label key.
-  auto* known = numbered_refs(self, batch);
+  // The hash must agree too: a slot that a bug paired with another key
+  // falls back to the key instead of misfiling its samples.
+  auto* known = numbered_series_of(self, batch);
   std::vector<std::optional<storage::head::series_slot>> found;
   if (known) {
     found.resize(n);
     const auto& slots = batch.numbered_slots;
     for (size_t i = 0; i < n; ++i) {
-      if (slots[i] >= known->size() || (*known)[slots[i]] == 0)
+      if (slots[i] >= known->size())
         continue;
-      found[i] = head.slot_of((*known)[slots[i]]);
+      const auto& x = (*known)[slots[i]];
+      if (x.ref == 0 || x.hash != batch.hashes[i])
+        continue;
+      found[i] = head.slot_of(x.ref);
       if (found[i])
         head.prefetch_series(*found[i]);
     }
@@ -241,7 +252,7 @@ caf::result<append_result> append(self_ptr self, append_batch& batch) {
     auto slot = known && found[i] ? storage::result<storage::head::series_slot>{*found[i]}
                                   : head.get_or_create(batch.hashes[i], batch.key(i));
     if (known && !found[i] && slot)
-      remember(*known, batch.numbered_slots[i], slot->ref(), n);
+      remember(*known, batch.numbered_slots[i], slot->ref(), batch.hashes[i]);
     if (!slot) {
       // Batches are built by the frontend or validated when loaded, so
       // this is a bug elsewhere: refuse the samples rather than guess.

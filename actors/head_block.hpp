@@ -133,18 +133,24 @@ struct head_block_state {
   uint64_t published_chunks = 0;
   /// Cluster mode: what this shard learnt of a peer link session's series
   /// (append_batch::numbering, from the gateway `sender`): by shard slot,
-  /// the ref of the series it found or created for that slot's label key,
-  /// 0 while unknown. A later batch naming the slot finds the series by
-  /// ref, without comparing label keys (on a peer, that comparison was
-  /// the most expensive step of storing a sample). Refs are never reused
-  /// for other labels, so a remembered ref is either that series or gone
-  /// (removed from the head): then the key is looked up again. At most
-  /// opts.max_numberings are kept; the least recently used goes first.
+  /// the ref and label hash of the series it found or created for that
+  /// slot's label key (ref 0 while unknown). A later batch naming the slot
+  /// with the same hash finds the series by ref, without comparing label
+  /// keys (on a peer, that comparison was the most expensive step of
+  /// storing a sample). Refs are never reused for other labels, so a
+  /// remembered ref is either that series or gone (removed from the head):
+  /// then the key is looked up again. At most opts.max_numberings are
+  /// kept, the least recently used going first, and one idle for 65536
+  /// batches goes.
+  struct numbered_series {
+    uint64_t ref = 0;
+    uint64_t hash = 0;
+  };
   struct numbering {
     uint64_t sender = 0;  ///< the gateway's actor id
     uint64_t id = 0;
     uint64_t last_used = 0;
-    std::vector<uint64_t> refs;
+    std::vector<numbered_series> series;
   };
   std::vector<numbering> numberings;
   uint64_t numbered_batches = 0;

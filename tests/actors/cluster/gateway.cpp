@@ -45,13 +45,17 @@ struct held_shard_state {
   std::vector<std::pair<caf::typed_response_promise<append_result>, append_result>> held;
   std::shared_ptr<uint64_t> samples;
   std::shared_ptr<std::vector<std::string>> jobs;  ///< the job label of each series it got
+  /// "numbering:slot" of each series it got ("-" without a numbering)
+  std::shared_ptr<std::vector<std::string>> slots = std::make_shared<std::vector<std::string>>();
 };
 
 head_block_actor::behavior_type held_shard(head_block_actor::stateful_pointer<held_shard_state> self,
                                            std::shared_ptr<uint64_t> samples,
-                                           std::shared_ptr<std::vector<std::string>> jobs) {
+                                           std::shared_ptr<std::vector<std::string>> jobs,
+                                           std::shared_ptr<std::vector<std::string>> slots) {
   self->state.samples = std::move(samples);
   self->state.jobs = std::move(jobs);
+  self->state.slots = std::move(slots);
   return {
     [self](append_atom, append_batch& b) -> caf::result<append_result> {
       *self->state.samples += b.num_samples();
@@ -60,6 +64,9 @@ head_block_actor::behavior_type held_shard(head_block_actor::stateful_pointer<he
         CAF_REQUIRE(ls.is_ok());
         CAF_CHECK_EQUAL(b.hashes[i], ls->hash());
         self->state.jobs->emplace_back(ls->get("job"));
+        self->state.slots->push_back(b.numbered_slots.empty() ? "-"
+                                                              : std::to_string(b.numbering) + ":"
+                                                                  + std::to_string(b.numbered_slots.at(i)));
       }
       // All accepted, each merged write's samples in its part.
       append_result r{b.num_samples(), 0, {}, {}};
@@ -173,7 +180,8 @@ struct fixture : test_coordinator_fixture<nl::test::cluster_test_config> {
 struct append_fixture : test_coordinator_fixture<nl::test::cluster_test_config> {
   std::shared_ptr<uint64_t> stored = std::make_shared<uint64_t>(0);
   std::shared_ptr<std::vector<std::string>> jobs = std::make_shared<std::vector<std::string>>();
-  head_block_actor shard = sys.spawn(held_shard, stored, jobs);
+  std::shared_ptr<std::vector<std::string>> slots = std::make_shared<std::vector<std::string>>();
+  head_block_actor shard = sys.spawn(held_shard, stored, jobs, slots);
   std::shared_ptr<cluster_view> view = [] {
     auto c = nl::test::three_nodes("b");
     c.max_inflight_samples = 10;
@@ -426,6 +434,9 @@ CAF_TEST(the series of a link batch are numbers of its session) {
   CAF_CHECK_EQUAL(*stored, 5u);
   CAF_CHECK_EQUAL(*got, (std::vector<std::string>{"1 ok 2", "2 ok 2", "gap stale_series_refs",
                                                   "unknown stale_series_refs", "3 ok 1", "old stale_series_refs"}));
+  // The shard gets each series' slot (one shard: the slot is the number),
+  // and the new session's under a numbering of its own, from slot 0.
+  CAF_CHECK_EQUAL(*slots, (std::vector<std::string>{"1:0", "1:1", "1:2", "1:0", "2:0"}));
 }
 
 CAF_TEST(a merged link batch is answered for each write in it) {
@@ -469,6 +480,10 @@ CAF_TEST(a malformed key is refused and its session forgotten) {
   send_linked("after", numbered(12, 1, {}, {0}));
   CAF_CHECK_EQUAL(*got, (std::vector<std::string>{"bad bad_input", "after stale_series_refs"}));
   CAF_CHECK_EQUAL(*stored, 0u);
+  // Numbered anew, under a new numbering (the bad batch's session had
+  // the first, its forgetting the second).
+  send_linked("anew", numbered(14, 0, {"b"}, {0}));
+  CAF_CHECK_EQUAL(*slots, std::vector<std::string>{"3:0"});
 }
 
 CAF_TEST(a session whose keys would pass the receiving limit is refused and forgotten) {
@@ -489,6 +504,50 @@ CAF_TEST(a session whose keys would pass the receiving limit is refused and forg
   CAF_CHECK_EQUAL(*got, (std::vector<std::string>{"1 ok 2", "slack ok 1", "over stale_series_refs",
                                                   "after stale_series_refs", "anew ok 1"}));
   CAF_CHECK_EQUAL(*jobs, (std::vector<std::string>{"a", "b", "cccccc", "d"}));
+  CAF_CHECK_EQUAL(*slots, (std::vector<std::string>{"1:0", "1:1", "1:2", "3:0"}));
+}
+
+CAF_TEST(each shard gets its series slots densely under the session numbering) {
+  // A gateway over two shards: the slots in each count that shard's
+  // series of the session from 0, in the order they were numbered.
+  std::vector<std::shared_ptr<std::vector<std::string>>> shard_jobs, shard_slots;
+  std::vector<head_block_actor> two;
+  for (int k = 0; k < 2; ++k) {
+    shard_jobs.push_back(std::make_shared<std::vector<std::string>>());
+    shard_slots.push_back(std::make_shared<std::vector<std::string>>());
+    two.push_back(sys.spawn(held_shard, std::make_shared<uint64_t>(0), shard_jobs.back(), shard_slots.back()));
+  }
+  auto gw2 = sys.spawn(gateway, std::make_shared<cluster_view>(nl::test::three_nodes("b")), two, index_actor{},
+                       metadata_actor{}, std::vector<link_actor>(3), caf::io::middleman_actor{});
+  const std::vector<std::string> jobs8{"a", "b", "c", "d", "e", "f", "g", "h"};
+  auto b = numbered(31, 0, jobs8, {0, 1, 2, 3, 4, 5, 6, 7});
+  auto answer = std::make_shared<std::string>("none");
+  sys.spawn([gw2, b, answer](caf::event_based_actor* self) {
+    self->request(gw2, caf::infinite, append_atom_v, b)
+      .then([answer](append_result& r) { *answer = "ok " + std::to_string(r.accepted); },
+            [answer](caf::error& e) { *answer = std::string{to_string(code_of(e))} + " " + message_of(e); });
+  });
+  sched.run();
+  for (auto& shard : two)
+    caf::anon_send(shard, stats_atom_v);  // the shards answer
+  sched.run();
+  CAF_CHECK_EQUAL(*answer, "ok 8");
+  for (int k = 0; k < 2; ++k) {
+    std::vector<std::string> want, want_jobs;
+    for (auto& job : jobs8) {
+      auto l = nl::storage::label_set::from_unsorted({{"__name__", "up"}, {"job", job}});
+      if (nl::storage::shard_of(l.hash(), 2) == static_cast<size_t>(k)) {
+        want.push_back("1:" + std::to_string(want.size()));
+        want_jobs.push_back(job);
+      }
+    }
+    CAF_CHECK(!want.empty());
+    CAF_CHECK_EQUAL(*shard_jobs[k], want_jobs);
+    CAF_CHECK_EQUAL(*shard_slots[k], want);
+  }
+  for (auto a : {caf::actor_cast<caf::actor>(gw2), caf::actor_cast<caf::actor>(two[0]),
+                 caf::actor_cast<caf::actor>(two[1])})
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
