@@ -234,6 +234,15 @@ struct fixture : test_coordinator_fixture<nl::test::cluster_test_config> {
 
   bool b_up() const { return (view->healthy() >> 1 & 1) != 0; }
 
+  // A link up with peer b, a fake gateway (holding every append if
+  // `hold`): b's state, to look at what it got.
+  fake_gateway_state& link_up_to_b(bool hold = false) {
+    auto gw = start_peer(hello_of("b"), hold);
+    start_link();
+    CAF_REQUIRE(b_up());
+    return deref<gateway_actor::stateful_base<fake_gateway_state>>(gw).state;
+  }
+
   ~fixture() {
     if (l)
       caf::anon_send_exit(l, caf::exit_reason::user_shutdown);
@@ -491,10 +500,7 @@ CAF_TEST(a link sends the key of each series once per session) {
 CAF_TEST(a session whose keys passed max_session_key_bytes is replaced before the next batch) {
   // Each key here is ~20 bytes: the cap is passed by the second batch.
   opts.max_session_key_bytes = 30;
-  auto gw = start_peer(hello_of("b"));
-  start_link();
-  CAF_REQUIRE(b_up());
-  auto& peer = deref<gateway_actor::stateful_base<fake_gateway_state>>(gw).state;
+  auto& peer = link_up_to_b();
   send_append(sys, l, got, 1, {"a"});
   sched.run();
   send_append(sys, l, got, 1, {"b", "a"});  // 2 keys, over the cap once sent
@@ -513,16 +519,13 @@ CAF_TEST(a session whose keys passed max_session_key_bytes is replaced before th
 }
 
 CAF_TEST(a batch the link refuses before sending numbers nothing) {
-  auto gw = start_peer(hello_of("b"), true);  // holds every append
-  start_link();
-  CAF_REQUIRE(b_up());
-  auto& peer = deref<gateway_actor::stateful_base<fake_gateway_state>>(gw).state;
+  auto& peer = link_up_to_b(true);  // b holds every append
   send_append(sys, l, got, 1, {"a"});
   send_append(sys, l, got, 1, {"b"});
   send_append(sys, l, got, 1, {"c"});  // the pending table (2) is full
   sched.run();
   CAF_CHECK_EQUAL(*got, std::vector<std::string>{"overloaded"});
-  caf::anon_send(gw, fetch_cancel_atom_v, uint64_t{0});  // answers the two held
+  caf::anon_send(*target, fetch_cancel_atom_v, uint64_t{0});  // answers the two held
   sched.run();
   send_append(sys, l, got, 1, {"c"});
   sched.run();
@@ -535,10 +538,7 @@ CAF_TEST(a batch the link refuses before sending numbers nothing) {
 
 CAF_TEST(writes within write_linger share one batch and each gets its own answer) {
   opts.write_linger = 5ms;
-  auto gw = start_peer(hello_of("b"));
-  start_link();
-  CAF_REQUIRE(b_up());
-  auto& peer = deref<gateway_actor::stateful_base<fake_gateway_state>>(gw).state;
+  auto& peer = link_up_to_b();
   send_append(sys, l, got, 3, {"a"});
   send_append(sys, l, got, 5, {"b", "c"});
   sched.run();
@@ -581,10 +581,7 @@ CAF_TEST(writes within write_linger share one batch and each gets its own answer
 CAF_TEST(lingering writes go at once when they reach linger_flush_samples) {
   opts.write_linger = 5ms;
   opts.linger_flush_samples = 6;
-  auto gw = start_peer(hello_of("b"));
-  start_link();
-  CAF_REQUIRE(b_up());
-  auto& peer = deref<gateway_actor::stateful_base<fake_gateway_state>>(gw).state;
+  auto& peer = link_up_to_b();
   send_append(sys, l, got, 3, {"a"});
   send_append(sys, l, got, 3, {"b"});
   sched.run();
